@@ -1,0 +1,378 @@
+"""STIX 2.1 bundles: export with the ``stix2`` library, import from plain JSON.
+
+Shape follows the ATT&CK/ATLAS convention so existing tools read it: ``x-mitre-tactic`` and
+``x-mitre-matrix`` objects, ``attack-pattern`` for techniques (sub-techniques carry
+``x_mitre_is_subtechnique`` and a ``subtechnique-of`` relationship), ``course-of-action`` with
+``mitigates`` relationships, and ATLAS IDs in ``external_references`` under ``mitre-atlas``.
+Case studies, which the upstream STIX omits, become ``report`` objects whose ordered procedure
+rides in ``x_atlas_procedure``.
+
+STIX IDs are UUIDv5 of the ATLAS ID, so an object keeps its STIX ID across exports and
+releases; tools that key on STIX IDs (MISP, OpenCTI) see updates, not new objects.
+
+Import reads JSON directly: building ``stix2`` objects validates every property again and costs
+about two orders of magnitude more time than reading the dictionaries, for no gain here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormatError
+from ._ids import atlas_url, tactic_shortname
+from ._io import build
+from ._matrix import Matrix
+from ._models import (AttackReference, CaseStudy, Mitigation, MitigationUse, ProcedureStep,
+                      Reference, Tactic, Technique)
+from ._validate import check_matrix
+
+# Fixed namespace: changing it would re-key every object, which is exactly what must not happen.
+NAMESPACE = uuid.UUID("6d3f6a0e-4d8e-5b7a-9c1e-a75a0f2b8c31")
+KILL_CHAIN = "mitre-atlas"
+SOURCE = "mitre-atlas"
+# STIX requires timestamps on every object; undated upstream objects get this one and a flag.
+UNDATED = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def stix_id(stix_type: str, key: str) -> str:
+    return f"{stix_type}--{uuid.uuid5(NAMESPACE, f'{stix_type}:{key}')}"
+
+
+def _ts(day: dt.date | None) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc) if day else UNDATED
+
+
+def _refs(object_id: str, attack: AttackReference | None,
+          references: tuple[Reference, ...] = ()) -> list[dict]:
+    out = [{"source_name": SOURCE, "external_id": object_id, "url": atlas_url(object_id)}]
+    if attack:
+        out.append({"source_name": "mitre-attack", "external_id": attack.id, "url": attack.url})
+    for r in references:
+        ref = {"source_name": "reference"}
+        if r.title:
+            ref["description"] = r.title
+        if r.url:
+            ref["url"] = r.url
+        out.append(ref)
+    return out
+
+
+def _dated(created: dt.date | None, modified: dt.date | None) -> dict:
+    out: dict[str, Any] = {"created": _ts(created), "modified": _ts(modified or created)}
+    if created and modified and modified < created:
+        # Upstream has a few objects modified "before" they were created; STIX forbids that, so
+        # the timestamp is clamped and the real date kept beside it.
+        out["modified"] = out["created"]
+        out["x_atlas_modified_date"] = modified.isoformat()
+    if created is None:
+        out["x_atlas_undated"] = True
+    if modified is None and created is not None:
+        out["x_atlas_unmodified"] = True
+    return out
+
+
+@lru_cache(maxsize=1)
+def _custom_types() -> tuple[type, type]:
+    """Register the ATT&CK-style custom object types with stix2 (once per process)."""
+    import stix2
+    from stix2.properties import ListProperty, ReferenceProperty, StringProperty
+
+    @stix2.v21.CustomObject("x-mitre-tactic", [
+        ("name", StringProperty(required=True)),
+        ("description", StringProperty()),
+        ("x_mitre_shortname", StringProperty(required=True)),
+    ])
+    class XTactic:
+        pass
+
+    @stix2.v21.CustomObject("x-mitre-matrix", [
+        ("name", StringProperty(required=True)),
+        ("description", StringProperty()),
+        ("tactic_refs", ListProperty(ReferenceProperty(valid_types="x-mitre-tactic",
+                                                       spec_version="2.1"), required=True)),
+    ])
+    class XMatrix:
+        pass
+
+    return XTactic, XMatrix
+
+
+def to_bundle(matrix: Matrix) -> "Any":
+    """The matrix as a ``stix2.v21.Bundle``."""
+    import stix2  # deferred: importing stix2 costs more than the rest of the package
+
+    XTactic, XMatrix = _custom_types()
+    objects: list[Any] = []
+    tactic_ids: dict[str, str] = {}
+    shortnames: dict[str, str] = {}
+    for t in matrix.tactics:
+        sid = tactic_ids[t.id] = stix_id("x-mitre-tactic", t.id)
+        shortnames[t.id] = tactic_shortname(t.name)
+        extra = {"x_advmatrix_nist_ai_rmf": list(t.nist_ai_rmf)} if t.nist_ai_rmf else {}
+        objects.append(XTactic(id=sid, name=t.name, description=t.description,
+                               x_mitre_shortname=shortnames[t.id],
+                               external_references=_refs(t.id, t.attack_reference),
+                               allow_custom=True, **_dated(t.created, t.modified), **extra))
+    objects.append(XMatrix(
+        id=stix_id("x-mitre-matrix", matrix.id), name=matrix.name or matrix.id,
+        description=f"{matrix.name} {matrix.version}",
+        tactic_refs=[tactic_ids[t.id] for t in matrix.tactics],
+        external_references=[{"source_name": SOURCE, "external_id": matrix.id,
+                              "url": "https://atlas.mitre.org/matrices/ATLAS"}],
+        created=UNDATED, modified=UNDATED, allow_custom=True,
+        x_atlas_version=matrix.version,
+    ))
+
+    pattern_ids: dict[str, str] = {}
+    relationships: list[Any] = []
+    for t in matrix.techniques:
+        sid = pattern_ids[t.id] = stix_id("attack-pattern", t.id)
+        owner = t if t.parent is None else next(
+            (p for p in matrix.techniques if p.id == t.parent), t)
+        phases = [{"kill_chain_name": KILL_CHAIN, "phase_name": shortnames[ta]}
+                  for ta in owner.tactics if ta in shortnames]
+        extra: dict[str, Any] = {"x_mitre_is_subtechnique": t.parent is not None,
+                                 "x_mitre_domains": ["atlas-atlas"]}
+        if t.maturity:
+            extra["x_atlas_maturity"] = t.maturity
+        for key, value in (("x_advmatrix_owasp_ml", t.owasp_ml), ("x_advmatrix_owasp_llm", t.owasp_llm),
+                           ("x_advmatrix_nist_ai_rmf", t.nist_ai_rmf)):
+            if value:
+                extra[key] = list(value)
+        if t.parent is None and t.tactics != tuple(ta for ta in t.tactics if ta in shortnames):
+            extra["x_atlas_tactics"] = list(t.tactics)  # keep links to tactics this matrix lacks
+        objects.append(stix2.v21.AttackPattern(
+            id=sid, name=t.name, description=t.description,
+            kill_chain_phases=phases or None,
+            external_references=_refs(t.id, t.attack_reference, t.references),
+            allow_custom=True, **_dated(t.created, t.modified), **extra))
+    for t in matrix.techniques:
+        if t.parent and t.parent in pattern_ids:
+            relationships.append(stix2.v21.Relationship(
+                id=stix_id("relationship", f"subtechnique-of:{t.id}:{t.parent}"),
+                relationship_type="subtechnique-of", source_ref=pattern_ids[t.id],
+                target_ref=pattern_ids[t.parent], created=_ts(t.created), modified=_ts(t.modified),
+                allow_custom=True))
+
+    for m in matrix.mitigations:
+        sid = stix_id("course-of-action", m.id)
+        extra = {k: list(v) for k, v in (("x_atlas_lifecycle", m.lifecycle),
+                                           ("x_atlas_category", m.category)) if v}
+        objects.append(stix2.v21.CourseOfAction(
+            id=sid, name=m.name, description=m.description,
+            external_references=_refs(m.id, m.attack_reference),
+            allow_custom=True, **_dated(m.created, m.modified), **extra))
+        seen: dict[str, int] = {}
+        for use in m.techniques:
+            if use.technique not in pattern_ids:
+                continue
+            n = seen[use.technique] = seen.get(use.technique, -1) + 1
+            key = f"mitigates:{m.id}:{use.technique}" + (f":{n}" if n else "")
+            relationships.append(stix2.v21.Relationship(
+                id=stix_id("relationship", key), relationship_type="mitigates",
+                source_ref=sid, target_ref=pattern_ids[use.technique],
+                description=use.use or None, created=_ts(m.created), modified=_ts(m.modified)))
+
+    for cs in matrix.case_studies:
+        refs = list(dict.fromkeys(pattern_ids[s.technique] for s in cs.procedure
+                                  if s.technique in pattern_ids))
+        extra = {"x_atlas_incident_date_granularity": cs.incident_date_granularity,
+                 "x_atlas_procedure": [s.model_dump() for s in cs.procedure],
+                 "x_atlas_target": cs.target, "x_atlas_actor": cs.actor}
+        if cs.case_study_type:
+            extra["x_atlas_case_study_type"] = cs.case_study_type
+        if cs.reporter is not None:
+            extra["x_atlas_reporter"] = cs.reporter
+        when = _ts(cs.incident_date)
+        objects.append(stix2.v21.Report(
+            id=stix_id("report", cs.id), name=cs.name, description=cs.summary,
+            report_types=["attack-pattern", "threat-report"], published=when,
+            object_refs=refs or [stix_id("x-mitre-matrix", matrix.id)],
+            external_references=_refs(cs.id, None, cs.references),
+            created=when, modified=when, allow_custom=True, **extra))
+
+    objects += relationships
+    digest = hashlib.sha256("\n".join(str(o.id) for o in objects).encode()
+                            + matrix.version.encode()).hexdigest()
+    return stix2.v21.Bundle(objects=objects, id=f"bundle--{uuid.uuid5(NAMESPACE, digest)}",
+                            allow_custom=True)
+
+
+def dumps(matrix: Matrix) -> str:
+    # stix2's own pretty printer reorders keys in quadratic time (over a minute for ATLAS);
+    # indenting its compact output with json gives the same document in a fraction of a second.
+    return json.dumps(json.loads(to_bundle(matrix).serialize()), indent=2, ensure_ascii=False) + "\n"
+
+
+# -- import ------------------------------------------------------------------------------------
+def _atlas_id(obj: dict) -> str | None:
+    for ref in obj.get("external_references") or ():
+        if ref.get("source_name") == SOURCE and ref.get("external_id"):
+            return str(ref["external_id"])
+    return None
+
+
+def _day(obj: dict, key: str, undated_flag: str) -> dt.date | None:
+    if obj.get(undated_flag):
+        return None
+    value = obj.get("x_atlas_modified_date") if key == "modified" else None
+    value = value or obj.get(key)
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).date() if value else None
+    except ValueError:
+        raise FormatError(f"{obj.get('id')}: '{key}' is not a timestamp: {value!r}") from None
+
+
+def _ext(obj: dict) -> tuple[AttackReference | None, tuple[Reference, ...]]:
+    attack, refs = None, []
+    for ref in obj.get("external_references") or ():
+        source = ref.get("source_name")
+        if source == SOURCE:
+            continue
+        if source == "mitre-attack" and attack is None and ref.get("external_id"):
+            attack = AttackReference(id=ref["external_id"], url=ref.get("url", ""))
+        else:
+            title = ref.get("description") or ("" if source == "reference" else source or "")
+            refs.append(Reference(title=title, url=ref.get("url", "")))
+    return attack, tuple(refs)
+
+
+def loads(text: str, source: str = "<string>") -> Matrix:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    if not isinstance(doc, dict) or doc.get("type") != "bundle" or not isinstance(doc.get("objects"), list):
+        raise FormatError(f"{source}: not a STIX bundle: expected an object with type 'bundle' and an 'objects' list")
+    warnings: list[str] = []
+    by_type: dict[str, list[dict]] = {}
+    for obj in doc["objects"]:
+        if isinstance(obj, dict) and not obj.get("revoked") and not obj.get("x_mitre_deprecated"):
+            by_type.setdefault(str(obj.get("type")), []).append(obj)
+
+    tactic_by_short: dict[str, str] = {}
+    tactic_by_stix: dict[str, Tactic] = {}
+    for obj in by_type.get("x-mitre-tactic", ()):
+        tid = _atlas_id(obj)
+        if not tid:
+            continue
+        attack, _ = _ext(obj)
+        tactic = build(Tactic, {
+            "id": tid, "name": obj.get("name"), "description": obj.get("description") or obj.get("name"),
+            "attack_reference": attack, "created": _day(obj, "created", "x_atlas_undated"),
+            "modified": _day(obj, "modified", "x_atlas_unmodified") if not obj.get("x_atlas_unmodified") else None,
+            "nist_ai_rmf": obj.get("x_advmatrix_nist_ai_rmf", ()),
+        }, source)
+        tactic_by_stix[obj["id"]] = tactic
+        tactic_by_short[obj.get("x_mitre_shortname") or tactic_shortname(tactic.name)] = tactic.id
+    matrices = [m for m in by_type.get("x-mitre-matrix", ()) if m.get("tactic_refs")]
+    version = "unknown"
+    if matrices:
+        order = [tactic_by_stix[r] for r in matrices[0]["tactic_refs"] if r in tactic_by_stix]
+        order += [t for t in tactic_by_stix.values() if t not in order]
+        version = str(matrices[0].get("x_atlas_version") or matrices[0].get("x_mitre_version") or version)
+    else:
+        order = list(tactic_by_stix.values())
+
+    rels = by_type.get("relationship", ())
+    parent_of = {r.get("source_ref"): r.get("target_ref") for r in rels
+                 if r.get("relationship_type") == "subtechnique-of"}
+    atlas_of_stix: dict[str, str] = {}
+    for obj in by_type.get("attack-pattern", ()):
+        if (aid := _atlas_id(obj)):
+            atlas_of_stix[obj["id"]] = aid
+    techniques: list[Technique] = []
+    for obj in by_type.get("attack-pattern", ()):
+        tid = atlas_of_stix.get(obj["id"])
+        if not tid:
+            continue
+        parent_stix = parent_of.get(obj["id"])
+        parent = atlas_of_stix.get(parent_stix) if parent_stix else None
+        if parent is None and obj.get("x_mitre_is_subtechnique") and "." in tid[6:]:
+            parent = tid.rsplit(".", 1)[0]
+            warnings.append(f"{tid}: no subtechnique-of relationship; parent taken from the ID")
+        tactics: tuple[str, ...] = ()
+        if parent is None:
+            tactics = tuple(obj.get("x_atlas_tactics") or ())
+            if not tactics:
+                phases = [p.get("phase_name") for p in obj.get("kill_chain_phases") or ()
+                          if p.get("kill_chain_name") in (KILL_CHAIN, "mitre-attack", "atlas")]
+                tactics = tuple(tactic_by_short[p] for p in phases if p in tactic_by_short)
+                unknown = [p for p in phases if p not in tactic_by_short]
+                if unknown:
+                    warnings.append(f"{tid}: unknown kill chain phase(s) {', '.join(unknown)}")
+        attack, refs = _ext(obj)
+        techniques.append(build(Technique, {
+            "id": tid, "name": obj.get("name"), "description": obj.get("description") or obj.get("name"),
+            "tactics": tactics, "parent": parent, "maturity": obj.get("x_atlas_maturity"),
+            "created": _day(obj, "created", "x_atlas_undated"),
+            "modified": None if obj.get("x_atlas_unmodified") else _day(obj, "modified", "x_atlas_undated"),
+            "attack_reference": attack, "references": refs,
+            "owasp_ml": obj.get("x_advmatrix_owasp_ml", ()), "owasp_llm": obj.get("x_advmatrix_owasp_llm", ()),
+            "nist_ai_rmf": obj.get("x_advmatrix_nist_ai_rmf", ()),
+        }, source))
+
+    uses: dict[str, list[MitigationUse]] = {}
+    for r in rels:
+        if r.get("relationship_type") == "mitigates" and r.get("target_ref") in atlas_of_stix:
+            uses.setdefault(r.get("source_ref"), []).append(
+                MitigationUse(technique=atlas_of_stix[r["target_ref"]], use=r.get("description") or ""))
+    mitigations = []
+    for obj in by_type.get("course-of-action", ()):
+        mid = _atlas_id(obj)
+        if not mid:
+            continue
+        attack, _ = _ext(obj)
+        mitigations.append(build(Mitigation, {
+            "id": mid, "name": obj.get("name"), "description": obj.get("description") or obj.get("name"),
+            "techniques": uses.get(obj["id"], []), "lifecycle": obj.get("x_atlas_lifecycle", ()),
+            "category": obj.get("x_atlas_category", ()),
+            "created": _day(obj, "created", "x_atlas_undated"),
+            "modified": None if obj.get("x_atlas_unmodified") else _day(obj, "modified", "x_atlas_undated"),
+            "attack_reference": attack,
+        }, source))
+
+    cases = []
+    for obj in by_type.get("report", ()):
+        cid = _atlas_id(obj)
+        if not cid or "x_atlas_procedure" not in obj:
+            continue
+        _, refs = _ext(obj)
+        cases.append(build(CaseStudy, {
+            "id": cid, "name": obj.get("name"), "summary": obj.get("description") or obj.get("name"),
+            "incident_date": _day(obj, "published", "x_atlas_undated"),
+            "incident_date_granularity": obj.get("x_atlas_incident_date_granularity", "DATE"),
+            "procedure": [ProcedureStep.model_validate(s) for s in obj["x_atlas_procedure"]],
+            "target": obj.get("x_atlas_target", ""), "actor": obj.get("x_atlas_actor", ""),
+            "case_study_type": obj.get("x_atlas_case_study_type"), "reporter": obj.get("x_atlas_reporter"),
+            "references": refs,
+        }, source))
+
+    if not order and not techniques:
+        raise FormatError(f"{source}: the bundle holds no ATLAS tactics or techniques "
+                          "(objects with a 'mitre-atlas' external reference)")
+    matrix_obj = matrices[0] if matrices else {}
+    matrix = Matrix(
+        id=_atlas_id(matrix_obj) or "ATLAS",
+        name=matrix_obj.get("name") or "Adversarial Threat Landscape for AI Systems",
+        version=version, tactics=tuple(order), techniques=tuple(techniques),
+        mitigations=tuple(mitigations), case_studies=tuple(cases), source=source,
+    )
+    object.__setattr__(matrix, "warnings", tuple(warnings + [str(p) for p in check_matrix(matrix)]))
+    return matrix
+
+
+def load(path: str | Path) -> Matrix:
+    path = Path(path)
+    try:
+        return loads(path.read_text(encoding="utf-8"), str(path))
+    except FileNotFoundError:
+        raise FormatError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: cannot read: {exc}") from None
