@@ -1,0 +1,71 @@
+"""What changed between two matrices: added, removed, renamed and otherwise changed objects."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ._matrix import Matrix
+
+_KINDS = ("tactics", "techniques", "mitigations", "case_studies")
+
+
+@dataclass(frozen=True)
+class Change:
+    id: str
+    kind: str
+    fields: tuple[str, ...] = ()
+    old_name: str = ""
+    new_name: str = ""
+
+
+@dataclass(frozen=True)
+class MatrixDiff:
+    old_version: str
+    new_version: str
+    added: tuple[Change, ...] = ()
+    removed: tuple[Change, ...] = ()
+    renamed: tuple[Change, ...] = ()
+    changed: tuple[Change, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.renamed or self.changed)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def to_text(self) -> str:
+        lines = [f"ATLAS {self.old_version} -> {self.new_version}"]
+        for title, items in (("added", self.added), ("removed", self.removed),
+                             ("renamed", self.renamed), ("changed", self.changed)):
+            lines.append(f"{title}: {len(items)}")
+            for c in items:
+                if title == "renamed":
+                    detail = f"'{c.old_name}' -> '{c.new_name}'"
+                elif title == "changed":
+                    detail = f"{c.new_name} ({', '.join(c.fields)})"
+                else:
+                    detail = c.new_name or c.old_name
+                lines.append(f"  {c.kind:<12} {c.id:<15} {detail}")
+        return "\n".join(lines)
+
+
+def diff(old: Matrix, new: Matrix) -> MatrixDiff:
+    added, removed, renamed, changed = [], [], [], []
+    for kind in _KINDS:
+        singular = kind[:-1].replace("_", "-") if kind != "case_studies" else "case-study"
+        a = {o.id: o for o in getattr(old, kind)}
+        b = {o.id: o for o in getattr(new, kind)}
+        for oid in b.keys() - a.keys():
+            added.append(Change(oid, singular, new_name=b[oid].name))
+        for oid in a.keys() - b.keys():
+            removed.append(Change(oid, singular, old_name=a[oid].name))
+        for oid in a.keys() & b.keys():
+            x, y = a[oid].model_dump(), b[oid].model_dump()
+            fields = tuple(k for k in y if x.get(k) != y[k] and k != "name")
+            if x["name"] != y["name"]:
+                renamed.append(Change(oid, singular, old_name=x["name"], new_name=y["name"]))
+            if fields:
+                changed.append(Change(oid, singular, fields, old_name=x["name"], new_name=y["name"]))
+    key = lambda c: (_KINDS.index(c.kind.replace("-", "_") + "s") if c.kind != "case-study" else 3, c.id)  # noqa: E731
+    return MatrixDiff(old.version, new.version, *(tuple(sorted(x, key=key)) for x in (added, removed, renamed, changed)))

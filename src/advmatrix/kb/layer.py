@@ -1,0 +1,153 @@
+"""ATT&CK Navigator layers (format 4.5) on the ATLAS domain: build, write, read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import FormatError, UnknownObjectError
+from ._ids import tactic_shortname
+from ._matrix import Matrix
+
+DOMAIN = "atlas-atlas"
+LAYER_VERSION = "4.5"
+NAVIGATOR_VERSION = "4.9.1"
+DEFAULT_GRADIENT = ("#ffffff", "#ff6666")
+
+
+class _Layer(BaseModel):
+    # Layers come from many tools; unknown fields are kept, not rejected.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class MetadataItem(_Layer):
+    name: str = ""
+    value: str = ""
+    divider: bool | None = None
+
+
+class LayerTechnique(_Layer):
+    techniqueID: str  # noqa: N815 - names follow the layer format
+    tactic: str | None = None
+    score: float | None = None
+    color: str = ""
+    comment: str = ""
+    enabled: bool = True
+    metadata: list[MetadataItem] = Field(default_factory=list)
+    links: list[dict[str, Any]] = Field(default_factory=list)
+    showSubtechniques: bool = False  # noqa: N815
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _blank_score(cls, v: Any) -> Any:
+        return None if v == "" else v
+
+
+class Gradient(_Layer):
+    colors: list[str] = Field(default_factory=lambda: list(DEFAULT_GRADIENT), min_length=2)
+    minValue: float = 0  # noqa: N815
+    maxValue: float = 1  # noqa: N815
+
+
+class LegendItem(_Layer):
+    label: str
+    color: str
+
+
+class Layer(_Layer):
+    name: str
+    domain: str = DOMAIN
+    description: str = ""
+    versions: dict[str, str] = Field(default_factory=lambda: {"layer": LAYER_VERSION, "navigator": NAVIGATOR_VERSION})
+    techniques: list[LayerTechnique] = Field(default_factory=list)
+    gradient: Gradient = Field(default_factory=Gradient)
+    legendItems: list[LegendItem] = Field(default_factory=list)  # noqa: N815
+    metadata: list[MetadataItem] = Field(default_factory=list)
+    sorting: int = 0
+    hideDisabled: bool = False  # noqa: N815
+    showTacticRowBackground: bool = False  # noqa: N815
+    selectTechniquesAcrossTactics: bool = True  # noqa: N815
+    selectSubtechniquesWithParent: bool = False  # noqa: N815
+
+    def scores(self) -> dict[str, float]:
+        """Score per technique ID (the highest where a technique appears under several tactics)."""
+        out: dict[str, float] = {}
+        for t in self.techniques:
+            if t.score is not None:
+                out[t.techniqueID] = max(t.score, out.get(t.techniqueID, t.score))
+        return out
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, exclude_none=True)
+
+
+def build_layer(matrix: Matrix, scores: Mapping[str, float], *, name: str, description: str = "",
+                comments: Mapping[str, str] | None = None,
+                metadata: Mapping[str, str] | None = None,
+                technique_metadata: Mapping[str, Mapping[str, str]] | None = None,
+                legend: Mapping[str, str] | None = None,
+                gradient: tuple[str, ...] = DEFAULT_GRADIENT,
+                min_value: float | None = None, max_value: float | None = None,
+                strict: bool = True) -> Layer:
+    """A layer with one entry per (technique, tactic) so every cell the Navigator draws is
+    scored; sub-techniques appear under their parent's tactics."""
+    comments = comments or {}
+    technique_metadata = technique_metadata or {}
+    entries: list[LayerTechnique] = []
+    for tid, score in scores.items():
+        if tid not in matrix:
+            if strict:
+                raise UnknownObjectError(tid, "scores may only name techniques of the matrix")
+            continue
+        tactics = matrix.tactics_of(tid)
+        for tactic in tactics or (None,):
+            entries.append(LayerTechnique(
+                techniqueID=tid, tactic=tactic_shortname(tactic.name) if tactic else None,
+                score=score, comment=comments.get(tid, ""),
+                metadata=[MetadataItem(name=k, value=str(v)) for k, v in technique_metadata.get(tid, {}).items()],
+            ))
+    values = list(scores.values())
+    low = min_value if min_value is not None else (min(values) if values else 0)
+    high = max_value if max_value is not None else (max(values) if values else 1)
+    if high <= low:
+        high = low + 1
+    return Layer(
+        name=name, description=description, techniques=entries,
+        gradient=Gradient(colors=list(gradient), minValue=low, maxValue=high),
+        legendItems=[LegendItem(label=k, color=v) for k, v in (legend or {}).items()],
+        metadata=[MetadataItem(name="atlas_version", value=matrix.version),
+                  *(MetadataItem(name=k, value=str(v)) for k, v in (metadata or {}).items())],
+    )
+
+
+def loads(text: str, source: str = "<string>") -> Layer:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    if isinstance(data, list):  # the Navigator can download several layers into one file
+        if not data:
+            raise FormatError(f"{source}: an empty list holds no layer")
+        data = data[0]
+    if not isinstance(data, dict):
+        raise FormatError(f"{source}: a layer must be a JSON object")
+    try:
+        return Layer.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise FormatError(f"{source}: not a Navigator layer: field '{where}': {err['msg']}") from None
+
+
+def load(path: str | Path) -> Layer:
+    path = Path(path)
+    try:
+        return loads(path.read_text(encoding="utf-8"), str(path))
+    except FileNotFoundError:
+        raise FormatError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: cannot read: {exc}") from None
