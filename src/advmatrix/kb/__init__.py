@@ -6,6 +6,7 @@
 """
 
 from ._bundled import bundled, load_data_dir
+from ._details import details, rmf_functions
 from ._matrix import Matrix, Stats
 from ._models import (OWASP_LLM_TOP10, OWASP_ML_TOP10, AttackReference, CaseStudy,
                       KnowledgeObject, Mitigation, MitigationUse, ProcedureStep, Reference,
@@ -20,5 +21,5 @@ __all__ = [
     "OWASP_LLM_TOP10", "OWASP_ML_TOP10", "AttackReference", "CaseStudy", "Hit", "KnowledgeObject",
     "Layer", "Matrix", "MatrixDiff", "Mitigation", "MitigationUse", "Problem", "ProcedureStep",
     "Reference", "Stats", "Tactic", "Technique", "build_layer", "bundled", "check_matrix", "diff",
-    "load_data_dir", "load_source", "search",
+    "details", "load_data_dir", "load_source", "rmf_functions", "search",
 ]

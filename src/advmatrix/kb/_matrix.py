@@ -92,7 +92,8 @@ class Matrix:
             key = object_id.strip().upper()
             found = by_id.get(key if key.startswith("AML.") else f"AML.{key}")
         if found is None:
-            close = difflib.get_close_matches(object_id.upper(), list(by_id), n=3, cutoff=0.8)
+            close = difflib.get_close_matches(key if key.startswith("AML.") else f"AML.{key}",
+                                              list(by_id), n=3, cutoff=0.8)
             raise UnknownObjectError(object_id, f"did you mean {', '.join(close)}?" if close else "")
         return found
 

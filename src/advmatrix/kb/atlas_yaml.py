@@ -142,8 +142,8 @@ def _objects(doc: dict, source: str) -> tuple[dict, list[str]]:
                         seen.add(obj.get("id"))
                         merged[key].append(obj)
         return merged, notes
-    if isinstance(doc.get("tactics"), list) and isinstance(doc.get("techniques"), list):
-        return {k: doc.get(k) or [] for k in ("tactics", "techniques", "mitigations")}, notes
+    if "tactics" in doc and "techniques" in doc:
+        return {k: [] if doc.get(k) is None else doc[k] for k in ("tactics", "techniques", "mitigations")}, notes
     raise FormatError(f"{source}: not an ATLAS.yaml: neither a 'matrices' list nor top-level "
                       "'tactics' and 'techniques' lists")
 

@@ -124,6 +124,33 @@ def build_layer(matrix: Matrix, scores: Mapping[str, float], *, name: str, descr
     )
 
 
+def case_study_layer(matrix: Matrix) -> Layer:
+    """How often each technique appears in the matrix's case studies: where real attacks went."""
+    counts: dict[str, float] = {}
+    comments: dict[str, str] = {}
+    for technique in matrix.techniques:
+        used = matrix.case_studies_using(technique.id)
+        if used:
+            counts[technique.id] = len(used)
+            comments[technique.id] = ", ".join(c.id for c in used)
+    return build_layer(matrix, counts, name=f"ATLAS {matrix.version}: techniques seen in case studies",
+                       description="Score = number of case studies whose procedure uses the technique.",
+                       comments=comments, legend={"used once": DEFAULT_GRADIENT[0],
+                                                  "used most": DEFAULT_GRADIENT[1]},
+                       metadata={"generator": "advmatrix"}, min_value=0)
+
+
+def maturity_layer(matrix: Matrix) -> Layer:
+    """Techniques scored by maturity: 1 feasible, 2 demonstrated, 3 realized in the wild."""
+    levels = {"feasible": 1, "demonstrated": 2, "realized": 3}
+    scores = {t.id: levels[t.maturity] for t in matrix.techniques if t.maturity}
+    return build_layer(matrix, scores, name=f"ATLAS {matrix.version}: technique maturity",
+                       description="1 = feasible, 2 = demonstrated, 3 = realized.",
+                       legend={"feasible": "#fff3b0", "demonstrated": "#f4a259", "realized": "#bc4b51"},
+                       gradient=("#fff3b0", "#f4a259", "#bc4b51"), min_value=1, max_value=3,
+                       metadata={"generator": "advmatrix"})
+
+
 def loads(text: str, source: str = "<string>") -> Layer:
     try:
         data = json.loads(text)

@@ -1,0 +1,66 @@
+"""Navigator layers: build from scores, write, read back; bad layers are refused clearly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from advmatrix.errors import FormatError, UnknownObjectError
+from advmatrix.kb import build_layer, layer
+
+
+def test_build_layer_scores_every_tactic_cell(matrix):
+    built = build_layer(matrix, {"AML.T0015": 0.9, "AML.T0043.001": 0.4}, name="evasion",
+                        comments={"AML.T0015": "works"}, legend={"high": "#ff0000"},
+                        metadata={"run": "42"}, technique_metadata={"AML.T0015": {"queries": 120}})
+    data = json.loads(built.to_json())
+    assert data["domain"] == "atlas-atlas" and data["versions"]["layer"] == "4.5"
+    cells = {(t["techniqueID"], t["tactic"]): t for t in data["techniques"]}
+    # Evade AI Model sits under three tactics; each cell is scored
+    assert {tac for tid, tac in cells if tid == "AML.T0015"} == {"initial-access", "defense-evasion", "impact"}
+    assert cells[("AML.T0043.001", "ai-attack-staging")]["score"] == 0.4
+    assert cells[("AML.T0015", "impact")]["comment"] == "works"
+    assert cells[("AML.T0015", "impact")]["metadata"] == [{"name": "queries", "value": "120"}]
+    assert data["gradient"]["minValue"] == 0.4 and data["gradient"]["maxValue"] == 0.9
+    assert data["legendItems"] == [{"label": "high", "color": "#ff0000"}]
+    assert {"name": "run", "value": "42"} in data["metadata"]
+
+
+def test_write_and_read_back(matrix, tmp_path):
+    built = build_layer(matrix, {"AML.T0024.002": 1.0}, name="extraction")
+    path = tmp_path / "l.json"
+    path.write_text(built.to_json())
+    again = layer.load(path)
+    assert again.scores() == {"AML.T0024.002": 1.0}
+    assert again == built
+
+
+def test_reads_layers_from_other_tools(tmp_path):
+    foreign = {"name": "x", "domain": "atlas-atlas", "versions": {"layer": "4.4"},
+               "techniques": [{"techniqueID": "AML.T0051", "score": "", "color": "#fff"},
+                              {"techniqueID": "AML.T0054", "score": 3, "customField": 1}],
+               "tacticRowBackground": "#ddd"}
+    got = layer.loads(json.dumps([foreign]))
+    assert got.scores() == {"AML.T0054": 3}
+
+
+def test_unknown_technique_is_refused(matrix):
+    with pytest.raises(UnknownObjectError, match="AML.T9999"):
+        build_layer(matrix, {"AML.T9999": 1}, name="x")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[]", "empty list"), ("3", "must be a JSON object"),
+    ('{"techniques": []}', "field 'name'"), ('{"name": "x", "techniques": [{"score": 1}]}', "techniqueID"),
+])
+def test_bad_layers(text, message):
+    with pytest.raises(FormatError, match=message):
+        layer.loads(text)
+
+
+def test_case_study_layer_counts_use(matrix):
+    built = layer.case_study_layer(matrix)
+    scores = built.scores()
+    assert scores["AML.T0051.001"] == len(matrix.case_studies_using("AML.T0051.001")) > 10
+    assert "AML.T0000.000" not in scores  # never used by a case study

@@ -1,0 +1,93 @@
+"""STIX 2.1 export validates, keeps IDs stable, carries case studies, and reads back."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from stix2validator import ValidationOptions, validate_string
+
+from advmatrix.errors import FormatError
+from advmatrix.kb import atlas_yaml, stix
+
+
+@pytest.fixture(scope="module")
+def exported(matrix) -> str:
+    return stix.dumps(matrix)
+
+
+@pytest.fixture(scope="module")
+def objects(exported) -> list[dict]:
+    return json.loads(exported)["objects"]
+
+
+def test_export_passes_stix2_validator(exported):
+    results = validate_string(exported, ValidationOptions(version="2.1"))
+    errors = [e.message for e in results.errors]
+    assert errors == []
+    assert results.is_valid
+
+
+def test_object_types_and_counts(objects):
+    by_type = {}
+    for o in objects:
+        by_type.setdefault(o["type"], []).append(o)
+    assert len(by_type["x-mitre-tactic"]) == 16
+    assert len(by_type["attack-pattern"]) == 170
+    assert sum(o["x_mitre_is_subtechnique"] for o in by_type["attack-pattern"]) == 69
+    assert len(by_type["course-of-action"]) == 35
+    assert len(by_type["report"]) == 57
+    assert len(by_type["x-mitre-matrix"]) == 1 and len(by_type["x-mitre-matrix"][0]["tactic_refs"]) == 16
+    rels = [o["relationship_type"] for o in by_type["relationship"]]
+    assert rels.count("subtechnique-of") == 69
+    assert rels.count("mitigates") == 248
+
+
+def test_ids_are_deterministic_and_derived_from_atlas_ids(matrix, exported, objects):
+    assert stix.dumps(matrix) == exported
+    evasion = next(o for o in objects if o["type"] == "attack-pattern" and o["name"] == "Craft Adversarial Data")
+    expected = uuid.uuid5(stix.NAMESPACE, "attack-pattern:AML.T0043")
+    assert evasion["id"] == f"attack-pattern--{expected}"
+    assert {"source_name": "mitre-atlas", "external_id": "AML.T0043",
+            "url": "https://atlas.mitre.org/techniques/AML.T0043"} in evasion["external_references"]
+
+
+def test_ids_survive_a_new_release(atlas_490, matrix):
+    old = {o["id"] for o in json.loads(stix.dumps(atlas_yaml.load(atlas_490)))["objects"]
+           if o["type"] == "attack-pattern"}
+    new = {o["id"] for o in json.loads(stix.dumps(matrix))["objects"] if o["type"] == "attack-pattern"}
+    assert len(old & new) == 115  # every 4.9.0 technique keeps its STIX ID in 5.6.0
+
+
+def test_case_studies_are_reports_with_ordered_procedure(objects):
+    report = next(o for o in objects if o["type"] == "report" and o["name"].startswith("Bypassing Cylance"))
+    steps = report["x_atlas_procedure"]
+    assert [s["technique"] for s in steps][:3] == ["AML.T0000", "AML.T0047", "AML.T0063"]
+    assert report["published"].startswith("2019-09-07")
+
+
+def test_round_trip(matrix, exported):
+    again = stix.loads(exported)
+    assert again == matrix
+    assert again.warnings == ()
+
+
+def test_modified_before_created_is_clamped_but_kept(matrix, objects):
+    odd = [t for t in matrix.techniques if t.modified and t.created and t.modified < t.created]
+    assert odd, "upstream data has such objects; the test would prove nothing otherwise"
+    pattern = next(o for o in objects if {"source_name": "mitre-atlas", "external_id": odd[0].id,
+                                          "url": f"https://atlas.mitre.org/techniques/{odd[0].id}"}
+                   in o.get("external_references", []))
+    assert pattern["modified"] == pattern["created"]
+    assert pattern["x_atlas_modified_date"] == odd[0].modified.isoformat()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "not valid JSON"),
+    ('{"type": "identity"}', "not a STIX bundle"),
+    ('{"type": "bundle", "id": "bundle--1", "objects": []}', "holds no ATLAS tactics or techniques"),
+])
+def test_bad_bundles(text, message):
+    with pytest.raises(FormatError, match=message):
+        stix.loads(text, "x.json")
