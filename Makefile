@@ -1,0 +1,33 @@
+# Everything a fresh machine needs: `make demo` and `make test` create .venv and install first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+OUT    ?= demo-out
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: $(STAMP)
+	@mkdir -p $(OUT)
+	$(BIN)/advmatrix kb stats
+	$(BIN)/advmatrix kb show AML.T0043
+	$(BIN)/advmatrix kb show AML.CS0031
+	$(BIN)/advmatrix kb export --format layer --out $(OUT)/atlas-case-studies.layer.json
+	$(BIN)/advmatrix kb export --format stix --out $(OUT)/atlas-stix.json
+	@echo "Open $(OUT)/atlas-case-studies.layer.json in the ATLAS Navigator to see where real attacks went."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

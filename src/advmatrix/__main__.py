@@ -1,0 +1,3 @@
+from .cli._app import run
+
+run()
