@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Benchmarks run beside a second virtualenv holding the tools we compare against, so that the
+# project itself never depends on them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x bench/.venv/bin/python ]; then
+  python3 -m venv bench/.venv
+  bench/.venv/bin/python -m pip install --quiet mitreattack-python
+fi
+.venv/bin/python bench/kb_bench.py --theirs-python bench/.venv/bin/python "$@"
