@@ -8,9 +8,19 @@
 from ._bundled import bundled, load_data_dir
 from ._details import details, rmf_functions
 from ._matrix import Matrix, Stats
-from ._models import (OWASP_LLM_TOP10, OWASP_ML_TOP10, AttackReference, CaseStudy,
-                      KnowledgeObject, Mitigation, MitigationUse, ProcedureStep, Reference,
-                      Tactic, Technique)
+from ._models import (
+                      OWASP_LLM_TOP10,
+                      OWASP_ML_TOP10,
+                      AttackReference,
+                      CaseStudy,
+                      KnowledgeObject,
+                      Mitigation,
+                      MitigationUse,
+                      ProcedureStep,
+                      Reference,
+                      Tactic,
+                      Technique,
+)
 from ._source import load_source
 from ._validate import Problem, check_matrix
 from .diff import MatrixDiff, diff

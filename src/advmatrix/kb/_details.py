@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._matrix import Matrix
-from ._models import OWASP_LLM_TOP10, OWASP_ML_TOP10, CaseStudy, Mitigation, Tactic, Technique
+from ._models import (
+    OWASP_LLM_TOP10,
+    OWASP_ML_TOP10,
+    CaseStudy,
+    Mitigation,
+    Tactic,
+    Technique,
+)
 
 
 def _brief(obj: Any) -> dict[str, str]:

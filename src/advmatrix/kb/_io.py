@@ -12,14 +12,20 @@ from ..errors import FormatError, SchemaError
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_yaml(path: Path) -> Any:
+def read_text(path: str | Path) -> str:
+    """A file's text, or one FormatError line that says why it cannot be had."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FormatError(f"{path}: is a directory, expected a file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FormatError(f"{path}: cannot read: {exc}") from None
-    return parse_yaml(text, str(path))
+
+
+def read_yaml(path: Path) -> Any:
+    return parse_yaml(read_text(path), str(path))
 
 
 def parse_yaml(text: str, source: str) -> Any:

@@ -8,7 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import UnknownObjectError
-from ._models import CaseStudy, KnowledgeObject, Mitigation, MitigationUse, Tactic, Technique
+from ._models import (
+    CaseStudy,
+    KnowledgeObject,
+    Mitigation,
+    MitigationUse,
+    Tactic,
+    Technique,
+)
 
 
 @dataclass(frozen=True)

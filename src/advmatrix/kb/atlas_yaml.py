@@ -13,10 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError
-from ._io import build, dump_yaml, parse_yaml
+from ._io import build, dump_yaml, parse_yaml, read_text
 from ._matrix import Matrix
-from ._models import (AttackReference, CaseStudy, Mitigation, MitigationUse, ProcedureStep,
-                      Reference, Tactic, Technique)
+from ._models import (
+    AttackReference,
+    CaseStudy,
+    Mitigation,
+    MitigationUse,
+    ProcedureStep,
+    Reference,
+    Tactic,
+    Technique,
+)
 from ._validate import check_matrix
 
 # Our additions ride in one extension key so upstream tools ignore them and round trips keep them.
@@ -180,14 +188,7 @@ def loads(text: str, source: str = "<string>") -> Matrix:
 
 
 def load(path: str | Path) -> Matrix:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FormatError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot read: {exc}") from None
-    return loads(text, str(path))
+    return loads(read_text(path), str(path))
 
 
 # -- writing -----------------------------------------------------------------------------------

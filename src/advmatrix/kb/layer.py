@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import FormatError, UnknownObjectError
 from ._ids import tactic_shortname
+from ._io import read_text
 from ._matrix import Matrix
 
 DOMAIN = "atlas-atlas"
@@ -171,10 +172,4 @@ def loads(text: str, source: str = "<string>") -> Layer:
 
 
 def load(path: str | Path) -> Layer:
-    path = Path(path)
-    try:
-        return loads(path.read_text(encoding="utf-8"), str(path))
-    except FileNotFoundError:
-        raise FormatError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot read: {exc}") from None
+    return loads(read_text(path), str(path))

@@ -26,10 +26,18 @@ from typing import Any
 
 from ..errors import FormatError
 from ._ids import atlas_url, tactic_shortname
-from ._io import build
+from ._io import build, read_text
 from ._matrix import Matrix
-from ._models import (AttackReference, CaseStudy, Mitigation, MitigationUse, ProcedureStep,
-                      Reference, Tactic, Technique)
+from ._models import (
+    AttackReference,
+    CaseStudy,
+    Mitigation,
+    MitigationUse,
+    ProcedureStep,
+    Reference,
+    Tactic,
+    Technique,
+)
 from ._validate import check_matrix
 
 # Fixed namespace: changing it would re-key every object, which is exactly what must not happen.
@@ -369,10 +377,4 @@ def loads(text: str, source: str = "<string>") -> Matrix:
 
 
 def load(path: str | Path) -> Matrix:
-    path = Path(path)
-    try:
-        return loads(path.read_text(encoding="utf-8"), str(path))
-    except FileNotFoundError:
-        raise FormatError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot read: {exc}") from None
+    return loads(read_text(path), str(path))
