@@ -9,6 +9,7 @@ import typer
 from .. import __version__
 from ..errors import AdvmatrixError
 from . import kb as kb_commands
+from . import scan as scan_commands
 
 app = typer.Typer(
     name="advmatrix",
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(kb_commands.app, name="kb")
+app.command("scan")(scan_commands.scan)
 
 
 def _version(value: bool) -> None:

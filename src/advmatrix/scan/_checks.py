@@ -1,0 +1,268 @@
+"""Per-format checks. Each takes the artifact's bytes and returns findings; none loads, imports
+or deserialises the artifact with the library it belongs to."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import posixpath
+import re
+import struct
+from dataclasses import dataclass
+
+from . import _protobuf
+from ._findings import (ARCHITECTURE_CHANGE, CORRUPT_ARTIFACT, UNSAFE_ARTIFACT, Finding, Severity)
+from ._pickle import analyse
+from ._policy import classify_global
+
+
+@dataclass(frozen=True)
+class Where:
+    path: str
+    member: str = ""
+
+    def finding(self, rule: str, severity: Severity, message: str, offset: int | None = None,
+                construct: str = "", techniques: tuple[str, ...] = UNSAFE_ARTIFACT) -> Finding:
+        return Finding(rule, severity, message, self.path, self.member, offset, construct, techniques)
+
+
+# -- pickle --------------------------------------------------------------------------------------
+def check_pickle(data: bytes, where: Where, base_offset: int = 0) -> list[Finding]:
+    result = analyse(data)
+    called = {e.global_.offset for e in result.events if e.kind == "call" and e.global_ is not None}
+    out: list[Finding] = []
+    seen: set[tuple[str, bool]] = set()
+    for e in result.events:
+        offset = base_offset + e.offset
+        if e.kind == "global" and e.global_ is not None:
+            g = e.global_
+            is_called = g.offset in called
+            verdict = classify_global(g.module, g.name, called=is_called)
+            if verdict is None or (g.full, is_called) in seen and verdict[0] < Severity.CRITICAL:
+                continue
+            seen.add((g.full, is_called))
+            out.append(where.finding("pickle-global", verdict[0], verdict[1], offset, g.full))
+        elif e.kind == "dynamic-global":
+            out.append(where.finding("pickle-dynamic-global", Severity.CRITICAL,
+                                     f"{e.detail}: the import cannot be known without running it", offset))
+        elif e.kind == "call" and e.global_ is None:
+            out.append(where.finding("pickle-indirect-call", Severity.HIGH, e.detail, offset))
+        elif e.kind == "extension":
+            out.append(where.finding("pickle-extension", Severity.HIGH, e.detail, offset))
+        elif e.kind == "malformed":
+            out.append(where.finding("pickle-malformed", Severity.MEDIUM,
+                                     f"{e.detail}; loaders may still run what precedes this point",
+                                     offset, techniques=CORRUPT_ARTIFACT))
+        elif e.kind == "nested":
+            out.append(where.finding("pickle-nested", Severity.INFO, e.detail, offset))
+    return out
+
+
+# -- NumPy ----------------------------------------------------------------------------------------
+def check_npy(data: bytes, where: Where) -> list[Finding]:
+    try:
+        major = data[6]
+        if major == 1:
+            (hlen,) = struct.unpack("<H", data[8:10])
+            start = 10
+        else:
+            (hlen,) = struct.unpack("<I", data[8:12])
+            start = 12
+        header = ast.literal_eval(data[start:start + hlen].decode("latin1"))
+        descr = header["descr"]
+    except (ValueError, SyntaxError, KeyError, TypeError, IndexError, struct.error, MemoryError, RecursionError):
+        return [where.finding("npy-malformed", Severity.MEDIUM, "NumPy header cannot be read",
+                              0, techniques=CORRUPT_ARTIFACT)]
+    if "O" in str(descr):
+        findings = [where.finding("npy-object-array", Severity.LOW,
+                                  "object array: numpy.load(allow_pickle=True) unpickles its data",
+                                  start + hlen, "dtype=object")]
+        return findings + check_pickle(data[start + hlen:], where, start + hlen)
+    return []
+
+
+# -- safetensors --------------------------------------------------------------------------------
+_ST_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+              "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8, "C64": 8,
+              "F4": 0.5, "F6_E2M3": 0.75, "F6_E3M2": 0.75, "E8M0": 1, "F8_E8M0": 1}
+MAX_SAFETENSORS_HEADER = 100 << 20  # the reference implementation's own limit
+
+
+def check_safetensors(data: bytes, where: Where) -> list[Finding]:
+    bad = lambda msg, off=0: [where.finding("safetensors-header", Severity.HIGH, msg, off,  # noqa: E731
+                                            techniques=CORRUPT_ARTIFACT)]
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > MAX_SAFETENSORS_HEADER:
+        return bad(f"header of {n} bytes exceeds the {MAX_SAFETENSORS_HEADER}-byte limit")
+    if 8 + n > len(data):
+        return bad(f"header length {n} runs past the end of the file")
+    try:
+        header = json.loads(data[8:8 + n])
+    except (ValueError, UnicodeDecodeError) as exc:
+        return bad(f"header is not valid JSON: {exc}", 8)
+    if not isinstance(header, dict):
+        return bad("header is not a JSON object", 8)
+    out: list[Finding] = []
+    body = len(data) - 8 - n
+    ranges: list[tuple[int, int, str]] = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            if not isinstance(info, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in info.items()):
+                out += bad("__metadata__ must map strings to strings", 8)
+            continue
+        if not isinstance(info, dict) or set(info) - {"dtype", "shape", "data_offsets"}:
+            out += bad(f"tensor '{name}': entry must have only dtype, shape and data_offsets", 8)
+            continue
+        dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        if dtype not in _ST_DTYPES:
+            out += bad(f"tensor '{name}': unknown dtype {dtype!r}", 8)
+            continue
+        if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+            out += bad(f"tensor '{name}': shape must be a list of non-negative integers", 8)
+            continue
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
+                and 0 <= offsets[0] <= offsets[1]):
+            out += bad(f"tensor '{name}': data_offsets must be [begin, end] with 0 <= begin <= end", 8)
+            continue
+        if offsets[1] > body:
+            out += bad(f"tensor '{name}': data ends at {offsets[1]}, past the {body}-byte data section", 8)
+        expected = math.prod(shape) * _ST_DTYPES[dtype]
+        if offsets[1] - offsets[0] != expected:
+            out += bad(f"tensor '{name}': {offsets[1] - offsets[0]} bytes for shape {shape} of {dtype} "
+                       f"(expected {int(expected)})", 8)
+        ranges.append((offsets[0], offsets[1], name))
+    ranges.sort()
+    for (a0, a1, an), (b0, b1, bn) in zip(ranges, ranges[1:]):
+        if b0 < a1:
+            out += bad(f"tensors '{an}' and '{bn}' overlap", 8)
+    return out
+
+
+# -- ONNX ---------------------------------------------------------------------------------------
+_ONNX_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training", "com.microsoft"}
+
+
+def check_onnx(data: bytes, where: Where) -> list[Finding]:
+    out: list[Finding] = []
+    try:
+        _walk_onnx_model(data, where, out)
+    except _protobuf.ProtobufError as exc:
+        out.append(where.finding("onnx-malformed", Severity.MEDIUM, f"ONNX protobuf cannot be read: {exc}",
+                                 techniques=CORRUPT_ARTIFACT))
+    return out
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else ""
+
+
+def _walk_onnx_model(data: bytes, where: Where, out: list[Finding]) -> None:
+    for number, _, value in _protobuf.fields(data):
+        if number == 8 and isinstance(value, bytes):  # opset_import
+            domain = next((_text(v) for n, _, v in _protobuf.fields(value) if n == 1), "")
+            if domain not in _ONNX_DOMAINS:
+                out.append(where.finding("onnx-custom-domain", Severity.MEDIUM,
+                                         f"custom operator domain '{domain}': needs a native library registered at load",
+                                         construct=domain, techniques=ARCHITECTURE_CHANGE))
+        elif number == 7 and isinstance(value, bytes):
+            _walk_graph(value, where, out, 0)
+
+
+def _walk_graph(data: bytes, where: Where, out: list[Finding], depth: int) -> None:
+    if depth > 32:
+        return
+    for number, _, value in _protobuf.fields(data):
+        if not isinstance(value, bytes):
+            continue
+        if number == 1:  # node
+            _walk_node(value, where, out, depth)
+        elif number in (5, 15):  # initializer, sparse_initializer
+            _check_tensor(value, where, out)
+
+
+def _walk_node(data: bytes, where: Where, out: list[Finding], depth: int) -> None:
+    op = ""
+    for number, _, value in _protobuf.fields(data):
+        if number == 4:
+            op = _text(value)
+        elif number == 7 and _text(value) not in _ONNX_DOMAINS:
+            out.append(where.finding("onnx-custom-domain", Severity.MEDIUM,
+                                     f"node '{op}' uses custom operator domain '{_text(value)}'",
+                                     construct=f"{_text(value)}::{op}", techniques=ARCHITECTURE_CHANGE))
+        elif number == 5 and isinstance(value, bytes):  # attribute: sub-graphs and tensors
+            for n, _, v in _protobuf.fields(value):
+                if n in (6, 11) and isinstance(v, bytes):
+                    _walk_graph(v, where, out, depth + 1)
+                elif n in (5, 10) and isinstance(v, bytes):
+                    _check_tensor(v, where, out)
+
+
+def _check_tensor(data: bytes, where: Where, out: list[Finding]) -> None:
+    name = ""
+    for number, _, value in _protobuf.fields(data):
+        if number == 8:
+            name = _text(value)
+        elif number == 13 and isinstance(value, bytes):  # external_data key/value
+            entry = {n: _text(v) for n, _, v in _protobuf.fields(value)}
+            if entry.get(1) == "location":
+                location = entry.get(2, "")
+                normal = posixpath.normpath(location.replace("\\", "/"))
+                if location.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", location) \
+                        or normal == ".." or normal.startswith("../"):
+                    out.append(where.finding(
+                        "onnx-external-data-escape", Severity.HIGH,
+                        f"tensor '{name}' reads external data from '{location}', outside the model directory",
+                        construct=location))
+
+
+# -- TensorFlow graphs and Keras ----------------------------------------------------------------
+_TF_DANGEROUS_OPS = {"ReadFile", "WriteFile", "MatchingFiles", "PyFunc", "PyFuncStateless",
+                     "EagerPyFunc", "DebugIdentityV3", "ImmutableConst"}
+
+
+def check_tf_graph(data: bytes, where: Where) -> list[Finding]:
+    found = sorted({s for s in _protobuf.strings(data) if s in _TF_DANGEROUS_OPS})
+    return [where.finding("tf-file-or-python-op", Severity.HIGH,
+                          f"graph uses op {op}, which reads or writes files or runs Python", construct=op)
+            for op in found]
+
+
+_LAMBDA = re.compile(rb'"class_name"\s*:\s*"(Lambda|TFOpLambda|TFSMLayer)"')
+
+
+def check_hdf5(data: bytes, where: Where) -> list[Finding]:
+    """Keras .h5 keeps its model config as a JSON attribute; find code-carrying layers in it."""
+    out = []
+    for m in _LAMBDA.finditer(data):
+        kind = m.group(1).decode()
+        out.append(where.finding("keras-lambda", Severity.HIGH,
+                                 f"Keras {kind} layer: serialized Python code runs when the model loads",
+                                 m.start(), kind))
+    return out
+
+
+def check_keras_config(config: object, where: Where) -> list[Finding]:
+    """Walk a Keras v3 config.json: Lambda layers and objects from outside Keras are findings."""
+    out: list[Finding] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            cls = node.get("class_name")
+            module = node.get("module")
+            if cls in ("Lambda", "TFSMLayer"):
+                out.append(where.finding("keras-lambda", Severity.HIGH,
+                                         f"Keras {cls} layer: code or an external model is loaded with it",
+                                         construct=str(cls)))
+            if isinstance(module, str) and cls and not module.startswith(("keras", "tf_keras", "builtins")):
+                out.append(where.finding("keras-custom-object", Severity.MEDIUM,
+                                         f"custom object {module}.{cls}: its code is imported on load",
+                                         construct=f"{module}.{cls}"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(config)
+    return out

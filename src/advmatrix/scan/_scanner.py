@@ -1,0 +1,315 @@
+"""Walk paths, archives and compressed streams; hand each artifact to the check for its format."""
+
+from __future__ import annotations
+
+import bz2
+import io
+import json
+import lzma
+import os
+import posixpath
+import re
+import struct
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _checks
+from ._checks import Where
+from ._findings import ARCHIVE_ABUSE, CORRUPT_ARTIFACT, FileReport, Finding, ScanReport, Severity
+from ._formats import sniff
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep hostile archives (zip bombs, deep nesting) from exhausting the scanner."""
+
+    max_depth: int = 6
+    max_members: int = 20_000
+    max_expanded: int = 8 << 30
+    max_ratio: int = 250
+    max_member: int = 4 << 30
+
+
+_MODEL_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".joblib", ".ckpt", ".npy", ".npz",
+                   ".h5", ".hdf5", ".keras", ".onnx", ".safetensors", ".pb", ".dill", ".sav", ".model")
+_TORCH_PAYLOAD = re.compile(r"(^|/)(data/\d+|\.data/serialization_id|byteorder|version|\.format_version|\.storage_alignment)$")
+
+
+class _Budget:
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.members = 0
+        self.expanded = 0
+
+
+class Scanner:
+    def __init__(self, limits: Limits | None = None, progress: Callable[[str, int], None] | None = None):
+        self.limits = limits or Limits()
+        self.progress = progress
+
+    # -- entry points --------------------------------------------------------------------------
+    def scan_paths(self, paths: Iterable[str | Path]) -> ScanReport:
+        report = ScanReport()
+        for path in paths:
+            path = Path(path)
+            if path.is_dir():
+                for root, dirs, files in os.walk(path):
+                    dirs.sort()
+                    for name in sorted(files):
+                        self._scan_file(Path(root) / name, report)
+            elif path.exists():
+                self._scan_file(path, report)
+            else:
+                report.errors.append(f"{path}: no such file or directory")
+        return report
+
+    def scan_bytes(self, data: bytes, name: str = "<bytes>") -> ScanReport:
+        report = ScanReport()
+        report.bytes_scanned += len(data)
+        self._scan_blob(data, name, "", 0, report, _Budget(self.limits))
+        return report
+
+    def _scan_file(self, path: Path, report: ScanReport) -> None:
+        if path.is_symlink() and not path.exists():
+            report.errors.append(f"{path}: dangling symbolic link")
+            return
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.errors.append(f"{path}: cannot read: {exc.strerror or exc}")
+            return
+        report.bytes_scanned += len(data)
+        if self.progress:
+            self.progress(str(path), len(data))
+        self._scan_blob(data, str(path), "", 0, report, _Budget(self.limits))
+
+    # -- dispatch ------------------------------------------------------------------------------
+    def _scan_blob(self, data: bytes, path: str, member: str, depth: int, report: ScanReport,
+                   budget: _Budget) -> None:
+        name = member.rsplit("!", 1)[-1] if member else path
+        fmt = sniff(data, name)
+        entry = FileReport(path, member, fmt, len(data))
+        report.files.append(entry)
+        where = Where(path, member)
+        add = entry.findings.extend
+        if fmt in ("zip", "tar", "gzip", "bz2", "xz", "zlib", "lz4") and depth >= self.limits.max_depth:
+            add([where.finding("archive-too-deep", Severity.MEDIUM,
+                               f"archive nested more than {self.limits.max_depth} levels deep; not opened",
+                               techniques=ARCHIVE_ABUSE)])
+            return
+        if fmt == "zip":
+            entry.format = self._scan_zip(data, where, depth, report, budget, entry)
+        elif fmt == "tar":
+            self._scan_tar(data, where, depth, report, budget, entry)
+        elif fmt in ("gzip", "bz2", "xz", "zlib", "lz4"):
+            self._scan_compressed(fmt, data, where, depth, report, budget, entry)
+        elif fmt == "pickle":
+            add(_checks.check_pickle(data, where))
+        elif fmt == "npy":
+            add(_checks.check_npy(data, where))
+        elif fmt == "safetensors":
+            add(_checks.check_safetensors(data, where))
+        elif fmt == "onnx":
+            add(_checks.check_onnx(data, where))
+        elif fmt == "hdf5":
+            add(_checks.check_hdf5(data, where))
+        elif fmt == "tf-graph":
+            add(_checks.check_tf_graph(data, where))
+        elif fmt == "json":
+            try:
+                add(_checks.check_keras_config(json.loads(data), where))
+            except (ValueError, RecursionError):
+                pass
+        elif name.lower().endswith(_MODEL_SUFFIXES) and data:
+            add([where.finding("unrecognised-model-file", Severity.LOW,
+                               "named like a model file but its content is no format advmatrix knows; not analysed",
+                               techniques=CORRUPT_ARTIFACT)])
+
+    # -- containers ----------------------------------------------------------------------------
+    def _admit(self, where: Where, inner: str, size: int, compressed: int, budget: _Budget,
+               entry: FileReport) -> bool:
+        lim = budget.limits
+        budget.members += 1
+        if budget.members > lim.max_members:
+            if budget.members == lim.max_members + 1:
+                entry.findings.append(where.finding("archive-too-many-members", Severity.MEDIUM,
+                                                    f"more than {lim.max_members} members; the rest were not scanned",
+                                                    techniques=ARCHIVE_ABUSE))
+            return False
+        if size > lim.max_member or budget.expanded + size > lim.max_expanded or \
+                (size > 1 << 20 and compressed and size / compressed > lim.max_ratio):
+            entry.findings.append(where.finding(
+                "archive-bomb", Severity.HIGH,
+                f"member '{inner}' expands to {size} bytes from {compressed} (limits: ratio {lim.max_ratio}, "
+                f"{lim.max_expanded} bytes in all); not extracted", construct=inner, techniques=ARCHIVE_ABUSE))
+            return False
+        budget.expanded += size
+        return True
+
+    def _traversal(self, where: Where, inner: str, entry: FileReport) -> None:
+        normal = posixpath.normpath(inner.replace("\\", "/"))
+        if inner.startswith(("/", "\\")) or normal == ".." or normal.startswith("../") or re.match(r"^[A-Za-z]:", inner):
+            entry.findings.append(where.finding("archive-path-traversal", Severity.HIGH,
+                                                f"member path '{inner}' escapes the extraction directory",
+                                                construct=inner, techniques=ARCHIVE_ABUSE))
+
+    def _scan_zip(self, data: bytes, where: Where, depth: int, report: ScanReport, budget: _Budget,
+                  entry: FileReport) -> str:
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+            infos = archive.infolist()
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error) as exc:
+            entry.findings.append(where.finding("zip-malformed", Severity.MEDIUM,
+                                                f"zip directory unreadable ({exc}); members read from local headers",
+                                                techniques=CORRUPT_ARTIFACT))
+            for inner, payload in _local_entries(data):
+                if self._admit(where, inner, len(payload), len(payload), budget, entry):
+                    self._scan_blob(payload, where.path, _join(where.member, inner), depth + 1, report, budget)
+            return "zip"
+        names = [i.filename for i in infos]
+        torch = any(n.endswith("/data.pkl") or n == "data.pkl" for n in names)
+        keras = "config.json" in names and "metadata.json" in names
+        for info in infos:
+            inner = info.filename
+            self._traversal(where, inner, entry)
+            if info.is_dir() or (torch and _TORCH_PAYLOAD.search(inner)):
+                continue
+            if not self._admit(where, inner, info.file_size, info.compress_size, budget, entry):
+                continue
+            payload = _read_member(archive, info, data)
+            if payload is None:
+                entry.findings.append(where.finding("zip-member-unreadable", Severity.MEDIUM,
+                                                    f"member '{inner}' cannot be decompressed; not scanned",
+                                                    construct=inner, techniques=CORRUPT_ARTIFACT))
+                continue
+            if keras and inner == "config.json":
+                try:
+                    entry.findings.extend(_checks.check_keras_config(json.loads(payload),
+                                                                     Where(where.path, _join(where.member, inner))))
+                except (ValueError, RecursionError):
+                    pass
+                continue
+            self._scan_blob(payload, where.path, _join(where.member, inner), depth + 1, report, budget)
+        return "pytorch-zip" if torch else "keras" if keras else "zip"
+
+    def _scan_tar(self, data: bytes, where: Where, depth: int, report: ScanReport, budget: _Budget,
+                  entry: FileReport) -> None:
+        try:
+            archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
+            members = archive.getmembers()
+        except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+            entry.findings.append(where.finding("tar-malformed", Severity.MEDIUM, f"tar unreadable: {exc}",
+                                                techniques=CORRUPT_ARTIFACT))
+            return
+        for m in members:
+            self._traversal(where, m.name, entry)
+            if m.issym() or m.islnk():
+                entry.findings.append(where.finding("archive-link", Severity.MEDIUM,
+                                                    f"member '{m.name}' links to '{m.linkname}'",
+                                                    construct=m.name, techniques=ARCHIVE_ABUSE))
+                continue
+            if not m.isfile() or not self._admit(where, m.name, m.size, m.size, budget, entry):
+                continue
+            fh = archive.extractfile(m)
+            if fh is not None:
+                self._scan_blob(fh.read(), where.path, _join(where.member, m.name), depth + 1, report, budget)
+
+    def _scan_compressed(self, fmt: str, data: bytes, where: Where, depth: int, report: ScanReport,
+                         budget: _Budget, entry: FileReport) -> None:
+        limit = min(budget.limits.max_member, budget.limits.max_expanded - budget.expanded)
+        try:
+            payload, complete = _decompress(fmt, data, limit + 1)
+        except ImportError:
+            entry.findings.append(where.finding("compressed-unsupported", Severity.MEDIUM,
+                                                f"{fmt} content not scanned: install the '{fmt}' package",
+                                                techniques=CORRUPT_ARTIFACT))
+            return
+        except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as exc:
+            entry.findings.append(where.finding("compressed-malformed", Severity.MEDIUM,
+                                                f"{fmt} stream cannot be decompressed: {exc}",
+                                                techniques=CORRUPT_ARTIFACT))
+            return
+        if len(payload) > limit or (len(payload) > 1 << 20 and len(payload) / max(len(data), 1) > budget.limits.max_ratio):
+            entry.findings.append(where.finding("archive-bomb", Severity.HIGH,
+                                                f"{fmt} stream expands past the limits; not scanned",
+                                                techniques=ARCHIVE_ABUSE))
+            return
+        budget.expanded += len(payload)
+        if not complete:
+            entry.findings.append(where.finding("compressed-truncated", Severity.LOW,
+                                                f"{fmt} stream is truncated; scanned what it holds",
+                                                techniques=CORRUPT_ARTIFACT))
+        self._scan_blob(payload, where.path, _join(where.member, f"<{fmt}>"), depth + 1, report, budget)
+
+
+def _join(member: str, inner: str) -> str:
+    return f"{member}!{inner}" if member else inner
+
+
+def _decompress(fmt: str, data: bytes, limit: int) -> tuple[bytes, bool]:
+    """Decompress at most ``limit`` bytes; the flag says whether the stream ended cleanly."""
+    if fmt == "lz4":
+        import lz4.frame  # optional: only joblib's lz4 compression needs it
+
+        d = lz4.frame.LZ4FrameDecompressor()
+        out = d.decompress(data, max_length=limit)
+        return out, d.eof
+    if fmt == "zlib":
+        d = zlib.decompressobj()
+    elif fmt == "gzip":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif fmt == "bz2":
+        d = bz2.BZ2Decompressor()
+    else:
+        d = lzma.LZMADecompressor()
+    if fmt in ("zlib", "gzip"):
+        out = d.decompress(data, limit)
+        return out, d.eof
+    out = d.decompress(data, max_length=limit)
+    return out, d.eof
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> bytes | None:
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, NotImplementedError, zlib.error, OSError, EOFError, ValueError, RuntimeError):
+        pass
+    # A wrong CRC or a mismatched local header stops zipfile but not every loader: read the
+    # member's bytes straight from its local header.
+    return _raw_member(data, info.header_offset)
+
+
+def _raw_member(data: bytes, offset: int) -> bytes | None:
+    try:
+        sig, _, flags, method, *_rest, csize, usize, nlen, xlen = struct.unpack("<IHHHHHIIIHH", data[offset:offset + 30])
+    except struct.error:
+        return None
+    if sig != 0x04034B50:
+        return None
+    start = offset + 30 + nlen + xlen
+    if method == 0:
+        return data[start:start + (usize or csize)]
+    if method == 8:
+        try:
+            return zlib.decompressobj(-15).decompress(data[start:], 1 << 31)
+        except zlib.error:
+            return None
+    return None
+
+
+def _local_entries(data: bytes) -> Iterable[tuple[str, bytes]]:
+    pos = data.find(b"PK\x03\x04")
+    while pos != -1:
+        try:
+            nlen, xlen = struct.unpack("<HH", data[pos + 26:pos + 30])
+            name = data[pos + 30:pos + 30 + nlen].decode("utf-8", "replace")
+        except struct.error:
+            break
+        payload = _raw_member(data, pos)
+        if payload is not None:
+            yield name, payload
+        pos = data.find(b"PK\x03\x04", pos + 4)
