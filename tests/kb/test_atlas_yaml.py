@@ -186,7 +186,7 @@ def test_missing_file():
     ("5.6.0", (16, 101, 69, 35, 57, 449)),
 ])
 def test_real_releases_reproduce_their_counts(version, counts):
-    from conftest import upstream_release
+    from tests.conftest import upstream_release
     m = atlas_yaml.load(upstream_release(version))
     s = m.stats()
     assert (s.tactics, s.techniques, s.subtechniques, s.mitigations, s.case_studies, s.procedure_steps) == counts

@@ -12,7 +12,13 @@ import struct
 from dataclasses import dataclass
 
 from . import _protobuf
-from ._findings import (ARCHITECTURE_CHANGE, CORRUPT_ARTIFACT, UNSAFE_ARTIFACT, Finding, Severity)
+from ._findings import (
+    ARCHITECTURE_CHANGE,
+    CORRUPT_ARTIFACT,
+    UNSAFE_ARTIFACT,
+    Finding,
+    Severity,
+)
 from ._pickle import analyse
 from ._policy import classify_global
 

@@ -19,7 +19,13 @@ from pathlib import Path
 
 from . import _checks
 from ._checks import Where
-from ._findings import ARCHIVE_ABUSE, CORRUPT_ARTIFACT, FileReport, Finding, ScanReport, Severity
+from ._findings import (
+    ARCHIVE_ABUSE,
+    CORRUPT_ARTIFACT,
+    FileReport,
+    ScanReport,
+    Severity,
+)
 from ._formats import sniff
 
 

@@ -1,0 +1,70 @@
+"""``advmatrix scan``: exit codes, JSON, SARIF, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+
+from tests.scan.corpus import reduce_pickle
+
+
+def _files(tmp_path):
+    bad = tmp_path / "weights.txt"  # a pickle named like text
+    bad.write_bytes(reduce_pickle(os.system, "id"))
+    good = tmp_path / "ok.pkl"
+    good.write_bytes(pickle.dumps({"w": [1.0, 2.0]}))
+    return bad, good
+
+
+def test_clean_file_exits_0(cli, tmp_path):
+    _, good = _files(tmp_path)
+    r = cli("scan", good)
+    assert r.code == 0 and "no findings" in r.out
+
+
+def test_malicious_file_exits_1_with_a_table(cli, tmp_path):
+    bad, _ = _files(tmp_path)
+    r = cli("scan", bad)
+    assert r.code == 1 and "CRITICAL" in r.out and "AML.T0011.000" in r.out
+
+
+def test_fail_on_threshold(cli, tmp_path):
+    unknown = tmp_path / "u.pkl"
+    unknown.write_bytes(b"\x80\x04\x8c\x06mymod_\x8c\x03Cls\x93.")  # referenced, not called: MEDIUM
+    assert cli("scan", unknown, "--fail-on", "high").code == 0
+    assert cli("scan", unknown, "--fail-on", "medium").code == 1
+    r = cli("scan", unknown, "--fail-on", "severe")
+    assert r.code == 2 and "unknown severity 'severe'" in r.err
+
+
+def test_json_report(cli, tmp_path):
+    bad, good = _files(tmp_path)
+    r = cli("scan", tmp_path, "--json")
+    data = r.json()
+    assert r.code == 1
+    assert data["summary"]["critical"] == 1 and len(data["files"]) == 2
+    finding = next(f for file in data["files"] for f in file["findings"])
+    assert finding["path"] == str(bad) and finding["offset"] is not None
+    assert finding["technique_ids"][0] == "AML.T0011.000" and finding["construct"].endswith(".system")
+
+
+def test_sarif_file(cli, tmp_path):
+    bad, _ = _files(tmp_path)
+    out = tmp_path / "scan.sarif"
+    r = cli("scan", bad, "--sarif", out)
+    assert r.code == 1
+    sarif = json.loads(out.read_text())
+    assert sarif["version"] == "2.1.0"
+    run = sarif["runs"][0]
+    result = run["results"][0]
+    rule = run["tool"]["driver"]["rules"][result["ruleIndex"]]
+    assert rule["id"] == result["ruleId"] == "pickle-global"
+    assert result["level"] == "error" and rule["properties"]["security-severity"] == "9.5"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("weights.txt")
+    assert "AML.T0018.002" in result["properties"]["technique_ids"]
+
+
+def test_missing_path_exits_2(cli, tmp_path):
+    r = cli("scan", tmp_path / "nope.pt")
+    assert r.code == 2 and "no such file or directory" in r.err
