@@ -8,3 +8,8 @@ if [ ! -x bench/.venv/bin/python ]; then
   bench/.venv/bin/python -m pip install --quiet mitreattack-python
 fi
 .venv/bin/python bench/kb_bench.py --theirs-python bench/.venv/bin/python "$@"
+bench/.venv/bin/python -m pip install --quiet picklescan modelscan
+corpus=$(mktemp -d)
+.venv/bin/python bench/make_scan_corpus.py "$corpus" >/dev/null
+.venv/bin/python bench/scan_bench.py "$corpus" --bench-bin bench/.venv/bin
+rm -rf "$corpus"

@@ -101,17 +101,14 @@ def zlib_bytes(data: bytes) -> bytes:
 def break_crc(archive: bytes, member: str) -> bytes:
     """Corrupt the stored CRC of one member in both headers; zipfile then refuses to read it."""
     data = bytearray(archive)
-    z = zipfile.ZipFile(io.BytesIO(archive))
-    info = z.getinfo(member)
+    info = zipfile.ZipFile(io.BytesIO(archive)).getinfo(member)
     data[info.header_offset + 14:info.header_offset + 18] = b"\xde\xad\xbe\xef"
-    cd = archive.rfind(b"PK\x01\x02" + archive[archive.rfind(b"PK\x01\x02") + 4:][:0])
     pos = archive.find(b"PK\x01\x02")
     while pos != -1:
         nlen = struct.unpack("<H", archive[pos + 28:pos + 30])[0]
         if archive[pos + 46:pos + 46 + nlen].decode() == member:
             data[pos + 16:pos + 20] = b"\xde\xad\xbe\xef"
         pos = archive.find(b"PK\x01\x02", pos + 4)
-    del cd
     return bytes(data)
 
 

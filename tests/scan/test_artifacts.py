@@ -64,7 +64,7 @@ def benign_dir(tmp_path_factory):
 
 
 def _onnx_model(domain: str = "", location: str | None = None) -> bytes:
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
     weight = helper.make_tensor("W", TensorProto.FLOAT, [2, 2], [1.0, 0.0, 0.0, 1.0])

@@ -5,18 +5,19 @@ from __future__ import annotations
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from .. import kb
 from .._files import write_atomic
 from ..errors import UsageError
-from ..kb import atlas_yaml, layer, stix
 from ._output import emit_json, err, out, warn_all
+
+if TYPE_CHECKING:
+    from .. import kb
 
 app = typer.Typer(help="Read, search, compare and export the ATLAS knowledge base.", no_args_is_help=True)
 
@@ -49,8 +50,11 @@ class LayerScore(str, Enum):
     maturity = "maturity"
 
 
-def _open(source: Optional[Path]) -> kb.Matrix:
-    matrix = kb.load_source(source)
+def _open(source: Optional[Path]) -> "kb.Matrix":
+    # Imported here so commands that never touch the knowledge base (scan) start faster.
+    from ..kb import load_source
+
+    matrix = load_source(source)
     if matrix.warnings:
         warn_all(matrix.warnings)
     return matrix
@@ -132,7 +136,9 @@ def _render(data: dict) -> None:
 def show(object_id: str = typer.Argument(..., metavar="ID", help="Any ATLAS ID, e.g. AML.T0043 or AML.CS0003."),
          source: Optional[Path] = SourceOpt, json: bool = JsonOpt) -> None:
     """Show one tactic, technique, mitigation or case study with everything linked to it."""
-    data = kb.details(_open(source), object_id)
+    from ..kb import details
+
+    data = details(_open(source), object_id)
     if json:
         emit_json(data)
     else:
@@ -181,7 +187,7 @@ def list_(kind: Kind = typer.Argument(..., help="What to list."),
     out.print(table)
 
 
-def _resolve_tactic(matrix: kb.Matrix, text: str) -> str:
+def _resolve_tactic(matrix: "kb.Matrix", text: str) -> str:
     for t in matrix.tactics:
         if text.strip().lower() in (t.id.lower(), t.name.lower()):
             return t.id
@@ -197,7 +203,9 @@ def search(text: str = typer.Argument(..., help="Words, a name or an ID."),
     kinds = {"tactic", "technique", "mitigation", "case-study"}
     if kind and kind not in kinds:
         raise UsageError(f"--kind must be one of {', '.join(sorted(kinds))}, not '{kind}'")
-    hits = kb.search(_open(source), text, kinds={kind} if kind else None, limit=limit)
+    from ..kb import search as search_kb
+
+    hits = search_kb(_open(source), text, kinds={kind} if kind else None, limit=limit)
     rows = [{"id": h.object.id, "kind": h.object.kind, "name": h.object.name, "score": round(h.score, 2)}
             for h in hits]
     if json:
@@ -221,7 +229,9 @@ def diff(old: str = typer.Argument(..., help="Path, or 'bundled'."),
     """Compare two matrices from any two sources: added, removed, renamed, changed."""
     a = _open(None if old == "bundled" else Path(old))
     b = _open(None if new == "bundled" else Path(new))
-    result = kb.diff(a, b)
+    from ..kb import diff as diff_kb
+
+    result = diff_kb(a, b)
     if json:
         emit_json(result.as_dict())
     else:
@@ -235,6 +245,8 @@ def export(fmt: ExportFormat = typer.Option(..., "--format", "-f", help="Output 
                                             help="For layers: what scores the techniques."),
            source: Optional[Path] = SourceOpt, json: bool = JsonOpt) -> None:
     """Export as upstream ATLAS.yaml, a STIX 2.1 bundle, or a Navigator layer."""
+    from ..kb import atlas_yaml, layer, stix
+
     matrix = _open(source)
     if fmt is ExportFormat.atlas_yaml:
         text = atlas_yaml.dumps(matrix)
@@ -257,7 +269,9 @@ def export(fmt: ExportFormat = typer.Option(..., "--format", "-f", help="Output 
 def validate(source: Path = typer.Argument(..., help="ATLAS.yaml, STIX bundle or knowledge-base directory."),
              json: bool = JsonOpt) -> None:
     """Check a source for schema and cross-reference problems; exit 1 when there are any."""
-    matrix = kb.load_source(source)
+    from ..kb import load_source
+
+    matrix = load_source(source)
     problems = list(matrix.warnings)
     if json:
         emit_json({"source": str(source), "version": matrix.version, "problems": problems})

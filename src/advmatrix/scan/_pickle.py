@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import mmap
 import pickletools
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -146,7 +147,7 @@ class _Machine:
         return Call(func, args, pos)
 
     # -- the machine ---------------------------------------------------------------------------
-    def run(self, stream: io.BytesIO, on_build: Callable[[Call, Any, io.BytesIO], None]) -> None:
+    def run(self, stream: io.BytesIO | mmap.mmap, on_build: Callable[[Call, Any, io.BytesIO], None]) -> None:
         ops = 0
         for opcode, arg, pos in pickletools.genops(stream):
             ops += 1
@@ -324,7 +325,7 @@ def _joblib_skip(events: list[PickleEvent], depth: int) -> Callable[[Call, Any, 
         if size is None:  # object array (or unknown dtype): a pickle follows
             start = stream.tell()
             nested = PickleAnalysis()
-            _run_one(stream.getbuffer()[start:].tobytes(), 0, nested, depth + 1)
+            _run_one(bytes(_rest(stream, start)), 0, nested, depth + 1)
             for e in nested.events:
                 e.offset += start
             events.extend(nested.events)
@@ -336,8 +337,15 @@ def _joblib_skip(events: list[PickleEvent], depth: int) -> Callable[[Call, Any, 
     return on_build
 
 
+def _rest(stream: io.BytesIO | mmap.mmap, start: int) -> bytes:
+    if isinstance(stream, mmap.mmap):
+        return stream[start:]
+    return stream.getbuffer()[start:].tobytes()
+
+
 def _run_one(data: bytes, start: int, result: PickleAnalysis, depth: int) -> bool:
-    stream = io.BytesIO(data)
+    # A mapped file is already a seekable stream; wrapping it in BytesIO would copy all of it.
+    stream = data if isinstance(data, mmap.mmap) else io.BytesIO(data)
     stream.seek(start)
     machine = _Machine(data, result.events, depth)
     try:

@@ -6,6 +6,7 @@ import bz2
 import io
 import json
 import lzma
+import mmap
 import os
 import posixpath
 import re
@@ -84,14 +85,22 @@ class Scanner:
             report.errors.append(f"{path}: dangling symbolic link")
             return
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            report.errors.append(f"{path}: cannot read: {exc.strerror or exc}")
+            with path.open("rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                # Map rather than read: most checks look at headers and a pickle's opcodes, so
+                # the bulk of large weight files is never touched.
+                data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        except (OSError, ValueError) as exc:
+            report.errors.append(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
             return
-        report.bytes_scanned += len(data)
+        report.bytes_scanned += size
         if self.progress:
-            self.progress(str(path), len(data))
-        self._scan_blob(data, str(path), "", 0, report, _Budget(self.limits))
+            self.progress(str(path), size)
+        try:
+            self._scan_blob(data, str(path), "", 0, report, _Budget(self.limits))
+        finally:
+            if isinstance(data, mmap.mmap):
+                data.close()
 
     # -- dispatch ------------------------------------------------------------------------------
     def _scan_blob(self, data: bytes, path: str, member: str, depth: int, report: ScanReport,
@@ -166,7 +175,7 @@ class Scanner:
     def _scan_zip(self, data: bytes, where: Where, depth: int, report: ScanReport, budget: _Budget,
                   entry: FileReport) -> str:
         try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
+            archive = zipfile.ZipFile(_as_file(data))
             infos = archive.infolist()
         except (zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error) as exc:
             entry.findings.append(where.finding("zip-malformed", Severity.MEDIUM,
@@ -205,7 +214,7 @@ class Scanner:
     def _scan_tar(self, data: bytes, where: Where, depth: int, report: ScanReport, budget: _Budget,
                   entry: FileReport) -> None:
         try:
-            archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
+            archive = tarfile.open(fileobj=_as_file(data), mode="r:")
             members = archive.getmembers()
         except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
             entry.findings.append(where.finding("tar-malformed", Severity.MEDIUM, f"tar unreadable: {exc}",
@@ -250,6 +259,25 @@ class Scanner:
                                                 f"{fmt} stream is truncated; scanned what it holds",
                                                 techniques=CORRUPT_ARTIFACT))
         self._scan_blob(payload, where.path, _join(where.member, f"<{fmt}>"), depth + 1, report, budget)
+
+
+class _MappedFile:
+    """A mapped file as the seekable file object zipfile and tarfile expect (mmap lacks
+    ``seekable``), so archives on disk are read in place rather than copied."""
+
+    def __init__(self, mapped: mmap.mmap):
+        self._m = mapped
+        mapped.seek(0)
+
+    def seekable(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str):
+        return getattr(self._m, name)
+
+
+def _as_file(data: bytes | mmap.mmap) -> io.BytesIO | _MappedFile:
+    return _MappedFile(data) if isinstance(data, mmap.mmap) else io.BytesIO(data)
 
 
 def _join(member: str, inner: str) -> str:
