@@ -46,6 +46,13 @@ _MODEL_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".joblib", ".ckpt",
 _TORCH_PAYLOAD = re.compile(r"(^|/)(data/\d+|\.data/serialization_id|byteorder|version|\.format_version|\.storage_alignment)$")
 
 
+# Single-artifact formats and their checks; containers are handled by the Scanner itself.
+_CHECKS = {
+    "pickle": _checks.check_pickle, "npy": _checks.check_npy, "safetensors": _checks.check_safetensors,
+    "onnx": _checks.check_onnx, "hdf5": _checks.check_hdf5, "tf-graph": _checks.check_tf_graph,
+}
+
+
 class _Budget:
     def __init__(self, limits: Limits):
         self.limits = limits
@@ -122,18 +129,8 @@ class Scanner:
             self._scan_tar(data, where, depth, report, budget, entry)
         elif fmt in ("gzip", "bz2", "xz", "zlib", "lz4"):
             self._scan_compressed(fmt, data, where, depth, report, budget, entry)
-        elif fmt == "pickle":
-            add(_checks.check_pickle(data, where))
-        elif fmt == "npy":
-            add(_checks.check_npy(data, where))
-        elif fmt == "safetensors":
-            add(_checks.check_safetensors(data, where))
-        elif fmt == "onnx":
-            add(_checks.check_onnx(data, where))
-        elif fmt == "hdf5":
-            add(_checks.check_hdf5(data, where))
-        elif fmt == "tf-graph":
-            add(_checks.check_tf_graph(data, where))
+        elif fmt in _CHECKS:
+            add(_CHECKS[fmt](data, where))
         elif fmt == "json":
             try:
                 add(_checks.check_keras_config(json.loads(data), where))
