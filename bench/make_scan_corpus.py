@@ -28,8 +28,13 @@ def main(out: Path) -> None:
     torch.save(big.state_dict(), benign / "mlp_state_dict.pt")
     torch.save(big.state_dict(), benign / "mlp_legacy.pt", _use_new_zipfile_serialization=False)
     save_file(big.state_dict(), benign / "mlp.safetensors")
+    # A checkpoint of many small tensors: opcode-heavy, the case that stresses a pickle scanner.
+    torch.save({f"block{i}.weight": torch.randn(8, 8) for i in range(3000)}, benign / "many_tensors.pt")
     X, y = load_digits(return_X_y=True)
     forest = RandomForestClassifier(n_estimators=50, random_state=0).fit(X, y)
+    import pickle
+    with open(benign / "forest.pkl", "wb") as fh:
+        pickle.dump(forest, fh, protocol=4)
     joblib.dump(forest, benign / "forest.joblib")
     joblib.dump(forest, benign / "forest_zlib.joblib", compress=3)
     np.save(benign / "embeddings.npy", np.random.default_rng(0).standard_normal((2000, 512)))

@@ -34,6 +34,31 @@ def verdict(tool: str, code: int) -> str:
     return {0: "clean", 1: "FLAGGED", 3: "unsupported"}.get(code, "error")
 
 
+IN_PROCESS = {
+    "advmatrix": "from advmatrix.scan import scan_path as scan",
+    "picklescan": "from picklescan.scanner import scan_file_path as scan",
+    "modelscan": "from modelscan.modelscan import ModelScan\nscan = lambda p: ModelScan().scan(p)",
+}
+TIMER = """
+import json, statistics, sys, time, warnings
+warnings.simplefilter("ignore")
+{imp}
+walls = []
+for _ in range(5):
+    t = time.perf_counter(); scan(sys.argv[1]); walls.append(time.perf_counter() - t)
+print(json.dumps(statistics.median(walls)))
+"""
+
+
+def in_process(python: str, tool: str, path: Path) -> float | None:
+    proc = subprocess.run([python, "-c", TIMER.format(imp=IN_PROCESS[tool]), str(path)],
+                          capture_output=True, text=True)
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
 def run(cmd: list[str]) -> tuple[int, float]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -57,6 +82,12 @@ def main() -> None:
     for path in files:
         key = str(path.relative_to(args.corpus))
         results["flags"][key] = {name: verdict(name, run(cmd + [str(path)])[0]) for name, cmd in cmds.items()}
+    # Scanning time alone, per benign file, through each tool's Python API (start-up excluded).
+    pythons = {"advmatrix": sys.executable, "picklescan": str(args.bench_bin / "python"),
+               "modelscan": str(args.bench_bin / "python")}
+    results["in_process_s"] = {
+        str(p.relative_to(args.corpus)): {t: in_process(pythons[t], t, p) for t in cmds}
+        for p in files if p.parent.name == "benign"}
     print(json.dumps(results, indent=2))
 
 
