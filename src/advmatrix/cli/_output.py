@@ -1,14 +1,30 @@
-"""Console helpers shared by commands: one JSON printer, one rich console per stream."""
+"""Console helpers shared by commands: one JSON printer, one rich console per stream.
+
+The consoles are created on first use: importing rich costs tens of milliseconds that a
+``--json`` run never needs.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from rich.console import Console
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+class _LazyConsole:
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+out = _LazyConsole(highlight=False, soft_wrap=False)
+err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def emit_json(data: Any) -> None:

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.markup import escape
-from rich.panel import Panel
-from rich.table import Table
 
 from .._files import write_atomic
 from ..errors import UsageError
@@ -67,6 +65,8 @@ def stats(source: Optional[Path] = SourceOpt, json: bool = JsonOpt) -> None:
     if json:
         emit_json(counts)
         return
+    from rich.table import Table
+
     table = Table(title=f"ATLAS {counts['version']}", show_header=False)
     for key, value in counts.items():
         if key != "version":
@@ -128,6 +128,8 @@ def _render(data: dict) -> None:
     if data.get("references"):
         lines += ["", "[b]References[/]"] + [f"  {escape(r['title'] or r['url'])} {escape(r['url'])}"
                                               for r in data["references"]]
+    from rich.panel import Panel
+
     out.print(Panel("\n".join(lines), title=f"[b]{data['id']}[/] {escape(data['name'])}",
                     subtitle=kind, title_align="left"))
 
@@ -178,6 +180,8 @@ def list_(kind: Kind = typer.Argument(..., help="What to list."),
     if json:
         emit_json(rows)
         return
+    from rich.table import Table
+
     table = Table(title=f"{kind.value} ({len(rows)})")
     for col in rows[0].keys() if rows else ("id", "name"):
         table.add_column(col, overflow="fold")
@@ -214,6 +218,8 @@ def search(text: str = typer.Argument(..., help="Words, a name or an ID."),
     if not rows:
         err.print(f"no match for '{escape(text)}'")
         return
+    from rich.table import Table
+
     table = Table(title=f"search: {escape(text)}")
     for col in ("id", "kind", "name", "score"):
         table.add_column(col)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json as _json
 from pathlib import Path
 
+import sys
+
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
 from .._files import write_atomic
 from ..errors import UsageError
@@ -33,11 +32,17 @@ def scan(paths: list[Path] = typer.Argument(..., help="Files or directories to s
     except ValueError as exc:
         raise UsageError(f"--fail-on: {exc}") from None
     machine = json or str(sarif) == "-"
-    with Progress(TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(), console=err,
-                  transient=True, disable=machine or not err.is_terminal) as progress:
-        task = progress.add_task("scanning", total=None)
-        scanner = Scanner(progress=lambda p, n: progress.update(task, advance=n, description=f"scanning {Path(p).name}"))
-        report = scanner.scan_paths(paths)
+    if machine or not sys.stderr.isatty():
+        report = Scanner().scan_paths(paths)
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(),
+                      console=err, transient=True) as progress:
+            task = progress.add_task("scanning", total=None)
+            scanner = Scanner(progress=lambda p, n: progress.update(
+                task, advance=n, description=f"scanning {Path(p).name}"))
+            report = scanner.scan_paths(paths)
     if sarif is not None:
         text = _json.dumps(to_sarif(report), indent=2)
         if str(sarif) == "-":
@@ -49,7 +54,7 @@ def scan(paths: list[Path] = typer.Argument(..., help="Files or directories to s
     elif not machine:
         _table(report, Severity.INFO if show_info else Severity.LOW)
     for e in report.errors:
-        err.print(f"advmatrix: error: {escape(e)}")
+        print(f"advmatrix: error: {e}", file=sys.stderr)
     if report.errors:
         raise typer.Exit(2)
     if report.at_or_above(threshold):
@@ -57,6 +62,9 @@ def scan(paths: list[Path] = typer.Argument(..., help="Files or directories to s
 
 
 def _table(report, floor: Severity) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     shown = [f for f in report.findings if f.severity >= floor]
     if not shown:
         out.print(f"[green]no findings[/] in {len(report.files)} artifact(s), {report.bytes_scanned:,} bytes")

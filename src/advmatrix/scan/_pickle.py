@@ -103,6 +103,7 @@ class _Machine:
         self.depth = depth
         self.stack: list[Any] = []
         self.memo: dict[int, Any] = {}
+        self.called: set[int] = set()
         self.pos = 0
 
     # -- helpers -------------------------------------------------------------------------------
@@ -135,7 +136,11 @@ class _Machine:
 
     def call(self, func: Any, args: Any, pos: int, opcode: str) -> Call:
         if isinstance(func, Global):
-            self.events.append(PickleEvent("call", pos, func.full, func, called=True))
+            # The policy needs to know *whether* a global is called; a checkpoint calls the same
+            # rebuild helper thousands of times, so only the first call becomes an event.
+            if func.offset not in self.called:
+                self.called.add(func.offset)
+                self.events.append(PickleEvent("call", pos, func.full, func, called=True))
             if func.full in _PICKLE_LOADERS and isinstance(args, tuple) and args \
                     and isinstance(args[0], (bytes, bytearray)) and self.depth < 3:
                 # A pickle inside a pickle: analyse the inner one too.
@@ -150,71 +155,94 @@ class _Machine:
     def run(self, buf, pos: int, on_build: Callable[[Call, Any, Any, int], int]) -> int:
         """Execute from ``pos`` to STOP; returns the position after STOP."""
         dispatch = _DISPATCH
-        stack, memo, size = self.stack, self.memo, len(buf)
-        for _ in range(MAX_OPS):
-            self.pos = pos
-            # Inline paths for the opcodes that make up most of real pickles (memo traffic,
-            # short strings, small ints); everything else goes through decode and the table.
-            code = buf[pos] if pos < size else -1
-            if code == 0x94:  # MEMOIZE
-                memo[len(memo)] = self.top()
-                pos += 1
-                continue
-            if code == 0x68:  # BINGET
-                key = buf[pos + 1]
-                if key not in memo:
-                    raise ValueError(f"memo key {key} read before it was written")
-                stack.append(memo[key])
-                pos += 2
-                continue
-            if code == 0x71:  # BINPUT
-                memo[buf[pos + 1]] = self.top()
-                pos += 2
-                continue
-            if code == 0x8C:  # SHORT_BINUNICODE
-                end = pos + 2 + buf[pos + 1]
-                if end > size:
-                    raise ValueError("SHORT_BINUNICODE runs past the end")
-                stack.append(bytes(buf[pos + 2:end]).decode("utf-8"))
-                pos = end
-                continue
-            if code == 0x72:  # LONG_BINPUT
-                if pos + 5 > size:
-                    raise ValueError("LONG_BINPUT runs past the end")
-                memo[int.from_bytes(buf[pos + 1:pos + 5], "little")] = self.top()
-                pos += 5
-                continue
-            if code == 0x58:  # BINUNICODE
-                end = pos + 5 + int.from_bytes(buf[pos + 1:pos + 5], "little")
-                if end > size or pos + 5 > size:
-                    raise ValueError("BINUNICODE runs past the end")
-                stack.append(bytes(buf[pos + 5:end]).decode("utf-8", "surrogatepass"))
-                pos = end
-                continue
-            if code == 0x4B:  # BININT1
-                stack.append(buf[pos + 1])
-                pos += 2
-                continue
-            if code == 0x4E:  # NONE
-                stack.append(None)
-                pos += 1
-                continue
-            if code == 0x28:  # MARK
-                stack.append(MARK)
-                pos += 1
-                continue
-            name, arg, nxt = decode(buf, pos)
-            if name == "STOP":
-                return nxt
-            if name == "BUILD":
-                state = self.pop()
-                obj = self.top()
-                if isinstance(obj, Call):
-                    obj.state = state
-                    nxt = on_build(obj, state, buf, nxt)
-            else:
-                dispatch[name](self, arg, pos, name)
-            pos = nxt
+        stack, memo, size, top = self.stack, self.memo, len(buf), self.top
+        try:
+            for _ in range(MAX_OPS):
+                # Inline paths, most frequent first, for the opcodes that make up most of real
+                # pickles; everything else goes through decode and the dispatch table.
+                code = buf[pos] if pos < size else -1
+                if code == 0x68:  # BINGET
+                    key = buf[pos + 1]
+                    if key not in memo:
+                        raise ValueError(f"memo key {key} read before it was written")
+                    stack.append(memo[key])
+                    pos += 2
+                    continue
+                if code == 0x94:  # MEMOIZE
+                    memo[len(memo)] = top()
+                    pos += 1
+                    continue
+                if code == 0x71:  # BINPUT
+                    memo[buf[pos + 1]] = top()
+                    pos += 2
+                    continue
+                if code == 0x72:  # LONG_BINPUT
+                    if pos + 5 > size:
+                        raise ValueError("LONG_BINPUT runs past the end")
+                    memo[int.from_bytes(buf[pos + 1:pos + 5], "little")] = top()
+                    pos += 5
+                    continue
+                if code == 0x4B:  # BININT1
+                    stack.append(buf[pos + 1])
+                    pos += 2
+                    continue
+                if code == 0x8C:  # SHORT_BINUNICODE
+                    end = pos + 2 + buf[pos + 1]
+                    if end > size:
+                        raise ValueError("SHORT_BINUNICODE runs past the end")
+                    stack.append(bytes(buf[pos + 2:end]).decode("utf-8"))
+                    pos = end
+                    continue
+                if code == 0x28:  # MARK
+                    stack.append(MARK)
+                    pos += 1
+                    continue
+                if code == 0x86:  # TUPLE2
+                    if len(stack) < 2:
+                        raise ValueError("stack underflow")
+                    b = stack.pop()
+                    stack[-1] = (stack[-1], b)
+                    pos += 1
+                    continue
+                if code == 0x29:  # EMPTY_TUPLE
+                    stack.append(())
+                    pos += 1
+                    continue
+                if code == 0x4E:  # NONE
+                    stack.append(None)
+                    pos += 1
+                    continue
+                if code == 0x58:  # BINUNICODE
+                    end = pos + 5 + int.from_bytes(buf[pos + 1:pos + 5], "little")
+                    if end > size or pos + 5 > size:
+                        raise ValueError("BINUNICODE runs past the end")
+                    stack.append(bytes(buf[pos + 5:end]).decode("utf-8", "surrogatepass"))
+                    pos = end
+                    continue
+                if code == 0x52:  # REDUCE
+                    args, func = self.pop(), self.pop()
+                    stack.append(self.call(func, args, pos, "REDUCE"))
+                    pos += 1
+                    continue
+                if code == 0x74:  # TUPLE
+                    stack.append(tuple(self.pop_mark()))
+                    pos += 1
+                    continue
+                name, arg, nxt = decode(buf, pos)
+                if name == "STOP":
+                    return nxt
+                if name == "BUILD":
+                    state = self.pop()
+                    obj = self.top()
+                    if isinstance(obj, Call):
+                        obj.state = state
+                        nxt = on_build(obj, state, buf, nxt)
+                else:
+                    dispatch[name](self, arg, pos, name)
+                pos = nxt
+        except BaseException:
+            self.pos = pos  # where a malformed stream stopped making sense
+            raise
         raise ValueError(f"more than {MAX_OPS} opcodes")
 
     # One handler per opcode (or family); a table lookup beats a chain of comparisons by ~10x.
