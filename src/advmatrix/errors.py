@@ -9,7 +9,14 @@ advmatrix still handles them sensibly::
      │    └── ReferenceError_                 an object names an ID that does not exist
      ├── UnknownObjectError (LookupError)     no tactic/technique/... has that ID
      ├── FormatError (ValueError)             a file is not in the format it claims to be
-     └── UsageError (ValueError)              arguments that do not make sense together
+     ├── UsageError (ValueError)              arguments that do not make sense together
+     └── TargetError (RuntimeError)           a model or model API cannot answer as needed
+          ├── TargetInputError (ValueError)   inputs of the wrong shape, type or range
+          ├── TargetResponseError             a reply that is not JSON, has the wrong shape, NaNs
+          ├── TargetUnavailable (ConnectionError)  unreachable, timing out, erroring server
+          ├── CapabilityError                 the target lacks what a procedure needs (gradients,
+          │                                   probabilities)
+          └── BudgetExhausted                 the query budget is spent
 
 The CLI turns any ``AdvmatrixError`` into one line on stderr and a non-zero exit code.
 """
@@ -62,3 +69,29 @@ class FormatError(AdvmatrixError, ValueError):
 
 class UsageError(AdvmatrixError, ValueError):
     """Arguments that are invalid or do not make sense together."""
+
+
+class TargetError(AdvmatrixError, RuntimeError):
+    """A target (local model or model API) cannot answer as needed; the message names it."""
+
+
+class TargetInputError(TargetError, ValueError):
+    """Inputs do not fit the target: shape, dtype, non-finite values."""
+
+
+class TargetResponseError(TargetError):
+    """The target answered with something unusable: not JSON, wrong shape, NaN."""
+
+
+class TargetUnavailable(TargetError, ConnectionError):
+    """The target cannot be reached, times out, or keeps failing."""
+
+
+class CapabilityError(TargetError):
+    """The target lacks a capability a procedure requires, e.g. gradients or probabilities."""
+
+
+class BudgetExhausted(TargetError):
+    """The query budget is spent; procedures stop and keep what they measured."""
+
+    exit_code = 4

@@ -1,0 +1,18 @@
+"""Targets: anything that answers queries, behind one small protocol.
+
+``predict(batch) -> probabilities`` (or labels for label-only APIs) plus ``info``; every query is
+counted and charged against a ``Budget``. Adapters: local PyTorch, scikit-learn and ONNX models;
+KServe v2, TF Serving and templated JSON APIs over HTTP; ``MockTarget`` around a callable.
+"""
+
+from ._base import Access, Budget, OutputKind, Target, TargetInfo, softmax
+from ._open import open_target
+from .http import HttpTarget, JsonTemplateTarget, KServeV2Target, TFServingTarget
+from .local import OnnxTarget, SklearnTarget, TorchTarget
+from .mock import MockTarget
+
+__all__ = [
+    "Access", "Budget", "HttpTarget", "JsonTemplateTarget", "KServeV2Target", "MockTarget", "OnnxTarget",
+    "OutputKind", "SklearnTarget", "TFServingTarget", "Target", "TargetInfo", "TorchTarget", "open_target",
+    "softmax",
+]
