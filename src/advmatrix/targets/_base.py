@@ -122,6 +122,10 @@ class Target:
     def queries(self) -> int:
         return self.budget.used
 
+    def charge(self, n: int) -> None:
+        """Count ``n`` queries made outside ``predict`` (white-box gradient steps)."""
+        self.budget.charge(n, self.info.name)
+
     def with_budget(self, budget: Budget) -> "Target":
         """The same target charging another budget (each procedure of a run gets its own)."""
         clone = object.__new__(type(self))

@@ -1,0 +1,58 @@
+"""Run several procedures against one target: each gets its own query budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..targets import Budget, Target
+from ._base import Dataset, Finding, Procedure
+
+
+@dataclass
+class Assessment:
+    id: str
+    target: dict[str, Any]
+    started: str
+    findings: list[Finding] = field(default_factory=list)
+    finished: str = ""
+    label: str = ""
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "label": self.label, "target": self.target, "started": self.started,
+                "finished": self.finished, "findings": [f.as_dict() for f in self.findings]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Assessment":
+        return cls(id=data["id"], label=data.get("label", ""), target=data["target"], started=data["started"],
+                   finished=data.get("finished", ""), findings=[Finding.from_dict(f) for f in data["findings"]])
+
+    def scores(self) -> dict[str, float]:
+        """Best success rate per technique, over completed or partial findings."""
+        out: dict[str, float] = {}
+        for f in self.findings:
+            if f.success_rate is None or f.status == "skipped":
+                continue
+            for tid in f.technique_ids:
+                out[tid] = max(out.get(tid, 0.0), f.success_rate)
+        return out
+
+
+def run_assessment(target: Target, data: Dataset, chosen: list[Procedure], *, budget: int | None = None,
+                   seed: int = 0, label: str = "",
+                   on_progress: Callable[[str, Finding | None], None] | None = None) -> Assessment:
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    assessment = Assessment(id=uuid.uuid4().hex[:12], target=target.info.as_dict(), started=now, label=label)
+    for procedure in chosen:
+        if on_progress:
+            on_progress(procedure.name, None)
+        scoped = target.with_budget(Budget(limit=budget))
+        finding = procedure.run(scoped, data, seed=seed)
+        assessment.findings.append(finding)
+        if on_progress:
+            on_progress(procedure.name, finding)
+    assessment.finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return assessment
