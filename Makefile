@@ -15,13 +15,9 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: $(STAMP)
-	@mkdir -p $(OUT)
-	$(BIN)/advmatrix kb stats
-	$(BIN)/advmatrix kb show AML.T0043
-	$(BIN)/advmatrix kb show AML.CS0031
-	$(BIN)/advmatrix kb export --format layer --out $(OUT)/atlas-case-studies.layer.json
+	$(BIN)/advmatrix demo --out $(OUT)
 	$(BIN)/advmatrix kb export --format stix --out $(OUT)/atlas-stix.json
-	@echo "Open $(OUT)/atlas-case-studies.layer.json in the ATLAS Navigator to see where real attacks went."
+	@echo "Open $(OUT)/black-box/report.html and $(OUT)/white-box/report.html; load $(OUT)/*/layer.json in the ATLAS Navigator."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -54,9 +54,9 @@ class UnknownObjectError(AdvmatrixError, LookupError):
 
     exit_code = 3
 
-    def __init__(self, object_id: str, hint: str = ""):
+    def __init__(self, object_id: str, hint: str = "", where: str = "the knowledge base"):
         self.object_id = object_id
-        message = f"no object with ID '{object_id}' in the knowledge base"
+        message = f"no object with ID '{object_id}' in {where}"
         super().__init__(f"{message}; {hint}" if hint else message)
 
     def __str__(self) -> str:  # LookupError would otherwise wrap the message in quotes

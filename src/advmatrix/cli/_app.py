@@ -8,6 +8,7 @@ import typer
 
 from .. import __version__
 from ..errors import AdvmatrixError
+from . import assess as assess_commands
 from . import kb as kb_commands
 from . import scan as scan_commands
 
@@ -20,6 +21,10 @@ app = typer.Typer(
 )
 app.add_typer(kb_commands.app, name="kb")
 app.command("scan")(scan_commands.scan)
+app.command("assess")(assess_commands.assess)
+app.add_typer(assess_commands.runs_app, name="runs")
+app.command("procedures")(assess_commands.list_procedures)
+app.command("demo")(assess_commands.demo)
 
 
 def _version(value: bool) -> None:

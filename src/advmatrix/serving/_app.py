@@ -18,6 +18,7 @@ class ServedModel:
     input_shape: tuple[int, ...]
     classes: tuple[str, ...]
     output: str = "probabilities"
+    modality: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -45,7 +46,8 @@ def make_app(models: dict[str, ServedModel]) -> FastAPI:
         return {"name": name, "platform": "advmatrix",
                 "inputs": [{"name": "input-0", "datatype": "FP32", "shape": [-1, *m.input_shape]}],
                 "outputs": [{"name": "output-0", "datatype": "FP32", "shape": [-1, len(m.classes)]}],
-                "parameters": {"classes": list(m.classes), "output": m.output}}
+                "parameters": {"classes": list(m.classes), "output": m.output,
+                               **({"modality": m.modality} if m.modality else {})}}
 
     @app.post("/v2/models/{name}/infer")
     async def infer(name: str, request: Request) -> dict:

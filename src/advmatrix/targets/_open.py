@@ -69,7 +69,9 @@ def _info(desc: dict, default_name: str, discovered: dict) -> TargetInfo:
         return TargetInfo(
             name=str(merged.get("name") or default_name), input_shape=tuple(int(d) for d in shape),
             classes=tuple(str(c) for c in classes), output=OutputKind(merged.get("output", "probabilities")),
-            access=Access(merged.get("access", "black-box")), modality=str(merged.get("modality", "tabular")),
+            access=Access(merged.get("access", "black-box")),
+            # (C, H, W) or (H, W) inputs are images unless the description says otherwise
+            modality=str(merged.get("modality") or ("image" if len(shape) in (2, 3) else "tabular")),
             input_range=tuple(float(v) for v in merged.get("input_range", (0.0, 1.0))),  # type: ignore[arg-type]
             dtype=str(merged.get("dtype", "float32")))
     except ValueError as exc:
@@ -117,8 +119,9 @@ def _kserve_metadata(url: str, model: str, source: str) -> dict:
             found["classes"] = params["classes"]
         elif meta.get("outputs") and meta["outputs"][0]["shape"][-1] > 0:
             found["n_classes"] = meta["outputs"][0]["shape"][-1]
-        if params.get("output"):
-            found["output"] = params["output"]
+        for key in ("output", "modality"):
+            if params.get(key):
+                found[key] = params[key]
         if any(int(d) < 0 for d in found["input_shape"]):
             del found["input_shape"]
         return found

@@ -1,0 +1,157 @@
+"""``advmatrix assess``, ``advmatrix runs``, ``advmatrix procedures`` and ``advmatrix demo``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import UsageError
+from ._output import emit_json, err, out
+
+runs_app = typer.Typer(help="Read past assessment runs from the store.", no_args_is_help=True)
+DbOpt = typer.Option("advmatrix.db", "--db", help="SQLite file or SQLAlchemy URL (postgresql+psycopg://...).")
+
+
+def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/model, torch:m.pt, sklearn:m.skops, onnx:m.onnx) or target .yaml"),
+           procedures: Optional[str] = typer.Option(None, "--procedures", "-p", help="Comma-separated names (default: all the target's access allows)."),
+           budget: Optional[int] = typer.Option(10000, "--budget", "-b", min=0, help="Query budget per procedure."),
+           data: str = typer.Option("digits", "--data", help="'digits' or an .npz with x, y (and x_pool, x_members, ...)."),
+           out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o", help="Directory for report.html, report.json, layer.json."),
+           fail_on: list[str] = typer.Option([], "--fail-on", help="Exit 1 when a rule holds, e.g. evasion.success>0.5 (repeatable)."),
+           db: str = DbOpt, seed: int = typer.Option(0, "--seed"),
+           json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+    """Run the matrix's techniques against a model or model API; report what works.
+
+    Exit codes: 0 done, 1 a --fail-on rule holds, 2 bad input or unusable target, 3 unknown run."""
+    from ..emulate import get, load_dataset, parse_rule, run_assessment, violations
+    from ..emulate import procedures as all_procedures
+    from ..report.assessment import summary, write_reports
+    from ..store import RunStore
+    from ..targets import Budget, open_target
+
+    rules = [parse_rule(r) for r in fail_on]
+    store = RunStore(db)
+    with open_target(target, budget=Budget()) as t:
+        dataset = load_dataset(data, t.info)
+        names = [n.strip() for n in procedures.split(",")] if procedures else list(all_procedures())
+        chosen = [get(n)() for n in names if n]
+        if not procedures:
+            chosen = [p for p in chosen if p.why_not(t, dataset) is None]
+        if not chosen:
+            raise UsageError(f"{t.info.name}: no procedure applies ({t.info.access.value} access)")
+        assessment = run_assessment(t, dataset, chosen, budget=budget, seed=seed,
+                                    on_progress=None if json else _progress)
+    store.save(assessment)
+    paths = write_reports(assessment, out_dir)
+    broken = violations(rules, assessment)
+    if json:
+        emit_json({**assessment.as_dict(), "summary": summary(assessment), "reports": paths,
+                   "violations": [{"rule": r.text, "procedure": f.procedure} for r, f in broken]})
+    else:
+        _table(assessment)
+        out.print(f"run [b]{assessment.id}[/] stored in {store.url}; report: {paths['html']}")
+        for r, f in broken:
+            err.print(f"[red]fail-on[/] {r.text}: {f.procedure} ({f.success_rate})")
+    if broken:
+        raise typer.Exit(1)
+
+
+def _progress(name: str, finding) -> None:
+    if sys.stderr.isatty():
+        err.print(f"  {name}: {'running' if finding is None else finding.status}")
+
+
+def _table(assessment) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{assessment.target['name']} ({assessment.target['access']})")
+    for col in ("procedure", "ATLAS", "status", "success", "queries", "time"):
+        table.add_column(col)
+    for f in assessment.findings:
+        table.add_row(f.procedure, ", ".join(f.technique_ids[:2]), f.status,
+                      "–" if f.success_rate is None else f"{f.success_rate:.0%}", str(f.queries), f"{f.wall_time:.1f}s")
+    out.print(table)
+
+
+@runs_app.command("list")
+def runs_list(db: str = DbOpt, limit: int = typer.Option(50, "--limit", "-n", min=1),
+              json: bool = typer.Option(False, "--json")) -> None:
+    """List stored runs, newest first."""
+    from ..store import RunStore
+
+    rows = RunStore(db).list(limit)
+    if json:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"runs ({len(rows)})")
+    for col in ("id", "started", "target", "access", "findings", "worst"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["started"], r["target_name"], r["access"], str(r["findings"]),
+                      "–" if r["max_success"] is None else f"{r['max_success']:.0%}")
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str = typer.Argument(..., metavar="ID"), db: str = DbOpt,
+              json: bool = typer.Option(False, "--json")) -> None:
+    """Show one run (an ID prefix is enough)."""
+    from ..store import RunStore
+
+    assessment = RunStore(db).get(run_id)
+    if json:
+        emit_json(assessment.as_dict())
+    else:
+        _table(assessment)
+
+
+@runs_app.command("report")
+def runs_report(run_id: str = typer.Argument(..., metavar="ID"), db: str = DbOpt,
+                out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o"),
+                json: bool = typer.Option(False, "--json")) -> None:
+    """Write the HTML, JSON and layer reports of a stored run again."""
+    from ..report.assessment import write_reports
+    from ..store import RunStore
+
+    paths = write_reports(RunStore(db).get(run_id), out_dir)
+    emit_json(paths) if json else out.print(f"wrote {paths['html']}, {paths['json']}, {paths['layer']}")
+
+
+def list_procedures(json: bool = typer.Option(False, "--json")) -> None:
+    """List the attack procedures and the ATLAS techniques they emulate."""
+    from ..emulate import procedures
+
+    rows = [cls.describe() for cls in procedures().values()]
+    if json:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title="procedures")
+    for col in ("name", "family", "ATLAS", "requires", "title"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["family"], ", ".join(r["technique_ids"]), r["requires"], r["title"])
+    out.print(table)
+
+
+def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o"),
+         json: bool = typer.Option(False, "--json")) -> None:
+    """Train a digits CNN, serve it over KServe v2 on 127.0.0.1, assess it black-box and white-box."""
+    from ..demo import run_demo
+
+    result = run_demo(out_dir, on_progress=None if json else (lambda m: err.print(f"[dim]demo:[/] {m}")))
+    if json:
+        emit_json(result.__dict__)
+        return
+    out.print(f"victim test accuracy {result.test_accuracy:.1%} ({'cached' if result.cached_model else 'trained now'})")
+    for name, rows in result.findings.items():
+        out.print(f"[b]{name}[/] (run {result.runs[name]}):")
+        for proc, status, rate, queries in rows:
+            out.print(f"  {proc:<12} {status:<10} {'–' if rate is None else f'{rate:.0%}':>5}  {queries} queries")
+        out.print(f"  report: {result.reports[name]['html']}")

@@ -1,0 +1,74 @@
+"""Serve the victim over HTTP, assess it as a black box and as a white box, write the reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..emulate import Dataset, get, run_assessment
+from ..report.assessment import write_reports
+from ..serving import ServedModel, make_app, running_server
+from ..store import RunStore
+from ..targets import TargetInfo, TorchTarget, open_target
+from ._victim import load_or_train_victim
+
+BLACK_BOX = {"discovery": {}, "square": {"n_samples": 20, "max_iter": 200},
+             "hopskipjump": {"n_samples": 5, "max_iter": 10, "max_eval": 200, "init_eval": 20},
+             "extraction": {"checkpoints": [50, 200, 400]}, "membership": {"n_samples": 200}}
+WHITE_BOX = {"fgsm": {"n_samples": 200}, "pgd": {"n_samples": 200}, "membership": {"n_samples": 200}}
+
+
+@dataclass
+class DemoResult:
+    out_dir: str
+    test_accuracy: float
+    cached_model: bool
+    server_url: str
+    runs: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, dict[str, str]] = field(default_factory=dict)
+    findings: dict[str, list] = field(default_factory=dict)
+
+
+def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
+             on_progress: Callable[[str], None] | None = None) -> DemoResult:
+    say = on_progress or (lambda msg: None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    say("training the victim CNN on digits (cached after the first run)")
+    victim = load_or_train_victim()
+    import torch
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return torch.softmax(victim.module(torch.from_numpy(batch.astype(np.float32))), 1).numpy()
+
+    x, y, tr, te = victim.x, victim.y, victim.train_idx, victim.test_idx
+    # The red team's view: test digits as seeds, the rest of the test split as its own
+    # unlabelled pool, and, for membership, known training digits against unseen ones.
+    data = Dataset(x=x[te[:300]], y=y[te[:300]], x_pool=x[te[300:]], x_members=x[tr], y_members=y[tr],
+                   x_nonmembers=x[te], y_nonmembers=y[te])
+    store = RunStore(out / "advmatrix.db")
+    classes = tuple(str(i) for i in range(10))
+    app = make_app({"digits": ServedModel(predict, (1, 8, 8), classes, modality="image")})
+    result = DemoResult(str(out), victim.test_accuracy, victim.cached, "")
+    with running_server(app) as url:
+        result.server_url = url
+        say(f"serving the victim with the KServe v2 protocol at {url}/v2/models/digits")
+        with open_target(f"kserve+{url}/digits") as api:
+            chosen = [get(n)(**p) for n, p in BLACK_BOX.items()]
+            black = run_assessment(api, data, chosen, budget=budget, label="demo: black-box over HTTP",
+                                   on_progress=lambda n, f: say(f"black-box: {n}" + (f" -> {f.status}" if f else "")))
+    white_target = TorchTarget(victim.module, TargetInfo("digits-cnn (local)", (1, 8, 8), classes, output="logits",
+                                                         modality="image"))
+    chosen = [get(n)(**p) for n, p in WHITE_BOX.items()]
+    white = run_assessment(white_target, data, chosen, budget=budget, label="demo: white-box",
+                           on_progress=lambda n, f: say(f"white-box: {n}" + (f" -> {f.status}" if f else "")))
+    for name, assessment in (("black-box", black), ("white-box", white)):
+        store.save(assessment)
+        result.runs[name] = assessment.id
+        result.reports[name] = write_reports(assessment, out / name)
+        result.findings[name] = [(f.procedure, f.status, f.success_rate, f.queries) for f in assessment.findings]
+    return result

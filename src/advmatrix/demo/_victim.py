@@ -1,0 +1,77 @@
+"""The demo's victim: a small CNN on scikit-learn's digits, trained once and cached."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CACHE_NAME = "digits-cnn-v1.pt"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "advmatrix" / "demo"
+
+
+def DigitsCNN():  # noqa: N802 - a factory standing in for the class
+    import torch.nn as nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 4 * 4, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+@dataclass
+class Victim:
+    module: object
+    x: np.ndarray
+    y: np.ndarray
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    test_accuracy: float
+    cached: bool
+
+
+def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
+    order = np.random.default_rng(42).permutation(len(x))
+    return x, y, order[:1000], order[1000:]
+
+
+def load_or_train_victim(epochs: int = 60) -> Victim:
+    import torch
+
+    x, y, tr, te = _data()
+    torch.manual_seed(0)
+    net = DigitsCNN()
+    path = cache_dir() / CACHE_NAME
+    cached = False
+    if path.is_file():
+        try:
+            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            cached = True
+        except (RuntimeError, OSError, ValueError):
+            cached = False
+    if not cached:
+        # Train to memorise somewhat (full batch, no regularisation): the membership procedure
+        # needs something to find, as real over-fitted models give it.
+        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+        xt, yt = torch.from_numpy(x[tr]), torch.from_numpy(y[tr])
+        for _ in range(epochs):
+            for i in range(0, len(xt), 100):
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(net(xt[i:i + 100]), yt[i:i + 100]).backward()
+                opt.step()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save(net.state_dict(), tmp)
+        os.replace(tmp, path)
+    net.eval()
+    with torch.no_grad():
+        acc = float((net(torch.from_numpy(x[te])).argmax(1).numpy() == y[te]).mean())
+    return Victim(net, x, y, tr, te, acc, cached)

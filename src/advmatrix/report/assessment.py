@@ -1,0 +1,111 @@
+"""Reports of an assessment: report.json, a self-contained HTML page, and a Navigator layer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .._files import write_atomic
+from ._png import as_image, data_uri
+
+
+def summary(assessment: Any) -> dict[str, Any]:
+    done = [f for f in assessment.findings if f.status != "skipped"]
+    return {
+        "procedures_run": len(done),
+        "procedures_skipped": len(assessment.findings) - len(done),
+        "queries": sum(f.queries for f in assessment.findings),
+        "techniques_tested": sorted({t for f in done for t in f.technique_ids}),
+        "worst": max((f.success_rate for f in done if f.success_rate is not None), default=None),
+    }
+
+
+def report_json(assessment: Any) -> str:
+    return json.dumps({**assessment.as_dict(), "summary": summary(assessment)}, indent=2, default=str) + "\n"
+
+
+def layer_json(assessment: Any) -> str:
+    from ..kb import build_layer, bundled
+
+    matrix = bundled()
+    scores = {t: s for t, s in assessment.scores().items() if t in matrix}
+    comments = {}
+    for f in assessment.findings:
+        for t in f.technique_ids:
+            if t in scores and f.success_rate is not None:
+                comments[t] = (comments.get(t, "") + f"{f.procedure}: {f.success_rate:.0%}; ").strip()
+    layer = build_layer(matrix, scores, name=f"advmatrix assessment {assessment.id}: {assessment.target['name']}",
+                        description="Score = best success rate of the procedures that emulate the technique.",
+                        comments=comments, legend={"failed": "#ffffff", "succeeded": "#ff6666"},
+                        metadata={"run": assessment.id, "target": assessment.target["name"],
+                                  "access": assessment.target["access"]},
+                        min_value=0, max_value=1)
+    return layer.to_json() + "\n"
+
+
+def _heatmap(assessment: Any) -> list[dict[str, Any]]:
+    """Tactic columns with the techniques that were tested, coloured by success."""
+    from ..kb import bundled
+
+    matrix = bundled()
+    scores = assessment.scores()
+    columns = []
+    for tactic in matrix.tactics:
+        cells = []
+        for t in matrix.techniques_of_tactic(tactic.id):
+            ids = [t.id] + [s.id for s in matrix.subtechniques_of(t.id)]
+            tested = {i: scores[i] for i in ids if i in scores}
+            if tested:
+                cells.append({"id": t.id, "name": t.name, "score": max(tested.values()),
+                              "subs": [{"id": i, "name": matrix.technique(i).name, "score": s}
+                                       for i, s in tested.items() if i != t.id]})
+        if cells:
+            columns.append({"id": tactic.id, "name": tactic.name, "cells": cells})
+    return columns
+
+
+def report_html(assessment: Any) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("advmatrix.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]))
+    target = assessment.target
+    shape = tuple(target["input_shape"])
+    lo, hi = target["input_range"]
+    images = target.get("modality") == "image"
+    scale = max(1, 96 // max(shape[-1], 1)) if images else 1
+    findings = []
+    for f in assessment.findings:
+        evidence = []
+        for e in f.evidence:
+            pictures = {}
+            if images:
+                for key in ("input", "adversarial"):
+                    value = getattr(e, key)
+                    img = as_image(value, shape) if value is not None else None
+                    if img is not None:
+                        pictures[key] = data_uri(img, lo, hi, scale)
+            evidence.append({"e": e, "pictures": pictures})
+        findings.append({"f": f, "evidence": evidence})
+    return env.get_template("assessment.html.j2").render(
+        a=assessment, target=target, summary=summary(assessment), findings=findings,
+        columns=_heatmap(assessment), colour=_colour)
+
+
+def _colour(score: float | None) -> str:
+    if score is None:
+        return "#eeeeee"
+    s = min(max(score, 0.0), 1.0)
+    r, g, b = 255, int(255 - 153 * s), int(255 - 153 * s)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def write_reports(assessment: Any, out_dir: str | Path) -> dict[str, str]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json", "html": out / "report.html", "layer": out / "layer.json"}
+    write_atomic(paths["json"], report_json(assessment))
+    write_atomic(paths["html"], report_html(assessment))
+    write_atomic(paths["layer"], layer_json(assessment))
+    return {k: str(v) for k, v in paths.items()}

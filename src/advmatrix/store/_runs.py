@@ -1,0 +1,124 @@
+"""Assessment runs in a relational database through SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import UnknownObjectError, UsageError
+
+metadata = MetaData()
+
+runs = Table(
+    "runs", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("label", String(200), nullable=False, default=""),
+    Column("target_name", String(300), nullable=False),
+    Column("access", String(20), nullable=False),
+    Column("started", String(40), nullable=False),
+    Column("finished", String(40), nullable=False),
+    Column("document", Text, nullable=False),  # the whole assessment as JSON
+)
+
+findings = Table(
+    "findings", metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("procedure", String(100), nullable=False),
+    Column("family", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("success_rate", Float),
+    Column("queries", Integer, nullable=False),
+    Column("wall_time", Float, nullable=False),
+    Column("technique_ids", Text, nullable=False),
+)
+
+
+def _url(location: str | Path) -> str:
+    text = str(location)
+    return text if "://" in text else f"sqlite:///{Path(text).expanduser()}"
+
+
+class RunStore:
+    def __init__(self, location: str | Path = "advmatrix.db"):
+        self.url = _url(location)
+        try:
+            self.engine: Engine = create_engine(self.url, future=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise UsageError(f"cannot open store {location}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(conn, _record):  # noqa: ANN001
+                cur = conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise UsageError(f"cannot open store {location}: {exc.__class__.__name__}: {exc}") from None
+
+    def save(self, assessment: Any) -> str:
+        doc = assessment.as_dict()
+        with self.engine.begin() as conn:
+            conn.execute(insert(runs).values(
+                id=assessment.id, label=assessment.label, target_name=assessment.target["name"],
+                access=assessment.target["access"], started=assessment.started, finished=assessment.finished,
+                document=json.dumps(doc)))
+            for i, f in enumerate(assessment.findings):
+                conn.execute(insert(findings).values(
+                    run_id=assessment.id, position=i, procedure=f.procedure, family=f.family, status=f.status,
+                    success_rate=f.success_rate, queries=f.queries, wall_time=f.wall_time,
+                    technique_ids=json.dumps(list(f.technique_ids))))
+        return assessment.id
+
+    def list(self, limit: int = 50) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs.c.id, runs.c.label, runs.c.target_name, runs.c.access, runs.c.started,
+                                       runs.c.finished).order_by(runs.c.started.desc()).limit(limit)).mappings().all()
+            out = []
+            for r in rows:
+                fs = conn.execute(select(findings.c.status, findings.c.success_rate)
+                                  .where(findings.c.run_id == r["id"])).all()
+                rates = [f.success_rate for f in fs if f.success_rate is not None]
+                out.append({**dict(r), "findings": len(fs), "max_success": max(rates) if rates else None})
+            return out
+
+    def get(self, run_id: str):
+        from ..emulate import Assessment
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs.c.id, runs.c.document).where(runs.c.id.like(f"{run_id}%"))).all()
+        if not rows:
+            raise UnknownObjectError(run_id, f"see 'advmatrix runs list --db {self.url}'", where="the run store")
+        if len(rows) > 1:
+            raise UsageError(f"run ID prefix '{run_id}' matches {len(rows)} runs; give more characters")
+        return Assessment.from_dict(json.loads(rows[0].document))
+
+    def technique_scores(self) -> dict[str, float]:
+        """Best success per technique over every stored run (for matrix views)."""
+        out: dict[str, float] = {}
+        with self.engine.connect() as conn:
+            for tids, rate in conn.execute(select(findings.c.technique_ids, findings.c.success_rate)
+                                           .where(findings.c.success_rate.is_not(None))):
+                for tid in json.loads(tids):
+                    out[tid] = max(out.get(tid, 0.0), rate)
+        return out

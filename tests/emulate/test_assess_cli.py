@@ -1,0 +1,79 @@
+"""``advmatrix assess`` against a real model served over HTTP on loopback, the run store, the
+reports, and --fail-on."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from advmatrix.serving import ServedModel, make_app, running_server
+
+
+@pytest.fixture(scope="module")
+def served(cnn):
+    import torch
+
+    def predict(batch):
+        with torch.no_grad():
+            return torch.softmax(cnn(torch.from_numpy(batch.astype(np.float32))), 1).numpy()
+
+    app = make_app({"digits": ServedModel(predict, (1, 8, 8), tuple("0123456789"))})
+    with running_server(app) as url:
+        yield url
+
+
+def test_assess_over_http_writes_reports_and_stores_the_run(cli, served, tmp_path):
+    out = tmp_path / "report"
+    db = tmp_path / "runs.db"
+    r = cli("assess", f"kserve+{served}/digits", "--procedures", "discovery,square,extraction,pgd",
+            "--budget", "3000", "--out", out, "--db", db, "--json")
+    assert r.code == 0, r.err
+    data = r.json()
+    status = {f["procedure"]: f for f in data["findings"]}
+    assert status["pgd"]["status"] == "skipped" and "white-box" in status["pgd"]["message"]
+    assert status["square"]["status"] in ("completed", "partial") and status["square"]["queries"] <= 3000
+    assert status["extraction"]["metrics"]["fidelity"] > 0.7
+    html = (out / "report.html").read_text()
+    assert "AML.T0043.001" in html and "Recommended mitigations" in html and "data:image/png;base64," in html
+    layer = json.loads((out / "layer.json").read_text())
+    assert layer["domain"] == "atlas-atlas" and any(t["techniqueID"] == "AML.T0024.002" for t in layer["techniques"])
+    assert json.loads((out / "report.json").read_text())["id"] == data["id"]
+    listed = cli("runs", "list", "--db", db, "--json").json()
+    assert [row["id"] for row in listed] == [data["id"]]
+    shown = cli("runs", "show", data["id"][:6], "--db", db, "--json").json()
+    assert shown["findings"][0]["procedure"] == "discovery"
+    again = tmp_path / "again"
+    assert cli("runs", "report", data["id"], "--db", db, "--out", again).code == 0
+    assert (again / "report.html").is_file()
+
+
+def test_fail_on_rule_sets_exit_code(cli, served, tmp_path):
+    args = ["assess", f"kserve+{served}/digits", "--procedures", "extraction", "--budget", "1000",
+            "--out", tmp_path / "o", "--db", tmp_path / "r.db"]
+    assert cli(*args, "--fail-on", "extraction.fidelity>0.5").code == 1
+    assert cli(*args, "--fail-on", "extraction.fidelity>1.5").code == 0
+    r = cli(*args, "--fail-on", "extraction fidelity high")
+    assert r.code == 2 and "expected SELECTOR.METRIC OP NUMBER" in r.err
+
+
+def test_assess_bad_inputs_are_one_line(cli, tmp_path):
+    r = cli("assess", "kserve+http://127.0.0.1:1/none", "--db", tmp_path / "r.db")
+    assert r.code == 2 and r.err.startswith("advmatrix: error:") and "cannot reach" in r.err
+    r = cli("assess", "nonsense", "--db", tmp_path / "r.db")
+    assert r.code == 2 and "not a target URI" in r.err
+    r = cli("runs", "show", "deadbeef", "--db", tmp_path / "r.db")
+    assert r.code == 3 and "no object with ID 'deadbeef' in the run store" in r.err
+
+
+def test_data_shape_mismatch_is_clear(cli, served, tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros((4, 10)), y=np.zeros(4))
+    r = cli("assess", f"kserve+{served}/digits", "--data", bad, "--db", tmp_path / "r.db")
+    assert r.code == 2 and "has 10 values per sample" in r.err
+
+
+def test_procedures_listing(cli):
+    rows = cli("procedures", "--json").json()
+    assert {"fgsm", "pgd", "square", "hopskipjump", "extraction", "membership", "discovery"} <= {r["name"] for r in rows}

@@ -1,0 +1,26 @@
+"""The demo end to end: model trained and cached, served over KServe v2, assessed twice."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_demo_runs_and_writes_reports(tmp_path, monkeypatch, cli):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    from advmatrix.demo import _run
+    # Smaller settings keep the test quick; `advmatrix demo` uses the full ones.
+    monkeypatch.setattr(_run, "BLACK_BOX", {"discovery": {}, "square": {"n_samples": 3, "max_iter": 50},
+                                            "extraction": {"checkpoints": [50, 200]}, "membership": {"n_samples": 100}})
+    monkeypatch.setattr(_run, "WHITE_BOX", {"fgsm": {"n_samples": 50}, "pgd": {"n_samples": 50, "steps": 10}})
+    r = cli("demo", "--out", tmp_path / "demo", "--json")
+    assert r.code == 0, r.err
+    result = r.json()
+    assert result["test_accuracy"] > 0.9 and result["cached_model"] is False
+    assert (tmp_path / "cache" / "advmatrix" / "demo" / "digits-cnn-v1.pt").is_file()
+    black = json.loads((tmp_path / "demo" / "black-box" / "report.json").read_text())
+    assert black["target"]["access"] == "black-box" and black["target"]["name"] == "digits (kserve)"
+    white = {f["procedure"]: f for f in json.loads((tmp_path / "demo" / "white-box" / "report.json").read_text())["findings"]}
+    assert white["pgd"]["success_rate"] > 0.8
+    assert len(cli("runs", "list", "--db", tmp_path / "demo" / "advmatrix.db", "--json").json()) == 2
+    again = cli("demo", "--out", tmp_path / "demo2", "--json").json()
+    assert again["cached_model"] is True
