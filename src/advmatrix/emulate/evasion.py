@@ -210,14 +210,15 @@ class HopSkipJump(_Evasion):
 
 
 class SquareParams(EvasionParams):
-    n_samples: int = Field(20, ge=1, le=10_000)
-    max_iter: int = Field(300, ge=1)
+    n_samples: int = Field(50, ge=1, le=100_000)
+    max_iter: int = Field(1000, ge=1, description="rounds; each round is one query per unfinished sample")
     p_init: float = Field(0.3, gt=0, le=1)
 
 
 class Square(_Evasion):
     """Square Attack: a score-based black-box attack with random square-shaped updates,
-    accepted when they lower the true class's margin; needs probabilities (ART)."""
+    accepted when they shrink the true class's margin. Batched across samples: one query per
+    unfinished sample per round."""
 
     name = "square"
     title = "Black-box evasion, score-based (Square)"
@@ -226,9 +227,9 @@ class Square(_Evasion):
     Params = SquareParams
 
     def attack(self, target, x, y, rng):
-        from art.attacks.evasion import SquareAttack
+        from ._square import square_linf
 
         p = self.params
-        return _per_sample(target, x, lambda clf: SquareAttack(
-            clf, norm=np.inf, eps=p.eps, max_iter=p.max_iter, p_init=p.p_init, nb_restarts=1,
-            verbose=False), neural=True)
+        lo, hi = target.info.input_range
+        adv, _ = square_linf(target.predict_proba, x, y, p.eps, lo, hi, rng, p.max_iter, p.p_init)
+        return adv, len(x)
