@@ -99,3 +99,24 @@ def test_assessment_gives_each_procedure_its_own_budget(white_box, data):
     assert statuses["fgsm"] == "completed" and statuses["extraction"] == "completed"
     assert all(f.queries <= 400 for f in a.findings)
     assert a.scores()["AML.T0043.000"] == max(f.success_rate or 0 for f in a.findings if f.family == "evasion")
+
+
+def test_inversion_reconstructs_classes(white_box, data):
+    f = get("inversion")(steps=40, classes=[0, 1, 7]).run(white_box, data)
+    assert f.status == "completed" and f.metrics["classes_inverted"] == 3
+    assert f.success_rate >= 2 / 3 and f.metrics["mean_confidence"] > 0.9
+    black = MockTarget(white_box.predict, TargetInfo("api", (1, 8, 8), tuple("0123456789")), Budget(limit=500))
+    partial = get("inversion")(steps=40, classes=[0, 1, 7]).run(black, data)
+    assert partial.queries <= 500 and "budget spent" in partial.message
+
+
+def test_backdoor_with_user_training_function(white_box, data):
+    from advmatrix.demo import train_like_victim
+    assert get("backdoor")().run(white_box, data).status == "skipped"  # no training function given
+    data.train = lambda x, y: train_like_victim(x, y, epochs=15)
+    f = get("backdoor")(poison_fraction=0.1).run(white_box, data)
+    assert f.status == "completed" and f.metrics["attack_success"] > 0.8
+    assert abs(f.metrics["clean_accuracy_after"] - f.metrics["clean_accuracy_before"]) < 0.1
+    data.train = lambda x, y: 1 / 0
+    broken = get("backdoor")().run(white_box, data)
+    assert broken.status == "error" and "training function failed: ZeroDivisionError" in broken.message

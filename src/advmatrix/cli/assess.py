@@ -21,12 +21,20 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
            data: str = typer.Option("digits", "--data", help="'digits' or an .npz with x, y (and x_pool, x_members, ...)."),
            out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o", help="Directory for report.html, report.json, layer.json."),
            fail_on: list[str] = typer.Option([], "--fail-on", help="Exit 1 when a rule holds, e.g. evasion.success>0.5 (repeatable)."),
+           train: Optional[str] = typer.Option(None, "--train", help="module:function (x, y) -> Target, enabling poisoning procedures; your code, run as is."),
            db: str = DbOpt, seed: int = typer.Option(0, "--seed"),
            json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
     """Run the matrix's techniques against a model or model API; report what works.
 
     Exit codes: 0 done, 1 a --fail-on rule holds, 2 bad input or unusable target, 3 unknown run."""
-    from ..emulate import get, load_dataset, parse_rule, run_assessment, violations
+    from ..emulate import (
+        get,
+        load_callable,
+        load_dataset,
+        parse_rule,
+        run_assessment,
+        violations,
+    )
     from ..emulate import procedures as all_procedures
     from ..report.assessment import summary, write_reports
     from ..store import RunStore
@@ -36,6 +44,8 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
     store = RunStore(db)
     with open_target(target, budget=Budget()) as t:
         dataset = load_dataset(data, t.info)
+        if train:
+            dataset.train = load_callable(train)
         names = [n.strip() for n in procedures.split(",")] if procedures else list(all_procedures())
         chosen = [get(n)() for n in names if n]
         if not procedures:

@@ -13,12 +13,13 @@ from ..report.assessment import write_reports
 from ..serving import ServedModel, make_app, running_server
 from ..store import RunStore
 from ..targets import TargetInfo, TorchTarget, open_target
-from ._victim import load_or_train_victim
+from ._victim import load_or_train_victim, train_like_victim
 
 BLACK_BOX = {"discovery": {}, "square": {"n_samples": 20, "max_iter": 200},
              "hopskipjump": {"n_samples": 5, "max_iter": 10, "max_eval": 200, "init_eval": 20},
              "extraction": {"checkpoints": [50, 200, 400]}, "membership": {"n_samples": 200}}
-WHITE_BOX = {"fgsm": {"n_samples": 200}, "pgd": {"n_samples": 200}, "membership": {"n_samples": 200}}
+WHITE_BOX = {"fgsm": {"n_samples": 200}, "pgd": {"n_samples": 200}, "membership": {"n_samples": 200},
+             "inversion": {"steps": 60}, "backdoor": {"poison_fraction": 0.05}}
 
 
 @dataclass
@@ -49,7 +50,7 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
     # The red team's view: test digits as seeds, the rest of the test split as its own
     # unlabelled pool, and, for membership, known training digits against unseen ones.
     data = Dataset(x=x[te[:300]], y=y[te[:300]], x_pool=x[te[300:]], x_members=x[tr], y_members=y[tr],
-                   x_nonmembers=x[te], y_nonmembers=y[te])
+                   x_nonmembers=x[te], y_nonmembers=y[te], train=train_like_victim)
     store = RunStore(out / "advmatrix.db")
     classes = tuple(str(i) for i in range(10))
     app = make_app({"digits": ServedModel(predict, (1, 8, 8), classes, modality="image")})

@@ -43,6 +43,32 @@ def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return x, y, order[:1000], order[1000:]
 
 
+def _fit(net, x: np.ndarray, y: np.ndarray, epochs: int) -> None:
+    import torch
+
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(epochs):
+        for i in range(0, len(xt), 100):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(xt[i:i + 100]), yt[i:i + 100]).backward()
+            opt.step()
+
+
+def train_like_victim(x: np.ndarray, y: np.ndarray, epochs: int = 30):
+    """The victim's own training recipe as a training function for poisoning procedures
+    (``advmatrix assess ... --train advmatrix.demo:train_like_victim``)."""
+    import torch
+
+    from ..targets import TargetInfo, TorchTarget
+
+    torch.manual_seed(1)
+    net = DigitsCNN()
+    _fit(net, np.asarray(x, dtype=np.float32).reshape(-1, 1, 8, 8), np.asarray(y, dtype=np.int64), epochs)
+    return TorchTarget(net.eval(), TargetInfo("digits-cnn (retrained)", (1, 8, 8), tuple("0123456789"),
+                                              output="logits", modality="image"))
+
+
 def load_or_train_victim(epochs: int = 60) -> Victim:
     import torch
 
@@ -58,15 +84,9 @@ def load_or_train_victim(epochs: int = 60) -> Victim:
         except (RuntimeError, OSError, ValueError):
             cached = False
     if not cached:
-        # Train to memorise somewhat (full batch, no regularisation): the membership procedure
-        # needs something to find, as real over-fitted models give it.
-        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-        xt, yt = torch.from_numpy(x[tr]), torch.from_numpy(y[tr])
-        for _ in range(epochs):
-            for i in range(0, len(xt), 100):
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(net(xt[i:i + 100]), yt[i:i + 100]).backward()
-                opt.step()
+        # Many epochs without regularisation: the model memorises somewhat, as real over-fitted
+        # models do, which gives the membership procedure something to find.
+        _fit(net, x[tr], y[tr], epochs)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         torch.save(net.state_dict(), tmp)

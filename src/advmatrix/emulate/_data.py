@@ -49,3 +49,19 @@ def load_dataset(spec: str, info: TargetInfo) -> Dataset:
     for k in ("x", "x_pool", "x_members", "x_nonmembers"):
         values[k] = _fit(values[k], info, k)
     return Dataset(**values)
+
+
+def load_callable(spec: str):
+    """``package.module:function``: the user's own training code, imported as given."""
+    import importlib
+
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise UsageError(f"--train '{spec}': expected module:function")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"--train '{spec}': {exc}") from None
+    if not callable(fn):
+        raise UsageError(f"--train '{spec}': not callable")
+    return fn
