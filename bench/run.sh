@@ -13,3 +13,4 @@ corpus=$(mktemp -d)
 .venv/bin/python bench/make_scan_corpus.py "$corpus" >/dev/null
 .venv/bin/python bench/scan_bench.py "$corpus" --bench-bin bench/.venv/bin
 rm -rf "$corpus"
+.venv/bin/python bench/emulate_bench.py

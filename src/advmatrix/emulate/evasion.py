@@ -81,14 +81,15 @@ class _WhiteBox(_Evasion):
             raise CapabilityError(f"{target.info.name}: no differentiable module")
         return module
 
-    def _grad_sign(self, target: Target, module, xt, yt):
+    def _grad_sign(self, target: Target, module, xt, yt, with_logits: bool = False):
         import torch
 
         xt = xt.detach().requires_grad_(True)
-        loss = torch.nn.functional.cross_entropy(module(xt), yt)
+        logits = module(xt)
+        loss = torch.nn.functional.cross_entropy(logits, yt)
         (grad,) = torch.autograd.grad(loss, xt)
         target.charge(len(xt))
-        return grad.sign()
+        return (grad.sign(), logits.detach()) if with_logits else grad.sign()
 
 
 class FGSM(_WhiteBox):
@@ -113,6 +114,8 @@ class PGDParams(EvasionParams):
     step_size: float | None = Field(None, gt=0, description="default: 2.5 * eps / steps")
     random_start: bool = True
     batch_size: int = Field(256, ge=1)
+    early_stop: bool = Field(True, description="stop moving a sample once it is misclassified "
+                                               "(read off the forward pass each step already makes)")
 
 
 class PGD(_WhiteBox):
@@ -141,9 +144,16 @@ class PGD(_WhiteBox):
                 adv = xt.clone()
                 if p.random_start:
                     adv = (adv + torch.empty_like(adv).uniform_(-p.eps, p.eps, generator=gen)).clamp(lo, hi)
+                live = torch.arange(len(xt))
                 for _ in range(p.steps):
-                    adv = adv + step * self._grad_sign(target, module, adv, yt)
-                    adv = torch.min(torch.max(adv, xt - p.eps), xt + p.eps).clamp(lo, hi)
+                    sign, logits = self._grad_sign(target, module, adv[live], yt[live], with_logits=True)
+                    if p.early_stop:
+                        moving = logits.argmax(1) == yt[live]  # the point scored this step
+                        live, sign = live[moving], sign[moving]
+                        if len(live) == 0:
+                            break
+                    moved = adv[live] + step * sign
+                    adv[live] = torch.clamp(moved, xt[live] - p.eps, xt[live] + p.eps).clamp(lo, hi)
                 out[i:i + len(xt)] = adv.detach().numpy()
                 done = i + len(xt)
         except BudgetExhausted:
