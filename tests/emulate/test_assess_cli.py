@@ -77,3 +77,35 @@ def test_data_shape_mismatch_is_clear(cli, served, tmp_path):
 def test_procedures_listing(cli):
     rows = cli("procedures", "--json").json()
     assert {"fgsm", "pgd", "square", "hopskipjump", "extraction", "membership", "discovery"} <= {r["name"] for r in rows}
+
+
+def test_server_failing_mid_run_keeps_what_was_measured(cnn, data):
+    """The server dies after a few hundred queries: extraction reports its earlier checkpoint."""
+    import torch
+    from fastapi import Request
+    from fastapi.responses import PlainTextResponse
+
+    from advmatrix.emulate import get
+    from advmatrix.targets import KServeV2Target, TargetInfo
+
+    def predict(batch):
+        with torch.no_grad():
+            return torch.softmax(cnn(torch.from_numpy(batch.astype(np.float32))), 1).numpy()
+
+    app = make_app({"digits": ServedModel(predict, (1, 8, 8), tuple("0123456789"))})
+    seen = {"n": 0}
+
+    @app.middleware("http")
+    async def die(request: Request, call_next):
+        seen["n"] += 1
+        if seen["n"] > 6:
+            return PlainTextResponse("down", status_code=503)
+        return await call_next(request)
+
+    with running_server(app) as url:
+        t = KServeV2Target(url, "digits", TargetInfo("digits", (1, 8, 8), tuple("0123456789")),
+                           max_batch=64, retries=1, backoff=0.01)
+        f = get("extraction")(checkpoints=[64, 2000], n_holdout=128).run(t, data)
+    assert f.status == "partial" and "HTTP 503" in f.message
+    assert f.metrics["fidelity@64"] > 0.3 and "fidelity@2000" not in f.metrics
+    assert f.success_rate == f.metrics["fidelity"] == f.metrics["fidelity@64"]

@@ -52,8 +52,28 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
             chosen = [p for p in chosen if p.why_not(t, dataset) is None]
         if not chosen:
             raise UsageError(f"{t.info.name}: no procedure applies ({t.info.access.value} access)")
-        assessment = run_assessment(t, dataset, chosen, budget=budget, seed=seed,
-                                    on_progress=None if json else _progress)
+        if json or not sys.stderr.isatty():
+            assessment = run_assessment(t, dataset, chosen, budget=budget, seed=seed)
+        else:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=err, transient=True) as bar:
+                task = bar.add_task("assessing", total=len(chosen))
+
+                def step(name: str, finding) -> None:
+                    if finding is None:
+                        bar.update(task, description=f"{name}: running")
+                    else:
+                        bar.update(task, advance=1, description=f"{name}: {finding.status}")
+
+                assessment = run_assessment(t, dataset, chosen, budget=budget, seed=seed, on_progress=step)
     store.save(assessment)
     paths = write_reports(assessment, out_dir)
     broken = violations(rules, assessment)
@@ -67,11 +87,6 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
             err.print(f"[red]fail-on[/] {r.text}: {f.procedure} ({f.success_rate})")
     if broken:
         raise typer.Exit(1)
-
-
-def _progress(name: str, finding) -> None:
-    if sys.stderr.isatty():
-        err.print(f"  {name}: {'running' if finding is None else finding.status}")
 
 
 def _table(assessment) -> None:

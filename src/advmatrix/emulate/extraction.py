@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import BudgetExhausted
+from ..errors import BudgetExhausted, TargetError
 from ..targets import OutputKind, Target
 from ._base import Dataset, Finding, Procedure
 
@@ -57,6 +57,9 @@ class Extraction(Procedure):
                     labels.append(target.predict_labels(pool[order[asked:n]]))
                 except BudgetExhausted:
                     finding.message = f"budget spent after {asked} extraction queries"
+                    break
+                except TargetError as exc:  # keep the checkpoints already measured
+                    finding.status, finding.message = "partial", f"{exc} (after {asked} extraction queries)"
                     break
                 asked = n
             y = np.concatenate(labels) if labels else np.zeros(0, dtype=int)
