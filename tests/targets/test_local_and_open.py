@@ -44,6 +44,27 @@ def test_sklearn_joblib_is_scanned_and_warned(tmp_path, digits):
     assert (t.predict_labels(X[:50]) == y[:50]).mean() > 0.9
 
 
+def test_sklearn_skops_loads_without_pickle(tmp_path, digits):
+    sio = pytest.importorskip("skops.io")
+    from sklearn.linear_model import LogisticRegression
+    X, y = digits
+    path = tmp_path / "clf.skops"
+    sio.dump(LogisticRegression(max_iter=300).fit(X, y), path)
+    t = open_target(f"sklearn:{path}")
+    assert t.info.access is Access.GREY_BOX and (t.predict_labels(X[:50]) == y[:50]).mean() > 0.9
+
+
+def test_skops_with_untrusted_types_is_refused(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    from collections import Counter
+    path = tmp_path / "odd.skops"
+    sio.dump({"model": Counter(a=1)}, path)
+    if not sio.get_untrusted_types(file=path):
+        pytest.skip("this skops version trusts Counter")
+    with pytest.raises(TargetError, match="does not trust by default"):
+        open_target(f"sklearn:{path}")
+
+
 def test_malicious_model_file_is_refused(tmp_path):
     class Evil:
         def __reduce__(self):

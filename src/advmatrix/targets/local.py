@@ -90,7 +90,12 @@ def load_sklearn(path: str | Path) -> Any:
             import skops.io as sio
         except ImportError:
             raise CapabilityError("loading .skops files needs skops: pip install skops") from None
-        return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+        untrusted = sio.get_untrusted_types(file=path)
+        if untrusted:
+            # Trusting them blindly would undo the point of skops; the user must decide.
+            raise TargetError(f"{path}: contains types skops does not trust by default "
+                              f"({', '.join(untrusted[:5])}); review them and load the model yourself")
+        return sio.load(path)
     _refuse_unsafe(path)
     warnings.warn(f"{path}: joblib files are pickles and run code on load; prefer .skops", stacklevel=2)
     import joblib
