@@ -51,6 +51,7 @@ _LAYOUT.update({
     "GLOBAL": _LINE2, "INST": _LINE2, "BINFLOAT": _F8A, "LONG1": _LONG1, "LONG4": _LONG4,
 })
 LAYOUT = {code: _LAYOUT[name] for code, name in NAMES.items()}
+_FIXED = {_U2A: (_U2, 2), _I4A: (_I4, 4), _U4A: (_U4, 4), _U8A: (_U8, 8), _F8A: (_F8, 8)}
 
 
 class DecodeError(ValueError):
@@ -129,21 +130,11 @@ def decode(buf, pos: int) -> tuple[str, object, int]:
         if name == "BINSTRING":
             return name, raw.decode("latin-1"), nxt
         return name, raw, nxt
-    if layout == _U2A:
-        _take(buf, pos, 2)
-        return name, _U2(buf, pos)[0], pos + 2
-    if layout == _I4A:
-        _take(buf, pos, 4)
-        return name, _I4(buf, pos)[0], pos + 4
-    if layout == _U4A:
-        _take(buf, pos, 4)
-        return name, _U4(buf, pos)[0], pos + 4
-    if layout == _U8A:
-        _take(buf, pos, 8)
-        return name, _U8(buf, pos)[0], pos + 8
-    if layout == _F8A:
-        _take(buf, pos, 8)
-        return name, _F8(buf, pos)[0], pos + 8
+    fixed = _FIXED.get(layout)
+    if fixed is not None:
+        unpack, width = fixed
+        _take(buf, pos, width)
+        return name, unpack(buf, pos)[0], pos + width
     if layout in (_LONG1, _LONG4):
         if layout == _LONG1:
             if pos >= len(buf):
