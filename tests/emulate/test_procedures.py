@@ -120,3 +120,34 @@ def test_backdoor_with_user_training_function(white_box, data):
     data.train = lambda x, y: 1 / 0
     broken = get("backdoor")().run(white_box, data)
     assert broken.status == "error" and "training function failed: ZeroDivisionError" in broken.message
+
+
+def test_plugins_from_entry_points(monkeypatch):
+    """A third-party procedure declared in the advmatrix.plugins group is discovered."""
+    import sys
+    import types
+    from importlib.metadata import EntryPoint
+
+    from advmatrix.emulate import _registry
+
+    module = types.ModuleType("thirdparty_attacks")
+
+    class Probe(Procedure):
+        """A plugin procedure."""
+        name, title, family, technique_ids = "thirdparty-probe", "Probe", "discovery", ("AML.T0013",)
+
+        def _run(self, target, data, finding, rng):
+            finding.success_rate = 1.0
+
+    module.Probe = Probe
+    monkeypatch.setitem(sys.modules, "thirdparty_attacks", module)
+    eps = [EntryPoint("probe", "thirdparty_attacks", "advmatrix.plugins"),
+           EntryPoint("broken", "no_such_module_xyz", "advmatrix.plugins")]
+    monkeypatch.setattr(_registry, "entry_points", lambda group: eps if group == "advmatrix.plugins" else [])
+    _registry.procedures.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match="plugin broken: cannot load"):
+            found = _registry.procedures()
+        assert found["thirdparty-probe"] is Probe and "pgd" in found
+    finally:
+        _registry.procedures.cache_clear()
