@@ -14,3 +14,4 @@ corpus=$(mktemp -d)
 .venv/bin/python bench/scan_bench.py "$corpus" --bench-bin bench/.venv/bin
 rm -rf "$corpus"
 .venv/bin/python bench/emulate_bench.py
+.venv/bin/python bench/web_bench.py

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from advmatrix.cli import main
@@ -58,3 +59,41 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32).reshape(-1, 1, 8, 8), y
+
+
+@pytest.fixture(scope="session")
+def cnn(digits):
+    """A small CNN trained on the first 1,000 digits; the victim of the tests."""
+    torch = pytest.importorskip("torch")
+    X, y = digits
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                              torch.nn.Linear(16 * 64, 10))
+    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    xt, yt = torch.from_numpy(X[:1000]), torch.from_numpy(y[:1000])
+    for _ in range(40):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(xt), yt).backward()
+        opt.step()
+    return net.eval()
+
+
+@pytest.fixture
+def data(digits):
+    from advmatrix.emulate import Dataset
+    X, y = digits
+    return Dataset(x=X[1000:], y=y[1000:], x_pool=X[1400:], x_members=X[:300], y_members=y[:300],
+                   x_nonmembers=X[1000:1300], y_nonmembers=y[1000:1300])
+
+
+@pytest.fixture
+def white_box(cnn):
+    from advmatrix.targets import TargetInfo, TorchTarget
+    return TorchTarget(cnn, TargetInfo("cnn", (1, 8, 8), tuple("0123456789"), output="logits", modality="image"))

@@ -11,6 +11,7 @@ from ..errors import AdvmatrixError
 from . import assess as assess_commands
 from . import kb as kb_commands
 from . import scan as scan_commands
+from . import serve as serve_commands
 
 app = typer.Typer(
     name="advmatrix",
@@ -25,6 +26,7 @@ app.command("assess")(assess_commands.assess)
 app.add_typer(assess_commands.runs_app, name="runs")
 app.command("procedures")(assess_commands.list_procedures)
 app.command("demo")(assess_commands.demo)
+app.command("serve")(serve_commands.serve)
 
 
 def _version(value: bool) -> None:

@@ -114,8 +114,9 @@ def build_layer(matrix: Matrix, scores: Mapping[str, float], *, name: str, descr
     values = list(scores.values())
     low = min_value if min_value is not None else (min(values) if values else 0)
     high = max_value if max_value is not None else (max(values) if values else 1)
-    if high <= low:
-        high = low + 1
+    if high <= low:  # one distinct value: put it at the top of a 0-based scale, not the bottom
+        low = min(low, 0.0)
+        high = high if high > low else low + 1
     return Layer(
         name=name, description=description, techniques=entries,
         gradient=Gradient(colors=list(gradient), minValue=low, maxValue=high),

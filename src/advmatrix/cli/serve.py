@@ -1,0 +1,26 @@
+"""``advmatrix serve``: the web navigator on this machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._output import err
+
+
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; loopback by default."),
+          port: int = typer.Option(8000, "--port", min=0, max=65535),
+          db: str = typer.Option("advmatrix.db", "--db", help="Run store for built-in layers."),
+          source: Optional[Path] = typer.Option(None, "--source", help="ATLAS.yaml or STIX bundle instead of the bundled data.")) -> None:
+    """Serve the matrix, case studies and results in the browser (FastAPI + server-rendered pages)."""
+    import uvicorn
+
+    from ..kb import load_source
+    from ..web import create_app
+
+    app = create_app(load_source(source), db=db, token=os.environ.get("ADVMATRIX_TOKEN"))
+    err.print(f"advmatrix navigator on http://{host}:{port}/ (API docs: /api/docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,68 @@
+"""The matrix as an SVG heatmap: tactic columns, technique cells coloured by score."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+CELL_W, CELL_H, GAP, HEAD_H = 150, 28, 4, 36
+
+
+def _gradient(colors: list[str], lo: float, hi: float):
+    def rgb(h: str) -> tuple[int, int, int]:
+        h = h.lstrip("#")
+        return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4)) if len(h) == 6 else (255, 255, 255)
+
+    stops = [rgb(c) for c in colors] or [(255, 255, 255), (255, 102, 102)]
+
+    def colour(score: float) -> str:
+        t = 0.0 if hi <= lo else min(max((score - lo) / (hi - lo), 0.0), 1.0)
+        pos = t * (len(stops) - 1)
+        i = min(int(pos), len(stops) - 2) if len(stops) > 1 else 0
+        f = pos - i
+        a, b = stops[i], stops[min(i + 1, len(stops) - 1)]
+        return "#%02x%02x%02x" % tuple(round(a[k] + (b[k] - a[k]) * f) for k in range(3))
+
+    return colour
+
+
+def cell_colours(layer: Any) -> dict[str, str]:
+    """Colour per technique ID: the layer's explicit colour, else the gradient at its score."""
+    colour = _gradient(layer.gradient.colors, layer.gradient.minValue, layer.gradient.maxValue)
+    out: dict[str, str] = {}
+    for t in layer.techniques:
+        if not t.enabled:
+            continue
+        if t.color:
+            out[t.techniqueID] = t.color
+        elif t.score is not None:
+            out.setdefault(t.techniqueID, colour(t.score))
+    return out
+
+
+def matrix_svg(matrix: Any, layer: Any) -> str:
+    colours = cell_colours(layer)
+    columns = [(t, matrix.techniques_of_tactic(t.id)) for t in matrix.tactics]
+    height = HEAD_H + max(len(c) for _, c in columns) * (CELL_H + GAP) + 60
+    width = len(columns) * (CELL_W + GAP) + GAP
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'font-family="sans-serif" font-size="10">',
+             f'<text x="{GAP}" y="14" font-size="13" font-weight="bold">{escape(layer.name)}</text>']
+    for col, (tactic, techniques) in enumerate(columns):
+        x = GAP + col * (CELL_W + GAP)
+        parts.append(f'<rect x="{x}" y="20" width="{CELL_W}" height="{HEAD_H - 6}" fill="#333"/>'
+                     f'<text x="{x + 4}" y="{20 + 18}" fill="#fff" font-weight="bold">{escape(tactic.name)}</text>')
+        for row, tech in enumerate(techniques):
+            y = HEAD_H + 14 + row * (CELL_H + GAP)
+            fill = colours.get(tech.id, "#ffffff")
+            label = tech.name if len(tech.name) <= 26 else tech.name[:25] + "…"
+            parts.append(f'<rect x="{x}" y="{y}" width="{CELL_W}" height="{CELL_H}" fill="{escape(fill)}" '
+                         f'stroke="#bbb"><title>{escape(tech.id)} {escape(tech.name)}</title></rect>'
+                         f'<text x="{x + 4}" y="{y + 17}">{escape(label)}</text>')
+    y = height - 30
+    for i, item in enumerate(layer.legendItems[:8]):
+        x = GAP + i * 160
+        parts.append(f'<rect x="{x}" y="{y}" width="14" height="14" fill="{escape(item.color)}" stroke="#999"/>'
+                     f'<text x="{x + 20}" y="{y + 11}">{escape(item.label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,217 @@
+"""FastAPI app: server-rendered pages (Jinja) and a JSON API under /api for the same data.
+
+Everything imported from files (ATLAS YAML, STIX, layers) reaches the page through Jinja's
+autoescaping or the script's ``textContent``; a Content-Security-Policy without inline script
+is the second line of defence. Nothing writes without the admin token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import Body, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from ..errors import FormatError, UnknownObjectError
+from ..kb import Matrix, bundled, details, search
+from ..kb import layer as layer_format
+from ..report.svg import cell_colours, matrix_svg
+
+HERE = Path(__file__).parent
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+_MD_LINK = re.compile(r"\[([^\]\[]{1,200})\]\((/(?:techniques|tactics|mitigations|studies)/AML\.[A-Z0-9.]+|https?://[^\s()<>\"']+)\)")
+
+
+def links(text: str) -> Markup:
+    """Escape text, then turn markdown links to ATLAS pages or http(s) URLs into anchors.
+    The pattern runs on already-escaped text and admits no quotes, so it cannot open an
+    attribute or a tag."""
+    escaped = str(escape(text))
+
+    def anchor(m: re.Match) -> str:
+        href = m.group(2)
+        target = "" if href.startswith("/") else ' rel="noopener noreferrer"'
+        return f'<a href="{href}"{target}>{m.group(1)}</a>'
+
+    return Markup(_MD_LINK.sub(anchor, escaped))
+
+
+def _columns(matrix: Matrix) -> list[dict[str, Any]]:
+    cols = []
+    for tactic in matrix.tactics:
+        cells = []
+        for t in matrix.techniques_of_tactic(tactic.id):
+            subs = [{"id": s.id, "name": s.name, "maturity": s.maturity or ""} for s in matrix.subtechniques_of(t.id)]
+            cells.append({"id": t.id, "name": t.name, "maturity": t.maturity or "", "subs": subs})
+        cols.append({"id": tactic.id, "name": tactic.name, "cells": cells})
+    return cols
+
+
+def _procedures_by_technique() -> dict[str, list[dict[str, str]]]:
+    from ..emulate import procedures
+
+    out: dict[str, list[dict[str, str]]] = {}
+    for cls in procedures().values():
+        for tid in cls.technique_ids:
+            out.setdefault(tid, []).append({"name": cls.name, "title": cls.title})
+    return out
+
+
+def create_app(matrix: Matrix | None = None, db: str | None = None, token: str | None = None) -> FastAPI:
+    matrix = matrix or bundled()
+    columns = _columns(matrix)
+    by_technique = _procedures_by_technique()
+    # Autoescape for every template: starlette's default only covers names ending in .html.
+    from jinja2 import Environment, FileSystemLoader
+
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True)
+    env.filters["links"] = links
+    templates = Jinja2Templates(env=env)
+    app = FastAPI(title="advmatrix navigator", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.matrix, app.state.db, app.state.token = matrix, db, token
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {"version": matrix.version, **context})
+
+    def lookup(object_id: str, kind: str) -> dict:
+        try:
+            data = details(matrix, object_id)
+        except UnknownObjectError as exc:
+            raise HTTPException(404, str(exc)) from None
+        if data["kind"] != kind:
+            raise HTTPException(404, f"{object_id} is a {data['kind']}, not a {kind}")
+        return data
+
+    # -- pages ---------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def matrix_page(request: Request, layer: str | None = None) -> HTMLResponse:
+        return page(request, "matrix.html.j2", columns=columns, layers=_builtin_layers(db), selected=layer or "")
+
+    @app.get("/techniques/{object_id}", response_class=HTMLResponse, include_in_schema=False)
+    def technique_page(request: Request, object_id: str) -> HTMLResponse:
+        data = lookup(object_id, "technique")
+        return page(request, "technique.html.j2", t=data, procedures=by_technique.get(data["id"], []))
+
+    @app.get("/tactics/{object_id}", response_class=HTMLResponse, include_in_schema=False)
+    def tactic_page(request: Request, object_id: str) -> HTMLResponse:
+        return page(request, "tactic.html.j2", t=lookup(object_id, "tactic"))
+
+    @app.get("/mitigations/{object_id}", response_class=HTMLResponse, include_in_schema=False)
+    def mitigation_page(request: Request, object_id: str) -> HTMLResponse:
+        return page(request, "mitigation.html.j2", m=lookup(object_id, "mitigation"))
+
+    @app.get("/studies/{object_id}", response_class=HTMLResponse, include_in_schema=False)
+    def study_page(request: Request, object_id: str) -> HTMLResponse:
+        return page(request, "study.html.j2", cs=lookup(object_id, "case-study"))
+
+    # -- API -----------------------------------------------------------------------------------
+    @app.get("/api/matrix", summary="Tactics in matrix order with their techniques and sub-techniques")
+    def api_matrix() -> dict:
+        return {"version": matrix.version, "tactics": columns}
+
+    @app.get("/api/objects/{object_id}", summary="Any tactic, technique, mitigation or case study")
+    def api_object(object_id: str) -> dict:
+        try:
+            return details(matrix, object_id)
+        except UnknownObjectError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @app.get("/api/search", summary="Ranked search over names, IDs and descriptions")
+    def api_search(q: str = Query(..., min_length=1), limit: int = Query(20, ge=1, le=200)) -> list[dict]:
+        return [{"id": h.object.id, "kind": h.object.kind, "name": h.object.name, "score": round(h.score, 2)}
+                for h in search(matrix, q, limit=limit)]
+
+    @app.get("/api/procedures/{technique_id}", summary="Our emulation procedures for a technique")
+    def api_procedures(technique_id: str) -> list[dict]:
+        return by_technique.get(technique_id, [])
+
+    @app.get("/api/layers", summary="Built-in layers available from the run store")
+    def api_layers() -> list[dict]:
+        return _builtin_layers(db)
+
+    @app.get("/api/layers/{name}", summary="A built-in layer as Navigator layer JSON")
+    def api_layer(name: str) -> JSONResponse:
+        return JSONResponse(json.loads(_builtin_layer(matrix, db, name).to_json()))
+
+    @app.post("/api/layers/view", summary="Parse a Navigator layer; return cell colours and legend")
+    def api_layer_view(layer_json: dict = Body(...)) -> dict:
+        parsed = _parse(layer_json)
+        return _view(matrix, parsed)
+
+    @app.post("/api/layers/svg", summary="Render a Navigator layer over the matrix as SVG")
+    def api_layer_svg(layer_json: dict = Body(...)) -> Response:
+        return Response(matrix_svg(matrix, _parse(layer_json)), media_type="image/svg+xml")
+
+    return app
+
+
+def _parse(layer_json: dict):
+    try:
+        return layer_format.loads(json.dumps(layer_json), "uploaded layer")
+    except FormatError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _view(matrix: Matrix, parsed) -> dict:
+    colours = cell_colours(parsed)
+    known = {t.id for t in matrix.techniques}
+    return {"name": parsed.name, "description": parsed.description,
+            "colours": {k: v for k, v in colours.items() if k in known},
+            "scores": {k: v for k, v in parsed.scores().items() if k in known},
+            "comments": {t.techniqueID: t.comment for t in parsed.techniques if t.comment and t.techniqueID in known},
+            "unknown": sorted({t.techniqueID for t in parsed.techniques} - known),
+            "legend": [{"label": i.label, "color": i.color} for i in parsed.legendItems],
+            "gradient": parsed.gradient.model_dump()}
+
+
+def _builtin_layers(db: str | None) -> list[dict]:
+    if not db or not Path(db).exists() and "://" not in str(db):
+        return []
+    from ..store import RunStore
+
+    runs = RunStore(db).list(limit=20)
+    items = [{"name": "assessments", "title": "Assessment results: best success per technique, all runs"}]
+    items += [{"name": f"run-{r['id']}", "title": f"Run {r['id']}: {r['target_name']} ({r['access']})"} for r in runs]
+    return items
+
+
+def _builtin_layer(matrix: Matrix, db: str | None, name: str):
+    from ..kb import build_layer
+
+    if not db:
+        raise HTTPException(404, "no run store configured (start with --db)")
+    from ..store import RunStore
+
+    store = RunStore(db)
+    if name == "assessments":
+        scores = store.technique_scores()
+        title = "Assessment results (best success per technique)"
+    elif name.startswith("run-"):
+        try:
+            assessment = store.get(name[4:])
+        except UnknownObjectError as exc:
+            raise HTTPException(404, str(exc)) from None
+        scores = assessment.scores()
+        title = f"Run {assessment.id}: {assessment.target['name']}"
+    else:
+        raise HTTPException(404, f"no built-in layer '{name}'")
+    return build_layer(matrix, {k: v for k, v in scores.items() if k in matrix}, name=title,
+                       legend={"0%": "#ffffff", "100%": "#ff6666"}, min_value=0, max_value=1, strict=False)
