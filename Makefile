@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 OUT    ?= demo-out
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,15 @@ demo: $(STAMP)
 	$(BIN)/advmatrix kb export --format stix --out $(OUT)/atlas-stix.json
 	@echo "Open $(OUT)/black-box/report.html and $(OUT)/white-box/report.html; load $(OUT)/*/layer.json in the ATLAS Navigator."
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# The browser tests drive Debian's chromium (never a downloaded browser). Installed when we can
+# (root with apt); otherwise those tests skip and say why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || \
+	  echo "note: chromium could not be installed; browser tests will skip" >&2
 
 bench: $(STAMP)
 	bash bench/run.sh
