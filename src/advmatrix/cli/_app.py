@@ -10,6 +10,7 @@ from .. import __version__
 from ..errors import AdvmatrixError
 from . import assess as assess_commands
 from . import kb as kb_commands
+from . import monitor as monitor_commands
 from . import scan as scan_commands
 from . import serve as serve_commands
 
@@ -27,6 +28,7 @@ app.add_typer(assess_commands.runs_app, name="runs")
 app.command("procedures")(assess_commands.list_procedures)
 app.command("demo")(assess_commands.demo)
 app.command("serve")(serve_commands.serve)
+app.command("monitor")(monitor_commands.monitor)
 
 
 def _version(value: bool) -> None:

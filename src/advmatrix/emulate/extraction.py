@@ -15,6 +15,8 @@ class ExtractionParams(BaseModel):
     checkpoints: list[int] = Field([50, 200, 800], min_length=1, description="query counts to report fidelity at")
     surrogate: str = Field("mlp", pattern="^(mlp|logistic|forest)$")
     n_holdout: int = Field(300, ge=10, description="held-out seeds used to measure fidelity")
+    synthetic: bool = Field(False, description="an attacker without data: query noisy copies of 20 seeds "
+                                               "(Jacobian-style augmentation) instead of a natural pool")
 
 
 class Extraction(Procedure):
@@ -46,6 +48,12 @@ class Extraction(Procedure):
         # The victim's answers on the hold-out are the reference, not attacker training data.
         truth = target.predict_labels(holdout)
         pool = data.x_pool.astype(target.info.dtype)
+        if p.synthetic:
+            lo, hi = target.info.input_range
+            seeds = pool[rng.choice(len(pool), min(20, len(pool)), replace=False)]
+            copies = -(-len(pool) // len(seeds))
+            noise = rng.normal(0, 0.05 * (hi - lo), (len(seeds) * copies, *pool.shape[1:]))
+            pool = np.clip(np.repeat(seeds, copies, axis=0) + noise, lo, hi).astype(target.info.dtype)[: len(pool)]
         order = rng.permutation(len(pool))
         labels: list[np.ndarray] = []
         asked = 0

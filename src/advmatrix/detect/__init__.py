@@ -1,0 +1,12 @@
+"""Detectors over the stream of query events, each tagged with ATLAS technique IDs."""
+
+from ._base import Alert, ClientStates, Detector, QueryEvent
+from .extraction import Prada
+from .ood import OutOfDistribution
+from .similarity import SimilaritySearch
+from .volume import Volume
+
+DETECTORS: dict[str, type[Detector]] = {d.name: d for d in (SimilaritySearch, Prada, Volume, OutOfDistribution)}
+
+__all__ = ["DETECTORS", "Alert", "ClientStates", "Detector", "OutOfDistribution", "Prada", "QueryEvent",
+           "SimilaritySearch", "Volume"]

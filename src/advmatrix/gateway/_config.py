@@ -1,0 +1,69 @@
+"""Gateway configuration: YAML file plus command-line overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..detect import DETECTORS, Detector
+from ..errors import FormatError, UsageError
+
+DEFAULT_RESPONSES: dict[str, dict[str, Any]] = {
+    "similarity-search": {"action": "degrade", "mode": "labels", "duration_s": 3600},
+    "prada": {"action": "throttle", "rate": 1.0, "duration_s": 3600},
+    "volume": {"action": "throttle", "rate": 5.0, "duration_s": 600},
+    "ood": {"action": "alert"},
+}
+
+
+class GatewayConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    upstream: str
+    db: str = "gateway.db"
+    client_header: str = "x-api-key"
+    max_body: int = Field(8 << 20, ge=1024)
+    timeout: float = Field(30.0, gt=0)
+    max_connections: int = Field(100, ge=1)
+    retention: int = Field(1_000_000, ge=100, description="events kept")
+    admin_token: str | None = None
+    alerts_jsonl: str | None = None
+    webhook: str | None = None
+    json_paths: dict[str, str] = Field(default_factory=dict)
+    detectors: dict[str, dict[str, Any]] = Field(default_factory=lambda: {n: {} for n in ("similarity-search", "prada", "volume")})
+    responses: dict[str, dict[str, Any]] = Field(default_factory=lambda: dict(DEFAULT_RESPONSES))
+    reference: str | None = Field(None, description=".npy of reference inputs for the ood detector")
+
+    def build_detectors(self) -> list[Detector]:
+        out: list[Detector] = []
+        for name, params in self.detectors.items():
+            if name not in DETECTORS:
+                raise UsageError(f"unknown detector '{name}' (known: {', '.join(DETECTORS)})")
+            try:
+                if name == "ood":
+                    ref = np.load(self.reference) if self.reference else None
+                    out.append(DETECTORS[name](reference=ref, **params))
+                else:
+                    out.append(DETECTORS[name](**params))
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise UsageError(f"detector {name}: parameter '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
+        return out
+
+
+def load_config(path: str | Path | None, **overrides: Any) -> GatewayConfig:
+    data: dict[str, Any] = {}
+    if path:
+        from ..kb._io import read_yaml
+
+        data = read_yaml(Path(path)) or {}
+        if not isinstance(data, dict):
+            raise FormatError(f"{path}: gateway configuration must be a mapping")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return GatewayConfig(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UsageError(f"{path or 'configuration'}: '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None

@@ -1,0 +1,138 @@
+"""The gateway with a real model server behind it, on loopback: proxying, detection,
+responses, persistence and failure handling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import numpy as np
+import pytest
+from fastapi import FastAPI
+
+from advmatrix.emulate import Dataset, get
+from advmatrix.serving import running_server
+from advmatrix.targets import KServeV2Target, TargetInfo, open_target
+
+from .conftest import ADMIN
+
+INFO = TargetInfo("digits", (1, 8, 8), tuple("0123456789"), modality="image")
+
+
+def test_transparent_proxy_and_admin_api(gateway, digits):
+    X, y = digits
+    with gateway() as (url, gw):
+        direct = httpx.get(url + "/v2/models/digits").json()
+        assert direct["parameters"]["classes"][0] == "0"  # non-inference calls pass through
+        t = open_target(f"kserve+{url}/digits", headers={"x-api-key": "alice"})
+        p = t.predict(X[1000:1100])
+        assert (p.argmax(1) == y[1000:1100]).mean() > 0.9
+        assert httpx.get(url + "/_advmatrix/alerts").status_code == 401
+        clients = httpx.get(url + "/_advmatrix/clients", headers=ADMIN).json()
+        assert clients[0]["queries"] == 100 and "alice" not in clients[0]["client"]  # the key is hashed
+        metrics = httpx.get(url + "/_advmatrix/metrics").text
+        assert "advmatrix_gateway_queries_observed_total 100" in metrics
+        assert "/_advmatrix/alerts" in httpx.get(url + "/_advmatrix/openapi.json").json()["paths"]
+
+
+def test_black_box_attack_is_detected_and_answered(gateway, digits, tmp_path):
+    X, y = digits
+    jsonl = tmp_path / "alerts.jsonl"
+    with gateway(alerts_jsonl=str(jsonl)) as (url, gw):
+        attacker = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "mallory"}, retries=0)
+        get("square")(n_samples=20, max_iter=300).run(attacker, Dataset(x=X[1000:], y=y[1000:]))
+        alerts = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()
+        similarity = [a for a in alerts if a["rule"]["name"] == "similarity-search"]
+        assert similarity and similarity[0]["advmatrix"]["query_count"] <= 100
+        a = similarity[0]
+        assert "AML.T0043.001" in a["threat"]["technique"]["id"] and a["threat"]["framework"] == "MITRE ATLAS"
+        assert a["advmatrix"]["action"] == "degrade" and a["advmatrix"]["mitigation_ids"] == ["AML.M0002"]
+        assert a["event"]["kind"] == "alert" and a["@timestamp"].endswith("Z")
+        # the response is live: this client now gets labels only
+        r = httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": "mallory"}, json={
+            "inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": X[0].reshape(-1).tolist()}]})
+        scores = r.json()["outputs"][0]["data"] if r.status_code == 200 else None
+        assert r.status_code == 429 or sorted(scores)[-1] == 1.0 and sorted(scores)[-2] == 0.0
+        assert any(m["measure"] == "degrade" for m in httpx.get(url + "/_advmatrix/blocks", headers=ADMIN).json())
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert {d["rule"]["name"] for d in lines} >= {"similarity-search"}
+
+
+def test_benign_clients_raise_no_alert(gateway, digits):
+    """Clean test images at normal rates, and a client re-sending lightly augmented copies."""
+    X, y = digits
+    rng = np.random.default_rng(0)
+    with gateway() as (url, gw):
+        for k in range(5):
+            t = KServeV2Target(url, "digits", INFO, headers={"x-api-key": f"user{k}"}, max_batch=8)
+            idx = rng.choice(len(X), 200, replace=False)
+            t.predict(X[idx])
+        aug = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "augmenter"}, max_batch=8)
+        base = X[rng.choice(len(X), 40, replace=False)]
+        shifted = np.concatenate([np.roll(base, s, axis=3) for s in (0, 1)] + [np.clip(base * 1.1, 0, 1)])
+        aug.predict(shifted)
+        assert httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json() == []
+
+
+def test_blocks_survive_a_restart(gateway):
+    with gateway(responses={"volume": {"action": "block", "duration_s": 600}},
+                 detectors={"volume": {"max_client_queries": 20, "window_s": 60}}) as (url, gw):
+        t = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "flood"}, max_batch=5, retries=0)
+        with pytest.raises(Exception):
+            for _ in range(10):
+                t.predict(np.zeros((5, 1, 8, 8), np.float32))
+        assert httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": "flood"}, json={}).status_code == 403
+    with gateway() as (url, gw):  # same database, new process state
+        r = httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": "flood"}, json={})
+        assert r.status_code == 403 and "blocked" in r.json()["error"]
+        other = httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": "someone"}, json={
+            "inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": [0.0] * 64}]})
+        assert other.status_code == 200
+        lifted = httpx.delete(url + "/_advmatrix/blocks/" + gw.client_id_for("flood"), headers=ADMIN)
+        assert lifted.status_code == 200
+
+
+def test_upstream_down_slow_and_bad_requests(tmp_path):
+    from advmatrix.gateway import GatewayConfig, create_gateway
+    slow = FastAPI()
+
+    @slow.post("/v2/models/m/infer")
+    async def sleepy():
+        await asyncio.sleep(2)
+        return {}
+
+    with running_server(slow) as slow_url:
+        app = create_gateway(GatewayConfig(upstream=slow_url, db=str(tmp_path / "a.db"), timeout=0.3, max_body=2048))
+        with running_server(app) as url:
+            assert httpx.post(url + "/v2/models/m/infer", json={"inputs": []}).status_code == 504
+            assert httpx.post(url + "/v2/models/m/infer", content=b"x" * 5000).status_code == 413
+            assert httpx.post(url + "/v2/models/m/infer", content=b"{not json").status_code == 400
+            assert httpx.get(url + "/_advmatrix/health").status_code == 200  # still up
+        app.state.gateway.close()
+    app = create_gateway(GatewayConfig(upstream="http://127.0.0.1:9", db=str(tmp_path / "b.db")))
+    with running_server(app) as url:
+        r = httpx.post(url + "/v2/models/m/infer", json={"inputs": []})
+        assert r.status_code == 502 and "unreachable" in r.json()["error"]
+    app.state.gateway.close()
+
+
+def test_no_event_lost_under_load(gateway):
+    n_clients, per_client = 8, 50
+
+    async def hammer(url):
+        async with httpx.AsyncClient() as client:
+            body = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": [0.5] * 64}]}
+
+            async def one(c):
+                for _ in range(per_client):
+                    r = await client.post(url + "/v2/models/digits/infer", json=body, headers={"x-api-key": f"c{c}"})
+                    assert r.status_code == 200
+
+            await asyncio.gather(*(one(c) for c in range(n_clients)))
+
+    with gateway(detectors={}) as (url, gw):
+        asyncio.run(hammer(url))
+        gw.log.flush()
+        assert gw.log.count_events() == n_clients * per_client
+        assert gw.log.dropped == 0
