@@ -22,6 +22,7 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
            out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o", help="Directory for report.html, report.json, layer.json."),
            fail_on: list[str] = typer.Option([], "--fail-on", help="Exit 1 when a rule holds, e.g. evasion.success>0.5 (repeatable)."),
            train: Optional[str] = typer.Option(None, "--train", help="module:function (x, y) -> Target, enabling poisoning procedures; your code, run as is."),
+           gateway_admin: Optional[str] = typer.Option(None, "--gateway-admin", help="Base URL of the advmatrix gateway in front of TARGET: also measure detection coverage (token from ADVMATRIX_TOKEN)."),
            db: str = DbOpt, seed: int = typer.Option(0, "--seed"),
            json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
     """Run the matrix's techniques against a model or model API; report what works.
@@ -36,7 +37,7 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
         violations,
     )
     from ..emulate import procedures as all_procedures
-    from ..report.assessment import summary, write_reports
+    from ..report.assessment import summary, write_coverage, write_reports
     from ..store import RunStore
     from ..targets import Budget, open_target
 
@@ -52,7 +53,15 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
             chosen = [p for p in chosen if p.why_not(t, dataset) is None]
         if not chosen:
             raise UsageError(f"{t.info.name}: no procedure applies ({t.info.access.value} access)")
-        if json or not sys.stderr.isatty():
+        coverage = None
+        if gateway_admin:
+            import os
+
+            from ..emulate import GatewayAdmin, run_through_gateway
+
+            assessment, coverage = run_through_gateway(t, dataset, chosen, GatewayAdmin(gateway_admin, os.environ.get("ADVMATRIX_TOKEN")),
+                                                       budget=budget, seed=seed)
+        elif json or not sys.stderr.isatty():
             assessment = run_assessment(t, dataset, chosen, budget=budget, seed=seed)
         else:
             from rich.progress import (
@@ -76,9 +85,12 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
                 assessment = run_assessment(t, dataset, chosen, budget=budget, seed=seed, on_progress=step)
     store.save(assessment)
     paths = write_reports(assessment, out_dir)
+    if coverage is not None:
+        paths.update(write_coverage(coverage, assessment, out_dir))
     broken = violations(rules, assessment)
     if json:
         emit_json({**assessment.as_dict(), "summary": summary(assessment), "reports": paths,
+                   "coverage": None if coverage is None else [c.__dict__ for c in coverage],
                    "violations": [{"rule": r.text, "procedure": f.procedure} for r, f in broken]})
     else:
         _table(assessment)

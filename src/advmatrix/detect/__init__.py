@@ -1,6 +1,6 @@
 """Detectors over the stream of query events, each tagged with ATLAS technique IDs."""
 
-from ._base import Alert, ClientStates, Detector, QueryEvent
+from ._base import Alert, ClientStates, Detector, QueryEvent, client_key_id
 from .extraction import Prada
 from .ood import OutOfDistribution
 from .similarity import SimilaritySearch
@@ -9,4 +9,4 @@ from .volume import Volume
 DETECTORS: dict[str, type[Detector]] = {d.name: d for d in (SimilaritySearch, Prada, Volume, OutOfDistribution)}
 
 __all__ = ["DETECTORS", "Alert", "ClientStates", "Detector", "OutOfDistribution", "Prada", "QueryEvent",
-           "SimilaritySearch", "Volume"]
+           "SimilaritySearch", "Volume", "client_key_id"]

@@ -49,6 +49,13 @@ class Alert:
     query_count: int = 0
 
 
+def client_key_id(api_key: str) -> str:
+    """How the gateway names a client that sent an API key (the key itself is never stored)."""
+    import hashlib
+
+    return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
 class DetectorParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -43,13 +43,14 @@ class Assessment:
 
 def run_assessment(target: Target, data: Dataset, chosen: list[Procedure], *, budget: int | None = None,
                    seed: int = 0, label: str = "",
-                   on_progress: Callable[[str, Finding | None], None] | None = None) -> Assessment:
+                   on_progress: Callable[[str, Finding | None], None] | None = None,
+                   scope: Callable[[Procedure, Target], Target] | None = None) -> Assessment:
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     assessment = Assessment(id=uuid.uuid4().hex[:12], target=target.info.as_dict(), started=now, label=label)
     for procedure in chosen:
         if on_progress:
             on_progress(procedure.name, None)
-        scoped = target.with_budget(Budget(limit=budget))
+        scoped = scope(procedure, target) if scope else target.with_budget(Budget(limit=budget))
         finding = procedure.run(scoped, data, seed=seed)
         assessment.findings.append(finding)
         if on_progress:

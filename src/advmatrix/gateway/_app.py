@@ -19,7 +19,7 @@ import numpy as np
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from ..detect import Alert, Detector, QueryEvent
+from ..detect import Alert, Detector, QueryEvent, client_key_id
 from ..respond import Responder
 from ._config import GatewayConfig
 from ._events import EventLog
@@ -67,7 +67,7 @@ class Gateway:
 
     @staticmethod
     def client_id_for(api_key: str) -> str:
-        return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:16]  # never store the secret itself
+        return client_key_id(api_key)
 
     async def handle(self, request: Request, path: str) -> Response:
         started = time.perf_counter()

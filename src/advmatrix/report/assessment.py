@@ -109,3 +109,30 @@ def write_reports(assessment: Any, out_dir: str | Path) -> dict[str, str]:
     write_atomic(paths["html"], report_html(assessment))
     write_atomic(paths["layer"], layer_json(assessment))
     return {k: str(v) for k, v in paths.items()}
+
+
+def write_coverage(coverage: list, assessment: Any, out_dir: str | Path) -> dict[str, str]:
+    """coverage.json (per procedure: detected, by what, after how many queries) and a Navigator
+    layer of detection coverage (1 = a procedure emulating the technique was noticed)."""
+    from ..emulate import coverage_scores
+    from ..kb import build_layer, bundled
+
+    out = Path(out_dir)
+    rows = [{**c.__dict__, "technique_ids": list(c.technique_ids)} for c in coverage]
+    matrix = bundled()
+    comments = {}
+    for c in coverage:
+        for t in c.technique_ids:
+            note = f"{c.procedure}: " + (f"detected after {c.queries_to_detection} queries by {', '.join(c.detectors)}"
+                                         if c.detected else "not detected")
+            comments[t] = (comments.get(t, "") + note + "; ").strip()
+    scores = {t: s for t, s in coverage_scores(coverage).items() if t in matrix}
+    layer = build_layer(matrix, scores, name=f"advmatrix detection coverage {assessment.id}",
+                        description="1 = the gateway noticed a procedure emulating the technique",
+                        comments=comments, legend={"not detected": "#ffffff", "detected": "#66b266"},
+                        gradient=("#ffffff", "#66b266"), min_value=0, max_value=1,
+                        metadata={"run": assessment.id})
+    paths = {"coverage": out / "coverage.json", "coverage_layer": out / "coverage-layer.json"}
+    write_atomic(paths["coverage"], json.dumps(rows, indent=2) + "\n")
+    write_atomic(paths["coverage_layer"], layer.to_json() + "\n")
+    return {k: str(v) for k, v in paths.items()}

@@ -52,6 +52,7 @@ class HttpTarget(Target):
         self.retries = retries
         self.backoff = backoff
         self.headers = {"content-type": "application/json", **(headers or {})}
+        self.extra_headers: dict[str, str] = {}  # per clone, e.g. one API key per procedure
         self._client = None
 
     # -- protocol hooks ------------------------------------------------------------------------
@@ -86,7 +87,7 @@ class HttpTarget(Target):
         last = ""
         for attempt in range(self.retries + 1):
             try:
-                response = await self._client.post(self.url, content=body)
+                response = await self._client.post(self.url, content=body, headers=self.extra_headers or None)
             except httpx.TimeoutException:
                 last = f"timed out after {self.timeout} s"
             except httpx.HTTPError as exc:

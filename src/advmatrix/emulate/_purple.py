@@ -1,0 +1,77 @@
+"""The purple loop: run procedures through the monitoring gateway, each as its own client, and
+read back which ones the gateway noticed, after how many queries, and by which detector."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ..detect import client_key_id
+from ..errors import TargetUnavailable
+from ..targets import Budget, Target
+from ._base import Dataset, Procedure
+from ._campaign import Assessment, run_assessment
+
+
+@dataclass
+class Coverage:
+    procedure: str
+    technique_ids: tuple[str, ...]
+    detected: bool
+    detectors: list[str] = field(default_factory=list)
+    queries_to_detection: int | None = None
+    queries: int = 0
+    actions: list[str] = field(default_factory=list)
+
+
+class GatewayAdmin:
+    def __init__(self, base_url: str, token: str | None):
+        self.base = base_url.rstrip("/")
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
+
+    def alerts(self, client: str) -> list[dict[str, Any]]:
+        try:
+            r = httpx.get(f"{self.base}/_advmatrix/alerts", params={"client": client, "limit": 1000},
+                          headers=self.headers, timeout=30)
+        except httpx.HTTPError as exc:
+            raise TargetUnavailable(f"gateway admin API at {self.base}: {exc}") from None
+        if r.status_code != 200:
+            raise TargetUnavailable(f"gateway admin API at {self.base}: HTTP {r.status_code} {r.text[:100]}")
+        return r.json()
+
+
+def run_through_gateway(target: Target, data: Dataset, chosen: list[Procedure], admin: GatewayAdmin, *,
+                        budget: int | None = None, seed: int = 0, client_header: str = "x-api-key",
+                        label: str = "") -> tuple[Assessment, list[Coverage]]:
+    keys: dict[str, str] = {}
+
+    def scoped(procedure: Procedure, t: Target) -> Target:
+        key = keys.setdefault(procedure.name, f"purple-{procedure.name}-{uuid.uuid4().hex[:8]}")
+        clone = t.with_budget(Budget(limit=budget))
+        if hasattr(clone, "extra_headers"):
+            clone.extra_headers = {client_header: key}
+        return clone
+
+    assessment = run_assessment(target, data, chosen, budget=budget, seed=seed, label=label, scope=scoped)
+    coverage = []
+    for f in assessment.findings:
+        if f.status == "skipped" or f.procedure not in keys:
+            continue
+        alerts = sorted(admin.alerts(client_key_id(keys[f.procedure])), key=lambda a: a["advmatrix"]["query_count"])
+        coverage.append(Coverage(
+            f.procedure, f.technique_ids, bool(alerts), sorted({a["rule"]["name"] for a in alerts}),
+            alerts[0]["advmatrix"]["query_count"] if alerts else None, f.queries,
+            sorted({a["advmatrix"]["action"] for a in alerts})))
+    return assessment, coverage
+
+
+def coverage_scores(coverage: list[Coverage]) -> dict[str, float]:
+    """1 for techniques some detected procedure emulated, else 0 (for a coverage layer)."""
+    out: dict[str, float] = {}
+    for c in coverage:
+        for tid in c.technique_ids:
+            out[tid] = max(out.get(tid, 0.0), 1.0 if c.detected else 0.0)
+    return out

@@ -1,0 +1,47 @@
+"""The purple loop: procedures through the gateway, detection coverage per technique."""
+
+from __future__ import annotations
+
+from advmatrix.emulate import (
+    Dataset,
+    GatewayAdmin,
+    coverage_scores,
+    get,
+    run_through_gateway,
+)
+from advmatrix.targets import KServeV2Target, TargetInfo
+
+INFO = TargetInfo("digits", (1, 8, 8), tuple("0123456789"), modality="image")
+
+
+def test_coverage_per_procedure(gateway, digits):
+    X, y = digits
+    data = Dataset(x=X[1000:1300], y=y[1000:1300], x_pool=X[1300:])
+    with gateway() as (url, gw):
+        target = KServeV2Target(url, "digits", INFO, retries=0)
+        chosen = [get("square")(n_samples=20, max_iter=200), get("extraction")(checkpoints=[300], synthetic=True),
+                  get("extraction")(checkpoints=[300]), get("discovery")()]
+        # two extraction runs share a name; give the natural one its own
+        chosen[2].name = "extraction-natural"
+        assessment, coverage = run_through_gateway(target, data, chosen, GatewayAdmin(url, "s3cret"), budget=5000)
+    by = {c.procedure: c for c in coverage}
+    assert by["square"].detected and "similarity-search" in by["square"].detectors
+    assert by["square"].queries_to_detection <= 100
+    assert by["extraction"].detected and "prada" in by["extraction"].detectors  # synthetic queries
+    assert not by["extraction-natural"].detected  # natural queries look like any user: an honest gap
+    assert not by["discovery"].detected
+    scores = coverage_scores(coverage)
+    assert scores["AML.T0043.001"] == 1.0 and scores["AML.T0013"] == 0.0
+
+
+def test_assess_cli_through_gateway(gateway, cli, tmp_path, monkeypatch):
+    import json
+    monkeypatch.setenv("ADVMATRIX_TOKEN", "s3cret")
+    with gateway() as (url, gw):
+        r = cli("assess", f"kserve+{url}/digits", "--procedures", "square", "--budget", "600",
+                "--gateway-admin", url, "--out", tmp_path / "o", "--db", tmp_path / "r.db", "--json")
+    assert r.code == 0, r.err
+    cov = r.json()["coverage"]
+    assert cov[0]["procedure"] == "square" and cov[0]["detected"]
+    layer = json.loads((tmp_path / "o" / "coverage-layer.json").read_text())
+    assert any(t["techniqueID"] == "AML.T0043.001" and t["score"] == 1 for t in layer["techniques"])
