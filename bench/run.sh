@@ -15,3 +15,4 @@ corpus=$(mktemp -d)
 rm -rf "$corpus"
 .venv/bin/python bench/emulate_bench.py
 .venv/bin/python bench/web_bench.py
+.venv/bin/python bench/gateway_bench.py

@@ -9,6 +9,8 @@ most `keep` earlier queries per class.
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 from pydantic import Field
 
@@ -16,21 +18,45 @@ from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
 class PradaParams(DetectorParams):
-    # Calibrated on digits: benign sessions of 300 natural queries never went below W = 0.90
-    # once 100 distances were in (40 sessions); synthetic queries around a few seeds drop to ~0.2.
-    delta: float = Field(0.85, gt=0, lt=1, description="Shapiro-Wilk W below this is suspicious")
-    min_queries: int = Field(100, ge=10, description="distances needed before testing")
+    # Calibrated on digits: no alert in 200 benign sessions (natural and lightly augmented
+    # queries) with these values; synthetic queries around a few seeds fall to W ~0.2-0.5 and
+    # are caught after a median of 60 queries.
+    delta: float = Field(0.8, gt=0, lt=1, description="Shapiro-Wilk W below this is suspicious")
+    min_queries: int = Field(50, ge=10, description="distances needed before testing")
     keep: int = Field(500, ge=10, description="earlier queries kept per class")
     window: int = Field(300, ge=20, description="most recent distances tested")
     every: int = Field(10, ge=1, description="test every N queries (cost control)")
+
+
+class _Ring:
+    """The last `size` queries of one class in a preallocated array: distances to all of them
+    are one vectorised operation, and memory stays fixed however long the client talks."""
+
+    __slots__ = ("data", "n", "next")
+
+    def __init__(self, size: int, dim: int):
+        self.data = np.empty((size, dim), dtype=np.float32)
+        self.n = 0
+        self.next = 0
+
+    def nearest(self, x: np.ndarray) -> float | None:
+        if self.n == 0:
+            return None
+        diff = self.data[: self.n] - x
+        return float(np.sqrt(np.einsum("ij,ij->i", diff, diff).min()))
+
+    def add(self, x: np.ndarray) -> None:
+        self.data[self.next] = x
+        self.next = (self.next + 1) % len(self.data)
+        self.n = min(self.n + 1, len(self.data))
 
 
 class _State:
     __slots__ = ("growing", "distances", "seen", "alerted")
 
     def __init__(self) -> None:
-        self.growing: dict[int, list[np.ndarray]] = {}
-        self.distances: list[float] = []
+        self.growing: dict[int, _Ring] = {}
+        self.distances: deque[float] = deque()
         self.seen = 0
         self.alerted = False
 
@@ -58,16 +84,17 @@ class Prada(Detector):
         labels = event.outputs.argmax(axis=1) if event.outputs is not None and event.outputs.ndim == 2 \
             else np.zeros(event.n, dtype=int)
         alerts: list[Alert] = []
-        for x, c in zip(event.inputs.reshape(event.n, -1), labels):
-            bucket = state.growing.setdefault(int(c), [])
-            if bucket:
-                d = float(np.sqrt(((np.stack(bucket) - x) ** 2).sum(axis=1)).min())
+        flat = event.inputs.reshape(event.n, -1).astype(np.float32)
+        for x, c in zip(flat, labels):
+            ring = state.growing.get(int(c))
+            if ring is None:
+                ring = state.growing[int(c)] = _Ring(p.keep, len(x))
+            d = ring.nearest(x)
+            if d is not None:
                 state.distances.append(d)
                 if len(state.distances) > p.window:
-                    del state.distances[0]
-            bucket.append(x.astype(np.float32))
-            if len(bucket) > p.keep:
-                del bucket[0]
+                    state.distances.popleft()
+            ring.add(x)
             state.seen += 1
             if state.alerted or len(state.distances) < p.min_queries or state.seen % p.every:
                 continue
