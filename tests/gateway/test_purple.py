@@ -45,3 +45,19 @@ def test_assess_cli_through_gateway(gateway, cli, tmp_path, monkeypatch):
     assert cov[0]["procedure"] == "square" and cov[0]["detected"]
     layer = json.loads((tmp_path / "o" / "coverage-layer.json").read_text())
     assert any(t["techniqueID"] == "AML.T0043.001" and t["score"] == 1 for t in layer["techniques"])
+
+
+def test_alert_layers_in_the_navigator(gateway, digits, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from advmatrix.web import create_app
+    X, y = digits
+    with gateway() as (url, gw):
+        attacker = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "eve"}, retries=0)
+        get("square")(n_samples=10, max_iter=100).run(attacker, Dataset(x=X[1000:], y=y[1000:]))
+        gw.log.flush()
+        db = gw.config.db
+    c = TestClient(create_app(gateway_db=db))
+    assert "alerts-7d" in [x["name"] for x in c.get("/api/layers").json()]
+    layer = c.get("/api/layers/alerts-7d").json()
+    assert any(t["techniqueID"] == "AML.T0043.001" and t["score"] >= 1 for t in layer["techniques"])

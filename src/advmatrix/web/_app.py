@@ -66,7 +66,8 @@ def _procedures_by_technique() -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def create_app(matrix: Matrix | None = None, db: str | None = None, token: str | None = None) -> FastAPI:
+def create_app(matrix: Matrix | None = None, db: str | None = None, token: str | None = None,
+               gateway_db: str | None = None) -> FastAPI:
     matrix = matrix or bundled()
     columns = _columns(matrix)
     by_technique = _procedures_by_technique()
@@ -103,7 +104,8 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
     # -- pages ---------------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def matrix_page(request: Request, layer: str | None = None) -> HTMLResponse:
-        return page(request, "matrix.html.j2", columns=columns, layers=_builtin_layers(db), selected=layer or "")
+        return page(request, "matrix.html.j2", columns=columns, layers=_builtin_layers(db, gateway_db),
+                    selected=layer or "")
 
     @app.get("/techniques/{object_id}", response_class=HTMLResponse, include_in_schema=False)
     def technique_page(request: Request, object_id: str) -> HTMLResponse:
@@ -145,10 +147,12 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
 
     @app.get("/api/layers", summary="Built-in layers available from the run store")
     def api_layers() -> list[dict]:
-        return _builtin_layers(db)
+        return _builtin_layers(db, gateway_db)
 
     @app.get("/api/layers/{name}", summary="A built-in layer as Navigator layer JSON")
     def api_layer(name: str) -> JSONResponse:
+        if name.startswith("alerts-"):
+            return JSONResponse(json.loads(_alerts_layer(matrix, gateway_db, name).to_json()))
         return JSONResponse(json.loads(_builtin_layer(matrix, db, name).to_json()))
 
     @app.post("/api/layers/view", summary="Parse a Navigator layer; return cell colours and legend")
@@ -182,15 +186,45 @@ def _view(matrix: Matrix, parsed) -> dict:
             "gradient": parsed.gradient.model_dump()}
 
 
-def _builtin_layers(db: str | None) -> list[dict]:
-    if not db or not Path(db).exists() and "://" not in str(db):
-        return []
-    from ..store import RunStore
+def _builtin_layers(db: str | None, gateway_db: str | None = None) -> list[dict]:
+    items: list[dict] = []
+    if db and (Path(db).exists() or "://" in str(db)):
+        from ..store import RunStore
 
-    runs = RunStore(db).list(limit=20)
-    items = [{"name": "assessments", "title": "Assessment results: best success per technique, all runs"}]
-    items += [{"name": f"run-{r['id']}", "title": f"Run {r['id']}: {r['target_name']} ({r['access']})"} for r in runs]
+        runs = RunStore(db).list(limit=20)
+        items.append({"name": "assessments", "title": "Assessment results: best success per technique, all runs"})
+        items += [{"name": f"run-{r['id']}", "title": f"Run {r['id']}: {r['target_name']} ({r['access']})"} for r in runs]
+    if gateway_db and Path(gateway_db).exists():
+        items += [{"name": f"alerts-{d}d", "title": f"Gateway alerts, last {d} days"} for d in (1, 7, 30)]
     return items
+
+
+def _alerts_layer(matrix: Matrix, gateway_db: str | None, name: str):
+    """Techniques the gateway raised alerts for in the last N days, scored by alert count."""
+    import sqlite3
+    import time as _time
+
+    from ..kb import build_layer
+
+    try:
+        days = int(name.removeprefix("alerts-").removesuffix("d"))
+    except ValueError:
+        raise HTTPException(404, f"no built-in layer '{name}'") from None
+    if not gateway_db or not Path(gateway_db).exists():
+        raise HTTPException(404, "no gateway database configured (start with --gateway-db)")
+    conn = sqlite3.connect(f"file:{gateway_db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT techniques FROM alerts WHERE time >= ?", (_time.time() - days * 86400,)).fetchall()
+    finally:
+        conn.close()
+    counts: dict[str, float] = {}
+    for (techniques,) in rows:
+        for tid in json.loads(techniques):
+            if tid in matrix:
+                counts[tid] = counts.get(tid, 0) + 1
+    return build_layer(matrix, counts, name=f"Gateway alerts, last {days} days",
+                       description="Score = number of alerts naming the technique", min_value=0,
+                       legend={"no alert": "#ffffff", "most alerts": "#ff6666"}, strict=False)
 
 
 def _builtin_layer(matrix: Matrix, db: str | None, name: str):
