@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..targets import _v2
+
 KSERVE = re.compile(r"^/v2/models/[^/]+(/versions/[^/]+)?/infer$")
 TFSERVING = re.compile(r"^/v1/models/[^/:]+(/versions/\d+)?:predict$")
 
@@ -36,8 +38,7 @@ class Protocols:
     def inputs(self, kind: str, body: Any, path: str) -> np.ndarray | None:
         try:
             if kind == "kserve":
-                t = body["inputs"][0]
-                return np.asarray(t["data"], dtype=np.float32).reshape(t["shape"])
+                return _v2.decode(body["inputs"][0], np.float32)
             if kind == "tfserving":
                 return np.asarray(body["instances"], dtype=np.float32)
             return np.asarray(_dig(body, self.json_inputs[path]), dtype=np.float32)
@@ -47,8 +48,7 @@ class Protocols:
     def outputs(self, kind: str, body: Any, path: str) -> np.ndarray | None:
         try:
             if kind == "kserve":
-                o = body["outputs"][0]
-                return np.asarray(o["data"], dtype=np.float64).reshape(o["shape"])
+                return _v2.decode(body["outputs"][0], np.float64)
             if kind == "tfserving":
                 return np.asarray(body["predictions"], dtype=np.float64)
             return np.asarray(_dig(body, self.json_outputs.get(path, ["result"])), dtype=np.float64)

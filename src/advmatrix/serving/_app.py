@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-_NUMPY = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.int32, "UINT8": np.uint8}
+from ..targets import _v2
 
 
 @dataclass
@@ -54,14 +54,11 @@ def make_app(models: dict[str, ServedModel]) -> FastAPI:
         m = model_or_404(name)
         try:
             body = await request.json()
-            tensor = body["inputs"][0]
-            x = np.asarray(tensor["data"], dtype=_NUMPY.get(tensor.get("datatype", "FP32"), np.float32))
-            x = x.reshape(tensor["shape"])
+            x = _v2.decode(body["inputs"][0])
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise HTTPException(400, f"malformed inference request: {exc}") from None
         y = run(m, x.astype(np.float32))
-        return {"model_name": name, "outputs": [{"name": "output-0", "datatype": "FP32",
-                                                 "shape": list(y.shape), "data": y.reshape(-1).tolist()}]}
+        return {"model_name": name, "outputs": [_v2.encode("output-0", y.astype(np.float32))]}
 
     @app.get("/v1/models/{name}/metadata")
     def tf_metadata(name: str) -> dict:

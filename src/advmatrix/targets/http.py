@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import TargetResponseError, TargetUnavailable
+from . import _v2
 from ._base import Budget, Target, TargetInfo
-
-_DATATYPES = {"float32": "FP32", "float64": "FP64", "int64": "INT64", "int32": "INT32", "uint8": "UINT8"}
 
 
 class _Loop:
@@ -130,16 +129,12 @@ class KServeV2Target(HttpTarget):
         self.input_name = input_name
 
     def request_body(self, batch: np.ndarray) -> Any:
-        return {"inputs": [{"name": self.input_name, "shape": list(batch.shape),
-                            "datatype": _DATATYPES.get(str(batch.dtype), "FP32"),
-                            "data": batch.reshape(-1).tolist()}]}
+        return {"inputs": [_v2.encode(self.input_name, batch)]}
 
     def parse_response(self, data: Any, n: int) -> np.ndarray:
         try:
             output = data["outputs"][0]
-            values = np.asarray(output["data"], dtype=np.float64)
-            shape = [int(d) for d in output.get("shape") or [n, -1]]
-            return values.reshape(shape)
+            return _v2.decode({**output, "shape": output.get("shape") or [n, -1]}, np.float64)
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise self._fail(f"not an Open Inference Protocol v2 reply ({exc.__class__.__name__}: {exc})") from None
 
