@@ -9,7 +9,8 @@ import json
 import httpx
 import numpy as np
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
 from advmatrix.emulate import Dataset, get
 from advmatrix.serving import running_server
@@ -136,3 +137,66 @@ def test_no_event_lost_under_load(gateway):
         gw.log.flush()
         assert gw.log.count_events() == n_clients * per_client
         assert gw.log.dropped == 0
+
+
+def test_pass_through_keeps_path_query_headers_and_body(tmp_path):
+    """What the gateway does not inspect reaches the upstream byte for byte, and back."""
+    from advmatrix.gateway import GatewayConfig, create_gateway
+    echo = FastAPI()
+
+    @echo.api_route("/{path:path}", methods=["GET", "PUT"])
+    async def mirror(request: Request, path: str):
+        body = await request.body()
+        return Response(json.dumps({"raw_path": request.scope["raw_path"].decode(), "query": request.url.query,
+                                    "tag": request.headers.get("x-tag"), "body": body.decode()}).encode(),
+                        media_type="application/json", headers={"x-upstream": "yes"})
+
+    with running_server(echo) as echo_url:
+        app = create_gateway(GatewayConfig(upstream=echo_url, db=str(tmp_path / "p.db")))
+        with running_server(app) as url:
+            r = httpx.put(url + "/v1/a%2Fb/c?x=1&y=%20z", content=b"payload", headers={"x-tag": "t1"})
+            assert r.status_code == 200 and r.headers["x-upstream"] == "yes"
+            assert r.json() == {"raw_path": "/v1/a%2Fb/c", "query": "x=1&y=%20z", "tag": "t1", "body": "payload"}
+        app.state.gateway.close()
+
+
+def test_reply_with_nan_is_forwarded_and_observed(tmp_path):
+    """Python model servers emit NaN, which strict JSON parsers refuse; the gateway must still
+    forward the reply unchanged and count the query."""
+    from advmatrix.gateway import GatewayConfig, create_gateway
+    raw = b'{"outputs":[{"name":"p","shape":[1,2],"datatype":"FP64","data":[NaN,1.0]}]}'
+    nan_server = FastAPI()
+
+    @nan_server.post("/v2/models/m/infer")
+    async def infer():
+        return Response(raw, media_type="application/json")
+
+    with running_server(nan_server) as up:
+        app = create_gateway(GatewayConfig(upstream=up, db=str(tmp_path / "n.db")))
+        with running_server(app) as url:
+            body = {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [0.1, 0.2]}]}
+            r = httpx.post(url + "/v2/models/m/infer", json=body, headers={"x-api-key": "k"})
+            assert r.status_code == 200 and r.content == raw
+            assert "advmatrix_gateway_queries_observed_total 1" in httpx.get(url + "/_advmatrix/metrics").text
+        app.state.gateway.close()
+
+
+def test_a_failing_detector_neither_breaks_replies_nor_the_gateway(upstream, tmp_path, digits):
+    from advmatrix.detect import Detector
+    from advmatrix.gateway import GatewayConfig, create_gateway
+
+    class Broken(Detector):
+        name, title, technique_ids = "broken", "always raises", ("AML.T0043",)
+
+        def observe(self, event):
+            raise RuntimeError("bug in a detector")
+
+    X, _ = digits
+    app = create_gateway(GatewayConfig(upstream=upstream, db=str(tmp_path / "b.db")), detectors=[Broken()])
+    with running_server(app) as url:
+        body = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": X[0].reshape(-1).tolist()}]}
+        for _ in range(3):
+            r = httpx.post(url + "/v2/models/digits/infer", json=body)
+            assert r.status_code == 200 and len(r.json()["outputs"][0]["data"]) == 10
+        assert 'outcome="observe_errors"} 3' in httpx.get(url + "/_advmatrix/metrics").text
+    app.state.gateway.close()

@@ -72,13 +72,16 @@ class Prada(Detector):
 
     def __init__(self, **params):
         super().__init__(**params)
+        # imported here, not on the first query: scipy.stats takes ~1-2 s to import, which would
+        # otherwise land on some client's request
+        from scipy.stats import shapiro
+
+        self._shapiro = shapiro
         self.clients: ClientStates[_State] = ClientStates(_State)
 
     def observe(self, event: QueryEvent) -> list[Alert]:
         if event.inputs is None:
             return []
-        from scipy.stats import shapiro
-
         p = self.params
         state = self.clients.get(event.client)
         labels = event.outputs.argmax(axis=1) if event.outputs is not None and event.outputs.ndim == 2 \
@@ -102,7 +105,7 @@ class Prada(Detector):
             if values.std() == 0:
                 w = 0.0
             else:
-                w = float(shapiro(values).statistic)
+                w = float(self._shapiro(values).statistic)
             if w < p.delta:
                 state.alerted = True
                 alerts.append(self.alert(event, "high", f"query distances are not normally distributed (W={w:.3f} "

@@ -77,6 +77,11 @@ class Responder:
             p.tokens -= 1.0
         return None
 
+    def degrading(self, client: str, now: float | None = None) -> bool:
+        """Whether this client's replies are to be degraded now (cheap; asked on every reply)."""
+        p = self.clients.get(client)
+        return p is not None and (now or time.time()) < p.degrade_until
+
     def degrade(self, client: str, scores: np.ndarray, now: float | None = None) -> np.ndarray | None:
         """Degraded scores for a flagged client, or None when the reply goes out unchanged."""
         now = now or time.time()

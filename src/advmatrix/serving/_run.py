@@ -20,7 +20,7 @@ def running_server(app, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]
     # for the client's delayed ACK (Nagle), which would dominate black-box attack wall time.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
