@@ -1,3 +1,3 @@
-from .cli._app import run
+from .cli._main import run
 
 run()

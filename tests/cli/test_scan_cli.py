@@ -6,6 +6,8 @@ import json
 import os
 import pickle
 
+import numpy as np
+
 from tests.scan.corpus import reduce_pickle
 
 
@@ -68,3 +70,26 @@ def test_sarif_file(cli, tmp_path):
 def test_missing_path_exits_2(cli, tmp_path):
     r = cli("scan", tmp_path / "nope.pt")
     assert r.code == 2 and "no such file or directory" in r.err
+
+
+def test_help_and_usage_errors(cli):
+    r = cli("scan", "--help")
+    assert r.code == 0 and "--fail-on" in r.out and "--sarif" in r.out
+    r = cli("scan")
+    assert r.code == 2 and "PATH" in r.err
+    r = cli("scan", "x.pt", "--colour")
+    assert r.code == 2 and "--colour" in r.err
+    assert "scan" in cli("--help").out  # still listed by the root command
+
+
+def test_scan_starts_without_typer(tmp_path):
+    """`scan` runs once per artifact in pipelines; it must not pay for typer/click/rich start-up."""
+    import subprocess
+    import sys
+
+    good = tmp_path / "ok.npy"
+    np.save(good, np.zeros(3))
+    code = ("import sys; from advmatrix.cli import main; rc = main(['scan', '--json', sys.argv[1]]); "
+            "print(rc, sorted(m for m in ('typer', 'click', 'rich', 'pydantic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(good)], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "0 []"

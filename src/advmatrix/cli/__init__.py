@@ -1,5 +1,5 @@
 """The ``advmatrix`` command line: parses, calls the engines, formats. Nothing more."""
 
-from ._app import app, main
+from ._main import main, run
 
-__all__ = ["app", "main"]
+__all__ = ["main", "run"]

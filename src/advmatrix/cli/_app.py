@@ -1,13 +1,10 @@
-"""Root command, and the one place where errors become a line on stderr and an exit code."""
+"""The typer application: the root command and every command group (entry point: ``_main``)."""
 
 from __future__ import annotations
-
-import sys
 
 import typer
 
 from .. import __version__
-from ..errors import AdvmatrixError
 from . import assess as assess_commands
 from . import kb as kb_commands
 from . import monitor as monitor_commands
@@ -22,7 +19,16 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(kb_commands.app, name="kb")
-app.command("scan")(scan_commands.scan)
+
+
+# `scan` parses its own arguments (_main runs it without typer); here it is only listed, and
+# its arguments handed over when the typer app is called directly.
+@app.command("scan", help=scan_commands.SUMMARY + " See `advmatrix scan --help`.", add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def _scan(ctx: typer.Context) -> None:
+    raise typer.Exit(scan_commands.run_scan(list(ctx.args)))
+
+
 app.command("assess")(assess_commands.assess)
 app.add_typer(assess_commands.runs_app, name="runs")
 app.command("procedures")(assess_commands.list_procedures)
@@ -41,32 +47,3 @@ def _version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Print the version and exit.")) -> None:
     """advmatrix: knowledge base, emulation, detection and scanning keyed by ATLAS technique."""
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script. Returns the process exit code.
-
-    typer's standalone mode already reports usage errors (exit 2); everything advmatrix raises
-    on purpose becomes one line here, so no user ever sees a traceback for bad input.
-    """
-    try:
-        app(args=argv, prog_name="advmatrix", standalone_mode=True)
-        return 0
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except AdvmatrixError as exc:
-        print(f"advmatrix: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("advmatrix: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0  # output piped into head and closed early: not an error
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"advmatrix: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return 2
-
-
-def run() -> None:
-    sys.exit(main())

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json as _json
 import sys
 from pathlib import Path
-
-import typer
 
 from .._files import write_atomic
 from ..errors import UsageError
@@ -17,22 +16,37 @@ from ._output import emit_json, err, out
 _COLOURS = {Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity.MEDIUM: "yellow",
             Severity.LOW: "cyan", Severity.INFO: "dim"}
 
+SUMMARY = "Scan model artifacts (pickle, PyTorch, joblib, NumPy, Keras, ONNX, safetensors, TF) by content."
 
-def scan(paths: list[Path] = typer.Argument(..., help="Files or directories to scan (archives are opened)."),
-         fail_on: str = typer.Option("medium", "--fail-on", help="Exit 1 when a finding is at or above this severity: info, low, medium, high, critical."),
-         json: bool = typer.Option(False, "--json", help="JSON report on stdout."),
-         sarif: Path | None = typer.Option(None, "--sarif", help="Also write a SARIF 2.1.0 file ('-' for stdout)."),
-         show_info: bool = typer.Option(False, "--info", help="Show informational findings too.")) -> None:
-    """Scan model artifacts (pickle, PyTorch, joblib, NumPy, Keras, ONNX, safetensors, TF) by content.
 
-    Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 error."""
+def _parser() -> argparse.ArgumentParser:
+    # argparse, not typer: this is the one definition of the command's options, and it keeps
+    # typer's start-up off the command that pipelines run once per artifact
+    p = argparse.ArgumentParser(
+        prog="advmatrix scan", description=SUMMARY + " Nothing in them is loaded, imported or run.",
+        epilog="Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 error.")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="files or directories to scan (archives are opened)")
+    p.add_argument("--fail-on", default="medium", metavar="SEVERITY",
+                   help="exit 1 when a finding is at or above this severity: info, low, medium, high, critical "
+                        "(default: medium)")
+    p.add_argument("--json", action="store_true", help="JSON report on stdout")
+    p.add_argument("--sarif", type=Path, metavar="FILE", help="also write a SARIF 2.1.0 file ('-' for stdout)")
+    p.add_argument("--info", dest="show_info", action="store_true", help="show informational findings too")
+    return p
+
+
+def run_scan(argv: list[str]) -> int:
+    """``advmatrix scan ARGV``; returns the exit code."""
+    args = _parser().parse_args(argv)
     try:
-        threshold = Severity.parse(fail_on)
+        threshold = Severity.parse(args.fail_on)
     except ValueError as exc:
         raise UsageError(f"--fail-on: {exc}") from None
-    machine = json or str(sarif) == "-"
+    sarif: Path | None = args.sarif
+    machine = args.json or str(sarif) == "-"
     if machine or not sys.stderr.isatty():
-        report = Scanner().scan_paths(paths)
+        report = Scanner().scan_paths(args.paths)
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 
@@ -41,23 +55,22 @@ def scan(paths: list[Path] = typer.Argument(..., help="Files or directories to s
             task = progress.add_task("scanning", total=None)
             scanner = Scanner(progress=lambda p, n: progress.update(
                 task, advance=n, description=f"scanning {Path(p).name}"))
-            report = scanner.scan_paths(paths)
+            report = scanner.scan_paths(args.paths)
     if sarif is not None:
         text = _json.dumps(to_sarif(report), indent=2)
         if str(sarif) == "-":
             print(text)
         else:
             write_atomic(sarif, text + "\n")
-    if json:
+    if args.json:
         emit_json({**report.as_dict(), "fail_on": threshold.name.lower()})
-    elif not machine:
-        _table(report, Severity.INFO if show_info else Severity.LOW)
+    elif not machine and (report.files or not report.errors):
+        _table(report, Severity.INFO if args.show_info else Severity.LOW)
     for e in report.errors:
         print(f"advmatrix: error: {e}", file=sys.stderr)
     if report.errors:
-        raise typer.Exit(2)
-    if report.at_or_above(threshold):
-        raise typer.Exit(1)
+        return 2
+    return 1 if report.at_or_above(threshold) else 0
 
 
 def _table(report, floor: Severity) -> None:

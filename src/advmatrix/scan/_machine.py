@@ -10,7 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import struct
+
 from ._opcodes import decode
+
+_U4 = struct.Struct("<I").unpack_from
 
 MAX_OPS = 5_000_000  # far above any real model; bounds time on hostile input
 
@@ -29,24 +33,49 @@ MARK = _Mark()
 UNKNOWN = _Unknown()
 
 
-@dataclass(frozen=True)
 class Global:
-    module: str
-    name: str
-    offset: int
-    opcode: str
+    """A global the pickle names (module and attribute), where, and with which opcode. ``full``
+    is computed once: the machine asks for it on every call of the global."""
 
-    @property
-    def full(self) -> str:
-        return f"{self.module}.{self.name}"
+    __slots__ = ("module", "name", "offset", "opcode", "full")
+
+    def __init__(self, module: str, name: str, offset: int, opcode: str):
+        self.module = module
+        self.name = name
+        self.offset = offset
+        self.opcode = opcode
+        self.full = f"{module}.{name}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Global) and (self.module, self.name, self.offset, self.opcode) == \
+            (other.module, other.name, other.offset, other.opcode)
+
+    def __hash__(self) -> int:
+        return hash((self.module, self.name, self.offset, self.opcode))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if hasattr(self, "full"):
+            raise AttributeError("Global is immutable")
+        object.__setattr__(self, key, value)
+
+    def __repr__(self) -> str:
+        return f"Global({self.full!r}, offset={self.offset}, opcode={self.opcode!r})"
 
 
-@dataclass
 class Call:
-    func: Any
-    args: Any
-    offset: int
-    state: Any = None
+    """A call the pickle would make: its callable, arguments and (after BUILD) state. A plain
+    slotted class: a checkpoint makes one per tensor, and dataclass construction costs more."""
+
+    __slots__ = ("func", "args", "offset", "state")
+
+    def __init__(self, func: Any, args: Any, offset: int, state: Any = None):
+        self.func = func
+        self.args = args
+        self.offset = offset
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"Call({self.func!r}, {self.args!r}, {self.offset})"
 
 
 @dataclass
@@ -125,12 +154,19 @@ class _Machine:
     def run(self, buf, pos: int, on_build: Callable[[Call, Any, Any, int], int]) -> int:
         """Execute from ``pos`` to STOP; returns the position after STOP."""
         dispatch = _DISPATCH
-        stack, memo, size, top = self.stack, self.memo, len(buf), self.top
+        stack, memo, size, top, pop_mark, called = self.stack, self.memo, len(buf), self.top, self.pop_mark, self.called
         try:
             for _ in range(MAX_OPS):
-                # Inline paths, most frequent first, for the opcodes that make up most of real
-                # pickles; everything else goes through decode and the dispatch table.
+                # Inline paths, most frequent first (counted on real PyTorch checkpoints and
+                # scikit-learn pickles), for the opcodes that make up nearly all real pickles;
+                # everything else goes through decode and the dispatch table.
                 code = buf[pos] if pos < size else -1
+                if code == 0x72:  # LONG_BINPUT
+                    if pos + 5 > size:
+                        raise ValueError("LONG_BINPUT runs past the end")
+                    memo[_U4(buf, pos + 1)[0]] = stack[-1] if stack else top()
+                    pos += 5
+                    continue
                 if code == 0x68:  # BINGET
                     key = buf[pos + 1]
                     if key not in memo:
@@ -138,33 +174,52 @@ class _Machine:
                     stack.append(memo[key])
                     pos += 2
                     continue
-                if code == 0x94:  # MEMOIZE
-                    memo[len(memo)] = top()
-                    pos += 1
-                    continue
-                if code == 0x71:  # BINPUT
-                    memo[buf[pos + 1]] = top()
-                    pos += 2
-                    continue
-                if code == 0x72:  # LONG_BINPUT
-                    if pos + 5 > size:
-                        raise ValueError("LONG_BINPUT runs past the end")
-                    memo[int.from_bytes(buf[pos + 1:pos + 5], "little")] = top()
-                    pos += 5
-                    continue
                 if code == 0x4B:  # BININT1
                     stack.append(buf[pos + 1])
                     pos += 2
+                    continue
+                if code == 0x94:  # MEMOIZE
+                    memo[len(memo)] = stack[-1] if stack else top()
+                    pos += 1
+                    continue
+                if code == 0x28:  # MARK
+                    stack.append(MARK)
+                    pos += 1
+                    continue
+                if code == 0x71:  # BINPUT
+                    memo[buf[pos + 1]] = stack[-1] if stack else top()
+                    pos += 2
+                    continue
+                if code == 0x58:  # BINUNICODE
+                    if pos + 5 > size:
+                        raise ValueError("BINUNICODE runs past the end")
+                    end = pos + 5 + _U4(buf, pos + 1)[0]
+                    if end > size:
+                        raise ValueError("BINUNICODE runs past the end")
+                    stack.append(str(buf[pos + 5:end], "utf-8", "surrogatepass"))
+                    pos = end
                     continue
                 if code == 0x8C:  # SHORT_BINUNICODE
                     end = pos + 2 + buf[pos + 1]
                     if end > size:
                         raise ValueError("SHORT_BINUNICODE runs past the end")
-                    stack.append(bytes(buf[pos + 2:end]).decode("utf-8"))
+                    stack.append(str(buf[pos + 2:end], "utf-8"))
                     pos = end
                     continue
-                if code == 0x28:  # MARK
-                    stack.append(MARK)
+                if code == 0x74:  # TUPLE
+                    stack.append(tuple(pop_mark()))
+                    pos += 1
+                    continue
+                if code == 0x52:  # REDUCE
+                    if len(stack) < 2:
+                        raise ValueError("stack underflow")
+                    args = stack.pop()
+                    func = stack[-1]
+                    if func.__class__ is Global and func.offset in called and func.full not in _PICKLE_LOADERS:
+                        # the same rebuild helper again: already reported, nothing new to judge
+                        stack[-1] = Call(func, args, pos)
+                    else:
+                        stack[-1] = self.call(func, args, pos, "REDUCE")
                     pos += 1
                     continue
                 if code == 0x86:  # TUPLE2
@@ -174,29 +229,47 @@ class _Machine:
                     stack[-1] = (stack[-1], b)
                     pos += 1
                     continue
+                if code == 0x89:  # NEWFALSE
+                    stack.append(False)
+                    pos += 1
+                    continue
                 if code == 0x29:  # EMPTY_TUPLE
                     stack.append(())
+                    pos += 1
+                    continue
+                if code == 0x51:  # BINPERSID
+                    if not stack:
+                        raise ValueError("stack underflow")
+                    stack[-1] = UNKNOWN
                     pos += 1
                     continue
                 if code == 0x4E:  # NONE
                     stack.append(None)
                     pos += 1
                     continue
-                if code == 0x58:  # BINUNICODE
-                    end = pos + 5 + int.from_bytes(buf[pos + 1:pos + 5], "little")
-                    if end > size or pos + 5 > size:
-                        raise ValueError("BINUNICODE runs past the end")
-                    stack.append(bytes(buf[pos + 5:end]).decode("utf-8", "surrogatepass"))
-                    pos = end
-                    continue
-                if code == 0x52:  # REDUCE
-                    args, func = self.pop(), self.pop()
-                    stack.append(self.call(func, args, pos, "REDUCE"))
+                if code == 0x85:  # TUPLE1
+                    if not stack:
+                        raise ValueError("stack underflow")
+                    stack[-1] = (stack[-1],)
                     pos += 1
                     continue
-                if code == 0x74:  # TUPLE
-                    stack.append(tuple(self.pop_mark()))
+                if code == 0x87:  # TUPLE3
+                    if len(stack) < 3:
+                        raise ValueError("stack underflow")
+                    c = stack.pop()
+                    b = stack.pop()
+                    stack[-1] = (stack[-1], b, c)
                     pos += 1
+                    continue
+                if code == 0x88:  # NEWTRUE
+                    stack.append(True)
+                    pos += 1
+                    continue
+                if code == 0x4D:  # BININT2
+                    if pos + 3 > size:
+                        raise ValueError("BININT2 runs past the end")
+                    stack.append(buf[pos + 1] | buf[pos + 2] << 8)
+                    pos += 3
                     continue
                 name, arg, nxt = decode(buf, pos)
                 if name == "STOP":

@@ -163,6 +163,8 @@ class Scanner:
         return True
 
     def _traversal(self, where: Where, inner: str, entry: FileReport) -> None:
+        if ".." not in inner and inner[:1] not in ("/", "\\") and inner[1:2] != ":":
+            return  # nothing that could climb out or name a drive (the usual case, thousands of times)
         normal = posixpath.normpath(inner.replace("\\", "/"))
         if inner.startswith(("/", "\\")) or normal == ".." or normal.startswith("../") or re.match(r"^[A-Za-z]:", inner):
             entry.findings.append(where.finding("archive-path-traversal", Severity.HIGH,

@@ -1,0 +1,54 @@
+"""The entry point, and the one place where errors become a line on stderr and an exit code.
+
+``advmatrix scan`` is dispatched before typer is imported: it is the command pipelines run on
+every artifact, and typer + click cost ~65 ms of its start-up (bench/RESULTS.md). Every other
+command goes through the typer application in ``_app``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import AdvmatrixError
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv[:1] == ["scan"]:
+        from .scan import run_scan
+
+        return run_scan(argv[1:])
+    from ._app import app
+
+    try:
+        app(args=argv, prog_name="advmatrix", standalone_mode=True)
+        return 0
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the process exit code.
+
+    Usage errors are reported by the parsers (exit 2); everything advmatrix raises on purpose
+    becomes one line here, so no user ever sees a traceback for bad input.
+    """
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # argparse's own --help and usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except AdvmatrixError as exc:
+        print(f"advmatrix: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("advmatrix: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0  # output piped into head and closed early: not an error
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"advmatrix: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def run() -> None:
+    sys.exit(main())
