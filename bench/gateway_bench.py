@@ -5,13 +5,16 @@
 2. Detector cost per query after 1e3 .. 1e6 stored queries from one client (state is bounded,
    so the cost should be flat).
 3. Detection quality in process: attack sessions detected within 100 queries, and false
-   positives over benign sessions (natural digits; lightly augmented re-queries).
+   positives over benign sessions (natural digits; lightly augmented re-queries; new data with
+   a few training records). Every session runs all four detectors, membership given the
+   victim's training inputs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 import statistics
 import tempfile
 import time
@@ -21,7 +24,7 @@ import numpy as np
 import torch
 
 from advmatrix.demo import load_or_train_victim
-from advmatrix.detect import Prada, QueryEvent, SimilaritySearch, Volume
+from advmatrix.detect import MembershipProbing, Prada, QueryEvent, SimilaritySearch, Volume
 from advmatrix.emulate import Dataset, get
 from advmatrix.targets import MockTarget, TargetInfo
 
@@ -172,9 +175,13 @@ def detection(probs, v) -> dict:
     rng = np.random.default_rng(1)
     x_test, y_test = v.x[v.test_idx], v.y[v.test_idx]
 
-    def session(queries_fn) -> int | None:
-        """Run one session against fresh detectors; the query count at the first alert."""
-        dets = [SimilaritySearch(), Prada(), Volume()]
+    members = MembershipProbing(members_array=v.x[v.train_idx])
+
+    def session(queries_fn) -> tuple[int, str] | None:
+        """Run one session against fresh detectors; the query count at the first alert, and
+        which detector raised it."""
+        dets = [SimilaritySearch(), Prada(), Volume(), MembershipProbing()]
+        dets[-1].digests = members.digests  # the training set's digests, computed once
         count = 0
 
         def spy(batch):
@@ -184,7 +191,7 @@ def detection(probs, v) -> dict:
                 count += 1
                 for d in dets:
                     if d.observe(QueryEvent("s", 0.0, batch[i:i + 1], out[i:i + 1], count=count)) and first is None:
-                        first = count
+                        first = (count, d.name)
             return out
 
         first = None
@@ -201,24 +208,43 @@ def detection(probs, v) -> dict:
         get("extraction")(checkpoints=[300], n_holdout=10, synthetic=True).run(
             MockTarget(spy, INFO), Dataset(x=x_test[:10], y=y_test[:10], x_pool=pool), seed=int(rng.integers(1 << 30)))
 
+    # Benign users send new data: the victim's test split (with membership on, a client that
+    # sends the training set back is flagged by design)
     def benign(spy):
-        idx = rng.choice(len(v.x), 200, replace=False)
+        idx = rng.choice(len(x_test), 200, replace=False)
         for i in range(0, 200, 4):
-            spy(v.x[idx[i:i + 4]])
+            spy(x_test[idx[i:i + 4]])
 
     def augmenting(spy):
-        base = v.x[rng.choice(len(v.x), 50, replace=False)]
+        base = x_test[rng.choice(len(x_test), 50, replace=False)]
         for variant in (base, np.roll(base, 1, axis=3), np.clip(base * 1.1, 0, 1)):
             spy(variant.astype(np.float32))
 
+    def membership(spy):
+        tr, te = v.train_idx, v.test_idx
+        get("membership")(n_samples=100).run(MockTarget(spy, INFO), Dataset(
+            x=x_test[:10], y=y_test[:10], x_members=v.x[tr], y_members=v.y[tr], x_nonmembers=v.x[te],
+            y_nonmembers=v.y[te]), seed=int(rng.integers(1 << 30)))
+
+    def benign_new_data(spy):
+        # what users of a deployed model send: new inputs (the test split), with the odd
+        # training record among them (2%)
+        new = x_test[rng.choice(len(x_test), 196, replace=False)]
+        old = v.x[rng.choice(v.train_idx, 4, replace=False)]
+        batch = np.concatenate([new, old])[rng.permutation(200)]
+        for i in range(0, 200, 4):
+            spy(batch[i:i + 4])
+
     res = {}
     for name, fn, n in (("square", square, 20), ("synthetic_extraction", synthetic_extraction, 20),
-                        ("benign_natural", benign, 100), ("benign_augmenting", augmenting, 100)):
+                        ("membership", membership, 20), ("benign_natural", benign, 100),
+                        ("benign_augmenting", augmenting, 100), ("benign_new_data", benign_new_data, 100)):
         firsts = [session(fn) for _ in range(n)]
-        detected = [f for f in firsts if f is not None]
+        detected = [f[0] for f in firsts if f is not None]
         res[name] = {"sessions": n, "alerted": len(detected),
                      "alerted_within_100": sum(1 for f in detected if f <= 100),
-                     "median_queries_to_alert": statistics.median(detected) if detected else None}
+                     "median_queries_to_alert": statistics.median(detected) if detected else None,
+                     "first_detector": dict(Counter(f[1] for f in firsts if f is not None))}
     return res
 
 

@@ -200,3 +200,34 @@ def test_a_failing_detector_neither_breaks_replies_nor_the_gateway(upstream, tmp
             assert r.status_code == 200 and len(r.json()["outputs"][0]["data"]) == 10
         assert 'outcome="observe_errors"} 3' in httpx.get(url + "/_advmatrix/metrics").text
     app.state.gateway.close()
+
+
+def test_membership_probing_is_detected_and_new_data_is_not(gateway, digits, tmp_path):
+    """The victim was trained on X[:1000]; the gateway is given those inputs (as .npy)."""
+    X, y = digits
+    members = tmp_path / "train.npy"
+    np.save(members, X[:1000])
+    with gateway(detectors={"membership": {"members": str(members)}}) as (url, gw):
+        eve = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "eve"}, retries=0)
+        data = Dataset(x=X[1000:1010], y=y[1000:1010], x_members=X[:300], y_members=y[:300],
+                       x_nonmembers=X[1000:1300], y_nonmembers=y[1000:1300])
+        get("membership")(n_samples=100).run(eve, data)
+        # an ordinary client: new inputs, with the odd training record among them
+        bob = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "bob"}, max_batch=8)
+        bob.predict(np.concatenate([X[1300:1500], X[:5]]))
+        alerts = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()
+    flagged = {a["user"]["id"] for a in alerts if a["rule"]["name"] == "membership"}
+    assert flagged == {gw.client_id_for("eve")}
+    a = next(a for a in alerts if a["rule"]["name"] == "membership")
+    assert a["threat"]["technique"]["id"] == ["AML.T0024.000"] and a["advmatrix"]["query_count"] <= 100
+    assert a["advmatrix"]["action"] == "degrade" and a["advmatrix"]["mitigation_ids"] == ["AML.M0002"]
+
+
+def test_membership_detector_rejects_a_pickled_members_file(tmp_path):
+    from advmatrix.detect import MembershipProbing
+    from advmatrix.errors import UsageError
+
+    bad = tmp_path / "members.npy"
+    np.save(bad, np.array([{"x": 1}], dtype=object))  # object arrays need pickle to load
+    with pytest.raises(UsageError, match="members file"):
+        MembershipProbing(members=str(bad))

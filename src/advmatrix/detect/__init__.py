@@ -2,11 +2,13 @@
 
 from ._base import Alert, ClientStates, Detector, QueryEvent, client_key_id
 from .extraction import Prada
+from .membership import MembershipProbing
 from .ood import OutOfDistribution
 from .similarity import SimilaritySearch
 from .volume import Volume
 
-DETECTORS: dict[str, type[Detector]] = {d.name: d for d in (SimilaritySearch, Prada, Volume, OutOfDistribution)}
+DETECTORS: dict[str, type[Detector]] = {d.name: d for d in (SimilaritySearch, Prada, Volume, OutOfDistribution,
+                                                           MembershipProbing)}
 
-__all__ = ["DETECTORS", "Alert", "ClientStates", "Detector", "OutOfDistribution", "Prada", "QueryEvent",
+__all__ = ["DETECTORS", "Alert", "ClientStates", "Detector", "MembershipProbing", "OutOfDistribution", "Prada", "QueryEvent",
            "SimilaritySearch", "Volume", "client_key_id"]

@@ -16,6 +16,7 @@ DEFAULT_RESPONSES: dict[str, dict[str, Any]] = {
     "prada": {"action": "throttle", "rate": 1.0, "duration_s": 3600},
     "volume": {"action": "throttle", "rate": 5.0, "duration_s": 600},
     "ood": {"action": "alert"},
+    "membership": {"action": "degrade", "mode": "labels", "duration_s": 3600},
 }
 
 
