@@ -15,7 +15,8 @@ from advmatrix.demo import load_or_train_victim
 from advmatrix.serving import ServedModel, make_app
 
 
-def main() -> None:
+def victim_probs():
+    """The demo's victim and its probability function, on one thread (as served)."""
     torch.set_num_threads(1)
     v = load_or_train_victim()
 
@@ -23,6 +24,11 @@ def main() -> None:
         with torch.no_grad():
             return torch.softmax(v.module(torch.from_numpy(np.asarray(b, np.float32))), 1).numpy()
 
+    return v, probs
+
+
+def main() -> None:
+    v, probs = victim_probs()
     app = make_app({"digits": ServedModel(probs, (1, 8, 8), tuple("0123456789"))})
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 

@@ -21,9 +21,7 @@ import time
 
 import httpx
 import numpy as np
-import torch
 
-from advmatrix.demo import load_or_train_victim
 from advmatrix.detect import MembershipProbing, Prada, QueryEvent, SimilaritySearch, Volume
 from advmatrix.emulate import Dataset, get
 from advmatrix.targets import MockTarget, TargetInfo
@@ -32,15 +30,11 @@ INFO = TargetInfo("digits", (1, 8, 8), tuple("0123456789"))
 
 
 def main() -> None:
-    torch.set_num_threads(1)
-    v = load_or_train_victim()
-
-    def probs(b):
-        with torch.no_grad():
-            return torch.softmax(v.module(torch.from_numpy(np.asarray(b, np.float32))), 1).numpy()
-
     import sys
 
+    from _model_server import victim_probs  # bench/ is on sys.path when this file runs
+
+    v, probs = victim_probs()
     parts = set(sys.argv[1:]) or {"latency", "cost", "detection"}
     out: dict = {"date": time.strftime("%Y-%m-%d")}
     if "latency" in parts:

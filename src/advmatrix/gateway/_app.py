@@ -96,7 +96,7 @@ class Gateway:
         self.metrics: Counter[str] = Counter()
         self.latency_sum = 0.0
         self.session: aiohttp.ClientSession | None = None
-        self.upstream = URL(config.upstream.rstrip("/"))
+        self.upstream = config.upstream.rstrip("/")
         self.client_header = config.client_header.lower().encode("latin-1")
         self.jsonl = open(config.alerts_jsonl, "a", encoding="utf-8") if config.alerts_jsonl else None
         self._pending: set[asyncio.Task] = set()
@@ -168,7 +168,8 @@ class Gateway:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in _HOP]
         raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
-        url = URL(str(self.upstream) + raw_path + ("?" + query if query else ""), encoded=True)
+        # encoded=True: the client's own percent-encoding reaches the upstream unchanged
+        url = URL(self.upstream + raw_path + ("?" + query if query else ""), encoded=True)
         try:
             async with self._session().request(method, url, data=body, headers=headers, allow_redirects=False) as up:
                 content = await up.read()
