@@ -142,12 +142,14 @@ async def throughput(base: str, v, seconds: float, tag: str, concurrency: int = 
     return done / seconds
 
 
-def detector_cost(probs, v) -> dict:
+def detector_cost(probs, v, names: tuple[str, ...] = ("similarity-search", "prada", "volume", "membership")) -> dict:
     rng = np.random.default_rng(0)
     pool = v.x[rng.integers(0, len(v.x), 1000)]
     outputs = probs(pool)
     table: dict = {}
-    for det in (SimilaritySearch(), Prada(min_queries=10**9), Volume()):
+    every = (SimilaritySearch(), Prada(min_queries=10**9), Volume(),
+             MembershipProbing(members_array=v.x[v.train_idx], min_hits=10**9))
+    for det in (d for d in every if d.name in names):
         row = {}
         fed = 0
         for target in (10**3, 10**4, 10**5, 10**6):
