@@ -17,7 +17,9 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
             config: Optional[Path] = typer.Option(None, "--config", help="Gateway YAML (detectors, responses, limits)."),
             db: Optional[str] = typer.Option(None, "--db", help="SQLite file for events, alerts and blocks."),
             alerts_jsonl: Optional[str] = typer.Option(None, "--alerts-jsonl", help="Also append alerts to this JSON-lines file."),
-            webhook: Optional[str] = typer.Option(None, "--webhook", help="POST each alert to this URL.")) -> None:
+            webhook: Optional[str] = typer.Option(None, "--webhook", help="POST each alert to this URL."),
+            reference: Optional[str] = typer.Option(None, "--reference", help=".npy of natural inputs (for the ood "
+                                                    "and query-coverage detectors).")) -> None:
     """Proxy a model server, detect attacks in its traffic (tagged with ATLAS techniques) and respond.
 
     The admin API (/_advmatrix/alerts, clients, blocks) needs ADVMATRIX_TOKEN as a bearer token;
@@ -30,7 +32,7 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
     if not host or not port.isdigit():
         raise UsageError(f"--listen '{listen}': expected HOST:PORT")
     cfg = load_config(config, upstream=upstream, db=db, alerts_jsonl=alerts_jsonl, webhook=webhook,
-                      admin_token=os.environ.get("ADVMATRIX_TOKEN"))
+                      reference=reference, admin_token=os.environ.get("ADVMATRIX_TOKEN"))
     app = create_gateway(cfg)
     err.print(f"advmatrix gateway on http://{listen} -> {cfg.upstream}; detectors: "
               f"{', '.join(d.name for d in app.state.gateway.detectors)}")

@@ -87,6 +87,7 @@ class Detector:
     title: ClassVar[str]
     technique_ids: ClassVar[tuple[str, ...]]
     Params: ClassVar[type[BaseModel]] = DetectorParams
+    takes_reference: ClassVar[bool] = False  # built with reference= (a sample of natural inputs)
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)

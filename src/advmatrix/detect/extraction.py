@@ -1,6 +1,6 @@
-"""Model extraction (AML.T0024.002): PRADA (Juuti et al., 2019).
+"""Model extraction (AML.T0024.002): two detectors, one per kind of extraction query.
 
-For each client, the minimum L2 distance from each new query to that client's earlier queries
+PRADA (Juuti et al., 2019) catches synthetic queries. For each client, the minimum L2 distance from each new query to that client's earlier queries
 of the same predicted class forms a distribution; natural queries give distances that look
 normally distributed, while synthetic queries crafted to map decision boundaries do not. A
 Shapiro-Wilk statistic below `delta` raises an alert. Work per query is bounded by keeping at
@@ -14,6 +14,7 @@ from collections import deque
 import numpy as np
 from pydantic import Field
 
+from ..errors import UsageError
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
@@ -111,3 +112,76 @@ class Prada(Detector):
                 alerts.append(self.alert(event, "high", f"query distances are not normally distributed (W={w:.3f} "
                                          f"< {p.delta}): model extraction", shapiro_w=w, queries=state.seen))
         return alerts
+
+
+class CoverageParams(DetectorParams):
+    budget: int = Field(250, ge=10, description="natural queries a client may send before its coverage alerts")
+    fpr: float = Field(0.01, gt=0, lt=0.5, description="share of natural budget-sized sessions allowed to alert")
+    bits: int = Field(12, ge=4, le=24, description="random hyperplanes: the input space is cut into 2**bits cells")
+    seed: int = 0
+
+
+class _Cells:
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen: set[int] | None = set()  # None once the client has alerted
+
+
+class QueryCoverage(Detector):
+    """Alerts when a client has explored more of the input space than `budget` natural queries
+    would. The threshold is the reference's own (1 - fpr) quantile of distinct cells over
+    random budget-sized draws, so it needs no labelled attacks. False-positive budget: `fpr`
+    of clients sending `budget` natural queries; a client sending many more (a bulk scoring
+    job) is flagged by design: give it its own key and list it in `alert_only_clients`.
+
+    Bounded: one (inputs x bits) projection per query; per client a set of at most `threshold`
+    cell numbers, released once the client has alerted."""
+
+    name = "query-coverage"
+    title = "Model extraction (query coverage of the input space)"
+    technique_ids = ("AML.T0024.002", "AML.T0005.001")
+    Params = CoverageParams
+    takes_reference = True
+
+    def __init__(self, reference: np.ndarray | None = None, **params):
+        super().__init__(**params)
+        if reference is None:
+            raise UsageError("detector query-coverage needs a reference sample of natural inputs "
+                             "(gateway config 'reference: inputs.npy')")
+        p = self.params
+        ref = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
+        if len(ref) < p.budget:
+            raise UsageError(f"detector query-coverage: budget {p.budget} exceeds the reference sample "
+                             f"({len(ref)} inputs); give a larger reference or a smaller budget")
+        self.mean = ref.mean(axis=0)
+        spread = ref.std(axis=0)
+        # near-constant features (digits' blank border pixels) get a floor of half the typical
+        # spread: standardised, the slightest noise on them would flip cells at random
+        varying = spread[spread > 0]
+        self.scale = np.maximum(spread, 0.5 * float(np.median(varying)) if len(varying) else 1.0)
+        rng = np.random.default_rng(p.seed)
+        self.planes = rng.normal(size=(ref.shape[1], p.bits))
+        self.weights = 1 << np.arange(p.bits, dtype=np.int64)
+        own = self.cells(ref)
+        draws = [len(np.unique(own[rng.choice(len(own), p.budget, replace=False)])) for _ in range(200)]
+        self.threshold = int(np.quantile(draws, 1 - p.fpr)) + 1
+        self.clients: ClientStates[_Cells] = ClientStates(_Cells)
+
+    def cells(self, x: np.ndarray) -> np.ndarray:
+        flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        return ((((flat - self.mean) / self.scale) @ self.planes) > 0) @ self.weights
+
+    def observe(self, event: QueryEvent) -> list[Alert]:
+        if event.inputs is None or event.n == 0 or event.inputs[0].size != len(self.mean):
+            return []
+        state = self.clients.get(event.client)
+        if state.seen is None:
+            return []
+        state.seen.update(self.cells(event.inputs).tolist())
+        if len(state.seen) < self.threshold:
+            return []
+        visited, state.seen = len(state.seen), None
+        return [self.alert(event, "high", f"the client's queries visit {visited} input-space cells, more than "
+                           f"{self.params.budget} natural queries would ({self.threshold}): model extraction "
+                           "with natural data", cells=visited, threshold=self.threshold, budget=self.params.budget)]

@@ -28,6 +28,7 @@ class OutOfDistribution(Detector):
     title = "Out-of-distribution inputs"
     technique_ids = ("AML.T0043", "AML.T0015", "AML.T0040")
     Params = OODParams
+    takes_reference = True
 
     def __init__(self, reference: np.ndarray | None = None, **params):
         super().__init__(**params)

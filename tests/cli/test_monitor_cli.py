@@ -1,0 +1,46 @@
+"""``advmatrix monitor``: bad input is one line on stderr, exit code 2, and no file left behind.
+(A running gateway is tested in tests/gateway, in process, on loopback.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def never_serve(monkeypatch):
+    """Each case must fail before serving; if one does not, fail it instead of hanging."""
+    import uvicorn
+
+    def run(*args, **kwargs):
+        raise AssertionError("the gateway started despite bad input")
+
+    monkeypatch.setattr(uvicorn, "run", run)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--listen", "8100"], "--listen '8100': expected HOST:PORT"),
+    ([], "'upstream': Field required"),
+    (["--upstream", "http://127.0.0.1:9", "--reference", "{tmp}/missing.npy"], "reference '.*missing.npy'"),
+    (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/gw.yaml"], "unknown detector 'nope'"),
+    (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/coverage.yaml"], "query-coverage needs a reference"),
+])
+def test_bad_input_is_one_line(cli, tmp_path, monkeypatch, args, message):
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gw.yaml").write_text("detectors: {nope: {}}\n")
+    (tmp_path / "coverage.yaml").write_text("detectors: {query-coverage: {budget: 100}}\n")
+    r = cli("monitor", *[a.format(tmp=tmp_path) for a in args])
+    assert r.code == 2 and re.search(message, r.err), r.err
+    assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+    assert not (tmp_path / "gateway.db").exists()
+
+
+def test_reference_given_on_the_command_line_reaches_the_detector(cli, tmp_path, monkeypatch):
+    """A budget larger than the reference is refused, which shows the file was read."""
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "ref.npy", np.random.default_rng(0).random((50, 4)))
+    (tmp_path / "coverage.yaml").write_text("detectors: {query-coverage: {budget: 100}}\n")
+    r = cli("monitor", "--upstream", "http://127.0.0.1:9", "--config", "coverage.yaml", "--reference", "ref.npy")
+    assert r.code == 2 and "budget 100 exceeds the reference sample (50 inputs)" in r.err
