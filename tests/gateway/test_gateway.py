@@ -94,6 +94,25 @@ def test_blocks_survive_a_restart(gateway):
         assert lifted.status_code == 200
 
 
+def test_alert_only_clients_are_alerted_on_but_never_acted_against(gateway):
+    """A known bulk job trips the same detector as a flood: both alert, only the flood is blocked."""
+    from advmatrix.gateway import Gateway
+
+    one = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": [0.0] * 64}]}
+    with gateway(responses={"volume": {"action": "block", "duration_s": 600}},
+                 detectors={"volume": {"max_client_queries": 5, "window_s": 60}},
+                 alert_only_clients=[Gateway.client_id_for("batch-job")]) as (url, gw):
+        for key in ("batch-job", "flood"):
+            for _ in range(8):
+                httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": key}, json=one)
+        last = {key: httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": key}, json=one).status_code
+                for key in ("batch-job", "flood")}
+        alerts = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()
+    assert last == {"batch-job": 200, "flood": 403}
+    actions = {a["user"]["id"]: a["advmatrix"]["action"] for a in alerts}
+    assert actions == {gw.client_id_for("batch-job"): "alert", gw.client_id_for("flood"): "block"}
+
+
 def test_upstream_down_slow_and_bad_requests(tmp_path):
     from advmatrix.gateway import GatewayConfig, create_gateway
     slow = FastAPI()

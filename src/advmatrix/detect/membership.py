@@ -45,7 +45,8 @@ class _State:
 class MembershipProbing(Detector):
     """Alerts when a client's recent queries are largely exact training records. False-positive
     budget: none for clients that send new data; a client re-sending training data (say, an
-    evaluation job) is flagged by design, so give it its own key and an `alert` response."""
+    evaluation job) is flagged by design: give it its own key and list it in the gateway's
+    `alert_only_clients`."""
 
     name = "membership"
     title = "Membership-inference probing (training records queried)"

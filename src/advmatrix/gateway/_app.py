@@ -88,7 +88,7 @@ class Gateway:
     def __init__(self, config: GatewayConfig, detectors: list[Detector] | None = None):
         self.config = config
         self.detectors = detectors if detectors is not None else config.build_detectors()
-        self.responder = Responder(config.responses)
+        self.responder = Responder(config.responses, frozenset(config.alert_only_clients))
         self.log = EventLog(config.db, retention=config.retention)
         self.responder.restore(self.log.measures())  # blocks survive a restart
         self.protocols = Protocols(config.json_paths)

@@ -36,9 +36,12 @@ class ClientPolicy:
 class Responder:
     """Keeps per-client measures and applies them to requests and replies."""
 
-    def __init__(self, rules: dict[str, dict[str, Any]] | None = None):
+    def __init__(self, rules: dict[str, dict[str, Any]] | None = None, alert_only: frozenset[str] = frozenset()):
         # detector name -> {"action": ..., "duration_s": ..., "rate": ..., "mode": ...}
         self.rules = rules or {}
+        # known heavy users (a bulk scoring job, an evaluation run): their alerts are kept for
+        # the analyst, but no measure is taken against them
+        self.alert_only = alert_only
         self.clients: dict[str, ClientPolicy] = {}
 
     def policy(self, client: str) -> ClientPolicy:
@@ -46,7 +49,7 @@ class Responder:
 
     def on_alert(self, detector: str, client: str, now: float | None = None) -> tuple[str, tuple[str, ...]]:
         now = now or time.time()
-        rule = self.rules.get(detector, {"action": "alert"})
+        rule = {"action": "alert"} if client in self.alert_only else self.rules.get(detector, {"action": "alert"})
         action: str = rule.get("action", "alert")
         duration = float(rule.get("duration_s", 600))
         p = self.policy(client)
