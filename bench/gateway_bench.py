@@ -6,8 +6,8 @@
    so the cost should be flat).
 3. Detection quality in process: attack sessions detected within 100 queries, and false
    positives over benign sessions (natural digits; lightly augmented re-queries; new data with
-   a few training records). Every session runs all four detectors, membership given the
-   victim's training inputs.
+   a few training records). Every session runs all five detectors, membership given the
+   victim's training inputs and query coverage the training inputs as its reference.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 import httpx
 import numpy as np
 
-from advmatrix.detect import MembershipProbing, Prada, QueryEvent, SimilaritySearch, Volume
+from advmatrix.detect import MembershipProbing, Prada, QueryCoverage, QueryEvent, SimilaritySearch, Volume
 from advmatrix.emulate import Dataset, get
 from advmatrix.targets import MockTarget, TargetInfo
 
@@ -43,6 +43,8 @@ def main() -> None:
         out["detector_cost_us_per_query"] = detector_cost(probs, v)
     if "detection" in parts:
         out["detection"] = detection(probs, v)
+    if "tradeoff" in parts or not sys.argv[1:]:
+        out["query_coverage_budget_tradeoff"] = coverage_tradeoff(v)
     print(json.dumps(out, indent=2))
 
 
@@ -142,13 +144,16 @@ async def throughput(base: str, v, seconds: float, tag: str, concurrency: int = 
     return done / seconds
 
 
-def detector_cost(probs, v, names: tuple[str, ...] = ("similarity-search", "prada", "volume", "membership")) -> dict:
+def detector_cost(probs, v, names: tuple[str, ...] = ("similarity-search", "prada", "volume", "membership",
+                                                     "query-coverage")) -> dict:
     rng = np.random.default_rng(0)
     pool = v.x[rng.integers(0, len(v.x), 1000)]
     outputs = probs(pool)
     table: dict = {}
     every = (SimilaritySearch(), Prada(min_queries=10**9), Volume(),
-             MembershipProbing(members_array=v.x[v.train_idx], min_hits=10**9))
+             MembershipProbing(members_array=v.x[v.train_idx], min_hits=10**9),
+             QueryCoverage(reference=v.x[v.train_idx]))
+    every[-1].threshold = 10**9  # never alert: measure the cost with the client's cell set at its largest
     for det in (d for d in every if d.name in names):
         row = {}
         fed = 0
@@ -172,12 +177,15 @@ def detection(probs, v) -> dict:
     x_test, y_test = v.x[v.test_idx], v.y[v.test_idx]
 
     members = MembershipProbing(members_array=v.x[v.train_idx])
+    coverage = QueryCoverage(reference=v.x[v.train_idx])
+    fidelity: dict[int, list[float]] = {}
 
     def session(queries_fn) -> tuple[int, str] | None:
         """Run one session against fresh detectors; the query count at the first alert, and
         which detector raised it."""
-        dets = [SimilaritySearch(), Prada(), Volume(), MembershipProbing()]
-        dets[-1].digests = members.digests  # the training set's digests, computed once
+        dets = [SimilaritySearch(), Prada(), Volume(), MembershipProbing(), QueryCoverage(reference=v.x[v.train_idx])]
+        dets[3].digests = members.digests  # the training set's digests, computed once
+        assert dets[4].threshold == coverage.threshold  # calibration is seeded: the same for every session
         count = 0
 
         def spy(batch):
@@ -203,6 +211,24 @@ def detection(probs, v) -> dict:
         pool = v.x[rng.choice(len(v.x), 400, replace=False)]
         get("extraction")(checkpoints=[300], n_holdout=10, synthetic=True).run(
             MockTarget(spy, INFO), Dataset(x=x_test[:10], y=y_test[:10], x_pool=pool), seed=int(rng.integers(1 << 30)))
+
+    def natural_extraction(spy):
+        # an attacker with natural data (the test split): PRADA's blind spot
+        calls = 0
+
+        def attacker(batch):
+            nonlocal calls
+            calls += 1
+            # the procedure's first call labels its hold-out: the bench's yardstick for fidelity
+            # (300 training inputs, outside the attacker's pool), not attack traffic
+            return probs(batch) if calls == 1 else spy(batch)
+
+        tr = v.train_idx[:300]
+        finding = get("extraction")(checkpoints=[100, 200, 300, 400], n_holdout=300).run(
+            MockTarget(attacker, INFO), Dataset(x=v.x[tr], y=v.y[tr], x_pool=x_test[rng.permutation(len(x_test))]),
+            seed=int(rng.integers(1 << 30)))
+        for n in (100, 200, 300, 400):
+            fidelity.setdefault(n, []).append(finding.metrics[f"fidelity@{n}"])
 
     # Benign users send new data: the victim's test split (with membership on, a client that
     # sends the training set back is flagged by design)
@@ -233,7 +259,8 @@ def detection(probs, v) -> dict:
 
     res = {}
     for name, fn, n in (("square", square, 20), ("synthetic_extraction", synthetic_extraction, 20),
-                        ("membership", membership, 20), ("benign_natural", benign, 100),
+                        ("natural_extraction", natural_extraction, 20), ("membership", membership, 20),
+                        ("benign_natural", benign, 100),
                         ("benign_augmenting", augmenting, 100), ("benign_new_data", benign_new_data, 100)):
         firsts = [session(fn) for _ in range(n)]
         detected = [f[0] for f in firsts if f is not None]
@@ -241,7 +268,34 @@ def detection(probs, v) -> dict:
                      "alerted_within_100": sum(1 for f in detected if f <= 100),
                      "median_queries_to_alert": statistics.median(detected) if detected else None,
                      "first_detector": dict(Counter(f[1] for f in firsts if f is not None))}
+    res["natural_extraction"]["surrogate_fidelity_median"] = {n: statistics.median(f) for n, f in fidelity.items()}
+    res["query_coverage_threshold_cells"] = coverage.threshold
     return res
+
+
+def coverage_tradeoff(v) -> dict:
+    """query-coverage's one knob: for each budget, how soon a natural-data extraction is caught
+    and what share of benign 200-query sessions it flags. The detector sees inputs only, so the
+    queries alone (no model, no procedure) reproduce what it decides."""
+    rng = np.random.default_rng(2)
+    x_test = v.x[v.test_idx]
+
+    def first_alert(det, inputs) -> int | None:
+        for i in range(0, len(inputs), 4):
+            if det.observe(QueryEvent("s", 0.0, inputs[i:i + 4], count=i + 4)):
+                return i + 4
+        return None
+
+    table = {}
+    for budget in (50, 100, 150, 200, 250, 400):
+        def fresh():
+            return QueryCoverage(reference=v.x[v.train_idx], budget=budget)
+        caught = [first_alert(fresh(), x_test[rng.permutation(len(x_test))]) for _ in range(20)]
+        benign = [first_alert(fresh(), x_test[rng.choice(len(x_test), 200, replace=False)]) for _ in range(100)]
+        table[budget] = {"extraction_median_queries": statistics.median(c if c else 10**9 for c in caught),
+                         "extraction_caught": sum(c is not None for c in caught),
+                         "benign_200_query_sessions_flagged": sum(b is not None for b in benign)}
+    return table
 
 
 if __name__ == "__main__":

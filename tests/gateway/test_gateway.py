@@ -250,3 +250,33 @@ def test_membership_detector_rejects_a_pickled_members_file(tmp_path):
     np.save(bad, np.array([{"x": 1}], dtype=object))  # object arrays need pickle to load
     with pytest.raises(UsageError, match="members file"):
         MembershipProbing(members=str(bad))
+
+
+def test_extraction_with_natural_data_is_caught_by_query_coverage(gateway, digits, tmp_path):
+    """PRADA cannot tell natural extraction queries from use; their coverage of the input space
+    gives them away. Users sending fewer new inputs, and a re-querying client, stay quiet."""
+    X, y = digits
+    reference = tmp_path / "reference.npy"
+    np.save(reference, X[:1000])
+    with gateway(reference=str(reference), detectors={"prada": {}, "query-coverage": {}}) as (url, gw):
+        mallory = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "mallory"}, retries=0)
+        finding = get("extraction")(checkpoints=[200, 600], n_holdout=50).run(
+            mallory, Dataset(x=X[1000:1050], y=y[1000:1050], x_pool=X[1050:]))
+        for k in range(3):
+            KServeV2Target(url, "digits", INFO, headers={"x-api-key": f"user{k}"}, max_batch=8).predict(
+                X[1010 + 150 * k:1160 + 150 * k])
+        base = X[1500:1560]
+        KServeV2Target(url, "digits", INFO, headers={"x-api-key": "augmenter"}, max_batch=8).predict(
+            np.concatenate([base, np.roll(base, 1, axis=3), np.clip(base * 1.1, 0, 1)]))
+        alerts = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()
+        measures = httpx.get(url + "/_advmatrix/blocks", headers=ADMIN).json()
+        one = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": X[0].ravel().tolist()}]}
+        statuses = [httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": "mallory"}, json=one).status_code
+                    for _ in range(3)]
+    assert {(a["rule"]["name"], a["user"]["id"]) for a in alerts} == {("query-coverage", gw.client_id_for("mallory"))}
+    a = alerts[0]
+    assert a["threat"]["technique"]["id"] == ["AML.T0024.002", "AML.T0005.001"]
+    assert 250 < a["advmatrix"]["query_count"] <= 400  # past the budget of 250 natural queries
+    assert a["advmatrix"]["action"] == "throttle" and a["advmatrix"]["mitigation_ids"] == ["AML.M0004"]
+    assert [m["measure"] for m in measures] == ["throttle"] and 429 in statuses  # about 1 request/s now
+    assert finding.metrics["fidelity@200"] > 0.7  # a real extraction: the surrogate agreed with the victim

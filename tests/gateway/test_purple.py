@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from advmatrix.emulate import (
     Dataset,
     GatewayAdmin,
@@ -14,10 +16,12 @@ from advmatrix.targets import KServeV2Target, TargetInfo
 INFO = TargetInfo("digits", (1, 8, 8), tuple("0123456789"), modality="image")
 
 
-def test_coverage_per_procedure(gateway, digits):
+def test_coverage_per_procedure(gateway, digits, tmp_path):
     X, y = digits
     data = Dataset(x=X[1000:1300], y=y[1000:1300], x_pool=X[1300:])
-    with gateway() as (url, gw):
+    np.save(tmp_path / "reference.npy", X[:1000])
+    detectors = {name: {} for name in ("similarity-search", "prada", "volume", "query-coverage")}
+    with gateway(reference=str(tmp_path / "reference.npy"), detectors=detectors) as (url, gw):
         target = KServeV2Target(url, "digits", INFO, retries=0)
         chosen = [get("square")(n_samples=20, max_iter=200), get("extraction")(checkpoints=[300], synthetic=True),
                   get("extraction")(checkpoints=[300]), get("discovery")()]
@@ -28,7 +32,9 @@ def test_coverage_per_procedure(gateway, digits):
     assert by["square"].detected and "similarity-search" in by["square"].detectors
     assert by["square"].queries_to_detection <= 100
     assert by["extraction"].detected and "prada" in by["extraction"].detectors  # synthetic queries
-    assert not by["extraction-natural"].detected  # natural queries look like any user: an honest gap
+    # natural queries look like any user's to PRADA; their coverage of the input space does not
+    assert by["extraction-natural"].detectors == ["query-coverage"]
+    assert 250 < by["extraction-natural"].queries_to_detection <= 400
     assert not by["discovery"].detected
     scores = coverage_scores(coverage)
     assert scores["AML.T0043.001"] == 1.0 and scores["AML.T0013"] == 0.0
