@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 
-from advmatrix.emulate import get, run_assessment
+from advmatrix.emulate import Coverage, get, run_assessment
 from advmatrix.report._png import as_image, to_png
 from advmatrix.report.assessment import report_html
 from advmatrix.store import RunStore
@@ -22,6 +22,22 @@ def test_store_round_trip_and_wal(tmp_path, white_box, data):
     assert store.technique_scores()["AML.T0043.000"] == a.findings[0].success_rate
     mode = sqlite3.connect(tmp_path / "a.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_detection_coverage_is_stored_with_the_run(tmp_path, white_box, data):
+    a = run_assessment(white_box, data, [get("fgsm")(n_samples=5), get("discovery")()], budget=100)
+    a.coverage = [Coverage("fgsm", ("AML.T0043.000",), True, ["similarity-search"], 40, 60, ["degrade"]),
+                  Coverage("discovery", ("AML.T0013",), False, queries=3)]
+    plain = run_assessment(white_box, data, [get("discovery")()], budget=100)
+    store = RunStore(tmp_path / "a.db")
+    store.save(a)
+    store.save(plain)
+    again = RunStore(tmp_path / "a.db").get(a.id)
+    assert again.coverage == a.coverage and again.as_dict() == a.as_dict()
+    assert store.get(plain.id).coverage is None and "coverage" not in plain.as_dict()
+    gateway = {r["id"]: r["gateway"] for r in store.list()}
+    assert gateway == {a.id: {"procedures": 2, "detected": 1}, plain.id: None}
+    assert store.detection_scores() == {"AML.T0043.000": 1.0, "AML.T0013": 0.0}
 
 
 def test_html_escapes_everything(white_box, data):

@@ -51,6 +51,13 @@ def test_assess_cli_through_gateway(gateway, cli, tmp_path, monkeypatch):
     assert cov[0]["procedure"] == "square" and cov[0]["detected"]
     layer = json.loads((tmp_path / "o" / "coverage-layer.json").read_text())
     assert any(t["techniqueID"] == "AML.T0043.001" and t["score"] == 1 for t in layer["techniques"])
+    # stored with the run: listed, and written again by `runs report`
+    runs = cli("runs", "list", "--db", tmp_path / "r.db", "--json").json()
+    assert runs[0]["gateway"] == {"procedures": 1, "detected": 1}
+    again = cli("runs", "report", runs[0]["id"], "--db", tmp_path / "r.db", "--out", tmp_path / "again", "--json")
+    assert again.code == 0 and json.loads((tmp_path / "again" / "coverage-layer.json").read_text()) == layer
+    shown = cli("runs", "show", runs[0]["id"], "--db", tmp_path / "r.db")
+    assert "detected" in shown.out and "similarity" in shown.out and "missed" not in shown.out
 
 
 def test_alert_layers_in_the_navigator(gateway, digits, tmp_path):

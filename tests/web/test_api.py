@@ -80,6 +80,31 @@ def test_builtin_layers_from_the_store(tmp_path, white_box, data):
     assert c.get("/api/layers/run-nope").status_code == 404
 
 
+def test_detection_coverage_layers_from_the_store(tmp_path, white_box, data):
+    from advmatrix.emulate import Coverage, get, run_assessment
+    from advmatrix.store import RunStore
+    db = tmp_path / "runs.db"
+    a = run_assessment(white_box, data, [get("fgsm")(n_samples=5), get("discovery")()], budget=100)
+    a.coverage = [Coverage("fgsm", ("AML.T0043.000",), True, ["similarity-search"], 40, 60, ["degrade"]),
+                  Coverage("discovery", ("AML.T0013",), False, queries=3)]
+    plain = run_assessment(white_box, data, [get("discovery")()], budget=100)
+    RunStore(db).save(a)
+    RunStore(db).save(plain)
+    c = TestClient(create_app(db=str(db)))
+    names = [x["name"] for x in c.get("/api/layers").json()]
+    assert "detection" in names and f"detection-{a.id}" in names and f"detection-{plain.id}" not in names
+    layer = c.get(f"/api/layers/detection-{a.id}").json()
+    by = {t["techniqueID"]: t for t in layer["techniques"]}
+    assert by["AML.T0043.000"]["score"] == 1 and by["AML.T0013"]["score"] == 0
+    assert "detected after 40 queries by similarity-search" in by["AML.T0043.000"]["comment"]
+    view = c.post("/api/layers/view", json=layer).json()
+    assert view["colours"]["AML.T0043.000"] == "#66b266" and view["colours"]["AML.T0013"] == "#ffffff"
+    overall = c.get("/api/layers/detection").json()
+    assert {t["techniqueID"]: t["score"] for t in overall["techniques"]} == {"AML.T0043.000": 1, "AML.T0013": 0}
+    assert c.get(f"/api/layers/detection-{plain.id}").status_code == 404
+    assert 'value="detection-' in c.get("/").text  # offered in the matrix page's layer picker
+
+
 def test_imported_text_is_escaped(evil_matrix):
     c = TestClient(create_app(evil_matrix))
     for path in ("/", "/techniques/AML.T0043", "/techniques/AML.T0043.000", "/tactics/AML.TA0001", "/studies/AML.CS0000"):

@@ -90,7 +90,6 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
     broken = violations(rules, assessment)
     if json:
         emit_json({**assessment.as_dict(), "summary": summary(assessment), "reports": paths,
-                   "coverage": None if coverage is None else [c.__dict__ for c in coverage],
                    "violations": [{"rule": r.text, "procedure": f.procedure} for r, f in broken]})
     else:
         _table(assessment)
@@ -105,11 +104,19 @@ def _table(assessment) -> None:
     from rich.table import Table
 
     table = Table(title=f"{assessment.target['name']} ({assessment.target['access']})")
+    seen = {c.procedure: c for c in assessment.coverage or ()}
     for col in ("procedure", "ATLAS", "status", "success", "queries", "time"):
         table.add_column(col)
+    if seen:
+        table.add_column("detected", overflow="fold")
     for f in assessment.findings:
-        table.add_row(f.procedure, ", ".join(f.technique_ids[:2]), f.status,
-                      "–" if f.success_rate is None else f"{f.success_rate:.0%}", str(f.queries), f"{f.wall_time:.1f}s")
+        row = [f.procedure, ", ".join(f.technique_ids[:2]), f.status,
+               "–" if f.success_rate is None else f"{f.success_rate:.0%}", str(f.queries), f"{f.wall_time:.1f}s"]
+        if seen:
+            c = seen.get(f.procedure)
+            row.append("–" if c is None else f"at {c.queries_to_detection}: {', '.join(c.detectors)}"
+                       if c.detected else "[red]missed[/]")
+        table.add_row(*row)
     out.print(table)
 
 
@@ -126,11 +133,13 @@ def runs_list(db: str = DbOpt, limit: int = typer.Option(50, "--limit", "-n", mi
     from rich.table import Table
 
     table = Table(title=f"runs ({len(rows)})")
-    for col in ("id", "started", "target", "access", "findings", "worst"):
+    for col in ("id", "started", "target", "access", "findings", "worst", "detected"):
         table.add_column(col)
     for r in rows:
+        gw = r["gateway"]
         table.add_row(r["id"], r["started"], r["target_name"], r["access"], str(r["findings"]),
-                      "–" if r["max_success"] is None else f"{r['max_success']:.0%}")
+                      "–" if r["max_success"] is None else f"{r['max_success']:.0%}",
+                      "–" if gw is None else f"{gw['detected']}/{gw['procedures']}")
     out.print(table)
 
 
@@ -152,11 +161,14 @@ def runs_report(run_id: str = typer.Argument(..., metavar="ID"), db: str = DbOpt
                 out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o"),
                 json: bool = typer.Option(False, "--json")) -> None:
     """Write the HTML, JSON and layer reports of a stored run again."""
-    from ..report.assessment import write_reports
+    from ..report.assessment import write_coverage, write_reports
     from ..store import RunStore
 
-    paths = write_reports(RunStore(db).get(run_id), out_dir)
-    emit_json(paths) if json else out.print(f"wrote {paths['html']}, {paths['json']}, {paths['layer']}")
+    assessment = RunStore(db).get(run_id)
+    paths = write_reports(assessment, out_dir)
+    if assessment.coverage is not None:
+        paths.update(write_coverage(assessment.coverage, assessment, out_dir))
+    emit_json(paths) if json else out.print(f"wrote {', '.join(paths.values())}")
 
 
 def list_procedures(json: bool = typer.Option(False, "--json")) -> None:

@@ -13,6 +13,26 @@ from ._base import Dataset, Finding, Procedure
 
 
 @dataclass
+class Coverage:
+    """Whether the monitoring gateway noticed one procedure run through it (the purple loop)."""
+
+    procedure: str
+    technique_ids: tuple[str, ...]
+    detected: bool
+    detectors: list[str] = field(default_factory=list)
+    queries_to_detection: int | None = None
+    queries: int = 0
+    actions: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "technique_ids": list(self.technique_ids)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Coverage":
+        return cls(**{**data, "technique_ids": tuple(data["technique_ids"])})
+
+
+@dataclass
 class Assessment:
     id: str
     target: dict[str, Any]
@@ -20,15 +40,21 @@ class Assessment:
     findings: list[Finding] = field(default_factory=list)
     finished: str = ""
     label: str = ""
+    coverage: list[Coverage] | None = None  # set when the run went through the gateway
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "label": self.label, "target": self.target, "started": self.started,
-                "finished": self.finished, "findings": [f.as_dict() for f in self.findings]}
+        out = {"id": self.id, "label": self.label, "target": self.target, "started": self.started,
+               "finished": self.finished, "findings": [f.as_dict() for f in self.findings]}
+        if self.coverage is not None:
+            out["coverage"] = [c.as_dict() for c in self.coverage]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "Assessment":
+        coverage = data.get("coverage")
         return cls(id=data["id"], label=data.get("label", ""), target=data["target"], started=data["started"],
-                   finished=data.get("finished", ""), findings=[Finding.from_dict(f) for f in data["findings"]])
+                   finished=data.get("finished", ""), findings=[Finding.from_dict(f) for f in data["findings"]],
+                   coverage=None if coverage is None else [Coverage.from_dict(c) for c in coverage])
 
     def scores(self) -> dict[str, float]:
         """Best success rate per technique, over completed or partial findings."""

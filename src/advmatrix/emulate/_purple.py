@@ -4,7 +4,6 @@ read back which ones the gateway noticed, after how many queries, and by which d
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -13,18 +12,7 @@ from ..detect import client_key_id
 from ..errors import TargetUnavailable
 from ..targets import Budget, Target
 from ._base import Dataset, Procedure
-from ._campaign import Assessment, run_assessment
-
-
-@dataclass
-class Coverage:
-    procedure: str
-    technique_ids: tuple[str, ...]
-    detected: bool
-    detectors: list[str] = field(default_factory=list)
-    queries_to_detection: int | None = None
-    queries: int = 0
-    actions: list[str] = field(default_factory=list)
+from ._campaign import Assessment, Coverage, run_assessment
 
 
 class GatewayAdmin:
@@ -65,6 +53,7 @@ def run_through_gateway(target: Target, data: Dataset, chosen: list[Procedure], 
             f.procedure, f.technique_ids, bool(alerts), sorted({a["rule"]["name"] for a in alerts}),
             alerts[0]["advmatrix"]["query_count"] if alerts else None, f.queries,
             sorted({a["advmatrix"]["action"] for a in alerts})))
+    assessment.coverage = coverage  # stored with the run: the navigator draws it as a layer
     return assessment, coverage
 
 

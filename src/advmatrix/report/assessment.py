@@ -111,28 +111,39 @@ def write_reports(assessment: Any, out_dir: str | Path) -> dict[str, str]:
     return {k: str(v) for k, v in paths.items()}
 
 
-def write_coverage(coverage: list, assessment: Any, out_dir: str | Path) -> dict[str, str]:
-    """coverage.json (per procedure: detected, by what, after how many queries) and a Navigator
-    layer of detection coverage (1 = a procedure emulating the technique was noticed)."""
-    from ..emulate import coverage_scores
-    from ..kb import build_layer, bundled
-
-    out = Path(out_dir)
-    rows = [{**c.__dict__, "technique_ids": list(c.technique_ids)} for c in coverage]
-    matrix = bundled()
-    comments = {}
+def coverage_comments(coverage: list) -> dict[str, str]:
+    """Per technique, which procedures the gateway noticed, by what and when, and which it missed."""
+    comments: dict[str, str] = {}
     for c in coverage:
         for t in c.technique_ids:
             note = f"{c.procedure}: " + (f"detected after {c.queries_to_detection} queries by {', '.join(c.detectors)}"
                                          if c.detected else "not detected")
             comments[t] = (comments.get(t, "") + note + "; ").strip()
-    scores = {t: s for t, s in coverage_scores(coverage).items() if t in matrix}
-    layer = build_layer(matrix, scores, name=f"advmatrix detection coverage {assessment.id}",
-                        description="1 = the gateway noticed a procedure emulating the technique",
-                        comments=comments, legend={"not detected": "#ffffff", "detected": "#66b266"},
-                        gradient=("#ffffff", "#66b266"), min_value=0, max_value=1,
-                        metadata={"run": assessment.id})
+    return comments
+
+
+def detection_layer(matrix, scores: dict[str, float], *, name: str, comments: dict[str, str] | None = None,
+                    run_id: str | None = None):
+    """Navigator layer of detection coverage: 1 where the gateway noticed a procedure emulating
+    the technique, 0 where every such procedure went unnoticed."""
+    from ..kb import build_layer
+
+    return build_layer(matrix, {t: s for t, s in scores.items() if t in matrix}, name=name,
+                       description="1 = the gateway noticed a procedure emulating the technique",
+                       comments=comments, legend={"not detected": "#ffffff", "detected": "#66b266"},
+                       gradient=("#ffffff", "#66b266"), min_value=0, max_value=1,
+                       metadata={"run": run_id} if run_id else None)
+
+
+def write_coverage(coverage: list, assessment: Any, out_dir: str | Path) -> dict[str, str]:
+    """coverage.json (per procedure: detected, by what, after how many queries) and its layer."""
+    from ..emulate import coverage_scores
+    from ..kb import bundled
+
+    out = Path(out_dir)
+    layer = detection_layer(bundled(), coverage_scores(coverage), comments=coverage_comments(coverage),
+                            name=f"advmatrix detection coverage {assessment.id}", run_id=assessment.id)
     paths = {"coverage": out / "coverage.json", "coverage_layer": out / "coverage-layer.json"}
-    write_atomic(paths["coverage"], json.dumps(rows, indent=2) + "\n")
+    write_atomic(paths["coverage"], json.dumps([c.as_dict() for c in coverage], indent=2) + "\n")
     write_atomic(paths["coverage_layer"], layer.to_json() + "\n")
     return {k: str(v) for k, v in paths.items()}

@@ -51,6 +51,18 @@ findings = Table(
     Column("technique_ids", Text, nullable=False),
 )
 
+# what the monitoring gateway noticed of each procedure, for runs made through it
+detections = Table(
+    "detections", metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("procedure", String(100), nullable=False),
+    Column("detected", Integer, nullable=False),
+    Column("queries_to_detection", Integer),
+    Column("detectors", Text, nullable=False),
+    Column("technique_ids", Text, nullable=False),
+)
+
 
 def _url(location: str | Path) -> str:
     text = str(location)
@@ -88,6 +100,11 @@ class RunStore:
                     run_id=assessment.id, position=i, procedure=f.procedure, family=f.family, status=f.status,
                     success_rate=f.success_rate, queries=f.queries, wall_time=f.wall_time,
                     technique_ids=json.dumps(list(f.technique_ids))))
+            for i, c in enumerate(assessment.coverage or ()):
+                conn.execute(insert(detections).values(
+                    run_id=assessment.id, position=i, procedure=c.procedure, detected=int(c.detected),
+                    queries_to_detection=c.queries_to_detection, detectors=json.dumps(c.detectors),
+                    technique_ids=json.dumps(list(c.technique_ids))))
         return assessment.id
 
     def list(self, limit: int = 50) -> list[dict]:
@@ -99,7 +116,10 @@ class RunStore:
                 fs = conn.execute(select(findings.c.status, findings.c.success_rate)
                                   .where(findings.c.run_id == r["id"])).all()
                 rates = [f.success_rate for f in fs if f.success_rate is not None]
-                out.append({**dict(r), "findings": len(fs), "max_success": max(rates) if rates else None})
+                seen = conn.execute(select(detections.c.detected).where(detections.c.run_id == r["id"])).all()
+                gateway = {"procedures": len(seen), "detected": sum(d.detected for d in seen)} if seen else None
+                out.append({**dict(r), "findings": len(fs), "max_success": max(rates) if rates else None,
+                            "gateway": gateway})
             return out
 
     def get(self, run_id: str):
@@ -121,4 +141,14 @@ class RunStore:
                                            .where(findings.c.success_rate.is_not(None))):
                 for tid in json.loads(tids):
                     out[tid] = max(out.get(tid, 0.0), rate)
+        return out
+
+    def detection_scores(self) -> dict[str, float]:
+        """Per technique emulated through the gateway in any stored run: 1 if the gateway
+        noticed some procedure emulating it, else 0."""
+        out: dict[str, float] = {}
+        with self.engine.connect() as conn:
+            for tids, detected in conn.execute(select(detections.c.technique_ids, detections.c.detected)):
+                for tid in json.loads(tids):
+                    out[tid] = max(out.get(tid, 0.0), float(detected))
         return out

@@ -194,6 +194,11 @@ def _builtin_layers(db: str | None, gateway_db: str | None = None) -> list[dict]
         runs = RunStore(db).list(limit=20)
         items.append({"name": "assessments", "title": "Assessment results: best success per technique, all runs"})
         items += [{"name": f"run-{r['id']}", "title": f"Run {r['id']}: {r['target_name']} ({r['access']})"} for r in runs]
+        gated = [r for r in runs if r["gateway"]]
+        if gated:
+            items.append({"name": "detection", "title": "Detection coverage: techniques the gateway noticed, all runs"})
+            items += [{"name": f"detection-{r['id']}", "title": f"Run {r['id']}: detection coverage "
+                       f"({r['gateway']['detected']}/{r['gateway']['procedures']} procedures noticed)"} for r in gated]
     if gateway_db and Path(gateway_db).exists():
         items += [{"name": f"alerts-{d}d", "title": f"Gateway alerts, last {d} days"} for d in (1, 7, 30)]
     return items
@@ -235,6 +240,8 @@ def _builtin_layer(matrix: Matrix, db: str | None, name: str):
     from ..store import RunStore
 
     store = RunStore(db)
+    if name == "detection" or name.startswith("detection-"):
+        return _detection_layer(matrix, store, name)
     if name == "assessments":
         scores = store.technique_scores()
         title = "Assessment results (best success per technique)"
@@ -249,3 +256,19 @@ def _builtin_layer(matrix: Matrix, db: str | None, name: str):
         raise HTTPException(404, f"no built-in layer '{name}'")
     return build_layer(matrix, {k: v for k, v in scores.items() if k in matrix}, name=title,
                        legend={"0%": "#ffffff", "100%": "#ff6666"}, min_value=0, max_value=1, strict=False)
+
+
+def _detection_layer(matrix: Matrix, store, name: str):
+    from ..emulate import coverage_scores
+    from ..report.assessment import coverage_comments, detection_layer
+
+    if name == "detection":
+        return detection_layer(matrix, store.detection_scores(), name="Detection coverage, all runs through the gateway")
+    try:
+        assessment = store.get(name.removeprefix("detection-"))
+    except UnknownObjectError as exc:
+        raise HTTPException(404, str(exc)) from None
+    if assessment.coverage is None:
+        raise HTTPException(404, f"run {assessment.id} did not go through the gateway (assess --gateway-admin)")
+    return detection_layer(matrix, coverage_scores(assessment.coverage), comments=coverage_comments(assessment.coverage),
+                           name=f"Run {assessment.id}: detection coverage", run_id=assessment.id)
