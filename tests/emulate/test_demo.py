@@ -21,6 +21,15 @@ def test_demo_runs_and_writes_reports(tmp_path, monkeypatch, cli):
     assert black["target"]["access"] == "black-box" and black["target"]["name"] == "digits (kserve)"
     white = {f["procedure"]: f for f in json.loads((tmp_path / "demo" / "white-box" / "report.json").read_text())["findings"]}
     assert white["pgd"]["success_rate"] > 0.8
-    assert len(cli("runs", "list", "--db", tmp_path / "demo" / "advmatrix.db", "--json").json()) == 2
+    runs = cli("runs", "list", "--db", tmp_path / "demo" / "advmatrix.db", "--json").json()
+    assert len(runs) == 2
+    # the black-box run went through the gateway: what it noticed is stored with the run
+    detection = {proc: (detected, detectors) for proc, detected, detectors, _ in result["detection"]}
+    assert detection["membership"] == (True, ["membership"])
+    assert detection["extraction"][0] and "query-coverage" in detection["extraction"][1]
+    assert detection["discovery"] == (False, [])
+    assert [r["gateway"] for r in runs if r["gateway"]] == [{"procedures": 4, "detected": sum(
+        d for d, _ in detection.values())}]
+    assert (tmp_path / "demo" / "black-box" / "coverage-layer.json").is_file()
     again = cli("demo", "--out", tmp_path / "demo2", "--json").json()
     assert again["cached_model"] is True

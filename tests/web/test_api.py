@@ -96,7 +96,7 @@ def test_detection_coverage_layers_from_the_store(tmp_path, white_box, data):
     layer = c.get(f"/api/layers/detection-{a.id}").json()
     by = {t["techniqueID"]: t for t in layer["techniques"]}
     assert by["AML.T0043.000"]["score"] == 1 and by["AML.T0013"]["score"] == 0
-    assert "detected after 40 queries by similarity-search" in by["AML.T0043.000"]["comment"]
+    assert "first alert after 40 queries (by similarity-search)" in by["AML.T0043.000"]["comment"]
     view = c.post("/api/layers/view", json=layer).json()
     assert view["colours"]["AML.T0043.000"] == "#66b266" and view["colours"]["AML.T0013"] == "#ffffff"
     overall = c.get("/api/layers/detection").json()

@@ -191,7 +191,8 @@ def list_procedures(json: bool = typer.Option(False, "--json")) -> None:
 
 def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o"),
          json: bool = typer.Option(False, "--json")) -> None:
-    """Train a digits CNN, serve it over KServe v2 on 127.0.0.1, assess it black-box and white-box."""
+    """Train a digits CNN, serve it over KServe v2 on 127.0.0.1 behind the monitoring gateway, assess it
+    black-box through the gateway (what works, what is noticed) and white-box."""
     from ..demo import run_demo
 
     result = run_demo(out_dir, on_progress=None if json else (lambda m: err.print(f"[dim]demo:[/] {m}")))
@@ -204,3 +205,9 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o"),
         for proc, status, rate, queries in rows:
             out.print(f"  {proc:<12} {status:<10} {'–' if rate is None else f'{rate:.0%}':>5}  {queries} queries")
         out.print(f"  report: {result.reports[name]['html']}")
+    out.print("[b]noticed by the gateway[/] (black-box run):")
+    for proc, detected, detectors, at in result.detection:
+        out.print(f"  {proc:<12} " + (f"first alert after {at} queries (by {', '.join(detectors)})" if detected
+                                      else "[red]not detected[/]"))
+    out.print(f"see it all on the matrix: advmatrix serve --db {Path(result.out_dir) / 'advmatrix.db'} "
+              f"--gateway-db {result.gateway_db}")

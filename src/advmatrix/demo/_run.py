@@ -1,4 +1,5 @@
-"""Serve the victim over HTTP, assess it as a black box and as a white box, write the reports."""
+"""Serve the victim over HTTP behind the monitoring gateway, assess it as a black box through
+the gateway (what works, and what the gateway notices) and as a white box, write the reports."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..emulate import Dataset, get, run_assessment
-from ..report.assessment import write_reports
+from ..emulate import Dataset, GatewayAdmin, get, run_assessment, run_through_gateway
+from ..report.assessment import write_coverage, write_reports
 from ..serving import ServedModel, make_app, running_server
 from ..store import RunStore
 from ..targets import TargetInfo, TorchTarget, open_target
@@ -28,9 +29,13 @@ class DemoResult:
     test_accuracy: float
     cached_model: bool
     server_url: str
+    gateway_url: str = ""
+    gateway_db: str = ""
     runs: dict[str, str] = field(default_factory=dict)
     reports: dict[str, dict[str, str]] = field(default_factory=dict)
     findings: dict[str, list] = field(default_factory=dict)
+    # black-box procedures: (procedure, detected, first detector(s), queries until the first alert)
+    detection: list = field(default_factory=list)
 
 
 def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
@@ -58,10 +63,20 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
     with running_server(app) as url:
         result.server_url = url
         say(f"serving the victim with the KServe v2 protocol at {url}/v2/models/digits")
-        with open_target(f"kserve+{url}/digits") as api:
-            chosen = [get(n)(**p) for n, p in BLACK_BOX.items()]
-            black = run_assessment(api, data, chosen, budget=budget, label="demo: black-box over HTTP",
-                                   on_progress=lambda n, f: say(f"black-box: {n}" + (f" -> {f.status}" if f else "")))
+        gateway = create_demo_gateway(url, out, x[tr])
+        try:
+            with running_server(gateway) as gw_url:
+                result.gateway_url, result.gateway_db = gw_url, gateway.state.gateway.config.db
+                say(f"monitoring gateway at {gw_url} with detectors "
+                    f"{', '.join(d.name for d in gateway.state.gateway.detectors)}")
+                with open_target(f"kserve+{gw_url}/digits") as api:
+                    chosen = [get(n)(**p) for n, p in BLACK_BOX.items()]
+                    black, coverage = run_through_gateway(
+                        api, data, chosen, GatewayAdmin(gw_url, gateway.state.gateway.config.admin_token),
+                        budget=budget, label="demo: black-box over HTTP, through the gateway",
+                        on_progress=lambda n, f: say(f"black-box: {n}" + (f" -> {f.status}" if f else "")))
+        finally:
+            gateway.state.gateway.close()
     white_target = TorchTarget(victim.module, TargetInfo("digits-cnn (local)", (1, 8, 8), classes, output="logits",
                                                          modality="image"))
     chosen = [get(n)(**p) for n, p in WHITE_BOX.items()]
@@ -72,4 +87,24 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
         result.runs[name] = assessment.id
         result.reports[name] = write_reports(assessment, out / name)
         result.findings[name] = [(f.procedure, f.status, f.success_rate, f.queries) for f in assessment.findings]
+    result.reports["black-box"].update(write_coverage(coverage, black, out / "black-box"))
+    result.detection = [(c.procedure, c.detected, c.detectors, c.queries_to_detection) for c in coverage]
     return result
+
+
+def create_demo_gateway(upstream: str, out: Path, train_inputs: np.ndarray):
+    """The gateway with every detector on, given the victim's training inputs as the reference
+    sample and as the membership list. Every response is `alert`: the demo measures what the
+    attacks achieve and what is noticed; a gateway that throttled them would hide the former."""
+    import secrets
+
+    from ..detect import DETECTORS
+    from ..gateway import GatewayConfig, create_gateway
+
+    reference = out / "reference-inputs.npy"
+    np.save(reference, train_inputs)
+    cfg = GatewayConfig(upstream=upstream, db=str(out / "gateway.db"), admin_token=secrets.token_urlsafe(16),
+                        reference=str(reference), detectors={name: {} for name in DETECTORS} | {
+                            "membership": {"members": str(reference)}},
+                        responses={name: {"action": "alert"} for name in DETECTORS})
+    return create_gateway(cfg)

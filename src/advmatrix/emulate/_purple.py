@@ -4,6 +4,7 @@ read back which ones the gateway noticed, after how many queries, and by which d
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ import httpx
 from ..detect import client_key_id
 from ..errors import TargetUnavailable
 from ..targets import Budget, Target
-from ._base import Dataset, Procedure
+from ._base import Dataset, Finding, Procedure
 from ._campaign import Assessment, Coverage, run_assessment
 
 
@@ -33,7 +34,8 @@ class GatewayAdmin:
 
 def run_through_gateway(target: Target, data: Dataset, chosen: list[Procedure], admin: GatewayAdmin, *,
                         budget: int | None = None, seed: int = 0, client_header: str = "x-api-key",
-                        label: str = "") -> tuple[Assessment, list[Coverage]]:
+                        label: str = "", on_progress: Callable[[str, Finding | None], None] | None = None,
+                        ) -> tuple[Assessment, list[Coverage]]:
     keys: dict[str, str] = {}
 
     def scoped(procedure: Procedure, t: Target) -> Target:
@@ -43,7 +45,8 @@ def run_through_gateway(target: Target, data: Dataset, chosen: list[Procedure], 
             clone.extra_headers = {client_header: key}
         return clone
 
-    assessment = run_assessment(target, data, chosen, budget=budget, seed=seed, label=label, scope=scoped)
+    assessment = run_assessment(target, data, chosen, budget=budget, seed=seed, label=label, scope=scoped,
+                                on_progress=on_progress)
     coverage = []
     for f in assessment.findings:
         if f.status == "skipped" or f.procedure not in keys:

@@ -116,8 +116,8 @@ def coverage_comments(coverage: list) -> dict[str, str]:
     comments: dict[str, str] = {}
     for c in coverage:
         for t in c.technique_ids:
-            note = f"{c.procedure}: " + (f"detected after {c.queries_to_detection} queries by {', '.join(c.detectors)}"
-                                         if c.detected else "not detected")
+            seen = f"first alert after {c.queries_to_detection} queries (by {', '.join(c.detectors)})"
+            note = f"{c.procedure}: " + (seen if c.detected else "not detected")
             comments[t] = (comments.get(t, "") + note + "; ").strip()
     return comments
 
