@@ -20,11 +20,13 @@ def test_coverage_per_procedure(gateway, digits, tmp_path):
     X, y = digits
     data = Dataset(x=X[1000:1300], y=y[1000:1300], x_pool=X[1300:])
     np.save(tmp_path / "reference.npy", X[:1000])
-    detectors = {name: {} for name in ("similarity-search", "prada", "volume", "query-coverage")}
-    with gateway(reference=str(tmp_path / "reference.npy"), detectors=detectors) as (url, gw):
+    detectors = {name: {} for name in ("similarity-search", "prada", "volume", "query-coverage", "ood")}
+    # alert-only: a throttle from the first detector would starve the others of queries
+    responses = {name: {"action": "alert"} for name in detectors}
+    with gateway(reference=str(tmp_path / "reference.npy"), detectors=detectors, responses=responses) as (url, gw):
         target = KServeV2Target(url, "digits", INFO, retries=0)
         chosen = [get("square")(n_samples=20, max_iter=200), get("extraction")(checkpoints=[300], synthetic=True),
-                  get("extraction")(checkpoints=[300]), get("discovery")()]
+                  get("extraction")(checkpoints=[300]), get("discovery")(), get("inversion")(steps=10, classes=[0, 1])]
         # two extraction runs share a name; give the natural one its own
         chosen[2].name = "extraction-natural"
         assessment, coverage = run_through_gateway(target, data, chosen, GatewayAdmin(url, "s3cret"), budget=5000)
@@ -36,8 +38,11 @@ def test_coverage_per_procedure(gateway, digits, tmp_path):
     assert by["extraction-natural"].detectors == ["query-coverage"]
     assert 250 < by["extraction-natural"].queries_to_detection <= 400
     assert not by["discovery"].detected
+    # black-box inversion climbs from a blank input on clouds of noisy probes: nothing like the
+    # natural inputs of the reference sample (too noisy for similarity-search's exact windows)
+    assert by["inversion"].detectors == ["ood"] and by["inversion"].queries_to_detection <= 100
     scores = coverage_scores(coverage)
-    assert scores["AML.T0043.001"] == 1.0 and scores["AML.T0013"] == 0.0
+    assert scores["AML.T0043.001"] == 1.0 and scores["AML.T0024.001"] == 1.0 and scores["AML.T0013"] == 0.0
 
 
 def test_assess_cli_through_gateway(gateway, cli, tmp_path, monkeypatch):

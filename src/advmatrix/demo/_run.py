@@ -18,7 +18,8 @@ from ._victim import load_or_train_victim, train_like_victim
 
 BLACK_BOX = {"discovery": {}, "square": {"n_samples": 20, "max_iter": 200},
              "hopskipjump": {"n_samples": 5, "max_iter": 10, "max_eval": 200, "init_eval": 20},
-             "extraction": {"checkpoints": [50, 200, 400]}, "membership": {"n_samples": 200}}
+             "extraction": {"checkpoints": [50, 200, 400]}, "membership": {"n_samples": 200},
+             "inversion": {"steps": 30}}
 WHITE_BOX = {"fgsm": {"n_samples": 200}, "pgd": {"n_samples": 200}, "membership": {"n_samples": 200},
              "inversion": {"steps": 60}, "backdoor": {"poison_fraction": 0.05}}
 
