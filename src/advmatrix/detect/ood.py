@@ -22,7 +22,9 @@ class OODParams(DetectorParams):
 
 class OutOfDistribution(Detector):
     """Alerts when most of a client's recent inputs fall outside the reference distribution.
-    False-positive budget: per-input rate `fpr`; per client, far below it for the default run."""
+    False-positive budget: per-input rate `fpr` for inputs drawn like the reference; clients
+    whose inputs legitimately vary beyond it (augmented, shifted) alert unless the reference
+    holds that variation too (measured in bench/RESULTS.md)."""
 
     name = "ood"
     title = "Out-of-distribution inputs"
