@@ -67,23 +67,21 @@ def make_app(models: dict[str, ServedModel]) -> FastAPI:
             "inputs": {"x": {"tensor_shape": {"dim": [{"size": "-1"}, *({"size": str(d)} for d in m.input_shape)]}}},
             "outputs": {"y": {"tensor_shape": {"dim": [{"size": "-1"}, {"size": str(len(m.classes))}]}}}}}}}}
 
+    async def body_array(request: Request, key: str, kind: str) -> np.ndarray:
+        try:
+            return np.asarray((await request.json())[key], dtype=np.float32)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HTTPException(400, f"malformed {kind}: {exc}") from None
+
     @app.post("/v1/models/{name}:predict")
     async def tf_predict(name: str, request: Request) -> dict:
         m = model_or_404(name)
-        try:
-            x = np.asarray((await request.json())["instances"], dtype=np.float32)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise HTTPException(400, f"malformed predict request: {exc}") from None
-        return {"predictions": run(m, x).tolist()}
+        return {"predictions": run(m, await body_array(request, "instances", "predict request")).tolist()}
 
     @app.post("/json/{name}")
     async def plain(name: str, request: Request) -> dict:
         m = model_or_404(name)
-        try:
-            x = np.asarray((await request.json())["features"], dtype=np.float32)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise HTTPException(400, f"malformed request: {exc}") from None
-        return {"result": {"scores": run(m, x).tolist()}}
+        return {"result": {"scores": run(m, await body_array(request, "features", "request")).tolist()}}
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - safety net
