@@ -26,6 +26,7 @@ import numpy as np
 from advmatrix.detect import (MembershipProbing, OutOfDistribution, Prada, QueryCoverage, QueryEvent,
                               SimilaritySearch, Volume)
 from advmatrix.emulate import Dataset, get
+from advmatrix.plugins import Context
 from advmatrix.targets import MockTarget, TargetInfo
 
 INFO = TargetInfo("digits", (1, 8, 8), tuple("0123456789"))
@@ -153,8 +154,8 @@ def detector_cost(probs, v, names: tuple[str, ...] = ("similarity-search", "prad
     outputs = probs(pool)
     table: dict = {}
     every = (SimilaritySearch(), Prada(min_queries=10**9), Volume(),
-             MembershipProbing(members_array=v.x[v.train_idx], min_hits=10**9),
-             QueryCoverage(reference=v.x[v.train_idx]))
+             MembershipProbing(Context({"members": v.x[v.train_idx]}), min_hits=10**9),
+             QueryCoverage(Context({"reference": v.x[v.train_idx]})))
     every[-1].threshold = 10**9  # never alert: measure the cost with the client's cell set at its largest
     for det in (d for d in every if d.name in names):
         row = {}
@@ -178,8 +179,8 @@ def detection(probs, v) -> dict:
     rng = np.random.default_rng(1)
     x_test, y_test = v.x[v.test_idx], v.y[v.test_idx]
 
-    members = MembershipProbing(members_array=v.x[v.train_idx])
-    coverage = QueryCoverage(reference=v.x[v.train_idx])
+    members = MembershipProbing(Context({"members": v.x[v.train_idx]}))
+    coverage = QueryCoverage(Context({"reference": v.x[v.train_idx]}))
     # ood's reference holds the variation users legitimately send (1-pixel shifts, brighter
     # copies): with the training inputs alone, 99 of the 100 augmenting sessions below alert
     # (on 8x8 digits a 1-pixel shift is out of distribution; RESULTS.md)
@@ -191,8 +192,8 @@ def detection(probs, v) -> dict:
     def session(queries_fn) -> tuple[int, str] | None:
         """Run one session against fresh detectors; the query count at the first alert, and
         which detector raised it."""
-        dets = [SimilaritySearch(), Prada(), Volume(), MembershipProbing(), QueryCoverage(reference=v.x[v.train_idx]),
-                OutOfDistribution(reference=ood_reference)]
+        dets = [SimilaritySearch(), Prada(), Volume(), MembershipProbing(Context({"members": v.x[v.train_idx]})), QueryCoverage(Context({"reference": v.x[v.train_idx]})),
+                OutOfDistribution(Context({"reference": ood_reference}))]
         dets[3].digests = members.digests  # the training set's digests, computed once
         assert dets[4].threshold == coverage.threshold  # calibration is seeded: the same for every session
         count = 0
@@ -305,7 +306,7 @@ def coverage_tradeoff(v) -> dict:
     table = {}
     for budget in (50, 100, 150, 200, 250, 400):
         def fresh():
-            return QueryCoverage(reference=v.x[v.train_idx], budget=budget)
+            return QueryCoverage(Context({"reference": v.x[v.train_idx]}), budget=budget)
         caught = [first_alert(fresh(), x_test[rng.permutation(len(x_test))]) for _ in range(20)]
         benign = [first_alert(fresh(), x_test[rng.choice(len(x_test), 200, replace=False)]) for _ in range(100)]
         table[budget] = {"extraction_median_queries": statistics.median(c if c else 10**9 for c in caught),

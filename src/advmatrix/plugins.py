@@ -27,7 +27,7 @@ import inspect
 import pkgutil
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -96,11 +96,11 @@ CONTEXT: dict[str, str] = {
 
 
 class Context:
-    """Named data that plugins declare they need, resolved when first asked for.
+    """Named data that plugins declare they need, supplied once by whoever builds them (the
+    gateway's configuration, a test, a user's script).
 
-    Values are given directly or as zero-argument loaders (a file is read once, and only if a
-    plugin needs it). A plugin asks with :meth:`need`; a missing item is one line naming the
-    plugin and how to supply it.
+    A plugin asks with :meth:`need`; a missing item is one line naming the plugin and how to
+    supply it.
 
     >>> ctx = Context({"system_prompt": "You are a helpful assistant."})
     >>> ctx.need("system_prompt", "detector demo")
@@ -111,7 +111,6 @@ class Context:
 
     def __init__(self, values: Mapping[str, Any] | None = None, *, where: str = "the configuration's 'context'"):
         self._values = dict(values or {})
-        self._lock = threading.Lock()
         self.where = where
 
     def __contains__(self, name: str) -> bool:
@@ -126,25 +125,7 @@ class Context:
         if name not in self._values:
             hint = CONTEXT.get(name, "")
             raise UsageError(f"{who} needs context '{name}'{f' ({hint})' if hint else ''}: set it in {self.where}")
-        with self._lock:
-            value = self._values[name]
-            if isinstance(value, _Loader):
-                value = self._values[name] = value.load()
-        return value
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """The item ``name`` when supplied, else ``default``."""
-        return self.need(name, "") if name in self._values else default
-
-
-@dataclass(frozen=True)
-class _Loader:
-    load: Callable[[], Any]
-
-
-def lazy(load: Callable[[], Any]) -> Any:
-    """Wrap a loader so that :class:`Context` calls it on first use only."""
-    return _Loader(load)
+        return self._values[name]
 
 
 def load_array(path: str | Path, what: str) -> Any:
@@ -279,4 +260,4 @@ def _collect(obj: object, base: type, found: dict[str, type], source: str) -> No
 
 
 __all__ = ["CONTEXT", "KINDS", "Context", "Kind", "NoParams", "Plugin", "clear_cache", "everything", "get",
-           "kind", "lazy", "load_array", "origin", "registry", "validation_message"]
+           "kind", "load_array", "origin", "registry", "validation_message"]

@@ -8,6 +8,7 @@ import pytest
 
 from advmatrix.detect import OutOfDistribution, QueryCoverage, QueryEvent
 from advmatrix.errors import UsageError
+from advmatrix.plugins import Context
 from advmatrix.gateway import GatewayConfig
 
 
@@ -23,22 +24,22 @@ def test_query_coverage_flags_a_client_exploring_the_space_not_one_revisiting_it
     X, _ = digits
     ref, new = X[:1000], X[1000:]
     rng = np.random.default_rng(0)
-    det = QueryCoverage(reference=ref)
+    det = QueryCoverage(Context({"reference": ref}))
     # an extractor with natural data walks through all of it
     at = _first_alert(det, new[rng.permutation(len(new))])
     assert at is not None and det.params.budget < at < len(new)
     # as many queries, but re-sending lightly changed copies of 100 inputs, explore no further
     base = new[rng.choice(len(new), 100, replace=False)]
     copies = np.concatenate([np.clip(base + rng.normal(0, 0.02, base.shape), 0, 1) for _ in range(8)])
-    assert _first_alert(QueryCoverage(reference=ref), copies.astype(np.float32)) is None
+    assert _first_alert(QueryCoverage(Context({"reference": ref})), copies.astype(np.float32)) is None
 
 
 def test_query_coverage_threshold_keeps_to_its_false_positive_budget(digits):
     """Sessions of `budget` natural queries alert at about the configured rate, no more."""
     X, _ = digits
     rng = np.random.default_rng(1)
-    det = QueryCoverage(reference=X[:1000], budget=200, fpr=0.05)
-    alerted = sum(_first_alert(QueryCoverage(reference=X[:1000], budget=200, fpr=0.05),
+    det = QueryCoverage(Context({"reference": X[:1000]}), budget=200, fpr=0.05)
+    alerted = sum(_first_alert(QueryCoverage(Context({"reference": X[:1000]}), budget=200, fpr=0.05),
                                X[1000:][rng.choice(797, 200, replace=False)]) is not None for _ in range(100))
     assert alerted <= 12  # binomial(100, 0.05) stays under 12 with probability > 0.998
     assert det.threshold > 150  # and the threshold is not so high that nothing could reach it:
@@ -47,7 +48,7 @@ def test_query_coverage_threshold_keeps_to_its_false_positive_budget(digits):
 
 def test_query_coverage_state_is_released_after_the_alert(digits):
     X, _ = digits
-    det = QueryCoverage(reference=X[:1000], budget=50)
+    det = QueryCoverage(Context({"reference": X[:1000]}), budget=50)
     assert _first_alert(det, X[1000:1400]) is not None
     assert det.clients.get("c").seen is None
     assert det.observe(QueryEvent("c", 0.0, X[1400:1500], count=500)) == []  # one alert per client
@@ -55,18 +56,18 @@ def test_query_coverage_state_is_released_after_the_alert(digits):
 
 def test_query_coverage_needs_a_big_enough_reference(digits):
     X, _ = digits
-    with pytest.raises(UsageError, match="needs a reference sample"):
+    with pytest.raises(UsageError, match="needs context .reference."):
         QueryCoverage()
     with pytest.raises(UsageError, match="budget 250 exceeds the reference sample \\(100 inputs\\)"):
-        QueryCoverage(reference=X[:100])
+        QueryCoverage(Context({"reference": X[:100]}))
 
 
 def test_ood_flags_a_client_sending_noise_not_digits(digits):
     X, _ = digits
     rng = np.random.default_rng(2)
-    assert _first_alert(OutOfDistribution(reference=X[:1000]), X[1000:1400]) is None
+    assert _first_alert(OutOfDistribution(Context({"reference": X[:1000]})), X[1000:1400]) is None
     noise = rng.uniform(0, 1, (100, 1, 8, 8)).astype(np.float32)
-    assert _first_alert(OutOfDistribution(reference=X[:1000]), noise) == 52  # the first full window of 50 recent inputs, whole requests
+    assert _first_alert(OutOfDistribution(Context({"reference": X[:1000]})), noise) == 52  # the first full window of 50 recent inputs, whole requests
 
 
 @pytest.mark.parametrize("content, message", [

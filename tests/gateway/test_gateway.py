@@ -226,7 +226,7 @@ def test_membership_probing_is_detected_and_new_data_is_not(gateway, digits, tmp
     X, y = digits
     members = tmp_path / "train.npy"
     np.save(members, X[:1000])
-    with gateway(detectors={"membership": {"members": str(members)}}) as (url, gw):
+    with gateway(context={"members": str(members)}, detectors={"membership": {}}) as (url, gw):
         eve = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "eve"}, retries=0)
         data = Dataset(x=X[1000:1010], y=y[1000:1010], x_members=X[:300], y_members=y[:300],
                        x_nonmembers=X[1000:1300], y_nonmembers=y[1000:1300])
@@ -243,13 +243,23 @@ def test_membership_probing_is_detected_and_new_data_is_not(gateway, digits, tmp
 
 
 def test_membership_detector_rejects_a_pickled_members_file(tmp_path):
-    from advmatrix.detect import MembershipProbing
     from advmatrix.errors import UsageError
+    from advmatrix.gateway import GatewayConfig
 
     bad = tmp_path / "members.npy"
     np.save(bad, np.array([{"x": 1}], dtype=object))  # object arrays need pickle to load
-    with pytest.raises(UsageError, match="members file"):
-        MembershipProbing(members=str(bad))
+    cfg = GatewayConfig(upstream="http://127.0.0.1:9", context={"members": str(bad)}, detectors={"membership": {}})
+    with pytest.raises(UsageError, match="context members '.*members.npy': Object arrays"):
+        cfg.build_detectors()
+
+
+def test_a_detector_without_its_context_is_one_clear_error():
+    from advmatrix.errors import UsageError
+    from advmatrix.gateway import GatewayConfig
+
+    cfg = GatewayConfig(upstream="http://127.0.0.1:9", detectors={"membership": {}})
+    with pytest.raises(UsageError, match="detector membership needs context 'members'"):
+        cfg.build_detectors()
 
 
 def test_extraction_with_natural_data_is_caught_by_query_coverage(gateway, digits, tmp_path):

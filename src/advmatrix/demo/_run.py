@@ -99,13 +99,13 @@ def create_demo_gateway(upstream: str, out: Path, train_inputs: np.ndarray):
     attacks achieve and what is noticed; a gateway that throttled them would hide the former."""
     import secrets
 
-    from ..detect import DETECTORS
+    from ..detect import detectors
     from ..gateway import GatewayConfig, create_gateway
 
     reference = out / "reference-inputs.npy"
     np.save(reference, train_inputs)
     cfg = GatewayConfig(upstream=upstream, db=str(out / "gateway.db"), admin_token=secrets.token_urlsafe(16),
-                        reference=str(reference), detectors={name: {} for name in DETECTORS} | {
-                            "membership": {"members": str(reference)}},
-                        responses={name: {"action": "alert"} for name in DETECTORS})
+                        context={"reference": str(reference), "members": str(reference)},
+                        detectors={name: {} for name in detectors()},
+                        responses={name: {"action": "alert"} for name in detectors()})
     return create_gateway(cfg)

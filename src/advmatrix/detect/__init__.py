@@ -1,14 +1,37 @@
-"""Detectors over the stream of query events, each tagged with ATLAS technique IDs."""
+"""Detectors over the stream of query events, each tagged with ATLAS technique IDs.
 
-from ._base import Alert, ClientStates, Detector, QueryEvent, client_key_id
+Detectors are plugins (kind ``detector``): the built-ins below and any registered in the
+``advmatrix.detectors`` entry-point group. Build one by name with :func:`build`:
+
+>>> from advmatrix.detect import build
+>>> build("volume", max_client_queries=100).name
+'volume'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..plugins import Context
+from ..plugins import get as _get
+from ..plugins import registry as _registry
+from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent, client_key_id
 from .extraction import Prada, QueryCoverage
 from .membership import MembershipProbing
 from .ood import OutOfDistribution
 from .similarity import SimilaritySearch
 from .volume import Volume
 
-DETECTORS: dict[str, type[Detector]] = {d.name: d for d in (SimilaritySearch, Prada, QueryCoverage, Volume,
-                                                           OutOfDistribution, MembershipProbing)}
 
-__all__ = ["DETECTORS", "Alert", "ClientStates", "Detector", "MembershipProbing", "OutOfDistribution", "Prada",
-           "QueryCoverage", "QueryEvent", "SimilaritySearch", "Volume", "client_key_id"]
+def detectors() -> dict[str, type[Detector]]:
+    """Every installed detector by name (built-in and from entry points)."""
+    return _registry("detector")
+
+
+def build(name: str, context: Context | None = None, **params: Any) -> Detector:
+    """The detector ``name`` with validated parameters and its declared context."""
+    return _get("detector", name)(context, **params)
+
+
+__all__ = ["Alert", "ClientStates", "Detector", "DetectorParams", "MembershipProbing", "OutOfDistribution", "Prada",
+           "QueryCoverage", "QueryEvent", "SimilaritySearch", "Volume", "build", "client_key_id", "detectors"]

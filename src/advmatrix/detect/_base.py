@@ -1,8 +1,10 @@
 """Detectors watch the stream of query events and raise alerts tagged with ATLAS techniques.
 
-Each keeps bounded per-client state and does bounded work per event (no scans of history on
-the hot path); its false-positive budget is stated in its docstring and tested on benign
-traffic.
+Each keeps bounded per-client state (at most ``max_clients`` clients, least recently seen
+dropped) and does bounded work per event (no scans of history on the hot path); its
+false-positive budget is stated in its docstring and tested on benign traffic. Data a detector
+needs beyond its parameters (a reference sample, the training inputs) it declares in
+``context`` and receives through :class:`advmatrix.plugins.Context`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..plugins import Context, Plugin
 
 S = TypeVar("S")
 
@@ -57,7 +61,10 @@ def client_key_id(api_key: str) -> str:
 
 
 class DetectorParams(BaseModel):
+    """Parameters every detector takes."""
+
     model_config = ConfigDict(extra="forbid")
+    max_clients: int = Field(10_000, ge=1, description="clients whose state is kept (least recently seen dropped)")
 
 
 class ClientStates(Generic[S]):
@@ -81,20 +88,43 @@ class ClientStates(Generic[S]):
     def __len__(self) -> int:
         return len(self._states)
 
+    def pop(self, client: str) -> S | None:
+        """Forget one client's state."""
+        return self._states.pop(client, None)
 
-class Detector:
-    name: ClassVar[str]
-    title: ClassVar[str]
-    technique_ids: ClassVar[tuple[str, ...]]
+
+class Detector(Plugin):
+    """Base of every detector: ``observe(event) -> alerts``.
+
+    ``__init__`` validates the parameters and hands the context to :meth:`setup`, where a
+    detector builds what it learns from it (thresholds from a reference sample, digests of the
+    training inputs). Per-client state lives in :class:`ClientStates` attributes, which
+    :meth:`state_size` counts.
+    """
+
+    kind = "detector"
     Params: ClassVar[type[BaseModel]] = DetectorParams
-    takes_reference: ClassVar[bool] = False  # built with reference= (a sample of natural inputs)
 
-    def __init__(self, **params: Any):
-        self.params = self.Params(**params)
+    def __init__(self, context: Context | None = None, **params: Any):
+        self.params = self.parse_params(params)
+        self.setup(context if context is not None else Context())
+
+    def setup(self, context: Context) -> None:
+        """Build learned state from the declared context; the default needs none."""
 
     def observe(self, event: QueryEvent) -> list[Alert]:  # pragma: no cover - abstract
+        """Look at one event; return the alerts it raises (usually none)."""
         raise NotImplementedError
 
+    def state_size(self) -> int:
+        """Clients currently holding state in this detector (bounded by ``max_clients``)."""
+        return sum(len(v) for v in vars(self).values() if isinstance(v, ClientStates))
+
+    def clients_state(self, factory) -> ClientStates:
+        """Per-client state bounded by this detector's ``max_clients``."""
+        return ClientStates(factory, self.params.max_clients)
+
     def alert(self, event: QueryEvent, severity: str, message: str, **evidence: Any) -> Alert:
+        """An alert from this detector about the event's client."""
         return Alert(self.name, self.technique_ids, event.client, severity, message, evidence,
                      query_count=event.count)

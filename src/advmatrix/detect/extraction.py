@@ -14,7 +14,9 @@ from collections import deque
 import numpy as np
 from pydantic import Field
 
+from .._extras import require
 from ..errors import UsageError
+from ..plugins import Context
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
@@ -71,14 +73,16 @@ class Prada(Detector):
     technique_ids = ("AML.T0024.002", "AML.T0005.001", "AML.T0040")
     Params = PradaParams
 
-    def __init__(self, **params):
-        super().__init__(**params)
+    extras = ("detect",)
+
+    def setup(self, context: Context) -> None:
+        require(*self.extras, feature="detector prada")
         # imported here, not on the first query: scipy.stats takes ~1-2 s to import, which would
         # otherwise land on some client's request
         from scipy.stats import shapiro
 
         self._shapiro = shapiro
-        self.clients: ClientStates[_State] = ClientStates(_State)
+        self.clients: ClientStates[_State] = self.clients_state(_State)
 
     def observe(self, event: QueryEvent) -> list[Alert]:
         if event.inputs is None:
@@ -142,13 +146,10 @@ class QueryCoverage(Detector):
     title = "Model extraction (query coverage of the input space)"
     technique_ids = ("AML.T0024.002", "AML.T0005.001")
     Params = CoverageParams
-    takes_reference = True
+    context = ("reference",)
 
-    def __init__(self, reference: np.ndarray | None = None, **params):
-        super().__init__(**params)
-        if reference is None:
-            raise UsageError("detector query-coverage needs a reference sample of natural inputs "
-                             "(gateway config 'reference: inputs.npy')")
+    def setup(self, context: Context) -> None:
+        reference = context.need("reference", f"detector {self.name}")
         p = self.params
         ref = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
         if len(ref) < p.budget:
@@ -166,7 +167,7 @@ class QueryCoverage(Detector):
         own = self.cells(ref)
         draws = [len(np.unique(own[rng.choice(len(own), p.budget, replace=False)])) for _ in range(200)]
         self.threshold = int(np.quantile(draws, 1 - p.fpr)) + 1
-        self.clients: ClientStates[_Cells] = ClientStates(_Cells)
+        self.clients: ClientStates[_Cells] = self.clients_state(_Cells)
 
     def cells(self, x: np.ndarray) -> np.ndarray:
         flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)

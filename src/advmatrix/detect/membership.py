@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from pathlib import Path
 
 import numpy as np
 from pydantic import Field
 
-from ..errors import UsageError
+from ..plugins import Context
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
 class MembershipParams(DetectorParams):
-    members: str | None = Field(None, description=".npy file of the model's training inputs")
     decimals: int = Field(3, ge=0, le=8, description="inputs are rounded to this many decimals before matching")
     window: int = Field(100, ge=10, description="recent queries considered per client")
     min_hits: int = Field(20, ge=1, description="training records among them needed to alert")
@@ -52,17 +50,12 @@ class MembershipProbing(Detector):
     title = "Membership-inference probing (training records queried)"
     technique_ids = ("AML.T0024.000",)
     Params = MembershipParams
+    context = ("members",)
 
-    def __init__(self, members_array: np.ndarray | None = None, **params):
-        super().__init__(**params)
+    def setup(self, context: Context) -> None:
         p = self.params
-        if members_array is None and p.members:
-            try:
-                members_array = np.load(Path(p.members), allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise UsageError(f"detector membership: members file '{p.members}': {exc}") from None
-        self.digests: set[int] = set(self.digest(members_array)) if members_array is not None else set()
-        self.clients: ClientStates[_State] = ClientStates(lambda: _State(p.window))
+        self.digests: set[int] = set(self.digest(context.need("members", f"detector {self.name}")))
+        self.clients: ClientStates[_State] = self.clients_state(lambda: _State(p.window))
 
     def digest(self, x: np.ndarray) -> list[int]:
         flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)

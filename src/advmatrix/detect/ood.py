@@ -11,7 +11,16 @@ from collections import deque
 import numpy as np
 from pydantic import Field
 
+from ..plugins import Context
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
+
+
+class _Recent:
+    __slots__ = ("flags", "alerted")
+
+    def __init__(self, recent: int) -> None:
+        self.flags: deque[bool] = deque(maxlen=recent)
+        self.alerted = False
 
 
 class OODParams(DetectorParams):
@@ -30,15 +39,13 @@ class OutOfDistribution(Detector):
     title = "Out-of-distribution inputs"
     technique_ids = ("AML.T0043", "AML.T0015", "AML.T0040")
     Params = OODParams
-    takes_reference = True
+    context = ("reference",)
 
-    def __init__(self, reference: np.ndarray | None = None, **params):
-        super().__init__(**params)
-        self.clients: ClientStates[deque] = ClientStates(lambda: deque(maxlen=self.params.recent))
-        self.alerted: set[str] = set()
-        self.mean = self.var = self.threshold = None
-        if reference is not None:
-            self.fit(reference)
+    def setup(self, context: Context) -> None:
+        # per client: the recent flags, and whether it has alerted (kept with them, so the
+        # client bound covers both)
+        self.clients: ClientStates[_Recent] = self.clients_state(lambda: _Recent(self.params.recent))
+        self.fit(context.need("reference", f"detector {self.name}"))
 
     def fit(self, reference: np.ndarray) -> None:
         ref = reference.reshape(len(reference), -1).astype(np.float64)
@@ -54,13 +61,14 @@ class OutOfDistribution(Detector):
     def observe(self, event: QueryEvent) -> list[Alert]:
         if event.inputs is None or self.mean is None or event.inputs.reshape(event.n, -1).shape[1] != len(self.mean):
             return []
-        recent = self.clients.get(event.client)
+        state = self.clients.get(event.client)
+        recent = state.flags
         recent.extend(self.score(event.inputs) > self.threshold)
-        if event.client in self.alerted or len(recent) < recent.maxlen:
+        if state.alerted or len(recent) < recent.maxlen:
             return []
         share = float(np.mean(recent))
         if share >= self.params.fraction:
-            self.alerted.add(event.client)
+            state.alerted = True
             return [self.alert(event, "medium", f"{share:.0%} of the last {len(recent)} inputs are out of distribution",
                                share=share)]
         return []

@@ -15,6 +15,7 @@ from collections import OrderedDict
 import numpy as np
 from pydantic import Field
 
+from ..plugins import Context
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
@@ -48,9 +49,8 @@ class SimilaritySearch(Detector):
     technique_ids = ("AML.T0043.001", "AML.T0043", "AML.T0040")
     Params = SimilarityParams
 
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.clients: ClientStates[_State] = ClientStates(_State)
+    def setup(self, context: Context) -> None:
+        self.clients: ClientStates[_State] = self.clients_state(_State)
 
     def fingerprint(self, x: np.ndarray) -> list[bytes]:
         p = self.params

@@ -7,6 +7,7 @@ from collections import deque
 
 from pydantic import Field
 
+from ..plugins import Context
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
@@ -36,9 +37,8 @@ class Volume(Detector):
     technique_ids = ("AML.T0034", "AML.T0034.000", "AML.T0029", "AML.T0040")
     Params = VolumeParams
 
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.clients: ClientStates[_State] = ClientStates(_State)
+    def setup(self, context: Context) -> None:
+        self.clients: ClientStates[_State] = self.clients_state(_State)
         self.total: deque[tuple[float, int]] = deque()
         self.total_count = 0
         self.total_alerted = -1e18

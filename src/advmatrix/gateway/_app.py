@@ -349,7 +349,7 @@ def create_gateway(config: GatewayConfig, detectors: list[Detector] | None = Non
     @app.delete("/_advmatrix/blocks/{client}", summary="Lift every measure on a client")
     def unblock(client: str, authorization: str | None = Header(None)) -> dict:
         authorise(authorization)
-        gw.responder.clients.pop(client, None)
+        gw.responder.lift(client)
         for measure in ("block", "throttle", "degrade"):
             gw.log.measure(client, measure, 0.0)
         return {"client": client, "lifted": True}

@@ -1,15 +1,21 @@
-"""Gateway configuration: YAML file plus command-line overrides."""
+"""Gateway configuration: YAML file plus command-line overrides.
+
+Detectors, responses and protocols are plugins named here with their parameters; what
+detectors need beyond parameters comes from ``context`` (``reference``: natural inputs,
+``members``: training inputs, each an ``.npy`` file read without pickle), resolved once, for
+every detector that declares it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..detect import DETECTORS, Detector
+from ..detect import Detector, build
 from ..errors import FormatError, UsageError
+from ..plugins import Context, load_array, validation_message
 
 DEFAULT_RESPONSES: dict[str, dict[str, Any]] = {
     "similarity-search": {"action": "degrade", "mode": "labels", "duration_s": 3600},
@@ -22,6 +28,8 @@ DEFAULT_RESPONSES: dict[str, dict[str, Any]] = {
 
 
 class GatewayConfig(BaseModel):
+    """Everything ``advmatrix monitor`` is configured with (YAML keys of the same names)."""
+
     model_config = ConfigDict(extra="forbid")
     upstream: str
     db: str = "gateway.db"
@@ -38,39 +46,31 @@ class GatewayConfig(BaseModel):
     responses: dict[str, dict[str, Any]] = Field(default_factory=lambda: dict(DEFAULT_RESPONSES))
     alert_only_clients: list[str] = Field(default_factory=list, description="client ids as alerts name them "
                                           "('key:...' for an API key, else the address): alerted on, never acted against")
-    reference: str | None = Field(None, description=".npy of natural inputs for the ood and query-coverage detectors")
+    context: dict[str, Any] = Field(default_factory=dict, description="data detectors declare they need: "
+                                    "reference, members (.npy files), system_prompt (text)")
+    reference: str | None = Field(None, description="shorthand for context.reference")
+    protocols: dict[str, dict[str, Any]] = Field(default_factory=dict, description="parameters per protocol plugin")
+
+    def build_context(self) -> Context:
+        """The context every detector is built with. Every ``.npy`` named is read now, even
+        when no detector uses it: a bad file in the configuration is an error at start-up,
+        not a surprise the day someone turns a detector on."""
+        values = dict(self.context)
+        if self.reference:
+            values.setdefault("reference", self.reference)
+        for name, value in values.items():
+            if isinstance(value, str) and value.endswith(".npy"):
+                values[name] = load_array(value, f"context {name}")
+        return Context(values, where="the gateway configuration's 'context' (or --reference)")
 
     def build_detectors(self) -> list[Detector]:
-        out: list[Detector] = []
-        # read even when no detector uses it: a bad file named in the config is an error now,
-        # not a surprise the day someone turns ood on
-        reference = self.load_reference() if self.reference else None
-        for name, params in self.detectors.items():
-            if name not in DETECTORS:
-                raise UsageError(f"unknown detector '{name}' (known: {', '.join(DETECTORS)})")
-            cls = DETECTORS[name]
-            try:
-                if cls.takes_reference:
-                    out.append(cls(reference=reference, **params))
-                else:
-                    out.append(cls(**params))
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                raise UsageError(f"detector {name}: parameter '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
-        return out
-
-    def load_reference(self) -> np.ndarray:
-        try:
-            ref = np.load(Path(self.reference), allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"reference '{self.reference}': {exc}") from None
-        if ref.ndim < 2 or not np.issubdtype(ref.dtype, np.number) or len(ref) == 0:
-            raise UsageError(f"reference '{self.reference}': expected a non-empty numeric array of inputs "
-                             f"(n, features...), got shape {ref.shape} and dtype {ref.dtype}")
-        return ref
+        """The configured detectors, parameters validated, context supplied."""
+        context = self.build_context()
+        return [build(name, context, **(params or {})) for name, params in self.detectors.items()]
 
 
 def load_config(path: str | Path | None, **overrides: Any) -> GatewayConfig:
+    """The configuration from a YAML file (or none) with command-line overrides applied."""
     data: dict[str, Any] = {}
     if path:
         from ..kb._io import read_yaml
@@ -82,5 +82,4 @@ def load_config(path: str | Path | None, **overrides: Any) -> GatewayConfig:
     try:
         return GatewayConfig(**data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise UsageError(f"{path or 'configuration'}: '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
+        raise UsageError(f"{path or 'configuration'}: {validation_message(exc)}") from None
