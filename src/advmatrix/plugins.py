@@ -31,18 +31,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar
-
-from pydantic import BaseModel, ConfigDict, ValidationError
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._extras import missing_extras
 from .errors import UsageError
 
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
-class NoParams(BaseModel):
-    """Parameters of a plugin that takes none: any key is an error."""
+# pydantic is imported only by plugins that have parameters: `advmatrix scan` runs once per
+# artifact in pipelines and its formats take none, so it never pays for the import.
 
-    model_config = ConfigDict(extra="forbid")
+
+def __getattr__(name: str) -> Any:
+    if name == "NoParams":
+        from pydantic import BaseModel, ConfigDict
+
+        class NoParams(BaseModel):
+            """Parameters of a plugin that takes none: any key is an error."""
+
+            model_config = ConfigDict(extra="forbid")
+
+        globals()["NoParams"] = NoParams
+        return NoParams
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -61,13 +73,20 @@ class Plugin:
     title: ClassVar[str]
     technique_ids: ClassVar[tuple[str, ...]] = ()   # ATLAS techniques it emulates, detects or finds
     mitigation_ids: ClassVar[tuple[str, ...]] = ()  # ATLAS mitigations it implements
-    Params: ClassVar[type[BaseModel]] = NoParams
+    Params: ClassVar[Any] = None                    # a pydantic model; None: takes no parameters
     extras: ClassVar[tuple[str, ...]] = ()          # advmatrix extras it needs (pyproject names)
     context: ClassVar[tuple[str, ...]] = ()         # named context it needs (see CONTEXT)
 
     @classmethod
-    def parse_params(cls, params: Mapping[str, Any] | None = None) -> BaseModel:
-        """Validate parameters against ``Params``; a bad one is a one-line :class:`UsageError`."""
+    def parse_params(cls, params: Mapping[str, Any] | None = None) -> Any:
+        """Validate parameters against ``Params``; a bad one is a one-line :class:`UsageError`.
+        Returns the validated model (None for a plugin that takes no parameters)."""
+        if cls.Params is None:
+            if params:
+                raise UsageError(f"{cls.kind} {cls.name}: takes no parameters (got {', '.join(map(repr, params))})")
+            return None
+        from pydantic import ValidationError
+
         try:
             return cls.Params(**dict(params or {}))
         except ValidationError as exc:
@@ -83,7 +102,7 @@ class Plugin:
                 "description": inspect.cleandoc(cls.__doc__ or ""),
                 "technique_ids": list(cls.technique_ids), "mitigation_ids": list(cls.mitigation_ids),
                 "extras": list(cls.extras), "context": list(cls.context),
-                "params": cls.Params.model_json_schema().get("properties", {}),
+                "params": {} if cls.Params is None else cls.Params.model_json_schema().get("properties", {}),
                 "available": not lacking, "missing_extras": lacking, "source": origin(cls)}
 
 

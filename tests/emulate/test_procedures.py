@@ -12,16 +12,6 @@ from advmatrix.kb import bundled
 from advmatrix.targets import Budget, MockTarget, OutputKind, TargetInfo
 
 
-@pytest.mark.parametrize("name", sorted(procedures()))
-def test_conformance(name):
-    cls = procedures()[name]
-    matrix = bundled()
-    assert cls.technique_ids and all(t in matrix for t in cls.technique_ids), cls.technique_ids
-    assert issubclass(cls, Procedure) and cls.__doc__ and cls.title and cls.family
-    assert cls.describe()["name"] == name
-    cls()  # default parameters are valid
-
-
 def test_parameters_are_validated():
     with pytest.raises(UsageError, match="procedure pgd: parameter 'eps'"):
         get("pgd")(eps=-1)
@@ -120,34 +110,3 @@ def test_backdoor_with_user_training_function(white_box, data):
     data.train = lambda x, y: 1 / 0
     broken = get("backdoor")().run(white_box, data)
     assert broken.status == "error" and "training function failed: ZeroDivisionError" in broken.message
-
-
-def test_plugins_from_entry_points(monkeypatch):
-    """A third-party procedure declared in the advmatrix.plugins group is discovered."""
-    import sys
-    import types
-    from importlib.metadata import EntryPoint
-
-    from advmatrix.emulate import _registry
-
-    module = types.ModuleType("thirdparty_attacks")
-
-    class Probe(Procedure):
-        """A plugin procedure."""
-        name, title, family, technique_ids = "thirdparty-probe", "Probe", "discovery", ("AML.T0013",)
-
-        def _run(self, target, data, finding, rng):
-            finding.success_rate = 1.0
-
-    module.Probe = Probe
-    monkeypatch.setitem(sys.modules, "thirdparty_attacks", module)
-    eps = [EntryPoint("probe", "thirdparty_attacks", "advmatrix.plugins"),
-           EntryPoint("broken", "no_such_module_xyz", "advmatrix.plugins")]
-    monkeypatch.setattr(_registry, "entry_points", lambda group: eps if group == "advmatrix.plugins" else [])
-    _registry.procedures.cache_clear()
-    try:
-        with pytest.warns(UserWarning, match="plugin broken: cannot load"):
-            found = _registry.procedures()
-        assert found["thirdparty-probe"] is Probe and "pgd" in found
-    finally:
-        _registry.procedures.cache_clear()

@@ -8,6 +8,7 @@ from .. import __version__
 from . import assess as assess_commands
 from . import kb as kb_commands
 from . import monitor as monitor_commands
+from . import plugins as plugins_commands
 from . import scan as scan_commands
 from . import serve as serve_commands
 
@@ -32,6 +33,7 @@ def _scan(ctx: typer.Context) -> None:
 app.command("assess")(assess_commands.assess)
 app.add_typer(assess_commands.runs_app, name="runs")
 app.command("procedures")(assess_commands.list_procedures)
+app.command("plugins")(plugins_commands.list_plugins)
 app.command("demo")(assess_commands.demo)
 app.command("serve")(serve_commands.serve)
 app.command("monitor")(monitor_commands.monitor)

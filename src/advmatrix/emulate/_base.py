@@ -13,9 +13,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel
 
-from ..errors import BudgetExhausted, TargetError, UsageError
+from .._extras import missing_extras
+from ..errors import BudgetExhausted, TargetError
+from ..plugins import NoParams, Plugin
 from ..targets import Access, OutputKind, Target
 
 _ACCESS_RANK = {Access.BLACK_BOX: 0, Access.GREY_BOX: 1, Access.WHITE_BOX: 2}
@@ -77,32 +79,25 @@ class Finding:
         return cls(**data)
 
 
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Procedure:
+class Procedure(Plugin):
     """Base of every procedure. The docstring of a subclass is its description for users."""
 
-    name: ClassVar[str]
-    title: ClassVar[str]
+    kind = "procedure"
     family: ClassVar[str]                     # evasion, extraction, inference, discovery, poisoning
-    technique_ids: ClassVar[tuple[str, ...]]
     requires: ClassVar[Access] = Access.BLACK_BOX
     needs_probabilities: ClassVar[bool] = False
     needs: ClassVar[tuple[str, ...]] = ()    # Dataset fields that must be present
     Params: ClassVar[type[BaseModel]] = NoParams
 
     def __init__(self, **params: Any):
-        try:
-            self.params = self.Params(**params)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise UsageError(f"procedure {self.name}: parameter '{where}': {err['msg']}") from None
+        self.params = self.parse_params(params)
 
     def why_not(self, target: Target, data: Dataset) -> str | None:
         """None when the procedure can run; otherwise the reason it is skipped."""
+        lacking = missing_extras(self.extras)
+        if lacking:
+            names = ",".join(lacking)
+            return f"needs the '{names}' extra: pip install 'advmatrix[{names}]'"
         if _ACCESS_RANK[target.info.access] < _ACCESS_RANK[self.requires]:
             return f"needs {self.requires.value} access; {target.info.name} is {target.info.access.value}"
         if self.needs_probabilities and target.info.output is OutputKind.LABELS:
@@ -140,11 +135,9 @@ class Procedure:
 
     @classmethod
     def describe(cls) -> dict:
-        return {"name": cls.name, "title": cls.title, "family": cls.family,
-                "technique_ids": list(cls.technique_ids), "requires": cls.requires.value,
-                "needs_probabilities": cls.needs_probabilities, "needs": list(cls.needs),
-                "description": (cls.__doc__ or "").strip(),
-                "params": cls.Params.model_json_schema().get("properties", {})}
+        """The plugin description plus what a procedure needs of the target and the data."""
+        return {**super().describe(), "family": cls.family, "requires": cls.requires.value,
+                "needs_probabilities": cls.needs_probabilities, "needs": list(cls.needs)}
 
 
 def _mitigations(technique_ids: tuple[str, ...]) -> list[dict[str, str]]:

@@ -208,6 +208,7 @@ class HopSkipJump(_Evasion):
     title = "Black-box evasion, decision-based (HopSkipJump)"
     technique_ids = ("AML.T0043.001", "AML.T0015", "AML.T0040")
     Params = HSJParams
+    extras = ("attack",)
 
     def attack(self, target, x, y, rng):
         from art.attacks.evasion import HopSkipJump as ArtHSJ

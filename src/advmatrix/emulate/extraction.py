@@ -25,6 +25,7 @@ class Extraction(Procedure):
     budget grows."""
 
     name = "extraction"
+    extras = ("attack",)  # scikit-learn surrogates
     title = "Model extraction (surrogate from queries)"
     family = "extraction"
     technique_ids = ("AML.T0024.002", "AML.T0005.001", "AML.T0040", "AML.T0048.004")

@@ -36,6 +36,7 @@ class Membership(Procedure):
     never raw accuracy on an imbalanced set."""
 
     name = "membership"
+    extras = ("attack",)  # scikit-learn's ROC metrics
     title = "Membership inference (confidence threshold)"
     family = "inference"
     technique_ids = ("AML.T0024.000", "AML.T0040", "AML.T0063")

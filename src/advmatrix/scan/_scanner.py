@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bz2
 import io
 import json
 import lzma
@@ -27,7 +26,7 @@ from ._findings import (
     ScanReport,
     Severity,
 )
-from ._formats import sniff
+from ._format import Format, sniff
 
 
 @dataclass(frozen=True)
@@ -45,12 +44,6 @@ _MODEL_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".joblib", ".ckpt",
                    ".h5", ".hdf5", ".keras", ".onnx", ".safetensors", ".pb", ".dill", ".sav", ".model")
 _TORCH_PAYLOAD = re.compile(r"(^|/)(data/\d+|\.data/serialization_id|byteorder|version|\.format_version|\.storage_alignment)$")
 
-
-# Single-artifact formats and their checks; containers are handled by the Scanner itself.
-_CHECKS = {
-    "pickle": _checks.check_pickle, "npy": _checks.check_npy, "safetensors": _checks.check_safetensors,
-    "onnx": _checks.check_onnx, "hdf5": _checks.check_hdf5, "tf-graph": _checks.check_tf_graph,
-}
 
 
 class _Budget:
@@ -114,32 +107,28 @@ class Scanner:
                    budget: _Budget) -> None:
         name = member.rsplit("!", 1)[-1] if member else path
         fmt = sniff(data, name)
-        entry = FileReport(path, member, fmt, len(data))
+        entry = FileReport(path, member, fmt.name if fmt else "unknown", len(data))
         report.files.append(entry)
         where = Where(path, member)
         add = entry.findings.extend
-        if fmt in ("zip", "tar", "gzip", "bz2", "xz", "zlib", "lz4") and depth >= self.limits.max_depth:
+        if fmt is not None and fmt.opens != "check" and depth >= self.limits.max_depth:
             add([where.finding("archive-too-deep", Severity.MEDIUM,
                                f"archive nested more than {self.limits.max_depth} levels deep; not opened",
                                techniques=ARCHIVE_ABUSE)])
             return
-        if fmt == "zip":
-            entry.format = self._scan_zip(data, where, depth, report, budget, entry)
-        elif fmt == "tar":
-            self._scan_tar(data, where, depth, report, budget, entry)
-        elif fmt in ("gzip", "bz2", "xz", "zlib", "lz4"):
+        if fmt is None:
+            if name.lower().endswith(_MODEL_SUFFIXES) and data:
+                add([where.finding("unrecognised-model-file", Severity.LOW,
+                                   "named like a model file but its content is no format advmatrix knows; not analysed",
+                                   techniques=CORRUPT_ARTIFACT)])
+        elif fmt.opens == "check":
+            add(fmt.check(data, where))
+        elif fmt.opens == "stream":
             self._scan_compressed(fmt, data, where, depth, report, budget, entry)
-        elif fmt in _CHECKS:
-            add(_CHECKS[fmt](data, where))
-        elif fmt == "json":
-            try:
-                add(_checks.check_keras_config(json.loads(data), where))
-            except (ValueError, RecursionError):
-                pass
-        elif name.lower().endswith(_MODEL_SUFFIXES) and data:
-            add([where.finding("unrecognised-model-file", Severity.LOW,
-                               "named like a model file but its content is no format advmatrix knows; not analysed",
-                               techniques=CORRUPT_ARTIFACT)])
+        elif fmt.name == "tar":
+            self._scan_tar(data, where, depth, report, budget, entry)
+        else:
+            entry.format = self._scan_zip(data, where, depth, report, budget, entry)
 
     # -- containers ----------------------------------------------------------------------------
     def _admit(self, where: Where, inner: str, size: int, compressed: int, budget: _Budget,
@@ -232,11 +221,12 @@ class Scanner:
             if fh is not None:
                 self._scan_blob(fh.read(), where.path, _join(where.member, m.name), depth + 1, report, budget)
 
-    def _scan_compressed(self, fmt: str, data: bytes, where: Where, depth: int, report: ScanReport,
+    def _scan_compressed(self, stream: type[Format], data: bytes, where: Where, depth: int, report: ScanReport,
                          budget: _Budget, entry: FileReport) -> None:
+        fmt = stream.name
         limit = min(budget.limits.max_member, budget.limits.max_expanded - budget.expanded)
         try:
-            payload, complete = _decompress(fmt, data, limit + 1)
+            payload, complete = stream.decompress(data, limit + 1)
         except ImportError:
             entry.findings.append(where.finding("compressed-unsupported", Severity.MEDIUM,
                                                 f"{fmt} content not scanned: install the '{fmt}' package",
@@ -281,29 +271,6 @@ def _as_file(data: bytes | mmap.mmap) -> io.BytesIO | _MappedFile:
 
 def _join(member: str, inner: str) -> str:
     return f"{member}!{inner}" if member else inner
-
-
-def _decompress(fmt: str, data: bytes, limit: int) -> tuple[bytes, bool]:
-    """Decompress at most ``limit`` bytes; the flag says whether the stream ended cleanly."""
-    if fmt == "lz4":
-        import lz4.frame  # optional: only joblib's lz4 compression needs it
-
-        d = lz4.frame.LZ4FrameDecompressor()
-        out = d.decompress(data, max_length=limit)
-        return out, d.eof
-    if fmt == "zlib":
-        d = zlib.decompressobj()
-    elif fmt == "gzip":
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif fmt == "bz2":
-        d = bz2.BZ2Decompressor()
-    else:
-        d = lzma.LZMADecompressor()
-    if fmt in ("zlib", "gzip"):
-        out = d.decompress(data, limit)
-        return out, d.eof
-    out = d.decompress(data, max_length=limit)
-    return out, d.eof
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> bytes | None:
