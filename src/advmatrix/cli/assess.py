@@ -193,7 +193,11 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o"),
          json: bool = typer.Option(False, "--json")) -> None:
     """Train a digits CNN, serve it over KServe v2 on 127.0.0.1 behind the monitoring gateway, assess it
     black-box through the gateway (what works, what is noticed) and white-box."""
+    from .._extras import require
+
+    require("serve", "torch", "sklearn", "attack", feature="advmatrix demo")
     from ..demo import run_demo
+
 
     result = run_demo(out_dir, on_progress=None if json else (lambda m: err.print(f"[dim]demo:[/] {m}")))
     if json:

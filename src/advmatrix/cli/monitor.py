@@ -24,6 +24,9 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
 
     The admin API (/_advmatrix/alerts, clients, blocks) needs ADVMATRIX_TOKEN as a bearer token;
     /_advmatrix/health and /_advmatrix/metrics (Prometheus) are open."""
+    from .._extras import require
+
+    require("serve", feature="advmatrix monitor")
     import uvicorn
 
     from ..gateway import create_gateway, load_config

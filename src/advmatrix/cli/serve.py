@@ -17,6 +17,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
           gateway_db: Optional[str] = typer.Option(None, "--gateway-db", help="The gateway's database, for alert layers."),
           source: Optional[Path] = typer.Option(None, "--source", help="ATLAS.yaml or STIX bundle instead of the bundled data.")) -> None:
     """Serve the matrix, case studies and results in the browser (FastAPI + server-rendered pages)."""
+    from .._extras import require
+
+    require("serve", feature="advmatrix serve")
     import uvicorn
 
     from ..kb import load_source

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._extras import require
 from ..errors import FormatError, UsageError
 from ..targets import TargetInfo
 from ._base import Dataset
@@ -27,6 +28,7 @@ def load_dataset(spec: str, info: TargetInfo) -> Dataset:
     """``digits`` (scikit-learn's 8x8 digits scaled to the target's input range) or an .npz with
     arrays named x, y and optionally x_pool, x_members, y_members, x_nonmembers, y_nonmembers."""
     if spec == "digits":
+        require("sklearn", feature="the built-in digits data (--data digits)")
         from sklearn.datasets import load_digits
 
         x, y = load_digits(return_X_y=True)

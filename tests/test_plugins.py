@@ -1,0 +1,191 @@
+"""One conformance suite over every plugin of every kind, built in or installed: each declares
+itself completely, names only ATLAS IDs that exist, validates its parameters, and passes a
+small behavioural check for its kind."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from advmatrix import plugins
+from advmatrix._extras import EXTRAS
+from advmatrix.errors import UsageError
+from advmatrix.kb import bundled
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL = [(k, name) for k in plugins.KINDS for name in plugins.registry(k)]
+IDS = [f"{k}:{n}" for k, n in ALL]
+
+
+def _plugin(kind: str, name: str):
+    return plugins.registry(kind)[name]
+
+
+@pytest.mark.parametrize(("kind", "name"), ALL, ids=IDS)
+def test_declares_itself(kind, name):
+    cls = _plugin(kind, name)
+    assert issubclass(cls, plugins.kind(kind).base_class()) and cls.kind == kind and cls.name == name
+    assert cls.title and cls.__doc__ and cls.__doc__.strip(), "title and docstring are what users see"
+    described = cls.describe()
+    assert described["name"] == name and described["description"]
+    json.dumps(described)  # `advmatrix plugins --json` can print it
+
+
+@pytest.mark.parametrize(("kind", "name"), ALL, ids=IDS)
+def test_names_only_ids_the_knowledge_base_has(kind, name):
+    cls, matrix = _plugin(kind, name), bundled()
+    required = plugins.kind(kind).ids
+    if required:
+        assert getattr(cls, required), f"a {kind} must name its ATLAS {required}"
+    for tid in cls.technique_ids:
+        assert tid in matrix and tid.startswith("AML.T"), tid
+    for mid in cls.mitigation_ids:
+        assert mid in matrix and mid.startswith("AML.M"), mid
+    for ids in (cls.technique_ids, cls.mitigation_ids):
+        assert len(set(ids)) == len(ids), f"listed twice: {ids}"
+
+
+@pytest.mark.parametrize(("kind", "name"), ALL, ids=IDS)
+def test_parameters_validate_and_unknown_keys_are_refused(kind, name):
+    cls = _plugin(kind, name)
+    cls.parse_params({})  # the defaults are valid
+    with pytest.raises(UsageError, match=f"{kind} {name}: .*(bogus_key|takes no parameters)"):
+        cls.parse_params({"bogus_key": 1})
+
+
+@pytest.mark.parametrize(("kind", "name"), ALL, ids=IDS)
+def test_needs_are_known(kind, name):
+    cls = _plugin(kind, name)
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for extra in cls.extras:
+        assert extra in EXTRAS and extra in declared, f"extra '{extra}' is not declared in pyproject.toml"
+    for item in cls.context:
+        assert item in plugins.CONTEXT, f"context '{item}' is not documented in advmatrix.plugins.CONTEXT"
+
+
+def test_id_constants_outside_plugins_exist_too():
+    """Scanner findings carry ID tuples from scan._findings, whichever format raised them."""
+    from advmatrix.scan import _findings
+
+    matrix = bundled()
+    groups = {k: v for k, v in vars(_findings).items() if isinstance(v, tuple) and v and str(v[0]).startswith("AML.")}
+    assert groups, "no ID constants found in scan._findings"
+    for name, ids in groups.items():
+        assert all(i in matrix for i in ids), (name, ids)
+
+
+def test_every_declared_extra_is_in_the_extras_table():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(EXTRAS) <= set(declared)
+    assert set(declared) - {"test", "all"} == set(EXTRAS)
+
+
+# -- behaviour per kind -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def context(digits_module):
+    X, _ = digits_module
+    return plugins.Context({"reference": X[:1000], "members": X[:1000],
+                            "system_prompt": "You answer questions about digits."})
+
+
+@pytest.fixture(scope="module")
+def digits_module():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32).reshape(-1, 1, 8, 8), y
+
+
+def _benign_events(X: np.ndarray, clients: int, per_client: int):
+    from advmatrix.detect import QueryEvent
+
+    rng = np.random.default_rng(0)
+    scores = rng.dirichlet(np.ones(10), size=len(X))
+    t, counts = 1_000.0, {}
+    for i in range(clients * per_client):
+        client = f"key:user{i % clients}"
+        j = 1000 + (i * 7) % (len(X) - 1000)  # new inputs, never training records
+        counts[client] = counts.get(client, 0) + 1
+        t += 0.5
+        yield QueryEvent(client, t, X[j:j + 1], scores[j:j + 1], "/v2/models/m/infer", count=counts[client])
+
+
+@pytest.mark.parametrize("name", list(plugins.registry("detector")))
+def test_detector_is_quiet_on_benign_traffic_and_bounded(name, context, digits_module):
+    X, _ = digits_module
+    cls = _plugin("detector", name)
+    detector = cls(context)
+    alerts = [a for e in _benign_events(X, clients=5, per_client=40) for a in detector.observe(e)]
+    assert not alerts, [a.message for a in alerts]
+    small = cls(context, max_clients=8)
+    for e in _benign_events(X, clients=60, per_client=1):
+        small.observe(e)
+    holders = sum(1 for v in vars(small).values() if isinstance(v, type(small.clients_state(dict))))
+    assert 0 < small.state_size() <= 8 * max(holders, 1)
+
+
+@pytest.mark.parametrize("name", list(plugins.registry("response")))
+def test_response_applies_and_lifts(name):
+    from advmatrix.respond import Responder
+
+    cls = _plugin("response", name)
+    responder = Responder({"d": {"action": name, "duration_s": 10}})
+    action, mitigations = responder.on_alert("d", "key:eve", now=1_000.0)
+    assert action == name and mitigations == cls.mitigation_ids
+    held = [m for m in responder.active(now=1_001.0) if m["client"] == "key:eve"]
+    if cls.holds:
+        assert held == [{"client": "key:eve", "measure": name, "until": 1_010.0}]
+    else:
+        assert held == []
+    assert responder.admit("key:eve", now=1_011.0) is None and not responder.degrading("key:eve", now=1_011.0)
+    assert responder.active(now=1_011.0) == [] and len(responder) == 0, "an expired measure is dropped"
+
+
+def test_builtin_responses_do_what_they_say():
+    from advmatrix.respond import Responder
+
+    r = Responder({"a": {"action": "block", "duration_s": 60}, "b": {"action": "throttle", "rate": 1.0},
+                   "c": {"action": "degrade", "mode": "labels"}})
+    r.on_alert("a", "key:blocked", now=1_000.0)
+    assert r.admit("key:blocked", now=1_001.0)[0] == 403
+    r.on_alert("b", "key:slow", now=1_000.0)
+    assert r.admit("key:slow", now=1_000.0) is None and r.admit("key:slow", now=1_000.1)[0] == 429
+    assert r.admit("key:slow", now=1_001.2) is None  # a token back after a second at 1/s
+    r.on_alert("c", "key:degraded", now=1_000.0)
+    out = r.degrade("key:degraded", np.array([[0.2, 0.7, 0.1]]), now=1_001.0)
+    assert out.tolist() == [[0.0, 1.0, 0.0]]
+    assert r.lift("key:blocked") and r.admit("key:blocked", now=1_002.0) is None
+
+
+def test_a_bad_response_configuration_is_one_line():
+    from advmatrix.respond import Responder
+
+    with pytest.raises(UsageError, match="unknown response 'thrtotle' \\(did you mean 'throttle'"):
+        Responder({"volume": {"action": "thrtotle"}})
+    with pytest.raises(UsageError, match="response throttle: parameter 'rate'"):
+        Responder({"volume": {"action": "throttle", "rate": -1}})
+
+
+@pytest.mark.parametrize("name", list(plugins.registry("scan-format")))
+def test_scan_format_sniffs_its_own_example(name):
+    from advmatrix.scan import Severity, scan_bytes
+    from advmatrix.scan._format import sniff
+
+    cls = _plugin("scan-format", name)
+    data = cls.example()
+    assert sniff(data, cls.example_name) is cls
+    report = scan_bytes(data, cls.example_name)
+    assert report.files[0].format.startswith(name) or cls.opens == "archive"
+    assert not report.at_or_above(Severity.HIGH), [f.message for f in report.findings]
+
+
+def test_unknown_plugins_are_one_line_with_a_suggestion():
+    with pytest.raises(UsageError, match="unknown detector 'prda' \\(did you mean 'prada'"):
+        plugins.get("detector", "prda")
+    with pytest.raises(UsageError, match="unknown plugin kind 'detectors'"):
+        plugins.registry("detectors")
