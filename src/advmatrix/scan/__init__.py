@@ -1,5 +1,8 @@
 """Supply-chain scanner for model artifacts: finds code-execution payloads without loading them.
 
+Formats are plugins (kind ``scan-format``, entry-point group ``advmatrix.scan_formats``): a
+:class:`Format` recognises its artifacts by content and checks them.
+
 >>> from advmatrix.scan import scan_bytes
 >>> scan_bytes(b"cos\\nsystem\\n(S'id'\\ntR.").worst().name
 'CRITICAL'
@@ -10,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ._checks import Where
 from ._findings import FileReport, Finding, ScanReport, Severity
+from ._format import Format, formats
 from ._scanner import Limits, Scanner
 
 
@@ -27,4 +32,5 @@ def scan_bytes(data: bytes, name: str = "<bytes>", *, limits: Limits | None = No
     return Scanner(limits).scan_bytes(data, name)
 
 
-__all__ = ["FileReport", "Finding", "Limits", "ScanReport", "Scanner", "Severity", "scan_bytes", "scan_path"]
+__all__ = ["FileReport", "Finding", "Format", "Limits", "ScanReport", "Scanner", "Severity", "Where", "formats",
+           "scan_bytes", "scan_path"]

@@ -39,7 +39,8 @@ class Format(Plugin):
 
     @classmethod
     def check(cls, data: bytes, where: Where) -> list[Finding]:
-        """Findings in one artifact of this format."""
+        """Findings in one artifact of this format. Files on disk arrive as a read-only memory
+        map, so slicing and ``data.find(...)`` work but ``needle in data`` does not."""
         return []
 
     @classmethod
