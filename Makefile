@@ -20,6 +20,7 @@ demo: $(STAMP)
 	@echo "Open $(OUT)/black-box/report.html and $(OUT)/white-box/report.html; load $(OUT)/*/layer.json in the ATLAS Navigator."
 
 test: $(STAMP) chromium
+	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
 
 # The browser tests drive Debian's chromium (never a downloaded browser). Installed when we can

@@ -51,4 +51,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
+    """The console script: run the command in ``sys.argv`` and exit with its code."""
     sys.exit(main())

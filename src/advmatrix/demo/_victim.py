@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+
+from .._files import atomic_path, cache_dir
 
 CACHE_NAME = "digits-cnn-v1.pt"
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "advmatrix" / "demo"
-
-
 def DigitsCNN():  # noqa: N802 - a factory standing in for the class
+    """The victim's architecture: a small CNN for 8x8 digit images (1 channel in, 10 logits out)."""
     import torch.nn as nn
 
     return nn.Sequential(
@@ -25,6 +22,8 @@ def DigitsCNN():  # noqa: N802 - a factory standing in for the class
 
 @dataclass
 class Victim:
+    """The trained victim with the digits split it was trained on and its test accuracy."""
+
     module: object
     x: np.ndarray
     y: np.ndarray
@@ -70,12 +69,13 @@ def train_like_victim(x: np.ndarray, y: np.ndarray, epochs: int = 30):
 
 
 def load_or_train_victim(epochs: int = 60) -> Victim:
+    """The demo's victim, trained on digits once and then loaded from the cache (weights only)."""
     import torch
 
     x, y, tr, te = _data()
     torch.manual_seed(0)
     net = DigitsCNN()
-    path = cache_dir() / CACHE_NAME
+    path = cache_dir("demo", CACHE_NAME)
     cached = False
     if path.is_file():
         try:
@@ -88,9 +88,8 @@ def load_or_train_victim(epochs: int = 60) -> Victim:
         # models do, which gives the membership procedure something to find.
         _fit(net, x[tr], y[tr], epochs)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(net.state_dict(), tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(net.state_dict(), tmp)
     net.eval()
     with torch.no_grad():
         acc = float((net(torch.from_numpy(x[te])).argmax(1).numpy() == y[te]).mean())

@@ -16,6 +16,7 @@ _RULE = re.compile(r"^\s*([a-z][\w-]*)\.([a-z][\w@]*)\s*(>=|<=|==|>|<)\s*(-?\d+(
 
 @dataclass(frozen=True)
 class Rule:
+    """A ``--fail-on`` rule: ``SELECTOR.METRIC OP NUMBER``."""
     selector: str
     metric: str
     op: str
@@ -30,6 +31,7 @@ class Rule:
 
 
 def parse_rule(text: str) -> Rule:
+    """One ``--fail-on`` rule; a malformed one is a one-line :class:`UsageError`."""
     m = _RULE.match(text)
     if not m:
         raise UsageError(f"--fail-on '{text}': expected SELECTOR.METRIC OP NUMBER, e.g. evasion.success>0.5")
@@ -37,4 +39,5 @@ def parse_rule(text: str) -> Rule:
 
 
 def violations(rules: list[Rule], assessment) -> list[tuple[Rule, object]]:
+    """The (rule, finding) pairs where a rule holds."""
     return [(r, f) for r in rules for f in assessment.findings if r.matches(f)]

@@ -24,7 +24,7 @@ from ._models import (
 from ._source import load_source
 from ._validate import Problem, check_matrix
 from .diff import MatrixDiff, diff
-from .layer import Layer, build_layer
+from .layer import Layer, best_scores, build_layer
 from .search import Hit, search
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Hit",
     "KnowledgeObject",
     "Layer",
+    "best_scores",
     "Matrix",
     "MatrixDiff",
     "Mitigation",

@@ -62,7 +62,9 @@ def _cache_path(data_dir: Path) -> Path | None:
     mtime. Parsing 60 YAML files dominates a cold ``advmatrix kb show``; JSON is ~10x faster."""
     if os.environ.get("ADVMATRIX_NO_CACHE"):
         return None
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "advmatrix"
+    from .._files import cache_dir
+
+    base = cache_dir()
     digest = hashlib.sha256()
     for path in sorted(data_dir.rglob("*.yaml")):
         st = path.stat()
@@ -89,11 +91,11 @@ def _to_cache(path: Path, matrix: Matrix) -> None:
     data = {"id": matrix.id, "name": matrix.name, "version": matrix.version,
             **{kind: [o.model_dump(mode="json") for o in getattr(matrix, kind)]
                for kind in ("tactics", "techniques", "mitigations", "case_studies")}}
+    from .._files import write_atomic
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data))
     except OSError:
         pass  # a read-only home only costs speed
 

@@ -30,6 +30,8 @@ def rmf_functions(matrix: Matrix, technique: Technique) -> tuple[str, ...]:
 
 
 def details(matrix: Matrix, object_id: str) -> dict[str, Any]:
+    """Everything about one object as JSON-ready data: the object, and what it links to (a
+    tactic's techniques, a technique's mitigations and case studies, ...)."""
     obj = matrix.get(object_id)
     data: dict[str, Any] = obj.model_dump(mode="json")
     if isinstance(obj, Tactic):

@@ -49,6 +49,7 @@ class _Frozen(BaseModel):
 
 
 class Reference(_Frozen):
+    """A source a case study or technique cites: its title and address."""
     title: str = ""
     url: str = ""
 
@@ -61,6 +62,7 @@ class AttackReference(_Frozen):
 
 
 class Tactic(_Frozen):
+    """An adversary's goal at one stage of an attack; a column of the matrix."""
     id: str = Field(pattern=TACTIC_ID.pattern)
     name: str = Field(min_length=1)
     description: str = Field(min_length=1)
@@ -73,6 +75,7 @@ class Tactic(_Frozen):
 
 
 class Technique(_Frozen):
+    """How an adversary reaches a tactic's goal; sub-techniques name their parent."""
     """A technique, or a sub-technique when ``parent`` is set (sub-techniques take the
     parent's tactics and list none of their own, as upstream does)."""
 
@@ -114,6 +117,7 @@ class Technique(_Frozen):
 
 
 class MitigationUse(_Frozen):
+    """How one mitigation applies to one technique."""
     """How one mitigation addresses one technique."""
 
     technique: str = Field(pattern=TECHNIQUE_ID.pattern)
@@ -121,6 +125,7 @@ class MitigationUse(_Frozen):
 
 
 class Mitigation(_Frozen):
+    """A defence, with the techniques it mitigates and how."""
     id: str = Field(pattern=MITIGATION_ID.pattern)
     name: str = Field(min_length=1)
     description: str = Field(min_length=1)
@@ -135,12 +140,14 @@ class Mitigation(_Frozen):
 
 
 class ProcedureStep(_Frozen):
+    """One step of a case study: the tactic and technique used, and what was done."""
     tactic: str = Field(pattern=TACTIC_ID.pattern)
     technique: str = Field(pattern=TECHNIQUE_ID.pattern)
     description: str = ""
 
 
 class CaseStudy(_Frozen):
+    """A real incident or exercise, told as an ordered sequence of techniques."""
     id: str = Field(pattern=CASE_STUDY_ID.pattern)
     name: str = Field(min_length=1)
     summary: str = Field(min_length=1)

@@ -51,6 +51,7 @@ class MatrixDiff:
 
 
 def diff(old: Matrix, new: Matrix) -> MatrixDiff:
+    """What changed between two matrices: objects added, removed, renamed and otherwise changed."""
     added, removed, renamed, changed = [], [], [], []
     for kind in _KINDS:
         singular = kind[:-1].replace("_", "-") if kind != "case_studies" else "case-study"

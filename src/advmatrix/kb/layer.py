@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ class LegendItem(_Layer):
 
 
 class Layer(_Layer):
+    """An ATT&CK Navigator layer (format 4.5): a score, colour and comment per technique."""
+
     name: str
     domain: str = DOMAIN
     description: str = ""
@@ -84,6 +86,23 @@ class Layer(_Layer):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_none=True)
+
+
+def best_scores(rows: Iterable[tuple[Iterable[str], float | None]]) -> dict[str, float]:
+    """The best score per technique over rows of (technique IDs, score); rows without a score
+    are passed over. Every matrix view folds results this way (a technique counts as reached as
+    soon as one procedure reached it).
+
+    >>> best_scores([(["AML.T0015"], 0.2), (["AML.T0015", "AML.T0043"], 0.9), (["AML.T0024"], None)])
+    {'AML.T0015': 0.9, 'AML.T0043': 0.9}
+    """
+    out: dict[str, float] = {}
+    for ids, score in rows:
+        if score is None:
+            continue
+        for tid in ids:
+            out[tid] = max(out.get(tid, score), score)
+    return out
 
 
 def build_layer(matrix: Matrix, scores: Mapping[str, float], *, name: str, description: str = "",

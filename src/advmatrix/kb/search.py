@@ -34,6 +34,7 @@ def _stem(word: str) -> str:
 
 
 def search(matrix: Matrix, text: str, *, kinds: set[str] | None = None, limit: int = 20) -> list[Hit]:
+    """Objects ranked by how well their ID, name and text match ``text`` (stemmed words)."""
     query = text.strip().lower()
     terms = [_stem(w) for w in _words(query)]
     if not terms:

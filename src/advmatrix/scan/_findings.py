@@ -7,6 +7,7 @@ from enum import IntEnum
 
 
 class Severity(IntEnum):
+    """How serious a finding is; ordered, so ``>=`` compares."""
     INFO = 0
     LOW = 1
     MEDIUM = 2

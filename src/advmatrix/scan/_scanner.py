@@ -54,6 +54,7 @@ class _Budget:
 
 
 class Scanner:
+    """Walks files, directories, archives and streams and runs each artifact's format check."""
     def __init__(self, limits: Limits | None = None, progress: Callable[[str, int], None] | None = None):
         self.limits = limits or Limits()
         self.progress = progress

@@ -22,12 +22,14 @@ from ..errors import (
 
 
 class Access(str, Enum):
+    """What a red team can do with a target: gradients, local runs, or queries only."""
     WHITE_BOX = "white-box"  # gradients available
     GREY_BOX = "grey-box"    # the model runs locally, but without gradients
     BLACK_BOX = "black-box"  # queries only
 
 
 class OutputKind(str, Enum):
+    """What a target returns per input."""
     PROBABILITIES = "probabilities"
     LOGITS = "logits"
     LABELS = "labels"
@@ -87,6 +89,7 @@ class Budget:
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of logits (n, classes), computed stably."""
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)

@@ -45,6 +45,7 @@ class TorchTarget(Target):
 
 
 class SklearnTarget(Target):
+    """A fitted scikit-learn estimator (grey-box: it runs here, without gradients)."""
     def __init__(self, estimator: Any, info: TargetInfo, budget: Budget | None = None):
         super().__init__(info, budget)
         self.estimator = estimator
@@ -57,6 +58,7 @@ class SklearnTarget(Target):
 
 
 class OnnxTarget(Target):
+    """An ONNX graph run with onnxruntime on the CPU (grey-box)."""
     def __init__(self, path: str | Path, info: TargetInfo, budget: Budget | None = None):
         try:
             import onnxruntime as ort

@@ -10,6 +10,7 @@ from ._base import Budget, Target, TargetInfo
 
 
 class MockTarget(Target):
+    """A target around any callable ``batch -> outputs``, for tests and scripts."""
     def __init__(self, fn: Callable[[np.ndarray], np.ndarray], info: TargetInfo, budget: Budget | None = None):
         super().__init__(info, budget)
         self.fn = fn
