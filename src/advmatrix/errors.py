@@ -24,6 +24,13 @@ The CLI turns any ``AdvmatrixError`` into one line on stderr and a non-zero exit
 from __future__ import annotations
 
 
+def first_problem(exc: Exception) -> tuple[str, str]:
+    """The first problem of a pydantic ``ValidationError`` as (dotted field path, message): every
+    place that validates input reports it as one line built from these two."""
+    err = exc.errors()[0]  # type: ignore[attr-defined]
+    return ".".join(str(p) for p in err["loc"]), err["msg"]
+
+
 class AdvmatrixError(Exception):
     """Base of every error advmatrix raises deliberately."""
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._extras import missing_extras
-from .errors import UsageError
+from .errors import UsageError, first_problem
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -59,9 +59,8 @@ def __getattr__(name: str) -> Any:
 
 def validation_message(exc: ValidationError) -> str:
     """The first problem of a pydantic error as ``'field.path': message`` (one line)."""
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
-    return f"'{where}': {err['msg']}" if where else err["msg"]
+    where, message = first_problem(exc)
+    return f"'{where}': {message}" if where else message
 
 
 class Plugin:
@@ -278,5 +277,5 @@ def _collect(obj: object, base: type, found: dict[str, type], source: str) -> No
             _origins[cls] = source
 
 
-__all__ = ["CONTEXT", "KINDS", "Context", "Kind", "NoParams", "Plugin", "clear_cache", "everything", "get",
+__all__ = ["CONTEXT", "KINDS", "Context", "Kind", "Plugin", "clear_cache", "everything", "get",
            "kind", "load_array", "origin", "registry", "validation_message"]

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import FormatError, SchemaError
+from ..errors import FormatError, SchemaError, first_problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,6 +57,5 @@ def build(model: type[M], data: Any, source: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise SchemaError(err["msg"], source=source, object_id=str(object_id), field=field) from None
+        field, message = first_problem(exc)
+        raise SchemaError(message, source=source, object_id=str(object_id), field=field) from None

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import FormatError, UnknownObjectError
+from ..errors import FormatError, UnknownObjectError, first_problem
 from ._ids import tactic_shortname
 from ._io import read_text
 from ._matrix import Matrix
@@ -186,9 +186,8 @@ def loads(text: str, source: str = "<string>") -> Layer:
     try:
         return Layer.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise FormatError(f"{source}: not a Navigator layer: field '{where}': {err['msg']}") from None
+        where, message = first_problem(exc)
+        raise FormatError(f"{source}: not a Navigator layer: field '{where}': {message}") from None
 
 
 def load(path: str | Path) -> Layer:
