@@ -29,7 +29,6 @@ import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -239,6 +238,8 @@ def clear_cache() -> None:
 
 
 def _discover(k: Kind) -> dict[str, type]:
+    from importlib.metadata import entry_points  # ~10 ms to import: only when a registry is asked for
+
     base = k.base_class()
     found: dict[str, type] = {}
     for package_name in k.packages:
