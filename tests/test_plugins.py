@@ -189,3 +189,24 @@ def test_unknown_plugins_are_one_line_with_a_suggestion():
         plugins.get("detector", "prda")
     with pytest.raises(UsageError, match="unknown plugin kind 'detectors'"):
         plugins.registry("detectors")
+
+
+@pytest.mark.parametrize("name", list(plugins.registry("protocol")))
+def test_protocol_round_trips_a_request_and_a_reply(name):
+    protocol = _plugin("protocol", name)()
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 4)).astype(np.float32)
+    scores, other = rng.dirichlet(np.ones(5), size=3), rng.dirichlet(np.ones(5), size=3)
+    np.testing.assert_allclose(protocol.decode_request(protocol.encode_request(x)).reshape(x.shape), x, rtol=1e-6)
+    reply = protocol.encode_reply(scores)
+    np.testing.assert_allclose(protocol.decode_reply(reply, 3), scores, rtol=1e-6)
+    np.testing.assert_allclose(protocol.decode_reply(protocol.replace_outputs(reply, other), 3), other, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(plugins.registry("target")))
+def test_target_kind_answers_its_schemes(name):
+    from advmatrix.targets._open import schemes
+
+    cls = _plugin("target", name)
+    for scheme in cls.schemes:
+        assert schemes()[scheme] is cls, f"scheme {scheme} is taken by another kind"

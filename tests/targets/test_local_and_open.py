@@ -79,8 +79,8 @@ def test_onnx_target(tmp_path):
     pytest.importorskip("onnxruntime")
     from onnx import TensorProto, helper
     w = helper.make_tensor("W", TensorProto.FLOAT, [4, 3], np.eye(4, 3).reshape(-1).tolist())
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["s"]), helper.make_node("Softmax", ["s"], ["y"])],
-                              "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["s"]), helper.make_node("Softmax", ["s"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])], [w])
     path = tmp_path / "m.onnx"
     path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())

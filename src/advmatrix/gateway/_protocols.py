@@ -1,69 +1,87 @@
-"""Reading a query's inputs and outputs from the protocols real model servers speak, and
-writing degraded outputs back into a reply."""
+"""The gateway's router over wire protocols: which protocol a request path speaks, and reading a
+query's inputs and outputs (and writing degraded outputs back) through that protocol's module.
+
+Every registered protocol plugin (:mod:`advmatrix.protocols`, and third-party ones from the
+``advmatrix.protocols`` entry-point group) gets one instance; each JSON route configured as
+``json_paths`` gets a JSON-template instance of its own. Per request the router does a dict
+lookup for the configured routes, then one ``match`` (a regex) per protocol.
+"""
 
 from __future__ import annotations
 
-import re
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ..targets import _v2
+from ..errors import UsageError
+from ..plugins import get, registry
+from ..protocols import JsonTemplate, Protocol
 
-KSERVE = re.compile(r"^/v2/models/[^/]+(/versions/[^/]+)?/infer$")
-TFSERVING = re.compile(r"^/v1/models/[^/:]+(/versions/\d+)?:predict$")
-
-
-def _dig(node: Any, path: list[str]) -> Any:
-    for part in path:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    return node
+#: what a protocol's decoder raises on a body it cannot read (ProtocolError is a ValueError)
+_UNREADABLE = (ValueError, LookupError, TypeError)
 
 
 class Protocols:
-    def __init__(self, json_paths: dict[str, str] | None = None):
-        # generic JSON APIs: {"/predict": "features"} for inputs, outputs under "result.scores"
-        self.json_inputs = {k: v.split(".") for k, v in (json_paths or {}).items() if not k.startswith("out:")}
-        self.json_outputs = {k[4:]: v.split(".") for k, v in (json_paths or {}).items() if k.startswith("out:")}
+    """Routes request paths to protocol instances.
+
+    ``json_paths`` maps a route to the dotted path of its inputs, and ``"out:" + route`` to the
+    path of its outputs (``result`` when not given): ``{"/predict": "features",
+    "out:/predict": "result.scores"}``. ``settings`` gives parameters per protocol name
+    (``{"kserve": {"output_name": "probabilities"}}``). Configured routes are matched first, then
+    the protocols in registry order.
+    """
+
+    def __init__(self, json_paths: dict[str, str] | None = None, settings: dict[str, dict] | None = None):
+        settings = settings or {}
+        for name in settings:
+            get("protocol", name)  # an unknown name is a one-line error naming the known ones
+        self.named: dict[str, Protocol] = {}
+        for name, cls in registry("protocol").items():
+            try:
+                self.named[name] = cls(**settings.get(name, {}))
+            except UsageError as exc:
+                if name in settings:
+                    raise
+                warnings.warn(f"protocol '{name}' ({exc}) is left out of the gateway", stacklevel=2)
+        paths = json_paths or {}
+        self.routes: dict[str, Protocol] = {
+            route: JsonTemplate.for_route(route, inputs, paths.get("out:" + route, "result"))
+            for route, inputs in paths.items() if not route.startswith("out:")}
+        self._matchers = tuple((p.match, name) for name, p in self.named.items())
 
     def kind(self, path: str) -> str | None:
-        if KSERVE.match(path):
-            return "kserve"
-        if TFSERVING.match(path):
-            return "tfserving"
-        if path in self.json_inputs:
-            return "json"
+        """The name of the protocol ``path`` speaks, or None for traffic the gateway only forwards."""
+        route = self.routes.get(path)
+        if route is not None:
+            return route.name
+        for match, name in self._matchers:
+            if match(path):
+                return name
         return None
 
+    def protocol(self, kind: str, path: str) -> Protocol:
+        """The instance that :meth:`kind` chose for ``path``."""
+        route = self.routes.get(path)
+        return route if route is not None and route.name == kind else self.named[kind]
+
     def inputs(self, kind: str, body: Any, path: str) -> np.ndarray | None:
+        """The request's batch as float32, or None when the body does not follow the protocol."""
         try:
-            if kind == "kserve":
-                return _v2.decode(body["inputs"][0], np.float32)
-            if kind == "tfserving":
-                return np.asarray(body["instances"], dtype=np.float32)
-            return np.asarray(_dig(body, self.json_inputs[path]), dtype=np.float32)
-        except (KeyError, IndexError, TypeError, ValueError):
+            return np.asarray(self.protocol(kind, path).decode_request(body), dtype=np.float32)
+        except _UNREADABLE:
             return None
 
     def outputs(self, kind: str, body: Any, path: str) -> np.ndarray | None:
+        """The reply's scores as float64, or None when the body does not follow the protocol."""
         try:
-            if kind == "kserve":
-                return _v2.decode(body["outputs"][0], np.float64)
-            if kind == "tfserving":
-                return np.asarray(body["predictions"], dtype=np.float64)
-            return np.asarray(_dig(body, self.json_outputs.get(path, ["result"])), dtype=np.float64)
-        except (KeyError, IndexError, TypeError, ValueError):
+            return self.protocol(kind, path).decode_reply(body)
+        except _UNREADABLE:
             return None
 
     def replace_outputs(self, kind: str, body: Any, path: str, scores: np.ndarray) -> Any:
-        if kind == "kserve":
-            body["outputs"][0]["data"] = scores.reshape(-1).tolist()
-        elif kind == "tfserving":
-            body["predictions"] = scores.tolist()
-        else:
-            keys = self.json_outputs.get(path, ["result"])
-            node = body
-            for part in keys[:-1]:
-                node = node[int(part)] if isinstance(node, list) else node[part]
-            node[keys[-1]] = scores.tolist()
-        return body
+        """The reply with its scores replaced by ``scores`` (a degraded answer)."""
+        return self.protocol(kind, path).replace_outputs(body, scores)
+
+
+__all__ = ["Protocols"]

@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from ..targets import _v2
+from ..protocols import JsonTemplate, KServe, Protocol, TFServing
 
 
 @dataclass
@@ -23,7 +23,12 @@ class ServedModel:
 
 
 def make_app(models: dict[str, ServedModel]) -> FastAPI:
+    """Serve ``models`` over KServe v2 (``/v2/models/{name}/infer``, with metadata), TF Serving
+    (``/v1/models/{name}:predict``) and a plain JSON route (``/json/{name}``: ``{"features": batch}``
+    answered by ``{"result": {"scores": ...}}``)."""
     app = FastAPI(title="advmatrix model server", docs_url=None, redoc_url=None)
+    kserve, tfserving = KServe(), TFServing()
+    plain_json = JsonTemplate(template={"features": "$inputs"}, response_path="result.scores")
 
     def model_or_404(name: str) -> ServedModel:
         if name not in models:
@@ -43,22 +48,20 @@ def make_app(models: dict[str, ServedModel]) -> FastAPI:
     @app.get("/v2/models/{name}")
     def metadata(name: str) -> dict:
         m = model_or_404(name)
-        return {"name": name, "platform": "advmatrix",
-                "inputs": [{"name": "input-0", "datatype": "FP32", "shape": [-1, *m.input_shape]}],
-                "outputs": [{"name": "output-0", "datatype": "FP32", "shape": [-1, len(m.classes)]}],
-                "parameters": {"classes": list(m.classes), "output": m.output,
-                               **({"modality": m.modality} if m.modality else {})}}
+        return kserve.encode_metadata(name, m.input_shape, len(m.classes), {
+            "classes": list(m.classes), "output": m.output, **({"modality": m.modality} if m.modality else {})})
+
+    async def batch(request: Request, protocol: Protocol, what: str) -> np.ndarray:
+        try:
+            return np.asarray(protocol.decode_request(await request.json()), dtype=np.float32)
+        except ValueError as exc:  # not JSON, or not the protocol (ProtocolError)
+            raise HTTPException(400, f"malformed {what}: {exc}") from None
 
     @app.post("/v2/models/{name}/infer")
     async def infer(name: str, request: Request) -> dict:
         m = model_or_404(name)
-        try:
-            body = await request.json()
-            x = _v2.decode(body["inputs"][0])
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise HTTPException(400, f"malformed inference request: {exc}") from None
-        y = run(m, x.astype(np.float32))
-        return {"model_name": name, "outputs": [_v2.encode("output-0", y.astype(np.float32))]}
+        y = run(m, await batch(request, kserve, "inference request"))
+        return kserve.encode_reply(y.astype(np.float32), model=name)
 
     @app.get("/v1/models/{name}/metadata")
     def tf_metadata(name: str) -> dict:
@@ -67,21 +70,15 @@ def make_app(models: dict[str, ServedModel]) -> FastAPI:
             "inputs": {"x": {"tensor_shape": {"dim": [{"size": "-1"}, *({"size": str(d)} for d in m.input_shape)]}}},
             "outputs": {"y": {"tensor_shape": {"dim": [{"size": "-1"}, {"size": str(len(m.classes))}]}}}}}}}}
 
-    async def body_array(request: Request, key: str, kind: str) -> np.ndarray:
-        try:
-            return np.asarray((await request.json())[key], dtype=np.float32)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise HTTPException(400, f"malformed {kind}: {exc}") from None
-
     @app.post("/v1/models/{name}:predict")
     async def tf_predict(name: str, request: Request) -> dict:
         m = model_or_404(name)
-        return {"predictions": run(m, await body_array(request, "instances", "predict request")).tolist()}
+        return tfserving.encode_reply(run(m, await batch(request, tfserving, "predict request")))
 
     @app.post("/json/{name}")
     async def plain(name: str, request: Request) -> dict:
         m = model_or_404(name)
-        return {"result": {"scores": run(m, await body_array(request, "features", "request")).tolist()}}
+        return plain_json.encode_reply(run(m, await batch(request, plain_json, "request")))
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - safety net

@@ -2,10 +2,13 @@
 
 ``predict(batch) -> probabilities`` (or labels for label-only APIs) plus ``info``; every query is
 counted and charged against a ``Budget``. Adapters: local PyTorch, scikit-learn and ONNX models;
-KServe v2, TF Serving and templated JSON APIs over HTTP; ``MockTarget`` around a callable.
+KServe v2, TF Serving and templated JSON APIs over HTTP (wire formats in
+:mod:`advmatrix.protocols`); ``MockTarget`` around a callable. ``open_target`` builds one from a
+URI or a YAML description through the target kinds (:class:`TargetKind` plugins).
 """
 
 from ._base import Access, Budget, OutputKind, Target, TargetInfo, softmax
+from ._kinds import DescriptionParams, TargetKind
 from ._open import open_target
 from .http import HttpTarget, JsonTemplateTarget, KServeV2Target, TFServingTarget
 from .local import OnnxTarget, SklearnTarget, TorchTarget
@@ -13,6 +16,7 @@ from .mock import MockTarget
 
 __all__ = [
     "Access", "Budget", "HttpTarget", "JsonTemplateTarget", "KServeV2Target", "MockTarget", "OnnxTarget",
-    "OutputKind", "SklearnTarget", "TFServingTarget", "Target", "TargetInfo", "TorchTarget", "open_target",
-    "softmax",
+    "DescriptionParams", "OutputKind", "SklearnTarget", "TFServingTarget", "Target", "TargetInfo", "TargetKind",
+    "TorchTarget",
+    "open_target", "softmax",
 ]

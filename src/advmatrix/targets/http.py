@@ -1,5 +1,6 @@
-"""Model APIs over HTTP: KServe / Open Inference Protocol v2, TF Serving REST, and any JSON API
-described by a request template and a response path.
+"""Model APIs over HTTP: the transport, with the wire format left to a protocol
+(:mod:`advmatrix.protocols`): KServe / Open Inference Protocol v2, TF Serving REST, any JSON API
+described by a request template and a response path, or a third-party protocol plugin.
 
 Requests go out from one asyncio loop on a background thread (so procedures, and ART, can call
 ``predict`` synchronously) with a bounded number in flight, batching where the protocol
@@ -17,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TargetResponseError, TargetUnavailable
-from . import _v2
+from ..errors import TargetInputError, TargetResponseError, TargetUnavailable
+from ..protocols import JsonTemplate, KServe, Protocol, ProtocolError, TFServing
 from ._base import Budget, Target, TargetInfo
 
 
@@ -38,14 +39,21 @@ class _Loop:
 
 
 class HttpTarget(Target):
-    """Shared machinery; subclasses build request bodies and parse responses."""
+    """A model behind an HTTP endpoint that speaks ``protocol``.
 
-    def __init__(self, url: str, info: TargetInfo, budget: Budget | None = None, *, max_batch: int = 64,
-                 concurrency: int = 8, timeout: float = 30.0, retries: int = 3, backoff: float = 0.2,
-                 headers: dict[str, str] | None = None):
+    ``url`` is the full address requests are posted to. Batches larger than ``max_batch`` (or
+    the protocol's own limit) are split and sent ``concurrency`` at a time; 429 and 5xx answers
+    and transport errors are retried ``retries`` times with exponential backoff; ``headers`` go
+    with every request (an auth token), ``extra_headers`` with this clone's only.
+    """
+
+    def __init__(self, url: str, protocol: Protocol, info: TargetInfo, budget: Budget | None = None, *,
+                 max_batch: int = 64, concurrency: int = 8, timeout: float = 30.0, retries: int = 3,
+                 backoff: float = 0.2, headers: dict[str, str] | None = None):
         super().__init__(info, budget)
         self.url = url
-        self.max_batch = max(1, max_batch)
+        self.protocol = protocol
+        self.max_batch = max(1, min(max_batch, protocol.batch_limit or max_batch))
         self.concurrency = max(1, concurrency)
         self.timeout = timeout
         self.retries = retries
@@ -53,13 +61,6 @@ class HttpTarget(Target):
         self.headers = {"content-type": "application/json", **(headers or {})}
         self.extra_headers: dict[str, str] = {}  # per clone, e.g. one API key per procedure
         self._client = None
-
-    # -- protocol hooks ------------------------------------------------------------------------
-    def request_body(self, batch: np.ndarray) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def parse_response(self, data: Any, n: int) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     # -- transport -----------------------------------------------------------------------------
     def _predict(self, x: np.ndarray) -> np.ndarray:
@@ -82,7 +83,10 @@ class HttpTarget(Target):
     async def _send(self, batch: np.ndarray) -> np.ndarray:
         import httpx
 
-        body = json.dumps(self.request_body(batch))
+        try:
+            body = json.dumps(self.protocol.encode_request(batch))
+        except ProtocolError as exc:
+            raise TargetInputError(f"{self.info.name} ({self.url}): {exc}") from None
         last = ""
         for attempt in range(self.retries + 1):
             try:
@@ -95,20 +99,22 @@ class HttpTarget(Target):
                 if response.status_code == 429 or response.status_code >= 500:
                     last = f"HTTP {response.status_code}: {response.text[:200]}"
                 elif response.status_code >= 400:
-                    raise TargetResponseError(f"{self.info.name} ({self.url}): HTTP {response.status_code}: "
-                                              f"{response.text[:200]}")
+                    raise self._fail(f"HTTP {response.status_code}: {response.text[:200]}")
                 else:
                     try:
                         data = response.json()
                     except ValueError:
-                        raise TargetResponseError(f"{self.info.name} ({self.url}): reply is not JSON: "
-                                                  f"{response.text[:100]!r}") from None
-                    return self.parse_response(data, len(batch))
+                        raise self._fail(f"reply is not JSON: {response.text[:100]!r}") from None
+                    try:
+                        return self.protocol.decode_reply(data, len(batch))
+                    except ProtocolError as exc:
+                        raise self._fail(str(exc)) from None
             if attempt < self.retries:
                 await asyncio.sleep(self.backoff * 2 ** attempt * (0.5 + random.random()))
         raise TargetUnavailable(f"{self.info.name} ({self.url}): {last} (after {self.retries + 1} attempts)")
 
     def close(self) -> None:
+        """Close the connection pool."""
         if self._client is not None:
             client, self._client = self._client, None
             try:
@@ -120,80 +126,38 @@ class HttpTarget(Target):
         return TargetResponseError(f"{self.info.name} ({self.url}): {what}")
 
 
+def _join(base_url: str, path: str) -> str:
+    return base_url.rstrip("/") + path
+
+
 class KServeV2Target(HttpTarget):
-    """``POST {base}/v2/models/{model}/infer`` (Open Inference Protocol v2)."""
+    """A model on a KServe v2 / Open Inference Protocol v2 server:
+    ``POST {base_url}/v2/models/{model}/infer``."""
 
     def __init__(self, base_url: str, model: str, info: TargetInfo, budget: Budget | None = None,
-                 input_name: str = "input-0", **kwargs: Any):
-        super().__init__(f"{base_url.rstrip('/')}/v2/models/{model}/infer", info, budget, **kwargs)
-        self.input_name = input_name
-
-    def request_body(self, batch: np.ndarray) -> Any:
-        return {"inputs": [_v2.encode(self.input_name, batch)]}
-
-    def parse_response(self, data: Any, n: int) -> np.ndarray:
-        try:
-            output = data["outputs"][0]
-            return _v2.decode({**output, "shape": output.get("shape") or [n, -1]}, np.float64)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise self._fail(f"not an Open Inference Protocol v2 reply ({exc.__class__.__name__}: {exc})") from None
+                 input_name: str = "input-0", *, protocol: KServe | None = None, **kwargs: Any):
+        protocol = protocol or KServe(input_name=input_name)
+        super().__init__(_join(base_url, protocol.endpoint(model)), protocol, info, budget, **kwargs)
 
 
 class TFServingTarget(HttpTarget):
-    """``POST {base}/v1/models/{model}:predict`` with ``instances`` (TF Serving REST, row format)."""
+    """A model on TensorFlow Serving: ``POST {base_url}/v1/models/{model}:predict`` (row format)."""
 
-    def __init__(self, base_url: str, model: str, info: TargetInfo, budget: Budget | None = None, **kwargs: Any):
-        super().__init__(f"{base_url.rstrip('/')}/v1/models/{model}:predict", info, budget, **kwargs)
-
-    def request_body(self, batch: np.ndarray) -> Any:
-        return {"instances": batch.tolist()}
-
-    def parse_response(self, data: Any, n: int) -> np.ndarray:
-        try:
-            return np.asarray(data["predictions"], dtype=np.float64)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self._fail(f"not a TF Serving reply ({exc.__class__.__name__}: {exc})") from None
+    def __init__(self, base_url: str, model: str, info: TargetInfo, budget: Budget | None = None, *,
+                 protocol: TFServing | None = None, **kwargs: Any):
+        protocol = protocol or TFServing()
+        super().__init__(_join(base_url, protocol.endpoint(model)), protocol, info, budget, **kwargs)
 
 
 class JsonTemplateTarget(HttpTarget):
-    """Any JSON API: ``template`` is the request body with the string ``"$inputs"`` where the
-    batch goes (``"$input"`` for one sample per request); ``response_path`` is a dotted path
-    to the outputs in the reply (``"result.scores"``, ``"data.0.probs"``)."""
+    """Any JSON API at ``url``: ``template`` is the request body with the string ``"$inputs"``
+    where the batch goes (``"$input"`` for one sample per request); ``response_path`` is a dotted
+    path to the outputs in the reply (``"result.scores"``, ``"data.0.probs"``)."""
 
     def __init__(self, url: str, info: TargetInfo, template: Any, response_path: str, budget: Budget | None = None,
                  **kwargs: Any):
-        single = "$input" in json.dumps(template) and "$inputs" not in json.dumps(template)
-        if single:
-            kwargs["max_batch"] = 1
-        super().__init__(url, info, budget, **kwargs)
-        self.template = template
-        self.response_path = [p for p in response_path.split(".") if p]
-        self.single = single
+        protocol = JsonTemplate(template=template, response_path=response_path)
+        super().__init__(url, protocol, info, budget, **kwargs)
 
-    def request_body(self, batch: np.ndarray) -> Any:
-        value = batch[0].tolist() if self.single else batch.tolist()
-        marker = "$input" if self.single else "$inputs"
 
-        def fill(node: Any) -> Any:
-            if node == marker:
-                return value
-            if isinstance(node, dict):
-                return {k: fill(v) for k, v in node.items()}
-            if isinstance(node, list):
-                return [fill(v) for v in node]
-            return node
-
-        return fill(self.template)
-
-    def parse_response(self, data: Any, n: int) -> np.ndarray:
-        node = data
-        for part in self.response_path:
-            try:
-                node = node[int(part)] if isinstance(node, list) else node[part]
-            except (KeyError, IndexError, TypeError, ValueError):
-                raise self._fail(f"reply has no '{'.'.join(self.response_path)}'") from None
-        try:
-            out = np.asarray(node, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise self._fail(f"'{'.'.join(self.response_path)}' is not numeric") from None
-        return out[None] if self.single and out.ndim == 1 and self.info.output.value != "labels" else out
+__all__ = ["HttpTarget", "JsonTemplateTarget", "KServeV2Target", "TFServingTarget"]
