@@ -9,6 +9,7 @@ advmatrix still handles them sensibly::
      │    └── ReferenceError_                 an object names an ID that does not exist
      ├── UnknownObjectError (LookupError)     no tactic/technique/... has that ID
      ├── FormatError (ValueError)             a file is not in the format it claims to be
+ │    └── ProtocolError                   a request or reply body that breaks its wire protocol
      ├── UsageError (ValueError)              arguments that do not make sense together
      └── TargetError (RuntimeError)           a model or model API cannot answer as needed
           ├── TargetInputError (ValueError)   inputs of the wrong shape, type or range
@@ -72,6 +73,10 @@ class UnknownObjectError(AdvmatrixError, LookupError):
 
 class FormatError(AdvmatrixError, ValueError):
     """A file is not valid in the format it was read as."""
+
+
+class ProtocolError(FormatError):
+    """A request or reply body does not follow its wire protocol; the message says what is wrong."""
 
 
 class UsageError(AdvmatrixError, ValueError):

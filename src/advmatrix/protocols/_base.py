@@ -14,11 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ProtocolError
 from ..plugins import Plugin
-
-
-class ProtocolError(ValueError):
-    """A body that does not follow its protocol; the message says what is wrong, in one line."""
 
 
 class Protocol(Plugin):
