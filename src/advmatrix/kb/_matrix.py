@@ -133,6 +133,12 @@ class Matrix:
         tactic = self.tactic(tactic_id)
         return tuple(self._by_tactic.get(tactic.id, ()))  # type: ignore[attr-defined]
 
+    def columns(self) -> tuple[tuple[Tactic, tuple[tuple[Technique, tuple[Technique, ...]], ...]], ...]:
+        """The matrix as it is drawn: each tactic, in order, with its top-level techniques and
+        each technique's sub-techniques."""
+        return tuple((tactic, tuple((t, self.subtechniques_of(t.id)) for t in self.techniques_of_tactic(tactic.id)))
+                     for tactic in self.tactics)
+
     def subtechniques_of(self, technique_id: str) -> tuple[Technique, ...]:
         technique = self.technique(technique_id)
         return tuple(self._subs.get(technique.id, ()))  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,29 @@ class Layer(_Layer):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_none=True)
+
+
+def gradient(colors: list[str] | tuple[str, ...], low: float, high: float) -> Callable[[float], str]:
+    """The colour of a score on a layer's gradient (``#rrggbb``), as the Navigator draws it:
+    stops spread evenly from ``low`` to ``high``, scores outside clamped.
+
+    >>> gradient(DEFAULT_GRADIENT, 0, 1)(0.5)
+    '#ffb3b3'
+    """
+    def rgb(h: str) -> tuple[int, ...]:
+        h = h.lstrip("#")
+        return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4)) if len(h) == 6 else (255, 255, 255)
+
+    stops = [rgb(c) for c in colors] or [rgb(c) for c in DEFAULT_GRADIENT]
+
+    def colour(score: float) -> str:
+        t = 0.0 if high <= low else min(max((score - low) / (high - low), 0.0), 1.0)
+        pos = t * (len(stops) - 1)
+        i = min(int(pos), len(stops) - 2) if len(stops) > 1 else 0
+        a, b = stops[i], stops[min(i + 1, len(stops) - 1)]
+        return "#{:02x}{:02x}{:02x}".format(*(round(a[k] + (b[k] - a[k]) * (pos - i)) for k in range(3)))
+
+    return colour
 
 
 def best_scores(rows: Iterable[tuple[Iterable[str], float | None]]) -> dict[str, float]:

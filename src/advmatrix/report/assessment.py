@@ -48,18 +48,15 @@ def _heatmap(assessment: Any) -> list[dict[str, Any]]:
     """Tactic columns with the techniques that were tested, coloured by success."""
     from ..kb import bundled
 
-    matrix = bundled()
     scores = assessment.scores()
     columns = []
-    for tactic in matrix.tactics:
+    for tactic, techniques in bundled().columns():
         cells = []
-        for t in matrix.techniques_of_tactic(tactic.id):
-            ids = [t.id] + [s.id for s in matrix.subtechniques_of(t.id)]
-            tested = {i: scores[i] for i in ids if i in scores}
+        for t, subs in techniques:
+            tested = {s.id: (s.name, scores[s.id]) for s in (t, *subs) if s.id in scores}
             if tested:
-                cells.append({"id": t.id, "name": t.name, "score": max(tested.values()),
-                              "subs": [{"id": i, "name": matrix.technique(i).name, "score": s}
-                                       for i, s in tested.items() if i != t.id]})
+                cells.append({"id": t.id, "name": t.name, "score": max(v for _, v in tested.values()),
+                              "subs": [{"id": i, "name": n, "score": v} for i, (n, v) in tested.items() if i != t.id]})
         if cells:
             columns.append({"id": tactic.id, "name": tactic.name, "cells": cells})
     return columns
@@ -94,11 +91,9 @@ def report_html(assessment: Any) -> str:
 
 
 def _colour(score: float | None) -> str:
-    if score is None:
-        return "#eeeeee"
-    s = min(max(score, 0.0), 1.0)
-    r, g, b = 255, int(255 - 153 * s), int(255 - 153 * s)
-    return f"#{r:02x}{g:02x}{b:02x}"
+    from ..kb.layer import DEFAULT_GRADIENT, gradient
+
+    return "#eeeeee" if score is None else gradient(DEFAULT_GRADIENT, 0.0, 1.0)(score)
 
 
 def write_reports(assessment: Any, out_dir: str | Path) -> dict[str, str]:

@@ -8,27 +8,11 @@ from typing import Any
 CELL_W, CELL_H, GAP, HEAD_H = 150, 28, 4, 36
 
 
-def _gradient(colors: list[str], lo: float, hi: float):
-    def rgb(h: str) -> tuple[int, int, int]:
-        h = h.lstrip("#")
-        return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4)) if len(h) == 6 else (255, 255, 255)
-
-    stops = [rgb(c) for c in colors] or [(255, 255, 255), (255, 102, 102)]
-
-    def colour(score: float) -> str:
-        t = 0.0 if hi <= lo else min(max((score - lo) / (hi - lo), 0.0), 1.0)
-        pos = t * (len(stops) - 1)
-        i = min(int(pos), len(stops) - 2) if len(stops) > 1 else 0
-        f = pos - i
-        a, b = stops[i], stops[min(i + 1, len(stops) - 1)]
-        return "#%02x%02x%02x" % tuple(round(a[k] + (b[k] - a[k]) * f) for k in range(3))
-
-    return colour
-
-
 def cell_colours(layer: Any) -> dict[str, str]:
     """Colour per technique ID: the layer's explicit colour, else the gradient at its score."""
-    colour = _gradient(layer.gradient.colors, layer.gradient.minValue, layer.gradient.maxValue)
+    from ..kb.layer import gradient
+
+    colour = gradient(layer.gradient.colors, layer.gradient.minValue, layer.gradient.maxValue)
     out: dict[str, str] = {}
     for t in layer.techniques:
         if not t.enabled:
@@ -41,8 +25,9 @@ def cell_colours(layer: Any) -> dict[str, str]:
 
 
 def matrix_svg(matrix: Any, layer: Any) -> str:
+    """The matrix as a standalone SVG heatmap of ``layer`` (what the navigator downloads)."""
     colours = cell_colours(layer)
-    columns = [(t, matrix.techniques_of_tactic(t.id)) for t in matrix.tactics]
+    columns = [(tactic, [t for t, _ in techniques]) for tactic, techniques in matrix.columns()]
     height = HEAD_H + max(len(c) for _, c in columns) * (CELL_H + GAP) + 60
     width = len(columns) * (CELL_W + GAP) + GAP
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
