@@ -27,7 +27,8 @@ def gateway(upstream, tmp_path):
 
     @contextlib.contextmanager
     def start(**overrides):
-        cfg = GatewayConfig(**{"upstream": upstream, "db": str(tmp_path / "gw.db"), "admin_token": "s3cret", **overrides})
+        cfg = GatewayConfig(**{"upstream": upstream, "db": str(tmp_path / "gw.db"), "admin_token": "s3cret",
+                               **overrides})
         app = create_gateway(cfg)
         try:
             with running_server(app) as url:

@@ -8,8 +8,8 @@ import pytest
 
 from advmatrix.detect import OutOfDistribution, QueryCoverage, QueryEvent
 from advmatrix.errors import UsageError
-from advmatrix.plugins import Context
 from advmatrix.gateway import GatewayConfig
+from advmatrix.plugins import Context
 
 
 def _first_alert(detector, inputs: np.ndarray, step: int = 4) -> int | None:
@@ -67,7 +67,8 @@ def test_ood_flags_a_client_sending_noise_not_digits(digits):
     rng = np.random.default_rng(2)
     assert _first_alert(OutOfDistribution(Context({"reference": X[:1000]})), X[1000:1400]) is None
     noise = rng.uniform(0, 1, (100, 1, 8, 8)).astype(np.float32)
-    assert _first_alert(OutOfDistribution(Context({"reference": X[:1000]})), noise) == 52  # the first full window of 50 recent inputs, whole requests
+    # the first full window of 50 recent inputs, whole requests
+    assert _first_alert(OutOfDistribution(Context({"reference": X[:1000]})), noise) == 52
 
 
 @pytest.mark.parametrize("content, message", [

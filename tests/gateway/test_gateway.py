@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from advmatrix.emulate import Dataset, get
+from advmatrix.errors import TargetError
+from advmatrix.report.ecs import from_ecs
 from advmatrix.serving import running_server
 from advmatrix.targets import KServeV2Target, TargetInfo, open_target
 
@@ -23,7 +25,7 @@ INFO = TargetInfo("digits", (1, 8, 8), tuple("0123456789"), modality="image")
 
 def test_transparent_proxy_and_admin_api(gateway, digits):
     X, y = digits
-    with gateway() as (url, gw):
+    with gateway() as (url, _gw):
         direct = httpx.get(url + "/v2/models/digits").json()
         assert direct["parameters"]["classes"][0] == "0"  # non-inference calls pass through
         t = open_target(f"kserve+{url}/digits", headers={"x-api-key": "alice"})
@@ -43,28 +45,33 @@ def test_black_box_attack_is_detected_and_answered(gateway, digits, tmp_path):
     with gateway(alerts_jsonl=str(jsonl)) as (url, gw):
         attacker = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "mallory"}, retries=0)
         get("square")(n_samples=20, max_iter=300).run(attacker, Dataset(x=X[1000:], y=y[1000:]))
-        alerts = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()
-        similarity = [a for a in alerts if a["rule"]["name"] == "similarity-search"]
+        docs = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()  # ECS, for SIEMs
+        similarity = [d for d in docs if d["rule"]["id"] == "advmatrix.detector.similarity-search"]
         assert similarity and similarity[0]["advmatrix"]["query_count"] <= 100
-        a = similarity[0]
-        assert "AML.T0043.001" in a["threat"]["technique"]["id"] and a["threat"]["framework"] == "MITRE ATLAS"
-        assert a["advmatrix"]["action"] == "degrade" and a["advmatrix"]["mitigation_ids"] == ["AML.M0002"]
-        assert a["event"]["kind"] == "alert" and a["@timestamp"].endswith("Z")
+        d = similarity[0]
+        assert "AML.T0043.001" in d["threat"]["technique"]["id"] and d["threat"]["framework"] == "MITRE ATLAS"
+        assert d["rule"]["name"] == gw.titles["similarity-search"] and d["event"]["severity"] == 73
+        assert d["event"]["kind"] == "alert" and d["@timestamp"].endswith("Z")
+        a = from_ecs(d)
+        assert a.action == "degrade" and a.mitigation_ids == ("AML.M0002",) and a.client == gw.client_id_for("mallory")
+        stored = gw.alerts(detector="similarity-search")[0]  # the same alert, typed, from the store
+        assert (stored.id, stored.client, stored.evidence) == (a.id, a.client, a.evidence)
+        assert abs(stored.time - a.time) <= 0.0005  # ECS keeps milliseconds
         # the response is live: this client now gets labels only
-        r = httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": "mallory"}, json={
-            "inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": X[0].reshape(-1).tolist()}]})
+        r = httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": "mallory"}, json={"inputs": [
+            {"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": X[0].reshape(-1).tolist()}]})
         scores = r.json()["outputs"][0]["data"] if r.status_code == 200 else None
-        assert r.status_code == 429 or sorted(scores)[-1] == 1.0 and sorted(scores)[-2] == 0.0
+        assert r.status_code == 429 or sorted(scores)[-2:] == [0.0, 1.0]
         assert any(m["measure"] == "degrade" for m in httpx.get(url + "/_advmatrix/blocks", headers=ADMIN).json())
     lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
-    assert {d["rule"]["name"] for d in lines} >= {"similarity-search"}
+    assert {from_ecs(d).detector for d in lines} >= {"similarity-search"}
 
 
 def test_benign_clients_raise_no_alert(gateway, digits):
     """Clean test images at normal rates, and a client re-sending lightly augmented copies."""
-    X, y = digits
+    X, _ = digits
     rng = np.random.default_rng(0)
-    with gateway() as (url, gw):
+    with gateway() as (url, _gw):
         for k in range(5):
             t = KServeV2Target(url, "digits", INFO, headers={"x-api-key": f"user{k}"}, max_batch=8)
             idx = rng.choice(len(X), 200, replace=False)
@@ -80,7 +87,7 @@ def test_blocks_survive_a_restart(gateway):
     with gateway(responses={"volume": {"action": "block", "duration_s": 600}},
                  detectors={"volume": {"max_client_queries": 20, "window_s": 60}}) as (url, gw):
         t = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "flood"}, max_batch=5, retries=0)
-        with pytest.raises(Exception):
+        with pytest.raises(TargetError):
             for _ in range(10):
                 t.predict(np.zeros((5, 1, 8, 8), np.float32))
         assert httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": "flood"}, json={}).status_code == 403
@@ -107,9 +114,9 @@ def test_alert_only_clients_are_alerted_on_but_never_acted_against(gateway):
                 httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": key}, json=one)
         last = {key: httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": key}, json=one).status_code
                 for key in ("batch-job", "flood")}
-        alerts = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()
+        alerts = [from_ecs(d) for d in httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()]
     assert last == {"batch-job": 200, "flood": 403}
-    actions = {a["user"]["id"]: a["advmatrix"]["action"] for a in alerts}
+    actions = {a.client: a.action for a in alerts}
     assert actions == {gw.client_id_for("batch-job"): "alert", gw.client_id_for("flood"): "block"}
 
 
@@ -153,9 +160,9 @@ def test_no_event_lost_under_load(gateway):
 
     with gateway(detectors={}) as (url, gw):
         asyncio.run(hammer(url))
-        gw.log.flush()
-        assert gw.log.count_events() == n_clients * per_client
-        assert gw.log.dropped == 0
+        gw.writer.flush()
+        assert gw.store.count_events() == n_clients * per_client
+        assert gw.writer.dropped == 0
 
 
 def test_pass_through_keeps_path_query_headers_and_body(tmp_path):
@@ -213,7 +220,8 @@ def test_a_failing_detector_neither_breaks_replies_nor_the_gateway(upstream, tmp
     X, _ = digits
     app = create_gateway(GatewayConfig(upstream=upstream, db=str(tmp_path / "b.db")), detectors=[Broken()])
     with running_server(app) as url:
-        body = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": X[0].reshape(-1).tolist()}]}
+        body = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32",
+                            "data": X[0].reshape(-1).tolist()}]}
         for _ in range(3):
             r = httpx.post(url + "/v2/models/digits/infer", json=body)
             assert r.status_code == 200 and len(r.json()["outputs"][0]["data"]) == 10
@@ -234,12 +242,12 @@ def test_membership_probing_is_detected_and_new_data_is_not(gateway, digits, tmp
         # an ordinary client: new inputs, with the odd training record among them
         bob = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "bob"}, max_batch=8)
         bob.predict(np.concatenate([X[1300:1500], X[:5]]))
-        alerts = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()
-    flagged = {a["user"]["id"] for a in alerts if a["rule"]["name"] == "membership"}
+        alerts = [from_ecs(d) for d in httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()]
+    flagged = {a.client for a in alerts if a.detector == "membership"}
     assert flagged == {gw.client_id_for("eve")}
-    a = next(a for a in alerts if a["rule"]["name"] == "membership")
-    assert a["threat"]["technique"]["id"] == ["AML.T0024.000"] and a["advmatrix"]["query_count"] <= 100
-    assert a["advmatrix"]["action"] == "degrade" and a["advmatrix"]["mitigation_ids"] == ["AML.M0002"]
+    a = next(a for a in alerts if a.detector == "membership")
+    assert a.technique_ids == ("AML.T0024.000",) and a.query_count <= 100
+    assert a.action == "degrade" and a.mitigation_ids == ("AML.M0002",)
 
 
 def test_membership_detector_rejects_a_pickled_members_file(tmp_path):
@@ -278,15 +286,16 @@ def test_extraction_with_natural_data_is_caught_by_query_coverage(gateway, digit
         base = X[1500:1560]
         KServeV2Target(url, "digits", INFO, headers={"x-api-key": "augmenter"}, max_batch=8).predict(
             np.concatenate([base, np.roll(base, 1, axis=3), np.clip(base * 1.1, 0, 1)]))
-        alerts = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()
+        alerts = [from_ecs(d) for d in httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()]
         measures = httpx.get(url + "/_advmatrix/blocks", headers=ADMIN).json()
-        one = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": X[0].ravel().tolist()}]}
+        one = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32",
+                           "data": X[0].ravel().tolist()}]}
         statuses = [httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": "mallory"}, json=one).status_code
                     for _ in range(3)]
-    assert {(a["rule"]["name"], a["user"]["id"]) for a in alerts} == {("query-coverage", gw.client_id_for("mallory"))}
+    assert {(a.detector, a.client) for a in alerts} == {("query-coverage", gw.client_id_for("mallory"))}
     a = alerts[0]
-    assert a["threat"]["technique"]["id"] == ["AML.T0024.002", "AML.T0005.001"]
-    assert 250 < a["advmatrix"]["query_count"] <= 400  # past the budget of 250 natural queries
-    assert a["advmatrix"]["action"] == "throttle" and a["advmatrix"]["mitigation_ids"] == ["AML.M0004"]
+    assert a.technique_ids == ("AML.T0024.002", "AML.T0005.001")
+    assert 250 < a.query_count <= 400  # past the budget of 250 natural queries
+    assert a.action == "throttle" and a.mitigation_ids == ("AML.M0004",)
     assert [m["measure"] for m in measures] == ["throttle"] and 429 in statuses  # about 1 request/s now
     assert finding.metrics["fidelity@200"] > 0.7  # a real extraction: the surrogate agreed with the victim

@@ -23,13 +23,14 @@ def test_coverage_per_procedure(gateway, digits, tmp_path):
     detectors = {name: {} for name in ("similarity-search", "prada", "volume", "query-coverage", "ood")}
     # alert-only: a throttle from the first detector would starve the others of queries
     responses = {name: {"action": "alert"} for name in detectors}
-    with gateway(reference=str(tmp_path / "reference.npy"), detectors=detectors, responses=responses) as (url, gw):
+    with gateway(reference=str(tmp_path / "reference.npy"), detectors=detectors, responses=responses) as (url, _gw):
         target = KServeV2Target(url, "digits", INFO, retries=0)
         chosen = [get("square")(n_samples=20, max_iter=200), get("extraction")(checkpoints=[300], synthetic=True),
                   get("extraction")(checkpoints=[300]), get("discovery")(), get("inversion")(steps=10, classes=[0, 1])]
         # two extraction runs share a name; give the natural one its own
         chosen[2].name = "extraction-natural"
-        assessment, coverage = run_through_gateway(target, data, chosen, GatewayAdmin(url, "s3cret"), budget=5000)
+        assessment = run_through_gateway(target, data, chosen, GatewayAdmin(url, "s3cret"), budget=5000)
+        coverage = assessment.coverage
     by = {c.procedure: c for c in coverage}
     assert by["square"].detected and "similarity-search" in by["square"].detectors
     assert by["square"].queries_to_detection <= 100
@@ -48,7 +49,7 @@ def test_coverage_per_procedure(gateway, digits, tmp_path):
 def test_assess_cli_through_gateway(gateway, cli, tmp_path, monkeypatch):
     import json
     monkeypatch.setenv("ADVMATRIX_TOKEN", "s3cret")
-    with gateway() as (url, gw):
+    with gateway() as (url, _gw):
         r = cli("assess", f"kserve+{url}/digits", "--procedures", "square", "--budget", "600",
                 "--gateway-admin", url, "--out", tmp_path / "o", "--db", tmp_path / "r.db", "--json")
     assert r.code == 0, r.err
@@ -73,7 +74,7 @@ def test_alert_layers_in_the_navigator(gateway, digits, tmp_path):
     with gateway() as (url, gw):
         attacker = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "eve"}, retries=0)
         get("square")(n_samples=10, max_iter=100).run(attacker, Dataset(x=X[1000:], y=y[1000:]))
-        gw.log.flush()
+        gw.writer.flush()
         db = gw.config.db
     c = TestClient(create_app(gateway_db=db))
     assert "alerts-7d" in [x["name"] for x in c.get("/api/layers").json()]

@@ -107,7 +107,8 @@ def test_detection_coverage_layers_from_the_store(tmp_path, white_box, data):
 
 def test_imported_text_is_escaped(evil_matrix):
     c = TestClient(create_app(evil_matrix))
-    for path in ("/", "/techniques/AML.T0043", "/techniques/AML.T0043.000", "/tactics/AML.TA0001", "/studies/AML.CS0000"):
+    for path in ("/", "/techniques/AML.T0043", "/techniques/AML.T0043.000", "/tactics/AML.TA0001",
+                 "/studies/AML.CS0000"):
         html = c.get(path).text
         assert "<script>window.__xss" not in html and '<img src=x onerror' not in html, path
         assert "&lt;script&gt;" in html
@@ -122,3 +123,33 @@ def test_markdown_links_become_safe_anchors():
     assert '<a href="/techniques/AML.T0042">Verify Attack</a>' in out
     assert "javascript:" in out and 'href="javascript' not in out and "&lt;b&gt;" in out
     assert str(links('[a](https://x.org/a" onmouseover="x)')).count("<a ") == 0
+
+
+def test_alert_layers_read_the_gateway_store(tmp_path):
+    """The navigator reads the gateway's alerts through the store, never writing to its file."""
+    import time
+
+    from advmatrix.store import Alert, EventStore
+
+    db = tmp_path / "gw.db"
+    store = EventStore(db)
+    now = time.time()
+    for age_days, tids in ((0.1, ("AML.T0043.001",)), (0.2, ("AML.T0043.001", "AML.T9999")), (3, ("AML.T0024.002",)),
+                           (40, ("AML.T0029",))):
+        store.add_alert(Alert("x", tids, "key:a", "high", "m", time=now - age_days * 86400))
+    store.close()
+    before = db.stat().st_mtime_ns
+    c = TestClient(create_app(gateway_db=str(db)))
+    layers = {x["name"]: x["title"] for x in c.get("/api/layers").json()}
+    assert layers["alerts-1d"] == "Gateway alerts, last 1 days (1 techniques)"  # AML.T9999 is not in the matrix
+    scores = {d: {t["techniqueID"]: t["score"] for t in c.get(f"/api/layers/alerts-{d}d").json()["techniques"]
+                  if "score" in t} for d in (1, 7, 30)}
+    assert scores[1] == {"AML.T0043.001": 2}
+    assert scores[7] == scores[30] == {"AML.T0043.001": 2, "AML.T0024.002": 1}
+    assert c.get("/api/layers/alerts-xd").status_code == 404
+    assert db.stat().st_mtime_ns == before
+    empty = tmp_path / "other.db"
+    empty.touch()
+    c = TestClient(create_app(gateway_db=str(empty)))
+    assert not [x for x in c.get("/api/layers").json() if x["name"].startswith("alerts-")]
+    assert c.get("/api/layers/alerts-7d").status_code == 404

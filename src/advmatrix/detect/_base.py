@@ -9,15 +9,15 @@ needs beyond its parameters (a reference sample, the training inputs) it declare
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..plugins import Context, Plugin
+from ..store._records import Alert  # the typed record lives in the store layer
 
 S = TypeVar("S")
 
@@ -39,18 +39,6 @@ class QueryEvent:
     @property
     def n(self) -> int:
         return 0 if self.inputs is None else len(self.inputs)
-
-
-@dataclass
-class Alert:
-    detector: str
-    technique_ids: tuple[str, ...]
-    client: str
-    severity: str
-    message: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    time: float = field(default_factory=time.time)
-    query_count: int = 0
 
 
 def client_key_id(api_key: str) -> str:

@@ -1,6 +1,10 @@
-"""The monitoring gateway: a reverse proxy that feeds detectors and applies responses."""
+"""The monitoring gateway: a reverse proxy that feeds detectors and applies responses.
 
-from ._app import Gateway, create_gateway, ecs_alert
+Its alerts are typed :class:`advmatrix.store.Alert` records; :func:`advmatrix.report.ecs.to_ecs`
+makes the ECS documents it writes and serves.
+"""
+
+from ._app import Gateway, GatewayApp, create_gateway
 from ._config import GatewayConfig, load_config
 
-__all__ = ["Gateway", "GatewayConfig", "create_gateway", "ecs_alert", "load_config"]
+__all__ = ["Gateway", "GatewayApp", "GatewayConfig", "create_gateway", "load_config"]

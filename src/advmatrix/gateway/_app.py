@@ -7,6 +7,11 @@ detectors, the responses their alerts call for and the event log run right after
 next request on this loop is handled. The upstream being down or slow gives the client a clean
 502 or 504; the gateway stays up.
 
+Events, alerts and measures are typed records (:mod:`advmatrix.store`) written by one
+background thread (:class:`~advmatrix.store.EventWriter`) to the database ``config.db`` names
+(a SQLite file, or a URL such as ``postgresql+psycopg://...``). ECS, the SIEM format, is made
+only at the output edges: the JSONL file, the webhook and ``GET /_advmatrix/alerts``.
+
 The proxy path is plain ASGI over aiohttp rather than FastAPI routes over httpx: per request
 those layers cost about as much CPU as the model server itself (bench/RESULTS.md), and the
 gateway's budget is 2 ms. The admin API stays on FastAPI for its validation and OpenAPI.
@@ -20,20 +25,29 @@ import hashlib
 import json
 import logging
 import time
-from collections import Counter
-from typing import Any, Awaitable, Callable
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import aiohttp
 import numpy as np
 import orjson
 from fastapi import FastAPI, Header, HTTPException
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 from yarl import URL
 
-from ..detect import Alert, Detector, QueryEvent, client_key_id
+from ..detect import Detector, QueryEvent, client_key_id
+from ..report.ecs import to_ecs
 from ..respond import Responder
+from ..store import Alert, Event, EventStore, EventWriter
 from ._config import GatewayConfig
-from ._events import EventLog
 from ._protocols import Protocols
 
 log = logging.getLogger("advmatrix.gateway")
@@ -45,22 +59,9 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailers",
                   b"transfer-encoding", b"upgrade", b"host", b"content-length", b"content-encoding"})
 _ADMIN = "/_advmatrix/"
-
-
-def ecs_alert(alert: Alert, action: str, mitigations: tuple[str, ...]) -> dict[str, Any]:
-    """An alert with Elastic Common Schema field names, so SIEMs ingest it as is."""
-    return {
-        "@timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(alert.time)) + f".{int(alert.time % 1 * 1000):03d}Z",
-        "@timestamp_epoch": alert.time,
-        "message": alert.message,
-        "event": {"kind": "alert", "category": ["intrusion_detection"], "type": ["info"], "module": "advmatrix",
-                  "dataset": "advmatrix.gateway", "severity_label": alert.severity},
-        "rule": {"name": alert.detector, "ruleset": "advmatrix"},
-        "threat": {"framework": "MITRE ATLAS", "technique": {"id": list(alert.technique_ids)}},
-        "user": {"id": alert.client},
-        "advmatrix": {"action": action, "mitigation_ids": list(mitigations), "query_count": alert.query_count,
-                      "evidence": alert.evidence},
-    }
+# clients whose query counts are kept (least recently seen forgotten); GatewayConfig may name
+# another bound as max_clients
+MAX_CLIENTS = 100_000
 
 
 def _loads(data: bytes) -> Any:
@@ -84,29 +85,79 @@ class _TooLarge(Exception):
     pass
 
 
+class _Metrics:
+    """The gateway's Prometheus metrics, read at scrape time from the plain counters the hot
+    path keeps: a prometheus_client Counter takes a lock per increment (about 1 us with labels
+    against 0.1 us for a dict), and the scrape is rare."""
+
+    def __init__(self, gateway: Gateway):
+        self.gateway = gateway
+
+    def collect(self) -> Iterator[Metric]:
+        gw = self.gateway
+        counts = dict(gw.metrics)  # one atomic copy: the event loop keeps counting meanwhile
+        requests = CounterMetricFamily("advmatrix_gateway_requests", "Requests by outcome.", labels=["outcome"])
+        for key, value in sorted(counts.items()):
+            if not key.startswith("alerts_"):
+                requests.add_metric([key], value)
+        yield requests
+        alerts = CounterMetricFamily("advmatrix_gateway_alerts", "Alerts by detector.", labels=["detector"])
+        for d in gw.detectors:
+            alerts.add_metric([d.name], counts.get("alerts_" + d.name, 0))
+        yield alerts
+        yield CounterMetricFamily("advmatrix_gateway_queries_observed", "Queries (inputs) seen by the detectors.",
+                                  value=gw.observed)
+        yield CounterMetricFamily("advmatrix_gateway_events_dropped", "Events not logged: the writer's queue was full.",
+                                  value=gw.writer.dropped)
+        yield GaugeMetricFamily("advmatrix_gateway_clients", "Clients whose query counts are kept.",
+                                value=len(gw.counts))
+        yield SummaryMetricFamily("advmatrix_gateway_observe_ms", "Milliseconds from a request's arrival to its "
+                                  "observation, over observed requests.", count_value=gw.observed_requests,
+                                  sum_value=gw.latency_sum)
+
+
 class Gateway:
+    """The proxy's state: detectors, responder, event writer, metrics; one per gateway process."""
+    """The proxy and what it keeps: detectors, the responder with the measures in force, the
+    event store and its writer, per-client query counts (the ``max_clients`` least recently
+    seen forgotten) and the counters its Prometheus metrics are read from."""
+
     def __init__(self, config: GatewayConfig, detectors: list[Detector] | None = None):
         self.config = config
         self.detectors = detectors if detectors is not None else config.build_detectors()
+        self.titles = {d.name: d.title for d in self.detectors}  # rule.name of their ECS alerts
         self.responder = Responder(config.responses, frozenset(config.alert_only_clients))
-        self.log = EventLog(config.db, retention=config.retention)
-        self.responder.restore(self.log.measures())  # blocks survive a restart
-        self.protocols = Protocols(config.json_paths)
-        self.counts: Counter[str] = Counter()
+        self.store = EventStore(config.db, retention=config.retention)
+        self.writer = EventWriter(self.store)
+        self.responder.restore(self.store.measures())  # blocks survive a restart
+        self.protocols = Protocols(config.json_paths, config.protocols)
+        self.max_clients: int = getattr(config, "max_clients", MAX_CLIENTS)
+        self.counts: OrderedDict[str, int] = OrderedDict()  # queries per client, least recently seen first
+        self.observed = 0            # queries (inputs) the detectors saw
+        self.observed_requests = 0   # requests they saw
         self.metrics: Counter[str] = Counter()
         self.latency_sum = 0.0
+        self.registry = CollectorRegistry()  # this gateway's own: several may run in one process
+        self.registry.register(_Metrics(self))
         self.session: aiohttp.ClientSession | None = None
         self.upstream = config.upstream.rstrip("/")
         self.client_header = config.client_header.lower().encode("latin-1")
+        # open for the gateway's life, closed by close()
         self.jsonl = open(config.alerts_jsonl, "a", encoding="utf-8") if config.alerts_jsonl else None
+        if self.jsonl or config.webhook:
+            from ..kb import bundled
+
+            bundled()  # technique names for ECS: loaded now, not on the event loop at the first alert
         self._pending: set[asyncio.Task] = set()
 
     @staticmethod
     @functools.lru_cache(maxsize=65536)
     def client_id_for(api_key: str) -> str:
+        """The client ID of an API key (hashed: the key itself is never kept)."""
         return client_key_id(api_key)
 
     def client_id(self, scope: Scope) -> str:
+        """Who sent the request: its API key's ID, else its address."""
         for name, value in scope["headers"]:
             if name == self.client_header and value:
                 return self.client_id_for(value.decode("latin-1"))
@@ -138,6 +189,7 @@ class Gateway:
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one request: admit, forward, reply, then observe."""
         started = time.perf_counter()
         client = self.client_id(scope)
         refused = self.responder.admit(client)
@@ -175,7 +227,7 @@ class Gateway:
                 content = await up.read()
                 status = up.status
                 out_headers = [(k.lower(), v) for k, v in up.raw_headers if k.lower() not in _HOP]
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.metrics["upstream_timeout"] += 1
             await _reply(send, 504, {"error": "upstream timed out"})
             return
@@ -219,23 +271,31 @@ class Gateway:
                 outputs = self.protocols.outputs(kind, _loads(content), path)
             except ValueError:
                 outputs = None
-        self.counts[client] += max(len(inputs), 1)
-        event = QueryEvent(client, time.time(), inputs, outputs, path, 200, size, latency, self.counts[client])
+        n = max(len(inputs), 1)
+        counts = self.counts
+        count = counts.pop(client, 0) + n  # re-inserted last: the least recently seen stay first
+        counts[client] = count
+        if len(counts) > self.max_clients:
+            counts.popitem(last=False)
+        self.observed += n
+        self.observed_requests += 1
+        event = QueryEvent(client, time.time(), inputs, outputs, path, 200, size, latency, count)
         for detector in self.detectors:
             for alert in detector.observe(event):
                 self._raise(alert)
         self.latency_sum += latency
         digest = hashlib.blake2b(inputs.tobytes(), digest_size=8).hexdigest()
-        self.log.event((event.time, client, path, 200, len(inputs), size, latency, digest))
+        self.writer.event(Event(event.time, client, path, 200, len(inputs), size, latency, digest))
 
     def _raise(self, alert: Alert) -> None:
-        action, mitigations = self.responder.on_alert(alert.detector, alert.client, alert.time)
-        doc = ecs_alert(alert, action, mitigations)
+        alert.action, alert.mitigation_ids = self.responder.on_alert(alert.detector, alert.client, alert.time)
         self.metrics[f"alerts_{alert.detector}"] += 1
-        self.log.alert(doc)
-        for m in self.responder.active(alert.time):
-            if m["client"] == alert.client:
-                self.log.measure(m["client"], m["measure"], m["until"])
+        self.writer.alert(alert)
+        for m in self.responder.active(alert.time, client=alert.client):
+            self.writer.measure(m["client"], m["measure"], m["until"])
+        if not (self.jsonl or self.config.webhook):
+            return
+        doc = self.ecs(alert)
         if self.jsonl:
             self.jsonl.write(json.dumps(doc) + "\n")
             self.jsonl.flush()
@@ -253,10 +313,11 @@ class Gateway:
                                             headers={"content-type": "application/json"},
                                             timeout=aiohttp.ClientTimeout(total=5)) as r:
                 await r.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             self.metrics["webhook_errors"] += 1
 
     async def aclose(self) -> None:
+        """Wait for webhook posts in flight and close the upstream session (on the server's loop)."""
         if self._pending:
             await asyncio.wait(self._pending, timeout=5)
         if self.session is not None:
@@ -264,25 +325,25 @@ class Gateway:
             self.session = None
 
     def close(self) -> None:
-        self.log.close()
+        """Write what is queued and close the database and the JSONL file."""
+        self.writer.close()
+        self.store.close()
         if self.jsonl:
             self.jsonl.close()
 
+    def ecs(self, alert: Alert) -> dict[str, Any]:
+        """The alert as the ECS document the JSONL file, the webhook and the admin API give out."""
+        return to_ecs(alert, title=self.titles.get(alert.detector))
+
+    def alerts(self, client: str | None = None, detector: str | None = None, since: float | None = None,
+               limit: int = 100) -> list[Alert]:
+        """Alerts raised so far, newest first (everything queued is written first)."""
+        self.writer.flush()
+        return self.store.alerts(client, detector, since, limit)
+
     def prometheus(self) -> str:
-        lines = ["# HELP advmatrix_gateway_requests_total Requests by outcome.",
-                 "# TYPE advmatrix_gateway_requests_total counter"]
-        for key, value in sorted(self.metrics.items()):
-            if not key.startswith("alerts_"):
-                lines.append(f'advmatrix_gateway_requests_total{{outcome="{key}"}} {value}')
-        lines += ["# HELP advmatrix_gateway_alerts_total Alerts by detector.", "# TYPE advmatrix_gateway_alerts_total counter"]
-        for d in self.detectors:
-            lines.append(f'advmatrix_gateway_alerts_total{{detector="{d.name}"}} {self.metrics.get("alerts_" + d.name, 0)}')
-        observed = sum(self.counts.values())
-        lines += ["# TYPE advmatrix_gateway_queries_observed_total counter", f"advmatrix_gateway_queries_observed_total {observed}",
-                  "# TYPE advmatrix_gateway_events_dropped_total counter", f"advmatrix_gateway_events_dropped_total {self.log.dropped}",
-                  "# TYPE advmatrix_gateway_clients gauge", f"advmatrix_gateway_clients {len(self.counts)}",
-                  "# TYPE advmatrix_gateway_observe_ms_sum counter", f"advmatrix_gateway_observe_ms_sum {self.latency_sum:.3f}"]
-        return "\n".join(lines) + "\n"
+        """The metrics in the Prometheus text format."""
+        return generate_latest(self.registry).decode()
 
 
 class GatewayApp:
@@ -314,6 +375,9 @@ class GatewayApp:
 
 
 def create_gateway(config: GatewayConfig, detectors: list[Detector] | None = None) -> GatewayApp:
+    """The gateway as an ASGI app: the proxy on every path, the admin API under ``/_advmatrix/``."""
+    """The ASGI application for ``config``: the proxy, and the admin API under /_advmatrix/
+    (health, metrics, alerts as ECS, clients, blocks)."""
     gw = Gateway(config, detectors)
     app = FastAPI(title="advmatrix gateway admin", docs_url="/_advmatrix/docs", openapi_url="/_advmatrix/openapi.json")
     app.state.gateway = gw
@@ -326,20 +390,21 @@ def create_gateway(config: GatewayConfig, detectors: list[Detector] | None = Non
     def health() -> dict:
         return {"status": "ok", "upstream": config.upstream, "detectors": [d.name for d in gw.detectors]}
 
-    @app.get("/_advmatrix/metrics", summary="Prometheus text format", response_class=PlainTextResponse)
-    def metrics() -> str:
-        return gw.prometheus()
+    @app.get("/_advmatrix/metrics", summary="Prometheus text format", response_class=Response)
+    def metrics() -> Response:
+        return Response(generate_latest(gw.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/_advmatrix/alerts", summary="Recent alerts, newest first (ECS documents)")
-    def alerts(client: str | None = None, limit: int = 100, authorization: str | None = Header(None)) -> list[dict]:
+    def alerts(client: str | None = None, detector: str | None = None, since: float | None = None,
+               limit: int = 100, authorization: str | None = Header(None)) -> list[dict]:
         authorise(authorization)
-        gw.log.flush()
-        return gw.log.alerts(client, min(max(limit, 1), 10_000))
+        return [gw.ecs(a) for a in gw.alerts(client, detector, since, min(max(limit, 1), 10_000))]
 
     @app.get("/_advmatrix/clients", summary="Clients seen and their query counts")
     def clients(authorization: str | None = Header(None)) -> list[dict]:
         authorise(authorization)
-        return [{"client": c, "queries": n} for c, n in gw.counts.most_common()]
+        counts = list(gw.counts.items())  # one atomic copy: the event loop keeps counting meanwhile
+        return [{"client": c, "queries": n} for c, n in sorted(counts, key=lambda item: -item[1])]
 
     @app.get("/_advmatrix/blocks", summary="Active blocks, throttles and degradations")
     def blocks(authorization: str | None = Header(None)) -> list[dict]:
@@ -351,7 +416,7 @@ def create_gateway(config: GatewayConfig, detectors: list[Detector] | None = Non
         authorise(authorization)
         gw.responder.lift(client)
         for measure in ("block", "throttle", "degrade"):
-            gw.log.measure(client, measure, 0.0)
+            gw.writer.measure(client, measure, 0.0)
         return {"client": client, "lifted": True}
 
     return GatewayApp(gw, app)

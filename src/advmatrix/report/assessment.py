@@ -11,6 +11,7 @@ from ._png import as_image, data_uri
 
 
 def summary(assessment: Any) -> dict[str, Any]:
+    """Counts and extremes of an assessment: procedures run and skipped, queries, techniques, worst success."""
     done = [f for f in assessment.findings if f.status != "skipped"]
     return {
         "procedures_run": len(done),
@@ -22,10 +23,12 @@ def summary(assessment: Any) -> dict[str, Any]:
 
 
 def report_json(assessment: Any) -> str:
+    """The assessment and its summary as indented JSON."""
     return json.dumps({**assessment.as_dict(), "summary": summary(assessment)}, indent=2, default=str) + "\n"
 
 
 def layer_json(assessment: Any) -> str:
+    """A Navigator layer scored by the best success rate per technique."""
     from ..kb import build_layer, bundled
 
     matrix = bundled()
@@ -63,6 +66,7 @@ def _heatmap(assessment: Any) -> list[dict[str, Any]]:
 
 
 def report_html(assessment: Any) -> str:
+    """The self-contained HTML report: summary, heatmap, findings with evidence, mitigations."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("advmatrix.report", "templates"),
@@ -97,6 +101,7 @@ def _colour(score: float | None) -> str:
 
 
 def write_reports(assessment: Any, out_dir: str | Path) -> dict[str, str]:
+    """Write report.json, report.html and layer.json into ``out_dir``; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "html": out / "report.html", "layer": out / "layer.json"}

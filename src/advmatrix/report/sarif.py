@@ -21,6 +21,7 @@ def _uri(path: str) -> str:
 
 
 def to_sarif(report: ScanReport) -> dict[str, Any]:
+    """Scanner findings as a SARIF 2.1.0 log for code-scanning dashboards."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for f in report.findings:

@@ -114,11 +114,12 @@ class Responder:
         """End every measure on ``client``; False when it had none."""
         return self._clients.pop(client, None) is not None
 
-    def active(self, now: float | None = None) -> list[dict[str, Any]]:
-        """Measures in force: client, measure (the response's name) and until."""
+    def active(self, now: float | None = None, client: str | None = None) -> list[dict[str, Any]]:
+        """Measures in force (of one client, or of all): client, measure (the response's name), until."""
         now = now or time.time()
+        held = self._clients.items() if client is None else [(client, self._clients.get(client, {}))]
         return [{"client": c, "measure": name, "until": m.until}
-                for c, measures in self._clients.items() for name, m in measures.items() if m.until > now]
+                for c, measures in held for name, m in measures.items() if m.until > now]
 
     def restore(self, rows: list[dict[str, Any]]) -> None:
         """Take back measures saved before a restart (rows as :meth:`active` gives them)."""

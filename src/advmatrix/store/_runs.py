@@ -15,15 +15,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     insert,
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import UnknownObjectError, UsageError
+from ._engine import create_tables, open_engine, url_for
 
 metadata = MetaData()
 
@@ -64,29 +62,14 @@ detections = Table(
 )
 
 
-def _url(location: str | Path) -> str:
-    text = str(location)
-    return text if "://" in text else f"sqlite:///{Path(text).expanduser()}"
-
-
 class RunStore:
+    """Assessment runs: each whole as JSON, with its findings and gateway detections as rows
+    for the matrix views."""
+
     def __init__(self, location: str | Path = "advmatrix.db"):
-        self.url = _url(location)
-        try:
-            self.engine: Engine = create_engine(self.url, future=True)
-        except (SQLAlchemyError, ImportError, ValueError) as exc:
-            raise UsageError(f"cannot open store {location}: {exc}") from None
-        if self.engine.dialect.name == "sqlite":
-            @event.listens_for(self.engine, "connect")
-            def _pragmas(conn, _record):  # noqa: ANN001
-                cur = conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.close()
-        try:
-            metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise UsageError(f"cannot open store {location}: {exc.__class__.__name__}: {exc}") from None
+        self.url = url_for(location)
+        self.engine: Engine = open_engine(location)
+        create_tables(self.engine, metadata, location)
 
     def save(self, assessment: Any) -> str:
         doc = assessment.as_dict()

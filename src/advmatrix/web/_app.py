@@ -7,8 +7,10 @@ is the second line of defence. Nothing writes without the admin token.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,8 @@ def _procedures_by_technique() -> dict[str, list[dict[str, str]]]:
 
 def create_app(matrix: Matrix | None = None, db: str | None = None, token: str | None = None,
                gateway_db: str | None = None) -> FastAPI:
+    """The navigator as an ASGI app: pages and ``/api`` over ``matrix`` (the bundled ATLAS by
+    default), with built-in layers from the run store ``db`` and the gateway database ``gateway_db``."""
     matrix = matrix or bundled()
     columns = _columns(matrix)
     by_technique = _procedures_by_technique()
@@ -104,7 +108,7 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
     # -- pages ---------------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def matrix_page(request: Request, layer: str | None = None) -> HTMLResponse:
-        return page(request, "matrix.html.j2", columns=columns, layers=_builtin_layers(db, gateway_db),
+        return page(request, "matrix.html.j2", columns=columns, layers=_builtin_layers(db, gateway_db, matrix),
                     selected=layer or "")
 
     @app.get("/techniques/{object_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -147,7 +151,7 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
 
     @app.get("/api/layers", summary="Built-in layers available from the run store")
     def api_layers() -> list[dict]:
-        return _builtin_layers(db, gateway_db)
+        return _builtin_layers(db, gateway_db, matrix)
 
     @app.get("/api/layers/{name}", summary="A built-in layer as Navigator layer JSON")
     def api_layer(name: str) -> JSONResponse:
@@ -186,7 +190,7 @@ def _view(matrix: Matrix, parsed) -> dict:
             "gradient": parsed.gradient.model_dump()}
 
 
-def _builtin_layers(db: str | None, gateway_db: str | None = None) -> list[dict]:
+def _builtin_layers(db: str | None, gateway_db: str | None = None, matrix: Matrix | None = None) -> list[dict]:
     items: list[dict] = []
     if db and (Path(db).exists() or "://" in str(db)):
         from ..store import RunStore
@@ -199,34 +203,42 @@ def _builtin_layers(db: str | None, gateway_db: str | None = None) -> list[dict]
             items.append({"name": "detection", "title": "Detection coverage: techniques the gateway noticed, all runs"})
             items += [{"name": f"detection-{r['id']}", "title": f"Run {r['id']}: detection coverage "
                        f"({r['gateway']['detected']}/{r['gateway']['procedures']} procedures noticed)"} for r in gated]
-    if gateway_db and Path(gateway_db).exists():
-        items += [{"name": f"alerts-{d}d", "title": f"Gateway alerts, last {d} days"} for d in (1, 7, 30)]
+    if gateway_db and (Path(gateway_db).exists() or "://" in str(gateway_db)):
+        try:
+            store = _event_store(gateway_db)
+        except HTTPException:
+            return items  # not (yet) a gateway database: no alert layers to offer
+        now = time.time()
+        for d in (1, 7, 30):
+            seen = sum(1 for tid in store.technique_counts(now - d * 86400) if matrix is None or tid in matrix)
+            items.append({"name": f"alerts-{d}d", "title": f"Gateway alerts, last {d} days ({seen} techniques)"})
     return items
+
+
+@functools.lru_cache(maxsize=8)
+def _event_store(gateway_db: str):
+    """The gateway's database, opened once per location, read-only where SQLite allows it."""
+    from ..errors import UsageError
+    from ..store import EventStore
+
+    try:
+        return EventStore(gateway_db, read_only=True)
+    except UsageError as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 def _alerts_layer(matrix: Matrix, gateway_db: str | None, name: str):
     """Techniques the gateway raised alerts for in the last N days, scored by alert count."""
-    import sqlite3
-    import time as _time
-
     from ..kb import build_layer
 
     try:
         days = int(name.removeprefix("alerts-").removesuffix("d"))
     except ValueError:
         raise HTTPException(404, f"no built-in layer '{name}'") from None
-    if not gateway_db or not Path(gateway_db).exists():
+    if not gateway_db or not (Path(gateway_db).exists() or "://" in str(gateway_db)):
         raise HTTPException(404, "no gateway database configured (start with --gateway-db)")
-    conn = sqlite3.connect(f"file:{gateway_db}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT techniques FROM alerts WHERE time >= ?", (_time.time() - days * 86400,)).fetchall()
-    finally:
-        conn.close()
-    counts: dict[str, float] = {}
-    for (techniques,) in rows:
-        for tid in json.loads(techniques):
-            if tid in matrix:
-                counts[tid] = counts.get(tid, 0) + 1
+    counts = {tid: n for tid, n in _event_store(gateway_db).technique_counts(time.time() - days * 86400).items()
+              if tid in matrix}
     return build_layer(matrix, counts, name=f"Gateway alerts, last {days} days",
                        description="Score = number of alerts naming the technique", min_value=0,
                        legend={"no alert": "#ffffff", "most alerts": "#ff6666"}, strict=False)

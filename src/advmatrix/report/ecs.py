@@ -1,0 +1,135 @@
+"""Alerts in the Elastic Common Schema (ECS), the shape SIEMs ingest as is.
+
+The gateway writes ECS documents to its JSONL file and webhook and returns them from its admin
+API; :func:`from_ecs` reads them back into typed :class:`~advmatrix.store.Alert` records (the
+purple loop does, over HTTP). Field by field:
+
+- ``@timestamp``: ISO 8601, UTC, milliseconds, ``Z``.
+- ``event``: ``kind: alert``, ``category: [intrusion_detection]``, ``module``/``dataset``, and
+  ``severity`` as a number (21, 47, 73, 99 for low, medium, high, critical: the scale of
+  Elastic's detection rules); ``id`` is the store's ID when there is one.
+- ``rule``: ``id`` ``advmatrix.detector.<name>`` (stable), ``name`` the detector's title,
+  ``ruleset`` ``advmatrix``.
+- ``threat``: ``framework: MITRE ATLAS``; ``technique.id``, ``technique.name`` and
+  ``technique.reference``, parallel lists (names from the bundled knowledge base; an ID it does
+  not know keeps its ID with an empty name and reference).
+- ``user.id``: the client as the gateway names it (``key:<hash>`` or ``ip:<address>``).
+- ``advmatrix``: what ECS has no field for: ``detector``, ``severity`` (the label),
+  ``action``, ``mitigation_ids``, ``query_count``, ``evidence``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import time
+from typing import Any
+
+from ..errors import AdvmatrixError, FormatError
+from ..store import SEVERITIES, Alert
+
+ECS_VERSION = "8.11.0"
+#: ``event.severity`` per severity label (Elastic detection rules' risk scores)
+SEVERITY_SCORES: dict[str, int] = {"low": 21, "medium": 47, "high": 73, "critical": 99}
+RULE_PREFIX = "advmatrix.detector."
+REFERENCE = "https://atlas.mitre.org/techniques/"
+
+
+def timestamp(epoch: float) -> str:
+    """``2024-05-01T12:00:00.123Z`` for seconds since the epoch (rounded to the millisecond)."""
+    seconds, millis = divmod(round(epoch * 1000), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def parse_timestamp(text: str) -> float:
+    """Seconds since the epoch for an ISO 8601 time (a time without zone is taken as UTC)."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise FormatError(f"ECS alert: @timestamp {text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return calendar.timegm(moment.timetuple()) + moment.microsecond / 1e6
+
+
+def _title(detector: str) -> str:
+    from ..plugins import registry
+
+    try:
+        return getattr(registry("detector").get(detector), "title", detector)
+    except (AdvmatrixError, ImportError):  # a broken third-party plugin must not stop alerts going out
+        return detector
+
+
+def to_ecs(alert: Alert, *, title: str | None = None, matrix: Any = None) -> dict[str, Any]:
+    """The alert as an ECS document. ``title`` (the detector's title for ``rule.name``) and
+    ``matrix`` (for technique names) default to the installed detectors and the bundled
+    knowledge base."""
+    if matrix is None:
+        from ..kb import bundled
+
+        matrix = bundled()
+    names, references = [], []
+    for tid in alert.technique_ids:
+        technique = matrix.get(tid) if tid in matrix else None
+        if technique is not None and technique.kind == "technique":
+            names.append(technique.name)
+            references.append(REFERENCE + tid)
+        else:  # not in this knowledge base (a newer ATLAS, a plugin's own ID)
+            names.append("")
+            references.append("")
+    event: dict[str, Any] = {"kind": "alert", "category": ["intrusion_detection"], "type": ["info"],
+                             "module": "advmatrix", "dataset": "advmatrix.gateway",
+                             "severity": SEVERITY_SCORES[alert.severity]}
+    if alert.id is not None:
+        event["id"] = str(alert.id)
+    return {
+        "@timestamp": timestamp(alert.time),
+        "message": alert.message,
+        "ecs": {"version": ECS_VERSION},
+        "event": event,
+        "rule": {"id": RULE_PREFIX + alert.detector, "name": title or _title(alert.detector),
+                 "ruleset": "advmatrix"},
+        "threat": {"framework": "MITRE ATLAS",
+                   "technique": {"id": list(alert.technique_ids), "name": names, "reference": references}},
+        "user": {"id": alert.client},
+        "advmatrix": {"detector": alert.detector, "severity": alert.severity, "action": alert.action,
+                      "mitigation_ids": list(alert.mitigation_ids), "query_count": alert.query_count,
+                      "evidence": alert.evidence},
+    }
+
+
+def _severity(doc: dict[str, Any]) -> str:
+    label = doc.get("advmatrix", {}).get("severity")
+    if label in SEVERITIES:
+        return label
+    score = doc.get("event", {}).get("severity")
+    if isinstance(score, (int, float)):
+        return next((s for s in SEVERITIES if score <= SEVERITY_SCORES[s]), "critical")
+    raise FormatError("ECS alert: neither advmatrix.severity nor a numeric event.severity")
+
+
+def from_ecs(doc: dict[str, Any]) -> Alert:
+    """The typed alert an ECS document written by :func:`to_ecs` stands for."""
+    if not isinstance(doc, dict):
+        raise FormatError(f"ECS alert: expected an object, got {type(doc).__name__}")
+    ours = doc.get("advmatrix") or {}
+    rule = doc.get("rule") or {}
+    detector = ours.get("detector") or str(rule.get("id", "")).removeprefix(RULE_PREFIX) or rule.get("name")
+    client = (doc.get("user") or {}).get("id")
+    if not detector or not client or "@timestamp" not in doc:
+        raise FormatError("ECS alert: needs @timestamp, user.id and advmatrix.detector (or rule.id)")
+    event_id = (doc.get("event") or {}).get("id")
+    return Alert(
+        detector=detector,
+        technique_ids=tuple(((doc.get("threat") or {}).get("technique") or {}).get("id") or ()),
+        client=client,
+        severity=_severity(doc),
+        message=doc.get("message", ""),
+        evidence=dict(ours.get("evidence") or {}),
+        time=parse_timestamp(doc["@timestamp"]),
+        query_count=int(ours.get("query_count") or 0),
+        action=ours.get("action", ""),
+        mitigation_ids=tuple(ours.get("mitigation_ids") or ()),
+        id=int(event_id) if isinstance(event_id, str) and event_id.isdigit() else None,
+    )

@@ -1,0 +1,76 @@
+"""One way to open a store's database: a path is a SQLite file, anything with ``://`` is a
+SQLAlchemy URL (``postgresql+psycopg://...``)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, create_engine, event, inspect
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import UsageError
+
+
+def url_for(location: str | Path) -> str:
+    """The SQLAlchemy URL of a store location."""
+    text = str(location)
+    return text if "://" in text else f"sqlite:///{Path(text).expanduser()}"
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what ``json`` does not know: NumPy scalars and arrays, anything else as text."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def open_engine(location: str | Path, *, read_only: bool = False, synchronous: str = "FULL") -> Engine:
+    """An engine for ``location``. SQLite files are put in WAL mode (readers never wait on the
+    writer) with foreign keys on; ``synchronous="NORMAL"`` trades the last transactions on a
+    power cut for cheaper commits (fine for logs, not for results)."""
+    text = str(location)
+    # a path becomes a URL object, not text to parse: '?', '#' and '%' are file name characters
+    url: str | URL = text if "://" in text else URL.create("sqlite", database=str(Path(text).expanduser()))
+    sqlite = str(url).startswith("sqlite")
+    options: dict[str, Any] = {"json_serializer": partial(json.dumps, default=_plain)}
+    if sqlite:
+        options["connect_args"] = {"timeout": 30}  # a busy file (another process writing) is waited on
+    if sqlite and read_only and "://" not in text:
+        # SQLite opens a file read-only only through a URI; as_uri() escapes what needs it
+        uri = Path(location).expanduser().resolve().as_uri() + "?mode=ro"
+        options["creator"] = lambda: sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+    try:
+        engine = create_engine(url, **options)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise UsageError(f"cannot open store {location}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn, _record):
+            cur = conn.cursor()
+            if not read_only:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    return engine
+
+
+def create_tables(engine: Engine, metadata: MetaData, location: str | Path) -> None:
+    """Create the missing tables of ``metadata``; a table left by an older release with other
+    columns is one clear error rather than a failure on the first write."""
+    try:
+        metadata.create_all(engine)
+        found = inspect(engine)
+        for table in metadata.sorted_tables:
+            have = {c["name"] for c in found.get_columns(table.name)}
+            missing = sorted(set(table.columns.keys()) - have)
+            if missing:
+                raise UsageError(f"store {location}: table '{table.name}' lacks columns {', '.join(missing)} "
+                                 "(written by an older advmatrix?); move the file aside or migrate it")
+    except SQLAlchemyError as exc:
+        raise UsageError(f"cannot open store {location}: {exc.__class__.__name__}: {exc}") from None
