@@ -109,3 +109,28 @@ def test_server_failing_mid_run_keeps_what_was_measured(cnn, data):
     assert f.status == "partial" and "HTTP 503" in f.message
     assert f.metrics["fidelity@64"] > 0.3 and "fidelity@2000" not in f.metrics
     assert f.success_rate == f.metrics["fidelity"] == f.metrics["fidelity@64"]
+
+
+def test_a_misspelled_gate_fails_loudly(cli, served, tmp_path):
+    """A gate that can never hold is an error (exit 2, one line), never a silent pass."""
+    args = ["assess", f"kserve+{served}/digits", "--procedures", "extraction", "--budget", "300",
+            "--out", tmp_path / "o", "--db", tmp_path / "r.db"]
+    r = cli(*args, "--fail-on", "extracton.fidelity>0.5")
+    assert r.code == 2 and "'extracton' is no family or procedure" in r.err and len(r.err.splitlines()) == 1
+    assert not (tmp_path / "r.db").exists() or cli("runs", "list", "--db", tmp_path / "r.db", "--json").json() == []
+    r = cli(*args, "--fail-on", "extraction.fidelty>0.5")
+    assert r.code == 2 and "no finding reports 'fidelty'" in r.err and "fidelity" in r.err
+    assert len(cli("runs", "list", "--db", tmp_path / "r.db", "--json").json()) == 1  # the run itself is kept
+    r = cli(*args, "--fail-on", "evasion.success>0.5")
+    assert r.code == 2 and "no procedure matching 'evasion' ran" in r.err
+
+
+def test_the_engine_is_the_same_for_library_users(served, tmp_path):
+    from advmatrix.emulate import assess
+    from advmatrix.store import RunStore
+
+    result = assess(f"kserve+{served}/digits", procedures={"discovery": {}, "square": {"n_samples": 3}},
+                    budget=500, store=tmp_path / "r.db", out_dir=tmp_path / "o", fail_on=["square.success>=0"])
+    assert [f.procedure for f in result.assessment.findings] == ["discovery", "square"]
+    assert result.failed and result.reports["html"].endswith("report.html")
+    assert RunStore(tmp_path / "r.db").get(result.assessment.id).findings[1].params["n_samples"] == 3

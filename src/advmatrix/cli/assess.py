@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ..errors import UsageError
 from ._output import emit_json, err, out
 
 runs_app = typer.Typer(help="Read past assessment runs from the store.", no_args_is_help=True)
@@ -28,76 +29,45 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
     """Run the matrix's techniques against a model or model API; report what works.
 
     Exit codes: 0 done, 1 a --fail-on rule holds, 2 bad input or unusable target, 3 unknown run."""
-    from ..emulate import (
-        get,
-        load_callable,
-        load_dataset,
-        parse_rule,
-        run_assessment,
-        violations,
-    )
-    from ..emulate import procedures as all_procedures
-    from ..report.assessment import summary, write_coverage, write_reports
-    from ..store import RunStore
-    from ..targets import Budget, open_target
+    from ..emulate import GatewayAdmin
+    from ..emulate import assess as run
+    from ..report.assessment import summary
 
-    rules = [parse_rule(r) for r in fail_on]
-    store = RunStore(db)
-    with open_target(target, budget=Budget()) as t:
-        dataset = load_dataset(data, t.info)
-        if train:
-            dataset.train = load_callable(train)
-        names = [n.strip() for n in procedures.split(",")] if procedures else list(all_procedures())
-        chosen = [get(n)() for n in names if n]
-        if not procedures:
-            chosen = [p for p in chosen if p.why_not(t, dataset) is None]
-        if not chosen:
-            raise UsageError(f"{t.info.name}: no procedure applies ({t.info.access.value} access)")
-        coverage = None
-        if gateway_admin:
-            import os
-
-            from ..emulate import GatewayAdmin, run_through_gateway
-
-            assessment, coverage = run_through_gateway(t, dataset, chosen, GatewayAdmin(gateway_admin, os.environ.get("ADVMATRIX_TOKEN")),
-                                                       budget=budget, seed=seed)
-        elif json or not sys.stderr.isatty():
-            assessment = run_assessment(t, dataset, chosen, budget=budget, seed=seed)
-        else:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=err, transient=True) as bar:
-                task = bar.add_task("assessing", total=len(chosen))
-
-                def step(name: str, finding) -> None:
-                    if finding is None:
-                        bar.update(task, description=f"{name}: running")
-                    else:
-                        bar.update(task, advance=1, description=f"{name}: {finding.status}")
-
-                assessment = run_assessment(t, dataset, chosen, budget=budget, seed=seed, on_progress=step)
-    store.save(assessment)
-    paths = write_reports(assessment, out_dir)
-    if coverage is not None:
-        paths.update(write_coverage(coverage, assessment, out_dir))
-    broken = violations(rules, assessment)
+    names = procedures.split(",") if procedures else None
+    admin = GatewayAdmin(gateway_admin, os.environ.get("ADVMATRIX_TOKEN")) if gateway_admin else None
+    common = dict(procedures=names, data=data, budget=budget, seed=seed, train=train, gateway=admin, store=db,
+                  out_dir=out_dir, fail_on=fail_on)
+    if json or not sys.stderr.isatty():
+        result = run(target, **common)
+    else:
+        with _progress() as step:
+            result = run(target, **common, on_progress=step)
+    assessment = result.assessment
     if json:
-        emit_json({**assessment.as_dict(), "summary": summary(assessment), "reports": paths,
-                   "violations": [{"rule": r.text, "procedure": f.procedure} for r, f in broken]})
+        emit_json({**assessment.as_dict(), "summary": summary(assessment), "reports": result.reports,
+                   "violations": [{"rule": r.text, "procedure": f.procedure} for r, f in result.violations]})
     else:
         _table(assessment)
-        out.print(f"run [b]{assessment.id}[/] stored in {store.url}; report: {paths['html']}")
-        for r, f in broken:
+        out.print(f"run [b]{assessment.id}[/] stored in {result.store}; report: {result.reports['html']}")
+        for r, f in result.violations:
             err.print(f"[red]fail-on[/] {r.text}: {f.procedure} ({f.success_rate})")
-    if broken:
+    if result.failed:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress():
+    """A rich progress bar on stderr; yields the callback the engine reports to."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(bar_width=None), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("assessing", total=None)
+
+        def step(name: str, finding) -> None:
+            bar.update(task, description=f"{name}: " + ("running" if finding is None else finding.status))
+
+        yield step
 
 
 def _table(assessment) -> None:
@@ -161,13 +131,9 @@ def runs_report(run_id: str = typer.Argument(..., metavar="ID"), db: str = DbOpt
                 out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o"),
                 json: bool = typer.Option(False, "--json")) -> None:
     """Write the HTML, JSON and layer reports of a stored run again."""
-    from ..report.assessment import write_coverage, write_reports
-    from ..store import RunStore
+    from ..emulate import report_run
 
-    assessment = RunStore(db).get(run_id)
-    paths = write_reports(assessment, out_dir)
-    if assessment.coverage is not None:
-        paths.update(write_coverage(assessment.coverage, assessment, out_dir))
+    _, paths = report_run(db, run_id, out_dir)
     emit_json(paths) if json else out.print(f"wrote {', '.join(paths.values())}")
 
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..emulate import Dataset, GatewayAdmin, get, run_assessment, run_through_gateway
-from ..report.assessment import write_coverage, write_reports
+from ..emulate import Dataset, GatewayAdmin, assess
 from ..serving import ServedModel, make_app, running_server
 from ..store import RunStore
-from ..targets import TargetInfo, TorchTarget, open_target
+from ..targets import TargetInfo, TorchTarget
 from ._victim import load_or_train_victim, train_like_victim
 
 BLACK_BOX = {"discovery": {}, "square": {"n_samples": 20, "max_iter": 200},
@@ -41,6 +40,8 @@ class DemoResult:
 
 def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
              on_progress: Callable[[str], None] | None = None) -> DemoResult:
+    """Serve the victim behind the gateway, assess it black-box through the gateway and white-box,
+    store both runs and write their reports under ``out_dir``."""
     say = on_progress or (lambda msg: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,26 +71,24 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
                 result.gateway_url, result.gateway_db = gw_url, gateway.state.gateway.config.db
                 say(f"monitoring gateway at {gw_url} with detectors "
                     f"{', '.join(d.name for d in gateway.state.gateway.detectors)}")
-                with open_target(f"kserve+{gw_url}/digits") as api:
-                    chosen = [get(n)(**p) for n, p in BLACK_BOX.items()]
-                    black, coverage = run_through_gateway(
-                        api, data, chosen, GatewayAdmin(gw_url, gateway.state.gateway.config.admin_token),
-                        budget=budget, label="demo: black-box over HTTP, through the gateway",
-                        on_progress=lambda n, f: say(f"black-box: {n}" + (f" -> {f.status}" if f else "")))
+                black = assess(f"kserve+{gw_url}/digits", procedures=BLACK_BOX, data=data, budget=budget,
+                               gateway=GatewayAdmin(gw_url, gateway.state.gateway.config.admin_token),
+                               store=store, out_dir=out / "black-box",
+                               label="demo: black-box over HTTP, through the gateway",
+                               on_progress=lambda n, f: say(f"black-box: {n}" + (f" -> {f.status}" if f else "")))
         finally:
             gateway.state.gateway.close()
     white_target = TorchTarget(victim.module, TargetInfo("digits-cnn (local)", (1, 8, 8), classes, output="logits",
                                                          modality="image"))
-    chosen = [get(n)(**p) for n, p in WHITE_BOX.items()]
-    white = run_assessment(white_target, data, chosen, budget=budget, label="demo: white-box",
-                           on_progress=lambda n, f: say(f"white-box: {n}" + (f" -> {f.status}" if f else "")))
-    for name, assessment in (("black-box", black), ("white-box", white)):
-        store.save(assessment)
-        result.runs[name] = assessment.id
-        result.reports[name] = write_reports(assessment, out / name)
-        result.findings[name] = [(f.procedure, f.status, f.success_rate, f.queries) for f in assessment.findings]
-    result.reports["black-box"].update(write_coverage(coverage, black, out / "black-box"))
-    result.detection = [(c.procedure, c.detected, c.detectors, c.queries_to_detection) for c in coverage]
+    white = assess(white_target, procedures=WHITE_BOX, data=data, budget=budget, store=store,
+                   out_dir=out / "white-box", label="demo: white-box",
+                   on_progress=lambda n, f: say(f"white-box: {n}" + (f" -> {f.status}" if f else "")))
+    for name, run in (("black-box", black), ("white-box", white)):
+        result.runs[name] = run.assessment.id
+        result.reports[name] = run.reports
+        result.findings[name] = [(f.procedure, f.status, f.success_rate, f.queries) for f in run.assessment.findings]
+    result.detection = [(c.procedure, c.detected, c.detectors, c.queries_to_detection)
+                        for c in black.assessment.coverage or ()]
     return result
 
 

@@ -58,19 +58,17 @@ class Assessment:
 
     def scores(self) -> dict[str, float]:
         """Best success rate per technique, over completed or partial findings."""
-        out: dict[str, float] = {}
-        for f in self.findings:
-            if f.success_rate is None or f.status == "skipped":
-                continue
-            for tid in f.technique_ids:
-                out[tid] = max(out.get(tid, 0.0), f.success_rate)
-        return out
+        from ..kb import best_scores
+
+        return best_scores((f.technique_ids, f.success_rate) for f in self.findings if f.status != "skipped")
 
 
 def run_assessment(target: Target, data: Dataset, chosen: list[Procedure], *, budget: int | None = None,
                    seed: int = 0, label: str = "",
                    on_progress: Callable[[str, Finding | None], None] | None = None,
                    scope: Callable[[Procedure, Target], Target] | None = None) -> Assessment:
+    """Run each procedure against ``target`` with its own budget (``scope`` may hand each a
+    differently configured target, as the purple loop does); returns the unsaved assessment."""
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     assessment = Assessment(id=uuid.uuid4().hex[:12], target=target.info.as_dict(), started=now, label=label)
     for procedure in chosen:

@@ -5,23 +5,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
 from ..detect import client_key_id
 from ..errors import TargetUnavailable
+from ..report.ecs import from_ecs
+from ..store import Alert
 from ..targets import Budget, Target
 from ._base import Dataset, Finding, Procedure
 from ._campaign import Assessment, Coverage, run_assessment
 
 
 class GatewayAdmin:
+    """The monitoring gateway's admin API, as the purple loop reads it."""
+
     def __init__(self, base_url: str, token: str | None):
         self.base = base_url.rstrip("/")
         self.headers = {"authorization": f"Bearer {token}"} if token else {}
 
-    def alerts(self, client: str) -> list[dict[str, Any]]:
+    def alerts(self, client: str) -> list[Alert]:
+        """The gateway's alerts about ``client``, newest first (read from its ECS documents)."""
         try:
             r = httpx.get(f"{self.base}/_advmatrix/alerts", params={"client": client, "limit": 1000},
                           headers=self.headers, timeout=30)
@@ -29,13 +33,18 @@ class GatewayAdmin:
             raise TargetUnavailable(f"gateway admin API at {self.base}: {exc}") from None
         if r.status_code != 200:
             raise TargetUnavailable(f"gateway admin API at {self.base}: HTTP {r.status_code} {r.text[:100]}")
-        return r.json()
+        try:
+            return [from_ecs(doc) for doc in r.json()]
+        except (ValueError, TypeError) as exc:  # FormatError is a ValueError; so is a body that is not JSON
+            raise TargetUnavailable(f"gateway admin API at {self.base}: not a list of ECS alerts ({exc})") from None
 
 
 def run_through_gateway(target: Target, data: Dataset, chosen: list[Procedure], admin: GatewayAdmin, *,
                         budget: int | None = None, seed: int = 0, client_header: str = "x-api-key",
                         label: str = "", on_progress: Callable[[str, Finding | None], None] | None = None,
-                        ) -> tuple[Assessment, list[Coverage]]:
+                        ) -> Assessment:
+    """Run ``chosen`` through the gateway in front of ``target``, each procedure as its own
+    client (a fresh API key), and record on the assessment what the gateway noticed of each."""
     keys: dict[str, str] = {}
 
     def scoped(procedure: Procedure, t: Target) -> Target:
@@ -51,19 +60,16 @@ def run_through_gateway(target: Target, data: Dataset, chosen: list[Procedure], 
     for f in assessment.findings:
         if f.status == "skipped" or f.procedure not in keys:
             continue
-        alerts = sorted(admin.alerts(client_key_id(keys[f.procedure])), key=lambda a: a["advmatrix"]["query_count"])
+        alerts = sorted(admin.alerts(client_key_id(keys[f.procedure])), key=lambda a: a.query_count)
         coverage.append(Coverage(
-            f.procedure, f.technique_ids, bool(alerts), sorted({a["rule"]["name"] for a in alerts}),
-            alerts[0]["advmatrix"]["query_count"] if alerts else None, f.queries,
-            sorted({a["advmatrix"]["action"] for a in alerts})))
+            f.procedure, f.technique_ids, bool(alerts), sorted({a.detector for a in alerts}),
+            alerts[0].query_count if alerts else None, f.queries, sorted({a.action for a in alerts})))
     assessment.coverage = coverage  # stored with the run: the navigator draws it as a layer
-    return assessment, coverage
+    return assessment
 
 
 def coverage_scores(coverage: list[Coverage]) -> dict[str, float]:
     """1 for techniques some detected procedure emulated, else 0 (for a coverage layer)."""
-    out: dict[str, float] = {}
-    for c in coverage:
-        for tid in c.technique_ids:
-            out[tid] = max(out.get(tid, 0.0), 1.0 if c.detected else 0.0)
-    return out
+    from ..kb import best_scores
+
+    return best_scores((c.technique_ids, 1.0 if c.detected else 0.0) for c in coverage)
