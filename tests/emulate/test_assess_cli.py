@@ -126,11 +126,11 @@ def test_a_misspelled_gate_fails_loudly(cli, served, tmp_path):
 
 
 def test_the_engine_is_the_same_for_library_users(served, tmp_path):
-    from advmatrix.emulate import assess
+    from advmatrix.emulate import assess, load_run
     from advmatrix.store import RunStore
 
     result = assess(f"kserve+{served}/digits", procedures={"discovery": {}, "square": {"n_samples": 3}},
                     budget=500, store=tmp_path / "r.db", out_dir=tmp_path / "o", fail_on=["square.success>=0"])
     assert [f.procedure for f in result.assessment.findings] == ["discovery", "square"]
     assert result.failed and result.reports["html"].endswith("report.html")
-    assert RunStore(tmp_path / "r.db").get(result.assessment.id).findings[1].params["n_samples"] == 3
+    assert load_run(RunStore(tmp_path / "r.db"), result.assessment.id).findings[1].params["n_samples"] == 3

@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 
-from advmatrix.emulate import Coverage, get, run_assessment
+from advmatrix.emulate import Coverage, get, load_run, run_assessment
 from advmatrix.report._png import as_image, to_png
 from advmatrix.report.assessment import report_html
 from advmatrix.store import RunStore
@@ -17,7 +17,7 @@ def test_store_round_trip_and_wal(tmp_path, white_box, data):
     a = run_assessment(white_box, data, [get("fgsm")(n_samples=10)], budget=100)
     store = RunStore(tmp_path / "a.db")
     store.save(a)
-    again = RunStore(tmp_path / "a.db").get(a.id)
+    again = load_run(RunStore(tmp_path / "a.db"), a.id)
     assert again.as_dict() == a.as_dict()
     assert store.technique_scores()["AML.T0043.000"] == a.findings[0].success_rate
     mode = sqlite3.connect(tmp_path / "a.db").execute("PRAGMA journal_mode").fetchone()[0]
@@ -32,9 +32,9 @@ def test_detection_coverage_is_stored_with_the_run(tmp_path, white_box, data):
     store = RunStore(tmp_path / "a.db")
     store.save(a)
     store.save(plain)
-    again = RunStore(tmp_path / "a.db").get(a.id)
+    again = load_run(RunStore(tmp_path / "a.db"), a.id)
     assert again.coverage == a.coverage and again.as_dict() == a.as_dict()
-    assert store.get(plain.id).coverage is None and "coverage" not in plain.as_dict()
+    assert load_run(store, plain.id).coverage is None and "coverage" not in plain.as_dict()
     gateway = {r["id"]: r["gateway"] for r in store.list()}
     assert gateway == {a.id: {"procedures": 2, "detected": 1}, plain.id: None}
     assert store.detection_scores() == {"AML.T0043.000": 1.0, "AML.T0013": 0.0}

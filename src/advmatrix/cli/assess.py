@@ -117,9 +117,9 @@ def runs_list(db: str = DbOpt, limit: int = typer.Option(50, "--limit", "-n", mi
 def runs_show(run_id: str = typer.Argument(..., metavar="ID"), db: str = DbOpt,
               json: bool = typer.Option(False, "--json")) -> None:
     """Show one run (an ID prefix is enough)."""
-    from ..store import RunStore
+    from ..emulate import load_run
 
-    assessment = RunStore(db).get(run_id)
+    assessment = load_run(db, run_id)
     if json:
         emit_json(assessment.as_dict())
     else:

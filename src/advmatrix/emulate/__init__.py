@@ -4,7 +4,7 @@ Procedures are plugins (kind ``procedure``, entry-point group ``advmatrix.proced
 :func:`assess` is the one engine that selects, runs, stores, reports and checks rules.
 """
 
-from ._assess import AssessmentResult, assess, check_rules, report_run, select, write_reports
+from ._assess import AssessmentResult, assess, check_rules, load_run, report_run, select, write_reports
 from ._base import Dataset, Example, Finding, Procedure
 from ._campaign import Assessment, Coverage, run_assessment
 from ._data import load_callable, load_dataset
@@ -13,6 +13,6 @@ from ._registry import get, procedures
 from ._rules import Rule, parse_rule, violations
 
 __all__ = ["Assessment", "AssessmentResult", "Coverage", "Dataset", "Example", "Finding", "GatewayAdmin",
-           "Procedure", "Rule", "assess", "check_rules", "coverage_scores", "get", "load_callable", "load_dataset",
+           "Procedure", "Rule", "assess", "check_rules", "coverage_scores", "get", "load_callable", "load_dataset", "load_run",
            "parse_rule", "procedures", "report_run", "run_assessment", "run_through_gateway", "select",
            "violations", "write_reports"]

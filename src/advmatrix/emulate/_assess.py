@@ -140,8 +140,13 @@ def write_reports(assessment: Assessment, out_dir: str | Path) -> dict[str, str]
 
 def report_run(store: Any, run_id: str, out_dir: str | Path) -> tuple[Assessment, dict[str, str]]:
     """Write the reports of a stored run again (``advmatrix runs report``)."""
+    assessment = load_run(store, run_id)
+    return assessment, write_reports(assessment, out_dir)
+
+
+def load_run(store: Any, run_id: str) -> Assessment:
+    """A stored run (an ID prefix is enough) from a :class:`RunStore` or its location."""
     from ..store import RunStore
 
     run_store = store if isinstance(store, RunStore) else RunStore(store)
-    assessment = run_store.get(run_id)
-    return assessment, write_reports(assessment, out_dir)
+    return Assessment.from_dict(run_store.document(run_id))

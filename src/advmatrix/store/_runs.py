@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from ..errors import UnknownObjectError, UsageError
+from ..kb.layer import best_scores
 from ._engine import create_tables, open_engine, url_for
 
 metadata = MetaData()
@@ -105,33 +106,26 @@ class RunStore:
                             "gateway": gateway})
             return out
 
-    def get(self, run_id: str):
-        from ..emulate import Assessment
-
+    def document(self, run_id: str) -> dict[str, Any]:
+        """The stored document of the run whose ID starts with ``run_id`` (the assessment as
+        JSON; ``advmatrix.emulate.load_run`` makes it an ``Assessment`` again)."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(runs.c.id, runs.c.document).where(runs.c.id.like(f"{run_id}%"))).all()
         if not rows:
             raise UnknownObjectError(run_id, f"see 'advmatrix runs list --db {self.url}'", where="the run store")
         if len(rows) > 1:
             raise UsageError(f"run ID prefix '{run_id}' matches {len(rows)} runs; give more characters")
-        return Assessment.from_dict(json.loads(rows[0].document))
+        return json.loads(rows[0].document)
 
     def technique_scores(self) -> dict[str, float]:
         """Best success per technique over every stored run (for matrix views)."""
-        out: dict[str, float] = {}
         with self.engine.connect() as conn:
-            for tids, rate in conn.execute(select(findings.c.technique_ids, findings.c.success_rate)
-                                           .where(findings.c.success_rate.is_not(None))):
-                for tid in json.loads(tids):
-                    out[tid] = max(out.get(tid, 0.0), rate)
-        return out
+            rows = conn.execute(select(findings.c.technique_ids, findings.c.success_rate)).all()
+        return best_scores((json.loads(tids), rate) for tids, rate in rows)
 
     def detection_scores(self) -> dict[str, float]:
         """Per technique emulated through the gateway in any stored run: 1 if the gateway
         noticed some procedure emulating it, else 0."""
-        out: dict[str, float] = {}
         with self.engine.connect() as conn:
-            for tids, detected in conn.execute(select(detections.c.technique_ids, detections.c.detected)):
-                for tid in json.loads(tids):
-                    out[tid] = max(out.get(tid, 0.0), float(detected))
-        return out
+            rows = conn.execute(select(detections.c.technique_ids, detections.c.detected)).all()
+        return best_scores((json.loads(tids), float(detected)) for tids, detected in rows)

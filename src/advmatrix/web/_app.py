@@ -48,14 +48,12 @@ def links(text: str) -> Markup:
 
 
 def _columns(matrix: Matrix) -> list[dict[str, Any]]:
-    cols = []
-    for tactic in matrix.tactics:
-        cells = []
-        for t in matrix.techniques_of_tactic(tactic.id):
-            subs = [{"id": s.id, "name": s.name, "maturity": s.maturity or ""} for s in matrix.subtechniques_of(t.id)]
-            cells.append({"id": t.id, "name": t.name, "maturity": t.maturity or "", "subs": subs})
-        cols.append({"id": tactic.id, "name": tactic.name, "cells": cells})
-    return cols
+    def brief(t: Any) -> dict[str, str]:
+        return {"id": t.id, "name": t.name, "maturity": t.maturity or ""}
+
+    return [{"id": tactic.id, "name": tactic.name,
+             "cells": [{**brief(t), "subs": [brief(s) for s in subs]} for t, subs in techniques]}
+            for tactic, techniques in matrix.columns()]
 
 
 def _procedures_by_technique() -> dict[str, list[dict[str, str]]]:
@@ -252,6 +250,8 @@ def _builtin_layer(matrix: Matrix, db: str | None, name: str):
     from ..store import RunStore
 
     store = RunStore(db)
+    from ..emulate import load_run
+
     if name == "detection" or name.startswith("detection-"):
         return _detection_layer(matrix, store, name)
     if name == "assessments":
@@ -259,7 +259,7 @@ def _builtin_layer(matrix: Matrix, db: str | None, name: str):
         title = "Assessment results (best success per technique)"
     elif name.startswith("run-"):
         try:
-            assessment = store.get(name[4:])
+            assessment = load_run(store, name[4:])
         except UnknownObjectError as exc:
             raise HTTPException(404, str(exc)) from None
         scores = assessment.scores()
@@ -271,13 +271,13 @@ def _builtin_layer(matrix: Matrix, db: str | None, name: str):
 
 
 def _detection_layer(matrix: Matrix, store, name: str):
-    from ..emulate import coverage_scores
+    from ..emulate import coverage_scores, load_run
     from ..report.assessment import coverage_comments, detection_layer
 
     if name == "detection":
         return detection_layer(matrix, store.detection_scores(), name="Detection coverage, all runs through the gateway")
     try:
-        assessment = store.get(name.removeprefix("detection-"))
+        assessment = load_run(store, name.removeprefix("detection-"))
     except UnknownObjectError as exc:
         raise HTTPException(404, str(exc)) from None
     if assessment.coverage is None:
