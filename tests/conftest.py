@@ -6,6 +6,7 @@ that directory exists; tests that need them skip cleanly in a fresh clone withou
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,42 @@ def data(digits):
 def white_box(cnn):
     from advmatrix.targets import TargetInfo, TorchTarget
     return TorchTarget(cnn, TargetInfo("cnn", (1, 8, 8), tuple("0123456789"), output="logits", modality="image"))
+
+
+@pytest.fixture(scope="session")
+def upstream(cnn):
+    """The test CNN served over KServe v2 on loopback, for the whole session; yields its URL."""
+    import torch
+
+    from advmatrix.serving import ServedModel, make_app, running_server
+
+    def predict(batch):
+        with torch.no_grad():
+            return torch.softmax(cnn(torch.from_numpy(batch.astype(np.float32))), 1).numpy()
+
+    app = make_app({"digits": ServedModel(predict, (1, 8, 8), tuple("0123456789"), modality="image")})
+    with running_server(app) as url:
+        yield url
+
+
+@pytest.fixture
+def gateway(upstream, tmp_path):
+    """Start a gateway in front of the model server; yields (base URL, Gateway object)."""
+    from advmatrix.gateway import GatewayConfig, create_gateway
+    from advmatrix.serving import running_server
+
+    @contextlib.contextmanager
+    def start(**overrides):
+        cfg = GatewayConfig(**{"upstream": upstream, "db": str(tmp_path / "gw.db"), "admin_token": "s3cret",
+                               **overrides})
+        app = create_gateway(cfg)
+        try:
+            with running_server(app) as url:
+                yield url, app.state.gateway
+        finally:
+            app.state.gateway.close()
+
+    return start
+
+
+ADMIN = {"authorization": "Bearer s3cret"}  # the admin token every `gateway` fixture starts with

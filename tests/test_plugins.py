@@ -146,31 +146,6 @@ def test_response_applies_and_lifts(name):
     assert responder.active(now=1_011.0) == [] and len(responder) == 0, "an expired measure is dropped"
 
 
-def test_builtin_responses_do_what_they_say():
-    from advmatrix.respond import Responder
-
-    r = Responder({"a": {"action": "block", "duration_s": 60}, "b": {"action": "throttle", "rate": 1.0},
-                   "c": {"action": "degrade", "mode": "labels"}})
-    r.on_alert("a", "key:blocked", now=1_000.0)
-    assert r.admit("key:blocked", now=1_001.0)[0] == 403
-    r.on_alert("b", "key:slow", now=1_000.0)
-    assert r.admit("key:slow", now=1_000.0) is None and r.admit("key:slow", now=1_000.1)[0] == 429
-    assert r.admit("key:slow", now=1_001.2) is None  # a token back after a second at 1/s
-    r.on_alert("c", "key:degraded", now=1_000.0)
-    out = r.degrade("key:degraded", np.array([[0.2, 0.7, 0.1]]), now=1_001.0)
-    assert out.tolist() == [[0.0, 1.0, 0.0]]
-    assert r.lift("key:blocked") and r.admit("key:blocked", now=1_002.0) is None
-
-
-def test_a_bad_response_configuration_is_one_line():
-    from advmatrix.respond import Responder
-
-    with pytest.raises(UsageError, match="unknown response 'thrtotle' \\(did you mean 'throttle'"):
-        Responder({"volume": {"action": "thrtotle"}})
-    with pytest.raises(UsageError, match="response throttle: parameter 'rate'"):
-        Responder({"volume": {"action": "throttle", "rate": -1}})
-
-
 @pytest.mark.parametrize("name", list(plugins.registry("scan-format")))
 def test_scan_format_sniffs_its_own_example(name):
     from advmatrix.scan import Severity, scan_bytes

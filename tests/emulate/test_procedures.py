@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from advmatrix.emulate import Procedure, get, procedures, run_assessment
+from advmatrix.emulate import get, run_assessment
 from advmatrix.errors import UsageError
-from advmatrix.kb import bundled
 from advmatrix.targets import Budget, MockTarget, OutputKind, TargetInfo
 
 

@@ -17,8 +17,7 @@ from advmatrix.errors import TargetError
 from advmatrix.report.ecs import from_ecs
 from advmatrix.serving import running_server
 from advmatrix.targets import KServeV2Target, TargetInfo, open_target
-
-from .conftest import ADMIN
+from tests.conftest import ADMIN
 
 INFO = TargetInfo("digits", (1, 8, 8), tuple("0123456789"), modality="image")
 
