@@ -28,7 +28,7 @@ def victim_probs():
 
 
 def main() -> None:
-    v, probs = victim_probs()
+    _v, probs = victim_probs()
     app = make_app({"digits": ServedModel(probs, (1, 8, 8), tuple("0123456789"))})
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 

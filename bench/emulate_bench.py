@@ -39,7 +39,7 @@ def main() -> None:
     correct = probs(x).argmax(1) == y
     x, y = x[correct][:40], y[correct][:40]
     out: dict = {"date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
-                 "torch": torch.__version__, "images": int(len(x))}
+                 "torch": torch.__version__, "images": len(x)}
 
     # 1. black-box: ours
     t = MockTarget(probs, INFO)

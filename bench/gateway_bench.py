@@ -15,16 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 import statistics
 import tempfile
 import time
+from collections import Counter
 
 import httpx
 import numpy as np
 
-from advmatrix.detect import (MembershipProbing, OutOfDistribution, Prada, QueryCoverage, QueryEvent,
-                              SimilaritySearch, Volume)
+from advmatrix.detect import (
+    MembershipProbing,
+    OutOfDistribution,
+    Prada,
+    QueryCoverage,
+    QueryEvent,
+    SimilaritySearch,
+    Volume,
+)
 from advmatrix.emulate import Dataset, get
 from advmatrix.plugins import Context
 from advmatrix.targets import MockTarget, TargetInfo
@@ -139,7 +146,8 @@ async def throughput(base: str, v, seconds: float, tag: str, concurrency: int = 
             nonlocal done
             i = k
             while time.perf_counter() < stop:
-                r = await c.post(base + "/v2/models/digits/infer", json=_body(v, i), headers={"x-api-key": f"load-{tag}-{k}"})
+                r = await c.post(base + "/v2/models/digits/infer", json=_body(v, i),
+                                 headers={"x-api-key": f"load-{tag}-{k}"})
                 assert r.status_code == 200, r.text
                 i += concurrency
                 done += 1
@@ -192,7 +200,8 @@ def detection(probs, v) -> dict:
     def session(queries_fn) -> tuple[int, str] | None:
         """Run one session against fresh detectors; the query count at the first alert, and
         which detector raised it."""
-        dets = [SimilaritySearch(), Prada(), Volume(), MembershipProbing(Context({"members": v.x[v.train_idx]})), QueryCoverage(Context({"reference": v.x[v.train_idx]})),
+        train = Context({"members": v.x[v.train_idx], "reference": v.x[v.train_idx]})
+        dets = [SimilaritySearch(), Prada(), Volume(), MembershipProbing(train), QueryCoverage(train),
                 OutOfDistribution(Context({"reference": ood_reference}))]
         dets[3].digests = members.digests  # the training set's digests, computed once
         assert dets[4].threshold == coverage.threshold  # calibration is seeded: the same for every session
@@ -305,7 +314,7 @@ def coverage_tradeoff(v) -> dict:
 
     table = {}
     for budget in (50, 100, 150, 200, 250, 400):
-        def fresh():
+        def fresh(budget=budget):
             return QueryCoverage(Context({"reference": v.x[v.train_idx]}), budget=budget)
         caught = [first_alert(fresh(), x_test[rng.permutation(len(x_test))]) for _ in range(20)]
         benign = [first_alert(fresh(), x_test[rng.choice(len(x_test), 200, replace=False)]) for _ in range(100)]

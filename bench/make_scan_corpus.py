@@ -9,14 +9,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import joblib  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.ensemble import RandomForestClassifier  # noqa: E402
+import joblib
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from sklearn.datasets import load_digits
+from sklearn.ensemble import RandomForestClassifier
 
-from tests.scan import corpus  # noqa: E402
+from tests.scan import corpus
 
 
 def main(out: Path) -> None:
@@ -47,11 +47,13 @@ def main(out: Path) -> None:
     (evil / "nested_pickle_loads.pkl").write_bytes(corpus.nested_pickle())
     (evil / "second_pickle.pkl").write_bytes(corpus.second_pickle_malicious())
     (evil / "truncated_after_payload.pkl").write_bytes(corpus.truncated_after_payload())
-    (evil / "torch_zip_payload.pt").write_bytes(corpus.zip_bytes({"archive/data.pkl": payload, "archive/version": b"3\n"}))
+    (evil / "torch_zip_payload.pt").write_bytes(
+        corpus.zip_bytes({"archive/data.pkl": payload, "archive/version": b"3\n"}))
     (evil / "torch_zip_bad_crc.pt").write_bytes(
         corpus.break_crc(corpus.zip_bytes({"archive/data.pkl": payload}), "archive/data.pkl"))
     (evil / "zlib_joblib_payload.joblib").write_bytes(corpus.zlib_bytes(payload))
-    (evil / "nested_tar_gz.tar.gz").write_bytes(corpus.gzip_bytes(corpus.tar_bytes({"m/model.zip": corpus.zip_bytes({"w.bin": payload})})))
+    (evil / "nested_tar_gz.tar.gz").write_bytes(
+        corpus.gzip_bytes(corpus.tar_bytes({"m/model.zip": corpus.zip_bytes({"w.bin": payload})})))
     (evil / "npy_object_payload.npy").write_bytes(corpus.npy_object_array(payload))
     print(out)
 

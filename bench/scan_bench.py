@@ -76,12 +76,12 @@ def main() -> None:
     total = sum(p.stat().st_size for p in files)
     results: dict = {"corpus_bytes": total, "files": len(files), "throughput": {}, "flags": {}}
     for name, cmd in cmds.items():
-        walls = [run(cmd + [str(args.corpus)])[1] for _ in range(args.runs)]
+        walls = [run([*cmd, str(args.corpus)])[1] for _ in range(args.runs)]
         wall = statistics.median(walls)
         results["throughput"][name] = {"median_s": wall, "mb_per_s": total / wall / 1e6}
     for path in files:
         key = str(path.relative_to(args.corpus))
-        results["flags"][key] = {name: verdict(name, run(cmd + [str(path)])[0]) for name, cmd in cmds.items()}
+        results["flags"][key] = {name: verdict(name, run([*cmd, str(path)])[0]) for name, cmd in cmds.items()}
     # Scanning time alone, per benign file, through each tool's Python API (start-up excluded).
     pythons = {"advmatrix": sys.executable, "picklescan": str(args.bench_bin / "python"),
                "modelscan": str(args.bench_bin / "python")}

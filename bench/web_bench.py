@@ -25,8 +25,8 @@ def main(runs: int = 50) -> None:
             r = client.get(url + "/")
             walls.append(time.perf_counter() - start)
         assert r.status_code == 200 and "AI Attack Staging" in r.text
-        out["http_get_matrix_ms"] = {"median": statistics.median(walls) * 1000, "p95": sorted(walls)[int(runs * .95)] * 1000,
-                                     "bytes": len(r.content)}
+        out["http_get_matrix_ms"] = {"median": statistics.median(walls) * 1000,
+                                     "p95": sorted(walls)[int(runs * .95)] * 1000, "bytes": len(r.content)}
     print(json.dumps(out, indent=2))
 
 

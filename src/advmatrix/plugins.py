@@ -252,7 +252,7 @@ def _discover(k: Kind) -> dict[str, type]:
             source = ep.dist.name if ep.dist is not None else ep.value
             try:
                 loaded = ep.load()
-            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the tool
+            except Exception as exc:
                 warnings.warn(f"{k.name} plugin '{ep.name}' from {source}: cannot load: "
                               f"{exc.__class__.__name__}: {exc}", stacklevel=2)
                 continue

@@ -28,7 +28,7 @@ def test_show_technique_json(cli):
     r = cli("kb", "show", "AML.T0043", "--json")
     data = r.json()
     assert data["id"] == "AML.T0043" and data["kind"] == "technique"
-    assert [s["id"] for s in data["subtechniques"]][0] == "AML.T0043.000"
+    assert next(s["id"] for s in data["subtechniques"]) == "AML.T0043.000"
     assert any(m["id"] == "AML.M0003" and m["use"] for m in data["mitigations"])
     assert data["owasp_ml"] == [{"id": "ML01", "name": "Input Manipulation Attack"}]
     assert data["nist_ai_rmf"] == ["MEASURE"]

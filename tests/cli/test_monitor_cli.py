@@ -23,7 +23,8 @@ def never_serve(monkeypatch):
     ([], "'upstream': Field required"),
     (["--upstream", "http://127.0.0.1:9", "--reference", "{tmp}/missing.npy"], "reference '.*missing.npy'"),
     (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/gw.yaml"], "unknown detector 'nope'"),
-    (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/coverage.yaml"], "query-coverage needs context .reference."),
+    (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/coverage.yaml"],
+     "query-coverage needs context .reference."),
 ])
 def test_bad_input_is_one_line(cli, tmp_path, monkeypatch, args, message):
     import re

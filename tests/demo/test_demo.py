@@ -19,7 +19,8 @@ def test_demo_runs_and_writes_reports(tmp_path, monkeypatch, cli):
     assert (tmp_path / "cache" / "advmatrix" / "demo" / "digits-cnn-v1.pt").is_file()
     black = json.loads((tmp_path / "demo" / "black-box" / "report.json").read_text())
     assert black["target"]["access"] == "black-box" and black["target"]["name"] == "digits (kserve)"
-    white = {f["procedure"]: f for f in json.loads((tmp_path / "demo" / "white-box" / "report.json").read_text())["findings"]}
+    white_report = json.loads((tmp_path / "demo" / "white-box" / "report.json").read_text())
+    white = {f["procedure"]: f for f in white_report["findings"]}
     assert white["pgd"]["success_rate"] > 0.8
     runs = cli("runs", "list", "--db", tmp_path / "demo" / "advmatrix.db", "--json").json()
     assert len(runs) == 2

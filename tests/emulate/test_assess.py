@@ -76,7 +76,8 @@ def test_data_shape_mismatch_is_clear(cli, served, tmp_path):
 
 def test_procedures_listing(cli):
     rows = cli("procedures", "--json").json()
-    assert {"fgsm", "pgd", "square", "hopskipjump", "extraction", "membership", "discovery"} <= {r["name"] for r in rows}
+    expected = {"fgsm", "pgd", "square", "hopskipjump", "extraction", "membership", "discovery"}
+    assert expected <= {r["name"] for r in rows}
 
 
 def test_server_failing_mid_run_keeps_what_was_measured(cnn, data):

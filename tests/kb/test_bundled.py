@@ -25,7 +25,7 @@ def test_bundled_data_has_no_consistency_problem(matrix):
 
 def test_every_object_has_text(matrix):
     for obj in matrix.iter_objects():
-        text = getattr(obj, "description", None) or getattr(obj, "summary")
+        text = getattr(obj, "description", None) or obj.summary
         assert len(text) > 40, obj.id
     assert all(step.description for cs in matrix.case_studies for step in cs.procedure)
 

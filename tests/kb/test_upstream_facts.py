@@ -41,7 +41,7 @@ def test_same_objects_in_the_same_order(matrix, upstream):
 
 def test_every_fact_matches(matrix, upstream):
     mismatches = []
-    for ours, theirs in zip(matrix.iter_objects(), upstream.iter_objects()):
+    for ours, theirs in zip(matrix.iter_objects(), upstream.iter_objects(), strict=True):
         a, b = _facts(ours), _facts(theirs)
         mismatches += [f"{ours.id}.{k}" for k in a if a[k] != b[k]]
     assert mismatches == []
@@ -75,15 +75,15 @@ def _longest_shared_run(a: str, b: str) -> int:
 def test_prose_is_our_own(matrix, upstream):
     """No text copies upstream: short shared runs are names, numbers and lists of products."""
     pairs = []
-    for ours, theirs in zip(matrix.iter_objects(), upstream.iter_objects()):
+    for ours, theirs in zip(matrix.iter_objects(), upstream.iter_objects(), strict=True):
         pairs.append((ours.id, getattr(ours, "description", None) or ours.summary,
                       getattr(theirs, "description", None) or theirs.summary))
-    for ours, theirs in zip(matrix.case_studies, upstream.case_studies):
+    for ours, theirs in zip(matrix.case_studies, upstream.case_studies, strict=True):
         pairs += [(f"{ours.id} step {n}", a.description, b.description)
-                  for n, (a, b) in enumerate(zip(ours.procedure, theirs.procedure), 1)]
-    for ours, theirs in zip(matrix.mitigations, upstream.mitigations):
+                  for n, (a, b) in enumerate(zip(ours.procedure, theirs.procedure, strict=True), 1)]
+    for ours, theirs in zip(matrix.mitigations, upstream.mitigations, strict=True):
         pairs += [(f"{ours.id} use of {a.technique}", a.use, b.use)
-                  for a, b in zip(ours.techniques, theirs.techniques)]
+                  for a, b in zip(ours.techniques, theirs.techniques, strict=True)]
     runs = {key: _longest_shared_run(a, b) for key, a, b in pairs}
     assert max(runs.values()) < 14, max(runs, key=runs.get)
     long_runs = [k for k, n in runs.items() if n >= 8]

@@ -113,7 +113,7 @@ def test_malicious_legacy_torch_main_pickle(benign_dir):
     from advmatrix.scan._pickle import analyse
     pos = 0
     for _ in range(3):
-        for op, _, p in pickletools.genops(io.BytesIO(data[pos:])):
+        for _op, _, p in pickletools.genops(io.BytesIO(data[pos:])):
             end = p
         pos += end + 1
     evil = data[:pos] + PAYLOAD + data[pos:]

@@ -47,7 +47,8 @@ def test_matrix_expand_case_study_and_layer(browser, site, tmp_path):
     colour = page.eval_on_selector('.cell[data-id="AML.T0043"]', "el => getComputedStyle(el).backgroundColor")
     assert colour == "rgb(255, 102, 102)"
     # Poison Training Data sits under two tactics; both cells are coloured
-    colours = page.eval_on_selector_all('.cell[data-id="AML.T0020"]', "els => els.map(e => getComputedStyle(e).backgroundColor)")
+    colours = page.eval_on_selector_all('.cell[data-id="AML.T0020"]',
+                                        "els => els.map(e => getComputedStyle(e).backgroundColor)")
     assert colours == ["rgb(255, 102, 102)"] * 2
     assert page.inner_text("#legend") == "worked"
     assert sub.is_visible()  # coloured sub-techniques are shown

@@ -55,7 +55,7 @@ class LayerScore(str, Enum):
     maturity = "maturity"
 
 
-def _open(source: Optional[Path]) -> "kb.Matrix":
+def _open(source: Optional[Path]) -> kb.Matrix:
     # Imported here so commands that never touch the knowledge base (scan) start faster.
     from ..kb import load_source
 
@@ -198,7 +198,7 @@ def list_(kind: Kind = typer.Argument(..., help="What to list."),
     out.print(table)
 
 
-def _resolve_tactic(matrix: "kb.Matrix", text: str) -> str:
+def _resolve_tactic(matrix: kb.Matrix, text: str) -> str:
     for t in matrix.tactics:
         if text.strip().lower() in (t.id.lower(), t.name.lower()):
             return t.id

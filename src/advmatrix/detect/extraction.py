@@ -1,10 +1,10 @@
 """Model extraction (AML.T0024.002): two detectors, one per kind of extraction query.
 
-PRADA (Juuti et al., 2019) catches synthetic queries. For each client, the minimum L2 distance from each new query to that client's earlier queries
-of the same predicted class forms a distribution; natural queries give distances that look
-normally distributed, while synthetic queries crafted to map decision boundaries do not. A
-Shapiro-Wilk statistic below `delta` raises an alert. Work per query is bounded by keeping at
-most `keep` earlier queries per class.
+PRADA (Juuti et al., 2019) catches synthetic queries. For each client, the minimum L2 distance
+from each new query to that client's earlier queries of the same predicted class forms a
+distribution; natural queries give distances that look normally distributed, while synthetic
+queries crafted to map decision boundaries do not. A Shapiro-Wilk statistic below `delta`
+raises an alert. Work per query is bounded by keeping at most `keep` earlier queries per class.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class _Ring:
 
 
 class _State:
-    __slots__ = ("growing", "distances", "seen", "alerted")
+    __slots__ = ("alerted", "distances", "growing", "seen")
 
     def __init__(self) -> None:
         self.growing: dict[int, _Ring] = {}
@@ -93,7 +93,7 @@ class Prada(Detector):
             else np.zeros(event.n, dtype=int)
         alerts: list[Alert] = []
         flat = event.inputs.reshape(event.n, -1).astype(np.float32)
-        for x, c in zip(flat, labels):
+        for x, c in zip(flat, labels, strict=True):
             ring = state.growing.get(int(c))
             if ring is None:
                 ring = state.growing[int(c)] = _Ring(p.keep, len(x))

@@ -32,7 +32,7 @@ class MembershipParams(DetectorParams):
 
 
 class _State:
-    __slots__ = ("flags", "hits", "alerted")
+    __slots__ = ("alerted", "flags", "hits")
 
     def __init__(self, window: int) -> None:
         self.flags: deque[bool] = deque(maxlen=window)

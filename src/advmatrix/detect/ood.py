@@ -16,7 +16,7 @@ from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
 class _Recent:
-    __slots__ = ("flags", "alerted")
+    __slots__ = ("alerted", "flags")
 
     def __init__(self, recent: int) -> None:
         self.flags: deque[bool] = deque(maxlen=recent)

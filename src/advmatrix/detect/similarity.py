@@ -31,7 +31,7 @@ class SimilarityParams(DetectorParams):
 
 
 class _State:
-    __slots__ = ("hashes", "duplicates", "alerted")
+    __slots__ = ("alerted", "duplicates", "hashes")
 
     def __init__(self) -> None:
         self.hashes: OrderedDict[bytes, int] = OrderedDict()
@@ -82,7 +82,6 @@ class SimilaritySearch(Detector):
                 state.hashes.popitem(last=False)
             if state.duplicates >= p.near_duplicates and not state.alerted:
                 state.alerted = True
-                alerts.append(self.alert(event, "high",
-                                         f"{state.duplicates} near-duplicate queries: iterative black-box attack search",
-                                         near_duplicates=state.duplicates))
+                message = f"{state.duplicates} near-duplicate queries: iterative black-box attack search"
+                alerts.append(self.alert(event, "high", message, near_duplicates=state.duplicates))
         return alerts

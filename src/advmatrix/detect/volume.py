@@ -20,7 +20,7 @@ class VolumeParams(DetectorParams):
 
 
 class _State:
-    __slots__ = ("times", "count", "last_alert")
+    __slots__ = ("count", "last_alert", "times")
 
     def __init__(self) -> None:
         self.times: deque[tuple[float, int]] = deque()
@@ -61,8 +61,8 @@ class Volume(Detector):
         quiet = now - state.last_alert > p.realert_s
         if event.n > p.max_batch and quiet:
             state.last_alert = now
-            alerts.append(self.alert(event, "medium", f"batch of {event.n} samples exceeds {p.max_batch}: cost harvesting",
-                                     batch=event.n))
+            message = f"batch of {event.n} samples exceeds {p.max_batch}: cost harvesting"
+            alerts.append(self.alert(event, "medium", message, batch=event.n))
         elif rate > p.max_client_queries and quiet:
             state.last_alert = now
             alerts.append(self.alert(event, "medium", f"{rate} queries in {p.window_s:.0f} s exceeds "

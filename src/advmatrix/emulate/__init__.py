@@ -13,6 +13,6 @@ from ._registry import get, procedures
 from ._rules import Rule, parse_rule, violations
 
 __all__ = ["Assessment", "AssessmentResult", "Coverage", "Dataset", "Example", "Finding", "GatewayAdmin",
-           "Procedure", "Rule", "assess", "check_rules", "coverage_scores", "get", "load_callable", "load_dataset", "load_run",
-           "parse_rule", "procedures", "report_run", "run_assessment", "run_through_gateway", "select",
+           "Procedure", "Rule", "assess", "check_rules", "coverage_scores", "get", "load_callable", "load_dataset",
+           "load_run", "parse_rule", "procedures", "report_run", "run_assessment", "run_through_gateway", "select",
            "violations", "write_reports"]

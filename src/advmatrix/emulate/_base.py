@@ -72,7 +72,7 @@ class Finding:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Finding":
+    def from_dict(cls, data: dict) -> Finding:
         data = dict(data)
         data["technique_ids"] = tuple(data.get("technique_ids", ()))
         data["evidence"] = [Example(**e) for e in data.get("evidence", [])]

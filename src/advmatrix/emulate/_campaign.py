@@ -28,7 +28,7 @@ class Coverage:
         return {**self.__dict__, "technique_ids": list(self.technique_ids)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Coverage":
+    def from_dict(cls, data: dict) -> Coverage:
         return cls(**{**data, "technique_ids": tuple(data["technique_ids"])})
 
 
@@ -50,7 +50,7 @@ class Assessment:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Assessment":
+    def from_dict(cls, data: dict) -> Assessment:
         coverage = data.get("coverage")
         return cls(id=data["id"], label=data.get("label", ""), target=data["target"], started=data["started"],
                    finished=data.get("finished", ""), findings=[Finding.from_dict(f) for f in data["findings"]],
@@ -69,7 +69,7 @@ def run_assessment(target: Target, data: Dataset, chosen: list[Procedure], *, bu
                    scope: Callable[[Procedure, Target], Target] | None = None) -> Assessment:
     """Run each procedure against ``target`` with its own budget (``scope`` may hand each a
     differently configured target, as the purple loop does); returns the unsaved assessment."""
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     assessment = Assessment(id=uuid.uuid4().hex[:12], target=target.info.as_dict(), started=now, label=label)
     for procedure in chosen:
         if on_progress:
@@ -79,5 +79,5 @@ def run_assessment(target: Target, data: Dataset, chosen: list[Procedure], *, bu
         assessment.findings.append(finding)
         if on_progress:
             on_progress(procedure.name, finding)
-    assessment.finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    assessment.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return assessment

@@ -37,7 +37,7 @@ def square_linf(predict_proba: Callable[[np.ndarray], np.ndarray], x: np.ndarray
     """Adversarial examples and the number of queries each sample used."""
     image = x.ndim == 4                    # (n, C, H, W); otherwise a flat feature vector
     flat = x.reshape(len(x), 1, 1, -1) if not image else x
-    n, c, h, w = flat.shape
+    n, c, _h, w = flat.shape
     queries = np.zeros(n, dtype=np.int64)
 
     def ask(batch: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -56,12 +56,12 @@ def square_linf(predict_proba: Callable[[np.ndarray], np.ndarray], x: np.ndarray
 
 
 def _rounds(flat, adv, loss, ask, eps, lo, hi, rng, max_iter, p_init, image) -> None:
-    n, c, h, w = flat.shape
+    _n, c, h, w = flat.shape
     for it in range(max_iter):
         active = np.flatnonzero(loss > 0)
         if len(active) == 0:
             break
-        side = int(round(np.sqrt(_fraction(p_init, it, max_iter) * h * w)))
+        side = round(np.sqrt(_fraction(p_init, it, max_iter) * h * w))
         side = min(max(side, 1), h, w) if image else min(max(side * side, 1), w)
         sh, sw = (side, side) if image else (1, side)
         proposal = adv[active].copy()

@@ -42,7 +42,8 @@ class Discovery(Procedure):
             decimals = max((len(f"{v:.12g}".split(".")[-1]) for v in out.reshape(-1)[:200]), default=0)
             finding.metrics["scores_per_answer"] = float(nonzero.mean())
             finding.metrics["score_decimals"] = float(decimals)
-            exposed = "labels" if nonzero.max() <= 1 else ("top-k" if nonzero.max() < target.info.n_classes else "scores")
+            most = nonzero.max()
+            exposed = "labels" if most <= 1 else ("top-k" if most < target.info.n_classes else "scores")
             # Linear models change scores smoothly along a straight line between two inputs.
             a, b = probes[0], probes[-1]
             line = np.stack([a + t * (b - a) for t in np.linspace(0, 1, 9)]).astype(target.info.dtype)

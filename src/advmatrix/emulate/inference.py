@@ -70,5 +70,5 @@ class Membership(Procedure):
         finding.message = (f"ROC AUC {auc:.3f}, attacker advantage {adv:.3f} on {n} members and {n} non-members"
                            + (" (0.5 AUC = chance)" if auc < 0.55 else ""))
         for i in np.argsort(-scores)[:3]:
-            finding.evidence.append(example(None, int(is_member[i]), int(guesses[i]),
-                                            note=f"score {scores[i]:.4f}, {'member' if is_member[i] else 'non-member'}"))
+            note = f"score {scores[i]:.4f}, {'member' if is_member[i] else 'non-member'}"
+            finding.evidence.append(example(None, int(is_member[i]), int(guesses[i]), note=note))

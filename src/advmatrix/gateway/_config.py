@@ -42,10 +42,12 @@ class GatewayConfig(BaseModel):
     alerts_jsonl: str | None = None
     webhook: str | None = None
     json_paths: dict[str, str] = Field(default_factory=dict)
-    detectors: dict[str, dict[str, Any]] = Field(default_factory=lambda: {n: {} for n in ("similarity-search", "prada", "volume")})
+    detectors: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {n: {} for n in ("similarity-search", "prada", "volume")})
     responses: dict[str, dict[str, Any]] = Field(default_factory=lambda: dict(DEFAULT_RESPONSES))
-    alert_only_clients: list[str] = Field(default_factory=list, description="client ids as alerts name them "
-                                          "('key:...' for an API key, else the address): alerted on, never acted against")
+    alert_only_clients: list[str] = Field(
+        default_factory=list, description="client ids as alerts name them ('key:...' for an API key, else the "
+                                          "address): alerted on, never acted against")
     context: dict[str, Any] = Field(default_factory=dict, description="data detectors declare they need: "
                                     "reference, members (.npy files), system_prompt (text)")
     reference: str | None = Field(None, description="shorthand for context.reference")

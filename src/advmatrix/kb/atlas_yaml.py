@@ -60,7 +60,9 @@ class _Reader:
     @staticmethod
     def _attack(raw: dict) -> dict | None:
         ref = raw.get("ATT&CK-reference")
-        return AttackReference(id=str(ref["id"]), url=str(ref.get("url", ""))) if isinstance(ref, dict) and "id" in ref else None
+        if not (isinstance(ref, dict) and "id" in ref):
+            return None
+        return AttackReference(id=str(ref["id"]), url=str(ref.get("url", "")))
 
     @staticmethod
     def _refs(raw: list | None) -> tuple[Reference, ...]:

@@ -69,4 +69,5 @@ def diff(old: Matrix, new: Matrix) -> MatrixDiff:
             if fields:
                 changed.append(Change(oid, singular, fields, old_name=x["name"], new_name=y["name"]))
     key = lambda c: (_KINDS.index(c.kind.replace("-", "_") + "s") if c.kind != "case-study" else 3, c.id)  # noqa: E731
-    return MatrixDiff(old.version, new.version, *(tuple(sorted(x, key=key)) for x in (added, removed, renamed, changed)))
+    ordered = (tuple(sorted(x, key=key)) for x in (added, removed, renamed, changed))
+    return MatrixDiff(old.version, new.version, *ordered)

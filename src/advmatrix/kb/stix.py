@@ -45,7 +45,7 @@ NAMESPACE = uuid.UUID("6d3f6a0e-4d8e-5b7a-9c1e-a75a0f2b8c31")
 KILL_CHAIN = "mitre-atlas"
 SOURCE = "mitre-atlas"
 # STIX requires timestamps on every object; undated upstream objects get this one and a flag.
-UNDATED = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+UNDATED = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
 def stix_id(stix_type: str, key: str) -> str:
@@ -53,7 +53,7 @@ def stix_id(stix_type: str, key: str) -> str:
 
 
 def _ts(day: dt.date | None) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc) if day else UNDATED
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) if day else UNDATED
 
 
 def _refs(object_id: str, attack: AttackReference | None,
@@ -111,7 +111,7 @@ def _custom_types() -> tuple[type, type]:
     return XTactic, XMatrix
 
 
-def to_bundle(matrix: Matrix) -> "Any":
+def to_bundle(matrix: Matrix) -> Any:
     """The matrix as a ``stix2.v21.Bundle``."""
     import stix2  # deferred: importing stix2 costs more than the rest of the package
 

@@ -24,7 +24,8 @@ def to_png(image: np.ndarray, lo: float = 0.0, hi: float = 1.0, scale: int = 1) 
     h, w = a.shape[:2]
     rows = b"".join(b"\x00" + a[r].tobytes() for r in range(h))
     header = struct.pack(">IIBBBBB", w, h, 8, 2 if colour else 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows, 9)) + _chunk(b"IEND", b"")
+    body = _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows, 9)) + _chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
 
 
 def data_uri(image: np.ndarray, lo: float = 0.0, hi: float = 1.0, scale: int = 1) -> str:

@@ -18,5 +18,14 @@ from ._base import Measure, Response, ResponseParams
 from ._responder import Responder, build_response
 from .actions import AlertOnly, Block, Degrade, Throttle
 
-__all__ = ["AlertOnly", "Block", "Degrade", "Measure", "Response", "ResponseParams", "Responder", "Throttle",
-           "build_response"]
+__all__ = [
+           "AlertOnly",
+           "Block",
+           "Degrade",
+           "Measure",
+           "Responder",
+           "Response",
+           "ResponseParams",
+           "Throttle",
+           "build_response",
+]

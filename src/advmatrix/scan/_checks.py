@@ -4,6 +4,7 @@ or deserialises the artifact with the library it belongs to."""
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import math
 import posixpath
@@ -45,7 +46,7 @@ def check_pickle(data: bytes, where: Where, base_offset: int = 0) -> list[Findin
             g = e.global_
             is_called = g.offset in called
             verdict = classify_global(g.module, g.name, called=is_called)
-            if verdict is None or (g.full, is_called) in seen and verdict[0] < Severity.CRITICAL:
+            if verdict is None or ((g.full, is_called) in seen and verdict[0] < Severity.CRITICAL):
                 continue
             seen.add((g.full, is_called))
             out.append(where.finding("pickle-global", verdict[0], verdict[1], offset, g.full))
@@ -114,7 +115,8 @@ def check_safetensors(data: bytes, where: Where) -> list[Finding]:
     ranges: list[tuple[int, int, str]] = []
     for name, info in header.items():
         if name == "__metadata__":
-            if not isinstance(info, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in info.items()):
+            strings = isinstance(info, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in info.items())
+            if not strings:
                 out += bad("__metadata__ must map strings to strings", 8)
             continue
         if not isinstance(info, dict) or set(info) - {"dtype", "shape", "data_offsets"}:
@@ -139,7 +141,7 @@ def check_safetensors(data: bytes, where: Where) -> list[Finding]:
                        f"(expected {int(expected)})", 8)
         ranges.append((offsets[0], offsets[1], name))
     ranges.sort()
-    for (a0, a1, an), (b0, b1, bn) in zip(ranges, ranges[1:]):
+    for (_a0, a1, an), (b0, _b1, bn) in itertools.pairwise(ranges):
         if b0 < a1:
             out += bad(f"tensors '{an}' and '{bn}' overlap", 8)
     return out
@@ -168,9 +170,9 @@ def _walk_onnx_model(data: bytes, where: Where, out: list[Finding]) -> None:
         if number == 8 and isinstance(value, bytes):  # opset_import
             domain = next((_text(v) for n, _, v in _protobuf.fields(value) if n == 1), "")
             if domain not in _ONNX_DOMAINS:
-                out.append(where.finding("onnx-custom-domain", Severity.MEDIUM,
-                                         f"custom operator domain '{domain}': needs a native library registered at load",
-                                         construct=domain, techniques=ARCHITECTURE_CHANGE))
+                message = f"custom operator domain '{domain}': needs a native library registered at load"
+                out.append(where.finding("onnx-custom-domain", Severity.MEDIUM, message, construct=domain,
+                                         techniques=ARCHITECTURE_CHANGE))
         elif number == 7 and isinstance(value, bytes):
             _walk_graph(value, where, out, 0)
 

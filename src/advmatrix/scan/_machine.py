@@ -6,11 +6,10 @@ records, and each is reported as a ``PickleEvent`` for the policy to judge.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-import struct
 
 from ._opcodes import decode
 
@@ -37,7 +36,7 @@ class Global:
     """A global the pickle names (module and attribute), where, and with which opcode. ``full``
     is computed once: the machine asks for it on every call of the global."""
 
-    __slots__ = ("module", "name", "offset", "opcode", "full")
+    __slots__ = ("full", "module", "name", "offset", "opcode")
 
     def __init__(self, module: str, name: str, offset: int, opcode: str):
         self.module = module
@@ -66,7 +65,7 @@ class Call:
     """A call the pickle would make: its callable, arguments and (after BUILD) state. A plain
     slotted class: a checkpoint makes one per tensor, and dataclass construction costs more."""
 
-    __slots__ = ("func", "args", "offset", "state")
+    __slots__ = ("args", "func", "offset", "state")
 
     def __init__(self, func: Any, args: Any, offset: int, state: Any = None):
         self.func = func

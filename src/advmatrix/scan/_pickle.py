@@ -11,8 +11,9 @@ analysed. Malformed or truncated streams end the analysis with a finding, never 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ._machine import MAX_OPS, Call, Global, PickleEvent, _Machine
 

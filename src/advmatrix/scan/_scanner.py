@@ -42,7 +42,8 @@ class Limits:
 
 _MODEL_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".joblib", ".ckpt", ".npy", ".npz",
                    ".h5", ".hdf5", ".keras", ".onnx", ".safetensors", ".pb", ".dill", ".sav", ".model")
-_TORCH_PAYLOAD = re.compile(r"(^|/)(data/\d+|\.data/serialization_id|byteorder|version|\.format_version|\.storage_alignment)$")
+_TORCH_PAYLOAD = re.compile(
+    r"(^|/)(data/\d+|\.data/serialization_id|byteorder|version|\.format_version|\.storage_alignment)$")
 
 
 
@@ -156,7 +157,8 @@ class Scanner:
         if ".." not in inner and inner[:1] not in ("/", "\\") and inner[1:2] != ":":
             return  # nothing that could climb out or name a drive (the usual case, thousands of times)
         normal = posixpath.normpath(inner.replace("\\", "/"))
-        if inner.startswith(("/", "\\")) or normal == ".." or normal.startswith("../") or re.match(r"^[A-Za-z]:", inner):
+        climbs = normal == ".." or normal.startswith("../")
+        if inner.startswith(("/", "\\")) or climbs or re.match(r"^[A-Za-z]:", inner):
             entry.findings.append(where.finding("archive-path-traversal", Severity.HIGH,
                                                 f"member path '{inner}' escapes the extraction directory",
                                                 construct=inner, techniques=ARCHIVE_ABUSE))
@@ -238,7 +240,8 @@ class Scanner:
                                                 f"{fmt} stream cannot be decompressed: {exc}",
                                                 techniques=CORRUPT_ARTIFACT))
             return
-        if len(payload) > limit or (len(payload) > 1 << 20 and len(payload) / max(len(data), 1) > budget.limits.max_ratio):
+        ratio = len(payload) / max(len(data), 1)
+        if len(payload) > limit or (len(payload) > 1 << 20 and ratio > budget.limits.max_ratio):
             entry.findings.append(where.finding("archive-bomb", Severity.HIGH,
                                                 f"{fmt} stream expands past the limits; not scanned",
                                                 techniques=ARCHIVE_ABUSE))
@@ -286,7 +289,8 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -
 
 def _raw_member(data: bytes, offset: int) -> bytes | None:
     try:
-        sig, _, flags, method, *_rest, csize, usize, nlen, xlen = struct.unpack("<IHHHHHIIIHH", data[offset:offset + 30])
+        header = struct.unpack("<IHHHHHIIIHH", data[offset:offset + 30])
+        sig, _, _flags, method, *_rest, csize, usize, nlen, xlen = header
     except struct.error:
         return None
     if sig != 0x04034B50:
@@ -306,7 +310,7 @@ def _local_entries(data: bytes) -> Iterable[tuple[str, bytes]]:
     pos = data.find(b"PK\x03\x04")
     while pos != -1:
         try:
-            nlen, xlen = struct.unpack("<HH", data[pos + 26:pos + 30])
+            nlen, _xlen = struct.unpack("<HH", data[pos + 26:pos + 30])
             name = data[pos + 30:pos + 30 + nlen].decode("utf-8", "replace")
         except struct.error:
             break

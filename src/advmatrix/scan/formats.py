@@ -11,7 +11,7 @@ import zlib
 
 from . import _checks, _protobuf
 from ._checks import Where
-from ._findings import ARCHIVE_ABUSE, ARCHITECTURE_CHANGE, CORRUPT_ARTIFACT, UNSAFE_ARTIFACT, Finding
+from ._findings import ARCHITECTURE_CHANGE, ARCHIVE_ABUSE, CORRUPT_ARTIFACT, UNSAFE_ARTIFACT, Finding
 from ._format import Format
 from ._pickle import analyse, looks_like_pickle_start
 

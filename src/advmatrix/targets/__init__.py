@@ -15,8 +15,21 @@ from .local import OnnxTarget, SklearnTarget, TorchTarget
 from .mock import MockTarget
 
 __all__ = [
-    "Access", "Budget", "HttpTarget", "JsonTemplateTarget", "KServeV2Target", "MockTarget", "OnnxTarget",
-    "DescriptionParams", "OutputKind", "SklearnTarget", "TFServingTarget", "Target", "TargetInfo", "TargetKind",
+    "Access",
+    "Budget",
+    "DescriptionParams",
+    "HttpTarget",
+    "JsonTemplateTarget",
+    "KServeV2Target",
+    "MockTarget",
+    "OnnxTarget",
+    "OutputKind",
+    "SklearnTarget",
+    "TFServingTarget",
+    "Target",
+    "TargetInfo",
+    "TargetKind",
     "TorchTarget",
-    "open_target", "softmax",
+    "open_target",
+    "softmax",
 ]

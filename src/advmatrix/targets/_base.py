@@ -129,7 +129,7 @@ class Target:
         """Count ``n`` queries made outside ``predict`` (white-box gradient steps)."""
         self.budget.charge(n, self.info.name)
 
-    def with_budget(self, budget: Budget) -> "Target":
+    def with_budget(self, budget: Budget) -> Target:
         """The same target charging another budget (each procedure of a run gets its own)."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
@@ -139,7 +139,7 @@ class Target:
     def close(self) -> None:
         """Release connections or sessions; targets are also context managers."""
 
-    def __enter__(self) -> "Target":
+    def __enter__(self) -> Target:
         return self
 
     def __exit__(self, *exc: object) -> None:

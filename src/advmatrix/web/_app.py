@@ -195,7 +195,8 @@ def _builtin_layers(db: str | None, gateway_db: str | None = None, matrix: Matri
 
         runs = RunStore(db).list(limit=20)
         items.append({"name": "assessments", "title": "Assessment results: best success per technique, all runs"})
-        items += [{"name": f"run-{r['id']}", "title": f"Run {r['id']}: {r['target_name']} ({r['access']})"} for r in runs]
+        items += [{"name": f"run-{r['id']}", "title": f"Run {r['id']}: {r['target_name']} ({r['access']})"}
+                  for r in runs]
         gated = [r for r in runs if r["gateway"]]
         if gated:
             items.append({"name": "detection", "title": "Detection coverage: techniques the gateway noticed, all runs"})
@@ -275,12 +276,14 @@ def _detection_layer(matrix: Matrix, store, name: str):
     from ..report.assessment import coverage_comments, detection_layer
 
     if name == "detection":
-        return detection_layer(matrix, store.detection_scores(), name="Detection coverage, all runs through the gateway")
+        return detection_layer(matrix, store.detection_scores(),
+                               name="Detection coverage, all runs through the gateway")
     try:
         assessment = load_run(store, name.removeprefix("detection-"))
     except UnknownObjectError as exc:
         raise HTTPException(404, str(exc)) from None
     if assessment.coverage is None:
         raise HTTPException(404, f"run {assessment.id} did not go through the gateway (assess --gateway-admin)")
-    return detection_layer(matrix, coverage_scores(assessment.coverage), comments=coverage_comments(assessment.coverage),
+    coverage = assessment.coverage
+    return detection_layer(matrix, coverage_scores(coverage), comments=coverage_comments(coverage),
                            name=f"Run {assessment.id}: detection coverage", run_id=assessment.id)
