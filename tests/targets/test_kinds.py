@@ -107,7 +107,7 @@ def test_a_missing_extra_is_one_line_naming_the_install(tmp_path, monkeypatch):
     monkeypatch.setitem(_extras.EXTRAS, "torch", ("advmatrix_no_such_module",))
     path = tmp_path / "net.pt"
     path.write_bytes(b"not loaded")
-    with pytest.raises(CapabilityError, match=r"^opening a PyTorch model needs the 'torch' extra .*"
+    with pytest.raises(CapabilityError, match=r"^opening a PyTorch model file needs the 'torch' extra .*"
                                               r"pip install 'advmatrix\[torch\]'$"):
         open_target(f"torch:{path}")
 

@@ -67,18 +67,26 @@ class Tar(Format):
         return buf.getvalue()
 
 
-class Gzip(Format):
+class _Stream(Format):
+    """A compressed stream recognised by its magic number; the scanner decompresses it within
+    limits and scans what comes out."""
+
+    technique_ids = ARCHIVE_ABUSE
+    opens = "stream"
+    magic: bytes = b""
+
+    @classmethod
+    def sniff(cls, data: bytes, name: str) -> bool:
+        return data[:len(cls.magic)] == cls.magic
+
+
+class Gzip(_Stream):
     """gzip streams (joblib's and torch's compressed files); the content is scanned."""
 
     name = "gzip"
     title = "gzip stream"
-    technique_ids = ARCHIVE_ABUSE
     order = 12
-    opens = "stream"
-
-    @classmethod
-    def sniff(cls, data: bytes, name: str) -> bool:
-        return data[:2] == b"\x1f\x8b"
+    magic = b"\x1f\x8b"
 
     @classmethod
     def decompress(cls, data: bytes, limit: int) -> tuple[bytes, bool]:
@@ -92,18 +100,13 @@ class Gzip(Format):
         return gzip.compress(b"hello", mtime=0)
 
 
-class Bz2(Format):
+class Bz2(_Stream):
     """bzip2 streams; the content is scanned."""
 
     name = "bz2"
     title = "bzip2 stream"
-    technique_ids = ARCHIVE_ABUSE
     order = 13
-    opens = "stream"
-
-    @classmethod
-    def sniff(cls, data: bytes, name: str) -> bool:
-        return data[:3] == b"BZh"
+    magic = b"BZh"
 
     @classmethod
     def decompress(cls, data: bytes, limit: int) -> tuple[bytes, bool]:
@@ -115,18 +118,13 @@ class Bz2(Format):
         return bz2.compress(b"hello")
 
 
-class Xz(Format):
+class Xz(_Stream):
     """xz streams; the content is scanned."""
 
     name = "xz"
     title = "xz stream"
-    technique_ids = ARCHIVE_ABUSE
     order = 14
-    opens = "stream"
-
-    @classmethod
-    def sniff(cls, data: bytes, name: str) -> bool:
-        return data[:6] == b"\xfd7zXZ\x00"
+    magic = b"\xfd7zXZ\x00"
 
     @classmethod
     def decompress(cls, data: bytes, limit: int) -> tuple[bytes, bool]:
@@ -138,18 +136,13 @@ class Xz(Format):
         return lzma.compress(b"hello")
 
 
-class Lz4(Format):
+class Lz4(_Stream):
     """LZ4 frames (joblib's lz4 compression); scanned when the optional ``lz4`` package is installed."""
 
     name = "lz4"
     title = "LZ4 frame"
-    technique_ids = ARCHIVE_ABUSE
     order = 15
-    opens = "stream"
-
-    @classmethod
-    def sniff(cls, data: bytes, name: str) -> bool:
-        return data[:4] == b"\x04\x22\x4d\x18"
+    magic = b"\x04\x22\x4d\x18"
 
     @classmethod
     def decompress(cls, data: bytes, limit: int) -> tuple[bytes, bool]:
@@ -164,14 +157,12 @@ class Lz4(Format):
         return b"\x04\x22\x4d\x18\x60\x40\x82" + b"\x00\x00\x00\x00"
 
 
-class Zlib(Format):
+class Zlib(_Stream):
     """Bare zlib streams (joblib's default compression); the content is scanned."""
 
     name = "zlib"
     title = "zlib stream"
-    technique_ids = ARCHIVE_ABUSE
     order = 80  # after the protobuf formats: its two-byte header is weak evidence
-    opens = "stream"
 
     @classmethod
     def sniff(cls, data: bytes, name: str) -> bool:

@@ -158,11 +158,12 @@ class _ModelFile(TargetKind):
 
     @classmethod
     def model_file(cls, description: dict[str, Any], source: str) -> Path:
-        """The description's ``path``, which must exist."""
+        """The description's ``path``, which must exist, once the kind's extras are known to be there."""
         cls.check(description, source)
         path = Path(description["path"])
         if not path.exists():
             raise FormatError(f"{source}: no such file {path}")
+        require(*cls.extras, feature=f"opening a {cls.title}")
         return path
 
 
@@ -179,7 +180,6 @@ class TorchKind(_ModelFile):
     def open(cls, description: dict[str, Any], budget: Budget | None, source: str) -> Target:
         """A :class:`TorchTarget`."""
         path = cls.model_file(description, source)
-        require(*cls.extras, feature="opening a PyTorch model")
         from . import local
 
         module = local.load_torch(path)
@@ -202,7 +202,6 @@ class SklearnKind(_ModelFile):
     def open(cls, description: dict[str, Any], budget: Budget | None, source: str) -> Target:
         """A :class:`SklearnTarget`."""
         path = cls.model_file(description, source)
-        require(*cls.extras, feature="opening a scikit-learn model")
         from . import local
 
         est = local.load_sklearn(path)
@@ -229,7 +228,6 @@ class OnnxKind(_ModelFile):
     def open(cls, description: dict[str, Any], budget: Budget | None, source: str) -> Target:
         """An :class:`OnnxTarget`."""
         path = cls.model_file(description, source)
-        require(*cls.extras, feature="opening an ONNX model")
         from . import local
 
         target = local.OnnxTarget(path, TargetInfo(path.name, (1,), ("0",)), budget)  # info set below
