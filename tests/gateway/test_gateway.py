@@ -298,3 +298,20 @@ def test_extraction_with_natural_data_is_caught_by_query_coverage(gateway, digit
     assert a.action == "throttle" and a.mitigation_ids == ("AML.M0004",)
     assert [m["measure"] for m in measures] == ["throttle"] and 429 in statuses  # about 1 request/s now
     assert finding.metrics["fidelity@200"] > 0.7  # a real extraction: the surrogate agreed with the victim
+
+
+def test_per_client_state_stays_bounded_however_many_keys(gateway, digits):
+    """An attacker rotating API keys must not grow the gateway's memory: query counts, measures
+    and detector state keep at most max_clients clients."""
+    X, _ = digits
+    with gateway(max_clients=5, detectors={"volume": {"max_batch": 1, "max_clients": 5}},
+                 responses={"volume": {"action": "throttle", "duration_s": 60}}) as (url, gw):
+        for i in range(20):
+            key = KServeV2Target(url, "digits", INFO, headers={"x-api-key": f"k{i}"}, retries=0)
+            key.predict(X[2 * i:2 * i + 2])  # two samples: over volume's max_batch, one alert each
+            key.close()
+        gw.writer.flush()
+        clients = httpx.get(f"{url}/_advmatrix/clients", headers=ADMIN).json()
+        assert len(clients) == 5 and len(gw.responder) == 5
+        assert all(d.state_size() <= 5 for d in gw.detectors)
+        assert len(httpx.get(f"{url}/_advmatrix/alerts", params={"limit": 100}, headers=ADMIN).json()) == 20

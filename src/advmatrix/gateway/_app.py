@@ -59,9 +59,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailers",
                   b"transfer-encoding", b"upgrade", b"host", b"content-length", b"content-encoding"})
 _ADMIN = "/_advmatrix/"
-# clients whose query counts are kept (least recently seen forgotten); GatewayConfig may name
-# another bound as max_clients
-MAX_CLIENTS = 100_000
 
 
 def _loads(data: bytes) -> Any:
@@ -126,12 +123,12 @@ class Gateway:
         self.config = config
         self.detectors = detectors if detectors is not None else config.build_detectors()
         self.titles = {d.name: d.title for d in self.detectors}  # rule.name of their ECS alerts
-        self.responder = Responder(config.responses, frozenset(config.alert_only_clients))
+        self.responder = Responder(config.responses, frozenset(config.alert_only_clients), config.max_clients)
         self.store = EventStore(config.db, retention=config.retention)
         self.writer = EventWriter(self.store)
         self.responder.restore(self.store.measures())  # blocks survive a restart
         self.protocols = Protocols(config.json_paths, config.protocols)
-        self.max_clients: int = getattr(config, "max_clients", MAX_CLIENTS)
+        self.max_clients = config.max_clients
         self.counts: OrderedDict[str, int] = OrderedDict()  # queries per client, least recently seen first
         self.observed = 0            # queries (inputs) the detectors saw
         self.observed_requests = 0   # requests they saw

@@ -38,6 +38,8 @@ class GatewayConfig(BaseModel):
     timeout: float = Field(30.0, gt=0)
     max_connections: int = Field(100, ge=1)
     retention: int = Field(1_000_000, ge=100, description="events kept")
+    max_clients: int = Field(100_000, ge=1, description="clients whose query counts and measures are kept "
+                             "(least recently seen forgotten first)")
     admin_token: str | None = None
     alerts_jsonl: str | None = None
     webhook: str | None = None
