@@ -21,17 +21,17 @@ the bottom of the layers.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import pkgutil
 import threading
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._entry_points import _all as _all_entry_points
+from ._entry_points import entry_points
 from ._extras import missing_extras
 from .errors import UsageError, first_problem
 
@@ -162,15 +162,16 @@ def load_array(path: str | Path, what: str) -> Any:
 
 # -- kinds ---------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
 class Kind:
-    """Where plugins of one kind come from."""
+    """Where plugins of one kind come from: the base class (``"module:Class"``), the packages
+    searched for plugin modules, the entry-point groups (the first is the documented one), and
+    the ID attribute its plugins must fill (empty: none required)."""
 
-    name: str
-    base: str                        # "module:Class" of the kind's base class
-    packages: tuple[str, ...]        # searched for plugin modules
-    groups: tuple[str, ...]          # entry-point groups (the first is the documented one)
-    ids: str = "technique_ids"       # the ID attribute that must be non-empty
+    __slots__ = ("base", "groups", "ids", "name", "packages")
+
+    def __init__(self, name: str, base: str, packages: tuple[str, ...], groups: tuple[str, ...],
+                 ids: str = "technique_ids"):
+        self.name, self.base, self.packages, self.groups, self.ids = name, base, packages, groups, ids
 
     def base_class(self) -> type:
         module, _, attr = self.base.partition(":")
@@ -216,6 +217,8 @@ def get(kind_name: str, name: str) -> type:
     table = registry(kind_name)
     if name in table:
         return table[name]
+    import difflib
+
     close = difflib.get_close_matches(name, table, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     raise UsageError(f"unknown {kind_name} '{name}' ({hint}known: {', '.join(table)})")
@@ -235,11 +238,10 @@ def clear_cache() -> None:
     """Forget what was discovered (after installing a plugin package into a running process)."""
     with _lock:
         _cache.clear()
+        _all_entry_points.cache_clear()
 
 
 def _discover(k: Kind) -> dict[str, type]:
-    from importlib.metadata import entry_points  # ~10 ms to import: only when a registry is asked for
-
     base = k.base_class()
     found: dict[str, type] = {}
     for package_name in k.packages:
@@ -249,7 +251,7 @@ def _discover(k: Kind) -> dict[str, type]:
                 _collect(importlib.import_module(f"{package_name}.{info.name}"), base, found, "advmatrix")
     for group in k.groups:
         for ep in entry_points(group=group):
-            source = ep.dist.name if ep.dist is not None else ep.value
+            source = ep.dist
             try:
                 loaded = ep.load()
             except Exception as exc:
