@@ -117,8 +117,11 @@ def _benign_events(X: np.ndarray, clients: int, per_client: int):
 
 @pytest.mark.parametrize("name", list(plugins.registry("detector")))
 def test_detector_is_quiet_on_benign_traffic_and_bounded(name, context, digits_module):
+    from advmatrix.respond import build_response
+
     X, _ = digits_module
     cls = _plugin("detector", name)
+    build_response(cls.response, f"detector {name}'s default response")  # names an installed response
     detector = cls(context)
     alerts = [a for e in _benign_events(X, clients=5, per_client=40) for a in detector.observe(e)]
     assert not alerts, [a.message for a in alerts]

@@ -92,10 +92,17 @@ class Detector(Plugin):
 
     kind = "detector"
     Params: ClassVar[type[BaseModel]] = DetectorParams
+    #: what the gateway does on this detector's alerts unless its configuration says otherwise
+    response: ClassVar[dict[str, Any]] = {"action": "alert"}
 
     def __init__(self, context: Context | None = None, **params: Any):
         self.params = self.parse_params(params)
         self.setup(context if context is not None else Context())
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The plugin description plus the response the gateway takes by default."""
+        return {**super().describe(), "response": dict(cls.response)}
 
     def setup(self, context: Context) -> None:
         """Build learned state from the declared context; the default needs none."""

@@ -69,6 +69,7 @@ class Prada(Detector):
     normal (Shapiro-Wilk W < delta). False-positive budget: <= 1% of benign sessions."""
 
     name = "prada"
+    response = {"action": "throttle", "rate": 1.0, "duration_s": 3600}
     title = "Model extraction (PRADA distance test)"
     technique_ids = ("AML.T0024.002", "AML.T0005.001", "AML.T0040")
     Params = PradaParams
@@ -143,6 +144,7 @@ class QueryCoverage(Detector):
     cell numbers, released once the client has alerted."""
 
     name = "query-coverage"
+    response = {"action": "throttle", "rate": 1.0, "duration_s": 3600}
     title = "Model extraction (query coverage of the input space)"
     technique_ids = ("AML.T0024.002", "AML.T0005.001")
     Params = CoverageParams

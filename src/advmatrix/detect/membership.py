@@ -47,6 +47,7 @@ class MembershipProbing(Detector):
     `alert_only_clients`."""
 
     name = "membership"
+    response = {"action": "degrade", "mode": "labels", "duration_s": 3600}
     title = "Membership-inference probing (training records queried)"
     technique_ids = ("AML.T0024.000",)
     Params = MembershipParams

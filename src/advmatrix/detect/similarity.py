@@ -45,6 +45,7 @@ class SimilaritySearch(Detector):
     budget: <= 1% of benign sessions of 200 queries (natural inputs, light augmentation)."""
 
     name = "similarity-search"
+    response = {"action": "degrade", "mode": "labels", "duration_s": 3600}
     title = "Black-box attack search (near-duplicate queries)"
     technique_ids = ("AML.T0043.001", "AML.T0043", "AML.T0040")
     Params = SimilarityParams

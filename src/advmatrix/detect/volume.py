@@ -33,6 +33,7 @@ class Volume(Detector):
     False-positive budget: none for clients within the configured rate."""
 
     name = "volume"
+    response = {"action": "throttle", "rate": 5.0, "duration_s": 600}
     title = "Abusive volume (rate, cost, denial of service)"
     technique_ids = ("AML.T0034", "AML.T0034.000", "AML.T0029", "AML.T0040")
     Params = VolumeParams

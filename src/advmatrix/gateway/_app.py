@@ -123,7 +123,8 @@ class Gateway:
         self.config = config
         self.detectors = detectors if detectors is not None else config.build_detectors()
         self.titles = {d.name: d.title for d in self.detectors}  # rule.name of their ECS alerts
-        self.responder = Responder(config.responses, frozenset(config.alert_only_clients), config.max_clients)
+        rules = {d.name: dict(d.response) for d in self.detectors} | config.responses
+        self.responder = Responder(rules, frozenset(config.alert_only_clients), config.max_clients)
         self.store = EventStore(config.db, retention=config.retention)
         self.writer = EventWriter(self.store)
         self.responder.restore(self.store.measures())  # blocks survive a restart

@@ -17,15 +17,6 @@ from ..detect import Detector, build
 from ..errors import FormatError, UsageError
 from ..plugins import Context, load_array, validation_message
 
-DEFAULT_RESPONSES: dict[str, dict[str, Any]] = {
-    "similarity-search": {"action": "degrade", "mode": "labels", "duration_s": 3600},
-    "prada": {"action": "throttle", "rate": 1.0, "duration_s": 3600},
-    "volume": {"action": "throttle", "rate": 5.0, "duration_s": 600},
-    "ood": {"action": "alert"},
-    "membership": {"action": "degrade", "mode": "labels", "duration_s": 3600},
-    "query-coverage": {"action": "throttle", "rate": 1.0, "duration_s": 3600},
-}
-
 
 class GatewayConfig(BaseModel):
     """Everything ``advmatrix monitor`` is configured with (YAML keys of the same names)."""
@@ -46,7 +37,8 @@ class GatewayConfig(BaseModel):
     json_paths: dict[str, str] = Field(default_factory=dict)
     detectors: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {n: {} for n in ("similarity-search", "prada", "volume")})
-    responses: dict[str, dict[str, Any]] = Field(default_factory=lambda: dict(DEFAULT_RESPONSES))
+    responses: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per detector, the response "
+                                                 "its alerts get; a detector not named keeps its own default")
     alert_only_clients: list[str] = Field(
         default_factory=list, description="client ids as alerts name them ('key:...' for an API key, else the "
                                           "address): alerted on, never acted against")
