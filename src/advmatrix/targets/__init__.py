@@ -8,6 +8,7 @@ URI or a YAML description through the target kinds (:class:`TargetKind` plugins)
 """
 
 from ._base import Access, Budget, OutputKind, Target, TargetInfo, softmax
+from ._chat import CHANNELS, ChatBudget, ChatInfo, ChatReply, ChatTarget, Message, MockChatTarget, ToolCall, Usage
 from ._kinds import DescriptionParams, TargetKind
 from ._open import open_target
 from .http import HttpTarget, JsonTemplateTarget, KServeV2Target, TFServingTarget
@@ -15,12 +16,19 @@ from .local import OnnxTarget, SklearnTarget, TorchTarget
 from .mock import MockTarget
 
 __all__ = [
+    "CHANNELS",
     "Access",
     "Budget",
+    "ChatBudget",
+    "ChatInfo",
+    "ChatReply",
+    "ChatTarget",
     "DescriptionParams",
     "HttpTarget",
     "JsonTemplateTarget",
     "KServeV2Target",
+    "Message",
+    "MockChatTarget",
     "MockTarget",
     "OnnxTarget",
     "OutputKind",
@@ -29,7 +37,9 @@ __all__ = [
     "Target",
     "TargetInfo",
     "TargetKind",
+    "ToolCall",
     "TorchTarget",
+    "Usage",
     "open_target",
     "softmax",
 ]
