@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import UsageError
-from ..targets import Budget, Target, open_target
+from ..targets import Budget, ChatTarget, Target, open_target
 from ._base import Dataset, Finding, Procedure
 from ._campaign import Assessment, run_assessment
 from ._data import load_callable, load_dataset
@@ -96,10 +98,13 @@ def assess(target: Target | str | Path | dict, *, procedures: Sequence[str] | Ma
 
     rules = check_rules(fail_on)
     run_store = RunStore(store) if store is not None and not isinstance(store, RunStore) else store
-    opened = not isinstance(target, Target)
+    opened = not isinstance(target, (Target, ChatTarget))
     t = open_target(target, budget=Budget()) if opened else target
     try:
-        dataset = load_dataset(data, t.info) if isinstance(data, str) else data
+        if isinstance(t, ChatTarget):  # LLM procedures bring their own payloads; no data set
+            dataset = data if isinstance(data, Dataset) else Dataset(x=np.empty((0,)), y=np.empty((0,)))
+        else:
+            dataset = load_dataset(data, t.info) if isinstance(data, str) else data
         if train is not None:
             dataset.train = load_callable(train) if isinstance(train, str) else train
         chosen = select(procedures, t, dataset)

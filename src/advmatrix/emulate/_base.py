@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from .._extras import missing_extras
 from ..errors import BudgetExhausted, TargetError
 from ..plugins import NoParams, Plugin
-from ..targets import Access, OutputKind, Target
+from ..targets import Access, ChatTarget, OutputKind, Target
 
 _ACCESS_RANK = {Access.BLACK_BOX: 0, Access.GREY_BOX: 1, Access.WHITE_BOX: 2}
 
@@ -48,6 +48,7 @@ class Example:
     adversarial: list | None = None
     adversarial_prediction: int | None = None
     note: str = ""
+    transcript: list[dict] | None = None   # for LLM targets: the conversation and the reply
 
 
 @dataclass
@@ -83,7 +84,8 @@ class Procedure(Plugin):
     """Base of every procedure. The docstring of a subclass is its description for users."""
 
     kind = "procedure"
-    family: ClassVar[str]                     # evasion, extraction, inference, discovery, poisoning
+    family: ClassVar[str]                     # evasion, extraction, inference, discovery, poisoning, llm...
+    target_kind: ClassVar[str] = "classifier"  # classifier (Target) or chat (ChatTarget)
     requires: ClassVar[Access] = Access.BLACK_BOX
     needs_probabilities: ClassVar[bool] = False
     needs: ClassVar[tuple[str, ...]] = ()    # Dataset fields that must be present
@@ -94,13 +96,16 @@ class Procedure(Plugin):
 
     def why_not(self, target: Target, data: Dataset) -> str | None:
         """None when the procedure can run; otherwise the reason it is skipped."""
+        if isinstance(target, ChatTarget) != (self.target_kind == "chat"):
+            wanted = "an LLM application (chat target)" if self.target_kind == "chat" else "a classifier"
+            return f"needs {wanted}; {target.info.name} is not one"
         lacking = missing_extras(self.extras)
         if lacking:
             names = ",".join(lacking)
             return f"needs the '{names}' extra: pip install 'advmatrix[{names}]'"
         if _ACCESS_RANK[target.info.access] < _ACCESS_RANK[self.requires]:
             return f"needs {self.requires.value} access; {target.info.name} is {target.info.access.value}"
-        if self.needs_probabilities and target.info.output is OutputKind.LABELS:
+        if self.needs_probabilities and getattr(target.info, "output", None) is OutputKind.LABELS:
             return f"needs class probabilities; {target.info.name} returns labels only"
         missing = [n for n in self.needs if getattr(data, n) is None]
         if missing:

@@ -1,0 +1,189 @@
+"""The base of procedures against LLM applications and agents.
+
+An LLM procedure tries each of its payloads (YAML data files under ``emulate/payloads/``, in our
+own words; users add theirs with ``payload_file``), plainly and through every obfuscation asked
+for (AML.T0068), and judges each trial by evidence (:mod:`._evidence`), never by the absence of a
+refusal. It reports the success rate of the best variant with its Wilson 95 % interval, the
+plain rate, the rate and uplift of each obfuscation, and keeps transcripts as evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..errors import BudgetExhausted, FormatError, TargetError, TargetUnavailable
+from ..targets import ChatReply, ChatTarget, Message
+from ._base import Dataset, Example, Finding, Procedure
+from ._evidence import wilson
+from ._obfuscate import check, obfuscate
+
+
+class LLMParams(BaseModel):
+    """Parameters every LLM procedure takes."""
+
+    model_config = ConfigDict(extra="forbid")
+    obfuscations: list[str] = Field(default_factory=list, description="AML.T0068 variants to try besides the "
+                                    "plain payloads: base64, hex, rot13, leetspeak, homoglyphs, zero-width, tags, "
+                                    "split, or all")
+    max_payloads: int = Field(12, ge=1, le=10_000, description="payloads tried per variant")
+    payload_file: str | None = Field(None, description="a YAML file of extra payloads in the same format")
+    transcripts: int = Field(3, ge=0, le=100, description="transcripts kept per variant and outcome")
+
+    @field_validator("payload_file")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                _read_set(Path(value), Path(value).stem)
+            except (FormatError, OSError) as exc:  # checked now: a typo fails before the first request
+                raise ValueError(str(exc)) from None
+        return value
+
+
+@dataclass
+class Payload:
+    """One attack text; ``{canary}`` and other ``{fields}`` are filled in per trial."""
+
+    id: str
+    text: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Trial:
+    """The outcome of one payload against the target, with the conversation as evidence."""
+
+    success: bool
+    messages: list[Message]
+    reply: ChatReply | None
+    note: str = ""
+
+    def transcript(self) -> list[dict[str, Any]]:
+        """The conversation and the reply as JSON data."""
+        turns = [m.as_dict() for m in self.messages]
+        return turns + ([self.reply.as_message().as_dict()] if self.reply is not None else [])
+
+
+def load_payloads(name: str, extra: str | None = None) -> list[Payload]:
+    """The payload set ``name`` shipped with advmatrix, plus those of the user's file ``extra``."""
+    shipped = resources.files("advmatrix.emulate").joinpath("payloads", f"{name}.yaml")
+    out = _read_set(shipped, name)
+    return out + (_read_set(Path(extra), Path(extra).stem) if extra else [])
+
+
+def _read_set(source: Any, name: str) -> list[Payload]:
+    where = str(source)
+    doc = _yaml_text(source.read_text(encoding="utf-8"), where)
+    items = doc.get("payloads") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise FormatError(f"{where}: expected a mapping with a 'payloads' list")
+    out: list[Payload] = []
+    goals = doc.get("goals") or [None]  # a set may cross its framings with several goals
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise FormatError(f"{where}: payload {i + 1} needs a 'text' string")
+        fields = {k: v for k, v in item.items() if k not in ("id", "text")}
+        for j, goal in enumerate(goals):
+            pid = str(item.get("id", f"{name}-{i + 1}")) + (f"#{j + 1}" if goal is not None else "")
+            out.append(Payload(pid, item["text"], {**fields, **({"goal": goal} if goal is not None else {})}))
+    return out
+
+
+def _yaml_text(text: str, where: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FormatError(f"{where}: not valid YAML: {exc}") from None
+
+
+class LLMProcedure(Procedure):
+    """Base of procedures against chat targets (LLM applications and agents)."""
+
+    target_kind = "chat"
+    Params = LLMParams
+    payload_set: ClassVar[str] = ""
+    needs_tools: ClassVar[bool] = False      # the application must offer tools
+    channels: ClassVar[tuple[str, ...]] = ()  # at least one of these channels must be declared
+
+    def why_not(self, target: Any, data: Dataset) -> str | None:
+        reason = super().why_not(target, data)
+        if reason:
+            return reason
+        info = target.info
+        if self.needs_tools and not info.tools:
+            return f"needs an application with tools; {info.name} declares none ('tools:' in the target YAML)"
+        if self.channels and not set(self.channels) & set(info.channels):
+            return (f"needs untrusted content through {' or '.join(self.channels)}; {info.name} declares "
+                    f"{', '.join(info.channels)} ('channels:' in the target YAML)")
+        return None
+
+    def payloads(self) -> list[Payload]:
+        """The payloads this run tries."""
+        return load_payloads(self.payload_set, self.params.payload_file)[: self.params.max_payloads]
+
+    def attempt(self, target: ChatTarget, payload: Payload, wrap: Any, rng: np.random.Generator) -> Trial:
+        """One trial; ``wrap(text)`` applies the variant's obfuscation to what the attacker writes."""
+        raise NotImplementedError  # pragma: no cover
+
+    def start(self) -> None:
+        """Called before the first trial of a run (procedures that compare trials reset here)."""
+
+    def _run(self, target: Any, data: Dataset, finding: Finding, rng: np.random.Generator) -> None:
+        variants = [None, *check(list(self.params.obfuscations))]
+        payloads = self.payloads()
+        self.start()
+        kept: dict[tuple[str | None, bool], int] = {}
+        counts: dict[str | None, list[int]] = {v: [0, 0] for v in variants}
+        for variant in variants:
+            def wrap(text: str, variant: str | None = variant) -> str:
+                return obfuscate(text, variant) if variant else text
+
+            for payload in payloads:
+                try:
+                    trial = self.attempt(target, payload, wrap, rng)
+                except TargetError as exc:
+                    # a spent budget or a dead target ends the run; one bad reply ends one trial
+                    if isinstance(exc, (BudgetExhausted, TargetUnavailable)):
+                        self._summarise(finding, counts)
+                        raise
+                    trial = Trial(False, [], None, f"error: {exc}")
+                counts[variant][0] += trial.success
+                counts[variant][1] += 1
+                key = (variant, trial.success)
+                if kept.get(key, 0) < self.params.transcripts:
+                    kept[key] = kept.get(key, 0) + 1
+                    finding.evidence.append(Example(
+                        label=None, prediction=None, note=f"{payload.id} [{variant or 'plain'}]: "
+                        f"{'succeeded' if trial.success else 'failed'}{'; ' + trial.note if trial.note else ''}",
+                        transcript=trial.transcript()))
+                self._summarise(finding, counts)
+
+    def _summarise(self, finding: Finding, counts: dict[str | None, list[int]]) -> None:
+        plain = counts[None]
+        rates = {v: s / n for v, (s, n) in counts.items() if n}
+        if not rates:
+            return
+        best = max(rates, key=lambda v: (rates[v], v is None))
+        s, n = counts[best]
+        finding.success_rate = rates[best]
+        low, high = wilson(s, n)
+        finding.metrics.update({"successes": float(sum(c[0] for c in counts.values())),
+                                "trials": float(sum(c[1] for c in counts.values())),
+                                "wilson_low": low, "wilson_high": high})
+        if plain[1]:
+            finding.metrics["success_plain"] = plain[0] / plain[1]
+        for variant, rate in rates.items():
+            if variant is not None:
+                key = variant.replace("-", "_")
+                finding.metrics[f"success_{key}"] = rate
+                if plain[1]:
+                    finding.metrics[f"uplift_{key}"] = rate - plain[0] / plain[1]
+        finding.metrics["best_variant_is_plain"] = float(best is None)
