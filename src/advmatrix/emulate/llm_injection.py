@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from ..targets import ChatTarget, Message, ToolCall
 from ._evidence import canary, contains
-from ._llm import LLMProcedure, Payload, Trial
+from ._llm import LLMParams, LLMProcedure, Payload, Trial
 
 #: the tool a red team plays itself to deliver a tool result (an OpenAI-style function schema)
 FETCH_TOOL = {"type": "function", "function": {
@@ -63,7 +64,7 @@ class DirectInjection(LLMProcedure):
     name = "direct-injection"
     title = "Direct prompt injection"
     family = "injection"
-    technique_ids = ("AML.T0051.000", "AML.T0065")
+    technique_ids = ("AML.T0051", "AML.T0051.000", "AML.T0065")
     payload_set = "direct-injection"
 
     def attempt(self, target: ChatTarget, payload: Payload, wrap: Any, rng: np.random.Generator) -> Trial:
@@ -82,7 +83,9 @@ class IndirectInjection(LLMProcedure):
     name = "indirect-injection"
     title = "Indirect prompt injection"
     family = "injection"
-    technique_ids = ("AML.T0051.001", "AML.T0065")
+    # through e-mail and web pages: prompt infiltration via a public-facing application; through
+    # what a tool returns: poisoning the data the agent's tools read
+    technique_ids = ("AML.T0051.001", "AML.T0093", "AML.T0099", "AML.T0065")
     payload_set = "indirect-injection"
     channels = UNTRUSTED
 
@@ -92,3 +95,16 @@ class IndirectInjection(LLMProcedure):
         channel = reached[int(rng.integers(len(reached)))]
         messages, reply = deliver(target, channel, wrap(payload.text.format(canary=token)))
         return Trial(contains(reply, token), messages, reply, note=f"through {channel}")
+
+
+class ObfuscatedInjection(DirectInjection):
+    """Prompt obfuscation: the direct-injection payloads sent through every obfuscation (base64,
+    hex, rot13, leetspeak, homoglyphs, zero-width and tag characters, payload splitting). Reports
+    each one's success and its uplift over the plain payloads: what a keyword filter misses."""
+
+    name = "obfuscated-injection"
+    title = "Obfuscated prompt injection"
+    technique_ids = ("AML.T0068", "AML.T0051.000", "AML.T0065")
+
+    class Params(LLMParams):
+        obfuscations: list[str] = Field(default_factory=lambda: ["all"], description="variants to try (default: all)")

@@ -22,7 +22,7 @@ class Jailbreak(LLMProcedure):
     name = "jailbreak"
     title = "Jailbreak (role-play, many-shot, forged history, escalation)"
     family = "jailbreak"
-    technique_ids = ("AML.T0054", "AML.T0092", "AML.T0080.001", "AML.T0065")
+    technique_ids = ("AML.T0054", "AML.T0092", "AML.T0080", "AML.T0080.001", "AML.T0065")
     payload_set = "jailbreak"
 
     def attempt(self, target: ChatTarget, payload: Payload, wrap: Any, rng: np.random.Generator) -> Trial:

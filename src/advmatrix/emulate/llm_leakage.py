@@ -30,7 +30,7 @@ class PromptExtraction(LLMProcedure):
     name = "prompt-extraction"
     title = "System prompt extraction"
     family = "extraction"
-    technique_ids = ("AML.T0056", "AML.T0069.002", "AML.T0065")
+    technique_ids = ("AML.T0056", "AML.T0069", "AML.T0069.002", "AML.T0065")
     payload_set = "prompt-extraction"
     Params = ExtractionParams
 
@@ -58,7 +58,7 @@ class DataLeakage(LLMProcedure):
     name = "data-leakage"
     title = "Personal data and secret leakage"
     family = "leakage"
-    technique_ids = ("AML.T0057", "AML.T0065")
+    technique_ids = ("AML.T0057", "AML.T0083", "AML.T0065")  # keys in the agent's configuration among the secrets
     payload_set = "data-leakage"
 
     def attempt(self, target: ChatTarget, payload: Payload, wrap: Any, rng: np.random.Generator) -> Trial:

@@ -102,7 +102,7 @@ class AgentDiscovery(LLMProcedure):
     name = "agent-discovery"
     title = "Agent configuration discovery"
     family = "discovery"
-    technique_ids = ("AML.T0084", "AML.T0069.001", "AML.T0065")
+    technique_ids = ("AML.T0084", "AML.T0084.001", "AML.T0069.001", "AML.T0065")
     payload_set = "agent-discovery"
     needs_tools = True
 
