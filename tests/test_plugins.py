@@ -172,6 +172,29 @@ def test_unknown_plugins_are_one_line_with_a_suggestion():
 @pytest.mark.parametrize("name", list(plugins.registry("protocol")))
 def test_protocol_round_trips_a_request_and_a_reply(name):
     protocol = _plugin("protocol", name)()
+    if protocol.modality == "chat":  # conversations, tool calls and streams rather than tensors
+        from advmatrix.protocols import ChatReply, ChatRequest, Message, ToolCall, Usage
+
+        calls = [ToolCall("call_0", "lookup", '{"q": "atlas"}')]
+        conversation = [Message("system", "Be brief."), Message("user", "Look it up."),
+                        Message("assistant", "", calls), Message("tool", "found", tool_call_id="call_0")]
+        tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+        request = ChatRequest("m", conversation, tools, True, {"temperature": 0.5, "max_tokens": 32})
+        back = protocol.decode_request(json.loads(json.dumps(protocol.encode_request(request))))
+        assert (back.model, back.tools, back.stream, back.sampling) == ("m", tools, True, request.sampling)
+        assert [(m.role, m.content, [(c.id, c.name, c.parsed()) for c in m.tool_calls], m.tool_call_id)
+                for m in back.messages] == [(m.role, m.content, [(c.id, c.name, c.parsed()) for c in m.tool_calls],
+                                             m.tool_call_id) for m in conversation]
+        reply = ChatReply("Found: the matrix. " * 4, calls, "tool_calls", Usage(20, 9))
+        decoder = protocol.stream_decoder()
+        for event in protocol.encode_stream(reply, "m"):
+            decoder.feed(event)
+        decoder.close()
+        for got in (protocol.decode_reply(json.loads(json.dumps(protocol.encode_reply(reply, "m")))), decoder.reply()):
+            assert (got.text, got.finish_reason, got.usage, got.truncated) == (reply.text, "tool_calls", reply.usage,
+                                                                               False)
+            assert [(c.name, c.parsed()) for c in got.tool_calls] == [("lookup", {"q": "atlas"})]
+        return
     rng = np.random.default_rng(0)
     x = rng.random((3, 4)).astype(np.float32)
     scores, other = rng.dirichlet(np.ones(5), size=3), rng.dirichlet(np.ones(5), size=3)

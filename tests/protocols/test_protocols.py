@@ -25,7 +25,7 @@ S2 = RNG.random((3, 5))
 
 # -- every protocol ------------------------------------------------------------------------------
 
-@pytest.fixture(params=sorted(registry("protocol")))
+@pytest.fixture(params=sorted(n for n, c in registry("protocol").items() if c.modality == "tensor"))
 def protocol(request) -> Protocol:
     return registry("protocol")[request.param]()
 

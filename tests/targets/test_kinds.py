@@ -84,7 +84,7 @@ def test_unknown_uri_and_protocol_list_what_is_known():
     with pytest.raises(UsageError, match=r"^grpc://h/m: not a target URI \(.*kserve\+http://.*torch:.*\) or a "
                                          r"\.yaml description$"):
         open_target("grpc://h/m")
-    with pytest.raises(UsageError, match=r"unknown protocol 'kserv' \(did you mean 'kserve'\? known: json, kserve"):
+    with pytest.raises(UsageError, match=r"unknown protocol 'kserv' \(did you mean 'kserve'\? known: .*json, .*kserve"):
         open_target({"protocol": "kserv"})
     with pytest.raises(UsageError, match="unknown protocol None"):
         open_target({"url": "http://x"})

@@ -38,6 +38,8 @@ class Protocols:
             get("protocol", name)  # an unknown name is a one-line error naming the known ones
         self.named: dict[str, Protocol] = {}
         for name, cls in registry("protocol").items():
+            if cls.modality != "tensor":  # chat traffic is passed through untouched (not observed yet)
+                continue
             try:
                 self.named[name] = cls(**settings.get(name, {}))
             except UsageError as exc:

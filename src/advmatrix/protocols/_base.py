@@ -26,6 +26,8 @@ class Protocol(Plugin):
     """
 
     kind = "protocol"
+    #: what the protocol carries: "tensor" (batches in, scores out) or "chat" (see ChatProtocol)
+    modality: str = "tensor"
     #: most samples one request may carry (None: no limit)
     batch_limit: int | None = None
 

@@ -5,6 +5,12 @@ counted and charged against a ``Budget``. Adapters: local PyTorch, scikit-learn 
 KServe v2, TF Serving and templated JSON APIs over HTTP (wire formats in
 :mod:`advmatrix.protocols`); ``MockTarget`` around a callable. ``open_target`` builds one from a
 URI or a YAML description through the target kinds (:class:`TargetKind` plugins).
+
+LLM applications are :class:`ChatTarget` objects instead: ``chat(messages, tools=None,
+**sampling) -> ChatReply``, charged to a :class:`ChatBudget` of requests, tokens and money.
+:class:`HttpChatTarget` reaches OpenAI-compatible, Anthropic and Ollama APIs and an
+application's own JSON API (kinds ``openai``, ``anthropic``, ``ollama``, ``json-chat``);
+``MockChatTarget`` wraps a callable.
 """
 
 from ._base import Access, Budget, OutputKind, Target, TargetInfo, softmax
@@ -12,6 +18,7 @@ from ._chat import CHANNELS, ChatBudget, ChatInfo, ChatReply, ChatTarget, Messag
 from ._kinds import DescriptionParams, TargetKind
 from ._open import open_target
 from .http import HttpTarget, JsonTemplateTarget, KServeV2Target, TFServingTarget
+from .llm import HttpChatTarget, PlantEndpoint
 from .local import OnnxTarget, SklearnTarget, TorchTarget
 from .mock import MockTarget
 
@@ -24,6 +31,7 @@ __all__ = [
     "ChatReply",
     "ChatTarget",
     "DescriptionParams",
+    "HttpChatTarget",
     "HttpTarget",
     "JsonTemplateTarget",
     "KServeV2Target",
@@ -32,6 +40,7 @@ __all__ = [
     "MockTarget",
     "OnnxTarget",
     "OutputKind",
+    "PlantEndpoint",
     "SklearnTarget",
     "TFServingTarget",
     "Target",

@@ -10,90 +10,23 @@ Untrusted content that does not come from the user (a retrieved document, a web 
 is placed with :meth:`ChatTarget.plant`, which the target kind implements for the channels it
 can reach (an ingestion endpoint, a page store); ``tool_result`` is always reachable when the
 red team drives the conversation itself (it then plays the tool).
+
+:class:`Message`, :class:`ToolCall`, :class:`Usage` and :class:`ChatReply` are plain wire data
+defined in :mod:`advmatrix.protocols` (the protocols encode them) and exported here too.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BudgetExhausted, CapabilityError
+from ..protocols._chat import ChatReply, Message, ToolCall, Usage  # wire data, re-exported
 from ._base import Access
 
 #: where untrusted content can enter an LLM application
 CHANNELS = ("user", "tool_result", "retrieved_document", "web_page", "email")
-
-
-@dataclass
-class ToolCall:
-    """A tool call as the model produced it; ``arguments`` is the raw JSON text (it may be broken)."""
-
-    id: str
-    name: str
-    arguments: str = "{}"
-
-    def parsed(self) -> dict[str, Any] | None:
-        """The arguments as a JSON object, or None when they are not one."""
-        try:
-            value = json.loads(self.arguments)
-        except (TypeError, ValueError):
-            return None
-        return value if isinstance(value, dict) else None
-
-
-@dataclass
-class Message:
-    """One turn of a conversation: ``system``, ``user``, ``assistant`` (text and/or tool calls)
-    or ``tool`` (a tool's result, answering ``tool_call_id``)."""
-
-    role: str
-    content: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    tool_call_id: str | None = None
-    name: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """As JSON data (for transcripts and reports)."""
-        out: dict[str, Any] = {"role": self.role, "content": self.content}
-        if self.tool_calls:
-            out["tool_calls"] = [asdict(c) for c in self.tool_calls]
-        if self.tool_call_id:
-            out["tool_call_id"] = self.tool_call_id
-        if self.name:
-            out["name"] = self.name
-        return out
-
-
-@dataclass
-class Usage:
-    """Tokens a request consumed, as the API reported them (estimated when it did not)."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    @property
-    def total(self) -> int:
-        """Prompt and completion tokens together."""
-        return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass
-class ChatReply:
-    """What the application answered: text, tool calls, why it stopped, what it cost.
-    ``truncated`` is set when a streamed reply was cut at the target's length cap."""
-
-    text: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    finish_reason: str = "stop"
-    usage: Usage = field(default_factory=Usage)
-    latency_s: float = 0.0
-    truncated: bool = False
-
-    def as_message(self) -> Message:
-        """The reply as the assistant turn to continue the conversation with."""
-        return Message("assistant", self.text, list(self.tool_calls))
 
 
 @dataclass(frozen=True)
