@@ -7,6 +7,7 @@ import typer
 from .. import __version__
 from . import assess as assess_commands
 from . import kb as kb_commands
+from . import llm_app as llm_app_commands
 from . import monitor as monitor_commands
 from . import plugins as plugins_commands
 from . import scan as scan_commands
@@ -36,6 +37,7 @@ app.command("procedures")(assess_commands.list_procedures)
 app.command("plugins")(plugins_commands.list_plugins)
 app.command("demo")(assess_commands.demo)
 app.command("serve")(serve_commands.serve)
+app.command("serve-llm-app")(llm_app_commands.serve_llm_app)
 app.command("monitor")(monitor_commands.monitor)
 
 
