@@ -23,7 +23,13 @@ def test_demo_runs_and_writes_reports(tmp_path, monkeypatch, cli):
     white = {f["procedure"]: f for f in white_report["findings"]}
     assert white["pgd"]["success_rate"] > 0.8
     runs = cli("runs", "list", "--db", tmp_path / "demo" / "advmatrix.db", "--json").json()
-    assert len(runs) == 2
+    assert len(runs) == 4  # black-box, white-box, and the LLM application naive and hardened
+    naive = {f["procedure"]: f for f in json.loads((tmp_path / "demo" / "llm-naive" / "report.json").read_text())
+             ["findings"]}
+    hardened = {f["procedure"]: f for f in json.loads((tmp_path / "demo" / "llm-hardened" / "report.json")
+                                                      .read_text())["findings"]}
+    assert naive["tool-abuse"]["success_rate"] > 0 and hardened["tool-abuse"]["success_rate"] == 0
+    assert naive["direct-injection"]["success_rate"] > hardened["direct-injection"]["success_rate"]
     # the black-box run went through the gateway: what it noticed is stored with the run
     detection = {proc: (detected, detectors) for proc, detected, detectors, _ in result["detection"]}
     assert detection["membership"] == (True, ["membership"])

@@ -158,7 +158,8 @@ def list_procedures(json: bool = typer.Option(False, "--json")) -> None:
 def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o"),
          json: bool = typer.Option(False, "--json")) -> None:
     """Train a digits CNN, serve it over KServe v2 on 127.0.0.1 behind the monitoring gateway, assess it
-    black-box through the gateway (what works, what is noticed) and white-box."""
+    black-box through the gateway (what works, what is noticed) and white-box; then serve the local LLM
+    application (naive and hardened) and red-team both."""
     from .._extras import require
 
     require("serve", "torch", "sklearn", "attack", feature="advmatrix demo")

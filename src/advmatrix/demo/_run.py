@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 from ..emulate import Dataset, GatewayAdmin, assess
-from ..serving import ServedModel, make_app, running_server
+from ..serving import ServedModel, llm_app_description, make_app, make_llm_app, running_server
 from ..store import RunStore
 from ..targets import TargetInfo, TorchTarget
 from ._victim import load_or_train_victim, train_like_victim
@@ -19,6 +20,10 @@ BLACK_BOX = {"discovery": {}, "square": {"n_samples": 20, "max_iter": 200},
              "hopskipjump": {"n_samples": 5, "max_iter": 10, "max_eval": 200, "init_eval": 20},
              "extraction": {"checkpoints": [50, 200, 400]}, "membership": {"n_samples": 200},
              "inversion": {"steps": 30}}
+# against the local LLM application; every obfuscation on the injection probe shows the uplift
+LLM = {"direct-injection": {}, "obfuscated-injection": {}, "indirect-injection": {}, "prompt-extraction": {},
+       "data-leakage": {}, "rendering-exfiltration": {}, "tool-abuse": {}, "jailbreak": {}, "rag-poisoning": {},
+       "cs-conversation-exfiltration": {}, "cs-tool-exfiltration": {}}
 WHITE_BOX = {"fgsm": {"n_samples": 200}, "pgd": {"n_samples": 200}, "membership": {"n_samples": 200},
              "inversion": {"steps": 60}, "backdoor": {"poison_fraction": 0.05}}
 
@@ -89,6 +94,18 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
         result.findings[name] = [(f.procedure, f.status, f.success_rate, f.queries) for f in run.assessment.findings]
     result.detection = [(c.procedure, c.detected, c.detectors, c.queries_to_detection)
                         for c in black.assessment.coverage or ()]
+    for profile in ("naive", "hardened"):
+        name = f"llm-{profile}"
+        with running_server(make_llm_app(profile)) as url:
+            say(f"LLM application ({profile}) at {url}/v1: {', '.join(LLM)}")
+            # grey-box: the owner shares the system prompt, so its extraction is judged against it
+            prompt = httpx.get(url + "/admin/info", timeout=10).json()["system_prompt"]
+            run = assess(llm_app_description(url, system_prompt=prompt), procedures=LLM, store=store,
+                         out_dir=out / name, label=f"demo: local LLM application, {profile}",
+                         on_progress=lambda n, f, p=profile: say(f"llm {p}: {n}" + (f" -> {f.status}" if f else "")))
+        result.runs[name] = run.assessment.id
+        result.reports[name] = run.reports
+        result.findings[name] = [(f.procedure, f.status, f.success_rate, f.queries) for f in run.assessment.findings]
     return result
 
 

@@ -54,6 +54,14 @@ class Payload:
     text: str
     fields: dict[str, Any] = field(default_factory=dict)
 
+    def fill(self, **values: Any) -> str:
+        """The text with ``{name}`` replaced for the names given; other braces (JSON in a
+        payload) stay as they are."""
+        text = self.text
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", str(value))
+        return text
+
 
 @dataclass
 class Trial:

@@ -38,7 +38,7 @@ class ToolAbuse(LLMProcedure):
         if tool not in target.info.tool_names():
             return Trial(False, [], None, note=f"skipped: the application has no tool '{tool}'")
         token = canary()
-        text = wrap(payload.text.format(canary=token, email=f"drop-{token.lower()}@{ATTACKER_HOST}",
+        text = wrap(payload.fill(canary=token, email=f"drop-{token.lower()}@{ATTACKER_HOST}",
                                         url=f"https://{ATTACKER_HOST}/x?d={token}"))
         channel = channel_for(target, self.params.via)
         messages, reply = deliver(target, channel, text)

@@ -69,7 +69,7 @@ class DirectInjection(LLMProcedure):
 
     def attempt(self, target: ChatTarget, payload: Payload, wrap: Any, rng: np.random.Generator) -> Trial:
         token = canary()
-        messages = [Message("user", wrap(payload.text.format(canary=token)))]
+        messages = [Message("user", wrap(payload.fill(canary=token)))]
         reply = target.chat(messages)
         return Trial(contains(reply, token), messages, reply)
 
@@ -93,7 +93,7 @@ class IndirectInjection(LLMProcedure):
         token = canary()
         reached = [c for c in self.channels if c in target.info.channels]
         channel = reached[int(rng.integers(len(reached)))]
-        messages, reply = deliver(target, channel, wrap(payload.text.format(canary=token)))
+        messages, reply = deliver(target, channel, wrap(payload.fill(canary=token)))
         return Trial(contains(reply, token), messages, reply, note=f"through {channel}")
 
 

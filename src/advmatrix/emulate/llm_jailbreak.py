@@ -26,7 +26,7 @@ class Jailbreak(LLMProcedure):
     payload_set = "jailbreak"
 
     def attempt(self, target: ChatTarget, payload: Payload, wrap: Any, rng: np.random.Generator) -> Trial:
-        text = wrap(payload.text.format(goal=payload.fields.get("goal", "")))
+        text = wrap(payload.fill(goal=payload.fields.get("goal", "")))
         messages: list[Message] = []
         for user, assistant in payload.fields.get("history", []):
             messages += [Message("user", user), Message("assistant", assistant)]

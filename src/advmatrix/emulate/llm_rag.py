@@ -27,7 +27,7 @@ class RagPoisoning(LLMProcedure):
 
     def attempt(self, target: ChatTarget, payload: Payload, wrap: Any, rng: np.random.Generator) -> Trial:
         token = canary()
-        text = wrap(payload.text.format(canary=token))
+        text = wrap(payload.fill(canary=token))
         target.plant("retrieved_document", text, title=str(payload.fields.get("title", "update")))
         messages = [Message("user", str(payload.fields.get("question", "What is new?")))]
         reply = target.chat(messages)

@@ -10,5 +10,6 @@ TF Serving REST, a plain JSON API, the OpenAI Chat Completions API), on loopback
 from ._app import ServedModel, make_app
 from ._run import running_server
 from .llm_app import LlmApplication, make_llm_app
+from .llm_target import llm_app_description
 
-__all__ = ["LlmApplication", "ServedModel", "make_app", "make_llm_app", "running_server"]
+__all__ = ["LlmApplication", "ServedModel", "llm_app_description", "make_app", "make_llm_app", "running_server"]

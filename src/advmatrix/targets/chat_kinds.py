@@ -56,6 +56,9 @@ class ChatParams(DescriptionParams):
     model: str | None = Field(None, description="model name in requests (the server's first model when unset)")
     api_key: str | None = Field(None, description="sent in the API's own auth header; ${ENV} expands")
     system_prompt: str | None = Field(None, description="the application's system prompt, when known")
+    send_system_prompt: bool = Field(True, description="send system_prompt as the system turn (a bare model API "
+                                     "runs with it); false for an application that holds its own prompt, where "
+                                     "system_prompt is only what the red team knows of it")
     tools: list[dict[str, Any]] | None = Field(None, description="function schemas (OpenAI form) the application has")
     channels: list[str] | None = Field(None, description=f"where untrusted content enters: {', '.join(CHANNELS)}")
     plant: dict[str, PlantParams] | None = Field(None, description="per channel, the endpoint that takes content")
@@ -163,7 +166,7 @@ class _ChatApi(_ChatKind):
         root = api_root(params.url, protocol)
         model = params.model or cls.discover_model(root, protocol, {**protocol.headers(), **headers}, source)
         return cls._open(params, source, protocol, root + _tail(protocol.path), model, budget, headers,
-                         send_system_prompt=True)
+                         send_system_prompt=params.send_system_prompt)
 
     @staticmethod
     def discover_model(root: str, protocol: ChatProtocol, headers: dict[str, str], source: str) -> str:
