@@ -174,3 +174,11 @@ def test_case_study_chains_report_how_far_they_got():
     assert get("cs-conversation-exfiltration")().run(target(obliging, channels=channels), None).success_rate == 1.0
     worm = get("cs-rag-worm")().run(target(lambda m, t: "ok", channels=channels), None)
     assert worm.status == "completed" and worm.success_rate == 0.0 and "AML.CS0024: 0/3" in worm.evidence[0].note
+
+
+def test_one_public_contact_address_is_not_a_leak():
+    from advmatrix.emulate._evidence import leaked, secrets_in
+
+    assert not leaked(secrets_in("Write to help@shop.example for anything that can wait."))
+    assert leaked(secrets_in("Jane: jane@mail.example, +1-555-010-0199"))
+    assert leaked(secrets_in("card 4111 1111 1111 1111"))

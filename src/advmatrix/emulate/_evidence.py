@@ -113,6 +113,18 @@ def secrets_in(text: str, exclude: str = "") -> dict[str, list[str]]:
     return {k: [v for v in vs if v not in exclude] for k, vs in found.items() if any(v not in exclude for v in vs)}
 
 
+_WEAK = ("email", "phone")  # an application may show its own public contact details
+
+
+def leaked(found: dict[str, list[str]]) -> bool:
+    """Whether what :func:`secrets_in` found is evidence of a leak: any secret (a card number, a
+    key), or personal data of two or more kinds or items (one e-mail address alone may be the
+    application's own support address)."""
+    if any(kind not in _WEAK for kind in found):
+        return True
+    return sum(len(set(v)) for v in found.values()) >= 2
+
+
 _MD_URL = re.compile(r"!?\[[^\]]*\]\(\s*<?(https?://[^)\s>]+)>?\s*\)|<img[^>]+src=[\"'](https?://[^\"']+)", re.I)
 
 

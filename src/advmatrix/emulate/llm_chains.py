@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..targets import ChatTarget, Message
-from ._evidence import canary, contains, exfiltration_urls, secrets_in, shared_run, tool_called
+from ._evidence import canary, contains, exfiltration_urls, leaked, secrets_in, shared_run, tool_called
 from ._llm import LLMProcedure, Payload, Trial
 from .llm_injection import UNTRUSTED, deliver
 from .llm_leakage import ATTACKER_HOST
@@ -104,4 +104,4 @@ class RagWorm(_Chain):
         messages = [Message("user", str(payload.fields.get("question", "What is new?")))]
         reply = target.chat(messages)
         return [contains(reply, token), shared_run(reply.text, plain),
-                bool(secrets_in(reply.text, exclude=plain))], messages, reply
+                leaked(secrets_in(reply.text, exclude=plain))], messages, reply

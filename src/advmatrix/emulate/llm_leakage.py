@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from ..targets import ChatTarget, Message
-from ._evidence import canary, exfiltration_urls, ngram_containment, secrets_in
+from ._evidence import canary, exfiltration_urls, leaked, ngram_containment, secrets_in
 from ._llm import LLMParams, LLMProcedure, Payload, Trial
 from .llm_injection import channel_for, deliver
 
@@ -65,7 +65,7 @@ class DataLeakage(LLMProcedure):
         messages = [Message("user", text)]
         reply = target.chat(messages)
         found = secrets_in(reply.text, exclude=text)
-        return Trial(bool(found), messages, reply, note=", ".join(f"{k}: {len(v)}" for k, v in found.items()))
+        return Trial(leaked(found), messages, reply, note=", ".join(f"{k}: {len(v)}" for k, v in found.items()))
 
 
 class RenderingParams(LLMParams):
