@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from advmatrix import plugins
 from advmatrix.cli import main
 from advmatrix.kb import Matrix, bundled
 
@@ -137,3 +138,22 @@ def gateway(upstream, tmp_path):
 
 
 ADMIN = {"authorization": "Bearer s3cret"}  # the admin token every `gateway` fixture starts with
+
+
+@pytest.fixture
+def installed(monkeypatch, tmp_path):
+    """Install a plugin the way pip does: a ``.dist-info`` on the path declaring an entry point."""
+    count = 0
+
+    def install(group: str, obj: type) -> None:
+        nonlocal count
+        count += 1
+        info = tmp_path / f"site{count}" / f"advmatrix_test{count}-0.1.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: advmatrix-test{count}\nVersion: 0.1\n")
+        (info / "entry_points.txt").write_text(f"[{group}]\n{obj.__name__} = {obj.__module__}:{obj.__qualname__}\n")
+        monkeypatch.syspath_prepend(str(info.parent))
+        plugins.clear_cache()
+
+    yield install
+    plugins.clear_cache()

@@ -51,25 +51,6 @@ class CsvLines(Protocol):
         return doc
 
 
-@pytest.fixture
-def installed(monkeypatch, tmp_path):
-    """Install a plugin the way pip does: a ``.dist-info`` on the path declaring an entry point."""
-    count = 0
-
-    def install(group: str, obj: type) -> None:
-        nonlocal count
-        count += 1
-        info = tmp_path / f"site{count}" / f"advmatrix_test{count}-0.1.dist-info"
-        info.mkdir(parents=True)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: advmatrix-test{count}\nVersion: 0.1\n")
-        (info / "entry_points.txt").write_text(f"[{group}]\n{obj.__name__} = {obj.__module__}:{obj.__qualname__}\n")
-        monkeypatch.syspath_prepend(str(info.parent))
-        plugins.clear_cache()
-
-    yield install
-    plugins.clear_cache()
-
-
 def test_builtin_routes():
     p = Protocols()
     assert p.kind("/v2/models/digits/infer") == "kserve"

@@ -38,25 +38,6 @@ def halves(x: np.ndarray) -> np.ndarray:
     return np.tile([0.25, 0.75], (len(x), 1))
 
 
-@pytest.fixture
-def installed(monkeypatch, tmp_path):
-    """Install a plugin the way pip does: a ``.dist-info`` on the path declaring an entry point."""
-    count = 0
-
-    def install(group: str, obj: type) -> None:
-        nonlocal count
-        count += 1
-        info = tmp_path / f"site{count}" / f"advmatrix_test{count}-0.1.dist-info"
-        info.mkdir(parents=True)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: advmatrix-test{count}\nVersion: 0.1\n")
-        (info / "entry_points.txt").write_text(f"[{group}]\n{obj.__name__} = {obj.__module__}:{obj.__qualname__}\n")
-        monkeypatch.syspath_prepend(str(info.parent))
-        plugins.clear_cache()
-
-    yield install
-    plugins.clear_cache()
-
-
 def test_builtin_kinds_declare_names_schemes_and_extras():
     table = plugins.registry("target")
     assert {"kserve": KServeKind, "tfserving": TFServingKind, "json": JsonKind, "torch": TorchKind,

@@ -38,6 +38,16 @@ class _Loop:
         return asyncio.run_coroutine_threadsafe(coro, cls._loop).result()
 
 
+def close_pool(owner: Any) -> None:
+    """Close an owner's ``_client`` (an httpx.AsyncClient) on the shared loop; safe to repeat."""
+    if owner._client is not None:
+        client, owner._client = owner._client, None
+        try:
+            _Loop.run(client.aclose())
+        except RuntimeError:  # the loop is gone at interpreter exit
+            pass
+
+
 class HttpTarget(Target):
     """A model behind an HTTP endpoint that speaks ``protocol``.
 
@@ -115,12 +125,7 @@ class HttpTarget(Target):
 
     def close(self) -> None:
         """Close the connection pool."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            try:
-                _Loop.run(client.aclose())
-            except RuntimeError:
-                pass
+        close_pool(self)
 
     def _fail(self, what: str) -> TargetResponseError:
         return TargetResponseError(f"{self.info.name} ({self.url}): {what}")

@@ -29,7 +29,7 @@ from ..errors import CapabilityError, TargetInputError, TargetResponseError, Tar
 from ..protocols import ChatProtocol, ProtocolError
 from ..protocols._chat import ChatReply, ChatRequest, Message, Usage, error_text
 from ._chat import ChatBudget, ChatInfo, ChatTarget
-from .http import _Loop
+from .http import _Loop, close_pool
 
 #: characters per token when an API does not report usage (a common rule of thumb for English)
 CHARS_PER_TOKEN = 4
@@ -168,12 +168,7 @@ class HttpChatTarget(ChatTarget):
 
     def close(self) -> None:
         """Close the connection pool."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            try:
-                _Loop.run(client.aclose())
-            except RuntimeError:
-                pass
+        close_pool(self)
 
     # -- transport -----------------------------------------------------------------------------
     def _http(self) -> Any:
