@@ -71,3 +71,19 @@ def test_assess_over_the_cli_engine_stores_transcripts_and_gates(apps, tmp_path)
     html = (tmp_path / "out" / "report.html").read_text()
     assert 'class="transcript"' in html and "AML.T0051.000" in html
     assert result.assessment.target["channels"] == desc["channels"]
+
+
+def test_cli_sets_procedure_parameters(apps, cli, tmp_path):
+    import yaml
+
+    target = tmp_path / "app.yaml"
+    target.write_text(yaml.safe_dump(llm_app_description(apps["filtered"])))
+    common = ["assess", target, "--out", tmp_path / "o", "--db", tmp_path / "r.db", "--json"]
+    r = cli(*common, "--param", "direct-injection.obfuscations=[base64]", "--param", "direct-injection.max_payloads=4")
+    assert r.code == 0, r.err
+    (finding,) = r.json()["findings"]
+    assert finding["params"]["obfuscations"] == ["base64"] and "uplift_base64" in finding["metrics"]
+    bad = cli(*common, "--param", "direct-injection.obfuscations")
+    assert bad.code == 2 and "expected PROCEDURE.KEY=VALUE" in bad.err
+    typo = cli(*common, "--param", "direct-injection.obfuscation=[base64]")
+    assert typo.code == 2 and "parameter 'obfuscation'" in typo.err

@@ -21,6 +21,7 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
            budget: Optional[int] = typer.Option(10000, "--budget", "-b", min=0, help="Query budget per procedure."),
            data: str = typer.Option("digits", "--data", help="'digits' or an .npz with x, y (and x_pool, x_members, ...)."),
            out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o", help="Directory for report.html, report.json, layer.json."),
+           param: list[str] = typer.Option([], "--param", help="PROCEDURE.KEY=VALUE (YAML value), e.g. direct-injection.obfuscations=[base64,rot13] (repeatable)."),
            fail_on: list[str] = typer.Option([], "--fail-on", help="Exit 1 when a rule holds, e.g. evasion.success>0.5 (repeatable)."),
            train: Optional[str] = typer.Option(None, "--train", help="module:function (x, y) -> Target, enabling poisoning procedures; your code, run as is."),
            gateway_admin: Optional[str] = typer.Option(None, "--gateway-admin", help="Base URL of the advmatrix gateway in front of TARGET: also measure detection coverage (token from ADVMATRIX_TOKEN)."),
@@ -33,7 +34,7 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
     from ..emulate import assess as run
     from ..report.assessment import summary
 
-    names = procedures.split(",") if procedures else None
+    names = _with_params(procedures.split(",") if procedures else None, param)
     admin = GatewayAdmin(gateway_admin, os.environ.get("ADVMATRIX_TOKEN")) if gateway_admin else None
     common = dict(procedures=names, data=data, budget=budget, seed=seed, train=train, gateway=admin, store=db,
                   out_dir=out_dir, fail_on=fail_on)
@@ -53,6 +54,28 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
             err.print(f"[red]fail-on[/] {r.text}: {f.procedure} ({f.success_rate})")
     if result.failed:
         raise typer.Exit(1)
+
+
+def _with_params(names: list[str] | None, params: list[str]) -> list[str] | dict[str, dict] | None:
+    """``--procedures`` with ``--param`` settings as the engine takes them: names, or a mapping
+    of name to parameters. A setting for a procedure not selected selects it."""
+    if not params:
+        return names
+    import yaml
+
+    from ..errors import UsageError
+
+    chosen: dict[str, dict] = {n.strip(): {} for n in names or () if n.strip()}
+    for text in params:
+        key, eq, value = text.partition("=")
+        name, dot, field = key.strip().rpartition(".")
+        if not (eq and dot and name and field):
+            raise UsageError(f"--param '{text}': expected PROCEDURE.KEY=VALUE, e.g. jailbreak.max_payloads=4")
+        try:
+            chosen.setdefault(name, {})[field] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UsageError(f"--param '{text}': the value is not valid YAML") from None
+    return chosen
 
 
 @contextlib.contextmanager
