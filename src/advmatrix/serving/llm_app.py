@@ -11,7 +11,9 @@ Wire protocol (what the official ``openai`` SDK speaks):
   ``stop``. Non-streaming replies are ``chat.completion`` objects; streaming replies are
   server-sent ``chat.completion.chunk`` events (role first, then content or tool-call deltas,
   a last chunk with ``finish_reason``, a usage chunk when asked) closed by ``data: [DONE]``.
-  Tokens are counted as words and punctuation runs.
+  Tokens are counted as words and punctuation runs. A request for a very long answer ("the word
+  X ten thousand times") gets it, up to ``max_tokens`` (finish ``length``) or else 8,000 tokens,
+  except from the hardened profile, which stops every answer at 300 tokens.
 - ``GET /v1/models`` and ``GET /v1/models/{id}``.
 - Errors are OpenAI-style ``{"error": {"message", "type", "param", "code"}}``: 400 for a
   malformed body, 401 for a wrong or missing key (when the app has one; only ``/v1`` routes are
@@ -219,14 +221,14 @@ class LlmApplication:
         rng = random.Random(digest)
         turn = sum(m.role == "user" for m in messages)
         if tools:
-            step = self.model.respond(messages, tools, tool_choice=choice, rng=rng)
+            step = self.model.respond(messages, tools, tool_choice=choice, rng=rng, max_tokens=limit)
             calls = [(f"call_{hashlib.sha256(f'{digest}|{k}'.encode()).hexdigest()[:24]}", p)
                      for k, p in enumerate(step.tool_calls)]
             for call_id, p in calls:
                 self._record(call_id, p, turn, 1, "client", None)
             steps = [step]
         else:
-            step, steps = self._agent(messages, choice, rng, digest, turn)
+            step, steps = self._agent(messages, choice, rng, digest, turn, limit)
             calls = []
         self.log.append({"request": self.requests, "followed": [f for s in steps for f in s.followed],
                          "refused": [r for s in steps for r in s.refused]})
@@ -249,13 +251,13 @@ class LlmApplication:
                           "total_tokens": count_tokens(prompt_text) + completion}}
 
     def _agent(self, messages: list[Msg], choice: Any, rng: random.Random, digest: str,
-               turn: int) -> tuple[Step, list[Step]]:
+               turn: int, limit: int | None = None) -> tuple[Step, list[Step]]:
         convo = list(messages)
         steps: list[Step] = []
         tools = list(data.TOOLS)
         for k in range(_AGENT_STEPS + 1):
             step = self.model.respond(convo, tools, tool_choice="none" if choice == "none" else "auto", rng=rng,
-                                      final=k == _AGENT_STEPS)
+                                      final=k == _AGENT_STEPS, max_tokens=limit)
             steps.append(step)
             if not step.tool_calls:
                 return step, steps
