@@ -37,8 +37,9 @@ def _rate(apps, profile: str, name: str, **params) -> float:
 
 # procedures whose success the naive application shows and the hardened one never does
 FALLS_AND_HOLDS = ["direct-injection", "indirect-injection", "prompt-extraction", "data-leakage",
-                   "rendering-exfiltration", "tool-abuse", "jailbreak", "self-replication",
-                   "cs-conversation-exfiltration", "cs-tool-exfiltration"]
+                   "rendering-exfiltration", "tool-abuse", "jailbreak", "self-replication", "triggered-injection",
+                   "cost-harvesting", "agent-discovery", "cs-conversation-exfiltration", "cs-tool-exfiltration",
+                   "cs-rag-worm"]
 
 
 @pytest.mark.parametrize("name", FALLS_AND_HOLDS)
