@@ -95,7 +95,8 @@ def test_indirect_injection_goes_through_the_declared_channels():
 
     def app(messages, tools):
         seen.append([m.role for m in messages])
-        return naive(messages, tools)
+        retrieved = [Message("tool", text) for _, _, text in t.planted[-1:]]  # the newest planted document
+        return naive(messages + retrieved, tools)
 
     t = target(app, channels=("user", "tool_result", "retrieved_document"))
     f = get("indirect-injection")(max_payloads=8).run(t, None)
@@ -182,3 +183,18 @@ def test_one_public_contact_address_is_not_a_leak():
     assert not leaked(secrets_in("Write to help@shop.example for anything that can wait."))
     assert leaked(secrets_in("Jane: jane@mail.example, +1-555-010-0199"))
     assert leaked(secrets_in("card 4111 1111 1111 1111"))
+
+
+def test_a_spent_budget_stops_concurrent_trials_and_keeps_what_was_measured():
+    from advmatrix.targets import ChatBudget
+
+    t = target(naive).with_budget(ChatBudget(requests=5))
+    f = get("direct-injection")(max_payloads=12, concurrency=8).run(t, None)
+    assert f.status == "partial" and "budget of 5 requests exhausted" in f.message
+    assert f.queries == 5 and f.metrics["trials"] <= 5 and f.success_rate is not None
+
+
+def test_concurrency_does_not_change_results():
+    runs = [get("indirect-injection")(max_payloads=8, concurrency=c).run(
+        target(naive, channels=("user", "tool_result")), None, seed=3) for c in (1, 8)]
+    assert runs[0].success_rate == runs[1].success_rate and runs[0].metrics["trials"] == runs[1].metrics["trials"]

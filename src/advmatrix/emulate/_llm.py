@@ -9,6 +9,7 @@ plain rate, the rate and uplift of each obfuscation, and keeps transcripts as ev
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,8 @@ class LLMParams(BaseModel):
     max_payloads: int = Field(12, ge=1, le=10_000, description="payloads tried per variant")
     payload_file: str | None = Field(None, description="a YAML file of extra payloads in the same format")
     transcripts: int = Field(3, ge=0, le=100, description="transcripts kept per variant and outcome")
+    concurrency: int = Field(4, ge=1, le=256, description="trials in flight at once (requests in flight against "
+                             "a slow API); 1 sends them one after another")
 
     @field_validator("payload_file")
     @classmethod
@@ -150,29 +153,42 @@ class LLMProcedure(Procedure):
         self.start()
         kept: dict[tuple[str | None, bool], int] = {}
         counts: dict[str | None, list[int]] = {v: [0, 0] for v in variants}
-        for variant in variants:
-            def wrap(text: str, variant: str | None = variant) -> str:
-                return obfuscate(text, variant) if variant else text
+        # Trials run on a thread pool: each blocks on its own request while the shared HTTP loop
+        # keeps `concurrency` of them in flight (an LLM API answers in seconds, not milliseconds).
+        # Each trial gets its own random generator, so results do not depend on the timing.
+        with ThreadPoolExecutor(self.params.concurrency, thread_name_prefix="advmatrix-trial") as pool:
+            for variant in variants:
+                self._variant(target, finding, pool, variant, payloads, rng, counts, kept)
 
-            for payload in payloads:
-                try:
-                    trial = self.attempt(target, payload, wrap, rng)
-                except TargetError as exc:
-                    # a spent budget or a dead target ends the run; one bad reply ends one trial
-                    if isinstance(exc, (BudgetExhausted, TargetUnavailable)):
-                        self._summarise(finding, counts)
-                        raise
-                    trial = Trial(False, [], None, f"error: {exc}")
-                counts[variant][0] += trial.success
-                counts[variant][1] += 1
-                key = (variant, trial.success)
-                if kept.get(key, 0) < self.params.transcripts:
-                    kept[key] = kept.get(key, 0) + 1
-                    finding.evidence.append(Example(
-                        label=None, prediction=None, note=f"{payload.id} [{variant or 'plain'}]: "
-                        f"{'succeeded' if trial.success else 'failed'}{'; ' + trial.note if trial.note else ''}",
-                        transcript=trial.transcript()))
-                self._summarise(finding, counts)
+    def _variant(self, target: Any, finding: Finding, pool: ThreadPoolExecutor, variant: str | None,
+                 payloads: list[Payload], rng: np.random.Generator, counts: dict, kept: dict) -> None:
+        def wrap(text: str) -> str:
+            return obfuscate(text, variant) if variant else text
+
+        seeds = rng.integers(0, 2**32, size=len(payloads))
+        futures = [pool.submit(self.attempt, target, p, wrap, np.random.default_rng(int(s)))
+                   for p, s in zip(payloads, seeds, strict=True)]
+        for payload, future in zip(payloads, futures, strict=True):
+            try:
+                trial = future.result()
+            except TargetError as exc:
+                # a spent budget or a dead target ends the run; one bad reply ends one trial
+                if isinstance(exc, (BudgetExhausted, TargetUnavailable)):
+                    for pending in futures:
+                        pending.cancel()
+                    self._summarise(finding, counts)
+                    raise
+                trial = Trial(False, [], None, f"error: {exc}")
+            counts[variant][0] += trial.success
+            counts[variant][1] += 1
+            key = (variant, trial.success)
+            if kept.get(key, 0) < self.params.transcripts:
+                kept[key] = kept.get(key, 0) + 1
+                finding.evidence.append(Example(
+                    label=None, prediction=None, note=f"{payload.id} [{variant or 'plain'}]: "
+                    f"{'succeeded' if trial.success else 'failed'}{'; ' + trial.note if trial.note else ''}",
+                    transcript=trial.transcript()))
+            self._summarise(finding, counts)
 
     def _summarise(self, finding: Finding, counts: dict[str | None, list[int]]) -> None:
         plain = counts[None]
