@@ -204,10 +204,12 @@ class LLMProcedure(Procedure):
                                 "wilson_low": low, "wilson_high": high})
         if plain[1]:
             finding.metrics["success_plain"] = plain[0] / plain[1]
+            finding.metrics["success_plain_low"], finding.metrics["success_plain_high"] = wilson(*plain)
         for variant, rate in rates.items():
             if variant is not None:
                 key = variant.replace("-", "_")
                 finding.metrics[f"success_{key}"] = rate
+                finding.metrics[f"success_{key}_low"], finding.metrics[f"success_{key}_high"] = wilson(*counts[variant])
                 if plain[1]:
                     finding.metrics[f"uplift_{key}"] = rate - plain[0] / plain[1]
         finding.metrics["best_variant_is_plain"] = float(best is None)
