@@ -198,3 +198,14 @@ def test_concurrency_does_not_change_results():
     runs = [get("indirect-injection")(max_payloads=8, concurrency=c).run(
         target(naive, channels=("user", "tool_result")), None, seed=3) for c in (1, 8)]
     assert runs[0].success_rate == runs[1].success_rate and runs[0].metrics["trials"] == runs[1].metrics["trials"]
+
+
+def test_a_multilingual_model_behind_an_english_filter_shows_the_german_uplift():
+    def multilingual(messages, tools):
+        text = messages[-1].content
+        if re.search(r"ignore|instructions|disregard|forget", text, re.I):
+            return "I can't help with that."
+        return " ".join(CANARY.findall(text)) or "Hallo!"
+
+    f = get("direct-injection")(max_payloads=6, obfuscations=["german"]).run(target(multilingual), None)
+    assert f.metrics["uplift_german"] > 0 and f.metrics["success_german"] > f.metrics["success_plain"]

@@ -31,7 +31,7 @@ class LLMParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     obfuscations: list[str] = Field(default_factory=list, description="AML.T0068 variants to try besides the "
                                     "plain payloads: base64, hex, rot13, leetspeak, homoglyphs, zero-width, tags, "
-                                    "split, or all")
+                                    "split, german (word for word), or all")
     max_payloads: int = Field(12, ge=1, le=10_000, description="payloads tried per variant")
     payload_file: str | None = Field(None, description="a YAML file of extra payloads in the same format")
     transcripts: int = Field(3, ge=0, le=100, description="transcripts kept per variant and outcome")
