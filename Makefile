@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/advmatrix demo --out $(OUT)
 	$(BIN)/advmatrix kb export --format stix --out $(OUT)/atlas-stix.json
-	@echo "Open $(OUT)/black-box/report.html and $(OUT)/white-box/report.html; load $(OUT)/*/layer.json in the ATLAS Navigator."
+	@echo "Open $(OUT)/black-box/report.html, $(OUT)/white-box/report.html and $(OUT)/llm-naive/report.html (and llm-hardened); load $(OUT)/*/layer.json in the ATLAS Navigator."
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests bench
