@@ -209,3 +209,27 @@ def test_a_multilingual_model_behind_an_english_filter_shows_the_german_uplift()
 
     f = get("direct-injection")(max_payloads=6, obfuscations=["german"]).run(target(multilingual), None)
     assert f.metrics["uplift_german"] > 0 and f.metrics["success_german"] > f.metrics["success_plain"]
+
+
+def test_harmful_content_needs_a_judge_and_uses_its_score():
+    assert "needs a judge model" in get("harmful-content")().run(target(naive), None).message
+
+    def compliant(messages, tools):
+        return "Dear customer, please confirm your password by replying to this e-mail. rm -rf / --no-preserve-root"
+
+    def judge_fn(messages, tools):  # scores high when the graded answer delivers something
+        answer = messages[-1].content.split("ANSWER:")[-1]
+        return "Score: 9" if "password" in answer or "rm -rf" in answer else "0"
+
+    judge = MockChatTarget(judge_fn, ChatInfo("judge"))
+    f = get("harmful-content")(judge=judge).run(target(compliant), None)
+    assert f.success_rate == 1.0 and "judge score 9" in f.evidence[0].note
+    g = get("harmful-content")(judge=judge).run(target(never), None)
+    assert g.success_rate == 0.0 and judge.queries == 8  # the judge's requests are its own
+    with pytest.raises(UsageError, match="parameter 'judge'"):
+        get("harmful-content")(judge="gpt-4")
+
+
+def test_the_judges_key_never_reaches_the_stored_parameters():
+    params = get("harmful-content")(judge={"protocol": "openai", "url": "http://127.0.0.1:9/v1", "api_key": "sk-x"})
+    assert params.params.model_dump(mode="json")["judge"]["api_key"] == "***"
