@@ -39,7 +39,7 @@ def _rate(apps, profile: str, name: str, **params) -> float:
 FALLS_AND_HOLDS = ["direct-injection", "indirect-injection", "prompt-extraction", "data-leakage",
                    "rendering-exfiltration", "tool-abuse", "jailbreak", "self-replication", "triggered-injection",
                    "cost-harvesting", "agent-discovery", "cs-conversation-exfiltration", "cs-tool-exfiltration",
-                   "cs-rag-worm"]
+                   "cs-rag-worm", "agent-resource-consumption"]
 
 
 @pytest.mark.parametrize("name", FALLS_AND_HOLDS)

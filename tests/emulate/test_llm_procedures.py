@@ -233,3 +233,13 @@ def test_harmful_content_needs_a_judge_and_uses_its_score():
 def test_the_judges_key_never_reaches_the_stored_parameters():
     params = get("harmful-content")(judge={"protocol": "openai", "url": "http://127.0.0.1:9/v1", "api_key": "sk-x"})
     assert params.params.model_dump(mode="json")["judge"]["api_key"] == "***"
+
+
+def test_agent_resource_consumption_counts_tool_calls_from_one_request():
+    def fan_out(messages, tools):
+        urls = re.findall(r"https://\S+", messages[-1].content)
+        return ChatReply("", [ToolCall(f"c{i}", "http_get", json.dumps({"url": u})) for i, u in enumerate(urls)])
+
+    f = get("agent-resource-consumption")().run(target(fan_out, tools=TOOLS), None)
+    assert f.success_rate >= 0.5 and f.metrics["most_tool_calls"] >= 12
+    assert get("agent-resource-consumption")().run(target(never, tools=TOOLS), None).success_rate == 0.0
