@@ -243,3 +243,13 @@ def test_agent_resource_consumption_counts_tool_calls_from_one_request():
     f = get("agent-resource-consumption")().run(target(fan_out, tools=TOOLS), None)
     assert f.success_rate >= 0.5 and f.metrics["most_tool_calls"] >= 12
     assert get("agent-resource-consumption")().run(target(never, tools=TOOLS), None).success_rate == 0.0
+
+
+def test_quoting_a_poisoned_page_is_not_obeying_it():
+    def quoter(messages, tools):  # summarises what it read by quoting it, instruction and all
+        return "Here is what the page says: " + messages[-1].content
+
+    t = target(quoter, channels=("user", "tool_result"))
+    assert get("indirect-injection")(max_payloads=8).run(t, None).success_rate == 0.0
+    assert get("indirect-injection")(max_payloads=8).run(target(naive, channels=("user", "tool_result")),
+                                                         None).success_rate > 0.5

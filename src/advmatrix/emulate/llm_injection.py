@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from ..targets import ChatTarget, Message, ToolCall
-from ._evidence import canary, contains
+from ._evidence import canary, obeyed
 from ._llm import LLMParams, LLMProcedure, Payload, Trial
 
 #: the tool a red team plays itself to deliver a tool result (an OpenAI-style function schema)
@@ -69,9 +69,10 @@ class DirectInjection(LLMProcedure):
 
     def attempt(self, target: ChatTarget, payload: Payload, wrap: Any, rng: np.random.Generator) -> Trial:
         token = canary()
-        messages = [Message("user", wrap(payload.fill(canary=token)))]
+        sent = wrap(payload.fill(canary=token))
+        messages = [Message("user", sent)]
         reply = target.chat(messages)
-        return Trial(contains(reply, token), messages, reply)
+        return Trial(obeyed(reply, token, sent), messages, reply)
 
 
 class IndirectInjection(LLMProcedure):
@@ -93,8 +94,9 @@ class IndirectInjection(LLMProcedure):
         token = canary()
         reached = [c for c in self.channels if c in target.info.channels]
         channel = reached[int(rng.integers(len(reached)))]
-        messages, reply = deliver(target, channel, wrap(payload.fill(canary=token)))
-        return Trial(contains(reply, token), messages, reply, note=f"through {channel}")
+        sent = wrap(payload.fill(canary=token))
+        messages, reply = deliver(target, channel, sent)
+        return Trial(obeyed(reply, token, sent), messages, reply, note=f"through {channel}")
 
 
 class ObfuscatedInjection(DirectInjection):
