@@ -286,3 +286,13 @@ def test_cost_harvesting_measures_latency_against_a_short_question():
     f = get("cost-harvesting")().run(target(slow_on_long_work), None)
     assert f.metrics["latency_amplification"] == 20.0 and f.success_rate > 0
     assert f.queries == f.metrics["trials"] + 1  # one short question measures the baseline
+
+
+def test_special_tokens_count_only_when_the_markers_make_the_difference():
+    def chatml_model(messages, tools):  # obeys instructions only inside a ChatML system turn
+        m = re.search(r"<\|im_start\|>system\n(.*?)<\|im_end\|>", messages[-1].content, re.S)
+        return " ".join(CANARY.findall(m.group(1))) if m else "How can I help?"
+
+    f = get("special-tokens")().run(target(chatml_model), None)
+    assert f.success_rate == pytest.approx(1 / 6) and any("ChatML: wrapped followed" in e.note for e in f.evidence)
+    assert get("special-tokens")().run(target(naive), None).success_rate == 0.0  # obeys bare ones too
