@@ -20,7 +20,9 @@ conversations, tool calls and streamed replies::
 """
 
 from ._base import JsonPath, Protocol, ProtocolError
-from ._chat import ChatProtocol, ChatReply, ChatRequest, JsonChat, Message, StreamDecoder, ToolCall, Usage
+from ._chat import ChatProtocol, ChatReply, ChatRequest, Message, ToolCall, Usage
+from ._json_chat import JsonChat
+from ._stream import StreamDecoder
 from .anthropic_messages import AnthropicMessages
 from .json_template import JsonTemplate
 from .kserve import KServe

@@ -13,8 +13,6 @@ from ._chat import (
     ChatReply,
     ChatRequest,
     Message,
-    SseDecoder,
-    StreamDecoder,
     ToolCall,
     Usage,
     arguments_object,
@@ -22,9 +20,9 @@ from ._chat import (
     error_text,
     openai_tool,
     pieces,
-    sse,
     text_of,
 )
+from ._stream import SseDecoder, StreamDecoder, sse
 
 #: finish reasons (OpenAI's words) -> stop reasons, and back
 _STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal"}

@@ -13,9 +13,7 @@ from ._chat import (
     ChatProtocol,
     ChatReply,
     ChatRequest,
-    JsonLinesDecoder,
     Message,
-    StreamDecoder,
     ToolCall,
     Usage,
     arguments_object,
@@ -25,6 +23,7 @@ from ._chat import (
     pieces,
     text_of,
 )
+from ._stream import JsonLinesDecoder, StreamDecoder
 
 #: request keys Ollama takes at the top level rather than in ``options``
 _TOP = ("format", "keep_alive", "think")

@@ -14,17 +14,15 @@ from ._chat import (
     ChatReply,
     ChatRequest,
     Message,
-    SseDecoder,
-    StreamDecoder,
     ToolCall,
     Usage,
     arguments_text,
     error_text,
     openai_tool,
     pieces,
-    sse,
     text_of,
 )
+from ._stream import SseDecoder, StreamDecoder, sse
 
 #: request keys that are not sampling settings
 _STRUCTURE = ("model", "messages", "tools", "stream", "stream_options")
