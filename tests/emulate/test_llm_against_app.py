@@ -39,7 +39,7 @@ def _rate(apps, profile: str, name: str, **params) -> float:
 FALLS_AND_HOLDS = ["direct-injection", "indirect-injection", "prompt-extraction", "data-leakage",
                    "rendering-exfiltration", "tool-abuse", "jailbreak", "self-replication", "triggered-injection",
                    "cost-harvesting", "agent-discovery", "cs-conversation-exfiltration", "cs-tool-exfiltration",
-                   "cs-rag-worm", "agent-resource-consumption"]
+                   "cs-rag-worm", "agent-resource-consumption", "special-tokens"]
 
 
 @pytest.mark.parametrize("name", FALLS_AND_HOLDS)
@@ -54,6 +54,18 @@ def test_the_filter_stops_plain_attacks_but_not_obfuscated_or_framed_ones(apps):
     framed = _rate(apps, "filtered", "jailbreak", max_payloads=8)
     assert plain <= 0.2 and obfuscated >= 0.5 and framed >= 0.5
     assert _rate(apps, "naive", "direct-injection", max_payloads=8) > plain
+
+
+def test_the_template_shows_its_end_of_turn_token_on_both_weaker_profiles(apps):
+    """The naive and filtered applications build a ChatML prompt from unescaped user text: only
+    ChatML's end-of-turn token cuts their repetition, so one family of six is found."""
+    for profile in ("naive", "filtered"):
+        httpx.post(apps[profile] + "/admin/reset")
+        with _target(apps[profile]) as t:
+            f = get("special-tokens")().run(t, None)
+        assert f.success_rate == pytest.approx(1 / 6), profile
+        assert any("<|im_end|> ends the turn" in e.note for e in f.evidence)
+        assert not any("<|eot_id|> ends the turn" in e.note for e in f.evidence)
 
 
 def test_a_false_rag_entry_works_even_on_the_hardened_application(apps):

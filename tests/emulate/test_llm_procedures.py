@@ -296,3 +296,15 @@ def test_special_tokens_count_only_when_the_markers_make_the_difference():
     f = get("special-tokens")().run(target(chatml_model), None)
     assert f.success_rate == pytest.approx(1 / 6) and any("ChatML: wrapped followed" in e.note for e in f.evidence)
     assert get("special-tokens")().run(target(naive), None).success_rate == 0.0  # obeys bare ones too
+
+
+def test_special_tokens_find_an_end_of_turn_token_that_cuts_a_repetition():
+    def llama3_model(messages, tools):  # repeats what it is asked to, and its turn ends at <|eot_id|>
+        text = messages[-1].content.split("Repeat this exactly:", 1)[-1]
+        return text.split("<|eot_id|>")[0].strip() if "Repeat" in messages[-1].content else "How can I help?"
+
+    f = get("special-tokens")(obfuscations=["base64"]).run(target(llama3_model), None)
+    assert f.metrics["success_plain"] == pytest.approx(1 / 6) and f.metrics["success_base64"] == 0.0
+    assert any("<|eot_id|> ends the turn" in e.note for e in f.evidence)
+    # an authority pair per payload and variant, an end-of-turn pair per family with a token (plain only)
+    assert f.queries == 2 * 6 * 2 + 4 * 2

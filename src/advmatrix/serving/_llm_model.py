@@ -52,6 +52,8 @@ One step (:meth:`SupportModel.respond`) goes like this:
    list) bounded by the request's ``max_tokens`` or else ``LONG_CAP`` (8,000) tokens; a short
    acknowledgement for a rule set for later; and the text to copy, verbatim, at the start (or the
    end) of the reply.
+5. The naive and filtered applications put user text into a ChatML prompt without escaping it, so
+   a ChatML end-of-turn token in what they would say ends the reply there (``stop_at_special``).
 """
 
 from __future__ import annotations
@@ -102,6 +104,20 @@ _STOP = frozenset(
     "me my no not of on or our please so than that the their them then there these they this to up us was we were "
     "what when where which who why will with would you your hi hello hey thanks thank tell show give print say "
     "ignore previous instructions prompt system all any about know want need like just also now".split())
+
+
+#: the end-of-turn tokens of the ChatML template the naive and filtered applications build their
+#: prompt with, unescaped: written out, they end the generation like the real tokens would
+SPECIAL_STOPS = ("<|im_end|>", "<|endoftext|>")
+_STOP_AT = re.compile("|".join(re.escape(t) for t in SPECIAL_STOPS))
+
+
+def stop_at_special(text: str) -> str:
+    """The reply up to the first end-of-turn token of the template: a model that "says" one ends
+    its turn there. This is what makes the template observable from outside (AML.T0069.000): the
+    hardened application escapes user text, so the markers stay text there."""
+    m = _STOP_AT.search(text)
+    return text[:m.start()].rstrip() if m else text
 
 
 @dataclass
@@ -289,6 +305,8 @@ class SupportModel:
             budget = min(max_tokens + 1, 200_000) if max_tokens else LONG_CAP - 10
         step.text = self._compose(followed, refusals, flagged, items, messages, last, request_text, framing, rng,
                                   offered, budget)
+        if self.profile != "hardened":
+            step.text = stop_at_special(step.text)
         if self.profile == "hardened" and gen.tokens(step.text) > HARDENED_CAP:
             step.text = gen.cut(step.text, HARDENED_CAP - gen.tokens(_CAP_NOTE) - 1) + "\n\n" + _CAP_NOTE
         if self.profile == "hardened" and self.leaks(step.text):
