@@ -257,6 +257,26 @@ class ChatProtocol(Protocol):
         """A fresh decoder for one streamed reply, keeping at most ``max_chars`` characters."""
         raise NotImplementedError
 
+    # -- what a gateway in front of the API says itself ------------------------------------------
+    #: what ends one event of a streamed reply on the wire (a gateway forwards whole events only)
+    event_end: ClassVar[bytes] = b"\n\n"
+
+    def encode_error(self, message: str, status: int = 400, code: str = "content_filter") -> Any:
+        """An error body as the API itself shapes it, so its SDK raises its own exception."""
+        return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+
+    def encode_stream_end(self, decoder: StreamDecoder, text: str = "", reason: str = "content_filter",
+                          model: str = "") -> list[bytes]:
+        """The events that end, cleanly, a stream whose events so far ``decoder`` has read: ``text``
+        as a last piece (a note to the user), then the finish ``reason`` and the end marker."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def encode_stream_error(self, message: str) -> bytes:
+        """An error event for a stream that cannot go on (its upstream dropped): the SDK raises it."""
+        from ._stream import sse
+
+        return sse(self.encode_error(message, 502, "upstream_error"))
+
     def replace_outputs(self, doc: Any, reply: ChatReply) -> Any:  # type: ignore[override]
         """A reply body carrying ``reply`` instead of what ``doc`` carried (same model)."""
         model = doc.get("model", "") if isinstance(doc, dict) else ""

@@ -100,6 +100,11 @@ class JsonChat(ChatProtocol):
         """One JSON body: such APIs do not stream."""
         return [json.dumps(self.encode_reply(reply, model)).encode()]
 
+    def encode_stream_end(self, decoder: StreamDecoder, text: str = "", reason: str = "content_filter",
+                          model: str = "") -> list[bytes]:
+        """Nothing to end: a JSON chat API does not stream (a :class:`ProtocolError`)."""
+        raise ProtocolError("a JSON chat API does not stream")
+
     def stream_decoder(self, max_chars: int | None = None) -> StreamDecoder:
         """None to give: a JSON chat API does not stream (a :class:`ProtocolError`)."""
         raise ProtocolError("a JSON chat API does not stream; set 'stream: false'")

@@ -34,6 +34,7 @@ class StreamDecoder:
         self._calls: dict[int, ToolCall] = {}
         self._buffer = b""
         self._closed = False
+        self._taken = 0
 
     # -- input -----------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -75,6 +76,17 @@ class StreamDecoder:
     def chars(self) -> int:
         """Characters of text and tool arguments received."""
         return self._chars
+
+    @property
+    def has_calls(self) -> bool:
+        """Whether a tool call has begun."""
+        return bool(self._calls)
+
+    def take_text(self) -> str:
+        """The text received since the last call (a gateway reads a stream piece by piece)."""
+        taken = self._taken
+        self._taken = len(self._text)
+        return "".join(self._text[taken:]) if self._taken > taken else ""
 
     @property
     def full(self) -> bool:

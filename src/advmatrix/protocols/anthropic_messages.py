@@ -190,6 +190,42 @@ class AnthropicMessages(ChatProtocol):
         events.append(sse({"type": "message_stop"}, "message_stop"))
         return events
 
+    def encode_error(self, message: str, status: int = 400, code: str = "content_filter") -> Any:
+        """``{"type": "error", "error": {"type": ..., "message": ...}}``."""
+        kind = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                429: "rate_limit_error"}.get(status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": message}}
+
+    def encode_stream_error(self, message: str) -> bytes:
+        """An ``error`` event."""
+        return sse({"type": "error", "error": {"type": "api_error", "message": message}}, "error")
+
+    def encode_stream_end(self, decoder: StreamDecoder, text: str = "", reason: str = "content_filter",
+                          model: str = "") -> list[bytes]:
+        """Closes the open content block, adds ``text`` in a text block of its own, then
+        ``message_delta`` with the stop reason and ``message_stop``."""
+        state = decoder if isinstance(decoder, AnthropicStreamDecoder) else None
+        events = []
+        if state is None or not state.started:
+            start = {"id": _id(), "type": "message", "role": "assistant", "model": model, "content": [],
+                     "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0}}
+            events.append(sse({"type": "message_start", "message": start}, "message_start"))
+        index = state.next_index if state is not None else 0
+        if state is not None and state.open_block is not None:
+            events.append(sse({"type": "content_block_stop", "index": state.open_block}, "content_block_stop"))
+        if text:
+            events.append(sse({"type": "content_block_start", "index": index,
+                               "content_block": {"type": "text", "text": ""}}, "content_block_start"))
+            events.append(sse({"type": "content_block_delta", "index": index,
+                               "delta": {"type": "text_delta", "text": text}}, "content_block_delta"))
+            events.append(sse({"type": "content_block_stop", "index": index}, "content_block_stop"))
+        usage = decoder.usage.completion_tokens if decoder is not None else 0
+        events.append(sse({"type": "message_delta", "delta": {"stop_reason": _STOP.get(reason, "end_turn"),
+                                                              "stop_sequence": None},
+                           "usage": {"output_tokens": usage}}, "message_delta"))
+        events.append(sse({"type": "message_stop"}, "message_stop"))
+        return events
+
     def stream_decoder(self, max_chars: int | None = None) -> StreamDecoder:
         """A decoder of the typed message events."""
         return AnthropicStreamDecoder(max_chars)
@@ -198,7 +234,14 @@ class AnthropicMessages(ChatProtocol):
 class AnthropicStreamDecoder(SseDecoder):
     """Accumulates text deltas and ``input_json_delta`` fragments by content-block index, the
     stop reason and usage; ``message_stop`` ends the stream, an ``error`` event is a
-    :class:`ProtocolError`. Unknown events (``ping``, thinking deltas) are skipped."""
+    :class:`ProtocolError`. Unknown events (``ping``, thinking deltas) are skipped. It keeps
+    which content block is open, so that a gateway can end the stream cleanly at any event."""
+
+    def __init__(self, max_chars: int | None = None):
+        super().__init__(max_chars)
+        self.started = False                 # message_start seen
+        self.open_block: int | None = None   # index of the content block started and not stopped
+        self.next_index = 0                  # index the next content block gets
 
     def _event(self, name: str, data: str) -> None:
         doc = self._json(data, "stream event")
@@ -209,8 +252,13 @@ class AnthropicStreamDecoder(SseDecoder):
             if kind == "error":
                 raise ProtocolError(f"the stream reported an error: {error_text(doc) or data[:200]}")
             if kind == "message_start":
+                self.started = True
                 self.usage = _read_usage(doc["message"].get("usage") or {})
+            elif kind == "content_block_stop":
+                self.open_block = None
             elif kind == "content_block_start":
+                self.open_block = int(doc["index"])
+                self.next_index = max(self.next_index, self.open_block + 1)
                 block = doc["content_block"]
                 if block.get("type") == "text":
                     self._add_text(block.get("text"))

@@ -155,6 +155,23 @@ class OllamaChat(ChatProtocol):
         last = self.encode_reply(ChatReply("", [], reply.finish_reason, reply.usage), model)
         return [(_dumps(line) + "\n").encode() for line in [*lines, last]]
 
+    event_end = b"\n"
+
+    def encode_error(self, message: str, status: int = 400, code: str = "content_filter") -> Any:
+        """``{"error": "..."}``, as Ollama answers."""
+        return {"error": message}
+
+    def encode_stream_error(self, message: str) -> bytes:
+        """A line ``{"error": "..."}``."""
+        return (_dumps({"error": message}) + "\n").encode()
+
+    def encode_stream_end(self, decoder: StreamDecoder, text: str = "", reason: str = "content_filter",
+                          model: str = "") -> list[bytes]:
+        """A line with ``text``, then the final ``"done": true`` line."""
+        lines = [{**self._head(model, text, []), "done": False}] if text else []
+        last = self.encode_reply(ChatReply("", [], "stop", decoder.usage), model)
+        return [(_dumps(line) + "\n").encode() for line in [*lines, last]]
+
     def stream_decoder(self, max_chars: int | None = None) -> StreamDecoder:
         """A decoder of JSON-lines chat chunks."""
         return OllamaStreamDecoder(max_chars)

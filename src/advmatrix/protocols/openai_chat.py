@@ -134,6 +134,19 @@ class OpenAIChat(ChatProtocol):
         events.append(sse("[DONE]"))
         return events
 
+    def encode_stream_end(self, decoder: StreamDecoder, text: str = "", reason: str = "content_filter",
+                          model: str = "") -> list[bytes]:
+        """A text chunk, the finish chunk and ``data: [DONE]``."""
+        head = {"id": _id(), "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            return sse({**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+
+        events = [] if decoder.frames else [chunk({"role": "assistant", "content": ""})]
+        if text:
+            events.append(chunk({"content": text}))
+        return [*events, chunk({}, reason), sse("[DONE]")]
+
     def stream_decoder(self, max_chars: int | None = None) -> StreamDecoder:
         """A decoder of ``chat.completion.chunk`` events."""
         return OpenAIStreamDecoder(max_chars)
