@@ -1,4 +1,5 @@
-"""What happens on an alert: log, throttle, block for a time, or degrade a client's outputs.
+"""What happens on an alert: log, throttle, block for a time, or degrade a client's outputs; for
+LLM traffic also refuse the request, stop, redact or neutralise the output, drop tool calls.
 
 Each response is a plugin (kind ``response``, entry-point group ``advmatrix.responses``) that
 names the ATLAS mitigations it implements; the :class:`Responder` keeps the measures in force
@@ -14,18 +15,25 @@ per client and applies them.
 True
 """
 
-from ._base import Measure, Response, ResponseParams
+from ._base import EXCHANGE_EFFECTS, Measure, Response, ResponseParams
 from ._responder import Responder, build_response
 from .actions import AlertOnly, Block, Degrade, Throttle
+from .chat import DropTools, Neutralise, Redact, Refuse, Stop
 
 __all__ = [
+           "EXCHANGE_EFFECTS",
            "AlertOnly",
            "Block",
            "Degrade",
+           "DropTools",
            "Measure",
+           "Neutralise",
+           "Redact",
+           "Refuse",
            "Responder",
            "Response",
            "ResponseParams",
+           "Stop",
            "Throttle",
            "build_response",
 ]

@@ -31,14 +31,25 @@ class Measure:
     state: dict[str, Any] = field(default_factory=dict)   # the response's own (a token bucket)
 
 
+#: what a response does to the LLM exchange that raised the alert (besides any measure it holds)
+EXCHANGE_EFFECTS = ("", "refuse", "stop", "redact", "neutralise", "drop-tools")
+
+
 class Response(Plugin):
     """Base of every response. ``admit`` may refuse a request; ``rewrite`` may change the scores
-    a client receives (set ``rewrites = True`` so the gateway reads replies for it)."""
+    a client receives (set ``rewrites = True`` so the gateway reads replies for it).
+
+    For LLM traffic a response also acts on the exchange that raised the alert, as
+    ``exchange`` says: ``refuse`` the request with the protocol's own error, ``stop`` the output
+    (a stream is ended cleanly, a whole reply withheld), ``redact`` or ``neutralise`` the spans
+    the alert names in the output (:meth:`edit`), ``drop-tools`` to drop the tool calls of the
+    reply and answer with a refusal instead."""
 
     kind = "response"
     Params: ClassVar[type[BaseModel]] = ResponseParams
     rewrites: ClassVar[bool] = False
     holds: ClassVar[bool] = True    # False for responses that take no measure (log only)
+    exchange: ClassVar[str] = ""
 
     def __init__(self, **params: Any):
         self.params = self.parse_params(params)
@@ -53,3 +64,7 @@ class Response(Plugin):
     def rewrite(self, measure: Measure, scores: np.ndarray) -> np.ndarray | None:
         """Scores to send instead of ``scores`` (n, classes), or None to leave them."""
         return None
+
+    def edit(self, text: str, span: tuple[int, int]) -> str:
+        """What ``text[span[0]:span[1]]`` becomes (``redact`` and ``neutralise`` responses)."""
+        return text[span[0]:span[1]]

@@ -47,12 +47,14 @@ class Throttle(Response):
 
 
 class Block(Response):
-    """Refuse every request of the client (403) until the measure expires."""
+    """Refuse every request of the client (403) until the measure expires (and, for LLM traffic,
+    the request that raised the alert)."""
 
     name = "block"
     title = "Block the client"
     # ... and Control Access to AI Models and Data in Production
     mitigation_ids = ("AML.M0004", "AML.M0019")
+    exchange = "refuse"
 
     def admit(self, measure: Measure, now: float) -> tuple[int, str] | None:
         return 403, f"client blocked for {measure.until - now:.0f} s more"
