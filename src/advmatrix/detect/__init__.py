@@ -16,6 +16,7 @@ from ..plugins import Context
 from ..plugins import get as _get
 from ..plugins import registry as _registry
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent, client_key_id
+from ._chat import ChatDetector, ChatEvent, OutputPiece, conversation_id, replay
 from .extraction import Prada, QueryCoverage
 from .membership import MembershipProbing
 from .ood import OutOfDistribution
@@ -33,5 +34,6 @@ def build(name: str, context: Context | None = None, **params: Any) -> Detector:
     return _get("detector", name)(context, **params)
 
 
-__all__ = ["Alert", "ClientStates", "Detector", "DetectorParams", "MembershipProbing", "OutOfDistribution", "Prada",
-           "QueryCoverage", "QueryEvent", "SimilaritySearch", "Volume", "build", "client_key_id", "detectors"]
+__all__ = ["Alert", "ChatDetector", "ChatEvent", "ClientStates", "Detector", "DetectorParams", "MembershipProbing",
+           "OutOfDistribution", "OutputPiece", "Prada", "QueryCoverage", "QueryEvent", "SimilaritySearch", "Volume",
+           "build", "client_key_id", "conversation_id", "detectors", "replay"]

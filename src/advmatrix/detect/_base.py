@@ -92,6 +92,11 @@ class Detector(Plugin):
 
     kind = "detector"
     Params: ClassVar[type[BaseModel]] = DetectorParams
+    #: the traffic it reads: ``tensor`` (classifier queries, :meth:`observe`) or ``chat`` (LLM
+    #: exchanges, :class:`~advmatrix.detect.ChatDetector`'s hooks)
+    modality: ClassVar[str] = "tensor"
+    #: a tensor detector that also counts LLM requests (one query each, no inputs): volume
+    counts_chat: ClassVar[bool] = False
     #: what the gateway does on this detector's alerts unless its configuration says otherwise
     response: ClassVar[dict[str, Any]] = {"action": "alert"}
 

@@ -1,5 +1,6 @@
 """Abusive volume: query rate per client, batch-size cost, and load on the whole service
-(AML.T0034 Cost Harvesting, AML.T0029 Denial of AI Service, AML.T0040)."""
+(AML.T0034 Cost Harvesting, AML.T0029 Denial of AI Service, AML.T0040); on an LLM application
+the same counts show distillation-scale harvesting of outputs (AML.T0024.002)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ class Volume(Detector):
     name = "volume"
     response = {"action": "throttle", "rate": 5.0, "duration_s": 600}
     title = "Abusive volume (rate, cost, denial of service)"
-    technique_ids = ("AML.T0034", "AML.T0034.000", "AML.T0029", "AML.T0040")
+    technique_ids = ("AML.T0034", "AML.T0034.000", "AML.T0029", "AML.T0040", "AML.T0024.002")
     Params = VolumeParams
+    counts_chat = True
 
     def setup(self, context: Context) -> None:
         self.clients: ClientStates[_State] = self.clients_state(_State)
