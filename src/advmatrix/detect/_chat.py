@@ -81,9 +81,13 @@ class ChatEvent:
     @property
     def new_start(self) -> int:
         """Index of the first turn the client added with this request: the turns after the last
-        assistant turn (all of them when there is none)."""
+        assistant turn (all of them when there is none). A final assistant turn is the client's
+        prefill of the reply, part of what it added, not the end of the history."""
         messages = self.request.messages
-        for i in range(len(messages) - 1, -1, -1):
+        last = len(messages) - 1
+        if last >= 0 and messages[last].role == "assistant":
+            last -= 1
+        for i in range(last, -1, -1):
             if messages[i].role == "assistant":
                 return i + 1
         return 0
@@ -93,13 +97,14 @@ class ChatEvent:
         ``system``)."""
         out = []
         for m in self.request.messages[self.new_start:]:
-            channel = {"tool": "tool_result", "function": "tool_result", "developer": "system"}.get(m.role, m.role)
+            channel = {"tool": "tool_result", "function": "tool_result", "developer": "system",
+                       "assistant": "user"}.get(m.role, m.role)
             out.append((channel, m))
         return out
 
     def untrusted(self) -> list[tuple[str, str]]:
         """(channel, text) of the untrusted content added with this request: user turns and tool
-        results."""
+        results (and a prefilled assistant turn, which the client wrote: as a user turn)."""
         return [(c, m.content) for c, m in self.new_turns() if c in UNTRUSTED_CHANNELS and m.content]
 
     @property
