@@ -122,6 +122,9 @@ def test_detector_is_quiet_on_benign_traffic_and_bounded(name, context, digits_m
     X, _ = digits_module
     cls = _plugin("detector", name)
     build_response(cls.response, f"detector {name}'s default response")  # names an installed response
+    if cls.modality == "chat":
+        _chat_detector_is_quiet_and_bounded(cls, context)
+        return
     detector = cls(context)
     alerts = [a for e in _benign_events(X, clients=5, per_client=40) for a in detector.observe(e)]
     assert not alerts, [a.message for a in alerts]
@@ -130,6 +133,37 @@ def test_detector_is_quiet_on_benign_traffic_and_bounded(name, context, digits_m
         small.observe(e)
     holders = sum(1 for v in vars(small).values() if isinstance(v, type(small.clients_state(dict))))
     assert 0 < small.state_size() <= 8 * max(holders, 1)
+
+
+def _benign_chats() -> list[list]:
+    """A few benign conversations written for this suite (the full benign corpus is in
+    bench/data/benign_conversations.yaml and has its own test)."""
+    from advmatrix.protocols import Message
+
+    return [
+        [Message("system", "You answer questions about digits."), Message("user", "What is 7 times 8?"),
+         Message("assistant", "7 times 8 is 56."), Message("user", "And divided by 4?"),
+         Message("assistant", "56 divided by 4 is 14.")],
+        [Message("user", "Please ignore the typo in my last message and tell me how to decode "
+                         "`echo aGVsbG8gd29ybGQ= | base64 -d` in Python."),
+         Message("assistant", "Use `base64.b64decode('aGVsbG8gd29ybGQ=').decode()`; see "
+                              "[the docs](https://docs.python.org/3/library/base64.html).")],
+        [Message("user", "Wie schreibe ich eine gute Systemanweisung für meinen Kundenservice-Bot?"),
+         Message("assistant", "Beschreiben Sie Rolle, Ton und Grenzen des Bots in wenigen klaren Sätzen.")],
+    ]
+
+
+def _chat_detector_is_quiet_and_bounded(cls, context) -> None:
+    from advmatrix.detect import replay
+
+    detector = cls(context)
+    for i, chat in enumerate(_benign_chats() * 3):
+        alerts = replay([detector], chat, client=f"key:user{i % 4}", start=1_000.0 + 100 * i)
+        assert not alerts, [a.message for a in alerts]
+    small = cls(context, max_clients=8)
+    for i in range(60):
+        replay([small], _benign_chats()[i % 3], client=f"key:user{i}", start=1_000.0 + i)
+    assert small.state_size() <= 8 * 4, "state is bounded by max_clients"
 
 
 @pytest.mark.parametrize("name", list(plugins.registry("response")))

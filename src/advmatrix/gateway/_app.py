@@ -43,10 +43,11 @@ from prometheus_client.core import (
 )
 from yarl import URL
 
-from ..detect import Detector, QueryEvent, client_key_id
+from ..detect import ChatDetector, Detector, QueryEvent, client_key_id
 from ..report.ecs import to_ecs
 from ..respond import Responder
 from ..store import Alert, Event, EventStore, EventWriter
+from ._chat import HOP_HEADERS, ChatPath
 from ._config import GatewayConfig
 from ._protocols import Protocols
 
@@ -56,8 +57,7 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailers",
-                  b"transfer-encoding", b"upgrade", b"host", b"content-length", b"content-encoding"})
+_HOP = HOP_HEADERS
 _ADMIN = "/_advmatrix/"
 
 
@@ -129,6 +129,8 @@ class Gateway:
         self.writer = EventWriter(self.store)
         self.responder.restore(self.store.measures())  # blocks survive a restart
         self.protocols = Protocols(config.json_paths, config.protocols)
+        self.tensor_detectors = [d for d in self.detectors if not isinstance(d, ChatDetector)]
+        self.chat = ChatPath(self, [d for d in self.detectors if isinstance(d, ChatDetector)], config.allow_rules())
         self.max_clients = config.max_clients
         self.counts: OrderedDict[str, int] = OrderedDict()  # queries per client, least recently seen first
         self.observed = 0            # queries (inputs) the detectors saw
@@ -155,10 +157,16 @@ class Gateway:
         return client_key_id(api_key)
 
     def client_id(self, scope: Scope) -> str:
-        """Who sent the request: its API key's ID, else its address."""
+        """Who sent the request: its API key's ID (the configured header, else a bearer token, as
+        LLM SDKs send their key), else its address."""
+        bearer = None
         for name, value in scope["headers"]:
             if name == self.client_header and value:
                 return self.client_id_for(value.decode("latin-1"))
+            if name == b"authorization" and value[:7].lower() == b"bearer " and len(value) > 7:
+                bearer = value[7:]
+        if bearer is not None:
+            return self.client_id_for(bearer.decode("latin-1"))
         client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")
 
@@ -207,8 +215,9 @@ class Gateway:
         path: str = scope["path"]
         method: str = scope["method"]
         kind = self.protocols.kind(path) if method == "POST" else None
+        chat = self.protocols.chat(kind)
         inputs = None
-        if kind:
+        if kind and chat is None:
             try:
                 inputs = self.protocols.inputs(kind, _loads(body), path)
             except (ValueError, UnicodeDecodeError):
@@ -220,6 +229,9 @@ class Gateway:
         query = scope.get("query_string", b"").decode("latin-1")
         # encoded=True: the client's own percent-encoding reaches the upstream unchanged
         url = URL(self.upstream + raw_path + ("?" + query if query else ""), encoded=True)
+        if chat is not None:
+            await self.chat.handle(chat, kind, client, body, path, headers, url, send, started)
+            return
         try:
             async with self._session().request(method, url, data=body, headers=headers, allow_redirects=False) as up:
                 content = await up.read()
@@ -270,20 +282,25 @@ class Gateway:
             except ValueError:
                 outputs = None
         n = max(len(inputs), 1)
-        counts = self.counts
-        count = counts.pop(client, 0) + n  # re-inserted last: the least recently seen stay first
-        counts[client] = count
-        if len(counts) > self.max_clients:
-            counts.popitem(last=False)
+        count = self.count(client, n)
         self.observed += n
         self.observed_requests += 1
         event = QueryEvent(client, time.time(), inputs, outputs, path, 200, size, latency, count)
-        for detector in self.detectors:
+        for detector in self.tensor_detectors:
             for alert in detector.observe(event):
                 self._raise(alert)
         self.latency_sum += latency
         digest = hashlib.blake2b(inputs.tobytes(), digest_size=8).hexdigest()
         self.writer.event(Event(event.time, client, path, 200, len(inputs), size, latency, digest))
+
+    def count(self, client: str, n: int) -> int:
+        """Add ``n`` queries to the client's count; its count now."""
+        counts = self.counts
+        count = counts.pop(client, 0) + n  # re-inserted last: the least recently seen stay first
+        counts[client] = count
+        if len(counts) > self.max_clients:
+            counts.popitem(last=False)
+        return count
 
     def _raise(self, alert: Alert) -> None:
         alert.action, alert.mitigation_ids = self.responder.on_alert(alert.detector, alert.client, alert.time)

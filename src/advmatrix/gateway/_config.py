@@ -8,14 +8,44 @@ every detector that declares it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..detect import Detector, build
 from ..errors import FormatError, UsageError
 from ..plugins import Context, load_array, validation_message
+
+#: the detectors a gateway runs when its configuration names none: classifier traffic and LLM
+#: traffic (each kind only sees its own; the embedding model is not loaded by default)
+DEFAULT_DETECTORS: dict[str, dict[str, Any]] = {
+    "similarity-search": {}, "prada": {}, "volume": {},
+    "prompt-injection": {}, "prompt-similarity": {"backend": "ngrams"}, "prompt-leakage": {},
+    "secret-leakage": {}, "rendering-exfiltration": {}, "tool-call-guard": {}, "history-integrity": {},
+    "session-jailbreak": {}, "token-amplification": {},
+}
+
+
+class AllowEntry(BaseModel):
+    """An allow-list entry: alerts it matches are dropped (see ``GatewayConfig.allow``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    detectors: list[str] = Field(default_factory=list, description="detector names (all when empty)")
+    clients: list[str] = Field(default_factory=list, description="client ids (all when empty)")
+    pattern: str | None = Field(None, description="a regular expression searched in the alert's message and "
+                                "evidence (a URL host, a phrase); any alert when not given")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression ({exc})") from None
+        return value
 
 
 class GatewayConfig(BaseModel):
@@ -35,8 +65,8 @@ class GatewayConfig(BaseModel):
     alerts_jsonl: str | None = None
     webhook: str | None = None
     json_paths: dict[str, str] = Field(default_factory=dict)
-    detectors: dict[str, dict[str, Any]] = Field(
-        default_factory=lambda: {n: {} for n in ("similarity-search", "prada", "volume")})
+    detectors: dict[str, dict[str, Any]] = Field(default_factory=lambda: {k: dict(v) for k, v in
+                                                                           DEFAULT_DETECTORS.items()})
     responses: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per detector, the response "
                                                  "its alerts get; a detector not named keeps its own default")
     alert_only_clients: list[str] = Field(
@@ -46,6 +76,17 @@ class GatewayConfig(BaseModel):
                                     "reference, members (.npy files), system_prompt (text)")
     reference: str | None = Field(None, description="shorthand for context.reference")
     protocols: dict[str, dict[str, Any]] = Field(default_factory=dict, description="parameters per protocol plugin")
+    max_stream_chars: int = Field(1_000_000, ge=1, description="characters of a streamed LLM reply passed on before "
+                                  "the gateway ends the stream (finish reason 'length')")
+    allow: list[AllowEntry] = Field(default_factory=list, description="allow-list: alerts from these clients, of "
+                                    "these detectors, matching this pattern, are dropped")
+
+    def allow_rules(self) -> list:
+        """The allow-list as rules the chat path applies."""
+        from ._chat import AllowRule
+
+        return [AllowRule(frozenset(a.detectors), frozenset(a.clients), re.compile(a.pattern) if a.pattern else None)
+                for a in self.allow]
 
     def build_context(self) -> Context:
         """The context every detector is built with. Every ``.npy`` named is read now, even

@@ -1,5 +1,7 @@
 """The gateway's router over wire protocols: which protocol a request path speaks, and reading a
 query's inputs and outputs (and writing degraded outputs back) through that protocol's module.
+Chat protocols (OpenAI Chat Completions, Anthropic Messages, Ollama) are routed the same way and
+handed to the gateway's chat path whole (:meth:`Protocols.chat`).
 
 Every registered protocol plugin (:mod:`advmatrix.protocols`, and third-party ones from the
 ``advmatrix.protocols`` entry-point group) gets one instance; each JSON route configured as
@@ -16,7 +18,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..plugins import get, registry
-from ..protocols import JsonTemplate, Protocol
+from ..protocols import ChatProtocol, JsonTemplate, Protocol
 
 #: what a protocol's decoder raises on a body it cannot read (ProtocolError is a ValueError)
 _UNREADABLE = (ValueError, LookupError, TypeError)
@@ -38,8 +40,6 @@ class Protocols:
             get("protocol", name)  # an unknown name is a one-line error naming the known ones
         self.named: dict[str, Protocol] = {}
         for name, cls in registry("protocol").items():
-            if cls.modality != "tensor":  # chat traffic is passed through untouched (not observed yet)
-                continue
             try:
                 self.named[name] = cls(**settings.get(name, {}))
             except UsageError as exc:
@@ -50,13 +50,18 @@ class Protocols:
         self.routes: dict[str, Protocol] = {
             route: JsonTemplate.for_route(route, inputs, paths.get("out:" + route, "result"))
             for route, inputs in paths.items() if not route.startswith("out:")}
-        self._matchers = tuple((p.match, name) for name, p in self.named.items())
+        # a chat protocol answers one exact path (a dict lookup); tensor ones match patterns
+        self._chat_paths = {p.path: name for name, p in self.named.items() if isinstance(p, ChatProtocol) and p.path}
+        self._matchers = tuple((p.match, name) for name, p in self.named.items() if not isinstance(p, ChatProtocol))
 
     def kind(self, path: str) -> str | None:
         """The name of the protocol ``path`` speaks, or None for traffic the gateway only forwards."""
         route = self.routes.get(path)
         if route is not None:
             return route.name
+        chat = self._chat_paths.get(path)
+        if chat is not None:
+            return chat
         for match, name in self._matchers:
             if match(path):
                 return name
@@ -66,6 +71,11 @@ class Protocols:
         """The instance that :meth:`kind` chose for ``path``."""
         route = self.routes.get(path)
         return route if route is not None and route.name == kind else self.named[kind]
+
+    def chat(self, kind: str | None) -> ChatProtocol | None:
+        """The chat protocol named ``kind``, or None when it is a tensor protocol (or None)."""
+        protocol = self.named.get(kind) if kind else None
+        return protocol if isinstance(protocol, ChatProtocol) else None
 
     def inputs(self, kind: str, body: Any, path: str) -> np.ndarray | None:
         """The request's batch as float32, or None when the body does not follow the protocol."""
