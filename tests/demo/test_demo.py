@@ -35,8 +35,15 @@ def test_demo_runs_and_writes_reports(tmp_path, monkeypatch, cli):
     assert detection["membership"] == (True, ["membership"])
     assert detection["extraction"][0] and "query-coverage" in detection["extraction"][1]
     assert detection["discovery"] == (False, [])
-    assert [r["gateway"] for r in runs if r["gateway"]] == [{"procedures": 4, "detected": sum(
-        d for d, _ in detection.values())}]
+    black_box = ("discovery", "square", "extraction", "membership")
+    gateways = {r["label"]: r["gateway"] for r in runs if r["gateway"]}
+    assert gateways["demo: black-box over HTTP, through the gateway"] == {
+        "procedures": 4, "detected": sum(detection[p][0] for p in black_box)}
+    # the LLM application went through a gateway too: its chat detectors noticed the attacks on it
+    naive_seen = gateways["demo: local LLM application, naive, through the gateway"]
+    assert naive_seen["procedures"] == len(_run.LLM) and naive_seen["detected"] >= len(_run.LLM) - 1
+    assert "prompt-injection" in detection["direct-injection"][1]
+    assert "prompt-leakage" in detection["prompt-extraction"][1]
     assert (tmp_path / "demo" / "black-box" / "coverage-layer.json").is_file()
     again = cli("demo", "--out", tmp_path / "demo2", "--json").json()
     assert again["cached_model"] is True

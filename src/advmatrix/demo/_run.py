@@ -100,28 +100,45 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
             say(f"LLM application ({profile}) at {url}/v1: {', '.join(LLM)}")
             # grey-box: the owner shares the system prompt, so its extraction is judged against it
             prompt = httpx.get(url + "/admin/info", timeout=10).json()["system_prompt"]
-            run = assess(llm_app_description(url, system_prompt=prompt), procedures=LLM, store=store,
-                         out_dir=out / name, label=f"demo: local LLM application, {profile}",
-                         on_progress=lambda n, f, p=profile: say(f"llm {p}: {n}" + (f" -> {f.status}" if f else "")))
+            llm_gateway = create_demo_gateway(url, out / name, None, system_prompt=prompt, chat=True)
+            try:
+                with running_server(llm_gateway) as gw_url:
+                    say(f"monitoring gateway for the LLM application at {gw_url}")
+                    run = assess(llm_app_description(gw_url, system_prompt=prompt), procedures=LLM, store=store,
+                                 gateway=GatewayAdmin(gw_url, llm_gateway.state.gateway.config.admin_token),
+                                 out_dir=out / name, label=f"demo: local LLM application, {profile}, through the "
+                                 "gateway", on_progress=lambda n, f, p=profile: say(
+                                     f"llm {p}: {n}" + (f" -> {f.status}" if f else "")))
+            finally:
+                llm_gateway.state.gateway.close()
+        result.detection += [(c.procedure, c.detected, c.detectors, c.queries_to_detection)
+                             for c in run.assessment.coverage or () if profile == "naive"]
         result.runs[name] = run.assessment.id
         result.reports[name] = run.reports
         result.findings[name] = [(f.procedure, f.status, f.success_rate, f.queries) for f in run.assessment.findings]
     return result
 
 
-def create_demo_gateway(upstream: str, out: Path, train_inputs: np.ndarray):
-    """The gateway with every detector on, given the victim's training inputs as the reference
-    sample and as the membership list. Every response is `alert`: the demo measures what the
-    attacks achieve and what is noticed; a gateway that throttled them would hide the former."""
+def create_demo_gateway(upstream: str, out: Path, train_inputs: np.ndarray | None, *, system_prompt: str = "",
+                        chat: bool = False):
+    """The gateway with every detector on (of the classifier's kind, or with ``chat`` of the LLM
+    application's), given the victim's training inputs as the reference sample and as the
+    membership list, or the application's system prompt. Every response is `alert`: the demo
+    measures what the attacks achieve and what is noticed; a gateway that throttled them would
+    hide the former."""
     import secrets
 
     from ..detect import detectors
     from ..gateway import GatewayConfig, create_gateway
 
-    reference = out / "reference-inputs.npy"
-    np.save(reference, train_inputs)
+    out.mkdir(parents=True, exist_ok=True)
+    names = [n for n, cls in detectors().items() if (cls.modality == "chat") == chat or (chat and cls.counts_chat)]
+    context: dict = {"system_prompt": system_prompt} if system_prompt else {}
+    if train_inputs is not None:
+        reference = out / "reference-inputs.npy"
+        np.save(reference, train_inputs)
+        context |= {"reference": str(reference), "members": str(reference)}
+    params = {name: {"backend": "ngrams"} if name == "prompt-similarity" else {} for name in names}
     cfg = GatewayConfig(upstream=upstream, db=str(out / "gateway.db"), admin_token=secrets.token_urlsafe(16),
-                        context={"reference": str(reference), "members": str(reference)},
-                        detectors={name: {} for name in detectors()},
-                        responses={name: {"action": "alert"} for name in detectors()})
+                        context=context, detectors=params, responses={name: {"action": "alert"} for name in names})
     return create_gateway(cfg)

@@ -23,6 +23,8 @@ class Coverage:
     queries_to_detection: int | None = None
     queries: int = 0
     actions: list[str] = field(default_factory=list)
+    first_success_query: int | None = None    # requests spent by the attack's first success
+    before_success: bool | None = None        # the first alert came no later than the first success
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "technique_ids": list(self.technique_ids)}

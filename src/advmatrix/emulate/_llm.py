@@ -222,6 +222,10 @@ class LLMProcedure(Procedure):
                 trial = Trial(False, [], None, f"error: {exc}")
             counts[variant][0] += trial.success
             counts[variant][1] += 1
+            if trial.success and "first_success_query" not in finding.metrics:
+                # requests spent when the first success was seen (with trials in flight, at most
+                # this many): the purple loop compares it with the first alert
+                finding.metrics["first_success_query"] = float(getattr(target, "queries", 0))
             key = (variant, trial.success)
             if kept.get(key, 0) < self.params.transcripts:
                 kept[key] = kept.get(key, 0) + 1

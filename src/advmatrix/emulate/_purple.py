@@ -61,9 +61,13 @@ def run_through_gateway(target: Target, data: Dataset, chosen: list[Procedure], 
         if f.status == "skipped" or f.procedure not in keys:
             continue
         alerts = sorted(admin.alerts(client_key_id(keys[f.procedure])), key=lambda a: a.query_count)
+        first = alerts[0].query_count if alerts else None
+        success = f.metrics.get("first_success_query")
+        success = int(success) if success is not None else None
         coverage.append(Coverage(
-            f.procedure, f.technique_ids, bool(alerts), sorted({a.detector for a in alerts}),
-            alerts[0].query_count if alerts else None, f.queries, sorted({a.action for a in alerts})))
+            f.procedure, f.technique_ids, bool(alerts), sorted({a.detector for a in alerts}), first, f.queries,
+            sorted({a.action for a in alerts}), success,
+            None if first is None or success is None else first <= success))
     assessment.coverage = coverage  # stored with the run: the navigator draws it as a layer
     return assessment
 

@@ -117,6 +117,9 @@ def coverage_comments(coverage: list) -> dict[str, str]:
     for c in coverage:
         for t in c.technique_ids:
             seen = f"first alert after {c.queries_to_detection} queries (by {', '.join(c.detectors)})"
+            if getattr(c, "before_success", None) is not None:
+                seen += ", before the attack first succeeded" if c.before_success else \
+                    f", after the attack first succeeded (at {c.first_success_query})"
             note = f"{c.procedure}: " + (seen if c.detected else "not detected")
             comments[t] = (comments.get(t, "") + note + "; ").strip()
     return comments

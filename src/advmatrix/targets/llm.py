@@ -124,6 +124,7 @@ class HttpChatTarget(ChatTarget):
         self.protocol = protocol
         self.model = model if model is not None else info.model
         self.headers = {"content-type": "application/json", **protocol.headers(), **(headers or {})}
+        self.extra_headers: dict[str, str] = {}  # per clone: the purple loop gives each procedure its own key
         self.stream = stream
         self.sampling = dict(sampling or {})
         self.send_system_prompt = send_system_prompt
@@ -206,7 +207,8 @@ class HttpChatTarget(ChatTarget):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.time_limit
         accept = self.protocol.stream_media_type if stream else "application/json"
-        request = client.build_request("POST", self.url, content=body, headers={**self.headers, "accept": accept})
+        request = client.build_request("POST", self.url, content=body, headers={**self.headers, **self.extra_headers,
+                                                                                      "accept": accept})
         try:
             async with asyncio.timeout_at(deadline):
                 response = await client.send(request, stream=True)
