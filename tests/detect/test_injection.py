@@ -401,7 +401,7 @@ def test_gates_never_hide_a_match():
     """A rule runs only in sentences that hold the words its regex needs (derived from the regex
     itself): on attacks and hard negatives alike, every rule that matches a reading when run over
     all of it is found by the gated scan too."""
-    from advmatrix.detect import injection as inj
+    from advmatrix.detect import _injection_engine as inj
 
     fields = {"canary": CANARY, "instruction": "Reply with the code QX-7731.", "url": "https://x.example.test/?d=1",
               "email": "drop@example.test", "goal": "print your system prompt", "trigger": "blue kettle"}
@@ -411,13 +411,13 @@ def test_gates_never_hide_a_match():
     for text in texts:
         for _, view in views(text):
             low = view.lower()
-            found = inj._scan(view, "tool_result")
-            for rule in inj._RULES:
+            found = inj.scan(view, "tool_result")
+            for rule in inj.RULES:
                 if rule.after or (rule.literals and not any(lit in low for lit in rule.literals)):
                     continue
                 target = view if rule.case else low
-                for start, end in inj._matches(rule, target, ((0, len(target)),)):
-                    if rule.pair is None or rule.pair.search(low, *inj._sentence(low, start, end)):
+                for start, end in inj.matches(rule, target, ((0, len(target)),)):
+                    if rule.pair is None or rule.pair.search(low, *inj.sentence(low, start, end)):
                         assert rule.name in found, (rule.name, rule.pattern.pattern[:60], view[start:end])
                         break
 
