@@ -69,42 +69,37 @@ def event_for(text: str, channel: str, client: str = "bench", history: list[Mess
     return ChatEvent(client, time.time(), ChatRequest("m", messages))
 
 
-def input_rates(dets: dict, items: list[dict]) -> dict:
-    """Per detector, combined and baseline: TPR on plain and obfuscated attacks, FPR on benign."""
+def input_rates(dets: dict, items: list[dict], combine: tuple[str, ...]) -> dict:
+    """Per detector, ``combine`` together and the baseline: TPR on plain and obfuscated attacks,
+    FPR on benign. Each text goes through each detector once."""
     out: dict = {}
     for split in ("tune", "test"):
         rows = [i for i in items if i["split"] == split]
         attacks = [i for i in rows if i["label"] == "attack"]
         benign = [i for i in rows if i["label"] == "benign"]
-        variants = [(i, obfuscate(i["text"], o)) for i in attacks for o in OBFUSCATIONS]
+        cases = ([("plain", i, i["text"]) for i in attacks] + [("benign", i, i["text"]) for i in benign]
+                 + [("obfuscated", i, obfuscate(i["text"], o)) for i in attacks for o in OBFUSCATIONS])
+        fired: list[dict[str, bool]] = []
+        for n, (_, item, text) in enumerate(cases):
+            event = event_for(text, item.get("channel", "user"), client=f"c{n % 997}")
+            row = {name: bool(d.on_request(event)) for name, d in dets.items()}
+            row["combined"] = any(row[name] for name in combine if name in row)
+            row["baseline"] = baseline(text)
+            fired.append(row)
 
-        def hits(name: str, texts: list[tuple[dict, str]]) -> int:
-            n = 0
-            for item, text in texts:
-                if name == "baseline":
-                    n += baseline(text)
-                    continue
-                chosen = dets.values() if name == "combined" else [dets[name]]
-                event = event_for(text, item.get("channel", "user"), client=f"c{hash(text) % 1000}")
-                n += any(d.on_request(event) for d in chosen)
-            return n
+        def rate(kind: str, name: str, family: str | None = None, cases: list = cases,
+                 fired: list = fired) -> float:
+            picked = [f[name] for (k, item, _), f in zip(cases, fired, strict=True)
+                      if k == kind and (family is None or item["family"] == family)]
+            return round(sum(picked) / max(len(picked), 1), 4)
 
-        table = {}
-        for name in [*dets, "combined", "baseline"]:
-            tp = hits(name, [(i, i["text"]) for i in attacks])
-            tpo = hits(name, variants)
-            fp = hits(name, [(i, i["text"]) for i in benign])
-            table[name] = {"tpr": round(tp / len(attacks), 3), "tpr_obfuscated": round(tpo / len(variants), 3),
-                           "fpr": round(fp / len(benign), 4), "attacks": len(attacks), "benign": len(benign)}
-        by_family = {}
-        for fam in sorted({i["family"] for i in attacks}):
-            group = [(i, i["text"]) for i in attacks if i["family"] == fam]
-            by_family[fam] = round(hits("combined", group) / len(group), 3)
-        benign_fam = {}
-        for fam in sorted({i["family"] for i in benign}):
-            group = [(i, i["text"]) for i in benign if i["family"] == fam]
-            benign_fam[fam] = round(hits("combined", group) / len(group), 3)
-        out[split] = {"detectors": table, "combined_tpr_by_family": by_family, "combined_fpr_by_family": benign_fam}
+        table = {name: {"tpr": rate("plain", name), "tpr_obfuscated": rate("obfuscated", name),
+                        "fpr": rate("benign", name), "attacks": len(attacks), "benign": len(benign)}
+                 for name in [*dets, "combined", "baseline"]}
+        out[split] = {
+            "detectors": table,
+            "combined_tpr_by_family": {f: rate("plain", "combined", f) for f in sorted({i["family"] for i in attacks})},
+            "combined_fpr_by_family": {f: rate("benign", "combined", f) for f in sorted({i["family"] for i in benign})}}
     return out
 
 
@@ -295,7 +290,8 @@ def main() -> None:
                for n in REQUEST if n in installed}
     if args.embeddings:
         request["prompt-similarity/embeddings"] = build("prompt-similarity", context, backend="embeddings")
-    result = {"date": time.strftime("%Y-%m-%d"), "inputs": input_rates(request, items)}
+    combine = ("prompt-injection", "prompt-similarity")
+    result = {"date": time.strftime("%Y-%m-%d"), "inputs": input_rates(request, items, combine)}
     from advmatrix.serving.llm_app import LlmApplication
 
     prompt = LlmApplication("naive").model.prompt

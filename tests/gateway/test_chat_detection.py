@@ -6,6 +6,7 @@ the detectors meant for them, and the responses act in the protocol's own terms.
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import httpx
@@ -87,7 +88,13 @@ def test_the_purple_loop_notices_the_llm_procedures_by_the_detectors_meant_for_t
         c = seen[procedure]
         assert c.detected and detector in c.detectors, (procedure, c.detectors)
         assert c.queries_to_detection is not None and c.queries_to_detection <= c.queries
-    assert (tmp_path / "out" / "coverage-layer.json").is_file()
+    # an injection is seen in the request that carries it: never after the attack worked
+    assert seen["direct-injection"].before_success is True
+    assert seen["direct-injection"].first_success_query is not None
+    layer = json.loads((tmp_path / "out" / "coverage-layer.json").read_text())
+    scored = {t["techniqueID"]: t for t in layer["techniques"]}
+    assert scored["AML.T0051.000"]["score"] == 1 and "before the attack first succeeded" in \
+        scored["AML.T0051.000"]["comment"]
 
 
 def test_responses_act_in_the_protocols_terms_against_real_attacks(tmp_path):

@@ -107,7 +107,9 @@ def _table(assessment) -> None:
                "–" if f.success_rate is None else f"{f.success_rate:.0%}", str(f.queries), f"{f.wall_time:.1f}s"]
         if seen:
             c = seen.get(f.procedure)
-            row.append("–" if c is None else f"at {c.queries_to_detection}: {', '.join(c.detectors)}"
+            when = "" if c is None or c.before_success is None else \
+                (" (before it succeeded)" if c.before_success else " (after it succeeded)")
+            row.append("–" if c is None else f"at {c.queries_to_detection}{when}: {', '.join(c.detectors)}"
                        if c.detected else "[red]missed[/]")
         table.add_row(*row)
     out.print(table)
