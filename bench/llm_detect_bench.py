@@ -19,7 +19,6 @@ Prints JSON. ``--embeddings`` adds the embedding backend of ``prompt-similarity`
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import statistics
 import time
@@ -148,137 +147,147 @@ def output_rates(dets: dict, items: list[dict]) -> dict:
 
 
 def detector_cost(dets: list, items: list[dict]) -> dict:
-    """Microseconds of detector work per request (every hook, batch of one), by history length."""
-    texts = [i["text"] for i in items if i["split"] == "test"][:200]
+    """Microseconds of detector work per request (every hook, the reply streamed in 40-character
+    pieces; batch of one), for typical prompts by history length, and for long documents."""
+    benign_and_attacks = [i["text"] for i in items if i["split"] == "test"]
+    groups = {"typical": [t for t in benign_and_attacks if len(t) < 1024][:300],
+              "long": [t for t in benign_and_attacks if len(t) >= 2048]}
     reply_text = ("Here is what I found about your order. It shipped on Monday and should arrive by Friday; "
                   "you can track it at [the carrier](https://track.example.com/abc). ") * 4
     out = {}
-    for turns in (1, 20, 200):
-        history = []
-        for k in range(turns - 1):
-            history += [Message("user", texts[k % len(texts)][:400]), Message("assistant", reply_text)]
-        times = []
-        for j, text in enumerate(texts):
-            event = event_for(text, "user", client=f"c{j % 50}", history=history)
-            start = time.perf_counter()
-            for d in dets:
-                d.on_request(event)
-            for k in range(0, len(reply_text), 40):   # streamed in 40-character pieces
-                piece = reply_text[k:k + 40]
-                window = event.output[-512:]
-                p = OutputPiece(piece, window, len(event.output) - len(window), False)
-                event.output += piece
+    for group, texts in groups.items():
+        for turns in ((1, 20, 200) if group == "typical" else (1,)):
+            history = []
+            for k in range(turns - 1):
+                history += [Message("user", texts[k % len(texts)][:400]), Message("assistant", reply_text)]
+            times = []
+            for j, text in enumerate(texts):
+                event = event_for(text, "user", client=f"c{j % 50}", history=history)
+                start = time.perf_counter()
                 for d in dets:
-                    d.on_output(event, p)
-            event.reply = ChatReply(reply_text)
-            for d in dets:
-                d.on_reply(event)
-                d.on_served(event)
-            times.append((time.perf_counter() - start) * 1e6)
-        times.sort()
-        out[f"{turns}_turns"] = {"p50_us": round(times[len(times) // 2]),
-                                 "p99_us": round(times[int(len(times) * 0.99)])}
+                    d.on_request(event)
+                for k in range(0, len(reply_text), 40):
+                    piece = reply_text[k:k + 40]
+                    window = event.output[-2048:]
+                    p = OutputPiece(piece, window, len(event.output) - len(window), False)
+                    event.output += piece
+                    for d in dets:
+                        d.on_output(event, p)
+                event.reply = ChatReply(reply_text)
+                for d in dets:
+                    d.on_reply(event)
+                    d.on_served(event)
+                times.append((time.perf_counter() - start) * 1e6)
+            times.sort()
+            out[f"{group}, {turns} turns"] = {"requests": len(times), "p50_us": round(times[len(times) // 2]),
+                                             "p99_us": round(times[int(len(times) * 0.99)])}
     return out
 
 
-async def _load(url: str, bodies: list[dict], clients: int, stream: bool) -> tuple[list[float], list[float]]:
+def end_to_end(items: list[dict], configs: dict[str, dict], rounds: int = 3, n: int = 400) -> dict:
+    """The upstream and the gateway each in their own process (``advmatrix monitor``), this
+    process the client, one request at a time (batch of one); rounds alternate direct and gateway
+    so both see the same machine. Whole replies and streams; typical prompts (benign, under 1 KB)
+    and long documents (benign, 2-8 KB). Medians over rounds of each round's p50 and p99."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
     import httpx
 
-    latencies, first = [], []
-    sem = asyncio.Semaphore(clients)
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=clients)) as client:
-        async def one(i: int, body: dict) -> None:
-            async with sem:
-                start = time.perf_counter()
-                headers = {"authorization": f"Bearer client-{i % clients}"}
-                if stream:
-                    async with client.stream("POST", url + "/v1/chat/completions", json={**body, "stream": True},
-                                             headers=headers) as r:
-                        got_first = False
-                        async for _ in r.aiter_raw():
-                            if not got_first:
-                                first.append((time.perf_counter() - start) * 1000)
-                                got_first = True
-                else:
-                    r = await client.post(url + "/v1/chat/completions", json=body, headers=headers)
-                    r.read()
-                latencies.append((time.perf_counter() - start) * 1000)
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
 
-        await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
-    return latencies, first
-
-
-def end_to_end(items: list[dict], config: dict, tmp: Path) -> dict:
-    """The gateway in front of an instant upstream against that upstream directly: p50/p99 of
-    whole replies with 8 clients, and the time to the first streamed bytes."""
-    from advmatrix.gateway import GatewayConfig, create_gateway
-    from advmatrix.protocols import OpenAIChat
-    from advmatrix.serving import running_server
-
-    protocol = OpenAIChat()
-    answer = ("Thanks for asking. Your order shipped on Monday and should arrive by Friday. " * 6).strip()
-
-    async def upstream(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            m = await receive()
-            body += m.get("body", b"")
-            if not m.get("more_body"):
-                break
-        request = protocol.decode_request(json.loads(body))
-        reply = ChatReply(answer)
-        if request.stream:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"text/event-stream")]})
-            for e in protocol.encode_stream(reply, "m"):
-                await send({"type": "http.response.body", "body": e, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            data = json.dumps(protocol.encode_reply(reply, "m")).encode()
-            head = [(b"content-type", b"application/json")]
-            await send({"type": "http.response.start", "status": 200, "headers": head})
-            await send({"type": "http.response.body", "body": data})
+    def wait(url: str) -> None:
+        for _ in range(1200):
+            try:
+                httpx.get(url, timeout=0.5)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{url} did not come up")
 
     benign = [i["text"] for i in items if i["label"] == "benign"]
-    bodies = [{"model": "m", "messages": [{"role": "system", "content": "You are a helpful assistant."},
-                                          {"role": "user", "content": benign[i % len(benign)]}]}
-              for i in range(600)]
-    out = {}
-    with running_server(upstream) as up:
-        direct = {}
-        for stream in (False, True):
-            asyncio.run(_load(up, bodies[:50], 8, stream))  # warm-up
-            lat, first = asyncio.run(_load(up, bodies, 8, stream))
-            direct[stream] = (lat, first)
-        for label, dets in config.items():
-            cfg = GatewayConfig(upstream=up, db=str(tmp / f"{label}.db"), detectors=dets)
-            app = create_gateway(cfg)
+    sizes = {"typical": [t for t in benign if len(t) < 1024], "long": [t for t in benign if len(t) >= 2048]}
+    here = os.path.dirname(os.path.abspath(__file__))
+    up_port = free_port()
+    upstream = subprocess.Popen([sys.executable, os.path.join(here, "_chat_upstream.py"), str(up_port)])
+    up = f"http://127.0.0.1:{up_port}"
+    out: dict = {}
+    try:
+        wait(up + "/health")
+        for label, detectors_ in configs.items():
+            tmp = tempfile.mkdtemp()
+            port = free_port()
+            with open(f"{tmp}/gateway.yaml", "w") as f:
+                json.dump({"detectors": detectors_, "responses": {d: {"action": "alert"} for d in detectors_}}, f)
+            gateway = subprocess.Popen([sys.executable, "-m", "advmatrix", "monitor", "--upstream", up, "--listen",
+                                        f"127.0.0.1:{port}", "--db", f"{tmp}/gw.db", "--config", f"{tmp}/gateway.yaml"],
+                                       stderr=subprocess.DEVNULL)
+            gw = f"http://127.0.0.1:{port}"
             try:
-                with running_server(app) as gw:
-                    row = {}
+                wait(gw + "/_advmatrix/health")
+                row: dict = {}
+                for size, texts in sizes.items():
                     for stream in (False, True):
-                        asyncio.run(_load(gw, bodies[:50], 8, stream))
-                        lat, first = asyncio.run(_load(gw, bodies, 8, stream))
-                        d_lat, d_first = direct[stream]
-                        key = "stream" if stream else "whole"
-                        row[key] = {"p50_ms": round(statistics.median(lat), 2),
-                                    "p99_ms": round(sorted(lat)[int(len(lat) * 0.99)], 2),
-                                    "direct_p50_ms": round(statistics.median(d_lat), 2),
-                                    "direct_p99_ms": round(sorted(d_lat)[int(len(d_lat) * 0.99)], 2)}
+                        got: dict[str, list] = {"direct": [], "gateway": []}
+                        for r in range(rounds):
+                            for name, base in (("direct", up), ("gateway", gw)):
+                                got[name].append(_sequential(base, texts, n, stream, f"{label}{size}{r}"))
+                        key = f"{size}, {'stream' if stream else 'whole'}"
+                        med = {name: {k: statistics.median(x[k] for x in rs) for k in rs[0]}
+                               for name, rs in got.items()}
+                        row[key] = {"direct": med["direct"], "gateway": med["gateway"],
+                                    "added_p50_ms": round(med["gateway"]["p50_ms"] - med["direct"]["p50_ms"], 2),
+                                    "added_p99_ms": round(med["gateway"]["p99_ms"] - med["direct"]["p99_ms"], 2)}
                         if stream:
-                            row[key]["ttft_p50_ms"] = round(statistics.median(first), 2)
-                            row[key]["direct_ttft_p50_ms"] = round(statistics.median(d_first), 2)
-                    out[label] = row
+                            row[key]["added_ttft_p50_ms"] = round(med["gateway"]["ttft_p50_ms"]
+                                                                  - med["direct"]["ttft_p50_ms"], 2)
+                out[label] = row
             finally:
-                app.state.gateway.close()
+                gateway.terminate()
+                gateway.wait(timeout=10)
+    finally:
+        upstream.terminate()
+        upstream.wait(timeout=10)
+    return out
+
+
+def _sequential(base: str, texts: list[str], n: int, stream: bool, tag: str) -> dict:
+    """``n`` requests one after the other (after 20 to warm up): p50 and p99 of the whole reply,
+    and of the first streamed bytes."""
+    import httpx
+
+    walls, firsts = [], []
+    with httpx.Client(timeout=30) as client:
+        for i in range(n + 20):
+            body = {"model": "m", "stream": stream,
+                    "messages": [{"role": "system", "content": "You are a helpful assistant."},
+                                 {"role": "user", "content": texts[i % len(texts)]}]}
+            headers = {"authorization": f"Bearer {tag}-{i % 8}"}
+            start = time.perf_counter()
+            first = None
+            with client.stream("POST", base + "/v1/chat/completions", json=body, headers=headers) as r:
+                for _ in r.iter_raw():
+                    if first is None:
+                        first = time.perf_counter() - start
+            wall = time.perf_counter() - start
+            if i >= 20:
+                walls.append(wall * 1000)
+                firsts.append((first or wall) * 1000)
+    walls.sort()
+    firsts.sort()
+    out = {"p50_ms": round(walls[len(walls) // 2], 3), "p99_ms": round(walls[int(len(walls) * 0.99)], 3)}
+    if stream:
+        out["ttft_p50_ms"] = round(firsts[len(firsts) // 2], 3)
     return out
 
 
 def main() -> None:
-    import tempfile
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--embeddings", action="store_true", help="also the embedding backend of prompt-similarity")
     ap.add_argument("--skip-e2e", action="store_true")
@@ -312,8 +321,7 @@ def main() -> None:
         configs = {"no detectors": {}, "chat detectors (n-grams)": chat_only}
         if args.embeddings:
             configs["chat detectors (embeddings)"] = {**chat_only, "prompt-similarity": {"backend": "embeddings"}}
-        with tempfile.TemporaryDirectory() as tmp:
-            result["end_to_end"] = end_to_end(items, configs, Path(tmp))
+        result["end_to_end"] = end_to_end(items, configs)
     print(json.dumps(result, indent=1))
 
 
