@@ -79,7 +79,9 @@ class PromptSimilarityParams(DetectorParams):
     max_chunks: int | None = Field(None, ge=1, le=256, description="windows per request (default: 16 n-gram, "
                                    "8 embedding); n-gram windows widen to keep to it, embedding ones are spread")
     max_chars: int = Field(32_768, ge=512, description="characters of one text read (its head and tail)")
-    threads: int = Field(1, ge=1, le=64, description="CPU threads of the embedding model")
+    # two: one request's embedding on both cores of a small machine took p99 10 ms against 17 ms
+    # on one (bench/RESULTS.md); the gateway's event loop waits for it either way
+    threads: int = Field(2, ge=1, le=64, description="CPU threads of the embedding model")
     extra_attacks: list[str] = Field(default_factory=list, description="more attack exemplars (your own)")
     extra_benign: list[str] = Field(default_factory=list, description="more benign exemplars (your traffic)")
 
