@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import re._parser as _parse  # the parse tree of each rule's regex yields the words it needs
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from re._constants import (
     AT,
@@ -312,10 +312,9 @@ def _split(pattern: str) -> list[tuple[bool, str]]:
     return out
 
 
-def _lead_group(pattern: str) -> tuple[str, str] | None:
-    """``(inner, tail)`` for a pattern that starts with a group ``(?:inner)``, else None."""
-    if not pattern.startswith("(?:"):
-        return None
+def _structure(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """``(index, char, depth)`` for each parenthesis and bar of a regex that is not escaped or in
+    a character class, with the group depth after it: what both readers below need."""
     depth, in_class, escaped = 0, False, False
     for i, ch in enumerate(pattern):
         if escaped:
@@ -326,38 +325,29 @@ def _lead_group(pattern: str) -> tuple[str, str] | None:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return pattern[3:i], pattern[i + 1:]
+        elif ch in "()|":
+            depth += {"(": 1, ")": -1, "|": 0}[ch]
+            yield i, ch, depth
+
+
+def _lead_group(pattern: str) -> tuple[str, str] | None:
+    """``(inner, tail)`` for a pattern that starts with a group ``(?:inner)``, else None."""
+    if not pattern.startswith("(?:"):
+        return None
+    for i, ch, depth in _structure(pattern):
+        if ch == ")" and depth == 0:
+            return pattern[3:i], pattern[i + 1:]
     return None
 
 
 def _branches(pattern: str) -> list[str]:
     """The top-level alternatives of a regex."""
-    out, cur = [], []
-    depth, in_class, escaped = 0, False, False
-    for ch in pattern:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    out.append("".join(cur))
+    out, start = [], 0
+    for i, ch, depth in _structure(pattern):
+        if ch == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+    out.append(pattern[start:])
     return out
 
 
