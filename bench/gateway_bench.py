@@ -63,23 +63,10 @@ def latency(probs, v) -> dict:
     the client is this process. Rounds alternate direct / gateway so that both see the same
     machine; medians over the rounds are reported."""
     import os
-    import socket
     import subprocess
     import sys
 
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-    def wait(url: str) -> None:
-        for _ in range(600):
-            try:
-                httpx.get(url, timeout=0.5)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{url} did not come up")
+    from _procs import free_port, wait  # bench/ is on sys.path when this file runs
 
     here = os.path.dirname(os.path.abspath(__file__))
     mp, gp = free_port(), free_port()

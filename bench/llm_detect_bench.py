@@ -190,26 +190,11 @@ def end_to_end(items: list[dict], configs: dict[str, dict], rounds: int = 3, n: 
     so both see the same machine. Whole replies and streams; typical prompts (benign, under 1 KB)
     and long documents (benign, 2-8 KB). Medians over rounds of each round's p50 and p99."""
     import os
-    import socket
     import subprocess
     import sys
     import tempfile
 
-    import httpx
-
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-    def wait(url: str) -> None:
-        for _ in range(1200):
-            try:
-                httpx.get(url, timeout=0.5)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{url} did not come up")
+    from _procs import free_port, wait  # bench/ is on sys.path when this file runs
 
     benign = [i["text"] for i in items if i["label"] == "benign"]
     sizes = {"typical": [t for t in benign if len(t) < 1024], "long": [t for t in benign if len(t) >= 2048]}
