@@ -1,5 +1,6 @@
-"""Reports for people and machines: an assessment as JSON, self-contained HTML and Navigator
-layers; scanner findings as SARIF; gateway alerts as Elastic Common Schema documents.
+"""Reports for people and machines: an assessment as JSON, self-contained HTML, Markdown,
+SARIF and Navigator layers (success, detection coverage, the gap between them); scanner
+findings as SARIF; gateway alerts as Elastic Common Schema documents.
 
 Names are imported on first use: ``advmatrix scan`` needs only SARIF and must not pay for the
 rest at start-up.
@@ -15,9 +16,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_LAZY = {"detection_layer": ".assessment", "layer_json": ".assessment", "report_html": ".assessment",
-         "report_json": ".assessment", "summary": ".assessment", "write_coverage": ".assessment",
-         "write_reports": ".assessment", "from_ecs": ".ecs", "to_ecs": ".ecs", "to_sarif": ".sarif"}
+_LAZY = {"detection_layer": ".assessment", "gap_layer_json": ".assessment", "layer_json": ".assessment",
+         "report_data": ".assessment", "report_html": ".assessment", "report_json": ".assessment",
+         "report_markdown": "._markdown", "summary": ".assessment", "write_coverage": ".assessment",
+         "write_reports": ".assessment", "findings_sarif": ".assessment_sarif", "from_ecs": ".ecs",
+         "to_ecs": ".ecs", "to_sarif": ".sarif"}
 
 
 def __getattr__(name: str) -> Any:
