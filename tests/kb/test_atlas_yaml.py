@@ -9,6 +9,7 @@ import pytest
 
 from advmatrix.errors import FormatError, SchemaError
 from advmatrix.kb import atlas_yaml
+from tests.conftest import SHARED_ATLAS
 
 FLAT_3X = """\
 id: ATLAS
@@ -194,3 +195,88 @@ def test_real_releases_reproduce_their_counts(version, counts):
     # the only slips in these releases are the known lifecycle ones
     assert all("inside 'ml-lifecycle'" in w for w in m.warnings) and len(m.warnings) == 2
     assert atlas_yaml.loads(atlas_yaml.dumps(m)) == m
+
+
+# -- field spellings of past releases --------------------------------------------------------------
+MITIGATION_SPELLINGS = """\
+id: ATLAS
+name: ATLAS
+version: {version}
+matrices:
+- id: ATLAS
+  name: ATLAS Matrix
+  tactics:
+  - {{id: AML.TA0001, name: Staging, description: Preparing., object-type: tactic}}
+  techniques:
+  - {{id: AML.T0043, name: Craft Adversarial Data, description: Bad inputs., object-type: technique,
+     tactics: [AML.TA0001]}}
+  mitigations:
+  - id: AML.M0003
+    name: Model Hardening
+    description: Robust models.
+    object-type: mitigation
+    techniques: [{{id: AML.T0043, use: Harder to fool.}}]
+{fields}
+case-studies: []
+"""
+
+
+@pytest.mark.parametrize("version, fields, lifecycle, category", [
+    ("4.4.0", "    tags: [Model Focused, Active]", (), ("Model Focused", "Active")),
+    ("4.5.0", "    category: [Technical - ML]\n    ML-lifecycle: [ML Model Engineering, Deployment]",
+     ("ML Model Engineering", "Deployment"), ("Technical - ML",)),
+    ("4.7.0", "    category: [Technical - ML]\n    ml-lifecycle: [ML Model Engineering, Deployment]",
+     ("ML Model Engineering", "Deployment"), ("Technical - ML",)),
+])
+def test_every_released_spelling_of_mitigation_fields(version, fields, lifecycle, category):
+    m = atlas_yaml.loads(MITIGATION_SPELLINGS.format(version=version, fields=fields), f"{version}.yaml")
+    assert m.warnings == ()
+    assert (m.mitigation("AML.M0003").lifecycle, m.mitigation("AML.M0003").category) == (lifecycle, category)
+
+
+def _release_with_old_lifecycle_spelling(path, tmp_path):
+    """A real release as 4.5.0 to 4.6.0 spelled the lifecycle field."""
+    text = path.read_text(encoding="utf-8")
+    assert "    ml-lifecycle:" in text
+    old = tmp_path / path.name.replace(".yaml", "-ML-lifecycle.yaml")
+    old.write_text(text.replace("    ml-lifecycle:", "    ML-lifecycle:"), encoding="utf-8")
+    return old
+
+
+def test_old_lifecycle_spelling_reads_the_same_release(atlas_490, tmp_path):
+    new, old = atlas_yaml.load(atlas_490), atlas_yaml.load(_release_with_old_lifecycle_spelling(atlas_490, tmp_path))
+    assert old.mitigations == new.mitigations
+    assert sum(bool(m.lifecycle) for m in old.mitigations) == 26
+    assert [w.replace("ML-lifecycle", "ml-lifecycle") for w in old.warnings] == list(new.warnings)
+
+
+def test_validate_and_diff_across_spellings(cli, atlas_490, atlas_560, tmp_path):
+    old = _release_with_old_lifecycle_spelling(atlas_490, tmp_path)
+    problems = cli("kb", "validate", old, "--json").json()["problems"]
+    # what is left is the real upstream slip, which 4.9.0 has under either spelling
+    assert problems and all("found inside 'ml-lifecycle'" in p for p in problems)
+    changed = cli("kb", "diff", old, atlas_560, "--json").json()["changed"]
+    lifecycle = sorted(c["id"] for c in changed if "lifecycle" in c["fields"])
+    direct = cli("kb", "diff", atlas_490, atlas_560, "--json").json()["changed"]
+    assert lifecycle == sorted(c["id"] for c in direct if "lifecycle" in c["fields"])
+
+
+def test_release_450_validates_and_has_no_false_lifecycle_changes(cli, atlas_560):
+    from tests.conftest import upstream_release
+    release = upstream_release("4.5.0")
+    r = cli("kb", "validate", release, "--json")
+    assert (r.code, r.json()["problems"]) == (0, [])
+    changed = cli("kb", "diff", release, atlas_560, "--json").json()["changed"]
+    # the only lifecycle changes between these releases are real ones (M0002 and M0005 only reorder)
+    assert sorted(c["id"] for c in changed if "lifecycle" in c["fields"]) == ["AML.M0012", "AML.M0016"]
+
+
+@pytest.mark.parametrize("path", sorted(SHARED_ATLAS.glob("ATLAS-*.yaml")) or [None],
+                         ids=lambda p: p.stem if p else "none")
+def test_every_fixture_release_reads_without_unknown_fields(path):
+    if path is None:
+        pytest.skip("no upstream releases in ../shared/fixtures/atlas")
+    m = atlas_yaml.load(path)
+    assert [w for w in m.warnings if "found inside 'ml-lifecycle'" not in w] == []
+    spelled = len(re.findall(r"^ +(?:ml|ML)-lifecycle:", path.read_text(encoding="utf-8"), re.M))
+    assert sum(bool(x.lifecycle) for x in m.mitigations) == spelled

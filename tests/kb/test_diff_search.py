@@ -28,6 +28,20 @@ def test_diff_detects_rename_and_removal(matrix):
     assert diff(matrix, matrix).empty
 
 
+def test_reordered_lifecycle_or_category_is_not_a_change(matrix):
+    from dataclasses import replace
+
+    def edit(update):
+        return replace(matrix, mitigations=tuple(m.model_copy(update=update(m)) if m.id == "AML.M0005" else m
+                                                 for m in matrix.mitigations))
+
+    m0005 = matrix.mitigation("AML.M0005")
+    assert len(m0005.lifecycle) > 1
+    assert diff(matrix, edit(lambda m: {"lifecycle": m.lifecycle[::-1], "category": m.category[::-1]})).empty
+    changed = diff(matrix, edit(lambda m: {"lifecycle": m.lifecycle[1:]})).changed
+    assert [(c.id, c.fields) for c in changed] == [("AML.M0005", ("lifecycle",))]
+
+
 def test_search_ranks_names_and_ids_first(matrix):
     assert search(matrix, "AML.T0043")[0].object.id == "AML.T0043"
     assert search(matrix, "prompt injection")[0].object.id == "AML.T0051"

@@ -39,6 +39,7 @@ def test_object_types_and_counts(objects):
     assert len(by_type["course-of-action"]) == 35
     assert len(by_type["report"]) == 57
     assert len(by_type["x-mitre-matrix"]) == 1 and len(by_type["x-mitre-matrix"][0]["tactic_refs"]) == 16
+    assert len(by_type["x-mitre-collection"]) == 1
     rels = [o["relationship_type"] for o in by_type["relationship"]]
     assert rels.count("subtechnique-of") == 69
     assert rels.count("mitigates") == 248
@@ -91,3 +92,54 @@ def test_modified_before_created_is_clamped_but_kept(matrix, objects):
 def test_bad_bundles(text, message):
     with pytest.raises(FormatError, match=message):
         stix.loads(text, "x.json")
+
+
+def test_attack_patterns_carry_the_atlas_platform(objects):
+    patterns = [o for o in objects if o["type"] == "attack-pattern"]
+    assert all(o["x_mitre_platforms"] == ["ATLAS"] for o in patterns)
+
+
+def test_collection_lists_every_object_with_its_modified_time(matrix, objects):
+    collection = objects[0]
+    assert collection["type"] == "x-mitre-collection"
+    assert collection["name"] == "ATLAS" and f"{matrix.name} 5.6.0" in collection["description"]
+    assert collection["x_mitre_version"] == "5.6.0"
+    assert collection["x_mitre_attack_spec_version"] == stix.ATTACK_SPEC_VERSION
+    assert collection["spec_version"] == "2.1"
+    contents = {c["object_ref"]: c["object_modified"] for c in collection["x_mitre_contents"]}
+    assert len(contents) == len(collection["x_mitre_contents"]) == len(objects) - 1
+    assert contents == {o["id"]: o["modified"] for o in objects[1:]}
+    assert collection["created"] <= min(contents.values()) and collection["modified"] == max(contents.values())
+
+
+def test_attack_cross_references_do_not_pose_as_the_objects_own_id(objects):
+    adapted = [o for o in objects if o.get("x_atlas_attack_reference")]
+    assert {o["type"] for o in adapted} == {"x-mitre-tactic", "attack-pattern", "course-of-action"}
+    for o in adapted:
+        refs = o["external_references"]
+        assert refs[0]["source_name"] == "mitre-atlas" and refs[0]["external_id"].startswith("AML.")
+        # ATT&CK tools read the ID of any "mitre-attack" reference (and any external_id) as the object's own
+        assert [r for r in refs[1:] if "external_id" in r or r["source_name"].startswith("mitre-")] == []
+        attack = o["x_atlas_attack_reference"]["id"]
+        assert {"source_name": "ATT&CK", "description": f"Adapted from ATT&CK {attack}",
+                "url": o["x_atlas_attack_reference"]["url"]} in refs
+    t0000 = next(o for o in adapted if o["external_references"][0]["external_id"] == "AML.T0000")
+    assert t0000["x_atlas_attack_reference"] == {"id": "T1596", "url": "https://attack.mitre.org/techniques/T1596/"}
+
+
+def test_reads_bundles_written_with_the_earlier_attack_reference(matrix, exported):
+    doc = json.loads(exported)
+    for o in doc["objects"]:
+        if attack := o.pop("x_atlas_attack_reference", None):
+            o["external_references"] = [o["external_references"][0],
+                                        {"source_name": "mitre-attack", "external_id": attack["id"],
+                                         "url": attack["url"]},
+                                        *(r for r in o["external_references"][1:] if r["source_name"] != "ATT&CK")]
+    assert stix.loads(json.dumps(doc)) == matrix
+
+
+def test_tactic_and_mitigation_references_survive(matrix, objects):
+    execution = next(o for o in objects if o["type"] == "x-mitre-tactic" and o["name"] == "Execution")
+    assert {"source_name": "reference", "description": "Remote System Discovery",
+            "url": "https://attack.mitre.org/techniques/T1018/"} in execution["external_references"]
+    assert stix.loads(stix.dumps(matrix)).tactic("AML.TA0005").references == matrix.tactic("AML.TA0005").references

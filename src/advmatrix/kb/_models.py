@@ -69,6 +69,7 @@ class Tactic(_Frozen):
     attack_reference: AttackReference | None = None
     created: dt.date | None = None
     modified: dt.date | None = None
+    references: tuple[Reference, ...] = ()
     nist_ai_rmf: tuple[RmfFunction, ...] = ()
 
     kind: Literal["tactic"] = "tactic"
@@ -135,6 +136,7 @@ class Mitigation(_Frozen):
     created: dt.date | None = None
     modified: dt.date | None = None
     attack_reference: AttackReference | None = None
+    references: tuple[Reference, ...] = ()
 
     kind: Literal["mitigation"] = "mitigation"
 

@@ -1,9 +1,15 @@
 """Upstream ``ATLAS.yaml``: read every released layout, write the current one.
 
 Layouts: 3.x keeps ``tactics``/``techniques``/``mitigations`` at the top level; 4.x and 5.x
-nest them under ``matrices``. Case studies are top-level in both. Upstream slips (a link object
+nest them under ``matrices``. Case studies are top-level in both. Field names changed between
+releases and every spelling is read: ``reported-by`` (3.x, 4.0) became ``reporter``; a
+mitigation's ``tags`` (4.4.0, the first with mitigations) became ``category`` in 4.4.2;
+``ML-lifecycle`` (4.5.0 to 4.6.0) became ``ml-lifecycle`` in 4.7.0. Upstream slips (a link object
 inside a mitigation's lifecycle list, a step whose technique is not under its tactic) become
 warnings on the returned matrix, so a release with a slip can still be read.
+
+Sources cited inside upstream descriptions become references of the object (see
+``_citations``), so they survive a rewrite of the prose.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError
+from ._citations import cited_references, merge_references
 from ._io import build, dump_yaml, parse_yaml, read_text
 from ._matrix import Matrix
 from ._models import (
@@ -29,15 +36,18 @@ from ._validate import check_matrix
 
 # Our additions ride in one extension key so upstream tools ignore them and round trips keep them.
 EXT = "x-advmatrix"
+# Older spellings of a mitigation field, newest first: the first one present is read.
+_LIFECYCLE_KEYS = ("ml-lifecycle", "ML-lifecycle")
+_CATEGORY_KEYS = ("category", "tags")
 
 _KNOWN = {
     "tactic": {"id", "name", "description", "object-type", "ATT&CK-reference", "created_date",
-               "modified_date", EXT},
+               "modified_date", "references", EXT},
     "technique": {"id", "name", "description", "object-type", "ATT&CK-reference", "tactics",
                   "subtechnique-of", "created_date", "modified_date", "maturity", "references",
                   EXT},
     "mitigation": {"id", "name", "description", "object-type", "ATT&CK-reference", "techniques",
-                   "ml-lifecycle", "category", "created_date", "modified_date", EXT},
+                   *_LIFECYCLE_KEYS, *_CATEGORY_KEYS, "created_date", "modified_date", "references", EXT},
     "case-study": {"id", "name", "object-type", "summary", "incident-date",
                    "incident-date-granularity", "procedure", "target", "actor",
                    "case-study-type", "reporter", "reported-by", "references", EXT},
@@ -65,9 +75,15 @@ class _Reader:
         return AttackReference(id=str(ref["id"]), url=str(ref.get("url", "")))
 
     @staticmethod
-    def _refs(raw: list | None) -> tuple[Reference, ...]:
-        return tuple(Reference(title=str(r.get("title") or ""), url=str(r.get("url") or ""))
-                     for r in raw or () if isinstance(r, dict))
+    def _refs(raw: list | None, *cited_in: Any) -> tuple[Reference, ...]:
+        """The listed references, then the sources cited in the given texts."""
+        listed = (Reference(title=str(r.get("title") or ""), url=str(r.get("url") or ""))
+                  for r in raw or () if isinstance(r, dict))
+        return merge_references(listed, *(cited_references(t) for t in cited_in if isinstance(t, str)))
+
+    @staticmethod
+    def _first(raw: dict, keys: tuple[str, ...]) -> Any:
+        return next((raw[k] for k in keys if raw.get(k) is not None), None)
 
     def tactic(self, raw: dict) -> Tactic:
         self._unknown_keys(raw, "tactic")
@@ -76,6 +92,7 @@ class _Reader:
             "id": raw.get("id"), "name": raw.get("name"), "description": raw.get("description"),
             "attack_reference": self._attack(raw), "created": raw.get("created_date"),
             "modified": raw.get("modified_date"), "nist_ai_rmf": ext.get("nist-ai-rmf", ()),
+            "references": self._refs(raw.get("references"), raw.get("description")),
         }, self.source)
 
     def technique(self, raw: dict) -> Technique:
@@ -86,7 +103,7 @@ class _Reader:
             "tactics": tuple(raw.get("tactics") or ()), "parent": raw.get("subtechnique-of"),
             "maturity": raw.get("maturity"), "created": raw.get("created_date"),
             "modified": raw.get("modified_date"), "attack_reference": self._attack(raw),
-            "references": self._refs(raw.get("references")),
+            "references": self._refs(raw.get("references"), raw.get("description")),
             "owasp_ml": ext.get("owasp-ml", ()), "owasp_llm": ext.get("owasp-llm", ()),
             "nist_ai_rmf": ext.get("nist-ai-rmf", ()),
         }, self.source)
@@ -103,7 +120,7 @@ class _Reader:
             else:
                 self.warn(mid, f"ignored malformed technique link {item!r}")
         lifecycle: list[str] = []
-        for item in raw.get("ml-lifecycle") or ():
+        for item in self._first(raw, _LIFECYCLE_KEYS) or ():
             if isinstance(item, str):
                 lifecycle.append(item)
             elif isinstance(item, dict) and "id" in item:
@@ -116,9 +133,11 @@ class _Reader:
                 self.warn(mid, f"ignored malformed lifecycle entry {item!r}")
         return build(Mitigation, {
             "id": raw.get("id"), "name": raw.get("name"), "description": raw.get("description"),
-            "techniques": uses, "lifecycle": lifecycle, "category": tuple(raw.get("category") or ()),
+            "techniques": uses, "lifecycle": lifecycle,
+            "category": tuple(self._first(raw, _CATEGORY_KEYS) or ()),
             "created": raw.get("created_date"), "modified": raw.get("modified_date"),
             "attack_reference": self._attack(raw),
+            "references": self._refs(raw.get("references"), raw.get("description")),
         }, self.source)
 
     def case_study(self, raw: dict) -> CaseStudy:
@@ -133,7 +152,9 @@ class _Reader:
             "procedure": steps, "target": raw.get("target") or "", "actor": raw.get("actor") or "",
             "case_study_type": raw.get("case-study-type"),
             "reporter": raw.get("reporter") or raw.get("reported-by"),
-            "references": self._refs(raw.get("references")),
+            "references": self._refs(raw.get("references"), raw.get("summary"),
+                                     *(s.get("description") for s in raw.get("procedure") or ()
+                                       if isinstance(s, dict))),
         }, self.source)
 
 
@@ -218,6 +239,8 @@ def to_dict(matrix: Matrix) -> dict[str, Any]:
     tactics = []
     for t in matrix.tactics:
         out = _common(t, "tactic")
+        if t.references:
+            out["references"] = [r.model_dump() for r in t.references]
         _dates(out, t.created, t.modified)
         if ext := _ext(nist_ai_rmf=t.nist_ai_rmf):
             out[EXT] = ext
@@ -243,6 +266,8 @@ def to_dict(matrix: Matrix) -> dict[str, Any]:
         out["techniques"] = [{"id": u.technique, "use": u.use} for u in m.techniques]
         out["ml-lifecycle"] = list(m.lifecycle)
         out["category"] = list(m.category)
+        if m.references:
+            out["references"] = [r.model_dump() for r in m.references]
         _dates(out, m.created, m.modified)
         mitigations.append(out)
     cases = []

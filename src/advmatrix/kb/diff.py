@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from ._matrix import Matrix
 
 _KINDS = ("tactics", "techniques", "mitigations", "case_studies")
+# Sets kept as lists: upstream reorders them between releases without changing what they say.
+_UNORDERED = frozenset({"lifecycle", "category"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,12 @@ class MatrixDiff:
         return "\n".join(lines)
 
 
+def _same(key: str, a: object, b: object) -> bool:
+    if key in _UNORDERED and isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return sorted(a) == sorted(b)
+    return a == b
+
+
 def diff(old: Matrix, new: Matrix) -> MatrixDiff:
     """What changed between two matrices: objects added, removed, renamed and otherwise changed."""
     added, removed, renamed, changed = [], [], [], []
@@ -63,7 +71,7 @@ def diff(old: Matrix, new: Matrix) -> MatrixDiff:
             removed.append(Change(oid, singular, old_name=a[oid].name))
         for oid in a.keys() & b.keys():
             x, y = a[oid].model_dump(), b[oid].model_dump()
-            fields = tuple(k for k in y if x.get(k) != y[k] and k != "name")
+            fields = tuple(k for k in y if k != "name" and not _same(k, x.get(k), y[k]))
             if x["name"] != y["name"]:
                 renamed.append(Change(oid, singular, old_name=x["name"], new_name=y["name"]))
             if fields:

@@ -5,7 +5,15 @@ Shape follows the ATT&CK/ATLAS convention so existing tools read it: ``x-mitre-t
 ``x_mitre_is_subtechnique`` and a ``subtechnique-of`` relationship), ``course-of-action`` with
 ``mitigates`` relationships, and ATLAS IDs in ``external_references`` under ``mitre-atlas``.
 Case studies, which the upstream STIX omits, become ``report`` objects whose ordered procedure
-rides in ``x_atlas_procedure``.
+rides in ``x_atlas_procedure``. As in MITRE's own ATLAS bundle, attack-patterns carry
+``x_mitre_platforms: ["ATLAS"]`` and one ``x-mitre-collection`` object lists every object with
+its modified time (what ATT&CK Workbench and collection indexes read).
+
+An object's first external reference is its own ATLAS ID. The ATT&CK object it adapts is named
+in ``x_atlas_attack_reference`` and linked by a reference without an ``external_id`` under a
+source name other than ``mitre-attack``: ATT&CK tools take any ``mitre-attack`` reference's
+``external_id`` as the object's own ID (mitreattack-python's ``get_object_by_attack_id('T1596')``
+would return AML.T0000). Bundles written before this rule are still read.
 
 STIX IDs are UUIDv5 of the ATLAS ID, so an object keeps its STIX ID across exports and
 releases; tools that key on STIX IDs (MISP, OpenCTI) see updates, not new objects.
@@ -44,6 +52,11 @@ from ._validate import check_matrix
 NAMESPACE = uuid.UUID("6d3f6a0e-4d8e-5b7a-9c1e-a75a0f2b8c31")
 KILL_CHAIN = "mitre-atlas"
 SOURCE = "mitre-atlas"
+# Source name of the link to an adapted ATT&CK object; deliberately not "mitre-attack" (see above).
+ATTACK_XREF = "ATT&CK"
+PLATFORMS = ["ATLAS"]  # MITRE's ATLAS bundle uses this one platform; layers and queries rely on it
+# The ATT&CK data-model version whose collection object this follows (as MITRE's ATLAS bundle).
+ATTACK_SPEC_VERSION = "2.1.0"
 # STIX requires timestamps on every object; undated upstream objects get this one and a flag.
 UNDATED = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
@@ -60,7 +73,10 @@ def _refs(object_id: str, attack: AttackReference | None,
           references: tuple[Reference, ...] = ()) -> list[dict]:
     out = [{"source_name": SOURCE, "external_id": object_id, "url": atlas_url(object_id)}]
     if attack:
-        out.append({"source_name": "mitre-attack", "external_id": attack.id, "url": attack.url})
+        xref = {"source_name": ATTACK_XREF, "description": f"Adapted from ATT&CK {attack.id}"}
+        if attack.url:
+            xref["url"] = attack.url
+        out.append(xref)
     for r in references:
         ref = {"source_name": "reference"}
         if r.title:
@@ -69,6 +85,10 @@ def _refs(object_id: str, attack: AttackReference | None,
             ref["url"] = r.url
         out.append(ref)
     return out
+
+
+def _attack_ext(attack: AttackReference | None) -> dict:
+    return {"x_atlas_attack_reference": attack.model_dump()} if attack else {}
 
 
 def _dated(created: dt.date | None, modified: dt.date | None) -> dict:
@@ -86,10 +106,10 @@ def _dated(created: dt.date | None, modified: dt.date | None) -> dict:
 
 
 @lru_cache(maxsize=1)
-def _custom_types() -> tuple[type, type]:
+def _custom_types() -> tuple[type, type, type]:
     """Register the ATT&CK-style custom object types with stix2 (once per process)."""
     import stix2
-    from stix2.properties import ListProperty, ReferenceProperty, StringProperty
+    from stix2.properties import DictionaryProperty, ListProperty, ReferenceProperty, StringProperty
 
     @stix2.v21.CustomObject("x-mitre-tactic", [
         ("name", StringProperty(required=True)),
@@ -108,14 +128,24 @@ def _custom_types() -> tuple[type, type]:
     class XMatrix:
         pass
 
-    return XTactic, XMatrix
+    @stix2.v21.CustomObject("x-mitre-collection", [
+        ("name", StringProperty(required=True)),
+        ("description", StringProperty()),
+        ("x_mitre_version", StringProperty(required=True)),
+        ("x_mitre_attack_spec_version", StringProperty(required=True)),
+        ("x_mitre_contents", ListProperty(DictionaryProperty(), required=True)),
+    ])
+    class XCollection:
+        pass
+
+    return XTactic, XMatrix, XCollection
 
 
 def to_bundle(matrix: Matrix) -> Any:
     """The matrix as a ``stix2.v21.Bundle``."""
     import stix2  # deferred: importing stix2 costs more than the rest of the package
 
-    XTactic, XMatrix = _custom_types()
+    XTactic, XMatrix, XCollection = _custom_types()
     objects: list[Any] = []
     tactic_ids: dict[str, str] = {}
     shortnames: dict[str, str] = {}
@@ -125,8 +155,9 @@ def to_bundle(matrix: Matrix) -> Any:
         extra = {"x_advmatrix_nist_ai_rmf": list(t.nist_ai_rmf)} if t.nist_ai_rmf else {}
         objects.append(XTactic(id=sid, name=t.name, description=t.description,
                                x_mitre_shortname=shortnames[t.id],
-                               external_references=_refs(t.id, t.attack_reference),
-                               allow_custom=True, **_dated(t.created, t.modified), **extra))
+                               external_references=_refs(t.id, t.attack_reference, t.references),
+                               allow_custom=True, **_dated(t.created, t.modified), **extra,
+                               **_attack_ext(t.attack_reference)))
     objects.append(XMatrix(
         id=stix_id("x-mitre-matrix", matrix.id), name=matrix.name or matrix.id,
         description=f"{matrix.name} {matrix.version}",
@@ -146,7 +177,8 @@ def to_bundle(matrix: Matrix) -> Any:
         phases = [{"kill_chain_name": KILL_CHAIN, "phase_name": shortnames[ta]}
                   for ta in owner.tactics if ta in shortnames]
         extra: dict[str, Any] = {"x_mitre_is_subtechnique": t.parent is not None,
-                                 "x_mitre_domains": ["atlas-atlas"]}
+                                 "x_mitre_platforms": PLATFORMS, "x_mitre_domains": ["atlas-atlas"],
+                                 **_attack_ext(t.attack_reference)}
         if t.maturity:
             extra["x_atlas_maturity"] = t.maturity
         for key, value in (("x_advmatrix_owasp_ml", t.owasp_ml), ("x_advmatrix_owasp_llm", t.owasp_llm),
@@ -172,9 +204,10 @@ def to_bundle(matrix: Matrix) -> Any:
         sid = stix_id("course-of-action", m.id)
         extra = {k: list(v) for k, v in (("x_atlas_lifecycle", m.lifecycle),
                                            ("x_atlas_category", m.category)) if v}
+        extra.update(_attack_ext(m.attack_reference))
         objects.append(stix2.v21.CourseOfAction(
             id=sid, name=m.name, description=m.description,
-            external_references=_refs(m.id, m.attack_reference),
+            external_references=_refs(m.id, m.attack_reference, m.references),
             allow_custom=True, **_dated(m.created, m.modified), **extra))
         seen: dict[str, int] = {}
         for use in m.techniques:
@@ -206,10 +239,31 @@ def to_bundle(matrix: Matrix) -> Any:
             created=when, modified=when, allow_custom=True, **extra))
 
     objects += relationships
+    objects.insert(0, _collection(XCollection, matrix, objects))
     digest = hashlib.sha256("\n".join(str(o.id) for o in objects).encode()
                             + matrix.version.encode()).hexdigest()
     return stix2.v21.Bundle(objects=objects, id=f"bundle--{uuid.uuid5(NAMESPACE, digest)}",
                             allow_custom=True)
+
+
+def _collection(XCollection: type, matrix: Matrix, objects: list[Any]) -> Any:
+    """The ``x-mitre-collection`` naming every object and the version of it this bundle holds.
+
+    Its own timestamps are the earliest and latest of its contents, not the time of export, so
+    exporting the same matrix twice gives the same bundle.
+    """
+    contents = [{"object_ref": str(o.id), "object_modified": o.modified} for o in objects]
+    return XCollection(
+        id=stix_id("x-mitre-collection", matrix.id), name=matrix.id,  # "ATLAS", as MITRE names it
+        description=f"{matrix.name or matrix.id} {matrix.version}: tactics, techniques, mitigations "
+                    "and case studies",
+        x_mitre_version=matrix.version, x_mitre_attack_spec_version=ATTACK_SPEC_VERSION,
+        x_mitre_contents=contents,
+        external_references=[{"source_name": SOURCE, "external_id": matrix.id,
+                              "url": "https://atlas.mitre.org/"}],
+        created=min(o.created for o in objects), modified=max(o.modified for o in objects),
+        allow_custom=True,
+    )
 
 
 def dumps(matrix: Matrix) -> str:
@@ -238,12 +292,16 @@ def _day(obj: dict, key: str, undated_flag: str) -> dt.date | None:
 
 
 def _ext(obj: dict) -> tuple[AttackReference | None, tuple[Reference, ...]]:
-    attack, refs = None, []
+    own = obj.get("x_atlas_attack_reference")
+    attack = (AttackReference(id=str(own["id"]), url=str(own.get("url") or ""))
+              if isinstance(own, dict) and own.get("id") else None)
+    refs = []
     for ref in obj.get("external_references") or ():
         source = ref.get("source_name")
-        if source == SOURCE:
+        if source == SOURCE or (source == ATTACK_XREF and own):
             continue
         if source == "mitre-attack" and attack is None and ref.get("external_id"):
+            # the form advmatrix wrote before ATTACK_XREF: still read, never written
             attack = AttackReference(id=ref["external_id"], url=ref.get("url", ""))
         else:
             title = ref.get("description") or ("" if source == "reference" else source or "")
@@ -270,12 +328,12 @@ def loads(text: str, source: str = "<string>") -> Matrix:
         tid = _atlas_id(obj)
         if not tid:
             continue
-        attack, _ = _ext(obj)
+        attack, refs = _ext(obj)
         tactic = build(Tactic, {
             "id": tid, "name": obj.get("name"), "description": obj.get("description") or obj.get("name"),
             "attack_reference": attack, "created": _day(obj, "created", "x_atlas_undated"),
             "modified": _day(obj, "modified", "x_atlas_unmodified") if not obj.get("x_atlas_unmodified") else None,
-            "nist_ai_rmf": obj.get("x_advmatrix_nist_ai_rmf", ()),
+            "nist_ai_rmf": obj.get("x_advmatrix_nist_ai_rmf", ()), "references": refs,
         }, source)
         tactic_by_stix[obj["id"]] = tactic
         tactic_by_short[obj.get("x_mitre_shortname") or tactic_shortname(tactic.name)] = tactic.id
@@ -336,14 +394,14 @@ def loads(text: str, source: str = "<string>") -> Matrix:
         mid = _atlas_id(obj)
         if not mid:
             continue
-        attack, _ = _ext(obj)
+        attack, refs = _ext(obj)
         mitigations.append(build(Mitigation, {
             "id": mid, "name": obj.get("name"), "description": obj.get("description") or obj.get("name"),
             "techniques": uses.get(obj["id"], []), "lifecycle": obj.get("x_atlas_lifecycle", ()),
             "category": obj.get("x_atlas_category", ()),
             "created": _day(obj, "created", "x_atlas_undated"),
             "modified": None if obj.get("x_atlas_unmodified") else _day(obj, "modified", "x_atlas_undated"),
-            "attack_reference": attack,
+            "attack_reference": attack, "references": refs,
         }, source))
 
     cases = []
