@@ -120,8 +120,8 @@ def test_a_misspelled_gate_fails_loudly(cli, served, tmp_path):
     assert r.code == 2 and "'extracton' is no family or procedure" in r.err and len(r.err.splitlines()) == 1
     assert not (tmp_path / "r.db").exists() or cli("runs", "list", "--db", tmp_path / "r.db", "--json").json() == []
     r = cli(*args, "--fail-on", "extraction.fidelty>0.5")
-    assert r.code == 2 and "no finding reports 'fidelty'" in r.err and "fidelity" in r.err
-    assert len(cli("runs", "list", "--db", tmp_path / "r.db", "--json").json()) == 1  # the run itself is kept
+    assert r.code == 2 and "no procedure reports a metric 'fidelty'" in r.err and "fidelity" in r.err
+    assert not (tmp_path / "r.db").exists()  # a metric no procedure reports is refused before any query
     r = cli(*args, "--fail-on", "evasion.success>0.5")
     assert r.code == 2 and "no procedure matching 'evasion' ran" in r.err
 

@@ -438,7 +438,8 @@ def test_json_chat_with_a_planted_document():
 
 
 @pytest.mark.parametrize("description, message", [
-    ({"protocol": "openai", "url": "http://h/v1", "model": "m", "modle": "x"}, "'modle': Extra inputs"),
+    ({"protocol": "openai", "url": "http://h/v1", "model": "m", "modle": "x"},
+     "unknown key 'modle' .*did you mean 'model'"),
     ({"protocol": "openai", "url": "http://h/v1", "model": "m", "channels": ["sms"]}, "unknown channel 'sms'"),
     ({"protocol": "openai", "url": "http://h/v1", "model": "m", "plant": {"user": {"url": "http://h/x"}}},
      "cannot plant into 'user'"),

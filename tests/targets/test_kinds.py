@@ -77,7 +77,7 @@ def test_unknown_uri_and_protocol_list_what_is_known():
     ({"protocol": "json", "url": "http://x", "template": {"a": 1}, "response_path": "r", "input_shape": [2],
       "classes": ["a", "b"]}, "parameter 'template': .*put \"\\$inputs\""),
     ({"protocol": "tfserving", "url": "http://x", "model": "m", "input_shape": [2], "classes": ["a"],
-      "output": "odds"}, "'odds' is not a valid OutputKind"),
+      "output": "odds"}, "'output' must be one of probabilities, logits, labels, top-k, not 'odds'"),
 ])
 def test_bad_descriptions_are_one_line(spec, message):
     with pytest.raises(UsageError, match=message):
@@ -193,7 +193,7 @@ def test_a_third_party_kind_works_by_uri_and_by_yaml(installed, tmp_path):
 def test_a_misspelt_description_key_is_one_line(tmp_path):
     from advmatrix.targets import open_target
 
-    with pytest.raises(UsageError, match="parameter 'input_shpe': Extra inputs are not permitted"):
+    with pytest.raises(UsageError, match="unknown key 'input_shpe' .*did you mean 'input_shape'"):
         open_target({"protocol": "tfserving", "url": "http://127.0.0.1:9", "model": "m", "input_shpe": [4],
                      "classes": ["a", "b"]})
 

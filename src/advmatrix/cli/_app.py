@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
+from . import alerts as alerts_commands
 from . import assess as assess_commands
 from . import kb as kb_commands
 from . import llm_app as llm_app_commands
@@ -39,6 +40,7 @@ app.command("demo")(assess_commands.demo)
 app.command("serve")(serve_commands.serve)
 app.command("serve-llm-app")(llm_app_commands.serve_llm_app)
 app.command("monitor")(monitor_commands.monitor)
+app.add_typer(alerts_commands.app, name="alerts")
 
 
 def _version(value: bool) -> None:

@@ -23,7 +23,8 @@ class _LazyConsole:
         return getattr(self._console, name)
 
 
-out = _LazyConsole(highlight=False, soft_wrap=False)
+# soft_wrap: a line piped into a file or another program keeps its commands and paths whole
+out = _LazyConsole(highlight=False, soft_wrap=True)
 err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 

@@ -10,9 +10,11 @@ from typing import Optional
 
 import typer
 
+from ._checks import existing_db
 from ._output import emit_json, err, out
 
 runs_app = typer.Typer(help="Read past assessment runs from the store.", no_args_is_help=True)
+_NO_RUNS = "'advmatrix assess' writes it; --db names it"
 DbOpt = typer.Option("advmatrix.db", "--db", help="SQLite file or SQLAlchemy URL (postgresql+psycopg://...).")
 
 
@@ -94,6 +96,7 @@ def _progress():
 
 
 def _table(assessment) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{assessment.target['name']} ({assessment.target['access']})")
@@ -113,6 +116,9 @@ def _table(assessment) -> None:
                        if c.detected else "[red]missed[/]")
         table.add_row(*row)
     out.print(table)
+    for f in assessment.findings:
+        if f.status in ("skipped", "error", "partial") and f.message:
+            out.print(f"  {f.procedure} {f.status}: {escape(f.message)}")
 
 
 @runs_app.command("list")
@@ -121,7 +127,7 @@ def runs_list(db: str = DbOpt, limit: int = typer.Option(50, "--limit", "-n", mi
     """List stored runs, newest first."""
     from ..store import RunStore
 
-    rows = RunStore(db).list(limit)
+    rows = RunStore(existing_db(db, hint=_NO_RUNS)).list(limit)
     if json:
         emit_json(rows)
         return
@@ -144,7 +150,7 @@ def runs_show(run_id: str = typer.Argument(..., metavar="ID"), db: str = DbOpt,
     """Show one run (an ID prefix is enough)."""
     from ..emulate import load_run
 
-    assessment = load_run(db, run_id)
+    assessment = load_run(existing_db(db, hint=_NO_RUNS), run_id)
     if json:
         emit_json(assessment.as_dict())
     else:
@@ -158,7 +164,7 @@ def runs_report(run_id: str = typer.Argument(..., metavar="ID"), db: str = DbOpt
     """Write the HTML, JSON and layer reports of a stored run again."""
     from ..emulate import report_run
 
-    _, paths = report_run(db, run_id, out_dir)
+    _, paths = report_run(existing_db(db, hint=_NO_RUNS), run_id, out_dir)
     emit_json(paths) if json else out.print(f"wrote {', '.join(paths.values())}")
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from ..errors import UsageError
+from ._checks import free_address, http_url
 from ._output import err
 
 
@@ -18,13 +20,28 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
             db: Optional[str] = typer.Option(None, "--db", help="SQLite file for events, alerts and blocks."),
             alerts_jsonl: Optional[str] = typer.Option(None, "--alerts-jsonl", help="Also append alerts to this JSON-lines file."),
             webhook: Optional[str] = typer.Option(None, "--webhook", help="POST each alert to this URL."),
-            reference: Optional[str] = typer.Option(None, "--reference", help=".npy of natural inputs (for the ood "
-                                                    "and query-coverage detectors)."),
+            reference: Optional[str] = typer.Option(None, "--reference", help=".npy of natural inputs; turns on the "
+                                                    "ood and query-coverage detectors, which compare queries with it."),
             system_prompt: Optional[Path] = typer.Option(None, "--system-prompt", help="Text file with the LLM "
                                                          "application's system prompt (for the prompt-leakage "
                                                          "detector).")) -> None:
     """Proxy a model server or an LLM application (OpenAI, Anthropic or Ollama chat APIs), detect
-    attacks in its traffic (tagged with ATLAS techniques) and respond.
+    attacks in its traffic (tagged with ATLAS techniques) and respond. Each alert is also printed as one
+    line on stderr.
+
+    \b
+    Default responses (set others under 'responses:' in --config):
+      similarity-search, membership: degrade outputs to labels for 1 hour
+      prada, query-coverage: throttle the client to 1 request/s for 1 hour
+      volume: throttle to 5 requests/s for 10 minutes
+      token-amplification: throttle to 1 request/s for 5 minutes
+      prompt-injection, history-integrity: refuse the request
+      prompt-leakage: stop the reply; secret-leakage: redact it
+      rendering-exfiltration: make links inert
+      tool-call-guard: drop the tool calls
+      prompt-similarity, session-jailbreak, ood: record the alert only
+
+    --reference turns on the ood and query-coverage detectors (unless --config lists the detectors).
 
     The admin API (/_advmatrix/alerts, clients, blocks) needs ADVMATRIX_TOKEN as a bearer token;
     /_advmatrix/health and /_advmatrix/metrics (Prometheus) are open."""
@@ -34,18 +51,46 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
     import uvicorn
 
     from ..gateway import create_gateway, load_config
+    from ..plugins import registry
 
     host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--listen '{listen}': expected HOST:PORT")
+    if upstream is not None:
+        http_url(upstream, "--upstream")
     cfg = load_config(config, upstream=upstream, db=db, alerts_jsonl=alerts_jsonl, webhook=webhook,
                       reference=reference, admin_token=os.environ.get("ADVMATRIX_TOKEN"))
+    http_url(cfg.upstream, f"{config}: upstream" if upstream is None else "--upstream")
+    if reference and "detectors" not in cfg.model_fields_set:
+        for name, cls in registry("detector").items():
+            if "reference" in cls.context:
+                cfg.detectors.setdefault(name, {})
     if system_prompt is not None:
         try:
             cfg.context["system_prompt"] = system_prompt.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--system-prompt {system_prompt}: cannot read it ({exc.__class__.__name__})") from None
+    free_address(host, int(port), "--listen")
     app = create_gateway(cfg)
+    gateway = app.state.gateway
+    gateway.writer = _Echo(gateway.writer)
     err.print(f"advmatrix gateway on http://{listen} -> {cfg.upstream}; detectors: "
-              f"{', '.join(d.name for d in app.state.gateway.detectors)}")
+              f"{', '.join(d.name for d in gateway.detectors)}")
     uvicorn.run(app, host=host, port=int(port), log_level="warning")
+
+
+class _Echo:
+    """The gateway's event writer, printing each alert as one line on stderr on its way to the
+    store, so that whoever started the gateway sees attacks as they are noticed."""
+
+    def __init__(self, writer: Any):
+        self._writer = writer
+
+    def alert(self, alert: Any) -> None:
+        techniques = ", ".join(alert.technique_ids)
+        print(f"advmatrix: alert: {alert.detector} ({alert.severity}) client {alert.client}: {alert.message} "
+              f"[{techniques}] -> {alert.action or 'alert'}", file=sys.stderr, flush=True)
+        self._writer.alert(alert)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._writer, name)

@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     # typer's start-up off the command that pipelines run once per artifact
     p = argparse.ArgumentParser(
         prog="advmatrix scan", description=SUMMARY + " Nothing in them is loaded, imported or run.",
-        epilog="Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 error.")
+        epilog="Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 error (including "
+               "nothing analysed: no file given is in a format advmatrix knows).")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                    help="files or directories to scan (archives are opened)")
     p.add_argument("--fail-on", default="medium", metavar="SEVERITY",
@@ -62,13 +63,21 @@ def run_scan(argv: list[str]) -> int:
             print(text)
         else:
             write_atomic(sarif, text + "\n")
+    nothing = bool(report.files) and len(report.unanalysed) == len(report.files)
     if args.json:
         emit_json({**report.as_dict(), "fail_on": threshold.name.lower()})
-    elif not machine and (report.files or not report.errors):
+    elif not machine and not nothing and (report.files or not report.errors):
         _table(report, Severity.INFO if args.show_info else Severity.LOW)
     for e in report.errors:
         print(f"advmatrix: error: {e}", file=sys.stderr)
     if report.errors:
+        return 2
+    if nothing:
+        # a gate that looked at nothing must not pass as "no findings"
+        names = ", ".join(report.unanalysed[:3]) + (f" and {len(report.unanalysed) - 3} more"
+                                                     if len(report.unanalysed) > 3 else "")
+        print(f"advmatrix: error: {names}: unknown format (not pickle, PyTorch, joblib, NumPy, Keras, ONNX, "
+              "safetensors or TensorFlow); nothing was analysed", file=sys.stderr)
         return 2
     return 1 if report.at_or_above(threshold) else 0
 
@@ -78,8 +87,17 @@ def _table(report, floor: Severity) -> None:
     from rich.table import Table
 
     shown = [f for f in report.findings if f.severity >= floor]
+    unknown = report.unanalysed
+    for path in unknown[:10]:
+        out.print(f"[yellow]unknown format[/], not analysed: {escape(path)}")
+    if len(unknown) > 10:
+        out.print(f"[yellow]unknown format[/], not analysed: ... and {len(unknown) - 10} more")
+    analysed = len(report.files) - len(unknown)
+    if not shown and analysed:
+        out.print(f"[green]no findings[/] in {analysed} artifact(s), {report.bytes_scanned:,} bytes"
+                  + (f" ({len(unknown)} of unknown format not analysed)" if unknown else ""))
+        return
     if not shown:
-        out.print(f"[green]no findings[/] in {len(report.files)} artifact(s), {report.bytes_scanned:,} bytes")
         return
     table = Table(title=f"{len(shown)} finding(s) in {len(report.files)} artifact(s)", show_lines=False)
     for col in ("severity", "location", "construct", "finding", "ATLAS"):

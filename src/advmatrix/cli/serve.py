@@ -8,13 +8,14 @@ from typing import Optional
 
 import typer
 
+from ._checks import existing_db, free_address
 from ._output import err
 
 
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; loopback by default."),
           port: int = typer.Option(8000, "--port", min=0, max=65535),
           db: str = typer.Option("advmatrix.db", "--db", help="Run store for built-in layers."),
-          gateway_db: Optional[str] = typer.Option(None, "--gateway-db", help="The gateway's database, for alert layers."),
+          gateway_db: Optional[str] = typer.Option(None, "--gateway-db", help="The gateway's database, for alert layers (must exist)."),
           source: Optional[Path] = typer.Option(None, "--source", help="ATLAS.yaml or STIX bundle instead of the bundled data.")) -> None:
     """Serve the matrix, case studies and results in the browser (FastAPI + server-rendered pages)."""
     from .._extras import require
@@ -25,6 +26,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
     from ..kb import load_source
     from ..web import create_app
 
-    app = create_app(load_source(source), db=db, token=os.environ.get("ADVMATRIX_TOKEN"), gateway_db=gateway_db)
+    if gateway_db is not None:
+        existing_db(gateway_db, "--gateway-db", "the file 'advmatrix monitor --db' writes")
+    matrix = load_source(source)
+    free_address(host, port, "--port")
+    app = create_app(matrix, db=db, token=os.environ.get("ADVMATRIX_TOKEN"), gateway_db=gateway_db)
     err.print(f"advmatrix navigator on http://{host}:{port}/ (API docs: /api/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -43,8 +43,11 @@ def load_dataset(spec: str, info: TargetInfo) -> Dataset:
         arrays = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise FormatError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{path}: not an .npz of arrays: {exc}") from None
+    except (OSError, ValueError):
+        # numpy's own message advises loading the file unsafely: never the advice to give
+        raise FormatError(f"{path}: not an .npz of arrays (write one with np.savez(path, x=..., y=...))") from None
+    if not hasattr(arrays, "files"):
+        raise FormatError(f"{path}: a single array; --data needs an .npz with arrays named 'x' and 'y'")
     if "x" not in arrays or "y" not in arrays:
         raise FormatError(f"{path}: needs arrays named 'x' and 'y'")
     values = {k: (arrays[k] if k in arrays else None) for k in _FIELDS}

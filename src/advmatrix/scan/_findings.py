@@ -84,7 +84,14 @@ class ScanReport:
     def at_or_above(self, severity: Severity) -> list[Finding]:
         return [f for f in self.findings if f.severity >= severity]
 
+    @property
+    def unanalysed(self) -> list[str]:
+        """Files given (not archive members) whose content is no format the scanner knows: not
+        looked into, so "no findings" says nothing about them."""
+        return [r.path for r in self.files if not r.member and r.format == "unknown"]
+
     def as_dict(self) -> dict:
         return {"files": [r.as_dict() for r in self.files], "errors": list(self.errors),
+                "unanalysed": self.unanalysed,
                 "bytes_scanned": self.bytes_scanned,
                 "summary": {s.name.lower(): sum(f.severity == s for f in self.findings) for s in Severity}}

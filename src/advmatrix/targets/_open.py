@@ -54,19 +54,25 @@ def _from_uri(text: str) -> dict[str, Any]:
     return known[scheme].from_uri(text)
 
 
-def _env(value: Any) -> Any:
-    """``${NAME}`` in strings comes from the environment, so tokens stay out of files."""
+def _env(value: Any, source: str = "", key: str = "") -> Any:
+    """``${NAME}`` in strings comes from the environment, so tokens stay out of files; a name
+    that is not set is an error naming it and the key, not an empty token sent in silence."""
     if isinstance(value, str):
-        return re.sub(r"\$\{(\w+)\}", lambda m: os.environ.get(m.group(1), ""), value)
+        def expand(m: re.Match) -> str:
+            if m.group(1) not in os.environ:
+                raise UsageError(f"{source}: '{key}' uses ${{{m.group(1)}}}, which is not set in the environment")
+            return os.environ[m.group(1)]
+
+        return re.sub(r"\$\{(\w+)\}", expand, value)
     if isinstance(value, dict):
-        return {k: _env(v) for k, v in value.items()}
+        return {k: _env(v, source, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_env(v) for v in value]
+        return [_env(v, source, f"{key}[{i}]") for i, v in enumerate(value)]
     return value
 
 
 def _from_description(desc: dict, budget: Budget | None, overrides: dict, source: str) -> Target:
-    desc = _env({**desc, **{k: v for k, v in overrides.items() if v is not None}})
+    desc = _env({**desc, **{k: v for k, v in overrides.items() if v is not None}}, source)
     kinds = registry("target")
     protocol = desc.get("protocol")
     kind = kinds.get(protocol) if isinstance(protocol, str) else None

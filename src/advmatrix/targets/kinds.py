@@ -3,6 +3,7 @@ model files run in this process (PyTorch, scikit-learn, ONNX)."""
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,7 +11,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from .._extras import require
-from ..errors import FormatError, TargetUnavailable, UsageError
+from ..errors import AdvmatrixError, FormatError, TargetUnavailable, UsageError
 from ..protocols import JsonTemplate, KServe, Protocol, ProtocolError, TFServing
 from ._base import Budget, Target, TargetInfo
 from ._kinds import DescriptionParams, TargetKind
@@ -83,6 +84,12 @@ class KServeKind(_ModelServer):
             r = httpx.get(url.rstrip("/") + protocol.metadata_endpoint(model), headers=headers or None, timeout=10)
         except httpx.HTTPError as exc:
             raise TargetUnavailable(f"{source}: cannot reach {url}: {exc.__class__.__name__}: {exc}") from None
+        if r.status_code == 404:
+            raise TargetUnavailable(f"{source}: {url} has no model '{model}' (HTTP 404 on "
+                                    f"{protocol.metadata_endpoint(model)})")
+        if r.status_code in (401, 403):
+            raise TargetUnavailable(f"{source}: {url} refused the request (HTTP {r.status_code}); "
+                                    "set 'headers' (e.g. Authorization) in a target .yaml")
         if r.status_code != 200:
             return {}
         try:
@@ -182,7 +189,19 @@ class TorchKind(_ModelFile):
         path = cls.model_file(description, source)
         from . import local
 
-        module = local.load_torch(path)
+        try:
+            module = local.load_torch(path)
+        except AdvmatrixError:
+            raise
+        except (EOFError, pickle.UnpicklingError, RuntimeError, ValueError) as exc:
+            # torch's own errors for files that are not models: empty, truncated, another format
+            reason = "empty or truncated" if isinstance(exc, EOFError) else str(exc).splitlines()[0][:200]
+            raise FormatError(f"{source}: {path.name} is not a PyTorch model file ({reason})") from None
+        if not callable(getattr(module, "eval", None)):
+            # a state dict holds weights without the code of the network: nothing to run
+            raise FormatError(f"{source}: {path.name} holds {type(module).__name__} (weights only, a state dict?), "
+                              "not a model; save the whole module (torch.save(model)) or TorchScript "
+                              "(torch.jit.script(model).save(path))")
         info = cls.target_info({**description, "access": "white-box", "output": description.get("output", "logits")},
                                path.name)
         return local.TorchTarget(module, info, budget)

@@ -1,0 +1,50 @@
+"""Checks commands make on their arguments before doing any work: a database that must already
+exist, an address that must be free to bind, an upstream URL with a scheme. Each failure is one
+:class:`UsageError` naming the option."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+def existing_db(location: str, option: str = "--db", hint: str = "") -> str:
+    """``location`` when it is a URL or an existing file; a reader must never create an empty
+    database where a typo points."""
+    if "://" in location or Path(location).expanduser().is_file():
+        return location
+    raise UsageError(f"{option} {location}: no such database file" + (f" ({hint})" if hint else ""))
+
+
+def free_address(host: str, port: int, option: str) -> None:
+    """Refuse an address another process is listening on, before the server prints that it
+    started: uvicorn would log its own error and exit 3, the code for an unknown ID."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UsageError(f"{option}: cannot resolve host '{host}' ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        # the same option uvicorn binds with, so a port in TIME_WAIT is not reported as busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(f"{option}: {host}:{port} is already in use (another server is listening "
+                                 "there); choose another port") from None
+            raise UsageError(f"{option}: cannot bind {host}:{port} ({exc.strerror or exc})") from None
+
+
+def http_url(url: str, option: str) -> str:
+    """``url`` when it starts with http:// or https://; without a scheme every forwarded
+    request would fail with a 502."""
+    if url.startswith(("http://", "https://")) and url.split("://", 1)[1]:
+        return url
+    raise UsageError(f"{option} '{url}': expected an http:// or https:// URL, e.g. http://{url.split('://')[-1]}")
+
+
+__all__ = ["existing_db", "free_address", "http_url"]
