@@ -63,6 +63,10 @@ def test_assess_bad_inputs_are_one_line(cli, tmp_path):
     assert r.code == 2 and r.err.startswith("advmatrix: error:") and "cannot reach" in r.err
     r = cli("assess", "nonsense", "--db", tmp_path / "r.db")
     assert r.code == 2 and "not a target URI" in r.err
+    assert not (tmp_path / "r.db").exists(), "a run that never started leaves no database"
+    from advmatrix.store import RunStore
+
+    RunStore(tmp_path / "r.db")
     r = cli("runs", "show", "deadbeef", "--db", tmp_path / "r.db")
     assert r.code == 3 and "no object with ID 'deadbeef' in the run store" in r.err
 
@@ -135,3 +139,13 @@ def test_the_engine_is_the_same_for_library_users(served, tmp_path):
     assert [f.procedure for f in result.assessment.findings] == ["discovery", "square"]
     assert result.failed and result.reports["html"].endswith("report.html")
     assert load_run(RunStore(tmp_path / "r.db"), result.assessment.id).findings[1].params["n_samples"] == 3
+
+
+def test_a_target_that_cannot_be_used_leaves_no_empty_database(tmp_path):
+    from advmatrix.emulate import assess
+    from advmatrix.errors import TargetUnavailable
+
+    db = tmp_path / "runs.db"
+    with pytest.raises(TargetUnavailable):
+        assess("kserve+http://127.0.0.1:1/m", procedures=["discovery"], store=db)
+    assert not list(tmp_path.iterdir())

@@ -97,10 +97,15 @@ def assess(target: Target | str | Path | dict, *, procedures: Sequence[str] | Ma
     from ..store import RunStore
 
     rules = check_rules(fail_on)
+    # a SQLite file this call creates is removed again when the run never starts (a target or
+    # data set that cannot be used): a typo leaves no empty database behind
+    fresh = Path(store) if isinstance(store, (str, Path)) and "://" not in str(store) and not Path(store).exists() \
+        else None
     run_store = RunStore(store) if store is not None and not isinstance(store, RunStore) else store
     opened = not isinstance(target, (Target, ChatTarget))
-    t = open_target(target, budget=Budget()) if opened else target
+    t = None
     try:
+        t = open_target(target, budget=Budget()) if opened else target
         if isinstance(t, ChatTarget):  # LLM procedures bring their own payloads; no data set
             dataset = data if isinstance(data, Dataset) else Dataset(x=np.empty((0,)), y=np.empty((0,)))
         else:
@@ -108,6 +113,12 @@ def assess(target: Target | str | Path | dict, *, procedures: Sequence[str] | Ma
         if train is not None:
             dataset.train = load_callable(train) if isinstance(train, str) else train
         chosen = select(procedures, t, dataset)
+    except BaseException:
+        if opened and t is not None:
+            t.close()
+        _discard(run_store, fresh)
+        raise
+    try:
         if gateway is not None:
             from ._purple import run_through_gateway
 
@@ -155,3 +166,12 @@ def load_run(store: Any, run_id: str) -> Assessment:
 
     run_store = store if isinstance(store, RunStore) else RunStore(store)
     return Assessment.from_dict(run_store.document(run_id))
+
+
+def _discard(run_store: Any, fresh: Path | None) -> None:
+    """Remove the database file ``run_store`` created, when nothing was ever stored in it."""
+    if run_store is None or fresh is None:
+        return
+    run_store.engine.dispose()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(fresh) + suffix).unlink(missing_ok=True)
