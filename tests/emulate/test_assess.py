@@ -82,6 +82,12 @@ def test_procedures_listing(cli):
     rows = cli("procedures", "--json").json()
     expected = {"fgsm", "pgd", "square", "hopskipjump", "extraction", "membership", "discovery"}
     assert expected <= {r["name"] for r in rows}
+    # what each needs is said in words, not just an access level: backdoor is no black-box attack
+    lines = cli("procedures").out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "backdoor" in line)
+    block = " ".join(lines[at:at + 4])  # a narrow terminal wraps the cell over a few lines
+    assert "(--train)" in block
+    assert {r["name"]: r["target_kind"] for r in rows}["direct-injection"] == "chat"
 
 
 def test_server_failing_mid_run_keeps_what_was_measured(cnn, data):

@@ -182,8 +182,18 @@ def list_procedures(json: bool = typer.Option(False, "--json")) -> None:
     for col in ("name", "family", "ATLAS", "requires", "title"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["name"], r["family"], ", ".join(r["technique_ids"]), r["requires"], r["title"])
+        needs = [_NEEDS.get(n, n) for n in r["needs"]]
+        access = "an LLM application" if r.get("target_kind") == "chat" else r["requires"]
+        if r["needs_probabilities"]:
+            needs.insert(0, "class probabilities")
+        table.add_row(r["name"], r["family"], ", ".join(r["technique_ids"]),
+                      access + "".join(f" + {n}" for n in needs), r["title"])
     out.print(table)
+
+
+#: what a procedure's data needs mean to the person running it
+_NEEDS = {"train": "your training function (--train)", "x_members": "training records", "x_pool": "unlabelled inputs",
+          "x_nonmembers": "records outside training"}
 
 
 def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o"),

@@ -141,8 +141,9 @@ class Procedure(Plugin):
     @classmethod
     def describe(cls) -> dict:
         """The plugin description plus what a procedure needs of the target and the data."""
-        return {**super().describe(), "family": cls.family, "requires": cls.requires.value,
-                "needs_probabilities": cls.needs_probabilities, "needs": list(cls.needs)}
+        return {**super().describe(), "family": cls.family, "target_kind": cls.target_kind,
+                "requires": cls.requires.value, "needs_probabilities": cls.needs_probabilities,
+                "needs": list(cls.needs)}
 
 
 def _mitigations(technique_ids: tuple[str, ...]) -> list[dict[str, str]]:
