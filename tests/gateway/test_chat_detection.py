@@ -129,3 +129,21 @@ def test_what_gets_past_the_input_detectors_is_stopped_on_the_way_out(tmp_path, 
         assert "collect.attacker.test" not in image
         actions = {a.detector: a.action for a in gw.alerts()}
         assert actions.get("prompt-leakage") == "stop" and actions.get("rendering-exfiltration") == "neutralise"
+
+
+def test_the_readme_configuration_for_llm_traffic_starts_a_gateway(tmp_path):
+    """The README's example is a configuration that works, not prose."""
+    import re
+
+    from advmatrix.gateway import load_config
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### LLM applications behind the gateway"):]
+    (tmp_path / "gw.yaml").write_text(re.findall(r"```yaml\n(.*?)```", section, re.S)[0], encoding="utf-8")
+    cfg = load_config(tmp_path / "gw.yaml", db=str(tmp_path / "gw.db"))
+    app = create_gateway(cfg)
+    try:
+        assert {d.name for d in app.state.gateway.detectors} >= {"prompt-injection", "tool-call-guard"}
+        assert len(app.state.gateway.chat.allow) == 2
+    finally:
+        app.state.gateway.close()
