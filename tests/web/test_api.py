@@ -141,7 +141,8 @@ def test_alert_layers_read_the_gateway_store(tmp_path):
     before = db.stat().st_mtime_ns
     c = TestClient(create_app(gateway_db=str(db)))
     layers = {x["name"]: x["title"] for x in c.get("/api/layers").json()}
-    assert layers["alerts-1d"] == "Gateway alerts, last 1 days (1 techniques)"  # AML.T9999 is not in the matrix
+    assert layers["alerts-1d"] == "Gateway alerts, last day (1 technique)"  # AML.T9999 is not in the matrix
+    assert layers["alerts-7d"] == "Gateway alerts, last 7 days (2 techniques)"
     scores = {d: {t["techniqueID"]: t["score"] for t in c.get(f"/api/layers/alerts-{d}d").json()["techniques"]
                   if "score" in t} for d in (1, 7, 30)}
     assert scores[1] == {"AML.T0043.001": 2}

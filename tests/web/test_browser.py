@@ -99,3 +99,27 @@ def test_script_in_imported_data_never_runs(browser, evil_matrix, tmp_path):
         assert page.inner_text("#layer-name").startswith("<script>")
         page.close()
     assert dialogs == []
+
+
+def test_gap_layer_in_the_matrix(browser, tmp_path):
+    """The built-in gap layer of a gateway run, drawn in Chromium with its four-colour legend."""
+    from advmatrix.report._verdicts import VERDICTS
+    from advmatrix.store import RunStore
+
+    from .test_report_browser import _assessment
+
+    db = tmp_path / "runs.db"
+    RunStore(db).save(_assessment())
+    with running_server(create_app(db=str(db))) as url:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(url + "/?layer=gap-run1")
+        page.wait_for_selector("#legend li")
+        assert page.locator("#legend li").count() == 4
+        assert page.inner_text("#legend").split("\n") == [VERDICTS[k][0] for k in ("failed", "seen-before",
+                                                                                   "seen-after", "unseen")]
+        colour = page.eval_on_selector('.sub[data-id="AML.T0043.001"]', "el => getComputedStyle(el).backgroundColor")
+        assert colour == "rgb(252, 141, 89)"  # square succeeded at 25 queries, first seen at 60
+        assert page.is_visible('.sub[data-id="AML.T0043.001"]')
+        page.screenshot(path=str(tmp_path / "gap-layer.png"), full_page=True)
+        assert (tmp_path / "gap-layer.png").stat().st_size > 10_000
+        page.close()

@@ -177,11 +177,15 @@ def case_study_layer(matrix: Matrix) -> Layer:
         if used:
             counts[technique.id] = len(used)
             comments[technique.id] = ", ".join(c.id for c in used)
+    # The scale starts at 1 in a visible colour: a technique used once must not look unscored (white).
+    stops = ("#ffd8d8", "#ff8a8a", "#c81e1e")
+    most = int(max(counts.values(), default=1))
+    at = gradient(stops, 1, most)
+    marks = sorted({1, (1 + most) // 2, most})
     return build_layer(matrix, counts, name=f"ATLAS {matrix.version}: techniques seen in case studies",
                        description="Score = number of case studies whose procedure uses the technique.",
-                       comments=comments, legend={"used once": DEFAULT_GRADIENT[0],
-                                                  "used most": DEFAULT_GRADIENT[1]},
-                       metadata={"generator": "advmatrix"}, min_value=0)
+                       comments=comments, legend={("used once" if n == 1 else f"used {n} times"): at(n) for n in marks},
+                       gradient=stops, metadata={"generator": "advmatrix"}, min_value=1, max_value=max(most, 2))
 
 
 def maturity_layer(matrix: Matrix) -> Layer:

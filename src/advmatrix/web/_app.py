@@ -15,15 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Body, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import FormatError, UnknownObjectError
 from ..kb import Matrix, bundled, details, search
 from ..kb import layer as layer_format
-from ..report.svg import cell_colours, matrix_svg
+from ..kb._ids import tactic_shortname
+from ..report.svg import matrix_svg
+from ._layer_view import view
+from ._pages import technique_context
 
 HERE = Path(__file__).parent
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -51,7 +56,7 @@ def _columns(matrix: Matrix) -> list[dict[str, Any]]:
     def brief(t: Any) -> dict[str, str]:
         return {"id": t.id, "name": t.name, "maturity": t.maturity or ""}
 
-    return [{"id": tactic.id, "name": tactic.name,
+    return [{"id": tactic.id, "name": tactic.name, "shortname": tactic_shortname(tactic.name),
              "cells": [{**brief(t), "subs": [brief(s) for s in subs]} for t, subs in techniques]}
             for tactic, techniques in matrix.columns()]
 
@@ -91,8 +96,20 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    def page(request: Request, name: str, **context: Any) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, {"version": matrix.version, **context})
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {"version": matrix.version, "nav": "", **context},
+                                          status_code=status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def error_page(request: Request, exc: StarletteHTTPException) -> Response:
+        # The API answers programs in JSON; every other path is a page a person opened.
+        if request.url.path == "/api" or request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        titles = {404: "Not found", 405: "Method not allowed"}
+        detail = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else \
+            f"There is no page at {request.url.path}."
+        return page(request, "error.html.j2", status_code=exc.status_code, status=exc.status_code,
+                    title=titles.get(exc.status_code, "Error"), detail=detail)
 
     def lookup(object_id: str, kind: str) -> dict:
         try:
@@ -106,13 +123,27 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
     # -- pages ---------------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def matrix_page(request: Request, layer: str | None = None) -> HTMLResponse:
-        return page(request, "matrix.html.j2", columns=columns, layers=_builtin_layers(db, gateway_db, matrix),
+        return page(request, "matrix.html.j2", nav="/", columns=columns, layers=_builtin_layers(db, gateway_db, matrix),
                     selected=layer or "")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
+    @app.get("/studies", response_class=HTMLResponse, include_in_schema=False)
+    def studies_page(request: Request) -> HTMLResponse:
+        studies = sorted(matrix.case_studies, key=lambda c: c.id)
+        return page(request, "studies.html.j2", nav="/studies", studies=studies)
+
+    @app.get("/mitigations", response_class=HTMLResponse, include_in_schema=False)
+    def mitigations_page(request: Request) -> HTMLResponse:
+        mitigations = sorted(matrix.mitigations, key=lambda m: m.id)
+        return page(request, "mitigations.html.j2", nav="/mitigations", mitigations=mitigations)
 
     @app.get("/techniques/{object_id}", response_class=HTMLResponse, include_in_schema=False)
     def technique_page(request: Request, object_id: str) -> HTMLResponse:
         data = lookup(object_id, "technique")
-        return page(request, "technique.html.j2", t=data, procedures=by_technique.get(data["id"], []))
+        return page(request, "technique.html.j2", t=data, **technique_context(matrix, data, by_technique))
 
     @app.get("/tactics/{object_id}", response_class=HTMLResponse, include_in_schema=False)
     def tactic_page(request: Request, object_id: str) -> HTMLResponse:
@@ -120,11 +151,11 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
 
     @app.get("/mitigations/{object_id}", response_class=HTMLResponse, include_in_schema=False)
     def mitigation_page(request: Request, object_id: str) -> HTMLResponse:
-        return page(request, "mitigation.html.j2", m=lookup(object_id, "mitigation"))
+        return page(request, "mitigation.html.j2", nav="/mitigations", m=lookup(object_id, "mitigation"))
 
     @app.get("/studies/{object_id}", response_class=HTMLResponse, include_in_schema=False)
     def study_page(request: Request, object_id: str) -> HTMLResponse:
-        return page(request, "study.html.j2", cs=lookup(object_id, "case-study"))
+        return page(request, "study.html.j2", nav="/studies", cs=lookup(object_id, "case-study"))
 
     # -- API -----------------------------------------------------------------------------------
     @app.get("/api/matrix", summary="Tactics in matrix order with their techniques and sub-techniques")
@@ -160,7 +191,7 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
     @app.post("/api/layers/view", summary="Parse a Navigator layer; return cell colours and legend")
     def api_layer_view(layer_json: dict = Body(...)) -> dict:
         parsed = _parse(layer_json)
-        return _view(matrix, parsed)
+        return view(matrix, parsed)
 
     @app.post("/api/layers/svg", summary="Render a Navigator layer over the matrix as SVG")
     def api_layer_svg(layer_json: dict = Body(...)) -> Response:
@@ -174,18 +205,6 @@ def _parse(layer_json: dict):
         return layer_format.loads(json.dumps(layer_json), "uploaded layer")
     except FormatError as exc:
         raise HTTPException(422, str(exc)) from None
-
-
-def _view(matrix: Matrix, parsed) -> dict:
-    colours = cell_colours(parsed)
-    known = {t.id for t in matrix.techniques}
-    return {"name": parsed.name, "description": parsed.description,
-            "colours": {k: v for k, v in colours.items() if k in known},
-            "scores": {k: v for k, v in parsed.scores().items() if k in known},
-            "comments": {t.techniqueID: t.comment for t in parsed.techniques if t.comment and t.techniqueID in known},
-            "unknown": sorted({t.techniqueID for t in parsed.techniques} - known),
-            "legend": [{"label": i.label, "color": i.color} for i in parsed.legendItems],
-            "gradient": parsed.gradient.model_dump()}
 
 
 def _builtin_layers(db: str | None, gateway_db: str | None = None, matrix: Matrix | None = None) -> list[dict]:
@@ -202,6 +221,8 @@ def _builtin_layers(db: str | None, gateway_db: str | None = None, matrix: Matri
             items.append({"name": "detection", "title": "Detection coverage: techniques the gateway noticed, all runs"})
             items += [{"name": f"detection-{r['id']}", "title": f"Run {r['id']}: detection coverage "
                        f"({r['gateway']['detected']}/{r['gateway']['procedures']} procedures noticed)"} for r in gated]
+            items += [{"name": f"gap-{r['id']}", "title": f"Run {r['id']}: gap, attack against detection "
+                       "(succeeded unseen / then seen / seen first / failed)"} for r in gated]
     if gateway_db and (Path(gateway_db).exists() or "://" in str(gateway_db)):
         try:
             store = _event_store(gateway_db)
@@ -210,7 +231,7 @@ def _builtin_layers(db: str | None, gateway_db: str | None = None, matrix: Matri
         now = time.time()
         for d in (1, 7, 30):
             seen = sum(1 for tid in store.technique_counts(now - d * 86400) if matrix is None or tid in matrix)
-            items.append({"name": f"alerts-{d}d", "title": f"Gateway alerts, last {d} days ({seen} techniques)"})
+            items.append({"name": f"alerts-{d}d", "title": f"Gateway alerts, {_last(d)} ({_count(seen, 'technique')})"})
     return items
 
 
@@ -238,9 +259,11 @@ def _alerts_layer(matrix: Matrix, gateway_db: str | None, name: str):
         raise HTTPException(404, "no gateway database configured (start with --gateway-db)")
     counts = {tid: n for tid, n in _event_store(gateway_db).technique_counts(time.time() - days * 86400).items()
               if tid in matrix}
-    return build_layer(matrix, counts, name=f"Gateway alerts, last {days} days",
-                       description="Score = number of alerts naming the technique", min_value=0,
-                       legend={"no alert": "#ffffff", "most alerts": "#ff6666"}, strict=False)
+    most = max(counts.values(), default=1)
+    return build_layer(matrix, counts, name=f"Gateway alerts, {_last(days)}",
+                       description="Score = number of alerts naming the technique", min_value=0, max_value=most,
+                       legend=_numbered_legend(sorted({0, most // 2, most}), 0, most, lambda v: _count(v, "alert")),
+                       strict=False)
 
 
 def _builtin_layer(matrix: Matrix, db: str | None, name: str):
@@ -255,6 +278,8 @@ def _builtin_layer(matrix: Matrix, db: str | None, name: str):
 
     if name == "detection" or name.startswith("detection-"):
         return _detection_layer(matrix, store, name)
+    if name.startswith("gap-"):
+        return _gap_layer(store, name)
     if name == "assessments":
         scores = store.technique_scores()
         title = "Assessment results (best success per technique)"
@@ -268,7 +293,23 @@ def _builtin_layer(matrix: Matrix, db: str | None, name: str):
     else:
         raise HTTPException(404, f"no built-in layer '{name}'")
     return build_layer(matrix, {k: v for k, v in scores.items() if k in matrix}, name=title,
-                       legend={"0%": "#ffffff", "100%": "#ff6666"}, min_value=0, max_value=1, strict=False)
+                       legend=_numbered_legend([0, .25, .5, .75, 1], 0, 1, lambda v: f"{v:.0%} success"),
+                       min_value=0, max_value=1, strict=False)
+
+
+def _last(days: int) -> str:
+    return "last day" if days == 1 else f"last {days} days"
+
+
+def _count(n: float, noun: str) -> str:
+    n = round(n, 1) if not float(n).is_integer() else int(n)
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _numbered_legend(values: list[float], low: float, high: float, label) -> dict[str, str]:
+    """Legend items at ``values`` of the default gradient, each labelled with its number."""
+    colour = layer_format.gradient(layer_format.DEFAULT_GRADIENT, low, high)
+    return {label(v): colour(v) for v in values}
 
 
 def _detection_layer(matrix: Matrix, store, name: str):
@@ -287,3 +328,19 @@ def _detection_layer(matrix: Matrix, store, name: str):
     coverage = assessment.coverage
     return detection_layer(matrix, coverage_scores(coverage), comments=coverage_comments(coverage),
                            name=f"Run {assessment.id}: detection coverage", run_id=assessment.id)
+
+
+def _gap_layer(store, name: str):
+    """Per technique the verdict of a gateway run (succeeded unseen, then seen, seen first, failed),
+    the same layer the run's report writes."""
+    from ..emulate import load_run
+    from ..report.assessment import gap_layer_json
+
+    try:
+        assessment = load_run(store, name.removeprefix("gap-"))
+    except UnknownObjectError as exc:
+        raise HTTPException(404, str(exc)) from None
+    if assessment.coverage is None:
+        raise HTTPException(404, f"run {assessment.id} did not go through the gateway (assess --gateway-admin): "
+                                 "no gap to show")
+    return layer_format.loads(gap_layer_json(assessment), f"gap layer of run {assessment.id}")

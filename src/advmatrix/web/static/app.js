@@ -46,13 +46,16 @@
   function showView(view, layerJson) {
     clearColours();
     currentLayer = layerJson;
-    for (const [id, colour] of Object.entries(view.colours)) {
-      // A technique under several tactics has a cell in each column: colour them all.
+    const safe = (c) => (/^#[0-9a-fA-F]{3,8}$/.test(c) ? c : "");
+    for (const [id, byTactic] of Object.entries(view.cells)) {
+      // A technique under several tactics has a cell in each column; an entry naming a tactic
+      // colours only that column's cell, one without a tactic ("*") colours them all.
       for (const el of matrix.querySelectorAll(`.cell[data-id="${CSS.escape(id)}"], .sub[data-id="${CSS.escape(id)}"]`)) {
-        el.style.background = /^#[0-9a-fA-F]{3,8}$/.test(colour) ? colour : "";
-        const score = view.scores[id];
-        el.title = (score !== undefined ? `score ${score}` : "") + (view.comments[id] ? ` · ${view.comments[id]}` : "");
-        if (el.classList.contains("sub")) { const cell = el.closest(".cell"); cell.querySelector(".subs").hidden = false; cell.querySelector(".toggle").setAttribute("aria-expanded", "true"); }
+        const cell = byTactic[el.closest(".tactic").dataset.tactic] || byTactic["*"];
+        if (!cell) continue;
+        el.style.background = safe(cell.color);
+        el.title = (cell.score !== null && cell.score !== undefined ? `score ${cell.score}` : "") + (cell.comment ? ` · ${cell.comment}` : "");
+        if (el.classList.contains("sub")) { const parent = el.closest(".cell"); parent.querySelector(".subs").hidden = false; parent.querySelector(".toggle").setAttribute("aria-expanded", "true"); }
       }
     }
     $("layer-name").textContent = view.name;
@@ -63,11 +66,23 @@
       const li = document.createElement("li");
       const sw = document.createElement("span");
       sw.className = "swatch";
-      sw.style.background = /^#[0-9a-fA-F]{3,8}$/.test(item.color) ? item.color : "";
+      sw.style.background = safe(item.color);
       const label = document.createElement("span");
       label.textContent = item.label;
       li.append(sw, label);
       legend.append(li);
+    }
+    const scale = $("scale");
+    scale.replaceChildren();
+    for (const stop of view.scale || []) {
+      const li = document.createElement("li");
+      const sw = document.createElement("span");
+      sw.className = "swatch";
+      sw.style.background = safe(stop.color);
+      const label = document.createElement("span");
+      label.textContent = stop.value;
+      li.append(sw, label);
+      scale.append(li);
     }
     $("layer-unknown").textContent = view.unknown.length ? `Not in this matrix: ${view.unknown.join(", ")}` : "";
     $("layer-info").hidden = false;
@@ -85,6 +100,7 @@
     $("layer-name").textContent = "Layer not loaded";
     $("layer-description").textContent = typeof message === "string" ? message : JSON.stringify(message);
     $("legend").replaceChildren();
+    $("scale").replaceChildren();
     $("layer-info").hidden = false;
   }
 
