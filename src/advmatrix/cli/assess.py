@@ -157,6 +157,61 @@ def runs_show(run_id: str = typer.Argument(..., metavar="ID"), db: str = DbOpt,
         _table(assessment)
 
 
+@runs_app.command("diff")
+def runs_diff(before: str = typer.Argument(..., metavar="A", help="The earlier run (an ID prefix is enough)."),
+              after: str = typer.Argument(..., metavar="B", help="The later run."), db: str = DbOpt,
+              json: bool = typer.Option(False, "--json")) -> None:
+    """What changed from run A to run B: per procedure status and success, techniques that became
+    (un)successful, and what the gateway noticed when both runs went through it."""
+    from ..emulate import diff_runs, load_run
+
+    location = existing_db(db, hint=_NO_RUNS)
+    diff = diff_runs(load_run(location, before), load_run(location, after))
+    if json:
+        emit_json(diff.as_dict())
+        return
+    _diff_table(diff)
+
+
+def _diff_table(diff) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    b, a = diff.before, diff.after
+    out.print(f"[b]{b['id']}[/] ({b['started']}) -> [b]{a['id']}[/] ({a['started']}): {escape(a['target'])}")
+    if not diff.same_target:
+        out.print(f"[yellow]different targets[/]: {escape('; '.join(diff.target_differences))}")
+    rate = lambda r: "–" if r is None else f"{r:.0%}"  # noqa: E731
+    table = Table(title="procedures")
+    for col in ("procedure", "status", "success", "change"):
+        table.add_column(col)
+    if diff.detection_compared:
+        table.add_column("detected")
+    for p in diff.procedures:
+        status = p.status_after or "–" if p.status_before == p.status_after else \
+            f"{p.status_before or 'not run'} -> {p.status_after or 'not run'}"
+        success = rate(p.success_after) if p.success_before == p.success_after else \
+            f"{rate(p.success_before)} -> {rate(p.success_after)}"
+        row = [p.procedure, status, success, "" if not p.change else f"{p.change:+.0%}"]
+        if diff.detection_compared:
+            seen = lambda d, q: "–" if d is None else (f"at {q}" if d else "missed")  # noqa: E731
+            row.append(seen(p.detected_after, p.first_alert_after) if (p.detected_before, p.first_alert_before)
+                       == (p.detected_after, p.first_alert_after)
+                       else f"{seen(p.detected_before, p.first_alert_before)} -> "
+                            f"{seen(p.detected_after, p.first_alert_after)}")
+        table.add_row(*row)
+    out.print(table)
+    out.print("techniques now successful: " + (", ".join(diff.became_successful) or "none"))
+    out.print("techniques no longer successful: " + (", ".join(diff.became_unsuccessful) or "none"))
+    if diff.detection_compared:
+        out.print("newly detected: " + (", ".join(diff.newly_detected) or "none")
+                  + "; no longer detected: " + (", ".join(diff.no_longer_detected) or "none"))
+    else:
+        out.print("detection: not compared (" + ("neither run" if not (b["detection_measured"] or
+                                                                       a["detection_measured"]) else "only one run")
+                  + " went through the gateway)")
+
+
 @runs_app.command("report")
 def runs_report(run_id: str = typer.Argument(..., metavar="ID"), db: str = DbOpt,
                 out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o"),
@@ -197,6 +252,8 @@ _NEEDS = {"train": "your training function (--train)", "x_members": "training re
 
 
 def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o"),
+         keep_serving: bool = typer.Option(False, "--keep-serving", help="Afterwards leave the model server and the "
+                                           "gateway up (until Ctrl-C) and print commands to try against them."),
          json: bool = typer.Option(False, "--json")) -> None:
     """Train a digits CNN, serve it over KServe v2 on 127.0.0.1 behind the monitoring gateway, assess it
     black-box through the gateway (what works, what is noticed) and white-box; then serve the local LLM
@@ -206,11 +263,44 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o"),
     require("serve", "torch", "sklearn", "attack", feature="advmatrix demo")
     from ..demo import run_demo
 
-
-    result = run_demo(out_dir, on_progress=None if json else (lambda m: err.print(f"[dim]demo:[/] {m}")))
+    result = run_demo(out_dir, on_progress=None if json else (lambda m: err.print(f"[dim]demo:[/] {m}")),
+                      keep_serving=(lambda r: _serve_until_interrupted(r, json)) if keep_serving else None)
+    if keep_serving:  # printed while the servers were up
+        return
     if json:
         emit_json(result.__dict__)
         return
+    _demo_summary(result)
+
+
+def _serve_until_interrupted(result, json: bool) -> None:
+    """Print the demo's results and what to try against its servers, then wait for Ctrl-C."""
+    from ..demo import try_commands
+
+    commands = try_commands(result)
+    if json:
+        emit_json({**result.__dict__, "try": [{"what": w, "command": c} for w, c in commands]})
+    else:
+        _demo_summary(result)
+        out.print(f"\n[b]still serving[/]: the model at {result.server_url}, the gateway at {result.gateway_url}"
+                  " (Ctrl-C stops both). Try:")
+        for what, command in commands:
+            out.print(f"  # {what}\n  {command}", markup=False)
+    sys.stdout.flush()
+    try:
+        _wait()
+    except KeyboardInterrupt:
+        err.print("stopping the model server and the gateway")
+
+
+def _wait() -> None:
+    """Block until Ctrl-C (tests patch this)."""
+    import threading
+
+    threading.Event().wait()
+
+
+def _demo_summary(result) -> None:
     out.print(f"victim test accuracy {result.test_accuracy:.1%} ({'cached' if result.cached_model else 'trained now'})")
     for name, rows in result.findings.items():
         out.print(f"[b]{name}[/] (run {result.runs[name]}):")

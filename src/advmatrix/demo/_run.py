@@ -3,6 +3,7 @@ the gateway (what works, and what the gateway notices) and as a white box, write
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class DemoResult:
     server_url: str
     gateway_url: str = ""
     gateway_db: str = ""
+    admin_token: str = ""
     runs: dict[str, str] = field(default_factory=dict)
     reports: dict[str, dict[str, str]] = field(default_factory=dict)
     findings: dict[str, list] = field(default_factory=dict)
@@ -44,9 +46,13 @@ class DemoResult:
 
 
 def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
-             on_progress: Callable[[str], None] | None = None) -> DemoResult:
+             on_progress: Callable[[str], None] | None = None,
+             keep_serving: Callable[[DemoResult], None] | None = None) -> DemoResult:
     """Serve the victim behind the gateway, assess it black-box through the gateway and white-box,
-    store both runs and write their reports under ``out_dir``."""
+    store both runs and write their reports under ``out_dir``. With ``keep_serving``, the model
+    server and the gateway stay up once everything is done while it is called with the result
+    (its URLs filled in; :func:`try_commands` says what to run against them) and are stopped
+    when it returns."""
     say = on_progress or (lambda msg: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,22 +73,33 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
     classes = tuple(str(i) for i in range(10))
     app = make_app({"digits": ServedModel(predict, (1, 8, 8), classes, modality="image")})
     result = DemoResult(str(out), victim.test_accuracy, victim.cached, "")
-    with running_server(app) as url:
+    with contextlib.ExitStack() as serving:
+        url = serving.enter_context(running_server(app))
         result.server_url = url
         say(f"serving the victim with the KServe v2 protocol at {url}/v2/models/digits")
         gateway = create_demo_gateway(url, out, x[tr])
-        try:
-            with running_server(gateway) as gw_url:
-                result.gateway_url, result.gateway_db = gw_url, gateway.state.gateway.config.db
-                say(f"monitoring gateway at {gw_url} with detectors "
-                    f"{', '.join(d.name for d in gateway.state.gateway.detectors)}")
-                black = assess(f"kserve+{gw_url}/digits", procedures=BLACK_BOX, data=data, budget=budget,
-                               gateway=GatewayAdmin(gw_url, gateway.state.gateway.config.admin_token),
-                               store=store, out_dir=out / "black-box",
-                               label="demo: black-box over HTTP, through the gateway",
-                               on_progress=lambda n, f: say(f"black-box: {n}" + (f" -> {f.status}" if f else "")))
-        finally:
-            gateway.state.gateway.close()
+        serving.callback(gateway.state.gateway.close)
+        gw_url = serving.enter_context(running_server(gateway))
+        result.gateway_url, result.gateway_db = gw_url, gateway.state.gateway.config.db
+        result.admin_token = gateway.state.gateway.config.admin_token
+        say(f"monitoring gateway at {gw_url} with detectors "
+            f"{', '.join(d.name for d in gateway.state.gateway.detectors)}")
+        black = assess(f"kserve+{gw_url}/digits", procedures=BLACK_BOX, data=data, budget=budget,
+                       gateway=GatewayAdmin(gw_url, result.admin_token), store=store, out_dir=out / "black-box",
+                       label="demo: black-box over HTTP, through the gateway",
+                       on_progress=lambda n, f: say(f"black-box: {n}" + (f" -> {f.status}" if f else "")))
+        if keep_serving is None:  # stop them now: the stages below need neither
+            serving.close()
+        _rest_of_demo(result, black, victim, data, store, out, budget, say)
+        if keep_serving is not None:
+            keep_serving(result)
+    return result
+
+
+def _rest_of_demo(result: DemoResult, black, victim, data: Dataset, store: RunStore, out: Path, budget: int,
+                  say: Callable[[str], None]) -> None:
+    """The white-box run and the LLM application runs, after the black-box one."""
+    classes = tuple(str(i) for i in range(10))
     white_target = TorchTarget(victim.module, TargetInfo("digits-cnn (local)", (1, 8, 8), classes, output="logits",
                                                          modality="image"))
     white = assess(white_target, procedures=WHITE_BOX, data=data, budget=budget, store=store,
@@ -116,7 +133,28 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
         result.runs[name] = run.assessment.id
         result.reports[name] = run.reports
         result.findings[name] = [(f.procedure, f.status, f.success_rate, f.queries) for f in run.assessment.findings]
-    return result
+
+
+def try_commands(result: DemoResult) -> list[tuple[str, str]]:
+    """What to run against the demo's model server and gateway while they are up: (what it
+    does, the shell command)."""
+    db = Path(result.out_dir) / "advmatrix.db"
+    body = '{"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": [' + \
+        ", ".join(["0.5"] * 64) + ']}]}'
+    return [
+        ("the model server's metadata", f"curl -s {result.server_url}/v2/models/digits"),
+        ("one prediction through the gateway (as client demo-user)",
+         f"curl -s -H 'x-api-key: demo-user' -H 'content-type: application/json' "
+         f"-d '{body}' {result.gateway_url}/v2/models/digits/infer"),
+        ("the gateway's alerts so far", f"curl -s -H 'authorization: Bearer {result.admin_token}' "
+                                        f"{result.gateway_url}/_advmatrix/alerts"),
+        ("assess through the gateway and measure what it notices",
+         f"ADVMATRIX_TOKEN={result.admin_token} advmatrix assess kserve+{result.gateway_url}/digits "
+         f"--procedures square,extraction --gateway-admin {result.gateway_url} --db {db} --out {result.out_dir}/again"),
+        ("the gateway's alerts from the command line", f"advmatrix alerts list --db {result.gateway_db}"),
+        ("the matrix with every run and the gateway's alerts",
+         f"advmatrix serve --db {db} --gateway-db {result.gateway_db}"),
+    ]
 
 
 def create_demo_gateway(upstream: str, out: Path, train_inputs: np.ndarray | None, *, system_prompt: str = "",

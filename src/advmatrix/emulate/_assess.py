@@ -42,13 +42,15 @@ class AssessmentResult:
 def select(chosen: Sequence[str] | Mapping[str, Mapping[str, Any]] | None, target: Target,
            data: Dataset) -> list[Procedure]:
     """Procedures to run: the names given (with parameters when a mapping), or else every
-    installed procedure the target's access, its outputs, the data and the installed extras allow."""
+    installed procedure for this kind of target (a classifier or an LLM application). Those the
+    target's access, its outputs, the data or the installed extras rule out stay in the list:
+    they run as skipped findings with the reason, so a default run shows what it left out."""
     if chosen is None:
-        every = [cls() for cls in procedures().values()]
-        picked = [p for p in every if p.why_not(target, data) is None]
-        if not picked:
+        kind = "chat" if isinstance(target, ChatTarget) else "classifier"
+        every = [cls() for cls in procedures().values() if cls.target_kind == kind]
+        if not any(p.why_not(target, data) is None for p in every):
             raise UsageError(f"{target.info.name}: no procedure applies ({target.info.access.value} access)")
-        return picked
+        return every
     specs = chosen.items() if isinstance(chosen, Mapping) else ((name, {}) for name in chosen)
     picked = [get(name.strip())(**dict(params or {})) for name, params in specs if name.strip()]
     if not picked:

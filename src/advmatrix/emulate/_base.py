@@ -109,7 +109,10 @@ class Procedure(Plugin):
             return f"needs class probabilities; {target.info.name} returns labels only"
         missing = [n for n in self.needs if getattr(data, n) is None]
         if missing:
-            return f"needs {', '.join(missing)} in the data set"
+            how = [w for n, w in (("train", "a training function: --train"),) if n in missing]
+            if any(n != "train" for n in missing):
+                how.insert(0, "arrays of an .npz given with --data")
+            return f"needs {', '.join(missing)} in the data set ({'; '.join(how)})"
         return None
 
     def run(self, target: Target, data: Dataset, *, seed: int = 0, mitigations: Any = None) -> Finding:

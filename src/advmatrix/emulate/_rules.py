@@ -17,7 +17,7 @@ _OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le
 METRICS = frozenset({
     "success_rate", "successes", "queries_per_success", "trials", "wilson_low", "wilson_high",
     "first_success_query", "success_plain", "success_plain_low", "success_plain_high", "best_variant_is_plain",
-    "clean_accuracy", "attacked", "mean_linf", "mean_l2",
+    "clean_accuracy", "seeds", "attacked", "mean_linf", "mean_l2",
     "fidelity", "extraction_queries", "victim_accuracy",
     "auc", "advantage", "balanced_accuracy", "n_members", "n_nonmembers",
     "mean_confidence", "identified_classes", "classes_inverted",

@@ -33,7 +33,8 @@ class _Evasion(Procedure):
         clean = target.predict_labels(x)
         keep = clean == y
         finding.metrics["clean_accuracy"] = float(keep.mean())
-        finding.metrics["attacked"] = float(keep.sum())
+        finding.metrics["seeds"] = float(keep.sum())
+        finding.metrics["attacked"] = 0.0
         x, y = x[keep], y[keep]
         if len(x) == 0:
             finding.success_rate = 0.0
@@ -48,14 +49,21 @@ class _Evasion(Procedure):
         finally:
             if attacker is not target:
                 target.budget.used += attacker.budget.used
+        finding.metrics["attacked"] = float(done)
         if done < len(x):
-            finding.message = f"query budget spent: {done} of {len(x)} seeds attacked"
+            # the rate below is over the seeds attacked only: the rest were never tried, so the
+            # run did not do what it set out to do and must not read as complete
+            finding.status = "partial"
+            finding.message = (f"query budget spent: {done} of {len(x)} seeds attacked; "
+                               + (f"success rate over those {done}" if done else "no success rate"))
+        if not done:
+            return
         x, y = x[:done], y[:done]
         adv = np.clip(adv[:done], *target.info.input_range).astype(x.dtype)
-        linf = np.abs(adv - x).reshape(len(x), -1).max(axis=1) if done else np.zeros(0)
-        adv_pred = target.predict_labels(adv) if done else np.zeros(0, dtype=int)
+        linf = np.abs(adv - x).reshape(len(x), -1).max(axis=1)
+        adv_pred = target.predict_labels(adv)
         success = (adv_pred != y) & (linf <= p.eps + 1e-6)
-        finding.success_rate = float(success.mean()) if done else 0.0
+        finding.success_rate = float(success.mean())
         finding.metrics.update({
             "success_rate": finding.success_rate, "successes": float(success.sum()),
             "mean_linf": float(linf[success].mean()) if success.any() else 0.0,

@@ -6,7 +6,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import BudgetExhausted
-from ..targets import Target
+from ..targets import Budget, Target
 from ._base import Dataset, Finding, Procedure, example
 
 
@@ -57,16 +57,27 @@ class Inversion(Procedure):
         k = target.info.n_classes
         classes = p.classes if p.classes is not None else list(range(k))
         shape = target.info.input_shape
+        steps = self._affordable_steps(target, len(classes))
+        finding.metrics["steps_per_class"] = float(steps)
+        # the reconstructions are scored with one query each at the end: keep those queries
+        # aside, or a budget spent on the last class leaves nothing to score any class with
+        attacker = target
+        if target.budget.limit is not None:
+            attacker = target.with_budget(Budget(limit=max(target.budget.remaining - len(classes), 0)))
         recon: dict[int, np.ndarray] = {}
         try:
             for cls in classes:
                 x = np.full(shape, (lo + hi) / 2, dtype=target.info.dtype)
-                for _ in range(p.steps):
-                    g = self._gradient(target, x, cls, rng)
+                for _ in range(steps):
+                    g = self._gradient(attacker, x, cls, rng)
                     x = np.clip(x + p.step_size * np.sign(g), lo, hi).astype(target.info.dtype)
                 recon[cls] = x
         except BudgetExhausted:
+            finding.status = "partial"
             finding.message = f"budget spent after {len(recon)} of {len(classes)} classes"
+        finally:
+            if attacker is not target:
+                target.budget.used += attacker.budget.used
         if not recon:
             return
         confidence = target.predict_proba(np.stack(list(recon.values())))
@@ -89,3 +100,16 @@ class Inversion(Procedure):
         finding.success_rate = correct / len(recon)
         finding.message = finding.message or (f"{correct} of {len(recon)} class reconstructions resemble their own "
                                               f"class most (chance: {1 / k:.0%})")
+        if steps < p.steps:
+            finding.message += f"; {steps} of {p.steps} steps per class, as the query budget allows"
+
+    def _affordable_steps(self, target: Target, n_classes: int) -> int:
+        """Steps per class that let every class be inverted and scored within the budget (at
+        most ``steps``, at least one): spending the whole budget on the first classes would
+        leave the others, and the result, undone."""
+        p = self.params
+        if target.budget.limit is None:
+            return p.steps
+        per_step = 1 if getattr(target, "module", None) is not None else 2 * (p.samples_per_step // 2)
+        spare = target.budget.remaining - n_classes
+        return max(1, min(p.steps, spare // (per_step * n_classes)))
