@@ -74,7 +74,7 @@ def test_builtin_layers_from_the_store(tmp_path, white_box, data):
     RunStore(db).save(a)
     c = TestClient(create_app(db=str(db)))
     names = [x["name"] for x in c.get("/api/layers").json()]
-    assert names == ["assessments", f"run-{a.id}"]
+    assert names == ["assessments", f"run-{a.id}", "case-studies", "maturity"]
     layer = c.get(f"/api/layers/run-{a.id}").json()
     assert any(t["techniqueID"] == "AML.T0043.000" for t in layer["techniques"])
     assert c.get("/api/layers/run-nope").status_code == 404

@@ -22,15 +22,20 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import FormatError, UnknownObjectError
+from ..errors import FormatError, UnknownObjectError, UsageError
 from ..kb import Matrix, bundled, details, search
 from ..kb import layer as layer_format
 from ..kb._ids import tactic_shortname
 from ..report.svg import matrix_svg
+from ._combine import combine
+from ._expr import FUNCTIONS, MAX_LENGTH, ExpressionError
+from ._expr import parse as parse_expression
 from ._layer_view import view
 from ._pages import technique_context
+from ._records import filtered_alerts, parse_since, run_rows, utc
 
 HERE = Path(__file__).parent
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
@@ -96,9 +101,14 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
+    menu = [("/", "Matrix"), ("/studies", "Case studies"), ("/mitigations", "Mitigations")]
+    menu += [("/runs", "Runs")] if db else []
+    menu += [("/alerts", "Alerts")] if gateway_db else []
+    menu += [("/api/docs", "API")]
+
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, {"version": matrix.version, "nav": "", **context},
-                                          status_code=status_code)
+        return templates.TemplateResponse(request, name, {"version": matrix.version, "nav": "", "menu": menu,
+                                                          **context}, status_code=status_code)
 
     @app.exception_handler(StarletteHTTPException)
     async def error_page(request: Request, exc: StarletteHTTPException) -> Response:
@@ -157,6 +167,39 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
     def study_page(request: Request, object_id: str) -> HTMLResponse:
         return page(request, "study.html.j2", nav="/studies", cs=lookup(object_id, "case-study"))
 
+    @app.get("/runs", response_class=HTMLResponse, include_in_schema=False)
+    def runs_page(request: Request) -> HTMLResponse:
+        return page(request, "runs.html.j2", nav="/runs", runs=_run_store(db).list(limit=500))
+
+    @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
+    def run_page(request: Request, run_id: str) -> HTMLResponse:
+        from ..emulate import load_run
+
+        try:
+            assessment = load_run(_run_store(db), run_id)
+        except UnknownObjectError as exc:
+            raise HTTPException(404, str(exc)) from None
+        except UsageError as exc:  # an ID prefix matching several runs
+            raise HTTPException(400, str(exc)) from None
+        return page(request, "run.html.j2", nav="/runs", a=assessment, rows=run_rows(assessment))
+
+    @app.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
+    def alerts_page(request: Request, client: str = "", detector: str = "", technique: str = "",
+                    since: str = "") -> HTMLResponse:
+        if not gateway_db or not (Path(gateway_db).exists() or "://" in str(gateway_db)):
+            raise HTTPException(404, "No gateway database: start the navigator with --gateway-db to see alerts.")
+        try:
+            start = parse_since(since) if since.strip() else None
+        except UsageError as exc:
+            raise HTTPException(400, str(exc)) from None
+        limit = 200
+        found = filtered_alerts(_event_store(gateway_db), client=client.strip() or None,
+                                detector=detector.strip() or None, technique=technique.strip() or None,
+                                since=start, limit=limit)
+        return page(request, "alerts.html.j2", nav="/alerts", alerts=found, limit=limit, utc=utc,
+                    known={t.id for t in matrix.techniques},
+                    f={"client": client, "detector": detector, "technique": technique, "since": since})
+
     # -- API -----------------------------------------------------------------------------------
     @app.get("/api/matrix", summary="Tactics in matrix order with their techniques and sub-techniques")
     def api_matrix() -> dict:
@@ -182,11 +225,36 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
     def api_layers() -> list[dict]:
         return _builtin_layers(db, gateway_db, matrix)
 
+    @app.get("/api/layers/combine", summary="A layer whose scores are an expression over built-in layers",
+             description="Each other query parameter names a variable and the built-in layer it stands for: "
+                         "`expr=a*(1-b)&a=run-ID&b=detection-ID`. The expression takes numbers, + - * /, "
+                         "parentheses, min() and max(); a technique missing from a layer counts as 0 there. "
+                         "Techniques scored in none of the layers stay unscored, and so do those where the "
+                         "expression divides by zero.")
+    def api_layer_combine(request: Request, expr: str = Query(..., max_length=MAX_LENGTH),
+                          name: str | None = Query(None, max_length=200)) -> JSONResponse:
+        chosen = {k: v for k, v in request.query_params.items() if k not in ("expr", "name") and v}
+        bad = sorted(k for k in chosen if not _VARIABLE.fullmatch(k) or k in FUNCTIONS)
+        if bad:
+            raise HTTPException(400, f"'{bad[0]}' cannot name a layer variable (letters, digits and _; "
+                                     "not min or max)")
+        try:
+            parsed = parse_expression(expr, chosen)
+        except ExpressionError as exc:
+            raise HTTPException(400, f"expr: {exc}") from None
+        if not parsed.variables:
+            raise HTTPException(400, "expr: names no layer variable; give e.g. expr=a*(1-b)&a=LAYER&b=LAYER")
+        layers = {}
+        for var in sorted(parsed.variables):
+            try:
+                layers[var] = _named_layer(matrix, db, gateway_db, chosen[var])
+            except HTTPException as exc:
+                raise HTTPException(exc.status_code, f"{var}={chosen[var]}: {exc.detail}") from None
+        return JSONResponse(json.loads(combine(matrix, parsed, layers, name=name).to_json()))
+
     @app.get("/api/layers/{name}", summary="A built-in layer as Navigator layer JSON")
     def api_layer(name: str) -> JSONResponse:
-        if name.startswith("alerts-"):
-            return JSONResponse(json.loads(_alerts_layer(matrix, gateway_db, name).to_json()))
-        return JSONResponse(json.loads(_builtin_layer(matrix, db, name).to_json()))
+        return JSONResponse(json.loads(_named_layer(matrix, db, gateway_db, name).to_json()))
 
     @app.post("/api/layers/view", summary="Parse a Navigator layer; return cell colours and legend")
     def api_layer_view(layer_json: dict = Body(...)) -> dict:
@@ -205,6 +273,29 @@ def _parse(layer_json: dict):
         return layer_format.loads(json.dumps(layer_json), "uploaded layer")
     except FormatError as exc:
         raise HTTPException(422, str(exc)) from None
+
+
+def _run_store(db: str | None):
+    if not db or not (Path(db).exists() or "://" in str(db)):
+        raise HTTPException(404, "No run store: start the navigator with --db to see assessment runs.")
+    from ..store import RunStore
+
+    return RunStore(db)
+
+
+def _named_layer(matrix: Matrix, db: str | None, gateway_db: str | None, name: str):
+    """The built-in layer called ``name``, or a 404 naming what is missing."""
+    if name in _MATRIX_LAYERS:
+        return _MATRIX_LAYERS[name][1](matrix)
+    if name.startswith("alerts-"):
+        return _alerts_layer(matrix, gateway_db, name)
+    return _builtin_layer(matrix, db, name)
+
+
+# built-in layers of the knowledge base itself, offered with or without a run store
+_MATRIX_LAYERS = {"case-studies": ("ATLAS: techniques seen in case studies", layer_format.case_study_layer),
+                  "maturity": ("ATLAS: technique maturity (1 feasible, 2 demonstrated, 3 realized)",
+                               layer_format.maturity_layer)}
 
 
 def _builtin_layers(db: str | None, gateway_db: str | None = None, matrix: Matrix | None = None) -> list[dict]:
@@ -227,18 +318,17 @@ def _builtin_layers(db: str | None, gateway_db: str | None = None, matrix: Matri
         try:
             store = _event_store(gateway_db)
         except HTTPException:
-            return items  # not (yet) a gateway database: no alert layers to offer
+            store = None  # not (yet) a gateway database: no alert layers to offer
         now = time.time()
-        for d in (1, 7, 30):
+        for d in (1, 7, 30) if store else ():
             seen = sum(1 for tid in store.technique_counts(now - d * 86400) if matrix is None or tid in matrix)
             items.append({"name": f"alerts-{d}d", "title": f"Gateway alerts, {_last(d)} ({_count(seen, 'technique')})"})
-    return items
+    return items + [{"name": k, "title": title} for k, (title, _) in _MATRIX_LAYERS.items()]
 
 
 @functools.lru_cache(maxsize=8)
 def _event_store(gateway_db: str):
     """The gateway's database, opened once per location, read-only where SQLite allows it."""
-    from ..errors import UsageError
     from ..store import EventStore
 
     try:

@@ -118,6 +118,18 @@
   $("builtin-layer").addEventListener("change", (ev) => loadBuiltin(ev.target.value));
   $("clear-layer").addEventListener("click", () => { $("builtin-layer").value = ""; loadBuiltin(""); });
 
+  const combineForm = $("combine");
+  if (combineForm) combineForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const params = new URLSearchParams();
+    for (const [k, v] of new FormData(combineForm)) if (v) params.append(k, v);
+    const r = await fetch(`/api/layers/combine?${params}`);
+    const body = await r.json();
+    if (!r.ok) { alertText(`Cannot combine: ${body.detail}`); return; }
+    $("builtin-layer").value = "";
+    await viewLayer(body);
+  });
+
   function download(name, blob) {
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
