@@ -15,7 +15,10 @@ from ._opcodes import decode
 
 _U4 = struct.Struct("<I").unpack_from
 
-MAX_OPS = 5_000_000  # far above any real model; bounds time on hostile input
+# Opcodes run before a stream is given up on. Every opcode consumes at least one byte and a
+# pickle cannot loop, so a stream's length already bounds the work: the limit only ever grows
+# to that length (a payload padded past a fixed limit must still be reached and reported).
+MAX_OPS = 5_000_000
 
 
 class _Mark:
@@ -88,7 +91,36 @@ class PickleEvent:
     called: bool = False
 
 
-_PICKLE_LOADERS = {"pickle.loads", "_pickle.loads", "cPickle.loads", "dill.loads"}
+# Callables that unpickle their first argument again. ``torch.storage._load_from_bytes`` is on
+# the allow-list (legacy storages pickle through it) and runs a full ``torch.load`` of its bytes.
+_PICKLE_LOADERS = {
+    "pickle.loads", "_pickle.loads", "cPickle.loads", "dill.loads", "dill._dill.loads", "cloudpickle.loads",
+    "numpy.loads", "torch.storage._load_from_bytes", "torch.load", "torch.serialization.load",
+    "pickle.load", "_pickle.load", "joblib.load", "joblib.numpy_pickle.load", "pandas.read_pickle",
+}
+# Ones benign files use (every pickled storage): their nested load is analysed without a note.
+_EXPECTED_LOADERS = {"torch.storage._load_from_bytes"}
+_BYTES_IO = {"io.BytesIO", "_io.BytesIO"}
+# Allow-listed helpers that call arguments of their own: their argument at each index is called
+# on load too (``_rebuild_from_type_v2(func, ...)`` runs ``func(*args)``; ``copyreg`` helpers
+# run the class's ``__new__``/``__init__``).
+_CALLS_ARGS = {
+    "torch._tensor._rebuild_from_type_v2": (0,), "torch._tensor._rebuild_from_type": (0,),
+    "copyreg._reconstructor": (0, 1), "copy_reg._reconstructor": (0, 1),
+    "copyreg.__newobj__": (0,), "copyreg.__newobj_ex__": (0,),
+}
+_INSPECTS_ARGS = _PICKLE_LOADERS | set(_CALLS_ARGS)
+
+
+def _nested_bytes(args: Any) -> bytes | None:
+    """The bytes a loader is handed: directly, or wrapped in ``io.BytesIO(...)``."""
+    if not isinstance(args, tuple) or not args:
+        return None
+    first = args[0]
+    if isinstance(first, Call) and isinstance(first.func, Global) and first.func.full in _BYTES_IO:
+        inner = first.args
+        first = inner[0] if isinstance(inner, tuple) and inner else None
+    return bytes(first) if isinstance(first, (bytes, bytearray)) else None
 
 
 class _Machine:
@@ -138,16 +170,28 @@ class _Machine:
             if func.offset not in self.called:
                 self.called.add(func.offset)
                 self.events.append(PickleEvent("call", pos, func.full, func, called=True))
-            if func.full in _PICKLE_LOADERS and isinstance(args, tuple) and args \
-                    and isinstance(args[0], (bytes, bytearray)) and self.depth < 3:
-                # A pickle inside a pickle: analyse the inner one too.
-                self.events.append(PickleEvent("nested", pos, f"pickle passed to {func.full}"))
-                if self.on_nested is not None:
-                    self.on_nested(bytes(args[0]), self.depth + 1)
+            if func.full in _INSPECTS_ARGS:
+                self._inspect_args(func, args, pos, opcode)
         elif isinstance(func, Call) or func is UNKNOWN:
             self.events.append(PickleEvent("call", pos, f"{opcode} calls the result of an earlier call",
                                            called=True))
         return Call(func, args, pos)
+
+    def _inspect_args(self, func: Global, args: Any, pos: int, opcode: str) -> None:
+        if func.full in _PICKLE_LOADERS:
+            inner = _nested_bytes(args)
+            if inner is not None and self.depth < 3:
+                # A pickle inside a pickle: analyse the inner one too.
+                if func.full not in _EXPECTED_LOADERS:
+                    self.events.append(PickleEvent("nested", pos, f"pickle passed to {func.full}"))
+                if self.on_nested is not None:
+                    self.on_nested(inner, self.depth + 1)
+            return
+        if not isinstance(args, tuple):
+            return
+        for i in _CALLS_ARGS[func.full]:
+            if i < len(args) and (isinstance(args[i], (Global, Call)) or args[i] is UNKNOWN):
+                self.call(args[i], (), pos, f"{opcode} via {func.full}")
 
     # -- the machine ---------------------------------------------------------------------------
     def run(self, buf, pos: int, on_build: Callable[[Call, Any, Any, int], int]) -> int:
@@ -155,7 +199,7 @@ class _Machine:
         dispatch = _DISPATCH
         stack, memo, size, top, pop_mark, called = self.stack, self.memo, len(buf), self.top, self.pop_mark, self.called
         try:
-            for _ in range(MAX_OPS):
+            for _ in range(max(MAX_OPS, size - pos + 1)):
                 # Inline paths, most frequent first (counted on real PyTorch checkpoints and
                 # scikit-learn pickles), for the opcodes that make up nearly all real pickles;
                 # everything else goes through decode and the dispatch table.
@@ -214,7 +258,7 @@ class _Machine:
                         raise ValueError("stack underflow")
                     args = stack.pop()
                     func = stack[-1]
-                    if func.__class__ is Global and func.offset in called and func.full not in _PICKLE_LOADERS:
+                    if func.__class__ is Global and func.offset in called and func.full not in _INSPECTS_ARGS:
                         # the same rebuild helper again: already reported, nothing new to judge
                         stack[-1] = Call(func, args, pos)
                     else:
@@ -466,6 +510,10 @@ _DISPATCH: dict[str, Callable[[_Machine, Any, int, str], None]] = {
 
 
 def _hashable(value: Any) -> bool:
+    # A tuple's hash is not cached and DUP/TUPLE2 can nest one tuple twice per opcode, so hashing
+    # a built tuple can cost 2**depth: keep keys and set members to atoms.
+    if isinstance(value, tuple):
+        return False
     try:
         hash(value)
         return True

@@ -10,7 +10,10 @@ analysed. Malformed or truncated streams end the analysis with a finding, never 
 
 from __future__ import annotations
 
+import io
 import math
+import tarfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,7 +82,7 @@ def _joblib_skip(events: list[PickleEvent], depth: int) -> Callable[[Call, Any, 
 
 def _run_one(data: Any, start: int, result: PickleAnalysis, depth: int) -> bool:
     machine = _Machine(data, result.events, depth,
-                       on_nested=lambda inner, d: _analyse_stream(inner, result.events, d))
+                       on_nested=lambda inner, d: _analyse_nested(inner, result.events, d))
     try:
         result.end = machine.run(data, start, _joblib_skip(result.events, depth))
     except (ValueError, IndexError, KeyError, TypeError, OverflowError, MemoryError,
@@ -110,6 +113,36 @@ def _analyse_stream(data: bytes, events: list[PickleEvent], depth: int) -> Pickl
         if pos >= len(data) or not looks_like_pickle_start(data[pos:pos + 2]):
             break
     return result
+
+
+# Members ``torch.load`` unpickles in its zip (``*/data.pkl``) and legacy tar formats.
+_TORCH_PICKLE_MEMBERS = ("pickle", "storages", "tensors")
+_MAX_NESTED_MEMBER = 256 << 20
+
+
+def _analyse_nested(data: bytes, events: list[PickleEvent], depth: int) -> None:
+    """Bytes handed to a loader inside a pickle: a pickle stream, or the zip or tar archive
+    ``torch.load`` accepts, whose pickles are analysed like the outer one."""
+    members: list[tuple[str, bytes]] = []
+    try:
+        if data[:4] == b"PK\x03\x04":
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                members = [(i.filename, zf.read(i)) for i in zf.infolist()
+                           if not i.is_dir() and i.file_size <= _MAX_NESTED_MEMBER]
+        elif len(data) > 262 and data[257:262] == b"ustar":
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tf:
+                members = [(m.name, tf.extractfile(m).read()) for m in tf.getmembers()
+                           if m.isfile() and m.size <= _MAX_NESTED_MEMBER]
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, ValueError, EOFError, NotImplementedError):
+        events.append(PickleEvent("malformed", 0, "archive passed to a loader cannot be opened"))
+        return
+    if not members:
+        _analyse_stream(data, events, depth)
+        return
+    for name, body in members:
+        base = name.rsplit("/", 1)[-1]
+        if base.endswith(".pkl") or base in _TORCH_PICKLE_MEMBERS or looks_like_pickle_start(body[:2]):
+            _analyse_stream(body, events, depth)
 
 
 def looks_like_pickle_start(head: bytes) -> bool:

@@ -1,8 +1,12 @@
 """Which globals a pickle may name: an allow-list, a deny-list, and a severity for the rest.
 
-A global is judged by its full dotted path, because protocol 4+ resolves dotted names
-(``STACK_GLOBAL('torch', 'hub.load')`` imports ``torch.hub.load``). Allowed globals must match
-exactly; denied ones match by prefix; anything else is reported, never passed silently.
+A global is judged by the object it reaches, not the prefix it starts with. Protocol 4+ resolves
+a dotted name by importing the module and following attributes, so
+``STACK_GLOBAL('sklearn.base', 'np.f2py.subprocess.Popen')`` is ``subprocess.Popen`` however
+trusted ``sklearn.`` looks. Nothing is imported to find out: every tail of the attribute path is
+judged as if it were the global itself, and a path that passes through a module attribute is
+never given the trust a package's own classes get. Allowed globals must match exactly; denied
+ones match by prefix; anything else is reported, never passed silently.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ _SAFE_EXACT = {
     "torch.storage.TypedStorage", "torch.storage._load_from_bytes", "torch.serialization._get_layout",
     "torch.per_tensor_affine", "torch.per_channel_affine", "torch.strided", "torch.sparse_coo",
     "torch.sparse_csr", "torch.contiguous_format", "torch.channels_last",
+    # TorchScript's pickles wrap lists and tensors in these identity helpers (torch/jit/_pickle.py)
+    *(f"torch.jit._pickle.{n}" for n in (
+        "build_intlist", "build_tensorlist", "build_doublelist", "build_boollist",
+        "build_tensor_from_id", "restore_type_tag")),
     *(f"torch.{d}" for d in (
         "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
         "bool", "complex64", "complex128", "qint8", "quint8", "qint32", "float", "double", "half",
@@ -79,6 +87,7 @@ _DANGEROUS_PREFIXES = tuple(p + "." for p in (
     "builtins.breakpoint", "builtins.help", "builtins.exit", "builtins.quit", "builtins.memoryview",
     "builtins.print", "builtins.dir", "builtins.type", "builtins.super", "builtins.classmethod",
     "builtins.staticmethod", "builtins.property", "builtins.exec", "__builtin__", "__main__",
+    "logging.config", "logging.handlers", "logging.FileHandler", "logging.basicConfig",
     "torch.hub", "torch.load", "torch.jit", "torch.package", "torch.utils.cpp_extension",
     "torch.utils.bottleneck", "torch._dynamo", "torch._inductor", "torch.compile",
     "torch.serialization.load", "torch.ops", "torch._ops", "torch.classes", "torch._C._load",
@@ -89,8 +98,19 @@ _DANGEROUS_PREFIXES = tuple(p + "." for p in (
     "keras.models.load_model", "tensorflow.io", "tensorflow.keras.models.load_model", "jinja2",
     "yaml", "ruamel", "sqlite3", "ast", "builtins.object.__subclasses__", "copy", "abc",
 ))
+# Modules denied as a whole: met part-way along an attribute path (``x.os.system``), they mean
+# the path has left the package it started in for one of them, whatever attribute follows.
+_DANGEROUS_MODULES = frozenset(p[:-1] for p in _DANGEROUS_PREFIXES if p.count(".") == 1) | {"logging", "builtins"}
+_BUILTINS = ("builtins", "__builtin__")
 _DUNDER = re.compile(r"^__\w+__$")
 _SAFE_DUNDERS = {"__newobj__", "__newobj_ex__", "__randomstate_ctor", "__bit_generator_ctor", "__generator_ctor"}
+
+
+def _judge_path(full: str, module: str) -> tuple[Severity, str] | None:
+    """The deny-list verdict on one dotted path (a global, or a tail of one)."""
+    if (full + ".").startswith(_DANGEROUS_PREFIXES) or module in _BUILTINS:
+        return Severity.CRITICAL, "can run code, touch files or the network"
+    return None
 
 
 def classify_global(module: str, name: str, *, called: bool) -> tuple[Severity, str] | None:
@@ -101,11 +121,32 @@ def classify_global(module: str, name: str, *, called: bool) -> tuple[Severity, 
     parts = full.split(".")
     if any(_DUNDER.match(p) and p not in _SAFE_DUNDERS for p in parts[1:]):
         return Severity.CRITICAL, f"global {full} reaches through a dunder attribute"
-    if (full + ".").startswith(_DANGEROUS_PREFIXES) or module in ("builtins", "__builtin__"):
-        return Severity.CRITICAL, f"global {full} can run code, touch files or the network"
+    verdict = _judge_path(full, module)
+    if verdict is not None:
+        return verdict[0], f"global {full} {verdict[1]}"
+    attrs = name.split(".")
+    # Each attribute before the last may be a module the named one imported; the loader follows
+    # it, so judge every tail that starts at one as the global it resolves to.
+    for i in range(len(attrs) - 1):
+        tail = ".".join(attrs[i:])
+        if tail in _SAFE_EXACT:
+            continue
+        verdict = _judge_path(tail, attrs[i])
+        if verdict is None and attrs[i] in _DANGEROUS_MODULES:
+            verdict = Severity.CRITICAL, "belongs to a module that can run code, touch files or the network"
+        if verdict is not None:
+            return verdict[0], f"global {full} resolves to {tail}, which {verdict[1]}"
     leaf = parts[-1]
-    if full.startswith(_SAFE_CLASS_PACKAGES) and leaf[:1].isupper() and leaf.isidentifier():
-        return None
+    if "." not in name and leaf[:1].isupper() and leaf.isidentifier():
+        if full.startswith(_SAFE_CLASS_PACKAGES):
+            return None
+        if module == "__torch__" or module.startswith("__torch__."):
+            # TorchScript classes: compiled from the archive's code/ sources (checked as Python)
+            # and only resolvable by TorchScript's own unpickler, not by Python's.
+            return None
+    if "." in name and not called:
+        # A dotted path that leaves its module reaches an object the name does not show.
+        return Severity.HIGH, f"global {full} follows attributes out of {module}; its target is unknown"
     if called:
         return Severity.HIGH, f"global {full} is not on the allow-list and is called on load"
     return Severity.MEDIUM, f"global {full} is not on the allow-list"
