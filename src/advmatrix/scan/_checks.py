@@ -81,12 +81,36 @@ def check_npy(data: bytes, where: Where) -> list[Finding]:
     except (ValueError, SyntaxError, KeyError, TypeError, IndexError, struct.error, MemoryError, RecursionError):
         return [where.finding("npy-malformed", Severity.MEDIUM, "NumPy header cannot be read",
                               0, techniques=CORRUPT_ARTIFACT)]
-    if "O" in str(descr):
+    if _has_object(descr):
         findings = [where.finding("npy-object-array", Severity.LOW,
                                   "object array: numpy.load(allow_pickle=True) unpickles its data",
                                   start + hlen, "dtype=object")]
         return findings + check_pickle(data[start + hlen:], where, start + hlen)
     return []
+
+
+def _has_object(descr: object, depth: int = 0) -> bool:
+    """Whether NumPy would build a dtype holding Python objects from ``descr``, as
+    ``numpy.lib.format.descr_to_dtype`` reads it: a type string (``'O'``, ``'|O'``, ``'O8'``,
+    ``'object'``, a comma list such as ``'i4,O'``), a ``(base, shape)`` sub-array, or a list of
+    ``(name, descr[, shape])`` fields, at any depth. Field names are not looked at."""
+    if depth > 64:
+        return True  # deeper than any real dtype: assume the worst rather than walk on
+    if isinstance(descr, str):
+        return "O" in descr or "object" in descr.lower()
+    if isinstance(descr, tuple):
+        return bool(descr) and _has_object(descr[0], depth + 1)
+    if isinstance(descr, list):
+        for field in descr:
+            if isinstance(field, tuple) and len(field) >= 2:
+                if _has_object(field[1], depth + 1):
+                    return True
+            elif _has_object(field, depth + 1):
+                return True
+        return False
+    if isinstance(descr, dict):
+        return any(_has_object(v, depth + 1) for k, v in descr.items() if k != "names")
+    return False
 
 
 # -- safetensors --------------------------------------------------------------------------------
@@ -237,13 +261,40 @@ def check_tf_graph(data: bytes, where: Where) -> list[Finding]:
 
 
 _LAMBDA = re.compile(rb'"class_name"\s*:\s*"(Lambda|TFOpLambda|TFSMLayer)"')
+# A run of JSON-looking text starting at an object: where HDF5 stores the model_config attribute.
+_JSON_RUN = re.compile(rb'\{\s*"[^\x00-\x08\x0b\x0c\x0e-\x1f]{14,}')
+_CODE_LAYERS = ("Lambda", "TFOpLambda", "TFSMLayer")
+# Modules whose objects reach the process, files or the interpreter: a Keras "custom object"
+# imported from one of them is a call into the system, not a model extension.
+_SYSTEM_MODULES = {"os", "posix", "nt", "subprocess", "socket", "sys", "shutil", "ctypes", "builtins",
+                   "importlib", "runpy", "pty", "pickle", "marshal", "code", "codeop", "webbrowser", "tempfile",
+                   "multiprocessing", "urllib", "http", "requests", "io", "pathlib", "functools", "operator"}
 
 
 def check_hdf5(data: bytes, where: Where) -> list[Finding]:
-    """Keras .h5 keeps its model config as a JSON attribute; find code-carrying layers in it."""
-    out = []
+    """Keras .h5 keeps its model config as a JSON attribute; it is decoded as Keras decodes it
+    (escapes and all) and walked like a v3 config. Raw matches catch configs that do not decode."""
+    out: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    decoder = json.JSONDecoder()
+    for m in _JSON_RUN.finditer(data):
+        text = m.group().decode("utf-8", "replace")
+        if "class_name" not in text and "\\u" not in text:
+            continue
+        try:
+            config, _ = decoder.raw_decode(text)
+        except (ValueError, RecursionError):
+            continue
+        for f in check_keras_config(config, where):
+            if (f.rule, f.construct) not in seen:
+                seen.add((f.rule, f.construct))
+                out.append(Finding(f.rule, f.severity, f.message, f.path, f.member, m.start(), f.construct,
+                                   f.technique_ids))
     for m in _LAMBDA.finditer(data):
         kind = m.group(1).decode()
+        if ("keras-lambda", kind) in seen:
+            continue
+        seen.add(("keras-lambda", kind))
         out.append(where.finding("keras-lambda", Severity.HIGH,
                                  f"Keras {kind} layer: serialized Python code runs when the model loads",
                                  m.start(), kind))
@@ -251,26 +302,43 @@ def check_hdf5(data: bytes, where: Where) -> list[Finding]:
 
 
 def check_keras_config(config: object, where: Where) -> list[Finding]:
-    """Walk a Keras v3 config.json: Lambda layers and objects from outside Keras are findings."""
+    """Walk a Keras config (v3 config.json, or the decoded model_config of an .h5): Lambda layers,
+    serialized lambdas wherever they appear, and objects from outside Keras are findings."""
     out: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
 
-    def walk(node: object) -> None:
+    def add(rule: str, severity: Severity, message: str, construct: str) -> None:
+        if (rule, construct) not in seen:
+            seen.add((rule, construct))
+            out.append(where.finding(rule, severity, message, construct=construct))
+
+    def walk(node: object, depth: int) -> None:
+        if depth > 200:
+            return
         if isinstance(node, dict):
             cls = node.get("class_name")
             module = node.get("module")
-            if cls in ("Lambda", "TFSMLayer"):
-                out.append(where.finding("keras-lambda", Severity.HIGH,
-                                         f"Keras {cls} layer: code or an external model is loaded with it",
-                                         construct=str(cls)))
-            if isinstance(module, str) and cls and not module.startswith(("keras", "tf_keras", "builtins")):
-                out.append(where.finding("keras-custom-object", Severity.MEDIUM,
-                                         f"custom object {module}.{cls}: its code is imported on load",
-                                         construct=f"{module}.{cls}"))
+            if cls in _CODE_LAYERS:
+                add("keras-lambda", Severity.HIGH, f"Keras {cls} layer: code or an external model is loaded with it",
+                    str(cls))
+            elif cls == "__lambda__" or node.get("function_type") == "lambda":
+                add("keras-lambda", Severity.HIGH,
+                    "serialized Python lambda (as an activation or argument): its bytecode runs on load",
+                    "__lambda__")
+            if isinstance(module, str) and cls:
+                root = module.split(".")[0]
+                if root in _SYSTEM_MODULES:
+                    add("keras-custom-object", Severity.HIGH,
+                        f"object {module}.{cls} from a system module: importing and calling it runs code on load",
+                        f"{module}.{cls}")
+                elif root not in ("keras", "tf_keras"):
+                    add("keras-custom-object", Severity.MEDIUM, f"custom object {module}.{cls}: its code is "
+                        "imported on load", f"{module}.{cls}")
             for v in node.values():
-                walk(v)
+                walk(v, depth + 1)
         elif isinstance(node, list):
             for v in node:
-                walk(v)
+                walk(v, depth + 1)
 
-    walk(config)
+    walk(config, 0)
     return out

@@ -27,6 +27,7 @@ from ._findings import (
     Severity,
 )
 from ._format import Format, sniff
+from .formats import archive_start
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ _MODEL_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".joblib", ".ckpt",
 _TORCH_PAYLOAD = re.compile(
     r"(^|/)(data/\d+|\.data/serialization_id|byteorder|version|\.format_version|\.storage_alignment)$")
 
+# how many times max_depth compressed layers are still peeled past the nesting limit
+_MAX_STREAM_DEPTH = 8
 
 
 class _Budget:
@@ -114,10 +117,16 @@ class Scanner:
         where = Where(path, member)
         add = entry.findings.extend
         if fmt is not None and fmt.opens != "check" and depth >= self.limits.max_depth:
-            add([where.finding("archive-too-deep", Severity.MEDIUM,
-                               f"archive nested more than {self.limits.max_depth} levels deep; not opened",
-                               techniques=ARCHIVE_ABUSE)])
-            return
+            # Streams are still peeled (each within the size budget) so that a payload buried under
+            # many compression layers is reported, not only the nesting; archives stay closed.
+            peel = fmt.opens == "stream" and depth < _MAX_STREAM_DEPTH * self.limits.max_depth
+            if depth == self.limits.max_depth or not peel:
+                tail = "compressed layers below are still decompressed and scanned" if peel else "not opened"
+                add([where.finding("archive-too-deep", Severity.MEDIUM,
+                                   f"archive nested more than {self.limits.max_depth} levels deep; {tail}",
+                                   techniques=ARCHIVE_ABUSE)])
+            if not peel:
+                return
         if fmt is None:
             if name.lower().endswith(_MODEL_SUFFIXES) and data:
                 add([where.finding("unrecognised-model-file", Severity.LOW,
@@ -176,6 +185,11 @@ class Scanner:
                 if self._admit(where, inner, len(payload), len(payload), budget, entry):
                     self._scan_blob(payload, where.path, _join(where.member, inner), depth + 1, report, budget)
             return "zip"
+        start = 0 if data[:4] == b"PK\x03\x04" else archive_start(data)
+        if start:
+            # zipfile skips bytes before the archive; loaders that read from offset 0 (pickle,
+            # torch's legacy format) run them, so they are scanned as an artifact of their own.
+            self._scan_blob(data[:start], where.path, _join(where.member, "<before-zip>"), depth + 1, report, budget)
         names = [i.filename for i in infos]
         torch = any(n.endswith("/data.pkl") or n == "data.pkl" for n in names)
         keras = "config.json" in names and "metadata.json" in names

@@ -6,14 +6,18 @@ from __future__ import annotations
 import bz2
 import json
 import lzma
+import re
 import struct
 import zlib
 
-from . import _checks, _protobuf
+from . import _checks, _gguf, _protobuf, _torchscript
 from ._checks import Where
 from ._findings import ARCHITECTURE_CHANGE, ARCHIVE_ABUSE, CORRUPT_ARTIFACT, UNSAFE_ARTIFACT, Finding
 from ._format import Format
 from ._pickle import analyse, looks_like_pickle_start
+
+_UUID = re.compile(rb"[0-9A-Fa-f-]{1,64}")
+_TORCHSCRIPT_SOURCE = re.compile(r"(^|/)code/(.+/)?[^/]+\.py$")
 
 # formats that can carry code and can also rewire the model's architecture
 _CODE_OR_ARCHITECTURE = tuple(dict.fromkeys(UNSAFE_ARTIFACT + ARCHITECTURE_CHANGE))
@@ -35,11 +39,36 @@ class Zip(Format):
 
     @classmethod
     def sniff(cls, data: bytes, name: str) -> bool:
-        return data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+        if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
+            return True
+        # a tar holding a zip member ends with that zip too; tarfile, not zipfile, is what opens it
+        return data[257:262] != b"ustar" and archive_start(data) is not None
 
     @classmethod
     def example(cls) -> bytes:
         return b"PK\x05\x06" + b"\x00" * 18  # an empty archive: only its end-of-directory record
+
+
+def archive_start(data: bytes) -> int | None:
+    """Where a zip archive begins when, as Python's ``zipfile`` allows, other bytes precede it:
+    found from the end-of-central-directory record, confirmed by a central directory where that
+    record says one is. None when no such archive ends the data."""
+    tail = max(0, len(data) - (22 + 0xFFFF))
+    pos = data.rfind(b"PK\x05\x06", tail)
+    while pos != -1:
+        record = data[pos:pos + 22]
+        if len(record) == 22:
+            size_cd, offset_cd = struct.unpack("<II", record[12:20])
+            if 0xFFFFFFFF in (size_cd, offset_cd):  # zip64: the locator sits just before this record
+                if pos >= 20 and data[pos - 20:pos - 16] == b"PK\x06\x07":
+                    return 0
+            else:
+                directory = pos - size_cd
+                start = directory - offset_cd
+                if start >= 0 and (size_cd == 0 or data[directory:directory + 4] == b"PK\x01\x02"):
+                    return start
+        pos = data.rfind(b"PK\x05\x06", tail, pos)
+    return None
 
 
 class Tar(Format):
@@ -157,6 +186,39 @@ class Lz4(_Stream):
         return b"\x04\x22\x4d\x18\x60\x40\x82" + b"\x00\x00\x00\x00"
 
 
+class LzmaAlone(_Stream):
+    """Legacy ``.lzma`` (LZMA-alone) streams, joblib's ``lzma`` compression; the content is scanned."""
+
+    name = "lzma"
+    title = "LZMA-alone stream"
+    order = 16
+
+    @classmethod
+    def sniff(cls, data: bytes, name: str) -> bool:
+        # properties byte, a dictionary size liblzma accepts (2^n or 2^n + 2^(n-1)), then a trial decode
+        if len(data) < 14 or data[0] >= 225:
+            return False
+        (dict_size,) = struct.unpack("<I", data[1:5])
+        if dict_size != 0xFFFFFFFF:
+            low = dict_size & -dict_size
+            if dict_size == 0 or dict_size not in (low, low + (low << 1)):
+                return False
+        try:
+            lzma.LZMADecompressor(lzma.FORMAT_ALONE).decompress(bytes(data[:4096]), 1)
+            return True
+        except lzma.LZMAError:
+            return False
+
+    @classmethod
+    def decompress(cls, data: bytes, limit: int) -> tuple[bytes, bool]:
+        d = lzma.LZMADecompressor(lzma.FORMAT_ALONE)
+        return d.decompress(data, max_length=limit), d.eof
+
+    @classmethod
+    def example(cls) -> bytes:
+        return lzma.compress(b"hello", format=lzma.FORMAT_ALONE)
+
+
 class Zlib(_Stream):
     """Bare zlib streams (joblib's default compression); the content is scanned."""
 
@@ -206,6 +268,28 @@ class Npy(Format):
         header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }"
         header += b" " * (117 - len(header)) + b"\n"
         return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + struct.pack("<f", 1.0)
+
+
+class Gguf(Format):
+    """GGUF models (llama.cpp): metadata read in full; chat templates checked for Jinja sandbox escapes."""
+
+    name = "gguf"
+    title = "GGUF model"
+    order = 22
+
+    @classmethod
+    def sniff(cls, data: bytes, name: str) -> bool:
+        return data[:4] == b"GGUF"
+
+    @classmethod
+    def check(cls, data: bytes, where: Where) -> list[Finding]:
+        return _gguf.check_gguf(data, where)
+
+    @classmethod
+    def example(cls) -> bytes:
+        key, value = b"general.name", b"tiny"
+        return (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key
+                + struct.pack("<IQ", 8, len(value)) + value)
 
 
 class Hdf5(Format):
@@ -272,7 +356,8 @@ class Safetensors(Format):
         if len(data) < 10:
             return False
         (n,) = struct.unpack("<Q", data[:8])
-        return 2 <= n <= len(data) - 8 and data[8:9] == b"{"
+        # A length past the end still names the format: the check reports it (the library refuses it).
+        return n >= 2 and data[8:9] == b"{" and (n <= len(data) - 8 or data[9:10] in (b'"', b"}", b" ", b"\n"))
 
     @classmethod
     def check(cls, data: bytes, where: Where) -> list[Finding]:
@@ -282,6 +367,64 @@ class Safetensors(Format):
     def example(cls) -> bytes:
         header = json.dumps({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
         return struct.pack("<Q", len(header)) + header + struct.pack("<f", 1.0)
+
+
+class TorchScriptSource(Format):
+    """TorchScript ``code/*.py`` members: Python the loader compiles, checked as Python for calls
+    that reach the system (never as pickles)."""
+
+    name = "torchscript-source"
+    title = "TorchScript source"
+    order = 5
+    example_name = "model/code/__torch__.py"
+
+    @classmethod
+    def sniff(cls, data: bytes, name: str) -> bool:
+        return bool(_TORCHSCRIPT_SOURCE.search(name.replace("\\", "/")))
+
+    @classmethod
+    def check(cls, data: bytes, where: Where) -> list[Finding]:
+        return _torchscript.check_source(data, where)
+
+    @classmethod
+    def example(cls) -> bytes:
+        return b"class M(Module):\n  def forward(self: __torch__.M, x: Tensor) -> Tensor:\n    return torch.relu(x)\n"
+
+
+class TfFingerprint(Format):
+    """The ``fingerprint.pb`` of SavedModels from TensorFlow 2.12 on: hashes and a version, no graph."""
+
+    name = "tf-fingerprint"
+    title = "TensorFlow SavedModel fingerprint"
+    technique_ids = CORRUPT_ARTIFACT
+    order = 49  # before ONNX, whose field 7 (graph) a fingerprint's uuid (7) would pass for
+    example_name = "fingerprint.pb"
+
+    @classmethod
+    def sniff(cls, data: bytes, name: str) -> bool:
+        # FingerprintDef: five uint64 hashes (1-5), VersionDef (6), uuid string (7). The uuid must
+        # look like one: hex digits and dashes cannot encode a graph node (tag 0x0a), so an ONNX
+        # model cannot pass for a fingerprint to skip its checks.
+        if not 0 < len(data) <= 4096:  # a few hashes and a uuid; never a large file
+            return False
+        wires = {1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 2, 7: 2}
+        hashes = 0
+        try:
+            for n, w, v in _protobuf.fields(bytes(data)):
+                if wires.get(n) != w or (n == 7 and not _UUID.fullmatch(v)):  # type: ignore[arg-type]
+                    return False
+                hashes += n <= 5
+        except _protobuf.ProtobufError:
+            return False
+        return hashes >= 3 or (hashes >= 1 and name.lower().endswith("fingerprint.pb"))
+
+    @classmethod
+    def check(cls, data: bytes, where: Where) -> list[Finding]:
+        return []  # only integers and a version; nothing a loader runs
+
+    @classmethod
+    def example(cls) -> bytes:
+        return b"\x08\x01\x10\x02\x18\x03\x20\x04\x28\x05\x32\x02\x08\x01\x3a\x04abcd"
 
 
 class Onnx(Format):
@@ -344,12 +487,12 @@ class KerasConfig(Format):
 
     @classmethod
     def sniff(cls, data: bytes, name: str) -> bool:
-        return name.lower().endswith(".json") and data.lstrip()[:1] == b"{"
+        return name.lower().endswith(".json") and bytes(data[:4096]).lstrip()[:1] == b"{"
 
     @classmethod
     def check(cls, data: bytes, where: Where) -> list[Finding]:
         try:
-            return _checks.check_keras_config(json.loads(data), where)
+            return _checks.check_keras_config(json.loads(bytes(data)), where)
         except (ValueError, RecursionError):
             return []
 
