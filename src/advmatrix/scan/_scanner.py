@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _checks
+from . import _checks, _sevenzip
 from ._checks import Where
 from ._findings import (
     ARCHIVE_ABUSE,
@@ -138,6 +138,8 @@ class Scanner:
             self._scan_compressed(fmt, data, where, depth, report, budget, entry)
         elif fmt.name == "tar":
             self._scan_tar(data, where, depth, report, budget, entry)
+        elif fmt.name == "7z":
+            self._scan_7z(data, where, depth, report, budget, entry)
         else:
             entry.format = self._scan_zip(data, where, depth, report, budget, entry)
 
@@ -237,6 +239,65 @@ class Scanner:
             fh = archive.extractfile(m)
             if fh is not None:
                 self._scan_blob(fh.read(), where.path, _join(where.member, m.name), depth + 1, report, budget)
+
+    def _scan_7z(self, data: bytes, where: Where, depth: int, report: ScanReport, budget: _Budget,
+                 entry: FileReport) -> None:
+        add = entry.findings.append
+        try:
+            archive = _sevenzip.Archive(data)
+        except ImportError as exc:
+            add(where.finding("7z-unsupported", Severity.MEDIUM,
+                              f"7z archive could not be inspected: py7zr cannot be imported ({exc}); "
+                              "run: pip install py7zr", techniques=CORRUPT_ARTIFACT))
+            return
+        except _sevenzip.Encrypted as exc:
+            add(where.finding("7z-encrypted", Severity.MEDIUM,
+                              f"7z archive could not be inspected: {exc}; its members are unknown",
+                              techniques=ARCHIVE_ABUSE))
+            return
+        except _sevenzip.Unreadable as exc:
+            add(where.finding("7z-malformed", Severity.MEDIUM, f"7z archive unreadable: {exc}",
+                              techniques=CORRUPT_ARTIFACT))
+            return
+        try:
+            wanted: list[str] = []
+            for m in archive.members:
+                self._traversal(where, m.name, entry)
+                if m.kind == "dir":
+                    continue
+                if m.kind == "link":
+                    add(where.finding("archive-link", Severity.MEDIUM, f"member '{m.name}' is a symbolic link",
+                                      construct=m.name, techniques=ARCHIVE_ABUSE))
+                    continue
+                if m.encrypted:
+                    add(where.finding("7z-encrypted", Severity.MEDIUM,
+                                      f"member '{m.name}' is encrypted; its content cannot be inspected",
+                                      construct=m.name, techniques=ARCHIVE_ABUSE))
+                    continue
+                # py7zr refuses names that climb out (reported above), so no loader extracts them
+                if m.extractable and self._admit(where, m.name, m.size, m.compressed or len(data), budget, entry):
+                    wanted.append(m.name)
+            # a solid block decompresses the members around the wanted ones too, so those count
+            # against py7zr's own stop; bounded by the scanner's limits whatever the header says
+            lim = budget.limits
+            allowed = min(lim.max_expanded, sum(m.size for m in archive.members
+                                                if m.kind != "dir" and m.size <= lim.max_member))
+            try:
+                payloads = archive.read(wanted, allowed)
+            except _sevenzip.Unreadable as exc:
+                add(where.finding("7z-member-unreadable", Severity.MEDIUM,
+                                  f"7z members cannot be decompressed ({exc}); not scanned",
+                                  techniques=CORRUPT_ARTIFACT))
+                return
+        finally:
+            archive.close()
+        for name in dict.fromkeys(wanted):
+            payload = payloads.get(name)
+            if payload is None:
+                add(where.finding("7z-member-unreadable", Severity.MEDIUM, f"member '{name}' was not decompressed",
+                                  construct=name, techniques=CORRUPT_ARTIFACT))
+                continue
+            self._scan_blob(payload, where.path, _join(where.member, name), depth + 1, report, budget)
 
     def _scan_compressed(self, stream: type[Format], data: bytes, where: Where, depth: int, report: ScanReport,
                          budget: _Budget, entry: FileReport) -> None:

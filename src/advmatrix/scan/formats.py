@@ -10,7 +10,7 @@ import re
 import struct
 import zlib
 
-from . import _checks, _gguf, _protobuf, _torchscript
+from . import _checks, _gguf, _protobuf, _sevenzip, _torchscript
 from ._checks import Where
 from ._findings import ARCHITECTURE_CHANGE, ARCHIVE_ABUSE, CORRUPT_ARTIFACT, UNSAFE_ARTIFACT, Finding
 from ._format import Format
@@ -94,6 +94,26 @@ class Tar(Format):
             info = tarfile.TarInfo("empty.txt")
             tar.addfile(info, io.BytesIO(b""))
         return buf.getvalue()
+
+
+class SevenZip(Format):
+    """7z archives; every member is read in memory and scanned, like zip and tar members."""
+
+    name = "7z"
+    title = "7z archive"
+    technique_ids = ARCHIVE_ABUSE
+    order = 9  # before zip: a stored zip member near a 7z's end would otherwise pass for a prefixed zip
+    opens = "archive"
+
+    @classmethod
+    def sniff(cls, data: bytes, name: str) -> bool:
+        return data[:6] == _sevenzip.MAGIC
+
+    @classmethod
+    def example(cls) -> bytes:
+        # an empty archive as py7zr writes it
+        return bytes.fromhex("377abcaf271c0004848726bd0600000000000000140000000000000042d130bf"
+                             "01000101000017060001090600070b010001212101180c020000")
 
 
 class _Stream(Format):
