@@ -16,18 +16,29 @@ from ._output import emit_json, err, out
 _COLOURS = {Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity.MEDIUM: "yellow",
             Severity.LOW: "cyan", Severity.INFO: "dim"}
 
-SUMMARY = "Scan model artifacts (pickle, PyTorch, joblib, NumPy, Keras, ONNX, safetensors, TF) by content."
+SUMMARY = ("Scan model artifacts (pickle, PyTorch, joblib, NumPy, Keras, ONNX, safetensors, TF) and agent tools "
+           "(MCP listings, agent configs, prompt templates) by content.")
 
 
 def _parser() -> argparse.ArgumentParser:
     # argparse, not typer: this is the one definition of the command's options, and it keeps
     # typer's start-up off the command that pipelines run once per artifact
     p = argparse.ArgumentParser(
-        prog="advmatrix scan", description=SUMMARY + " Nothing in them is loaded, imported or run.",
+        prog="advmatrix scan", description=SUMMARY + " Nothing in them is loaded, imported or run; only --mcp-stdio starts the "
+        "server command it is given.",
         epilog="Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 error (including "
-               "nothing analysed: no file given is in a format advmatrix knows).")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+               "nothing analysed: no file given is in a format advmatrix knows; and an MCP server that could not "
+               "be started, reached or understood, or did not answer within --mcp-timeout).")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                    help="files or directories to scan (archives are opened)")
+    p.add_argument("--mcp-stdio", action="append", default=[], metavar="COMMAND",
+                   help="start this MCP server (a command line, quoted; it IS run) and scan its tool, prompt and "
+                        "resource listing; no tool is called (repeatable)")
+    p.add_argument("--mcp-url", action="append", default=[], metavar="URL",
+                   help="scan the listing of the MCP server at this streamable HTTP endpoint (a path ending in /sse: "
+                        "the SSE transport) (repeatable)")
+    p.add_argument("--mcp-timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="give each MCP server this long to start and list everything (default: 20)")
     p.add_argument("--fail-on", default="medium", metavar="SEVERITY",
                    help="exit 1 when a finding is at or above this severity: info, low, medium, high, critical "
                         "(default: medium)")
@@ -39,14 +50,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def run_scan(argv: list[str]) -> int:
     """``advmatrix scan ARGV``; returns the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not (args.paths or args.mcp_stdio or args.mcp_url):
+        parser.error("give at least one PATH, --mcp-stdio COMMAND or --mcp-url URL")
     try:
         threshold = Severity.parse(args.fail_on)
     except ValueError as exc:
         raise UsageError(f"--fail-on: {exc}") from None
+    servers = _servers(args)
     sarif: Path | None = args.sarif
     machine = args.json or str(sarif) == "-"
-    if machine or not sys.stderr.isatty():
+    if machine or not sys.stderr.isatty() or not args.paths:
         report = Scanner().scan_paths(args.paths)
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
@@ -57,6 +72,10 @@ def run_scan(argv: list[str]) -> int:
             scanner = Scanner(progress=lambda p, n: progress.update(
                 task, advance=n, description=f"scanning {Path(p).name}"))
             report = scanner.scan_paths(args.paths)
+    if servers:
+        from ..scan.mcp_live import scan_servers
+
+        scan_servers(servers, args.mcp_timeout, report)
     if sarif is not None:
         text = _json.dumps(to_sarif(report), indent=2)
         if str(sarif) == "-":
@@ -80,6 +99,17 @@ def run_scan(argv: list[str]) -> int:
               "safetensors or TensorFlow); nothing was analysed", file=sys.stderr)
         return 2
     return 1 if report.at_or_above(threshold) else 0
+
+
+def _servers(args) -> list:
+    if not (args.mcp_stdio or args.mcp_url):
+        return []
+    # only now: the module (and the SDK it hides) costs nothing to scans that name no server
+    from ..scan.mcp_live import McpServer
+
+    if not args.mcp_timeout > 0:
+        raise UsageError("--mcp-timeout: must be a positive number of seconds")
+    return [McpServer.stdio(c) for c in args.mcp_stdio] + [McpServer.http(u) for u in args.mcp_url]
 
 
 def _table(report, floor: Severity) -> None:

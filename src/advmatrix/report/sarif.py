@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .. import __version__
 from ..scan import ScanReport, Severity
@@ -16,6 +18,12 @@ _SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.M
 
 
 def _uri(path: str) -> str:
+    """A SARIF artifact URI: URLs (a live MCP server) as they are, labels such as
+    ``mcp-stdio:<command>`` percent-encoded, files as relative paths or file URIs."""
+    if re.match(r"^https?://", path):
+        return path
+    if re.match(r"^[a-z][a-z0-9+.-]*:", path) and not re.match(r"^[A-Za-z]:[\\/]", path):
+        return quote(path, safe=":/@!$&'()*+,;=-._~")
     p = Path(path)
     return p.as_posix() if not p.is_absolute() else p.as_uri()
 
