@@ -1,11 +1,14 @@
-"""Differential benchmark of the pickle analyser against the real loaders.
+"""Differential benchmark of the scanner against the real loaders.
 
-Draws N artifacts from the grammar in tests/scan/_differential.py, loads each with its real
-loader in a subprocess (payloads only create marker files) and scans it; prints, per container
-format, how many were tried, how many the loader reached, and how many of those the scanner
-left below HIGH, as JSON, with the specs of the misses.
+Draws N artifacts per format from the grammars in tests/scan/_differential.py (pickle
+containers) and tests/scan/_differential_formats.py (npy, npz, joblib raw array buffers, torch
+zip framing), loads each with its real loader in a subprocess (payloads only create marker files)
+and scans it; prints, per format, how many were generated, how many the loader reached, and how
+many of those the scanner left below HIGH, as JSON, with the specs of the misses. safetensors
+cannot run code, so it is surveyed the other way: real files must scan at LOW or below and
+malformed headers must never crash the scanner.
 
-Usage: python bench/scan_differential.py [N] [--seed S]
+Usage: python bench/scan_differential.py [N] [--seed S] [--format all|pickle|npy|npz|joblib|torch-framing|safetensors]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -22,18 +26,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hyp_seed
 
-from tests.scan._differential import CONTAINERS, known_gap, run_cases, specs
+from advmatrix.scan import Severity, scan_bytes
+from tests.scan import _differential as pickles
+from tests.scan import _differential_formats as formats
+
+FORMATS = ("pickle", *formats.FORMATS, "safetensors")
 
 
-def draw(n: int, seed: int) -> list:
-    """``n`` specs drawn by hypothesis (generation only: this is a survey, not a search)."""
+def draw(strategy, n: int, seed: int) -> list:
+    """``n`` values drawn by hypothesis (generation only: this is a survey, not a search)."""
     out: list = []
 
     @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate], derandomize=seed == 0,
               suppress_health_check=list(HealthCheck))
-    @given(specs())
-    def collect(spec) -> None:
-        out.append(spec)
+    @given(strategy)
+    def collect(value) -> None:
+        out.append(value)
 
     if seed:
         collect = hyp_seed(seed)(collect)
@@ -41,27 +49,68 @@ def draw(n: int, seed: int) -> list:
     return out[:n]
 
 
+def _spec_dict(spec) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(spec), default=repr))
+
+
+def survey_loaded(fmt: str, n: int, seed: int, batch: int) -> tuple[dict, list]:
+    """Generated / reached / reached-but-unreported counts for a format with a real loader."""
+    if fmt == "pickle":
+        spec_list, run = draw(pickles.specs(), n, seed), pickles.run_cases
+    else:
+        spec_list, run = draw(formats.STRATEGY[fmt](), n, seed), formats.run_cases
+    counts, misses = Counter(), []
+    for i in range(0, len(spec_list), batch):
+        for case in run(spec_list[i:i + batch]):
+            sub = case.spec.container if fmt == "pickle" else fmt
+            counts[sub, "generated"] += 1
+            counts[sub, "reached"] += case.reached
+            if case.missed:
+                counts[sub, "reached_unreported"] += 1
+                misses.append({"format": sub, **_spec_dict(case.spec), "worst": case.worst and case.worst.name})
+    subs = pickles.CONTAINERS if fmt == "pickle" else (fmt,)
+    keys = ("generated", "reached", "reached_unreported")
+    return {s: {k: counts[s, k] for k in keys} for s in subs}, misses
+
+
+def survey_safetensors(n: int, seed: int) -> tuple[dict, list]:
+    """Real files scanned above LOW, and malformed headers that crashed the scanner."""
+    flagged, crashed, misses = 0, 0, []
+    real = draw(formats.safets(), n, seed)
+    for spec in real:
+        worst = scan_bytes(spec.build(), "model.safetensors").worst()
+        if worst is not None and worst > Severity.LOW:
+            flagged += 1
+            misses.append({"format": "safetensors", **_spec_dict(spec), "worst": worst.name})
+    mutants = draw(formats.safetensors_mutants(), n, seed)
+    for data in mutants:
+        try:
+            scan_bytes(data, "model.safetensors")
+        except Exception:  # any exception is the finding here
+            crashed += 1
+            misses.append({"format": "safetensors-mutant", "data": data[:200].hex(),
+                           "error": traceback.format_exc(limit=2)})
+    return {"safetensors": {"generated_real": len(real), "real_above_low": flagged,
+                            "generated_malformed": len(mutants), "malformed_crashed": crashed}}, misses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("n", type=int, nargs="?", default=300)
+    parser.add_argument("n", type=int, nargs="?", default=300, help="artifacts per format")
     parser.add_argument("--seed", type=int, default=0, help="0: derandomized (reproducible)")
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--format", choices=("all", *FORMATS), default="all")
     ns = parser.parse_args()
-    spec_list = draw(ns.n, ns.seed)
-    tried, reached, missed = Counter(), Counter(), Counter()
-    misses = []
-    for i in range(0, len(spec_list), ns.batch):
-        for case in run_cases(spec_list[i:i + ns.batch]):
-            fmt = case.spec.container
-            tried[fmt] += 1
-            reached[fmt] += case.reached
-            if case.missed:
-                missed[fmt] += 1
-                misses.append({**dataclasses.asdict(case.spec), "worst": case.worst and case.worst.name,
-                               "known_gap": known_gap(case.spec)})
-    formats = {f: {"tried": tried[f], "reached": reached[f], "reached_unreported": missed[f]} for f in CONTAINERS}
-    total = {k: sum(v[k] for v in formats.values()) for k in ("tried", "reached", "reached_unreported")}
-    print(json.dumps({"formats": formats, "total": total, "misses": misses}, indent=2))
+    chosen = FORMATS if ns.format == "all" else (ns.format,)
+    results, misses = {}, []
+    for fmt in chosen:
+        got, missed = (survey_safetensors(ns.n, ns.seed) if fmt == "safetensors"
+                       else survey_loaded(fmt, ns.n, ns.seed, ns.batch))
+        results.update(got)
+        misses += missed
+    loaded = [v for v in results.values() if "reached" in v]
+    total = {k: sum(v[k] for v in loaded) for k in ("generated", "reached", "reached_unreported")}
+    print(json.dumps({"formats": results, "total": total, "misses": misses}, indent=2))
 
 
 if __name__ == "__main__":

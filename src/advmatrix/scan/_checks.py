@@ -92,12 +92,13 @@ def check_npy(data: bytes, where: Where) -> list[Finding]:
 def _has_object(descr: object, depth: int = 0) -> bool:
     """Whether NumPy would build a dtype holding Python objects from ``descr``, as
     ``numpy.lib.format.descr_to_dtype`` reads it: a type string (``'O'``, ``'|O'``, ``'O8'``,
-    ``'object'``, a comma list such as ``'i4,O'``), a ``(base, shape)`` sub-array, or a list of
+    ``'object'``, ``'T'``, a comma list such as ``'i4,O'``), a ``(base, shape)`` sub-array, or a list of
     ``(name, descr[, shape])`` fields, at any depth. Field names are not looked at."""
     if depth > 64:
         return True  # deeper than any real dtype: assume the worst rather than walk on
     if isinstance(descr, str):
-        return "O" in descr or "object" in descr.lower()
+        # 'T' is NumPy 2's variable-width StringDType, which holds references and is pickled too.
+        return "O" in descr or "T" in descr or "object" in descr.lower()
     if isinstance(descr, tuple):
         return bool(descr) and _has_object(descr[0], depth + 1)
     if isinstance(descr, list):

@@ -40,17 +40,58 @@ _JOBLIB_WRAPPERS = {"joblib.numpy_pickle.NumpyArrayWrapper",
                     "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"}
 
 
+# Bytes per element of every fixed-size type name and character code ``numpy.dtype`` accepts
+# (on the 64-bit platforms joblib files come from); sized kinds ('f8', 'U5') are parsed below.
+_NUMPY_SIZES = {
+    "?": 1, "b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "l": 8, "L": 8, "q": 8, "Q": 8, "p": 8, "P": 8,
+    "n": 8, "N": 8, "e": 2, "f": 4, "d": 8, "g": 16, "F": 8, "D": 16, "G": 32, "M": 8, "m": 8,
+    "bool": 1, "bool_": 1, "byte": 1, "ubyte": 1, "short": 2, "ushort": 2, "intc": 4, "uintc": 4, "int": 8,
+    "int_": 8, "uint": 8, "long": 8, "ulong": 8, "longlong": 8, "ulonglong": 8, "intp": 8, "uintp": 8,
+    "half": 2, "single": 4, "float": 8, "double": 8, "longdouble": 16, "csingle": 8, "complex": 16,
+    "cdouble": 16, "clongdouble": 32, "datetime64": 8, "timedelta64": 8,
+}
+_SIZED_KINDS = {"b": 1, "i": 1, "u": 1, "f": 1, "c": 1, "S": 1, "a": 1, "V": 1, "U": 4, "M": 1, "m": 1}
+_NAMED_SIZED = ("int", "uint", "float", "complex")  # sized in bits: 'float64' is f8, 'complex64' c8
+
+
 def _itemsize(descr: str) -> int | None:
-    """Bytes per element of a NumPy dtype string such as '<f8', '|u1', '<U5'; None for objects."""
-    descr = descr.lstrip("<>|=")
-    if not descr or descr[0] == "O":
+    """Bytes per element of a dtype spelling such as '<f8', 'd', 'float64', '<U5' or 'M8[s]', as
+    ``numpy.dtype`` reads it; None for object dtypes ('O', 'T' strings) and spellings not known."""
+    descr = descr.lstrip("<>|=").split("[")[0]
+    if not descr or descr[0] in "OT" or "object" in descr.lower():
         return None
-    kind, digits = descr[0], descr[1:].split("[")[0]
-    try:
-        n = int(digits) if digits else 1
-    except ValueError:
-        return None
-    return n * 4 if kind == "U" else n
+    if descr in _NUMPY_SIZES:
+        return _NUMPY_SIZES[descr]
+    for word in _NAMED_SIZED:
+        if descr.startswith(word) and descr[len(word):].isdigit():
+            return int(descr[len(word):]) // 8
+    kind, digits = descr[0], descr[1:]
+    if kind in _SIZED_KINDS and digits.isdigit():
+        return int(digits) * _SIZED_KINDS[kind]
+    return None
+
+
+def _dtype_layout(dtype: Any) -> tuple[int | None, bool]:
+    """(bytes per element, holds objects) of a pickled ``numpy.dtype(spelling, align, copy)``
+    after NumPy applies its BUILD state: a version 3+ state's flags decide whether it holds
+    objects (bit 0, whatever the spelling says), and its element size overrides a flexible
+    type's ('V8' with elsize 16 is 16 bytes)."""
+    if not (isinstance(dtype, Call) and isinstance(dtype.args, tuple) and dtype.args
+            and isinstance(dtype.args[0], str)):
+        return None, True
+    descr = dtype.args[0]
+    size = _itemsize(descr)
+    has_object = size is None
+    state = dtype.state
+    if isinstance(state, tuple) and len(state) >= 8 and isinstance(state[0], int) and state[0] >= 3:
+        flags, elsize = state[7], state[5]
+        if isinstance(flags, int):
+            has_object = bool(flags & 1)
+        if descr.lstrip("<>|=")[:1] in ("V", "S", "U", "a") and isinstance(elsize, int) and elsize >= 0:
+            size = elsize
+    elif isinstance(state, tuple) and any(isinstance(f, dict) and f for f in state):
+        has_object = True  # legacy states: NumPy derives the flags from fields we do not rebuild
+    return size, has_object
 
 
 def _joblib_skip(events: list[PickleEvent], depth: int) -> Callable[[Call, Any, Any, int], int]:
@@ -61,18 +102,15 @@ def _joblib_skip(events: list[PickleEvent], depth: int) -> Callable[[Call, Any, 
         func = obj.func
         if not (isinstance(func, Global) and func.full in _JOBLIB_WRAPPERS and isinstance(state, dict)):
             return pos
-        if state.get("numpy_array_alignment_bytes") and pos < len(buf):
-            pos += 1 + buf[pos]
-        dtype = state.get("dtype")
-        descr = None
-        if isinstance(dtype, Call) and isinstance(dtype.args, tuple) and dtype.args and isinstance(dtype.args[0], str):
-            descr = dtype.args[0]
-        shape = state.get("shape")
-        size = _itemsize(descr) if descr else None
-        if size is None:  # object array (or unknown dtype): a pickle follows
+        size, has_object = _dtype_layout(state.get("dtype"))
+        if has_object or size is None:  # object array (or unknown dtype): a pickle follows, unpadded
             nested = PickleAnalysis(events=events)
             _run_one(buf, pos, nested, depth + 1)
             return nested.end
+        # joblib reads a padding byte whenever the attribute is not None, 0 included.
+        if state.get("numpy_array_alignment_bytes", None) is not None and pos < len(buf):
+            pos += 1 + buf[pos]
+        shape = state.get("shape")
         if isinstance(shape, tuple) and all(isinstance(d, int) and d >= 0 for d in shape):
             return pos + math.prod(shape) * size
         return pos
