@@ -315,3 +315,35 @@ def test_per_client_state_stays_bounded_however_many_keys(gateway, digits):
         assert len(clients) == 5 and len(gw.responder) == 5
         assert all(d.state_size() <= 5 for d in gw.detectors)
         assert len(httpx.get(f"{url}/_advmatrix/alerts", params={"limit": 100}, headers=ADMIN).json()) == 20
+
+
+def test_a_total_load_alert_names_the_service_and_throttles_no_client(gateway):
+    """Total load is everyone's: the client whose query crossed the line must not pay for it."""
+    one = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": [0.0] * 64}]}
+    with gateway(responses={"volume": {"action": "block", "duration_s": 600}},
+                 detectors={"volume": {"max_total_queries": 5, "max_client_queries": 1000}}) as (url, gw):
+        codes = [httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": f"user{i % 3}"}, json=one)
+                 .status_code for i in range(9)]
+        alerts = [from_ecs(d) for d in httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()]
+        blocks = httpx.get(url + "/_advmatrix/blocks", headers=ADMIN).json()
+    from advmatrix.detect import SERVICE
+
+    assert codes == [200] * 9 and blocks == []
+    assert [(a.client, a.action) for a in alerts] == [(SERVICE, "alert")]
+    assert alerts[0].evidence["last_client"] in {gw.client_id_for(f"user{i}") for i in range(3)}
+
+
+def test_an_alert_about_a_group_of_keys_acts_on_every_key_it_names(gateway):
+    """Keys rotated from one address are one client: the measure reaches all of them."""
+    one = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": [0.0] * 64}]}
+    with gateway(detectors={"key-rotation": {"max_new_keys": 3}},
+                 responses={"key-rotation": {"action": "block", "duration_s": 600}}) as (url, gw):
+        first = [httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": f"burner{i}"}, json=one)
+                 .status_code for i in range(4)]
+        again = [httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": f"burner{i}"}, json=one)
+                 .status_code for i in range(4)]
+        alerts = [from_ecs(d) for d in httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()]
+    assert first == [200] * 4 and again == [403] * 4
+    (alert,) = alerts
+    assert alert.detector == "key-rotation" and alert.evidence["scope"] == "address 127.0.0.1"
+    assert set(alert.evidence["keys"]) == {gw.client_id_for(f"burner{i}") for i in range(4)}

@@ -31,9 +31,11 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
 
     \b
     Default responses (set others under 'responses:' in --config):
-      similarity-search, membership: degrade outputs to labels for 1 hour
+      boundary-search, similarity-search, membership: degrade outputs to labels
+        for 1 hour (every key a group alert names)
       prada, query-coverage: throttle the client to 1 request/s for 1 hour
-      volume: throttle to 5 requests/s for 10 minutes
+      volume: throttle to 5 requests/s for 10 minutes (total load: alert only)
+      key-rotation: alert only
       token-amplification: throttle to 1 request/s for 5 minutes
       prompt-injection, history-integrity: refuse the request
       prompt-leakage: stop the reply; secret-leakage: redact it

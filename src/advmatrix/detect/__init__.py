@@ -15,8 +15,10 @@ from typing import Any
 from ..plugins import Context
 from ..plugins import get as _get
 from ..plugins import registry as _registry
+from ..store._records import SERVICE
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent, client_key_id
 from ._chat import ChatDetector, ChatEvent, OutputPiece, conversation_id, replay
+from .boundary import BoundarySearch
 from .extraction import Prada, QueryCoverage
 from .membership import MembershipProbing
 from .ood import OutOfDistribution
@@ -34,6 +36,7 @@ def build(name: str, context: Context | None = None, **params: Any) -> Detector:
     return _get("detector", name)(context, **params)
 
 
-__all__ = ["Alert", "ChatDetector", "ChatEvent", "ClientStates", "Detector", "DetectorParams", "MembershipProbing",
-           "OutOfDistribution", "OutputPiece", "Prada", "QueryCoverage", "QueryEvent", "SimilaritySearch", "Volume",
-           "build", "client_key_id", "conversation_id", "detectors", "replay"]
+__all__ = ["SERVICE", "Alert", "BoundarySearch", "ChatDetector", "ChatEvent", "ClientStates", "Detector",
+           "DetectorParams", "MembershipProbing", "OutOfDistribution", "OutputPiece", "Prada", "QueryCoverage",
+           "QueryEvent", "SimilaritySearch", "Volume", "build", "client_key_id", "conversation_id", "detectors",
+           "replay"]

@@ -35,6 +35,7 @@ class QueryEvent:
     bytes_in: int = 0
     latency_ms: float = 0.0
     count: int = 0                      # queries this client has made, including this one
+    address: str = ""                   # the peer's network address ("" when unknown)
 
     @property
     def n(self) -> int:
@@ -124,7 +125,9 @@ class Detector(Plugin):
         """Per-client state bounded by this detector's ``max_clients``."""
         return ClientStates(factory, self.params.max_clients)
 
-    def alert(self, event: QueryEvent, severity: str, message: str, **evidence: Any) -> Alert:
-        """An alert from this detector about the event's client."""
-        return Alert(self.name, self.technique_ids, event.client, severity, message, evidence,
-                     query_count=event.count)
+    def alert(self, event: QueryEvent, severity: str, message: str, *, client: str | None = None,
+              **evidence: Any) -> Alert:
+        """An alert from this detector about the event's client (or ``client``: :data:`SERVICE`
+        for the whole service)."""
+        return Alert(self.name, self.technique_ids, event.client if client is None else client, severity, message,
+                     evidence, query_count=event.count)

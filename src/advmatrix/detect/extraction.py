@@ -29,16 +29,27 @@ class PradaParams(DetectorParams):
     keep: int = Field(500, ge=10, description="earlier queries kept per class")
     window: int = Field(300, ge=20, description="most recent distances tested")
     every: int = Field(10, ge=1, description="test every N queries (cost control)")
+    repeat: float = Field(0.07, ge=0, lt=1, description="a query this close to an earlier one (distance over "
+                          "its own norm) is a repeat, not a probe: left out of the test")
+    same_shape: float = Field(0.995, gt=0, le=1, description="so is one whose centred cosine to it is this high "
+                              "(the same input, brighter, with more contrast, or a frame later)")
+    max_repeats: float = Field(0.3, ge=0, le=1, description="a client more than this share of whose queries are "
+                               "repeats is a stream or a retrier, not an extractor: not tested")
 
 
 class _Ring:
-    """The last `size` queries of one class in a preallocated array: distances to all of them
-    are one vectorised operation, and memory stays fixed however long the client talks."""
+    """The last `size` queries of one class in an array: distances to all of them are one
+    vectorised operation, and memory stays bounded however long the client talks. The array
+    starts small and doubles up to `size`: most clients send a handful of queries, and a full
+    ring per class per client (500 x 64 floats = 128 kB) times 10,000 clients would be
+    gigabytes."""
 
-    __slots__ = ("data", "n", "next")
+    __slots__ = ("data", "last", "n", "next", "size")
 
     def __init__(self, size: int, dim: int):
-        self.data = np.empty((size, dim), dtype=np.float32)
+        self.data = np.empty((min(8, size), dim), dtype=np.float32)
+        self.size = size
+        self.last = 0
         self.n = 0
         self.next = 0
 
@@ -46,21 +57,37 @@ class _Ring:
         if self.n == 0:
             return None
         diff = self.data[: self.n] - x
-        return float(np.sqrt(np.einsum("ij,ij->i", diff, diff).min()))
+        dist = np.einsum("ij,ij->i", diff, diff)
+        self.last = int(dist.argmin())
+        return float(np.sqrt(dist[self.last]))
+
+    def same_shape(self, x: np.ndarray) -> float:
+        """Cosine between ``x`` and its nearest query after both are centred: 1.0 for a copy
+        whose brightness or contrast alone changed (call after :meth:`nearest`)."""
+        a = self.data[self.last] - self.data[self.last].mean()
+        b = x - x.mean()
+        norms = float(np.sqrt((a @ a) * (b @ b)))
+        return float(a @ b) / norms if norms > 1e-12 else 1.0
 
     def add(self, x: np.ndarray) -> None:
+        if self.n == len(self.data) < self.size:  # still filling: grow instead of wrapping
+            grown = np.empty((min(2 * len(self.data), self.size), self.data.shape[1]), dtype=np.float32)
+            grown[: self.n] = self.data
+            self.data = grown
+            self.next = self.n  # the wrap-around to 0 on filling the smaller array is undone
         self.data[self.next] = x
         self.next = (self.next + 1) % len(self.data)
         self.n = min(self.n + 1, len(self.data))
 
 
 class _State:
-    __slots__ = ("alerted", "distances", "growing", "seen")
+    __slots__ = ("alerted", "distances", "growing", "repeats", "seen")
 
     def __init__(self) -> None:
         self.growing: dict[int, _Ring] = {}
         self.distances: deque[float] = deque()
         self.seen = 0
+        self.repeats = 0  # queries left out as repeats of an earlier one
         self.alerted = False
 
 
@@ -99,13 +126,23 @@ class Prada(Detector):
             if ring is None:
                 ring = state.growing[int(c)] = _Ring(p.keep, len(x))
             d = ring.nearest(x)
+            # retries, video frames and a user tuning brightness re-send what is nearly the same
+            # input: their tiny distances are not the synthetic probes PRADA looks for (and made
+            # such benign sessions fail the normality test). Measured on digits: brightness
+            # tuning < 0.03 of the input's norm, video frames ~0.05, Jacobian steps ~0.1; centred
+            # cosines: tuning 0.999+, video frames 0.998 (median), Jacobian steps 0.988
+            # (bench/RESULTS.md)
+            if d is not None and (d < p.repeat * float(np.sqrt(x @ x)) or ring.same_shape(x) >= p.same_shape):
+                state.repeats += 1
+                continue
             if d is not None:
                 state.distances.append(d)
                 if len(state.distances) > p.window:
                     state.distances.popleft()
             ring.add(x)
             state.seen += 1
-            if state.alerted or len(state.distances) < p.min_queries or state.seen % p.every:
+            if state.alerted or len(state.distances) < p.min_queries or state.seen % p.every \
+                    or state.repeats > p.max_repeats * (state.seen + state.repeats):
                 continue
             values = np.asarray(state.distances)
             if values.std() == 0:

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from ..plugins import Context
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
+from .boundary import log_margin
 
 
 class SimilarityParams(DetectorParams):
@@ -28,21 +29,28 @@ class SimilarityParams(DetectorParams):
     near_duplicates: int = Field(20, ge=1, description="near-duplicates that raise an alert")
     memory: int = Field(20_000, ge=100, description="window hashes remembered per client")
     input_range: tuple[float, float] = (0.0, 1.0)
+    moving: bool = Field(True, description="when replies carry scores, count only near-duplicates whose answer "
+                         "moves toward a decision boundary (label changes, or a new lowest log-margin by `step`)")
+    step: float = Field(0.25, gt=0, description="log-margin fall that counts as a move")
 
 
 class _State:
-    __slots__ = ("alerted", "duplicates", "hashes")
+    __slots__ = ("alerted", "duplicates", "hashes", "label", "low")
 
     def __init__(self) -> None:
         self.hashes: OrderedDict[bytes, int] = OrderedDict()
         self.duplicates = 0
         self.alerted = False
+        self.label = -1     # the answer to the client's last query, and the lowest log-margin
+        self.low = 0.0      # of that label since its last query that was not a near-duplicate
 
 
 class SimilaritySearch(Detector):
     """Alerts when a client sends `near_duplicates` queries each sharing at least
-    `match_fraction` of its window hashes with that client's earlier queries. False-positive
-    budget: <= 1% of benign sessions of 200 queries (natural inputs, light augmentation)."""
+    `match_fraction` of its window hashes with that client's earlier queries and, when the
+    replies carry scores, each moving the answer toward a decision boundary (`moving`).
+    False-positive budget: <= 1% of benign sessions of 200 queries (natural inputs, light
+    augmentation; with `moving`, also retries, video frames and confidence optimisers)."""
 
     name = "similarity-search"
     response = {"action": "degrade", "mode": "labels", "duration_s": 3600}
@@ -71,10 +79,22 @@ class SimilaritySearch(Detector):
         p = self.params
         state = self.clients.get(event.client)
         alerts: list[Alert] = []
-        for x in event.inputs:
+        scored = p.moving and event.outputs is not None and event.outputs.ndim == 2 and len(event.outputs) == event.n
+        for i, x in enumerate(event.inputs):
             prints = self.fingerprint(x)
             seen = sum(1 for h in prints if h in state.hashes)
-            if prints and seen >= p.match_fraction * len(prints):
+            near = bool(prints) and seen >= p.match_fraction * len(prints)
+            if scored:
+                # a retry, a video frame or a brightness tweak is a near-duplicate too; only a
+                # search keeps pushing the answer toward the boundary (see boundary-search)
+                out = event.outputs[i]
+                label = int(out.argmax())
+                margin = log_margin(out, state.label if near and state.label >= 0 else label)
+                moved = near and (label != state.label or margin <= state.low - p.step)
+                state.low = min(state.low, margin) if near and label == state.label else margin
+                state.label = label
+                near = moved
+            if near:
                 state.duplicates += 1
             for h in prints:
                 state.hashes[h] = state.hashes.get(h, 0) + 1

@@ -9,6 +9,7 @@ from collections import deque
 from pydantic import Field
 
 from ..plugins import Context
+from ..store._records import SERVICE
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
@@ -31,7 +32,8 @@ class _State:
 
 class Volume(Detector):
     """Alerts on a client exceeding its query rate, on oversized batches, and on total load.
-    False-positive budget: none for clients within the configured rate."""
+    False-positive budget: none for clients within the configured rate. A total-load alert names
+    the service (:data:`~advmatrix.detect.SERVICE`), never a client, and gets no measure."""
 
     name = "volume"
     response = {"action": "throttle", "rate": 5.0, "duration_s": 600}
@@ -72,6 +74,9 @@ class Volume(Detector):
                                      f"{p.max_client_queries}: excessive queries", rate=rate))
         if self.total_count > p.max_total_queries and now - self.total_alerted > p.realert_s:
             self.total_alerted = now
+            # about the service, not the client whose query crossed the line: under the default
+            # throttle that client would pay for everyone's load, benign or not
             alerts.append(self.alert(event, "high", f"{self.total_count} queries in {p.window_s:.0f} s from all "
-                                     "clients: possible denial of AI service", total=self.total_count))
+                                     "clients: possible denial of AI service", client=SERVICE, total=self.total_count,
+                                     clients=len(self.clients), last_client=event.client))
         return alerts

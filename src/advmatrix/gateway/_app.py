@@ -114,7 +114,6 @@ class _Metrics:
 
 
 class Gateway:
-    """The proxy's state: detectors, responder, event writer, metrics; one per gateway process."""
     """The proxy and what it keeps: detectors, the responder with the measures in force, the
     event store and its writer, per-client query counts (the ``max_clients`` least recently
     seen forgotten) and the counters its Prometheus metrics are read from."""
@@ -255,7 +254,9 @@ class Gateway:
         await send({"type": "http.response.body", "body": content})
         if observe:
             try:
-                self._observe(client, kind, path, inputs, outputs, content, len(body), started)
+                peer = scope.get("client")
+                self._observe(client, kind, path, inputs, outputs, content, len(body), started,
+                              peer[0] if peer else "")
             except Exception:  # the reply is out; a detector bug must not take the gateway down
                 self.metrics["observe_errors"] += 1
                 log.exception("detectors failed on a query from %s", client)
@@ -274,7 +275,7 @@ class Gateway:
         return outputs, orjson.dumps(self.protocols.replace_outputs(kind, reply, path, degraded))
 
     def _observe(self, client: str, kind: str, path: str, inputs: np.ndarray, outputs: np.ndarray | None,
-                 content: bytes, size: int, started: float) -> None:
+                 content: bytes, size: int, started: float, address: str = "") -> None:
         latency = (time.perf_counter() - started) * 1000
         if outputs is None:
             try:
@@ -285,7 +286,7 @@ class Gateway:
         count = self.count(client, n)
         self.observed += n
         self.observed_requests += 1
-        event = QueryEvent(client, time.time(), inputs, outputs, path, 200, size, latency, count)
+        event = QueryEvent(client, time.time(), inputs, outputs, path, 200, size, latency, count, address)
         for detector in self.tensor_detectors:
             for alert in detector.observe(event):
                 self._raise(alert)
@@ -304,10 +305,15 @@ class Gateway:
 
     def _raise(self, alert: Alert) -> None:
         alert.action, alert.mitigation_ids = self.responder.on_alert(alert.detector, alert.client, alert.time)
+        # an alert about a group of keys (one attacker rotating them) acts on every key it names
+        others = [k for k in alert.evidence.get("keys", ()) if isinstance(k, str) and k != alert.client]
+        for key in others:
+            self.responder.on_alert(alert.detector, key, alert.time)
         self.metrics[f"alerts_{alert.detector}"] += 1
         self.writer.alert(alert)
-        for m in self.responder.active(alert.time, client=alert.client):
-            self.writer.measure(m["client"], m["measure"], m["until"])
+        for key in (alert.client, *others):
+            for m in self.responder.active(alert.time, client=key):
+                self.writer.measure(m["client"], m["measure"], m["until"])
         if not (self.jsonl or self.config.webhook):
             return
         doc = self.ecs(alert)

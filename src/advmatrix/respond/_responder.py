@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..store._records import SERVICE
 from ..errors import UsageError
 from ..plugins import get
 from ._base import Measure, Response
@@ -46,8 +47,11 @@ class Responder:
         return len(self._clients)
 
     def response_for(self, detector: str, client: str) -> Response:
-        """The response an alert of ``detector`` about ``client`` gets."""
-        return self.log_only if client in self.alert_only else self.rules.get(detector, self.log_only)
+        """The response an alert of ``detector`` about ``client`` gets (log only for an alert
+        about the whole service: no one client is to blame for total load)."""
+        if client in self.alert_only or client == SERVICE:
+            return self.log_only
+        return self.rules.get(detector, self.log_only)
 
     def on_alert(self, detector: str, client: str, now: float | None = None) -> tuple[str, tuple[str, ...]]:
         """Start or renew the measure for an alert; returns its name and mitigation IDs."""

@@ -17,6 +17,11 @@ Severity = Literal["low", "medium", "high", "critical"]
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 
 
+#: the client an alert about the whole service names (total load): no measure is ever taken
+#: against it, so no single client pays for everyone's traffic
+SERVICE = "service:*"
+
+
 @dataclass
 class Alert:
     """A detector's finding about one client, tagged with the ATLAS techniques it points to.

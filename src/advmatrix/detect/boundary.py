@@ -1,0 +1,222 @@
+"""Black-box attack search told apart from benign repetition by where the answers go
+(AML.T0043.001, AML.T0043, AML.T0040).
+
+Repetition alone does not separate them: an attack re-queries near-duplicates of one input, and
+so do a retrying app, a camera stream and a user tuning brightness for a better score. What
+differs is the victim's answers. An evasion search drives its queries toward a decision
+boundary: the label the input started with loses ground (its log-margin over the runner-up
+falls far below where it began) or is lost (the label flips), again and again. A retry, a
+video or a confidence optimiser keeps its label with a margin that stays or rises.
+
+Each query is linked to its nearest earlier near-duplicate in a shared index (any client's,
+:class:`~advmatrix.detect._nearindex.NearIndex`); linked queries form a chain that remembers the
+label and log-margin it started with, and a low that follows the margin down in whole steps. A
+query that has drifted out of the ball around the chain's first query starts a chain of its own
+(a video drifts; an attack circles the input it started from). A linked query whose label
+differs from its neighbour's, or that takes the chain's margin a whole ``step`` below its low,
+is a *boundary probe* (a score-based search keeps only the candidates that lower the margin, so
+its chain keeps going down; a retry's margin wobbles around where it was), but only around a
+point queried before (a search circles the point it stands on; a video passes each frame once).
+
+Probes are counted, with exponential decay, in four scopes: the API key, its address, its
+network, and the chain itself; a scope whose count passes its threshold (and whose linked
+queries are at least ``min_share`` probes) alerts, naming the scope and the keys in it. The
+chain scope is what sees an attacker that rotates keys and addresses: every key it uses still
+queries near-duplicates of the same input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import OrderedDict
+
+import numpy as np
+from pydantic import Field
+
+from ..plugins import Context
+from ._base import Alert, Detector, DetectorParams, QueryEvent
+from ._nearindex import NearIndex
+
+
+class BoundaryParams(DetectorParams):
+    """Defaults chosen on the tuning half of bench/robust_corpus.py (bench/robust_bench.py tune):
+    the most attack sessions caught within 100 queries with no benign session alerted, among
+    settings that also stay silent on the heavier retries of tests/detect/test_boundary.py
+    (bench/RESULTS.md)."""
+
+    near: float = Field(0.93, gt=0, lt=1, description="cosine (centred inputs) at which a query is a near-duplicate")
+    ball: float = Field(0.9, gt=0, lt=1, description="cosine to its chain's first query within which a "
+                        "near-duplicate stays in the chain (further: it starts one)")
+    step: float = Field(1.5, gt=0, description="a new lowest log-margin of the chain by this much makes a probe")
+    evidence: float = Field(3.0, gt=0, description="decayed boundary probes that alert (key and chain scopes)")
+    address_evidence: float = Field(4.8, gt=0, description="the same for an address (several users may share one)")
+    network_evidence: float = Field(7.2, gt=0, description="the same for a network (/24 IPv4, /64 IPv6)")
+    revisits: int = Field(2, ge=1, description="queries that must have found the same neighbour (this one "
+                          "included) before a move toward the boundary counts")
+    min_share: float = Field(0.2, ge=0, le=1, description="share of a scope's linked queries that must be "
+                             "probes (many users behind one network re-send inputs without moving them)")
+    decay: float = Field(0.98, gt=0, le=1, description="per probe, the weight earlier probes keep")
+    index_size: int = Field(1 << 16, ge=1024, description="recent queries in the shared near-duplicate index")
+    realert_s: float = Field(3600.0, ge=0, description="quiet time before the same scope alerts again")
+    recent: int = Field(16, ge=1, le=256, description="a client's latest queries always searched")
+    max_keys_named: int = Field(20, ge=1, description="keys an alert lists by name")
+
+
+class _Scope:
+    __slots__ = ("alerted", "boundary", "evidence", "key_count", "keys", "probes")
+
+    def __init__(self) -> None:
+        self.evidence = 0.0
+        self.probes = 0
+        self.boundary = 0
+        self.keys: dict[str, None] = {}  # insertion-ordered set, capped at max_keys_named
+        self.key_count = 0
+        self.alerted = -1e18
+
+
+def log_margin(p: np.ndarray, label: int) -> float:
+    """log p[label] - log max_{j != label} p[j]: positive while ``label`` wins, 0 on the boundary.
+    Probabilities saturate near 1 (0.9999 and 0.999999 look alike); their logs do not."""
+    q = np.clip(p.astype(np.float64), 1e-12, 1.0)
+    other = np.delete(q, label).max() if len(q) > 1 else 1e-12
+    return float(np.log(q[label]) - np.log(other))
+
+
+def network_of(address: str) -> str:
+    """The /24 (IPv4) or /64 (IPv6) an address belongs to; '' for anything else."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+class BoundarySearch(Detector):
+    """Alerts when a key, an address, a network or a chain of near-duplicate queries (across
+    keys) keeps pushing the victim's answer toward a decision boundary. Needs the model's scores
+    or labels in the replies (no outputs, no opinion). False-positive budget: <= 1% of benign
+    sessions of each class in bench/RESULTS.md (natural use, retries with light edits,
+    near-duplicate video frames, brightness/contrast optimisers, batch scoring)."""
+
+    name = "boundary-search"
+    response = {"action": "degrade", "mode": "labels", "duration_s": 3600}
+    title = "Black-box attack search (queries driven to a decision boundary)"
+    technique_ids = ("AML.T0043.001", "AML.T0043", "AML.T0040")
+    Params = BoundaryParams
+
+    def setup(self, context: Context) -> None:
+        self.index: NearIndex | None = None  # sized by the first query's input
+        self.scopes: OrderedDict[str, _Scope] = OrderedDict()
+        # per client, its latest entries: searched beside the hash buckets, so a client's own
+        # recent queries are never missed by the hashing (an array of IDs, not the vectors)
+        self.recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        # per chain with links: its low, which moves down in whole steps only
+        self.lows: OrderedDict[int, float] = OrderedDict()
+
+    def state_size(self) -> int:
+        """The largest of its tables (scopes holding evidence, chains holding a lowest margin,
+        clients' latest entries), each bounded by ``max_clients``; the shared index is fixed in
+        size (``index_size``)."""
+        return max(len(self.scopes), len(self.lows), len(self.recent))
+
+    def _scope(self, name: str) -> _Scope:
+        scope = self.scopes.get(name)
+        if scope is None:
+            scope = self.scopes[name] = _Scope()
+            if len(self.scopes) > self.params.max_clients:
+                self.scopes.popitem(last=False)
+        else:
+            self.scopes.move_to_end(name)
+        return scope
+
+    def observe(self, event: QueryEvent) -> list[Alert]:
+        if event.inputs is None or event.outputs is None or event.outputs.ndim != 2 or not event.n \
+                or len(event.outputs) != event.n:
+            return []
+        features = event.inputs[0].size
+        if self.index is None:
+            self.index = NearIndex(features, size=self.params.index_size)
+        elif features != self.index.features:
+            return []
+        index, p = self.index, self.params
+        zs = index.embed(event.inputs)
+        labels = event.outputs.argmax(axis=1)
+        recent = self.recent.pop(event.client, None)
+        if recent is None:
+            recent = np.full(p.recent + 1, -1, dtype=np.int64)
+            recent[-1] = 0  # the last cell is where the next entry goes
+        self.recent[event.client] = recent
+        if len(self.recent) > p.max_clients:
+            self.recent.popitem(last=False)
+        alerts: list[Alert] = []
+        for z, out, label in zip(zs, event.outputs, labels, strict=True):
+            label = int(label)
+            codes = index.codes(z)
+            entry, cos = index.nearest(z, codes, recent[:-1])
+            recent[recent[-1]], recent[-1] = index.next, (recent[-1] + 1) % p.recent  # this query, added next
+            chain = -1
+            if entry >= 0 and cos >= p.near:
+                chain, near_label, _ = index.entry(entry)
+                to_start = index.cosine(chain, z)
+                if to_start is None or to_start < p.ball:
+                    # a stream that drifts (a video, a user browsing similar images) keeps
+                    # starting new chains; an attack circles the input it started from
+                    chain = -1
+            if chain < 0:
+                index.add(z, codes, index.next, label, log_margin(out, label))
+                continue
+            revisits = index.link(entry)
+            _, start_label, start_margin = index.entry(chain)
+            index.add(z, codes, chain, label, log_margin(out, label))
+            margin = log_margin(out, start_label)
+            low = self.lows.pop(chain, start_margin)
+            # a move only counts around a point queried before: a search circles the point it
+            # stands on (gradient estimates, candidates around the best so far); a video passes
+            # each frame once
+            lower = revisits >= p.revisits and margin <= low - p.step
+            # judged against the neighbour's own answer and the chain's lowest so far, never
+            # against the start alone: a popular input re-sent by many users links to its own
+            # earlier copies (same answer, no probe), however far its chain's start lies
+            flip = revisits >= p.revisits and label != near_label
+            probe = flip or lower
+            # the low moves only in whole steps: a search that lowers the margin a little at a
+            # time adds up to a probe every few steps, a retry's wobble never does
+            self.lows[chain] = margin if lower else low
+            if len(self.lows) > p.max_clients:
+                self.lows.popitem(last=False)
+            alerts.extend(self._count(event, chain, probe))
+        return alerts
+
+    def _count(self, event: QueryEvent, chain: int, probe: bool) -> list[Alert]:
+        p = self.params
+        scopes = [(f"key {event.client}", p.evidence), (f"chain {chain}", p.evidence)]
+        if event.address:
+            scopes.append((f"address {event.address}", p.address_evidence))
+            network = network_of(event.address)
+            if network:
+                scopes.append((f"network {network}", p.network_evidence))
+        alerts = []
+        for name, threshold in scopes:
+            scope = self._scope(name)
+            scope.evidence = scope.evidence * p.decay + probe
+            scope.probes += 1
+            scope.boundary += probe
+            if event.client not in scope.keys:
+                scope.key_count += 1
+                if len(scope.keys) < p.max_keys_named:
+                    scope.keys[event.client] = None
+            if scope.evidence >= threshold and scope.boundary >= p.min_share * scope.probes \
+                    and event.time - scope.alerted > p.realert_s:
+                scope.alerted = event.time
+                alerts.append(self._alert(event, name, scope))
+                break  # one alert per query: the narrowest scope that crossed
+        return alerts
+
+    def _alert(self, event: QueryEvent, name: str, scope: _Scope) -> Alert:
+        keys = list(scope.keys)
+        message = (f"{scope.boundary} of {scope.probes} near-duplicate queries pushed the answer toward a decision "
+                   f"boundary ({name}, {scope.key_count} key{'s' if scope.key_count != 1 else ''}): black-box "
+                   "attack search")
+        return self.alert(event, "high", message, scope=name, keys=keys, key_count=scope.key_count,
+                          probes=scope.probes, boundary_probes=scope.boundary)

@@ -1,0 +1,163 @@
+"""boundary-search against a real decision-based attack (ART's HopSkipJump on the test CNN),
+the same attack spread over a new key and address per request, and benign clients who repeat
+themselves (retries with light edits, video frames, a brightness optimiser); and the shared
+index it stands on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from advmatrix.detect import QueryEvent, build
+from advmatrix.detect._nearindex import NearIndex
+
+
+@pytest.fixture(scope="module")
+def probs(cnn):
+    import torch
+
+    def predict(x):
+        with torch.no_grad():
+            return torch.softmax(cnn(torch.from_numpy(np.asarray(x, np.float32))), 1).numpy()
+
+    return predict
+
+
+def _hopskipjump(probs, x, send) -> None:
+    """ART's HopSkipJump against the CNN, label-only (one-hot replies), every request through
+    ``send(batch) -> replies``."""
+    pytest.importorskip("art")
+    from art.attacks.evasion import HopSkipJump
+    from art.estimators.classification import BlackBoxClassifierNeuralNetwork
+
+    def predict(batch):
+        return np.eye(10, dtype=np.float32)[probs(batch).argmax(1)] if len(batch) else np.zeros((0, 10))
+
+    clf = BlackBoxClassifierNeuralNetwork(lambda b: send(np.asarray(b, np.float32), predict), (1, 8, 8), 10,
+                                          clip_values=(0, 1))
+    np.random.seed(0)  # ART draws its starting point from the global generator
+    HopSkipJump(clf, max_iter=3, max_eval=60, init_eval=10, verbose=False).generate(x)
+
+
+def test_a_decision_based_attack_is_caught_within_its_first_hundred_queries(probs, digits):
+    X, _ = digits
+    det = build("boundary-search")
+    state = {"sent": 0, "first": None}
+
+    def send(batch, predict):
+        out = predict(batch)
+        for i in range(len(batch)):
+            state["sent"] += 1
+            alerts = det.observe(QueryEvent("key:attacker", 1000.0, batch[i:i + 1], out[i:i + 1],
+                                            count=state["sent"], address="198.51.100.7"))
+            if alerts and state["first"] is None:
+                state["first"] = (state["sent"], alerts[0])
+        return out
+
+    _hopskipjump(probs, X[1500:1501], send)
+    assert state["first"] is not None, f"no alert in {state['sent']} queries"
+    at, alert = state["first"]
+    assert at <= 100
+    assert alert.detector == "boundary-search" and "AML.T0043.001" in alert.technique_ids
+    assert "key:attacker" in alert.evidence["keys"]
+
+
+def test_an_attack_over_a_new_key_and_address_per_request_is_seen_as_one(probs, digits):
+    """Nothing ties the keys but the inputs they send: the chain scope names the group."""
+    X, _ = digits
+    det = build("boundary-search")
+    rng = np.random.default_rng(0)
+    state = {"n": 0, "alerts": []}
+
+    def send(batch, predict):
+        out = predict(batch)
+        state["n"] += 1
+        key = f"key:rotating{state['n']}"
+        address = ".".join(str(int(b)) for b in rng.integers(1, 250, 4))
+        state["alerts"] += det.observe(QueryEvent(key, 1000.0 + state["n"], batch, out, count=len(batch),
+                                                  address=address))
+        return out
+
+    _hopskipjump(probs, X[1510:1511], send)
+    # a request carrying a whole gradient-estimation batch can alert on its own key first; the
+    # chain is what names the others
+    chains = [a for a in state["alerts"] if a.evidence["scope"].startswith("chain ")]
+    assert chains, f"no chain alert over {state['n']} keys: {[a.message for a in state['alerts']]}"
+    alert = chains[0]
+    assert alert.evidence["key_count"] > 1 and len(alert.evidence["keys"]) > 1
+    assert all(k.startswith("key:rotating") for k in alert.evidence["keys"])
+
+
+def _benign_sessions(X: np.ndarray, rng: np.random.Generator):
+    """(key, address, batch) requests of three kinds of benign repetition, 10 clients each."""
+    from scipy.ndimage import shift
+
+    sessions = []
+    for c in range(10):  # retries: each image re-sent 2-4 times, lightly edited
+        reqs = []
+        for i in rng.choice(len(X), 40, replace=False):
+            x = X[i:i + 1]
+            reqs.append(x)
+            for _ in range(rng.integers(2, 5)):
+                edited = np.clip(x * rng.uniform(0.9, 1.1) + rng.normal(0, 0.02, x.shape), 0, 1)
+                reqs.append(edited.astype(np.float32))
+        sessions.append([(f"key:retry{c}", f"203.0.113.{c}", r) for r in reqs])
+    for c in range(10):  # video: a digit drifting by sub-pixel steps, with sensor noise
+        reqs = []
+        for i in rng.choice(len(X), 8, replace=False):
+            dx, dy = rng.uniform(-0.08, 0.08, 2)
+            for t in range(20):
+                frame = shift(X[i, 0], (dy * t, dx * t), order=1, mode="constant")
+                frame = np.clip(frame * (1 + 0.005 * t) + rng.normal(0, 0.01, frame.shape), 0, 1)
+                reqs.append(frame[None, None].astype(np.float32))
+        sessions.append([(f"key:video{c}", f"198.18.0.{c}", r) for r in reqs])
+    for c in range(10):  # an optimiser tuning brightness and contrast of its own image for confidence
+        reqs = []
+        for i in rng.choice(len(X), 6, replace=False):
+            for _ in range(15):
+                a, b = rng.uniform(0.8, 1.2), rng.uniform(-0.1, 0.1)
+                reqs.append(np.clip(X[i:i + 1] * a + b, 0, 1).astype(np.float32))
+        sessions.append([(f"key:tuner{c}", f"192.0.2.{c}", r) for r in reqs])
+    return sessions
+
+
+def test_benign_repetition_raises_nothing(probs, digits):
+    """Retries, videos and optimisers all re-send near-duplicates; their answers do not go
+    toward a boundary, so none of 30 clients (interleaved through one detector) is named."""
+    X, _ = digits
+    det = build("boundary-search")
+    sessions = _benign_sessions(X[1000:], np.random.default_rng(1))
+    alerts = []
+    for step in range(max(len(s) for s in sessions)):
+        for s in sessions:
+            if step < len(s):
+                key, address, batch = s[step]
+                alerts += det.observe(QueryEvent(key, 1000.0 + step, batch, probs(batch), count=step + 1,
+                                                 address=address))
+    assert alerts == [], [a.message for a in alerts]
+
+
+def test_without_scores_in_the_replies_it_has_no_opinion(digits):
+    X, _ = digits
+    det = build("boundary-search")
+    assert det.observe(QueryEvent("c", 0.0, X[:4], None)) == []
+    assert det.state_size() == 0
+
+
+def test_the_index_ignores_brightness_and_contrast_and_keeps_its_size(digits):
+    X, _ = digits
+    flat = X[:300].reshape(300, -1)
+    index = NearIndex(flat.shape[1], size=1024)
+    before = index.nbytes()
+    z = index.embed(flat)
+    entries = [index.add(v, index.codes(v), i, 0, 0.0) for i, v in enumerate(z)]
+    bright = index.embed(np.clip(flat[:50] * 1.15 + 0.03, 0, 1))
+    found = [index.nearest(v, index.codes(v)) for v in bright]
+    assert sum(e == entries[i] and cos > 0.98 for i, (e, cos) in enumerate(found)) >= 45
+    for _ in range(5):  # five times its size: old entries are overwritten, memory does not grow
+        for v in index.embed(X[300:800].reshape(500, -1)):
+            index.add(v, index.codes(v), 0, 0, 0.0)
+    assert index.nbytes() == before
+    assert index.cosine(entries[0], z[0]) is None  # overwritten entries are gone, not mistaken
+    e, _ = index.nearest(z[0], index.codes(z[0]))
+    assert e not in entries[:10]
