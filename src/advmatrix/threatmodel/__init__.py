@@ -1,0 +1,44 @@
+"""Threat modelling: a system description (``system.yaml`` or a CycloneDX ML-BOM) becomes the ATLAS
+techniques that apply to it.
+
+>>> from advmatrix.threatmodel import load_system_text
+>>> load_system_text("name: demo\\ncomponents: [{id: m, kind: model}]").component("m").kind
+'model'
+"""
+
+from ._load import load_system, load_system_text
+from .cyclonedx import load_cyclonedx
+from .system import (
+    COMPONENT_KINDS,
+    Component,
+    DatasetComponent,
+    ExternalComponent,
+    Flow,
+    LlmAppComponent,
+    ModelComponent,
+    RetrievalStoreComponent,
+    ServiceComponent,
+    System,
+    ToolComponent,
+    component_fields,
+    json_schema,
+)
+
+__all__ = [
+    "COMPONENT_KINDS",
+    "Component",
+    "DatasetComponent",
+    "ExternalComponent",
+    "Flow",
+    "LlmAppComponent",
+    "ModelComponent",
+    "RetrievalStoreComponent",
+    "ServiceComponent",
+    "System",
+    "ToolComponent",
+    "component_fields",
+    "json_schema",
+    "load_cyclonedx",
+    "load_system",
+    "load_system_text",
+]

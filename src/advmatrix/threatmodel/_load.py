@@ -1,0 +1,169 @@
+"""Reading ``system.yaml`` so that every mistake is reported as ``file:line: field: what is wrong``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import FormatError
+from .system import COMPONENT_KINDS, DEFER_REFERENCES, System
+
+__all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_yaml"]
+
+#: How many problems one error message lists; past that a count says how many more there were.
+MAX_PROBLEMS = 5
+
+Loc = tuple[str | int, ...]
+
+
+class Located:
+    """Parsed YAML data together with the line of every mapping key and list item in it."""
+
+    def __init__(self, data: Any, lines: dict[Loc, int], source: str):
+        self.data = data
+        self.lines = lines
+        self.source = source
+
+    def line(self, loc: Loc) -> int | None:
+        """The line of ``loc``, or of the nearest enclosing node that has one (a missing field is
+        reported at the mapping it is missing from)."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get(())
+
+
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else str(key)
+            child = (*loc, name)
+            if name in seen:
+                raise FormatError(f"{source}:{key.start_mark.line + 1}: {_path(child)}: key given twice")
+            seen.add(name)
+            lines[child] = key.start_mark.line + 1
+            _walk(value, child, lines, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*loc, i)] = item.start_mark.line + 1
+            _walk(item, (*loc, i), lines, source)
+
+
+def read_yaml(text: str, source: str) -> Located:
+    """Parse one YAML document, keeping the line of each node; syntax errors become ``FormatError``."""
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise FormatError(f"{source}:1: the file is empty")
+            lines: dict[Loc, int] = {(): node.start_mark.line + 1}
+            _walk(node, (), lines, source)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise FormatError(f"{source}{line}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise FormatError(f"{source}: not valid YAML: {exc}") from None
+    return Located(data, lines, source)
+
+
+def _path(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _clean_loc(loc: Loc) -> Loc:
+    # A discriminated union puts the chosen kind into the location (components.2.service.audience);
+    # the file has no such level, so drop it.
+    out = list(loc)
+    for i in range(len(out) - 2):
+        if out[i] == "components" and isinstance(out[i + 1], int) and out[i + 2] in COMPONENT_KINDS:
+            del out[i + 2]
+            break
+    return tuple(out)
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "literal_error":
+        expected = ctx.get("expected", "").replace("' or '", "', '").replace("'", "")
+        return f"must be one of {expected}; got {err['input']!r}"
+    if kind == "union_tag_invalid":
+        return f"unknown component kind {ctx.get('tag')!r}; must be one of {', '.join(COMPONENT_KINDS)}"
+    if kind == "union_tag_not_found":
+        return f"a component needs a 'kind': one of {', '.join(COMPONENT_KINDS)}"
+    if kind == "missing":
+        return "required field missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return err["msg"][0].lower() + err["msg"][1:]
+
+
+def format_problems(problems: list[tuple[Loc, str]], located: Located) -> str:
+    """One line per problem, ``file:line: field: message``, the first :data:`MAX_PROBLEMS` of them."""
+    out = []
+    for loc, msg in problems[:MAX_PROBLEMS]:
+        line = located.line(loc)
+        where = f"{located.source}:{line}" if line else located.source
+        out.append(f"{where}: {_path(loc)}: {msg}" if loc else f"{where}: {msg}")
+    if len(problems) > MAX_PROBLEMS:
+        out.append(f"... and {len(problems) - MAX_PROBLEMS} more problems")
+    return "\n".join(out)
+
+
+def validation_problems(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Loc, str]]:
+    """A pydantic error as (location in the file, message) pairs."""
+    problems = []
+    for err in exc.errors():
+        loc = _clean_loc(tuple(err["loc"]))
+        # A tag error is reported at the component; its line is the component's 'kind' key.
+        if err["type"] in ("union_tag_invalid",):
+            loc = (*loc, "kind")
+        problems.append(((*prefix, *loc), _message(err)))
+    return problems
+
+
+def system_from_located(located: Located) -> System:
+    """Validate parsed YAML as a :class:`System`, every problem reported with its line."""
+    if not isinstance(located.data, dict):
+        raise FormatError(f"{located.source}:{located.line(())}: a system description is a mapping with 'name', "
+                          "'components' and 'flows'")
+    try:
+        system = System.model_validate(located.data, context={DEFER_REFERENCES: True})
+    except ValidationError as exc:
+        raise FormatError(format_problems(validation_problems(exc), located)) from None
+    problems = system.reference_problems()
+    if problems:
+        raise FormatError(format_problems(problems, located))
+    return system
+
+
+def load_system_text(text: str, source: str = "system.yaml") -> System:
+    """A :class:`System` from YAML text; ``source`` names it in error messages."""
+    return system_from_located(read_yaml(text, source))
+
+
+def load_system(path: str | Path) -> System:
+    """A :class:`System` from a ``system.yaml`` file; bad input raises one ``FormatError`` naming
+    file, line and field of each problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: cannot read: {exc}") from None
+    return load_system_text(text, str(path))

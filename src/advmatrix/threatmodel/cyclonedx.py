@@ -1,0 +1,372 @@
+"""Import a CycloneDX 1.5+ ML-BOM (JSON) as a :class:`~advmatrix.threatmodel.system.System`.
+
+What CycloneDX says is mapped onto the schema:
+
+- ``machine-learning-model`` components become ``model`` components; their ``modelCard`` gives the
+  task and modality (read here from the JSON: cyclonedx-python-lib drops model cards), ``pedigree``
+  ancestors give the base model and where it came from;
+- ``data`` components become ``dataset`` components (``classification`` decides ``sensitive``; a
+  model card's ``datasets`` references decide ``used_for``);
+- ``services`` become ``service`` components (``x-trust-boundary`` means public, ``authenticated``
+  false means no authentication) and their ``data`` flows become flows;
+- ``dependencies`` become flows: when A depends on B, B's content flows into A;
+- ``application`` components (the BOM's subject included) become services, ``framework`` and
+  ``library`` components are left out unless a property gives them a kind.
+
+What CycloneDX cannot say is given as component properties named ``advmatrix:<field>`` (for
+example ``advmatrix:audience`` = ``public``, ``advmatrix:kind`` = ``llm-app``,
+``advmatrix:controls`` = ``AML.M0004, AML.M0015``; list fields take comma-separated values), or by
+an overlay: a YAML file in the ``system.yaml`` schema whose components are merged by id
+(= ``bom-ref``) into the imported ones. Facts the importer had to assume are listed in the
+component's ``properties["assumed"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import FormatError
+from ._load import Located, read_yaml, validation_problems
+from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
+
+__all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
+
+#: Namespace of the CycloneDX properties this importer reads.
+PROPERTY_PREFIX = "advmatrix:"
+_SUPPORTED = ("1.5", "1.6", "1.7")
+_NOT_SENSITIVE = {"", "public", "internal", "unclassified", "open"}
+_LIST_FIELDS = {"controls", "used_for", "sources", "tools"}
+
+# CycloneDX tasks are free text (Hugging Face pipeline names, mostly); ours is a closed list.
+_TASKS = (
+    ("classification", "classification"), ("detection", "detection"), ("segmentation", "segmentation"),
+    ("regression", "regression"), ("generation", "generation"), ("fill-mask", "generation"),
+    ("text2text", "generation"), ("summarization", "generation"), ("question-answering", "generation"),
+    ("embedding", "embedding"), ("feature-extraction", "embedding"), ("sentence-similarity", "embedding"),
+    ("ranking", "ranking"), ("anomaly", "anomaly-detection"), ("speech-recognition", "speech-recognition"),
+    ("translation", "translation"),
+)
+
+
+def _task(text: str) -> str:
+    text = text.lower()
+    return next((ours for key, ours in _TASKS if key in text), "other")
+
+
+def _modality(card: dict[str, Any], task: str) -> str | None:
+    formats = [str(x.get("format", "")).lower() for x in card.get("inputs", []) if isinstance(x, dict)]
+    kinds = {f.split("/")[0] for f in formats if f}
+    kinds = {"tabular" if k == "application" and "csv" in "".join(formats) else k for k in kinds}
+    found = {k for k in kinds if k in ("image", "text", "audio", "tabular")}
+    if len(found) > 1:
+        return "multimodal"
+    if found:
+        return found.pop()
+    for key, modality in (("image", "image"), ("text", "text"), ("speech", "audio"), ("audio", "audio"),
+                          ("tabular", "tabular"), ("fill-mask", "text")):
+        if key in task.lower():
+            return modality
+    return None
+
+
+def _source_of(comp: dict[str, Any]) -> str | None:
+    urls = [r.get("url", "") for r in comp.get("externalReferences", []) if isinstance(r, dict)]
+    refs = [comp.get("purl", ""), *urls]
+    text = " ".join(str(r) for r in refs).lower()
+    if "huggingface" in text:
+        return "huggingface"
+    return "other" if text.strip() else None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._:/@-]+", "-", text).strip("-") or "component"
+
+
+def _properties(comp: dict[str, Any]) -> dict[str, str]:
+    return {
+        p["name"][len(PROPERTY_PREFIX):]: str(p.get("value", ""))
+        for p in comp.get("properties", [])
+        if isinstance(p, dict) and str(p.get("name", "")).startswith(PROPERTY_PREFIX)
+    }
+
+
+def _typed(kind: str, field: str, value: str) -> Any:
+    cls = COMPONENT_CLASSES[kind]
+    if field in _LIST_FIELDS:
+        return [v.strip() for v in value.split(",") if v.strip()]
+    annotation = str(cls.model_fields[field].annotation)
+    if "bool" in annotation and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def _apply_properties(entry: dict[str, Any], props: dict[str, str]) -> None:
+    fields = COMPONENT_CLASSES[entry["kind"]].model_fields
+    for name, value in props.items():
+        if name == "kind":
+            continue
+        if name in fields and name not in ("id", "properties"):
+            entry[name] = _typed(entry["kind"], name, value)
+        else:
+            entry.setdefault("properties", {})[name] = value
+
+
+def _assume(entry: dict[str, Any], field: str, value: Any) -> None:
+    entry[field] = value
+    props = entry.setdefault("properties", {})
+    props["assumed"] = ", ".join(filter(None, [props.get("assumed", ""), field]))
+
+
+def _model(comp: dict[str, Any], entry: dict[str, Any]) -> None:
+    card = comp.get("modelCard") or {}
+    params = card.get("modelParameters") or {}
+    task = params.get("task")
+    if task:
+        entry["task"] = _task(str(task))
+    modality = _modality(params, str(task or ""))
+    if modality:
+        entry["modality"] = modality
+    ancestors = [a for a in (comp.get("pedigree") or {}).get("ancestors", []) if isinstance(a, dict)]
+    if ancestors:
+        base = ancestors[0]
+        entry["base_model"] = str(base.get("name") or base.get("bom-ref"))
+        entry["fine_tuned"] = True
+        source = _source_of(base)
+        if source:
+            entry["source"] = source
+    else:
+        source = _source_of(comp)
+        if source:
+            entry["source"] = source
+    supplier = (comp.get("supplier") or comp.get("manufacturer") or {}).get("name")
+    if entry.get("source") == "huggingface" or (ancestors and _source_of(ancestors[0]) == "huggingface"):
+        entry["trained_by"] = "open-source"
+    elif supplier:
+        entry["trained_by"] = "vendor"
+
+
+def _dataset(comp: dict[str, Any], entry: dict[str, Any]) -> None:
+    classes = {str(d.get("classification", "")).lower() for d in comp.get("data", []) if isinstance(d, dict)}
+    if classes - _NOT_SENSITIVE:
+        entry["sensitive"] = True
+
+
+def _walk_components(items: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for comp in items or []:
+        if isinstance(comp, dict):
+            out.append(comp)
+            out.extend(_walk_components(comp.get("components", [])))
+    return out
+
+
+def _validate_schema(text: str, version: str, source: str) -> None:
+    try:
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.json import JsonStrictValidator
+
+        error = JsonStrictValidator(SchemaVersion.from_version(version)).validate_str(text)
+    except ImportError:
+        warnings.warn(
+            f"{source}: not checked against the CycloneDX schema; pip install 'advmatrix[threatmodel]' to check it",
+            stacklevel=3,
+        )
+        return
+    except Exception as exc:  # the library raises its own MissingOptionalDependencyException
+        if type(exc).__name__ != "MissingOptionalDependencyException":
+            raise
+        warnings.warn(f"{source}: not checked against the CycloneDX schema: {exc}", stacklevel=3)
+        return
+    if error is not None:
+        raise FormatError(f"{source}: does not follow the CycloneDX {version} schema: {error}")
+
+
+def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]:
+    """A parsed ML-BOM as a ``system.yaml``-shaped dict (not yet validated)."""
+    comps = _walk_components([(bom.get("metadata") or {}).get("component"), *(bom.get("components") or [])])
+    if not any(c.get("type") == "machine-learning-model" for c in comps):
+        raise FormatError(f"{source}: a CycloneDX BOM, but not an ML-BOM: no component of type machine-learning-model")
+    entries: dict[str, dict[str, Any]] = {}
+    used_for: dict[str, set[str]] = {}
+    for comp in comps:
+        props = _properties(comp)
+        kind = props.get("kind") or {"machine-learning-model": "model", "data": "dataset",
+                                     "application": "service"}.get(str(comp.get("type")))
+        if kind is None:
+            continue
+        if kind not in COMPONENT_CLASSES:
+            raise FormatError(f"{source}: component '{comp.get('bom-ref') or comp.get('name')}': "
+                              f"advmatrix:kind '{kind}' must be one of {', '.join(COMPONENT_CLASSES)}")
+        cid = str(comp.get("bom-ref") or _slug(str(comp.get("name", ""))))
+        entry: dict[str, Any] = {"id": cid, "kind": kind, "name": comp.get("name")}
+        if comp.get("description"):
+            entry["description"] = comp["description"]
+        if kind == "model" and comp.get("type") == "machine-learning-model":
+            _model(comp, entry)
+            for ref in ((comp.get("modelCard") or {}).get("modelParameters") or {}).get("datasets", []):
+                if isinstance(ref, dict) and ref.get("ref"):
+                    name = str(ref["ref"]).lower()
+                    use = "evaluation" if ("eval" in name or "test" in name) else "training"
+                    used_for.setdefault(str(ref["ref"]), set()).add(use)
+        elif kind == "dataset":
+            _dataset(comp, entry)
+        elif kind == "service" and "audience" not in props:
+            _assume(entry, "audience", "internal")
+        _apply_properties(entry, props)
+        entries.setdefault(cid, entry)
+    for ref, uses in used_for.items():
+        if ref in entries and entries[ref]["kind"] == "dataset" and "used_for" not in entries[ref]:
+            entries[ref]["used_for"] = sorted(uses)
+
+    flows: list[dict[str, Any]] = []
+    for svc in bom.get("services") or []:
+        if not isinstance(svc, dict):
+            continue
+        props = _properties(svc)
+        sid = str(svc.get("bom-ref") or _slug(str(svc.get("name", ""))))
+        entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
+        if entry["kind"] == "service":
+            if "audience" not in props:
+                if svc.get("x-trust-boundary") is True:
+                    entry["audience"] = "public"
+                else:
+                    _assume(entry, "audience", "internal")
+            if svc.get("authenticated") is False:
+                entry["authentication"] = "none"
+            if svc.get("endpoints"):
+                entry.setdefault("properties", {})["endpoints"] = ", ".join(map(str, svc["endpoints"]))
+        _apply_properties(entry, props)
+        entries.setdefault(sid, entry)
+        for data in svc.get("data") or []:
+            if not isinstance(data, dict):
+                continue
+            for ref in data.get("source") or []:
+                flows.append({"from": str(ref), "to": sid, "data": data.get("name") or data.get("classification")})
+            for ref in data.get("destination") or []:
+                flows.append({"from": sid, "to": str(ref), "data": data.get("name") or data.get("classification")})
+    for dep in bom.get("dependencies") or []:
+        if isinstance(dep, dict):
+            for ref in dep.get("dependsOn") or []:
+                flows.append({"from": str(ref), "to": str(dep.get("ref"))})
+    # Dependencies name libraries and URLs the schema leaves out; keep only flows between kept components.
+    flows = [f for f in flows if f["from"] in entries and f["to"] in entries]
+    for f in flows:
+        if f.get("data") is None:
+            f.pop("data", None)
+    meta = (bom.get("metadata") or {}).get("component") or {}
+    name = str(meta.get("name") or next(e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"))
+    return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
+
+
+def _dedupe(flows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for f in flows:
+        if (f["from"], f["to"]) not in seen:
+            seen.add((f["from"], f["to"]))
+            out.append(f)
+    return out
+
+
+def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
+    """``base`` with the overlay's name, description, components (merged by id) and flows added."""
+    data = overlay.data
+    if not isinstance(data, dict):
+        raise FormatError(f"{overlay.source}:{overlay.line(())}: an overlay is a mapping like system.yaml")
+    out = dict(base)
+    for key in ("name", "description"):
+        if key in data:
+            out[key] = data[key]
+    comps = {c["id"]: dict(c) for c in base["components"]}
+    for i, comp in enumerate(data.get("components") or []):
+        if not isinstance(comp, dict) or "id" not in comp:
+            raise FormatError(f"{overlay.source}:{overlay.line(('components', i))}: components[{i}]: needs an 'id'")
+        old = comps.get(comp["id"], {})
+        if "kind" in comp and old and comp["kind"] != old.get("kind"):
+            # A new kind invalidates the imported kind-specific fields.
+            old = {k: old[k] for k in ("id", "name", "description", "controls", "properties") if k in old}
+        merged = {**old, **comp}
+        if "controls" in old and "controls" in comp:
+            merged["controls"] = list(dict.fromkeys([*old["controls"], *comp["controls"]]))
+        if "properties" in old and "properties" in comp:
+            merged["properties"] = {**old["properties"], **comp["properties"]}
+        comps[comp["id"]] = merged
+    out["components"] = list(comps.values())
+    out["flows"] = _dedupe([*base["flows"], *(data.get("flows") or [])])
+    return out
+
+
+def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, validate: bool = True) -> System:
+    """A :class:`System` from a CycloneDX 1.5/1.6/1.7 ML-BOM JSON file and an optional overlay YAML.
+
+    With ``validate`` the BOM is first checked against the CycloneDX JSON schema (when
+    cyclonedx-python-lib is installed; a warning says so when it is not). Any problem raises one
+    ``FormatError`` naming the file."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{source}: cannot read: {exc}") from None
+    try:
+        bom = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(bom, dict) or bom.get("bomFormat") != "CycloneDX":
+        raise FormatError(f"{source}: not a CycloneDX BOM (no \"bomFormat\": \"CycloneDX\")")
+    version = str(bom.get("specVersion", ""))
+    if version not in _SUPPORTED:
+        raise FormatError(f"{source}: CycloneDX {version or '(no specVersion)'} cannot describe ML models; "
+                          f"ML-BOMs use {', '.join(_SUPPORTED)}")
+    if validate:
+        _validate_schema(text, version, source)
+    data = bom_to_dict(bom, source)
+    located = None
+    if overlay is not None:
+        overlay = Path(overlay)
+        try:
+            located = read_yaml(overlay.read_text(encoding="utf-8"), str(overlay))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FormatError(f"{overlay}: cannot read: {exc}") from None
+        data = merge_overlay(data, located)
+    try:
+        system = System.model_validate(data, context={DEFER_REFERENCES: True})
+    except ValidationError as exc:
+        raise FormatError(_describe(validation_problems(exc), data, source, located)) from None
+    problems = system.reference_problems()
+    if problems:
+        raise FormatError(_describe(problems, data, source, located))
+    return system
+
+
+def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
+              overlay: Located | None) -> str:
+    # The merged dict has no lines: a field the overlay set is reported at its overlay line, any other
+    # by the component's id (its bom-ref) in the BOM.
+    overlay_index = {c.get("id"): i for i, c in enumerate((overlay.data or {}).get("components") or [])
+                     if isinstance(c, dict)} if overlay else {}
+    lines = []
+    for loc, msg in problems[:5]:
+        if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
+            cid = data["components"][loc[1]].get("id")
+            field = ".".join(str(p) for p in loc[2:])
+            given = overlay.data["components"][overlay_index[cid]] if overlay and cid in overlay_index else {}
+            if overlay and loc[2:3] and loc[2] in given:
+                line = overlay.line(("components", overlay_index[cid], *loc[2:]))
+                lines.append(f"{overlay.source}:{line}: component '{cid}': {field}: {msg}")
+            else:
+                lines.append(f"{source}: component '{cid}'{': ' + field if field else ''}: {msg}")
+        elif len(loc) >= 2 and loc[0] == "flows" and isinstance(loc[1], int):
+            flow = data["flows"][loc[1]]
+            lines.append(f"{source}: flow {flow.get('from')} -> {flow.get('to')}: {loc[-1]}: {msg}")
+        else:
+            lines.append(f"{source}: {'.'.join(map(str, loc))}: {msg}")
+    if len(problems) > 5:
+        lines.append(f"... and {len(problems) - 5} more problems")
+    return "\n".join(lines)

@@ -1,0 +1,352 @@
+"""The system description (``system.yaml``): components, the flows between them, the controls in place.
+
+Every enumeration is closed and every field has a short name, so threat rules can match on
+``component.<field>`` and on the graph (:meth:`System.reachable_from`, :meth:`System.upstream_of`,
+:meth:`System.is_exposed`). ``None`` always means "not stated"; booleans default to the riskier
+answer an analyst would otherwise have to check (not signed, not rate limited, ...).
+
+>>> s = System.model_validate({"name": "demo", "components": [
+...     {"id": "users", "kind": "external"},
+...     {"id": "api", "kind": "service", "audience": "public"},
+...     {"id": "clf", "kind": "model", "modality": "image"}],
+...     "flows": [{"from": "users", "to": "api"}, {"from": "api", "to": "clf"}]})
+>>> s.is_exposed("clf"), [c.id for c in s.upstream_of("clf")]
+(True, ['users', 'api'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+__all__ = [
+    "COMPONENT_KINDS",
+    "Component",
+    "DatasetComponent",
+    "ExternalComponent",
+    "Flow",
+    "LlmAppComponent",
+    "ModelComponent",
+    "RetrievalStoreComponent",
+    "ServiceComponent",
+    "System",
+    "ToolComponent",
+    "component_fields",
+    "json_schema",
+]
+
+Kind = Literal["model", "service", "dataset", "llm-app", "retrieval-store", "tool", "external"]
+Audience = Literal["public", "partner", "internal"]
+DataSource = Literal["collected", "scraped", "vendor", "user-submitted", "public"]
+PropertyValue = Union[str, bool, int]
+
+#: Validation context key that makes :class:`System` skip its cross-reference checks, so a loader
+#: can run them itself and report each problem against its own line.
+DEFER_REFERENCES = "advmatrix.threatmodel.defer_references"
+
+
+def _known_mitigation(value: str) -> str:
+    from ..kb import bundled
+
+    matrix = bundled()
+    if value in matrix:
+        kind = type(matrix.get(value)).__name__.lower()
+        if kind != "mitigation":
+            raise ValueError(f"'{value}' is an ATLAS {kind}, not a mitigation")
+        return value
+    raise ValueError(f"unknown ATLAS mitigation '{value}'")
+
+
+MitigationId = Annotated[str, AfterValidator(_known_mitigation)]
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Component(_Base):
+    """Fields every component has; the subclasses add the fields of their kind."""
+
+    id: str = Field(min_length=1, pattern=r"^\S+$", description="Unique name, used by flows and tool lists.")
+    kind: Kind
+    name: str | None = Field(None, description="Display name; defaults to the id.")
+    description: str | None = None
+    controls: tuple[MitigationId, ...] = Field(
+        (), description="ATLAS mitigation IDs (AML.M....) already in place for this component."
+    )
+    properties: dict[str, PropertyValue] = Field(
+        default_factory=dict, description="Free facts for user rules; values are strings, booleans or integers."
+    )
+
+    def get(self, field: str, default: Any = None) -> Any:
+        """The value of ``field``, or ``default`` when this kind has no such field (rules read any field)."""
+        return getattr(self, field, default) if field in type(self).model_fields else default
+
+    @property
+    def label(self) -> str:
+        """The display name, falling back to the id."""
+        return self.name or self.id
+
+
+class ModelComponent(Component):
+    """A trained model: weights we run, or a model reached through a vendor API."""
+
+    kind: Literal["model"]
+    task: (
+        Literal[
+            "classification", "detection", "segmentation", "regression", "generation", "embedding",
+            "ranking", "anomaly-detection", "speech-recognition", "translation", "other",
+        ]
+        | None
+    ) = None
+    modality: Literal["image", "text", "tabular", "audio", "multimodal"] | None = None
+    trained_by: Literal["us", "vendor", "open-source"] | None = Field(
+        None, description="Who trained the weights in use (before any fine-tuning of ours)."
+    )
+    base_model: str | None = Field(None, description="The model it was fine-tuned or derived from.")
+    source: Literal["huggingface", "model-hub", "vendor-api", "internal", "other"] | None = Field(
+        None, description="Where the weights (or the base model) came from."
+    )
+    artifact_format: (
+        Literal["pickle", "joblib", "torch", "safetensors", "onnx", "gguf", "keras", "tensorflow", "numpy",
+                "hosted", "other"]
+        | None
+    ) = Field(None, description="File format of the weights; 'hosted' when only a vendor holds them.")
+    signed: bool = Field(False, description="The artifact's signature or hash is checked before loading.")
+    fine_tuned: bool = Field(False, description="We fine-tuned it (on which data: see flows from datasets).")
+
+
+class ServiceComponent(Component):
+    """An API or application endpoint that answers queries."""
+
+    kind: Literal["service"]
+    audience: Audience = Field(description="Who can send it queries.")
+    authentication: Literal["none", "api-key", "oauth", "mtls"] | None = None
+    returns: Literal["labels", "scores", "text", "embeddings", "images"] | None = Field(
+        None, description="The richest output a caller sees: 'scores' means confidences beside labels."
+    )
+    rate_limited: bool = False
+
+
+class DatasetComponent(Component):
+    """Data the system trains, fine-tunes, evaluates on or retrieves from."""
+
+    kind: Literal["dataset"]
+    source: DataSource | None = Field(None, description="How the data was obtained.")
+    writers: Audience | None = Field(None, description="The widest group that can add or change records.")
+    sensitive: bool = Field(False, description="Holds personal, confidential or regulated data.")
+    used_for: tuple[Literal["training", "fine-tuning", "evaluation", "retrieval"], ...] = ()
+
+    @field_validator("used_for", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class LlmAppComponent(Component):
+    """An LLM application or agent: prompts a model, may call tools, may remember."""
+
+    kind: Literal["llm-app"]
+    system_prompt: bool | Literal["secret"] = Field(
+        False, description="true when it has one; 'secret' when its text must not leak."
+    )
+    tools: tuple[str, ...] = Field((), description="Ids of the tool components it can call.")
+    autonomy: Literal["none", "human-approval", "autonomous"] | None = Field(
+        None, description="Whether tool calls and actions wait for a person."
+    )
+    memory: Literal["none", "session", "persistent"] | None = None
+    renders_markdown: bool = Field(False, description="Its output is shown as rendered Markdown/HTML (images load).")
+
+
+class RetrievalStoreComponent(Component):
+    """A vector store or search index whose results are put into prompts (RAG)."""
+
+    kind: Literal["retrieval-store"]
+    sources: tuple[DataSource, ...] = Field((), description="How its documents were obtained.")
+    writers: Audience | None = Field(None, description="The widest group that can add or change documents.")
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class ToolComponent(Component):
+    """Something an LLM application can call: a function, a plugin, an MCP server's tool."""
+
+    kind: Literal["tool"]
+    side_effects: Literal["none", "read", "write", "external-communication", "code-execution"] | None = Field(
+        None, description="The most dangerous thing a call can do."
+    )
+    source: Literal["first-party", "third-party", "mcp"] | None = None
+
+
+class ExternalComponent(Component):
+    """Anything outside the system: users, the internet, a partner, a vendor."""
+
+    kind: Literal["external"]
+    actor: Literal["user", "internet", "partner", "vendor", "other"] | None = None
+
+
+AnyComponent = Annotated[
+    Union[
+        ModelComponent, ServiceComponent, DatasetComponent, LlmAppComponent,
+        RetrievalStoreComponent, ToolComponent, ExternalComponent,
+    ],
+    Field(discriminator="kind"),
+]
+
+COMPONENT_CLASSES: dict[str, type[Component]] = {
+    "model": ModelComponent,
+    "service": ServiceComponent,
+    "dataset": DatasetComponent,
+    "llm-app": LlmAppComponent,
+    "retrieval-store": RetrievalStoreComponent,
+    "tool": ToolComponent,
+    "external": ExternalComponent,
+}
+#: The closed list of component kinds, in the order the documentation gives them.
+COMPONENT_KINDS: tuple[str, ...] = tuple(COMPONENT_CLASSES)
+
+
+def component_fields(kind: str | None = None) -> frozenset[str]:
+    """Field names a component of ``kind`` has (all kinds together when ``kind`` is None), for rule checks."""
+    classes = [COMPONENT_CLASSES[kind]] if kind else COMPONENT_CLASSES.values()
+    return frozenset(name for cls in classes for name in cls.model_fields)
+
+
+class Flow(_Base):
+    """Content moving from one component to another (queries, data, documents, tool results)."""
+
+    source: str = Field(alias="from", description="Id of the component the content comes from.")
+    target: str = Field(alias="to", description="Id of the component it goes to.")
+    data: str | None = Field(None, description="What moves, in words.")
+    trusted: bool = Field(False, description="The content is checked or comes from a party we trust.")
+
+
+class System(_Base):
+    """A whole system: its components and the flows between them."""
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    components: tuple[AnyComponent, ...] = ()
+    flows: tuple[Flow, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_references(self, info: ValidationInfo) -> System:
+        if info.context and info.context.get(DEFER_REFERENCES):
+            return self
+        problems = self.reference_problems()
+        if problems:
+            raise ValueError("; ".join(f"{_path(loc)}: {msg}" for loc, msg in problems))
+        return self
+
+    def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Duplicate ids, flows and tool lists naming unknown components, as (location, message)."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        seen: dict[str, int] = {}
+        for i, comp in enumerate(self.components):
+            if comp.id in seen:
+                first = f"components[{seen[comp.id]}]"
+                problems.append((("components", i, "id"), f"duplicate id '{comp.id}' (also {first})"))
+            seen.setdefault(comp.id, i)
+        kinds = {c.id: c.kind for c in self.components}
+        for i, flow in enumerate(self.flows):
+            for field, alias in (("source", "from"), ("target", "to")):
+                ref = getattr(flow, field)
+                if ref not in kinds:
+                    problems.append((("flows", i, alias), f"unknown component '{ref}'"))
+        for i, comp in enumerate(self.components):
+            if isinstance(comp, LlmAppComponent):
+                for j, tool in enumerate(comp.tools):
+                    if tool not in kinds:
+                        problems.append((("components", i, "tools", j), f"unknown component '{tool}'"))
+                    elif kinds[tool] != "tool":
+                        problems.append((("components", i, "tools", j), f"'{tool}' is a {kinds[tool]}, not a tool"))
+        return problems
+
+    # -- graph questions -------------------------------------------------------------------------
+
+    def component(self, component_id: str) -> Component:
+        """The component with this id; ``KeyError`` naming it when there is none."""
+        for comp in self.components:
+            if comp.id == component_id:
+                return comp
+        raise KeyError(f"no component '{component_id}' in system '{self.name}'")
+
+    def edges(self) -> list[tuple[str, str, bool]]:
+        """(from, to, trusted) for every flow, plus both directions between an LLM app and each of its
+        tools: the app sends calls and reads back results, so tool output is content flowing into it."""
+        out = [(f.source, f.target, f.trusted) for f in self.flows]
+        declared = {(a, b) for a, b, _ in out}
+        for comp in self.components:
+            if isinstance(comp, LlmAppComponent):
+                for tool in comp.tools:
+                    for pair in ((comp.id, tool), (tool, comp.id)):
+                        if pair not in declared:
+                            out.append((*pair, False))
+        return out
+
+    def _walk(self, starts: Iterable[str], *, forward: bool, untrusted_only: bool) -> list[str]:
+        nxt: dict[str, list[str]] = {}
+        for a, b, trusted in self.edges():
+            if untrusted_only and trusted:
+                continue
+            src, dst = (a, b) if forward else (b, a)
+            nxt.setdefault(src, []).append(dst)
+        seen: list[str] = []
+        stack = list(starts)
+        while stack:
+            for n in nxt.get(stack.pop(), ()):
+                if n not in seen:
+                    seen.append(n)
+                    stack.append(n)
+        return seen
+
+    def _select(self, selector: str | Callable[[Component], bool]) -> list[str]:
+        match = (lambda c: c.kind == selector) if isinstance(selector, str) else selector
+        return [c.id for c in self.components if match(c)]
+
+    def _ordered(self, ids: Iterable[str]) -> tuple[Component, ...]:
+        wanted = set(ids)
+        return tuple(c for c in self.components if c.id in wanted)
+
+    def reachable_from(
+        self, selector: str | Callable[[Component], bool], *, untrusted_only: bool = False
+    ) -> tuple[Component, ...]:
+        """Components that content from any component matching ``selector`` (a kind, or a predicate)
+        reaches along one or more flows; with ``untrusted_only`` trusted flows are not followed."""
+        return self._ordered(self._walk(self._select(selector), forward=True, untrusted_only=untrusted_only))
+
+    def upstream_of(self, component: str | Component, *, untrusted_only: bool = False) -> tuple[Component, ...]:
+        """Components whose content flows, directly or through others, into ``component``."""
+        cid = component if isinstance(component, str) else component.id
+        self.component(cid)
+        return self._ordered(c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only) if c != cid)
+
+    def is_exposed(self, component: str | Component, *, untrusted_only: bool = False) -> bool:
+        """True when ``component`` is, or is reached from, a public service or an external component;
+        with ``untrusted_only`` content passing a trusted flow no longer counts as reaching it."""
+        comp = self.component(component if isinstance(component, str) else component.id)
+
+        def entry(c: Component) -> bool:
+            return c.kind == "external" or (isinstance(c, ServiceComponent) and c.audience == "public")
+
+        return entry(comp) or any(entry(c) for c in self.upstream_of(comp, untrusted_only=untrusted_only))
+
+
+def _path(loc: Iterable[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``system.yaml`` (draft 2020-12), field names as written in the file."""
+    schema = System.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "advmatrix system description"
+    return schema

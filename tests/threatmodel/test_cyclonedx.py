@@ -1,0 +1,145 @@
+"""The CycloneDX ML-BOM importer, on the CycloneDX project's own ML-BOM examples and on our own."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from advmatrix.errors import FormatError
+from advmatrix.threatmodel import (
+    DatasetComponent,
+    ModelComponent,
+    ServiceComponent,
+    System,
+    load_cyclonedx,
+    load_system_text,
+)
+from advmatrix.threatmodel.cyclonedx import bom_to_dict
+
+DATA = Path(__file__).parent / "data"
+REAL = DATA / "cyclonedx"
+
+
+def test_real_model_card_with_datasets():
+    system = load_cyclonedx(REAL / "model-card-with-dataset.bom.json")
+    assert system.name == "support-triage-service"
+    model = system.component("component-support-ticket-classifier")
+    assert isinstance(model, ModelComponent)
+    assert (model.task, model.modality) == ("classification", "text")
+    train = system.component("component-support-ticket-training-data")
+    evaluation = system.component("component-support-ticket-evaluation-data")
+    assert isinstance(train, DatasetComponent) and train.used_for == ("training",)
+    assert evaluation.used_for == ("evaluation",) and not train.sensitive  # classified "internal"
+    # dependsOn: the service uses the model, the model was built from the data
+    assert {c.id for c in system.upstream_of(model)} == {train.id, evaluation.id}
+    assert [c.id for c in system.reachable_from("dataset")] == ["component-support-triage-service", model.id]
+    service = system.component("component-support-triage-service")
+    assert isinstance(service, ServiceComponent) and service.audience == "internal"
+    assert service.properties["assumed"] == "audience"
+
+
+def test_real_foundation_model_from_a_vendor():
+    system = load_cyclonedx(REAL / "foundation-model.bom.json")
+    assert [(c.id, c.kind, c.get("trained_by")) for c in system.components] == [("gpt-4o", "model", "vendor")]
+    assert system.flows == ()
+
+
+def test_real_bom_that_is_not_json_says_where():
+    with pytest.raises(FormatError, match=r"open-source-model\.bom\.json:9: not valid JSON"):
+        load_cyclonedx(REAL / "open-source-model.bom.json")
+
+
+def test_real_bom_that_is_not_an_ml_bom():
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(REAL / "cbom-algorithm.bom.json")
+    assert str(info.value).endswith("a CycloneDX BOM, but not an ML-BOM: no component of type machine-learning-model")
+
+
+def test_real_bom_too_old_for_ml():
+    with pytest.raises(FormatError, match=r"CycloneDX 1\.4 cannot describe ML models"):
+        load_cyclonedx(REAL / "saasbom-1.4.bom.json")
+
+
+def test_json_that_is_not_cyclonedx(tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"spdxVersion": "SPDX-2.3"}))
+    with pytest.raises(FormatError, match=r'other\.json: not a CycloneDX BOM \(no "bomFormat": "CycloneDX"\)'):
+        load_cyclonedx(path)
+
+
+def test_schema_violation_is_reported(tmp_path):
+    bom = json.loads((REAL / "foundation-model.bom.json").read_text())
+    bom["components"][0]["type"] = "machine-learning-model"
+    bom["components"][0]["modelCard"] = {"modelParameters": {"task": 42}}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bom))
+    with pytest.raises(FormatError, match=r"bad\.json: does not follow the CycloneDX 1\.6 schema"):
+        load_cyclonedx(path)
+    assert load_cyclonedx(path, validate=False).components[0].kind == "model"
+
+
+def test_missing_validator_warns_and_imports(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cyclonedx.validation.json", None)
+    with pytest.warns(UserWarning, match="not checked against the CycloneDX schema"):
+        system = load_cyclonedx(REAL / "foundation-model.bom.json")
+    assert system.components[0].id == "gpt-4o"
+
+
+def test_properties_pedigree_services_and_dependencies():
+    system = load_cyclonedx(DATA / "chatbot.bom.json")
+    model = system.component("tuned-llm")
+    assert (model.base_model, model.source, model.trained_by, model.fine_tuned) == (
+        "Mistral-7B-v0.1", "huggingface", "open-source", True)
+    assert (model.artifact_format, model.task) == ("safetensors", "generation")
+    assert model.properties == {"owner": "ml-platform"}  # vendor:other is not ours, so it is dropped
+    bot = system.component("helpdesk-bot")
+    assert bot.kind == "llm-app" and bot.memory == "session" and bot.renders_markdown is True
+    assert bot.controls == ("AML.M0020", "AML.M0024")
+    api = system.component("chat-api")
+    assert (api.audience, api.authentication) == ("public", "none")  # x-trust-boundary, authenticated: false
+    data = system.component("tickets")
+    assert (data.sensitive, data.writers, data.source) == (True, "public", "user-submitted")
+    assert "pkg:pypi/torch@2.3.0" not in {c.id for c in system.components}  # libraries are left out
+    assert system.is_exposed(bot)
+
+
+def test_overlay_adds_what_the_bom_lacks():
+    system = load_cyclonedx(DATA / "chatbot.bom.json", DATA / "chatbot-overlay.yaml")
+    bot = system.component("helpdesk-bot")
+    assert bot.tools == ("send-email",) and bot.autonomy == "autonomous"
+    assert bot.memory == "session"  # kept from the BOM
+    assert bot.controls == ("AML.M0020", "AML.M0024", "AML.M0029")
+    assert system.component("send-email").kind == "tool"
+    assert system.description.startswith("Help-desk bot imported")
+    assert [c.id for c in system.upstream_of("chat-api")][:1] == ["helpdesk-bot"]
+    assert {"users", "chat-api", "tuned-llm", "tickets", "send-email"} == {c.id for c in system.upstream_of(bot)}
+    assert "send-email" in {c.id for c in system.reachable_from("external")}
+
+
+def test_overlay_errors_name_the_overlay_line():
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(DATA / "chatbot.bom.json", DATA / "bad-overlay.yaml")
+    assert str(info.value) == (
+        f"{DATA / 'bad-overlay.yaml'}:3: component 'chat-api': audience: must be one of public, partner, internal; "
+        "got 'everyone'"
+    )
+
+
+def test_bad_advmatrix_property_names_the_component(tmp_path):
+    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    bom["services"][0]["properties"] = [{"name": "advmatrix:audience", "value": "world"}]
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    with pytest.raises(FormatError, match=r"bom\.json: component 'chat-api': audience: must be one of public"):
+        load_cyclonedx(path)
+
+
+def test_bom_round_trips_through_system_yaml():
+    system = load_cyclonedx(DATA / "chatbot.bom.json", DATA / "chatbot-overlay.yaml")
+    text = yaml.safe_dump(system.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=False)
+    assert load_system_text(text) == system
+    assert System.model_validate(bom_to_dict(json.loads((REAL / "foundation-model.bom.json").read_text())))

@@ -1,0 +1,199 @@
+"""Attack paths: transitions learned from the bundled case studies, and the k best paths over a
+predicted technique set."""
+
+from __future__ import annotations
+
+import json
+import math
+from itertools import pairwise
+
+import pytest
+
+from advmatrix.errors import UnknownObjectError, UsageError
+from advmatrix.threatmodel.paths import (
+    ENTRY_TACTICS,
+    GOAL_TACTICS,
+    Edge,
+    Path,
+    Step,
+    TransitionModel,
+    attack_paths,
+    find_paths,
+)
+
+
+@pytest.fixture(scope="module")
+def model(matrix) -> TransitionModel:
+    return TransitionModel.learn(matrix)
+
+
+def techniques_of(matrix, case_id: str) -> set[str]:
+    return {s.technique for s in matrix.case_study(case_id).procedure}
+
+
+def test_consecutive_steps_of_a_case_study_are_learned_with_it_as_support(model, matrix):
+    steps = matrix.case_study("AML.CS0000").procedure
+    for a, b in pairwise(steps):
+        assert model.counts[a.technique, b.technique] >= 1
+        assert "AML.CS0000" in model.support[a.technique, b.technique]
+    # AML.T0002.000 -> AML.T0005 rolls up to its parent AML.T0002 at family level.
+    assert "AML.CS0000" in model.family_support["AML.T0002", "AML.T0005"]
+
+
+def test_every_pair_is_counted_once_repeats_apart(model, matrix):
+    pairs = sum(len(cs.procedure) - 1 for cs in matrix.case_studies)
+    assert model.pairs == pairs
+    assert sum(model.counts.values()) == pairs - model.repeats
+    assert sum(model.family_counts.values()) == pairs - model.repeats
+    assert all(set(ids) <= {cs.id for cs in matrix.case_studies} for ids in model.support.values())
+
+
+def test_backward_share_is_measured_not_assumed(model, matrix):
+    order = {t.id: i for i, t in enumerate(matrix.tactics)}
+    backward = sum(order[b.tactic] < order[a.tactic]
+                   for cs in matrix.case_studies for a, b in pairwise(cs.procedure))
+    assert model.backward == backward
+    assert 0 < model.backward_share < 1
+    print(f"backward share of consecutive case-study steps: {model.backward_share:.3f}")
+
+
+def test_probabilities_out_of_each_technique_sum_to_at_most_one(model):
+    for source, out in model.probabilities.items():
+        assert all(p > 0 for p in out.values())
+        assert source not in out
+        assert 0.9 < sum(out.values()) <= 1 + 1e-9, source
+
+
+def test_an_observed_move_is_likelier_than_an_unseen_one(model):
+    # AML.T0002.000 -> AML.T0005 is in the case studies; AML.T0002.000 -> AML.T0015 only allowed
+    # by back-off (AML.T0015 serves Initial Access, the tactic after Resource Development).
+    seen, unseen = model.edge("AML.T0002.000", "AML.T0005"), model.edge("AML.T0002.000", "AML.T0015")
+    assert seen.basis == "case-study" and "AML.CS0000" in seen.supported_by
+    assert unseen.basis == "back-off" and unseen.supported_by == () and unseen.parent_supported_by == ()
+    assert seen.probability > 10 * unseen.probability > 0
+
+
+def test_a_move_seen_only_between_parents_names_parent_level_support(model):
+    parent_only = [(a, b) for (a, b) in
+                   ((a, b) for a, out in model.probabilities.items() for b in out)
+                   if (a, b) not in model.support and model.edge(a, b).basis == "parent"]
+    assert parent_only
+    for a, b in parent_only[:20]:
+        edge = model.edge(a, b)
+        assert edge.supported_by == ()
+        fam = (model.matrix.technique(a).parent or a, model.matrix.technique(b).parent or b)
+        assert edge.parent_supported_by == model.family_support[fam] != ()
+
+
+def test_a_move_neither_seen_nor_allowed_has_no_edge(model):
+    # Impact (the last tactic) back to Reconnaissance: no case study shows it, no back-off allows it.
+    assert ("AML.T0048", "AML.T0000") not in model.counts
+    assert model.edge("AML.T0048", "AML.T0000") is None
+    assert model.probability("AML.T0048", "AML.T0000") == 0.0
+
+
+def assert_valid(paths: list[Path], techniques: set[str], max_len: int) -> None:
+    assert len({p.techniques for p in paths}) == len(paths)
+    assert [p.score for p in paths] == sorted((p.score for p in paths), reverse=True)
+    for p in paths:
+        assert set(p.techniques) <= techniques
+        assert len(set(p.techniques)) == len(p.steps)
+        assert 2 <= len(p.steps) <= max_len
+        assert p.steps[0].tactic in ENTRY_TACTICS
+        assert p.steps[-1].tactic in GOAL_TACTICS
+        assert [(e.source, e.target) for e in p.edges] == list(pairwise(p.techniques))
+        assert p.score == pytest.approx(math.prod(e.probability for e in p.edges))
+
+
+@pytest.mark.parametrize("case_id", ["AML.CS0000", "AML.CS0003", "AML.CS0019", "AML.CS0041"])
+def test_paths_over_a_case_studys_techniques_run_from_entry_to_goal(model, matrix, case_id):
+    techniques = techniques_of(matrix, case_id)
+    paths = attack_paths(model, techniques, k=5)
+    assert paths
+    assert_valid(paths, techniques, 8)
+
+
+def test_the_best_path_over_a_case_study_follows_its_own_steps(model, matrix):
+    best = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=1)[0]
+    assert best.techniques == ("AML.T0002.000", "AML.T0005", "AML.T0043.003", "AML.T0015")
+    assert all(e.basis == "case-study" for e in best.edges)
+    # The last move skips a step of AML.CS0000 (AML.T0042); other case studies make it directly.
+    assert ["AML.CS0000" in e.supported_by for e in best.edges] == [True, True, False]
+    assert best.edges[-1].supported_by
+    assert best.steps[0].tactic == "AML.TA0003" and best.steps[-1].tactic == "AML.TA0011"
+
+
+def test_back_off_edges_are_marked_without_support(model, matrix):
+    paths = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=5)
+    backed_off = [e for p in paths for e in p.edges if e.basis == "back-off"]
+    assert backed_off
+    for e in backed_off:
+        assert e.to_dict()["supported_by"] == [] and e.to_dict()["parent_supported_by"] == []
+
+
+def test_no_entry_or_no_goal_gives_no_path(model, matrix):
+    impact = {t.id for t in matrix.techniques_of_tactic("AML.TA0011")}
+    recon = {t.id for t in matrix.techniques_of_tactic("AML.TA0002")}
+    assert attack_paths(model, impact - {"AML.T0015"}) == []
+    assert attack_paths(model, recon) == []
+    assert attack_paths(model, set()) == []
+
+
+def test_length_bound_and_explicit_endpoints(model, matrix):
+    techniques = techniques_of(matrix, "AML.CS0000")
+    short = attack_paths(model, techniques, k=10, max_len=2)
+    assert short and all(len(p.steps) == 2 for p in short)
+    paths = attack_paths(model, techniques, entries={"AML.T0000.001"}, goals={"AML.T0015"}, k=3)
+    assert paths and all(p.techniques[0] == "AML.T0000.001" and p.techniques[-1] == "AML.T0015" for p in paths)
+
+
+def test_bad_arguments_raise_one_clear_error(model):
+    with pytest.raises(UsageError, match="entry technique AML.T0000 is not among"):
+        attack_paths(model, {"AML.T0015"}, entries={"AML.T0000"})
+    with pytest.raises(UsageError, match="k >= 1"):
+        attack_paths(model, {"AML.T0015"}, k=0)
+    with pytest.raises(UnknownObjectError, match="AML.T9999"):
+        attack_paths(model, {"AML.T9999"})
+
+
+def test_same_input_same_output(model, matrix):
+    techniques = techniques_of(matrix, "AML.CS0003") | techniques_of(matrix, "AML.CS0019")
+    first = [p.to_dict() for p in attack_paths(model, techniques, k=8)]
+    again = [p.to_dict() for p in attack_paths(TransitionModel.learn(matrix), set(sorted(techniques, reverse=True)),
+                                               k=8)]
+    assert first == again
+    assert json.loads(json.dumps(first)) == first
+
+
+def test_search_over_every_technique_stays_small(model, matrix):
+    everything = {t.id for t in matrix.techniques}
+    result = find_paths(model, everything, k=5)
+    assert len(result.paths) == 5 and not result.truncated
+    assert_valid(result.paths, everything, 8)
+    # The heuristic keeps the search to a few hundred partial paths, not the ~170^7 simple ones.
+    assert result.expanded < 200 and result.generated < 5_000
+    many = find_paths(model, everything, k=50, max_len=10)
+    assert len(many.paths) == 50 and many.generated < 50_000
+
+
+def test_a_truncated_search_keeps_the_best_paths_in_order(model, matrix):
+    everything = {t.id for t in matrix.techniques}
+    full = find_paths(model, everything, k=20).paths
+    cut = find_paths(model, everything, k=20, max_generated=150)
+    assert cut.truncated and len(cut.paths) < 20
+    assert [p.techniques for p in cut.paths] == [p.techniques for p in full[:len(cut.paths)]]
+
+
+def test_mermaid_quotes_ids_and_names(model, matrix):
+    best = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=1)[0]
+    chart = best.mermaid()
+    assert chart.startswith("flowchart LR\n")
+    assert all(f'["{s.technique} {s.name}<br/>{s.tactic_name}"]' in chart for s in best.steps)
+    assert chart.count("-->") == len(best.edges)
+    odd = Path((Step("AML.T0001", 'Say "hi" #1 <b>', "AML.TA0002", "Recon"),
+                Step("AML.T0002", "Plain", "AML.TA0011", "Impact")),
+               (Edge("AML.T0001", "AML.T0002", 0.5, "back-off"),), 0.5)
+    chart = odd.mermaid()
+    assert 'Say #34;hi#34; #35;1 #60;b#62;' in chart
+    assert chart.count('"') % 2 == 0
+    assert '-->|"0.500 · no case study"| s1' in chart

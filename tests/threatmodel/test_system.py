@@ -1,0 +1,196 @@
+"""The system description: schema, line-numbered errors, graph questions, JSON Schema export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from advmatrix.errors import FormatError
+from advmatrix.threatmodel import (
+    COMPONENT_KINDS,
+    LlmAppComponent,
+    System,
+    component_fields,
+    json_schema,
+    load_system,
+    load_system_text,
+)
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "systems").glob("*.yaml"))
+
+GOOD = """\
+name: demo
+components:
+  - id: users
+    kind: external
+  - id: api
+    kind: service
+    audience: public
+    returns: scores
+  - id: clf
+    kind: model
+    modality: image
+    controls: [AML.M0004]
+  - id: photos
+    kind: dataset
+    writers: internal
+    used_for: training
+flows:
+  - {from: users, to: api}
+  - {from: api, to: clf}
+  - {from: photos, to: clf, trusted: true}
+"""
+
+
+def _error(text: str) -> str:
+    with pytest.raises(FormatError) as info:
+        load_system_text(text, "system.yaml")
+    return str(info.value)
+
+
+def test_examples_load_and_cover_every_kind():
+    assert len(EXAMPLES) == 3
+    kinds = {c.kind for path in EXAMPLES for c in load_system(path).components}
+    assert kinds == set(COMPONENT_KINDS)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_json_schema_accepts_the_examples(path):
+    jsonschema = pytest.importorskip("jsonschema")  # comes with the threatmodel extra
+    jsonschema.validate(yaml.safe_load(path.read_text()), json_schema())
+
+
+def test_json_schema_rejects_what_pydantic_rejects():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json_schema()
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"name": "x", "components": [{"id": "a", "kind": "service", "audience": "all"}]}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"name": "x", "components": [{"id": "a", "kind": "model", "audience": "public"}]}, schema)
+
+
+def test_good_file_round_trips():
+    system = load_system_text(GOOD)
+    assert system.component("photos").used_for == ("training",)
+    again = System.model_validate(system.model_dump(by_alias=True))
+    assert again == system
+
+
+def test_wrong_enum_names_line_field_and_choices():
+    text = GOOD.replace("audience: public", "audience: everyone")
+    assert _error(text) == (
+        "system.yaml:7: components[1].audience: must be one of public, partner, internal; got 'everyone'"
+    )
+
+
+def test_several_errors_one_line_each_first_few_only():
+    text = "name: x\ncomponents:\n" + "".join(f"  - id: s{i}\n    kind: service\n" for i in range(8))
+    lines = _error(text).splitlines()
+    assert lines[0] == "system.yaml:3: components[0].audience: required field missing"
+    assert lines[1].startswith("system.yaml:5: components[1].audience:")
+    assert len(lines) == 6 and lines[-1] == "... and 3 more problems"
+
+
+def test_unknown_kind():
+    msg = _error(GOOD.replace("kind: model", "kind: modle"))
+    assert msg.startswith("system.yaml:10: components[2].kind: unknown component kind 'modle'; must be one of model,")
+
+
+def test_field_of_another_kind_is_unknown():
+    assert _error(GOOD.replace("modality: image", "audience: public")) == (
+        "system.yaml:11: components[2].audience: unknown field"
+    )
+
+
+def test_unknown_flow_endpoint_named():
+    assert _error(GOOD.replace("{from: api, to: clf}", "{from: api, to: clasifier}")) == (
+        "system.yaml:19: flows[1].to: unknown component 'clasifier'"
+    )
+
+
+def test_duplicate_id():
+    assert _error(GOOD.replace("id: photos", "id: clf")).splitlines() == [
+        "system.yaml:13: components[3].id: duplicate id 'clf' (also components[2])",
+        "system.yaml:20: flows[2].from: unknown component 'photos'",
+    ]
+
+
+def test_unknown_and_misplaced_mitigation_ids():
+    msg = _error(GOOD.replace("[AML.M0004]", "[AML.M0004, AML.M9999, AML.T0043]"))
+    assert msg.splitlines() == [
+        "system.yaml:12: components[2].controls[1]: unknown ATLAS mitigation 'AML.M9999'",
+        "system.yaml:12: components[2].controls[2]: 'AML.T0043' is an ATLAS technique, not a mitigation",
+    ]
+
+
+def test_tool_list_must_name_tools():
+    text = GOOD + "  - {from: clf, to: api}\n"
+    text = text.replace("flows:", "  - id: app\n    kind: llm-app\n    tools: [clf, nope]\nflows:")
+    assert _error(text).splitlines() == [
+        "system.yaml:19: components[4].tools[0]: 'clf' is a model, not a tool",
+        "system.yaml:19: components[4].tools[1]: unknown component 'nope'",
+    ]
+
+
+def test_yaml_syntax_and_shape_errors():
+    assert _error("name: x\ncomponents: [\n").startswith("system.yaml:3: not valid YAML:")
+    assert _error("- just\n- a list\n").startswith("system.yaml:1: a system description is a mapping")
+    assert _error("name: x\nname: y\n") == "system.yaml:2: name: key given twice"
+    assert _error("") == "system.yaml:1: the file is empty"
+
+
+def test_missing_file_is_format_error(tmp_path):
+    with pytest.raises(FormatError, match="cannot read"):
+        load_system(tmp_path / "absent.yaml")
+
+
+def test_python_construction_still_checks_references():
+    with pytest.raises(ValueError, match=r"flows\[0\]\.to: unknown component 'b'"):
+        System.model_validate({"name": "x", "components": [{"id": "a", "kind": "external"}],
+                               "flows": [{"from": "a", "to": "b"}]})
+
+
+def test_graph_questions():
+    system = load_system_text(GOOD)
+    assert [c.id for c in system.reachable_from("external")] == ["api", "clf"]
+    assert [c.id for c in system.reachable_from(lambda c: c.get("writers") == "internal")] == ["clf"]
+    assert [c.id for c in system.upstream_of("clf")] == ["users", "api", "photos"]
+    assert [c.id for c in system.upstream_of("clf", untrusted_only=True)] == ["users", "api"]
+    assert system.is_exposed("clf") and system.is_exposed("users")
+    assert not system.is_exposed("photos")
+    with pytest.raises(KeyError, match="no component 'nope'"):
+        system.upstream_of("nope")
+
+
+def test_internal_service_is_not_an_entry_point():
+    system = load_system_text(GOOD.replace("audience: public", "audience: internal").replace(
+        "  - {from: users, to: api}\n", ""))
+    assert not system.is_exposed("clf")
+
+
+def test_agent_tools_are_two_way_edges():
+    system = load_system(next(p for p in EXAMPLES if p.stem == "support-agent"))
+    upstream = {c.id for c in system.upstream_of("agent")}
+    assert {"web-fetch", "help-centre-index", "customer"} <= upstream
+    assert "issue-refund" in {c.id for c in system.reachable_from("external")}
+    agent = system.component("agent")
+    assert isinstance(agent, LlmAppComponent) and agent.system_prompt == "secret"
+
+
+def test_rules_can_read_any_field_on_any_component():
+    system = load_system_text(GOOD)
+    assert system.component("clf").get("audience") is None
+    assert system.component("api").get("audience") == "public"
+    assert "audience" in component_fields("service") and "audience" not in component_fields("model")
+    assert {"id", "kind", "controls", "properties", "side_effects", "memory"} <= component_fields()
+
+
+def test_documented_example_loads():
+    doc = (Path(__file__).parents[2] / "docs" / "threatmodel-system.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in doc.split("```yaml\n")[1:]]
+    full = [b for b in blocks if b.startswith("name:")]
+    assert full, "the documentation lost its full example"
+    for block in full:
+        assert load_system_text(block, "docs").is_exposed("classifier")
