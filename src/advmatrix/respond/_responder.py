@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..store._records import SERVICE
 from ..errors import UsageError
 from ..plugins import get
+from ..store._records import SERVICE
 from ._base import Measure, Response
 
 

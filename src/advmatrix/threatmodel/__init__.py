@@ -8,6 +8,9 @@ techniques that apply to it.
 
 from ._load import load_system, load_system_text
 from .cyclonedx import load_cyclonedx
+from .paths import attack_paths
+from .predict import ComponentPrediction, MitigationAdvice, Prediction, TechniqueFinding, predict
+from .rules import TIERS, Rule, RuleSet, RuleWarning, bundled_rules, load_rules, no_precondition
 from .system import (
     COMPONENT_KINDS,
     Component,
@@ -26,19 +29,32 @@ from .system import (
 
 __all__ = [
     "COMPONENT_KINDS",
+    "TIERS",
     "Component",
+    "ComponentPrediction",
     "DatasetComponent",
     "ExternalComponent",
     "Flow",
     "LlmAppComponent",
+    "MitigationAdvice",
     "ModelComponent",
+    "Prediction",
     "RetrievalStoreComponent",
+    "Rule",
+    "RuleSet",
+    "RuleWarning",
     "ServiceComponent",
     "System",
+    "TechniqueFinding",
     "ToolComponent",
+    "attack_paths",
+    "bundled_rules",
     "component_fields",
     "json_schema",
     "load_cyclonedx",
+    "load_rules",
     "load_system",
     "load_system_text",
+    "no_precondition",
+    "predict",
 ]

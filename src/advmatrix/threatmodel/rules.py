@@ -1,0 +1,474 @@
+"""Threat rules as data: YAML files keyed by ATLAS technique ID, checked at load, matched per component.
+
+A rule file holds ``rules:``, a list of rules::
+
+    rules:
+      - id: AML.T0024.002                  # the technique (or sub-technique) the rule predicts
+        when:                              # a condition over one component (a mapping is an implicit all:)
+          kind: model
+          exposed: true
+          upstream: {kind: service, returns: [scores, text]}
+        reason: "{component} answers {via}, so its replies can train a copy"
+        tier: likely                       # optional: likely (default) or possible, see TIERS
+        stage: Deployment                  # optional default stage for every mitigation of the rule
+        mitigations:                       # optional: where a mitigation goes, when not on the component itself
+          AML.M0004: {component: service, stage: Deployment}
+
+Conditions (no code is evaluated):
+
+- ``all: [...]``, ``any: [...]``, ``not: {...}`` combine conditions; a mapping with several keys means all.
+- A field leaf ``<field>: value`` reads the component's field (``properties.<name>`` reads a free
+  property). A scalar must be equal; a list means "one of"; for list fields (``used_for``,
+  ``sources``, ``tools``, ``controls``) a scalar means "contains" and a list "contains one of".
+  Operators: ``{in: [...]}``, ``{not_in: [...]}``, ``{set: true|false}`` (stated / not stated or empty).
+- Graph leaves, each over the flows of :meth:`System.edges`:
+  ``exposed: true|false`` (reached from a public service or an external component),
+  ``upstream: {selector}`` / ``reachable_from: {selector}`` (content flows into this component,
+  directly or not, from a component the selector matches), ``downstream: {selector}`` (content
+  flows from this component to one the selector matches). A selector is itself a condition.
+  Add ``untrusted: true`` inside the mapping (``exposed: {untrusted: true}``) to follow only flows
+  not marked ``trusted``; without it every flow counts.
+
+Reason placeholders: ``{component}`` (display name), ``{id}``, ``{kind}``, any component field
+(``{returns}``, ``{properties.tier}``; list values are joined with commas, an unstated value reads
+"unstated"), and for the graph leaves the rule uses the
+names of the components they matched: ``{exposed}`` (the entry points), ``{upstream}``,
+``{reachable_from}``, ``{downstream}``, and ``{via}`` (the components the last matching graph leaf
+found). An unknown placeholder fails the load.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormatError
+from ..kb import bundled
+from ._load import Located, read_yaml
+from .system import COMPONENT_KINDS, Component, ServiceComponent, System, component_fields
+
+__all__ = [
+    "TIERS",
+    "Condition",
+    "MitigationPlacement",
+    "Rule",
+    "RuleSet",
+    "RuleWarning",
+    "bundled_rules",
+    "load_rules",
+    "no_precondition",
+]
+
+COMBINATORS = ("all", "any", "not")
+GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream")
+OPERATORS = ("in", "not_in", "set")
+RULE_KEYS = frozenset({"id", "when", "reason", "mitigations", "stage", "tier"})
+#: How strongly a matching rule predicts its technique: ``likely`` (adversaries routinely use it once the
+#: condition holds) or ``possible`` (the condition makes it feasible, but it is seldom the route taken).
+TIERS = ("likely", "possible")
+PLACEMENT_KEYS = frozenset({"component", "stage"})
+BUILTIN_PLACEHOLDERS = frozenset({"component", "id", "kind", "via"})
+#: The lifecycle stages mitigations name in the knowledge base; a rule's ``stage`` must be one of them.
+STAGES: tuple[str, ...] = tuple(dict.fromkeys(s for m in bundled().mitigations for s in m.lifecycle))
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_LIST_FIELDS = frozenset({"used_for", "sources", "tools", "controls"})
+
+Loc = tuple[str | int, ...]
+
+
+class RuleWarning(UserWarning):
+    """A rule loads but says something the knowledge base does not back (an unlinked mitigation)."""
+
+
+# -- conditions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One node of a rule's condition tree: ``op`` is all/any/not, a field name, or a graph leaf."""
+
+    op: str
+    value: Any = None
+    children: tuple[Condition, ...] = ()
+    untrusted: bool = False
+
+    def fields(self) -> Iterator[str]:
+        """Every component field this condition reads on the component itself (not in selectors)."""
+        if self.op in COMBINATORS:
+            for child in self.children:
+                yield from child.fields()
+        elif self.op not in GRAPH_LEAVES:
+            yield self.op
+
+    def graph_leaves(self) -> Iterator[str]:
+        """The graph leaves used at this level (selectors excluded)."""
+        if self.op in COMBINATORS:
+            for child in self.children:
+                yield from child.graph_leaves()
+        elif self.op in GRAPH_LEAVES:
+            yield self.op
+
+    def match(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
+        """Whether ``comp`` satisfies the condition; graph leaves record what they found in ``facts``."""
+        if self.op == "all":
+            return all(c.match(system, comp, facts) for c in self.children)
+        if self.op == "any":
+            return any(c.match(system, comp, facts) for c in self.children)
+        if self.op == "not":
+            # Facts gathered under a negation describe what is absent: they must not leak into reasons.
+            return not self.children[0].match(system, comp, {})
+        if self.op == "exposed":
+            return self._exposed(system, comp, facts) == bool(self.value)
+        if self.op in ("upstream", "reachable_from", "downstream"):
+            return self._graph(system, comp, facts)
+        return _match_value(_read(comp, self.op), self.value)
+
+    def _exposed(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
+        if not system.is_exposed(comp, untrusted_only=self.untrusted):
+            return False
+        entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=self.untrusted)) if _is_entry(c)]
+        if self.value:
+            facts["exposed"] = facts["via"] = _names(entries)
+        return True
+
+    def _graph(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
+        selector = self.children[0]
+        if self.op == "downstream":
+            others = system.reachable_from(lambda c: c.id == comp.id, untrusted_only=self.untrusted)
+        else:
+            others = system.upstream_of(comp, untrusted_only=self.untrusted)
+        found = [c for c in others if c.id != comp.id and selector.match(system, c, {})]
+        if found:
+            facts[self.op] = facts["via"] = _names(found)
+        return bool(found)
+
+
+def _is_entry(comp: Component) -> bool:
+    return comp.kind == "external" or (isinstance(comp, ServiceComponent) and comp.audience == "public")
+
+
+def _names(comps: Iterable[Component]) -> str:
+    return ", ".join(c.label for c in comps)
+
+
+def _read(comp: Component, name: str) -> Any:
+    if name.startswith("properties."):
+        return comp.properties.get(name.split(".", 1)[1])
+    return comp.get(name)
+
+
+def _match_value(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, Mapping):
+        op, arg = next(iter(expected.items()))
+        if op == "set":
+            stated = actual is not None and actual != () and actual != ""
+            return stated == bool(arg)
+        hit = _match_value(actual, list(arg))
+        return hit if op == "in" else (actual is not None and not hit)
+    if isinstance(actual, tuple):
+        wanted = expected if isinstance(expected, list) else [expected]
+        return any(v in actual for v in wanted)
+    if isinstance(expected, list):
+        return any(_equal(actual, v) for v in expected)
+    return _equal(actual, expected)
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    # bool is an int in Python: keep true distinct from 1 so that 'system_prompt: true' is not 'secret'.
+    return type(actual) is type(expected) and actual == expected if isinstance(expected, bool) else actual == expected
+
+
+# -- rules ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MitigationPlacement:
+    """Where a rule puts one mitigation: on a component of ``component`` kind near the match, at ``stage``."""
+
+    component: str | None = None
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One loaded rule: the technique it predicts, its condition, reason template and placements."""
+
+    technique_id: str
+    when: Condition
+    reason: str
+    source: str
+    line: int
+    stage: str | None = None
+    mitigations: Mapping[str, MitigationPlacement] = field(default_factory=dict)
+    tier: str = "likely"
+
+    def facts(self, system: System, comp: Component) -> dict[str, str] | None:
+        """The facts a match produced, or None when the rule does not apply to ``comp``."""
+        facts: dict[str, str] = {}
+        if not self.when.match(system, comp, facts):
+            return None
+        return facts
+
+    def explain(self, comp: Component, facts: Mapping[str, str]) -> str:
+        """The reason with its placeholders filled from the component and the matched facts."""
+
+        def fill(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name == "component":
+                return comp.label
+            if name in ("id", "kind"):
+                return str(getattr(comp, name))
+            if name in facts:
+                return facts[name]
+            if name in GRAPH_LEAVES or name == "via":
+                return "another component"
+            return _show(_read(comp, name))
+
+        return _PLACEHOLDER.sub(fill, self.reason)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "unstated"
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value)) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules loaded from one or more files, with the warnings the load raised."""
+
+    rules: tuple[Rule, ...]
+    warnings: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    @property
+    def technique_ids(self) -> frozenset[str]:
+        """Every technique some rule predicts."""
+        return frozenset(r.technique_id for r in self.rules)
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+class _Checker:
+    """Turns one file's parsed YAML into rules, every problem reported as ``file:line: rule: what``."""
+
+    def __init__(self, located: Located):
+        self.located = located
+        self.matrix = bundled()
+        self.warnings: list[str] = []
+
+    def fail(self, loc: Loc, rule: str, msg: str) -> FormatError:
+        line = self.located.line(loc)
+        where = f"{self.located.source}:{line}" if line else self.located.source
+        return FormatError(f"{where}: rule {rule}: {msg}" if rule else f"{where}: {msg}")
+
+    def rules(self) -> list[Rule]:
+        data = self.located.data
+        if not isinstance(data, dict) or set(data) != {"rules"} or not isinstance(data["rules"], list):
+            raise self.fail((), "", "a rule file is a mapping with one key, 'rules', holding a list of rules")
+        return [self.rule(raw, ("rules", i)) for i, raw in enumerate(data["rules"])]
+
+    def rule(self, raw: Any, loc: Loc) -> Rule:
+        if not isinstance(raw, dict):
+            raise self.fail(loc, "", "a rule is a mapping with 'id', 'when' and 'reason'")
+        tid = raw.get("id")
+        name = str(tid) if tid else f"#{loc[-1] + 1}"
+        for key in raw:
+            if key not in RULE_KEYS:
+                raise self.fail((*loc, key), name, f"unknown key '{key}'; a rule has {', '.join(sorted(RULE_KEYS))}")
+        for key in ("id", "when", "reason"):
+            if key not in raw:
+                raise self.fail(loc, name, f"'{key}' is missing")
+        if not isinstance(tid, str) or tid not in self.matrix or type(self.matrix.get(tid)).__name__ != "Technique":
+            raise self.fail((*loc, "id"), name, f"unknown ATLAS technique '{tid}'")
+        when = self.condition(raw["when"], (*loc, "when"), name, frozenset(COMPONENT_KINDS))
+        if not isinstance(raw["reason"], str) or not raw["reason"].strip():
+            raise self.fail((*loc, "reason"), name, "'reason' must be non-empty text")
+        # Any field may be shown (an unstated one reads "unstated"); graph facts only where the rule has the leaf.
+        known = BUILTIN_PLACEHOLDERS | set(when.graph_leaves()) | component_fields()
+        for ph in _PLACEHOLDER.findall(raw["reason"]):
+            if ph not in known and not ph.startswith("properties."):
+                raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is neither a component field nor "
+                                f"a graph leaf of this rule; see the placeholders in advmatrix.threatmodel.rules")
+        stage = self.stage(raw.get("stage"), (*loc, "stage"), name)
+        placements = self.placements(raw.get("mitigations") or {}, (*loc, "mitigations"), name, tid)
+        tier = raw.get("tier", "likely")
+        if tier not in TIERS:
+            raise self.fail((*loc, "tier"), name, f"unknown tier {tier!r}; must be one of {', '.join(TIERS)}")
+        return Rule(tid, when, raw["reason"].strip(), self.located.source, self.located.line(loc) or 0, stage,
+                    placements, tier)
+
+    def stage(self, value: Any, loc: Loc, name: str) -> str | None:
+        if value is not None and value not in STAGES:
+            raise self.fail(loc, name, f"unknown stage {value!r}; must be one of {', '.join(STAGES)}")
+        return value
+
+    def placements(self, raw: Any, loc: Loc, name: str, tid: str) -> dict[str, MitigationPlacement]:
+        if not isinstance(raw, dict):
+            raise self.fail(loc, name, "'mitigations' maps mitigation IDs to {component, stage}")
+        linked = {m.id for m, _ in self.matrix.mitigations_of(tid)}
+        out = {}
+        for mid, spec in raw.items():
+            here = (*loc, mid)
+            if mid not in self.matrix or type(self.matrix.get(mid)).__name__ != "Mitigation":
+                raise self.fail(here, name, f"unknown ATLAS mitigation '{mid}'")
+            if mid not in linked:
+                self.warnings.append(f"{self.located.source}:{self.located.line(here)}: rule {name}: mitigation "
+                                     f"{mid} is not linked to {tid} in the knowledge base; kept as the rule says")
+            spec = spec or {}
+            if not isinstance(spec, dict) or set(spec) - PLACEMENT_KEYS:
+                raise self.fail(here, name, "a placement has only 'component' (a component kind) and 'stage'")
+            comp = spec.get("component")
+            if comp is not None and comp not in COMPONENT_KINDS:
+                raise self.fail((*here, "component"), name,
+                                f"unknown component kind {comp!r}; must be one of {', '.join(COMPONENT_KINDS)}")
+            out[mid] = MitigationPlacement(comp, self.stage(spec.get("stage"), (*here, "stage"), name))
+        return out
+
+    def condition(self, raw: Any, loc: Loc, name: str, kinds: frozenset[str]) -> Condition:
+        """Parse a condition; ``kinds`` are the component kinds it can be about, narrowed by ``kind:`` leaves."""
+        if not isinstance(raw, dict) or not raw:
+            raise self.fail(loc, name, "a condition is a non-empty mapping")
+        if "kind" in raw:
+            wanted = raw["kind"]
+            values = wanted.get("in", []) if isinstance(wanted, dict) else wanted
+            values = values if isinstance(values, list) else [values]
+            for v in values:
+                if v not in COMPONENT_KINDS:
+                    raise self.fail((*loc, "kind"), name,
+                                    f"unknown component kind {v!r}; must be one of {', '.join(COMPONENT_KINDS)}")
+            if not (isinstance(wanted, dict) and "not_in" in wanted):
+                kinds = kinds & frozenset(values)
+        parts = [self.leaf(key, value, (*loc, key), name, kinds) for key, value in raw.items()]
+        return parts[0] if len(parts) == 1 else Condition("all", children=tuple(parts))
+
+    def leaf(self, key: Any, value: Any, loc: Loc, name: str, kinds: frozenset[str]) -> Condition:
+        if key in ("all", "any"):
+            if not isinstance(value, list) or not value:
+                raise self.fail(loc, name, f"'{key}' takes a non-empty list of conditions")
+            if key == "all":
+                for v in value:
+                    if isinstance(v, dict) and isinstance(v.get("kind"), (str, list)):
+                        kinds = kinds & frozenset(v["kind"] if isinstance(v["kind"], list) else [v["kind"]])
+            return Condition(key, children=tuple(self.condition(v, (*loc, i), name, kinds)
+                                                 for i, v in enumerate(value)))
+        if key == "not":
+            return Condition("not", children=(self.condition(value, loc, name, kinds),))
+        if key == "exposed":
+            untrusted = False
+            if isinstance(value, dict):
+                if set(value) - {"untrusted"}:
+                    raise self.fail(loc, name, "'exposed' takes true, false or {untrusted: true}")
+                untrusted, value = bool(value.get("untrusted")), True
+            if not isinstance(value, bool):
+                raise self.fail(loc, name, "'exposed' takes true, false or {untrusted: true}")
+            return Condition("exposed", value, untrusted=untrusted)
+        if key in GRAPH_LEAVES:
+            if not isinstance(value, dict):
+                raise self.fail(loc, name, f"'{key}' takes a selector: a condition on the other component")
+            selector = dict(value)
+            untrusted = bool(selector.pop("untrusted", False))
+            if not selector:
+                selector = {"kind": {"in": list(COMPONENT_KINDS)}}
+            return Condition(key, children=(self.condition(selector, loc, name, frozenset(COMPONENT_KINDS)),),
+                             untrusted=untrusted)
+        if not isinstance(key, str):
+            raise self.fail(loc, name, f"unknown condition key {key!r}")
+        if key.startswith("properties."):
+            if not key.split(".", 1)[1]:
+                raise self.fail(loc, name, "'properties.' needs a property name")
+        elif key not in component_fields():
+            raise self.fail(loc, name, f"unknown condition key '{key}'; a condition is all/any/not, "
+                            f"{', '.join(GRAPH_LEAVES)}, or a component field")
+        elif key != "kind" and not any(key in component_fields(k) for k in kinds):
+            raise self.fail(loc, name, f"field '{key}' does not exist on a {'/'.join(sorted(kinds))} component")
+        if isinstance(value, dict):
+            if len(value) != 1 or next(iter(value)) not in OPERATORS:
+                raise self.fail(loc, name, f"a field test is a value, a list, or one of {{{', '.join(OPERATORS)}}}")
+            op, arg = next(iter(value.items()))
+            if op in ("in", "not_in") and not isinstance(arg, list):
+                raise self.fail(loc, name, f"'{op}' takes a list")
+        return Condition(key, value)
+
+
+def _load_file(path: Path, text: str, source: str) -> tuple[list[Rule], list[str]]:
+    checker = _Checker(read_yaml(text, source))
+    rules = checker.rules()
+    return rules, checker.warnings
+
+
+def _rule_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        # Files starting with '_' hold data about the rules (the no-precondition list), not rules.
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
+    if not path.exists():
+        raise FormatError(f"{path}: no such rule file or directory")
+    return [path]
+
+
+def load_rules(paths: Iterable[str | Path] = (), *, include_bundled: bool = True) -> RuleSet:
+    """Rules from ``paths`` (files, or directories of ``*.yaml``), after the bundled ones unless
+    ``include_bundled`` is false. Any problem raises ``FormatError`` naming file, line and rule; a
+    mitigation not linked to its technique is a :class:`RuleWarning` (also kept in ``.warnings``)."""
+    rules: list[Rule] = list(bundled_rules()) if include_bundled else []
+    notes: list[str] = []
+    for p in paths:
+        for f in _rule_files(Path(p)):
+            try:
+                text = f.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise FormatError(f"{f}: cannot read rule file: {exc}") from None
+            got, said = _load_file(f, text, str(f))
+            rules.extend(got)
+            notes.extend(said)
+    for note in notes:
+        warnings.warn(note, RuleWarning, stacklevel=2)
+    return RuleSet(tuple(rules), tuple(notes))
+
+
+def _bundled_dir() -> Any:
+    return resources.files(__package__).joinpath("rules")
+
+
+@cache
+def bundled_rules() -> RuleSet:
+    """The rules shipped with advmatrix (``threatmodel/rules/*.yaml``)."""
+    rules: list[Rule] = []
+    notes: list[str] = []
+    for entry in sorted(_bundled_dir().iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml") and not entry.name.startswith("_"):
+            got, said = _load_file(Path(entry.name), entry.read_text(encoding="utf-8"), f"rules/{entry.name}")
+            rules.extend(got)
+            notes.extend(said)
+    return RuleSet(tuple(rules), tuple(notes))
+
+
+@cache
+def no_precondition() -> Mapping[str, str]:
+    """Techniques no system property makes more or less likely, each with the reason it has no rule."""
+    name = "_no_precondition.yaml"
+    located = read_yaml(_bundled_dir().joinpath(name).read_text(encoding="utf-8"), f"rules/{name}")
+    data = located.data
+    if not isinstance(data, dict) or not isinstance(data.get("techniques"), dict):
+        raise FormatError(f"rules/{name}: expected a mapping 'techniques' of technique ID to reason")
+    matrix = bundled()
+    for tid in data["techniques"]:
+        if tid not in matrix:
+            raise FormatError(f"rules/{name}:{located.line(('techniques', tid))}: unknown ATLAS technique '{tid}'")
+    return dict(data["techniques"])

@@ -1,0 +1,184 @@
+"""Rule files: what loading rejects, what each condition matches, and the coverage of the matrix."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from advmatrix.errors import FormatError
+from advmatrix.kb import bundled
+from advmatrix.threatmodel import System
+from advmatrix.threatmodel.rules import RuleWarning, bundled_rules, load_rules, no_precondition
+
+
+def rules_from(tmp_path, text: str, name: str = "mine.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return load_rules([path], include_bundled=False)
+
+
+def rule(when: str, tid: str = "AML.T0015", reason: str = "{component} matched") -> str:
+    body = textwrap.indent(textwrap.dedent(when).strip(), " " * 6)
+    return f"rules:\n  - id: {tid}\n    when:\n{body}\n    reason: \"{reason}\"\n"
+
+
+def system(components: list[dict], flows: list[dict] = ()) -> System:
+    return System.model_validate({"name": "t", "components": components, "flows": list(flows)})
+
+
+def matches(rules, sys_: System) -> list[str]:
+    return [c.id for c in sys_.components for r in rules if r.facts(sys_, c) is not None]
+
+
+# -- loading errors ------------------------------------------------------------------------------
+
+
+def test_unknown_technique_names_file_line_rule_and_id(tmp_path):
+    with pytest.raises(FormatError) as exc:
+        rules_from(tmp_path, rule("kind: model", tid="AML.T9999"))
+    msg = str(exc.value)
+    assert "mine.yaml:2" in msg and "AML.T9999" in msg and "unknown ATLAS technique" in msg
+
+
+def test_mitigation_id_is_not_a_technique(tmp_path):
+    with pytest.raises(FormatError, match="unknown ATLAS technique 'AML.M0004'"):
+        rules_from(tmp_path, rule("kind: model", tid="AML.M0004"))
+
+
+def test_field_not_in_schema_of_kind(tmp_path):
+    with pytest.raises(FormatError) as exc:
+        rules_from(tmp_path, rule("kind: model\nreturns: scores"))
+    assert "mine.yaml:5" in str(exc.value) and "field 'returns' does not exist on a model component" in str(exc.value)
+
+
+def test_field_of_kind_narrowed_inside_all_list(tmp_path):
+    with pytest.raises(FormatError, match="'audience' does not exist on a dataset"):
+        rules_from(tmp_path, rule("all:\n  - kind: dataset\n  - audience: public"))
+
+
+def test_unknown_condition_key(tmp_path):
+    with pytest.raises(FormatError, match="unknown condition key 'colour'"):
+        rules_from(tmp_path, rule("kind: model\ncolour: red"))
+
+
+def test_unknown_operator_and_rule_key(tmp_path):
+    with pytest.raises(FormatError, match="a field test is"):
+        rules_from(tmp_path, rule("kind: model\ntask: {like: class}"))
+    with pytest.raises(FormatError, match="unknown key 'severity'"):
+        rules_from(tmp_path, rule("kind: model") + "    severity: high\n")
+
+
+def test_bad_yaml_names_line(tmp_path):
+    with pytest.raises(FormatError, match=r"mine\.yaml:4: not valid YAML"):
+        rules_from(tmp_path, "rules:\n  - id: AML.T0015\n    when: {kind: model\n    reason: x\n")
+
+
+def test_unknown_placeholder_and_stage(tmp_path):
+    with pytest.raises(FormatError, match=r"placeholder '\{colour\}'"):
+        rules_from(tmp_path, rule("kind: model", reason="{colour}"))
+    with pytest.raises(FormatError, match="unknown stage 'Later'"):
+        rules_from(tmp_path, rule("kind: model") + "    stage: Later\n")
+
+
+def test_unlinked_mitigation_warns_but_loads(tmp_path):
+    text = rule("kind: model") + "    mitigations:\n      AML.M0031: {component: service}\n"
+    with pytest.warns(RuleWarning, match="AML.M0031 is not linked to AML.T0015"):
+        got = rules_from(tmp_path, text)
+    assert len(got) == 1 and got.warnings
+
+
+def test_directory_of_user_rules_adds_to_bundled(tmp_path):
+    (tmp_path / "a.yaml").write_text(rule("kind: model"))
+    (tmp_path / "_notes.yaml").write_text("not: [rules")
+    got = load_rules([tmp_path])
+    assert len(got) == len(bundled_rules()) + 1
+
+
+# -- conditions ----------------------------------------------------------------------------------
+
+MODEL = {"id": "m", "kind": "model", "task": "classification", "modality": "image"}
+
+
+def test_field_values_lists_and_operators(tmp_path):
+    s = system([MODEL, {"id": "d", "kind": "dataset", "used_for": ["training", "evaluation"]},
+                {"id": "t", "kind": "tool", "side_effects": "write"}])
+    assert matches(rules_from(tmp_path, rule("kind: model\ntask: [detection, classification]")), s) == ["m"]
+    assert matches(rules_from(tmp_path, rule("kind: model\ntask: detection")), s) == []
+    assert matches(rules_from(tmp_path, rule("used_for: training")), s) == ["d"]
+    assert matches(rules_from(tmp_path, rule("side_effects: {in: [write, code-execution]}")), s) == ["t"]
+    assert matches(rules_from(tmp_path, rule("kind: model\nbase_model: {set: false}")), s) == ["m"]
+    assert matches(rules_from(tmp_path, rule("kind: model\nsigned: false")), s) == ["m"]
+
+
+def test_combinators_and_properties(tmp_path):
+    s = system([MODEL, {**MODEL, "id": "m2", "modality": "text", "properties": {"tier": "gold"}}])
+    assert matches(rules_from(tmp_path, rule("kind: model\nnot: {modality: image}")), s) == ["m2"]
+    text = rule("any:\n  - modality: image\n  - properties.tier: gold")
+    assert matches(rules_from(tmp_path, text), s) == ["m", "m2"]
+
+
+def test_bool_is_not_one(tmp_path):
+    s = system([{"id": "a", "kind": "llm-app", "system_prompt": "secret"}, {"id": "b", "kind": "llm-app",
+                                                                               "system_prompt": True}])
+    assert matches(rules_from(tmp_path, rule("system_prompt: true")), s) == ["b"]
+
+
+CHAIN = [{"id": "users", "kind": "external"},
+         {"id": "api", "kind": "service", "audience": "internal", "returns": "scores"},
+         MODEL,
+         {"id": "d", "kind": "dataset", "writers": "public", "used_for": "training"}]
+
+
+def test_graph_conditions_follow_flows(tmp_path):
+    s = system(CHAIN, [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}, {"from": "d", "to": "m"}])
+    assert matches(rules_from(tmp_path, rule("kind: model\nexposed: true")), s) == ["m"]
+    assert matches(rules_from(tmp_path, rule("kind: model\nupstream: {kind: dataset, writers: public}")), s) == ["m"]
+    assert matches(rules_from(tmp_path, rule("kind: model\nreachable_from: {kind: service}")), s) == ["m"]
+    assert matches(rules_from(tmp_path, rule("kind: dataset\ndownstream: {kind: model}")), s) == ["d"]
+    assert matches(rules_from(tmp_path, rule("kind: model\nupstream: {kind: tool}")), s) == []
+
+
+def test_trusted_flows_are_skipped_only_when_the_rule_says_untrusted(tmp_path):
+    s = system(CHAIN, [{"from": "users", "to": "api"}, {"from": "api", "to": "m", "trusted": True}])
+    assert matches(rules_from(tmp_path, rule("kind: model\nexposed: true")), s) == ["m"]
+    assert matches(rules_from(tmp_path, rule("kind: model\nexposed: {untrusted: true}")), s) == []
+    assert matches(rules_from(tmp_path, rule("kind: model\nupstream: {kind: external, untrusted: true}")), s) == []
+    assert matches(rules_from(tmp_path, rule("kind: model\nupstream: {kind: external}")), s) == ["m"]
+
+
+def test_reason_filled_from_facts(tmp_path):
+    s = system(CHAIN, [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}])
+    text = rule("kind: model\nexposed: true\nupstream: {kind: service}",
+                reason="{component} ({task}, {base_model}) reached from {exposed} via {upstream}")
+    (r,) = rules_from(tmp_path, text)
+    facts = r.facts(s, s.component("m"))
+    assert r.explain(s.component("m"), facts) == "m (classification, unstated) reached from users via api"
+
+
+def test_not_does_not_leak_facts(tmp_path):
+    s = system(CHAIN, [{"from": "d", "to": "m"}])
+    (r,) = rules_from(tmp_path, rule("kind: model\nnot: {upstream: {kind: service}}", reason="{component} {via}"))
+    assert r.explain(s.component("m"), r.facts(s, s.component("m"))) == "m another component"
+
+
+# -- the bundled rules ---------------------------------------------------------------------------
+
+
+def test_bundled_rules_load_clean():
+    assert bundled_rules().warnings == ()
+    assert len(bundled_rules()) > 100
+
+
+def test_every_technique_has_a_rule_or_a_reason_not_both():
+    covered, exempt = bundled_rules().technique_ids, set(no_precondition())
+    for t in bundled().techniques:
+        assert (t.id in covered) != (t.id in exempt), t.id
+    assert all(isinstance(v, str) and len(v) > 20 for v in no_precondition().values())
+
+
+def test_llm_agent_and_rag_techniques_have_rules():
+    covered = bundled_rules().technique_ids
+    for tid in ("AML.T0051.000", "AML.T0051.001", "AML.T0054", "AML.T0056", "AML.T0070", "AML.T0053",
+                "AML.T0080.000", "AML.T0110", "AML.T0086"):
+        assert tid in covered
