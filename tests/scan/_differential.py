@@ -249,15 +249,20 @@ def build(spec: Spec, marker: str) -> bytes:
 
 # -- oracle -----------------------------------------------------------------------------------
 
+# One oracle for every format: the job names the real loader that opens the artifact.
 _RUNNER = textwrap.dedent("""
     import json, os, pickle, sys
     jobs = json.load(sys.stdin)
     for job in jobs:
-        with open(job["path"], "rb") as fh:
-            data = fh.read()
         try:
             if job["loader"] == "pickle":
-                pickle.loads(data)
+                with open(job["path"], "rb") as fh:
+                    pickle.loads(fh.read())
+            elif job["loader"] == "numpy":
+                import numpy
+                got = numpy.load(job["path"], allow_pickle=True)
+                for key in getattr(got, "files", ()):  # an .npz loads each member when asked
+                    got[key]
             elif job["loader"] == "torch":
                 import torch
                 torch.load(job["path"], weights_only=False)
@@ -283,19 +288,21 @@ class Case:
         return self.reached and (self.worst is None or self.worst < Severity.HIGH)
 
 
-def _load_all(jobs: list[dict], timeout: float) -> list[bool]:
-    """Whether each job's marker appeared; a batch that hangs or dies is rerun one job at a time
-    so that one bad artifact cannot hide the others."""
+def load_all(jobs: list[dict], timeout: float) -> list[bool]:
+    """Whether each job's marker appeared (jobs: path, marker, loader: pickle, numpy, torch or
+    joblib); a batch that hangs or dies is rerun one job at a time so that one bad artifact
+    cannot hide the others."""
     try:
         proc = subprocess.run([sys.executable, "-c", _RUNNER], input=json.dumps(jobs), capture_output=True,
                               text=True, timeout=timeout)
         lines = proc.stdout.split()
     except subprocess.TimeoutExpired as exc:
-        lines = (exc.stdout or b"").split() if isinstance(exc.stdout, bytes) else (exc.stdout or "").split()
+        out = exc.stdout or ""
+        lines = (out.decode() if isinstance(out, bytes) else out).split()
     done = [json.loads(x) for x in lines]
     if len(done) == len(jobs) or len(jobs) == 1:
         return done + [Path(j["marker"]).exists() for j in jobs[len(done):]]
-    return done + [r for j in jobs[len(done):] for r in _load_all([j], timeout)]
+    return done + [r for j in jobs[len(done):] for r in load_all([j], timeout)]
 
 
 def run_cases(spec_list: list[Spec], timeout: float = 60.0) -> list[Case]:
@@ -314,7 +321,7 @@ def run_cases(spec_list: list[Spec], timeout: float = 60.0) -> list[Case]:
             path.write_bytes(data)
             cases.append(Case(spec, data))
             jobs.append({"path": str(path), "loader": LOADER[spec.container], "marker": marker})
-        for case, reached, job in zip(cases, _load_all(jobs, timeout), jobs, strict=True):
+        for case, reached, job in zip(cases, load_all(jobs, timeout), jobs, strict=True):
             case.reached = reached
             case.worst = scan_bytes(case.data, Path(job["path"]).name).worst()
     return cases

@@ -23,10 +23,7 @@ import lzma
 import pickle
 import pickletools
 import struct
-import subprocess
-import sys
 import tempfile
-import textwrap
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -36,7 +33,7 @@ from hypothesis import strategies as st
 
 from advmatrix.scan import Severity, scan_bytes
 
-from ._differential import Asm, Spec, _payload
+from ._differential import Asm, Spec, _payload, load_all
 
 # -- payload ------------------------------------------------------------------------------------
 
@@ -353,27 +350,6 @@ SUFFIX = {Npy: ".npy", Npz: ".npz", Joblib: ".joblib", TorchZip: ".pt"}
 FORMAT_OF = {Npy: "npy", Npz: "npz", Joblib: "joblib", TorchZip: "torch-framing"}
 STRATEGY = {"npy": npys, "npz": npzs, "joblib": joblibs, "torch-framing": torchzips}
 
-_RUNNER = textwrap.dedent("""
-    import json, os, sys
-    jobs = json.load(sys.stdin)
-    for job in jobs:
-        try:
-            if job["loader"] == "numpy":
-                import numpy
-                got = numpy.load(job["path"], allow_pickle=True)
-                if hasattr(got, "files"):
-                    for key in got.files:
-                        got[key]
-            elif job["loader"] == "torch":
-                import torch
-                torch.load(job["path"], weights_only=False)
-            else:
-                import joblib
-                joblib.load(job["path"])
-        except BaseException:
-            pass
-        print(json.dumps(os.path.exists(job["marker"])), flush=True)
-""")
 LOADER = {Npy: "numpy", Npz: "numpy", Joblib: "joblib", TorchZip: "torch"}
 
 
@@ -394,21 +370,6 @@ class Case:
         return self.reached and (self.worst is None or self.worst < Severity.HIGH)
 
 
-def _load_all(jobs: list[dict], timeout: float) -> list[bool]:
-    """Whether each job's marker appeared; a batch that hangs or dies is rerun one job at a time."""
-    try:
-        proc = subprocess.run([sys.executable, "-c", _RUNNER], input=json.dumps(jobs), capture_output=True,
-                              text=True, timeout=timeout)
-        lines = proc.stdout.split()
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout or ""
-        lines = (out.decode() if isinstance(out, bytes) else out).split()
-    done = [json.loads(x) for x in lines]
-    if len(done) == len(jobs) or len(jobs) == 1:
-        return done + [Path(j["marker"]).exists() for j in jobs[len(done):]]
-    return done + [r for j in jobs[len(done):] for r in _load_all([j], timeout)]
-
-
 def run_cases(spec_list: list, timeout: float = 120.0) -> list[Case]:
     """Build every spec in its own marker directory, load them all with the real libraries in one
     subprocess, and scan each."""
@@ -425,7 +386,7 @@ def run_cases(spec_list: list, timeout: float = 120.0) -> list[Case]:
             path.write_bytes(data)
             cases.append(Case(spec, data))
             jobs.append({"path": str(path), "loader": LOADER[type(spec)], "marker": marker})
-        for case, reached, job in zip(cases, _load_all(jobs, timeout), jobs, strict=True):
+        for case, reached, job in zip(cases, load_all(jobs, timeout), jobs, strict=True):
             case.reached = reached
             case.worst = scan_bytes(case.data, Path(job["path"]).name).worst()
     return cases
