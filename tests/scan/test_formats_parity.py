@@ -305,3 +305,40 @@ def test_files_on_disk_are_sniffed_through_their_mapping(tmp_path, cli):
     assert {f.path.rsplit("/", 1)[-1] for f in report.files} >= {"config.json", "notes.json"}
     r = cli("scan", str(tmp_path / "config.json"), "--json")
     assert "Traceback" not in r.err and r.code in (0, 1, 2), r.err
+
+
+# -- 6. real TensorFlow and Keras files (where the libraries are installed) ---------------------
+
+def test_real_tensorflow_saved_model_scans_clean(tmp_path):
+    """Every SavedModel TF >= 2.12 writes carries fingerprint.pb, once taken for ONNX."""
+    tf = pytest.importorskip("tensorflow", reason="TensorFlow is not installed here (too large for CI); "
+                             "the fingerprint.pb twin in test_artifacts stands in for it")
+
+    class Doubler(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def __call__(self, x):
+            return 2 * x
+
+    tf.saved_model.save(Doubler(), str(tmp_path / "model"))
+    report = scan_path(tmp_path / "model")
+    assert [f for f in report.findings if f.severity >= Severity.MEDIUM] == [], report.findings
+
+
+def test_real_keras_files_clean_and_a_lambda_flagged(tmp_path, monkeypatch):
+    """Files written by Keras 3 itself (on the PyTorch backend: no TensorFlow needed), in its
+    .keras archive and the legacy HDF5 format."""
+    import os
+
+    if "keras" not in sys.modules:
+        monkeypatch.setitem(os.environ, "KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "torch"))
+    keras = pytest.importorskip("keras", reason="Keras is not installed here; the hand-built .keras and .h5 "
+                                "twins in test_artifacts cover the format")
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    risky = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda x: x * 2)])
+    for suffix in (".keras", ".h5"):
+        plain.save(tmp_path / f"plain{suffix}")
+        risky.save(tmp_path / f"risky{suffix}")
+        clean = scan_path(tmp_path / f"plain{suffix}")
+        assert [f for f in clean.findings if f.severity >= Severity.MEDIUM] == [], (suffix, clean.findings)
+        flagged = scan_path(tmp_path / f"risky{suffix}")
+        assert any(f.severity >= Severity.HIGH and "lambda" in f.rule for f in flagged.findings), (suffix, flagged)
