@@ -5,10 +5,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from advmatrix.errors import FormatError
 from advmatrix.kb import bundled
 from advmatrix.threatmodel import System, load_system
-from advmatrix.threatmodel.predict import predict
-from advmatrix.threatmodel.rules import load_rules
+from advmatrix.threatmodel.predict import Weights, bundled_weights, learn_weights, predict, rule_key
+from advmatrix.threatmodel.rules import bundled_rules, load_rules
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "systems"
 
@@ -91,3 +94,89 @@ def test_fraud_model_internal_is_not_exposed():
     p = predict(load_system(EXAMPLES / "fraud-model.yaml"))
     assert "AML.T0024.002" not in p.technique_ids and "AML.T0049" not in p.technique_ids
     assert "AML.T0020" in p.technique_ids
+
+
+# -- scores, ranking and the cut -------------------------------------------------------------------
+
+TWO_RULES = """\
+rules:
+  - id: AML.T0024.002
+    when: {kind: model, exposed: true}
+    reason: "{component} is reachable"
+  - id: AML.T0020
+    when: {kind: model}
+    reason: "{component} is trained"
+"""
+
+
+def _two_rules(tmp_path):
+    (tmp_path / "r.yaml").write_text(TWO_RULES)
+    return load_rules([tmp_path], include_bundled=False)
+
+
+def test_scores_are_probabilities_and_ranking_is_deterministic():
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        p = predict(load_system(path))
+        assert set(dict(p.ranked())) == set(p.technique_ids), path.name
+        assert all(0.0 <= s <= 1.0 for _, s in p.ranked())
+        assert all(0.0 <= f.score <= 1.0 for f in p.findings)
+        keys = [(-s, t) for t, s in p.ranked()]
+        assert keys == sorted(keys)
+        assert predict(load_system(path)).ranked() == p.ranked()
+        # A finding's score is its own component's; the technique's combines every component, so it is no lower.
+        assert all(f.score <= p.score(f.technique_id) + 1e-9 for f in p.findings)
+
+
+def test_cut_respects_k_and_threshold():
+    s = load_system(EXAMPLES / "support-agent.yaml")
+    full = predict(s, weights=Weights(k=1000))
+    assert len(full.technique_ids) > 5
+    p = predict(s, weights=Weights(k=3))
+    assert p.likely_technique_ids == tuple(t for t, _ in p.ranked(3))
+    assert p.top_technique_ids(4) == tuple(t for t, _ in p.ranked()[:4])
+    assert {f.technique_id for f in p.findings if f.tier == "likely"} == set(p.likely_technique_ids)
+    ranked = full.ranked()
+    mid = ranked[len(ranked) // 2][1]
+    cut = predict(s, weights=Weights(k=1000, threshold=mid)).likely_technique_ids
+    assert cut and all(full.score(t) >= mid for t in cut)
+    assert len(cut) < len(ranked)
+    assert predict(s).as_dict()["likely_techniques"] == list(predict(s).likely_technique_ids)
+    assert len(predict(s).likely_technique_ids) <= bundled_weights().k
+
+
+def test_strong_record_ranks_above_weak(tmp_path):
+    rules = _two_rules(tmp_path)
+    reach, trained = rules.rules
+    # AML.T0024.002's rule fired five times and was used every time; AML.T0020's fired five times, never used.
+    table = learn_weights([((reach, trained), {"AML.T0024.002"})] * 5, rules)
+    assert table["rules"][rule_key(reach)]["p"] > 0.7 > 0.2 > table["rules"][rule_key(trained)]["p"]
+    p = predict(system(API, FLOWS), rules, Weights.from_dict(table))
+    assert [t for t, _ in p.ranked()] == ["AML.T0024.002", "AML.T0020"]
+    # The reverse record reverses the order: nothing but the learned table decides it.
+    table = learn_weights([((reach, trained), {"AML.T0020"})] * 5, rules)
+    p = predict(system(API, FLOWS), rules, Weights.from_dict(table))
+    assert [t for t, _ in p.ranked()] == ["AML.T0020", "AML.T0024.002"]
+
+
+def test_rule_without_record_gets_its_technique_prior(tmp_path):
+    (reach, _) = _two_rules(tmp_path).rules
+    w = Weights(techniques={"AML.T0024.002": 0.42}, themes={"r": 0.1})
+    assert w.rule_score(reach) == 0.42
+    assert Weights(themes={"r": 0.1}).rule_score(reach) == 0.1
+    assert Weights().rule_score(reach) == Weights().default
+
+
+def test_bundled_weights_cover_the_bundled_rules():
+    w = bundled_weights()
+    keys = [rule_key(r) for r in bundled_rules()]
+    # Editing a rule's condition makes it new (its prior applies) until `bench/threatmodel_validate.py --learn`.
+    assert sum(k in w.rules for k in keys) >= 0.8 * len(keys), "regenerate _weights.yaml with --learn"
+    assert all(0.0 <= v <= 1.0 for v in (*w.rules.values(), *w.techniques.values(), *w.themes.values()))
+    assert 1 <= w.k <= 25
+
+
+def test_malformed_weights_fail_with_the_file_named():
+    with pytest.raises(FormatError, match="w.yaml"):
+        Weights.from_dict({"rules": {"x": {"fires": 1}}}, "w.yaml")
+    with pytest.raises(FormatError, match="w.yaml"):
+        Weights.from_dict(["not", "a", "mapping"], "w.yaml")

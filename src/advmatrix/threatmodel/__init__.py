@@ -9,7 +9,16 @@ techniques that apply to it.
 from ._load import load_system, load_system_text
 from .cyclonedx import load_cyclonedx
 from .paths import attack_paths
-from .predict import ComponentPrediction, MitigationAdvice, Prediction, TechniqueFinding, predict
+from .predict import (
+    ComponentPrediction,
+    MitigationAdvice,
+    Prediction,
+    TechniqueFinding,
+    Weights,
+    bundled_weights,
+    learn_weights,
+    predict,
+)
 from .rules import TIERS, Rule, RuleSet, RuleWarning, bundled_rules, load_rules, no_precondition
 from .system import (
     COMPONENT_KINDS,
@@ -47,10 +56,13 @@ __all__ = [
     "System",
     "TechniqueFinding",
     "ToolComponent",
+    "Weights",
     "attack_paths",
     "bundled_rules",
+    "bundled_weights",
     "component_fields",
     "json_schema",
+    "learn_weights",
     "load_cyclonedx",
     "load_rules",
     "load_system",

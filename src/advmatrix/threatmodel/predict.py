@@ -1,5 +1,11 @@
 """Which ATLAS techniques apply to a system, why, and which mitigations are in place or missing.
 
+Every predicted technique gets a score, an estimate of P(technique used | these rules fired), from a
+table learned on the even-numbered ATLAS case studies (``rules/_weights.yaml``, written by
+``bench/threatmodel_validate.py --learn``). ``Prediction.ranked()`` sorts by it, and the default cut
+(``likely_technique_ids``, and a finding's ``tier``) keeps the best ``k`` techniques scoring at least
+the table's threshold; the rules' own ``tier`` key no longer decides it.
+
 >>> from advmatrix.threatmodel import load_system_text
 >>> system = load_system_text('''
 ... name: demo
@@ -14,19 +20,199 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
+from ..errors import FormatError
 from ..kb import bundled
+from ._load import read_yaml
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
-__all__ = ["ComponentPrediction", "MitigationAdvice", "Prediction", "TechniqueFinding", "predict"]
+__all__ = ["ComponentPrediction", "MitigationAdvice", "Prediction", "TechniqueFinding", "Weights", "bundled_weights",
+           "fired_rules", "learn_weights", "predict", "rule_key", "rule_theme", "specificity", "technique_scores"]
 
 #: The stage a mitigation is placed at when neither the rule nor the placement names one, if the
 #: mitigation's lifecycle has it: most advice concerns a running system.
 PREFERRED_STAGE = "Deployment"
+WEIGHTS_FILE = "_weights.yaml"
+
+
+# -- scores --------------------------------------------------------------------------------------
+
+
+def rule_key(rule: Rule) -> str:
+    """A rule's key in the weights table: file, technique and a digest of its condition.
+
+    Not the line number, so that editing other rules in the file keeps the learned weight; changing the
+    rule's own condition makes it a new rule, which falls back to its prior until the table is regenerated.
+    """
+    # Rules hold dicts, so they cannot be hashed; remember by identity, keeping the rule so the id stays its own.
+    got = _KEYS.get(id(rule))
+    if got is not None and got[0] is rule:
+        return got[1]
+    digest = hashlib.sha1(repr(rule.when).encode("utf-8")).hexdigest()[:10]
+    key = f"{rule.source}|{rule.technique_id}|{digest}"
+    if len(_KEYS) > 10_000:
+        _KEYS.clear()
+    _KEYS[id(rule)] = (rule, key)
+    return key
+
+
+_KEYS: dict[int, tuple[Rule, str]] = {}
+
+
+def rule_theme(rule: Rule) -> str:
+    """The rule's theme: the stem of the file it comes from (``evasion``, ``llm-prompt``...)."""
+    return rule.source.rsplit("/", 1)[-1].removesuffix(".yaml")
+
+
+def specificity(rule: Rule) -> int:
+    """How much a rule asks of a component beyond its kind, 0 to 3: graph leaves and extra field conditions."""
+    fields = [f for f in rule.when.fields() if f != "kind"]
+    return min(3, len(list(rule.when.graph_leaves())) + max(0, len(fields) - 1))
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The learned table behind the scores: P(technique used | rule fired), with the priors and the cut.
+
+    ``rules`` maps :func:`rule_key` to the smoothed estimate; a rule missing there gets :meth:`prior`: its
+    technique's rate (how often the technique was used when any of its rules fired, itself smoothed toward
+    the technique's base rate and the theme's rate), else its theme's rate. ``combine`` (``noisy-or`` or
+    ``max``) joins the rules that predict one technique; ``bonus`` per point of :func:`specificity` is added
+    once per technique; the default cut keeps the ``k`` best techniques scoring at least ``threshold``.
+    """
+
+    rules: Mapping[str, float] = field(default_factory=dict)
+    themes: Mapping[str, float] = field(default_factory=dict)
+    techniques: Mapping[str, float] = field(default_factory=dict)
+    default: float = 0.2
+    bonus: float = 0.01
+    k: int = 25
+    threshold: float = 0.0
+    combine: str = "noisy-or"
+
+    def prior(self, theme: str, technique_id: str) -> float:
+        """The estimate for a rule with no record of its own: its technique's rate, else its theme's."""
+        got = self.techniques.get(technique_id)
+        return got if got is not None else self.themes.get(theme, self.default)
+
+    def rule_score(self, rule: Rule) -> float:
+        """P(the rule's technique is used | the rule fired), from the table or the prior."""
+        got = self.rules.get(rule_key(rule))
+        return got if got is not None else self.prior(rule_theme(rule), rule.technique_id)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = WEIGHTS_FILE) -> Weights:
+        """Build from the YAML mapping ``--learn`` writes; ``FormatError`` naming ``source`` when malformed."""
+        if not isinstance(data, dict):
+            raise FormatError(f"{source}: expected a mapping of weights")
+        try:
+            rules = {str(k): float(v["p"] if isinstance(v, dict) else v) for k, v in (data.get("rules") or {}).items()}
+            cut = data.get("cut") or {}
+            return cls(rules=rules,
+                       themes={str(k): float(v) for k, v in (data.get("themes") or {}).items()},
+                       techniques={str(k): float(v) for k, v in (data.get("techniques") or {}).items()},
+                       default=float(data.get("default", 0.2)), bonus=float(data.get("bonus", 0.01)),
+                       k=int(cut.get("k", 25)), threshold=float(cut.get("threshold", 0.0)),
+                       combine=str(data.get("combine", "noisy-or")))
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise FormatError(f"{source}: malformed weights ({exc})") from None
+
+
+@cache
+def bundled_weights() -> Weights:
+    """The weights shipped with advmatrix, learned from the even-numbered ATLAS case studies."""
+    entry = resources.files(__package__).joinpath("rules", WEIGHTS_FILE)
+    if not entry.is_file():
+        return Weights()
+    return Weights.from_dict(read_yaml(entry.read_text(encoding="utf-8"), f"rules/{WEIGHTS_FILE}").data,
+                             f"rules/{WEIGHTS_FILE}")
+
+
+def _noisy_or(ps: Iterable[float]) -> float:
+    miss = 1.0
+    for p in ps:
+        miss *= 1.0 - min(1.0, max(0.0, p))
+    return 1.0 - miss
+
+
+def technique_scores(fired: Iterable[Rule], weights: Weights) -> dict[str, float]:
+    """Each technique's score from the rules that fired for it anywhere: noisy-or (or max) of the rules' estimates
+    (a rule counted once however many components it fired on) plus the specificity bonus of its most
+    specific rule, clipped to [0, 1]."""
+    by_tid: dict[str, dict[str, Rule]] = {}
+    for rule in fired:
+        by_tid.setdefault(rule.technique_id, {}).setdefault(rule_key(rule), rule)
+    out = {}
+    for tid, rules in by_tid.items():
+        ps = [weights.rule_score(r) for r in rules.values()]
+        base = max(ps) if weights.combine == "max" else _noisy_or(ps)
+        bonus = weights.bonus * max(specificity(r) for r in rules.values())
+        out[tid] = round(min(1.0, max(0.0, base + bonus)), 6)
+    return out
+
+
+def learn_weights(observations: Iterable[tuple[Iterable[Rule], Iterable[str]]], rules: Iterable[Rule], *,
+                  smoothing: float = 1.0, bonus: float = 0.0, k: int = 25, threshold: float = 0.0,
+                  combine: str = "noisy-or") -> dict[str, Any]:
+    """The weights table (plain data, as ``_weights.yaml`` holds it) from ``observations``: for each system
+    the rules that fired on it and the techniques actually used against it.
+
+    Smoothed level by level, each toward the level above: a theme's rate (uses / fires of its rules) toward
+    the overall rate; a technique's rate (used / some rule for it fired) toward the mean of its base rate
+    (share of systems it was used against) and its first rule's theme rate; a rule's estimate
+    (uses + ``smoothing`` * technique rate) / (fires + ``smoothing``). A rule counts once per system.
+    """
+    obs = [({rule_key(r): r for r in fired}, set(used)) for fired, used in observations]
+    rule_list = list(rules)
+    n = len(obs)
+    first: dict[str, str] = {}
+    for r in rule_list:
+        first.setdefault(r.technique_id, rule_theme(r))
+    fires: Counter[str] = Counter()
+    uses: Counter[str] = Counter()
+    theme_fires: Counter[str] = Counter()
+    theme_uses: Counter[str] = Counter()
+    tech_fires: Counter[str] = Counter()
+    tech_uses: Counter[str] = Counter()
+    for fired, used in obs:
+        for key, r in fired.items():
+            hit = r.technique_id in used
+            fires[key] += 1
+            uses[key] += hit
+            theme_fires[rule_theme(r)] += 1
+            theme_uses[rule_theme(r)] += hit
+        for t in {r.technique_id for r in fired.values()}:
+            tech_fires[t] += 1
+            tech_uses[t] += t in used
+    default = round((sum(theme_uses.values()) + 1) / (sum(theme_fires.values()) + 2), 4)
+    themes = {t: round((theme_uses[t] + 2 * default) / (theme_fires[t] + 2), 4) for t in sorted(theme_fires)}
+    base = {t: (sum(t in used for _, used in obs) + 0.5) / (n + 1) for t in first}
+    techniques = {t: round((tech_uses[t] + base[t] + themes.get(first[t], default)) / (tech_fires[t] + 2), 4)
+                  for t in sorted(first)}
+    prior = Weights(themes=themes, techniques=techniques, default=default)
+    table = {}
+    for r in rule_list:
+        key = rule_key(r)
+        p0 = prior.prior(rule_theme(r), r.technique_id)
+        table[key] = {"fires": fires[key], "uses": uses[key],
+                      "p": round((uses[key] + smoothing * p0) / (fires[key] + smoothing), 4)}
+    return {"case_studies": n, "smoothing": smoothing, "combine": combine, "default": default, "bonus": bonus,
+            "cut": {"k": k, "threshold": threshold}, "themes": themes, "techniques": techniques,
+            "rules": dict(sorted(table.items()))}
+
+
+def _cut(scores: Mapping[str, float], k: int | None, threshold: float) -> tuple[str, ...]:
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = [tid for tid, s in ranked if s >= threshold]
+    return tuple(kept if k is None else kept[:k])
 
 
 @dataclass(frozen=True)
@@ -57,6 +243,8 @@ class TechniqueFinding:
     rules: tuple[str, ...]
     mitigations: tuple[MitigationAdvice, ...]
     tier: str = "likely"
+    #: P(technique used | these rules fired on this component), see :func:`technique_scores`.
+    score: float = 0.0
 
     @property
     def reason(self) -> str:
@@ -71,7 +259,7 @@ class TechniqueFinding:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {"technique": self.technique_id, "name": self.name, "component": self.component,
-                "tier": self.tier, "reasons": list(self.reasons), "rules": list(self.rules),
+                "tier": self.tier, "score": self.score, "reasons": list(self.reasons), "rules": list(self.rules),
                 "mitigations": [m.as_dict() for m in self.mitigations]}
 
 
@@ -94,6 +282,11 @@ class Prediction:
 
     system: str
     components: tuple[ComponentPrediction, ...]
+    #: (technique, score) for every technique predicted anywhere, best first; see :meth:`ranked`.
+    scores: tuple[tuple[str, float], ...] = ()
+    #: The default cut: at most ``k`` techniques, each scoring at least ``threshold``.
+    k: int = 25
+    threshold: float = 0.0
 
     @property
     def findings(self) -> tuple[TechniqueFinding, ...]:
@@ -107,8 +300,20 @@ class Prediction:
 
     @property
     def likely_technique_ids(self) -> tuple[str, ...]:
-        """The techniques some ``likely`` rule predicts: the short list to act on first."""
-        return tuple(sorted({f.technique_id for f in self.findings if f.tier == "likely"}))
+        """The short list to act on first, best first: the default cut of :meth:`ranked`."""
+        return self.top_technique_ids(self.k, self.threshold)
+
+    def ranked(self, k: int | None = None) -> tuple[tuple[str, float], ...]:
+        """(technique, score) pairs, highest score first (ties by ID); the first ``k`` when given."""
+        return self.scores if k is None else self.scores[:k]
+
+    def top_technique_ids(self, k: int | None = 25, threshold: float = 0.0) -> tuple[str, ...]:
+        """The IDs of the best ``k`` techniques (all when None) that score at least ``threshold``."""
+        return _cut(dict(self.scores), k, threshold)
+
+    def score(self, technique_id: str) -> float:
+        """A technique's score, 0.0 when nothing predicts it."""
+        return dict(self.scores).get(technique_id, 0.0)
 
     def for_component(self, component_id: str) -> ComponentPrediction:
         """The prediction of one component; ``KeyError`` naming it when the system has none."""
@@ -125,6 +330,7 @@ class Prediction:
         """Plain data for JSON."""
         return {"system": self.system, "techniques": list(self.technique_ids),
                 "likely_techniques": list(self.likely_technique_ids),
+                "ranked": [{"technique": t, "score": s} for t, s in self.scores],
                 "components": [c.as_dict() for c in self.components]}
 
 
@@ -166,27 +372,47 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
     return tuple(out)
 
 
-def predict(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> Prediction:
-    """Apply ``rules`` (the bundled ones by default) to every component of ``system``.
-
-    Deterministic: components keep their order in the system, findings the order of the rules
-    (first rule for a technique wins the position), reasons are de-duplicated in rule order.
-    """
+def fired_rules(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> list[tuple[Component, Rule, str]]:
+    """(component, rule, reason) for every rule that matches a component, in component then rule order."""
     rule_list = list(bundled_rules() if rules is None else rules)
-    matrix = bundled()
     out = []
     for comp in system.components:
-        hits: dict[str, list[tuple[Rule, str]]] = {}
         for rule in rule_list:
             facts = rule.facts(system, comp)
             if facts is not None:
-                hits.setdefault(rule.technique_id, []).append((rule, rule.explain(comp, facts)))
+                out.append((comp, rule, rule.explain(comp, facts)))
+    return out
+
+
+def predict(system: System, rules: RuleSet | Iterable[Rule] | None = None,
+            weights: Weights | None = None) -> Prediction:
+    """Apply ``rules`` (the bundled ones by default) to every component of ``system`` and score what they
+    predict with ``weights`` (the bundled table by default).
+
+    Deterministic: components keep their order in the system, findings the order of the rules
+    (first rule for a technique wins the position), reasons are de-duplicated in rule order. A finding's
+    ``tier`` is ``likely`` when its technique is in the default cut, else ``possible``; the rules' own
+    ``tier`` no longer decides it.
+    """
+    weights = bundled_weights() if weights is None else weights
+    matrix = bundled()
+    fired = fired_rules(system, rules)
+    scores = technique_scores((r for _, r, _ in fired), weights)
+    ranked = tuple(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])))
+    cut = set(_cut(scores, weights.k, weights.threshold))
+    out = []
+    for comp in system.components:
+        hits: dict[str, list[tuple[Rule, str]]] = {}
+        for c, rule, reason in fired:
+            if c is comp:
+                hits.setdefault(rule.technique_id, []).append((rule, reason))
         findings = []
         for tid, matched in hits.items():
             reasons = tuple(dict.fromkeys(r for _, r in matched))
             sources = tuple(dict.fromkeys(f"{r.source}:{r.line}" for r, _ in matched))
-            tier = "likely" if any(r.tier == "likely" for r, _ in matched) else "possible"
+            tier = "likely" if tid in cut else "possible"
+            score = technique_scores((r for r, _ in matched), weights)[tid]
             findings.append(TechniqueFinding(tid, matrix.technique(tid).name, comp.id, reasons, sources,
-                                             _advice(system, comp, (r for r, _ in matched), tid), tier))
+                                             _advice(system, comp, (r for r, _ in matched), tid), tier, score))
         out.append(ComponentPrediction(comp.id, comp.kind, tuple(findings)))
-    return Prediction(system.name, tuple(out))
+    return Prediction(system.name, tuple(out), ranked, weights.k, weights.threshold)
