@@ -31,8 +31,8 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
 
     \b
     Default responses (set others under 'responses:' in --config):
-      boundary-search, similarity-search, membership: degrade outputs to labels
-        for 1 hour (every key a group alert names)
+      boundary-search, similarity-search, membership:
+        degrade outputs to labels for 1 hour (every key a group alert names)
       prada, query-coverage: throttle the client to 1 request/s for 1 hour
       volume: throttle to 5 requests/s for 10 minutes (total load: alert only)
       key-rotation: alert only

@@ -72,8 +72,7 @@ class NearIndex:
         found = found[found >= 0]
         if not len(found):
             return -1, 0.0
-        found = np.unique(found)
-        found = found[self.ids[found % self.size] == found]  # entries overwritten since are gone
+        found = found[self.ids[found % self.size] == found]
         if not len(found):
             return -1, 0.0
         cos = self.vectors[found % self.size] @ z

@@ -27,6 +27,7 @@ queries near-duplicates of the same input.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import OrderedDict
 
@@ -78,10 +79,13 @@ def log_margin(p: np.ndarray, label: int) -> float:
     """log p[label] - log max_{j != label} p[j]: positive while ``label`` wins, 0 on the boundary.
     Probabilities saturate near 1 (0.9999 and 0.999999 look alike); their logs do not."""
     q = np.clip(p.astype(np.float64), 1e-12, 1.0)
-    other = np.delete(q, label).max() if len(q) > 1 else 1e-12
-    return float(np.log(q[label]) - np.log(other))
+    mine = q[label]
+    q[label] = 0.0  # the clipped copy is ours: the runner-up is the largest of the rest
+    other = q.max() if len(q) > 1 else 1e-12
+    return float(np.log(mine) - np.log(max(other, 1e-12)))
 
 
+@functools.lru_cache(maxsize=65536)
 def network_of(address: str) -> str:
     """The /24 (IPv4) or /64 (IPv6) an address belongs to; '' for anything else."""
     try:

@@ -31,7 +31,7 @@ class SimilarityParams(DetectorParams):
     input_range: tuple[float, float] = (0.0, 1.0)
     moving: bool = Field(True, description="when replies carry scores, count only near-duplicates whose answer "
                          "moves toward a decision boundary (label changes, or a new lowest log-margin by `step`)")
-    step: float = Field(0.25, gt=0, description="log-margin fall that counts as a move")
+    step: float = Field(1.5, gt=0, description="log-margin fall that counts as a move")
 
 
 class _State:
@@ -91,7 +91,12 @@ class SimilaritySearch(Detector):
                 label = int(out.argmax())
                 margin = log_margin(out, state.label if near and state.label >= 0 else label)
                 moved = near and (label != state.label or margin <= state.low - p.step)
-                state.low = min(state.low, margin) if near and label == state.label else margin
+                # the low moves in whole steps only (as in boundary-search): a search adds up
+                # to a move every few queries, a tuner's or a retry's wobble never does
+                if not near or label != state.label:
+                    state.low = margin
+                elif moved:
+                    state.low = margin
                 state.label = label
                 near = moved
             if near:
