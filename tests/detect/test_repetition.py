@@ -70,7 +70,7 @@ def test_similarity_search_counts_only_near_duplicates_that_move_the_answer(digi
         copy = np.clip(x * (1 + 0.001 * rng.normal()), 0, 1).astype(np.float32)
         confident = _confident(1)
         falling = np.full((1, 10), 0.0025, dtype=np.float32)
-        runner_up = 0.98 / (1 + np.exp(6 - 0.5 * k))  # the label's log-margin falls by 0.5 a query
+        runner_up = 0.98 / (1 + np.exp(22 - 2 * k))  # the label's log-margin falls by 2 a query
         falling[0, 3], falling[0, 5] = 0.98 - runner_up, runner_up
         got["steady"] += steady.observe(QueryEvent("c", float(k), copy, confident, count=k + 1))
         got["search"] += search.observe(QueryEvent("c", float(k), copy, falling, count=k + 1))
