@@ -61,15 +61,15 @@ def test_prada_still_catches_synthetic_extraction(cnn, digits):
 def test_similarity_search_counts_only_near_duplicates_that_move_the_answer(digits):
     X, _ = digits
     x = X[1200:1201]
-    steady = build("similarity-search", near_duplicates=10)
-    search = build("similarity-search", near_duplicates=10)
-    blind = build("similarity-search", near_duplicates=10, moving=False)
+    steady = build("similarity-search", near_duplicates=8)
+    search = build("similarity-search", near_duplicates=8)
+    blind = build("similarity-search", near_duplicates=8, moving=False)
     rng = np.random.default_rng(2)
     got = {"steady": [], "search": [], "blind": []}
     for k in range(40):
         copy = np.clip(x * (1 + 0.001 * rng.normal()), 0, 1).astype(np.float32)
         confident = _confident(1)
-        falling = np.full((1, 10), 0.0025, dtype=np.float32)
+        falling = np.full((1, 10), 1e-7, dtype=np.float32)
         runner_up = 0.98 / (1 + np.exp(22 - 2 * k))  # the label's log-margin falls by 2 a query
         falling[0, 3], falling[0, 5] = 0.98 - runner_up, runner_up
         got["steady"] += steady.observe(QueryEvent("c", float(k), copy, confident, count=k + 1))
