@@ -13,6 +13,7 @@ from . import monitor as monitor_commands
 from . import plugins as plugins_commands
 from . import scan as scan_commands
 from . import serve as serve_commands
+from . import threatmodel as threatmodel_commands
 
 app = typer.Typer(
     name="advmatrix",
@@ -41,6 +42,7 @@ app.command("serve")(serve_commands.serve)
 app.command("serve-llm-app")(llm_app_commands.serve_llm_app)
 app.command("monitor")(monitor_commands.monitor)
 app.add_typer(alerts_commands.app, name="alerts")
+app.command("threatmodel")(threatmodel_commands.threatmodel)
 
 
 def _version(value: bool) -> None:

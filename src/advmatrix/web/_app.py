@@ -33,6 +33,7 @@ from ._expr import parse as parse_expression
 from ._layer_view import view
 from ._pages import technique_context
 from ._records import filtered_alerts, parse_since, run_rows, utc
+from ._threatmodel import add_routes as add_threatmodel_routes
 
 HERE = Path(__file__).parent
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}")
@@ -101,7 +102,8 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    menu = [("/", "Matrix"), ("/studies", "Case studies"), ("/mitigations", "Mitigations")]
+    menu = [("/", "Matrix"), ("/studies", "Case studies"), ("/mitigations", "Mitigations"),
+            ("/threatmodel", "Threat model")]
     menu += [("/runs", "Runs")] if db else []
     menu += [("/alerts", "Alerts")] if gateway_db else []
     menu += [("/api/docs", "API")]
@@ -131,6 +133,7 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
         return data
 
     # -- pages ---------------------------------------------------------------------------------
+    add_threatmodel_routes(app, page, matrix, columns)
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def matrix_page(request: Request, layer: str | None = None) -> HTMLResponse:
         return page(request, "matrix.html.j2", nav="/", columns=columns, layers=_builtin_layers(db, gateway_db, matrix),

@@ -1,0 +1,111 @@
+"""``advmatrix threatmodel``: the ATLAS techniques that apply to a system, why, the attack paths,
+and the mitigations in place and missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._output import emit_json, err, out, warn_all
+
+_FORMATS_HELP = "json, md, html, layer, sarif or all; comma-separated or repeated (default with --out: all)."
+
+
+def _formats(values: list[str], fmt_names: tuple[str, ...]) -> list[str]:
+    from ..errors import UsageError
+
+    chosen: list[str] = []
+    for value in values:
+        for name in (v.strip() for v in value.split(",")):
+            if name == "all":
+                chosen += fmt_names
+            elif name in fmt_names:
+                chosen.append(name)
+            elif name:
+                raise UsageError(f"--format '{name}': must be one of {', '.join(fmt_names)} or all")
+    return list(dict.fromkeys(chosen))
+
+
+def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="system.yaml, or a CycloneDX 1.5+ ML-BOM (JSON; detected by content)."),
+                bom: bool = typer.Option(False, "--bom", help="Read SYSTEM as a CycloneDX ML-BOM whatever it looks like."),
+                overlay: Optional[Path] = typer.Option(None, "--overlay", help="YAML in the system.yaml schema adding what the BOM lacks (merged by component id)."),
+                fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),
+                out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for threatmodel.json/.md/.html/.sarif and threatmodel-layer.json (default: . when --format is given)."),
+                rules: list[Path] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
+                fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of its mitigations is in place."),
+                json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
+                emit_assess_plan: Optional[Path] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML, for advmatrix assess)."),
+                emit_monitor_config: Optional[Path] = typer.Option(None, "--emit-monitor-config", metavar="FILE", help="Write a gateway configuration watching the predicted techniques (advmatrix monitor --config)."),
+                paths: int = typer.Option(5, "--paths", min=0, metavar="K", help="How many attack paths to find (0: none).")) -> None:
+    """Threat-model a system: which ATLAS techniques apply, why, the attack paths, the mitigations.
+
+    Exit codes: 0 done, 1 --fail-on holds (a technique of that tier with no mitigation in place),
+    2 bad input (one line naming the file, line and field)."""
+    import warnings
+
+    from .._files import write_atomic
+    from ..errors import UsageError
+    from ..threatmodel import load_rules
+    from ..threatmodel import report as tmr
+    from ..threatmodel.rules import RuleWarning
+
+    if fail_on is not None and fail_on not in tmr.FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got '{fail_on}')")
+    formats = _formats(fmt, tuple(tmr.FORMATS))
+    if out_dir is not None and not fmt:
+        formats = list(tmr.FORMATS)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuleWarning)
+        ruleset = load_rules(rules) if rules else None
+    if not json:
+        warn_all([str(w.message) for w in caught])
+    model = tmr.load_input(system, overlay, bom=bom or None)
+    tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=tmr.component_lines(system, model))
+    # Render everything first: a failure leaves no partial set of files.
+    texts = tmr.render(tm, formats)
+    extra = {}
+    if emit_assess_plan is not None:
+        extra["assess_plan"] = (emit_assess_plan, tmr.assess_plan(tm))
+    if emit_monitor_config is not None:
+        extra["monitor_config"] = (emit_monitor_config, tmr.monitor_config(tm))
+    written: dict[str, str] = {}
+    if formats:
+        target = out_dir or Path(".")
+        target.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            written[name] = str(write_atomic(target / tmr.FORMATS[name], text))
+    for name, (path, text) in extra.items():
+        written[name] = str(write_atomic(path, text))
+    failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
+    if json:
+        emit_json({**tm.as_dict(), "written": written,
+                   **({"fail_on": fail_on, "failing": [f.as_dict() for f in failing]} if fail_on else {})})
+    else:
+        _table(tm)
+        for name, path in written.items():
+            out.print(f"{name}: {path}")
+        for f in failing[:10]:
+            err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {f.name} on {f.component}: no mitigation in place")
+        if len(failing) > 10:
+            err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more")
+    if failing:
+        raise typer.Exit(1)
+
+
+def _table(tm) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    p = tm.prediction
+    table = Table(title=f"{tm.system.name}: {len(p.technique_ids)} techniques, {len(p.likely_technique_ids)} likely")
+    for col in ("component", "technique", "tier", "why", "missing mitigations"):
+        table.add_column(col, overflow="fold")
+    for f in p.findings:
+        tier = "[red]likely[/]" if f.tier == "likely" else "[yellow]possible[/]"
+        table.add_row(escape(f.component), escape(f"{f.technique_id} {f.name}"), tier, escape(f.reason),
+                      escape(", ".join(m.id for m in f.missing) or "none"))
+    out.print(table)
+    for i, path in enumerate(tm.paths, 1):
+        out.print(f"path {i} ({path.score:.3g}): " + " → ".join(escape(s.technique) for s in path.steps))

@@ -1,0 +1,453 @@
+"""The outputs of a threat model: JSON, Markdown, self-contained HTML, a Navigator layer, SARIF,
+an assessment plan for ``advmatrix assess`` and a gateway configuration for ``advmatrix monitor``.
+
+Everything is rendered from one :class:`ThreatModel` (the system, its prediction, its attack
+paths, the file it came from and the line of each component there), and every file is written
+through :func:`~advmatrix._files.write_atomic` after all of them rendered.
+
+>>> from advmatrix.threatmodel import load_system_text
+>>> tm = build(load_system_text("name: demo\\ncomponents: [{id: api, kind: service, audience: public}]"))
+>>> system_mermaid(tm.system).splitlines()[0]
+'flowchart LR'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .._files import write_atomic
+from ..errors import FormatError, UsageError
+from ._load import read_yaml, system_from_located
+from ._transitions import Path as AttackPath
+from ._transitions import _mermaid_text
+from .predict import Prediction, TechniqueFinding, predict
+from .rules import RuleSet
+from .system import System
+
+__all__ = ["FAIL_ON", "FORMATS", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM", "ThreatModel", "assess_plan",
+           "build", "component_lines", "findings_sarif", "gate", "layer", "load_input", "monitor_config",
+           "read_assess_plan", "render", "report_html", "report_json", "report_markdown", "system_mermaid",
+           "write_outputs"]
+
+#: Output formats and the file each is written to.
+FORMATS = {"json": "threatmodel.json", "md": "threatmodel.md", "html": "threatmodel.html",
+           "layer": "threatmodel-layer.json", "sarif": "threatmodel.sarif"}
+#: The tiers ``--fail-on`` accepts, and the tiers each one counts.
+FAIL_ON = {"likely": ("likely",), "possible": ("likely", "possible")}
+PLACEHOLDER_TARGET = "<TARGET: a target URI or target .yaml>"
+#: ``.invalid`` never resolves (RFC 2606): a configuration used unedited fails at once, not silently.
+PLACEHOLDER_UPSTREAM = "http://model-server.invalid:8080"
+_TIER_SCORE = {"likely": 2.0, "possible": 1.0}
+_TIER_COLOUR = {"possible": "#ffe08a", "likely": "#e8590c"}
+
+
+@dataclass(frozen=True)
+class ThreatModel:
+    """One system's threat model and where it came from."""
+
+    system: System
+    prediction: Prediction
+    paths: tuple[AttackPath, ...] = ()
+    source: str = "system.yaml"
+    lines: dict[str, int] = field(default_factory=dict)
+    """Per component id, its line in ``source`` (absent: not known, e.g. a component an overlay added)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The prediction, the attack paths and the source, as plain data."""
+        return {"generator": f"advmatrix {__version__}", "source": self.source, **self.prediction.as_dict(),
+                "scores": {f"{f.component}/{f.technique_id}": s for f in self.prediction.findings
+                           if (s := getattr(f, "score", None)) is not None},
+                "paths": [{**p.to_dict(), "mermaid": p.mermaid()} for p in self.paths],
+                "system_mermaid": system_mermaid(self.system)}
+
+
+# -- input ---------------------------------------------------------------------------------------
+
+
+def _is_cyclonedx(text: str) -> bool:
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and "bomFormat" in data
+
+
+def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool | None = None) -> System:
+    """A system from ``path``: a CycloneDX ML-BOM (JSON with ``bomFormat``; forced with ``bom=True``)
+    or a ``system.yaml``. An ``overlay`` is only for BOMs."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: cannot read: {exc}") from None
+    if bom or (bom is None and _is_cyclonedx(text)):
+        from .cyclonedx import load_cyclonedx
+
+        return load_cyclonedx(path, overlay)
+    if overlay is not None:
+        raise UsageError(f"{path}: an overlay completes a CycloneDX BOM; this is a system description")
+    return system_from_located(read_yaml(text, str(path)))
+
+
+def component_lines(path: str | Path, system: System) -> dict[str, int]:
+    """The line of each component in ``path``: its list item in a ``system.yaml``, its ``bom-ref``
+    in a CycloneDX JSON file. Components not found there (an overlay's) are left out."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if _is_cyclonedx(text):
+        out: dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), 1):
+            m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
+            if m:
+                ref = json.loads(m.group(1))
+                out.setdefault(ref, number)
+        return {c.id: out[c.id] for c in system.components if c.id in out}
+    try:
+        located = read_yaml(text, str(path))
+    except FormatError:
+        return {}
+    return {c.id: located.lines[("components", i)] for i, c in enumerate(system.components)
+            if ("components", i) in located.lines}
+
+
+def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: str = "system.yaml",
+          lines: dict[str, int] | None = None) -> ThreatModel:
+    """Predict the techniques of ``system`` and find its ``k`` likeliest attack paths (none when ``k`` is 0)."""
+    from ..kb import bundled
+    from .paths import TransitionModel, attack_paths
+
+    if k < 0:
+        raise UsageError(f"--paths must be 0 or more (got {k})")
+    prediction = predict(system, rules)
+    paths: list[AttackPath] = []
+    if k and prediction.technique_ids:
+        paths = attack_paths(TransitionModel.learn(bundled()), set(prediction.technique_ids), k=k)
+    return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}))
+
+
+# -- Mermaid ---------------------------------------------------------------------------------------
+
+_SHAPES = {"external": ('(["', '"])'), "service": ('["', '"]'), "model": ('[["', '"]]'), "dataset": ('[("', '")]'),
+           "retrieval-store": ('[("', '")]'), "llm-app": ('{{"', '"}}'), "tool": ('>"', '"]')}
+
+
+def system_mermaid(system: System) -> str:
+    """The system as a Mermaid flowchart: a shape per kind, untrusted flows solid, trusted dotted."""
+    ids = {c.id: f"c{i}" for i, c in enumerate(system.components)}
+    lines = ["flowchart LR"]
+    for c in system.components:
+        left, right = _SHAPES[c.kind]
+        lines.append(f"    {ids[c.id]}{left}{_mermaid_text(c.label)}<br/>{c.kind}{right}")
+    for a, b, trusted in system.edges():
+        arrow = "-.->" if trusted else "-->"
+        lines.append(f"    {ids[a]} {arrow} {ids[b]}")
+    return "\n".join(lines) + "\n"
+
+
+# -- JSON, Markdown, HTML --------------------------------------------------------------------------
+
+
+def report_json(tm: ThreatModel) -> str:
+    """The threat model as indented JSON."""
+    return json.dumps(tm.as_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _evidence(edge: Any) -> str:
+    if edge.basis == "case-study":
+        return "case studies " + ", ".join(edge.supported_by)
+    if edge.basis == "parent":
+        return "parent techniques in case studies " + ", ".join(edge.parent_supported_by)
+    return "no case study shows this move"
+
+
+def report_markdown(tm: ThreatModel) -> str:
+    """A Markdown report: per component its techniques, reasons and mitigations; the attack paths."""
+    p = tm.prediction
+    out = [f"# Threat model of {tm.system.name}", "",
+           f"Source: `{tm.source}`. {len(p.technique_ids)} ATLAS techniques predicted, {len(p.likely_technique_ids)} "
+           "of them likely.", "", "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
+    for comp in p.components:
+        out += [f"## {comp.component} ({comp.kind})", ""]
+        if not comp.findings:
+            out += ["No technique predicted.", ""]
+            continue
+        out += ["| Technique | Tier | Why | Mitigations in place | Mitigations missing (stage) |",
+                "|---|---|---|---|---|"]
+        for f in comp.findings:
+            done = ", ".join(f"{m.id} {m.name}" for m in f.mitigations if m.in_place) or "none"
+            todo = ", ".join(f"{m.id} {m.name} on {m.component} ({m.stage})" for m in f.missing) or "none"
+            out.append(f"| {f.technique_id} {_md(f.name)} | {f.tier} | {_md('; '.join(f.reasons))} | {_md(done)} "
+                       f"| {_md(todo)} |")
+        out.append("")
+    out += ["## Attack paths", ""]
+    if not tm.paths:
+        out += ["No path from an entry technique to an impact or exfiltration technique among those predicted.", ""]
+    for i, path in enumerate(tm.paths, 1):
+        out += [f"### Path {i} (score {path.score:.3g})", ""]
+        out += [f"{j}. {s.technique} {s.name} ({s.tactic_name})" for j, s in enumerate(path.steps, 1)]
+        out.append("")
+        out += [f"- {e.source} → {e.target}: p = {e.probability:.3f}, {_evidence(e)}" for e in path.edges]
+        out += ["", "```mermaid", path.mermaid().rstrip(), "```", ""]
+    return "\n".join(out)
+
+
+def report_html(tm: ThreatModel) -> str:
+    """A self-contained HTML report (no script, nothing loaded from elsewhere); Mermaid diagrams
+    are shown as their text."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("advmatrix.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]))
+    return env.get_template("threatmodel.html.j2").render(
+        tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), evidence=_evidence,
+        colour=_TIER_COLOUR, version=__version__)
+
+
+# -- Navigator layer -----------------------------------------------------------------------------
+
+
+def layer(tm: ThreatModel) -> Any:
+    """A Navigator layer: likely techniques score 2, possible ones 1; the comment gives, per
+    component, the tier and the reasons."""
+    from ..kb import build_layer, bundled
+
+    scores: dict[str, float] = {}
+    comments: dict[str, list[str]] = {}
+    for f in tm.prediction.findings:
+        scores[f.technique_id] = max(scores.get(f.technique_id, 0.0), _TIER_SCORE[f.tier])
+        comments.setdefault(f.technique_id, []).append(f"{f.component} ({f.tier}): {'; '.join(f.reasons)}")
+    return build_layer(bundled(), scores, name=f"advmatrix threat model: {tm.system.name}",
+                       description="Techniques predicted for the system: 2 = likely, 1 = possible.",
+                       comments={t: " | ".join(c) for t, c in comments.items()},
+                       legend={"possible": _TIER_COLOUR["possible"], "likely": _TIER_COLOUR["likely"]},
+                       gradient=(_TIER_COLOUR["possible"], _TIER_COLOUR["likely"]), min_value=1, max_value=2,
+                       metadata={"generator": "advmatrix", "system": tm.system.name})
+
+
+# -- SARIF -----------------------------------------------------------------------------------------
+
+
+def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
+    """SARIF 2.1.0: one rule per technique, one result per (component, technique) finding, located
+    at the component's line in the source file (the file alone when the line is not known).
+    Level: ``error`` for a likely technique with no mitigation in place, ``warning`` for a likely
+    one with some in place, ``note`` for a possible one."""
+    rules: dict[str, dict[str, Any]] = {}
+    results = []
+    for f in tm.prediction.findings:
+        rules.setdefault(f.technique_id, {
+            "id": f.technique_id, "name": "".join(w.capitalize() for w in re.findall(r"[A-Za-z0-9]+", f.name)),
+            "shortDescription": {"text": f.name},
+            "helpUri": f"https://atlas.mitre.org/techniques/{f.technique_id}",
+            "properties": {"tags": ["security", "threat-model", f.technique_id]}})
+        missing = ", ".join(f"{m.id} ({m.stage})" for m in f.missing)
+        region = {"region": {"startLine": tm.lines[f.component]}} if f.component in tm.lines else {}
+        results.append({
+            "ruleId": f.technique_id, "ruleIndex": list(rules).index(f.technique_id),
+            "level": "error" if f.tier == "likely" and not _mitigated(f) else "warning" if f.tier == "likely"
+            else "note",
+            "message": {"text": f"{f.technique_id} {f.name} applies to {f.component}: {'; '.join(f.reasons)}"
+                                + (f". Missing mitigations: {missing}" if missing else ". All mitigations in place")},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": tm.source}, **region},
+                           "logicalLocations": [{"fullyQualifiedName": f.component, "kind": "module"}]}],
+            "partialFingerprints": {"advmatrix/component-technique": f"{f.component}:{f.technique_id}"},
+            "properties": {"tier": f.tier, "component": f.component, "rules": list(f.rules),
+                           "missing_mitigations": [m.id for m in f.missing],
+                           **({"score": s} if (s := getattr(f, "score", None)) is not None else {})},
+        })
+    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+            "runs": [{"tool": {"driver": {"name": "advmatrix", "version": __version__,
+                                          "informationUri": "https://atlas.mitre.org", "rules": list(rules.values())}},
+                      "automationDetails": {"id": f"advmatrix/threatmodel/{tm.system.name}"},
+                      "results": results}]}
+
+
+def _mitigated(f: TechniqueFinding) -> bool:
+    return any(m.in_place for m in f.mitigations)
+
+
+def gate(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
+    """The findings that fail ``--fail-on``: of a counted tier, and no mitigation of theirs in place."""
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)} (got {fail_on!r})")
+    return [f for f in prediction.findings if f.tier in FAIL_ON[fail_on] and not _mitigated(f)]
+
+
+# -- writing -----------------------------------------------------------------------------------------
+
+
+def render(tm: ThreatModel, formats: Iterable[str]) -> dict[str, str]:
+    """The text of each output format asked for."""
+    makers = {"json": report_json, "md": report_markdown, "html": report_html,
+              "layer": lambda t: layer(t).to_json() + "\n",
+              "sarif": lambda t: json.dumps(findings_sarif(t), indent=2) + "\n"}
+    out = {}
+    for name in formats:
+        if name not in makers:
+            raise UsageError(f"--format must be one of {', '.join([*FORMATS, 'all'])} (got {name!r})")
+        out[name] = makers[name](tm)
+    return out
+
+
+def write_outputs(tm: ThreatModel, out_dir: str | Path, formats: Iterable[str]) -> dict[str, str]:
+    """Render every format, then write each atomically into ``out_dir``; returns format -> path."""
+    texts = render(tm, formats)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, text in texts.items():
+        written[name] = str(write_atomic(out / FORMATS[name], text))
+    return written
+
+
+# -- assessment plan and monitor configuration ----------------------------------------------------
+
+
+def _related(a: str, b: str) -> bool:
+    """One technique is the other, or one is a sub-technique of the other: a procedure or detector
+    for AML.T0043 covers a predicted AML.T0043.001 and the other way round."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+#: Techniques that almost every procedure and detector lists because attacks go through them
+#: (AI Model Inference API Access, LLM Prompt Crafting): matching on them would pick every plugin.
+ENABLING = frozenset({"AML.T0040", "AML.T0065"})
+#: Model tasks whose model is a classifier-like target (answers with classes or scores), not a chat.
+_CLASSIFIER_TASKS = {None, "classification", "detection", "segmentation", "regression", "ranking",
+                     "anomaly-detection", "other"}
+
+
+def _target_kinds(system: System) -> set[str]:
+    """The kinds of assess target the system has: ``chat`` for an LLM application, ``classifier``
+    for a model whose task is not generation-like."""
+    kinds = {"chat"} if any(c.kind == "llm-app" for c in system.components) else set()
+    if any(c.kind == "model" and c.get("task") in _CLASSIFIER_TASKS for c in system.components):
+        kinds.add("classifier")
+    return kinds
+
+
+def _covering(kind: str, findings: Iterable[TechniqueFinding]) -> dict[str, list[TechniqueFinding]]:
+    from .. import plugins
+
+    out: dict[str, list[TechniqueFinding]] = {}
+    for name, cls in sorted(plugins.registry(kind).items()):
+        ids = [t for t in cls.technique_ids if t not in ENABLING]
+        hits = [f for f in findings if any(_related(f.technique_id, t) for t in ids)]
+        if hits:
+            out[name] = hits
+    return out
+
+
+def _what(hits: list[TechniqueFinding], most: int = 6) -> str:
+    pairs = list(dict.fromkeys(f"{f.technique_id} on {f.component}" for f in hits))
+    return "; ".join(pairs[:most]) + (f"; and {len(pairs) - most} more" if len(pairs) > most else "")
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML string
+
+
+def assess_plan(tm: ThreatModel) -> str:
+    """The emulation procedures that test the predicted techniques, as YAML: one assessment per
+    kind of target (classifier, chat), each with a target placeholder, the ``advmatrix assess``
+    command to run and a comment per procedure naming the techniques and components it tests."""
+    from .. import plugins
+
+    registry = plugins.registry("procedure")
+    kinds = _target_kinds(tm.system)
+    covering = {n: hits for n, hits in _covering("procedure", tm.prediction.findings).items()
+                if registry[n].target_kind in kinds}
+    lines = [f"# advmatrix assess plan for the system {_q(tm.system.name)}, written by `advmatrix threatmodel`.",
+             "# Each assessment lists the procedures that test the techniques the threat model predicts.",
+             "# Replace the target placeholder with a target URI or target .yaml, then run its command",
+             "# (or pass its 'procedures' to advmatrix.emulate.assess(target, procedures=...)).",
+             f"system: {_q(tm.system.name)}", "assessments:"]
+    groups: dict[str, list[str]] = {}
+    for name in covering:
+        groups.setdefault(registry[name].target_kind, []).append(name)
+    if not groups:
+        lines[-1] += " []  # no installed procedure tests a predicted technique"
+    for kind, names in sorted(groups.items()):
+        what = "an LLM application (openai+http://..., ollama+http://...)" if kind == "chat" else \
+            "a classifier (kserve+http://..., torch:..., sklearn:..., onnx:...)"
+        lines += [f"  - kind: {kind}", f"    target: {_q(PLACEHOLDER_TARGET)}  # {what}",
+                  f"    command: {_q('advmatrix assess ' + PLACEHOLDER_TARGET + ' --procedures ' + ','.join(names))}",
+                  "    procedures:"]
+        for name in names:
+            lines += [f"      # {name}: tests {_what(covering[name])}", f"      {name}: {{}}"]
+    return "\n".join(lines) + "\n"
+
+
+def read_assess_plan(path: str | Path) -> list[dict[str, Any]]:
+    """The assessments of a plan written by :func:`assess_plan` (each with ``kind``, ``target`` and
+    ``procedures``); a procedure that is not installed is a ``FormatError`` naming file and line."""
+    from .. import plugins
+
+    path = Path(path)
+    try:
+        located = read_yaml(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: cannot read: {exc}") from None
+    data = located.data
+    if not isinstance(data, dict) or not isinstance(data.get("assessments"), list):
+        raise FormatError(f"{path}:{located.line(())}: an assess plan is a mapping with a list 'assessments'")
+    known = plugins.registry("procedure")
+    for i, entry in enumerate(data["assessments"]):
+        procs = entry.get("procedures") if isinstance(entry, dict) else None
+        if not isinstance(procs, dict):
+            raise FormatError(f"{path}:{located.line(('assessments', i))}: assessments[{i}].procedures: "
+                              "expected a mapping of procedure name to parameters")
+        for name in procs:
+            if name not in known:
+                raise FormatError(f"{path}:{located.line(('assessments', i, 'procedures', name))}: "
+                                  f"assessments[{i}].procedures.{name}: no such procedure installed")
+    return data["assessments"]
+
+
+def monitor_config(tm: ThreatModel) -> str:
+    """A gateway configuration (``advmatrix monitor --config``) running the detectors that watch
+    the predicted techniques, each with its default response written out. Detectors that need
+    context (a reference sample, the training inputs, the system prompt) are left commented out,
+    with the context to add, since the system description does not hold it."""
+    from .. import plugins
+
+    covering = _covering("detector", tm.prediction.findings)
+    registry = plugins.registry("detector")
+    ready = [n for n in covering if not registry[n].context]
+    waiting = [n for n in covering if registry[n].context]
+    lines = [f"# advmatrix gateway configuration for the system {_q(tm.system.name)}, written by "
+             "`advmatrix threatmodel`.",
+             "# It runs the detectors that watch the techniques the threat model predicts, each with its default",
+             "# response. Set 'upstream' to your model server (or pass --upstream), then:",
+             "#   advmatrix monitor --config THIS_FILE",
+             f"upstream: {_q(PLACEHOLDER_UPSTREAM)}", "detectors:" + ("" if ready else " {}")]
+    for name in ready:
+        lines += [f"  # {name}: watches {_what(covering[name])}", f"  {name}: {{}}"]
+    for name in waiting:
+        needs = ", ".join(registry[name].context)
+        lines += [f"  # {name}: watches {_what(covering[name])}",
+                  f"  # needs context '{needs}': add it under 'context:' below, then uncomment",
+                  f"  # {name}: {{}}"]
+    lines.append("responses:" + ("" if ready else " {}"))
+    for name in ready:
+        lines.append(f"  {name}: {json.dumps(dict(registry[name].response))}")
+    for name in waiting:
+        lines.append(f"  # {name}: {json.dumps(dict(registry[name].response))}")
+    if waiting:
+        lines += ["# context:", *[f"#   {c}: ...  # {'text' if c == 'system_prompt' else 'an .npy file'}"
+                                  for c in sorted({c for n in waiting for c in registry[n].context})]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,113 @@
+"""The threat-model page: upload a ``system.yaml`` or a CycloneDX ML-BOM, see the predicted
+techniques as a layer over the matrix (likely and possible coloured, the reasons in each cell's
+tooltip), the findings per component, and download the JSON and the layer.
+
+The cells are coloured on the server with two classes (the page has two colours only), so the
+page needs no script of its own; the layer JSON it offers loads into the matrix page as any other.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+from pathlib import Path, PurePath
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from ..errors import AdvmatrixError
+from ..kb import Matrix
+from ._layer_view import ALL_TACTICS, view
+
+#: Largest upload read; a system description or an ML-BOM is a few kilobytes to a few megabytes.
+MAX_UPLOAD = 4 << 20
+_TIER_CLASS = {2.0: "tm-likely", 1.0: "tm-possible"}
+
+
+async def _read(upload: UploadFile | None, field: str) -> tuple[str, bytes] | None:
+    if upload is None or not upload.filename:
+        return None
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise HTTPException(413, f"{field}: larger than {MAX_UPLOAD >> 20} MiB")
+    # Only the base name is kept: it names the file in error messages and nothing else.
+    name = PurePath(upload.filename.replace("\\", "/")).name or field
+    return name, data
+
+
+def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = None) -> Any:
+    """The :class:`~advmatrix.threatmodel.report.ThreatModel` of an uploaded file (and overlay);
+    bad input raises the loader's error, which names the uploaded file, line and field."""
+    from ..threatmodel import report as tmr
+
+    with tempfile.TemporaryDirectory(prefix="advmatrix-tm-") as tmp:
+        path = Path(tmp) / "system" / system[0]
+        path.parent.mkdir()
+        path.write_bytes(system[1])
+        over = None
+        if overlay is not None:
+            over = Path(tmp) / "overlay" / overlay[0]
+            over.parent.mkdir()
+            over.write_bytes(overlay[1])
+        try:
+            model = tmr.load_input(path, over)
+        except AdvmatrixError as exc:
+            # The loader names the temporary copy; the user knows the file by its own name.
+            exc.args = (str(exc).replace(f"{path.parent}/", "").replace(f"{Path(tmp) / 'overlay'}/", ""),)
+            raise
+        lines = tmr.component_lines(path, model)
+    return tmr.build(model, source=system[0], lines=lines)
+
+
+def _data_uri(text: str) -> str:
+    return "data:application/json;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _cells(matrix: Matrix, layer: Any) -> dict[str, dict[str, str]]:
+    """Per technique, the class and the tooltip of its cells (one per tactic, or ``*`` for all)."""
+    out: dict[str, dict[str, str]] = {}
+    for tid, by_tactic in view(matrix, layer)["cells"].items():
+        cell = by_tactic.get(ALL_TACTICS) or next(iter(by_tactic.values()))
+        out[tid] = {"class": _TIER_CLASS.get(cell["score"], "tm-possible"), "title": cell["comment"] or ""}
+    return out
+
+
+def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, Any]]) -> None:
+    """Add ``GET``/``POST /threatmodel`` (the page) and ``POST /api/threatmodel`` (its JSON)."""
+    from ..threatmodel import report as tmr
+
+    @app.get("/threatmodel", response_class=HTMLResponse, include_in_schema=False)
+    def threatmodel_form(request: Request) -> HTMLResponse:
+        return page(request, "threatmodel.html.j2", nav="/threatmodel", tm=None, error=None)
+
+    @app.post("/threatmodel", response_class=HTMLResponse, include_in_schema=False)
+    async def threatmodel_page(request: Request, system: UploadFile | None = None,
+                               overlay: UploadFile | None = None) -> HTMLResponse:
+        upload = await _read(system, "system")
+        if upload is None:
+            return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None,
+                        error="Choose a system.yaml or a CycloneDX ML-BOM to upload.")
+        try:
+            tm = threat_model(upload, await _read(overlay, "overlay"))
+        except AdvmatrixError as exc:
+            return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None,
+                        error=str(exc))
+        layer = tmr.layer(tm)
+        return page(request, "threatmodel.html.j2", nav="/threatmodel", tm=tm, error=None, columns=columns,
+                    cells=_cells(matrix, layer), json_uri=_data_uri(tmr.report_json(tm)),
+                    layer_uri=_data_uri(layer.to_json() + "\n"), stem=Path(upload[0]).stem)
+
+    @app.post("/api/threatmodel", summary="Threat-model an uploaded system.yaml or CycloneDX ML-BOM",
+              description="Multipart form: 'system' (the file) and optionally 'overlay' (for a BOM). Returns the "
+                          "threat model (techniques, reasons, mitigations, attack paths) and its Navigator layer.")
+    async def api_threatmodel(system: UploadFile, overlay: UploadFile | None = None) -> JSONResponse:
+        upload = await _read(system, "system")
+        if upload is None:
+            raise HTTPException(400, "system: no file uploaded")
+        try:
+            tm = threat_model(upload, await _read(overlay, "overlay"))
+        except AdvmatrixError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return JSONResponse({"threatmodel": tm.as_dict(), "layer": json.loads(tmr.layer(tm).to_json())})

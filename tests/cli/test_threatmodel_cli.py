@@ -1,0 +1,95 @@
+"""``advmatrix threatmodel``: the outputs it writes, its --json, its exit codes, its bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from advmatrix.threatmodel import load_system
+from advmatrix.threatmodel import report as tmr
+
+ROOT = Path(__file__).parents[2]
+AGENT = ROOT / "examples" / "systems" / "support-agent.yaml"
+DATA = ROOT / "tests" / "threatmodel" / "data"
+
+SAFE = """\
+name: safe
+components:
+  - {id: notes, kind: dataset, source: collected, writers: internal}
+"""
+
+
+def test_writes_every_format_and_both_emitted_files(cli, tmp_path):
+    out = tmp_path / "out"
+    r = cli("threatmodel", AGENT, "--out", out, "--emit-assess-plan", tmp_path / "plan.yaml",
+            "--emit-monitor-config", tmp_path / "gw.yaml", "--paths", "2")
+    assert r.code == 0, r.err
+    assert sorted(p.name for p in out.iterdir()) == sorted(tmr.FORMATS.values())  # no temporary files left
+    data = json.loads((out / "threatmodel.json").read_text())
+    assert data["system"] == "support-agent" and len(data["paths"]) == 2
+    assert tmr.read_assess_plan(tmp_path / "plan.yaml")
+    assert "upstream:" in (tmp_path / "gw.yaml").read_text()
+    assert "support-agent" in r.out and "threatmodel.sarif" in r.out
+
+
+def test_format_selects_outputs(cli, tmp_path):
+    r = cli("threatmodel", AGENT, "--out", tmp_path, "--format", "layer,sarif", "--paths", "0")
+    assert r.code == 0, r.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["threatmodel-layer.json", "threatmodel.sarif"]
+
+
+def test_json_matches_the_engine(cli):
+    r = cli("threatmodel", AGENT, "--json", "--paths", "1")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert data["techniques"] == list(tmr.predict(load_system(AGENT)).technique_ids)
+    assert len(data["paths"]) == 1 and data["written"] == {}
+
+
+def test_bom_detected_by_content_with_overlay(cli, tmp_path):
+    r = cli("threatmodel", DATA / "chatbot.bom.json", "--overlay", DATA / "chatbot-overlay.yaml", "--json",
+            "--format", "sarif", "--out", tmp_path)
+    assert r.code == 0, r.err
+    assert {c["component"] for c in json.loads(r.out)["components"]} >= {"tuned-llm", "send-email"}
+    sarif = json.loads((tmp_path / "threatmodel.sarif").read_text())
+    assert any("region" in res["locations"][0]["physicalLocation"] for res in sarif["runs"][0]["results"])
+
+
+def test_fail_on_likely_exits_one_when_an_unmitigated_likely_technique_is_predicted(cli, tmp_path):
+    r = cli("threatmodel", AGENT, "--fail-on", "likely", "--json", "--paths", "0")
+    assert r.code == 1
+    failing = json.loads(r.out)["failing"]
+    assert failing and all(f["tier"] == "likely" and not any(m["in_place"] for m in f["mitigations"])
+                           for f in failing)
+    safe = tmp_path / "safe.yaml"
+    safe.write_text(SAFE)
+    expected = 1 if tmr.gate(tmr.predict(load_system(safe)), "likely") else 0
+    assert cli("threatmodel", safe, "--fail-on", "likely", "--paths", "0").code == expected == 0
+
+
+def test_help_documents_exit_codes(cli):
+    r = cli("threatmodel", "--help")
+    assert r.code == 0 and "Exit codes" in r.out and "--emit-assess-plan" in r.out
+
+
+@pytest.mark.parametrize("text, args, message", [
+    ("name: x\ncomponents:\n  - {id: a, kind: modle}\n", (),
+     r"system.yaml:3: components\[0\]\.kind: unknown component kind"),
+    ("name: x\ncomponents:\n  - {id: a, kind: service, audience: everyone}\n", (),
+     r"system.yaml:3: components\[0\]\.audience: must be one of"),
+    (SAFE, ("--format", "pdf"), r"--format 'pdf': must be one of"),
+    (SAFE, ("--fail-on", "certain"), r"--fail-on must be one of likely, possible"),
+    (SAFE, ("--rules", "{tmp}/missing.yaml"), r"missing.yaml: no such rule file"),
+    (SAFE, ("--overlay", "{tmp}/system.yaml"), r"overlay completes a CycloneDX BOM"),
+    ('{"bomFormat": "CycloneDX", "specVersion": "1.4"}', ("--out", "{tmp}/o"), r"CycloneDX 1.4 cannot describe ML"),
+])
+def test_bad_input_is_one_line_exit_two_and_no_files(cli, tmp_path, text, args, message):
+    system = tmp_path / "system.yaml"
+    system.write_text(text)
+    r = cli("threatmodel", system, *[a.format(tmp=tmp_path) for a in args])
+    assert r.code == 2 and re.search(message, r.err), r.err
+    assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+    assert not (tmp_path / "o").exists()

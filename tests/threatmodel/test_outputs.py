@@ -1,0 +1,263 @@
+"""The threat model's outputs: JSON, Markdown, HTML, layer, SARIF, the --fail-on gate, and the
+emitted assess plan and monitor configuration, which must load and run with assess and monitor."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from advmatrix.errors import FormatError, UsageError
+from advmatrix.kb import bundled
+from advmatrix.kb import layer as layer_format
+from advmatrix.threatmodel import load_system_text
+from advmatrix.threatmodel import report as tmr
+
+ROOT = Path(__file__).parents[2]
+EXAMPLES = ROOT / "examples" / "systems"
+DATA = Path(__file__).parent / "data"
+
+
+def _tm(path: Path, overlay: Path | None = None, k: int = 3) -> tmr.ThreatModel:
+    system = tmr.load_input(path, overlay)
+    return tmr.build(system, k=k, source=str(path), lines=tmr.component_lines(path, system))
+
+
+@pytest.fixture(scope="module")
+def agent():
+    return _tm(EXAMPLES / "support-agent.yaml")
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return _tm(EXAMPLES / "image-classification-api.yaml")
+
+
+def test_json_holds_prediction_paths_and_diagrams(agent):
+    data = json.loads(tmr.report_json(agent))
+    assert data["system"] == "support-agent"
+    assert data["techniques"] == list(agent.prediction.technique_ids)
+    assert data["paths"] and len(data["paths"]) == len(agent.paths)
+    for path in data["paths"]:
+        assert path["mermaid"].startswith("flowchart LR")
+        assert all(e["basis"] in ("case-study", "parent", "back-off") for e in path["edges"])
+    assert data["system_mermaid"].count("-->") + data["system_mermaid"].count("-.->") == len(agent.system.edges())
+    finding = data["components"][2]["findings"][0]
+    assert {"technique", "tier", "reasons", "mitigations"} <= set(finding)
+
+
+def test_markdown_has_every_component_every_finding_and_a_diagram_per_path(agent):
+    text = tmr.report_markdown(agent)
+    for comp in agent.prediction.components:
+        assert f"## {comp.component} ({comp.kind})" in text
+    assert text.count("```mermaid") == 1 + len(agent.paths)
+    for f in agent.prediction.findings:
+        assert f"| {f.technique_id} " in text
+    f = next(f for f in agent.prediction.findings if f.missing)
+    m = f.missing[0]
+    assert f"{m.id} {m.name} on {m.component} ({m.stage})" in text
+    # every edge is shown with the case studies that support it
+    edge = next(e for p in agent.paths for e in p.edges if e.basis == "case-study")
+    assert f"{edge.source} → {edge.target}" in text and edge.supported_by[0] in text
+
+
+def test_html_is_self_contained_and_escaped():
+    tm = tmr.build(load_system_text("name: '<b>x</b>'\ncomponents: [{id: api, kind: service, audience: public, "
+                                    "returns: scores, description: '<script>alert(1)</script>'}]"))
+    html = tmr.report_html(tm)
+    assert "<script" not in html.lower() and "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//[^"']*\.(js|css)""", html)
+    assert "<link" not in html and "@import" not in html
+    assert '<pre class="mermaid">flowchart LR' in html
+
+
+def test_html_lists_mitigations_in_place_and_missing(agent):
+    html = tmr.report_html(agent)
+    placed = next(m for f in agent.prediction.findings for m in f.mitigations if m.in_place)
+    missing = next(m for f in agent.prediction.findings for m in f.missing)
+    assert f"{placed.id} {placed.name}" in html and f"{missing.id} {missing.name}" in html
+    assert html.count('<pre class="mermaid">') == 1 + len(agent.paths)
+
+
+def test_layer_scores_likely_two_possible_one_with_reasons(agent):
+    parsed = layer_format.loads(tmr.layer(agent).to_json(), "layer")
+    scores = parsed.scores()
+    findings = agent.prediction.findings
+    for tid in agent.prediction.technique_ids:
+        tiers = {f.tier for f in findings if f.technique_id == tid}
+        assert scores[tid] == (2.0 if "likely" in tiers else 1.0)
+    f = findings[0]
+    comment = next(t.comment for t in parsed.techniques if t.techniqueID == f.technique_id)
+    assert f.reason in comment and f.component in comment
+    assert {i.label for i in parsed.legendItems} == {"likely", "possible"}
+
+
+def test_sarif_one_result_per_finding_at_the_component_line(agent):
+    log = tmr.findings_sarif(agent)
+    results = log["runs"][0]["results"]
+    assert len(results) == len(agent.prediction.findings)
+    lines = (EXAMPLES / "support-agent.yaml").read_text().splitlines()
+    for r in results:
+        loc = r["locations"][0]["physicalLocation"]
+        comp = r["properties"]["component"]
+        assert re.search(rf"\bid:\s*{re.escape(comp)}\b", lines[loc["region"]["startLine"] - 1])
+        assert r["ruleId"] in bundled()
+        assert log["runs"][0]["tool"]["driver"]["rules"][r["ruleIndex"]]["id"] == r["ruleId"]
+    levels = {r["level"] for r in results}
+    assert levels <= {"error", "warning", "note"} and "note" in levels
+
+
+def test_sarif_of_a_bom_points_at_bom_refs_and_leaves_overlay_components_file_level():
+    tm = _tm(DATA / "chatbot.bom.json", DATA / "chatbot-overlay.yaml")
+    text = (DATA / "chatbot.bom.json").read_text().splitlines()
+    located = {r["properties"]["component"]: r["locations"][0]["physicalLocation"].get("region")
+               for r in tmr.findings_sarif(tm)["runs"][0]["results"]}
+    assert located["tuned-llm"] and '"tuned-llm"' in text[located["tuned-llm"]["startLine"] - 1]
+    assert located.get("send-email", None) is None  # only the overlay names it
+
+
+def test_input_detected_by_content(tmp_path):
+    bom = tmp_path / "bom.txt"
+    bom.write_text((DATA / "chatbot.bom.json").read_text())
+    assert any(c.kind == "model" for c in tmr.load_input(bom).components)
+    with pytest.raises(UsageError, match="fraud-model.yaml: an overlay completes a CycloneDX BOM"):
+        tmr.load_input(EXAMPLES / "fraud-model.yaml", DATA / "chatbot-overlay.yaml")
+
+
+GATED = """
+name: gated
+components:
+  - {id: users, kind: external}
+  - {id: api, kind: service, audience: public, returns: scores, controls: [%s]}
+  - {id: clf, kind: model, task: classification, modality: image}
+flows: [{from: users, to: api}, {from: api, to: clf}, {from: clf, to: api}]
+"""
+
+
+def test_fail_on_counts_only_unmitigated_findings_of_the_tier():
+    bare = tmr.build(load_system_text(GATED % ""), k=0)
+    failing = tmr.gate(bare.prediction, "likely")
+    assert failing and all(f.tier == "likely" and not any(m.in_place for m in f.mitigations) for f in failing)
+    assert len(tmr.gate(bare.prediction, "possible")) >= len(failing)
+    # Put in place one mitigation of every failing finding: those findings no longer fail.
+    ids = sorted({f.mitigations[0].id for f in failing if f.mitigations})
+    guarded = tmr.build(load_system_text(GATED % ", ".join(ids)), k=0)
+    still = {(f.component, f.technique_id) for f in tmr.gate(guarded.prediction, "likely")}
+    fixed = {(f.component, f.technique_id) for f in failing if f.mitigations and f.mitigations[0].component == "api"}
+    assert fixed and not (fixed & still)
+    with pytest.raises(ValueError, match="--fail-on"):
+        tmr.gate(bare.prediction, "certain")
+
+
+def test_write_outputs_writes_every_format_and_no_temporary_file(agent, tmp_path):
+    paths = tmr.write_outputs(agent, tmp_path / "out", tmr.FORMATS)
+    assert sorted(Path(p).name for p in paths.values()) == sorted(tmr.FORMATS.values())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(tmr.FORMATS.values())
+    json.loads((tmp_path / "out" / "threatmodel.sarif").read_text())
+
+
+# -- the emitted assess plan and monitor configuration ------------------------------------------
+
+
+def test_assess_plan_names_procedures_testing_predicted_techniques(agent, tmp_path):
+    from advmatrix import plugins
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(tmr.assess_plan(agent))
+    plans = tmr.read_assess_plan(path)
+    assert [p["kind"] for p in plans] == ["chat"]  # the agent's model is a generator: no classifier plan
+    registry = plugins.registry("procedure")
+    predicted = set(agent.prediction.technique_ids)
+    for name in plans[0]["procedures"]:
+        ids = set(registry[name].technique_ids) - tmr.ENABLING
+        assert any(tmr._related(a, b) for a in ids for b in predicted), name
+    text = path.read_text()
+    for name in plans[0]["procedures"]:
+        assert re.search(rf"# {name}: tests AML\.T\d{{4}}.* on [\w-]+", text)
+    assert plans[0]["target"] == tmr.PLACEHOLDER_TARGET
+    assert "--procedures " + ",".join(plans[0]["procedures"]) in plans[0]["command"]
+
+
+def test_assess_plan_with_unknown_procedure_fails_naming_the_line(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text("assessments:\n  - kind: chat\n    procedures:\n      nope: {}\n")
+    with pytest.raises(FormatError, match=r"plan.yaml:4: .*nope: no such procedure"):
+        tmr.read_assess_plan(path)
+
+
+def test_emitted_chat_plan_runs_with_assess(agent, tmp_path):
+    from advmatrix.emulate import assess
+    from advmatrix.targets import ChatInfo, MockChatTarget
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(tmr.assess_plan(agent))
+    plan = tmr.read_assess_plan(path)[0]
+    target = MockChatTarget(lambda messages, tools: "I can only help with orders.", ChatInfo("mock app"))
+    result = assess(target, procedures=plan["procedures"], budget=12)
+    findings = result.assessment.findings
+    assert [f.procedure for f in findings] == list(plan["procedures"])
+    errors = [(f.procedure, f.message) for f in findings if f.status == "error"]
+    assert not errors, errors
+    assert sum(f.status in ("completed", "partial") and f.queries > 0 for f in findings) >= 3
+
+
+def test_emitted_classifier_plan_runs_with_assess(classifier, tmp_path):
+    from advmatrix.emulate import assess
+    from advmatrix.targets import MockTarget, TargetInfo
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(tmr.assess_plan(classifier))
+    plan = next(p for p in tmr.read_assess_plan(path) if p["kind"] == "classifier")
+    w = np.random.default_rng(0).normal(size=(64, 10))
+
+    def predict(x):
+        z = x.reshape(len(x), -1) @ w
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    target = MockTarget(predict, TargetInfo("mock classifier", (1, 8, 8), tuple("0123456789")))
+    result = assess(target, procedures=plan["procedures"], budget=60)
+    findings = result.assessment.findings
+    assert [f.procedure for f in findings] == list(plan["procedures"])
+    errors = [(f.procedure, f.message) for f in findings if f.status == "error"]
+    assert not errors, errors
+    assert sum(f.status in ("completed", "partial") and f.queries > 0 for f in findings) >= 3
+
+
+@pytest.mark.parametrize("example", ["support-agent", "image-classification-api", "fraud-model"])
+def test_emitted_monitor_config_loads_and_builds_its_detectors(example, tmp_path):
+    from advmatrix import plugins
+    from advmatrix.gateway import load_config
+
+    tm = _tm(EXAMPLES / f"{example}.yaml", k=0)
+    path = tmp_path / "gateway.yaml"
+    path.write_text(tmr.monitor_config(tm))
+    cfg = load_config(path)
+    assert cfg.upstream == tmr.PLACEHOLDER_UPSTREAM
+    detectors = cfg.build_detectors()
+    registry = plugins.registry("detector")
+    assert [d.name for d in detectors] == list(cfg.detectors)
+    assert all(not registry[n].context for n in cfg.detectors)
+    assert set(cfg.responses) == set(cfg.detectors)
+    for name, response in cfg.responses.items():
+        assert response == registry[name].response
+    predicted = set(tm.prediction.technique_ids)
+    for name in cfg.detectors:
+        ids = set(registry[name].technique_ids) - tmr.ENABLING
+        assert any(tmr._related(a, b) for a in ids for b in predicted), name
+
+
+def test_monitor_config_comments_out_detectors_that_need_context(agent, tmp_path):
+    text = tmr.monitor_config(agent)
+    assert "  # prompt-leakage: {}" in text and "needs context 'system_prompt'" in text
+    # Uncommenting it with its context makes a configuration that builds.
+    from advmatrix.gateway import load_config
+
+    enabled = text.replace("  # prompt-leakage: {}", "  prompt-leakage: {}").replace(
+        "# context:", "context:\n  system_prompt: You help customers with orders.")
+    path = tmp_path / "gw.yaml"
+    path.write_text(enabled)
+    assert "prompt-leakage" in [d.name for d in load_config(path).build_detectors()]

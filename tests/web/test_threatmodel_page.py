@@ -1,0 +1,101 @@
+"""The threat-model page: upload a system description or an ML-BOM, see it as a layer."""
+
+from __future__ import annotations
+
+import base64
+import html as html_lib
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from advmatrix.kb import layer as layer_format
+from advmatrix.threatmodel import load_system, predict
+from advmatrix.web import create_app
+
+ROOT = Path(__file__).parents[2]
+AGENT = ROOT / "examples" / "systems" / "support-agent.yaml"
+DATA = ROOT / "tests" / "threatmodel" / "data"
+
+
+@pytest.fixture(scope="module")
+def client():
+    return TestClient(create_app())
+
+
+def _upload(client, path: Path, name: str | None = None, overlay: Path | None = None, url: str = "/threatmodel"):
+    files = {"system": (name or path.name, path.read_bytes())}
+    if overlay is not None:
+        files["overlay"] = (overlay.name, overlay.read_bytes())
+    return client.post(url, files=files)
+
+
+def test_form_is_linked_from_the_menu(client):
+    assert 'href="/threatmodel"' in client.get("/").text
+    page = client.get("/threatmodel").text
+    assert 'enctype="multipart/form-data"' in page and 'name="system"' in page
+
+
+def test_upload_colours_predicted_techniques_with_reasons(client):
+    r = _upload(client, AGENT)
+    assert r.status_code == 200
+    prediction = predict(load_system(AGENT))
+    page = r.text
+    for f in prediction.findings:
+        tier = "likely" if f.technique_id in prediction.likely_technique_ids else "possible"
+        cell = re.search(rf'class="(?:cell|sub) tm-{tier}" data-id="{re.escape(f.technique_id)}"[^>]*title="([^"]*)"',
+                         page)
+        assert cell, f.technique_id
+    f = prediction.findings[0]
+    titles = [html_lib.unescape(t) for t in re.findall(rf'data-id="{re.escape(f.technique_id)}" title="([^"]*)"', page)]
+    assert titles and f.reason in titles[0]
+    # a technique not predicted stays uncoloured
+    assert re.search(r'<div class="cell" data-id="AML\.T0018">', page)
+
+
+def test_downloads_are_the_threat_model_and_a_loadable_layer(client):
+    page = _upload(client, AGENT).text
+    uris = dict(re.findall(r'id="tm-download-(json|layer)" href="data:application/json;base64,([^"]+)"', page))
+    model = json.loads(base64.b64decode(uris["json"]))
+    assert model["system"] == "support-agent" and model["paths"]
+    layer = layer_format.loads(base64.b64decode(uris["layer"]).decode(), "layer")
+    assert set(layer.scores()) == set(model["techniques"])
+    # the same layer the matrix page draws through its API
+    assert client.post("/api/layers/view", json=json.loads(base64.b64decode(uris["layer"]))).status_code == 200
+
+
+def test_bom_with_overlay_through_the_api(client):
+    r = _upload(client, DATA / "chatbot.bom.json", overlay=DATA / "chatbot-overlay.yaml", url="/api/threatmodel")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["threatmodel"]["source"] == "chatbot.bom.json"
+    assert {c["component"] for c in body["threatmodel"]["components"]} >= {"tuned-llm", "send-email"}
+    assert body["layer"]["techniques"]
+
+
+def test_bad_upload_names_the_file_line_and_field(client, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncomponents:\n  - {id: a, kind: modle}\n")
+    r = _upload(client, bad, name="../../etc/my system.yaml")
+    assert r.status_code == 400
+    message = html_lib.unescape(re.search(r'class="tm-error"[^>]*>([^<]*)<', r.text).group(1))
+    assert message.startswith("my system.yaml:3: components[0].kind: unknown component kind")
+    assert "advmatrix-tm-" not in r.text  # the temporary copy is never named
+    api = _upload(client, bad, url="/api/threatmodel")
+    assert api.status_code == 400 and api.json()["detail"].startswith("bad.yaml:3:")
+
+
+def test_missing_file_and_oversized_upload(client):
+    assert client.post("/threatmodel", files={"overlay": ("o.yaml", b"x: 1")}).status_code == 400
+    big = b"#" * ((4 << 20) + 10)
+    assert client.post("/api/threatmodel", files={"system": ("s.yaml", big)}).status_code == 413
+
+
+def test_uploaded_text_is_escaped(client, tmp_path):
+    evil = tmp_path / "evil.yaml"
+    evil.write_text("name: '<script>alert(1)</script>'\ncomponents:\n"
+                    "  - {id: api, kind: service, audience: public, returns: scores}\n")
+    page = _upload(client, evil).text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
