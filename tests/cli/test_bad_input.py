@@ -202,8 +202,8 @@ def test_torch_state_dict_says_how_to_save_a_model(cli, tmp_path):
     torch.save(net.state_dict(), tmp_path / "weights.pt")
     r = cli("assess", f"torch:{tmp_path / 'weights.pt'}", "-o", tmp_path / "out")
     assert r.code == 2 and "Traceback" not in r.err
-    assert re.search(r"weights.pt holds OrderedDict \(weights only, a state dict\?\), not a model; save the whole "
-                     r"module \(torch.save\(model\)\)", r.err), r.err
+    assert re.search(r"weights.pt is a state dict: give model_class: package\.module:Class \(and model_args\) in the "
+                     r"target YAML", r.err), r.err
     assert not (tmp_path / "out").exists()
 
 

@@ -26,6 +26,7 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
            param: list[str] = typer.Option([], "--param", help="PROCEDURE.KEY=VALUE (YAML value), e.g. direct-injection.obfuscations=[base64,rot13] (repeatable)."),
            fail_on: list[str] = typer.Option([], "--fail-on", help="Exit 1 when a rule holds, e.g. evasion.success>0.5 (repeatable)."),
            train: Optional[str] = typer.Option(None, "--train", help="module:function (x, y) -> Target, enabling poisoning procedures; your code, run as is."),
+           device: Optional[str] = typer.Option(None, "--device", help="Where a PyTorch target runs: auto, cpu, cuda, cuda:N or mps (default: a torch: file on the best device present, a module where it is)."),
            gateway_admin: Optional[str] = typer.Option(None, "--gateway-admin", help="Base URL of the advmatrix gateway in front of TARGET: also measure detection coverage (token from ADVMATRIX_TOKEN)."),
            db: str = DbOpt, seed: int = typer.Option(0, "--seed"),
            json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
@@ -38,8 +39,8 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
 
     names = _with_params(procedures.split(",") if procedures else None, param)
     admin = GatewayAdmin(gateway_admin, os.environ.get("ADVMATRIX_TOKEN")) if gateway_admin else None
-    common = dict(procedures=names, data=data, budget=budget, seed=seed, train=train, gateway=admin, store=db,
-                  out_dir=out_dir, fail_on=fail_on)
+    common = dict(procedures=names, data=data, budget=budget, seed=seed, train=train, device=device, gateway=admin,
+                  store=db, out_dir=out_dir, fail_on=fail_on)
     if json or not sys.stderr.isatty():
         result = run(target, **common)
     else:

@@ -88,13 +88,14 @@ def assess(target: Target | str | Path | dict, *, procedures: Sequence[str] | Ma
            data: Dataset | str = "digits", budget: int | None = 10_000, seed: int = 0, label: str = "",
            train: str | Callable | None = None, gateway: Any = None, store: Any = None,
            out_dir: str | Path | None = None, fail_on: Sequence[str | Rule] = (),
-           on_progress: Progress | None = None) -> AssessmentResult:
+           on_progress: Progress | None = None, device: str | None = None) -> AssessmentResult:
     """Assess a target: select, run (through ``gateway``, a :class:`GatewayAdmin`, when given),
     store (``store``: a :class:`RunStore` or its location), write reports to ``out_dir``, check
     the rules. Everything that can be wrong with the input is checked before the first query.
 
     ``target`` is a :class:`Target`, a URI, a YAML path or a description; each procedure gets
-    its own query budget of ``budget``.
+    its own query budget of ``budget``. ``device`` moves a PyTorch target (auto, cpu, cuda[:N],
+    mps); any other target with a device given is a one-line error.
     """
     from ..store import RunStore
 
@@ -108,6 +109,10 @@ def assess(target: Target | str | Path | dict, *, procedures: Sequence[str] | Ma
     t = None
     try:
         t = open_target(target, budget=Budget()) if opened else target
+        if device is not None:
+            from ._device import use_device
+
+            use_device(t, device)
         if isinstance(t, ChatTarget):  # LLM procedures bring their own payloads; no data set
             dataset = data if isinstance(data, Dataset) else Dataset(x=np.empty((0,)), y=np.empty((0,)))
         else:

@@ -1,7 +1,8 @@
 """Craft adversarial data (AML.T0043) and evade the model with it (AML.T0015).
 
-White-box FGSM and PGD are implemented here in PyTorch (batched, on the module itself); the
-black-box attacks use ART, which has well-tested HopSkipJump and Square implementations.
+White-box FGSM and PGD are implemented here in PyTorch (batched, on the module itself, on the
+device the module lives on: CPU, CUDA or MPS); the black-box attacks use ART, which has
+well-tested HopSkipJump and Square implementations.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ class _Evasion(Procedure):
 
 
 class _WhiteBox(_Evasion):
+    """Base of the gradient attacks: they run on the target module's device (see ``_device``),
+    move each batch there once, and bring results back to NumPy once."""
+
     requires = Access.WHITE_BOX
 
     def _module(self, target: Target):
@@ -89,15 +93,36 @@ class _WhiteBox(_Evasion):
             raise CapabilityError(f"{target.info.name}: no differentiable module")
         return module
 
+    def _precision(self) -> str:
+        return getattr(self.params, "precision", "fp32")
+
     def _grad_sign(self, target: Target, module, xt, yt, with_logits: bool = False):
+        """Sign of the cross-entropy gradient at ``xt`` (on the module's device), charged as
+        ``len(xt)`` queries; with ``with_logits`` also the logits that forward pass gave."""
         import torch
 
+        precision = self._precision()
         xt = xt.detach().requires_grad_(True)
-        logits = module(xt)
-        loss = torch.nn.functional.cross_entropy(logits, yt)
+        if precision == "fp32":  # the common case, kept free of per-step overhead
+            logits = module(xt)
+            loss = torch.nn.functional.cross_entropy(logits, yt)
+        else:
+            from ._device import LOSS_SCALE, autocast
+
+            with autocast(str(xt.device), precision):  # type: ignore[arg-type]
+                logits = module(xt)
+            # the loss in fp32 whatever the forward ran in; scaled so fp16 gradients keep their sign
+            loss = torch.nn.functional.cross_entropy(logits.float(), yt) * LOSS_SCALE[precision]
         (grad,) = torch.autograd.grad(loss, xt)
         target.charge(len(xt))
         return (grad.sign(), logits.detach()) if with_logits else grad.sign()
+
+
+class FGSMParams(EvasionParams):
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="forward pass precision (bf16/fp16 autocast; fp16 on CUDA only); results are "
+                            "scored in full precision")
+    batch_size: int | None = Field(None, ge=1, description="default: from free GPU memory; 256 on the CPU")
 
 
 class FGSM(_WhiteBox):
@@ -106,22 +131,32 @@ class FGSM(_WhiteBox):
     name = "fgsm"
     title = "White-box evasion (FGSM)"
     technique_ids = ("AML.T0043.000", "AML.T0015", "AML.T0044")
+    Params = FGSMParams
 
     def attack(self, target, x, y, rng):
-        import torch
+        from ._device import batch_size, module_device, to_device
 
+        p = self.params
         module = self._module(target)
+        device = module_device(module)
         lo, hi = target.info.input_range
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-        adv = (xt + self.params.eps * self._grad_sign(target, module, xt, yt)).clamp(lo, hi)
-        return adv.detach().numpy(), len(x)
+        size = batch_size(module, x[0], device, p.batch_size)
+        parts, done = [], 0
+        try:
+            for i in range(0, len(x), size):
+                xt = to_device(x[i:i + size], device)
+                yt = to_device(y[i:i + size].astype(np.int64), device)
+                parts.append((xt + p.eps * self._grad_sign(target, module, xt, yt)).clamp(lo, hi).detach())
+                done = i + len(xt)
+        except BudgetExhausted:
+            pass
+        return _gather(parts, x), done
 
 
-class PGDParams(EvasionParams):
+class PGDParams(FGSMParams):
     steps: int = Field(40, ge=1, le=10_000)
     step_size: float | None = Field(None, gt=0, description="default: 2.5 * eps / steps")
     random_start: bool = True
-    batch_size: int = Field(256, ge=1)
     early_stop: bool = Field(True, description="stop moving a sample once it is misclassified "
                                                "(read off the forward pass each step already makes)")
 
@@ -138,21 +173,25 @@ class PGD(_WhiteBox):
     def attack(self, target, x, y, rng):
         import torch
 
+        from ._device import batch_size, module_device, to_device
+
         p = self.params
         module = self._module(target)
+        device = module_device(module)
         lo, hi = target.info.input_range
         step = p.step_size or 2.5 * p.eps / p.steps
-        out = np.empty_like(x)
-        done = 0
+        size = batch_size(module, x[0], device, p.batch_size)
+        parts, done = [], 0
+        # the random start is drawn on the CPU so a seed gives the same attack on every device
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         try:
-            for i in range(0, len(x), p.batch_size):
-                xt = torch.from_numpy(x[i:i + p.batch_size])
-                yt = torch.from_numpy(y[i:i + p.batch_size].astype(np.int64))
-                adv = xt.clone()
-                if p.random_start:
-                    adv = (adv + torch.empty_like(adv).uniform_(-p.eps, p.eps, generator=gen)).clamp(lo, hi)
-                live = torch.arange(len(xt))
+            for i in range(0, len(x), size):
+                x0 = torch.from_numpy(x[i:i + size])
+                start = x0 + torch.empty_like(x0).uniform_(-p.eps, p.eps, generator=gen) if p.random_start else x0
+                xt, adv = to_device(x0, device), to_device(start.clamp(lo, hi), device)
+                yt = to_device(y[i:i + size].astype(np.int64), device)
+                low, high = (xt - p.eps).clamp_(min=lo), (xt + p.eps).clamp_(max=hi)
+                live = torch.arange(len(xt), device=device)
                 for _ in range(p.steps):
                     sign, logits = self._grad_sign(target, module, adv[live], yt[live], with_logits=True)
                     if p.early_stop:
@@ -160,13 +199,26 @@ class PGD(_WhiteBox):
                         live, sign = live[moving], sign[moving]
                         if len(live) == 0:
                             break
-                    moved = adv[live] + step * sign
-                    adv[live] = torch.clamp(moved, xt[live] - p.eps, xt[live] + p.eps).clamp(lo, hi)
-                out[i:i + len(xt)] = adv.detach().numpy()
+                    adv[live] = torch.minimum(torch.maximum(adv[live] + step * sign, low[live]), high[live])
+                parts.append(adv.detach())
                 done = i + len(xt)
         except BudgetExhausted:
             pass
-        return out, done
+        return _gather(parts, x), done
+
+
+def _gather(parts: list, x: np.ndarray) -> np.ndarray:
+    """The finished batches (tensors on the device) as one NumPy array shaped like ``x``, copied
+    back once; rows never attacked keep ``x``."""
+    from ._device import to_numpy
+
+    out = x.copy()
+    if parts:
+        import torch
+
+        done = to_numpy(torch.cat(parts))
+        out[:len(done)] = done
+    return out
 
 
 def _art_classifier(target: Target, neural: bool = False):

@@ -174,14 +174,24 @@ class _ModelFile(TargetKind):
         return path
 
 
+class _TorchParams(_FileParams):
+    model_class: str | None = Field(None, description="package.module:Class (or file.py:Class) to build when "
+                                                      "the file holds weights (a state dict or safetensors)")
+    model_args: dict[str, Any] | None = Field(None, description="keyword arguments for model_class")
+    device: str | None = Field(None, description="where the model runs: auto (default), cpu, cuda, cuda:N or mps")
+
+
 class TorchKind(_ModelFile):
-    """A PyTorch model file (TorchScript, or a whole pickled module once the scanner clears it);
-    white-box, returning logits unless ``output`` says otherwise."""
+    """A PyTorch model file: TorchScript; a state dict or safetensors weights with ``model_class``
+    (``package.module:Class``) and ``model_args``; or a whole pickled module once the scanner clears
+    it. White-box, returning logits unless ``output`` says otherwise; runs on the best device
+    present unless ``device`` says otherwise."""
 
     name = "torch"
     title = "PyTorch model file"
     schemes = ("torch",)
     extras = ("torch",)
+    Params: ClassVar[type[BaseModel]] = _TorchParams
 
     @classmethod
     def open(cls, description: dict[str, Any], budget: Budget | None, source: str) -> Target:
@@ -190,21 +200,20 @@ class TorchKind(_ModelFile):
         from . import local
 
         try:
-            module = local.load_torch(path)
-        except AdvmatrixError:
-            raise
+            module = local.load_torch(path, description.get("model_class"), description.get("model_args"))
+        except AdvmatrixError as exc:
+            if str(path) in str(exc):  # the scanner's refusal already names the file in full
+                raise
+            raise type(exc)(f"{source}: {exc}") from None
         except (EOFError, pickle.UnpicklingError, RuntimeError, ValueError) as exc:
             # torch's own errors for files that are not models: empty, truncated, another format
             reason = "empty or truncated" if isinstance(exc, EOFError) else str(exc).splitlines()[0][:200]
             raise FormatError(f"{source}: {path.name} is not a PyTorch model file ({reason})") from None
         if not callable(getattr(module, "eval", None)):
-            # a state dict holds weights without the code of the network: nothing to run
-            raise FormatError(f"{source}: {path.name} holds {type(module).__name__} (weights only, a state dict?), "
-                              "not a model; save the whole module (torch.save(model)) or TorchScript "
-                              "(torch.jit.script(model).save(path))")
+            raise FormatError(f"{source}: {path.name} holds {type(module).__name__}, not a model")
         info = cls.target_info({**description, "access": "white-box", "output": description.get("output", "logits")},
                                path.name)
-        return local.TorchTarget(module, info, budget)
+        return local.TorchTarget(module, info, budget, device=description.get("device") or "auto")
 
 
 class SklearnKind(_ModelFile):
