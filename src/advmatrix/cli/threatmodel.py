@@ -102,10 +102,14 @@ def _table(tm) -> None:
     table = Table(title=f"{tm.system.name}: {len(p.technique_ids)} techniques, {len(p.likely_technique_ids)} likely")
     for col in ("component", "technique", "tier", "why", "missing mitigations"):
         table.add_column(col, overflow="fold")
-    for f in p.findings:
-        tier = "[red]likely[/]" if f.tier == "likely" else "[yellow]possible[/]"
-        table.add_row(escape(f.component), escape(f"{f.technique_id} {f.name}"), tier, escape(f.reason),
+    # the terminal shows the short list; every finding is in the reports (a public agent with
+    # tools meets 80+ conditions, and a screenful of possibles hides the likely ones)
+    likely = [f for f in p.findings if f.tier == "likely"]
+    for f in likely:
+        table.add_row(escape(f.component), escape(f"{f.technique_id} {f.name}"), "[red]likely[/]", escape(f.reason),
                       escape(", ".join(m.id for m in f.missing) or "none"))
     out.print(table)
+    if len(likely) < len(p.findings):
+        out.print(f"{len(p.findings) - len(likely)} possible findings more in the reports (--out, --format).")
     for i, path in enumerate(tm.paths, 1):
         out.print(f"path {i} ({path.score:.3g}): " + " → ".join(escape(s.technique) for s in path.steps))
