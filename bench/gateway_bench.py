@@ -49,6 +49,8 @@ def main() -> None:
     out: dict = {"date": time.strftime("%Y-%m-%d")}
     if "latency" in parts:
         out["latency_throughput"] = latency(probs, v)
+    if "latency10k" in parts:
+        out["latency_throughput_10k_clients"] = latency(probs, v, clients=10_000)
     if "cost" in parts:
         out["detector_cost_us_per_query"] = detector_cost(probs, v)
     if "detection" in parts:
@@ -58,7 +60,7 @@ def main() -> None:
     print(json.dumps(out, indent=2))
 
 
-def latency(probs, v) -> dict:
+def latency(probs, v, clients: int = 0) -> dict:
     """Model server and gateway each in their own process, as deployed (`advmatrix monitor`);
     the client is this process. Rounds alternate direct / gateway so that both see the same
     machine; medians over the rounds are reported."""
@@ -75,7 +77,7 @@ def latency(probs, v) -> dict:
     # (~300 requests/s), as a deployment sizes them to its capacity, so that the load itself is
     # not (rightly) throttled as a denial of service.
     with open(f"{tmp}/gateway.yaml", "w") as f:
-        json.dump({"detectors": {"similarity-search": {}, "prada": {},
+        json.dump({"detectors": {"boundary-search": {}, "key-rotation": {}, "similarity-search": {}, "prada": {},
                                  "volume": {"max_client_queries": 10**6, "max_total_queries": 10**7}}}, f)
     server = subprocess.Popen([sys.executable, os.path.join(here, "_model_server.py"), str(mp)])
     gateway = subprocess.Popen([sys.executable, "-m", "advmatrix", "monitor", "--upstream", f"http://127.0.0.1:{mp}",
@@ -86,6 +88,9 @@ def latency(probs, v) -> dict:
     try:
         wait(bases["direct"] + "/v2/health/ready")
         wait(bases["gateway"] + "/_advmatrix/health")
+        if clients:
+            # the gateway holds this many clients in every detector's state before timing starts
+            asyncio.run(populate(bases["gateway"], v, clients))
         for r in range(3):
             for name, base in bases.items():
                 # fresh client keys each round: a client re-sending the very same images is
@@ -102,7 +107,24 @@ def latency(probs, v) -> dict:
     result["added_p50_ms"] = result["gateway"]["p50_ms"] - result["direct"]["p50_ms"]
     result["added_p99_ms"] = result["gateway"]["p99_ms"] - result["direct"]["p99_ms"]
     result["throughput_ratio"] = result["gateway"]["requests_per_s"] / result["direct"]["requests_per_s"]
+    result["clients_in_state"] = clients
     return result
+
+
+async def populate(base: str, v, clients: int, concurrency: int = 16) -> None:
+    """``clients`` distinct API keys, each sending a few queries (the demo's digits, lightly
+    varied so none is a near-duplicate of another)."""
+    rng = np.random.default_rng(5)
+    async with httpx.AsyncClient(timeout=30) as c:
+        async def worker(k: int):
+            for i in range(k, clients, concurrency):
+                for j in range(3):
+                    x = np.clip(v.x[(7 * i + j) % len(v.x)] + rng.normal(0, 0.05, (1, 8, 8)), 0, 1)
+                    body = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32",
+                                        "data": x.reshape(-1).tolist()}]}
+                    r = await c.post(base + "/v2/models/digits/infer", json=body, headers={"x-api-key": f"pop-{i}"})
+                    assert r.status_code == 200, r.text
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
 
 
 def _body(v, i: int) -> dict:
