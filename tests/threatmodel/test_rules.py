@@ -182,3 +182,55 @@ def test_llm_agent_and_rag_techniques_have_rules():
     for tid in ("AML.T0051.000", "AML.T0051.001", "AML.T0054", "AML.T0056", "AML.T0070", "AML.T0053",
                 "AML.T0080.000", "AML.T0110", "AML.T0086"):
         assert tid in covered
+
+
+def bundled_hits(sys_: System) -> set[tuple[str, str]]:
+    """(component, technique) for every bundled rule that matches."""
+    return {(c.id, r.technique_id) for c in sys_.components for r in bundled_rules() if r.facts(sys_, c) is not None}
+
+
+PUBLIC_CLASSIFIER = [
+    {"id": "users", "kind": "external", "actor": "internet"},
+    {"id": "api", "kind": "service", "audience": "public", "returns": "labels"},
+    {"id": "clf", "kind": "model", "task": "classification", "trained_by": "us", "source": "internal"},
+]
+PUBLIC_CLASSIFIER_FLOWS = [{"from": "users", "to": "api"}, {"from": "api", "to": "clf"}, {"from": "clf", "to": "api"}]
+
+
+def test_in_house_classifier_behind_public_verdicts_invites_a_stand_in():
+    # Private weights do not stop evasion: public data of the same kind trains a proxy whose gradients transfer.
+    hits = bundled_hits(system(PUBLIC_CLASSIFIER, PUBLIC_CLASSIFIER_FLOWS))
+    for tid in ("AML.T0002.000", "AML.T0043.000", "AML.T0043.002", "AML.T0042"):
+        assert ("clf", tid) in hits, tid
+
+
+def test_verify_attack_needs_a_decision_model_not_a_generator():
+    comps = [*PUBLIC_CLASSIFIER[:2], {"id": "llm", "kind": "model", "task": "generation", "trained_by": "vendor"}]
+    hits = bundled_hits(system(comps, [{"from": "users", "to": "api"}, {"from": "api", "to": "llm"}]))
+    assert ("llm", "AML.T0042") not in hits and ("llm", "AML.T0043.002") not in hits
+
+
+def test_stand_in_data_rule_skips_open_source_and_unexposed_models():
+    open_src = [*PUBLIC_CLASSIFIER[:2], {**PUBLIC_CLASSIFIER[2], "trained_by": "open-source"}]
+    assert ("clf", "AML.T0002.000") not in bundled_hits(system(open_src, PUBLIC_CLASSIFIER_FLOWS))
+    assert ("clf", "AML.T0002.000") not in bundled_hits(system([PUBLIC_CLASSIFIER[2]]))
+
+
+def test_code_execution_reached_from_outside_predicts_developed_capabilities():
+    comps = [{"id": "users", "kind": "external", "actor": "internet"},
+             {"id": "app", "kind": "llm-app", "tools": ["runner"]},
+             {"id": "runner", "kind": "tool", "side_effects": "code-execution"}]
+    assert ("runner", "AML.T0017") in bundled_hits(system(comps, [{"from": "users", "to": "app"},
+                                                                  {"from": "app", "to": "runner"}]))
+    assert ("runner", "AML.T0017") not in bundled_hits(system(comps[1:]))
+
+
+def test_unauthenticated_inbound_messages_to_people_predict_phishing_and_impersonation():
+    comps = [{"id": "senders", "kind": "external", "actor": "internet"},
+             {"id": "mail", "kind": "service", "audience": "public", "authentication": "none"},
+             {"id": "staff", "kind": "external", "actor": "user"}]
+    flows = [{"from": "senders", "to": "mail"}, {"from": "mail", "to": "staff"}]
+    hits = bundled_hits(system(comps, flows))
+    assert {("mail", "AML.T0052"), ("mail", "AML.T0073")} <= hits
+    signed_in = [comps[0], {**comps[1], "authentication": "oauth"}, comps[2]]
+    assert ("mail", "AML.T0052") not in bundled_hits(system(signed_in, flows))
