@@ -10,7 +10,8 @@ next request on this loop is handled. The upstream being down or slow gives the 
 Events, alerts and measures are typed records (:mod:`advmatrix.store`) written by one
 background thread (:class:`~advmatrix.store.EventWriter`) to the database ``config.db`` names
 (a SQLite file, or a URL such as ``postgresql+psycopg://...``). ECS, the SIEM format, is made
-only at the output edges: the JSONL file, the webhook and ``GET /_advmatrix/alerts``.
+only at the output edges: the JSONL file, the webhook, the SIEM sinks (:mod:`._sinks`) and
+``GET /_advmatrix/alerts``.
 
 The proxy path is plain ASGI over aiohttp rather than FastAPI routes over httpx: per request
 those layers cost about as much CPU as the model server itself (bench/RESULTS.md), and the
@@ -50,6 +51,7 @@ from ..store import Alert, Event, EventStore, EventWriter
 from ._chat import HOP_HEADERS, ChatPath
 from ._config import GatewayConfig
 from ._protocols import Protocols
+from ._sinks import build_sinks
 
 log = logging.getLogger("advmatrix.gateway")
 
@@ -111,6 +113,20 @@ class _Metrics:
         yield SummaryMetricFamily("advmatrix_gateway_observe_ms", "Milliseconds from a request's arrival to its "
                                   "observation, over observed requests.", count_value=gw.observed_requests,
                                   sum_value=gw.latency_sum)
+        if gw.sinks:
+            events = CounterMetricFamily("advmatrix_gateway_sink_alerts", "Alerts per SIEM sink by outcome: sent, "
+                                         "failed (refused or out of retries), dropped (queue full or shutdown).",
+                                         labels=["sink", "outcome"])
+            retries = CounterMetricFamily("advmatrix_gateway_sink_retries", "Batches sent again after a 429, "
+                                          "a 5xx or a connection error.", labels=["sink"])
+            depth = GaugeMetricFamily("advmatrix_gateway_sink_queue_depth", "Alerts waiting for a SIEM sink.",
+                                      labels=["sink"])
+            for sink in gw.sinks:
+                for outcome in ("sent", "failed", "dropped"):
+                    events.add_metric([sink.name, outcome], getattr(sink, outcome))
+                retries.add_metric([sink.name], sink.retried)
+                depth.add_metric([sink.name], sink.depth)
+            yield from (events, retries, depth)
 
 
 class Gateway:
@@ -143,7 +159,8 @@ class Gateway:
         self.client_header = config.client_header.lower().encode("latin-1")
         # open for the gateway's life, closed by close()
         self.jsonl = open(config.alerts_jsonl, "a", encoding="utf-8") if config.alerts_jsonl else None
-        if self.jsonl or config.webhook:
+        self.sinks = build_sinks(config.sinks)
+        if self.jsonl or config.webhook or self.sinks:
             from ..kb import bundled
 
             bundled()  # technique names for ECS: loaded now, not on the event loop at the first alert
@@ -314,9 +331,11 @@ class Gateway:
         for key in (alert.client, *others):
             for m in self.responder.active(alert.time, client=key):
                 self.writer.measure(m["client"], m["measure"], m["until"])
-        if not (self.jsonl or self.config.webhook):
+        if not (self.jsonl or self.config.webhook or self.sinks):
             return
         doc = self.ecs(alert)
+        for sink in self.sinks:
+            sink.submit(doc)  # queued, never awaited: a slow SIEM costs the proxy nothing
         if self.jsonl:
             self.jsonl.write(json.dumps(doc) + "\n")
             self.jsonl.flush()
@@ -338,7 +357,10 @@ class Gateway:
             self.metrics["webhook_errors"] += 1
 
     async def aclose(self) -> None:
-        """Wait for webhook posts in flight and close the upstream session (on the server's loop)."""
+        """Wait for webhook posts in flight, flush the SIEM sinks (each within its ``shutdown_s``) and
+        close the upstream session (on the server's loop)."""
+        if self.sinks:
+            await asyncio.gather(*(sink.aclose() for sink in self.sinks))
         if self._pending:
             await asyncio.wait(self._pending, timeout=5)
         if self.session is not None:

@@ -8,11 +8,12 @@ every detector that declares it.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..detect import Detector, build
 from ..errors import FormatError, UsageError
@@ -48,6 +49,89 @@ class AllowEntry(BaseModel):
         return value
 
 
+def _env_set(value: str | None) -> str | None:
+    if value is not None and not os.environ.get(value):
+        raise ValueError(f"environment variable {value} is not set (it holds the secret; the file only names it)")
+    return value
+
+
+class _SinkBase(BaseModel):
+    """What every SIEM output takes: batching, the bounded queue, retries and the shutdown flush."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, description="label of this sink's metrics (default: its kind)")
+    batch_size: int = Field(100, ge=1, le=10_000, description="alerts sent in one request (or TCP write)")
+    flush_s: float = Field(1.0, gt=0, le=3600, description="longest an alert waits for its batch to fill")
+    queue_size: int = Field(10_000, ge=1, description="alerts waiting to be sent; when full, new ones are dropped "
+                            "and counted, never waited for")
+    timeout: float = Field(5.0, gt=0, description="seconds per attempt (connect, send, reply)")
+    retries: int = Field(3, ge=0, le=20, description="attempts after the first on 429, 5xx and connection errors")
+    backoff_s: float = Field(0.5, gt=0, description="first retry delay; doubled per attempt, with jitter")
+    shutdown_s: float = Field(5.0, ge=0, description="at shutdown, how long queued alerts may take to go out")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret_in_file(cls, data: Any) -> Any:
+        # a token pasted into the YAML ends up in backups and version control
+        for key in ("token", "api_key", "password"):
+            if isinstance(data, dict) and key in data:
+                raise ValueError(f"{key}: secrets are not read from the file; put it in an environment variable "
+                                 f"and name the variable in {key}_env")
+        return data
+
+
+class SplunkHecSink(_SinkBase):
+    """Splunk HTTP Event Collector: ``POST {url}/services/collector/event``."""
+
+    kind: Literal["splunk-hec"]
+    url: str = Field(description="the collector's base URL, e.g. https://splunk:8088")
+    token_env: str = Field(description="environment variable holding the HEC token")
+    index: str | None = None
+    source: str = "advmatrix"
+    sourcetype: str = "advmatrix:alert"
+    verify_tls: bool = True
+
+    _token_set = field_validator("token_env")(_env_set)
+
+
+class ElasticsearchSink(_SinkBase):
+    """Elasticsearch (or OpenSearch) ``_bulk``: each alert an index action into ``index``."""
+
+    kind: Literal["elasticsearch"]
+    url: str = Field(description="the cluster's base URL, e.g. https://es:9200")
+    index: str = Field(description="index or data stream the alerts go to")
+    api_key_env: str | None = Field(None, description="environment variable holding an API key (encoded)")
+    username: str | None = Field(None, description="basic authentication user (with password_env)")
+    password_env: str | None = None
+    verify_tls: bool = True
+
+    _secrets_set = field_validator("api_key_env", "password_env")(_env_set)
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> ElasticsearchSink:
+        if self.api_key_env and self.username:
+            raise ValueError("api_key_env: give an API key or username/password_env, not both")
+        if (self.username is None) != (self.password_env is None):
+            raise ValueError("password_env: username and password_env go together")
+        return self
+
+
+class SyslogSink(_SinkBase):
+    """Syslog, RFC 5424, over UDP (one datagram per alert) or TCP (octet counting, RFC 6587)."""
+
+    kind: Literal["syslog"]
+    host: str
+    port: int = Field(514, ge=1, le=65535)
+    protocol: Literal["udp", "tcp"] = "udp"
+    facility: int = Field(10, ge=0, le=23, description="syslog facility (10: security/authorization)")
+    app_name: str = Field("advmatrix", min_length=1, max_length=48, pattern=r"^[!-~]+$")
+    sd_id: str = Field("atlas@32473", pattern=r"^[!#-<>-\\^-~]{1,32}$",
+                       description="SD-ID of the ATLAS structured data (NAME@enterprise-number)")
+
+
+SinkConfig = Annotated[SplunkHecSink | ElasticsearchSink | SyslogSink, Field(discriminator="kind")]
+
+
 class GatewayConfig(BaseModel):
     """Everything ``advmatrix monitor`` is configured with (YAML keys of the same names)."""
 
@@ -80,6 +164,8 @@ class GatewayConfig(BaseModel):
                                   "the gateway ends the stream (finish reason 'length')")
     allow: list[AllowEntry] = Field(default_factory=list, description="allow-list: alerts from these clients, of "
                                     "these detectors, matching this pattern, are dropped")
+    sinks: list[SinkConfig] = Field(default_factory=list, description="SIEM outputs the alerts also go to: "
+                                    "splunk-hec, elasticsearch, syslog")
 
     def allow_rules(self) -> list:
         """The allow-list as rules the chat path applies."""
