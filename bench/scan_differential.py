@@ -2,13 +2,16 @@
 
 Draws N artifacts per format from the grammars in tests/scan/_differential.py (pickle
 containers) and tests/scan/_differential_formats.py (npy, npz, joblib raw array buffers, torch
-zip framing), loads each with its real loader in a subprocess (payloads only create marker files)
+zip framing) and tests/scan/_differential_keras.py (Keras .keras v3 archives and legacy .h5,
+loaded by keras.saving.load_model on the torch backend, safe mode off and on), loads each with
+its real loader in a subprocess (payloads only create marker files)
 and scans it; prints, per format, how many were generated, how many the loader reached, and how
 many of those the scanner left below HIGH, as JSON, with the specs of the misses. safetensors
 cannot run code, so it is surveyed the other way: real files must scan at LOW or below and
 malformed headers must never crash the scanner.
 
-Usage: python bench/scan_differential.py [N] [--seed S] [--format all|pickle|npy|npz|joblib|torch-framing|safetensors]
+Usage: python bench/scan_differential.py [N] [--seed S]
+       [--format all|pickle|npy|npz|joblib|torch-framing|safetensors|keras]
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from hypothesis import seed as hyp_seed
 from advmatrix.scan import Severity, scan_bytes
 from tests.scan import _differential as pickles
 from tests.scan import _differential_formats as formats
+from tests.scan import _differential_keras as keras_diff
 
-FORMATS = ("pickle", *formats.FORMATS, "safetensors")
+FORMATS = ("pickle", *formats.FORMATS, "safetensors", "keras")
 
 
 def draw(strategy, n: int, seed: int) -> list:
@@ -94,6 +98,29 @@ def survey_safetensors(n: int, seed: int) -> tuple[dict, list]:
                             "generated_malformed": len(mutants), "malformed_crashed": crashed}}, misses
 
 
+def survey_keras(n: int, seed: int, batch: int) -> tuple[dict, list]:
+    """Per Keras format: generated, reached with safe mode off, reached with safe mode on, and
+    reached but reported below HIGH (``n`` artifacts split between .keras and .h5)."""
+    why = keras_diff.keras_available()
+    if why is not None:
+        return {"keras": {"skipped": why}}, []
+    counts, misses = Counter(), []
+    for strategy in (keras_diff.keras_v3(), keras_diff.keras_h5()):
+        spec_list = draw(strategy, n // 2, seed)
+        for i in range(0, len(spec_list), batch):
+            for case in keras_diff.run_cases(spec_list[i:i + batch]):
+                sub = case.fmt
+                counts[sub, "generated"] += 1
+                counts[sub, "reached"] += case.reached
+                counts[sub, "reached_safe_mode"] += case.reached_safe
+                if case.missed:
+                    counts[sub, "reached_unreported"] += 1
+                    misses.append({"format": sub, **_spec_dict(case.spec), "worst": case.worst and case.worst.name,
+                                   "error": case.error})
+    keys = ("generated", "reached", "reached_safe_mode", "reached_unreported")
+    return {s: {k: counts[s, k] for k in keys} for s in ("keras-v3", "keras-h5")}, misses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int, nargs="?", default=300, help="artifacts per format")
@@ -104,8 +131,12 @@ def main() -> None:
     chosen = FORMATS if ns.format == "all" else (ns.format,)
     results, misses = {}, []
     for fmt in chosen:
-        got, missed = (survey_safetensors(ns.n, ns.seed) if fmt == "safetensors"
-                       else survey_loaded(fmt, ns.n, ns.seed, ns.batch))
+        if fmt == "keras":
+            got, missed = survey_keras(ns.n, ns.seed, ns.batch)
+        elif fmt == "safetensors":
+            got, missed = survey_safetensors(ns.n, ns.seed)
+        else:
+            got, missed = survey_loaded(fmt, ns.n, ns.seed, ns.batch)
         results.update(got)
         misses += missed
     loaded = [v for v in results.values() if "reached" in v]

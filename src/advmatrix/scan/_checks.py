@@ -284,7 +284,12 @@ def check_hdf5(data: bytes, where: Where) -> list[Finding]:
             continue
         try:
             config, _ = decoder.raw_decode(text)
-        except (ValueError, RecursionError):
+        except RecursionError:
+            if ("keras-config-too-deep", "nesting") not in seen:
+                seen.add(("keras-config-too-deep", "nesting"))
+                out.append(keras_config_too_deep(where, m.start()))
+            continue
+        except ValueError:
             continue
         for f in check_keras_config(config, where):
             if (f.rule, f.construct) not in seen:
@@ -313,9 +318,11 @@ def check_keras_config(config: object, where: Where) -> list[Finding]:
             seen.add((rule, construct))
             out.append(where.finding(rule, severity, message, construct=construct))
 
-    def walk(node: object, depth: int) -> None:
-        if depth > 200:
-            return
+    # An explicit stack, not recursion and no depth cap: Keras follows models nested in models as
+    # deep as its own recursion allows, and a Lambda 70 Sequentials down used to fall past a cap.
+    stack: list[object] = [config]
+    while stack:
+        node = stack.pop()
         if isinstance(node, dict):
             cls = node.get("class_name")
             module = node.get("module")
@@ -335,11 +342,15 @@ def check_keras_config(config: object, where: Where) -> list[Finding]:
                 elif root not in ("keras", "tf_keras"):
                     add("keras-custom-object", Severity.MEDIUM, f"custom object {module}.{cls}: its code is "
                         "imported on load", f"{module}.{cls}")
-            for v in node.values():
-                walk(v, depth + 1)
+            stack.extend(reversed(list(node.values())))
         elif isinstance(node, list):
-            for v in node:
-                walk(v, depth + 1)
-
-    walk(config, 0)
+            stack.extend(reversed(node))
     return out
+
+
+def keras_config_too_deep(where: Where, offset: int | None = None) -> Finding:
+    """A config nested past what the scanner's JSON decoder takes: Keras, decoding from a shallower
+    stack, may still load it, so what it holds cannot be vouched for."""
+    return where.finding("keras-config-too-deep", Severity.HIGH,
+                         "Keras model config nested too deeply to decode and check; the loader may still run "
+                         "the layers it holds", offset, "nesting")

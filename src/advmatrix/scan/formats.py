@@ -513,7 +513,9 @@ class KerasConfig(Format):
     def check(cls, data: bytes, where: Where) -> list[Finding]:
         try:
             return _checks.check_keras_config(json.loads(bytes(data)), where)
-        except (ValueError, RecursionError):
+        except RecursionError:
+            return [_checks.keras_config_too_deep(where)]
+        except ValueError:
             return []
 
     @classmethod
