@@ -24,7 +24,10 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
                                                     "ood and query-coverage detectors, which compare queries with it."),
             system_prompt: Optional[Path] = typer.Option(None, "--system-prompt", help="Text file with the LLM "
                                                          "application's system prompt (for the prompt-leakage "
-                                                         "detector).")) -> None:
+                                                         "detector)."),
+            state: Optional[str] = typer.Option(None, "--state", help="redis://HOST:PORT/DB: share blocks, "
+                                                "throttles and volume counts with every replica using it "
+                                                "(default: in-process).")) -> None:
     """Proxy a model server or an LLM application (OpenAI, Anthropic or Ollama chat APIs), detect
     attacks in its traffic (tagged with ATLAS techniques) and respond. Each alert is also printed as one
     line on stderr.
@@ -61,7 +64,7 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
     if upstream is not None:
         http_url(upstream, "--upstream")
     cfg = load_config(config, upstream=upstream, db=db, alerts_jsonl=alerts_jsonl, webhook=webhook,
-                      reference=reference, admin_token=os.environ.get("ADVMATRIX_TOKEN"))
+                      reference=reference, state=state, admin_token=os.environ.get("ADVMATRIX_TOKEN"))
     http_url(cfg.upstream, f"{config}: upstream" if upstream is None else "--upstream")
     if reference and "detectors" not in cfg.model_fields_set:
         for name, cls in registry("detector").items():
@@ -78,7 +81,9 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
     gateway.writer = _Echo(gateway.writer)
     err.print(f"advmatrix gateway on http://{listen} -> {cfg.upstream}; detectors: "
               f"{', '.join(d.name for d in gateway.detectors)}")
-    uvicorn.run(app, host=host, port=int(port), log_level="warning")
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer (or
+    # FORWARDED_ALLOW_IPS) before the gateway sees the request; trusted_proxies decides instead
+    uvicorn.run(app, host=host, port=int(port), log_level="warning", proxy_headers=False)
 
 
 class _Echo:

@@ -48,6 +48,14 @@ class Volume(Detector):
         self.total_count = 0
         self.total_alerted = -1e18
 
+    def seed(self, client: str, now: float, client_count: int, total_count: int) -> None:
+        """Start this client's and the service's windows from counts observed elsewhere (other
+        gateway replicas, through shared state): the next :meth:`observe` adds to them, and
+        thresholds, re-alert times and messages stay this detector's own."""
+        state = self.clients.get(client)
+        state.times, state.count = deque([(now, client_count)]), client_count
+        self.total, self.total_count = deque([(now, total_count)]), total_count
+
     def observe(self, event: QueryEvent) -> list[Alert]:
         p = self.params
         n = max(event.n, 1)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import ipaddress
 import json
 import logging
 import time
@@ -61,6 +62,28 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _HOP = HOP_HEADERS
 _ADMIN = "/_advmatrix/"
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _forwarded_for(value: str) -> Iterator[str]:
+    """The ``for=`` addresses of a Forwarded header (RFC 7239), quotes, brackets and ports removed."""
+    for element in value.split(","):
+        for pair in element.split(";"):
+            key, _, v = pair.strip().partition("=")
+            if key.lower() == "for":
+                v = v.strip().strip('"')
+                if v.startswith("["):  # [v6] or [v6]:port
+                    v = v[1:v.find("]")] if "]" in v else v[1:]
+                elif v.count(":") == 1:  # v4:port
+                    v = v.partition(":")[0]
+                yield v
 
 
 def _loads(data: bytes) -> Any:
@@ -127,6 +150,14 @@ class _Metrics:
                 retries.add_metric([sink.name], sink.retried)
                 depth.add_metric([sink.name], sink.depth)
             yield from (events, retries, depth)
+        if gw.state is not None:
+            errors = CounterMetricFamily("advmatrix_gateway_state_errors", "Shared state (Redis) errors by "
+                                         "operation: admit, write, listen, volume.", labels=["op"])
+            for op, value in sorted(gw.state.errors.items()):
+                errors.add_metric([op], value)
+            yield errors
+            yield GaugeMetricFamily("advmatrix_gateway_state_up", "1 while the shared state (Redis) is reachable.",
+                                    value=int(gw.state.up))
 
 
 class Gateway:
@@ -165,6 +196,20 @@ class Gateway:
 
             bundled()  # technique names for ECS: loaded now, not on the event loop at the first alert
         self._pending: set[asyncio.Task] = set()
+        self.trusted = tuple(ipaddress.ip_network(c, strict=False) for c in config.trusted_proxies)
+        self.state = None
+        if config.state:
+            from .._extras import require
+
+            require("redis", feature="the shared gateway state (state: redis://...)")
+            from ..detect.volume import Volume
+            from ._state import SharedState
+
+            self.state = SharedState(config.state, self.responder, failure=config.state_failure,
+                                     strict=config.strict, max_clients=config.max_clients)
+            for detector in self.detectors:
+                if isinstance(detector, Volume):
+                    self.state.share_volume(detector)
 
     @staticmethod
     @functools.lru_cache(maxsize=65536)
@@ -183,8 +228,36 @@ class Gateway:
                 bearer = value[7:]
         if bearer is not None:
             return self.client_id_for(bearer.decode("latin-1"))
+        return "ip:" + (self.client_address(scope) or "unknown")
+
+    def client_address(self, scope: Scope) -> str:
+        """The client's address: the peer's, or, when the peer is a trusted proxy, the rightmost
+        address its X-Forwarded-For / Forwarded headers name that is not itself a trusted proxy
+        (the ones left of it were written by the client and prove nothing)."""
         client = scope.get("client")
-        return "ip:" + (client[0] if client else "unknown")
+        peer = client[0] if client else ""
+        if not self.trusted or not self._is_trusted(peer):
+            return peer
+        forwarded: list[str] = []
+        xff: list[str] = []
+        for name, value in scope["headers"]:
+            if name == b"forwarded":
+                forwarded.extend(_forwarded_for(value.decode("latin-1")))
+            elif name == b"x-forwarded-for":
+                xff.extend(a.strip() for a in value.decode("latin-1").split(","))
+        chain = forwarded or xff  # Forwarded (RFC 7239) is the standard one when a balancer sends both
+        for address in reversed(chain):
+            if not self._is_trusted(address):
+                return address if _is_ip(address) else peer  # garbage or "unknown": the balancer is who we know
+        return chain[0] if chain and _is_ip(chain[0]) else peer
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 (one gateway per process in practice; bounded)
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.trusted)
 
     def _session(self) -> aiohttp.ClientSession:
         if self.session is None or self.session.closed:  # created on the server's own loop, on first use
@@ -214,7 +287,12 @@ class Gateway:
         """Handle one request: admit, forward, reply, then observe."""
         started = time.perf_counter()
         client = self.client_id(scope)
-        refused = self.responder.admit(client)
+        if self.state is None:
+            refused = self.responder.admit(client)
+        else:
+            if not self.state.started:  # served without a lifespan (an embedding app's own server)
+                await self.state.start(wait_s=0)
+            refused = await self.state.admit(client)
         if refused:
             self.metrics[f"refused_{refused[0]}"] += 1
             await _reply(send, refused[0], {"error": refused[1]})
@@ -271,9 +349,8 @@ class Gateway:
         await send({"type": "http.response.body", "body": content})
         if observe:
             try:
-                peer = scope.get("client")
                 self._observe(client, kind, path, inputs, outputs, content, len(body), started,
-                              peer[0] if peer else "")
+                              self.client_address(scope))
             except Exception:  # the reply is out; a detector bug must not take the gateway down
                 self.metrics["observe_errors"] += 1
                 log.exception("detectors failed on a query from %s", client)
@@ -331,6 +408,8 @@ class Gateway:
         for key in (alert.client, *others):
             for m in self.responder.active(alert.time, client=key):
                 self.writer.measure(m["client"], m["measure"], m["until"])
+                if self.state is not None:
+                    self.state.hold(m["client"], m["measure"], m["until"])
         if not (self.jsonl or self.config.webhook or self.sinks):
             return
         doc = self.ecs(alert)
@@ -356,9 +435,16 @@ class Gateway:
         except (TimeoutError, aiohttp.ClientError):
             self.metrics["webhook_errors"] += 1
 
+    async def astart(self) -> None:
+        """Connect to the shared state, when there is one (on the server's loop)."""
+        if self.state is not None:
+            await self.state.start()
+
     async def aclose(self) -> None:
-        """Wait for webhook posts in flight, flush the SIEM sinks (each within its ``shutdown_s``) and
-        close the upstream session (on the server's loop)."""
+        """Wait for webhook posts in flight, flush the SIEM sinks (each within its ``shutdown_s``), stop
+        the shared state and close the upstream session (on the server's loop)."""
+        if self.state is not None:
+            await self.state.aclose()
         if self.sinks:
             await asyncio.gather(*(sink.aclose() for sink in self.sinks))
         if self._pending:
@@ -410,6 +496,7 @@ class GatewayApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                await self.gateway.astart()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.gateway.aclose()
@@ -455,11 +542,14 @@ def create_gateway(config: GatewayConfig, detectors: list[Detector] | None = Non
         return gw.responder.active()
 
     @app.delete("/_advmatrix/blocks/{client}", summary="Lift every measure on a client")
-    def unblock(client: str, authorization: str | None = Header(None)) -> dict:
+    async def unblock(client: str, authorization: str | None = Header(None)) -> dict:
+        # async: on the proxy's loop, where the shared state's connection lives
         authorise(authorization)
-        gw.responder.lift(client)
+        shared = await gw.state.lift(client) if gw.state is not None else None
+        if gw.state is None:
+            gw.responder.lift(client)
         for measure in ("block", "throttle", "degrade"):
             gw.writer.measure(client, measure, 0.0)
-        return {"client": client, "lifted": True}
+        return {"client": client, "lifted": True} | ({} if shared is None else {"shared": shared})
 
     return GatewayApp(gw, app)

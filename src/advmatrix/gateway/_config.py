@@ -166,6 +166,52 @@ class GatewayConfig(BaseModel):
                                     "these detectors, matching this pattern, are dropped")
     sinks: list[SinkConfig] = Field(default_factory=list, description="SIEM outputs the alerts also go to: "
                                     "splunk-hec, elasticsearch, syslog")
+    state: str | None = Field(None, description="redis://host:port/db: blocks, throttles, degradations and volume "
+                              "counts shared by every replica (default: kept in this process)")
+    state_failure: Literal["open", "closed"] = Field("open", description="while the shared state is unreachable: "
+                                                     "admit on the local copy (open) or refuse with 503 (closed)")
+    strict: bool = Field(False, description="read the client's measures from the shared state on every request "
+                         "(a round trip) instead of the local copy kept up to date by pub/sub")
+    trusted_proxies: list[str] = Field(default_factory=list, description="CIDRs of balancers whose "
+                                       "X-Forwarded-For / Forwarded headers name the client's address")
+
+    @field_validator("state")
+    @classmethod
+    def _state_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            from urllib.parse import urlsplit
+
+            try:
+                url = urlsplit(value)
+                db = url.path.strip("/")
+                ok = url.scheme in ("redis", "rediss") and bool(url.hostname) and (not db or db.isdigit())
+                url.port  # noqa: B018  (raises on a port that is not a number)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"'{value}': expected redis://host:port/db (or rediss:// for TLS)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"'{cidr}' is not an address or CIDR (e.g. 10.0.0.0/8)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _state_options(self) -> GatewayConfig:
+        if self.state is None:
+            if self.strict:
+                raise ValueError("strict: needs a shared state (state: redis://...)")
+            if self.state_failure != "open":
+                raise ValueError("state_failure: needs a shared state (state: redis://...)")
+        return self
 
     def allow_rules(self) -> list:
         """The allow-list as rules the chat path applies."""

@@ -114,6 +114,13 @@ class Responder:
                     return out
         return None
 
+    def measures(self, client: str, now: float | None = None) -> dict[str, Measure]:
+        """The measures in force on ``client`` by response name (empty when none); for a shared
+        state that applies some of them itself (a token bucket kept in Redis). Do not modify."""
+        if client not in self._clients:
+            return {}
+        return self._live(client, now or time.time()) or {}
+
     def lift(self, client: str) -> bool:
         """End every measure on ``client``; False when it had none."""
         return self._clients.pop(client, None) is not None
