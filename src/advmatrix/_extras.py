@@ -25,6 +25,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "mcp": ("mcp",),
     "threatmodel": ("cyclonedx", "jsonschema"),
     "redis": ("redis",),
+    "ray": ("ray",),
 }
 
 

@@ -7,6 +7,7 @@ import typer
 from .. import __version__
 from . import alerts as alerts_commands
 from . import assess as assess_commands
+from . import campaign as campaign_commands
 from . import kb as kb_commands
 from . import llm_app as llm_app_commands
 from . import monitor as monitor_commands
@@ -35,6 +36,7 @@ def _scan(ctx: typer.Context) -> None:
 
 app.command("assess")(assess_commands.assess)
 app.add_typer(assess_commands.runs_app, name="runs")
+app.command("campaign")(campaign_commands.campaign)
 app.command("procedures")(assess_commands.list_procedures)
 app.command("plugins")(plugins_commands.list_plugins)
 app.command("demo")(assess_commands.demo)

@@ -1,0 +1,93 @@
+"""Campaigns: many targets x procedures, one run, shared budgets, failures kept, resume."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from advmatrix.emulate import load_run
+from advmatrix.emulate.campaign_exec import Coordinator, load_plan, run_campaign
+from advmatrix.errors import UsageError
+
+PROCEDURES = "procedures:\n  discovery: {n_probes: 16}\n  fgsm: {n_samples: 8}\n"
+
+
+@pytest.fixture
+def plan(tmp_path, cnn):
+    """Writes a plan: the test CNN (a torch file) and a KServe target on a closed port."""
+    import torch
+
+    torch.save(cnn, tmp_path / "cnn.pt")
+
+    def write(cnn_extra: str = "", top: str = PROCEDURES) -> str:
+        path = tmp_path / "plan.yaml"
+        path.write_text(
+            f"name: t\n{top}targets:\n"
+            f"  - name: cnn\n    target: {{protocol: torch, path: {tmp_path / 'cnn.pt'}, input_shape: [1, 8, 8], "
+            f"classes: 10, output: logits}}\n{cnn_extra}"
+            "  - name: down\n    target: kserve+http://127.0.0.1:9/digits\n")
+        return str(path)
+
+    return write
+
+
+def test_a_campaign_stores_every_unit_in_one_run_keeps_failures_and_shares_budgets(cli, plan, tmp_path):
+    db = tmp_path / "c.db"
+    result = cli("campaign", plan("    budget: 30\n    concurrency: 2\n"), "--db", db, "--workers", "2", "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    status = {u["key"]: u["status"] for u in data["units"]}
+    assert sorted(status) == ["cnn/discovery", "cnn/fgsm", "down/discovery", "down/fgsm"]
+    assert {status["cnn/discovery"], status["cnn/fgsm"]} <= {"completed", "partial"}  # who runs dry first varies
+    assert status["down/discovery"] == status["down/fgsm"] == "error"  # a target down fails its units only
+    assert all("TargetUnavailable" in u["message"] for u in data["units"] if u["target"] == "down")
+    cnn = [data["findings"][u["finding"]] for u in data["units"] if u["target"] == "cnn"]
+    assert sum(f["queries"] for f in cnn) == data["spent"]["cnn"] <= 30
+    assert any("shared budget of 30" in f["message"] for f in cnn)
+    assert len(load_run(db, data["run"]).findings) == 4  # one run holds every unit
+
+
+def test_resume_runs_only_the_units_not_stored(plan, tmp_path):
+    db = tmp_path / "c.db"
+    first = run_campaign(load_plan(plan(top="procedures: {discovery: {n_probes: 16}}\n")), store=db, workers=1)
+    again = run_campaign(plan(), store=db, workers=2, resume=first.assessment.id)
+    assert (again.ran, again.skipped) == (2, 2)
+    assert again.assessment.id == first.assessment.id
+    assert len(load_run(db, first.assessment.id).findings) == 4
+
+
+def test_the_coordinator_refuses_past_the_limit_without_charging():
+    c = Coordinator({"a": 10}, {"a": 4})
+    assert c.take("a", 6)[0] and not c.take("a", 1)[0]
+    assert c.spent() == {"a": 10}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("targets: []\n", r"plan.yaml:1: targets: List should have at least 1 item"),
+    ("procedures: [fgsm]\ntargets:\n  - name: a\n    target: x\n    budget: -1\n", r"plan.yaml:5: targets.0.budget"),
+    ("procedures: [fgsn]\ntargets:\n  - name: a\n    target: x\n", r"plan.yaml:1: procedures.fgsn: .*fgsm"),
+    ("targets:\n  - name: a\n    target: x\n", r"plan.yaml:2: targets.0.procedures: name the procedures"),
+    ("targets: [\n", r"plan.yaml:2: not valid YAML"),
+])
+def test_bad_plans_are_one_line_naming_file_line_and_field(cli, tmp_path, text, expected):
+    import re
+
+    (tmp_path / "plan.yaml").write_text(text)
+    with pytest.raises(UsageError, match=expected):
+        load_plan(tmp_path / "plan.yaml")
+    result = cli("campaign", tmp_path / "plan.yaml", "--db", tmp_path / "c.db")
+    assert result.code == 2 and re.search(expected, result.err) and "Traceback" not in result.err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray not installed (pip install 'advmatrix[ray]')")
+def test_ray_gives_the_same_findings_as_local_processes(plan, tmp_path):
+    path = plan()
+    local = run_campaign(path, store=tmp_path / "l.db", workers=2)
+    ray = run_campaign(path, store=tmp_path / "r.db", executor="ray", workers=2)
+
+    def outcome(result):
+        return sorted((u["key"], u["status"], result.assessment.findings[u["finding"]].success_rate,
+                       result.assessment.findings[u["finding"]].queries) for u in result.units)
+
+    assert outcome(ray) == outcome(local)
