@@ -11,20 +11,26 @@ import pytest
 
 from advmatrix.store import Alert, EventStore, EventWriter
 
-NOW = time.time()
+
+@pytest.fixture
+def now() -> float:
+    """The time the alerts are written relative to: taken per test, not at import (a module-level
+    clock went stale when the whole suite ran first, and `--since 90s` then missed its alert)."""
+    return time.time()
 
 
 @pytest.fixture
-def gateway_db(tmp_path):
+def gateway_db(tmp_path, now):
     """Three alerts written the way the gateway writes them (through an EventWriter)."""
+    t = now
     path = tmp_path / "gateway.db"
     store = EventStore(path)
     writer = EventWriter(store)
     writer.alert(Alert("prada", ("AML.T0024.002",), "key:abc", "high", "extraction pattern", {"gaps": [1, 2]},
-                       NOW - 3 * 3600, 420, "throttle", ("AML.M0004",)))
+                       t - 3 * 3600, 420, "throttle", ("AML.M0004",)))
     writer.alert(Alert("similarity-search", ("AML.T0043.001",), "10.0.0.2", "medium", "evasion search", {},
-                       NOW - 120, 61, "degrade"))
-    writer.alert(Alert("volume", ("AML.T0034",), "key:abc", "low", "query volume", {}, NOW - 60, 900, "throttle"))
+                       t - 120, 61, "degrade"))
+    writer.alert(Alert("volume", ("AML.T0034",), "key:abc", "low", "query volume", {}, t - 60, 900, "throttle"))
     writer.close()
     store.close()
     return path
@@ -56,10 +62,10 @@ def test_list_filters(cli, gateway_db, args, detectors):
     assert [d["detector"] for d in r.json()] == detectors
 
 
-def test_since_an_iso_time(cli, gateway_db):
+def test_since_an_iso_time(cli, gateway_db, now):
     from datetime import datetime
 
-    when = datetime.fromtimestamp(NOW - 600, UTC).isoformat()
+    when = datetime.fromtimestamp(now - 600, UTC).isoformat()
     r = cli("alerts", "list", "--db", gateway_db, "--json", "--since", when)
     assert [d["detector"] for d in r.json()] == ["volume", "similarity-search"]
 
