@@ -28,7 +28,7 @@ import json
 import logging
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -37,12 +37,6 @@ import orjson
 from fastapi import FastAPI, Header, HTTPException
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    Metric,
-    SummaryMetricFamily,
-)
 from yarl import URL
 
 from ..detect import ChatDetector, Detector, QueryEvent, client_key_id
@@ -51,6 +45,8 @@ from ..respond import Responder
 from ..store import Alert, Event, EventStore, EventWriter
 from ._chat import HOP_HEADERS, ChatPath
 from ._config import GatewayConfig
+from ._forwarded import forwarded_for, is_ip
+from ._metrics import Metrics
 from ._protocols import Protocols
 from ._sinks import build_sinks
 
@@ -62,28 +58,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _HOP = HOP_HEADERS
 _ADMIN = "/_advmatrix/"
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _forwarded_for(value: str) -> Iterator[str]:
-    """The ``for=`` addresses of a Forwarded header (RFC 7239), quotes, brackets and ports removed."""
-    for element in value.split(","):
-        for pair in element.split(";"):
-            key, _, v = pair.strip().partition("=")
-            if key.lower() == "for":
-                v = v.strip().strip('"')
-                if v.startswith("["):  # [v6] or [v6]:port
-                    v = v[1:v.find("]")] if "]" in v else v[1:]
-                elif v.count(":") == 1:  # v4:port
-                    v = v.partition(":")[0]
-                yield v
 
 
 def _loads(data: bytes) -> Any:
@@ -105,59 +79,6 @@ async def _reply(send: Send, status: int, doc: Any, headers: list[tuple[bytes, b
 
 class _TooLarge(Exception):
     pass
-
-
-class _Metrics:
-    """The gateway's Prometheus metrics, read at scrape time from the plain counters the hot
-    path keeps: a prometheus_client Counter takes a lock per increment (about 1 us with labels
-    against 0.1 us for a dict), and the scrape is rare."""
-
-    def __init__(self, gateway: Gateway):
-        self.gateway = gateway
-
-    def collect(self) -> Iterator[Metric]:
-        gw = self.gateway
-        counts = dict(gw.metrics)  # one atomic copy: the event loop keeps counting meanwhile
-        requests = CounterMetricFamily("advmatrix_gateway_requests", "Requests by outcome.", labels=["outcome"])
-        for key, value in sorted(counts.items()):
-            if not key.startswith("alerts_"):
-                requests.add_metric([key], value)
-        yield requests
-        alerts = CounterMetricFamily("advmatrix_gateway_alerts", "Alerts by detector.", labels=["detector"])
-        for d in gw.detectors:
-            alerts.add_metric([d.name], counts.get("alerts_" + d.name, 0))
-        yield alerts
-        yield CounterMetricFamily("advmatrix_gateway_queries_observed", "Queries (inputs) seen by the detectors.",
-                                  value=gw.observed)
-        yield CounterMetricFamily("advmatrix_gateway_events_dropped", "Events not logged: the writer's queue was full.",
-                                  value=gw.writer.dropped)
-        yield GaugeMetricFamily("advmatrix_gateway_clients", "Clients whose query counts are kept.",
-                                value=len(gw.counts))
-        yield SummaryMetricFamily("advmatrix_gateway_observe_ms", "Milliseconds from a request's arrival to its "
-                                  "observation, over observed requests.", count_value=gw.observed_requests,
-                                  sum_value=gw.latency_sum)
-        if gw.sinks:
-            events = CounterMetricFamily("advmatrix_gateway_sink_alerts", "Alerts per SIEM sink by outcome: sent, "
-                                         "failed (refused or out of retries), dropped (queue full or shutdown).",
-                                         labels=["sink", "outcome"])
-            retries = CounterMetricFamily("advmatrix_gateway_sink_retries", "Batches sent again after a 429, "
-                                          "a 5xx or a connection error.", labels=["sink"])
-            depth = GaugeMetricFamily("advmatrix_gateway_sink_queue_depth", "Alerts waiting for a SIEM sink.",
-                                      labels=["sink"])
-            for sink in gw.sinks:
-                for outcome in ("sent", "failed", "dropped"):
-                    events.add_metric([sink.name, outcome], getattr(sink, outcome))
-                retries.add_metric([sink.name], sink.retried)
-                depth.add_metric([sink.name], sink.depth)
-            yield from (events, retries, depth)
-        if gw.state is not None:
-            errors = CounterMetricFamily("advmatrix_gateway_state_errors", "Shared state (Redis) errors by "
-                                         "operation: admit, write, listen, volume.", labels=["op"])
-            for op, value in sorted(gw.state.errors.items()):
-                errors.add_metric([op], value)
-            yield errors
-            yield GaugeMetricFamily("advmatrix_gateway_state_up", "1 while the shared state (Redis) is reachable.",
-                                    value=int(gw.state.up))
 
 
 class Gateway:
@@ -184,7 +105,7 @@ class Gateway:
         self.metrics: Counter[str] = Counter()
         self.latency_sum = 0.0
         self.registry = CollectorRegistry()  # this gateway's own: several may run in one process
-        self.registry.register(_Metrics(self))
+        self.registry.register(Metrics(self))
         self.session: aiohttp.ClientSession | None = None
         self.upstream = config.upstream.rstrip("/")
         self.client_header = config.client_header.lower().encode("latin-1")
@@ -242,14 +163,14 @@ class Gateway:
         xff: list[str] = []
         for name, value in scope["headers"]:
             if name == b"forwarded":
-                forwarded.extend(_forwarded_for(value.decode("latin-1")))
+                forwarded.extend(forwarded_for(value.decode("latin-1")))
             elif name == b"x-forwarded-for":
                 xff.extend(a.strip() for a in value.decode("latin-1").split(","))
         chain = forwarded or xff  # Forwarded (RFC 7239) is the standard one when a balancer sends both
         for address in reversed(chain):
             if not self._is_trusted(address):
-                return address if _is_ip(address) else peer  # garbage or "unknown": the balancer is who we know
-        return chain[0] if chain and _is_ip(chain[0]) else peer
+                return address if is_ip(address) else peer  # garbage or "unknown": the balancer is who we know
+        return chain[0] if chain and is_ip(chain[0]) else peer
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 (one gateway per process in practice; bounded)
     def _is_trusted(self, address: str) -> bool:
