@@ -116,3 +116,22 @@ def test_points_stop_costing_queries_once_broken(white_box, small):
     f = _run(white_box, small, 0.3, square_iters=0)
     # every seed alive for all 20 iterations would cost 40 * 21 gradients plus the checks
     assert f.metrics["robust_accuracy"] < 0.1 and f.queries < 40 * 21 / 2
+
+
+def test_the_demo_model_through_assess(digits):
+    """The demo's own architecture and training recipe (a short run of it), assessed with the
+    robustness procedure by the assess engine as `advmatrix assess ... -p robustness` does."""
+    pytest.importorskip("torch")
+    from advmatrix.demo import train_like_victim
+    from advmatrix.emulate import Dataset, assess
+
+    X, y = digits
+    target = train_like_victim(X[:1000], y[:1000], epochs=10)
+    result = assess(target, procedures={"robustness": {"eps": 0.1, "n_samples": 60, "square_iters": 100}},
+                    data=Dataset(x=X[1000:1060], y=y[1000:1060]), budget=200_000, store=None)
+    (finding,) = [f for f in result.assessment.findings if f.procedure == "robustness"]
+    m = finding.metrics
+    assert finding.status == "completed", finding.message
+    assert 0 <= m["robust_accuracy"] < m["clean_accuracy"] <= 1
+    broken = sum(m[f"broken_by_{a}"] for a in ("apgd_ce", "apgd_dlr", "apgd_t", "square"))
+    assert broken == m["successes"] > 0
