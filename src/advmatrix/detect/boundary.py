@@ -63,15 +63,18 @@ class BoundaryParams(DetectorParams):
     max_keys_named: int = Field(20, ge=1, description="keys an alert lists by name")
 
 
+#: probing keys a scope remembers (and counts; "64+" beyond): bounded whatever the rotation
+_COUNTED_KEYS = 64
+
+
 class _Scope:
-    __slots__ = ("alerted", "boundary", "evidence", "key_count", "keys", "probes")
+    __slots__ = ("alerted", "boundary", "evidence", "keys", "probes")
 
     def __init__(self) -> None:
         self.evidence = 0.0
         self.probes = 0
         self.boundary = 0
-        self.keys: dict[str, None] = {}  # insertion-ordered set, capped at max_keys_named
-        self.key_count = 0
+        self.keys: dict[str, None] = {}  # the probing keys, insertion-ordered, at most _COUNTED_KEYS
         self.alerted = -1e18
 
 
@@ -206,10 +209,10 @@ class BoundarySearch(Detector):
             scope.evidence = scope.evidence * p.decay + probe
             scope.probes += 1
             scope.boundary += probe
-            if event.client not in scope.keys:
-                scope.key_count += 1
-                if len(scope.keys) < p.max_keys_named:
-                    scope.keys[event.client] = None
+            # the group is the keys whose queries moved toward the boundary: a user who only
+            # shares the address (an office NAT) or re-sends a popular input is not named
+            if probe and event.client not in scope.keys and len(scope.keys) < _COUNTED_KEYS:
+                scope.keys[event.client] = None
             if scope.evidence >= threshold and scope.boundary >= p.min_share * scope.probes \
                     and event.time - scope.alerted > p.realert_s:
                 scope.alerted = event.time
@@ -218,9 +221,10 @@ class BoundarySearch(Detector):
         return alerts
 
     def _alert(self, event: QueryEvent, name: str, scope: _Scope) -> Alert:
-        keys = list(scope.keys)
+        keys = list(scope.keys)[: self.params.max_keys_named]
+        count = len(scope.keys)
+        shown = f"{count}+" if count >= _COUNTED_KEYS else str(count)
         message = (f"{scope.boundary} of {scope.probes} near-duplicate queries pushed the answer toward a decision "
-                   f"boundary ({name}, {scope.key_count} key{'s' if scope.key_count != 1 else ''}): black-box "
-                   "attack search")
-        return self.alert(event, "high", message, scope=name, keys=keys, key_count=scope.key_count,
-                          probes=scope.probes, boundary_probes=scope.boundary)
+                   f"boundary ({name}, {shown} key{'s' if count != 1 else ''}): black-box attack search")
+        return self.alert(event, "high", message, scope=name, keys=keys, key_count=count,
+                          key_count_capped=count >= _COUNTED_KEYS, probes=scope.probes, boundary_probes=scope.boundary)
