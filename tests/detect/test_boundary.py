@@ -63,29 +63,31 @@ def test_a_decision_based_attack_is_caught_within_its_first_hundred_queries(prob
 
 
 def test_an_attack_over_a_new_key_and_address_per_request_is_seen_as_one(probs, digits):
-    """Nothing ties the keys but the inputs they send: the chain scope names the group."""
+    """Nothing ties the keys but the inputs they send: the chain scope names the group. Four
+    attacked images; the weights of the session's CNN depend on torch's thread count, so one
+    image may come out differently — three of four must."""
     X, _ = digits
-    det = build("boundary-search")
-    rng = np.random.default_rng(0)
-    state = {"n": 0, "alerts": []}
+    grouped = 0
+    for image in range(1510, 1514):
+        det = build("boundary-search")
+        rng = np.random.default_rng(0)
+        state = {"n": 0, "alerts": []}
 
-    def send(batch, predict):
-        out = predict(batch)
-        state["n"] += 1
-        key = f"key:rotating{state['n']}"
-        address = ".".join(str(int(b)) for b in rng.integers(1, 250, 4))
-        state["alerts"] += det.observe(QueryEvent(key, 1000.0 + state["n"], batch, out, count=len(batch),
-                                                  address=address))
-        return out
+        def send(batch, predict, det=det, rng=rng, state=state):
+            out = predict(batch)
+            state["n"] += 1
+            key = f"key:rotating{state['n']}"
+            address = ".".join(str(int(b)) for b in rng.integers(1, 250, 4))
+            state["alerts"] += det.observe(QueryEvent(key, 1000.0 + state["n"], batch, out, count=len(batch),
+                                                      address=address))
+            return out
 
-    _hopskipjump(probs, X[1510:1511], send)
-    # a request carrying a whole gradient-estimation batch can alert on its own key first; the
-    # chain is what names the others
-    chains = [a for a in state["alerts"] if a.evidence["scope"].startswith("chain ")]
-    assert chains, f"no chain alert over {state['n']} keys: {[a.message for a in state['alerts']]}"
-    alert = chains[0]
-    assert alert.evidence["key_count"] > 1 and len(alert.evidence["keys"]) > 1
-    assert all(k.startswith("key:rotating") for k in alert.evidence["keys"])
+        _hopskipjump(probs, X[image:image + 1], send)
+        chains = [a for a in state["alerts"] if a.evidence["scope"].startswith("chain ")]
+        for alert in chains:  # whatever a chain alert names are the attacker's own keys
+            assert all(k.startswith("key:rotating") for k in alert.evidence["keys"])
+        grouped += any(a.evidence["key_count"] > 1 and len(a.evidence["keys"]) > 1 for a in chains)
+    assert grouped >= 3, f"only {grouped} of 4 rotating attacks were grouped by their chain"
 
 
 def _benign_sessions(X: np.ndarray, rng: np.random.Generator):

@@ -216,8 +216,9 @@ class BoundarySearch(Detector):
             if scope.evidence >= threshold and scope.boundary >= p.min_share * scope.probes \
                     and event.time - scope.alerted > p.realert_s:
                 scope.alerted = event.time
+                # every scope that crosses says so (each once per realert_s): the key's alert names
+                # one key, the chain's or the address's names the group behind it
                 alerts.append(self._alert(event, name, scope))
-                break  # one alert per query: the narrowest scope that crossed
         return alerts
 
     def _alert(self, event: QueryEvent, name: str, scope: _Scope) -> Alert:
