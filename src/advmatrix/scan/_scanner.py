@@ -27,7 +27,7 @@ from ._findings import (
     Severity,
 )
 from ._format import Format, sniff
-from .formats import archive_start
+from .containers import archive_start
 
 
 @dataclass(frozen=True)
