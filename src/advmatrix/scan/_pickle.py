@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._machine import MAX_OPS, Call, Global, PickleEvent, _Machine
+from ._machine import MAX_OPS, _Machine
+from ._symbols import Call, Global, PickleEvent
 
 __all__ = ["MAX_OPS", "Call", "Global", "PickleAnalysis", "PickleEvent", "analyse", "looks_like_pickle_start"]
 
