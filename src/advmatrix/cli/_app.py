@@ -8,6 +8,7 @@ from .. import __version__
 from . import alerts as alerts_commands
 from . import assess as assess_commands
 from . import campaign as campaign_commands
+from . import detect as detect_commands
 from . import kb as kb_commands
 from . import llm_app as llm_app_commands
 from . import monitor as monitor_commands
@@ -43,6 +44,7 @@ app.command("demo")(assess_commands.demo)
 app.command("serve")(serve_commands.serve)
 app.command("serve-llm-app")(llm_app_commands.serve_llm_app)
 app.command("monitor")(monitor_commands.monitor)
+app.command("detect")(detect_commands.detect)
 app.add_typer(alerts_commands.app, name="alerts")
 app.command("threatmodel")(threatmodel_commands.threatmodel)
 

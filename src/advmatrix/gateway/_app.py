@@ -84,9 +84,12 @@ class _TooLarge(Exception):
 class Gateway:
     """The proxy and what it keeps: detectors, the responder with the measures in force, the
     event store and its writer, per-client query counts (the ``max_clients`` least recently
-    seen forgotten) and the counters its Prometheus metrics are read from."""
+    seen forgotten) and the counters its Prometheus metrics are read from.
 
-    def __init__(self, config: GatewayConfig, detectors: list[Detector] | None = None):
+    ``worker=True`` builds the same parts for a detect worker (:mod:`._worker`), which feeds the
+    detectors from the event streams instead of serving."""
+
+    def __init__(self, config: GatewayConfig, detectors: list[Detector] | None = None, *, worker: bool = False):
         self.config = config
         self.detectors = detectors if detectors is not None else config.build_detectors()
         self.titles = {d.name: d.title for d in self.detectors}  # rule.name of their ECS alerts
@@ -128,9 +131,18 @@ class Gateway:
 
             self.state = SharedState(config.state, self.responder, failure=config.state_failure,
                                      strict=config.strict, max_clients=config.max_clients)
-            for detector in self.detectors:
+            # a detect worker sees every event of its clients: nothing to add up across replicas
+            for detector in self.detectors if not worker else ():
                 if isinstance(detector, Volume):
                     self.state.share_volume(detector)
+        self.stream = None  # with detection: workers, where the classifier events go instead
+        self.store_id = ""
+        if config.detection == "workers" and not worker:
+            from ._stream import EventStream, store_identity
+
+            self.stream = EventStream(self.state, config.shards, config.stream_maxlen)
+            self.store_id = store_identity(config.db)
+            self.state.on_alert = self._worker_alert
 
     @staticmethod
     @functools.lru_cache(maxsize=65536)
@@ -302,9 +314,12 @@ class Gateway:
         self.observed += n
         self.observed_requests += 1
         event = QueryEvent(client, time.time(), inputs, outputs, path, 200, size, latency, count, address)
-        for detector in self.tensor_detectors:
-            for alert in detector.observe(event):
-                self._raise(alert)
+        if self.stream is not None:
+            self.stream.add(event)
+        else:
+            for detector in self.tensor_detectors:
+                for alert in detector.observe(event):
+                    self._raise(alert)
         self.latency_sum += latency
         digest = hashlib.blake2b(inputs.tobytes(), digest_size=8).hexdigest()
         self.writer.event(Event(event.time, client, path, 200, len(inputs), size, latency, digest))
@@ -346,6 +361,21 @@ class Gateway:
                 return
             self._pending.add(task)  # the loop keeps only weak references to tasks
             task.add_done_callback(self._pending.discard)
+
+    def _worker_alert(self, data: bytes) -> None:
+        """An alert a detect worker raised: recorded here (unless the worker wrote it to this very
+        store) and counted. Its measures reach this replica as every shared measure does, and
+        the worker has sent it to the SIEM sinks, the JSONL file and the webhook."""
+        from ._stream import decode_alert
+
+        try:
+            alert, store, _ = decode_alert(data)
+        except ValueError:
+            log.warning("shared state: ignored a malformed alert message")
+            return
+        self.metrics[f"alerts_{alert.detector}"] += 1
+        if store != self.store_id:
+            self.writer.alert(alert)
 
     async def _post_webhook(self, doc: dict) -> None:
         try:

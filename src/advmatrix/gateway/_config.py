@@ -174,6 +174,15 @@ class GatewayConfig(BaseModel):
                          "(a round trip) instead of the local copy kept up to date by pub/sub")
     trusted_proxies: list[str] = Field(default_factory=list, description="CIDRs of balancers whose "
                                        "X-Forwarded-For / Forwarded headers name the client's address")
+    detection: Literal["in-process", "workers"] = Field(
+        "in-process", description="where the classifier detectors run: in this process (default), or in "
+        "`advmatrix detect` workers fed through Redis Streams (needs state: redis://...)")
+    shards: int = Field(1, ge=1, le=256, description="with detection: workers, streams the events are split over "
+                        "by client (one worker owns a shard at a time). 1 keeps every client in one view, as "
+                        "in-process: detectors that link clients (boundary-search's shared index, key-rotation) "
+                        "see only their shard's clients when there are more")
+    stream_maxlen: int = Field(100_000, ge=1_000, description="events kept per shard stream (approximately): "
+                               "bounds Redis memory and what a worker taking a shard over replays")
 
     @field_validator("state")
     @classmethod
@@ -211,6 +220,8 @@ class GatewayConfig(BaseModel):
                 raise ValueError("strict: needs a shared state (state: redis://...)")
             if self.state_failure != "open":
                 raise ValueError("state_failure: needs a shared state (state: redis://...)")
+            if self.detection == "workers":
+                raise ValueError("detection: workers needs a shared state (state: redis://...)")
         return self
 
     def allow_rules(self) -> list:

@@ -60,5 +60,12 @@ class Metrics:
             for op, value in sorted(gw.state.errors.items()):
                 errors.add_metric([op], value)
             yield errors
+            if gw.stream is not None:
+                stream = CounterMetricFamily("advmatrix_gateway_stream_events", "Events written to the detect "
+                                             "workers' streams, by outcome: sent, dropped (Redis down or queue "
+                                             "full).", labels=["outcome"])
+                stream.add_metric(["sent"], gw.stream.sent)
+                stream.add_metric(["dropped"], gw.stream.dropped)
+                yield stream
             yield GaugeMetricFamily("advmatrix_gateway_state_up", "1 while the shared state (Redis) is reachable.",
                                     value=int(gw.state.up))

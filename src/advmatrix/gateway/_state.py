@@ -42,6 +42,8 @@ log = logging.getLogger("advmatrix.gateway.state")
 
 PREFIX = "advmatrix:"
 CHANNEL = PREFIX + "measures"
+ALERTS = PREFIX + "alerts"  # what detect workers raise (``._stream``)
+_ALERTS_B = ALERTS.encode()
 _BUCKETS = 10  # of a volume window: finer costs more keys per read, coarser blurs the window's edge
 
 # Redis's own clock, not the replicas': their clocks differ, and a bucket refilled by a replica
@@ -76,6 +78,8 @@ class SharedState:
     :meth:`start`; :attr:`up` says whether Redis is reachable, :attr:`errors` counts failures
     by operation."""
 
+    down = _DOWN  # what a command to an unreachable Redis raises
+
     def __init__(self, url: str, responder: Responder, *, failure: str = "open", strict: bool = False,
                  max_clients: int = 100_000):
         self.url = url
@@ -84,7 +88,9 @@ class SharedState:
         self.strict = strict
         self.max_clients = max_clients
         self.up = False
-        self.errors: dict[str, int] = {"admit": 0, "write": 0, "listen": 0, "volume": 0}
+        self.errors: dict[str, int] = {"admit": 0, "write": 0, "listen": 0, "volume": 0, "stream": 0}
+        #: called with each alert a detect worker publishes (``detection: workers``)
+        self.on_alert: Callable[[bytes], None] | None = None
         self.redis: aioredis.Redis | None = None
         self._bucket: Any = None
         self._listener: asyncio.Task | None = None
@@ -130,7 +136,8 @@ class SharedState:
             await self.redis.aclose()
             self.redis = None
 
-    def _failed(self, op: str, exc: BaseException) -> None:
+    def failed(self, op: str, exc: BaseException) -> None:
+        """Count a failed operation; only the listener marks Redis down."""
         self.errors[op] += 1
         if self.up and op == "listen":
             log.warning("shared state %s: %s; state_failure=%s until it is back", self.url,
@@ -146,20 +153,25 @@ class SharedState:
             pubsub = None
             try:
                 pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-                await pubsub.subscribe(CHANNEL)  # before loading: nothing published in between is missed
+                # before loading: nothing published in between is missed
+                await pubsub.subscribe(CHANNEL, *((ALERTS,) if self.on_alert is not None else ()))
                 await self._load()
                 if not self.up:
                     log.info("shared state %s: connected", self.url)
                 self.up, delay = True, 0.05
                 self._ready.set()
                 async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                    if message.get("type") != "message":
+                        continue
+                    if message["channel"] == _ALERTS_B:
+                        self.on_alert(message["data"])
+                    else:
                         self._apply(message["data"])
                 raise ConnectionError("subscription ended")
             except asyncio.CancelledError:
                 raise
             except (*_DOWN, ConnectionError) as exc:
-                self._failed("listen", exc)
+                self.failed("listen", exc)
             finally:
                 if pubsub is not None:
                     try:
@@ -191,7 +203,8 @@ class SharedState:
         except (ValueError, KeyError, TypeError):
             log.warning("shared state: ignored a malformed message on %s", CHANNEL)
 
-    def _spawn(self, coro: Coroutine) -> None:
+    def spawn(self, coro: Coroutine) -> None:
+        """Run ``coro`` in the background on the running loop (dropped when there is none)."""
         try:
             task = asyncio.get_running_loop().create_task(coro)
         except RuntimeError:  # detectors driven outside a server (tests, replays): nothing shared
@@ -204,7 +217,7 @@ class SharedState:
     def hold(self, client: str, measure: str, until: float) -> None:
         """Share a measure this replica just took (written and published in the background)."""
         if self.redis is not None:
-            self._spawn(self._hold(client, measure, until))
+            self.spawn(self._hold(client, measure, until))
 
     async def _hold(self, client: str, measure: str, until: float) -> None:
         key = f"{PREFIX}m:{client}:{measure}"
@@ -216,7 +229,18 @@ class SharedState:
                                                     "until": until}))
                 await pipe.execute()
         except _DOWN as exc:
-            self._failed("write", exc)
+            self.failed("write", exc)
+
+    def publish_alert(self, data: bytes) -> None:
+        """Tell every replica about an alert (a detect worker's; sent in the background)."""
+        if self.redis is not None:
+            self.spawn(self._publish(ALERTS, data))
+
+    async def _publish(self, channel: str, data: bytes) -> None:
+        try:
+            await self.redis.publish(channel, data)
+        except _DOWN as exc:
+            self.failed("write", exc)
 
     async def lift(self, client: str) -> bool:
         """End every measure on ``client`` on every replica; False when Redis could not be told
@@ -231,7 +255,7 @@ class SharedState:
                 await pipe.execute()
             return True
         except _DOWN as exc:
-            self._failed("write", exc)
+            self.failed("write", exc)
             return False
 
     async def admit(self, client: str) -> tuple[int, str] | None:
@@ -259,7 +283,7 @@ class SharedState:
                     return refused
             return None
         except _DOWN as exc:
-            self._failed("admit", exc)
+            self.failed("admit", exc)
             return self._unshared(client)
 
     def _unshared(self, client: str) -> tuple[int, str] | None:
@@ -291,7 +315,7 @@ class SharedState:
             n = max(event.n, 1)
             seen = self._volume.get(event.client)
             if self.redis is not None:
-                self._spawn(self._count(event.client, n, window))
+                self.spawn(self._count(event.client, n, window))
             if seen is not None and self.up:
                 # seeding the detector's window with the shared counts: its thresholds, re-alert
                 # quiet time and alert texts stay the detector's own
@@ -314,7 +338,7 @@ class SharedState:
                 pipe.mget([f"{ckey}{b}" for b in span]).mget([f"{tkey}{b}" for b in span])
                 *_, mine, total = await pipe.execute()
         except _DOWN as exc:
-            self._failed("volume", exc)
+            self.failed("volume", exc)
             return
         # the oldest bucket is only partly inside the window
         weight = 1.0 - (now - bucket * step) / step
