@@ -20,6 +20,7 @@ DbOpt = typer.Option("advmatrix.db", "--db", help="SQLite file or SQLAlchemy URL
 
 def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/model, torch:m.pt, sklearn:m.skops, onnx:m.onnx) or target .yaml"),
            procedures: Optional[str] = typer.Option(None, "--procedures", "-p", help="Comma-separated names (default: all the target's access allows)."),
+           plan: Optional[Path] = typer.Option(None, "--plan", metavar="FILE", help="An assess plan (advmatrix threatmodel --emit-assess-plan): run its procedures for TARGET's kind (classifier or LLM application); not with --procedures."),
            budget: Optional[int] = typer.Option(10000, "--budget", "-b", min=0, help="Query budget per procedure."),
            data: str = typer.Option("digits", "--data", help="'digits' or an .npz with x, y (and x_pool, x_members, ...)."),
            out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o", help="Directory for report.html, report.json, layer.json."),
@@ -32,15 +33,29 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
            json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
     """Run the matrix's techniques against a model or model API; report what works.
 
-    Exit codes: 0 done, 1 a --fail-on rule holds, 2 bad input or unusable target, 3 unknown run."""
+    With --plan, --param overrides the plan's parameters (a procedure the plan lacks is added).
+
+    Exit codes: 0 done, 1 a --fail-on rule holds, 2 bad input (a bad --plan: file, line, field) or unusable target, 3 unknown run."""
+    import functools
+
     from ..emulate import GatewayAdmin
     from ..emulate import assess as run
+    from ..errors import UsageError
     from ..report.assessment import summary
 
+    if plan is not None and procedures:
+        raise UsageError("--plan and --procedures: give one (the plan names the procedures; "
+                         "--param adjusts or adds to them)")
     names = _with_params(procedures.split(",") if procedures else None, param)
     admin = GatewayAdmin(gateway_admin, os.environ.get("ADVMATRIX_TOKEN")) if gateway_admin else None
-    common = dict(procedures=names, data=data, budget=budget, seed=seed, train=train, device=device, gateway=admin,
+    common = dict(data=data, budget=budget, seed=seed, train=train, device=device, gateway=admin,
                   store=db, out_dir=out_dir, fail_on=fail_on)
+    if plan is not None:
+        from ..threatmodel.plan import read_plan, run_plan
+
+        run = functools.partial(run_plan, plan=read_plan(plan), params=names)
+    else:
+        common["procedures"] = names
     if json or not sys.stderr.isatty():
         result = run(target, **common)
     else:

@@ -36,7 +36,7 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
                 rules: list[Path] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
                 fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of its mitigations is in place."),
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
-                emit_assess_plan: Optional[Path] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML, for advmatrix assess)."),
+                emit_assess_plan: Optional[Path] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML; run it with advmatrix assess TARGET --plan FILE)."),
                 emit_monitor_config: Optional[Path] = typer.Option(None, "--emit-monitor-config", metavar="FILE", help="Write a gateway configuration watching the predicted techniques (advmatrix monitor --config)."),
                 paths: int = typer.Option(5, "--paths", min=0, metavar="K", help="How many attack paths to find (0: none).")) -> None:
     """Threat-model a system: which ATLAS techniques apply, why, the attack paths, the mitigations.

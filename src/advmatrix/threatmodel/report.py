@@ -373,9 +373,10 @@ def assess_plan(tm: ThreatModel) -> str:
                 if registry[n].target_kind in kinds}
     lines = [f"# advmatrix assess plan for the system {_q(tm.system.name)}, written by `advmatrix threatmodel`.",
              "# Each assessment lists the procedures that test the techniques the threat model predicts.",
-             "# Replace the target placeholder with a target URI or target .yaml, then run its command",
-             "# (or pass its 'procedures' to advmatrix.emulate.assess(target, procedures=...)).",
-             f"system: {_q(tm.system.name)}", "assessments:"]
+             "# Run it with `advmatrix assess TARGET --plan THIS_FILE` (a target URI or target .yaml): assess",
+             "# runs the assessment for the target's kind. Or run one assessment's command, its placeholder",
+             "# replaced, or pass its 'procedures' to advmatrix.emulate.assess(target, procedures=...).",
+             "version: 1", f"system: {_q(tm.system.name)}", "assessments:"]
     groups: dict[str, list[str]] = {}
     for name in covering:
         groups.setdefault(registry[name].target_kind, []).append(name)
@@ -393,29 +394,13 @@ def assess_plan(tm: ThreatModel) -> str:
 
 
 def read_assess_plan(path: str | Path) -> list[dict[str, Any]]:
-    """The assessments of a plan written by :func:`assess_plan` (each with ``kind``, ``target`` and
-    ``procedures``); a procedure that is not installed is a ``FormatError`` naming file and line."""
-    from .. import plugins
+    """The assessments of a plan written by :func:`assess_plan`, as written (each with ``kind``,
+    ``target``, ``command`` and ``procedures``), after :func:`advmatrix.threatmodel.plan.read_plan`
+    has validated it (a ``FormatError`` naming file, line and field)."""
+    from .plan import read_plan
 
-    path = Path(path)
-    try:
-        located = read_yaml(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot read: {exc}") from None
-    data = located.data
-    if not isinstance(data, dict) or not isinstance(data.get("assessments"), list):
-        raise FormatError(f"{path}:{located.line(())}: an assess plan is a mapping with a list 'assessments'")
-    known = plugins.registry("procedure")
-    for i, entry in enumerate(data["assessments"]):
-        procs = entry.get("procedures") if isinstance(entry, dict) else None
-        if not isinstance(procs, dict):
-            raise FormatError(f"{path}:{located.line(('assessments', i))}: assessments[{i}].procedures: "
-                              "expected a mapping of procedure name to parameters")
-        for name in procs:
-            if name not in known:
-                raise FormatError(f"{path}:{located.line(('assessments', i, 'procedures', name))}: "
-                                  f"assessments[{i}].procedures.{name}: no such procedure installed")
-    return data["assessments"]
+    read_plan(path)
+    return read_yaml(Path(path).read_text(encoding="utf-8"), str(path)).data["assessments"]
 
 
 def monitor_config(tm: ThreatModel) -> str:

@@ -1,0 +1,152 @@
+"""``advmatrix assess TARGET --plan FILE``: the plan ``advmatrix threatmodel --emit-assess-plan``
+writes for each example system, run against real local targets (the digits CNN over KServe v2,
+the local LLM application over the OpenAI-compatible API); bad plans are one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from advmatrix.errors import FormatError, UsageError
+from advmatrix.threatmodel.plan import PLAN_VERSION, read_plan, run_plan
+
+ROOT = Path(__file__).parents[2]
+EXAMPLES = sorted((ROOT / "examples" / "systems").glob("*.yaml"))
+BOGUS_TARGET = "kserve+http://127.0.0.1:9/none"  # never reached: the plan is refused first
+
+
+@pytest.fixture(scope="module")
+def llm_app(tmp_path_factory):
+    """The local LLM application (naive profile) on loopback, as a target .yaml."""
+    from advmatrix.serving import make_llm_app, running_server
+    from advmatrix.serving.llm_target import llm_app_description
+
+    with running_server(make_llm_app("naive")) as url:
+        prompt = httpx.get(url + "/admin/info").json()["system_prompt"]
+        path = tmp_path_factory.mktemp("app") / "app.yaml"
+        path.write_text(yaml.safe_dump(llm_app_description(url, system_prompt=prompt)))
+        yield path
+
+
+def _emit(cli, system: Path, path: Path) -> Path:
+    r = cli("threatmodel", system, "--emit-assess-plan", path, "--paths", "0", "--json")
+    assert r.code == 0, r.err
+    return path
+
+
+@pytest.mark.parametrize("system", EXAMPLES, ids=lambda p: p.stem)
+def test_emitted_plan_runs_with_assess_plan(cli, system, upstream, llm_app, tmp_path):
+    plan = read_plan(_emit(cli, system, tmp_path / "plan.yaml"))
+    assert plan.system == yaml.safe_load(system.read_text())["name"] and plan.assessments
+    targets = {"classifier": f"kserve+{upstream}/digits", "chat": llm_app}
+    budgets = {"classifier": 400, "chat": 40}  # enough for several black-box procedures to query
+    for kind, procedures in plan.assessments.items():
+        db = tmp_path / f"{kind}.db"
+        r = cli("assess", targets[kind], "--plan", tmp_path / "plan.yaml", "--budget", budgets[kind],
+                "--out", tmp_path / kind, "--db", db, "--json")
+        assert r.code == 0, r.err
+        findings = r.json()["findings"]
+        # exactly the plan's procedures for this kind, in its order: the other kind's are not run
+        assert [f["procedure"] for f in findings] == list(procedures)
+        errors = [(f["procedure"], f["message"]) for f in findings if f["status"] == "error"]
+        assert not errors, errors
+        assert sum(f["status"] in ("completed", "partial") and f["queries"] > 0 for f in findings) >= 3, findings
+        assert (tmp_path / kind / "report.json").is_file() and db.is_file()
+
+
+def test_param_overrides_the_plan_and_the_plan_is_its_own_procedures(cli, llm_app, tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: 1\nassessments:\n  - kind: chat\n    procedures:\n"
+                    "      direct-injection: {max_payloads: 2}\n      prompt-extraction:\n")
+    r = cli("assess", llm_app, "--plan", plan, "--param", "direct-injection.max_payloads=3",
+            "--out", tmp_path / "o", "--db", tmp_path / "r.db", "--json")
+    assert r.code == 0, r.err
+    findings = {f["procedure"]: f for f in r.json()["findings"]}
+    assert list(findings) == ["direct-injection", "prompt-extraction"]
+    assert findings["direct-injection"]["params"]["max_payloads"] == 3
+    r = cli("assess", llm_app, "--plan", plan, "--procedures", "jailbreak", "--db", tmp_path / "x.db")
+    assert r.code == 2 and "--plan and --procedures" in r.err and len(r.err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_plan_without_an_assessment_for_the_targets_kind(cli, llm_app, tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("assessments:\n  - kind: classifier\n    procedures: {square: {}}\n")
+    r = cli("assess", llm_app, "--plan", plan, "--out", tmp_path / "o", "--db", tmp_path / "r.db")
+    assert r.code == 2, r.err
+    assert "plan.yaml: the plan has no assessment for an LLM application target" in r.err
+    assert "has: classifier" in r.err and "Traceback" not in r.err and len(r.err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.db").exists() and not (tmp_path / "o").exists()
+
+
+def test_run_plan_in_process_with_a_mock_target(tmp_path):
+    from advmatrix.targets import ChatInfo, MockChatTarget
+
+    path = tmp_path / "plan.json"  # JSON is YAML: a plan written by a program reads the same
+    path.write_text(json.dumps({"version": PLAN_VERSION, "assessments": [
+        {"kind": "classifier", "procedures": {"square": {}}},
+        {"kind": "chat", "procedures": {"direct-injection": {"max_payloads": 2}, "prompt-extraction": None}}]}))
+    target = MockChatTarget(lambda messages, tools: "I can only help with orders.", ChatInfo("mock app"))
+    result = run_plan(target, path, budget=12)
+    assert [f.procedure for f in result.assessment.findings] == ["direct-injection", "prompt-extraction"]
+    assert result.assessment.findings[0].params["max_payloads"] == 2
+    with pytest.raises(UsageError, match="not both"):
+        run_plan(target, path, procedures=["square"])
+
+
+# -- bad plans: one line naming the file (and the line and field), exit 2, nothing written ---------
+
+BAD = {
+    "not-a-mapping": ("- kind: chat\n", r"plan.yaml:1: an assess plan is a mapping"),
+    "wrong-version": ("version: 2\nassessments: []\n", r"plan.yaml:1: version: plan version 2 is not supported"),
+    "no-assessments": ("version: 1\nsystem: x\n", r"plan.yaml:1: expected a list 'assessments'"),
+    "unknown-procedure": ("assessments:\n  - kind: chat\n    procedures:\n      nope: {}\n",
+                          r"plan.yaml:4: assessments\[0\]\.procedures\.nope: no such procedure installed"),
+    "procedure-of-other-kind": ("assessments:\n  - kind: chat\n    procedures:\n      square: {}\n",
+                                r"plan.yaml:4: assessments\[0\]\.procedures\.square: tests a classifier, "
+                                r"not an LLM application"),
+    "unknown-kind": ("assessments:\n  - kind: robot\n    procedures: {square: {}}\n",
+                     r"plan.yaml:2: assessments\[0\]\.kind: must be one of classifier, chat; got 'robot'"),
+    "params-not-mapping": ("assessments:\n  - kind: classifier\n    procedures:\n      square: [1, 2]\n",
+                           r"plan.yaml:4: assessments\[0\]\.procedures\.square: parameters must be a mapping"),
+    "kind-twice": ("assessments:\n  - {kind: chat, procedures: {jailbreak: {}}}\n"
+                   "  - {kind: chat, procedures: {jailbreak: {}}}\n",
+                   r"plan.yaml:3: assessments\[1\]\.kind: a second assessment for kind 'chat'"),
+    "not-yaml": ("assessments: [\n", r"plan.yaml:2: not valid YAML"),
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_plan_is_one_line_and_exit_2(cli, name, tmp_path):
+    text, pattern = BAD[name]
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    r = cli("assess", BOGUS_TARGET, "--plan", plan, "--out", tmp_path / "o", "--db", tmp_path / "r.db")
+    assert r.code == 2, (r.out, r.err)
+    assert r.err.startswith("advmatrix: error:") and len(r.err.strip().splitlines()) == 1, r.err
+    assert "Traceback" not in r.err
+    import re
+
+    assert re.search(pattern, r.err), r.err
+    assert not (tmp_path / "r.db").exists() and not (tmp_path / "o").exists()
+    with pytest.raises(FormatError):
+        read_plan(plan)
+
+
+def test_missing_plan_file_is_one_line_and_exit_2(cli, tmp_path):
+    r = cli("assess", BOGUS_TARGET, "--plan", tmp_path / "nowhere.yaml", "--db", tmp_path / "r.db")
+    assert r.code == 2 and "nowhere.yaml: no such plan file" in r.err and len(r.err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_plan_written_before_versions_reads_as_version_1(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text("assessments:\n  - kind: classifier\n    procedures: {square: {}, fgsm: {eps: 0.1}}\n")
+    plan = read_plan(path)
+    assert plan.procedures_for("classifier") == {"square": {}, "fgsm": {"eps": 0.1}}
+    with pytest.raises(UsageError, match="no assessment for an LLM application target"):
+        plan.procedures_for("chat")
