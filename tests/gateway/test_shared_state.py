@@ -233,3 +233,25 @@ def test_state_options_are_validated(fields, says):
 
     with pytest.raises(UsageError, match=says):
         load_config(None, upstream="http://127.0.0.1:1", **fields)
+
+
+def test_the_state_url_password_never_reaches_the_logs(upstream, tmp_path, caplog):
+    import asyncio
+
+    from advmatrix.gateway._state import redacted
+
+    assert redacted("redis://:hunter2@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
+    assert redacted("rediss://gw:hunter2@[::1]:6380/1") == "rediss://gw:***@[::1]:6380/1"
+    assert redacted("redis://10.0.0.5:6379/0") == "redis://10.0.0.5:6379/0"
+    cfg = GatewayConfig(upstream=upstream, db=str(tmp_path / "g.db"), state=f"redis://:hunter2@127.0.0.1:{_free_port()}/0")
+    app = create_gateway(cfg)
+    gw = app.state.gateway
+
+    async def start_and_stop():
+        await gw.state.start(wait_s=0.3)
+        await gw.state.aclose()
+
+    with caplog.at_level("INFO", logger="advmatrix.gateway.state"):
+        asyncio.run(start_and_stop())
+    gw.close()
+    assert "not reachable" in caplog.text and "hunter2" not in caplog.text

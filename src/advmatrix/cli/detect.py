@@ -15,7 +15,9 @@ from ._output import err
 
 def detect(config: Path = typer.Option(..., "--config", help="The replicas' gateway YAML (with state: redis://... "
                                        "and detection: workers)."),
-           state: Optional[str] = typer.Option(None, "--state", help="redis://HOST:PORT/DB, overriding the file's."),
+           state: Optional[str] = typer.Option(None, "--state", envvar="ADVMATRIX_STATE", help="redis://HOST:PORT/DB, "
+                                               "overriding the file's (the environment variable keeps a password "
+                                               "out of the process list)."),
            db: Optional[str] = typer.Option(None, "--db", help="Store for the alerts and measures this worker "
                                             "raises (default: the file's db)."),
            name: Optional[str] = typer.Option(None, "--name", help="This worker's name in the consumer group "
@@ -37,6 +39,7 @@ def detect(config: Path = typer.Option(..., "--config", help="The replicas' gate
 
     require("redis", feature="advmatrix detect")
     from ..gateway import load_config
+    from ..gateway._state import redacted
     from ..gateway._worker import DetectWorker
     from .monitor import _Echo
 
@@ -48,7 +51,7 @@ def detect(config: Path = typer.Option(..., "--config", help="The replicas' gate
                               f"advmatrix detect {worker.name}: owns shards "
                               f"{', '.join(map(str, owned)) or 'none (standby)'} of {cfg.shards}"))
     worker.wrap_writer(_Echo)
-    err.print(f"advmatrix detect {worker.name} on {cfg.state}; detectors: "
+    err.print(f"advmatrix detect {worker.name} on {redacted(cfg.state or '')}; detectors: "
               f"{', '.join(d.name for d in worker.gateway.tensor_detectors)}")
     asyncio.run(_serve(worker))
 

@@ -25,7 +25,7 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
             system_prompt: Optional[Path] = typer.Option(None, "--system-prompt", help="Text file with the LLM "
                                                          "application's system prompt (for the prompt-leakage "
                                                          "detector)."),
-            state: Optional[str] = typer.Option(None, "--state", help="redis://HOST:PORT/DB: share blocks, "
+            state: Optional[str] = typer.Option(None, "--state", envvar="ADVMATRIX_STATE", help="redis://HOST:PORT/DB: share blocks, "
                                                 "throttles and volume counts with every replica using it "
                                                 "(default: in-process).")) -> None:
     """Proxy a model server or an LLM application (OpenAI, Anthropic or Ollama chat APIs), detect

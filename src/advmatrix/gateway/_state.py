@@ -70,6 +70,23 @@ return ok
 _DOWN = (RedisError, OSError)
 
 
+def redacted(url: str) -> str:
+    """The state URL as logs may show it: the password replaced by ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        port = f":{parts.port}" if parts.port else ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    except ValueError:
+        return "(unparsable URL)"
+
+
 class SharedState:
     """Blocks, throttles, degradations and volume counts of a gateway replica kept in Redis.
 
@@ -83,6 +100,7 @@ class SharedState:
     def __init__(self, url: str, responder: Responder, *, failure: str = "open", strict: bool = False,
                  max_clients: int = 100_000):
         self.url = url
+        self.shown = redacted(url)  # for logs: never the password
         self.responder = responder
         self.failure = failure
         self.strict = strict
@@ -122,7 +140,7 @@ class SharedState:
         try:
             await asyncio.wait_for(self._ready.wait(), wait_s)
         except TimeoutError:
-            log.warning("shared state %s not reachable yet; serving with state_failure=%s", self.url, self.failure)
+            log.warning("shared state %s not reachable yet; serving with state_failure=%s", self.shown, self.failure)
 
     async def aclose(self) -> None:
         """Stop listening and close the connections."""
@@ -140,7 +158,7 @@ class SharedState:
         """Count a failed operation; only the listener marks Redis down."""
         self.errors[op] += 1
         if self.up and op == "listen":
-            log.warning("shared state %s: %s; state_failure=%s until it is back", self.url,
+            log.warning("shared state %s: %s; state_failure=%s until it is back", self.shown,
                         exc.__class__.__name__, self.failure)
         # only the listener says Redis is down or back: one failed command (a timeout) is not
         # an outage, and a flag set here would have no one to clear it
@@ -157,7 +175,7 @@ class SharedState:
                 await pubsub.subscribe(CHANNEL, *((ALERTS,) if self.on_alert is not None else ()))
                 await self._load()
                 if not self.up:
-                    log.info("shared state %s: connected", self.url)
+                    log.info("shared state %s: connected", self.shown)
                 self.up, delay = True, 0.05
                 self._ready.set()
                 async for message in pubsub.listen():
