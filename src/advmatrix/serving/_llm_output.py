@@ -1,5 +1,5 @@
 """Long outputs for the local LLM application: what it writes when asked for a word a thousand
-times, every number up to a million, or a 50,000-word essay (the ``long`` intent of ``_llm_intents``).
+times, every number up to a million, or a 50,000-word essay (the ``long`` intent of ``_llm_long_output``).
 
 Every generator stops at a token budget (tokens counted as the application counts them: one per
 word or punctuation run), so a request for a billion words costs at most the budget.
