@@ -4,7 +4,8 @@ Its alerts are typed :class:`advmatrix.store.Alert` records; :func:`advmatrix.re
 makes the ECS documents it writes and serves.
 """
 
-from ._app import Gateway, GatewayApp, create_gateway
+from ._admin import GatewayApp, create_gateway
+from ._app import Gateway
 from ._config import GatewayConfig, load_config
 
 __all__ = ["Gateway", "GatewayApp", "GatewayConfig", "create_gateway", "load_config"]
