@@ -131,6 +131,24 @@ def test_a_successor_rebuilds_the_detectors_state_from_the_shard_history(upstrea
         assert _within(5, lambda: second.alerts == 1)
 
 
+def test_a_replay_longer_than_the_lease_happens_once(upstream, tmp_path, redis_server):
+    r = redis.Redis(port=redis_server.port)
+    r.flushall()
+    cfg = _config(upstream, tmp_path, redis_server)  # every default detector: a replay that takes a while
+    key = stream_key(0)
+    r.xgroup_create(key, GROUP, id="0", mkstream=True)
+    pipe = r.pipeline()
+    for i in range(3000):
+        pipe.xadd(key, encode_event(_event(f"key:{i % 300}", i)))
+    pipe.execute()
+    r.xgroup_setid(key, GROUP, "$")  # all of it handled by an earlier worker: history to replay
+    with running_worker(cfg, "heir", lease_s=0.2, replay=2500) as w:
+        assert _within(20, lambda: w.owned == {0})
+        r.xadd(key, encode_event(_event("key:new", 9999)))
+        assert _within(5, lambda: w.handled == 2501)
+        assert w.replayed == 2500  # paged, the lease renewed between pages: not lost and replayed again
+
+
 def test_shards_are_shared_out_and_taken_back_when_a_worker_leaves(upstream, tmp_path, redis_server):
     redis.Redis(port=redis_server.port).flushall()
     cfg = _config(upstream, tmp_path, redis_server, shards=4)

@@ -68,6 +68,7 @@ return ok
 """
 
 _DOWN = (RedisError, OSError)
+_POOL = 32  # Redis connections per replica
 
 
 def redacted(url: str) -> str:
@@ -132,8 +133,13 @@ class SharedState:
             return
         # no retries inside redis-py: a command to a dead Redis fails at once and the request
         # goes on (fail open or closed); reconnection is the listener's job
-        self.redis = aioredis.Redis.from_url(self.url, socket_connect_timeout=0.25, socket_timeout=0.5,
-                                             retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        # a bounded pool: without one, every request in flight opens its own connection for the
+        # writes that follow it (48 with 16 in flight in bench/scaleout_bench.py); beyond the bound
+        # a command waits briefly for a free connection, then counts as a failure
+        pool = aioredis.BlockingConnectionPool.from_url(self.url, max_connections=_POOL, timeout=0.5,
+                                                        socket_connect_timeout=0.25, socket_timeout=0.5,
+                                                        retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        self.redis = aioredis.Redis(connection_pool=pool)
         self._bucket = self.redis.register_script(_TOKEN_BUCKET)
         self._ready = asyncio.Event()
         self._listener = asyncio.get_running_loop().create_task(self._listen())
@@ -151,7 +157,7 @@ class SharedState:
         if self._pending:
             await asyncio.wait(self._pending, timeout=2)
         if self.redis is not None:
-            await self.redis.aclose()
+            await self.redis.aclose(close_connection_pool=True)
             self.redis = None
 
     def failed(self, op: str, exc: BaseException) -> None:

@@ -43,6 +43,7 @@ log = logging.getLogger("advmatrix.gateway.worker")
 # shard back from the worker that has it now
 _RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+_PAGE = 500  # stream entries per read while taking a shard over
 
 
 def default_name() -> str:
@@ -93,6 +94,7 @@ class DetectWorker:
         self.shards = config.shards
         self.owned: set[int] = set()
         self.handled = self.replayed = self.malformed = self.alerts = 0
+        self.redis: Any = None
         self._stop = asyncio.Event()
         self._renew: Any = None
         self._release: Any = None
@@ -108,9 +110,16 @@ class DetectWorker:
     # -- the loop -----------------------------------------------------------------------------------
     async def run(self) -> None:
         """Own shards and handle their events until :meth:`stop`; Redis going away is waited out."""
+        import redis.asyncio as aioredis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
         gw = self.gateway
         await gw.astart()
-        r = gw.state.redis
+        # a connection of its own: the shared state's 0.5 s socket timeout suits a proxy's small
+        # commands, not a batch of stream entries (whose inputs may be images)
+        self.redis = r = aioredis.Redis.from_url(self.config.state, socket_connect_timeout=1, socket_timeout=30,
+                                                 retry=Retry(NoBackoff(), 0), health_check_interval=0)
         self._renew = r.register_script(_RENEW)
         self._release = r.register_script(_RELEASE)
         await self._check_shards()
@@ -138,12 +147,13 @@ class DetectWorker:
                     await asyncio.sleep(min(every, 1.0))
         finally:
             await self._leave()
+            await r.aclose()
             await gw.aclose()
             gw.close()
 
     async def _check_shards(self) -> None:
         try:
-            written = await self.gateway.state.redis.get(META)
+            written = await self.redis.get(META)
         except self.gateway.state.down:
             return  # checked again by nothing: replicas started later write what they were given
         if written is not None and int(written) != self.shards:
@@ -179,13 +189,13 @@ class DetectWorker:
                     for alert in alerts:
                         gw._raise(alert)
         if ids and not silent:
-            await gw.state.redis.xack(key, GROUP, *ids)
+            await self.redis.xack(key, GROUP, *ids)
 
     # -- shards -------------------------------------------------------------------------------------
     async def _upkeep(self) -> None:
         """Heartbeat, renew the leases held, give back shards over this worker's share, take free
         ones up to it."""
-        r = self.gateway.state.redis
+        r = self.redis
         seconds, micros = await r.time()
         now = seconds + micros / 1e6
         async with r.pipeline(transaction=False) as pipe:
@@ -210,15 +220,23 @@ class DetectWorker:
                 if len(self.owned) >= share:
                     break
                 if shard not in self.owned and await r.set(lease_key(shard), self.name, nx=True, px=self.lease_ms):
-                    await self._take(shard)
-                    self.owned.add(shard)
+                    try:
+                        taken = await self._take(shard)
+                    except BaseException:
+                        # give it back now rather than sit on a lease for a shard no one reads
+                        await asyncio.shield(self._release(keys=[lease_key(shard)], args=[self.name]))
+                        raise
+                    if taken:
+                        self.owned.add(shard)
         if self.owned != before and self.on_shards is not None:
             self.on_shards(sorted(self.owned))
 
-    async def _take(self, shard: int) -> None:
+    async def _take(self, shard: int) -> bool:
         """Rebuild the detectors' state from the shard's recent history, then handle what its last
-        owner read and never acknowledged."""
-        r = self.gateway.state.redis
+        owner read and never acknowledged; False when the lease was lost on the way. Entries
+        come in pages, the lease renewed after each: a long replay neither holds a whole history
+        in memory nor outlives the lease."""
+        r = self.redis
         key = stream_key(shard)
         try:
             await r.xgroup_create(key, GROUP, id="0", mkstream=True)
@@ -232,20 +250,45 @@ class DetectWorker:
             groups = await r.xinfo_groups(key)
             bound = next((_b(g["last-delivered-id"]) for g in groups if _b(g["name"]) == GROUP.encode()), b"0-0")
         if self.replay and bound not in (b"0-0", b"(0-0"):
-            history = await r.xrevrange(key, max=bound, min="-", count=self.replay)
-            await self._handle(key, history[::-1], silent=True)
+            start = await self._history_start(key, bound)
+            while start is not None:
+                page = await r.xrange(key, min=start, max=bound, count=_PAGE)
+                if not page:
+                    break
+                await self._handle(key, page, silent=True)
+                start = b"(" + _b(page[-1][0]) if len(page) == _PAGE else None
+                if not await self._keep(shard):
+                    return False
         start = "0-0"
         while True:
             reply = await r.xautoclaim(key, GROUP, self.name, min_idle_time=0, start_id=start, count=self.batch)
             start, claimed = reply[0], reply[1]
             if claimed:
                 await self._handle(key, claimed)
-            if _b(start) == b"0-0":
+            if _b(start) == b"0-0" or not await self._keep(shard):
                 break
+        return await self._keep(shard)
+
+    async def _history_start(self, key: str, bound: bytes) -> bytes | None:
+        """The ID ``replay`` entries back from ``bound`` (or the stream's first), walked back in
+        pages; None when there is nothing before it."""
+        r, left, cursor, start = self.redis, self.replay, bound, None
+        while left > 0:
+            page = await r.xrevrange(key, max=cursor, min="-", count=min(left, _PAGE))
+            if not page:
+                break
+            start = _b(page[-1][0])
+            left -= len(page)
+            cursor = b"(" + start
+        return start
+
+    async def _keep(self, shard: int) -> bool:
+        """Renew the shard's lease; False when another worker holds it now."""
+        return bool(await self._renew(keys=[lease_key(shard)], args=[self.name, self.lease_ms]))
 
     async def _leave(self) -> None:
         """Give the shards back at once (a successor need not wait for the leases to expire)."""
-        r = self.gateway.state.redis
+        r = self.redis
         if r is None or self._release is None:
             return
         try:
