@@ -1,0 +1,361 @@
+"""Score-based black-box search told apart from benign edits by the shape of what changed
+(AML.T0043.001, AML.T0043, AML.T0040).
+
+A score-based search (Square, SimBA) builds each candidate from the best input so far with one
+small, structured change: Square rewrites one axis-aligned window with values pushed one way by
+the budget, SimBA-pixel changes one coordinate, SimBA-DCT adds one low-frequency basis vector.
+Everything else is left bit-identical. What a benign client re-sends is edited densely and
+continuously: a retry goes through JPEG or a resize, a video frame carries sensor noise, a
+brightness/contrast tweak moves every pixel that is not clipped, in both directions around the
+pivot. Consecutive Square candidates can differ as much as two different digits do, so cosine
+near-duplicates miss them; the shape of the difference does not.
+
+Each query is summarised on a coarse grid (at most ``grid`` x ``grid`` cells over its two spatial
+axes, all channels together): per cell a hash of its raw bytes and the sum of its values. The
+change from a *base* is read off the cells: which changed (their hashes differ), and whether it
+is *local* (its bounding box leaves part of every axis untouched, it goes one way, and its cells
+moved by at least ``min_change``) or a *basis-vector step* (one low-frequency 2-D cosine, not the
+constant, explains ``spectral`` of it wherever the query is not clipped). Candidate bases are the
+client's latest ``recent`` queries and the queries, any client's, that share a band of cells with
+it bit for bit (a sparse change leaves most bands as they were, so the base is found whoever
+sent it: an attacker that rotates keys or addresses still edits the same input); the first kind
+found wins (unchanged, local, basis vector), the fewest changed cells among them.
+
+A query that is unchanged or structured links to its base and continues the base's chain (a
+search grows a tree of candidates around its best input; the chain counts the whole tree); any
+other starts a chain. A chain keeps the label and log-margin it started with, its lowest
+log-margin for that label and its structured changes. A structured query alerts when its chain
+has ``probes`` structured changes, the chain's margin has fallen ``fall`` below where it started
+(a flipped label counts: the margin goes negative), and at least ``min_share`` of the client's
+latest edits were structured (a search builds nearly every query so; a brightness/contrast
+optimiser, whose candidates now and then differ by a local shift, builds few, and it raises its
+margin). Not told apart: an application that sends a drawing canvas after each pen stroke while
+its label changes (local, one-signed edits of one input); and a search whose every query is
+disguised with dense noise (``square-noise``), which is left to ``prada`` and ``boundary-search``.
+
+State is bounded: one ring of ``index_size`` summaries shared by every client (``cells`` x 8
+bytes each, 16 MiB at the defaults on inputs of 64 cells or more), a band table with at most
+``bands`` entries per summary, the latest ``recent`` entry IDs of at most ``max_clients`` clients
+and at most ``max_clients`` chains. The cost per query is one pass over its values plus work on
+at most ``recent + bands`` candidates, whatever the history.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from pydantic import Field
+
+from ..plugins import Context
+from ._base import Alert, Detector, DetectorParams, QueryEvent
+from .boundary import log_margin
+
+
+class StructuredParams(DetectorParams):
+    """Defaults chosen on the tuning half of bench/robust_corpus.py (``robust_bench.py
+    tune-structured``): the most attack sessions caught within 100 queries with no benign session
+    alerted; ``min_change`` 0.15 over 0.1 (tied) because it alerted on fewer optimisers with the
+    margin gate off (bench/RESULTS.md). ``min_change`` is in units of the input range: searches
+    with steps smaller than that (an L-inf budget of 8/255 on a photo) are not local changes."""
+
+    grid: int = Field(8, ge=2, le=32, description="cells per spatial axis of a query's summary")
+    box: float = Field(0.875, gt=0, le=1, description="largest share of each axis of the grid that the changed "
+                       "cells' bounding box may span for a local change")
+    purity: float = Field(0.9, gt=0, le=1, description="|sum of the change| / sum of |change| at which a local "
+                          "change goes one way")
+    spectral: float = Field(0.95, gt=0, le=1, description="share of a change (where the query is not clipped) that "
+                            "one low-frequency cosine basis vector must explain for a basis-vector step")
+    affine: float = Field(0.9, gt=0, le=1, description="share of a basis-vector step that a brightness/contrast "
+                          "re-mapping of its base (a * base + b) may explain; more, and it is such a re-mapping")
+    spectral_cells: float = Field(0.25, gt=0, le=1, description="least share of the cells a basis-vector step must "
+                                  "change (and leave unclipped): fewer are explained by any basis vector")
+    min_change: float = Field(0.15, ge=0, description="smallest mean |change| of a changed cell's sum, as a share of "
+                              "input_range, for a local change")
+    input_range: tuple[float, float] = (0.0, 1.0)
+    probes: int = Field(2, ge=1, description="structured changes in a chain before it may alert")
+    fall: float = Field(0.5, ge=0, description="fall of the chain's log-margin below its start before it may alert")
+    recent: int = Field(8, ge=1, le=64, description="a client's latest queries always compared")
+    min_share: float = Field(0.5, ge=0, le=1, description="share of the client's latest edits (of those ``recent`` "
+                             "queries) that must be structured")
+    bands: int = Field(8, ge=1, le=64, description="bands of cells looked up bit for bit in the shared table")
+    index_size: int = Field(1 << 15, ge=256, description="recent queries (any client's) held in the shared ring")
+    realert_s: float = Field(3600.0, ge=0, description="quiet time before the same key alerts again")
+
+
+class _Grid:
+    """How a query's values fall into cells: summaries and the comparison of two of them."""
+
+    def __init__(self, shape: tuple[int, ...], grid: int, bands: int, rng: np.random.Generator):
+        if len(shape) == 2:
+            h, w, axes = shape[0], shape[1], (0, 1)
+        elif len(shape) == 3 and shape[0] <= 4:  # channels first
+            h, w, axes = shape[1], shape[2], (1, 2)
+        elif len(shape) == 3:                    # channels last
+            h, w, axes = shape[0], shape[1], (0, 1)
+        else:                                    # a vector (or anything else, flattened)
+            h, w, axes = 1, int(np.prod(shape)), None
+        self.gh, self.gw = min(h, grid), min(w, grid)
+        rows = (np.arange(h) * self.gh) // h
+        cols = (np.arange(w) * self.gw) // w
+        cell2d = rows[:, None] * self.gw + cols[None, :]
+        if axes is None:
+            cell = cell2d.reshape(-1)
+        else:
+            cell = np.broadcast_to(np.expand_dims(cell2d, [a for a in range(len(shape)) if a not in axes]),
+                                   shape).reshape(-1)
+        self.order = np.argsort(cell, kind="stable")
+        self.starts = np.searchsorted(cell[self.order], np.arange(self.gh * self.gw))
+        self.cells = self.gh * self.gw
+        self.weights = (rng.integers(0, 1 << 31, size=cell.size, dtype=np.uint32) * 2 + 1).astype(np.uint32)
+        self.rc = np.stack(np.divmod(np.arange(self.cells), self.gw), axis=1)  # (row, col) of each cell
+        # bands: disjoint random subsets of the cells, each looked up bit for bit
+        count = min(bands, self.cells, 63)
+        self.band_of = rng.permutation(self.cells)[:count * (self.cells // count)].reshape(count, -1)
+        self.band_salt = rng.integers(1, 1 << 62, size=self.band_of.shape, dtype=np.int64).astype(np.uint64)
+        self.band_ids = np.arange(1, count + 1, dtype=np.int64)
+        # the low-frequency 2-D cosines (at most 8 x 8 of them, the constant left out): the
+        # directions a frequency-space search (SimBA-DCT) steps along
+        fh, fw = _dct(self.gh)[:8], _dct(self.gw)[:8]
+        self.basis = np.einsum("ui,vj->uvij", fh, fw).reshape(len(fh) * len(fw), self.cells)[1:]
+
+    def summary(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell: a hash of the raw float32 bytes (uint32) and the sum of the values."""
+        flat = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)[self.order]
+        with np.errstate(over="ignore"):
+            mixed = flat.view(np.uint32) * self.weights[self.order]
+        return (np.add.reduceat(mixed, self.starts, dtype=np.uint32),
+                np.add.reduceat(flat, self.starts, dtype=np.float64).astype(np.float32))
+
+    def band_keys(self, hashes: np.ndarray) -> list[int]:
+        """One key per band whose cells are not all alike (a blank band would match everything)."""
+        h = hashes[self.band_of]
+        with np.errstate(over="ignore"):
+            mix = (h.astype(np.uint64) * self.band_salt).sum(axis=1, dtype=np.uint64) >> np.uint64(7)
+        # 57 bits of the mix, then the band: the key fits an int64 and is never 0
+        keys = mix.astype(np.int64) * 64 + self.band_ids
+        varied = (h != h[:, :1]).any(axis=1) if h.shape[1] > 1 else np.ones(len(h), bool)
+        return keys[varied].tolist()
+
+
+#: what a query's change from its base is
+_NIL, _LOCAL, _SPECTRAL, _OTHER = 0, 1, 2, 3
+
+
+class _Chain:
+    __slots__ = ("label", "low", "probes", "start")
+
+    def __init__(self, label: int, start: float) -> None:
+        self.label, self.start, self.low, self.probes = label, start, start, 0
+
+
+def _affine_share(weight: np.ndarray, delta: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Per row of ``delta``, the share of its energy (over the cells ``weight`` marks) that
+    a * base + b explains, by least squares."""
+    x = base * weight
+    n, sx, sxx = weight.sum(-1), x.sum(-1), (x * x).sum(-1)
+    d = delta * weight
+    sd, sxd, sdd = d.sum(-1), (x * d).sum(-1), (d * d).sum(-1)
+    det = n * sxx - sx * sx
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.where(det > 1e-12, (n * sxd - sx * sd) / det, 0.0)
+        b = (sd - a * sx) / np.maximum(n, 1e-12)
+        return np.where(sdd > 0, (a * sxd + b * sd) / sdd, 1.0)
+
+
+def _dct(n: int) -> np.ndarray:
+    """The orthonormal DCT-II matrix of size n (rows: basis vectors, row 0 the constant)."""
+    k = np.arange(n)[:, None]
+    m = np.cos(np.pi * (2 * np.arange(n)[None, :] + 1) * k / (2 * n)) * np.sqrt(2 / n)
+    m[0] /= np.sqrt(2)
+    return m
+
+
+class StructuredSearch(Detector):
+    """Alerts when a chain of queries (one key's or several) is built by small structured
+    changes (one window pushed one way, one coordinate, one cosine basis vector; the rest bit
+    for bit as before) while the victim's margin for the chain's first label falls. Needs the
+    model's outputs in the replies (none: no opinion; with labels only, only a flipped label
+    counts as a fall, and decision-based attacks are ``boundary-search``'s). False-positive
+    budget: <= 1 % of benign sessions of each class in bench/RESULTS.md (natural use, retries
+    with light edits, near-duplicate video frames, brightness/contrast optimisers, batch
+    scoring); not budgeted, and likely to alert: an application that sends a drawing canvas
+    after each stroke while its label changes."""
+
+    name = "structured-search"
+    # alert only: two structured edits are little evidence, and an editor that erases or paints
+    # a region of one image while its score falls looks the same (not in the benign corpus)
+    response = {"action": "alert"}
+    title = "Score-based black-box search (structured edits of one input)"
+    technique_ids = ("AML.T0043.001", "AML.T0043", "AML.T0040")
+    Params = StructuredParams
+
+    def setup(self, context: Context) -> None:
+        self.shape: tuple[int, ...] | None = None
+        self.grid: _Grid | None = None
+        self.recent: OrderedDict[str, list[tuple[int, int]]] = OrderedDict()  # per client
+        self.alerted: OrderedDict[str, float] = OrderedDict()     # per client, when it last alerted
+        self.bands: dict[int, int] = {}                            # band key -> latest entry with it
+        # per chain (by the entry it started from): its first label and log-margin, its lowest
+        # margin for that label, its structured changes; a search grows a tree of candidates
+        # around its best input, and the chain counts the whole tree
+        self.chains: OrderedDict[int, _Chain] = OrderedDict()
+        self.next = 0
+
+    def _allocate(self, shape: tuple[int, ...]) -> None:
+        p = self.params
+        self.shape = shape
+        g = self.grid = _Grid(shape, p.grid, p.bands, np.random.default_rng(0))
+        n = p.index_size
+        self.hashes = np.zeros((n, g.cells), np.uint32)
+        self.sums = np.zeros((n, g.cells), np.float32)
+        self.ids = np.full(n, -1, np.int64)
+        self.keys = np.zeros((n, len(g.band_of)), np.int64)   # the band keys each entry holds (0: none)
+        self.chain = np.zeros(n, np.int64)                     # the entry its chain started from
+        self.values = int(np.prod(shape))
+
+    def state_size(self) -> int:
+        """The larger of its tables of clients (latest entry IDs) and of chains, each bounded by
+        ``max_clients``; the shared ring and band table are fixed in size (``index_size``)."""
+        return max(len(self.recent), len(self.chains))
+
+    def observe(self, event: QueryEvent) -> list[Alert]:
+        if event.inputs is None or event.outputs is None or event.outputs.ndim != 2 or not event.n \
+                or len(event.outputs) != event.n:
+            return []
+        shape = tuple(event.inputs.shape[1:])
+        if self.grid is None:
+            self._allocate(shape)
+        elif shape != self.shape:
+            return []
+        p = self.params
+        recent = self.recent.pop(event.client, None) or []
+        self.recent[event.client] = recent  # its latest entries, each with its change's kind
+        if len(self.recent) > p.max_clients:
+            self.recent.popitem(last=False)
+        alerts: list[Alert] = []
+        for x, out in zip(event.inputs, event.outputs, strict=True):
+            hashes, sums = self.grid.summary(x)
+            keys = self.grid.band_keys(hashes)
+            base, change = self._base(hashes, sums, keys, [e for e, _ in recent])
+            entry, chain = self._add(hashes, sums, keys, base, change, out)
+            recent.append((entry, change))
+            if len(recent) > p.recent:
+                del recent[0]
+            if change in (_LOCAL, _SPECTRAL) and chain.probes >= p.probes and chain.start - chain.low >= p.fall \
+                    and self._share(recent) >= p.min_share \
+                    and event.time - self.alerted.get(event.client, -1e18) > p.realert_s:
+                self.alerted[event.client] = event.time
+                self.alerted.move_to_end(event.client)
+                if len(self.alerted) > p.max_clients:
+                    self.alerted.popitem(last=False)
+                alerts.append(self._alert(event, chain))
+        return alerts
+
+    @staticmethod
+    def _share(recent: list[tuple[int, int]]) -> float:
+        """The share of a client's latest edits that were structured: a search builds nearly
+        every query so; an optimiser whose candidates now and then differ by a local shift
+        builds few."""
+        edits = [kind for _, kind in recent if kind != _NIL]
+        return sum(kind in (_LOCAL, _SPECTRAL) for kind in edits) / len(edits) if edits else 0.0
+
+    def _base(self, hashes: np.ndarray, sums: np.ndarray, keys: list[int], recent: list[int]) -> tuple[int, int]:
+        """The earlier entry this query is best read as an edit of, and what the change from it
+        is (:data:`_NIL`, :data:`_LOCAL`, :data:`_SPECTRAL` or :data:`_OTHER`, the first that any
+        candidate gives; among those, the fewest changed cells); (-1, _OTHER) when there is none."""
+        p, g = self.params, self.grid
+        found = list(recent) + [self.bands[k] for k in keys if k in self.bands]
+        cand = np.unique(np.asarray(found, np.int64))
+        cand = cand[self.ids[cand % p.index_size] == cand] if len(cand) else cand
+        if not len(cand):
+            return -1, _OTHER
+        slots = cand % p.index_size
+        mask = self.hashes[slots] != hashes                             # (m, cells)
+        delta = np.where(mask, sums - self.sums[slots], 0.0)
+        counts = mask.sum(axis=1)
+        lo, hi = p.input_range
+        scale = (hi - lo) * self.values / g.cells                       # a cell's sum over the input range
+        # nothing changed, or the same input recomputed (float rounding): not an edit
+        nil = (counts == 0) | (np.abs(delta).max(axis=1) <= 1e-5 * scale)
+        for kind, test in ((_NIL, None), (_LOCAL, self._local), (_SPECTRAL, self._spectral)):
+            hit = nil if test is None else ~nil & test(mask, delta, counts, sums, scale)
+            if hit.any():
+                best = int(np.argmin(np.where(hit, counts, g.cells + 1)))
+                return int(cand[best]), kind
+        return -1, _OTHER
+
+    def _local(self, mask: np.ndarray, delta: np.ndarray, counts: np.ndarray, sums: np.ndarray,
+               scale: float) -> np.ndarray:
+        """One window (or one coordinate) pushed one way, by a visible amount."""
+        p, g = self.params, self.grid
+        big = g.gh + g.gw
+        # a window leaves part of the input untouched along every axis (an axis of one cell aside);
+        # a brightness change of a centred object spans it from edge to edge
+        tall = (np.where(mask, g.rc[:, 0], -1).max(1) - np.where(mask, g.rc[:, 0], big).min(1) + 1) / g.gh \
+            if g.gh > 1 else 0.0
+        wide = (np.where(mask, g.rc[:, 1], -1).max(1) - np.where(mask, g.rc[:, 1], big).min(1) + 1) / g.gw \
+            if g.gw > 1 else 0.0
+        total = np.abs(delta).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            purity = np.abs(delta.sum(axis=1)) / total
+            # per changed cell, not per value: one coordinate moved by a step in a cell of many
+            # values is as visible as a whole window moved by it
+            mean = total / counts
+        return (np.maximum(tall, wide) <= p.box) & (purity >= p.purity) \
+            & (mean >= p.min_change * (p.input_range[1] - p.input_range[0]))
+
+    def _spectral(self, mask: np.ndarray, delta: np.ndarray, counts: np.ndarray, sums: np.ndarray,
+                  scale: float) -> np.ndarray:
+        """One low-frequency cosine basis vector (not the constant: a brightness shift) is the
+        whole change, wherever the query is not clipped (clipping is the only thing that bends
+        such a step)."""
+        p, g = self.params, self.grid
+        lo = p.input_range[0] * self.values / g.cells
+        inside = ((sums > lo) & (sums < lo + scale)).astype(np.float64)
+        wide = counts >= p.spectral_cells * g.cells
+        if inside.sum() < p.spectral_cells * g.cells or not wide.any():
+            return np.zeros(len(delta), bool)
+        d = delta * inside
+        fit = (d @ g.basis.T) ** 2 / np.maximum((d * d).sum(1, keepdims=True) * (inside @ (g.basis ** 2).T), 1e-30)
+        # on a small unclipped area (a thin digit) a low cosine is nearly flat, and so is a
+        # brightness/contrast re-mapping of it: a change that a * base + b explains is such a
+        # re-mapping, whatever cosine it also fits
+        return wide & (fit.max(axis=1) >= p.spectral) & (_affine_share(inside, d, sums - delta) < p.affine)
+
+    def _add(self, hashes: np.ndarray, sums: np.ndarray, keys: list[int], base: int, change: int,
+             out: np.ndarray) -> tuple[int, _Chain]:
+        p = self.params
+        entry, slot = self.next, self.next % p.index_size
+        self.next += 1
+        old = self.ids[slot]
+        if old >= 0:  # forget the overwritten entry's bands, unless a later entry took them
+            for k in self.keys[slot]:
+                if k and self.bands.get(int(k)) == old:
+                    del self.bands[int(k)]
+        chain = self.chains.pop(int(self.chain[base % p.index_size]), None) if change != _OTHER else None
+        if chain is None:
+            root = entry
+            label = int(out.argmax())
+            chain = _Chain(label, log_margin(out, label))
+        else:
+            root = int(self.chain[base % p.index_size])
+            chain.low = min(chain.low, log_margin(out, chain.label))
+            chain.probes += change != _NIL
+        self.chains[root] = chain
+        if len(self.chains) > p.max_clients:
+            self.chains.popitem(last=False)
+        self.hashes[slot], self.sums[slot], self.ids[slot], self.chain[slot] = hashes, sums, entry, root
+        self.keys[slot] = 0
+        self.keys[slot, :len(keys)] = keys
+        for k in keys:
+            self.bands[k] = entry
+        return entry, chain
+
+    def _alert(self, event: QueryEvent, chain: _Chain) -> Alert:
+        fell = chain.start - chain.low
+        message = (f"{chain.probes} structured edits of one input (a window, a coordinate or a basis "
+                   f"vector changed, the rest bit for bit as before) while its margin fell by {fell:.1f}: "
+                   f"score-based black-box search")
+        return self.alert(event, "high", message, probes=chain.probes, margin_fall=round(fell, 2),
+                          keys=[event.client])
