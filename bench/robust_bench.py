@@ -18,6 +18,12 @@ Usage:
     python bench/robust_bench.py tune            # grid over boundary-search on the tuning half
     python bench/robust_bench.py test [--markdown]  # the chosen parameters on the test half
     python bench/robust_bench.py tradeoff        # query-coverage's budget against natural-data extraction
+    python bench/robust_bench.py tune-structured # grid over structured-search on the tuning half
+    python bench/robust_bench.py test --detectors default,structured-search [--markdown]
+                                                 # a chosen set ("default": the gateway's default set)
+    python bench/robust_bench.py test --split fresh [...]
+                                                 # the third split (training digits, seeds of its own):
+                                                 # held out from a change the test half prompted
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from advmatrix.detect import Detector, QueryEvent, build
+from advmatrix.detect import Detector, QueryEvent, build, detectors
 from advmatrix.plugins import Context
 
 #: the parameters chosen on the tuning half (``tune``) are boundary-search's defaults; the test
@@ -42,7 +48,14 @@ CHOSEN: dict[str, dict[str, Any]] = {}
 
 #: every classifier detector the gateway offers, as the evaluation runs them
 DETECTORS = ("boundary-search", "key-rotation", "similarity-search", "prada", "volume", "query-coverage", "membership",
-             "ood")
+             "ood", "structured-search")
+
+#: what ``advmatrix monitor`` runs without data of yours (the gateway's DEFAULT_DETECTORS)
+DEFAULT = ("boundary-search", "structured-search", "key-rotation", "similarity-search", "prada", "volume")
+
+#: the last structured-search grid tried on the tuning half (``tune-structured``)
+STRUCTURED_GRID: dict[str, list] = {"min_change": [0.1, 0.15], "probes": [2, 3, 4], "fall": [0.0, 0.5, 1.0],
+                                    "spectral": [0.95], "min_share": [0.5]}
 
 
 def _victim():
@@ -201,6 +214,27 @@ def tune(h: Harness, corpus: dict, grid: dict[str, list]) -> tuple[dict, list]:
     return rows[0][1], rows
 
 
+def tune_structured(h: Harness, corpus: dict, grid: dict[str, list]) -> tuple[dict, list]:
+    """Every combination of ``grid`` (structured-search parameters) with structured-search
+    alone; the best by :func:`score` (of tied rows, the first in the grid's order)."""
+    rows = []
+    names = list(grid)
+    solo = Harness.__new__(Harness)
+    solo.__dict__.update(h.__dict__)
+    solo.names = ("structured-search",)
+    for values in itertools.product(*(grid[n] for n in names)):
+        params = dict(zip(names, values, strict=True))
+        started = time.perf_counter()
+        result = evaluate(solo, corpus, {"structured-search": params})
+        rows.append((score(result), params, result))
+        brief = {k: (v["within_100"] if "within_100" in v else f"{v['alerted']}/{v['sessions']}")
+                 for k, v in result.items()}
+        print(json.dumps({"params": params, "score": score(result), "classes": brief,
+                          "s": round(time.perf_counter() - started, 1)}), file=sys.stderr, flush=True)
+    rows.sort(key=lambda r: r[0], reverse=True)
+    return rows[0][1], rows
+
+
 def coverage_tradeoff(h: Harness, corpus: dict, budgets=(100, 150, 200, 250, 400)) -> dict:
     """query-coverage's one knob against natural-data extraction and the benign classes that
     send many distinct natural inputs (a batch scoring job above all): the trade-off, measured."""
@@ -239,14 +273,32 @@ def main(argv: list[str]) -> None:
     from robust_corpus import corpus
 
     what = argv[0] if argv else "test"
-    split = "tune" if what == "tune" else "test"
-    h = Harness()
+    split = "tune" if what.startswith("tune") else "test"
+    if "--split" in argv and what in ("test", "tradeoff"):
+        at = argv.index("--split") + 1
+        split = argv[at] if at < len(argv) else ""
+        if split not in ("test", "fresh"):
+            raise SystemExit("robust_bench: --split is test or fresh (the tuning half is for tune only)")
+    names: tuple[str, ...] = DETECTORS
+    if "--detectors" in argv:
+        at = argv.index("--detectors") + 1
+        chosen = argv[at].split(",") if at < len(argv) else []
+        names = tuple(dict.fromkeys(n for c in chosen for n in (DEFAULT if c == "default" else (c,))))
+        unknown = sorted(set(names) - set(detectors()))
+        if not names or unknown:
+            raise SystemExit(f"robust_bench: --detectors needs a comma-separated list of detectors or 'default' "
+                             f"(unknown: {', '.join(unknown) or 'none given'})")
+    h = Harness(names)
     data = corpus(split)
     if what == "tune":
         # the last of the grids tried (RESULTS.md says which ideas the earlier ones rejected)
         grid = {"near": [0.9, 0.93, 0.96], "ball": [0.9], "step": [0.25, 0.5], "evidence": [4.0, 5.0],
                 "min_share": [0.1], "revisits": [2], "free_lows": [0]}
         best, _rows = tune(h, data, grid)
+        print(json.dumps({"chosen": best}, indent=2))
+        return
+    if what == "tune-structured":
+        best, _rows = tune_structured(h, data, STRUCTURED_GRID)
         print(json.dumps({"chosen": best}, indent=2))
         return
     if what == "tradeoff":
@@ -256,7 +308,8 @@ def main(argv: list[str]) -> None:
     if "--markdown" in argv:
         print(markdown(result))
         return
-    print(json.dumps({"date": time.strftime("%Y-%m-%d"), "split": split, "params": CHOSEN, "result": result},
+    print(json.dumps({"date": time.strftime("%Y-%m-%d"), "split": split, "detectors": names, "params": CHOSEN,
+                      "result": result},
                      indent=2, default=str))
 
 
