@@ -20,7 +20,10 @@ point queried before (a search circles the point it stands on; a video passes ea
 
 Probes are counted, with exponential decay, in four scopes: the API key, its address, its
 network, and the chain itself; a scope whose count passes its threshold (and whose linked
-queries are at least ``min_share`` probes) alerts, naming the scope and the keys in it. The
+queries are at least ``min_share`` probes) alerts, naming the scope and the keys in it. A key,
+address or network counts a chain's probes once the chain holds ``chain_probes`` of them: a
+search probes around its point again and again, while a data set scored once holds natural
+near-duplicates with different labels, one such pair per chain. The
 chain scope is what sees an attacker that rotates keys and addresses: every key it uses still
 queries near-duplicates of the same input.
 """
@@ -56,6 +59,9 @@ class BoundaryParams(DetectorParams):
                           "included) before a move toward the boundary counts")
     min_share: float = Field(0.2, ge=0, le=1, description="share of a scope's linked queries that must be "
                              "probes (many users behind one network re-send inputs without moving them)")
+    chain_probes: int = Field(2, ge=1, description="probes a chain must hold before they count in any scope (the "
+                              "first ones held back until then): a search probes again and again around its "
+                              "point, a data set's natural near-duplicates with different labels once each")
     decay: float = Field(0.98, gt=0, le=1, description="per probe, the weight earlier probes keep")
     index_size: int = Field(1 << 16, ge=1024, description="recent queries in the shared near-duplicate index")
     realert_s: float = Field(3600.0, ge=0, description="quiet time before the same scope alerts again")
@@ -120,12 +126,14 @@ class BoundarySearch(Detector):
         self.recent: OrderedDict[str, np.ndarray] = OrderedDict()
         # per chain with links: its low, which moves down in whole steps only
         self.lows: OrderedDict[int, float] = OrderedDict()
+        # per chain with probes: how many (the first chain_probes - 1 held back until it has more)
+        self.held: OrderedDict[int, int] = OrderedDict()
 
     def state_size(self) -> int:
         """The largest of its tables (scopes holding evidence, chains holding a lowest margin,
-        clients' latest entries), each bounded by ``max_clients``; the shared index is fixed in
+        clients' latest entries, chains' probe counts), each bounded by ``max_clients``; the shared index is fixed in
         size (``index_size``)."""
-        return max(len(self.scopes), len(self.lows), len(self.recent))
+        return max(len(self.scopes), len(self.lows), len(self.recent), len(self.held))
 
     def _scope(self, name: str) -> _Scope:
         scope = self.scopes.get(name)
@@ -192,26 +200,39 @@ class BoundarySearch(Detector):
             self.lows[chain] = margin if lower else low
             if len(self.lows) > p.max_clients:
                 self.lows.popitem(last=False)
-            alerts.extend(self._count(event, chain, probe))
+            alerts.extend(self._count(event, chain, int(probe), self._weigh(chain) if probe else 0))
         return alerts
 
-    def _count(self, event: QueryEvent, chain: int, probe: bool) -> list[Alert]:
+    def _weigh(self, chain: int) -> int:
+        """How many probes this one makes count: none while its chain holds fewer than
+        ``chain_probes``, then the ones held back with it, then one each."""
+        n = self.held.pop(chain, 0) + 1
+        self.held[chain] = n
+        if len(self.held) > self.params.max_clients:
+            self.held.popitem(last=False)
+        need = self.params.chain_probes
+        return 0 if n < need else need if n == need else 1
+
+    def _count(self, event: QueryEvent, chain: int, probe: int, weight: int) -> list[Alert]:
+        """Count a linked query in its scopes: the chain's own count takes every probe; the
+        key's, address's and network's take its ``weight`` (probes held back until their chain
+        has held ``chain_probes``)."""
         p = self.params
-        scopes = [(f"key {event.client}", p.evidence), (f"chain {chain}", p.evidence)]
+        scopes = [(f"key {event.client}", p.evidence, weight), (f"chain {chain}", p.evidence, probe)]
         if event.address:
-            scopes.append((f"address {event.address}", p.address_evidence))
+            scopes.append((f"address {event.address}", p.address_evidence, weight))
             network = network_of(event.address)
             if network:
-                scopes.append((f"network {network}", p.network_evidence))
+                scopes.append((f"network {network}", p.network_evidence, weight))
         alerts = []
-        for name, threshold in scopes:
+        for name, threshold, counted in scopes:
             scope = self._scope(name)
-            scope.evidence = scope.evidence * p.decay + probe
+            scope.evidence = scope.evidence * p.decay + counted
             scope.probes += 1
-            scope.boundary += probe
+            scope.boundary += counted
             # the group is the keys whose queries moved toward the boundary: a user who only
             # shares the address (an office NAT) or re-sends a popular input is not named
-            if probe and event.client not in scope.keys and len(scope.keys) < _COUNTED_KEYS:
+            if counted and event.client not in scope.keys and len(scope.keys) < _COUNTED_KEYS:
                 scope.keys[event.client] = None
             if scope.evidence >= threshold and scope.boundary >= p.min_share * scope.probes \
                     and event.time - scope.alerted > p.realert_s:
