@@ -91,3 +91,48 @@ def test_ray_gives_the_same_findings_as_local_processes(plan, tmp_path):
                        result.assessment.findings[u["finding"]].queries) for u in result.units)
 
     assert outcome(ray) == outcome(local)
+
+
+def _listening(pids: set[int]) -> list[str]:
+    """Addresses (hex, as /proc/net shows them) the processes ``pids`` listen on over TCP."""
+    import os
+
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:  # gone meanwhile
+            continue
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for row in list(f)[1:]:
+                cols = row.split()
+                if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
+                    out.append(cols[1].rsplit(":", 1)[0])
+    return out
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray not installed (pip install 'advmatrix[ray]')")
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/net/tcp"), reason="needs Linux's /proc")
+def test_the_local_ray_cluster_listens_on_loopback_only(plan, tmp_path):
+    """Ray's job and gRPC servers run any code they are sent (ATLAS AML.CS0023): the cluster a
+    campaign starts must not be reachable from another host."""
+    import psutil
+
+    seen: list[list[str]] = []
+
+    def progress(key, finding):
+        if finding is None and not seen:  # while the cluster runs its first unit
+            me = psutil.Process()
+            seen.append(_listening({p.pid for p in me.children(recursive=True)} | {me.pid}))
+
+    run_campaign(plan(), store=tmp_path / "r.db", executor="ray", workers=2, on_progress=progress)
+    addresses = seen[0]
+    assert addresses, "found no listening socket of the Ray cluster"
+    # 0100007F is 127.0.0.1; the v6 table shows it mapped (::ffff:127.0.0.1) or as ::1
+    loopback = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
+    assert set(addresses) <= loopback, addresses

@@ -14,7 +14,10 @@ workers, a Ray actor for Ray ones.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
+import os
+import sys
 import threading
 import traceback
 import uuid
@@ -24,7 +27,7 @@ from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
 
-from ..errors import BudgetExhausted, UsageError
+from ..errors import BudgetExhausted, CapabilityError, UsageError
 from ..targets import Budget
 from ._base import Finding
 from ._campaign import Assessment
@@ -371,12 +374,27 @@ def _run_local(todo, limits, recorder, caps, workers, _address, on_progress) -> 
         return link.spent()
 
 
+def _loopback_only_ray() -> None:
+    """Make the local cluster a loopback-only one. Ray turns a node address of 127.0.0.1 into the
+    host's routable address, and its servers then listen on every interface; its switch for a
+    local-only cluster (the one it uses on macOS and Windows) is an environment variable read when
+    ``ray`` is imported. Set here for this process's import and for the processes Ray starts, and
+    on the module if it was imported already."""
+    os.environ[_RAY_LOCAL_ONLY] = "0"
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None:
+        constants.ENABLE_RAY_CLUSTER = False
+
+
+_RAY_LOCAL_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
 def _run_ray(todo, limits, recorder, caps, workers, address, on_progress) -> dict[str, int]:
+    if not address:
+        _loopback_only_ray()
     try:
         import ray
     except ImportError:
-        from ..errors import CapabilityError
-
         raise CapabilityError("--executor ray needs Ray: pip install 'advmatrix[ray]'") from None
     started = False
     if not ray.is_initialized():
@@ -386,10 +404,13 @@ def _run_ray(todo, limits, recorder, caps, workers, address, on_progress) -> dic
             ray.init(address=address, logging_level="ERROR", log_to_driver=False)
         else:
             # no dashboard, so no job API: it runs any code it is sent, without authentication
-            # (ATLAS AML.CS0023); the node address is loopback, but Ray's own gRPC ports still
-            # listen on every interface (Ray 2.60), hence the firewall advice in the README
-            ray.init(num_cpus=workers or 2, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     logging_level="ERROR", log_to_driver=False)
+            # (ATLAS AML.CS0023); every server of the cluster on loopback (_loopback_only_ray)
+            ray.init(num_cpus=workers or 2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+            node = ray.util.get_node_ip_address()
+            if not ipaddress.ip_address(node).is_loopback:
+                ray.shutdown()
+                raise CapabilityError(f"Ray started its local cluster on {node}, not on loopback; refusing to run "
+                                      "a campaign on it (start one yourself and pass --ray-address)")
         started = True
     try:
         actor = ray.remote(Coordinator).options(num_cpus=0).remote(limits, recorder.spent())
