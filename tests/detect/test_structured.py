@@ -267,3 +267,25 @@ def test_other_shapes_and_bounded_state():
     det = build("structured-search")
     assert det.observe(QueryEvent("c", 0.0, rng.uniform(size=(2, 1, 8, 8)).astype(np.float32), None)) == []
     assert det.state_size() == 0
+
+
+def test_a_search_interleaved_with_new_inputs_from_its_key_is_still_caught(probs, digits):
+    """Cover queries (other digits, new inputs) between the candidates do not dilute the key's
+    share of structured edits: an input like none before is no edit at all. Counted as edits
+    (``edit_cosine`` near 0), they hide the search."""
+    X, _ = digits
+
+    def run(**params):
+        det = build("structured-search", **params)
+        send = _one_key(det, probs)
+        cover = iter(X[1600:1797])
+
+        def with_cover(x):
+            for _ in range(2):  # two natural queries before each of the search's
+                send(next(cover))
+            return send(x)
+
+        return _search(probs, X[1530], _window, with_cover, budget=60)
+
+    assert run() > 0
+    assert run(edit_cosine=1e-6) == 0

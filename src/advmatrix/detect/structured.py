@@ -27,7 +27,9 @@ other starts a chain. A chain keeps the label and log-margin it started with, it
 log-margin for that label and its structured changes. A structured query alerts when its chain
 has ``probes`` structured changes, the chain's margin has fallen ``fall`` below where it started
 (a flipped label counts: the margin goes negative), and at least ``min_share`` of the client's
-latest edits were structured (a search builds nearly every query so; a brightness/contrast
+latest edits were structured (an edit: a query like an input before it, ``edit_cosine``; a new
+input is none, so cover queries a search is interleaved with do not dilute the share; a search
+builds nearly every edit so; a brightness/contrast
 optimiser, whose candidates now and then differ by a local shift, builds few, and it raises its
 margin). Not told apart: an application that sends a drawing canvas after each pen stroke while
 its label changes (local, one-signed edits of one input); and a search whose every query is
@@ -76,6 +78,9 @@ class StructuredParams(DetectorParams):
     probes: int = Field(2, ge=1, description="structured changes in a chain before it may alert")
     fall: float = Field(0.5, ge=0, description="fall of the chain's log-margin below its start before it may alert")
     recent: int = Field(8, ge=1, le=64, description="a client's latest queries always compared")
+    edit_cosine: float = Field(0.9, gt=0, le=1, description="centred cosine (of the cell sums) to the nearest "
+                               "candidate from which a query that is no structured change is an edit of an input "
+                               "like it; below, a new input, left out of ``min_share``")
     min_share: float = Field(0.5, ge=0, le=1, description="share of the client's latest edits (of those ``recent`` "
                              "queries) that must be structured")
     bands: int = Field(8, ge=1, le=64, description="bands of cells looked up bit for bit in the shared table")
@@ -139,7 +144,9 @@ class _Grid:
 
 
 #: what a query's change from its base is
-_NIL, _LOCAL, _SPECTRAL, _OTHER = 0, 1, 2, 3
+# what a query is to its base: unchanged, a local change, a basis-vector step, another edit
+# (dense, of an input like it), or a new input (like none of the candidates)
+_NIL, _LOCAL, _SPECTRAL, _OTHER, _NEW = 0, 1, 2, 3, 4
 
 
 class _Chain:
@@ -257,19 +264,21 @@ class StructuredSearch(Detector):
         """The share of a client's latest edits that were structured: a search builds nearly
         every query so; an optimiser whose candidates now and then differ by a local shift
         builds few."""
-        edits = [kind for _, kind in recent if kind != _NIL]
+        edits = [kind for _, kind in recent if kind in (_LOCAL, _SPECTRAL, _OTHER)]
         return sum(kind in (_LOCAL, _SPECTRAL) for kind in edits) / len(edits) if edits else 0.0
 
     def _base(self, hashes: np.ndarray, sums: np.ndarray, keys: list[int], recent: list[int]) -> tuple[int, int]:
         """The earlier entry this query is best read as an edit of, and what the change from it
         is (:data:`_NIL`, :data:`_LOCAL`, :data:`_SPECTRAL` or :data:`_OTHER`, the first that any
-        candidate gives; among those, the fewest changed cells); (-1, _OTHER) when there is none."""
+        candidate gives; among those, the fewest changed cells); (-1, _NEW) when no candidate is
+        like it (``edit_cosine``): a new input, which is no edit at all (cover queries a search
+        is interleaved with must not count against its share of structured edits)."""
         p, g = self.params, self.grid
         found = list(recent) + [self.bands[k] for k in keys if k in self.bands]
         cand = np.unique(np.asarray(found, np.int64))
         cand = cand[self.ids[cand % p.index_size] == cand] if len(cand) else cand
         if not len(cand):
-            return -1, _OTHER
+            return -1, _NEW
         slots = cand % p.index_size
         mask = self.hashes[slots] != hashes                             # (m, cells)
         delta = np.where(mask, sums - self.sums[slots], 0.0)
@@ -283,7 +292,12 @@ class StructuredSearch(Detector):
             if hit.any():
                 best = int(np.argmin(np.where(hit, counts, g.cells + 1)))
                 return int(cand[best]), kind
-        return -1, _OTHER
+        # centred cosine of the cell sums: brightness and contrast do not make an input new
+        a = sums - sums.mean()
+        b = self.sums[slots] - self.sums[slots].mean(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = (b @ a) / (np.linalg.norm(b, axis=1) * np.linalg.norm(a))
+        return -1, _OTHER if np.nan_to_num(cos).max() >= p.edit_cosine else _NEW
 
     def _local(self, mask: np.ndarray, delta: np.ndarray, counts: np.ndarray, sums: np.ndarray,
                scale: float) -> np.ndarray:
@@ -333,7 +347,7 @@ class StructuredSearch(Detector):
             for k in self.keys[slot]:
                 if k and self.bands.get(int(k)) == old:
                     del self.bands[int(k)]
-        chain = self.chains.pop(int(self.chain[base % p.index_size]), None) if change != _OTHER else None
+        chain = self.chains.pop(int(self.chain[base % p.index_size]), None) if base >= 0 else None
         if chain is None:
             root = entry
             label = int(out.argmax())
