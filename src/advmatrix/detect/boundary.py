@@ -59,6 +59,9 @@ class BoundaryParams(DetectorParams):
                           "included) before a move toward the boundary counts")
     min_share: float = Field(0.2, ge=0, le=1, description="share of a scope's linked queries that must be "
                              "probes (many users behind one network re-send inputs without moving them)")
+    key_min_share: float = Field(0.1, ge=0, le=1, description="min_share for a key's own scope: a key is one "
+                                 "client, not the many users behind an address; ART's Boundary attack sends ten "
+                                 "candidates around its point for each that crosses (0.05 alerted on a video)")
     chain_probes: int = Field(2, ge=1, description="probes a chain must hold before they count in any scope (the "
                               "first ones held back until then): a search probes again and again around its "
                               "point, a data set's natural near-duplicates with different labels once each")
@@ -218,14 +221,15 @@ class BoundarySearch(Detector):
         key's, address's and network's take its ``weight`` (probes held back until their chain
         has held ``chain_probes``)."""
         p = self.params
-        scopes = [(f"key {event.client}", p.evidence, weight), (f"chain {chain}", p.evidence, probe)]
+        scopes = [(f"key {event.client}", p.evidence, weight, p.key_min_share),
+                  (f"chain {chain}", p.evidence, probe, p.min_share)]
         if event.address:
-            scopes.append((f"address {event.address}", p.address_evidence, weight))
+            scopes.append((f"address {event.address}", p.address_evidence, weight, p.min_share))
             network = network_of(event.address)
             if network:
-                scopes.append((f"network {network}", p.network_evidence, weight))
+                scopes.append((f"network {network}", p.network_evidence, weight, p.min_share))
         alerts = []
-        for name, threshold, counted in scopes:
+        for name, threshold, counted, share in scopes:
             scope = self._scope(name)
             scope.evidence = scope.evidence * p.decay + counted
             scope.probes += 1
@@ -234,7 +238,7 @@ class BoundarySearch(Detector):
             # shares the address (an office NAT) or re-sends a popular input is not named
             if counted and event.client not in scope.keys and len(scope.keys) < _COUNTED_KEYS:
                 scope.keys[event.client] = None
-            if scope.evidence >= threshold and scope.boundary >= p.min_share * scope.probes \
+            if scope.evidence >= threshold and scope.boundary >= share * scope.probes \
                     and event.time - scope.alerted > p.realert_s:
                 scope.alerted = event.time
                 # every scope that crosses says so (each once per realert_s): the key's alert names
