@@ -136,3 +136,41 @@ def test_the_local_ray_cluster_listens_on_loopback_only(plan, tmp_path):
     # 0100007F is 127.0.0.1; the v6 table shows it mapped (::ffff:127.0.0.1) or as ::1
     loopback = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
     assert set(addresses) <= loopback, addresses
+
+
+def test_a_worker_killed_mid_campaign_loses_no_finished_unit(plan, tmp_path):
+    """SIGKILL the worker process as the second unit starts: the first unit's finding is stored,
+    the unit that was running is an error naming the dead worker, and the rest run on a fresh one."""
+    import os
+    import signal
+
+    import psutil
+
+    db = tmp_path / "c.db"
+    top = "procedures:\n  discovery: {n_probes: 16}\n  fgsm: {n_samples: 8}\n  pgd: {n_samples: 8}\n"
+    path = plan(top=top)
+    started: list[str] = []
+    killed: list[int] = []
+
+    def progress(key, finding):
+        if finding is not None or not key.startswith("cnn/"):
+            return
+        started.append(key)
+        if len(started) == 2:
+            me = psutil.Process()
+            # the pool's worker is the newest child (the manager came first; the resource tracker aside)
+            pool = [p for p in me.children() if "resource_tracker" not in " ".join(p.cmdline())]
+            victim = max(pool, key=lambda p: p.create_time())
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    result = run_campaign(path, store=db, workers=1, on_progress=progress)
+    assert killed
+    units = {u["key"]: u for u in result.units}
+    first, second = started[0], started[1]
+    finding = result.assessment.findings[units[first]["finding"]]
+    assert units[first]["status"] in ("completed", "partial") and finding.queries > 0
+    assert units[second]["status"] == "error" and "worker process died" in units[second]["message"]
+    later = [k for k in units if k.startswith("cnn/") and k not in (first, second)]
+    assert later and all(units[k]["status"] in ("completed", "partial", "skipped") for k in later)
+    assert len(load_run(db, result.assessment.id).findings) == len(units)  # every unit stored
