@@ -222,3 +222,22 @@ def test_detect_refuses_a_configuration_without_workers(tmp_path):
         r = subprocess.run([sys.executable, "-m", "advmatrix", "detect", *args], capture_output=True, text=True)
         assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_redis_going_away_drops_and_counts_events_and_detection_resumes_when_it_returns(
+        replicas, upstream, tmp_path, redis_server):
+    with replicas(**WORKERS, **VOLUME_BLOCK) as ((a, gw_a), (b, _)):
+        with running_worker(_config(upstream, tmp_path, redis_server, **VOLUME_BLOCK), "w1", lease_s=0.5) as w:
+            assert _within(5, lambda: w.owned == {0})
+            assert _infer(a, key="alice") == 200 and _within(5, lambda: w.handled == 1)
+            redis_server.stop()
+            assert _within(3, lambda: not gw_a.state.up)
+            assert all(_infer((a, b)[i % 2], key="alice") == 200 for i in range(4))  # fail open: served
+            assert gw_a.stream.dropped >= 2
+            redis_server.start()  # empty: no persistence, the stream and its group are gone too
+            assert _within(10, lambda: gw_a.state.up and w.owned == {0})
+            for i in range(16):
+                if _infer((a, b)[i % 2]) != 200:
+                    break
+            assert _within(10, lambda: w.alerts >= 1)  # the worker took its shard back and detects again
+            assert _within(5, lambda: _infer(a) == 403 and _infer(b) == 403)
