@@ -315,12 +315,25 @@ class Gateway:
         if self.stream is not None:
             self.stream.add(event)
         else:
-            for detector in self.tensor_detectors:
-                for alert in detector.observe(event):
-                    self._raise(alert)
+            self.detect(event)
         self.latency_sum += latency
         digest = hashlib.blake2b(inputs.tobytes(), digest_size=8).hexdigest()
         self.writer.event(Event(event.time, client, path, 200, len(inputs), size, latency, digest))
+
+    def detect(self, event: QueryEvent, *, silent: bool = False) -> None:
+        """Run the classifier detectors on one event and raise their alerts (``silent``: only
+        feed their state, as a detect worker replaying a shard's history does). A detector that
+        fails is counted and logged, and the others still see the event, as on the chat path."""
+        for detector in self.tensor_detectors:
+            try:
+                alerts = detector.observe(event)
+            except Exception:
+                self.metrics["observe_errors"] += 1
+                log.exception("detector %s failed on a query from %s", detector.name, event.client)
+                continue
+            if not silent:
+                for alert in alerts:
+                    self._raise(alert)
 
     def count(self, client: str, n: int) -> int:
         """Add ``n`` queries to the client's count; its count now."""

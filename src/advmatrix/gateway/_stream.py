@@ -15,6 +15,7 @@ more than the header it would replace.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections import deque
@@ -109,22 +110,17 @@ def decode_event(fields: dict[bytes, bytes]) -> QueryEvent:
 
 def encode_alert(alert: Alert, store: str, origin: str) -> bytes:
     """An alert as published to the replicas: the record, where it was stored, who raised it."""
-    doc = {"detector": alert.detector, "technique_ids": list(alert.technique_ids), "client": alert.client,
-           "severity": alert.severity, "message": alert.message, "evidence": alert.evidence, "time": alert.time,
-           "query_count": alert.query_count, "action": alert.action, "mitigation_ids": list(alert.mitigation_ids),
-           "store": store, "origin": origin}
-    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY, default=str)
+    doc = {f.name: getattr(alert, f.name) for f in dataclasses.fields(alert) if f.name != "id"}
+    return orjson.dumps(doc | {"store": store, "origin": origin}, option=orjson.OPT_SERIALIZE_NUMPY, default=str)
 
 
 def decode_alert(data: bytes) -> tuple[Alert, str, str]:
     """(alert, store identity, origin) of a published alert; ValueError when it is not one."""
     try:
         doc = orjson.loads(data)
-        alert = Alert(doc["detector"], tuple(doc["technique_ids"]), doc["client"], doc["severity"], doc["message"],
-                      dict(doc["evidence"]), float(doc["time"]), int(doc["query_count"]), str(doc["action"]),
-                      tuple(doc["mitigation_ids"]))
-        return alert, str(doc["store"]), str(doc["origin"])
-    except (KeyError, TypeError, orjson.JSONDecodeError) as exc:
+        store, origin = str(doc.pop("store")), str(doc.pop("origin"))
+        return Alert(**doc), store, origin
+    except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
         raise ValueError(f"not an alert message ({exc.__class__.__name__})") from None
 
 

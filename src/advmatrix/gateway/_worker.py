@@ -178,16 +178,7 @@ class DetectWorker:
             gw.observed += event.n
             self.handled += 1
             self.replayed += silent
-            for detector in gw.tensor_detectors:
-                try:
-                    alerts = detector.observe(event)
-                except Exception:  # one detector's bug must not stop the others or the worker
-                    gw.metrics["observe_errors"] += 1
-                    log.exception("detector %s failed on an event of %s", detector.name, event.client)
-                    continue
-                if not silent:
-                    for alert in alerts:
-                        gw._raise(alert)
+            gw.detect(event, silent=silent)
         if ids and not silent:
             await self.redis.xack(key, GROUP, *ids)
 
