@@ -241,3 +241,14 @@ def test_redis_going_away_drops_and_counts_events_and_detection_resumes_when_it_
                     break
             assert _within(10, lambda: w.alerts >= 1)  # the worker took its shard back and detects again
             assert _within(5, lambda: _infer(a) == 403 and _infer(b) == 403)
+
+
+@pytest.mark.parametrize(("args", "says"), [(["--lease", "0"], "--lease 0.0: must be above 0"),
+                                            (["--replay", "-1"], "--replay -1: must be 0 or more")])
+def test_detect_names_a_bad_option(tmp_path, args, says):
+    config = tmp_path / "gateway.yaml"
+    config.write_text("upstream: http://127.0.0.1:1\nstate: redis://127.0.0.1:1/0\ndetection: workers\n"
+                      f"db: {tmp_path / 'w.db'}\n")
+    r = subprocess.run([sys.executable, "-m", "advmatrix", "detect", "--config", str(config), *args],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -80,8 +80,11 @@ class DetectWorker:
         if config.detection != "workers" or not config.state:
             raise UsageError("a detect worker needs the replicas' configuration: state: redis://... and "
                              "detection: workers")
-        if lease_s <= 0 or replay < 0 or batch < 1:
-            raise UsageError("lease must be above 0 s, replay at least 0 and batch at least 1")
+        for bad, what in ((lease_s <= 0, f"--lease {lease_s}: must be above 0 seconds"),
+                          (replay < 0, f"--replay {replay}: must be 0 or more events"),
+                          (batch < 1, f"batch {batch}: must be at least 1")):
+            if bad:
+                raise UsageError(what)
         self.config = config
         self.name = name or default_name()
         self.lease_ms = int(lease_s * 1000)
