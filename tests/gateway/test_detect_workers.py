@@ -20,7 +20,7 @@ import yaml
 
 from advmatrix.detect import QueryEvent
 from advmatrix.gateway import GatewayConfig
-from advmatrix.gateway._stream import GROUP, decode_event, encode_event, shard_of, stream_key
+from advmatrix.gateway._stream import GROUP, decode_event, encode_event, epoch_key, lease_key, shard_of, stream_key
 from advmatrix.gateway._worker import DetectWorker
 from tests.conftest import ADMIN
 from tests.gateway import test_shared_state as shared  # skips this module where Redis is missing, as that one
@@ -38,7 +38,7 @@ VOLUME_BLOCK = {"detectors": {"volume": {"max_client_queries": 12, "realert_s": 
 def running_worker(cfg: GatewayConfig, name: str, **options):
     """A DetectWorker on its own loop in a thread; stopped (shards released) on exit."""
     worker = DetectWorker(cfg, name, **options)
-    loop = asyncio.new_event_loop()
+    loop = _LOOPS[worker] = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_until_complete, args=(worker.run(),), daemon=True)
     thread.start()
     try:
@@ -47,6 +47,10 @@ def running_worker(cfg: GatewayConfig, name: str, **options):
         loop.call_soon_threadsafe(worker.stop)
         thread.join(timeout=10)
         loop.close()
+        del _LOOPS[worker]
+
+
+_LOOPS: dict[DetectWorker, asyncio.AbstractEventLoop] = {}  # running_worker's, for tests that call into one
 
 
 def _config(upstream, tmp_path, redis_server, name="w", **fields) -> GatewayConfig:
@@ -147,6 +151,33 @@ def test_a_replay_longer_than_the_lease_happens_once(upstream, tmp_path, redis_s
         r.xadd(key, encode_event(_event("key:new", 9999)))
         assert _within(5, lambda: w.handled == 2501)
         assert w.replayed == 2500  # paged, the lease renewed between pages: not lost and replayed again
+
+
+def test_a_lapsed_lease_is_taken_back_only_if_no_other_worker_held_it_meanwhile(upstream, tmp_path, redis_server):
+    r = redis.Redis(port=redis_server.port)
+    r.flushall()
+    cfg = _config(upstream, tmp_path, redis_server, **VOLUME_BLOCK)
+    key = stream_key(0)
+    with running_worker(cfg, "slow", lease_s=60) as w:  # upkeep every 20 s: the test drives it
+        assert _within(5, lambda: w.owned == {0})
+        for i in range(5):
+            r.xadd(key, encode_event(_event("key:mallory", i)))
+        assert _within(5, lambda: w.handled == 5)
+        # the lease lapsed while the worker was busy, no one took it: the worker keeps the shard
+        # and the detectors' state, nothing is replayed
+        r.delete(lease_key(0))
+        assert asyncio.run_coroutine_threadsafe(w._upkeep(), _loop_of(w)).result(5) is None
+        assert w.owned == {0} and r.get(lease_key(0)) == b"slow" and w.replayed == 0
+        # it lapsed and another worker held it in between (the epoch moved on): the shard's state
+        # moved on without this worker, which lets go and takes it over afresh from the history
+        r.delete(lease_key(0))
+        r.incr(epoch_key(0))
+        asyncio.run_coroutine_threadsafe(w._upkeep(), _loop_of(w)).result(5)
+        assert w.owned == {0} and w.replayed == 5
+
+
+def _loop_of(worker: DetectWorker) -> asyncio.AbstractEventLoop:
+    return _LOOPS[worker]
 
 
 def test_shards_are_shared_out_and_taken_back_when_a_worker_leaves(upstream, tmp_path, redis_server):

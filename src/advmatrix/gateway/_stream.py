@@ -50,6 +50,12 @@ def lease_key(shard: int) -> str:
     return f"{PREFIX}lease:{shard}"
 
 
+def epoch_key(shard: int) -> str:
+    """The count of times a shard's lease was taken: tells a worker whether its lapsed lease
+    passed through other hands since."""
+    return f"{PREFIX}epoch:{shard}"
+
+
 def shard_of(client: str, shards: int) -> int:
     """The shard of a client's events: stable across replicas and restarts (not Python's
     ``hash``, which is salted per process)."""

@@ -35,13 +35,28 @@ from redis.exceptions import ResponseError
 from ..errors import UsageError
 from ._app import Gateway
 from ._config import GatewayConfig
-from ._stream import GROUP, META, WORKERS, decode_event, encode_alert, lease_key, store_identity, stream_key
+from ._stream import GROUP, META, WORKERS, decode_event, encode_alert, epoch_key, lease_key, store_identity, stream_key
 
 log = logging.getLogger("advmatrix.gateway.worker")
 
-# only the holder renews or releases a lease: a worker whose lease expired must not take the
-# shard back from the worker that has it now
-_RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
+# taking a lease counts an epoch, so that a lease can be fenced
+_TAKE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return redis.call('INCR', KEYS[2]) end
+return 0
+"""
+# only the holder renews or releases a lease. A lease that lapsed while its holder was busy (a
+# batch or a page of history slower than the lease) is taken back only if no other worker took
+# it in the meantime: the epoch is still the one this worker took; otherwise the shard's state
+# moved on without this worker and it must let go
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not holder and redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 _PAGE = 500  # stream entries per read while taking a shard over
 
@@ -96,9 +111,11 @@ class DetectWorker:
         self.store_id = store_identity(config.db)
         self.shards = config.shards
         self.owned: set[int] = set()
+        self._epochs: dict[int, int] = {}  # shard -> the epoch of the lease this worker took
         self.handled = self.replayed = self.malformed = self.alerts = 0
         self.redis: Any = None
         self._stop = asyncio.Event()
+        self._take_lease: Any = None
         self._renew: Any = None
         self._release: Any = None
 
@@ -123,6 +140,7 @@ class DetectWorker:
         # commands, not a batch of stream entries (whose inputs may be images)
         self.redis = r = aioredis.Redis.from_url(self.config.state, socket_connect_timeout=1, socket_timeout=30,
                                                  retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        self._take_lease = r.register_script(_TAKE)
         self._renew = r.register_script(_RENEW)
         self._release = r.register_script(_RELEASE)
         await self._check_shards()
@@ -200,7 +218,7 @@ class DetectWorker:
         share = math.ceil(self.shards / max(live, 1))
         before = set(self.owned)
         for shard in sorted(self.owned):
-            if not await self._renew(keys=[lease_key(shard)], args=[self.name, self.lease_ms]):
+            if not await self._keep(shard):
                 log.warning("detect worker %s: lost shard %d", self.name, shard)
                 self.owned.discard(shard)
         for shard in sorted(self.owned, reverse=True)[:max(len(self.owned) - share, 0)]:
@@ -213,7 +231,12 @@ class DetectWorker:
                 shard = (start + i) % self.shards
                 if len(self.owned) >= share:
                     break
-                if shard not in self.owned and await r.set(lease_key(shard), self.name, nx=True, px=self.lease_ms):
+                if shard in self.owned:
+                    continue
+                keys = [lease_key(shard), epoch_key(shard)]
+                epoch = await self._take_lease(keys=keys, args=[self.name, self.lease_ms])
+                if epoch:
+                    self._epochs[shard] = int(epoch)
                     try:
                         taken = await self._take(shard)
                     except BaseException:
@@ -278,7 +301,8 @@ class DetectWorker:
 
     async def _keep(self, shard: int) -> bool:
         """Renew the shard's lease; False when another worker holds it now."""
-        return bool(await self._renew(keys=[lease_key(shard)], args=[self.name, self.lease_ms]))
+        keys = [lease_key(shard), epoch_key(shard)]
+        return bool(await self._renew(keys=keys, args=[self.name, self.lease_ms, self._epochs.get(shard, -1)]))
 
     async def _leave(self) -> None:
         """Give the shards back at once (a successor need not wait for the leases to expire)."""
