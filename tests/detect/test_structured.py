@@ -289,3 +289,77 @@ def test_a_search_interleaved_with_new_inputs_from_its_key_is_still_caught(probs
 
     assert run() > 0
     assert run(edit_cosine=1e-6) == 0
+
+
+def _stripes(x0: np.ndarray, rng: np.random.Generator, eps: float = EPS) -> np.ndarray:
+    """Square's start: every column moved up or down by eps (clipped to the input range)."""
+    signs = rng.choice([-1.0, 1.0], size=(1, 1, x0.shape[-1]))
+    return np.clip(x0 + eps * signs, 0, 1).astype(np.float32)
+
+
+def test_a_query_on_a_corner_of_the_linf_ball_that_lowers_the_margin_alerts_at_once(probs, digits):
+    """A search that starts from a corner of the L-inf ball (every value moved by eps, up or
+    down) and brings the margin down is caught on that query, before any window step: the
+    sessions ART's Square wins within three queries."""
+    X, _ = digits
+    caught = falls = 0
+    for image in range(1500, 1520):
+        det = build("structured-search")
+        x0 = X[image:image + 1]
+        out0 = probs(x0)
+        label = int(out0.argmax())
+        corner = _stripes(x0[0], np.random.default_rng(image))[None]
+        out = probs(corner)
+        det.observe(QueryEvent("key:sq", 1.0, x0, out0))
+        alerts = det.observe(QueryEvent("key:sq", 2.0, corner, out))
+        fell = log_margin(out0[0], label) - log_margin(out[0], label) >= 0.5
+        assert fell or not alerts, image  # the margin gate still decides
+        falls += fell
+        caught += bool(alerts)
+        if alerts:
+            assert alerts[0].evidence["corner_steps"] == 1 and "corner" in alerts[0].message
+    # a start that moves nearly every free value one way (a sparse digit whose down columns are
+    # background) is too like a brightness shift to count
+    assert falls >= 10 and caught >= 0.8 * falls, (caught, falls)
+
+
+def _scores(x: np.ndarray) -> np.ndarray:
+    """A stand-in classifier for shapes the CNN does not take: class 0's score falls as the
+    input moves away from mid-grey."""
+    z = np.zeros((len(x), 3))
+    z[:, 0] = 4.0 - 20 * np.abs(x.reshape(len(x), -1) - 0.5).mean(1)
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (32, 32, 3), (300,)])
+def test_corner_steps_are_read_off_a_sample_of_larger_inputs(shape):
+    """Inputs with more values than are kept (128) are compared at fixed positions: a corner
+    step of 8/255 (a photo's budget) alerts; the same image with dense noise, a brightness
+    shift (one way, one amount) or a contrast change does not."""
+    rng = np.random.default_rng(0)
+    x0 = rng.uniform(0.3, 0.7, size=shape).astype(np.float32)
+    eps = 8 / 255
+    corner = np.clip(x0 + eps * rng.choice([-1.0, 1.0], size=shape), 0, 1).astype(np.float32)
+    benign = {"noise": x0 + rng.normal(0, eps, size=shape), "brightness": x0 + eps,
+              "contrast": (x0 - 0.5) * 1.2 + 0.5}
+    for name, x in {**benign, "corner": corner}.items():
+        det = build("structured-search")
+        det.observe(QueryEvent("key:c", 1.0, x0[None], _scores(x0[None])))
+        x = np.clip(x, 0, 1).astype(np.float32)[None]
+        alerts = det.observe(QueryEvent("key:c", 2.0, x, _scores(x) * [[0.2, 1, 1]]))  # class 0 falls
+        assert bool(alerts) == (name == "corner"), name
+
+
+def test_one_amount_below_corner_min_is_no_corner(probs, digits):
+    """Values moved up and down by one quantisation level (noise on an 8-bit image, +-1/255) are
+    not a corner step: below ``corner_min``."""
+    X, _ = digits
+    x0 = X[1500:1501]
+    rng = np.random.default_rng(3)
+    x = np.clip(x0 + rng.choice([-1.0, 1.0], size=x0.shape) / 255, 0, 1).astype(np.float32)
+    det = build("structured-search")
+    det.observe(QueryEvent("key:q", 1.0, x0, probs(x0)))
+    out = probs(x)
+    out[0] = out[0][::-1]  # whatever the scores do
+    assert det.observe(QueryEvent("key:q", 2.0, x, out)) == []

@@ -15,11 +15,17 @@ axes, all channels together): per cell a hash of its raw bytes and the sum of it
 change from a *base* is read off the cells: which changed (their hashes differ), and whether it
 is *local* (its bounding box leaves part of every axis untouched, it goes one way, and its cells
 moved by at least ``min_change``) or a *basis-vector step* (one low-frequency 2-D cosine, not the
-constant, explains ``spectral`` of it wherever the query is not clipped). Candidate bases are the
+constant, explains ``spectral`` of it wherever the query is not clipped). A *corner step* is read
+off ``corner_values`` values kept per query at fixed positions: every value that moved and is not
+clipped moved by one amount, some up and some down, so the query sits on a corner of the L-inf
+ball around its base. That is where an L-inf search puts its candidates (Square's start, a sign
+gradient step, HopSkipJump's L-inf projection); noise, compression and resizing move each value
+by its own amount, a brightness shift moves all one way. It counts ``corner_probes`` (2): alone
+enough, so that a Square session won by its first query past the start is still seen. Candidate bases are the
 client's latest ``recent`` queries and the queries, any client's, that share a band of cells with
 it bit for bit (a sparse change leaves most bands as they were, so the base is found whoever
 sent it: an attacker that rotates keys or addresses still edits the same input); the first kind
-found wins (unchanged, local, basis vector), the fewest changed cells among them.
+found wins (unchanged, corner, local, basis vector), the fewest changed cells among them.
 
 A query that is unchanged or structured links to its base and continues the base's chain (a
 search grows a tree of candidates around its best input; the chain counts the whole tree); any
@@ -36,7 +42,8 @@ its label changes (local, one-signed edits of one input); and a search whose eve
 disguised with dense noise (``square-noise``), which is left to ``prada`` and ``boundary-search``.
 
 State is bounded: one ring of ``index_size`` summaries shared by every client (``cells`` x 8
-bytes each, 16 MiB at the defaults on inputs of 64 cells or more), a band table with at most
+bytes and ``corner_values`` x 4 bytes each, 32 MiB at the defaults on inputs of 128 values or
+more), a band table with at most
 ``bands`` entries per summary, the latest ``recent`` entry IDs of at most ``max_clients`` clients
 and at most ``max_clients`` chains. The cost per query is one pass over its values plus work on
 at most ``recent + bands`` candidates, whatever the history.
@@ -70,6 +77,14 @@ class StructuredParams(DetectorParams):
                             "one low-frequency cosine basis vector must explain for a basis-vector step")
     affine: float = Field(0.9, gt=0, le=1, description="share of a basis-vector step that a brightness/contrast "
                           "re-mapping of its base (a * base + b) may explain; more, and it is such a re-mapping")
+    corner: float = Field(0.9, gt=0, le=1, description="share of a corner step's changed, unclipped values that "
+                          "must have moved by one common amount")
+    corner_probes: int = Field(2, ge=1, description="structured changes a corner step counts for: one is as telling "
+                               "as two local changes (nothing benign in the corpus made one)")
+    corner_values: int = Field(128, ge=16, le=4096, description="values of each query (at fixed positions) kept to "
+                               "read corner steps off")
+    corner_min: float = Field(0.01, ge=0, description="smallest common amount of a corner step, as a share of "
+                              "input_range (finer, and one quantisation level of noise would be one)")
     spectral_cells: float = Field(0.25, gt=0, le=1, description="least share of the cells a basis-vector step must "
                                   "change (and leave unclipped): fewer are explained by any basis vector")
     min_change: float = Field(0.15, ge=0, description="smallest mean |change| of a changed cell's sum, as a share of "
@@ -91,7 +106,7 @@ class StructuredParams(DetectorParams):
 class _Grid:
     """How a query's values fall into cells: summaries and the comparison of two of them."""
 
-    def __init__(self, shape: tuple[int, ...], grid: int, bands: int, rng: np.random.Generator):
+    def __init__(self, shape: tuple[int, ...], grid: int, bands: int, corner_values: int, rng: np.random.Generator):
         if len(shape) == 2:
             h, w, axes = shape[0], shape[1], (0, 1)
         elif len(shape) == 3 and shape[0] <= 4:  # channels first
@@ -123,6 +138,8 @@ class _Grid:
         # directions a frequency-space search (SimBA-DCT) steps along
         fh, fw = _dct(self.gh)[:8], _dct(self.gw)[:8]
         self.basis = np.einsum("ui,vj->uvij", fh, fw).reshape(len(fh) * len(fw), self.cells)[1:]
+        # the positions whose values are kept: enough to read a corner step off, at a fixed cost
+        self.sample = np.sort(rng.permutation(cell.size)[:corner_values])
 
     def summary(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per cell: a hash of the raw float32 bytes (uint32) and the sum of the values."""
@@ -144,16 +161,17 @@ class _Grid:
 
 
 #: what a query's change from its base is
-# what a query is to its base: unchanged, a local change, a basis-vector step, another edit
-# (dense, of an input like it), or a new input (like none of the candidates)
-_NIL, _LOCAL, _SPECTRAL, _OTHER, _NEW = 0, 1, 2, 3, 4
+# what a query is to its base: unchanged, a local change, a basis-vector step, a corner step,
+# another edit (dense, of an input like it), or a new input (like none of the candidates)
+_NIL, _LOCAL, _SPECTRAL, _OTHER, _NEW, _CORNER = 0, 1, 2, 3, 4, 5
+_STRUCTURED = (_LOCAL, _SPECTRAL, _CORNER)
 
 
 class _Chain:
-    __slots__ = ("label", "low", "probes", "start")
+    __slots__ = ("corners", "label", "low", "probes", "start")
 
     def __init__(self, label: int, start: float) -> None:
-        self.label, self.start, self.low, self.probes = label, start, start, 0
+        self.label, self.start, self.low, self.probes, self.corners = label, start, start, 0, 0
 
 
 def _affine_share(weight: np.ndarray, delta: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -212,10 +230,11 @@ class StructuredSearch(Detector):
     def _allocate(self, shape: tuple[int, ...]) -> None:
         p = self.params
         self.shape = shape
-        g = self.grid = _Grid(shape, p.grid, p.bands, np.random.default_rng(0))
+        g = self.grid = _Grid(shape, p.grid, p.bands, p.corner_values, np.random.default_rng(0))
         n = p.index_size
         self.hashes = np.zeros((n, g.cells), np.uint32)
         self.sums = np.zeros((n, g.cells), np.float32)
+        self.samples = np.zeros((n, len(g.sample)), np.float32)
         self.ids = np.full(n, -1, np.int64)
         self.keys = np.zeros((n, len(g.band_of)), np.int64)   # the band keys each entry holds (0: none)
         self.chain = np.zeros(n, np.int64)                     # the entry its chain started from
@@ -243,13 +262,14 @@ class StructuredSearch(Detector):
         alerts: list[Alert] = []
         for x, out in zip(event.inputs, event.outputs, strict=True):
             hashes, sums = self.grid.summary(x)
+            picked = np.asarray(x, np.float32).reshape(-1)[self.grid.sample]
             keys = self.grid.band_keys(hashes)
-            base, change = self._base(hashes, sums, keys, [e for e, _ in recent])
-            entry, chain = self._add(hashes, sums, keys, base, change, out)
+            base, change = self._base(hashes, sums, picked, keys, [e for e, _ in recent])
+            entry, chain = self._add(hashes, sums, picked, keys, base, change, out)
             recent.append((entry, change))
             if len(recent) > p.recent:
                 del recent[0]
-            if change in (_LOCAL, _SPECTRAL) and chain.probes >= p.probes and chain.start - chain.low >= p.fall \
+            if change in _STRUCTURED and chain.probes >= p.probes and chain.start - chain.low >= p.fall \
                     and self._share(recent) >= p.min_share \
                     and event.time - self.alerted.get(event.client, -1e18) > p.realert_s:
                 self.alerted[event.client] = event.time
@@ -264,12 +284,13 @@ class StructuredSearch(Detector):
         """The share of a client's latest edits that were structured: a search builds nearly
         every query so; an optimiser whose candidates now and then differ by a local shift
         builds few."""
-        edits = [kind for _, kind in recent if kind in (_LOCAL, _SPECTRAL, _OTHER)]
-        return sum(kind in (_LOCAL, _SPECTRAL) for kind in edits) / len(edits) if edits else 0.0
+        edits = [kind for _, kind in recent if kind in (*_STRUCTURED, _OTHER)]
+        return sum(kind in _STRUCTURED for kind in edits) / len(edits) if edits else 0.0
 
-    def _base(self, hashes: np.ndarray, sums: np.ndarray, keys: list[int], recent: list[int]) -> tuple[int, int]:
+    def _base(self, hashes: np.ndarray, sums: np.ndarray, picked: np.ndarray, keys: list[int],
+              recent: list[int]) -> tuple[int, int]:
         """The earlier entry this query is best read as an edit of, and what the change from it
-        is (:data:`_NIL`, :data:`_LOCAL`, :data:`_SPECTRAL` or :data:`_OTHER`, the first that any
+        is (:data:`_NIL`, :data:`_CORNER`, :data:`_LOCAL`, :data:`_SPECTRAL` or :data:`_OTHER`, the first that any
         candidate gives; among those, the fewest changed cells); (-1, _NEW) when no candidate is
         like it (``edit_cosine``): a new input, which is no edit at all (cover queries a search
         is interleaved with must not count against its share of structured edits)."""
@@ -287,8 +308,13 @@ class StructuredSearch(Detector):
         scale = (hi - lo) * self.values / g.cells                       # a cell's sum over the input range
         # nothing changed, or the same input recomputed (float rounding): not an edit
         nil = (counts == 0) | (np.abs(delta).max(axis=1) <= 1e-5 * scale)
-        for kind, test in ((_NIL, None), (_LOCAL, self._local), (_SPECTRAL, self._spectral)):
-            hit = nil if test is None else ~nil & test(mask, delta, counts, sums, scale)
+        # a corner step first: the most telling, and a step along a cosine that happens to fit it
+        # would count for less
+        for kind, test in ((_NIL, None), (_CORNER, None), (_LOCAL, self._local), (_SPECTRAL, self._spectral)):
+            if kind == _CORNER:
+                hit = ~nil & self._corner(picked, self.samples[slots])
+            else:
+                hit = nil if test is None else ~nil & test(mask, delta, counts, sums, scale)
             if hit.any():
                 best = int(np.argmin(np.where(hit, counts, g.cells + 1)))
                 return int(cand[best]), kind
@@ -337,8 +363,36 @@ class StructuredSearch(Detector):
         # re-mapping, whatever cosine it also fits
         return wide & (fit.max(axis=1) >= p.spectral) & (_affine_share(inside, d, sums - delta) < p.affine)
 
-    def _add(self, hashes: np.ndarray, sums: np.ndarray, keys: list[int], base: int, change: int,
-             out: np.ndarray) -> tuple[int, _Chain]:
+    def _corner(self, picked: np.ndarray, bases: np.ndarray) -> np.ndarray:
+        """Every value moved by one amount, up or down, unless clipped: the query sits on a corner
+        of the L-inf ball around its base, where sign-based searches (Square's start, sign
+        gradient estimates, searches over the ball's vertices) put their candidates. Nothing
+        benign moves values so: noise, compression and resizing move each by its own amount,
+        brightness moves them all one way, contrast by an amount that follows the value."""
+        p = self.params
+        lo, hi = p.input_range
+        width = hi - lo
+        tol = 1e-3 * width  # a float32 or a decimal round trip of base + amount
+        d = picked - bases                                                  # (m, values kept)
+        size = np.abs(d)
+        changed = size > tol
+        free = changed & (picked > lo + tol) & (picked < hi - tol)         # not clipped
+        n_free = free.sum(axis=1)
+        ok = (changed.sum(axis=1) >= 0.25 * picked.size) & (n_free >= 8)
+        if not ok.any():
+            return ok
+        # the smallest move of a free value: clipping only shortens moves, and it is not free
+        amount = np.where(free, size, np.inf).min(axis=1)
+        on = free & (np.abs(size - amount[:, None]) <= tol)
+        # both ways: one way by one amount is a brightness shift. Few values need to go against
+        # the rest (a sparse image pushed down where it is background moves nowhere), and a
+        # shift sends none
+        up, down = (on & (d > 0)).sum(axis=1), (on & (d < 0)).sum(axis=1)
+        return ok & (on.sum(axis=1) >= p.corner * n_free) & (amount >= p.corner_min * width) \
+            & (np.minimum(up, down) >= np.maximum(2, 0.05 * n_free))
+
+    def _add(self, hashes: np.ndarray, sums: np.ndarray, picked: np.ndarray, keys: list[int], base: int,
+             change: int, out: np.ndarray) -> tuple[int, _Chain]:
         p = self.params
         entry, slot = self.next, self.next % p.index_size
         self.next += 1
@@ -355,11 +409,13 @@ class StructuredSearch(Detector):
         else:
             root = int(self.chain[base % p.index_size])
             chain.low = min(chain.low, log_margin(out, chain.label))
-            chain.probes += change != _NIL
+            chain.probes += p.corner_probes if change == _CORNER else change != _NIL
+            chain.corners += change == _CORNER
         self.chains[root] = chain
         if len(self.chains) > p.max_clients:
             self.chains.popitem(last=False)
         self.hashes[slot], self.sums[slot], self.ids[slot], self.chain[slot] = hashes, sums, entry, root
+        self.samples[slot] = picked
         self.keys[slot] = 0
         self.keys[slot, :len(keys)] = keys
         for k in keys:
@@ -368,8 +424,11 @@ class StructuredSearch(Detector):
 
     def _alert(self, event: QueryEvent, chain: _Chain) -> Alert:
         fell = chain.start - chain.low
-        message = (f"{chain.probes} structured edits of one input (a window, a coordinate or a basis "
-                   f"vector changed, the rest bit for bit as before) while its margin fell by {fell:.1f}: "
+        shape = "a window, a coordinate or a basis vector changed, the rest bit for bit as before"
+        if chain.corners:
+            shape = f"{chain.corners} onto a corner of the L-inf ball around it (every value up or down by one " \
+                    f"amount); others: {shape}"
+        message = (f"{chain.probes} structured edits of one input ({shape}) while its margin fell by {fell:.1f}: "
                    f"score-based black-box search")
-        return self.alert(event, "high", message, probes=chain.probes, margin_fall=round(fell, 2),
-                          keys=[event.client])
+        return self.alert(event, "high", message, probes=chain.probes, corner_steps=chain.corners,
+                          margin_fall=round(fell, 2), keys=[event.client])
