@@ -71,6 +71,31 @@ def test_ood_flags_a_client_sending_noise_not_digits(digits):
     assert _first_alert(OutOfDistribution(Context({"reference": X[:1000]})), noise) == 52
 
 
+def test_ood_leaves_brightness_and_contrast_alone_and_still_flags_noise_blends(digits):
+    """Held-out digits re-sent brighter, darker or with more or less contrast (a photo in other
+    light, a client tuning its image) are in distribution as often as the digits themselves;
+    the same digits half blended with noise alert. With the re-mapping off, a fifth of the
+    re-mapped digits are out of distribution."""
+    X, _ = digits
+    rng = np.random.default_rng(4)
+    held = X[1000:1300]
+    tuned = np.stack([np.clip((x - 0.5) * c + 0.5 + b, 0, 1) for x, c, b in
+                      zip(held, rng.uniform(0.6, 1.6, len(held)), rng.uniform(-0.25, 0.25, len(held)),
+                          strict=True)]).astype(np.float32)
+    blended = (0.5 * held + 0.5 * rng.uniform(0, 1, held.shape)).astype(np.float32)
+    ref = Context({"reference": X[:1000]})
+
+    def flagged(detector, x):
+        return float((detector.score(x) > detector.threshold).mean())
+
+    on, off = OutOfDistribution(ref), OutOfDistribution(ref, remap=False)
+    assert flagged(on, tuned) <= 0.03 and flagged(off, tuned) >= 0.15
+    assert _first_alert(OutOfDistribution(ref), tuned) is None
+    assert _first_alert(OutOfDistribution(ref), blended) is not None
+    with pytest.raises(UsageError, match="ood: parameter .gain.*0 < low <= high"):
+        OutOfDistribution(ref, gain=(2.0, 1.0))
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "No such file"),
     (np.array([{"x": 1}], dtype=object), "reference '.*'"),  # needs pickle to load: refused

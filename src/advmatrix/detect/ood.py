@@ -2,14 +2,19 @@
 
 A diagonal-Gaussian (per-feature mean and variance) fit to reference data gives each input a
 score; the threshold is the reference's own (1 - fpr) quantile. A client alerts when a run of
-its recent inputs is mostly out of distribution."""
+its recent inputs is mostly out of distribution.
+
+An input is scored after the brightness/contrast re-mapping ``a * x + b`` that brings it closest
+to the reference mean (``a`` within ``gain``): a photo taken in other light, or a client tuning
+its image's brightness and contrast, is no other distribution; noise, a blend with noise, or
+values where the reference never has any still are."""
 
 from __future__ import annotations
 
 from collections import deque
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..plugins import Context
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
@@ -27,6 +32,17 @@ class OODParams(DetectorParams):
     fpr: float = Field(0.01, gt=0, lt=0.5, description="per-input false-positive rate on the reference")
     recent: int = Field(50, ge=5)
     fraction: float = Field(0.5, gt=0, le=1, description="share of recent inputs out of distribution")
+    remap: bool = Field(True, description="score each input after the brightness/contrast re-mapping that brings "
+                        "it closest to the reference; off, brightness and contrast count as they are")
+    gain: tuple[float, float] = Field((0.35, 3.0), description="contrast range (a in a * x + b) of that re-mapping; "
+                                      "chosen on the tuning half of bench/robust_corpus.py")
+
+    @field_validator("gain")
+    @classmethod
+    def _gain_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < value[0] <= value[1]:
+            raise ValueError(f"needs 0 < low <= high, got {list(value)}")
+        return value
 
 
 class OutOfDistribution(Detector):
@@ -55,8 +71,21 @@ class OutOfDistribution(Detector):
         self.threshold = float(np.quantile(scores, 1 - self.params.fpr))
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        flat = x.reshape(len(x), -1)
-        return (((flat - self.mean) ** 2) / self.var).mean(axis=1)
+        """Per input: the mean squared z-score of its re-mapping closest to the reference mean."""
+        flat = x.reshape(len(x), -1).astype(np.float64)
+        w, m = 1.0 / self.var, self.mean
+        if not self.params.remap:
+            return (((flat - m) ** 2) * w).mean(axis=1)
+        # weighted least squares of a * x + b onto the mean, a kept within the gain range (a
+        # free a of 0 would turn noise into a flat, and so unremarkable, input)
+        sw, sm = w.sum(), w @ m
+        sx, sxx, sxm = flat @ w, (flat * flat) @ w, flat @ (w * m)
+        det = sw * sxx - sx * sx
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.where(det > 1e-12, (sw * sxm - sx * sm) / det, 1.0)
+        a = np.clip(a, *self.params.gain)
+        b = (sm - a * sx) / sw
+        return (((a[:, None] * flat + b[:, None] - m) ** 2) * w).mean(axis=1)
 
     def observe(self, event: QueryEvent) -> list[Alert]:
         if event.inputs is None or self.mean is None or event.inputs.reshape(event.n, -1).shape[1] != len(self.mean):
