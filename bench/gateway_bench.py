@@ -77,8 +77,8 @@ def latency(probs, v, clients: int = 0) -> dict:
     # (~300 requests/s), as a deployment sizes them to its capacity, so that the load itself is
     # not (rightly) throttled as a denial of service.
     with open(f"{tmp}/gateway.yaml", "w") as f:
-        json.dump({"detectors": {"boundary-search": {}, "structured-search": {}, "key-rotation": {},
-                                 "similarity-search": {}, "prada": {},
+        json.dump({"detectors": {"boundary-search": {}, "structured-search": {}, "segment-search": {},
+                                 "key-rotation": {}, "similarity-search": {}, "prada": {},
                                  "volume": {"max_client_queries": 10**6, "max_total_queries": 10**7}}}, f)
     server = subprocess.Popen([sys.executable, os.path.join(here, "_model_server.py"), str(mp)])
     gateway = subprocess.Popen([sys.executable, "-m", "advmatrix", "monitor", "--upstream", f"http://127.0.0.1:{mp}",

@@ -48,10 +48,11 @@ CHOSEN: dict[str, dict[str, Any]] = {}
 
 #: every classifier detector the gateway offers, as the evaluation runs them
 DETECTORS = ("boundary-search", "key-rotation", "similarity-search", "prada", "volume", "query-coverage", "membership",
-             "ood", "structured-search")
+             "ood", "structured-search", "segment-search")
 
 #: what ``advmatrix monitor`` runs without data of yours (the gateway's DEFAULT_DETECTORS)
-DEFAULT = ("boundary-search", "structured-search", "key-rotation", "similarity-search", "prada", "volume")
+DEFAULT = ("boundary-search", "structured-search", "segment-search", "key-rotation", "similarity-search", "prada",
+           "volume")
 
 #: the last structured-search grid tried on the tuning half (``tune-structured``)
 STRUCTURED_GRID: dict[str, list] = {"min_change": [0.1, 0.15], "probes": [2, 3, 4], "fall": [0.0, 0.5, 1.0],
