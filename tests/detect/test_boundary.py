@@ -14,17 +14,6 @@ from advmatrix.detect import QueryEvent, build
 from advmatrix.detect._nearindex import NearIndex
 
 
-@pytest.fixture(scope="module")
-def probs(cnn):
-    import torch
-
-    def predict(x):
-        with torch.no_grad():
-            return torch.softmax(cnn(torch.from_numpy(np.asarray(x, np.float32))), 1).numpy()
-
-    return predict
-
-
 class _SeededState(np.random.RandomState):
     """``RandomState()`` as ART calls it, with seed 0 instead of the operating system's entropy."""
 

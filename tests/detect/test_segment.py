@@ -13,17 +13,6 @@ from advmatrix.detect import QueryEvent, build, segment
 from advmatrix.errors import UsageError
 
 
-@pytest.fixture(scope="module")
-def labels(cnn):
-    import torch
-
-    def predict(x):
-        with torch.no_grad():
-            return torch.softmax(cnn(torch.from_numpy(np.asarray(x, np.float32))), 1).numpy()
-
-    return predict
-
-
 class _Key:
     """Every query from one key, one image per request; counts the queries and keeps alerts."""
 
@@ -63,10 +52,10 @@ def _bisect(send, x0: np.ndarray, rng: np.random.Generator, steps: int = 12, cov
             covers()
 
 
-def test_a_bisection_to_the_boundary_is_caught_within_a_dozen_queries(labels, digits):
+def test_a_bisection_to_the_boundary_is_caught_within_a_dozen_queries(probs, digits):
     X, _ = digits
     for image in (1500, 1501, 1502, 1503):
-        key = _Key(build("segment-search"), labels)
+        key = _Key(build("segment-search"), probs)
         _bisect(key, X[image], np.random.default_rng(image))
         assert key.alerts, f"image {image}: not caught"
         first = key.alerts[0]
@@ -75,28 +64,28 @@ def test_a_bisection_to_the_boundary_is_caught_within_a_dozen_queries(labels, di
         assert len(key.alerts) == 1  # once per key and realert_s
 
 
-def test_natural_queries_interleaved_from_the_same_key_do_not_hide_it(labels, digits):
+def test_natural_queries_interleaved_from_the_same_key_do_not_hide_it(probs, digits):
     X, _ = digits
     rng = np.random.default_rng(5)
-    key = _Key(build("segment-search"), labels)
+    key = _Key(build("segment-search"), probs)
     natural = iter(X[1000:1400])
     _bisect(key, X[1504], rng, steps=14, covers=lambda: [key(next(natural)) for _ in range(3)])
     assert key.alerts and key.alerts[0].query_count <= 100
 
 
-def _benign_lines(labels, digits, **params) -> dict[str, list]:
+def _benign_lines(probs, digits, **params) -> dict[str, list]:
     """Alerts per benign client whose queries line up, through one detector with ``params``."""
     X, _ = digits
     rng = np.random.default_rng(6)
     det = build("segment-search", **params)
     # a cross-fade between two digits of different classes: on one line, one way only
-    fade = _Key(det, labels, "key:fade")
+    fade = _Key(det, probs, "key:fade")
     a, b = X[1510], X[1520]
     for t in np.linspace(0, 1, 30):
         fade((1 - t) * a + t * b)
     # a client bisecting the contrast of its own image on purpose, toward black (no clipping:
     # a straight line), to find where the CNN's label changes (between 0.2 and 0.3)
-    tune = _Key(det, labels, "key:contrast")
+    tune = _Key(det, probs, "key:contrast")
     image = X[1530]
     lo, hi = 0.0, 1.0
     first = tune(image)
@@ -105,35 +94,35 @@ def _benign_lines(labels, digits, **params) -> dict[str, list]:
         lo, hi = (mid, hi) if tune(mid * image) != first else (lo, mid)
     # near copies of one image (brightness +-0.002), then a digit of another class: offsets from
     # it to the tight cluster are parallel, but the cluster is no line
-    near = _Key(det, labels, "key:near")
+    near = _Key(det, probs, "key:near")
     for _ in range(8):
         near(np.clip(X[1540] + rng.choice([-0.002, 0.002]), 0, 1))
     near(X[1541])
     # a video: one digit drifting with sensor noise
-    video = _Key(det, labels, "key:video")
+    video = _Key(det, probs, "key:video")
     for t in range(40):
         video(np.clip(np.roll(X[1550], t // 10, axis=2) + rng.normal(0, 0.01, X[1550].shape), 0, 1))
     return {"fade": fade.alerts, "contrast": tune.alerts, "near": near.alerts, "video": video.alerts}
 
 
-def test_lines_that_are_not_bisections_raise_nothing(labels, digits):
-    assert _benign_lines(labels, digits) == {"fade": [], "contrast": [], "near": [], "video": []}
+def test_lines_that_are_not_bisections_raise_nothing(probs, digits):
+    assert _benign_lines(probs, digits) == {"fade": [], "contrast": [], "near": [], "video": []}
 
 
-def test_each_exclusion_is_what_keeps_its_line_silent(labels, digits, monkeypatch):
+def test_each_exclusion_is_what_keeps_its_line_silent(probs, digits, monkeypatch):
     """Without the deviation test the cluster seen from afar alerts; without the order test the
     contrast bisection does: the benign test above exercises both."""
-    assert _benign_lines(labels, digits, deviation=1e9)["near"]
+    assert _benign_lines(probs, digits, deviation=1e9)["near"]
     monkeypatch.setattr(segment.SegmentSearch, "_remapping", staticmethod(lambda a, b: False))
-    assert _benign_lines(labels, digits)["contrast"]
+    assert _benign_lines(probs, digits)["contrast"]
 
 
-def test_the_same_bisection_with_contrast_unchanged_but_toward_noise_alerts(labels, digits):
+def test_the_same_bisection_with_contrast_unchanged_but_toward_noise_alerts(probs, digits):
     """The contrast-bisecting client above, with its line bent toward a noise image instead of a
     re-mapping of its own input, is the attack: the exclusion is about the order of values."""
     X, _ = digits
     rng = np.random.default_rng(7)
-    key = _Key(build("segment-search"), labels)
+    key = _Key(build("segment-search"), probs)
     _bisect(key, X[1530], rng)
     assert key.alerts
 

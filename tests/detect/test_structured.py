@@ -14,17 +14,6 @@ from advmatrix.detect.boundary import log_margin
 EPS = 0.3
 
 
-@pytest.fixture(scope="module")
-def probs(cnn):
-    import torch
-
-    def predict(x):
-        with torch.no_grad():
-            return torch.softmax(cnn(torch.from_numpy(np.asarray(x, np.float32))), 1).numpy()
-
-    return predict
-
-
 def _search(probs, x0: np.ndarray, propose, send, budget: int = 60) -> int:
     """A greedy score-based search: each candidate is ``propose(best, rng)``; it is kept when the
     margin of the image's first label falls. Every query goes through ``send``; stops at the first
