@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from advmatrix.emulate import Assessment, Coverage, Finding
+from advmatrix.gateway import GatewayConfig
 from advmatrix.kb import bundled
 from advmatrix.report._remediation import fits, remediation, target_kind
 from advmatrix.report._verdicts import procedure_verdicts, technique_verdicts
@@ -128,6 +130,12 @@ def test_remediation_for_a_digit_classifier_has_no_generative_mitigation(assessm
     throttle = next(r for r in remedies if r.id == "AML.M0004")
     assert any(s.detector == "prada" and "action: throttle" in s.yaml for s in throttle.settings)
     assert all("prompt" not in s.detector for r in remedies for s in r.settings)
+    # and each mitigation's settings are one configuration the gateway loads as it stands
+    for r in (r for r in remedies if r.settings):
+        loaded = yaml.safe_load(r.config())
+        assert set(loaded["detectors"]) == set(loaded["responses"]) == {s.detector for s in r.settings}
+        config = GatewayConfig(upstream="http://127.0.0.1:9", **{k: v for k, v in loaded.items() if k != "context"})
+        assert [config.responses[s.detector]["action"] for s in r.settings] == [s.response for s in r.settings]
     # membership failed (at chance): its technique is not remediated
     assert all("AML.T0024.000" not in r.techniques for r in remedies)
 

@@ -62,6 +62,8 @@ class Setting:
     detector: str
     response: str
     yaml: str
+    action: str = ""                      # the response's parameters as YAML flow mapping items
+    context: tuple[str, ...] = ()         # the context the detector needs
 
     def as_dict(self) -> dict[str, str]:
         """As JSON data."""
@@ -79,10 +81,22 @@ class Remedy:
     uses: list[str]
     settings: list[Setting] = field(default_factory=list)
 
+    def config(self) -> str:
+        """Every setting in one gateway configuration (YAML): what a reader pastes. One block
+        per setting grew with every detector that notices the techniques."""
+        if not self.settings:
+            return ""
+        lines = ["detectors: {" + ", ".join(f"{s.detector}: {{}}" for s in self.settings) + "}", "responses:"]
+        lines += [f"  {s.detector}: {{{s.action}}}" for s in self.settings]
+        needed = list(dict.fromkeys(c for s in self.settings for c in s.context))
+        if needed:
+            lines.append("context: {" + ", ".join(f"{c}: <{c} data>" for c in needed) + "}")
+        return "\n".join(lines)
+
     def as_dict(self) -> dict[str, Any]:
         """As JSON data."""
         return {"id": self.id, "name": self.name, "score": self.score, "techniques": self.techniques,
-                "uses": self.uses, "settings": [s.as_dict() for s in self.settings]}
+                "uses": self.uses, "settings": [s.as_dict() for s in self.settings], "config": self.config()}
 
 
 def _plugins(kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -104,7 +118,7 @@ def _setting(detector: Any, response: Any) -> Setting:
     params = ", ".join(f"{k}: {v}" for k, v in action.items())
     context = "".join(f"\ncontext: {{{c}: <{c} data>}}" for c in detector.context)
     yaml = f"detectors: {{{detector.name}: {{}}}}\nresponses: {{{detector.name}: {{{params}}}}}{context}"
-    return Setting(detector.name, response.name, yaml)
+    return Setting(detector.name, response.name, yaml, params, tuple(detector.context))
 
 
 def settings_for(mitigation_id: str, techniques: list[str], kind: str) -> list[Setting]:
