@@ -151,6 +151,12 @@ def test_other_shapes_bounded_state_and_bad_parameters(shape):
         det.observe(QueryEvent(f"key:{i}", 0.0, rng.uniform(0, 1, (1, *shape)).astype(np.float32),
                                np.array([[0.5, 0.5]], np.float32)))
     assert det.state_size() == 50
+    # a client's ring grows with its queries, up to ``recent``
+    assert len(det.clients["key:199"].labels) == 8 and "key:v" not in det.clients  # dropped: least recent
+    for i in range(100):
+        det.observe(QueryEvent("key:v", 0.0, rng.uniform(0, 1, (1, *shape)).astype(np.float32),
+                               np.array([[0.5, 0.5]], np.float32)))
+    assert len(det.clients["key:v"].labels) == det.params.recent == 32
     # another shape than the first: no opinion, no error
     assert det.observe(QueryEvent("key:v", 1.0, np.zeros((1, 5), np.float32), np.array([[1.0, 0.0]]))) == []
     with pytest.raises(UsageError, match="segment-search: parameter 'points'"):

@@ -15,9 +15,10 @@ position only moves one way; a client tuning brightness or contrast can move alo
 input's values alike, which is left out: moving toward another input reorders them.
 
 Per client the latest ``recent`` queries are kept, each as ``values`` numbers read at fixed
-positions (all of them for smaller inputs) with its label: ``max_clients * recent * values * 4``
-bytes at most (10,000 clients: 20 MiB at the defaults), and a query costs one pass over
-``recent`` vectors, whatever the history.
+positions (all of them for smaller inputs) with its label, in a ring that grows with the
+client's queries: 2 KiB for a client that sent a few, 8 KiB once it has sent ``recent`` (the
+defaults), so 20 MiB for 10,000 clients of three queries and 80 MiB at most. A query costs one
+pass over ``recent`` vectors, whatever the history.
 """
 
 from __future__ import annotations
@@ -52,11 +53,27 @@ class SegmentParams(DetectorParams):
 class _Client:
     __slots__ = ("alerted", "labels", "n", "vectors")
 
-    def __init__(self, recent: int, values: int) -> None:
-        self.vectors = np.zeros((recent, values), np.float32)
-        self.labels = np.zeros(recent, np.int64)
-        self.n = 0  # queries seen; the ring's next slot is n % recent
+    def __init__(self, values: int) -> None:
+        # most clients send a few queries: the ring starts small and doubles up to ``recent``
+        self.vectors = np.zeros((8, values), np.float32)
+        self.labels = np.zeros(8, np.int64)
+        self.n = 0  # queries seen; the ring's next slot is n % its size
         self.alerted = -1e18
+
+    def add(self, v: np.ndarray, label: int, recent: int) -> None:
+        size = len(self.labels)
+        if self.n == size < recent:  # full and still growing: nothing has wrapped yet
+            grown = min(2 * size, recent)
+            self.vectors = np.concatenate([self.vectors, np.zeros((grown - size, self.vectors.shape[1]), np.float32)])
+            self.labels = np.concatenate([self.labels, np.zeros(grown - size, np.int64)])
+            size = grown
+        self.vectors[self.n % size], self.labels[self.n % size] = v, label
+        self.n += 1
+
+    def order(self) -> np.ndarray:
+        """Slots of the queries held, oldest first."""
+        size = len(self.labels)
+        return np.arange(self.n - min(self.n, size), self.n) % size
 
 
 class SegmentSearch(Detector):
@@ -94,7 +111,7 @@ class SegmentSearch(Detector):
             self.positions = np.sort(np.random.default_rng(0).permutation(size)[:p.values])
         elif shape != self.shape:
             return []
-        client = self.clients.pop(event.client, None) or _Client(p.recent, len(self.positions))
+        client = self.clients.pop(event.client, None) or _Client(len(self.positions))
         self.clients[event.client] = client
         if len(self.clients) > p.max_clients:
             self.clients.popitem(last=False)
@@ -102,9 +119,7 @@ class SegmentSearch(Detector):
         flat = np.asarray(event.inputs, np.float32).reshape(event.n, -1)[:, self.positions]
         for v, label in zip(flat, event.outputs.argmax(axis=1), strict=True):
             found = self._line(client, v, int(label))
-            slot = client.n % p.recent
-            client.vectors[slot], client.labels[slot] = v, label
-            client.n += 1
+            client.add(v, int(label), p.recent)
             if found and event.time - client.alerted > p.realert_s:
                 client.alerted = event.time
                 alerts.append(self._alert(event, *found))
@@ -114,10 +129,9 @@ class SegmentSearch(Detector):
         """(points, turns, labels) of the line the latest query ``v`` lies on with the most of
         the client's recent queries, when that line is a bisection; else None."""
         p = self.params
-        held = min(client.n, p.recent)
-        if held + 1 < p.points:
+        order = client.order()
+        if len(order) + 1 < p.points:
             return None
-        order = (np.arange(client.n - held, client.n)) % p.recent     # oldest first
         w = client.vectors[order] - v
         norms = np.linalg.norm(w, axis=1)
         moved = norms > 1e-6 * max(float(np.abs(v).max()), 1.0)
