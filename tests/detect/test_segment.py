@@ -153,7 +153,7 @@ def test_other_shapes_bounded_state_and_bad_parameters(shape):
     assert det.state_size() == 50
     # a client's ring grows with its queries, up to ``recent``
     assert len(det.clients["key:199"].labels) == 8 and "key:v" not in det.clients  # dropped: least recent
-    for i in range(100):
+    for _ in range(100):
         det.observe(QueryEvent("key:v", 0.0, rng.uniform(0, 1, (1, *shape)).astype(np.float32),
                                np.array([[0.5, 0.5]], np.float32)))
     assert len(det.clients["key:v"].labels) == det.params.recent == 32
@@ -161,3 +161,28 @@ def test_other_shapes_bounded_state_and_bad_parameters(shape):
     assert det.observe(QueryEvent("key:v", 1.0, np.zeros((1, 5), np.float32), np.array([[1.0, 0.0]]))) == []
     with pytest.raises(UsageError, match="segment-search: parameter 'points'"):
         build("segment-search", points=2)
+
+
+def test_arts_hopskipjump_label_only_is_caught_by_its_first_line_search(probs, digits):
+    """The real attack (ART's HopSkipJump, one-hot replies, the run seeded as in
+    test_boundary): caught within its first 20 queries on three images, the alert on the
+    attacker's key."""
+    from tests.detect.test_boundary import _hopskipjump
+
+    X, _ = digits
+    for image in (1500, 1501, 1502):
+        det = build("segment-search")
+        state = {"sent": 0, "first": None}
+
+        def send(batch, predict, det=det, state=state):
+            out = predict(batch)
+            for i in range(len(batch)):
+                state["sent"] += 1
+                alerts = det.observe(QueryEvent("key:attacker", 1000.0 + state["sent"], batch[i:i + 1],
+                                                out[i:i + 1], count=state["sent"]))
+                if alerts and state["first"] is None:
+                    state["first"] = state["sent"]
+            return out
+
+        _hopskipjump(probs, X[image:image + 1], send)
+        assert state["first"] is not None and state["first"] <= 20, (image, state)
