@@ -352,3 +352,33 @@ def test_one_amount_below_corner_min_is_no_corner(probs, digits):
     out = probs(x)
     out[0] = out[0][::-1]  # whatever the scores do
     assert det.observe(QueryEvent("key:q", 2.0, x, out)) == []
+
+
+def test_a_window_search_under_per_query_noise_and_gain_jitter_is_still_caught(probs, digits):
+    """Every query of the window search disguised with sensor noise (sigma 0.03) and a
+    brightness/contrast jitter: no value is bit-identical any more, yet after the re-mapping
+    is undone the re-sends are re-sends and each window a window. Caught on most of six images;
+    the same disguise on a drifting video and a brightness/contrast optimiser stays silent."""
+    X, _ = digits
+    rng = np.random.default_rng(11)
+
+    def disguise(x):
+        return np.clip(x * rng.uniform(0.85, 1.15) + rng.uniform(-0.05, 0.05) + rng.normal(0, 0.03, x.shape), 0, 1)
+
+    caught = 0
+    for image in range(1560, 1566):
+        det = build("structured-search")
+        send = _one_key(det, probs)
+        caught += _search(probs, X[image], _window, lambda x, send=send: send(disguise(x).astype(np.float32)),
+                          budget=80) > 0
+    assert caught >= 4, caught
+    # a noisy, drifting video and a noisy optimiser of brightness/contrast: re-sends, no window
+    det = build("structured-search")
+    alerts = []
+    for c, image in enumerate(range(1570, 1580)):
+        x = X[image]
+        for t in range(30):
+            frame = np.roll(x, t // 10, axis=2) if c % 2 else (x - 0.5) * (1 + 0.03 * t) + 0.5 - 0.01 * t
+            frame = disguise(frame).astype(np.float32)[None]
+            alerts += det.observe(QueryEvent(f"key:b{c}", float(t), frame, probs(frame), count=t + 1))
+    assert alerts == [], [a.message for a in alerts]

@@ -38,8 +38,15 @@ input is none, so cover queries a search is interleaved with do not dilute the s
 builds nearly every edit so; a brightness/contrast
 optimiser, whose candidates now and then differ by a local shift, builds few, and it raises its
 margin). Not told apart: an application that sends a drawing canvas after each pen stroke while
-its label changes (local, one-signed edits of one input); and a search whose every query is
-disguised with dense noise (``square-noise``), which is left to ``prada`` and ``boundary-search``.
+its label changes (local, one-signed edits of one input).
+
+A search that disguises every query with noise and a brightness/contrast jitter leaves no value
+bit-identical. Against the two candidates most like it (``noisy_cosine``) a query is then also
+read on its kept values once ``a * base + b`` is fitted and taken off: a re-send when nothing
+stands out of the noise (then it is treated as unchanged, so a drifting video or an optimiser's
+re-mappings are no edits), else a local change when the values that stand out (``min_change``
+and four noise widths) form one window pushed one way. Such a chain needs its margin to fall
+``noisy_fall``.
 
 State is bounded: one ring of ``index_size`` summaries shared by every client (``cells`` x 8
 bytes and ``corner_values`` x 4 bytes each, 32 MiB at the defaults on inputs of 128 values or
@@ -58,6 +65,7 @@ from pydantic import Field
 
 from ..plugins import Context
 from ._base import Alert, Detector, DetectorParams, QueryEvent
+from ._grid import Grid
 from .boundary import log_margin
 
 
@@ -91,6 +99,10 @@ class StructuredParams(DetectorParams):
                               "input_range, for a local change")
     input_range: tuple[float, float] = (0.0, 1.0)
     probes: int = Field(2, ge=1, description="structured changes in a chain before it may alert")
+    noisy_cosine: float = Field(0.7, ge=-1, le=1, description="centred cosine (of the cell sums) to a candidate "
+                                "below which its changes are not read under noise")
+    noisy_fall: float = Field(1.0, ge=0, description="fall of the margin a chain needs when some of its changes "
+                              "were read under noise (tuning half: 0.5 and 1.0 caught as many, no benign alerted)")
     fall: float = Field(0.5, ge=0, description="fall of the chain's log-margin below its start before it may alert")
     recent: int = Field(8, ge=1, le=64, description="a client's latest queries always compared")
     edit_cosine: float = Field(0.9, gt=0, le=1, description="centred cosine (of the cell sums) to the nearest "
@@ -103,75 +115,18 @@ class StructuredParams(DetectorParams):
     realert_s: float = Field(3600.0, ge=0, description="quiet time before the same key alerts again")
 
 
-class _Grid:
-    """How a query's values fall into cells: summaries and the comparison of two of them."""
-
-    def __init__(self, shape: tuple[int, ...], grid: int, bands: int, corner_values: int, rng: np.random.Generator):
-        if len(shape) == 2:
-            h, w, axes = shape[0], shape[1], (0, 1)
-        elif len(shape) == 3 and shape[0] <= 4:  # channels first
-            h, w, axes = shape[1], shape[2], (1, 2)
-        elif len(shape) == 3:                    # channels last
-            h, w, axes = shape[0], shape[1], (0, 1)
-        else:                                    # a vector (or anything else, flattened)
-            h, w, axes = 1, int(np.prod(shape)), None
-        self.gh, self.gw = min(h, grid), min(w, grid)
-        rows = (np.arange(h) * self.gh) // h
-        cols = (np.arange(w) * self.gw) // w
-        cell2d = rows[:, None] * self.gw + cols[None, :]
-        if axes is None:
-            cell = cell2d.reshape(-1)
-        else:
-            cell = np.broadcast_to(np.expand_dims(cell2d, [a for a in range(len(shape)) if a not in axes]),
-                                   shape).reshape(-1)
-        self.order = np.argsort(cell, kind="stable")
-        self.starts = np.searchsorted(cell[self.order], np.arange(self.gh * self.gw))
-        self.cells = self.gh * self.gw
-        self.weights = (rng.integers(0, 1 << 31, size=cell.size, dtype=np.uint32) * 2 + 1).astype(np.uint32)
-        self.rc = np.stack(np.divmod(np.arange(self.cells), self.gw), axis=1)  # (row, col) of each cell
-        # bands: disjoint random subsets of the cells, each looked up bit for bit
-        count = min(bands, self.cells, 63)
-        self.band_of = rng.permutation(self.cells)[:count * (self.cells // count)].reshape(count, -1)
-        self.band_salt = rng.integers(1, 1 << 62, size=self.band_of.shape, dtype=np.int64).astype(np.uint64)
-        self.band_ids = np.arange(1, count + 1, dtype=np.int64)
-        # the low-frequency 2-D cosines (at most 8 x 8 of them, the constant left out): the
-        # directions a frequency-space search (SimBA-DCT) steps along
-        fh, fw = _dct(self.gh)[:8], _dct(self.gw)[:8]
-        self.basis = np.einsum("ui,vj->uvij", fh, fw).reshape(len(fh) * len(fw), self.cells)[1:]
-        # the positions whose values are kept: enough to read a corner step off, at a fixed cost
-        self.sample = np.sort(rng.permutation(cell.size)[:corner_values])
-
-    def summary(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per cell: a hash of the raw float32 bytes (uint32) and the sum of the values."""
-        flat = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)[self.order]
-        with np.errstate(over="ignore"):
-            mixed = flat.view(np.uint32) * self.weights[self.order]
-        return (np.add.reduceat(mixed, self.starts, dtype=np.uint32),
-                np.add.reduceat(flat, self.starts, dtype=np.float64).astype(np.float32))
-
-    def band_keys(self, hashes: np.ndarray) -> list[int]:
-        """One key per band whose cells are not all alike (a blank band would match everything)."""
-        h = hashes[self.band_of]
-        with np.errstate(over="ignore"):
-            mix = (h.astype(np.uint64) * self.band_salt).sum(axis=1, dtype=np.uint64) >> np.uint64(7)
-        # 57 bits of the mix, then the band: the key fits an int64 and is never 0
-        keys = mix.astype(np.int64) * 64 + self.band_ids
-        varied = (h != h[:, :1]).any(axis=1) if h.shape[1] > 1 else np.ones(len(h), bool)
-        return keys[varied].tolist()
-
-
 #: what a query's change from its base is
 # what a query is to its base: unchanged, a local change, a basis-vector step, a corner step,
 # another edit (dense, of an input like it), or a new input (like none of the candidates)
-_NIL, _LOCAL, _SPECTRAL, _OTHER, _NEW, _CORNER = 0, 1, 2, 3, 4, 5
-_STRUCTURED = (_LOCAL, _SPECTRAL, _CORNER)
+_NIL, _LOCAL, _SPECTRAL, _OTHER, _NEW, _CORNER, _NOISY = 0, 1, 2, 3, 4, 5, 6
+_STRUCTURED = (_LOCAL, _SPECTRAL, _CORNER, _NOISY)
 
 
 class _Chain:
-    __slots__ = ("corners", "label", "low", "probes", "start")
+    __slots__ = ("corners", "label", "low", "noisy", "probes", "start")
 
     def __init__(self, label: int, start: float) -> None:
-        self.label, self.start, self.low, self.probes, self.corners = label, start, start, 0, 0
+        self.label, self.start, self.low, self.probes, self.corners, self.noisy = label, start, start, 0, 0, 0
 
 
 def _affine_share(weight: np.ndarray, delta: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -186,14 +141,6 @@ def _affine_share(weight: np.ndarray, delta: np.ndarray, base: np.ndarray) -> np
         a = np.where(det > 1e-12, (n * sxd - sx * sd) / det, 0.0)
         b = (sd - a * sx) / np.maximum(n, 1e-12)
         return np.where(sdd > 0, (a * sxd + b * sd) / sdd, 1.0)
-
-
-def _dct(n: int) -> np.ndarray:
-    """The orthonormal DCT-II matrix of size n (rows: basis vectors, row 0 the constant)."""
-    k = np.arange(n)[:, None]
-    m = np.cos(np.pi * (2 * np.arange(n)[None, :] + 1) * k / (2 * n)) * np.sqrt(2 / n)
-    m[0] /= np.sqrt(2)
-    return m
 
 
 class StructuredSearch(Detector):
@@ -217,7 +164,7 @@ class StructuredSearch(Detector):
 
     def setup(self, context: Context) -> None:
         self.shape: tuple[int, ...] | None = None
-        self.grid: _Grid | None = None
+        self.grid: Grid | None = None
         self.recent: OrderedDict[str, list[tuple[int, int]]] = OrderedDict()  # per client
         self.alerted: OrderedDict[str, float] = OrderedDict()     # per client, when it last alerted
         self.bands: dict[int, int] = {}                            # band key -> latest entry with it
@@ -230,7 +177,7 @@ class StructuredSearch(Detector):
     def _allocate(self, shape: tuple[int, ...]) -> None:
         p = self.params
         self.shape = shape
-        g = self.grid = _Grid(shape, p.grid, p.bands, p.corner_values, np.random.default_rng(0))
+        g = self.grid = Grid(shape, p.grid, p.bands, p.corner_values, np.random.default_rng(0))
         n = p.index_size
         self.hashes = np.zeros((n, g.cells), np.uint32)
         self.sums = np.zeros((n, g.cells), np.float32)
@@ -269,7 +216,8 @@ class StructuredSearch(Detector):
             recent.append((entry, change))
             if len(recent) > p.recent:
                 del recent[0]
-            if change in _STRUCTURED and chain.probes >= p.probes and chain.start - chain.low >= p.fall \
+            fall = p.noisy_fall if chain.noisy else p.fall
+            if change in _STRUCTURED and chain.probes >= p.probes and chain.start - chain.low >= fall \
                     and self._share(recent) >= p.min_share \
                     and event.time - self.alerted.get(event.client, -1e18) > p.realert_s:
                 self.alerted[event.client] = event.time
@@ -322,27 +270,34 @@ class StructuredSearch(Detector):
         a = sums - sums.mean()
         b = self.sums[slots] - self.sums[slots].mean(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            cos = (b @ a) / (np.linalg.norm(b, axis=1) * np.linalg.norm(a))
-        return -1, _OTHER if np.nan_to_num(cos).max() >= p.edit_cosine else _NEW
+            cos = np.nan_to_num((b @ a) / (np.linalg.norm(b, axis=1) * np.linalg.norm(a)))
+        # every value differs: a re-send or a local change under per-query noise and a
+        # brightness/contrast jitter, read off the kept values after the re-mapping is undone
+        # (only against inputs like it: most queries are new inputs, and this costs the most)
+        like = cos >= p.noisy_cosine
+        if like.sum() > 2:  # the two most alike: a noisy copy of an input is like it, whatever else
+            like &= cos >= np.sort(cos)[-2]
+        if like.any():
+            resend, local, changed = self._noisy(picked, self.samples[slots[like]])
+            # a re-send of any candidate first: a drifting video frame re-sends the last one, and
+            # only against an older frame leaves an edge that looks like a window
+            if resend.any():
+                return int(cand[like][int(np.argmax(resend))]), _NIL
+            if local.any():
+                return int(cand[like][int(np.argmin(np.where(local, changed, 1 << 30)))]), _NOISY
+        return -1, _OTHER if cos.max() >= p.edit_cosine else _NEW
 
     def _local(self, mask: np.ndarray, delta: np.ndarray, counts: np.ndarray, sums: np.ndarray,
                scale: float) -> np.ndarray:
         """One window (or one coordinate) pushed one way, by a visible amount."""
         p, g = self.params, self.grid
-        big = g.gh + g.gw
-        # a window leaves part of the input untouched along every axis (an axis of one cell aside);
-        # a brightness change of a centred object spans it from edge to edge
-        tall = (np.where(mask, g.rc[:, 0], -1).max(1) - np.where(mask, g.rc[:, 0], big).min(1) + 1) / g.gh \
-            if g.gh > 1 else 0.0
-        wide = (np.where(mask, g.rc[:, 1], -1).max(1) - np.where(mask, g.rc[:, 1], big).min(1) + 1) / g.gw \
-            if g.gw > 1 else 0.0
         total = np.abs(delta).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             purity = np.abs(delta.sum(axis=1)) / total
             # per changed cell, not per value: one coordinate moved by a step in a cell of many
             # values is as visible as a whole window moved by it
             mean = total / counts
-        return (np.maximum(tall, wide) <= p.box) & (purity >= p.purity) \
+        return (g.extent(mask, g.rc) <= p.box) & (purity >= p.purity) \
             & (mean >= p.min_change * (p.input_range[1] - p.input_range[0]))
 
     def _spectral(self, mask: np.ndarray, delta: np.ndarray, counts: np.ndarray, sums: np.ndarray,
@@ -391,6 +346,40 @@ class StructuredSearch(Detector):
         return ok & (on.sum(axis=1) >= p.corner * n_free) & (amount >= p.corner_min * width) \
             & (np.minimum(up, down) >= np.maximum(2, 0.05 * n_free))
 
+    def _noisy(self, picked: np.ndarray, bases: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per base: whether the query is it re-sent, or it with one window pushed one way, once
+        a brightness/contrast re-mapping (a * base + b, fitted, outliers trimmed) and noise well
+        under ``min_change`` are taken off; and how many kept values changed."""
+        p, g = self.params, self.grid
+        lo, hi = p.input_range
+        width = hi - lo
+        x, y = bases.astype(np.float64), np.broadcast_to(picked.astype(np.float64), bases.shape)
+        use = (y > lo) & (y < hi) & (x > lo) & (x < hi)  # clipped values follow no re-mapping
+        for _ in range(2):
+            n = np.maximum(use.sum(axis=1), 1)
+            sx, sy = (x * use).sum(axis=1), (y * use).sum(axis=1)
+            sxx, sxy = (x * x * use).sum(axis=1), (x * y * use).sum(axis=1)
+            det = n * sxx - sx * sx
+            with np.errstate(invalid="ignore", divide="ignore"):
+                a = np.where(det > 1e-12, (n * sxy - sx * sy) / det, 1.0)
+            b = (sy - a * sx) / n
+            r = np.where(use, y - a[:, None] * x - b[:, None], 0.0)
+            # the median |residual| of the values used (a row sort: nanmedian costs more)
+            ranked = np.sort(np.where(use, np.abs(r), np.inf), axis=1)
+            middle = ranked[np.arange(len(x)), np.minimum(use.sum(axis=1) // 2, x.shape[1] - 1)]
+            noise = 1.4826 * np.where(np.isfinite(middle), middle, width)
+            use = use & (np.abs(r) <= 3 * noise[:, None] + 1e-9)
+        r = y - np.clip(a[:, None] * x + b[:, None], lo, hi)
+        changed = np.abs(r) > np.maximum(4 * noise, p.min_change * width)[:, None]
+        count = changed.sum(axis=1)
+        quiet = (noise <= 0.5 * p.min_change * width) & (np.abs(a - 1) <= 0.5)
+        resend = quiet & (count == 0)
+        moved = np.where(changed, r, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            purity = np.abs(moved.sum(axis=1)) / np.abs(moved).sum(axis=1)
+        local = quiet & (count >= 2) & (g.extent(changed, g.sample_rc) <= p.box) & (np.nan_to_num(purity) >= p.purity)
+        return resend, local, count
+
     def _add(self, hashes: np.ndarray, sums: np.ndarray, picked: np.ndarray, keys: list[int], base: int,
              change: int, out: np.ndarray) -> tuple[int, _Chain]:
         p = self.params
@@ -411,6 +400,7 @@ class StructuredSearch(Detector):
             chain.low = min(chain.low, log_margin(out, chain.label))
             chain.probes += p.corner_probes if change == _CORNER else change != _NIL
             chain.corners += change == _CORNER
+            chain.noisy += change == _NOISY
         self.chains[root] = chain
         if len(self.chains) > p.max_clients:
             self.chains.popitem(last=False)
