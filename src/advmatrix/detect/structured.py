@@ -41,8 +41,8 @@ margin). Not told apart: an application that sends a drawing canvas after each p
 its label changes (local, one-signed edits of one input).
 
 A search that disguises every query with noise and a brightness/contrast jitter leaves no value
-bit-identical. Against the two candidates most like it (``noisy_cosine``) a query is then also
-read on its kept values once ``a * base + b`` is fitted and taken off: a re-send when nothing
+bit-identical. Against each candidate a query is then also read on its kept values once
+``a * base + b`` is fitted and taken off: a re-send when nothing
 stands out of the noise (then it is treated as unchanged, so a drifting video or an optimiser's
 re-mappings are no edits), else a local change when the values that stand out (``min_change``
 and four noise widths) form one window pushed one way. Such a chain needs its margin to fall
@@ -99,8 +99,6 @@ class StructuredParams(DetectorParams):
                               "input_range, for a local change")
     input_range: tuple[float, float] = (0.0, 1.0)
     probes: int = Field(2, ge=1, description="structured changes in a chain before it may alert")
-    noisy_cosine: float = Field(0.7, ge=-1, le=1, description="centred cosine (of the cell sums) to a candidate "
-                                "below which its changes are not read under noise")
     noisy_fall: float = Field(1.0, ge=0, description="fall of the margin a chain needs when some of its changes "
                               "were read under noise (tuning half: 0.5 and 1.0 caught as many, no benign alerted)")
     fall: float = Field(0.5, ge=0, description="fall of the chain's log-margin below its start before it may alert")
@@ -273,18 +271,13 @@ class StructuredSearch(Detector):
             cos = np.nan_to_num((b @ a) / (np.linalg.norm(b, axis=1) * np.linalg.norm(a)))
         # every value differs: a re-send or a local change under per-query noise and a
         # brightness/contrast jitter, read off the kept values after the re-mapping is undone
-        # (only against inputs like it: most queries are new inputs, and this costs the most)
-        like = cos >= p.noisy_cosine
-        if like.sum() > 2:  # the two most alike: a noisy copy of an input is like it, whatever else
-            like &= cos >= np.sort(cos)[-2]
-        if like.any():
-            resend, local, changed = self._noisy(picked, self.samples[slots[like]])
-            # a re-send of any candidate first: a drifting video frame re-sends the last one, and
-            # only against an older frame leaves an edge that looks like a window
-            if resend.any():
-                return int(cand[like][int(np.argmax(resend))]), _NIL
-            if local.any():
-                return int(cand[like][int(np.argmin(np.where(local, changed, 1 << 30)))]), _NOISY
+        resend, local, changed = self._noisy(picked, self.samples[slots])
+        # a re-send of any candidate first: a drifting video frame re-sends the last one, and
+        # only against an older frame leaves an edge that looks like a window
+        if resend.any():
+            return int(cand[int(np.argmax(resend))]), _NIL
+        if local.any():
+            return int(cand[int(np.argmin(np.where(local, changed, 1 << 30)))]), _NOISY
         return -1, _OTHER if cos.max() >= p.edit_cosine else _NEW
 
     def _local(self, mask: np.ndarray, delta: np.ndarray, counts: np.ndarray, sums: np.ndarray,
