@@ -348,6 +348,7 @@ class StructuredSearch(Detector):
         width = hi - lo
         x, y = bases.astype(np.float64), np.broadcast_to(picked.astype(np.float64), bases.shape)
         use = (y > lo) & (y < hi) & (x > lo) & (x < hi)  # clipped values follow no re-mapping
+        limit = 0.5 * p.min_change * width  # the most noise a re-send or a window is read under
         for _ in range(2):
             n = np.maximum(use.sum(axis=1), 1)
             sx, sy = (x * use).sum(axis=1), (y * use).sum(axis=1)
@@ -361,11 +362,14 @@ class StructuredSearch(Detector):
             ranked = np.sort(np.where(use, np.abs(r), np.inf), axis=1)
             middle = ranked[np.arange(len(x)), np.minimum(use.sum(axis=1) // 2, x.shape[1] - 1)]
             noise = 1.4826 * np.where(np.isfinite(middle), middle, width)
+            if (noise > 2 * limit).all():  # another input, not this one under noise: no refit can
+                none = np.zeros(len(x), bool)  # take it under the limit (most queries end here)
+                return none, none, np.zeros(len(x), np.int64)
             use = use & (np.abs(r) <= 3 * noise[:, None] + 1e-9)
         r = y - np.clip(a[:, None] * x + b[:, None], lo, hi)
         changed = np.abs(r) > np.maximum(4 * noise, p.min_change * width)[:, None]
         count = changed.sum(axis=1)
-        quiet = (noise <= 0.5 * p.min_change * width) & (np.abs(a - 1) <= 0.5)
+        quiet = (noise <= limit) & (np.abs(a - 1) <= 0.5)
         resend = quiet & (count == 0)
         moved = np.where(changed, r, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
