@@ -19,6 +19,10 @@ Usage:
     python bench/robust_bench.py test [--markdown]  # the chosen parameters on the test half
     python bench/robust_bench.py tradeoff        # query-coverage's budget against natural-data extraction
     python bench/robust_bench.py tune-structured # grid over structured-search on the tuning half
+    python bench/robust_bench.py tune-detector NAME ['{"param": [v1, v2]}'] [--detectors SET]
+                                                 # a grid over any detector's parameters on the tuning
+                                                 # half (alone, or inside SET); without a grid, the last
+                                                 # one tried (GRIDS below)
     python bench/robust_bench.py test --detectors default,structured-search [--markdown]
                                                  # a chosen set ("default": the gateway's default set)
     python bench/robust_bench.py test --split fresh [...]
@@ -54,9 +58,18 @@ DETECTORS = ("boundary-search", "key-rotation", "similarity-search", "prada", "v
 DEFAULT = ("boundary-search", "structured-search", "segment-search", "key-rotation", "similarity-search", "prada",
            "volume")
 
-#: the last structured-search grid tried on the tuning half (``tune-structured``)
+#: the last structured-search grid tried on the tuning half (``tune-structured``; the fourth
+#: session's, before corner steps and the reading under noise: GRIDS has those)
 STRUCTURED_GRID: dict[str, list] = {"min_change": [0.1, 0.15], "probes": [2, 3, 4], "fall": [0.0, 0.5, 1.0],
                                     "spectral": [0.95], "min_share": [0.5]}
+
+#: the grids the fifth session tried on the tuning half (``tune-detector NAME``; bench/RESULTS.md
+#: says what each showed and which values were taken)
+GRIDS: dict[str, dict[str, list]] = {
+    "structured-search": {"corner_probes": [1, 2], "noisy_fall": [0.5, 1.0, 2.0, 4.0]},
+    "segment-search": {"points": [5, 6, 8], "reversals": [2, 3, 4]},
+    "ood": {"gain": [[1.0, 1.0], [0.8, 1.25], [0.7, 1.5], [0.5, 2.0], [0.35, 3.0]]},
+}
 
 
 def _victim():
@@ -218,15 +231,23 @@ def tune(h: Harness, corpus: dict, grid: dict[str, list]) -> tuple[dict, list]:
 def tune_structured(h: Harness, corpus: dict, grid: dict[str, list]) -> tuple[dict, list]:
     """Every combination of ``grid`` (structured-search parameters) with structured-search
     alone; the best by :func:`score` (of tied rows, the first in the grid's order)."""
+    return tune_detector(h, corpus, "structured-search", grid, alone=True)
+
+
+def tune_detector(h: Harness, corpus: dict, name: str, grid: dict[str, list], *,
+                  alone: bool = True) -> tuple[dict, list]:
+    """Every combination of ``grid`` (parameters of detector ``name``), the detector alone or
+    inside the harness's set; the best by :func:`score` (of tied rows, the first in the grid's
+    order)."""
     rows = []
     names = list(grid)
     solo = Harness.__new__(Harness)
     solo.__dict__.update(h.__dict__)
-    solo.names = ("structured-search",)
+    solo.names = (name,) if alone else tuple(dict.fromkeys((*h.names, name)))
     for values in itertools.product(*(grid[n] for n in names)):
         params = dict(zip(names, values, strict=True))
         started = time.perf_counter()
-        result = evaluate(solo, corpus, {"structured-search": params})
+        result = evaluate(solo, corpus, {name: params})
         rows.append((score(result), params, result))
         brief = {k: (v["within_100"] if "within_100" in v else f"{v['alerted']}/{v['sessions']}")
                  for k, v in result.items()}
@@ -300,6 +321,22 @@ def main(argv: list[str]) -> None:
         return
     if what == "tune-structured":
         best, _rows = tune_structured(h, data, STRUCTURED_GRID)
+        print(json.dumps({"chosen": best}, indent=2))
+        return
+    if what == "tune-detector":
+        name = argv[1] if len(argv) > 1 else ""
+        if name not in detectors():
+            raise SystemExit(f"robust_bench: tune-detector needs a detector name (known: {', '.join(detectors())})")
+        raw = argv[2] if len(argv) > 2 and not argv[2].startswith("--") else None
+        try:
+            grid = json.loads(raw) if raw else GRIDS[name]
+        except (json.JSONDecodeError, KeyError) as exc:
+            raise SystemExit(f"robust_bench: tune-detector {name}: the grid must be a JSON object of lists "
+                             f"({'no grid recorded for it' if isinstance(exc, KeyError) else exc})") from None
+        if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+            raise SystemExit(f"robust_bench: tune-detector {name}: the grid must map parameter names to "
+                             f"non-empty lists of values")
+        best, _rows = tune_detector(h, data, name, grid, alone="--detectors" not in argv)
         print(json.dumps({"chosen": best}, indent=2))
         return
     if what == "tradeoff":
