@@ -9,10 +9,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _procs import free_port, wait  # bench/ is on sys.path when a benchmark runs
+from _procs import free_port, wait, within  # bench/ is on sys.path when a benchmark runs
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,7 +37,7 @@ class Lab(contextlib.ExitStack):
             with contextlib.suppress(redis.ConnectionError):
                 return bool(self.redis.ping())
             return False
-        if not _within(10, pong):
+        if not within(10, pong):
             raise RuntimeError("redis-server did not start")
 
     def _spawn(self, cmd: list[str]) -> None:
@@ -82,17 +81,8 @@ class Lab(contextlib.ExitStack):
         """``advmatrix detect`` (default lease and replay); returns once it owns shard 0."""
         self._spawn([sys.executable, "-m", "advmatrix", "detect", "--config", str(self.config(name, **fields)),
                      "--name", name])
-        if not _within(60, lambda: self.redis.get("advmatrix:ev:lease:0") == name.encode()):
+        if not within(60, lambda: self.redis.get("advmatrix:ev:lease:0") == name.encode()):
             raise RuntimeError(f"detect worker {name} did not take shard 0")
-
-
-def _within(seconds: float, check) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 def _alerts(*dbs: Path) -> list:

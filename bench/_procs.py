@@ -16,6 +16,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def within(seconds: float, check) -> bool:
+    """Whether ``check()`` comes true within ``seconds`` (polled every 20 ms)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
 def wait(url: str, seconds: float = 60.0) -> None:
     """Return once ``url`` answers at all; RuntimeError after ``seconds``."""
     deadline = time.monotonic() + seconds

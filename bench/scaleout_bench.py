@@ -33,8 +33,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the helpers beside this file
-from _lab import Lab, _alerts, _within
+from _lab import Lab, _alerts
 from _model_server import victim_probs as _victim
+from _procs import within
 from gateway_bench import populate, sequential, throughput
 
 PARTS = ("latency", "propagation", "worker", "memory", "parity", "campaign")
@@ -303,7 +304,7 @@ def parity(k: dict) -> dict:
             group = {g["name"]: g for g in lab.redis.xinfo_groups(stream_key(0))}.get(GROUP.encode())
             return bool(group) and not group["pending"] and \
                 group["last-delivered-id"] == lab.redis.xinfo_stream(stream_key(0))["last-generated-id"]
-        done = _within(120, drained)
+        done = within(120, drained)
         time.sleep(1.0)
         lab.stop()
         alerts_a, alerts_b = _alerts(lab.tmp / "one.db"), _alerts(*(lab.tmp / f"{n}.db" for n in ("pw", "r1", "r2")))
