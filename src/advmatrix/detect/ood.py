@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ..plugins import Context
+from ._affine import fit_affine
 from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
@@ -76,15 +77,9 @@ class OutOfDistribution(Detector):
         w, m = 1.0 / self.var, self.mean
         if not self.params.remap:
             return (((flat - m) ** 2) * w).mean(axis=1)
-        # weighted least squares of a * x + b onto the mean, a kept within the gain range (a
-        # free a of 0 would turn noise into a flat, and so unremarkable, input)
-        sw, sm = w.sum(), w @ m
-        sx, sxx, sxm = flat @ w, (flat * flat) @ w, flat @ (w * m)
-        det = sw * sxx - sx * sx
-        with np.errstate(invalid="ignore", divide="ignore"):
-            a = np.where(det > 1e-12, (sw * sxm - sx * sm) / det, 1.0)
-        a = np.clip(a, *self.params.gain)
-        b = (sm - a * sx) / sw
+        # a * x + b onto the mean, a kept within the gain range (a free a of 0 would turn noise
+        # into a flat, and so unremarkable, input)
+        a, b = fit_affine(flat, m, w, gain=self.params.gain)
         return (((a[:, None] * flat + b[:, None] - m) ** 2) * w).mean(axis=1)
 
     def observe(self, event: QueryEvent) -> list[Alert]:

@@ -64,6 +64,7 @@ import numpy as np
 from pydantic import Field
 
 from ..plugins import Context
+from ._affine import fit_affine
 from ._base import Alert, Detector, DetectorParams, QueryEvent
 from ._grid import Grid
 from .boundary import log_margin
@@ -130,15 +131,11 @@ class _Chain:
 def _affine_share(weight: np.ndarray, delta: np.ndarray, base: np.ndarray) -> np.ndarray:
     """Per row of ``delta``, the share of its energy (over the cells ``weight`` marks) that
     a * base + b explains, by least squares."""
-    x = base * weight
-    n, sx, sxx = weight.sum(-1), x.sum(-1), (x * x).sum(-1)
+    a, b = fit_affine(base, delta, weight, flat=0.0)
     d = delta * weight
-    sd, sxd, sdd = d.sum(-1), (x * d).sum(-1), (d * d).sum(-1)
-    det = n * sxx - sx * sx
+    sdd = (d * d).sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        a = np.where(det > 1e-12, (n * sxd - sx * sd) / det, 0.0)
-        b = (sd - a * sx) / np.maximum(n, 1e-12)
-        return np.where(sdd > 0, (a * sxd + b * sd) / sdd, 1.0)
+        return np.where(sdd > 0, ((a[:, None] * base + b[:, None]) * d).sum(-1) / sdd, 1.0)
 
 
 class StructuredSearch(Detector):
@@ -350,13 +347,7 @@ class StructuredSearch(Detector):
         use = (y > lo) & (y < hi) & (x > lo) & (x < hi)  # clipped values follow no re-mapping
         limit = 0.5 * p.min_change * width  # the most noise a re-send or a window is read under
         for _ in range(2):
-            n = np.maximum(use.sum(axis=1), 1)
-            sx, sy = (x * use).sum(axis=1), (y * use).sum(axis=1)
-            sxx, sxy = (x * x * use).sum(axis=1), (x * y * use).sum(axis=1)
-            det = n * sxx - sx * sx
-            with np.errstate(invalid="ignore", divide="ignore"):
-                a = np.where(det > 1e-12, (n * sxy - sx * sy) / det, 1.0)
-            b = (sy - a * sx) / n
+            a, b = fit_affine(x, y, use)
             r = np.where(use, y - a[:, None] * x - b[:, None], 0.0)
             # the median |residual| of the values used (a row sort: nanmedian costs more)
             ranked = np.sort(np.where(use, np.abs(r), np.inf), axis=1)
