@@ -132,7 +132,8 @@ class SegmentSearch(Detector):
         order = client.order()
         if len(order) + 1 < p.points:
             return None
-        w = client.vectors[order] - v
+        held = client.vectors[order]
+        w = held - v
         norms = np.linalg.norm(w, axis=1)
         moved = norms > 1e-6 * max(float(np.abs(v).max()), 1.0)
         if moved.sum() + 1 < p.points:
@@ -147,7 +148,7 @@ class SegmentSearch(Detector):
         # the line through them all, and how far each lies off it: offsets to far-away points
         # are nearly parallel whatever their layout (a few near copies of one input, seen from
         # another input), so what counts is the deviation against the spread along the line
-        ends = np.vstack([client.vectors[order][on], v[None]]).astype(np.float64)
+        ends = np.vstack([held[on], v[None]]).astype(np.float64)
         centred = ends - ends.mean(axis=0)
         direction = np.linalg.svd(centred, full_matrices=False)[2][0]
         along = centred @ direction
