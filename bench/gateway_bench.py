@@ -78,7 +78,7 @@ def latency(probs, v, clients: int = 0) -> dict:
     # not (rightly) throttled as a denial of service.
     with open(f"{tmp}/gateway.yaml", "w") as f:
         json.dump({"detectors": {"boundary-search": {}, "structured-search": {}, "segment-search": {},
-                                 "key-rotation": {}, "similarity-search": {}, "prada": {},
+                                 "noise-probe": {}, "key-rotation": {}, "similarity-search": {}, "prada": {},
                                  "volume": {"max_client_queries": 10**6, "max_total_queries": 10**7}}}, f)
     server = subprocess.Popen([sys.executable, os.path.join(here, "_model_server.py"), str(mp)])
     gateway = subprocess.Popen([sys.executable, "-m", "advmatrix", "monitor", "--upstream", f"http://127.0.0.1:{mp}",

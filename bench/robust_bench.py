@@ -52,23 +52,25 @@ CHOSEN: dict[str, dict[str, Any]] = {}
 
 #: every classifier detector the gateway offers, as the evaluation runs them
 DETECTORS = ("boundary-search", "key-rotation", "similarity-search", "prada", "volume", "query-coverage", "membership",
-             "ood", "structured-search", "segment-search")
+             "ood", "structured-search", "segment-search", "noise-probe")
 
 #: what ``advmatrix monitor`` runs without data of yours (the gateway's DEFAULT_DETECTORS)
-DEFAULT = ("boundary-search", "structured-search", "segment-search", "key-rotation", "similarity-search", "prada",
-           "volume")
+DEFAULT = ("boundary-search", "structured-search", "segment-search", "noise-probe", "key-rotation", "similarity-search",
+           "prada", "volume")
 
 #: the last structured-search grid tried on the tuning half (``tune-structured``; the fourth
 #: session's, before corner steps and the reading under noise: GRIDS has those)
 STRUCTURED_GRID: dict[str, list] = {"min_change": [0.1, 0.15], "probes": [2, 3, 4], "fall": [0.0, 0.5, 1.0],
                                     "spectral": [0.95], "min_share": [0.5]}
 
-#: the grids the fifth session tried on the tuning half (``tune-detector NAME``; bench/RESULTS.md
+#: the grids the fifth and sixth sessions tried on the tuning half (``tune-detector NAME``; bench/RESULTS.md
 #: says what each showed and which values were taken)
 GRIDS: dict[str, dict[str, list]] = {
     "structured-search": {"corner_probes": [1, 2], "noisy_fall": [0.5, 1.0, 2.0, 4.0]},
     "segment-search": {"points": [5, 6, 8], "reversals": [2, 3, 4]},
     "ood": {"gain": [[1.0, 1.0], [0.8, 1.25], [0.7, 1.5], [0.5, 2.0], [0.35, 3.0]]},
+    # the sixth session's (alone; then 0.15/0.2 x probes 1/2 inside the default set)
+    "noise-probe": {"max_correlation": [0.1, 0.2, 0.3], "min_spread": [0.05, 0.1, 0.2], "probes": [1, 2, 3]},
 }
 
 

@@ -131,6 +131,14 @@ def test_detector_is_quiet_on_benign_traffic_and_bounded(name, context, digits_m
     small = cls(context, max_clients=8)
     for e in _benign_events(X, clients=60, per_client=1):
         small.observe(e)
+    # and one random-noise image from each (a detector may keep state only for clients that sent
+    # something suspect, as noise-probe does)
+    from advmatrix.detect import QueryEvent
+
+    noise = np.random.default_rng(1).uniform(0, 1, (60, *X.shape[1:])).astype(np.float32)
+    for i in range(60):
+        small.observe(QueryEvent(f"key:user{i}", 2_000.0 + i, noise[i:i + 1], np.full((1, 10), 0.1, np.float32),
+                                 "/v2/models/m/infer", count=2))
     holders = sum(1 for v in vars(small).values() if isinstance(v, type(small.clients_state(dict))))
     assert 0 < small.state_size() <= 8 * max(holders, 1)
 

@@ -34,7 +34,8 @@ def test_demo_runs_and_writes_reports(tmp_path, monkeypatch, cli):
     detection = {proc: (detected, detectors) for proc, detected, detectors, _ in result["detection"]}
     assert detection["membership"] == (True, ["membership"])
     assert detection["extraction"][0] and "query-coverage" in detection["extraction"][1]
-    assert detection["discovery"] == (False, [])
+    # the discovery procedure probes with random-noise images, which noise-probe names
+    assert detection["discovery"] == (True, ["noise-probe"])
     black_box = ("discovery", "square", "extraction", "membership")
     gateways = {r["label"]: r["gateway"] for r in runs if r["gateway"]}
     assert gateways["demo: black-box over HTTP, through the gateway"] == {
