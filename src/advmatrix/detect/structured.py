@@ -107,6 +107,9 @@ class StructuredParams(DetectorParams):
     edit_cosine: float = Field(0.9, gt=0, le=1, description="centred cosine (of the cell sums) to the nearest "
                                "candidate from which a query that is no structured change is an edit of an input "
                                "like it; below, a new input, left out of ``min_share``")
+    near_cosine: float = Field(0.7, ge=-1, le=1, description="centred cosine (of the cell sums) to a candidate "
+                               "below which the readings under noise and along a basis vector are not tried (each "
+                               "keeps the picture: >= 0.77 for every such reading on the tuning half); a cost bound")
     min_share: float = Field(0.5, ge=0, le=1, description="share of the client's latest edits (of those ``recent`` "
                              "queries) that must be structured")
     bands: int = Field(8, ge=1, le=64, description="bands of cells looked up bit for bit in the shared table")
@@ -251,30 +254,38 @@ class StructuredSearch(Detector):
         scale = (hi - lo) * self.values / g.cells                       # a cell's sum over the input range
         # nothing changed, or the same input recomputed (float rounding): not an edit
         nil = (counts == 0) | (np.abs(delta).max(axis=1) <= 1e-5 * scale)
-        # a corner step first: the most telling, and a step along a cosine that happens to fit it
-        # would count for less
-        for kind, test in ((_NIL, None), (_CORNER, None), (_LOCAL, self._local), (_SPECTRAL, self._spectral)):
-            if kind == _CORNER:
-                hit = ~nil & self._corner(picked, self.samples[slots])
-            else:
-                hit = nil if test is None else ~nil & test(mask, delta, counts, sums, scale)
-            if hit.any():
-                best = int(np.argmin(np.where(hit, counts, g.cells + 1)))
-                return int(cand[best]), kind
+        if nil.any():
+            return int(cand[int(np.argmin(np.where(nil, counts, g.cells + 1)))]), _NIL
         # centred cosine of the cell sums: brightness and contrast do not make an input new
         a = sums - sums.mean()
         b = self.sums[slots] - self.sums[slots].mean(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             cos = np.nan_to_num((b @ a) / (np.linalg.norm(b, axis=1) * np.linalg.norm(a)))
-        # every value differs: a re-send or a local change under per-query noise and a
-        # brightness/contrast jitter, read off the kept values after the re-mapping is undone
-        resend, local, changed = self._noisy(picked, self.samples[slots])
-        # a re-send of any candidate first: a drifting video frame re-sends the last one, and
-        # only against an older frame leaves an edge that looks like a window
-        if resend.any():
-            return int(cand[int(np.argmax(resend))]), _NIL
-        if local.any():
-            return int(cand[int(np.argmin(np.where(local, changed, 1 << 30)))]), _NOISY
+        # the costlier readings only against candidates whose picture the query keeps
+        near = cos >= p.near_cosine
+        # a corner step first: the most telling, and a step along a cosine that happens to fit it
+        # would count for less
+        for kind, test in ((_CORNER, None), (_LOCAL, self._local), (_SPECTRAL, self._spectral)):
+            if kind == _CORNER:
+                hit = self._corner(picked, self.samples[slots])
+            elif kind == _SPECTRAL:
+                hit = near & test(mask, delta, counts, sums, scale) if near.any() else near
+            else:
+                hit = test(mask, delta, counts, sums, scale)
+            if hit.any():
+                best = int(np.argmin(np.where(hit, counts, g.cells + 1)))
+                return int(cand[best]), kind
+        if near.any():
+            # every value differs: a re-send or a local change under per-query noise and a
+            # brightness/contrast jitter, read off the kept values after the re-mapping is undone
+            close = np.flatnonzero(near)
+            resend, local, changed = self._noisy(picked, self.samples[slots[close]])
+            # a re-send of any candidate first: a drifting video frame re-sends the last one, and
+            # only against an older frame leaves an edge that looks like a window
+            if resend.any():
+                return int(cand[close[int(np.argmax(resend))]]), _NIL
+            if local.any():
+                return int(cand[close[int(np.argmin(np.where(local, changed, 1 << 30)))]]), _NOISY
         return -1, _OTHER if cos.max() >= p.edit_cosine else _NEW
 
     def _local(self, mask: np.ndarray, delta: np.ndarray, counts: np.ndarray, sums: np.ndarray,
@@ -306,7 +317,8 @@ class StructuredSearch(Detector):
         # on a small unclipped area (a thin digit) a low cosine is nearly flat, and so is a
         # brightness/contrast re-mapping of it: a change that a * base + b explains is such a
         # re-mapping, whatever cosine it also fits
-        return wide & (fit.max(axis=1) >= p.spectral) & (_affine_share(inside, d, sums - delta) < p.affine)
+        step = wide & (fit.max(axis=1) >= p.spectral)
+        return step & (_affine_share(inside, d, sums - delta) < p.affine) if step.any() else step
 
     def _corner(self, picked: np.ndarray, bases: np.ndarray) -> np.ndarray:
         """Every value moved by one amount, up or down, unless clipped: the query sits on a corner
