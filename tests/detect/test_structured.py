@@ -382,3 +382,28 @@ def test_a_window_search_under_per_query_noise_and_gain_jitter_is_still_caught(p
             frame = disguise(frame).astype(np.float32)[None]
             alerts += det.observe(QueryEvent(f"key:b{c}", float(t), frame, probs(frame), count=t + 1))
     assert alerts == [], [a.message for a in alerts]
+
+
+def test_a_window_over_a_third_of_the_input_is_read_under_noise():
+    """Early in a Square search one window rewrites much of a small input, and a least-squares
+    fit of the brightness/contrast re-mapping leans toward it, shifting every unchanged value's
+    residual alike. The noise's width is read about the median residual, so the window is still
+    seen as one window pushed one way (read about zero, the shift counted as noise: another
+    input); and a re-send is still a re-send."""
+    yy, xx = np.mgrid[0:16, 0:16] / 15.0
+    base = (0.25 + 0.5 * xx * (1 - yy))[None].astype(np.float32)            # unclipped, smooth
+    window = base.copy()
+    window[:, 1:10, 2:11] += 0.3                                             # 81 of 256 values
+    det = build("structured-search")
+    det._allocate(base.shape)
+    kept = det.grid.sample
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+
+        def noisy(x, rng=rng):
+            return (x * 1.05 - 0.02 + rng.normal(0, 0.02, x.shape)).astype(np.float32).reshape(-1)[kept]
+
+        resend, local, _ = det._noisy(noisy(window), noisy(base)[None])
+        assert local.tolist() == [True] and resend.tolist() == [False], seed
+        resend, local, _ = det._noisy(noisy(base), noisy(base)[None])
+        assert resend.tolist() == [True] and local.tolist() == [False], seed

@@ -45,7 +45,8 @@ bit-identical. Against each candidate a query is then also read on its kept valu
 ``a * base + b`` is fitted and taken off: a re-send when nothing
 stands out of the noise (then it is treated as unchanged, so a drifting video or an optimiser's
 re-mappings are no edits), else a local change when the values that stand out (``min_change``
-and four noise widths) form one window pushed one way. Such a chain needs its margin to fall
+and four noise widths, the width measured about the median residual: the fit leans toward a
+window that rewrote much of a small input) form one window pushed one way. Such a chain needs its margin to fall
 ``noisy_fall``.
 
 State is bounded: one ring of ``index_size`` summaries shared by every client (``cells`` x 8
@@ -361,14 +362,19 @@ class StructuredSearch(Detector):
         for _ in range(2):
             a, b = fit_affine(x, y, use)
             r = np.where(use, y - a[:, None] * x - b[:, None], 0.0)
-            # the median |residual| of the values used (a row sort: nanmedian costs more)
-            ranked = np.sort(np.where(use, np.abs(r), np.inf), axis=1)
-            middle = ranked[np.arange(len(x)), np.minimum(use.sum(axis=1) // 2, x.shape[1] - 1)]
+            # the noise's width: the median absolute deviation from the median residual. The
+            # least-squares fit leans toward a window that rewrote much of a small input (early in
+            # a search one can), shifting every unchanged value's residual alike; widths read about
+            # zero would measure that shift. (Row sorts: nanmedian costs more.)
+            rows, half = np.arange(len(x)), np.minimum(use.sum(axis=1) // 2, x.shape[1] - 1)
+            centre = np.sort(np.where(use, r, np.inf), axis=1)[rows, half]
+            centre = np.where(np.isfinite(centre), centre, 0.0)
+            middle = np.sort(np.where(use, np.abs(r - centre[:, None]), np.inf), axis=1)[rows, half]
             noise = 1.4826 * np.where(np.isfinite(middle), middle, width)
             if (noise > 2 * limit).all():  # another input, not this one under noise: no refit can
                 none = np.zeros(len(x), bool)  # take it under the limit (most queries end here)
                 return none, none, np.zeros(len(x), np.int64)
-            use = use & (np.abs(r) <= 3 * noise[:, None] + 1e-9)
+            use = use & (np.abs(r - centre[:, None]) <= 3 * noise[:, None] + 1e-9)
         r = y - np.clip(a[:, None] * x + b[:, None], lo, hi)
         changed = np.abs(r) > np.maximum(4 * noise, p.min_change * width)[:, None]
         count = changed.sum(axis=1)
