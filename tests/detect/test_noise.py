@@ -1,7 +1,7 @@
 """noise-probe against ART's Boundary attack (label-only, as a decision-based attacker sees the
 test CNN) and against what benign clients send: natural digits, video frames with sensor noise,
-a dark noisy frame, smooth and textured colour images, one noise image alone; and inputs that
-are no images."""
+a dark noisy frame, smooth and textured colour images, a sparse drawing, one noise image alone;
+and inputs that are no images."""
 
 from __future__ import annotations
 
@@ -77,6 +77,12 @@ def test_benign_images_are_no_noise_probes(digits):
         smooth = np.stack([np.sin(3 * xx + t) * 0.4 + 0.5, yy, np.cos(2 * yy * xx + t) * 0.4 + 0.5])
         texture = np.clip(smooth + 0.15 * np.sin(40 * xx) * np.sin(40 * yy), 0, 1)
         alerts += _send(det, np.stack([smooth, texture]), client="key:photos", t=3000.0 + t)
+    # a sparse, high-contrast drawing at low resolution: isolated one-pixel strokes correlate
+    # little with their neighbours, but most of the image is background at one level
+    for t in range(10):
+        sketch = np.zeros((1, 1, 8, 8))
+        sketch[0, 0, rng.integers(0, 8, 12), rng.integers(0, 8, 12)] = rng.uniform(0.6, 1.0, 12)
+        alerts += _send(det, sketch, client="key:sketch", t=3500.0 + t)
     assert alerts == []
     # one noise image alone (a test request, a health check) is not yet a search
     assert _send(det, rng.uniform(0, 1, (1, 1, 8, 8)), client="key:once", t=4000.0) == []

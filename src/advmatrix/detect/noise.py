@@ -16,7 +16,9 @@ sends the same images and is named too.
 
 Inputs that are not images (vectors, tables, text) have no neighbours to compare and get no
 opinion; neither do images smaller than 4 x 4. A dark, noisy frame is left alone by the spread
-test (its values stay near black), and so is a flat one.
+test (its values stay near black), and so is a flat one; a drawing, a scan or a thin digit at
+low resolution, whose strokes may correlate little, is mostly background at one level, which
+noise never is (``max_plateau``).
 
 State: per key and per address the times of its latest noise probes (at most ``probes``),
 for at most ``max_clients`` of each. A query costs one pass over at most ``rows`` rows and
@@ -45,6 +47,8 @@ class NoiseParams(DetectorParams):
                                    "which a query is a noise probe")
     min_spread: float = Field(0.1, ge=0, description="least standard deviation of a noise probe's values, as a "
                               "share of input_range (a dark frame's sensor noise spreads far less)")
+    max_plateau: float = Field(0.5, gt=0, le=1, description="largest share of a noise probe's values at its "
+                               "lowest or highest value (a drawing or a scan is mostly background at one level)")
     input_range: tuple[float, float] = (0.0, 1.0)
     probes: int = Field(2, ge=1, description="noise probes from one key or address within window_s before it alerts")
     window_s: float = Field(600.0, gt=0, description="how long a noise probe counts")
@@ -142,7 +146,16 @@ class NoiseProbe(Detector):
         p = self.params
         width = p.input_range[1] - p.input_range[0]
         corr, std = _correlations(event.inputs, tuple(a + 1 for a in self.axes), p.rows)
-        found = int(((np.abs(corr) <= p.max_correlation) & (std >= p.min_spread * width)).sum())
+        probe = (np.abs(corr) <= p.max_correlation) & (std >= p.min_spread * width)
+        if not probe.any():
+            return []
+        # a drawing, a scan, a thin digit at low resolution: mostly background at one level, whose
+        # strokes may correlate little at this size; noise has no such plateau (checked only for
+        # the rare queries that got this far)
+        flat = np.asarray(event.inputs[probe], np.float32).reshape(int(probe.sum()), -1)
+        plateau = ((flat == flat.min(axis=1, keepdims=True)).mean(axis=1)
+                   + (flat == flat.max(axis=1, keepdims=True)).mean(axis=1))
+        found = int((plateau <= p.max_plateau).sum())
         if not found:
             return []
         names = [event.client] + ([f"address {event.address}"] if event.address and event.client.startswith("key:")
