@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import math
 from collections import OrderedDict
 
 import numpy as np
@@ -90,11 +91,15 @@ class _Scope:
 def log_margin(p: np.ndarray, label: int) -> float:
     """log p[label] - log max_{j != label} p[j]: positive while ``label`` wins, 0 on the boundary.
     Probabilities saturate near 1 (0.9999 and 0.999999 look alike); their logs do not."""
-    q = np.clip(p.astype(np.float64), 1e-12, 1.0)
-    mine = q[label]
-    q[label] = 0.0  # the clipped copy is ours: the runner-up is the largest of the rest
-    other = q.max() if len(q) > 1 else 1e-12
-    return float(np.log(mine) - np.log(max(other, 1e-12)))
+    # scalar maths on one row (it runs for every query of two detectors): a copy, one max, two logs
+    mine = min(max(float(p[label]), 1e-12), 1.0)
+    if len(p) > 1:
+        q = p.copy()
+        q[label] = -np.inf  # the copy is ours: the runner-up is the largest of the rest
+        other = min(max(float(q.max()), 1e-12), 1.0)
+    else:
+        other = 1e-12
+    return math.log(mine) - math.log(other)
 
 
 @functools.lru_cache(maxsize=65536)
