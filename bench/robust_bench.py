@@ -71,6 +71,7 @@ GRIDS: dict[str, dict[str, list]] = {
     "ood": {"gain": [[1.0, 1.0], [0.8, 1.25], [0.7, 1.5], [0.5, 2.0], [0.35, 3.0]]},
     # the sixth session's (alone; then 0.15/0.2 x probes 1/2 inside the default set)
     "noise-probe": {"max_correlation": [0.1, 0.2, 0.3], "min_spread": [0.05, 0.1, 0.2], "probes": [1, 2, 3]},
+    # then, inside the default set: {"all_probes": [0, 2, 3, 4, 6]}
 }
 
 

@@ -90,7 +90,7 @@ def test_benign_images_are_no_noise_probes(digits):
 
 def test_two_noise_images_alert_on_the_key_and_then_on_the_address():
     rng = np.random.default_rng(1)
-    det = build("noise-probe")
+    det = build("noise-probe", all_probes=0)
     assert _send(det, rng.uniform(0, 1, (1, 3, 32, 32)), client="key:a", t=1.0) == []
     alerts = _send(det, rng.uniform(0, 1, (1, 3, 32, 32)), client="key:a", t=2.0)
     assert len(alerts) == 1 and alerts[0].evidence["scope"] == "key:a" and alerts[0].evidence["probes"] == 2
@@ -105,6 +105,25 @@ def test_two_noise_images_alert_on_the_key_and_then_on_the_address():
     det = build("noise-probe", window_s=10)
     assert _send(det, rng.uniform(0, 1, (1, 8, 8, 3)), client="key:slow", t=0.0) == []
     assert _send(det, rng.uniform(0, 1, (1, 8, 8, 3)), client="key:slow", t=60.0) == []
+
+
+def test_noise_from_a_new_key_and_address_each_time_is_seen_across_all_clients():
+    """A botnet: every request from a new key and a new address, so no key or address sends two.
+    The scope 'all clients' counts them (no benign client sends noise) and names the keys."""
+    rng = np.random.default_rng(5)
+    det = build("noise-probe")
+    alerts = []
+    for i in range(3):
+        alerts += _send(det, rng.uniform(0, 1, (1, 1, 8, 8)), client=f"key:bot{i}", t=float(i),
+                        address=f"198.51.{i}.{i + 1}")
+    assert alerts == []
+    hit = _send(det, rng.uniform(0, 1, (1, 1, 8, 8)), client="key:bot3", t=3.0, address="203.0.113.77")
+    assert [(a.evidence["scope"], a.evidence["keys"]) for a in hit] == \
+        [("all clients", ["key:bot0", "key:bot1", "key:bot2", "key:bot3"])]
+    # one key's own probes are its own scope's business, not everyone's
+    det = build("noise-probe", probes=10)
+    for t in range(6):
+        assert _send(det, rng.uniform(0, 1, (1, 1, 8, 8)), client="key:solo", t=float(t)) == []
 
 
 def test_inputs_that_are_no_images_get_no_opinion_and_bad_parameters_one_line():

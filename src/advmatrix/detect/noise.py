@@ -10,7 +10,9 @@ anything, neighbouring pixels are alike, while in a noise image they are unrelat
 detector measures, per query, the correlation between each value and its right and lower
 neighbours (over the two spatial axes, every channel; mean taken off); a query whose
 correlation is near zero while its values spread over a good part of the input range is a
-*noise probe*, and ``probes`` of them from one key or one address within ``window_s`` alert.
+*noise probe*, and ``probes`` of them from one key or one address within ``window_s`` alert;
+so do ``all_probes`` from several keys wherever they come from (scope "all clients"): no benign
+client sends noise, so a search that takes a new key and address for every request is seen too.
 Probing an API with random inputs to see which classes come back (discovering its ontology)
 sends the same images and is named too.
 
@@ -20,9 +22,9 @@ test (its values stay near black), and so is a flat one; a drawing, a scan or a 
 low resolution, whose strokes may correlate little, is mostly background at one level, which
 noise never is (``max_plateau``).
 
-State: per key and per address the times of its latest noise probes (at most ``probes``),
-for at most ``max_clients`` of each. A query costs one pass over at most ``rows`` rows and
-columns of it, whatever its size.
+State: per key and per address (and for everyone) the times of its latest noise probes (at
+most ``probes``, ``all_probes``), for at most ``max_clients`` of them. A query costs one pass
+over at most ``rows`` rows and columns of it, whatever its size.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class NoiseParams(DetectorParams):
                                "lowest or highest value (a drawing or a scan is mostly background at one level)")
     input_range: tuple[float, float] = (0.0, 1.0)
     probes: int = Field(2, ge=1, description="noise probes from one key or address within window_s before it alerts")
+    all_probes: int = Field(4, ge=0, description="noise probes from several keys, any address, within window_s "
+                            "before the scope 'all clients' alerts, naming the keys (0: off)")
     window_s: float = Field(600.0, gt=0, description="how long a noise probe counts")
     rows: int = Field(16, ge=2, le=1024, description="rows and columns of a large image read (evenly spaced): "
                       "16 of a 224 x 224 x 3 image give ~10,000 pairs of neighbours")
@@ -158,19 +162,25 @@ class NoiseProbe(Detector):
         found = int((plateau <= p.max_plateau).sum())
         if not found:
             return []
-        names = [event.client] + ([f"address {event.address}"] if event.address and event.client.startswith("key:")
-                                  else [])
-        for name in names:
+        scopes = [(event.client, p.probes)]
+        if event.address and event.client.startswith("key:"):
+            scopes.append((f"address {event.address}", p.probes))
+        if p.all_probes:
+            # no benign client sends noise: several keys doing so at once, wherever from, is one
+            # search spread over them (a new key and address per request hides in no other scope)
+            scopes.append(("all clients", p.all_probes))
+        for name, limit in scopes:
             scope = self.scopes.pop(name, None) or _Scope()
             self.scopes[name] = scope
             if len(self.scopes) > p.max_clients:
                 self.scopes.popitem(last=False)
             scope.probes.extend([(event.time, event.client)] * found)
-            while scope.probes and (scope.probes[0][0] <= event.time - p.window_s or len(scope.probes) > p.probes):
+            while scope.probes and (scope.probes[0][0] <= event.time - p.window_s or len(scope.probes) > limit):
                 scope.probes.popleft()
             keys = list(dict.fromkeys(client for _, client in scope.probes))
-            # an address speaks for more than its keys do only when its probes came from several
-            if len(scope.probes) >= p.probes and (name == event.client or len(keys) > 1) \
+            # an address, or everyone, speaks for more than a key does only when the probes came
+            # from several keys
+            if len(scope.probes) >= limit and (name == event.client or len(keys) > 1) \
                     and event.time - scope.alerted > p.realert_s:
                 scope.alerted = event.time
                 message = (f"{len(scope.probes)} random-noise images from {name} within {p.window_s:.0f} s "
