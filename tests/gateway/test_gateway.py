@@ -347,3 +347,20 @@ def test_an_alert_about_a_group_of_keys_acts_on_every_key_it_names(gateway):
     (alert,) = alerts
     assert alert.detector == "key-rotation" and alert.evidence["scope"] == "address 127.0.0.1"
     assert set(alert.evidence["keys"]) == {gw.client_id_for(f"burner{i}") for i in range(4)}
+
+
+def test_a_decision_based_start_is_noticed_through_the_gateway_and_only_alerted_on(gateway):
+    """Two random-noise images from one key (where Boundary and HopSkipJump start), over HTTP
+    with the default detectors: noise-probe's alert is stored for that key, tagged with ATLAS
+    IDs, and the client's replies are untouched (alert only by default)."""
+    rng = np.random.default_rng(0)
+    with gateway() as (url, gw):
+        attacker = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "mallory"}, retries=0)
+        attacker.predict(rng.uniform(0, 1, (1, 1, 8, 8)).astype(np.float32))
+        assert gw.alerts(detector="noise-probe") == []
+        attacker.predict(rng.uniform(0, 1, (1, 1, 8, 8)).astype(np.float32))
+        alerts = gw.alerts(detector="noise-probe")
+        assert [(a.client, a.action) for a in alerts] == [(gw.client_id_for("mallory"), "alert")]
+        assert "AML.T0043.001" in alerts[0].technique_ids and alerts[0].evidence["probes"] == 2
+        scores = attacker.predict(rng.uniform(0, 1, (1, 1, 8, 8)).astype(np.float32))
+        assert 0.0 < float(np.sort(scores[0])[-2]) and httpx.get(url + "/_advmatrix/blocks", headers=ADMIN).json() == []
