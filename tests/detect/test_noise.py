@@ -83,7 +83,13 @@ def test_benign_images_are_no_noise_probes(digits):
         sketch = np.zeros((1, 1, 8, 8))
         sketch[0, 0, rng.integers(0, 8, 12), rng.integers(0, 8, 12)] = rng.uniform(0.6, 1.0, 12)
         alerts += _send(det, sketch, client="key:sketch", t=3500.0 + t)
+    # raw 0-255 pixels, with the range said: a dark noisy frame is still no probe, noise still is
+    raw = build("noise-probe", input_range=[0, 255])
+    for t in range(5):
+        alerts += _send(raw, np.clip(rng.normal(4, 3, (1, 8, 8, 3)), 0, 255), client="key:raw", t=3800.0 + t)
     assert alerts == []
+    raw_noise = [_send(raw, rng.uniform(0, 255, (1, 8, 8, 3)), client="key:rawnoise", t=3900.0 + t) for t in range(2)]
+    assert [len(a) for a in raw_noise] == [0, 1]
     # one noise image alone (a test request, a health check) is not yet a search
     assert _send(det, rng.uniform(0, 1, (1, 1, 8, 8)), client="key:once", t=4000.0) == []
 

@@ -51,7 +51,8 @@ class NoiseParams(DetectorParams):
                               "share of input_range (a dark frame's sensor noise spreads far less)")
     max_plateau: float = Field(0.5, gt=0, le=1, description="largest share of a noise probe's values at its "
                                "lowest or highest value (a drawing or a scan is mostly background at one level)")
-    input_range: tuple[float, float] = (0.0, 1.0)
+    input_range: tuple[float, float] = Field((0.0, 1.0), description="the scale of the model's inputs (e.g. "
+                                             "[0, 255] for raw pixels): min_spread is a share of it")
     probes: int = Field(2, ge=1, description="noise probes from one key or address within window_s before it alerts")
     all_probes: int = Field(4, ge=0, description="noise probes from several keys, any address, within window_s "
                             "before the scope 'all clients' alerts, naming the keys (0: off)")
