@@ -143,6 +143,8 @@ def test_inputs_that_are_no_images_get_no_opinion_and_bad_parameters_one_line():
         build("noise-probe", max_correlation=1.5)
     with pytest.raises(UsageError, match="noise-probe: parameter 'probes'"):
         build("noise-probe", probes=0)
+    with pytest.raises(UsageError, match="noise-probe: parameter 'input_range'.*low < high"):
+        build("noise-probe", input_range=[255, 0])
 
 
 def test_neighbour_correlation_tells_noise_from_pictures_at_any_size():

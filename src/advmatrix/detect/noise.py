@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..plugins import Context
 from ._base import Alert, Detector, DetectorParams, QueryEvent
@@ -42,8 +42,8 @@ class NoiseParams(DetectorParams):
     """Defaults chosen on the tuning half of bench/robust_corpus.py (bench/RESULTS.md): among
     the settings that caught every Boundary session within 100 queries inside the default set
     with no benign session alerted, the one asking for the most evidence (two probes; |correlation|
-    0.15, tied with 0.2 there; 0.2 let one brightness/contrast optimiser on thin-stroked 8 x 8
-    digits of the third split through, whose strokes are one pixel wide)."""
+    0.15, tied with 0.2 there; at 0.2 one brightness/contrast optimiser on the thin, one-pixel
+    strokes of an 8 x 8 digit of the third split alerted)."""
 
     max_correlation: float = Field(0.15, gt=0, lt=1, description="largest |correlation| of neighbouring values at "
                                    "which a query is a noise probe")
@@ -60,6 +60,13 @@ class NoiseParams(DetectorParams):
     rows: int = Field(16, ge=2, le=1024, description="rows and columns of a large image read (evenly spaced): "
                       "16 of a 224 x 224 x 3 image give ~10,000 pairs of neighbours")
     realert_s: float = Field(3600.0, ge=0, description="quiet time before the same key or address alerts again")
+
+    @field_validator("input_range")
+    @classmethod
+    def _range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not value[0] < value[1]:
+            raise ValueError("must be [low, high] with low < high")
+        return value
 
 
 class _Scope:
