@@ -7,18 +7,25 @@ from __future__ import annotations
 import numpy as np
 
 
+def spatial_axes(shape: tuple[int, ...]) -> tuple[int, int] | None:
+    """The two spatial axes of one input of ``shape``: an image with no channel axis, channels
+    first (at most 4 of them) or channels last; None for anything else (a vector, a table row)."""
+    if len(shape) == 2:
+        return 0, 1
+    if len(shape) == 3:
+        return (1, 2) if shape[0] <= 4 else (0, 1)
+    return None
+
+
 class Grid:
     """How a query's values fall into cells: summaries and the comparison of two of them."""
 
     def __init__(self, shape: tuple[int, ...], grid: int, bands: int, corner_values: int, rng: np.random.Generator):
-        if len(shape) == 2:
-            h, w, axes = shape[0], shape[1], (0, 1)
-        elif len(shape) == 3 and shape[0] <= 4:  # channels first
-            h, w, axes = shape[1], shape[2], (1, 2)
-        elif len(shape) == 3:                    # channels last
-            h, w, axes = shape[0], shape[1], (0, 1)
-        else:                                    # a vector (or anything else, flattened)
-            h, w, axes = 1, int(np.prod(shape)), None
+        axes = spatial_axes(shape)
+        if axes is None:  # a vector (or anything else, flattened)
+            h, w = 1, int(np.prod(shape))
+        else:
+            h, w = shape[axes[0]], shape[axes[1]]
         self.gh, self.gw = min(h, grid), min(w, grid)
         rows = (np.arange(h) * self.gh) // h
         cols = (np.arange(w) * self.gw) // w

@@ -36,6 +36,7 @@ from pydantic import Field, field_validator
 
 from ..plugins import Context
 from ._base import Alert, Detector, DetectorParams, QueryEvent
+from ._grid import spatial_axes
 
 
 class NoiseParams(DetectorParams):
@@ -78,15 +79,10 @@ class _Scope:
 
 
 def _spatial(shape: tuple[int, ...]) -> tuple[int, int] | None:
-    """The two spatial axes of one input of ``shape`` (channels first or last, or none), or None
-    when it is no image of at least 4 x 4."""
-    if len(shape) == 2:
-        axes = (0, 1)
-    elif len(shape) == 3:
-        axes = (1, 2) if shape[0] <= 4 else (0, 1)
-    else:
-        return None
-    return axes if min(shape[axes[0]], shape[axes[1]]) >= 4 else None
+    """The two spatial axes of one input of ``shape``, or None when it is no image of at least
+    4 x 4."""
+    axes = spatial_axes(shape)
+    return axes if axes is not None and min(shape[axes[0]], shape[axes[1]]) >= 4 else None
 
 
 def neighbour_correlation(x: np.ndarray, axes: tuple[int, int], rows: int = 16) -> tuple[float, float]:
