@@ -46,8 +46,8 @@ bit-identical. Against each candidate a query is then also read on its kept valu
 stands out of the noise (then it is treated as unchanged, so a drifting video or an optimiser's
 re-mappings are no edits), else a local change when the values that stand out (``min_change``
 and four noise widths, the width measured about the median residual: the fit leans toward a
-window that rewrote much of a small input) form one window pushed one way. Such a chain needs its margin to fall
-``noisy_fall``.
+window that rewrote much of a small input) form one window pushed one way. Such a chain needs
+its margin to fall ``noisy_fall``.
 
 State is bounded: one ring of ``index_size`` summaries shared by every client (``cells`` x 8
 bytes and ``corner_values`` x 4 bytes each, 32 MiB at the defaults on inputs of 128 values or
@@ -266,13 +266,12 @@ class StructuredSearch(Detector):
         near = cos >= p.near_cosine
         # a corner step first: the most telling, and a step along a cosine that happens to fit it
         # would count for less
-        for kind, test in ((_CORNER, None), (_LOCAL, self._local), (_SPECTRAL, self._spectral)):
-            if kind == _CORNER:
-                hit = self._corner(picked, self.samples[slots])
-            elif kind == _SPECTRAL:
-                hit = near & test(mask, delta, counts, sums, scale) if near.any() else near
-            else:
-                hit = test(mask, delta, counts, sums, scale)
+        readings = ((_CORNER, lambda: self._corner(picked, self.samples[slots])),
+                    (_LOCAL, lambda: self._local(mask, delta, counts, sums, scale)),
+                    (_SPECTRAL, lambda: near & self._spectral(mask, delta, counts, sums, scale)
+                     if near.any() else near))
+        for kind, read in readings:
+            hit = read()
             if hit.any():
                 best = int(np.argmin(np.where(hit, counts, g.cells + 1)))
                 return int(cand[best]), kind
