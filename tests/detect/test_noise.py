@@ -126,6 +126,13 @@ def test_noise_from_a_new_key_and_address_each_time_is_seen_across_all_clients()
     hit = _send(det, rng.uniform(0, 1, (1, 1, 8, 8)), client="key:bot3", t=3.0, address="203.0.113.77")
     assert [(a.evidence["scope"], a.evidence["keys"]) for a in hit] == \
         [("all clients", ["key:bot0", "key:bot1", "key:bot2", "key:bot3"])]
+    # a probe that made its key alert still counts for everyone
+    det = build("noise-probe", all_probes=3)
+    assert _send(det, rng.uniform(0, 1, (1, 1, 8, 8)), client="key:a", t=0.0) == []
+    assert [a.evidence["scope"] for a in _send(det, rng.uniform(0, 1, (1, 1, 8, 8)), client="key:a", t=1.0)] \
+        == ["key:a"]
+    hit = _send(det, rng.uniform(0, 1, (1, 1, 8, 8)), client="key:c", t=2.0, address="203.0.113.5")
+    assert [(a.evidence["scope"], a.evidence["keys"]) for a in hit] == [("all clients", ["key:a", "key:c"])]
     # one key's own probes are its own scope's business, not everyone's
     det = build("noise-probe", probes=10)
     for t in range(6):

@@ -173,6 +173,7 @@ class NoiseProbe(Detector):
             # no benign client sends noise: several keys doing so at once, wherever from, is one
             # search spread over them (a new key and address per request hides in no other scope)
             scopes.append(("all clients", p.all_probes))
+        alerts: list[Alert] = []
         for name, limit in scopes:
             scope = self.scopes.pop(name, None) or _Scope()
             self.scopes[name] = scope
@@ -184,11 +185,12 @@ class NoiseProbe(Detector):
             keys = list(dict.fromkeys(client for _, client in scope.probes))
             # an address, or everyone, speaks for more than a key does only when the probes came
             # from several keys
-            if len(scope.probes) >= limit and (name == event.client or len(keys) > 1) \
+            # every scope counts the probe; one alert per query is enough (the narrowest scope's)
+            if not alerts and len(scope.probes) >= limit and (name == event.client or len(keys) > 1) \
                     and event.time - scope.alerted > p.realert_s:
                 scope.alerted = event.time
                 message = (f"{len(scope.probes)} random-noise images from {name} within {p.window_s:.0f} s "
                            "(neighbouring values uncorrelated): the random start of a decision-based search, or "
                            "a probe of which classes the model returns")
-                return [self.alert(event, "high", message, probes=len(scope.probes), scope=name, keys=keys)]
-        return []
+                alerts.append(self.alert(event, "high", message, probes=len(scope.probes), scope=name, keys=keys))
+        return alerts
