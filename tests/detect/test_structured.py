@@ -407,3 +407,4 @@ def test_a_window_over_a_third_of_the_input_is_read_under_noise():
         assert local.tolist() == [True] and resend.tolist() == [False], seed
         resend, local, _ = det._noisy(noisy(base), noisy(base)[None])
         assert resend.tolist() == [True] and local.tolist() == [False], seed
+

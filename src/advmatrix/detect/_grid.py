@@ -52,6 +52,17 @@ class Grid:
         # the positions whose values are kept: enough to read a corner step off, at a fixed cost
         self.sample = np.sort(rng.permutation(cell.size)[:corner_values])
         self.sample_rc = self.rc[cell[self.sample]]  # the cell (row, col) of each kept value
+        # per kept value, a one-hot of its vertical line (its channel and column, any row): the
+        # lines an L-inf search's striped start (Square's) pushes one way each
+        self.lines: np.ndarray | None = None
+        if axes is not None:
+            at = np.unravel_index(self.sample, shape)
+            line = np.ravel_multi_index([a for i, a in enumerate(at) if i != axes[0]],
+                                        [n for i, n in enumerate(shape) if i != axes[0]])
+            inverse = np.unique(line, return_inverse=True)[1]
+            self.lines = np.eye(inverse.max() + 1)[inverse]
+            # the lines holding two kept values or more (one value goes one way whatever moved it)
+            self.shared_lines = self.lines[:, self.lines.sum(axis=0) >= 2].astype(np.float32)
 
     def summary(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per cell: a hash of the raw float32 bytes (uint32) and the sum of the values."""

@@ -46,8 +46,9 @@ bit-identical. Against each candidate a query is then also read on its kept valu
 stands out of the noise (then it is treated as unchanged, so a drifting video or an optimiser's
 re-mappings are no edits), else a local change when the values that stand out (``min_change``
 and four noise widths, the width measured about the median residual: the fit leans toward a
-window that rewrote much of a small input) form one window pushed one way. Such a chain needs
-its margin to fall ``noisy_fall``.
+window that rewrote much of a small input) form one window pushed one way, else Square's
+striped start (every column pushed up or down by one step, read by :mod:`._stripes`; it counts
+as a corner step). Such a chain needs its margin to fall ``noisy_fall``.
 
 State is bounded: one ring of ``index_size`` summaries shared by every client (``cells`` x 8
 bytes and ``corner_values`` x 4 bytes each, 32 MiB at the defaults on inputs of 128 values or
@@ -68,6 +69,7 @@ from ..plugins import Context
 from ._affine import fit_affine
 from ._base import Alert, Detector, DetectorParams, QueryEvent
 from ._grid import Grid
+from ._stripes import striped_step
 from .boundary import log_margin
 
 
@@ -111,6 +113,10 @@ class StructuredParams(DetectorParams):
     near_cosine: float = Field(0.7, ge=-1, le=1, description="centred cosine (of the cell sums) to a candidate "
                                "below which the readings under noise and along a basis vector are not tried (each "
                                "keeps the picture: >= 0.77 for every such reading on the tuning half); a cost bound")
+    stripe_noise: float = Field(0.1, gt=0, description="most noise (a robust standard deviation, as a share of "
+                                "input_range) under which Square's striped start is read")
+    stripe_lines: float = Field(0.75, gt=0, le=1, description="share of the lines that must have moved by the "
+                                "striped start's one step, one way each")
     min_share: float = Field(0.5, ge=0, le=1, description="share of the client's latest edits (of those ``recent`` "
                              "queries) that must be structured")
     bands: int = Field(8, ge=1, le=64, description="bands of cells looked up bit for bit in the shared table")
@@ -121,8 +127,8 @@ class StructuredParams(DetectorParams):
 #: what a query's change from its base is
 # what a query is to its base: unchanged, a local change, a basis-vector step, a corner step,
 # another edit (dense, of an input like it), or a new input (like none of the candidates)
-_NIL, _LOCAL, _SPECTRAL, _OTHER, _NEW, _CORNER, _NOISY = 0, 1, 2, 3, 4, 5, 6
-_STRUCTURED = (_LOCAL, _SPECTRAL, _CORNER, _NOISY)
+_NIL, _LOCAL, _SPECTRAL, _OTHER, _NEW, _CORNER, _NOISY, _STRIPES = 0, 1, 2, 3, 4, 5, 6, 7
+_STRUCTURED = (_LOCAL, _SPECTRAL, _CORNER, _NOISY, _STRIPES)
 
 
 class _Chain:
@@ -286,6 +292,9 @@ class StructuredSearch(Detector):
                 return int(cand[close[int(np.argmax(resend))]]), _NIL
             if local.any():
                 return int(cand[close[int(np.argmin(np.where(local, changed, 1 << 30)))]]), _NOISY
+            striped = self._striped(picked, slots[close])
+            if striped is not None:
+                return int(cand[close[striped]]), _STRIPES
         return -1, _OTHER if cos.max() >= p.edit_cosine else _NEW
 
     def _local(self, mask: np.ndarray, delta: np.ndarray, counts: np.ndarray, sums: np.ndarray,
@@ -348,6 +357,27 @@ class StructuredSearch(Detector):
         return ok & (on.sum(axis=1) >= p.corner * n_free) & (amount >= p.corner_min * width) \
             & (np.minimum(up, down) >= np.maximum(2, 0.05 * n_free))
 
+    def _striped(self, picked: np.ndarray, slots: np.ndarray) -> int | None:
+        """The first candidate the query is Square's striped start from under noise, if any. Tried
+        only where the kept values of most lines moved one way (a cheap test that noise passes
+        rarely and the striped start always)."""
+        p, g = self.params, self.grid
+        if g.lines is None:
+            return None
+        if not g.shared_lines.shape[1]:
+            return None
+        bases = self.samples[slots]
+        move = picked - bases
+        across = np.abs(move) @ g.shared_lines
+        pure = (np.abs(move @ g.shared_lines) >= 0.8 * across) & (across > 0)
+        maybe = np.flatnonzero(pure.mean(axis=1) >= p.stripe_lines)
+        if not len(maybe):
+            return None
+        lo, hi = p.input_range
+        hit = striped_step(picked, bases[maybe], g.lines, lo, hi, min_step=p.min_change * (hi - lo),
+                           max_noise=p.stripe_noise * (hi - lo), lines_ok=p.stripe_lines)
+        return int(maybe[np.argmax(hit)]) if hit.any() else None
+
     def _noisy(self, picked: np.ndarray, bases: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per base: whether the query is it re-sent, or it with one window pushed one way, once
         a brightness/contrast re-mapping (a * base + b, fitted, outliers trimmed) and noise well
@@ -403,9 +433,9 @@ class StructuredSearch(Detector):
         else:
             root = int(self.chain[base % p.index_size])
             chain.low = min(chain.low, log_margin(out, chain.label))
-            chain.probes += p.corner_probes if change == _CORNER else change != _NIL
-            chain.corners += change == _CORNER
-            chain.noisy += change == _NOISY
+            chain.probes += p.corner_probes if change in (_CORNER, _STRIPES) else change != _NIL
+            chain.corners += change in (_CORNER, _STRIPES)
+            chain.noisy += change in (_NOISY, _STRIPES)
         self.chains[root] = chain
         if len(self.chains) > p.max_clients:
             self.chains.popitem(last=False)
