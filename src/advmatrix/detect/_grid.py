@@ -55,6 +55,7 @@ class Grid:
         # per kept value, a one-hot of its vertical line (its channel and column, any row): the
         # lines an L-inf search's striped start (Square's) pushes one way each
         self.lines: np.ndarray | None = None
+        self.shared_lines = np.zeros((len(self.sample), 0), np.float32)  # a vector has no lines
         if axes is not None:
             at = np.unravel_index(self.sample, shape)
             line = np.ravel_multi_index([a for i, a in enumerate(at) if i != axes[0]],

@@ -285,14 +285,15 @@ class StructuredSearch(Detector):
             # every value differs: a re-send or a local change under per-query noise and a
             # brightness/contrast jitter, read off the kept values after the re-mapping is undone
             close = np.flatnonzero(near)
-            resend, local, changed = self._noisy(picked, self.samples[slots[close]])
+            bases = self.samples[slots[close]]
+            resend, local, changed = self._noisy(picked, bases)
             # a re-send of any candidate first: a drifting video frame re-sends the last one, and
             # only against an older frame leaves an edge that looks like a window
             if resend.any():
                 return int(cand[close[int(np.argmax(resend))]]), _NIL
             if local.any():
                 return int(cand[close[int(np.argmin(np.where(local, changed, 1 << 30)))]]), _NOISY
-            striped = self._striped(picked, slots[close])
+            striped = self._striped(picked, bases)
             if striped is not None:
                 return int(cand[close[striped]]), _STRIPES
         return -1, _OTHER if cos.max() >= p.edit_cosine else _NEW
@@ -357,19 +358,17 @@ class StructuredSearch(Detector):
         return ok & (on.sum(axis=1) >= p.corner * n_free) & (amount >= p.corner_min * width) \
             & (np.minimum(up, down) >= np.maximum(2, 0.05 * n_free))
 
-    def _striped(self, picked: np.ndarray, slots: np.ndarray) -> int | None:
-        """The first candidate the query is Square's striped start from under noise, if any. Tried
-        only where the kept values of most lines moved one way (a cheap test that noise passes
-        rarely and the striped start always)."""
+    def _striped(self, picked: np.ndarray, bases: np.ndarray) -> int | None:
+        """The first of ``bases`` the query is Square's striped start from under noise, if any.
+        Tried only where the kept values of most lines moved one way (a cheap test that noise
+        passes rarely and the striped start always)."""
         p, g = self.params, self.grid
-        if g.lines is None:
-            return None
         if not g.shared_lines.shape[1]:
             return None
-        bases = self.samples[slots]
         move = picked - bases
-        across = np.abs(move) @ g.shared_lines
-        pure = (np.abs(move @ g.shared_lines) >= 0.8 * across) & (across > 0)
+        sums = np.concatenate([move, np.abs(move)]) @ g.shared_lines  # one product for both
+        across = sums[len(move):]
+        pure = (np.abs(sums[:len(move)]) >= 0.8 * across) & (across > 0)
         maybe = np.flatnonzero(pure.mean(axis=1) >= p.stripe_lines)
         if not len(maybe):
             return None
