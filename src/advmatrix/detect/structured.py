@@ -126,7 +126,8 @@ class StructuredParams(DetectorParams):
 
 #: what a query's change from its base is
 # what a query is to its base: unchanged, a local change, a basis-vector step, a corner step,
-# another edit (dense, of an input like it), or a new input (like none of the candidates)
+# another edit (dense, of an input like it), a new input (like none of the candidates), a local
+# change read under noise, or Square's striped start read under noise
 _NIL, _LOCAL, _SPECTRAL, _OTHER, _NEW, _CORNER, _NOISY, _STRIPES = 0, 1, 2, 3, 4, 5, 6, 7
 _STRUCTURED = (_LOCAL, _SPECTRAL, _CORNER, _NOISY, _STRIPES)
 
