@@ -32,13 +32,13 @@ def striped_step(picked: np.ndarray, bases: np.ndarray, lines: np.ndarray, low: 
                  min_free: float = 0.25, min_values: int = 16) -> np.ndarray:
     """Per base (rows of ``bases``): whether ``picked`` is the base with each line (``lines``: a
     one-hot of each kept value's line) pushed up or down by one common step of at least
-    ``min_step``, some lines each way, then re-mapped (a * x + b) and noised.
+    ``min_step``, then re-mapped (a * x + b) and noised.
 
     Asked of the fit: at least ``min_values`` values free to move (the step not clipped) and
     ``min_free`` of the kept values (a dark input's lines pushed down hold about half of them);
     ``agree`` of them moved their line's way and ``tight`` by the step within half of it; at
     least ``min_lines`` lines hold two free values (a dark line pushed down holds none: it tells
-    nothing), ``lines_ok`` of those moved by the step within 40 %, and some went each way; what
+    nothing) and ``lines_ok`` of those moved by the step within 40 %; what
     is left over (its median absolute deviation) at most ``max_noise`` and 1/``snr`` of the step,
     while a plain re-mapping of the base leaves ``unexplained`` of the values off by more than
     half the step (a brightness/contrast change fits the lines too, and is no step); the fitted
@@ -81,10 +81,9 @@ def striped_step(picked: np.ndarray, bases: np.ndarray, lines: np.ndarray, low: 
         per_line = (np.where(free, np.abs(move), 0.0) @ lines) / held
         on_step = counted & (np.abs(per_line / step[:, None] - 1) < 0.4)
         share = on_step.sum(axis=1) / counted.sum(axis=1)
-    both = np.minimum((counted & (sign > 0)).sum(axis=1), (counted & (sign < 0)).sum(axis=1))
     plain = inside & (x > low) & (x < high)
     a0, b0 = fit_affine(x, y, plain)
     off = plain & (np.abs(y - a0[:, None] * x - b0[:, None]) > 0.5 * step[:, None])
     return ok & (agreed >= agree) & (close >= tight) & (counted.sum(axis=1) >= min_lines) \
-        & (both >= 1) & (np.nan_to_num(share) >= lines_ok) & (noise <= np.minimum(step / snr, max_noise)) \
+        & (np.nan_to_num(share) >= lines_ok) & (noise <= np.minimum(step / snr, max_noise)) \
         & (off.sum(axis=1) >= unexplained * np.maximum(plain.sum(axis=1), 1))
