@@ -303,6 +303,10 @@ class StructuredSearch(Detector):
                scale: float) -> np.ndarray:
         """One window (or one coordinate) pushed one way, by a visible amount."""
         p, g = self.params, self.grid
+        if p.box < 1 and g.cells > 1 and (counts == g.cells).all():
+            # a window leaves cells as they were; under noise, or for a new input, every cell
+            # changed (most queries), and the bounding box spans the grid
+            return np.zeros(len(counts), bool)
         total = np.abs(delta).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             purity = np.abs(delta.sum(axis=1)) / total
