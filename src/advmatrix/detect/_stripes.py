@@ -37,8 +37,8 @@ def striped_step(picked: np.ndarray, bases: np.ndarray, lines: np.ndarray, low: 
     Asked of the fit: at least ``min_values`` values free to move (the step not clipped) and
     ``min_free`` of the kept values (a dark input's lines pushed down hold about half of them);
     ``agree`` of them moved their line's way and ``tight`` by the step within half of it; at
-    least ``min_lines`` lines hold two free values (a dark line pushed down holds none: it tells
-    nothing) and ``lines_ok`` of those moved by the step within 40 %; what
+    least ``min_lines`` lines holding two free values moved by the step within 40 %, and
+    ``lines_ok`` of all that hold two (a dark line pushed down holds none: it tells nothing); what
     is left over (its median absolute deviation) at most ``max_noise`` and 1/``snr`` of the step,
     while a plain re-mapping of the base leaves ``unexplained`` of the values off by more than
     half the step (a brightness/contrast change fits the lines too, and is no step); the fitted
@@ -84,6 +84,6 @@ def striped_step(picked: np.ndarray, bases: np.ndarray, lines: np.ndarray, low: 
     plain = inside & (x > low) & (x < high)
     a0, b0 = fit_affine(x, y, plain)
     off = plain & (np.abs(y - a0[:, None] * x - b0[:, None]) > 0.5 * step[:, None])
-    return ok & (agreed >= agree) & (close >= tight) & (counted.sum(axis=1) >= min_lines) \
+    return ok & (agreed >= agree) & (close >= tight) & (on_step.sum(axis=1) >= min_lines) \
         & (np.nan_to_num(share) >= lines_ok) & (noise <= np.minimum(step / snr, max_noise)) \
         & (off.sum(axis=1) >= unexplained * np.maximum(plain.sum(axis=1), 1))
