@@ -7,6 +7,7 @@ that directory exists; tests that need them skip cleanly in a fresh clone withou
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,17 @@ def gateway(upstream, tmp_path):
 
 
 ADMIN = {"authorization": "Bearer s3cret"}  # the admin token every `gateway` fixture starts with
+
+
+def within(seconds: float, check) -> bool:
+    """Whether ``check()`` holds within ``seconds`` (polled): for what a gateway does after its
+    reply is out (detectors, other replicas), which a test may otherwise read too early."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from advmatrix.gateway import GatewayConfig, create_gateway
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, within
 
 redis = pytest.importorskip("redis", reason="redis-py not installed (pip install 'advmatrix[redis]')")
 if shutil.which("redis-server") is None:
@@ -102,7 +102,7 @@ def _serve(app):
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        assert _within(10, lambda: server.started), "gateway did not start"
+        assert within(10, lambda: server.started), "gateway did not start"
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
@@ -117,15 +117,6 @@ def _infer(url: str, key: str | None = "mallory", n: int = 1, **headers: str) ->
     return httpx.post(url + "/v2/models/digits/infer", headers=headers, json=body).status_code
 
 
-def _within(seconds: float, check) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
-
-
 BLOCK_ON_BIG_BATCH = {"detectors": {"volume": {"max_batch": 2}},
                       "responses": {"volume": {"action": "block", "duration_s": 60}}}
 
@@ -135,10 +126,10 @@ def test_a_block_raised_on_one_replica_holds_on_both_and_an_unblock_on_either_li
         assert _infer(b) == 200
         assert _infer(a, n=3) == 200  # the batch that raises the alert is answered; the client is blocked after
         assert _infer(a) == 403
-        assert _within(1.0, lambda: _infer(b) == 403)
+        assert within(1.0, lambda: _infer(b) == 403)
         assert _infer(b, key="alice") == 200
         assert httpx.delete(b + "/_advmatrix/blocks/" + gw_b.client_id_for("mallory"), headers=ADMIN).json()["shared"]
-        assert _within(1.0, lambda: _infer(a) == 200) and _infer(b) == 200
+        assert within(1.0, lambda: _infer(a) == 200) and _infer(b) == 200
 
 
 def test_a_replica_started_late_loads_the_measures_in_force(replicas, upstream, tmp_path, redis_server):
@@ -157,7 +148,7 @@ def test_a_replica_started_late_loads_the_measures_in_force(replicas, upstream, 
 def test_strict_mode_reads_redis_per_request(replicas, redis_server):
     with replicas(strict=True, **BLOCK_ON_BIG_BATCH) as ((a, gw_a), (b, _)):
         _infer(a, n=3)
-        assert _within(1.0, lambda: _infer(b) == 403)
+        assert within(1.0, lambda: _infer(b) == 403)
         # a lift written to Redis behind the replicas' backs: strict admission sees it at once
         r = redis.Redis(port=redis_server.port)
         r.delete(*r.keys("advmatrix:m:*"))
@@ -170,7 +161,7 @@ def test_one_throttle_across_two_replicas(replicas):
                   responses={"volume": {"action": "throttle", "rate": rate, "duration_s": 60}}) as ((a, _), (b, gw_b)):
         _infer(a, n=3)
         client = gw_b.client_id_for("mallory")
-        assert _within(1.0, lambda: any(m["client"] == client for m in gw_b.responder.active()))
+        assert within(1.0, lambda: any(m["client"] == client for m in gw_b.responder.active()))
         time.sleep(1 / rate)  # a full bucket to start from
         admitted, deadline, i = 0, time.monotonic() + seconds, 0
         while time.monotonic() < deadline:
@@ -208,16 +199,16 @@ def test_redis_down_fails_open_or_closed_and_state_resumes_when_it_returns(repli
             (a, gw_a), (b, gw_b)):
         assert _infer(a, key="alice") == 200 and _infer(b, key="alice") == 200
         redis_server.stop()
-        assert _within(2.0, lambda: _infer(b, key="alice") == 503)
+        assert within(2.0, lambda: _infer(b, key="alice") == 503)
         assert all(_infer(a, key="alice") == 200 for _ in range(3))  # open: the proxy keeps serving
         metrics = httpx.get(a + "/_advmatrix/metrics").text
         assert "advmatrix_gateway_state_up 0.0" in metrics
         assert gw_a.state.errors["listen"] >= 1 and 'advmatrix_gateway_state_errors_total{op="listen"}' in metrics
         redis_server.start()
-        assert _within(5.0, lambda: _infer(b, key="alice") == 200)
-        assert _within(5.0, lambda: gw_a.state.up)
+        assert within(5.0, lambda: _infer(b, key="alice") == 200)
+        assert within(5.0, lambda: gw_a.state.up)
         _infer(a, n=3)
-        assert _within(1.0, lambda: _infer(b) == 403)
+        assert within(1.0, lambda: _infer(b) == 403)
 
 
 @pytest.mark.parametrize(("fields", "says"), [
