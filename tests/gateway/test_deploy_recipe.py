@@ -24,9 +24,9 @@ import pytest
 import yaml
 
 from advmatrix.gateway import GatewayConfig, create_gateway, load_config
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, within
 from tests.gateway import test_shared_state as shared
-from tests.gateway.test_shared_state import BLOCK_ON_BIG_BATCH, RedisServer, _free_port, _serve, _within, redis
+from tests.gateway.test_shared_state import BLOCK_ON_BIG_BATCH, RedisServer, _free_port, _serve, redis
 
 # the shared-state tests' fixtures, used here as they are: a redis-server and two replicas on it
 redis_server = shared.redis_server
@@ -94,7 +94,7 @@ def running_nginx(tmp: Path, servers: list[str]):
             with socket.socket() as s:
                 return s.connect_ex(("127.0.0.1", port)) == 0
 
-        assert _within(10, listening), (tmp / "error.log").read_text()
+        assert within(10, listening), (tmp / "error.log").read_text()
         yield f"http://127.0.0.1:{port}", tmp / "access.log"
     finally:
         proc.terminate()  # SIGTERM: fast shutdown of the master and its worker
@@ -124,7 +124,7 @@ def _infer(client: httpx.Client, url: str, key: str | None = "mallory", n: int =
 def _log(path: Path, count: int) -> list[list[str]]:
     """The last ``count`` lines of nginx's access log: [client, status, upstream, uri]; nginx
     writes a line once the reply is sent, so it may trail the client by a moment."""
-    assert _within(2, lambda: path.exists() and len(path.read_text().splitlines()) >= count)
+    assert within(2, lambda: path.exists() and len(path.read_text().splitlines()) >= count)
     return [line.split(" ", 3) for line in path.read_text().splitlines()[-count:]]
 
 
@@ -168,7 +168,7 @@ def test_an_attacker_blocked_through_one_replica_is_refused_by_every_replica(rep
     with replicas(**TRUST_NGINX, **BLOCK_ON_BIG_BATCH) as ((a, _), (b, _)), running_nginx(
             tmp_path / "nginx", [_at(a), _at(b)]) as (edge, log):
         assert _infer(client, edge, n=3) == 200  # the batch that raises the alert is answered
-        assert _within(2, lambda: all(_infer(client, edge) == 403 for _ in range(2)))
+        assert within(2, lambda: all(_infer(client, edge) == 403 for _ in range(2)))
         assert all(_infer(client, edge) == 403 for _ in range(6))
         refused_by = {upstream for _, status, upstream, _ in _log(log, 6) if status == "403"}
         assert refused_by == {_at(a), _at(b)}
@@ -229,7 +229,7 @@ def test_the_state_url_takes_a_password_and_an_acl_user(upstream, tmp_path, lock
             urls.append(stack.enter_context(_serve(app)))
             gateways.append(app.state.gateway)
         acl, password, wrong = urls
-        assert _within(5, lambda: gateways[0].state.up and gateways[1].state.up)
+        assert within(5, lambda: gateways[0].state.up and gateways[1].state.up)
         body = {"inputs": [{"name": "input-0", "shape": [3, 1, 8, 8], "datatype": "FP32", "data": [0.5] * 192}]}
         assert httpx.post(acl + "/v2/models/digits/infer", headers={"x-api-key": "mallory"}, json=body).status_code \
             == 200
@@ -240,7 +240,7 @@ def test_the_state_url_takes_a_password_and_an_acl_user(upstream, tmp_path, lock
                               json=one).status_code == 403
 
         # the ACL user wrote the block; the password user's replica heard it
-        assert _within(2, lambda: refused(password))
+        assert within(2, lambda: refused(password))
         # a wrong password: the replica is never up, and fails open on its own copy
         assert not gateways[2].state.up and gateways[2].state.errors["listen"] >= 1
         assert not refused(wrong)

@@ -22,10 +22,10 @@ from advmatrix.detect import QueryEvent
 from advmatrix.gateway import GatewayConfig
 from advmatrix.gateway._stream import GROUP, decode_event, encode_event, epoch_key, lease_key, shard_of, stream_key
 from advmatrix.gateway._worker import DetectWorker
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, within
 from tests.gateway import test_shared_state as shared  # skips this module where Redis is missing, as that one
 
-redis, _infer, _within = shared.redis, shared._infer, shared._within
+redis, _infer = shared.redis, shared._infer
 redis_server, replicas = shared.redis_server, shared.replicas  # the fixtures
 
 WORKERS = {"detection": "workers"}
@@ -63,13 +63,13 @@ def test_a_worker_sees_both_replicas_alerts_reach_each_and_the_block_holds_on_bo
     with replicas(**WORKERS, **VOLUME_BLOCK) as ((a, gw_a), (b, gw_b)):
         assert not gw_a.tensor_detectors[0].state_size()  # nothing runs in the replicas
         with running_worker(_config(upstream, tmp_path, redis_server, **VOLUME_BLOCK), "w1", lease_s=0.5) as w:
-            assert _within(5, lambda: w.owned == {0})
+            assert within(5, lambda: w.owned == {0})
             for i in range(16):
                 if _infer((a, b)[i % 2]) != 200:
                     break
             # the alert came from the worker, with the count of both replicas' queries
-            assert _within(5, lambda: w.alerts >= 1)
-            assert _within(5, lambda: _infer(a) == 403 and _infer(b) == 403)
+            assert within(5, lambda: w.alerts >= 1)
+            assert within(5, lambda: _infer(a) == 403 and _infer(b) == 403)
             for url in (a, b):
                 docs = httpx.get(url + "/_advmatrix/alerts", headers=ADMIN).json()
                 assert docs and docs[0]["rule"]["name"] and docs[0]["advmatrix"]["action"] == "block"
@@ -84,13 +84,13 @@ def test_a_benign_client_alternating_between_replicas_raises_nothing(replicas, u
                                                                    digits):
     with replicas(**WORKERS) as ((a, gw_a), (b, gw_b)):
         with running_worker(_config(upstream, tmp_path, redis_server), "w1", lease_s=0.5) as w:
-            assert _within(5, lambda: w.owned == {0})
+            assert within(5, lambda: w.owned == {0})
             for i, image in enumerate(digits[0][1000:1060]):  # not the CNN's training digits
                 body = {"inputs": [{"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32",
                                     "data": image.ravel().tolist()}]}
                 assert httpx.post((a, b)[i % 2] + "/v2/models/digits/infer", json=body,
                                   headers={"x-api-key": "alice"}).status_code == 200
-            assert _within(5, lambda: w.handled == 60)
+            assert within(5, lambda: w.handled == 60)
             assert w.alerts == 0 and not gw_a.alerts() and not gw_b.alerts()
 
 
@@ -112,8 +112,8 @@ def test_events_a_dead_worker_read_and_never_acknowledged_are_handled_by_its_suc
     r.xreadgroup(GROUP, "dead", {key: ">"}, count=100)
     assert r.xpending(key, GROUP)["pending"] == 20
     with running_worker(cfg, "heir", lease_s=0.5) as w:
-        assert _within(5, lambda: w.handled == 20)
-        assert _within(5, lambda: r.xpending(key, GROUP)["pending"] == 0)  # acknowledged after handling
+        assert within(5, lambda: w.handled == 20)
+        assert within(5, lambda: r.xpending(key, GROUP)["pending"] == 0)  # acknowledged after handling
         assert w.alerts == 8 and w.gateway.responder.measures("key:mallory")  # queries 13 to 20
 
 
@@ -123,16 +123,16 @@ def test_a_successor_rebuilds_the_detectors_state_from_the_shard_history(upstrea
     cfg = _config(upstream, tmp_path, redis_server, **VOLUME_BLOCK)
     key = stream_key(0)
     with running_worker(cfg, "first", lease_s=0.5) as first:
-        assert _within(5, lambda: first.owned == {0})
+        assert within(5, lambda: first.owned == {0})
         for i in range(10):  # under the limit of 12: no alert yet
             r.xadd(key, encode_event(_event("key:mallory", i)))
-        assert _within(5, lambda: first.handled == 10) and first.alerts == 0
+        assert within(5, lambda: first.handled == 10) and first.alerts == 0
     with running_worker(cfg, "second", lease_s=0.5) as second:
-        assert _within(5, lambda: second.owned == {0})
+        assert within(5, lambda: second.owned == {0})
         assert second.replayed == 10 and second.alerts == 0  # replayed silently
         for i in range(10, 13):  # the 13th query of the client crosses the limit: not the 13th after takeover
             r.xadd(key, encode_event(_event("key:mallory", i)))
-        assert _within(5, lambda: second.alerts == 1)
+        assert within(5, lambda: second.alerts == 1)
 
 
 def test_a_replay_longer_than_the_lease_happens_once(upstream, tmp_path, redis_server):
@@ -147,9 +147,9 @@ def test_a_replay_longer_than_the_lease_happens_once(upstream, tmp_path, redis_s
     pipe.execute()
     r.xgroup_setid(key, GROUP, "$")  # all of it handled by an earlier worker: history to replay
     with running_worker(cfg, "heir", lease_s=0.2, replay=2500) as w:
-        assert _within(20, lambda: w.owned == {0})
+        assert within(20, lambda: w.owned == {0})
         r.xadd(key, encode_event(_event("key:new", 9999)))
-        assert _within(5, lambda: w.handled == 2501)
+        assert within(5, lambda: w.handled == 2501)
         assert w.replayed == 2500  # paged, the lease renewed between pages: not lost and replayed again
 
 
@@ -159,10 +159,10 @@ def test_a_lapsed_lease_is_taken_back_only_if_no_other_worker_held_it_meanwhile(
     cfg = _config(upstream, tmp_path, redis_server, **VOLUME_BLOCK)
     key = stream_key(0)
     with running_worker(cfg, "slow", lease_s=60) as w:  # upkeep every 20 s: the test drives it
-        assert _within(5, lambda: w.owned == {0})
+        assert within(5, lambda: w.owned == {0})
         for i in range(5):
             r.xadd(key, encode_event(_event("key:mallory", i)))
-        assert _within(5, lambda: w.handled == 5)
+        assert within(5, lambda: w.handled == 5)
         # the lease lapsed while the worker was busy, no one took it: the worker keeps the shard
         # and the detectors' state, nothing is replayed
         r.delete(lease_key(0))
@@ -184,11 +184,11 @@ def test_shards_are_shared_out_and_taken_back_when_a_worker_leaves(upstream, tmp
     redis.Redis(port=redis_server.port).flushall()
     cfg = _config(upstream, tmp_path, redis_server, shards=4)
     with running_worker(cfg, "w1", lease_s=0.6) as w1:
-        assert _within(5, lambda: w1.owned == {0, 1, 2, 3})
+        assert within(5, lambda: w1.owned == {0, 1, 2, 3})
         with running_worker(cfg, "w2", lease_s=0.6) as w2:
-            assert _within(5, lambda: len(w1.owned) == 2 and len(w2.owned) == 2)
+            assert within(5, lambda: len(w1.owned) == 2 and len(w2.owned) == 2)
             assert not w1.owned & w2.owned
-        assert _within(5, lambda: w1.owned == {0, 1, 2, 3})
+        assert within(5, lambda: w1.owned == {0, 1, 2, 3})
 
 
 def test_a_killed_worker_process_is_replaced_by_a_standby(upstream, tmp_path, redis_server, replicas):
@@ -205,15 +205,15 @@ def test_a_killed_worker_process_is_replaced_by_a_standby(upstream, tmp_path, re
                                 lease_s=0.6) as standby:
                 for i in range(8):
                     assert _infer((a, b)[i % 2]) == 200
-                assert _within(5, lambda: standby.owned == set())
+                assert within(5, lambda: standby.owned == set())
                 first.send_signal(signal.SIGKILL)
                 first.wait(timeout=10)
-                assert _within(5, lambda: standby.owned == {0})
+                assert within(5, lambda: standby.owned == {0})
                 for i in range(8):
                     _infer((a, b)[i % 2])
                 # 16 in all: the standby, which saw only the last 8 live, alerts on the whole count
-                assert _within(5, lambda: standby.alerts >= 1)
-                assert _within(5, lambda: _infer(a) == 403 and _infer(b) == 403)
+                assert within(5, lambda: standby.alerts >= 1)
+                assert within(5, lambda: _infer(a) == 403 and _infer(b) == 403)
         finally:
             first.kill()
             first.wait(timeout=10)
@@ -259,19 +259,19 @@ def test_redis_going_away_drops_and_counts_events_and_detection_resumes_when_it_
         replicas, upstream, tmp_path, redis_server):
     with replicas(**WORKERS, **VOLUME_BLOCK) as ((a, gw_a), (b, _)):
         with running_worker(_config(upstream, tmp_path, redis_server, **VOLUME_BLOCK), "w1", lease_s=0.5) as w:
-            assert _within(5, lambda: w.owned == {0})
-            assert _infer(a, key="alice") == 200 and _within(5, lambda: w.handled == 1)
+            assert within(5, lambda: w.owned == {0})
+            assert _infer(a, key="alice") == 200 and within(5, lambda: w.handled == 1)
             redis_server.stop()
-            assert _within(3, lambda: not gw_a.state.up)
+            assert within(3, lambda: not gw_a.state.up)
             assert all(_infer((a, b)[i % 2], key="alice") == 200 for i in range(4))  # fail open: served
             assert gw_a.stream.dropped >= 2
             redis_server.start()  # empty: no persistence, the stream and its group are gone too
-            assert _within(10, lambda: gw_a.state.up and w.owned == {0})
+            assert within(10, lambda: gw_a.state.up and w.owned == {0})
             for i in range(16):
                 if _infer((a, b)[i % 2]) != 200:
                     break
-            assert _within(10, lambda: w.alerts >= 1)  # the worker took its shard back and detects again
-            assert _within(5, lambda: _infer(a) == 403 and _infer(b) == 403)
+            assert within(10, lambda: w.alerts >= 1)  # the worker took its shard back and detects again
+            assert within(5, lambda: _infer(a) == 403 and _infer(b) == 403)
 
 
 @pytest.mark.parametrize(("args", "says"), [(["--lease", "0"], "--lease 0.0: must be above 0"),
