@@ -39,6 +39,7 @@ class Grid:
         self.starts = np.searchsorted(cell[self.order], np.arange(self.gh * self.gw))
         self.cells = self.gh * self.gw
         self.weights = (rng.integers(0, 1 << 31, size=cell.size, dtype=np.uint32) * 2 + 1).astype(np.uint32)
+        self.ordered_weights = self.weights[self.order]
         self.rc = np.stack(np.divmod(np.arange(self.cells), self.gw), axis=1)  # (row, col) of each cell
         # bands: disjoint random subsets of the cells, each looked up bit for bit
         count = min(bands, self.cells, 63)
@@ -49,6 +50,7 @@ class Grid:
         # directions a frequency-space search (SimBA-DCT) steps along
         fh, fw = _dct(self.gh)[:8], _dct(self.gw)[:8]
         self.basis = np.einsum("ui,vj->uvij", fh, fw).reshape(len(fh) * len(fw), self.cells)[1:]
+        self.basis_sq = self.basis ** 2
         # the positions whose values are kept: enough to read a corner step off, at a fixed cost
         self.sample = np.sort(rng.permutation(cell.size)[:corner_values])
         self.sample_rc = self.rc[cell[self.sample]]  # the cell (row, col) of each kept value
@@ -68,8 +70,8 @@ class Grid:
     def summary(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per cell: a hash of the raw float32 bytes (uint32) and the sum of the values."""
         flat = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)[self.order]
-        with np.errstate(over="ignore"):
-            mixed = flat.view(np.uint32) * self.weights[self.order]
+        # integer arrays wrap without a warning (no errstate needed: it costs more than the product)
+        mixed = flat.view(np.uint32) * self.ordered_weights
         return (np.add.reduceat(mixed, self.starts, dtype=np.uint32),
                 np.add.reduceat(flat, self.starts, dtype=np.float64).astype(np.float32))
 
@@ -89,8 +91,7 @@ class Grid:
     def band_keys(self, hashes: np.ndarray) -> list[int]:
         """One key per band whose cells are not all alike (a blank band would match everything)."""
         h = hashes[self.band_of]
-        with np.errstate(over="ignore"):
-            mix = (h.astype(np.uint64) * self.band_salt).sum(axis=1, dtype=np.uint64) >> np.uint64(7)
+        mix = (h.astype(np.uint64) * self.band_salt).sum(axis=1, dtype=np.uint64) >> np.uint64(7)  # wraps
         # 57 bits of the mix, then the band: the key fits an int64 and is never 0
         keys = mix.astype(np.int64) * 64 + self.band_ids
         varied = (h != h[:, :1]).any(axis=1) if h.shape[1] > 1 else np.ones(len(h), bool)

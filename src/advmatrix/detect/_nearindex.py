@@ -51,11 +51,13 @@ class NearIndex:
     def embed(self, x: np.ndarray) -> np.ndarray:
         """Inputs ``(n, ...)`` as centred unit vectors ``(n, dims)``; constant inputs map to zero."""
         flat = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+        # sum / n and sqrt(sum of squares): the values np.mean and np.linalg.norm give, without
+        # their Python wrappers, which cost more than the arithmetic on one query
         if self.project is not None:
-            flat = flat - flat.mean(axis=1, keepdims=True)
+            flat = flat - flat.sum(axis=1, keepdims=True) / flat.shape[1]
             flat = flat @ self.project
-        flat = flat - flat.mean(axis=1, keepdims=True)
-        norm = np.linalg.norm(flat, axis=1, keepdims=True)
+        flat = flat - flat.sum(axis=1, keepdims=True) / flat.shape[1]
+        norm = np.sqrt((flat * flat).sum(axis=1, keepdims=True))
         return np.divide(flat, norm, out=np.zeros_like(flat), where=norm > 1e-6)
 
     def codes(self, z: np.ndarray) -> np.ndarray:

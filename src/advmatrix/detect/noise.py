@@ -105,7 +105,7 @@ def _correlations(batch: np.ndarray, axes: tuple[int, int], rows: int) -> tuple[
     img = img.reshape(n, -1, h, w)
     if h <= rows and w <= rows:
         flat = img.reshape(n, -1)
-        z = (flat - flat.mean(axis=1, keepdims=True)).reshape(img.shape)
+        z = (flat - flat.sum(axis=1, keepdims=True) / flat.shape[1]).reshape(img.shape)  # np.mean's value, cheaper
         across = down = z
         den = 2 * np.einsum("ij,ij->i", z.reshape(n, -1), z.reshape(n, -1)) / flat.shape[1]
     else:

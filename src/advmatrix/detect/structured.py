@@ -191,6 +191,8 @@ class StructuredSearch(Detector):
         self.ids = np.full(n, -1, np.int64)
         self.keys = np.zeros((n, len(g.band_of)), np.int64)   # the band keys each entry holds (0: none)
         self.chain = np.zeros(n, np.int64)                     # the entry its chain started from
+        self.means = np.zeros(n, np.float32)                   # its cell sums' mean
+        self.norms = np.zeros(n, np.float32)                   # and their norm about it
         self.values = int(np.prod(shape))
 
     def state_size(self) -> int:
@@ -217,8 +219,11 @@ class StructuredSearch(Detector):
             hashes, sums = self.grid.summary(x)
             picked = np.asarray(x, np.float32).reshape(-1)[self.grid.sample]
             keys = self.grid.band_keys(hashes)
-            base, change = self._base(hashes, sums, picked, keys, [e for e, _ in recent])
-            entry, chain = self._add(hashes, sums, picked, keys, base, change, out)
+            mean = sums.mean()
+            centred = sums - mean
+            norm = np.sqrt((centred * centred).sum())
+            base, change = self._base(hashes, sums, (centred, norm), picked, keys, [e for e, _ in recent])
+            entry, chain = self._add(hashes, sums, (mean, norm), picked, keys, base, change, out)
             recent.append((entry, change))
             if len(recent) > p.recent:
                 del recent[0]
@@ -241,16 +246,17 @@ class StructuredSearch(Detector):
         edits = [kind for _, kind in recent if kind in (*_STRUCTURED, _OTHER)]
         return sum(kind in _STRUCTURED for kind in edits) / len(edits) if edits else 0.0
 
-    def _base(self, hashes: np.ndarray, sums: np.ndarray, picked: np.ndarray, keys: list[int],
-              recent: list[int]) -> tuple[int, int]:
+    def _base(self, hashes: np.ndarray, sums: np.ndarray, centred: tuple[np.ndarray, float], picked: np.ndarray,
+              keys: list[int], recent: list[int]) -> tuple[int, int]:
         """The earlier entry this query is best read as an edit of, and what the change from it
         is (:data:`_NIL`, :data:`_CORNER`, :data:`_LOCAL`, :data:`_SPECTRAL` or :data:`_OTHER`, the first that any
         candidate gives; among those, the fewest changed cells); (-1, _NEW) when no candidate is
         like it (``edit_cosine``): a new input, which is no edit at all (cover queries a search
         is interleaved with must not count against its share of structured edits)."""
         p, g = self.params, self.grid
-        found = list(recent) + [self.bands[k] for k in keys if k in self.bands]
-        cand = np.unique(np.asarray(found, np.int64))
+        bands = self.bands
+        # sorted, as np.unique would give them (ties go to the oldest), at a fraction of its cost
+        cand = np.array(sorted({*recent, *(bands[k] for k in keys if k in bands)}), np.int64)
         cand = cand[self.ids[cand % p.index_size] == cand] if len(cand) else cand
         if not len(cand):
             return -1, _NEW
@@ -265,10 +271,13 @@ class StructuredSearch(Detector):
         if nil.any():
             return int(cand[int(np.argmin(np.where(nil, counts, g.cells + 1)))]), _NIL
         # centred cosine of the cell sums: brightness and contrast do not make an input new
-        a = sums - sums.mean()
-        b = self.sums[slots] - self.sums[slots].mean(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cos = np.nan_to_num((b @ a) / (np.linalg.norm(b, axis=1) * np.linalg.norm(a)))
+        # each entry's mean and centred norm were kept when it was added (the same values
+        # recomputing them per candidate gives, for a third of the cost); a flat input or
+        # candidate (norm 0) is like nothing
+        a, norm = centred
+        b = self.sums[slots] - self.means[slots, None]
+        den = self.norms[slots] * norm
+        cos = np.divide(b @ a, den, out=np.zeros(len(slots), np.float32), where=den > 0)
         # the costlier readings only against candidates whose picture the query keeps
         near = cos >= p.near_cosine
         # a corner step first: the most telling, and a step along a cosine that happens to fit it
@@ -313,8 +322,9 @@ class StructuredSearch(Detector):
             # per changed cell, not per value: one coordinate moved by a step in a cell of many
             # values is as visible as a whole window moved by it
             mean = total / counts
-        return (g.extent(mask, g.rc) <= p.box) & (purity >= p.purity) \
-            & (mean >= p.min_change * (p.input_range[1] - p.input_range[0]))
+        hit = (purity >= p.purity) & (mean >= p.min_change * (p.input_range[1] - p.input_range[0]))
+        # the bounding box last, and only where the rest holds: it is the costliest test
+        return hit & (g.extent(mask, g.rc) <= p.box) if hit.any() else hit
 
     def _spectral(self, mask: np.ndarray, delta: np.ndarray, counts: np.ndarray, sums: np.ndarray,
                   scale: float) -> np.ndarray:
@@ -322,13 +332,15 @@ class StructuredSearch(Detector):
         whole change, wherever the query is not clipped (clipping is the only thing that bends
         such a step)."""
         p, g = self.params, self.grid
+        wide = counts >= p.spectral_cells * g.cells
+        if not wide.any():
+            return wide
         lo = p.input_range[0] * self.values / g.cells
         inside = ((sums > lo) & (sums < lo + scale)).astype(np.float64)
-        wide = counts >= p.spectral_cells * g.cells
-        if inside.sum() < p.spectral_cells * g.cells or not wide.any():
+        if inside.sum() < p.spectral_cells * g.cells:
             return np.zeros(len(delta), bool)
         d = delta * inside
-        fit = (d @ g.basis.T) ** 2 / np.maximum((d * d).sum(1, keepdims=True) * (inside @ (g.basis ** 2).T), 1e-30)
+        fit = (d @ g.basis.T) ** 2 / np.maximum((d * d).sum(1, keepdims=True) * (inside @ g.basis_sq.T), 1e-30)
         # on a small unclipped area (a thin digit) a low cosine is nearly flat, and so is a
         # brightness/contrast re-mapping of it: a change that a * base + b explains is such a
         # re-mapping, whatever cosine it also fits
@@ -356,12 +368,14 @@ class StructuredSearch(Detector):
         # the smallest move of a free value: clipping only shortens moves, and it is not free
         amount = np.where(free, size, np.inf).min(axis=1)
         on = free & (np.abs(size - amount[:, None]) <= tol)
+        ok &= (on.sum(axis=1) >= p.corner * n_free) & (amount >= p.corner_min * width)
+        if not ok.any():  # most queries: the ways need not be counted
+            return ok
         # both ways: one way by one amount is a brightness shift. Few values need to go against
         # the rest (a sparse image pushed down where it is background moves nowhere), and a
         # shift sends none
         up, down = (on & (d > 0)).sum(axis=1), (on & (d < 0)).sum(axis=1)
-        return ok & (on.sum(axis=1) >= p.corner * n_free) & (amount >= p.corner_min * width) \
-            & (np.minimum(up, down) >= np.maximum(2, 0.05 * n_free))
+        return ok & (np.minimum(up, down) >= np.maximum(2, 0.05 * n_free))
 
     def _striped(self, picked: np.ndarray, bases: np.ndarray) -> int | None:
         """The first of ``bases`` the query is Square's striped start from under noise, if any.
@@ -374,7 +388,7 @@ class StructuredSearch(Detector):
         sums = np.concatenate([move, np.abs(move)]) @ g.shared_lines  # one product for both
         across = sums[len(move):]
         pure = (np.abs(sums[:len(move)]) >= 0.8 * across) & (across > 0)
-        maybe = np.flatnonzero(pure.mean(axis=1) >= p.stripe_lines)
+        maybe = np.flatnonzero(pure.sum(axis=1) >= p.stripe_lines * pure.shape[1])
         if not len(maybe):
             return None
         lo, hi = p.input_range
@@ -419,8 +433,8 @@ class StructuredSearch(Detector):
         local = quiet & (count >= 2) & (g.extent(changed, g.sample_rc) <= p.box) & (np.nan_to_num(purity) >= p.purity)
         return resend, local, count
 
-    def _add(self, hashes: np.ndarray, sums: np.ndarray, picked: np.ndarray, keys: list[int], base: int,
-             change: int, out: np.ndarray) -> tuple[int, _Chain]:
+    def _add(self, hashes: np.ndarray, sums: np.ndarray, spread: tuple[float, float], picked: np.ndarray,
+             keys: list[int], base: int, change: int, out: np.ndarray) -> tuple[int, _Chain]:
         p = self.params
         entry, slot = self.next, self.next % p.index_size
         self.next += 1
@@ -445,6 +459,7 @@ class StructuredSearch(Detector):
             self.chains.popitem(last=False)
         self.hashes[slot], self.sums[slot], self.ids[slot], self.chain[slot] = hashes, sums, entry, root
         self.samples[slot] = picked
+        self.means[slot], self.norms[slot] = spread  # its cell sums' mean, and their norm about it
         self.keys[slot] = 0
         self.keys[slot, :len(keys)] = keys
         for k in keys:
