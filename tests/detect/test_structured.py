@@ -10,6 +10,7 @@ import pytest
 
 from advmatrix.detect import QueryEvent, build
 from advmatrix.detect.boundary import log_margin
+from advmatrix.detect.structured import _NEW
 
 EPS = 0.3
 
@@ -408,3 +409,24 @@ def test_a_window_over_a_third_of_the_input_is_read_under_noise():
         resend, local, _ = det._noisy(noisy(base), noisy(base)[None])
         assert resend.tolist() == [True] and local.tolist() == [False], seed
 
+
+
+def test_kept_cell_statistics_follow_the_ring_as_it_wraps(digits):
+    """Each entry's mean and centred norm, kept for the cosine when it is added, are those of the
+    cell sums now in its slot after the ring has wrapped; a flat query is like nothing."""
+    X, _ = digits
+    det = build("structured-search", index_size=256)
+    rng = np.random.default_rng(3)
+    out = np.full((1, 10), 0.1, np.float32)
+    for t in range(600):
+        x = np.clip(X[t % len(X)] + rng.normal(0, 0.05, X[0].shape), 0, 1).astype(np.float32)
+        det.observe(QueryEvent(f"key:{t % 7}", float(t), x[None], out))
+    centred = det.sums - det.sums.mean(axis=1, keepdims=True)
+    assert np.array_equal(det.means, det.sums.mean(axis=1))
+    assert np.allclose(det.norms, np.linalg.norm(centred, axis=1), rtol=1e-6)
+    flat = np.full((1, *X[0].shape), 0.5, np.float32)
+    assert det.observe(QueryEvent("key:flat", 700.0, flat, out)) == []
+    hashes, sums = det.grid.summary(flat[0])
+    picked = flat.reshape(-1)[det.grid.sample]
+    latest = [det.next - 2, det.next - 3]  # digits sent before it
+    assert det._base(hashes, sums, (sums - sums.mean(), 0.0), picked, [], latest) == (-1, _NEW)
