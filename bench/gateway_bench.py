@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -41,6 +42,7 @@ INFO = TargetInfo("digits", (1, 8, 8), tuple("0123456789"))
 #: alternating direct / gateway rounds of the latency benchmark (medians reported): on 2 shared
 #: cores one round's throughput moves by several points, more than the gateway's changes do
 ROUNDS = 5
+SECONDS = 5  # of 16 requests in flight, per round and side
 
 
 def main() -> None:
@@ -74,7 +76,6 @@ def latency(probs, v, clients: int = 0, shared: bool = False) -> dict:
     CPU 0 and the model server and gateway on the others, as a load generator is kept off the
     system it measures; ``shared`` lets the three compete for every core instead (the earlier
     runs' setup), where the ratio follows how the scheduler happens to place them."""
-    import os
     import subprocess
     import sys
 
@@ -119,8 +120,14 @@ def latency(probs, v, clients: int = 0, shared: bool = False) -> dict:
                 # fresh client keys each round: a client re-sending the very same images is
                 # (rightly) flagged, and a flagged client's replies are not what is measured here
                 walls = sequential(base, v, 1000, warmup=50 if r == 0 else 0, tag=f"{name}{r}")
-                rps = asyncio.run(throughput(base, v, seconds=5, tag=f"{name}{r}"))
-                rounds[name].append({"p50_ms": walls[500], "p99_ms": walls[990], "requests_per_s": rps})
+                before = {p: _cpu_s(p.pid) for p in (server, gateway)}
+                rps = asyncio.run(throughput(base, v, seconds=SECONDS, tag=f"{name}{r}"))
+                # CPU each process spent per request served: what sizes a deployment, whatever
+                # the client here could send
+                per = {p: (_cpu_s(p.pid) - before[p]) * 1000 / max(rps * SECONDS, 1) for p in (server, gateway)}
+                rounds[name].append({"p50_ms": walls[500], "p99_ms": walls[990], "requests_per_s": rps,
+                                     "server_cpu_ms_per_request": per[server],
+                                     "gateway_cpu_ms_per_request": per[gateway]})
     finally:
         for p in (server, gateway):
             p.terminate()
@@ -139,6 +146,16 @@ def latency(probs, v, clients: int = 0, shared: bool = False) -> dict:
     result["clients_in_state"] = clients
     result["cores"] = {"client": [cpus[0]], "server_and_gateway": sorted(rest)} if pin else "shared"
     return result
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; NaN where /proc is not there."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def populate(base: str, v, clients: int, concurrency: int = 16) -> None:
