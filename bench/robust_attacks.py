@@ -16,6 +16,7 @@ import numpy as np
 EPS = 0.3     # the L-inf budget that defines success for every evasion class
 CAP = 1000    # queries per session; the first few hundred are what detection is judged on
 ROTATE_KEYS = 100
+LABEL_ONLY = ("hopskipjump", "boundary", "signopt")  # decision-based: the attack is given labels only
 
 
 @dataclass
@@ -115,7 +116,7 @@ def _labels_only(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray
 
 
 def _attack(name: str, clf, rng: np.random.Generator):
-    from art.attacks.evasion import BoundaryAttack, HopSkipJump, SimBA, SquareAttack
+    from art.attacks.evasion import BoundaryAttack, HopSkipJump, SignOPTAttack, SimBA, SquareAttack, ZooAttack
 
     if name == "hopskipjump":
         norm = [2, np.inf][int(rng.integers(2))]
@@ -129,13 +130,22 @@ def _attack(name: str, clf, rng: np.random.Generator):
     if name == "simba":
         method = ["px", "dct"][int(rng.integers(2))]
         return SimBA(clf, attack=method, max_iter=CAP, epsilon=0.2, freq_dim=4, verbose=False)
+    # not in the corpus (bench/robust_spot.py runs them on fresh sessions): the other two
+    # plain attacks, a label-only one and a score-based one with coordinate-wise gradient estimates
+    if name == "signopt":
+        return SignOPTAttack(clf, targeted=False, epsilon=0.001, num_trial=20, max_iter=50, query_limit=CAP, k=50,
+                             batch_size=1, verbose=False)
+    if name == "zoo":
+        return ZooAttack(clf, confidence=0.0, targeted=False, learning_rate=0.1, max_iter=30, binary_search_steps=2,
+                         initial_const=1.0, abort_early=True, use_resize=False, use_importance=False, nb_parallel=8,
+                         batch_size=1, variable_h=0.2, verbose=False)
     raise ValueError(name)
 
 
 def _generate(name: str, predict: Callable[[np.ndarray], np.ndarray], spy: Spy, x0: np.ndarray, y0: int,
               rng: np.random.Generator) -> None:
     spy.aim(x0, y0)
-    if name in ("hopskipjump", "boundary"):
+    if name in LABEL_ONLY:
         predict = _labels_only(predict)
     attack = _attack(name, _classifier(predict), rng)
     seed = int(rng.integers(1 << 31))
