@@ -186,3 +186,30 @@ def test_arts_hopskipjump_label_only_is_caught_by_its_first_line_search(probs, d
 
         _hopskipjump(probs, X[image:image + 1], send)
         assert state["first"] is not None and state["first"] <= 20, (image, state)
+
+
+def test_a_bisection_along_a_direction_the_bounds_clip_is_caught(probs, digits):
+    """Sign-OPT's and OPT's line searches run along ``x0 + t * direction``, which pushes many
+    values past 0 or 1; clipped, the queries are not on one line unless the clipped values are
+    left out. Caught within its first 16 queries on four images."""
+    X, _ = digits
+    for image in (1500, 1501, 1502, 1503):
+        rng = np.random.default_rng(image)
+        key = _Key(build("segment-search"), probs)
+        x0 = X[image]
+        label = key(x0)
+        for _ in range(50):
+            direction = rng.normal(0, 1.5, x0.shape)
+            if key(np.clip(x0 + direction, 0, 1)) != label:
+                break
+        else:
+            pytest.fail(f"image {image}: no direction changes the label")
+        lo, hi = 0.0, 1.0
+        for _ in range(12):
+            mid = (lo + hi) / 2
+            if key(np.clip(x0 + mid * direction, 0, 1)) != label:
+                hi = mid
+            else:
+                lo = mid
+        assert key.alerts, f"image {image}: not caught"
+        assert key.alerts[0].query_count - (key.sent - 12) <= 10, f"image {image}: caught late"

@@ -47,7 +47,12 @@ class SegmentParams(DetectorParams):
     points: int = Field(6, ge=3, description="queries on one line (the latest included) before it may alert")
     reversals: int = Field(3, ge=1, description="times the position along the line must turn back (a bisection "
                            "turns at nearly every step; a cross-fade never)")
+    input_range: tuple[float, float] = (0.0, 1.0)
     realert_s: float = Field(3600.0, ge=0, description="quiet time before the same key alerts again")
+
+
+#: fewest unclipped values a line is read on; with fewer, it is read on all of them
+_MIN_UNCLIPPED = 8
 
 
 class _Client:
@@ -133,6 +138,16 @@ class SegmentSearch(Detector):
         if len(order) + 1 < p.points:
             return None
         held = client.vectors[order]
+        # clipping at the input's bounds bends a line (a search along a direction that pushes
+        # values past 0 or 1 is clipped by the API or the attack): read it on the values that
+        # neither this query nor the latest before it hold at a bound (the far, more clipped
+        # points a bisection starts from are then simply off the line)
+        lo, hi = p.input_range
+        tol = 1e-6 * (hi - lo)
+        latest = np.vstack([held[-(p.points - 1):], v[None]])
+        keep = ((latest > lo + tol) & (latest < hi - tol)).all(axis=0)
+        if _MIN_UNCLIPPED <= keep.sum() < len(keep):
+            held, v = held[:, keep], v[keep]
         w = held - v
         norms = np.sqrt((w * w).sum(axis=1))  # np.linalg.norm's value, without its wrapper's cost
         moved = norms > 1e-6 * max(float(np.abs(v).max()), 1.0)
