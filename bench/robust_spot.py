@@ -7,7 +7,7 @@ classes the detectors were tuned on, so this is a check on attacks nothing here 
 Each session attacks one test-half digit (one the victim gets right) from one key beside the corpus' background traffic,
 exactly as ``robust_bench.py`` runs its attack sessions.
 
-Usage: python bench/robust_spot.py [signopt,zoo] [sessions per attack, default 10] [--markdown]
+Usage: python bench/robust_spot.py [signopt,zoo] [sessions per attack, default 10] [--seed N] [--markdown]
 """
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ ATTACKS = ("signopt", "zoo")
 
 
 def main(argv: list[str]) -> int:
+    seed = 90_000
+    if "--seed" in argv:
+        at = argv.index("--seed") + 1
+        try:
+            seed = int(argv[at])
+        except (IndexError, ValueError):
+            raise SystemExit("robust_spot: --seed needs a whole number") from None
+        argv = argv[:at - 1] + argv[at + 1:]
     args = [a for a in argv if not a.startswith("--")]
     names = args[0].split(",") if args else list(ATTACKS)
     unknown = sorted(set(names) - set(ATTACKS))
@@ -42,10 +50,12 @@ def main(argv: list[str]) -> int:
     x, y = x[right], y[right]
     h = rb.Harness(rb.DEFAULT)
     out = {}
+    kept = []  # the harness memoises the victim's replies by request array: keep every array alive
     for name in names:
         results = []
         for s in range(sessions):
-            results.append(rb.run_attack(h, ra.evasion(name, probs, x, y, 90_000 + s), {}))
+            kept.append(ra.evasion(name, probs, x, y, seed + s))
+            results.append(rb.run_attack(h, kept[-1], {}))
             print(f"{name} {s + 1}/{sessions}: {results[-1]}", file=sys.stderr, flush=True)
         out[name] = rb.summarise_attacks(results)
     if "--markdown" in argv:
