@@ -14,6 +14,12 @@ position only moves one way; a client tuning brightness or contrast can move alo
 (and clipping makes more of its candidates line up), but every point of such a line orders the
 input's values alike, which is left out: moving toward another input reorders them.
 
+Values at the input's bounds are left out: a search along a direction that pushes values past 0
+or 1 (Sign-OPT's and OPT's start) is clipped, and clipping bends its line. A line is read on the
+values that neither the latest query nor the ``points - 1`` before it hold at a bound (all of
+them when fewer than 8 remain); the far, more clipped points a bisection starts from are then
+simply not on it.
+
 Per client the latest ``recent`` queries are kept, each as ``values`` numbers read at fixed
 positions (all of them for smaller inputs) with its label, in a ring that grows with the
 client's queries: 2 KiB for a client that sent a few, 8 KiB once it has sent ``recent`` (the
@@ -47,7 +53,8 @@ class SegmentParams(DetectorParams):
     points: int = Field(6, ge=3, description="queries on one line (the latest included) before it may alert")
     reversals: int = Field(3, ge=1, description="times the position along the line must turn back (a bisection "
                            "turns at nearly every step; a cross-fade never)")
-    input_range: tuple[float, float] = (0.0, 1.0)
+    input_range: tuple[float, float] = Field((0.0, 1.0), description="bounds of the input's values: a search's "
+                                             "queries are clipped there, and clipped values are left out of a line")
     realert_s: float = Field(3600.0, ge=0, description="quiet time before the same key alerts again")
 
 

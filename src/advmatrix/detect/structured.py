@@ -252,7 +252,8 @@ class StructuredSearch(Detector):
         is (:data:`_NIL`, :data:`_CORNER`, :data:`_LOCAL`, :data:`_SPECTRAL` or :data:`_OTHER`, the first that any
         candidate gives; among those, the fewest changed cells); (-1, _NEW) when no candidate is
         like it (``edit_cosine``): a new input, which is no edit at all (cover queries a search
-        is interleaved with must not count against its share of structured edits)."""
+        is interleaved with must not count against its share of structured edits). ``centred``:
+        the query's cell sums less their mean, and their norm."""
         p, g = self.params, self.grid
         bands = self.bands
         # sorted, as np.unique would give them (ties go to the oldest), at a fraction of its cost
