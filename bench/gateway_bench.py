@@ -43,6 +43,7 @@ INFO = TargetInfo("digits", (1, 8, 8), tuple("0123456789"))
 #: cores one round's throughput moves by several points, more than the gateway's changes do
 ROUNDS = 5
 SECONDS = 5  # of 16 requests in flight, per round and side
+PARTS = {"latency", "latency10k", "cost", "detection", "tradeoff", "shared-cores"}
 
 
 def main() -> None:
@@ -50,8 +51,11 @@ def main() -> None:
 
     from _model_server import victim_probs  # bench/ is on sys.path when this file runs
 
-    v, probs = victim_probs()
     parts = set(sys.argv[1:]) or {"latency", "cost", "detection"}
+    unknown = sorted(parts - PARTS)
+    if unknown:  # a misspelled part would otherwise run nothing and print an empty result
+        raise SystemExit(f"gateway_bench: unknown part {', '.join(unknown)} (known: {', '.join(sorted(PARTS))})")
+    v, probs = victim_probs()
     shared = "shared-cores" in parts
     out: dict = {"date": time.strftime("%Y-%m-%d")}
     if "latency" in parts:
