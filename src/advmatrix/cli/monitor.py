@@ -38,7 +38,8 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
         degrade outputs to labels for 1 hour (every key a group alert names)
       prada, query-coverage: throttle the client to 1 request/s for 1 hour
       volume: throttle to 5 requests/s for 10 minutes (total load: alert only)
-      key-rotation, structured-search, segment-search, noise-probe: alert only
+      key-rotation, structured-search, segment-search, noise-probe,
+      coordinate-probe: alert only
       token-amplification: throttle to 1 request/s for 5 minutes
       prompt-injection, history-integrity: refuse the request
       prompt-leakage: stop the reply; secret-leakage: redact it

@@ -23,7 +23,7 @@ from ..plugins import Context, load_array, validation_message
 #: traffic (each kind only sees its own; the embedding model is not loaded by default)
 DEFAULT_DETECTORS: dict[str, dict[str, Any]] = {
     "boundary-search": {}, "structured-search": {}, "segment-search": {}, "noise-probe": {}, "key-rotation": {},
-    "similarity-search": {}, "prada": {}, "volume": {},
+    "coordinate-probe": {}, "similarity-search": {}, "prada": {}, "volume": {},
     "prompt-injection": {}, "prompt-similarity": {"backend": "ngrams"}, "prompt-leakage": {},
     "secret-leakage": {}, "rendering-exfiltration": {}, "tool-call-guard": {}, "history-integrity": {},
     "session-jailbreak": {}, "token-amplification": {},
