@@ -93,7 +93,8 @@ def latency(probs, v, clients: int = 0, shared: bool = False) -> dict:
     # not (rightly) throttled as a denial of service.
     with open(f"{tmp}/gateway.yaml", "w") as f:
         json.dump({"detectors": {"boundary-search": {}, "structured-search": {}, "segment-search": {},
-                                 "noise-probe": {}, "key-rotation": {}, "similarity-search": {}, "prada": {},
+                                 "noise-probe": {}, "key-rotation": {}, "coordinate-probe": {},
+                                 "similarity-search": {}, "prada": {},
                                  "volume": {"max_client_queries": 10**6, "max_total_queries": 10**7}}}, f)
     cpus = sorted(os.sched_getaffinity(0))
     pin = not shared and len(cpus) >= 2

@@ -52,11 +52,11 @@ CHOSEN: dict[str, dict[str, Any]] = {}
 
 #: every classifier detector the gateway offers, as the evaluation runs them
 DETECTORS = ("boundary-search", "key-rotation", "similarity-search", "prada", "volume", "query-coverage", "membership",
-             "ood", "structured-search", "segment-search", "noise-probe")
+             "ood", "structured-search", "segment-search", "noise-probe", "coordinate-probe")
 
 #: what ``advmatrix monitor`` runs without data of yours (the gateway's DEFAULT_DETECTORS)
-DEFAULT = ("boundary-search", "structured-search", "segment-search", "noise-probe", "key-rotation", "similarity-search",
-           "prada", "volume")
+DEFAULT = ("boundary-search", "structured-search", "segment-search", "noise-probe", "key-rotation", "coordinate-probe",
+           "similarity-search", "prada", "volume")
 
 #: the last structured-search grid tried on the tuning half (``tune-structured``; the fourth
 #: session's, before corner steps and the reading under noise: GRIDS has those)

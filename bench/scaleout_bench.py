@@ -41,7 +41,7 @@ from gateway_bench import populate, sequential, throughput
 PARTS = ("latency", "propagation", "worker", "memory", "parity", "campaign")
 #: the gateway's default classifier detectors
 DEFAULTS = {"boundary-search": {}, "structured-search": {}, "segment-search": {}, "noise-probe": {},
-            "key-rotation": {}, "similarity-search": {}, "prada": {}, "volume": {}}
+            "key-rotation": {}, "coordinate-probe": {}, "similarity-search": {}, "prada": {}, "volume": {}}
 #: the same, volume sized above the bench's own load (as gateway_bench does) so that the load
 #: itself is not throttled as a denial of service
 LOADED = {**DEFAULTS, "volume": {"max_client_queries": 10**6, "max_total_queries": 10**7}}
