@@ -42,6 +42,8 @@ def main(argv: list[str]) -> int:
         sessions = int(args[1]) if len(args) > 1 else 10
     except ValueError:
         raise SystemExit(f"robust_spot: sessions must be a whole number, not {args[1]!r}") from None
+    if sessions < 1:
+        raise SystemExit(f"robust_spot: sessions must be at least 1, not {sessions}")
     v, probs = _victim()
     # the test half's digits that the victim gets right, as robust_corpus picks them; seeds of
     # their own, so no session repeats a corpus one
