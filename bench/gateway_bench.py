@@ -96,7 +96,8 @@ def latency(probs, v, clients: int = 0, shared: bool = False) -> dict:
                                  "noise-probe": {}, "key-rotation": {}, "coordinate-probe": {},
                                  "similarity-search": {}, "prada": {},
                                  "volume": {"max_client_queries": 10**6, "max_total_queries": 10**7}}}, f)
-    cpus = sorted(os.sched_getaffinity(0))
+    # CPU affinity is Linux's; elsewhere the three processes share the cores as before
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
     pin = not shared and len(cpus) >= 2
     rest = set(cpus[1:])
 
