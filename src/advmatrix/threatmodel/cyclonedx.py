@@ -41,7 +41,7 @@ __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
 PROPERTY_PREFIX = "advmatrix:"
 _SUPPORTED = ("1.5", "1.6", "1.7")
 _NOT_SENSITIVE = {"", "public", "internal", "unclassified", "open"}
-_LIST_FIELDS = {"controls", "used_for", "sources", "tools"}
+_LIST_FIELDS = {"controls", "used_for", "sources", "tools", "goals", "access"}
 
 # CycloneDX tasks are free text (Hugging Face pipeline names, mostly); ours is a closed list.
 _TASKS = (

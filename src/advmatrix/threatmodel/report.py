@@ -138,7 +138,8 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
 # -- Mermaid ---------------------------------------------------------------------------------------
 
 _SHAPES = {"external": ('(["', '"])'), "service": ('["', '"]'), "model": ('[["', '"]]'), "dataset": ('[("', '")]'),
-           "retrieval-store": ('[("', '")]'), "llm-app": ('{{"', '"}}'), "tool": ('>"', '"]')}
+           "retrieval-store": ('[("', '")]'), "llm-app": ('{{"', '"}}'), "tool": ('>"', '"]'),
+           "adversary": ('(("', '"))')}
 
 
 def system_mermaid(system: System) -> str:

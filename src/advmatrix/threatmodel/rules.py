@@ -26,6 +26,9 @@ Conditions (no code is evaluated):
   ``upstream: {selector}`` / ``reachable_from: {selector}`` (content flows into this component,
   directly or not, from a component the selector matches), ``downstream: {selector}`` (content
   flows from this component to one the selector matches). A selector is itself a condition.
+  ``adversary: {selector}`` holds when any ``adversary`` component of the system matches the selector
+  (``adversary: {goals: fraud, access: physical}``): adversaries are not on the flows, so it does not
+  depend on the component the rule is matched on.
   Add ``untrusted: true`` inside the mapping (``exposed: {untrusted: true}``) to follow only flows
   not marked ``trusted``; without it every flow counts.
 
@@ -33,7 +36,7 @@ Reason placeholders: ``{component}`` (display name), ``{id}``, ``{kind}``, any c
 (``{returns}``, ``{properties.tier}``; list values are joined with commas, an unstated value reads
 "unstated"), and for the graph leaves the rule uses the
 names of the components they matched: ``{exposed}`` (the entry points), ``{upstream}``,
-``{reachable_from}``, ``{downstream}``, and ``{via}`` (the components the last matching graph leaf
+``{reachable_from}``, ``{downstream}``, ``{adversary}``, and ``{via}`` (the components the last matching graph leaf
 found). An unknown placeholder fails the load.
 """
 
@@ -66,7 +69,7 @@ __all__ = [
 ]
 
 COMBINATORS = ("all", "any", "not")
-GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream")
+GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream", "adversary")
 OPERATORS = ("in", "not_in", "set")
 RULE_KEYS = frozenset({"id", "when", "reason", "mitigations", "stage", "tier"})
 #: How strongly a matching rule predicts its technique: ``likely`` (adversaries routinely use it once the
@@ -77,7 +80,7 @@ BUILTIN_PLACEHOLDERS = frozenset({"component", "id", "kind", "via"})
 #: The lifecycle stages mitigations name in the knowledge base; a rule's ``stage`` must be one of them.
 STAGES: tuple[str, ...] = tuple(dict.fromkeys(s for m in bundled().mitigations for s in m.lifecycle))
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_LIST_FIELDS = frozenset({"used_for", "sources", "tools", "controls"})
+_LIST_FIELDS = frozenset({"used_for", "sources", "tools", "controls", "goals", "access"})
 
 Loc = tuple[str | int, ...]
 
@@ -127,6 +130,8 @@ class Condition:
             return self._exposed(system, comp, facts) == bool(self.value)
         if self.op in ("upstream", "reachable_from", "downstream"):
             return self._graph(system, comp, facts)
+        if self.op == "adversary":
+            return self._adversary(system, comp, facts)
         return _match_value(_read(comp, self.op), self.value)
 
     def _exposed(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
@@ -146,6 +151,15 @@ class Condition:
         found = [c for c in others if c.id != comp.id and selector.match(system, c, {})]
         if found:
             facts[self.op] = facts["via"] = _names(found)
+        return bool(found)
+
+
+    def _adversary(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
+        # The adversary stands outside the flows: any one the system names, the matched component included.
+        selector = self.children[0]
+        found = [c for c in system.components if c.kind == "adversary" and selector.match(system, c, {})]
+        if found:
+            facts["adversary"] = facts["via"] = _names(found)
         return bool(found)
 
 
@@ -384,7 +398,13 @@ class _Checker:
                 raise self.fail(loc, name, f"'{key}' takes a selector: a condition on the other component")
             selector = dict(value)
             untrusted = bool(selector.pop("untrusted", False))
-            if not selector:
+            if key == "adversary":
+                if untrusted:
+                    raise self.fail(loc, name, "'adversary' takes no 'untrusted': adversaries are not on the flows")
+                selector.setdefault("kind", "adversary")
+                if selector["kind"] != "adversary":
+                    raise self.fail(loc, name, "'adversary' selects adversary components; drop its 'kind'")
+            elif not selector:
                 selector = {"kind": {"in": list(COMPONENT_KINDS)}}
             return Condition(key, children=(self.condition(selector, loc, name, frozenset(COMPONENT_KINDS)),),
                              untrusted=untrusted)

@@ -22,7 +22,11 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
+    "ADVERSARY_ACCESS",
+    "ADVERSARY_ACTORS",
+    "ADVERSARY_GOALS",
     "COMPONENT_KINDS",
+    "AdversaryComponent",
     "Component",
     "DatasetComponent",
     "ExternalComponent",
@@ -37,10 +41,21 @@ __all__ = [
     "json_schema",
 ]
 
-Kind = Literal["model", "service", "dataset", "llm-app", "retrieval-store", "tool", "external"]
+Kind = Literal["model", "service", "dataset", "llm-app", "retrieval-store", "tool", "external", "adversary"]
 Audience = Literal["public", "partner", "internal"]
 DataSource = Literal["collected", "scraped", "vendor", "user-submitted", "public"]
 PropertyValue = Union[str, bool, int]
+#: Who the adversary is; see docs/threatmodel-system.md for what each means.
+ADVERSARY_ACTORS = ("researcher", "red-team", "criminal", "insider", "nation-state", "hacktivist", "competitor",
+                    "user", "unknown")
+#: What the adversary wants from the system.
+ADVERSARY_GOALS = ("evade", "steal-model", "steal-data", "fraud", "disrupt", "misuse", "manipulate", "impersonate",
+                   "embarrass", "compromise")
+#: What the adversary can reach or change.
+ADVERSARY_ACCESS = ("public", "query", "account", "physical", "supply-chain", "content", "insider", "network")
+Actor = Literal[ADVERSARY_ACTORS]  # type: ignore[valid-type]
+Goal = Literal[ADVERSARY_GOALS]  # type: ignore[valid-type]
+Access = Literal[ADVERSARY_ACCESS]  # type: ignore[valid-type]
 
 #: Validation context key that makes :class:`System` skip its cross-reference checks, so a loader
 #: can run them itself and report each problem against its own line.
@@ -190,10 +205,32 @@ class ExternalComponent(Component):
     actor: Literal["user", "internet", "partner", "vendor", "other"] | None = None
 
 
+class AdversaryComponent(Component):
+    """Who the system is defended against: who they are, what they want, what they can reach and know.
+
+    Not part of the data flows (what it can reach is ``access``); rules read it through their
+    ``adversary:`` leaf, and techniques that depend only on the adversary (preparing infrastructure,
+    phishing, physical access) are found on it.
+    """
+
+    kind: Literal["adversary"]
+    actor: Actor | None = Field(None, description="Who they are.")
+    goals: tuple[Goal, ...] = Field((), description="What they want from the system.")
+    access: tuple[Access, ...] = Field((), description="What they can reach or change.")
+    knowledge: Literal["black-box", "gray-box", "white-box"] | None = Field(
+        None, description="How much they know of the model: white-box when they hold its weights or a copy."
+    )
+
+    @field_validator("goals", "access", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
 AnyComponent = Annotated[
     Union[
         ModelComponent, ServiceComponent, DatasetComponent, LlmAppComponent,
-        RetrievalStoreComponent, ToolComponent, ExternalComponent,
+        RetrievalStoreComponent, ToolComponent, ExternalComponent, AdversaryComponent,
     ],
     Field(discriminator="kind"),
 ]
@@ -206,6 +243,7 @@ COMPONENT_CLASSES: dict[str, type[Component]] = {
     "retrieval-store": RetrievalStoreComponent,
     "tool": ToolComponent,
     "external": ExternalComponent,
+    "adversary": AdversaryComponent,
 }
 #: The closed list of component kinds, in the order the documentation gives them.
 COMPONENT_KINDS: tuple[str, ...] = tuple(COMPONENT_CLASSES)
@@ -258,6 +296,9 @@ class System(_Base):
                 ref = getattr(flow, field)
                 if ref not in kinds:
                     problems.append((("flows", i, alias), f"unknown component '{ref}'"))
+                elif kinds[ref] == "adversary":
+                    problems.append((("flows", i, alias), f"'{ref}' is an adversary, which takes no flows: "
+                                     "say what it can reach with its 'access'"))
         for i, comp in enumerate(self.components):
             if isinstance(comp, LlmAppComponent):
                 for j, tool in enumerate(comp.tools):
