@@ -11,7 +11,8 @@ the case studies (micro in brackets):
 - precision: predicted techniques the case study used, a lower bound (unused is not impossible).
 
 "Predicted" means the ranked cut (``Prediction.likely_technique_ids``: the best ``k`` techniques
-scoring at least ``threshold``). Further rows: every finding; the old hand-set ``likely`` tier of
+scoring at least ``threshold``). Further rows: the cut with the adversary components removed from
+each description (what the system alone predicts); every finding; the old hand-set ``likely`` tier of
 the rules; on the even half the cut with weights learned leave-one-out (each case study scored by
 weights learned from the other even ones), the honest estimate for unseen systems.
 
@@ -49,12 +50,13 @@ from advmatrix.threatmodel.predict import (
     technique_scores,
 )
 from advmatrix.threatmodel.rules import Rule
+from advmatrix.threatmodel.system import System
 
 DATA = Path(__file__).parent / "data" / "case_study_systems"
 WEIGHTS = Path(__file__).parents[1] / "src" / "advmatrix" / "threatmodel" / "rules" / WEIGHTS_FILE
 #: The grid --learn searches, leave-one-out on the even half.
 COMBINE = ("noisy-or", "max")
-SMOOTHING = (1.0, 2.0, 4.0, 8.0)
+SMOOTHING = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 BONUS = (0.0, 0.02)
 #: Only the issue's ceiling: a smaller k cannot raise recall, and the threshold shortens lists already.
 KS = (25,)
@@ -113,6 +115,11 @@ def learn(obs: list[Observation], smoothing: float, bonus: float, k: int, thresh
     table = learn_weights([(fired, used) for _, fired, used in obs], bundled_rules(), smoothing=smoothing,
                           bonus=bonus, k=k, threshold=threshold, combine=combine)
     return {"half": "even", **table}
+
+
+def without_adversaries(system: System) -> System:
+    """The system as described without its adversary components: what the rules know from the system alone."""
+    return system.model_copy(update={"components": tuple(c for c in system.components if c.kind != "adversary")})
 
 
 def ranked_cut(fired: tuple[Rule, ...], weights: Weights) -> set[str]:
@@ -185,7 +192,7 @@ def main(argv: list[str]) -> int:
     pool = [c for c in matrix.case_studies if args.pool == "all" or half(c.id) == args.half]
     used_by = {c.id: {s.technique for s in c.procedure} for c in pool}
 
-    ours, every, tiered, base, missed, skipped = [], [], [], [], Counter(), []
+    ours, every, tiered, base, alone, missed, skipped = [], [], [], [], [], Counter(), []
     for case in cases:
         path = DATA / f"{case.id}.yaml"
         if not path.exists():
@@ -194,6 +201,7 @@ def main(argv: list[str]) -> int:
         used = used_by[case.id]
         prediction = predict(load_system(path))
         predicted = set(prediction.likely_technique_ids)
+        alone.append(scores(set(predict(without_adversaries(load_system(path))).likely_technique_ids), used))
         every.append(scores(set(prediction.technique_ids), used))
         old = {r.technique_id for _, r, _ in fired_rules(load_system(path)) if r.tier == "likely"}
         tiered.append(scores(old, used))
@@ -213,7 +221,8 @@ def main(argv: list[str]) -> int:
         obs = observe(cases, used_by)
         table.append(("rules, cut, leave-one-out", loo_rows(obs, float(data.get("smoothing", 4.0)), w.bonus, w.k,
                                                            w.threshold, w.combine)))
-    table += [("rules, old likely tier", tiered), ("rules, all findings", every)]
+    table += [("rules, cut, adversary left out", alone), ("rules, old likely tier", tiered),
+              ("rules, all findings", every)]
     print(f"{args.half} half: {len(ours)} case studies described" + (f", missing {skipped}" if skipped else ""))
     print(f"{'':36}{'recall':>8}{'(micro)':>9}{'parent':>8}{'(micro)':>9}{'set size':>10}{'precision':>11}")
     for label, rows in table:

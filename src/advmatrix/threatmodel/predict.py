@@ -92,21 +92,26 @@ class Weights:
     rules: Mapping[str, float] = field(default_factory=dict)
     themes: Mapping[str, float] = field(default_factory=dict)
     techniques: Mapping[str, float] = field(default_factory=dict)
+    #: How often a rule of each tier (``likely``, ``possible``) saw its technique used when it fired.
+    tiers: Mapping[str, float] = field(default_factory=dict)
     default: float = 0.2
     bonus: float = 0.01
     k: int = 25
     threshold: float = 0.0
     combine: str = "noisy-or"
 
-    def prior(self, theme: str, technique_id: str) -> float:
-        """The estimate for a rule with no record of its own: its technique's rate, else its theme's."""
+    def prior(self, theme: str, technique_id: str, tier: str | None = None) -> float:
+        """The estimate for a rule with no record of its own: its technique's rate, else its theme's,
+        averaged with its tier's rate when the table has one (the rule author's judgement as a prior)."""
         got = self.techniques.get(technique_id)
-        return got if got is not None else self.themes.get(theme, self.default)
+        base = got if got is not None else self.themes.get(theme, self.default)
+        by_tier = self.tiers.get(tier) if tier else None
+        return base if by_tier is None else (base + by_tier) / 2
 
     def rule_score(self, rule: Rule) -> float:
         """P(the rule's technique is used | the rule fired), from the table or the prior."""
         got = self.rules.get(rule_key(rule))
-        return got if got is not None else self.prior(rule_theme(rule), rule.technique_id)
+        return got if got is not None else self.prior(rule_theme(rule), rule.technique_id, rule.tier)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = WEIGHTS_FILE) -> Weights:
@@ -119,6 +124,7 @@ class Weights:
             return cls(rules=rules,
                        themes={str(k): float(v) for k, v in (data.get("themes") or {}).items()},
                        techniques={str(k): float(v) for k, v in (data.get("techniques") or {}).items()},
+                       tiers={str(k): float(v) for k, v in (data.get("tiers") or {}).items()},
                        default=float(data.get("default", 0.2)), bonus=float(data.get("bonus", 0.01)),
                        k=int(cut.get("k", 25)), threshold=float(cut.get("threshold", 0.0)),
                        combine=str(data.get("combine", "noisy-or")))
@@ -167,8 +173,13 @@ def learn_weights(observations: Iterable[tuple[Iterable[Rule], Iterable[str]]], 
 
     Smoothed level by level, each toward the level above: a theme's rate (uses / fires of its rules) toward
     the overall rate; a technique's rate (used / some rule for it fired) toward the mean of its base rate
-    (share of systems it was used against) and its first rule's theme rate; a rule's estimate
-    (uses + ``smoothing`` * technique rate) / (fires + ``smoothing``). A rule counts once per system.
+    (share of systems it was used against) and its first rule's theme rate; a tier's rate likewise; a rule's
+    estimate (uses + ``smoothing`` * prior) / (fires + ``smoothing``), the prior being the mean of its
+    technique's and its tier's rates. A rule counts once per system.
+
+    Why the tier: most rules fire on a handful of systems, too few for their own record to rank them; the
+    author's ``likely``/``possible`` judgement, priced by how often each tier was right, ranks them better
+    (leave-one-out on the even half: 0.67 -> 0.72 at 25 techniques).
     """
     obs = [({rule_key(r): r for r in fired}, set(used)) for fired, used in observations]
     rule_list = list(rules)
@@ -180,6 +191,8 @@ def learn_weights(observations: Iterable[tuple[Iterable[Rule], Iterable[str]]], 
     uses: Counter[str] = Counter()
     theme_fires: Counter[str] = Counter()
     theme_uses: Counter[str] = Counter()
+    tier_fires: Counter[str] = Counter()
+    tier_uses: Counter[str] = Counter()
     tech_fires: Counter[str] = Counter()
     tech_uses: Counter[str] = Counter()
     for fired, used in obs:
@@ -189,6 +202,8 @@ def learn_weights(observations: Iterable[tuple[Iterable[Rule], Iterable[str]]], 
             uses[key] += hit
             theme_fires[rule_theme(r)] += 1
             theme_uses[rule_theme(r)] += hit
+            tier_fires[r.tier] += 1
+            tier_uses[r.tier] += hit
         for t in {r.technique_id for r in fired.values()}:
             tech_fires[t] += 1
             tech_uses[t] += t in used
@@ -197,15 +212,16 @@ def learn_weights(observations: Iterable[tuple[Iterable[Rule], Iterable[str]]], 
     base = {t: (sum(t in used for _, used in obs) + 0.5) / (n + 1) for t in first}
     techniques = {t: round((tech_uses[t] + base[t] + themes.get(first[t], default)) / (tech_fires[t] + 2), 4)
                   for t in sorted(first)}
-    prior = Weights(themes=themes, techniques=techniques, default=default)
+    tiers = {t: round((tier_uses[t] + 2 * default) / (tier_fires[t] + 2), 4) for t in sorted(tier_fires)}
+    prior = Weights(themes=themes, techniques=techniques, tiers=tiers, default=default)
     table = {}
     for r in rule_list:
         key = rule_key(r)
-        p0 = prior.prior(rule_theme(r), r.technique_id)
+        p0 = prior.prior(rule_theme(r), r.technique_id, r.tier)
         table[key] = {"fires": fires[key], "uses": uses[key],
                       "p": round((uses[key] + smoothing * p0) / (fires[key] + smoothing), 4)}
     return {"case_studies": n, "smoothing": smoothing, "combine": combine, "default": default, "bonus": bonus,
-            "cut": {"k": k, "threshold": threshold}, "themes": themes, "techniques": techniques,
+            "cut": {"k": k, "threshold": threshold}, "themes": themes, "tiers": tiers, "techniques": techniques,
             "rules": dict(sorted(table.items()))}
 
 
