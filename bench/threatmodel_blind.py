@@ -1,9 +1,9 @@
 """What the describer of a case study's target system may see: its name, target, actor and
 summary, with every technique ID and procedure step hidden.
 
-Issue 16's validation describes the system behind each ATLAS case study in `system.yaml` from
-this text alone, then measures how many of the techniques the case study really used the rules
-predict. Showing the procedure while describing would leak the answer into the description.
+Issue 16's validation describes the system behind each ATLAS case study, and the adversary it
+faced, in `system.yaml` from this text alone, then measures how many of the techniques the case
+study really used the rules predict. Showing the procedure while describing would leak the answer into the description.
 
 Usage: python bench/threatmodel_blind.py [even|odd|all] [--id AML.CS0000]
 """

@@ -358,10 +358,14 @@ def _default_stage(lifecycle: tuple[str, ...]) -> str:
 
 def _place(system: System, comp: Component, kind: str | None) -> Component:
     """The component a mitigation meant for ``kind`` lands on: the matched one, else the nearest
-    of that kind in front of it (upstream), else behind it, else the matched one after all."""
+    of that kind in front of it (upstream), else behind it, else the matched one after all; for an
+    adversary, the first of that kind in the system."""
     if kind is None or comp.kind == kind:
         return comp
-    for c in (*system.upstream_of(comp), *system.reachable_from(lambda x: x.id == comp.id)):
+    # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
+    near = system.components if comp.kind == "adversary" else (
+        *system.upstream_of(comp), *system.reachable_from(lambda x: x.id == comp.id))
+    for c in near:
         if c.kind == kind:
             return c
     return comp
@@ -376,7 +380,7 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
             placements.setdefault(mid, (p, rule.stage))
     ids = list(dict.fromkeys([m.id for m, _ in matrix.mitigations_of(technique_id)] + list(placements)))
     # A control set on a component in front of this one (its content passes through it) protects it too.
-    guards = [comp, *system.upstream_of(comp)]
+    guards = list(system.components) if comp.kind == "adversary" else [comp, *system.upstream_of(comp)]
     out = []
     for mid in ids:
         mitigation = matrix.mitigation(mid)

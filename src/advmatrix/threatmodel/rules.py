@@ -36,8 +36,8 @@ Reason placeholders: ``{component}`` (display name), ``{id}``, ``{kind}``, any c
 (``{returns}``, ``{properties.tier}``; list values are joined with commas, an unstated value reads
 "unstated"), and for the graph leaves the rule uses the
 names of the components they matched: ``{exposed}`` (the entry points), ``{upstream}``,
-``{reachable_from}``, ``{downstream}``, ``{adversary}``, and ``{via}`` (the components the last matching graph leaf
-found). An unknown placeholder fails the load.
+``{reachable_from}``, ``{downstream}``, ``{adversary}``, and ``{via}`` (the components the last matching
+flow leaf found; ``adversary`` is not one). An unknown placeholder fails the load.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class Condition:
         selector = self.children[0]
         found = [c for c in system.components if c.kind == "adversary" and selector.match(system, c, {})]
         if found:
-            facts["adversary"] = facts["via"] = _names(found)
+            facts["adversary"] = _names(found)  # not {via}: that names where content comes from
         return bool(found)
 
 

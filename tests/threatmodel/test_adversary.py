@@ -1,0 +1,164 @@
+"""The adversary component and the rules that read it: schema errors, the adversary: leaf, the bundled
+threat-actor rules, where their mitigations land, and the tier prior of the learned weights."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from advmatrix.errors import FormatError
+from advmatrix.threatmodel import json_schema, load_cyclonedx, load_system, load_system_text
+from advmatrix.threatmodel.predict import Weights, bundled_weights, learn_weights, predict, rule_key
+from advmatrix.threatmodel.rules import load_rules
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "systems"
+DATA = Path(__file__).parent / "data"
+
+CAMERA = """\
+name: door
+components:
+  - {id: visitors, kind: external, actor: user}
+  - {id: door-api, kind: service, audience: public, returns: labels}
+  - {id: face-check, kind: model, task: classification, modality: image, trained_by: us}
+flows:
+  - {from: visitors, to: door-api}
+  - {from: door-api, to: face-check}
+  - {from: face-check, to: door-api}
+"""
+
+
+def with_adversary(text: str, **fields) -> str:
+    body = ", ".join(f"{k}: {v}" for k, v in fields.items())
+    comps = text.index("flows:")
+    return text[:comps] + f"  - {{id: intruder, kind: adversary, {body}}}\n" + text[comps:]
+
+
+def user_rules(tmp_path, when: str, tid: str = "AML.T0048.000", reason: str = "{adversary} wants money"):
+    path = tmp_path / "mine.yaml"
+    body = textwrap.indent(textwrap.dedent(when).strip(), " " * 6)
+    path.write_text(f"rules:\n  - id: {tid}\n    when:\n{body}\n    reason: \"{reason}\"\n")
+    return load_rules([path], include_bundled=False)
+
+
+# -- schema --------------------------------------------------------------------------------------
+
+
+def test_adversary_loads_with_single_values_for_lists():
+    system = load_system_text(with_adversary(CAMERA, actor="criminal", goals="fraud", access="[query, physical]"))
+    adv = system.component("intruder")
+    assert (adv.actor, adv.goals, adv.access, adv.knowledge) == ("criminal", ("fraud",), ("query", "physical"), None)
+    assert not system.is_exposed(adv)
+
+
+def test_unknown_goal_names_file_line_and_field():
+    text = with_adversary(CAMERA, goals="[fraud, glory]")
+    with pytest.raises(FormatError) as info:
+        load_system_text(text, "system.yaml")
+    msg = str(info.value)
+    assert msg.startswith("system.yaml:6: components[3].goals[1]:") and "'glory'" in msg and "steal-model" in msg
+
+
+def test_a_flow_naming_an_adversary_is_an_error():
+    text = with_adversary(CAMERA, actor="criminal") + "  - {from: intruder, to: door-api}\n"
+    with pytest.raises(FormatError) as info:
+        load_system_text(text, "system.yaml")
+    assert "system.yaml:11: flows[3].from: 'intruder' is an adversary, which takes no flows" in str(info.value)
+
+
+def test_json_schema_knows_the_adversary():
+    defs = json_schema()["$defs"]
+    assert set(defs["AdversaryComponent"]["properties"]) >= {"actor", "goals", "access", "knowledge"}
+
+
+def test_an_overlay_adds_an_adversary_to_an_imported_bom(tmp_path):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("components:\n  - {id: spammer, kind: adversary, actor: criminal, goals: [fraud]}\n")
+    system = load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+    assert system.component("spammer").goals == ("fraud",)
+    assert "AML.T0048.000" in predict(system).technique_ids
+
+
+# -- the adversary: leaf -------------------------------------------------------------------------
+
+
+def test_leaf_fires_on_any_component_only_when_an_adversary_matches(tmp_path):
+    rules = user_rules(tmp_path, "kind: service\nadversary: {goals: fraud}")
+    plain = load_system_text(CAMERA)
+    thief = load_system_text(with_adversary(CAMERA, name="'card thief'", goals="[fraud, evade]"))
+    vandal = load_system_text(with_adversary(CAMERA, goals="disrupt"))
+    assert [f.component for f in predict(plain, rules).findings] == []
+    assert [f.component for f in predict(vandal, rules).findings] == []
+    found = predict(thief, rules).findings
+    assert [(f.component, f.reason) for f in found] == [("door-api", "card thief wants money")]
+
+
+@pytest.mark.parametrize(("when", "says"), [
+    ("kind: model\nadversary: {kind: model}", "'adversary' selects adversary components"),
+    ("kind: model\nadversary: {goals: fraud, untrusted: true}", "'adversary' takes no 'untrusted'"),
+    ("kind: model\nadversary: {audience: public}", "field 'audience' does not exist on a adversary component"),
+    ("kind: model\nadversary: {goals: fraud}\nknowledge: white-box", "field 'knowledge' does not exist on a model"),
+])
+def test_bad_adversary_leaf_fails_to_load_naming_the_rule(tmp_path, when, says):
+    with pytest.raises(FormatError) as info:
+        user_rules(tmp_path, when)
+    assert "mine.yaml:" in str(info.value) and "rule AML.T0048.000" in str(info.value) and says in str(info.value)
+
+
+# -- bundled threat-actor rules --------------------------------------------------------------------
+
+
+def test_physical_access_and_impersonation_bring_their_techniques():
+    plain = predict(load_system_text(CAMERA))
+    faker = predict(load_system_text(with_adversary(CAMERA, actor="criminal", goals="[impersonate, evade]",
+                                                    access="[query, physical]")))
+    for tid in ("AML.T0041", "AML.T0008.001", "AML.T0008.003", "AML.T0088", "AML.T0087", "AML.T0073"):
+        assert tid in faker.technique_ids and tid not in plain.technique_ids, tid
+    assert faker.components_for("AML.T0088") == ("face-check",)  # found on the model it fakes its way past
+    assert faker.components_for("AML.T0087") == ("intruder",)  # the adversary's own preparation
+
+
+def test_the_goal_raises_what_it_points_at():
+    plain = load_system(EXAMPLES / "image-classification-api.yaml")
+    system = plain.model_copy(update={"components": tuple(c for c in plain.components if c.kind != "adversary")})
+    with_goal, without = predict(plain), predict(system)
+    assert with_goal.score("AML.T0048.004") > without.score("AML.T0048.004")
+    assert with_goal.score("AML.T0024.002") > without.score("AML.T0024.002")
+    rank = [t for t, _ in with_goal.ranked()]
+    assert rank.index("AML.T0024.002") < [t for t, _ in without.ranked()].index("AML.T0024.002")
+
+
+def test_mitigations_of_an_adversary_finding_count_controls_anywhere():
+    text = with_adversary(CAMERA, actor="criminal", goals="[impersonate]")
+    text = text.replace("kind: model, task", "kind: model, controls: [AML.M0018], task")
+    finding = next(f for f in predict(load_system_text(text)).findings
+                   if f.component == "intruder" and any(m.id == "AML.M0018" for m in f.mitigations))
+    advice = next(m for m in finding.mitigations if m.id == "AML.M0018")
+    assert advice.in_place and advice.in_place_at == "face-check"
+
+
+# -- the tier prior --------------------------------------------------------------------------------
+
+
+def test_tier_prior_separates_rules_with_no_record_of_their_own(tmp_path):
+    path = tmp_path / "two.yaml"
+    path.write_text("rules:\n"
+                    "  - {id: AML.T0015, when: {kind: model}, reason: r}\n"
+                    "  - {id: AML.T0015, tier: possible, when: {kind: model, task: generation}, reason: r}\n"
+                    "  - {id: AML.T0040, when: {kind: service}, reason: r}\n"
+                    "  - {id: AML.T0047, tier: possible, when: {kind: service}, reason: r}\n")
+    rules = list(load_rules([path], include_bundled=False))
+    likely, possible, hit, miss = rules
+    # Likely rules were right on every system, possible ones never: the tiers' rates say so.
+    obs = [([hit, miss, likely], {"AML.T0040", "AML.T0015"}), ([hit, miss], {"AML.T0040"})]
+    table = learn_weights(obs, rules, smoothing=4.0)
+    assert table["tiers"]["likely"] > table["tiers"]["possible"]
+    weights = Weights.from_dict(table)
+    assert weights.rules[rule_key(likely)] > weights.rules[rule_key(possible)]  # possible never fired
+    assert weights.prior("x", "AML.T0015", "likely") > weights.prior("x", "AML.T0015", "possible")
+    assert weights.prior("x", "AML.T0015") == table["techniques"]["AML.T0015"]
+
+
+def test_bundled_weights_carry_the_tiers():
+    assert set(bundled_weights().tiers) == {"likely", "possible"}
