@@ -153,7 +153,6 @@ class Condition:
             facts[self.op] = facts["via"] = _names(found)
         return bool(found)
 
-
     def _adversary(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
         # The adversary stands outside the flows: any one the system names, the matched component included.
         selector = self.children[0]
