@@ -70,6 +70,33 @@ def test_fail_on_likely_exits_one_when_an_unmitigated_likely_technique_is_predic
     assert cli("threatmodel", safe, "--fail-on", "likely", "--paths", "0").code == expected == 0
 
 
+def test_fail_on_passes_once_every_mitigable_finding_has_a_control(cli, tmp_path):
+    # The support agent with its fraudster: put in place the first missing mitigation of each failing
+    # finding, on the component it is advised for, until nothing fails; findings ATLAS names no
+    # mitigation for (account sign-up, prompt crafting) are listed in the JSON but must not block.
+    system = load_system(AGENT)
+    for _ in range(5):
+        failing = tmr.gate(tmr.predict(system), "likely")
+        if not failing:
+            break
+        add: dict[str, set[str]] = {}
+        for f in failing:
+            add.setdefault(f.missing[0].component, set()).add(f.missing[0].id)
+        system = system.model_copy(update={"components": tuple(
+            c.model_copy(update={"controls": tuple(sorted(set(c.controls) | add.get(c.id, set())))})
+            for c in system.components)})
+    assert not tmr.gate(tmr.predict(system), "likely")
+    path = tmp_path / "guarded.json"
+    path.write_text(json.dumps(system.model_dump(mode="json", by_alias=True, exclude_defaults=True)))
+    r = cli("threatmodel", path, "--fail-on", "likely", "--json", "--paths", "0")
+    assert r.code == 0, r.err
+    got = json.loads(r.out)
+    assert got["failing"] == [] and got["unmitigable"]
+    assert all(not f["mitigations"] for f in got["unmitigable"])
+    text = cli("threatmodel", path, "--fail-on", "likely", "--paths", "0")
+    assert text.code == 0 and "have no mitigation in ATLAS or the rules and do not count" in text.err
+
+
 def test_help_documents_exit_codes(cli):
     r = cli("threatmodel", "--help")
     assert r.code == 0 and "Exit codes" in r.out and "--emit-assess-plan" in r.out

@@ -140,7 +140,12 @@ flows: [{from: users, to: api}, {from: api, to: clf}, {from: clf, to: api}]
 def test_fail_on_counts_only_unmitigated_findings_of_the_tier():
     bare = tmr.build(load_system_text(GATED % ""), k=0)
     failing = tmr.gate(bare.prediction, "likely")
-    assert failing and all(f.tier == "likely" and not any(m.in_place for m in f.mitigations) for f in failing)
+    assert failing and all(f.tier == "likely" and f.mitigations and not any(m.in_place for m in f.mitigations)
+                           for f in failing)
+    # A finding no mitigation addresses is listed beside the gate, never in it: no control could clear it.
+    bare_ones = tmr.unmitigable(bare.prediction, "possible")
+    assert bare_ones and all(not f.mitigations for f in bare_ones)
+    assert not {id(f) for f in bare_ones} & {id(f) for f in tmr.gate(bare.prediction, "possible")}
     assert len(tmr.gate(bare.prediction, "possible")) >= len(failing)
     # Put in place one mitigation of every failing finding: those findings no longer fail.
     ids = sorted({f.mitigations[0].id for f in failing if f.mitigations})

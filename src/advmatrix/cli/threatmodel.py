@@ -34,7 +34,7 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
                 fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),
                 out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for threatmodel.json/.md/.html/.sarif and threatmodel-layer.json (default: . when --format is given)."),
                 rules: list[Path] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
-                fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of its mitigations is in place."),
+                fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of its mitigations is in place (techniques with no mitigation at all are listed, not counted)."),
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
                 emit_assess_plan: Optional[Path] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML; run it with advmatrix assess TARGET --plan FILE)."),
                 emit_monitor_config: Optional[Path] = typer.Option(None, "--emit-monitor-config", metavar="FILE", help="Write a gateway configuration watching the predicted techniques (advmatrix monitor --config)."),
@@ -79,9 +79,11 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     for name, (path, text) in extra.items():
         written[name] = str(write_atomic(path, text))
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
+    bare = tmr.unmitigable(tm.prediction, fail_on) if fail_on else []
     if json:
         emit_json({**tm.as_dict(), "written": written,
-                   **({"fail_on": fail_on, "failing": [f.as_dict() for f in failing]} if fail_on else {})})
+                   **({"fail_on": fail_on, "failing": [f.as_dict() for f in failing],
+                       "unmitigable": [f.as_dict() for f in bare]} if fail_on else {})})
     else:
         _table(tm)
         for name, path in written.items():
@@ -90,6 +92,9 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
             err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {f.name} on {f.component}: no mitigation in place")
         if len(failing) > 10:
             err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more")
+        if bare:
+            err.print(f"fail-on {fail_on}: {len(bare)} finding(s) have no mitigation in ATLAS or the rules "
+                      f"and do not count ({', '.join(sorted({f.technique_id for f in bare}))})")
     if failing:
         raise typer.Exit(1)
 

@@ -33,7 +33,7 @@ from .system import System
 __all__ = ["FAIL_ON", "FORMATS", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM", "ThreatModel", "assess_plan",
            "build", "component_lines", "findings_sarif", "gate", "layer", "load_input", "monitor_config",
            "read_assess_plan", "render", "report_html", "report_json", "report_markdown", "system_mermaid",
-           "write_outputs"]
+           "unmitigable", "write_outputs"]
 
 #: Output formats and the file each is written to.
 FORMATS = {"json": "threatmodel.json", "md": "threatmodel.md", "html": "threatmodel.html",
@@ -190,7 +190,8 @@ def report_markdown(tm: ThreatModel) -> str:
                 "|---|---|---|---|---|"]
         for f in comp.findings:
             done = ", ".join(f"{m.id} {m.name}" for m in f.mitigations if m.in_place) or "none"
-            todo = ", ".join(f"{m.id} {m.name} on {m.component} ({m.stage})" for m in f.missing) or "none"
+            todo = (", ".join(f"{m.id} {m.name} on {m.component} ({m.stage})" for m in f.missing) or "none"
+                    if f.mitigations else "none known in ATLAS")
             out.append(f"| {f.technique_id} {_md(f.name)} | {f.tier} | {_md('; '.join(f.reasons))} | {_md(done)} "
                        f"| {_md(todo)} |")
         out.append("")
@@ -246,7 +247,7 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
     """SARIF 2.1.0: one rule per technique, one result per (component, technique) finding, located
     at the component's line in the source file (the file alone when the line is not known).
     Level: ``error`` for a likely technique with no mitigation in place, ``warning`` for a likely
-    one with some in place, ``note`` for a possible one."""
+    one with some in place or none to adopt, ``note`` for a possible one."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for f in tm.prediction.findings:
@@ -259,10 +260,12 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
         region = {"region": {"startLine": tm.lines[f.component]}} if f.component in tm.lines else {}
         results.append({
             "ruleId": f.technique_id, "ruleIndex": list(rules).index(f.technique_id),
-            "level": "error" if f.tier == "likely" and not _mitigated(f) else "warning" if f.tier == "likely"
-            else "note",
+            # As the gate: error only where adopting a mitigation would clear it.
+            "level": "error" if f.tier == "likely" and f.mitigations and not _mitigated(f)
+            else "warning" if f.tier == "likely" else "note",
             "message": {"text": f"{f.technique_id} {f.name} applies to {f.component}: {'; '.join(f.reasons)}"
-                                + (f". Missing mitigations: {missing}" if missing else ". All mitigations in place")},
+                                + (f". Missing mitigations: {missing}" if missing else
+                                   ". All mitigations in place" if f.mitigations else ". ATLAS names no mitigation")},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": tm.source}, **region},
                            "logicalLocations": [{"fullyQualifiedName": f.component, "kind": "module"}]}],
             "partialFingerprints": {"advmatrix/component-technique": f"{f.component}:{f.technique_id}"},
@@ -281,11 +284,25 @@ def _mitigated(f: TechniqueFinding) -> bool:
     return any(m.in_place for m in f.mitigations)
 
 
-def gate(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
-    """The findings that fail ``--fail-on``: of a counted tier, and no mitigation of theirs in place."""
+def _tiered(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
     if fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)} (got {fail_on!r})")
-    return [f for f in prediction.findings if f.tier in FAIL_ON[fail_on] and not _mitigated(f)]
+    return [f for f in prediction.findings if f.tier in FAIL_ON[fail_on]]
+
+
+def gate(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
+    """The findings that fail ``--fail-on``: of a counted tier, with mitigations to adopt, none in place.
+
+    A finding neither ATLAS nor its rule names a mitigation for (an adversary opening accounts, most
+    reconnaissance) is listed by :func:`unmitigable` instead: no control can clear it, so counting it
+    would make a gate that never passes.
+    """
+    return [f for f in _tiered(prediction, fail_on) if f.mitigations and not _mitigated(f)]
+
+
+def unmitigable(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
+    """The findings of a counted tier that no mitigation addresses: reported beside the gate, not in it."""
+    return [f for f in _tiered(prediction, fail_on) if not f.mitigations]
 
 
 # -- writing -----------------------------------------------------------------------------------------
