@@ -119,6 +119,13 @@ def test_physical_access_and_impersonation_bring_their_techniques():
     assert faker.components_for("AML.T0087") == ("intruder",)  # the adversary's own preparation
 
 
+def test_what_the_adversary_knows_means_by_definition():
+    white = predict(load_system_text(with_adversary(CAMERA, knowledge="white-box")))
+    black = predict(load_system_text(with_adversary(CAMERA, knowledge="black-box")))
+    assert white.components_for("AML.T0044") == ("face-check",)
+    assert "AML.T0044" not in black.technique_ids
+
+
 def test_the_goal_raises_what_it_points_at():
     plain = load_system(EXAMPLES / "image-classification-api.yaml")
     system = plain.model_copy(update={"components": tuple(c for c in plain.components if c.kind != "adversary")})
