@@ -194,3 +194,19 @@ def test_documented_example_loads():
     assert full, "the documentation lost its full example"
     for block in full:
         assert load_system_text(block, "docs").is_exposed("classifier")
+
+
+def test_every_list_field_takes_a_single_value_as_documented():
+    system = load_system_text("""\
+name: one
+components:
+  - {id: clf, kind: model, controls: AML.M0004}
+  - {id: t, kind: tool}
+  - {id: app, kind: llm-app, tools: t}
+  - {id: d, kind: dataset, used_for: training}
+  - {id: r, kind: retrieval-store, sources: scraped}
+  - {id: v, kind: adversary, goals: fraud, access: query}
+""")
+    got = [system.component(i).get(f) for i, f in (("clf", "controls"), ("app", "tools"), ("d", "used_for"),
+                                                  ("r", "sources"), ("v", "goals"), ("v", "access"))]
+    assert got == [("AML.M0004",), ("t",), ("training",), ("scraped",), ("fraud",), ("query",)]

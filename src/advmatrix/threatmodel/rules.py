@@ -80,7 +80,6 @@ BUILTIN_PLACEHOLDERS = frozenset({"component", "id", "kind", "via"})
 #: The lifecycle stages mitigations name in the knowledge base; a rule's ``stage`` must be one of them.
 STAGES: tuple[str, ...] = tuple(dict.fromkeys(s for m in bundled().mitigations for s in m.lifecycle))
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_LIST_FIELDS = frozenset({"used_for", "sources", "tools", "controls", "goals", "access"})
 
 Loc = tuple[str | int, ...]
 

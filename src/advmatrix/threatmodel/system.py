@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
 __all__ = [
     "ADVERSARY_ACCESS",
@@ -45,6 +45,8 @@ Kind = Literal["model", "service", "dataset", "llm-app", "retrieval-store", "too
 Audience = Literal["public", "partner", "internal"]
 DataSource = Literal["collected", "scraped", "vendor", "user-submitted", "public"]
 PropertyValue = Union[str, bool, int]
+#: Every list field also takes a single value (``controls: AML.M0004``), as the documentation promises.
+OneOrMany = BeforeValidator(lambda value: [value] if isinstance(value, str) else value)
 #: Who the adversary is; see docs/threatmodel-system.md for what each means.
 ADVERSARY_ACTORS = ("researcher", "red-team", "criminal", "insider", "nation-state", "hacktivist", "competitor",
                     "user", "unknown")
@@ -88,7 +90,7 @@ class Component(_Base):
     kind: Kind
     name: str | None = Field(None, description="Display name; defaults to the id.")
     description: str | None = None
-    controls: tuple[MitigationId, ...] = Field(
+    controls: Annotated[tuple[MitigationId, ...], OneOrMany] = Field(
         (), description="ATLAS mitigation IDs (AML.M....) already in place for this component."
     )
     properties: dict[str, PropertyValue] = Field(
@@ -152,12 +154,7 @@ class DatasetComponent(Component):
     source: DataSource | None = Field(None, description="How the data was obtained.")
     writers: Audience | None = Field(None, description="The widest group that can add or change records.")
     sensitive: bool = Field(False, description="Holds personal, confidential or regulated data.")
-    used_for: tuple[Literal["training", "fine-tuning", "evaluation", "retrieval"], ...] = ()
-
-    @field_validator("used_for", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    used_for: Annotated[tuple[Literal["training", "fine-tuning", "evaluation", "retrieval"], ...], OneOrMany] = ()
 
 
 class LlmAppComponent(Component):
@@ -167,7 +164,7 @@ class LlmAppComponent(Component):
     system_prompt: bool | Literal["secret"] = Field(
         False, description="true when it has one; 'secret' when its text must not leak."
     )
-    tools: tuple[str, ...] = Field((), description="Ids of the tool components it can call.")
+    tools: Annotated[tuple[str, ...], OneOrMany] = Field((), description="Ids of the tool components it can call.")
     autonomy: Literal["none", "human-approval", "autonomous"] | None = Field(
         None, description="Whether tool calls and actions wait for a person."
     )
@@ -179,13 +176,8 @@ class RetrievalStoreComponent(Component):
     """A vector store or search index whose results are put into prompts (RAG)."""
 
     kind: Literal["retrieval-store"]
-    sources: tuple[DataSource, ...] = Field((), description="How its documents were obtained.")
+    sources: Annotated[tuple[DataSource, ...], OneOrMany] = Field((), description="How its documents were obtained.")
     writers: Audience | None = Field(None, description="The widest group that can add or change documents.")
-
-    @field_validator("sources", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 class ToolComponent(Component):
@@ -215,16 +207,11 @@ class AdversaryComponent(Component):
 
     kind: Literal["adversary"]
     actor: Actor | None = Field(None, description="Who they are.")
-    goals: tuple[Goal, ...] = Field((), description="What they want from the system.")
-    access: tuple[Access, ...] = Field((), description="What they can reach or change.")
+    goals: Annotated[tuple[Goal, ...], OneOrMany] = Field((), description="What they want from the system.")
+    access: Annotated[tuple[Access, ...], OneOrMany] = Field((), description="What they can reach or change.")
     knowledge: Literal["black-box", "gray-box", "white-box"] | None = Field(
         None, description="How much they know of the model: white-box when they hold its weights or a copy."
     )
-
-    @field_validator("goals", "access", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 AnyComponent = Annotated[
