@@ -196,8 +196,7 @@ def test_documented_example_loads():
         assert load_system_text(block, "docs").is_exposed("classifier")
 
 
-def test_every_list_field_takes_a_single_value_as_documented():
-    system = load_system_text("""\
+SINGLE_VALUES = """\
 name: one
 components:
   - {id: clf, kind: model, controls: AML.M0004}
@@ -206,7 +205,17 @@ components:
   - {id: d, kind: dataset, used_for: training}
   - {id: r, kind: retrieval-store, sources: scraped}
   - {id: v, kind: adversary, goals: fraud, access: query}
-""")
+"""
+
+
+def test_every_list_field_takes_a_single_value_as_documented():
+    system = load_system_text(SINGLE_VALUES)
     got = [system.component(i).get(f) for i, f in (("clf", "controls"), ("app", "tools"), ("d", "used_for"),
                                                   ("r", "sources"), ("v", "goals"), ("v", "access"))]
     assert got == [("AML.M0004",), ("t",), ("training",), ("scraped",), ("fraud",), ("query",)]
+
+
+def test_json_schema_accepts_the_single_values_the_loader_accepts():
+    # An editor validating with the exported schema must not flag a file the CLI loads.
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(yaml.safe_load(SINGLE_VALUES), json_schema())

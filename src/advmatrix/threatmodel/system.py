@@ -45,8 +45,17 @@ Kind = Literal["model", "service", "dataset", "llm-app", "retrieval-store", "too
 Audience = Literal["public", "partner", "internal"]
 DataSource = Literal["collected", "scraped", "vendor", "user-submitted", "public"]
 PropertyValue = Union[str, bool, int]
-#: Every list field also takes a single value (``controls: AML.M0004``), as the documentation promises.
-OneOrMany = BeforeValidator(lambda value: [value] if isinstance(value, str) else value)
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _one_or_many(item: Any) -> Any:
+    """A tuple of ``item`` that also takes a single value (``controls: AML.M0004``), as the documentation
+    promises; the JSON Schema says so too (``item`` or an array of them), so editors accept what the loader does."""
+    return Annotated[tuple[item, ...], BeforeValidator(_listify, json_schema_input_type=Union[item, list[item]])]
+
 #: Who the adversary is; see docs/threatmodel-system.md for what each means.
 ADVERSARY_ACTORS = ("researcher", "red-team", "criminal", "insider", "nation-state", "hacktivist", "competitor",
                     "user", "unknown")
@@ -90,7 +99,7 @@ class Component(_Base):
     kind: Kind
     name: str | None = Field(None, description="Display name; defaults to the id.")
     description: str | None = None
-    controls: Annotated[tuple[MitigationId, ...], OneOrMany] = Field(
+    controls: _one_or_many(MitigationId) = Field(
         (), description="ATLAS mitigation IDs (AML.M....) already in place for this component."
     )
     properties: dict[str, PropertyValue] = Field(
@@ -154,7 +163,7 @@ class DatasetComponent(Component):
     source: DataSource | None = Field(None, description="How the data was obtained.")
     writers: Audience | None = Field(None, description="The widest group that can add or change records.")
     sensitive: bool = Field(False, description="Holds personal, confidential or regulated data.")
-    used_for: Annotated[tuple[Literal["training", "fine-tuning", "evaluation", "retrieval"], ...], OneOrMany] = ()
+    used_for: _one_or_many(Literal["training", "fine-tuning", "evaluation", "retrieval"]) = ()
 
 
 class LlmAppComponent(Component):
@@ -164,7 +173,7 @@ class LlmAppComponent(Component):
     system_prompt: bool | Literal["secret"] = Field(
         False, description="true when it has one; 'secret' when its text must not leak."
     )
-    tools: Annotated[tuple[str, ...], OneOrMany] = Field((), description="Ids of the tool components it can call.")
+    tools: _one_or_many(str) = Field((), description="Ids of the tool components it can call.")
     autonomy: Literal["none", "human-approval", "autonomous"] | None = Field(
         None, description="Whether tool calls and actions wait for a person."
     )
@@ -176,7 +185,7 @@ class RetrievalStoreComponent(Component):
     """A vector store or search index whose results are put into prompts (RAG)."""
 
     kind: Literal["retrieval-store"]
-    sources: Annotated[tuple[DataSource, ...], OneOrMany] = Field((), description="How its documents were obtained.")
+    sources: _one_or_many(DataSource) = Field((), description="How its documents were obtained.")
     writers: Audience | None = Field(None, description="The widest group that can add or change documents.")
 
 
@@ -207,8 +216,8 @@ class AdversaryComponent(Component):
 
     kind: Literal["adversary"]
     actor: Actor | None = Field(None, description="Who they are.")
-    goals: Annotated[tuple[Goal, ...], OneOrMany] = Field((), description="What they want from the system.")
-    access: Annotated[tuple[Access, ...], OneOrMany] = Field((), description="What they can reach or change.")
+    goals: _one_or_many(Goal) = Field((), description="What they want from the system.")
+    access: _one_or_many(Access) = Field((), description="What they can reach or change.")
     knowledge: Literal["black-box", "gray-box", "white-box"] | None = Field(
         None, description="How much they know of the model: white-box when they hold its weights or a copy."
     )
