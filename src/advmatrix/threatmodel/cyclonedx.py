@@ -327,6 +327,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     if validate:
         _validate_schema(text, version, source)
     data = bom_to_dict(bom, source)
+    bom_ids = frozenset(str(c.get("id")) for c in data.get("components") or [])
     located = None
     if overlay is not None:
         overlay = Path(overlay)
@@ -338,33 +339,40 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
-        raise FormatError(_describe(validation_problems(exc), data, source, located)) from None
+        raise FormatError(_describe(validation_problems(exc), data, source, located, bom_ids)) from None
     problems = system.reference_problems()
     if problems:
-        raise FormatError(_describe(problems, data, source, located))
+        raise FormatError(_describe(problems, data, source, located, bom_ids))
     return system
 
 
 def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
-              overlay: Located | None) -> str:
+              overlay: Located | None, bom_ids: frozenset[str] = frozenset()) -> str:
     # The merged dict has no lines: a field the overlay set is reported at its overlay line, any other
     # by the component's id (its bom-ref) in the BOM.
     overlay_index = {c.get("id"): i for i, c in enumerate((overlay.data or {}).get("components") or [])
                      if isinstance(c, dict)} if overlay else {}
+    overlay_flows = ((overlay.data or {}).get("flows") or []) if overlay else []
     lines = []
     for loc, msg in problems[:5]:
         if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
             cid = data["components"][loc[1]].get("id")
             field = ".".join(str(p) for p in loc[2:])
             given = overlay.data["components"][overlay_index[cid]] if overlay and cid in overlay_index else {}
-            if overlay and loc[2:3] and loc[2] in given:
+            # The overlay's line when it set the field, or when the component is its own (a missing field
+            # of a component the BOM never had is the overlay's to add).
+            if overlay and cid in overlay_index and ((loc[2:3] and loc[2] in given) or cid not in bom_ids):
                 line = overlay.line(("components", overlay_index[cid], *loc[2:]))
-                lines.append(f"{overlay.source}:{line}: component '{cid}': {field}: {msg}")
+                lines.append(f"{overlay.source}:{line}: component '{cid}'{': ' + field if field else ''}: {msg}")
             else:
                 lines.append(f"{source}: component '{cid}'{': ' + field if field else ''}: {msg}")
         elif len(loc) >= 2 and loc[0] == "flows" and isinstance(loc[1], int):
             flow = data["flows"][loc[1]]
-            lines.append(f"{source}: flow {flow.get('from')} -> {flow.get('to')}: {loc[-1]}: {msg}")
+            where = next((j for j, f in enumerate(overlay_flows) if isinstance(f, dict)
+                          and (f.get("from"), f.get("to")) == (flow.get("from"), flow.get("to"))), None)
+            at = f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None \
+                else source
+            lines.append(f"{at}: flow {flow.get('from')} -> {flow.get('to')}: {loc[-1]}: {msg}")
         else:
             lines.append(f"{source}: {'.'.join(map(str, loc))}: {msg}")
     if len(problems) > 5:
