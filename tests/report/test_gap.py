@@ -179,3 +179,9 @@ def test_no_gap_layer_without_the_gateway(assessment, tmp_path):
     assessment.coverage = None
     assert "gap_layer" not in write_reports(assessment, tmp_path)
     assert not (tmp_path / "gap-layer.json").exists() and (tmp_path / "report.md").is_file()
+
+
+def test_assessment_sarif_has_what_code_scanning_requires(assessment):
+    from tests.report.test_sarif_common import check_rules
+
+    check_rules(findings_sarif(assessment))

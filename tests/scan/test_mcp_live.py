@@ -211,7 +211,7 @@ def test_no_server_process_is_left_behind(tmp_path):
 def test_sarif_locations_of_live_servers_are_valid_uris():
     """A URL stays a URL and a stdio label is percent-encoded (a path-based URI once turned
     http://host/mcp into http:/host/mcp)."""
-    from advmatrix.report.sarif import _uri
+    from advmatrix._sarif import artifact_uri as _uri
 
     assert _uri("http://127.0.0.1:8000/mcp") == "http://127.0.0.1:8000/mcp"
     assert _uri("mcp-stdio:python srv.py --poisoned") == "mcp-stdio:python%20srv.py%20--poisoned"

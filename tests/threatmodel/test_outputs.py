@@ -23,7 +23,9 @@ DATA = Path(__file__).parent / "data"
 
 def _tm(path: Path, overlay: Path | None = None, k: int = 3) -> tmr.ThreatModel:
     system = tmr.load_input(path, overlay)
-    return tmr.build(system, k=k, source=str(path), lines=tmr.component_lines(path, system))
+    return tmr.build(system, k=k, source=str(path), lines=tmr.component_lines(path, system),
+                     overlay=str(overlay) if overlay else None,
+                     overlay_lines=tmr.component_lines(overlay, system) if overlay else None)
 
 
 @pytest.fixture(scope="module")
@@ -110,13 +112,17 @@ def test_sarif_one_result_per_finding_at_the_component_line(agent):
     assert levels <= {"error", "warning", "note"} and "note" in levels
 
 
-def test_sarif_of_a_bom_points_at_bom_refs_and_leaves_overlay_components_file_level():
+def test_sarif_of_a_bom_points_at_bom_refs_and_overlay_components_at_the_overlay():
     tm = _tm(DATA / "chatbot.bom.json", DATA / "chatbot-overlay.yaml")
     text = (DATA / "chatbot.bom.json").read_text().splitlines()
-    located = {r["properties"]["component"]: r["locations"][0]["physicalLocation"].get("region")
+    overlay = (DATA / "chatbot-overlay.yaml").read_text().splitlines()
+    located = {r["properties"]["component"]: r["locations"][0]["physicalLocation"]
                for r in tmr.findings_sarif(tm)["runs"][0]["results"]}
-    assert located["tuned-llm"] and '"tuned-llm"' in text[located["tuned-llm"]["startLine"] - 1]
-    assert located.get("send-email", None) is None  # only the overlay names it
+    assert '"tuned-llm"' in text[located["tuned-llm"]["region"]["startLine"] - 1]
+    assert located["tuned-llm"]["artifactLocation"]["uri"].endswith("chatbot.bom.json")
+    # Only the overlay names send-email: its results point at the overlay's line, which code scanning needs.
+    assert located["send-email"]["artifactLocation"]["uri"].endswith("chatbot-overlay.yaml")
+    assert "id: send-email" in overlay[located["send-email"]["region"]["startLine"] - 1]
 
 
 def test_input_detected_by_content(tmp_path):

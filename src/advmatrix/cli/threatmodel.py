@@ -62,7 +62,9 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     if not json:
         warn_all([str(w.message) for w in caught])
     model = tmr.load_input(system, overlay, bom=bom or None)
-    tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=tmr.component_lines(system, model))
+    tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=tmr.component_lines(system, model),
+                   overlay=str(overlay) if overlay else None,
+                   overlay_lines=tmr.component_lines(overlay, model) if overlay else None)
     # Render everything first: a failure leaves no partial set of files.
     texts = tmr.render(tm, formats)
     extra = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
+from .. import _sarif as sarif
 from ._verdicts import procedure_verdicts, shown_result
 
 _LEVEL = {"unseen": "error", "succeeded": "error", "seen-after": "warning", "seen-before": "note"}
@@ -27,14 +27,13 @@ def findings_sarif(assessment: Any, artifact: str = "report.json") -> dict[str, 
     results = []
     for v in procedure_verdicts(assessment):
         f = findings[v.procedure]
-        rules[v.procedure] = {
-            "id": v.procedure,
-            "name": "".join(w.capitalize() for w in v.procedure.replace("_", "-").split("-")),
-            "shortDescription": {"text": v.title},
-            "helpUri": "https://atlas.mitre.org/techniques/" + (v.techniques or f.technique_ids or ("",))[0],
-            "properties": {"tags": ["security", *v.techniques], "family": v.family,
-                           "security-severity": _SECURITY_SEVERITY.get(v.verdict, "0.0")},
-        }
+        techniques = ", ".join(v.techniques or f.technique_ids)
+        rules[v.procedure] = sarif.rule(
+            v.procedure, v.title, f"Procedure '{v.procedure}' ({v.family}) emulates ATLAS {techniques or '-'}.",
+            f"A result of this rule means the attack emulating ATLAS {techniques} succeeded against the target. "
+            "Adopt the mitigations report.md lists under Remediation, then run the assessment again.",
+            help_uri="https://atlas.mitre.org/techniques/" + (v.techniques or f.technique_ids or ("",))[0],
+            tags=["security", *v.techniques], severity=_SECURITY_SEVERITY.get(v.verdict, "0.0"), family=v.family)
         if v.verdict not in _LEVEL:
             continue
         seen = ("" if v.detected is None else
@@ -55,17 +54,8 @@ def findings_sarif(assessment: Any, artifact: str = "report.json") -> dict[str, 
                            **({"first_alert_query": v.first_alert, "detectors": v.detectors}
                               if v.detected is not None else {})},
         })
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "advmatrix", "version": __version__,
-                                "informationUri": "https://atlas.mitre.org", "rules": list(rules.values())}},
-            "automationDetails": {"id": f"advmatrix/assess/{assessment.id}"},
-            "results": results,
-            "invocations": [{"executionSuccessful": all(f.status != "error" for f in assessment.findings),
-                             "toolExecutionNotifications": [
-                                 {"message": {"text": f"{f.procedure}: {f.message}"}, "level": "error"}
-                                 for f in assessment.findings if f.status == "error"]}],
-        }],
-    }
+    return sarif.log(list(rules.values()), results, automationDetails={"id": f"advmatrix/assess/{assessment.id}"},
+                     invocations=[{"executionSuccessful": all(f.status != "error" for f in assessment.findings),
+                                   "toolExecutionNotifications": [
+                                       {"message": {"text": f"{f.procedure}: {f.message}"}, "level": "error"}
+                                       for f in assessment.findings if f.status == "error"]}])

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from .. import __version__
+from .. import _sarif as sarif
+from .._sarif import artifact_uri
 from ..scan import ScanReport, Severity
 
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
@@ -17,15 +15,18 @@ _SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.M
                       Severity.LOW: "3.0", Severity.INFO: "0.0"}
 
 
-def _uri(path: str) -> str:
-    """A SARIF artifact URI: URLs (a live MCP server) as they are, labels such as
-    ``mcp-stdio:<command>`` percent-encoded, files as relative paths or file URIs."""
-    if re.match(r"^https?://", path):
-        return path
-    if re.match(r"^[a-z][a-z0-9+.-]*:", path) and not re.match(r"^[A-Za-z]:[\\/]", path):
-        return quote(path, safe=":/@!$&'()*+,;=-._~")
-    p = Path(path)
-    return p.as_posix() if not p.is_absolute() else p.as_uri()
+def _techniques(ids: tuple[str, ...]) -> str:
+    from ..errors import UnknownObjectError
+    from ..kb import bundled
+
+    matrix = bundled()
+    out = []
+    for t in ids:
+        try:
+            out.append(f"{t} {matrix.technique(t).name}")
+        except UnknownObjectError:  # a plugin's technique the bundled release lacks
+            out.append(t)
+    return "; ".join(out)
 
 
 def to_sarif(report: ScanReport) -> dict[str, Any]:
@@ -34,17 +35,16 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
     results = []
     for f in report.findings:
         if f.rule not in rules:
-            rules[f.rule] = {
-                "id": f.rule,
-                "name": "".join(w.capitalize() for w in f.rule.split("-")),
-                "shortDescription": {"text": f.rule.replace("-", " ")},
-                "helpUri": "https://atlas.mitre.org/techniques/" + f.technique_ids[0],
-                "properties": {"tags": ["security", *f.technique_ids],
-                               "security-severity": _SECURITY_SEVERITY[f.severity]},
-            }
-        elif float(rules[f.rule]["properties"]["security-severity"]) < float(_SECURITY_SEVERITY[f.severity]):
-            rules[f.rule]["properties"]["security-severity"] = _SECURITY_SEVERITY[f.severity]
-        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": _uri(f.path)}}}
+            words = f.rule.replace("-", " ")
+            techniques = _techniques(f.technique_ids)
+            rules[f.rule] = sarif.rule(
+                f.rule, words, f"Model-file scanner rule '{f.rule}' ({words}); evidence of {techniques}.",
+                f"A file this rule flags can act when a framework loads it. ATLAS: {techniques}. Load it only "
+                "after review, or convert it to a format that holds data only (safetensors, ONNX).",
+                help_uri="https://atlas.mitre.org/techniques/" + f.technique_ids[0],
+                tags=["security", *f.technique_ids], severity=_SECURITY_SEVERITY[f.severity])
+        sarif.raise_severity(rules[f.rule], _SECURITY_SEVERITY[f.severity])
+        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(f.path)}}}
         if f.offset is not None and not f.member:
             location["physicalLocation"]["region"] = {"byteOffset": f.offset}
         if f.member:
@@ -58,16 +58,7 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
             "properties": {"severity": f.severity.name.lower(), "technique_ids": list(f.technique_ids),
                            "member": f.member, "offset": f.offset, "construct": f.construct},
         })
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "advmatrix", "version": __version__,
-                                "informationUri": "https://atlas.mitre.org",
-                                "rules": list(rules.values())}},
-            "results": results,
-            "invocations": [{"executionSuccessful": not report.errors,
-                             "toolExecutionNotifications": [{"message": {"text": e}, "level": "error"}
-                                                            for e in report.errors]}],
-        }],
-    }
+    return sarif.log(list(rules.values()), results,
+                     invocations=[{"executionSuccessful": not report.errors,
+                                   "toolExecutionNotifications": [{"message": {"text": e}, "level": "error"}
+                                                                  for e in report.errors]}])

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from .. import _sarif as sarif
 from .._files import write_atomic
 from ..errors import FormatError, UsageError
 from ._load import read_yaml, system_from_located
@@ -57,6 +58,19 @@ class ThreatModel:
     source: str = "system.yaml"
     lines: dict[str, int] = field(default_factory=dict)
     """Per component id, its line in ``source`` (absent: not known, e.g. a component an overlay added)."""
+    overlay: str | None = None
+    """The overlay that completed a BOM, if any."""
+    overlay_lines: dict[str, int] = field(default_factory=dict)
+    """Per component id, its line in ``overlay`` (used where ``source`` has none)."""
+
+    def location(self, component: str) -> tuple[str, int | None]:
+        """(file, line) where ``component`` is described: its line in the source, else in the overlay,
+        else the source file alone."""
+        if component in self.lines:
+            return self.source, self.lines[component]
+        if self.overlay is not None and component in self.overlay_lines:
+            return self.overlay, self.overlay_lines[component]
+        return self.source, None
 
     def as_dict(self) -> dict[str, Any]:
         """The prediction, the attack paths and the source, as plain data."""
@@ -98,8 +112,8 @@ def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool
 
 
 def component_lines(path: str | Path, system: System) -> dict[str, int]:
-    """The line of each component in ``path``: its list item in a ``system.yaml``, its ``bom-ref``
-    in a CycloneDX JSON file. Components not found there (an overlay's) are left out."""
+    """The line of each component in ``path``: its list item in a ``system.yaml`` or an overlay, its
+    ``bom-ref`` in a CycloneDX JSON file. Components not found there are left out."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -116,13 +130,22 @@ def component_lines(path: str | Path, system: System) -> dict[str, int]:
         located = read_yaml(text, str(path))
     except FormatError:
         return {}
-    return {c.id: located.lines[("components", i)] for i, c in enumerate(system.components)
-            if ("components", i) in located.lines}
+    # By id, not position: an overlay lists only some of the system's components.
+    items = (located.data or {}).get("components") if isinstance(located.data, dict) else None
+    ids = {c.id for c in system.components}
+    out = {}
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        cid = item.get("id") if isinstance(item, dict) else None
+        if cid in ids and ("components", i) in located.lines:
+            out.setdefault(cid, located.lines[("components", i)])
+    return out
 
 
 def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: str = "system.yaml",
-          lines: dict[str, int] | None = None) -> ThreatModel:
-    """Predict the techniques of ``system`` and find its ``k`` likeliest attack paths (none when ``k`` is 0)."""
+          lines: dict[str, int] | None = None, overlay: str | None = None,
+          overlay_lines: dict[str, int] | None = None) -> ThreatModel:
+    """Predict the techniques of ``system`` and find its ``k`` likeliest attack paths (none when ``k`` is 0);
+    ``lines`` and ``overlay_lines`` locate its components (see :func:`component_lines`)."""
     from ..kb import bundled
     from .paths import TransitionModel, attack_paths
 
@@ -132,7 +155,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     paths: list[AttackPath] = []
     if k and prediction.technique_ids:
         paths = attack_paths(TransitionModel.learn(bundled()), set(prediction.technique_ids), k=k)
-    return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}))
+    return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}))
 
 
 # -- Mermaid ---------------------------------------------------------------------------------------
@@ -243,41 +266,59 @@ def layer(tm: ThreatModel) -> Any:
 # -- SARIF -----------------------------------------------------------------------------------------
 
 
+#: GitHub code scanning ranks alerts by ``security-severity``: a likely technique nothing mitigates
+#: yet is high, one partly mitigated or with nothing to adopt is medium, a possible one low.
+_SEVERITY = {"open": "7.5", "likely": "5.0", "possible": "3.0"}
+
+
+def _rule_help(technique_id: str) -> tuple[str, str]:
+    """(full description, help text) of a technique for a SARIF rule, from the knowledge base."""
+    from ..kb import bundled
+
+    matrix = bundled()
+    tech = matrix.technique(technique_id)
+    mitigations = "; ".join(f"{m.id} {m.name}" for m, _ in matrix.mitigations_of(technique_id))
+    full = f"ATLAS {technique_id} {tech.name}, predicted for a component of the system by the threat-model rules."
+    text = f"{tech.description.strip()}\n\nATLAS mitigations: {mitigations or 'none known'}."
+    return full, text
+
+
 def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
     """SARIF 2.1.0: one rule per technique, one result per (component, technique) finding, located
-    at the component's line in the source file (the file alone when the line is not known).
+    at the component's line in the source file, or in the overlay for a component only it describes
+    (the file alone when the line is not known).
     Level: ``error`` for a likely technique with no mitigation in place, ``warning`` for a likely
     one with some in place or none to adopt, ``note`` for a possible one."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for f in tm.prediction.findings:
-        rules.setdefault(f.technique_id, {
-            "id": f.technique_id, "name": "".join(w.capitalize() for w in re.findall(r"[A-Za-z0-9]+", f.name)),
-            "shortDescription": {"text": f.name},
-            "helpUri": f"https://atlas.mitre.org/techniques/{f.technique_id}",
-            "properties": {"tags": ["security", "threat-model", f.technique_id]}})
+        open_ = f.tier == "likely" and f.mitigations and not _mitigated(f)
+        severity = _SEVERITY["open" if open_ else f.tier]
+        if f.technique_id not in rules:
+            full, text = _rule_help(f.technique_id)
+            rules[f.technique_id] = sarif.rule(
+                f.technique_id, f.name, full, text, help_uri=f"https://atlas.mitre.org/techniques/{f.technique_id}",
+                tags=["security", "threat-model", f.technique_id], severity=severity)
+        sarif.raise_severity(rules[f.technique_id], severity)
         missing = ", ".join(f"{m.id} ({m.stage})" for m in f.missing)
-        region = {"region": {"startLine": tm.lines[f.component]}} if f.component in tm.lines else {}
+        path, line = tm.location(f.component)
+        region = {"region": {"startLine": line}} if line else {}
         results.append({
             "ruleId": f.technique_id, "ruleIndex": list(rules).index(f.technique_id),
             # As the gate: error only where adopting a mitigation would clear it.
-            "level": "error" if f.tier == "likely" and f.mitigations and not _mitigated(f)
-            else "warning" if f.tier == "likely" else "note",
+            "level": "error" if open_ else "warning" if f.tier == "likely" else "note",
             "message": {"text": f"{f.technique_id} {f.name} applies to {f.component}: {'; '.join(f.reasons)}"
                                 + (f". Missing mitigations: {missing}" if missing else
                                    ". All mitigations in place" if f.mitigations else ". ATLAS names no mitigation")},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": tm.source}, **region},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": sarif.artifact_uri(path)}, **region},
                            "logicalLocations": [{"fullyQualifiedName": f.component, "kind": "module"}]}],
             "partialFingerprints": {"advmatrix/component-technique": f"{f.component}:{f.technique_id}"},
             "properties": {"tier": f.tier, "component": f.component, "rules": list(f.rules),
                            "missing_mitigations": [m.id for m in f.missing],
                            **({"score": s} if (s := getattr(f, "score", None)) is not None else {})},
         })
-    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-            "runs": [{"tool": {"driver": {"name": "advmatrix", "version": __version__,
-                                          "informationUri": "https://atlas.mitre.org", "rules": list(rules.values())}},
-                      "automationDetails": {"id": f"advmatrix/threatmodel/{tm.system.name}"},
-                      "results": results}]}
+    return sarif.log(list(rules.values()), results,
+                     automationDetails={"id": f"advmatrix/threatmodel/{tm.system.name}"})
 
 
 def _mitigated(f: TechniqueFinding) -> bool:

@@ -58,7 +58,9 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
             exc.args = (str(exc).replace(f"{path.parent}/", "").replace(f"{Path(tmp) / 'overlay'}/", ""),)
             raise
         lines = tmr.component_lines(path, model)
-    return tmr.build(model, source=system[0], lines=lines)
+        overlay_lines = tmr.component_lines(over, model) if over is not None else None
+    return tmr.build(model, source=system[0], lines=lines, overlay=overlay[0] if overlay else None,
+                     overlay_lines=overlay_lines)
 
 
 def _data_uri(text: str) -> str:

@@ -1,0 +1,75 @@
+"""The parts of a SARIF 2.1.0 log every advmatrix emitter shares (scanner, assessment, threat model).
+
+GitHub code scanning is the consumer that asks most: artifact URIs relative to the repository root
+and valid as URI references, and for each rule a ``fullDescription``, a ``help`` text and a
+``security-severity`` to rank alerts by. The schema requires none of these; GitHub does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from . import __version__
+
+__all__ = ["SCHEMA", "artifact_uri", "log", "raise_severity", "rule"]
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# Characters a URI path keeps as they are (RFC 3986 pchar without '%', plus '/').
+_PATH_SAFE = "/!$&'()*+,;=@-._~"
+
+
+def artifact_uri(path: str | os.PathLike[str], base: str | os.PathLike[str] | None = None) -> str:
+    """A SARIF artifact URI for ``path``.
+
+    URLs (a live MCP server) stay as they are; labels with a scheme such as ``mcp-stdio:<command>``
+    are percent-encoded; a file is made relative to ``base`` (the working directory by default) when
+    it lies below it, since code scanning resolves locations against the repository root, and is
+    percent-encoded (a space or ``#`` in a name is not a valid URI reference); a file elsewhere
+    becomes a ``file://`` URI.
+    """
+    text = os.fspath(path)
+    if re.match(r"^https?://", text):
+        return text
+    if re.match(r"^[a-z][a-z0-9+.-]*:", text) and not re.match(r"^[A-Za-z]:[\\/]", text):
+        return quote(text, safe=":/@!$&'()*+,;=-._~")
+    p = Path(text)
+    if p.is_absolute():
+        root = Path(base) if base is not None else Path.cwd()
+        try:
+            p = p.resolve().relative_to(root.resolve())
+        except ValueError:
+            return p.as_uri()
+    posix = p.as_posix()
+    if posix.startswith("../") or posix == "..":
+        # A path above the root cannot be resolved against it; say exactly where the file is.
+        return p.resolve().as_uri()
+    # ':' in a first segment would read as a scheme, so it is encoded too.
+    return quote(posix, safe=_PATH_SAFE)
+
+
+def rule(rule_id: str, short: str, full: str, help_text: str, *, help_uri: str, tags: list[str],
+         severity: str, **properties: Any) -> dict[str, Any]:
+    """A ``reportingDescriptor``: ``severity`` is GitHub's ``security-severity`` (0.0 to 10.0, as text)."""
+    return {"id": rule_id, "name": "".join(w.capitalize() for w in re.findall(r"[A-Za-z0-9]+", short)) or rule_id,
+            "shortDescription": {"text": short}, "fullDescription": {"text": full},
+            "help": {"text": help_text, "markdown": help_text}, "helpUri": help_uri,
+            "properties": {"tags": tags, "security-severity": severity, **properties}}
+
+
+def raise_severity(descriptor: dict[str, Any], severity: str) -> None:
+    """Keep the highest ``security-severity`` of the results a rule has."""
+    props = descriptor["properties"]
+    if float(props["security-severity"]) < float(severity):
+        props["security-severity"] = severity
+
+
+def log(rules: list[dict[str, Any]], results: list[dict[str, Any]], **run: Any) -> dict[str, Any]:
+    """A one-run SARIF log from advmatrix; ``run`` adds members of the run (``automationDetails``...)."""
+    return {"$schema": SCHEMA, "version": "2.1.0",
+            "runs": [{"tool": {"driver": {"name": "advmatrix", "version": __version__,
+                                          "informationUri": "https://atlas.mitre.org", "rules": rules}},
+                      "results": results, **run}]}
