@@ -143,3 +143,16 @@ def test_bom_round_trips_through_system_yaml():
     text = yaml.safe_dump(system.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=False)
     assert load_system_text(text) == system
     assert System.model_validate(bom_to_dict(json.loads((REAL / "foundation-model.bom.json").read_text())))
+
+
+def test_errors_in_what_only_the_overlay_adds_name_its_line(tmp_path):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("components:\n  - id: newthing\n    kind: service\nflows:\n  - {from: users, to: chat-api}\n")
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+    assert str(info.value) == f"{overlay}:2: component 'newthing': audience: required field missing"
+    overlay.write_text("components:\n  - {id: newthing, kind: service, audience: public}\n"
+                       "flows:\n  - {from: ghost, to: chat-api}\n")
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+    assert str(info.value) == f"{overlay}:4: flow ghost -> chat-api: from: unknown component 'ghost'"
