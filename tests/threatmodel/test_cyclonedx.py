@@ -156,3 +156,12 @@ def test_errors_in_what_only_the_overlay_adds_name_its_line(tmp_path):
     with pytest.raises(FormatError) as info:
         load_cyclonedx(DATA / "chatbot.bom.json", overlay)
     assert str(info.value) == f"{overlay}:4: flow ghost -> chat-api: from: unknown component 'ghost'"
+
+
+def test_the_documented_overlay_completes_the_chatbot_bom(tmp_path):
+    doc = (Path(__file__).parents[2] / "docs" / "threatmodel-system.md").read_text()
+    block = next(b.split("```", 1)[0] for b in doc.split("```yaml\n")[1:] if "bom-ref in the BOM" in b)
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(block)
+    system = load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+    assert system.component("send-email").kind == "tool" and system.is_exposed("helpdesk-bot")
