@@ -272,3 +272,21 @@ def test_monitor_config_comments_out_detectors_that_need_context(agent, tmp_path
     path = tmp_path / "gw.yaml"
     path.write_text(enabled)
     assert "prompt-leakage" in [d.name for d in load_config(path).build_detectors()]
+
+
+def test_markdown_shows_user_text_as_text():
+    system = load_system_text("""\
+name: "<script>alert(1)</script>"
+components:
+  - {id: "<img/src=x/onerror=alert(2)>", kind: external}
+  - {id: api, kind: service, audience: public, name: "API [v1](javascript:x) | beta"}
+flows: [{from: "<img/src=x/onerror=alert(2)>", to: api}]
+""")
+    md = tmr.report_markdown(tmr.build(system, k=0))
+    prose = md.split("```mermaid")[0] + md.split("```", 2)[-1]  # Mermaid labels escape on their own
+    assert "<script>" not in prose and "<img" not in prose
+    assert re.search(r"(?<!\\)\]\(javascript:", prose) is None  # no live link
+    assert "# Threat model of &lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "## &lt;img/src=x/onerror=alert(2)&gt; (external)" in md
+    for row in (line for line in md.splitlines() if line.startswith("| AML.")):
+        assert row.count(" | ") == 4  # five cells: no pipe in a name split the table

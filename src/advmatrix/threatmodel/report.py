@@ -186,8 +186,14 @@ def report_json(tm: ThreatModel) -> str:
     return json.dumps(tm.as_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
+#: What user text must not carry into Markdown: raw HTML (most renderers pass it through, so a
+#: component named <script> would run), link syntax, and the pipes and newlines that split tables.
+_MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "[": "\\[", "]": "\\]",
+                             "`": "\\`", "\n": " ", "\r": " "})
+
+
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return str(text).translate(_MD_ESCAPES)
 
 
 def _evidence(edge: Any) -> str:
@@ -201,11 +207,11 @@ def _evidence(edge: Any) -> str:
 def report_markdown(tm: ThreatModel) -> str:
     """A Markdown report: per component its techniques, reasons and mitigations; the attack paths."""
     p = tm.prediction
-    out = [f"# Threat model of {tm.system.name}", "",
-           f"Source: `{tm.source}`. {len(p.technique_ids)} ATLAS techniques predicted, {len(p.likely_technique_ids)} "
+    out = [f"# Threat model of {_md(tm.system.name)}", "",
+           f"Source: {_md(tm.source)}. {len(p.technique_ids)} ATLAS techniques predicted, {len(p.likely_technique_ids)} "
            "of them likely.", "", "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
     for comp in p.components:
-        out += [f"## {comp.component} ({comp.kind})", ""]
+        out += [f"## {_md(comp.component)} ({comp.kind})", ""]
         if not comp.findings:
             out += ["No technique predicted.", ""]
             continue
