@@ -25,6 +25,8 @@ def test_build_layer_scores_every_tactic_cell(matrix):
     assert data["gradient"]["minValue"] == 0.4 and data["gradient"]["maxValue"] == 0.9
     assert data["legendItems"] == [{"label": "high", "color": "#ff0000"}]
     assert {"name": "run", "value": "42"} in data["metadata"]
+    # AML.T0043.001 is scored and AML.T0043 is not: the Navigator must open its parent unfolded.
+    assert data["layout"]["expandedSubtechniques"] == "annotated"
 
 
 def test_write_and_read_back(matrix, tmp_path):

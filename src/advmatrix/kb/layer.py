@@ -137,7 +137,7 @@ def build_layer(matrix: Matrix, scores: Mapping[str, float], *, name: str, descr
                 min_value: float | None = None, max_value: float | None = None,
                 strict: bool = True) -> Layer:
     """A layer with one entry per (technique, tactic) so every cell the Navigator draws is
-    scored; sub-techniques appear under their parent's tactics."""
+    scored; sub-techniques appear under their parent's tactics, unfolded when the layer is opened."""
     comments = comments or {}
     technique_metadata = technique_metadata or {}
     entries: list[LayerTechnique] = []
@@ -161,6 +161,9 @@ def build_layer(matrix: Matrix, scores: Mapping[str, float], *, name: str, descr
         high = high if high > low else low + 1
     return Layer(
         name=name, description=description, techniques=entries,
+        # The Navigator opens with sub-techniques folded away, hiding a scored sub-technique inside an
+        # unscored parent; "annotated" unfolds exactly the parents whose sub-techniques carry something.
+        layout={"layout": "side", "showID": True, "showName": True, "expandedSubtechniques": "annotated"},
         gradient=Gradient(colors=list(gradient), minValue=low, maxValue=high),
         legendItems=[LegendItem(label=k, color=v) for k, v in (legend or {}).items()],
         metadata=[MetadataItem(name="atlas_version", value=matrix.version),
