@@ -144,7 +144,7 @@ class Condition:
     def _graph(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
         selector = self.children[0]
         if self.op == "downstream":
-            others = system.reachable_from(lambda c: c.id == comp.id, untrusted_only=self.untrusted)
+            others = system.downstream_of(comp, untrusted_only=self.untrusted)
         else:
             others = system.upstream_of(comp, untrusted_only=self.untrusted)
         found = [c for c in others if c.id != comp.id and selector.match(system, c, {})]

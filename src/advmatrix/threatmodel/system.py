@@ -16,10 +16,18 @@ answer an analyst would otherwise have to check (not signed, not rate limited, .
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 __all__ = [
     "ADVERSARY_ACCESS",
@@ -268,6 +276,19 @@ class System(_Base):
     components: tuple[AnyComponent, ...] = ()
     flows: tuple[Flow, ...] = ()
 
+    @property
+    def _cache(self) -> dict[Any, Any]:
+        # Graph answers, computed once: every rule asks them of every component, which made a system of
+        # a few thousand components take minutes. The model is frozen, so they cannot go stale. Kept in
+        # __dict__ beside the fields, where pydantic's equality and dumps do not look.
+        return self.__dict__.setdefault("graph_cache", {})
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> System:
+        """A copy; an ``update`` may change components or flows, so the copy starts with no cached graph."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__["graph_cache"] = {}
+        return copy
+
     @model_validator(mode="after")
     def _check_references(self, info: ValidationInfo) -> System:
         if info.context and info.context.get(DEFER_REFERENCES):
@@ -308,10 +329,15 @@ class System(_Base):
 
     def component(self, component_id: str) -> Component:
         """The component with this id; ``KeyError`` naming it when there is none."""
-        for comp in self.components:
-            if comp.id == component_id:
-                return comp
-        raise KeyError(f"no component '{component_id}' in system '{self.name}'")
+        index = self._cache.get("index")
+        if index is None:
+            index = self._cache["index"] = {}
+            for comp in self.components:
+                index.setdefault(comp.id, comp)
+        try:
+            return index[component_id]
+        except KeyError:
+            raise KeyError(f"no component '{component_id}' in system '{self.name}'") from None
 
     def edges(self) -> list[tuple[str, str, bool]]:
         """(from, to, trusted) for every flow, plus both directions between an LLM app and each of its
@@ -327,20 +353,22 @@ class System(_Base):
         return out
 
     def _walk(self, starts: Iterable[str], *, forward: bool, untrusted_only: bool) -> list[str]:
-        nxt: dict[str, list[str]] = {}
-        for a, b, trusted in self.edges():
-            if untrusted_only and trusted:
-                continue
-            src, dst = (a, b) if forward else (b, a)
-            nxt.setdefault(src, []).append(dst)
-        seen: list[str] = []
+        nxt = self._cache.get(("next", forward, untrusted_only))
+        if nxt is None:
+            nxt = self._cache[("next", forward, untrusted_only)] = {}
+            for a, b, trusted in self.edges():
+                if untrusted_only and trusted:
+                    continue
+                src, dst = (a, b) if forward else (b, a)
+                nxt.setdefault(src, []).append(dst)
+        seen: dict[str, None] = {}
         stack = list(starts)
         while stack:
             for n in nxt.get(stack.pop(), ()):
                 if n not in seen:
-                    seen.append(n)
+                    seen[n] = None
                     stack.append(n)
-        return seen
+        return list(seen)
 
     def _select(self, selector: str | Callable[[Component], bool]) -> list[str]:
         match = (lambda c: c.kind == selector) if isinstance(selector, str) else selector
@@ -360,8 +388,22 @@ class System(_Base):
     def upstream_of(self, component: str | Component, *, untrusted_only: bool = False) -> tuple[Component, ...]:
         """Components whose content flows, directly or through others, into ``component``."""
         cid = component if isinstance(component, str) else component.id
-        self.component(cid)
-        return self._ordered(c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only) if c != cid)
+        got = self._cache.get(("up", cid, untrusted_only))
+        if got is None:
+            self.component(cid)
+            got = self._cache[("up", cid, untrusted_only)] = self._ordered(
+                c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only) if c != cid)
+        return got
+
+    def downstream_of(self, component: str | Component, *, untrusted_only: bool = False) -> tuple[Component, ...]:
+        """Components that content from ``component`` reaches along one or more flows."""
+        cid = component if isinstance(component, str) else component.id
+        got = self._cache.get(("down", cid, untrusted_only))
+        if got is None:
+            self.component(cid)
+            got = self._cache[("down", cid, untrusted_only)] = self._ordered(
+                self._walk([cid], forward=True, untrusted_only=untrusted_only))
+        return got
 
     def is_exposed(self, component: str | Component, *, untrusted_only: bool = False) -> bool:
         """True when ``component`` is, or is reached from, a public service or an external component;
