@@ -13,7 +13,7 @@ import pytest
 from advmatrix.errors import FormatError, UsageError
 from advmatrix.kb import bundled
 from advmatrix.kb import layer as layer_format
-from advmatrix.threatmodel import load_system_text
+from advmatrix.threatmodel import emit, load_system_text
 from advmatrix.threatmodel import report as tmr
 
 ROOT = Path(__file__).parents[2]
@@ -184,7 +184,7 @@ def test_assess_plan_names_procedures_testing_predicted_techniques(agent, tmp_pa
     predicted = set(agent.prediction.technique_ids)
     for name in plans[0]["procedures"]:
         ids = set(registry[name].technique_ids) - tmr.ENABLING
-        assert any(tmr._related(a, b) for a in ids for b in predicted), name
+        assert any(emit._related(a, b) for a in ids for b in predicted), name
     text = path.read_text()
     for name in plans[0]["procedures"]:
         assert re.search(rf"# {name}: tests AML\.T\d{{4}}.* on [\w-]+", text)
@@ -258,7 +258,7 @@ def test_emitted_monitor_config_loads_and_builds_its_detectors(example, tmp_path
     predicted = set(tm.prediction.technique_ids)
     for name in cfg.detectors:
         ids = set(registry[name].technique_ids) - tmr.ENABLING
-        assert any(tmr._related(a, b) for a in ids for b in predicted), name
+        assert any(emit._related(a, b) for a in ids for b in predicted), name
 
 
 def test_monitor_config_comments_out_detectors_that_need_context(agent, tmp_path):

@@ -105,6 +105,8 @@ def _table(tm) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from ..threatmodel import report as tmr
+
     p = tm.prediction
     table = Table(title=f"{tm.system.name}: {len(p.technique_ids)} techniques, {len(p.likely_technique_ids)} likely")
     for col in ("component", "technique", "tier", "why", "missing mitigations"):
@@ -113,10 +115,17 @@ def _table(tm) -> None:
     # tools meets 80+ conditions, and a screenful of possibles hides the likely ones)
     likely = [f for f in p.findings if f.tier == "likely"]
     for f in likely:
+        # "none" would say both "all in place" and "nothing to adopt": tell them apart, as the reports do.
+        missing = ", ".join(m.id for m in f.missing) or ("none (all in place)" if f.mitigations else "none known in ATLAS")
         table.add_row(escape(f.component), escape(f"{f.technique_id} {f.name}"), "[red]likely[/]", escape(f.reason),
-                      escape(", ".join(m.id for m in f.missing) or "none"))
+                      escape(missing))
     out.print(table)
     if len(likely) < len(p.findings):
         out.print(f"{len(p.findings) - len(likely)} possible findings more in the reports (--out, --format).")
+    gaps = tmr.gap_lines(tm, most=5)
+    for line in gaps:
+        out.print(f"[yellow]open[/]: {escape(line)}")
+    if len(tm.gaps) > 5:
+        out.print(f"... {len(tm.gaps) - 5} more unstated fields in the reports.")
     for i, path in enumerate(tm.paths, 1):
         out.print(f"path {i} ({path.score:.3g}): " + " → ".join(escape(s.technique) for s in path.steps))

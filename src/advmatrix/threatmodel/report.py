@@ -27,12 +27,14 @@ from ..errors import FormatError, UsageError
 from ._load import read_yaml, system_from_located
 from ._transitions import Path as AttackPath
 from ._transitions import _mermaid_text
+from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
+from .gaps import Assumption, Gap, assumed, unstated
 from .predict import Prediction, TechniqueFinding, predict
 from .rules import RuleSet
 from .system import System
 
-__all__ = ["FAIL_ON", "FORMATS", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM", "ThreatModel", "assess_plan",
-           "build", "component_lines", "findings_sarif", "gate", "layer", "load_input", "monitor_config",
+__all__ = ["ENABLING", "FAIL_ON", "FORMATS", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM", "ThreatModel", "assess_plan",
+           "build", "component_lines", "findings_sarif", "gap_lines", "gate", "layer", "load_input", "monitor_config",
            "read_assess_plan", "render", "report_html", "report_json", "report_markdown", "system_mermaid",
            "unmitigable", "write_outputs"]
 
@@ -41,9 +43,6 @@ FORMATS = {"json": "threatmodel.json", "md": "threatmodel.md", "html": "threatmo
            "layer": "threatmodel-layer.json", "sarif": "threatmodel.sarif"}
 #: The tiers ``--fail-on`` accepts, and the tiers each one counts.
 FAIL_ON = {"likely": ("likely",), "possible": ("likely", "possible")}
-PLACEHOLDER_TARGET = "<TARGET: a target URI or target .yaml>"
-#: ``.invalid`` never resolves (RFC 2606): a configuration used unedited fails at once, not silently.
-PLACEHOLDER_UPSTREAM = "http://model-server.invalid:8080"
 _TIER_SCORE = {"likely": 2.0, "possible": 1.0}
 _TIER_COLOUR = {"possible": "#ffe08a", "likely": "#e8590c"}
 
@@ -62,6 +61,10 @@ class ThreatModel:
     """The overlay that completed a BOM, if any."""
     overlay_lines: dict[str, int] = field(default_factory=dict)
     """Per component id, its line in ``overlay`` (used where ``source`` has none)."""
+    gaps: tuple[Gap, ...] = ()
+    """Fields the description leaves unstated that would change the prediction (see :mod:`.gaps`)."""
+    assumptions: tuple[Assumption, ...] = ()
+    """Values a BOM import assumed."""
 
     def location(self, component: str) -> tuple[str, int | None]:
         """(file, line) where ``component`` is described: its line in the source, else in the overlay,
@@ -78,6 +81,8 @@ class ThreatModel:
                 "scores": {f"{f.component}/{f.technique_id}": s for f in self.prediction.findings
                            if (s := getattr(f, "score", None)) is not None},
                 "paths": [{**p.to_dict(), "mermaid": p.mermaid()} for p in self.paths],
+                "unstated": [g.as_dict() for g in self.gaps],
+                "assumed": [a.as_dict() for a in self.assumptions],
                 "system_mermaid": system_mermaid(self.system)}
 
 
@@ -155,7 +160,8 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     paths: list[AttackPath] = []
     if k and prediction.technique_ids:
         paths = attack_paths(TransitionModel.learn(bundled()), set(prediction.technique_ids), k=k)
-    return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}))
+    return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),
+                       unstated(system, rules), assumed(system))
 
 
 # -- Mermaid ---------------------------------------------------------------------------------------
@@ -208,8 +214,9 @@ def report_markdown(tm: ThreatModel) -> str:
     """A Markdown report: per component its techniques, reasons and mitigations; the attack paths."""
     p = tm.prediction
     out = [f"# Threat model of {_md(tm.system.name)}", "",
-           f"Source: {_md(tm.source)}. {len(p.technique_ids)} ATLAS techniques predicted, {len(p.likely_technique_ids)} "
-           "of them likely.", "", "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
+           f"Source: {_md(tm.source)}. {len(p.technique_ids)} ATLAS techniques predicted, "
+           f"{len(p.likely_technique_ids)} of them likely.", "",
+           "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
     for comp in p.components:
         out += [f"## {_md(comp.component)} ({comp.kind})", ""]
         if not comp.findings:
@@ -224,6 +231,7 @@ def report_markdown(tm: ThreatModel) -> str:
             out.append(f"| {f.technique_id} {_md(f.name)} | {f.tier} | {_md('; '.join(f.reasons))} | {_md(done)} "
                        f"| {_md(todo)} |")
         out.append("")
+    out += _open_questions_md(tm)
     out += ["## Attack paths", ""]
     if not tm.paths:
         out += ["No path from an entry technique to an impact or exfiltration technique among those predicted.", ""]
@@ -236,6 +244,33 @@ def report_markdown(tm: ThreatModel) -> str:
     return "\n".join(out)
 
 
+def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
+    """One sentence per unstated field that would change the prediction and per value a BOM import
+    assumed, most telling first (the first ``most`` of each)."""
+    from ..kb import bundled
+
+    matrix = bundled()
+    out = []
+    for g in tm.gaps[:most]:
+        names = ", ".join(f"{t} {matrix.technique(t).name}" for t in g.techniques[:4])
+        more = f" and {len(g.techniques) - 4} more" if len(g.techniques) > 4 else ""
+        out.append(f"{g.component}: '{g.field}' is not stated; stating it could add {len(g.techniques)} "
+                   f"technique(s): {names}{more}.")
+    for a in tm.assumptions[:most]:
+        out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (the BOM does not say); "
+                   "state it in an overlay.")
+    return out
+
+
+def _open_questions_md(tm: ThreatModel) -> list[str]:
+    lines = gap_lines(tm)
+    if not lines:
+        return []
+    return ["## What the description leaves open", "",
+            "Rules read these fields; while they are unstated, those rules cannot fire.", "",
+            *(f"- {_md(line)}" for line in lines), ""]
+
+
 def report_html(tm: ThreatModel) -> str:
     """A self-contained HTML report (no script, nothing loaded from elsewhere); Mermaid diagrams
     are shown as their text."""
@@ -244,7 +279,7 @@ def report_html(tm: ThreatModel) -> str:
     env = Environment(loader=PackageLoader("advmatrix.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     return env.get_template("threatmodel.html.j2").render(
-        tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), evidence=_evidence,
+        tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), evidence=_evidence, gaps=gap_lines(tm),
         colour=_TIER_COLOUR, version=__version__)
 
 
@@ -377,127 +412,3 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path, formats: Iterable[str]) 
     for name, text in texts.items():
         written[name] = str(write_atomic(out / FORMATS[name], text))
     return written
-
-
-# -- assessment plan and monitor configuration ----------------------------------------------------
-
-
-def _related(a: str, b: str) -> bool:
-    """One technique is the other, or one is a sub-technique of the other: a procedure or detector
-    for AML.T0043 covers a predicted AML.T0043.001 and the other way round."""
-    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
-
-
-#: Techniques that almost every procedure and detector lists because attacks go through them
-#: (AI Model Inference API Access, LLM Prompt Crafting): matching on them would pick every plugin.
-ENABLING = frozenset({"AML.T0040", "AML.T0065"})
-#: Model tasks whose model is a classifier-like target (answers with classes or scores), not a chat.
-_CLASSIFIER_TASKS = {None, "classification", "detection", "segmentation", "regression", "ranking",
-                     "anomaly-detection", "other"}
-
-
-def _target_kinds(system: System) -> set[str]:
-    """The kinds of assess target the system has: ``chat`` for an LLM application, ``classifier``
-    for a model whose task is not generation-like."""
-    kinds = {"chat"} if any(c.kind == "llm-app" for c in system.components) else set()
-    if any(c.kind == "model" and c.get("task") in _CLASSIFIER_TASKS for c in system.components):
-        kinds.add("classifier")
-    return kinds
-
-
-def _covering(kind: str, findings: Iterable[TechniqueFinding]) -> dict[str, list[TechniqueFinding]]:
-    from .. import plugins
-
-    out: dict[str, list[TechniqueFinding]] = {}
-    for name, cls in sorted(plugins.registry(kind).items()):
-        ids = [t for t in cls.technique_ids if t not in ENABLING]
-        hits = [f for f in findings if any(_related(f.technique_id, t) for t in ids)]
-        if hits:
-            out[name] = hits
-    return out
-
-
-def _what(hits: list[TechniqueFinding], most: int = 6) -> str:
-    pairs = list(dict.fromkeys(f"{f.technique_id} on {f.component}" for f in hits))
-    return "; ".join(pairs[:most]) + (f"; and {len(pairs) - most} more" if len(pairs) > most else "")
-
-
-def _q(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML string
-
-
-def assess_plan(tm: ThreatModel) -> str:
-    """The emulation procedures that test the predicted techniques, as YAML: one assessment per
-    kind of target (classifier, chat), each with a target placeholder, the ``advmatrix assess``
-    command to run and a comment per procedure naming the techniques and components it tests."""
-    from .. import plugins
-
-    registry = plugins.registry("procedure")
-    kinds = _target_kinds(tm.system)
-    covering = {n: hits for n, hits in _covering("procedure", tm.prediction.findings).items()
-                if registry[n].target_kind in kinds}
-    lines = [f"# advmatrix assess plan for the system {_q(tm.system.name)}, written by `advmatrix threatmodel`.",
-             "# Each assessment lists the procedures that test the techniques the threat model predicts.",
-             "# Run it with `advmatrix assess TARGET --plan THIS_FILE` (a target URI or target .yaml): assess",
-             "# runs the assessment for the target's kind. Or run one assessment's command, its placeholder",
-             "# replaced, or pass its 'procedures' to advmatrix.emulate.assess(target, procedures=...).",
-             "version: 1", f"system: {_q(tm.system.name)}", "assessments:"]
-    groups: dict[str, list[str]] = {}
-    for name in covering:
-        groups.setdefault(registry[name].target_kind, []).append(name)
-    if not groups:
-        lines[-1] += " []  # no installed procedure tests a predicted technique"
-    for kind, names in sorted(groups.items()):
-        what = "an LLM application (openai+http://..., ollama+http://...)" if kind == "chat" else \
-            "a classifier (kserve+http://..., torch:..., sklearn:..., onnx:...)"
-        lines += [f"  - kind: {kind}", f"    target: {_q(PLACEHOLDER_TARGET)}  # {what}",
-                  f"    command: {_q('advmatrix assess ' + PLACEHOLDER_TARGET + ' --procedures ' + ','.join(names))}",
-                  "    procedures:"]
-        for name in names:
-            lines += [f"      # {name}: tests {_what(covering[name])}", f"      {name}: {{}}"]
-    return "\n".join(lines) + "\n"
-
-
-def read_assess_plan(path: str | Path) -> list[dict[str, Any]]:
-    """The assessments of a plan written by :func:`assess_plan`, as written (each with ``kind``,
-    ``target``, ``command`` and ``procedures``), after :func:`advmatrix.threatmodel.plan.read_plan`
-    has validated it (a ``FormatError`` naming file, line and field)."""
-    from .plan import read_plan
-
-    read_plan(path)
-    return read_yaml(Path(path).read_text(encoding="utf-8"), str(path)).data["assessments"]
-
-
-def monitor_config(tm: ThreatModel) -> str:
-    """A gateway configuration (``advmatrix monitor --config``) running the detectors that watch
-    the predicted techniques, each with its default response written out. Detectors that need
-    context (a reference sample, the training inputs, the system prompt) are left commented out,
-    with the context to add, since the system description does not hold it."""
-    from .. import plugins
-
-    covering = _covering("detector", tm.prediction.findings)
-    registry = plugins.registry("detector")
-    ready = [n for n in covering if not registry[n].context]
-    waiting = [n for n in covering if registry[n].context]
-    lines = [f"# advmatrix gateway configuration for the system {_q(tm.system.name)}, written by "
-             "`advmatrix threatmodel`.",
-             "# It runs the detectors that watch the techniques the threat model predicts, each with its default",
-             "# response. Set 'upstream' to your model server (or pass --upstream), then:",
-             "#   advmatrix monitor --config THIS_FILE",
-             f"upstream: {_q(PLACEHOLDER_UPSTREAM)}", "detectors:" + ("" if ready else " {}")]
-    for name in ready:
-        lines += [f"  # {name}: watches {_what(covering[name])}", f"  {name}: {{}}"]
-    for name in waiting:
-        needs = ", ".join(registry[name].context)
-        lines += [f"  # {name}: watches {_what(covering[name])}",
-                  f"  # needs context '{needs}': add it under 'context:' below, then uncomment",
-                  f"  # {name}: {{}}"]
-    lines.append("responses:" + ("" if ready else " {}"))
-    for name in ready:
-        lines.append(f"  {name}: {json.dumps(dict(registry[name].response))}")
-    for name in waiting:
-        lines.append(f"  # {name}: {json.dumps(dict(registry[name].response))}")
-    if waiting:
-        lines += ["# context:", *[f"#   {c}: ...  # {'text' if c == 'system_prompt' else 'an .npy file'}"
-                                  for c in sorted({c for n in waiting for c in registry[n].context})]]
-    return "\n".join(lines) + "\n"

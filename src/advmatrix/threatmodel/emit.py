@@ -1,0 +1,145 @@
+"""What a threat model hands to the other engines: an assessment plan for ``advmatrix assess`` (the
+procedures that test the predicted techniques) and a gateway configuration for ``advmatrix monitor``
+(the detectors that watch them)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._load import read_yaml
+from .predict import TechniqueFinding
+from .system import System
+
+if TYPE_CHECKING:
+    from .report import ThreatModel
+
+__all__ = ["ENABLING", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM", "assess_plan", "monitor_config",
+           "read_assess_plan"]
+
+PLACEHOLDER_TARGET = "<TARGET: a target URI or target .yaml>"
+#: ``.invalid`` never resolves (RFC 2606): a configuration used unedited fails at once, not silently.
+PLACEHOLDER_UPSTREAM = "http://model-server.invalid:8080"
+
+
+def _related(a: str, b: str) -> bool:
+    """One technique is the other, or one is a sub-technique of the other: a procedure or detector
+    for AML.T0043 covers a predicted AML.T0043.001 and the other way round."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+#: Techniques that almost every procedure and detector lists because attacks go through them
+#: (AI Model Inference API Access, LLM Prompt Crafting): matching on them would pick every plugin.
+ENABLING = frozenset({"AML.T0040", "AML.T0065"})
+#: Model tasks whose model is a classifier-like target (answers with classes or scores), not a chat.
+_CLASSIFIER_TASKS = {None, "classification", "detection", "segmentation", "regression", "ranking",
+                     "anomaly-detection", "other"}
+
+
+def _target_kinds(system: System) -> set[str]:
+    """The kinds of assess target the system has: ``chat`` for an LLM application, ``classifier``
+    for a model whose task is not generation-like."""
+    kinds = {"chat"} if any(c.kind == "llm-app" for c in system.components) else set()
+    if any(c.kind == "model" and c.get("task") in _CLASSIFIER_TASKS for c in system.components):
+        kinds.add("classifier")
+    return kinds
+
+
+def _covering(kind: str, findings: Iterable[TechniqueFinding]) -> dict[str, list[TechniqueFinding]]:
+    from .. import plugins
+
+    out: dict[str, list[TechniqueFinding]] = {}
+    for name, cls in sorted(plugins.registry(kind).items()):
+        ids = [t for t in cls.technique_ids if t not in ENABLING]
+        hits = [f for f in findings if any(_related(f.technique_id, t) for t in ids)]
+        if hits:
+            out[name] = hits
+    return out
+
+
+def _what(hits: list[TechniqueFinding], most: int = 6) -> str:
+    pairs = list(dict.fromkeys(f"{f.technique_id} on {f.component}" for f in hits))
+    return "; ".join(pairs[:most]) + (f"; and {len(pairs) - most} more" if len(pairs) > most else "")
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML string
+
+
+def assess_plan(tm: ThreatModel) -> str:
+    """The emulation procedures that test the predicted techniques, as YAML: one assessment per
+    kind of target (classifier, chat), each with a target placeholder, the ``advmatrix assess``
+    command to run and a comment per procedure naming the techniques and components it tests."""
+    from .. import plugins
+
+    registry = plugins.registry("procedure")
+    kinds = _target_kinds(tm.system)
+    covering = {n: hits for n, hits in _covering("procedure", tm.prediction.findings).items()
+                if registry[n].target_kind in kinds}
+    lines = [f"# advmatrix assess plan for the system {_q(tm.system.name)}, written by `advmatrix threatmodel`.",
+             "# Each assessment lists the procedures that test the techniques the threat model predicts.",
+             "# Run it with `advmatrix assess TARGET --plan THIS_FILE` (a target URI or target .yaml): assess",
+             "# runs the assessment for the target's kind. Or run one assessment's command, its placeholder",
+             "# replaced, or pass its 'procedures' to advmatrix.emulate.assess(target, procedures=...).",
+             "version: 1", f"system: {_q(tm.system.name)}", "assessments:"]
+    groups: dict[str, list[str]] = {}
+    for name in covering:
+        groups.setdefault(registry[name].target_kind, []).append(name)
+    if not groups:
+        lines[-1] += " []  # no installed procedure tests a predicted technique"
+    for kind, names in sorted(groups.items()):
+        what = "an LLM application (openai+http://..., ollama+http://...)" if kind == "chat" else \
+            "a classifier (kserve+http://..., torch:..., sklearn:..., onnx:...)"
+        lines += [f"  - kind: {kind}", f"    target: {_q(PLACEHOLDER_TARGET)}  # {what}",
+                  f"    command: {_q('advmatrix assess ' + PLACEHOLDER_TARGET + ' --procedures ' + ','.join(names))}",
+                  "    procedures:"]
+        for name in names:
+            lines += [f"      # {name}: tests {_what(covering[name])}", f"      {name}: {{}}"]
+    return "\n".join(lines) + "\n"
+
+
+def read_assess_plan(path: str | Path) -> list[dict[str, Any]]:
+    """The assessments of a plan written by :func:`assess_plan`, as written (each with ``kind``,
+    ``target``, ``command`` and ``procedures``), after :func:`advmatrix.threatmodel.plan.read_plan`
+    has validated it (a ``FormatError`` naming file, line and field)."""
+    from .plan import read_plan
+
+    read_plan(path)
+    return read_yaml(Path(path).read_text(encoding="utf-8"), str(path)).data["assessments"]
+
+
+def monitor_config(tm: ThreatModel) -> str:
+    """A gateway configuration (``advmatrix monitor --config``) running the detectors that watch
+    the predicted techniques, each with its default response written out. Detectors that need
+    context (a reference sample, the training inputs, the system prompt) are left commented out,
+    with the context to add, since the system description does not hold it."""
+    from .. import plugins
+
+    covering = _covering("detector", tm.prediction.findings)
+    registry = plugins.registry("detector")
+    ready = [n for n in covering if not registry[n].context]
+    waiting = [n for n in covering if registry[n].context]
+    lines = [f"# advmatrix gateway configuration for the system {_q(tm.system.name)}, written by "
+             "`advmatrix threatmodel`.",
+             "# It runs the detectors that watch the techniques the threat model predicts, each with its default",
+             "# response. Set 'upstream' to your model server (or pass --upstream), then:",
+             "#   advmatrix monitor --config THIS_FILE",
+             f"upstream: {_q(PLACEHOLDER_UPSTREAM)}", "detectors:" + ("" if ready else " {}")]
+    for name in ready:
+        lines += [f"  # {name}: watches {_what(covering[name])}", f"  {name}: {{}}"]
+    for name in waiting:
+        needs = ", ".join(registry[name].context)
+        lines += [f"  # {name}: watches {_what(covering[name])}",
+                  f"  # needs context '{needs}': add it under 'context:' below, then uncomment",
+                  f"  # {name}: {{}}"]
+    lines.append("responses:" + ("" if ready else " {}"))
+    for name in ready:
+        lines.append(f"  {name}: {json.dumps(dict(registry[name].response))}")
+    for name in waiting:
+        lines.append(f"  # {name}: {json.dumps(dict(registry[name].response))}")
+    if waiting:
+        lines += ["# context:", *[f"#   {c}: ...  # {'text' if c == 'system_prompt' else 'an .npy file'}"
+                                  for c in sorted({c for n in waiting for c in registry[n].context})]]
+    return "\n".join(lines) + "\n"

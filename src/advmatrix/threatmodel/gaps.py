@@ -1,0 +1,152 @@
+"""What a system description leaves open, and what the prediction would gain if it said it.
+
+A field left out is "not stated", and a rule that asks for a stated value does not fire: a model
+without ``task`` gets no evasion findings at all. Staying silent about that would read as "evasion
+does not apply", so the threat model lists each unstated field that some rule reads, with the
+techniques that stating it could add (found by trying the values the field can take), and each
+value a BOM import assumed.
+
+>>> from advmatrix.threatmodel import load_system_text
+>>> system = load_system_text('''
+... name: demo
+... components:
+...   - {id: users, kind: external}
+...   - {id: api, kind: service, audience: public, returns: scores}
+...   - {id: clf, kind: model, modality: image}
+... flows: [{from: users, to: api}, {from: api, to: clf}]''')
+>>> gap = next(g for g in unstated(system) if g.field == "task")
+>>> gap.component, "AML.T0015" in gap.techniques
+('clf', True)
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .predict import bundled_weights
+from .rules import COMBINATORS, GRAPH_LEAVES, Condition, Rule, RuleSet, bundled_rules
+from .system import Component, System
+
+__all__ = ["Assumption", "Gap", "assumed", "unstated"]
+
+#: A free-text field is tried with this value: it matches rules that only ask that the field be stated.
+_STATED = "<stated>"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A field ``component`` leaves unstated that rules read, and the techniques stating it could add
+    (likeliest first)."""
+
+    component: str
+    field: str
+    techniques: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {"component": self.component, "field": self.field, "techniques": list(self.techniques)}
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A value the BOM import assumed because the BOM did not give it."""
+
+    component: str
+    field: str
+    value: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {"component": self.component, "field": self.field, "value": self.value}
+
+
+def _leaves(cond: Condition) -> Iterator[Condition]:
+    # The component's own fields only: a selector inside a graph leaf reads other components.
+    if cond.op in COMBINATORS:
+        for child in cond.children:
+            yield from _leaves(child)
+    elif cond.op not in GRAPH_LEAVES:
+        yield cond
+
+
+def _flat(value: Any) -> Iterator[Any]:
+    if isinstance(value, Mapping):
+        for op, arg in value.items():
+            if op != "set":
+                yield from _flat(arg)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _flat(v)
+    else:
+        yield value
+
+
+def _type_values(comp: Component, name: str) -> list[Any] | None:
+    """The values a field's type allows when it is closed (a Literal, a bool), else None."""
+    info = type(comp).model_fields.get(name)
+    if info is None:
+        return None
+    found: list[Any] = []
+    todo = [info.annotation]
+    while todo:
+        ann = todo.pop()
+        if ann is bool:
+            found += [True, False]
+        elif typing.get_origin(ann) is typing.Literal:
+            found += list(typing.get_args(ann))
+        elif ann in (str, int):
+            return None
+        else:
+            todo += [a for a in typing.get_args(ann) if a is not type(None)]
+    return found or None
+
+
+def _candidates(comp: Component, name: str, rules: list[Rule]) -> list[Any]:
+    closed = _type_values(comp, name)
+    if closed is not None:
+        return closed
+    said = [v for r in rules for leaf in _leaves(r.when) if leaf.op == name for v in _flat(leaf.value)]
+    return list(dict.fromkeys([*said, _STATED]))
+
+
+def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> tuple[Gap, ...]:
+    """For each component, each field it leaves unstated that a rule reads, with the techniques that
+    would be predicted for it under some value of that field and are not predicted now."""
+    rule_list = list(bundled_rules() if rules is None else rules)
+    rates = bundled_weights().techniques
+    reads: dict[str, list[Rule]] = {}
+    for rule in rule_list:
+        for name in {leaf.op for leaf in _leaves(rule.when)} - {"kind"}:
+            reads.setdefault(name, []).append(rule)
+    out: list[Gap] = []
+    for comp in system.components:
+        have = {r.technique_id for r in rule_list if r.facts(system, comp) is not None}
+        found: list[Gap] = []
+        for name, readers in reads.items():
+            if name.startswith("properties.") or name not in type(comp).model_fields or comp.get(name) is not None:
+                continue
+            pending = [r for r in readers if r.technique_id not in have]
+            gained: set[str] = set()
+            for value in _candidates(comp, name, pending) if pending else ():
+                probe = comp.model_copy(update={name: value})
+                for rule in pending:
+                    if rule.technique_id not in gained and rule.facts(system, probe) is not None:
+                        gained.add(rule.technique_id)
+            if gained:
+                # Likeliest first (the learned rate of each technique), so a short list shows what matters.
+                found.append(Gap(comp.id, name, tuple(sorted(gained, key=lambda t: (-rates.get(t, 0.0), t)))))
+        # The field that would change most first: that is the one worth stating.
+        out += sorted(found, key=lambda g: (-len(g.techniques), g.field))
+    return tuple(out)
+
+
+def assumed(system: System) -> tuple[Assumption, ...]:
+    """The values a CycloneDX import filled in itself (listed in a component's ``properties.assumed``)."""
+    out = []
+    for comp in system.components:
+        for name in filter(None, (n.strip() for n in str(comp.properties.get("assumed", "")).split(","))):
+            out.append(Assumption(comp.id, name, str(comp.get(name))))
+    return tuple(out)

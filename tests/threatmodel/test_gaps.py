@@ -1,0 +1,60 @@
+"""What a description leaves open: unstated fields that rules read, and values a BOM import assumed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from advmatrix.threatmodel import load_system_text, predict
+from advmatrix.threatmodel import report as tmr
+from advmatrix.threatmodel.gaps import assumed, unstated
+
+DATA = Path(__file__).parent / "data"
+DEMO = """\
+name: demo
+components:
+  - {id: users, kind: external}
+  - {id: api, kind: service, audience: public, returns: scores}
+  - {id: clf, kind: model, modality: image%s}
+flows: [{from: users, to: api}, {from: api, to: clf}, {from: clf, to: api}]
+"""
+
+
+def test_a_model_without_a_task_is_told_what_evasion_it_misses():
+    silent = load_system_text(DEMO % "")
+    assert "AML.T0015" not in predict(silent).technique_ids
+    gap = next(g for g in unstated(silent) if g.field == "task")
+    assert gap.component == "clf" and {"AML.T0015", "AML.T0043.001"} <= set(gap.techniques)
+    # What the gap promised is what stating the field gives.
+    stated = load_system_text(DEMO % ", task: classification")
+    assert "AML.T0015" in predict(stated).technique_ids
+    assert all(g.field != "task" for g in unstated(stated))
+
+
+def test_gaps_name_only_techniques_not_already_predicted():
+    system = load_system_text(DEMO % "")
+    have = {f.technique_id for f in predict(system).for_component("clf").findings}
+    for gap in unstated(system):
+        if gap.component == "clf":
+            assert not have & set(gap.techniques), gap
+
+
+def test_a_bom_import_says_what_it_assumed():
+    system = tmr.load_input(DATA / "cyclonedx" / "model-card-with-dataset.bom.json")
+    service = "component-support-triage-service"
+    assert {(a.component, a.field): a.value for a in assumed(system)} == {(service, "audience"): "internal"}
+    tm = tmr.build(system, k=0)
+    assert any(f"{service}: 'audience' was assumed to be 'internal'" in line for line in tmr.gap_lines(tm))
+    assert json.loads(tmr.report_json(tm))["assumed"] == [
+        {"component": service, "field": "audience", "value": "internal"}]
+    assert "## What the description leaves open" in tmr.report_markdown(tm)
+    assert "What the description leaves open" in tmr.report_html(tm)
+
+
+def test_the_cli_prints_what_is_open_and_tells_the_two_kinds_of_none_apart(cli, tmp_path):
+    path = tmp_path / "demo.yaml"
+    path.write_text(DEMO % "")
+    r = cli("threatmodel", path)
+    assert r.code == 0 and "open: clf: 'task' is not stated" in r.out.replace("\n", " ")
+    data = json.loads(cli("threatmodel", path, "--json").out)
+    assert any(g["component"] == "clf" and g["field"] == "task" for g in data["unstated"])
