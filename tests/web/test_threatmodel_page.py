@@ -99,3 +99,9 @@ def test_uploaded_text_is_escaped(client, tmp_path):
                     "  - {id: api, kind: service, audience: public, returns: scores}\n")
     page = _upload(client, evil).text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_the_page_says_what_the_description_leaves_open(client):
+    r = _upload(client, DATA / "cyclonedx" / "model-card-with-dataset.bom.json")
+    assert r.status_code == 200 and "What the description leaves open" in r.text
+    assert "&#39;audience&#39; was assumed to be &#39;internal&#39;" in r.text

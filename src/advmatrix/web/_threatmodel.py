@@ -99,7 +99,7 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
         layer = tmr.layer(tm)
         return page(request, "threatmodel.html.j2", nav="/threatmodel", tm=tm, error=None, columns=columns,
                     cells=_cells(matrix, layer), json_uri=_data_uri(tmr.report_json(tm)),
-                    layer_uri=_data_uri(layer.to_json() + "\n"), stem=Path(upload[0]).stem)
+                    layer_uri=_data_uri(layer.to_json() + "\n"), stem=Path(upload[0]).stem, gap_lines=tmr.gap_lines)
 
     @app.post("/api/threatmodel", summary="Threat-model an uploaded system.yaml or CycloneDX ML-BOM",
               description="Multipart form: 'system' (the file) and optionally 'overlay' (for a BOM). Returns the "
