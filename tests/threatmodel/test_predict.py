@@ -96,6 +96,17 @@ def test_fraud_model_internal_is_not_exposed():
     assert "AML.T0020" in p.technique_ids
 
 
+def test_training_data_uploads_do_not_let_the_uploader_query_the_model():
+    # The partner bank writes training cases; it never sees a verdict, so verifying or hand-probing
+    # attacks is not open to it (the reasons once said "gives a verdict that partner-bank can observe").
+    system = load_system(EXAMPLES / "fraud-model.yaml")
+    assert system.is_exposed("fraud-model") and not system.is_exposed("fraud-model", inputs_only=True)
+    model = {f.technique_id: f for f in predict(system).for_component("fraud-model").findings}
+    assert not {"AML.T0042", "AML.T0043.003"} & set(model)
+    assert "AML.T0020" in {f.technique_id for f in predict(system).findings}  # poisoning stays
+    assert not any("partner-bank can observe" in r for f in model.values() for r in f.reasons)
+
+
 # -- scores, ranking and the cut -------------------------------------------------------------------
 
 TWO_RULES = """\

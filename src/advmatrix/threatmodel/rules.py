@@ -22,7 +22,8 @@ Conditions (no code is evaluated):
   ``sources``, ``tools``, ``controls``) a scalar means "contains" and a list "contains one of".
   Operators: ``{in: [...]}``, ``{not_in: [...]}``, ``{set: true|false}`` (stated / not stated or empty).
 - Graph leaves, each over the flows of :meth:`System.edges`:
-  ``exposed: true|false`` (reached from a public service or an external component),
+  ``exposed: true|false`` (reached while it runs from a public service or an external component;
+  content that only reaches a model as training data does not count),
   ``upstream: {selector}`` / ``reachable_from: {selector}`` (content flows into this component,
   directly or not, from a component the selector matches), ``downstream: {selector}`` (content
   flows from this component to one the selector matches). A selector is itself a condition.
@@ -134,9 +135,12 @@ class Condition:
         return _match_value(_read(comp, self.op), self.value)
 
     def _exposed(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
-        if not system.is_exposed(comp, untrusted_only=self.untrusted):
+        # Exposure is what can reach the component while it runs; content that only reaches a model as
+        # training data (a partner's uploads) is for the rules that ask about its datasets.
+        if not system.is_exposed(comp, untrusted_only=self.untrusted, inputs_only=True):
             return False
-        entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=self.untrusted)) if _is_entry(c)]
+        entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=self.untrusted, inputs_only=True))
+                   if _is_entry(c)]
         if self.value:
             facts["exposed"] = facts["via"] = _names(entries)
         return True

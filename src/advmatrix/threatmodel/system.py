@@ -352,12 +352,15 @@ class System(_Base):
                             out.append((*pair, False))
         return out
 
-    def _walk(self, starts: Iterable[str], *, forward: bool, untrusted_only: bool) -> list[str]:
-        nxt = self._cache.get(("next", forward, untrusted_only))
+    def _walk(self, starts: Iterable[str], *, forward: bool, untrusted_only: bool,
+              inputs_only: bool = False) -> list[str]:
+        key = ("next", forward, untrusted_only, inputs_only)
+        nxt = self._cache.get(key)
         if nxt is None:
-            nxt = self._cache[("next", forward, untrusted_only)] = {}
+            nxt = self._cache[key] = {}
+            held = {c.id for c in self.components if _training_data(c)} if inputs_only else set()
             for a, b, trusted in self.edges():
-                if untrusted_only and trusted:
+                if (untrusted_only and trusted) or a in held:
                     continue
                 src, dst = (a, b) if forward else (b, a)
                 nxt.setdefault(src, []).append(dst)
@@ -385,14 +388,19 @@ class System(_Base):
         reaches along one or more flows; with ``untrusted_only`` trusted flows are not followed."""
         return self._ordered(self._walk(self._select(selector), forward=True, untrusted_only=untrusted_only))
 
-    def upstream_of(self, component: str | Component, *, untrusted_only: bool = False) -> tuple[Component, ...]:
-        """Components whose content flows, directly or through others, into ``component``."""
+    def upstream_of(self, component: str | Component, *, untrusted_only: bool = False,
+                    inputs_only: bool = False) -> tuple[Component, ...]:
+        """Components whose content flows, directly or through others, into ``component``; with
+        ``inputs_only`` not through training data (a dataset not used for retrieval): what reaches it
+        at inference time."""
         cid = component if isinstance(component, str) else component.id
-        got = self._cache.get(("up", cid, untrusted_only))
+        key = ("up", cid, untrusted_only, inputs_only)
+        got = self._cache.get(key)
         if got is None:
             self.component(cid)
-            got = self._cache[("up", cid, untrusted_only)] = self._ordered(
-                c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only) if c != cid)
+            got = self._cache[key] = self._ordered(
+                c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
+                if c != cid)
         return got
 
     def downstream_of(self, component: str | Component, *, untrusted_only: bool = False) -> tuple[Component, ...]:
@@ -405,15 +413,23 @@ class System(_Base):
                 self._walk([cid], forward=True, untrusted_only=untrusted_only))
         return got
 
-    def is_exposed(self, component: str | Component, *, untrusted_only: bool = False) -> bool:
+    def is_exposed(self, component: str | Component, *, untrusted_only: bool = False,
+                   inputs_only: bool = False) -> bool:
         """True when ``component`` is, or is reached from, a public service or an external component;
-        with ``untrusted_only`` content passing a trusted flow no longer counts as reaching it."""
+        with ``untrusted_only`` content passing a trusted flow no longer counts as reaching it, with
+        ``inputs_only`` neither does content that only reaches it as training data."""
         comp = self.component(component if isinstance(component, str) else component.id)
 
         def entry(c: Component) -> bool:
             return c.kind == "external" or (isinstance(c, ServiceComponent) and c.audience == "public")
 
-        return entry(comp) or any(entry(c) for c in self.upstream_of(comp, untrusted_only=untrusted_only))
+        return entry(comp) or any(entry(c) for c in self.upstream_of(comp, untrusted_only=untrusted_only,
+                                                                      inputs_only=inputs_only))
+
+
+def _training_data(comp: Component) -> bool:
+    """A dataset whose content reaches a model through training, not as inputs at inference time."""
+    return isinstance(comp, DatasetComponent) and "retrieval" not in comp.used_for
 
 
 def _path(loc: Iterable[str | int]) -> str:
