@@ -219,3 +219,15 @@ def test_json_schema_accepts_the_single_values_the_loader_accepts():
     # An editor validating with the exported schema must not flag a file the CLI loads.
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(yaml.safe_load(SINGLE_VALUES), json_schema())
+
+
+def test_the_query_limit_control_is_a_rate_limit():
+    system = load_system_text("""\
+name: limits
+components:
+  - {id: a, kind: service, audience: public, controls: [AML.M0004]}
+  - {id: b, kind: service, audience: public, controls: AML.M0004}
+  - {id: c, kind: service, audience: public}
+  - {id: d, kind: service, audience: public, controls: [AML.M0004], rate_limited: false}
+""")
+    assert [system.component(i).rate_limited for i in "abcd"] == [True, True, False, False]

@@ -64,6 +64,8 @@ def _one_or_many(item: Any) -> Any:
     promises; the JSON Schema says so too (``item`` or an array of them), so editors accept what the loader does."""
     return Annotated[tuple[item, ...], BeforeValidator(_listify, json_schema_input_type=Union[item, list[item]])]
 
+#: The ATLAS mitigation that is a per-caller query limit.
+RATE_LIMIT = "AML.M0004"
 #: Who the adversary is; see docs/threatmodel-system.md for what each means.
 ADVERSARY_ACTORS = ("researcher", "red-team", "criminal", "insider", "nation-state", "hacktivist", "competitor",
                     "user", "unknown")
@@ -161,7 +163,18 @@ class ServiceComponent(Component):
     returns: Literal["labels", "scores", "text", "embeddings", "images"] | None = Field(
         None, description="The richest output a caller sees: 'scores' means confidences beside labels."
     )
-    rate_limited: bool = False
+    rate_limited: bool = Field(False, description="Queries per caller are limited; implied by AML.M0004 in controls.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rate_limit_control(cls, data: Any) -> Any:
+        # Restrict Number of AI Model Queries (AML.M0004) in place is a rate limit: saying one and not the
+        # other must not leave reasons claiming "without a rate limit".
+        if isinstance(data, dict) and "rate_limited" not in data:
+            controls = data.get("controls")
+            if controls == RATE_LIMIT or (isinstance(controls, (list, tuple)) and RATE_LIMIT in controls):
+                return {**data, "rate_limited": True}
+        return data
 
 
 class DatasetComponent(Component):
