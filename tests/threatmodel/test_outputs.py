@@ -261,6 +261,18 @@ def test_emitted_monitor_config_loads_and_builds_its_detectors(example, tmp_path
         assert any(emit._related(a, b) for a in ids for b in predicted), name
 
 
+def test_monitor_config_offers_only_detectors_that_read_the_systems_traffic(agent):
+    from advmatrix import plugins
+
+    registry = plugins.registry("detector")
+    offered = set(re.findall(r"^  (?:# )?([a-z-]+): \{\}$", tmr.monitor_config(agent), re.M))
+    # An LLM agent's traffic is chat: classifier-query detectors (prada, membership) would watch nothing.
+    assert offered and all(registry[n].modality == "chat" or registry[n].counts_chat for n in offered)
+    assert "prompt-injection" in offered and "prada" not in offered and "membership" not in offered
+    image = tmr.monitor_config(_tm(EXAMPLES / "image-classification-api.yaml", k=0))
+    assert "  prada: {}" in image and "prompt-injection" not in image
+
+
 def test_monitor_config_comments_out_detectors_that_need_context(agent, tmp_path):
     text = tmr.monitor_config(agent)
     assert "  # prompt-leakage: {}" in text and "needs context 'system_prompt'" in text

@@ -59,6 +59,31 @@ def _covering(kind: str, findings: Iterable[TechniqueFinding]) -> dict[str, list
     return out
 
 
+def _traffic(system: System, comp: Any) -> set[str]:
+    """What the gateway sees of the traffic reaching ``comp``: ``tensor`` (classifier queries), ``chat``
+    (LLM exchanges) or both. A service carries what the models and applications behind it take; a
+    component off the request path (a dataset, the adversary) whatever the system serves."""
+
+    def own(c: Any) -> set[str]:
+        if c.kind == "llm-app" or (c.kind == "model" and c.get("task") not in _CLASSIFIER_TASKS):
+            return {"chat"}
+        return {"tensor"} if c.kind == "model" else set()
+
+    found = own(comp) or {t for c in system.downstream_of(comp) for t in own(c)}
+    if not found:
+        kinds = _target_kinds(system)
+        found = {"tensor" if k == "classifier" else k for k in kinds}
+    return found
+
+
+def _reads(detector: Any, traffic: set[str]) -> bool:
+    """Whether a detector sees that traffic: a tensor detector reads classifier queries (``volume``
+    also counts chat requests), a chat detector LLM exchanges."""
+    if detector.modality == "chat":
+        return "chat" in traffic
+    return "tensor" in traffic or ("chat" in traffic and detector.counts_chat)
+
+
 def _what(hits: list[TechniqueFinding], most: int = 6) -> str:
     pairs = list(dict.fromkeys(f"{f.technique_id} on {f.component}" for f in hits))
     return "; ".join(pairs[:most]) + (f"; and {len(pairs) - most} more" if len(pairs) > most else "")
@@ -114,11 +139,16 @@ def monitor_config(tm: ThreatModel) -> str:
     """A gateway configuration (``advmatrix monitor --config``) running the detectors that watch
     the predicted techniques, each with its default response written out. Detectors that need
     context (a reference sample, the training inputs, the system prompt) are left commented out,
-    with the context to add, since the system description does not hold it."""
+    with the context to add, since the system description does not hold it. A detector is offered
+    only for findings whose traffic it reads (no classifier-query detector for an LLM application)."""
     from .. import plugins
 
-    covering = _covering("detector", tm.prediction.findings)
     registry = plugins.registry("detector")
+    covering = {}
+    for name, hits in _covering("detector", tm.prediction.findings).items():
+        hits = [f for f in hits if _reads(registry[name], _traffic(tm.system, tm.system.component(f.component)))]
+        if hits:
+            covering[name] = hits
     ready = [n for n in covering if not registry[n].context]
     waiting = [n for n in covering if registry[n].context]
     lines = [f"# advmatrix gateway configuration for the system {_q(tm.system.name)}, written by "
