@@ -308,3 +308,17 @@ def test_special_tokens_find_an_end_of_turn_token_that_cuts_a_repetition():
     assert any("<|eot_id|> ends the turn" in e.note for e in f.evidence)
     # an authority pair per payload and variant, an end-of-turn pair per family with a token (plain only)
     assert f.queries == 2 * 6 * 2 + 4 * 2
+
+
+def test_a_declared_channel_with_no_plant_endpoint_is_skipped_not_failed():
+    # An HTTP application that declares retrieved_document but gives no 'plant:' endpoint cannot be
+    # reached there: every trial would fail to plant and read as a failed attack (a false negative).
+    from advmatrix.targets import open_target
+
+    t = open_target({"protocol": "openai", "url": "http://127.0.0.1:9/v1", "model": "m",
+                     "channels": ["user", "tool_result", "retrieved_document"]})
+    assert t.reachable_channels == ("user", "tool_result")
+    reason = get("rag-poisoning")().why_not(t, None)
+    assert reason and "no 'plant:' endpoint" in reason and "retrieved_document" in reason
+    assert get("indirect-injection")().why_not(t, None) is None  # tool results need no planting
+    assert target(naive, channels=("user", "retrieved_document")).reachable_channels == ("user", "retrieved_document")

@@ -172,7 +172,12 @@ class LLMProcedure(Procedure):
         info = target.info
         if self.needs_tools and not info.tools:
             return f"needs an application with tools; {info.name} declares none ('tools:' in the target YAML)"
-        if self.channels and not set(self.channels) & set(info.channels):
+        if self.channels and not set(self.channels) & set(target.reachable_channels):
+            unplanted = [c for c in self.channels if c in info.channels]
+            if unplanted:
+                # Declared but unreachable: every trial would fail to plant and count as a failed attack.
+                return (f"needs untrusted content through {' or '.join(self.channels)}; {info.name} declares "
+                        f"{', '.join(unplanted)} but gives no 'plant:' endpoint for it in the target YAML")
             return (f"needs untrusted content through {' or '.join(self.channels)}; {info.name} declares "
                     f"{', '.join(info.channels)} ('channels:' in the target YAML)")
         return None

@@ -33,7 +33,7 @@ def channel_for(target: ChatTarget, via: str) -> str:
     (the user turn when it declares none)."""
     if via != "untrusted":
         return "user"
-    return next((c for c in UNTRUSTED if c in target.info.channels), "user")
+    return next((c for c in UNTRUSTED if c in target.reachable_channels), "user")
 
 
 def deliver(target: ChatTarget, channel: str, content: str, question: str | None = None,
@@ -92,7 +92,7 @@ class IndirectInjection(LLMProcedure):
 
     def attempt(self, target: ChatTarget, payload: Payload, wrap: Any, rng: np.random.Generator) -> Trial:
         token = canary()
-        reached = [c for c in self.channels if c in target.info.channels]
+        reached = [c for c in self.channels if c in target.reachable_channels]
         channel = reached[int(rng.integers(len(reached)))]
         sent = wrap(payload.fill(canary=token))
         messages, reply = deliver(target, channel, sent)

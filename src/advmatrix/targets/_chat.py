@@ -119,6 +119,12 @@ class ChatTarget:
         self._plant(channel, content, title)
 
     @property
+    def reachable_channels(self) -> tuple[str, ...]:
+        """The declared channels a procedure can put content into: the user turn and tool results
+        always, any other where this target can plant (an HTTP target needs a ``plant:`` endpoint)."""
+        return tuple(c for c in self.info.channels if c in ("user", "tool_result") or self._can_plant(c))
+
+    @property
     def queries(self) -> int:
         """Requests sent so far (what procedures report as queries)."""
         return self.budget.used_requests
@@ -147,6 +153,9 @@ class ChatTarget:
 
     def _plant(self, channel: str, content: str, title: str) -> None:
         raise CapabilityError(f"{self.info.name}: this kind of target cannot place content in '{channel}'")
+
+    def _can_plant(self, channel: str) -> bool:
+        return type(self)._plant is not ChatTarget._plant
 
 
 class MockChatTarget(ChatTarget):

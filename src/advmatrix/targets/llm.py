@@ -161,6 +161,9 @@ class HttpChatTarget(ChatTarget):
         reply.usage = self._usage(reply, request)
         return reply
 
+    def _can_plant(self, channel: str) -> bool:
+        return channel in self.plant_endpoints
+
     def _plant(self, channel: str, content: str, title: str) -> None:
         endpoint = self.plant_endpoints.get(channel)
         if endpoint is None:
