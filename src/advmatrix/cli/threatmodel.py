@@ -28,7 +28,7 @@ def _formats(values: list[str], fmt_names: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="system.yaml, or a CycloneDX 1.5+ ML-BOM (JSON; detected by content)."),
+def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="system.yaml, or a CycloneDX 1.5, 1.6 or 1.7 ML-BOM (JSON; detected by content)."),
                 bom: bool = typer.Option(False, "--bom", help="Read SYSTEM as a CycloneDX ML-BOM whatever it looks like."),
                 overlay: Optional[Path] = typer.Option(None, "--overlay", help="YAML in the system.yaml schema adding what the BOM lacks (merged by component id)."),
                 fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),

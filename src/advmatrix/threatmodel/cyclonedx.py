@@ -1,4 +1,4 @@
-"""Import a CycloneDX 1.5+ ML-BOM (JSON) as a :class:`~advmatrix.threatmodel.system.System`.
+"""Import a CycloneDX 1.5, 1.6 or 1.7 ML-BOM (JSON) as a :class:`~advmatrix.threatmodel.system.System`.
 
 What CycloneDX says is mapped onto the schema:
 
