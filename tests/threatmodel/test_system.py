@@ -98,10 +98,23 @@ def test_unknown_kind():
     assert msg.startswith("system.yaml:10: components[2].kind: unknown component kind 'modle'; must be one of model,")
 
 
-def test_field_of_another_kind_is_unknown():
+def test_field_of_another_kind_is_unknown_and_says_whose_it_is():
     assert _error(GOOD.replace("modality: image", "audience: public")) == (
-        "system.yaml:11: components[2].audience: unknown field"
+        "system.yaml:11: components[2].audience: a model has no such field; it is a field of service components"
     )
+    assert _error(GOOD.replace("modality: image", "colour: blue")) == (
+        "system.yaml:11: components[2].colour: unknown field"
+    )
+
+
+def test_a_value_no_property_type_takes_is_one_problem():
+    assert _error(GOOD.replace("modality: image", "properties: {b: [1, 2]}")) == (
+        "system.yaml:11: components[2].properties.b: must be text, true or false, or a whole number; got [1, 2]"
+    )
+
+
+def test_an_id_with_a_space_says_so():
+    assert "must be one word without spaces; got 'my clf'" in _error(GOOD.replace("id: clf", "id: my clf", 1))
 
 
 def test_unknown_flow_endpoint_named():

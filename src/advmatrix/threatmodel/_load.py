@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from .system import COMPONENT_KINDS, DEFER_REFERENCES, System
+from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields
 
 __all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_yaml"]
 
@@ -95,7 +95,15 @@ def _clean_loc(loc: Loc) -> Loc:
     return tuple(out)
 
 
-def _message(err: dict[str, Any]) -> str:
+def _component_kind(raw: Loc) -> str | None:
+    """The kind tag pydantic put in the location of a component's field, if any."""
+    for i in range(len(raw) - 2):
+        if raw[i] == "components" and isinstance(raw[i + 1], int) and raw[i + 2] in COMPONENT_KINDS:
+            return str(raw[i + 2])
+    return None
+
+
+def _message(err: dict[str, Any], raw: Loc = ()) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "literal_error":
@@ -108,7 +116,14 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "missing":
         return "required field missing"
     if kind == "extra_forbidden":
+        component = _component_kind(raw)
+        owners = [k for k in COMPONENT_KINDS if raw and raw[-1] in component_fields(k)] if component else []
+        if owners:
+            article = "an" if component[0] in "aeiou" else "a"
+            return f"{article} {component} has no such field; it is a field of {' and '.join(owners)} components"
         return "unknown field"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == r"^\S+$":
+        return f"must be one word without spaces; got {err['input']!r}"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return err["msg"][0].lower() + err["msg"][1:]
@@ -126,16 +141,34 @@ def format_problems(problems: list[tuple[Loc, str]], located: Located) -> str:
     return "\n".join(out)
 
 
+#: The member names pydantic adds to a location when no member of a union of plain types matched.
+_UNION_MEMBERS = {"str": "text", "int": "a whole number", "bool": "true or false", "float": "a number"}
+
+
 def validation_problems(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Loc, str]]:
-    """A pydantic error as (location in the file, message) pairs."""
-    problems = []
+    """A pydantic error as (location in the file, message) pairs; a value no member of a union of
+    plain types accepts is one problem, not one per member."""
+    problems: list[tuple[Loc, str]] = []
+    merged: dict[Loc, list[str]] = {}
     for err in exc.errors():
-        loc = _clean_loc(tuple(err["loc"]))
+        raw = tuple(err["loc"])
+        loc = _clean_loc(raw)
         # A tag error is reported at the component; its line is the component's 'kind' key.
         if err["type"] in ("union_tag_invalid",):
             loc = (*loc, "kind")
-        problems.append(((*prefix, *loc), _message(err)))
-    return problems
+        if loc and loc[-1] in _UNION_MEMBERS:
+            where = (*prefix, *loc[:-1])
+            if where not in merged:
+                merged[where] = []
+                problems.append((where, f"got {err['input']!r}"))
+            merged[where].append(_UNION_MEMBERS[str(loc[-1])])
+            continue
+        problems.append(((*prefix, *loc), _message(err, raw)))
+    return [(loc, f"must be {_either(merged[loc])}; {msg}" if loc in merged else msg) for loc, msg in problems]
+
+
+def _either(options: list[str]) -> str:
+    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + ", or " + options[-1]
 
 
 def system_from_located(located: Located) -> System:
