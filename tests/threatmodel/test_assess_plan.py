@@ -117,6 +117,10 @@ BAD = {
                    "  - {kind: chat, procedures: {jailbreak: {}}}\n",
                    r"plan.yaml:3: assessments\[1\]\.kind: a second assessment for kind 'chat'"),
     "not-yaml": ("assessments: [\n", r"plan.yaml:2: not valid YAML"),
+    "unknown-parameter": ("assessments:\n  - kind: chat\n    procedures:\n      jailbreak:\n"
+                          "        max_payloads: 2\n        max_payloadz: 3\n",
+                          r"plan.yaml:6: assessments\[0\]\.procedures\.jailbreak\.max_payloadz: "
+                          r"parameter 'max_payloadz'"),
 }
 
 

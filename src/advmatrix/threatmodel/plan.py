@@ -113,6 +113,13 @@ def read_plan(path: str | Path) -> AssessPlan:
                                            f"(the assessment's kind is '{kind}')")
             if params is not None and not isinstance(params, dict):
                 raise _fail(located, here, "parameters must be a mapping ({} for the defaults)")
+            try:
+                known[name].parse_params(params or {})
+            except UsageError as exc:
+                # Checked here, not when the run starts: the error can then name the plan's line.
+                key = next((k for k in params or {} if f"'{k}'" in str(exc)), None)
+                raise _fail(located, (*here, key) if key is not None else here,
+                            str(exc).split(": ", 1)[-1]) from None
             chosen[str(name)] = dict(params or {})
         assessments[kind] = chosen
     system = data.get("system")
