@@ -76,6 +76,22 @@ def test_html_is_self_contained_and_escaped():
     assert '<pre class="mermaid">flowchart LR' in html
 
 
+def test_html_draws_the_system_without_a_script(agent):
+    import xml.etree.ElementTree as ET
+
+    html = tmr.report_html(agent)
+    svg = html[html.index("<svg"):html.index("</svg>") + 6]
+    root = ET.fromstring(svg)  # well-formed, so a browser draws it inline
+    ns = "{http://www.w3.org/2000/svg}"
+    labels = {t.text for t in root.iter(f"{ns}text")}
+    assert {c.label for c in agent.system.components} <= labels
+    paths = [p for p in root.iter(f"{ns}path") if p.get("marker-end")]
+    assert len(paths) == len(agent.system.edges())
+    assert sum(1 for p in paths if p.get("stroke-dasharray")) == sum(t for _, _, t in agent.system.edges())
+    hostile = tmr.build(load_system_text("name: x\ncomponents: [{id: a, kind: external, name: '<script>x</script>'}]"))
+    assert "<script" not in tmr.report_html(hostile).lower()
+
+
 def test_html_lists_mitigations_in_place_and_missing(agent):
     html = tmr.report_html(agent)
     placed = next(m for f in agent.prediction.findings for m in f.mitigations if m.in_place)

@@ -1,0 +1,98 @@
+"""The system as an inline SVG, for the self-contained HTML report.
+
+Mermaid draws the diagram in Markdown viewers, but the HTML report loads no script, and a Mermaid
+block without its library is only text. Graph-drawing libraries (graphviz, ELK) need a binary or a
+JavaScript engine, so the layout here is written by hand and kept plain: components in columns by
+their distance (in flows) from where content enters, arrows curved between them, trusted flows
+dashed as in the Mermaid chart.
+
+>>> from advmatrix.threatmodel import load_system_text
+>>> svg = system_svg(load_system_text("name: d\\ncomponents: [{id: api, kind: service, audience: public}]"))
+>>> svg.startswith("<svg") and "api" in svg
+True
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from html import escape
+
+from .system import System
+
+__all__ = ["system_svg"]
+
+BOX_W, BOX_H, COL_GAP, ROW_GAP, PAD = 170, 46, 70, 18, 12
+#: Fill per kind; outside parties warm, our own parts cool.
+_FILL = {"external": "#fde2c8", "adversary": "#f8c4c4", "service": "#dbe9fb", "model": "#d6f0e0",
+         "llm-app": "#e6dcf7", "dataset": "#f1efd9", "retrieval-store": "#f1efd9", "tool": "#ececec"}
+
+
+def _columns(system: System) -> dict[str, int]:
+    """Each component's column: its shortest distance, in flows, from a component no flow enters."""
+    edges = system.edges()
+    entered = {b for _, b, _ in edges}
+    nxt: dict[str, list[str]] = {}
+    for a, b, _ in edges:
+        nxt.setdefault(a, []).append(b)
+    roots = [c.id for c in system.components if c.id not in entered] or [system.components[0].id]
+    column = dict.fromkeys(roots, 0)
+    todo = deque(roots)
+    while todo:
+        here = todo.popleft()
+        for there in nxt.get(here, ()):
+            if there not in column:
+                column[there] = column[here] + 1
+                todo.append(there)
+    return {c.id: column.get(c.id, 0) for c in system.components}
+
+
+def _clip(text: str, most: int = 24) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def system_svg(system: System) -> str:
+    """An SVG drawing of the components (a box per component, coloured by kind) and the flows."""
+    if not system.components:
+        return '<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0" role="img"></svg>'
+    column = _columns(system)
+    rows: dict[int, int] = {}
+    at: dict[str, tuple[int, int]] = {}
+    for c in system.components:
+        col = column[c.id]
+        row = rows.get(col, 0)
+        rows[col] = row + 1
+        at[c.id] = (PAD + col * (BOX_W + COL_GAP), PAD + row * (BOX_H + ROW_GAP))
+    width = PAD * 2 + (max(column.values()) + 1) * (BOX_W + COL_GAP) - COL_GAP
+    height = PAD * 2 + max(rows.values()) * (BOX_H + ROW_GAP) - ROW_GAP
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+           f'height="{height}" role="img" aria-label="{escape(system.name)}: components and flows" '
+           'font-family="system-ui, sans-serif" font-size="12">',
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
+    for a, b, trusted in system.edges():
+        (x1, y1), (x2, y2) = at[a], at[b]
+        if x2 > x1:  # forward: right side to left side
+            sx, sy, tx, ty = x1 + BOX_W, y1 + BOX_H / 2 - 5, x2, y2 + BOX_H / 2 - 5
+            bend = f"C{sx + 40},{sy} {tx - 40},{ty} {tx},{ty}"
+        elif x2 < x1:  # back (a tool's result, a reply): left side to right side, a little lower
+            sx, sy, tx, ty = x1, y1 + BOX_H / 2 + 7, x2 + BOX_W, y2 + BOX_H / 2 + 7
+            bend = f"C{sx - 40},{sy} {tx + 40},{ty} {tx},{ty}"
+        else:  # same column: bottom to top, or top to bottom
+            down = y2 > y1
+            sx, tx = x1 + BOX_W / 2 + (8 if down else -8), x2 + BOX_W / 2 + (8 if down else -8)
+            sy, ty = (y1 + BOX_H, y2) if down else (y1, y2 + BOX_H)
+            bend = f"L{tx},{ty}"
+        dash = ' stroke-dasharray="5,4"' if trusted else ""
+        out.append(f'<path d="M{sx},{sy} {bend}" fill="none" stroke="#555" stroke-width="1.3"{dash} '
+                   'marker-end="url(#arrow)"/>')
+    for c in system.components:
+        x, y = at[c.id]
+        radius = 22 if c.kind in ("external", "adversary") else 4
+        out.append(f'<g><title>{escape(c.id)} ({c.kind})</title>'
+                   f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="{radius}" '
+                   f'fill="{_FILL.get(c.kind, "#eee")}" stroke="#777"/>'
+                   f'<text x="{x + BOX_W / 2}" y="{y + 19}" text-anchor="middle" font-weight="600">'
+                   f'{escape(_clip(c.label))}</text>'
+                   f'<text x="{x + BOX_W / 2}" y="{y + 35}" text-anchor="middle" fill="#555">{c.kind}</text></g>')
+    out.append("</svg>")
+    return "\n".join(out)
