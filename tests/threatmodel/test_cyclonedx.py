@@ -165,3 +165,46 @@ def test_the_documented_overlay_completes_the_chatbot_bom(tmp_path):
     overlay.write_text(block)
     system = load_cyclonedx(DATA / "chatbot.bom.json", overlay)
     assert system.component("send-email").kind == "tool" and system.is_exposed("helpdesk-bot")
+
+
+BAD_OVERLAYS = {
+    "flow-without-to": ("flows:\n  - {from: users}\n", ":2: flows[0]: a flow is a mapping with 'from' and 'to'"),
+    "flow-as-text": ("flows:\n  - users -> chat-api\n", ":2: flows[0]: a flow is a mapping"),
+    "flows-as-mapping": ("flows: {a: b}\n", ":1: flows: expected a list"),
+    "id-as-list": ("components:\n  - {id: [a, b], kind: tool}\n", ":2: components[0]: needs an 'id'"),
+    "controls-as-number": ("components:\n  - id: helpdesk-bot\n    controls: 5\n", ":3: component 'helpdesk-bot': controls"),
+    "properties-as-list": ("components:\n  - id: tuned-llm\n    properties: [a, b]\n",
+                           ":3: component 'tuned-llm': properties"),
+    "name-as-number": ("name: 5\n", ":1: name: input should be a valid string"),
+    "unknown-top-level": ("colour: blue\n", ":1: colour: unknown field"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_OVERLAYS)
+def test_a_malformed_overlay_is_one_line_at_its_own_line(case, tmp_path):
+    text, expected = BAD_OVERLAYS[case]
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(text)
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+    assert str(info.value).startswith(f"{overlay}{expected}") and "\n" not in str(info.value)
+
+
+def test_a_single_control_in_an_overlay_is_one_control(tmp_path):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("components:\n  - {id: helpdesk-bot, controls: AML.M0029}\n")
+    bot = load_cyclonedx(DATA / "chatbot.bom.json", overlay).component("helpdesk-bot")
+    assert bot.controls == ("AML.M0020", "AML.M0024", "AML.M0029")
+
+
+def test_a_bom_ref_given_twice_or_a_bad_service_kind_is_refused(tmp_path):
+    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    twice = {**bom, "components": [*bom["components"], dict(bom["components"][0])]}
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(twice))
+    with pytest.raises(FormatError, match="bom-ref 'tuned-llm' names two components"):
+        load_cyclonedx(path, validate=False)
+    robot = {**bom, "services": [{**bom["services"][0], "properties": [{"name": "advmatrix:kind", "value": "robot"}]}]}
+    path.write_text(json.dumps(robot))
+    with pytest.raises(FormatError, match="service 'chat-api': advmatrix:kind 'robot' must be one of"):
+        load_cyclonedx(path, validate=False)

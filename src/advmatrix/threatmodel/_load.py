@@ -38,7 +38,20 @@ class Located:
         return self.lines.get(())
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> None:
+#: Past these a file is refused, not walked: aliases can make a few lines into billions of nodes
+#: (a YAML "bomb"), and nesting past Python's recursion limit would crash the reader. A system of
+#: 5,000 components is about 50,000 nodes, 5 levels deep.
+MAX_NODES = 500_000
+MAX_DEPTH = 50
+
+
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str, budget: list[int] | None = None) -> None:
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise FormatError(f"{source}: more than {MAX_NODES:,} YAML nodes once aliases are expanded; refusing it")
+    if len(loc) > MAX_DEPTH:
+        raise FormatError(f"{source}:{node.start_mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key, value in node.value:
@@ -48,11 +61,11 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> None
                 raise FormatError(f"{source}:{key.start_mark.line + 1}: {_path(child)}: key given twice")
             seen.add(name)
             lines[child] = key.start_mark.line + 1
-            _walk(value, child, lines, source)
+            _walk(value, child, lines, source, budget)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[(*loc, i)] = item.start_mark.line + 1
-            _walk(item, (*loc, i), lines, source)
+            _walk(item, (*loc, i), lines, source, budget)
 
 
 def read_yaml(text: str, source: str) -> Located:
@@ -74,6 +87,8 @@ def read_yaml(text: str, source: str) -> Located:
         raise FormatError(f"{source}{line}: not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise FormatError(f"{source}: not valid YAML: {exc}") from None
+    except RecursionError:  # the parser itself recursing on deep flow-style nesting
+        raise FormatError(f"{source}: nested too deeply to read") from None
     return Located(data, lines, source)
 
 

@@ -219,7 +219,10 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         elif kind == "service" and "audience" not in props:
             _assume(entry, "audience", "internal")
         _apply_properties(entry, props)
-        entries.setdefault(cid, entry)
+        if cid in entries:
+            # Flows and dependencies name components by bom-ref: a second one would be silently merged away.
+            raise FormatError(f"{source}: bom-ref '{cid}' names two components")
+        entries[cid] = entry
     for ref, uses in used_for.items():
         if ref in entries and entries[ref]["kind"] == "dataset" and "used_for" not in entries[ref]:
             entries[ref]["used_for"] = sorted(uses)
@@ -231,6 +234,11 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         props = _properties(svc)
         sid = str(svc.get("bom-ref") or _slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
+        if entry["kind"] not in COMPONENT_CLASSES:
+            raise FormatError(f"{source}: service '{sid}': advmatrix:kind '{entry['kind']}' must be one of "
+                              f"{', '.join(COMPONENT_CLASSES)}")
+        if sid in entries:
+            raise FormatError(f"{source}: bom-ref '{sid}' names two components or services")
         if entry["kind"] == "service":
             if "audience" not in props:
                 if svc.get("x-trust-boundary") is True:
@@ -242,7 +250,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
             if svc.get("endpoints"):
                 entry.setdefault("properties", {})["endpoints"] = ", ".join(map(str, svc["endpoints"]))
         _apply_properties(entry, props)
-        entries.setdefault(sid, entry)
+        entries[sid] = entry
         for data in svc.get("data") or []:
             if not isinstance(data, dict):
                 continue
@@ -260,7 +268,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         if f.get("data") is None:
             f.pop("data", None)
     meta = (bom.get("metadata") or {}).get("component") or {}
-    name = str(meta.get("name") or next(e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"))
+    name = str(meta.get("name") or next((e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"),
+                                        Path(source).stem))
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
 
 
@@ -279,26 +288,44 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
     data = overlay.data
     if not isinstance(data, dict):
         raise FormatError(f"{overlay.source}:{overlay.line(())}: an overlay is a mapping like system.yaml")
+
+    def fail(loc: tuple[str | int, ...], msg: str) -> FormatError:
+        return FormatError(f"{overlay.source}:{overlay.line(loc)}: {'.'.join(map(str, loc))}: {msg}")
+
+    for key in data:
+        if key not in ("name", "description", "components", "flows"):
+            raise fail((key,), "unknown field (an overlay has name, description, components, flows)")
+    for key in ("components", "flows"):
+        if data.get(key) is not None and not isinstance(data[key], list):
+            raise fail((key,), "expected a list")
     out = dict(base)
     for key in ("name", "description"):
         if key in data:
             out[key] = data[key]
     comps = {c["id"]: dict(c) for c in base["components"]}
     for i, comp in enumerate(data.get("components") or []):
-        if not isinstance(comp, dict) or "id" not in comp:
-            raise FormatError(f"{overlay.source}:{overlay.line(('components', i))}: components[{i}]: needs an 'id'")
+        if not isinstance(comp, dict) or not isinstance(comp.get("id"), str):
+            raise FormatError(f"{overlay.source}:{overlay.line(('components', i))}: components[{i}]: needs an 'id' "
+                              "(text)")
         old = comps.get(comp["id"], {})
         if "kind" in comp and old and comp["kind"] != old.get("kind"):
             # A new kind invalidates the imported kind-specific fields.
             old = {k: old[k] for k in ("id", "name", "description", "controls", "properties") if k in old}
         merged = {**old, **comp}
-        if "controls" in old and "controls" in comp:
-            merged["controls"] = list(dict.fromkeys([*old["controls"], *comp["controls"]]))
-        if "properties" in old and "properties" in comp:
+        # A single control is a list of one, as in system.yaml; anything else is left for validation to report.
+        given = [comp["controls"]] if isinstance(comp.get("controls"), str) else comp.get("controls")
+        if isinstance(given, list):
+            merged["controls"] = list(dict.fromkeys([*old.get("controls", ()), *given]))
+        if isinstance(old.get("properties"), dict) and isinstance(comp.get("properties"), dict):
             merged["properties"] = {**old["properties"], **comp["properties"]}
         comps[comp["id"]] = merged
+    flows = data.get("flows") or []
+    for i, flow in enumerate(flows):
+        if not isinstance(flow, dict) or not isinstance(flow.get("from"), str) or not isinstance(flow.get("to"), str):
+            raise FormatError(f"{overlay.source}:{overlay.line(('flows', i))}: flows[{i}]: a flow is a mapping with "
+                              "'from' and 'to' (component ids)")
     out["components"] = list(comps.values())
-    out["flows"] = _dedupe([*base["flows"], *(data.get("flows") or [])])
+    out["flows"] = _dedupe([*base["flows"], *flows])
     return out
 
 
@@ -318,6 +345,8 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         bom = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FormatError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise FormatError(f"{source}: nested too deeply to read") from None
     if not isinstance(bom, dict) or bom.get("bomFormat") != "CycloneDX":
         raise FormatError(f"{source}: not a CycloneDX BOM (no \"bomFormat\": \"CycloneDX\")")
     version = str(bom.get("specVersion", ""))
@@ -373,6 +402,8 @@ def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str,
             at = f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None \
                 else source
             lines.append(f"{at}: flow {flow.get('from')} -> {flow.get('to')}: {loc[-1]}: {msg}")
+        elif overlay and loc and loc[0] in (overlay.data or {}):
+            lines.append(f"{overlay.source}:{overlay.line(loc)}: {'.'.join(map(str, loc))}: {msg}")
         else:
             lines.append(f"{source}: {'.'.join(map(str, loc))}: {msg}")
     if len(problems) > 5:

@@ -95,7 +95,7 @@ def _is_cyclonedx(text: str) -> bool:
         return False
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False
     return isinstance(data, dict) and "bomFormat" in data
 
