@@ -54,8 +54,8 @@ from typing import Any
 
 from ..errors import FormatError
 from ..kb import bundled
-from ._load import Located, read_yaml
-from .system import COMPONENT_KINDS, Component, ServiceComponent, System, component_fields
+from ._load import read_yaml
+from .system import Component, ServiceComponent, System
 
 __all__ = [
     "TIERS",
@@ -281,156 +281,10 @@ class RuleSet:
 # -- loading -------------------------------------------------------------------------------------
 
 
-class _Checker:
-    """Turns one file's parsed YAML into rules, every problem reported as ``file:line: rule: what``."""
-
-    def __init__(self, located: Located):
-        self.located = located
-        self.matrix = bundled()
-        self.warnings: list[str] = []
-
-    def fail(self, loc: Loc, rule: str, msg: str) -> FormatError:
-        line = self.located.line(loc)
-        where = f"{self.located.source}:{line}" if line else self.located.source
-        return FormatError(f"{where}: rule {rule}: {msg}" if rule else f"{where}: {msg}")
-
-    def rules(self) -> list[Rule]:
-        data = self.located.data
-        if not isinstance(data, dict) or set(data) != {"rules"} or not isinstance(data["rules"], list):
-            raise self.fail((), "", "a rule file is a mapping with one key, 'rules', holding a list of rules")
-        return [self.rule(raw, ("rules", i)) for i, raw in enumerate(data["rules"])]
-
-    def rule(self, raw: Any, loc: Loc) -> Rule:
-        if not isinstance(raw, dict):
-            raise self.fail(loc, "", "a rule is a mapping with 'id', 'when' and 'reason'")
-        tid = raw.get("id")
-        name = str(tid) if tid else f"#{loc[-1] + 1}"
-        for key in raw:
-            if key not in RULE_KEYS:
-                raise self.fail((*loc, key), name, f"unknown key '{key}'; a rule has {', '.join(sorted(RULE_KEYS))}")
-        for key in ("id", "when", "reason"):
-            if key not in raw:
-                raise self.fail(loc, name, f"'{key}' is missing")
-        if not isinstance(tid, str) or tid not in self.matrix or type(self.matrix.get(tid)).__name__ != "Technique":
-            raise self.fail((*loc, "id"), name, f"unknown ATLAS technique '{tid}'")
-        when = self.condition(raw["when"], (*loc, "when"), name, frozenset(COMPONENT_KINDS))
-        if not isinstance(raw["reason"], str) or not raw["reason"].strip():
-            raise self.fail((*loc, "reason"), name, "'reason' must be non-empty text")
-        # Any field may be shown (an unstated one reads "unstated"); graph facts only where the rule has the leaf.
-        known = BUILTIN_PLACEHOLDERS | set(when.graph_leaves()) | component_fields()
-        for ph in _PLACEHOLDER.findall(raw["reason"]):
-            if ph not in known and not ph.startswith("properties."):
-                raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is neither a component field nor "
-                                f"a graph leaf of this rule; see the placeholders in advmatrix.threatmodel.rules")
-        stage = self.stage(raw.get("stage"), (*loc, "stage"), name)
-        placements = self.placements(raw.get("mitigations") or {}, (*loc, "mitigations"), name, tid)
-        tier = raw.get("tier", "likely")
-        if tier not in TIERS:
-            raise self.fail((*loc, "tier"), name, f"unknown tier {tier!r}; must be one of {', '.join(TIERS)}")
-        return Rule(tid, when, raw["reason"].strip(), self.located.source, self.located.line(loc) or 0, stage,
-                    placements, tier)
-
-    def stage(self, value: Any, loc: Loc, name: str) -> str | None:
-        if value is not None and value not in STAGES:
-            raise self.fail(loc, name, f"unknown stage {value!r}; must be one of {', '.join(STAGES)}")
-        return value
-
-    def placements(self, raw: Any, loc: Loc, name: str, tid: str) -> dict[str, MitigationPlacement]:
-        if not isinstance(raw, dict):
-            raise self.fail(loc, name, "'mitigations' maps mitigation IDs to {component, stage}")
-        linked = {m.id for m, _ in self.matrix.mitigations_of(tid)}
-        out = {}
-        for mid, spec in raw.items():
-            here = (*loc, mid)
-            if mid not in self.matrix or type(self.matrix.get(mid)).__name__ != "Mitigation":
-                raise self.fail(here, name, f"unknown ATLAS mitigation '{mid}'")
-            if mid not in linked:
-                self.warnings.append(f"{self.located.source}:{self.located.line(here)}: rule {name}: mitigation "
-                                     f"{mid} is not linked to {tid} in the knowledge base; kept as the rule says")
-            spec = spec or {}
-            if not isinstance(spec, dict) or set(spec) - PLACEMENT_KEYS:
-                raise self.fail(here, name, "a placement has only 'component' (a component kind) and 'stage'")
-            comp = spec.get("component")
-            if comp is not None and comp not in COMPONENT_KINDS:
-                raise self.fail((*here, "component"), name,
-                                f"unknown component kind {comp!r}; must be one of {', '.join(COMPONENT_KINDS)}")
-            out[mid] = MitigationPlacement(comp, self.stage(spec.get("stage"), (*here, "stage"), name))
-        return out
-
-    def condition(self, raw: Any, loc: Loc, name: str, kinds: frozenset[str]) -> Condition:
-        """Parse a condition; ``kinds`` are the component kinds it can be about, narrowed by ``kind:`` leaves."""
-        if not isinstance(raw, dict) or not raw:
-            raise self.fail(loc, name, "a condition is a non-empty mapping")
-        if "kind" in raw:
-            wanted = raw["kind"]
-            values = wanted.get("in", []) if isinstance(wanted, dict) else wanted
-            values = values if isinstance(values, list) else [values]
-            for v in values:
-                if v not in COMPONENT_KINDS:
-                    raise self.fail((*loc, "kind"), name,
-                                    f"unknown component kind {v!r}; must be one of {', '.join(COMPONENT_KINDS)}")
-            if not (isinstance(wanted, dict) and "not_in" in wanted):
-                kinds = kinds & frozenset(values)
-        parts = [self.leaf(key, value, (*loc, key), name, kinds) for key, value in raw.items()]
-        return parts[0] if len(parts) == 1 else Condition("all", children=tuple(parts))
-
-    def leaf(self, key: Any, value: Any, loc: Loc, name: str, kinds: frozenset[str]) -> Condition:
-        if key in ("all", "any"):
-            if not isinstance(value, list) or not value:
-                raise self.fail(loc, name, f"'{key}' takes a non-empty list of conditions")
-            if key == "all":
-                for v in value:
-                    if isinstance(v, dict) and isinstance(v.get("kind"), (str, list)):
-                        kinds = kinds & frozenset(v["kind"] if isinstance(v["kind"], list) else [v["kind"]])
-            return Condition(key, children=tuple(self.condition(v, (*loc, i), name, kinds)
-                                                 for i, v in enumerate(value)))
-        if key == "not":
-            return Condition("not", children=(self.condition(value, loc, name, kinds),))
-        if key == "exposed":
-            untrusted = False
-            if isinstance(value, dict):
-                if set(value) - {"untrusted"}:
-                    raise self.fail(loc, name, "'exposed' takes true, false or {untrusted: true}")
-                untrusted, value = bool(value.get("untrusted")), True
-            if not isinstance(value, bool):
-                raise self.fail(loc, name, "'exposed' takes true, false or {untrusted: true}")
-            return Condition("exposed", value, untrusted=untrusted)
-        if key in GRAPH_LEAVES:
-            if not isinstance(value, dict):
-                raise self.fail(loc, name, f"'{key}' takes a selector: a condition on the other component")
-            selector = dict(value)
-            untrusted = bool(selector.pop("untrusted", False))
-            if key == "adversary":
-                if untrusted:
-                    raise self.fail(loc, name, "'adversary' takes no 'untrusted': adversaries are not on the flows")
-                selector.setdefault("kind", "adversary")
-                if selector["kind"] != "adversary":
-                    raise self.fail(loc, name, "'adversary' selects adversary components; drop its 'kind'")
-            elif not selector:
-                selector = {"kind": {"in": list(COMPONENT_KINDS)}}
-            return Condition(key, children=(self.condition(selector, loc, name, frozenset(COMPONENT_KINDS)),),
-                             untrusted=untrusted)
-        if not isinstance(key, str):
-            raise self.fail(loc, name, f"unknown condition key {key!r}")
-        if key.startswith("properties."):
-            if not key.split(".", 1)[1]:
-                raise self.fail(loc, name, "'properties.' needs a property name")
-        elif key not in component_fields():
-            raise self.fail(loc, name, f"unknown condition key '{key}'; a condition is all/any/not, "
-                            f"{', '.join(GRAPH_LEAVES)}, or a component field")
-        elif key != "kind" and not any(key in component_fields(k) for k in kinds):
-            raise self.fail(loc, name, f"field '{key}' does not exist on a {'/'.join(sorted(kinds))} component")
-        if isinstance(value, dict):
-            if len(value) != 1 or next(iter(value)) not in OPERATORS:
-                raise self.fail(loc, name, f"a field test is a value, a list, or one of {{{', '.join(OPERATORS)}}}")
-            op, arg = next(iter(value.items()))
-            if op in ("in", "not_in") and not isinstance(arg, list):
-                raise self.fail(loc, name, f"'{op}' takes a list")
-        return Condition(key, value)
-
-
 def _load_file(path: Path, text: str, source: str) -> tuple[list[Rule], list[str]]:
-    checker = _Checker(read_yaml(text, source))
+    from ._rulecheck import RuleChecker  # it builds this module's Rule and Condition
+
+    checker = RuleChecker(read_yaml(text, source))
     rules = checker.rules()
     return rules, checker.warnings
 
