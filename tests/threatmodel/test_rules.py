@@ -69,6 +69,31 @@ def test_unknown_operator_and_rule_key(tmp_path):
         rules_from(tmp_path, rule("kind: model") + "    severity: high\n")
 
 
+NEVER_FIRES = {
+    "empty-kind-list": ("kind: []", "an empty list of kinds matches no component"),
+    "kind-not-text": ("all:\n  - kind: [[model]]", "unknown component kind ['model']"),
+    "set-as-text": ("kind: model\ntask: {set: 'no'}", "'set' takes true or false; got 'no'"),
+    "empty-value-list": ("kind: model\ntask: []", "an empty list matches nothing"),
+    "empty-in": ("kind: model\ntask: {in: []}", "an empty list matches nothing"),
+    "adversary-on-a-flow": ("kind: model\nadversary: {upstream: {kind: external}}",
+                            "an adversary is on no flow: its selector takes no upstream"),
+}
+
+
+@pytest.mark.parametrize("case", NEVER_FIRES)
+def test_a_condition_that_could_never_hold_fails_the_load(tmp_path, case):
+    when, message = NEVER_FIRES[case]
+    with pytest.raises(FormatError) as exc:
+        rules_from(tmp_path, rule(when))
+    assert message in str(exc.value) and "mine.yaml:" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_rule_directory_without_rule_files_is_an_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("not rules")
+    with pytest.raises(FormatError, match="no rule files"):
+        load_rules([tmp_path], include_bundled=False)
+
+
 def test_bad_yaml_names_line(tmp_path):
     with pytest.raises(FormatError, match=r"mine\.yaml:4: not valid YAML"):
         rules_from(tmp_path, "rules:\n  - id: AML.T0015\n    when: {kind: model\n    reason: x\n")

@@ -111,8 +111,10 @@ class RuleChecker:
             wanted = raw["kind"]
             values = wanted.get("in", []) if isinstance(wanted, dict) else wanted
             values = values if isinstance(values, list) else [values]
+            if not values:
+                raise self.fail((*loc, "kind"), name, "an empty list of kinds matches no component")
             for v in values:
-                if v not in COMPONENT_KINDS:
+                if not isinstance(v, str) or v not in COMPONENT_KINDS:
                     raise self.fail((*loc, "kind"), name,
                                     f"unknown component kind {v!r}; must be one of {', '.join(COMPONENT_KINDS)}")
             if not (isinstance(wanted, dict) and "not_in" in wanted):
@@ -126,8 +128,10 @@ class RuleChecker:
                 raise self.fail(loc, name, f"'{key}' takes a non-empty list of conditions")
             if key == "all":
                 for v in value:
-                    if isinstance(v, dict) and isinstance(v.get("kind"), (str, list)):
-                        kinds = kinds & frozenset(v["kind"] if isinstance(v["kind"], list) else [v["kind"]])
+                    said = v.get("kind") if isinstance(v, dict) else None
+                    said = [said] if isinstance(said, str) else said
+                    if isinstance(said, list) and all(isinstance(k, str) for k in said):
+                        kinds = kinds & frozenset(said)
             return Condition(key, children=tuple(self.condition(v, (*loc, i), name, kinds)
                                                  for i, v in enumerate(value)))
         if key == "not":
@@ -152,6 +156,9 @@ class RuleChecker:
                 selector.setdefault("kind", "adversary")
                 if selector["kind"] != "adversary":
                     raise self.fail(loc, name, "'adversary' selects adversary components; drop its 'kind'")
+                if _graph_keys(selector):
+                    raise self.fail(loc, name, "an adversary is on no flow: its selector takes no "
+                                    f"{'/'.join(sorted(_graph_keys(selector)))}")
             elif not selector:
                 selector = {"kind": {"in": list(COMPONENT_KINDS)}}
             return Condition(key, children=(self.condition(selector, loc, name, frozenset(COMPONENT_KINDS)),),
@@ -172,4 +179,21 @@ class RuleChecker:
             op, arg = next(iter(value.items()))
             if op in ("in", "not_in") and not isinstance(arg, list):
                 raise self.fail(loc, name, f"'{op}' takes a list")
+            if op == "set" and not isinstance(arg, bool):
+                # YAML reads "no" in quotes as text, which Python would take as true.
+                raise self.fail(loc, name, f"'set' takes true or false; got {arg!r}")
+            if op == "in" and not arg:
+                raise self.fail(loc, name, "an empty list matches nothing")
+        elif isinstance(value, list) and not value:
+            raise self.fail(loc, name, "an empty list matches nothing")
         return Condition(key, value)
+
+
+def _graph_keys(raw: Any) -> set[str]:
+    """The graph leaves a raw condition uses at any depth (an adversary's selector may use none)."""
+    if isinstance(raw, list):
+        return set().union(*(_graph_keys(v) for v in raw)) if raw else set()
+    if not isinstance(raw, dict):
+        return set()
+    found = {k for k in raw if k in GRAPH_LEAVES}
+    return found.union(*(_graph_keys(v) for k, v in raw.items() if k in ("all", "any", "not")))

@@ -292,7 +292,10 @@ def _load_file(path: Path, text: str, source: str) -> tuple[list[Rule], list[str
 def _rule_files(path: Path) -> list[Path]:
     if path.is_dir():
         # Files starting with '_' hold data about the rules (the no-precondition list), not rules.
-        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
+        found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
+        if not found:
+            raise FormatError(f"{path}: no rule files (*.yaml, *.yml) in this directory")
+        return found
     if not path.exists():
         raise FormatError(f"{path}: no such rule file or directory")
     return [path]
