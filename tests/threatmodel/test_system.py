@@ -244,3 +244,9 @@ components:
   - {id: d, kind: service, audience: public, controls: [AML.M0004], rate_limited: false}
 """)
     assert [system.component(i).rate_limited for i in "abcd"] == [True, True, False, False]
+
+
+@pytest.mark.parametrize("value", ['"yes"', "1", '"true"'])
+def test_booleans_are_true_or_false_not_guessed(value):
+    assert _error(GOOD.replace("modality: image", f"modality: image\n    signed: {value}")).endswith(
+        f"components[2].signed: must be true or false (unquoted); got {yaml.safe_load(value)!r}")

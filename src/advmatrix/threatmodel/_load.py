@@ -130,6 +130,9 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         return f"a component needs a 'kind': one of {', '.join(COMPONENT_KINDS)}"
     if kind == "missing":
         return "required field missing"
+    if kind == "bool_type":
+        # Strict: a quoted "yes", 1 or "true" is a mistake worth naming, not a truth to guess.
+        return f"must be true or false (unquoted); got {err['input']!r}"
     if kind == "extra_forbidden":
         component = _component_kind(raw)
         owners = [k for k in COMPONENT_KINDS if raw and raw[-1] in component_fields(k)] if component else []
@@ -171,15 +174,25 @@ def validation_problems(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Lo
         # A tag error is reported at the component; its line is the component's 'kind' key.
         if err["type"] in ("union_tag_invalid",):
             loc = (*loc, "kind")
-        if loc and loc[-1] in _UNION_MEMBERS:
+        member = _union_member(loc[-1], err) if loc else None
+        if member:
             where = (*prefix, *loc[:-1])
             if where not in merged:
                 merged[where] = []
                 problems.append((where, f"got {err['input']!r}"))
-            merged[where].append(_UNION_MEMBERS[str(loc[-1])])
+            merged[where].append(member)
             continue
         problems.append(((*prefix, *loc), _message(err, raw)))
     return [(loc, f"must be {_either(merged[loc])}; {msg}" if loc in merged else msg) for loc, msg in problems]
+
+
+def _union_member(last: Any, err: dict[str, Any]) -> str | None:
+    """What one member of a union accepts, when ``last`` is the member's name pydantic put in the location."""
+    if last in _UNION_MEMBERS:
+        return _UNION_MEMBERS[last]
+    if isinstance(last, str) and last.startswith("literal["):
+        return (err.get("ctx") or {}).get("expected", last).replace("'", "")
+    return None
 
 
 def _either(options: list[str]) -> str:

@@ -25,6 +25,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
     model_validator,
 )
@@ -150,8 +151,8 @@ class ModelComponent(Component):
                 "hosted", "other"]
         | None
     ) = Field(None, description="File format of the weights; 'hosted' when only a vendor holds them.")
-    signed: bool = Field(False, description="The artifact's signature or hash is checked before loading.")
-    fine_tuned: bool = Field(False, description="We fine-tuned it (on which data: see flows from datasets).")
+    signed: StrictBool = Field(False, description="The artifact's signature or hash is checked before loading.")
+    fine_tuned: StrictBool = Field(False, description="We fine-tuned it (on which data: see flows from datasets).")
 
 
 class ServiceComponent(Component):
@@ -163,7 +164,7 @@ class ServiceComponent(Component):
     returns: Literal["labels", "scores", "text", "embeddings", "images"] | None = Field(
         None, description="The richest output a caller sees: 'scores' means confidences beside labels."
     )
-    rate_limited: bool = Field(False, description="Queries per caller are limited; implied by AML.M0004 in controls.")
+    rate_limited: StrictBool = Field(False, description="Queries per caller are limited; implied by AML.M0004 in controls.")
 
     @model_validator(mode="before")
     @classmethod
@@ -183,7 +184,7 @@ class DatasetComponent(Component):
     kind: Literal["dataset"]
     source: DataSource | None = Field(None, description="How the data was obtained.")
     writers: Audience | None = Field(None, description="The widest group that can add or change records.")
-    sensitive: bool = Field(False, description="Holds personal, confidential or regulated data.")
+    sensitive: StrictBool = Field(False, description="Holds personal, confidential or regulated data.")
     used_for: _one_or_many(Literal["training", "fine-tuning", "evaluation", "retrieval"]) = ()
 
 
@@ -191,7 +192,7 @@ class LlmAppComponent(Component):
     """An LLM application or agent: prompts a model, may call tools, may remember."""
 
     kind: Literal["llm-app"]
-    system_prompt: bool | Literal["secret"] = Field(
+    system_prompt: StrictBool | Literal["secret"] = Field(
         False, description="true when it has one; 'secret' when its text must not leak."
     )
     tools: _one_or_many(str) = Field((), description="Ids of the tool components it can call.")
@@ -199,7 +200,7 @@ class LlmAppComponent(Component):
         None, description="Whether tool calls and actions wait for a person."
     )
     memory: Literal["none", "session", "persistent"] | None = None
-    renders_markdown: bool = Field(False, description="Its output is shown as rendered Markdown/HTML (images load).")
+    renders_markdown: StrictBool = Field(False, description="Its output is shown as rendered Markdown/HTML (images load).")
 
 
 class RetrievalStoreComponent(Component):
@@ -278,7 +279,7 @@ class Flow(_Base):
     source: str = Field(alias="from", description="Id of the component the content comes from.")
     target: str = Field(alias="to", description="Id of the component it goes to.")
     data: str | None = Field(None, description="What moves, in words.")
-    trusted: bool = Field(False, description="The content is checked or comes from a party we trust.")
+    trusted: StrictBool = Field(False, description="The content is checked or comes from a party we trust.")
 
 
 class System(_Base):
