@@ -164,7 +164,8 @@ class ServiceComponent(Component):
     returns: Literal["labels", "scores", "text", "embeddings", "images"] | None = Field(
         None, description="The richest output a caller sees: 'scores' means confidences beside labels."
     )
-    rate_limited: StrictBool = Field(False, description="Queries per caller are limited; implied by AML.M0004 in controls.")
+    rate_limited: StrictBool = Field(
+        False, description="Queries per caller are limited; implied by AML.M0004 in controls.")
 
     @model_validator(mode="before")
     @classmethod
@@ -200,7 +201,8 @@ class LlmAppComponent(Component):
         None, description="Whether tool calls and actions wait for a person."
     )
     memory: Literal["none", "session", "persistent"] | None = None
-    renders_markdown: StrictBool = Field(False, description="Its output is shown as rendered Markdown/HTML (images load).")
+    renders_markdown: StrictBool = Field(
+        False, description="Its output is shown as rendered Markdown/HTML (images load).")
 
 
 class RetrievalStoreComponent(Component):
