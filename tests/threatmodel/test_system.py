@@ -250,3 +250,10 @@ components:
 def test_booleans_are_true_or_false_not_guessed(value):
     assert _error(GOOD.replace("modality: image", f"modality: image\n    signed: {value}")).endswith(
         f"components[2].signed: must be true or false (unquoted); got {yaml.safe_load(value)!r}")
+
+
+def test_a_flow_to_itself_or_given_twice_is_an_error():
+    assert _error(GOOD.replace("{from: api, to: clf}", "{from: clf, to: clf}")) == (
+        "system.yaml:19: flows[1]: a flow from 'clf' to itself")
+    twice = GOOD.replace("{from: api, to: clf}", "{from: api, to: clf}\n  - {from: api, to: clf, trusted: true}")
+    assert _error(twice).endswith("flows[2]: flow api -> clf given twice (also flows[1])")

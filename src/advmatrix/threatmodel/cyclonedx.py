@@ -263,7 +263,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
             for ref in dep.get("dependsOn") or []:
                 flows.append({"from": str(ref), "to": str(dep.get("ref"))})
     # Dependencies name libraries and URLs the schema leaves out; keep only flows between kept components.
-    flows = [f for f in flows if f["from"] in entries and f["to"] in entries]
+    # and not a component's dependency on itself, which says nothing about who reaches whom.
+    flows = [f for f in flows if f["from"] in entries and f["to"] in entries and f["from"] != f["to"]]
     for f in flows:
         if f.get("data") is None:
             f.pop("data", None)
@@ -401,7 +402,8 @@ def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str,
                           and (f.get("from"), f.get("to")) == (flow.get("from"), flow.get("to"))), None)
             at = f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None \
                 else source
-            lines.append(f"{at}: flow {flow.get('from')} -> {flow.get('to')}: {loc[-1]}: {msg}")
+            field = f"{loc[2]}: " if len(loc) > 2 else ""
+            lines.append(f"{at}: flow {flow.get('from')} -> {flow.get('to')}: {field}{msg}")
         elif overlay and loc and loc[0] in (overlay.data or {}):
             lines.append(f"{overlay.source}:{overlay.line(loc)}: {'.'.join(map(str, loc))}: {msg}")
         else:

@@ -324,7 +324,15 @@ class System(_Base):
                 problems.append((("components", i, "id"), f"duplicate id '{comp.id}' (also {first})"))
             seen.setdefault(comp.id, i)
         kinds = {c.id: c.kind for c in self.components}
+        pairs: dict[tuple[str, str], int] = {}
         for i, flow in enumerate(self.flows):
+            # A loop says nothing about who reaches whom; a pair given twice may disagree on 'trusted'.
+            if flow.source == flow.target:
+                problems.append((("flows", i), f"a flow from '{flow.source}' to itself"))
+            elif (flow.source, flow.target) in pairs:
+                problems.append((("flows", i), f"flow {flow.source} -> {flow.target} given twice "
+                                 f"(also flows[{pairs[(flow.source, flow.target)]}])"))
+            pairs.setdefault((flow.source, flow.target), i)
             for field, alias in (("source", "from"), ("target", "to")):
                 ref = getattr(flow, field)
                 if ref not in kinds:
