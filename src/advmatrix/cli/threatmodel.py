@@ -101,6 +101,10 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
         raise typer.Exit(1)
 
 
+#: A terminal shows this many findings; a system of thousands of components has tens of thousands.
+_MOST_ROWS = 60
+
+
 def _table(tm) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -114,12 +118,14 @@ def _table(tm) -> None:
     # the terminal shows the short list; every finding is in the reports (a public agent with
     # tools meets 80+ conditions, and a screenful of possibles hides the likely ones)
     likely = [f for f in p.findings if f.tier == "likely"]
-    for f in likely:
+    for f in likely[:_MOST_ROWS]:
         # "none" would say both "all in place" and "nothing to adopt": tell them apart, as the reports do.
         missing = ", ".join(m.id for m in f.missing) or ("none (all in place)" if f.mitigations else "none known in ATLAS")
         table.add_row(escape(f.component), escape(f"{f.technique_id} {f.name}"), "[red]likely[/]", escape(f.reason),
                       escape(missing))
     out.print(table)
+    if len(likely) > _MOST_ROWS:
+        out.print(f"... {len(likely) - _MOST_ROWS} likely findings more in the reports (--out, --format).")
     if len(likely) < len(p.findings):
         out.print(f"{len(p.findings) - len(likely)} possible findings more in the reports (--out, --format).")
     gaps = tmr.gap_lines(tm, most=5)

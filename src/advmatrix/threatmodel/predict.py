@@ -364,7 +364,7 @@ def _place(system: System, comp: Component, kind: str | None) -> Component:
         return comp
     # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
     near = system.components if comp.kind == "adversary" else (
-        *system.upstream_of(comp), *system.reachable_from(lambda x: x.id == comp.id))
+        *system.upstream_of(comp), *system.downstream_of(comp))
     for c in near:
         if c.kind == kind:
             return c
@@ -420,12 +420,14 @@ def predict(system: System, rules: RuleSet | Iterable[Rule] | None = None,
     scores = technique_scores((r for _, r, _ in fired), weights)
     ranked = tuple(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])))
     cut = set(_cut(scores, weights.k, weights.threshold))
+    by_component: dict[int, list[tuple[Rule, str]]] = {}
+    for c, rule, reason in fired:
+        by_component.setdefault(id(c), []).append((rule, reason))
     out = []
     for comp in system.components:
         hits: dict[str, list[tuple[Rule, str]]] = {}
-        for c, rule, reason in fired:
-            if c is comp:
-                hits.setdefault(rule.technique_id, []).append((rule, reason))
+        for rule, reason in by_component.get(id(comp), ()):
+            hits.setdefault(rule.technique_id, []).append((rule, reason))
         findings = []
         for tid, matched in hits.items():
             reasons = tuple(dict.fromkeys(r for _, r in matched))

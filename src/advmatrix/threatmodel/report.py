@@ -162,7 +162,8 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     if k and prediction.technique_ids:
         paths = attack_paths(TransitionModel.learn(bundled()), set(prediction.technique_ids), k=k)
     return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),
-                       unstated(system, rules), assumed(system))
+                       unstated(system, rules, predicted={c.component: [f.technique_id for f in c.findings]
+                                                          for c in prediction.components}), assumed(system))
 
 
 # -- Mermaid ---------------------------------------------------------------------------------------

@@ -151,7 +151,16 @@ class Condition:
             others = system.downstream_of(comp, untrusted_only=self.untrusted)
         else:
             others = system.upstream_of(comp, untrusted_only=self.untrusted)
-        found = [c for c in others if c.id != comp.id and selector.match(system, c, {})]
+        # Which components the selector matches is the same for every rule and component that asks:
+        # computed once per system, then the smaller side is walked (a long chain of flows made this
+        # quadratic in the flows times the rules).
+        matching = system.memo(("selector", id(selector)), lambda: (selector, frozenset(
+            c.id for c in system.components if selector.match(system, c, {}))))[1]
+        if len(others) <= len(matching):
+            found = [c for c in others if c.id in matching and c.id != comp.id]
+        else:
+            near = system.memo(("ids", self.op, comp.id, self.untrusted), lambda: frozenset(c.id for c in others))
+            found = [system.component(i) for i in sorted(matching & near - {comp.id}, key=system.position)]
         if found:
             facts[self.op] = facts["via"] = _names(found)
         return bool(found)
@@ -159,7 +168,7 @@ class Condition:
     def _adversary(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
         # The adversary stands outside the flows: any one the system names, the matched component included.
         selector = self.children[0]
-        found = [c for c in system.components if c.kind == "adversary" and selector.match(system, c, {})]
+        found = [c for c in system.of_kind("adversary") if selector.match(system, c, {})]
         if found:
             facts["adversary"] = _names(found)  # not {via}: that names where content comes from
         return bool(found)

@@ -363,6 +363,25 @@ class System(_Base):
         except KeyError:
             raise KeyError(f"no component '{component_id}' in system '{self.name}'") from None
 
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, computed once per system under ``key`` (the rules' repeated graph questions)."""
+        cache = self._cache
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
+    def position(self, component_id: str) -> int:
+        """Where a component stands in the file (its index in ``components``)."""
+        index = self.memo("position", lambda: {c.id: i for i, c in reversed(list(enumerate(self.components)))})
+        return index[component_id]
+
+    def of_kind(self, kind: str) -> tuple[Component, ...]:
+        """The components of one kind, in file order."""
+        got = self._cache.get(("kind", kind))
+        if got is None:
+            got = self._cache[("kind", kind)] = tuple(c for c in self.components if c.kind == kind)
+        return got
+
     def edges(self) -> list[tuple[str, str, bool]]:
         """(from, to, trusted) for every flow, plus both directions between an LLM app and each of its
         tools: the app sends calls and reads back results, so tool output is content flowing into it."""
