@@ -1,0 +1,51 @@
+"""How long a threat model takes as the system grows: the whole `advmatrix threatmodel --json` path
+(load, predict, gaps, attack paths, JSON) on generated systems of two shapes.
+
+- star: N models behind one public API (wide: every model exposed through the same service);
+- chain: N components of every kind in one long line of flows (deep: every component has the
+  ones before it upstream, the worst case for the graph leaves).
+
+Usage: python bench/threatmodel_scale.py [N ...]      (default 250 1000 5000)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KINDS = ("model", "dataset", "llm-app", "retrieval-store", "tool", "external")
+
+
+def star(n: int) -> str:
+    comps = ["  - {id: users, kind: external}", "  - {id: api, kind: service, audience: public, returns: scores}"]
+    comps += [f"  - {{id: m{i}, kind: model, task: classification, modality: image}}" for i in range(n)]
+    flows = ["  - {from: users, to: api}"] + [f"  - {{from: api, to: m{i}}}" for i in range(n)]
+    return "\n".join(["name: star", "components:", *comps, "flows:", *flows]) + "\n"
+
+
+def chain(n: int) -> str:
+    comps = [f"  - {{id: x{i}, kind: {KINDS[i % len(KINDS)]}}}" for i in range(n)]
+    flows = [f"  - {{from: x{i}, to: x{i + 1}}}" for i in range(n - 1)]
+    return "\n".join(["name: chain", "components:", *comps, "flows:", *flows]) + "\n"
+
+
+def main(sizes: list[int]) -> None:
+    print("| shape | components | seconds |\n|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for shape in (star, chain):
+            for n in sizes:
+                path = Path(tmp) / f"{shape.__name__}{n}.yaml"
+                path.write_text(shape(n))
+                started = time.perf_counter()
+                done = subprocess.run([sys.executable, "-m", "advmatrix", "threatmodel", str(path), "--json"],
+                                      capture_output=True, check=False)
+                took = time.perf_counter() - started
+                status = "" if done.returncode == 0 else f" (exit {done.returncode})"
+                print(f"| {shape.__name__} | {n} | {took:.1f}{status} |", flush=True)
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [250, 1000, 5000])
