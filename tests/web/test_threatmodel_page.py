@@ -105,3 +105,9 @@ def test_the_page_says_what_the_description_leaves_open(client):
     r = _upload(client, DATA / "cyclonedx" / "model-card-with-dataset.bom.json")
     assert r.status_code == 200 and "What the description leaves open" in r.text
     assert "&#39;audience&#39; was assumed to be &#39;internal&#39;" in r.text
+
+
+@pytest.mark.parametrize("name", ["..", "x" * 300 + ".yaml", "a\x00b.yaml"])
+def test_odd_upload_names_are_answered_not_a_500(client, name):
+    r = client.post("/threatmodel", files={"system": (name, AGENT.read_bytes())})
+    assert r.status_code == 200 and "techniques predicted" in r.text

@@ -32,9 +32,12 @@ async def _read(upload: UploadFile | None, field: str) -> tuple[str, bytes] | No
     data = await upload.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         raise HTTPException(413, f"{field}: larger than {MAX_UPLOAD >> 20} MiB")
-    # Only the base name is kept: it names the file in error messages and nothing else.
-    name = PurePath(upload.filename.replace("\\", "/")).name or field
-    return name, data
+    # Only the base name is kept: it names the file in error messages and nothing else. It is also the
+    # temporary copy's name, so '..' and names past the file system's limit become something usable.
+    name = PurePath(upload.filename.replace("\\", "/").replace("\x00", "")).name
+    if name in ("", ".", ".."):
+        name = field
+    return name[-100:], data
 
 
 def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = None) -> Any:
