@@ -209,3 +209,14 @@ def test_a_bom_ref_given_twice_or_a_bad_service_kind_is_refused(tmp_path):
     path.write_text(json.dumps(robot))
     with pytest.raises(FormatError, match="service 'chat-api': advmatrix:kind 'robot' must be one of"):
         load_cyclonedx(path, validate=False)
+
+
+def test_a_schema_violation_is_one_line_saying_where(tmp_path):
+    pytest.importorskip("cyclonedx")
+    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps({**bom, "metadata": [1, 2]}))
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(path)
+    assert str(info.value) == (f"{path}: does not follow the CycloneDX {bom['specVersion']} schema at metadata: "
+                               "[1, 2] is not of type 'object'")

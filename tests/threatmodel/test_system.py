@@ -257,3 +257,8 @@ def test_a_flow_to_itself_or_given_twice_is_an_error():
         "system.yaml:19: flows[1]: a flow from 'clf' to itself")
     twice = GOOD.replace("{from: api, to: clf}", "{from: api, to: clf}\n  - {from: api, to: clf, trusted: true}")
     assert _error(twice).endswith("flows[2]: flow api -> clf given twice (also flows[1])")
+
+
+def test_a_control_character_is_one_line_with_its_line():
+    assert _error("name: x\ncomponents:\n  - {id: a\x00, kind: external}\n") == (
+        "system.yaml:3: not valid YAML: unacceptable character #x0000: special characters are not allowed")

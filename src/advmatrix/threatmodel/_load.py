@@ -86,7 +86,11 @@ def read_yaml(text: str, source: str) -> Located:
         line = f":{mark.line + 1}" if mark else ""
         raise FormatError(f"{source}{line}: not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise FormatError(f"{source}: not valid YAML: {exc}") from None
+        # A reader error (a NUL or other control character) has a position, not a mark, and a message
+        # over two lines.
+        position = getattr(exc, "position", None)
+        line = f":{text.count(chr(10), 0, position) + 1}" if isinstance(position, int) else ""
+        raise FormatError(f"{source}{line}: not valid YAML: {str(exc).strip().splitlines()[0]}") from None
     except RecursionError:  # the parser itself recursing on deep flow-style nesting
         raise FormatError(f"{source}: nested too deeply to read") from None
     return Located(data, lines, source)

@@ -184,7 +184,13 @@ def _validate_schema(text: str, version: str, source: str) -> None:
         warnings.warn(f"{source}: not checked against the CycloneDX schema: {exc}", stacklevel=3)
         return
     if error is not None:
-        raise FormatError(f"{source}: does not follow the CycloneDX {version} schema: {error}")
+        # The library's message is jsonschema's, with the schema fragment dumped after it: keep the
+        # first line and say where in the BOM it is.
+        detail = getattr(error, "data", None)
+        message = getattr(detail, "message", None) or str(error).strip().splitlines()[0]
+        where = "/".join(map(str, getattr(detail, "absolute_path", None) or ()))
+        raise FormatError(f"{source}: does not follow the CycloneDX {version} schema"
+                          f"{' at ' + where if where else ''}: {message}")
 
 
 def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]:
