@@ -24,10 +24,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed onto ``path`` when the block ends
     without error, removed otherwise. Readers see the old file or the new one, never a part."""
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"{path}: directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    check_writable(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -35,10 +36,27 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # name the file the user asked for, not our temporary one
+            raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: str | Path) -> None:
+    """``UsageError`` naming ``path`` unless a file can be written there: its directory exists and is
+    writable, and ``path`` is not a directory. Commands that write several files check them all
+    first, so that a bad one leaves none written."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"{path}: directory {parent} does not exist")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{path}: directory {parent} is not writable")
 
 
 def write_atomic(path: str | Path, content: str | bytes) -> Path:

@@ -120,3 +120,20 @@ def test_bad_input_is_one_line_exit_two_and_no_files(cli, tmp_path, text, args, 
     assert r.code == 2 and re.search(message, r.err), r.err
     assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--out", "{tmp}/o"), r"o/threatmodel.sarif: is a directory"),
+    (("--out", "{tmp}/o", "-f", "json", "--emit-assess-plan", "{tmp}/nodir/plan.yaml"),
+     r"nodir/plan.yaml: directory .* does not exist"),
+    (("--out", "{tmp}/o", "-f", "md", "--emit-monitor-config", "{tmp}/o"), r"/o: is a directory"),
+    (("--format", ",,"), r"--format names no format"),
+])
+def test_a_bad_destination_leaves_no_file_written(cli, tmp_path, args, message):
+    system = tmp_path / "system.yaml"
+    system.write_text(SAFE)
+    (tmp_path / "o" / "threatmodel.sarif").mkdir(parents=True)
+    r = cli("threatmodel", system, *[a.format(tmp=tmp_path) for a in args])
+    assert r.code == 2 and re.search(message, r.err), r.err
+    assert len(r.err.strip().splitlines()) == 1 and ".tmp" not in r.err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["threatmodel.sarif"]

@@ -45,7 +45,7 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     2 bad input (one line naming the file, line and field)."""
     import warnings
 
-    from .._files import write_atomic
+    from .._files import check_writable, write_atomic
     from ..errors import UsageError
     from ..threatmodel import load_rules
     from ..threatmodel import report as tmr
@@ -54,6 +54,8 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     if fail_on is not None and fail_on not in tmr.FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got '{fail_on}')")
     formats = _formats(fmt, tuple(tmr.FORMATS))
+    if fmt and not formats:
+        raise UsageError(f"--format names no format; use {', '.join(tmr.FORMATS)} or all")
     if out_dir is not None and not fmt:
         formats = list(tmr.FORMATS)
     with warnings.catch_warnings(record=True) as caught:
@@ -73,11 +75,20 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     if emit_monitor_config is not None:
         extra["monitor_config"] = (emit_monitor_config, tmr.monitor_config(tm))
     written: dict[str, str] = {}
-    if formats:
-        target = out_dir or Path(".")
-        target.mkdir(parents=True, exist_ok=True)
-        for name, text in texts.items():
-            written[name] = str(write_atomic(target / tmr.FORMATS[name], text))
+    target = out_dir or Path(".")
+    destinations = {name: target / tmr.FORMATS[name] for name in texts}
+    if texts:
+        if target.exists() and not target.is_dir():
+            raise UsageError(f"--out {target}: is a file, not a directory")
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out {target}: cannot create: {exc.strerror or exc}") from None
+    # Every destination is checked before the first file is written: a bad one leaves none behind.
+    for path in [*destinations.values(), *(p for p, _ in extra.values())]:
+        check_writable(path)
+    for name, text in texts.items():
+        written[name] = str(write_atomic(destinations[name], text))
     for name, (path, text) in extra.items():
         written[name] = str(write_atomic(path, text))
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
