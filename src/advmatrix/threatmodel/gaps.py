@@ -7,13 +7,8 @@ techniques that stating it could add (found by trying the values the field can t
 value a BOM import assumed.
 
 >>> from advmatrix.threatmodel import load_system_text
->>> system = load_system_text('''
-... name: demo
-... components:
-...   - {id: users, kind: external}
-...   - {id: api, kind: service, audience: public, returns: scores}
-...   - {id: clf, kind: model, modality: image}
-... flows: [{from: users, to: api}, {from: api, to: clf}]''')
+>>> system = load_system_text("name: d\\ncomponents: [{id: users, kind: external}, {id: clf, kind: model}]\\n"
+...                           "flows: [{from: users, to: clf}, {from: clf, to: users}]")
 >>> gap = next(g for g in unstated(system) if g.field == "task")
 >>> gap.component, "AML.T0015" in gap.techniques
 ('clf', True)
