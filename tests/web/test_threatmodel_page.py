@@ -111,3 +111,12 @@ def test_the_page_says_what_the_description_leaves_open(client):
 def test_odd_upload_names_are_answered_not_a_500(client, name):
     r = client.post("/threatmodel", files={"system": (name, AGENT.read_bytes())})
     assert r.status_code == 200 and "techniques predicted" in r.text
+
+
+def test_a_system_too_large_for_the_page_is_refused_with_the_limit(client):
+    from advmatrix.web._threatmodel import MAX_COMPONENTS
+
+    n = MAX_COMPONENTS + 1
+    text = "name: big\ncomponents:\n" + "".join(f"  - {{id: m{i}, kind: model}}\n" for i in range(n))
+    r = client.post("/threatmodel", files={"system": ("big.yaml", text.encode())})
+    assert r.status_code == 400 and f"big.yaml: {n} components; this page takes up to" in html_lib.unescape(r.text)

@@ -15,14 +15,17 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ..errors import AdvmatrixError
+from ..errors import AdvmatrixError, UsageError
 from ..kb import Matrix
 from ._layer_view import ALL_TACTICS, view
 
 #: Largest upload read; a system description or an ML-BOM is a few kilobytes to a few megabytes.
 MAX_UPLOAD = 4 << 20
+#: Largest system the page threat-models (a few seconds of work); the CLI takes any size.
+MAX_COMPONENTS = 2000
 _TIER_CLASS = {2.0: "tm-likely", 1.0: "tm-possible"}
 
 
@@ -60,6 +63,10 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
             # The loader names the temporary copy; the user knows the file by its own name.
             exc.args = (str(exc).replace(f"{path.parent}/", "").replace(f"{Path(tmp) / 'overlay'}/", ""),)
             raise
+        if len(model.components) > MAX_COMPONENTS:
+            # A shared server does not spend minutes on one upload; the command line has no such limit.
+            raise UsageError(f"{system[0]}: {len(model.components)} components; this page takes up to "
+                             f"{MAX_COMPONENTS:,} (run advmatrix threatmodel for larger systems)")
         lines = tmr.component_lines(path, model)
         overlay_lines = tmr.component_lines(over, model) if over is not None else None
     return tmr.build(model, source=system[0], lines=lines, overlay=overlay[0] if overlay else None,
@@ -95,7 +102,7 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
             return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None,
                         error="Choose a system.yaml or a CycloneDX ML-BOM to upload.")
         try:
-            tm = threat_model(upload, await _read(overlay, "overlay"))
+            tm = await run_in_threadpool(threat_model, upload, await _read(overlay, "overlay"))
         except AdvmatrixError as exc:
             return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None,
                         error=str(exc))
@@ -112,7 +119,7 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
         if upload is None:
             raise HTTPException(400, "system: no file uploaded")
         try:
-            tm = threat_model(upload, await _read(overlay, "overlay"))
+            tm = await run_in_threadpool(threat_model, upload, await _read(overlay, "overlay"))
         except AdvmatrixError as exc:
             raise HTTPException(400, str(exc)) from None
         return JSONResponse({"threatmodel": tm.as_dict(), "layer": json.loads(tmr.layer(tm).to_json())})
