@@ -220,3 +220,14 @@ def test_a_schema_violation_is_one_line_saying_where(tmp_path):
         load_cyclonedx(path)
     assert str(info.value) == (f"{path}: does not follow the CycloneDX {bom['specVersion']} schema at metadata: "
                                "[1, 2] is not of type 'object'")
+
+
+def test_an_overlay_flow_on_an_imported_pair_completes_it(tmp_path):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("flows:\n  - {from: tuned-llm, to: helpdesk-bot, trusted: true}\n")
+    system = load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+    flow = next(f for f in system.flows if (f.source, f.target) == ("tuned-llm", "helpdesk-bot"))
+    assert flow.trusted and sum((f.source, f.target) == ("tuned-llm", "helpdesk-bot") for f in system.flows) == 1
+    overlay.write_text("flows:\n  - {from: tuned-llm, to: helpdesk-bot, colour: red}\n")
+    with pytest.raises(FormatError, match=r"overlay.yaml:2: flow tuned-llm -> helpdesk-bot: colour: unknown field"):
+        load_cyclonedx(DATA / "chatbot.bom.json", overlay)

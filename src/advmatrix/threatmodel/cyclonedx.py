@@ -332,7 +332,13 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
             raise FormatError(f"{overlay.source}:{overlay.line(('flows', i))}: flows[{i}]: a flow is a mapping with "
                               "'from' and 'to' (component ids)")
     out["components"] = list(comps.values())
-    out["flows"] = _dedupe([*base["flows"], *flows])
+    # An overlay flow between a pair the BOM already links completes that flow (trusted, data), as an
+    # overlay component completes an imported one; the rest are added.
+    merged_flows = {(f["from"], f["to"]): dict(f) for f in base["flows"]}
+    for flow in flows:
+        key = (flow["from"], flow["to"])
+        merged_flows[key] = {**merged_flows.get(key, {}), **flow}
+    out["flows"] = list(merged_flows.values())
     return out
 
 
