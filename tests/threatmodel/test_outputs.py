@@ -98,6 +98,10 @@ def test_html_lists_mitigations_in_place_and_missing(agent):
     missing = next(m for f in agent.prediction.findings for m in f.missing)
     assert f"{placed.id} {placed.name}" in html and f"{missing.id} {missing.name}" in html
     assert html.count('<pre class="mermaid">') == 1 + len(agent.paths)
+    # Drawn too (the page loads no script to render Mermaid), with ids unique across the drawings.
+    assert html.count("<svg") == 1 + len(agent.paths) > 1
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
 
 
 def test_layer_scores_likely_two_possible_one_with_reasons(agent):

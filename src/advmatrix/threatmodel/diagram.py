@@ -19,7 +19,7 @@ from html import escape
 
 from .system import System
 
-__all__ = ["system_svg"]
+__all__ = ["path_svg", "system_svg"]
 
 BOX_W, BOX_H, COL_GAP, ROW_GAP, PAD = 170, 46, 70, 18, 12
 #: Fill per kind; outside parties warm, our own parts cool.
@@ -94,5 +94,34 @@ def system_svg(system: System) -> str:
                    f'<text x="{x + BOX_W / 2}" y="{y + 19}" text-anchor="middle" font-weight="600">'
                    f'{escape(_clip(c.label))}</text>'
                    f'<text x="{x + BOX_W / 2}" y="{y + 35}" text-anchor="middle" fill="#555">{c.kind}</text></g>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def path_svg(steps: list[tuple[str, str, str]], key: str = "path") -> str:
+    """An attack path as a row of boxes (technique ID and name, tactic below) joined by arrows;
+    ``steps`` are (technique ID, name, tactic name); ``key`` makes its element ids unique in a page
+    holding several paths."""
+    width = PAD * 2 + len(steps) * (BOX_W + COL_GAP) - COL_GAP
+    height = PAD * 2 + BOX_H + 16
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+           f'height="{height}" role="img" aria-label="attack path" font-family="system-ui, sans-serif" '
+           'font-size="12">',
+           f'<defs><marker id="{key}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+           'markerHeight="7" '
+           'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
+    for i, (tid, name, tactic) in enumerate(steps):
+        x = PAD + i * (BOX_W + COL_GAP)
+        if i:
+            out.append(f'<path d="M{x - COL_GAP},{PAD + BOX_H / 2} L{x},{PAD + BOX_H / 2}" stroke="#555" '
+                       f'stroke-width="1.3" marker-end="url(#{key}-arrow)"/>')
+        out.append(f'<g><title>{escape(tid)} {escape(name)} ({escape(tactic)})</title>'
+                   f'<rect x="{x}" y="{PAD}" width="{BOX_W}" height="{BOX_H}" rx="4" fill="#fbe3d6" '
+                   'stroke="#777"/>'
+                   f'<text x="{x + BOX_W / 2}" y="{PAD + 19}" text-anchor="middle" font-weight="600">'
+                   f'{escape(tid)}</text>'
+                   f'<text x="{x + BOX_W / 2}" y="{PAD + 35}" text-anchor="middle">{escape(_clip(name))}</text>'
+                   f'<text x="{x + BOX_W / 2}" y="{PAD + BOX_H + 14}" text-anchor="middle" fill="#666" '
+                   f'font-size="11">{escape(_clip(tactic, 28))}</text></g>')
     out.append("</svg>")
     return "\n".join(out)

@@ -27,7 +27,7 @@ from ..errors import FormatError, UsageError
 from ._load import read_yaml, system_from_located
 from ._transitions import Path as AttackPath
 from ._transitions import _mermaid_text
-from .diagram import system_svg
+from .diagram import path_svg, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
 from .gaps import Assumption, Gap, assumed, unstated
 from .predict import Prediction, TechniqueFinding, predict
@@ -274,14 +274,15 @@ def _open_questions_md(tm: ThreatModel) -> list[str]:
 
 
 def report_html(tm: ThreatModel) -> str:
-    """A self-contained HTML report (no script, nothing loaded from elsewhere): the system drawn as
-    inline SVG (its Mermaid source beside it), the attack paths' Mermaid shown as text."""
+    """A self-contained HTML report (no script, nothing loaded from elsewhere): the system and each
+    attack path drawn as inline SVG, their Mermaid source beside them."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("advmatrix.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     return env.get_template("threatmodel.html.j2").render(
         tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), system_svg=system_svg(tm.system),
+        path_svg=lambda path, n: path_svg([(s.technique, s.name, s.tactic_name) for s in path.steps], f"path{n}"),
         evidence=_evidence, gaps=gap_lines(tm),
         colour=_TIER_COLOUR, version=__version__)
 
