@@ -262,3 +262,11 @@ def test_a_flow_to_itself_or_given_twice_is_an_error():
 def test_a_control_character_is_one_line_with_its_line():
     assert _error("name: x\ncomponents:\n  - {id: a\x00, kind: external}\n") == (
         "system.yaml:3: not valid YAML: unacceptable character #x0000: special characters are not allowed")
+
+
+def test_field_and_reference_errors_come_in_one_run():
+    text = GOOD.replace("modality: image", "modality: picture").replace("{from: api, to: clf}",
+                                                                        "{from: api, to: clasifier}")
+    lines = _error(text).splitlines()
+    assert lines == ["system.yaml:11: components[2].modality: must be one of " + lines[0].split("one of ")[1],
+                     "system.yaml:19: flows[1].to: unknown component 'clasifier'"]

@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields
+from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields, reference_problems
 
 __all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_yaml"]
 
@@ -211,11 +211,26 @@ def system_from_located(located: Located) -> System:
     try:
         system = System.model_validate(located.data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
-        raise FormatError(format_problems(validation_problems(exc), located)) from None
+        # The references are checked on the raw data as well, so one run reports every problem.
+        problems = validation_problems(exc) + _raw_reference_problems(located.data)
+        problems.sort(key=lambda p: located.line(p[0]) or 0)
+        raise FormatError(format_problems(problems, located)) from None
     problems = system.reference_problems()
     if problems:
         raise FormatError(format_problems(problems, located))
     return system
+
+
+def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
+    comps, flows = data.get("components"), data.get("flows")
+    if not isinstance(comps, list) or not isinstance(flows, (list, type(None))):
+        return []
+    items = [c if isinstance(c, dict) else {} for c in comps]
+    ends = [(f.get("from"), f.get("to")) if isinstance(f, dict) else (None, None) for f in flows or []]
+    # A flow whose ends are not text is a validation error already; do not report it twice.
+    return [p for p in reference_problems([(c.get("id"), c.get("kind"), c.get("tools") or ()) for c in items],
+                                          [(a, b) for a, b in ends])
+            if not (p[0][0] == "flows" and not all(isinstance(e, str) for e in ends[int(p[0][1])]))]
 
 
 def load_system_text(text: str, source: str = "system.yaml") -> System:

@@ -48,6 +48,7 @@ __all__ = [
     "ToolComponent",
     "component_fields",
     "json_schema",
+    "reference_problems",
 ]
 
 Kind = Literal["model", "service", "dataset", "llm-app", "retrieval-store", "tool", "external", "adversary"]
@@ -316,38 +317,9 @@ class System(_Base):
 
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Duplicate ids, flows and tool lists naming unknown components, as (location, message)."""
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        seen: dict[str, int] = {}
-        for i, comp in enumerate(self.components):
-            if comp.id in seen:
-                first = f"components[{seen[comp.id]}]"
-                problems.append((("components", i, "id"), f"duplicate id '{comp.id}' (also {first})"))
-            seen.setdefault(comp.id, i)
-        kinds = {c.id: c.kind for c in self.components}
-        pairs: dict[tuple[str, str], int] = {}
-        for i, flow in enumerate(self.flows):
-            # A loop says nothing about who reaches whom; a pair given twice may disagree on 'trusted'.
-            if flow.source == flow.target:
-                problems.append((("flows", i), f"a flow from '{flow.source}' to itself"))
-            elif (flow.source, flow.target) in pairs:
-                problems.append((("flows", i), f"flow {flow.source} -> {flow.target} given twice "
-                                 f"(also flows[{pairs[(flow.source, flow.target)]}])"))
-            pairs.setdefault((flow.source, flow.target), i)
-            for field, alias in (("source", "from"), ("target", "to")):
-                ref = getattr(flow, field)
-                if ref not in kinds:
-                    problems.append((("flows", i, alias), f"unknown component '{ref}'"))
-                elif kinds[ref] == "adversary":
-                    problems.append((("flows", i, alias), f"'{ref}' is an adversary, which takes no flows: "
-                                     "say what it can reach with its 'access'"))
-        for i, comp in enumerate(self.components):
-            if isinstance(comp, LlmAppComponent):
-                for j, tool in enumerate(comp.tools):
-                    if tool not in kinds:
-                        problems.append((("components", i, "tools", j), f"unknown component '{tool}'"))
-                    elif kinds[tool] != "tool":
-                        problems.append((("components", i, "tools", j), f"'{tool}' is a {kinds[tool]}, not a tool"))
-        return problems
+        return reference_problems(
+            [(c.id, c.kind, c.tools if isinstance(c, LlmAppComponent) else ()) for c in self.components],
+            [(f.source, f.target) for f in self.flows])
 
     # -- graph questions -------------------------------------------------------------------------
 
@@ -473,6 +445,43 @@ class System(_Base):
 def _training_data(comp: Component) -> bool:
     """A dataset whose content reaches a model through training, not as inputs at inference time."""
     return isinstance(comp, DatasetComponent) and "retrieval" not in comp.used_for
+
+
+def reference_problems(components: list[tuple[Any, Any, Any]],
+                       flows: list[tuple[Any, Any]]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What the references in a description get wrong, as (location, message): ``components`` as
+    (id, kind, tools) and ``flows`` as (from, to), in file order. It reads plain values, so the
+    loader can ask it of a file that failed validation too and report everything at once."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    seen: dict[Any, int] = {}
+    for i, (cid, _, _) in enumerate(components):
+        if isinstance(cid, str) and cid in seen:
+            problems.append((("components", i, "id"), f"duplicate id '{cid}' (also components[{seen[cid]}])"))
+        if isinstance(cid, str):
+            seen.setdefault(cid, i)
+    kinds = {cid: kind for cid, kind, _ in components if isinstance(cid, str)}
+    pairs: dict[tuple[Any, Any], int] = {}
+    for i, (source, target) in enumerate(flows):
+        # A loop says nothing about who reaches whom; a pair given twice may disagree on 'trusted'.
+        if source == target:
+            problems.append((("flows", i), f"a flow from '{source}' to itself"))
+        elif (source, target) in pairs:
+            first = pairs[(source, target)]
+            problems.append((("flows", i), f"flow {source} -> {target} given twice (also flows[{first}])"))
+        pairs.setdefault((source, target), i)
+        for ref, alias in ((source, "from"), (target, "to")):
+            if ref not in kinds:
+                problems.append((("flows", i, alias), f"unknown component '{ref}'"))
+            elif kinds[ref] == "adversary":
+                problems.append((("flows", i, alias), f"'{ref}' is an adversary, which takes no flows: "
+                                 "say what it can reach with its 'access'"))
+    for i, (_, kind, tools) in enumerate(components):
+        for j, tool in enumerate(tools if kind == "llm-app" and isinstance(tools, (list, tuple)) else ()):
+            if tool not in kinds:
+                problems.append((("components", i, "tools", j), f"unknown component '{tool}'"))
+            elif kinds[tool] != "tool":
+                problems.append((("components", i, "tools", j), f"'{tool}' is a {kinds[tool]}, not a tool"))
+    return problems
 
 
 def _path(loc: Iterable[str | int]) -> str:
