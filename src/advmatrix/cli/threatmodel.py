@@ -45,7 +45,6 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     2 bad input (one line naming the file, line and field)."""
     import warnings
 
-    from .._files import check_writable, write_atomic
     from ..errors import UsageError
     from ..threatmodel import load_rules
     from ..threatmodel import report as tmr
@@ -67,30 +66,12 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=tmr.component_lines(system, model),
                    overlay=str(overlay) if overlay else None,
                    overlay_lines=tmr.component_lines(overlay, model) if overlay else None)
-    # Render everything first: a failure leaves no partial set of files.
-    texts = tmr.render(tm, formats)
     extra = {}
     if emit_assess_plan is not None:
         extra["assess_plan"] = (emit_assess_plan, tmr.assess_plan(tm))
     if emit_monitor_config is not None:
         extra["monitor_config"] = (emit_monitor_config, tmr.monitor_config(tm))
-    written: dict[str, str] = {}
-    target = out_dir or Path(".")
-    destinations = {name: target / tmr.FORMATS[name] for name in texts}
-    if texts:
-        if target.exists() and not target.is_dir():
-            raise UsageError(f"--out {target}: is a file, not a directory")
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"--out {target}: cannot create: {exc.strerror or exc}") from None
-    # Every destination is checked before the first file is written: a bad one leaves none behind.
-    for path in [*destinations.values(), *(p for p, _ in extra.values())]:
-        check_writable(path)
-    for name, text in texts.items():
-        written[name] = str(write_atomic(destinations[name], text))
-    for name, (path, text) in extra.items():
-        written[name] = str(write_atomic(path, text))
+    written = tmr.write_outputs(tm, out_dir, formats, extra)
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
     bare = tmr.unmitigable(tm.prediction, fail_on) if fail_on else []
     if json:

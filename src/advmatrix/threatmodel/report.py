@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from .. import _sarif as sarif
-from .._files import write_atomic
+from .._files import check_writable, write_atomic
 from ..errors import FormatError, UsageError
 from ._load import read_yaml, system_from_located
 from ._transitions import Path as AttackPath
@@ -407,12 +407,27 @@ def render(tm: ThreatModel, formats: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def write_outputs(tm: ThreatModel, out_dir: str | Path, formats: Iterable[str]) -> dict[str, str]:
-    """Render every format, then write each atomically into ``out_dir``; returns format -> path."""
+def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable[str],
+                  extra: Mapping[str, tuple[str | Path, str]] | None = None) -> dict[str, str]:
+    """Render every format, then write each atomically into ``out_dir`` (``.`` when None), and each
+    ``extra`` (name -> (path, text): the assess plan, the monitor config); returns name -> path.
+
+    Every destination is checked before the first file is written, so a bad one (a directory in
+    the way, a missing or read-only directory) is a ``UsageError`` naming it and leaves none behind."""
     texts = render(tm, formats)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for name, text in texts.items():
-        written[name] = str(write_atomic(out / FORMATS[name], text))
+    out = Path(out_dir) if out_dir is not None else Path(".")
+    destinations = {name: out / FORMATS[name] for name in texts}
+    if texts:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out}: is a file, not a directory")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot create: {exc.strerror or exc}") from None
+    extra = dict(extra or {})
+    for path in [*destinations.values(), *(Path(p) for p, _ in extra.values())]:
+        check_writable(path)
+    written = {name: str(write_atomic(destinations[name], text)) for name, text in texts.items()}
+    for name, (path, text) in extra.items():
+        written[name] = str(write_atomic(path, text))
     return written
