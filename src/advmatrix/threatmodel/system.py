@@ -325,11 +325,8 @@ class System(_Base):
 
     def component(self, component_id: str) -> Component:
         """The component with this id; ``KeyError`` naming it when there is none."""
-        index = self._cache.get("index")
-        if index is None:
-            index = self._cache["index"] = {}
-            for comp in self.components:
-                index.setdefault(comp.id, comp)
+        # First wins: a duplicate id is a reference problem, reported elsewhere.
+        index = self.memo("index", lambda: {c.id: c for c in reversed(self.components)})
         try:
             return index[component_id]
         except KeyError:
@@ -349,10 +346,7 @@ class System(_Base):
 
     def of_kind(self, kind: str) -> tuple[Component, ...]:
         """The components of one kind, in file order."""
-        got = self._cache.get(("kind", kind))
-        if got is None:
-            got = self._cache[("kind", kind)] = tuple(c for c in self.components if c.kind == kind)
-        return got
+        return self.memo(("kind", kind), lambda: tuple(c for c in self.components if c.kind == kind))
 
     def edges(self) -> list[tuple[str, str, bool]]:
         """(from, to, trusted) for every flow, plus both directions between an LLM app and each of its
@@ -369,16 +363,8 @@ class System(_Base):
 
     def _walk(self, starts: Iterable[str], *, forward: bool, untrusted_only: bool,
               inputs_only: bool = False) -> list[str]:
-        key = ("next", forward, untrusted_only, inputs_only)
-        nxt = self._cache.get(key)
-        if nxt is None:
-            nxt = self._cache[key] = {}
-            held = {c.id for c in self.components if _training_data(c)} if inputs_only else set()
-            for a, b, trusted in self.edges():
-                if (untrusted_only and trusted) or a in held:
-                    continue
-                src, dst = (a, b) if forward else (b, a)
-                nxt.setdefault(src, []).append(dst)
+        nxt = self.memo(("next", forward, untrusted_only, inputs_only),
+                        lambda: self._adjacency(forward, untrusted_only, inputs_only))
         seen: dict[str, None] = {}
         stack = list(starts)
         while stack:
@@ -387,6 +373,16 @@ class System(_Base):
                     seen[n] = None
                     stack.append(n)
         return list(seen)
+
+    def _adjacency(self, forward: bool, untrusted_only: bool, inputs_only: bool) -> dict[str, list[str]]:
+        held = {c.id for c in self.components if _training_data(c)} if inputs_only else set()
+        nxt: dict[str, list[str]] = {}
+        for a, b, trusted in self.edges():
+            if (untrusted_only and trusted) or a in held:
+                continue
+            src, dst = (a, b) if forward else (b, a)
+            nxt.setdefault(src, []).append(dst)
+        return nxt
 
     def _select(self, selector: str | Callable[[Component], bool]) -> list[str]:
         match = (lambda c: c.kind == selector) if isinstance(selector, str) else selector
@@ -409,24 +405,17 @@ class System(_Base):
         ``inputs_only`` not through training data (a dataset not used for retrieval): what reaches it
         at inference time."""
         cid = component if isinstance(component, str) else component.id
-        key = ("up", cid, untrusted_only, inputs_only)
-        got = self._cache.get(key)
-        if got is None:
-            self.component(cid)
-            got = self._cache[key] = self._ordered(
-                c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
-                if c != cid)
-        return got
+        self.component(cid)
+        return self.memo(("up", cid, untrusted_only, inputs_only), lambda: self._ordered(
+            c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
+            if c != cid))
 
     def downstream_of(self, component: str | Component, *, untrusted_only: bool = False) -> tuple[Component, ...]:
         """Components that content from ``component`` reaches along one or more flows."""
         cid = component if isinstance(component, str) else component.id
-        got = self._cache.get(("down", cid, untrusted_only))
-        if got is None:
-            self.component(cid)
-            got = self._cache[("down", cid, untrusted_only)] = self._ordered(
-                self._walk([cid], forward=True, untrusted_only=untrusted_only))
-        return got
+        self.component(cid)
+        return self.memo(("down", cid, untrusted_only),
+                         lambda: self._ordered(self._walk([cid], forward=True, untrusted_only=untrusted_only)))
 
     def is_exposed(self, component: str | Component, *, untrusted_only: bool = False,
                    inputs_only: bool = False) -> bool:
