@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .predict import bundled_weights
-from .rules import COMBINATORS, GRAPH_LEAVES, Condition, Rule, RuleSet, bundled_rules
+from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
 __all__ = ["Assumption", "Gap", "assumed", "unstated"]
@@ -56,15 +56,6 @@ class Assumption:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {"component": self.component, "field": self.field, "value": self.value}
-
-
-def _leaves(cond: Condition) -> Iterator[Condition]:
-    # The component's own fields only: a selector inside a graph leaf reads other components.
-    if cond.op in COMBINATORS:
-        for child in cond.children:
-            yield from _leaves(child)
-    elif cond.op not in GRAPH_LEAVES:
-        yield cond
 
 
 def _flat(value: Any) -> Iterator[Any]:
@@ -103,7 +94,7 @@ def _candidates(comp: Component, name: str, rules: list[Rule]) -> list[Any]:
     closed = _type_values(comp, name)
     if closed is not None:
         return closed
-    said = [v for r in rules for leaf in _leaves(r.when) if leaf.op == name for v in _flat(leaf.value)]
+    said = [v for r in rules for leaf in r.when.leaves() if leaf.op == name for v in _flat(leaf.value)]
     return list(dict.fromkeys([*said, _STATED]))
 
 
@@ -116,7 +107,7 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
     rates = bundled_weights().techniques
     reads: dict[str, list[Rule]] = {}
     for rule in rule_list:
-        for name in {leaf.op for leaf in _leaves(rule.when)} - {"kind"}:
+        for name in {leaf.op for leaf in rule.when.leaves()} - {"kind"}:
             reads.setdefault(name, []).append(rule)
     out: list[Gap] = []
     for comp in system.components:

@@ -101,13 +101,17 @@ class Condition:
     children: tuple[Condition, ...] = ()
     untrusted: bool = False
 
-    def fields(self) -> Iterator[str]:
-        """Every component field this condition reads on the component itself (not in selectors)."""
+    def leaves(self) -> Iterator[Condition]:
+        """Every field test on the component itself (not in selectors, which read other components)."""
         if self.op in COMBINATORS:
             for child in self.children:
-                yield from child.fields()
+                yield from child.leaves()
         elif self.op not in GRAPH_LEAVES:
-            yield self.op
+            yield self
+
+    def fields(self) -> Iterator[str]:
+        """Every component field this condition reads on the component itself (not in selectors)."""
+        return (leaf.op for leaf in self.leaves())
 
     def graph_leaves(self) -> Iterator[str]:
         """The graph leaves used at this level (selectors excluded)."""
