@@ -7,7 +7,7 @@ accuracy is scored the same way for both: the share of all test points the model
 classifies correctly after the attack, with every adversarial input checked to lie within eps.
 
 Usage:
-    python bench/robustness_bench.py [--n 200] [--eps 0.1 0.2] [--markdown]
+    python bench/robustness_bench.py [--n 200] [--eps 0.1 0.2] [--device cpu|cuda] [--markdown]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _ours(target, x, y, eps: float) -> tuple[float, float, dict]:
     return f.metrics["robust_accuracy"], time.perf_counter() - started, f.metrics
 
 
-def _art(module, x, y, eps: float) -> tuple[float, float]:
+def _art(module, x, y, eps: float, device: str = "cpu") -> tuple[float, float]:
     import sys
     import types
 
@@ -41,7 +41,7 @@ def _art(module, x, y, eps: float) -> tuple[float, float]:
     from art.estimators.classification import PyTorchClassifier
 
     clf = PyTorchClassifier(module, torch.nn.CrossEntropyLoss(), input_shape=x.shape[1:], nb_classes=10,
-                            clip_values=(0.0, 1.0))
+                            clip_values=(0.0, 1.0), device_type="gpu" if device.startswith("cuda") else "cpu")
     started = time.perf_counter()
     attack = AutoAttack(clf, norm=np.inf, eps=eps, eps_step=eps / 4, batch_size=128)
     adv = attack.generate(x, y=y)
@@ -66,18 +66,20 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--eps", type=float, nargs="+", default=[0.1, 0.2])
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU figures (both sides on it)")
     args = ap.parse_args()
     torch.set_num_threads(1)  # the machine is shared; both sides get the same single core
 
     victim = load_or_train_victim()
     idx = victim.test_idx[: args.n]
     x, y = victim.x[idx].astype(np.float32), victim.y[idx].astype(np.int64)
-    target = TorchTarget(victim.module, TargetInfo("digits-cnn", (1, 8, 8), tuple("0123456789"), output="logits",
-                                                   modality="image"))
+    module = victim.module.to(args.device)
+    target = TorchTarget(module, TargetInfo("digits-cnn", (1, 8, 8), tuple("0123456789"), output="logits",
+                                            modality="image"))
     rows = []
     for eps in args.eps:
         ours, t_ours, m = _ours(target, x, y, eps)
-        art, t_art = _art(victim.module, x, y, eps)
+        art, t_art = _art(module, x, y, eps, args.device)
         broken = " / ".join(f"{int(m[f'broken_by_{a}'])}" for a in ("apgd_ce", "apgd_dlr", "apgd_t", "square"))
         rows.append((eps, m["clean_accuracy"], ours, art, t_ours, t_art, broken))
         print(f"eps={eps:g}: ours {ours:.3f} in {t_ours:.1f}s, ART {art:.3f} in {t_art:.1f}s", flush=True)
@@ -87,7 +89,8 @@ def main() -> None:
     for eps, clean, ours, art, t_ours, t_art, broken in rows:
         lines.append((f"{eps:g}", f"{clean:.1%}", f"{ours:.1%}", f"{art:.1%}", f"{100 * (ours - art):+.1f}",
                       f"{t_ours:.1f}", f"{t_art:.1f}", broken))
-    print(f"demo digits CNN, {len(x)} test digits, L-inf, torch threads=1, CPU")
+    where = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "CPU"
+    print(f"demo digits CNN, {len(x)} test digits, L-inf, torch threads=1, {where}")
     if args.markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))
