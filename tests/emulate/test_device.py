@@ -88,12 +88,13 @@ def test_precision_contexts():
         _device.autocast("cpu", "fp16")
 
 
-def test_use_device_is_the_override(cnn):
+def test_use_device_is_the_override(cnn, machine):
+    machine(gpus=0, mps=False)  # "auto" below must mean the CPU on a GPU machine too
     t = TorchTarget(cnn, INFO)
     assert _device.use_device(t, None) is None and _device.use_device(t, "cpu") == "cpu" and t.device == "cpu"
     with pytest.raises(UsageError, match=r"^mock: --device applies to PyTorch targets only$"):
         _device.use_device(MockTarget(lambda x: np.zeros((len(x), 2)), TargetInfo("mock", (2,), ("a", "b"))), "cpu")
-    assert TorchTarget(cnn, INFO, device="auto").device == "cpu"  # this machine has no GPU in CI
+    assert TorchTarget(cnn, INFO, device="auto").device == "cpu"
 
 
 def test_pgd_moves_each_batch_once_not_each_step(white_box, data, monkeypatch):
