@@ -225,8 +225,22 @@ PUBLIC_CLASSIFIER_FLOWS = [{"from": "users", "to": "api"}, {"from": "api", "to":
 def test_in_house_classifier_behind_public_verdicts_invites_a_stand_in():
     # Private weights do not stop evasion: public data of the same kind trains a proxy whose gradients transfer.
     hits = bundled_hits(system(PUBLIC_CLASSIFIER, PUBLIC_CLASSIFIER_FLOWS))
-    for tid in ("AML.T0002.000", "AML.T0043.000", "AML.T0043.002", "AML.T0042"):
+    for tid in ("AML.T0002.000", "AML.T0043.002", "AML.T0042"):
         assert ("clf", tid) in hits, tid
+    # optimising on the stand-in is transfer; white-box optimisation needs the deployed weights themselves
+    assert ("clf", "AML.T0043.000") not in hits
+
+
+def test_white_box_needs_the_deployed_weights_not_their_public_ancestor():
+    hub = {"id": "clf", "kind": "model", "task": "classification", "source": "huggingface"}
+    assert ("clf", "AML.T0043.000") in bundled_hits(system([hub], []))
+    assert ("clf", "AML.T0044") in bundled_hits(system([hub], []))
+    tuned = bundled_hits(system([{**hub, "fine_tuned": True, "base_model": "vit-base"}], []))
+    assert ("clf", "AML.T0043.000") not in tuned and ("clf", "AML.T0044") not in tuned
+    # a vendor's base model cannot be downloaded as a stand-in
+    vendor = bundled_hits(system([{"id": "m", "kind": "model", "task": "generation", "trained_by": "vendor",
+                                   "source": "vendor-api", "base_model": "gpt-4o-mini"}], []))
+    assert not {t for c, t in vendor if t in ("AML.T0002.001", "AML.T0005.002")}
 
 
 def test_verify_attack_needs_a_decision_model_not_a_generator():
