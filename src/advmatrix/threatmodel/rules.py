@@ -55,7 +55,7 @@ from typing import Any
 from ..errors import FormatError
 from ..kb import bundled
 from ._load import read_yaml
-from .system import Component, ServiceComponent, System
+from .system import Component, ServiceComponent, System, _training_data
 
 __all__ = [
     "TIERS",
@@ -145,16 +145,23 @@ class Condition:
             return False
         entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=self.untrusted, inputs_only=True))
                    if _is_entry(c)]
+        # Name who talks to it, not who wrote a page it later retrieves: those are named by the rules
+        # about stores and tools. Only when every entry point is behind a store are they all named.
+        direct = _direct_entries(system, comp, self.untrusted)
+        entries = [c for c in entries if c.id in direct] or entries
         if self.value:
             facts["exposed"] = facts["via"] = _names(entries)
         return True
 
     def _graph(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
         selector = self.children[0]
+        # A service, model or app on the far side of a training set does not query or serve this
+        # component: a partner's upload portal is a way to poison the model, not to ask it.
+        inputs = _serving_kinds(selector) and not _training_data(comp)
         if self.op == "downstream":
-            others = system.downstream_of(comp, untrusted_only=self.untrusted)
+            others = system.downstream_of(comp, untrusted_only=self.untrusted, inputs_only=inputs)
         else:
-            others = system.upstream_of(comp, untrusted_only=self.untrusted)
+            others = system.upstream_of(comp, untrusted_only=self.untrusted, inputs_only=inputs)
         # Which components the selector matches is the same for every rule and component that asks:
         # computed once per system, then the smaller side is walked (a long chain of flows made this
         # quadratic in the flows times the rules).
@@ -163,7 +170,8 @@ class Condition:
         if len(others) <= len(matching):
             found = [c for c in others if c.id in matching and c.id != comp.id]
         else:
-            near = system.memo(("ids", self.op, comp.id, self.untrusted), lambda: frozenset(c.id for c in others))
+            near = system.memo(("ids", self.op, comp.id, self.untrusted, inputs),
+                               lambda: frozenset(c.id for c in others))
             found = [system.component(i) for i in sorted(matching & near - {comp.id}, key=system.position)]
         if found:
             facts[self.op] = facts["via"] = _names(found)
@@ -176,6 +184,38 @@ class Condition:
         if found:
             facts["adversary"] = _names(found)  # not {via}: that names where content comes from
         return bool(found)
+
+
+#: the kinds a query travels through at inference time
+_SERVING = frozenset({"service", "model", "llm-app"})
+
+
+def _serving_kinds(selector: Condition) -> bool:
+    """Whether ``selector`` can only match components that serve or answer queries (its ``kind``)."""
+    kinds = [leaf.value for leaf in selector.leaves() if leaf.op == "kind"]
+    return bool(kinds) and all(set(k if isinstance(k, (list, tuple)) else [k]) <= _SERVING for k in kinds)
+
+
+#: content that rests in these before it reaches a component was stored, not sent to it
+_STORES = frozenset({"dataset", "retrieval-store", "tool"})
+
+
+def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozenset[str]:
+    """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way."""
+    def compute() -> frozenset[str]:
+        back: dict[str, list[str]] = {}
+        for a, b, trusted in system.edges():
+            if not (untrusted and trusted):
+                back.setdefault(b, []).append(a)
+        seen, todo = {comp.id}, [comp.id]
+        while todo:
+            for n in back.get(todo.pop(), ()):
+                if n not in seen:
+                    seen.add(n)
+                    if system.component(n).kind not in _STORES:
+                        todo.append(n)
+        return frozenset(i for i in seen if _is_entry(system.component(i)))
+    return system.memo(("direct-entries", comp.id, untrusted), compute)
 
 
 def _is_entry(comp: Component) -> bool:

@@ -378,9 +378,10 @@ class System(_Base):
         held = {c.id for c in self.components if _training_data(c)} if inputs_only else set()
         nxt: dict[str, list[str]] = {}
         for a, b, trusted in self.edges():
-            if (untrusted_only and trusted) or a in held:
-                continue
             src, dst = (a, b) if forward else (b, a)
+            # training data is reached but not passed through: what lies beyond it only trains the model
+            if (untrusted_only and trusted) or src in held:
+                continue
             nxt.setdefault(src, []).append(dst)
         return nxt
 
@@ -410,12 +411,14 @@ class System(_Base):
             c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
             if c != cid))
 
-    def downstream_of(self, component: str | Component, *, untrusted_only: bool = False) -> tuple[Component, ...]:
-        """Components that content from ``component`` reaches along one or more flows."""
+    def downstream_of(self, component: str | Component, *, untrusted_only: bool = False,
+                      inputs_only: bool = False) -> tuple[Component, ...]:
+        """Components that content from ``component`` reaches along one or more flows; with
+        ``inputs_only`` not through training data (what it reaches at inference time)."""
         cid = component if isinstance(component, str) else component.id
         self.component(cid)
-        return self.memo(("down", cid, untrusted_only),
-                         lambda: self._ordered(self._walk([cid], forward=True, untrusted_only=untrusted_only)))
+        return self.memo(("down", cid, untrusted_only, inputs_only), lambda: self._ordered(
+            self._walk([cid], forward=True, untrusted_only=untrusted_only, inputs_only=inputs_only)))
 
     def is_exposed(self, component: str | Component, *, untrusted_only: bool = False,
                    inputs_only: bool = False) -> bool:
@@ -432,8 +435,9 @@ class System(_Base):
 
 
 def _training_data(comp: Component) -> bool:
-    """A dataset whose content reaches a model through training, not as inputs at inference time."""
-    return isinstance(comp, DatasetComponent) and "retrieval" not in comp.used_for
+    """A dataset whose content reaches a model through training, not as inputs at inference time
+    (a dataset whose use is not stated is not assumed to be one)."""
+    return isinstance(comp, DatasetComponent) and bool(comp.used_for) and "retrieval" not in comp.used_for
 
 
 def reference_problems(components: list[tuple[Any, Any, Any]],
