@@ -21,7 +21,7 @@ True
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,7 +32,7 @@ from ..errors import FormatError
 from ..kb import bundled
 from ._load import read_yaml
 from .rules import Rule, RuleSet, bundled_rules
-from .system import Component, System
+from .system import Component, System, _training_data
 
 __all__ = ["ComponentPrediction", "MitigationAdvice", "Prediction", "TechniqueFinding", "Weights", "bundled_weights",
            "fired_rules", "learn_weights", "predict", "rule_key", "rule_theme", "specificity", "technique_scores"]
@@ -358,17 +358,44 @@ def _default_stage(lifecycle: tuple[str, ...]) -> str:
 
 def _place(system: System, comp: Component, kind: str | None) -> Component:
     """The component a mitigation meant for ``kind`` lands on: the matched one, else the nearest
-    of that kind in front of it (upstream), else behind it, else the matched one after all; for an
+    of that kind its inputs pass through, else any upstream, else behind it, else the matched one; for an
     adversary, the first of that kind in the system."""
     if kind is None or comp.kind == kind:
         return comp
     # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
     near = system.components if comp.kind == "adversary" else (
-        *system.upstream_of(comp), *system.downstream_of(comp))
+        *_in_front(system, comp), *system.upstream_of(comp), *system.downstream_of(comp))
     for c in near:
         if c.kind == kind:
             return c
     return comp
+
+
+def _in_front(system: System, comp: Component) -> tuple[Component, ...]:
+    """The components whose controls shield ``comp``: those its inputs pass through at inference time.
+    The walk goes back along the flows but not past an outside party or a training set (a rate limit on
+    another API that the same partner also calls, or encryption of the data a model was trained on,
+    does nothing for this component)."""
+    def compute() -> tuple[Component, ...]:
+        back = system.memo("flows-back", lambda: _reverse(system))
+        stops = system.memo("guard-stops", lambda: frozenset(
+            c.id for c in system.components if c.kind == "external" or _training_data(c)))
+        seen: dict[str, None] = {}  # breadth first: the nearest come first, as _place wants them
+        queue = deque([comp.id])
+        while queue:
+            for n in back.get(queue.popleft(), ()):
+                if n not in seen and n != comp.id and n not in stops:
+                    seen[n] = None
+                    queue.append(n)
+        return tuple(system.component(i) for i in seen)
+    return system.memo(("in-front", comp.id), compute)
+
+
+def _reverse(system: System) -> dict[str, list[str]]:
+    back: dict[str, list[str]] = {}
+    for a, b, _trusted in system.edges():
+        back.setdefault(b, []).append(a)
+    return back
 
 
 def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id: str) -> tuple[MitigationAdvice, ...]:
@@ -379,8 +406,8 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
         for mid, p in rule.mitigations.items():
             placements.setdefault(mid, (p, rule.stage))
     ids = list(dict.fromkeys([m.id for m, _ in matrix.mitigations_of(technique_id)] + list(placements)))
-    # A control set on a component in front of this one (its content passes through it) protects it too.
-    guards = list(system.components) if comp.kind == "adversary" else [comp, *system.upstream_of(comp)]
+    # A control set on a component in front of this one (its queries pass through it) protects it too.
+    guards = list(system.components) if comp.kind == "adversary" else [comp, *_in_front(system, comp)]
     out = []
     for mid in ids:
         mitigation = matrix.mitigation(mid)

@@ -1,0 +1,107 @@
+"""Findings follow how content really reaches a component: a query channel is not a training-data
+upload, a chat box is not a planted document, and a control shields only what passes through it."""
+
+from __future__ import annotations
+
+from advmatrix.threatmodel import predict
+from advmatrix.threatmodel.system import System
+
+from .test_rules import bundled_hits, system
+
+UPLOAD_ONLY = [
+    {"id": "partners", "kind": "external", "actor": "partner"},
+    {"id": "portal", "kind": "service", "audience": "partner", "authentication": "api-key", "returns": "labels"},
+    {"id": "uploads", "kind": "dataset", "used_for": "training", "writers": "partner", "source": "user-submitted"},
+    {"id": "m", "kind": "model", "task": "classification", "trained_by": "us"},
+    {"id": "api", "kind": "service", "audience": "internal", "returns": "scores", "controls": ["AML.M0004"]},
+]
+UPLOAD_FLOWS = [{"from": "partners", "to": "portal"}, {"from": "portal", "to": "uploads"},
+                {"from": "uploads", "to": "m"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}]
+
+
+def test_an_upload_portal_is_a_way_to_poison_not_to_query():
+    hits = bundled_hits(system(UPLOAD_ONLY, UPLOAD_FLOWS))
+    for tid in ("AML.T0047", "AML.T0029", "AML.T0034"):  # serving AI results, floods, bills: not this portal
+        assert ("portal", tid) not in hits, tid
+    assert ("m", "AML.T0024.002") not in hits  # the partners never see an answer to copy
+    assert ("m", "AML.T0020") in hits  # but they write what it learns from
+
+
+def test_the_same_portal_in_front_of_the_model_is_a_query_channel():
+    flows = [f for f in UPLOAD_FLOWS if f["from"] != "portal"] + [{"from": "portal", "to": "m"}]
+    hits = bundled_hits(system(UPLOAD_ONLY, flows))
+    assert ("portal", "AML.T0047") in hits and ("m", "AML.T0024.002") in hits
+
+
+def test_a_dataset_whose_use_is_unstated_still_passes_content_on():
+    comps = [dict(c) for c in UPLOAD_ONLY]
+    comps[2] = {k: v for k, v in comps[2].items() if k != "used_for"}
+    assert ("portal", "AML.T0047") in bundled_hits(system(comps, UPLOAD_FLOWS))
+
+
+def _in_place(sys_: System, component: str, technique: str, mitigation: str) -> str | None:
+    finding = next(f for f in predict(sys_).findings if f.component == component and f.technique_id == technique)
+    advice = next(m for m in finding.mitigations if m.id == mitigation)
+    return advice.in_place_at if advice.in_place else None
+
+
+def test_a_control_shields_what_passes_through_it_only():
+    # the partner calls both a rate-limited API and an open one: the limit on one does nothing for the other
+    comps = [{"id": "partners", "kind": "external", "actor": "partner"},
+             {"id": "limited", "kind": "service", "audience": "partner", "returns": "scores",
+              "controls": ["AML.M0004"]},
+             {"id": "open", "kind": "service", "audience": "partner", "returns": "scores"},
+             {"id": "m1", "kind": "model", "task": "classification", "trained_by": "us"},
+             {"id": "m2", "kind": "model", "task": "classification", "trained_by": "us"}]
+    flows = [{"from": "partners", "to": "limited"}, {"from": "limited", "to": "m1"}, {"from": "m1", "to": "limited"},
+             {"from": "limited", "to": "partners"}, {"from": "partners", "to": "open"}, {"from": "open", "to": "m2"},
+             {"from": "m2", "to": "open"}]
+    sys_ = system(comps, flows)
+    assert _in_place(sys_, "m1", "AML.T0024.002", "AML.M0004") == "limited"
+    assert _in_place(sys_, "m2", "AML.T0024.002", "AML.M0004") is None
+
+
+def test_encrypting_the_training_data_does_not_protect_the_model_file():
+    comps = [{"id": "data", "kind": "dataset", "used_for": "training", "sensitive": True, "controls": ["AML.M0012"]},
+             {"id": "m", "kind": "model", "task": "classification", "trained_by": "us", "artifact_format": "onnx"},
+             {"id": "api", "kind": "service", "audience": "public", "returns": "labels"}]
+    flows = [{"from": "data", "to": "m"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}]
+    sys_ = system(comps, flows)
+    finding = next(f for f in predict(sys_).findings if f.component == "m" and f.technique_id == "AML.T0048.004")
+    assert not any(m.in_place_at == "data" for m in finding.mitigations)
+
+
+def test_planting_prompts_needs_a_channel_besides_the_chat_box():
+    chat = [{"id": "users", "kind": "external", "actor": "user"},
+            {"id": "app", "kind": "llm-app", "system_prompt": True}]
+    flows = [{"from": "users", "to": "app"}]
+    hits = bundled_hits(system(chat, flows))
+    assert ("app", "AML.T0051.000") in hits
+    assert ("app", "AML.T0093") not in hits and ("app", "AML.T0051.001") not in hits
+    wiki = [*chat, {"id": "wiki", "kind": "retrieval-store", "writers": "public"}]
+    hits = bundled_hits(system(wiki, [*flows, {"from": "wiki", "to": "app"}]))
+    assert ("app", "AML.T0093") in hits and ("app", "AML.T0051.001") in hits
+
+
+def test_reasons_name_what_their_own_branch_matched():
+    app = [{"id": "users", "kind": "external", "actor": "user"},
+           {"id": "app", "kind": "llm-app", "memory": "persistent"}]
+    pred = predict(system(app, [{"from": "users", "to": "app"}]))
+    reasons = [r for f in pred.findings for r in f.reasons]
+    assert reasons and not any("another component" in r for r in reasons)
+
+
+def test_attack_paths_go_through_the_likely_techniques_and_name_their_components():
+    from pathlib import Path
+
+    from advmatrix.threatmodel import load_system
+    from advmatrix.threatmodel import report as tmr
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "systems" / "support-agent.yaml"
+    tm = tmr.build(load_system(example))
+    likely = set(tm.prediction.likely_technique_ids)
+    assert tm.paths and set(tm.paths[0].techniques) <= likely
+    data = tm.as_dict()["paths"][0]
+    assert set(data["components"]) == set(tm.paths[0].techniques)
+    assert all(data["components"][t] for t in data["components"])
+    assert "), on " in tmr.report_markdown(tm)
