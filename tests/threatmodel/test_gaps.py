@@ -58,3 +58,15 @@ def test_the_cli_prints_what_is_open_and_tells_the_two_kinds_of_none_apart(cli, 
     assert r.code == 0 and "open: clf: 'task' is not stated" in r.out.replace("\n", " ")
     data = json.loads(cli("threatmodel", path, "--json").out)
     assert any(g["component"] == "clf" and g["field"] == "task" for g in data["unstated"])
+
+
+def test_a_model_trained_from_scratch_is_not_asked_for_its_base_model():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.gaps import unstated
+
+    text = ("name: d\ncomponents: [{id: users, kind: external}, {id: clf, kind: model, task: classification, "
+            "trained_by: %s}]\nflows: [{from: users, to: clf}, {from: clf, to: users}]")
+    ours = {g.field for g in unstated(load_system_text(text % "us")) if g.component == "clf"}
+    assert "base_model" not in ours
+    hub = {g.field for g in unstated(load_system_text(text % "open-source")) if g.component == "clf"}
+    assert "base_model" in hub

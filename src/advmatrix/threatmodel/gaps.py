@@ -90,6 +90,12 @@ def _type_values(comp: Component, name: str) -> list[Any] | None:
     return found or None
 
 
+def _moot(comp: Component, name: str) -> bool:
+    """Whether other stated fields already answer ``name`` (there is no value left to state): a model we
+    trained from scratch and never fine-tuned has no base model."""
+    return name == "base_model" and comp.get("trained_by") == "us" and not comp.get("fine_tuned")
+
+
 def _candidates(comp: Component, name: str, rules: list[Rule]) -> list[Any]:
     closed = _type_values(comp, name)
     if closed is not None:
@@ -115,7 +121,8 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
                 else {r.technique_id for r in rule_list if r.facts(system, comp) is not None})
         found: list[Gap] = []
         for name, readers in reads.items():
-            if name.startswith("properties.") or name not in type(comp).model_fields or comp.get(name) is not None:
+            if (name.startswith("properties.") or name not in type(comp).model_fields or comp.get(name) is not None
+                    or _moot(comp, name)):
                 continue
             pending = [r for r in readers if r.technique_id not in have]
             gained: set[str] = set()
