@@ -231,3 +231,12 @@ def test_an_overlay_flow_on_an_imported_pair_completes_it(tmp_path):
     overlay.write_text("flows:\n  - {from: tuned-llm, to: helpdesk-bot, colour: red}\n")
     with pytest.raises(FormatError, match=r"overlay.yaml:2: flow tuned-llm -> helpdesk-bot: colour: unknown field"):
         load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+
+
+def test_cli_says_the_bom_was_not_validated_in_one_plain_line(monkeypatch, cli):
+    monkeypatch.setitem(sys.modules, "cyclonedx.validation.json", None)
+    for args in ((), ("--json",)):
+        r = cli("threatmodel", REAL / "foundation-model.bom.json", *args)
+        assert r.code == 0, r.err
+        assert "warning: " in r.err and "not checked against the CycloneDX schema" in r.err
+        assert "UserWarning" not in r.err and "load_cyclonedx" not in r.err

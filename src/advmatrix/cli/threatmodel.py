@@ -62,7 +62,11 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
         ruleset = load_rules(rules) if rules else None
     if not json:
         warn_all([str(w.message) for w in caught])
-    model = tmr.load_input(system, overlay, bom=bom or None)
+    with warnings.catch_warnings(record=True) as caught:
+        # e.g. "not checked against the CycloneDX schema": one plain line, not Python's warning format
+        warnings.simplefilter("always", UserWarning)
+        model = tmr.load_input(system, overlay, bom=bom or None)
+    warn_all([str(w.message) for w in caught])  # stderr: --json output on stdout stays clean
     tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=tmr.component_lines(system, model),
                    overlay=str(overlay) if overlay else None,
                    overlay_lines=tmr.component_lines(overlay, model) if overlay else None)
