@@ -81,7 +81,9 @@ class ThreatModel:
         return {"generator": f"advmatrix {__version__}", "source": self.source, **self.prediction.as_dict(),
                 "scores": {f"{f.component}/{f.technique_id}": s for f in self.prediction.findings
                            if (s := getattr(f, "score", None)) is not None},
-                "paths": [{**p.to_dict(), "mermaid": p.mermaid()} for p in self.paths],
+                "paths": [{**p.to_dict(), "mermaid": p.mermaid(),
+                           "components": {t: list(self.prediction.components_for(t)) for t in p.techniques}}
+                          for p in self.paths],
                 "unstated": [g.as_dict() for g in self.gaps],
                 "assumed": [a.as_dict() for a in self.assumptions],
                 "system_mermaid": system_mermaid(self.system)}
@@ -160,7 +162,14 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     prediction = predict(system, rules)
     paths: list[AttackPath] = []
     if k and prediction.technique_ids:
-        paths = attack_paths(TransitionModel.learn(bundled()), set(prediction.technique_ids), k=k)
+        # Paths through the likely techniques first: a chain of long shots is not the likeliest attack
+        # even when its transitions are common. Every finding fills up to k when they give fewer.
+        model = TransitionModel.learn(bundled())
+        paths = attack_paths(model, set(prediction.likely_technique_ids), k=k)
+        if len(paths) < k:
+            seen = {p.techniques for p in paths}
+            paths += [p for p in attack_paths(model, set(prediction.technique_ids), k=k)
+                      if p.techniques not in seen][:k - len(paths)]
     return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),
                        unstated(system, rules, predicted={c.component: [f.technique_id for f in c.findings]
                                                           for c in prediction.components}), assumed(system))
@@ -239,7 +248,9 @@ def report_markdown(tm: ThreatModel) -> str:
         out += ["No path from an entry technique to an impact or exfiltration technique among those predicted.", ""]
     for i, path in enumerate(tm.paths, 1):
         out += [f"### Path {i} (score {path.score:.3g})", ""]
-        out += [f"{j}. {s.technique} {s.name} ({s.tactic_name})" for j, s in enumerate(path.steps, 1)]
+        on = {s.technique: _md(", ".join(tm.prediction.components_for(s.technique))) for s in path.steps}
+        out += [f"{j}. {s.technique} {s.name} ({s.tactic_name}), on {on[s.technique]}"
+                for j, s in enumerate(path.steps, 1)]
         out.append("")
         out += [f"- {e.source} → {e.target}: p = {e.probability:.3f}, {_evidence(e)}" for e in path.edges]
         out += ["", "```mermaid", path.mermaid().rstrip(), "```", ""]
