@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from ..errors import FormatError
 from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields, reference_problems
 
-__all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_yaml"]
+__all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_text", "read_yaml"]
 
 #: How many problems one error message lists; past that a count says how many more there were.
 MAX_PROBLEMS = 5
@@ -66,6 +66,47 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str, budget:
         for i, item in enumerate(node.value):
             lines[(*loc, i)] = item.start_mark.line + 1
             _walk(item, (*loc, i), lines, source, budget)
+    elif isinstance(node, yaml.ScalarNode):
+        _check_scalar(node, loc, source)
+
+
+#: Python refuses to turn longer digit strings into an int (a denial-of-service guard).
+MAX_DIGITS = 4000
+
+
+def _check_scalar(node: yaml.ScalarNode, loc: Loc, source: str) -> None:
+    where = f"{source}:{node.start_mark.line + 1}: {_path(loc) or 'value'}"
+    # an escaped lone surrogate ("\ud800") loads, then fails every output that encodes it
+    if any("\ud800" <= ch <= "\udfff" for ch in node.value):
+        raise FormatError(f"{where}: holds an unpaired surrogate escape (\\ud800-\\udfff), which is not text")
+    if node.style is None and len(node.value) > MAX_DIGITS and node.value.lstrip("+-").isdigit():
+        raise FormatError(f"{where}: a number of more than {MAX_DIGITS} digits")
+
+
+#: Bigger than this, a file is not a system description (and /dev/zero would be read for ever).
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def read_text(path: str | Path) -> str:
+    """The text of ``path``: a regular file, UTF-8 (a UTF-8 byte-order mark is dropped); anything else
+    is one ``FormatError`` naming the file and, for a bad byte, its line."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            what = "a directory" if path.is_dir() else "not a regular file" if path.exists() else "no such file"
+            raise FormatError(f"{path}: cannot read: {what}")
+        if path.stat().st_size > MAX_BYTES:
+            raise FormatError(f"{path}: larger than {MAX_BYTES // 2**20} MiB; not a system description")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise FormatError(f"{path}: is UTF-16; save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FormatError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
 
 
 def read_yaml(text: str, source: str) -> Located:
@@ -241,9 +282,4 @@ def load_system_text(text: str, source: str = "system.yaml") -> System:
 def load_system(path: str | Path) -> System:
     """A :class:`System` from a ``system.yaml`` file; bad input raises one ``FormatError`` naming
     file, line and field of each problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot read: {exc}") from None
-    return load_system_text(text, str(path))
+    return load_system_text(read_text(path), str(path))

@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from ._load import Located, read_yaml, validation_problems
+from ._load import Located, read_text, read_yaml, validation_problems
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
 __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
@@ -188,6 +188,8 @@ def _validate_schema(text: str, version: str, source: str) -> None:
         # first line and say where in the BOM it is.
         detail = getattr(error, "data", None)
         message = getattr(detail, "message", None) or str(error).strip().splitlines()[0]
+        if len(message) > 300:  # jsonschema quotes the whole offending value (thousands of components)
+            message = message[:200] + " … " + message[-80:]
         where = "/".join(map(str, getattr(detail, "absolute_path", None) or ()))
         raise FormatError(f"{source}: does not follow the CycloneDX {version} schema"
                           f"{' at ' + where if where else ''}: {message}")
@@ -260,13 +262,13 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         for data in svc.get("data") or []:
             if not isinstance(data, dict):
                 continue
-            for ref in data.get("source") or []:
+            for ref in _refs(data.get("source"), source, f"service '{sid}' data source"):
                 flows.append({"from": str(ref), "to": sid, "data": data.get("name") or data.get("classification")})
-            for ref in data.get("destination") or []:
+            for ref in _refs(data.get("destination"), source, f"service '{sid}' data destination"):
                 flows.append({"from": sid, "to": str(ref), "data": data.get("name") or data.get("classification")})
     for dep in bom.get("dependencies") or []:
         if isinstance(dep, dict):
-            for ref in dep.get("dependsOn") or []:
+            for ref in _refs(dep.get("dependsOn"), source, f"dependencies of '{dep.get('ref')}'"):
                 flows.append({"from": str(ref), "to": str(dep.get("ref"))})
     # Dependencies name libraries and URLs the schema leaves out; keep only flows between kept components.
     # and not a component's dependency on itself, which says nothing about who reaches whom.
@@ -278,6 +280,15 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
     name = str(meta.get("name") or next((e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"),
                                         Path(source).stem))
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
+
+
+def _refs(value: Any, source: str, where: str) -> list[Any]:
+    """A list of bom-refs; text where a list belongs would otherwise be read one character at a time."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FormatError(f"{source}: {where}: expected a list of bom-refs, got {type(value).__name__}")
+    return value
 
 
 def _dedupe(flows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -350,16 +361,15 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     ``FormatError`` naming the file."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{source}: cannot read: {exc}") from None
+    text = read_text(path)
     try:
         bom = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FormatError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise FormatError(f"{source}: nested too deeply to read") from None
+    except ValueError as exc:  # an integer of thousands of digits (Python refuses to convert it)
+        raise FormatError(f"{source}: not readable JSON: {exc}") from None
     if not isinstance(bom, dict) or bom.get("bomFormat") != "CycloneDX":
         raise FormatError(f"{source}: not a CycloneDX BOM (no \"bomFormat\": \"CycloneDX\")")
     version = str(bom.get("specVersion", ""))
@@ -367,16 +377,24 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         raise FormatError(f"{source}: CycloneDX {version or '(no specVersion)'} cannot describe ML models; "
                           f"ML-BOMs use {', '.join(_SUPPORTED)}")
     if validate:
-        _validate_schema(text, version, source)
-    data = bom_to_dict(bom, source)
+        try:
+            _validate_schema(text, version, source)
+        except RecursionError:
+            raise FormatError(f"{source}: components nested too deeply to check") from None
+    try:
+        data = bom_to_dict(bom, source)
+    except (AttributeError, TypeError) as exc:
+        # Only reachable when the schema check did not run (cyclonedx-python-lib missing): a field of
+        # the wrong shape, such as a model card given as a list.
+        raise FormatError(f"{source}: not a well-formed CycloneDX BOM ({exc}); "
+                          "pip install 'advmatrix[threatmodel]' to be told where") from None
+    except RecursionError:
+        raise FormatError(f"{source}: components nested too deeply to read") from None
     bom_ids = frozenset(str(c.get("id")) for c in data.get("components") or [])
     located = None
     if overlay is not None:
         overlay = Path(overlay)
-        try:
-            located = read_yaml(overlay.read_text(encoding="utf-8"), str(overlay))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FormatError(f"{overlay}: cannot read: {exc}") from None
+        located = read_yaml(read_text(overlay), str(overlay))
         data = merge_overlay(data, located)
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})

@@ -24,7 +24,7 @@ from .. import __version__
 from .. import _sarif as sarif
 from .._files import check_writable, write_atomic
 from ..errors import FormatError, UsageError
-from ._load import read_yaml, system_from_located
+from ._load import read_text, read_yaml, system_from_located
 from ._transitions import Path as AttackPath
 from ._transitions import _mermaid_text
 from .diagram import path_svg, system_svg
@@ -97,7 +97,7 @@ def _is_cyclonedx(text: str) -> bool:
         return False
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: bad JSON, or an integer too long to convert
         return False
     return isinstance(data, dict) and "bomFormat" in data
 
@@ -106,10 +106,7 @@ def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool
     """A system from ``path``: a CycloneDX ML-BOM (JSON with ``bomFormat``; forced with ``bom=True``)
     or a ``system.yaml``. An ``overlay`` is only for BOMs."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot read: {exc}") from None
+    text = read_text(path)
     if bom or (bom is None and _is_cyclonedx(text)):
         from .cyclonedx import load_cyclonedx
 
@@ -123,8 +120,8 @@ def component_lines(path: str | Path, system: System) -> dict[str, int]:
     """The line of each component in ``path``: its list item in a ``system.yaml`` or an overlay, its
     ``bom-ref`` in a CycloneDX JSON file. Components not found there are left out."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_text(path)
+    except FormatError:
         return {}
     if _is_cyclonedx(text):
         out: dict[str, int] = {}
@@ -428,6 +425,20 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
     texts = render(tm, formats)
     out = Path(out_dir) if out_dir is not None else Path(".")
     destinations = {name: out / FORMATS[name] for name in texts}
+    extra = dict(extra or {})
+    every = {**destinations, **{name: Path(p) for name, (p, _) in extra.items()}}
+    # Two outputs on one path, or an output on the file being read, would silently lose one of them.
+    inputs = {Path(p).resolve(): p for p in (tm.source, tm.overlay) if p and Path(p).exists()}
+    taken: dict[Path, str] = {}
+    for name, path in every.items():
+        where = path.resolve()
+        if where in inputs:
+            raise UsageError(f"{path}: is the input {inputs[where]}; the {name} output would overwrite it")
+        if where in taken:
+            raise UsageError(f"{path}: both the {taken[where]} and the {name} output would be written there")
+        taken[where] = name
+    for path in extra.values():
+        check_writable(path[0])
     if texts:
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out}: is a file, not a directory")
@@ -435,8 +446,7 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out {out}: cannot create: {exc.strerror or exc}") from None
-    extra = dict(extra or {})
-    for path in [*destinations.values(), *(Path(p) for p, _ in extra.values())]:
+    for path in destinations.values():
         check_writable(path)
     written = {name: str(write_atomic(destinations[name], text)) for name, text in texts.items()}
     for name, (path, text) in extra.items():

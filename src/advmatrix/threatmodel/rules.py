@@ -54,7 +54,7 @@ from typing import Any
 
 from ..errors import FormatError
 from ..kb import bundled
-from ._load import read_yaml
+from ._load import read_text, read_yaml
 from .system import Component, ServiceComponent, System, _training_data
 
 __all__ = [
@@ -362,11 +362,7 @@ def load_rules(paths: Iterable[str | Path] = (), *, include_bundled: bool = True
     notes: list[str] = []
     for p in paths:
         for f in _rule_files(Path(p)):
-            try:
-                text = f.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise FormatError(f"{f}: cannot read rule file: {exc}") from None
-            got, said = _load_file(f, text, str(f))
+            got, said = _load_file(f, read_text(f), str(f))
             rules.extend(got)
             notes.extend(said)
     for note in notes:
