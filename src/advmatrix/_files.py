@@ -23,8 +23,11 @@ def cache_dir(*parts: str) -> Path:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed onto ``path`` when the block ends
     without error, removed otherwise. Readers see the old file or the new one, never a part."""
-    path = Path(path)
+    # a link keeps pointing where it did: the file it names is the one replaced
+    path = Path(path).resolve() if Path(path).is_symlink() else Path(path)
     check_writable(path)
+    if _special(path):
+        raise UsageError(f"{path}: is a device or pipe; this output must be a regular file")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -55,12 +58,30 @@ def check_writable(path: str | Path) -> None:
         raise UsageError(f"{path}: directory {parent} does not exist")
     if path.is_dir():
         raise UsageError(f"{path}: is a directory")
+    if _special(path):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{path}: is not writable")
+        return
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{path}: directory {parent} is not writable")
 
 
+def _special(path: Path) -> bool:
+    """A device, pipe or socket (after links): written into, never replaced by a rename."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
 def write_atomic(path: str | Path, content: str | bytes) -> Path:
-    """Write ``content`` (text as UTF-8) to ``path`` through :func:`atomic_path`."""
+    """Write ``content`` (text as UTF-8) to ``path`` through :func:`atomic_path`; a device or pipe
+    (``/dev/stdout``, a FIFO) is written into directly, since renaming over it would replace it."""
+    if _special(Path(path)):
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        return Path(path)
     with atomic_path(path) as tmp:
         if isinstance(content, bytes):
             tmp.write_bytes(content)
