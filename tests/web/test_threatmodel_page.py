@@ -120,3 +120,17 @@ def test_a_system_too_large_for_the_page_is_refused_with_the_limit(client):
     text = "name: big\ncomponents:\n" + "".join(f"  - {{id: m{i}, kind: model}}\n" for i in range(n))
     r = client.post("/threatmodel", files={"system": ("big.yaml", text.encode())})
     assert r.status_code == 400 and f"big.yaml: {n} components; this page takes up to" in html_lib.unescape(r.text)
+
+
+def test_text_where_the_file_belongs_gets_the_page_not_an_echo(client):
+    r = client.post("/threatmodel", data={"system": "name: x\n" + "#" * 50_000})
+    assert r.status_code == 400 and "Choose a system.yaml" in r.text and "#" * 1000 not in r.text
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ("name: d\ndescription: \"bad \\ud800\"\ncomponents: [{id: a, kind: external}]\n", "unpaired surrogate"),
+    ("name: d\ncomponents: [{id: a, kind: external, properties: {n: " + "1" * 5000 + "}}]\n", "digits"),
+])
+def test_text_no_output_can_encode_is_a_400_naming_the_line(client, body, says):
+    r = client.post("/threatmodel", files={"system": ("odd.yaml", body.encode())})
+    assert r.status_code == 400 and says in html_lib.unescape(r.text) and "odd.yaml:" in html_lib.unescape(r.text)

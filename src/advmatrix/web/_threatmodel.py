@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from ..errors import AdvmatrixError, UsageError
 from ..kb import Matrix
@@ -95,8 +96,12 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
         return page(request, "threatmodel.html.j2", nav="/threatmodel", tm=None, error=None)
 
     @app.post("/threatmodel", response_class=HTMLResponse, include_in_schema=False)
-    async def threatmodel_page(request: Request, system: UploadFile | None = None,
-                               overlay: UploadFile | None = None) -> HTMLResponse:
+    async def threatmodel_page(request: Request) -> HTMLResponse:
+        # The form is read here, not by FastAPI's parameters: a text field where the file belongs would
+        # otherwise be a JSON 422 that quotes the whole upload back, not this page saying what to do.
+        form = await request.form(max_part_size=MAX_UPLOAD + 1)
+        system, overlay = (f if isinstance(f, StarletteUpload) else None
+                           for f in (form.get("system"), form.get("overlay")))
         upload = await _read(system, "system")
         if upload is None:
             return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None,
