@@ -34,7 +34,10 @@ def emit_json(data: Any) -> None:
 
 
 def warn_all(warnings: tuple[str, ...] | list[str], limit: int = 5) -> None:
+    from rich.markup import escape
+
     for w in list(warnings)[:limit]:
-        err.print(f"[yellow]warning:[/] {w}", markup=True, highlight=False)
+        # a warning quotes file names and user text: '[/]' in them is not markup
+        err.print(f"[yellow]warning:[/] {escape(w)}", markup=True, highlight=False)
     if len(warnings) > limit:
         err.print(f"[yellow]warning:[/] ... and {len(warnings) - limit} more", markup=True)

@@ -45,6 +45,8 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     2 bad input (one line naming the file, line and field)."""
     import warnings
 
+    from rich.markup import escape
+
     from ..errors import UsageError
     from ..threatmodel import load_rules
     from ..threatmodel import report as tmr
@@ -60,8 +62,7 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuleWarning)
         ruleset = load_rules(rules) if rules else None
-    if not json:
-        warn_all([str(w.message) for w in caught])
+    warn_all([str(w.message) for w in caught])  # stderr: --json output on stdout stays clean
     with warnings.catch_warnings(record=True) as caught:
         # e.g. "not checked against the CycloneDX schema": one plain line, not Python's warning format
         warnings.simplefilter("always", UserWarning)
@@ -85,9 +86,10 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
     else:
         _table(tm)
         for name, path in written.items():
-            out.print(f"{name}: {path}")
+            out.print(f"{name}: {escape(str(path))}")
         for f in failing[:10]:
-            err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {f.name} on {f.component}: no mitigation in place")
+            err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {escape(f.name)} on {escape(f.component)}: "
+                      "no mitigation in place")
         if len(failing) > 10:
             err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more")
         if bare:
@@ -108,7 +110,8 @@ def _table(tm) -> None:
     from ..threatmodel import report as tmr
 
     p = tm.prediction
-    table = Table(title=f"{tm.system.name}: {len(p.technique_ids)} techniques, {len(p.likely_technique_ids)} likely")
+    table = Table(title=f"{escape(tm.system.name)}: {len(p.technique_ids)} techniques, "
+                        f"{len(p.likely_technique_ids)} likely")
     for col in ("component", "technique", "tier", "why", "missing mitigations"):
         table.add_column(col, overflow="fold")
     # the terminal shows the short list; every finding is in the reports (a public agent with
