@@ -240,3 +240,45 @@ def test_cli_says_the_bom_was_not_validated_in_one_plain_line(monkeypatch, cli):
         assert r.code == 0, r.err
         assert "warning: " in r.err and "not checked against the CycloneDX schema" in r.err
         assert "UserWarning" not in r.err and "load_cyclonedx" not in r.err
+
+
+def _chatbot(tmp_path, change, name="bom.json", prefix=b""):
+    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    change(bom)
+    path = tmp_path / name
+    path.write_bytes(prefix + json.dumps(bom).encode())
+    return path
+
+
+def test_a_bom_saved_with_a_utf8_byte_order_mark_is_still_a_bom(tmp_path, cli):
+    path = _chatbot(tmp_path, lambda b: None, prefix=b"\xef\xbb\xbf")
+    r = cli("threatmodel", path, "--json")
+    assert r.code == 0, r.err
+    assert r.json()["system"]
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda b: b["components"][0].__setitem__("modelCard", [1]), "not a well-formed CycloneDX BOM"),
+    (lambda b: b["components"][0].__setitem__("properties", None), "not a well-formed CycloneDX BOM"),
+    (lambda b: b["dependencies"][0].__setitem__("dependsOn", "tuned-llm"), "expected a list of bom-refs"),
+])
+def test_shapes_the_schema_check_would_catch_are_one_line_without_it(monkeypatch, tmp_path, cli, change, says):
+    monkeypatch.setitem(sys.modules, "cyclonedx.validation.json", None)
+    r = cli("threatmodel", _chatbot(tmp_path, change))
+    assert r.code == 2 and says in r.err and "Traceback" not in r.err
+
+
+def test_a_huge_number_or_deep_nesting_is_one_line(tmp_path, cli):
+    big = tmp_path / "big.json"
+    big.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": ' + "1" * 5000 + "}")
+    r = cli("threatmodel", big)
+    assert r.code == 2 and "Traceback" not in r.err and "big.json" in r.err
+
+    def nest(b):
+        node = b["components"][0]
+        for i in range(300):
+            child = {"type": "library", "name": f"n{i}", "bom-ref": f"n{i}"}
+            node["components"] = [child]
+            node = child
+    r = cli("threatmodel", _chatbot(tmp_path, nest, "deep.json"))
+    assert r.code == 2 and "nested too deeply" in r.err and "Traceback" not in r.err
