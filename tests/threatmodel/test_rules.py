@@ -77,6 +77,15 @@ NEVER_FIRES = {
     "empty-in": ("kind: model\ntask: {in: []}", "an empty list matches nothing"),
     "adversary-on-a-flow": ("kind: model\nadversary: {upstream: {kind: external}}",
                             "an adversary is on no flow: its selector takes no upstream"),
+    "misspelt-value": ("kind: model\ntask: classifcation", "task: 'classifcation' is not a value it can take"),
+    "quoted-boolean": ("kind: model\nsigned: 'no'", "signed: 'no' is not a value it can take (true, false)"),
+    "misspelt-in-selector": ("kind: model\nupstream: {kind: service, returns: [score]}",
+                             "returns: 'score' is not a value it can take"),
+    "unknown-control": ("kind: model\ncontrols: AML.M9999", "controls: 'AML.M9999' is not an ATLAS mitigation ID"),
+    "kinds-exclude": ("all: [{kind: model}, {kind: service}]", "exclude each other"),
+    "quoted-untrusted": ("kind: model\nexposed: {untrusted: 'false'}", "'exposed' takes true, false"),
+    "quoted-untrusted-leaf": ("kind: model\nupstream: {kind: external, untrusted: 'false'}",
+                              "'untrusted' takes true or false; got 'false'"),
 }
 
 

@@ -3,6 +3,7 @@ that could never fire, or reads what no component has, fails the load (see :mod:
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 from ..errors import FormatError
@@ -22,7 +23,7 @@ from .rules import (
     MitigationPlacement,
     Rule,
 )
-from .system import COMPONENT_KINDS, component_fields
+from .system import COMPONENT_CLASSES, COMPONENT_KINDS, component_fields
 
 __all__ = ["RuleChecker"]
 
@@ -132,6 +133,8 @@ class RuleChecker:
                     said = [said] if isinstance(said, str) else said
                     if isinstance(said, list) and all(isinstance(k, str) for k in said):
                         kinds = kinds & frozenset(said)
+                if not kinds:
+                    raise self.fail(loc, name, "the kinds this 'all' asks for exclude each other: it matches nothing")
             return Condition(key, children=tuple(self.condition(v, (*loc, i), name, kinds)
                                                  for i, v in enumerate(value)))
         if key == "not":
@@ -139,9 +142,9 @@ class RuleChecker:
         if key == "exposed":
             untrusted = False
             if isinstance(value, dict):
-                if set(value) - {"untrusted"}:
+                if set(value) - {"untrusted"} or not isinstance(value.get("untrusted", False), bool):
                     raise self.fail(loc, name, "'exposed' takes true, false or {untrusted: true}")
-                untrusted, value = bool(value.get("untrusted")), True
+                untrusted, value = value.get("untrusted", False), True
             if not isinstance(value, bool):
                 raise self.fail(loc, name, "'exposed' takes true, false or {untrusted: true}")
             return Condition("exposed", value, untrusted=untrusted)
@@ -149,7 +152,10 @@ class RuleChecker:
             if not isinstance(value, dict):
                 raise self.fail(loc, name, f"'{key}' takes a selector: a condition on the other component")
             selector = dict(value)
-            untrusted = bool(selector.pop("untrusted", False))
+            untrusted = selector.pop("untrusted", False)
+            if not isinstance(untrusted, bool):
+                # quoted "false" is text, which Python would take as true
+                raise self.fail(loc, name, f"'untrusted' takes true or false; got {untrusted!r}")
             if key == "adversary":
                 if untrusted:
                     raise self.fail(loc, name, "'adversary' takes no 'untrusted': adversaries are not on the flows")
@@ -186,7 +192,56 @@ class RuleChecker:
                 raise self.fail(loc, name, "an empty list matches nothing")
         elif isinstance(value, list) and not value:
             raise self.fail(loc, name, "an empty list matches nothing")
+        self.values(key, value, loc, name, kinds)
         return Condition(key, value)
+
+    def values(self, key: str, value: Any, loc: Loc, name: str, kinds: frozenset[str]) -> None:
+        """A value the field can never hold makes a rule that never fires (``task: classifcation``)."""
+        if key.startswith("properties.") or key == "kind":
+            return
+        said = value if not isinstance(value, dict) else next(iter(value.values()))
+        if isinstance(value, dict) and next(iter(value)) == "set":
+            return
+        said = said if isinstance(said, list) else [said]
+        if key == "controls":
+            for v in said:
+                if not isinstance(v, str) or v not in self.matrix or type(self.matrix.get(v)).__name__ != "Mitigation":
+                    raise self.fail(loc, name, f"controls: {v!r} is not an ATLAS mitigation ID")
+            return
+        allowed: list[Any] = []
+        for kind in kinds:
+            cls = COMPONENT_CLASSES[kind]
+            if key in cls.model_fields:
+                closed = closed_values(cls, key)
+                if closed is None:
+                    return  # free text on some kind: any value may be right
+                allowed += [v for v in closed if v not in allowed]
+        for v in said:
+            # bool is an int in Python: True == 1, so compare types as well as values
+            if not any(v == a and type(v) is type(a) for a in allowed):
+                shown = ", ".join(str(a).lower() if isinstance(a, bool) else str(a) for a in allowed)
+                raise self.fail(loc, name, f"{key}: {v!r} is not a value it can take ({shown})")
+
+
+def closed_values(cls: type, name: str) -> list[Any] | None:
+    """The values field ``name`` of component class ``cls`` can take when they are a closed set (its
+    Literals and booleans), else None (free text, numbers)."""
+    info = cls.model_fields.get(name)  # type: ignore[attr-defined]
+    if info is None:
+        return None
+    found: list[Any] = []
+    todo = [info.annotation]
+    while todo:
+        ann = todo.pop()
+        if ann is bool:
+            found += [True, False]
+        elif typing.get_origin(ann) is typing.Literal:
+            found += list(typing.get_args(ann))
+        elif ann in (str, int):
+            return None
+        else:
+            todo += [a for a in typing.get_args(ann) if a is not type(None)]
+    return found or None
 
 
 def _graph_keys(raw: Any) -> set[str]:

@@ -16,11 +16,11 @@ value a BOM import assumed.
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._rulecheck import closed_values
 from .predict import bundled_weights
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
@@ -72,22 +72,7 @@ def _flat(value: Any) -> Iterator[Any]:
 
 def _type_values(comp: Component, name: str) -> list[Any] | None:
     """The values a field's type allows when it is closed (a Literal, a bool), else None."""
-    info = type(comp).model_fields.get(name)
-    if info is None:
-        return None
-    found: list[Any] = []
-    todo = [info.annotation]
-    while todo:
-        ann = todo.pop()
-        if ann is bool:
-            found += [True, False]
-        elif typing.get_origin(ann) is typing.Literal:
-            found += list(typing.get_args(ann))
-        elif ann in (str, int):
-            return None
-        else:
-            todo += [a for a in typing.get_args(ann) if a is not type(None)]
-    return found or None
+    return closed_values(type(comp), name)
 
 
 def _moot(comp: Component, name: str) -> bool:
