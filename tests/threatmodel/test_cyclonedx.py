@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -282,3 +283,16 @@ def test_a_huge_number_or_deep_nesting_is_one_line(tmp_path, cli):
             node = child
     r = cli("threatmodel", _chatbot(tmp_path, nest, "deep.json"))
     assert r.code == 2 and "nested too deeply" in r.err and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize(("overlay", "says"), [
+    ("components:\n  - {id: tuned-llm, signed: true}\n  - {id: tuned-llm, signed: false}\n",
+     ":3: components.1.id: 'tuned-llm' is given twice in the overlay"),
+    ("flows:\n  - {from: tickets, to: tuned-llm, trusted: true}\n  - {from: tickets, to: tuned-llm, trusted: false}\n",
+     ":3: flows.1: a flow tickets -> tuned-llm is given twice in the overlay"),
+])
+def test_an_overlay_that_says_two_things_of_one_component_or_flow_is_an_error(tmp_path, overlay, says):
+    path = tmp_path / "o.yaml"
+    path.write_text(overlay)
+    with pytest.raises(FormatError, match=re.escape(f"{path}{says}")):
+        load_cyclonedx(DATA / "chatbot.bom.json", path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -282,3 +283,17 @@ def test_unauthenticated_inbound_messages_to_people_predict_phishing_and_imperso
     assert {("mail", "AML.T0052"), ("mail", "AML.T0073")} <= hits
     signed_in = [comps[0], {**comps[1], "authentication": "oauth"}, comps[2]]
     assert ("mail", "AML.T0052") not in bundled_hits(system(signed_in, flows))
+
+
+def test_a_reason_cannot_name_what_only_a_negation_mentions(tmp_path):
+    with pytest.raises(FormatError, match=r"placeholder '\{upstream\}'"):
+        rules_from(tmp_path, rule("kind: model\nnot: {upstream: {kind: service}}",
+                                  reason="{component} fed by {upstream}"))
+    with pytest.raises(FormatError, match=r"placeholder '\{properties\.\}'"):
+        rules_from(tmp_path, rule("kind: model", reason="{component} {properties.}"))
+
+
+def test_empty_rules_path_is_refused_not_read_as_the_current_directory(cli):
+    example = Path(__file__).resolve().parents[2] / "examples" / "systems" / "fraud-model.yaml"
+    r = cli("threatmodel", example, "--rules", "")
+    assert r.code == 2 and "--rules needs a file or directory" in r.err

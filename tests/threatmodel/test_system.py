@@ -113,6 +113,11 @@ def test_a_value_no_property_type_takes_is_one_problem():
     )
 
 
+def test_a_scalar_where_a_list_belongs_says_list_not_tuple():
+    msg = _error(GOOD.replace("modality: image", "controls: 5"))
+    assert "controls: expected a list; got 5" in msg and "tuple" not in msg
+
+
 def test_an_id_with_a_space_says_so():
     assert "must be one word without spaces; got 'my clf'" in _error(GOOD.replace("id: clf", "id: my clf", 1))
 

@@ -33,7 +33,7 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
                 overlay: Optional[Path] = typer.Option(None, "--overlay", help="YAML in the system.yaml schema adding what the BOM lacks (merged by component id)."),
                 fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),
                 out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for threatmodel.json/.md/.html/.sarif and threatmodel-layer.json (default: . when --format is given)."),
-                rules: list[Path] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
+                rules: list[str] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
                 fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of its mitigations is in place (techniques with no mitigation at all are listed, not counted)."),
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
                 emit_assess_plan: Optional[Path] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML; run it with advmatrix assess TARGET --plan FILE)."),
@@ -54,6 +54,8 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
 
     if fail_on is not None and fail_on not in tmr.FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got '{fail_on}')")
+    if any(not r.strip() for r in rules):  # Path("") would quietly mean the current directory
+        raise UsageError("--rules needs a file or directory (got an empty path)")
     formats = _formats(fmt, tuple(tmr.FORMATS))
     if fmt and not formats:
         raise UsageError(f"--format names no format; use {', '.join(tmr.FORMATS)} or all")
@@ -61,7 +63,7 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
         formats = list(tmr.FORMATS)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuleWarning)
-        ruleset = load_rules(rules) if rules else None
+        ruleset = load_rules([Path(r) for r in rules]) if rules else None
     warn_all([str(w.message) for w in caught])  # stderr: --json output on stdout stays clean
     with warnings.catch_warnings(record=True) as caught:
         # e.g. "not checked against the CycloneDX schema": one plain line, not Python's warning format

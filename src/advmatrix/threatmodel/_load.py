@@ -189,6 +189,10 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         return f"must be one word without spaces; got {err['input']!r}"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
+    if kind in ("tuple_type", "list_type"):  # pydantic says "a valid tuple": the file has lists
+        return f"expected a list; got {err['input']!r}"
+    if kind in ("dict_type", "mapping_type"):
+        return f"expected a mapping; got {err['input']!r}"
     return err["msg"][0].lower() + err["msg"][1:]
 
 

@@ -64,9 +64,10 @@ class RuleChecker:
         if not isinstance(raw["reason"], str) or not raw["reason"].strip():
             raise self.fail((*loc, "reason"), name, "'reason' must be non-empty text")
         # Any field may be shown (an unstated one reads "unstated"); graph facts only where the rule has the leaf.
-        known = BUILTIN_PLACEHOLDERS | set(when.graph_leaves()) | component_fields()
+        # a leaf under not: matches nothing it could name, so it offers no placeholder
+        known = BUILTIN_PLACEHOLDERS | set(_named_leaves(when)) | component_fields()
         for ph in _PLACEHOLDER.findall(raw["reason"]):
-            if ph not in known and not ph.startswith("properties."):
+            if ph not in known and not (ph.startswith("properties.") and ph != "properties."):
                 raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is neither a component field nor "
                                 f"a graph leaf of this rule; see the placeholders in advmatrix.threatmodel.rules")
         stage = self.stage(raw.get("stage"), (*loc, "stage"), name)
@@ -221,6 +222,15 @@ class RuleChecker:
             if not any(v == a and type(v) is type(a) for a in allowed):
                 shown = ", ".join(str(a).lower() if isinstance(a, bool) else str(a) for a in allowed)
                 raise self.fail(loc, name, f"{key}: {v!r} is not a value it can take ({shown})")
+
+
+def _named_leaves(cond: Condition) -> list[str]:
+    """The graph leaves whose matches a reason can name: those not under a ``not``."""
+    if cond.op == "not":
+        return []
+    if cond.op in ("all", "any"):
+        return [leaf for child in cond.children for leaf in _named_leaves(child)]
+    return [cond.op] if cond.op in GRAPH_LEAVES else []
 
 
 def closed_values(cls: type, name: str) -> list[Any] | None:

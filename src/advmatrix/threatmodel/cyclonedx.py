@@ -321,6 +321,12 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
         if key in data:
             out[key] = data[key]
     comps = {c["id"]: dict(c) for c in base["components"]}
+    seen_ids: set[str] = set()
+    for i, comp in enumerate(data.get("components") or []):
+        if isinstance(comp, dict) and isinstance(comp.get("id"), str):
+            if comp["id"] in seen_ids:
+                raise fail(("components", i, "id"), f"'{comp['id']}' is given twice in the overlay")
+            seen_ids.add(comp["id"])
     for i, comp in enumerate(data.get("components") or []):
         if not isinstance(comp, dict) or not isinstance(comp.get("id"), str):
             raise FormatError(f"{overlay.source}:{overlay.line(('components', i))}: components[{i}]: needs an 'id' "
@@ -346,6 +352,12 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
     # An overlay flow between a pair the BOM already links completes that flow (trusted, data), as an
     # overlay component completes an imported one; the rest are added.
     merged_flows = {(f["from"], f["to"]): dict(f) for f in base["flows"]}
+    pairs: set[tuple[str, str]] = set()
+    for i, flow in enumerate(flows):
+        key = (flow["from"], flow["to"])
+        if key in pairs:
+            raise fail(("flows", i), f"a flow {key[0]} -> {key[1]} is given twice in the overlay")
+        pairs.add(key)
     for flow in flows:
         key = (flow["from"], flow["to"])
         merged_flows[key] = {**merged_flows.get(key, {}), **flow}
