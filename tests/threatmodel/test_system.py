@@ -114,7 +114,7 @@ def test_a_value_no_property_type_takes_is_one_problem():
 
 
 def test_a_scalar_where_a_list_belongs_says_list_not_tuple():
-    msg = _error(GOOD.replace("modality: image", "controls: 5"))
+    msg = _error(GOOD.replace("controls: [AML.M0004]", "controls: 5"))
     assert "controls: expected a list; got 5" in msg and "tuple" not in msg
 
 
