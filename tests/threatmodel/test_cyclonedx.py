@@ -296,3 +296,9 @@ def test_an_overlay_that_says_two_things_of_one_component_or_flow_is_an_error(tm
     path.write_text(overlay)
     with pytest.raises(FormatError, match=re.escape(f"{path}{says}")):
         load_cyclonedx(DATA / "chatbot.bom.json", path)
+
+
+def test_a_dependency_on_a_ref_nothing_has_is_a_warning_not_a_silent_loss(tmp_path):
+    path = _chatbot(tmp_path, lambda b: b["dependencies"][0]["dependsOn"].append("Tuned-LLM"))
+    with pytest.warns(UserWarning, match="name 'Tuned-LLM', which no component or service has"):
+        load_cyclonedx(path)

@@ -270,6 +270,14 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         if isinstance(dep, dict):
             for ref in _refs(dep.get("dependsOn"), source, f"dependencies of '{dep.get('ref')}'"):
                 flows.append({"from": str(ref), "to": str(dep.get("ref"))})
+    # A reference that names nothing in the BOM is a typo (or a case slip); the flow it meant is lost.
+    services = [s for s in bom.get("services") or [] if isinstance(s, dict)]
+    known = {str(c.get("bom-ref")) for c in [*comps, *services] if c.get("bom-ref")} | set(entries)
+    unknown = sorted({r for f in flows for r in (f["from"], f["to"]) if r not in known})
+    if unknown:
+        warnings.warn(f"{source}: dependencies or data flows name {', '.join(repr(r) for r in unknown[:5])}"
+                      f"{' and more' if len(unknown) > 5 else ''}, which no component or service has; "
+                      "those flows are left out", stacklevel=2)
     # Dependencies name libraries and URLs the schema leaves out; keep only flows between kept components.
     # and not a component's dependency on itself, which says nothing about who reaches whom.
     flows = [f for f in flows if f["from"] in entries and f["to"] in entries and f["from"] != f["to"]]
