@@ -105,3 +105,15 @@ def test_attack_paths_go_through_the_likely_techniques_and_name_their_components
     assert set(data["components"]) == set(tm.paths[0].techniques)
     assert all(data["components"][t] for t in data["components"])
     assert "), on " in tmr.report_markdown(tm)
+
+
+def test_query_limits_and_output_obfuscation_go_on_the_service_in_front():
+    comps = [{"id": "users", "kind": "external"},
+             {"id": "api", "kind": "service", "audience": "public", "returns": "scores"},
+             {"id": "m", "kind": "model", "task": "classification", "trained_by": "us"}]
+    flows = [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}]
+    pred = predict(system(comps, flows))
+    for tid in ("AML.T0005.001", "AML.T0013"):
+        finding = next(f for f in pred.findings if f.technique_id == tid)
+        assert {m.id: m.component for m in finding.mitigations if m.id in ("AML.M0004", "AML.M0002")} == {
+            "AML.M0004": "api", "AML.M0002": "api"}, tid

@@ -371,6 +371,11 @@ def _place(system: System, comp: Component, kind: str | None) -> Component:
     return comp
 
 
+#: Mitigations that act where queries come in; unless a rule places them, they go on the service in front.
+_AT_THE_API = {"AML.M0004": "service",  # Restrict Number of AI Model Queries
+               "AML.M0002": "service"}  # Passive AI Output Obfuscation
+
+
 def _in_front(system: System, comp: Component) -> tuple[Component, ...]:
     """The components whose controls shield ``comp``: those its inputs pass through at inference time.
     The walk goes back along the flows but not past an outside party or a training set (a rate limit on
@@ -412,7 +417,7 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
     for mid in ids:
         mitigation = matrix.mitigation(mid)
         placement, rule_stage = placements.get(mid, (None, rules[0].stage))
-        target = _place(system, comp, placement.component if placement else None)
+        target = _place(system, comp, placement.component if placement else _AT_THE_API.get(mid))
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
         holder = next((c.id for c in (target, *guards) if mid in c.controls), None)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, holder is not None, holder))
