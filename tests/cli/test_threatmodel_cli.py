@@ -95,6 +95,8 @@ def test_fail_on_passes_once_every_mitigable_finding_has_a_control(cli, tmp_path
     assert all(not f["mitigations"] for f in got["unmitigable"])
     text = cli("threatmodel", path, "--fail-on", "likely", "--paths", "0")
     assert text.code == 0 and "have no mitigation in ATLAS or the rules and do not count" in text.err
+    n_ids = len({f["technique"] for f in got["unmitigable"]})
+    assert f"finding(s) of {n_ids} technique(s)" in text.err
 
 
 def test_help_documents_exit_codes(cli):

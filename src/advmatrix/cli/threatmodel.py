@@ -95,8 +95,9 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
         if len(failing) > 10:
             err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more")
         if bare:
-            err.print(f"fail-on {fail_on}: {len(bare)} finding(s) have no mitigation in ATLAS or the rules "
-                      f"and do not count ({', '.join(sorted({f.technique_id for f in bare}))})")
+            ids = sorted({f.technique_id for f in bare})
+            err.print(f"fail-on {fail_on}: {len(bare)} finding(s) of {len(ids)} technique(s) have no mitigation in "
+                      f"ATLAS or the rules and do not count ({', '.join(ids)})")
     if failing:
         raise typer.Exit(1)
 
