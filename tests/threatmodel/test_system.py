@@ -119,7 +119,8 @@ def test_a_scalar_where_a_list_belongs_says_list_not_tuple():
 
 
 def test_an_id_with_a_space_says_so():
-    assert "must be one word without spaces; got 'my clf'" in _error(GOOD.replace("id: clf", "id: my clf", 1))
+    assert "must be one word without spaces or invisible characters; got 'my clf'" in _error(
+        GOOD.replace("id: clf", "id: my clf", 1))
 
 
 def test_unknown_flow_endpoint_named():
@@ -275,3 +276,8 @@ def test_field_and_reference_errors_come_in_one_run():
     lines = _error(text).splitlines()
     assert lines == ["system.yaml:11: components[2].modality: must be one of " + lines[0].split("one of ")[1],
                      "system.yaml:19: flows[1].to: unknown component 'clasifier'"]
+
+
+def test_an_id_with_an_invisible_character_says_so():
+    msg = _error(GOOD.replace("id: clf", 'id: "clf\\u200b"', 1))
+    assert "must be one word without spaces or invisible characters; got 'clf\\u200b'" in msg

@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields, reference_problems
+from .system import COMPONENT_KINDS, DEFER_REFERENCES, ID_PATTERN, System, component_fields, reference_problems
 
 __all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_text", "read_yaml"]
 
@@ -185,8 +185,8 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
             article = "an" if component[0] in "aeiou" else "a"
             return f"{article} {component} has no such field; it is a field of {' and '.join(owners)} components"
         return "unknown field"
-    if kind == "string_pattern_mismatch" and ctx.get("pattern") == r"^\S+$":
-        return f"must be one word without spaces; got {err['input']!r}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
+        return f"must be one word without spaces or invisible characters; got {err['input']!r}"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     if kind in ("tuple_type", "list_type"):  # pydantic says "a valid tuple": the file has lists

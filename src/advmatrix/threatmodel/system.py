@@ -61,6 +61,11 @@ def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+#: One word, and nothing invisible in it: a zero-width space or a direction mark makes two ids that
+#: print the same, so "unknown component 'api'" would name one that seems to exist.
+ID_PATTERN = r"^[^\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+$"
+
+
 def _one_or_many(item: Any) -> Any:
     """A tuple of ``item`` that also takes a single value (``controls: AML.M0004``), as the documentation
     promises; the JSON Schema says so too (``item`` or an array of them), so editors accept what the loader does."""
@@ -107,7 +112,7 @@ class _Base(BaseModel):
 class Component(_Base):
     """Fields every component has; the subclasses add the fields of their kind."""
 
-    id: str = Field(min_length=1, pattern=r"^\S+$", description="Unique name, used by flows and tool lists.")
+    id: str = Field(min_length=1, pattern=ID_PATTERN, description="Unique name, used by flows and tool lists.")
     kind: Kind
     name: str | None = Field(None, description="Display name; defaults to the id.")
     description: str | None = None
