@@ -44,3 +44,19 @@ def test_threatmodel_refuses_to_write_over_its_input_or_one_output_over_another(
             "--emit-monitor-config", tmp_path / "out" / "threatmodel.json")
     assert r.code == 2 and "both the json and the monitor_config output" in r.err
     assert not (tmp_path / "out" / "threatmodel.json").exists()
+
+
+def test_a_failure_part_way_leaves_no_new_output_behind(cli, tmp_path, monkeypatch):
+    """One of the five reports fails to write (a full disk): none of the five appears."""
+    real = Path.write_text
+
+    def write_text(self, *args, **kwargs):
+        if ".sarif." in self.name:
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    system = ROOT / "examples" / "systems" / "fraud-model.yaml"
+    r = cli("threatmodel", system, "-o", tmp_path / "out")
+    assert r.code == 2 and "threatmodel.sarif: cannot write: No space left on device; nothing was written" in r.err
+    assert list((tmp_path / "out").iterdir()) == []

@@ -26,7 +26,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     # a link keeps pointing where it did: the file it names is the one replaced
     path = Path(path).resolve() if Path(path).is_symlink() else Path(path)
     check_writable(path)
-    if _special(path):
+    if is_special(path):
         raise UsageError(f"{path}: is a device or pipe; this output must be a regular file")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -58,7 +58,7 @@ def check_writable(path: str | Path) -> None:
         raise UsageError(f"{path}: directory {parent} does not exist")
     if path.is_dir():
         raise UsageError(f"{path}: is a directory")
-    if _special(path):
+    if is_special(path):
         if not os.access(path, os.W_OK):
             raise UsageError(f"{path}: is not writable")
         return
@@ -66,7 +66,7 @@ def check_writable(path: str | Path) -> None:
         raise UsageError(f"{path}: directory {parent} is not writable")
 
 
-def _special(path: Path) -> bool:
+def is_special(path: Path) -> bool:
     """A device, pipe or socket (after links): written into, never replaced by a rename."""
     return path.exists() and not path.is_file() and not path.is_dir()
 
@@ -74,7 +74,7 @@ def _special(path: Path) -> bool:
 def write_atomic(path: str | Path, content: str | bytes) -> Path:
     """Write ``content`` (text as UTF-8) to ``path`` through :func:`atomic_path`; a device or pipe
     (``/dev/stdout``, a FIFO) is written into directly, since renaming over it would replace it."""
-    if _special(Path(path)):
+    if is_special(Path(path)):
         data = content.encode("utf-8") if isinstance(content, str) else content
         try:
             with open(path, "wb") as fh:

@@ -13,6 +13,7 @@ through :func:`~advmatrix._files.write_atomic` after all of them rendered.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -22,7 +23,7 @@ from typing import Any
 
 from .. import __version__
 from .. import _sarif as sarif
-from .._files import check_writable, write_atomic
+from .._files import atomic_path, check_writable, is_special, write_atomic
 from ..errors import FormatError, UsageError
 from ._load import read_text, read_yaml, system_from_located
 from ._transitions import Path as AttackPath
@@ -448,7 +449,16 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
             raise UsageError(f"--out {out}: cannot create: {exc.strerror or exc}") from None
     for path in destinations.values():
         check_writable(path)
-    written = {name: str(write_atomic(destinations[name], text)) for name, text in texts.items()}
-    for name, (path, text) in extra.items():
-        written[name] = str(write_atomic(path, text))
-    return written
+    # Every file is written to its temporary copy first and the copies are renamed only when all are
+    # written: a full disk or Ctrl-C part-way leaves the old set, not half of a new one.
+    todo = {**{name: (destinations[name], text) for name, text in texts.items()}, **extra}
+    with contextlib.ExitStack() as stack:
+        for path, text in todo.values():
+            if is_special(Path(path)):  # a device or pipe is written into, not renamed over
+                write_atomic(path, text)
+                continue
+            try:
+                stack.enter_context(atomic_path(path)).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"{path}: cannot write: {exc.strerror or exc}; nothing was written") from None
+    return {name: str(path) for name, (path, _) in todo.items()}
