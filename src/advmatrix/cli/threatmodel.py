@@ -114,9 +114,13 @@ def _table(tm) -> None:
 
     p = tm.prediction
     table = Table(title=f"{escape(tm.system.name)}: {len(p.technique_ids)} techniques, "
-                        f"{len(p.likely_technique_ids)} likely")
-    for col in ("component", "technique", "tier", "why", "missing mitigations"):
-        table.add_column(col, overflow="fold")
+                        f"{len(p.likely_technique_ids)} likely", expand=True)  # expand: ratios apply
+    # ids stay whole (a folded id reads as two); the reason gets the room a narrow terminal has
+    table.add_column("component", no_wrap=True, max_width=24, overflow="ellipsis")
+    table.add_column("technique", overflow="fold", ratio=2)
+    table.add_column("tier", no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=3)
+    table.add_column("missing mitigations", overflow="fold", ratio=2)
     # the terminal shows the short list; every finding is in the reports (a public agent with
     # tools meets 80+ conditions, and a screenful of possibles hides the likely ones)
     likely = [f for f in p.findings if f.tier == "likely"]

@@ -112,7 +112,8 @@ class _Base(BaseModel):
 class Component(_Base):
     """Fields every component has; the subclasses add the fields of their kind."""
 
-    id: str = Field(min_length=1, pattern=ID_PATTERN, description="Unique name, used by flows and tool lists.")
+    id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN,
+                    description="Unique name, used by flows and tool lists.")
     kind: Kind
     name: str | None = Field(None, description="Display name; defaults to the id.")
     description: str | None = None
