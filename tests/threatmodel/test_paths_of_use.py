@@ -117,3 +117,17 @@ def test_query_limits_and_output_obfuscation_go_on_the_service_in_front():
         finding = next(f for f in pred.findings if f.technique_id == tid)
         assert {m.id: m.component for m in finding.mitigations if m.id in ("AML.M0004", "AML.M0002")} == {
             "AML.M0004": "api", "AML.M0002": "api"}, tid
+
+
+def test_a_limit_on_one_of_two_apis_in_front_of_a_model_leaves_it_open():
+    comps = [{"id": "users", "kind": "external"},
+             {"id": "api-a", "kind": "service", "audience": "public", "returns": "scores", "controls": ["AML.M0004"]},
+             {"id": "api-b", "kind": "service", "audience": "public", "returns": "scores"},
+             {"id": "m", "kind": "model", "task": "classification", "trained_by": "us"}]
+    flows = [{"from": "users", "to": "api-a"}, {"from": "users", "to": "api-b"}, {"from": "api-a", "to": "m"},
+             {"from": "api-b", "to": "m"}, {"from": "m", "to": "api-a"}, {"from": "m", "to": "api-b"}]
+    sys_ = system(comps, flows)
+    assert _in_place(sys_, "m", "AML.T0024.002", "AML.M0004") is None
+    assert _in_place(sys_, "api-b", "AML.T0029", "AML.M0004") is None
+    guarded = system([{**c, "controls": ["AML.M0004"]} if c["id"] == "api-b" else c for c in comps], flows)
+    assert _in_place(guarded, "m", "AML.T0024.002", "AML.M0004") in ("api-a", "api-b")

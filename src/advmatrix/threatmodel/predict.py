@@ -396,6 +396,42 @@ def _in_front(system: System, comp: Component) -> tuple[Component, ...]:
     return system.memo(("in-front", comp.id), compute)
 
 
+def _holder(system: System, comp: Component, target: Component, mid: str, in_front: set[str]) -> str | None:
+    """Where mitigation ``mid`` is in place for ``comp``'s finding, or None: on the component itself;
+    on the component a rule placed it on outside the query path (a training set, a tool); for an
+    adversary's finding, anywhere; else on the query path, and then only when every way in from an
+    outside party or an unguarded start passes a component that holds it (a rate limit on one of two
+    APIs in front of a model leaves the model open through the other)."""
+    if mid in comp.controls:
+        return comp.id
+    if comp.kind == "adversary":
+        return next((c.id for c in system.components if mid in c.controls), None)
+    if target.id != comp.id and target.id not in in_front and mid in target.controls:
+        return target.id
+    back = system.memo("flows-back", lambda: _reverse(system))
+    held = [c.id for c in system.components if mid in c.controls]
+    if not held:
+        return None
+    first: str | None = None
+    seen, todo = {comp.id}, [comp.id]
+    while todo:
+        node = todo.pop()
+        preds = [n for n in back.get(node, ()) if not _training_data(system.component(n))]
+        if not preds and node != comp.id:
+            return None  # a way in that starts here and passes no holder
+        for n in preds:
+            if n in seen:
+                continue
+            seen.add(n)
+            if mid in system.component(n).controls:
+                first = first or n
+            elif system.component(n).kind == "external":
+                return None  # an outside party reaches it without passing a holder
+            else:
+                todo.append(n)
+    return first
+
+
 def _reverse(system: System) -> dict[str, list[str]]:
     back: dict[str, list[str]] = {}
     for a, b, _trusted in system.edges():
@@ -411,15 +447,14 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
         for mid, p in rule.mitigations.items():
             placements.setdefault(mid, (p, rule.stage))
     ids = list(dict.fromkeys([m.id for m, _ in matrix.mitigations_of(technique_id)] + list(placements)))
-    # A control set on a component in front of this one (its queries pass through it) protects it too.
-    guards = list(system.components) if comp.kind == "adversary" else [comp, *_in_front(system, comp)]
+    in_front = set() if comp.kind == "adversary" else {c.id for c in _in_front(system, comp)}
     out = []
     for mid in ids:
         mitigation = matrix.mitigation(mid)
         placement, rule_stage = placements.get(mid, (None, rules[0].stage))
         target = _place(system, comp, placement.component if placement else _AT_THE_API.get(mid))
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
-        holder = next((c.id for c in (target, *guards) if mid in c.controls), None)
+        holder = _holder(system, comp, target, mid, in_front)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, holder is not None, holder))
     return tuple(out)
 
