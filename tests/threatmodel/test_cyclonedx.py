@@ -35,8 +35,10 @@ def test_real_model_card_with_datasets():
     evaluation = system.component("component-support-ticket-evaluation-data")
     assert isinstance(train, DatasetComponent) and train.used_for == ("training",)
     assert evaluation.used_for == ("evaluation",) and not train.sensitive  # classified "internal"
-    # dependsOn: the service uses the model, the model was built from the data
-    assert {c.id for c in system.upstream_of(model)} == {train.id, evaluation.id}
+    # dependsOn: the service calls the model (requests in, answers back), the model was built from the data
+    service_id = "component-support-triage-service"
+    assert {c.id for c in system.upstream_of(model)} == {train.id, evaluation.id, service_id}
+    assert {c.id for c in system.upstream_of(model, inputs_only=True)} >= {service_id}
     assert [c.id for c in system.reachable_from("dataset")] == ["component-support-triage-service", model.id]
     service = system.component("component-support-triage-service")
     assert isinstance(service, ServiceComponent) and service.audience == "internal"
@@ -302,3 +304,14 @@ def test_a_dependency_on_a_ref_nothing_has_is_a_warning_not_a_silent_loss(tmp_pa
     path = _chatbot(tmp_path, lambda b: b["dependencies"][0]["dependsOn"].append("Tuned-LLM"))
     with pytest.warns(UserWarning, match="name 'Tuned-LLM', which no component or service has"):
         load_cyclonedx(path)
+
+
+def test_an_authenticated_bom_service_is_assumed_to_take_an_api_key(tmp_path):
+    def change(b):
+        b["services"][0]["authenticated"] = True
+    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    path = _chatbot(tmp_path, change)
+    system = load_cyclonedx(path)
+    svc_id = bom["services"][0]["bom-ref"]
+    svc = system.component(svc_id)
+    assert svc.authentication == "api-key" and "authentication" in svc.properties["assumed"]

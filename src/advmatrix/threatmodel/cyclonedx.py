@@ -255,6 +255,9 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
                     _assume(entry, "audience", "internal")
             if svc.get("authenticated") is False:
                 entry["authentication"] = "none"
+            elif svc.get("authenticated") is True and "authentication" not in props:
+                # CycloneDX says only that callers authenticate, not how; an API key is the common case
+                _assume(entry, "authentication", "api-key")
             if svc.get("endpoints"):
                 entry.setdefault("properties", {})["endpoints"] = ", ".join(map(str, svc["endpoints"]))
         _apply_properties(entry, props)
@@ -270,6 +273,11 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         if isinstance(dep, dict):
             for ref in _refs(dep.get("dependsOn"), source, f"dependencies of '{dep.get('ref')}'"):
                 flows.append({"from": str(ref), "to": str(dep.get("ref"))})
+                # A service or app that depends on a model (or another service) calls it: its requests
+                # flow there too, not only the answers back.
+                caller, called = entries.get(str(dep.get("ref")), {}), entries.get(str(ref), {})
+                if caller.get("kind") in _CALLERS and called.get("kind") in _CALLED:
+                    flows.append({"from": str(dep.get("ref")), "to": str(ref)})
     # A reference that names nothing in the BOM is a typo (or a case slip); the flow it meant is lost.
     services = [s for s in bom.get("services") or [] if isinstance(s, dict)]
     known = {str(c.get("bom-ref")) for c in [*comps, *services] if c.get("bom-ref")} | set(entries)
@@ -288,6 +296,10 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
     name = str(meta.get("name") or next((e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"),
                                         Path(source).stem))
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
+
+
+_CALLERS = frozenset({"service", "llm-app"})
+_CALLED = frozenset({"model", "llm-app", "service", "tool"})
 
 
 def _refs(value: Any, source: str, where: str) -> list[Any]:
