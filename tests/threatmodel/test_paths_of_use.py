@@ -131,3 +131,14 @@ def test_a_limit_on_one_of_two_apis_in_front_of_a_model_leaves_it_open():
     assert _in_place(sys_, "api-b", "AML.T0029", "AML.M0004") is None
     guarded = system([{**c, "controls": ["AML.M0004"]} if c["id"] == "api-b" else c for c in comps], flows)
     assert _in_place(guarded, "m", "AML.T0024.002", "AML.M0004") in ("api-a", "api-b")
+
+
+def test_a_read_tool_over_internal_data_is_not_a_poisoned_tool_channel():
+    comps = [{"id": "users", "kind": "external"},
+             {"id": "app", "kind": "llm-app", "tools": ["lookup"]},
+             {"id": "lookup", "kind": "tool", "side_effects": "read"},
+             {"id": "crm", "kind": "dataset", "used_for": "retrieval", "writers": "internal"}]
+    flows = [{"from": "users", "to": "app"}, {"from": "crm", "to": "lookup"}]
+    assert ("lookup", "AML.T0099") not in bundled_hits(system(comps, flows))
+    public = [*comps[:3], {**comps[3], "writers": "public"}]
+    assert ("lookup", "AML.T0099") in bundled_hits(system(public, flows))
