@@ -60,3 +60,15 @@ def test_a_failure_part_way_leaves_no_new_output_behind(cli, tmp_path, monkeypat
     r = cli("threatmodel", system, "-o", tmp_path / "out")
     assert r.code == 2 and "threatmodel.sarif: cannot write: No space left on device; nothing was written" in r.err
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_threatmodel_never_writes_over_a_rule_file_or_reads_an_empty_path_as_here(cli, tmp_path):
+    system = ROOT / "examples" / "systems" / "fraud-model.yaml"
+    rules = tmp_path / "mine.yaml"
+    rules.write_text("rules:\n  - id: AML.T0015\n    when: {kind: model}\n    reason: \"{component} matched\"\n")
+    before = rules.read_bytes()
+    r = cli("threatmodel", system, "--rules", rules, "--emit-monitor-config", rules)
+    assert r.code == 2 and "is the input" in r.err and rules.read_bytes() == before
+    for args in (("",), (system, "--overlay", "")):
+        r = cli("threatmodel", *args)
+        assert r.code == 2 and "(got an empty path)" in r.err, args

@@ -28,9 +28,9 @@ def _formats(values: list[str], fmt_names: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="system.yaml, or a CycloneDX 1.5, 1.6 or 1.7 ML-BOM (JSON; detected by content)."),
+def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system.yaml, or a CycloneDX 1.5, 1.6 or 1.7 ML-BOM (JSON; detected by content)."),
                 bom: bool = typer.Option(False, "--bom", help="Read SYSTEM as a CycloneDX ML-BOM whatever it looks like."),
-                overlay: Optional[Path] = typer.Option(None, "--overlay", help="YAML in the system.yaml schema adding what the BOM lacks (merged by component id)."),
+                overlay: Optional[str] = typer.Option(None, "--overlay", help="YAML in the system.yaml schema adding what the BOM lacks (merged by component id)."),
                 fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),
                 out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for threatmodel.json/.md/.html/.sarif and threatmodel-layer.json (default: . when --format is given)."),
                 rules: list[str] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
@@ -54,8 +54,10 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
 
     if fail_on is not None and fail_on not in tmr.FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got '{fail_on}')")
-    if any(not r.strip() for r in rules):  # Path("") would quietly mean the current directory
-        raise UsageError("--rules needs a file or directory (got an empty path)")
+    # Path("") is the current directory: an empty argument would quietly mean "."
+    for what, value in (("SYSTEM", system), ("--overlay", overlay), *(("--rules", r) for r in rules)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{what} needs a file{' or directory' if what == '--rules' else ''} (got an empty path)")
     formats = _formats(fmt, tuple(tmr.FORMATS))
     if fmt and not formats:
         raise UsageError(f"--format names no format; use {', '.join(tmr.FORMATS)} or all")
@@ -78,7 +80,8 @@ def threatmodel(system: Path = typer.Argument(..., metavar="SYSTEM", help="syste
         extra["assess_plan"] = (emit_assess_plan, tmr.assess_plan(tm))
     if emit_monitor_config is not None:
         extra["monitor_config"] = (emit_monitor_config, tmr.monitor_config(tm))
-    written = tmr.write_outputs(tm, out_dir, formats, extra)
+    rule_files = [f for r in map(Path, rules) for f in ([r] if not r.is_dir() else sorted(r.glob("*.yaml")))]
+    written = tmr.write_outputs(tm, out_dir, formats, extra, read=rule_files)
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
     bare = tmr.unmitigable(tm.prediction, fail_on) if fail_on else []
     if json:

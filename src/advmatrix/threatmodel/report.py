@@ -417,19 +417,21 @@ def render(tm: ThreatModel, formats: Iterable[str]) -> dict[str, str]:
 
 
 def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable[str],
-                  extra: Mapping[str, tuple[str | Path, str]] | None = None) -> dict[str, str]:
+                  extra: Mapping[str, tuple[str | Path, str]] | None = None,
+                  read: Iterable[str | Path] = ()) -> dict[str, str]:
     """Render every format, then write each atomically into ``out_dir`` (``.`` when None), and each
     ``extra`` (name -> (path, text): the assess plan, the monitor config); returns name -> path.
 
     Every destination is checked before the first file is written, so a bad one (a directory in
-    the way, a missing or read-only directory) is a ``UsageError`` naming it and leaves none behind."""
+    the way, a missing or read-only directory, the system, overlay or a file in ``read``) is a
+    ``UsageError`` naming it and leaves none behind."""
     texts = render(tm, formats)
     out = Path(out_dir) if out_dir is not None else Path(".")
     destinations = {name: out / FORMATS[name] for name in texts}
     extra = dict(extra or {})
     every = {**destinations, **{name: Path(p) for name, (p, _) in extra.items()}}
     # Two outputs on one path, or an output on the file being read, would silently lose one of them.
-    inputs = {Path(p).resolve(): p for p in (tm.source, tm.overlay) if p and Path(p).exists()}
+    inputs = {Path(p).resolve(): p for p in (tm.source, tm.overlay, *read) if p and Path(p).exists()}
     taken: dict[Path, str] = {}
     for name, path in every.items():
         where = path.resolve()
