@@ -263,7 +263,12 @@ def test_a_bom_saved_with_a_utf8_byte_order_mark_is_still_a_bom(tmp_path, cli):
 @pytest.mark.parametrize(("change", "says"), [
     (lambda b: b["components"][0].__setitem__("modelCard", [1]), "not a well-formed CycloneDX BOM"),
     (lambda b: b["components"][0].__setitem__("properties", None), "not a well-formed CycloneDX BOM"),
-    (lambda b: b["dependencies"][0].__setitem__("dependsOn", "tuned-llm"), "expected a list of bom-refs"),
+    (lambda b: b["dependencies"][0].__setitem__("dependsOn", "tuned-llm"),
+     "dependencies[0].dependsOn: expected a list, got str"),
+    (lambda b: b.__setitem__("services", ["svc"]), "services[0]: expected an object, got str"),
+    (lambda b: b["services"][0].__setitem__("data", "x"), "services[0].data: expected a list, got str"),
+    (lambda b: b["components"][0].__setitem__("properties", {"advmatrix:kind": "model"}),
+     "components[0].properties: expected a list, got dict"),
 ])
 def test_shapes_the_schema_check_would_catch_are_one_line_without_it(monkeypatch, tmp_path, cli, change, says):
     monkeypatch.setitem(sys.modules, "cyclonedx.validation.json", None)

@@ -298,6 +298,36 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
 
 
+def _check_shapes(bom: dict[str, Any], source: str) -> None:
+    """The parts the import reads have the shape CycloneDX gives them: the schema check says so too,
+    but it needs cyclonedx-python-lib, and without it a list given as text was read one character at
+    a time or a misshapen service silently dropped."""
+    def need(value: Any, kind: type, where: str) -> Any:
+        if value is not None and not isinstance(value, kind):
+            name = "a list" if kind is list else "an object"
+            raise FormatError(f"{source}: {where}: expected {name}, got {type(value).__name__}")
+        return value if value is not None else kind()
+
+    def each(items: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"{where}[{i}]", need(item, dict, f"{where}[{i}]")) for i, item in enumerate(need(items, list, where))]
+
+    todo = each(bom.get("components"), "components") + each(bom.get("services"), "services")
+    meta = need(bom.get("metadata"), dict, "metadata")
+    if meta.get("component") is not None:
+        todo.append(("metadata.component", need(meta["component"], dict, "metadata.component")))
+    while todo:
+        where, item = todo.pop()
+        each(item.get("properties"), f"{where}.properties")
+        for sub in ("data", "endpoints"):
+            need(item.get(sub), list, f"{where}.{sub}")
+        for j, d in each(item.get("data"), f"{where}.data") if "services" in where else ():
+            need(d.get("source"), list, f"{j}.source")
+            need(d.get("destination"), list, f"{j}.destination")
+        todo += each(item.get("components"), f"{where}.components")
+    for where, dep in each(bom.get("dependencies"), "dependencies"):
+        need(dep.get("dependsOn"), list, f"{where}.dependsOn")
+
+
 _CALLERS = frozenset({"service", "llm-app"})
 _CALLED = frozenset({"model", "llm-app", "service", "tool"})
 
@@ -414,6 +444,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         except RecursionError:
             raise FormatError(f"{source}: components nested too deeply to check") from None
     try:
+        _check_shapes(bom, source)
         data = bom_to_dict(bom, source)
     except (AttributeError, TypeError) as exc:
         # Only reachable when the schema check did not run (cyclonedx-python-lib missing): a field of
