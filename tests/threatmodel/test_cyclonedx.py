@@ -320,3 +320,9 @@ def test_an_authenticated_bom_service_is_assumed_to_take_an_api_key(tmp_path):
     svc_id = bom["services"][0]["bom-ref"]
     svc = system.component(svc_id)
     assert svc.authentication == "api-key" and "authentication" in svc.properties["assumed"]
+
+
+def test_a_lone_surrogate_in_a_bom_is_refused_with_its_json_path(tmp_path, cli):
+    path = _chatbot(tmp_path, lambda b: b["components"][0].__setitem__("name", "x\ud800"))
+    r = cli("threatmodel", path)
+    assert r.code == 2 and "components[0].name: holds an unpaired surrogate escape" in r.err

@@ -281,3 +281,19 @@ def test_field_and_reference_errors_come_in_one_run():
 def test_an_id_with_an_invisible_character_says_so():
     msg = _error(GOOD.replace("id: clf", 'id: "clf\\u200b"', 1))
     assert "must be one word without spaces or invisible characters; got 'clf\\u200b'" in msg
+
+
+def test_every_kind_of_invisible_character_in_an_id_is_refused_and_names_it():
+    for ch in ("\u00ad", "\u2066", "\u180e", "\ufe0f", "\u3164"):
+        msg = _error(GOOD.replace("id: clf", f'id: "clf{ch}"', 1).replace("to: clf", f'to: "clf{ch}"'))
+        assert f"U+{ord(ch):04X} shows nothing" in msg, ch
+    assert load_system_text(GOOD.replace("clf", "café")).component("café").kind == "model"
+
+
+def test_a_huge_value_in_the_wrong_place_is_quoted_short():
+    msg = _error(GOOD.replace("modality: image", "modality: [" + ", ".join(map(str, range(30_000))) + "]"))
+    assert len(msg) < 400 and "characters)" in msg
+
+
+def test_names_are_at_most_200_characters():
+    assert "at most 200 characters" in _error(GOOD.replace("name: demo", "name: " + "n" * 201, 1))

@@ -163,12 +163,19 @@ def _component_kind(raw: Loc) -> str | None:
     return None
 
 
+def _shown(value: Any, most: int = 120) -> str:
+    """``repr(value)``, cut in the middle past ``most`` characters: a 30,000-item list given where one
+    word belongs made a 200 KB error line."""
+    text = repr(value)
+    return text if len(text) <= most else f"{text[:most - 30]} … {text[-20:]} ({len(text):,} characters)"
+
+
 def _message(err: dict[str, Any], raw: Loc = ()) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "literal_error":
         expected = ctx.get("expected", "").replace("' or '", "', '").replace("'", "")
-        return f"must be one of {expected}; got {err['input']!r}"
+        return f"must be one of {expected}; got {_shown(err['input'])}"
     if kind == "union_tag_invalid":
         return f"unknown component kind {ctx.get('tag')!r}; must be one of {', '.join(COMPONENT_KINDS)}"
     if kind == "union_tag_not_found":
@@ -177,7 +184,7 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         return "required field missing"
     if kind == "bool_type":
         # Strict: a quoted "yes", 1 or "true" is a mistake worth naming, not a truth to guess.
-        return f"must be true or false (unquoted); got {err['input']!r}"
+        return f"must be true or false (unquoted); got {_shown(err['input'])}"
     if kind == "extra_forbidden":
         component = _component_kind(raw)
         owners = [k for k in COMPONENT_KINDS if raw and raw[-1] in component_fields(k)] if component else []
@@ -186,13 +193,13 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
             return f"{article} {component} has no such field; it is a field of {' and '.join(owners)} components"
         return "unknown field"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
-        return f"must be one word without spaces or invisible characters; got {err['input']!r}"
+        return f"must be one word without spaces or invisible characters; got {_shown(err['input'])}"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     if kind in ("tuple_type", "list_type"):  # pydantic says "a valid tuple": the file has lists
-        return f"expected a list; got {err['input']!r}"
+        return f"expected a list; got {_shown(err['input'])}"
     if kind in ("dict_type", "mapping_type"):
-        return f"expected a mapping; got {err['input']!r}"
+        return f"expected a mapping; got {_shown(err['input'])}"
     return err["msg"][0].lower() + err["msg"][1:]
 
 
@@ -228,7 +235,7 @@ def validation_problems(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Lo
             where = (*prefix, *loc[:-1])
             if where not in merged:
                 merged[where] = []
-                problems.append((where, f"got {err['input']!r}"))
+                problems.append((where, f"got {_shown(err['input'])}"))
             merged[where].append(member)
             continue
         problems.append(((*prefix, *loc), _message(err, raw)))

@@ -298,6 +298,25 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
 
 
+def _surrogate_at(value: Any) -> str | None:
+    """The JSON path of the first string holding a lone surrogate ("\\ud800" parses, then no output can
+    encode it), or None. Walked with a stack: nesting deep enough to matter was refused by the parser."""
+    todo: list[tuple[str, Any]] = [("", value)]
+    while todo:
+        where, v = todo.pop()
+        if isinstance(v, str):
+            if any("\ud800" <= ch <= "\udfff" for ch in v):
+                return where
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if any("\ud800" <= ch <= "\udfff" for ch in k):
+                    return f"{where}.{k!r}".lstrip(".")
+                todo.append((f"{where}.{k}".lstrip("."), item))
+        elif isinstance(v, list):
+            todo += [(f"{where}[{i}]", item) for i, item in enumerate(v)]
+    return None
+
+
 def _check_shapes(bom: dict[str, Any], source: str) -> None:
     """The parts the import reads have the shape CycloneDX gives them: the schema check says so too,
     but it needs cyclonedx-python-lib, and without it a list given as text was read one character at
@@ -432,6 +451,10 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         raise FormatError(f"{source}: nested too deeply to read") from None
     except ValueError as exc:  # an integer of thousands of digits (Python refuses to convert it)
         raise FormatError(f"{source}: not readable JSON: {exc}") from None
+    bad = _surrogate_at(bom)
+    if bad is not None:
+        raise FormatError(f"{source}: {bad or 'value'}: holds an unpaired surrogate escape (\\ud800-\\udfff), "
+                          "which is not text")
     if not isinstance(bom, dict) or bom.get("bomFormat") != "CycloneDX":
         raise FormatError(f"{source}: not a CycloneDX BOM (no \"bomFormat\": \"CycloneDX\")")
     version = str(bom.get("specVersion", ""))

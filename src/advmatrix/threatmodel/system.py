@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from ._ids import ID_PATTERN, ComponentId
+
 __all__ = [
     "ADVERSARY_ACCESS",
     "ADVERSARY_ACTORS",
@@ -59,11 +61,6 @@ PropertyValue = Union[str, bool, int]
 
 def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
-
-
-#: One word, and nothing invisible in it: a zero-width space or a direction mark makes two ids that
-#: print the same, so "unknown component 'api'" would name one that seems to exist.
-ID_PATTERN = r"^[^\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+$"
 
 
 def _one_or_many(item: Any) -> Any:
@@ -112,11 +109,11 @@ class _Base(BaseModel):
 class Component(_Base):
     """Fields every component has; the subclasses add the fields of their kind."""
 
-    id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN,
+    id: ComponentId = Field(min_length=1, max_length=200, pattern=ID_PATTERN,
                     description="Unique name, used by flows and tool lists.")
     kind: Kind
-    name: str | None = Field(None, description="Display name; defaults to the id.")
-    description: str | None = None
+    name: str | None = Field(None, max_length=200, description="Display name; defaults to the id.")
+    description: str | None = Field(None, max_length=10_000)
     controls: _one_or_many(MitigationId) = Field(
         (), description="ATLAS mitigation IDs (AML.M....) already in place for this component."
     )
@@ -287,15 +284,15 @@ class Flow(_Base):
 
     source: str = Field(alias="from", description="Id of the component the content comes from.")
     target: str = Field(alias="to", description="Id of the component it goes to.")
-    data: str | None = Field(None, description="What moves, in words.")
+    data: str | None = Field(None, max_length=1000, description="What moves, in words.")
     trusted: StrictBool = Field(False, description="The content is checked or comes from a party we trust.")
 
 
 class System(_Base):
     """A whole system: its components and the flows between them."""
 
-    name: str = Field(min_length=1)
-    description: str | None = None
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=10_000)
     components: tuple[AnyComponent, ...] = ()
     flows: tuple[Flow, ...] = ()
 

@@ -1,0 +1,35 @@
+"""What a component id may hold: one word of visible characters.
+
+Two ids that print the same ("api" and "api" with a soft hyphen, a zero-width space or a direction
+mark in it) would make "unknown component 'api'" name one that seems to exist. The JSON Schema keeps
+the plain pattern (:data:`ID_PATTERN`, which editors understand); the loader also refuses format
+and control characters of every kind, which a portable pattern cannot list.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+__all__ = ["ID_PATTERN", "ComponentId"]
+
+#: No white space and the common invisible marks (kept short: JSON Schema regexes lack \p{Cf}).
+ID_PATTERN = r"^[^\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+$"
+#: Characters that show nothing: format and control characters, fillers, variation selectors.
+_INVISIBLE = frozenset({"Cf", "Cc", "Co", "Cn"})
+_FILLERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+
+
+def _visible(value: str) -> str:
+    for ch in value:
+        if (unicodedata.category(ch) in _INVISIBLE or ch in _FILLERS
+                or "\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef"):
+            raise ValueError(f"must be one word without spaces or invisible characters; got {value!r} "
+                             f"(U+{ord(ch):04X} shows nothing)")
+    return value
+
+
+#: The type of a component id (the pattern goes into the JSON Schema; the check runs in the loader).
+ComponentId = Annotated[str, AfterValidator(_visible)]
