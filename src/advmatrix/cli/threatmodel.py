@@ -117,21 +117,20 @@ def _table(tm) -> None:
 
     p = tm.prediction
     table = Table(title=f"{escape(tm.system.name)}: {len(p.technique_ids)} techniques, "
-                        f"{len(p.likely_technique_ids)} likely", expand=True)  # expand: ratios apply
+                        f"{len(p.likely_technique_ids)} likely (below)", expand=True)  # expand: ratios apply
     # ids stay whole (a folded id reads as two); the reason gets the room a narrow terminal has
-    table.add_column("component", no_wrap=True, max_width=24, overflow="ellipsis")
-    table.add_column("technique", overflow="fold", ratio=2)
-    table.add_column("tier", no_wrap=True)
-    table.add_column("why", overflow="fold", ratio=3)
-    table.add_column("missing mitigations", overflow="fold", ratio=2)
+    table.add_column("component", overflow="fold", ratio=2, min_width=12)
+    table.add_column("technique", overflow="fold", ratio=2, min_width=14)  # AML.T0048.003 on one line
+    table.add_column("why", overflow="fold", ratio=4, min_width=16)
+    table.add_column("missing mitigations", overflow="fold", ratio=2, min_width=10)
     # the terminal shows the short list; every finding is in the reports (a public agent with
     # tools meets 80+ conditions, and a screenful of possibles hides the likely ones)
     likely = [f for f in p.findings if f.tier == "likely"]
     for f in likely[:_MOST_ROWS]:
         # "none" would say both "all in place" and "nothing to adopt": tell them apart, as the reports do.
         missing = ", ".join(m.id for m in f.missing) or ("none (all in place)" if f.mitigations else "none known in ATLAS")
-        table.add_row(escape(f.component), escape(f"{f.technique_id} {f.name}"), "[red]likely[/]", escape(f.reason),
-                      escape(missing))
+        # every row is likely (the title says so): the tier column only took the ids' room
+        table.add_row(escape(f.component), escape(f"{f.technique_id} {f.name}"), escape(f.reason), escape(missing))
     out.print(table)
     if len(likely) > _MOST_ROWS:
         out.print(f"... {len(likely) - _MOST_ROWS} likely findings more in the reports (--out, --format).")
@@ -143,4 +142,6 @@ def _table(tm) -> None:
     if len(tm.gaps) > 5:
         out.print(f"... {len(tm.gaps) - 5} more unstated fields in the reports.")
     for i, path in enumerate(tm.paths, 1):
-        out.print(f"path {i} ({path.score:.3g}): " + " → ".join(escape(s.technique) for s in path.steps))
+        on = {s.technique: ", ".join(p.components_for(s.technique)) for s in path.steps}
+        out.print(f"path {i} ({path.score:.3g}): "
+                  + " → ".join(f"{s.technique} ({escape(on[s.technique])})" for s in path.steps))
