@@ -134,3 +134,9 @@ def test_text_where_the_file_belongs_gets_the_page_not_an_echo(client):
 def test_text_no_output_can_encode_is_a_400_naming_the_line(client, body, says):
     r = client.post("/threatmodel", files={"system": ("odd.yaml", body.encode())})
     assert r.status_code == 400 and says in html_lib.unescape(r.text) and "odd.yaml:" in html_lib.unescape(r.text)
+
+
+def test_the_api_says_what_is_wrong_without_quoting_a_huge_upload_back(client):
+    r = client.post("/api/threatmodel", data={"system": "x" * 100_000})
+    assert r.status_code == 422 and len(r.text) < 2_000
+    assert r.json()["detail"][0]["loc"][-1] == "system"

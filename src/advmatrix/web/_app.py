@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Body, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -122,6 +124,18 @@ def create_app(matrix: Matrix | None = None, db: str | None = None, token: str |
             f"There is no page at {request.url.path}."
         return page(request, "error.html.j2", status_code=exc.status_code, status=exc.status_code,
                     title=titles.get(exc.status_code, "Error"), detail=detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's answer quotes each bad input whole: a 4 MB text field where a file belongs came
+        # back in full. Keep the answer's shape, with long inputs cut.
+        errors = []
+        for err in exc.errors():
+            text = err.get("input")
+            if isinstance(text, (str, bytes)) and len(text) > 200:
+                err = {**err, "input": f"{text[:100]!r} … ({len(text):,} characters)"}
+            errors.append(err)
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     def lookup(object_id: str, kind: str) -> dict:
         try:
