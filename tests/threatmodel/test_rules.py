@@ -286,7 +286,7 @@ def test_unauthenticated_inbound_messages_to_people_predict_phishing_and_imperso
 
 
 def test_a_reason_cannot_name_what_only_a_negation_mentions(tmp_path):
-    with pytest.raises(FormatError, match=r"placeholder '\{upstream\}'"):
+    with pytest.raises(FormatError, match=r"placeholder '\{upstream\}' names what 'upstream' matched, but"):
         rules_from(tmp_path, rule("kind: model\nnot: {upstream: {kind: service}}",
                                   reason="{component} fed by {upstream}"))
     with pytest.raises(FormatError, match=r"placeholder '\{properties\.\}'"):

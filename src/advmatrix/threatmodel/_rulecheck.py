@@ -67,6 +67,9 @@ class RuleChecker:
         # a leaf under not: matches nothing it could name, so it offers no placeholder
         known = BUILTIN_PLACEHOLDERS | set(_named_leaves(when)) | component_fields()
         for ph in _PLACEHOLDER.findall(raw["reason"]):
+            if ph in GRAPH_LEAVES and ph not in known and ph in set(when.graph_leaves()):
+                raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' names what '{ph}' matched, but this "
+                                "rule tests it only under 'not', where it matches nothing")
             if ph not in known and not (ph.startswith("properties.") and ph != "properties."):
                 raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is neither a component field nor "
                                 f"a graph leaf of this rule; see the placeholders in advmatrix.threatmodel.rules")
