@@ -1,0 +1,99 @@
+"""Where a finding's mitigations go, and whether one is already in place.
+
+A mitigation lands on the component a rule names (a query limit on the service in front of a model,
+sanitising on the training set), else on the matched component. It is in place when that component,
+or every way into the matched one at inference time, holds it: a control counts only for what
+actually passes through it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from .system import Component, System, _training_data
+
+__all__ = ["AT_THE_API", "holder", "in_front", "place"]
+
+
+def place(system: System, comp: Component, kind: str | None) -> Component:
+    """The component a mitigation meant for ``kind`` lands on: the matched one, else the nearest
+    of that kind its inputs pass through, else any upstream, else behind it, else the matched one; for an
+    adversary, the first of that kind in the system."""
+    if kind is None or comp.kind == kind:
+        return comp
+    # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
+    near = system.components if comp.kind == "adversary" else (
+        *in_front(system, comp), *system.upstream_of(comp), *system.downstream_of(comp))
+    for c in near:
+        if c.kind == kind:
+            return c
+    return comp
+
+
+#: Mitigations that act where queries come in; unless a rule places them, they go on the service in front.
+AT_THE_API = {"AML.M0004": "service",  # Restrict Number of AI Model Queries
+               "AML.M0002": "service"}  # Passive AI Output Obfuscation
+
+
+def in_front(system: System, comp: Component) -> tuple[Component, ...]:
+    """The components whose controls shield ``comp``: those its inputs pass through at inference time.
+    The walk goes back along the flows but not past an outside party or a training set (a rate limit on
+    another API that the same partner also calls, or encryption of the data a model was trained on,
+    does nothing for this component)."""
+    def compute() -> tuple[Component, ...]:
+        back = system.memo("flows-back", lambda: _reverse(system))
+        stops = system.memo("guard-stops", lambda: frozenset(
+            c.id for c in system.components if c.kind == "external" or _training_data(c)))
+        seen: dict[str, None] = {}  # breadth first: the nearest come first, as place() wants them
+        queue = deque([comp.id])
+        while queue:
+            for n in back.get(queue.popleft(), ()):
+                if n not in seen and n != comp.id and n not in stops:
+                    seen[n] = None
+                    queue.append(n)
+        return tuple(system.component(i) for i in seen)
+    return system.memo(("in-front", comp.id), compute)
+
+
+def holder(system: System, comp: Component, target: Component, mid: str, front: set[str]) -> str | None:
+    """Where mitigation ``mid`` is in place for ``comp``'s finding, or None: on the component itself;
+    on the component a rule placed it on outside the query path (a training set, a tool); for an
+    adversary's finding, anywhere; else on the query path, and then only when every way in from an
+    outside party or an unguarded start passes a component that holds it (``front``: the components
+    in front of ``comp``, see :func:`in_front`; a rate limit on one of two
+    APIs in front of a model leaves the model open through the other)."""
+    if mid in comp.controls:
+        return comp.id
+    if comp.kind == "adversary":
+        return next((c.id for c in system.components if mid in c.controls), None)
+    if target.id != comp.id and target.id not in front and mid in target.controls:
+        return target.id
+    back = system.memo("flows-back", lambda: _reverse(system))
+    held = [c.id for c in system.components if mid in c.controls]
+    if not held:
+        return None
+    first: str | None = None
+    seen, todo = {comp.id}, [comp.id]
+    while todo:
+        node = todo.pop()
+        preds = [n for n in back.get(node, ()) if not _training_data(system.component(n))]
+        if not preds and node != comp.id:
+            return None  # a way in that starts here and passes no holder
+        for n in preds:
+            if n in seen:
+                continue
+            seen.add(n)
+            if mid in system.component(n).controls:
+                first = first or n
+            elif system.component(n).kind == "external":
+                return None  # an outside party reaches it without passing a holder
+            else:
+                todo.append(n)
+    return first
+
+
+def _reverse(system: System) -> dict[str, list[str]]:
+    back: dict[str, list[str]] = {}
+    for a, b, _trusted in system.edges():
+        back.setdefault(b, []).append(a)
+    return back
