@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import FormatError
+from ._bomcheck import check_shapes, surrogate_at, validate_schema
 from ._load import Located, read_text, read_yaml, validation_problems
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
@@ -166,35 +167,6 @@ def _walk_components(items: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _validate_schema(text: str, version: str, source: str) -> None:
-    try:
-        from cyclonedx.schema import SchemaVersion
-        from cyclonedx.validation.json import JsonStrictValidator
-
-        error = JsonStrictValidator(SchemaVersion.from_version(version)).validate_str(text)
-    except ImportError:
-        warnings.warn(
-            f"{source}: not checked against the CycloneDX schema; pip install 'advmatrix[threatmodel]' to check it",
-            stacklevel=3,
-        )
-        return
-    except Exception as exc:  # the library raises its own MissingOptionalDependencyException
-        if type(exc).__name__ != "MissingOptionalDependencyException":
-            raise
-        warnings.warn(f"{source}: not checked against the CycloneDX schema: {exc}", stacklevel=3)
-        return
-    if error is not None:
-        # The library's message is jsonschema's, with the schema fragment dumped after it: keep the
-        # first line and say where in the BOM it is.
-        detail = getattr(error, "data", None)
-        message = getattr(detail, "message", None) or str(error).strip().splitlines()[0]
-        if len(message) > 300:  # jsonschema quotes the whole offending value (thousands of components)
-            message = message[:200] + " … " + message[-80:]
-        where = "/".join(map(str, getattr(detail, "absolute_path", None) or ()))
-        raise FormatError(f"{source}: does not follow the CycloneDX {version} schema"
-                          f"{' at ' + where if where else ''}: {message}")
-
-
 def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]:
     """A parsed ML-BOM as a ``system.yaml``-shaped dict (not yet validated)."""
     comps = _walk_components([(bom.get("metadata") or {}).get("component"), *(bom.get("components") or [])])
@@ -296,55 +268,6 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
     name = str(meta.get("name") or next((e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"),
                                         Path(source).stem))
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
-
-
-def _surrogate_at(value: Any) -> str | None:
-    """The JSON path of the first string holding a lone surrogate ("\\ud800" parses, then no output can
-    encode it), or None. Walked with a stack: nesting deep enough to matter was refused by the parser."""
-    todo: list[tuple[str, Any]] = [("", value)]
-    while todo:
-        where, v = todo.pop()
-        if isinstance(v, str):
-            if any("\ud800" <= ch <= "\udfff" for ch in v):
-                return where
-        elif isinstance(v, dict):
-            for k, item in v.items():
-                if any("\ud800" <= ch <= "\udfff" for ch in k):
-                    return f"{where}.{k!r}".lstrip(".")
-                todo.append((f"{where}.{k}".lstrip("."), item))
-        elif isinstance(v, list):
-            todo += [(f"{where}[{i}]", item) for i, item in enumerate(v)]
-    return None
-
-
-def _check_shapes(bom: dict[str, Any], source: str) -> None:
-    """The parts the import reads have the shape CycloneDX gives them: the schema check says so too,
-    but it needs cyclonedx-python-lib, and without it a list given as text was read one character at
-    a time or a misshapen service silently dropped."""
-    def need(value: Any, kind: type, where: str) -> Any:
-        if value is not None and not isinstance(value, kind):
-            name = "a list" if kind is list else "an object"
-            raise FormatError(f"{source}: {where}: expected {name}, got {type(value).__name__}")
-        return value if value is not None else kind()
-
-    def each(items: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(f"{where}[{i}]", need(item, dict, f"{where}[{i}]")) for i, item in enumerate(need(items, list, where))]
-
-    todo = each(bom.get("components"), "components") + each(bom.get("services"), "services")
-    meta = need(bom.get("metadata"), dict, "metadata")
-    if meta.get("component") is not None:
-        todo.append(("metadata.component", need(meta["component"], dict, "metadata.component")))
-    while todo:
-        where, item = todo.pop()
-        each(item.get("properties"), f"{where}.properties")
-        for sub in ("data", "endpoints"):
-            need(item.get(sub), list, f"{where}.{sub}")
-        for j, d in each(item.get("data"), f"{where}.data") if "services" in where else ():
-            need(d.get("source"), list, f"{j}.source")
-            need(d.get("destination"), list, f"{j}.destination")
-        todo += each(item.get("components"), f"{where}.components")
-    for where, dep in each(bom.get("dependencies"), "dependencies"):
-        need(dep.get("dependsOn"), list, f"{where}.dependsOn")
 
 
 _CALLERS = frozenset({"service", "llm-app"})
@@ -451,7 +374,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         raise FormatError(f"{source}: nested too deeply to read") from None
     except ValueError as exc:  # an integer of thousands of digits (Python refuses to convert it)
         raise FormatError(f"{source}: not readable JSON: {exc}") from None
-    bad = _surrogate_at(bom)
+    bad = surrogate_at(bom)
     if bad is not None:
         raise FormatError(f"{source}: {bad or 'value'}: holds an unpaired surrogate escape (\\ud800-\\udfff), "
                           "which is not text")
@@ -463,11 +386,11 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
                           f"ML-BOMs use {', '.join(_SUPPORTED)}")
     if validate:
         try:
-            _validate_schema(text, version, source)
+            validate_schema(text, version, source)
         except RecursionError:
             raise FormatError(f"{source}: components nested too deeply to check") from None
     try:
-        _check_shapes(bom, source)
+        check_shapes(bom, source)
         data = bom_to_dict(bom, source)
     except (AttributeError, TypeError) as exc:
         # Only reachable when the schema check did not run (cyclonedx-python-lib missing): a field of

@@ -1,0 +1,89 @@
+"""Checks on a CycloneDX BOM before it is read: the official schema (when cyclonedx-python-lib is
+installed), the shapes the import reads, and text no output could encode."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ..errors import FormatError
+
+__all__ = ["check_shapes", "surrogate_at", "validate_schema"]
+
+
+def validate_schema(text: str, version: str, source: str) -> None:
+    try:
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.json import JsonStrictValidator
+
+        error = JsonStrictValidator(SchemaVersion.from_version(version)).validate_str(text)
+    except ImportError:
+        warnings.warn(
+            f"{source}: not checked against the CycloneDX schema; pip install 'advmatrix[threatmodel]' to check it",
+            stacklevel=3,
+        )
+        return
+    except Exception as exc:  # the library raises its own MissingOptionalDependencyException
+        if type(exc).__name__ != "MissingOptionalDependencyException":
+            raise
+        warnings.warn(f"{source}: not checked against the CycloneDX schema: {exc}", stacklevel=3)
+        return
+    if error is not None:
+        # The library's message is jsonschema's, with the schema fragment dumped after it: keep the
+        # first line and say where in the BOM it is.
+        detail = getattr(error, "data", None)
+        message = getattr(detail, "message", None) or str(error).strip().splitlines()[0]
+        if len(message) > 300:  # jsonschema quotes the whole offending value (thousands of components)
+            message = message[:200] + " … " + message[-80:]
+        where = "/".join(map(str, getattr(detail, "absolute_path", None) or ()))
+        raise FormatError(f"{source}: does not follow the CycloneDX {version} schema"
+                          f"{' at ' + where if where else ''}: {message}")
+
+
+def surrogate_at(value: Any) -> str | None:
+    """The JSON path of the first string holding a lone surrogate ("\\ud800" parses, then no output can
+    encode it), or None. Walked with a stack: nesting deep enough to matter was refused by the parser."""
+    todo: list[tuple[str, Any]] = [("", value)]
+    while todo:
+        where, v = todo.pop()
+        if isinstance(v, str):
+            if any("\ud800" <= ch <= "\udfff" for ch in v):
+                return where
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if any("\ud800" <= ch <= "\udfff" for ch in k):
+                    return f"{where}.{k!r}".lstrip(".")
+                todo.append((f"{where}.{k}".lstrip("."), item))
+        elif isinstance(v, list):
+            todo += [(f"{where}[{i}]", item) for i, item in enumerate(v)]
+    return None
+
+
+def check_shapes(bom: dict[str, Any], source: str) -> None:
+    """The parts the import reads have the shape CycloneDX gives them: the schema check says so too,
+    but it needs cyclonedx-python-lib, and without it a list given as text was read one character at
+    a time or a misshapen service silently dropped."""
+    def need(value: Any, kind: type, where: str) -> Any:
+        if value is not None and not isinstance(value, kind):
+            name = "a list" if kind is list else "an object"
+            raise FormatError(f"{source}: {where}: expected {name}, got {type(value).__name__}")
+        return value if value is not None else kind()
+
+    def each(items: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"{where}[{i}]", need(item, dict, f"{where}[{i}]")) for i, item in enumerate(need(items, list, where))]
+
+    todo = each(bom.get("components"), "components") + each(bom.get("services"), "services")
+    meta = need(bom.get("metadata"), dict, "metadata")
+    if meta.get("component") is not None:
+        todo.append(("metadata.component", need(meta["component"], dict, "metadata.component")))
+    while todo:
+        where, item = todo.pop()
+        each(item.get("properties"), f"{where}.properties")
+        for sub in ("data", "endpoints"):
+            need(item.get(sub), list, f"{where}.{sub}")
+        for j, d in each(item.get("data"), f"{where}.data") if "services" in where else ():
+            need(d.get("source"), list, f"{j}.source")
+            need(d.get("destination"), list, f"{j}.destination")
+        todo += each(item.get("components"), f"{where}.components")
+    for where, dep in each(bom.get("dependencies"), "dependencies"):
+        need(dep.get("dependsOn"), list, f"{where}.dependsOn")
