@@ -26,7 +26,9 @@ Conditions (no code is evaluated):
   content that only reaches a model as training data does not count),
   ``upstream: {selector}`` / ``reachable_from: {selector}`` (content flows into this component,
   directly or not, from a component the selector matches), ``downstream: {selector}`` (content
-  flows from this component to one the selector matches). A selector is itself a condition.
+  flows from this component to one the selector matches). A selector is itself a condition. One
+  that names only services, models or apps walks the inference-time flows: a training set is
+  reached but not passed through.
   ``adversary: {selector}`` holds when any ``adversary`` component of the system matches the selector
   (``adversary: {goals: fraud, access: physical}``): adversaries are not on the flows, so it does not
   depend on the component the rule is matched on.
