@@ -142,3 +142,12 @@ def test_a_read_tool_over_internal_data_is_not_a_poisoned_tool_channel():
     assert ("lookup", "AML.T0099") not in bundled_hits(system(comps, flows))
     public = [*comps[:3], {**comps[3], "writers": "public"}]
     assert ("lookup", "AML.T0099") in bundled_hits(system(public, flows))
+
+
+def test_a_reason_names_the_first_few_components_and_counts_the_rest():
+    comps = [{"id": "m", "kind": "model", "task": "classification", "trained_by": "us"}]
+    comps += [{"id": f"api{i:02d}", "kind": "service", "audience": "public", "returns": "scores"} for i in range(12)]
+    flows = [{"from": f"api{i:02d}", "to": "m"} for i in range(12)] + [{"from": "m", "to": "api00"}]
+    finding = next(f for f in predict(system(comps, flows)).findings
+                   if f.component == "m" and f.technique_id == "AML.T0040")
+    assert "api00, api01" in finding.reason and "and 4 more" in finding.reason and "api11" not in finding.reason

@@ -68,28 +68,44 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
         return next((c.id for c in system.components if mid in c.controls), None)
     if target.id != comp.id and target.id not in front and mid in target.controls:
         return target.id
-    back = system.memo("flows-back", lambda: _reverse(system))
-    held = [c.id for c in system.components if mid in c.controls]
+    unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))
+    return None if comp.id in unguarded else labels.get(comp.id)
+
+
+def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
+    """For mitigation ``mid``, over the inference-time flows (none leaving a training set): the
+    components some way in reaches without passing a holder (from an outside party or a component
+    nothing feeds), and for every component a holder reaches, one such holder. Two passes over the
+    flows per mitigation, however many findings ask: a walk per finding was quadratic on a long chain."""
+    held = {c.id for c in system.components if mid in c.controls}
     if not held:
-        return None
-    first: str | None = None
-    seen, todo = {comp.id}, [comp.id]
-    while todo:
-        node = todo.pop()
-        preds = [n for n in back.get(node, ()) if not _training_data(system.component(n))]
-        if not preds and node != comp.id:
-            return None  # a way in that starts here and passes no holder
-        for n in preds:
-            if n in seen:
-                continue
-            seen.add(n)
-            if mid in system.component(n).controls:
-                first = first or n
-            elif system.component(n).kind == "external":
-                return None  # an outside party reaches it without passing a holder
-            else:
-                todo.append(n)
-    return first
+        return frozenset(c.id for c in system.components), {}
+    forward: dict[str, list[str]] = {}
+    fed: set[str] = set()
+    for a, b, _trusted in system.edges():
+        if not _training_data(system.component(a)):
+            forward.setdefault(a, []).append(b)
+            fed.add(b)
+    starts = [c.id for c in system.components
+              if c.id not in held and (c.kind == "external" or c.id not in fed)]
+    unguarded = set(starts)
+    queue = deque(starts)
+    while queue:
+        for n in forward.get(queue.popleft(), ()):
+            if n not in unguarded and n not in held:
+                unguarded.add(n)
+                queue.append(n)
+    labels: dict[str, str] = {}
+    queue = deque(sorted(held, key=system.position))
+    for h in queue:
+        labels[h] = h
+    while queue:
+        node = queue.popleft()
+        for n in forward.get(node, ()):
+            if n not in labels:
+                labels[n] = labels[node]
+                queue.append(n)
+    return frozenset(unguarded), labels
 
 
 def _reverse(system: System) -> dict[str, list[str]]:

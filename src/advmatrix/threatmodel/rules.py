@@ -45,6 +45,7 @@ flow leaf found; ``adversary`` is not one). An unknown placeholder fails the loa
 
 from __future__ import annotations
 
+import heapq
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
@@ -143,23 +144,20 @@ class Condition:
     def _exposed(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
         # Exposure is what can reach the component while it runs; content that only reaches a model as
         # training data (a partner's uploads) is for the rules that ask about its datasets.
-        if not system.is_exposed(comp, untrusted_only=self.untrusted, inputs_only=True):
+        # keyed by whether the component is an entry itself: what-if probes change its audience
+        key = ("exposed-names", comp.id, self.untrusted, _is_entry(comp))
+        names = system.memo(key, lambda: _entry_names(system, comp, self.untrusted))
+        if names is None:
             return False
-        entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=self.untrusted, inputs_only=True))
-                   if _is_entry(c)]
-        # Name who talks to it, not who wrote a page it later retrieves: those are named by the rules
-        # about stores and tools. Only when every entry point is behind a store are they all named.
-        direct = _direct_entries(system, comp, self.untrusted)
-        entries = [c for c in entries if c.id in direct] or entries
         if self.value:
-            facts["exposed"] = facts["via"] = _names(entries)
+            facts["exposed"] = facts["via"] = names
         return True
 
     def _graph(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
         selector = self.children[0]
         # A service, model or app on the far side of a training set does not query or serve this
         # component: a partner's upload portal is a way to poison the model, not to ask it.
-        inputs = _serving_kinds(selector) and not _training_data(comp)
+        inputs = _serving_kinds(selector) and not _training_data(comp) and system.has_training_data()
         if self.op == "downstream":
             others = system.downstream_of(comp, untrusted_only=self.untrusted, inputs_only=inputs)
         else:
@@ -171,12 +169,16 @@ class Condition:
             c.id for c in system.components if selector.match(system, c, {}))))[1]
         if len(others) <= len(matching):
             found = [c for c in others if c.id in matching and c.id != comp.id]
+            total = len(found)
         else:
             near = system.memo(("ids", self.op, comp.id, self.untrusted, inputs),
                                lambda: frozenset(c.id for c in others))
-            found = [system.component(i) for i in sorted(matching & near - {comp.id}, key=system.position)]
+            ids = matching & near - {comp.id}
+            # a reason names the first few: sorting thousands of ids per rule was most of a big system's time
+            total = len(ids)
+            found = [system.component(i) for i in heapq.nsmallest(MOST_NAMED, ids, key=system.position)]
         if found:
-            facts[self.op] = facts["via"] = _names(found)
+            facts[self.op] = facts["via"] = _names(found, total)
         return bool(found)
 
     def _adversary(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
@@ -198,17 +200,33 @@ def _serving_kinds(selector: Condition) -> bool:
     return bool(kinds) and all(set(k if isinstance(k, (list, tuple)) else [k]) <= _SERVING for k in kinds)
 
 
+def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None:
+    """The entry points that reach ``comp`` while it runs, as a reason names them; None when none does.
+    Who talks to it is named, not who wrote a page it later retrieves (the rules about stores and tools
+    name those); only when every entry point is behind a store are they all named."""
+    if not system.is_exposed(comp, untrusted_only=untrusted, inputs_only=True):
+        return None
+    entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=untrusted, inputs_only=True))
+               if _is_entry(c)]
+    direct = _direct_entries(system, comp, untrusted)
+    return _names([c for c in entries if c.id in direct] or entries)
+
+
 #: content that rests in these before it reaches a component was stored, not sent to it
 _STORES = frozenset({"dataset", "retrieval-store", "tool"})
 
 
 def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozenset[str]:
     """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way."""
-    def compute() -> frozenset[str]:
+    def reverse() -> dict[str, list[str]]:
         back: dict[str, list[str]] = {}
         for a, b, trusted in system.edges():
             if not (untrusted and trusted):
                 back.setdefault(b, []).append(a)
+        return back
+
+    def compute() -> frozenset[str]:
+        back = system.memo(("flows-back", untrusted), reverse)
         seen, todo = {comp.id}, [comp.id]
         while todo:
             for n in back.get(todo.pop(), ()):
@@ -224,8 +242,15 @@ def _is_entry(comp: Component) -> bool:
     return comp.kind == "external" or (isinstance(comp, ServiceComponent) and comp.audience == "public")
 
 
-def _names(comps: Iterable[Component]) -> str:
-    return ", ".join(c.label for c in comps)
+#: A reason names at most this many components, then says how many more there are.
+MOST_NAMED = 8
+
+
+def _names(comps: Iterable[Component], total: int | None = None) -> str:
+    listed = list(comps)
+    shown = listed[:MOST_NAMED]
+    more = (len(listed) if total is None else total) - len(shown)
+    return ", ".join(c.label for c in shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _read(comp: Component, name: str) -> Any:

@@ -298,9 +298,8 @@ class System(_Base):
 
     @property
     def _cache(self) -> dict[Any, Any]:
-        # Graph answers, computed once: every rule asks them of every component, which made a system of
-        # a few thousand components take minutes. The model is frozen, so they cannot go stale. Kept in
-        # __dict__ beside the fields, where pydantic's equality and dumps do not look.
+        # Graph answers, computed once (every rule asks them of every component); the model is frozen, so
+        # they cannot go stale. In __dict__ beside the fields, where pydantic's equality and dumps do not look.
         return self.__dict__.setdefault("graph_cache", {})
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> System:
@@ -388,6 +387,10 @@ class System(_Base):
             nxt.setdefault(src, []).append(dst)
         return nxt
 
+    def has_training_data(self) -> bool:
+        """Whether a data set here is used only to train (so inference-time walks differ from the rest)."""
+        return self.memo("has-training-data", lambda: any(_training_data(c) for c in self.components))
+
     def _select(self, selector: str | Callable[[Component], bool]) -> list[str]:
         match = (lambda c: c.kind == selector) if isinstance(selector, str) else selector
         return [c.id for c in self.components if match(c)]
@@ -410,6 +413,7 @@ class System(_Base):
         at inference time."""
         cid = component if isinstance(component, str) else component.id
         self.component(cid)
+        inputs_only = inputs_only and self.has_training_data()  # else the same walk: share its answer
         return self.memo(("up", cid, untrusted_only, inputs_only), lambda: self._ordered(
             c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
             if c != cid))
@@ -420,6 +424,7 @@ class System(_Base):
         ``inputs_only`` not through training data (what it reaches at inference time)."""
         cid = component if isinstance(component, str) else component.id
         self.component(cid)
+        inputs_only = inputs_only and self.has_training_data()
         return self.memo(("down", cid, untrusted_only, inputs_only), lambda: self._ordered(
             self._walk([cid], forward=True, untrusted_only=untrusted_only, inputs_only=inputs_only)))
 
