@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .system import Component, System, _training_data
+from .system import Component, System, is_training_data
 
 __all__ = ["AT_THE_API", "holder", "in_front", "place"]
 
@@ -32,7 +32,7 @@ def place(system: System, comp: Component, kind: str | None) -> Component:
 
 #: Mitigations that act where queries come in; unless a rule places them, they go on the service in front.
 AT_THE_API = {"AML.M0004": "service",  # Restrict Number of AI Model Queries
-               "AML.M0002": "service"}  # Passive AI Output Obfuscation
+              "AML.M0002": "service"}  # Passive AI Output Obfuscation
 
 
 def in_front(system: System, comp: Component) -> tuple[Component, ...]:
@@ -43,7 +43,7 @@ def in_front(system: System, comp: Component) -> tuple[Component, ...]:
     def compute() -> tuple[Component, ...]:
         back = system.memo("flows-back", lambda: _reverse(system))
         stops = system.memo("guard-stops", lambda: frozenset(
-            c.id for c in system.components if c.kind == "external" or _training_data(c)))
+            c.id for c in system.components if c.kind == "external" or is_training_data(c)))
         seen: dict[str, None] = {}  # breadth first: the nearest come first, as place() wants them
         queue = deque([comp.id])
         while queue:
@@ -59,9 +59,9 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     """Where mitigation ``mid`` is in place for ``comp``'s finding, or None: on the component itself;
     on the component a rule placed it on outside the query path (a training set, a tool); for an
     adversary's finding, anywhere; else on the query path, and then only when every way in from an
-    outside party or an unguarded start passes a component that holds it (``front``: the components
-    in front of ``comp``, see :func:`in_front`; a rate limit on one of two
-    APIs in front of a model leaves the model open through the other)."""
+    outside party or an unguarded start passes a component that holds it: a rate limit on one of two
+    APIs in front of a model leaves the model open through the other. ``front`` is
+    :func:`in_front` of ``comp``, as ids."""
     if mid in comp.controls:
         return comp.id
     if comp.kind == "adversary":
@@ -83,7 +83,7 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     forward: dict[str, list[str]] = {}
     fed: set[str] = set()
     for a, b, _trusted in system.edges():
-        if not _training_data(system.component(a)):
+        if not is_training_data(system.component(a)):
             forward.setdefault(a, []).append(b)
             fed.add(b)
     starts = [c.id for c in system.components

@@ -58,7 +58,7 @@ from typing import Any
 from ..errors import FormatError
 from ..kb import bundled
 from ._load import read_text, read_yaml
-from .system import Component, ServiceComponent, System, _training_data
+from .system import Component, ServiceComponent, System, is_training_data
 
 __all__ = [
     "TIERS",
@@ -157,7 +157,7 @@ class Condition:
         selector = self.children[0]
         # A service, model or app on the far side of a training set does not query or serve this
         # component: a partner's upload portal is a way to poison the model, not to ask it.
-        inputs = _serving_kinds(selector) and not _training_data(comp) and system.has_training_data()
+        inputs = _serving_kinds(selector) and not is_training_data(comp) and system.has_training_data()
         if self.op == "downstream":
             others = system.downstream_of(comp, untrusted_only=self.untrusted, inputs_only=inputs)
         else:

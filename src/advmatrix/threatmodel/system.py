@@ -377,7 +377,7 @@ class System(_Base):
         return list(seen)
 
     def _adjacency(self, forward: bool, untrusted_only: bool, inputs_only: bool) -> dict[str, list[str]]:
-        held = {c.id for c in self.components if _training_data(c)} if inputs_only else set()
+        held = {c.id for c in self.components if is_training_data(c)} if inputs_only else set()
         nxt: dict[str, list[str]] = {}
         for a, b, trusted in self.edges():
             src, dst = (a, b) if forward else (b, a)
@@ -389,7 +389,7 @@ class System(_Base):
 
     def has_training_data(self) -> bool:
         """Whether a data set here is used only to train (so inference-time walks differ from the rest)."""
-        return self.memo("has-training-data", lambda: any(_training_data(c) for c in self.components))
+        return self.memo("has-training-data", lambda: any(is_training_data(c) for c in self.components))
 
     def _select(self, selector: str | Callable[[Component], bool]) -> list[str]:
         match = (lambda c: c.kind == selector) if isinstance(selector, str) else selector
@@ -442,7 +442,7 @@ class System(_Base):
                                                                       inputs_only=inputs_only))
 
 
-def _training_data(comp: Component) -> bool:
+def is_training_data(comp: Component) -> bool:
     """A dataset whose content reaches a model through training, not as inputs at inference time
     (a dataset whose use is not stated is not assumed to be one)."""
     return isinstance(comp, DatasetComponent) and bool(comp.used_for) and "retrieval" not in comp.used_for
