@@ -437,7 +437,7 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
         where = path.resolve()
         if where in inputs:
             raise UsageError(f"{path}: is the input {inputs[where]}; the {name} output would overwrite it")
-        if where in taken:
+        if where in taken and not is_special(path):  # two outputs into one pipe both arrive
             raise UsageError(f"{path}: both the {taken[where]} and the {name} output would be written there")
         taken[where] = name
     for path in extra.values():
