@@ -168,7 +168,9 @@ def _walk_components(items: list[Any]) -> list[dict[str, Any]]:
 
 
 def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]:
-    """A parsed ML-BOM as a ``system.yaml``-shaped dict (not yet validated)."""
+    """A parsed ML-BOM as a ``system.yaml``-shaped dict (not yet validated); a part of the wrong
+    shape (text where CycloneDX has a list) is a ``FormatError`` naming its JSON path."""
+    check_shapes(bom, source)
     comps = _walk_components([(bom.get("metadata") or {}).get("component"), *(bom.get("components") or [])])
     if not any(c.get("type") == "machine-learning-model" for c in comps):
         raise FormatError(f"{source}: a CycloneDX BOM, but not an ML-BOM: no component of type machine-learning-model")
@@ -237,13 +239,13 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         for data in svc.get("data") or []:
             if not isinstance(data, dict):
                 continue
-            for ref in _refs(data.get("source"), source, f"service '{sid}' data source"):
+            for ref in data.get("source") or []:
                 flows.append({"from": str(ref), "to": sid, "data": data.get("name") or data.get("classification")})
-            for ref in _refs(data.get("destination"), source, f"service '{sid}' data destination"):
+            for ref in data.get("destination") or []:
                 flows.append({"from": sid, "to": str(ref), "data": data.get("name") or data.get("classification")})
     for dep in bom.get("dependencies") or []:
         if isinstance(dep, dict):
-            for ref in _refs(dep.get("dependsOn"), source, f"dependencies of '{dep.get('ref')}'"):
+            for ref in dep.get("dependsOn") or []:
                 flows.append({"from": str(ref), "to": str(dep.get("ref"))})
                 # A service or app that depends on a model (or another service) calls it: its requests
                 # flow there too, not only the answers back.
@@ -272,15 +274,6 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
 
 _CALLERS = frozenset({"service", "llm-app"})
 _CALLED = frozenset({"model", "llm-app", "service", "tool"})
-
-
-def _refs(value: Any, source: str, where: str) -> list[Any]:
-    """A list of bom-refs; text where a list belongs would otherwise be read one character at a time."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise FormatError(f"{source}: {where}: expected a list of bom-refs, got {type(value).__name__}")
-    return value
 
 
 def _dedupe(flows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -390,7 +383,6 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         except RecursionError:
             raise FormatError(f"{source}: components nested too deeply to check") from None
     try:
-        check_shapes(bom, source)
         data = bom_to_dict(bom, source)
     except (AttributeError, TypeError) as exc:
         # Only reachable when the schema check did not run (cyclonedx-python-lib missing): a field of
