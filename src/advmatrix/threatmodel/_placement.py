@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from .rules import flows_back
 from .system import Component, System, is_training_data
 
 __all__ = ["AT_THE_API", "holder", "in_front", "place"]
@@ -41,7 +42,7 @@ def in_front(system: System, comp: Component) -> tuple[Component, ...]:
     another API that the same partner also calls, or encryption of the data a model was trained on,
     does nothing for this component)."""
     def compute() -> tuple[Component, ...]:
-        back = system.memo("flows-back", lambda: _reverse(system))
+        back = flows_back(system)
         stops = system.memo("guard-stops", lambda: frozenset(
             c.id for c in system.components if c.kind == "external" or is_training_data(c)))
         seen: dict[str, None] = {}  # breadth first: the nearest come first, as place() wants them
@@ -80,12 +81,7 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     held = {c.id for c in system.components if mid in c.controls}
     if not held:
         return frozenset(c.id for c in system.components), {}
-    forward: dict[str, list[str]] = {}
-    fed: set[str] = set()
-    for a, b, _trusted in system.edges():
-        if not is_training_data(system.component(a)):
-            forward.setdefault(a, []).append(b)
-            fed.add(b)
+    forward, fed = system.memo("guard-flows", lambda: _inference_flows(system))
     starts = [c.id for c in system.components
               if c.id not in held and (c.kind == "external" or c.id not in fed)]
     unguarded = set(starts)
@@ -108,8 +104,11 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     return frozenset(unguarded), labels
 
 
-def _reverse(system: System) -> dict[str, list[str]]:
-    back: dict[str, list[str]] = {}
+def _inference_flows(system: System) -> tuple[dict[str, list[str]], frozenset[str]]:
+    """The flows that carry content at inference time (none leaves a training set), as successor
+    lists, and the components some such flow feeds; the same for every mitigation."""
+    forward: dict[str, list[str]] = {}
     for a, b, _trusted in system.edges():
-        back.setdefault(b, []).append(a)
-    return back
+        if not is_training_data(system.component(a)):
+            forward.setdefault(a, []).append(b)
+    return forward, frozenset(b for targets in forward.values() for b in targets)

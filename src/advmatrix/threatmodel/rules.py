@@ -68,6 +68,7 @@ __all__ = [
     "RuleSet",
     "RuleWarning",
     "bundled_rules",
+    "flows_back",
     "load_rules",
     "no_precondition",
 ]
@@ -216,17 +217,22 @@ def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None
 _STORES = frozenset({"dataset", "retrieval-store", "tool"})
 
 
-def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozenset[str]:
-    """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way."""
+def flows_back(system: System, untrusted: bool = False) -> dict[str, list[str]]:
+    """For each component, the components with a flow into it (with ``untrusted``, trusted flows left
+    out); built once per system and shared by every backward walk."""
     def reverse() -> dict[str, list[str]]:
         back: dict[str, list[str]] = {}
         for a, b, trusted in system.edges():
             if not (untrusted and trusted):
                 back.setdefault(b, []).append(a)
         return back
+    return system.memo(("flows-back", untrusted), reverse)
 
+
+def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozenset[str]:
+    """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way."""
     def compute() -> frozenset[str]:
-        back = system.memo(("flows-back", untrusted), reverse)
+        back = flows_back(system, untrusted)
         seen, todo = {comp.id}, [comp.id]
         while todo:
             for n in back.get(todo.pop(), ()):
