@@ -72,18 +72,20 @@ def check_shapes(bom: dict[str, Any], source: str) -> None:
     def each(items: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
         return [(f"{where}[{i}]", need(item, dict, f"{where}[{i}]")) for i, item in enumerate(need(items, list, where))]
 
-    todo = each(bom.get("components"), "components") + each(bom.get("services"), "services")
+    services = each(bom.get("services"), "services")
+    todo = each(bom.get("components"), "components") + services
     meta = need(bom.get("metadata"), dict, "metadata")
     if meta.get("component") is not None:
         todo.append(("metadata.component", need(meta["component"], dict, "metadata.component")))
     while todo:
         where, item = todo.pop()
         each(item.get("properties"), f"{where}.properties")
-        for sub in ("data", "endpoints"):
-            need(item.get(sub), list, f"{where}.{sub}")
-        for j, d in each(item.get("data"), f"{where}.data") if "services" in where else ():
-            need(d.get("source"), list, f"{j}.source")
-            need(d.get("destination"), list, f"{j}.destination")
+        need(item.get("endpoints"), list, f"{where}.endpoints")
+        need(item.get("data"), list, f"{where}.data")
         todo += each(item.get("components"), f"{where}.components")
+    for where, svc in services:  # a service's data names where its content comes from and goes
+        for at, flow in each(svc.get("data"), f"{where}.data"):
+            need(flow.get("source"), list, f"{at}.source")
+            need(flow.get("destination"), list, f"{at}.destination")
     for where, dep in each(bom.get("dependencies"), "dependencies"):
         need(dep.get("dependsOn"), list, f"{where}.dependsOn")
