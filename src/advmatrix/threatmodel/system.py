@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from ._ids import ID_PATTERN, ComponentId
+from ._references import loc_text, reference_problems
 
 __all__ = [
     "ADVERSARY_ACCESS",
@@ -314,7 +315,7 @@ class System(_Base):
             return self
         problems = self.reference_problems()
         if problems:
-            raise ValueError("; ".join(f"{_path(loc)}: {msg}" for loc, msg in problems))
+            raise ValueError("; ".join(f"{loc_text(loc)}: {msg}" for loc, msg in problems))
         return self
 
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
@@ -446,50 +447,6 @@ def is_training_data(comp: Component) -> bool:
     """A dataset whose content reaches a model through training, not as inputs at inference time
     (a dataset whose use is not stated is not assumed to be one)."""
     return isinstance(comp, DatasetComponent) and bool(comp.used_for) and "retrieval" not in comp.used_for
-
-
-def reference_problems(components: list[tuple[Any, Any, Any]],
-                       flows: list[tuple[Any, Any]]) -> list[tuple[tuple[str | int, ...], str]]:
-    """What the references in a description get wrong, as (location, message): ``components`` as
-    (id, kind, tools) and ``flows`` as (from, to), in file order. It reads plain values, so the
-    loader can ask it of a file that failed validation too and report everything at once."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    seen: dict[Any, int] = {}
-    for i, (cid, _, _) in enumerate(components):
-        if isinstance(cid, str) and cid in seen:
-            problems.append((("components", i, "id"), f"duplicate id '{cid}' (also components[{seen[cid]}])"))
-        if isinstance(cid, str):
-            seen.setdefault(cid, i)
-    kinds = {cid: kind for cid, kind, _ in components if isinstance(cid, str)}
-    pairs: dict[tuple[Any, Any], int] = {}
-    for i, (source, target) in enumerate(flows):
-        # A loop says nothing about who reaches whom; a pair given twice may disagree on 'trusted'.
-        if source == target:
-            problems.append((("flows", i), f"a flow from '{source}' to itself"))
-        elif (source, target) in pairs:
-            first = pairs[(source, target)]
-            problems.append((("flows", i), f"flow {source} -> {target} given twice (also flows[{first}])"))
-        pairs.setdefault((source, target), i)
-        for ref, alias in ((source, "from"), (target, "to")):
-            if ref not in kinds:
-                problems.append((("flows", i, alias), f"unknown component '{ref}'"))
-            elif kinds[ref] == "adversary":
-                problems.append((("flows", i, alias), f"'{ref}' is an adversary, which takes no flows: "
-                                 "say what it can reach with its 'access'"))
-    for i, (_, kind, tools) in enumerate(components):
-        for j, tool in enumerate(tools if kind == "llm-app" and isinstance(tools, (list, tuple)) else ()):
-            if tool not in kinds:
-                problems.append((("components", i, "tools", j), f"unknown component '{tool}'"))
-            elif kinds[tool] != "tool":
-                problems.append((("components", i, "tools", j), f"'{tool}' is a {kinds[tool]}, not a tool"))
-    return problems
-
-
-def _path(loc: Iterable[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,0 +1,57 @@
+"""Cross-references in a system description: duplicate ids, flows and tool lists naming unknown components.
+
+Kept apart from the models so the loader can ask it of plain values from a file that failed
+validation, and report every problem at once against its own line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["loc_text", "reference_problems"]
+
+
+def reference_problems(components: list[tuple[Any, Any, Any]],
+                       flows: list[tuple[Any, Any]]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What the references in a description get wrong, as (location, message): ``components`` as
+    (id, kind, tools) and ``flows`` as (from, to), in file order. It reads plain values, so the
+    loader can ask it of a file that failed validation too and report everything at once."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    seen: dict[Any, int] = {}
+    for i, (cid, _, _) in enumerate(components):
+        if isinstance(cid, str) and cid in seen:
+            problems.append((("components", i, "id"), f"duplicate id '{cid}' (also components[{seen[cid]}])"))
+        if isinstance(cid, str):
+            seen.setdefault(cid, i)
+    kinds = {cid: kind for cid, kind, _ in components if isinstance(cid, str)}
+    pairs: dict[tuple[Any, Any], int] = {}
+    for i, (source, target) in enumerate(flows):
+        # A loop says nothing about who reaches whom; a pair given twice may disagree on 'trusted'.
+        if source == target:
+            problems.append((("flows", i), f"a flow from '{source}' to itself"))
+        elif (source, target) in pairs:
+            first = pairs[(source, target)]
+            problems.append((("flows", i), f"flow {source} -> {target} given twice (also flows[{first}])"))
+        pairs.setdefault((source, target), i)
+        for ref, alias in ((source, "from"), (target, "to")):
+            if ref not in kinds:
+                problems.append((("flows", i, alias), f"unknown component '{ref}'"))
+            elif kinds[ref] == "adversary":
+                problems.append((("flows", i, alias), f"'{ref}' is an adversary, which takes no flows: "
+                                 "say what it can reach with its 'access'"))
+    for i, (_, kind, tools) in enumerate(components):
+        for j, tool in enumerate(tools if kind == "llm-app" and isinstance(tools, (list, tuple)) else ()):
+            if tool not in kinds:
+                problems.append((("components", i, "tools", j), f"unknown component '{tool}'"))
+            elif kinds[tool] != "tool":
+                problems.append((("components", i, "tools", j), f"'{tool}' is a {kinds[tool]}, not a tool"))
+    return problems
+
+
+def loc_text(loc: Iterable[str | int]) -> str:
+    """A location as written in messages: ``flows[3].to``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
