@@ -297,3 +297,18 @@ def test_empty_rules_path_is_refused_not_read_as_the_current_directory(cli):
     example = Path(__file__).resolve().parents[2] / "examples" / "systems" / "fraud-model.yaml"
     r = cli("threatmodel", example, "--rules", "")
     assert r.code == 2 and "--rules needs a file or directory" in r.err
+
+
+def test_browsing_techniques_follow_what_a_tool_is_said_to_do():
+    """Clickbait and drive-by need a tool that opens pages: a mail-only tool (browses: false) rules them
+    out, a read-only fetcher that browses brings them in, and an unstated one leaves them possible."""
+    def hits(**tool):
+        comps = [{"id": "users", "kind": "external", "actor": "user"},
+                 {"id": "app", "kind": "llm-app", "tools": ["t"]}, {"id": "t", "kind": "tool", **tool}]
+        found = bundled_hits(system(comps, [{"from": "users", "to": "app"}, {"from": "app", "to": "users"}]))
+        return {tid for cid, tid in found if cid == "app"} & {"AML.T0100", "AML.T0078"}
+
+    assert hits(side_effects="external-communication", browses=False) == set()
+    assert hits(side_effects="read", browses=True) == {"AML.T0100", "AML.T0078"}
+    assert hits(side_effects="external-communication") == {"AML.T0100", "AML.T0078"}
+    assert hits(side_effects="read") == set()

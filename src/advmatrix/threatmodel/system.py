@@ -226,6 +226,11 @@ class ToolComponent(Component):
         None, description="The most dangerous thing a call can do."
     )
     source: Literal["first-party", "third-party", "mcp"] | None = None
+    # Apart from side_effects because one value cannot tell sending mail from opening pages, and the
+    # browsing techniques (clickbait, drive-by) need the latter; unstated keeps them possible.
+    browses: StrictBool | None = Field(
+        None, description="It opens web pages: fetches a URL it is given or follows links from a page."
+    )
 
 
 class ExternalComponent(Component):
