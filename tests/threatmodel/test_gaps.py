@@ -70,3 +70,24 @@ def test_a_model_trained_from_scratch_is_not_asked_for_its_base_model():
     assert "base_model" not in ours
     hub = {g.field for g in unstated(load_system_text(text % "open-source")) if g.component == "clf"}
     assert "base_model" in hub
+
+
+def test_free_properties_the_rules_read_are_listed_after_the_fields_and_folded_on_the_console(cli, tmp_path):
+    system = load_system_text(DEMO % "")
+    gaps = unstated(system)
+    on_device = next(g for g in gaps if g.component == "clf" and g.field == "properties.on_device")
+    assert "AML.T0044" in on_device.techniques
+    # What it promises is what setting it gives.
+    assert "AML.T0044" in predict(load_system_text(DEMO % ", properties: {on_device: true}")).technique_ids
+    fields = [g.field.startswith("properties.") for g in gaps]
+    assert fields == sorted(fields), "free properties come after every schema field"
+    assert not any(g.component == "users" and g.field.startswith("properties.") for g in gaps)
+    said = load_system_text(DEMO % ", properties: {on_device: false}")
+    assert not any(g.component == "clf" and g.field == "properties.on_device" for g in unstated(said))
+    full = tmr.gap_lines(tmr.build(system, k=0))
+    assert any(line.startswith("clf: 'properties.on_device' is unset (read as no)") for line in full)
+    path = tmp_path / "demo.yaml"
+    path.write_text(DEMO % "")
+    out = cli("threatmodel", path).out.replace("\n", " ")
+    assert "free properties left unset (read as no) that rules read:" in out and "on_device (" in out
+    assert "'properties.on_device' is unset" not in out

@@ -139,8 +139,9 @@ def _table(tm) -> None:
     gaps = tmr.gap_lines(tm, most=5)
     for line in gaps:
         out.print(f"[yellow]open[/]: {escape(line)}")
-    if len(tm.gaps) > 5:
-        out.print(f"... {len(tm.gaps) - 5} more unstated fields in the reports.")
+    fields = sum(not g.field.startswith("properties.") for g in tm.gaps)
+    if fields > 5:
+        out.print(f"... {fields - 5} more unstated fields in the reports.")
     for i, path in enumerate(tm.paths, 1):
         on = {s.technique: ", ".join(p.components_for(s.technique)) for s in path.steps}
         out.print(f"path {i} ({path.score:.3g}): "

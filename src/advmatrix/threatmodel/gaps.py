@@ -4,7 +4,8 @@ A field left out is "not stated", and a rule that asks for a stated value does n
 without ``task`` gets no evasion findings at all. Staying silent about that would read as "evasion
 does not apply", so the threat model lists each unstated field that some rule reads, with the
 techniques that stating it could add (found by trying the values the field can take), and each
-value a BOM import assumed.
+value a BOM import assumed. Free properties the rules read (``properties.on_device``...) are listed
+too, after the fields, on the system's own components only.
 
 >>> from advmatrix.threatmodel import load_system_text
 >>> system = load_system_text("name: d\\ncomponents: [{id: users, kind: external}, {id: clf, kind: model}]\\n"
@@ -81,6 +82,23 @@ def _moot(comp: Component, name: str) -> bool:
     return name == "base_model" and comp.get("trained_by") == "us" and not comp.get("fine_tuned")
 
 
+#: Kinds that describe outsiders: their free properties are not ours to state.
+_OUTSIDE = ("external", "adversary")
+
+
+def _said(comp: Component, name: str) -> bool:
+    """Whether ``name`` is stated, or cannot be (a field of another kind)."""
+    if name.startswith("properties."):
+        return comp.properties.get(name.split(".", 1)[1]) is not None
+    return name not in type(comp).model_fields or comp.get(name) is not None
+
+
+def _with(comp: Component, name: str, value: Any) -> Component:
+    if name.startswith("properties."):
+        return comp.model_copy(update={"properties": {**comp.properties, name.split(".", 1)[1]: value}})
+    return comp.model_copy(update={name: value})
+
+
 def _candidates(comp: Component, name: str, rules: list[Rule]) -> list[Any]:
     closed = _type_values(comp, name)
     if closed is not None:
@@ -101,18 +119,18 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
         for name in {leaf.op for leaf in rule.when.leaves()} - {"kind"}:
             reads.setdefault(name, []).append(rule)
     out: list[Gap] = []
+    free: list[Gap] = []
     for comp in system.components:
         have = (set(predicted.get(comp.id, ())) if predicted is not None
                 else {r.technique_id for r in rule_list if r.facts(system, comp) is not None})
         found: list[Gap] = []
         for name, readers in reads.items():
-            if (name.startswith("properties.") or name not in type(comp).model_fields or comp.get(name) is not None
-                    or _moot(comp, name)):
+            if _said(comp, name) or _moot(comp, name) or (name.startswith("properties.") and comp.kind in _OUTSIDE):
                 continue
             pending = [r for r in readers if r.technique_id not in have]
             gained: set[str] = set()
             for value in _candidates(comp, name, pending) if pending else ():
-                probe = comp.model_copy(update={name: value})
+                probe = _with(comp, name, value)
                 for rule in pending:
                     if rule.technique_id not in gained and rule.facts(system, probe) is not None:
                         gained.add(rule.technique_id)
@@ -120,8 +138,12 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
                 # Likeliest first (the learned rate of each technique), so a short list shows what matters.
                 found.append(Gap(comp.id, name, tuple(sorted(gained, key=lambda t: (-rates.get(t, 0.0), t)))))
         # The field that would change most first: that is the one worth stating.
-        out += sorted(found, key=lambda g: (-len(g.techniques), g.field))
-    return tuple(out)
+        found.sort(key=lambda g: (-len(g.techniques), g.field))
+        out += [g for g in found if not g.field.startswith("properties.")]
+        free += [g for g in found if g.field.startswith("properties.")]
+    # Free properties after every schema field: unset means "no" for them, so they are hints to check
+    # rather than gaps, and a short list should show the gaps first.
+    return tuple(out + free)
 
 
 def assumed(system: System) -> tuple[Assumption, ...]:

@@ -262,11 +262,23 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
 
     matrix = bundled()
     out = []
-    for g in tm.gaps[:most]:
+    fields = [g for g in tm.gaps if not g.field.startswith("properties.")]
+    free = [g for g in tm.gaps if g.field.startswith("properties.")]
+    for g in fields[:most] + (free if most is None else []):
         names = ", ".join(f"{t} {matrix.technique(t).name}" for t in g.techniques[:4])
         more = f" and {len(g.techniques) - 4} more" if len(g.techniques) > 4 else ""
-        out.append(f"{g.component}: '{g.field}' is not stated; stating it could add {len(g.techniques)} "
-                   f"technique(s): {names}{more}.")
+        said = ("is unset (read as no); where it holds, setting it true" if g in free
+                else "is not stated; stating it")
+        out.append(f"{g.component}: '{g.field}' {said} could add {len(g.techniques)} technique(s): {names}{more}.")
+    if most is not None and free:
+        # A short list folds the free properties into one line: they are hints to check, not gaps.
+        by_name: dict[str, list[str]] = {}
+        for g in free:
+            by_name.setdefault(g.field.split(".", 1)[1], []).append(g.component)
+        listed = [f"{name} ({', '.join(comps[:3])}" + (f" and {len(comps) - 3} more)" if len(comps) > 3 else ")")
+                  for name, comps in by_name.items()]
+        out.append(f"free properties left unset (read as no) that rules read: {'; '.join(listed)} "
+                   "(docs/threatmodel-system.md).")
     for a in tm.assumptions[:most]:
         out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (the BOM does not say); "
                    "state it in an overlay.")
