@@ -5,26 +5,83 @@ Prints how many consecutive case-study steps there are, the share that goes back
 matrix's tactic order (each step's own tactic), the most frequent transitions with their case
 studies, the commonest backward tactic moves, and the search cost over every technique.
 
+``--agreement even|odd`` measures instead how well the top 5 paths follow the incidents, for both
+rankings (per step, by probability): for each case study of the half, transitions are learned from
+the other 56 and paths are searched over (a) the techniques it used and (b) the likely techniques
+its blind system description predicts. Reported: mean path length, the share of path edges whose
+two techniques the incident used in that order, the share it used back to back, and the share of
+its techniques the five paths cover.
+
 Usage: python bench/threatmodel_paths.py [--top 15] [--json]
+       python bench/threatmodel_paths.py --agreement even|odd
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from collections import Counter
 from itertools import pairwise
+from pathlib import Path
 
 from advmatrix.kb import bundled
-from advmatrix.threatmodel.paths import TransitionModel, find_paths
+from advmatrix.threatmodel import load_system, predict
+from advmatrix.threatmodel.paths import RANKS, TransitionModel, attack_paths, find_paths
+
+SYSTEMS = Path(__file__).parent / "data" / "case_study_systems"
+
+
+def agreement(half: str) -> None:
+    """Print how closely the top paths of each ranking follow the incidents of ``half``."""
+    matrix = bundled()
+    totals: dict[tuple[str, str], Counter[str]] = {}
+    for cs in matrix.case_studies:
+        if (int(cs.id.split("CS")[1]) % 2 == 0) != (half == "even"):
+            continue
+        # Learned without the case study, so a path cannot simply replay it.
+        model = TransitionModel.learn(dataclasses.replace(
+            matrix, case_studies=tuple(c for c in matrix.case_studies if c.id != cs.id)))
+        seq = [s.technique for s in cs.procedure]
+        first = {t: seq.index(t) for t in seq}
+        last = {t: i for i, t in enumerate(seq)}
+        back_to_back = set(pairwise(seq))
+        likely = set(predict(load_system(SYSTEMS / f"{cs.id}.yaml")).likely_technique_ids)
+        for over, techniques in (("used", set(seq)), ("predicted", likely)):
+            for rank in RANKS:
+                paths = attack_paths(model, techniques, k=5, rank=rank)
+                if not paths:
+                    continue
+                t = totals.setdefault((over, rank), Counter())
+                t["systems"] += 1
+                t["paths"] += len(paths)
+                covered: set[str] = set()
+                for p in paths:
+                    t["steps"] += len(p.steps)
+                    covered.update(p.techniques)
+                    for a, b in pairwise(p.techniques):
+                        t["edges"] += 1
+                        t["in_order"] += a in first and b in last and first[a] < last[b]
+                        t["back_to_back"] += (a, b) in back_to_back
+                t["coverage"] += len(covered & set(seq)) / len(set(seq))
+    print(f"{half} half, top 5 paths, transitions learned leave-one-out")
+    print("| paths over | ranking | systems | mean steps | edges in the incident's order | back to back | coverage |")
+    print("|---|---|---|---|---|---|---|")
+    for (over, rank), t in totals.items():
+        print(f"| {over} | {rank} | {t['systems']} | {t['steps'] / t['paths']:.2f} | {t['in_order'] / t['edges']:.2f} "
+              f"| {t['back_to_back'] / t['edges']:.2f} | {t['coverage'] / t['systems']:.2f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--agreement", choices=("even", "odd"))
     args = parser.parse_args()
+    if args.agreement:
+        agreement(args.agreement)
+        return
 
     matrix = bundled()
     t0 = time.perf_counter()
@@ -64,7 +121,7 @@ def main() -> None:
     print(f"\nall {len(everything)} techniques predicted, k=5: {search.expanded} expanded, "
           f"{search.generated} generated, {search_s * 1000:.1f} ms")
     for p in search.paths:
-        print(f"  {p.score:.3f}  {' -> '.join(p.techniques)}")
+        print(f"  {p.score:.3f} per step  {' -> '.join(p.techniques)}")
 
 
 if __name__ == "__main__":

@@ -102,7 +102,8 @@ def assert_valid(paths: list[Path], techniques: set[str], max_len: int) -> None:
         assert p.steps[0].tactic in ENTRY_TACTICS
         assert p.steps[-1].tactic in GOAL_TACTICS
         assert [(e.source, e.target) for e in p.edges] == list(pairwise(p.techniques))
-        assert p.score == pytest.approx(math.prod(e.probability for e in p.edges))
+        assert p.probability == pytest.approx(math.prod(e.probability for e in p.edges))
+        assert p.score == pytest.approx(p.probability ** (1 / len(p.edges)))
 
 
 @pytest.mark.parametrize("case_id", ["AML.CS0000", "AML.CS0003", "AML.CS0019", "AML.CS0041"])
@@ -114,13 +115,29 @@ def test_paths_over_a_case_studys_techniques_run_from_entry_to_goal(model, matri
 
 
 def test_the_best_path_over_a_case_study_follows_its_own_steps(model, matrix):
-    best = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=1)[0]
-    assert best.techniques == ("AML.T0002.000", "AML.T0005", "AML.T0043.003", "AML.T0015")
+    best, second = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=2)
+    assert best.techniques == ("AML.T0000.001", "AML.T0002.000", "AML.T0005", "AML.T0043.003", "AML.T0015")
     assert all(e.basis == "case-study" for e in best.edges)
     # The last move skips a step of AML.CS0000 (AML.T0042); other case studies make it directly.
-    assert ["AML.CS0000" in e.supported_by for e in best.edges] == [True, True, False]
+    assert ["AML.CS0000" in e.supported_by for e in best.edges] == [True, True, True, False]
     assert best.edges[-1].supported_by
-    assert best.steps[0].tactic == "AML.TA0003" and best.steps[-1].tactic == "AML.TA0011"
+    assert best.steps[0].tactic == "AML.TA0002" and best.steps[-1].tactic == "AML.TA0011"
+    # The incident's own six steps come next; ranked by the product, its extra steps sink it.
+    assert second.techniques == tuple(s.technique for s in matrix.case_study("AML.CS0000").procedure)
+    by_product = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=5, rank="probability")
+    assert [p.techniques for p in by_product].index(second.techniques) > 1
+    assert by_product[0].score == by_product[0].probability
+
+
+def test_per_step_ranking_lets_longer_chains_through(model, matrix):
+    """Ranked by the product nearly every top path over all techniques has two or three steps; per step
+    the longer ones compete on how common their moves are."""
+    everything = {t.id for t in matrix.techniques}
+    per_step = attack_paths(model, everything, k=20)
+    product = attack_paths(model, everything, k=20, rank="probability")
+    assert_valid(per_step, everything, 8)
+    assert max(len(p.steps) for p in per_step) > max(len(p.steps) for p in product)
+    assert sum(len(p.steps) for p in per_step) > sum(len(p.steps) for p in product)
 
 
 def test_back_off_edges_are_marked_without_support(model, matrix):
@@ -152,6 +169,8 @@ def test_bad_arguments_raise_one_clear_error(model):
         attack_paths(model, {"AML.T0015"}, entries={"AML.T0000"})
     with pytest.raises(UsageError, match="k >= 1"):
         attack_paths(model, {"AML.T0015"}, k=0)
+    with pytest.raises(UsageError, match="ranked per-step or probability"):
+        attack_paths(model, {"AML.T0015"}, rank="length")
     with pytest.raises(UnknownObjectError, match="AML.T9999"):
         attack_paths(model, {"AML.T9999"})
 
@@ -170,18 +189,24 @@ def test_search_over_every_technique_stays_small(model, matrix):
     result = find_paths(model, everything, k=5)
     assert len(result.paths) == 5 and not result.truncated
     assert_valid(result.paths, everything, 8)
-    # The heuristic keeps the search to a few hundred partial paths, not the ~170^7 simple ones.
-    assert result.expanded < 200 and result.generated < 5_000
+    # The bounds keep the search to a few thousand partial paths, not the ~170^7 simple ones.
+    assert result.expanded < 1_000 and result.generated < 10_000
     many = find_paths(model, everything, k=50, max_len=10)
-    assert len(many.paths) == 50 and many.generated < 50_000
+    assert len(many.paths) == 50 and not many.truncated and many.generated < 100_000
+    product = find_paths(model, everything, k=5, rank="probability")
+    assert product.expanded < 200 and product.generated < 5_000
 
 
 def test_a_truncated_search_keeps_the_best_paths_in_order(model, matrix):
     everything = {t.id for t in matrix.techniques}
-    full = find_paths(model, everything, k=20).paths
-    cut = find_paths(model, everything, k=20, max_generated=150)
+    full = find_paths(model, everything, k=20, rank="probability").paths
+    cut = find_paths(model, everything, k=20, rank="probability", max_generated=150)
     assert cut.truncated and len(cut.paths) < 20
     assert [p.techniques for p in cut.paths] == [p.techniques for p in full[:len(cut.paths)]]
+    # Per step, the lengths not searched yet are missing; what came back is still valid and in order.
+    short = find_paths(model, everything, k=20, max_generated=300)
+    assert short.truncated and short.paths
+    assert_valid(short.paths, everything, 8)
 
 
 def test_mermaid_quotes_ids_and_names(model, matrix):
@@ -192,7 +217,7 @@ def test_mermaid_quotes_ids_and_names(model, matrix):
     assert chart.count("-->") == len(best.edges)
     odd = Path((Step("AML.T0001", 'Say "hi" #1 <b>', "AML.TA0002", "Recon"),
                 Step("AML.T0002", "Plain", "AML.TA0011", "Impact")),
-               (Edge("AML.T0001", "AML.T0002", 0.5, "back-off"),), 0.5)
+               (Edge("AML.T0001", "AML.T0002", 0.5, "back-off"),), 0.5, 0.5)
     chart = odd.mermaid()
     assert 'Say #34;hi#34; #35;1 #60;b#62;' in chart
     assert chart.count('"') % 2 == 0

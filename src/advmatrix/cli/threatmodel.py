@@ -144,5 +144,5 @@ def _table(tm) -> None:
         out.print(f"... {fields - 5} more unstated fields in the reports.")
     for i, path in enumerate(tm.paths, 1):
         on = {s.technique: ", ".join(p.components_for(s.technique)) for s in path.steps}
-        out.print(f"path {i} ({path.score:.3g}): "
+        out.print(f"path {i} ({path.score:.3g} per step): "
                   + " → ".join(f"{s.technique} ({escape(on[s.technique])})" for s in path.steps))

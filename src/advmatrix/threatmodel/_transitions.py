@@ -67,19 +67,21 @@ class Edge:
 
 @dataclass(frozen=True)
 class Path:
-    """An attack path: its steps, the edges between them, and its score (product of the edges'
-    probabilities)."""
+    """An attack path: its steps, the edges between them, its ``score`` (what it was ranked by: per
+    step, the geometric mean of the edges' probabilities, unless the product was asked for) and its
+    ``probability`` (the product)."""
 
     steps: tuple[Step, ...]
     edges: tuple[Edge, ...]
     score: float
+    probability: float
 
     @property
     def techniques(self) -> tuple[str, ...]:
         return tuple(s.technique for s in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "steps": [s.to_dict() for s in self.steps],
+        return {"score": self.score, "probability": self.probability, "steps": [s.to_dict() for s in self.steps],
                 "edges": [e.to_dict() for e in self.edges]}
 
     def mermaid(self) -> str:

@@ -3,7 +3,12 @@
 Each ATLAS case study tells an incident as an ordered list of techniques. Counting which
 technique follows which gives transition probabilities; an attack path is a chain of predicted
 techniques from an entry point (reconnaissance, resource development, initial access, AI model
-access) to a goal (impact, exfiltration), scored by the product of its transition probabilities.
+access) to a goal (impact, exfiltration). Paths are ranked per step, by the geometric mean of their
+transition probabilities: ranked by the product, every extra step costs a factor below one, so the
+top paths were nearly all two steps, jumping from the entry straight to the goal. Per step, a
+longer chain wins when its moves are as common as a short one's; on the case studies' own techniques
+(transitions learned without the case study) per-step ranking follows the incidents more closely
+(bench/RESULTS.md). ``rank="probability"`` gives the product ranking.
 
 About a fifth of consecutive case-study steps go *backward* in the matrix's tactic order (an
 adversary stages an attack, then goes back to discovery), so no tactic order is imposed: the
@@ -25,15 +30,19 @@ import heapq
 import math
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Literal
 
 from ..errors import UsageError
 from ._transitions import ENTRY_TACTICS, GOAL_TACTICS, Edge, Path, Step, TransitionModel
 
-__all__ = ["ENTRY_TACTICS", "GOAL_TACTICS", "MAX_GENERATED", "Edge", "Path", "PathSearch", "Step",
+__all__ = ["ENTRY_TACTICS", "GOAL_TACTICS", "MAX_GENERATED", "RANKS", "Edge", "Path", "PathSearch", "Step",
            "TransitionModel", "attack_paths", "find_paths"]
 
 MAX_GENERATED = 200_000
 """Partial paths a search may put on its queue before it stops with what it has found."""
+Rank = Literal["per-step", "probability"]
+RANKS: tuple[str, ...] = ("per-step", "probability")
+"""How paths are ordered: the geometric mean of their transition probabilities, or their product."""
 
 
 @dataclass(frozen=True)
@@ -49,24 +58,27 @@ class PathSearch:
 
 
 def attack_paths(model: TransitionModel, techniques: set[str], entries: set[str] | None = None,
-                 goals: set[str] | None = None, k: int = 5, max_len: int = 8) -> list[Path]:
+                 goals: set[str] | None = None, k: int = 5, max_len: int = 8, rank: Rank = "per-step") -> list[Path]:
     """The ``k`` likeliest attack paths over ``techniques``, best first; ``[]`` when none exists.
 
     A path starts at an entry technique (default: the predicted techniques under
     :data:`ENTRY_TACTICS`), ends at a goal (default: those under :data:`GOAL_TACTICS`), visits
-    each technique at most once, has at least two and at most ``max_len`` steps, and is scored by
-    the product of its transition probabilities. Entries and goals given must be among
-    ``techniques``.
+    each technique at most once and has at least two and at most ``max_len`` steps. ``rank``:
+    ``per-step`` (default) orders by the geometric mean of the transition probabilities,
+    ``probability`` by their product (which favours the shortest paths). Entries and goals given
+    must be among ``techniques``.
     """
-    return find_paths(model, techniques, entries, goals, k=k, max_len=max_len).paths
+    return find_paths(model, techniques, entries, goals, k=k, max_len=max_len, rank=rank).paths
 
 
 def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] | None = None,
-               goals: set[str] | None = None, *, k: int = 5, max_len: int = 8,
+               goals: set[str] | None = None, *, k: int = 5, max_len: int = 8, rank: Rank = "per-step",
                max_generated: int = MAX_GENERATED) -> PathSearch:
     """:func:`attack_paths` with the search's cost reported beside the paths."""
     if k < 1 or max_len < 2:
         raise UsageError(f"attack paths need k >= 1 and max_len >= 2 (got k={k}, max_len={max_len})")
+    if rank not in RANKS:
+        raise UsageError(f"attack paths are ranked {' or '.join(RANKS)} (got '{rank}')")
     matrix = model.matrix
     nodes = sorted({matrix.technique(t).id for t in techniques})  # unknown IDs: UnknownObjectError
     entry_ids = _endpoints(model, nodes, entries, ENTRY_TACTICS, "entry")
@@ -79,40 +91,86 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
     succ = {a: [(b, -math.log(p)) for b, p in model.probabilities.get(a, {}).items() if b in members and b != a]
             for a in nodes}
     h, hops = _distance_to_goals(succ, goal_ids)
-
-    # A best-first search over simple partial paths, ordered by cost so far plus the exact
-    # distance to the nearest goal (Dijkstra on the reversed graph, which ignores the no-revisit
-    # and length limits and so never overestimates): paths come off the queue in order of their
-    # final score, so the first k complete ones are the k best, and partial paths that cannot beat
-    # them are never expanded. Yen's algorithm (or networkx's shortest_simple_paths, which is not
-    # a dependency) does not honour a bound on the number of steps; this does, by pruning any
-    # partial path that cannot reach a goal within max_len steps.
-    queue: list[tuple[float, float, tuple[str, ...]]] = []
-    for e in sorted(entry_ids):
-        if e in h and hops[e] + 1 <= max_len:
-            queue.append((h[e], 0.0, (e,)))
-    heapq.heapify(queue)
-    found: list[tuple[float, tuple[str, ...]]] = []
-    expanded, generated, truncated = 0, len(queue), False
-    while queue and len(found) < k:
-        _, cost, path = heapq.heappop(queue)
-        expanded += 1
-        last = path[-1]
-        if last in goal_ids and len(path) >= 2:
-            found.append((cost, path))
-        if len(path) == max_len:
-            continue
-        for b, w in succ[last]:
-            if b in path or b not in h or len(path) + 1 + hops[b] > max_len:
-                continue
-            if generated >= max_generated:
-                truncated = True
+    search = _Search(succ, h, hops, goal_ids, sorted(entry_ids), max_generated)
+    if rank == "probability":
+        found = search.best(k, max_len, exact=False)
+    else:
+        # Among paths of one length the per-step order is the product's, so the k best per step are
+        # among the k best of each length: search each length, then merge by cost per move.
+        found = []
+        for length in range(2, max_len + 1):
+            found += search.best(k, length, exact=True)
+            if search.truncated:
                 break
-            generated += 1
-            heapq.heappush(queue, (cost + w + h[b], cost + w, (*path, b)))
-        if truncated:
-            break
-    return PathSearch([_build(model, p) for _, p in found], expanded, generated, truncated)
+        found.sort(key=lambda cp: (cp[0] / (len(cp[1]) - 1), cp[1]))
+        found = found[:k]
+    return PathSearch([_build(model, p, rank) for _, p in found], search.expanded, search.generated,
+                      search.truncated)
+
+
+class _Search:
+    """A best-first search over simple partial paths, ordered by cost so far plus the exact distance
+    to the nearest goal (Dijkstra on the reversed graph, which ignores the no-revisit and length
+    limits and so never overestimates): paths come off the queue in order of their final cost, so
+    the first k complete ones are the k best, and partial paths that cannot beat them are never
+    expanded. Yen's algorithm (or networkx's shortest_simple_paths, which is not a dependency) does
+    not honour a bound on the number of steps; this does, by pruning any partial path that cannot
+    reach a goal within it. Counts and the generation budget are shared by every call."""
+
+    def __init__(self, succ: dict[str, list[tuple[str, float]]], h: dict[str, float], hops: dict[str, int],
+                 goals: set[str], entries: list[str], max_generated: int) -> None:
+        self.succ, self.h, self.hops, self.goals, self.entries = succ, h, hops, goals, entries
+        self.max_generated = max_generated
+        self.expanded = self.generated = 0
+        self.truncated = False
+        self._tables: list[dict[str, float]] = [dict.fromkeys(goals, 0.0)]
+
+    def best(self, k: int, max_len: int, *, exact: bool) -> list[tuple[float, tuple[str, ...]]]:
+        """The ``k`` cheapest paths of 2 to ``max_len`` steps (exactly ``max_len`` when ``exact``)."""
+        if exact:
+            # The least cost of a walk of exactly r more moves to a goal: a far tighter bound than the
+            # distance to the nearest goal when the length is fixed, and still never an overestimate.
+            ahead = self._exactly(max_len - 1)
+
+            def bound(node: str, steps: int) -> float | None:
+                return ahead[max_len - steps].get(node)
+        else:
+            def bound(node: str, steps: int) -> float | None:
+                return self.h.get(node) if steps + self.hops.get(node, max_len) <= max_len else None
+        queue = [(b, 0.0, (e,)) for e in self.entries if (b := bound(e, 1)) is not None]
+        heapq.heapify(queue)
+        self.generated += len(queue)
+        found: list[tuple[float, tuple[str, ...]]] = []
+        while queue and len(found) < k:
+            _, cost, path = heapq.heappop(queue)
+            self.expanded += 1
+            last = path[-1]
+            if last in self.goals and len(path) >= 2 and (not exact or len(path) == max_len):
+                found.append((cost, path))
+            if len(path) == max_len:
+                continue
+            for nxt, w in self.succ[last]:
+                if nxt in path or (rest := bound(nxt, len(path) + 1)) is None:
+                    continue
+                if self.generated >= self.max_generated:
+                    self.truncated = True
+                    return found
+                self.generated += 1
+                heapq.heappush(queue, (cost + w + rest, cost + w, (*path, nxt)))
+        return found
+
+    def _exactly(self, moves: int) -> list[dict[str, float]]:
+        """For r = 0..``moves``, the least cost of a walk of exactly r moves from each node to a goal
+        (walks may revisit, so this bounds the simple paths from below); memoised across lengths."""
+        tables = self._tables
+        while len(tables) <= moves:
+            prev, cur = tables[-1], {}
+            for a, out in self.succ.items():
+                costs = [w + prev[b] for b, w in out if b in prev]
+                if costs:
+                    cur[a] = min(costs)
+            tables.append(cur)
+        return tables
 
 
 def _endpoints(model: TransitionModel, nodes: list[str], given: set[str] | None,
@@ -158,9 +216,11 @@ def _distance_to_goals(succ: dict[str, list[tuple[str, float]]],
     return dist, hops
 
 
-def _build(model: TransitionModel, ids: tuple[str, ...]) -> Path:
+def _build(model: TransitionModel, ids: tuple[str, ...], rank: Rank) -> Path:
     steps = [model.step(t) for t in ids[1:-1]]
     steps.insert(0, model.step(ids[0], ENTRY_TACTICS))
     steps.append(model.step(ids[-1], GOAL_TACTICS))
     edges = tuple(e for a, b in pairwise(ids) if (e := model.edge(a, b)) is not None)
-    return Path(tuple(steps), edges, math.prod(e.probability for e in edges))
+    probability = math.prod(e.probability for e in edges)
+    score = probability if rank == "probability" else probability ** (1 / len(edges))
+    return Path(tuple(steps), edges, score, probability)

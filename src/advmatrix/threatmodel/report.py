@@ -245,7 +245,7 @@ def report_markdown(tm: ThreatModel) -> str:
     if not tm.paths:
         out += ["No path from an entry technique to an impact or exfiltration technique among those predicted.", ""]
     for i, path in enumerate(tm.paths, 1):
-        out += [f"### Path {i} (score {path.score:.3g})", ""]
+        out += [f"### Path {i} ({path.score:.3g} per step, {path.probability:.3g} overall)", ""]
         on = {s.technique: _md(", ".join(tm.prediction.components_for(s.technique))) for s in path.steps}
         out += [f"{j}. {s.technique} {s.name} ({s.tactic_name}), on {on[s.technique]}"
                 for j, s in enumerate(path.steps, 1)]
