@@ -312,3 +312,55 @@ def test_browsing_techniques_follow_what_a_tool_is_said_to_do():
     assert hits(side_effects="read", browses=True) == {"AML.T0100", "AML.T0078"}
     assert hits(side_effects="external-communication") == {"AML.T0100", "AML.T0078"}
     assert hits(side_effects="read") == set()
+
+
+AGENT = [{"id": "users", "kind": "external", "actor": "user"},
+         {"id": "docs", "kind": "retrieval-store", "writers": "public"},
+         {"id": "app", "kind": "llm-app", "tools": ["lookup", "refund", "fetch"]},
+         {"id": "lookup", "kind": "tool", "side_effects": "read", "source": "first-party"},
+         {"id": "refund", "kind": "tool", "side_effects": "write"},
+         {"id": "fetch", "kind": "tool", "side_effects": "external-communication", "browses": True}]
+AGENT_FLOWS = [{"from": "users", "to": "app"}, {"from": "app", "to": "users"}, {"from": "docs", "to": "app"}]
+
+
+def test_fed_by_takes_one_flow_and_no_hop(tmp_path):
+    rules = rules_from(tmp_path, rule("kind: tool\nfed_by: {kind: retrieval-store}", reason="{component} <- {fed_by}"))
+    via_agent = system(AGENT, AGENT_FLOWS)
+    assert matches(rules, via_agent) == []
+    direct = system(AGENT, [*AGENT_FLOWS, {"from": "docs", "to": "lookup"}])
+    assert matches(rules, direct) == ["lookup"]
+    only = next(iter(rules))
+    assert only.explain(direct.component("lookup"), only.facts(direct, direct.component("lookup"))) == "lookup <- docs"
+
+
+def test_tool_data_poisoning_needs_the_tool_itself_to_read_outsiders_content():
+    hits = {c for c, t in bundled_hits(system(AGENT, AGENT_FLOWS)) if t == "AML.T0099"}
+    assert hits == {"fetch"}, "a first-party lookup and a refund tool do not fetch the public store's pages"
+    fed = system(AGENT, [*AGENT_FLOWS, {"from": "docs", "to": "lookup"}])
+    assert {c for c, t in bundled_hits(fed) if t == "AML.T0099"} == {"fetch", "lookup"}
+
+
+def test_a_reason_under_any_names_every_source_that_matched():
+    s = system(AGENT, AGENT_FLOWS)
+    rule_ = next(r for r in bundled_rules() if r.technique_id == "AML.T0051.001")
+    reason = rule_.explain(s.component("app"), rule_.facts(s, s.component("app")))
+    assert "docs" in reason and "fetch" in reason and "lookup" in reason
+    assert "refund" not in reason, "a write tool brings no one's content back"
+
+
+def test_phishing_through_a_service_needs_it_to_pass_on_text():
+    comps = [{"id": "shoppers", "kind": "external", "actor": "user"},
+             {"id": "checkout", "kind": "service", "audience": "public", "authentication": "none", "returns": "labels"}]
+    flows = [{"from": "shoppers", "to": "checkout"}, {"from": "checkout", "to": "shoppers"}]
+    assert not {t for _, t in bundled_hits(system(comps, flows))} & {"AML.T0052", "AML.T0073"}
+    comps[1] = {**comps[1], "returns": "text"}
+    assert {("checkout", "AML.T0052"), ("checkout", "AML.T0073")} <= bundled_hits(system(comps, flows))
+
+
+def test_a_vendor_hosted_models_base_model_is_not_a_published_copy():
+    llm = {"id": "llm", "kind": "model", "task": "generation", "trained_by": "vendor", "source": "vendor-api",
+           "artifact_format": "hosted", "base_model": "gpt-4o"}
+    assert ("llm", "AML.T0002") not in bundled_hits(system([llm]))
+    tuned = {**llm, "trained_by": "us", "source": "huggingface", "artifact_format": "safetensors",
+             "base_model": "llama-3-8b"}
+    assert ("llm", "AML.T0002") in bundled_hits(system([tuned]))

@@ -26,7 +26,8 @@ Conditions (no code is evaluated):
   content that only reaches a model as training data does not count),
   ``upstream: {selector}`` / ``reachable_from: {selector}`` (content flows into this component,
   directly or not, from a component the selector matches), ``downstream: {selector}`` (content
-  flows from this component to one the selector matches). A selector is itself a condition. One
+  flows from this component to one the selector matches), ``fed_by: {selector}`` (a flow goes straight
+  from a component the selector matches into this one, nothing between). A selector is itself a condition. One
   that names only services, models or apps walks the inference-time flows: a training set is
   reached but not passed through.
   ``adversary: {selector}`` holds when any ``adversary`` component of the system matches the selector
@@ -39,8 +40,9 @@ Reason placeholders: ``{component}`` (display name), ``{id}``, ``{kind}``, any c
 (``{returns}``, ``{properties.tier}``; list values are joined with commas, an unstated value reads
 "unstated"), and for the graph leaves the rule uses the
 names of the components they matched: ``{exposed}`` (the entry points), ``{upstream}``,
-``{reachable_from}``, ``{downstream}``, ``{adversary}``, and ``{via}`` (the components the last matching
-flow leaf found; ``adversary`` is not one). An unknown placeholder fails the load.
+``{reachable_from}``, ``{downstream}``, ``{fed_by}``, ``{adversary}``, and ``{via}`` (the components the
+last matching flow leaf found; ``adversary`` is not one). Under ``any:`` every branch that holds adds
+its names, so a reason names each source that matched. An unknown placeholder fails the load.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ __all__ = [
 ]
 
 COMBINATORS = ("all", "any", "not")
-GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream", "adversary")
+GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream", "fed_by", "adversary")
 OPERATORS = ("in", "not_in", "set")
 RULE_KEYS = frozenset({"id", "when", "reason", "mitigations", "stage", "tier"})
 #: How strongly a matching rule predicts its technique: ``likely`` (adversaries routinely use it once the
@@ -130,7 +132,16 @@ class Condition:
         if self.op == "all":
             return all(c.match(system, comp, facts) for c in self.children)
         if self.op == "any":
-            return any(c.match(system, comp, facts) for c in self.children)
+            # Every branch that holds, not the first: a reason should name each source that matched
+            # (a store and a browsing tool), and a branch that fails must leave no facts behind.
+            held = False
+            for c in self.children:
+                mine: dict[str, str] = {}
+                if c.match(system, comp, mine):
+                    held = True
+                    for key, names in mine.items():
+                        facts[key] = _merge_names(facts[key], names) if key in facts else names
+            return held
         if self.op == "not":
             # Facts gathered under a negation describe what is absent: they must not leak into reasons.
             return not self.children[0].match(system, comp, {})
@@ -138,6 +149,8 @@ class Condition:
             return self._exposed(system, comp, facts) == bool(self.value)
         if self.op in ("upstream", "reachable_from", "downstream"):
             return self._graph(system, comp, facts)
+        if self.op == "fed_by":
+            return self._fed_by(system, comp, facts)
         if self.op == "adversary":
             return self._adversary(system, comp, facts)
         return _match_value(_read(comp, self.op), self.value)
@@ -180,6 +193,15 @@ class Condition:
             found = [system.component(i) for i in heapq.nsmallest(MOST_NAMED, ids, key=system.position)]
         if found:
             facts[self.op] = facts["via"] = _names(found, total)
+        return bool(found)
+
+    def _fed_by(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
+        # One flow, no hop: a tool that queries a public store, not every tool of the agent that does.
+        selector = self.children[0]
+        found = [system.component(i) for i in dict.fromkeys(flows_back(system, self.untrusted).get(comp.id, ()))
+                 if i != comp.id and selector.match(system, system.component(i), {})]
+        if found:
+            facts["fed_by"] = facts["via"] = _names(found)
         return bool(found)
 
     def _adversary(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
@@ -250,6 +272,12 @@ def _is_entry(comp: Component) -> bool:
 
 #: A reason names at most this many components, then says how many more there are.
 MOST_NAMED = 8
+
+
+def _merge_names(first: str, second: str) -> str:
+    """Two lists of names as reasons show them, the second's new names appended (counts kept as given)."""
+    have = [n.strip() for n in first.split(",")]
+    return ", ".join([first, *(n.strip() for n in second.split(",") if n.strip() not in have)])
 
 
 def _names(comps: Iterable[Component], total: int | None = None) -> str:
