@@ -49,6 +49,18 @@ def test_mitigations_placed_in_place_and_missing(tmp_path):
     assert {a.id for a in f.missing} == linked - {"AML.M0004"}
 
 
+def test_a_service_that_says_rate_limited_holds_the_query_limit():
+    said = [API[0], {k: v for k, v in API[1].items() if k != "controls"} | {"rate_limited": True}, API[2]]
+    f = next(f for f in predict(system(said, FLOWS)).for_component("m").findings
+             if f.technique_id == "AML.T0024.002")
+    limit = next(a for a in f.mitigations if a.id == "AML.M0004")
+    assert limit.in_place and limit.in_place_at == "api"
+    unsaid = [API[0], {k: v for k, v in API[1].items() if k != "controls"}, API[2]]
+    f = next(f for f in predict(system(unsaid, FLOWS)).for_component("m").findings
+             if f.technique_id == "AML.T0024.002")
+    assert not next(a for a in f.mitigations if a.id == "AML.M0004").in_place
+
+
 def test_control_on_the_component_itself_counts():
     comps = [*API[:2], {**API[2], "controls": ["AML.M0002"]}]
     f = next(f for f in predict(system(comps, FLOWS)).for_component("m").findings

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import deque
 
 from .rules import flows_back
-from .system import Component, System, is_training_data
+from .system import RATE_LIMIT, Component, ServiceComponent, System, is_training_data
 
-__all__ = ["AT_THE_API", "holder", "in_front", "place"]
+__all__ = ["AT_THE_API", "holder", "holds", "in_front", "place"]
 
 
 def place(system: System, comp: Component, kind: str | None) -> Component:
@@ -63,14 +63,20 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     outside party or an unguarded start passes a component that holds it: a rate limit on one of two
     APIs in front of a model leaves the model open through the other. ``front`` is
     :func:`in_front` of ``comp``, as ids."""
-    if mid in comp.controls:
+    if holds(comp, mid):
         return comp.id
     if comp.kind == "adversary":
-        return next((c.id for c in system.components if mid in c.controls), None)
-    if target.id != comp.id and target.id not in front and mid in target.controls:
+        return next((c.id for c in system.components if holds(c, mid)), None)
+    if target.id != comp.id and target.id not in front and holds(target, mid):
         return target.id
     unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))
     return None if comp.id in unguarded else labels.get(comp.id)
+
+
+def holds(comp: Component, mid: str) -> bool:
+    """Whether ``comp`` holds mitigation ``mid``: in its controls, or, for the query limit, a service
+    that says ``rate_limited: true`` (the field and the control say the same thing)."""
+    return mid in comp.controls or (mid == RATE_LIMIT and isinstance(comp, ServiceComponent) and comp.rate_limited)
 
 
 def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
@@ -78,7 +84,7 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     components some way in reaches without passing a holder (from an outside party or a component
     nothing feeds), and for every component a holder reaches, one such holder. Two passes over the
     flows per mitigation, however many findings ask: a walk per finding was quadratic on a long chain."""
-    held = {c.id for c in system.components if mid in c.controls}
+    held = {c.id for c in system.components if holds(c, mid)}
     if not held:
         return frozenset(c.id for c in system.components), {}
     forward, fed = system.memo("guard-flows", lambda: _inference_flows(system))
