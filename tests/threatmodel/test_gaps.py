@@ -91,3 +91,16 @@ def test_free_properties_the_rules_read_are_listed_after_the_fields_and_folded_o
     out = cli("threatmodel", path).out.replace("\n", " ")
     assert "free properties left unset (read as no) that rules read:" in out and "on_device (" in out
     assert "'properties.on_device' is unset" not in out
+
+
+def test_an_overlay_settles_what_the_bom_import_assumed(tmp_path):
+    bom = DATA / "cyclonedx" / "model-card-with-dataset.bom.json"
+    service = "component-support-triage-service"
+    stated = tmp_path / "stated.yaml"
+    stated.write_text(f"components:\n  - {{id: {service}, audience: public}}\n")
+    assert assumed(tmr.load_input(bom, stated)) == ()
+    rekinded = tmp_path / "rekinded.yaml"
+    rekinded.write_text(f"components:\n  - {{id: {service}, kind: llm-app}}\n")
+    system = tmr.load_input(bom, rekinded)
+    assert system.component(service).kind == "llm-app" and assumed(system) == ()
+    assert not any("'audience' was assumed" in line for line in tmr.gap_lines(tmr.build(system, k=0)))

@@ -286,6 +286,19 @@ def _dedupe(flows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _settle_assumed(merged: dict[str, Any], given: dict[str, Any]) -> None:
+    """Drop from ``merged``'s assumed fields those the overlay states and those its new kind lacks: an
+    assumption about a field that no longer exists must not tell the user to state it."""
+    props = merged.get("properties")
+    if not isinstance(props, dict) or not props.get("assumed"):
+        return
+    kept = [f for f in (x.strip() for x in str(props["assumed"]).split(",")) if f and f in merged and f not in given]
+    props = {k: v for k, v in props.items() if k != "assumed"}
+    if kept:
+        props["assumed"] = ", ".join(kept)
+    merged["properties"] = props
+
+
 def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
     """``base`` with the overlay's name, description, components (merged by id) and flows added."""
     data = overlay.data
@@ -327,6 +340,7 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
             merged["controls"] = list(dict.fromkeys([*old.get("controls", ()), *given]))
         if isinstance(old.get("properties"), dict) and isinstance(comp.get("properties"), dict):
             merged["properties"] = {**old["properties"], **comp["properties"]}
+        _settle_assumed(merged, comp)
         comps[comp["id"]] = merged
     flows = data.get("flows") or []
     for i, flow in enumerate(flows):
