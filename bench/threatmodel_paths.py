@@ -5,8 +5,9 @@ Prints how many consecutive case-study steps there are, the share that goes back
 matrix's tactic order (each step's own tactic), the most frequent transitions with their case
 studies, the commonest backward tactic moves, and the search cost over every technique.
 
-``--agreement even|odd`` measures instead how well the top 5 paths follow the incidents, for both
-rankings (per step, by probability): for each case study of the half, transitions are learned from
+``--agreement even|odd`` measures instead how well the top 5 paths follow the incidents, for the
+default ranking (per step, near-duplicates skipped), per step with near-duplicates kept, and by
+probability (the product, as before the twelfth session): for each case study of the half, transitions are learned from
 the other 56 and paths are searched over (a) the techniques it used and (b) the likely techniques
 its blind system description predicts. Reported: mean path length, the share of path edges whose
 two techniques the incident used in that order, the share it used back to back, and the share of
@@ -28,9 +29,11 @@ from pathlib import Path
 
 from advmatrix.kb import bundled
 from advmatrix.threatmodel import load_system, predict
-from advmatrix.threatmodel.paths import RANKS, TransitionModel, attack_paths, find_paths
+from advmatrix.threatmodel.paths import TransitionModel, attack_paths, find_paths
 
 SYSTEMS = Path(__file__).parent / "data" / "case_study_systems"
+#: (rank, distinct): the default, the default without the near-duplicate filter, the old product ranking.
+VARIANTS = (("per-step", True), ("per-step", False), ("probability", False))
 
 
 def agreement(half: str) -> None:
@@ -49,11 +52,11 @@ def agreement(half: str) -> None:
         back_to_back = set(pairwise(seq))
         likely = set(predict(load_system(SYSTEMS / f"{cs.id}.yaml")).likely_technique_ids)
         for over, techniques in (("used", set(seq)), ("predicted", likely)):
-            for rank in RANKS:
-                paths = attack_paths(model, techniques, k=5, rank=rank)
+            for rank, distinct in VARIANTS:
+                paths = attack_paths(model, techniques, k=5, rank=rank, distinct=distinct)
                 if not paths:
                     continue
-                t = totals.setdefault((over, rank), Counter())
+                t = totals.setdefault((over, f"{rank}{'' if distinct else ', near-duplicates kept'}"), Counter())
                 t["systems"] += 1
                 t["paths"] += len(paths)
                 covered: set[str] = set()

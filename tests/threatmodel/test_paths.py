@@ -115,7 +115,7 @@ def test_paths_over_a_case_studys_techniques_run_from_entry_to_goal(model, matri
 
 
 def test_the_best_path_over_a_case_study_follows_its_own_steps(model, matrix):
-    best, second = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=2)
+    best, second = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=2, distinct=False)
     assert best.techniques == ("AML.T0000.001", "AML.T0002.000", "AML.T0005", "AML.T0043.003", "AML.T0015")
     assert all(e.basis == "case-study" for e in best.edges)
     # The last move skips a step of AML.CS0000 (AML.T0042); other case studies make it directly.
@@ -124,9 +124,25 @@ def test_the_best_path_over_a_case_study_follows_its_own_steps(model, matrix):
     assert best.steps[0].tactic == "AML.TA0002" and best.steps[-1].tactic == "AML.TA0011"
     # The incident's own six steps come next; ranked by the product, its extra steps sink it.
     assert second.techniques == tuple(s.technique for s in matrix.case_study("AML.CS0000").procedure)
-    by_product = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=5, rank="probability")
+    by_product = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=5, rank="probability",
+                              distinct=False)
     assert [p.techniques for p in by_product].index(second.techniques) > 1
     assert by_product[0].score == by_product[0].probability
+
+
+def test_the_list_shows_different_chains_not_one_chain_with_a_step_more_or_less(model, matrix):
+    from advmatrix.threatmodel.paths import _one_edit_apart
+
+    assert _one_edit_apart(("a", "b", "c"), ("a", "c")) and _one_edit_apart(("a", "c"), ("a", "b", "c"))
+    assert _one_edit_apart(("a", "b", "c"), ("a", "x", "c")) and not _one_edit_apart(("a", "b"), ("x", "y"))
+    assert not _one_edit_apart(("a", "b", "c", "d"), ("a", "d"))
+    techniques = techniques_of(matrix, "AML.CS0000") | techniques_of(matrix, "AML.CS0019")
+    every = attack_paths(model, techniques, k=8, distinct=False)
+    assert any(_one_edit_apart(a.techniques, b.techniques) for i, a in enumerate(every) for b in every[:i])
+    distinct = attack_paths(model, techniques, k=8)
+    assert len(distinct) == 8 and distinct[0].techniques == every[0].techniques
+    assert not any(_one_edit_apart(a.techniques, b.techniques) for i, a in enumerate(distinct) for b in distinct[:i])
+    assert_valid(distinct, techniques, 8)
 
 
 def test_per_step_ranking_lets_longer_chains_through(model, matrix):

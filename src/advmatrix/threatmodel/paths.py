@@ -40,6 +40,8 @@ __all__ = ["ENTRY_TACTICS", "GOAL_TACTICS", "MAX_GENERATED", "RANKS", "Edge", "P
 
 MAX_GENERATED = 200_000
 """Partial paths a search may put on its queue before it stops with what it has found."""
+#: Candidates drawn per path asked for, so that near-duplicates can be skipped (``distinct``).
+POOL = 4
 Rank = Literal["per-step", "probability"]
 RANKS: tuple[str, ...] = ("per-step", "probability")
 """How paths are ordered: the geometric mean of their transition probabilities, or their product."""
@@ -58,22 +60,24 @@ class PathSearch:
 
 
 def attack_paths(model: TransitionModel, techniques: set[str], entries: set[str] | None = None,
-                 goals: set[str] | None = None, k: int = 5, max_len: int = 8, rank: Rank = "per-step") -> list[Path]:
+                 goals: set[str] | None = None, k: int = 5, max_len: int = 8, rank: Rank = "per-step",
+                 distinct: bool = True) -> list[Path]:
     """The ``k`` likeliest attack paths over ``techniques``, best first; ``[]`` when none exists.
 
     A path starts at an entry technique (default: the predicted techniques under
     :data:`ENTRY_TACTICS`), ends at a goal (default: those under :data:`GOAL_TACTICS`), visits
     each technique at most once and has at least two and at most ``max_len`` steps. ``rank``:
     ``per-step`` (default) orders by the geometric mean of the transition probabilities,
-    ``probability`` by their product (which favours the shortest paths). Entries and goals given
-    must be among ``techniques``.
+    ``probability`` by their product (which favours the shortest paths). With ``distinct`` (default) a
+    path one step away from a better one (a step inserted, removed or swapped) is left out, so the
+    list shows different chains. Entries and goals given must be among ``techniques``.
     """
-    return find_paths(model, techniques, entries, goals, k=k, max_len=max_len, rank=rank).paths
+    return find_paths(model, techniques, entries, goals, k=k, max_len=max_len, rank=rank, distinct=distinct).paths
 
 
 def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] | None = None,
                goals: set[str] | None = None, *, k: int = 5, max_len: int = 8, rank: Rank = "per-step",
-               max_generated: int = MAX_GENERATED) -> PathSearch:
+               distinct: bool = True, max_generated: int = MAX_GENERATED) -> PathSearch:
     """:func:`attack_paths` with the search's cost reported beside the paths."""
     if k < 1 or max_len < 2:
         raise UsageError(f"attack paths need k >= 1 and max_len >= 2 (got k={k}, max_len={max_len})")
@@ -92,20 +96,38 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
             for a in nodes}
     h, hops = _distance_to_goals(succ, goal_ids)
     search = _Search(succ, h, hops, goal_ids, sorted(entry_ids), max_generated)
+    # Variants of one chain (a step more, less or swapped) would fill the list with one idea, so more
+    # candidates are drawn than asked for and a path within one such edit of a better one is skipped.
+    pool = k * POOL if distinct else k
     if rank == "probability":
-        found = search.best(k, max_len, exact=False)
+        found = search.best(pool, max_len, exact=False)
     else:
-        # Among paths of one length the per-step order is the product's, so the k best per step are
-        # among the k best of each length: search each length, then merge by cost per move.
+        # Among paths of one length the per-step order is the product's, so the best per step are
+        # among the best of each length: search each length, then merge by cost per move.
         found = []
         for length in range(2, max_len + 1):
-            found += search.best(k, length, exact=True)
+            found += search.best(pool, length, exact=True)
             if search.truncated:
                 break
         found.sort(key=lambda cp: (cp[0] / (len(cp[1]) - 1), cp[1]))
-        found = found[:k]
-    return PathSearch([_build(model, p, rank) for _, p in found], search.expanded, search.generated,
-                      search.truncated)
+    kept: list[tuple[str, ...]] = []
+    for _, ids in found:
+        if len(kept) == k:
+            break
+        if not (distinct and any(_one_edit_apart(ids, other) for other in kept)):
+            kept.append(ids)
+    return PathSearch([_build(model, p, rank) for p in kept], search.expanded, search.generated, search.truncated)
+
+
+def _one_edit_apart(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether one step inserted, removed or swapped turns ``a`` into ``b``."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    if len(long_) - len(short) != 1:
+        return False
+    i = next((i for i, (x, y) in enumerate(zip(short, long_, strict=False)) if x != y), len(short))
+    return short[i:] == long_[i + 1:]
 
 
 class _Search:
