@@ -14,6 +14,7 @@ from advmatrix.threatmodel import report as tmr
 ROOT = Path(__file__).parents[2]
 AGENT = ROOT / "examples" / "systems" / "support-agent.yaml"
 DATA = ROOT / "tests" / "threatmodel" / "data"
+BOMS = ROOT / "examples" / "boms"
 
 SAFE = """\
 name: safe
@@ -50,7 +51,7 @@ def test_json_matches_the_engine(cli):
 
 
 def test_bom_detected_by_content_with_overlay(cli, tmp_path):
-    r = cli("threatmodel", DATA / "chatbot.bom.json", "--overlay", DATA / "chatbot-overlay.yaml", "--json",
+    r = cli("threatmodel", BOMS / "chatbot.bom.json", "--overlay", BOMS / "chatbot-overlay.yaml", "--json",
             "--format", "sarif", "--out", tmp_path)
     assert r.code == 0, r.err
     assert {c["component"] for c in json.loads(r.out)["components"]} >= {"tuned-llm", "send-email"}

@@ -15,6 +15,7 @@ from advmatrix.threatmodel.rules import load_rules
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "systems"
 DATA = Path(__file__).parent / "data"
+BOMS = Path(__file__).parents[2] / "examples" / "boms"
 
 CAMERA = """\
 name: door
@@ -75,7 +76,7 @@ def test_json_schema_knows_the_adversary():
 def test_an_overlay_adds_an_adversary_to_an_imported_bom(tmp_path):
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("components:\n  - {id: spammer, kind: adversary, actor: criminal, goals: [fraud]}\n")
-    system = load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+    system = load_cyclonedx(BOMS / "chatbot.bom.json", overlay)
     assert system.component("spammer").goals == ("fraud",)
     assert "AML.T0048.000" in predict(system).technique_ids
 

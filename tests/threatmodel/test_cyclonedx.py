@@ -22,6 +22,7 @@ from advmatrix.threatmodel import (
 from advmatrix.threatmodel.cyclonedx import bom_to_dict
 
 DATA = Path(__file__).parent / "data"
+BOMS = Path(__file__).parents[2] / "examples" / "boms"
 REAL = DATA / "cyclonedx"
 
 
@@ -93,7 +94,7 @@ def test_missing_validator_warns_and_imports(monkeypatch):
 
 
 def test_properties_pedigree_services_and_dependencies():
-    system = load_cyclonedx(DATA / "chatbot.bom.json")
+    system = load_cyclonedx(BOMS / "chatbot.bom.json")
     model = system.component("tuned-llm")
     assert (model.base_model, model.source, model.trained_by, model.fine_tuned) == (
         "Mistral-7B-v0.1", "huggingface", "open-source", True)
@@ -111,7 +112,7 @@ def test_properties_pedigree_services_and_dependencies():
 
 
 def test_overlay_adds_what_the_bom_lacks():
-    system = load_cyclonedx(DATA / "chatbot.bom.json", DATA / "chatbot-overlay.yaml")
+    system = load_cyclonedx(BOMS / "chatbot.bom.json", BOMS / "chatbot-overlay.yaml")
     bot = system.component("helpdesk-bot")
     assert bot.tools == ("send-email",) and bot.autonomy == "autonomous"
     assert bot.memory == "session"  # kept from the BOM
@@ -125,7 +126,7 @@ def test_overlay_adds_what_the_bom_lacks():
 
 def test_overlay_errors_name_the_overlay_line():
     with pytest.raises(FormatError) as info:
-        load_cyclonedx(DATA / "chatbot.bom.json", DATA / "bad-overlay.yaml")
+        load_cyclonedx(BOMS / "chatbot.bom.json", DATA / "bad-overlay.yaml")
     assert str(info.value) == (
         f"{DATA / 'bad-overlay.yaml'}:3: component 'chat-api': audience: must be one of public, partner, internal; "
         "got 'everyone'"
@@ -133,7 +134,7 @@ def test_overlay_errors_name_the_overlay_line():
 
 
 def test_bad_advmatrix_property_names_the_component(tmp_path):
-    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
     bom["services"][0]["properties"] = [{"name": "advmatrix:audience", "value": "world"}]
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(bom))
@@ -142,7 +143,7 @@ def test_bad_advmatrix_property_names_the_component(tmp_path):
 
 
 def test_bom_round_trips_through_system_yaml():
-    system = load_cyclonedx(DATA / "chatbot.bom.json", DATA / "chatbot-overlay.yaml")
+    system = load_cyclonedx(BOMS / "chatbot.bom.json", BOMS / "chatbot-overlay.yaml")
     text = yaml.safe_dump(system.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=False)
     assert load_system_text(text) == system
     assert System.model_validate(bom_to_dict(json.loads((REAL / "foundation-model.bom.json").read_text())))
@@ -152,12 +153,12 @@ def test_errors_in_what_only_the_overlay_adds_name_its_line(tmp_path):
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("components:\n  - id: newthing\n    kind: service\nflows:\n  - {from: users, to: chat-api}\n")
     with pytest.raises(FormatError) as info:
-        load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+        load_cyclonedx(BOMS / "chatbot.bom.json", overlay)
     assert str(info.value) == f"{overlay}:2: component 'newthing': audience: required field missing"
     overlay.write_text("components:\n  - {id: newthing, kind: service, audience: public}\n"
                        "flows:\n  - {from: ghost, to: chat-api}\n")
     with pytest.raises(FormatError) as info:
-        load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+        load_cyclonedx(BOMS / "chatbot.bom.json", overlay)
     assert str(info.value) == f"{overlay}:4: flow ghost -> chat-api: from: unknown component 'ghost'"
 
 
@@ -166,7 +167,7 @@ def test_the_documented_overlay_completes_the_chatbot_bom(tmp_path):
     block = next(b.split("```", 1)[0] for b in doc.split("```yaml\n")[1:] if "bom-ref in the BOM" in b)
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text(block)
-    system = load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+    system = load_cyclonedx(BOMS / "chatbot.bom.json", overlay)
     assert system.component("send-email").kind == "tool" and system.is_exposed("helpdesk-bot")
 
 
@@ -190,19 +191,19 @@ def test_a_malformed_overlay_is_one_line_at_its_own_line(case, tmp_path):
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text(text)
     with pytest.raises(FormatError) as info:
-        load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+        load_cyclonedx(BOMS / "chatbot.bom.json", overlay)
     assert str(info.value).startswith(f"{overlay}{expected}") and "\n" not in str(info.value)
 
 
 def test_a_single_control_in_an_overlay_is_one_control(tmp_path):
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("components:\n  - {id: helpdesk-bot, controls: AML.M0029}\n")
-    bot = load_cyclonedx(DATA / "chatbot.bom.json", overlay).component("helpdesk-bot")
+    bot = load_cyclonedx(BOMS / "chatbot.bom.json", overlay).component("helpdesk-bot")
     assert bot.controls == ("AML.M0020", "AML.M0024", "AML.M0029")
 
 
 def test_a_bom_ref_given_twice_or_a_bad_service_kind_is_refused(tmp_path):
-    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
     twice = {**bom, "components": [*bom["components"], dict(bom["components"][0])]}
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(twice))
@@ -216,7 +217,7 @@ def test_a_bom_ref_given_twice_or_a_bad_service_kind_is_refused(tmp_path):
 
 def test_a_schema_violation_is_one_line_saying_where(tmp_path):
     pytest.importorskip("cyclonedx")
-    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
     path = tmp_path / "bom.json"
     path.write_text(json.dumps({**bom, "metadata": [1, 2]}))
     with pytest.raises(FormatError) as info:
@@ -228,12 +229,12 @@ def test_a_schema_violation_is_one_line_saying_where(tmp_path):
 def test_an_overlay_flow_on_an_imported_pair_completes_it(tmp_path):
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("flows:\n  - {from: tuned-llm, to: helpdesk-bot, trusted: true}\n")
-    system = load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+    system = load_cyclonedx(BOMS / "chatbot.bom.json", overlay)
     flow = next(f for f in system.flows if (f.source, f.target) == ("tuned-llm", "helpdesk-bot"))
     assert flow.trusted and sum((f.source, f.target) == ("tuned-llm", "helpdesk-bot") for f in system.flows) == 1
     overlay.write_text("flows:\n  - {from: tuned-llm, to: helpdesk-bot, colour: red}\n")
     with pytest.raises(FormatError, match=r"overlay.yaml:2: flow tuned-llm -> helpdesk-bot: colour: unknown field"):
-        load_cyclonedx(DATA / "chatbot.bom.json", overlay)
+        load_cyclonedx(BOMS / "chatbot.bom.json", overlay)
 
 
 def test_cli_says_the_bom_was_not_validated_in_one_plain_line(monkeypatch, cli):
@@ -246,7 +247,7 @@ def test_cli_says_the_bom_was_not_validated_in_one_plain_line(monkeypatch, cli):
 
 
 def _chatbot(tmp_path, change, name="bom.json", prefix=b""):
-    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
     change(bom)
     path = tmp_path / name
     path.write_bytes(prefix + json.dumps(bom).encode())
@@ -302,7 +303,7 @@ def test_an_overlay_that_says_two_things_of_one_component_or_flow_is_an_error(tm
     path = tmp_path / "o.yaml"
     path.write_text(overlay)
     with pytest.raises(FormatError, match=re.escape(f"{path}{says}")):
-        load_cyclonedx(DATA / "chatbot.bom.json", path)
+        load_cyclonedx(BOMS / "chatbot.bom.json", path)
 
 
 def test_a_dependency_on_a_ref_nothing_has_is_a_warning_not_a_silent_loss(tmp_path):
@@ -314,7 +315,7 @@ def test_a_dependency_on_a_ref_nothing_has_is_a_warning_not_a_silent_loss(tmp_pa
 def test_an_authenticated_bom_service_is_assumed_to_take_an_api_key(tmp_path):
     def change(b):
         b["services"][0]["authenticated"] = True
-    bom = json.loads((DATA / "chatbot.bom.json").read_text())
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
     path = _chatbot(tmp_path, change)
     system = load_cyclonedx(path)
     svc_id = bom["services"][0]["bom-ref"]

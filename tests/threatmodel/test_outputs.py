@@ -19,6 +19,7 @@ from advmatrix.threatmodel import report as tmr
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples" / "systems"
 DATA = Path(__file__).parent / "data"
+BOMS = Path(__file__).parents[2] / "examples" / "boms"
 
 
 def _tm(path: Path, overlay: Path | None = None, k: int = 3) -> tmr.ThreatModel:
@@ -133,9 +134,9 @@ def test_sarif_one_result_per_finding_at_the_component_line(agent):
 
 
 def test_sarif_of_a_bom_points_at_bom_refs_and_overlay_components_at_the_overlay():
-    tm = _tm(DATA / "chatbot.bom.json", DATA / "chatbot-overlay.yaml")
-    text = (DATA / "chatbot.bom.json").read_text().splitlines()
-    overlay = (DATA / "chatbot-overlay.yaml").read_text().splitlines()
+    tm = _tm(BOMS / "chatbot.bom.json", BOMS / "chatbot-overlay.yaml")
+    text = (BOMS / "chatbot.bom.json").read_text().splitlines()
+    overlay = (BOMS / "chatbot-overlay.yaml").read_text().splitlines()
     located = {r["properties"]["component"]: r["locations"][0]["physicalLocation"]
                for r in tmr.findings_sarif(tm)["runs"][0]["results"]}
     assert '"tuned-llm"' in text[located["tuned-llm"]["region"]["startLine"] - 1]
@@ -147,10 +148,10 @@ def test_sarif_of_a_bom_points_at_bom_refs_and_overlay_components_at_the_overlay
 
 def test_input_detected_by_content(tmp_path):
     bom = tmp_path / "bom.txt"
-    bom.write_text((DATA / "chatbot.bom.json").read_text())
+    bom.write_text((BOMS / "chatbot.bom.json").read_text())
     assert any(c.kind == "model" for c in tmr.load_input(bom).components)
     with pytest.raises(UsageError, match="fraud-model.yaml: an overlay completes a CycloneDX BOM"):
-        tmr.load_input(EXAMPLES / "fraud-model.yaml", DATA / "chatbot-overlay.yaml")
+        tmr.load_input(EXAMPLES / "fraud-model.yaml", BOMS / "chatbot-overlay.yaml")
 
 
 GATED = """
@@ -322,3 +323,17 @@ flows: [{from: "<img/src=x/onerror=alert(2)>", to: api}]
     assert "## &lt;img/src=x/onerror=alert(2)&gt; (external)" in md
     for row in (line for line in md.splitlines() if line.startswith("| AML.")):
         assert row.count(" | ") == 4  # five cells: no pipe in a name split the table
+
+
+def test_every_report_says_how_paths_are_ranked_and_where_each_step_applies(agent, cli):
+    import html as html_lib
+
+    path = agent.paths[0]
+    step = path.steps[0]
+    on = ", ".join(agent.prediction.components_for(step.technique))
+    md = tmr.report_markdown(agent)
+    assert tmr.PATHS_NOTE in md and f"({path.score:.3g} per step, {path.probability:.3g} overall)" in md
+    page = html_lib.unescape(re.sub(r"<[^>]+>", "", tmr.report_html(agent)))
+    assert tmr.PATHS_NOTE in page and f"{step.technique} {step.name} ({step.tactic_name}), on {on}" in page
+    out = cli("threatmodel", EXAMPLES / "support-agent.yaml").out.replace("\n", " ")
+    assert "ranked per step" in out and "overall)" in out

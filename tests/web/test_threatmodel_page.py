@@ -18,6 +18,7 @@ from advmatrix.web import create_app
 ROOT = Path(__file__).parents[2]
 AGENT = ROOT / "examples" / "systems" / "support-agent.yaml"
 DATA = ROOT / "tests" / "threatmodel" / "data"
+BOMS = ROOT / "examples" / "boms"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_downloads_are_the_threat_model_and_a_loadable_layer(client):
 
 
 def test_bom_with_overlay_through_the_api(client):
-    r = _upload(client, DATA / "chatbot.bom.json", overlay=DATA / "chatbot-overlay.yaml", url="/api/threatmodel")
+    r = _upload(client, BOMS / "chatbot.bom.json", overlay=BOMS / "chatbot-overlay.yaml", url="/api/threatmodel")
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["threatmodel"]["source"] == "chatbot.bom.json"

@@ -38,7 +38,7 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
                 emit_assess_plan: Optional[Path] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML; run it with advmatrix assess TARGET --plan FILE)."),
                 emit_monitor_config: Optional[Path] = typer.Option(None, "--emit-monitor-config", metavar="FILE", help="Write a gateway configuration watching the predicted techniques (advmatrix monitor --config)."),
-                paths: int = typer.Option(5, "--paths", min=0, metavar="K", help="How many attack paths to find (0: none).")) -> None:
+                paths: int = typer.Option(5, "--paths", min=0, metavar="K", help="How many attack paths to find, ranked per step (0: none).")) -> None:
     """Threat-model a system: which ATLAS techniques apply, why, the attack paths, the mitigations.
 
     Exit codes: 0 done, 1 --fail-on holds (a technique of that tier with no mitigation in place),
@@ -142,7 +142,10 @@ def _table(tm) -> None:
     fields = sum(not g.field.startswith("properties.") for g in tm.gaps)
     if fields > 5:
         out.print(f"... {fields - 5} more unstated fields in the reports.")
+    if tm.paths:
+        out.print("[dim]paths: entry → impact or exfiltration; ranked per step (geometric mean of the moves' "
+                  "probabilities, from the ATLAS case studies); overall = their product[/]")
     for i, path in enumerate(tm.paths, 1):
         on = {s.technique: ", ".join(p.components_for(s.technique)) for s in path.steps}
-        out.print(f"path {i} ({path.score:.3g} per step): "
+        out.print(f"path {i} ({path.score:.3g} per step, {path.probability:.3g} overall): "
                   + " → ".join(f"{s.technique} ({escape(on[s.technique])})" for s in path.steps))

@@ -241,7 +241,7 @@ def report_markdown(tm: ThreatModel) -> str:
                        f"| {_md(todo)} |")
         out.append("")
     out += _open_questions_md(tm)
-    out += ["## Attack paths", ""]
+    out += ["## Attack paths", "", PATHS_NOTE, ""]
     if not tm.paths:
         out += ["No path from an entry technique to an impact or exfiltration technique among those predicted.", ""]
     for i, path in enumerate(tm.paths, 1):
@@ -253,6 +253,15 @@ def report_markdown(tm: ThreatModel) -> str:
         out += [f"- {e.source} → {e.target}: p = {e.probability:.3f}, {_evidence(e)}" for e in path.edges]
         out += ["", "```mermaid", path.mermaid().rstrip(), "```", ""]
     return "\n".join(out)
+
+
+#: What a path is and what its two figures mean, for every report that lists paths.
+PATHS_NOTE = ("Each path runs from an entry technique (reconnaissance, resource development, initial access or AI "
+              "model access) to an impact or exfiltration technique, through the predicted techniques. Moves are "
+              "weighted by how often one technique followed another in the ATLAS case studies; paths are ranked "
+              "per step (the geometric mean of their moves' probabilities, so a longer chain of common moves is not "
+              "pushed out by a two-step jump), and overall is the product. A path one step away from a better one "
+              "is left out.")
 
 
 def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
@@ -304,7 +313,7 @@ def report_html(tm: ThreatModel) -> str:
     return env.get_template("threatmodel.html.j2").render(
         tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), system_svg=system_svg(tm.system),
         path_svg=lambda path, n: path_svg([(s.technique, s.name, s.tactic_name) for s in path.steps], f"path{n}"),
-        evidence=_evidence, gaps=gap_lines(tm),
+        evidence=_evidence, gaps=gap_lines(tm), paths_note=PATHS_NOTE,
         colour=_TIER_COLOUR, version=__version__)
 
 
