@@ -7,15 +7,17 @@ and valid as URI references, and for each rule a ``fullDescription``, a ``help``
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from . import __version__
 
-__all__ = ["SCHEMA", "artifact_uri", "log", "raise_severity", "rule"]
+__all__ = ["ATLAS_SITE", "SCHEMA", "artifact_uri", "category_id", "help_texts", "line_hash", "log", "raise_severity",
+           "rule"]
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # Characters a URI path keeps as they are (RFC 3986 pchar without '%', plus '/').
@@ -51,12 +53,38 @@ def artifact_uri(path: str | os.PathLike[str], base: str | os.PathLike[str] | No
     return quote(posix, safe=_PATH_SAFE)
 
 
+#: Where ATLAS's own links (``/techniques/AML.T0040``) point: GitHub resolves a relative one against itself.
+ATLAS_SITE = "https://atlas.mitre.org/"
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def help_texts(markdown: str) -> dict[str, str]:
+    """SARIF ``help`` from Markdown (knowledge-base descriptions link with site-relative paths): the
+    Markdown with every link made absolute, and a plain text with the links reduced to their words."""
+    return {"text": _LINK.sub(r"\1", markdown),
+            "markdown": _LINK.sub(lambda m: f"[{m[1]}]({urljoin(ATLAS_SITE, m[2])})", markdown)}
+
+
+def category_id(*parts: str) -> str:
+    """A ``runs[].automationDetails.id`` whose category (GitHub reads the id up to its last ``/``) is
+    ``parts`` joined: each part slugged, and a trailing ``/`` so that two systems or targets do not share
+    one category and overwrite each other's alerts."""
+    return "/".join(re.sub(r"[^A-Za-z0-9._-]+", "-", p).strip("-") or "unnamed" for p in parts) + "/"
+
+
+def line_hash(*parts: str) -> str:
+    """A ``primaryLocationLineHash`` (the fingerprint GitHub matches alerts by) from what identifies a
+    result, not from the text of its line, so editing the file does not make it a new alert."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16] + ":1"
+
+
 def rule(rule_id: str, short: str, full: str, help_text: str, *, help_uri: str, tags: list[str],
          severity: str, **properties: Any) -> dict[str, Any]:
-    """A ``reportingDescriptor``: ``severity`` is GitHub's ``security-severity`` (0.0 to 10.0, as text)."""
+    """A ``reportingDescriptor``: ``severity`` is GitHub's ``security-severity`` (0.0 to 10.0, as text);
+    ``help_text`` is Markdown (see :func:`help_texts`)."""
     return {"id": rule_id, "name": "".join(w.capitalize() for w in re.findall(r"[A-Za-z0-9]+", short)) or rule_id,
             "shortDescription": {"text": short}, "fullDescription": {"text": full},
-            "help": {"text": help_text, "markdown": help_text}, "helpUri": help_uri,
+            "help": help_texts(help_text), "helpUri": help_uri,
             "properties": {"tags": tags, "security-severity": severity, **properties}}
 
 

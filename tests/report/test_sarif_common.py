@@ -37,6 +37,11 @@ def check_rules(log: dict) -> None:
     for result in log["runs"][0]["results"]:
         uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         assert not uri.startswith("/") and " " not in uri
+        assert result["partialFingerprints"]["primaryLocationLineHash"].endswith(":1")
+    details = log["runs"][0].get("automationDetails")
+    if details:
+        # GitHub's category is the id before its last '/': it must name more than the emitter.
+        assert details["id"].rsplit("/", 1)[0].count("/") >= 2, details["id"]
 
 
 def test_threat_model_sarif_has_what_code_scanning_requires(tmp_path, monkeypatch):

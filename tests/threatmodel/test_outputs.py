@@ -146,6 +146,31 @@ def test_sarif_of_a_bom_points_at_bom_refs_and_overlay_components_at_the_overlay
     assert "id: send-email" in overlay[located["send-email"]["region"]["startLine"] - 1]
 
 
+def test_sarif_for_code_scanning_categories_fingerprints_and_help(agent, classifier):
+    runs = [tmr.findings_sarif(tm)["runs"][0] for tm in (agent, classifier)]
+    # GitHub's category is the id up to its last '/': one per system, so uploads do not replace each other.
+    categories = [r["automationDetails"]["id"].rsplit("/", 1)[0] for r in runs]
+    assert len(set(categories)) == 2 and all(c.startswith("advmatrix/threatmodel/") for c in categories)
+    first = runs[0]["results"][0]["partialFingerprints"]["primaryLocationLineHash"]
+    assert first == tmr.findings_sarif(agent)["runs"][0]["results"][0]["partialFingerprints"]["primaryLocationLineHash"]
+    hashes = [r["partialFingerprints"]["primaryLocationLineHash"] for run in runs for r in run["results"]]
+    assert len(set(hashes)) == len(hashes)
+    helps = [rule["help"] for run in runs for rule in run["tool"]["driver"]["rules"]]
+    linked = [h for h in helps if "](" in h["markdown"]]
+    assert linked, "ATLAS descriptions link to other techniques and tactics"
+    assert not any(re.search(r"\]\((?!https://)", h["markdown"]) for h in helps), "no relative link is left"
+    assert not any("](" in h["text"] for h in helps), "the plain text carries no Markdown links"
+
+
+def test_sarif_of_a_bom_component_without_a_bom_ref_still_has_its_line():
+    path = DATA / "cyclonedx" / "foundation-model.bom.json"
+    tm = _tm(path)
+    lines = path.read_text().splitlines()
+    for r in tmr.findings_sarif(tm)["runs"][0]["results"]:
+        start = r["locations"][0]["physicalLocation"]["region"]["startLine"]
+        assert lines[start - 1].strip() == "{" and '"type"' in lines[start]
+
+
 def test_input_detected_by_content(tmp_path):
     bom = tmp_path / "bom.txt"
     bom.write_text((BOMS / "chatbot.bom.json").read_text())

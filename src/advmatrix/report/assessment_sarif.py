@@ -48,13 +48,16 @@ def findings_sarif(assessment: Any, artifact: str = "report.json") -> dict[str, 
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact}},
                            "logicalLocations": [{"fullyQualifiedName": assessment.target["name"],
                                                  "kind": "module"}]}],
-            "partialFingerprints": {"advmatrix/procedure-target": f"{v.procedure}:{assessment.target['name']}"},
+            "partialFingerprints": {"advmatrix/procedure-target": f"{v.procedure}:{assessment.target['name']}",
+                                    "primaryLocationLineHash": sarif.line_hash(v.procedure, assessment.target["name"])},
             "properties": {"verdict": v.verdict, "technique_ids": list(v.techniques),
                            "success_rate": f.success_rate, "queries": f.queries, "run": assessment.id,
                            **({"first_alert_query": v.first_alert, "detectors": v.detectors}
                               if v.detected is not None else {})},
         })
-    return sarif.log(list(rules.values()), results, automationDetails={"id": f"advmatrix/assess/{assessment.id}"},
+    # The category is per target, the run id after it: one target's new run replaces its old alerts only.
+    category = sarif.category_id("advmatrix", "assess", assessment.target["name"])
+    return sarif.log(list(rules.values()), results, automationDetails={"id": category + assessment.id},
                      invocations=[{"executionSuccessful": all(f.status != "error" for f in assessment.findings),
                                    "toolExecutionNotifications": [
                                        {"message": {"text": f"{f.procedure}: {f.message}"}, "level": "error"}

@@ -55,6 +55,9 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
             "level": _LEVEL[f.severity],
             "message": {"text": f.message},
             "locations": [location],
+            # Model files are binary: code scanning cannot hash their lines, so say what identifies the finding.
+            "partialFingerprints": {"primaryLocationLineHash": sarif.line_hash(
+                f.rule, artifact_uri(f.path), f.member or "", str(f.offset), f.construct or "")},
             "properties": {"severity": f.severity.name.lower(), "technique_ids": list(f.technique_ids),
                            "member": f.member, "offset": f.offset, "construct": f.construct},
         })

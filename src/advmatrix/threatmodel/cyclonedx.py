@@ -36,7 +36,7 @@ from ._bomcheck import check_shapes, surrogate_at, validate_schema
 from ._load import Located, read_text, read_yaml, validation_problems
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
-__all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
+__all__ = ["PROPERTY_PREFIX", "bom_lines", "bom_to_dict", "load_cyclonedx"]
 
 #: Namespace of the CycloneDX properties this importer reads.
 PROPERTY_PREFIX = "advmatrix:"
@@ -456,3 +456,28 @@ def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str,
     if len(problems) > 5:
         lines.append(f"... and {len(problems) - 5} more problems")
     return "\n".join(lines)
+
+
+def bom_lines(text: str, source: str) -> dict[str, int]:
+    """The line of each component and service of a CycloneDX JSON text, by the id the import gives it:
+    its ``bom-ref``, else its slugged name (a component without a bom-ref still gets a line); ``{}``
+    when the text does not parse."""
+    out: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
+        if m:
+            out.setdefault(json.loads(m.group(1)), number)
+    try:
+        located = read_yaml(text, source)  # JSON is YAML, and the reader keeps each item's line
+    except FormatError:
+        return out
+    data = located.data if isinstance(located.data, dict) else {}
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    items = [(("metadata", "component"), meta.get("component"))]
+    items += [((key, i), item) for key in ("components", "services")
+              for i, item in enumerate(data.get(key) if isinstance(data.get(key), list) else [])]
+    for loc, item in items:
+        if isinstance(item, dict) and not item.get("bom-ref") and loc in located.lines:
+            out.setdefault(_slug(str(item.get("name", ""))), located.lines[loc])
+    return out
+

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..errors import FormatError, UsageError
 from ._load import read_text, read_yaml, system_from_located
 from ._transitions import Path as AttackPath
 from ._transitions import _mermaid_text
+from .cyclonedx import bom_lines
 from .diagram import path_svg, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
 from .gaps import Assumption, Gap, assumed, unstated
@@ -125,12 +125,7 @@ def component_lines(path: str | Path, system: System) -> dict[str, int]:
     except FormatError:
         return {}
     if _is_cyclonedx(text):
-        out: dict[str, int] = {}
-        for number, line in enumerate(text.splitlines(), 1):
-            m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
-            if m:
-                ref = json.loads(m.group(1))
-                out.setdefault(ref, number)
+        out = bom_lines(text, str(path))
         return {c.id: out[c.id] for c in system.components if c.id in out}
     try:
         located = read_yaml(text, str(path))
@@ -387,13 +382,15 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
                                    ". All mitigations in place" if f.mitigations else ". ATLAS names no mitigation")},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": sarif.artifact_uri(path)}, **region},
                            "logicalLocations": [{"fullyQualifiedName": f.component, "kind": "module"}]}],
-            "partialFingerprints": {"advmatrix/component-technique": f"{f.component}:{f.technique_id}"},
+            "partialFingerprints": {"advmatrix/component-technique": f"{f.component}:{f.technique_id}",
+                                    "primaryLocationLineHash": sarif.line_hash(tm.system.name, f.component,
+                                                                               f.technique_id)},
             "properties": {"tier": f.tier, "component": f.component, "rules": list(f.rules),
                            "missing_mitigations": [m.id for m in f.missing],
                            **({"score": s} if (s := getattr(f, "score", None)) is not None else {})},
         })
     return sarif.log(list(rules.values()), results,
-                     automationDetails={"id": f"advmatrix/threatmodel/{tm.system.name}"})
+                     automationDetails={"id": sarif.category_id("advmatrix", "threatmodel", tm.system.name)})
 
 
 def _mitigated(f: TechniqueFinding) -> bool:
