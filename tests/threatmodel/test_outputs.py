@@ -362,3 +362,23 @@ def test_every_report_says_how_paths_are_ranked_and_where_each_step_applies(agen
     assert tmr.PATHS_NOTE in page and f"{step.technique} {step.name} ({step.tactic_name}), on {on}" in page
     out = cli("threatmodel", EXAMPLES / "support-agent.yaml").out.replace("\n", " ")
     assert "ranked per step" in out and "overall)" in out
+
+
+def test_a_monitor_config_with_only_waiting_detectors_loads_and_uncomments_cleanly(tmp_path):
+    import numpy as np
+
+    from advmatrix.gateway import load_config
+
+    tm = _tm(EXAMPLES / "fraud-model.yaml")
+    text = tmr.monitor_config(tm)
+    assert "  # ood: {}" in text and "detectors: {}" not in text
+    as_written = tmp_path / "as-written.yaml"
+    as_written.write_text(text)
+    assert load_config(as_written).build_detectors() == []
+    # Doing what the comments say, and nothing else, gives a configuration that builds.
+    np.save(tmp_path / "ref.npy", np.zeros((50, 4), dtype=np.float32))
+    enabled = (text.replace("  # ood: {}", "  ood: {}").replace('  # ood: {"action"', '  ood: {"action"')
+               .replace("# context:", "context:").replace("#   reference: ...", f"  reference: {tmp_path / 'ref.npy'}"))
+    path = tmp_path / "gw.yaml"
+    path.write_text(enabled)
+    assert [d.name for d in load_config(path).build_detectors()] == ["ood"]

@@ -81,7 +81,10 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
     gateway = app.state.gateway
     gateway.writer = _Echo(gateway.writer)
     err.print(f"advmatrix gateway on http://{listen} -> {cfg.upstream}; detectors: "
-              f"{', '.join(d.name for d in gateway.detectors)}")
+              f"{', '.join(d.name for d in gateway.detectors) or 'none'}")
+    if not gateway.detectors:
+        err.print("[yellow]warning[/]: no detector is configured: traffic is proxied and recorded, nothing is "
+                  "detected (name detectors under 'detectors:' in --config)")
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer (or
     # FORWARDED_ALLOW_IPS) before the gateway sees the request; trusted_proxies decides instead
     uvicorn.run(app, host=host, port=int(port), log_level="warning", proxy_headers=False)

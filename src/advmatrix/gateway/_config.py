@@ -185,6 +185,12 @@ class GatewayConfig(BaseModel):
     stream_maxlen: int = Field(100_000, ge=1_000, description="events kept per shard stream (approximately): "
                                "bounds Redis memory and what a worker taking a shard over replays")
 
+    @field_validator("detectors", "responses", "context", mode="before")
+    @classmethod
+    def _empty_section(cls, value: Any) -> Any:
+        # A section whose entries are all commented out reads as null in YAML: it names none.
+        return {} if value is None else value
+
     @field_validator("state")
     @classmethod
     def _state_url(cls, value: str | None) -> str | None:

@@ -156,7 +156,10 @@ def monitor_config(tm: ThreatModel) -> str:
              "# It runs the detectors that watch the techniques the threat model predicts, each with its default",
              "# response. Set 'upstream' to your model server (or pass --upstream), then:",
              "#   advmatrix monitor --config THIS_FILE",
-             f"upstream: {_q(PLACEHOLDER_UPSTREAM)}", "detectors:" + ("" if ready else " {}")]
+             f"upstream: {_q(PLACEHOLDER_UPSTREAM)}",
+             # A section with every entry commented out reads as none, so uncommenting one needs no other edit.
+             "detectors:" + ("" if ready or waiting else " {}")
+             + ("" if ready or not waiting else "  # none runs until one below is uncommented")]
     for name in ready:
         lines += [f"  # {name}: watches {_what(covering[name])}", f"  {name}: {{}}"]
     for name in waiting:
@@ -164,7 +167,7 @@ def monitor_config(tm: ThreatModel) -> str:
         lines += [f"  # {name}: watches {_what(covering[name])}",
                   f"  # needs context '{needs}': add it under 'context:' below, then uncomment",
                   f"  # {name}: {{}}"]
-    lines.append("responses:" + ("" if ready else " {}"))
+    lines.append("responses:" + ("" if ready or waiting else " {}"))
     for name in ready:
         lines.append(f"  {name}: {json.dumps(dict(registry[name].response))}")
     for name in waiting:
