@@ -36,6 +36,14 @@ def test_writes_every_format_and_both_emitted_files(cli, tmp_path):
     assert "support-agent" in r.out and "threatmodel.sarif" in r.out
 
 
+def test_emitted_files_may_go_into_the_out_directory_the_run_creates(cli, tmp_path):
+    out = tmp_path / "new" / "dir"
+    r = cli("threatmodel", AGENT, "--out", out, "--emit-assess-plan", out / "plan.yaml",
+            "--emit-monitor-config", out / "gw.yaml", "--paths", "0")
+    assert r.code == 0, r.err
+    assert {"plan.yaml", "gw.yaml", *tmr.FORMATS.values()} == {p.name for p in out.iterdir()}
+
+
 def test_format_selects_outputs(cli, tmp_path):
     r = cli("threatmodel", AGENT, "--out", tmp_path, "--format", "layer,sarif", "--paths", "0")
     assert r.code == 0, r.err

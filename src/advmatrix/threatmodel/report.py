@@ -458,15 +458,16 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
         if where in taken and not is_special(path):  # two outputs into one pipe both arrive
             raise UsageError(f"{path}: both the {taken[where]} and the {name} output would be written there")
         taken[where] = name
-    for path in extra.values():
-        check_writable(path[0])
     if texts:
+        # First, so that an --emit-... file may go into the --out directory this run creates.
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out}: is a file, not a directory")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out {out}: cannot create: {exc.strerror or exc}") from None
+    for path in extra.values():
+        check_writable(path[0])
     for path in destinations.values():
         check_writable(path)
     # Every file is written to its temporary copy first and the copies are renamed only when all are
