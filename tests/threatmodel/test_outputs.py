@@ -177,6 +177,13 @@ def test_input_detected_by_content(tmp_path):
     assert any(c.kind == "model" for c in tmr.load_input(bom).components)
     with pytest.raises(UsageError, match="fraud-model.yaml: an overlay completes a CycloneDX BOM"):
         tmr.load_input(EXAMPLES / "fraud-model.yaml", BOMS / "chatbot-overlay.yaml")
+    # A BOM with a JSON mistake is still read as a BOM, so the error is the JSON one at its line.
+    broken = tmp_path / "broken.json"
+    text = (BOMS / "chatbot.bom.json").read_text()
+    broken.write_text(text.replace('"version": 1,', '"version": 1,,', 1))
+    line = text[:text.index('"version": 1,')].count("\n") + 1
+    with pytest.raises(FormatError, match=rf"broken.json:{line}: not valid JSON"):
+        tmr.load_input(broken)
 
 
 GATED = """

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +100,9 @@ def _is_cyclonedx(text: str) -> bool:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):  # ValueError: bad JSON, or an integer too long to convert
-        return False
+        # A BOM with a JSON mistake (a trailing comma) is still a BOM: the BOM reader names the bad line,
+        # where the system.yaml reader would complain of missing 'name' and unknown '$schema'.
+        return re.search(r'"bomFormat"\s*:\s*"CycloneDX"', text[:10_000]) is not None
     return isinstance(data, dict) and "bomFormat" in data
 
 
