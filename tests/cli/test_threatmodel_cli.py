@@ -148,3 +148,11 @@ def test_a_bad_destination_leaves_no_file_written(cli, tmp_path, args, message):
     assert r.code == 2 and re.search(message, r.err), r.err
     assert len(r.err.strip().splitlines()) == 1 and ".tmp" not in r.err
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["threatmodel.sarif"]
+
+
+def test_a_description_without_components_says_so(cli, tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("name: x\ncomponents: []\n")
+    r = cli("threatmodel", path, "--json")
+    assert r.code == 0 and json.loads(r.out)["techniques"] == []
+    assert "the description has no components, so nothing can be predicted" in r.err

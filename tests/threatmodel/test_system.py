@@ -105,6 +105,17 @@ def test_field_of_another_kind_is_unknown_and_says_whose_it_is():
     assert _error(GOOD.replace("modality: image", "colour: blue")) == (
         "system.yaml:11: components[2].colour: unknown field"
     )
+    assert _error(GOOD.replace("modality: image", "modalty: image")) == (
+        "system.yaml:11: components[2].modalty: unknown field; did you mean 'modality'?"
+    )
+    assert "an llm-app has no such field" in _error(GOOD.replace("kind: model", "kind: llm-app")
+                                                    .replace("modality: image", "task: generation"))
+
+
+def test_an_unclosed_bracket_is_reported_where_the_parser_notices_it_and_where_it_opened():
+    msg = _error("name: x\ncomponents:\n  - {id: a, kind: external\n  - {id: b, kind: external}\n")
+    assert msg == ("system.yaml:4: not valid YAML: expected ',' or '}', but got '{' "
+                   "(while parsing a flow mapping at line 3)")
 
 
 def test_a_value_no_property_type_takes_is_one_problem():

@@ -72,6 +72,9 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
         warnings.simplefilter("always", UserWarning)
         model = tmr.load_input(system, overlay, bom=bom or None)
     warn_all([str(w.message) for w in caught])  # stderr: --json output on stdout stays clean
+    if not model.components:
+        # Valid, but "0 techniques" alone would read as "nothing threatens it".
+        warn_all([f"{system}: the description has no components, so nothing can be predicted"])
     tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=tmr.component_lines(system, model),
                    overlay=str(overlay) if overlay else None,
                    overlay_lines=tmr.component_lines(overlay, model) if overlay else None)

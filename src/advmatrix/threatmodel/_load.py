@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,11 @@ def read_yaml(text: str, source: str) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
-        raise FormatError(f"{source}{line}: not valid YAML: {exc.problem or exc.context}") from None
+        # The parser notices an unclosed bracket where the next item starts; say where it opened.
+        opened = (f" ({exc.context} at line {exc.context_mark.line + 1})"
+                  if exc.problem and exc.context and exc.context_mark and mark
+                  and exc.context_mark.line != mark.line else "")
+        raise FormatError(f"{source}{line}: not valid YAML: {exc.problem or exc.context}{opened}") from None
     except yaml.YAMLError as exc:
         # A reader error (a NUL or other control character) has a position, not a mark, and a message
         # over two lines.
@@ -189,9 +194,11 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         component = _component_kind(raw)
         owners = [k for k in COMPONENT_KINDS if raw and raw[-1] in component_fields(k)] if component else []
         if owners:
-            article = "an" if component[0] in "aeiou" else "a"
+            article = "an" if component[0] in "aeiou" or component.startswith("llm") else "a"
             return f"{article} {component} has no such field; it is a field of {' and '.join(owners)} components"
-        return "unknown field"
+        near = difflib.get_close_matches(str(raw[-1]), sorted(component_fields(component)), n=1, cutoff=0.75) \
+            if component and raw else []
+        return f"unknown field; did you mean '{near[0]}'?" if near else "unknown field"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
         return f"must be one word without spaces or invisible characters; got {_shown(err['input'])}"
     if kind == "value_error":
