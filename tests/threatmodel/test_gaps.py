@@ -89,7 +89,7 @@ def test_free_properties_the_rules_read_are_listed_after_the_fields_and_folded_o
     path = tmp_path / "demo.yaml"
     path.write_text(DEMO % "")
     out = cli("threatmodel", path).out.replace("\n", " ")
-    assert "free properties left unset (read as no) that rules read:" in out and "on_device (" in out
+    assert "free properties the rules read, unset here (read as no):" in out and "on_device" in out
     assert "'properties.on_device' is unset" not in out
 
 
@@ -104,3 +104,21 @@ def test_an_overlay_settles_what_the_bom_import_assumed(tmp_path):
     system = tmr.load_input(bom, rekinded)
     assert system.component(service).kind == "llm-app" and assumed(system) == ()
     assert not any("'audience' was assumed" in line for line in tmr.gap_lines(tmr.build(system, k=0)))
+
+
+def test_a_free_property_a_users_rule_reads_is_listed_too(tmp_path):
+    from advmatrix.threatmodel.rules import load_rules
+
+    (tmp_path / "mine.yaml").write_text("rules:\n  - id: AML.T0088\n"
+                                        "    when: {kind: model, properties.no_liveness: true}\n"
+                                        "    reason: \"{component} does not check liveness\"\n")
+    rules = load_rules([tmp_path], include_bundled=False)
+    gaps = unstated(load_system_text(DEMO % ""), rules)
+    assert [(g.component, g.field, g.techniques) for g in gaps] == [("clf", "properties.no_liveness", ("AML.T0088",))]
+
+
+def test_a_vendor_hosted_model_is_not_asked_whether_it_ships_to_devices():
+    hosted = load_system_text(DEMO % ", trained_by: vendor, artifact_format: hosted")
+    fields = {g.field for g in unstated(hosted) if g.component == "clf"}
+    assert not fields & {"properties.on_device", "properties.mobile_app", "properties.container_image"}
+    assert "properties.physical" in fields

@@ -78,8 +78,13 @@ def _type_values(comp: Component, name: str) -> list[Any] | None:
 
 def _moot(comp: Component, name: str) -> bool:
     """Whether other stated fields already answer ``name`` (there is no value left to state): a model we
-    trained from scratch and never fine-tuned has no base model."""
-    return name == "base_model" and comp.get("trained_by") == "us" and not comp.get("fine_tuned")
+    trained from scratch and never fine-tuned has no base model; a model a vendor hosts is neither shipped
+    to devices nor packed into our container images."""
+    if name == "base_model":
+        return comp.get("trained_by") == "us" and not comp.get("fine_tuned")
+    if name in ("properties.on_device", "properties.mobile_app", "properties.container_image"):
+        return comp.get("artifact_format") == "hosted" and comp.get("trained_by") == "vendor"
+    return False
 
 
 #: Kinds that describe outsiders: their free properties are not ours to state.

@@ -278,14 +278,11 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
                 else "is not stated; stating it")
         out.append(f"{g.component}: '{g.field}' {said} could add {len(g.techniques)} technique(s): {names}{more}.")
     if most is not None and free:
-        # A short list folds the free properties into one line: they are hints to check, not gaps.
-        by_name: dict[str, list[str]] = {}
-        for g in free:
-            by_name.setdefault(g.field.split(".", 1)[1], []).append(g.component)
-        listed = [f"{name} ({', '.join(comps[:3])}" + (f" and {len(comps) - 3} more)" if len(comps) > 3 else ")")
-                  for name, comps in by_name.items()]
-        out.append(f"free properties left unset (read as no) that rules read: {'; '.join(listed)} "
-                   "(docs/threatmodel-system.md).")
+        # A short list folds the free properties into one line of names: they are hints to check, not
+        # gaps, and which component each could apply to is in the reports.
+        names = sorted({g.field.split(".", 1)[1] for g in free})
+        out.append(f"free properties the rules read, unset here (read as no): {', '.join(names)}; set those that "
+                   "hold (docs/threatmodel-system.md; per component in the reports).")
     for a in tm.assumptions[:most]:
         out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (the BOM does not say); "
                    "state it in an overlay.")
