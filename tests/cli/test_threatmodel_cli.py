@@ -44,6 +44,17 @@ def test_emitted_files_may_go_into_the_out_directory_the_run_creates(cli, tmp_pa
     assert {"plan.yaml", "gw.yaml", *tmr.FORMATS.values()} == {p.name for p in out.iterdir()}
 
 
+def test_a_bad_emit_destination_does_not_leave_the_new_out_directory_behind(cli, tmp_path):
+    r = cli("threatmodel", AGENT, "--out", tmp_path / "new", "--emit-assess-plan", tmp_path / "nodir" / "plan.yaml")
+    assert r.code == 2 and "does not exist" in r.err
+    assert not (tmp_path / "new").exists()
+
+
+def test_more_paths_than_an_analyst_reads_is_a_usage_error(cli):
+    r = cli("threatmodel", AGENT, "--paths", "101")
+    assert r.code == 2 and "0<=x<=100" in r.err
+
+
 def test_format_selects_outputs(cli, tmp_path):
     r = cli("threatmodel", AGENT, "--out", tmp_path, "--format", "layer,sarif", "--paths", "0")
     assert r.code == 0, r.err

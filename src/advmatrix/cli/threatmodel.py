@@ -10,6 +10,9 @@ import typer
 
 from ._output import emit_json, err, out, warn_all
 
+#: More paths than an analyst reads; each is compared with those kept before it, so the cost grows with the square.
+MAX_PATHS = 100
+
 _FORMATS_HELP = "json, md, html, layer, sarif or all; comma-separated or repeated (default with --out: all)."
 
 
@@ -38,7 +41,7 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
                 emit_assess_plan: Optional[Path] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML; run it with advmatrix assess TARGET --plan FILE)."),
                 emit_monitor_config: Optional[Path] = typer.Option(None, "--emit-monitor-config", metavar="FILE", help="Write a gateway configuration watching the predicted techniques (advmatrix monitor --config)."),
-                paths: int = typer.Option(5, "--paths", min=0, metavar="K", help="How many attack paths to find, ranked per step (0: none).")) -> None:
+                paths: int = typer.Option(5, "--paths", min=0, max=MAX_PATHS, metavar="K", help="How many attack paths to find, ranked per step (0: none; at most 100).")) -> None:
     """Threat-model a system: which ATLAS techniques apply, why, the attack paths, the mitigations.
 
     Exit codes: 0 done, 1 --fail-on holds (a technique of that tier with no mitigation in place),

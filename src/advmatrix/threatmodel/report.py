@@ -458,17 +458,19 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
         if where in taken and not is_special(path):  # two outputs into one pipe both arrive
             raise UsageError(f"{path}: both the {taken[where]} and the {name} output would be written there")
         taken[where] = name
+    created = texts and not out.exists()
+    for path, _ in extra.values():
+        # An --emit-... file may go into the --out directory this run is about to create.
+        if not (created and Path(path).parent.resolve() == out.resolve()):
+            check_writable(path)
     if texts:
-        # First, so that an --emit-... file may go into the --out directory this run creates.
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out}: is a file, not a directory")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out {out}: cannot create: {exc.strerror or exc}") from None
-    for path in extra.values():
-        check_writable(path[0])
-    for path in destinations.values():
+    for path in [*destinations.values(), *(Path(p) for p, _ in extra.values())]:
         check_writable(path)
     # Every file is written to its temporary copy first and the copies are renamed only when all are
     # written: a full disk or Ctrl-C part-way leaves the old set, not half of a new one.
