@@ -18,6 +18,7 @@ from advmatrix.threatmodel import (
     System,
     load_cyclonedx,
     load_system_text,
+    predict,
 )
 from advmatrix.threatmodel.cyclonedx import bom_to_dict
 
@@ -327,3 +328,35 @@ def test_a_lone_surrogate_in_a_bom_is_refused_with_its_json_path(tmp_path, cli):
     path = _chatbot(tmp_path, lambda b: b["components"][0].__setitem__("name", "x\ud800"))
     r = cli("threatmodel", path)
     assert r.code == 2 and "components[0].name: holds an unpaired surrogate escape" in r.err
+
+
+def test_bom_free_properties_true_and_false_are_booleans_the_rules_read(tmp_path):
+    def mark(bom):
+        bom["components"][0]["properties"] += [{"name": "advmatrix:on_device", "value": "true"},
+                                               {"name": "advmatrix:physical", "value": "False"}]
+    system = load_cyclonedx(_chatbot(tmp_path, mark))
+    llm = system.component("tuned-llm")
+    assert llm.properties["on_device"] is True and llm.properties["physical"] is False
+    assert "AML.T0044" in {f.technique_id for f in predict(system).for_component("tuned-llm").findings}
+
+
+def test_a_bom_property_that_looks_like_a_field_is_kept_with_a_warning(tmp_path):
+    def mark(bom):
+        bom["metadata"]["component"]["properties"] += [{"name": "advmatrix:browses", "value": "true"},
+                                                       {"name": "advmatrix:autonomyy", "value": "autonomous"}]
+    with pytest.warns(UserWarning) as caught:
+        system = load_cyclonedx(_chatbot(tmp_path, mark), validate=False)
+    said = [str(w.message) for w in caught]
+    assert any("advmatrix:browses is a field of tool components, not of an llm-app" in m for m in said)
+    assert any("advmatrix:autonomyy is not a field of an llm-app (did you mean advmatrix:autonomy?)" in m for m in said)
+    assert system.component("helpdesk-bot").properties["autonomyy"] == "autonomous"
+
+
+def test_a_free_property_of_the_wrong_type_for_the_rules_is_an_error_at_its_line(cli, tmp_path):
+    path = tmp_path / "pv.yaml"
+    path.write_text("name: pv\ncomponents:\n  - {id: u, kind: external}\n"
+                    "  - {id: clf, kind: model, task: classification, properties: {on_device: \"true\"}}\n"
+                    "flows: [{from: u, to: clf}]\n")
+    r = cli("threatmodel", path)
+    assert r.code == 2 and r.err.strip().endswith(
+        "pv.yaml:4: clf: properties.on_device: the rules compare it with true or false; got 'true'")

@@ -1,14 +1,18 @@
 """Checks on a CycloneDX BOM before it is read: the official schema (when cyclonedx-python-lib is
-installed), the shapes the import reads, and text no output could encode."""
+installed), the shapes the import reads, and text no output could encode; and where in the file each
+component is, for reports that point at it."""
 
 from __future__ import annotations
 
+import json
+import re
 import warnings
 from typing import Any
 
 from ..errors import FormatError
+from ._load import read_yaml
 
-__all__ = ["check_shapes", "surrogate_at", "validate_schema"]
+__all__ = ["bom_lines", "check_shapes", "slug", "surrogate_at", "validate_schema"]
 
 
 def validate_schema(text: str, version: str, source: str) -> None:
@@ -89,3 +93,33 @@ def check_shapes(bom: dict[str, Any], source: str) -> None:
             need(flow.get("destination"), list, f"{at}.destination")
     for where, dep in each(bom.get("dependencies"), "dependencies"):
         need(dep.get("dependsOn"), list, f"{where}.dependsOn")
+
+
+def slug(text: str) -> str:
+    """The id a BOM component or service without a ``bom-ref`` gets from its name."""
+    return re.sub(r"[^A-Za-z0-9._:/@-]+", "-", text).strip("-") or "component"
+
+
+def bom_lines(text: str, source: str) -> dict[str, int]:
+    """The line of each component and service of a CycloneDX JSON text, by the id the import gives it:
+    its ``bom-ref``, else its slugged name (a component without a bom-ref still gets a line); ``{}``
+    when the text does not parse."""
+    out: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
+        if m:
+            out.setdefault(json.loads(m.group(1)), number)
+    try:
+        located = read_yaml(text, source)  # JSON is YAML, and the reader keeps each item's line
+    except FormatError:
+        return out
+    data = located.data if isinstance(located.data, dict) else {}
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    items = [(("metadata", "component"), meta.get("component"))]
+    items += [((key, i), item) for key in ("components", "services")
+              for i, item in enumerate(data.get(key) if isinstance(data.get(key), list) else [])]
+    for loc, item in items:
+        if isinstance(item, dict) and not item.get("bom-ref") and loc in located.lines:
+            out.setdefault(slug(str(item.get("name", ""))), located.lines[loc])
+    return out
+

@@ -23,8 +23,8 @@ component's ``properties["assumed"]``.
 
 from __future__ import annotations
 
+import difflib
 import json
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,11 +32,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from ._bomcheck import check_shapes, surrogate_at, validate_schema
+from ._bomcheck import check_shapes, slug, surrogate_at, validate_schema
 from ._load import Located, read_text, read_yaml, validation_problems
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
-__all__ = ["PROPERTY_PREFIX", "bom_lines", "bom_to_dict", "load_cyclonedx"]
+__all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
 
 #: Namespace of the CycloneDX properties this importer reads.
 PROPERTY_PREFIX = "advmatrix:"
@@ -85,10 +85,6 @@ def _source_of(comp: dict[str, Any]) -> str | None:
     return "other" if text.strip() else None
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._:/@-]+", "-", text).strip("-") or "component"
-
-
 def _properties(comp: dict[str, Any]) -> dict[str, str]:
     return {
         p["name"][len(PROPERTY_PREFIX):]: str(p.get("value", ""))
@@ -114,8 +110,28 @@ def _apply_properties(entry: dict[str, Any], props: dict[str, str]) -> None:
             continue
         if name in fields and name not in ("id", "properties"):
             entry[name] = _typed(entry["kind"], name, value)
-        else:
-            entry.setdefault("properties", {})[name] = value
+            continue
+        _warn_free(entry, name)
+        # CycloneDX property values are text; "true"/"false" is how a BOM says a boolean (the rules'
+        # free properties, on_device and the rest, are booleans and would never match the text).
+        entry.setdefault("properties", {})[name] = value.lower() == "true" if value.lower() in ("true", "false") \
+            else value
+
+
+def _warn_free(entry: dict[str, Any], name: str) -> None:
+    """Warn when an ``advmatrix:`` name kept as a free property looks like a field: of another kind, or
+    misspelt (a free property is silently read by no rule)."""
+    kind = entry["kind"]
+    a_kind = f"{'an' if kind[0] in 'aeiou' or kind.startswith('llm') else 'a'} {kind}"
+    owners = [k for k, cls in COMPONENT_CLASSES.items() if name in cls.model_fields and k != kind]
+    near = difflib.get_close_matches(name, [f for f in COMPONENT_CLASSES[kind].model_fields
+                                            if f not in ("id", "kind", "properties")], n=1, cutoff=0.8)
+    if owners:
+        warnings.warn(f"component '{entry['id']}': advmatrix:{name} is a field of {' and '.join(owners)} components, "
+                      f"not of {a_kind}; kept as a free property", UserWarning, stacklevel=2)
+    elif near:
+        warnings.warn(f"component '{entry['id']}': advmatrix:{name} is not a field of {a_kind} (did you mean "
+                      f"advmatrix:{near[0]}?); kept as a free property", UserWarning, stacklevel=2)
 
 
 def _assume(entry: dict[str, Any], field: str, value: Any) -> None:
@@ -185,7 +201,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         if kind not in COMPONENT_CLASSES:
             raise FormatError(f"{source}: component '{comp.get('bom-ref') or comp.get('name')}': "
                               f"advmatrix:kind '{kind}' must be one of {', '.join(COMPONENT_CLASSES)}")
-        cid = str(comp.get("bom-ref") or _slug(str(comp.get("name", ""))))
+        cid = str(comp.get("bom-ref") or slug(str(comp.get("name", ""))))
         entry: dict[str, Any] = {"id": cid, "kind": kind, "name": comp.get("name")}
         if comp.get("description"):
             entry["description"] = comp["description"]
@@ -214,7 +230,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         if not isinstance(svc, dict):
             continue
         props = _properties(svc)
-        sid = str(svc.get("bom-ref") or _slug(str(svc.get("name", ""))))
+        sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
         if entry["kind"] not in COMPONENT_CLASSES:
             raise FormatError(f"{source}: service '{sid}': advmatrix:kind '{entry['kind']}' must be one of "
@@ -456,28 +472,3 @@ def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str,
     if len(problems) > 5:
         lines.append(f"... and {len(problems) - 5} more problems")
     return "\n".join(lines)
-
-
-def bom_lines(text: str, source: str) -> dict[str, int]:
-    """The line of each component and service of a CycloneDX JSON text, by the id the import gives it:
-    its ``bom-ref``, else its slugged name (a component without a bom-ref still gets a line); ``{}``
-    when the text does not parse."""
-    out: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
-        if m:
-            out.setdefault(json.loads(m.group(1)), number)
-    try:
-        located = read_yaml(text, source)  # JSON is YAML, and the reader keeps each item's line
-    except FormatError:
-        return out
-    data = located.data if isinstance(located.data, dict) else {}
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    items = [(("metadata", "component"), meta.get("component"))]
-    items += [((key, i), item) for key in ("components", "services")
-              for i, item in enumerate(data.get(key) if isinstance(data.get(key), list) else [])]
-    for loc, item in items:
-        if isinstance(item, dict) and not item.get("bom-ref") and loc in located.lines:
-            out.setdefault(_slug(str(item.get("name", ""))), located.lines[loc])
-    return out
-

@@ -26,7 +26,7 @@ from .predict import bundled_weights
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
-__all__ = ["Assumption", "Gap", "assumed", "unstated"]
+__all__ = ["Assumption", "Gap", "assumed", "mistyped_properties", "unstated"]
 
 #: A free-text field is tried with this value: it matches rules that only ask that the field be stated.
 _STATED = "<stated>"
@@ -158,3 +158,27 @@ def assumed(system: System) -> tuple[Assumption, ...]:
         for name in filter(None, (n.strip() for n in str(comp.properties.get("assumed", "")).split(","))):
             out.append(Assumption(comp.id, name, str(comp.get(name))))
     return tuple(out)
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", str: "text"}
+
+
+def mistyped_properties(system: System,
+                        rules: RuleSet | Iterable[Rule] | None = None) -> list[tuple[str, str, Any, str]]:
+    """(component id, property, value, what the rules compare it with) for each free property set to a
+    value of a type no rule compares it with: ``on_device: "true"`` (text) where the rules ask for ``true``.
+    A rule would silently read it as not holding, and the property would not be listed as open either,
+    since it is stated."""
+    wanted: dict[str, set[type]] = {}
+    for rule in bundled_rules() if rules is None else rules:
+        for leaf in rule.when.leaves():
+            if leaf.op.startswith("properties."):
+                wanted.setdefault(leaf.op.split(".", 1)[1], set()).update(type(v) for v in _flat(leaf.value))
+    out = []
+    for comp in system.components:
+        for name, value in comp.properties.items():
+            types = wanted.get(name)
+            if types and type(value) not in types:
+                out.append((comp.id, name, value, " or ".join(sorted(_TYPE_WORDS.get(t, t.__name__) for t in types))))
+    return out
+
