@@ -185,6 +185,9 @@ def test_bad_arguments_raise_one_clear_error(model):
         attack_paths(model, {"AML.T0015"}, entries={"AML.T0000"})
     with pytest.raises(UsageError, match="k >= 1"):
         attack_paths(model, {"AML.T0015"}, k=0)
+    for bad in ({"k": 1.5}, {"k": True}, {"max_len": 2.5}):
+        with pytest.raises(UsageError, match="whole numbers k >= 1"):
+            attack_paths(model, {"AML.T0015"}, **bad)
     with pytest.raises(UsageError, match="ranked per-step or probability"):
         attack_paths(model, {"AML.T0015"}, rank="length")
     with pytest.raises(UnknownObjectError, match="AML.T9999"):
@@ -219,10 +222,11 @@ def test_a_truncated_search_keeps_the_best_paths_in_order(model, matrix):
     cut = find_paths(model, everything, k=20, rank="probability", max_generated=150)
     assert cut.truncated and len(cut.paths) < 20
     assert [p.techniques for p in cut.paths] == [p.techniques for p in full[:len(cut.paths)]]
-    # Per step, the lengths not searched yet are missing; what came back is still valid and in order.
-    short = find_paths(model, everything, k=20, max_generated=300)
+    # Per step, every length gets a share of the budget, so the long paths are still searched.
+    short = find_paths(model, everything, k=20, max_generated=3000)
     assert short.truncated and short.paths
     assert_valid(short.paths, everything, 8)
+    assert max(len(p.steps) for p in short.paths) >= 5
 
 
 def test_mermaid_quotes_ids_and_names(model, matrix):

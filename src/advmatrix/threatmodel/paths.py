@@ -50,8 +50,10 @@ RANKS: tuple[str, ...] = ("per-step", "probability")
 @dataclass(frozen=True)
 class PathSearch:
     """What one search found, and what it cost: ``expanded`` partial paths taken off the queue,
-    ``generated`` put on it; ``truncated`` when it stopped at :data:`MAX_GENERATED` (the paths
-    found until then are still the best, in order, but there may be fewer than asked)."""
+    ``generated`` put on it; ``truncated`` when it ran out of its budget (``max_generated``). Ranked by
+    probability, the paths found until then are still the best, in order, but there may be fewer than
+    asked. Ranked per step, each length has its share of the budget, so a length cut short may miss
+    paths that would have ranked among those returned."""
 
     paths: list[Path]
     expanded: int
@@ -79,8 +81,8 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
                goals: set[str] | None = None, *, k: int = 5, max_len: int = 8, rank: Rank = "per-step",
                distinct: bool = True, max_generated: int = MAX_GENERATED) -> PathSearch:
     """:func:`attack_paths` with the search's cost reported beside the paths."""
-    if k < 1 or max_len < 2:
-        raise UsageError(f"attack paths need k >= 1 and max_len >= 2 (got k={k}, max_len={max_len})")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (k, max_len)) or k < 1 or max_len < 2:
+        raise UsageError(f"attack paths need whole numbers k >= 1 and max_len >= 2 (got k={k!r}, max_len={max_len!r})")
     if rank not in RANKS:
         raise UsageError(f"attack paths are ranked {' or '.join(RANKS)} (got '{rank}')")
     matrix = model.matrix
@@ -106,9 +108,10 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
         # among the best of each length: search each length, then merge by cost per move.
         found = []
         for length in range(2, max_len + 1):
+            # Each length gets its share of what is left of the budget: spent in order, the short
+            # lengths could leave nothing for the long ones, whose paths often rank best per step.
+            search.limit = search.generated + (max_generated - search.generated) // (max_len + 1 - length)
             found += search.best(pool, length, exact=True)
-            if search.truncated:
-                break
         found.sort(key=lambda cp: (cp[0] / (len(cp[1]) - 1), cp[1]))
     kept: list[tuple[str, ...]] = []
     for _, ids in found:
@@ -142,7 +145,7 @@ class _Search:
     def __init__(self, succ: dict[str, list[tuple[str, float]]], h: dict[str, float], hops: dict[str, int],
                  goals: set[str], entries: list[str], max_generated: int) -> None:
         self.succ, self.h, self.hops, self.goals, self.entries = succ, h, hops, goals, entries
-        self.max_generated = max_generated
+        self.max_generated = self.limit = max_generated
         self.expanded = self.generated = 0
         self.truncated = False
         self._tables: list[dict[str, float]] = [dict.fromkeys(goals, 0.0)]
@@ -174,7 +177,7 @@ class _Search:
             for nxt, w in self.succ[last]:
                 if nxt in path or (rest := bound(nxt, len(path) + 1)) is None:
                     continue
-                if self.generated >= self.max_generated:
+                if self.generated >= self.limit:
                     self.truncated = True
                     return found
                 self.generated += 1
