@@ -122,3 +122,21 @@ def test_a_vendor_hosted_model_is_not_asked_whether_it_ships_to_devices():
     fields = {g.field for g in unstated(hosted) if g.component == "clf"}
     assert not fields & {"properties.on_device", "properties.mobile_app", "properties.container_image"}
     assert "properties.physical" in fields
+
+
+def test_a_tools_unstated_field_counts_what_it_would_add_to_its_app():
+    system = load_system_text("""\
+name: rb
+components:
+  - {id: u, kind: external}
+  - {id: app, kind: llm-app, tools: [t], autonomy: autonomous, memory: none, system_prompt: true}
+  - {id: t, kind: tool, side_effects: read, source: first-party}
+flows: [{from: u, to: app}]
+""")
+    gap = next(g for g in unstated(system) if (g.component, g.field) == ("t", "browses"))
+    assert {"AML.T0100", "AML.T0078", "AML.T0099"} <= set(gap.techniques) and gap.elsewhere == ("app",)
+    # What it promised is what stating it gives, on the app.
+    said = load_system_text(system.model_dump_json(by_alias=True).replace('"browses":null', '"browses":true'))
+    assert {"AML.T0100", "AML.T0078"} <= {f.technique_id for f in predict(said).for_component("app").findings}
+    line = next(x for x in tmr.gap_lines(tmr.build(system, k=0)) if x.startswith("t: 'browses'"))
+    assert line.endswith("(some for app).")

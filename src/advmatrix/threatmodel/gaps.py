@@ -5,7 +5,9 @@ without ``task`` gets no evasion findings at all. Staying silent about that woul
 does not apply", so the threat model lists each unstated field that some rule reads, with the
 techniques that stating it could add (found by trying the values the field can take), and each
 value a BOM import assumed. Free properties the rules read (``properties.on_device``...) are listed
-too, after the fields, on the system's own components only.
+too, after the fields, on the system's own components only. A field that rules read on *other*
+components (a tool's ``browses``, read by the rules of the LLM app that calls it) is also tried on the
+components next to it, on systems small enough for that.
 
 >>> from advmatrix.threatmodel import load_system_text
 >>> system = load_system_text("name: d\\ncomponents: [{id: users, kind: external}, {id: clf, kind: model}]\\n"
@@ -23,7 +25,7 @@ from typing import Any
 
 from ._rulecheck import closed_values
 from .predict import bundled_weights
-from .rules import Rule, RuleSet, bundled_rules
+from .rules import GRAPH_LEAVES, Condition, Rule, RuleSet, bundled_rules
 from .system import Component, System
 
 __all__ = ["Assumption", "Gap", "assumed", "mistyped_properties", "unstated"]
@@ -40,10 +42,14 @@ class Gap:
     component: str
     field: str
     techniques: tuple[str, ...]
+    #: Other components some of those techniques would be predicted for (a tool's field decides what its
+    #: LLM app is exposed to).
+    elsewhere: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
-        return {"component": self.component, "field": self.field, "techniques": list(self.techniques)}
+        return {"component": self.component, "field": self.field, "techniques": list(self.techniques),
+                "elsewhere": list(self.elsewhere)}
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,31 @@ def _with(comp: Component, name: str, value: Any) -> Component:
     return comp.model_copy(update={name: value})
 
 
+#: Systems up to this many components also get what a field changes for the components next to it,
+#: within this many probes (each a copy of the system whose graph is walked afresh).
+REMOTE_LIMIT = 300
+REMOTE_PROBES = 400
+
+
+def _selector_fields(cond: Condition) -> set[str]:
+    """The fields a condition reads on other components: those inside its graph leaves' selectors."""
+    out: set[str] = set()
+    for child in cond.children:
+        if cond.op in GRAPH_LEAVES:
+            out.update(leaf.op for leaf in child.leaves())
+        out |= _selector_fields(child)
+    return out
+
+
+def _neighbours(system: System) -> dict[str, tuple[str, ...]]:
+    """For each component, the components a flow (or a tool list) joins it to, either way."""
+    out: dict[str, dict[str, None]] = {}
+    for a, b, _ in system.edges():
+        out.setdefault(a, {})[b] = None
+        out.setdefault(b, {})[a] = None
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def _candidates(comp: Component, name: str, rules: list[Rule]) -> list[Any]:
     closed = _type_values(comp, name)
     if closed is not None:
@@ -120,28 +151,57 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
     rule_list = list(bundled_rules() if rules is None else rules)
     rates = bundled_weights().techniques
     reads: dict[str, list[Rule]] = {}
+    remote: dict[str, list[Rule]] = {}
     for rule in rule_list:
         for name in {leaf.op for leaf in rule.when.leaves()} - {"kind"}:
             reads.setdefault(name, []).append(rule)
+        for name in _selector_fields(rule.when) - {"kind"}:
+            remote.setdefault(name, []).append(rule)
+    haves: dict[str, set[str]] = {}
+
+    def have(comp: Component) -> set[str]:
+        if comp.id not in haves:
+            haves[comp.id] = (set(predicted.get(comp.id, ())) if predicted is not None
+                              else {r.technique_id for r in rule_list if r.facts(system, comp) is not None})
+        return haves[comp.id]
+
+    # What a field changes for its neighbours is probed on small systems only: each probe is a new
+    # system whose graph is walked afresh, too slow for thousands of components.
+    near = _neighbours(system) if len(system.components) <= REMOTE_LIMIT else {}
+    probes: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
     out: list[Gap] = []
     free: list[Gap] = []
     for comp in system.components:
-        have = (set(predicted.get(comp.id, ())) if predicted is not None
-                else {r.technique_id for r in rule_list if r.facts(system, comp) is not None})
         found: list[Gap] = []
-        for name, readers in reads.items():
+        for name in dict.fromkeys([*reads, *(remote if comp.id in near else ())]):
             if _said(comp, name) or _moot(comp, name) or (name.startswith("properties.") and comp.kind in _OUTSIDE):
                 continue
-            pending = [r for r in readers if r.technique_id not in have]
+            pending = [r for r in reads.get(name, ()) if r.technique_id not in have(comp)]
+            others = [(system.component(i), r) for i in near.get(comp.id, ()) for r in remote.get(name, ())
+                      if r.technique_id not in have(system.component(i))]
             gained: set[str] = set()
-            for value in _candidates(comp, name, pending) if pending else ():
+            where: set[str] = set()
+            for value in _candidates(comp, name, [*pending, *(r for _, r in others)]) if pending or others else ():
                 probe = _with(comp, name, value)
                 for rule in pending:
                     if rule.technique_id not in gained and rule.facts(system, probe) is not None:
                         gained.add(rule.technique_id)
+                if others:
+                    # Alike components next to the same ones gain alike (a hundred tools of one app).
+                    key = (comp.kind, repr(comp.model_dump(exclude={"id", "name", "description"})),
+                           near[comp.id], name, repr(value))
+                    if key not in probes and len(probes) < REMOTE_PROBES:
+                        probed = system.model_copy(update={"components": [probe if c.id == comp.id else c
+                                                                          for c in system.components]})
+                        probes[key] = [(other.id, rule.technique_id) for other, rule in others
+                                       if rule.facts(probed, probed.component(other.id)) is not None]
+                    for other_id, tid in probes.get(key, ()):
+                        gained.add(tid)
+                        where.add(other_id)
             if gained:
                 # Likeliest first (the learned rate of each technique), so a short list shows what matters.
-                found.append(Gap(comp.id, name, tuple(sorted(gained, key=lambda t: (-rates.get(t, 0.0), t)))))
+                found.append(Gap(comp.id, name, tuple(sorted(gained, key=lambda t: (-rates.get(t, 0.0), t))),
+                                 tuple(sorted(where, key=system.position))))
         # The field that would change most first: that is the one worth stating.
         found.sort(key=lambda g: (-len(g.techniques), g.field))
         out += [g for g in found if not g.field.startswith("properties.")]

@@ -284,7 +284,8 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
         more = f" and {len(g.techniques) - 4} more" if len(g.techniques) > 4 else ""
         said = ("is unset (read as no); where it holds, setting it true" if g in free
                 else "is not stated; stating it")
-        out.append(f"{g.component}: '{g.field}' {said} could add {len(g.techniques)} technique(s): {names}{more}.")
+        on = f" (some for {', '.join(g.elsewhere)})" if g.elsewhere else ""
+        out.append(f"{g.component}: '{g.field}' {said} could add {len(g.techniques)} technique(s): {names}{more}{on}.")
     if most is not None and free:
         # A short list folds the free properties into one line of names: they are hints to check, not
         # gaps, and which component each could apply to is in the reports.
