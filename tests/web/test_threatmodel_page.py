@@ -123,6 +123,17 @@ def test_a_system_too_large_for_the_page_is_refused_with_the_limit(client):
     assert r.status_code == 400 and f"big.yaml: {n} components; this page takes up to" in html_lib.unescape(r.text)
 
 
+def test_a_system_with_too_many_links_for_the_page_is_refused_with_the_limit(client):
+    from advmatrix.web._threatmodel import MAX_LINKS
+
+    tools = [f"t{i}" for i in range(200)]
+    listed = ", ".join(tools)
+    apps = "".join(f"  - {{id: a{i}, kind: llm-app, tools: [{listed}]}}\n" for i in range(MAX_LINKS // 400 + 1))
+    text = "name: dense\ncomponents:\n" + apps + "".join(f"  - {{id: {t}, kind: tool}}\n" for t in tools)
+    r = client.post("/threatmodel", files={"system": ("dense.yaml", text.encode())})
+    assert r.status_code == 400 and "flows and tool links; this page takes up to" in html_lib.unescape(r.text)
+
+
 def test_text_where_the_file_belongs_gets_the_page_not_an_echo(client):
     r = client.post("/threatmodel", data={"system": "name: x\n" + "#" * 50_000})
     assert r.status_code == 400 and "Choose a system.yaml" in r.text and "#" * 1000 not in r.text

@@ -25,8 +25,10 @@ from ._layer_view import ALL_TACTICS, view
 
 #: Largest upload read; a system description or an ML-BOM is a few kilobytes to a few megabytes.
 MAX_UPLOAD = 4 << 20
-#: Largest system the page threat-models (a few seconds of work); the CLI takes any size.
+#: Largest system the page threat-models, in components and in links (flows and tool-list entries,
+#: which the graph rules walk): about 20 s of work at the most on a 2-core machine; the CLI takes any size.
 MAX_COMPONENTS = 2000
+MAX_LINKS = 10_000
 _TIER_CLASS = {2.0: "tm-likely", 1.0: "tm-possible"}
 
 
@@ -68,6 +70,10 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
             # A shared server does not spend minutes on one upload; the command line has no such limit.
             raise UsageError(f"{system[0]}: {len(model.components)} components; this page takes up to "
                              f"{MAX_COMPONENTS:,} (run advmatrix threatmodel for larger systems)")
+        links = len(model.edges())
+        if links > MAX_LINKS:
+            raise UsageError(f"{system[0]}: {links:,} flows and tool links; this page takes up to "
+                             f"{MAX_LINKS:,} (run advmatrix threatmodel for larger systems)")
         lines = tmr.component_lines(path, model)
         overlay_lines = tmr.component_lines(over, model) if over is not None else None
     return tmr.build(model, source=system[0], lines=lines, overlay=overlay[0] if overlay else None,
