@@ -360,3 +360,15 @@ def test_a_free_property_of_the_wrong_type_for_the_rules_is_an_error_at_its_line
     r = cli("threatmodel", path)
     assert r.code == 2 and r.err.strip().endswith(
         "pv.yaml:4: clf: properties.on_device: the rules compare it with true or false; got 'true'")
+
+
+def test_a_bad_bom_property_value_names_the_components_line_and_a_hint_a_bom_can_follow(tmp_path):
+    def mark(bom):
+        bom["components"][0]["properties"].append({"name": "advmatrix:signed", "value": "yes"})
+    path = _chatbot(tmp_path, mark)
+    text = json.dumps(json.loads(path.read_text()), indent=2)
+    path.write_text(text)
+    with pytest.raises(FormatError) as exc:
+        load_cyclonedx(path, validate=False)
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if '"bom-ref": "tuned-llm"' in x)
+    assert str(exc.value) == f"{path}:{line}: component 'tuned-llm': signed: must be \"true\" or \"false\"; got 'yes'"

@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from ._bomcheck import check_shapes, slug, surrogate_at, validate_schema
+from ._bomcheck import bom_lines, check_shapes, slug, surrogate_at, validate_schema
 from ._load import Located, read_text, read_yaml, validation_problems
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
@@ -430,15 +430,17 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
-        raise FormatError(_describe(validation_problems(exc), data, source, located, bom_ids)) from None
+        raise FormatError(_describe(validation_problems(exc), data, source, located, bom_ids,
+                                    bom_lines(text, source))) from None
     problems = system.reference_problems()
     if problems:
-        raise FormatError(_describe(problems, data, source, located, bom_ids))
+        raise FormatError(_describe(problems, data, source, located, bom_ids, bom_lines(text, source)))
     return system
 
 
 def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
-              overlay: Located | None, bom_ids: frozenset[str] = frozenset()) -> str:
+              overlay: Located | None, bom_ids: frozenset[str] = frozenset(),
+              bom_at: dict[str, int] | None = None) -> str:
     # The merged dict has no lines: a field the overlay set is reported at its overlay line, any other
     # by the component's id (its bom-ref) in the BOM.
     overlay_index = {c.get("id"): i for i, c in enumerate((overlay.data or {}).get("components") or [])
@@ -456,7 +458,10 @@ def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str,
                 line = overlay.line(("components", overlay_index[cid], *loc[2:]))
                 lines.append(f"{overlay.source}:{line}: component '{cid}'{': ' + field if field else ''}: {msg}")
             else:
-                lines.append(f"{source}: component '{cid}'{': ' + field if field else ''}: {msg}")
+                # A BOM's values are all text: "true", not an unquoted true, is what it can say.
+                msg = msg.replace("must be true or false (unquoted)", 'must be "true" or "false"')
+                at = f"{source}:{bom_at[cid]}" if bom_at and cid in bom_at else source
+                lines.append(f"{at}: component '{cid}'{': ' + field if field else ''}: {msg}")
         elif len(loc) >= 2 and loc[0] == "flows" and isinstance(loc[1], int):
             flow = data["flows"][loc[1]]
             where = next((j for j, f in enumerate(overlay_flows) if isinstance(f, dict)
