@@ -38,7 +38,8 @@ def artifact_uri(path: str | os.PathLike[str], base: str | os.PathLike[str] | No
         return text
     if re.match(r"^[a-z][a-z0-9+.-]*:", text) and not re.match(r"^[A-Za-z]:[\\/]", text):
         return quote(text, safe=":/@!$&'()*+,;=-._~")
-    p = Path(text)
+    # "a/../b.yaml" names b.yaml; code scanning matches the path as written, so write it plainly.
+    p = Path(os.path.normpath(text))
     if p.is_absolute():
         root = Path(base) if base is not None else Path.cwd()
         try:

@@ -17,6 +17,11 @@ def test_an_absolute_path_below_the_working_directory_becomes_relative(tmp_path,
     assert artifact_uri(str(tmp_path / "a.yaml"), base=tmp_path) == "a.yaml"
 
 
+def test_a_path_through_dot_dot_is_written_plainly(tmp_path):
+    assert artifact_uri("examples/systems/../systems/a.yaml") == "examples/systems/a.yaml"
+    assert artifact_uri("./a.yaml") == "a.yaml"
+
+
 def test_names_that_are_not_uri_references_are_encoded():
     assert artifact_uri("my system#1.yaml") == "my%20system%231.yaml"
     assert artifact_uri("dir/ü.yaml") == "dir/%C3%BC.yaml"
