@@ -364,3 +364,15 @@ def test_a_vendor_hosted_models_base_model_is_not_a_published_copy():
     tuned = {**llm, "trained_by": "us", "source": "huggingface", "artifact_format": "safetensors",
              "base_model": "llama-3-8b"}
     assert ("llm", "AML.T0002") in bundled_hits(system([tuned]))
+
+
+def test_one_load_names_the_first_problem_of_every_bad_rule(tmp_path):
+    text = (rule("kind: modle") + rule("kind: model\ntsk: classification").removeprefix("rules:\n")
+            + rule("kind: model", reason="{nope}").removeprefix("rules:\n"))
+    with pytest.raises(FormatError) as exc:
+        rules_from(tmp_path, text)
+    lines = str(exc.value).splitlines()
+    assert len(lines) == 3
+    assert "unknown component kind 'modle'" in lines[0]
+    assert "unknown condition key 'tsk'" in lines[1]
+    assert "placeholder '{nope}'" in lines[2]

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import FormatError
 from ..kb import bundled
-from ._load import Located
+from ._load import MAX_PROBLEMS, Located
 from .rules import (
     _PLACEHOLDER,
     BUILTIN_PLACEHOLDERS,
@@ -45,7 +45,17 @@ class RuleChecker:
         data = self.located.data
         if not isinstance(data, dict) or set(data) != {"rules"} or not isinstance(data["rules"], list):
             raise self.fail((), "", "a rule file is a mapping with one key, 'rules', holding a list of rules")
-        return [self.rule(raw, ("rules", i)) for i, raw in enumerate(data["rules"])]
+        # Every rule is checked, so one run names the first problem of each bad rule, not only the first.
+        out, problems = [], []
+        for i, raw in enumerate(data["rules"]):
+            try:
+                out.append(self.rule(raw, ("rules", i)))
+            except FormatError as exc:
+                problems.append(str(exc))
+        if problems:
+            more = [f"... and {len(problems) - MAX_PROBLEMS} more bad rules"] if len(problems) > MAX_PROBLEMS else []
+            raise FormatError("\n".join(problems[:MAX_PROBLEMS] + more))
+        return out
 
     def rule(self, raw: Any, loc: Loc) -> Rule:
         if not isinstance(raw, dict):
