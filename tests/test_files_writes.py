@@ -72,3 +72,14 @@ def test_threatmodel_never_writes_over_a_rule_file_or_reads_an_empty_path_as_her
     for args in (("",), (system, "--overlay", "")):
         r = cli("threatmodel", *args)
         assert r.code == 2 and "(got an empty path)" in r.err, args
+
+
+def test_a_file_in_the_way_of_a_directory_is_named_as_such(tmp_path):
+    from advmatrix._files import check_writable
+    from advmatrix.errors import UsageError
+
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UsageError, match=r"afile is a file, not a directory"):
+        check_writable(tmp_path / "afile" / "sub" / "x.yaml")
+    with pytest.raises(UsageError, match=r"directory .*nodir does not exist"):
+        check_writable(tmp_path / "nodir" / "x.yaml")

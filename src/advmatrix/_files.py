@@ -55,6 +55,10 @@ def check_writable(path: str | Path) -> None:
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
+        # A file in the way reads differently from a missing directory: say which it is.
+        blocker = next((p for p in (parent, *parent.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise UsageError(f"{path}: {blocker} is a file, not a directory")
         raise UsageError(f"{path}: directory {parent} does not exist")
     if path.is_dir():
         raise UsageError(f"{path}: is a directory")

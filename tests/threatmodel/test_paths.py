@@ -136,6 +136,8 @@ def test_the_list_shows_different_chains_not_one_chain_with_a_step_more_or_less(
     assert _one_edit_apart(("a", "b", "c"), ("a", "c")) and _one_edit_apart(("a", "c"), ("a", "b", "c"))
     assert _one_edit_apart(("a", "b", "c"), ("a", "x", "c")) and not _one_edit_apart(("a", "b"), ("x", "y"))
     assert not _one_edit_apart(("a", "b", "c", "d"), ("a", "d"))
+    assert _one_edit_apart(("a", "b", "c", "d"), ("a", "c", "b", "d"))
+    assert not _one_edit_apart(("a", "b", "c", "d"), ("c", "b", "a", "d"))
     techniques = techniques_of(matrix, "AML.CS0000") | techniques_of(matrix, "AML.CS0019")
     every = attack_paths(model, techniques, k=8, distinct=False)
     assert any(_one_edit_apart(a.techniques, b.techniques) for i, a in enumerate(every) for b in every[:i])
@@ -188,6 +190,9 @@ def test_bad_arguments_raise_one_clear_error(model):
     for bad in ({"k": 1.5}, {"k": True}, {"max_len": 2.5}):
         with pytest.raises(UsageError, match="whole numbers k >= 1"):
             attack_paths(model, {"AML.T0015"}, **bad)
+    for budget in (0, -1, 1.5):
+        with pytest.raises(UsageError, match="max_generated >= 1"):
+            find_paths(model, {"AML.T0015"}, max_generated=budget)
     with pytest.raises(UsageError, match="ranked per-step or probability"):
         attack_paths(model, {"AML.T0015"}, rank="length")
     with pytest.raises(UnknownObjectError, match="AML.T9999"):

@@ -61,6 +61,24 @@ def test_a_service_that_says_rate_limited_holds_the_query_limit():
     assert not next(a for a in f.mitigations if a.id == "AML.M0004").in_place
 
 
+def test_a_store_nothing_feeds_is_no_way_around_a_query_limit_but_is_around_an_input_filter():
+    comps = [{"id": "users", "kind": "external", "actor": "user"},
+             {"id": "api", "kind": "service", "audience": "public", "returns": "text",
+              "controls": ["AML.M0004", "AML.M0020"]},
+             {"id": "docs", "kind": "retrieval-store"},
+             {"id": "agent", "kind": "llm-app"},
+             {"id": "llm", "kind": "model", "task": "generation", "trained_by": "vendor"}]
+    flows = [{"from": "users", "to": "api"}, {"from": "api", "to": "agent"}, {"from": "docs", "to": "agent"},
+             {"from": "agent", "to": "llm"}, {"from": "llm", "to": "agent"}, {"from": "agent", "to": "api"},
+             {"from": "api", "to": "users"}]
+    advice = {(f.technique_id, a.id): a for f in predict(system(comps, flows)).for_component("agent").findings
+              for a in f.mitigations}
+    limits = [a for (_, mid), a in advice.items() if mid == "AML.M0004"]
+    assert limits and all(a.in_place and a.in_place_at == "api" for a in limits)
+    filters = [a for (_, mid), a in advice.items() if mid == "AML.M0020"]
+    assert filters and not any(a.in_place for a in filters), "retrieved content never passes the API's filter"
+
+
 def test_control_on_the_component_itself_counts():
     comps = [*API[:2], {**API[2], "controls": ["AML.M0002"]}]
     f = next(f for f in predict(system(comps, FLOWS)).for_component("m").findings

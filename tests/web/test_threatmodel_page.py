@@ -128,10 +128,11 @@ def test_a_system_with_too_many_links_for_the_page_is_refused_with_the_limit(cli
 
     tools = [f"t{i}" for i in range(200)]
     listed = ", ".join(tools)
-    apps = "".join(f"  - {{id: a{i}, kind: llm-app, tools: [{listed}]}}\n" for i in range(MAX_LINKS // 400 + 1))
+    apps = "".join(f"  - {{id: a{i}, kind: llm-app, tools: [{listed}]}}\n" for i in range(MAX_LINKS // 200 + 1))
     text = "name: dense\ncomponents:\n" + apps + "".join(f"  - {{id: {t}, kind: tool}}\n" for t in tools)
     r = client.post("/threatmodel", files={"system": ("dense.yaml", text.encode())})
-    assert r.status_code == 400 and "flows and tool links; this page takes up to" in html_lib.unescape(r.text)
+    assert r.status_code == 400 and f"{(MAX_LINKS // 200 + 1) * 200:,} flows and tool links; this page takes up to" \
+        in html_lib.unescape(r.text)
 
 
 def test_text_where_the_file_belongs_gets_the_page_not_an_echo(client):

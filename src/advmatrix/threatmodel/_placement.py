@@ -88,8 +88,12 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     if not held:
         return frozenset(c.id for c in system.components), {}
     forward, fed = system.memo("guard-flows", lambda: _inference_flows(system))
+    # A store nothing feeds is a way in for content (an input filter must see it), but not for queries:
+    # a query limit or output obfuscation at the API is bypassed only by another way to ask.
+    queries_only = mid in AT_THE_API
     starts = [c.id for c in system.components
-              if c.id not in held and (c.kind == "external" or c.id not in fed)]
+              if c.id not in held and (c.kind == "external" or c.id not in fed)
+              and not (queries_only and c.kind in ("dataset", "retrieval-store", "tool"))]
     unguarded = set(starts)
     queue = deque(starts)
     while queue:

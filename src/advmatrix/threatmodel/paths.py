@@ -71,8 +71,9 @@ def attack_paths(model: TransitionModel, techniques: set[str], entries: set[str]
     each technique at most once and has at least two and at most ``max_len`` steps. ``rank``:
     ``per-step`` (default) orders by the geometric mean of the transition probabilities,
     ``probability`` by their product (which favours the shortest paths). With ``distinct`` (default) a
-    path one step away from a better one (a step inserted, removed or swapped) is left out, so the
-    list shows different chains. Entries and goals given must be among ``techniques``.
+    path one step away from a better one (a step inserted, removed or replaced, or two neighbouring
+    steps exchanged) is left out, so the list shows different chains. Entries and goals given must be
+    among ``techniques``.
     """
     return find_paths(model, techniques, entries, goals, k=k, max_len=max_len, rank=rank, distinct=distinct).paths
 
@@ -83,6 +84,8 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
     """:func:`attack_paths` with the search's cost reported beside the paths."""
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (k, max_len)) or k < 1 or max_len < 2:
         raise UsageError(f"attack paths need whole numbers k >= 1 and max_len >= 2 (got k={k!r}, max_len={max_len!r})")
+    if not isinstance(max_generated, int) or isinstance(max_generated, bool) or max_generated < 1:
+        raise UsageError(f"attack paths need a whole number max_generated >= 1 (got {max_generated!r})")
     if rank not in RANKS:
         raise UsageError(f"attack paths are ranked {' or '.join(RANKS)} (got '{rank}')")
     matrix = model.matrix
@@ -123,9 +126,12 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
 
 
 def _one_edit_apart(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """Whether one step inserted, removed or swapped turns ``a`` into ``b``."""
+    """Whether one step inserted, removed or replaced, or two neighbouring steps exchanged, turns ``a``
+    into ``b``."""
     if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+        differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(differ) <= 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
+                                    and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     if len(long_) - len(short) != 1:
         return False

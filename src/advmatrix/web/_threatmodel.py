@@ -70,7 +70,7 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
             # A shared server does not spend minutes on one upload; the command line has no such limit.
             raise UsageError(f"{system[0]}: {len(model.components)} components; this page takes up to "
                              f"{MAX_COMPONENTS:,} (run advmatrix threatmodel for larger systems)")
-        links = len(model.edges())
+        links = len(model.flows) + sum(len(getattr(c, "tools", ())) for c in model.components)
         if links > MAX_LINKS:
             raise UsageError(f"{system[0]}: {links:,} flows and tool links; this page takes up to "
                              f"{MAX_LINKS:,} (run advmatrix threatmodel for larger systems)")
