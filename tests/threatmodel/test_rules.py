@@ -376,3 +376,10 @@ def test_one_load_names_the_first_problem_of_every_bad_rule(tmp_path):
     assert "unknown component kind 'modle'" in lines[0]
     assert "unknown condition key 'tsk'" in lines[1]
     assert "placeholder '{nope}'" in lines[2]
+
+
+def test_a_stray_brace_in_a_reason_and_a_misspelt_key_are_named(tmp_path):
+    with pytest.raises(FormatError, match=r"a '\{' or '\}' that opens or closes no placeholder"):
+        rules_from(tmp_path, rule("kind: model", reason="{component} {upstream"))
+    with pytest.raises(FormatError, match=r"unknown condition key 'writerz' \(did you mean 'writers'\?\)"):
+        rules_from(tmp_path, rule("kind: dataset\nwriterz: public"))

@@ -3,6 +3,7 @@ that could never fire, or reads what no component has, fails the load (see :mod:
 
 from __future__ import annotations
 
+import difflib
 import typing
 from typing import Any
 
@@ -12,6 +13,7 @@ from ._load import MAX_PROBLEMS, Located
 from .rules import (
     _PLACEHOLDER,
     BUILTIN_PLACEHOLDERS,
+    COMBINATORS,
     GRAPH_LEAVES,
     OPERATORS,
     PLACEMENT_KEYS,
@@ -76,6 +78,9 @@ class RuleChecker:
         # Any field may be shown (an unstated one reads "unstated"); graph facts only where the rule has the leaf.
         # a leaf under not: matches nothing it could name, so it offers no placeholder
         known = BUILTIN_PLACEHOLDERS | set(_named_leaves(when)) | component_fields()
+        if "{" in _PLACEHOLDER.sub("", raw["reason"]) or "}" in _PLACEHOLDER.sub("", raw["reason"]):
+            # An unclosed brace would be printed as it is, in every reason the rule writes.
+            raise self.fail((*loc, "reason"), name, "a '{' or '}' that opens or closes no placeholder")
         for ph in _PLACEHOLDER.findall(raw["reason"]):
             if ph in GRAPH_LEAVES and ph not in known and ph in set(when.graph_leaves()):
                 raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' names what '{ph}' matched, but this "
@@ -189,8 +194,11 @@ class RuleChecker:
             if not key.split(".", 1)[1]:
                 raise self.fail(loc, name, "'properties.' needs a property name")
         elif key not in component_fields():
-            raise self.fail(loc, name, f"unknown condition key '{key}'; a condition is all/any/not, "
-                            f"{', '.join(GRAPH_LEAVES)}, or a component field")
+            near = difflib.get_close_matches(key, [*COMBINATORS, *GRAPH_LEAVES, *component_fields()], n=1,
+                                             cutoff=0.75)
+            raise self.fail(loc, name, f"unknown condition key '{key}'"
+                            + (f" (did you mean '{near[0]}'?)" if near else "")
+                            + f"; a condition is all/any/not, {', '.join(GRAPH_LEAVES)}, or a component field")
         elif key != "kind" and not any(key in component_fields(k) for k in kinds):
             raise self.fail(loc, name, f"field '{key}' does not exist on a {'/'.join(sorted(kinds))} component")
         if isinstance(value, dict):
