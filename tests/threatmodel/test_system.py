@@ -108,6 +108,9 @@ def test_field_of_another_kind_is_unknown_and_says_whose_it_is():
     assert _error(GOOD.replace("modality: image", "modalty: image")) == (
         "system.yaml:11: components[2].modalty: unknown field; did you mean 'modality'?"
     )
+    assert "flows[0].dta: unknown field; did you mean 'data'?" in _error(
+        "name: x\ncomponents: [{id: a, kind: external}, {id: b, kind: external}]\nflows: [{from: a, to: b, dta: q}]\n")
+    assert "componets: unknown field; did you mean 'components'?" in _error(GOOD.replace("components:", "componets:"))
     assert "an llm-app has no such field" in _error(GOOD.replace("kind: model", "kind: llm-app")
                                                     .replace("modality: image", "task: generation"))
 

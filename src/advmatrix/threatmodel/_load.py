@@ -196,8 +196,13 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         if owners:
             article = "an" if component[0] in "aeiou" or component.startswith("llm") else "a"
             return f"{article} {component} has no such field; it is a field of {' and '.join(owners)} components"
-        near = difflib.get_close_matches(str(raw[-1]), sorted(component_fields(component)), n=1, cutoff=0.75) \
-            if component and raw else []
+        if component:
+            choices = sorted(component_fields(component))
+        elif raw and raw[0] == "flows":
+            choices = ["from", "to", "data", "trusted"]
+        else:
+            choices = ["name", "description", "components", "flows"] if len(raw) == 1 else []
+        near = difflib.get_close_matches(str(raw[-1]), choices, n=1, cutoff=0.75) if raw else []
         return f"unknown field; did you mean '{near[0]}'?" if near else "unknown field"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
         return f"must be one word without spaces or invisible characters; got {_shown(err['input'])}"
