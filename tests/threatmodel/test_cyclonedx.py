@@ -359,7 +359,17 @@ def test_a_free_property_of_the_wrong_type_for_the_rules_is_an_error_at_its_line
                     "flows: [{from: u, to: clf}]\n")
     r = cli("threatmodel", path)
     assert r.code == 2 and r.err.strip().endswith(
-        "pv.yaml:4: clf: properties.on_device: the rules compare it with true or false; got 'true'")
+        "pv.yaml:4: components[1].properties.on_device: the rules compare it with true or false; got 'true'")
+
+
+def test_a_free_property_that_nearly_names_one_the_rules_read_warns(cli, tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("name: x\ncomponents:\n  - {id: u, kind: external}\n"
+                    "  - {id: m, kind: model, properties: {on_devise: true, owner: ml}}\n")
+    r = cli("threatmodel", path, "--json")
+    assert r.code == 0
+    assert "component 'm': properties.on_devise is read by no rule (did you mean on_device?)" in r.err
+    assert "owner" not in r.err
 
 
 def test_a_bad_bom_property_value_names_the_components_line_and_a_hint_a_bom_can_follow(tmp_path):

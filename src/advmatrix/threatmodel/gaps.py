@@ -19,6 +19,7 @@ components next to it, on systems small enough for that.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from .predict import bundled_weights
 from .rules import GRAPH_LEAVES, Condition, Rule, RuleSet, bundled_rules
 from .system import Component, System
 
-__all__ = ["Assumption", "Gap", "assumed", "mistyped_properties", "unstated"]
+__all__ = ["Assumption", "Gap", "assumed", "misspelt_properties", "mistyped_properties", "unstated"]
 
 #: A free-text field is tried with this value: it matches rules that only ask that the field be stated.
 _STATED = "<stated>"
@@ -240,5 +241,18 @@ def mistyped_properties(system: System,
             types = wanted.get(name)
             if types and type(value) not in types:
                 out.append((comp.id, name, value, " or ".join(sorted(_TYPE_WORDS.get(t, t.__name__) for t in types))))
+    return out
+
+
+def misspelt_properties(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> list[tuple[str, str, str]]:
+    """(component id, property, the property the rules read that it nearly is) for free properties no rule
+    reads that look like one a rule does read (``on_devise`` for ``on_device``): a typo reads as "no"."""
+    read = sorted({leaf.op.split(".", 1)[1] for rule in (bundled_rules() if rules is None else rules)
+                   for leaf in rule.when.leaves() if leaf.op.startswith("properties.")})
+    out = []
+    for comp in system.components:
+        for name in comp.properties:
+            if name not in read and (near := difflib.get_close_matches(name, read, n=1, cutoff=0.8)):
+                out.append((comp.id, name, near[0]))
     return out
 

@@ -161,8 +161,9 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
             if cid in (lines or {}):
                 return f"{source}:{lines[cid]}"
             return f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else source
-        raise FormatError("\n".join(f"{where(cid)}: {cid}: properties.{name}: the rules compare it with {expected}; "
-                                     f"got {value!r}" for cid, name, value, expected in wrong[:20]))
+        raise FormatError("\n".join(f"{where(cid)}: components[{system.position(cid)}].properties.{name}: the rules "
+                                     f"compare it with {expected}; got {value!r}"
+                                     for cid, name, value, expected in wrong[:20]))
     prediction = predict(system, rules)
     paths: list[AttackPath] = []
     if k and prediction.technique_ids:
