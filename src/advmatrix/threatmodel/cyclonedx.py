@@ -103,7 +103,7 @@ def _typed(kind: str, field: str, value: str) -> Any:
     return value
 
 
-def _apply_properties(entry: dict[str, Any], props: dict[str, str]) -> None:
+def _apply_properties(entry: dict[str, Any], props: dict[str, str], source: str) -> None:
     fields = COMPONENT_CLASSES[entry["kind"]].model_fields
     for name, value in props.items():
         if name == "kind":
@@ -111,14 +111,14 @@ def _apply_properties(entry: dict[str, Any], props: dict[str, str]) -> None:
         if name in fields and name not in ("id", "properties"):
             entry[name] = _typed(entry["kind"], name, value)
             continue
-        _warn_free(entry, name)
+        _warn_free(entry, name, source)
         # CycloneDX property values are text; "true"/"false" is how a BOM says a boolean (the rules'
         # free properties, on_device and the rest, are booleans and would never match the text).
         entry.setdefault("properties", {})[name] = value.lower() == "true" if value.lower() in ("true", "false") \
             else value
 
 
-def _warn_free(entry: dict[str, Any], name: str) -> None:
+def _warn_free(entry: dict[str, Any], name: str, source: str) -> None:
     """Warn when an ``advmatrix:`` name kept as a free property looks like a field: of another kind, or
     misspelt (a free property is silently read by no rule)."""
     kind = entry["kind"]
@@ -127,10 +127,11 @@ def _warn_free(entry: dict[str, Any], name: str) -> None:
     near = difflib.get_close_matches(name, [f for f in COMPONENT_CLASSES[kind].model_fields
                                             if f not in ("id", "kind", "properties")], n=1, cutoff=0.8)
     if owners:
-        warnings.warn(f"component '{entry['id']}': advmatrix:{name} is a field of {' and '.join(owners)} components, "
-                      f"not of {a_kind}; kept as a free property", UserWarning, stacklevel=2)
+        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} is a field of "
+                      f"{' and '.join(owners)} components, not of {a_kind}; kept as a free property",
+                      UserWarning, stacklevel=2)
     elif near:
-        warnings.warn(f"component '{entry['id']}': advmatrix:{name} is not a field of {a_kind} (did you mean "
+        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} is not a field of {a_kind} (did you mean "
                       f"advmatrix:{near[0]}?); kept as a free property", UserWarning, stacklevel=2)
 
 
@@ -216,7 +217,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
             _dataset(comp, entry)
         elif kind == "service" and "audience" not in props:
             _assume(entry, "audience", "internal")
-        _apply_properties(entry, props)
+        _apply_properties(entry, props, source)
         if cid in entries:
             # Flows and dependencies name components by bom-ref: a second one would be silently merged away.
             raise FormatError(f"{source}: bom-ref '{cid}' names two components")
@@ -250,7 +251,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
                 _assume(entry, "authentication", "api-key")
             if svc.get("endpoints"):
                 entry.setdefault("properties", {})["endpoints"] = ", ".join(map(str, svc["endpoints"]))
-        _apply_properties(entry, props)
+        _apply_properties(entry, props, source)
         entries[sid] = entry
         for data in svc.get("data") or []:
             if not isinstance(data, dict):
