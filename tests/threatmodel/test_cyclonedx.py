@@ -360,7 +360,7 @@ def test_a_free_property_of_the_wrong_type_for_the_rules_is_an_error_at_its_line
                     "flows: [{from: u, to: clf}]\n")
     r = cli("threatmodel", path)
     assert r.code == 2 and r.err.strip().endswith(
-        "pv.yaml:4: components[1].properties.on_device: the rules compare it with true or false; got 'true'")
+        "pv.yaml:4: component 'clf': properties.on_device: the rules compare it with true or false; got 'true'")
 
 
 def test_a_free_property_that_nearly_names_one_the_rules_read_warns(cli, tmp_path):

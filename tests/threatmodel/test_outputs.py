@@ -389,3 +389,12 @@ def test_a_monitor_config_with_only_waiting_detectors_loads_and_uncomments_clean
     path = tmp_path / "gw.yaml"
     path.write_text(enabled)
     assert [d.name for d in load_config(path).build_detectors()] == ["ood"]
+
+
+def test_paths_filled_in_from_every_finding_are_not_near_duplicates_either():
+    from advmatrix.threatmodel.paths import near_duplicate
+
+    tm = _tm(EXAMPLES / "fraud-model.yaml", k=30)
+    ids = [p.techniques for p in tm.paths]
+    assert len(ids) == 30
+    assert not [(a, b) for i, a in enumerate(ids) for b in ids[:i] if near_duplicate(a, b)]

@@ -131,7 +131,7 @@ def test_the_best_path_over_a_case_study_follows_its_own_steps(model, matrix):
 
 
 def test_the_list_shows_different_chains_not_one_chain_with_a_step_more_or_less(model, matrix):
-    from advmatrix.threatmodel.paths import _one_edit_apart
+    from advmatrix.threatmodel.paths import near_duplicate as _one_edit_apart
 
     assert _one_edit_apart(("a", "b", "c"), ("a", "c")) and _one_edit_apart(("a", "c"), ("a", "b", "c"))
     assert _one_edit_apart(("a", "b", "c"), ("a", "x", "c")) and not _one_edit_apart(("a", "b"), ("x", "y"))

@@ -383,3 +383,34 @@ def test_a_stray_brace_in_a_reason_and_a_misspelt_key_are_named(tmp_path):
         rules_from(tmp_path, rule("kind: model", reason="{component} {upstream"))
     with pytest.raises(FormatError, match=r"unknown condition key 'writerz' \(did you mean 'writers'\?\)"):
         rules_from(tmp_path, rule("kind: dataset\nwriterz: public"))
+
+
+def test_one_load_names_what_is_wrong_in_every_rule_file(tmp_path):
+    (tmp_path / "a.yaml").write_text(rule("kind: modle"))
+    (tmp_path / "b.yaml").write_text(rule("kind: servce"))
+    with pytest.raises(FormatError) as exc:
+        load_rules([tmp_path / "a.yaml", tmp_path / "b.yaml"], include_bundled=False)
+    lines = str(exc.value).splitlines()
+    assert len(lines) == 2 and "a.yaml" in lines[0] and "'modle'" in lines[0]
+    assert "b.yaml" in lines[1] and "'servce'" in lines[1]
+
+
+def test_properties_read_inside_a_selector_are_checked_and_offered_like_any_other(tmp_path):
+    from advmatrix.threatmodel.gaps import misspelt_properties, mistyped_properties, unstated
+
+    rules = rules_from(tmp_path, rule("kind: model\nfed_by: {kind: dataset, properties.zz: {in: [1, 2]}}"))
+    comps = [{"id": "ds", "kind": "dataset", "properties": {"zz": "1"}}, {**MODEL, "id": "m3"}]
+    s = system(comps, [{"from": "ds", "to": "m3"}])
+    assert [(c, n) for c, n, *_ in mistyped_properties(s, rules)] == [("ds", "zz")]
+    assert misspelt_properties(system([{"id": "ds", "kind": "dataset", "properties": {"ZZ": 1}}]), rules) == \
+        [("ds", "ZZ", "zz")]
+    unset = system([{"id": "ds", "kind": "dataset"}, {**MODEL, "id": "m3"}], [{"from": "ds", "to": "m3"}])
+    gap = next(g for g in unstated(unset, rules) if (g.component, g.field) == ("ds", "properties.zz"))
+    assert gap.techniques == ("AML.T0015",) and gap.elsewhere == ("m3",)
+
+
+def test_a_misspelt_rule_key_gets_a_suggestion(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text('rules:\n  - id: AML.T0015\n    whne: {kind: model}\n    reason: "x"\n')
+    with pytest.raises(FormatError, match=r"r.yaml:3: rule AML.T0015: unknown key 'whne' \(did you mean 'when'\?\)"):
+        load_rules([path], include_bundled=False)

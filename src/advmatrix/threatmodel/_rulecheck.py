@@ -66,7 +66,10 @@ class RuleChecker:
         name = str(tid) if tid else f"#{loc[-1] + 1}"
         for key in raw:
             if key not in RULE_KEYS:
-                raise self.fail((*loc, key), name, f"unknown key '{key}'; a rule has {', '.join(sorted(RULE_KEYS))}")
+                near = difflib.get_close_matches(str(key), sorted(RULE_KEYS), n=1, cutoff=0.6)
+                raise self.fail((*loc, key), name, f"unknown key '{key}'" + (f" (did you mean '{near[0]}'?)" if near
+                                                                            else "")
+                                + f"; a rule has {', '.join(sorted(RULE_KEYS))}")
         for key in ("id", "when", "reason"):
             if key not in raw:
                 raise self.fail(loc, name, f"'{key}' is missing")

@@ -20,6 +20,7 @@ components next to it, on systems small enough for that.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +116,8 @@ def _with(comp: Component, name: str, value: Any) -> Component:
 #: within this many probes (each a copy of the system whose graph is walked afresh).
 REMOTE_LIMIT = 300
 REMOTE_PROBES = 400
+#: ... and within this many rule evaluations on those copies (about 1-2 ms each on a dense system).
+REMOTE_WORK = 8_000
 
 
 def _selector_fields(cond: Condition) -> set[str]:
@@ -140,7 +143,7 @@ def _candidates(comp: Component, name: str, rules: list[Rule]) -> list[Any]:
     closed = _type_values(comp, name)
     if closed is not None:
         return closed
-    said = [v for r in rules for leaf in r.when.leaves() if leaf.op == name for v in _flat(leaf.value)]
+    said = [v for r in rules for leaf in r.when.all_leaves() if leaf.op == name for v in _flat(leaf.value)]
     return list(dict.fromkeys([*said, _STATED]))
 
 
@@ -170,6 +173,7 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
     # system whose graph is walked afresh, too slow for thousands of components.
     near = _neighbours(system) if len(system.components) <= REMOTE_LIMIT else {}
     probes: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
+    work = [0]  # rule evaluations spent on probes: a store feeding 150 apps costs 150 per trial value
     out: list[Gap] = []
     free: list[Gap] = []
     for comp in system.components:
@@ -191,7 +195,8 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
                     # Alike components next to the same ones gain alike (a hundred tools of one app).
                     key = (comp.kind, repr(comp.model_dump(exclude={"id", "name", "description"})),
                            near[comp.id], name, repr(value))
-                    if key not in probes and len(probes) < REMOTE_PROBES:
+                    if key not in probes and len(probes) < REMOTE_PROBES and work[0] + len(others) <= REMOTE_WORK:
+                        work[0] += len(others)
                         probed = system.model_copy(update={"components": [probe if c.id == comp.id else c
                                                                           for c in system.components]})
                         probes[key] = [(other.id, rule.technique_id) for other, rule in others
@@ -232,7 +237,7 @@ def mistyped_properties(system: System,
     since it is stated."""
     wanted: dict[str, set[type]] = {}
     for rule in bundled_rules() if rules is None else rules:
-        for leaf in rule.when.leaves():
+        for leaf in rule.when.all_leaves():
             if leaf.op.startswith("properties."):
                 wanted.setdefault(leaf.op.split(".", 1)[1], set()).update(type(v) for v in _flat(leaf.value))
     out = []
@@ -248,11 +253,17 @@ def misspelt_properties(system: System, rules: RuleSet | Iterable[Rule] | None =
     """(component id, property, the property the rules read that it nearly is) for free properties no rule
     reads that look like one a rule does read (``on_devise`` for ``on_device``): a typo reads as "no"."""
     read = sorted({leaf.op.split(".", 1)[1] for rule in (bundled_rules() if rules is None else rules)
-                   for leaf in rule.when.leaves() if leaf.op.startswith("properties.")})
+                   for leaf in rule.when.all_leaves() if leaf.op.startswith("properties.")})
+    # Compared without case and separators: On_Device and on-device are the same slip as on_devise.
+    folded = {re.sub(r"[^a-z0-9]", "", r.lower()): r for r in read}
     out = []
     for comp in system.components:
         for name in comp.properties:
-            if name not in read and (near := difflib.get_close_matches(name, read, n=1, cutoff=0.8)):
+            if name in read:
+                continue
+            key = re.sub(r"[^a-z0-9]", "", name.lower())
+            near = [folded[key]] if key in folded else difflib.get_close_matches(name, read, n=1, cutoff=0.8)
+            if near:
                 out.append((comp.id, name, near[0]))
     return out
 

@@ -36,7 +36,7 @@ from ..errors import UsageError
 from ._transitions import ENTRY_TACTICS, GOAL_TACTICS, Edge, Path, Step, TransitionModel
 
 __all__ = ["ENTRY_TACTICS", "GOAL_TACTICS", "MAX_GENERATED", "RANKS", "Edge", "Path", "PathSearch", "Step",
-           "TransitionModel", "attack_paths", "find_paths"]
+           "TransitionModel", "attack_paths", "find_paths", "near_duplicate"]
 
 MAX_GENERATED = 200_000
 """Partial paths a search may put on its queue before it stops with what it has found."""
@@ -120,12 +120,12 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
     for _, ids in found:
         if len(kept) == k:
             break
-        if not (distinct and any(_one_edit_apart(ids, other) for other in kept)):
+        if not (distinct and any(near_duplicate(ids, other) for other in kept)):
             kept.append(ids)
     return PathSearch([_build(model, p, rank) for p in kept], search.expanded, search.generated, search.truncated)
 
 
-def _one_edit_apart(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+def near_duplicate(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """Whether one step inserted, removed or replaced, or two neighbouring steps exchanged, turns ``a``
     into ``b``."""
     if len(a) == len(b):

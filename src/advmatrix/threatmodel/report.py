@@ -151,7 +151,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     """Predict the techniques of ``system`` and find its ``k`` likeliest attack paths (none when ``k`` is 0);
     ``lines`` and ``overlay_lines`` locate its components (see :func:`component_lines`)."""
     from ..kb import bundled
-    from .paths import TransitionModel, attack_paths
+    from .paths import TransitionModel, attack_paths, near_duplicate
 
     if k < 0:
         raise UsageError(f"--paths must be 0 or more (got {k})")
@@ -161,9 +161,8 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
             if cid in (lines or {}):
                 return f"{source}:{lines[cid]}"
             return f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else source
-        raise FormatError("\n".join(f"{where(cid)}: components[{system.position(cid)}].properties.{name}: the rules "
-                                     f"compare it with {expected}; got {value!r}"
-                                     for cid, name, value, expected in wrong[:20]))
+        raise FormatError("\n".join(f"{where(cid)}: component '{cid}': properties.{name}: the rules compare it "
+                                     f"with {expected}; got {value!r}" for cid, name, value, expected in wrong[:20]))
     prediction = predict(system, rules)
     paths: list[AttackPath] = []
     if k and prediction.technique_ids:
@@ -172,9 +171,9 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
         model = TransitionModel.learn(bundled())
         paths = attack_paths(model, set(prediction.likely_technique_ids), k=k)
         if len(paths) < k:
-            seen = {p.techniques for p in paths}
-            paths += [p for p in attack_paths(model, set(prediction.technique_ids), k=k)
-                      if p.techniques not in seen][:k - len(paths)]
+            for extra in attack_paths(model, set(prediction.technique_ids), k=k):
+                if len(paths) < k and not any(near_duplicate(extra.techniques, p.techniques) for p in paths):
+                    paths.append(extra)
     return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),
                        unstated(system, rules, predicted={c.component: [f.technique_id for f in c.findings]
                                                           for c in prediction.components}), assumed(system))

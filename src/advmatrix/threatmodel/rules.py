@@ -115,6 +115,14 @@ class Condition:
         elif self.op not in GRAPH_LEAVES:
             yield self
 
+    def all_leaves(self) -> Iterator[Condition]:
+        """Every field test at any depth, those in selectors (on other components) included."""
+        if self.op in COMBINATORS or self.op in GRAPH_LEAVES:
+            for child in self.children:
+                yield from child.all_leaves()
+        else:
+            yield self
+
     def fields(self) -> Iterator[str]:
         """Every component field this condition reads on the component itself (not in selectors)."""
         return (leaf.op for leaf in self.leaves())
@@ -421,11 +429,19 @@ def load_rules(paths: Iterable[str | Path] = (), *, include_bundled: bool = True
     mitigation not linked to its technique is a :class:`RuleWarning` (also kept in ``.warnings``)."""
     rules: list[Rule] = list(bundled_rules()) if include_bundled else []
     notes: list[str] = []
+    problems: list[str] = []
     for p in paths:
         for f in _rule_files(Path(p)):
-            got, said = _load_file(f, read_text(f), str(f))
+            # Every file is read, so one run names what is wrong in each of them.
+            try:
+                got, said = _load_file(f, read_text(f), str(f))
+            except FormatError as exc:
+                problems.append(str(exc))
+                continue
             rules.extend(got)
             notes.extend(said)
+    if problems:
+        raise FormatError("\n".join(problems))
     for note in notes:
         warnings.warn(note, RuleWarning, stacklevel=2)
     return RuleSet(tuple(rules), tuple(notes))
