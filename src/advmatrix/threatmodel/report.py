@@ -282,8 +282,7 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
     for g in fields[:most] + (free if most is None else []):
         names = ", ".join(f"{t} {matrix.technique(t).name}" for t in g.techniques[:4])
         more = f" and {len(g.techniques) - 4} more" if len(g.techniques) > 4 else ""
-        said = ("is unset (read as no); where it holds, setting it true" if g in free
-                else "is not stated; stating it")
+        said = "is unset; where it holds, setting it" if g in free else "is not stated; stating it"
         on = f" (some for {', '.join(g.elsewhere)})" if g.elsewhere else ""
         out.append(f"{g.component}: '{g.field}' {said} could add {len(g.techniques)} technique(s): {names}{more}{on}.")
     if most is not None and free:
