@@ -132,6 +132,15 @@ def test_monitor_reference_turns_on_its_detectors(cli, started, tmp_path):
     assert {"ood", "query-coverage"} <= names and "prada" in names
 
 
+def test_monitor_warns_when_no_detector_runs(cli, started, tmp_path):
+    (tmp_path / "gw.yaml").write_text("upstream: http://127.0.0.1:9\ndetectors:  # all commented out\n"
+                                      "  # ood: {}\nresponses:\n")
+    r = cli("monitor", "--config", "gw.yaml", "--listen", "127.0.0.1:0")
+    assert r.code == 0, r.err
+    assert started[0].state.gateway.detectors == []
+    assert "detectors: none" in r.err and "no detector is configured" in r.err
+
+
 def test_monitor_help_names_default_responses(cli):
     r = cli("monitor", "--help")
     assert "degrade outputs to labels for 1 hour" in r.out
