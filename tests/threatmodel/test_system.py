@@ -111,6 +111,9 @@ def test_field_of_another_kind_is_unknown_and_says_whose_it_is():
     assert "flows[0].dta: unknown field; did you mean 'data'?" in _error(
         "name: x\ncomponents: [{id: a, kind: external}, {id: b, kind: external}]\nflows: [{from: a, to: b, dta: q}]\n")
     assert "componets: unknown field; did you mean 'components'?" in _error(GOOD.replace("components:", "componets:"))
+    # A misspelt required field is one line, not "audience missing" beside it.
+    assert _error(GOOD.replace("audience: public", "audiance: public")) == (
+        "system.yaml:7: components[1].audiance: unknown field; did you mean 'audience'?")
     assert "an llm-app has no such field" in _error(GOOD.replace("kind: model", "kind: llm-app")
                                                     .replace("modality: image", "task: generation"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +252,11 @@ def validation_problems(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Lo
             merged[where].append(member)
             continue
         problems.append(((*prefix, *loc), _message(err, raw)))
+    # A misspelt required field is one mistake: its "did you mean" says it all, so the "required field
+    # missing" line for the name it meant goes.
+    meant = {(*loc[:-1], m.group(1)) for loc, msg in problems if loc
+             and (m := re.search(r"unknown field; did you mean '([^']+)'\?$", msg))}
+    problems = [(loc, msg) for loc, msg in problems if not (msg == "required field missing" and loc in meant)]
     return [(loc, f"must be {_either(merged[loc])}; {msg}" if loc in merged else msg) for loc, msg in problems]
 
 
