@@ -383,3 +383,11 @@ def test_a_bad_bom_property_value_names_the_components_line_and_a_hint_a_bom_can
         load_cyclonedx(path, validate=False)
     line = next(i for i, x in enumerate(text.splitlines(), 1) if '"bom-ref": "tuned-llm"' in x)
     assert str(exc.value) == f"{path}:{line}: component 'tuned-llm': signed: must be \"true\" or \"false\"; got 'yes'"
+
+
+def test_the_wrong_type_error_points_at_the_propertys_own_line(cli, tmp_path):
+    path = tmp_path / "pv2.yaml"
+    path.write_text("name: pv\ncomponents:\n  - {id: u, kind: external}\n  - id: clf\n    kind: model\n"
+                    "    properties:\n      owner: ml\n      on_device: \"true\"\nflows: [{from: u, to: clf}]\n")
+    r = cli("threatmodel", path)
+    assert r.code == 2 and "pv2.yaml:8: component 'clf': properties.on_device:" in r.err

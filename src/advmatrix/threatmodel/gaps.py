@@ -25,12 +25,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import FormatError
+from ._load import read_text, read_yaml
 from ._rulecheck import closed_values
 from .predict import bundled_weights
 from .rules import GRAPH_LEAVES, Condition, Rule, RuleSet, bundled_rules
 from .system import Component, System
 
-__all__ = ["Assumption", "Gap", "assumed", "misspelt_properties", "mistyped_properties", "unstated"]
+__all__ = ["Assumption", "Gap", "assumed", "check_property_types", "misspelt_properties", "mistyped_properties",
+           "unstated"]
 
 #: A free-text field is tried with this value: it matches rules that only ask that the field be stated.
 _STATED = "<stated>"
@@ -267,3 +270,36 @@ def misspelt_properties(system: System, rules: RuleSet | Iterable[Rule] | None =
                 out.append((comp.id, name, near[0]))
     return out
 
+
+def check_property_types(system: System, rules: RuleSet | Iterable[Rule] | None, source: str,
+                         lines: Mapping[str, int] | None = None, overlay: str | None = None,
+                         overlay_lines: Mapping[str, int] | None = None) -> None:
+    """``FormatError`` naming each free property of a type no rule compares it with (see
+    :func:`mistyped_properties`), at the property's own line where a YAML file gives it (the overlay
+    first: what it sets wins), else at its component's line in ``source`` or the overlay."""
+    wrong = mistyped_properties(system, rules)
+    if not wrong:
+        return
+
+    def where(cid: str, name: str) -> str:
+        for path in (overlay, source):
+            line = _property_line(path, cid, name) if path else None
+            if line:
+                return f"{path}:{line}"
+        if cid in (lines or {}):
+            return f"{source}:{lines[cid]}"
+        return f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else source
+    raise FormatError("\n".join(f"{where(cid, name)}: component '{cid}': properties.{name}: the rules compare it "
+                                 f"with {expected}; got {value!r}" for cid, name, value, expected in wrong[:20]))
+
+
+def _property_line(path: str, cid: str, name: str) -> int | None:
+    try:
+        located = read_yaml(read_text(path), path)
+    except (FormatError, OSError):
+        return None
+    items = located.data.get("components") if isinstance(located.data, dict) else None
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and item.get("id") == cid:
+            return located.lines.get(("components", i, "properties", name))
+    return None

@@ -31,7 +31,7 @@ from ._transitions import Path as AttackPath
 from ._transitions import _mermaid_text
 from .diagram import path_svg, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
-from .gaps import Assumption, Gap, assumed, mistyped_properties, unstated
+from .gaps import Assumption, Gap, assumed, check_property_types, unstated
 from .predict import Prediction, TechniqueFinding, predict
 from .rules import RuleSet
 from .system import System
@@ -155,14 +155,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
 
     if k < 0:
         raise UsageError(f"--paths must be 0 or more (got {k})")
-    wrong = mistyped_properties(system, rules)
-    if wrong:
-        def where(cid: str) -> str:
-            if cid in (lines or {}):
-                return f"{source}:{lines[cid]}"
-            return f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else source
-        raise FormatError("\n".join(f"{where(cid)}: component '{cid}': properties.{name}: the rules compare it "
-                                     f"with {expected}; got {value!r}" for cid, name, value, expected in wrong[:20]))
+    check_property_types(system, rules, source, lines, overlay, overlay_lines)
     prediction = predict(system, rules)
     paths: list[AttackPath] = []
     if k and prediction.technique_ids:
