@@ -414,3 +414,11 @@ def test_a_misspelt_rule_key_gets_a_suggestion(tmp_path):
     path.write_text('rules:\n  - id: AML.T0015\n    whne: {kind: model}\n    reason: "x"\n')
     with pytest.raises(FormatError, match=r"r.yaml:3: rule AML.T0015: unknown key 'whne' \(did you mean 'when'\?\)"):
         load_rules([path], include_bundled=False)
+
+
+@pytest.mark.parametrize("when", ["kind: tool\nside_effects: write\nnot: {side_effects: write}",
+                                  "all: [{kind: tool}, {side_effects: write}, {not: {side_effects: write}}]",
+                                  "kind: model\nall: [{exposed: true}, {not: {exposed: true}}]"])
+def test_a_condition_beside_its_own_negation_fails_the_load(tmp_path, when):
+    with pytest.raises(FormatError, match="a condition and its own 'not' must both hold: it matches nothing"):
+        rules_from(tmp_path, rule(when, tid="AML.T0099"))

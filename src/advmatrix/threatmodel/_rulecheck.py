@@ -143,7 +143,15 @@ class RuleChecker:
             if not (isinstance(wanted, dict) and "not_in" in wanted):
                 kinds = kinds & frozenset(values)
         parts = [self.leaf(key, value, (*loc, key), name, kinds) for key, value in raw.items()]
+        self.consistent(parts, loc, name)
         return parts[0] if len(parts) == 1 else Condition("all", children=tuple(parts))
+
+    def consistent(self, parts: list[Condition], loc: Loc, name: str) -> None:
+        """Fail when conditions that must all hold include one and its negation (``x`` and ``not: x``)."""
+        flat = [q for p in parts for q in (p.children if p.op == "all" else (p,))]
+        for p in flat:
+            if p.op == "not" and any(q == p.children[0] for q in flat):
+                raise self.fail(loc, name, "a condition and its own 'not' must both hold: it matches nothing")
 
     def leaf(self, key: Any, value: Any, loc: Loc, name: str, kinds: frozenset[str]) -> Condition:
         if key in ("all", "any"):
@@ -157,8 +165,10 @@ class RuleChecker:
                         kinds = kinds & frozenset(said)
                 if not kinds:
                     raise self.fail(loc, name, "the kinds this 'all' asks for exclude each other: it matches nothing")
-            return Condition(key, children=tuple(self.condition(v, (*loc, i), name, kinds)
-                                                 for i, v in enumerate(value)))
+            children = [self.condition(v, (*loc, i), name, kinds) for i, v in enumerate(value)]
+            if key == "all":
+                self.consistent(children, loc, name)
+            return Condition(key, children=tuple(children))
         if key == "not":
             return Condition("not", children=(self.condition(value, loc, name, kinds),))
         if key == "exposed":
