@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import FormatError
+from ._words import a_kind, nearest
 from .system import COMPONENT_KINDS, DEFER_REFERENCES, ID_PATTERN, System, component_fields, reference_problems
 
 __all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_text", "read_yaml"]
@@ -195,16 +195,15 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         component = _component_kind(raw)
         owners = [k for k in COMPONENT_KINDS if raw and raw[-1] in component_fields(k)] if component else []
         if owners:
-            article = "an" if component[0] in "aeiou" or component.startswith("llm") else "a"
-            return f"{article} {component} has no such field; it is a field of {' and '.join(owners)} components"
+            return f"{a_kind(component)} has no such field; it is a field of {' and '.join(owners)} components"
         if component:
             choices = sorted(component_fields(component))
         elif raw and raw[0] == "flows":
             choices = ["from", "to", "data", "trusted"]
         else:
             choices = ["name", "description", "components", "flows"] if len(raw) == 1 else []
-        near = difflib.get_close_matches(str(raw[-1]), choices, n=1, cutoff=0.75) if raw else []
-        return f"unknown field; did you mean '{near[0]}'?" if near else "unknown field"
+        near = nearest(str(raw[-1]), choices) if raw else None
+        return f"unknown field; did you mean '{near}'?" if near else "unknown field"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
         return f"must be one word without spaces or invisible characters; got {_shown(err['input'])}"
     if kind == "value_error":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .rules import flows_back
+from .rules import STORES, flows_back
 from .system import RATE_LIMIT, Component, ServiceComponent, System, is_training_data
 
 __all__ = ["AT_THE_API", "holder", "holds", "in_front", "place"]
@@ -93,7 +93,7 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     queries_only = mid in AT_THE_API
     starts = [c.id for c in system.components
               if c.id not in held and (c.kind == "external" or c.id not in fed)
-              and not (queries_only and c.kind in ("dataset", "retrieval-store", "tool"))]
+              and not (queries_only and c.kind in STORES)]
     unguarded = set(starts)
     queue = deque(starts)
     while queue:

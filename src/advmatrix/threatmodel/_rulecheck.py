@@ -3,13 +3,13 @@ that could never fire, or reads what no component has, fails the load (see :mod:
 
 from __future__ import annotations
 
-import difflib
 import typing
 from typing import Any
 
 from ..errors import FormatError
 from ..kb import bundled
 from ._load import MAX_PROBLEMS, Located
+from ._words import nearest
 from .rules import (
     _PLACEHOLDER,
     BUILTIN_PLACEHOLDERS,
@@ -66,8 +66,8 @@ class RuleChecker:
         name = str(tid) if tid else f"#{loc[-1] + 1}"
         for key in raw:
             if key not in RULE_KEYS:
-                near = difflib.get_close_matches(str(key), sorted(RULE_KEYS), n=1, cutoff=0.6)
-                raise self.fail((*loc, key), name, f"unknown key '{key}'" + (f" (did you mean '{near[0]}'?)" if near
+                near = nearest(str(key), sorted(RULE_KEYS), cutoff=0.6)
+                raise self.fail((*loc, key), name, f"unknown key '{key}'" + (f" (did you mean '{near}'?)" if near
                                                                             else "")
                                 + f"; a rule has {', '.join(sorted(RULE_KEYS))}")
         for key in ("id", "when", "reason"):
@@ -207,10 +207,9 @@ class RuleChecker:
             if not key.split(".", 1)[1]:
                 raise self.fail(loc, name, "'properties.' needs a property name")
         elif key not in component_fields():
-            near = difflib.get_close_matches(key, [*COMBINATORS, *GRAPH_LEAVES, *component_fields()], n=1,
-                                             cutoff=0.75)
+            near = nearest(key, [*COMBINATORS, *GRAPH_LEAVES, *component_fields()])
             raise self.fail(loc, name, f"unknown condition key '{key}'"
-                            + (f" (did you mean '{near[0]}'?)" if near else "")
+                            + (f" (did you mean '{near}'?)" if near else "")
                             + f"; a condition is all/any/not, {', '.join(GRAPH_LEAVES)}, or a component field")
         elif key != "kind" and not any(key in component_fields(k) for k in kinds):
             raise self.fail(loc, name, f"field '{key}' does not exist on a {'/'.join(sorted(kinds))} component")

@@ -23,7 +23,6 @@ component's ``properties["assumed"]``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import warnings
 from pathlib import Path
@@ -34,6 +33,7 @@ from pydantic import ValidationError
 from ..errors import FormatError
 from ._bomcheck import bom_lines, check_shapes, slug, surrogate_at, validate_schema
 from ._load import Located, read_text, read_yaml, validation_problems
+from ._words import a_kind, nearest
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
 __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
@@ -98,9 +98,12 @@ def _typed(kind: str, field: str, value: str) -> Any:
     if field in _LIST_FIELDS:
         return [v.strip() for v in value.split(",") if v.strip()]
     annotation = str(cls.model_fields[field].annotation)
-    if "bool" in annotation and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return value
+    return _boolean(value) if "bool" in annotation else value
+
+
+def _boolean(value: str) -> bool | str:
+    """A BOM's ``"true"``/``"false"`` (its values are all text) as a boolean; any other text as it is."""
+    return value.lower() == "true" if value.lower() in ("true", "false") else value
 
 
 def _apply_properties(entry: dict[str, Any], props: dict[str, str], source: str) -> None:
@@ -114,25 +117,23 @@ def _apply_properties(entry: dict[str, Any], props: dict[str, str], source: str)
         _warn_free(entry, name, source)
         # CycloneDX property values are text; "true"/"false" is how a BOM says a boolean (the rules'
         # free properties, on_device and the rest, are booleans and would never match the text).
-        entry.setdefault("properties", {})[name] = value.lower() == "true" if value.lower() in ("true", "false") \
-            else value
+        entry.setdefault("properties", {})[name] = _boolean(value)
 
 
 def _warn_free(entry: dict[str, Any], name: str, source: str) -> None:
     """Warn when an ``advmatrix:`` name kept as a free property looks like a field: of another kind, or
     misspelt (a free property is silently read by no rule)."""
     kind = entry["kind"]
-    a_kind = f"{'an' if kind[0] in 'aeiou' or kind.startswith('llm') else 'a'} {kind}"
     owners = [k for k, cls in COMPONENT_CLASSES.items() if name in cls.model_fields and k != kind]
-    near = difflib.get_close_matches(name, [f for f in COMPONENT_CLASSES[kind].model_fields
-                                            if f not in ("id", "kind", "properties")], n=1, cutoff=0.8)
+    near = nearest(name, [f for f in COMPONENT_CLASSES[kind].model_fields if f not in ("id", "kind", "properties")],
+                   cutoff=0.8)
     if owners:
         warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} is a field of "
-                      f"{' and '.join(owners)} components, not of {a_kind}; kept as a free property",
+                      f"{' and '.join(owners)} components, not of {a_kind(kind)}; kept as a free property",
                       UserWarning, stacklevel=2)
     elif near:
-        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} is not a field of {a_kind} (did you mean "
-                      f"advmatrix:{near[0]}?); kept as a free property", UserWarning, stacklevel=2)
+        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} is not a field of {a_kind(kind)} "
+                      f"(did you mean advmatrix:{near}?); kept as a free property", UserWarning, stacklevel=2)
 
 
 def _assume(entry: dict[str, Any], field: str, value: Any) -> None:

@@ -19,7 +19,6 @@ components next to it, on systems small enough for that.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 from ..errors import FormatError
 from ._load import read_text, read_yaml
 from ._rulecheck import closed_values
+from ._words import nearest
 from .predict import bundled_weights
 from .rules import GRAPH_LEAVES, Condition, Rule, RuleSet, bundled_rules
 from .system import Component, System
@@ -238,11 +238,7 @@ def mistyped_properties(system: System,
     value of a type no rule compares it with: ``on_device: "true"`` (text) where the rules ask for ``true``.
     A rule would silently read it as not holding, and the property would not be listed as open either,
     since it is stated."""
-    wanted: dict[str, set[type]] = {}
-    for rule in bundled_rules() if rules is None else rules:
-        for leaf in rule.when.all_leaves():
-            if leaf.op.startswith("properties."):
-                wanted.setdefault(leaf.op.split(".", 1)[1], set()).update(type(v) for v in _flat(leaf.value))
+    wanted = _property_reads(rules)
     out = []
     for comp in system.components:
         for name, value in comp.properties.items():
@@ -252,11 +248,20 @@ def mistyped_properties(system: System,
     return out
 
 
+def _property_reads(rules: RuleSet | Iterable[Rule] | None) -> dict[str, set[type]]:
+    """Each free property the rules read, at any depth, with the types of the values they compare it with."""
+    wanted: dict[str, set[type]] = {}
+    for rule in bundled_rules() if rules is None else rules:
+        for leaf in rule.when.all_leaves():
+            if leaf.op.startswith("properties."):
+                wanted.setdefault(leaf.op.split(".", 1)[1], set()).update(type(v) for v in _flat(leaf.value))
+    return wanted
+
+
 def misspelt_properties(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> list[tuple[str, str, str]]:
     """(component id, property, the property the rules read that it nearly is) for free properties no rule
     reads that look like one a rule does read (``on_devise`` for ``on_device``): a typo reads as "no"."""
-    read = sorted({leaf.op.split(".", 1)[1] for rule in (bundled_rules() if rules is None else rules)
-                   for leaf in rule.when.all_leaves() if leaf.op.startswith("properties.")})
+    read = sorted(_property_reads(rules))
     # Compared without case and separators: On_Device and on-device are the same slip as on_devise.
     folded = {re.sub(r"[^a-z0-9]", "", r.lower()): r for r in read}
     out = []
@@ -265,9 +270,9 @@ def misspelt_properties(system: System, rules: RuleSet | Iterable[Rule] | None =
             if name in read:
                 continue
             key = re.sub(r"[^a-z0-9]", "", name.lower())
-            near = [folded[key]] if key in folded else difflib.get_close_matches(name, read, n=1, cutoff=0.8)
+            near = folded.get(key) or nearest(name, read, cutoff=0.8)
             if near:
-                out.append((comp.id, name, near[0]))
+                out.append((comp.id, name, near))
     return out
 
 

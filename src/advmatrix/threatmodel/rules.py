@@ -244,7 +244,7 @@ def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None
 
 
 #: content that rests in these before it reaches a component was stored, not sent to it
-_STORES = frozenset({"dataset", "retrieval-store", "tool"})
+STORES = frozenset({"dataset", "retrieval-store", "tool"})
 
 
 def flows_back(system: System, untrusted: bool = False) -> dict[str, list[str]]:
@@ -268,7 +268,7 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
             for n in back.get(todo.pop(), ()):
                 if n not in seen:
                     seen.add(n)
-                    if system.component(n).kind not in _STORES:
+                    if system.component(n).kind not in STORES:
                         todo.append(n)
         return frozenset(i for i in seen if _is_entry(system.component(i)))
     return system.memo(("direct-entries", comp.id, untrusted), compute)
