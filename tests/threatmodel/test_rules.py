@@ -422,3 +422,17 @@ def test_a_misspelt_rule_key_gets_a_suggestion(tmp_path):
 def test_a_condition_beside_its_own_negation_fails_the_load(tmp_path, when):
     with pytest.raises(FormatError, match="a condition and its own 'not' must both hold: it matches nothing"):
         rules_from(tmp_path, rule(when, tid="AML.T0099"))
+
+
+@pytest.mark.parametrize(("when", "extra", "message"), [
+    ("kind: model\ntask: {notin: [generation]}", "",
+     r"mine.yaml:5: rule AML.T0015: unknown operator 'notin' \(did you mean 'not_in'\?\)"),
+    ("kind: model\npropertes.on_device: true", "",
+     r"mine.yaml:5: rule AML.T0015: unknown condition key 'propertes.on_device' "
+     r"\(did you mean 'properties.on_device'\?\)"),
+    ("kind: model", "    mitigations:\n      AML.M0004:\n        componnet: service\n",
+     r"mine.yaml:8: rule AML.T0015: unknown placement key 'componnet' \(did you mean 'component'\?\)"),
+])
+def test_misspelt_operators_placement_keys_and_property_prefix_get_a_suggestion(tmp_path, when, extra, message):
+    with pytest.raises(FormatError, match=message):
+        rules_from(tmp_path, rule(when) + extra)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -314,3 +315,17 @@ def test_a_huge_value_in_the_wrong_place_is_quoted_short():
 
 def test_names_are_at_most_200_characters():
     assert "at most 200 characters" in _error(GOOD.replace("name: demo", "name: " + "n" * 201, 1))
+
+
+def test_json_keys_past_yamls_1024_character_limit_read_as_json_does():
+    # YAML caps an implicit key at 1,024 characters; JSON does not, and a JSON system is a YAML one.
+    long = "k" * 1100
+    text = json.dumps({"name": "x", "components": [
+        {"id": "m", "kind": "model", "properties": {long: "v", "short": 1}}], "flows": []}, indent=2)
+    system = load_system_text(text, "s.json")
+    assert system.component("m").properties == {long: "v", "short": 1}
+    with pytest.raises(FormatError) as err:
+        load_system_text(json.dumps({"name": "x", "components": [], "x" * 1100: 1}), "s.json")
+    message = str(err.value)
+    assert message.startswith("s.json:1: xxxx") and "(1,100 characters): unknown field" in message
+    assert len(message) < 200

@@ -111,8 +111,44 @@ def read_text(path: str | Path) -> str:
         raise FormatError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
 
 
+#: YAML allows an implicit (unmarked) key of at most 1,024 characters; JSON has no such limit.
+YAML_KEY_LIMIT = 1024
+_JSON_KEY = re.compile(r'"((?:[^"\\\n]|\\.){%d,})"(\s*:)' % (YAML_KEY_LIMIT - 8))
+
+
 def read_yaml(text: str, source: str) -> Located:
-    """Parse one YAML document, keeping the line of each node; syntax errors become ``FormatError``."""
+    """Parse one YAML document, keeping the line of each node; syntax errors become ``FormatError``.
+
+    JSON is read as YAML, with one difference handled here: a JSON key longer than YAML's implicit-key
+    limit is valid JSON, so such keys are read through short stand-ins on the same line and put back."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("{") and _JSON_KEY.search(text):
+        return _read_long_keys(text, source)
+    return _read(text, source)
+
+
+def _read_long_keys(text: str, source: str) -> Located:
+    # A stand-in keeps every line where it was, so each node's line stays true.
+    keys: dict[str, str] = {}
+
+    def stand_in(m: re.Match[str]) -> str:
+        return f'"{keys.setdefault(m.group(1), f"advmatrix-long-key-{len(keys)}")}"{m.group(2)}'
+
+    located = _read(_JSON_KEY.sub(stand_in, text), source)
+    back = {v: yaml.safe_load(f'"{k}"') for k, v in keys.items()}
+
+    def restore(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {back.get(k, k) if isinstance(k, str) else k: restore(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [restore(v) for v in value]
+        return value
+
+    lines = {tuple(back.get(p, p) if isinstance(p, str) else p for p in loc): n for loc, n in located.lines.items()}
+    return Located(restore(located.data), lines, source)
+
+
+def _read(text: str, source: str) -> Located:
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -143,9 +179,15 @@ def read_yaml(text: str, source: str) -> Located:
     return Located(data, lines, source)
 
 
+#: A key longer than this is cut in the middle when named in a message.
+MAX_KEY_SHOWN = 60
+
+
 def _path(loc: Loc) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and len(part) > MAX_KEY_SHOWN:
+            part = f"{part[:40]}…{part[-10:]} ({len(part):,} characters)"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 

@@ -118,7 +118,11 @@ class RuleChecker:
                                      f"{mid} is not linked to {tid} in the knowledge base; kept as the rule says")
             spec = spec or {}
             if not isinstance(spec, dict) or set(spec) - PLACEMENT_KEYS:
-                raise self.fail(here, name, "a placement has only 'component' (a component kind) and 'stage'")
+                extra = sorted(str(k) for k in set(spec) - PLACEMENT_KEYS) if isinstance(spec, dict) else []
+                near = nearest(extra[0], sorted(PLACEMENT_KEYS)) if extra else None
+                raise self.fail((*here, extra[0]) if extra else here, name,
+                                (f"unknown placement key '{extra[0]}' (did you mean '{near}'?); " if near else "")
+                                + "a placement has only 'component' (a component kind) and 'stage'")
             comp = spec.get("component")
             if comp is not None and comp not in COMPONENT_KINDS:
                 raise self.fail((*here, "component"), name,
@@ -207,7 +211,10 @@ class RuleChecker:
             if not key.split(".", 1)[1]:
                 raise self.fail(loc, name, "'properties.' needs a property name")
         elif key not in component_fields():
-            near = nearest(key, [*COMBINATORS, *GRAPH_LEAVES, *component_fields()])
+            head, dot, rest = key.partition(".")
+            # 'propertes.x' meant a free property, not a field named like it
+            near = (f"properties.{rest}" if dot and rest and nearest(head, ["properties"]) else
+                    nearest(key, [*COMBINATORS, *GRAPH_LEAVES, *component_fields()]))
             raise self.fail(loc, name, f"unknown condition key '{key}'"
                             + (f" (did you mean '{near}'?)" if near else "")
                             + f"; a condition is all/any/not, {', '.join(GRAPH_LEAVES)}, or a component field")
@@ -215,7 +222,10 @@ class RuleChecker:
             raise self.fail(loc, name, f"field '{key}' does not exist on a {'/'.join(sorted(kinds))} component")
         if isinstance(value, dict):
             if len(value) != 1 or next(iter(value)) not in OPERATORS:
-                raise self.fail(loc, name, f"a field test is a value, a list, or one of {{{', '.join(OPERATORS)}}}")
+                near = nearest(str(next(iter(value))), list(OPERATORS)) if len(value) == 1 else None
+                raise self.fail(loc, name, (f"unknown operator '{next(iter(value))}' (did you mean '{near}'?); "
+                                            if near else "")
+                                + f"a field test is a value, a list, or one of {{{', '.join(OPERATORS)}}}")
             op, arg = next(iter(value.items()))
             if op in ("in", "not_in") and not isinstance(arg, list):
                 raise self.fail(loc, name, f"'{op}' takes a list")
