@@ -436,3 +436,24 @@ def test_a_condition_beside_its_own_negation_fails_the_load(tmp_path, when):
 def test_misspelt_operators_placement_keys_and_property_prefix_get_a_suggestion(tmp_path, when, extra, message):
     with pytest.raises(FormatError, match=message):
         rules_from(tmp_path, rule(when) + extra)
+
+
+@pytest.mark.parametrize("when", [
+    "kind: model\ntask: classification\nall: [{task: {in: [generation]}}]",
+    "kind: model\ntask: [classification, detection]\nnot: {task: [classification, detection, generation]}",
+    "kind: model\ntask: {not_in: [classification]}\nall: [{task: classification}]",
+    "kind: adversary\ngoals: fraud\nnot: {goals: [fraud, evade]}",
+    "kind: tool\nall: [{browses: true}, {browses: {set: false}}]",
+])
+def test_tests_of_one_field_that_no_value_passes_together_fail_the_load(tmp_path, when):
+    with pytest.raises(FormatError, match=r"mine.yaml:\d+: rule AML.T0015: no value of '\w+' passes all of its tests"):
+        rules_from(tmp_path, rule(when))
+
+
+@pytest.mark.parametrize("when", [
+    "kind: model\ntask: [classification, detection]\nnot: {task: classification}",
+    "kind: adversary\ngoals: fraud\nall: [{goals: evade}]",  # a list field: one adversary may want both
+    "kind: tool\nbrowses: {set: false}\nside_effects: read",
+])
+def test_tests_of_one_field_that_some_value_passes_load(tmp_path, when):
+    assert len(rules_from(tmp_path, rule(when))) == 1

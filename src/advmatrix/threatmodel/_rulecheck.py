@@ -147,15 +147,44 @@ class RuleChecker:
             if not (isinstance(wanted, dict) and "not_in" in wanted):
                 kinds = kinds & frozenset(values)
         parts = [self.leaf(key, value, (*loc, key), name, kinds) for key, value in raw.items()]
-        self.consistent(parts, loc, name)
+        self.consistent(parts, loc, name, kinds)
         return parts[0] if len(parts) == 1 else Condition("all", children=tuple(parts))
 
-    def consistent(self, parts: list[Condition], loc: Loc, name: str) -> None:
-        """Fail when conditions that must all hold include one and its negation (``x`` and ``not: x``)."""
+    def consistent(self, parts: list[Condition], loc: Loc, name: str, kinds: frozenset[str]) -> None:
+        """Fail when conditions that must all hold include one and its negation (``x`` and ``not: x``), or
+        tests of one field that no value passes together (``task: a`` beside ``task: {in: [b]}``)."""
         flat = [q for p in parts for q in (p.children if p.op == "all" else (p,))]
         for p in flat:
             if p.op == "not" and any(q == p.children[0] for q in flat):
                 raise self.fail(loc, name, "a condition and its own 'not' must both hold: it matches nothing")
+        wanted: dict[str, list[frozenset[Any]]] = {}
+        barred: dict[str, set[Any]] = {}
+        unset: set[str] = set()
+        for p in flat:
+            negated = p.op == "not"
+            leaf = p.children[0] if negated else p
+            if leaf.op in COMBINATORS or leaf.op in GRAPH_LEAVES or leaf.op == "kind":
+                continue
+            op, values = _test(leaf.value)
+            if op == "unset" and not negated:
+                unset.add(leaf.op)
+            elif op == "in":
+                (barred.setdefault(leaf.op, set()).update(values) if negated
+                 else wanted.setdefault(leaf.op, []).append(values))
+            elif op == "not_in" and not negated:
+                barred.setdefault(leaf.op, set()).update(values)
+        for key, sets in wanted.items():
+            # A list-valued field (goals, tools) passes each test with a different item; one value must
+            # pass every test of a single-valued field.
+            if key in unset:
+                empty = True
+            elif _multi(key, kinds):
+                empty = any(not s or s <= barred.get(key, set()) for s in sets)
+            else:
+                together = frozenset.intersection(*sets)
+                empty = not together or together <= barred.get(key, set())
+            if empty:
+                raise self.fail(loc, name, f"no value of '{key}' passes all of its tests here: it matches nothing")
 
     def leaf(self, key: Any, value: Any, loc: Loc, name: str, kinds: frozenset[str]) -> Condition:
         if key in ("all", "any"):
@@ -171,7 +200,7 @@ class RuleChecker:
                     raise self.fail(loc, name, "the kinds this 'all' asks for exclude each other: it matches nothing")
             children = [self.condition(v, (*loc, i), name, kinds) for i, v in enumerate(value)]
             if key == "all":
-                self.consistent(children, loc, name)
+                self.consistent(children, loc, name, kinds)
             return Condition(key, children=tuple(children))
         if key == "not":
             return Condition("not", children=(self.condition(value, loc, name, kinds),))
@@ -265,6 +294,33 @@ class RuleChecker:
             if not any(v == a and type(v) is type(a) for a in allowed):
                 shown = ", ".join(str(a).lower() if isinstance(a, bool) else str(a) for a in allowed)
                 raise self.fail(loc, name, f"{key}: {v!r} is not a value it can take ({shown})")
+
+
+def _test(value: Any) -> tuple[str, frozenset[Any]]:
+    """A field test as ("in" | "not_in" | "unset" | "set", the values it names), each value typed so
+    that true stays distinct from 1."""
+    if isinstance(value, dict):
+        op, arg = next(iter(value.items()))
+        if op == "set":
+            return ("set" if arg else "unset"), frozenset()
+        return op, frozenset((type(v).__name__, v) for v in arg)
+    items = value if isinstance(value, list) else [value]
+    return "in", frozenset((type(v).__name__, v) for v in items if isinstance(v, (str, int, float, bool)))
+
+
+def _multi(key: str, kinds: frozenset[str]) -> bool:
+    """Whether ``key`` may hold several values (a list field, or a free property) on any of ``kinds``."""
+    if key.startswith("properties."):
+        return True
+    for kind in kinds:
+        info = COMPONENT_CLASSES[kind].model_fields.get(key)
+        todo = [info.annotation] if info is not None else []
+        while todo:
+            ann = todo.pop()
+            if typing.get_origin(ann) in (tuple, list):
+                return True
+            todo += list(typing.get_args(ann)) if typing.get_origin(ann) is typing.Union else []
+    return False
 
 
 def _named_leaves(cond: Condition) -> list[str]:
