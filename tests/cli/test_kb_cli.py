@@ -43,6 +43,17 @@ def test_show_any_kind_for_people(cli, object_id, expect):
     assert r.code == 0 and expect in r.out
 
 
+def test_show_for_people_wraps_the_whole_description_and_every_mitigation_note(cli):
+    # The console keeps piped lines whole (soft wrap), which inside a panel cropped each line at its edge.
+    r = cli("kb", "show", "AML.T0011.000")
+    text = " ".join(line.strip("│ ") for line in r.out.splitlines())
+    data = cli("kb", "show", "AML.T0011.000", "--json").json()
+    assert "persistence, often delivered through AI Supply Chain Compromise (AML.T0010)." in " ".join(text.split())
+    assert data["description"].split()[-8] == "persistence,"
+    for m in data["mitigations"]:
+        assert " ".join(m["use"].split()[-3:]) in " ".join(text.split())
+
+
 def test_unknown_id_is_one_line_and_exit_3(cli):
     r = cli("kb", "show", "AML.T0043x")
     assert r.code == 3

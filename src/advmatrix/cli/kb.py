@@ -137,8 +137,9 @@ def _render(data: dict) -> None:
                                               for r in data["references"]]
     from rich.panel import Panel
 
+    # soft_wrap (on for this console so that piped lines stay whole) would crop a panel's text at its edge
     out.print(Panel("\n".join(lines), title=f"[b]{data['id']}[/] {escape(data['name'])}",
-                    subtitle=kind, title_align="left"))
+                    subtitle=kind, title_align="left"), soft_wrap=False)
 
 
 @app.command()
