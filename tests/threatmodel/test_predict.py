@@ -38,7 +38,9 @@ def test_mitigations_placed_in_place_and_missing(tmp_path):
     p = predict(system(API, FLOWS), load_rules([tmp_path], include_bundled=False))
     (f,) = p.for_component("m").findings
     assert f.reason == "m reached from users, api"
+    # its own mitigations and its parent's (a parent's hold for its sub-techniques)
     linked = {m.id for m, _ in bundled().mitigations_of("AML.T0024.002")}
+    linked |= {m.id for m, _ in bundled().mitigations_of("AML.T0024")}
     advice = {a.id: a for a in f.mitigations}
     assert set(advice) == linked
     assert advice["AML.M0004"].component == "api" and advice["AML.M0004"].stage == "Monitoring and Maintenance"
@@ -223,3 +225,16 @@ def test_malformed_weights_fail_with_the_file_named():
         Weights.from_dict({"rules": {"x": {"fires": 1}}}, "w.yaml")
     with pytest.raises(FormatError, match="w.yaml"):
         Weights.from_dict(["not", "a", "mapping"], "w.yaml")
+
+
+def test_a_parents_mitigation_in_place_clears_its_sub_techniques():
+    # ATLAS links guardrails (AML.M0020) to prompt injection, not to its direct or indirect kind.
+    s = System.model_validate({"name": "g", "components": [
+        {"id": "user", "kind": "external", "actor": "user"},
+        {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"},
+        {"id": "bot", "kind": "llm-app", "system_prompt": True, "controls": ["AML.M0020"]}],
+        "flows": [{"from": "user", "to": "chat"}, {"from": "chat", "to": "bot"}]})
+    assert "AML.M0020" not in {m.id for m, _ in bundled().mitigations_of("AML.T0051.000")}
+    f = next(f for f in predict(s).for_component("bot").findings if f.technique_id == "AML.T0051.000")
+    held = {m.id: m for m in f.mitigations}["AML.M0020"]
+    assert held.in_place and held.in_place_at == "bot"

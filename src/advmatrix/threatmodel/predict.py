@@ -364,7 +364,12 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
     for rule in rules:
         for mid, p in rule.mitigations.items():
             placements.setdefault(mid, (p, rule.stage))
-    ids = list(dict.fromkeys([m.id for m, _ in matrix.mitigations_of(technique_id)] + list(placements)))
+    # A parent's mitigations hold for its sub-techniques (guardrails against prompt injection stop the
+    # direct and the indirect kind); ATLAS often links them to the parent only.
+    parent = matrix.technique(technique_id).parent
+    linked = [m.id for m, _ in matrix.mitigations_of(technique_id)]
+    linked += [m.id for m, _ in matrix.mitigations_of(parent)] if parent else []
+    ids = list(dict.fromkeys(linked + list(placements)))
     front = set() if comp.kind == "adversary" else {c.id for c in in_front(system, comp)}
     out = []
     for mid in ids:
