@@ -238,3 +238,22 @@ def test_a_parents_mitigation_in_place_clears_its_sub_techniques():
     f = next(f for f in predict(s).for_component("bot").findings if f.technique_id == "AML.T0051.000")
     held = {m.id: m for m in f.mitigations}["AML.M0020"]
     assert held.in_place and held.in_place_at == "bot"
+
+
+def test_fields_that_say_a_control_is_in_place_hold_it():
+    s = System.model_validate({"name": "h", "components": [
+        {"id": "user", "kind": "external", "actor": "user"},
+        {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"},
+        {"id": "bot", "kind": "llm-app", "tools": ["refund"], "autonomy": "human-approval"},
+        {"id": "refund", "kind": "tool", "side_effects": "write", "source": "first-party"},
+        {"id": "m", "kind": "model", "task": "classification", "trained_by": "open-source", "source": "huggingface",
+         "artifact_format": "pickle", "signed": True}],
+        "flows": [{"from": "user", "to": "chat"}, {"from": "chat", "to": "bot"}]})
+    held = {(f.component, f.technique_id, m.id): m.in_place_at for f in predict(s).findings for m in f.mitigations}
+    assert held[("bot", "AML.T0053", "AML.M0029")] == "bot"
+    assert held[("m", "AML.T0010.003", "AML.M0014")] == "m"
+    unsigned = s.model_copy(update={"components": (*s.components[:4], s.components[4].model_copy(
+        update={"signed": False}))})
+    held = {(f.component, f.technique_id, m.id): m.in_place_at for f in predict(unsigned).findings
+            for m in f.mitigations}
+    assert held[("m", "AML.T0010.003", "AML.M0014")] is None

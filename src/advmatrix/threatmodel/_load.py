@@ -113,7 +113,7 @@ def read_text(path: str | Path) -> str:
 
 #: YAML allows an implicit (unmarked) key of at most 1,024 characters; JSON has no such limit.
 YAML_KEY_LIMIT = 1024
-_JSON_KEY = re.compile(r'"((?:[^"\\\n]|\\.){%d,})"(\s*:)' % (YAML_KEY_LIMIT - 8))
+_JSON_KEY = re.compile(rf'"((?:[^"\\\n]|\\.){{{YAML_KEY_LIMIT - 8},}})"(\s*:)')
 
 
 def read_yaml(text: str, source: str) -> Located:

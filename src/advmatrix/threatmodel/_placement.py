@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 
 from .rules import STORES, flows_back
-from .system import RATE_LIMIT, Component, ServiceComponent, System, is_training_data
+from .system import IMPLIED_CONTROLS, Component, System, is_training_data
 
 __all__ = ["AT_THE_API", "holder", "holds", "in_front", "place"]
 
@@ -74,9 +74,11 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
 
 
 def holds(comp: Component, mid: str) -> bool:
-    """Whether ``comp`` holds mitigation ``mid``: in its controls, or, for the query limit, a service
-    that says ``rate_limited: true`` (the field and the control say the same thing)."""
-    return mid in comp.controls or (mid == RATE_LIMIT and isinstance(comp, ServiceComponent) and comp.rate_limited)
+    """Whether ``comp`` holds mitigation ``mid``: in its controls, or by a field that says the same thing
+    (``rate_limited: true`` on a service is AML.M0004, ``autonomy: human-approval`` AML.M0029, ``signed:
+    true`` on a model AML.M0014)."""
+    return mid in comp.controls or any(m == mid and comp.kind == kind and comp.get(name) == value
+                                       for (kind, name, value), m in IMPLIED_CONTROLS.items())
 
 
 def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:

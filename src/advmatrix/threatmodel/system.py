@@ -29,6 +29,7 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ._ids import ID_PATTERN, ComponentId
 from ._references import loc_text, reference_problems
@@ -71,6 +72,13 @@ def _one_or_many(item: Any) -> Any:
 
 #: The ATLAS mitigation that is a per-caller query limit.
 RATE_LIMIT = "AML.M0004"
+#: Fields that say a control is in place, (kind, field, value) -> the ATLAS mitigation: either one said
+#: implies the other (a service that is rate limited holds AML.M0004).
+IMPLIED_CONTROLS = {("service", "rate_limited", True): RATE_LIMIT,
+                    ("llm-app", "autonomy", "human-approval"): "AML.M0029",  # Human In-the-Loop for Agent Actions
+                    ("model", "signed", True): "AML.M0014"}  # Verify AI Artifacts
+#: The values of those fields that deny the control: an error when the control is also listed.
+CONTRADICTS = {RATE_LIMIT: (False,), "AML.M0029": ("autonomous",), "AML.M0014": (False,)}
 #: Who the adversary is; see docs/threatmodel-system.md for what each means.
 ADVERSARY_ACTORS = ("researcher", "red-team", "criminal", "insider", "nation-state", "hacktivist", "competitor",
                     "user", "unknown")
@@ -122,6 +130,26 @@ class Component(_Base):
         default_factory=dict, description="Free facts for user rules; values are strings, booleans or integers."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _implied_controls(cls, data: Any) -> Any:
+        # A control in place and the field that says the same (AML.M0004 and rate_limited) must agree:
+        # saying one and not the other must not leave reasons claiming "without a rate limit".
+        if not isinstance(data, dict):
+            return data
+        controls = data.get("controls")
+        controls = [controls] if isinstance(controls, str) else controls if isinstance(controls, list) else []
+        for (kind, name, value), mid in IMPLIED_CONTROLS.items():
+            if data.get("kind") != kind or mid not in controls:
+                continue
+            if name not in data:
+                data = {**data, name: value}
+            elif data[name] in CONTRADICTS[mid]:
+                said = str(data[name]).lower() if isinstance(data[name], bool) else repr(data[name])
+                raise PydanticCustomError("contradicts_control", "{name}: {said} contradicts {mid} in controls",
+                                          {"name": name, "said": said, "mid": mid})
+        return data
+
     def get(self, field: str, default: Any = None) -> Any:
         """The value of ``field``, or ``default`` when this kind has no such field (rules read any field)."""
         return getattr(self, field, default) if field in type(self).model_fields else default
@@ -172,16 +200,6 @@ class ServiceComponent(Component):
     rate_limited: StrictBool = Field(
         False, description="Queries per caller are limited; implied by AML.M0004 in controls.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _rate_limit_control(cls, data: Any) -> Any:
-        # Restrict Number of AI Model Queries (AML.M0004) in place is a rate limit: saying one and not the
-        # other must not leave reasons claiming "without a rate limit".
-        if isinstance(data, dict) and "rate_limited" not in data:
-            controls = data.get("controls")
-            if controls == RATE_LIMIT or (isinstance(controls, (list, tuple)) and RATE_LIMIT in controls):
-                return {**data, "rate_limited": True}
-        return data
 
 
 class DatasetComponent(Component):
