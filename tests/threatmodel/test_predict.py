@@ -257,3 +257,20 @@ def test_fields_that_say_a_control_is_in_place_hold_it():
     held = {(f.component, f.technique_id, m.id): m.in_place_at for f in predict(unsigned).findings
             for m in f.mitigations}
     assert held[("m", "AML.T0010.003", "AML.M0014")] is None
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_a_mitigation_for_a_kind_goes_on_the_component_the_reason_names_whatever_the_file_order(order):
+    datasets = [{"id": "ours", "kind": "dataset", "writers": "internal", "used_for": "training",
+                 "controls": ["AML.M0025", "AML.M0007"]},
+                {"id": "theirs", "kind": "dataset", "writers": "partner", "used_for": "training"}]
+    s = System.model_validate({"name": "p", "components": [
+        {"id": "partner", "kind": "external", "actor": "partner"}, *(datasets[i] for i in order),
+        {"id": "clf", "kind": "model", "task": "classification"}],
+        "flows": [{"from": "partner", "to": "theirs"}, {"from": "ours", "to": "clf", "trusted": True},
+                  {"from": "theirs", "to": "clf"}]})
+    f = next(f for f in predict(s).for_component("clf").findings if f.technique_id == "AML.T0020")
+    assert "theirs" in f.reason and "ours" not in f.reason
+    advice = {m.id: m for m in f.mitigations}
+    assert advice["AML.M0007"].component == advice["AML.M0025"].component == "theirs"
+    assert not advice["AML.M0007"].in_place and "AML.M0007" in {m.id for m in f.missing}

@@ -9,6 +9,7 @@ actually passes through it.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 
 from .rules import STORES, flows_back
 from .system import IMPLIED_CONTROLS, Component, System, is_training_data
@@ -16,19 +17,19 @@ from .system import IMPLIED_CONTROLS, Component, System, is_training_data
 __all__ = ["AT_THE_API", "holder", "holds", "in_front", "place"]
 
 
-def place(system: System, comp: Component, kind: str | None) -> Component:
+def place(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> Component:
     """The component a mitigation meant for ``kind`` lands on: the matched one, else the nearest
     of that kind its inputs pass through, else any upstream, else behind it, else the matched one; for an
-    adversary, the first of that kind in the system."""
+    adversary, the first of that kind in the system. Of those, one the finding's reason names (``named``:
+    the ids its graph leaves matched) comes first: sanitising goes on the training set outsiders write,
+    not on whichever training set the file lists first."""
     if kind is None or comp.kind == kind:
         return comp
     # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
     near = system.components if comp.kind == "adversary" else (
         *in_front(system, comp), *system.upstream_of(comp), *system.downstream_of(comp))
-    for c in near:
-        if c.kind == kind:
-            return c
-    return comp
+    candidates = [c for c in near if c.kind == kind]
+    return next((c for c in candidates if c.id in named), candidates[0] if candidates else comp)
 
 
 #: Mitigations that act where queries come in; unless a rule places them, they go on the service in front.

@@ -32,7 +32,7 @@ from ..errors import FormatError
 from ..kb import bundled
 from ._load import read_yaml
 from ._placement import AT_THE_API, holder, in_front, place
-from .rules import Rule, RuleSet, bundled_rules
+from .rules import Rule, RuleSet, bundled_rules, matched_ids
 from .system import Component, System
 
 __all__ = ["ComponentPrediction", "MitigationAdvice", "Prediction", "TechniqueFinding", "Weights", "bundled_weights",
@@ -357,7 +357,8 @@ def _default_stage(lifecycle: tuple[str, ...]) -> str:
     return lifecycle[0]
 
 
-def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id: str) -> tuple[MitigationAdvice, ...]:
+def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id: str,
+            named: frozenset[str] = frozenset()) -> tuple[MitigationAdvice, ...]:
     matrix = bundled()
     rules = list(rules)
     placements: dict[str, Any] = {}
@@ -375,7 +376,7 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
     for mid in ids:
         mitigation = matrix.mitigation(mid)
         placement, rule_stage = placements.get(mid, (None, rules[0].stage))
-        target = place(system, comp, placement.component if placement else AT_THE_API.get(mid))
+        target = place(system, comp, placement.component if placement else AT_THE_API.get(mid), named)
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
         held_at = holder(system, comp, target, mid, front)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at))
@@ -384,13 +385,18 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
 
 def fired_rules(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> list[tuple[Component, Rule, str]]:
     """(component, rule, reason) for every rule that matches a component, in component then rule order."""
+    return [(comp, rule, reason) for comp, rule, reason, _ in _fired(system, rules)]
+
+
+def _fired(system: System, rules: RuleSet | Iterable[Rule] | None) -> list[tuple[Component, Rule, str, tuple[str, ...]]]:
+    """As :func:`fired_rules`, with the ids of the components each match's graph leaves found."""
     rule_list = list(bundled_rules() if rules is None else rules)
     out = []
     for comp in system.components:
         for rule in rule_list:
             facts = rule.facts(system, comp)
             if facts is not None:
-                out.append((comp, rule, rule.explain(comp, facts)))
+                out.append((comp, rule, rule.explain(comp, facts), matched_ids(facts)))
     return out
 
 
@@ -406,25 +412,27 @@ def predict(system: System, rules: RuleSet | Iterable[Rule] | None = None,
     """
     weights = bundled_weights() if weights is None else weights
     matrix = bundled()
-    fired = fired_rules(system, rules)
-    scores = technique_scores((r for _, r, _ in fired), weights)
+    fired = _fired(system, rules)
+    scores = technique_scores((r for _, r, _, _ in fired), weights)
     ranked = tuple(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])))
     cut = set(_cut(scores, weights.k, weights.threshold))
-    by_component: dict[int, list[tuple[Rule, str]]] = {}
-    for c, rule, reason in fired:
-        by_component.setdefault(id(c), []).append((rule, reason))
+    by_component: dict[int, list[tuple[Rule, str, tuple[str, ...]]]] = {}
+    for c, rule, reason, ids in fired:
+        by_component.setdefault(id(c), []).append((rule, reason, ids))
     out = []
     for comp in system.components:
-        hits: dict[str, list[tuple[Rule, str]]] = {}
-        for rule, reason in by_component.get(id(comp), ()):
-            hits.setdefault(rule.technique_id, []).append((rule, reason))
+        hits: dict[str, list[tuple[Rule, str, tuple[str, ...]]]] = {}
+        for hit in by_component.get(id(comp), ()):
+            hits.setdefault(hit[0].technique_id, []).append(hit)
         findings = []
         for tid, matched in hits.items():
-            reasons = tuple(dict.fromkeys(r for _, r in matched))
-            sources = tuple(dict.fromkeys(f"{r.source}:{r.line}" for r, _ in matched))
+            reasons = tuple(dict.fromkeys(r for _, r, _ in matched))
+            sources = tuple(dict.fromkeys(f"{r.source}:{r.line}" for r, _, _ in matched))
             tier = "likely" if tid in cut else "possible"
-            score = technique_scores((r for r, _ in matched), weights)[tid]
+            score = technique_scores((r for r, _, _ in matched), weights)[tid]
+            named = frozenset(i for _, _, ids in matched for i in ids)
             findings.append(TechniqueFinding(tid, matrix.technique(tid).name, comp.id, reasons, sources,
-                                             _advice(system, comp, (r for r, _ in matched), tid), tier, score))
+                                             _advice(system, comp, [r for r, _, _ in matched], tid, named),
+                                             tier, score))
         out.append(ComponentPrediction(comp.id, comp.kind, tuple(findings)))
     return Prediction(system.name, tuple(out), ranked, weights.k, weights.threshold)

@@ -148,7 +148,8 @@ class Condition:
                 if c.match(system, comp, mine):
                     held = True
                     for key, names in mine.items():
-                        facts[key] = _merge_names(facts[key], names) if key in facts else names
+                        facts[key] = (names if key not in facts else _merge_ids(facts[key], names) if key == MATCHED
+                                      else _merge_names(facts[key], names))
             return held
         if self.op == "not":
             # Facts gathered under a negation describe what is absent: they must not leak into reasons.
@@ -201,6 +202,7 @@ class Condition:
             found = [system.component(i) for i in heapq.nsmallest(MOST_NAMED, ids, key=system.position)]
         if found:
             facts[self.op] = facts["via"] = _names(found, total)
+            _note_matched(facts, found)
         return bool(found)
 
     def _fed_by(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
@@ -210,6 +212,7 @@ class Condition:
                  if i != comp.id and selector.match(system, system.component(i), {})]
         if found:
             facts["fed_by"] = facts["via"] = _names(found)
+            _note_matched(facts, found)
         return bool(found)
 
     def _adversary(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
@@ -280,6 +283,25 @@ def _is_entry(comp: Component) -> bool:
 
 #: A reason names at most this many components, then says how many more there are.
 MOST_NAMED = 8
+
+
+#: The facts key holding the ids of the components a graph leaf matched (no placeholder can name it): a
+#: mitigation meant for a dataset goes on the dataset the reason names, not the first one in the file.
+MATCHED = "\x00matched"
+
+
+def _note_matched(facts: dict[str, str], found: list[Component]) -> None:
+    ids = "\x1f".join(c.id for c in found)
+    facts[MATCHED] = _merge_ids(facts[MATCHED], ids) if MATCHED in facts else ids
+
+
+def _merge_ids(first: str, second: str) -> str:
+    return "\x1f".join(dict.fromkeys(first.split("\x1f") + second.split("\x1f")))
+
+
+def matched_ids(facts: Mapping[str, str]) -> tuple[str, ...]:
+    """The ids of the components a rule's graph leaves matched, from its facts."""
+    return tuple(facts[MATCHED].split("\x1f")) if facts.get(MATCHED) else ()
 
 
 def _merge_names(first: str, second: str) -> str:

@@ -72,13 +72,14 @@ def _one_or_many(item: Any) -> Any:
 
 #: The ATLAS mitigation that is a per-caller query limit.
 RATE_LIMIT = "AML.M0004"
-#: Fields that say a control is in place, (kind, field, value) -> the ATLAS mitigation: either one said
-#: implies the other (a service that is rate limited holds AML.M0004).
+#: Fields that say a control is in place, (kind, field, value) -> the ATLAS mitigation (a service that is
+#: rate limited holds AML.M0004).
 IMPLIED_CONTROLS = {("service", "rate_limited", True): RATE_LIMIT,
                     ("llm-app", "autonomy", "human-approval"): "AML.M0029",  # Human In-the-Loop for Agent Actions
                     ("model", "signed", True): "AML.M0014"}  # Verify AI Artifacts
-#: The values of those fields that deny the control: an error when the control is also listed.
-CONTRADICTS = {RATE_LIMIT: (False,), "AML.M0029": ("autonomous",), "AML.M0014": (False,)}
+#: Those controls that also imply their field, with the value that denies them (an error beside the
+#: control). Not AML.M0029: an autonomous agent may still wait for a person before its weightier actions.
+CONTRADICTS = {RATE_LIMIT: False, "AML.M0014": False}
 #: Who the adversary is; see docs/threatmodel-system.md for what each means.
 ADVERSARY_ACTORS = ("researcher", "red-team", "criminal", "insider", "nation-state", "hacktivist", "competitor",
                     "user", "unknown")
@@ -140,11 +141,11 @@ class Component(_Base):
         controls = data.get("controls")
         controls = [controls] if isinstance(controls, str) else controls if isinstance(controls, list) else []
         for (kind, name, value), mid in IMPLIED_CONTROLS.items():
-            if data.get("kind") != kind or mid not in controls:
+            if data.get("kind") != kind or mid not in controls or mid not in CONTRADICTS:
                 continue
             if name not in data:
                 data = {**data, name: value}
-            elif data[name] in CONTRADICTS[mid]:
+            elif data[name] is CONTRADICTS[mid]:
                 said = str(data[name]).lower() if isinstance(data[name], bool) else repr(data[name])
                 raise PydanticCustomError("contradicts_control", "{name}: {said} contradicts {mid} in controls",
                                           {"name": name, "said": said, "mid": mid})
