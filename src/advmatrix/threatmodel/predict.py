@@ -388,7 +388,8 @@ def fired_rules(system: System, rules: RuleSet | Iterable[Rule] | None = None) -
     return [(comp, rule, reason) for comp, rule, reason, _ in _fired(system, rules)]
 
 
-def _fired(system: System, rules: RuleSet | Iterable[Rule] | None) -> list[tuple[Component, Rule, str, tuple[str, ...]]]:
+def _fired(system: System, rules: RuleSet | Iterable[Rule] | None,
+           ) -> list[tuple[Component, Rule, str, tuple[str, ...]]]:
     """As :func:`fired_rules`, with the ids of the components each match's graph leaves found."""
     rule_list = list(bundled_rules() if rules is None else rules)
     out = []
