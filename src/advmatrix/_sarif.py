@@ -16,22 +16,33 @@ from urllib.parse import quote, urljoin
 
 from . import __version__
 
-__all__ = ["ATLAS_SITE", "SCHEMA", "artifact_uri", "category_id", "help_texts", "line_hash", "log", "raise_severity",
-           "rule"]
+__all__ = ["ATLAS_SITE", "SCHEMA", "SRCROOT", "artifact_uri", "category_id", "help_texts", "line_hash", "location",
+           "log", "plain", "raise_severity", "rule", "source_root"]
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # Characters a URI path keeps as they are (RFC 3986 pchar without '%', plus '/').
 _PATH_SAFE = "/!$&'()*+,;=@-._~"
 
 
+#: The base a relative artifact URI is resolved against (``originalUriBaseIds``): the source root.
+SRCROOT = "%SRCROOT%"
+
+
+def source_root() -> Path:
+    """The root code scanning resolves paths against: the git work tree the command runs in (its top,
+    found by its ``.git``), else the working directory."""
+    cwd = Path.cwd().resolve()
+    return next((d for d in (cwd, *cwd.parents) if (d / ".git").exists()), cwd)
+
+
 def artifact_uri(path: str | os.PathLike[str], base: str | os.PathLike[str] | None = None) -> str:
     """A SARIF artifact URI for ``path``.
 
     URLs (a live MCP server) stay as they are; labels with a scheme such as ``mcp-stdio:<command>``
-    are percent-encoded; a file is made relative to ``base`` (the working directory by default) when
-    it lies below it, since code scanning resolves locations against the repository root, and is
-    percent-encoded (a space or ``#`` in a name is not a valid URI reference); a file elsewhere
-    becomes a ``file://`` URI.
+    are percent-encoded; a file is made relative to ``base`` (by default :func:`source_root`, the top
+    of the git work tree, since code scanning resolves locations against the repository root) when
+    it lies below it, and is percent-encoded (a space or ``#`` in a name is not a valid URI reference);
+    a file elsewhere becomes a ``file://`` URI.
     """
     text = os.fspath(path)
     if re.match(r"^https?://", text):
@@ -39,13 +50,12 @@ def artifact_uri(path: str | os.PathLike[str], base: str | os.PathLike[str] | No
     if re.match(r"^[a-z][a-z0-9+.-]*:", text) and not re.match(r"^[A-Za-z]:[\\/]", text):
         return quote(text, safe=":/@!$&'()*+,;=-._~")
     # "a/../b.yaml" names b.yaml; code scanning matches the path as written, so write it plainly.
-    p = Path(os.path.normpath(text))
-    if p.is_absolute():
-        root = Path(base) if base is not None else Path.cwd()
-        try:
-            p = p.resolve().relative_to(root.resolve())
-        except ValueError:
-            return p.as_uri()
+    p = Path(os.path.normpath(Path.cwd() / text))
+    root = Path(base) if base is not None else source_root()
+    try:
+        p = p.resolve().relative_to(root.resolve())
+    except ValueError:
+        return p.as_uri()
     posix = p.as_posix()
     if posix.startswith("../") or posix == "..":
         # A path above the root cannot be resolved against it; say exactly where the file is.
@@ -69,8 +79,28 @@ def help_texts(markdown: str) -> dict[str, str]:
 def category_id(*parts: str) -> str:
     """A ``runs[].automationDetails.id`` whose category (GitHub reads the id up to its last ``/``) is
     ``parts`` joined: each part slugged, and a trailing ``/`` so that two systems or targets do not share
-    one category and overwrite each other's alerts."""
-    return "/".join(re.sub(r"[^A-Za-z0-9._-]+", "-", p).strip("-") or "unnamed" for p in parts) + "/"
+    one category and overwrite each other's alerts. A part the slug changes gets a short hash of its
+    exact text: "fraud model" and "fraud-model", or two names in another script, stay apart."""
+    def slug(part: str) -> str:
+        kept = re.sub(r"[^A-Za-z0-9._-]+", "-", part).strip("-")
+        if kept == part:
+            return kept
+        return f"{kept or 'unnamed'}-{hashlib.sha256(part.encode('utf-8')).hexdigest()[:8]}"
+    return "/".join(slug(p) for p in parts) + "/"
+
+
+def location(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """An ``artifactLocation`` for ``path``: its URI, and for a path below the source root the base
+    (``uriBaseId``) it is relative to, which :func:`log` defines."""
+    uri = artifact_uri(path)
+    relative = not re.match(r"^[a-z][a-z0-9+.-]*:", uri)
+    return {"uri": uri, "uriBaseId": SRCROOT} if relative else {"uri": uri}
+
+
+def plain(text: str) -> str:
+    """User text for a SARIF message: ``[x](y)`` in a plain-text message is an embedded link, which
+    viewers make clickable, so brackets are escaped."""
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def line_hash(*parts: str) -> str:
@@ -97,8 +127,12 @@ def raise_severity(descriptor: dict[str, Any], severity: str) -> None:
 
 
 def log(rules: list[dict[str, Any]], results: list[dict[str, Any]], **run: Any) -> dict[str, Any]:
-    """A one-run SARIF log from advmatrix; ``run`` adds members of the run (``automationDetails``...)."""
+    """A one-run SARIF log from advmatrix; ``run`` adds members of the run (``automationDetails``...).
+    When a result's location is relative to the source root, the run says where that root is."""
+    based = any(loc.get("physicalLocation", {}).get("artifactLocation", {}).get("uriBaseId") == SRCROOT
+                for r in results for loc in r.get("locations", ()))
+    bases = {"originalUriBaseIds": {SRCROOT: {"uri": source_root().as_uri().rstrip("/") + "/"}}} if based else {}
     return {"$schema": SCHEMA, "version": "2.1.0",
             "runs": [{"tool": {"driver": {"name": "advmatrix", "version": __version__,
                                           "informationUri": "https://atlas.mitre.org", "rules": rules}},
-                      "results": results, **run}]}
+                      "results": results, **bases, **run}]}

@@ -73,3 +73,45 @@ def test_scan_sarif_has_what_code_scanning_requires(tmp_path, monkeypatch):
     check_rules(log)
     assert log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] \
         == "my%20weights.pkl"
+    # code scanning places a result by its line; the category keeps one folder's scans apart from another's
+    assert log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+    assert log["runs"][0]["automationDetails"]["id"].startswith("advmatrix/scan/")
+
+
+def test_a_path_is_relative_to_the_top_of_the_git_work_tree_with_its_base_defined(tmp_path, monkeypatch):
+    from advmatrix import _sarif
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "examples" / "systems").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "examples")
+    assert artifact_uri("systems/a.yaml") == "examples/systems/a.yaml"
+    where = _sarif.location("systems/a.yaml")
+    assert where == {"uri": "examples/systems/a.yaml", "uriBaseId": "%SRCROOT%"}
+    log = _sarif.log([], [{"locations": [{"physicalLocation": {"artifactLocation": where}}]}])
+    assert log["runs"][0]["originalUriBaseIds"] == {"%SRCROOT%": {"uri": tmp_path.resolve().as_uri() + "/"}}
+    assert "originalUriBaseIds" not in _sarif.log([], [])["runs"][0]
+
+
+def test_categories_stay_apart_for_names_the_slug_would_merge():
+    from advmatrix._sarif import category_id
+
+    assert category_id("advmatrix", "threatmodel", "fraud-model") == "advmatrix/threatmodel/fraud-model/"
+    ids = {category_id("advmatrix", "threatmodel", n) for n in ("支付系统", "风控系统", "fraud model", "fraud-model")}
+    assert len(ids) == 4 and all(i.count("/") == 3 for i in ids)
+
+
+def test_user_text_in_a_message_cannot_become_a_link():
+    from advmatrix._sarif import plain
+
+    assert plain("see [docs](https://evil.example/x)") == "see \\[docs\\](https://evil.example/x)"
+
+
+def test_threat_model_alerts_are_titled_with_the_parent_technique(monkeypatch):
+    monkeypatch.chdir(EXAMPLES.parent.parent)
+    path = (EXAMPLES / "support-agent.yaml").resolve()
+    system = tmr.load_input(path)
+    log = tmr.findings_sarif(tmr.build(system, source=str(path), lines=tmr.component_lines(path, system)))
+    names = {r["id"]: r["shortDescription"]["text"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert names["AML.T0051.000"] == "LLM Prompt Injection: Direct"
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+               for r in log["runs"][0]["results"])

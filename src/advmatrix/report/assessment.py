@@ -181,7 +181,9 @@ def write_reports(assessment: Any, out_dir: str | Path) -> dict[str, str]:
     out = Path(out_dir)
     texts = {"json": ("report.json", report_json(assessment)), "html": ("report.html", report_html(assessment)),
              "markdown": ("report.md", report_markdown(assessment)),
-             "sarif": ("report-findings.sarif", json.dumps(findings_sarif(assessment), indent=2) + "\n"),
+             # located at report.json as written here, so code scanning finds the file
+             "sarif": ("report-findings.sarif",
+                       json.dumps(findings_sarif(assessment, str(out / "report.json")), indent=2) + "\n"),
              "layer": ("layer.json", layer_json(assessment))}
     if assessment.coverage is not None:
         texts["gap_layer"] = ("gap-layer.json", gap_layer_json(assessment))

@@ -4,8 +4,9 @@ log (:mod:`.sarif`): one rule per procedure, one result per attack that succeede
 Level follows the verdict: succeeded and unseen, or succeeded without detection measured, is an
 error; succeeded, then seen is a warning; seen before it succeeded is a note. Failed and
 unmeasured procedures are no results (code-scanning dashboards would show them as open alerts).
-Code scanning wants a file for every result: it is report.json, written beside this log, with
-the target as the logical location.
+Code scanning wants a file for every result: it is report.json, written beside this log (its path
+from the source root, as :func:`advmatrix._sarif.location` writes it), with the target as the logical
+location.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ def findings_sarif(assessment: Any, artifact: str = "report.json") -> dict[str, 
             "ruleId": v.procedure,
             "ruleIndex": list(rules).index(v.procedure),
             "level": _LEVEL[v.verdict],
-            "message": {"text": f"{v.title} against {assessment.target['name']}: {shown_result(f)} — "
-                                f"{v.words}{seen}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact}},
+            "message": {"text": sarif.plain(f"{v.title} against {assessment.target['name']}: {shown_result(f)} — "
+                                            f"{v.words}{seen}")},
+            "locations": [{"physicalLocation": {"artifactLocation": sarif.location(artifact)},
                            "logicalLocations": [{"fullyQualifiedName": assessment.target["name"],
                                                  "kind": "module"}]}],
             "partialFingerprints": {"advmatrix/procedure-target": f"{v.procedure}:{assessment.target['name']}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .. import _sarif as sarif
@@ -29,6 +30,16 @@ def _techniques(ids: tuple[str, ...]) -> str:
     return "; ".join(out)
 
 
+def _scanned(report: ScanReport) -> str:
+    """What was scanned, for the category: the folder holding every file scanned, so that a new scan of
+    one folder replaces that folder's alerts and not another's."""
+    paths = [os.path.abspath(r.path) for r in report.files]
+    if not paths:
+        return "nothing"
+    common = os.path.commonpath(paths)
+    return artifact_uri(common if len(paths) > 1 or not os.path.isfile(common) else os.path.dirname(common))
+
+
 def to_sarif(report: ScanReport) -> dict[str, Any]:
     """Scanner findings as a SARIF 2.1.0 log for code-scanning dashboards."""
     rules: dict[str, dict[str, Any]] = {}
@@ -44,16 +55,17 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
                 help_uri="https://atlas.mitre.org/techniques/" + f.technique_ids[0],
                 tags=["security", *f.technique_ids], severity=_SECURITY_SEVERITY[f.severity])
         sarif.raise_severity(rules[f.rule], _SECURITY_SEVERITY[f.severity])
-        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(f.path)}}}
+        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": sarif.location(f.path)}}
         if f.offset is not None and not f.member:
-            location["physicalLocation"]["region"] = {"byteOffset": f.offset}
+            # code scanning places a result by its line: a binary file's offset goes with line 1
+            location["physicalLocation"]["region"] = {"startLine": 1, "byteOffset": f.offset}
         if f.member:
             location["logicalLocations"] = [{"fullyQualifiedName": f.member, "kind": "member"}]
         results.append({
             "ruleId": f.rule,
             "ruleIndex": list(rules).index(f.rule),
             "level": _LEVEL[f.severity],
-            "message": {"text": f.message},
+            "message": {"text": sarif.plain(f.message)},
             "locations": [location],
             # Model files are binary: code scanning cannot hash their lines, so say what identifies the finding.
             "partialFingerprints": {"primaryLocationLineHash": sarif.line_hash(
@@ -62,6 +74,7 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
                            "member": f.member, "offset": f.offset, "construct": f.construct},
         })
     return sarif.log(list(rules.values()), results,
+                     automationDetails={"id": sarif.category_id("advmatrix", "scan", _scanned(report))},
                      invocations=[{"executionSuccessful": not report.errors,
                                    "toolExecutionNotifications": [{"message": {"text": e}, "level": "error"}
                                                                   for e in report.errors]}])

@@ -342,6 +342,16 @@ def layer(tm: ThreatModel) -> Any:
 _SEVERITY = {"open": "7.5", "likely": "5.0", "possible": "3.0"}
 
 
+def _title(technique_id: str) -> str:
+    """A technique's name as an alert title: a sub-technique's with its parent's ("LLM Prompt Injection:
+    Direct", not "Direct")."""
+    from ..kb import bundled
+
+    matrix = bundled()
+    tech = matrix.technique(technique_id)
+    return f"{matrix.technique(tech.parent).name}: {tech.name}" if tech.parent else tech.name
+
+
 def _rule_help(technique_id: str) -> tuple[str, str]:
     """(full description, help text) of a technique for a SARIF rule, from the knowledge base."""
     from ..kb import bundled
@@ -365,10 +375,11 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
     for f in tm.prediction.findings:
         open_ = f.tier == "likely" and f.mitigations and not _mitigated(f)
         severity = _SEVERITY["open" if open_ else f.tier]
+        title = _title(f.technique_id)
         if f.technique_id not in rules:
             full, text = _rule_help(f.technique_id)
             rules[f.technique_id] = sarif.rule(
-                f.technique_id, f.name, full, text, help_uri=f"https://atlas.mitre.org/techniques/{f.technique_id}",
+                f.technique_id, title, full, text, help_uri=f"https://atlas.mitre.org/techniques/{f.technique_id}",
                 tags=["security", "threat-model", f.technique_id], severity=severity)
         sarif.raise_severity(rules[f.technique_id], severity)
         missing = ", ".join(f"{m.id} ({m.stage})" for m in f.missing)
@@ -378,10 +389,11 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
             "ruleId": f.technique_id, "ruleIndex": list(rules).index(f.technique_id),
             # As the gate: error only where adopting a mitigation would clear it.
             "level": "error" if open_ else "warning" if f.tier == "likely" else "note",
-            "message": {"text": f"{f.technique_id} {f.name} applies to {f.component}: {'; '.join(f.reasons)}"
+            "message": {"text": sarif.plain(f"{f.technique_id} {title} applies to {f.component}: "
+                                            f"{'; '.join(f.reasons)}")
                                 + (f". Missing mitigations: {missing}" if missing else
                                    ". All mitigations in place" if f.mitigations else ". ATLAS names no mitigation")},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": sarif.artifact_uri(path)}, **region},
+            "locations": [{"physicalLocation": {"artifactLocation": sarif.location(path), **region},
                            "logicalLocations": [{"fullyQualifiedName": f.component, "kind": "module"}]}],
             "partialFingerprints": {"advmatrix/component-technique": f"{f.component}:{f.technique_id}",
                                     "primaryLocationLineHash": sarif.line_hash(tm.system.name, f.component,
