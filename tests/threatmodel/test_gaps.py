@@ -90,7 +90,7 @@ def test_free_properties_the_rules_read_are_listed_after_the_fields_and_folded_o
     path = tmp_path / "demo.yaml"
     path.write_text(DEMO % "")
     out = cli("threatmodel", path).out.replace("\n", " ")
-    assert "free properties the rules read, unset here (read as no):" in out and "on_device" in out
+    assert "free properties the rules read, unset on some components (read as no there):" in out and "on_device" in out
     assert "'properties.on_device' is unset" not in out
 
 

@@ -342,3 +342,8 @@ def test_json_keys_past_yamls_1024_character_limit_read_as_json_does():
     message = str(err.value)
     assert message.startswith("s.json:1: xxxx") and "(1,100 characters): unknown field" in message
     assert len(message) < 200
+
+
+def test_one_problem_past_the_first_few_is_counted_in_the_singular():
+    text = "name: x\ncomponents:\n" + "".join(f"  - id: s{i}\n    kind: service\n" for i in range(6))
+    assert _error(text).splitlines()[-1] == "... and 1 more problem"

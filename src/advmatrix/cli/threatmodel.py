@@ -105,7 +105,7 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
             err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {escape(f.name)} on {escape(f.component)}: "
                       "no mitigation in place")
         if len(failing) > 10:
-            err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more")
+            err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more (all of them: --json, 'failing')")
         if bare:
             ids = sorted({f.technique_id for f in bare})
             err.print(f"fail-on {fail_on}: {len(bare)} finding(s) of {len(ids)} technique(s) have no mitigation in "

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ..errors import FormatError
 from ._words import a_kind, nearest
+from ._words import more as more_
 from .system import COMPONENT_KINDS, DEFER_REFERENCES, ID_PATTERN, System, component_fields, reference_problems
 
 __all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_text", "read_yaml"]
@@ -265,7 +266,7 @@ def format_problems(problems: list[tuple[Loc, str]], located: Located) -> str:
         where = f"{located.source}:{line}" if line else located.source
         out.append(f"{where}: {_path(loc)}: {msg}" if loc else f"{where}: {msg}")
     if len(problems) > MAX_PROBLEMS:
-        out.append(f"... and {len(problems) - MAX_PROBLEMS} more problems")
+        out.append(f"... and {more_(len(problems) - MAX_PROBLEMS, 'problem')}")
     return "\n".join(out)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import FormatError
 from ..kb import bundled
 from ._load import MAX_PROBLEMS, Located
+from ._words import more as more_
 from ._words import nearest
 from .rules import (
     _PLACEHOLDER,
@@ -55,7 +56,8 @@ class RuleChecker:
             except FormatError as exc:
                 problems.append(str(exc))
         if problems:
-            more = [f"... and {len(problems) - MAX_PROBLEMS} more bad rules"] if len(problems) > MAX_PROBLEMS else []
+            extra = len(problems) - MAX_PROBLEMS
+            more = [f"... and {more_(extra, 'bad rule')}"] if extra > 0 else []
             raise FormatError("\n".join(problems[:MAX_PROBLEMS] + more))
         return out
 

@@ -34,6 +34,7 @@ from ..errors import FormatError
 from ._bomcheck import bom_lines, check_shapes, slug, surrogate_at, validate_schema
 from ._load import Located, read_text, read_yaml, validation_problems
 from ._words import a_kind, nearest
+from ._words import more as more_
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
 __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
@@ -477,5 +478,5 @@ def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str,
         else:
             lines.append(f"{source}: {'.'.join(map(str, loc))}: {msg}")
     if len(problems) > 5:
-        lines.append(f"... and {len(problems) - 5} more problems")
+        lines.append(f"... and {more_(len(problems) - 5, 'problem')}")
     return "\n".join(lines)

@@ -282,8 +282,8 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
         # A short list folds the free properties into one line of names: they are hints to check, not
         # gaps, and which component each could apply to is in the reports.
         names = sorted({g.field.split(".", 1)[1] for g in free})
-        out.append(f"free properties the rules read, unset here (read as no): {', '.join(names)}; set those that "
-                   "hold (docs/threatmodel-system.md; per component in the reports).")
+        out.append(f"free properties the rules read, unset on some components (read as no there): {', '.join(names)}; "
+                   "set those that hold (docs/threatmodel-system.md; which components, in the reports).")
     for a in tm.assumptions[:most]:
         out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (the BOM does not say); "
                    "state it in an overlay.")
