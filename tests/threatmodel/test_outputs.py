@@ -398,3 +398,33 @@ def test_paths_filled_in_from_every_finding_are_not_near_duplicates_either():
     ids = [p.techniques for p in tm.paths]
     assert len(ids) == 30
     assert not [(a, b) for i, a in enumerate(ids) for b in ids[:i] if near_duplicate(a, b)]
+
+
+def test_monitor_config_settles_what_the_description_says(tmp_path):
+    from advmatrix.gateway import load_config
+    from advmatrix.threatmodel import load_system_text
+
+    system = load_system_text("""\
+name: s1
+components:
+  - {id: user, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, authentication: none, returns: text}
+  - {id: bot, kind: llm-app, tools: [issue-refund, crm-lookup]}
+  - {id: issue-refund, kind: tool, side_effects: write, source: first-party}
+  - {id: crm-lookup, kind: tool, side_effects: read, source: first-party}
+flows: [{from: user, to: chat}, {from: chat, to: bot}]
+""")
+    path = tmp_path / "gateway.yaml"
+    path.write_text(tmr.monitor_config(tmr.build(system, k=0)))
+    cfg = load_config(path)
+    guard = next(d for d in cfg.build_detectors() if d.name == "tool-call-guard")
+    # the refund tool acts, though no default glob names it; the public agent's user is untrusted
+    assert {"issue-refund", "issue_refund"} <= set(guard.params.side_effect_tools)
+    assert "crm-lookup" not in guard.params.side_effect_tools and "send*" in guard.params.side_effect_tools
+    assert guard.params.user_is_untrusted is True
+
+
+def test_monitor_config_offers_an_image_detector_only_for_image_models():
+    tabular = tmr.monitor_config(_tm(EXAMPLES / "fraud-model.yaml", k=0))
+    image = tmr.monitor_config(_tm(EXAMPLES / "image-classification-api.yaml", k=0))
+    assert "noise-probe" not in tabular and "  noise-probe: {}" in image

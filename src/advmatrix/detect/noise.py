@@ -133,6 +133,8 @@ class NoiseProbe(Detector):
     title = "Random-noise images queried (the start of a decision-based search)"
     technique_ids = ("AML.T0043.001", "AML.T0043", "AML.T0013")
     Params = NoiseParams
+    #: The input modalities it reads (a threat model offers it only for models that take them).
+    modalities = ("image",)
 
     def setup(self, context: Context) -> None:
         self.scopes: OrderedDict[str, _Scope] = OrderedDict()

@@ -84,6 +84,39 @@ def _reads(detector: Any, traffic: set[str]) -> bool:
     return "tensor" in traffic or ("chat" in traffic and detector.counts_chat)
 
 
+def _takes(detector: Any, system: System, comp: Any) -> bool:
+    """Whether the models behind ``comp`` may take the input a detector reads (``modalities``; a model
+    that does not say its modality may)."""
+    wanted = getattr(detector, "modalities", None)
+    if not wanted:
+        return True
+    models = [c for c in (comp, *system.downstream_of(comp)) if c.kind == "model"] or \
+        [c for c in system.components if c.kind == "model"]
+    return not models or any(c.get("modality") in (None, *wanted) for c in models)
+
+
+#: What a side-effect tool does, in the system's words (the guard's own globs cover the common names).
+_ACTING = ("write", "external-communication", "code-execution")
+
+
+def _params(name: str, system: System) -> dict[str, Any]:
+    """Parameters the system description settles for a detector: the tool-call guard learns which of
+    the system's tools act, by their ids and as an agent would spell them, and treats the user turn as
+    untrusted when an agent is reached from a public service or an outside party."""
+    if name != "tool-call-guard":
+        return {}
+    from ..detect.agents import ToolCallGuardParams
+
+    acting = [c.id for c in system.components if c.kind == "tool" and c.get("side_effects") in _ACTING]
+    spelt = list(dict.fromkeys(v for t in acting for v in (t, t.replace("-", "_"))))
+    out: dict[str, Any] = {}
+    if spelt:
+        out["side_effect_tools"] = [*ToolCallGuardParams().side_effect_tools, *spelt]
+    if any(c.kind == "llm-app" and system.is_exposed(c) for c in system.components):
+        out["user_is_untrusted"] = True
+    return out
+
+
 def _what(hits: list[TechniqueFinding], most: int = 6) -> str:
     pairs = list(dict.fromkeys(f"{f.technique_id} on {f.component}" for f in hits))
     return "; ".join(pairs[:most]) + (f"; and {len(pairs) - most} more" if len(pairs) > most else "")
@@ -146,7 +179,8 @@ def monitor_config(tm: ThreatModel) -> str:
     registry = plugins.registry("detector")
     covering = {}
     for name, hits in _covering("detector", tm.prediction.findings).items():
-        hits = [f for f in hits if _reads(registry[name], _traffic(tm.system, tm.system.component(f.component)))]
+        hits = [f for f in hits if _reads(registry[name], _traffic(tm.system, tm.system.component(f.component)))
+                and _takes(registry[name], tm.system, tm.system.component(f.component))]
         if hits:
             covering[name] = hits
     ready = [n for n in covering if not registry[n].context]
@@ -161,7 +195,8 @@ def monitor_config(tm: ThreatModel) -> str:
              "detectors:" + ("" if ready or waiting else " {}")
              + ("" if ready or not waiting else "  # none runs until one below is uncommented")]
     for name in ready:
-        lines += [f"  # {name}: watches {_what(covering[name])}", f"  {name}: {{}}"]
+        params = _params(name, tm.system)
+        lines += [f"  # {name}: watches {_what(covering[name])}", f"  {name}: {json.dumps(params) if params else '{}'}"]
     for name in waiting:
         needs = ", ".join(registry[name].context)
         lines += [f"  # {name}: watches {_what(covering[name])}",
