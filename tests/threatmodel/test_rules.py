@@ -457,3 +457,9 @@ def test_tests_of_one_field_that_no_value_passes_together_fail_the_load(tmp_path
 ])
 def test_tests_of_one_field_that_some_value_passes_load(tmp_path, when):
     assert len(rules_from(tmp_path, rule(when))) == 1
+
+
+@pytest.mark.parametrize("test", ["{in: [{a: 1}]}", "{not_in: [[1]]}"])
+def test_a_list_or_mapping_inside_in_is_one_line_not_a_crash(tmp_path, test):
+    with pytest.raises(FormatError, match=r"'(in|not_in)' takes a list of values"):
+        rules_from(tmp_path, rule(f"kind: model\nproperties.x: {test}"))

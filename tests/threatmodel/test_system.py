@@ -347,3 +347,18 @@ def test_json_keys_past_yamls_1024_character_limit_read_as_json_does():
 def test_one_problem_past_the_first_few_is_counted_in_the_singular():
     text = "name: x\ncomponents:\n" + "".join(f"  - id: s{i}\n    kind: service\n" for i in range(6))
     assert _error(text).splitlines()[-1] == "... and 1 more problem"
+
+
+@pytest.mark.parametrize("value", ["!!float abc", "!!int abc", "!!timestamp abc", "!!bool maybe",
+                                   "!!int \"" + "9" * 5000 + "\"", "1_" + "0" * 5000])
+def test_a_value_its_tag_cannot_take_is_one_line_not_a_crash(value):
+    with pytest.raises(FormatError, match=r"^s.yaml: not valid YAML: a value cannot be read as its type \(.+\)$"):
+        load_system_text(f"name: x\ncomponents:\n  - {{id: m, kind: model, properties: {{n: {value}}}}}\n", "s.yaml")
+
+
+@pytest.mark.parametrize("text", ["flows: [{from: [a], to: m}]", "flows: [{from: {x: 1}, to: m}]"])
+def test_a_list_or_mapping_where_a_flow_end_belongs_is_a_schema_error(text):
+    with pytest.raises(FormatError, match=r"flows\[0\]\.from: input should be a valid string"):
+        load_system_text(f"name: x\ncomponents:\n  - {{id: m, kind: model}}\n{text}\n", "s.yaml")
+    with pytest.raises(FormatError, match=r"components\[0\]\.tools\[0\]: input should be a valid string"):
+        load_system_text("name: x\ncomponents:\n  - {id: a, kind: llm-app, tools: [[x]]}\n", "s.yaml")

@@ -158,7 +158,13 @@ def _read(text: str, source: str) -> Located:
                 raise FormatError(f"{source}:1: the file is empty")
             lines: dict[Loc, int] = {(): node.start_mark.line + 1}
             _walk(node, (), lines, source)
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                # An explicit tag with content it cannot take (!!float abc, !!bool maybe, !!timestamp x),
+                # or an integer longer than Python converts: PyYAML raises plain errors for these.
+                detail = (str(exc).splitlines() or [repr(exc)])[0].split(";")[0].strip()[:120]
+                raise FormatError(f"{source}: not valid YAML: a value cannot be read as its type ({detail})") from None
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:

@@ -27,6 +27,8 @@ def reference_problems(components: list[tuple[Any, Any, Any]],
     kinds = {cid: kind for cid, kind, _ in components if isinstance(cid, str)}
     pairs: dict[tuple[Any, Any], int] = {}
     for i, (source, target) in enumerate(flows):
+        if not (isinstance(source, str) and isinstance(target, str)):
+            continue  # a list or mapping where an id belongs: the schema check names it
         # A loop says nothing about who reaches whom; a pair given twice may disagree on 'trusted'.
         if source == target:
             problems.append((("flows", i), f"a flow from '{source}' to itself"))
@@ -42,6 +44,8 @@ def reference_problems(components: list[tuple[Any, Any, Any]],
                                  "say what it can reach with its 'access'"))
     for i, (_, kind, tools) in enumerate(components):
         for j, tool in enumerate(tools if kind == "llm-app" and isinstance(tools, (list, tuple)) else ()):
+            if not isinstance(tool, str):
+                continue  # the schema check names it
             if tool not in kinds:
                 problems.append((("components", i, "tools", j), f"unknown component '{tool}'"))
             elif kinds[tool] != "tool":

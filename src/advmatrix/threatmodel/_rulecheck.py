@@ -258,8 +258,8 @@ class RuleChecker:
                                             if near else "")
                                 + f"a field test is a value, a list, or one of {{{', '.join(OPERATORS)}}}")
             op, arg = next(iter(value.items()))
-            if op in ("in", "not_in") and not isinstance(arg, list):
-                raise self.fail(loc, name, f"'{op}' takes a list")
+            if op in ("in", "not_in") and (not isinstance(arg, list) or any(isinstance(v, (list, dict)) for v in arg)):
+                raise self.fail(loc, name, f"'{op}' takes a list of values (text, numbers, true or false)")
             if op == "set" and not isinstance(arg, bool):
                 # YAML reads "no" in quotes as text, which Python would take as true.
                 raise self.fail(loc, name, f"'set' takes true or false; got {arg!r}")
@@ -305,9 +305,11 @@ def _test(value: Any) -> tuple[str, frozenset[Any]]:
         op, arg = next(iter(value.items()))
         if op == "set":
             return ("set" if arg else "unset"), frozenset()
-        return op, frozenset((type(v).__name__, v) for v in arg)
-    items = value if isinstance(value, list) else [value]
-    return "in", frozenset((type(v).__name__, v) for v in items if isinstance(v, (str, int, float, bool)))
+        items = arg
+    else:
+        op, items = "in", value if isinstance(value, list) else [value]
+    # a list or mapping inside the list is no value a field holds: it can only be a mistake, not a key
+    return op, frozenset((type(v).__name__, v) for v in items if isinstance(v, (str, int, float, bool)))
 
 
 def _multi(key: str, kinds: frozenset[str]) -> bool:

@@ -291,12 +291,11 @@ MATCHED = "\x00matched"
 
 
 def _note_matched(facts: dict[str, str], found: list[Component]) -> None:
-    ids = "\x1f".join(c.id for c in found)
-    facts[MATCHED] = _merge_ids(facts[MATCHED], ids) if MATCHED in facts else ids
+    facts[MATCHED] = _merge_ids(facts.get(MATCHED, ""), "\x1f".join(c.id for c in found))
 
 
 def _merge_ids(first: str, second: str) -> str:
-    return "\x1f".join(dict.fromkeys(first.split("\x1f") + second.split("\x1f")))
+    return "\x1f".join(dict.fromkeys(i for i in first.split("\x1f") + second.split("\x1f") if i))
 
 
 def matched_ids(facts: Mapping[str, str]) -> tuple[str, ...]:
