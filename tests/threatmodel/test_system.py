@@ -362,3 +362,14 @@ def test_a_list_or_mapping_where_a_flow_end_belongs_is_a_schema_error(text):
         load_system_text(f"name: x\ncomponents:\n  - {{id: m, kind: model}}\n{text}\n", "s.yaml")
     with pytest.raises(FormatError, match=r"components\[0\]\.tools\[0\]: input should be a valid string"):
         load_system_text("name: x\ncomponents:\n  - {id: a, kind: llm-app, tools: [[x]]}\n", "s.yaml")
+
+
+def test_a_huge_file_is_refused_while_it_is_read_not_after(monkeypatch):
+    from advmatrix.threatmodel import _load
+
+    monkeypatch.setattr(_load, "MAX_NODES", 1000)
+    with pytest.raises(FormatError, match=r"^s.yaml: more than 1,000 YAML nodes; refusing it$"):
+        load_system_text("name: x\nx: [" + ",".join(["a"] * 2000) + "]\n", "s.yaml")
+    monkeypatch.setattr(_load, "MAX_SEPARATORS", 1000)
+    with pytest.raises(FormatError, match=r"^s.yaml: more than 1,000 lines and commas; not a system description$"):
+        load_system_text("name: x\nx: [" + ",".join(["a"] * 2000) + "]\n", "s.yaml")
