@@ -373,3 +373,16 @@ def test_a_huge_file_is_refused_while_it_is_read_not_after(monkeypatch):
     monkeypatch.setattr(_load, "MAX_SEPARATORS", 1000)
     with pytest.raises(FormatError, match=r"^s.yaml: more than 1,000 lines and commas; not a system description$"):
         load_system_text("name: x\nx: [" + ",".join(["a"] * 2000) + "]\n", "s.yaml")
+
+
+def test_control_characters_are_refused_in_text_and_escaped_in_keys():
+    with pytest.raises(FormatError) as err:
+        load_system_text('name: "x\\e[31mRED"\ncomponents:\n  - {id: m, kind: model, description: "a\\u2028b"}\n',
+                         "s.yaml")
+    assert str(err.value).splitlines() == ["s.yaml:1: name: holds a control character (U+001B); remove it",
+                                           "s.yaml:3: components[0].description: holds a control character "
+                                           "(U+2028); remove it"]
+    with pytest.raises(FormatError) as err:
+        load_system_text('name: x\ncomponents: []\n"x\\e[2J\\nfake.yaml:1: ok": 1\n', "s.yaml")
+    assert "\x1b" not in str(err.value) and len(str(err.value).splitlines()) == 1
+    assert "x\\x1b[2J\\nfake.yaml:1: ok" in str(err.value)

@@ -214,6 +214,9 @@ MAX_KEY_SHOWN = 60
 def _path(loc: Loc) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and not part.isprintable():
+            # a key's escape sequences would act on the terminal, its line break forge a second message
+            part = part.encode("unicode_escape").decode("ascii")
         if isinstance(part, str) and len(part) > MAX_KEY_SHOWN:
             part = f"{part[:40]}…{part[-10:]} ({len(part):,} characters)"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
