@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -193,8 +194,12 @@ def test_reason_filled_from_facts(tmp_path):
 
 def test_not_does_not_leak_facts(tmp_path):
     s = system(CHAIN, [{"from": "d", "to": "m"}])
-    (r,) = rules_from(tmp_path, rule("kind: model\nnot: {upstream: {kind: service}}", reason="{component} {via}"))
-    assert r.explain(s.component("m"), r.facts(s, s.component("m"))) == "m another component"
+    (r,) = rules_from(tmp_path, rule("kind: model\nupstream: {kind: dataset}\nnot: {upstream: {kind: service}}",
+                                     reason="{component} {via}"))
+    assert r.explain(s.component("m"), r.facts(s, s.component("m"))) == "m d"
+    # with only a negated leaf, {via} could never name anything: the rule does not load
+    with pytest.raises(FormatError, match="placeholder '\\{via\\}' names where content came from"):
+        rules_from(tmp_path, rule("kind: model\nnot: {upstream: {kind: service}}", reason="{component} {via}"))
 
 
 # -- the bundled rules ---------------------------------------------------------------------------
@@ -463,3 +468,35 @@ def test_tests_of_one_field_that_some_value_passes_load(tmp_path, when):
 def test_a_list_or_mapping_inside_in_is_one_line_not_a_crash(tmp_path, test):
     with pytest.raises(FormatError, match=r"'(in|not_in)' takes a list of values"):
         rules_from(tmp_path, rule(f"kind: model\nproperties.x: {test}"))
+
+
+@pytest.mark.parametrize("when", ["kind: {not_in: [adversary]}", "kind: {set: true}",
+                                  "kind: model\nupstream: {kind: {not_in: [external]}}",
+                                  "kind: model\nexposed: true\nnot: {exposed: {untrusted: true}}"])
+def test_kind_operators_load(tmp_path, when):
+    assert len(rules_from(tmp_path, rule(when))) == 1
+
+
+@pytest.mark.parametrize(("when", "message"), [
+    ("kind: model\nnot: {kind: [model]}", "no value of 'kind' passes"),
+    ("kind: model\ntask: classification\nnot: {task: {set: true}}", "no value of 'task' passes"),
+    ("kind: model\nall: [{exposed: true}, {exposed: false}]", "'exposed' asked both ways"),
+    ("kind: model\nall: [{properties.x: true}, {properties.x: false}]", "no value of 'properties.x' passes"),
+    ("kind: adversary\nupstream: {kind: service}", "an adversary is on no flow"),
+    ("kind: adversary\nexposed: true", "an adversary is on no flow"),
+    ("kind: model\nfed_by: {kind: adversary}", "an adversary is on no flow"),
+    ("kind: {not_in: [model, service, dataset, llm-app, retrieval-store, tool, external, adversary]}",
+     "exclude each other"),
+])
+def test_conditions_that_never_hold_fail_the_load(tmp_path, when, message):
+    with pytest.raises(FormatError, match=re.escape(message)):
+        rules_from(tmp_path, rule(when))
+
+
+@pytest.mark.parametrize(("when", "reason", "message"), [
+    ("kind: model", "{component} via {via}", "placeholder '{via}' names where content came from"),
+    ("kind: model", "{component} is {audience}", "placeholder '{audience}' is a field no model component has"),
+])
+def test_placeholders_the_rule_can_never_fill_fail_the_load(tmp_path, when, reason, message):
+    with pytest.raises(FormatError, match=re.escape(message)):
+        rules_from(tmp_path, rule(when, reason=reason))

@@ -82,7 +82,11 @@ class RuleChecker:
             raise self.fail((*loc, "reason"), name, "'reason' must be non-empty text")
         # Any field may be shown (an unstated one reads "unstated"); graph facts only where the rule has the leaf.
         # a leaf under not: matches nothing it could name, so it offers no placeholder
-        known = BUILTIN_PLACEHOLDERS | set(_named_leaves(when)) | component_fields()
+        # A field of no kind the rule can match would always read "unstated"; {via} needs a leaf that finds
+        # where content comes from.
+        named = set(_named_leaves(when))
+        fields = set().union(*(component_fields(k) for k in _kinds_of(raw["when"], frozenset(COMPONENT_KINDS))))
+        known = (BUILTIN_PLACEHOLDERS - ({"via"} if not named - {"adversary"} else set())) | named | fields
         if "{" in _PLACEHOLDER.sub("", raw["reason"]) or "}" in _PLACEHOLDER.sub("", raw["reason"]):
             # An unclosed brace would be printed as it is, in every reason the rule writes.
             raise self.fail((*loc, "reason"), name, "a '{' or '}' that opens or closes no placeholder")
@@ -90,6 +94,13 @@ class RuleChecker:
             if ph in GRAPH_LEAVES and ph not in known and ph in set(when.graph_leaves()):
                 raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' names what '{ph}' matched, but this "
                                 "rule tests it only under 'not', where it matches nothing")
+            if ph == "via" and ph not in known:
+                raise self.fail((*loc, "reason"), name, "placeholder '{via}' names where content came from, but this "
+                                "rule has no exposed, upstream, downstream, reachable_from or fed_by to find it")
+            if ph in component_fields() and ph not in known:
+                raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is a field no "
+                                f"{'/'.join(sorted(_kinds_of(raw['when'], frozenset(COMPONENT_KINDS))))} component "
+                                "has: it would always read 'unstated'")
             if ph not in known and not (ph.startswith("properties.") and ph != "properties."):
                 raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is neither a component field nor "
                                 f"a graph leaf of this rule; see the placeholders in advmatrix.threatmodel.rules")
@@ -138,16 +149,22 @@ class RuleChecker:
             raise self.fail(loc, name, "a condition is a non-empty mapping")
         if "kind" in raw:
             wanted = raw["kind"]
-            values = wanted.get("in", []) if isinstance(wanted, dict) else wanted
+            op, values = next(iter(wanted.items())) if isinstance(wanted, dict) and len(wanted) == 1 else ("in", wanted)
             values = values if isinstance(values, list) else [values]
-            if not values:
+            if op == "set":
+                if values != [True]:
+                    raise self.fail((*loc, "kind"), name, "every component has a kind: only 'set: true' can hold")
+            elif not values and op == "in":
                 raise self.fail((*loc, "kind"), name, "an empty list of kinds matches no component")
-            for v in values:
-                if not isinstance(v, str) or v not in COMPONENT_KINDS:
-                    raise self.fail((*loc, "kind"), name,
-                                    f"unknown component kind {v!r}; must be one of {', '.join(COMPONENT_KINDS)}")
-            if not (isinstance(wanted, dict) and "not_in" in wanted):
-                kinds = kinds & frozenset(values)
+            else:
+                for v in values:
+                    if not isinstance(v, str) or v not in COMPONENT_KINDS:
+                        raise self.fail((*loc, "kind"), name,
+                                        f"unknown component kind {v!r}; must be one of {', '.join(COMPONENT_KINDS)}")
+                kinds = kinds - frozenset(values) if op == "not_in" else kinds & frozenset(values)
+                if not kinds:
+                    raise self.fail((*loc, "kind"), name, "the kinds this condition asks for exclude each other: "
+                                    "it matches nothing")
         parts = [self.leaf(key, value, (*loc, key), name, kinds) for key, value in raw.items()]
         self.consistent(parts, loc, name, kinds)
         return parts[0] if len(parts) == 1 else Condition("all", children=tuple(parts))
@@ -162,13 +179,19 @@ class RuleChecker:
         wanted: dict[str, list[frozenset[Any]]] = {}
         barred: dict[str, set[Any]] = {}
         unset: set[str] = set()
+        exposure: set[bool] = set()
         for p in flat:
             negated = p.op == "not"
             leaf = p.children[0] if negated else p
-            if leaf.op in COMBINATORS or leaf.op in GRAPH_LEAVES or leaf.op == "kind":
+            if leaf.op == "exposed":
+                # exposed: false (reached by nothing) beside any exposed: true
+                if not (negated and leaf.untrusted):  # not exposed to untrusted parties may still be exposed
+                    exposure.add(bool(leaf.value) != negated)
+                continue
+            if leaf.op in COMBINATORS or leaf.op in GRAPH_LEAVES:
                 continue
             op, values = _test(leaf.value)
-            if op == "unset" and not negated:
+            if (op == "unset" and not negated) or (op == "set" and negated):
                 unset.add(leaf.op)
             elif op == "in":
                 (barred.setdefault(leaf.op, set()).update(values) if negated
@@ -187,6 +210,8 @@ class RuleChecker:
                 empty = not together or together <= barred.get(key, set())
             if empty:
                 raise self.fail(loc, name, f"no value of '{key}' passes all of its tests here: it matches nothing")
+        if exposure == {True, False}:
+            raise self.fail(loc, name, "'exposed' asked both ways: it matches nothing")
 
     def leaf(self, key: Any, value: Any, loc: Loc, name: str, kinds: frozenset[str]) -> Condition:
         if key in ("all", "any"):
@@ -207,6 +232,8 @@ class RuleChecker:
         if key == "not":
             return Condition("not", children=(self.condition(value, loc, name, kinds),))
         if key == "exposed":
+            if kinds == {"adversary"}:
+                raise self.fail(loc, name, "an adversary is on no flow, so 'exposed' never holds for one")
             untrusted = False
             if isinstance(value, dict):
                 if set(value) - {"untrusted"} or not isinstance(value.get("untrusted", False), bool):
@@ -234,6 +261,10 @@ class RuleChecker:
                                     f"{'/'.join(sorted(_graph_keys(selector)))}")
             elif not selector:
                 selector = {"kind": {"in": list(COMPONENT_KINDS)}}
+            if key != "adversary" and (kinds == {"adversary"} or
+                                       _kinds_of(selector, frozenset(COMPONENT_KINDS)) == {"adversary"}):
+                raise self.fail(loc, name, f"an adversary is on no flow, so '{key}' never holds for or through one; "
+                                "ask what it can reach with 'adversary: {access: ...}'")
             return Condition(key, children=(self.condition(selector, loc, name, frozenset(COMPONENT_KINDS)),),
                              untrusted=untrusted)
         if not isinstance(key, str):
@@ -312,10 +343,24 @@ def _test(value: Any) -> tuple[str, frozenset[Any]]:
     return op, frozenset((type(v).__name__, v) for v in items if isinstance(v, (str, int, float, bool)))
 
 
+def _kinds_of(raw: Any, kinds: frozenset[str]) -> frozenset[str]:
+    """The component kinds a raw condition can match, narrowed by its ``kind`` tests and those of its ``all``."""
+    if not isinstance(raw, dict):
+        return kinds
+    wanted = raw.get("kind")
+    if wanted is not None:
+        op, values = next(iter(wanted.items())) if isinstance(wanted, dict) and len(wanted) == 1 else ("in", wanted)
+        values = set(values) if isinstance(values, list) else {values}
+        kinds = kinds - values if op == "not_in" else kinds if op == "set" else kinds & values
+    for child in raw.get("all") or () if isinstance(raw.get("all"), list) else ():
+        kinds = _kinds_of(child, kinds)
+    return kinds
+
+
 def _multi(key: str, kinds: frozenset[str]) -> bool:
-    """Whether ``key`` may hold several values (a list field, or a free property) on any of ``kinds``."""
+    """Whether ``key`` may hold several values (a list field) on any of ``kinds``; a free property holds one."""
     if key.startswith("properties."):
-        return True
+        return False
     for kind in kinds:
         info = COMPONENT_CLASSES[kind].model_fields.get(key)
         todo = [info.annotation] if info is not None else []
