@@ -153,3 +153,26 @@ def test_the_api_says_what_is_wrong_without_quoting_a_huge_upload_back(client):
     r = client.post("/api/threatmodel", data={"system": "x" * 100_000})
     assert r.status_code == 422 and len(r.text) < 2_000
     assert r.json()["detail"][0]["loc"][-1] == "system"
+
+
+def test_a_wrong_property_type_is_found_at_its_line_in_the_upload_never_in_a_server_file(client, tmp_path,
+                                                                                        monkeypatch):
+    text = "name: x\ncomponents:\n  - id: m\n    kind: model\n    properties: {financial: 1}\n"
+    upload = tmp_path / "up" / "intprop.yaml"
+    upload.parent.mkdir()
+    upload.write_text(text)
+    # a file of the same name where the server runs must not be read
+    (tmp_path / "intprop.yaml").write_text("\n" * 20 + "components:\n  - id: m\n    properties: {financial: 1}\n")
+    monkeypatch.chdir(tmp_path)
+    r = _upload(client, upload, url="/api/threatmodel")
+    assert r.status_code == 400 and r.json()["detail"].startswith("intprop.yaml:5: component 'm': properties.financial")
+
+
+def test_the_warnings_the_command_line_prints_come_with_the_upload(client, tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("name: x\ncomponents:\n  - {id: m, kind: model, properties: {finacial: true}}\n")
+    r = _upload(client, path, url="/api/threatmodel")
+    assert r.status_code == 200
+    assert any("properties.finacial is read by no rule (did you mean financial?)" in w for w in r.json()["warnings"])
+    page = _upload(client, path)
+    assert "did you mean financial?" in html_lib.unescape(page.text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import tempfile
+import warnings
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -46,10 +47,12 @@ async def _read(upload: UploadFile | None, field: str) -> tuple[str, bytes] | No
     return name[-100:], data
 
 
-def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = None) -> Any:
-    """The :class:`~advmatrix.threatmodel.report.ThreatModel` of an uploaded file (and overlay);
-    bad input raises the loader's error, which names the uploaded file, line and field."""
+def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = None) -> tuple[Any, list[str]]:
+    """The :class:`~advmatrix.threatmodel.report.ThreatModel` of an uploaded file (and overlay), with the
+    warnings the command line prints for it; bad input raises the loader's error, which names the
+    uploaded file, line and field."""
     from ..threatmodel import report as tmr
+    from ..threatmodel.gaps import check_property_types, misspelt_properties
 
     with tempfile.TemporaryDirectory(prefix="advmatrix-tm-") as tmp:
         path = Path(tmp) / "system" / system[0]
@@ -60,12 +63,27 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
             over = Path(tmp) / "overlay" / overlay[0]
             over.parent.mkdir()
             over.write_bytes(overlay[1])
-        try:
-            model = tmr.load_input(path, over)
-        except AdvmatrixError as exc:
+        def own_names(text: str) -> str:
             # The loader names the temporary copy; the user knows the file by its own name.
-            exc.args = (str(exc).replace(f"{path.parent}/", "").replace(f"{Path(tmp) / 'overlay'}/", ""),)
+            return text.replace(f"{path.parent}/", "").replace(f"{Path(tmp) / 'overlay'}/", "")
+
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                model = tmr.load_input(path, over)
+            lines = tmr.component_lines(path, model)
+            overlay_lines = tmr.component_lines(over, model) if over is not None else None
+            # Checked here, against the uploaded copies: later the report knows the files by their names
+            # only, which on a server would name files in its own working directory.
+            check_property_types(model, None, str(path), lines, str(over) if over else None, overlay_lines)
+        except AdvmatrixError as exc:
+            exc.args = (own_names(str(exc)),)
             raise
+        said = [own_names(str(w.message)) for w in caught]
+        said += [f"{system[0]}: component '{cid}': properties.{name} is read by no rule (did you mean {near}?)"
+                 for cid, name, near in misspelt_properties(model, None)]
+        if not model.components:
+            said.append(f"{system[0]}: the description has no components, so nothing can be predicted")
         if len(model.components) > MAX_COMPONENTS:
             # A shared server does not spend minutes on one upload; the command line has no such limit.
             raise UsageError(f"{system[0]}: {len(model.components)} components; this page takes up to "
@@ -74,10 +92,8 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
         if links > MAX_LINKS:
             raise UsageError(f"{system[0]}: {links:,} flows and tool links; this page takes up to "
                              f"{MAX_LINKS:,} (run advmatrix threatmodel for larger systems)")
-        lines = tmr.component_lines(path, model)
-        overlay_lines = tmr.component_lines(over, model) if over is not None else None
     return tmr.build(model, source=system[0], lines=lines, overlay=overlay[0] if overlay else None,
-                     overlay_lines=overlay_lines)
+                     overlay_lines=overlay_lines), said
 
 
 def _data_uri(text: str) -> str:
@@ -113,12 +129,13 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
             return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None,
                         error="Choose a system.yaml or a CycloneDX ML-BOM to upload.")
         try:
-            tm = await run_in_threadpool(threat_model, upload, await _read(overlay, "overlay"))
+            tm, said = await run_in_threadpool(threat_model, upload, await _read(overlay, "overlay"))
         except AdvmatrixError as exc:
             return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None,
                         error=str(exc))
         layer = tmr.layer(tm)
         return page(request, "threatmodel.html.j2", nav="/threatmodel", tm=tm, error=None, columns=columns,
+                    warnings=said,
                     cells=_cells(matrix, layer), json_uri=_data_uri(tmr.report_json(tm)),
                     layer_uri=_data_uri(layer.to_json() + "\n"), stem=Path(upload[0]).stem, gap_lines=tmr.gap_lines)
 
@@ -130,7 +147,8 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
         if upload is None:
             raise HTTPException(400, "system: no file uploaded")
         try:
-            tm = await run_in_threadpool(threat_model, upload, await _read(overlay, "overlay"))
+            tm, said = await run_in_threadpool(threat_model, upload, await _read(overlay, "overlay"))
         except AdvmatrixError as exc:
             raise HTTPException(400, str(exc)) from None
-        return JSONResponse({"threatmodel": tm.as_dict(), "layer": json.loads(tmr.layer(tm).to_json())})
+        return JSONResponse({"threatmodel": tm.as_dict(), "layer": json.loads(tmr.layer(tm).to_json()),
+                             "warnings": said})
