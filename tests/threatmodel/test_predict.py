@@ -274,3 +274,19 @@ def test_a_mitigation_for_a_kind_goes_on_the_component_the_reason_names_whatever
     advice = {m.id: m for m in f.mitigations}
     assert advice["AML.M0007"].component == advice["AML.M0025"].component == "theirs"
     assert not advice["AML.M0007"].in_place and "AML.M0007" in {m.id for m in f.missing}
+
+
+@pytest.mark.parametrize(("feed", "expected"), [
+    ([{"from": "crm", "to": "lookup", "trusted": True}], set()),
+    ([{"from": "crm", "to": "lookup"}], {"AML.T0051.001", "AML.T0093"}),
+    ([], {"AML.T0051.001"}),  # where the tool reads from is unstated: it may carry outsiders' text
+])
+def test_a_read_tool_fed_only_by_trusted_flows_carries_no_outsiders_text(feed, expected):
+    s = System.model_validate({"name": "t", "components": [
+        {"id": "user", "kind": "external", "actor": "user"},
+        {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"},
+        {"id": "bot", "kind": "llm-app", "tools": ["lookup"]},
+        {"id": "lookup", "kind": "tool", "side_effects": "read", "source": "first-party", "browses": False},
+        {"id": "crm", "kind": "dataset", "source": "collected", "writers": "internal", "used_for": "retrieval"}],
+        "flows": [{"from": "user", "to": "chat"}, {"from": "chat", "to": "bot"}, *feed]})
+    assert set(predict(s).technique_ids) & {"AML.T0051.001", "AML.T0093"} == expected
