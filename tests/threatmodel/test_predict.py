@@ -290,3 +290,19 @@ def test_a_read_tool_fed_only_by_trusted_flows_carries_no_outsiders_text(feed, e
         {"id": "crm", "kind": "dataset", "source": "collected", "writers": "internal", "used_for": "retrieval"}],
         "flows": [{"from": "user", "to": "chat"}, {"from": "chat", "to": "bot"}, *feed]})
     assert set(predict(s).technique_ids) & {"AML.T0051.001", "AML.T0093"} == expected
+
+
+def test_an_app_on_the_users_device_gets_no_internet_server_findings():
+    s = System.model_validate({"name": "d", "components": [
+        {"id": "user", "kind": "external", "actor": "user"},
+        {"id": "app", "kind": "service", "audience": "public", "authentication": "none", "returns": "labels",
+         "properties": {"on_device": True, "mobile_app": True}},
+        {"id": "m", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us",
+         "properties": {"on_device": True}}],
+        "flows": [{"from": "user", "to": "app"}, {"from": "app", "to": "m"}]})
+    found = set(predict(s).technique_ids)
+    server = {"AML.T0049", "AML.T0006", "AML.T0029", "AML.T0034", "AML.T0034.000", "AML.T0046", "AML.T0040"}
+    assert not found & server and {"AML.T0044", "AML.T0043.000", "AML.T0004"} <= found
+    served = s.model_copy(update={"components": (s.components[0], s.components[1].model_copy(
+        update={"properties": {}}), s.components[2].model_copy(update={"properties": {}}))})
+    assert {"AML.T0049", "AML.T0040"} <= set(predict(served).technique_ids)
