@@ -306,3 +306,21 @@ def test_an_app_on_the_users_device_gets_no_internet_server_findings():
     served = s.model_copy(update={"components": (s.components[0], s.components[1].model_copy(
         update={"properties": {}}), s.components[2].model_copy(update={"properties": {}}))})
     assert {"AML.T0049", "AML.T0040"} <= set(predict(served).technique_ids)
+
+
+def test_generative_ai_and_deepfake_controls_are_offered_only_where_they_can_apply():
+    image = System.model_validate({"name": "i", "components": [
+        {"id": "m", "kind": "model", "task": "classification", "modality": "image", "trained_by": "open-source",
+         "source": "huggingface"},
+        {"id": "photos", "kind": "dataset", "source": "scraped", "used_for": "training"}],
+        "flows": [{"from": "photos", "to": "m"}]})
+    offered = {m.id for f in predict(image).findings for m in f.mitigations}
+    assert offered and not offered & {"AML.M0020", "AML.M0021", "AML.M0022"}
+    chat = System.model_validate({"name": "c", "components": [
+        {"id": "user", "kind": "external", "actor": "user"},
+        {"id": "api", "kind": "service", "audience": "public", "authentication": "none", "returns": "text"},
+        {"id": "bot", "kind": "llm-app"},
+        {"id": "llm", "kind": "model", "task": "generation", "modality": "text"}],
+        "flows": [{"from": "user", "to": "api"}, {"from": "api", "to": "bot"}, {"from": "bot", "to": "llm"}]})
+    offered = {m.id for f in predict(chat).findings for m in f.mitigations}
+    assert "AML.M0020" in offered and "AML.M0034" not in offered

@@ -357,6 +357,29 @@ def _default_stage(lifecycle: tuple[str, ...]) -> str:
     return lifecycle[0]
 
 
+#: Mitigations that only a generative model can adopt (guardrails, guidelines, alignment), and those that
+#: only media can use (deepfake detection): ATLAS links them to techniques that also reach other systems.
+GENERATIVE_ONLY = frozenset({"AML.M0020", "AML.M0021", "AML.M0022"})
+MEDIA_ONLY = frozenset({"AML.M0034"})
+
+
+def _generative(c: Component) -> bool:
+    return c.kind == "llm-app" or (c.kind == "model" and c.get("task") in ("generation", "translation"))
+
+
+def _fits(system: System, comp: Component, mid: str) -> bool:
+    """Whether mitigation ``mid`` can apply where ``comp``'s finding is: a generative-AI control needs a
+    generative component there or behind it, deepfake detection a system that handles images or audio.
+    The adversary meets the whole system; a model whose task or modality is unstated may be either."""
+    if mid in GENERATIVE_ONLY:
+        near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
+        return any(_generative(c) or (c.kind == "model" and c.get("task") is None) for c in near)
+    if mid in MEDIA_ONLY:
+        return any(c.kind == "model" and c.get("modality") in (None, "image", "audio", "multimodal")
+                   for c in system.components)
+    return True
+
+
 def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id: str,
             named: frozenset[str] = frozenset()) -> tuple[MitigationAdvice, ...]:
     matrix = bundled()
@@ -370,7 +393,7 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
     parent = matrix.technique(technique_id).parent
     linked = [m.id for m, _ in matrix.mitigations_of(technique_id)]
     linked += [m.id for m, _ in matrix.mitigations_of(parent)] if parent else []
-    ids = list(dict.fromkeys(linked + list(placements)))
+    ids = [m for m in dict.fromkeys(linked + list(placements)) if m in placements or _fits(system, comp, m)]
     front = set() if comp.kind == "adversary" else {c.id for c in in_front(system, comp)}
     out = []
     for mid in ids:
