@@ -324,3 +324,16 @@ def test_generative_ai_and_deepfake_controls_are_offered_only_where_they_can_app
         "flows": [{"from": "user", "to": "api"}, {"from": "api", "to": "bot"}, {"from": "bot", "to": "llm"}]})
     offered = {m.id for f in predict(chat).findings for m in f.mitigations}
     assert "AML.M0020" in offered and "AML.M0034" not in offered
+
+
+@pytest.mark.parametrize(("sends_only", "expected"), [
+    (True, set()), (None, {"AML.T0051.001", "AML.T0093", "AML.T0098", "AML.T0099"})])
+def test_a_send_only_tool_carries_no_outside_text_to_the_agent(sends_only, expected):
+    tool = {"id": "send-email", "kind": "tool", "side_effects": "external-communication", "browses": False,
+            "source": "first-party", **({"sends_only": sends_only} if sends_only is not None else {})}
+    s = System.model_validate({"name": "t", "components": [
+        {"id": "user", "kind": "external", "actor": "user"},
+        {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"},
+        {"id": "bot", "kind": "llm-app", "tools": ["send-email"]}, tool],
+        "flows": [{"from": "user", "to": "chat"}, {"from": "chat", "to": "bot"}]})
+    assert set(predict(s).technique_ids) & {"AML.T0051.001", "AML.T0093", "AML.T0098", "AML.T0099"} == expected

@@ -278,6 +278,11 @@ class ToolComponent(Component):
     browses: StrictBool | None = Field(
         None, description="It opens web pages: fetches a URL it is given or follows links from a page."
     )
+    # A mail or webhook sender communicates outward, yet brings nothing from outside back to the agent:
+    # the rules about text that tools carry in must be able to leave it out.
+    sends_only: StrictBool | None = Field(
+        None, description="It only sends (mail, messages, webhooks): what it returns to the agent is a status, "
+                          "never content from outside.")
 
 
 class ExternalComponent(Component):
