@@ -500,3 +500,16 @@ def test_conditions_that_never_hold_fail_the_load(tmp_path, when, message):
 def test_placeholders_the_rule_can_never_fill_fail_the_load(tmp_path, when, reason, message):
     with pytest.raises(FormatError, match=re.escape(message)):
         rules_from(tmp_path, rule(when, reason=reason))
+
+
+def test_a_rule_given_twice_is_used_once_and_an_empty_file_is_named(tmp_path):
+    one = tmp_path / "a.yaml"
+    one.write_text(rule("kind: model"))
+    (tmp_path / "b.yaml").write_text(rule("kind: model"))
+    (tmp_path / "c.yaml").write_text("rules: []\n")
+    with pytest.warns(RuleWarning) as said:
+        rules = load_rules([tmp_path], include_bundled=False)
+    assert len(rules) == 1
+    notes = [str(w.message) for w in said]
+    assert any("b.yaml:2: rule AML.T0015 repeats the rule at" in n and "a.yaml:2; used once" in n for n in notes)
+    assert any(n.endswith("c.yaml: holds no rules") for n in notes)

@@ -30,9 +30,10 @@ from typing import Any
 
 from ..errors import FormatError
 from ..kb import bundled
+from ._facts import matched_ids
 from ._load import read_yaml
 from ._placement import AT_THE_API, holder, in_front, place
-from .rules import Rule, RuleSet, bundled_rules, matched_ids
+from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
 __all__ = ["ComponentPrediction", "MitigationAdvice", "Prediction", "TechniqueFinding", "Weights", "bundled_weights",

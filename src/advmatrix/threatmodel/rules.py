@@ -59,6 +59,7 @@ from typing import Any
 
 from ..errors import FormatError
 from ..kb import bundled
+from ._facts import MATCHED, MOST_NAMED, merge_ids, merge_names, names_of, note_matched
 from ._load import read_text, read_yaml
 from .system import Component, ServiceComponent, System, is_training_data
 
@@ -148,8 +149,8 @@ class Condition:
                 if c.match(system, comp, mine):
                     held = True
                     for key, names in mine.items():
-                        facts[key] = (names if key not in facts else _merge_ids(facts[key], names) if key == MATCHED
-                                      else _merge_names(facts[key], names))
+                        facts[key] = (names if key not in facts else merge_ids(facts[key], names) if key == MATCHED
+                                      else merge_names(facts[key], names))
             return held
         if self.op == "not":
             # Facts gathered under a negation describe what is absent: they must not leak into reasons.
@@ -201,8 +202,8 @@ class Condition:
             total = len(ids)
             found = [system.component(i) for i in heapq.nsmallest(MOST_NAMED, ids, key=system.position)]
         if found:
-            facts[self.op] = facts["via"] = _names(found, total)
-            _note_matched(facts, found)
+            facts[self.op] = facts["via"] = names_of(found, total)
+            note_matched(facts, found)
         return bool(found)
 
     def _fed_by(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
@@ -211,8 +212,8 @@ class Condition:
         found = [system.component(i) for i in dict.fromkeys(flows_back(system, self.untrusted).get(comp.id, ()))
                  if i != comp.id and selector.match(system, system.component(i), {})]
         if found:
-            facts["fed_by"] = facts["via"] = _names(found)
-            _note_matched(facts, found)
+            facts["fed_by"] = facts["via"] = names_of(found)
+            note_matched(facts, found)
         return bool(found)
 
     def _adversary(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
@@ -220,7 +221,7 @@ class Condition:
         selector = self.children[0]
         found = [c for c in system.of_kind("adversary") if selector.match(system, c, {})]
         if found:
-            facts["adversary"] = _names(found)  # not {via}: that names where content comes from
+            facts["adversary"] = names_of(found)  # not {via}: that names where content comes from
         return bool(found)
 
 
@@ -243,7 +244,7 @@ def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None
     entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=untrusted, inputs_only=True))
                if _is_entry(c)]
     direct = _direct_entries(system, comp, untrusted)
-    return _names([c for c in entries if c.id in direct] or entries)
+    return names_of([c for c in entries if c.id in direct] or entries)
 
 
 #: content that rests in these before it reaches a component was stored, not sent to it
@@ -279,41 +280,6 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
 
 def _is_entry(comp: Component) -> bool:
     return comp.kind == "external" or (isinstance(comp, ServiceComponent) and comp.audience == "public")
-
-
-#: A reason names at most this many components, then says how many more there are.
-MOST_NAMED = 8
-
-
-#: The facts key holding the ids of the components a graph leaf matched (no placeholder can name it): a
-#: mitigation meant for a dataset goes on the dataset the reason names, not the first one in the file.
-MATCHED = "\x00matched"
-
-
-def _note_matched(facts: dict[str, str], found: list[Component]) -> None:
-    facts[MATCHED] = _merge_ids(facts.get(MATCHED, ""), "\x1f".join(c.id for c in found))
-
-
-def _merge_ids(first: str, second: str) -> str:
-    return "\x1f".join(dict.fromkeys(i for i in first.split("\x1f") + second.split("\x1f") if i))
-
-
-def matched_ids(facts: Mapping[str, str]) -> tuple[str, ...]:
-    """The ids of the components a rule's graph leaves matched, from its facts."""
-    return tuple(facts[MATCHED].split("\x1f")) if facts.get(MATCHED) else ()
-
-
-def _merge_names(first: str, second: str) -> str:
-    """Two lists of names as reasons show them, the second's new names appended (counts kept as given)."""
-    have = [n.strip() for n in first.split(",")]
-    return ", ".join([first, *(n.strip() for n in second.split(",") if n.strip() not in have)])
-
-
-def _names(comps: Iterable[Component], total: int | None = None) -> str:
-    listed = list(comps)
-    shown = listed[:MOST_NAMED]
-    more = (len(listed) if total is None else total) - len(shown)
-    return ", ".join(c.label for c in shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _read(comp: Component, name: str) -> Any:
@@ -449,6 +415,7 @@ def load_rules(paths: Iterable[str | Path] = (), *, include_bundled: bool = True
     ``include_bundled`` is false. Any problem raises ``FormatError`` naming file, line and rule; a
     mitigation not linked to its technique is a :class:`RuleWarning` (also kept in ``.warnings``)."""
     rules: list[Rule] = list(bundled_rules()) if include_bundled else []
+    seen = {(r.technique_id, repr(r.when)): f"{r.source}:{r.line}" for r in rules}
     notes: list[str] = []
     problems: list[str] = []
     for p in paths:
@@ -459,8 +426,15 @@ def load_rules(paths: Iterable[str | Path] = (), *, include_bundled: bool = True
             except FormatError as exc:
                 problems.append(str(exc))
                 continue
-            rules.extend(got)
-            notes.extend(said)
+            notes.extend(said + ([f"{f}: holds no rules"] if not got else []))
+            for rule in got:
+                # the same condition for the same technique, twice, would list its finding's rule twice
+                twin = seen.setdefault((rule.technique_id, repr(rule.when)), f"{rule.source}:{rule.line}")
+                if twin != f"{rule.source}:{rule.line}":
+                    notes.append(f"{rule.source}:{rule.line}: rule {rule.technique_id} repeats the rule at {twin}; "
+                                 "used once")
+                else:
+                    rules.append(rule)
     if problems:
         raise FormatError("\n".join(problems))
     for note in notes:
