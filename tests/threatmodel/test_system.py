@@ -386,3 +386,10 @@ def test_control_characters_are_refused_in_text_and_escaped_in_keys():
         load_system_text('name: x\ncomponents: []\n"x\\e[2J\\nfake.yaml:1: ok": 1\n', "s.yaml")
     assert "\x1b" not in str(err.value) and len(str(err.value).splitlines()) == 1
     assert "x\\x1b[2J\\nfake.yaml:1: ok" in str(err.value)
+
+
+def test_a_blank_name_is_refused():
+    with pytest.raises(FormatError, match=r"^s.yaml:1: name: must not be blank$"):
+        load_system_text('name: "   "\ncomponents: []\n', "s.yaml")
+    with pytest.raises(FormatError, match=r"^s.yaml:3: components\[0\].name: must not be blank$"):
+        load_system_text('name: x\ncomponents:\n  - {id: m, kind: model, name: " "}\n', "s.yaml")

@@ -277,6 +277,8 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
             choices = ["name", "description", "components", "flows"] if len(raw) == 1 else []
         near = nearest(str(raw[-1]), choices) if raw else None
         return f"unknown field; did you mean '{near}'?" if near else "unknown field"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == r"\S":
+        return "must not be blank"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
         return f"must be one word without spaces or invisible characters; got {_shown(err['input'])}"
     if kind == "value_error":

@@ -150,7 +150,7 @@ class Component(_Base):
     id: ComponentId = Field(min_length=1, max_length=200, pattern=ID_PATTERN,
                     description="Unique name, used by flows and tool lists.")
     kind: Kind
-    name: str | None = Field(None, max_length=200, description="Display name; defaults to the id.")
+    name: str | None = Field(None, max_length=200, pattern=r"\S", description="Display name; defaults to the id.")
     description: str | None = Field(None, max_length=10_000)
     controls: _one_or_many(MitigationId) = Field(
         (), description="ATLAS mitigation IDs (AML.M....) already in place for this component."
@@ -349,7 +349,8 @@ class Flow(_Base):
 class System(_Base):
     """A whole system: its components and the flows between them."""
 
-    name: str = Field(min_length=1, max_length=200)
+    # spaces alone name nothing: a report headed "   " and a blank SARIF category are no use
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
     description: str | None = Field(None, max_length=10_000)
     components: tuple[AnyComponent, ...] = ()
     flows: tuple[Flow, ...] = ()
