@@ -337,3 +337,16 @@ def test_a_send_only_tool_carries_no_outside_text_to_the_agent(sends_only, expec
         {"id": "bot", "kind": "llm-app", "tools": ["send-email"]}, tool],
         "flows": [{"from": "user", "to": "chat"}, {"from": "chat", "to": "bot"}]})
     assert set(predict(s).technique_ids) & {"AML.T0051.001", "AML.T0093", "AML.T0098", "AML.T0099"} == expected
+
+
+def test_inference_api_access_needs_a_service_in_front_of_the_model_not_an_llm_app():
+    s = System.model_validate({"name": "c", "components": [
+        {"id": "user", "kind": "external", "actor": "user"},
+        {"id": "api", "kind": "service", "audience": "public", "authentication": "none", "returns": "text"},
+        {"id": "bot", "kind": "llm-app"},
+        {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor"}],
+        "flows": [{"from": "user", "to": "api"}, {"from": "api", "to": "bot"}, {"from": "bot", "to": "llm"}]})
+    found = set(predict(s).technique_ids)
+    assert "AML.T0040" not in found and "AML.T0047" in found  # those who talk to the app use the product
+    direct = s.model_copy(update={"flows": (*s.flows, s.flows[0].model_copy(update={"source": "api", "target": "llm"}))})
+    assert "AML.T0040" in set(predict(direct).technique_ids)
