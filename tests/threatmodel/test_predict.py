@@ -348,5 +348,6 @@ def test_inference_api_access_needs_a_service_in_front_of_the_model_not_an_llm_a
         "flows": [{"from": "user", "to": "api"}, {"from": "api", "to": "bot"}, {"from": "bot", "to": "llm"}]})
     found = set(predict(s).technique_ids)
     assert "AML.T0040" not in found and "AML.T0047" in found  # those who talk to the app use the product
-    direct = s.model_copy(update={"flows": (*s.flows, s.flows[0].model_copy(update={"source": "api", "target": "llm"}))})
+    extra = s.flows[0].model_copy(update={"source": "api", "target": "llm"})
+    direct = s.model_copy(update={"flows": (*s.flows, extra)})
     assert "AML.T0040" in set(predict(direct).technique_ids)
