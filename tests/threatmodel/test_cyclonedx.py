@@ -181,7 +181,7 @@ BAD_OVERLAYS = {
                            ":3: component 'helpdesk-bot': controls"),
     "properties-as-list": ("components:\n  - id: tuned-llm\n    properties: [a, b]\n",
                            ":3: component 'tuned-llm': properties"),
-    "name-as-number": ("name: 5\n", ":1: name: input should be a valid string"),
+    "name-as-number": ("name: 5\n", ":1: name: expected text; YAML read this as a number (5): put it in quotes"),
     "unknown-top-level": ("colour: blue\n", ":1: colour: unknown field"),
 }
 

@@ -358,9 +358,9 @@ def test_a_value_its_tag_cannot_take_is_one_line_not_a_crash(value):
 
 @pytest.mark.parametrize("text", ["flows: [{from: [a], to: m}]", "flows: [{from: {x: 1}, to: m}]"])
 def test_a_list_or_mapping_where_a_flow_end_belongs_is_a_schema_error(text):
-    with pytest.raises(FormatError, match=r"flows\[0\]\.from: input should be a valid string"):
+    with pytest.raises(FormatError, match=r"flows\[0\]\.from: expected text; got [[{]"):
         load_system_text(f"name: x\ncomponents:\n  - {{id: m, kind: model}}\n{text}\n", "s.yaml")
-    with pytest.raises(FormatError, match=r"components\[0\]\.tools\[0\]: input should be a valid string"):
+    with pytest.raises(FormatError, match=r"components\[0\]\.tools\[0\]: expected text; got \[.x.\]"):
         load_system_text("name: x\ncomponents:\n  - {id: a, kind: llm-app, tools: [[x]]}\n", "s.yaml")
 
 
@@ -393,3 +393,12 @@ def test_a_blank_name_is_refused():
         load_system_text('name: "   "\ncomponents: []\n', "s.yaml")
     with pytest.raises(FormatError, match=r"^s.yaml:3: components\[0\].name: must not be blank$"):
         load_system_text('name: x\ncomponents:\n  - {id: m, kind: model, name: " "}\n', "s.yaml")
+
+
+def test_a_value_yaml_read_as_something_else_than_text_says_what_it_became():
+    with pytest.raises(FormatError) as err:
+        load_system_text("name: yes\ncomponents:\n  - {id: m, kind: model, description: 2024-01-01}\n", "s.yaml")
+    assert str(err.value).splitlines() == [
+        "s.yaml:1: name: expected text; YAML read this as a boolean (true; yes, no, on and off are booleans too): "
+        "put it in quotes",
+        "s.yaml:3: components[0].description: expected text; YAML read this as a date (2024-01-01): put it in quotes"]

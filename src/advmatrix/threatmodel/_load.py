@@ -283,6 +283,16 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         return f"must be one word without spaces or invisible characters; got {_shown(err['input'])}"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
+    if kind == "string_type":
+        got = err["input"]
+        # YAML reads yes/no/on/off as booleans and 2024-01-01 as a date: say what it became
+        read = (f"a boolean ({str(got).lower()}; yes, no, on and off are booleans too)" if isinstance(got, bool)
+                else f"a date ({got.isoformat()})" if hasattr(got, "isoformat")
+                else f"a number ({_shown(got)})" if isinstance(got, (int, float)) else None)
+        if got is None:
+            return "expected text; the value is empty"
+        return f"expected text; YAML read this as {read}: put it in quotes" if read else \
+            f"expected text; got {_shown(got)}"
     if kind in ("tuple_type", "list_type"):  # pydantic says "a valid tuple": the file has lists
         return f"expected a list; got {_shown(err['input'])}"
     if kind in ("dict_type", "mapping_type"):
