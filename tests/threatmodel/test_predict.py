@@ -351,3 +351,19 @@ def test_inference_api_access_needs_a_service_in_front_of_the_model_not_an_llm_a
     extra = s.flows[0].model_copy(update={"source": "api", "target": "llm"})
     direct = s.model_copy(update={"flows": (*s.flows, extra)})
     assert "AML.T0040" in set(predict(direct).technique_ids)
+
+
+@pytest.mark.parametrize(("recipients", "relayed"), [(False, False), (True, True)])
+def test_a_chat_answering_the_one_who_asked_is_no_phishing_relay(recipients, relayed):
+    comps = [{"id": "customer", "kind": "external", "actor": "user"},
+             {"id": "chat", "kind": "service", "audience": "public", "authentication": "none", "returns": "text"},
+             {"id": "bot", "kind": "llm-app"}]
+    flows = [{"from": "customer", "to": "chat"}, {"from": "chat", "to": "bot"}, {"from": "bot", "to": "chat"},
+             {"from": "chat", "to": "customer"}]
+    if recipients:  # people who only receive what the service passes on
+        comps.append({"id": "readers", "kind": "external", "actor": "user"})
+        flows.append({"from": "chat", "to": "readers"})
+    s = System.model_validate({"name": "r", "components": comps, "flows": flows})
+    on_chat = {f.technique_id for f in predict(s).for_component("chat").findings}
+    assert ({"AML.T0052", "AML.T0073"} <= on_chat) is relayed
+    assert not ({"AML.T0052", "AML.T0073"} & on_chat) or relayed
