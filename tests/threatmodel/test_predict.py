@@ -367,3 +367,12 @@ def test_a_chat_answering_the_one_who_asked_is_no_phishing_relay(recipients, rel
     on_chat = {f.technique_id for f in predict(s).for_component("chat").findings}
     assert ({"AML.T0052", "AML.T0073"} <= on_chat) is relayed
     assert not ({"AML.T0052", "AML.T0073"} & on_chat) or relayed
+
+
+@pytest.mark.parametrize(("open_signup", "fires"), [(None, True), (True, True), (False, False)])
+def test_opening_accounts_needs_a_sign_up_that_is_not_closed(open_signup, fires):
+    api = {"id": "api", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text",
+           **({"open_signup": open_signup} if open_signup is not None else {})}
+    s = System.model_validate({"name": "o", "components": [{"id": "u", "kind": "external"}, api],
+                               "flows": [{"from": "u", "to": "api"}]})
+    assert ("AML.T0021" in predict(s).technique_ids) is fires

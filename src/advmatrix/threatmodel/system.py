@@ -228,6 +228,8 @@ class ServiceComponent(Component):
     )
     rate_limited: StrictBool = Field(
         False, description="Queries per caller are limited; implied by AML.M0004 in controls.")
+    open_signup: StrictBool | None = Field(
+        None, description="Anyone can create an account (false: invited or vetted callers only).")
 
 
 
