@@ -359,6 +359,10 @@ def test_phishing_through_a_service_needs_it_to_pass_on_text():
     flows = [{"from": "shoppers", "to": "checkout"}, {"from": "checkout", "to": "shoppers"}]
     assert not {t for _, t in bundled_hits(system(comps, flows))} & {"AML.T0052", "AML.T0073"}
     comps[1] = {**comps[1], "returns": "text"}
+    # text back to the shopper who asked relays nothing; text passed on to people who only receive does
+    assert not {t for _, t in bundled_hits(system(comps, flows))} & {"AML.T0052", "AML.T0073"}
+    comps.append({"id": "recipients", "kind": "external", "actor": "user"})
+    flows.append({"from": "checkout", "to": "recipients"})
     assert {("checkout", "AML.T0052"), ("checkout", "AML.T0073")} <= bundled_hits(system(comps, flows))
 
 
