@@ -391,3 +391,34 @@ def test_the_wrong_type_error_points_at_the_propertys_own_line(cli, tmp_path):
                     "    properties:\n      owner: ml\n      on_device: \"true\"\nflows: [{from: u, to: clf}]\n")
     r = cli("threatmodel", path)
     assert r.code == 2 and "pv2.yaml:8: component 'clf': properties.on_device:" in r.err
+
+
+def _edited(tmp_path, old, new, name="bom.json"):
+    """The chatbot BOM's own text with ``old`` replaced by ``new`` (once), and the line ``new`` is on."""
+    text = (BOMS / "chatbot.bom.json").read_text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    path = tmp_path / name
+    path.write_text(text)
+    return path, text[:text.index(new)].count("\n") + 1
+
+
+@pytest.mark.parametrize(("old", "new", "says"), [
+    ('"authenticated": false', '"authenticated": true, "authenticated": false', "services[0].authenticated"),
+    ('"bom-ref": "tuned-llm",', '"bom-ref": "tuned-llm", "bom-ref": "other-llm",', "components[0].bom-ref"),
+    ('"version": 1,', '"version": 1, "components": [], "version": 2,', "version"),
+])
+def test_a_json_key_given_twice_is_an_error_at_its_line(tmp_path, cli, old, new, says):
+    path, line = _edited(tmp_path, old, new)
+    r = cli("threatmodel", path)
+    assert r.code == 2 and "Traceback" not in r.err
+    assert f"{path}:{line}: {says}: key given twice in one object" in r.err
+
+
+def test_a_bom_ref_given_to_a_nested_component_too_names_both_lines(tmp_path):
+    inner = '"components": [{"type": "machine-learning-model", "bom-ref": "tuned-llm", "name": "inner"}],\n'
+    path, line = _edited(tmp_path, '"modelCard"', inner + '      "modelCard"')
+    first = (BOMS / "chatbot.bom.json").read_text().split("\n").index('      "bom-ref": "tuned-llm",') + 1
+    with pytest.raises(FormatError) as exc:
+        load_cyclonedx(path, validate=False)
+    assert str(exc.value) == f"{path}:{line}: bom-ref 'tuned-llm' names two components (the first at line {first})"

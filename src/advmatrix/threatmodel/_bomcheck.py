@@ -12,7 +12,62 @@ from typing import Any
 from ..errors import FormatError
 from ._load import read_yaml
 
-__all__ = ["bom_lines", "check_shapes", "slug", "surrogate_at", "validate_schema"]
+__all__ = ["BomLines", "bom_lines", "check_shapes", "parse_json", "slug", "surrogate_at", "validate_schema"]
+
+
+class _KeyTwice(Exception):
+    pass
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        raise _KeyTwice
+    return out
+
+
+def parse_json(text: str, source: str) -> Any:
+    """The BOM's JSON, or one ``FormatError`` naming the line: bad JSON, or a key given twice in one
+    object, which JSON readers settle without a word by keeping one of the values."""
+    try:
+        return json.loads(text, object_pairs_hook=_once)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise FormatError(f"{source}: nested too deeply to read") from None
+    except ValueError as exc:  # an integer of thousands of digits (Python refuses to convert it)
+        raise FormatError(f"{source}: not readable JSON: {exc}") from None
+    except _KeyTwice:
+        line, where = _key_twice_at(text)
+        raise FormatError(f"{source}:{line}: {where}: key given twice in one object (a JSON reader silently keeps "
+                          "only one of the values); give it once") from None
+
+
+_TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")(\s*:)?|[{}\[\],]')
+
+
+def _key_twice_at(text: str) -> tuple[int, str]:
+    """The line and JSON path of the first key given twice in one object of ``text`` (valid JSON)."""
+    stack: list[list[Any]] = []  # [keys seen, last key] for an object, [None, index] for a list
+    for m in _TOKEN.finditer(text):
+        token = m.group()
+        if m.group(1) and not m.group(2):
+            continue  # a value
+        if m.group(2):
+            keys = stack[-1][0]
+            key = json.loads(m.group(1))
+            if key in keys:
+                where = "".join(f"[{k}]" if seen is None else f".{k}" for seen, k in stack[:-1])
+                return text.count("\n", 0, m.start()) + 1, f"{where}.{key}".lstrip(".")
+            keys.add(key)
+            stack[-1][1] = key
+        elif token in "{[":
+            stack.append([set(), None] if token == "{" else [None, 0])
+        elif token in "}]":
+            stack.pop()
+        elif token == "," and stack[-1][0] is None:
+            stack[-1][1] += 1
+    return 1, "a key"  # not reached: the parser found one
 
 
 def validate_schema(text: str, version: str, source: str) -> None:
@@ -105,10 +160,8 @@ def bom_lines(text: str, source: str) -> dict[str, int]:
     its ``bom-ref``, else its slugged name (a component without a bom-ref still gets a line); ``{}``
     when the text does not parse."""
     out: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
-        if m:
-            out.setdefault(json.loads(m.group(1)), number)
+    for number, ref in _ref_lines(text):
+        out.setdefault(ref, number)
     try:
         located = read_yaml(text, source)  # JSON is YAML, and the reader keeps each item's line
     except FormatError:
@@ -123,3 +176,34 @@ def bom_lines(text: str, source: str) -> dict[str, int]:
             out.setdefault(slug(str(item.get("name", ""))), located.lines[loc])
     return out
 
+
+
+def _ref_lines(text: str) -> list[tuple[int, str]]:
+    """Each ``"bom-ref"`` of a CycloneDX JSON text, with its line, in the order of the text."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
+        if m:
+            out.append((number, json.loads(m.group(1))))
+    return out
+
+
+class BomLines:
+    """Where in a BOM's text its components are, looked up only when a message needs it."""
+
+    def __init__(self, text: str | None, source: str):
+        self.text, self.source = text, source
+        self._lines: dict[str, int] | None = None
+
+    def at(self, cid: str) -> str:
+        """``file:line`` of the component or service with id ``cid``; the file alone when not known."""
+        if self._lines is None:
+            self._lines = bom_lines(self.text, self.source) if self.text else {}
+        return f"{self.source}:{self._lines[cid]}" if cid in self._lines else self.source
+
+    def twice(self, ref: str, what: str) -> str:
+        """The message for a ``bom-ref`` that two components (``what``) have, at the second one's line."""
+        lines = [n for n, r in _ref_lines(self.text or "") if r == ref]
+        if len(lines) < 2:
+            return f"{self.source}: bom-ref '{ref}' names two {what}"
+        return f"{self.source}:{lines[1]}: bom-ref '{ref}' names two {what} (the first at line {lines[0]})"

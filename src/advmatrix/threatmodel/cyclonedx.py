@@ -23,7 +23,6 @@ component's ``properties["assumed"]``.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from ._bomcheck import bom_lines, check_shapes, slug, surrogate_at, validate_schema
+from ._bomcheck import BomLines, bom_lines, check_shapes, parse_json, slug, surrogate_at, validate_schema
 from ._load import Located, read_text, read_yaml, validation_problems
 from ._words import a_kind, nearest
 from ._words import more as more_
@@ -186,10 +185,12 @@ def _walk_components(items: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]:
+def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None = None) -> dict[str, Any]:
     """A parsed ML-BOM as a ``system.yaml``-shaped dict (not yet validated); a part of the wrong
-    shape (text where CycloneDX has a list) is a ``FormatError`` naming its JSON path."""
+    shape (text where CycloneDX has a list) is a ``FormatError`` naming its JSON path. With the BOM's
+    ``text`` messages name lines too."""
     check_shapes(bom, source)
+    lines = BomLines(text, source)
     comps = _walk_components([(bom.get("metadata") or {}).get("component"), *(bom.get("components") or [])])
     if not any(c.get("type") == "machine-learning-model" for c in comps):
         raise FormatError(f"{source}: a CycloneDX BOM, but not an ML-BOM: no component of type machine-learning-model")
@@ -222,7 +223,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         _apply_properties(entry, props, source)
         if cid in entries:
             # Flows and dependencies name components by bom-ref: a second one would be silently merged away.
-            raise FormatError(f"{source}: bom-ref '{cid}' names two components")
+            raise FormatError(lines.twice(cid, "components"))
         entries[cid] = entry
     for ref, uses in used_for.items():
         if ref in entries and entries[ref]["kind"] == "dataset" and "used_for" not in entries[ref]:
@@ -239,7 +240,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
             raise FormatError(f"{source}: service '{sid}': advmatrix:kind '{entry['kind']}' must be one of "
                               f"{', '.join(COMPONENT_CLASSES)}")
         if sid in entries:
-            raise FormatError(f"{source}: bom-ref '{sid}' names two components or services")
+            raise FormatError(lines.twice(sid, "components or services"))
         if entry["kind"] == "service":
             if "audience" not in props:
                 if svc.get("x-trust-boundary") is True:
@@ -392,14 +393,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     path = Path(path)
     source = str(path)
     text = read_text(path)
-    try:
-        bom = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise FormatError(f"{source}: nested too deeply to read") from None
-    except ValueError as exc:  # an integer of thousands of digits (Python refuses to convert it)
-        raise FormatError(f"{source}: not readable JSON: {exc}") from None
+    bom = parse_json(text, source)
     bad = surrogate_at(bom)
     if bad is not None:
         raise FormatError(f"{source}: {bad or 'value'}: holds an unpaired surrogate escape (\\ud800-\\udfff), "
@@ -416,7 +410,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         except RecursionError:
             raise FormatError(f"{source}: components nested too deeply to check") from None
     try:
-        data = bom_to_dict(bom, source)
+        data = bom_to_dict(bom, source, text)
     except (AttributeError, TypeError) as exc:
         # Only reachable when the schema check did not run (cyclonedx-python-lib missing): a field of
         # the wrong shape, such as a model card given as a list.
