@@ -422,3 +422,16 @@ def test_a_bom_ref_given_to_a_nested_component_too_names_both_lines(tmp_path):
     with pytest.raises(FormatError) as exc:
         load_cyclonedx(path, validate=False)
     assert str(exc.value) == f"{path}:{line}: bom-ref 'tuned-llm' names two components (the first at line {first})"
+
+
+def test_an_advmatrix_property_given_twice_is_an_error_with_two_values_a_warning_with_one(tmp_path):
+    twice = '{"name": "advmatrix:artifact_format", "value": "safetensors"},\n'
+    path, _ = _edited(tmp_path, twice, twice + twice.replace("safetensors", "pickle"))
+    line = (BOMS / "chatbot.bom.json").read_text().split("\n").index('      "bom-ref": "tuned-llm",') + 1
+    with pytest.raises(FormatError) as exc:
+        load_cyclonedx(path, validate=False)
+    assert str(exc.value) == (f"{path}:{line}: component 'tuned-llm': advmatrix:artifact_format is given twice, "
+                              "as 'safetensors' and 'pickle'; keep the one you mean")
+    path, _ = _edited(tmp_path, twice, twice + twice)
+    with pytest.warns(UserWarning, match="'tuned-llm': advmatrix:artifact_format is given twice \\(both 'safetensors'"):
+        assert load_cyclonedx(path, validate=False).component("tuned-llm").artifact_format == "safetensors"

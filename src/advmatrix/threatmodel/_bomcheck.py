@@ -12,7 +12,9 @@ from typing import Any
 from ..errors import FormatError
 from ._load import read_yaml
 
-__all__ = ["BomLines", "bom_lines", "check_shapes", "parse_json", "slug", "surrogate_at", "validate_schema"]
+__all__ = [
+    "BomLines", "bom_lines", "check_shapes", "parse_json", "read_properties", "slug", "surrogate_at", "validate_schema",
+]
 
 
 class _KeyTwice(Exception):
@@ -27,10 +29,11 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json(text: str, source: str) -> Any:
-    """The BOM's JSON, or one ``FormatError`` naming the line: bad JSON, or a key given twice in one
-    object, which JSON readers settle without a word by keeping one of the values."""
+    """The BOM's JSON, or one ``FormatError`` naming the line: bad JSON, a key given twice in one
+    object (which JSON readers settle without a word by keeping one of the values), text that is not
+    text (a lone surrogate escape)."""
     try:
-        return json.loads(text, object_pairs_hook=_once)
+        bom = json.loads(text, object_pairs_hook=_once)
     except json.JSONDecodeError as exc:
         raise FormatError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except RecursionError:
@@ -41,6 +44,11 @@ def parse_json(text: str, source: str) -> Any:
         line, where = _key_twice_at(text)
         raise FormatError(f"{source}:{line}: {where}: key given twice in one object (a JSON reader silently keeps "
                           "only one of the values); give it once") from None
+    bad = surrogate_at(bom)
+    if bad is not None:
+        raise FormatError(f"{source}: {bad or 'value'}: holds an unpaired surrogate escape (\\ud800-\\udfff), "
+                          "which is not text")
+    return bom
 
 
 _TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")(\s*:)?|[{}\[\],]')
@@ -207,3 +215,22 @@ class BomLines:
         if len(lines) < 2:
             return f"{self.source}: bom-ref '{ref}' names two {what}"
         return f"{self.source}:{lines[1]}: bom-ref '{ref}' names two {what} (the first at line {lines[0]})"
+
+
+def read_properties(comp: dict[str, Any], prefix: str, lines: BomLines, what: str = "component") -> dict[str, str]:
+    """The values of a component's (or service's) properties named ``prefix<field>``, by field. A name
+    given twice with two values is an error (which one was meant?); with the same value, a warning."""
+    cid = str(comp.get("bom-ref") or slug(str(comp.get("name", ""))))
+    out: dict[str, str] = {}
+    for prop in comp.get("properties", []):  # null is not a list: the caller says the BOM is not well-formed
+        name = str(prop.get("name", "")) if isinstance(prop, dict) else ""
+        if not name.startswith(prefix):
+            continue
+        field, value = name[len(prefix):], str(prop.get("value", ""))
+        if field in out and out[field] != value:
+            raise FormatError(f"{lines.at(cid)}: {what} '{cid}': {name} is given twice, as '{out[field]}' and "
+                              f"'{value}'; keep the one you mean")
+        if field in out:
+            warnings.warn(f"{lines.at(cid)}: {what} '{cid}': {name} is given twice (both '{value}')", stacklevel=3)
+        out[field] = value
+    return out

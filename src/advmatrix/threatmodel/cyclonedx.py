@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from ._bomcheck import BomLines, bom_lines, check_shapes, parse_json, slug, surrogate_at, validate_schema
+from ._bomcheck import BomLines, bom_lines, check_shapes, parse_json, read_properties, slug, validate_schema
 from ._load import Located, read_text, read_yaml, validation_problems
 from ._words import a_kind, nearest
 from ._words import more as more_
@@ -83,14 +83,6 @@ def _source_of(comp: dict[str, Any]) -> str | None:
     if "huggingface" in text:
         return "huggingface"
     return "other" if text.strip() else None
-
-
-def _properties(comp: dict[str, Any]) -> dict[str, str]:
-    return {
-        p["name"][len(PROPERTY_PREFIX):]: str(p.get("value", ""))
-        for p in comp.get("properties", [])
-        if isinstance(p, dict) and str(p.get("name", "")).startswith(PROPERTY_PREFIX)
-    }
 
 
 def _typed(kind: str, field: str, value: str) -> Any:
@@ -197,7 +189,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     entries: dict[str, dict[str, Any]] = {}
     used_for: dict[str, set[str]] = {}
     for comp in comps:
-        props = _properties(comp)
+        props = read_properties(comp, PROPERTY_PREFIX, lines)
         kind = props.get("kind") or {"machine-learning-model": "model", "data": "dataset",
                                      "application": "service"}.get(str(comp.get("type")))
         if kind is None:
@@ -233,7 +225,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     for svc in bom.get("services") or []:
         if not isinstance(svc, dict):
             continue
-        props = _properties(svc)
+        props = read_properties(svc, PROPERTY_PREFIX, lines, "service")
         sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
         if entry["kind"] not in COMPONENT_CLASSES:
@@ -394,10 +386,6 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     source = str(path)
     text = read_text(path)
     bom = parse_json(text, source)
-    bad = surrogate_at(bom)
-    if bad is not None:
-        raise FormatError(f"{source}: {bad or 'value'}: holds an unpaired surrogate escape (\\ud800-\\udfff), "
-                          "which is not text")
     if not isinstance(bom, dict) or bom.get("bomFormat") != "CycloneDX":
         raise FormatError(f"{source}: not a CycloneDX BOM (no \"bomFormat\": \"CycloneDX\")")
     version = str(bom.get("specVersion", ""))
