@@ -435,3 +435,13 @@ def test_an_advmatrix_property_given_twice_is_an_error_with_two_values_a_warning
     path, _ = _edited(tmp_path, twice, twice + twice)
     with pytest.warns(UserWarning, match="'tuned-llm': advmatrix:artifact_format is given twice \\(both 'safetensors'"):
         assert load_cyclonedx(path, validate=False).component("tuned-llm").artifact_format == "safetensors"
+
+
+def test_a_model_card_dataset_nothing_has_is_a_warning_as_for_a_dependency(tmp_path):
+    path, _ = _edited(tmp_path, '"datasets": [{"ref": "tickets"}]', '"datasets": [{"ref": "ticket"}]')
+    line = (BOMS / "chatbot.bom.json").read_text().split("\n").index('      "bom-ref": "tuned-llm",') + 1
+    with pytest.warns(UserWarning) as caught:
+        system = load_cyclonedx(path, validate=False)
+    assert f"{path}:{line}: component 'tuned-llm': its model card names dataset 'ticket', which no component or " \
+        "service has; that reference is left out" in [str(w.message) for w in caught]
+    assert system.component("tickets").used_for == ()

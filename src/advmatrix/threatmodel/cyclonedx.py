@@ -188,6 +188,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         raise FormatError(f"{source}: a CycloneDX BOM, but not an ML-BOM: no component of type machine-learning-model")
     entries: dict[str, dict[str, Any]] = {}
     used_for: dict[str, set[str]] = {}
+    carded: dict[str, str] = {}  # a model card's dataset reference -> the model whose card it is
     for comp in comps:
         props = read_properties(comp, PROPERTY_PREFIX, lines)
         kind = props.get("kind") or {"machine-learning-model": "model", "data": "dataset",
@@ -208,6 +209,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                     name = str(ref["ref"]).lower()
                     use = "evaluation" if ("eval" in name or "test" in name) else "training"
                     used_for.setdefault(str(ref["ref"]), set()).add(use)
+                    carded.setdefault(str(ref["ref"]), cid)
         elif kind == "dataset":
             _dataset(comp, entry)
         elif kind == "service" and "audience" not in props:
@@ -217,6 +219,12 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
             # Flows and dependencies name components by bom-ref: a second one would be silently merged away.
             raise FormatError(lines.twice(cid, "components"))
         entries[cid] = entry
+    services = [s for s in bom.get("services") or [] if isinstance(s, dict)]
+    refs = {str(c.get("bom-ref")) for c in [*comps, *services] if c.get("bom-ref")}
+    for ref, cid in carded.items():  # a typo, as in a dependency: what the dataset is used for is lost
+        if ref not in refs and ref not in entries:
+            warnings.warn(f"{lines.at(cid)}: component '{cid}': its model card names dataset '{ref}', which no "
+                          "component or service has; that reference is left out", stacklevel=2)
     for ref, uses in used_for.items():
         if ref in entries and entries[ref]["kind"] == "dataset" and "used_for" not in entries[ref]:
             entries[ref]["used_for"] = sorted(uses)
@@ -265,8 +273,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                 if caller.get("kind") in _CALLERS and called.get("kind") in _CALLED:
                     flows.append({"from": str(dep.get("ref")), "to": str(ref)})
     # A reference that names nothing in the BOM is a typo (or a case slip); the flow it meant is lost.
-    services = [s for s in bom.get("services") or [] if isinstance(s, dict)]
-    known = {str(c.get("bom-ref")) for c in [*comps, *services] if c.get("bom-ref")} | set(entries)
+    known = refs | set(entries)
     unknown = sorted({r for f in flows for r in (f["from"], f["to"]) if r not in known})
     if unknown:
         warnings.warn(f"{source}: dependencies or data flows name {', '.join(repr(r) for r in unknown[:5])}"
