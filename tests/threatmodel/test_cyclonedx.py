@@ -445,3 +445,18 @@ def test_a_model_card_dataset_nothing_has_is_a_warning_as_for_a_dependency(tmp_p
     assert f"{path}:{line}: component 'tuned-llm': its model card names dataset 'ticket', which no component or " \
         "service has; that reference is left out" in [str(w.message) for w in caught]
     assert system.component("tickets").used_for == ()
+
+
+def test_advmatrix_id_or_properties_warns_what_it_does_not_that_it_is_no_field(tmp_path):
+    def mark(bom):
+        bom["components"][0]["properties"] += [{"name": "advmatrix:id", "value": "x"},
+                                               {"name": "advmatrix:properties", "value": "y"}]
+    with pytest.warns(UserWarning) as caught:
+        system = load_cyclonedx(_chatbot(tmp_path, mark), validate=False)
+    said = [str(w.message) for w in caught]
+    assert not [m for m in said if "is a field of" in m]
+    assert any(m.endswith("component 'tuned-llm': advmatrix:id does not set the id, which is the bom-ref (the name "
+                          "when there is none); kept as a free property named 'id'") for m in said)
+    assert any("advmatrix:properties is not needed: any advmatrix: name that is not a field is a free property "
+               "already; kept as a free property named 'properties'" in m for m in said)
+    assert system.component("tuned-llm").properties["id"] == "x"

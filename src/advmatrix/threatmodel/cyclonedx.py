@@ -116,6 +116,12 @@ def _warn_free(entry: dict[str, Any], name: str, source: str) -> None:
     """Warn when an ``advmatrix:`` name kept as a free property looks like a field: of another kind, or
     misspelt (a free property is silently read by no rule)."""
     kind = entry["kind"]
+    if name in ("id", "properties"):  # fields of every kind, which no property sets
+        what = ("does not set the id, which is the bom-ref (the name when there is none)" if name == "id" else
+                "is not needed: any advmatrix: name that is not a field is a free property already")
+        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} {what}; kept as a free property "
+                      f"named '{name}'", UserWarning, stacklevel=2)
+        return
     owners = [k for k, cls in COMPONENT_CLASSES.items() if name in cls.model_fields and k != kind]
     near = nearest(name, [f for f in COMPONENT_CLASSES[kind].model_fields if f not in ("id", "kind", "properties")],
                    cutoff=0.8)
