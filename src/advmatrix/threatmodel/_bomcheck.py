@@ -31,7 +31,11 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_json(text: str, source: str) -> Any:
     """The BOM's JSON, or one ``FormatError`` naming the line: bad JSON, a key given twice in one
     object (which JSON readers settle without a word by keeping one of the values), text that is not
-    text (a lone surrogate escape)."""
+    text (a lone surrogate escape), and XML, the other form of CycloneDX."""
+    if text.lstrip().startswith("<"):
+        line = text[:len(text) - len(text.lstrip())].count("\n") + 1
+        raise FormatError(f"{source}:{line}: XML, not JSON: the XML form of CycloneDX is not read; export the BOM "
+                          "as JSON (the CycloneDX tools convert one form into the other)")
     try:
         bom = json.loads(text, object_pairs_hook=_once)
     except json.JSONDecodeError as exc:
