@@ -469,3 +469,27 @@ def test_an_xml_bom_is_told_to_export_json(tmp_path, cli):
     assert r.code == 2 and r.err.strip().endswith(f"{path}:2: XML, not JSON: the XML form of CycloneDX is not read; "
                                                   "export the BOM as JSON (the CycloneDX tools convert one form "
                                                   "into the other)")
+
+
+@pytest.mark.parametrize(("overlay", "near"), [
+    ("components:\n  - id: helpdesk-bott\n    autonomy: autonomous\n", "helpdesk-bot"),
+    ("components:\n  - id: Tuned-LLM\n    task: classification\n", "tuned-llm"),
+])
+def test_an_overlay_id_close_to_a_bom_id_is_an_error_without_a_kind(tmp_path, overlay, near):
+    path = tmp_path / "o.yaml"
+    path.write_text(overlay)
+    cid = overlay.split()[3]
+    with pytest.raises(FormatError) as exc:
+        load_cyclonedx(BOMS / "chatbot.bom.json", path)
+    assert str(exc.value) == f"{path}:2: components.0.id: '{cid}' is not in the BOM (did you mean '{near}'?)"
+
+
+def test_an_overlay_id_close_to_a_bom_id_with_a_kind_is_added_with_a_warning(tmp_path):
+    path = tmp_path / "o.yaml"
+    path.write_text("components:\n  - id: users\n    kind: external\n  - id: helpdesk-bott\n    kind: llm-app\n")
+    with pytest.warns(UserWarning) as caught:
+        system = load_cyclonedx(BOMS / "chatbot.bom.json", path)
+    assert [str(w.message) for w in caught if "not in the BOM" in str(w.message)] == [
+        f"{path}:4: components.1.id: 'helpdesk-bott' is not in the BOM (did you mean 'helpdesk-bot'?); added as a "
+        "new component"]  # 'users' is far from every BOM id: adding it is what an overlay is for
+    assert system.component("helpdesk-bott").kind == "llm-app"

@@ -24,6 +24,7 @@ component's ``properties["assumed"]``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +345,7 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
         if key in data:
             out[key] = data[key]
     comps = {c["id"]: dict(c) for c in base["components"]}
+    bom_ids = list(comps)
     seen_ids: set[str] = set()
     for i, comp in enumerate(data.get("components") or []):
         if isinstance(comp, dict) and isinstance(comp.get("id"), str):
@@ -354,6 +356,8 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
         if not isinstance(comp, dict) or not isinstance(comp.get("id"), str):
             raise FormatError(f"{overlay.source}:{overlay.line(('components', i))}: components[{i}]: needs an 'id' "
                               "(text)")
+        if comp["id"] not in bom_ids:
+            _new_id(comp, bom_ids, overlay, i, fail)
         old = comps.get(comp["id"], {})
         if "kind" in comp and old and comp["kind"] != old.get("kind"):
             # A new kind invalidates the imported kind-specific fields.
@@ -387,6 +391,19 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
         merged_flows[key] = {**merged_flows.get(key, {}), **flow}
     out["flows"] = list(merged_flows.values())
     return out
+
+
+def _new_id(comp: dict[str, Any], bom_ids: list[str], overlay: Located, i: int,
+            fail: Callable[..., FormatError]) -> None:
+    """An overlay id the BOM does not have adds a component, but one close to a BOM id (a slip of a key
+    or of case) was likely meant to complete that one: an error without a kind, a warning with one."""
+    cid = comp["id"]
+    near = next((b for b in bom_ids if b.lower() == cid.lower()), None) or nearest(cid, bom_ids)
+    if near and "kind" not in comp:
+        raise fail(("components", i, "id"), f"'{cid}' is not in the BOM (did you mean '{near}'?)")
+    if near:
+        warnings.warn(f"{overlay.source}:{overlay.line(('components', i, 'id'))}: components.{i}.id: '{cid}' is not "
+                      f"in the BOM (did you mean '{near}'?); added as a new component", UserWarning, stacklevel=3)
 
 
 def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, validate: bool = True) -> System:
