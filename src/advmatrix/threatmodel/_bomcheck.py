@@ -1,6 +1,6 @@
 """Checks on a CycloneDX BOM before it is read: the official schema (when cyclonedx-python-lib is
-installed), the shapes the import reads, and text no output could encode; and where in the file each
-component is, for reports that point at it."""
+installed), the shapes the import reads, and text no output could encode; where in the file each
+component is, for reports that point at it; and the problems found once it is read, at their lines."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import warnings
 from typing import Any
 
 from ..errors import FormatError
-from ._load import read_yaml
+from ._load import Located, read_yaml
+from ._words import more
 
 __all__ = [
-    "BomLines", "bom_lines", "check_shapes", "parse_json", "read_properties", "slug", "surrogate_at", "validate_schema",
+    "BomLines", "bom_lines", "check_shapes", "describe_problems", "parse_json", "read_properties", "slug",
+    "surrogate_at", "validate_schema",
 ]
 
 
@@ -238,3 +240,46 @@ def read_properties(comp: dict[str, Any], prefix: str, lines: BomLines, what: st
             warnings.warn(f"{lines.at(cid)}: {what} '{cid}': {name} is given twice (both '{value}')", stacklevel=3)
         out[field] = value
     return out
+
+
+def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
+              overlay: Located | None, bom_ids: frozenset[str] = frozenset(),
+              bom_at: dict[str, int] | None = None) -> str:
+    """Validation problems of a system imported from the BOM ``source`` and completed by ``overlay``, one
+    line each, at the line of the file that set the field."""
+    # The merged dict has no lines: a field the overlay set is reported at its overlay line, any other
+    # by the component's id (its bom-ref) in the BOM.
+    overlay_index = {c.get("id"): i for i, c in enumerate((overlay.data or {}).get("components") or [])
+                     if isinstance(c, dict)} if overlay else {}
+    overlay_flows = ((overlay.data or {}).get("flows") or []) if overlay else []
+    lines = []
+    for loc, msg in problems[:5]:
+        if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
+            cid = data["components"][loc[1]].get("id")
+            field = ".".join(str(p) for p in loc[2:])
+            given = overlay.data["components"][overlay_index[cid]] if overlay and cid in overlay_index else {}
+            # The overlay's line when it set the field, or when the component is its own (a missing field
+            # of a component the BOM never had is the overlay's to add).
+            if overlay and cid in overlay_index and ((loc[2:3] and loc[2] in given) or cid not in bom_ids):
+                line = overlay.line(("components", overlay_index[cid], *loc[2:]))
+                lines.append(f"{overlay.source}:{line}: component '{cid}'{': ' + field if field else ''}: {msg}")
+            else:
+                # A BOM's values are all text: "true", not an unquoted true, is what it can say.
+                msg = msg.replace("must be true or false (unquoted)", 'must be "true" or "false"')
+                at = f"{source}:{bom_at[cid]}" if bom_at and cid in bom_at else source
+                lines.append(f"{at}: component '{cid}'{': ' + field if field else ''}: {msg}")
+        elif len(loc) >= 2 and loc[0] == "flows" and isinstance(loc[1], int):
+            flow = data["flows"][loc[1]]
+            where = next((j for j, f in enumerate(overlay_flows) if isinstance(f, dict)
+                          and (f.get("from"), f.get("to")) == (flow.get("from"), flow.get("to"))), None)
+            at = f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None \
+                else source
+            field = f"{loc[2]}: " if len(loc) > 2 else ""
+            lines.append(f"{at}: flow {flow.get('from')} -> {flow.get('to')}: {field}{msg}")
+        elif overlay and loc and loc[0] in (overlay.data or {}):
+            lines.append(f"{overlay.source}:{overlay.line(loc)}: {'.'.join(map(str, loc))}: {msg}")
+        else:
+            lines.append(f"{source}: {'.'.join(map(str, loc))}: {msg}")
+    if len(problems) > 5:
+        lines.append(f"... and {more(len(problems) - 5, 'problem')}")
+    return "\n".join(lines)

@@ -31,10 +31,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from ._bomcheck import BomLines, bom_lines, check_shapes, parse_json, read_properties, slug, validate_schema
+from ._bomcheck import (
+    BomLines,
+    bom_lines,
+    check_shapes,
+    describe_problems,
+    parse_json,
+    read_properties,
+    slug,
+    validate_schema,
+)
 from ._load import Located, read_text, read_yaml, validation_problems
 from ._words import a_kind, nearest
-from ._words import more as more_
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
 __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
@@ -445,50 +453,9 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
-        raise FormatError(_describe(validation_problems(exc), data, source, located, bom_ids,
+        raise FormatError(describe_problems(validation_problems(exc), data, source, located, bom_ids,
                                     bom_lines(text, source))) from None
     problems = system.reference_problems()
     if problems:
-        raise FormatError(_describe(problems, data, source, located, bom_ids, bom_lines(text, source)))
+        raise FormatError(describe_problems(problems, data, source, located, bom_ids, bom_lines(text, source)))
     return system
-
-
-def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
-              overlay: Located | None, bom_ids: frozenset[str] = frozenset(),
-              bom_at: dict[str, int] | None = None) -> str:
-    # The merged dict has no lines: a field the overlay set is reported at its overlay line, any other
-    # by the component's id (its bom-ref) in the BOM.
-    overlay_index = {c.get("id"): i for i, c in enumerate((overlay.data or {}).get("components") or [])
-                     if isinstance(c, dict)} if overlay else {}
-    overlay_flows = ((overlay.data or {}).get("flows") or []) if overlay else []
-    lines = []
-    for loc, msg in problems[:5]:
-        if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
-            cid = data["components"][loc[1]].get("id")
-            field = ".".join(str(p) for p in loc[2:])
-            given = overlay.data["components"][overlay_index[cid]] if overlay and cid in overlay_index else {}
-            # The overlay's line when it set the field, or when the component is its own (a missing field
-            # of a component the BOM never had is the overlay's to add).
-            if overlay and cid in overlay_index and ((loc[2:3] and loc[2] in given) or cid not in bom_ids):
-                line = overlay.line(("components", overlay_index[cid], *loc[2:]))
-                lines.append(f"{overlay.source}:{line}: component '{cid}'{': ' + field if field else ''}: {msg}")
-            else:
-                # A BOM's values are all text: "true", not an unquoted true, is what it can say.
-                msg = msg.replace("must be true or false (unquoted)", 'must be "true" or "false"')
-                at = f"{source}:{bom_at[cid]}" if bom_at and cid in bom_at else source
-                lines.append(f"{at}: component '{cid}'{': ' + field if field else ''}: {msg}")
-        elif len(loc) >= 2 and loc[0] == "flows" and isinstance(loc[1], int):
-            flow = data["flows"][loc[1]]
-            where = next((j for j, f in enumerate(overlay_flows) if isinstance(f, dict)
-                          and (f.get("from"), f.get("to")) == (flow.get("from"), flow.get("to"))), None)
-            at = f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None \
-                else source
-            field = f"{loc[2]}: " if len(loc) > 2 else ""
-            lines.append(f"{at}: flow {flow.get('from')} -> {flow.get('to')}: {field}{msg}")
-        elif overlay and loc and loc[0] in (overlay.data or {}):
-            lines.append(f"{overlay.source}:{overlay.line(loc)}: {'.'.join(map(str, loc))}: {msg}")
-        else:
-            lines.append(f"{source}: {'.'.join(map(str, loc))}: {msg}")
-    if len(problems) > 5:
-        lines.append(f"... and {more_(len(problems) - 5, 'problem')}")
-    return "\n".join(lines)
