@@ -493,3 +493,20 @@ def test_an_overlay_id_close_to_a_bom_id_with_a_kind_is_added_with_a_warning(tmp
         f"{path}:4: components.1.id: 'helpdesk-bott' is not in the BOM (did you mean 'helpdesk-bot'?); added as a "
         "new component"]  # 'users' is far from every BOM id: adding it is what an overlay is for
     assert system.component("helpdesk-bott").kind == "llm-app"
+
+
+@pytest.mark.parametrize(("kind", "says"), [
+    ("service", "component 'tuned-llm': audience: required field missing (the overlay makes the BOM's model at "
+                "{bom}:{line} a service)"),
+    ("adversary", "flow tickets -> tuned-llm: to: 'tuned-llm' is an adversary, which takes no flows: say what it can "
+                  "reach with its 'access' (the flow is the BOM's; the overlay makes the BOM's model at {bom}:{line} "
+                  "an adversary)"),
+])
+def test_errors_an_overlays_new_kind_causes_name_the_overlay_line_and_the_bom_line(tmp_path, kind, says):
+    path = tmp_path / "o.yaml"
+    path.write_text(f"components:\n  - id: tuned-llm\n    kind: {kind}\n")
+    bom = BOMS / "chatbot.bom.json"
+    line = bom.read_text().split("\n").index('      "bom-ref": "tuned-llm",') + 1
+    with pytest.raises(FormatError) as exc:
+        load_cyclonedx(bom, path)
+    assert f"{path}:3: {says.format(bom=bom, line=line)}" in str(exc.value).splitlines()

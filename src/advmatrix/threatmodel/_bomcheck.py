@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import FormatError
 from ._load import Located, read_yaml
-from ._words import more
+from ._words import a_kind, more
 
 __all__ = [
     "BomLines", "bom_lines", "check_shapes", "describe_problems", "parse_json", "read_properties", "slug",
@@ -243,10 +243,23 @@ def read_properties(comp: dict[str, Any], prefix: str, lines: BomLines, what: st
 
 
 def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
-              overlay: Located | None, bom_ids: frozenset[str] = frozenset(),
-              bom_at: dict[str, int] | None = None) -> str:
+                      overlay: Located | None, bom_kinds: dict[str, str] | None = None,
+                      bom_at: dict[str, int] | None = None) -> str:
     """Validation problems of a system imported from the BOM ``source`` and completed by ``overlay``, one
-    line each, at the line of the file that set the field."""
+    line each, at the line of the file that set the field; ``bom_kinds`` is each imported id's kind."""
+    bom_kinds = bom_kinds or {}
+
+    def remade(cid: Any) -> tuple[str, str] | None:
+        """Where the overlay gives a BOM component another kind, and a note saying so: the fields and
+        flows that kind lacks or refuses are the overlay's doing, not the BOM's."""
+        if not overlay or cid not in overlay_index or cid not in bom_kinds:
+            return None
+        given = overlay.data["components"][overlay_index[cid]]
+        if "kind" not in given or given["kind"] == bom_kinds[cid]:
+            return None
+        at = f"{source}:{bom_at[cid]}" if bom_at and cid in bom_at else source
+        return (f"{overlay.source}:{overlay.line(('components', overlay_index[cid], 'kind'))}",
+                f"the overlay makes the BOM's {bom_kinds[cid]} at {at} {a_kind(str(given['kind']))}")
     # The merged dict has no lines: a field the overlay set is reported at its overlay line, any other
     # by the component's id (its bom-ref) in the BOM.
     overlay_index = {c.get("id"): i for i, c in enumerate((overlay.data or {}).get("components") or [])
@@ -260,9 +273,11 @@ def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: d
             given = overlay.data["components"][overlay_index[cid]] if overlay and cid in overlay_index else {}
             # The overlay's line when it set the field, or when the component is its own (a missing field
             # of a component the BOM never had is the overlay's to add).
-            if overlay and cid in overlay_index and ((loc[2:3] and loc[2] in given) or cid not in bom_ids):
+            if overlay and cid in overlay_index and ((loc[2:3] and loc[2] in given) or cid not in bom_kinds):
                 line = overlay.line(("components", overlay_index[cid], *loc[2:]))
                 lines.append(f"{overlay.source}:{line}: component '{cid}'{': ' + field if field else ''}: {msg}")
+            elif (why := remade(cid)) is not None:
+                lines.append(f"{why[0]}: component '{cid}'{': ' + field if field else ''}: {msg} ({why[1]})")
             else:
                 # A BOM's values are all text: "true", not an unquoted true, is what it can say.
                 msg = msg.replace("must be true or false (unquoted)", 'must be "true" or "false"')
@@ -275,6 +290,9 @@ def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: d
             at = f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None \
                 else source
             field = f"{loc[2]}: " if len(loc) > 2 else ""
+            why = remade(flow.get(loc[2])) if where is None and loc[2:3] in (("from",), ("to",)) else None
+            if why:  # a BOM flow the overlay's new kind refuses
+                at, msg = why[0], f"{msg} (the flow is the BOM's; {why[1]})"
             lines.append(f"{at}: flow {flow.get('from')} -> {flow.get('to')}: {field}{msg}")
         elif overlay and loc and loc[0] in (overlay.data or {}):
             lines.append(f"{overlay.source}:{overlay.line(loc)}: {'.'.join(map(str, loc))}: {msg}")

@@ -444,7 +444,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
                           "pip install 'advmatrix[threatmodel]' to be told where") from None
     except RecursionError:
         raise FormatError(f"{source}: components nested too deeply to read") from None
-    bom_ids = frozenset(str(c.get("id")) for c in data.get("components") or [])
+    bom_kinds = {str(c.get("id")): str(c.get("kind")) for c in data.get("components") or []}
     located = None
     if overlay is not None:
         overlay = Path(overlay)
@@ -453,9 +453,9 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
-        raise FormatError(describe_problems(validation_problems(exc), data, source, located, bom_ids,
+        raise FormatError(describe_problems(validation_problems(exc), data, source, located, bom_kinds,
                                     bom_lines(text, source))) from None
     problems = system.reference_problems()
     if problems:
-        raise FormatError(describe_problems(problems, data, source, located, bom_ids, bom_lines(text, source)))
+        raise FormatError(describe_problems(problems, data, source, located, bom_kinds, bom_lines(text, source)))
     return system
