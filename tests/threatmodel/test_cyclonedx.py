@@ -510,3 +510,16 @@ def test_errors_an_overlays_new_kind_causes_name_the_overlay_line_and_the_bom_li
     with pytest.raises(FormatError) as exc:
         load_cyclonedx(bom, path)
     assert f"{path}:3: {says.format(bom=bom, line=line)}" in str(exc.value).splitlines()
+
+
+def test_a_property_in_the_wrong_case_of_the_namespace_or_with_no_field_name_warns(tmp_path):
+    def mark(bom):
+        bom["components"][0]["properties"] += [{"name": "ADVMATRIX:audience", "value": "public"},
+                                               {"name": "advmatrix:", "value": "x"}]
+    with pytest.warns(UserWarning) as caught:
+        system = load_cyclonedx(_chatbot(tmp_path, mark), validate=False)
+    said = [str(w.message).split(": ", 1)[1] for w in caught]
+    assert "component 'tuned-llm': property 'ADVMATRIX:audience' is not read; the namespace is 'advmatrix:' (did " \
+        "you mean advmatrix:audience?)" in said
+    assert "component 'tuned-llm': property 'advmatrix:' names no field after 'advmatrix:'; not read" in said
+    assert "" not in system.component("tuned-llm").properties

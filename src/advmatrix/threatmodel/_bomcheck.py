@@ -230,9 +230,17 @@ def read_properties(comp: dict[str, Any], prefix: str, lines: BomLines, what: st
     out: dict[str, str] = {}
     for prop in comp.get("properties", []):  # null is not a list: the caller says the BOM is not well-formed
         name = str(prop.get("name", "")) if isinstance(prop, dict) else ""
+        slip = re.match(rf"\s*{re.escape(prefix[:-1])}\s*[:._/-]\s*", name, re.IGNORECASE)
+        if slip and not name.startswith(prefix):  # ADVMATRIX:audience, advmatrix.audience: read by no one
+            warnings.warn(f"{lines.at(cid)}: {what} '{cid}': property '{name}' is not read; the namespace is "
+                          f"'{prefix}' (did you mean {prefix}{name[slip.end():]}?)", stacklevel=3)
         if not name.startswith(prefix):
             continue
         field, value = name[len(prefix):], str(prop.get("value", ""))
+        if not field.strip():
+            warnings.warn(f"{lines.at(cid)}: {what} '{cid}': property '{name}' names no field after "
+                          f"'{prefix}'; not read", stacklevel=3)
+            continue
         if field in out and out[field] != value:
             raise FormatError(f"{lines.at(cid)}: {what} '{cid}': {name} is given twice, as '{out[field]}' and "
                               f"'{value}'; keep the one you mean")
