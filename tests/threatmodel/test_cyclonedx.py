@@ -391,3 +391,135 @@ def test_the_wrong_type_error_points_at_the_propertys_own_line(cli, tmp_path):
                     "    properties:\n      owner: ml\n      on_device: \"true\"\nflows: [{from: u, to: clf}]\n")
     r = cli("threatmodel", path)
     assert r.code == 2 and "pv2.yaml:8: component 'clf': properties.on_device:" in r.err
+
+
+def _edited(tmp_path, old, new, name="bom.json"):
+    """The chatbot BOM's own text with ``old`` replaced by ``new`` (once), and the line ``new`` is on."""
+    text = (BOMS / "chatbot.bom.json").read_text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    path = tmp_path / name
+    path.write_text(text)
+    return path, text[:text.index(new)].count("\n") + 1
+
+
+@pytest.mark.parametrize(("old", "new", "says"), [
+    ('"authenticated": false', '"authenticated": true, "authenticated": false', "services[0].authenticated"),
+    ('"bom-ref": "tuned-llm",', '"bom-ref": "tuned-llm", "bom-ref": "other-llm",', "components[0].bom-ref"),
+    ('"version": 1,', '"version": 1, "components": [], "version": 2,', "version"),
+])
+def test_a_json_key_given_twice_is_an_error_at_its_line(tmp_path, cli, old, new, says):
+    path, line = _edited(tmp_path, old, new)
+    r = cli("threatmodel", path)
+    assert r.code == 2 and "Traceback" not in r.err
+    assert f"{path}:{line}: {says}: key given twice in one object" in r.err
+
+
+def test_a_bom_ref_given_to_a_nested_component_too_names_both_lines(tmp_path):
+    inner = '"components": [{"type": "machine-learning-model", "bom-ref": "tuned-llm", "name": "inner"}],\n'
+    path, line = _edited(tmp_path, '"modelCard"', inner + '      "modelCard"')
+    first = (BOMS / "chatbot.bom.json").read_text().split("\n").index('      "bom-ref": "tuned-llm",') + 1
+    with pytest.raises(FormatError) as exc:
+        load_cyclonedx(path, validate=False)
+    assert str(exc.value) == f"{path}:{line}: bom-ref 'tuned-llm' names two components (the first at line {first})"
+
+
+def test_an_advmatrix_property_given_twice_is_an_error_with_two_values_a_warning_with_one(tmp_path):
+    twice = '{"name": "advmatrix:artifact_format", "value": "safetensors"},\n'
+    path, _ = _edited(tmp_path, twice, twice + twice.replace("safetensors", "pickle"))
+    line = (BOMS / "chatbot.bom.json").read_text().split("\n").index('      "bom-ref": "tuned-llm",') + 1
+    with pytest.raises(FormatError) as exc:
+        load_cyclonedx(path, validate=False)
+    assert str(exc.value) == (f"{path}:{line}: component 'tuned-llm': advmatrix:artifact_format is given twice, "
+                              "as 'safetensors' and 'pickle'; keep the one you mean")
+    path, _ = _edited(tmp_path, twice, twice + twice)
+    with pytest.warns(UserWarning, match="'tuned-llm': advmatrix:artifact_format is given twice \\(both 'safetensors'"):
+        assert load_cyclonedx(path, validate=False).component("tuned-llm").artifact_format == "safetensors"
+
+
+def test_a_model_card_dataset_nothing_has_is_a_warning_as_for_a_dependency(tmp_path):
+    path, _ = _edited(tmp_path, '"datasets": [{"ref": "tickets"}]', '"datasets": [{"ref": "ticket"}]')
+    line = (BOMS / "chatbot.bom.json").read_text().split("\n").index('      "bom-ref": "tuned-llm",') + 1
+    with pytest.warns(UserWarning) as caught:
+        system = load_cyclonedx(path, validate=False)
+    assert f"{path}:{line}: component 'tuned-llm': its model card names dataset 'ticket', which no component or " \
+        "service has; that reference is left out" in [str(w.message) for w in caught]
+    assert system.component("tickets").used_for == ()
+
+
+def test_advmatrix_id_or_properties_warns_what_it_does_not_that_it_is_no_field(tmp_path):
+    def mark(bom):
+        bom["components"][0]["properties"] += [{"name": "advmatrix:id", "value": "x"},
+                                               {"name": "advmatrix:properties", "value": "y"}]
+    with pytest.warns(UserWarning) as caught:
+        system = load_cyclonedx(_chatbot(tmp_path, mark), validate=False)
+    said = [str(w.message) for w in caught]
+    assert not [m for m in said if "is a field of" in m]
+    assert any(m.endswith("component 'tuned-llm': advmatrix:id does not set the id, which is the bom-ref (the name "
+                          "when there is none); kept as a free property named 'id'") for m in said)
+    assert any("advmatrix:properties is not needed: any advmatrix: name that is not a field is a free property "
+               "already; kept as a free property named 'properties'" in m for m in said)
+    assert system.component("tuned-llm").properties["id"] == "x"
+
+
+def test_an_xml_bom_is_told_to_export_json(tmp_path, cli):
+    path = tmp_path / "bom.xml"
+    path.write_text('\n<?xml version="1.0"?>\n<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1"/>\n')
+    r = cli("threatmodel", path, "--bom")
+    assert r.code == 2 and r.err.strip().endswith(f"{path}:2: XML, not JSON: the XML form of CycloneDX is not read; "
+                                                  "export the BOM as JSON (the CycloneDX tools convert one form "
+                                                  "into the other)")
+
+
+@pytest.mark.parametrize(("overlay", "near"), [
+    ("components:\n  - id: helpdesk-bott\n    autonomy: autonomous\n", "helpdesk-bot"),
+    ("components:\n  - id: Tuned-LLM\n    task: classification\n", "tuned-llm"),
+])
+def test_an_overlay_id_close_to_a_bom_id_is_an_error_without_a_kind(tmp_path, overlay, near):
+    path = tmp_path / "o.yaml"
+    path.write_text(overlay)
+    cid = overlay.split()[3]
+    with pytest.raises(FormatError) as exc:
+        load_cyclonedx(BOMS / "chatbot.bom.json", path)
+    assert str(exc.value) == f"{path}:2: components.0.id: '{cid}' is not in the BOM (did you mean '{near}'?)"
+
+
+def test_an_overlay_id_close_to_a_bom_id_with_a_kind_is_added_with_a_warning(tmp_path):
+    path = tmp_path / "o.yaml"
+    path.write_text("components:\n  - id: users\n    kind: external\n  - id: helpdesk-bott\n    kind: llm-app\n")
+    with pytest.warns(UserWarning) as caught:
+        system = load_cyclonedx(BOMS / "chatbot.bom.json", path)
+    assert [str(w.message) for w in caught if "not in the BOM" in str(w.message)] == [
+        f"{path}:4: components.1.id: 'helpdesk-bott' is not in the BOM (did you mean 'helpdesk-bot'?); added as a "
+        "new component"]  # 'users' is far from every BOM id: adding it is what an overlay is for
+    assert system.component("helpdesk-bott").kind == "llm-app"
+
+
+@pytest.mark.parametrize(("kind", "says"), [
+    ("service", "component 'tuned-llm': audience: required field missing (the overlay makes the BOM's model at "
+                "{bom}:{line} a service)"),
+    ("adversary", "flow tickets -> tuned-llm: to: 'tuned-llm' is an adversary, which takes no flows: say what it can "
+                  "reach with its 'access' (the flow is the BOM's; the overlay makes the BOM's model at {bom}:{line} "
+                  "an adversary)"),
+])
+def test_errors_an_overlays_new_kind_causes_name_the_overlay_line_and_the_bom_line(tmp_path, kind, says):
+    path = tmp_path / "o.yaml"
+    path.write_text(f"components:\n  - id: tuned-llm\n    kind: {kind}\n")
+    bom = BOMS / "chatbot.bom.json"
+    line = bom.read_text().split("\n").index('      "bom-ref": "tuned-llm",') + 1
+    with pytest.raises(FormatError) as exc:
+        load_cyclonedx(bom, path)
+    assert f"{path}:3: {says.format(bom=bom, line=line)}" in str(exc.value).splitlines()
+
+
+def test_a_property_in_the_wrong_case_of_the_namespace_or_with_no_field_name_warns(tmp_path):
+    def mark(bom):
+        bom["components"][0]["properties"] += [{"name": "ADVMATRIX:audience", "value": "public"},
+                                               {"name": "advmatrix:", "value": "x"}]
+    with pytest.warns(UserWarning) as caught:
+        system = load_cyclonedx(_chatbot(tmp_path, mark), validate=False)
+    said = [str(w.message).split(": ", 1)[1] for w in caught]
+    assert "component 'tuned-llm': property 'ADVMATRIX:audience' is not read; the namespace is 'advmatrix:' (did " \
+        "you mean advmatrix:audience?)" in said
+    assert "component 'tuned-llm': property 'advmatrix:' names no field after 'advmatrix:'; not read" in said
+    assert "" not in system.component("tuned-llm").properties

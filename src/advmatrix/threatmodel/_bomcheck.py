@@ -1,6 +1,6 @@
 """Checks on a CycloneDX BOM before it is read: the official schema (when cyclonedx-python-lib is
-installed), the shapes the import reads, and text no output could encode; and where in the file each
-component is, for reports that point at it."""
+installed), the shapes the import reads, and text no output could encode; where in the file each
+component is, for reports that point at it; and the problems found once it is read, at their lines."""
 
 from __future__ import annotations
 
@@ -10,9 +10,78 @@ import warnings
 from typing import Any
 
 from ..errors import FormatError
-from ._load import read_yaml
+from ._load import Located, read_yaml
+from ._words import a_kind, more
 
-__all__ = ["bom_lines", "check_shapes", "slug", "surrogate_at", "validate_schema"]
+__all__ = [
+    "BomLines", "bom_lines", "check_shapes", "describe_problems", "parse_json", "read_properties", "slug",
+    "surrogate_at", "validate_schema",
+]
+
+
+class _KeyTwice(Exception):
+    pass
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        raise _KeyTwice
+    return out
+
+
+def parse_json(text: str, source: str) -> Any:
+    """The BOM's JSON, or one ``FormatError`` naming the line: bad JSON, a key given twice in one
+    object (which JSON readers settle without a word by keeping one of the values), text that is not
+    text (a lone surrogate escape), and XML, the other form of CycloneDX."""
+    if text.lstrip().startswith("<"):
+        line = text[:len(text) - len(text.lstrip())].count("\n") + 1
+        raise FormatError(f"{source}:{line}: XML, not JSON: the XML form of CycloneDX is not read; export the BOM "
+                          "as JSON (the CycloneDX tools convert one form into the other)")
+    try:
+        bom = json.loads(text, object_pairs_hook=_once)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise FormatError(f"{source}: nested too deeply to read") from None
+    except ValueError as exc:  # an integer of thousands of digits (Python refuses to convert it)
+        raise FormatError(f"{source}: not readable JSON: {exc}") from None
+    except _KeyTwice:
+        line, where = _key_twice_at(text)
+        raise FormatError(f"{source}:{line}: {where}: key given twice in one object (a JSON reader silently keeps "
+                          "only one of the values); give it once") from None
+    bad = surrogate_at(bom)
+    if bad is not None:
+        raise FormatError(f"{source}: {bad or 'value'}: holds an unpaired surrogate escape (\\ud800-\\udfff), "
+                          "which is not text")
+    return bom
+
+
+_TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")(\s*:)?|[{}\[\],]')
+
+
+def _key_twice_at(text: str) -> tuple[int, str]:
+    """The line and JSON path of the first key given twice in one object of ``text`` (valid JSON)."""
+    stack: list[list[Any]] = []  # [keys seen, last key] for an object, [None, index] for a list
+    for m in _TOKEN.finditer(text):
+        token = m.group()
+        if m.group(1) and not m.group(2):
+            continue  # a value
+        if m.group(2):
+            keys = stack[-1][0]
+            key = json.loads(m.group(1))
+            if key in keys:
+                where = "".join(f"[{k}]" if seen is None else f".{k}" for seen, k in stack[:-1])
+                return text.count("\n", 0, m.start()) + 1, f"{where}.{key}".lstrip(".")
+            keys.add(key)
+            stack[-1][1] = key
+        elif token in "{[":
+            stack.append([set(), None] if token == "{" else [None, 0])
+        elif token in "}]":
+            stack.pop()
+        elif token == "," and stack[-1][0] is None:
+            stack[-1][1] += 1
+    return 1, "a key"  # not reached: the parser found one
 
 
 def validate_schema(text: str, version: str, source: str) -> None:
@@ -105,10 +174,8 @@ def bom_lines(text: str, source: str) -> dict[str, int]:
     its ``bom-ref``, else its slugged name (a component without a bom-ref still gets a line); ``{}``
     when the text does not parse."""
     out: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
-        if m:
-            out.setdefault(json.loads(m.group(1)), number)
+    for number, ref in _ref_lines(text):
+        out.setdefault(ref, number)
     try:
         located = read_yaml(text, source)  # JSON is YAML, and the reader keeps each item's line
     except FormatError:
@@ -123,3 +190,122 @@ def bom_lines(text: str, source: str) -> dict[str, int]:
             out.setdefault(slug(str(item.get("name", ""))), located.lines[loc])
     return out
 
+
+
+def _ref_lines(text: str) -> list[tuple[int, str]]:
+    """Each ``"bom-ref"`` of a CycloneDX JSON text, with its line, in the order of the text."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
+        if m:
+            out.append((number, json.loads(m.group(1))))
+    return out
+
+
+class BomLines:
+    """Where in a BOM's text its components are, looked up only when a message needs it."""
+
+    def __init__(self, text: str | None, source: str):
+        self.text, self.source = text, source
+        self._lines: dict[str, int] | None = None
+
+    def at(self, cid: str) -> str:
+        """``file:line`` of the component or service with id ``cid``; the file alone when not known."""
+        if self._lines is None:
+            self._lines = bom_lines(self.text, self.source) if self.text else {}
+        return f"{self.source}:{self._lines[cid]}" if cid in self._lines else self.source
+
+    def twice(self, ref: str, what: str) -> str:
+        """The message for a ``bom-ref`` that two components (``what``) have, at the second one's line."""
+        lines = [n for n, r in _ref_lines(self.text or "") if r == ref]
+        if len(lines) < 2:
+            return f"{self.source}: bom-ref '{ref}' names two {what}"
+        return f"{self.source}:{lines[1]}: bom-ref '{ref}' names two {what} (the first at line {lines[0]})"
+
+
+def read_properties(comp: dict[str, Any], prefix: str, lines: BomLines, what: str = "component") -> dict[str, str]:
+    """The values of a component's (or service's) properties named ``prefix<field>``, by field. A name
+    given twice with two values is an error (which one was meant?); with the same value, a warning."""
+    cid = str(comp.get("bom-ref") or slug(str(comp.get("name", ""))))
+    out: dict[str, str] = {}
+    for prop in comp.get("properties", []):  # null is not a list: the caller says the BOM is not well-formed
+        name = str(prop.get("name", "")) if isinstance(prop, dict) else ""
+        slip = re.match(rf"\s*{re.escape(prefix[:-1])}\s*[:._/-]\s*", name, re.IGNORECASE)
+        if slip and not name.startswith(prefix):  # ADVMATRIX:audience, advmatrix.audience: read by no one
+            warnings.warn(f"{lines.at(cid)}: {what} '{cid}': property '{name}' is not read; the namespace is "
+                          f"'{prefix}' (did you mean {prefix}{name[slip.end():]}?)", stacklevel=3)
+        if not name.startswith(prefix):
+            continue
+        field, value = name[len(prefix):], str(prop.get("value", ""))
+        if not field.strip():
+            warnings.warn(f"{lines.at(cid)}: {what} '{cid}': property '{name}' names no field after "
+                          f"'{prefix}'; not read", stacklevel=3)
+            continue
+        if field in out and out[field] != value:
+            raise FormatError(f"{lines.at(cid)}: {what} '{cid}': {name} is given twice, as '{out[field]}' and "
+                              f"'{value}'; keep the one you mean")
+        if field in out:
+            warnings.warn(f"{lines.at(cid)}: {what} '{cid}': {name} is given twice (both '{value}')", stacklevel=3)
+        out[field] = value
+    return out
+
+
+def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
+                      overlay: Located | None, bom_kinds: dict[str, str] | None = None,
+                      bom_at: dict[str, int] | None = None) -> str:
+    """Validation problems of a system imported from the BOM ``source`` and completed by ``overlay``, one
+    line each, at the line of the file that set the field; ``bom_kinds`` is each imported id's kind."""
+    bom_kinds = bom_kinds or {}
+
+    def remade(cid: Any) -> tuple[str, str] | None:
+        """Where the overlay gives a BOM component another kind, and a note saying so: the fields and
+        flows that kind lacks or refuses are the overlay's doing, not the BOM's."""
+        if not overlay or cid not in overlay_index or cid not in bom_kinds:
+            return None
+        given = overlay.data["components"][overlay_index[cid]]
+        if "kind" not in given or given["kind"] == bom_kinds[cid]:
+            return None
+        at = f"{source}:{bom_at[cid]}" if bom_at and cid in bom_at else source
+        return (f"{overlay.source}:{overlay.line(('components', overlay_index[cid], 'kind'))}",
+                f"the overlay makes the BOM's {bom_kinds[cid]} at {at} {a_kind(str(given['kind']))}")
+    # The merged dict has no lines: a field the overlay set is reported at its overlay line, any other
+    # by the component's id (its bom-ref) in the BOM.
+    overlay_index = {c.get("id"): i for i, c in enumerate((overlay.data or {}).get("components") or [])
+                     if isinstance(c, dict)} if overlay else {}
+    overlay_flows = ((overlay.data or {}).get("flows") or []) if overlay else []
+    lines = []
+    for loc, msg in problems[:5]:
+        if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
+            cid = data["components"][loc[1]].get("id")
+            field = ".".join(str(p) for p in loc[2:])
+            given = overlay.data["components"][overlay_index[cid]] if overlay and cid in overlay_index else {}
+            # The overlay's line when it set the field, or when the component is its own (a missing field
+            # of a component the BOM never had is the overlay's to add).
+            if overlay and cid in overlay_index and ((loc[2:3] and loc[2] in given) or cid not in bom_kinds):
+                line = overlay.line(("components", overlay_index[cid], *loc[2:]))
+                lines.append(f"{overlay.source}:{line}: component '{cid}'{': ' + field if field else ''}: {msg}")
+            elif (why := remade(cid)) is not None:
+                lines.append(f"{why[0]}: component '{cid}'{': ' + field if field else ''}: {msg} ({why[1]})")
+            else:
+                # A BOM's values are all text: "true", not an unquoted true, is what it can say.
+                msg = msg.replace("must be true or false (unquoted)", 'must be "true" or "false"')
+                at = f"{source}:{bom_at[cid]}" if bom_at and cid in bom_at else source
+                lines.append(f"{at}: component '{cid}'{': ' + field if field else ''}: {msg}")
+        elif len(loc) >= 2 and loc[0] == "flows" and isinstance(loc[1], int):
+            flow = data["flows"][loc[1]]
+            where = next((j for j, f in enumerate(overlay_flows) if isinstance(f, dict)
+                          and (f.get("from"), f.get("to")) == (flow.get("from"), flow.get("to"))), None)
+            at = f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None \
+                else source
+            field = f"{loc[2]}: " if len(loc) > 2 else ""
+            why = remade(flow.get(loc[2])) if where is None and loc[2:3] in (("from",), ("to",)) else None
+            if why:  # a BOM flow the overlay's new kind refuses
+                at, msg = why[0], f"{msg} (the flow is the BOM's; {why[1]})"
+            lines.append(f"{at}: flow {flow.get('from')} -> {flow.get('to')}: {field}{msg}")
+        elif overlay and loc and loc[0] in (overlay.data or {}):
+            lines.append(f"{overlay.source}:{overlay.line(loc)}: {'.'.join(map(str, loc))}: {msg}")
+        else:
+            lines.append(f"{source}: {'.'.join(map(str, loc))}: {msg}")
+    if len(problems) > 5:
+        lines.append(f"... and {more(len(problems) - 5, 'problem')}")
+    return "\n".join(lines)

@@ -23,18 +23,26 @@ component's ``properties["assumed"]``.
 
 from __future__ import annotations
 
-import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from ..errors import FormatError
-from ._bomcheck import bom_lines, check_shapes, slug, surrogate_at, validate_schema
+from ._bomcheck import (
+    BomLines,
+    bom_lines,
+    check_shapes,
+    describe_problems,
+    parse_json,
+    read_properties,
+    slug,
+    validate_schema,
+)
 from ._load import Located, read_text, read_yaml, validation_problems
 from ._words import a_kind, nearest
-from ._words import more as more_
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
 __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
@@ -86,14 +94,6 @@ def _source_of(comp: dict[str, Any]) -> str | None:
     return "other" if text.strip() else None
 
 
-def _properties(comp: dict[str, Any]) -> dict[str, str]:
-    return {
-        p["name"][len(PROPERTY_PREFIX):]: str(p.get("value", ""))
-        for p in comp.get("properties", [])
-        if isinstance(p, dict) and str(p.get("name", "")).startswith(PROPERTY_PREFIX)
-    }
-
-
 def _typed(kind: str, field: str, value: str) -> Any:
     cls = COMPONENT_CLASSES[kind]
     if field in _LIST_FIELDS:
@@ -125,6 +125,12 @@ def _warn_free(entry: dict[str, Any], name: str, source: str) -> None:
     """Warn when an ``advmatrix:`` name kept as a free property looks like a field: of another kind, or
     misspelt (a free property is silently read by no rule)."""
     kind = entry["kind"]
+    if name in ("id", "properties"):  # fields of every kind, which no property sets
+        what = ("does not set the id, which is the bom-ref (the name when there is none)" if name == "id" else
+                "is not needed: any advmatrix: name that is not a field is a free property already")
+        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} {what}; kept as a free property "
+                      f"named '{name}'", UserWarning, stacklevel=2)
+        return
     owners = [k for k, cls in COMPONENT_CLASSES.items() if name in cls.model_fields and k != kind]
     near = nearest(name, [f for f in COMPONENT_CLASSES[kind].model_fields if f not in ("id", "kind", "properties")],
                    cutoff=0.8)
@@ -186,17 +192,20 @@ def _walk_components(items: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]:
+def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None = None) -> dict[str, Any]:
     """A parsed ML-BOM as a ``system.yaml``-shaped dict (not yet validated); a part of the wrong
-    shape (text where CycloneDX has a list) is a ``FormatError`` naming its JSON path."""
+    shape (text where CycloneDX has a list) is a ``FormatError`` naming its JSON path. With the BOM's
+    ``text`` messages name lines too."""
     check_shapes(bom, source)
+    lines = BomLines(text, source)
     comps = _walk_components([(bom.get("metadata") or {}).get("component"), *(bom.get("components") or [])])
     if not any(c.get("type") == "machine-learning-model" for c in comps):
         raise FormatError(f"{source}: a CycloneDX BOM, but not an ML-BOM: no component of type machine-learning-model")
     entries: dict[str, dict[str, Any]] = {}
     used_for: dict[str, set[str]] = {}
+    carded: dict[str, str] = {}  # a model card's dataset reference -> the model whose card it is
     for comp in comps:
-        props = _properties(comp)
+        props = read_properties(comp, PROPERTY_PREFIX, lines)
         kind = props.get("kind") or {"machine-learning-model": "model", "data": "dataset",
                                      "application": "service"}.get(str(comp.get("type")))
         if kind is None:
@@ -215,6 +224,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
                     name = str(ref["ref"]).lower()
                     use = "evaluation" if ("eval" in name or "test" in name) else "training"
                     used_for.setdefault(str(ref["ref"]), set()).add(use)
+                    carded.setdefault(str(ref["ref"]), cid)
         elif kind == "dataset":
             _dataset(comp, entry)
         elif kind == "service" and "audience" not in props:
@@ -222,8 +232,14 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
         _apply_properties(entry, props, source)
         if cid in entries:
             # Flows and dependencies name components by bom-ref: a second one would be silently merged away.
-            raise FormatError(f"{source}: bom-ref '{cid}' names two components")
+            raise FormatError(lines.twice(cid, "components"))
         entries[cid] = entry
+    services = [s for s in bom.get("services") or [] if isinstance(s, dict)]
+    refs = {str(c.get("bom-ref")) for c in [*comps, *services] if c.get("bom-ref")}
+    for ref, cid in carded.items():  # a typo, as in a dependency: what the dataset is used for is lost
+        if ref not in refs and ref not in entries:
+            warnings.warn(f"{lines.at(cid)}: component '{cid}': its model card names dataset '{ref}', which no "
+                          "component or service has; that reference is left out", stacklevel=2)
     for ref, uses in used_for.items():
         if ref in entries and entries[ref]["kind"] == "dataset" and "used_for" not in entries[ref]:
             entries[ref]["used_for"] = sorted(uses)
@@ -232,14 +248,14 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
     for svc in bom.get("services") or []:
         if not isinstance(svc, dict):
             continue
-        props = _properties(svc)
+        props = read_properties(svc, PROPERTY_PREFIX, lines, "service")
         sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
         if entry["kind"] not in COMPONENT_CLASSES:
             raise FormatError(f"{source}: service '{sid}': advmatrix:kind '{entry['kind']}' must be one of "
                               f"{', '.join(COMPONENT_CLASSES)}")
         if sid in entries:
-            raise FormatError(f"{source}: bom-ref '{sid}' names two components or services")
+            raise FormatError(lines.twice(sid, "components or services"))
         if entry["kind"] == "service":
             if "audience" not in props:
                 if svc.get("x-trust-boundary") is True:
@@ -272,8 +288,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json") -> dict[str, Any]
                 if caller.get("kind") in _CALLERS and called.get("kind") in _CALLED:
                     flows.append({"from": str(dep.get("ref")), "to": str(ref)})
     # A reference that names nothing in the BOM is a typo (or a case slip); the flow it meant is lost.
-    services = [s for s in bom.get("services") or [] if isinstance(s, dict)]
-    known = {str(c.get("bom-ref")) for c in [*comps, *services] if c.get("bom-ref")} | set(entries)
+    known = refs | set(entries)
     unknown = sorted({r for f in flows for r in (f["from"], f["to"]) if r not in known})
     if unknown:
         warnings.warn(f"{source}: dependencies or data flows name {', '.join(repr(r) for r in unknown[:5])}"
@@ -338,6 +353,7 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
         if key in data:
             out[key] = data[key]
     comps = {c["id"]: dict(c) for c in base["components"]}
+    bom_ids = list(comps)
     seen_ids: set[str] = set()
     for i, comp in enumerate(data.get("components") or []):
         if isinstance(comp, dict) and isinstance(comp.get("id"), str):
@@ -348,6 +364,8 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
         if not isinstance(comp, dict) or not isinstance(comp.get("id"), str):
             raise FormatError(f"{overlay.source}:{overlay.line(('components', i))}: components[{i}]: needs an 'id' "
                               "(text)")
+        if comp["id"] not in bom_ids:
+            _new_id(comp, bom_ids, overlay, i, fail)
         old = comps.get(comp["id"], {})
         if "kind" in comp and old and comp["kind"] != old.get("kind"):
             # A new kind invalidates the imported kind-specific fields.
@@ -383,6 +401,19 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
     return out
 
 
+def _new_id(comp: dict[str, Any], bom_ids: list[str], overlay: Located, i: int,
+            fail: Callable[..., FormatError]) -> None:
+    """An overlay id the BOM does not have adds a component, but one close to a BOM id (a slip of a key
+    or of case) was likely meant to complete that one: an error without a kind, a warning with one."""
+    cid = comp["id"]
+    near = next((b for b in bom_ids if b.lower() == cid.lower()), None) or nearest(cid, bom_ids)
+    if near and "kind" not in comp:
+        raise fail(("components", i, "id"), f"'{cid}' is not in the BOM (did you mean '{near}'?)")
+    if near:
+        warnings.warn(f"{overlay.source}:{overlay.line(('components', i, 'id'))}: components.{i}.id: '{cid}' is not "
+                      f"in the BOM (did you mean '{near}'?); added as a new component", UserWarning, stacklevel=3)
+
+
 def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, validate: bool = True) -> System:
     """A :class:`System` from a CycloneDX 1.5/1.6/1.7 ML-BOM JSON file and an optional overlay YAML.
 
@@ -392,18 +423,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     path = Path(path)
     source = str(path)
     text = read_text(path)
-    try:
-        bom = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise FormatError(f"{source}: nested too deeply to read") from None
-    except ValueError as exc:  # an integer of thousands of digits (Python refuses to convert it)
-        raise FormatError(f"{source}: not readable JSON: {exc}") from None
-    bad = surrogate_at(bom)
-    if bad is not None:
-        raise FormatError(f"{source}: {bad or 'value'}: holds an unpaired surrogate escape (\\ud800-\\udfff), "
-                          "which is not text")
+    bom = parse_json(text, source)
     if not isinstance(bom, dict) or bom.get("bomFormat") != "CycloneDX":
         raise FormatError(f"{source}: not a CycloneDX BOM (no \"bomFormat\": \"CycloneDX\")")
     version = str(bom.get("specVersion", ""))
@@ -416,7 +436,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         except RecursionError:
             raise FormatError(f"{source}: components nested too deeply to check") from None
     try:
-        data = bom_to_dict(bom, source)
+        data = bom_to_dict(bom, source, text)
     except (AttributeError, TypeError) as exc:
         # Only reachable when the schema check did not run (cyclonedx-python-lib missing): a field of
         # the wrong shape, such as a model card given as a list.
@@ -424,7 +444,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
                           "pip install 'advmatrix[threatmodel]' to be told where") from None
     except RecursionError:
         raise FormatError(f"{source}: components nested too deeply to read") from None
-    bom_ids = frozenset(str(c.get("id")) for c in data.get("components") or [])
+    bom_kinds = {str(c.get("id")): str(c.get("kind")) for c in data.get("components") or []}
     located = None
     if overlay is not None:
         overlay = Path(overlay)
@@ -433,50 +453,9 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
-        raise FormatError(_describe(validation_problems(exc), data, source, located, bom_ids,
+        raise FormatError(describe_problems(validation_problems(exc), data, source, located, bom_kinds,
                                     bom_lines(text, source))) from None
     problems = system.reference_problems()
     if problems:
-        raise FormatError(_describe(problems, data, source, located, bom_ids, bom_lines(text, source)))
+        raise FormatError(describe_problems(problems, data, source, located, bom_kinds, bom_lines(text, source)))
     return system
-
-
-def _describe(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
-              overlay: Located | None, bom_ids: frozenset[str] = frozenset(),
-              bom_at: dict[str, int] | None = None) -> str:
-    # The merged dict has no lines: a field the overlay set is reported at its overlay line, any other
-    # by the component's id (its bom-ref) in the BOM.
-    overlay_index = {c.get("id"): i for i, c in enumerate((overlay.data or {}).get("components") or [])
-                     if isinstance(c, dict)} if overlay else {}
-    overlay_flows = ((overlay.data or {}).get("flows") or []) if overlay else []
-    lines = []
-    for loc, msg in problems[:5]:
-        if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
-            cid = data["components"][loc[1]].get("id")
-            field = ".".join(str(p) for p in loc[2:])
-            given = overlay.data["components"][overlay_index[cid]] if overlay and cid in overlay_index else {}
-            # The overlay's line when it set the field, or when the component is its own (a missing field
-            # of a component the BOM never had is the overlay's to add).
-            if overlay and cid in overlay_index and ((loc[2:3] and loc[2] in given) or cid not in bom_ids):
-                line = overlay.line(("components", overlay_index[cid], *loc[2:]))
-                lines.append(f"{overlay.source}:{line}: component '{cid}'{': ' + field if field else ''}: {msg}")
-            else:
-                # A BOM's values are all text: "true", not an unquoted true, is what it can say.
-                msg = msg.replace("must be true or false (unquoted)", 'must be "true" or "false"')
-                at = f"{source}:{bom_at[cid]}" if bom_at and cid in bom_at else source
-                lines.append(f"{at}: component '{cid}'{': ' + field if field else ''}: {msg}")
-        elif len(loc) >= 2 and loc[0] == "flows" and isinstance(loc[1], int):
-            flow = data["flows"][loc[1]]
-            where = next((j for j, f in enumerate(overlay_flows) if isinstance(f, dict)
-                          and (f.get("from"), f.get("to")) == (flow.get("from"), flow.get("to"))), None)
-            at = f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None \
-                else source
-            field = f"{loc[2]}: " if len(loc) > 2 else ""
-            lines.append(f"{at}: flow {flow.get('from')} -> {flow.get('to')}: {field}{msg}")
-        elif overlay and loc and loc[0] in (overlay.data or {}):
-            lines.append(f"{overlay.source}:{overlay.line(loc)}: {'.'.join(map(str, loc))}: {msg}")
-        else:
-            lines.append(f"{source}: {'.'.join(map(str, loc))}: {msg}")
-    if len(problems) > 5:
-        lines.append(f"... and {more_(len(problems) - 5, 'problem')}")
-    return "\n".join(lines)
