@@ -517,3 +517,14 @@ def test_a_rule_given_twice_is_used_once_and_an_empty_file_is_named(tmp_path):
     notes = [str(w.message) for w in said]
     assert any("b.yaml:2: rule AML.T0015 repeats the rule at" in n and "a.yaml:2; used once" in n for n in notes)
     assert any(n.endswith("c.yaml: holds no rules") for n in notes)
+
+
+def test_a_user_rule_comparing_a_bundled_property_with_another_type_is_warned_and_true_is_not_1(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(rule('kind: model\nproperties.on_device: "true"'))
+    with pytest.warns(RuleWarning, match=r"compares properties.on_device with text, but the bundled rules .* "
+                                         r"use true/false; it may never match"):
+        load_rules([path])
+    (one,) = rules_from(tmp_path, rule("kind: model\nproperties.on_device: 1"))
+    s = system([{**MODEL, "properties": {"on_device": True}}])
+    assert one.facts(s, s.components[0]) is None  # 1 is not true

@@ -305,8 +305,11 @@ def _match_value(actual: Any, expected: Any) -> bool:
 
 
 def _equal(actual: Any, expected: Any) -> bool:
-    # bool is an int in Python: keep true distinct from 1 so that 'system_prompt: true' is not 'secret'.
-    return type(actual) is type(expected) and actual == expected if isinstance(expected, bool) else actual == expected
+    # bool is an int in Python: keep true distinct from 1 (either way round) so that 'system_prompt: true'
+    # is not 'secret' and a rule's 'properties.on_device: 1' does not match true.
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(actual) is type(expected) and actual == expected
+    return actual == expected
 
 
 # -- rules ---------------------------------------------------------------------------------------
@@ -437,6 +440,9 @@ def load_rules(paths: Iterable[str | Path] = (), *, include_bundled: bool = True
                     rules.append(rule)
     if problems:
         raise FormatError("\n".join(problems))
+    from ._rulecheck import property_type_notes
+
+    notes += property_type_notes(rules, bundled_rules())
     for note in notes:
         warnings.warn(note, RuleWarning, stacklevel=2)
     return RuleSet(tuple(rules), tuple(notes))
