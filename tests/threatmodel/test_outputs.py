@@ -52,6 +52,27 @@ def test_json_holds_prediction_paths_and_diagrams(agent):
     assert {"technique", "tier", "reasons", "mitigations"} <= set(finding)
 
 
+def _documented_keys() -> dict[str, set[str]]:
+    """The keys docs/threatmodel-system.md lists for threatmodel.json: per table of its section "The JSON
+    report" (``top`` before the first sub-heading), the backquoted names in the first column."""
+    doc = (ROOT / "docs" / "threatmodel-system.md").read_text()
+    section = doc.split("\n## The JSON report\n", 1)[1].split("\n## ", 1)[0]
+    parts = re.split(r"^### (.+)$", section, flags=re.M)
+    named = {"top": parts[0], **dict(zip(parts[1::2], parts[2::2], strict=True))}
+    return {title: set(re.findall(r"^\| `([a-z_]+)` \|", text, re.M)) for title, text in named.items()}
+
+
+def test_json_has_a_format_version_and_every_key_is_documented(agent):
+    data = json.loads(tmr.report_json(agent))
+    assert data["format_version"] == tmr.JSON_FORMAT_VERSION == 1
+    documented = _documented_keys()
+    assert documented["top"] == set(data)
+    finding = data["components"][2]["findings"][0]
+    assert documented["A finding"] == set(finding)
+    assert documented["A mitigation"] == set(finding["mitigations"][0])
+    assert documented["A path"] == set(data["paths"][0])
+
+
 def test_markdown_has_every_component_every_finding_and_a_diagram_per_path(agent):
     text = tmr.report_markdown(agent)
     for comp in agent.prediction.components:

@@ -36,16 +36,19 @@ from .predict import Prediction, TechniqueFinding, predict
 from .rules import RuleSet
 from .system import System
 
-__all__ = ["ENABLING", "FAIL_ON", "FORMATS", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM", "ThreatModel", "assess_plan",
-           "build", "component_lines", "findings_sarif", "gap_lines", "gate", "layer", "load_input", "monitor_config",
-           "read_assess_plan", "render", "report_html", "report_json", "report_markdown", "system_mermaid",
-           "unmitigable", "write_outputs"]
+__all__ = ["ENABLING", "FAIL_ON", "FORMATS", "JSON_FORMAT_VERSION", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM",
+           "ThreatModel", "assess_plan", "build", "component_lines", "findings_sarif", "gap_lines", "gate", "layer",
+           "load_input", "monitor_config", "read_assess_plan", "render", "report_html", "report_json",
+           "report_markdown", "system_mermaid", "unmitigable", "write_outputs"]
 
 #: Output formats and the file each is written to.
 FORMATS = {"json": "threatmodel.json", "md": "threatmodel.md", "html": "threatmodel.html",
            "layer": "threatmodel-layer.json", "sarif": "threatmodel.sarif"}
 #: The tiers ``--fail-on`` accepts, and the tiers each one counts.
 FAIL_ON = {"likely": ("likely",), "possible": ("likely", "possible")}
+#: The version of ``threatmodel.json``: raised when a key is removed or renamed or changes meaning, so a
+#: reader can refuse a file it would misread; new keys may appear without it.
+JSON_FORMAT_VERSION = 1
 _TIER_SCORE = {"likely": 2.0, "possible": 1.0}
 _TIER_COLOUR = {"possible": "#ffe08a", "likely": "#e8590c"}
 
@@ -79,8 +82,10 @@ class ThreatModel:
         return self.source, None
 
     def as_dict(self) -> dict[str, Any]:
-        """The prediction, the attack paths and the source, as plain data."""
-        return {"generator": f"advmatrix {__version__}", "source": self.source, **self.prediction.as_dict(),
+        """The prediction, the attack paths and the source, as plain data (``threatmodel.json``; its keys are
+        documented in docs/threatmodel-system.md, "The JSON report")."""
+        return {"format_version": JSON_FORMAT_VERSION, "generator": f"advmatrix {__version__}", "source": self.source,
+                **self.prediction.as_dict(),
                 "scores": {f"{f.component}/{f.technique_id}": s for f in self.prediction.findings
                            if (s := getattr(f, "score", None)) is not None},
                 "paths": [{**p.to_dict(), "mermaid": p.mermaid(),
