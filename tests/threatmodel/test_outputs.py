@@ -3,6 +3,7 @@ emitted assess plan and monitor configuration, which must load and run with asse
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 from pathlib import Path
@@ -376,6 +377,35 @@ flows: [{from: "<img/src=x/onerror=alert(2)>", to: api}]
     assert "## &lt;img/src=x/onerror=alert(2)&gt; (external)" in md
     for row in (line for line in md.splitlines() if line.startswith("| AML.")):
         assert row.count(" | ") == 4  # five cells: no pipe in a name split the table
+
+
+HOSTILE = "ends\\|with *bold* _it_ ~~s~~ `code` https://evil.example/x www.evil.example #"
+
+
+def test_markdown_renders_user_text_as_the_same_text_and_nothing_else():
+    markdown_it = pytest.importorskip("markdown_it")
+    q = json.dumps  # a JSON string is a YAML string
+    odd_id = "x*y*_z_~~w~~\\|https://e.example"
+    system = load_system_text(f"""\
+name: {q(HOSTILE)}
+components:
+  - {{id: {q(odd_id)}, kind: external, name: {q(HOSTILE)}}}
+  - {{id: api, kind: service, audience: public, returns: scores, name: {q(HOSTILE)}}}
+  - {{id: clf, kind: model, task: classification}}
+flows: [{{from: {q(odd_id)}, to: api}}, {{from: api, to: clf}}]
+""")
+    md = tmr.report_markdown(tmr.build(system, k=0))
+    prose = re.sub(r"```mermaid\n.*?```\n", "", md, flags=re.S)  # Mermaid labels escape on their own
+    # GitHub links a bare scheme:// or www. by itself; markdown-it's CommonMark does not, so look at the text.
+    assert not re.search(r"(?<!\\)://", prose) and not re.search(r"(?i)\bwww\.", prose)
+    html = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(prose)
+    assert not re.search(r"<(a|em|strong|s|del|code)\b", html)
+    text = lambda fragment: html_lib.unescape(re.sub(r"<[^>]+>", "", fragment))  # noqa: E731
+    assert text(re.search(r"<h1>(.*?)</h1>", html).group(1)) == f"Threat model of {HOSTILE}"
+    assert f"<h2>{html_lib.escape(odd_id, quote=False)} (external)</h2>" in html
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
+    assert rows and all(row.count("<td") == 5 for row in rows if "<td" in row)
+    assert any(HOSTILE in text(row) for row in rows)
 
 
 def test_every_report_says_how_paths_are_ranked_and_where_each_step_applies(agent, cli):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from .diagram import system_mermaid
@@ -14,14 +15,26 @@ __all__ = ["PATHS_NOTE", "evidence_text", "gap_lines", "md_text", "report_markdo
 
 
 #: What user text must not carry into Markdown: raw HTML (most renderers pass it through, so a
-#: component named <script> would run), link syntax, and the pipes and newlines that split tables.
-_MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "[": "\\[", "]": "\\]",
-                             "`": "\\`", "\n": " ", "\r": " "})
+#: component named <script> would run), link, emphasis, strikethrough and code syntax, a heading's
+#: closing hashes, the pipes and newlines that split tables, and the backslash that would turn the
+#: next escape back into syntax (``\\|`` is a backslash and then a live pipe).
+_MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "\\\\", "|": "\\|", "[": "\\[",
+                             "]": "\\]", "`": "\\`", "*": "\\*", "_": "\\_", "~": "\\~", "#": "\\#",
+                             "\n": " ", "\r": " "})
+#: Where GitHub's renderer starts a link without any link syntax: a scheme's ``://`` and ``www.``. An
+#: escaped colon or dot reads the same and links nothing. (It also links e-mail addresses, and no
+#: escape stops that; a mailto link opens a mail program, not a page.)
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(:)(?=//)|(?<![A-Za-z0-9])(www)(\.)", re.IGNORECASE)
+
+
+def _unlink(m: re.Match[str]) -> str:
+    return "\\:" if m.group(1) else m.group(2) + "\\."
 
 
 def md_text(text: str) -> str:
-    """User text made safe to place in Markdown prose or a table cell: it reads as the same text."""
-    return str(text).translate(_MD_ESCAPES)
+    """User text made safe to place in Markdown prose or a table cell: it reads as the same text and
+    renders as nothing else (no HTML, link, emphasis or extra cell)."""
+    return _AUTOLINK.sub(_unlink, str(text).translate(_MD_ESCAPES))
 
 
 def evidence_text(edge: Any) -> str:
