@@ -140,6 +140,25 @@ def test_layer_scores_likely_two_possible_one_with_reasons(agent):
     assert {i.label for i in parsed.legendItems} == {"likely", "possible"}
 
 
+def test_layer_unfolds_the_parent_of_every_scored_sub_technique(agent, classifier):
+    matrix = bundled()
+    for tm in (agent, classifier):
+        parsed = layer_format.loads(tmr.layer(tm).to_json(), "layer")
+        scored = set(parsed.scores())
+        assert scored == set(tm.prediction.technique_ids)  # the added parents carry no score
+        parents = {p for t in scored if (p := matrix.technique(t).parent)}
+        assert parents - scored, "an example predicts a sub-technique without its parent"
+        assert parents & scored, "and one with its parent"
+        for parent in parents:
+            entries = [t for t in parsed.techniques if t.techniqueID == parent]
+            tactics = {t.tactic for t in entries}
+            assert entries and all(t.showSubtechniques for t in entries)
+            assert len(tactics) == len(entries) == len(matrix.tactics_of(parent))
+            if parent not in scored:
+                assert all(t.score is None and not t.color and not t.comment for t in entries)
+        assert not any(t.showSubtechniques for t in parsed.techniques if t.techniqueID not in parents)
+
+
 def test_sarif_one_result_per_finding_at_the_component_line(agent):
     log = tmr.findings_sarif(agent)
     results = log["runs"][0]["results"]
