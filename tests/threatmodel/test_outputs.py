@@ -16,6 +16,7 @@ from advmatrix.kb import bundled
 from advmatrix.kb import layer as layer_format
 from advmatrix.threatmodel import emit, load_system_text
 from advmatrix.threatmodel import report as tmr
+from advmatrix.threatmodel._markdown import md_text
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples" / "systems"
@@ -87,6 +88,19 @@ def test_markdown_has_every_component_every_finding_and_a_diagram_per_path(agent
     # every edge is shown with the case studies that support it
     edge = next(e for p in agent.paths for e in p.edges if e.basis == "case-study")
     assert f"{edge.source} → {edge.target}" in text and edge.supported_by[0] in text
+
+
+def test_reports_of_a_bom_name_the_overlay_and_each_component_by_id_and_name(agent):
+    bom, overlay = BOMS / "chatbot.bom.json", BOMS / "chatbot-overlay.yaml"
+    tm = _tm(bom, overlay, k=0)
+    data = json.loads(tmr.report_json(tm))
+    assert (data["source"], data["overlay"]) == (str(bom), str(overlay))
+    assert json.loads(tmr.report_json(agent))["overlay"] is None
+    md = tmr.report_markdown(tm)
+    assert f"Source: {md_text(str(bom))}, completed by the overlay {md_text(str(overlay))}. " in md
+    assert "overlay" not in tmr.report_markdown(agent).split("\n## ")[0]
+    # The diagram says helpdesk-llm; the findings, SARIF and JSON say tuned-llm: the heading gives both.
+    assert "## tuned-llm (helpdesk-llm, model)\n" in md and "## helpdesk-bot (llm-app)\n" in md
 
 
 def test_html_is_self_contained_and_escaped():
@@ -421,7 +435,7 @@ flows: [{{from: {q(odd_id)}, to: api}}, {{from: api, to: clf}}]
     assert not re.search(r"<(a|em|strong|s|del|code)\b", html)
     text = lambda fragment: html_lib.unescape(re.sub(r"<[^>]+>", "", fragment))  # noqa: E731
     assert text(re.search(r"<h1>(.*?)</h1>", html).group(1)) == f"Threat model of {HOSTILE}"
-    assert f"<h2>{html_lib.escape(odd_id, quote=False)} (external)</h2>" in html
+    assert f"{odd_id} ({HOSTILE}, external)" in [text(h) for h in re.findall(r"<h2>(.*?)</h2>", html)]
     rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
     assert rows and all(row.count("<td") == 5 for row in rows if "<td" in row)
     assert any(HOSTILE in text(row) for row in rows)

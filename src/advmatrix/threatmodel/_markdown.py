@@ -11,7 +11,7 @@ from .diagram import system_mermaid
 if TYPE_CHECKING:
     from .report import ThreatModel
 
-__all__ = ["PATHS_NOTE", "evidence_text", "gap_lines", "md_text", "report_markdown"]
+__all__ = ["PATHS_NOTE", "component_aside", "evidence_text", "gap_lines", "md_text", "report_markdown"]
 
 
 #: What user text must not carry into Markdown: raw HTML (most renderers pass it through, so a
@@ -46,15 +46,23 @@ def evidence_text(edge: Any) -> str:
     return "no case study shows this move"
 
 
+def component_aside(tm: ThreatModel, component: str) -> str:
+    """What a report's heading for ``component`` (its id) says beside the id: its kind, after its display
+    name where that differs, since the diagrams label components by name and the findings by id."""
+    comp = tm.system.component(component)
+    return f"{comp.label}, {comp.kind}" if comp.label != comp.id else comp.kind
+
+
 def report_markdown(tm: ThreatModel) -> str:
     """A Markdown report: per component its techniques, reasons and mitigations; the attack paths."""
     p = tm.prediction
+    overlay = f", completed by the overlay {md_text(tm.overlay)}" if tm.overlay else ""
     out = [f"# Threat model of {md_text(tm.system.name)}", "",
-           f"Source: {md_text(tm.source)}. {len(p.technique_ids)} ATLAS techniques predicted, "
+           f"Source: {md_text(tm.source)}{overlay}. {len(p.technique_ids)} ATLAS techniques predicted, "
            f"{len(p.likely_technique_ids)} of them likely.", "",
            "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
     for comp in p.components:
-        out += [f"## {md_text(comp.component)} ({comp.kind})", ""]
+        out += [f"## {md_text(comp.component)} ({md_text(component_aside(tm, comp.component))})", ""]
         if not comp.findings:
             out += ["No technique predicted.", ""]
             continue

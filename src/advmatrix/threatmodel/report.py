@@ -85,7 +85,7 @@ class ThreatModel:
         """The prediction, the attack paths and the source, as plain data (``threatmodel.json``; its keys are
         documented in docs/threatmodel-system.md, "The JSON report")."""
         return {"format_version": JSON_FORMAT_VERSION, "generator": f"advmatrix {__version__}", "source": self.source,
-                **self.prediction.as_dict(),
+                "overlay": self.overlay, **self.prediction.as_dict(),
                 "scores": {f"{f.component}/{f.technique_id}": s for f in self.prediction.findings
                            if (s := getattr(f, "score", None)) is not None},
                 "paths": [{**p.to_dict(), "mermaid": p.mermaid(),
