@@ -129,6 +129,24 @@ def test_html_draws_the_system_without_a_script(agent):
     assert "<script" not in tmr.report_html(hostile).lower()
 
 
+def test_diagram_names_are_cut_to_fit_their_boxes():
+    import xml.etree.ElementTree as ET
+
+    from advmatrix.threatmodel import diagram
+
+    assert diagram.LABEL_CHARS == 20
+    long, short = "Customer order management service", "Order service"
+    ns = "{http://www.w3.org/2000/svg}"
+    system = load_system_text(f"name: x\ncomponents: [{{id: a, kind: service, audience: public, name: {long}}}, "
+                              f"{{id: b, kind: model, name: {short}}}]\nflows: [{{from: a, to: b}}]")
+    drawn = ET.fromstring(diagram.system_svg(system))
+    labels = [t for t in drawn.iter(f"{ns}text") if t.get("font-weight")]
+    assert [t.text for t in labels] == [long[:19] + "…", short]
+    assert all(t.get("font-size") == "11" for t in labels)  # bold 12 px set 20 capitals wider than a box
+    path = ET.fromstring(diagram.path_svg([("AML.T0024.000", "Infer Training Data Membership", "Exfiltration")]))
+    assert [t.text for t in path.iter(f"{ns}text")][1] == "Infer Training Data…"
+
+
 def test_html_lists_mitigations_in_place_and_missing(agent):
     html = tmr.report_html(agent)
     placed = next(m for f in agent.prediction.findings for m in f.mitigations if m.in_place)
