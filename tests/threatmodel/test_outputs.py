@@ -493,6 +493,22 @@ def test_a_monitor_config_with_only_waiting_detectors_loads_and_uncomments_clean
     assert [d.name for d in load_config(path).build_detectors()] == ["ood"]
 
 
+def test_a_monitor_config_that_runs_no_detector_says_so_at_the_top():
+    def header(text: str) -> list[str]:
+        return text.split("\nupstream:", 1)[0].splitlines()
+
+    waiting = header(tmr.monitor_config(_tm(EXAMPLES / "fraud-model.yaml", k=0)))
+    assert waiting[1] == ("# No detector runs until one below is uncommented with its context; until then the "
+                          "gateway only proxies and records traffic.")
+    assert waiting[2].startswith("# It lists the detectors")
+    nothing = header(tmr.monitor_config(tmr.build(load_system_text("name: d\ncomponents: [{id: d, kind: dataset}]"),
+                                                  k=0)))
+    assert nothing[1] == ("# No installed detector watches a technique predicted here: the gateway only proxies "
+                          "and records traffic.")
+    running = header(tmr.monitor_config(_tm(EXAMPLES / "support-agent.yaml", k=0)))
+    assert not any(line.startswith("# No ") for line in running) and running[1].startswith("# It runs the detectors")
+
+
 def test_paths_filled_in_from_every_finding_are_not_near_duplicates_either():
     from advmatrix.threatmodel.paths import near_duplicate
 
