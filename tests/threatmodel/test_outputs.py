@@ -3,6 +3,7 @@ emitted assess plan and monitor configuration, which must load and run with asse
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from advmatrix.kb import bundled
 from advmatrix.kb import layer as layer_format
 from advmatrix.threatmodel import emit, load_system_text
 from advmatrix.threatmodel import report as tmr
+from advmatrix.threatmodel._markdown import md_text
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples" / "systems"
@@ -52,6 +54,27 @@ def test_json_holds_prediction_paths_and_diagrams(agent):
     assert {"technique", "tier", "reasons", "mitigations"} <= set(finding)
 
 
+def _documented_keys() -> dict[str, set[str]]:
+    """The keys docs/threatmodel-system.md lists for threatmodel.json: per table of its section "The JSON
+    report" (``top`` before the first sub-heading), the backquoted names in the first column."""
+    doc = (ROOT / "docs" / "threatmodel-system.md").read_text()
+    section = doc.split("\n## The JSON report\n", 1)[1].split("\n## ", 1)[0]
+    parts = re.split(r"^### (.+)$", section, flags=re.M)
+    named = {"top": parts[0], **dict(zip(parts[1::2], parts[2::2], strict=True))}
+    return {title: set(re.findall(r"^\| `([a-z_]+)` \|", text, re.M)) for title, text in named.items()}
+
+
+def test_json_has_a_format_version_and_every_key_is_documented(agent):
+    data = json.loads(tmr.report_json(agent))
+    assert data["format_version"] == tmr.JSON_FORMAT_VERSION == 1
+    documented = _documented_keys()
+    assert documented["top"] == set(data)
+    finding = data["components"][2]["findings"][0]
+    assert documented["A finding"] == set(finding)
+    assert documented["A mitigation"] == set(finding["mitigations"][0])
+    assert documented["A path"] == set(data["paths"][0])
+
+
 def test_markdown_has_every_component_every_finding_and_a_diagram_per_path(agent):
     text = tmr.report_markdown(agent)
     for comp in agent.prediction.components:
@@ -65,6 +88,19 @@ def test_markdown_has_every_component_every_finding_and_a_diagram_per_path(agent
     # every edge is shown with the case studies that support it
     edge = next(e for p in agent.paths for e in p.edges if e.basis == "case-study")
     assert f"{edge.source} → {edge.target}" in text and edge.supported_by[0] in text
+
+
+def test_reports_of_a_bom_name_the_overlay_and_each_component_by_id_and_name(agent):
+    bom, overlay = BOMS / "chatbot.bom.json", BOMS / "chatbot-overlay.yaml"
+    tm = _tm(bom, overlay, k=0)
+    data = json.loads(tmr.report_json(tm))
+    assert (data["source"], data["overlay"]) == (str(bom), str(overlay))
+    assert json.loads(tmr.report_json(agent))["overlay"] is None
+    md = tmr.report_markdown(tm)
+    assert f"Source: {md_text(str(bom))}, completed by the overlay {md_text(str(overlay))}. " in md
+    assert "overlay" not in tmr.report_markdown(agent).split("\n## ")[0]
+    # The diagram says helpdesk-llm; the findings, SARIF and JSON say tuned-llm: the heading gives both.
+    assert "## tuned-llm (helpdesk-llm, model)\n" in md and "## helpdesk-bot (llm-app)\n" in md
 
 
 def test_html_is_self_contained_and_escaped():
@@ -93,6 +129,24 @@ def test_html_draws_the_system_without_a_script(agent):
     assert "<script" not in tmr.report_html(hostile).lower()
 
 
+def test_diagram_names_are_cut_to_fit_their_boxes():
+    import xml.etree.ElementTree as ET
+
+    from advmatrix.threatmodel import diagram
+
+    assert diagram.LABEL_CHARS == 20
+    long, short = "Customer order management service", "Order service"
+    ns = "{http://www.w3.org/2000/svg}"
+    system = load_system_text(f"name: x\ncomponents: [{{id: a, kind: service, audience: public, name: {long}}}, "
+                              f"{{id: b, kind: model, name: {short}}}]\nflows: [{{from: a, to: b}}]")
+    drawn = ET.fromstring(diagram.system_svg(system))
+    labels = [t for t in drawn.iter(f"{ns}text") if t.get("font-weight")]
+    assert [t.text for t in labels] == [long[:19] + "…", short]
+    assert all(t.get("font-size") == "11" for t in labels)  # bold 12 px set 20 capitals wider than a box
+    path = ET.fromstring(diagram.path_svg([("AML.T0024.000", "Infer Training Data Membership", "Exfiltration")]))
+    assert [t.text for t in path.iter(f"{ns}text")][1] == "Infer Training Data…"
+
+
 def test_html_lists_mitigations_in_place_and_missing(agent):
     html = tmr.report_html(agent)
     placed = next(m for f in agent.prediction.findings for m in f.mitigations if m.in_place)
@@ -116,6 +170,25 @@ def test_layer_scores_likely_two_possible_one_with_reasons(agent):
     comment = next(t.comment for t in parsed.techniques if t.techniqueID == f.technique_id)
     assert f.reason in comment and f.component in comment
     assert {i.label for i in parsed.legendItems} == {"likely", "possible"}
+
+
+def test_layer_unfolds_the_parent_of_every_scored_sub_technique(agent, classifier):
+    matrix = bundled()
+    for tm in (agent, classifier):
+        parsed = layer_format.loads(tmr.layer(tm).to_json(), "layer")
+        scored = set(parsed.scores())
+        assert scored == set(tm.prediction.technique_ids)  # the added parents carry no score
+        parents = {p for t in scored if (p := matrix.technique(t).parent)}
+        assert parents - scored, "an example predicts a sub-technique without its parent"
+        assert parents & scored, "and one with its parent"
+        for parent in parents:
+            entries = [t for t in parsed.techniques if t.techniqueID == parent]
+            tactics = {t.tactic for t in entries}
+            assert entries and all(t.showSubtechniques for t in entries)
+            assert len(tactics) == len(entries) == len(matrix.tactics_of(parent))
+            if parent not in scored:
+                assert all(t.score is None and not t.color and not t.comment for t in entries)
+        assert not any(t.showSubtechniques for t in parsed.techniques if t.techniqueID not in parents)
 
 
 def test_sarif_one_result_per_finding_at_the_component_line(agent):
@@ -357,6 +430,35 @@ flows: [{from: "<img/src=x/onerror=alert(2)>", to: api}]
         assert row.count(" | ") == 4  # five cells: no pipe in a name split the table
 
 
+HOSTILE = "ends\\|with *bold* _it_ ~~s~~ `code` https://evil.example/x www.evil.example #"
+
+
+def test_markdown_renders_user_text_as_the_same_text_and_nothing_else():
+    markdown_it = pytest.importorskip("markdown_it")
+    q = json.dumps  # a JSON string is a YAML string
+    odd_id = "x*y*_z_~~w~~\\|https://e.example"
+    system = load_system_text(f"""\
+name: {q(HOSTILE)}
+components:
+  - {{id: {q(odd_id)}, kind: external, name: {q(HOSTILE)}}}
+  - {{id: api, kind: service, audience: public, returns: scores, name: {q(HOSTILE)}}}
+  - {{id: clf, kind: model, task: classification}}
+flows: [{{from: {q(odd_id)}, to: api}}, {{from: api, to: clf}}]
+""")
+    md = tmr.report_markdown(tmr.build(system, k=0))
+    prose = re.sub(r"```mermaid\n.*?```\n", "", md, flags=re.S)  # Mermaid labels escape on their own
+    # GitHub links a bare scheme:// or www. by itself; markdown-it's CommonMark does not, so look at the text.
+    assert not re.search(r"(?<!\\)://", prose) and not re.search(r"(?i)\bwww\.", prose)
+    html = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(prose)
+    assert not re.search(r"<(a|em|strong|s|del|code)\b", html)
+    text = lambda fragment: html_lib.unescape(re.sub(r"<[^>]+>", "", fragment))  # noqa: E731
+    assert text(re.search(r"<h1>(.*?)</h1>", html).group(1)) == f"Threat model of {HOSTILE}"
+    assert f"{odd_id} ({HOSTILE}, external)" in [text(h) for h in re.findall(r"<h2>(.*?)</h2>", html)]
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
+    assert rows and all(row.count("<td") == 5 for row in rows if "<td" in row)
+    assert any(HOSTILE in text(row) for row in rows)
+
+
 def test_every_report_says_how_paths_are_ranked_and_where_each_step_applies(agent, cli):
     import html as html_lib
 
@@ -389,6 +491,22 @@ def test_a_monitor_config_with_only_waiting_detectors_loads_and_uncomments_clean
     path = tmp_path / "gw.yaml"
     path.write_text(enabled)
     assert [d.name for d in load_config(path).build_detectors()] == ["ood"]
+
+
+def test_a_monitor_config_that_runs_no_detector_says_so_at_the_top():
+    def header(text: str) -> list[str]:
+        return text.split("\nupstream:", 1)[0].splitlines()
+
+    waiting = header(tmr.monitor_config(_tm(EXAMPLES / "fraud-model.yaml", k=0)))
+    assert waiting[1] == ("# No detector runs until one below is uncommented with its context; until then the "
+                          "gateway only proxies and records traffic.")
+    assert waiting[2].startswith("# It lists the detectors")
+    nothing = header(tmr.monitor_config(tmr.build(load_system_text("name: d\ncomponents: [{id: d, kind: dataset}]"),
+                                                  k=0)))
+    assert nothing[1] == ("# No installed detector watches a technique predicted here: the gateway only proxies "
+                          "and records traffic.")
+    running = header(tmr.monitor_config(_tm(EXAMPLES / "support-agent.yaml", k=0)))
+    assert not any(line.startswith("# No ") for line in running) and running[1].startswith("# It runs the detectors")
 
 
 def test_paths_filled_in_from_every_finding_are_not_near_duplicates_either():

@@ -1,4 +1,5 @@
-"""The system as an inline SVG, for the self-contained HTML report.
+"""Drawings of the system and its attack paths: a Mermaid chart for Markdown viewers and the JSON,
+and an inline SVG for the self-contained HTML report.
 
 Mermaid draws the diagram in Markdown viewers, but the HTML report loads no script, and a Mermaid
 block without its library is only text. Graph-drawing libraries (graphviz, ELK) need a binary or a
@@ -17,14 +18,34 @@ from __future__ import annotations
 from collections import deque
 from html import escape
 
+from ._transitions import _mermaid_text
 from .system import System
 
-__all__ = ["path_svg", "system_svg"]
+__all__ = ["path_svg", "system_mermaid", "system_svg"]
 
 BOX_W, BOX_H, COL_GAP, ROW_GAP, PAD = 170, 46, 70, 18, 12
 #: Fill per kind; outside parties warm, our own parts cool.
 _FILL = {"external": "#fde2c8", "adversary": "#f8c4c4", "service": "#dbe9fb", "model": "#d6f0e0",
          "llm-app": "#e6dcf7", "dataset": "#f1efd9", "retrieval-store": "#f1efd9", "tool": "#ececec"}
+
+
+#: Mermaid's node shape per kind, so the chart tells kinds apart as the SVG's colours do.
+_SHAPES = {"external": ('(["', '"])'), "service": ('["', '"]'), "model": ('[["', '"]]'), "dataset": ('[("', '")]'),
+           "retrieval-store": ('[("', '")]'), "llm-app": ('{{"', '"}}'), "tool": ('>"', '"]'),
+           "adversary": ('(("', '"))')}
+
+
+def system_mermaid(system: System) -> str:
+    """The system as a Mermaid flowchart: a shape per kind, untrusted flows solid, trusted dotted."""
+    ids = {c.id: f"c{i}" for i, c in enumerate(system.components)}
+    lines = ["flowchart LR"]
+    for c in system.components:
+        left, right = _SHAPES[c.kind]
+        lines.append(f"    {ids[c.id]}{left}{_mermaid_text(c.label)}<br/>{c.kind}{right}")
+    for a, b, trusted in system.edges():
+        arrow = "-.->" if trusted else "-->"
+        lines.append(f"    {ids[a]} {arrow} {ids[b]}")
+    return "\n".join(lines) + "\n"
 
 
 def _columns(system: System) -> dict[str, int]:
@@ -46,7 +67,13 @@ def _columns(system: System) -> dict[str, int]:
     return {c.id: column.get(c.id, 0) for c in system.components}
 
 
-def _clip(text: str, most: int = 24) -> str:
+#: The most characters a name in a box shows, ellipsis included: DejaVu Sans (a common system-ui font
+#: and one of the widest) sets 20 capitals in about 163 px bold at 11 px, or regular at 12 px, so a
+#: cut name stays inside the 170 px box; 24 characters of bold 12 px ran up to 209 px.
+LABEL_CHARS = 20
+
+
+def _clip(text: str, most: int = LABEL_CHARS) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
@@ -91,7 +118,7 @@ def system_svg(system: System) -> str:
         out.append(f'<g><title>{escape(c.id)} ({c.kind})</title>'
                    f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="{radius}" '
                    f'fill="{_FILL.get(c.kind, "#eee")}" stroke="#777"/>'
-                   f'<text x="{x + BOX_W / 2}" y="{y + 19}" text-anchor="middle" font-weight="600">'
+                   f'<text x="{x + BOX_W / 2}" y="{y + 19}" text-anchor="middle" font-weight="600" font-size="11">'
                    f'{escape(_clip(c.label))}</text>'
                    f'<text x="{x + BOX_W / 2}" y="{y + 35}" text-anchor="middle" fill="#555">{c.kind}</text></g>')
     out.append("</svg>")

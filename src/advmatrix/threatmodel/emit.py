@@ -187,7 +187,8 @@ def monitor_config(tm: ThreatModel) -> str:
     waiting = [n for n in covering if registry[n].context]
     lines = [f"# advmatrix gateway configuration for the system {_q(tm.system.name)}, written by "
              "`advmatrix threatmodel`.",
-             "# It runs the detectors that watch the techniques the threat model predicts, each with its default",
+             f"# It {'runs' if ready else 'lists'} the detectors that watch the techniques the threat model predicts, "
+             "each with its default",
              "# response. Set 'upstream' to your model server (or pass --upstream), then:",
              "#   advmatrix monitor --config THIS_FILE",
              f"upstream: {_q(PLACEHOLDER_UPSTREAM)}",
@@ -207,6 +208,12 @@ def monitor_config(tm: ThreatModel) -> str:
         lines.append(f"  {name}: {json.dumps(dict(registry[name].response))}")
     for name in waiting:
         lines.append(f"  # {name}: {json.dumps(dict(registry[name].response))}")
+    if not ready:
+        # Said at the top, where someone about to run the file reads: 'monitor' warns only once started.
+        lines.insert(1, "# No detector runs until one below is uncommented with its context; until then the gateway "
+                        "only proxies and records traffic." if waiting else
+                        "# No installed detector watches a technique predicted here: the gateway only proxies and "
+                        "records traffic.")
     if waiting:
         lines += ["# context:", *[f"#   {c}: ...  # {'text' if c == 'system_prompt' else 'an .npy file'}"
                                   for c in sorted({c for n in waiting for c in registry[n].context})]]

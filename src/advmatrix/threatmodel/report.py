@@ -27,25 +27,28 @@ from .._files import atomic_path, check_writable, is_special, write_atomic
 from ..errors import FormatError, UsageError
 from ._bomcheck import bom_lines
 from ._load import read_text, read_yaml, system_from_located
+from ._markdown import PATHS_NOTE, evidence_text, gap_lines, report_markdown
 from ._transitions import Path as AttackPath
-from ._transitions import _mermaid_text
-from .diagram import path_svg, system_svg
+from .diagram import path_svg, system_mermaid, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
 from .gaps import Assumption, Gap, assumed, check_property_types, unstated
 from .predict import Prediction, TechniqueFinding, predict
 from .rules import RuleSet
 from .system import System
 
-__all__ = ["ENABLING", "FAIL_ON", "FORMATS", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM", "ThreatModel", "assess_plan",
-           "build", "component_lines", "findings_sarif", "gap_lines", "gate", "layer", "load_input", "monitor_config",
-           "read_assess_plan", "render", "report_html", "report_json", "report_markdown", "system_mermaid",
-           "unmitigable", "write_outputs"]
+__all__ = ["ENABLING", "FAIL_ON", "FORMATS", "JSON_FORMAT_VERSION", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM",
+           "ThreatModel", "assess_plan", "build", "component_lines", "findings_sarif", "gap_lines", "gate", "layer",
+           "load_input", "monitor_config", "read_assess_plan", "render", "report_html", "report_json",
+           "report_markdown", "system_mermaid", "unmitigable", "write_outputs"]
 
 #: Output formats and the file each is written to.
 FORMATS = {"json": "threatmodel.json", "md": "threatmodel.md", "html": "threatmodel.html",
            "layer": "threatmodel-layer.json", "sarif": "threatmodel.sarif"}
 #: The tiers ``--fail-on`` accepts, and the tiers each one counts.
 FAIL_ON = {"likely": ("likely",), "possible": ("likely", "possible")}
+#: The version of ``threatmodel.json``: raised when a key is removed or renamed or changes meaning, so a
+#: reader can refuse a file it would misread; new keys may appear without it.
+JSON_FORMAT_VERSION = 1
 _TIER_SCORE = {"likely": 2.0, "possible": 1.0}
 _TIER_COLOUR = {"possible": "#ffe08a", "likely": "#e8590c"}
 
@@ -79,8 +82,10 @@ class ThreatModel:
         return self.source, None
 
     def as_dict(self) -> dict[str, Any]:
-        """The prediction, the attack paths and the source, as plain data."""
-        return {"generator": f"advmatrix {__version__}", "source": self.source, **self.prediction.as_dict(),
+        """The prediction, the attack paths and the source, as plain data (``threatmodel.json``; its keys are
+        documented in docs/threatmodel-system.md, "The JSON report")."""
+        return {"format_version": JSON_FORMAT_VERSION, "generator": f"advmatrix {__version__}", "source": self.source,
+                "overlay": self.overlay, **self.prediction.as_dict(),
                 "scores": {f"{f.component}/{f.technique_id}": s for f in self.prediction.findings
                            if (s := getattr(f, "score", None)) is not None},
                 "paths": [{**p.to_dict(), "mermaid": p.mermaid(),
@@ -172,131 +177,12 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
                                                           for c in prediction.components}), assumed(system))
 
 
-# -- Mermaid ---------------------------------------------------------------------------------------
-
-_SHAPES = {"external": ('(["', '"])'), "service": ('["', '"]'), "model": ('[["', '"]]'), "dataset": ('[("', '")]'),
-           "retrieval-store": ('[("', '")]'), "llm-app": ('{{"', '"}}'), "tool": ('>"', '"]'),
-           "adversary": ('(("', '"))')}
-
-
-def system_mermaid(system: System) -> str:
-    """The system as a Mermaid flowchart: a shape per kind, untrusted flows solid, trusted dotted."""
-    ids = {c.id: f"c{i}" for i, c in enumerate(system.components)}
-    lines = ["flowchart LR"]
-    for c in system.components:
-        left, right = _SHAPES[c.kind]
-        lines.append(f"    {ids[c.id]}{left}{_mermaid_text(c.label)}<br/>{c.kind}{right}")
-    for a, b, trusted in system.edges():
-        arrow = "-.->" if trusted else "-->"
-        lines.append(f"    {ids[a]} {arrow} {ids[b]}")
-    return "\n".join(lines) + "\n"
-
-
 # -- JSON, Markdown, HTML --------------------------------------------------------------------------
 
 
 def report_json(tm: ThreatModel) -> str:
     """The threat model as indented JSON."""
     return json.dumps(tm.as_dict(), indent=2, ensure_ascii=False) + "\n"
-
-
-#: What user text must not carry into Markdown: raw HTML (most renderers pass it through, so a
-#: component named <script> would run), link syntax, and the pipes and newlines that split tables.
-_MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "[": "\\[", "]": "\\]",
-                             "`": "\\`", "\n": " ", "\r": " "})
-
-
-def _md(text: str) -> str:
-    return str(text).translate(_MD_ESCAPES)
-
-
-def _evidence(edge: Any) -> str:
-    if edge.basis == "case-study":
-        return "case studies " + ", ".join(edge.supported_by)
-    if edge.basis == "parent":
-        return "parent techniques in case studies " + ", ".join(edge.parent_supported_by)
-    return "no case study shows this move"
-
-
-def report_markdown(tm: ThreatModel) -> str:
-    """A Markdown report: per component its techniques, reasons and mitigations; the attack paths."""
-    p = tm.prediction
-    out = [f"# Threat model of {_md(tm.system.name)}", "",
-           f"Source: {_md(tm.source)}. {len(p.technique_ids)} ATLAS techniques predicted, "
-           f"{len(p.likely_technique_ids)} of them likely.", "",
-           "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
-    for comp in p.components:
-        out += [f"## {_md(comp.component)} ({comp.kind})", ""]
-        if not comp.findings:
-            out += ["No technique predicted.", ""]
-            continue
-        out += ["| Technique | Tier | Why | Mitigations in place | Mitigations missing (stage) |",
-                "|---|---|---|---|---|"]
-        for f in comp.findings:
-            done = ", ".join(f"{m.id} {m.name}" for m in f.mitigations if m.in_place) or "none"
-            todo = (", ".join(f"{m.id} {m.name} on {m.component} ({m.stage})" for m in f.missing) or "none"
-                    if f.mitigations else "none known in ATLAS")
-            out.append(f"| {f.technique_id} {_md(f.name)} | {f.tier} | {_md('; '.join(f.reasons))} | {_md(done)} "
-                       f"| {_md(todo)} |")
-        out.append("")
-    out += _open_questions_md(tm)
-    out += ["## Attack paths", "", PATHS_NOTE, ""]
-    if not tm.paths:
-        out += ["No path from an entry technique to an impact or exfiltration technique among those predicted.", ""]
-    for i, path in enumerate(tm.paths, 1):
-        out += [f"### Path {i} ({path.score:.3g} per step, {path.probability:.3g} overall)", ""]
-        on = {s.technique: _md(", ".join(tm.prediction.components_for(s.technique))) for s in path.steps}
-        out += [f"{j}. {s.technique} {s.name} ({s.tactic_name}), on {on[s.technique]}"
-                for j, s in enumerate(path.steps, 1)]
-        out.append("")
-        out += [f"- {e.source} → {e.target}: p = {e.probability:.3f}, {_evidence(e)}" for e in path.edges]
-        out += ["", "```mermaid", path.mermaid().rstrip(), "```", ""]
-    return "\n".join(out)
-
-
-#: What a path is and what its two figures mean, for every report that lists paths.
-PATHS_NOTE = ("Each path runs from an entry technique (reconnaissance, resource development, initial access or AI "
-              "model access) to an impact or exfiltration technique, through the predicted techniques. Moves are "
-              "weighted by how often one technique followed another in the ATLAS case studies; paths are ranked "
-              "per step (the geometric mean of their moves' probabilities, so a longer chain of common moves is not "
-              "pushed out by a two-step jump), and overall is the product. A path one step away from a better one "
-              "is left out.")
-
-
-def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
-    """One sentence per unstated field that would change the prediction and per value a BOM import
-    assumed, most telling first (the first ``most`` of each)."""
-    from ..kb import bundled
-
-    matrix = bundled()
-    out = []
-    fields = [g for g in tm.gaps if not g.field.startswith("properties.")]
-    free = [g for g in tm.gaps if g.field.startswith("properties.")]
-    for g in fields[:most] + (free if most is None else []):
-        names = ", ".join(f"{t} {matrix.technique(t).name}" for t in g.techniques[:4])
-        more = f" and {len(g.techniques) - 4} more" if len(g.techniques) > 4 else ""
-        said = "is unset; where it holds, setting it" if g in free else "is not stated; stating it"
-        on = f" (some for {', '.join(g.elsewhere)})" if g.elsewhere else ""
-        out.append(f"{g.component}: '{g.field}' {said} could add {len(g.techniques)} technique(s): {names}{more}{on}.")
-    if most is not None and free:
-        # A short list folds the free properties into one line of names: they are hints to check, not
-        # gaps, and which component each could apply to is in the reports.
-        names = sorted({g.field.split(".", 1)[1] for g in free})
-        out.append(f"free properties the rules read, unset on some components (read as no there): {', '.join(names)}; "
-                   "set those that hold (docs/threatmodel-system.md; which components, in the reports).")
-    for a in tm.assumptions[:most]:
-        out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (the BOM does not say); "
-                   "state it in an overlay.")
-    return out
-
-
-def _open_questions_md(tm: ThreatModel) -> list[str]:
-    lines = gap_lines(tm)
-    if not lines:
-        return []
-    return ["## What the description leaves open", "",
-            "Rules read these fields; while they are unstated, those rules cannot fire.", "",
-            *(f"- {_md(line)}" for line in lines), ""]
 
 
 def report_html(tm: ThreatModel) -> str:
@@ -309,7 +195,7 @@ def report_html(tm: ThreatModel) -> str:
     return env.get_template("threatmodel.html.j2").render(
         tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), system_svg=system_svg(tm.system),
         path_svg=lambda path, n: path_svg([(s.technique, s.name, s.tactic_name) for s in path.steps], f"path{n}"),
-        evidence=_evidence, gaps=gap_lines(tm), paths_note=PATHS_NOTE,
+        evidence=evidence_text, gaps=gap_lines(tm), paths_note=PATHS_NOTE,
         colour=_TIER_COLOUR, version=__version__)
 
 
@@ -326,12 +212,37 @@ def layer(tm: ThreatModel) -> Any:
     for f in tm.prediction.findings:
         scores[f.technique_id] = max(scores.get(f.technique_id, 0.0), _TIER_SCORE[f.tier])
         comments.setdefault(f.technique_id, []).append(f"{f.component} ({f.tier}): {'; '.join(f.reasons)}")
-    return build_layer(bundled(), scores, name=f"advmatrix threat model: {tm.system.name}",
-                       description="Techniques predicted for the system: 2 = likely, 1 = possible.",
-                       comments={t: " | ".join(c) for t, c in comments.items()},
-                       legend={"possible": _TIER_COLOUR["possible"], "likely": _TIER_COLOUR["likely"]},
-                       gradient=(_TIER_COLOUR["possible"], _TIER_COLOUR["likely"]), min_value=1, max_value=2,
-                       metadata={"generator": "advmatrix", "system": tm.system.name})
+    out = build_layer(bundled(), scores, name=f"advmatrix threat model: {tm.system.name}",
+                      description="Techniques predicted for the system: 2 = likely, 1 = possible.",
+                      comments={t: " | ".join(c) for t, c in comments.items()},
+                      legend={"possible": _TIER_COLOUR["possible"], "likely": _TIER_COLOUR["likely"]},
+                      gradient=(_TIER_COLOUR["possible"], _TIER_COLOUR["likely"]), min_value=1, max_value=2,
+                      metadata={"generator": "advmatrix", "system": tm.system.name})
+    _unfold_parents(out)
+    return out
+
+
+def _unfold_parents(out: Any) -> None:
+    """Mark every parent of a scored sub-technique to open unfolded, adding an entry without a score
+    (so not coloured) for a parent that has none.
+
+    The layer's ``expandedSubtechniques: annotated`` layout is not read by every Navigator version or
+    by other layer viewers; without this a predicted sub-technique under an unpredicted parent is
+    drawn folded away, and the layer seems to lack it."""
+    from ..kb import bundled
+    from ..kb._ids import tactic_shortname
+    from ..kb.layer import LayerTechnique
+
+    matrix = bundled()
+    scored = {t.techniqueID for t in out.techniques}
+    parents = {p for t in scored if (p := matrix.technique(t).parent)}
+    for entry in out.techniques:
+        if entry.techniqueID in parents:
+            entry.showSubtechniques = True
+    for parent in sorted(parents - scored):
+        for tactic in matrix.tactics_of(parent) or (None,):
+            out.techniques.append(LayerTechnique(techniqueID=parent, showSubtechniques=True,
+                                                 tactic=tactic_shortname(tactic.name) if tactic else None))
 
 
 # -- SARIF -----------------------------------------------------------------------------------------

@@ -1,0 +1,135 @@
+"""The Markdown report of a threat model, and the prose it shares with the HTML report and the CLI
+(what the attack paths' figures mean, what the description leaves open, a move's evidence)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from .diagram import system_mermaid
+
+if TYPE_CHECKING:
+    from .report import ThreatModel
+
+__all__ = ["PATHS_NOTE", "component_aside", "evidence_text", "gap_lines", "md_text", "report_markdown"]
+
+
+#: What user text must not carry into Markdown: raw HTML (most renderers pass it through, so a
+#: component named <script> would run), link, emphasis, strikethrough and code syntax, a heading's
+#: closing hashes, the pipes and newlines that split tables, and the backslash that would turn the
+#: next escape back into syntax (``\\|`` is a backslash and then a live pipe).
+_MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "\\\\", "|": "\\|", "[": "\\[",
+                             "]": "\\]", "`": "\\`", "*": "\\*", "_": "\\_", "~": "\\~", "#": "\\#",
+                             "\n": " ", "\r": " "})
+#: Where GitHub's renderer starts a link without any link syntax: a scheme's ``://`` and ``www.``. An
+#: escaped colon or dot reads the same and links nothing. (It also links e-mail addresses, and no
+#: escape stops that; a mailto link opens a mail program, not a page.)
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(:)(?=//)|(?<![A-Za-z0-9])(www)(\.)", re.IGNORECASE)
+
+
+def _unlink(m: re.Match[str]) -> str:
+    return "\\:" if m.group(1) else m.group(2) + "\\."
+
+
+def md_text(text: str) -> str:
+    """User text made safe to place in Markdown prose or a table cell: it reads as the same text and
+    renders as nothing else (no HTML, link, emphasis or extra cell)."""
+    return _AUTOLINK.sub(_unlink, str(text).translate(_MD_ESCAPES))
+
+
+def evidence_text(edge: Any) -> str:
+    """What supports a move of an attack path, in words: the case studies that show it, or that none do."""
+    if edge.basis == "case-study":
+        return "case studies " + ", ".join(edge.supported_by)
+    if edge.basis == "parent":
+        return "parent techniques in case studies " + ", ".join(edge.parent_supported_by)
+    return "no case study shows this move"
+
+
+def component_aside(tm: ThreatModel, component: str) -> str:
+    """What a report's heading for ``component`` (its id) says beside the id: its kind, after its display
+    name where that differs, since the diagrams label components by name and the findings by id."""
+    comp = tm.system.component(component)
+    return f"{comp.label}, {comp.kind}" if comp.label != comp.id else comp.kind
+
+
+def report_markdown(tm: ThreatModel) -> str:
+    """A Markdown report: per component its techniques, reasons and mitigations; the attack paths."""
+    p = tm.prediction
+    overlay = f", completed by the overlay {md_text(tm.overlay)}" if tm.overlay else ""
+    out = [f"# Threat model of {md_text(tm.system.name)}", "",
+           f"Source: {md_text(tm.source)}{overlay}. {len(p.technique_ids)} ATLAS techniques predicted, "
+           f"{len(p.likely_technique_ids)} of them likely.", "",
+           "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
+    for comp in p.components:
+        out += [f"## {md_text(comp.component)} ({md_text(component_aside(tm, comp.component))})", ""]
+        if not comp.findings:
+            out += ["No technique predicted.", ""]
+            continue
+        out += ["| Technique | Tier | Why | Mitigations in place | Mitigations missing (stage) |",
+                "|---|---|---|---|---|"]
+        for f in comp.findings:
+            done = ", ".join(f"{m.id} {m.name}" for m in f.mitigations if m.in_place) or "none"
+            todo = (", ".join(f"{m.id} {m.name} on {m.component} ({m.stage})" for m in f.missing) or "none"
+                    if f.mitigations else "none known in ATLAS")
+            out.append(f"| {f.technique_id} {md_text(f.name)} | {f.tier} | {md_text('; '.join(f.reasons))} "
+                       f"| {md_text(done)} | {md_text(todo)} |")
+        out.append("")
+    out += _open_questions_md(tm)
+    out += ["## Attack paths", "", PATHS_NOTE, ""]
+    if not tm.paths:
+        out += ["No path from an entry technique to an impact or exfiltration technique among those predicted.", ""]
+    for i, path in enumerate(tm.paths, 1):
+        out += [f"### Path {i} ({path.score:.3g} per step, {path.probability:.3g} overall)", ""]
+        on = {s.technique: md_text(", ".join(tm.prediction.components_for(s.technique))) for s in path.steps}
+        out += [f"{j}. {s.technique} {s.name} ({s.tactic_name}), on {on[s.technique]}"
+                for j, s in enumerate(path.steps, 1)]
+        out.append("")
+        out += [f"- {e.source} → {e.target}: p = {e.probability:.3f}, {evidence_text(e)}" for e in path.edges]
+        out += ["", "```mermaid", path.mermaid().rstrip(), "```", ""]
+    return "\n".join(out)
+
+
+#: What a path is and what its two figures mean, for every report that lists paths.
+PATHS_NOTE = ("Each path runs from an entry technique (reconnaissance, resource development, initial access or AI "
+              "model access) to an impact or exfiltration technique, through the predicted techniques. Moves are "
+              "weighted by how often one technique followed another in the ATLAS case studies; paths are ranked "
+              "per step (the geometric mean of their moves' probabilities, so a longer chain of common moves is not "
+              "pushed out by a two-step jump), and overall is the product. A path one step away from a better one "
+              "is left out.")
+
+
+def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
+    """One sentence per unstated field that would change the prediction and per value a BOM import
+    assumed, most telling first (the first ``most`` of each)."""
+    from ..kb import bundled
+
+    matrix = bundled()
+    out = []
+    fields = [g for g in tm.gaps if not g.field.startswith("properties.")]
+    free = [g for g in tm.gaps if g.field.startswith("properties.")]
+    for g in fields[:most] + (free if most is None else []):
+        names = ", ".join(f"{t} {matrix.technique(t).name}" for t in g.techniques[:4])
+        more = f" and {len(g.techniques) - 4} more" if len(g.techniques) > 4 else ""
+        said = "is unset; where it holds, setting it" if g in free else "is not stated; stating it"
+        on = f" (some for {', '.join(g.elsewhere)})" if g.elsewhere else ""
+        out.append(f"{g.component}: '{g.field}' {said} could add {len(g.techniques)} technique(s): {names}{more}{on}.")
+    if most is not None and free:
+        # A short list folds the free properties into one line of names: they are hints to check, not
+        # gaps, and which component each could apply to is in the reports.
+        names = sorted({g.field.split(".", 1)[1] for g in free})
+        out.append(f"free properties the rules read, unset on some components (read as no there): {', '.join(names)}; "
+                   "set those that hold (docs/threatmodel-system.md; which components, in the reports).")
+    for a in tm.assumptions[:most]:
+        out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (the BOM does not say); "
+                   "state it in an overlay.")
+    return out
+
+
+def _open_questions_md(tm: ThreatModel) -> list[str]:
+    lines = gap_lines(tm)
+    if not lines:
+        return []
+    return ["## What the description leaves open", "",
+            "Rules read these fields; while they are unstated, those rules cannot fire.", "",
+            *(f"- {md_text(line)}" for line in lines), ""]
