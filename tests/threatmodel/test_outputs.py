@@ -101,6 +101,9 @@ def test_reports_of_a_bom_name_the_overlay_and_each_component_by_id_and_name(age
     assert "overlay" not in tmr.report_markdown(agent).split("\n## ")[0]
     # The diagram says helpdesk-llm; the findings, SARIF and JSON say tuned-llm: the heading gives both.
     assert "## tuned-llm (helpdesk-llm, model)\n" in md and "## helpdesk-bot (llm-app)\n" in md
+    page = html_lib.unescape(re.sub(r"<[^>]+>", "", tmr.report_html(tm)))
+    assert f"Source {bom}, completed by the overlay {overlay} · " in page
+    assert "\ntuned-llm (helpdesk-llm, model)\n" in page and "\nhelpdesk-bot (llm-app)\n" in page
 
 
 def test_html_is_self_contained_and_escaped():

@@ -27,7 +27,7 @@ from .._files import atomic_path, check_writable, is_special, write_atomic
 from ..errors import FormatError, UsageError
 from ._bomcheck import bom_lines
 from ._load import read_text, read_yaml, system_from_located
-from ._markdown import PATHS_NOTE, evidence_text, gap_lines, report_markdown
+from ._markdown import PATHS_NOTE, component_aside, evidence_text, gap_lines, report_markdown
 from ._transitions import Path as AttackPath
 from .diagram import path_svg, system_mermaid, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
@@ -195,8 +195,8 @@ def report_html(tm: ThreatModel) -> str:
     return env.get_template("threatmodel.html.j2").render(
         tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), system_svg=system_svg(tm.system),
         path_svg=lambda path, n: path_svg([(s.technique, s.name, s.tactic_name) for s in path.steps], f"path{n}"),
-        evidence=evidence_text, gaps=gap_lines(tm), paths_note=PATHS_NOTE,
-        colour=_TIER_COLOUR, version=__version__)
+        evidence=evidence_text, aside=lambda component: component_aside(tm, component), gaps=gap_lines(tm),
+        paths_note=PATHS_NOTE, colour=_TIER_COLOUR, version=__version__)
 
 
 # -- Navigator layer -----------------------------------------------------------------------------
