@@ -50,6 +50,23 @@ def test_a_bad_emit_destination_does_not_leave_the_new_out_directory_behind(cli,
     assert not (tmp_path / "new").exists()
 
 
+def test_an_emit_destination_that_is_a_directory_leaves_nothing_behind(cli, tmp_path):
+    out = tmp_path / "od"
+    r = cli("threatmodel", AGENT, "--out", out, "--emit-assess-plan", out)
+    assert r.code == 2 and "is the --out directory; the assess plan needs a file name" in r.err
+    assert not out.exists()
+    (tmp_path / "taken").mkdir()
+    r = cli("threatmodel", AGENT, "--out", tmp_path / "od2", "--emit-monitor-config", tmp_path / "od2" / "x",
+            "--emit-assess-plan", tmp_path / "taken")
+    assert r.code == 2 and not (tmp_path / "od2").exists()
+
+
+def test_an_emit_destination_ending_in_a_slash_is_refused_not_written_as_a_file(cli, tmp_path):
+    r = cli("threatmodel", AGENT, "--emit-assess-plan", f"{tmp_path / 'plans'}/")
+    assert r.code == 2 and "--emit-assess-plan needs a file name" in r.err
+    assert not (tmp_path / "plans").exists()
+
+
 def test_more_paths_than_an_analyst_reads_is_a_usage_error(cli):
     r = cli("threatmodel", AGENT, "--paths", "101")
     assert r.code == 2 and "0<=x<=100" in r.err
@@ -148,7 +165,8 @@ def test_bad_input_is_one_line_exit_two_and_no_files(cli, tmp_path, text, args, 
     (("--out", "{tmp}/o"), r"o/threatmodel.sarif: is a directory"),
     (("--out", "{tmp}/o", "-f", "json", "--emit-assess-plan", "{tmp}/nodir/plan.yaml"),
      r"nodir/plan.yaml: directory .* does not exist"),
-    (("--out", "{tmp}/o", "-f", "md", "--emit-monitor-config", "{tmp}/o"), r"/o: is a directory"),
+    (("--out", "{tmp}/o", "-f", "md", "--emit-monitor-config", "{tmp}/o"),
+     r"/o: is the --out directory; the monitor config needs a file name"),
     (("--format", ",,"), r"--format names no format"),
 ])
 def test_a_bad_destination_leaves_no_file_written(cli, tmp_path, args, message):

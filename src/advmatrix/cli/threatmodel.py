@@ -39,8 +39,8 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
                 rules: list[str] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
                 fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of its mitigations is in place (techniques with no mitigation at all are listed, not counted)."),
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
-                emit_assess_plan: Optional[Path] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML; run it with advmatrix assess TARGET --plan FILE)."),
-                emit_monitor_config: Optional[Path] = typer.Option(None, "--emit-monitor-config", metavar="FILE", help="Write a gateway configuration watching the predicted techniques (advmatrix monitor --config)."),
+                emit_assess_plan: Optional[str] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML; run it with advmatrix assess TARGET --plan FILE)."),
+                emit_monitor_config: Optional[str] = typer.Option(None, "--emit-monitor-config", metavar="FILE", help="Write a gateway configuration watching the predicted techniques (advmatrix monitor --config)."),
                 paths: int = typer.Option(5, "--paths", min=0, max=MAX_PATHS, metavar="K", help="How many attack paths to find, ranked per step (0: none; at most 100).")) -> None:
     """Threat-model a system: which ATLAS techniques apply, why, the attack paths, the mitigations.
 
@@ -62,6 +62,10 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
     for what, value in (("SYSTEM", system), ("--overlay", overlay), *(("--rules", r) for r in rules)):
         if value is not None and not value.strip():
             raise UsageError(f"{what} needs a file{' or directory' if what == '--rules' else ''} (got an empty path)")
+    # Taken as text: a Path drops the trailing slash of 'plans/', and a file named plans would be written.
+    for what, value in (("--emit-assess-plan", emit_assess_plan), ("--emit-monitor-config", emit_monitor_config)):
+        if value is not None and (not value.strip() or value.endswith(("/", "\\"))):
+            raise UsageError(f"{what} needs a file name (got {value!r})")
     formats = _formats(fmt, tuple(tmr.FORMATS))
     if fmt and not formats:
         raise UsageError(f"--format names no format; use {', '.join(tmr.FORMATS)} or all")
@@ -86,9 +90,9 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
                    overlay_lines=tmr.component_lines(overlay, model) if overlay else None)
     extra = {}
     if emit_assess_plan is not None:
-        extra["assess_plan"] = (emit_assess_plan, tmr.assess_plan(tm))
+        extra["assess_plan"] = (Path(emit_assess_plan), tmr.assess_plan(tm))
     if emit_monitor_config is not None:
-        extra["monitor_config"] = (emit_monitor_config, tmr.monitor_config(tm))
+        extra["monitor_config"] = (Path(emit_monitor_config), tmr.monitor_config(tm))
     rule_files = [f for r in map(Path, rules) for f in ([r] if not r.is_dir() else sorted(r.glob("*.yaml")))]
     written = tmr.write_outputs(tm, out_dir, formats, extra, read=rule_files)
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []

@@ -383,6 +383,9 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
             raise UsageError(f"{path}: both the {taken[where]} and the {name} output would be written there")
         taken[where] = name
     created = texts and not out.exists()
+    for name, (path, _) in extra.items():
+        if texts and Path(path).resolve() == out.resolve():
+            raise UsageError(f"{path}: is the --out directory; the {name.replace('_', ' ')} needs a file name")
     for path, _ in extra.values():
         # An --emit-... file may go into the --out directory this run is about to create.
         if not (created and Path(path).parent.resolve() == out.resolve()):
@@ -394,8 +397,13 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out {out}: cannot create: {exc.strerror or exc}") from None
-    for path in [*destinations.values(), *(Path(p) for p, _ in extra.values())]:
-        check_writable(path)
+    try:
+        for path in [*destinations.values(), *(Path(p) for p, _ in extra.values())]:
+            check_writable(path)
+    except UsageError:
+        if created:  # nothing is written, so the directory this run made goes too
+            out.rmdir()
+        raise
     # Every file is written to its temporary copy first and the copies are renamed only when all are
     # written: a full disk or Ctrl-C part-way leaves the old set, not half of a new one.
     todo = {**{name: (destinations[name], text) for name, text in texts.items()}, **extra}
