@@ -465,10 +465,11 @@ def test_advmatrix_id_or_properties_warns_what_it_does_not_that_it_is_no_field(t
 def test_an_xml_bom_is_told_to_export_json(tmp_path, cli):
     path = tmp_path / "bom.xml"
     path.write_text('\n<?xml version="1.0"?>\n<bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1"/>\n')
-    r = cli("threatmodel", path, "--bom")
-    assert r.code == 2 and r.err.strip().endswith(f"{path}:2: XML, not JSON: the XML form of CycloneDX is not read; "
-                                                  "export the BOM as JSON (the CycloneDX tools convert one form "
-                                                  "into the other)")
+    for args in ((path, "--bom"), (path,)):  # told without --bom too: the namespace says what it is
+        r = cli("threatmodel", *args)
+        assert r.code == 2 and r.err.strip().endswith(
+            f"{path}:2: XML, not JSON: the XML form of CycloneDX is not read; export the BOM as JSON (the CycloneDX "
+            "tools convert one form into the other)")
 
 
 @pytest.mark.parametrize(("overlay", "near"), [

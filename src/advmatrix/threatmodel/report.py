@@ -100,6 +100,9 @@ class ThreatModel:
 
 
 def _is_cyclonedx(text: str) -> bool:
+    if text.lstrip().startswith("<"):
+        # The XML form: the BOM reader says it is not read, where the system.yaml reader would not parse it.
+        return re.search(r"cyclonedx\.org/schema/bom", text[:10_000]) is not None
     if not text.lstrip().startswith("{"):
         return False
     try:
