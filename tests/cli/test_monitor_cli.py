@@ -45,3 +45,16 @@ def test_reference_given_on_the_command_line_reaches_the_detector(cli, tmp_path,
     (tmp_path / "coverage.yaml").write_text("detectors: {query-coverage: {budget: 100}}\n")
     r = cli("monitor", "--upstream", "http://127.0.0.1:9", "--config", "coverage.yaml", "--reference", "ref.npy")
     assert r.code == 2 and "budget 100 exceeds the reference sample (50 inputs)" in r.err
+
+
+def test_a_reference_no_configured_detector_reads_is_warned(cli, tmp_path, monkeypatch):
+    import uvicorn
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)  # stop where it would serve
+    np.save(tmp_path / "ref.npy", np.random.default_rng(0).random((50, 4)))
+    (tmp_path / "gw.yaml").write_text("detectors: {prada: {}}\n")
+    r = cli("monitor", "--upstream", "http://127.0.0.1:9", "--config", "gw.yaml", "--reference", "ref.npy",
+            "--listen", "127.0.0.1:0")
+    assert r.code == 0, r.err
+    assert "--reference is given, but gw.yaml runs no detector that reads it" in r.err

@@ -67,10 +67,14 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
     cfg = load_config(config, upstream=upstream, db=db, alerts_jsonl=alerts_jsonl, webhook=webhook,
                       reference=reference, state=state, admin_token=os.environ.get("ADVMATRIX_TOKEN"))
     http_url(cfg.upstream, f"{config}: upstream" if upstream is None else "--upstream")
+    readers = [name for name, cls in registry("detector").items() if "reference" in cls.context]
     if reference and "detectors" not in cfg.model_fields_set:
-        for name, cls in registry("detector").items():
-            if "reference" in cls.context:
-                cfg.detectors.setdefault(name, {})
+        for name in readers:
+            cfg.detectors.setdefault(name, {})
+    elif reference and not set(readers) & set(cfg.detectors):
+        # the config names its detectors, and none reads the sample: given for nothing, say so
+        err.print(f"[yellow]warning[/]: --reference is given, but {config} runs no detector that reads it "
+                  f"({', '.join(readers)}); name one under 'detectors:'")
     if system_prompt is not None:
         try:
             cfg.context["system_prompt"] = system_prompt.read_text(encoding="utf-8")
