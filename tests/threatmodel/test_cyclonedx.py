@@ -447,12 +447,17 @@ def test_a_model_card_dataset_nothing_has_is_a_warning_as_for_a_dependency(tmp_p
     assert system.component("tickets").used_for == ()
 
 
-def test_advmatrix_id_or_properties_warns_what_it_does_not_that_it_is_no_field(tmp_path):
+def _with_properties(tmp_path, properties: dict[str, str]):
+    """The chatbot BOM with ``properties`` added to its first component: the system and the warnings."""
     def mark(bom):
-        bom["components"][0]["properties"] += [{"name": "advmatrix:id", "value": "x"},
-                                               {"name": "advmatrix:properties", "value": "y"}]
+        bom["components"][0]["properties"] += [{"name": k, "value": v} for k, v in properties.items()]
     with pytest.warns(UserWarning) as caught:
         system = load_cyclonedx(_chatbot(tmp_path, mark), validate=False)
+    return system, caught
+
+
+def test_advmatrix_id_or_properties_warns_what_it_does_not_that_it_is_no_field(tmp_path):
+    system, caught = _with_properties(tmp_path, {"advmatrix:id": "x", "advmatrix:properties": "y"})
     said = [str(w.message) for w in caught]
     assert not [m for m in said if "is a field of" in m]
     assert any(m.endswith("component 'tuned-llm': advmatrix:id does not set the id, which is the bom-ref (the name "
@@ -514,11 +519,7 @@ def test_errors_an_overlays_new_kind_causes_name_the_overlay_line_and_the_bom_li
 
 
 def test_a_property_in_the_wrong_case_of_the_namespace_or_with_no_field_name_warns(tmp_path):
-    def mark(bom):
-        bom["components"][0]["properties"] += [{"name": "ADVMATRIX:audience", "value": "public"},
-                                               {"name": "advmatrix:", "value": "x"}]
-    with pytest.warns(UserWarning) as caught:
-        system = load_cyclonedx(_chatbot(tmp_path, mark), validate=False)
+    system, caught = _with_properties(tmp_path, {"ADVMATRIX:audience": "public", "advmatrix:": "x"})
     said = [str(w.message).split(": ", 1)[1] for w in caught]
     assert "component 'tuned-llm': property 'ADVMATRIX:audience' is not read; the namespace is 'advmatrix:' (did " \
         "you mean advmatrix:audience?)" in said

@@ -1,4 +1,4 @@
-"""What a component id may hold: one word of visible characters.
+"""What a component id may hold (one word of visible characters), and what no text field may hold.
 
 Two ids that print the same ("api" and "api" with a soft hyphen, a zero-width space or a direction
 mark in it) would make "unknown component 'api'" name one that seems to exist. The JSON Schema keeps
@@ -8,12 +8,13 @@ and control characters of every kind, which a portable pattern cannot list.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
-__all__ = ["ID_PATTERN", "ComponentId"]
+__all__ = ["ID_PATTERN", "ComponentId", "control_in"]
 
 #: No white space and the common invisible marks (kept short: JSON Schema regexes lack \p{Cf}).
 ID_PATTERN = r"^[^\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+$"
@@ -33,3 +34,20 @@ def _visible(value: str) -> str:
 
 #: The type of a component id (the pattern goes into the JSON Schema; the check runs in the loader).
 ComponentId = Annotated[str, AfterValidator(_visible)]
+
+
+#: Characters no description text needs and a terminal or a YAML reader acts on: C0 and C1 controls
+#: (an escape sequence recolours or clears the console) other than tab and line breaks, and the Unicode
+#: line separators (a YAML file written from the name would break at them).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def control_in(value: Any) -> str | None:
+    """The first control character in a text value (or in the texts of a list or mapping), or None."""
+    texts = [value] if isinstance(value, str) else [*value] if isinstance(value, tuple) else \
+        [x for kv in value.items() for x in kv] if isinstance(value, dict) else []
+    for text in texts:
+        found = _CONTROL.search(text) if isinstance(text, str) else None
+        if found:
+            return found.group()
+    return None

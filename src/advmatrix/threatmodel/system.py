@@ -16,7 +16,6 @@ answer an analyst would otherwise have to check (not signed, not rate limited, .
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal, Union
 
@@ -33,7 +32,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ._ids import ID_PATTERN, ComponentId
+from ._ids import ID_PATTERN, ComponentId, control_in
 from ._references import loc_text, reference_problems
 
 __all__ = [
@@ -114,30 +113,13 @@ def _known_mitigation(value: str) -> str:
 MitigationId = Annotated[str, AfterValidator(_known_mitigation)]
 
 
-#: Characters no description text needs and a terminal or a YAML reader acts on: C0 and C1 controls
-#: (an escape sequence recolours or clears the console) other than tab and line breaks, and the Unicode
-#: line separators (a YAML file written from the name would break at them).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _control_in(value: Any) -> str | None:
-    """The first control character in a text value (or in the texts of a list or mapping), or None."""
-    texts = [value] if isinstance(value, str) else [*value] if isinstance(value, tuple) else \
-        [x for kv in value.items() for x in kv] if isinstance(value, dict) else []
-    for text in texts:
-        found = _CONTROL.search(text) if isinstance(text, str) else None
-        if found:
-            return found.group()
-    return None
-
-
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
-        found = _control_in(value)
+        found = control_in(value)
         if found is not None:
             raise PydanticCustomError("control_character", "holds a control character (U+{code}); remove it",
                                       {"code": f"{ord(found):04X}"})
