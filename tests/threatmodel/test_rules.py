@@ -528,3 +528,10 @@ def test_a_user_rule_comparing_a_bundled_property_with_another_type_is_warned_an
     (one,) = rules_from(tmp_path, rule("kind: model\nproperties.on_device: 1"))
     s = system([{**MODEL, "properties": {"on_device": True}}])
     assert one.facts(s, s.components[0]) is None  # 1 is not true
+
+
+@pytest.mark.parametrize("selector", ["{kind: {not_in: [external]}}", "{kind: {in: [service]}}", "{kind: {set: true}}"])
+def test_a_kind_operator_inside_a_graph_selector_loads_and_matches(tmp_path, selector):
+    (r,) = rules_from(tmp_path, rule(f"kind: model\nupstream: {selector}"))
+    s = system(CHAIN, [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}])
+    assert r.facts(s, s.component("m")) is not None

@@ -402,3 +402,18 @@ def test_a_value_yaml_read_as_something_else_than_text_says_what_it_became():
         "s.yaml:1: name: expected text; YAML read this as a boolean (true; yes, no, on and off are booleans too): "
         "put it in quotes",
         "s.yaml:3: components[0].description: expected text; YAML read this as a date (2024-01-01): put it in quotes"]
+
+
+def test_a_send_only_tool_returns_no_content_to_its_agent():
+    s = load_system_text("""\
+name: s
+components:
+  - {id: bot, kind: llm-app, tools: [mailer]}
+  - {id: mailer, kind: tool, side_effects: external-communication, sends_only: true}
+  - {id: templates, kind: dataset, writers: partner}
+flows: [{from: templates, to: mailer}]
+""")
+    assert ("bot", "mailer", False) in s.edges() and ("mailer", "bot", False) not in s.edges()
+    assert "templates" not in {c.id for c in s.upstream_of("bot")}
+    with pytest.raises(FormatError, match="sends_only: true contradicts browses: true"):
+        load_system_text("name: s\ncomponents:\n  - {id: t, kind: tool, sends_only: true, browses: true}\n")

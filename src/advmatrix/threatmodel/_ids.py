@@ -1,4 +1,4 @@
-"""What a component id may hold (one word of visible characters), and what no text field may hold.
+"""What a component id, a mitigation id and a text field may hold, and the one-or-many list type.
 
 Two ids that print the same ("api" and "api" with a soft hyphen, a zero-width space or a direction
 mark in it) would make "unknown component 'api'" name one that seems to exist. The JSON Schema keeps
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
-__all__ = ["ID_PATTERN", "ComponentId", "control_in"]
+__all__ = ["ID_PATTERN", "ComponentId", "MitigationId", "control_in", "one_or_many"]
 
 #: No white space and the common invisible marks (kept short: JSON Schema regexes lack \p{Cf}).
 ID_PATTERN = r"^[^\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+$"
@@ -51,3 +51,28 @@ def control_in(value: Any) -> str | None:
         if found:
             return found.group()
     return None
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def one_or_many(item: Any) -> Any:
+    """A tuple of ``item`` that also takes a single value (``controls: AML.M0004``), as the documentation
+    promises; the JSON Schema says so too (``item`` or an array of them), so editors accept what the loader does."""
+    return Annotated[tuple[item, ...], BeforeValidator(_listify, json_schema_input_type=Union[item, list[item]])]
+
+
+def _known_mitigation(value: str) -> str:
+    from ..kb import bundled
+
+    matrix = bundled()
+    if value in matrix:
+        kind = type(matrix.get(value)).__name__.lower()
+        if kind != "mitigation":
+            raise ValueError(f"'{value}' is an ATLAS {kind}, not a mitigation")
+        return value
+    raise ValueError(f"unknown ATLAS mitigation '{value}'")
+
+
+MitigationId = Annotated[str, AfterValidator(_known_mitigation)]

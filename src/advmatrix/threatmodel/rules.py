@@ -232,7 +232,10 @@ _SERVING = frozenset({"service", "model", "llm-app"})
 def _serving_kinds(selector: Condition) -> bool:
     """Whether ``selector`` can only match components that serve or answer queries (its ``kind``)."""
     kinds = [leaf.value for leaf in selector.leaves() if leaf.op == "kind"]
-    return bool(kinds) and all(set(k if isinstance(k, (list, tuple)) else [k]) <= _SERVING for k in kinds)
+    # kind: {in: [...]} names its kinds; {not_in: ...} and {set: true} leave any kind possible
+    kinds = [k["in"] if isinstance(k, dict) and "in" in k else None if isinstance(k, dict) else k for k in kinds]
+    return bool(kinds) and all(k is not None and set(k if isinstance(k, (list, tuple)) else [k]) <= _SERVING
+                               for k in kinds)
 
 
 def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None:

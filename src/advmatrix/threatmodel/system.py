@@ -20,9 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -32,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ._ids import ID_PATTERN, ComponentId, control_in
+from ._ids import ID_PATTERN, ComponentId, MitigationId, control_in, one_or_many
 from ._references import loc_text, reference_problems
 
 __all__ = [
@@ -62,15 +60,6 @@ DataSource = Literal["collected", "scraped", "vendor", "user-submitted", "public
 PropertyValue = Union[str, bool, int]
 
 
-def _listify(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-def _one_or_many(item: Any) -> Any:
-    """A tuple of ``item`` that also takes a single value (``controls: AML.M0004``), as the documentation
-    promises; the JSON Schema says so too (``item`` or an array of them), so editors accept what the loader does."""
-    return Annotated[tuple[item, ...], BeforeValidator(_listify, json_schema_input_type=Union[item, list[item]])]
-
 #: The ATLAS mitigation that is a per-caller query limit.
 RATE_LIMIT = "AML.M0004"
 #: Fields that say a control is in place, (kind, field, value) -> the ATLAS mitigation (a service that is
@@ -98,21 +87,6 @@ Access = Literal[ADVERSARY_ACCESS]  # type: ignore[valid-type]
 DEFER_REFERENCES = "advmatrix.threatmodel.defer_references"
 
 
-def _known_mitigation(value: str) -> str:
-    from ..kb import bundled
-
-    matrix = bundled()
-    if value in matrix:
-        kind = type(matrix.get(value)).__name__.lower()
-        if kind != "mitigation":
-            raise ValueError(f"'{value}' is an ATLAS {kind}, not a mitigation")
-        return value
-    raise ValueError(f"unknown ATLAS mitigation '{value}'")
-
-
-MitigationId = Annotated[str, AfterValidator(_known_mitigation)]
-
-
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -134,7 +108,7 @@ class Component(_Base):
     kind: Kind
     name: str | None = Field(None, max_length=200, pattern=r"\S", description="Display name; defaults to the id.")
     description: str | None = Field(None, max_length=10_000)
-    controls: _one_or_many(MitigationId) = Field(
+    controls: one_or_many(MitigationId) = Field(
         (), description="ATLAS mitigation IDs (AML.M....) already in place for this component."
     )
     properties: dict[str, PropertyValue] = Field(
@@ -222,7 +196,7 @@ class DatasetComponent(Component):
     source: DataSource | None = Field(None, description="How the data was obtained.")
     writers: Audience | None = Field(None, description="The widest group that can add or change records.")
     sensitive: StrictBool = Field(False, description="Holds personal, confidential or regulated data.")
-    used_for: _one_or_many(Literal["training", "fine-tuning", "evaluation", "retrieval"]) = ()
+    used_for: one_or_many(Literal["training", "fine-tuning", "evaluation", "retrieval"]) = ()
 
 
 class LlmAppComponent(Component):
@@ -232,7 +206,7 @@ class LlmAppComponent(Component):
     system_prompt: StrictBool | Literal["secret"] = Field(
         False, description="true when it has one; 'secret' when its text must not leak."
     )
-    tools: _one_or_many(str) = Field((), description="Ids of the tool components it can call.")
+    tools: one_or_many(str) = Field((), description="Ids of the tool components it can call.")
     autonomy: Literal["none", "human-approval", "autonomous"] | None = Field(
         None, description="Whether tool calls and actions wait for a person."
     )
@@ -245,7 +219,7 @@ class RetrievalStoreComponent(Component):
     """A vector store or search index whose results are put into prompts (RAG)."""
 
     kind: Literal["retrieval-store"]
-    sources: _one_or_many(DataSource) = Field((), description="How its documents were obtained.")
+    sources: one_or_many(DataSource) = Field((), description="How its documents were obtained.")
     writers: Audience | None = Field(None, description="The widest group that can add or change documents.")
 
 
@@ -268,6 +242,13 @@ class ToolComponent(Component):
         None, description="It only sends (mail, messages, webhooks): what it returns to the agent is a status, "
                           "never content from outside.")
 
+    @model_validator(mode="after")
+    def _sends_or_browses(self) -> ToolComponent:
+        if self.sends_only and self.browses:
+            # opening pages brings their content back; a tool cannot do that and return only a status
+            raise PydanticCustomError("contradicts_field", "sends_only: true contradicts browses: true")
+        return self
+
 
 class ExternalComponent(Component):
     """Anything outside the system: users, the internet, a partner, a vendor."""
@@ -286,8 +267,8 @@ class AdversaryComponent(Component):
 
     kind: Literal["adversary"]
     actor: Actor | None = Field(None, description="Who they are.")
-    goals: _one_or_many(Goal) = Field((), description="What they want from the system.")
-    access: _one_or_many(Access) = Field((), description="What they can reach or change.")
+    goals: one_or_many(Goal) = Field((), description="What they want from the system.")
+    access: one_or_many(Access) = Field((), description="What they can reach or change.")
     knowledge: Literal["black-box", "gray-box", "white-box"] | None = Field(
         None, description="How much they know of the model: white-box when they hold its weights or a copy."
     )
@@ -395,13 +376,15 @@ class System(_Base):
 
     def edges(self) -> list[tuple[str, str, bool]]:
         """(from, to, trusted) for every flow, plus both directions between an LLM app and each of its
-        tools: the app sends calls and reads back results, so tool output is content flowing into it."""
+        tools: the app sends calls and reads back results, so tool output is content flowing into it;
+        a tool that ``sends_only`` returns a status, not content, so only the call is an edge."""
         out = [(f.source, f.target, f.trusted) for f in self.flows]
         declared = {(a, b) for a, b, _ in out}
+        senders = {c.id for c in self.components if c.get("sends_only") is True}
         for comp in self.components:
             if isinstance(comp, LlmAppComponent):
                 for tool in comp.tools:
-                    for pair in ((comp.id, tool), (tool, comp.id)):
+                    for pair in ((comp.id, tool),) if tool in senders else ((comp.id, tool), (tool, comp.id)):
                         if pair not in declared:
                             out.append((*pair, False))
         return out
