@@ -376,3 +376,16 @@ def test_opening_accounts_needs_a_sign_up_that_is_not_closed(open_signup, fires)
     s = System.model_validate({"name": "o", "components": [{"id": "u", "kind": "external"}, api],
                                "flows": [{"from": "u", "to": "api"}]})
     assert ("AML.T0021" in predict(s).technique_ids) is fires
+
+
+def test_a_mitigation_for_two_named_components_is_in_place_only_when_both_hold_it():
+    s = System.model_validate({"name": "p", "components": [
+        {"id": "partner", "kind": "external", "actor": "partner"},
+        {"id": "a", "kind": "dataset", "writers": "partner", "used_for": "training",
+         "controls": ["AML.M0025", "AML.M0007"]},
+        {"id": "b", "kind": "dataset", "writers": "public", "used_for": "training"},
+        {"id": "clf", "kind": "model", "task": "classification"}],
+        "flows": [{"from": "partner", "to": "a"}, {"from": "a", "to": "clf"}, {"from": "b", "to": "clf"}]})
+    f = next(f for f in predict(s).for_component("clf").findings if f.technique_id == "AML.T0020")
+    advice = {m.id: m for m in f.mitigations}
+    assert not advice["AML.M0007"].in_place and advice["AML.M0007"].component == "b"

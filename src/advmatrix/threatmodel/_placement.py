@@ -14,7 +14,7 @@ from collections.abc import Collection
 from .rules import STORES, flows_back
 from .system import IMPLIED_CONTROLS, Component, System, is_training_data
 
-__all__ = ["AT_THE_API", "holder", "holds", "in_front", "place"]
+__all__ = ["AT_THE_API", "holder", "holds", "in_front", "place", "places"]
 
 
 def place(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> Component:
@@ -23,13 +23,26 @@ def place(system: System, comp: Component, kind: str | None, named: Collection[s
     adversary, the first of that kind in the system. Of those, one the finding's reason names (``named``:
     the ids its graph leaves matched) comes first: sanitising goes on the training set outsiders write,
     not on whichever training set the file lists first."""
+    return places(system, comp, kind, named)[0]
+
+
+def places(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> list[Component]:
+    """Every component a mitigation meant for ``kind`` must be on: each of that kind the finding's reason
+    names (two partner data sets both need sanitising), else the one :func:`place` picks."""
     if kind is None or comp.kind == kind:
-        return comp
+        return [comp]
     # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
     near = system.components if comp.kind == "adversary" else (
         *in_front(system, comp), *system.upstream_of(comp), *system.downstream_of(comp))
-    candidates = [c for c in near if c.kind == kind]
-    return next((c for c in candidates if c.id in named), candidates[0] if candidates else comp)
+    candidates: list[Component] = []
+    seen: set[str] = set()
+    for c in near:  # nearest first, each once (in front is also upstream)
+        if c.kind == kind and c.id not in seen:
+            seen.add(c.id)
+            candidates.append(c)
+            if not named:  # only the nearest is wanted
+                break
+    return [c for c in candidates if c.id in named] or candidates[:1] or [comp]
 
 
 #: Mitigations that act where queries come in; unless a rule places them, they go on the service in front.

@@ -32,7 +32,7 @@ from ..errors import FormatError
 from ..kb import bundled
 from ._facts import matched_ids
 from ._load import read_yaml
-from ._placement import AT_THE_API, holder, in_front, place
+from ._placement import AT_THE_API, holder, in_front, places
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
@@ -400,9 +400,11 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
     for mid in ids:
         mitigation = matrix.mitigation(mid)
         placement, rule_stage = placements.get(mid, (None, rules[0].stage))
-        target = place(system, comp, placement.component if placement else AT_THE_API.get(mid), named)
+        # in place only when every component it must be on holds it; else advised where it is missing
+        held = [(t, holder(system, comp, t, mid, front))
+                for t in places(system, comp, placement.component if placement else AT_THE_API.get(mid), named)]
+        target, held_at = next(((t, h) for t, h in held if h is None), held[0])
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
-        held_at = holder(system, comp, target, mid, front)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at))
     return tuple(out)
 
