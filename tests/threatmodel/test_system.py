@@ -417,3 +417,17 @@ flows: [{from: templates, to: mailer}]
     assert "templates" not in {c.id for c in s.upstream_of("bot")}
     with pytest.raises(FormatError, match="sends_only: true contradicts browses: true"):
         load_system_text("name: s\ncomponents:\n  - {id: t, kind: tool, sends_only: true, browses: true}\n")
+
+
+def test_the_long_key_reader_touches_json_only_and_names_the_users_own_key():
+    quoted = "q" * 1100
+    flow_yaml = f"{{name: demo, description: 'see \"{quoted}\": here', components: [], flows: []}}"
+    assert load_system_text(flow_yaml, "s.yaml").description == f'see "{quoted}": here'
+    long = "k" * 2000
+    mine = json.dumps({"name": "x", "components": [{"id": "u", "kind": "external",
+                                                     "properties": {"advmatrix-long-key-0": True, long: False}}]})
+    assert set(load_system_text(mine, "s.json").component("u").properties) == {"advmatrix-long-key-0", long}
+    pair = f'"{long}": 1, "{long}": 2'
+    twice = '{"name": "x", "components": [{"id": "u", "kind": "external", "properties": {' + pair + '}}]}'
+    with pytest.raises(FormatError, match=r"properties\.kkkk.*\(2,000 characters\): key given twice$"):
+        load_system_text(twice, "s.json")

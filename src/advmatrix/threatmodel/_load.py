@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ class Located:
 #: Past these a file is refused, not walked: aliases can make a few lines into billions of nodes
 #: (a YAML "bomb"), and nesting past Python's recursion limit would crash the reader. A system of
 #: 5,000 components is about 50,000 nodes, 5 levels deep.
-MAX_NODES = 500_000
+MAX_NODES = 200_000
 MAX_SEPARATORS = 2_000_000
 MAX_DEPTH = 50
 
@@ -124,19 +126,36 @@ def read_yaml(text: str, source: str) -> Located:
     JSON is read as YAML, with one difference handled here: a JSON key longer than YAML's implicit-key
     limit is valid JSON, so such keys are read through short stand-ins on the same line and put back."""
     stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped.startswith("{") and _JSON_KEY.search(text):
+    if stripped.startswith("{") and _JSON_KEY.search(text) and _is_json(text):
         return _read_long_keys(text, source)
     return _read(text, source)
 
 
+def _is_json(text: str) -> bool:
+    # YAML in flow style also starts with '{', and its quoted text may look like a key: leave it alone
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def _read_long_keys(text: str, source: str) -> Located:
-    # A stand-in keeps every line where it was, so each node's line stays true.
+    # A stand-in keeps every line where it was, so each node's line stays true; its random part keeps
+    # it from meeting a key of the file's own.
     keys: dict[str, str] = {}
+    tag = secrets.token_hex(6)
 
     def stand_in(m: re.Match[str]) -> str:
-        return f'"{keys.setdefault(m.group(1), f"advmatrix-long-key-{len(keys)}")}"{m.group(2)}'
+        return f'"{keys.setdefault(m.group(1), f"advmatrix-long-key-{tag}-{len(keys)}")}"{m.group(2)}'
 
-    located = _read(_JSON_KEY.sub(stand_in, text), source)
+    try:
+        located = _read(_JSON_KEY.sub(stand_in, text), source)
+    except FormatError as exc:
+        message = str(exc)
+        for k, v in keys.items():
+            message = message.replace(v, _path((yaml.safe_load(f'"{k}"'),)))
+        raise FormatError(message) from None
     back = {v: yaml.safe_load(f'"{k}"') for k, v in keys.items()}
 
     def restore(value: Any) -> Any:

@@ -372,12 +372,16 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
     """Whether mitigation ``mid`` can apply where ``comp``'s finding is: a generative-AI control needs a
     generative component there or behind it, deepfake detection a system that handles images or audio.
     The adversary meets the whole system; a model whose task or modality is unstated may be either."""
+    # asked for every finding: answered once per component (a system-wide scan per finding was quadratic)
     if mid in GENERATIVE_ONLY:
-        near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
-        return any(_generative(c) or (c.kind == "model" and c.get("task") is None) for c in near)
+        def generative() -> bool:
+            near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
+            return any(_generative(c) or (c.kind == "model" and c.get("task") is None) for c in near)
+        return system.memo(("generative-near", comp.id), generative)
     if mid in MEDIA_ONLY:
-        return any(c.kind == "model" and c.get("modality") in (None, "image", "audio", "multimodal")
-                   for c in system.components)
+        return system.memo("media", lambda: any(
+            c.kind == "model" and c.get("modality") in (None, "image", "audio", "multimodal")
+            for c in system.components))
     return True
 
 

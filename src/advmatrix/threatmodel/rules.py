@@ -200,7 +200,7 @@ class Condition:
             ids = matching & near - {comp.id}
             # a reason names the first few: sorting thousands of ids per rule was most of a big system's time
             total = len(ids)
-            found = [system.component(i) for i in heapq.nsmallest(MOST_NAMED, ids, key=system.position)]
+            found = [system.component(i) for i in heapq.nsmallest(MOST_NAMED, ids, key=system.positions().__getitem__)]
         if found:
             facts[self.op] = facts["via"] = names_of(found, total)
             note_matched(facts, found)

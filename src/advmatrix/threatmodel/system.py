@@ -367,8 +367,11 @@ class System(_Base):
 
     def position(self, component_id: str) -> int:
         """Where a component stands in the file (its index in ``components``)."""
-        index = self.memo("position", lambda: {c.id: i for i, c in reversed(list(enumerate(self.components)))})
-        return index[component_id]
+        return self.positions()[component_id]
+
+    def positions(self) -> Mapping[str, int]:
+        """Every component's index in ``components``, by id (a sort key without a call per item)."""
+        return self.memo("position", lambda: {c.id: i for i, c in reversed(list(enumerate(self.components)))})
 
     def of_kind(self, kind: str) -> tuple[Component, ...]:
         """The components of one kind, in file order."""
@@ -422,8 +425,9 @@ class System(_Base):
         return [c.id for c in self.components if match(c)]
 
     def _ordered(self, ids: Iterable[str]) -> tuple[Component, ...]:
-        wanted = set(ids)
-        return tuple(c for c in self.components if c.id in wanted)
+        # sorted by position, not by scanning every component: a walk is asked for per component
+        index = self.positions()
+        return tuple(self.components[i] for i in sorted({index[j] for j in ids}))
 
     def reachable_from(
         self, selector: str | Callable[[Component], bool], *, untrusted_only: bool = False
