@@ -185,3 +185,11 @@ def test_a_description_without_components_says_so(cli, tmp_path):
     r = cli("threatmodel", path, "--json")
     assert r.code == 0 and json.loads(r.out)["techniques"] == []
     assert "the description has no components, so nothing can be predicted" in r.err
+
+
+def test_the_keys_json_adds_are_documented(cli, tmp_path):
+    from tests.threatmodel.test_outputs import _documented_keys
+
+    r = cli("threatmodel", AGENT, "--json", "--fail-on", "likely", "--paths", "0")
+    added = set(r.json()) - _documented_keys()["top"]
+    assert added == _documented_keys()["Added by --json"] == {"written", "fail_on", "failing", "unmitigable"}

@@ -98,7 +98,7 @@ def test_leaf_fires_on_any_component_only_when_an_adversary_matches(tmp_path):
 @pytest.mark.parametrize(("when", "says"), [
     ("kind: model\nadversary: {kind: model}", "'adversary' selects adversary components"),
     ("kind: model\nadversary: {goals: fraud, untrusted: true}", "'adversary' takes no 'untrusted'"),
-    ("kind: model\nadversary: {audience: public}", "field 'audience' does not exist on a adversary component"),
+    ("kind: model\nadversary: {audience: public}", "field 'audience' does not exist on an adversary component"),
     ("kind: model\nadversary: {goals: fraud}\nknowledge: white-box", "field 'knowledge' does not exist on a model"),
 ])
 def test_bad_adversary_leaf_fails_to_load_naming_the_rule(tmp_path, when, says):

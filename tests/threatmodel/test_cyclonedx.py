@@ -435,6 +435,11 @@ def test_an_advmatrix_property_given_twice_is_an_error_with_two_values_a_warning
     path, _ = _edited(tmp_path, twice, twice + twice)
     with pytest.warns(UserWarning, match="'tuned-llm': advmatrix:artifact_format is given twice \\(both 'safetensors'"):
         assert load_cyclonedx(path, validate=False).component("tuned-llm").artifact_format == "safetensors"
+    # booleans are read without case: 'true' and 'TRUE' agree
+    flag = '{"name": "advmatrix:signed", "value": "true"},\n'
+    path, _ = _edited(tmp_path, twice, flag + flag.replace("true", "TRUE"))
+    with pytest.warns(UserWarning, match="advmatrix:signed is given twice"):
+        assert load_cyclonedx(path, validate=False).component("tuned-llm").signed is True
 
 
 def test_a_model_card_dataset_nothing_has_is_a_warning_as_for_a_dependency(tmp_path):

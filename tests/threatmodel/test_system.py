@@ -431,3 +431,8 @@ def test_the_long_key_reader_touches_json_only_and_names_the_users_own_key():
     twice = '{"name": "x", "components": [{"id": "u", "kind": "external", "properties": {' + pair + '}}]}'
     with pytest.raises(FormatError, match=r"properties\.kkkk.*\(2,000 characters\): key given twice$"):
         load_system_text(twice, "s.json")
+
+
+def test_bidirectional_overrides_are_refused_in_text():
+    with pytest.raises(FormatError, match=r"^s.yaml:1: name: holds a control character \(U\+202E\); remove it$"):
+        load_system_text('name: "safe\\u202eexe.yaml"\ncomponents: []\n', "s.yaml")

@@ -45,7 +45,8 @@ def parse_json(text: str, source: str) -> Any:
     except RecursionError:
         raise FormatError(f"{source}: nested too deeply to read") from None
     except ValueError as exc:  # an integer of thousands of digits (Python refuses to convert it)
-        raise FormatError(f"{source}: not readable JSON: {exc}") from None
+        # Python's message ends with how to raise its own limit, which is no advice for a BOM's author
+        raise FormatError(f"{source}: not readable JSON: {str(exc).split(';')[0]}") from None
     except _KeyTwice:
         line, where = _key_twice_at(text)
         raise FormatError(f"{source}:{line}: {where}: key given twice in one object (a JSON reader silently keeps "
@@ -241,7 +242,10 @@ def read_properties(comp: dict[str, Any], prefix: str, lines: BomLines, what: st
             warnings.warn(f"{lines.at(cid)}: {what} '{cid}': property '{name}' names no field after "
                           f"'{prefix}'; not read", stacklevel=3)
             continue
-        if field in out and out[field] != value:
+        # 'true' and 'TRUE' say the same thing (booleans are read without case); 'pickle' and 'PICKLE' do not
+        same = out.get(field) == value or (field in out and {out[field].lower(), value.lower()} <= {"true", "false"}
+                                           and out[field].lower() == value.lower())
+        if field in out and not same:
             raise FormatError(f"{lines.at(cid)}: {what} '{cid}': {name} is given twice, as '{out[field]}' and "
                               f"'{value}'; keep the one you mean")
         if field in out:

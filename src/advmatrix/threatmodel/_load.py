@@ -203,7 +203,9 @@ def _read(text: str, source: str) -> Located:
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 # An explicit tag with content it cannot take (!!float abc, !!bool maybe, !!timestamp x),
                 # or an integer longer than Python converts: PyYAML raises plain errors for these.
-                detail = (str(exc).splitlines() or [repr(exc)])[0].split(";")[0].strip()[:120]
+                # PyYAML's own failure for some tags is an internal one ('NoneType' has no 'groupdict')
+                detail = ("not what its tag says" if isinstance(exc, (AttributeError, KeyError, TypeError)) else
+                          (str(exc).splitlines() or [repr(exc)])[0].split(";")[0].strip()[:120])
                 raise FormatError(f"{source}: not valid YAML: a value cannot be read as its type ({detail})") from None
         finally:
             loader.dispose()
@@ -314,7 +316,7 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
             f"expected text; got {_shown(got)}"
     if kind in ("tuple_type", "list_type"):  # pydantic says "a valid tuple": the file has lists
         return f"expected a list; got {_shown(err['input'])}"
-    if kind in ("dict_type", "mapping_type"):
+    if kind in ("dict_type", "mapping_type", "model_type"):
         return f"expected a mapping; got {_shown(err['input'])}"
     return err["msg"][0].lower() + err["msg"][1:]
 

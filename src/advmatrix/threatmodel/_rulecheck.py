@@ -10,8 +10,8 @@ from typing import Any
 from ..errors import FormatError
 from ..kb import bundled
 from ._load import MAX_PROBLEMS, Located
+from ._words import a_kind, nearest
 from ._words import more as more_
-from ._words import nearest
 from .rules import (
     _PLACEHOLDER,
     BUILTIN_PLACEHOLDERS,
@@ -282,7 +282,7 @@ class RuleChecker:
                             + (f" (did you mean '{near}'?)" if near else "")
                             + f"; a condition is all/any/not, {', '.join(GRAPH_LEAVES)}, or a component field")
         elif key != "kind" and not any(key in component_fields(k) for k in kinds):
-            raise self.fail(loc, name, f"field '{key}' does not exist on a {'/'.join(sorted(kinds))} component")
+            raise self.fail(loc, name, f"field '{key}' does not exist on {a_kind('/'.join(sorted(kinds)))} component")
         if isinstance(value, dict):
             if len(value) != 1 or next(iter(value)) not in OPERATORS:
                 near = nearest(str(next(iter(value))), list(OPERATORS)) if len(value) == 1 else None

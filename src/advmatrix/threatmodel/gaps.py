@@ -295,7 +295,13 @@ def check_property_types(system: System, rules: RuleSet | Iterable[Rule] | None,
             return f"{source}:{lines[cid]}"
         return f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else source
     raise FormatError("\n".join(f"{where(cid, name)}: component '{cid}': properties.{name}: the rules compare it "
-                                 f"with {expected}; got {value!r}" for cid, name, value, expected in wrong[:20]))
+                                 f"with {expected}; got {_as_written(value)}"
+                                 for cid, name, value, expected in wrong[:20]))
+
+
+def _as_written(value: object) -> str:
+    """A property value as the file wrote it: YAML turns 2024-01-01 into a date, which repr shows as Python."""
+    return f"{value.isoformat()} (a date: quote it)" if hasattr(value, "isoformat") else repr(value)
 
 
 def _property_line(path: str, cid: str, name: str) -> int | None:
