@@ -530,3 +530,18 @@ def test_a_property_in_the_wrong_case_of_the_namespace_or_with_no_field_name_war
         "you mean advmatrix:audience?)" in said
     assert "component 'tuned-llm': property 'advmatrix:' names no field after 'advmatrix:'; not read" in said
     assert "" not in system.component("tuned-llm").properties
+
+
+def test_an_overlay_giving_a_component_a_kind_makes_its_bom_properties_fields_of_that_kind(tmp_path):
+    def mailer(bom):
+        bom["components"].append({"type": "application", "bom-ref": "mailer", "name": "mailer", "properties": [
+            {"name": "advmatrix:sends_only", "value": "true"},
+            {"name": "advmatrix:side_effects", "value": "external-communication"}]})
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text("components:\n  - {id: helpdesk-bot, kind: llm-app, tools: [mailer]}\n"
+                       "  - {id: mailer, kind: tool}\n")
+    with pytest.warns(UserWarning):  # the BOM alone makes it a service, where these are no fields
+        system = load_cyclonedx(_chatbot(tmp_path, mailer), overlay, validate=False)
+    tool = system.component("mailer")
+    assert tool.kind == "tool" and tool.sends_only is True and tool.side_effects == "external-communication"
+    assert "sends_only" not in tool.properties

@@ -333,6 +333,20 @@ def _settle_assumed(merged: dict[str, Any], given: dict[str, Any]) -> None:
     merged["properties"] = props
 
 
+def _rekinded(old: dict[str, Any], kind: Any) -> dict[str, Any]:
+    """A BOM component's entry under the kind an overlay gives it: the fields every kind has, and its free
+    properties that are fields of the new kind as those fields."""
+    out = {k: old[k] for k in ("id", "name", "description", "controls", "properties") if k in old}
+    fields = COMPONENT_CLASSES[kind].model_fields if kind in COMPONENT_CLASSES else {}
+    free = dict(out.get("properties") or {})
+    for name in [n for n in free if n in fields and n not in ("id", "kind", "properties")]:
+        value = free.pop(name)
+        out[name] = value if isinstance(value, bool) else _typed(kind, name, str(value))
+    if "properties" in out:
+        out["properties"] = free
+    return out
+
+
 def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
     """``base`` with the overlay's name, description, components (merged by id) and flows added."""
     data = overlay.data
@@ -368,8 +382,9 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
             _new_id(comp, bom_ids, overlay, i, fail)
         old = comps.get(comp["id"], {})
         if "kind" in comp and old and comp["kind"] != old.get("kind"):
-            # A new kind invalidates the imported kind-specific fields.
-            old = {k: old[k] for k in ("id", "name", "description", "controls", "properties") if k in old}
+            # A new kind invalidates the imported kind-specific fields, and makes fields of the BOM's
+            # advmatrix: properties that were free under the old one (sends_only on an 'application').
+            old = _rekinded(old, comp["kind"])
         merged = {**old, **comp}
         # A single control is a list of one, as in system.yaml; anything else is left for validation to report.
         given = [comp["controls"]] if isinstance(comp.get("controls"), str) else comp.get("controls")
