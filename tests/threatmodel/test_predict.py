@@ -389,3 +389,17 @@ def test_a_mitigation_for_two_named_components_is_in_place_only_when_both_hold_i
     f = next(f for f in predict(s).for_component("clf").findings if f.technique_id == "AML.T0020")
     advice = {m.id: m for m in f.mitigations}
     assert not advice["AML.M0007"].in_place and advice["AML.M0007"].component == "b"
+
+
+def test_a_rate_limit_on_the_only_query_path_holds_though_a_crawler_feeds_the_store():
+    s = System.model_validate({"name": "m1", "components": [
+        {"id": "u", "kind": "external"}, {"id": "web", "kind": "external"},
+        {"id": "chat", "kind": "service", "audience": "public", "returns": "text", "rate_limited": True},
+        {"id": "crawler", "kind": "service", "audience": "internal"},
+        {"id": "store", "kind": "retrieval-store", "sources": ["scraped"]}, {"id": "app", "kind": "llm-app"},
+        {"id": "llm", "kind": "model", "task": "generation"}],
+        "flows": [{"from": "u", "to": "chat"}, {"from": "chat", "to": "app"}, {"from": "app", "to": "chat"},
+                  {"from": "web", "to": "crawler"}, {"from": "crawler", "to": "store"}, {"from": "store", "to": "app"},
+                  {"from": "app", "to": "llm"}, {"from": "llm", "to": "app"}]})
+    limits = [m for f in predict(s).findings for m in f.mitigations if m.id == "AML.M0004"]
+    assert limits and all(m.in_place and m.in_place_at == "chat" for m in limits)

@@ -436,3 +436,20 @@ def test_the_long_key_reader_touches_json_only_and_names_the_users_own_key():
 def test_bidirectional_overrides_are_refused_in_text():
     with pytest.raises(FormatError, match=r"^s.yaml:1: name: holds a control character \(U\+202E\); remove it$"):
         load_system_text('name: "safe\\u202eexe.yaml"\ncomponents: []\n', "s.yaml")
+
+
+def test_an_outside_party_is_a_source_or_a_sink_not_a_relay():
+    s = load_system_text("""\
+name: r
+components:
+  - {id: user, kind: external}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: bot, kind: model, task: generation}
+  - {id: upload, kind: service, audience: internal, returns: labels}
+  - {id: clf, kind: model, task: classification}
+flows: [{from: user, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}, {from: chat, to: user},
+        {from: user, to: upload}, {from: upload, to: clf}, {from: clf, to: upload}, {from: upload, to: user}]
+""")
+    assert {c.id for c in s.upstream_of("clf")} == {"user", "upload"}
+    assert "chat" not in {c.id for c in s.upstream_of("clf")}
+    assert "clf" not in {c.id for c in s.downstream_of("chat")}

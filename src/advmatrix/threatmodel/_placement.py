@@ -107,16 +107,21 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     # A store nothing feeds is a way in for content (an input filter must see it), but not for queries:
     # a query limit or output obfuscation at the API is bypassed only by another way to ask.
     queries_only = mid in AT_THE_API
+    # An outside party is where content starts or ends, not a relay; for a query limit, a store (or a
+    # crawler's output resting in one) passes content on, not queries.
+    outside = {c.id for c in system.components if c.kind == "external"}
+    stores = {c.id for c in system.components if c.kind in STORES} if queries_only else set()
     starts = [c.id for c in system.components
-              if c.id not in held and (c.kind == "external" or c.id not in fed)
-              and not (queries_only and c.kind in STORES)]
+              if c.id not in held and (c.kind == "external" or c.id not in fed) and c.id not in stores]
     unguarded = set(starts)
     queue = deque(starts)
     while queue:
-        for n in forward.get(queue.popleft(), ()):
-            if n not in unguarded and n not in held:
+        node = queue.popleft()
+        for n in forward.get(node, ()):
+            if n not in unguarded and n not in held and n not in stores:
                 unguarded.add(n)
-                queue.append(n)
+                if n not in outside:
+                    queue.append(n)
     labels: dict[str, str] = {}
     queue = deque(sorted(held, key=system.position))
     for h in queue:
@@ -126,7 +131,8 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
         for n in forward.get(node, ()):
             if n not in labels:
                 labels[n] = labels[node]
-                queue.append(n)
+                if n not in outside:
+                    queue.append(n)
     return frozenset(unguarded), labels
 
 

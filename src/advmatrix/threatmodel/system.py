@@ -396,13 +396,17 @@ class System(_Base):
               inputs_only: bool = False) -> list[str]:
         nxt = self.memo(("next", forward, untrusted_only, inputs_only),
                         lambda: self._adjacency(forward, untrusted_only, inputs_only))
+        # An outside party is where content starts or ends, not a relay: answers drawn back to the user
+        # do not flow on into every other service that user calls.
+        outside = self.memo("outside", lambda: frozenset(c.id for c in self.components if c.kind == "external"))
         seen: dict[str, None] = {}
         stack = list(starts)
         while stack:
             for n in nxt.get(stack.pop(), ()):
                 if n not in seen:
                     seen[n] = None
-                    stack.append(n)
+                    if n not in outside:
+                        stack.append(n)
         return list(seen)
 
     def _adjacency(self, forward: bool, untrusted_only: bool, inputs_only: bool) -> dict[str, list[str]]:
