@@ -403,3 +403,25 @@ def test_a_rate_limit_on_the_only_query_path_holds_though_a_crawler_feeds_the_st
                   {"from": "app", "to": "llm"}, {"from": "llm", "to": "app"}]})
     limits = [m for f in predict(s).findings for m in f.mitigations if m.id == "AML.M0004"]
     assert limits and all(m.in_place and m.in_place_at == "chat" for m in limits)
+
+
+def test_a_property_said_false_vetoes_the_techniques_it_would_bring():
+    s = System.model_validate({"name": "f", "components": [
+        {"id": "app", "kind": "llm-app", "tools": ["notes"], "properties": {"financial": False}},
+        {"id": "notes", "kind": "tool", "side_effects": "write", "source": "first-party"},
+        {"id": "det", "kind": "model", "task": "detection", "modality": "image", "properties": {"physical": False}}]})
+    found = {(f.component, f.technique_id) for f in predict(s).findings}
+    assert not found & {("app", "AML.T0048.000"), ("det", "AML.T0041"), ("det", "AML.T0008.003")}
+
+
+def test_supply_chain_hardware_and_software_do_not_take_the_artifact_check_from_their_parent():
+    s = System.model_validate({"name": "h", "components": [
+        {"id": "m", "kind": "model", "task": "classification", "trained_by": "open-source", "source": "huggingface",
+         "artifact_format": "safetensors", "signed": True, "fine_tuned": True, "properties": {"on_device": True}}]})
+    advice = {(f.technique_id, m.id): m for f in predict(s).findings for m in f.mitigations}
+    assert ("AML.T0010.000", "AML.M0014") not in advice and ("AML.T0010.001", "AML.M0014") not in advice
+    assert advice[("AML.T0010.003", "AML.M0014")].in_place  # the model's own supply chain: it fits
+    found = set(predict(s).technique_ids)
+    assert "AML.T0025" not in found  # on users' devices: no intrusion needed
+    served = s.model_copy(update={"components": (s.components[0].model_copy(update={"properties": {}}),)})
+    assert {"AML.T0025", "AML.T0035"} <= set(predict(served).technique_ids)  # fine-tuned here: ours to lose

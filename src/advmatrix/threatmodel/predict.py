@@ -358,6 +358,10 @@ def _default_stage(lifecycle: tuple[str, ...]) -> str:
     return lifecycle[0]
 
 
+#: (sub-technique, parent's mitigation) pairs that do not fit: supply-chain compromise covers hardware,
+#: software, data and models, and verifying AI artifacts (models, data sets) does nothing for tampered
+#: hardware or a poisoned framework package.
+UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014")})
 #: Mitigations that only a generative model can adopt (guardrails, guidelines, alignment), and those that
 #: only media can use (deepfake detection): ATLAS links them to techniques that also reach other systems.
 GENERATIVE_ONLY = frozenset({"AML.M0020", "AML.M0021", "AML.M0022"})
@@ -397,7 +401,7 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
     # direct and the indirect kind); ATLAS often links them to the parent only.
     parent = matrix.technique(technique_id).parent
     linked = [m.id for m, _ in matrix.mitigations_of(technique_id)]
-    linked += [m.id for m, _ in matrix.mitigations_of(parent)] if parent else []
+    linked += [m.id for m, _ in matrix.mitigations_of(parent) if (technique_id, m.id) not in UNFIT] if parent else []
     ids = [m for m in dict.fromkeys(linked + list(placements)) if m in placements or _fits(system, comp, m)]
     front = set() if comp.kind == "adversary" else {c.id for c in in_front(system, comp)}
     out = []
