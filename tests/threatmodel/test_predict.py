@@ -425,3 +425,16 @@ def test_supply_chain_hardware_and_software_do_not_take_the_artifact_check_from_
     assert "AML.T0025" not in found  # on users' devices: no intrusion needed
     served = s.model_copy(update={"components": (s.components[0].model_copy(update={"properties": {}}),)})
     assert {"AML.T0025", "AML.T0035"} <= set(predict(served).technique_ids)  # fine-tuned here: ours to lose
+
+
+def test_raw_outputs_are_discoverable_only_where_outsiders_see_the_scores():
+    comps = [{"id": "user", "kind": "external"},
+             {"id": "upload", "kind": "service", "audience": "public", "returns": "labels"},
+             {"id": "mod-api", "kind": "service", "audience": "internal", "returns": "scores"},
+             {"id": "clf", "kind": "model", "task": "classification", "modality": "image"}]
+    flows = [{"from": "user", "to": "upload"}, {"from": "upload", "to": "mod-api"}, {"from": "mod-api", "to": "clf"}]
+    assert "AML.T0063" not in predict(System.model_validate({"name": "i", "components": comps, "flows": flows})
+                                      ).technique_ids
+    comps[2] = {**comps[2], "audience": "partner"}
+    assert "AML.T0063" in predict(System.model_validate({"name": "p", "components": comps, "flows": flows})
+                                  ).technique_ids
