@@ -2,8 +2,8 @@
 (load, predict, gaps, attack paths, JSON) on generated systems of two shapes.
 
 - star: N models behind one public API (wide: every model exposed through the same service);
-- chain: N components of every kind in one long line of flows (deep: every component has the
-  ones before it upstream, the worst case for the graph leaves).
+- chain: an outside party, then N-1 components of every other kind in one long line of flows (deep:
+  every component has the ones before it upstream, the worst case for the graph leaves).
 
 Usage: python bench/threatmodel_scale.py [N ...]      (default 250 1000 5000)
 """
@@ -27,7 +27,10 @@ def star(n: int) -> str:
 
 
 def chain(n: int) -> str:
-    comps = [f"  - {{id: x{i}, kind: {KINDS[i % len(KINDS)]}}}" for i in range(n)]
+    # one outside party at the head: an external is where content starts or ends, not a relay, so one in
+    # the middle would cut the line and end the walks there
+    inside = [k for k in KINDS if k != "external"]
+    comps = [f"  - {{id: x{i}, kind: {'external' if i == 0 else inside[i % len(inside)]}}}" for i in range(n)]
     flows = [f"  - {{from: x{i}, to: x{i + 1}}}" for i in range(n - 1)]
     return "\n".join(["name: chain", "components:", *comps, "flows:", *flows]) + "\n"
 
