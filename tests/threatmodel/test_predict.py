@@ -438,3 +438,19 @@ def test_raw_outputs_are_discoverable_only_where_outsiders_see_the_scores():
     comps[2] = {**comps[2], "audience": "partner"}
     assert "AML.T0063" in predict(System.model_validate({"name": "p", "components": comps, "flows": flows})
                                   ).technique_ids
+
+
+def test_direct_injection_needs_someone_whose_messages_reach_the_app_straight():
+    comps = [{"id": "stranger", "kind": "external", "actor": "internet"},
+             {"id": "app", "kind": "llm-app", "tools": ["calendar"]},
+             {"id": "calendar", "kind": "tool", "side_effects": "read", "source": "mcp"}]
+    flows = [{"from": "stranger", "to": "calendar", "data": "meeting invitations"}]
+    s = System.model_validate({"name": "d", "components": comps, "flows": flows})
+    found = set(predict(s).technique_ids)
+    assert "AML.T0051.000" not in found and "AML.T0051.001" in found  # invitations arrive through a tool
+    chat = System.model_validate({"name": "c", "components": [
+        *comps, {"id": "user", "kind": "external", "actor": "user"},
+        {"id": "chat", "kind": "service", "audience": "public", "returns": "text"}],
+        "flows": [*flows, {"from": "user", "to": "chat"}, {"from": "chat", "to": "app"}]})
+    f = next(f for f in predict(chat).findings if f.technique_id == "AML.T0051.000")
+    assert "stranger" not in f.reason and "user" in f.reason

@@ -235,13 +235,14 @@ class RuleChecker:
         if key == "exposed":
             if kinds == {"adversary"}:
                 raise self.fail(loc, name, "an adversary is on no flow, so 'exposed' never holds for one")
-            untrusted = False
+            untrusted, usage = False, "'exposed' takes true, false or {untrusted: true, direct: true} (either key)"
             if isinstance(value, dict):
-                if set(value) - {"untrusted"} or not isinstance(value.get("untrusted", False), bool):
-                    raise self.fail(loc, name, "'exposed' takes true, false or {untrusted: true}")
-                untrusted, value = value.get("untrusted", False), True
-            if not isinstance(value, bool):
-                raise self.fail(loc, name, "'exposed' takes true, false or {untrusted: true}")
+                if set(value) - {"untrusted", "direct"} or not all(isinstance(v, bool) for v in value.values()):
+                    raise self.fail(loc, name, usage)
+                # direct: someone reaches it without their content resting in a store or a tool on the way
+                untrusted, value = value.get("untrusted", False), "direct" if value.get("direct") else True
+            elif not isinstance(value, bool):
+                raise self.fail(loc, name, usage)
             return Condition("exposed", value, untrusted=untrusted)
         if key in GRAPH_LEAVES:
             if not isinstance(value, dict):

@@ -173,6 +173,12 @@ class Condition:
         names = system.memo(key, lambda: _entry_names(system, comp, self.untrusted))
         if names is None:
             return False
+        if self.value == "direct":
+            # only those whose messages reach it straight, not through a store or a tool
+            direct = _direct_entries(system, comp, self.untrusted) - {comp.id}
+            if not direct:
+                return False
+            names = names_of(system.component(i) for i in sorted(direct, key=system.positions().__getitem__))
         if self.value:
             facts["exposed"] = facts["via"] = names
         return True
