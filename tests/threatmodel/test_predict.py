@@ -454,3 +454,16 @@ def test_direct_injection_needs_someone_whose_messages_reach_the_app_straight():
         "flows": [*flows, {"from": "user", "to": "chat"}, {"from": "chat", "to": "app"}]})
     f = next(f for f in predict(chat).findings if f.technique_id == "AML.T0051.000")
     assert "stranger" not in f.reason and "user" in f.reason
+
+
+@pytest.mark.parametrize(("component", "leaks"), [
+    ({"id": "weather", "kind": "tool", "side_effects": "read", "sensitive": False}, False),
+    ({"id": "weather", "kind": "tool", "side_effects": "read"}, True),
+    ({"id": "pdfs", "kind": "retrieval-store", "sources": ["user-submitted"], "sensitive": True}, True),
+    ({"id": "pdfs", "kind": "retrieval-store", "sources": ["user-submitted"]}, False),
+])
+def test_data_leakage_follows_what_is_said_about_a_store_or_tools_data(component, leaks):
+    app = {"id": "app", "kind": "llm-app", **({"tools": ["weather"]} if component["kind"] == "tool" else {})}
+    flows = [{"from": "pdfs", "to": "app"}] if component["kind"] == "retrieval-store" else []
+    s = System.model_validate({"name": "l", "components": [app, component], "flows": flows})
+    assert ("AML.T0057" in predict(s).technique_ids) is leaks

@@ -221,6 +221,8 @@ class RetrievalStoreComponent(Component):
     kind: Literal["retrieval-store"]
     sources: one_or_many(DataSource) = Field((), description="How its documents were obtained.")
     writers: Audience | None = Field(None, description="The widest group that can add or change documents.")
+    sensitive: StrictBool | None = Field(
+        None, description="Holds data not every user of the app may see (unstated: maybe).")
 
 
 class ToolComponent(Component):
@@ -236,6 +238,8 @@ class ToolComponent(Component):
     browses: StrictBool | None = Field(
         None, description="It opens web pages: fetches a URL it is given or follows links from a page."
     )
+    sensitive: StrictBool | None = Field(
+        None, description="What it reads is not for every user of the app to see (unstated: maybe).")
     # A mail or webhook sender communicates outward, yet brings nothing from outside back to the agent:
     # the rules about text that tools carry in must be able to leave it out.
     sends_only: StrictBool | None = Field(
