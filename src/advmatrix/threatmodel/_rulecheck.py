@@ -4,7 +4,7 @@ that could never fire, or reads what no component has, fails the load (see :mod:
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ..errors import FormatError
@@ -29,7 +29,7 @@ from .rules import (
 )
 from .system import COMPONENT_CLASSES, COMPONENT_KINDS, component_fields
 
-__all__ = ["RuleChecker", "property_type_notes"]
+__all__ = ["RuleChecker", "flat_values", "property_reads", "property_type_notes"]
 
 
 class RuleChecker:
@@ -414,31 +414,46 @@ def _graph_keys(raw: Any) -> set[str]:
     return found.union(*(_graph_keys(v) for k, v in raw.items() if k in ("all", "any", "not")))
 
 
+def flat_values(value: Any) -> Iterator[Any]:
+    """The values a field test names (inside ``in``/``not_in`` lists too); ``set`` names none."""
+    if isinstance(value, Mapping):
+        for op, arg in value.items():
+            if op != "set":
+                yield from flat_values(arg)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from flat_values(v)
+    else:
+        yield value
+
+
+def property_reads(rules: Iterable[Rule]) -> dict[str, set[type]]:
+    """Each free property the rules read, at any depth, with the types of the values they compare it with."""
+    wanted: dict[str, set[type]] = {}
+    for rule in rules:
+        for leaf in rule.when.all_leaves():
+            if leaf.op.startswith("properties."):
+                wanted.setdefault(leaf.op.split(".", 1)[1], set()).update(type(v) for v in flat_values(leaf.value))
+    return wanted
+
+
 def property_type_notes(rules: Iterable[Rule], bundled: Iterable[Rule]) -> list[str]:
     """A note for each rule of a user's that compares a free property the bundled rules read with values
     of another type: descriptions follow the bundled rules, so it would never match."""
-    def kinds(rule: Rule) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for leaf in rule.when.all_leaves():
-            if leaf.op.startswith("properties.") and not (isinstance(leaf.value, dict) and "set" in leaf.value):
-                values = leaf.value if not isinstance(leaf.value, dict) else next(iter(leaf.value.values()))
-                out.setdefault(leaf.op, set()).update(
-                    type(v).__name__ for v in (values if isinstance(values, list) else [values]))
-        return out
-    theirs: dict[str, set[str]] = {}
+    bundled = list(bundled)
+    theirs = property_reads(bundled)
     ours = {id(r) for r in bundled}
-    for r in bundled:
-        for name, types in kinds(r).items():
-            theirs.setdefault(name, set()).update(types)
-    said = {"bool": "true/false", "str": "text", "int": "a number"}
+    said = {bool: "true/false", str: "text", int: "a number"}
+
+    def words(types: set[type]) -> str:
+        return ", ".join(sorted(said.get(t, t.__name__) for t in types))
     out = []
     for r in rules:
         if id(r) in ours:
             continue
-        for name, types in kinds(r).items():
-            if name in theirs and not types & theirs[name]:
-                out.append(f"{r.source}:{r.line}: rule {r.technique_id} compares {name} with "
-                           f"{', '.join(said.get(t, t) for t in sorted(types))}, but the bundled rules (and so "
-                           f"descriptions) use {', '.join(said.get(t, t) for t in sorted(theirs[name]))}; "
+        for name, types in property_reads([r]).items():
+            if name in theirs and types and not types & theirs[name]:
+                out.append(f"{r.source}:{r.line}: rule {r.technique_id} compares properties.{name} with "
+                           f"{words(types)}, but the bundled rules (and so descriptions) use {words(theirs[name])}; "
                            "it may never match")
     return out

@@ -20,13 +20,13 @@ components next to it, on systems small enough for that.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import FormatError
 from ._load import read_text, read_yaml
-from ._rulecheck import closed_values
+from ._rulecheck import closed_values, flat_values, property_reads
 from ._words import nearest
 from .predict import bundled_weights
 from .rules import GRAPH_LEAVES, Condition, Rule, RuleSet, bundled_rules
@@ -68,18 +68,6 @@ class Assumption:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {"component": self.component, "field": self.field, "value": self.value}
-
-
-def _flat(value: Any) -> Iterator[Any]:
-    if isinstance(value, Mapping):
-        for op, arg in value.items():
-            if op != "set":
-                yield from _flat(arg)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _flat(v)
-    else:
-        yield value
 
 
 def _type_values(comp: Component, name: str) -> list[Any] | None:
@@ -146,7 +134,7 @@ def _candidates(comp: Component, name: str, rules: list[Rule]) -> list[Any]:
     closed = _type_values(comp, name)
     if closed is not None:
         return closed
-    said = [v for r in rules for leaf in r.when.all_leaves() if leaf.op == name for v in _flat(leaf.value)]
+    said = [v for r in rules for leaf in r.when.all_leaves() if leaf.op == name for v in flat_values(leaf.value)]
     return list(dict.fromkeys([*said, _STATED]))
 
 
@@ -249,13 +237,7 @@ def mistyped_properties(system: System,
 
 
 def _property_reads(rules: RuleSet | Iterable[Rule] | None) -> dict[str, set[type]]:
-    """Each free property the rules read, at any depth, with the types of the values they compare it with."""
-    wanted: dict[str, set[type]] = {}
-    for rule in bundled_rules() if rules is None else rules:
-        for leaf in rule.when.all_leaves():
-            if leaf.op.startswith("properties."):
-                wanted.setdefault(leaf.op.split(".", 1)[1], set()).update(type(v) for v in _flat(leaf.value))
-    return wanted
+    return property_reads(bundled_rules() if rules is None else rules)
 
 
 def misspelt_properties(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> list[tuple[str, str, str]]:
