@@ -535,3 +535,8 @@ def test_a_kind_operator_inside_a_graph_selector_loads_and_matches(tmp_path, sel
     (r,) = rules_from(tmp_path, rule(f"kind: model\nupstream: {selector}"))
     s = system(CHAIN, [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}])
     assert r.facts(s, s.component("m")) is not None
+
+
+def test_a_mapping_where_a_selector_names_a_kind_is_one_line_not_a_crash(tmp_path):
+    with pytest.raises(FormatError, match=r"unknown component kind \{'a': 1\}"):
+        rules_from(tmp_path, rule("kind: model\nupstream: {kind: [{a: 1}]}"))

@@ -26,6 +26,7 @@ from .rules import (
     Loc,
     MitigationPlacement,
     Rule,
+    kind_test,
 )
 from .system import COMPONENT_CLASSES, COMPONENT_KINDS, component_fields
 
@@ -149,9 +150,7 @@ class RuleChecker:
         if not isinstance(raw, dict) or not raw:
             raise self.fail(loc, name, "a condition is a non-empty mapping")
         if "kind" in raw:
-            wanted = raw["kind"]
-            op, values = next(iter(wanted.items())) if isinstance(wanted, dict) and len(wanted) == 1 else ("in", wanted)
-            values = values if isinstance(values, list) else [values]
+            op, values = kind_test(raw["kind"])
             if op == "set":
                 if values != [True]:
                     raise self.fail((*loc, "kind"), name, "every component has a kind: only 'set: true' can hold")
@@ -349,11 +348,10 @@ def _kinds_of(raw: Any, kinds: frozenset[str]) -> frozenset[str]:
     """The component kinds a raw condition can match, narrowed by its ``kind`` tests and those of its ``all``."""
     if not isinstance(raw, dict):
         return kinds
-    wanted = raw.get("kind")
-    if wanted is not None:
-        op, values = next(iter(wanted.items())) if isinstance(wanted, dict) and len(wanted) == 1 else ("in", wanted)
-        values = set(values) if isinstance(values, list) else {values}
-        kinds = kinds - values if op == "not_in" else kinds if op == "set" else kinds & values
+    if raw.get("kind") is not None:
+        op, values = kind_test(raw["kind"])
+        named = {v for v in values if isinstance(v, str)}  # anything else is reported where it is checked
+        kinds = kinds - named if op == "not_in" else kinds if op == "set" else kinds & named
     for child in raw.get("all") or () if isinstance(raw.get("all"), list) else ():
         kinds = _kinds_of(child, kinds)
     return kinds

@@ -235,13 +235,20 @@ class Condition:
 _SERVING = frozenset({"service", "model", "llm-app"})
 
 
+def kind_test(value: Any) -> tuple[str, list[Any]]:
+    """A ``kind`` test as (operator, kinds): ``model``, ``[model, service]`` and ``{in: [...]}`` are
+    ``in``; ``{not_in: [...]}`` and ``{set: true}`` keep their operator."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        op, arg = next(iter(value.items()))
+        return op, arg if isinstance(arg, list) else [arg]
+    return "in", value if isinstance(value, list) else [value]
+
+
 def _serving_kinds(selector: Condition) -> bool:
     """Whether ``selector`` can only match components that serve or answer queries (its ``kind``)."""
-    kinds = [leaf.value for leaf in selector.leaves() if leaf.op == "kind"]
-    # kind: {in: [...]} names its kinds; {not_in: ...} and {set: true} leave any kind possible
-    kinds = [k["in"] if isinstance(k, dict) and "in" in k else None if isinstance(k, dict) else k for k in kinds]
-    return bool(kinds) and all(k is not None and set(k if isinstance(k, (list, tuple)) else [k]) <= _SERVING
-                               for k in kinds)
+    tests = [kind_test(leaf.value) for leaf in selector.leaves() if leaf.op == "kind"]
+    # only an 'in' names its kinds; not_in and set leave any kind possible
+    return bool(tests) and all(op == "in" and set(kinds) <= _SERVING for op, kinds in tests)
 
 
 def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None:
