@@ -53,7 +53,6 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
     from ..errors import UsageError
     from ..threatmodel import load_rules
     from ..threatmodel import report as tmr
-    from ..threatmodel.gaps import misspelt_properties
     from ..threatmodel.rules import RuleWarning
 
     if fail_on is not None and fail_on not in tmr.FAIL_ON:
@@ -80,11 +79,7 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
         warnings.simplefilter("always", UserWarning)
         model = tmr.load_input(system, overlay, bom=bom or None)
     warn_all([str(w.message) for w in caught])  # stderr: --json output on stdout stays clean
-    warn_all([f"{system}: component '{cid}': properties.{name} is read by no rule (did you mean {near}?)"
-              for cid, name, near in misspelt_properties(model, ruleset)])
-    if not model.components:
-        # Valid, but "0 techniques" alone would read as "nothing threatens it".
-        warn_all([f"{system}: the description has no components, so nothing can be predicted"])
+    warn_all(tmr.description_warnings(model, ruleset, str(system)))
     tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=tmr.component_lines(system, model),
                    overlay=str(overlay) if overlay else None,
                    overlay_lines=tmr.component_lines(overlay, model) if overlay else None)

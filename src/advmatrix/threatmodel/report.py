@@ -330,6 +330,19 @@ def _tiered(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
     return [f for f in prediction.findings if f.tier in FAIL_ON[fail_on]]
 
 
+def description_warnings(system: System, rules: Any, source: str) -> list[str]:
+    """What a valid description may still get wrong, one line each (the command line and the web page
+    both show them): free properties no rule reads that nearly name one, and a system with no components
+    ("0 techniques" alone would read as "nothing threatens it")."""
+    from .gaps import misspelt_properties
+
+    out = [f"{source}: component '{cid}': properties.{name} is read by no rule (did you mean {near}?)"
+           for cid, name, near in misspelt_properties(system, rules)]
+    if not system.components:
+        out.append(f"{source}: the description has no components, so nothing can be predicted")
+    return out
+
+
 def gate(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
     """The findings that fail ``--fail-on``: of a counted tier, with mitigations to adopt, none in place.
 

@@ -52,7 +52,7 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
     warnings the command line prints for it; bad input raises the loader's error, which names the
     uploaded file, line and field."""
     from ..threatmodel import report as tmr
-    from ..threatmodel.gaps import check_property_types, misspelt_properties
+    from ..threatmodel.gaps import check_property_types
 
     with tempfile.TemporaryDirectory(prefix="advmatrix-tm-") as tmp:
         path = Path(tmp) / "system" / system[0]
@@ -80,10 +80,7 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
             exc.args = (own_names(str(exc)),)
             raise
         said = [own_names(str(w.message)) for w in caught]
-        said += [f"{system[0]}: component '{cid}': properties.{name} is read by no rule (did you mean {near}?)"
-                 for cid, name, near in misspelt_properties(model, None)]
-        if not model.components:
-            said.append(f"{system[0]}: the description has no components, so nothing can be predicted")
+        said += tmr.description_warnings(model, None, system[0])
         if len(model.components) > MAX_COMPONENTS:
             # A shared server does not spend minutes on one upload; the command line has no such limit.
             raise UsageError(f"{system[0]}: {len(model.components)} components; this page takes up to "
