@@ -14,21 +14,15 @@ from collections.abc import Collection
 from .rules import STORES, flows_back
 from .system import IMPLIED_CONTROLS, Component, System, is_training_data
 
-__all__ = ["AT_THE_API", "holder", "holds", "in_front", "place", "places"]
-
-
-def place(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> Component:
-    """The component a mitigation meant for ``kind`` lands on: the matched one, else the nearest
-    of that kind its inputs pass through, else any upstream, else behind it, else the matched one; for an
-    adversary, the first of that kind in the system. Of those, one the finding's reason names (``named``:
-    the ids its graph leaves matched) comes first: sanitising goes on the training set outsiders write,
-    not on whichever training set the file lists first."""
-    return places(system, comp, kind, named)[0]
+__all__ = ["AT_THE_API", "holder", "holds", "in_front", "places"]
 
 
 def places(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> list[Component]:
     """Every component a mitigation meant for ``kind`` must be on: each of that kind the finding's reason
-    names (two partner data sets both need sanitising), else the one :func:`place` picks."""
+    names (``named``: the ids its graph leaves matched; two partner data sets both need sanitising, not
+    whichever the file lists first), else the nearest of that kind its inputs pass through, else any
+    upstream, else behind it, else the matched one; for an adversary, the first of that kind in the
+    system. A mitigation with no kind, or meant for the matched one's kind, is on the matched one."""
     if kind is None or comp.kind == kind:
         return [comp]
     # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
@@ -59,7 +53,7 @@ def in_front(system: System, comp: Component) -> tuple[Component, ...]:
         back = flows_back(system)
         stops = system.memo("guard-stops", lambda: frozenset(
             c.id for c in system.components if c.kind == "external" or is_training_data(c)))
-        seen: dict[str, None] = {}  # breadth first: the nearest come first, as place() wants them
+        seen: dict[str, None] = {}  # breadth first: the nearest come first, as places() wants them
         queue = deque([comp.id])
         while queue:
             for n in back.get(queue.popleft(), ()):
@@ -109,7 +103,7 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     queries_only = mid in AT_THE_API
     # An outside party is where content starts or ends, not a relay; for a query limit, a store (or a
     # crawler's output resting in one) passes content on, not queries.
-    outside = {c.id for c in system.components if c.kind == "external"}
+    outside = system.outside()
     stores = {c.id for c in system.components if c.kind in STORES} if queries_only else set()
     starts = [c.id for c in system.components
               if c.id not in held and (c.kind == "external" or c.id not in fed) and c.id not in stores]

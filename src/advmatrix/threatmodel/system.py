@@ -381,6 +381,10 @@ class System(_Base):
         """The components of one kind, in file order."""
         return self.memo(("kind", kind), lambda: tuple(c for c in self.components if c.kind == kind))
 
+    def outside(self) -> frozenset[str]:
+        """The ids of the outside parties: where content starts or ends, never a relay between others."""
+        return self.memo("outside", lambda: frozenset(c.id for c in self.of_kind("external")))
+
     def edges(self) -> list[tuple[str, str, bool]]:
         """(from, to, trusted) for every flow, plus both directions between an LLM app and each of its
         tools: the app sends calls and reads back results, so tool output is content flowing into it;
@@ -402,7 +406,7 @@ class System(_Base):
                         lambda: self._adjacency(forward, untrusted_only, inputs_only))
         # An outside party is where content starts or ends, not a relay: answers drawn back to the user
         # do not flow on into every other service that user calls.
-        outside = self.memo("outside", lambda: frozenset(c.id for c in self.components if c.kind == "external"))
+        outside = self.outside()
         seen: dict[str, None] = {}
         stack = list(starts)
         while stack:
