@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection
 
-from .rules import STORES, flows_back
+from ._conditions import STORES, flows_back
 from .system import IMPLIED_CONTROLS, Component, System, is_training_data
 
 __all__ = ["AT_THE_API", "holder", "holds", "in_front", "places"]

@@ -9,24 +9,20 @@ from typing import Any
 
 from ..errors import FormatError
 from ..kb import bundled
+from ._conditions import COMBINATORS, GRAPH_LEAVES, OPERATORS, Condition, kind_test
 from ._load import MAX_PROBLEMS, Located
 from ._words import a_kind, nearest
 from ._words import more as more_
 from .rules import (
     _PLACEHOLDER,
     BUILTIN_PLACEHOLDERS,
-    COMBINATORS,
-    GRAPH_LEAVES,
-    OPERATORS,
     PLACEMENT_KEYS,
     RULE_KEYS,
     STAGES,
     TIERS,
-    Condition,
     Loc,
     MitigationPlacement,
     Rule,
-    kind_test,
 )
 from .system import COMPONENT_CLASSES, COMPONENT_KINDS, component_fields
 

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import FormatError
+from ._conditions import GRAPH_LEAVES, Condition
 from ._load import read_text, read_yaml
 from ._rulecheck import closed_values, flat_values, property_reads
 from ._words import nearest
 from .predict import bundled_weights
-from .rules import GRAPH_LEAVES, Condition, Rule, RuleSet, bundled_rules
+from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
 __all__ = ["Assumption", "Gap", "assumed", "check_property_types", "misspelt_properties", "mistyped_properties",
