@@ -100,6 +100,8 @@ def test_leaf_fires_on_any_component_only_when_an_adversary_matches(tmp_path):
     ("kind: model\nadversary: {goals: fraud, untrusted: true}", "'adversary' takes no 'untrusted'"),
     ("kind: model\nadversary: {audience: public}", "field 'audience' does not exist on an adversary component"),
     ("kind: model\nadversary: {goals: fraud}\nknowledge: white-box", "field 'knowledge' does not exist on a model"),
+    ("kind: model\npresent: {kind: service, untrusted: true}", "'present' takes no 'untrusted'"),
+    ("kind: model\npresent: {kind: service, open_signups: false}", "unknown condition key 'open_signups'"),
 ])
 def test_bad_adversary_leaf_fails_to_load_naming_the_rule(tmp_path, when, says):
     with pytest.raises(FormatError) as info:
@@ -107,7 +109,30 @@ def test_bad_adversary_leaf_fails_to_load_naming_the_rule(tmp_path, when, says):
     assert "mine.yaml:" in str(info.value) and "rule AML.T0048.000" in str(info.value) and says in str(info.value)
 
 
+def test_present_asks_the_whole_system_whatever_the_flows(tmp_path):
+    rules = user_rules(tmp_path, "kind: adversary\npresent: {kind: service, returns: labels}",
+                       reason="{component} can query {present}")
+    closed = CAMERA.replace("returns: labels", "returns: text")
+    found = predict(load_system_text(with_adversary(CAMERA, goals="fraud")), rules).findings
+    assert [(f.component, f.reason) for f in found] == [("intruder", "intruder can query door-api")]
+    assert predict(load_system_text(with_adversary(closed, goals="fraud")), rules).findings == ()
+
+
 # -- bundled threat-actor rules --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("signup", "opens"), [(None, True), ("true", True), ("false", False)])
+def test_an_adversary_opens_accounts_only_where_some_service_lets_strangers_sign_up(signup, opens):
+    text = CAMERA.replace("returns: labels", "returns: labels, authentication: api-key"
+                          + (f", open_signup: {signup}" if signup else ""))
+    got = predict(load_system_text(with_adversary(text, actor="criminal", goals="fraud", access="query")))
+    assert ("intruder" in got.components_for("AML.T0021")) is opens
+    internal = text.replace("kind: service, audience: public", "kind: service, audience: internal")
+    second = internal[:internal.index("flows:")] + "  - {id: portal, kind: service, audience: partner}\n" \
+        + internal[internal.index("flows:"):]
+    # one service that does not say its sign-up is closed keeps the adversary's own accounts possible
+    assert "intruder" in predict(load_system_text(with_adversary(second, actor="criminal", goals="fraud",
+                                                                 access="query"))).components_for("AML.T0021")
 
 
 def test_physical_access_and_impersonation_bring_their_techniques():

@@ -21,6 +21,8 @@ Conditions (no code is evaluated):
   ``adversary: {selector}`` holds when any ``adversary`` component of the system matches the selector
   (``adversary: {goals: fraud, access: physical}``): adversaries are not on the flows, so it does not
   depend on the component the rule is matched on.
+  ``present: {selector}`` holds when any component of the system, wherever it is, matches
+  (``present: {kind: service, not: {open_signup: false}}``).
   Add ``untrusted: true`` inside the mapping (``exposed: {untrusted: true}``) to follow only flows
   not marked ``trusted``; without it every flow counts.
 
@@ -28,9 +30,10 @@ Reason placeholders: ``{component}`` (display name), ``{id}``, ``{kind}``, any c
 (``{returns}``, ``{properties.tier}``; list values are joined with commas, an unstated value reads
 "unstated"), and for the graph leaves the rule uses the
 names of the components they matched: ``{exposed}`` (the entry points), ``{upstream}``,
-``{reachable_from}``, ``{downstream}``, ``{fed_by}``, ``{adversary}``, and ``{via}`` (the components the
-last matching flow leaf found; ``adversary`` is not one). Under ``any:`` every branch that holds adds
-its names, so a reason names each source that matched. An unknown placeholder fails the load.
+``{reachable_from}``, ``{downstream}``, ``{fed_by}``, ``{adversary}``, ``{present}``, and ``{via}`` (the
+components the last matching flow leaf found; ``adversary`` and ``present`` are not ones). Under
+``any:`` every branch that holds adds its names, so a reason names each source that matched. An unknown
+placeholder fails the load.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ from .system import Component, ServiceComponent, System, is_training_data
 __all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "flows_back", "kind_test", "read_field"]
 
 COMBINATORS = ("all", "any", "not")
-GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream", "fed_by", "adversary")
+#: ``adversary`` and ``present`` ask about the whole system, not the flows: they hold wherever the rule is matched.
+GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream", "fed_by", "adversary", "present")
 OPERATORS = ("in", "not_in", "set")
 
 
@@ -114,6 +118,8 @@ class Condition:
             return self._fed_by(system, comp, facts)
         if self.op == "adversary":
             return self._adversary(system, comp, facts)
+        if self.op == "present":
+            return self._present(system, comp, facts)
         return _match_value(read_field(comp, self.op), self.value)
 
     def _exposed(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
@@ -180,6 +186,17 @@ class Condition:
         if found:
             facts["adversary"] = names_of(found)  # not {via}: that names where content comes from
         return bool(found)
+
+    def _present(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
+        # A fact of the whole system, flows or not: an adversary's own accounts depend on whether any
+        # service lets strangers sign up, and the adversary is on no flow to ask that along.
+        selector = self.children[0]
+        ids = system.memo(("selector", id(selector)), lambda: (selector, frozenset(
+            c.id for c in system.components if selector.match(system, c, {}))))[1]
+        if ids:
+            found = heapq.nsmallest(MOST_NAMED, ids, key=system.positions().__getitem__)
+            facts["present"] = names_of([system.component(i) for i in found], len(ids))
+        return bool(ids)
 
 
 #: the kinds a query travels through at inference time

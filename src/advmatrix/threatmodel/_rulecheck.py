@@ -84,7 +84,7 @@ class RuleChecker:
         # where content comes from.
         named = set(_named_leaves(when))
         fields = set().union(*(component_fields(k) for k in _kinds_of(raw["when"], frozenset(COMPONENT_KINDS))))
-        known = (BUILTIN_PLACEHOLDERS - ({"via"} if not named - {"adversary"} else set())) | named | fields
+        known = (BUILTIN_PLACEHOLDERS - ({"via"} if not named - {"adversary", "present"} else set())) | named | fields
         if "{" in _PLACEHOLDER.sub("", raw["reason"]) or "}" in _PLACEHOLDER.sub("", raw["reason"]):
             # An unclosed brace would be printed as it is, in every reason the rule writes.
             raise self.fail((*loc, "reason"), name, "a '{' or '}' that opens or closes no placeholder")
@@ -256,9 +256,12 @@ class RuleChecker:
                 if _graph_keys(selector):
                     raise self.fail(loc, name, "an adversary is on no flow: its selector takes no "
                                     f"{'/'.join(sorted(_graph_keys(selector)))}")
+            elif key == "present" and untrusted:
+                raise self.fail(loc, name, "'present' takes no 'untrusted': it asks about the whole system, not "
+                                "the flows")
             elif not selector:
                 selector = {"kind": {"in": list(COMPONENT_KINDS)}}
-            if key != "adversary" and (kinds == {"adversary"} or
+            if key not in ("adversary", "present") and (kinds == {"adversary"} or
                                        _kinds_of(selector, frozenset(COMPONENT_KINDS)) == {"adversary"}):
                 raise self.fail(loc, name, f"an adversary is on no flow, so '{key}' never holds for or through one; "
                                 "ask what it can reach with 'adversary: {access: ...}'")
