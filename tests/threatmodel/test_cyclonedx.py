@@ -363,6 +363,29 @@ def test_a_free_property_of_the_wrong_type_for_the_rules_is_an_error_at_its_line
         "pv.yaml:4: component 'clf': properties.on_device: the rules compare it with true or false; got 'true'")
 
 
+def test_a_schema_error_and_a_mistyped_property_are_both_named_in_one_run(cli, tmp_path):
+    path = tmp_path / "both.yaml"
+    path.write_text("name: both\ncomponents:\n  - {id: u, kind: external}\n"
+                    "  - {id: clf, kind: model, task: clasification,\n"
+                    "     properties: {on_device: \"true\", owner: ml}}\n"
+                    "  - {kind: model, properties: {on_device: 1}}\n")
+    r = cli("threatmodel", path)
+    lines = r.err.strip().splitlines()
+    assert r.code == 2 and "both.yaml:4: components[1].task: must be one of" in lines[0]
+    assert lines[-1].endswith("both.yaml:5: component 'clf': properties.on_device: the rules compare it with true "
+                              "or false; got 'true'")
+    assert "owner" not in r.err and "Traceback" not in r.err
+
+
+def test_more_mistyped_properties_than_a_screen_holds_say_how_many_more(cli, tmp_path):
+    comps = "".join(f"  - {{id: m{i}, kind: model, properties: {{on_device: 'yes'}}}}\n" for i in range(8))
+    path = tmp_path / "many.yaml"
+    path.write_text(f"name: many\ncomponents:\n{comps}")
+    r = cli("threatmodel", path)
+    assert r.code == 2 and r.err.strip().endswith("... and 3 more problems")
+    assert r.err.count("properties.on_device") == 5
+
+
 def test_a_free_property_that_nearly_names_one_the_rules_read_warns(cli, tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text("name: x\ncomponents:\n  - {id: u, kind: external}\n"

@@ -77,7 +77,7 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
     with warnings.catch_warnings(record=True) as caught:
         # e.g. "not checked against the CycloneDX schema": one plain line, not Python's warning format
         warnings.simplefilter("always", UserWarning)
-        model = tmr.load_input(system, overlay, bom=bom or None)
+        model = tmr.load_input(system, overlay, bom=bom or None, rules=ruleset)
     warn_all([str(w.message) for w in caught])  # stderr: --json output on stdout stays clean
     warn_all(tmr.description_warnings(model, ruleset, str(system)))
     tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=tmr.component_lines(system, model),

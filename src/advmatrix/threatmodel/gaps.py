@@ -26,15 +26,15 @@ from typing import Any
 
 from ..errors import FormatError
 from ._conditions import GRAPH_LEAVES, Condition
-from ._load import read_text, read_yaml
+from ._load import MAX_PROBLEMS, Located, read_text, read_yaml
 from ._rulecheck import closed_values, flat_values, property_reads
-from ._words import nearest
+from ._words import more, nearest
 from .predict import bundled_weights
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
 __all__ = ["Assumption", "Gap", "assumed", "check_property_types", "misspelt_properties", "mistyped_properties",
-           "unstated"]
+           "raw_property_problems", "unstated"]
 
 #: A free-text field is tried with this value: it matches rules that only ask that the field be stated.
 _STATED = "<stated>"
@@ -227,13 +227,34 @@ def mistyped_properties(system: System,
     value of a type no rule compares it with: ``on_device: "true"`` (text) where the rules ask for ``true``.
     A rule would silently read it as not holding, and the property would not be listed as open either,
     since it is stated."""
+    return _wrong_types(((c.id, c.properties) for c in system.components), rules)
+
+
+def _wrong_types(properties: Iterable[tuple[Any, Mapping[Any, Any]]],
+                 rules: RuleSet | Iterable[Rule] | None) -> list[tuple[str, str, Any, str]]:
     wanted = _property_reads(rules)
     out = []
-    for comp in system.components:
-        for name, value in comp.properties.items():
-            types = wanted.get(name)
+    for cid, props in properties:
+        for name, value in props.items():
+            types = wanted.get(name) if isinstance(name, str) else None
             if types and type(value) not in types:
-                out.append((comp.id, name, value, " or ".join(sorted(_TYPE_WORDS.get(t, t.__name__) for t in types))))
+                out.append((cid, name, value, " or ".join(sorted(_TYPE_WORDS.get(t, t.__name__) for t in types))))
+    return out
+
+
+def raw_property_problems(located: Located, rules: RuleSet | Iterable[Rule] | None) -> list[str]:
+    """What :func:`check_property_types` would say of a ``system.yaml`` read but not yet valid, so that a
+    file with a schema error and a mistyped property gets both in one run: the free properties of every
+    component item that has an id, each at its own line."""
+    items = located.data.get("components") if isinstance(located.data, dict) else None
+    found = [(i, item) for i, item in enumerate(items if isinstance(items, list) else [])
+             if isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("properties"), dict)]
+    index = {item["id"]: i for i, item in found}
+    out = []
+    for cid, name, value, expected in _wrong_types(((item["id"], item["properties"]) for _, item in found), rules):
+        line = located.lines.get(("components", index[cid], "properties", name))
+        out.append(f"{located.source}{f':{line}' if line else ''}: component '{cid}': properties.{name}: the rules "
+                   f"compare it with {expected}; got {_as_written(value)}")
     return out
 
 
@@ -277,9 +298,13 @@ def check_property_types(system: System, rules: RuleSet | Iterable[Rule] | None,
         if cid in (lines or {}):
             return f"{source}:{lines[cid]}"
         return f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else source
-    raise FormatError("\n".join(f"{where(cid, name)}: component '{cid}': properties.{name}: the rules compare it "
-                                 f"with {expected}; got {_as_written(value)}"
-                                 for cid, name, value, expected in wrong[:20]))
+    raise FormatError(_capped([f"{where(cid, name)}: component '{cid}': properties.{name}: the rules compare it "
+                               f"with {expected}; got {_as_written(value)}" for cid, name, value, expected in wrong]))
+
+
+def _capped(lines: list[str]) -> str:
+    return "\n".join(lines[:MAX_PROBLEMS] + ([f"... and {more(len(lines) - MAX_PROBLEMS, 'problem')}"]
+                                            if len(lines) > MAX_PROBLEMS else []))
 
 
 def _as_written(value: object) -> str:

@@ -31,7 +31,7 @@ from ._markdown import PATHS_NOTE, component_aside, evidence_text, gap_lines, re
 from ._transitions import Path as AttackPath
 from .diagram import path_svg, system_mermaid, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
-from .gaps import Assumption, Gap, assumed, check_property_types, unstated
+from .gaps import Assumption, Gap, assumed, check_property_types, raw_property_problems, unstated
 from .predict import Prediction, TechniqueFinding, predict
 from .rules import RuleSet
 from .system import System
@@ -114,9 +114,12 @@ def _is_cyclonedx(text: str) -> bool:
     return isinstance(data, dict) and "bomFormat" in data
 
 
-def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool | None = None) -> System:
+def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool | None = None,
+               rules: RuleSet | None = None) -> System:
     """A system from ``path``: a CycloneDX ML-BOM (JSON with ``bomFormat``; forced with ``bom=True``)
-    or a ``system.yaml``. An ``overlay`` is only for BOMs."""
+    or a ``system.yaml``. An ``overlay`` is only for BOMs. A ``system.yaml`` that fails its schema check
+    is refused with its free properties of the wrong type for ``rules`` (the bundled ones by default)
+    named too, which :func:`build` would otherwise refuse on the next run."""
     path = Path(path)
     text = read_text(path)
     if bom or (bom is None and _is_cyclonedx(text)):
@@ -125,7 +128,14 @@ def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool
         return load_cyclonedx(path, overlay)
     if overlay is not None:
         raise UsageError(f"{path}: an overlay completes a CycloneDX BOM; this is a system description")
-    return system_from_located(read_yaml(text, str(path)))
+    located = read_yaml(text, str(path))
+    try:
+        return system_from_located(located)
+    except FormatError as exc:
+        also = raw_property_problems(located, rules)
+        if not also:
+            raise
+        raise FormatError("\n".join([str(exc), *also])) from None
 
 
 def component_lines(path: str | Path, system: System) -> dict[str, int]:
