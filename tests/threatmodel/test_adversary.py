@@ -152,6 +152,18 @@ def test_what_the_adversary_knows_means_by_definition():
     assert "AML.T0044" not in black.technique_ids
 
 
+def test_an_evader_who_sees_only_replies_tunes_inputs_by_them():
+    def reasons(text, **adv):
+        got = predict(load_system_text(with_adversary(text, **adv)))
+        return [r for f in got.findings if f.technique_id == "AML.T0043.001" for r in f.reasons]
+    said = reasons(CAMERA, goals="evade", knowledge="black-box", access="query")
+    assert "intruder sees face-check only from outside and can query it through door-api, so they tune inputs by " \
+           "its replies" in said
+    assert not any("intruder" in r for r in reasons(CAMERA, goals="evade", knowledge="white-box", access="query"))
+    internal = CAMERA.replace("audience: public", "audience: internal")
+    assert not any("intruder" in r for r in reasons(internal, goals="evade", knowledge="black-box", access="query"))
+
+
 def test_the_goal_raises_what_it_points_at():
     plain = load_system(EXAMPLES / "image-classification-api.yaml")
     system = plain.model_copy(update={"components": tuple(c for c in plain.components if c.kind != "adversary")})
