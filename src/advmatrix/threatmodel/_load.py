@@ -12,9 +12,10 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import FormatError
+from ._ids import ID_PATTERN
 from ._words import a_kind, nearest
 from ._words import more as more_
-from .system import COMPONENT_KINDS, DEFER_REFERENCES, ID_PATTERN, System, component_fields, reference_problems
+from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields, reference_problems
 
 __all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_text", "read_yaml"]
 

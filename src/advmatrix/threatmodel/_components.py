@@ -1,0 +1,282 @@
+"""The components a ``system.yaml`` describes, one pydantic model per kind: closed enumerations and short
+field names, so that threat rules can match on ``component.<field>``. ``None`` always means "not
+stated"; booleans default to the riskier answer an analyst would otherwise have to check (not signed,
+not rate limited, ...). The system, its flows and the graph questions are in :mod:`.system`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from ._ids import ID_PATTERN, ComponentId, MitigationId, control_in, one_or_many
+
+__all__ = [
+    "ADVERSARY_ACCESS",
+    "ADVERSARY_ACTORS",
+    "ADVERSARY_GOALS",
+    "COMPONENT_CLASSES",
+    "COMPONENT_KINDS",
+    "IMPLIED_CONTROLS",
+    "AdversaryComponent",
+    "AnyComponent",
+    "Component",
+    "DatasetComponent",
+    "ExternalComponent",
+    "LlmAppComponent",
+    "ModelComponent",
+    "RetrievalStoreComponent",
+    "ServiceComponent",
+    "ToolComponent",
+    "component_fields",
+]
+
+Kind = Literal["model", "service", "dataset", "llm-app", "retrieval-store", "tool", "external", "adversary"]
+Audience = Literal["public", "partner", "internal"]
+DataSource = Literal["collected", "scraped", "vendor", "user-submitted", "public"]
+PropertyValue = Union[str, bool, int]
+
+
+#: The ATLAS mitigation that is a per-caller query limit.
+RATE_LIMIT = "AML.M0004"
+#: Fields that say a control is in place, (kind, field, value) -> the ATLAS mitigation (a service that is
+#: rate limited holds AML.M0004).
+IMPLIED_CONTROLS = {("service", "rate_limited", True): RATE_LIMIT,
+                    ("llm-app", "autonomy", "human-approval"): "AML.M0029",  # Human In-the-Loop for Agent Actions
+                    ("model", "signed", True): "AML.M0014"}  # Verify AI Artifacts
+#: Those controls that also imply their field, with the value that denies them (an error beside the
+#: control). Not AML.M0029: an autonomous agent may still wait for a person before its weightier actions.
+CONTRADICTS = {RATE_LIMIT: False, "AML.M0014": False}
+#: Who the adversary is; see docs/threatmodel-system.md for what each means.
+ADVERSARY_ACTORS = ("researcher", "red-team", "criminal", "insider", "nation-state", "hacktivist", "competitor",
+                    "user", "unknown")
+#: What the adversary wants from the system.
+ADVERSARY_GOALS = ("evade", "steal-model", "steal-data", "fraud", "disrupt", "misuse", "manipulate", "impersonate",
+                   "embarrass", "compromise")
+#: What the adversary can reach or change.
+ADVERSARY_ACCESS = ("public", "query", "account", "physical", "supply-chain", "content", "insider", "network")
+Actor = Literal[ADVERSARY_ACTORS]  # type: ignore[valid-type]
+Goal = Literal[ADVERSARY_GOALS]  # type: ignore[valid-type]
+Access = Literal[ADVERSARY_ACCESS]  # type: ignore[valid-type]
+
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        found = control_in(value)
+        if found is not None:
+            raise PydanticCustomError("control_character", "holds a control character (U+{code}); remove it",
+                                      {"code": f"{ord(found):04X}"})
+        return value
+
+
+class Component(_Base):
+    """Fields every component has; the subclasses add the fields of their kind."""
+
+    id: ComponentId = Field(min_length=1, max_length=200, pattern=ID_PATTERN,
+                    description="Unique name, used by flows and tool lists.")
+    kind: Kind
+    name: str | None = Field(None, max_length=200, pattern=r"\S", description="Display name; defaults to the id.")
+    description: str | None = Field(None, max_length=10_000)
+    controls: one_or_many(MitigationId) = Field(
+        (), description="ATLAS mitigation IDs (AML.M....) already in place for this component."
+    )
+    properties: dict[str, PropertyValue] = Field(
+        default_factory=dict, description="Free facts for user rules; values are strings, booleans or integers."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _implied_controls(cls, data: Any) -> Any:
+        # A control in place and the field that says the same (AML.M0004 and rate_limited) must agree:
+        # saying one and not the other must not leave reasons claiming "without a rate limit".
+        if not isinstance(data, dict):
+            return data
+        controls = data.get("controls")
+        controls = [controls] if isinstance(controls, str) else controls if isinstance(controls, list) else []
+        for (kind, name, value), mid in IMPLIED_CONTROLS.items():
+            if data.get("kind") != kind or mid not in controls or mid not in CONTRADICTS:
+                continue
+            if name not in data:
+                data = {**data, name: value}
+            elif data[name] is CONTRADICTS[mid]:
+                said = str(data[name]).lower() if isinstance(data[name], bool) else repr(data[name])
+                raise PydanticCustomError("contradicts_control", "{name}: {said} contradicts {mid} in controls",
+                                          {"name": name, "said": said, "mid": mid})
+        return data
+
+    def get(self, field: str, default: Any = None) -> Any:
+        """The value of ``field``, or ``default`` when this kind has no such field (rules read any field)."""
+        return getattr(self, field, default) if field in type(self).model_fields else default
+
+    @property
+    def label(self) -> str:
+        """The display name, falling back to the id."""
+        return self.name or self.id
+
+
+class ModelComponent(Component):
+    """A trained model: weights we run, or a model reached through a vendor API."""
+
+    kind: Literal["model"]
+    task: (
+        Literal[
+            "classification", "detection", "segmentation", "regression", "generation", "embedding",
+            "ranking", "anomaly-detection", "speech-recognition", "translation", "other",
+        ]
+        | None
+    ) = None
+    modality: Literal["image", "text", "tabular", "audio", "multimodal"] | None = None
+    trained_by: Literal["us", "vendor", "open-source"] | None = Field(
+        None, description="Who trained the weights in use (before any fine-tuning of ours)."
+    )
+    base_model: str | None = Field(None, description="The model it was fine-tuned or derived from.")
+    source: Literal["huggingface", "model-hub", "vendor-api", "internal", "other"] | None = Field(
+        None, description="Where the weights (or the base model) came from."
+    )
+    artifact_format: (
+        Literal["pickle", "joblib", "torch", "safetensors", "onnx", "gguf", "keras", "tensorflow", "numpy",
+                "hosted", "other"]
+        | None
+    ) = Field(None, description="File format of the weights; 'hosted' when only a vendor holds them.")
+    signed: StrictBool = Field(False, description="The artifact's signature or hash is checked before loading.")
+    fine_tuned: StrictBool = Field(False, description="We fine-tuned it (on which data: see flows from datasets).")
+
+
+class ServiceComponent(Component):
+    """An API or application endpoint that answers queries."""
+
+    kind: Literal["service"]
+    audience: Audience = Field(description="Who can send it queries.")
+    authentication: Literal["none", "api-key", "oauth", "mtls"] | None = None
+    returns: Literal["labels", "scores", "text", "embeddings", "images"] | None = Field(
+        None, description="The richest output a caller sees: 'scores' means confidences beside labels."
+    )
+    rate_limited: StrictBool = Field(
+        False, description="Queries per caller are limited; implied by AML.M0004 in controls.")
+    open_signup: StrictBool | None = Field(
+        None, description="Anyone can create an account (false: invited or vetted callers only).")
+
+
+
+class DatasetComponent(Component):
+    """Data the system trains, fine-tunes, evaluates on or retrieves from."""
+
+    kind: Literal["dataset"]
+    source: DataSource | None = Field(None, description="How the data was obtained.")
+    writers: Audience | None = Field(None, description="The widest group that can add or change records.")
+    sensitive: StrictBool = Field(False, description="Holds personal, confidential or regulated data.")
+    used_for: one_or_many(Literal["training", "fine-tuning", "evaluation", "retrieval"]) = ()
+
+
+class LlmAppComponent(Component):
+    """An LLM application or agent: prompts a model, may call tools, may remember."""
+
+    kind: Literal["llm-app"]
+    system_prompt: StrictBool | Literal["secret"] = Field(
+        False, description="true when it has one; 'secret' when its text must not leak."
+    )
+    tools: one_or_many(str) = Field((), description="Ids of the tool components it can call.")
+    autonomy: Literal["none", "human-approval", "autonomous"] | None = Field(
+        None, description="Whether tool calls and actions wait for a person."
+    )
+    memory: Literal["none", "session", "persistent"] | None = None
+    renders_markdown: StrictBool = Field(
+        False, description="Its output is shown as rendered Markdown/HTML (images load).")
+
+
+class RetrievalStoreComponent(Component):
+    """A vector store or search index whose results are put into prompts (RAG)."""
+
+    kind: Literal["retrieval-store"]
+    sources: one_or_many(DataSource) = Field((), description="How its documents were obtained.")
+    writers: Audience | None = Field(None, description="The widest group that can add or change documents.")
+    sensitive: StrictBool | None = Field(
+        None, description="Holds data not every user of the app may see (unstated: maybe).")
+
+
+class ToolComponent(Component):
+    """Something an LLM application can call: a function, a plugin, an MCP server's tool."""
+
+    kind: Literal["tool"]
+    side_effects: Literal["none", "read", "write", "external-communication", "code-execution"] | None = Field(
+        None, description="The most dangerous thing a call can do."
+    )
+    source: Literal["first-party", "third-party", "mcp"] | None = None
+    # Apart from side_effects because one value cannot tell sending mail from opening pages, and the
+    # browsing techniques (clickbait, drive-by) need the latter; unstated keeps them possible.
+    browses: StrictBool | None = Field(
+        None, description="It opens web pages: fetches a URL it is given or follows links from a page."
+    )
+    sensitive: StrictBool | None = Field(
+        None, description="What it reads is not for every user of the app to see (unstated: maybe).")
+    # A mail or webhook sender communicates outward, yet brings nothing from outside back to the agent:
+    # the rules about text that tools carry in must be able to leave it out.
+    sends_only: StrictBool | None = Field(
+        None, description="It only sends (mail, messages, webhooks): what it returns to the agent is a status, "
+                          "never content from outside.")
+
+    @model_validator(mode="after")
+    def _sends_or_browses(self) -> ToolComponent:
+        if self.sends_only and self.browses:
+            # opening pages brings their content back; a tool cannot do that and return only a status
+            raise PydanticCustomError("contradicts_field", "sends_only: true contradicts browses: true")
+        return self
+
+
+class ExternalComponent(Component):
+    """Anything outside the system: users, the internet, a partner, a vendor."""
+
+    kind: Literal["external"]
+    actor: Literal["user", "internet", "partner", "vendor", "other"] | None = None
+
+
+class AdversaryComponent(Component):
+    """Who the system is defended against: who they are, what they want, what they can reach and know.
+
+    Not part of the data flows (what it can reach is ``access``); rules read it through their
+    ``adversary:`` leaf, and techniques that depend only on the adversary (preparing infrastructure,
+    phishing, physical access) are found on it.
+    """
+
+    kind: Literal["adversary"]
+    actor: Actor | None = Field(None, description="Who they are.")
+    goals: one_or_many(Goal) = Field((), description="What they want from the system.")
+    access: one_or_many(Access) = Field((), description="What they can reach or change.")
+    knowledge: Literal["black-box", "gray-box", "white-box"] | None = Field(
+        None, description="How much they know of the model: white-box when they hold its weights or a copy."
+    )
+
+
+AnyComponent = Annotated[
+    Union[
+        ModelComponent, ServiceComponent, DatasetComponent, LlmAppComponent,
+        RetrievalStoreComponent, ToolComponent, ExternalComponent, AdversaryComponent,
+    ],
+    Field(discriminator="kind"),
+]
+
+COMPONENT_CLASSES: dict[str, type[Component]] = {
+    "model": ModelComponent,
+    "service": ServiceComponent,
+    "dataset": DatasetComponent,
+    "llm-app": LlmAppComponent,
+    "retrieval-store": RetrievalStoreComponent,
+    "tool": ToolComponent,
+    "external": ExternalComponent,
+    "adversary": AdversaryComponent,
+}
+#: The closed list of component kinds, in the order the documentation gives them.
+COMPONENT_KINDS: tuple[str, ...] = tuple(COMPONENT_CLASSES)
+
+
+def component_fields(kind: str | None = None) -> frozenset[str]:
+    """Field names a component of ``kind`` has (all kinds together when ``kind`` is None), for rule checks."""
+    classes = [COMPONENT_CLASSES[kind]] if kind else COMPONENT_CLASSES.values()
+    return frozenset(name for cls in classes for name in cls.model_fields)
