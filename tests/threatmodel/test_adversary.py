@@ -53,6 +53,14 @@ def test_adversary_loads_with_single_values_for_lists():
     assert not system.is_exposed(adv)
 
 
+def test_controls_on_an_adversary_are_an_error_not_a_pass():
+    text = with_adversary(CAMERA, goals="fraud", controls="[AML.M0018]")
+    with pytest.raises(FormatError) as info:
+        load_system_text(text, "system.yaml")
+    assert str(info.value) == ("system.yaml:6: components[3].controls: an adversary holds none of your controls; "
+                               "list AML.M0018 on the component that applies them")
+
+
 def test_unknown_goal_names_file_line_and_field():
     text = with_adversary(CAMERA, goals="[fraud, glory]")
     with pytest.raises(FormatError) as info:

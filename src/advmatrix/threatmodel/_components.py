@@ -253,6 +253,15 @@ class AdversaryComponent(Component):
         None, description="How much they know of the model: white-box when they hold its weights or a copy."
     )
 
+    @field_validator("controls", mode="after")
+    @classmethod
+    def _not_theirs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A control listed here would count as in place for the adversary's findings and pass --fail-on.
+        if value:
+            raise PydanticCustomError("adversary_controls", "an adversary holds none of your controls; list "
+                                      "{ids} on the component that applies them", {"ids": ", ".join(value)})
+        return value
+
 
 AnyComponent = Annotated[
     Union[
