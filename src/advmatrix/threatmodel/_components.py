@@ -155,8 +155,9 @@ class ServiceComponent(Component):
     kind: Literal["service"]
     audience: Audience = Field(description="Who can send it queries.")
     authentication: Literal["none", "api-key", "oauth", "mtls"] | None = None
-    returns: Literal["labels", "scores", "text", "embeddings", "images"] | None = Field(
-        None, description="The richest output a caller sees: 'scores' means confidences beside labels."
+    returns: Literal["none", "labels", "scores", "text", "embeddings", "images"] | None = Field(
+        None, description="The richest output a caller sees: 'scores' means confidences beside labels; "
+                          "'none' for an endpoint that takes uploads and answers nothing from the model."
     )
     rate_limited: StrictBool = Field(
         False, description="Queries per caller are limited; implied by AML.M0004 in controls.")

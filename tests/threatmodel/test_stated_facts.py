@@ -1,0 +1,103 @@
+"""The rules honour what a description states: a fact said outright (a store only staff write, a tool
+that only sends, a service that answers nothing) rules out the techniques it contradicts, whoever the
+adversary is, while leaving it unstated keeps them possible."""
+
+from __future__ import annotations
+
+import pytest
+
+from advmatrix.threatmodel import System
+from advmatrix.threatmodel.predict import predict
+
+ADVERSARY = {"id": "mallory", "kind": "adversary", "actor": "criminal", "goals": ["manipulate", "steal-data"],
+             "access": ["content", "query"]}
+
+
+def system(components, flows=()) -> System:
+    return System.model_validate({"name": "t", "components": components, "flows": list(flows)})
+
+
+def on(prediction, tid):
+    return {f.component for f in prediction.findings if f.technique_id == tid}
+
+
+def rag(store: dict, flow_trusted: bool = True) -> System:
+    return system([{"id": "u", "kind": "external", "actor": "user"},
+                   {"id": "chat", "kind": "service", "audience": "public", "returns": "text"},
+                   {"id": "app", "kind": "llm-app"}, {"id": "kb", "kind": "retrieval-store", **store},
+                   {"id": "llm", "kind": "model", "task": "generation"}, ADVERSARY],
+                  [{"from": "u", "to": "chat"}, {"from": "chat", "to": "app"},
+                   {"from": "kb", "to": "app", "trusted": flow_trusted},
+                   {"from": "app", "to": "llm"}, {"from": "llm", "to": "app"}, {"from": "app", "to": "chat"},
+                   {"from": "chat", "to": "u"}])
+
+
+@pytest.mark.parametrize(("store", "planted"), [
+    ({"writers": "internal", "sources": ["collected"]}, False),
+    ({"writers": "internal", "sources": ["scraped"]}, True),  # our crawler writes what the web says
+    ({"writers": "public"}, True),
+    ({}, True),  # unstated: maybe
+])
+def test_an_adversary_who_places_content_cannot_place_it_in_a_store_only_staff_write(store, planted):
+    got = predict(rag(store))
+    for tid in ("AML.T0070", "AML.T0066"):
+        assert (on(got, tid) == {"kb"}) is planted, tid
+    assert ("app" in on(got, "AML.T0071")) is planted
+    reasons = [r for f in got.findings if f.technique_id in ("AML.T0051.001", "AML.T0093") for r in f.reasons]
+    assert any("kb" in r for r in reasons) is planted
+
+
+def agent(*tools: dict, app: dict | None = None) -> System:
+    return system([{"id": "u", "kind": "external", "actor": "user"},
+                   {"id": "chat", "kind": "service", "audience": "public", "returns": "text"},
+                   {"id": "app", "kind": "llm-app", "tools": [t["id"] for t in tools], **(app or {})},
+                   *({"kind": "tool", **t} for t in tools)],
+                  [{"from": "u", "to": "chat"}, {"from": "chat", "to": "app"}, {"from": "app", "to": "chat"},
+                   {"from": "chat", "to": "u"}])
+
+
+def test_an_agent_that_changes_things_may_cost_money_and_says_how_to_settle_it():
+    push = {"id": "git-push", "side_effects": "write", "sends_only": True}
+    maybe = [f for f in predict(agent(push)).findings if f.technique_id == "AML.T0048.000"]
+    assert [f.component for f in maybe] == ["app"]
+    assert "where that moves money or assets (say so with properties.financial)" in maybe[0].reason
+    said = predict(agent(push, app={"properties": {"financial": True}}))
+    assert [f.reason for f in said.findings if f.technique_id == "AML.T0048.000"] == [
+        "app can move money or assets when it is abused"]
+    for ruled_out in (agent(push, app={"properties": {"financial": False}}),
+                      agent({**push, "properties": {"financial": False}})):
+        assert "AML.T0048.000" not in predict(ruled_out).technique_ids
+
+
+@pytest.mark.parametrize(("tool", "collects", "harvests"), [
+    ({"id": "crm", "side_effects": "read"}, True, True),
+    ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),
+    ({"id": "mailer", "side_effects": "write", "sends_only": True}, False, False),
+])
+def test_data_and_credentials_are_taken_only_through_tools_that_return_something_worth_it(tool, collects, harvests):
+    got = predict(agent(tool))
+    assert ("app" in on(got, "AML.T0085.001")) is collects
+    assert ("app" in on(got, "AML.T0098")) is harvests
+
+
+def test_a_tool_fed_straight_by_a_public_service_brings_back_what_outsiders_wrote():
+    s = system([{"id": "contributor", "kind": "external", "actor": "internet"},
+                {"id": "forge", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "agent", "kind": "llm-app", "tools": ["read-pr"]},
+                {"id": "read-pr", "kind": "tool", "side_effects": "read", "browses": False}],
+               [{"from": "contributor", "to": "forge"}, {"from": "forge", "to": "read-pr"}])
+    assert on(predict(s), "AML.T0099") == {"read-pr"}
+    trusted = s.model_copy(update={"flows": [s.flows[0], s.flows[1].model_copy(update={"trusted": True})]})
+    assert on(predict(trusted), "AML.T0099") == set()
+
+
+@pytest.mark.parametrize(("returns", "answers"), [("none", False), ("labels", True), (None, True)])
+def test_an_upload_endpoint_that_answers_nothing_gives_no_inference_access_or_copies(returns, answers):
+    s = system([{"id": "applicants", "kind": "external", "actor": "internet"},
+                {"id": "portal", "kind": "service", "audience": "public",
+                 **({"returns": returns} if returns else {})},
+                {"id": "screener", "kind": "model", "task": "classification", "trained_by": "us"}],
+               [{"from": "applicants", "to": "portal"}, {"from": "portal", "to": "screener"}])
+    got = predict(s)
+    for tid in ("AML.T0040", "AML.T0024.002"):
+        assert (on(got, tid) == {"screener"}) is answers, tid
