@@ -101,3 +101,22 @@ def test_an_upload_endpoint_that_answers_nothing_gives_no_inference_access_or_co
     got = predict(s)
     for tid in ("AML.T0040", "AML.T0024.002"):
         assert (on(got, tid) == {"screener"}) is answers, tid
+
+
+def test_a_model_does_not_learn_from_the_training_sets_of_another_model_behind_the_same_service():
+    s = system([{"id": "internet", "kind": "external"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "scores"},
+                {"id": "model-a", "kind": "model", "task": "classification"},
+                {"id": "model-b", "kind": "model", "task": "classification"},
+                {"id": "uploads", "kind": "dataset", "writers": "public", "used_for": ["training"],
+                 "controls": ["AML.M0007"]},
+                {"id": "scraped", "kind": "dataset", "writers": "public", "used_for": ["training"]}],
+               [{"from": "internet", "to": "api"}, {"from": "api", "to": "model-a"}, {"from": "api", "to": "model-b"},
+                {"from": "model-a", "to": "api"}, {"from": "model-b", "to": "api"}, {"from": "api", "to": "internet"},
+                {"from": "uploads", "to": "model-a"}, {"from": "scraped", "to": "model-b"}])
+    assert [c.id for c in s.upstream_of("model-a")] == ["internet", "api", "model-b", "uploads"]
+    assert [c.id for c in s.downstream_of("scraped")] == ["internet", "api", "model-b"]
+    poisoning = next(f for f in predict(s).for_component("model-a").findings if f.technique_id == "AML.T0020")
+    assert "scraped" not in poisoning.reason
+    sanitised = next(m for m in poisoning.mitigations if m.id == "AML.M0007")
+    assert (sanitised.component, sanitised.in_place) == ("uploads", True)

@@ -172,14 +172,33 @@ class System(_Base):
         # An outside party is where content starts or ends, not a relay: answers drawn back to the user
         # do not flow on into every other service that user calls.
         outside = self.outside()
+        # Training data is used up where it trains: a model that takes another model's outputs does not
+        # learn from that model's training sets. Back from a model, another model on the way is not
+        # traced into its training data; forward from training data, past one model no other is reached.
+        # (An app behind the model still is: what the model learned can leak through its answers.)
+        training, models = self.memo("training-models", lambda: (
+            frozenset(c.id for c in self.components if is_training_data(c)),
+            frozenset(c.id for c in self.of_kind("model"))))
+        starts = list(starts)
+        first = set(starts)
+        from_model = not forward and first <= models
+        from_training = forward and bool(first) and first <= training
         seen: dict[str, None] = {}
-        stack = list(starts)
+        states: set[tuple[str, bool]] = set()
+        stack = [(s, False) for s in starts]
         while stack:
-            for n in nxt.get(stack.pop(), ()):
-                if n not in seen:
-                    seen[n] = None
+            node, passed = stack.pop()
+            for n in nxt.get(node, ()):
+                if from_model and node in models and node not in first and n in training:
+                    continue
+                if from_training and passed and n in models:
+                    continue
+                state = (n, from_training and (passed or n in models))
+                if state not in states:
+                    states.add(state)
+                    seen.setdefault(n, None)
                     if n not in outside:
-                        stack.append(n)
+                        stack.append(state)
         return list(seen)
 
     def _adjacency(self, forward: bool, untrusted_only: bool, inputs_only: bool) -> dict[str, list[str]]:
