@@ -41,8 +41,9 @@ from ._bomcheck import (
     slug,
     validate_schema,
 )
+from ._bommap import apply_properties, assume, map_dataset, map_model, typed, walk_nested
 from ._load import Located, read_text, read_yaml, validation_problems
-from ._words import a_kind, nearest
+from ._words import nearest
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
 __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
@@ -50,155 +51,13 @@ __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
 #: Namespace of the CycloneDX properties this importer reads.
 PROPERTY_PREFIX = "advmatrix:"
 _SUPPORTED = ("1.5", "1.6", "1.7")
-_NOT_SENSITIVE = {"", "public", "internal", "unclassified", "open"}
-_LIST_FIELDS = {"controls", "used_for", "sources", "tools", "goals", "access"}
-
-# CycloneDX tasks are free text (Hugging Face pipeline names, mostly); ours is a closed list.
-_TASKS = (
-    ("classification", "classification"), ("detection", "detection"), ("segmentation", "segmentation"),
-    ("regression", "regression"), ("generation", "generation"), ("fill-mask", "generation"),
-    ("text2text", "generation"), ("summarization", "generation"), ("question-answering", "generation"),
-    ("embedding", "embedding"), ("feature-extraction", "embedding"), ("sentence-similarity", "embedding"),
-    ("ranking", "ranking"), ("anomaly", "anomaly-detection"), ("speech-recognition", "speech-recognition"),
-    ("translation", "translation"),
-)
-
-
-def _task(text: str) -> str:
-    text = text.lower()
-    return next((ours for key, ours in _TASKS if key in text), "other")
-
-
-def _modality(card: dict[str, Any], task: str) -> str | None:
-    formats = [str(x.get("format", "")).lower() for x in card.get("inputs", []) if isinstance(x, dict)]
-    kinds = {f.split("/")[0] for f in formats if f}
-    kinds = {"tabular" if k == "application" and "csv" in "".join(formats) else k for k in kinds}
-    found = {k for k in kinds if k in ("image", "text", "audio", "tabular")}
-    if len(found) > 1:
-        return "multimodal"
-    if found:
-        return found.pop()
-    for key, modality in (("image", "image"), ("text", "text"), ("speech", "audio"), ("audio", "audio"),
-                          ("tabular", "tabular"), ("fill-mask", "text")):
-        if key in task.lower():
-            return modality
-    return None
-
-
-def _source_of(comp: dict[str, Any]) -> str | None:
-    urls = [r.get("url", "") for r in comp.get("externalReferences", []) if isinstance(r, dict)]
-    refs = [comp.get("purl", ""), *urls]
-    text = " ".join(str(r) for r in refs).lower()
-    if "huggingface" in text:
-        return "huggingface"
-    return "other" if text.strip() else None
-
-
-def _typed(kind: str, field: str, value: str) -> Any:
-    cls = COMPONENT_CLASSES[kind]
-    if field in _LIST_FIELDS:
-        return [v.strip() for v in value.split(",") if v.strip()]
-    annotation = str(cls.model_fields[field].annotation)
-    return _boolean(value) if "bool" in annotation else value
-
-
-def _boolean(value: str) -> bool | str:
-    """A BOM's ``"true"``/``"false"`` (its values are all text) as a boolean; any other text as it is."""
-    return value.lower() == "true" if value.lower() in ("true", "false") else value
-
-
-def _apply_properties(entry: dict[str, Any], props: dict[str, str], source: str) -> None:
-    fields = COMPONENT_CLASSES[entry["kind"]].model_fields
-    for name, value in props.items():
-        if name == "kind":
-            continue
-        if name in fields and name not in ("id", "properties"):
-            entry[name] = _typed(entry["kind"], name, value)
-            continue
-        _warn_free(entry, name, source)
-        # CycloneDX property values are text; "true"/"false" is how a BOM says a boolean (the rules'
-        # free properties, on_device and the rest, are booleans and would never match the text).
-        entry.setdefault("properties", {})[name] = _boolean(value)
-
-
-def _warn_free(entry: dict[str, Any], name: str, source: str) -> None:
-    """Warn when an ``advmatrix:`` name kept as a free property looks like a field: of another kind, or
-    misspelt (a free property is silently read by no rule)."""
-    kind = entry["kind"]
-    if name in ("id", "properties"):  # fields of every kind, which no property sets
-        what = ("does not set the id, which is the bom-ref (the name when there is none)" if name == "id" else
-                "is not needed: any advmatrix: name that is not a field is a free property already")
-        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} {what}; kept as a free property "
-                      f"named '{name}'", UserWarning, stacklevel=2)
-        return
-    owners = [k for k, cls in COMPONENT_CLASSES.items() if name in cls.model_fields and k != kind]
-    near = nearest(name, [f for f in COMPONENT_CLASSES[kind].model_fields if f not in ("id", "kind", "properties")],
-                   cutoff=0.8)
-    if owners:
-        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} is a field of "
-                      f"{' and '.join(owners)} components, not of {a_kind(kind)}; kept as a free property",
-                      UserWarning, stacklevel=2)
-    elif near:
-        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} is not a field of {a_kind(kind)} "
-                      f"(did you mean advmatrix:{near}?); kept as a free property", UserWarning, stacklevel=2)
-
-
-def _assume(entry: dict[str, Any], field: str, value: Any) -> None:
-    entry[field] = value
-    props = entry.setdefault("properties", {})
-    props["assumed"] = ", ".join(filter(None, [props.get("assumed", ""), field]))
-
-
-def _model(comp: dict[str, Any], entry: dict[str, Any]) -> None:
-    card = comp.get("modelCard") or {}
-    params = card.get("modelParameters") or {}
-    task = params.get("task")
-    if task:
-        entry["task"] = _task(str(task))
-    modality = _modality(params, str(task or ""))
-    if modality:
-        entry["modality"] = modality
-    ancestors = [a for a in (comp.get("pedigree") or {}).get("ancestors", []) if isinstance(a, dict)]
-    if ancestors:
-        base = ancestors[0]
-        entry["base_model"] = str(base.get("name") or base.get("bom-ref"))
-        entry["fine_tuned"] = True
-        source = _source_of(base)
-        if source:
-            entry["source"] = source
-    else:
-        source = _source_of(comp)
-        if source:
-            entry["source"] = source
-    supplier = (comp.get("supplier") or comp.get("manufacturer") or {}).get("name")
-    if entry.get("source") == "huggingface" or (ancestors and _source_of(ancestors[0]) == "huggingface"):
-        entry["trained_by"] = "open-source"
-    elif supplier:
-        entry["trained_by"] = "vendor"
-
-
-def _dataset(comp: dict[str, Any], entry: dict[str, Any]) -> None:
-    classes = {str(d.get("classification", "")).lower() for d in comp.get("data", []) if isinstance(d, dict)}
-    if classes - _NOT_SENSITIVE:
-        entry["sensitive"] = True
-
-
-def _walk_components(items: list[Any]) -> list[dict[str, Any]]:
-    out = []
-    for comp in items or []:
-        if isinstance(comp, dict):
-            out.append(comp)
-            out.extend(_walk_components(comp.get("components", [])))
-    return out
-
-
 def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None = None) -> dict[str, Any]:
     """A parsed ML-BOM as a ``system.yaml``-shaped dict (not yet validated); a part of the wrong
     shape (text where CycloneDX has a list) is a ``FormatError`` naming its JSON path. With the BOM's
     ``text`` messages name lines too."""
     check_shapes(bom, source)
     lines = BomLines(text, source)
-    comps = _walk_components([(bom.get("metadata") or {}).get("component"), *(bom.get("components") or [])])
+    comps = walk_nested([(bom.get("metadata") or {}).get("component"), *(bom.get("components") or [])])
     if not any(c.get("type") == "machine-learning-model" for c in comps):
         raise FormatError(f"{source}: a CycloneDX BOM, but not an ML-BOM: no component of type machine-learning-model")
     entries: dict[str, dict[str, Any]] = {}
@@ -218,7 +77,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         if comp.get("description"):
             entry["description"] = comp["description"]
         if kind == "model" and comp.get("type") == "machine-learning-model":
-            _model(comp, entry)
+            map_model(comp, entry)
             for ref in ((comp.get("modelCard") or {}).get("modelParameters") or {}).get("datasets", []):
                 if isinstance(ref, dict) and ref.get("ref"):
                     name = str(ref["ref"]).lower()
@@ -226,10 +85,10 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                     used_for.setdefault(str(ref["ref"]), set()).add(use)
                     carded.setdefault(str(ref["ref"]), cid)
         elif kind == "dataset":
-            _dataset(comp, entry)
+            map_dataset(comp, entry)
         elif kind == "service" and "audience" not in props:
-            _assume(entry, "audience", "internal")
-        _apply_properties(entry, props, source)
+            assume(entry, "audience", "internal")
+        apply_properties(entry, props, source)
         if cid in entries:
             # Flows and dependencies name components by bom-ref: a second one would be silently merged away.
             raise FormatError(lines.twice(cid, "components"))
@@ -261,15 +120,15 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                 if svc.get("x-trust-boundary") is True:
                     entry["audience"] = "public"
                 else:
-                    _assume(entry, "audience", "internal")
+                    assume(entry, "audience", "internal")
             if svc.get("authenticated") is False:
                 entry["authentication"] = "none"
             elif svc.get("authenticated") is True and "authentication" not in props:
                 # CycloneDX says only that callers authenticate, not how; an API key is the common case
-                _assume(entry, "authentication", "api-key")
+                assume(entry, "authentication", "api-key")
             if svc.get("endpoints"):
                 entry.setdefault("properties", {})["endpoints"] = ", ".join(map(str, svc["endpoints"]))
-        _apply_properties(entry, props, source)
+        apply_properties(entry, props, source)
         entries[sid] = entry
         for data in svc.get("data") or []:
             if not isinstance(data, dict):
@@ -341,7 +200,7 @@ def _rekinded(old: dict[str, Any], kind: Any) -> dict[str, Any]:
     free = dict(out.get("properties") or {})
     for name in [n for n in free if n in fields and n not in ("id", "kind", "properties")]:
         value = free.pop(name)
-        out[name] = value if isinstance(value, bool) else _typed(kind, name, str(value))
+        out[name] = value if isinstance(value, bool) else typed(kind, name, str(value))
     if "properties" in out:
         out["properties"] = free
     return out

@@ -1,0 +1,161 @@
+"""How one CycloneDX component becomes one entry of a ``system.yaml``-shaped dict: the model card's task
+and modality, the pedigree's base model and origin, a data component's sensitivity, and the
+``advmatrix:`` properties as fields or free properties. :mod:`.cyclonedx` walks the BOM with these.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ._words import a_kind, nearest
+from .system import COMPONENT_CLASSES
+
+__all__ = ["apply_properties", "assume", "map_dataset", "map_model", "typed", "walk_nested"]
+
+_NOT_SENSITIVE = {"", "public", "internal", "unclassified", "open"}
+_LIST_FIELDS = {"controls", "used_for", "sources", "tools", "goals", "access"}
+
+# CycloneDX tasks are free text (Hugging Face pipeline names, mostly); ours is a closed list.
+_TASKS = (
+    ("classification", "classification"), ("detection", "detection"), ("segmentation", "segmentation"),
+    ("regression", "regression"), ("generation", "generation"), ("fill-mask", "generation"),
+    ("text2text", "generation"), ("summarization", "generation"), ("question-answering", "generation"),
+    ("embedding", "embedding"), ("feature-extraction", "embedding"), ("sentence-similarity", "embedding"),
+    ("ranking", "ranking"), ("anomaly", "anomaly-detection"), ("speech-recognition", "speech-recognition"),
+    ("translation", "translation"),
+)
+
+
+def _task(text: str) -> str:
+    text = text.lower()
+    return next((ours for key, ours in _TASKS if key in text), "other")
+
+
+def _modality(card: dict[str, Any], task: str) -> str | None:
+    formats = [str(x.get("format", "")).lower() for x in card.get("inputs", []) if isinstance(x, dict)]
+    kinds = {f.split("/")[0] for f in formats if f}
+    kinds = {"tabular" if k == "application" and "csv" in "".join(formats) else k for k in kinds}
+    found = {k for k in kinds if k in ("image", "text", "audio", "tabular")}
+    if len(found) > 1:
+        return "multimodal"
+    if found:
+        return found.pop()
+    for key, modality in (("image", "image"), ("text", "text"), ("speech", "audio"), ("audio", "audio"),
+                          ("tabular", "tabular"), ("fill-mask", "text")):
+        if key in task.lower():
+            return modality
+    return None
+
+
+def _source_of(comp: dict[str, Any]) -> str | None:
+    urls = [r.get("url", "") for r in comp.get("externalReferences", []) if isinstance(r, dict)]
+    refs = [comp.get("purl", ""), *urls]
+    text = " ".join(str(r) for r in refs).lower()
+    if "huggingface" in text:
+        return "huggingface"
+    return "other" if text.strip() else None
+
+
+def typed(kind: str, field: str, value: str) -> Any:
+    """A property's text as the field's type: a list for list fields, a boolean for booleans."""
+    cls = COMPONENT_CLASSES[kind]
+    if field in _LIST_FIELDS:
+        return [v.strip() for v in value.split(",") if v.strip()]
+    annotation = str(cls.model_fields[field].annotation)
+    return _boolean(value) if "bool" in annotation else value
+
+
+def _boolean(value: str) -> bool | str:
+    """A BOM's ``"true"``/``"false"`` (its values are all text) as a boolean; any other text as it is."""
+    return value.lower() == "true" if value.lower() in ("true", "false") else value
+
+
+def apply_properties(entry: dict[str, Any], props: dict[str, str], source: str) -> None:
+    """Set ``entry``'s fields from its ``advmatrix:`` properties; other names become free properties."""
+    fields = COMPONENT_CLASSES[entry["kind"]].model_fields
+    for name, value in props.items():
+        if name == "kind":
+            continue
+        if name in fields and name not in ("id", "properties"):
+            entry[name] = typed(entry["kind"], name, value)
+            continue
+        _warn_free(entry, name, source)
+        # CycloneDX property values are text; "true"/"false" is how a BOM says a boolean (the rules'
+        # free properties, on_device and the rest, are booleans and would never match the text).
+        entry.setdefault("properties", {})[name] = _boolean(value)
+
+
+def _warn_free(entry: dict[str, Any], name: str, source: str) -> None:
+    """Warn when an ``advmatrix:`` name kept as a free property looks like a field: of another kind, or
+    misspelt (a free property is silently read by no rule)."""
+    kind = entry["kind"]
+    if name in ("id", "properties"):  # fields of every kind, which no property sets
+        what = ("does not set the id, which is the bom-ref (the name when there is none)" if name == "id" else
+                "is not needed: any advmatrix: name that is not a field is a free property already")
+        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} {what}; kept as a free property "
+                      f"named '{name}'", UserWarning, stacklevel=2)
+        return
+    owners = [k for k, cls in COMPONENT_CLASSES.items() if name in cls.model_fields and k != kind]
+    near = nearest(name, [f for f in COMPONENT_CLASSES[kind].model_fields if f not in ("id", "kind", "properties")],
+                   cutoff=0.8)
+    if owners:
+        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} is a field of "
+                      f"{' and '.join(owners)} components, not of {a_kind(kind)}; kept as a free property",
+                      UserWarning, stacklevel=2)
+    elif near:
+        warnings.warn(f"{source}: component '{entry['id']}': advmatrix:{name} is not a field of {a_kind(kind)} "
+                      f"(did you mean advmatrix:{near}?); kept as a free property", UserWarning, stacklevel=2)
+
+
+def assume(entry: dict[str, Any], field: str, value: Any) -> None:
+    """Set a field the BOM does not give, and list it in ``properties["assumed"]`` for the user to check."""
+    entry[field] = value
+    props = entry.setdefault("properties", {})
+    props["assumed"] = ", ".join(filter(None, [props.get("assumed", ""), field]))
+
+
+def map_model(comp: dict[str, Any], entry: dict[str, Any]) -> None:
+    """The fields a ``machine-learning-model`` component gives: task, modality, base model, origin."""
+    card = comp.get("modelCard") or {}
+    params = card.get("modelParameters") or {}
+    task = params.get("task")
+    if task:
+        entry["task"] = _task(str(task))
+    modality = _modality(params, str(task or ""))
+    if modality:
+        entry["modality"] = modality
+    ancestors = [a for a in (comp.get("pedigree") or {}).get("ancestors", []) if isinstance(a, dict)]
+    if ancestors:
+        base = ancestors[0]
+        entry["base_model"] = str(base.get("name") or base.get("bom-ref"))
+        entry["fine_tuned"] = True
+        source = _source_of(base)
+        if source:
+            entry["source"] = source
+    else:
+        source = _source_of(comp)
+        if source:
+            entry["source"] = source
+    supplier = (comp.get("supplier") or comp.get("manufacturer") or {}).get("name")
+    if entry.get("source") == "huggingface" or (ancestors and _source_of(ancestors[0]) == "huggingface"):
+        entry["trained_by"] = "open-source"
+    elif supplier:
+        entry["trained_by"] = "vendor"
+
+
+def map_dataset(comp: dict[str, Any], entry: dict[str, Any]) -> None:
+    """The fields a ``data`` component gives: sensitive when a classification is not a public one."""
+    classes = {str(d.get("classification", "")).lower() for d in comp.get("data", []) if isinstance(d, dict)}
+    if classes - _NOT_SENSITIVE:
+        entry["sensitive"] = True
+
+
+def walk_nested(items: list[Any]) -> list[dict[str, Any]]:
+    """Every component, nested ones after their parent, in document order."""
+    out = []
+    for comp in items or []:
+        if isinstance(comp, dict):
+            out.append(comp)
+            out.extend(walk_nested(comp.get("components", [])))
+    return out
