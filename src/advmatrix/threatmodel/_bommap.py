@@ -115,8 +115,9 @@ def assume(entry: dict[str, Any], field: str, value: Any) -> None:
     props["assumed"] = ", ".join(filter(None, [props.get("assumed", ""), field]))
 
 
-def map_model(comp: dict[str, Any], entry: dict[str, Any]) -> None:
-    """The fields a ``machine-learning-model`` component gives: task, modality, base model, origin."""
+def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] = frozenset()) -> None:
+    """The fields a ``machine-learning-model`` component gives: task, modality, base model, origin;
+    ``ours`` holds the lower-cased names of the organisation the BOM is about (see :func:`own_names`)."""
     card = comp.get("modelCard") or {}
     params = card.get("modelParameters") or {}
     task = params.get("task")
@@ -127,7 +128,9 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any]) -> None:
         entry["modality"] = modality
     ancestors = [a for a in (comp.get("pedigree") or {}).get("ancestors", []) if isinstance(a, dict)]
     if ancestors:
-        base = ancestors[0]
+        # the ancestor that says where it came from: a hub copy listed after a local one is the one to fear
+        base = next((a for a in ancestors if _source_of(a) == "huggingface"), None) or \
+            next((a for a in ancestors if _source_of(a)), ancestors[0])
         entry["base_model"] = str(base.get("name") or base.get("bom-ref"))
         entry["fine_tuned"] = True
         source = _source_of(base)
@@ -138,10 +141,11 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any]) -> None:
         if source:
             entry["source"] = source
     supplier = (comp.get("supplier") or comp.get("manufacturer") or {}).get("name")
-    if entry.get("source") == "huggingface" or (ancestors and _source_of(ancestors[0]) == "huggingface"):
+    if entry.get("source") == "huggingface":
         entry["trained_by"] = "open-source"
     elif supplier:
-        entry["trained_by"] = "vendor"
+        # a supplier is a vendor unless it is the organisation the BOM is about; a guess either way
+        assume(entry, "trained_by", "us" if str(supplier).strip().lower() in ours else "vendor")
 
 
 def map_dataset(comp: dict[str, Any], entry: dict[str, Any]) -> None:
@@ -151,11 +155,22 @@ def map_dataset(comp: dict[str, Any], entry: dict[str, Any]) -> None:
         entry["sensitive"] = True
 
 
-def walk_nested(items: list[Any]) -> list[dict[str, Any]]:
-    """Every component, nested ones after their parent, in document order."""
+def walk_nested(items: list[Any], key: str = "components") -> list[dict[str, Any]]:
+    """Every component (or service, with ``key="services"``), nested ones after their parent, in
+    document order."""
     out = []
     for comp in items or []:
         if isinstance(comp, dict):
             out.append(comp)
-            out.extend(walk_nested(comp.get("components", [])))
+            out.extend(walk_nested(comp.get(key, []), key))
     return out
+
+
+def own_names(bom: dict[str, Any]) -> frozenset[str]:
+    """The lower-cased names of the organisation the BOM is about: who made or supplies its subject, or
+    the BOM. A model whose supplier is one of them was trained by us, not bought from a vendor."""
+    meta = bom.get("metadata") or {}
+    subject = meta.get("component") if isinstance(meta.get("component"), dict) else {}
+    parties = [meta.get("manufacturer"), meta.get("manufacture"), meta.get("supplier"),
+               subject.get("supplier"), subject.get("manufacturer")]
+    return frozenset(str(p["name"]).strip().lower() for p in parties if isinstance(p, dict) and p.get("name"))

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from pydantic import ValidationError
 
@@ -41,7 +42,7 @@ from ._bomcheck import (
     slug,
     validate_schema,
 )
-from ._bommap import apply_properties, assume, map_dataset, map_model, typed, walk_nested
+from ._bommap import apply_properties, assume, map_dataset, map_model, own_names, typed, walk_nested
 from ._load import Located, read_text, read_yaml, validation_problems
 from ._words import nearest
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
@@ -51,18 +52,23 @@ __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
 #: Namespace of the CycloneDX properties this importer reads.
 PROPERTY_PREFIX = "advmatrix:"
 _SUPPORTED = ("1.5", "1.6", "1.7")
-def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None = None) -> dict[str, Any]:
+def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None = None,
+                later: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A parsed ML-BOM as a ``system.yaml``-shaped dict (not yet validated); a part of the wrong
     shape (text where CycloneDX has a list) is a ``FormatError`` naming its JSON path. With the BOM's
-    ``text`` messages name lines too."""
+    ``text`` messages name lines too. Flows naming a party the BOM lacks are warned about and left out,
+    or with ``later`` put there, for an overlay that may add the party (see :func:`load_cyclonedx`)."""
     check_shapes(bom, source)
     lines = BomLines(text, source)
+    local = _local_refs(bom)
+    ours = own_names(bom)
     comps = walk_nested([(bom.get("metadata") or {}).get("component"), *(bom.get("components") or [])])
     if not any(c.get("type") == "machine-learning-model" for c in comps):
         raise FormatError(f"{source}: a CycloneDX BOM, but not an ML-BOM: no component of type machine-learning-model")
     entries: dict[str, dict[str, Any]] = {}
     used_for: dict[str, set[str]] = {}
     carded: dict[str, str] = {}  # a model card's dataset reference -> the model whose card it is
+    inline: list[tuple[dict[str, Any], str]] = []  # a data set a model card describes in place, and its model
     for comp in comps:
         props = read_properties(comp, PROPERTY_PREFIX, lines)
         kind = props.get("kind") or {"machine-learning-model": "model", "data": "dataset",
@@ -77,13 +83,15 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         if comp.get("description"):
             entry["description"] = comp["description"]
         if kind == "model" and comp.get("type") == "machine-learning-model":
-            map_model(comp, entry)
+            map_model(comp, entry, ours)
             for ref in ((comp.get("modelCard") or {}).get("modelParameters") or {}).get("datasets", []):
                 if isinstance(ref, dict) and ref.get("ref"):
-                    name = str(ref["ref"]).lower()
-                    use = "evaluation" if ("eval" in name or "test" in name) else "training"
-                    used_for.setdefault(str(ref["ref"]), set()).add(use)
-                    carded.setdefault(str(ref["ref"]), cid)
+                    name = local(str(ref["ref"]))
+                    use = "evaluation" if ("eval" in name.lower() or "test" in name.lower()) else "training"
+                    used_for.setdefault(name, set()).add(use)
+                    carded.setdefault(name, cid)
+                elif isinstance(ref, dict) and (ref.get("bom-ref") or ref.get("name")):
+                    inline.append((ref, cid))
         elif kind == "dataset":
             map_dataset(comp, entry)
         elif kind == "service" and "audience" not in props:
@@ -93,7 +101,15 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
             # Flows and dependencies name components by bom-ref: a second one would be silently merged away.
             raise FormatError(lines.twice(cid, "components"))
         entries[cid] = entry
-    services = [s for s in bom.get("services") or [] if isinstance(s, dict)]
+    flows: list[dict[str, Any]] = []
+    for data, model in inline:
+        did = str(data.get("bom-ref") or slug(str(data.get("name"))))
+        use = "evaluation" if any(w in did.lower() for w in ("eval", "test")) else "training"
+        if did not in entries:
+            entries[did] = {"id": did, "kind": "dataset", "name": data.get("name"), "used_for": [use]}
+            map_dataset({"data": [data]}, entries[did])
+        flows.append({"from": did, "to": model})
+    services = walk_nested(bom.get("services") or [], "services")
     refs = {str(c.get("bom-ref")) for c in [*comps, *services] if c.get("bom-ref")}
     for ref, cid in carded.items():  # a typo, as in a dependency: what the dataset is used for is lost
         if ref not in refs and ref not in entries:
@@ -103,10 +119,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         if ref in entries and entries[ref]["kind"] == "dataset" and "used_for" not in entries[ref]:
             entries[ref]["used_for"] = sorted(uses)
 
-    flows: list[dict[str, Any]] = []
-    for svc in bom.get("services") or []:
-        if not isinstance(svc, dict):
-            continue
+    for svc in services:
         props = read_properties(svc, PROPERTY_PREFIX, lines, "service")
         sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
@@ -133,26 +146,25 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         for data in svc.get("data") or []:
             if not isinstance(data, dict):
                 continue
+            what = data.get("name") or data.get("classification")
             for ref in data.get("source") or []:
-                flows.append({"from": str(ref), "to": sid, "data": data.get("name") or data.get("classification")})
+                flows.append({"from": local(str(ref)), "to": sid, "data": what})
             for ref in data.get("destination") or []:
-                flows.append({"from": sid, "to": str(ref), "data": data.get("name") or data.get("classification")})
+                flows.append({"from": sid, "to": local(str(ref)), "data": what})
     for dep in bom.get("dependencies") or []:
         if isinstance(dep, dict):
             for ref in dep.get("dependsOn") or []:
-                flows.append({"from": str(ref), "to": str(dep.get("ref"))})
+                flows.append({"from": local(str(ref)), "to": local(str(dep.get("ref")))})
                 # A service or app that depends on a model (or another service) calls it: its requests
                 # flow there too, not only the answers back.
-                caller, called = entries.get(str(dep.get("ref")), {}), entries.get(str(ref), {})
+                caller, called = entries.get(local(str(dep.get("ref"))), {}), entries.get(local(str(ref)), {})
                 if caller.get("kind") in _CALLERS and called.get("kind") in _CALLED:
-                    flows.append({"from": str(dep.get("ref")), "to": str(ref)})
-    # A reference that names nothing in the BOM is a typo (or a case slip); the flow it meant is lost.
+                    flows.append({"from": local(str(dep.get("ref"))), "to": local(str(ref))})
     known = refs | set(entries)
-    unknown = sorted({r for f in flows for r in (f["from"], f["to"]) if r not in known})
-    if unknown:
-        warnings.warn(f"{source}: dependencies or data flows name {', '.join(repr(r) for r in unknown[:5])}"
-                      f"{' and more' if len(unknown) > 5 else ''}, which no component or service has; "
-                      "those flows are left out", stacklevel=2)
+    if later is not None:
+        later += [dict(f) for f in flows if f["from"] not in known or f["to"] not in known]
+    else:
+        _warn_unknown(source, flows, known)
     # Dependencies name libraries and URLs the schema leaves out; keep only flows between kept components.
     # and not a component's dependency on itself, which says nothing about who reaches whom.
     flows = [f for f in flows if f["from"] in entries and f["to"] in entries and f["from"] != f["to"]]
@@ -163,6 +175,27 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     name = str(meta.get("name") or next((e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"),
                                         Path(source).stem))
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
+
+
+def _local_refs(bom: dict[str, Any]) -> Callable[[str], str]:
+    """A reader of references that turns a BOM-Link into this BOM (``urn:cdx:<serial>/<version>#<ref>``,
+    CycloneDX's way to name a component of a BOM) into the plain ``bom-ref`` it names; others are kept."""
+    serial = str(bom.get("serialNumber") or "").removeprefix("urn:uuid:").lower()
+
+    def local(ref: str) -> str:
+        if serial and ref.lower().startswith(f"urn:cdx:{serial}/") and "#" in ref:
+            return unquote(ref.split("#", 1)[1])
+        return ref
+    return local
+
+
+def _warn_unknown(source: str, flows: list[dict[str, Any]], known: set[str], hint: str = "") -> None:
+    # A reference that names nothing in the BOM is a typo (or a case slip); the flow it meant is lost.
+    unknown = sorted({r for f in flows for r in (f["from"], f["to"]) if r not in known})
+    if unknown:
+        warnings.warn(f"{source}: dependencies or data flows name {', '.join(repr(r) for r in unknown[:5])}"
+                      f"{' and more' if len(unknown) > 5 else ''}, which no component or service has; "
+                      f"those flows are left out{hint}", stacklevel=3)
 
 
 _CALLERS = frozenset({"service", "llm-app"})
@@ -310,7 +343,8 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         except RecursionError:
             raise FormatError(f"{source}: components nested too deeply to check") from None
     try:
-        data = bom_to_dict(bom, source, text)
+        pending: list[dict[str, Any]] = []
+        data = bom_to_dict(bom, source, text, pending if overlay is not None else None)
     except (AttributeError, TypeError) as exc:
         # Only reachable when the schema check did not run (cyclonedx-python-lib missing): a field of
         # the wrong shape, such as a model card given as a list.
@@ -324,6 +358,17 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         overlay = Path(overlay)
         located = read_yaml(read_text(overlay), str(overlay))
         data = merge_overlay(data, located)
+        # the BOM's flows to parties only the overlay describes (a partner, the users) are kept now
+        ids = {c.get("id") for c in data.get("components") or [] if isinstance(c, dict)}
+        drawn = {(f.get("from"), f.get("to")) for f in data.get("flows") or [] if isinstance(f, dict)}
+        found = [f for f in pending if f["from"] in ids and f["to"] in ids and f["from"] != f["to"]
+                 and (f["from"], f["to"]) not in drawn]
+        for f in found:
+            if f.get("data") is None:
+                f.pop("data", None)
+        data["flows"] = [*(data.get("flows") or []), *_dedupe(found)]
+        _warn_unknown(source, [f for f in pending if f["from"] not in ids or f["to"] not in ids], ids,
+                      f" (nor does {overlay})")
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:

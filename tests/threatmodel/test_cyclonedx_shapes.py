@@ -1,0 +1,105 @@
+"""ML-BOM shapes CycloneDX allows that the importer must read, not drop: nested services, BOM-Links
+into the same BOM, data sets a model card describes in place, several pedigree ancestors, a model
+supplied by the BOM's own organisation, and flows to parties only the overlay describes."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from advmatrix.threatmodel import load_cyclonedx
+
+BOMS = Path(__file__).parents[2] / "examples" / "boms"
+SERIAL = "3e671687-395b-41f5-a30f-a58921a69b79"
+
+
+def chatbot(tmp_path, change) -> Path:
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
+    change(bom)
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    return path
+
+
+def quietly(*args):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        system = load_cyclonedx(*args, validate=False)
+    return system, [str(w.message) for w in caught]
+
+
+def flows(system):
+    return {(f.source, f.target) for f in system.flows}
+
+
+def test_a_service_nested_in_another_is_read_with_its_flows(tmp_path):
+    def nest(bom):
+        inner = {"bom-ref": "admin-api", "name": "admin API", "x-trust-boundary": True,
+                 "data": [{"flow": "inbound", "classification": "prompts", "source": ["helpdesk-bot"],
+                           "destination": ["helpdesk-bot"]}]}
+        bom["services"][0]["services"] = [inner]
+    system, said = quietly(chatbot(tmp_path, nest))
+    api = system.component("admin-api")
+    assert (api.kind, api.audience) == ("service", "public")
+    assert {("helpdesk-bot", "admin-api"), ("admin-api", "helpdesk-bot")} <= flows(system)
+    assert not said
+
+
+def test_a_bom_link_into_this_bom_names_the_component_it_points_at(tmp_path):
+    def link(bom):
+        bom["serialNumber"] = f"urn:uuid:{SERIAL}"
+        bom["dependencies"][1]["dependsOn"] = [f"urn:cdx:{SERIAL}/1#tickets"]
+        bom["services"][0]["data"][0]["source"] = [f"urn:cdx:{SERIAL}/1#helpdesk-bot"]
+    system, said = quietly(chatbot(tmp_path, link))
+    assert {("tickets", "tuned-llm"), ("helpdesk-bot", "chat-api")} <= flows(system)
+    assert not said
+    other = "urn:cdx:00000000-0000-0000-0000-000000000000/1#tickets"  # another BOM's: not ours to read
+    system, said = quietly(chatbot(tmp_path, lambda b: b["dependencies"][1].update(dependsOn=[other])))
+    assert ("tickets", "tuned-llm") not in flows(system) and any(other in m for m in said)
+
+
+def test_a_data_set_the_model_card_describes_in_place_becomes_a_component(tmp_path):
+    def inline(bom):
+        bom["components"][0]["modelCard"]["modelParameters"]["datasets"].append(
+            {"type": "dataset", "name": "Scraped forum posts", "classification": "confidential"})
+    system, _ = quietly(chatbot(tmp_path, inline))
+    data = system.component("Scraped-forum-posts")
+    assert (data.kind, data.used_for, data.sensitive) == ("dataset", ("training",), True)
+    assert ("Scraped-forum-posts", "tuned-llm") in flows(system)
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_a_hub_ancestor_is_the_base_model_wherever_the_pedigree_lists_it(tmp_path, order):
+    def ancestors(bom):
+        hub = bom["components"][0]["pedigree"]["ancestors"][0]
+        mine = {"type": "machine-learning-model", "name": "helpdesk-llm-v1"}
+        bom["components"][0]["pedigree"]["ancestors"] = [mine, hub][::order]
+    llm = quietly(chatbot(tmp_path, ancestors))[0].component("tuned-llm")
+    assert (llm.base_model, llm.source, llm.trained_by) == ("Mistral-7B-v0.1", "huggingface", "open-source")
+
+
+@pytest.mark.parametrize(("maker", "trained_by"), [("Acme", "us"), ("acme ", "us"), ("Other Corp", "vendor")])
+def test_a_model_our_own_organisation_supplies_is_ours_and_the_guess_is_listed(tmp_path, maker, trained_by):
+    def supplied(bom):
+        bom["metadata"]["supplier"] = {"name": "Acme"}
+        del bom["components"][0]["pedigree"]
+        bom["components"][0]["supplier"] = {"name": maker}
+    llm = quietly(chatbot(tmp_path, supplied))[0].component("tuned-llm")
+    assert llm.trained_by == trained_by and "trained_by" in llm.properties["assumed"]
+
+
+def test_bom_flows_to_a_party_only_the_overlay_describes_are_kept(tmp_path):
+    def partner(bom):
+        bom["services"][0]["data"].append({"flow": "inbound", "classification": "referrals",
+                                           "source": ["broker"], "destination": ["nobody"]})
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("components:\n  - {id: broker, kind: external, actor: partner}\n")
+    system, said = quietly(chatbot(tmp_path, partner), overlay)
+    assert ("broker", "chat-api") in flows(system)
+    assert said == [f"{tmp_path / 'bom.json'}: dependencies or data flows name 'nobody', which no component or "
+                    f"service has; those flows are left out (nor does {overlay})"]
+    alone, said = quietly(chatbot(tmp_path, partner))
+    assert ("broker", "chat-api") not in flows(alone) and "'broker', 'nobody'" in said[0]
