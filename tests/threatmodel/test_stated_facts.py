@@ -120,3 +120,27 @@ def test_a_model_does_not_learn_from_the_training_sets_of_another_model_behind_t
     assert "scraped" not in poisoning.reason
     sanitised = next(m for m in poisoning.mitigations if m.id == "AML.M0007")
     assert (sanitised.component, sanitised.in_place) == ("uploads", True)
+
+
+@pytest.mark.parametrize(("on_shell", "on_push", "on_app", "held"), [
+    (True, False, False, False), (True, True, False, True), (False, False, True, True)])
+def test_segmentation_is_held_by_every_tool_the_finding_names_or_by_the_agent(on_shell, on_push, on_app, held):
+    seg = ["AML.M0032"]
+    s = agent({"id": "shell", "side_effects": "code-execution", "controls": seg if on_shell else []},
+              {"id": "push", "side_effects": "write", "sends_only": True, "controls": seg if on_push else []},
+              app={"controls": seg if on_app else []})
+    finding = next(f for f in predict(s).for_component("app").findings if f.technique_id == "AML.T0053")
+    advice = next(m for m in finding.mitigations if m.id == "AML.M0032")
+    assert advice.in_place is held
+    assert held or advice.component == ("push" if on_shell else "shell")
+
+
+@pytest.mark.parametrize(("modality", "physical", "offered"), [
+    ("text", None, False), ("tabular", True, True), ("image", None, True), (None, None, True)])
+def test_multi_modal_sensors_are_offered_only_for_a_model_that_senses_the_world(modality, physical, offered):
+    clf = {"id": "clf", "kind": "model", "task": "classification", **({"modality": modality} if modality else {}),
+           **({"properties": {"physical": physical}} if physical else {})}
+    s = system([{"id": "u", "kind": "external"}, {"id": "api", "kind": "service", "audience": "public"}, clf],
+               [{"from": "u", "to": "api"}, {"from": "api", "to": "clf"}])
+    evasion = next(f for f in predict(s).for_component("clf").findings if f.technique_id == "AML.T0015")
+    assert ("AML.M0009" in {m.id for m in evasion.mitigations}) is offered

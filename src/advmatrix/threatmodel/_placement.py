@@ -75,7 +75,9 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
         return comp.id
     if comp.kind == "adversary":
         return next((c.id for c in system.components if holds(c, mid)), None)
-    if target.id != comp.id and target.id not in front and holds(target, mid):
+    # A tool is in front of its app only because results come back from it: a control a rule puts on the
+    # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass.
+    if target.id != comp.id and (target.id not in front or target.kind == "tool") and holds(target, mid):
         return target.id
     unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))
     return None if comp.id in unguarded else labels.get(comp.id)

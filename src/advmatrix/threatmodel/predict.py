@@ -366,6 +366,8 @@ UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"
 #: only media can use (deepfake detection): ATLAS links them to techniques that also reach other systems.
 GENERATIVE_ONLY = frozenset({"AML.M0020", "AML.M0021", "AML.M0022"})
 MEDIA_ONLY = frozenset({"AML.M0034"})
+#: Sensor redundancy (Use Multi-Modal Sensors) is for models that sense the world, not for a text classifier.
+SENSOR_ONLY = frozenset({"AML.M0009"})
 
 
 def _generative(c: Component) -> bool:
@@ -374,7 +376,8 @@ def _generative(c: Component) -> bool:
 
 def _fits(system: System, comp: Component, mid: str) -> bool:
     """Whether mitigation ``mid`` can apply where ``comp``'s finding is: a generative-AI control needs a
-    generative component there or behind it, deepfake detection a system that handles images or audio.
+    generative component there or behind it, multi-modal sensors a model there or behind it that senses
+    images, audio or the physical world, deepfake detection a system that handles images or audio.
     The adversary meets the whole system; a model whose task or modality is unstated may be either."""
     # asked for every finding: answered once per component (a system-wide scan per finding was quadratic)
     if mid in GENERATIVE_ONLY:
@@ -382,6 +385,12 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
             near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
             return any(_generative(c) or (c.kind == "model" and c.get("task") is None) for c in near)
         return system.memo(("generative-near", comp.id), generative)
+    if mid in SENSOR_ONLY:
+        def sensing() -> bool:
+            near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
+            return any(c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
+                                              or c.properties.get("physical") is True) for c in near)
+        return system.memo(("sensing-near", comp.id), sensing)
     if mid in MEDIA_ONLY:
         return system.memo("media", lambda: any(
             c.kind == "model" and c.get("modality") in (None, "image", "audio", "multimodal")
