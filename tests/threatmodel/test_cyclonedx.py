@@ -386,6 +386,19 @@ def test_more_mistyped_properties_than_a_screen_holds_say_how_many_more(cli, tmp
     assert r.err.count("properties.on_device") == 5
 
 
+def test_a_free_property_on_a_kind_the_rules_do_not_read_it_on_warns(cli, tmp_path):
+    path = tmp_path / "kinds.yaml"
+    path.write_text("name: x\ncomponents:\n  - {id: app, kind: llm-app, tools: [sh]}\n"
+                    "  - {id: sh, kind: tool, side_effects: code-execution, properties: {on_device: true}}\n"
+                    "  - {id: m, kind: model, properties: {on_device: true, financial: true}}\n"
+                    "  - {id: d, kind: dataset, properties: {on_device: true}}\n")
+    r = cli("threatmodel", path, "--json")
+    assert r.code == 0
+    assert ("component 'sh' (tool): properties.on_device is read by the rules only on dataset, model or "
+            "service components; here it changes nothing") in r.err
+    assert r.err.count("changes nothing") == 1  # financial is read on any kind; m and d are read
+
+
 def test_a_free_property_that_nearly_names_one_the_rules_read_warns(cli, tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text("name: x\ncomponents:\n  - {id: u, kind: external}\n"

@@ -26,7 +26,7 @@ from .rules import (
 )
 from .system import COMPONENT_CLASSES, COMPONENT_KINDS, component_fields
 
-__all__ = ["RuleChecker", "flat_values", "property_reads", "property_type_notes"]
+__all__ = ["RuleChecker", "flat_values", "property_kinds", "property_reads", "property_type_notes"]
 
 
 class RuleChecker:
@@ -432,6 +432,37 @@ def property_reads(rules: Iterable[Rule]) -> dict[str, set[type]]:
             if leaf.op.startswith("properties."):
                 wanted.setdefault(leaf.op.split(".", 1)[1], set()).update(type(v) for v in flat_values(leaf.value))
     return wanted
+
+
+def property_kinds(rules: Iterable[Rule]) -> dict[str, frozenset[str] | None]:
+    """Each free property the rules read, with the component kinds they read it on (``None``: any kind,
+    where a condition reading it does not say which kind): a property set on another kind changes nothing."""
+    every = frozenset(COMPONENT_KINDS)
+    out: dict[str, frozenset[str] | None] = {}
+
+    def narrowed(cond: Condition, kinds: frozenset[str]) -> frozenset[str]:
+        if cond.op == "kind":
+            op, named = kind_test(cond.value)
+            return kinds & frozenset(named) if op == "in" else kinds - frozenset(named) if op == "not_in" else kinds
+        if cond.op == "all":
+            for child in cond.children:
+                kinds = narrowed(child, kinds)
+            return kinds
+        if cond.op == "any":
+            return frozenset().union(*(narrowed(child, kinds) for child in cond.children))
+        return kinds  # under not, or a graph leaf: says nothing of this component's kind
+
+    def walk(cond: Condition, kinds: frozenset[str]) -> None:
+        if cond.op.startswith("properties."):
+            name = cond.op.split(".", 1)[1]
+            before = out.get(name, frozenset())
+            out[name] = None if kinds == every or before is None else before | kinds
+        inner = every if cond.op in GRAPH_LEAVES else narrowed(cond, kinds) if cond.op == "all" else kinds
+        for child in cond.children:
+            walk(child, inner)
+    for rule in rules:
+        walk(rule.when, every)
+    return out
 
 
 def property_type_notes(rules: Iterable[Rule], bundled: Iterable[Rule]) -> list[str]:

@@ -27,14 +27,14 @@ from typing import Any
 from ..errors import FormatError
 from ._conditions import GRAPH_LEAVES, Condition
 from ._load import MAX_PROBLEMS, Located, read_text, read_yaml
-from ._rulecheck import closed_values, flat_values, property_reads
+from ._rulecheck import closed_values, flat_values, property_kinds, property_reads
 from ._words import more, nearest
 from .predict import bundled_weights
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
-__all__ = ["Assumption", "Gap", "assumed", "check_property_types", "misspelt_properties", "mistyped_properties",
-           "raw_property_problems", "unstated"]
+__all__ = ["Assumption", "Gap", "assumed", "check_property_types", "misplaced_properties", "misspelt_properties",
+           "mistyped_properties", "raw_property_problems", "unstated"]
 
 #: A free-text field is tried with this value: it matches rules that only ask that the field be stated.
 _STATED = "<stated>"
@@ -278,6 +278,15 @@ def misspelt_properties(system: System, rules: RuleSet | Iterable[Rule] | None =
             if near:
                 out.append((comp.id, name, near))
     return out
+
+
+def misplaced_properties(system: System, rules: RuleSet | Iterable[Rule] | None = None
+                         ) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(component id, property, the kinds the rules read it on) for free properties set on a kind no rule
+    reads them on (``on_device`` on a tool): stated, they still change nothing."""
+    where = property_kinds(bundled_rules() if rules is None else rules)
+    return [(c.id, name, tuple(sorted(kinds))) for c in system.components for name in c.properties
+            if (kinds := where.get(name)) is not None and c.kind not in kinds]
 
 
 def check_property_types(system: System, rules: RuleSet | Iterable[Rule] | None, source: str,

@@ -342,12 +342,17 @@ def _tiered(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
 
 def description_warnings(system: System, rules: Any, source: str) -> list[str]:
     """What a valid description may still get wrong, one line each (the command line and the web page
-    both show them): free properties no rule reads that nearly name one, and a system with no components
+    both show them): free properties no rule reads that nearly name one, free properties on a kind the
+    rules do not read them on, and a system with no components
     ("0 techniques" alone would read as "nothing threatens it")."""
-    from .gaps import misspelt_properties
+    from .gaps import misplaced_properties, misspelt_properties
 
     out = [f"{source}: component '{cid}': properties.{name} is read by no rule (did you mean {near}?)"
            for cid, name, near in misspelt_properties(system, rules)]
+    out += [f"{source}: component '{cid}' ({system.component(cid).kind}): properties.{name} is read by the rules "
+            f"only on {', '.join(kinds[:-1]) + ' or ' if len(kinds) > 1 else ''}{kinds[-1]} components; here it "
+            "changes nothing"
+            for cid, name, kinds in misplaced_properties(system, rules)]
     if not system.components:
         out.append(f"{source}: the description has no components, so nothing can be predicted")
     return out
