@@ -453,3 +453,21 @@ flows: [{from: user, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}, {f
     assert {c.id for c in s.upstream_of("clf")} == {"user", "upload"}
     assert "chat" not in {c.id for c in s.upstream_of("clf")}
     assert "clf" not in {c.id for c in s.downstream_of("chat")}
+
+
+@pytest.mark.parametrize("written", ["M0004", "aml.m0004", "AML-M0004"])
+def test_a_mitigation_id_with_its_prefix_misspelt_gets_the_id_meant(written):
+    text = f"name: x\ncomponents:\n  - {{id: api, kind: service, audience: public, controls: [{written}]}}\n"
+    with pytest.raises(FormatError) as info:
+        load_system_text(text, "s.yaml")
+    assert str(info.value) == f"s.yaml:3: components[0].controls[0]: unknown ATLAS mitigation '{written}' " \
+                              "(did you mean AML.M0004?)"
+
+
+def test_a_comma_in_unquoted_flow_text_says_to_quote_it():
+    text = ("name: x\ncomponents:\n  - {id: a, kind: external}\n  - {id: b, kind: service, audience: public}\n"
+            "flows:\n  - {from: a, to: b, data: PR diff, files}\n")
+    with pytest.raises(FormatError) as info:
+        load_system_text(text, "s.yaml")
+    assert str(info.value) == ("s.yaml:6: flows[0].files: unknown field with no value; if it was text after a "
+                               "comma inside {...}, quote that text")

@@ -73,6 +73,11 @@ def _known_mitigation(value: str) -> str:
         if kind != "mitigation":
             raise ValueError(f"'{value}' is an ATLAS {kind}, not a mitigation")
         return value
+    # 'M0004', 'aml.m0004', 'AML-M0004': the number is there, the spelling of the prefix is not
+    digits = re.fullmatch(r"(?:aml[.\-_ ]?)?m(\d{4})", value.strip(), re.IGNORECASE)
+    meant = f"AML.M{digits.group(1)}" if digits else None
+    if meant and meant in matrix:
+        raise ValueError(f"unknown ATLAS mitigation '{value}' (did you mean {meant}?)")
     raise ValueError(f"unknown ATLAS mitigation '{value}'")
 
 

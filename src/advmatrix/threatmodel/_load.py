@@ -298,7 +298,12 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         else:
             choices = ["name", "description", "components", "flows"] if len(raw) == 1 else []
         near = nearest(str(raw[-1]), choices) if raw else None
-        return f"unknown field; did you mean '{near}'?" if near else "unknown field"
+        if near:
+            return f"unknown field; did you mean '{near}'?"
+        if err.get("input") is None:
+            # {data: PR diff, files}: in a {...} mapping a comma ends the text, and 'files' reads as a key
+            return "unknown field with no value; if it was text after a comma inside {...}, quote that text"
+        return "unknown field"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == r"\S":
         return "must not be blank"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
