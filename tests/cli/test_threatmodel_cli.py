@@ -117,8 +117,13 @@ def test_fail_on_passes_once_every_mitigable_finding_has_a_control(cli, tmp_path
         if not failing:
             break
         add: dict[str, set[str]] = {}
+        kinds = {c.id: c.kind for c in system.components}
         for f in failing:
-            add.setdefault(f.missing[0].component, set()).add(f.missing[0].id)
+            # an adversary holds no controls: its own findings are countered wherever the system holds one
+            where = f.missing[0].component
+            where = next(c.id for c in system.components if c.kind == "llm-app") if kinds[where] == "adversary" \
+                else where
+            add.setdefault(where, set()).add(f.missing[0].id)
         system = system.model_copy(update={"components": tuple(
             c.model_copy(update={"controls": tuple(sorted(set(c.controls) | add.get(c.id, set())))})
             for c in system.components)})

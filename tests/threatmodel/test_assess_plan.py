@@ -154,3 +154,21 @@ def test_plan_written_before_versions_reads_as_version_1(tmp_path):
     assert plan.procedures_for("classifier") == {"square": {}, "fgsm": {"eps": 0.1}}
     with pytest.raises(UsageError, match="no assessment for an LLM application target"):
         plan.procedures_for("chat")
+
+
+def test_a_text_classifier_gets_no_numeric_attacks_and_backdoor_says_it_needs_training(cli, tmp_path):
+    def plan_for(modality: str) -> str:
+        system = tmp_path / f"{modality}.yaml"
+        system.write_text("name: screen\ncomponents:\n  - {id: u, kind: external}\n"
+                          "  - {id: api, kind: service, audience: public, returns: scores}\n"
+                          f"  - {{id: clf, kind: model, task: classification, modality: {modality}}}\n"
+                          "  - {id: cvs, kind: dataset, writers: public, used_for: [training]}\n"
+                          "flows: [{from: u, to: api}, {from: api, to: clf}, {from: cvs, to: clf}]\n")
+        return _emit(cli, system, tmp_path / f"{modality}-plan.yaml").read_text()
+    text = plan_for("text")
+    assert yaml.safe_load(text)["assessments"] == []
+    assert "the classifier procedures perturb numeric inputs" in text
+    image = plan_for("image")
+    procedures = yaml.safe_load(image)["assessments"][0]["procedures"]
+    assert {"pgd", "backdoor"} <= set(procedures)
+    assert "(needs train, x_members in the data set: --train)" in image

@@ -549,3 +549,21 @@ def test_monitor_config_offers_an_image_detector_only_for_image_models():
     tabular = tmr.monitor_config(_tm(EXAMPLES / "fraud-model.yaml", k=0))
     image = tmr.monitor_config(_tm(EXAMPLES / "image-classification-api.yaml", k=0))
     assert "noise-probe" not in tabular and "  noise-probe: {}" in image
+
+
+def test_monitor_refuses_the_placeholder_upstream_until_it_is_set(cli, tmp_path):
+    path = tmp_path / "gateway.yaml"
+    path.write_text(tmr.monitor_config(_tm(EXAMPLES / "fraud-model.yaml", k=0)))
+    r = cli("monitor", "--config", path, "--listen", "127.0.0.1:1")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert f"upstream '{tmr.PLACEHOLDER_UPSTREAM}' is a placeholder (a .invalid host never resolves)" in r.err
+    assert r.err.count("\n") <= 1
+
+
+def test_sarif_calls_a_finding_with_a_mitigation_in_place_a_note():
+    tm = _tm(EXAMPLES / "support-agent.yaml", k=0)
+    levels = {(r["partialFingerprints"]["advmatrix/component-technique"], r["level"])
+              for r in tmr.findings_sarif(tm)["runs"][0]["results"]}
+    held = {f"{f.component}:{f.technique_id}" for f in tm.prediction.findings if any(m.in_place for m in f.mitigations)}
+    assert held and all(level == "note" for key, level in levels if key in held)
+    assert any(level == "error" for _, level in levels)

@@ -61,6 +61,7 @@ def report_markdown(tm: ThreatModel) -> str:
            f"Source: {md_text(tm.source)}{overlay}. {len(p.technique_ids)} ATLAS techniques predicted, "
            f"{len(p.likely_technique_ids)} of them likely.", "",
            "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
+    kinds = {c.id: c.kind for c in tm.system.components}
     for comp in p.components:
         out += [f"## {md_text(comp.component)} ({md_text(component_aside(tm, comp.component))})", ""]
         if not comp.findings:
@@ -70,7 +71,10 @@ def report_markdown(tm: ThreatModel) -> str:
                 "|---|---|---|---|---|"]
         for f in comp.findings:
             done = ", ".join(f"{m.id} {m.name}" for m in f.mitigations if m.in_place) or "none"
-            todo = (", ".join(f"{m.id} {m.name} on {m.component} ({m.stage})" for m in f.missing) or "none"
+            # an adversary's own finding is countered wherever the system holds the control, not on them
+            todo = (", ".join(f"{m.id} {m.name} on "
+                              f"{'any component' if kinds.get(m.component) == 'adversary' else m.component} ({m.stage})"
+                              for m in f.missing) or "none"
                     if f.mitigations else "none known in ATLAS")
             out.append(f"| {f.technique_id} {md_text(f.name)} | {f.tier} | {md_text('; '.join(f.reasons))} "
                        f"| {md_text(done)} | {md_text(todo)} |")

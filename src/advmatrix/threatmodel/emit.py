@@ -38,11 +38,13 @@ _CLASSIFIER_TASKS = {None, "classification", "detection", "segmentation", "regre
                      "anomaly-detection", "other"}
 
 
-def _target_kinds(system: System) -> set[str]:
+def _target_kinds(system: System, *, numeric: bool = False) -> set[str]:
     """The kinds of assess target the system has: ``chat`` for an LLM application, ``classifier``
-    for a model whose task is not generation-like."""
+    for a model whose task is not generation-like; with ``numeric``, only a classifier that may take
+    numeric inputs (images, tabular, audio; unstated may), which is what the classifier procedures perturb."""
     kinds = {"chat"} if any(c.kind == "llm-app" for c in system.components) else set()
-    if any(c.kind == "model" and c.get("task") in _CLASSIFIER_TASKS for c in system.components):
+    if any(c.kind == "model" and c.get("task") in _CLASSIFIER_TASKS and not (numeric and c.get("modality") == "text")
+           for c in system.components):
         kinds.add("classifier")
     return kinds
 
@@ -133,9 +135,11 @@ def assess_plan(tm: ThreatModel) -> str:
     from .. import plugins
 
     registry = plugins.registry("procedure")
-    kinds = _target_kinds(tm.system)
+    kinds = _target_kinds(tm.system, numeric=True)
     covering = {n: hits for n, hits in _covering("procedure", tm.prediction.findings).items()
                 if registry[n].target_kind in kinds}
+    # a text classifier takes strings; the classifier procedures perturb arrays (pixels, features, samples)
+    text_only = "classifier" in _target_kinds(tm.system) and "classifier" not in kinds
     lines = [f"# advmatrix assess plan for the system {_q(tm.system.name)}, written by `advmatrix threatmodel`.",
              "# Each assessment lists the procedures that test the techniques the threat model predicts.",
              "# Run it with `advmatrix assess TARGET --plan THIS_FILE` (a target URI or target .yaml): assess",
@@ -145,8 +149,12 @@ def assess_plan(tm: ThreatModel) -> str:
     groups: dict[str, list[str]] = {}
     for name in covering:
         groups.setdefault(registry[name].target_kind, []).append(name)
+    if text_only:
+        lines.insert(5, "# The system's classifiers read text; the classifier procedures perturb numeric inputs "
+                        "(images, tabular features, audio), so none is planned for them.")
     if not groups:
-        lines[-1] += " []  # no installed procedure tests a predicted technique"
+        lines[-1] += " []  # " + ("nothing to run: see above" if text_only else
+                                  "no installed procedure tests a predicted technique")
     for kind, names in sorted(groups.items()):
         what = "an LLM application (openai+http://..., ollama+http://...)" if kind == "chat" else \
             "a classifier (kserve+http://..., torch:..., sklearn:..., onnx:...)"
@@ -154,7 +162,10 @@ def assess_plan(tm: ThreatModel) -> str:
                   f"    command: {_q('advmatrix assess ' + PLACEHOLDER_TARGET + ' --procedures ' + ','.join(names))}",
                   "    procedures:"]
         for name in names:
-            lines += [f"      # {name}: tests {_what(covering[name])}", f"      {name}: {{}}"]
+            needs = registry[name].needs
+            train = ": --train" if "train" in needs else ""
+            how = f" (needs {', '.join(needs)} in the data set{train})" if needs else ""
+            lines += [f"      # {name}: tests {_what(covering[name])}{how}", f"      {name}: {{}}"]
     return "\n".join(lines) + "\n"
 
 

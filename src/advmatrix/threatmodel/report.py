@@ -311,8 +311,8 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
         region = {"region": {"startLine": line}} if line else {}
         results.append({
             "ruleId": f.technique_id, "ruleIndex": list(rules).index(f.technique_id),
-            # As the gate: error only where adopting a mitigation would clear it.
-            "level": "error" if open_ else "warning" if f.tier == "likely" else "note",
+            # As the gate: error only where adopting a mitigation would clear it; one in place makes it a note.
+            "level": "error" if open_ else "warning" if f.tier == "likely" and not _mitigated(f) else "note",
             "message": {"text": sarif.plain(f"{f.technique_id} {title} applies to {f.component}: "
                                             f"{'; '.join(f.reasons)}")
                                 + (f". Missing mitigations: {missing}" if missing else
