@@ -110,6 +110,13 @@ def test_bad_yaml_names_line(tmp_path):
         rules_from(tmp_path, "rules:\n  - id: AML.T0015\n    when: {kind: model\n    reason: x\n")
 
 
+def test_a_reason_indented_under_when_is_named_where_it_went(tmp_path):
+    with pytest.raises(FormatError) as info:
+        rules_from(tmp_path, "rules:\n  - id: AML.T0015\n    when:\n      kind: model\n      reason: x\n")
+    assert str(info.value).endswith("mine.yaml:2: rule AML.T0015: 'reason' is missing (line 5 has it under 'when': "
+                                    "indent it as deep as 'when')")
+
+
 def test_unknown_placeholder_and_stage(tmp_path):
     with pytest.raises(FormatError, match=r"placeholder '\{colour\}'"):
         rules_from(tmp_path, rule("kind: model", reason="{colour}"))

@@ -72,7 +72,11 @@ class RuleChecker:
                                 + f"; a rule has {', '.join(sorted(RULE_KEYS))}")
         for key in ("id", "when", "reason"):
             if key not in raw:
-                raise self.fail(loc, name, f"'{key}' is missing")
+                # indented one level too deep, a rule key lands inside 'when' and reads as missing
+                nested = isinstance(raw.get("when"), dict) and key in raw["when"]
+                where = f" (line {self.located.line((*loc, 'when', key))} has it under 'when': indent it as deep " \
+                        "as 'when')" if nested else ""
+                raise self.fail(loc, name, f"'{key}' is missing{where}")
         if not isinstance(tid, str) or tid not in self.matrix or type(self.matrix.get(tid)).__name__ != "Technique":
             raise self.fail((*loc, "id"), name, f"unknown ATLAS technique '{tid}'")
         when = self.condition(raw["when"], (*loc, "when"), name, frozenset(COMPONENT_KINDS))
