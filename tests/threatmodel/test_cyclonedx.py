@@ -139,7 +139,7 @@ def test_bad_advmatrix_property_names_the_component(tmp_path):
     bom["services"][0]["properties"] = [{"name": "advmatrix:audience", "value": "world"}]
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(bom))
-    with pytest.raises(FormatError, match=r"bom\.json: component 'chat-api': audience: must be one of public"):
+    with pytest.raises(FormatError, match=r"bom\.json:1: component 'chat-api': audience: must be one of public"):
         load_cyclonedx(path)
 
 

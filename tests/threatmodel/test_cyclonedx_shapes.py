@@ -103,3 +103,15 @@ def test_bom_flows_to_a_party_only_the_overlay_describes_are_kept(tmp_path):
                     f"service has; those flows are left out (nor does {overlay})"]
     alone, said = quietly(chatbot(tmp_path, partner))
     assert ("broker", "chat-api") not in flows(alone) and "'broker', 'nobody'" in said[0]
+
+
+def test_two_components_named_alike_without_bom_refs_are_told_to_get_one(tmp_path):
+    from advmatrix.errors import FormatError
+
+    def twins(bom):
+        for name in ("scorer", "scorer"):
+            bom["components"].append({"type": "machine-learning-model", "name": name})
+    with pytest.raises(FormatError) as info:
+        quietly(chatbot(tmp_path, twins))
+    assert str(info.value) == (f"{tmp_path / 'bom.json'}: two components without a bom-ref have the name 'scorer', "
+                               "which is their id; give each a bom-ref")

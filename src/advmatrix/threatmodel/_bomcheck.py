@@ -197,8 +197,8 @@ def _ref_lines(text: str) -> list[tuple[int, str]]:
     """Each ``"bom-ref"`` of a CycloneDX JSON text, with its line, in the order of the text."""
     out = []
     for number, line in enumerate(text.splitlines(), 1):
-        m = re.search(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line)
-        if m:
+        # every one on the line: a BOM written without newlines has them all on line 1
+        for m in re.finditer(r'"bom-ref"\s*:\s*("(?:[^"\\]|\\.)*")', line):
             out.append((number, json.loads(m.group(1))))
     return out
 
@@ -219,8 +219,12 @@ class BomLines:
     def twice(self, ref: str, what: str) -> str:
         """The message for a ``bom-ref`` that two components (``what``) have, at the second one's line."""
         lines = [n for n, r in _ref_lines(self.text or "") if r == ref]
+        if not lines:
+            # ids made from names: the file has no such bom-ref to point at
+            return (f"{self.source}: two {what} without a bom-ref have the name '{ref}', which is their id; "
+                    "give each a bom-ref")
         if len(lines) < 2:
-            return f"{self.source}: bom-ref '{ref}' names two {what}"
+            return f"{self.source}:{lines[0]}: bom-ref '{ref}' names two {what} (one by its name, having no bom-ref)"
         return f"{self.source}:{lines[1]}: bom-ref '{ref}' names two {what} (the first at line {lines[0]})"
 
 
