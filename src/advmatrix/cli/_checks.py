@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..errors import UsageError
 
@@ -43,9 +44,11 @@ def http_url(url: str, option: str) -> str:
     """``url`` when it starts with http:// or https://; without a scheme every forwarded
     request would fail with a 502."""
     if url.startswith(("http://", "https://")) and url.split("://", 1)[1]:
-        host = url.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1].rpartition(":")[0] or \
-            url.split("://", 1)[1].split("/", 1)[0]
-        if host.lower().endswith(".invalid"):
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:  # a malformed port or IPv6 literal: left for the first request to report
+            host = ""
+        if host.endswith(".invalid"):
             # RFC 2606: .invalid never resolves; a written-out placeholder would only show up as 502s
             raise UsageError(f"{option} '{url}' is a placeholder (a .invalid host never resolves): set it to your "
                              "model server, or pass --upstream")
