@@ -43,7 +43,8 @@ def test_an_adversary_who_places_content_cannot_place_it_in_a_store_only_staff_w
     for tid in ("AML.T0070", "AML.T0066"):
         assert (on(got, tid) == {"kb"}) is planted, tid
     assert ("app" in on(got, "AML.T0071")) is planted
-    reasons = [r for f in got.findings if f.technique_id in ("AML.T0051.001", "AML.T0093") for r in f.reasons]
+    reasons = [r for f in got.findings if f.technique_id in ("AML.T0051", "AML.T0051.001", "AML.T0093")
+               for r in f.reasons]
     assert any("kb" in r for r in reasons) is planted
 
 
