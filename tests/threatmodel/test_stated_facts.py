@@ -145,3 +145,10 @@ def test_multi_modal_sensors_are_offered_only_for_a_model_that_senses_the_world(
                [{"from": "u", "to": "api"}, {"from": "api", "to": "clf"}])
     evasion = next(f for f in predict(s).for_component("clf").findings if f.technique_id == "AML.T0015")
     assert ("AML.M0009" in {m.id for m in evasion.mitigations}) is offered
+
+
+def test_a_store_only_staff_write_is_no_injection_source_even_over_an_unmarked_flow():
+    for store, named in (({"writers": "internal", "sources": ["collected"]}, False), ({"writers": "public"}, True)):
+        got = predict(rag(store, flow_trusted=False))
+        reasons = [r for f in got.findings if f.technique_id == "AML.T0051" for r in f.reasons]
+        assert any("kb" in r for r in reasons) is named, store
