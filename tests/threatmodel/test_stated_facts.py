@@ -152,3 +152,20 @@ def test_a_store_only_staff_write_is_no_injection_source_even_over_an_unmarked_f
         got = predict(rag(store, flow_trusted=False))
         reasons = [r for f in got.findings if f.technique_id == "AML.T0051" for r in f.reasons]
         assert any("kb" in r for r in reasons) is named, store
+
+
+def test_two_agents_on_one_llm_endpoint_do_not_read_each_others_tools_or_documents():
+    s = system([{"id": "staff", "kind": "external"}, {"id": "web", "kind": "external", "actor": "internet"},
+                {"id": "planner", "kind": "llm-app", "tools": ["exec"]},
+                {"id": "browser", "kind": "llm-app", "tools": ["fetch"]},
+                {"id": "exec", "kind": "tool", "side_effects": "code-execution"},
+                {"id": "fetch", "kind": "tool", "side_effects": "external-communication", "browses": True},
+                {"id": "llm", "kind": "model", "task": "generation"}],
+               [{"from": "staff", "to": "planner"}, {"from": "planner", "to": "staff"},
+                {"from": "planner", "to": "llm"}, {"from": "llm", "to": "planner"},
+                {"from": "browser", "to": "llm"}, {"from": "llm", "to": "browser"}, {"from": "web", "to": "fetch"}])
+    assert "exec" not in {c.id for c in s.downstream_of("browser")}
+    assert "fetch" not in {c.id for c in s.upstream_of("planner")}
+    assert {c.id for c in s.upstream_of("llm")} >= {"planner", "browser", "fetch", "exec"}  # the model sees both
+    got = predict(s)
+    assert "browser" not in on(got, "AML.T0112.000") and "planner" in on(got, "AML.T0112.000")

@@ -183,23 +183,39 @@ class System(_Base):
         first = set(starts)
         from_model = not forward and first <= models
         from_training = forward and bool(first) and first <= training
+        shared = self.memo("shared-models", self._shared_models)
         seen: dict[str, None] = {}
-        states: set[tuple[str, bool]] = set()
-        stack = [(s, False) for s in starts]
+        states: set[tuple[str, bool, str | None]] = set()
+        stack: list[tuple[str, bool, str | None]] = [(s, False, None) for s in starts]
         while stack:
-            node, passed = stack.pop()
+            node, passed, via = stack.pop()
+            callers = shared.get(node, frozenset())
             for n in nxt.get(node, ()):
                 if from_model and node in models and node not in first and n in training:
                     continue
                 if from_training and passed and n in models:
                     continue
-                state = (n, from_training and (passed or n in models))
+                if via is not None and n in callers and n != via:
+                    continue  # a model shared by several callers answers each its own
+                state = (n, from_training and (passed or n in models), node if node in shared.get(n, ()) else None)
                 if state not in states:
                     states.add(state)
                     seen.setdefault(n, None)
                     if n not in outside:
                         stack.append(state)
         return list(seen)
+
+    def _shared_models(self) -> dict[str, frozenset[str]]:
+        """For each model that two or more components call (a flow each way: prompts in, answers back),
+        its callers. A model keeps nothing between calls, so what one caller sends it goes back to that
+        caller only: two agents on one LLM endpoint do not read each other's tools or documents."""
+        pairs = {(a, b) for a, b, _ in self.edges()}
+        out = {}
+        for m in self.of_kind("model"):
+            callers = frozenset(a for a, b in pairs if b == m.id and (m.id, a) in pairs and a != m.id)
+            if len(callers) > 1:
+                out[m.id] = callers
+        return out
 
     def _adjacency(self, forward: bool, untrusted_only: bool, inputs_only: bool) -> dict[str, list[str]]:
         held = {c.id for c in self.components if is_training_data(c)} if inputs_only else set()
