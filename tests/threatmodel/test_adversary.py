@@ -109,6 +109,9 @@ def test_leaf_fires_on_any_component_only_when_an_adversary_matches(tmp_path):
     ("kind: model\nadversary: {audience: public}", "field 'audience' does not exist on an adversary component"),
     ("kind: model\nadversary: {goals: fraud}\nknowledge: white-box", "field 'knowledge' does not exist on a model"),
     ("kind: model\npresent: {kind: service, untrusted: true}", "'present' takes no 'untrusted'"),
+    ("kind: model\nuses: {side_effects: write}", "'uses' reads an LLM app's tools list, and this condition never"),
+    ("kind: llm-app\nuses: {kind: model}", "'uses' selects the app's tools; drop its 'kind'"),
+    ("kind: llm-app\nuses: {untrusted: true}", "'uses' takes no 'untrusted'"),
     ("kind: model\npresent: {kind: service, open_signups: false}", "unknown condition key 'open_signups'"),
 ])
 def test_bad_adversary_leaf_fails_to_load_naming_the_rule(tmp_path, when, says):

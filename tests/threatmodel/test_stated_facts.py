@@ -169,3 +169,21 @@ def test_two_agents_on_one_llm_endpoint_do_not_read_each_others_tools_or_documen
     assert {c.id for c in s.upstream_of("llm")} >= {"planner", "browser", "fetch", "exec"}  # the model sees both
     got = predict(s)
     assert "browser" not in on(got, "AML.T0112.000") and "planner" in on(got, "AML.T0112.000")
+
+
+def test_a_sub_agent_does_not_call_the_tools_of_the_planner_its_summaries_go_to():
+    s = system([{"id": "staff", "kind": "external"}, {"id": "web", "kind": "external", "actor": "internet"},
+                {"id": "planner", "kind": "llm-app", "tools": ["delegate", "exec"]},
+                {"id": "browser", "kind": "llm-app", "tools": ["fetch"]},
+                {"id": "delegate", "kind": "tool", "side_effects": "read"},
+                {"id": "exec", "kind": "tool", "side_effects": "code-execution"},
+                {"id": "fetch", "kind": "tool", "side_effects": "external-communication", "browses": True}],
+               [{"from": "staff", "to": "planner"}, {"from": "planner", "to": "staff"},
+                {"from": "delegate", "to": "browser"}, {"from": "browser", "to": "delegate"},
+                {"from": "web", "to": "fetch"}])
+    got = predict(s)
+    steer = {f.component: f.reason for f in got.findings if f.technique_id == "AML.T0053"}
+    assert "(delegate, exec)" in steer["planner"] and "(fetch)" in steer["browser"]
+    assert "browser" not in on(got, "AML.T0112.000") | on(got, "AML.T0083")
+    # what the sub-agent read still reaches the planner: an injection source for it
+    assert "planner" in on(got, "AML.T0051.001")

@@ -15,7 +15,8 @@ Conditions (no code is evaluated):
   ``upstream: {selector}`` / ``reachable_from: {selector}`` (content flows into this component,
   directly or not, from a component the selector matches), ``downstream: {selector}`` (content
   flows from this component to one the selector matches), ``fed_by: {selector}`` (a flow goes straight
-  from a component the selector matches into this one, nothing between). A selector is itself a condition. One
+  from a component the selector matches into this one, nothing between), ``uses: {selector}`` (one of an
+  LLM app's own tools, those its ``tools`` list names, matches). A selector is itself a condition. One
   that names only services, models or apps walks the inference-time flows: a training set is
   reached but not passed through.
   ``adversary: {selector}`` holds when any ``adversary`` component of the system matches the selector
@@ -30,7 +31,7 @@ Reason placeholders: ``{component}`` (display name), ``{id}``, ``{kind}``, any c
 (``{returns}``, ``{properties.tier}``; list values are joined with commas, an unstated value reads
 "unstated"), and for the graph leaves the rule uses the
 names of the components they matched: ``{exposed}`` (the entry points), ``{upstream}``,
-``{reachable_from}``, ``{downstream}``, ``{fed_by}``, ``{adversary}``, ``{present}``, and ``{via}`` (the
+``{reachable_from}``, ``{downstream}``, ``{fed_by}``, ``{uses}``, ``{adversary}``, ``{present}``, and ``{via}`` (the
 components the last matching flow leaf found; ``adversary`` and ``present`` are not ones). Under
 ``any:`` every branch that holds adds its names, so a reason names each source that matched. An unknown
 placeholder fails the load.
@@ -50,7 +51,7 @@ __all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "f
 
 COMBINATORS = ("all", "any", "not")
 #: ``adversary`` and ``present`` ask about the whole system, not the flows: they hold wherever the rule is matched.
-GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream", "fed_by", "adversary", "present")
+GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream", "fed_by", "uses", "adversary", "present")
 OPERATORS = ("in", "not_in", "set")
 
 
@@ -116,6 +117,8 @@ class Condition:
             return self._graph(system, comp, facts)
         if self.op == "fed_by":
             return self._fed_by(system, comp, facts)
+        if self.op == "uses":
+            return self._uses(system, comp, facts)
         if self.op == "adversary":
             return self._adversary(system, comp, facts)
         if self.op == "present":
@@ -176,6 +179,17 @@ class Condition:
                  if i != comp.id and selector.match(system, system.component(i), {})]
         if found:
             facts["fed_by"] = facts["via"] = names_of(found)
+            note_matched(facts, found)
+        return bool(found)
+
+    def _uses(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
+        # The app's own tools, as its list names them: not those of another app its answers reach, nor a
+        # tool its output is merely sent to (a sub-agent returning a summary through its caller's tool).
+        selector = self.children[0]
+        found = [system.component(i) for i in dict.fromkeys(comp.get("tools") or ())
+                 if selector.match(system, system.component(i), {})]
+        if found:
+            facts["uses"] = facts["via"] = names_of(found)
             note_matched(facts, found)
         return bool(found)
 

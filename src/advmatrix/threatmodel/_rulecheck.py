@@ -98,7 +98,7 @@ class RuleChecker:
                                 "rule tests it only under 'not', where it matches nothing")
             if ph == "via" and ph not in known:
                 raise self.fail((*loc, "reason"), name, "placeholder '{via}' names where content came from, but this "
-                                "rule has no exposed, upstream, downstream, reachable_from or fed_by to find it")
+                                "rule has no exposed, upstream, downstream, reachable_from, fed_by or uses to find it")
             if ph in component_fields() and ph not in known:
                 raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is a field no "
                                 f"{'/'.join(sorted(_kinds_of(raw['when'], frozenset(COMPONENT_KINDS))))} component "
@@ -260,6 +260,15 @@ class RuleChecker:
                 if _graph_keys(selector):
                     raise self.fail(loc, name, "an adversary is on no flow: its selector takes no "
                                     f"{'/'.join(sorted(_graph_keys(selector)))}")
+            elif key == "uses":
+                if untrusted:
+                    raise self.fail(loc, name, "'uses' takes no 'untrusted': it reads the app's tools list, not flows")
+                if "llm-app" not in kinds:
+                    raise self.fail(loc, name, "'uses' reads an LLM app's tools list, and this condition never "
+                                    f"matches an llm-app ({'/'.join(sorted(kinds))})")
+                selector.setdefault("kind", "tool")
+                if selector["kind"] != "tool":
+                    raise self.fail(loc, name, "'uses' selects the app's tools; drop its 'kind'")
             elif key == "present" and untrusted:
                 raise self.fail(loc, name, "'present' takes no 'untrusted': it asks about the whole system, not "
                                 "the flows")
