@@ -166,9 +166,17 @@ def test_tool_list_must_name_tools():
     text = GOOD + "  - {from: clf, to: api}\n"
     text = text.replace("flows:", "  - id: app\n    kind: llm-app\n    tools: [clf, nope]\nflows:")
     assert _error(text).splitlines() == [
-        "system.yaml:19: components[4].tools[0]: 'clf' is a model, not a tool",
+        "system.yaml:19: components[4].tools[0]: 'clf' is a model, not a tool (or an llm-app it delegates to)",
         "system.yaml:19: components[4].tools[1]: unknown component 'nope'",
     ]
+
+
+def test_an_app_may_list_another_app_it_delegates_to_but_not_itself():
+    text = GOOD.replace("flows:", "  - {id: planner, kind: llm-app, tools: [helper]}\n"
+                                  "  - {id: helper, kind: llm-app, tools: [helper]}\nflows:")
+    assert _error(text) == "system.yaml:18: components[5].tools[0]: 'helper' is the app itself"
+    system = load_system_text(text.replace("tools: [helper]}\nflows", "tools: []}\nflows"))
+    assert {c.id for c in system.upstream_of("planner")} == {"helper"}
 
 
 def test_yaml_syntax_and_shape_errors():

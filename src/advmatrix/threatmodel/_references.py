@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ._words import a_kind
+
 __all__ = ["loc_text", "reference_problems"]
 
 
@@ -48,8 +50,12 @@ def reference_problems(components: list[tuple[Any, Any, Any]],
                 continue  # the schema check names it
             if tool not in kinds:
                 problems.append((("components", i, "tools", j), f"unknown component '{tool}'"))
-            elif kinds[tool] != "tool":
-                problems.append((("components", i, "tools", j), f"'{tool}' is a {kinds[tool]}, not a tool"))
+            elif kinds[tool] not in ("tool", "llm-app"):
+                # another LLM app is a sub-agent it delegates to; anything else is not called as a tool
+                problems.append((("components", i, "tools", j), f"'{tool}' is {a_kind(kinds[tool])}, not a tool "
+                                 "(or an llm-app it delegates to)"))
+            elif tool == components[i][0]:
+                problems.append((("components", i, "tools", j), f"'{tool}' is the app itself"))
     return problems
 
 
