@@ -394,7 +394,7 @@ def test_a_free_property_on_a_kind_the_rules_do_not_read_it_on_warns(cli, tmp_pa
                     "  - {id: d, kind: dataset, properties: {on_device: true}}\n")
     r = cli("threatmodel", path, "--json")
     assert r.code == 0
-    assert ("component 'sh' (tool): properties.on_device is read by the rules only on dataset, model or "
+    assert ("component 'sh' (tool): properties.on_device is read by the rules only on dataset, llm-app, model or "
             "service components; here it changes nothing") in r.err
     assert r.err.count("changes nothing") == 1  # financial is read on any kind; m and d are read
 

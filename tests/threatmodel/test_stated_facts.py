@@ -39,7 +39,7 @@ def rag(store: dict, flow_trusted: bool = True) -> System:
     ({}, True),  # unstated: maybe
 ])
 def test_an_adversary_who_places_content_cannot_place_it_in_a_store_only_staff_write(store, planted):
-    got = predict(rag(store))
+    got = predict(rag(store, flow_trusted=False))
     for tid in ("AML.T0070", "AML.T0066"):
         assert (on(got, tid) == {"kb"}) is planted, tid
     assert ("app" in on(got, "AML.T0071")) is planted
@@ -187,3 +187,53 @@ def test_a_sub_agent_does_not_call_the_tools_of_the_planner_its_summaries_go_to(
     assert "browser" not in on(got, "AML.T0112.000") | on(got, "AML.T0083")
     # what the sub-agent read still reaches the planner: an injection source for it
     assert "planner" in on(got, "AML.T0051.001")
+
+
+def test_an_upload_endpoint_serves_no_ai_results_to_harm_or_use():
+    s = system([{"id": "clients", "kind": "external"},
+                {"id": "portal", "kind": "service", "audience": "partner", "returns": "none"},
+                {"id": "store", "kind": "retrieval-store", "writers": "partner"},
+                {"id": "app", "kind": "llm-app"}, {"id": "llm", "kind": "model", "task": "generation"}],
+               [{"from": "clients", "to": "portal"}, {"from": "portal", "to": "store"}, {"from": "store", "to": "app"},
+                {"from": "app", "to": "llm"}, {"from": "llm", "to": "app"}])
+    got = predict(s)
+    for tid in ("AML.T0047", "AML.T0048", "AML.T0048.003"):
+        assert "portal" not in on(got, tid), tid
+    answering = s.model_copy(update={"components": tuple(
+        c.model_copy(update={"returns": "text"}) if c.id == "portal" else c for c in s.components)})
+    assert "portal" in on(predict(answering), "AML.T0047")
+
+
+@pytest.mark.parametrize(("trusted", "poisoned"), [(True, False), (False, True)])
+def test_training_data_over_a_trusted_flow_is_not_an_outsiders_to_shape(trusted, poisoned):
+    s = system([{"id": "images", "kind": "dataset", "source": "vendor", "writers": "internal",
+                 "used_for": ["training"]}, {"id": "gen", "kind": "model", "task": "generation"}],
+               [{"from": "images", "to": "gen", "trusted": trusted}])
+    assert ("gen" in on(predict(s), "AML.T0020")) is poisoned
+
+
+def test_a_signed_model_can_still_be_manipulated_and_holds_code_signing():
+    s = system([{"id": "m", "kind": "model", "artifact_format": "onnx", "signed": True}])
+    finding = next(f for f in predict(s).findings if f.technique_id == "AML.T0018")
+    assert {m.id: m.in_place for m in finding.mitigations}["AML.M0013"] is True
+
+
+@pytest.mark.parametrize(("extra", "forged"), [({}, False), ({"properties": {"on_device": True}}, True)])
+def test_forging_chat_history_needs_the_chat_client_within_reach(extra, forged):
+    s = system([{"id": "u", "kind": "external"}, {"id": "chat", "kind": "service", "audience": "public",
+                                                   "authentication": "oauth", "returns": "text"},
+                {"id": "app", "kind": "llm-app", "memory": "persistent", **extra}],
+               [{"from": "u", "to": "chat"}, {"from": "chat", "to": "app"}, {"from": "app", "to": "chat"}])
+    assert ("app" in on(predict(s), "AML.T0092")) is forged
+    open_chat = s.model_copy(update={"components": tuple(
+        c.model_copy(update={"authentication": "none"}) if c.id == "chat" else c for c in s.components)})
+    assert "app" in on(predict(open_chat), "AML.T0092")
+
+
+def test_an_adversary_wears_down_only_a_model_that_keeps_learning():
+    hosted = [{"id": "llm", "kind": "model", "task": "generation", "trained_by": "vendor"},
+              {**ADVERSARY, "goals": ["manipulate"]}]
+    assert "llm" not in on(predict(system(hosted)), "AML.T0031")
+    learning = system([*hosted, {"id": "feedback", "kind": "dataset", "used_for": ["fine-tuning"]}],
+                      [{"from": "feedback", "to": "llm"}])
+    assert "llm" in on(predict(learning), "AML.T0031")

@@ -17,6 +17,7 @@ __all__ = [
     "ADVERSARY_ACCESS",
     "ADVERSARY_ACTORS",
     "ADVERSARY_GOALS",
+    "ALSO_HOLDS",
     "COMPONENT_CLASSES",
     "COMPONENT_KINDS",
     "IMPLIED_CONTROLS",
@@ -46,6 +47,9 @@ RATE_LIMIT = "AML.M0004"
 IMPLIED_CONTROLS = {("service", "rate_limited", True): RATE_LIMIT,
                     ("llm-app", "autonomy", "human-approval"): "AML.M0029",  # Human In-the-Loop for Agent Actions
                     ("model", "signed", True): "AML.M0014"}  # Verify AI Artifacts
+#: Fields that hold a control without the control implying the field: a signature checked before loading
+#: is also code signing (AML.M0013), though code signing alone says nothing of the model's own check.
+ALSO_HOLDS = {("model", "signed", True): "AML.M0013"}
 #: Those controls that also imply their field, with the value that denies them (an error beside the
 #: control). Not AML.M0029: an autonomous agent may still wait for a person before its weightier actions.
 CONTRADICTS = {RATE_LIMIT: False, "AML.M0014": False}

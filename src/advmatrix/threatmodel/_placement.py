@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection
 
+from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
 from ._conditions import STORES, flows_back
-from .system import IMPLIED_CONTROLS, Component, System, is_training_data
+from .system import Component, System, is_training_data
 
 __all__ = ["AT_THE_API", "holder", "holds", "in_front", "places"]
 
@@ -86,9 +87,10 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
 def holds(comp: Component, mid: str) -> bool:
     """Whether ``comp`` holds mitigation ``mid``: in its controls, or by a field that says the same thing
     (``rate_limited: true`` on a service is AML.M0004, ``autonomy: human-approval`` AML.M0029, ``signed:
-    true`` on a model AML.M0014)."""
+    true`` on a model AML.M0014 and AML.M0013)."""
     return mid in comp.controls or any(m == mid and comp.kind == kind and comp.get(name) == value
-                                       for (kind, name, value), m in IMPLIED_CONTROLS.items())
+                                       for said in (IMPLIED_CONTROLS, ALSO_HOLDS)
+                                       for (kind, name, value), m in said.items())
 
 
 def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
