@@ -29,7 +29,7 @@ from pathlib import Path
 
 from advmatrix.kb import bundled
 from advmatrix.threatmodel import load_system, predict
-from advmatrix.threatmodel.paths import TransitionModel, attack_paths, find_paths
+from advmatrix.threatmodel.paths import TransitionModel, attack_paths, find_paths, topology_links
 
 SYSTEMS = Path(__file__).parent / "data" / "case_study_systems"
 #: (rank, distinct): the default, the default without the near-duplicate filter, the old product ranking.
@@ -50,13 +50,21 @@ def agreement(half: str) -> None:
         first = {t: seq.index(t) for t in seq}
         last = {t: i for i, t in enumerate(seq)}
         back_to_back = set(pairwise(seq))
-        likely = set(predict(load_system(SYSTEMS / f"{cs.id}.yaml")).likely_technique_ids)
+        system = load_system(SYSTEMS / f"{cs.id}.yaml")
+        prediction = predict(system)
+        likely = set(prediction.likely_technique_ids)
+        # as the report draws them: moves only between techniques on joined parts of the system
+        links = topology_links(system, prediction)
         for over, techniques in (("used", set(seq)), ("predicted", likely)):
-            for rank, distinct in VARIANTS:
-                paths = attack_paths(model, techniques, k=5, rank=rank, distinct=distinct)
+            variants = [(r, d, None) for r, d in VARIANTS]
+            if over == "predicted":
+                variants.append(("per-step", True, links))
+            for rank, distinct, linked in variants:
+                paths = attack_paths(model, techniques, k=5, rank=rank, distinct=distinct, linked=linked)
                 if not paths:
                     continue
-                t = totals.setdefault((over, f"{rank}{'' if distinct else ', near-duplicates kept'}"), Counter())
+                label = f"{rank}{'' if distinct else ', near-duplicates kept'}{', along the flows' if linked else ''}"
+                t = totals.setdefault((over, label), Counter())
                 t["systems"] += 1
                 t["paths"] += len(paths)
                 covered: set[str] = set()

@@ -247,3 +247,22 @@ def test_mermaid_quotes_ids_and_names(model, matrix):
     assert 'Say #34;hi#34; #35;1 #60;b#62;' in chart
     assert chart.count('"') % 2 == 0
     assert '-->|"0.500 · no case study"| s1' in chart
+
+
+def test_report_paths_move_only_between_joined_parts_of_the_system():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    text = ("name: two\ncomponents:\n"
+            "  - {id: u, kind: external}\n  - {id: api, kind: service, audience: public, returns: scores}\n"
+            "  - {id: clf, kind: model, task: classification, modality: image, trained_by: us}\n"
+            "  - {id: other, kind: model, task: generation, artifact_format: pickle, source: huggingface,"
+            " trained_by: open-source}\n"
+            "flows: [{from: u, to: api}, {from: api, to: clf}, {from: clf, to: api}, {from: api, to: u}]\n")
+    tm = tmr.build(load_system_text(text), k=10)
+    on = {t: set(tm.prediction.components_for(t)) for t in tm.prediction.technique_ids}
+    joined = {"u": {"u", "api"}, "api": {"u", "api", "clf"}, "clf": {"api", "clf"}, "other": {"other"}}
+    assert tm.paths
+    for path in tm.paths:
+        for a, b in pairwise(path.techniques):
+            assert any(joined[x] & on[b] for x in on[a]), (a, b)

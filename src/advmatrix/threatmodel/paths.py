@@ -28,21 +28,28 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import UsageError
 from ._transitions import ENTRY_TACTICS, GOAL_TACTICS, Edge, Path, Step, TransitionModel
 
+if TYPE_CHECKING:
+    from .predict import Prediction
+    from .system import System
+
 __all__ = ["ENTRY_TACTICS", "GOAL_TACTICS", "MAX_GENERATED", "RANKS", "Edge", "Path", "PathSearch", "Step",
-           "TransitionModel", "attack_paths", "find_paths", "near_duplicate"]
+           "TransitionModel", "attack_paths", "find_paths", "near_duplicate", "topology_links"]
 
 MAX_GENERATED = 200_000
 """Partial paths a search may put on its queue before it stops with what it has found."""
 #: Candidates drawn per path asked for, so that near-duplicates can be skipped (``distinct``).
 POOL = 4
 Rank = Literal["per-step", "probability"]
+#: Whether a move from one technique to the next is possible on the system (see :func:`topology_links`).
+Linked = Callable[[str, str], bool]
 RANKS: tuple[str, ...] = ("per-step", "probability")
 """How paths are ordered: the geometric mean of their transition probabilities, or their product."""
 
@@ -63,7 +70,7 @@ class PathSearch:
 
 def attack_paths(model: TransitionModel, techniques: set[str], entries: set[str] | None = None,
                  goals: set[str] | None = None, k: int = 5, max_len: int = 8, rank: Rank = "per-step",
-                 distinct: bool = True) -> list[Path]:
+                 distinct: bool = True, linked: Linked | None = None) -> list[Path]:
     """The ``k`` likeliest attack paths over ``techniques``, best first; ``[]`` when none exists.
 
     A path starts at an entry technique (default: the predicted techniques under
@@ -73,14 +80,16 @@ def attack_paths(model: TransitionModel, techniques: set[str], entries: set[str]
     ``probability`` by their product (which favours the shortest paths). With ``distinct`` (default) a
     path one step away from a better one (a step inserted, removed or replaced, or two neighbouring
     steps exchanged) is left out, so the list shows different chains. Entries and goals given must be
-    among ``techniques``.
+    among ``techniques``. With ``linked`` a move from one technique to another is taken only where it
+    says the two can follow each other (see :func:`topology_links`).
     """
-    return find_paths(model, techniques, entries, goals, k=k, max_len=max_len, rank=rank, distinct=distinct).paths
+    return find_paths(model, techniques, entries, goals, k=k, max_len=max_len, rank=rank, distinct=distinct,
+                      linked=linked).paths
 
 
 def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] | None = None,
                goals: set[str] | None = None, *, k: int = 5, max_len: int = 8, rank: Rank = "per-step",
-               distinct: bool = True, max_generated: int = MAX_GENERATED) -> PathSearch:
+               distinct: bool = True, max_generated: int = MAX_GENERATED, linked: Linked | None = None) -> PathSearch:
     """:func:`attack_paths` with the search's cost reported beside the paths."""
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (k, max_len)) or k < 1 or max_len < 2:
         raise UsageError(f"attack paths need whole numbers k >= 1 and max_len >= 2 (got k={k!r}, max_len={max_len!r})")
@@ -97,7 +106,8 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
 
     # -log p turns the best product of probabilities into the shortest sum of weights.
     members = set(nodes)
-    succ = {a: [(b, -math.log(p)) for b, p in model.probabilities.get(a, {}).items() if b in members and b != a]
+    succ = {a: [(b, -math.log(p)) for b, p in model.probabilities.get(a, {}).items()
+                if b in members and b != a and (linked is None or linked(a, b))]
             for a in nodes}
     h, hops = _distance_to_goals(succ, goal_ids)
     search = _Search(succ, h, hops, goal_ids, sorted(entry_ids), max_generated)
@@ -123,6 +133,24 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
         if not (distinct and any(near_duplicate(ids, other) for other in kept)):
             kept.append(ids)
     return PathSearch([_build(model, p, rank) for p in kept], search.expanded, search.generated, search.truncated)
+
+
+def topology_links(system: System, prediction: Prediction) -> Linked:
+    """The moves a system allows: one technique can follow another where they are found on the same
+    component, on two a flow or a tool list joins, or where either is the adversary's own (the adversary
+    meets the whole system). A learned move between techniques found on unconnected parts of the system
+    (the weights of one model, then the theft of another's) is no path an attacker can walk."""
+    near: dict[str, set[str]] = {c.id: {c.id} for c in system.components}
+    for a, b, _ in system.edges():
+        near[a].add(b)
+        near[b].add(a)
+    adversaries = {c.id for c in system.of_kind("adversary")}
+    on = {t: set(prediction.components_for(t)) for t in prediction.technique_ids}
+
+    def linked(a: str, b: str) -> bool:
+        ca, cb = on.get(a, set()), on.get(b, set())
+        return bool(ca & adversaries or cb & adversaries) or any(near[x] & cb for x in ca)
+    return linked
 
 
 def near_duplicate(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
