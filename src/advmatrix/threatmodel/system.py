@@ -184,7 +184,20 @@ class System(_Base):
         from_model = not forward and first <= models
         from_training = forward and bool(first) and first <= training
         shared = self.memo("shared-models", self._shared_models)
-        seen: dict[str, None] = {}
+        if not shared and not from_training:
+            # no state to carry: a plain walk (most systems; the state below cost a long chain a fifth more)
+            seen: dict[str, None] = {}
+            todo = list(starts)
+            while todo:
+                node = todo.pop()
+                skip = training if from_model and node in models and node not in first else ()
+                for n in nxt.get(node, ()):
+                    if n not in seen and n not in skip:
+                        seen[n] = None
+                        if n not in outside:
+                            todo.append(n)
+            return list(seen)
+        seen = {}
         states: set[tuple[str, bool, str | None]] = set()
         stack: list[tuple[str, bool, str | None]] = [(s, False, None) for s in starts]
         while stack:
