@@ -311,6 +311,36 @@ def test_empty_rules_path_is_refused_not_read_as_the_current_directory(cli):
     assert r.code == 2 and "--rules needs a file or directory" in r.err
 
 
+def test_an_empty_out_is_refused_not_written_into_the_current_directory(cli, tmp_path, monkeypatch):
+    example = Path(__file__).resolve().parents[2] / "examples" / "systems" / "fraud-model.yaml"
+    monkeypatch.chdir(tmp_path)
+    r = cli("threatmodel", example, "--out", "")
+    assert r.code == 2 and "--out needs a directory (got an empty path)" in r.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_output_replaces_a_yml_rule_file_of_a_rules_directory(cli, tmp_path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "systems" / "fraud-model.yaml"
+    rules = tmp_path / "rd"
+    rules.mkdir()
+    mine = rules / "mine.yml"
+    mine.write_text(rule("kind: model"))
+    r = cli("threatmodel", example, "--rules", rules, "--emit-assess-plan", mine)
+    assert r.code == 2 and mine.read_text() == rule("kind: model")
+
+
+def test_files_in_a_rules_directory_that_are_not_read_are_named(cli, tmp_path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "systems" / "fraud-model.yaml"
+    rules = tmp_path / "rd"
+    (rules / "sub").mkdir(parents=True)
+    (rules / "a.yaml").write_text(rule("kind: model"))
+    for name in ("_b.yaml", "b.YAML", "sub/c.yaml", "notes.txt"):
+        (rules / name).write_text("rules: [oops")
+    r = cli("threatmodel", example, "--rules", rules, "--json", "--paths", "0")
+    assert r.code == 0
+    assert f"{rules}: not read: _b.yaml, b.YAML, sub/ (rule files are *.yaml or *.yml" in r.err
+
+
 def test_browsing_techniques_follow_what_a_tool_is_said_to_do():
     """Clickbait and drive-by need a tool that opens pages: a mail-only tool (browses: false) rules them
     out, a read-only fetcher that browses brings them in, and an unstated one leaves them possible."""

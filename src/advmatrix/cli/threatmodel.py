@@ -35,7 +35,7 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
                 bom: bool = typer.Option(False, "--bom", help="Read SYSTEM as a CycloneDX ML-BOM whatever it looks like."),
                 overlay: Optional[str] = typer.Option(None, "--overlay", help="YAML in the system.yaml schema adding what the BOM lacks (merged by component id)."),
                 fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),
-                out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for threatmodel.json/.md/.html/.sarif and threatmodel-layer.json (default: . when --format is given)."),
+                out_dir: Optional[str] = typer.Option(None, "--out", "-o", help="Directory for threatmodel.json/.md/.html/.sarif and threatmodel-layer.json (default: . when --format is given)."),
                 rules: list[str] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
                 fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of its mitigations is in place (techniques with no mitigation at all are listed, not counted)."),
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
@@ -58,9 +58,11 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
     if fail_on is not None and fail_on not in tmr.FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got '{fail_on}')")
     # Path("") is the current directory: an empty argument would quietly mean "."
-    for what, value in (("SYSTEM", system), ("--overlay", overlay), *(("--rules", r) for r in rules)):
+    for what, value in (("SYSTEM", system), ("--overlay", overlay), *(("--rules", r) for r in rules),
+                        ("--out", out_dir)):
         if value is not None and not value.strip():
-            raise UsageError(f"{what} needs a file{' or directory' if what == '--rules' else ''} (got an empty path)")
+            kind = "a directory" if what == "--out" else "a file or directory" if what == "--rules" else "a file"
+            raise UsageError(f"{what} needs {kind} (got an empty path)")
     # Taken as text: a Path drops the trailing slash of 'plans/', and a file named plans would be written.
     for what, value in (("--emit-assess-plan", emit_assess_plan), ("--emit-monitor-config", emit_monitor_config)):
         if value is not None and (not value.strip() or value.endswith(("/", "\\"))):
@@ -88,8 +90,10 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
         extra["assess_plan"] = (Path(emit_assess_plan), tmr.assess_plan(tm))
     if emit_monitor_config is not None:
         extra["monitor_config"] = (Path(emit_monitor_config), tmr.monitor_config(tm))
-    rule_files = [f for r in map(Path, rules) for f in ([r] if not r.is_dir() else sorted(r.glob("*.yaml")))]
-    written = tmr.write_outputs(tm, out_dir, formats, extra, read=rule_files)
+    # every file in a rule directory is the user's: an output must not replace any of them (*.yml included)
+    rule_files = [f for r in map(Path, rules) for f in ([r] if not r.is_dir() else sorted(
+        p for p in r.iterdir() if p.is_file()))]
+    written = tmr.write_outputs(tm, Path(out_dir) if out_dir is not None else None, formats, extra, read=rule_files)
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
     bare = tmr.unmitigable(tm.prediction, fail_on) if fail_on else []
     if json:

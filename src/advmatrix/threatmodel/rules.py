@@ -157,6 +157,13 @@ def _rule_files(path: Path) -> list[Path]:
         found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
         if not found:
             raise FormatError(f"{path}: no rule files (*.yaml, *.yml) in this directory")
+        # what looks like rules but is not read must be said: a rule in it would silently not apply
+        skipped = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir() if p not in found and (
+            p.is_dir() or p.suffix.lower() in (".yaml", ".yml")))
+        if skipped:
+            warnings.warn(RuleWarning(f"{path}: not read: {', '.join(skipped[:5])}"
+                                      f"{' and more' if len(skipped) > 5 else ''} (rule files are *.yaml or *.yml "
+                                      "directly in the directory, not starting with '_')"), stacklevel=2)
         return found
     if not path.exists():
         raise FormatError(f"{path}: no such rule file or directory")
