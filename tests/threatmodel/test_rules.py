@@ -134,7 +134,8 @@ def test_unlinked_mitigation_warns_but_loads(tmp_path):
 def test_directory_of_user_rules_adds_to_bundled(tmp_path):
     (tmp_path / "a.yaml").write_text(rule("kind: model"))
     (tmp_path / "_notes.yaml").write_text("not: [rules")
-    got = load_rules([tmp_path])
+    with pytest.warns(RuleWarning, match=r"not read: _notes\.yaml"):
+        got = load_rules([tmp_path])
     assert len(got) == len(bundled_rules()) + 1
 
 

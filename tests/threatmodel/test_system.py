@@ -479,3 +479,12 @@ def test_a_comma_in_unquoted_flow_text_says_to_quote_it():
         load_system_text(text, "s.yaml")
     assert str(info.value) == ("s.yaml:6: flows[0].files: unknown field with no value; if it was text after a "
                                "comma inside {...}, quote that text")
+
+
+@pytest.mark.parametrize(("char", "name"), [("\u2028", "a line separator"), ("\x85", "a next-line character")])
+def test_a_unicode_line_break_yaml_counts_and_editors_do_not_is_refused_at_its_line(char, name):
+    text = f"name: x\n# caf{char} menu\ncomponents: []\n"
+    with pytest.raises(FormatError) as info:
+        load_system_text(text, "s.yaml")
+    assert str(info.value) == f"s.yaml:2: holds U+{ord(char):04X} ({name}), which YAML reads as a line break; remove it"
+

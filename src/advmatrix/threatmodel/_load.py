@@ -121,11 +121,22 @@ YAML_KEY_LIMIT = 1024
 _JSON_KEY = re.compile(rf'"((?:[^"\\\n]|\\.){{{YAML_KEY_LIMIT - 8},}})"(\s*:)')
 
 
+_BREAKER_NAMES = {"\u2028": "a line separator", "\u2029": "a paragraph separator", "\x85": "a next-line character"}
+_LINE_BREAKERS = re.compile("[\u2028\u2029\x85]")
+
+
 def read_yaml(text: str, source: str) -> Located:
     """Parse one YAML document, keeping the line of each node; syntax errors become ``FormatError``.
 
     JSON is read as YAML, with one difference handled here: a JSON key longer than YAML's implicit-key
     limit is valid JSON, so such keys are read through short stand-ins on the same line and put back."""
+    breaker = _LINE_BREAKERS.search(text)
+    if breaker:
+        # YAML counts these as line breaks and editors do not: every line after one would be misnamed,
+        # and one in a comment ends the comment mid-line
+        line = text.count("\n", 0, breaker.start()) + 1
+        raise FormatError(f"{source}:{line}: holds U+{ord(breaker.group()):04X} ({_BREAKER_NAMES[breaker.group()]}), "
+                          "which YAML reads as a line break; remove it")
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("{") and _JSON_KEY.search(text) and _is_json(text):
         return _read_long_keys(text, source)
