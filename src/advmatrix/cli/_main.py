@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse's own --help and usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except AdvmatrixError as exc:
-        print(f"advmatrix: error: {exc}", file=sys.stderr)
+        print(f"advmatrix: error: {_terminal_safe(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("advmatrix: interrupted", file=sys.stderr)
@@ -48,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"advmatrix: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+
+
+def _terminal_safe(text: str) -> str:
+    """``text`` with every character a terminal would act on (escape sequences, NUL, a lone carriage
+    return) written as its escape, line breaks between the message's lines kept: messages quote ids and
+    values from the user's files, and a file must not recolour or rewrite the terminal."""
+    return "\n".join("".join(c if c.isprintable() or c == "\t" else c.encode("unicode_escape").decode("ascii")
+                              for c in line) for line in text.split("\n"))
 
 
 def run() -> None:

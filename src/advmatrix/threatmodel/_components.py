@@ -91,7 +91,7 @@ class Component(_Base):
     controls: one_or_many(MitigationId) = Field(
         (), description="ATLAS mitigation IDs (AML.M....) already in place for this component."
     )
-    properties: dict[str, PropertyValue] = Field(
+    properties: dict[Annotated[str, Field(pattern=r"\S")], PropertyValue] = Field(
         default_factory=dict, description="Free facts for user rules; values are strings, booleans or integers."
     )
 

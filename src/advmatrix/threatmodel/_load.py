@@ -373,6 +373,11 @@ def validation_problems(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Lo
                 problems.append((where, f"got {_shown(err['input'])}"))
             merged[where].append(member)
             continue
+        if "[key]" in loc:
+            # a mapping's key is wrong: named at the mapping, whose line the file has ('properties.[key]' is not)
+            at = loc.index("[key]")
+            problems.append(((*prefix, *loc[:at - 1]), f"a name in it {_message(err, raw)}"))
+            continue
         problems.append(((*prefix, *loc), _message(err, raw)))
     # A misspelt required field is one mistake: its "did you mean" says it all, so the "required field
     # missing" line for the name it meant goes.

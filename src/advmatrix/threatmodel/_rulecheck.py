@@ -142,6 +142,9 @@ class RuleChecker:
             if comp is not None and comp not in COMPONENT_KINDS:
                 raise self.fail((*here, "component"), name,
                                 f"unknown component kind {comp!r}; must be one of {', '.join(COMPONENT_KINDS)}")
+            if comp == "adversary":
+                raise self.fail((*here, "component"), name, "a mitigation goes on a component of the system; an "
+                                "adversary holds no controls")
             out[mid] = MitigationPlacement(comp, self.stage(spec.get("stage"), (*here, "stage"), name))
         return out
 
@@ -236,7 +239,8 @@ class RuleChecker:
                 raise self.fail(loc, name, "an adversary is on no flow, so 'exposed' never holds for one")
             untrusted, usage = False, "'exposed' takes true, false or {untrusted: true, direct: true} (either key)"
             if isinstance(value, dict):
-                if set(value) - {"untrusted", "direct"} or not all(isinstance(v, bool) for v in value.values()):
+                if not value or set(value) - {"untrusted", "direct"} or \
+                        not all(isinstance(v, bool) for v in value.values()):
                     raise self.fail(loc, name, usage)
                 # direct: someone reaches it without their content resting in a store or a tool on the way
                 untrusted, value = value.get("untrusted", False), "direct" if value.get("direct") else True

@@ -71,12 +71,16 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     inline: list[tuple[dict[str, Any], str]] = []  # a data set a model card describes in place, and its model
     for comp in comps:
         props = read_properties(comp, PROPERTY_PREFIX, lines)
+        where = lines.at(str(comp.get("bom-ref") or slug(str(comp.get("name", "")))))
+        if "kind" in props and not props["kind"].strip():
+            raise FormatError(f"{where}: component '{comp.get('bom-ref') or comp.get('name')}': advmatrix:kind is "
+                              f"empty; give a kind ({', '.join(COMPONENT_CLASSES)}) or leave the property out")
         kind = props.get("kind") or {"machine-learning-model": "model", "data": "dataset",
                                      "application": "service"}.get(str(comp.get("type")))
         if kind is None:
             continue
         if kind not in COMPONENT_CLASSES:
-            raise FormatError(f"{source}: component '{comp.get('bom-ref') or comp.get('name')}': "
+            raise FormatError(f"{where}: component '{comp.get('bom-ref') or comp.get('name')}': "
                               f"advmatrix:kind '{kind}' must be one of {', '.join(COMPONENT_CLASSES)}")
         cid = str(comp.get("bom-ref") or slug(str(comp.get("name", ""))))
         entry: dict[str, Any] = {"id": cid, "kind": kind, "name": comp.get("name")}
@@ -181,9 +185,11 @@ def _local_refs(bom: dict[str, Any]) -> Callable[[str], str]:
     """A reader of references that turns a BOM-Link into this BOM (``urn:cdx:<serial>/<version>#<ref>``,
     CycloneDX's way to name a component of a BOM) into the plain ``bom-ref`` it names; others are kept."""
     serial = str(bom.get("serialNumber") or "").removeprefix("urn:uuid:").lower()
+    version = str(bom.get("version", 1))
 
     def local(ref: str) -> str:
-        if serial and ref.lower().startswith(f"urn:cdx:{serial}/") and "#" in ref:
+        # another version of this BOM may not hold the same components: only this one's are read
+        if serial and ref.lower().startswith(f"urn:cdx:{serial}/{version}#"):
             return unquote(ref.split("#", 1)[1])
         return ref
     return local

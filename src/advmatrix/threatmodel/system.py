@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from pydantic import Field, StrictBool, ValidationInfo, model_validator
+from pydantic import ConfigDict, Field, StrictBool, ValidationInfo, model_validator
 
 from ._components import (
     ADVERSARY_ACCESS,
@@ -73,6 +73,10 @@ DEFER_REFERENCES = "advmatrix.threatmodel.defer_references"
 
 class Flow(_Base):
     """Content moving from one component to another (queries, data, documents, tool results)."""
+
+    # the file says from/to; 'source'/'target' are the Python names only (a flow written with them in a
+    # file was taken as a flow the documentation and the JSON Schema do not describe)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
     source: str = Field(alias="from", description="Id of the component the content comes from.")
     target: str = Field(alias="to", description="Id of the component it goes to.")

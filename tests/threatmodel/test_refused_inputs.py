@@ -1,0 +1,86 @@
+"""Inputs that must be refused, each with one line naming where, rather than read as something the
+user did not write: flows keyed source/target, blank property names, an empty exposed test, a placement
+on the adversary, an empty advmatrix:kind, a BOM-Link into another version of the BOM, and terminal
+control sequences quoted back from a file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from advmatrix.errors import FormatError
+from advmatrix.threatmodel import load_cyclonedx, load_system_text
+from advmatrix.threatmodel.rules import load_rules
+
+BOMS = Path(__file__).parents[2] / "examples" / "boms"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "systems" / "fraud-model.yaml"
+
+
+def refused(text: str) -> str:
+    with pytest.raises(FormatError) as info:
+        load_system_text(text, "s.yaml")
+    return str(info.value)
+
+
+def test_a_flow_keyed_source_and_target_is_not_a_flow():
+    said = refused("name: x\ncomponents: [{id: a, kind: external}, {id: b, kind: service, audience: public}]\n"
+                   "flows: [{source: a, target: b}]\n")
+    assert "s.yaml:3: flows[0].from: required field missing" in said
+    assert "s.yaml:3: flows[0].source: unknown field" in said
+
+
+def test_a_blank_property_name_is_refused_at_the_mapping():
+    assert refused("name: x\ncomponents:\n  - {id: m, kind: model, properties: {'': true}}\n") == \
+        "s.yaml:3: components[0].properties: a name in it must not be blank"
+
+
+@pytest.mark.parametrize(("when", "extra", "says"), [
+    ("{kind: model, exposed: {}}", "", "'exposed' takes true, false or {untrusted: true, direct: true}"),
+    ("{kind: model}", "    mitigations: {AML.M0015: {component: adversary}}\n",
+     "a mitigation goes on a component of the system; an adversary holds no controls"),
+])
+def test_rule_forms_that_would_be_read_as_something_else_are_refused(tmp_path, when, extra, says):
+    path = tmp_path / "mine.yaml"
+    path.write_text(f"rules:\n  - id: AML.T0015\n    when: {when}\n    reason: x\n{extra}")
+    with pytest.raises(FormatError) as info:
+        load_rules([path], include_bundled=False)
+    assert says in str(info.value) and "mine.yaml:" in str(info.value)
+
+
+def bom(tmp_path, change) -> Path:
+    data = json.loads((BOMS / "chatbot.bom.json").read_text())
+    change(data)
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def test_an_empty_advmatrix_kind_is_refused_at_its_component(tmp_path):
+    def empty(b):
+        b["components"][1]["properties"].append({"name": "advmatrix:kind", "value": " "})
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(bom(tmp_path, empty), validate=False)
+    assert f"{tmp_path / 'bom.json'}:" in str(info.value) and "component 'tickets': advmatrix:kind is empty" in \
+        str(info.value)
+
+
+def test_a_bom_link_into_another_version_of_this_bom_is_not_read_as_this_one(tmp_path):
+    serial = "3e671687-395b-41f5-a30f-a58921a69b79"
+
+    def link(b):
+        b["serialNumber"], b["version"] = f"urn:uuid:{serial}", 1
+        b["dependencies"][1]["dependsOn"] = [f"urn:cdx:{serial}/7#tickets"]
+    with pytest.warns(UserWarning, match="which no component or service has"):
+        system = load_cyclonedx(bom(tmp_path, link), validate=False)
+    assert ("tickets", "tuned-llm") not in {(f.source, f.target) for f in system.flows}
+
+
+def test_control_sequences_quoted_from_a_file_reach_the_terminal_escaped(cli, tmp_path):
+    def paint(b):
+        b["components"].append({"type": "data", "bom-ref": "d\u001b[31mRED\u0000", "name": "d",
+                                "properties": [{"name": "advmatrix:kind", "value": "database"}]})
+    r = cli("threatmodel", bom(tmp_path, paint))
+    assert r.code == 2 and "\u001b" not in r.err and "\u0000" not in r.err
+    assert "component 'd\\x1b[31mRED\\x00': advmatrix:kind 'database' must be one of" in r.err
