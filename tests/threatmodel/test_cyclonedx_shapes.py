@@ -115,3 +115,21 @@ def test_two_components_named_alike_without_bom_refs_are_told_to_get_one(tmp_pat
         quietly(chatbot(tmp_path, twins))
     assert str(info.value) == (f"{tmp_path / 'bom.json'}: two components without a bom-ref have the name 'scorer', "
                                "which is their id; give each a bom-ref")
+
+
+def test_inline_data_sets_without_a_name_twice_or_under_the_models_ref_are_not_lost(tmp_path):
+    from advmatrix.errors import FormatError
+
+    def cards(datasets):
+        def change(bom):
+            bom["components"][0]["modelCard"]["modelParameters"]["datasets"] = datasets
+        return change
+    nameless = quietly(chatbot(tmp_path, cards([{"type": "dataset", "classification": "confidential",
+                                                 "contents": {"url": "https://example.com/x"}}])))[0]
+    data = nameless.component("tuned-llm-dataset-1")
+    assert data.sensitive and ("tuned-llm-dataset-1", "tuned-llm") in flows(nameless)
+    twice = quietly(chatbot(tmp_path, cards([{"type": "dataset", "name": "x"},
+                                             {"type": "dataset", "name": "x", "classification": "secret"}])))[0]
+    assert twice.component("x").sensitive
+    with pytest.raises(FormatError, match="its model card describes a data set with the model's own bom-ref"):
+        quietly(chatbot(tmp_path, cards([{"type": "dataset", "bom-ref": "tuned-llm", "name": "x"}])))

@@ -94,7 +94,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                     use = "evaluation" if ("eval" in name.lower() or "test" in name.lower()) else "training"
                     used_for.setdefault(name, set()).add(use)
                     carded.setdefault(name, cid)
-                elif isinstance(ref, dict) and (ref.get("bom-ref") or ref.get("name")):
+                elif isinstance(ref, dict):
                     inline.append((ref, cid))
         elif kind == "dataset":
             map_dataset(comp, entry)
@@ -106,12 +106,18 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
             raise FormatError(lines.twice(cid, "components"))
         entries[cid] = entry
     flows: list[dict[str, Any]] = []
-    for data, model in inline:
-        did = str(data.get("bom-ref") or slug(str(data.get("name"))))
+    for n, (data, model) in enumerate(inline, 1):
+        # one with neither bom-ref nor name is still the model's data: named after the model
+        did = str(data.get("bom-ref") or (slug(str(data["name"])) if data.get("name") else f"{model}-dataset-{n}"))
+        if did == model:
+            raise FormatError(f"{lines.at(model)}: component '{model}': its model card describes a data set with "
+                              "the model's own bom-ref; give the data set its own")
         use = "evaluation" if any(w in did.lower() for w in ("eval", "test")) else "training"
-        if did not in entries:
-            entries[did] = {"id": did, "kind": "dataset", "name": data.get("name"), "used_for": [use]}
-            map_dataset({"data": [data]}, entries[did])
+        entry = entries.setdefault(did, {"id": did, "kind": "dataset", "name": data.get("name") or did, "used_for": []})
+        if entry["kind"] == "dataset" and "used_for" in entry and isinstance(entry["used_for"], list):
+            # described twice (two models' cards, or one card twice): what either says holds
+            entry["used_for"] = sorted({*entry["used_for"], use})
+            map_dataset({"data": [data]}, entry)
         flows.append({"from": did, "to": model})
     services = walk_nested(bom.get("services") or [], "services")
     refs = {str(c.get("bom-ref")) for c in [*comps, *services] if c.get("bom-ref")}
