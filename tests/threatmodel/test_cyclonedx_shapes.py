@@ -133,3 +133,18 @@ def test_inline_data_sets_without_a_name_twice_or_under_the_models_ref_are_not_l
     assert twice.component("x").sensitive
     with pytest.raises(FormatError, match="its model card describes a data set with the model's own bom-ref"):
         quietly(chatbot(tmp_path, cards([{"type": "dataset", "bom-ref": "tuned-llm", "name": "x"}])))
+
+
+def test_a_bom_too_large_for_the_schema_check_is_read_with_a_warning_saying_so(tmp_path, monkeypatch):
+    from advmatrix.threatmodel import cyclonedx
+
+    monkeypatch.setattr(cyclonedx, "SCHEMA_CHECK_MOST", 5)
+
+    def grow(bom):
+        bom["components"] += [{"type": "data", "bom-ref": f"d{i}", "name": f"d{i}"} for i in range(10)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        system = load_cyclonedx(chatbot(tmp_path, grow))
+    said = [str(w.message) for w in caught]
+    assert any("not checked against the CycloneDX schema: 15 components and services" in m for m in said)
+    assert system.component("d9").kind == "dataset"
