@@ -84,3 +84,26 @@ def test_control_sequences_quoted_from_a_file_reach_the_terminal_escaped(cli, tm
     r = cli("threatmodel", bom(tmp_path, paint))
     assert r.code == 2 and "\u001b" not in r.err and "\u0000" not in r.err
     assert "component 'd\\x1b[31mRED\\x00': advmatrix:kind 'database' must be one of" in r.err
+
+
+def test_an_id_that_differs_only_in_its_encoding_says_so_in_escapes():
+    said = refused("name: x\ncomponents: [{id: caf\u00e9, kind: external}, {id: b, kind: service, audience: public}]\n"
+                   "flows: [{from: cafe\u0301, to: b}]\n")
+    assert said == ("s.yaml:3: flows[0].from: unknown component 'cafe\u0301' (component 'caf\\xe9' differs from "
+                    "'cafe\\u0301' only in case or in how its characters are encoded)")
+
+
+@pytest.mark.parametrize(("head", "says"), [(b"\xff\xfe\x00\x00", "is UTF-32"), (b"\xff\xfe", "is UTF-16")])
+def test_a_wide_encoding_is_named(tmp_path, head, says):
+    from advmatrix.threatmodel import load_system
+
+    path = tmp_path / "s.yaml"
+    path.write_bytes(head + "name: x\n".encode("utf-32-le" if len(head) == 4 else "utf-16-le"))
+    with pytest.raises(FormatError, match=f"{says}; save it as UTF-8"):
+        load_system(path)
+
+
+def test_a_newer_cyclonedx_version_is_called_newer_not_unable(tmp_path):
+    path = bom(tmp_path, lambda b: b.update(specVersion="1.8"))
+    with pytest.raises(FormatError, match=r"CycloneDX 1\.8 is newer than this reader; ML-BOMs are read as 1\.5"):
+        load_cyclonedx(path)

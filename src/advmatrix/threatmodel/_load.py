@@ -107,6 +107,8 @@ def read_text(path: str | Path) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        raise FormatError(f"{path}: is UTF-32; save it as UTF-8")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise FormatError(f"{path}: is UTF-16; save it as UTF-8")
     try:

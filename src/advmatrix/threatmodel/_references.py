@@ -6,6 +6,7 @@ validation, and report every problem at once against its own line.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,7 +41,7 @@ def reference_problems(components: list[tuple[Any, Any, Any]],
         pairs.setdefault((source, target), i)
         for ref, alias in ((source, "from"), (target, "to")):
             if ref not in kinds:
-                problems.append((("flows", i, alias), f"unknown component '{ref}'"))
+                problems.append((("flows", i, alias), f"unknown component '{ref}'{_lookalike(ref, kinds)}"))
             elif kinds[ref] == "adversary":
                 problems.append((("flows", i, alias), f"'{ref}' is an adversary, which takes no flows: "
                                  "say what it can reach with its 'access'"))
@@ -49,7 +50,7 @@ def reference_problems(components: list[tuple[Any, Any, Any]],
             if not isinstance(tool, str):
                 continue  # the schema check names it
             if tool not in kinds:
-                problems.append((("components", i, "tools", j), f"unknown component '{tool}'"))
+                problems.append((("components", i, "tools", j), f"unknown component '{tool}'{_lookalike(tool, kinds)}"))
             elif kinds[tool] not in ("tool", "llm-app"):
                 # another LLM app is a sub-agent it delegates to; anything else is not called as a tool
                 problems.append((("components", i, "tools", j), f"'{tool}' is {a_kind(kinds[tool])}, not a tool "
@@ -57,6 +58,18 @@ def reference_problems(components: list[tuple[Any, Any, Any]],
             elif tool == components[i][0]:
                 problems.append((("components", i, "tools", j), f"'{tool}' is the app itself"))
     return problems
+
+
+def _lookalike(ref: Any, ids: Iterable[Any]) -> str:
+    """A hint when ``ref`` differs from an id only in case or in how its characters are encoded (NFC and
+    NFD 'café', fullwidth letters): the two print alike, so 'unknown' alone reads as a contradiction."""
+    if not isinstance(ref, str):
+        return ""
+    key = unicodedata.normalize("NFKC", ref).casefold()
+    near = next((i for i in ids if isinstance(i, str) and unicodedata.normalize("NFKC", i).casefold() == key), None)
+    # shown as escapes: printed as they are, the two would look the same
+    return (f" (component {near!a} differs from {ref!a} only in case or in how its characters are "
+            "encoded)" if near else "")
 
 
 def loc_text(loc: Iterable[str | int]) -> str:

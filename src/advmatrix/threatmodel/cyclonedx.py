@@ -23,6 +23,7 @@ component's ``properties["assumed"]``.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -349,8 +350,10 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         raise FormatError(f"{source}: not a CycloneDX BOM (no \"bomFormat\": \"CycloneDX\")")
     version = str(bom.get("specVersion", ""))
     if version not in _SUPPORTED:
-        raise FormatError(f"{source}: CycloneDX {version or '(no specVersion)'} cannot describe ML models; "
-                          f"ML-BOMs use {', '.join(_SUPPORTED)}")
+        newer = re.fullmatch(r"1\.(\d+)", version) and int(version.split(".")[1]) > 7
+        raise FormatError(f"{source}: CycloneDX {version or '(no specVersion)'} "
+                          + ("is newer than this reader; " if newer else "cannot describe ML models; ")
+                          + f"ML-BOMs are read as {', '.join(_SUPPORTED)}")
     parts = len(walk_nested(bom.get("components") or [])) + len(walk_nested(bom.get("services") or [], "services"))
     if validate and parts > SCHEMA_CHECK_MOST:
         # the schema's uniqueness checks compare every pair: 5,000 components took a minute, 20,000 four
