@@ -360,7 +360,7 @@ def test_one_problem_past_the_first_few_is_counted_in_the_singular():
 @pytest.mark.parametrize("value", ["!!float abc", "!!int abc", "!!timestamp abc", "!!bool maybe",
                                    "!!int \"" + "9" * 5000 + "\"", "1_" + "0" * 5000])
 def test_a_value_its_tag_cannot_take_is_one_line_not_a_crash(value):
-    with pytest.raises(FormatError, match=r"^s.yaml: not valid YAML: a value cannot be read as its type \(.+\)$"):
+    with pytest.raises(FormatError, match=r"^s.yaml:3: not valid YAML: a value cannot be read as its type \(.+\)$"):
         load_system_text(f"name: x\ncomponents:\n  - {{id: m, kind: model, properties: {{n: {value}}}}}\n", "s.yaml")
 
 
