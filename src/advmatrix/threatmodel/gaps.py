@@ -27,7 +27,8 @@ from typing import Any
 from ..errors import FormatError
 from ._conditions import GRAPH_LEAVES, Condition
 from ._load import MAX_PROBLEMS, Located, read_text, read_yaml
-from ._rulecheck import closed_values, flat_values, property_kinds, property_reads
+from ._propreads import flat_values, property_kinds, property_reads
+from ._rulecheck import closed_values
 from ._words import more, nearest
 from .predict import bundled_weights
 from .rules import Rule, RuleSet, bundled_rules

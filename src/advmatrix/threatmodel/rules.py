@@ -197,7 +197,7 @@ def load_rules(paths: Iterable[str | Path] = (), *, include_bundled: bool = True
                     rules.append(rule)
     if problems:
         raise FormatError("\n".join(problems))
-    from ._rulecheck import property_type_notes
+    from ._propreads import property_type_notes
 
     notes += property_type_notes(rules, bundled_rules())
     for note in notes:
