@@ -40,7 +40,7 @@ placeholder fails the load.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,9 +116,12 @@ class Condition:
         if self.op in ("upstream", "reachable_from", "downstream"):
             return self._graph(system, comp, facts)
         if self.op == "fed_by":
-            return self._fed_by(system, comp, facts)
+            # One flow, no hop: a tool that queries a public store, not every tool of the agent that does.
+            return self._among(system, comp, facts, flows_back(system, self.untrusted).get(comp.id, ()))
         if self.op == "uses":
-            return self._uses(system, comp, facts)
+            # The app's own tools, as its list names them: not those of another app its answers reach, nor
+            # a tool its output is merely sent to (a sub-agent returning a summary through its caller's tool).
+            return self._among(system, comp, facts, comp.get("tools") or ())
         if self.op == "adversary":
             return self._adversary(system, comp, facts)
         if self.op == "present":
@@ -172,24 +175,13 @@ class Condition:
             note_matched(facts, found)
         return bool(found)
 
-    def _fed_by(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
-        # One flow, no hop: a tool that queries a public store, not every tool of the agent that does.
+    def _among(self, system: System, comp: Component, facts: dict[str, str], ids: Iterable[str]) -> bool:
+        """Whether one of ``ids`` (one flow away, or the app's own tools) matches the selector; no walk."""
         selector = self.children[0]
-        found = [system.component(i) for i in dict.fromkeys(flows_back(system, self.untrusted).get(comp.id, ()))
+        found = [system.component(i) for i in dict.fromkeys(ids)
                  if i != comp.id and selector.match(system, system.component(i), {})]
         if found:
-            facts["fed_by"] = facts["via"] = names_of(found)
-            note_matched(facts, found)
-        return bool(found)
-
-    def _uses(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
-        # The app's own tools, as its list names them: not those of another app its answers reach, nor a
-        # tool its output is merely sent to (a sub-agent returning a summary through its caller's tool).
-        selector = self.children[0]
-        found = [system.component(i) for i in dict.fromkeys(comp.get("tools") or ())
-                 if selector.match(system, system.component(i), {})]
-        if found:
-            facts["uses"] = facts["via"] = names_of(found)
+            facts[self.op] = facts["via"] = names_of(found)
             note_matched(facts, found)
         return bool(found)
 
