@@ -237,3 +237,15 @@ def test_an_adversary_wears_down_only_a_model_that_keeps_learning():
     learning = system([*hosted, {"id": "feedback", "kind": "dataset", "used_for": ["fine-tuning"]}],
                       [{"from": "feedback", "to": "llm"}])
     assert "llm" in on(predict(learning), "AML.T0031")
+
+
+def test_a_generator_behind_a_guard_model_is_still_reached_through_it():
+    s = system([{"id": "internet", "kind": "external"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "images"},
+                {"id": "guard", "kind": "model", "task": "classification", "modality": "text"},
+                {"id": "gen", "kind": "model", "task": "generation", "trained_by": "us"}],
+               [{"from": "internet", "to": "api"}, {"from": "api", "to": "guard"}, {"from": "guard", "to": "gen"},
+                {"from": "gen", "to": "guard"}, {"from": "guard", "to": "api"}, {"from": "api", "to": "internet"}])
+    assert {c.id for c in s.upstream_of("gen")} >= {"internet", "api", "guard"}
+    got = predict(s)
+    assert "gen" in on(got, "AML.T0054") and "gen" in on(got, "AML.T0024.002")

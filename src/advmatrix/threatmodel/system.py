@@ -227,9 +227,13 @@ class System(_Base):
         its callers. A model keeps nothing between calls, so what one caller sends it goes back to that
         caller only: two agents on one LLM endpoint do not read each other's tools or documents."""
         pairs = {(a, b) for a, b, _ in self.edges()}
+        models = {c.id for c in self.of_kind("model")}
         out = {}
         for m in self.of_kind("model"):
-            callers = frozenset(a for a, b in pairs if b == m.id and (m.id, a) in pairs and a != m.id)
+            # a model answering another model is a step of one pipeline (a guard in front of a generator),
+            # not a second caller: only the apps, services, tools and parties calling it count
+            callers = frozenset(a for a, b in pairs if b == m.id and (m.id, a) in pairs and a != m.id
+                                and a not in models)
             if len(callers) > 1:
                 out[m.id] = callers
         return out
