@@ -148,3 +148,13 @@ def test_a_bom_too_large_for_the_schema_check_is_read_with_a_warning_saying_so(t
     said = [str(w.message) for w in caught]
     assert any("not checked against the CycloneDX schema: 14 components and services" in m for m in said)
     assert system.component("d9").kind == "dataset"
+
+
+def test_a_made_up_id_for_a_nameless_inline_data_set_does_not_take_over_a_component(tmp_path):
+    def clash(bom):
+        bom["components"][0]["modelCard"]["modelParameters"]["datasets"] = [
+            {"type": "dataset", "classification": "confidential"}]
+        bom["components"].append({"type": "data", "bom-ref": "tuned-llm-dataset-1", "name": "other"})
+    system = quietly(chatbot(tmp_path, clash))[0]
+    assert system.component("tuned-llm-dataset-1-inline").sensitive
+    assert not system.component("tuned-llm-dataset-1").sensitive

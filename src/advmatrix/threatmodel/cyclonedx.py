@@ -112,6 +112,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     for n, (data, model) in enumerate(inline, 1):
         # one with neither bom-ref nor name is still the model's data: named after the model
         did = str(data.get("bom-ref") or (slug(str(data["name"])) if data.get("name") else f"{model}-dataset-{n}"))
+        while not (data.get("bom-ref") or data.get("name")) and did in entries:
+            did += "-inline"  # a made-up id must not take over a component the BOM names so
         if did == model:
             raise FormatError(f"{lines.at(model)}: component '{model}': its model card describes a data set with "
                               "the model's own bom-ref; give the data set its own")
