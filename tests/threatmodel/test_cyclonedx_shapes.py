@@ -135,26 +135,18 @@ def test_inline_data_sets_without_a_name_twice_or_under_the_models_ref_are_not_l
         quietly(chatbot(tmp_path, cards([{"type": "dataset", "bom-ref": "tuned-llm", "name": "x"}])))
 
 
-def test_a_bom_too_large_for_the_schema_check_is_read_with_a_warning_saying_so(tmp_path, monkeypatch):
-    from advmatrix.threatmodel import cyclonedx
+def test_a_long_bom_is_checked_against_the_schema_in_parts_and_errors_point_into_the_whole(tmp_path, monkeypatch):
+    from advmatrix.errors import FormatError
+    from advmatrix.threatmodel import _bomcheck
 
-    monkeypatch.setattr(cyclonedx, "SCHEMA_CHECK_MOST", 5)
+    monkeypatch.setattr(_bomcheck, "SCHEMA_PART", 5)
 
     def grow(bom):
         bom["components"] += [{"type": "data", "bom-ref": f"d{i}", "name": f"d{i}"} for i in range(10)]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        system = load_cyclonedx(chatbot(tmp_path, grow))
-    said = [str(w.message) for w in caught]
-    assert any("not checked against the CycloneDX schema: 14 components and services" in m for m in said)
-    assert system.component("d9").kind == "dataset"
+    assert load_cyclonedx(chatbot(tmp_path, grow)).component("d9").kind == "dataset"
 
-
-def test_a_made_up_id_for_a_nameless_inline_data_set_does_not_take_over_a_component(tmp_path):
-    def clash(bom):
-        bom["components"][0]["modelCard"]["modelParameters"]["datasets"] = [
-            {"type": "dataset", "classification": "confidential"}]
-        bom["components"].append({"type": "data", "bom-ref": "tuned-llm-dataset-1", "name": "other"})
-    system = quietly(chatbot(tmp_path, clash))[0]
-    assert system.component("tuned-llm-dataset-1-inline").sensitive
-    assert not system.component("tuned-llm-dataset-1").sensitive
+    def spoil(bom):
+        grow(bom)
+        bom["components"][12]["colour"] = "red"
+    with pytest.raises(FormatError, match=r"does not follow the CycloneDX 1\.6 schema at components/12: .*'colour'"):
+        load_cyclonedx(chatbot(tmp_path, spoil))

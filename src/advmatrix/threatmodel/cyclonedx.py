@@ -40,6 +40,7 @@ from ._bomcheck import (
     describe_problems,
     parse_json,
     read_properties,
+    schema_parts,
     slug,
     validate_schema,
 )
@@ -52,8 +53,6 @@ __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
 
 #: Namespace of the CycloneDX properties this importer reads.
 PROPERTY_PREFIX = "advmatrix:"
-#: Above this many components and services the CycloneDX schema check is skipped, with a warning.
-SCHEMA_CHECK_MOST = 2_000
 _SUPPORTED = ("1.5", "1.6", "1.7")
 def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None = None,
                 later: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -356,15 +355,10 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         raise FormatError(f"{source}: CycloneDX {version or '(no specVersion)'} "
                           + ("is newer than this reader; " if newer else "cannot describe ML models; ")
                           + f"ML-BOMs are read as {', '.join(_SUPPORTED)}")
-    parts = len(walk_nested(bom.get("components") or [])) + len(walk_nested(bom.get("services") or [], "services"))
-    if validate and parts > SCHEMA_CHECK_MOST:
-        # the schema's uniqueness checks compare every pair: 5,000 components took a minute, 20,000 four
-        warnings.warn(f"{source}: not checked against the CycloneDX schema: {parts:,} components and services "
-                      f"(the check grows with the square of that; it runs up to {SCHEMA_CHECK_MOST:,}); the "
-                      "importer's own checks still apply", stacklevel=2)
-    elif validate:
+    if validate:
         try:
-            validate_schema(text, version, source)
+            for part, offsets in schema_parts(bom, text):
+                validate_schema(part, version, source, offsets)
         except RecursionError:
             raise FormatError(f"{source}: components nested too deeply to check") from None
     try:
