@@ -107,3 +107,19 @@ def test_a_newer_cyclonedx_version_is_called_newer_not_unable(tmp_path):
     path = bom(tmp_path, lambda b: b.update(specVersion="1.8"))
     with pytest.raises(FormatError, match=r"CycloneDX 1\.8 is newer than this reader; ML-BOMs are read as 1\.5"):
         load_cyclonedx(path)
+
+
+def test_two_ids_that_differ_only_in_case_are_warned_about(cli, tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\ncomponents:\n  - {id: api, kind: service, audience: public}\n"
+                    "  - {id: API, kind: service, audience: public}\n")
+    r = cli("threatmodel", path, "--json", "--paths", "0")
+    assert r.code == 0 and "components 'api' and 'API' differ only in case" in r.err
+
+
+def test_a_services_bad_kind_names_its_line(tmp_path):
+    def robot(b):
+        b["services"][0]["properties"] = [{"name": "advmatrix:kind", "value": "robot"}]
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(bom(tmp_path, robot), validate=False)
+    assert str(info.value).startswith(f"{tmp_path / 'bom.json'}:") and ":" in str(info.value).split("bom.json")[1][:3]

@@ -131,7 +131,9 @@ def _table(tm) -> None:
     table = Table(title=f"{escape(tm.system.name)}: {len(p.technique_ids)} techniques, "
                         f"{len(p.likely_technique_ids)} likely (below)", expand=True)  # expand: ratios apply
     # ids stay whole (a folded id reads as two); the reason gets the room a narrow terminal has
-    table.add_column("component", overflow="fold", ratio=2, min_width=12)
+    # an id folded mid-word reads as two; room for the longest (up to 30) before the reason gets the rest
+    longest = max((len(c.component) for c in p.components), default=12)
+    table.add_column("component", overflow="fold", ratio=2, min_width=max(12, min(longest, 30)))
     table.add_column("technique", overflow="fold", ratio=2, min_width=14)  # AML.T0048.003 on one line
     table.add_column("why", overflow="fold", ratio=4, min_width=16)
     table.add_column("missing mitigations", overflow="fold", ratio=2, min_width=10)

@@ -138,7 +138,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
         if entry["kind"] not in COMPONENT_CLASSES:
-            raise FormatError(f"{source}: service '{sid}': advmatrix:kind '{entry['kind']}' must be one of "
+            raise FormatError(f"{lines.at(sid)}: service '{sid}': advmatrix:kind '{entry['kind']}' must be one of "
                               f"{', '.join(COMPONENT_CLASSES)}")
         if sid in entries:
             raise FormatError(lines.twice(sid, "components or services"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,6 +355,12 @@ def description_warnings(system: System, rules: Any, source: str) -> list[str]:
             f"only on {', '.join(kinds[:-1]) + ' or ' if len(kinds) > 1 else ''}{kinds[-1]} components; here it "
             "changes nothing"
             for cid, name, kinds in misplaced_properties(system, rules)]
+    seen: dict[str, str] = {}
+    for c in system.components:  # 'api' and 'API' both load; a flow naming one may have meant the other
+        twin = seen.setdefault(unicodedata.normalize("NFKC", c.id).casefold(), c.id)
+        if twin != c.id:
+            out.append(f"{source}: components {twin!a} and {c.id!a} differ only in case or in how their characters "
+                       "are encoded; flows and tool lists naming one may have meant the other")
     if not system.components:
         out.append(f"{source}: the description has no components, so nothing can be predicted")
     return out
