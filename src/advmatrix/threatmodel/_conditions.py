@@ -148,6 +148,14 @@ class Condition:
 
     def _graph(self, system: System, comp: Component, facts: dict[str, str]) -> bool:
         selector = self.children[0]
+        # Which components the selector matches is the same for every rule and component that asks:
+        # computed once per system, then the smaller side is walked (a long chain of flows made this
+        # quadratic in the flows times the rules). Matching none, there is nothing to walk for: a walk
+        # kept per component was most of a long chain's memory.
+        matching = system.memo(("selector", id(selector)), lambda: (selector, frozenset(
+            c.id for c in system.components if selector.match(system, c, {}))))[1]
+        if not matching or matching == {comp.id}:
+            return False
         # A service, model or app on the far side of a training set does not query or serve this
         # component: a partner's upload portal is a way to poison the model, not to ask it.
         inputs = _serving_kinds(selector) and not is_training_data(comp) and system.has_training_data()
@@ -155,11 +163,6 @@ class Condition:
             others = system.downstream_of(comp, untrusted_only=self.untrusted, inputs_only=inputs)
         else:
             others = system.upstream_of(comp, untrusted_only=self.untrusted, inputs_only=inputs)
-        # Which components the selector matches is the same for every rule and component that asks:
-        # computed once per system, then the smaller side is walked (a long chain of flows made this
-        # quadratic in the flows times the rules).
-        matching = system.memo(("selector", id(selector)), lambda: (selector, frozenset(
-            c.id for c in system.components if selector.match(system, c, {}))))[1]
         if len(others) <= len(matching):
             found = [c for c in others if c.id in matching and c.id != comp.id]
             total = len(found)

@@ -249,6 +249,10 @@ class System(_Base):
             nxt.setdefault(src, []).append(dst)
         return nxt
 
+    def has_trusted_flows(self) -> bool:
+        """Whether a flow is marked trusted (else walks over untrusted flows only are the plain ones)."""
+        return self.memo("has-trusted-flows", lambda: any(f.trusted for f in self.flows))
+
     def has_training_data(self) -> bool:
         """Whether a data set here is used only to train (so inference-time walks differ from the rest)."""
         return self.memo("has-training-data", lambda: any(is_training_data(c) for c in self.components))
@@ -277,6 +281,7 @@ class System(_Base):
         cid = component if isinstance(component, str) else component.id
         self.component(cid)
         inputs_only = inputs_only and self.has_training_data()  # else the same walk: share its answer
+        untrusted_only = untrusted_only and self.has_trusted_flows()  # likewise (each answer is n long)
         return self.memo(("up", cid, untrusted_only, inputs_only), lambda: self._ordered(
             c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
             if c != cid))
@@ -288,6 +293,7 @@ class System(_Base):
         cid = component if isinstance(component, str) else component.id
         self.component(cid)
         inputs_only = inputs_only and self.has_training_data()
+        untrusted_only = untrusted_only and self.has_trusted_flows()
         return self.memo(("down", cid, untrusted_only, inputs_only), lambda: self._ordered(
             self._walk([cid], forward=True, untrusted_only=untrusted_only, inputs_only=inputs_only)))
 
