@@ -249,3 +249,14 @@ def test_a_generator_behind_a_guard_model_is_still_reached_through_it():
     assert {c.id for c in s.upstream_of("gen")} >= {"internet", "api", "guard"}
     got = predict(s)
     assert "gen" in on(got, "AML.T0054") and "gen" in on(got, "AML.T0024.002")
+
+
+def test_query_controls_go_on_a_service_that_answers_not_on_a_weights_registry():
+    s = system([{"id": "floor", "kind": "external"},
+                {"id": "registry", "kind": "service", "audience": "internal", "returns": "none"},
+                {"id": "gate", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "det", "kind": "model", "task": "detection", "modality": "image"}],
+               [{"from": "registry", "to": "det"}, {"from": "floor", "to": "gate"}, {"from": "gate", "to": "det"},
+                {"from": "det", "to": "gate"}])
+    evasion = next(f for f in predict(s).for_component("det").findings if f.technique_id == "AML.T0043")
+    assert {m.id: m.component for m in evasion.mitigations}["AML.M0004"] == "gate"

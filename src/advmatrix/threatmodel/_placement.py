@@ -31,7 +31,10 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
         *in_front(system, comp), *system.upstream_of(comp), *system.downstream_of(comp))
     candidates: list[Component] = []
     seen: set[str] = set()
-    for c in near:  # nearest first, each once (in front is also upstream)
+    # a service that answers nothing (an upload endpoint, a weights registry) is where no query comes back:
+    # a query limit or an output control goes on one that answers, when there is one
+    answering = [c for c in near if c.kind == "service" and c.get("returns") != "none"] if kind == "service" else []
+    for c in (answering or near):  # nearest first, each once (in front is also upstream)
         if c.kind == kind and c.id not in seen:
             seen.add(c.id)
             candidates.append(c)
