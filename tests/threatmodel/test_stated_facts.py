@@ -260,3 +260,11 @@ def test_query_controls_go_on_a_service_that_answers_not_on_a_weights_registry()
                 {"from": "det", "to": "gate"}])
     evasion = next(f for f in predict(s).for_component("det").findings if f.technique_id == "AML.T0043")
     assert {m.id: m.component for m in evasion.mitigations}["AML.M0004"] == "gate"
+
+
+@pytest.mark.parametrize(("shared", "leaks"), [(None, True), (True, True), (False, False)])
+def test_memory_each_user_keeps_to_themselves_does_not_leak_between_users(shared, leaks):
+    app = {"memory": "persistent", **({"shared_memory": shared} if shared is not None else {})}
+    got = predict(agent(app=app))
+    reasons = [r for f in got.findings if f.technique_id == "AML.T0057" for r in f.reasons]
+    assert any("one user's words can resurface for another" in r for r in reasons) is leaks

@@ -192,6 +192,8 @@ class LlmAppComponent(Component):
         None, description="Whether tool calls and actions wait for a person."
     )
     memory: Literal["none", "session", "persistent"] | None = None
+    shared_memory: StrictBool | None = Field(
+        None, description="What it remembers is one store for every user (true) or each user's own (false).")
     renders_markdown: StrictBool = Field(
         False, description="Its output is shown as rendered Markdown/HTML (images load).")
 
