@@ -268,3 +268,13 @@ def test_memory_each_user_keeps_to_themselves_does_not_leak_between_users(shared
     got = predict(agent(app=app))
     reasons = [r for f in got.findings if f.technique_id == "AML.T0057" for r in f.reasons]
     assert any("one user's words can resurface for another" in r for r in reasons) is leaks
+
+
+@pytest.mark.parametrize(("hosted", "installs"), [(None, True), (False, True), (True, False)])
+def test_a_hosted_third_party_tool_installs_no_code_here(hosted, installs):
+    tool = {"id": "search", "side_effects": "read", "source": "third-party",
+            **({"hosted": hosted} if hosted is not None else {})}
+    got = predict(agent(tool))
+    for tid in ("AML.T0011", "AML.T0011.001"):
+        assert ("search" in on(got, tid)) is installs, tid
+    assert "search" in on(got, "AML.T0010.005")  # its publisher still decides what it does

@@ -228,6 +228,9 @@ class ToolComponent(Component):
     sends_only: StrictBool | None = Field(
         None, description="It only sends (mail, messages, webhooks): what it returns to the agent is a status, "
                           "never content from outside.")
+    hosted: StrictBool | None = Field(
+        None, description="It runs on its provider's servers: nothing of its code is installed or run here "
+                          "(a search API, a remote MCP server).")
 
     @model_validator(mode="after")
     def _sends_or_browses(self) -> ToolComponent:
