@@ -198,3 +198,12 @@ def test_the_keys_json_adds_are_documented(cli, tmp_path):
     r = cli("threatmodel", AGENT, "--json", "--fail-on", "likely", "--paths", "0")
     added = set(r.json()) - _documented_keys()["top"]
     assert added == _documented_keys()["Added by --json"] == {"written", "fail_on", "failing", "unmitigable"}
+
+
+def test_schema_prints_the_json_schema_and_a_missing_system_is_one_line(cli):
+    r = cli("threatmodel", "--schema")
+    assert r.code == 0
+    schema = json.loads(r.out)
+    assert schema["$schema"].endswith("2020-12/schema") and "components" in schema["properties"]
+    bare = cli("threatmodel")
+    assert bare.code == 2 and "SYSTEM is missing" in bare.err and "Traceback" not in bare.err

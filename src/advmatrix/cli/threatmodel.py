@@ -31,7 +31,8 @@ def _formats(values: list[str], fmt_names: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system.yaml, or a CycloneDX 1.5, 1.6 or 1.7 ML-BOM (JSON; detected by content)."),
+def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", help="system.yaml, or a CycloneDX 1.5, 1.6 or 1.7 ML-BOM (JSON; detected by content)."),
+                schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of system.yaml (for editors) and exit."),
                 bom: bool = typer.Option(False, "--bom", help="Read SYSTEM as a CycloneDX ML-BOM whatever it looks like."),
                 overlay: Optional[str] = typer.Option(None, "--overlay", help="YAML in the system.yaml schema adding what the BOM lacks (merged by component id)."),
                 fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),
@@ -55,6 +56,13 @@ def threatmodel(system: str = typer.Argument(..., metavar="SYSTEM", help="system
     from ..threatmodel import report as tmr
     from ..threatmodel.rules import RuleWarning
 
+    if schema:
+        from ..threatmodel import json_schema
+
+        emit_json(json_schema())
+        return
+    if system is None:
+        raise UsageError("SYSTEM is missing: a system.yaml or a CycloneDX ML-BOM (or --schema for the JSON Schema)")
     if fail_on is not None and fail_on not in tmr.FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got '{fail_on}')")
     # Path("") is the current directory: an empty argument would quietly mean "."
