@@ -278,3 +278,13 @@ def test_a_hosted_third_party_tool_installs_no_code_here(hosted, installs):
     for tid in ("AML.T0011", "AML.T0011.001"):
         assert ("search" in on(got, tid)) is installs, tid
     assert "search" in on(got, "AML.T0010.005")  # its publisher still decides what it does
+
+
+def test_a_model_on_our_own_edge_hardware_can_be_taken_but_is_in_no_app_store():
+    s = system([{"id": "floor", "kind": "external"},
+                {"id": "det", "kind": "model", "task": "detection", "modality": "image", "trained_by": "us",
+                 "properties": {"edge": True, "physical": True}}], [{"from": "floor", "to": "det"}])
+    got = predict(s)
+    for tid in ("AML.T0044", "AML.T0043.000", "AML.T0010.000"):
+        assert "det" in on(got, tid), tid
+    assert "det" not in on(got, "AML.T0004")
