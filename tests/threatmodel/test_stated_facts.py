@@ -252,12 +252,17 @@ def test_a_generator_behind_a_guard_model_is_still_reached_through_it():
 
 
 def test_query_controls_go_on_a_service_that_answers_not_on_a_weights_registry():
-    s = system([{"id": "floor", "kind": "external"},
-                {"id": "registry", "kind": "service", "audience": "internal", "returns": "none"},
-                {"id": "gate", "kind": "service", "audience": "public", "returns": "labels"},
-                {"id": "det", "kind": "model", "task": "detection", "modality": "image"}],
-               [{"from": "registry", "to": "det"}, {"from": "floor", "to": "gate"}, {"from": "gate", "to": "det"},
-                {"from": "det", "to": "gate"}])
+    from advmatrix.threatmodel import load_system_text
+
+    s = load_system_text("""
+name: lab
+components:
+  - {id: floor, kind: external}
+  - {id: registry, kind: service, audience: internal, returns: none}   # pushes weights, answers nothing
+  - {id: gate, kind: service, audience: public, returns: labels}
+  - {id: det, kind: model, task: detection, modality: image}
+flows: [{from: registry, to: det}, {from: floor, to: gate}, {from: gate, to: det}, {from: det, to: gate}]
+""")
     evasion = next(f for f in predict(s).for_component("det").findings if f.technique_id == "AML.T0043")
     assert {m.id: m.component for m in evasion.mitigations}["AML.M0004"] == "gate"
 
