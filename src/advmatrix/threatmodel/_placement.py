@@ -30,16 +30,18 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
     near = system.components if comp.kind == "adversary" else (
         *in_front(system, comp), *system.upstream_of(comp), *system.downstream_of(comp))
     candidates: list[Component] = []
-    seen: set[str] = set()
     # a service that answers nothing (an upload endpoint, a weights registry) is where no query comes back:
-    # a query limit or an output control goes on one that answers, when there is one
-    answering = [c for c in near if c.kind == "service" and c.get("returns") != "none"] if kind == "service" else []
-    for c in (answering or near):  # nearest first, each once (in front is also upstream)
-        if c.kind == kind and c.id not in seen:
-            seen.add(c.id)
-            candidates.append(c)
-            if not named:  # only the nearest is wanted
-                break
+    # a query limit or an output control goes on one that answers, and on it only when none does
+    for answering in ((True, False) if kind == "service" else (False,)):
+        seen: set[str] = set()
+        for c in near:  # nearest first, each once (in front is also upstream)
+            if c.kind == kind and c.id not in seen and not (answering and c.get("returns") == "none"):
+                seen.add(c.id)
+                candidates.append(c)
+                if not named:  # only the nearest is wanted
+                    break
+        if candidates:
+            break
     return [c for c in candidates if c.id in named] or candidates[:1] or [comp]
 
 

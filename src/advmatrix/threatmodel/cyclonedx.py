@@ -73,18 +73,18 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     inline: list[tuple[dict[str, Any], str]] = []  # a data set a model card describes in place, and its model
     for comp in comps:
         props = read_properties(comp, PROPERTY_PREFIX, lines)
-        where = lines.at(str(comp.get("bom-ref") or slug(str(comp.get("name", "")))))
+        cid = str(comp.get("bom-ref") or slug(str(comp.get("name", ""))))
         if "kind" in props and not props["kind"].strip():
-            raise FormatError(f"{where}: component '{comp.get('bom-ref') or comp.get('name')}': advmatrix:kind is "
-                              f"empty; give a kind ({', '.join(COMPONENT_CLASSES)}) or leave the property out")
+            raise FormatError(f"{lines.at(cid)}: component '{comp.get('bom-ref') or comp.get('name')}': "
+                              f"advmatrix:kind is empty; give a kind ({', '.join(COMPONENT_CLASSES)}) or leave the "
+                              "property out")
         kind = props.get("kind") or {"machine-learning-model": "model", "data": "dataset",
                                      "application": "service"}.get(str(comp.get("type")))
         if kind is None:
             continue
         if kind not in COMPONENT_CLASSES:
-            raise FormatError(f"{where}: component '{comp.get('bom-ref') or comp.get('name')}': "
+            raise FormatError(f"{lines.at(cid)}: component '{comp.get('bom-ref') or comp.get('name')}': "
                               f"advmatrix:kind '{kind}' must be one of {', '.join(COMPONENT_CLASSES)}")
-        cid = str(comp.get("bom-ref") or slug(str(comp.get("name", ""))))
         entry: dict[str, Any] = {"id": cid, "kind": kind, "name": comp.get("name")}
         if comp.get("description"):
             entry["description"] = comp["description"]
