@@ -28,6 +28,13 @@ from .system import COMPONENT_CLASSES, COMPONENT_KINDS, component_fields
 __all__ = ["RuleChecker", "closed_values"]
 
 
+#: Leaves that read no flows, so 'untrusted' means nothing to them, and why.
+_NO_FLOWS = {"adversary": "adversaries are not on the flows", "uses": "it reads the app's tools list, not flows",
+             "present": "it asks about the whole system, not the flows"}
+#: Leaves whose selector is of one kind, and what they select.
+_ONE_KIND = {"adversary": ("adversary", "selects adversary components"), "uses": ("tool", "selects the app's tools")}
+
+
 class RuleChecker:
     """Turns one file's parsed YAML into rules, every problem reported as ``file:line: rule: what``."""
 
@@ -254,28 +261,20 @@ class RuleChecker:
             if not isinstance(untrusted, bool):
                 # quoted "false" is text, which Python would take as true
                 raise self.fail(loc, name, f"'untrusted' takes true or false; got {untrusted!r}")
-            if key == "adversary":
-                if untrusted:
-                    raise self.fail(loc, name, "'adversary' takes no 'untrusted': adversaries are not on the flows")
-                selector.setdefault("kind", "adversary")
-                if selector["kind"] != "adversary":
-                    raise self.fail(loc, name, "'adversary' selects adversary components; drop its 'kind'")
-                if _graph_keys(selector):
-                    raise self.fail(loc, name, "an adversary is on no flow: its selector takes no "
-                                    f"{'/'.join(sorted(_graph_keys(selector)))}")
-            elif key == "uses":
-                if untrusted:
-                    raise self.fail(loc, name, "'uses' takes no 'untrusted': it reads the app's tools list, not flows")
-                if "llm-app" not in kinds:
-                    raise self.fail(loc, name, "'uses' reads an LLM app's tools list, and this condition never "
-                                    f"matches an llm-app ({'/'.join(sorted(kinds))})")
-                selector.setdefault("kind", "tool")
-                if selector["kind"] != "tool":
-                    raise self.fail(loc, name, "'uses' selects the app's tools; drop its 'kind'")
-            elif key == "present" and untrusted:
-                raise self.fail(loc, name, "'present' takes no 'untrusted': it asks about the whole system, not "
-                                "the flows")
-            elif not selector:
+            if untrusted and key in _NO_FLOWS:
+                raise self.fail(loc, name, f"'{key}' takes no 'untrusted': {_NO_FLOWS[key]}")
+            if key in _ONE_KIND:
+                only, what = _ONE_KIND[key]
+                selector.setdefault("kind", only)
+                if selector["kind"] != only:
+                    raise self.fail(loc, name, f"'{key}' {what}; drop its 'kind'")
+            if key == "adversary" and _graph_keys(selector):
+                raise self.fail(loc, name, "an adversary is on no flow: its selector takes no "
+                                f"{'/'.join(sorted(_graph_keys(selector)))}")
+            if key == "uses" and "llm-app" not in kinds:
+                raise self.fail(loc, name, "'uses' reads an LLM app's tools list, and this condition never "
+                                f"matches an llm-app ({'/'.join(sorted(kinds))})")
+            if not selector:
                 selector = {"kind": {"in": list(COMPONENT_KINDS)}}
             if key not in ("adversary", "present") and (kinds == {"adversary"} or
                                        _kinds_of(selector, frozenset(COMPONENT_KINDS)) == {"adversary"}):
