@@ -174,6 +174,9 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                 caller, called = entries.get(local(str(dep.get("ref"))), {}), entries.get(local(str(ref)), {})
                 if caller.get("kind") in _CALLERS and called.get("kind") in _CALLED:
                     flows.append({"from": local(str(dep.get("ref"))), "to": local(str(ref))})
+    for f in flows:  # a data flow without a name or classification says nothing of what moves
+        if f.get("data") is None:
+            f.pop("data", None)
     known = refs | set(entries)
     if later is not None:
         later += [dict(f) for f in flows if f["from"] not in known or f["to"] not in known]
@@ -182,9 +185,6 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     # Dependencies name libraries and URLs the schema leaves out; keep only flows between kept components.
     # and not a component's dependency on itself, which says nothing about who reaches whom.
     flows = [f for f in flows if f["from"] in entries and f["to"] in entries and f["from"] != f["to"]]
-    for f in flows:
-        if f.get("data") is None:
-            f.pop("data", None)
     meta = (bom.get("metadata") or {}).get("component") or {}
     name = str(meta.get("name") or next((e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"),
                                         Path(source).stem))
@@ -382,9 +382,6 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         drawn = {(f.get("from"), f.get("to")) for f in data.get("flows") or [] if isinstance(f, dict)}
         found = [f for f in pending if f["from"] in ids and f["to"] in ids and f["from"] != f["to"]
                  and (f["from"], f["to"]) not in drawn]
-        for f in found:
-            if f.get("data") is None:
-                f.pop("data", None)
         data["flows"] = [*(data.get("flows") or []), *_dedupe(found)]
         _warn_unknown(source, [f for f in pending if f["from"] not in ids or f["to"] not in ids], ids,
                       f" (nor does {overlay})")
