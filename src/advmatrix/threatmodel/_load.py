@@ -368,9 +368,15 @@ def format_problems(problems: list[tuple[Loc, str]], located: Located) -> str:
         line = located.line(loc)
         where = f"{located.source}:{line}" if line else located.source
         out.append(f"{where}: {_path(loc)}: {msg}" if loc else f"{where}: {msg}")
-    if len(problems) > MAX_PROBLEMS:
-        out.append(f"... and {more_(len(problems) - MAX_PROBLEMS, 'problem')}")
-    return "\n".join(out)
+    return "\n".join(capped(out, len(problems)))
+
+
+def capped(lines: list[str], total: int | None = None) -> list[str]:
+    """The first :data:`MAX_PROBLEMS` of ``lines``, then how many more there are (of ``total``, when the
+    list was cut already): an error names a few problems and counts the rest."""
+    total = len(lines) if total is None else total
+    rest = [f"... and {more_(total - MAX_PROBLEMS, 'problem')}"] if total > MAX_PROBLEMS else []
+    return lines[:MAX_PROBLEMS] + rest
 
 
 #: The member names pydantic adds to a location when no member of a union of plain types matched.

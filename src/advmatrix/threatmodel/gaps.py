@@ -26,10 +26,10 @@ from typing import Any
 
 from ..errors import FormatError
 from ._conditions import GRAPH_LEAVES, Condition
-from ._load import MAX_PROBLEMS, Located, read_text, read_yaml
+from ._load import Located, capped, read_text, read_yaml
 from ._propreads import flat_values, property_kinds, property_reads
 from ._rulecheck import closed_values
-from ._words import more, nearest
+from ._words import nearest
 from .predict import bundled_weights
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
@@ -254,9 +254,12 @@ def raw_property_problems(located: Located, rules: RuleSet | Iterable[Rule] | No
     out = []
     for cid, name, value, expected in _wrong_types(((item["id"], item["properties"]) for _, item in found), rules):
         line = located.lines.get(("components", index[cid], "properties", name))
-        out.append(f"{located.source}{f':{line}' if line else ''}: component '{cid}': properties.{name}: the rules "
-                   f"compare it with {expected}; got {_as_written(value)}")
-    return out
+        out.append(f"{located.source}{f':{line}' if line else ''}: {_type_problem(cid, name, value, expected)}")
+    return capped(out)
+
+
+def _type_problem(cid: str, name: str, value: Any, expected: str) -> str:
+    return f"component '{cid}': properties.{name}: the rules compare it with {expected}; got {_as_written(value)}"
 
 
 def _property_reads(rules: RuleSet | Iterable[Rule] | None) -> dict[str, set[type]]:
@@ -308,13 +311,8 @@ def check_property_types(system: System, rules: RuleSet | Iterable[Rule] | None,
         if cid in (lines or {}):
             return f"{source}:{lines[cid]}"
         return f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else source
-    raise FormatError(_capped([f"{where(cid, name)}: component '{cid}': properties.{name}: the rules compare it "
-                               f"with {expected}; got {_as_written(value)}" for cid, name, value, expected in wrong]))
-
-
-def _capped(lines: list[str]) -> str:
-    return "\n".join(lines[:MAX_PROBLEMS] + ([f"... and {more(len(lines) - MAX_PROBLEMS, 'problem')}"]
-                                            if len(lines) > MAX_PROBLEMS else []))
+    raise FormatError("\n".join(capped([f"{where(cid, name)}: {_type_problem(cid, name, value, expected)}"
+                                        for cid, name, value, expected in wrong])))
 
 
 def _as_written(value: object) -> str:
