@@ -287,8 +287,15 @@ components:
     ("{id: d, kind: model, signed: false, controls: AML.M0014}", "signed: false contradicts AML.M0014 in controls"),
 ])
 def test_a_field_that_denies_a_control_listed_beside_it_is_an_error(component, message):
-    with pytest.raises(FormatError, match=rf"s.yaml:3: components\[0\]: {message}"):
+    with pytest.raises(FormatError, match=rf"s.yaml:3: components\[0\].{message}"):
         load_system_text(f"name: x\ncomponents:\n  - {component}\n", "s.yaml")
+    # written as a block, the line is the field's own, not the component's
+    block = component.strip("{}").replace(", ", "\n    ")
+    field = message.split(":")[0]
+    with pytest.raises(FormatError) as caught:
+        load_system_text(f"name: x\ncomponents:\n  - {block}\n", "s.yaml")
+    line = 3 + [part.split(":")[0] for part in block.split("\n    ")].index(field)
+    assert str(caught.value) == f"s.yaml:{line}: components[0].{message}"
 
 
 @pytest.mark.parametrize("value", ['"yes"', "1", '"true"'])
@@ -423,7 +430,7 @@ flows: [{from: templates, to: mailer}]
 """)
     assert ("bot", "mailer", False) in s.edges() and ("mailer", "bot", False) not in s.edges()
     assert "templates" not in {c.id for c in s.upstream_of("bot")}
-    with pytest.raises(FormatError, match="sends_only: true contradicts browses: true"):
+    with pytest.raises(FormatError, match=r"components\[0\].sends_only: true contradicts browses: true"):
         load_system_text("name: s\ncomponents:\n  - {id: t, kind: tool, sends_only: true, browses: true}\n")
 
 

@@ -111,8 +111,9 @@ class Component(_Base):
                 data = {**data, name: value}
             elif data[name] is CONTRADICTS[mid]:
                 said = str(data[name]).lower() if isinstance(data[name], bool) else repr(data[name])
-                raise PydanticCustomError("contradicts_control", "{name}: {said} contradicts {mid} in controls",
-                                          {"name": name, "said": said, "mid": mid})
+                # ``field`` lets the loader point at the field's own line, not the component's
+                raise PydanticCustomError("contradicts_control", "{field}: {said} contradicts {mid} in controls",
+                                          {"field": name, "said": said, "mid": mid})
         return data
 
     def get(self, field: str, default: Any = None) -> Any:
@@ -236,7 +237,8 @@ class ToolComponent(Component):
     def _sends_or_browses(self) -> ToolComponent:
         if self.sends_only and self.browses:
             # opening pages brings their content back; a tool cannot do that and return only a status
-            raise PydanticCustomError("contradicts_field", "sends_only: true contradicts browses: true")
+            raise PydanticCustomError("contradicts_field", "{field}: true contradicts browses: true",
+                                      {"field": "sends_only"})
         return self
 
 

@@ -394,6 +394,11 @@ def validation_problems(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Lo
         # A tag error is reported at the component; its line is the component's 'kind' key.
         if err["type"] in ("union_tag_invalid",):
             loc = (*loc, "kind")
+        # A field contradicting another is found by the component's validator; named at the field's line.
+        if err["type"] in ("contradicts_control", "contradicts_field"):
+            field = (err.get("ctx") or {})["field"]
+            problems.append(((*prefix, *loc, field), err["msg"].removeprefix(f"{field}: ")))
+            continue
         member = _union_member(loc[-1], err) if loc else None
         if member:
             where = (*prefix, *loc[:-1])
