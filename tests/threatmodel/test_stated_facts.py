@@ -136,6 +136,21 @@ def test_segmentation_is_held_by_every_tool_the_finding_names_or_by_the_agent(on
     assert held or advice.component == ("push" if on_shell else "shell")
 
 
+def test_advice_goes_on_the_tool_the_reason_names_not_on_one_another_leaf_matched():
+    # Exfiltration through a tool: the reason names the mail tool it sends through; the browsing tool that
+    # brings untrusted text in also matched a leaf of the rule, but segmenting it does not stop the leak.
+    s = system([{"id": "web", "kind": "external"}, {"id": "users", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "agent", "kind": "llm-app", "tools": ["search", "mailer"]},
+                {"id": "search", "kind": "tool", "side_effects": "read", "browses": True},
+                {"id": "mailer", "kind": "tool", "side_effects": "external-communication", "sends_only": True}],
+               [{"from": "users", "to": "chat"}, {"from": "chat", "to": "agent"}, {"from": "agent", "to": "chat"},
+                {"from": "chat", "to": "users"}, {"from": "web", "to": "search"}])
+    leak = next(f for f in predict(s).for_component("agent").findings if f.technique_id == "AML.T0086")
+    assert "mailer" in leak.reason and "search" not in leak.reason
+    assert next(m for m in leak.mitigations if m.id == "AML.M0032").component == "mailer"
+
+
 @pytest.mark.parametrize(("modality", "physical", "offered"), [
     ("text", None, False), ("tabular", True, True), ("image", None, True), (None, None, True)])
 def test_multi_modal_sensors_are_offered_only_for_a_model_that_senses_the_world(modality, physical, offered):

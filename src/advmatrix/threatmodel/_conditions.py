@@ -105,8 +105,8 @@ class Condition:
                 if c.match(system, comp, mine):
                     held = True
                     for key, names in mine.items():
-                        facts[key] = (names if key not in facts else merge_ids(facts[key], names) if key == MATCHED
-                                      else merge_names(facts[key], names))
+                        merge = merge_ids if key.startswith(MATCHED) else merge_names
+                        facts[key] = merge(facts[key], names) if key in facts else names
             return held
         if self.op == "not":
             # Facts gathered under a negation describe what is absent: they must not leak into reasons.
@@ -175,7 +175,7 @@ class Condition:
             found = [system.component(i) for i in heapq.nsmallest(MOST_NAMED, ids, key=system.positions().__getitem__)]
         if found:
             facts[self.op] = facts["via"] = names_of(found, total)
-            note_matched(facts, found)
+            note_matched(facts, found, self.op)
         return bool(found)
 
     def _among(self, system: System, comp: Component, facts: dict[str, str], ids: Iterable[str]) -> bool:
@@ -185,7 +185,7 @@ class Condition:
                  if i != comp.id and selector.match(system, system.component(i), {})]
         if found:
             facts[self.op] = facts["via"] = names_of(found)
-            note_matched(facts, found)
+            note_matched(facts, found, self.op)
         return bool(found)
 
     def _adversary(self, system: System, comp: Component, facts: dict[str, str]) -> bool:

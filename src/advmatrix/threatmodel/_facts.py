@@ -19,9 +19,13 @@ MOST_NAMED = 8
 MATCHED = "\x00matched"
 
 
-def note_matched(facts: dict[str, str], found: list[Component]) -> None:
-    """Add the ids of ``found`` to the ids a match recorded."""
-    facts[MATCHED] = merge_ids(facts.get(MATCHED, ""), "\x1f".join(c.id for c in found))
+def note_matched(facts: dict[str, str], found: list[Component], leaf: str) -> None:
+    """Add the ids of ``found``, matched by the graph leaf ``leaf``, to the ids a match recorded: all of
+    them, those of the leaf, and as ``via`` (the last flow leaf's)."""
+    ids = "\x1f".join(c.id for c in found)
+    facts[MATCHED] = merge_ids(facts.get(MATCHED, ""), ids)
+    facts[MATCHED + leaf] = merge_ids(facts.get(MATCHED + leaf, ""), ids)
+    facts[MATCHED + "via"] = ids
 
 
 def merge_ids(first: str, second: str) -> str:
@@ -29,9 +33,12 @@ def merge_ids(first: str, second: str) -> str:
     return "\x1f".join(dict.fromkeys(i for i in first.split("\x1f") + second.split("\x1f") if i))
 
 
-def matched_ids(facts: Mapping[str, str]) -> tuple[str, ...]:
-    """The ids of the components a rule's graph leaves matched, from its facts."""
-    return tuple(facts[MATCHED].split("\x1f")) if facts.get(MATCHED) else ()
+def matched_ids(facts: Mapping[str, str], named: Iterable[str] = ()) -> tuple[str, ...]:
+    """The ids of the components a rule's graph leaves matched, from its facts: those of the leaves in
+    ``named`` (the placeholders its reason shows) when any matched, else those of every leaf. Advice goes
+    where the reason points: segmenting the tool an agent sends through, not the store it also reads."""
+    shown = merge_ids("", "\x1f".join(facts.get(MATCHED + leaf, "") for leaf in named))
+    return tuple(i for i in (shown or facts.get(MATCHED, "")).split("\x1f") if i)
 
 
 def merge_names(first: str, second: str) -> str:

@@ -440,7 +440,7 @@ def _fired(system: System, rules: RuleSet | Iterable[Rule] | None,
         for rule in rule_list:
             facts = rule.facts(system, comp)
             if facts is not None:
-                out.append((comp, rule, rule.explain(comp, facts), matched_ids(facts)))
+                out.append((comp, rule, rule.explain(comp, facts), matched_ids(facts, rule.shown_leaves)))
     return out
 
 

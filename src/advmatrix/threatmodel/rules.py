@@ -86,6 +86,11 @@ class Rule:
     mitigations: Mapping[str, MitigationPlacement] = field(default_factory=dict)
     tier: str = "likely"
 
+    @property
+    def shown_leaves(self) -> tuple[str, ...]:
+        """The graph leaves (and ``via``) whose matches the reason names."""
+        return tuple(dict.fromkeys(n for n in _PLACEHOLDER.findall(self.reason) if n in GRAPH_LEAVES or n == "via"))
+
     def facts(self, system: System, comp: Component) -> dict[str, str] | None:
         """The facts a match produced, or None when the rule does not apply to ``comp``."""
         facts: dict[str, str] = {}
