@@ -266,3 +266,73 @@ def test_report_paths_move_only_between_joined_parts_of_the_system():
     for path in tm.paths:
         for a, b in pairwise(path.techniques):
             assert any(joined[x] & on[b] for x in on[a]), (a, b)
+
+
+FRAUD = "examples/systems/fraud-model.yaml"
+
+
+def _with_adversary(access: list[str]) -> str:
+    from pathlib import Path as FilePath
+
+    text = (FilePath(__file__).parents[2] / FRAUD).read_text()
+    adversary = (f"  - {{id: mallory, kind: adversary, actor: criminal, goals: [fraud, steal-model], "
+                 f"access: {access}}}\n")
+    return text.replace("\nflows:\n", "\n" + adversary + "flows:\n")
+
+
+@pytest.mark.parametrize(("access", "starts_with_accounts"), [
+    (["content"], False), (["query"], False), (["account"], True), (["insider"], True)])
+def test_a_path_starts_only_where_the_adversarys_access_lets_them_in(access, starts_with_accounts):
+    # The fraud model sits behind internal services only: valid accounts (AML.T0012) are a first step for
+    # someone holding credentials or working inside, not for one who can only query or plant content.
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    tm = tmr.build(load_system_text(_with_adversary(access)), k=10)
+    assert tm.paths
+    firsts = {p.techniques[0] for p in tm.paths}
+    assert ("AML.T0012" in firsts) is starts_with_accounts
+    if not starts_with_accounts:
+        # every first step is the adversary's own or on what their access reaches
+        for t in firsts:
+            assert set(tm.prediction.components_for(t)) & {"mallory", "fraud-model", "partner-cases"}, t
+
+
+def test_without_an_adversarys_access_paths_start_at_any_entry():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    plain = tmr.build(load_system_text(_with_adversary([]).replace(", access: []", "")), k=10)
+    assert "AML.T0012" in {p.techniques[0] for p in plain.paths}
+
+
+def test_what_each_kind_of_access_reaches():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel._reach import adversary_reach
+
+    def reach(access: str, extra: str = "") -> set[str] | None:
+        adversary = f"  - {{id: eve, kind: adversary, access: [{access}]}}\n" if access else ""
+        s = load_system_text(
+            "name: r\ncomponents:\n"
+            "  - {id: web, kind: external, actor: internet}\n  - {id: staff, kind: external, actor: user}\n"
+            "  - {id: shop, kind: service, audience: public}\n  - {id: desk, kind: service, audience: internal}\n"
+            "  - {id: clf, kind: model, task: classification, modality: tabular}\n"
+            "  - {id: cam, kind: model, task: detection, modality: image}\n"
+            "  - {id: kb, kind: retrieval-store, writers: public}\n  - {id: bot, kind: llm-app}\n"
+            "  - {id: vault, kind: dataset, writers: internal}\n" + adversary + extra +
+            "flows:\n  - {from: web, to: shop}\n  - {from: shop, to: clf}\n  - {from: staff, to: desk}\n"
+            "  - {from: desk, to: bot}\n  - {from: kb, to: bot}\n  - {from: vault, to: bot, trusted: true}\n"
+            "  - {from: cam, to: desk}\n")
+        got = adversary_reach(s)
+        return None if got is None else set(got) - {"eve"}
+
+    assert reach("") is None
+    assert reach("public") == {"shop"}
+    # a query from outside stops at an internal service; credentials open it
+    assert reach("query") == {"web", "staff", "shop", "clf"}
+    assert reach("account") == {"web", "staff", "shop", "clf", "desk", "bot"}
+    # planted content: from a store outsiders write, over flows not marked trusted
+    assert reach("content") == {"kb", "bot"}
+    assert reach("physical") == {"cam", "desk", "bot"}
+    assert reach("insider") == reach("network") == reach("supply-chain") == {
+        "web", "staff", "shop", "desk", "clf", "cam", "kb", "bot", "vault"}

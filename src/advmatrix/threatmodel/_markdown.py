@@ -100,7 +100,8 @@ PATHS_NOTE = ("Each path runs from an entry technique (reconnaissance, resource 
               "weighted by how often one technique followed another in the ATLAS case studies; paths are ranked "
               "per step (the geometric mean of their moves' probabilities, so a longer chain of common moves is not "
               "pushed out by a two-step jump), and overall is the product. A path one step away from a better one "
-              "is left out.")
+              "is left out. Where the adversaries' access is described, a path starts only with a technique found "
+              "on an adversary or on a component that access reaches.")
 
 
 def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .system import System
 
 __all__ = ["ENTRY_TACTICS", "GOAL_TACTICS", "MAX_GENERATED", "RANKS", "Edge", "Path", "PathSearch", "Step",
-           "TransitionModel", "attack_paths", "find_paths", "near_duplicate", "topology_links"]
+           "TransitionModel", "adversary_entries", "attack_paths", "find_paths", "near_duplicate", "topology_links"]
 
 MAX_GENERATED = 200_000
 """Partial paths a search may put on its queue before it stops with what it has found."""
@@ -151,6 +151,27 @@ def topology_links(system: System, prediction: Prediction) -> Linked:
         ca, cb = on.get(a, set()), on.get(b, set())
         return bool(ca & adversaries or cb & adversaries) or any(near[x] & cb for x in ca)
     return linked
+
+
+def adversary_entries(system: System, prediction: Prediction, model: TransitionModel) -> set[str] | None:
+    """The predicted entry techniques an attack path may start with, given who attacks: those found on an
+    adversary or on a component within its access (:func:`._reach.adversary_reach`); ``None`` (every entry
+    technique) when the description does not say what its adversaries can reach. A technique that takes
+    one kind of access (:data:`._reach.NEEDS`: supply chain, accounts, the scene, a page) needs it too."""
+    from ._reach import NEEDS, adversary_access, adversary_reach
+
+    reach = adversary_reach(system)
+    if reach is None:
+        return None
+    access = adversary_access(system)
+
+    def allowed(t: str) -> bool:
+        need = NEEDS.get(t) or NEEDS.get(model.matrix.technique(t).parent or "")
+        return need is None or bool(need & access)
+
+    return {t for t in prediction.technique_ids
+            if any(ta.id in ENTRY_TACTICS for ta in model.matrix.tactics_of(t))
+            and reach.intersection(prediction.components_for(t)) and allowed(t)}
 
 
 def near_duplicate(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

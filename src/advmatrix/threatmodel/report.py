@@ -170,7 +170,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     """Predict the techniques of ``system`` and find its ``k`` likeliest attack paths (none when ``k`` is 0);
     ``lines`` and ``overlay_lines`` locate its components (see :func:`component_lines`)."""
     from ..kb import bundled
-    from .paths import TransitionModel, attack_paths, near_duplicate, topology_links
+    from .paths import TransitionModel, adversary_entries, attack_paths, near_duplicate, topology_links
 
     if k < 0:
         raise UsageError(f"--paths must be 0 or more (got {k})")
@@ -182,9 +182,11 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
         # even when its transitions are common. Every finding fills up to k when they give fewer.
         model = TransitionModel.learn(bundled())
         linked = topology_links(system, prediction)
-        paths = attack_paths(model, set(prediction.likely_technique_ids), k=k, linked=linked)
+        entries = adversary_entries(system, prediction, model)
+        likely = set(prediction.likely_technique_ids)
+        paths = attack_paths(model, likely, None if entries is None else entries & likely, k=k, linked=linked)
         if len(paths) < k:
-            for extra in attack_paths(model, set(prediction.technique_ids), k=k, linked=linked):
+            for extra in attack_paths(model, set(prediction.technique_ids), entries, k=k, linked=linked):
                 if len(paths) < k and not any(near_duplicate(extra.techniques, p.techniques) for p in paths):
                     paths.append(extra)
     return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),

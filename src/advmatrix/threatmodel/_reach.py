@@ -1,0 +1,109 @@
+"""Where the described adversaries can start: the components their ``access`` lets them act on first.
+
+An attack path begins with an entry technique (reconnaissance, resource development, initial access,
+AI model access); when the description names adversaries and what they can reach, a path begins only
+with one found on the adversary itself or on a component within that reach. Valid accounts on an
+internal chat are no first step for someone who can only plant web pages: they would have to phish
+the accounts first, and that is a path of its own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from .system import Component, System
+
+__all__ = ["NEEDS", "WHOLE_SYSTEM", "adversary_access", "adversary_reach"]
+
+#: Access that reaches every component: an employee, a foothold on the hosts, or whatever the system
+#: takes in (models, data, packages, tools) can sit anywhere in it.
+WHOLE_SYSTEM = frozenset({"insider", "network", "supply-chain"})
+#: Outside sources of content: what a store or data set built from them holds, outsiders wrote.
+_OUTSIDE_SOURCES = frozenset({"scraped", "user-submitted", "public"})
+_SENSING = frozenset({"image", "audio", "multimodal"})
+#: Entry techniques that take one kind of access wherever they are found (sub-techniques included): a
+#: compromised supply chain needs a hand in what the system takes in, valid accounts need credentials (an
+#: adversary who opens their own account is opening accounts, AML.T0021), a physical change needs the
+#: scene, a drive-by needs a page the system opens.
+NEEDS: dict[str, frozenset[str]] = {
+    "AML.T0010": frozenset({"supply-chain", "insider"}),
+    "AML.T0012": frozenset({"account", "insider", "network"}),
+    "AML.T0041": frozenset({"physical", "insider"}),
+    "AML.T0078": frozenset({"content"}),
+}
+
+
+def adversary_access(system: System) -> frozenset[str]:
+    """Every kind of access the system's adversaries have, together (empty: none says)."""
+    return frozenset(a for adv in system.of_kind("adversary") for a in adv.get("access") or ())
+
+
+def adversary_reach(system: System) -> frozenset[str] | None:
+    """The ids of the components the system's adversaries can act on first, the adversaries included;
+    ``None`` (no limit) when the description names no adversary or none says what it can reach.
+
+    - ``insider``, ``network``, ``supply-chain``: every component.
+    - ``public`` (public information only): the public services, for what they show.
+    - ``query``: what a caller's inputs reach from an outside party or a public service, not through a
+      partner or internal service; ``account`` lets them through those too.
+    - ``content``: what content read from outside reaches over flows not marked trusted, starting at a
+      store, data set or tool that outsiders write, that is built from scraped, public or user-submitted
+      sources, that browses, or that an outside party feeds.
+    - ``physical``: models that sense images or audio (or say ``properties.physical``), and what they feed.
+    """
+    adversaries = system.of_kind("adversary")
+    access = adversary_access(system)
+    if not access:
+        return None
+    if access & WHOLE_SYSTEM:
+        return frozenset(c.id for c in system.components)
+    reach = {adv.id for adv in adversaries}
+    services = ("public", "partner", "internal") if "account" in access else ("public",)
+    if "public" in access:
+        reach |= {c.id for c in system.of_kind("service") if c.get("audience") == "public"}
+    if access & {"query", "account"}:
+        reach |= _forward(system, [c for c in system.components if c.kind == "external"
+                                   or (c.kind == "service" and c.get("audience") in services)],
+                          lambda c: c.kind == "service" and c.get("audience") not in services)
+    if "content" in access:
+        reach |= _forward(system, [c for c in system.components if _takes_outside_content(system, c)],
+                          untrusted_only=True)
+    if "physical" in access:
+        reach |= _forward(system, [c for c in system.of_kind("model")
+                                   if c.get("modality") in _SENSING or c.get("properties", {}).get("physical") is True])
+    return frozenset(reach)
+
+
+def _takes_outside_content(system: System, comp: Component) -> bool:
+    if comp.kind not in ("dataset", "retrieval-store", "tool"):
+        return False
+    if comp.get("writers") in ("public", "partner") or comp.get("browses") is True:
+        return True
+    if _OUTSIDE_SOURCES.intersection(comp.get("sources") or ()):
+        return True
+    outside = system.outside()
+    return any(a in outside and b == comp.id and not trusted for a, b, trusted in system.edges())
+
+
+def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Component], bool] | None = None,
+             *, untrusted_only: bool = False) -> set[str]:
+    """The starts and every component their content reaches, without entering a ``blocked`` one or passing
+    through an outside party (a source or a sink, never a relay)."""
+    # By hand, not System.downstream_of: that walk cannot be told to stop at a service of the wrong audience.
+    nxt: dict[str, list[str]] = {}
+    for a, b, trusted in system.edges():
+        if not (untrusted_only and trusted):
+            nxt.setdefault(a, []).append(b)
+    outside = system.outside()
+    seen = {c.id for c in starts}
+    queue = deque(seen)
+    while queue:
+        here = queue.popleft()
+        for there in nxt.get(here, ()):
+            # an outside party starts a walk but relays nothing it receives
+            if there in seen or there in outside or (blocked and blocked(system.component(there))):
+                continue
+            seen.add(there)
+            queue.append(there)
+    return seen
