@@ -151,6 +151,26 @@ def test_advice_goes_on_the_tool_the_reason_names_not_on_one_another_leaf_matche
     assert next(m for m in leak.mitigations if m.id == "AML.M0032").component == "mailer"
 
 
+@pytest.mark.parametrize("behind", ["cloud", "worklist"])
+def test_a_service_the_models_answers_only_go_on_to_neither_holds_nor_gets_its_query_controls(behind):
+    # An on-device model reporting to a rate-limited cloud API, or a scanner model whose verdicts go to an
+    # internal worklist: the adversary's queries never pass that service, so its limit guards nothing.
+    s = system([{"id": "user", "kind": "external"},
+                {"id": "kws", "kind": "model", "task": "classification", "modality": "audio", "trained_by": "us"},
+                {"id": behind, "kind": "service", "audience": "internal", "returns": "labels", "rate_limited": True,
+                 "controls": ["AML.M0015", "AML.M0002"]},
+                {"id": "staff", "kind": "external", "actor": "user"}],
+               [{"from": "user", "to": "kws"}, {"from": "kws", "to": behind}, {"from": behind, "to": "staff"}])
+    findings = {f.technique_id: f for f in predict(s).for_component("kws").findings}
+    checked = 0
+    for tid in ("AML.T0015", "AML.T0043", "AML.T0042"):
+        for m in findings[tid].mitigations:
+            if m.id in ("AML.M0004", "AML.M0015", "AML.M0002"):
+                assert (m.component, m.in_place) == ("kws", False), (tid, m)
+                checked += 1
+    assert checked >= 5
+
+
 @pytest.mark.parametrize(("modality", "physical", "offered"), [
     ("text", None, False), ("tabular", True, True), ("image", None, True), (None, None, True)])
 def test_multi_modal_sensors_are_offered_only_for_a_model_that_senses_the_world(modality, physical, offered):

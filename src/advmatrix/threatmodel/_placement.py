@@ -22,13 +22,17 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
     """Every component a mitigation meant for ``kind`` must be on: each of that kind the finding's reason
     names (``named``: the ids its graph leaves matched; two partner data sets both need sanitising, not
     whichever the file lists first), else the nearest of that kind its inputs pass through, else any
-    upstream, else behind it, else the matched one; for an adversary, the first of that kind in the
+    upstream, else behind it (not for a service), else the matched one; for an adversary, the first of that kind in the
     system. A mitigation with no kind, or meant for the matched one's kind, is on the matched one."""
     if kind is None or comp.kind == kind:
         return [comp]
     # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
+    # The service controls (query limits, input detection, output obfuscation) act on the queries coming
+    # in: a service the model's answers only go on to (an on-device model reporting to the cloud) sees
+    # none of them, so it is no place for one.
+    behind = () if kind == "service" else system.downstream_of(comp)
     near = system.components if comp.kind == "adversary" else (
-        *in_front(system, comp), *system.upstream_of(comp), *system.downstream_of(comp))
+        *in_front(system, comp), *system.upstream_of(comp), *behind)
     candidates: list[Component] = []
     # a service that answers nothing (an upload endpoint, a weights registry) is where no query comes back:
     # a query limit or an output control goes on one that answers, and on it only when none does
@@ -82,8 +86,10 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     if comp.kind == "adversary":
         return next((c.id for c in system.components if holds(c, mid)), None)
     # A tool is in front of its app only because results come back from it: a control a rule puts on the
-    # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass.
-    if target.id != comp.id and (target.id not in front or target.kind == "tool") and holds(target, mid):
+    # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass. A service's
+    # control counts only on the way in (below): one beside or behind the model sees none of its queries.
+    if (target.id != comp.id and target.kind != "service" and (target.id not in front or target.kind == "tool")
+            and holds(target, mid)):
         return target.id
     unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))
     return None if comp.id in unguarded else labels.get(comp.id)
