@@ -185,6 +185,31 @@ def test_the_goal_raises_what_it_points_at():
     assert rank.index("AML.T0024.002") < [t for t, _ in without.ranked()].index("AML.T0024.002")
 
 
+TRAINED = """\
+name: trained
+components:
+  - {id: m, kind: model, task: classification, modality: text, trained_by: us}
+  - {id: corpus, kind: dataset, source: collected, writers: internal, used_for: [training]}
+flows:
+  - {from: corpus, to: m, trusted: true}
+"""
+
+
+@pytest.mark.parametrize(("access", "corpus", "poisons"), [
+    ("[query, content]", "source: collected, writers: internal", False),  # staff keep it from our own material
+    ("[supply-chain]", "source: collected, writers: internal", False),
+    ("[insider]", "source: collected, writers: internal", True),         # from inside, any training set
+    ("[network]", "source: collected, writers: internal", True),
+    ("[content]", "source: collected, writers: public", True),
+    ("[content]", "source: scraped, writers: internal", True),
+    ("[supply-chain]", "source: vendor, writers: internal", True)])
+def test_an_outside_adversary_poisons_only_training_data_outsiders_write_or_shape(access, corpus, poisons):
+    text = with_adversary(TRAINED.replace("source: collected, writers: internal", corpus),
+                          actor="hacktivist", goals="[manipulate]", access=access)
+    found = {f.technique_id for f in predict(load_system_text(text)).for_component("m").findings}
+    assert ("AML.T0020" in found) is poisons
+
+
 def test_mitigations_of_an_adversary_finding_count_controls_anywhere():
     text = with_adversary(CAMERA, actor="criminal", goals="[impersonate]")
     text = text.replace("kind: model, task", "kind: model, controls: [AML.M0018], task")

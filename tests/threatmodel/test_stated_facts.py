@@ -151,6 +151,26 @@ def test_advice_goes_on_the_tool_the_reason_names_not_on_one_another_leaf_matche
     assert next(m for m in leak.mitigations if m.id == "AML.M0032").component == "mailer"
 
 
+@pytest.mark.parametrize("checked", [False, True])
+def test_training_data_checked_on_the_way_in_brings_no_poisoning_of_any_kind(checked):
+    # Appeals the public writes become training data; marked trusted (two reviewers agree on each), no
+    # poisoning technique may stay behind that poisoning itself (AML.T0020) left.
+    s = system([{"id": "internet", "kind": "external"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "clf", "kind": "model", "task": "classification", "modality": "text", "trained_by": "us"},
+                {"id": "appeals", "kind": "dataset", "source": "user-submitted", "writers": "public",
+                 "used_for": ["training"]}],
+               [{"from": "internet", "to": "api"}, {"from": "api", "to": "clf"}, {"from": "clf", "to": "api"},
+                {"from": "api", "to": "internet"}, {"from": "internet", "to": "appeals"},
+                {"from": "appeals", "to": "clf", "trusted": checked}])
+    found = {f.technique_id for f in predict(s).for_component("clf").findings}
+    poisoning = {"AML.T0020", "AML.T0043.004", "AML.T0018.000"}
+    assert (found & poisoning) == (set() if checked else poisoning)
+    # the erosion rule for a model that keeps learning from public data goes too; the one for inputs stays
+    erosion = [f for f in predict(s).for_component("clf").findings if f.technique_id == "AML.T0031"]
+    assert any("keeps learning" in r for f in erosion for r in f.reasons) is not checked
+
+
 @pytest.mark.parametrize("behind", ["cloud", "worklist"])
 def test_a_service_the_models_answers_only_go_on_to_neither_holds_nor_gets_its_query_controls(behind):
     # An on-device model reporting to a rate-limited cloud API, or a scanner model whose verdicts go to an
