@@ -125,6 +125,22 @@ def test_a_vendor_hosted_model_is_not_asked_whether_it_ships_to_devices():
     assert "properties.physical" in fields
 
 
+def test_properties_other_fields_already_answer_are_not_asked_for():
+    def asked(extra: str, modality: str = "image") -> set[str]:
+        text = DEMO.replace("modality: image", f"modality: {modality}") % extra
+        return {g.field for g in unstated(load_system_text(text)) if g.component == "clf"}
+
+    # weights only a vendor holds run on no hardware of ours; a text model senses and checks no one
+    assert not asked(", source: vendor-api, artifact_format: hosted", "text") & {
+        "properties.edge", "properties.on_device", "properties.physical", "properties.verifies_identity"}
+    assert "properties.physical" not in asked("", "tabular")
+    assert "properties.verifies_identity" in asked("", "tabular")
+    # field hardware of ours is not users' devices, and the other way round
+    assert "properties.on_device" not in asked(", properties: {edge: true}")
+    assert "properties.edge" not in asked(", properties: {on_device: true}")
+    assert {"properties.edge", "properties.on_device", "properties.physical"} <= asked("")
+
+
 def test_a_tools_unstated_field_counts_what_it_would_add_to_its_app():
     system = load_system_text("""\
 name: rb

@@ -70,6 +70,56 @@ def test_an_agent_that_changes_things_may_cost_money_and_says_how_to_settle_it()
         assert "AML.T0048.000" not in predict(ruled_out).technique_ids
 
 
+def test_an_app_calling_a_tool_that_moves_money_is_named_with_that_tool_not_hedged_over_the_others():
+    pay = {"id": "grocery-order", "side_effects": "external-communication", "properties": {"financial": True}}
+    lamp = {"id": "lamp", "side_effects": "write", "sends_only": True}
+    reasons = [f.reason for f in predict(agent(pay, lamp)).findings
+               if f.technique_id == "AML.T0048.000" and f.component == "app"]
+    assert reasons == ["app can move money or assets through grocery-order when it is steered"]
+
+
+def test_a_tool_that_acts_in_the_physical_world_brings_harm_not_data_theft():
+    lock = {"id": "door-lock", "side_effects": "write", "sends_only": True, "hosted": True}
+    plain, physical = predict(agent(lock)), predict(agent({**lock, "properties": {"physical": True}}))
+    for tid in ("AML.T0086", "AML.T0101", "AML.T0061"):
+        assert "app" in on(plain, tid) and "app" not in on(physical, tid), tid
+    harm = [f.reason for f in physical.findings if f.technique_id == "AML.T0048.003"]
+    assert "app acts in the physical world through door-lock; steered, it can hurt people or damage property" in harm
+
+
+def test_a_safety_critical_model_brings_user_harm_whoever_its_users_are():
+    triage = {"id": "triage", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us"}
+    flows = [{"from": "scans", "to": "triage"}, {"from": "triage", "to": "worklist"}]
+    parts = [{"id": "scans", "kind": "external"},
+             {"id": "worklist", "kind": "service", "audience": "internal", "returns": "labels"}]
+    assert "AML.T0048.003" not in predict(system([*parts, triage], flows)).technique_ids
+    safety = predict(system([*parts, {**triage, "properties": {"safety_critical": True}}], flows))
+    assert on(safety, "AML.T0048.003") == {"triage"}
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_inputs_from_a_party_we_trust_are_not_the_adversarys_to_probe_or_try_out(trusted):
+    # our own scanners feed the model; nothing of its verdict goes back to whoever makes the inputs
+    s = system([{"id": "scanners", "kind": "external", "actor": "other"},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us"},
+                {"id": "worklist", "kind": "service", "audience": "internal", "returns": "labels"}],
+               [{"from": "scanners", "to": "m", "trusted": trusted}, {"from": "m", "to": "worklist"}])
+    found = {f.technique_id for f in predict(s).for_component("m").findings}
+    assert bool(found & {"AML.T0042", "AML.T0043.003"}) is not trusted
+
+
+@pytest.mark.parametrize(("task", "fakes"), [("speech-recognition", False), ("classification", True)])
+def test_generated_media_is_a_threat_to_a_model_that_decides_on_it_not_to_a_transcriber(task, fakes):
+    s = system([{"id": "u", "kind": "external"},
+                {"id": "svc", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "voice", "kind": "model", "task": task, "modality": "audio", "artifact_format": "hosted",
+                 "source": "vendor-api", "trained_by": "vendor"},
+                {"id": "crook", "kind": "adversary", "actor": "criminal", "goals": ["fraud"], "access": ["query"]}],
+               [{"from": "u", "to": "svc"}, {"from": "svc", "to": "voice"}, {"from": "voice", "to": "svc"},
+                {"from": "svc", "to": "u"}])
+    assert ("voice" in on(predict(s), "AML.T0088")) is fakes
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),

@@ -80,11 +80,20 @@ def _type_values(comp: Component, name: str) -> list[Any] | None:
 def _moot(comp: Component, name: str) -> bool:
     """Whether other stated fields already answer ``name`` (there is no value left to state): a model we
     trained from scratch and never fine-tuned has no base model; a model a vendor hosts is neither shipped
-    to devices nor packed into our container images."""
+    to devices, nor run on our hardware, nor packed into our container images; weights on our field hardware
+    are not on users' devices, and the other way round; a text model senses nothing physical and checks
+    no face or voice."""
     if name == "base_model":
         return comp.get("trained_by") == "us" and not comp.get("fine_tuned")
-    if name in ("properties.on_device", "properties.mobile_app", "properties.container_image"):
-        return comp.get("artifact_format") == "hosted" and comp.get("trained_by") == "vendor"
+    if name in ("properties.on_device", "properties.edge", "properties.mobile_app", "properties.container_image"):
+        if comp.get("artifact_format") == "hosted" and (comp.get("trained_by") == "vendor"
+                                                        or comp.get("source") == "vendor-api"):
+            return True
+    other = {"properties.on_device": "edge", "properties.edge": "on_device"}.get(name)
+    if other and comp.properties.get(other) is True:
+        return True
+    if comp.kind == "model" and name in ("properties.physical", "properties.verifies_identity"):
+        return comp.get("modality") in (("text", "tabular") if name == "properties.physical" else ("text",))
     return False
 
 
