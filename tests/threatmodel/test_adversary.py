@@ -113,6 +113,8 @@ def test_leaf_fires_on_any_component_only_when_an_adversary_matches(tmp_path):
     ("kind: llm-app\nuses: {kind: model}", "'uses' selects the app's tools; drop its 'kind'"),
     ("kind: llm-app\nuses: {untrusted: true}", "'uses' takes no 'untrusted'"),
     ("kind: model\npresent: {kind: service, open_signups: false}", "unknown condition key 'open_signups'"),
+    ("kind: llm-app\ndownstream: {kind: tool, own: true}", "'downstream' takes no 'own'"),
+    ("kind: llm-app\nupstream: {kind: tool, own: 'yes'}", "'own' takes true or false; got 'yes'"),
 ])
 def test_bad_adversary_leaf_fails_to_load_naming_the_rule(tmp_path, when, says):
     with pytest.raises(FormatError) as info:

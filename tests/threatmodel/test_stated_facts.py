@@ -120,6 +120,26 @@ def test_generated_media_is_a_threat_to_a_model_that_decides_on_it_not_to_a_tran
     assert ("voice" in on(predict(s), "AML.T0088")) is fakes
 
 
+def test_a_sub_agent_that_only_writes_to_a_store_does_not_retrieve_from_it():
+    # planner delegates to researcher (which files notes) and writer (which searches them): only writer
+    # retrieves; researcher hears of the store only through planner's words
+    s = system([{"id": "u", "kind": "external", "actor": "user"},
+                {"id": "planner", "kind": "llm-app", "tools": ["researcher", "writer"]},
+                {"id": "researcher", "kind": "llm-app", "tools": ["notes-writer"]},
+                {"id": "writer", "kind": "llm-app", "tools": ["notes-search"]},
+                {"id": "store", "kind": "retrieval-store", "sources": ["scraped"], "writers": "internal",
+                 "sensitive": True},
+                {"id": "notes-writer", "kind": "tool", "side_effects": "write", "sends_only": True},
+                {"id": "notes-search", "kind": "tool", "side_effects": "read", "sensitive": True}],
+               [{"from": "u", "to": "planner"}, {"from": "planner", "to": "u"},
+                {"from": "notes-writer", "to": "store"}, {"from": "store", "to": "notes-search"}])
+    got = predict(s)
+    for tid in ("AML.T0071", "AML.T0082", "AML.T0067.000", "AML.T0057", "AML.T0085.000"):
+        assert on(got, tid) == {"writer"}, tid
+    # planted instructions still travel through the answers, to every app they reach
+    assert {"planner", "researcher", "writer"} <= on(got, "AML.T0051.001")
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),

@@ -25,7 +25,9 @@ Conditions (no code is evaluated):
   ``present: {selector}`` holds when any component of the system, wherever it is, matches
   (``present: {kind: service, not: {open_signup: false}}``).
   Add ``untrusted: true`` inside the mapping (``exposed: {untrusted: true}``) to follow only flows
-  not marked ``trusted``; without it every flow counts.
+  not marked ``trusted``; without it every flow counts. Add ``own: true`` to ``upstream`` or
+  ``reachable_from`` to leave out what reaches an LLM app only through another LLM app's answers (what
+  it retrieves itself, not what a sub-agent retrieved for its planner).
 
 Reason placeholders: ``{component}`` (display name), ``{id}``, ``{kind}``, any component field
 (``{returns}``, ``{properties.tier}``; list values are joined with commas, an unstated value reads
@@ -63,6 +65,8 @@ class Condition:
     value: Any = None
     children: tuple[Condition, ...] = ()
     untrusted: bool = False
+    #: ``upstream``/``reachable_from`` only: not through another LLM app (what this app reads itself).
+    own: bool = False
 
     def leaves(self) -> Iterator[Condition]:
         """Every field test on the component itself (not in selectors, which read other components)."""
@@ -161,9 +165,11 @@ class Condition:
         inputs = _serving_kinds(selector) and not is_training_data(comp) and system.has_training_data()
         if self.op == "downstream":
             others = system.downstream_of(comp, untrusted_only=self.untrusted, inputs_only=inputs)
+        elif self.own:
+            others = _own_upstream(system, comp, self.untrusted)
         else:
             others = system.upstream_of(comp, untrusted_only=self.untrusted, inputs_only=inputs)
-        if len(others) <= len(matching):
+        if len(others) <= len(matching) or self.own:
             found = [c for c in others if c.id in matching and c.id != comp.id]
             total = len(found)
         else:
@@ -254,6 +260,25 @@ def flows_back(system: System, untrusted: bool = False) -> dict[str, list[str]]:
                 back.setdefault(b, []).append(a)
         return back
     return system.memo(("flows-back", untrusted), reverse)
+
+
+def _own_upstream(system: System, comp: Component, untrusted: bool) -> tuple[Component, ...]:
+    """What flows into ``comp`` by its own flows and tools, not through another LLM app: a sub-agent that
+    only writes notes does not retrieve what its planner's other sub-agent reads back (that reaches it as
+    the planner's words). Outside parties start content but relay none, as in every walk."""
+    def compute() -> tuple[Component, ...]:
+        back = flows_back(system, untrusted)
+        outside = system.outside()
+        seen, todo = {comp.id: None}, [comp.id]
+        while todo:
+            for n in back.get(todo.pop(), ()):
+                if n not in seen:
+                    seen[n] = None
+                    if n not in outside and system.component(n).kind != "llm-app":
+                        todo.append(n)
+        seen.pop(comp.id)
+        return tuple(sorted((system.component(i) for i in seen), key=lambda c: system.positions()[c.id]))
+    return system.memo(("own-upstream", comp.id, untrusted), compute)
 
 
 def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozenset[str]:

@@ -263,6 +263,12 @@ class RuleChecker:
                 raise self.fail(loc, name, f"'untrusted' takes true or false; got {untrusted!r}")
             if untrusted and key in _NO_FLOWS:
                 raise self.fail(loc, name, f"'{key}' takes no 'untrusted': {_NO_FLOWS[key]}")
+            own = selector.pop("own", False)
+            if not isinstance(own, bool):
+                raise self.fail(loc, name, f"'own' takes true or false; got {own!r}")
+            if own and key not in ("upstream", "reachable_from"):
+                raise self.fail(loc, name, f"'{key}' takes no 'own': only upstream and reachable_from walk back "
+                                "through other LLM apps")
             if key in _ONE_KIND:
                 only, what = _ONE_KIND[key]
                 selector.setdefault("kind", only)
@@ -281,7 +287,7 @@ class RuleChecker:
                 raise self.fail(loc, name, f"an adversary is on no flow, so '{key}' never holds for or through one; "
                                 "ask what it can reach with 'adversary: {access: ...}'")
             return Condition(key, children=(self.condition(selector, loc, name, frozenset(COMPONENT_KINDS)),),
-                             untrusted=untrusted)
+                             untrusted=untrusted, own=own)
         if not isinstance(key, str):
             raise self.fail(loc, name, f"unknown condition key {key!r}")
         if key.startswith("properties."):

@@ -361,7 +361,9 @@ def _default_stage(lifecycle: tuple[str, ...]) -> str:
 #: (sub-technique, parent's mitigation) pairs that do not fit: supply-chain compromise covers hardware,
 #: software, data and models, and verifying AI artifacts (models, data sets) does nothing for tampered
 #: hardware or a poisoned framework package.
-UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014")})
+UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"),
+                   # guardrails on a generative model sit far from a compromised chip
+                   ("AML.T0010.000", "AML.M0020")})
 #: Mitigations that only a generative model can adopt (guardrails, guidelines, alignment), and those that
 #: only media can use (deepfake detection): ATLAS links them to techniques that also reach other systems.
 GENERATIVE_ONLY = frozenset({"AML.M0020", "AML.M0021", "AML.M0022"})
