@@ -140,6 +140,22 @@ def test_a_sub_agent_that_only_writes_to_a_store_does_not_retrieve_from_it():
     assert {"planner", "researcher", "writer"} <= on(got, "AML.T0051.001")
 
 
+@pytest.mark.parametrize(("source", "public_base"), [("vendor", False), ("other", True)])
+def test_weights_a_vendor_delivers_are_no_published_model_to_download_as_a_proxy(source, public_base):
+    m = {"id": "m", "kind": "model", "task": "classification", "modality": "image", "source": source,
+         "artifact_format": "onnx", "base_model": "acme-net", "fine_tuned": True}
+    got = predict(system([{"id": "u", "kind": "external"}, m], [{"from": "u", "to": "m"}]))
+    assert ("m" in on(got, "AML.T0005.002")) is public_base
+    assert ("m" in on(got, "AML.T0010.003")) is (source == "vendor")  # a supplier to compromise
+
+
+@pytest.mark.parametrize(("hosted", "installs"), [(None, True), (True, False)])
+def test_a_tool_that_runs_agent_written_code_can_install_a_malicious_package(hosted, installs):
+    sandbox = {"id": "sandbox", "side_effects": "code-execution", "source": "first-party",
+               **({"hosted": hosted} if hosted is not None else {})}
+    assert ("sandbox" in on(predict(agent(sandbox)), "AML.T0011.001")) is installs
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),

@@ -142,7 +142,7 @@ class ModelComponent(Component):
         None, description="Who trained the weights in use (before any fine-tuning of ours)."
     )
     base_model: str | None = Field(None, description="The model it was fine-tuned or derived from.")
-    source: Literal["huggingface", "model-hub", "vendor-api", "internal", "other"] | None = Field(
+    source: Literal["huggingface", "model-hub", "vendor-api", "vendor", "internal", "other"] | None = Field(
         None, description="Where the weights (or the base model) came from."
     )
     artifact_format: (
