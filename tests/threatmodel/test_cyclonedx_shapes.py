@@ -71,6 +71,15 @@ def test_a_data_set_the_model_card_describes_in_place_becomes_a_component(tmp_pa
     assert ("Scraped-forum-posts", "tuned-llm") in flows(system)
 
 
+@pytest.mark.parametrize(("formats", "outputs"), [
+    (["string"], ("text",)), (["image/png", "text/plain"], ("image", "text")), ([], ())])
+def test_what_the_model_card_says_a_model_produces_becomes_its_outputs(tmp_path, formats, outputs):
+    def produce(bom):
+        bom["components"][0]["modelCard"]["modelParameters"]["outputs"] = [{"format": f} for f in formats]
+    system, _ = quietly(chatbot(tmp_path, produce))
+    assert system.component("tuned-llm").outputs == outputs
+
+
 @pytest.mark.parametrize("order", [1, -1])
 def test_a_hub_ancestor_is_the_base_model_wherever_the_pedigree_lists_it(tmp_path, order):
     def ancestors(bom):

@@ -156,6 +156,16 @@ def test_a_tool_that_runs_agent_written_code_can_install_a_malicious_package(hos
     assert ("sandbox" in on(predict(agent(sandbox)), "AML.T0011.001")) is installs
 
 
+@pytest.mark.parametrize(("modality", "outputs", "fakes"), [
+    ("multimodal", None, True), ("multimodal", ["text"], False), ("text", ["image"], True), ("text", None, False)])
+def test_what_a_generator_produces_not_what_it_reads_decides_whether_it_can_fake_people(modality, outputs, fakes):
+    gen = {"id": "gen", "kind": "model", "task": "generation", "modality": modality,
+           **({"outputs": outputs} if outputs else {})}
+    got = predict(system([{"id": "u", "kind": "external"}, gen], [{"from": "u", "to": "gen"}]))
+    for tid in ("AML.T0088", "AML.T0052.001", "AML.T0073"):
+        assert ("gen" in on(got, tid)) is fakes, tid
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),

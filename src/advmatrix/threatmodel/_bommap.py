@@ -14,7 +14,7 @@ from .system import COMPONENT_CLASSES
 __all__ = ["apply_properties", "assume", "map_dataset", "map_model", "typed", "walk_nested"]
 
 _NOT_SENSITIVE = {"", "public", "internal", "unclassified", "open"}
-_LIST_FIELDS = {"controls", "used_for", "sources", "tools", "goals", "access"}
+_LIST_FIELDS = {"controls", "used_for", "sources", "tools", "goals", "access", "outputs"}
 
 # CycloneDX tasks are free text (Hugging Face pipeline names, mostly); ours is a closed list.
 _TASKS = (
@@ -46,6 +46,17 @@ def _modality(card: dict[str, Any], task: str) -> str | None:
         if key in task.lower():
             return modality
     return None
+
+
+def _outputs(card: dict[str, Any]) -> list[str]:
+    """What the model card's ``outputs`` formats say it produces (``image/png`` is an image, ``string`` text)."""
+    kinds: dict[str, None] = {}
+    for x in card.get("outputs", []):
+        fmt = str(x.get("format", "")).lower() if isinstance(x, dict) else ""
+        kind = "text" if fmt in ("string", "text") else fmt.split("/")[0]
+        if kind in ("text", "image", "audio", "video"):
+            kinds[kind] = None
+    return list(kinds)
 
 
 def _source_of(comp: dict[str, Any]) -> str | None:
@@ -116,7 +127,7 @@ def assume(entry: dict[str, Any], field: str, value: Any) -> None:
 
 
 def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] = frozenset()) -> None:
-    """The fields a ``machine-learning-model`` component gives: task, modality, base model, origin;
+    """The fields a ``machine-learning-model`` component gives: task, modality, outputs, base model, origin;
     ``ours`` holds the lower-cased names of the organisation the BOM is about (see :func:`own_names`)."""
     card = comp.get("modelCard") or {}
     params = card.get("modelParameters") or {}
@@ -126,6 +137,9 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] 
     modality = _modality(params, str(task or ""))
     if modality:
         entry["modality"] = modality
+    outputs = _outputs(params)
+    if outputs:
+        entry["outputs"] = outputs
     ancestors = [a for a in (comp.get("pedigree") or {}).get("ancestors", []) if isinstance(a, dict)]
     if ancestors:
         # the ancestor that says where it came from: a hub copy listed after a local one is the one to fear

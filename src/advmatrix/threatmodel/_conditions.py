@@ -7,7 +7,7 @@ Conditions (no code is evaluated):
 - ``all: [...]``, ``any: [...]``, ``not: {...}`` combine conditions; a mapping with several keys means all.
 - A field leaf ``<field>: value`` reads the component's field (``properties.<name>`` reads a free
   property). A scalar must be equal; a list means "one of"; for list fields (``used_for``,
-  ``sources``, ``tools``, ``controls``) a scalar means "contains" and a list "contains one of".
+  ``sources``, ``tools``, ``controls``, ``outputs``) a scalar means "contains" and a list "contains one of".
   Operators: ``{in: [...]}``, ``{not_in: [...]}``, ``{set: true|false}`` (stated / not stated or empty).
 - Graph leaves, each over the flows of :meth:`System.edges`:
   ``exposed: true|false`` (reached while it runs from a public service or an external component;
