@@ -29,7 +29,8 @@ def first_problem(exc: Exception) -> tuple[str, str]:
     """The first problem of a pydantic ``ValidationError`` as (dotted field path, message): every
     place that validates input reports it as one line built from these two."""
     err = exc.errors()[0]  # type: ignore[attr-defined]
-    return ".".join(str(p) for p in err["loc"]), err["msg"]
+    # pydantic prefixes a validator's own message with "Value error, ": ours are written to stand alone
+    return ".".join(str(p) for p in err["loc"]), err["msg"].removeprefix("Value error, ")
 
 
 class AdvmatrixError(Exception):

@@ -83,10 +83,18 @@ class Plugin:
             if params:
                 raise UsageError(f"{cls.kind} {cls.name}: takes no parameters (got {', '.join(map(repr, params))})")
             return None
+        import json
+
         from pydantic import ValidationError
 
         try:
-            return cls.Params(**dict(params or {}))
+            try:
+                text = json.dumps(dict(params or {}), allow_nan=False)
+            except (TypeError, ValueError):  # not plain data (given from Python): pydantic's usual coercion
+                return cls.Params(**dict(params or {}))
+            # Strict, read as JSON: a file's "yes" is no boolean, true no count and "4" no number (lax
+            # validation took all three), while a list still fills a tuple and 2 a float.
+            return cls.Params.model_validate_json(text, strict=True)
         except ValidationError as exc:
             raise UsageError(f"{cls.kind} {cls.name}: parameter {validation_message(exc)}") from None
         except TypeError as exc:  # keys that are not strings

@@ -121,6 +121,11 @@ BAD = {
                           "        max_payloads: 2\n        max_payloadz: 3\n",
                           r"plan.yaml:6: assessments\[0\]\.procedures\.jailbreak\.max_payloadz: "
                           r"parameter 'max_payloadz'"),
+    # a file's true is no count and '4' no number: they were taken as 1 and 4
+    "bool-for-count": ("assessments:\n  - kind: chat\n    procedures:\n      jailbreak: {max_payloads: true}\n",
+                       r"plan.yaml:4: assessments\[0\]\.procedures\.jailbreak.*max_payloads.*valid integer"),
+    "text-for-count": ("assessments:\n  - kind: chat\n    procedures:\n      jailbreak: {max_payloads: '4'}\n",
+                       r"plan.yaml:4: assessments\[0\]\.procedures\.jailbreak.*max_payloads.*valid integer"),
 }
 
 
@@ -145,6 +150,16 @@ def test_missing_plan_file_is_one_line_and_exit_2(cli, tmp_path):
     r = cli("assess", BOGUS_TARGET, "--plan", tmp_path / "nowhere.yaml", "--db", tmp_path / "r.db")
     assert r.code == 2 and "nowhere.yaml: no such plan file" in r.err and len(r.err.strip().splitlines()) == 1
     assert not (tmp_path / "r.db").exists()
+
+
+def test_a_plan_that_is_a_pipe_or_a_device_is_refused_not_read_for_ever(tmp_path):
+    import os
+
+    fifo = tmp_path / "plan.yaml"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(FormatError, match="not a regular file"):
+            read_plan(path)
 
 
 def test_plan_written_before_versions_reads_as_version_1(tmp_path):

@@ -187,7 +187,7 @@ def test_yaml_syntax_and_shape_errors():
 
 
 def test_missing_file_is_format_error(tmp_path):
-    with pytest.raises(FormatError, match="cannot read"):
+    with pytest.raises(FormatError, match="absent.yaml: no such file"):
         load_system(tmp_path / "absent.yaml")
 
 

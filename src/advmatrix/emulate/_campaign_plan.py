@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import UsageError, first_problem
+from ..errors import FormatError, UsageError, first_problem
 
 
 class PlanTarget(BaseModel):
@@ -66,14 +66,18 @@ def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan; any problem is one :class:`UsageError` naming file, line and field."""
     import yaml
 
+    from ..kb._io import parse_yaml, read_text
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the plan ({exc.strerror or exc})") from None
+        text = read_text(path)  # a regular file of bounded size, UTF-8
+    except FormatError as exc:
+        raise UsageError(str(exc)) from None
     try:
         node = yaml.compose(text)
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text, str(path))  # aliases that expand without end are refused
+    except FormatError as exc:
+        raise UsageError(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

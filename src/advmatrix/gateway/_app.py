@@ -38,6 +38,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from yarl import URL
 
 from ..detect import ChatDetector, Detector, QueryEvent, client_key_id
+from ..errors import UsageError
 from ..report.ecs import to_ecs
 from ..respond import Responder
 from ..store import Alert, Event, EventStore, EventWriter
@@ -79,6 +80,22 @@ class _TooLarge(Exception):
     pass
 
 
+def _check_responses(config: GatewayConfig, detectors: list[Detector]) -> None:
+    """A response named for no detector is a typo: kept, it was never read, and the response meant for
+    'volume' under 'volumee' left volume's default in force. Installed detectors not running are allowed
+    (the emitted configuration lists their responses for when they are turned on)."""
+    import difflib
+
+    from ..detect import detectors as installed
+
+    names = [d.name for d in detectors] + sorted(installed())
+    for name in config.responses:
+        if name not in names:
+            near = difflib.get_close_matches(name, names, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise UsageError(f"responses: '{name}' is not a detector{hint}")
+
+
 class Gateway:
     """The proxy and what it keeps: detectors, the responder with the measures in force, the
     event store and its writer, per-client query counts (the ``max_clients`` least recently
@@ -91,6 +108,7 @@ class Gateway:
         self.config = config
         self.detectors = detectors if detectors is not None else config.build_detectors()
         self.titles = {d.name: d.title for d in self.detectors}  # rule.name of their ECS alerts
+        _check_responses(config, self.detectors)
         rules = {d.name: dict(d.response) for d in self.detectors} | config.responses
         self.responder = Responder(rules, frozenset(config.alert_only_clients), config.max_clients)
         self.store = EventStore(config.db, retention=config.retention)

@@ -221,6 +221,27 @@ class GatewayConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _known_names(self) -> GatewayConfig:
+        # A misspelt name under context was kept and never read.
+        # (A response for a detector no one built is refused where the detectors are: see Gateway.)
+        import difflib
+
+        from ..detect import detectors
+        from ..plugins import CONTEXT
+
+        installed = detectors()
+        known = sorted({*CONTEXT, *(c for cls in installed.values() for c in getattr(cls, "context", ()))})
+        for name, value in self.context.items():
+            if name not in known:
+                near = difflib.get_close_matches(name, known, n=1)
+                hint = f"did you mean {near[0]!r}?" if near else "known: " + ", ".join(known)
+                raise ValueError(f"context: '{name}' is read by no detector ({hint})")
+            if not isinstance(value, str):
+                raise ValueError(f"context: '{name}' must be text (a file path, or the prompt itself); "
+                                 f"got {type(value).__name__}")
+        return self
+
+    @model_validator(mode="after")
     def _state_options(self) -> GatewayConfig:
         if self.state is None:
             if self.strict:

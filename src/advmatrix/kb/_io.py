@@ -12,34 +12,103 @@ from ..errors import FormatError, SchemaError, first_problem
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_text(path: str | Path) -> str:
-    """A file's text, or one FormatError line that says why it cannot be had."""
+#: Bigger than this, a file is none of ours (ATLAS and its STIX bundle are a few MiB); /dev/zero would
+#: otherwise be read until memory runs out.
+MAX_BYTES = 256 * 2**20
+#: Nodes a YAML document may have once its aliases are expanded: a few nested aliases can stand for
+#: billions of nodes that the code reading the data then walks ("billion laughs").
+MAX_NODES = 2_000_000
+
+
+def read_text(path: str | Path, limit: int = MAX_BYTES) -> str:
+    """A regular file's UTF-8 text (a byte-order mark dropped), or one FormatError line that says why it
+    cannot be had: missing, a directory, not a regular file (a pipe or a device, which could be read for
+    ever), larger than ``limit`` bytes, or not UTF-8 (with the line of the first bad byte)."""
+    p = Path(path)
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FormatError(f"{path}: is a directory, expected a file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot read: {exc}") from None
+        if not p.exists():
+            raise FormatError(f"{path}: no such file")
+        if p.is_dir():
+            raise FormatError(f"{path}: is a directory, expected a file")
+        if not p.is_file():
+            raise FormatError(f"{path}: not a regular file (a pipe or a device); give a file")
+        if p.stat().st_size > limit:
+            raise FormatError(f"{path}: larger than {limit // 2**20} MiB; not a file this reads")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        raise FormatError(f"{path}: is UTF-32; save it as UTF-8")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise FormatError(f"{path}: is UTF-16; save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FormatError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
 
 
 def read_yaml(path: Path) -> Any:
+    """A YAML (or JSON) file's data, read by :func:`read_text` and :func:`parse_yaml`."""
     return parse_yaml(read_text(path), str(path))
 
 
 def parse_yaml(text: str, source: str) -> Any:
+    """One YAML document's data (safe: no tags that build objects); a syntax error, or aliases that expand
+    past :data:`MAX_NODES` nodes, is one FormatError naming ``source`` and the line."""
     import yaml  # deferred: a warm start reads JSON and never needs it
 
     # libyaml is several times faster than the pure-Python parser; wheels normally include it.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        return yaml.load(text, Loader=loader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node, source)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise FormatError(f"{source}: not valid YAML{where}: {problem}") from None
+    finally:
+        loader.dispose()
+
+
+def _check_nodes(root: Any, source: str) -> None:
+    """A key given twice in one mapping (YAML keeps the last silently: a second response for a detector
+    replaced the first), or aliases that expand past :data:`MAX_NODES`, is one FormatError with its line."""
+    import yaml
+
+    # Post-order over the node graph, without recursion (a deeply nested file would exhaust the stack):
+    # an alias is the same node object, so each node's expanded size is computed once and used many times.
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes and not children_done:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            kids = [x for pair in node.value for x in pair]
+        else:
+            kids = list(node.value) if isinstance(node, yaml.SequenceNode) else []
+        if not children_done:
+            if isinstance(node, yaml.MappingNode):
+                seen: set[str] = set()
+                for key, _ in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                        if key.value in seen:
+                            raise FormatError(f"{source}:{key.start_mark.line + 1}: key '{key.value}' given twice")
+                        seen.add(key.value)
+            sizes[id(node)] = 1  # provisional: a node reached again inside itself counts once
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(k), 1) for k in kids)
+        sizes[id(node)] = total
+        if total > MAX_NODES:
+            raise FormatError(f"{source}:{node.start_mark.line + 1}: its aliases expand to more than "
+                              f"{MAX_NODES:,} values; write the data out instead")
 
 
 def dump_yaml(data: Any) -> str:

@@ -12,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import FormatError
+from ..kb._io import read_text as _read_file
 from ._ids import ID_PATTERN
 from ._words import a_kind, nearest
 from ._words import more as more_
@@ -95,27 +96,8 @@ MAX_BYTES = 64 * 1024 * 1024
 
 
 def read_text(path: str | Path) -> str:
-    """The text of ``path``: a regular file, UTF-8 (a UTF-8 byte-order mark is dropped); anything else
-    is one ``FormatError`` naming the file and, for a bad byte, its line."""
-    path = Path(path)
-    try:
-        if not path.is_file():
-            what = "a directory" if path.is_dir() else "not a regular file" if path.exists() else "no such file"
-            raise FormatError(f"{path}: cannot read: {what}")
-        if path.stat().st_size > MAX_BYTES:
-            raise FormatError(f"{path}: larger than {MAX_BYTES // 2**20} MiB; not a system description")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
-        raise FormatError(f"{path}: is UTF-32; save it as UTF-8")
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise FormatError(f"{path}: is UTF-16; save it as UTF-8")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise FormatError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
+    """The text of ``path`` (see :func:`advmatrix.kb._io.read_text`), at most :data:`MAX_BYTES` long."""
+    return _read_file(path, MAX_BYTES)
 
 
 #: YAML allows an implicit (unmarked) key of at most 1,024 characters; JSON has no such limit.

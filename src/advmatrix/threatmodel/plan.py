@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, UsageError
-from ._load import Located, _path, read_yaml
+from ._load import Located, _path, read_text, read_yaml
 
 __all__ = ["KINDS", "PLAN_VERSION", "AssessPlan", "read_plan", "run_plan"]
 
@@ -65,14 +65,10 @@ def read_plan(path: str | Path) -> AssessPlan:
     from .. import plugins
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         raise FormatError(f"{path}: no such plan file (write one with advmatrix threatmodel SYSTEM "
-                          "--emit-assess-plan FILE)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot read the plan: {exc}") from None
-    located = read_yaml(text, str(path))
+                          "--emit-assess-plan FILE)")
+    located = read_yaml(read_text(path), str(path))  # a regular file of bounded size, UTF-8
     data = located.data
     if not isinstance(data, dict):
         raise _fail(located, (), "an assess plan is a mapping with 'version' and a list 'assessments'")
