@@ -123,3 +123,17 @@ def test_a_services_bad_kind_names_its_line(tmp_path):
     with pytest.raises(FormatError) as info:
         load_cyclonedx(bom(tmp_path, robot), validate=False)
     assert str(info.value).startswith(f"{tmp_path / 'bom.json'}:") and ":" in str(info.value).split("bom.json")[1][:3]
+
+
+def test_json_that_escapes_a_character_as_a_surrogate_pair_reads_as_that_character():
+    # Python's json.dumps writes an emoji as "\ud83d\ude00"; YAML reads each half apart, JSON as one
+    long_key = "k" * 1100 + "\\ud83d\\ude00"
+    text = ('{"name": "t \\ud83d\\ude00", "components": [{"id": "m", "kind": "model", '
+            f'"properties": {{"{long_key}": true}}}}]}}')
+    system = load_system_text(text, "s.json")
+    assert system.name == "t \N{GRINNING FACE}"
+    assert next(iter(system.component("m").properties)).endswith("\N{GRINNING FACE}")
+    with pytest.raises(FormatError, match=r"s.json:1: name: holds an unpaired surrogate escape"):
+        load_system_text('{"name": "t \\ud83d", "components": []}', "s.json")
+    with pytest.raises(FormatError, match="s.json: a key: holds an unpaired surrogate escape"):
+        load_system_text(text.replace("\\ude00\": true", "\": true"), "s.json")

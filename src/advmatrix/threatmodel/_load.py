@@ -82,11 +82,23 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str, budget:
 MAX_DIGITS = 4000
 
 
+def _whole(value: str, where: str) -> str:
+    """``value`` with each surrogate pair made the character it stands for; a lone half is an error."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in value):
+        return value
+    try:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        raise FormatError(f"{where}: holds an unpaired surrogate escape (\\ud800-\\udfff), which is not text") from None
+
+
 def _check_scalar(node: yaml.ScalarNode, loc: Loc, source: str) -> None:
     where = f"{source}:{node.start_mark.line + 1}: {_path(loc) or 'value'}"
-    # an escaped lone surrogate ("\ud800") loads, then fails every output that encodes it
     if any("\ud800" <= ch <= "\udfff" for ch in node.value):
-        raise FormatError(f"{where}: holds an unpaired surrogate escape (\\ud800-\\udfff), which is not text")
+        # YAML reads "\ud83d\ude00" as two halves where JSON (which is read as YAML here) means one emoji,
+        # as Python's json.dumps writes it: a pair becomes its character. A lone half ("\ud800") loads,
+        # then fails every output that encodes it.
+        node.value = _whole(node.value, where)
     if node.style is None and len(node.value) > MAX_DIGITS and node.value.lstrip("+-").isdigit():
         raise FormatError(f"{where}: a number of more than {MAX_DIGITS} digits")
 
@@ -152,7 +164,7 @@ def _read_long_keys(text: str, source: str) -> Located:
         for k, v in keys.items():
             message = message.replace(v, _path((yaml.safe_load(f'"{k}"'),)))
         raise FormatError(message) from None
-    back = {v: yaml.safe_load(f'"{k}"') for k, v in keys.items()}
+    back = {v: _whole(yaml.safe_load(f'"{k}"'), f"{source}: a key") for k, v in keys.items()}
 
     def restore(value: Any) -> Any:
         if isinstance(value, dict):
