@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from advmatrix.errors import FormatError
 from advmatrix.threatmodel import load_cyclonedx
 
 BOMS = Path(__file__).parents[2] / "examples" / "boms"
@@ -57,7 +58,10 @@ def test_a_bom_link_into_this_bom_names_the_component_it_points_at(tmp_path):
     assert {("tickets", "tuned-llm"), ("helpdesk-bot", "chat-api")} <= flows(system)
     assert not said
     other = "urn:cdx:00000000-0000-0000-0000-000000000000/1#tickets"  # another BOM's: not ours to read
-    system, said = quietly(chatbot(tmp_path, lambda b: b["dependencies"][1].update(dependsOn=[other])))
+    def elsewhere(bom):
+        bom["dependencies"][1]["dependsOn"] = [other]
+        bom["components"][0]["modelCard"]["modelParameters"]["datasets"] = []  # the card would draw it too
+    system, said = quietly(chatbot(tmp_path, elsewhere))
     assert ("tickets", "tuned-llm") not in flows(system) and any(other in m for m in said)
 
 
@@ -140,7 +144,7 @@ def test_inline_data_sets_without_a_name_twice_or_under_the_models_ref_are_not_l
     twice = quietly(chatbot(tmp_path, cards([{"type": "dataset", "name": "x"},
                                              {"type": "dataset", "name": "x", "classification": "secret"}])))[0]
     assert twice.component("x").sensitive
-    with pytest.raises(FormatError, match="its model card describes a data set with the model's own bom-ref"):
+    with pytest.raises(FormatError, match="a data set with bom-ref .tuned-llm., which is the model"):
         quietly(chatbot(tmp_path, cards([{"type": "dataset", "bom-ref": "tuned-llm", "name": "x"}])))
 
 
@@ -159,3 +163,37 @@ def test_a_long_bom_is_checked_against_the_schema_in_parts_and_errors_point_into
         bom["components"][12]["colour"] = "red"
     with pytest.raises(FormatError, match=r"does not follow the CycloneDX 1\.6 schema at components/12: .*'colour'"):
         load_cyclonedx(chatbot(tmp_path, spoil))
+
+
+def test_a_data_set_the_model_card_references_flows_into_the_model_dependencies_or_not(tmp_path):
+    def no_dependency(bom):
+        bom["dependencies"][1]["dependsOn"] = []
+    system, said = quietly(chatbot(tmp_path, no_dependency))
+    assert ("tickets", "tuned-llm") in flows(system) and not said
+
+    def card_names_a_service(bom):
+        bom["components"][0]["modelCard"]["modelParameters"]["datasets"] = [{"ref": "chat-api"}]
+    system, said = quietly(chatbot(tmp_path, card_names_a_service))
+    assert ("chat-api", "tuned-llm") not in flows(system)
+    assert any("names 'chat-api' as a data set, but it is a service" in m for m in said)
+
+
+def test_an_inline_data_set_never_merges_into_another_component(tmp_path):
+    def cards(datasets):
+        def change(bom):
+            bom["components"][0]["modelCard"]["modelParameters"]["datasets"] = datasets
+        return change
+    # named like the service, or like each other by punctuation alone: each stays a data set of its own
+    system, _ = quietly(chatbot(tmp_path, cards([{"type": "dataset", "name": "chat-api"},
+                                                 {"type": "dataset", "name": "!!!", "classification": "public"},
+                                                 {"type": "dataset", "name": "???", "classification": "secret"}])))
+    assert system.component("chat-api").kind == "service"
+    made = [c for c in system.components if c.kind == "dataset" and c.id != "tickets"]
+    assert sorted(c.id for c in made) == ["chat-api-inline", "tuned-llm-dataset-2", "tuned-llm-dataset-3"]
+    assert all((c.id, "tuned-llm") in flows(system) for c in made)
+    # the same data set in the card twice, by its own bom-ref, is one data set
+    twice, _ = quietly(chatbot(tmp_path, cards([{"type": "dataset", "bom-ref": "logs", "name": "logs"}] * 2)))
+    assert [c.id for c in twice.components if c.kind == "dataset" and c.id != "tickets"] == ["logs"]
+    # a bom-ref another component has would make the data set that component
+    with pytest.raises(FormatError, match="data set with bom-ref 'tickets', which another component has"):
+        quietly(chatbot(tmp_path, cards([{"type": "dataset", "bom-ref": "tickets", "name": "other"}])))

@@ -108,27 +108,46 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
             raise FormatError(lines.twice(cid, "components"))
         entries[cid] = entry
     flows: list[dict[str, Any]] = []
-    for n, (data, model) in enumerate(inline, 1):
-        # one with neither bom-ref nor name is still the model's data: named after the model
-        did = str(data.get("bom-ref") or (slug(str(data["name"])) if data.get("name") else f"{model}-dataset-{n}"))
-        while not (data.get("bom-ref") or data.get("name")) and did in entries:
-            did += "-inline"  # a made-up id must not take over a component the BOM names so
-        if did == model:
-            raise FormatError(f"{lines.at(model)}: component '{model}': its model card describes a data set with "
-                              "the model's own bom-ref; give the data set its own")
-        use = "evaluation" if any(w in did.lower() for w in ("eval", "test")) else "training"
-        entry = entries.setdefault(did, {"id": did, "kind": "dataset", "name": data.get("name") or did, "used_for": []})
-        if entry["kind"] == "dataset" and "used_for" in entry and isinstance(entry["used_for"], list):
-            # described twice (two models' cards, or one card twice): what either says holds
-            entry["used_for"] = sorted({*entry["used_for"], use})
-            map_dataset({"data": [data]}, entry)
-        flows.append({"from": did, "to": model})
     services = walk_nested(bom.get("services") or [], "services")
     refs = {str(c.get("bom-ref")) for c in [*comps, *services] if c.get("bom-ref")}
+    # ids services will take (a bom-ref, else the slugged name): a data set made up here must not take one
+    taken = set(entries) | refs | {slug(str(s.get("name", ""))) for s in services if not s.get("bom-ref")}
+    made: dict[str, str] = {}  # an inline data set's own bom-ref or name -> the id it was given
+    for n, (data, model) in enumerate(inline, 1):
+        ref = str(data.get("bom-ref") or "")
+        if ref and ref in taken and ref not in made:
+            # a bom-ref names one thing: the data set would silently become that component
+            raise FormatError(f"{lines.at(model)}: component '{model}': its model card describes a data set with "
+                              f"bom-ref '{ref}', which {'is the model' if ref == model else 'another component has'}; "
+                              "give the data set its own bom-ref")
+        key = ref or str(data.get("name") or "")
+        did = made.get(key) if key else None
+        if did is None:
+            # a name alone (or none, or one of only punctuation) gives an id that must not fall on another
+            # component or on another data set described elsewhere: one is made up, after the model if need be
+            did = ref or (slug(key) if key and slug(key) != "component" else f"{model}-dataset-{n}")
+            while did in taken and did not in made.values():
+                did += "-inline"
+            if key:
+                made[key] = did
+            taken.add(did)
+        use = "evaluation" if any(w in did.lower() for w in ("eval", "test")) else "training"
+        entry = entries.setdefault(did, {"id": did, "kind": "dataset", "name": data.get("name") or did, "used_for": []})
+        # described twice (two models' cards, or one card twice): what either says holds
+        entry["used_for"] = sorted({*entry["used_for"], use})
+        map_dataset({"data": [data]}, entry)
+        flows.append({"from": did, "to": model})
     for ref, cid in carded.items():  # a typo, as in a dependency: what the dataset is used for is lost
         if ref not in refs and ref not in entries:
             warnings.warn(f"{lines.at(cid)}: component '{cid}': its model card names dataset '{ref}', which no "
                           "component or service has; that reference is left out", stacklevel=2)
+        elif ref in entries and entries[ref]["kind"] == "dataset":
+            # the card says the model learns from it: that is a flow, dependencies listed or not
+            flows.append({"from": ref, "to": cid})
+        else:
+            warnings.warn(f"{lines.at(cid)}: component '{cid}': its model card names '{ref}' as a data set, but it "
+                          f"is a {entries[ref]['kind'] if ref in entries else 'service'}; that reference is left out",
+                          stacklevel=2)
     for ref, uses in used_for.items():
         if ref in entries and entries[ref]["kind"] == "dataset" and "used_for" not in entries[ref]:
             entries[ref]["used_for"] = sorted(uses)
