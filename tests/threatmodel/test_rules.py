@@ -520,7 +520,10 @@ def test_kind_operators_load(tmp_path, when):
 
 
 @pytest.mark.parametrize(("when", "message"), [
-    ("kind: model\nnot: {kind: [model]}", "no value of 'kind' passes"),
+    ("kind: model\nnot: {kind: [model]}", "the kinds this condition asks for exclude each other"),
+    # a field of one kind beside a test that rules that kind out, however the test is written
+    ("not: {kind: model}\ntask: classification", "field 'task' does not exist on an adversary/dataset/external"),
+    ("any: [{kind: model}, {kind: dataset}]\naudience: public", "field 'audience' does not exist on a dataset/model"),
     ("kind: model\ntask: classification\nnot: {task: {set: true}}", "no value of 'task' passes"),
     ("kind: model\nall: [{exposed: true}, {exposed: false}]", "'exposed' asked both ways"),
     ("kind: model\nall: [{properties.x: true}, {properties.x: false}]", "no value of 'properties.x' passes"),
@@ -578,3 +581,22 @@ def test_a_kind_operator_inside_a_graph_selector_loads_and_matches(tmp_path, sel
 def test_a_mapping_where_a_selector_names_a_kind_is_one_line_not_a_crash(tmp_path):
     with pytest.raises(FormatError, match=r"unknown component kind \{'a': 1\}"):
         rules_from(tmp_path, rule("kind: model\nupstream: {kind: [{a: 1}]}"))
+
+
+@pytest.mark.parametrize(("when", "message"), [
+    ("kind: model\nbase_model: 5", "base_model: 5 can never equal it: it holds text"),
+    ("name: true", "name: true can never equal it: it holds text"),
+    ("kind: model\ntask: null", "task: null is no value to compare with; to ask that it is not stated, write"),
+])
+def test_a_value_of_a_type_the_field_never_holds_fails_the_load(tmp_path, when, message):
+    with pytest.raises(FormatError, match=re.escape(message)):
+        rules_from(tmp_path, rule(when))
+
+
+@pytest.mark.parametrize("given", ["false", "''", "[]", "{AML.M0015: []}", "{AML.M0015: false}"])
+def test_mitigations_that_are_no_mapping_fail_the_load_instead_of_reading_as_none(tmp_path, given):
+    with pytest.raises(FormatError, match="'mitigations' maps mitigation IDs|a placement has only"):
+        rules_from(tmp_path, rule("kind: model") + f"    mitigations: {given}\n")
+    # nothing after an ID places it by default, and an empty mapping lists none
+    assert rules_from(tmp_path, rule("kind: model") + "    mitigations: {AML.M0015: }\n")
+    assert rules_from(tmp_path, rule("kind: model") + "    mitigations: {}\n")

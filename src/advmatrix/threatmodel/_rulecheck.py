@@ -113,7 +113,9 @@ class RuleChecker:
                 raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is neither a component field nor "
                                 f"a graph leaf of this rule; see the placeholders in advmatrix.threatmodel.rules")
         stage = self.stage(raw.get("stage"), (*loc, "stage"), name)
-        placements = self.placements(raw.get("mitigations") or {}, (*loc, "mitigations"), name, tid)
+        given = raw.get("mitigations")
+        # false, '' or [] read as "none" would hide a mistake: only a mapping (or nothing at all) is one
+        placements = self.placements({} if given is None else given, (*loc, "mitigations"), name, tid)
         tier = raw.get("tier", "likely")
         if tier not in TIERS:
             raise self.fail((*loc, "tier"), name, f"unknown tier {tier!r}; must be one of {', '.join(TIERS)}")
@@ -137,7 +139,7 @@ class RuleChecker:
             if mid not in linked:
                 self.warnings.append(f"{self.located.source}:{self.located.line(here)}: rule {name}: mitigation "
                                      f"{mid} is not linked to {tid} in the knowledge base; kept as the rule says")
-            spec = spec or {}
+            spec = {} if spec is None else spec  # 'AML.M0004:' with nothing after it: placed by default
             if not isinstance(spec, dict) or set(spec) - PLACEMENT_KEYS:
                 extra = sorted(str(k) for k in set(spec) - PLACEMENT_KEYS) if isinstance(spec, dict) else []
                 near = nearest(extra[0], sorted(PLACEMENT_KEYS)) if extra else None
@@ -174,7 +176,13 @@ class RuleChecker:
                 if not kinds:
                     raise self.fail((*loc, "kind"), name, "the kinds this condition asks for exclude each other: "
                                     "it matches nothing")
-        parts = [self.leaf(key, value, (*loc, key), name, kinds) for key, value in raw.items()]
+        # not: {kind: model} and any: [{kind: model}, {kind: dataset}] narrow the kinds as kind: does (the
+        # negated test itself is read with the kinds before it)
+        before, kinds = kinds, _kinds_of({k: raw[k] for k in ("not", "any") if k in raw}, kinds)
+        if not kinds:
+            raise self.fail(loc, name, "the kinds this condition asks for exclude each other: it matches nothing")
+        parts = [self.leaf(key, value, (*loc, key), name, before if key == "not" else kinds)
+                 for key, value in raw.items()]
         self.consistent(parts, loc, name, kinds)
         return parts[0] if len(parts) == 1 else Condition("all", children=tuple(parts))
 
@@ -335,19 +343,46 @@ class RuleChecker:
                 if not isinstance(v, str) or v not in self.matrix or type(self.matrix.get(v)).__name__ != "Mitigation":
                     raise self.fail(loc, name, f"controls: {v!r} is not an ATLAS mitigation ID")
             return
+        if None in said:
+            raise self.fail(loc, name, f"{key}: null is no value to compare with; to ask that it is not stated, "
+                                       "write {set: false}")
         allowed: list[Any] = []
         for kind in kinds:
             cls = COMPONENT_CLASSES[kind]
             if key in cls.model_fields:
                 closed = closed_values(cls, key)
                 if closed is None:
-                    return  # free text on some kind: any value may be right
+                    # free text (or a number) on some kind: any value of that type may be right
+                    types = _plain_types(cls.model_fields[key].annotation)
+                    wrong = [v for v in said if not (isinstance(v, types) and not
+                                                     (isinstance(v, bool) and bool not in types))]
+                    if wrong:
+                        holds = " or ".join(sorted(_TYPE_WORDS.get(t, t.__name__) for t in types))
+                        shown = str(wrong[0]).lower() if isinstance(wrong[0], bool) else repr(wrong[0])
+                        raise self.fail(loc, name, f"{key}: {shown} can never equal it: it holds {holds}")
+                    return
                 allowed += [v for v in closed if v not in allowed]
         for v in said:
             # bool is an int in Python: True == 1, so compare types as well as values
             if not any(v == a and type(v) is type(a) for a in allowed):
                 shown = ", ".join(str(a).lower() if isinstance(a, bool) else str(a) for a in allowed)
                 raise self.fail(loc, name, f"{key}: {v!r} is not a value it can take ({shown})")
+
+
+_TYPE_WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _plain_types(annotation: Any) -> tuple[type, ...]:
+    """The plain types (text, numbers, booleans) a field's annotation holds, through Optional and tuples."""
+    out: list[type] = []
+    todo = [annotation]
+    while todo:
+        ann = todo.pop()
+        if ann in _TYPE_WORDS:
+            out.append(ann)
+        else:
+            todo += list(typing.get_args(ann))
+    return tuple(dict.fromkeys(out)) or (str,)
 
 
 def _test(value: Any) -> tuple[str, frozenset[Any]]:
@@ -365,7 +400,8 @@ def _test(value: Any) -> tuple[str, frozenset[Any]]:
 
 
 def _kinds_of(raw: Any, kinds: frozenset[str]) -> frozenset[str]:
-    """The component kinds a raw condition can match, narrowed by its ``kind`` tests and those of its ``all``."""
+    """The component kinds a raw condition can match, narrowed by its ``kind`` tests, those of its ``all``,
+    a ``not`` of a kind test alone, and an ``any`` whose branches each hold only for some kinds."""
     if not isinstance(raw, dict):
         return kinds
     if raw.get("kind") is not None:
@@ -374,6 +410,15 @@ def _kinds_of(raw: Any, kinds: frozenset[str]) -> frozenset[str]:
         kinds = kinds - named if op == "not_in" else kinds if op == "set" else kinds & named
     for child in raw.get("all") or () if isinstance(raw.get("all"), list) else ():
         kinds = _kinds_of(child, kinds)
+    negated = raw.get("not")
+    if isinstance(negated, dict) and set(negated) == {"kind"} and negated["kind"] is not None:
+        # not: {kind: model} is kind: {not_in: [model]}, and not a not_in is an in
+        op, values = kind_test(negated["kind"])
+        named = {v for v in values if isinstance(v, str)}
+        kinds = kinds & named if op == "not_in" else kinds if op == "set" else kinds - named
+    branches = raw.get("any")
+    if isinstance(branches, list) and branches:
+        kinds = frozenset().union(*(_kinds_of(b, kinds) for b in branches))
     return kinds
 
 
