@@ -402,10 +402,12 @@ def test_a_free_property_on_a_kind_the_rules_do_not_read_it_on_warns(cli, tmp_pa
 def test_a_free_property_that_nearly_names_one_the_rules_read_warns(cli, tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text("name: x\ncomponents:\n  - {id: u, kind: external}\n"
-                    "  - {id: m, kind: model, properties: {on_devise: true, owner: ml}}\n")
+                    "  - {id: m, kind: model, properties: {on_devise: true, egde: true, owner: ml}}\n")
     r = cli("threatmodel", path, "--json")
     assert r.code == 0
     assert "component 'm': properties.on_devise is read by no rule (did you mean on_device?)" in r.err
+    # two letters swapped, which a ratio of common letters scores low in a short word
+    assert "component 'm': properties.egde is read by no rule (did you mean edge?)" in r.err
     assert "owner" not in r.err
 
 

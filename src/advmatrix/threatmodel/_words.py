@@ -14,9 +14,23 @@ def a_kind(kind: str) -> str:
 
 
 def nearest(word: str, choices: Iterable[str], cutoff: float = 0.75) -> str | None:
-    """The one of ``choices`` that ``word`` most likely misspells, or None when none is close."""
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    """The one of ``choices`` that ``word`` most likely misspells, or None when none is close: two letters
+    swapped ("egde"), which difflib's ratio scores low in a short word, or a close match by that ratio."""
+    choices = list(choices)
+    swapped = [c for c in choices if _one_swap(word, c)]
+    if swapped:
+        return swapped[0]
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
     return found[0] if found else None
+
+
+def _one_swap(a: str, b: str) -> bool:
+    # difflib has no transposition; this is the one edit it misses that a typist makes most
+    if len(a) != len(b) or a == b:
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return (len(differ) == 2 and differ[1] == differ[0] + 1
+            and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
 
 
 def more(n: int, noun: str) -> str:
