@@ -419,6 +419,15 @@ def test_a_value_yaml_read_as_something_else_than_text_says_what_it_became():
         "s.yaml:3: components[0].description: expected text; YAML read this as a date (2024-01-01): put it in quotes"]
 
 
+@pytest.mark.parametrize("shared", ["true", "false"])
+def test_a_memory_shared_or_not_beside_no_memory_is_an_error_at_its_line(shared):
+    with pytest.raises(FormatError) as caught:
+        load_system_text(f"name: s\ncomponents:\n  - id: a\n    kind: llm-app\n    memory: none\n"
+                         f"    shared_memory: {shared}\n", "s.yaml")
+    assert str(caught.value) == (f"s.yaml:6: components[0].shared_memory: {shared} says how a memory is shared, "
+                                 "but memory: none keeps none")
+
+
 def test_a_send_only_tool_returns_no_content_to_its_agent():
     s = load_system_text("""\
 name: s

@@ -202,6 +202,15 @@ class LlmAppComponent(Component):
     renders_markdown: StrictBool = Field(
         False, description="Its output is shown as rendered Markdown/HTML (images load).")
 
+    @model_validator(mode="after")
+    def _memory_to_share(self) -> LlmAppComponent:
+        if self.memory == "none" and self.shared_memory is not None:
+            # who shares a memory it does not keep? one of the two is a slip, and the rules would read neither
+            raise PydanticCustomError("contradicts_field", "{field}: {said} says how a memory is shared, but "
+                                      "memory: none keeps none", {"field": "shared_memory",
+                                                                  "said": str(self.shared_memory).lower()})
+        return self
+
 
 class RetrievalStoreComponent(Component):
     """A vector store or search index whose results are put into prompts (RAG)."""
