@@ -50,6 +50,19 @@ def test_a_bad_emit_destination_does_not_leave_the_new_out_directory_behind(cli,
     assert not (tmp_path / "new").exists()
 
 
+def test_a_write_that_fails_part_way_leaves_no_new_out_directory_behind(cli, tmp_path):
+    r = cli("threatmodel", AGENT, "--out", tmp_path / "new", "--emit-assess-plan", "/dev/full")
+    assert r.code == 2 and "/dev/full: cannot write" in r.err
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("twice", [("--fail-on", "likely", "--fail-on", "possible"),
+                                   ("--overlay", "a.yaml", "--overlay=b.yaml"), ("-o", "x1", "--out", "x2")])
+def test_an_option_that_takes_one_value_given_twice_is_refused(cli, tmp_path, twice):
+    r = cli("threatmodel", AGENT, *twice)
+    assert r.code == 2 and "given 2 times; give it once" in r.err and not (tmp_path / "x1").exists()
+
+
 def test_an_emit_destination_that_is_a_directory_leaves_nothing_behind(cli, tmp_path):
     out = tmp_path / "od"
     r = cli("threatmodel", AGENT, "--out", out, "--emit-assess-plan", out)
@@ -207,3 +220,6 @@ def test_schema_prints_the_json_schema_and_a_missing_system_is_one_line(cli):
     assert schema["$schema"].endswith("2020-12/schema") and "components" in schema["properties"]
     bare = cli("threatmodel")
     assert bare.code == 2 and "SYSTEM is missing" in bare.err and "Traceback" not in bare.err
+    # whatever is given beside it would be ignored: a misspelt gate must not pass
+    mixed = cli("threatmodel", "--schema", "--fail-on", "bogus")
+    assert mixed.code == 2 and "--schema prints the JSON Schema and takes nothing else (got --fail-on)" in mixed.err

@@ -19,11 +19,35 @@ def _dispatch(argv: list[str]) -> int:
         return run_scan(argv[1:])
     from ._app import app
 
+    _once(app, argv)
     try:
         app(args=argv, prog_name="advmatrix", standalone_mode=True)
         return 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+
+
+def _once(app: object, argv: list[str]) -> None:
+    """An option that takes one value, given twice, is an error: click keeps the last silently, so a
+    second --overlay was never read and a second --fail-on replaced the first."""
+    import click
+    import typer
+
+    from ..errors import UsageError
+
+    cmd = typer.main.get_command(app)  # type: ignore[arg-type]
+    args = argv[:argv.index("--")] if "--" in argv else argv
+    rest = list(args)
+    while isinstance(cmd, click.Group) and rest and rest[0] in cmd.commands:
+        cmd = cmd.commands[rest.pop(0)]
+    for param in cmd.params:
+        if not isinstance(param, click.Option) or param.multiple or param.count or param.is_flag:
+            continue
+        names = set(param.opts) | set(param.secondary_opts)
+        given = [a.split("=", 1)[0] for a in rest if a.split("=", 1)[0] in names]
+        if len(given) > 1:
+            raise UsageError(f"{param.opts[-1] if len(param.opts) == 1 else max(param.opts, key=len)} given "
+                             f"{len(given)} times; give it once")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,6 +59,15 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
     if schema:
         from ..threatmodel import json_schema
 
+        # anything beside it would be ignored: a misspelt --fail-on in CI must not pass as printed schema
+        others = [flag for flag, given in (("SYSTEM", system), ("--bom", bom), ("--overlay", overlay),
+                                           ("--format", fmt), ("--out", out_dir), ("--rules", rules),
+                                           ("--fail-on", fail_on), ("--json", json),
+                                           ("--emit-assess-plan", emit_assess_plan),
+                                           ("--emit-monitor-config", emit_monitor_config),
+                                           ("--paths", paths != 5)) if given]
+        if others:
+            raise UsageError(f"--schema prints the JSON Schema and takes nothing else (got {', '.join(others)})")
         emit_json(json_schema())
         return
     if system is None:

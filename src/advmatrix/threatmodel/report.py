@@ -448,13 +448,19 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
     # Every file is written to its temporary copy first and the copies are renamed only when all are
     # written: a full disk or Ctrl-C part-way leaves the old set, not half of a new one.
     todo = {**{name: (destinations[name], text) for name, text in texts.items()}, **extra}
-    with contextlib.ExitStack() as stack:
-        for path, text in todo.values():
-            if is_special(Path(path)):  # a device or pipe is written into, not renamed over
-                write_atomic(path, text)
-                continue
-            try:
-                stack.enter_context(atomic_path(path)).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise UsageError(f"{path}: cannot write: {exc.strerror or exc}; nothing was written") from None
+    try:
+        with contextlib.ExitStack() as stack:
+            for path, text in todo.values():
+                if is_special(Path(path)):  # a device or pipe is written into, not renamed over
+                    write_atomic(path, text)
+                    continue
+                try:
+                    stack.enter_context(atomic_path(path)).write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    raise UsageError(f"{path}: cannot write: {exc.strerror or exc}; nothing was written") from None
+    except BaseException:
+        # a write that failed (a full disk, /dev/full, Ctrl-C) leaves no empty directory of this run's behind
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
     return {name: str(path) for name, (path, _) in todo.items()}
