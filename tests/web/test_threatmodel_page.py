@@ -88,6 +88,14 @@ def test_bad_upload_names_the_file_line_and_field(client, tmp_path):
     assert api.status_code == 400 and api.json()["detail"].startswith("bad.yaml:3:")
 
 
+@pytest.mark.parametrize("url", ["/threatmodel", "/api/threatmodel"])
+def test_two_files_under_one_name_are_refused_not_read_as_the_last(client, url):
+    bad = b"name: x\ncomponents:\n  - {id: a, kind: modle}\n"
+    files = [("system", ("bad.yaml", bad)), ("system", ("good.yaml", AGENT.read_bytes()))]
+    r = client.post(url, files=files)
+    assert r.status_code == 400 and "system: 2 files uploaded under one name; upload one" in r.text
+
+
 def test_missing_file_and_oversized_upload(client):
     assert client.post("/threatmodel", files={"overlay": ("o.yaml", b"x: 1")}).status_code == 400
     big = b"#" * ((4 << 20) + 10)

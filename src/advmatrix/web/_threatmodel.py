@@ -93,6 +93,15 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
                      overlay_lines=overlay_lines), said
 
 
+def _given_twice(form: Any) -> str | None:
+    """A part given twice is refused: the form keeps the last, so a bad first file passed unread."""
+    for name in ("system", "overlay"):
+        count = len(form.getlist(name))
+        if count > 1:
+            return f"{name}: {count} files uploaded under one name; upload one"
+    return None
+
+
 def _data_uri(text: str) -> str:
     return "data:application/json;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
 
@@ -119,6 +128,9 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
         # The form is read here, not by FastAPI's parameters: a text field where the file belongs would
         # otherwise be a JSON 422 that quotes the whole upload back, not this page saying what to do.
         form = await request.form(max_part_size=MAX_UPLOAD + 1)
+        twice = _given_twice(form)
+        if twice:
+            return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None, error=twice)
         system, overlay = (f if isinstance(f, StarletteUpload) else None
                            for f in (form.get("system"), form.get("overlay")))
         upload = await _read(system, "system")
@@ -139,7 +151,11 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
     @app.post("/api/threatmodel", summary="Threat-model an uploaded system.yaml or CycloneDX ML-BOM",
               description="Multipart form: 'system' (the file) and optionally 'overlay' (for a BOM). Returns the "
                           "threat model (techniques, reasons, mitigations, attack paths) and its Navigator layer.")
-    async def api_threatmodel(system: UploadFile, overlay: UploadFile | None = None) -> JSONResponse:
+    async def api_threatmodel(request: Request, system: UploadFile,
+                              overlay: UploadFile | None = None) -> JSONResponse:
+        twice = _given_twice(await request.form())  # parsed once already: this reads Starlette's copy
+        if twice:
+            raise HTTPException(400, twice)
         upload = await _read(system, "system")
         if upload is None:
             raise HTTPException(400, "system: no file uploaded")
