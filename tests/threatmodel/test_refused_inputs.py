@@ -138,3 +138,13 @@ def test_json_that_escapes_a_character_as_a_surrogate_pair_reads_as_that_charact
         load_system_text('{"name": "t \\ud83d", "components": []}', "s.json")
     with pytest.raises(FormatError, match="s.json: a key: holds an unpaired surrogate escape"):
         load_system_text(text.replace("\\ude00\": true", "\": true"), "s.json")
+
+
+def test_a_bom_flow_that_cannot_be_is_named_at_the_line_of_the_component_it_names(tmp_path):
+    def adversary(b):
+        b["components"][1]["properties"] = [{"name": "advmatrix:kind", "value": "adversary"}]
+        b["components"][0]["modelCard"]["modelParameters"]["datasets"] = []
+    path = bom(tmp_path, adversary)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if '"bom-ref": "tickets"' in text)
+    with pytest.raises(FormatError, match=rf"bom.json:{line}: flow tickets -> tuned-llm: from: 'tickets' is an"):
+        load_cyclonedx(path, validate=False)

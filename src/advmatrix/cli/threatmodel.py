@@ -98,10 +98,12 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
         warnings.simplefilter("always", UserWarning)
         model = tmr.load_input(system, overlay, bom=bom or None, rules=ruleset)
     warn_all([str(w.message) for w in caught])  # stderr: --json output on stdout stays clean
-    warn_all(tmr.description_warnings(model, ruleset, str(system)))
-    tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=tmr.component_lines(system, model),
-                   overlay=str(overlay) if overlay else None,
-                   overlay_lines=tmr.component_lines(overlay, model) if overlay else None)
+    lines = tmr.component_lines(system, model)
+    overlay_lines = tmr.component_lines(overlay, model) if overlay else None
+    warn_all(tmr.description_warnings(model, ruleset, str(system), lines, str(overlay) if overlay else None,
+                                      overlay_lines))
+    tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=lines,
+                   overlay=str(overlay) if overlay else None, overlay_lines=overlay_lines)
     extra = {}
     if emit_assess_plan is not None:
         extra["assess_plan"] = (Path(emit_assess_plan), tmr.assess_plan(tm))

@@ -332,9 +332,11 @@ def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: d
             flow = data["flows"][loc[1]]
             where = next((j for j, f in enumerate(overlay_flows) if isinstance(f, dict)
                           and (f.get("from"), f.get("to")) == (flow.get("from"), flow.get("to"))), None)
-            at = f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None \
-                else source
             field = f"{loc[2]}: " if len(loc) > 2 else ""
+            # a BOM flow has no line of its own: the component its faulty end names has one
+            end = flow.get(loc[2]) if loc[2:3] in (("from",), ("to",)) else flow.get("to")
+            at = (f"{overlay.source}:{overlay.line(('flows', where, *loc[2:]))}" if overlay and where is not None
+                  else f"{source}:{bom_at[end]}" if bom_at and end in bom_at else source)
             why = remade(flow.get(loc[2])) if where is None and loc[2:3] in (("from",), ("to",)) else None
             if why:  # a BOM flow the overlay's new kind refuses
                 at, msg = why[0], f"{msg} (the flow is the BOM's; {why[1]})"

@@ -344,16 +344,23 @@ def _tiered(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
     return [f for f in prediction.findings if f.tier in FAIL_ON[fail_on]]
 
 
-def description_warnings(system: System, rules: Any, source: str) -> list[str]:
+def description_warnings(system: System, rules: Any, source: str, lines: Mapping[str, int] | None = None,
+                         overlay: str | None = None, overlay_lines: Mapping[str, int] | None = None) -> list[str]:
     """What a valid description may still get wrong, one line each (the command line and the web page
     both show them): free properties no rule reads that nearly name one, free properties on a kind the
     rules do not read them on, and a system with no components
-    ("0 techniques" alone would read as "nothing threatens it")."""
+    ("0 techniques" alone would read as "nothing threatens it"). Each names the component's line (see
+    :func:`component_lines`): in the overlay where it lists the component, else in ``source``."""
     from .gaps import misplaced_properties, misspelt_properties
 
-    out = [f"{source}: component '{cid}': properties.{name} is read by no rule (did you mean {near}?)"
+    def at(cid: str) -> str:
+        if overlay and overlay_lines and cid in overlay_lines:
+            return f"{overlay}:{overlay_lines[cid]}"
+        return f"{source}:{lines[cid]}" if lines and cid in lines else source
+
+    out = [f"{at(cid)}: component '{cid}': properties.{name} is read by no rule (did you mean {near}?)"
            for cid, name, near in misspelt_properties(system, rules)]
-    out += [f"{source}: component '{cid}' ({system.component(cid).kind}): properties.{name} is read by the rules "
+    out += [f"{at(cid)}: component '{cid}' ({system.component(cid).kind}): properties.{name} is read by the rules "
             f"only on {', '.join(kinds[:-1]) + ' or ' if len(kinds) > 1 else ''}{kinds[-1]} components; here it "
             "changes nothing"
             for cid, name, kinds in misplaced_properties(system, rules)]

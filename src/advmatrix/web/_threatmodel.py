@@ -80,7 +80,8 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
             exc.args = (own_names(str(exc)),)
             raise
         said = [own_names(str(w.message)) for w in caught]
-        said += tmr.description_warnings(model, None, system[0])
+        said += tmr.description_warnings(model, None, system[0], lines, overlay[0] if overlay else None,
+                                         overlay_lines)
         if len(model.components) > MAX_COMPONENTS:
             # A shared server does not spend minutes on one upload; the command line has no such limit.
             raise UsageError(f"{system[0]}: {len(model.components)} components; this page takes up to "
