@@ -121,6 +121,9 @@ BAD = {
                           "        max_payloads: 2\n        max_payloadz: 3\n",
                           r"plan.yaml:6: assessments\[0\]\.procedures\.jailbreak\.max_payloadz: "
                           r"parameter 'max_payloadz'"),
+    # checked with the plan, before the target is opened
+    "unknown-obfuscation": ("assessments:\n  - kind: chat\n    procedures:\n      jailbreak: {obfuscations: [bogus]}\n",
+                            r"plan.yaml:4: .*unknown obfuscation 'bogus'"),
     # a file's true is no count and '4' no number: they were taken as 1 and 4
     "bool-for-count": ("assessments:\n  - kind: chat\n    procedures:\n      jailbreak: {max_payloads: true}\n",
                        r"plan.yaml:4: assessments\[0\]\.procedures\.jailbreak.*max_payloads.*valid integer"),

@@ -38,6 +38,17 @@ class LLMParams(BaseModel):
     concurrency: int = Field(4, ge=1, le=256, description="trials in flight at once (requests in flight against "
                              "a slow API); 1 sends them one after another")
 
+    @field_validator("obfuscations")
+    @classmethod
+    def _known_obfuscations(cls, value: list[str]) -> list[str]:
+        # checked with the parameters, so a bad name stops a plan before the target is queried
+        from ._obfuscate import OBFUSCATIONS
+
+        for name in value:
+            if name != "all" and name not in OBFUSCATIONS:
+                raise ValueError(f"unknown obfuscation '{name}' (known: {', '.join(OBFUSCATIONS)}, all)")
+        return value
+
     @field_validator("payload_file")
     @classmethod
     def _readable(cls, value: str | None) -> str | None:
