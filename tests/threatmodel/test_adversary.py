@@ -110,7 +110,8 @@ def test_leaf_fires_on_any_component_only_when_an_adversary_matches(tmp_path):
     ("kind: model\nadversary: {goals: fraud}\nknowledge: white-box", "field 'knowledge' does not exist on a model"),
     ("kind: model\npresent: {kind: service, untrusted: true}", "'present' takes no 'untrusted'"),
     ("kind: model\nuses: {side_effects: write}", "'uses' reads an LLM app's tools list, and this condition never"),
-    ("kind: llm-app\nuses: {kind: model}", "'uses' selects the app's tools; drop its 'kind'"),
+    ("kind: llm-app\nuses: {kind: model}", "'uses' selects the app's tools (and the sub-agents its tools list "
+                                            "names: kind: llm-app); drop its 'kind'"),
     ("kind: llm-app\nuses: {untrusted: true}", "'uses' takes no 'untrusted'"),
     ("kind: model\npresent: {kind: service, open_signups: false}", "unknown condition key 'open_signups'"),
     ("kind: llm-app\ndownstream: {kind: tool, own: true}", "'downstream' takes no 'own'"),

@@ -600,3 +600,12 @@ def test_mitigations_that_are_no_mapping_fail_the_load_instead_of_reading_as_non
     # nothing after an ID places it by default, and an empty mapping lists none
     assert rules_from(tmp_path, rule("kind: model") + "    mitigations: {AML.M0015: }\n")
     assert rules_from(tmp_path, rule("kind: model") + "    mitigations: {}\n")
+
+
+def test_uses_may_select_the_sub_agents_an_apps_tools_list_names(tmp_path):
+    from advmatrix.threatmodel.predict import fired_rules
+
+    rules = rules_from(tmp_path, rule("kind: llm-app\nuses: {kind: llm-app}", reason="{component} delegates to {uses}"))
+    s = system([{"id": "planner", "kind": "llm-app", "tools": ["helper", "search"]},
+                {"id": "helper", "kind": "llm-app"}, {"id": "search", "kind": "tool"}])
+    assert [(c.id, reason) for c, _, reason in fired_rules(s, rules)] == [("planner", "planner delegates to helper")]

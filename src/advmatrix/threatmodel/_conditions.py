@@ -16,7 +16,8 @@ Conditions (no code is evaluated):
   directly or not, from a component the selector matches), ``downstream: {selector}`` (content
   flows from this component to one the selector matches), ``fed_by: {selector}`` (a flow goes straight
   from a component the selector matches into this one, nothing between), ``uses: {selector}`` (one of an
-  LLM app's own tools, those its ``tools`` list names, matches). A selector is itself a condition. One
+  LLM app's own tools, those its ``tools`` list names, matches; ``kind: llm-app`` selects the sub-agents
+  the list names instead). A selector is itself a condition. One
   that names only services, models or apps walks the inference-time flows: a training set is
   reached but not passed through.
   ``adversary: {selector}`` holds when any ``adversary`` component of the system matches the selector

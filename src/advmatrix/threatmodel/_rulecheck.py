@@ -32,7 +32,8 @@ __all__ = ["RuleChecker", "closed_values"]
 _NO_FLOWS = {"adversary": "adversaries are not on the flows", "uses": "it reads the app's tools list, not flows",
              "present": "it asks about the whole system, not the flows"}
 #: Leaves whose selector is of one kind, and what they select.
-_ONE_KIND = {"adversary": ("adversary", "selects adversary components"), "uses": ("tool", "selects the app's tools")}
+_ONE_KIND = {"adversary": ("adversary", "selects adversary components"),
+             "uses": ("tool", "selects the app's tools (and the sub-agents its tools list names: kind: llm-app)")}
 
 
 class RuleChecker:
@@ -280,7 +281,10 @@ class RuleChecker:
             if key in _ONE_KIND:
                 only, what = _ONE_KIND[key]
                 selector.setdefault("kind", only)
-                if selector["kind"] != only:
+                # an app's tools list may name a sub-agent (an llm-app) besides its tools
+                allowed = {only, "llm-app"} if key == "uses" else {only}
+                said = selector["kind"] if isinstance(selector["kind"], list) else [selector["kind"]]
+                if not said or not all(isinstance(k, str) and k in allowed for k in said):
                     raise self.fail(loc, name, f"'{key}' {what}; drop its 'kind'")
             if key == "adversary" and _graph_keys(selector):
                 raise self.fail(loc, name, "an adversary is on no flow: its selector takes no "
