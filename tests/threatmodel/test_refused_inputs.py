@@ -148,3 +148,13 @@ def test_a_bom_flow_that_cannot_be_is_named_at_the_line_of_the_component_it_name
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if '"bom-ref": "tickets"' in text)
     with pytest.raises(FormatError, match=rf"bom.json:{line}: flow tickets -> tuned-llm: from: 'tickets' is an"):
         load_cyclonedx(path, validate=False)
+
+
+def test_a_binary_value_is_refused_not_decoded_into_text():
+    with pytest.raises(FormatError, match=r"^s.yaml:3: components\[0\].id: a !!binary value"):
+        load_system_text("name: x\ncomponents:\n  - id: !!binary bW9kZWw=\n    kind: model\n", "s.yaml")
+
+
+def test_standard_input_is_refused_with_what_to_give_instead(cli):
+    r = cli("threatmodel", "-")
+    assert r.code == 2 and "SYSTEM '-': standard input is not read; give the file's path" in r.err

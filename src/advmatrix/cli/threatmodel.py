@@ -72,6 +72,9 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
         return
     if system is None:
         raise UsageError("SYSTEM is missing: a system.yaml or a CycloneDX ML-BOM (or --schema for the JSON Schema)")
+    for what, given in (("SYSTEM", system), ("--overlay", overlay)):
+        if given == "-":  # lines and SARIF locations name a file; standard input has none
+            raise UsageError(f"{what} '-': standard input is not read; give the file's path")
     if fail_on is not None and fail_on not in tmr.FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got '{fail_on}')")
     # Path("") is the current directory: an empty argument would quietly mean "."
