@@ -28,14 +28,16 @@ def never_serve(monkeypatch):
     # a misspelt response, a key given twice, a context no detector reads or of the wrong type, a quoted
     # boolean, a pipe: each was taken silently (or read for ever)
     (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/typo.yaml"],
-     r"responses: 'volumee' is not a detector \(did you mean 'volume'\?\)"),
+     r"typo.yaml:2: responses: 'volumee' is not a detector \(did you mean 'volume'\?\)"),
     (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/twice.yaml"], r"twice.yaml:3: key 'volume' given twice"),
     (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/context.yaml"],
-     r"context: 'referenc' is read by no detector \(did you mean 'reference'\?\)"),
+     r"context.yaml:1: 'context': context: 'referenc' is read by no detector \(did you mean 'reference'\?\)"),
     (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/prompt.yaml"],
      "context: 'system_prompt' must be text"),
     (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/yes.yaml"],
-     "detector tool-call-guard: parameter 'user_is_untrusted': Input should be a valid boolean"),
+     "yes.yaml:1: detector tool-call-guard: parameter 'user_is_untrusted': Input should be a valid boolean"),
+    (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/action.yaml"],
+     r"action.yaml:3: responses.volume: unknown response 'refues' \(did you mean 'refuse'\?"),
     (["--upstream", "http://127.0.0.1:9", "--config", "/dev/zero"], "/dev/zero: not a regular file"),
 ])
 def test_bad_input_is_one_line(cli, tmp_path, monkeypatch, args, message):
@@ -49,6 +51,7 @@ def test_bad_input_is_one_line(cli, tmp_path, monkeypatch, args, message):
     (tmp_path / "context.yaml").write_text("context: {referenc: ref.npy}\n")
     (tmp_path / "prompt.yaml").write_text("context: {system_prompt: [You are a bot]}\n")
     (tmp_path / "yes.yaml").write_text('detectors: {tool-call-guard: {user_is_untrusted: "yes"}}\n')
+    (tmp_path / "action.yaml").write_text("detectors: {volume: {}}\nresponses:\n  volume: {action: refues}\n")
     r = cli("monitor", *[a.format(tmp=tmp_path) for a in args])
     assert r.code == 2 and re.search(message, r.err), r.err
     assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err

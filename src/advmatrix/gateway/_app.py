@@ -40,7 +40,7 @@ from yarl import URL
 from ..detect import ChatDetector, Detector, QueryEvent, client_key_id
 from ..errors import UsageError
 from ..report.ecs import to_ecs
-from ..respond import Responder
+from ..respond import Responder, build_response
 from ..store import Alert, Event, EventStore, EventWriter
 from ._chat import HOP_HEADERS, ChatPath
 from ._config import GatewayConfig
@@ -93,7 +93,7 @@ def _check_responses(config: GatewayConfig, detectors: list[Detector]) -> None:
         if name not in names:
             near = difflib.get_close_matches(name, names, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise UsageError(f"responses: '{name}' is not a detector{hint}")
+            raise UsageError(f"{config.where('responses', name)}: responses: '{name}' is not a detector{hint}")
 
 
 class Gateway:
@@ -110,6 +110,11 @@ class Gateway:
         self.titles = {d.name: d.title for d in self.detectors}  # rule.name of their ECS alerts
         _check_responses(config, self.detectors)
         rules = {d.name: dict(d.response) for d in self.detectors} | config.responses
+        for name, spec in config.responses.items():  # each the file gives, checked at its line
+            try:
+                build_response(spec, f"responses.{name}")
+            except UsageError as exc:
+                raise UsageError(f"{config.where('responses', name)}: responses.{name}: {exc}") from None
         self.responder = Responder(rules, frozenset(config.alert_only_clients), config.max_clients)
         self.store = EventStore(config.db, retention=config.retention)
         self.writer = EventWriter(self.store)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ..detect import Detector, build
 from ..errors import FormatError, UsageError
@@ -137,6 +137,9 @@ class GatewayConfig(BaseModel):
     """Everything ``advmatrix monitor`` is configured with (YAML keys of the same names)."""
 
     model_config = ConfigDict(extra="forbid")
+    # where it was read from, for messages: the file, and the line of each key (see load_config)
+    _source: str = PrivateAttr("")
+    _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
     upstream: str
     db: str = "gateway.db"
     client_header: str = "x-api-key"
@@ -220,8 +223,9 @@ class GatewayConfig(BaseModel):
                 raise ValueError(f"'{cidr}' is not an address or CIDR (e.g. 10.0.0.0/8)") from None
         return value
 
-    @model_validator(mode="after")
-    def _known_names(self) -> GatewayConfig:
+    @field_validator("context", mode="after")
+    @classmethod
+    def _known_names(cls, context: dict[str, Any]) -> dict[str, Any]:
         # A misspelt name under context was kept and never read.
         # (A response for a detector no one built is refused where the detectors are: see Gateway.)
         import difflib
@@ -231,7 +235,7 @@ class GatewayConfig(BaseModel):
 
         installed = detectors()
         known = sorted({*CONTEXT, *(c for cls in installed.values() for c in getattr(cls, "context", ()))})
-        for name, value in self.context.items():
+        for name, value in context.items():
             if name not in known:
                 near = difflib.get_close_matches(name, known, n=1)
                 hint = f"did you mean {near[0]!r}?" if near else "known: " + ", ".join(known)
@@ -239,7 +243,7 @@ class GatewayConfig(BaseModel):
             if not isinstance(value, str):
                 raise ValueError(f"context: '{name}' must be text (a file path, or the prompt itself); "
                                  f"got {type(value).__name__}")
-        return self
+        return context
 
     @model_validator(mode="after")
     def _state_options(self) -> GatewayConfig:
@@ -271,23 +275,45 @@ class GatewayConfig(BaseModel):
                 values[name] = load_array(value, f"context {name}")
         return Context(values, where="the gateway configuration's 'context' (or --reference)")
 
+    def where(self, *loc: Any) -> str:
+        """``file:line`` of the deepest part of ``loc`` the configuration file has (see :func:`load_config`),
+        the file alone, or "configuration" for one built in code."""
+        line = next((self._lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in self._lines), None)
+        return f"{self._source}:{line}" if self._source and line else self._source or "configuration"
+
     def build_detectors(self) -> list[Detector]:
-        """The configured detectors, parameters validated, context supplied."""
+        """The configured detectors, parameters validated, context supplied; a bad parameter is named at
+        its detector's line in the file."""
         context = self.build_context()
-        return [build(name, context, **(params or {})) for name, params in self.detectors.items()]
+        out = []
+        for name, params in self.detectors.items():
+            try:
+                out.append(build(name, context, **(params or {})))
+            except UsageError as exc:
+                raise UsageError(f"{self.where('detectors', name)}: {exc}") from None
+        return out
 
 
 def load_config(path: str | Path | None, **overrides: Any) -> GatewayConfig:
     """The configuration from a YAML file (or none) with command-line overrides applied."""
     data: dict[str, Any] = {}
+    lines: dict[tuple[Any, ...], int] = {}
     if path:
         from ..kb._io import read_yaml
 
-        data = read_yaml(Path(path)) or {}
+        data = read_yaml(Path(path), lines) or {}
         if not isinstance(data, dict):
             raise FormatError(f"{path}: gateway configuration must be a mapping")
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    data.update(given)
     try:
-        return GatewayConfig(**data)
+        config = GatewayConfig(**data)
+        config._source, config._lines = (str(path) if path else ""), {k: v for k, v in lines.items()
+                                                                      if k[:1] and k[0] not in given}
+        return config
     except ValidationError as exc:
-        raise UsageError(f"{path or 'configuration'}: {validation_message(exc)}") from None
+        loc = tuple(exc.errors()[0]["loc"])
+        # the line of the deepest key the error names that the file has (not one an option set)
+        line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
+        where = f"{path}:{line}" if path and line and loc[:1] and loc[0] not in given else path or "configuration"
+        raise UsageError(f"{where}: {validation_message(exc)}") from None

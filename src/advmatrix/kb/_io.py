@@ -48,14 +48,16 @@ def read_text(path: str | Path, limit: int = MAX_BYTES) -> str:
         raise FormatError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
 
 
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, lines: dict[tuple[Any, ...], int] | None = None) -> Any:
     """A YAML (or JSON) file's data, read by :func:`read_text` and :func:`parse_yaml`."""
-    return parse_yaml(read_text(path), str(path))
+    return parse_yaml(read_text(path), str(path), lines)
 
 
-def parse_yaml(text: str, source: str) -> Any:
+def parse_yaml(text: str, source: str, lines: dict[tuple[Any, ...], int] | None = None) -> Any:
     """One YAML document's data (safe: no tags that build objects); a syntax error, or aliases that expand
-    past :data:`MAX_NODES` nodes, is one FormatError naming ``source`` and the line."""
+    past :data:`MAX_NODES` nodes, is one FormatError naming ``source`` and the line. Given ``lines``, it
+    is filled with the line of each key and list item by its path (``("responses", "volume")``), so that
+    a schema error can be reported at its line."""
     import yaml  # deferred: a warm start reads JSON and never needs it
 
     # libyaml is several times faster than the pure-Python parser; wheels normally include it.
@@ -65,6 +67,8 @@ def parse_yaml(text: str, source: str) -> Any:
         if node is None:
             return None
         _check_nodes(node, source)
+        if lines is not None:
+            _lines(node, lines)
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -73,6 +77,27 @@ def parse_yaml(text: str, source: str) -> Any:
         raise FormatError(f"{source}: not valid YAML{where}: {problem}") from None
     finally:
         loader.dispose()
+
+
+def _lines(root: Any, lines: dict[tuple[Any, ...], int]) -> None:
+    import yaml
+
+    seen: set[int] = set()  # a node reached again through an alias keeps the path it was first seen at
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
+    while todo:
+        node, path = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    lines.setdefault((*path, key.value), key.start_mark.line + 1)
+                    todo.append((value, (*path, key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines.setdefault((*path, i), item.start_mark.line + 1)
+                todo.append((item, (*path, i)))
 
 
 def _check_nodes(root: Any, source: str) -> None:
