@@ -158,3 +158,24 @@ def test_a_binary_value_is_refused_not_decoded_into_text():
 def test_standard_input_is_refused_with_what_to_give_instead(cli):
     r = cli("threatmodel", "-")
     assert r.code == 2 and "SYSTEM '-': standard input is not read; give the file's path" in r.err
+
+
+def test_a_json_file_that_is_not_json_gets_jsons_complaint_not_yamls(tmp_path):
+    with pytest.raises(FormatError, match=r"^b.json:1: not valid JSON: JSON has no comments$"):
+        load_system_text('// exported by our tool\n{"bomFormat": "CycloneDX"}\n', "b.json")
+    with pytest.raises(FormatError, match=r"^s.json:2: not valid JSON: Expecting ',' delimiter"):
+        load_system_text('{"name": "x",\n "components": [] "flows": []}\n', "s.json")
+
+
+def test_a_tool_named_by_bom_link_is_the_tool_it_points_at(tmp_path):
+    serial = "3e671687-395b-41f5-a30f-a58921a69b79"
+
+    def link(b):
+        b["serialNumber"], b["version"] = f"urn:uuid:{serial}", 1
+        b["components"].append({"type": "application", "bom-ref": "search", "name": "search",
+                                "properties": [{"name": "advmatrix:kind", "value": "tool"}]})
+        b["components"].append({"type": "application", "bom-ref": "bot", "name": "bot", "properties": [
+            {"name": "advmatrix:kind", "value": "llm-app"},
+            {"name": "advmatrix:tools", "value": f"urn:cdx:{serial}/1#search"}]})
+    system = load_cyclonedx(bom(tmp_path, link), validate=False)
+    assert system.component("bot").tools == ("search",)

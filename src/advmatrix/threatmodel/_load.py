@@ -223,6 +223,16 @@ def _read(text: str, source: str) -> Located:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
+        if text.lstrip()[:1] in ("{", "[") or source.lower().endswith(".json"):
+            # meant as JSON (a BOM, a JSON system): JSON's own complaint says more than YAML's
+            try:
+                json.loads(text)
+            except json.JSONDecodeError as bad:
+                at = text.splitlines()[bad.lineno - 1].lstrip() if bad.lineno <= len(text.splitlines()) else ""
+                why = "JSON has no comments" if at.startswith(("//", "/*", "#")) else f"{bad.msg} (column {bad.colno})"
+                raise FormatError(f"{source}:{bad.lineno}: not valid JSON: {why}") from None
+            except (ValueError, RecursionError):
+                pass
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
         # The parser notices an unclosed bracket where the next item starts; say where it opened.

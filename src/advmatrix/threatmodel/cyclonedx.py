@@ -103,6 +103,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         elif kind == "service" and "audience" not in props:
             assume(entry, "audience", "internal")
         apply_properties(entry, props, source)
+        if isinstance(entry.get("tools"), list):  # a tool named by BOM-Link, as dependencies may name it
+            entry["tools"] = [local(str(t)) for t in entry["tools"]]
         if cid in entries:
             # Flows and dependencies name components by bom-ref: a second one would be silently merged away.
             raise FormatError(lines.twice(cid, "components"))
