@@ -282,8 +282,18 @@ def _own_upstream(system: System, comp: Component, untrusted: bool) -> tuple[Com
     return system.memo(("own-upstream", comp.id, untrusted), compute)
 
 
+#: Up to this many entry points, the direct ones of every component are found by one walk forward from
+#: each entry; with more, by one walk back from each component that asks.
+_FORWARD_ENTRIES = 64
+
+
 def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozenset[str]:
-    """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way."""
+    """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way
+    (``comp`` itself when it is one)."""
+    direct = system.memo(("direct-map", untrusted), lambda: _direct_map(system, untrusted))
+    if direct is not None:
+        return direct.get(comp.id, frozenset()) | ({comp.id} if _is_entry(comp) else frozenset())
+
     def compute() -> frozenset[str]:
         back = flows_back(system, untrusted)
         seen, todo = {comp.id}, [comp.id]
@@ -295,6 +305,31 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
                         todo.append(n)
         return frozenset(i for i in seen if _is_entry(system.component(i)))
     return system.memo(("direct-entries", comp.id, untrusted), compute)
+
+
+def _direct_map(system: System, untrusted: bool) -> dict[str, frozenset[str]] | None:
+    """For every component, the entries whose content reaches it without resting in a store or a tool: a
+    walk forward from each entry, where a walk back from every component was quadratic in a long chain
+    (3,000 delegating agents took most of a minute); None when there are too many entries for that."""
+    entries = [c.id for c in system.components if _is_entry(c)]
+    if len(entries) > _FORWARD_ENTRIES:
+        return None
+    stores = {c.id for c in system.components if c.kind in STORES}
+    forward: dict[str, list[str]] = {}
+    for a, b, trusted in system.edges():
+        if not (untrusted and trusted):
+            forward.setdefault(a, []).append(b)
+    out: dict[str, set[str]] = {}
+    for entry in entries:
+        seen, todo = {entry}, [entry]
+        while todo:
+            for n in forward.get(todo.pop(), ()):
+                if n not in seen:
+                    seen.add(n)
+                    out.setdefault(n, set()).add(entry)
+                    if n not in stores:
+                        todo.append(n)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _is_entry(comp: Component) -> bool:
