@@ -157,10 +157,16 @@ def load_array(path: str | Path, what: str) -> Any:
     """A numeric ``.npy`` array of inputs ``(n, features...)``, read without pickle."""
     import numpy as np
 
+    p = Path(path)
+    # a pipe would be waited on for ever and a device read to the end: only a regular file is opened
+    if not p.exists():
+        raise UsageError(f"{what} '{path}': no such file")
+    if not p.is_file():
+        raise UsageError(f"{what} '{path}': not a regular file (a directory, a pipe or a device); give a .npy file")
     try:
-        array = np.load(Path(path), allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{what} '{path}': {exc}") from None
+        array = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise UsageError(f"{what} '{path}': not a .npy array ({exc})") from None
     if not isinstance(array, np.ndarray) or array.ndim < 2 or not np.issubdtype(array.dtype, np.number) \
             or len(array) == 0:
         raise UsageError(f"{what} '{path}': expected a non-empty numeric array of inputs (n, features...), "

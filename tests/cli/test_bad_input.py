@@ -114,7 +114,7 @@ def _cases():
     case("monitor-listen-no-host", ["monitor", "--upstream", "http://127.0.0.1:9", "--listen", "8100"], 2,
          r"--listen '8100': expected HOST:PORT", absent=("gateway.db",))
     case("monitor-system-prompt-missing", ["monitor", "--upstream", "http://127.0.0.1:9", "--system-prompt",
-                                           "nope.txt"], 2, r"--system-prompt nope.txt: cannot read it",
+                                           "nope.txt"], 2, r"--system-prompt nope.txt: no such file",
          absent=("gateway.db",))
     # alerts
     case("alerts-list-missing-db", ["alerts", "list", "--db", "missing.db"], 2, r"--db missing.db: no such database",

@@ -119,8 +119,15 @@ def test_bad_parameters_and_payload_files_are_one_line(tmp_path):
     bad.write_text("payloads:\n  - {id: x}\n")
     with pytest.raises(UsageError, match="parameter 'payload_file': .*extra.yaml: payload 1 needs a 'text' string"):
         get("direct-injection")(payload_file=str(bad))
-    with pytest.raises(UsageError, match="parameter 'payload_file': .*No such file"):
+    with pytest.raises(UsageError, match="parameter 'payload_file': .*missing.yaml: no such file"):
         get("direct-injection")(payload_file=str(tmp_path / "missing.yaml"))
+    # a device, a pipe or a key given twice is one line, not a filled memory, a hang or a silent pick
+    with pytest.raises(UsageError, match="parameter 'payload_file': /dev/zero: not a regular file"):
+        get("direct-injection")(payload_file="/dev/zero")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("payloads: []\npayloads:\n  - {text: hi}\n")
+    with pytest.raises(UsageError, match="twice.yaml:2: key 'payloads' given twice"):
+        get("direct-injection")(payload_file=str(twice))
 
 
 def test_exfiltration_urls_respect_the_allow_list():

@@ -76,10 +76,13 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
         err.print(f"[yellow]warning[/]: --reference is given, but {config} runs no detector that reads it "
                   f"({', '.join(readers)}); name one under 'detectors:'")
     if system_prompt is not None:
-        try:
-            cfg.context["system_prompt"] = system_prompt.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--system-prompt {system_prompt}: cannot read it ({exc.__class__.__name__})") from None
+        from ..errors import FormatError
+        from ..kb._io import read_text
+
+        try:  # a regular UTF-8 file of at most 1 MiB: /dev/zero or a pipe is refused, not read for ever
+            cfg.context["system_prompt"] = read_text(system_prompt, limit=2**20)
+        except FormatError as exc:
+            raise UsageError(f"--system-prompt {exc}") from None
     free_address(host, int(port), "--listen")
     app = create_gateway(cfg)
     gateway = app.state.gateway

@@ -132,8 +132,13 @@ def _garak_group(group: str) -> list[Payload]:
 
 
 def _read_set(source: Any, name: str) -> list[Payload]:
+    from ..kb._io import parse_yaml, read_text
+
     where = str(source)
-    doc = _yaml_text(source.read_text(encoding="utf-8"), where)
+    # a user's file goes through the shared reader: a pipe, a device, a huge file, a key given twice or
+    # an alias bomb is one line, not a hang or a filled memory; the shipped sets are package resources
+    text = read_text(source) if isinstance(source, Path) else source.read_text(encoding="utf-8")
+    doc = parse_yaml(text, where)
     items = doc.get("payloads") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise FormatError(f"{where}: expected a mapping with a 'payloads' list")
@@ -148,14 +153,6 @@ def _read_set(source: Any, name: str) -> list[Payload]:
             out.append(Payload(pid, item["text"], {**fields, **({"goal": goal} if goal is not None else {})}))
     return out
 
-
-def _yaml_text(text: str, where: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FormatError(f"{where}: not valid YAML: {exc}") from None
 
 
 class LLMProcedure(Procedure):

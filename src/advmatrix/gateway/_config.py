@@ -267,12 +267,17 @@ class GatewayConfig(BaseModel):
         """The context every detector is built with. Every ``.npy`` named is read now, even
         when no detector uses it: a bad file in the configuration is an error at start-up,
         not a surprise the day someone turns a detector on."""
+        from ..plugins import CONTEXT
+
         values = dict(self.context)
         if self.reference:
             values.setdefault("reference", self.reference)
         for name, value in values.items():
-            if isinstance(value, str) and value.endswith(".npy"):
-                values[name] = load_array(value, f"context {name}")
+            # a context item documented as an array is read as one whatever its file is called (a .txt
+            # reference reached the detector as text and failed there, with a traceback)
+            if isinstance(value, str) and (value.endswith(".npy") or CONTEXT.get(name, "").startswith(".npy")):
+                where = self.where("context", name) if name in self.context else "--reference"
+                values[name] = load_array(value, f"{where}: context {name}")
         return Context(values, where="the gateway configuration's 'context' (or --reference)")
 
     def where(self, *loc: Any) -> str:
