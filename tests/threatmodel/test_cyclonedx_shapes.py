@@ -76,7 +76,7 @@ def test_a_data_set_the_model_card_describes_in_place_becomes_a_component(tmp_pa
 
 
 @pytest.mark.parametrize(("formats", "outputs"), [
-    (["string"], ("text",)), (["image/png", "text/plain"], ("image", "text")), ([], ())])
+    (["string"], ("text",)), (["image/png", "text/plain"], ("image", "text")), ([], None)])
 def test_what_the_model_card_says_a_model_produces_becomes_its_outputs(tmp_path, formats, outputs):
     def produce(bom):
         bom["components"][0]["modelCard"]["modelParameters"]["outputs"] = [{"format": f} for f in formats]

@@ -157,3 +157,10 @@ flows: [{from: u, to: app}]
     assert {"AML.T0100", "AML.T0078"} <= {f.technique_id for f in predict(said).for_component("app").findings}
     line = next(x for x in tmr.gap_lines(tmr.build(system, k=0)) if x.startswith("t: 'browses'"))
     assert line.endswith("(some for app).")
+
+
+def test_a_generator_that_does_not_say_what_it_produces_is_asked():
+    gen = load_system_text("name: g\ncomponents:\n  - {id: u, kind: external}\n"
+                           "  - {id: m, kind: model, task: generation, modality: text}\nflows: [{from: u, to: m}]\n")
+    gap = next(g for g in unstated(gen) if g.component == "m" and g.field == "outputs")
+    assert "AML.T0088" in gap.techniques

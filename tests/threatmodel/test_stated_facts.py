@@ -166,6 +166,21 @@ def test_what_a_generator_produces_not_what_it_reads_decides_whether_it_can_fake
         assert ("gen" in on(got, tid)) is fakes, tid
 
 
+def test_an_app_does_not_retrieve_a_store_another_caller_of_its_model_reads():
+    # the app and an internal service share one LLM endpoint; only the service reads the store
+    s = system([{"id": "u", "kind": "external", "actor": "user"}, {"id": "app", "kind": "llm-app"},
+                {"id": "llm", "kind": "model", "task": "generation", "source": "vendor-api"},
+                {"id": "svc", "kind": "service", "audience": "internal", "returns": "text"},
+                {"id": "kb", "kind": "retrieval-store", "sources": ["scraped"], "writers": "public",
+                 "sensitive": True}],
+               [{"from": "u", "to": "app"}, {"from": "app", "to": "u"}, {"from": "app", "to": "llm"},
+                {"from": "llm", "to": "app"}, {"from": "kb", "to": "svc"}, {"from": "svc", "to": "llm"},
+                {"from": "llm", "to": "svc"}])
+    got = predict(s)
+    for tid in ("AML.T0071", "AML.T0057", "AML.T0067.000", "AML.T0085.000", "AML.T0084.000"):
+        assert "app" not in on(got, tid), tid
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),

@@ -140,8 +140,9 @@ class ModelComponent(Component):
     modality: Literal["image", "text", "tabular", "audio", "multimodal"] | None = None
     # Apart from modality, which says what it reads: a model that reads images may write only text, and
     # only one that writes images, audio or video can fake a person.
-    outputs: one_or_many(Literal["text", "image", "audio", "video", "tabular"]) = Field(
-        (), description="What it produces, when that differs from what it reads (unstated: read from modality).")
+    # None, not (): unstated is listed among what the description leaves open
+    outputs: one_or_many(Literal["text", "image", "audio", "video", "tabular"]) | None = Field(
+        None, description="What it produces, when that differs from what it reads (unstated: read from modality).")
     trained_by: Literal["us", "vendor", "open-source"] | None = Field(
         None, description="Who trained the weights in use (before any fine-tuning of ours)."
     )

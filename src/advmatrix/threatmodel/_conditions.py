@@ -278,7 +278,10 @@ def _own_upstream(system: System, comp: Component, untrusted: bool) -> tuple[Com
                     if n not in outside and system.component(n).kind != "llm-app":
                         todo.append(n)
         seen.pop(comp.id)
-        return tuple(sorted((system.component(i) for i in seen), key=lambda c: system.positions()[c.id]))
+        # and only what the system's own walk finds upstream at all: a model two callers share answers
+        # each its own, and a model learns from no other model's training sets
+        found = {c.id for c in system.upstream_of(comp, untrusted_only=untrusted)}
+        return tuple(sorted((system.component(i) for i in seen if i in found), key=lambda c: system.positions()[c.id]))
     return system.memo(("own-upstream", comp.id, untrusted), compute)
 
 
