@@ -319,20 +319,40 @@ def test_what_each_kind_of_access_reaches():
             "  - {id: clf, kind: model, task: classification, modality: tabular}\n"
             "  - {id: cam, kind: model, task: detection, modality: image}\n"
             "  - {id: kb, kind: retrieval-store, writers: public}\n  - {id: bot, kind: llm-app}\n"
-            "  - {id: vault, kind: dataset, writers: internal}\n" + adversary + extra +
+            "  - {id: vault, kind: dataset, writers: internal}\n  - {id: console, kind: llm-app}\n"
+            + adversary + extra +
             "flows:\n  - {from: web, to: shop}\n  - {from: shop, to: clf}\n  - {from: staff, to: desk}\n"
             "  - {from: desk, to: bot}\n  - {from: kb, to: bot}\n  - {from: vault, to: bot, trusted: true}\n"
-            "  - {from: cam, to: desk}\n")
+            "  - {from: cam, to: desk}\n  - {from: staff, to: console, trusted: true}\n")
         got = adversary_reach(s)
         return None if got is None else set(got) - {"eve"}
 
     assert reach("") is None
     assert reach("public") == {"shop"}
-    # a query from outside stops at an internal service; credentials open it
+    # a query from outside stops at an internal service (credentials open it) and comes in over no flow
+    # marked trusted (the staff's own console)
     assert reach("query") == {"web", "staff", "shop", "clf"}
     assert reach("account") == {"web", "staff", "shop", "clf", "desk", "bot"}
     # planted content: from a store outsiders write, over flows not marked trusted
     assert reach("content") == {"kb", "bot"}
     assert reach("physical") == {"cam", "desk", "bot"}
     assert reach("insider") == reach("network") == reach("supply-chain") == {
-        "web", "staff", "shop", "desk", "clf", "cam", "kb", "bot", "vault"}
+        "web", "staff", "shop", "desk", "clf", "cam", "kb", "bot", "vault", "console"}
+
+
+@pytest.mark.parametrize(("access", "queries"), [("content", False), ("query", True)])
+def test_querying_the_model_is_a_first_step_only_for_someone_who_can_send_it_inputs(model, access, queries):
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import adversary_entries
+
+    s = load_system_text(
+        "name: api\ncomponents:\n  - {id: u, kind: external}\n"
+        "  - {id: api, kind: service, audience: public, returns: scores}\n"
+        "  - {id: clf, kind: model, task: classification, modality: image, trained_by: us}\n"
+        "  - {id: reviews, kind: dataset, writers: public, used_for: [training]}\n"
+        f"  - {{id: eve, kind: adversary, access: [{access}]}}\n"
+        "flows: [{from: u, to: api}, {from: api, to: clf}, {from: clf, to: api}, {from: api, to: u},"
+        " {from: reviews, to: clf}]\n")
+    prediction = predict(s)
+    assert "AML.T0040" in prediction.technique_ids
+    assert ("AML.T0040" in adversary_entries(s, prediction, model)) is queries

@@ -31,6 +31,11 @@ NEEDS: dict[str, frozenset[str]] = {
     "AML.T0012": frozenset({"account", "insider", "network"}),
     "AML.T0041": frozenset({"physical", "insider"}),
     "AML.T0078": frozenset({"content"}),
+    # querying the model, or using the product, needs a way to send it inputs
+    "AML.T0040": frozenset({"query", "account", "insider", "network"}),
+    "AML.T0047": frozenset({"query", "account", "insider", "network"}),
+    # the weights themselves: from inside, from the supply chain, or from hardware in hand
+    "AML.T0044": frozenset({"insider", "network", "supply-chain", "physical"}),
 }
 
 
@@ -45,8 +50,8 @@ def adversary_reach(system: System) -> frozenset[str] | None:
 
     - ``insider``, ``network``, ``supply-chain``: every component.
     - ``public`` (public information only): the public services, for what they show.
-    - ``query``: what a caller's inputs reach from an outside party or a public service, not through a
-      partner or internal service; ``account`` lets them through those too.
+    - ``query``: what a caller's inputs reach from an outside party (over a flow not marked trusted) or a
+      public service, not through a partner or internal service; ``account`` lets them through those too.
     - ``content``: what content read from outside reaches over flows not marked trusted, starting at a
       store, data set or tool that outsiders write, that is built from scraped, public or user-submitted
       sources, that browses, or that an outside party feeds.
@@ -63,9 +68,11 @@ def adversary_reach(system: System) -> frozenset[str] | None:
     if "public" in access:
         reach |= {c.id for c in system.of_kind("service") if c.get("audience") == "public"}
     if access & {"query", "account"}:
+        # from an outside party, only over a flow not marked trusted: staff whose messages we trust are
+        # not the adversary, so a query does not come in their way
         reach |= _forward(system, [c for c in system.components if c.kind == "external"
                                    or (c.kind == "service" and c.get("audience") in services)],
-                          lambda c: c.kind == "service" and c.get("audience") not in services)
+                          lambda c: c.kind == "service" and c.get("audience") not in services, trusted_outside=False)
     if "content" in access:
         reach |= _forward(system, [c for c in system.components if _takes_outside_content(system, c)],
                           untrusted_only=True)
@@ -87,15 +94,16 @@ def _takes_outside_content(system: System, comp: Component) -> bool:
 
 
 def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Component], bool] | None = None,
-             *, untrusted_only: bool = False) -> set[str]:
+             *, untrusted_only: bool = False, trusted_outside: bool = True) -> set[str]:
     """The starts and every component their content reaches, without entering a ``blocked`` one or passing
-    through an outside party (a source or a sink, never a relay)."""
+    through an outside party (a source or a sink, never a relay); without ``trusted_outside``, a trusted
+    flow out of an outside party is not followed."""
     # By hand, not System.downstream_of: that walk cannot be told to stop at a service of the wrong audience.
+    outside = system.outside()
     nxt: dict[str, list[str]] = {}
     for a, b, trusted in system.edges():
-        if not (untrusted_only and trusted):
+        if not (trusted and (untrusted_only or (not trusted_outside and a in outside))):
             nxt.setdefault(a, []).append(b)
-    outside = system.outside()
     seen = {c.id for c in starts}
     queue = deque(seen)
     while queue:
