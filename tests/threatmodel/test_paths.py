@@ -356,3 +356,26 @@ def test_querying_the_model_is_a_first_step_only_for_someone_who_can_send_it_inp
     prediction = predict(s)
     assert "AML.T0040" in prediction.technique_ids
     assert ("AML.T0040" in adversary_entries(s, prediction, model)) is queries
+
+
+def test_a_path_is_walked_through_one_part_of_the_system_not_joined_by_a_technique_found_on_two():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import topology_links, walkable
+
+    # a triage model and a door agent with nothing between them: both can harm people (AML.T0048.003)
+    s = load_system_text(
+        "name: two parts\ncomponents:\n"
+        "  - {id: triage, kind: model, task: classification, modality: image, trained_by: us,"
+        " properties: {safety_critical: true}}\n"
+        "  - {id: worklist, kind: service, audience: internal, returns: labels}\n"
+        "  - {id: door-agent, kind: llm-app, tools: [lock]}\n"
+        "  - {id: lock, kind: tool, side_effects: write, properties: {physical: true, financial: true}}\n"
+        "flows: [{from: triage, to: worklist}]\n")
+    p = predict(s)
+    assert {"triage", "door-agent"} <= set(p.components_for("AML.T0048.003"))
+    jump = ("AML.T0048.004", "AML.T0048.003", "AML.T0048.000")
+    assert set(p.components_for("AML.T0048.004")) == {"triage"} and "door-agent" in p.components_for("AML.T0048.000")
+    linked = topology_links(s, p)
+    assert all(linked(a, b) for a, b in pairwise(jump))  # each move alone looks possible
+    assert not walkable(s, p)(jump)                      # the whole path is not
+    assert walkable(s, p)(("AML.T0048.004", "AML.T0048.003"))

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from .system import System
 
 __all__ = ["ENTRY_TACTICS", "GOAL_TACTICS", "MAX_GENERATED", "RANKS", "Edge", "Path", "PathSearch", "Step",
-           "TransitionModel", "adversary_entries", "attack_paths", "find_paths", "near_duplicate", "topology_links"]
+           "TransitionModel", "adversary_entries", "attack_paths", "find_paths", "near_duplicate", "topology_links",
+           "walkable"]
 
 MAX_GENERATED = 200_000
 """Partial paths a search may put on its queue before it stops with what it has found."""
@@ -50,6 +51,8 @@ POOL = 4
 Rank = Literal["per-step", "probability"]
 #: Whether a move from one technique to the next is possible on the system (see :func:`topology_links`).
 Linked = Callable[[str, str], bool]
+#: Whether a whole path can be walked on the system (see :func:`walkable`).
+Accept = Callable[[tuple[str, ...]], bool]
 RANKS: tuple[str, ...] = ("per-step", "probability")
 """How paths are ordered: the geometric mean of their transition probabilities, or their product."""
 
@@ -70,7 +73,8 @@ class PathSearch:
 
 def attack_paths(model: TransitionModel, techniques: set[str], entries: set[str] | None = None,
                  goals: set[str] | None = None, k: int = 5, max_len: int = 8, rank: Rank = "per-step",
-                 distinct: bool = True, linked: Linked | None = None) -> list[Path]:
+                 distinct: bool = True, linked: Linked | None = None,
+                 accept: Accept | None = None) -> list[Path]:
     """The ``k`` likeliest attack paths over ``techniques``, best first; ``[]`` when none exists.
 
     A path starts at an entry technique (default: the predicted techniques under
@@ -81,15 +85,17 @@ def attack_paths(model: TransitionModel, techniques: set[str], entries: set[str]
     path one step away from a better one (a step inserted, removed or replaced, or two neighbouring
     steps exchanged) is left out, so the list shows different chains. Entries and goals given must be
     among ``techniques``. With ``linked`` a move from one technique to another is taken only where it
-    says the two can follow each other (see :func:`topology_links`).
+    says the two can follow each other (see :func:`topology_links`), and with ``accept`` only a path it
+    accepts as a whole is kept (see :func:`walkable`).
     """
     return find_paths(model, techniques, entries, goals, k=k, max_len=max_len, rank=rank, distinct=distinct,
-                      linked=linked).paths
+                      linked=linked, accept=accept).paths
 
 
 def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] | None = None,
                goals: set[str] | None = None, *, k: int = 5, max_len: int = 8, rank: Rank = "per-step",
-               distinct: bool = True, max_generated: int = MAX_GENERATED, linked: Linked | None = None) -> PathSearch:
+               distinct: bool = True, max_generated: int = MAX_GENERATED, linked: Linked | None = None,
+               accept: Accept | None = None) -> PathSearch:
     """:func:`attack_paths` with the search's cost reported beside the paths."""
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (k, max_len)) or k < 1 or max_len < 2:
         raise UsageError(f"attack paths need whole numbers k >= 1 and max_len >= 2 (got k={k!r}, max_len={max_len!r})")
@@ -130,6 +136,8 @@ def find_paths(model: TransitionModel, techniques: set[str], entries: set[str] |
     for _, ids in found:
         if len(kept) == k:
             break
+        if accept is not None and not accept(ids):
+            continue
         if not (distinct and any(near_duplicate(ids, other) for other in kept)):
             kept.append(ids)
     return PathSearch([_build(model, p, rank) for p in kept], search.expanded, search.generated, search.truncated)
@@ -151,6 +159,32 @@ def topology_links(system: System, prediction: Prediction) -> Linked:
         ca, cb = on.get(a, set()), on.get(b, set())
         return bool(ca & adversaries or cb & adversaries) or any(near[x] & cb for x in ca)
     return linked
+
+
+def walkable(system: System, prediction: Prediction) -> Accept:
+    """Whether a path can be walked on the system as a whole: some component of each step's is joined to
+    some component of the next one's, and the same one carries on. Moves checked one by one let a
+    technique found on two unconnected components join them (one model's weights, then harm done through
+    an agent on the far side of the system)."""
+    near: dict[str, set[str]] = {c.id: {c.id} for c in system.components}
+    for a, b, _ in system.edges():
+        near[a].add(b)
+        near[b].add(a)
+    adversaries = {c.id for c in system.of_kind("adversary")}
+    on = {t: set(prediction.components_for(t)) for t in prediction.technique_ids}
+
+    def accept(ids: tuple[str, ...]) -> bool:
+        here = on.get(ids[0], set())
+        for t in ids[1:]:
+            there = on.get(t, set())
+            if here & adversaries:  # the adversary meets the whole system
+                here = set(there)
+            else:
+                here = {c for c in there if c in adversaries or any(c in near[x] for x in here)}
+            if not here:
+                return False
+        return True
+    return accept
 
 
 def adversary_entries(system: System, prediction: Prediction, model: TransitionModel) -> set[str] | None:

@@ -170,7 +170,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     """Predict the techniques of ``system`` and find its ``k`` likeliest attack paths (none when ``k`` is 0);
     ``lines`` and ``overlay_lines`` locate its components (see :func:`component_lines`)."""
     from ..kb import bundled
-    from .paths import TransitionModel, adversary_entries, attack_paths, near_duplicate, topology_links
+    from .paths import TransitionModel, adversary_entries, attack_paths, near_duplicate, topology_links, walkable
 
     if k < 0:
         raise UsageError(f"--paths must be 0 or more (got {k})")
@@ -181,12 +181,14 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
         # Paths through the likely techniques first: a chain of long shots is not the likeliest attack
         # even when its transitions are common. Every finding fills up to k when they give fewer.
         model = TransitionModel.learn(bundled())
-        linked = topology_links(system, prediction)
+        linked, accept = topology_links(system, prediction), walkable(system, prediction)
         entries = adversary_entries(system, prediction, model)
         likely = set(prediction.likely_technique_ids)
-        paths = attack_paths(model, likely, None if entries is None else entries & likely, k=k, linked=linked)
+        paths = attack_paths(model, likely, None if entries is None else entries & likely, k=k, linked=linked,
+                             accept=accept)
         if len(paths) < k:
-            for extra in attack_paths(model, set(prediction.technique_ids), entries, k=k, linked=linked):
+            for extra in attack_paths(model, set(prediction.technique_ids), entries, k=k, linked=linked,
+                                      accept=accept):
                 if len(paths) < k and not any(near_duplicate(extra.techniques, p.techniques) for p in paths):
                     paths.append(extra)
     return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),
