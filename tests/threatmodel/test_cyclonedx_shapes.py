@@ -197,3 +197,18 @@ def test_an_inline_data_set_never_merges_into_another_component(tmp_path):
     # a bom-ref another component has would make the data set that component
     with pytest.raises(FormatError, match="data set with bom-ref 'tickets', which another component has"):
         quietly(chatbot(tmp_path, cards([{"type": "dataset", "bom-ref": "tickets", "name": "other"}])))
+
+
+@pytest.mark.parametrize(("task", "modality", "outputs"), [
+    ("text-to-image", "text", ("image",)), ("image-text-to-text", "multimodal", ("text",)),
+    ("text-to-speech", "text", ("audio",)), ("automatic-speech-recognition", "audio", None)])
+def test_a_hugging_face_x_to_y_task_reads_x_and_makes_y(tmp_path, task, modality, outputs):
+    def card(bom):
+        params = bom["components"][0]["modelCard"]["modelParameters"]
+        params["task"] = task
+        params.pop("inputs", None)
+        params.pop("outputs", None)
+    system, _ = quietly(chatbot(tmp_path, card))
+    model = system.component("tuned-llm")
+    assert (model.task, model.modality, model.outputs) == (
+        "speech-recognition" if "speech-recognition" in task else "generation", modality, outputs)

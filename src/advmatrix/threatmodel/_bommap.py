@@ -18,12 +18,14 @@ _LIST_FIELDS = {"controls", "used_for", "sources", "tools", "goals", "access", "
 
 # CycloneDX tasks are free text (Hugging Face pipeline names, mostly); ours is a closed list.
 _TASKS = (
+    ("speech-recognition", "speech-recognition"),
+    # Hugging Face's "x-to-y" pipelines (text-to-image, image-text-to-text, text-to-speech) make y
+    ("-to-", "generation"),
     ("classification", "classification"), ("detection", "detection"), ("segmentation", "segmentation"),
     ("regression", "regression"), ("generation", "generation"), ("fill-mask", "generation"),
     ("text2text", "generation"), ("summarization", "generation"), ("question-answering", "generation"),
     ("embedding", "embedding"), ("feature-extraction", "embedding"), ("sentence-similarity", "embedding"),
-    ("ranking", "ranking"), ("anomaly", "anomaly-detection"), ("speech-recognition", "speech-recognition"),
-    ("translation", "translation"),
+    ("ranking", "ranking"), ("anomaly", "anomaly-detection"), ("translation", "translation"),
 )
 
 
@@ -32,8 +34,21 @@ def _task(text: str) -> str:
     return next((ours for key, ours in _TASKS if key in text), "other")
 
 
+#: What the words of a task's name stand for, read on either side of "-to-".
+_TASK_MEDIA = (("image", "image"), ("text", "text"), ("speech", "audio"), ("audio", "audio"), ("video", "video"),
+               ("tabular", "tabular"))
+
+
+def _media(words: str) -> list[str]:
+    return [kind for key, kind in _TASK_MEDIA if key in words]
+
+
 def _modality(card: dict[str, Any], task: str) -> str | None:
     formats = [str(x.get("format", "")).lower() for x in card.get("inputs", []) if isinstance(x, dict)]
+    formats = ["text" if f == "string" else f for f in formats]  # CycloneDX's examples write "string"
+    if not formats and "-to-" in task.lower():  # text-to-image reads text, whatever it makes
+        read = [k for k in _media(task.lower().split("-to-")[0]) if k != "video"]
+        return read[0] if len(read) == 1 else "multimodal" if read else None
     kinds = {f.split("/")[0] for f in formats if f}
     kinds = {"tabular" if k == "application" and "csv" in "".join(formats) else k for k in kinds}
     found = {k for k in kinds if k in ("image", "text", "audio", "tabular")}
@@ -137,7 +152,7 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] 
     modality = _modality(params, str(task or ""))
     if modality:
         entry["modality"] = modality
-    outputs = _outputs(params)
+    outputs = _outputs(params) or (_media(str(task).lower().split("-to-", 1)[1]) if "-to-" in str(task or "") else [])
     if outputs:
         entry["outputs"] = outputs
     ancestors = [a for a in (comp.get("pedigree") or {}).get("ancestors", []) if isinstance(a, dict)]
