@@ -57,3 +57,8 @@ def test_a_key_given_twice_is_an_error_at_its_second_line():
         parse_yaml("responses:\n  volume: {action: throttle}\n  other: {}\n  volume: {action: alert}\n", "c.yaml")
     # the same key in two different mappings is fine
     assert parse_yaml("a: {k: 1}\nb: {k: 2}\n", "d.yaml") == {"a": {"k": 1}, "b": {"k": 2}}
+
+
+def test_a_binary_value_is_refused_not_decoded_into_text():
+    with pytest.raises(FormatError, match=r"^g.yaml:2: a !!binary value; this file takes text"):
+        parse_yaml("detectors: {}\nupstream: !!binary aHR0cDovL3g=\n", "g.yaml")

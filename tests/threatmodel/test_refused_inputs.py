@@ -151,7 +151,7 @@ def test_a_bom_flow_that_cannot_be_is_named_at_the_line_of_the_component_it_name
 
 
 def test_a_binary_value_is_refused_not_decoded_into_text():
-    with pytest.raises(FormatError, match=r"^s.yaml:3: components\[0\].id: a !!binary value"):
+    with pytest.raises(FormatError, match=r"^s.yaml:3: components\[0\].id: a !!binary value; this file takes text"):
         load_system_text("name: x\ncomponents:\n  - id: !!binary bW9kZWw=\n    kind: model\n", "s.yaml")
 
 

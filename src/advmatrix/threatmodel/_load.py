@@ -96,7 +96,7 @@ def _check_scalar(node: yaml.ScalarNode, loc: Loc, source: str) -> None:
     where = f"{source}:{node.start_mark.line + 1}: {_path(loc) or 'value'}"
     if node.tag == "tag:yaml.org,2002:binary":
         # bytes, which pydantic would decode into text unseen: no field of a description is binary
-        raise FormatError(f"{where}: a !!binary value; a system description holds text, numbers and booleans")
+        raise FormatError(f"{where}: a !!binary value; this file takes text, numbers and booleans, not bytes")
     if any("\ud800" <= ch <= "\udfff" for ch in node.value):
         # YAML reads "\ud83d\ude00" as two halves where JSON (which is read as YAML here) means one emoji,
         # as Python's json.dumps writes it: a pair becomes its character. A lone half ("\ud800") loads,
