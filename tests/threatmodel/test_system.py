@@ -419,6 +419,16 @@ def test_a_value_yaml_read_as_something_else_than_text_says_what_it_became():
         "s.yaml:3: components[0].description: expected text; YAML read this as a date (2024-01-01): put it in quotes"]
 
 
+@pytest.mark.parametrize(("source", "fmt", "says"), [
+    ("vendor-api", "safetensors", "safetensors says we hold weight files, but source: vendor-api"),
+    ("vendor", "hosted", "hosted says only the vendor holds the weights, but source: vendor")])
+def test_who_holds_the_weights_is_said_one_way(source, fmt, says):
+    with pytest.raises(FormatError) as caught:
+        load_system_text(f"name: s\ncomponents:\n  - id: m\n    kind: model\n    source: {source}\n"
+                         f"    artifact_format: {fmt}\n", "s.yaml")
+    assert str(caught.value).startswith(f"s.yaml:6: components[0].artifact_format: {says}")
+
+
 @pytest.mark.parametrize("shared", ["true", "false"])
 def test_a_memory_shared_or_not_beside_no_memory_is_an_error_at_its_line(shared):
     with pytest.raises(FormatError) as caught:

@@ -158,6 +158,20 @@ class ModelComponent(Component):
     signed: StrictBool = Field(False, description="The artifact's signature or hash is checked before loading.")
     fine_tuned: StrictBool = Field(False, description="We fine-tuned it (on which data: see flows from datasets).")
 
+    @model_validator(mode="after")
+    def _who_holds_the_weights(self) -> ModelComponent:
+        # each pair reads as two models: files we run, and weights only the vendor holds
+        fmt = self.artifact_format
+        if self.source == "vendor-api" and fmt not in (None, "hosted"):
+            raise PydanticCustomError("contradicts_field", "{field}: {said} says we hold weight files, but source: "
+                                      "vendor-api says only the vendor runs them (files a vendor delivers: source: "
+                                      "vendor)", {"field": "artifact_format", "said": str(fmt)})
+        if self.source == "vendor" and fmt == "hosted":
+            raise PydanticCustomError("contradicts_field", "{field}: hosted says only the vendor holds the weights, "
+                                      "but source: vendor says it delivered files we run (a vendor's API: source: "
+                                      "vendor-api)", {"field": "artifact_format"})
+        return self
+
 
 class ServiceComponent(Component):
     """An API or application endpoint that answers queries."""
