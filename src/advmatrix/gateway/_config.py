@@ -239,9 +239,9 @@ class GatewayConfig(BaseModel):
             if name not in known:
                 near = difflib.get_close_matches(name, known, n=1)
                 hint = f"did you mean {near[0]!r}?" if near else "known: " + ", ".join(known)
-                raise ValueError(f"context: '{name}' is read by no detector ({hint})")
+                raise ValueError(f"'{name}' is read by no detector ({hint})")
             if not isinstance(value, str):
-                raise ValueError(f"context: '{name}' must be text (a file path, or the prompt itself); "
+                raise ValueError(f"'{name}' must be text (a file path, or the prompt itself); "
                                  f"got {type(value).__name__}")
         return context
 

@@ -192,7 +192,8 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._left -= 1
         if self._left < 0:
-            raise FormatError(f"{self._source}: more than {MAX_NODES:,} YAML nodes; refusing it")
+            raise FormatError(f"{self._source}: more than {MAX_NODES:,} YAML nodes (about {MAX_NODES // 10:,} "
+                              "components); refusing it: threat-model the system in parts")
         return super().compose_node(parent, index)
 
 

@@ -27,7 +27,7 @@ from ._layer_view import ALL_TACTICS, view
 #: Largest upload read; a system description or an ML-BOM is a few kilobytes to a few megabytes.
 MAX_UPLOAD = 4 << 20
 #: Largest system the page threat-models, in components and in links (flows and tool-list entries,
-#: which the graph rules walk): about 25 s of work at the most on a 2-core machine; the CLI takes any size.
+#: which the graph rules walk): about 25 s of work at the most on a 2-core machine; the CLI takes up to about 20,000.
 MAX_COMPONENTS = 2000
 MAX_LINKS = 10_000
 _TIER_CLASS = {2.0: "tm-likely", 1.0: "tm-possible"}
