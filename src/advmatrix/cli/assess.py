@@ -93,6 +93,10 @@ def _with_params(names: list[str] | None, params: list[str]) -> list[str] | dict
             chosen.setdefault(name, {})[field] = yaml.safe_load(value)
         except yaml.YAMLError:
             raise UsageError(f"--param '{text}': the value is not valid YAML") from None
+    from ..plugins import get
+
+    for name, given in chosen.items():  # checked now: a bad setting stops before the target is opened
+        get("procedure", name).parse_params(given)
     return chosen
 
 
