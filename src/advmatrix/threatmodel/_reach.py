@@ -74,7 +74,9 @@ def adversary_reach(system: System) -> frozenset[str] | None:
                                    or (c.kind == "service" and c.get("audience") in services)],
                           lambda c: c.kind == "service" and c.get("audience") not in services, trusted_outside=False)
     if "content" in access:
-        reach |= _forward(system, [c for c in system.components if _takes_outside_content(system, c)],
+        outside = system.outside()
+        fed = {b for a, b, trusted in system.edges() if a in outside and not trusted}
+        reach |= _forward(system, [c for c in system.components if _takes_outside_content(c, fed)],
                           untrusted_only=True)
     if "physical" in access:
         reach |= _forward(system, [c for c in system.of_kind("model")
@@ -82,15 +84,14 @@ def adversary_reach(system: System) -> frozenset[str] | None:
     return frozenset(reach)
 
 
-def _takes_outside_content(system: System, comp: Component) -> bool:
+def _takes_outside_content(comp: Component, fed: set[str]) -> bool:
+    """A store, data set or tool whose content outsiders write: by who writes it, what it browses, what it
+    is built from, or an outside party's flow into it (``fed``: the ids such a flow reaches)."""
     if comp.kind not in ("dataset", "retrieval-store", "tool"):
         return False
     if comp.get("writers") in ("public", "partner") or comp.get("browses") is True:
         return True
-    if _OUTSIDE_SOURCES.intersection(comp.get("sources") or ()):
-        return True
-    outside = system.outside()
-    return any(a in outside and b == comp.id and not trusted for a, b, trusted in system.edges())
+    return bool(_OUTSIDE_SOURCES.intersection(comp.get("sources") or ())) or comp.id in fed
 
 
 def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Component], bool] | None = None,

@@ -148,12 +148,7 @@ def topology_links(system: System, prediction: Prediction) -> Linked:
     component, on two a flow or a tool list joins, or where either is the adversary's own (the adversary
     meets the whole system). A learned move between techniques found on unconnected parts of the system
     (the weights of one model, then the theft of another's) is no path an attacker can walk."""
-    near: dict[str, set[str]] = {c.id: {c.id} for c in system.components}
-    for a, b, _ in system.edges():
-        near[a].add(b)
-        near[b].add(a)
-    adversaries = {c.id for c in system.of_kind("adversary")}
-    on = {t: set(prediction.components_for(t)) for t in prediction.technique_ids}
+    near, adversaries, on = _topology(system, prediction)
 
     def linked(a: str, b: str) -> bool:
         ca, cb = on.get(a, set()), on.get(b, set())
@@ -166,12 +161,7 @@ def walkable(system: System, prediction: Prediction) -> Accept:
     some component of the next one's, and the same one carries on. Moves checked one by one let a
     technique found on two unconnected components join them (one model's weights, then harm done through
     an agent on the far side of the system)."""
-    near: dict[str, set[str]] = {c.id: {c.id} for c in system.components}
-    for a, b, _ in system.edges():
-        near[a].add(b)
-        near[b].add(a)
-    adversaries = {c.id for c in system.of_kind("adversary")}
-    on = {t: set(prediction.components_for(t)) for t in prediction.technique_ids}
+    near, adversaries, on = _topology(system, prediction)
 
     def accept(ids: tuple[str, ...]) -> bool:
         here = on.get(ids[0], set())
@@ -206,6 +196,18 @@ def adversary_entries(system: System, prediction: Prediction, model: TransitionM
     return {t for t in prediction.technique_ids
             if any(ta.id in ENTRY_TACTICS for ta in model.matrix.tactics_of(t))
             and reach.intersection(prediction.components_for(t)) and allowed(t)}
+
+
+def _topology(system: System, prediction: Prediction
+              ) -> tuple[dict[str, set[str]], set[str], dict[str, set[str]]]:
+    """Each component with those a flow or a tool list joins it to (itself included), the adversaries,
+    and each predicted technique's components."""
+    near: dict[str, set[str]] = {c.id: {c.id} for c in system.components}
+    for a, b, _ in system.edges():
+        near[a].add(b)
+        near[b].add(a)
+    return near, {c.id for c in system.of_kind("adversary")}, {t: set(prediction.components_for(t))
+                                                              for t in prediction.technique_ids}
 
 
 def near_duplicate(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
