@@ -97,7 +97,7 @@ def test_ood_leaves_brightness_and_contrast_alone_and_still_flags_noise_blends(d
 
 
 @pytest.mark.parametrize("content, message", [
-    (None, "No such file"),
+    (None, "ref.npy.: no such file"),
     (np.array([{"x": 1}], dtype=object), "reference '.*'"),  # needs pickle to load: refused
     (np.arange(5.0), "expected a non-empty numeric array"),
 ])
