@@ -181,6 +181,26 @@ def test_an_app_does_not_retrieve_a_store_another_caller_of_its_model_reads():
         assert "app" not in on(got, tid), tid
 
 
+def test_a_field_of_one_component_holds_no_control_against_an_adversary_or_another_technique():
+    # a signed classifier and a phisher: the signature on the classifier's weights stops no attachment a
+    # user opens, and code signing of the weights is no signed framework
+    clf = {"id": "clf", "kind": "model", "task": "classification", "modality": "text", "trained_by": "us",
+           "artifact_format": "pickle", "signed": True, "source": "huggingface", "base_model": "bert"}
+    s = system([{"id": "mail", "kind": "external"}, clf,
+                {"id": "phisher", "kind": "adversary", "actor": "criminal", "goals": ["compromise"],
+                 "access": ["content"]}], [{"from": "mail", "to": "clf"}])
+    got = predict(s)
+    advice = {(f.component, f.technique_id, m.id): m.in_place for f in got.findings for m in f.mitigations}
+    assert advice[("phisher", "AML.T0011", "AML.M0014")] is False
+    assert advice[("clf", "AML.T0010.001", "AML.M0013")] is False
+    assert advice[("clf", "AML.T0018", "AML.M0013")] is True
+    listed = system([*s.model_dump(by_alias=True)["components"][:1],
+                     {**clf, "controls": ["AML.M0014"]}, *s.model_dump(by_alias=True)["components"][2:]],
+                    [{"from": "mail", "to": "clf"}])
+    held = {(f.component, f.technique_id, m.id): m.in_place for f in predict(listed).findings for m in f.mitigations}
+    assert held[("phisher", "AML.T0011", "AML.M0014")] is True  # a control the system lists counts
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),

@@ -74,17 +74,19 @@ def in_front(system: System, comp: Component) -> tuple[Component, ...]:
     return system.memo(("in-front", comp.id), compute)
 
 
-def holder(system: System, comp: Component, target: Component, mid: str, front: set[str]) -> str | None:
-    """Where mitigation ``mid`` is in place for ``comp``'s finding, or None: on the component itself;
-    on the component a rule placed it on outside the query path (a training set, a tool); for an
-    adversary's finding, anywhere; else on the query path, and then only when every way in from an
-    outside party or an unguarded start passes a component that holds it: a rate limit on one of two
-    APIs in front of a model leaves the model open through the other. ``front`` is
-    :func:`in_front` of ``comp``, as ids."""
-    if holds(comp, mid):
+def holder(system: System, comp: Component, target: Component, mid: str, front: set[str],
+           technique_id: str = "") -> str | None:
+    """Where mitigation ``mid`` is in place for ``comp``'s finding of ``technique_id``, or None: on the
+    component itself; on the component a rule placed it on outside the query path (a training set, a
+    tool); for an adversary's finding, listed in any component's ``controls`` (a field such as a model's
+    ``signed`` speaks of that component only: its checked weights stop no attachment a user opens);
+    else on the query path, and then only when every way in from an outside party or an unguarded start
+    passes a component that holds it: a rate limit on one of two APIs in front of a model leaves the
+    model open through the other. ``front`` is :func:`in_front` of ``comp``, as ids."""
+    if holds(comp, mid, technique_id):
         return comp.id
     if comp.kind == "adversary":
-        return next((c.id for c in system.components if holds(c, mid)), None)
+        return next((c.id for c in system.components if mid in c.controls), None)
     # A tool is in front of its app only because results come back from it: a control a rule puts on the
     # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass. A service's
     # control counts only on the way in (below): one beside or behind the model sees none of its queries.
@@ -95,13 +97,23 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     return None if comp.id in unguarded else labels.get(comp.id)
 
 
-def holds(comp: Component, mid: str) -> bool:
+def holds(comp: Component, mid: str, technique_id: str = "") -> bool:
     """Whether ``comp`` holds mitigation ``mid``: in its controls, or by a field that says the same thing
     (``rate_limited: true`` on a service is AML.M0004, ``autonomy: human-approval`` AML.M0029, ``signed:
-    true`` on a model AML.M0014 and AML.M0013)."""
-    return mid in comp.controls or any(m == mid and comp.kind == kind and comp.get(name) == value
-                                       for said in (IMPLIED_CONTROLS, ALSO_HOLDS)
-                                       for (kind, name, value), m in said.items())
+    true`` on a model AML.M0014, and AML.M0013 against changed weights, ``technique_id`` AML.T0018 and
+    its sub-techniques, not against a tampered framework)."""
+    if mid in comp.controls:
+        return True
+    if any(m == mid and comp.kind == kind and comp.get(name) == value
+           for (kind, name, value), m in IMPLIED_CONTROLS.items()):
+        return True
+    return technique_id.startswith(ALSO_FOR) and any(
+        m == mid and comp.kind == kind and comp.get(name) == value for (kind, name, value), m in ALSO_HOLDS.items())
+
+
+#: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
+#: the weights is code signing of the weights, against their manipulation.
+ALSO_FOR = ("AML.T0018",)
 
 
 def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:

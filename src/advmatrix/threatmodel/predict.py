@@ -420,7 +420,7 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
         mitigation = matrix.mitigation(mid)
         placement, rule_stage = placements.get(mid, (None, rules[0].stage))
         # in place only when every component it must be on holds it; else advised where it is missing
-        held = [(t, holder(system, comp, t, mid, front))
+        held = [(t, holder(system, comp, t, mid, front, technique_id))
                 for t in places(system, comp, placement.component if placement else AT_THE_API.get(mid), named)]
         target, held_at = next(((t, h) for t, h in held if h is None), held[0])
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
