@@ -379,3 +379,21 @@ def test_a_path_is_walked_through_one_part_of_the_system_not_joined_by_a_techniq
     assert all(linked(a, b) for a, b in pairwise(jump))  # each move alone looks possible
     assert not walkable(s, p)(jump)                      # the whole path is not
     assert walkable(s, p)(("AML.T0048.004", "AML.T0048.003"))
+
+
+def test_weights_shipped_in_an_app_are_a_first_step_for_anyone_who_downloads_it(model):
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import adversary_entries
+
+    def entries(where: str) -> tuple[set[str], set[str]]:
+        s = load_system_text(
+            "name: app\ncomponents:\n  - {id: u, kind: external}\n"
+            f"  - {{id: m, kind: model, task: classification, trained_by: us, properties: {{{where}: true}}}}\n"
+            "  - {id: eve, kind: adversary, access: [query]}\nflows: [{from: u, to: m}]\n")
+        p = predict(s)
+        return set(p.technique_ids), adversary_entries(s, p, model)
+
+    found, first = entries("on_device")
+    assert "AML.T0044" in found and "AML.T0044" in first
+    found, first = entries("edge")  # our own hardware in the field: in hand only with physical access
+    assert "AML.T0044" in found and "AML.T0044" not in first

@@ -201,6 +201,49 @@ def test_a_field_of_one_component_holds_no_control_against_an_adversary_or_anoth
     assert held[("phisher", "AML.T0011", "AML.M0014")] is True  # a control the system lists counts
 
 
+def test_mail_through_a_gateway_that_answers_nothing_is_indirect_injection_not_direct():
+    s = system([{"id": "senders", "kind": "external", "actor": "internet"},
+                {"id": "gateway", "kind": "service", "audience": "public", "authentication": "none", "returns": "none"},
+                {"id": "summariser", "kind": "llm-app", "memory": "none"},
+                {"id": "staff", "kind": "external", "actor": "user"},
+                {"id": "phisher", "kind": "adversary", "actor": "criminal", "goals": ["steal-data", "compromise"],
+                 "access": ["query", "content"]}],
+               [{"from": "senders", "to": "gateway"}, {"from": "gateway", "to": "summariser"},
+                {"from": "summariser", "to": "staff"}])
+    got = predict(s)
+    assert "summariser" in on(got, "AML.T0051.001") and "summariser" not in on(got, "AML.T0051.000")
+    # nothing for it to leak: no memory, no instructions, nothing it reads
+    assert "summariser" not in on(got, "AML.T0057")
+
+
+def test_an_adversarys_wishes_bring_only_what_the_system_allows():
+    llm = {"id": "llm", "kind": "model", "task": "generation", "source": "vendor-api"}
+    clf = {"id": "clf", "kind": "model", "task": "classification", "trained_by": "us", "artifact_format": "onnx",
+           "properties": {"on_device": True}}
+    svc = {"id": "page", "kind": "service", "audience": "public", "authentication": "none", "returns": "scores"}
+    crook = {"id": "crook", "kind": "adversary", "actor": "criminal", "goals": ["evade", "fraud"],
+             "access": ["query"]}
+    got = predict(system([{"id": "u", "kind": "external"}, svc, llm, clf, crook],
+                         [{"from": "u", "to": "page"}, {"from": "page", "to": "clf"}, {"from": "page", "to": "llm"}]))
+    assert "llm" not in on(got, "AML.T0015") | on(got, "AML.T0043")  # a generator makes no decision to evade
+    assert "clf" in on(got, "AML.T0015")
+    assert "crook" not in on(got, "AML.T0021")  # no sign-up anywhere: no account to open
+    assert "clf" not in on(got, "AML.T0007")    # shipped to phones: not an intruder's find on our systems
+
+
+@pytest.mark.parametrize(("via_tool", "forged"), [(False, True), (True, False)])
+def test_chat_history_is_forged_through_the_apps_own_unauthenticated_chat_not_a_desk_a_tool_reads(via_tool, forged):
+    desk = {"id": "desk", "kind": "service", "audience": "public", "authentication": "none", "returns": "text"}
+    app = {"id": "app", "kind": "llm-app", "memory": "session", **({"tools": ["jira"]} if via_tool else {})}
+    parts = [{"id": "u", "kind": "external"}, desk, app]
+    if via_tool:
+        parts.append({"id": "jira", "kind": "tool", "side_effects": "read"})
+        flows = [{"from": "u", "to": "desk"}, {"from": "desk", "to": "jira"}]
+    else:
+        flows = [{"from": "u", "to": "desk"}, {"from": "desk", "to": "app"}, {"from": "app", "to": "desk"}]
+    assert ("app" in on(predict(system(parts, flows)), "AML.T0092")) is forged
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),

@@ -304,9 +304,10 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
             for n in back.get(todo.pop(), ()):
                 if n not in seen:
                     seen.add(n)
-                    if system.component(n).kind not in STORES:
+                    if not _holds_content(system.component(n)):
                         todo.append(n)
-        return frozenset(i for i in seen if _is_entry(system.component(i)))
+        return frozenset(i for i in seen if _is_entry(system.component(i))
+                         and (i == comp.id or not _holds_content(system.component(i))))
     return system.memo(("direct-entries", comp.id, untrusted), compute)
 
 
@@ -314,10 +315,11 @@ def _direct_map(system: System, untrusted: bool) -> dict[str, frozenset[str]] | 
     """For every component, the entries whose content reaches it without resting in a store or a tool: a
     walk forward from each entry, where a walk back from every component was quadratic in a long chain
     (3,000 delegating agents took most of a minute); None when there are too many entries for that."""
-    entries = [c.id for c in system.components if _is_entry(c)]
+    # an entry that answers nothing (a public upload or mail endpoint) is no one's direct way in
+    entries = [c.id for c in system.components if _is_entry(c) and not _holds_content(c)]
     if len(entries) > _FORWARD_ENTRIES:
         return None
-    stores = {c.id for c in system.components if c.kind in STORES}
+    stores = {c.id for c in system.components if _holds_content(c)}
     forward: dict[str, list[str]] = {}
     for a, b, trusted in system.edges():
         if not (untrusted and trusted):
@@ -333,6 +335,12 @@ def _direct_map(system: System, untrusted: bool) -> dict[str, frozenset[str]] | 
                     if n not in stores:
                         todo.append(n)
     return {k: frozenset(v) for k, v in out.items()}
+
+
+def _holds_content(comp: Component) -> bool:
+    """Content passing this is stored or carried, not said to what follows: a store or a tool, or a
+    service that answers nothing (a mail gateway: whoever sends through it gets no reply to talk to)."""
+    return comp.kind in STORES or (isinstance(comp, ServiceComponent) and comp.returns == "none")
 
 
 def _is_entry(comp: Component) -> bool:
