@@ -397,3 +397,17 @@ def test_weights_shipped_in_an_app_are_a_first_step_for_anyone_who_downloads_it(
     assert "AML.T0044" in found and "AML.T0044" in first
     found, first = entries("edge")  # our own hardware in the field: in hand only with physical access
     assert "AML.T0044" in found and "AML.T0044" not in first
+
+
+def test_a_path_of_the_adversarys_own_steps_alone_is_no_attack_path_on_the_system():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walkable
+
+    s = load_system_text("name: s\ncomponents:\n  - {id: u, kind: external}\n"
+                         "  - {id: api, kind: service, audience: public, returns: text}\n"
+                         "  - {id: crook, kind: adversary, actor: criminal, goals: [fraud, manipulate],"
+                         " access: [query, content]}\nflows: [{from: u, to: api}]\n")
+    p = predict(s)
+    own = [t for t in p.technique_ids if set(p.components_for(t)) == {"crook"}]
+    assert len(own) >= 2
+    assert not walkable(s, p)((own[0], own[1]))

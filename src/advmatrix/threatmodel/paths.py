@@ -157,13 +157,16 @@ def topology_links(system: System, prediction: Prediction) -> Linked:
 
 
 def walkable(system: System, prediction: Prediction) -> Accept:
-    """Whether a path can be walked on the system as a whole: some component of each step's is joined to
-    some component of the next one's, and the same one carries on. Moves checked one by one let a
+    """Whether a path can be walked on the system as a whole: it has a step on a component of the system,
+    and some component of each step's is joined to some component of the next one's, the same one
+    carrying on. Moves checked one by one let a
     technique found on two unconnected components join them (one model's weights, then harm done through
     an agent on the far side of the system)."""
     near, adversaries, on = _topology(system, prediction)
 
     def accept(ids: tuple[str, ...]) -> bool:
+        if all(on.get(t, set()) <= adversaries for t in ids):
+            return False  # the adversary's own steps alone (phishing, then harm) say nothing of the system
         here = on.get(ids[0], set())
         for t in ids[1:]:
             there = on.get(t, set())
