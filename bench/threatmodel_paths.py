@@ -29,7 +29,14 @@ from pathlib import Path
 
 from advmatrix.kb import bundled
 from advmatrix.threatmodel import load_system, predict
-from advmatrix.threatmodel.paths import TransitionModel, attack_paths, find_paths, topology_links
+from advmatrix.threatmodel.paths import (
+    TransitionModel,
+    adversary_entries,
+    attack_paths,
+    find_paths,
+    topology_links,
+    walkable,
+)
 
 SYSTEMS = Path(__file__).parent / "data" / "case_study_systems"
 #: (rank, distinct): the default, the default without the near-duplicate filter, the old product ranking.
@@ -54,16 +61,22 @@ def agreement(half: str) -> None:
         prediction = predict(system)
         likely = set(prediction.likely_technique_ids)
         # as the report draws them: moves only between techniques on joined parts of the system
-        links = topology_links(system, prediction)
+        links, accept = topology_links(system, prediction), walkable(system, prediction)
+        # and starting only where the adversary's access lets them in (fifteenth session)
+        entries = adversary_entries(system, prediction, model)
+        entries = None if entries is None else entries & likely
         for over, techniques in (("used", set(seq)), ("predicted", likely)):
-            variants = [(r, d, None) for r, d in VARIANTS]
+            variants = [(r, d, None, False) for r, d in VARIANTS]
             if over == "predicted":
-                variants.append(("per-step", True, links))
-            for rank, distinct, linked in variants:
-                paths = attack_paths(model, techniques, k=5, rank=rank, distinct=distinct, linked=linked)
+                variants += [("per-step", True, links, False), ("per-step", True, links, True)]
+            for rank, distinct, linked, from_access in variants:
+                # along the flows as the report walks them: move by move, and the whole path through one part
+                paths = attack_paths(model, techniques, entries if from_access else None, k=5, rank=rank,
+                                     distinct=distinct, linked=linked, accept=accept if linked else None)
                 if not paths:
                     continue
-                label = f"{rank}{'' if distinct else ', near-duplicates kept'}{', along the flows' if linked else ''}"
+                label = (f"{rank}{'' if distinct else ', near-duplicates kept'}{', along the flows' if linked else ''}"
+                         f"{', from the access' if from_access else ''}")
                 t = totals.setdefault((over, label), Counter())
                 t["systems"] += 1
                 t["paths"] += len(paths)

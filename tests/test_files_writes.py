@@ -59,7 +59,7 @@ def test_a_failure_part_way_leaves_no_new_output_behind(cli, tmp_path, monkeypat
     system = ROOT / "examples" / "systems" / "fraud-model.yaml"
     r = cli("threatmodel", system, "-o", tmp_path / "out")
     assert r.code == 2 and "threatmodel.sarif: cannot write: No space left on device; nothing was written" in r.err
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # the directory this run made goes too
 
 
 def test_threatmodel_never_writes_over_a_rule_file_or_reads_an_empty_path_as_here(cli, tmp_path):

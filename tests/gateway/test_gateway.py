@@ -256,7 +256,7 @@ def test_membership_detector_rejects_a_pickled_members_file(tmp_path):
     bad = tmp_path / "members.npy"
     np.save(bad, np.array([{"x": 1}], dtype=object))  # object arrays need pickle to load
     cfg = GatewayConfig(upstream="http://127.0.0.1:9", context={"members": str(bad)}, detectors={"membership": {}})
-    with pytest.raises(UsageError, match="context members '.*members.npy': Object arrays"):
+    with pytest.raises(UsageError, match="context members '.*members.npy': not a .npy array \\(Object arrays"):
         cfg.build_detectors()
 
 
