@@ -173,7 +173,9 @@ def walkable(system: System, prediction: Prediction) -> Accept:
             if here & adversaries:  # the adversary meets the whole system
                 here = set(there)
             else:
-                here = {c for c in there if c in adversaries or any(c in near[x] for x in here)}
+                # the neighbours of all at once: testing each pair was quadratic on a star of 5,000 models
+                joined = set().union(*(near[x] for x in here))
+                here = there & (joined | adversaries)
             if not here:
                 return False
         return True
