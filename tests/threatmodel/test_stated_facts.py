@@ -244,6 +244,26 @@ def test_chat_history_is_forged_through_the_apps_own_unauthenticated_chat_not_a_
     assert ("app" in on(predict(system(parts, flows)), "AML.T0092")) is forged
 
 
+@pytest.mark.parametrize(("memory", "joined"), [("none", False), ("session", True)])
+def test_a_stateless_sub_agent_two_planners_share_does_not_join_them(memory, joined):
+    # a public helpdesk and an internal ops agent both delegate to one research sub-agent; only ops runs
+    # code. Keeping nothing between calls, the sub-agent answers each its own (as a shared model does),
+    # even after a round trip through its own search tool.
+    s = system([{"id": "customer", "kind": "external"},
+                {"id": "help-api", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "helpdesk", "kind": "llm-app", "tools": ["researcher"], "memory": "none"},
+                {"id": "staff", "kind": "external"}, {"id": "ops", "kind": "llm-app", "tools": ["researcher", "shell"],
+                                                      "memory": "none"},
+                {"id": "researcher", "kind": "llm-app", "tools": ["search"], "memory": memory},
+                {"id": "search", "kind": "tool", "side_effects": "read"},
+                {"id": "shell", "kind": "tool", "side_effects": "code-execution"}],
+               [{"from": "customer", "to": "help-api"}, {"from": "help-api", "to": "helpdesk"},
+                {"from": "helpdesk", "to": "help-api"}, {"from": "help-api", "to": "customer"},
+                {"from": "staff", "to": "ops", "trusted": True}, {"from": "ops", "to": "staff"}])
+    assert ("customer" in {c.id for c in s.upstream_of("ops")}) is joined
+    assert ("ops" in on(predict(s), "AML.T0051.000")) is joined
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),

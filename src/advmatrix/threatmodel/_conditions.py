@@ -295,7 +295,12 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
     (``comp`` itself when it is one)."""
     direct = system.memo(("direct-map", untrusted), lambda: _direct_map(system, untrusted))
     if direct is not None:
-        return direct.get(comp.id, frozenset()) | ({comp.id} if _is_entry(comp) else frozenset())
+        found = direct.get(comp.id, frozenset())
+        if found and system.memo("shared-models", system._shared_models):
+            # the walks here do not carry which caller a shared model (or stateless sub-agent) answers:
+            # only entries the system's own walk finds upstream count
+            found = found & {c.id for c in system.upstream_of(comp, untrusted_only=untrusted)}
+        return found | ({comp.id} if _is_entry(comp) else frozenset())
 
     def compute() -> frozenset[str]:
         back = flows_back(system, untrusted)
@@ -306,8 +311,9 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
                     seen.add(n)
                     if not _holds_content(system.component(n)):
                         todo.append(n)
+        up = {c.id for c in system.upstream_of(comp, untrusted_only=untrusted)}  # see above
         return frozenset(i for i in seen if _is_entry(system.component(i))
-                         and (i == comp.id or not _holds_content(system.component(i))))
+                         and (i == comp.id or (i in up and not _holds_content(system.component(i)))))
     return system.memo(("direct-entries", comp.id, untrusted), compute)
 
 

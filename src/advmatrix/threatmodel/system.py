@@ -202,19 +202,25 @@ class System(_Base):
                             todo.append(n)
             return list(seen)
         seen = {}
-        states: set[tuple[str, bool, str | None]] = set()
-        stack: list[tuple[str, bool, str | None]] = [(s, False, None) for s in starts]
+        # the state carries, for each shared component entered on the way, the caller it was entered
+        # from: a loop through a sub-agent's own tool or model comes back to it still answering that caller
+        Entered = frozenset[tuple[str, str]]
+        states: set[tuple[str, bool, Entered]] = set()
+        stack: list[tuple[str, bool, Entered]] = [(s, False, frozenset()) for s in starts]
         while stack:
-            node, passed, via = stack.pop()
+            node, passed, entered = stack.pop()
             callers = shared.get(node, frozenset())
+            answers = next((c for shared_id, c in entered if shared_id == node), None)
             for n in nxt.get(node, ()):
                 if from_model and node in models and node not in first and n in training:
                     continue
                 if from_training and passed and n in models:
                     continue
-                if via is not None and n in callers and n != via:
-                    continue  # a model shared by several callers answers each its own
-                state = (n, from_training and (passed or n in models), node if node in shared.get(n, ()) else None)
+                if answers is not None and n in callers and n != answers:
+                    continue  # a model (or stateless sub-agent) shared by several callers answers each its own
+                now = (frozenset((sid, c) for sid, c in entered if sid != n) | {(n, node)}
+                       if node in shared.get(n, ()) else entered)
+                state = (n, from_training and (passed or n in models), now)
                 if state not in states:
                     states.add(state)
                     seen.setdefault(n, None)
@@ -224,8 +230,9 @@ class System(_Base):
 
     def _shared_models(self) -> dict[str, frozenset[str]]:
         """For each model that two or more components call (a flow each way: prompts in, answers back),
-        its callers. A model keeps nothing between calls, so what one caller sends it goes back to that
-        caller only: two agents on one LLM endpoint do not read each other's tools or documents."""
+        and each sub-agent with ``memory: none`` that two or more call, its callers. Neither keeps anything
+        between calls, so what one caller sends goes back to that caller only: two agents on one LLM
+        endpoint do not read each other's tools or documents."""
         pairs = {(a, b) for a, b, _ in self.edges()}
         models = {c.id for c in self.of_kind("model")}
         out = {}
@@ -236,6 +243,17 @@ class System(_Base):
                                 and a not in models)
             if len(callers) > 1:
                 out[m.id] = callers
+        # A sub-agent that keeps no memory is the same: what one planner asks it goes back to that planner
+        # (two agents sharing a stateless research helper do not read each other's tools through it).
+        for sub in self.of_kind("llm-app"):
+            if sub.get("memory") != "none":
+                continue
+            callers = frozenset(
+                {c.id for c in self.of_kind("llm-app") if sub.id in (c.get("tools") or ()) and c.id != sub.id}
+                | {a for a, b in pairs if b == sub.id and (sub.id, a) in pairs
+                   and self.component(a).kind in ("service", "external")})
+            if len(callers) > 1:
+                out[sub.id] = callers
         return out
 
     def _adjacency(self, forward: bool, untrusted_only: bool, inputs_only: bool) -> dict[str, list[str]]:
