@@ -264,6 +264,19 @@ def test_a_stateless_sub_agent_two_planners_share_does_not_join_them(memory, joi
     assert ("ops" in on(predict(s), "AML.T0051.000")) is joined
 
 
+def test_deepfake_detection_is_offered_for_a_generator_that_makes_images_from_text():
+    gen = {"id": "t2i", "kind": "model", "task": "generation", "modality": "text", "outputs": ["image"]}
+    got = predict(system([{"id": "u", "kind": "external"}, gen], [{"from": "u", "to": "t2i"}]))
+    fake = next(f for f in got.findings if f.technique_id == "AML.T0088")
+    assert "AML.M0034" in {m.id for m in fake.mitigations}
+
+
+def test_segmenting_the_tool_an_agent_reads_through_counts_for_data_collection():
+    got = predict(agent({"id": "lookup", "side_effects": "read", "controls": ["AML.M0032"]}))
+    collect = next(f for f in got.for_component("app").findings if f.technique_id == "AML.T0085.001")
+    assert next(m for m in collect.mitigations if m.id == "AML.M0032").in_place
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),

@@ -94,6 +94,12 @@ def _check_responses(config: GatewayConfig, detectors: list[Detector]) -> None:
             near = difflib.get_close_matches(name, names, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise UsageError(f"{config.where('responses', name)}: responses: '{name}' is not a detector{hint}")
+    for i, entry in enumerate(config.allow):  # an allow-list entry naming no detector would match nothing
+        for j, name in enumerate(entry.detectors):
+            if name not in names:
+                near = difflib.get_close_matches(name, names, n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise UsageError(f"{config.where('allow', i, 'detectors', j)}: allow: '{name}' is not a detector{hint}")
 
 
 class Gateway:

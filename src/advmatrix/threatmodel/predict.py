@@ -393,9 +393,10 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
             return any(c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
                                               or c.properties.get("physical") is True) for c in near)
         return system.memo(("sensing-near", comp.id), sensing)
-    if mid in MEDIA_ONLY:
+    if mid in MEDIA_ONLY:  # a model that reads media, or one that makes it (a text-to-image generator)
         return system.memo("media", lambda: any(
-            c.kind == "model" and c.get("modality") in (None, "image", "audio", "multimodal")
+            c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
+                                   or bool({"image", "audio", "video"} & set(c.get("outputs") or ())))
             for c in system.components))
     return True
 
