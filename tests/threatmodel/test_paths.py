@@ -411,3 +411,29 @@ def test_a_path_of_the_adversarys_own_steps_alone_is_no_attack_path_on_the_syste
     own = [t for t in p.technique_ids if set(p.components_for(t)) == {"crook"}]
     assert len(own) >= 2
     assert not walkable(s, p)((own[0], own[1]))
+
+
+def test_a_query_only_adversary_comes_in_neither_as_a_vendors_delivery_nor_through_a_model_it_shares():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel._reach import adversary_reach
+    from advmatrix.threatmodel.paths import walkable
+
+    s = load_system_text(
+        "name: bank\ncomponents:\n  - {id: customer, kind: external, actor: user}\n"
+        "  - {id: vendor, kind: external, actor: vendor}\n"
+        "  - {id: chat, kind: service, audience: public, returns: text}\n"
+        "  - {id: bot, kind: llm-app}\n  - {id: gpt, kind: model, task: generation, source: vendor-api}\n"
+        "  - {id: internal-api, kind: service, audience: internal, authentication: mtls, returns: scores}\n"
+        "  - {id: risk, kind: model, task: classification, trained_by: us, artifact_format: onnx}\n"
+        "  - {id: feed, kind: dataset, writers: partner, used_for: [training]}\n"
+        "  - {id: eve, kind: adversary, access: [query], goals: [evade]}\n"
+        "flows: [{from: customer, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}, {from: chat, to: customer},"
+        " {from: bot, to: gpt}, {from: gpt, to: bot}, {from: internal-api, to: risk}, {from: risk, to: internal-api},"
+        " {from: internal-api, to: gpt}, {from: gpt, to: internal-api}, {from: vendor, to: feed},"
+        " {from: feed, to: risk}]\n")
+    reach = adversary_reach(s)
+    assert {"chat", "bot", "gpt"} <= reach and not {"risk", "feed", "internal-api"} & reach
+    p = predict(s)
+    accept = walkable(s, p, reach)
+    on_risk = [t for t in p.technique_ids if set(p.components_for(t)) == {"risk"}]
+    assert on_risk and all(not accept((t, t2)) for t in on_risk for t2 in p.technique_ids if t2 != t)

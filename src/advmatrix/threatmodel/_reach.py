@@ -69,8 +69,10 @@ def adversary_reach(system: System) -> frozenset[str] | None:
         reach |= {c.id for c in system.of_kind("service") if c.get("audience") == "public"}
     if access & {"query", "account"}:
         # from an outside party, only over a flow not marked trusted: staff whose messages we trust are
-        # not the adversary, so a query does not come in their way
-        reach |= _forward(system, [c for c in system.components if c.kind == "external"
+        # not the adversary, so a query does not come in their way; nor does it come in as a vendor's or
+        # (without an account) a partner's delivery
+        senders = ("user", "internet", "other", None) + (("partner",) if "account" in access else ())
+        reach |= _forward(system, [c for c in system.components if (c.kind == "external" and c.get("actor") in senders)
                                    or (c.kind == "service" and c.get("audience") in services)],
                           lambda c: c.kind == "service" and c.get("audience") not in services, trusted_outside=False)
     if "content" in access:
@@ -105,6 +107,7 @@ def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Com
     for a, b, trusted in system.edges():
         if not (trusted and (untrusted_only or (not trusted_outside and a in outside))):
             nxt.setdefault(a, []).append(b)
+    starts = list(starts)
     seen = {c.id for c in starts}
     queue = deque(seen)
     while queue:
@@ -115,4 +118,9 @@ def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Com
                 continue
             seen.add(there)
             queue.append(there)
-    return seen
+    # and only what the system's own walk reaches: a model two callers share answers each its own (a walk
+    # per start, so only where some component is shared)
+    if not system.memo("shared-models", system._shared_models):
+        return seen
+    walked = {c.id for st in starts for c in system.downstream_of(st, untrusted_only=untrusted_only)}
+    return seen & (walked | {c.id for c in starts})

@@ -156,22 +156,24 @@ def topology_links(system: System, prediction: Prediction) -> Linked:
     return linked
 
 
-def walkable(system: System, prediction: Prediction) -> Accept:
+def walkable(system: System, prediction: Prediction, reach: frozenset[str] | None = None) -> Accept:
     """Whether a path can be walked on the system as a whole: it has a step on a component of the system,
     and some component of each step's is joined to some component of the next one's, the same one
     carrying on. Moves checked one by one let a
     technique found on two unconnected components join them (one model's weights, then harm done through
-    an agent on the far side of the system)."""
+    an agent on the far side of the system). With ``reach`` (see :func:`._reach.adversary_reach`) the
+    path starts on a component the adversary reaches, and a step from the adversary's own lands on one."""
     near, adversaries, on = _topology(system, prediction)
 
     def accept(ids: tuple[str, ...]) -> bool:
         if all(on.get(t, set()) <= adversaries for t in ids):
             return False  # the adversary's own steps alone (phishing, then harm) say nothing of the system
-        here = on.get(ids[0], set())
+        start = on.get(ids[0], set())
+        here = start if reach is None else start & (reach | adversaries)
         for t in ids[1:]:
             there = on.get(t, set())
-            if here & adversaries:  # the adversary meets the whole system
-                here = set(there)
+            if here & adversaries:  # the adversary meets the whole system, or as much as it reaches
+                here = set(there) if reach is None else there & (reach | adversaries)
             else:
                 # the neighbours of all at once: testing each pair was quadratic on a star of 5,000 models
                 joined = set().union(*(near[x] for x in here))

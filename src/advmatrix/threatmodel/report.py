@@ -181,7 +181,9 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
         # Paths through the likely techniques first: a chain of long shots is not the likeliest attack
         # even when its transitions are common. Every finding fills up to k when they give fewer.
         model = TransitionModel.learn(bundled())
-        linked, accept = topology_links(system, prediction), walkable(system, prediction)
+        from ._reach import adversary_reach
+
+        linked, accept = topology_links(system, prediction), walkable(system, prediction, adversary_reach(system))
         entries = adversary_entries(system, prediction, model)
         likely = set(prediction.likely_technique_ids)
         paths = attack_paths(model, likely, None if entries is None else entries & likely, k=k, linked=linked,
