@@ -277,6 +277,20 @@ def test_segmenting_the_tool_an_agent_reads_through_counts_for_data_collection()
     assert next(m for m in collect.mitigations if m.id == "AML.M0032").in_place
 
 
+def test_an_app_behind_an_endpoint_that_answers_nothing_is_no_chat_for_the_uploader():
+    # public CV upload, no authentication, answers nothing; the screener's notes go to HR only
+    s = system([{"id": "applicant", "kind": "external", "actor": "user"},
+                {"id": "upload", "kind": "service", "audience": "public", "authentication": "none", "returns": "none"},
+                {"id": "screener", "kind": "llm-app", "memory": "session", "system_prompt": True},
+                {"id": "hr", "kind": "external", "actor": "user"}],
+               [{"from": "applicant", "to": "upload"}, {"from": "upload", "to": "screener"},
+                {"from": "screener", "to": "hr"}])
+    got = predict(s)
+    for tid in ("AML.T0056", "AML.T0065", "AML.T0062", "AML.T0092", "AML.T0051.000"):
+        assert "screener" not in on(got, tid), tid
+    assert "screener" in on(got, "AML.T0051.001")  # what they upload still reaches its prompt
+
+
 @pytest.mark.parametrize(("tool", "collects", "harvests"), [
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),
