@@ -29,6 +29,7 @@ from pathlib import Path
 
 from advmatrix.kb import bundled
 from advmatrix.threatmodel import load_system, predict
+from advmatrix.threatmodel._reach import adversary_reach
 from advmatrix.threatmodel.paths import (
     TransitionModel,
     adversary_entries,
@@ -62,6 +63,7 @@ def agreement(half: str) -> None:
         likely = set(prediction.likely_technique_ids)
         # as the report draws them: moves only between techniques on joined parts of the system
         links, accept = topology_links(system, prediction), walkable(system, prediction)
+        accept_access = walkable(system, prediction, adversary_reach(system))
         # and starting only where the adversary's access lets them in (fifteenth session)
         entries = adversary_entries(system, prediction, model)
         entries = None if entries is None else entries & likely
@@ -72,7 +74,8 @@ def agreement(half: str) -> None:
             for rank, distinct, linked, from_access in variants:
                 # along the flows as the report walks them: move by move, and the whole path through one part
                 paths = attack_paths(model, techniques, entries if from_access else None, k=5, rank=rank,
-                                     distinct=distinct, linked=linked, accept=accept if linked else None)
+                                     distinct=distinct, linked=linked,
+                                     accept=(accept_access if from_access else accept) if linked else None)
                 if not paths:
                     continue
                 label = (f"{rank}{'' if distinct else ', near-duplicates kept'}{', along the flows' if linked else ''}"
