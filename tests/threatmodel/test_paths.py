@@ -333,8 +333,9 @@ def test_what_each_kind_of_access_reaches():
     # marked trusted (the staff's own console)
     assert reach("query") == {"web", "staff", "shop", "clf"}
     assert reach("account") == {"web", "staff", "shop", "clf", "desk", "bot"}
-    # planted content: from a store outsiders write, over flows not marked trusted
-    assert reach("content") == {"kb", "bot"}
+    # planted content: from a store outsiders write, or sent in by an outside party other than a user (the
+    # web), over flows not marked trusted; the staff typing to their desk place no content
+    assert reach("content") == {"kb", "bot", "web", "shop", "clf"}
     assert reach("physical") == {"cam", "desk", "bot"}
     assert reach("insider") == reach("network") == reach("supply-chain") == {
         "web", "staff", "shop", "desk", "clf", "cam", "kb", "bot", "vault", "console"}

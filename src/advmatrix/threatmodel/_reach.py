@@ -52,9 +52,10 @@ def adversary_reach(system: System) -> frozenset[str] | None:
     - ``public`` (public information only): the public services, for what they show.
     - ``query``: what a caller's inputs reach from an outside party (over a flow not marked trusted) or a
       public service, not through a partner or internal service; ``account`` lets them through those too.
-    - ``content``: what content read from outside reaches over flows not marked trusted, starting at a
-      store, data set or tool that outsiders write, that is built from scraped, public or user-submitted
-      sources, that browses, or that an outside party feeds.
+    - ``content``: what content read from outside reaches over flows not marked trusted, starting at an
+      outside party other than a user (mail from the internet, a partner's files) or a store, data set or
+      tool that outsiders write, that is built from scraped, public or user-submitted sources, that
+      browses, or that an outside party feeds.
     - ``physical``: models that sense images or audio (or say ``properties.physical``), and what they feed.
     """
     adversaries = system.of_kind("adversary")
@@ -78,7 +79,10 @@ def adversary_reach(system: System) -> frozenset[str] | None:
     if "content" in access:
         outside = system.outside()
         fed = {b for a, b, trusted in system.edges() if a in outside and not trusted}
-        reach |= _forward(system, [c for c in system.components if _takes_outside_content(c, fed)],
+        # besides the stores and tools outsiders fill, a party that sends content in (mail from the
+        # internet, a partner's files); a user typing to a service is a query, not placed content
+        senders = [c for c in system.of_kind("external") if c.get("actor") != "user"]
+        reach |= _forward(system, [*senders, *(c for c in system.components if _takes_outside_content(c, fed))],
                           untrusted_only=True)
     if "physical" in access:
         reach |= _forward(system, [c for c in system.of_kind("model")
