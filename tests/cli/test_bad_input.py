@@ -88,7 +88,7 @@ def _cases():
     case("param-no-dot", ["assess", "torch:whole.pt", "--param", "eps=0.1"], 2, r"expected PROCEDURE.KEY=VALUE")
     # checked before the target is opened (this one listens nowhere)
     case("param-bad-type", ["assess", "openai+http://127.0.0.1:1/v1", "--param", "jailbreak.max_payloads=yes"], 2,
-         r"procedure jailbreak: parameter 'max_payloads': Input should be a valid integer")
+         r"--param jailbreak.max_payloads: procedure jailbreak: parameter .max_payloads.: Input should be a valid")
     case("procedure-unknown", ["assess", "whole.yaml", "-p", "nosuch"], 2, r"unknown procedure 'nosuch' \(known: ")
     # stored runs
     case("runs-list-typo-db", ["runs", "list", "--db", "typo.db"], 2, r"--db typo.db: no such database file",

@@ -96,6 +96,9 @@ def test_run_plan_in_process_with_a_mock_target(tmp_path):
     assert result.assessment.findings[0].params["max_payloads"] == 2
     with pytest.raises(UsageError, match="not both"):
         run_plan(target, path, procedures=["square"])
+    # a setting for a procedure of the other kind of target is refused, not added and skipped
+    with pytest.raises(UsageError, match=r"--param square\..*: square tests a classifier, not an LLM application"):
+        run_plan(target, path, params={"square": {"max_queries": 10}}, budget=12)
 
 
 # -- bad plans: one line naming the file (and the line and field), exit 2, nothing written ---------

@@ -96,7 +96,11 @@ def _with_params(names: list[str] | None, params: list[str]) -> list[str] | dict
     from ..plugins import get
 
     for name, given in chosen.items():  # checked now: a bad setting stops before the target is opened
-        get("procedure", name).parse_params(given)
+        procedure = get("procedure", name)
+        try:
+            procedure.parse_params(given)
+        except UsageError as exc:  # said as coming from --param: with --plan there are two sources
+            raise UsageError(f"--param {name}.{', '.join(given)}: {exc}") from None
     return chosen
 
 

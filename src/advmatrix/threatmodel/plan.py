@@ -139,8 +139,17 @@ def run_plan(target: Any, plan: AssessPlan | str | Path, *, params: Mapping[str,
     opened = not isinstance(target, (Target, ChatTarget))
     t = open_target(target, budget=Budget()) if opened else target
     try:
-        chosen = plan.procedures_for("chat" if isinstance(t, ChatTarget) else "classifier")
+        kind = "chat" if isinstance(t, ChatTarget) else "classifier"
+        chosen = plan.procedures_for(kind)
+        from .. import plugins
+
+        known = plugins.registry("procedure")
         for name, values in (params or {}).items():
+            # as in the plan file: a --param for a procedure of the other kind of target is a mistake,
+            # not a procedure to add and then skip
+            if name in known and known[name].target_kind != kind:
+                raise UsageError(f"--param {name}.…: {name} tests {_WHAT[known[name].target_kind]}, not "
+                                 f"{_WHAT[kind]} (the target's kind)")
             chosen[name] = {**chosen.get(name, {}), **values}
         return assess(t, procedures=chosen, **options)
     finally:
