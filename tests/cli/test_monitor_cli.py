@@ -44,6 +44,8 @@ def never_serve(monkeypatch):
      r"reftxt.yaml:1: context reference '.*ref.txt': not a .npy array"),
     (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/allow.yaml"],
      r"allow.yaml:2: allow: 'prompt-injektion' is not a detector \(did you mean 'prompt-injection'\?\)"),
+    (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/strict.yaml"],
+     r"strict.yaml:2: strict: needs a shared state"),
     (["--upstream", "http://127.0.0.1:9", "--reference", "/dev/zero"],
      "--reference: context reference '/dev/zero': not a regular file"),
     (["--upstream", "http://127.0.0.1:9", "--system-prompt", "/dev/zero"],
@@ -63,6 +65,7 @@ def test_bad_input_is_one_line(cli, tmp_path, monkeypatch, args, message):
     (tmp_path / "action.yaml").write_text("detectors: {volume: {}}\nresponses:\n  volume: {action: refues}\n")
     (tmp_path / "ref.txt").write_text("1,2,3\n")
     (tmp_path / "allow.yaml").write_text("allow:\n  - detectors: [prompt-injektion]\n")
+    (tmp_path / "strict.yaml").write_text("detectors: {}\nstrict: true\n")
     (tmp_path / "reftxt.yaml").write_text(f"context: {{reference: {tmp_path / 'ref.txt'}}}\n")
     r = cli("monitor", *[a.format(tmp=tmp_path) for a in args])
     assert r.code == 2 and re.search(message, r.err), r.err

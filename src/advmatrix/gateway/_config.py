@@ -318,6 +318,9 @@ def load_config(path: str | Path | None, **overrides: Any) -> GatewayConfig:
         return config
     except ValidationError as exc:
         loc = tuple(exc.errors()[0]["loc"])
+        if not loc:  # a check across fields names the one it is about first ("strict: needs a shared state")
+            head = str(exc.errors()[0]["msg"]).removeprefix("Value error, ").split(":", 1)[0]
+            loc = (head,) if (head,) in lines else ()
         # the line of the deepest key the error names that the file has (not one an option set)
         line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
         where = f"{path}:{line}" if path and line and loc[:1] and loc[0] not in given else path or "configuration"
