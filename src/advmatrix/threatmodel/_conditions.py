@@ -296,7 +296,7 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
     direct = system.memo(("direct-map", untrusted), lambda: _direct_map(system, untrusted))
     if direct is not None:
         found = direct.get(comp.id, frozenset())
-        if found and system.memo("shared-models", system._shared_models):
+        if found and system.shared():
             # the walks here do not carry which caller a shared model (or stateless sub-agent) answers:
             # only entries the system's own walk finds upstream count
             found = found & {c.id for c in system.upstream_of(comp, untrusted_only=untrusted)}

@@ -124,7 +124,7 @@ def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Com
             queue.append(there)
     # and only what the system's own walk reaches: a model two callers share answers each its own (a walk
     # per start, so only where some component is shared)
-    if not system.memo("shared-models", system._shared_models):
+    if not system.shared():
         return seen
     walked = {c.id for st in starts for c in system.downstream_of(st, untrusted_only=untrusted_only)}
     return seen & (walked | {c.id for c in starts})

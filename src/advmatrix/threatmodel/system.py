@@ -187,7 +187,7 @@ class System(_Base):
         first = set(starts)
         from_model = not forward and first <= models
         from_training = forward and bool(first) and first <= training
-        shared = self.memo("shared-models", self._shared_models)
+        shared = self.shared()
         if not shared and not from_training:
             # no state to carry: a plain walk (most systems; the state below cost a long chain a fifth more)
             seen: dict[str, None] = {}
@@ -227,6 +227,11 @@ class System(_Base):
                     if n not in outside:
                         stack.append(state)
         return list(seen)
+
+    def shared(self) -> Mapping[str, frozenset[str]]:
+        """The components several callers share that answer each its own (see :meth:`_shared_models`),
+        with their callers; empty when there are none, and the walks need carry no state."""
+        return self.memo("shared-models", self._shared_models)
 
     def _shared_models(self) -> dict[str, frozenset[str]]:
         """For each model that two or more components call (a flow each way: prompts in, answers back),
