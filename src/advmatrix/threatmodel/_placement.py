@@ -97,6 +97,11 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     return None if comp.id in unguarded else labels.get(comp.id)
 
 
+#: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
+#: the weights is code signing of the weights, against their manipulation.
+ALSO_FOR = ("AML.T0018",)
+
+
 def holds(comp: Component, mid: str, technique_id: str = "") -> bool:
     """Whether ``comp`` holds mitigation ``mid``: in its controls, or by a field that says the same thing
     (``rate_limited: true`` on a service is AML.M0004, ``autonomy: human-approval`` AML.M0029, ``signed:
@@ -110,10 +115,6 @@ def holds(comp: Component, mid: str, technique_id: str = "") -> bool:
     return technique_id.startswith(ALSO_FOR) and any(
         m == mid and comp.kind == kind and comp.get(name) == value for (kind, name, value), m in ALSO_HOLDS.items())
 
-
-#: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
-#: the weights is code signing of the weights, against their manipulation.
-ALSO_FOR = ("AML.T0018",)
 
 
 def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:

@@ -198,9 +198,9 @@ def adversary_entries(system: System, prediction: Prediction, model: TransitionM
 
     def allowed(t: str) -> bool:
         need = NEEDS.get(t) or NEEDS.get(model.matrix.technique(t).parent or "")
-        shipped = any(system.component(c).get("properties", {}).get("on_device") is True
-                      for c in prediction.components_for(t))
-        if need is not None and t == "AML.T0044" and shipped:
+        if need is not None and t == "AML.T0044" and any(
+                system.component(c).get("properties", {}).get("on_device") is True
+                for c in prediction.components_for(t)):
             need = need | {"public", "query", "account"}  # weights in an app anyone can download
         return need is None or bool(need & access)
 
