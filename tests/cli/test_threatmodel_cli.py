@@ -133,10 +133,10 @@ def test_fail_on_passes_once_every_mitigable_finding_has_a_control(cli, tmp_path
         kinds = {c.id: c.kind for c in system.components}
         for f in failing:
             # an adversary holds no controls: its own findings are countered wherever the system holds one
-            where = f.missing[0].component
-            where = next(c.id for c in system.components if c.kind == "llm-app") if kinds[where] == "adversary" \
-                else where
-            add.setdefault(where, set()).add(f.missing[0].id)
+            first = next(m for m in f.missing if m.prevents)  # a held log would clear nothing
+            where = next(c.id for c in system.components if c.kind == "llm-app") \
+                if kinds[first.component] == "adversary" else first.component
+            add.setdefault(where, set()).add(first.id)
         system = system.model_copy(update={"components": tuple(
             c.model_copy(update={"controls": tuple(sorted(set(c.controls) | add.get(c.id, set())))})
             for c in system.components)})
@@ -147,9 +147,9 @@ def test_fail_on_passes_once_every_mitigable_finding_has_a_control(cli, tmp_path
     assert r.code == 0, r.err
     got = json.loads(r.out)
     assert got["failing"] == [] and got["unmitigable"]
-    assert all(not f["mitigations"] for f in got["unmitigable"])
+    assert all(not m["prevents"] for f in got["unmitigable"] for m in f["mitigations"])
     text = cli("threatmodel", path, "--fail-on", "likely", "--paths", "0")
-    assert text.code == 0 and "have no mitigation in ATLAS or the rules and do not count" in text.err
+    assert text.code == 0 and "have no mitigation in ATLAS or the rules that stops them and do not count" in text.err
     n_ids = len({f["technique"] for f in got["unmitigable"]})
     assert f"finding(s) of {n_ids} technique(s)" in text.err
 

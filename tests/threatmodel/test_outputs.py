@@ -277,16 +277,16 @@ def test_fail_on_counts_only_unmitigated_findings_of_the_tier():
     failing = tmr.gate(bare.prediction, "likely")
     assert failing and all(f.tier == "likely" and f.mitigations and not any(m.in_place for m in f.mitigations)
                            for f in failing)
-    # A finding no mitigation addresses is listed beside the gate, never in it: no control could clear it.
+    # A finding no mitigation stops is listed beside the gate, never in it: no control could clear it.
     bare_ones = tmr.unmitigable(bare.prediction, "possible")
-    assert bare_ones and all(not f.mitigations for f in bare_ones)
+    assert bare_ones and all(not f.preventive for f in bare_ones)
     assert not {id(f) for f in bare_ones} & {id(f) for f in tmr.gate(bare.prediction, "possible")}
     assert len(tmr.gate(bare.prediction, "possible")) >= len(failing)
     # Put in place one mitigation of every failing finding: those findings no longer fail.
-    ids = sorted({f.mitigations[0].id for f in failing if f.mitigations})
+    ids = sorted({f.preventive[0].id for f in failing})
     guarded = tmr.build(load_system_text(GATED % ", ".join(ids)), k=0)
     still = {(f.component, f.technique_id) for f in tmr.gate(guarded.prediction, "likely")}
-    fixed = {(f.component, f.technique_id) for f in failing if f.mitigations and f.mitigations[0].component == "api"}
+    fixed = {(f.component, f.technique_id) for f in failing if f.preventive[0].component == "api"}
     assert fixed and not (fixed & still)
     with pytest.raises(ValueError, match="--fail-on"):
         tmr.gate(bare.prediction, "certain")
@@ -567,3 +567,26 @@ def test_sarif_calls_a_finding_with_a_mitigation_in_place_a_note():
     held = {f"{f.component}:{f.technique_id}" for f in tm.prediction.findings if any(m.in_place for m in f.mitigations)}
     assert held and all(level == "note" for key, level in levels if key in held)
     assert any(level == "error" for _, level in levels)
+
+
+def test_a_held_telemetry_log_records_an_attack_and_clears_no_finding():
+    bare = tmr.build(load_system_text(GATED % ""), k=0)
+    logged = tmr.build(load_system_text(GATED % "AML.M0024"), k=0)
+    # ATLAS links telemetry logging to extraction and exfiltration through the API alike
+    watched = [f for f in logged.prediction.findings
+               if any(m.id == "AML.M0024" and m.in_place for m in f.mitigations)]
+    assert watched, "some finding should list the held log"
+    assert all(not m.prevents for f in watched for m in f.mitigations if m.id == "AML.M0024")
+    before = {(f.component, f.technique_id) for f in tmr.gate(bare.prediction, "possible")}
+    after = {(f.component, f.technique_id) for f in tmr.gate(logged.prediction, "possible")}
+    assert {(f.component, f.technique_id) for f in watched if f.preventive} <= after
+    assert after == before
+    sarif = tmr.findings_sarif(logged)
+    levels = {r["partialFingerprints"]["advmatrix/component-technique"]: r["level"]
+              for r in sarif["runs"][0]["results"]}
+    assert any(levels[f"{f.component}:{f.technique_id}"] == "error" for f in watched if f.tier == "likely")
+    # JSON consumers can tell the two apart
+    dumped = [m for f in logged.prediction.findings for m in f.as_dict()["mitigations"] if m["id"] == "AML.M0024"]
+    assert dumped and all(m["prevents"] is False and m["in_place"] for m in dumped)
+    md = tmr.render(logged, ["md"])["md"]
+    assert "AML.M0024 AI Telemetry Logging (records, does not stop)" in md

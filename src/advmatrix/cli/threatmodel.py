@@ -38,7 +38,7 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
                 fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),
                 out_dir: Optional[str] = typer.Option(None, "--out", "-o", help="Directory for threatmodel.json/.md/.html/.sarif and threatmodel-layer.json (default: . when --format is given)."),
                 rules: list[str] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
-                fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of its mitigations is in place (techniques with no mitigation at all are listed, not counted)."),
+                fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of the mitigations that stop it is in place (telemetry logging records, it does not stop; techniques no mitigation stops are listed, not counted)."),
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
                 emit_assess_plan: Optional[str] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML; run it with advmatrix assess TARGET --plan FILE)."),
                 emit_monitor_config: Optional[str] = typer.Option(None, "--emit-monitor-config", metavar="FILE", help="Write a gateway configuration watching the predicted techniques (advmatrix monitor --config)."),
@@ -128,13 +128,13 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
             out.print(f"{name}: {escape(str(path))}")
         for f in failing[:10]:
             err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {escape(f.name)} on {escape(f.component)}: "
-                      "no mitigation in place")
+                      "no mitigation that stops it in place")
         if len(failing) > 10:
             err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more (all of them: --json, 'failing')")
         if bare:
             ids = sorted({f.technique_id for f in bare})
-            err.print(f"fail-on {fail_on}: {len(bare)} finding(s) of {len(ids)} technique(s) have no mitigation in "
-                      f"ATLAS or the rules and do not count ({', '.join(ids)})")
+            err.print(f"fail-on {fail_on}: {len(bare)} finding(s) of {len(ids)} technique(s) have no mitigation "
+                      f"in ATLAS or the rules that stops them and do not count ({', '.join(ids)})")
     if failing:
         raise typer.Exit(1)
 

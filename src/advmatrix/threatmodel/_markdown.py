@@ -70,7 +70,8 @@ def report_markdown(tm: ThreatModel) -> str:
         out += ["| Technique | Tier | Why | Mitigations in place | Mitigations missing (stage) |",
                 "|---|---|---|---|---|"]
         for f in comp.findings:
-            done = ", ".join(f"{m.id} {m.name}" for m in f.mitigations if m.in_place) or "none"
+            done = ", ".join(f"{m.id} {m.name}{'' if m.prevents else ' (records, does not stop)'}"
+                             for m in f.mitigations if m.in_place) or "none"
             # an adversary's own finding is countered wherever the system holds the control, not on them
             todo = (", ".join(f"{m.id} {m.name} on "
                               f"{'any component' if kinds.get(m.component) == 'adversary' else m.component} ({m.stage})"

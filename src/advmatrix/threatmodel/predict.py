@@ -243,11 +243,14 @@ class MitigationAdvice:
     stage: str
     in_place: bool
     in_place_at: str | None = None
+    #: False for a control that only records the attack (see :data:`DETECTS_ONLY`): it is advised and
+    #: shown in place, but in place it clears no finding at ``--fail-on``.
+    prevents: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {"id": self.id, "name": self.name, "component": self.component, "stage": self.stage,
-                "in_place": self.in_place, "in_place_at": self.in_place_at}
+                "in_place": self.in_place, "in_place_at": self.in_place_at, "prevents": self.prevents}
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,16 @@ class TechniqueFinding:
     def missing(self) -> tuple[MitigationAdvice, ...]:
         """Mitigations not yet in place."""
         return tuple(m for m in self.mitigations if not m.in_place)
+
+    @property
+    def preventive(self) -> tuple[MitigationAdvice, ...]:
+        """The mitigations that can stop this finding, not only record it."""
+        return tuple(m for m in self.mitigations if m.prevents)
+
+    @property
+    def mitigated(self) -> bool:
+        """Whether a mitigation that stops it is in place (a log of the attack alone is not)."""
+        return any(m.in_place for m in self.preventive)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -364,6 +377,10 @@ def _default_stage(lifecycle: tuple[str, ...]) -> str:
 UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"),
                    # guardrails on a generative model sit far from a compromised chip
                    ("AML.T0010.000", "AML.M0020")})
+#: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
+#: exfiltration and prompt injection alike, and a logged theft is still a theft: held, it is shown in
+#: place but clears no finding at ``--fail-on`` (the other ATLAS mitigations stop or narrow the attack).
+DETECTS_ONLY = frozenset({"AML.M0024"})
 #: Mitigations that only a generative model can adopt (guardrails, guidelines, alignment), and those that
 #: only media can use (deepfake detection): ATLAS links them to techniques that also reach other systems.
 GENERATIVE_ONLY = frozenset({"AML.M0020", "AML.M0021", "AML.M0022"})
@@ -425,7 +442,8 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
                 for t in places(system, comp, placement.component if placement else AT_THE_API.get(mid), named)]
         target, held_at = next(((t, h) for t, h in held if h is None), held[0])
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
-        out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at))
+        out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at,
+                                    prevents=mid not in DETECTS_ONLY))
     return tuple(out)
 
 

@@ -300,12 +300,13 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
     """SARIF 2.1.0: one rule per technique, one result per (component, technique) finding, located
     at the component's line in the source file, or in the overlay for a component only it describes
     (the file alone when the line is not known).
-    Level: ``error`` for a likely technique with no mitigation in place, ``warning`` for a likely
-    one with some in place or none to adopt, ``note`` for a possible one."""
+    Level: ``error`` for a likely technique with a mitigation to adopt that would stop it and none
+    in place, ``warning`` for a likely one no mitigation stops, ``note`` for a possible one or one
+    stopped by a mitigation in place (as :func:`gate`)."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for f in tm.prediction.findings:
-        open_ = f.tier == "likely" and f.mitigations and not _mitigated(f)
+        open_ = f.tier == "likely" and f.preventive and not f.mitigated
         severity = _SEVERITY["open" if open_ else f.tier]
         title = _title(f.technique_id)
         if f.technique_id not in rules:
@@ -320,11 +321,13 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
         results.append({
             "ruleId": f.technique_id, "ruleIndex": list(rules).index(f.technique_id),
             # As the gate: error only where adopting a mitigation would clear it; one in place makes it a note.
-            "level": "error" if open_ else "warning" if f.tier == "likely" and not _mitigated(f) else "note",
+            "level": "error" if open_ else "warning" if f.tier == "likely" and not f.mitigated else "note",
             "message": {"text": sarif.plain(f"{f.technique_id} {title} applies to {f.component}: "
                                             f"{'; '.join(f.reasons)}")
                                 + (f". Missing mitigations: {missing}" if missing else
-                                   ". All mitigations in place" if f.mitigations else ". ATLAS names no mitigation")},
+                                   ". All mitigations in place" if f.mitigations else ". ATLAS names no mitigation")
+                                + ("" if f.preventive or not f.mitigations else
+                                   " (none of them stops it: logs record the attack)")},
             "locations": [{"physicalLocation": {"artifactLocation": sarif.location(path), **region},
                            "logicalLocations": [{"fullyQualifiedName": f.component, "kind": "module"}]}],
             "partialFingerprints": {"advmatrix/component-technique": f"{f.component}:{f.technique_id}",
@@ -336,10 +339,6 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
         })
     return sarif.log(list(rules.values()), results,
                      automationDetails={"id": sarif.category_id("advmatrix", "threatmodel", tm.system.name)})
-
-
-def _mitigated(f: TechniqueFinding) -> bool:
-    return any(m.in_place for m in f.mitigations)
 
 
 def _tiered(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
@@ -380,18 +379,19 @@ def description_warnings(system: System, rules: Any, source: str, lines: Mapping
 
 
 def gate(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
-    """The findings that fail ``--fail-on``: of a counted tier, with mitigations to adopt, none in place.
+    """The findings that fail ``--fail-on``: of a counted tier, with mitigations to adopt that would stop
+    them, none of those in place (a held telemetry log records the attack and clears nothing).
 
-    A finding neither ATLAS nor its rule names a mitigation for (an adversary opening accounts, most
-    reconnaissance) is listed by :func:`unmitigable` instead: no control can clear it, so counting it
-    would make a gate that never passes.
+    A finding neither ATLAS nor its rule names a stopping mitigation for (an adversary opening
+    accounts, most reconnaissance) is listed by :func:`unmitigable` instead: no control can clear it,
+    so counting it would make a gate that never passes.
     """
-    return [f for f in _tiered(prediction, fail_on) if f.mitigations and not _mitigated(f)]
+    return [f for f in _tiered(prediction, fail_on) if f.preventive and not f.mitigated]
 
 
 def unmitigable(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
-    """The findings of a counted tier that no mitigation addresses: reported beside the gate, not in it."""
-    return [f for f in _tiered(prediction, fail_on) if not f.mitigations]
+    """The findings of a counted tier that no mitigation stops: reported beside the gate, not in it."""
+    return [f for f in _tiered(prediction, fail_on) if not f.preventive]
 
 
 # -- writing -----------------------------------------------------------------------------------------
