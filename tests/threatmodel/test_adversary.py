@@ -147,6 +147,10 @@ def test_an_adversary_opens_accounts_only_where_some_service_lets_strangers_sign
     # one service that does not say its sign-up is closed keeps the adversary's own accounts possible
     assert "intruder" in predict(load_system_text(with_adversary(second, actor="criminal", goals="fraud",
                                                                  access="query"))).components_for("AML.T0021")
+    # staff accounts are not an outsider's to open, whatever the sign-up says (unstated here)
+    assert internal != text
+    assert "intruder" not in predict(load_system_text(with_adversary(internal, actor="criminal", goals="fraud",
+                                                                     access="query"))).components_for("AML.T0021")
 
 
 def test_physical_access_and_impersonation_bring_their_techniques():
