@@ -569,3 +569,22 @@ def test_a_model_on_our_own_edge_hardware_can_be_taken_but_is_in_no_app_store():
     for tid in ("AML.T0044", "AML.T0043.000", "AML.T0010.000"):
         assert "det" in on(got, tid), tid
     assert "det" not in on(got, "AML.T0004")
+
+
+@pytest.mark.parametrize(("app", "access", "leaks"), [
+    ({"system_prompt": True, "memory": "session"}, ["query"], False),  # its instructions: prompt extraction
+    ({"system_prompt": True, "memory": "session"}, ["query", "content"], True),  # a victim's session
+    ({"memory": "persistent", "shared_memory": False}, ["query"], False),
+    ({"memory": "persistent"}, ["query"], True),  # other users' words, unless said per-user
+])
+def test_an_adversary_leaks_through_the_app_only_what_others_put_there(app, access, leaks):
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public", "authentication": "none", "returns": "text"},
+                {"id": "bot", "kind": "llm-app", **app},
+                {"id": "thief", "kind": "adversary", "actor": "criminal", "goals": ["steal-data"], "access": access}],
+               [{"from": "users", "to": "chat"}, {"from": "chat", "to": "bot"}, {"from": "bot", "to": "chat"}])
+    got = predict(s)
+    reasons = [r for f in got.findings if f.technique_id == "AML.T0057" and f.component == "bot" for r in f.reasons]
+    assert any(r.startswith("thief wants data bot can see") for r in reasons) is leaks
+    if app.get("system_prompt"):
+        assert "bot" in on(got, "AML.T0056")  # the instructions are still someone's target
