@@ -29,12 +29,11 @@ from pathlib import Path
 
 from advmatrix.kb import bundled
 from advmatrix.threatmodel import load_system, predict
-from advmatrix.threatmodel._reach import adversary_reach
 from advmatrix.threatmodel.paths import (
     TransitionModel,
-    adversary_entries,
     attack_paths,
     find_paths,
+    system_paths,
     topology_links,
     walkable,
 )
@@ -61,25 +60,25 @@ def agreement(half: str) -> None:
         system = load_system(SYSTEMS / f"{cs.id}.yaml")
         prediction = predict(system)
         likely = set(prediction.likely_technique_ids)
-        # as the report draws them: moves only between techniques on joined parts of the system
+        # along the flows: moves only between techniques on joined parts of the system
         links, accept = topology_links(system, prediction), walkable(system, prediction)
-        accept_access = walkable(system, prediction, adversary_reach(system))
-        # and starting only where the adversary's access lets them in (fifteenth session)
-        entries = adversary_entries(system, prediction, model)
-        entries = None if entries is None else entries & likely
         for over, techniques in (("used", set(seq)), ("predicted", likely)):
-            variants = [(r, d, None, False) for r, d in VARIANTS]
+            variants = [(r, d, None) for r, d in VARIANTS]
             if over == "predicted":
-                variants += [("per-step", True, links, False), ("per-step", True, links, True)]
-            for rank, distinct, linked, from_access in variants:
-                # along the flows as the report walks them: move by move, and the whole path through one part
-                paths = attack_paths(model, techniques, entries if from_access else None, k=5, rank=rank,
-                                     distinct=distinct, linked=linked,
-                                     accept=(accept_access if from_access else accept) if linked else None)
+                variants += [("per-step", True, links), ("per-step", True, "report")]
+            for rank, distinct, linked in variants:
+                if linked == "report":
+                    # as the report draws them (sixteenth session): each path one adversary's, from their
+                    # access, taking accounts or a foothold only once given, to a goal they state
+                    paths = system_paths(system, prediction, model, k=5)
+                else:
+                    paths = attack_paths(model, techniques, None, k=5, rank=rank, distinct=distinct, linked=linked,
+                                         accept=accept if linked else None)
                 if not paths:
                     continue
-                label = (f"{rank}{'' if distinct else ', near-duplicates kept'}{', along the flows' if linked else ''}"
-                         f"{', from the access' if from_access else ''}")
+                label = (f"{rank}{'' if distinct else ', near-duplicates kept'}"
+                         f"{', along the flows' if linked == links else ''}"
+                         f"{', as the report (per adversary)' if linked == 'report' else ''}")
                 t = totals.setdefault((over, label), Counter())
                 t["systems"] += 1
                 t["paths"] += len(paths)

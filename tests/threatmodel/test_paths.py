@@ -374,12 +374,15 @@ def test_a_path_is_walked_through_one_part_of_the_system_not_joined_by_a_techniq
         "flows: [{from: triage, to: worklist}]\n")
     p = predict(s)
     assert {"triage", "door-agent"} <= set(p.components_for("AML.T0048.003"))
-    jump = ("AML.T0048.004", "AML.T0048.003", "AML.T0048.000")
-    assert set(p.components_for("AML.T0048.004")) == {"triage"} and "door-agent" in p.components_for("AML.T0048.000")
+    jump = ("AML.T0015", "AML.T0048.003", "AML.T0048.000")
+    assert set(p.components_for("AML.T0015")) == {"triage"} and "door-agent" in p.components_for("AML.T0048.000")
     linked = topology_links(s, p)
     assert all(linked(a, b) for a, b in pairwise(jump))  # each move alone looks possible
     assert not walkable(s, p)(jump)                      # the whole path is not
-    assert walkable(s, p)(("AML.T0048.004", "AML.T0048.003"))
+    assert walkable(s, p)(("AML.T0015", "AML.T0048.003"))
+    # harms alone are consequences: no step shows how the system was attacked
+    assert set(p.components_for("AML.T0048.004")) == {"triage"}
+    assert not walkable(s, p)(("AML.T0048.004", "AML.T0048.003"))
 
 
 def test_weights_shipped_in_an_app_are_a_first_step_for_anyone_who_downloads_it(model):
@@ -438,3 +441,65 @@ def test_a_query_only_adversary_comes_in_neither_as_a_vendors_delivery_nor_throu
     accept = walkable(s, p, reach)
     on_risk = [t for t in p.technique_ids if set(p.components_for(t)) == {"risk"}]
     assert on_risk and all(not accept((t, t2)) for t in on_risk for t2 in p.technique_ids if t2 != t)
+
+
+TWO_ADVERSARIES = """name: two doors
+components:
+  - {id: users, kind: external, actor: user}
+  - {id: staff, kind: external, actor: user}
+  - {id: web, kind: service, audience: public, authentication: none, returns: text}
+  - {id: desk, kind: service, audience: internal, authentication: oauth, returns: text}
+  - {id: app, kind: llm-app, system_prompt: true, tools: [crm]}
+  - {id: crm, kind: tool, side_effects: read, sensitive: true}
+  - {id: eve, kind: adversary, actor: criminal, goals: [steal-data], access: [query]}
+  - {id: rex, kind: adversary, actor: criminal, goals: [disrupt], access: [network]}
+flows:
+  - {from: users, to: web}
+  - {from: web, to: app}
+  - {from: staff, to: desk}
+  - {from: desk, to: app}
+"""
+
+
+def test_a_step_that_takes_accounts_needs_them_from_the_start_or_from_an_earlier_step(model):
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walker
+
+    s = load_system_text(TWO_ADVERSARIES)
+    p = predict(s)
+    assert p.components_for("AML.T0012") == ("desk",) and "eve" in p.components_for("AML.T0052")
+    eve = walker(s, p, adversary=s.component("eve"))
+    # a caller of the public chat holds no staff account: valid accounts on the desk are no step of theirs...
+    assert eve(("AML.T0012", "AML.T0053", "AML.T0057")) is None
+    # ...until they phished one, which also lets them in where staff sign in
+    assert eve(("AML.T0052", "AML.T0012", "AML.T0053", "AML.T0057")) == (("eve",), ("desk",), ("app",), ("app",))
+    # a foothold on the network takes no accounts to be given
+    rex = walker(s, p, adversary=s.component("rex"))
+    assert rex(("AML.T0012", "AML.T0053", "AML.T0057")) == (("desk",), ("app",), ("app",))
+    # another adversary's own steps are not theirs
+    assert p.components_for("AML.T0029") == ("web", "rex") and eve(("AML.T0047", "AML.T0029"))[-1] == ("web",)
+
+
+def test_each_path_is_one_adversarys_and_ends_in_a_goal_it_states(model):
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel._reach import goal_serves
+    from advmatrix.threatmodel.paths import system_paths
+
+    for who in ("eve", "rex"):
+        text = "\n".join(line for line in TWO_ADVERSARIES.splitlines()
+                         if "kind: adversary" not in line or f"id: {who}," in line) + "\n"
+        s = load_system_text(text)
+        p = predict(s)
+        paths = system_paths(s, p, model, k=5)
+        assert paths and all(path.adversary == who for path in paths)
+        # the disruptor's paths end in disruption; no learned move leads to the data eve wants, so hers
+        # show her ways in to any goal rather than nothing
+        goals = s.component(who).goals
+        assert all(goal_serves(path.techniques[-1], goals) for path in paths) is (who == "rex")
+        # the steps' components are those of the walk, each a component the technique was found on
+        for path in paths:
+            assert all(set(on) <= set(p.components_for(t)) for t, on in zip(path.techniques, path.on, strict=True))
+    both = load_system_text(TWO_ADVERSARIES)
+    paths = system_paths(both, predict(both), model, k=10)
+    assert {path.adversary for path in paths} == {"rex"}  # eve's goal-less ways in do not push in
+    assert all(("rex" if path.adversary == "eve" else "eve") not in {c for on in path.on for c in on} for path in paths)

@@ -182,6 +182,7 @@ def _table(tm) -> None:
         out.print("[dim]paths: entry → impact or exfiltration; ranked per step (geometric mean of the moves' "
                   "probabilities, from the ATLAS case studies); overall = their product[/]")
     for i, path in enumerate(tm.paths, 1):
-        on = {s.technique: ", ".join(p.components_for(s.technique)) for s in path.steps}
-        out.print(f"path {i} ({path.score:.3g} per step, {path.probability:.3g} overall): "
-                  + " → ".join(f"{s.technique} ({escape(on[s.technique])})" for s in path.steps))
+        by = f" by {escape(path.adversary)}" if path.adversary else ""
+        out.print(f"path {i}{by} ({path.score:.3g} per step, {path.probability:.3g} overall): "
+                  + " → ".join(f"{s.technique} ({escape(', '.join(on))})"
+                               for s, on in zip(path.steps, tm.path_components(path), strict=True)))

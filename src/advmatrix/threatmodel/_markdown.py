@@ -85,10 +85,10 @@ def report_markdown(tm: ThreatModel) -> str:
     if not tm.paths:
         out += ["No path from an entry technique to an impact or exfiltration technique among those predicted.", ""]
     for i, path in enumerate(tm.paths, 1):
-        out += [f"### Path {i} ({path.score:.3g} per step, {path.probability:.3g} overall)", ""]
-        on = {s.technique: md_text(", ".join(tm.prediction.components_for(s.technique))) for s in path.steps}
-        out += [f"{j}. {s.technique} {s.name} ({s.tactic_name}), on {on[s.technique]}"
-                for j, s in enumerate(path.steps, 1)]
+        by = f" by {md_text(path.adversary)}" if path.adversary else ""
+        out += [f"### Path {i}{by} ({path.score:.3g} per step, {path.probability:.3g} overall)", ""]
+        out += [f"{j}. {s.technique} {s.name} ({s.tactic_name}), on {md_text(', '.join(on))}"
+                for j, (s, on) in enumerate(zip(path.steps, tm.path_components(path), strict=True), 1)]
         out.append("")
         out += [f"- {e.source} → {e.target}: p = {e.probability:.3f}, {evidence_text(e)}" for e in path.edges]
         out += ["", "```mermaid", path.mermaid().rstrip(), "```", ""]
@@ -101,8 +101,10 @@ PATHS_NOTE = ("Each path runs from an entry technique (reconnaissance, resource 
               "weighted by how often one technique followed another in the ATLAS case studies; paths are ranked "
               "per step (the geometric mean of their moves' probabilities, so a longer chain of common moves is not "
               "pushed out by a two-step jump), and overall is the product. A path one step away from a better one "
-              "is left out. Where the adversaries' access is described, a path starts only with a technique found "
-              "on an adversary or on a component that access reaches.")
+              "is left out. Where the system describes adversaries, each path is one adversary's: it starts with a "
+              "technique found on them or on a component their access reaches, takes a step that needs accounts, "
+              "a foothold or the supply chain only when they have it or an earlier step gave it, and ends, where "
+              "the prediction allows, in a technique that serves a goal they state.")
 
 
 def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:

@@ -1,10 +1,13 @@
-"""Where the described adversaries can start: the components their ``access`` lets them act on first.
+"""Where the described adversaries can start, what their steps give them, and what they are after.
 
 An attack path begins with an entry technique (reconnaissance, resource development, initial access,
-AI model access); when the description names adversaries and what they can reach, a path begins only
-with one found on the adversary itself or on a component within that reach. Valid accounts on an
-internal chat are no first step for someone who can only plant web pages: they would have to phish
-the accounts first, and that is a path of its own.
+AI model access); when the description names adversaries and what they can reach, each path is one
+adversary's: it begins with a technique found on that adversary or on a component within its reach
+(:func:`adversary_reach`), each step that takes a kind of access (:data:`NEEDS`) has it from the start
+or from an earlier step that gives it (:data:`GAINS`: phished credentials open accounts, an exploited
+app is a foothold), and it ends, where the prediction allows, in a technique that serves one of the
+adversary's goals (:data:`GOAL_ENDS`). Valid accounts on an internal chat are no first step for
+someone who can only plant web pages: they would have to phish the accounts first.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from collections.abc import Callable, Iterable
 
 from .system import Component, System
 
-__all__ = ["NEEDS", "WHOLE_SYSTEM", "adversary_access", "adversary_reach"]
+__all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "WHOLE_SYSTEM", "adversary_access", "adversary_reach", "family",
+           "goal_serves", "needs"]
 
 #: Access that reaches every component: an employee, a foothold on the hosts, or whatever the system
 #: takes in (models, data, packages, tools) can sit anywhere in it.
@@ -37,16 +41,68 @@ NEEDS: dict[str, frozenset[str]] = {
     # the weights themselves: from inside, from the supply chain, or from hardware in hand
     "AML.T0044": frozenset({"insider", "network", "supply-chain", "physical"}),
 }
+#: What a step gives the adversary for the steps after it (sub-techniques included): credentials
+#: phished, harvested or dumped open accounts; code of theirs run on our machines (an exploited app, a
+#: drive-by, a tampered supply chain, an artifact or a script run) is a foothold on the network; an
+#: account of their own opened where sign-up is open lets them query what it reaches.
+GAINS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("AML.T0012", "AML.T0052", "AML.T0055", "AML.T0082", "AML.T0083", "AML.T0090", "AML.T0098",
+                     "AML.T0106"), frozenset({"account"})),
+    **dict.fromkeys(("AML.T0049", "AML.T0078", "AML.T0010", "AML.T0011", "AML.T0050"), frozenset({"network"})),
+    "AML.T0021": frozenset({"query"}),
+}
+#: The impact and exfiltration techniques that serve each goal an adversary can state (a technique
+#: listed serves with its sub-techniques). A path of an adversary who states goals ends in one of these
+#: where the prediction has one: a ransom crew's path ends in denial of service, not in a leak.
+GOAL_ENDS: dict[str, frozenset[str]] = {
+    "evade": frozenset({"AML.T0015"}),
+    "steal-model": frozenset({"AML.T0024.002", "AML.T0048.004", "AML.T0025"}),
+    "steal-data": frozenset({"AML.T0024", "AML.T0025", "AML.T0056", "AML.T0057", "AML.T0077", "AML.T0086"}),
+    "fraud": frozenset({"AML.T0048.000", "AML.T0015", "AML.T0034"}),
+    "disrupt": frozenset({"AML.T0029", "AML.T0046", "AML.T0034", "AML.T0101", "AML.T0031", "AML.T0059",
+                          "AML.T0112"}),
+    "misuse": frozenset({"AML.T0048", "AML.T0034"}),
+    "manipulate": frozenset({"AML.T0031", "AML.T0059", "AML.T0015", "AML.T0048.001", "AML.T0048.002",
+                             "AML.T0048.003"}),
+    "impersonate": frozenset({"AML.T0015", "AML.T0048.000", "AML.T0048.001", "AML.T0048.003"}),
+    "embarrass": frozenset({"AML.T0048.001", "AML.T0048.002"}),
+    "compromise": frozenset({"AML.T0112", "AML.T0025", "AML.T0086", "AML.T0101"}),
+}
 
 
-def adversary_access(system: System) -> frozenset[str]:
-    """Every kind of access the system's adversaries have, together (empty: none says)."""
-    return frozenset(a for adv in system.of_kind("adversary") for a in adv.get("access") or ())
+def family(technique_id: str) -> str:
+    """A sub-technique's parent ID (``AML.T0010.003`` → ``AML.T0010``); a technique's own."""
+    return technique_id if technique_id.count(".") < 2 else technique_id.rsplit(".", 1)[0]
 
 
-def adversary_reach(system: System) -> frozenset[str] | None:
+def needs(system: System, technique_id: str, components: Iterable[str]) -> frozenset[str] | None:
+    """The kinds of access one of which a technique found on ``components`` takes (:data:`NEEDS`);
+    ``None`` when any adversary may take it. Weights inside an app on people's devices are anyone's."""
+    need = NEEDS.get(technique_id) or NEEDS.get(family(technique_id))
+    if need is not None and technique_id == "AML.T0044" and any(
+            system.component(c).get("properties", {}).get("on_device") is True for c in components):
+        need = need | {"public", "query", "account"}
+    return need
+
+
+def goal_serves(technique_id: str, goals: Iterable[str]) -> bool:
+    """Whether a goal technique serves one of ``goals`` (see :data:`GOAL_ENDS`)."""
+    return any(technique_id in GOAL_ENDS[g] or family(technique_id) in GOAL_ENDS[g] for g in goals)
+
+
+def adversary_access(system: System, adversary: Component | None = None) -> frozenset[str]:
+    """Every kind of access the system's adversaries have, together, or ``adversary``'s alone (empty:
+    none says)."""
+    who = system.of_kind("adversary") if adversary is None else (adversary,)
+    return frozenset(a for adv in who for a in adv.get("access") or ())
+
+
+def adversary_reach(system: System, adversary: Component | None = None,
+                    access: frozenset[str] | None = None) -> frozenset[str] | None:
     """The ids of the components the system's adversaries can act on first, the adversaries included;
-    ``None`` (no limit) when the description names no adversary or none says what it can reach.
+    ``None`` (no limit) when the description names no adversary or none says what it can reach. With
+    ``adversary``, that one's reach alone; with ``access``, the reach that access would give (what an
+    adversary has once a step gave them more, :data:`GAINS`).
 
     - ``insider``, ``network``, ``supply-chain``: every component.
     - ``public`` (public information only): the public services, for what they show.
@@ -58,10 +114,15 @@ def adversary_reach(system: System) -> frozenset[str] | None:
       browses, or that an outside party feeds.
     - ``physical``: models that sense images or audio (or say ``properties.physical``), and what they feed.
     """
-    adversaries = system.of_kind("adversary")
-    access = adversary_access(system)
+    adversaries = system.of_kind("adversary") if adversary is None else (adversary,)
+    access = adversary_access(system, adversary) if access is None else access
     if not access:
         return None
+    return system.memo(("adversary-reach", tuple(a.id for a in adversaries), access),
+                       lambda: _reach(system, adversaries, access))
+
+
+def _reach(system: System, adversaries: Iterable[Component], access: frozenset[str]) -> frozenset[str]:
     if access & WHOLE_SYSTEM:
         return frozenset(c.id for c in system.components)
     reach = {adv.id for adv in adversaries}

@@ -75,14 +75,18 @@ class Path:
     edges: tuple[Edge, ...]
     score: float
     probability: float
+    #: The id of the adversary who walks it, where the system describes adversaries.
+    adversary: str | None = None
+    #: For each step, the components it is taken on along this walk (empty: not walked on a system).
+    on: tuple[tuple[str, ...], ...] = ()
 
     @property
     def techniques(self) -> tuple[str, ...]:
         return tuple(s.technique for s in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "probability": self.probability, "steps": [s.to_dict() for s in self.steps],
-                "edges": [e.to_dict() for e in self.edges]}
+        return {"score": self.score, "probability": self.probability, "adversary": self.adversary,
+                "steps": [s.to_dict() for s in self.steps], "edges": [e.to_dict() for e in self.edges]}
 
     def mermaid(self) -> str:
         """The path as a Mermaid flowchart, left to right; each edge is labelled with its

@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Callable
@@ -38,11 +39,11 @@ from ._transitions import ENTRY_TACTICS, GOAL_TACTICS, Edge, Path, Step, Transit
 
 if TYPE_CHECKING:
     from .predict import Prediction
-    from .system import System
+    from .system import Component, System
 
 __all__ = ["ENTRY_TACTICS", "GOAL_TACTICS", "MAX_GENERATED", "RANKS", "Edge", "Path", "PathSearch", "Step",
-           "TransitionModel", "adversary_entries", "attack_paths", "find_paths", "near_duplicate", "topology_links",
-           "walkable"]
+           "TransitionModel", "adversary_entries", "attack_paths", "find_paths", "goal_ends", "near_duplicate",
+           "system_paths", "topology_links", "walkable", "walker"]
 
 MAX_GENERATED = 200_000
 """Partial paths a search may put on its queue before it stops with what it has found."""
@@ -53,6 +54,11 @@ Rank = Literal["per-step", "probability"]
 Linked = Callable[[str, str], bool]
 #: Whether a whole path can be walked on the system (see :func:`walkable`).
 Accept = Callable[[tuple[str, ...]], bool]
+#: The components each step of a path is taken on, or ``None`` (see :func:`walker`).
+Walk = Callable[[tuple[str, ...]], "tuple[tuple[str, ...], ...] | None"]
+#: External harms are consequences (money lost, users hurt), not steps through the system: a path whose
+#: only steps on the system are such harms shows no way in.
+CONSEQUENCES = frozenset({"AML.T0048"})
 RANKS: tuple[str, ...] = ("per-step", "probability")
 """How paths are ordered: the geometric mean of their transition probabilities, or their product."""
 
@@ -156,57 +162,151 @@ def topology_links(system: System, prediction: Prediction) -> Linked:
     return linked
 
 
-def walkable(system: System, prediction: Prediction, reach: frozenset[str] | None = None) -> Accept:
-    """Whether a path can be walked on the system as a whole: it has a step on a component of the system,
-    and some component of each step's is joined to some component of the next one's, the same one
-    carrying on. Moves checked one by one let a
-    technique found on two unconnected components join them (one model's weights, then harm done through
-    an agent on the far side of the system). With ``reach`` (see :func:`._reach.adversary_reach`) the
-    path starts on a component the adversary reaches, and a step from the adversary's own lands on one."""
+def walkable(system: System, prediction: Prediction, reach: frozenset[str] | None = None,
+             adversary: Component | None = None) -> Accept:
+    """Whether a path can be walked on the system as a whole (see :func:`walker`)."""
+    return _accepting(walker(system, prediction, reach, adversary))
+
+
+def walker(system: System, prediction: Prediction, reach: frozenset[str] | None = None,
+           adversary: Component | None = None) -> Walk:
+    """For a path, the components each step is taken on when the path can be walked on the system as a
+    whole; ``None`` where it cannot. It has a step on a component of the system that is not only an
+    external harm (phishing, then user harm, shows no way through the system), and some component of
+    each step's is joined to some component of the next one's, the same one carrying on. Moves checked
+    one by one let a technique found on two unconnected components join them (one model's weights, then
+    harm done through an agent on the far side of the system). With ``reach`` (see
+    :func:`._reach.adversary_reach`) the path starts on a component the adversary reaches, and a step
+    from the adversary's own lands on one.
+
+    With ``adversary`` the walk is that adversary's: another adversary's own steps are not theirs, the
+    reach is theirs (``reach`` is not read), and a step that takes a kind of access (:data:`._reach.NEEDS`)
+    needs it from their ``access`` or from an earlier step that gave it (:data:`._reach.GAINS`), which
+    widens the reach for the steps after it."""
+    from ._reach import GAINS, adversary_access, adversary_reach, family, needs
+
     near, adversaries, on = _topology(system, prediction)
+    access: frozenset[str] = frozenset()
+    if adversary is not None:
+        others = adversaries - {adversary.id}
+        adversaries = {adversary.id}
+        on = {t: cs - others for t, cs in on.items()}
+        reach, access = adversary_reach(system, adversary), adversary_access(system, adversary)
 
-    def accept(ids: tuple[str, ...]) -> bool:
+    def walk(ids: tuple[str, ...]) -> tuple[tuple[str, ...], ...] | None:
         if all(on.get(t, set()) <= adversaries for t in ids):
-            return False  # the adversary's own steps alone (phishing, then harm) say nothing of the system
+            return None  # the adversary's own steps alone (phishing, then harm) say nothing of the system
+        have, where = access, reach
         start = on.get(ids[0], set())
-        here = start if reach is None else start & (reach | adversaries)
-        for t in ids[1:]:
-            there = on.get(t, set())
-            if here & adversaries:  # the adversary meets the whole system, or as much as it reaches
-                here = set(there) if reach is None else there & (reach | adversaries)
-            else:
-                # the neighbours of all at once: testing each pair was quadratic on a star of 5,000 models
-                joined = set().union(*(near[x] for x in here))
-                here = there & (joined | adversaries)
+        here = start if where is None else start & (where | adversaries)
+        steps: list[set[str]] = []
+        for i, t in enumerate(ids):
+            if i:
+                there = on.get(t, set())
+                if here & adversaries:  # the adversary meets the whole system, or as much as it reaches
+                    here = set(there) if where is None else there & (where | adversaries)
+                else:
+                    # the neighbours of all at once: testing each pair was quadratic on a star of 5,000 models
+                    joined = set().union(*(near[x] for x in here))
+                    here = there & (joined | adversaries)
             if not here:
-                return False
-        return True
-    return accept
+                return None
+            if access:  # only a described access limits the steps
+                need = needs(system, t, here)
+                if need is not None and not need & have:
+                    return None
+                gain = GAINS.get(t) or GAINS.get(family(t), frozenset())
+                if not gain <= have:
+                    have = have | gain
+                    where = adversary_reach(system, adversary, have)
+            steps.append(here)
+        if all(family(t) in CONSEQUENCES for t, cs in zip(ids, steps, strict=True) if cs - adversaries):
+            return None
+        return tuple(tuple(sorted(cs, key=system.position)) for cs in steps)
+    return walk
 
 
-def adversary_entries(system: System, prediction: Prediction, model: TransitionModel) -> set[str] | None:
+def adversary_entries(system: System, prediction: Prediction, model: TransitionModel,
+                      adversary: Component | None = None) -> set[str] | None:
     """The predicted entry techniques an attack path may start with, given who attacks: those found on an
     adversary or on a component within its access (:func:`._reach.adversary_reach`); ``None`` (every entry
     technique) when the description does not say what its adversaries can reach. A technique that takes
-    one kind of access (:data:`._reach.NEEDS`: supply chain, accounts, the scene, a page) needs it too."""
-    from ._reach import NEEDS, adversary_access, adversary_reach
+    one kind of access (:data:`._reach.NEEDS`: supply chain, accounts, the scene, a page) needs it too.
+    With ``adversary``, that adversary's alone."""
+    from ._reach import adversary_access, adversary_reach, needs
 
-    reach = adversary_reach(system)
+    reach = adversary_reach(system, adversary)
     if reach is None:
         return None
-    access = adversary_access(system)
+    access = adversary_access(system, adversary)
+    others = set() if adversary is None else {a.id for a in system.of_kind("adversary")} - {adversary.id}
+    out = set()
+    for t in prediction.technique_ids:
+        if not any(ta.id in ENTRY_TACTICS for ta in model.matrix.tactics_of(t)):
+            continue
+        mine = reach.intersection(prediction.components_for(t)) - others
+        need = needs(system, t, mine)
+        if mine and (need is None or need & access):
+            out.add(t)
+    return out
 
-    def allowed(t: str) -> bool:
-        need = NEEDS.get(t) or NEEDS.get(model.matrix.technique(t).parent or "")
-        if need is not None and t == "AML.T0044" and any(
-                system.component(c).get("properties", {}).get("on_device") is True
-                for c in prediction.components_for(t)):
-            need = need | {"public", "query", "account"}  # weights in an app anyone can download
-        return need is None or bool(need & access)
 
-    return {t for t in prediction.technique_ids
-            if any(ta.id in ENTRY_TACTICS for ta in model.matrix.tactics_of(t))
-            and reach.intersection(prediction.components_for(t)) and allowed(t)}
+def goal_ends(system: System, prediction: Prediction, model: TransitionModel,
+              adversary: Component | None) -> set[str] | None:
+    """The predicted goal techniques that serve ``adversary``'s goals (:data:`._reach.GOAL_ENDS`);
+    ``None`` (every goal technique) when it states none or none of them is predicted."""
+    from ._reach import goal_serves
+
+    goals = () if adversary is None else adversary.get("goals") or ()
+    ends = {t for t in prediction.technique_ids if goal_serves(t, goals)
+            and any(ta.id in GOAL_TACTICS for ta in model.matrix.tactics_of(t))}
+    return ends or None
+
+
+def _accepting(walk: Walk) -> Accept:
+    return lambda ids: walk(ids) is not None
+
+
+def system_paths(system: System, prediction: Prediction, model: TransitionModel, *, k: int = 5,
+                 rank: Rank = "per-step", distinct: bool = True) -> list[Path]:
+    """The ``k`` likeliest attack paths of a system, best first, as the reports draw them: each walked by
+    one of its adversaries (or by anyone, when it describes none) from what that adversary reaches to a
+    goal it states (see :func:`walker`, :func:`adversary_entries`, :func:`goal_ends`), through the
+    likely techniques first and through every finding where those give fewer than ``k``. Each path
+    names its adversary and, per step, the components it is taken on."""
+    linked = topology_links(system, prediction)
+    likely, every = set(prediction.likely_technique_ids), set(prediction.technique_ids)
+    adversaries = system.of_kind("adversary") or (None,)
+    # keyed by id: components hold dicts, so they do not hash
+    walks = {a and a.id: walker(system, prediction, None, a) for a in adversaries}
+    entries = {a and a.id: adversary_entries(system, prediction, model, a) for a in adversaries}
+    ends = {a and a.id: goal_ends(system, prediction, model, a) for a in adversaries}
+
+    def search(who: str | None, goals: set[str] | None) -> list[Path]:
+        mine: list[Path] = []
+        walk, first = walks[who], entries[who]
+        # Paths through the likely techniques first: a chain of long shots is not the likeliest attack
+        # even when its transitions are common.
+        for pool in (likely, every):
+            wanted = None if goals is None else goals & pool
+            if len(mine) >= k or wanted == set():
+                continue
+            for p in attack_paths(model, pool, None if first is None else first & pool, wanted, k=k, rank=rank,
+                                  distinct=distinct, linked=linked, accept=_accepting(walk)):
+                if len(mine) < k and not (distinct and any(near_duplicate(p.techniques, q.techniques) for q in mine)):
+                    mine.append(dataclasses.replace(p, adversary=who, on=walk(p.techniques)))
+        return mine
+
+    found = [p for who in walks for p in search(who, ends[who])]
+    if not found and any(e is not None for e in ends.values()):
+        # no learned move leads to a goal any adversary states: their ways in to any goal, rather than none
+        found = [p for who, e in ends.items() if e is not None for p in search(who, None)]
+    found.sort(key=lambda p: -p.score)  # stable: an adversary listed first wins a tie
+    kept: list[Path] = []
+    for p in found:
+        if len(kept) < k and not (distinct and any(near_duplicate(p.techniques, q.techniques) for q in kept)):
+            kept.append(p)
+    return kept
 
 
 def _topology(system: System, prediction: Prediction

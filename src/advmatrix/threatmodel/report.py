@@ -82,6 +82,11 @@ class ThreatModel:
             return self.overlay, self.overlay_lines[component]
         return self.source, None
 
+    def path_components(self, path: AttackPath) -> tuple[tuple[str, ...], ...]:
+        """For each step of ``path``, the components it is taken on along the walk (every component the
+        technique was found on, for a path not walked on this system)."""
+        return path.on or tuple(self.prediction.components_for(t) for t in path.techniques)
+
     def as_dict(self) -> dict[str, Any]:
         """The prediction, the attack paths and the source, as plain data (``threatmodel.json``; its keys are
         documented in docs/threatmodel-system.md, "The JSON report")."""
@@ -90,7 +95,8 @@ class ThreatModel:
                 "scores": {f"{f.component}/{f.technique_id}": s for f in self.prediction.findings
                            if (s := getattr(f, "score", None)) is not None},
                 "paths": [{**p.to_dict(), "mermaid": p.mermaid(),
-                           "components": {t: list(self.prediction.components_for(t)) for t in p.techniques}}
+                           "components": {t: list(on) for t, on in zip(p.techniques, self.path_components(p),
+                                                                      strict=True)}}
                           for p in self.paths],
                 "unstated": [g.as_dict() for g in self.gaps],
                 "assumed": [a.as_dict() for a in self.assumptions],
@@ -170,7 +176,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     """Predict the techniques of ``system`` and find its ``k`` likeliest attack paths (none when ``k`` is 0);
     ``lines`` and ``overlay_lines`` locate its components (see :func:`component_lines`)."""
     from ..kb import bundled
-    from .paths import TransitionModel, adversary_entries, attack_paths, near_duplicate, topology_links, walkable
+    from .paths import TransitionModel, system_paths
 
     if k < 0:
         raise UsageError(f"--paths must be 0 or more (got {k})")
@@ -178,21 +184,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     prediction = predict(system, rules)
     paths: list[AttackPath] = []
     if k and prediction.technique_ids:
-        # Paths through the likely techniques first: a chain of long shots is not the likeliest attack
-        # even when its transitions are common. Every finding fills up to k when they give fewer.
-        model = TransitionModel.learn(bundled())
-        from ._reach import adversary_reach
-
-        linked, accept = topology_links(system, prediction), walkable(system, prediction, adversary_reach(system))
-        entries = adversary_entries(system, prediction, model)
-        likely = set(prediction.likely_technique_ids)
-        paths = attack_paths(model, likely, None if entries is None else entries & likely, k=k, linked=linked,
-                             accept=accept)
-        if len(paths) < k:
-            for extra in attack_paths(model, set(prediction.technique_ids), entries, k=k, linked=linked,
-                                      accept=accept):
-                if len(paths) < k and not any(near_duplicate(extra.techniques, p.techniques) for p in paths):
-                    paths.append(extra)
+        paths = system_paths(system, prediction, TransitionModel.learn(bundled()), k=k)
     return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),
                        unstated(system, rules, predicted={c.component: [f.technique_id for f in c.findings]
                                                           for c in prediction.components}), assumed(system))
