@@ -588,3 +588,24 @@ def test_an_adversary_leaks_through_the_app_only_what_others_put_there(app, acce
     assert any(r.startswith("thief wants data bot can see") for r in reasons) is leaks
     if app.get("system_prompt"):
         assert "bot" in on(got, "AML.T0056")  # the instructions are still someone's target
+
+
+def test_approval_asked_for_one_tool_counts_only_for_findings_of_that_tool_alone():
+    browser = {"id": "browser", "side_effects": "external-communication", "browses": True}
+    pay = {"id": "pay", "side_effects": "external-communication", "properties": {"financial": True},
+           "controls": ["AML.M0029"]}
+
+    def approval(s: System) -> dict[str, tuple[str, bool]]:
+        return {f.technique_id: (m.component, m.in_place) for f in predict(s).for_component("app").findings
+                for m in f.mitigations if m.id == "AML.M0029"}
+
+    # payments wait for a person, page loads do not: data sent out through the browser is not stopped
+    got = approval(agent(browser, pay))
+    assert got["AML.T0086"] == ("browser", False) and got["AML.T0053"] == ("browser", False)
+    # both tools approved: in place, at a tool
+    both = approval(agent({**browser, "controls": ["AML.M0029"]}, pay))
+    assert both["AML.T0086"] == ("browser", True)
+    # the agent's own approval of every action covers every tool, as before
+    whole = approval(agent(browser, {k: v for k, v in pay.items() if k != "controls"},
+                           app={"autonomy": "human-approval"}))
+    assert whole["AML.T0086"] == ("app", True)

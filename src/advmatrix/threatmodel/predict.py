@@ -32,7 +32,7 @@ from ..errors import FormatError
 from ..kb import bundled
 from ._facts import matched_ids
 from ._load import read_yaml
-from ._placement import AT_THE_API, holder, in_front, places
+from ._placement import AT_THE_API, holder, holds, in_front, places
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
@@ -441,10 +441,28 @@ def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id
         held = [(t, holder(system, comp, t, mid, front, technique_id))
                 for t in places(system, comp, placement.component if placement else AT_THE_API.get(mid), named)]
         target, held_at = next(((t, h) for t, h in held if h is None), held[0])
+        if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
+            target, held_at = _on_the_tools(system, mid, named) or (target, held_at)
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at,
                                     prevents=mid not in DETECTS_ONLY))
     return tuple(out)
+
+
+#: Agent controls that can be set per tool (a person approves payments, not page loads; one tool's
+#: rights trimmed): listed on a tool, they count for a finding of its app only when every tool the
+#: finding's reason names lists them.
+PER_TOOL = frozenset({"AML.M0029", "AML.M0028", "AML.M0030"})
+
+
+def _on_the_tools(system: System, mid: str, named: frozenset[str]) -> tuple[Component, str | None] | None:
+    """For an app's finding that names tools, where ``mid`` stands when set per tool: (a named tool that
+    lacks it, None), or (the first, its id) when all hold it; ``None`` when no named tool holds it."""
+    tools = [c for c in system.components if c.id in named and c.kind == "tool"]
+    if not any(holds(t, mid) for t in tools):
+        return None
+    lacking = [t for t in tools if not holds(t, mid)]
+    return (lacking[0], None) if lacking else (tools[0], tools[0].id)
 
 
 def fired_rules(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> list[tuple[Component, Rule, str]]:
