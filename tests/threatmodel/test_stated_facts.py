@@ -609,3 +609,20 @@ def test_approval_asked_for_one_tool_counts_only_for_findings_of_that_tool_alone
     whole = approval(agent(browser, {k: v for k, v in pay.items() if k != "controls"},
                            app={"autonomy": "human-approval"}))
     assert whole["AML.T0086"] == ("app", True)
+
+
+@pytest.mark.parametrize(("access", "theirs"), [(["query"], False), (["query", "insider"], True)])
+def test_white_box_through_the_copy_on_devices_does_not_hand_over_the_model_on_our_servers(access, theirs):
+    s = system([{"id": "agents", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "scores"},
+                {"id": "edge", "kind": "model", "task": "classification",
+                 "trained_by": "us", "properties": {"on_device": True}},
+                {"id": "cloud", "kind": "model", "task": "classification", "trained_by": "us",
+                 "artifact_format": "joblib"},
+                {"id": "author", "kind": "adversary", "actor": "criminal", "goals": ["evade"],
+                 "knowledge": "white-box", "access": access}],
+               [{"from": "agents", "to": "api"}, {"from": "api", "to": "cloud"}, {"from": "agents", "to": "edge"}])
+    got = predict(s)
+    held = {f.component for f in got.findings if f.technique_id == "AML.T0044"
+            and any(r.startswith("author holds") for r in f.reasons)}
+    assert "edge" in held and ("cloud" in held) is theirs
