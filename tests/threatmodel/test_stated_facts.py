@@ -590,6 +590,20 @@ def test_an_adversary_leaks_through_the_app_only_what_others_put_there(app, acce
         assert "bot" in on(got, "AML.T0056")  # the instructions are still someone's target
 
 
+def test_an_adversary_leaks_nothing_through_a_tool_that_only_sends():
+    post = {"id": "post-comment", "side_effects": "write", "sends_only": True}
+    thief = {"id": "thief", "kind": "adversary", "actor": "criminal", "goals": ["steal-data"], "access": ["query"]}
+
+    def leaks(tool: dict) -> bool:
+        s = agent(tool)
+        s = s.model_copy(update={"components": (*s.components, System.model_validate(
+            {"name": "x", "components": [thief]}).components[0])})
+        return any(r.startswith("thief wants data app can see")
+                   for f in predict(s).findings if f.technique_id == "AML.T0057" for r in f.reasons)
+    assert not leaks(post)
+    assert leaks({k: v for k, v in post.items() if k != "sends_only"})  # a writer may read what it edits
+
+
 def test_approval_asked_for_one_tool_counts_only_for_findings_of_that_tool_alone():
     browser = {"id": "browser", "side_effects": "external-communication", "browses": True}
     pay = {"id": "pay", "side_effects": "external-communication", "properties": {"financial": True},
