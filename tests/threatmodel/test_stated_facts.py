@@ -640,3 +640,17 @@ def test_white_box_through_the_copy_on_devices_does_not_hand_over_the_model_on_o
     held = {f.component for f in got.findings if f.technique_id == "AML.T0044"
             and any(r.startswith("author holds") for r in f.reasons)}
     assert "edge" in held and ("cloud" in held) is theirs
+
+
+def test_no_query_limit_is_advised_for_a_model_queried_on_the_attackers_own_copy():
+    def at_the_api(front: bool) -> set[str]:
+        comps = [{"id": "agents", "kind": "external", "actor": "user"},
+                 {"id": "scan", "kind": "model", "task": "classification", "trained_by": "us",
+                  "properties": {"on_device": True}}]
+        comps += [{"id": "api", "kind": "service", "audience": "public", "returns": "scores"}] if front else []
+        flows = [{"from": "agents", "to": "api"}, {"from": "api", "to": "scan"}] if front else \
+            [{"from": "agents", "to": "scan"}]
+        return {m.id for f in predict(system(comps, flows)).for_component("scan").findings for m in f.mitigations
+                if m.id in ("AML.M0004", "AML.M0002")}
+    assert at_the_api(front=False) == set()
+    assert at_the_api(front=True)  # a cloud API in front can still limit and coarsen what comes back

@@ -397,8 +397,12 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
     """Whether mitigation ``mid`` can apply where ``comp``'s finding is: a generative-AI control needs a
     generative component there or behind it, multi-modal sensors a model there or behind it that senses
     images, audio or the physical world, deepfake detection a system that handles images or audio.
-    The adversary meets the whole system; a model whose task or modality is unstated may be either."""
+    The adversary meets the whole system; a model whose task or modality is unstated may be either.
+    Query limits and output obfuscation need a service the queries pass: a model on people's devices
+    with none in front is queried on the attacker's own copy, where neither can be enforced."""
     # asked for every finding: answered once per component (a system-wide scan per finding was quadratic)
+    if mid in AT_THE_API and comp.kind == "model" and comp.properties.get("on_device") is True:
+        return any(c.kind == "service" for c in in_front(system, comp))
     if mid in GENERATIVE_ONLY:
         def generative() -> bool:
             near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
