@@ -654,3 +654,21 @@ def test_no_query_limit_is_advised_for_a_model_queried_on_the_attackers_own_copy
                 if m.id in ("AML.M0004", "AML.M0002")}
     assert at_the_api(front=False) == set()
     assert at_the_api(front=True)  # a cloud API in front can still limit and coarsen what comes back
+
+
+def test_weights_a_vendor_delivers_and_records_an_insider_keeps_can_be_tampered_with():
+    s = system([{"id": "door", "kind": "external", "actor": "user"},
+                {"id": "face", "kind": "model", "task": "classification", "modality": "image", "trained_by": "vendor",
+                 "source": "vendor", "artifact_format": "onnx", "properties": {"on_device": True}},
+                {"id": "gallery", "kind": "dataset", "used_for": "retrieval", "writers": "internal"},
+                {"id": "hr", "kind": "adversary", "actor": "insider", "goals": ["impersonate"],
+                 "access": ["insider"]}],
+               [{"from": "door", "to": "face"}, {"from": "gallery", "to": "face"}])
+    got = predict(s)
+    assert "face" in on(got, "AML.T0018.000")  # a backdoor in delivered weights runs here as it came
+    assert any(r == "hr can change gallery's records from inside"
+               for f in got.findings if f.technique_id == "AML.T0059" for r in f.reasons)
+    outsider = system([{"id": "gallery", "kind": "dataset", "used_for": "retrieval", "writers": "internal"},
+                       {"id": "hr", "kind": "adversary", "actor": "criminal", "goals": ["impersonate"],
+                        "access": ["physical"]}], [])
+    assert "gallery" not in on(predict(outsider), "AML.T0059")
