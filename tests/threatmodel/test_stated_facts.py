@@ -672,3 +672,10 @@ def test_weights_a_vendor_delivers_and_records_an_insider_keeps_can_be_tampered_
                        {"id": "hr", "kind": "adversary", "actor": "criminal", "goals": ["impersonate"],
                         "access": ["physical"]}], [])
     assert "gallery" not in on(predict(outsider), "AML.T0059")
+
+
+def test_tool_data_poisoning_needs_an_agent_that_reads_the_tool():
+    relay = {"id": "relay", "kind": "tool", "side_effects": "external-communication"}
+    alone = system([{"id": "door", "kind": "external", "actor": "internet"}, relay], [{"from": "door", "to": "relay"}])
+    assert "relay" not in on(predict(alone), "AML.T0099")
+    assert "relay" in on(predict(agent({k: v for k, v in relay.items() if k != "kind"})), "AML.T0099")
