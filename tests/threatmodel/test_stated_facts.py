@@ -679,3 +679,13 @@ def test_tool_data_poisoning_needs_an_agent_that_reads_the_tool():
     alone = system([{"id": "door", "kind": "external", "actor": "internet"}, relay], [{"from": "door", "to": "relay"}])
     assert "relay" not in on(predict(alone), "AML.T0099")
     assert "relay" in on(predict(agent({k: v for k, v in relay.items() if k != "kind"})), "AML.T0099")
+
+
+def test_a_tool_from_a_contracted_provider_is_a_supplier_not_a_marketplace_plug_in():
+    pay = {"id": "pay", "side_effects": "external-communication", "hosted": True}
+    published = {"AML.T0011.002", "AML.T0104", "AML.T0109", "AML.T0110", "AML.T0074"}
+    vendor = predict(agent({**pay, "source": "vendor"}))
+    market = predict(agent({**pay, "source": "third-party"}))
+    assert "pay" in on(vendor, "AML.T0010") and "pay" in on(vendor, "AML.T0010.005")
+    assert not {t for t in published if "pay" in on(vendor, t)}
+    assert {t for t in published if "pay" in on(market, t)} == published

@@ -244,7 +244,7 @@ class ToolComponent(Component):
     side_effects: Literal["none", "read", "write", "external-communication", "code-execution"] | None = Field(
         None, description="The most dangerous thing a call can do."
     )
-    source: Literal["first-party", "third-party", "mcp"] | None = None
+    source: Literal["first-party", "third-party", "mcp", "vendor"] | None = None
     # Apart from side_effects because one value cannot tell sending mail from opening pages, and the
     # browsing techniques (clickbait, drive-by) need the latter; unstated keeps them possible.
     browses: StrictBool | None = Field(
