@@ -689,3 +689,15 @@ def test_a_tool_from_a_contracted_provider_is_a_supplier_not_a_marketplace_plug_
     assert "pay" in on(vendor, "AML.T0010") and "pay" in on(vendor, "AML.T0010.005")
     assert not {t for t in published if "pay" in on(vendor, t)}
     assert {t for t in published if "pay" in on(market, t)} == published
+
+
+def test_explanations_give_a_caller_all_that_scores_give():
+    def found(returns: str) -> set[str]:
+        s = system([{"id": "u", "kind": "external", "actor": "user"},
+                    {"id": "api", "kind": "service", "audience": "public", "returns": returns},
+                    {"id": "credit", "kind": "model", "task": "classification", "modality": "tabular",
+                     "trained_by": "us"}],
+                   [{"from": "u", "to": "api"}, {"from": "api", "to": "credit"}, {"from": "credit", "to": "api"}])
+        return set(predict(s).technique_ids)
+    assert found("scores") - found("labels")  # the richer output adds something...
+    assert found("scores") <= found("explanations")  # ...and reasons beside scores lose none of it

@@ -179,8 +179,10 @@ class ServiceComponent(Component):
     kind: Literal["service"]
     audience: Audience = Field(description="Who can send it queries.")
     authentication: Literal["none", "api-key", "oauth", "mtls"] | None = None
-    returns: Literal["none", "labels", "scores", "text", "embeddings", "images"] | None = Field(
+    returns: Literal["none", "labels", "scores", "explanations", "text", "embeddings", "images",
+                     "audio"] | None = Field(
         None, description="The richest output a caller sees: 'scores' means confidences beside labels; "
+                          "'explanations' scores with the reasons for them (feature attributions, reason codes); "
                           "'none' for an endpoint that takes uploads and answers nothing from the model."
     )
     rate_limited: StrictBool = Field(
