@@ -701,3 +701,16 @@ def test_explanations_give_a_caller_all_that_scores_give():
         return set(predict(s).technique_ids)
     assert found("scores") - found("labels")  # the richer output adds something...
     assert found("scores") <= found("explanations")  # ...and reasons beside scores lose none of it
+
+
+@pytest.mark.parametrize(("trimmed", "leaks"), [(None, True), (False, True), (True, False)])
+def test_a_store_that_trims_results_to_the_askers_rights_leaks_nothing_between_users(trimmed, leaks):
+    store = {"id": "wiki", "kind": "retrieval-store", "writers": "internal", "sensitive": True,
+             **({"per_user": trimmed} if trimmed is not None else {})}
+    s = system([{"id": "u", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "internal", "returns": "text"},
+                {"id": "app", "kind": "llm-app", "memory": "none"}, store],
+               [{"from": "u", "to": "chat"}, {"from": "chat", "to": "app"}, {"from": "wiki", "to": "app"}])
+    got = predict(s)
+    assert ("app" in on(got, "AML.T0057")) is leaks
+    assert "app" in on(got, "AML.T0051.001") or "app" in on(got, "AML.T0051")  # planted text still reaches it

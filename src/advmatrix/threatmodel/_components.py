@@ -237,6 +237,11 @@ class RetrievalStoreComponent(Component):
     writers: Audience | None = Field(None, description="The widest group that can add or change documents.")
     sensitive: StrictBool | None = Field(
         None, description="Holds data not every user of the app may see (unstated: maybe).")
+    # Enterprise search trims results to the asker's rights: sensitive documents are there, but no one
+    # is handed another's, so the leak between users (AML.T0057) is closed while injected text still works.
+    per_user: StrictBool | None = Field(
+        None, description="Each asker retrieves only the documents they may read (results trimmed by their "
+                          "permissions).")
 
 
 class ToolComponent(Component):
