@@ -50,6 +50,13 @@ def never_serve(monkeypatch):
      "--reference: context reference '/dev/zero': not a regular file"),
     (["--upstream", "http://127.0.0.1:9", "--system-prompt", "/dev/zero"],
      "--system-prompt /dev/zero: not a regular file"),
+    # a protocol's settings and a sink's field are named at their own lines
+    (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/proto.yaml"],
+     r"proto.yaml:3: protocol openai-chat: parameter 'bogus': Extra inputs are not permitted"),
+    (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/protoname.yaml"],
+     r"protoname.yaml:2: unknown protocol 'openai-chatt' \(did you mean 'openai-chat'\?"),
+    (["--upstream", "http://127.0.0.1:9", "--config", "{tmp}/port.yaml"],
+     r"port.yaml:5: 'sinks.0.port': Input should be less than or equal to 65535"),
 ])
 def test_bad_input_is_one_line(cli, tmp_path, monkeypatch, args, message):
     import re
@@ -67,6 +74,10 @@ def test_bad_input_is_one_line(cli, tmp_path, monkeypatch, args, message):
     (tmp_path / "allow.yaml").write_text("allow:\n  - detectors: [prompt-injektion]\n")
     (tmp_path / "strict.yaml").write_text("detectors: {}\nstrict: true\n")
     (tmp_path / "reftxt.yaml").write_text(f"context: {{reference: {tmp_path / 'ref.txt'}}}\n")
+    (tmp_path / "proto.yaml").write_text("protocols:\n  json: {}\n  openai-chat:\n    bogus: 1\n")
+    (tmp_path / "protoname.yaml").write_text("protocols:\n  openai-chatt: {}\n")
+    (tmp_path / "port.yaml").write_text("sinks:\n  - kind: syslog\n    host: 127.0.0.1\n    protocol: udp\n"
+                                        "    port: 99999\n")
     r = cli("monitor", *[a.format(tmp=tmp_path) for a in args])
     assert r.code == 2 and re.search(message, r.err), r.err
     assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err

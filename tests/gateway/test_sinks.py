@@ -335,9 +335,9 @@ sinks:
 
 
 @pytest.mark.parametrize(("sink", "field"), [
-    ({"kind": "splunk-hec", "url": "http://h", "token_env": "NOT_SET_ANYWHERE"}, "'sinks.0.splunk-hec.token_env'"),
+    ({"kind": "splunk-hec", "url": "http://h", "token_env": "NOT_SET_ANYWHERE"}, "'sinks.0.token_env'"),
     ({"kind": "splunk-hec", "url": "http://h", "token": "abc"}, "token: secrets are not read from the file"),
-    ({"kind": "syslog", "host": "h", "queue_size": 0}, "'sinks.0.syslog.queue_size'"),
+    ({"kind": "syslog", "host": "h", "queue_size": 0}, "'sinks.0.queue_size'"),
     ({"kind": "kafka"}, "'sinks.0': Input tag 'kafka'"),
 ])
 def test_a_bad_sink_is_one_line_naming_the_field(cli, tmp_path, sink, field):

@@ -122,10 +122,12 @@ class Gateway:
             except UsageError as exc:
                 raise UsageError(f"{config.where('responses', name)}: responses.{name}: {exc}") from None
         self.responder = Responder(rules, frozenset(config.alert_only_clients), config.max_clients)
+        # before the store: a bad protocol setting must leave no database behind
+        self.protocols = Protocols(config.json_paths, config.protocols,
+                                   where=lambda name: config.where("protocols", name))
         self.store = EventStore(config.db, retention=config.retention)
         self.writer = EventWriter(self.store)
         self.responder.restore(self.store.measures())  # blocks survive a restart
-        self.protocols = Protocols(config.json_paths, config.protocols)
         self.tensor_detectors = [d for d in self.detectors if not isinstance(d, ChatDetector)]
         self.chat = ChatPath(self, [d for d in self.detectors if isinstance(d, ChatDetector)], config.allow_rules())
         self.max_clients = config.max_clients

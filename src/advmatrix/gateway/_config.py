@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ..detect import Detector, build
-from ..errors import FormatError, UsageError
+from ..errors import FormatError, UsageError, first_problem
 from ..plugins import Context, load_array, validation_message
 
 #: the detectors a gateway runs when its configuration names none: classifier traffic and LLM
@@ -317,11 +317,33 @@ def load_config(path: str | Path | None, **overrides: Any) -> GatewayConfig:
                                                                       if k[:1] and k[0] not in given}
         return config
     except ValidationError as exc:
-        loc = tuple(exc.errors()[0]["loc"])
+        given_loc = tuple(exc.errors()[0]["loc"])
+        loc = _in_data(data, given_loc)
         if not loc:  # a check across fields names the one it is about first ("strict: needs a shared state")
             head = str(exc.errors()[0]["msg"]).removeprefix("Value error, ").split(":", 1)[0]
             loc = (head,) if (head,) in lines else ()
         # the line of the deepest key the error names that the file has (not one an option set)
         line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
         where = f"{path}:{line}" if path and line and loc[:1] and loc[0] not in given else path or "configuration"
-        raise UsageError(f"{where}: {validation_message(exc)}") from None
+        message = validation_message(exc)
+        if given_loc and loc != given_loc:  # the sink's kind, not a key of the file
+            message = f"'{'.'.join(map(str, loc))}': {first_problem(exc)[1]}"
+        raise UsageError(f"{where}: {message}") from None
+
+
+def _in_data(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` as a path in the file: without the tag pydantic puts in for a union told apart by ``kind``
+    (the ``syslog`` of ``sinks.0.syslog.port``), so that the port's own line is found."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(node, dict) and node.get("kind") == part:
+            continue
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)

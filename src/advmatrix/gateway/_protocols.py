@@ -12,6 +12,7 @@ lookup for the configured routes, then one ``match`` (a regex) per protocol.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -34,17 +35,24 @@ class Protocols:
     the protocols in registry order.
     """
 
-    def __init__(self, json_paths: dict[str, str] | None = None, settings: dict[str, dict] | None = None):
+    def __init__(self, json_paths: dict[str, str] | None = None, settings: dict[str, dict] | None = None,
+                 where: Callable[[str], str] | None = None):
         settings = settings or {}
+
+        def at(name: str, exc: UsageError) -> UsageError:  # ``where``: the line a protocol's settings are on
+            return UsageError(f"{where(name)}: {exc}") if where else exc
         for name in settings:
-            get("protocol", name)  # an unknown name is a one-line error naming the known ones
+            try:
+                get("protocol", name)  # an unknown name is a one-line error naming the known ones
+            except UsageError as exc:
+                raise at(name, exc) from None
         self.named: dict[str, Protocol] = {}
         for name, cls in registry("protocol").items():
             try:
-                self.named[name] = cls(**settings.get(name, {}))
+                self.named[name] = cls(**(settings.get(name) or {}))
             except UsageError as exc:
                 if name in settings:
-                    raise
+                    raise at(name, exc) from None
                 warnings.warn(f"protocol '{name}' ({exc}) is left out of the gateway", stacklevel=2)
         paths = json_paths or {}
         self.routes: dict[str, Protocol] = {
