@@ -104,3 +104,17 @@ def test_a_reference_no_configured_detector_reads_is_warned(cli, tmp_path, monke
             "--listen", "127.0.0.1:0")
     assert r.code == 0, r.err
     assert "--reference is given, but gw.yaml runs no detector that reads it" in r.err
+
+
+def test_check_says_whether_a_configuration_would_start_and_touches_nothing(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ok.yaml").write_text("upstream: http://127.0.0.1:9\ndetectors: {volume: {}, prompt-injection: {}}\n"
+                                      "responses: {volume: {action: alert}}\n")
+    r = cli("monitor", "--config", tmp_path / "ok.yaml", "--check")
+    assert r.code == 0 and "would start" in r.out and "volume, prompt-injection" in r.out, r.err
+    # the problems a start would meet, at their lines, without serving
+    (tmp_path / "bad.yaml").write_text("upstream: http://127.0.0.1:9\ndetectors: {volume: {}}\n"
+                                       "responses:\n  volume: {action: refues}\n")
+    bad = cli("monitor", "--config", tmp_path / "bad.yaml", "--check")
+    assert bad.code == 2 and "bad.yaml:4: responses.volume: unknown response 'refues'" in bad.err, bad.err
+    assert not list(tmp_path.glob("gateway.db*"))

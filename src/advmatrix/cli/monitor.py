@@ -11,7 +11,7 @@ import typer
 
 from ..errors import UsageError
 from ._checks import free_address, http_url
-from ._output import err
+from ._output import err, out
 
 
 def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The model server, e.g. http://127.0.0.1:8080"),
@@ -27,7 +27,10 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
                                                          "detector)."),
             state: Optional[str] = typer.Option(None, "--state", envvar="ADVMATRIX_STATE", help="redis://HOST:PORT/DB: share blocks, "
                                                 "throttles and volume counts with every replica using it "
-                                                "(default: in-process).")) -> None:
+                                                "(default: in-process)."),
+            check: bool = typer.Option(False, "--check", help="Check the configuration (detectors, responses, "
+                                       "protocols, allow rules, sinks) and exit: 0 when it would start, 2 with the "
+                                       "problem; binds nothing and writes no database.")) -> None:
     """Proxy a model server or an LLM application (OpenAI, Anthropic or Ollama chat APIs), detect
     attacks in its traffic (tagged with ATLAS techniques) and respond. Each alert is also printed as one
     line on stderr.
@@ -83,6 +86,14 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
             cfg.context["system_prompt"] = read_text(system_prompt, limit=2**20)
         except FormatError as exc:
             raise UsageError(f"--system-prompt {exc}") from None
+    if check:
+        from ..gateway import check_gateway
+
+        ready = check_gateway(cfg)
+        out.print(f"{config or 'the default configuration'}: would start; detectors: "
+                  f"{', '.join(d.name for d in ready.detectors) or 'none'}; protocols: "
+                  f"{', '.join(ready.protocols.named)}; sinks: {', '.join(s.kind for s in cfg.sinks) or 'none'}")
+        return
     free_address(host, int(port), "--listen")
     app = create_gateway(cfg)
     gateway = app.state.gateway

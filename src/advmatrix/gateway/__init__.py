@@ -5,7 +5,7 @@ makes the ECS documents it writes and serves.
 """
 
 from ._admin import GatewayApp, create_gateway
-from ._app import Gateway
+from ._app import Checked, Gateway, check_gateway
 from ._config import GatewayConfig, load_config
 
-__all__ = ["Gateway", "GatewayApp", "GatewayConfig", "create_gateway", "load_config"]
+__all__ = ["Checked", "Gateway", "GatewayApp", "GatewayConfig", "check_gateway", "create_gateway", "load_config"]

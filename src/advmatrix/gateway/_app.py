@@ -29,6 +29,7 @@ import logging
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -102,6 +103,32 @@ def _check_responses(config: GatewayConfig, detectors: list[Detector]) -> None:
                 raise UsageError(f"{config.where('allow', i, 'detectors', j)}: allow: '{name}' is not a detector{hint}")
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`check_gateway` built from a configuration: the detectors, the response rule of each,
+    the protocol router and the allow rules."""
+
+    detectors: list[Detector]
+    rules: dict[str, dict[str, Any]]
+    protocols: Protocols
+    allow: Any
+
+
+def check_gateway(config: GatewayConfig, detectors: list[Detector] | None = None) -> Checked:
+    """Everything a gateway builds from its configuration before it opens its store or a socket, each
+    problem a one-line :class:`UsageError` at its line (``advmatrix monitor --check`` stops here)."""
+    detectors = detectors if detectors is not None else config.build_detectors()
+    _check_responses(config, detectors)
+    rules = {d.name: dict(d.response) for d in detectors} | config.responses
+    for name, spec in config.responses.items():  # each the file gives, checked at its line
+        try:
+            build_response(spec, f"responses.{name}")
+        except UsageError as exc:
+            raise UsageError(f"{config.where('responses', name)}: responses.{name}: {exc}") from None
+    protocols = Protocols(config.json_paths, config.protocols, where=lambda name: config.where("protocols", name))
+    return Checked(detectors, rules, protocols, config.allow_rules())
+
+
 class Gateway:
     """The proxy and what it keeps: detectors, the responder with the measures in force, the
     event store and its writer, per-client query counts (the ``max_clients`` least recently
@@ -112,24 +139,16 @@ class Gateway:
 
     def __init__(self, config: GatewayConfig, detectors: list[Detector] | None = None, *, worker: bool = False):
         self.config = config
-        self.detectors = detectors if detectors is not None else config.build_detectors()
+        # all of it before the store: bad settings must leave no database behind
+        ready = check_gateway(config, detectors)
+        self.detectors, self.protocols = ready.detectors, ready.protocols
         self.titles = {d.name: d.title for d in self.detectors}  # rule.name of their ECS alerts
-        _check_responses(config, self.detectors)
-        rules = {d.name: dict(d.response) for d in self.detectors} | config.responses
-        for name, spec in config.responses.items():  # each the file gives, checked at its line
-            try:
-                build_response(spec, f"responses.{name}")
-            except UsageError as exc:
-                raise UsageError(f"{config.where('responses', name)}: responses.{name}: {exc}") from None
-        self.responder = Responder(rules, frozenset(config.alert_only_clients), config.max_clients)
-        # before the store: a bad protocol setting must leave no database behind
-        self.protocols = Protocols(config.json_paths, config.protocols,
-                                   where=lambda name: config.where("protocols", name))
+        self.responder = Responder(ready.rules, frozenset(config.alert_only_clients), config.max_clients)
         self.store = EventStore(config.db, retention=config.retention)
         self.writer = EventWriter(self.store)
         self.responder.restore(self.store.measures())  # blocks survive a restart
         self.tensor_detectors = [d for d in self.detectors if not isinstance(d, ChatDetector)]
-        self.chat = ChatPath(self, [d for d in self.detectors if isinstance(d, ChatDetector)], config.allow_rules())
+        self.chat = ChatPath(self, [d for d in self.detectors if isinstance(d, ChatDetector)], ready.allow)
         self.max_clients = config.max_clients
         self.counts: OrderedDict[str, int] = OrderedDict()  # queries per client, least recently seen first
         self.observed = 0            # queries (inputs) the detectors saw
