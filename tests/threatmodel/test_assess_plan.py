@@ -193,3 +193,19 @@ def test_a_text_classifier_gets_no_numeric_attacks_and_backdoor_says_it_needs_tr
     procedures = yaml.safe_load(image)["assessments"][0]["procedures"]
     assert {"pgd", "backdoor"} <= set(procedures)
     assert "(needs train, x_members in the data set: --train)" in image
+
+
+def test_check_says_what_a_plan_would_run_for_each_kind_and_opens_no_target(cli, tmp_path):
+    plan = _emit(cli, ROOT / "examples" / "systems" / "support-agent.yaml", tmp_path / "plan.yaml")
+    r = cli("assess", "--plan", plan, "--check", "--json", "--param", "jailbreak.max_payloads=2")
+    assert r.code == 0, r.err
+    would = json.loads(r.out)["would_run"]
+    assert would["chat"]["jailbreak"]["max_payloads"] == 2
+    assert set(would["chat"]) == set(read_plan(plan).procedures_for("chat")) | {"jailbreak"}
+    # a bad setting is the same one line it is at run time; nothing was stored or written
+    bad = cli("assess", "--plan", plan, "--check", "--param", "jailbreak.max_payloads=0")
+    assert bad.code == 2 and "--param jailbreak.max_payloads" in bad.err and len(bad.err.strip().splitlines()) == 1
+    assert cli("assess", "--check").code == 2
+    missing = cli("assess")
+    assert missing.code == 2 and "TARGET is missing" in missing.err
+    assert not list(tmp_path.glob("*.db")) and not (tmp_path / "advmatrix-report").exists()

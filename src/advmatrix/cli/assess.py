@@ -18,7 +18,7 @@ _NO_RUNS = "'advmatrix assess' writes it; --db names it"
 DbOpt = typer.Option("advmatrix.db", "--db", help="SQLite file or SQLAlchemy URL (postgresql+psycopg://...).")
 
 
-def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/model, torch:m.pt, sklearn:m.skops, onnx:m.onnx) or target .yaml"),
+def assess(target: Optional[str] = typer.Argument(None, help="URI (kserve+http://host:port/model, torch:m.pt, sklearn:m.skops, onnx:m.onnx) or target .yaml"),
            procedures: Optional[str] = typer.Option(None, "--procedures", "-p", help="Comma-separated names (default: all the target's access allows)."),
            plan: Optional[Path] = typer.Option(None, "--plan", metavar="FILE", help="An assess plan (advmatrix threatmodel --emit-assess-plan): run its procedures for TARGET's kind (classifier or LLM application); not with --procedures."),
            budget: Optional[int] = typer.Option(10000, "--budget", "-b", min=0, help="Query budget per procedure."),
@@ -30,7 +30,8 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
            device: Optional[str] = typer.Option(None, "--device", help="Where a PyTorch target runs: auto, cpu, cuda, cuda:N or mps (default: a torch: file on the best device present, a module where it is)."),
            gateway_admin: Optional[str] = typer.Option(None, "--gateway-admin", help="Base URL of the advmatrix gateway in front of TARGET: also measure detection coverage (token from ADVMATRIX_TOKEN)."),
            db: str = DbOpt, seed: int = typer.Option(0, "--seed"),
-           json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+           json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+           check: bool = typer.Option(False, "--check", help="Check --plan and --param and exit: 0 with what would run for each kind of target, 2 at the problem; opens no target, stores nothing (TARGET may be left out).")) -> None:
     """Run the matrix's techniques against a model or model API; report what works.
 
     With --plan, --param overrides the plan's parameters (a procedure the plan lacks is added).
@@ -47,6 +48,20 @@ def assess(target: str = typer.Argument(..., help="URI (kserve+http://host:port/
         raise UsageError("--plan and --procedures: give one (the plan names the procedures; "
                          "--param adjusts or adds to them)")
     names = _with_params(procedures.split(",") if procedures else None, param)
+    if check:
+        if plan is None:
+            raise UsageError("--check checks an assess plan: give --plan FILE")
+        from ..threatmodel.plan import planned
+
+        would = planned(plan, names if isinstance(names, dict) else None)
+        if json:
+            emit_json({"plan": str(plan), "would_run": would})
+        else:
+            for kind, chosen in would.items():
+                out.print(f"{plan}: for {kind} targets would run: {', '.join(chosen)}")
+        return
+    if target is None:
+        raise UsageError("TARGET is missing (a model URI or target .yaml; only --check --plan runs without one)")
     admin = GatewayAdmin(gateway_admin, os.environ.get("ADVMATRIX_TOKEN")) if gateway_admin else None
     common = dict(data=data, budget=budget, seed=seed, train=train, device=device, gateway=admin,
                   store=db, out_dir=out_dir, fail_on=fail_on)

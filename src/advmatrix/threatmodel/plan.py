@@ -122,6 +122,31 @@ def read_plan(path: str | Path) -> AssessPlan:
     return AssessPlan(str(path), "" if system is None else str(system), assessments)
 
 
+def planned(plan: AssessPlan | str | Path, params: Mapping[str, Mapping[str, Any]] | None = None,
+            ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per kind of target the plan has an assessment for, the procedures that would run with their
+    parameters, ``params`` (as ``--param`` gives them) laid over the plan's for the procedures of that
+    kind; each procedure's parameters checked together (``advmatrix assess --plan FILE --check``)."""
+    from .. import plugins
+
+    if not isinstance(plan, AssessPlan):
+        plan = read_plan(plan)
+    known = plugins.registry("procedure")
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind in plan.assessments:
+        chosen = plan.procedures_for(kind)
+        for name, values in (params or {}).items():
+            if name in known and known[name].target_kind == kind:
+                chosen[name] = {**chosen.get(name, {}), **values}
+        for name, values in chosen.items():
+            try:
+                known[name].parse_params(values)
+            except UsageError as exc:
+                raise UsageError(f"{plan.source}: {name} with --param: {exc}") from None
+        out[kind] = chosen
+    return out
+
+
 def run_plan(target: Any, plan: AssessPlan | str | Path, *, params: Mapping[str, Mapping[str, Any]] | None = None,
              **options: Any):
     """Assess ``target`` with the plan's assessment for the target's kind, through
