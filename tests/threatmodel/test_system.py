@@ -429,13 +429,14 @@ def test_who_holds_the_weights_is_said_one_way(source, fmt, says):
     assert str(caught.value).startswith(f"s.yaml:6: components[0].artifact_format: {says}")
 
 
-@pytest.mark.parametrize("shared", ["true", "false"])
-def test_a_memory_shared_or_not_beside_no_memory_is_an_error_at_its_line(shared):
+def test_a_memory_shared_beside_no_memory_is_an_error_at_its_line():
+    text = "name: s\ncomponents:\n  - id: a\n    kind: llm-app\n    memory: none\n    shared_memory: {}\n"
     with pytest.raises(FormatError) as caught:
-        load_system_text(f"name: s\ncomponents:\n  - id: a\n    kind: llm-app\n    memory: none\n"
-                         f"    shared_memory: {shared}\n", "s.yaml")
-    assert str(caught.value) == (f"s.yaml:6: components[0].shared_memory: {shared} says how a memory is shared, "
+        load_system_text(text.format("true"), "s.yaml")
+    assert str(caught.value) == ("s.yaml:6: components[0].shared_memory: true says how a memory is shared, "
                                  "but memory: none keeps none")
+    # nothing kept is nothing shared: the two agree
+    assert load_system_text(text.format("false"), "s.yaml").component("a").get("shared_memory") is False
 
 
 def test_a_send_only_tool_returns_no_content_to_its_agent():

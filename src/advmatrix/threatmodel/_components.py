@@ -221,8 +221,9 @@ class LlmAppComponent(Component):
 
     @model_validator(mode="after")
     def _memory_to_share(self) -> LlmAppComponent:
-        if self.memory == "none" and self.shared_memory is not None:
+        if self.memory == "none" and self.shared_memory is True:
             # who shares a memory it does not keep? one of the two is a slip, and the rules would read neither
+            # (false beside none agrees with it: nothing kept, nothing shared)
             raise PydanticCustomError("contradicts_field", "{field}: {said} says how a memory is shared, but "
                                       "memory: none keeps none", {"field": "shared_memory",
                                                                   "said": str(self.shared_memory).lower()})
