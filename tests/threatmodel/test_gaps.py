@@ -164,3 +164,26 @@ def test_a_generator_that_does_not_say_what_it_produces_is_asked():
                            "  - {id: m, kind: model, task: generation, modality: text}\nflows: [{from: u, to: m}]\n")
     gap = next(g for g in unstated(gen) if g.component == "m" and g.field == "outputs")
     assert "AML.T0088" in gap.techniques
+
+
+def test_a_hedged_finding_says_which_unset_field_would_rule_it_out():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel import report as tmr
+
+    text = """name: bot
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: bot, kind: llm-app, tools: [push]}
+  - {id: push, kind: tool, side_effects: write, sends_only: true}
+flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}]
+"""
+    s = load_system_text(text)
+    gap = next(g for g in unstated(s) if g.component == "bot" and g.field == "properties.financial")
+    assert gap.removes == ("AML.T0048.000",) and "AML.T0048.000" in predict(s).technique_ids
+    # and it is true: saying so removes exactly that
+    said = load_system_text(text.replace("tools: [push]}", "tools: [push], properties: {financial: false}}"))
+    assert "AML.T0048.000" not in predict(said).technique_ids
+    assert not any(g.field == "properties.financial" for g in unstated(said) if g.component == "bot")
+    lines = tmr.gap_lines(tmr.build(s, k=0), most=5)
+    assert any("would rule out" in line and "bot properties.financial (AML.T0048.000)" in line for line in lines)

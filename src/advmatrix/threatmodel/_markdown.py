@@ -116,18 +116,31 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
     out = []
     fields = [g for g in tm.gaps if not g.field.startswith("properties.")]
     free = [g for g in tm.gaps if g.field.startswith("properties.")]
-    for g in fields[:most] + (free if most is None else []):
-        names = ", ".join(f"{t} {matrix.technique(t).name}" for t in g.techniques[:4])
-        more = f" and {len(g.techniques) - 4} more" if len(g.techniques) > 4 else ""
+    def listed(ids: tuple[str, ...]) -> str:
+        more = f" and {len(ids) - 4} more" if len(ids) > 4 else ""
+        return ", ".join(f"{t} {matrix.technique(t).name}" for t in ids[:4]) + more
+
+    # a field that would only rule findings out is worth a line too, in the short list after those that add
+    shown = fields[:most] if most is None else sorted(fields, key=lambda g: not g.techniques)[:most]
+    for g in shown + (free if most is None else []):
         said = "is unset; where it holds, setting it" if g in free else "is not stated; stating it"
         on = f" (some for {', '.join(g.elsewhere)})" if g.elsewhere else ""
-        out.append(f"{g.component}: '{g.field}' {said} could add {len(g.techniques)} technique(s): {names}{more}{on}.")
+        parts = [f"{said} could add {len(g.techniques)} technique(s): {listed(g.techniques)}{on}"
+                 ] if g.techniques else []
+        if g.removes:
+            parts.append(f"{'' if g.techniques else 'is unset; ' if g in free else 'is not stated; '}saying it is "
+                         f"false, where that holds, would rule out {len(g.removes)}: {listed(g.removes)}")
+        out.append(f"{g.component}: '{g.field}' {'; '.join(parts)}.")
     if most is not None and free:
         # A short list folds the free properties into one line of names: they are hints to check, not
         # gaps, and which component each could apply to is in the reports.
         names = sorted({g.field.split(".", 1)[1] for g in free})
         out.append(f"free properties the rules read, unset on some components (read as no there): {', '.join(names)}; "
                    "set those that hold (docs/threatmodel-system.md; which components, in the reports).")
+        hedges = [g for g in free if g.removes][:most]
+        if hedges:
+            out.append("saying false, where it holds, would rule out: " + "; ".join(
+                f"{g.component} {g.field} ({', '.join(g.removes)})" for g in hedges) + ".")
     for a in tm.assumptions[:most]:
         out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (the BOM does not say); "
                    "state it in an overlay.")

@@ -52,11 +52,14 @@ class Gap:
     #: Other components some of those techniques would be predicted for (a tool's field decides what its
     #: LLM app is exposed to).
     elsewhere: tuple[str, ...] = ()
+    #: Techniques predicted for the component now that saying the field is false would rule out (an
+    #: agent's financial harm, hedged while ``properties.financial`` is unset).
+    removes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {"component": self.component, "field": self.field, "techniques": list(self.techniques),
-                "elsewhere": list(self.elsewhere)}
+                "elsewhere": list(self.elsewhere), "removes": list(self.removes)}
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,9 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
             reads.setdefault(name, []).append(rule)
         for name in _selector_fields(rule.when) - {"kind"}:
             remote.setdefault(name, []).append(rule)
+    by_technique: dict[str, list[Rule]] = {}
+    for rule in rule_list:
+        by_technique.setdefault(rule.technique_id, []).append(rule)
     haves: dict[str, set[str]] = {}
 
     def have(comp: Component) -> set[str]:
@@ -206,17 +212,33 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
                     for other_id, tid in probes.get(key, ()):
                         gained.add(tid)
                         where.add(other_id)
-            if gained:
+            removed = _ruled_out(system, comp, name, reads.get(name, ()), by_technique, have(comp))
+            if gained or removed:
                 # Likeliest first (the learned rate of each technique), so a short list shows what matters.
                 found.append(Gap(comp.id, name, tuple(sorted(gained, key=lambda t: (-rates.get(t, 0.0), t))),
-                                 tuple(sorted(where, key=system.position))))
+                                 tuple(sorted(where, key=system.position)),
+                                 tuple(sorted(removed, key=lambda t: (-rates.get(t, 0.0), t)))))
         # The field that would change most first: that is the one worth stating.
-        found.sort(key=lambda g: (-len(g.techniques), g.field))
+        found.sort(key=lambda g: (-len(g.techniques), -len(g.removes), g.field))
         out += [g for g in found if not g.field.startswith("properties.")]
         free += [g for g in found if g.field.startswith("properties.")]
     # Free properties after every schema field: unset means "no" for them, so they are hints to check
     # rather than gaps, and a short list should show the gaps first.
     return tuple(out + free)
+
+
+def _ruled_out(system: System, comp: Component, name: str, readers: Iterable[Rule],
+               by_technique: Mapping[str, list[Rule]], have: set[str]) -> set[str]:
+    """The techniques predicted for ``comp`` that saying ``name`` is false would rule out: a true/false
+    field or free property, unstated, that a rule reading it fires through (a hedge: "where that moves
+    money ..."), and no rule finds the technique on ``comp`` once it is false."""
+    if not (name.startswith("properties.") or _type_values(comp, name) == [True, False]):
+        return set()
+    firing = {r.technique_id for r in readers if r.technique_id in have and r.facts(system, comp) is not None}
+    if not firing:
+        return set()
+    probe = _with(comp, name, False)
+    return {t for t in firing if not any(r.facts(system, probe) is not None for r in by_technique[t])}
 
 
 def assumed(system: System) -> tuple[Assumption, ...]:
