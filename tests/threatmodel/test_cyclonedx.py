@@ -183,6 +183,13 @@ BAD_OVERLAYS = {
                            ":3: component 'tuned-llm': properties"),
     "name-as-number": ("name: 5\n", ":1: name: expected text; YAML read this as a number (5): put it in quotes"),
     "unknown-top-level": ("colour: blue\n", ":1: colour: unknown field"),
+    # each had ended in a traceback (an unhashable kind or control)
+    "kind-as-list": ("components:\n  - id: helpdesk-bot\n    kind: [llm-app]\n",
+                     ":3: components.0.kind: must be one of model,"),
+    "control-as-list": ("components:\n  - id: helpdesk-bot\n    controls: [[AML.M0029]]\n",
+                        ":3: components.0.controls.0: expected an ATLAS mitigation ID"),
+    "control-as-mapping": ("components:\n  - id: helpdesk-bot\n    controls: [{id: AML.M0029}]\n",
+                           ":3: components.0.controls.0: expected an ATLAS mitigation ID"),
 }
 
 

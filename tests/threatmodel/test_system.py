@@ -515,3 +515,13 @@ def test_a_unicode_line_break_yaml_counts_and_editors_do_not_is_refused_at_its_l
         load_system_text(text, "s.yaml")
     assert str(info.value) == f"s.yaml:2: holds U+{ord(char):04X} ({name}), which YAML reads as a line break; remove it"
 
+
+
+@pytest.mark.parametrize("kind", ["", "    kind: yes\n", "    kind: [tool]\n"])
+def test_a_tool_an_app_lists_with_no_usable_kind_is_named_at_its_line(kind):
+    text = f"name: x\ncomponents:\n  - {{id: app, kind: llm-app, tools: [t]}}\n  - id: t\n{kind}"
+    with pytest.raises(FormatError) as caught:
+        load_system_text(text, "s.yaml")
+    said = str(caught.value)
+    assert said.startswith(("s.yaml:4: components[1]: a component needs a 'kind'", "s.yaml:5: components[1].kind:"))
+    assert "\n" not in said

@@ -51,6 +51,8 @@ def reference_problems(components: list[tuple[Any, Any, Any]],
                 continue  # the schema check names it
             if tool not in kinds:
                 problems.append((("components", i, "tools", j), f"unknown component '{tool}'{_lookalike(tool, kinds)}"))
+            elif not isinstance(kinds[tool], str):
+                continue  # a kind missing or not text: the schema check names it at the component
             elif kinds[tool] not in ("tool", "llm-app"):
                 # another LLM app is a sub-agent it delegates to; anything else is not called as a tool
                 problems.append((("components", i, "tools", j), f"'{tool}' is {a_kind(kinds[tool])}, not a tool "

@@ -310,6 +310,9 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
         if comp["id"] not in bom_ids:
             _new_id(comp, bom_ids, overlay, i, fail)
         old = comps.get(comp["id"], {})
+        if "kind" in comp and not isinstance(comp["kind"], str):
+            raise fail(("components", i, "kind"), f"must be one of {', '.join(COMPONENT_CLASSES)}; "
+                                                  f"got {comp['kind']!r}")
         if "kind" in comp and old and comp["kind"] != old.get("kind"):
             # A new kind invalidates the imported kind-specific fields, and makes fields of the BOM's
             # advmatrix: properties that were free under the old one (sends_only on an 'application').
@@ -317,6 +320,10 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
         merged = {**old, **comp}
         # A single control is a list of one, as in system.yaml; anything else is left for validation to report.
         given = [comp["controls"]] if isinstance(comp.get("controls"), str) else comp.get("controls")
+        for j, item in enumerate(given if isinstance(given, list) else ()):
+            if not isinstance(item, str):  # merged below by value: a list or mapping would not even hash
+                raise fail(("components", i, "controls", j), f"expected an ATLAS mitigation ID such as AML.M0029; "
+                                                             f"got {item!r}")
         if isinstance(given, list):
             merged["controls"] = list(dict.fromkeys([*old.get("controls", ()), *given]))
         if isinstance(old.get("properties"), dict) and isinstance(comp.get("properties"), dict):
