@@ -62,3 +62,15 @@ def test_a_key_given_twice_is_an_error_at_its_second_line():
 def test_a_binary_value_is_refused_not_decoded_into_text():
     with pytest.raises(FormatError, match=r"^g.yaml:2: a !!binary value; this file takes text"):
         parse_yaml("detectors: {}\nupstream: !!binary aHR0cDovL3g=\n", "g.yaml")
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("upstream: http://h\ndetectors:\n  volume: {max_clients: !!int lots}\n", 3),
+    ("upstream: !!timestamp yesterday\n", 1),
+    ("seed: !!float zero\n", 1),
+])
+def test_a_value_its_tag_cannot_take_is_one_line_at_its_line(text, line):
+    # the readers of monitor configurations, target files and campaign plans had raised a traceback
+    with pytest.raises(FormatError) as info:
+        parse_yaml(text, "c.yaml")
+    assert str(info.value).startswith(f"c.yaml:{line}: not valid YAML: a value cannot be read as its type")

@@ -69,7 +69,10 @@ def parse_yaml(text: str, source: str, lines: dict[tuple[Any, ...], int] | None 
         _check_nodes(node, source)
         if lines is not None:
             _lines(node, lines)
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise FormatError(untypable(source, loader, node, exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -77,6 +80,36 @@ def parse_yaml(text: str, source: str, lines: dict[tuple[Any, ...], int] | None 
         raise FormatError(f"{source}: not valid YAML{where}: {problem}") from None
     finally:
         loader.dispose()
+
+
+def untypable(source: str, loader: Any, node: Any, exc: Exception) -> str:
+    """The message for a value its explicit tag cannot take (``!!int lots``, ``!!timestamp x``) or an
+    integer longer than Python converts: PyYAML raises plain errors for these, some internal ('NoneType'
+    has no 'groupdict'), naming no line; the line is that of the first scalar that fails alone."""
+    detail = ("not what its tag says" if isinstance(exc, (AttributeError, KeyError, TypeError)) else
+              (str(exc).splitlines() or [repr(exc)])[0].split(";")[0].strip()[:120])
+    at = _failing_scalar(loader, node)
+    return f"{source}{f':{at}' if at else ''}: not valid YAML: a value cannot be read as its type ({detail})"
+
+
+def _failing_scalar(loader: Any, node: Any) -> int | None:
+    import yaml
+
+    todo = [node]
+    while todo:
+        n = todo.pop(0)
+        if isinstance(n, yaml.ScalarNode):
+            # the failed document left the loader mid-construction: each try starts it afresh
+            loader.constructed_objects, loader.recursive_objects, loader.state_generators = {}, {}, []
+            try:
+                loader.construct_object(n)
+            except (ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError):
+                return n.start_mark.line + 1
+        elif isinstance(n, yaml.SequenceNode):
+            todo.extend(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            todo.extend(x for pair in n.value for x in pair)
+    return None
 
 
 def _lines(root: Any, lines: dict[tuple[Any, ...], int]) -> None:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ..errors import FormatError
 from ..kb._io import read_text as _read_file
+from ..kb._io import untypable
 from ._ids import ID_PATTERN
 from ._words import a_kind, nearest
 from ._words import more as more_
@@ -213,14 +214,8 @@ def _read(text: str, source: str) -> Located:
             try:
                 data = loader.construct_document(node)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                # An explicit tag with content it cannot take (!!float abc, !!bool maybe, !!timestamp x),
-                # or an integer longer than Python converts: PyYAML raises plain errors for these.
-                # PyYAML's own failure for some tags is an internal one ('NoneType' has no 'groupdict')
-                detail = ("not what its tag says" if isinstance(exc, (AttributeError, KeyError, TypeError)) else
-                          (str(exc).splitlines() or [repr(exc)])[0].split(";")[0].strip()[:120])
-                at = _failing_scalar(loader, node)
-                raise FormatError(f"{source}{f':{at}' if at else ''}: not valid YAML: a value cannot be read as its "
-                                  f"type ({detail})") from None
+                # an explicit tag with content it cannot take (!!float abc, !!bool maybe, !!timestamp x)
+                raise FormatError(untypable(source, loader, node, exc)) from None
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -266,25 +261,6 @@ def _path(loc: Loc) -> str:
             part = f"{part[:40]}…{part[-10:]} ({len(part):,} characters)"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def _failing_scalar(loader: Any, node: Any) -> int | None:
-    """The line of the first scalar the loader cannot build (its whole-document error names none)."""
-    todo = [node]
-    while todo:
-        n = todo.pop(0)
-        if isinstance(n, yaml.ScalarNode):
-            # the failed document left the loader mid-construction: each try starts it afresh
-            loader.constructed_objects, loader.recursive_objects, loader.state_generators = {}, {}, []
-            try:
-                loader.construct_object(n)
-            except (ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError):
-                return n.start_mark.line + 1
-        elif isinstance(n, yaml.SequenceNode):
-            todo.extend(n.value)
-        elif isinstance(n, yaml.MappingNode):
-            todo.extend(x for pair in n.value for x in pair)
-    return None
 
 
 def _clean_loc(loc: Loc) -> Loc:
