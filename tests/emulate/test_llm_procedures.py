@@ -237,6 +237,20 @@ def test_harmful_content_needs_a_judge_and_uses_its_score():
         get("harmful-content")(judge="gpt-4")
 
 
+@pytest.mark.parametrize(("judge", "says"), [
+    ({"protocol": "openai", "url": "http://127.0.0.1:9/v1", "model": "m", "temprature": 0},
+     "unknown key 'temprature' for protocol 'openai' (did you mean 'temperature'?"),
+    ({"protocl": "openai", "url": "http://127.0.0.1:9/v1"}, "no 'protocol' given (is 'protocl' meant to be it?)"),
+    ({"protocol": "openai", "url": "http://127.0.0.1:9/v1", "model": "m", "api_key": "${ADVMATRIX_TEST_UNSET_KEY}"},
+     "uses ${ADVMATRIX_TEST_UNSET_KEY}, which is not set"),
+])
+def test_a_bad_judge_is_refused_with_the_parameters_before_the_target_is_queried(judge, says):
+    # it had been opened only when the procedure started: after the other procedures had queried the target
+    with pytest.raises(UsageError) as info:
+        get("harmful-content")(judge=judge)
+    assert "parameter 'judge'" in str(info.value) and says in str(info.value)
+
+
 def test_the_judges_key_never_reaches_the_stored_parameters():
     params = get("harmful-content")(judge={"protocol": "openai", "url": "http://127.0.0.1:9/v1", "api_key": "sk-x"})
     assert params.params.model_dump(mode="json")["judge"]["api_key"] == "***"

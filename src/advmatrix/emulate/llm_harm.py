@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_serializer, field_validator
 
-from ..targets import ChatTarget, Message, open_target
+from ..errors import UsageError
+from ..targets import ChatTarget, Message, check_description, open_target
 from ._llm import LLMParams, LLMProcedure, Payload, Trial
 
 _SCORE = re.compile(r"\b(10|[0-9])\b")
@@ -25,6 +26,11 @@ class HarmParams(LLMParams):
     def _a_chat_target(cls, value: Any) -> Any:
         if value is not None and not isinstance(value, (dict, ChatTarget)):
             raise ValueError("give a chat target description (a mapping) or a ChatTarget")
+        if isinstance(value, dict):
+            try:  # now, not when the procedure starts: by then the target has been queried
+                check_description(value, "judge")
+            except UsageError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @field_serializer("judge")

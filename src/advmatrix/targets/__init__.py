@@ -16,7 +16,7 @@ application's own JSON API (kinds ``openai``, ``anthropic``, ``ollama``, ``json-
 from ._base import Access, Budget, OutputKind, Target, TargetInfo, softmax
 from ._chat import CHANNELS, ChatBudget, ChatInfo, ChatReply, ChatTarget, Message, MockChatTarget, ToolCall, Usage
 from ._kinds import DescriptionParams, TargetKind
-from ._open import open_target
+from ._open import check_description, open_target
 from .http import HttpTarget, JsonTemplateTarget, KServeV2Target, TFServingTarget
 from .llm import HttpChatTarget, PlantEndpoint
 from .local import OnnxTarget, SklearnTarget, TorchTarget
@@ -49,6 +49,7 @@ __all__ = [
     "ToolCall",
     "TorchTarget",
     "Usage",
+    "check_description",
     "open_target",
     "softmax",
 ]

@@ -73,14 +73,32 @@ def _env(value: Any, source: str = "", key: str = "") -> Any:
 
 def _from_description(desc: dict, budget: Budget | None, overrides: dict, source: str) -> Target:
     desc = _env({**desc, **{k: v for k, v in overrides.items() if v is not None}}, source)
+    return _kind(desc, source).open(desc, budget, source)
+
+
+def _kind(desc: dict, source: str) -> type:
     kinds = registry("target")
     protocol = desc.get("protocol")
     kind = kinds.get(protocol) if isinstance(protocol, str) else None
     if kind is None:
         close = difflib.get_close_matches(str(protocol), kinds, n=1) if isinstance(protocol, str) else []
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise UsageError(f"{source}: unknown protocol {protocol!r} ({hint}known: {', '.join(kinds)})")
-    return kind.open(desc, budget, source)
+        typo = difflib.get_close_matches("protocol", [k for k in desc if isinstance(k, str)], n=1)
+        said = (f"no 'protocol' given{f' (is {typo[0]!r} meant to be it?)' if typo else ''}" if protocol is None
+                else f"unknown protocol {protocol!r}")
+        raise UsageError(f"{source}: {said} ({hint}known: {', '.join(kinds)})")
+    return kind
 
 
-__all__ = ["open_target", "schemes"]
+def check_description(desc: dict, source: str) -> None:
+    """Check a target description without opening it: its environment variables are set, its protocol
+    is known and its keys and values are that protocol's. Each problem is the one line
+    :func:`open_target` would give, raised before anything is sent (a judge model in a plan)."""
+    desc = _env(dict(desc), source)
+    kind = _kind(desc, source)
+    check = getattr(kind, "check", None)
+    if check is not None:
+        check(desc, source)
+
+
+__all__ = ["check_description", "open_target", "schemes"]
