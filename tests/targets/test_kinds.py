@@ -67,7 +67,7 @@ def test_unknown_uri_and_protocol_list_what_is_known():
         open_target("grpc://h/m")
     with pytest.raises(UsageError, match=r"unknown protocol 'kserv' \(did you mean 'kserve'\? known: .*json, .*kserve"):
         open_target({"protocol": "kserv"})
-    with pytest.raises(UsageError, match="unknown protocol None"):
+    with pytest.raises(UsageError, match="no 'protocol' given"):
         open_target({"url": "http://x"})
 
 
