@@ -116,7 +116,7 @@ def test_the_page_says_what_the_description_leaves_open(client):
     assert "&#39;audience&#39; was assumed to be &#39;internal&#39;" in r.text
 
 
-@pytest.mark.parametrize("name", ["..", "x" * 300 + ".yaml", "a\x00b.yaml"])
+@pytest.mark.parametrize("name", ["..", "x" * 300 + ".yaml", "a\x00b.yaml", "系统描述" * 21 + ".yaml"])
 def test_odd_upload_names_are_answered_not_a_500(client, name):
     r = client.post("/threatmodel", files={"system": (name, AGENT.read_bytes())})
     assert r.status_code == 200 and "techniques predicted" in r.text

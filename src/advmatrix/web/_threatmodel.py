@@ -44,7 +44,9 @@ async def _read(upload: UploadFile | None, field: str) -> tuple[str, bytes] | No
     name = PurePath(upload.filename.replace("\\", "/").replace("\x00", "")).name
     if name in ("", ".", ".."):
         name = field
-    return name[-100:], data
+    # the limit is in bytes (255 on most file systems): 100 CJK characters are 300
+    kept = name.encode("utf-8")[-200:].decode("utf-8", "ignore")
+    return kept or field, data
 
 
 def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = None) -> tuple[Any, list[str]]:
