@@ -473,6 +473,13 @@ def test_bidirectional_overrides_are_refused_in_text():
         load_system_text('name: "safe\\u202eexe.yaml"\ncomponents: []\n', "s.yaml")
 
 
+@pytest.mark.parametrize("escape", ["\\uffff", "\\ufffe"])
+def test_a_character_no_yaml_reader_takes_back_is_refused_in_text(escape):
+    # the emitted plan and gateway configuration carry the name: their readers would refuse them
+    with pytest.raises(FormatError, match=r"^s.json:1: name: holds a control character \(U\+FFF[EF]\)"):
+        load_system_text('{"name": "sys' + escape + '", "components": []}', "s.json")
+
+
 def test_an_outside_party_is_a_source_or_a_sink_not_a_relay():
     s = load_system_text("""\
 name: r

@@ -39,8 +39,11 @@ ComponentId = Annotated[str, AfterValidator(_visible)]
 #: Characters no description text needs and a terminal or a YAML reader acts on: C0 and C1 controls
 #: (an escape sequence recolours or clears the console) other than tab and line breaks, and the Unicode
 #: line separators (a YAML file written from the name would break at them), and the bidirectional
-#: overrides and isolates, which make a name display as something else ("safe\u202eexe.yaml").
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: overrides and isolates, which make a name display as something else ("safe\u202eexe.yaml"); also
+#: the non-characters U+FFFE and U+FFFF and lone surrogates, which no YAML reader takes back (a plan or
+#: gateway configuration written from the name could not be read).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                      "\ud800-\udfff\ufffe\uffff]")
 
 
 def control_in(value: Any) -> str | None:
