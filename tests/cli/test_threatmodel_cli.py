@@ -223,3 +223,30 @@ def test_schema_prints_the_json_schema_and_a_missing_system_is_one_line(cli):
     # whatever is given beside it would be ignored: a misspelt gate must not pass
     mixed = cli("threatmodel", "--schema", "--fail-on", "bogus")
     assert mixed.code == 2 and "--schema prints the JSON Schema and takes nothing else (got --fail-on)" in mixed.err
+
+
+def test_sigterm_while_writing_leaves_no_half_made_out_directory(cli, tmp_path, monkeypatch):
+    import contextlib
+    import os
+    import signal
+
+    from advmatrix.threatmodel import report
+
+    real = report.atomic_path
+    calls = []
+
+    @contextlib.contextmanager
+    def terminated_midway(path):
+        calls.append(path)
+        with real(path) as tmp:
+            if len(calls) == 2:  # one file's temporary copy written, the next one begun
+                os.kill(os.getpid(), signal.SIGTERM)
+            yield tmp
+
+    monkeypatch.setattr(report, "atomic_path", terminated_midway)
+    before = signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "out"
+    r = cli("threatmodel", AGENT, "--out", out, "--format", "all", "--paths", "0")
+    assert r.code == 143 and r.err.strip() == "advmatrix: terminated", r.err
+    assert not out.exists() and len(calls) == 2
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is the command's only

@@ -50,22 +50,52 @@ def _once(app: object, argv: list[str]) -> None:
                              f"{len(given)} times; give it once")
 
 
+class _Terminated(BaseException):
+    """SIGTERM (``timeout``, a cancelled CI job, ``kill``), raised where the program is: the cleanups that
+    run for Ctrl-C (temporary files, an ``--out`` directory this run made) run for it too, where the
+    default handler would end the process on the spot."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the process exit code.
 
     Usage errors are reported by the parsers (exit 2); everything advmatrix raises on purpose
-    becomes one line here, so no user ever sees a traceback for bad input.
+    becomes one line here, so no user ever sees a traceback for bad input. Ctrl-C exits 130 and SIGTERM
+    143, each after the same cleanups, with one line saying so.
     """
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    before = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    try:
+        return _run(argv)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse's own --help and usage errors
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == 130:  # typer turns Ctrl-C into an exit of 130 before it reaches the handler below
+            print("advmatrix: interrupted", file=sys.stderr)
+        return code
     except AdvmatrixError as exc:
         print(f"advmatrix: error: {_terminal_safe(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("advmatrix: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("advmatrix: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         return 0  # output piped into head and closed early: not an error
     except OSError as exc:
