@@ -25,6 +25,14 @@ The CLI turns any ``AdvmatrixError`` into one line on stderr and a non-zero exit
 from __future__ import annotations
 
 
+def quoted(value: object) -> str:
+    """``value`` in single quotes for a message, or as its escaped form when it holds a line break or
+    another character that is not printed as itself: a value from the user's file must not split the one
+    line of an error (``'a\\nadvmatrix: error: forged'`` would print as a second, forged error)."""
+    text = str(value)
+    return f"'{text}'" if text.isprintable() else ascii(text)
+
+
 def first_problem(exc: Exception) -> tuple[str, str]:
     """The first problem of a pydantic ``ValidationError`` as (dotted field path, message): every
     place that validates input reports it as one line built from these two."""

@@ -59,7 +59,7 @@ def _cases():
          r"'headers.Authorization' uses \$\{ADVMATRIX_TEST_UNSET_TOKEN\}, which is not set")
     case("yaml-unset-env-url", ["assess", "unset-env-url.yaml"], 2, r"'url' uses \$\{ADVMATRIX_TEST_UNSET_HOST\}")
     case("yaml-protocol-typo", ["assess", "protocol-typo.yaml"], 2, r"unknown protocol 'kserv' .*did you mean 'kserve'")
-    case("yaml-no-protocol", ["assess", "no-protocol.yaml"], 2, r"unknown protocol None")
+    case("yaml-no-protocol", ["assess", "no-protocol.yaml"], 2, r"no-protocol.yaml: no 'protocol' given")
     case("yaml-a-list", ["assess", "a-list.yaml"], 2, r"a-list.yaml: a target description must be a mapping")
     case("yaml-broken", ["assess", "broken.yaml"], 2, r"broken.yaml: not valid YAML \(line 3")
     case("yaml-missing-file", ["assess", "nowhere.yaml"], 2, r"nowhere.yaml")

@@ -250,3 +250,13 @@ def test_sigterm_while_writing_leaves_no_half_made_out_directory(cli, tmp_path, 
     assert r.code == 143 and r.err.strip() == "advmatrix: terminated", r.err
     assert not out.exists() and len(calls) == 2
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is the command's only
+
+
+@pytest.mark.parametrize(("args", "shown"), [
+    (["--fail-on", "likely\nadvmatrix: error: forged"], "(got 'likely\\nadvmatrix: error: forged')"),
+    (["--format", "json\nX"], "--format 'json\\nX'"),
+    (["--rules", "nofile\nX"], "'nofile\\nX': no such rule file"),
+])
+def test_a_value_with_a_line_break_stays_on_the_errors_one_line(cli, args, shown):
+    r = cli("threatmodel", AGENT, *args)
+    assert r.code == 2 and shown in r.err and len(r.err.strip().splitlines()) == 1, r.err

@@ -532,3 +532,11 @@ def test_a_tool_an_app_lists_with_no_usable_kind_is_named_at_its_line(kind):
     said = str(caught.value)
     assert said.startswith(("s.yaml:4: components[1]: a component needs a 'kind'", "s.yaml:5: components[1].kind:"))
     assert "\n" not in said
+
+
+def test_an_unknown_flow_end_holding_a_line_break_is_shown_escaped_on_one_line():
+    text = ('name: s\ncomponents:\n  - {id: a, kind: external}\n'
+            'flows:\n  - {from: "a\\nadvmatrix: error: forged", to: a}\n')
+    with pytest.raises(FormatError) as caught:
+        load_system_text(text, "s.yaml")
+    assert "\n" not in str(caught.value) and "unknown component 'a\\nadvmatrix: error: forged'" in str(caught.value)

@@ -17,7 +17,7 @@ _FORMATS_HELP = "json, md, html, layer, sarif or all; comma-separated or repeate
 
 
 def _formats(values: list[str], fmt_names: tuple[str, ...]) -> list[str]:
-    from ..errors import UsageError
+    from ..errors import UsageError, quoted
 
     chosen: list[str] = []
     for value in values:
@@ -27,7 +27,7 @@ def _formats(values: list[str], fmt_names: tuple[str, ...]) -> list[str]:
             elif name in fmt_names:
                 chosen.append(name)
             elif name:
-                raise UsageError(f"--format '{name}': must be one of {', '.join(fmt_names)} or all")
+                raise UsageError(f"--format {quoted(name)}: must be one of {', '.join(fmt_names)} or all")
     return list(dict.fromkeys(chosen))
 
 
@@ -51,7 +51,7 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
 
     from rich.markup import escape
 
-    from ..errors import UsageError
+    from ..errors import UsageError, quoted
     from ..threatmodel import load_rules
     from ..threatmodel import report as tmr
     from ..threatmodel.rules import RuleWarning
@@ -76,7 +76,7 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
         if given == "-":  # lines and SARIF locations name a file; standard input has none
             raise UsageError(f"{what} '-': standard input is not read; give the file's path")
     if fail_on is not None and fail_on not in tmr.FAIL_ON:
-        raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got '{fail_on}')")
+        raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got {quoted(fail_on)})")
     # Path("") is the current directory: an empty argument would quietly mean "."
     for what, value in (("SYSTEM", system), ("--overlay", overlay), *(("--rules", r) for r in rules),
                         ("--out", out_dir)):

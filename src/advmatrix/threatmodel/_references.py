@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+from ..errors import quoted
 from ._words import a_kind
 
 __all__ = ["loc_text", "reference_problems"]
@@ -41,7 +42,7 @@ def reference_problems(components: list[tuple[Any, Any, Any]],
         pairs.setdefault((source, target), i)
         for ref, alias in ((source, "from"), (target, "to")):
             if ref not in kinds:
-                problems.append((("flows", i, alias), f"unknown component '{ref}'{_lookalike(ref, kinds)}"))
+                problems.append((("flows", i, alias), f"unknown component {quoted(ref)}{_lookalike(ref, kinds)}"))
             elif kinds[ref] == "adversary":
                 problems.append((("flows", i, alias), f"'{ref}' is an adversary, which takes no flows: "
                                  "say what it can reach with its 'access'"))
@@ -50,7 +51,8 @@ def reference_problems(components: list[tuple[Any, Any, Any]],
             if not isinstance(tool, str):
                 continue  # the schema check names it
             if tool not in kinds:
-                problems.append((("components", i, "tools", j), f"unknown component '{tool}'{_lookalike(tool, kinds)}"))
+                problems.append((("components", i, "tools", j),
+                                 f"unknown component {quoted(tool)}{_lookalike(tool, kinds)}"))
             elif not isinstance(kinds[tool], str):
                 continue  # a kind missing or not text: the schema check names it at the component
             elif kinds[tool] not in ("tool", "llm-app"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typing
 from typing import Any
 
-from ..errors import FormatError
+from ..errors import FormatError, quoted
 from ..kb import bundled
 from ._conditions import COMBINATORS, GRAPH_LEAVES, OPERATORS, Condition, kind_test
 from ._load import MAX_PROBLEMS, Located
@@ -70,7 +70,8 @@ class RuleChecker:
         if not isinstance(raw, dict):
             raise self.fail(loc, "", "a rule is a mapping with 'id', 'when' and 'reason'")
         tid = raw.get("id")
-        name = str(tid) if tid else f"#{loc[-1] + 1}"
+        # as the rule is named in messages: an id holding a line break must not split them
+        name = (str(tid) if str(tid).isprintable() else ascii(str(tid))) if tid else f"#{loc[-1] + 1}"
         for key in raw:
             if key not in RULE_KEYS:
                 near = nearest(str(key), sorted(RULE_KEYS), cutoff=0.6)
@@ -85,7 +86,7 @@ class RuleChecker:
                         "as 'when')" if nested else ""
                 raise self.fail(loc, name, f"'{key}' is missing{where}")
         if not isinstance(tid, str) or tid not in self.matrix or type(self.matrix.get(tid)).__name__ != "Technique":
-            raise self.fail((*loc, "id"), name, f"unknown ATLAS technique '{tid}'")
+            raise self.fail((*loc, "id"), name, f"unknown ATLAS technique {quoted(tid)}")
         when = self.condition(raw["when"], (*loc, "when"), name, frozenset(COMPONENT_KINDS))
         if not isinstance(raw["reason"], str) or not raw["reason"].strip():
             raise self.fail((*loc, "reason"), name, "'reason' must be non-empty text")

@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import FormatError
+from ..errors import FormatError, quoted
 from ..kb import bundled
 from ._conditions import GRAPH_LEAVES, Condition, read_field
 from ._load import read_text, read_yaml
@@ -171,7 +171,8 @@ def _rule_files(path: Path) -> list[Path]:
                                       "directly in the directory, not starting with '_')"), stacklevel=2)
         return found
     if not path.exists():
-        raise FormatError(f"{path}: no such rule file or directory")
+        shown = path if str(path).isprintable() else quoted(path)  # a line break would split the error
+        raise FormatError(f"{shown}: no such rule file or directory")
     return [path]
 
 
