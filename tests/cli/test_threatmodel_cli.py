@@ -260,3 +260,10 @@ def test_sigterm_while_writing_leaves_no_half_made_out_directory(cli, tmp_path, 
 def test_a_value_with_a_line_break_stays_on_the_errors_one_line(cli, args, shown):
     r = cli("threatmodel", AGENT, *args)
     assert r.code == 2 and shown in r.err and len(r.err.strip().splitlines()) == 1, r.err
+
+
+@pytest.mark.parametrize("args", [["--paths", "101"], ["--fromat", "json"], ["--paths"]])
+def test_a_usage_error_is_one_line_not_a_box(cli, args):
+    r = cli("threatmodel", AGENT, *args)
+    assert r.code == 2 and r.err.startswith("advmatrix: error: ") and len(r.err.strip().splitlines()) == 1, r.err
+    assert "--help" in r.err and "╭" not in r.err

@@ -17,12 +17,26 @@ def _dispatch(argv: list[str]) -> int:
         from .scan import run_scan
 
         return run_scan(argv[1:])
+    import click
+
     from ._app import app
 
     _once(app, argv)
     try:
-        app(args=argv, prog_name="advmatrix", standalone_mode=True)
-        return 0
+        # not standalone: click's usage errors come back here to be said in one line, not drawn as a box
+        code = app(args=argv, prog_name="advmatrix", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # the help a bare group or command prints is what was asked for
+        return exc.exit_code
+    except click.ClickException as exc:
+        command = exc.ctx.command_path if getattr(exc, "ctx", None) else "advmatrix"
+        hint = f" (see {command} --help)" if isinstance(exc, click.UsageError) else ""
+        print(f"advmatrix: error: {_terminal_safe(exc.format_message())}{hint}", file=sys.stderr)
+        return exc.exit_code
+    except click.Abort:
+        print("advmatrix: interrupted", file=sys.stderr)
+        return 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
 
