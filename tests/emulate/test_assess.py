@@ -133,7 +133,8 @@ def test_a_misspelled_gate_fails_loudly(cli, served, tmp_path):
     assert r.code == 2 and "no procedure reports a metric 'fidelty'" in r.err and "fidelity" in r.err
     assert not (tmp_path / "r.db").exists()  # a metric no procedure reports is refused before any query
     r = cli(*args, "--fail-on", "evasion.success>0.5")
-    assert r.code == 2 and "no procedure matching 'evasion' ran" in r.err
+    assert r.code == 2 and "no procedure matching 'evasion' is chosen for this target (chosen: extraction)" in r.err
+    assert not (tmp_path / "r.db").exists() and not (tmp_path / "o").exists()  # refused before any query
 
 
 def test_the_engine_is_the_same_for_library_users(served, tmp_path):

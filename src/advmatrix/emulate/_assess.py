@@ -70,6 +70,16 @@ def check_rules(rules: Sequence[str | Rule]) -> list[Rule]:
     return parsed
 
 
+def _selected(rules: list[Rule], chosen: Sequence[Any]) -> None:
+    """Refuse, before the first query, a rule whose selector matches none of the procedures chosen for
+    this target (``evasion`` for an LLM application's plan): it could only fail after the whole run."""
+    for rule in rules:
+        if rule.selector != "any" and not any(rule.selector in (p.name, p.family) for p in chosen):
+            names = ", ".join(sorted(p.name for p in chosen))
+            raise UsageError(f"--fail-on '{rule.text}': no procedure matching '{rule.selector}' is chosen for this "
+                             f"target (chosen: {names}); the rule would check nothing")
+
+
 def _unchecked(rules: list[Rule], assessment: Assessment) -> str | None:
     """Why a rule checked nothing (its procedures did not run, or none reports its metric)."""
     for rule in rules:
@@ -120,6 +130,7 @@ def assess(target: Target | str | Path | dict, *, procedures: Sequence[str] | Ma
         if train is not None:
             dataset.train = load_callable(train) if isinstance(train, str) else train
         chosen = select(procedures, t, dataset)
+        _selected(rules, chosen)
     except BaseException:
         if opened and t is not None:
             t.close()
