@@ -595,3 +595,14 @@ def test_an_overlay_giving_a_component_a_kind_makes_its_bom_properties_fields_of
     tool = system.component("mailer")
     assert tool.kind == "tool" and tool.sends_only is True and tool.side_effects == "external-communication"
     assert "sends_only" not in tool.properties
+
+
+def test_a_model_card_task_advmatrix_does_not_read_is_warned_not_silently_other(tmp_path):
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
+    cards = [c for c in bom["components"] if c.get("modelCard", {}).get("modelParameters", {}).get("task")]
+    cards[0]["modelCard"]["modelParameters"]["task"] = "text-generaton"
+    path = tmp_path / "typo.bom.json"
+    path.write_text(json.dumps(bom))
+    with pytest.warns(UserWarning, match="model card task 'text-generaton' is none advmatrix reads"):
+        system = load_cyclonedx(path)
+    assert system.component(cards[0]["bom-ref"]).get("task") == "other"

@@ -149,6 +149,11 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] 
     task = params.get("task")
     if task:
         entry["task"] = _task(str(task))
+        if entry["task"] == "other" and str(task).strip().lower() != "other":
+            # a typo ("text-generaton") read as 'other' would quietly switch off the task's rules
+            warnings.warn(f"component '{entry['id']}': model card task '{task}' is none advmatrix reads "
+                          "(classification, detection, generation, embedding, ...); read as 'other': say the task "
+                          "in an overlay", UserWarning, stacklevel=2)
     modality = _modality(params, str(task or ""))
     if modality:
         entry["modality"] = modality
