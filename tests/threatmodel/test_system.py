@@ -540,3 +540,10 @@ def test_an_unknown_flow_end_holding_a_line_break_is_shown_escaped_on_one_line()
     with pytest.raises(FormatError) as caught:
         load_system_text(text, "s.yaml")
     assert "\n" not in str(caught.value) and "unknown component 'a\\nadvmatrix: error: forged'" in str(caught.value)
+
+
+def test_a_closed_field_yaml_read_as_a_boolean_says_to_quote_the_word():
+    with pytest.raises(FormatError) as caught:
+        load_system_text("name: s\ncomponents:\n  - {id: a, kind: service, audience: public, returns: no}\n", "s.yaml")
+    assert "returns: must be one of none, labels" in str(caught.value)
+    assert "got false (YAML reads yes, no, on and off as true or false: put the word in quotes)" in str(caught.value)

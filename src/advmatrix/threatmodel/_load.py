@@ -294,7 +294,11 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
     ctx = err.get("ctx") or {}
     if kind == "literal_error":
         expected = ctx.get("expected", "").replace("' or '", "', '").replace("'", "")
-        return f"must be one of {expected}; got {_shown(err['input'])}"
+        got = err["input"]
+        # returns: no, autonomy: off: YAML 1.1 read the word as a boolean, which no closed list holds
+        said = (f"{str(got).lower()} (YAML reads yes, no, on and off as true or false: put the word in quotes)"
+                if isinstance(got, bool) and "true" not in expected.split(", ") else _shown(got))
+        return f"must be one of {expected}; got {said}"
     if kind == "union_tag_invalid":
         return f"unknown component kind {ctx.get('tag')!r}; must be one of {', '.join(COMPONENT_KINDS)}"
     if kind == "union_tag_not_found":
