@@ -714,3 +714,38 @@ def test_a_store_that_trims_results_to_the_askers_rights_leaks_nothing_between_u
     got = predict(s)
     assert ("app" in on(got, "AML.T0057")) is leaks
     assert "app" in on(got, "AML.T0051.001") or "app" in on(got, "AML.T0051")  # planted text still reaches it
+
+
+def test_a_data_set_read_only_through_a_store_that_trims_results_leaks_nothing_between_users():
+    comps = [{"id": "u", "kind": "external", "actor": "user"},
+             {"id": "chat", "kind": "service", "audience": "internal", "returns": "text"},
+             {"id": "app", "kind": "llm-app", "memory": "none"},
+             {"id": "wiki", "kind": "dataset", "sensitive": True, "used_for": "retrieval", "writers": "internal"},
+             {"id": "index", "kind": "retrieval-store", "writers": "internal", "sensitive": True, "per_user": True},
+             {"id": "nosy", "kind": "adversary", "actor": "insider", "goals": ["steal-data"],
+              "access": ["query", "account"]}]
+    flows = [{"from": "u", "to": "chat"}, {"from": "chat", "to": "app"}, {"from": "wiki", "to": "index"},
+             {"from": "index", "to": "app"}]
+    assert "app" not in on(predict(system(comps, flows)), "AML.T0057")
+    # a set the model is trained on is in its weights, whoever asks
+    trained = [{**c, "used_for": ["retrieval", "training"]} if c["id"] == "wiki" else c for c in comps]
+    trained.append({"id": "llm", "kind": "model", "task": "generation"})
+    assert "app" in on(predict(system(trained, [*flows, {"from": "wiki", "to": "llm"}, {"from": "llm", "to": "app"},
+                                                 {"from": "app", "to": "llm"}])), "AML.T0057")
+
+
+def test_a_victims_conversation_leaks_only_where_people_talk_to_the_app_and_names_who_plants():
+    base = [{"id": "forge", "kind": "external", "actor": "internet"},
+            {"id": "hook", "kind": "service", "audience": "public", "authentication": "none", "returns": "none"},
+            {"id": "bot", "kind": "llm-app", "memory": "session"},
+            {"id": "planter", "kind": "adversary", "actor": "criminal", "goals": ["steal-data"], "access": ["content"]},
+            {"id": "asker", "kind": "adversary", "actor": "user", "goals": ["steal-data"], "access": ["query"]}]
+    fed = [{"from": "forge", "to": "hook"}, {"from": "hook", "to": "bot"}]
+    reasons = [r for f in predict(system(base, fed)).findings if f.technique_id == "AML.T0057" for r in f.reasons]
+    assert not reasons  # a webhook-fed bot keeps no one's private words
+    chat = [*base, {"id": "people", "kind": "external", "actor": "user"},
+            {"id": "ui", "kind": "service", "audience": "public", "returns": "text"}]
+    talked = [*fed, {"from": "people", "to": "ui"}, {"from": "ui", "to": "bot"}, {"from": "bot", "to": "ui"}]
+    reasons = [r for f in predict(system(chat, talked)).findings if f.technique_id == "AML.T0057" for r in f.reasons]
+    assert "planter can plant text that makes bot repeat what its users told it" in reasons
+    assert not any(r.startswith(("asker", "planter, asker")) for r in reasons)
