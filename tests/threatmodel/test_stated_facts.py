@@ -585,7 +585,7 @@ def test_an_adversary_leaks_through_the_app_only_what_others_put_there(app, acce
                [{"from": "users", "to": "chat"}, {"from": "chat", "to": "bot"}, {"from": "bot", "to": "chat"}])
     got = predict(s)
     reasons = [r for f in got.findings if f.technique_id == "AML.T0057" and f.component == "bot" for r in f.reasons]
-    assert any(r.startswith("thief wants data bot can see") for r in reasons) is leaks
+    assert any(r.startswith(("thief wants data bot can see", "thief can plant text")) for r in reasons) is leaks
     if app.get("system_prompt"):
         assert "bot" in on(got, "AML.T0056")  # the instructions are still someone's target
 
