@@ -640,6 +640,10 @@ def test_white_box_through_the_copy_on_devices_does_not_hand_over_the_model_on_o
     held = {f.component for f in got.findings if f.technique_id == "AML.T0044"
             and any(r.startswith("author holds") for r in f.reasons)}
     assert "edge" in held and ("cloud" in held) is theirs
+    # and so for optimising inputs against their copy
+    copied = {f.component for f in got.findings if f.technique_id == "AML.T0043.000"
+              and any(r.startswith("author can") for r in f.reasons)}
+    assert "edge" in copied and ("cloud" in copied) is theirs
 
 
 def test_no_query_limit_is_advised_for_a_model_queried_on_the_attackers_own_copy():
