@@ -503,3 +503,24 @@ def test_each_path_is_one_adversarys_and_ends_in_a_goal_it_states(model):
     paths = system_paths(both, predict(both), model, k=10)
     assert {path.adversary for path in paths} == {"rex"}  # eve's goal-less ways in do not push in
     assert all(("rex" if path.adversary == "eve" else "eve") not in {c for on in path.on for c in on} for path in paths)
+
+
+def test_an_account_reaches_what_the_app_shows_not_its_files(model):
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walker
+
+    s = load_system_text("""name: x
+components:
+  - {id: users, kind: external, actor: user}
+  - {id: api, kind: service, audience: public, returns: scores}
+  - {id: clf, kind: model, task: classification, trained_by: us, artifact_format: pickle}
+  - {id: eve, kind: adversary, actor: criminal, goals: [steal-model], access: [query, account]}
+flows: [{from: users, to: api}, {from: api, to: clf}, {from: clf, to: api}]
+""")
+    p = predict(s)
+    assert "clf" in p.components_for("AML.T0035") and "clf" in p.components_for("AML.T0025")
+    eve = walker(s, p, adversary=s.component("eve"))
+    # signed in, they can query the model, not copy its files off our machines...
+    assert eve(("AML.T0012", "AML.T0035", "AML.T0025")) is None
+    # ...unless an exploited app gave them a foothold first
+    assert eve(("AML.T0049", "AML.T0035", "AML.T0025")) is not None

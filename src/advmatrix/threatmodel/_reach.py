@@ -40,7 +40,16 @@ NEEDS: dict[str, frozenset[str]] = {
     "AML.T0047": frozenset({"query", "account", "insider", "network"}),
     # the weights themselves: from inside, from the supply chain, or from hardware in hand
     "AML.T0044": frozenset({"insider", "network", "supply-chain", "physical"}),
+    # what sits on our machines is found, gathered and carried off from a foothold or from inside (an
+    # account on an app reaches what the app shows, not its files); a repository also by its accounts
+    "AML.T0007": frozenset({"insider", "network"}),
+    "AML.T0035": frozenset({"insider", "network", "physical"}),
+    "AML.T0037": frozenset({"insider", "network", "physical"}),
+    "AML.T0025": frozenset({"insider", "network"}),
+    "AML.T0036": frozenset({"account", "insider", "network"}),
 }
+#: Techniques on artifacts that ship in an app on people's devices: anyone who installs it holds them.
+_ON_DEVICE_ANYONE = frozenset({"AML.T0044", "AML.T0035", "AML.T0037"})
 #: What a step gives the adversary for the steps after it (sub-techniques included): credentials
 #: phished, harvested or dumped open accounts; code of theirs run on our machines (an exploited app, a
 #: drive-by, a tampered supply chain, an artifact or a script run) is a foothold on the network; an
@@ -79,7 +88,7 @@ def needs(system: System, technique_id: str, components: Iterable[str]) -> froze
     """The kinds of access one of which a technique found on ``components`` takes (:data:`NEEDS`);
     ``None`` when any adversary may take it. Weights inside an app on people's devices are anyone's."""
     need = NEEDS.get(technique_id) or NEEDS.get(family(technique_id))
-    if need is not None and technique_id == "AML.T0044" and any(
+    if need is not None and technique_id in _ON_DEVICE_ANYONE and any(
             system.component(c).get("properties", {}).get("on_device") is True for c in components):
         need = need | {"public", "query", "account"}
     return need
