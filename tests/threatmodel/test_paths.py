@@ -524,3 +524,22 @@ flows: [{from: users, to: api}, {from: api, to: clf}, {from: clf, to: api}]
     assert eve(("AML.T0012", "AML.T0035", "AML.T0025")) is None
     # ...unless an exploited app gave them a foothold first
     assert eve(("AML.T0049", "AML.T0035", "AML.T0025")) is not None
+
+
+def test_a_query_that_lands_in_a_training_set_does_not_reach_the_model():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel._reach import adversary_reach
+
+    s = load_system_text("""name: x
+components:
+  - {id: public, kind: external, actor: internet}
+  - {id: form, kind: service, audience: public, returns: none}
+  - {id: feedback, kind: dataset, used_for: training, writers: public}
+  - {id: clf, kind: model, task: classification, trained_by: us}
+  - {id: staff-api, kind: service, audience: internal, returns: labels}
+  - {id: outsider, kind: adversary, actor: criminal, goals: [evade], access: [query]}
+flows: [{from: public, to: form}, {from: form, to: feedback}, {from: feedback, to: clf},
+        {from: staff-api, to: clf}, {from: clf, to: staff-api}]
+""")
+    reach = adversary_reach(s, s.component("outsider"))
+    assert "feedback" in reach and "clf" not in reach  # theirs to shape, not to query

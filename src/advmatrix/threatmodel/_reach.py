@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from .system import Component, System
+from .system import Component, System, is_training_data
 
 __all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "WHOLE_SYSTEM", "adversary_access", "adversary_reach", "family",
            "goal_serves", "needs"]
@@ -143,9 +143,12 @@ def _reach(system: System, adversaries: Iterable[Component], access: frozenset[s
         # not the adversary, so a query does not come in their way; nor does it come in as a vendor's or
         # (without an account) a partner's delivery
         senders = ("user", "internet", "other", None) + (("partner",) if "account" in access else ())
+        # a query that lands in a training set (feedback, ratings) reaches the model only by retraining:
+        # the set is theirs to shape, the model is no more theirs to query
         reach |= _forward(system, [c for c in system.components if (c.kind == "external" and c.get("actor") in senders)
                                    or (c.kind == "service" and c.get("audience") in services)],
-                          lambda c: c.kind == "service" and c.get("audience") not in services, trusted_outside=False)
+                          lambda c: c.kind == "service" and c.get("audience") not in services, trusted_outside=False,
+                          stop=is_training_data)
     if "content" in access:
         outside = system.outside()
         fed = {b for a, b, trusted in system.edges() if a in outside and not trusted}
@@ -171,10 +174,11 @@ def _takes_outside_content(comp: Component, fed: set[str]) -> bool:
 
 
 def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Component], bool] | None = None,
-             *, untrusted_only: bool = False, trusted_outside: bool = True) -> set[str]:
+             *, untrusted_only: bool = False, trusted_outside: bool = True,
+             stop: Callable[[Component], bool] | None = None) -> set[str]:
     """The starts and every component their content reaches, without entering a ``blocked`` one or passing
-    through an outside party (a source or a sink, never a relay); without ``trusted_outside``, a trusted
-    flow out of an outside party is not followed."""
+    through an outside party (a source or a sink, never a relay) or a ``stop`` one (entered, not passed);
+    without ``trusted_outside``, a trusted flow out of an outside party is not followed."""
     # By hand, not System.downstream_of: that walk cannot be told to stop at a service of the wrong audience.
     outside = system.outside()
     nxt: dict[str, list[str]] = {}
@@ -191,7 +195,8 @@ def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Com
             if there in seen or there in outside or (blocked and blocked(system.component(there))):
                 continue
             seen.add(there)
-            queue.append(there)
+            if not (stop and stop(system.component(there))):
+                queue.append(there)
     # and only what the system's own walk reaches: a model two callers share answers each its own (a walk
     # per start, so only where some component is shared)
     if not system.shared():
