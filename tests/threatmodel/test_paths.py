@@ -543,3 +543,18 @@ flows: [{from: public, to: form}, {from: form, to: feedback}, {from: feedback, t
 """)
     reach = adversary_reach(s, s.component("outsider"))
     assert "feedback" in reach and "clf" not in reach  # theirs to shape, not to query
+
+
+def test_every_adversary_gets_its_best_path_into_the_list(model):
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import system_paths
+
+    # the embarrasser's best path scores below four of the disruptor's
+    s = load_system_text(TWO_ADVERSARIES.replace("goals: [steal-data], access: [query]}",
+                                                 "goals: [embarrass], access: [query]}"))
+    p = predict(s)
+    many = system_paths(s, p, model, k=10)
+    assert {x.adversary for x in many} == {"eve", "rex"}
+    both = system_paths(s, p, model, k=2)
+    assert {x.adversary for x in both} == {"eve", "rex"}  # not one adversary's two best, however they score
+    assert [x.score for x in both] == sorted((x.score for x in both), reverse=True)

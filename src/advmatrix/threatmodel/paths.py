@@ -302,10 +302,16 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
         # no learned move leads to a goal any adversary states: their ways in to any goal, rather than none
         found = [p for who, e in ends.items() if e is not None for p in search(who, None)]
     found.sort(key=lambda p: -p.score)  # stable: an adversary listed first wins a tie
+    # each adversary's best path first, then the rest by score: one adversary's many strong variants must
+    # not hide the insider the description also names
+    firsts = list({p.adversary: p for p in reversed(found)}.values())
+    firsts.sort(key=lambda p: -p.score)
     kept: list[Path] = []
-    for p in found:
-        if len(kept) < k and not (distinct and any(near_duplicate(p.techniques, q.techniques) for q in kept)):
+    for p in [*firsts, *found]:
+        if len(kept) < k and p not in kept and not (
+                distinct and any(near_duplicate(p.techniques, q.techniques) for q in kept)):
             kept.append(p)
+    kept.sort(key=lambda p: -p.score)
     return kept
 
 
