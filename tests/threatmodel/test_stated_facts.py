@@ -753,3 +753,19 @@ def test_a_victims_conversation_leaks_only_where_people_talk_to_the_app_and_name
     reasons = [r for f in predict(system(chat, talked)).findings if f.technique_id == "AML.T0057" for r in f.reasons]
     assert "planter can plant text that makes bot repeat what its users told it" in reasons
     assert not any(r.startswith(("asker", "planter, asker")) for r in reasons)
+
+
+def test_an_adversary_with_an_account_queries_a_staff_api_as_outsiders_query_a_public_one():
+    comps = [{"id": "analysts", "kind": "external", "actor": "user"},
+             {"id": "explain", "kind": "service", "audience": "internal", "returns": "explanations"},
+             {"id": "fraud", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us"},
+             {"id": "rogue", "kind": "adversary", "actor": "insider", "goals": ["evade", "steal-model"],
+              "access": ["account"]}]
+    flows = [{"from": "analysts", "to": "explain"}, {"from": "explain", "to": "fraud"},
+             {"from": "fraud", "to": "explain"}]
+    got = predict(system(comps, flows))
+    for tid in ("AML.T0043.001", "AML.T0024.002"):
+        assert any("rogue" in r and "explain" in r and "their own account" in r
+                   for f in got.findings if f.technique_id == tid for r in f.reasons)
+    outsider = [c if c["id"] != "rogue" else {**c, "actor": "criminal", "access": ["query"]} for c in comps]
+    assert not any("their own account" in r for f in predict(system(outsider, flows)).findings for r in f.reasons)
