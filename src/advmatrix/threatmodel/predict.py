@@ -398,11 +398,14 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
     generative component there or behind it, multi-modal sensors a model there or behind it that senses
     images, audio or the physical world, deepfake detection a system that handles images or audio.
     The adversary meets the whole system; a model whose task or modality is unstated may be either.
-    Query limits and output obfuscation need a service the queries pass: a model on people's devices
-    with none in front is queried on the attacker's own copy, where neither can be enforced."""
+    Query limits, output obfuscation and logging need a service the queries pass: a model on people's
+    devices with none in front is queried on the attacker's own copy, where none of them reaches. Nothing
+    of a hosted tool is here to verify or sign."""
     # asked for every finding: answered once per component (a system-wide scan per finding was quadratic)
-    if mid in AT_THE_API and comp.kind == "model" and comp.properties.get("on_device") is True:
+    if (mid in AT_THE_API or mid == "AML.M0024") and comp.kind == "model" and comp.properties.get("on_device") is True:
         return any(c.kind == "service" for c in in_front(system, comp))
+    if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
+        return False
     if mid in GENERATIVE_ONLY:
         def generative() -> bool:
             near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
