@@ -30,18 +30,15 @@ from typing import Any
 
 from ..errors import FormatError
 from ..kb import bundled
+from ._advice import MitigationAdvice, advice
 from ._facts import matched_ids
 from ._load import read_yaml
-from ._placement import AT_THE_API, holder, holds, in_front, places
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
 __all__ = ["ComponentPrediction", "MitigationAdvice", "Prediction", "TechniqueFinding", "Weights", "bundled_weights",
            "fired_rules", "learn_weights", "predict", "rule_key", "rule_theme", "specificity", "technique_scores"]
 
-#: The stage a mitigation is placed at when neither the rule nor the placement names one, if the
-#: mitigation's lifecycle has it: most advice concerns a running system.
-PREFERRED_STAGE = "Deployment"
 WEIGHTS_FILE = "_weights.yaml"
 
 
@@ -234,26 +231,6 @@ def _cut(scores: Mapping[str, float], k: int | None, threshold: float) -> tuple[
 
 
 @dataclass(frozen=True)
-class MitigationAdvice:
-    """One mitigation for one finding: where it goes and whether it is already there."""
-
-    id: str
-    name: str
-    component: str
-    stage: str
-    in_place: bool
-    in_place_at: str | None = None
-    #: False for a control that only records the attack (see :data:`DETECTS_ONLY`): it is advised and
-    #: shown in place, but in place it clears no finding at ``--fail-on``.
-    prevents: bool = True
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
-        return {"id": self.id, "name": self.name, "component": self.component, "stage": self.stage,
-                "in_place": self.in_place, "in_place_at": self.in_place_at, "prevents": self.prevents}
-
-
-@dataclass(frozen=True)
 class TechniqueFinding:
     """A technique that applies to one component, with the reason(s) and the mitigations."""
 
@@ -365,113 +342,6 @@ class Prediction:
                 "components": [c.as_dict() for c in self.components]}
 
 
-def _default_stage(lifecycle: tuple[str, ...]) -> str:
-    if PREFERRED_STAGE in lifecycle or not lifecycle:
-        return PREFERRED_STAGE
-    return lifecycle[0]
-
-
-#: (sub-technique, parent's mitigation) pairs that do not fit: supply-chain compromise covers hardware,
-#: software, data and models, and verifying AI artifacts (models, data sets) does nothing for tampered
-#: hardware or a poisoned framework package.
-UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"),
-                   # guardrails on a generative model sit far from a compromised chip
-                   ("AML.T0010.000", "AML.M0020")})
-#: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
-#: exfiltration and prompt injection alike, and a logged theft is still a theft: held, it is shown in
-#: place but clears no finding at ``--fail-on`` (the other ATLAS mitigations stop or narrow the attack).
-DETECTS_ONLY = frozenset({"AML.M0024"})
-#: Mitigations that only a generative model can adopt (guardrails, guidelines, alignment), and those that
-#: only media can use (deepfake detection): ATLAS links them to techniques that also reach other systems.
-GENERATIVE_ONLY = frozenset({"AML.M0020", "AML.M0021", "AML.M0022"})
-MEDIA_ONLY = frozenset({"AML.M0034"})
-#: Sensor redundancy (Use Multi-Modal Sensors) is for models that sense the world, not for a text classifier.
-SENSOR_ONLY = frozenset({"AML.M0009"})
-
-
-def _generative(c: Component) -> bool:
-    return c.kind == "llm-app" or (c.kind == "model" and c.get("task") in ("generation", "translation"))
-
-
-def _fits(system: System, comp: Component, mid: str) -> bool:
-    """Whether mitigation ``mid`` can apply where ``comp``'s finding is: a generative-AI control needs a
-    generative component there or behind it, multi-modal sensors a model there or behind it that senses
-    images, audio or the physical world, deepfake detection a system that handles images or audio.
-    The adversary meets the whole system; a model whose task or modality is unstated may be either.
-    Query limits, output obfuscation and logging need a service the queries pass: a model on people's
-    devices with none in front is queried on the attacker's own copy, where none of them reaches. Nothing
-    of a hosted tool is here to verify or sign."""
-    # asked for every finding: answered once per component (a system-wide scan per finding was quadratic)
-    if (mid in AT_THE_API or mid == "AML.M0024") and comp.kind == "model" and comp.properties.get("on_device") is True:
-        return any(c.kind == "service" for c in in_front(system, comp))
-    if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
-        return False
-    if mid in GENERATIVE_ONLY:
-        def generative() -> bool:
-            near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
-            return any(_generative(c) or (c.kind == "model" and c.get("task") is None) for c in near)
-        return system.memo(("generative-near", comp.id), generative)
-    if mid in SENSOR_ONLY:
-        def sensing() -> bool:
-            near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
-            return any(c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
-                                              or c.properties.get("physical") is True) for c in near)
-        return system.memo(("sensing-near", comp.id), sensing)
-    if mid in MEDIA_ONLY:  # a model that reads media, or one that makes it (a text-to-image generator)
-        return system.memo("media", lambda: any(
-            c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
-                                   or bool({"image", "audio", "video"} & set(c.get("outputs") or ())))
-            for c in system.components))
-    return True
-
-
-def _advice(system: System, comp: Component, rules: Iterable[Rule], technique_id: str,
-            named: frozenset[str] = frozenset()) -> tuple[MitigationAdvice, ...]:
-    matrix = bundled()
-    rules = list(rules)
-    placements: dict[str, Any] = {}
-    for rule in rules:
-        for mid, p in rule.mitigations.items():
-            placements.setdefault(mid, (p, rule.stage))
-    # A parent's mitigations hold for its sub-techniques (guardrails against prompt injection stop the
-    # direct and the indirect kind); ATLAS often links them to the parent only.
-    parent = matrix.technique(technique_id).parent
-    linked = [m.id for m, _ in matrix.mitigations_of(technique_id)]
-    linked += [m.id for m, _ in matrix.mitigations_of(parent) if (technique_id, m.id) not in UNFIT] if parent else []
-    ids = [m for m in dict.fromkeys(linked + list(placements)) if m in placements or _fits(system, comp, m)]
-    front = set() if comp.kind == "adversary" else {c.id for c in in_front(system, comp)}
-    out = []
-    for mid in ids:
-        mitigation = matrix.mitigation(mid)
-        placement, rule_stage = placements.get(mid, (None, rules[0].stage))
-        # in place only when every component it must be on holds it; else advised where it is missing
-        held = [(t, holder(system, comp, t, mid, front, technique_id))
-                for t in places(system, comp, placement.component if placement else AT_THE_API.get(mid), named)]
-        target, held_at = next(((t, h) for t, h in held if h is None), held[0])
-        if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
-            target, held_at = _on_the_tools(system, mid, named) or (target, held_at)
-        stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
-        out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at,
-                                    prevents=mid not in DETECTS_ONLY))
-    return tuple(out)
-
-
-#: Agent controls that can be set per tool (a person approves payments, not page loads; one tool's
-#: rights trimmed): listed on a tool, they count for a finding of its app only when every tool the
-#: finding's reason names lists them.
-PER_TOOL = frozenset({"AML.M0029", "AML.M0028", "AML.M0030"})
-
-
-def _on_the_tools(system: System, mid: str, named: frozenset[str]) -> tuple[Component, str | None] | None:
-    """For an app's finding that names tools, where ``mid`` stands when set per tool: (a named tool that
-    lacks it, None), or (the first, its id) when all hold it; ``None`` when no named tool holds it."""
-    tools = [c for c in system.components if c.id in named and c.kind == "tool"]
-    if not any(holds(t, mid) for t in tools):
-        return None
-    lacking = [t for t in tools if not holds(t, mid)]
-    return (lacking[0], None) if lacking else (tools[0], tools[0].id)
-
-
 def fired_rules(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> list[tuple[Component, Rule, str]]:
     """(component, rule, reason) for every rule that matches a component, in component then rule order."""
     return [(comp, rule, reason) for comp, rule, reason, _ in _fired(system, rules)]
@@ -522,7 +392,7 @@ def predict(system: System, rules: RuleSet | Iterable[Rule] | None = None,
             score = technique_scores((r for r, _, _ in matched), weights)[tid]
             named = frozenset(i for _, _, ids in matched for i in ids)
             findings.append(TechniqueFinding(tid, matrix.technique(tid).name, comp.id, reasons, sources,
-                                             _advice(system, comp, [r for r, _, _ in matched], tid, named),
+                                             advice(system, comp, [r for r, _, _ in matched], tid, named),
                                              tier, score))
         out.append(ComponentPrediction(comp.id, comp.kind, tuple(findings)))
     return Prediction(system.name, tuple(out), ranked, weights.k, weights.threshold)
