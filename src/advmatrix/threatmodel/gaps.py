@@ -167,8 +167,11 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
         for name in _selector_fields(rule.when) - {"kind"}:
             remote.setdefault(name, []).append(rule)
     by_technique: dict[str, list[Rule]] = {}
+    negated: dict[str, list[Rule]] = {}  # the rules a field said false could stop: they read it under a 'not'
     for rule in rule_list:
         by_technique.setdefault(rule.technique_id, []).append(rule)
+        for name in _under_not(rule.when):
+            negated.setdefault(name, []).append(rule)
     haves: dict[str, set[str]] = {}
 
     def have(comp: Component) -> set[str]:
@@ -212,7 +215,7 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
                     for other_id, tid in probes.get(key, ()):
                         gained.add(tid)
                         where.add(other_id)
-            removed = _ruled_out(system, comp, name, reads.get(name, ()), by_technique, have(comp))
+            removed = _ruled_out(system, comp, name, negated.get(name, ()), by_technique, have(comp))
             if gained or removed:
                 # Likeliest first (the learned rate of each technique), so a short list shows what matters.
                 found.append(Gap(comp.id, name, tuple(sorted(gained, key=lambda t: (-rates.get(t, 0.0), t))),
@@ -225,6 +228,16 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
     # Free properties after every schema field: unset means "no" for them, so they are hints to check
     # rather than gaps, and a short list should show the gaps first.
     return tuple(out + free)
+
+
+def _under_not(cond: Condition, negated: bool = False) -> set[str]:
+    """The component's own fields a condition reads inside a ``not`` (``not: {properties.financial: {set:
+    true}}``): only those can turn a match off when said false, since unstated already reads as not true."""
+    if cond.op in GRAPH_LEAVES:
+        return set()
+    if cond.op in ("all", "any", "not"):
+        return set().union(*(_under_not(c, negated or cond.op == "not") for c in cond.children))
+    return {cond.op} if negated else set()
 
 
 def _ruled_out(system: System, comp: Component, name: str, readers: Iterable[Rule],
