@@ -267,3 +267,31 @@ def test_a_usage_error_is_one_line_not_a_box(cli, args):
     r = cli("threatmodel", AGENT, *args)
     assert r.code == 2 and r.err.startswith("advmatrix: error: ") and len(r.err.strip().splitlines()) == 1, r.err
     assert "--help" in r.err and "╭" not in r.err
+
+
+def test_command_line_values_with_line_breaks_cannot_forge_error_lines(cli):
+    forged = "x\nadvmatrix: error: forged"
+    for args in (["kb", "show", forged], ["kb", "show", "a", forged], ["threatmodel", forged],
+                 ["assess", "openai+http://127.0.0.1:9/v1", "--param", f"direct-injection.{forged}=1"]):
+        r = cli(*args)
+        assert r.code in (2, 3) and len(r.err.strip().splitlines()) == 1, (args, r.err)
+        assert "x\\nadvmatrix: error: forged" in r.err
+
+
+def test_every_line_of_a_many_problem_error_is_an_error_line(cli, tmp_path):
+    two = tmp_path / "two.yaml"
+    two.write_text("name: s\ncomponents:\n  - {id: a, kind: model, task: bogus}\n"
+                   "  - {id: b, kind: service, audience: all}\n")
+    r = cli("threatmodel", two)
+    lines = r.err.strip().splitlines()
+    assert r.code == 2 and len(lines) == 2 and all(line.startswith("advmatrix: error: ") for line in lines)
+
+
+def test_ctrl_c_says_it_was_interrupted(cli, monkeypatch):
+    from advmatrix.threatmodel import report
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(report, "build", interrupted)
+    r = cli("threatmodel", AGENT)
+    assert r.code == 130 and r.err.strip() == "advmatrix: interrupted"

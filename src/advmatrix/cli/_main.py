@@ -25,6 +25,8 @@ def _dispatch(argv: list[str]) -> int:
     try:
         # not standalone: click's usage errors come back here to be said in one line, not drawn as a box
         code = app(args=argv, prog_name="advmatrix", standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into an exit of 130 before any handler sees it
+            print("advmatrix: interrupted", file=sys.stderr)
         return code if isinstance(code, int) else 0
     except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()  # the help a bare group or command prints is what was asked for
@@ -32,7 +34,9 @@ def _dispatch(argv: list[str]) -> int:
     except click.ClickException as exc:
         command = exc.ctx.command_path if getattr(exc, "ctx", None) else "advmatrix"
         hint = f" (see {command} --help)" if isinstance(exc, click.UsageError) else ""
-        print(f"advmatrix: error: {_terminal_safe(exc.format_message())}{hint}", file=sys.stderr)
+        # click lists choices on lines of their own ("Choose from:\n\tjson,\n\tmd"): one line here
+        said = " ".join(part.strip() for part in _escaped(exc.format_message(), argv).split("\n") if part.strip())
+        _say(f"{said}{hint}", argv)
         return exc.exit_code
     except click.Abort:
         print("advmatrix: interrupted", file=sys.stderr)
@@ -94,15 +98,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+        return _dispatch(argv)
     except SystemExit as exc:  # argparse's own --help and usage errors
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if code == 130:  # typer turns Ctrl-C into an exit of 130 before it reaches the handler below
             print("advmatrix: interrupted", file=sys.stderr)
         return code
     except AdvmatrixError as exc:
-        print(f"advmatrix: error: {_terminal_safe(str(exc))}", file=sys.stderr)
+        _say(str(exc), argv)
         return exc.exit_code
     except KeyboardInterrupt:
         print("advmatrix: interrupted", file=sys.stderr)
@@ -116,6 +121,39 @@ def _run(argv: list[str] | None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"advmatrix: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+
+
+def _say(message: str, argv: list[str]) -> None:
+    """Print an error: each of its lines (a file with three problems has three) as an ``advmatrix:
+    error:`` line. What came from the command line is shown escaped where it holds a line break or
+    another character a terminal acts on, so a value cannot split a line or forge one; a library's
+    pointer to its own docs ("(Background on this error at: ...)") is left out."""
+    for line in _terminal_safe(_escaped(message, argv)).split("\n"):
+        if line.strip() and not line.startswith("(Background on this error"):
+            print(f"advmatrix: error: {line}", file=sys.stderr)
+
+
+def _escaped(message: str, argv: list[str]) -> str:
+    for value in sorted(_pieces(argv), key=len, reverse=True):
+        message = message.replace(value, value.encode("unicode_escape").decode("ascii"))
+    return message
+
+
+def _pieces(argv: list[str]) -> set[str]:
+    """The command-line values, and their parts around '=', '.' and ',', that hold a character that is not
+    printed as itself: messages quote them whole or in part (``--param NAME.KEY=VALUE``)."""
+    out: set[str] = set()
+    for arg in argv:
+        if arg.isprintable():
+            continue
+        todo = [arg]
+        while todo:
+            piece = todo.pop()
+            if piece and not piece.isprintable() and piece not in out:
+                out.add(piece)
+                for sep in ("=", ".", ","):
+                    todo.extend(piece.split(sep))
+    return out
 
 
 def _terminal_safe(text: str) -> str:
