@@ -247,3 +247,33 @@ def test_skipped_procedures_say_why_on_the_console(cli, cnn, tmp_path):
     r = cli("assess", tmp_path / "t.yaml", "-p", "membership", "-o", tmp_path / "out", "--db", tmp_path / "r.db")
     assert r.code == 0, r.err
     assert re.search(r"membership skipped: needs x_members", r.out), r.out
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["alerts", "list", "--db", "{tmp}/notdb.txt"], "not a SQLite database"),
+    (["runs", "list", "--db", "{tmp}/notdb.txt"], "not a SQLite database"),
+    # a busy port as well: if the check ever went, the server must not start and hang the test
+    (["serve", "--db", "{tmp}/notdb.txt", "--port", "{busy}"], "not a SQLite database"),
+    (["assess", "kserve+http://127.0.0.1:9/m", "--db", "{tmp}/notdb.txt"], "not a SQLite database"),
+    (["assess", "kserve+http://127.0.0.1:9/m", "--db", "{tmp}/\udcff\udcfe.db"], "not valid UTF-8"),
+    (["serve", "--host", "..", "--port", "{busy}"], "not a valid host name"),
+    (["monitor", "--config", "{tmp}/intkey.yaml", "--check"], "intkey.yaml:2: 1 is not a setting"),
+    (["runs", "list", "--db", "{tmp}/notdb.txt", "-n", "99999999999999999999"], "not in the range"),
+    (["alerts", "list", "--since", "0001-01-01"], "too far back"),
+])
+def test_odd_stores_hosts_keys_and_numbers_are_one_line_not_a_traceback(cli, tmp_path, monkeypatch, busy_port,
+                                                                         args, says):
+    # each had ended in a traceback: a file that is no SQLite database, a file name that is not UTF-8, a
+    # host the IDNA codec refuses, a number key at the top of a gateway configuration, SQLite's integer
+    # range, a date before year 1 once put in local time
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notdb.txt").write_text("hi\n")
+    (tmp_path / "intkey.yaml").write_text("upstream: http://127.0.0.1:9\n1: 2\n")
+    if args[:2] == ["alerts", "list"] and "--db" not in args:
+        import sqlite3
+        sqlite3.connect(tmp_path / "gw.db").execute("create table t (x)").connection.close()  # a database
+        args = [*args, "--db", str(tmp_path / "gw.db")]
+    r = cli(*[a.format(tmp=tmp_path, busy=busy_port) for a in args])
+    assert r.code == 2 and r.err.startswith("advmatrix: error: ") and len(r.err.strip().splitlines()) == 1, r.err
+    assert says in r.err and "Traceback" not in r.err
+    assert not (tmp_path / "\udcff\udcfe.db").exists()

@@ -15,7 +15,14 @@ from ..errors import UsageError
 def existing_db(location: str, option: str = "--db", hint: str = "") -> str:
     """``location`` when it is a URL or an existing file; a reader must never create an empty
     database where a typo points."""
-    if "://" in location or Path(location).expanduser().is_file():
+    if "://" in location:
+        return location
+    from ..store._engine import sqlite_problem
+
+    problem = sqlite_problem(location)
+    if problem:
+        raise UsageError(f"{option} {problem}")
+    if Path(location).expanduser().is_file():
         return location
     raise UsageError(f"{option} {location}: no such database file" + (f" ({hint})" if hint else ""))
 
@@ -27,6 +34,8 @@ def free_address(host: str, port: int, option: str) -> None:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise UsageError(f"{option}: cannot resolve host '{host}' ({exc.strerror})") from None
+    except UnicodeError:  # an empty or 64-character label: the IDNA codec refuses it before any lookup
+        raise UsageError(f"{option}: '{host}' is not a valid host name") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as sock:
         # the same option uvicorn binds with, so a port in TIME_WAIT is not reported as busy

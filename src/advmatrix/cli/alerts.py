@@ -34,7 +34,10 @@ def parse_since(text: str, now: float | None = None) -> float:
     except ValueError:
         raise UsageError(f"--since '{text}': expected a span (30m, 1h, 2d, 1w) or an ISO date or time "
                          "(2025-01-31, 2025-01-31T12:00:00Z)") from None
-    return when.timestamp() if when.tzinfo else when.astimezone().timestamp()
+    try:
+        return when.timestamp() if when.tzinfo else when.astimezone().timestamp()
+    except (ValueError, OverflowError, OSError):  # 0001-01-01 in a zone west of UTC is before year 1
+        raise UsageError(f"--since '{text}': too far back to compare with the alerts' times") from None
 
 
 def _open(db: str) -> Any:
@@ -70,7 +73,7 @@ def alerts_list(db: str = DbOpt,
                 client: Optional[str] = typer.Option(None, "--client", help="Only this client (as alerts name it)."),
                 detector: Optional[str] = typer.Option(None, "--detector", help="Only this detector."),
                 technique: Optional[str] = typer.Option(None, "--technique", help="Only alerts naming this ATLAS technique (or its sub-techniques)."),
-                limit: int = typer.Option(50, "--limit", "-n", min=1, help="Most alerts shown."),
+                limit: int = typer.Option(50, "--limit", "-n", min=1, max=1_000_000, help="Most alerts shown."),
                 json: bool = typer.Option(False, "--json", help="Print the alerts as JSON.")) -> None:
     """List stored alerts, newest first."""
     start = parse_since(since) if since is not None else None

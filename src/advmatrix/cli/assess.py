@@ -161,7 +161,7 @@ def _table(assessment) -> None:
 
 
 @runs_app.command("list")
-def runs_list(db: str = DbOpt, limit: int = typer.Option(50, "--limit", "-n", min=1),
+def runs_list(db: str = DbOpt, limit: int = typer.Option(50, "--limit", "-n", min=1, max=1_000_000),
               json: bool = typer.Option(False, "--json")) -> None:
     """List stored runs, newest first."""
     from ..store import RunStore

@@ -209,7 +209,7 @@ def _resolve_tactic(matrix: kb.Matrix, text: str) -> str:
 @app.command()
 def search(text: str = typer.Argument(..., help="Words, a name or an ID."),
            kind: Optional[str] = typer.Option(None, "--kind", "-k", help="tactic, technique, mitigation or case-study."),
-           limit: int = typer.Option(20, "--limit", "-n", min=1, help="Most results to show."),
+           limit: int = typer.Option(20, "--limit", "-n", min=1, max=1_000_000, help="Most results to show."),
            source: Optional[Path] = SourceOpt, json: bool = JsonOpt) -> None:
     """Search names, IDs and descriptions; best matches first."""
     kinds = {"tactic", "technique", "mitigation", "case-study"}

@@ -28,6 +28,12 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
 
     if gateway_db is not None:
         existing_db(gateway_db, "--gateway-db", "the file 'advmatrix monitor --db' writes")
+    from ..errors import UsageError
+    from ..store._engine import sqlite_problem
+
+    problem = sqlite_problem(db)  # the run store may be created later, but never over another file
+    if problem:
+        raise UsageError(f"--db {problem}")
     matrix = load_source(source)
     free_address(host, port, "--port")
     app = create_app(matrix, db=db, token=os.environ.get("ADVMATRIX_TOKEN"), gateway_db=gateway_db)

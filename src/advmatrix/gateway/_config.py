@@ -309,6 +309,11 @@ def load_config(path: str | Path | None, **overrides: Any) -> GatewayConfig:
         data = read_yaml(Path(path), lines) or {}
         if not isinstance(data, dict):
             raise FormatError(f"{path}: gateway configuration must be a mapping")
+        odd = next((k for k in data if not isinstance(k, str)), None)
+        if odd is not None or None in data:  # '1: 2' or 'yes: x' at the top: YAML reads a number or boolean
+            at = next((v for (k, *rest), v in lines.items() if not rest and k not in data), None)
+            raise FormatError(f"{path}{f':{at}' if at else ''}: {odd!r} is not a setting of the gateway "
+                              "configuration (its keys are names)")
     given = {k: v for k, v in overrides.items() if v is not None}
     data.update(given)
     try:

@@ -22,6 +22,28 @@ def url_for(location: str | Path) -> str:
     return text if "://" in text else f"sqlite:///{Path(text).expanduser()}"
 
 
+def sqlite_problem(location: str | Path) -> str | None:
+    """Why a SQLite path cannot be a store, or None: a file name that is not valid UTF-8 (SQLite and the
+    driver take text), or a file that exists, holds something and is not a SQLite database (reading it
+    had raised the driver's own error; a store is never written over someone's file)."""
+    text = str(location)
+    if "://" in text:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{text!a}: the file name is not valid UTF-8"
+    path = Path(text).expanduser()
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+        return None  # absent (created on first write) or unreadable: said where it is opened
+    if head and head != b"SQLite format 3\x00":
+        return f"{text}: not a SQLite database"
+    return None
+
+
 def _plain(value: Any) -> Any:
     """JSON for what ``json`` does not know: NumPy scalars and arrays, anything else as text."""
     if hasattr(value, "tolist"):
@@ -34,6 +56,9 @@ def open_engine(location: str | Path, *, read_only: bool = False, synchronous: s
     writer) with foreign keys on; ``synchronous="NORMAL"`` trades the last transactions on a
     power cut for cheaper commits (fine for logs, not for results)."""
     text = str(location)
+    problem = sqlite_problem(text)
+    if problem:
+        raise UsageError(f"store {problem}")
     # a path becomes a URL object, not text to parse: '?', '#' and '%' are file name characters
     url: str | URL = text if "://" in text else URL.create("sqlite", database=str(Path(text).expanduser()))
     sqlite = str(url).startswith("sqlite")
