@@ -29,3 +29,10 @@ def test_png_encoder_writes_a_valid_image():
     assert len(raw) == 16 * (16 + 1)  # 16 rows, filter byte + 16 pixels each
     assert as_image(img.reshape(-1).tolist(), (1, 8, 8)).shape == (8, 8)
     assert as_image([0.0] * 10, (10,)) is None
+
+
+def test_a_run_whose_target_has_no_input_shape_still_gets_its_report(white_box, data):
+    # a campaign stores a chat target without input shape or range: `runs report` had ended in a KeyError
+    a = run_assessment(white_box, data, [get("fgsm")(n_samples=2)], budget=50)
+    a.target = {k: v for k, v in a.target.items() if k not in ("input_shape", "input_range")}
+    assert "<html" in report_html(a).lower()

@@ -138,8 +138,9 @@ def report_html(assessment: Any) -> str:
     env = Environment(loader=PackageLoader("advmatrix.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     target = assessment.target
-    shape = tuple(target["input_shape"])
-    lo, hi = target["input_range"]
+    # a chat target stored by a campaign has no input shape or range: there are no pictures to draw
+    shape = tuple(target.get("input_shape") or ())
+    lo, hi = target.get("input_range") or (0.0, 1.0)
     images = target.get("modality") == "image"
     scale = max(1, 96 // max(shape[-1], 1)) if images else 1
     verdicts = {v.procedure: v for v in procedure_verdicts(assessment)}
