@@ -141,7 +141,7 @@ def report_html(assessment: Any) -> str:
     # a chat target stored by a campaign has no input shape or range: there are no pictures to draw
     shape = tuple(target.get("input_shape") or ())
     lo, hi = target.get("input_range") or (0.0, 1.0)
-    images = target.get("modality") == "image"
+    images = target.get("modality") == "image" and bool(shape)
     scale = max(1, 96 // max(shape[-1], 1)) if images else 1
     verdicts = {v.procedure: v for v in procedure_verdicts(assessment)}
     findings = []
