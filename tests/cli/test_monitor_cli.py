@@ -118,3 +118,17 @@ def test_check_says_whether_a_configuration_would_start_and_touches_nothing(cli,
     bad = cli("monitor", "--config", tmp_path / "bad.yaml", "--check")
     assert bad.code == 2 and "bad.yaml:4: responses.volume: unknown response 'refues'" in bad.err, bad.err
     assert not list(tmp_path.glob("gateway.db*"))
+
+
+def test_check_meets_what_a_start_would_meet_files_and_address(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ok.yaml").write_text("upstream: http://127.0.0.1:9\ndetectors: {volume: {}}\n")
+    for extra, says in ((["--alerts-jsonl", "/proc/nope/a.jsonl"], "does not exist"),
+                        (["--db", "/proc/nope/g.db"], "does not exist"),
+                        (["--listen", "nonexistent.invalid:1"], "cannot resolve host")):
+        r = cli("monitor", "--config", tmp_path / "ok.yaml", "--check", *extra)
+        assert r.code == 2 and says in r.err, (extra, r.err)
+    r = cli("monitor", "--config", tmp_path / "ok.yaml", "--check", "--listen", "127.0.0.1:0",
+            "--webhook", "http://127.0.0.1:9/hook")
+    assert r.code == 0 and "sinks: webhook" in r.out
+    assert not list(tmp_path.glob("*.db*"))

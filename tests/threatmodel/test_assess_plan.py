@@ -209,3 +209,13 @@ def test_check_says_what_a_plan_would_run_for_each_kind_and_opens_no_target(cli,
     missing = cli("assess")
     assert missing.code == 2 and "TARGET is missing" in missing.err
     assert not list(tmp_path.glob("*.db")) and not (tmp_path / "advmatrix-report").exists()
+
+
+def test_check_refuses_the_gates_and_targets_a_run_would_refuse(cli, tmp_path):
+    plan = _emit(cli, ROOT / "examples" / "systems" / "support-agent.yaml", tmp_path / "plan.yaml")
+    for args, says in ((["--fail-on", "bogus"], "expected SELECTOR.METRIC OP NUMBER"),
+                       (["--fail-on", "evasion.success>0"], "no procedure of the plan matches 'evasion'"),
+                       (["nosuch+proto://x"], "not a target URI")):
+        r = cli("assess", *args, "--plan", plan, "--check")
+        assert r.code == 2 and says in r.err, (args, r.err)
+    assert cli("assess", "--plan", plan, "--check", "--fail-on", "injection.success>0.5").code == 0

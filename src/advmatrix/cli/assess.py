@@ -51,9 +51,21 @@ def assess(target: Optional[str] = typer.Argument(None, help="URI (kserve+http:/
     if check:
         if plan is None:
             raise UsageError("--check checks an assess plan: give --plan FILE")
+        from ..plugins import get as plugin
         from ..threatmodel.plan import planned
 
         would = planned(plan, names if isinstance(names, dict) else None)
+        from ..emulate._assess import check_rules
+
+        for rule in check_rules(fail_on):  # what the run would refuse, refused here too
+            if rule.selector != "any" and not any(
+                    rule.selector in (name, plugin("procedure", name).family) for chosen in would.values() for name in chosen):
+                raise UsageError(f"--fail-on '{rule.text}': no procedure of the plan matches '{rule.selector}'; "
+                                 "the rule would check nothing")
+        if target is not None:
+            from ..targets._open import check_target_spec
+
+            check_target_spec(target)
         if json:
             emit_json({"plan": str(plan), "would_run": would})
         else:

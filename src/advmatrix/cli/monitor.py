@@ -87,12 +87,24 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
         except FormatError as exc:
             raise UsageError(f"--system-prompt {exc}") from None
     if check:
+        from .._files import check_writable
         from ..gateway import check_gateway
+        from ..store._engine import sqlite_problem
 
         ready = check_gateway(cfg)
+        # what a start would meet next: the files it writes and the address it binds
+        for option, path in (("db", cfg.db), ("alerts_jsonl", cfg.alerts_jsonl)):
+            if path and "://" not in str(path):
+                problem = sqlite_problem(path) if option == "db" else None
+                if problem:
+                    raise UsageError(f"{option}: {problem}")
+                check_writable(path)
+        free_address(host, int(port), "--listen")
+        sinks = [*(s.kind for s in cfg.sinks), *(["webhook"] if cfg.webhook else []),
+                 *(["alerts-jsonl"] if cfg.alerts_jsonl else [])]
         out.print(f"{config or 'the default configuration'}: would start; detectors: "
                   f"{', '.join(d.name for d in ready.detectors) or 'none'}; protocols: "
-                  f"{', '.join(ready.protocols.named)}; sinks: {', '.join(s.kind for s in cfg.sinks) or 'none'}")
+                  f"{', '.join(ready.protocols.named)}; sinks: {', '.join(sinks) or 'none'}")
         return
     free_address(host, int(port), "--listen")
     app = create_gateway(cfg)

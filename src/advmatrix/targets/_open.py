@@ -90,6 +90,21 @@ def _kind(desc: dict, source: str) -> type:
     return kind
 
 
+def check_target_spec(spec: str) -> None:
+    """Check a target given as a URI or a .yaml path without opening it: a URI's scheme is known and
+    a description file reads and describes a known protocol (``assess --check``)."""
+    text = str(spec)
+    if text.endswith((".yaml", ".yml")) and "://" not in text:
+        from ..kb._io import read_yaml
+
+        desc = read_yaml(Path(text))
+        if not isinstance(desc, dict):
+            raise FormatError(f"{text}: a target description must be a mapping")
+        check_description(desc, text)
+        return
+    _from_uri(text)
+
+
 def check_description(desc: dict, source: str) -> None:
     """Check a target description without opening it: its environment variables are set, its protocol
     is known and its keys and values are that protocol's. Each problem is the one line
@@ -101,4 +116,4 @@ def check_description(desc: dict, source: str) -> None:
         check(desc, source)
 
 
-__all__ = ["check_description", "open_target", "schemes"]
+__all__ = ["check_description", "check_target_spec", "open_target", "schemes"]
