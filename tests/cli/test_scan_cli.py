@@ -93,3 +93,16 @@ def test_scan_starts_without_typer(tmp_path):
             "print(rc, sorted(m for m in ('typer', 'click', 'rich', 'pydantic') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(good)], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "0 []"
+
+
+def test_a_scan_that_looks_into_nothing_fails_and_its_sarif_says_so(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = cli("scan", tmp_path / "empty")
+    assert r.code == 2 and "no files found; nothing was analysed" in r.err
+    assert cli("scan", "").code == 2  # an unset "$MODEL_DIR" must not scan the working directory
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hi\n")
+    r = cli("scan", notes, "--sarif", tmp_path / "s.sarif")
+    assert r.code == 2
+    run = json.loads((tmp_path / "s.sarif").read_text())["runs"][0]
+    assert run["invocations"][0]["executionSuccessful"] is False

@@ -54,6 +54,8 @@ def run_scan(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not (args.paths or args.mcp_stdio or args.mcp_url):
         parser.error("give at least one PATH, --mcp-stdio COMMAND or --mcp-url URL")
+    if "" in argv:  # an unset "$MODEL_DIR" reads as '.', and would scan the working directory
+        raise UsageError("an argument is empty (an unset variable?); name a file or directory")
     try:
         threshold = Severity.parse(args.fail_on)
     except ValueError as exc:
@@ -76,13 +78,15 @@ def run_scan(argv: list[str]) -> int:
         from ..scan.mcp_live import scan_servers
 
         scan_servers(servers, args.mcp_timeout, report)
+    # a gate that looked at nothing must not pass as "no findings": no file found, or none of a known format
+    empty = bool(args.paths) and not servers and not report.files and not report.errors
+    nothing = empty or (bool(report.files) and len(report.unanalysed) == len(report.files))
     if sarif is not None:
-        text = _json.dumps(to_sarif(report), indent=2)
+        text = _json.dumps(to_sarif(report, analysed=not nothing), indent=2)
         if str(sarif) == "-":
             print(text)
         else:
             write_atomic(sarif, text + "\n")
-    nothing = bool(report.files) and len(report.unanalysed) == len(report.files)
     if args.json:
         emit_json({**report.as_dict(), "fail_on": threshold.name.lower()})
     elif not machine and not nothing and (report.files or not report.errors):
@@ -91,8 +95,11 @@ def run_scan(argv: list[str]) -> int:
         print(f"advmatrix: error: {e}", file=sys.stderr)
     if report.errors:
         return 2
+    if empty:
+        print(f"advmatrix: error: {', '.join(map(str, args.paths))}: no files found; nothing was analysed",
+              file=sys.stderr)
+        return 2
     if nothing:
-        # a gate that looked at nothing must not pass as "no findings"
         names = ", ".join(report.unanalysed[:3]) + (f" and {len(report.unanalysed) - 3} more"
                                                      if len(report.unanalysed) > 3 else "")
         print(f"advmatrix: error: {names}: unknown format (not pickle, PyTorch, joblib, NumPy, Keras, ONNX, "

@@ -40,7 +40,7 @@ def _scanned(report: ScanReport) -> str:
     return artifact_uri(common if len(paths) > 1 or not os.path.isfile(common) else os.path.dirname(common))
 
 
-def to_sarif(report: ScanReport) -> dict[str, Any]:
+def to_sarif(report: ScanReport, *, analysed: bool = True) -> dict[str, Any]:
     """Scanner findings as a SARIF 2.1.0 log for code-scanning dashboards."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
@@ -75,6 +75,7 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
         })
     return sarif.log(list(rules.values()), results,
                      automationDetails={"id": sarif.category_id("advmatrix", "scan", _scanned(report))},
-                     invocations=[{"executionSuccessful": not report.errors,
+                     # a scan that looked into nothing did not do its job, whatever it found
+                     invocations=[{"executionSuccessful": not report.errors and analysed,
                                    "toolExecutionNotifications": [{"message": {"text": e}, "level": "error"}
                                                                   for e in report.errors]}])
