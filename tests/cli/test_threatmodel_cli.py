@@ -295,3 +295,10 @@ def test_ctrl_c_says_it_was_interrupted(cli, monkeypatch):
     monkeypatch.setattr(report, "build", interrupted)
     r = cli("threatmodel", AGENT)
     assert r.code == 130 and r.err.strip() == "advmatrix: interrupted"
+
+
+def test_an_attached_short_option_given_twice_is_refused_and_help_names_the_command(cli, tmp_path):
+    r = cli("threatmodel", AGENT, f"-o{tmp_path / 'a'}", f"-o{tmp_path / 'b'}")
+    assert r.code == 2 and "--out given 2 times" in r.err and not (tmp_path / "b").exists()
+    r = cli("assess", "--plan")
+    assert r.code == 2 and "(see advmatrix assess --help)" in r.err

@@ -18,6 +18,7 @@ def _dispatch(argv: list[str]) -> int:
 
         return run_scan(argv[1:])
     import click
+    import typer
 
     from ._app import app
 
@@ -33,6 +34,13 @@ def _dispatch(argv: list[str]) -> int:
         return exc.exit_code
     except click.ClickException as exc:
         command = exc.ctx.command_path if getattr(exc, "ctx", None) else "advmatrix"
+        if command == "advmatrix":  # some errors come before the subcommand's context: name it from argv
+            words = [a for a in argv if not a.startswith("-")][:2]
+            group = typer.main.get_command(app)
+            sub = getattr(group, "commands", {}).get(words[0]) if words else None
+            if sub is not None:
+                command += f" {words[0]}" + (f" {words[1]}" if len(words) > 1 and words[1] in getattr(
+                    sub, "commands", {}) else "")
         hint = f" (see {command} --help)" if isinstance(exc, click.UsageError) else ""
         # click lists choices on lines of their own ("Choose from:\n\tjson,\n\tmd"): one line here
         said = " ".join(part.strip() for part in _escaped(exc.format_message(), argv).split("\n") if part.strip())
@@ -62,7 +70,10 @@ def _once(app: object, argv: list[str]) -> None:
         if not isinstance(param, click.Option) or param.multiple or param.count or param.is_flag:
             continue
         names = set(param.opts) | set(param.secondary_opts)
-        given = [a.split("=", 1)[0] for a in rest if a.split("=", 1)[0] in names]
+        short = [n for n in names if len(n) == 2 and not n.startswith("--")]
+        # '-oA' is '-o A': attached short options count too
+        given = [a for a in rest if a.split("=", 1)[0] in names
+                 or any(a.startswith(n) and len(a) > 2 and not a.startswith("--") for n in short)]
         if len(given) > 1:
             raise UsageError(f"{param.opts[-1] if len(param.opts) == 1 else max(param.opts, key=len)} given "
                              f"{len(given)} times; give it once")
