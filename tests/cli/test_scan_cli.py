@@ -106,3 +106,9 @@ def test_a_scan_that_looks_into_nothing_fails_and_its_sarif_says_so(cli, tmp_pat
     assert r.code == 2
     run = json.loads((tmp_path / "s.sarif").read_text())["runs"][0]
     assert run["invocations"][0]["executionSuccessful"] is False
+
+
+def test_a_scan_usage_error_is_one_line(cli):
+    for args in (["--bogus"], [], ["--fail-on"]):
+        r = cli("scan", *args)
+        assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "usage:" not in r.err, r.err

@@ -6,6 +6,7 @@ import argparse
 import json as _json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .._files import write_atomic
 from ..errors import UsageError
@@ -20,10 +21,18 @@ SUMMARY = ("Scan model artifacts (pickle, PyTorch, joblib, NumPy, Keras, ONNX, s
            "(MCP listings, agent configs, prompt templates) by content.")
 
 
+class _OneLine(argparse.ArgumentParser):
+    """argparse with its usage errors as the one line every other command gives (not usage lines and
+    an error below them)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see advmatrix scan --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
     # argparse, not typer: this is the one definition of the command's options, and it keeps
     # typer's start-up off the command that pipelines run once per artifact
-    p = argparse.ArgumentParser(
+    p = _OneLine(
         prog="advmatrix scan", description=SUMMARY + " Nothing in them is loaded, imported or run; only --mcp-stdio starts the "
         "server command it is given.",
         epilog="Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 error (including "
