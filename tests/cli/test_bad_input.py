@@ -260,6 +260,7 @@ def test_skipped_procedures_say_why_on_the_console(cli, cnn, tmp_path):
     (["monitor", "--config", "{tmp}/intkey.yaml", "--check"], "intkey.yaml:2: 1 is not a setting"),
     (["runs", "list", "--db", "{tmp}/notdb.txt", "-n", "99999999999999999999"], "not in the range"),
     (["alerts", "list", "--since", "0001-01-01"], "too far back"),
+    (["serve-llm-app", "--port", "{busy}"], "is already in use"),
 ])
 def test_odd_stores_hosts_keys_and_numbers_are_one_line_not_a_traceback(cli, tmp_path, monkeypatch, busy_port,
                                                                          args, says):

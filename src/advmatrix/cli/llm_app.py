@@ -30,5 +30,8 @@ def serve_llm_app(profile: str = typer.Option("naive", "--profile", help="How we
     from ..serving import make_llm_app
 
     app = make_llm_app(profile=profile, seed=seed, api_key=api_key or os.environ.get("ADVMATRIX_LLM_APP_KEY"))
+    from ._checks import free_address
+
+    free_address(host, port, "--port")  # before the banner: uvicorn's own refusal is two lines and exit 3
     err.print(f"advmatrix LLM application ({profile}) on http://{host}:{port}/v1 (test plumbing: /admin)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
