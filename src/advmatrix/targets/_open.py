@@ -27,17 +27,28 @@ def open_target(spec: str | Path | dict, budget: Budget | None = None, **overrid
     Strings in the description may name environment variables as ``${NAME}`` (tokens stay out
     of files); ``overrides`` that are not None replace keys of the description.
     """
+    desc, source = _described(spec)
+    return _from_description(desc, budget, overrides, source)
+
+
+def _is_file(text: str) -> bool:
+    return text.endswith((".yaml", ".yml")) and "://" not in text
+
+
+def _described(spec: str | Path | dict) -> tuple[dict, str]:
+    """The description ``spec`` gives (itself, a .yaml file's mapping, or what a URI stands for) and the
+    name its errors start with."""
     if isinstance(spec, dict):
-        return _from_description(spec, budget, overrides, "<description>")
+        return spec, "<description>"
     text = str(spec)
-    if text.endswith((".yaml", ".yml")) and "://" not in text:
+    if _is_file(text):
         from ..kb._io import read_yaml
 
         desc = read_yaml(Path(text))
         if not isinstance(desc, dict):
             raise FormatError(f"{text}: a target description must be a mapping")
-        return _from_description(desc, budget, overrides, text)
-    return _from_description(_from_uri(text), budget, overrides, text)
+        return desc, text
+    return _from_uri(text), text
 
 
 def schemes() -> dict[str, type]:
@@ -93,16 +104,9 @@ def _kind(desc: dict, source: str) -> type:
 def check_target_spec(spec: str) -> None:
     """Check a target given as a URI or a .yaml path without opening it: a URI's scheme is known and
     a description file reads and describes a known protocol (``assess --check``)."""
-    text = str(spec)
-    if text.endswith((".yaml", ".yml")) and "://" not in text:
-        from ..kb._io import read_yaml
-
-        desc = read_yaml(Path(text))
-        if not isinstance(desc, dict):
-            raise FormatError(f"{text}: a target description must be a mapping")
-        check_description(desc, text)
-        return
-    _from_uri(text)
+    desc, source = _described(spec)
+    if _is_file(source):  # a URI's description is its scheme's own: a known scheme is all there is to check
+        check_description(desc, source)
 
 
 def check_description(desc: dict, source: str) -> None:
