@@ -116,6 +116,8 @@ def test_leaf_fires_on_any_component_only_when_an_adversary_matches(tmp_path):
     ("kind: model\npresent: {kind: service, open_signups: false}", "unknown condition key 'open_signups'"),
     ("kind: llm-app\ndownstream: {kind: tool, own: true}", "'downstream' takes no 'own'"),
     ("kind: llm-app\nupstream: {kind: tool, own: 'yes'}", "'own' takes true or false; got 'yes'"),
+    ("kind: model\nadversary: {goals: fraud, reaches: 'yes'}", "'reaches' takes true or false; got 'yes'"),
+    ("kind: model\nupstream: {kind: service, reaches: true}", "unknown condition key 'reaches'"),
 ])
 def test_bad_adversary_leaf_fails_to_load_naming_the_rule(tmp_path, when, says):
     with pytest.raises(FormatError) as info:
@@ -130,6 +132,50 @@ def test_present_asks_the_whole_system_whatever_the_flows(tmp_path):
     found = predict(load_system_text(with_adversary(CAMERA, goals="fraud")), rules).findings
     assert [(f.component, f.reason) for f in found] == [("intruder", "intruder can query door-api")]
     assert predict(load_system_text(with_adversary(closed, goals="fraud")), rules).findings == ()
+
+
+#: staff's API that outside analysts use (the analysts are trusted callers on their own flow)
+ANALYSTS = """\
+name: scoring
+components:
+  - {id: analysts, kind: external, actor: partner}
+  - {id: staff-api, kind: service, audience: internal, returns: scores}
+  - {id: scorer, kind: model, task: classification, modality: tabular, trained_by: us}
+flows:
+  - {from: analysts, to: staff-api}
+  - {from: staff-api, to: scorer}
+"""
+
+
+@pytest.mark.parametrize(("access", "reached"), [
+    ("query", False), ("account", True), ("insider", True), ("[query, account]", True)])
+def test_reaches_asks_whether_the_adversary_can_act_on_the_component(tmp_path, access, reached):
+    rules = user_rules(tmp_path, "kind: model\nexposed: true\nadversary: {access: [query, account, insider], "
+                       "reaches: true}", tid="AML.T0024.002", reason="{adversary} can query {component}")
+    found = predict(load_system_text(with_adversary(ANALYSTS, access=access)), rules).findings
+    assert [(f.component, f.reason) for f in found] == ([("scorer", "intruder can query scorer")] if reached else [])
+
+
+def test_reaches_uses_only_the_access_the_rule_asks_for(tmp_path):
+    # an insider reaches everything, but a rule about querying weighs only the adversary's queries
+    rules = user_rules(tmp_path, "kind: model\nadversary: {access: query, reaches: true}", tid="AML.T0024.002",
+                       reason="{adversary} queries {component}")
+    system = load_system_text(with_adversary(ANALYSTS, access="[query, insider]"))
+    assert predict(system, rules).findings == ()
+    public = load_system_text(with_adversary(ANALYSTS.replace("internal", "public"), access="[query, insider]"))
+    assert [f.component for f in predict(public, rules).findings] == ["scorer"]
+
+
+def test_an_outsider_who_only_queries_gets_nothing_through_a_staff_api():
+    def adversary_reasons(access):
+        got = predict(load_system_text(with_adversary(ANALYSTS, goals="[steal-model, steal-data, evade]",
+                                                      access=access)))
+        return sorted((f.technique_id, r) for f in got.findings for r in f.reasons if "intruder" in r)
+    by_queries = {"AML.T0024.002", "AML.T0005.001", "AML.T0024.000", "AML.T0043.001"}
+    assert not by_queries & {tid for tid, _ in adversary_reasons("query")}
+    stolen = adversary_reasons("account")
+    assert by_queries <= {tid for tid, _ in stolen}
+    assert ("AML.T0024.002", "intruder wants scorer and can query it (analysts)") in stolen
 
 
 # -- bundled threat-actor rules --------------------------------------------------------------------

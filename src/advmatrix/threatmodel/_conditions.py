@@ -22,7 +22,10 @@ Conditions (no code is evaluated):
   reached but not passed through.
   ``adversary: {selector}`` holds when any ``adversary`` component of the system matches the selector
   (``adversary: {goals: fraud, access: physical}``): adversaries are not on the flows, so it does not
-  depend on the component the rule is matched on.
+  depend on the component the rule is matched on. Add ``reaches: true`` to ask as well that the
+  adversary can reach the component with the access the selector names (all its access when it names
+  none; see :func:`._reach.adversary_reach`): an outsider who can only query reaches a model through a
+  public service, not through staff's internal API.
   ``present: {selector}`` holds when any component of the system, wherever it is, matches
   (``present: {kind: service, not: {open_signup: false}}``).
   Add ``untrusted: true`` inside the mapping (``exposed: {untrusted: true}``) to follow only flows
@@ -48,6 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._facts import MATCHED, MOST_NAMED, merge_ids, merge_names, names_of, note_matched
+from ._reach import adversary_access, adversary_reach
 from .system import Component, ServiceComponent, System, is_training_data
 
 __all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "flows_back", "kind_test", "read_field"]
@@ -68,6 +72,15 @@ class Condition:
     untrusted: bool = False
     #: ``upstream``/``reachable_from`` only: not through another LLM app (what this app reads itself).
     own: bool = False
+    #: ``adversary`` only: the matched adversary must reach this component (see :meth:`_adversary`).
+    reaches: bool = False
+
+    def __repr__(self) -> str:
+        # By hand: a rule's learned weight is keyed by a digest of this text, so a field added here must
+        # not show while unset, or every rule would lose its weight.
+        text = (f"Condition(op={self.op!r}, value={self.value!r}, children={self.children!r}, "
+                f"untrusted={self.untrusted!r}, own={self.own!r})")
+        return text if not self.reaches else text[:-1] + ", reaches=True)"
 
     def leaves(self) -> Iterator[Condition]:
         """Every field test on the component itself (not in selectors, which read other components)."""
@@ -199,6 +212,10 @@ class Condition:
         # The adversary stands outside the flows: any one the system names, the matched component included.
         selector = self.children[0]
         found = [c for c in system.of_kind("adversary") if selector.match(system, c, {})]
+        if self.reaches:
+            # The system's exposure is who can reach it, not whether this adversary can: an outsider with
+            # queries only does not come in through a staff API that outside analysts use.
+            found = [c for c in found if _within_reach(system, c, comp, selector)]
         if found:
             facts["adversary"] = names_of(found)  # not {via}: that names where content comes from
         return bool(found)
@@ -213,6 +230,18 @@ class Condition:
             found = heapq.nsmallest(MOST_NAMED, ids, key=system.positions().__getitem__)
             facts["present"] = names_of([system.component(i) for i in found], len(ids))
         return bool(ids)
+
+
+def _within_reach(system: System, adversary: Component, comp: Component, selector: Condition) -> bool:
+    """Whether ``comp`` is within ``adversary``'s reach by the access kinds ``selector`` asks of it (its
+    whole access when the selector names none): the access that lets it act as the rule says."""
+    # the access it is asked for at the top (one under 'not' or 'any' does not say which it acts by)
+    tests = selector.children if selector.op == "all" else (selector,)
+    named = {a for leaf in tests if leaf.op == "access" and not isinstance(leaf.value, Mapping)
+             for a in (leaf.value if isinstance(leaf.value, list) else [leaf.value])}
+    access = adversary_access(system, adversary)
+    reach = adversary_reach(system, adversary, access & named if named else None)
+    return reach is None or comp.id in reach
 
 
 #: the kinds a query travels through at inference time

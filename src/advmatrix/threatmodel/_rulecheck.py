@@ -279,6 +279,9 @@ class RuleChecker:
             if own and key not in ("upstream", "reachable_from"):
                 raise self.fail(loc, name, f"'{key}' takes no 'own': only upstream and reachable_from walk back "
                                 "through other LLM apps")
+            reaches = selector.pop("reaches", False) if key == "adversary" else False
+            if not isinstance(reaches, bool):
+                raise self.fail(loc, name, f"'reaches' takes true or false; got {reaches!r}")
             if key in _ONE_KIND:
                 only, what = _ONE_KIND[key]
                 selector.setdefault("kind", only)
@@ -300,7 +303,7 @@ class RuleChecker:
                 raise self.fail(loc, name, f"an adversary is on no flow, so '{key}' never holds for or through one; "
                                 "ask what it can reach with 'adversary: {access: ...}'")
             return Condition(key, children=(self.condition(selector, loc, name, frozenset(COMPONENT_KINDS)),),
-                             untrusted=untrusted, own=own)
+                             untrusted=untrusted, own=own, reaches=reaches)
         if not isinstance(key, str):
             raise self.fail(loc, name, f"unknown condition key {key!r}")
         if key.startswith("properties."):
