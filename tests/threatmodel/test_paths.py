@@ -558,3 +558,24 @@ def test_every_adversary_gets_its_best_path_into_the_list(model):
     both = system_paths(s, p, model, k=2)
     assert {x.adversary for x in both} == {"eve", "rex"}  # not one adversary's two best, however they score
     assert [x.score for x in both] == sorted((x.score for x in both), reverse=True)
+
+
+def test_an_apps_replies_become_phishing_only_after_a_step_that_steers_the_app():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walker
+
+    s = load_system_text("""name: x
+components:
+  - {id: users, kind: external, actor: user}
+  - {id: chat, kind: llm-app, renders_markdown: true, system_prompt: true}
+  - {id: eve, kind: adversary, actor: criminal, goals: [fraud], access: [query]}
+flows: [{from: users, to: chat}, {from: chat, to: users}]
+""")
+    p = predict(s)
+    assert "chat" in p.components_for("AML.T0052") and "AML.T0051.000" in p.technique_ids
+    harm = "AML.T0048.000"  # the money they are after
+    assert harm in p.technique_ids
+    eve = walker(s, p, adversary=s.component("eve"))
+    # the app's reply is no phishing message of theirs until they have steered it
+    assert eve(("AML.T0052", harm)) is None
+    assert eve(("AML.T0051.000", "AML.T0052", harm)) is not None

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 
 from .system import Component, System, is_training_data
 
-__all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "WHOLE_SYSTEM", "adversary_access", "adversary_reach", "family",
-           "goal_serves", "needs"]
+__all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "STEERED", "STEERS", "WHOLE_SYSTEM", "adversary_access", "adversary_reach",
+           "family", "goal_serves", "needs"]
 
 #: Access that reaches every component: an employee, a foothold on the hosts, or whatever the system
 #: takes in (models, data, packages, tools) can sit anywhere in it.
@@ -60,6 +60,14 @@ GAINS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("AML.T0049", "AML.T0078", "AML.T0010", "AML.T0011", "AML.T0050"), frozenset({"network"})),
     "AML.T0021": frozenset({"query"}),
 }
+#: Techniques that, found on an LLM app, turn the app's own replies against its users (its answers become
+#: phishing): a path takes them there only after a step that steers the app (:data:`STEERS`), not as a
+#: way in of their own.
+STEERED: frozenset[str] = frozenset({"AML.T0052"})
+#: Steps that put the adversary's words into an LLM app's replies: injection, jailbreak, poisoned
+#: retrieval or context, planted prompts, poisoned tool data.
+STEERS: frozenset[str] = frozenset({"AML.T0051", "AML.T0054", "AML.T0070", "AML.T0071", "AML.T0080", "AML.T0093",
+                                    "AML.T0099"})
 #: The impact and exfiltration techniques that serve each goal an adversary can state (a technique
 #: listed serves with its sub-techniques). A path of an adversary who states goals ends in one of these
 #: where the prediction has one: a ransom crew's path ends in denial of service, not in a leak.

@@ -182,8 +182,9 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
     With ``adversary`` the walk is that adversary's: another adversary's own steps are not theirs, the
     reach is theirs (``reach`` is not read), and a step that takes a kind of access (:data:`._reach.NEEDS`)
     needs it from their ``access`` or from an earlier step that gave it (:data:`._reach.GAINS`), which
-    widens the reach for the steps after it."""
-    from ._reach import GAINS, adversary_access, adversary_reach, family, needs
+    widens the reach for the steps after it. An LLM app's replies become phishing (:data:`._reach.STEERED`)
+    only after a step that steers the app (:data:`._reach.STEERS`)."""
+    from ._reach import GAINS, STEERED, STEERS, adversary_access, adversary_reach, family, needs
 
     near, adversaries, on = _topology(system, prediction)
     access: frozenset[str] = frozenset()
@@ -209,6 +210,8 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
                     # the neighbours of all at once: testing each pair was quadratic on a star of 5,000 models
                     joined = set().union(*(near[x] for x in here))
                     here = there & (joined | adversaries)
+            if family(t) in STEERED and not any(family(u) in STEERS for u in ids[:i]):
+                here = {c for c in here if system.component(c).kind != "llm-app"}
             if not here:
                 return None
             if access:  # only a described access limits the steps
