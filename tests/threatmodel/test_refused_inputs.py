@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from advmatrix.errors import FormatError
-from advmatrix.threatmodel import load_cyclonedx, load_system_text
+from advmatrix.threatmodel import load_cyclonedx, load_system, load_system_text
 from advmatrix.threatmodel.rules import load_rules
 
 BOMS = Path(__file__).parents[2] / "examples" / "boms"
@@ -179,3 +179,24 @@ def test_a_tool_named_by_bom_link_is_the_tool_it_points_at(tmp_path):
             {"name": "advmatrix:tools", "value": f"urn:cdx:{serial}/1#search"}]})
     system = load_cyclonedx(bom(tmp_path, link), validate=False)
     assert system.component("bot").tools == ("search",)
+
+
+def test_an_id_mixing_latin_with_a_lookalike_script_is_warned_about_and_named_in_errors(cli, tmp_path):
+    path = tmp_path / "s.yaml"
+    # 'аpi' starts with CYRILLIC SMALL LETTER A; the flow, typed in Latin, names no component
+    path.write_text("name: x\ncomponents:\n  - {id: users, kind: external}\n"
+                    "  - {id: \u0430pi, kind: service, audience: public}\n", encoding="utf-8")
+    r = cli("threatmodel", path, "--json", "--paths", "0")
+    assert r.code == 0 and "component '\\u0430pi' mixes Latin letters with U+0430 CYRILLIC SMALL LETTER A" in r.err
+    assert f"{path}:4:" in r.err
+    path.write_text(path.read_text(encoding="utf-8") + "flows: [{from: users, to: api}]\n", encoding="utf-8")
+    with pytest.raises(FormatError, match="unknown component 'api'"):
+        load_system(path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("to: api", "to: \u0430pi").replace("id: \u0430pi", "id: api"), encoding="utf-8")
+    with pytest.raises(FormatError, match=r"mixes Latin letters with U\+0430 CYRILLIC SMALL LETTER A, which only"):
+        load_system(path)
+    # a name written wholly in another script is no lookalike
+    path.write_text("name: x\ncomponents:\n  - {id: \u043f\u043e\u0438\u0441\u043a, kind: service, audience: public}\n",
+                    encoding="utf-8")
+    assert "mixes" not in cli("threatmodel", path, "--json", "--paths", "0").err

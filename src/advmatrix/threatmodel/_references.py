@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import quoted
 from ._words import a_kind
 
-__all__ = ["loc_text", "reference_problems"]
+__all__ = ["loc_text", "mixed_script", "reference_problems"]
 
 
 def reference_problems(components: list[tuple[Any, Any, Any]],
@@ -72,8 +72,30 @@ def _lookalike(ref: Any, ids: Iterable[Any]) -> str:
     key = unicodedata.normalize("NFKC", ref).casefold()
     near = next((i for i in ids if isinstance(i, str) and unicodedata.normalize("NFKC", i).casefold() == key), None)
     # shown as escapes: printed as they are, the two would look the same
-    return (f" (component {near!a} differs from {ref!a} only in case or in how its characters are "
-            "encoded)" if near else "")
+    if near:
+        return f" (component {near!a} differs from {ref!a} only in case or in how its characters are encoded)"
+    odd = mixed_script(ref)
+    return f" ({ref!a} mixes Latin letters with {odd}, which only looks Latin)" if odd else ""
+
+
+#: Scripts whose letters print like Latin ones (Cyrillic 'а', Greek 'ο'): an id mixing one of them with
+#: Latin letters is most likely a lookalike of an all-Latin id, by accident or on purpose.
+_LATIN_LOOKALIKES = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
+
+
+def mixed_script(text: Any) -> str:
+    """For text whose letters are Latin mixed with a script that looks like it, a note naming the first
+    such letter ('U+0430 CYRILLIC SMALL LETTER A'); else ''. The standard library has no table of
+    confusable characters (Unicode's confusables.txt); mixing scripts inside one id is what such lookalikes
+    do, and an id written wholly in one script is left alone."""
+    if not isinstance(text, str) or text.isascii():
+        return ""
+    scripts = {unicodedata.name(ch, "").split(" ", 1)[0]: ch for ch in unicodedata.normalize("NFKC", text)
+               if ch.isalpha()}
+    odd = [ch for script, ch in scripts.items() if script in _LATIN_LOOKALIKES]
+    if "LATIN" not in scripts or not odd:
+        return ""
+    return f"U+{ord(odd[0]):04X} {unicodedata.name(odd[0])}"
 
 
 def loc_text(loc: Iterable[str | int]) -> str:

@@ -29,6 +29,7 @@ from ..errors import FormatError, UsageError
 from ._bomcheck import bom_lines
 from ._load import read_text, read_yaml, system_from_located
 from ._markdown import PATHS_NOTE, component_aside, evidence_text, gap_lines, report_markdown
+from ._references import mixed_script
 from ._transitions import Path as AttackPath
 from .diagram import path_svg, system_mermaid, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
@@ -365,6 +366,9 @@ def description_warnings(system: System, rules: Any, source: str, lines: Mapping
         if twin != c.id:
             out.append(f"{source}: components {twin!a} and {c.id!a} differ only in case or in how their characters "
                        "are encoded; flows and tool lists naming one may have meant the other")
+        elif odd := mixed_script(c.id):
+            out.append(f"{at(c.id)}: component {c.id!a} mixes Latin letters with {odd}, which only looks Latin; "
+                       "flows and tool lists typed on a Latin keyboard will not name it")
     if not system.components:
         out.append(f"{source}: the description has no components, so nothing can be predicted")
     return out
