@@ -50,9 +50,9 @@ def _default_stage(lifecycle: tuple[str, ...]) -> str:
 
 
 #: (sub-technique, parent's mitigation) pairs that do not fit: supply-chain compromise covers hardware,
-#: software, data and models, and verifying AI artifacts (models, data sets) does nothing for tampered
-#: hardware or a poisoned framework package.
-UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"),
+#: software, containers, data and models, and verifying AI artifacts (models, data sets) does nothing for
+#: tampered hardware, a poisoned framework package or a container image swapped in its registry.
+UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"), ("AML.T0010.004", "AML.M0014"),
                    # guardrails on a generative model sit far from a compromised chip
                    ("AML.T0010.000", "AML.M0020")})
 #: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
