@@ -1,0 +1,127 @@
+"""What a model takes in and where its weights come from decide its findings: a generator that reads
+only images takes no prompt, a face matcher decides by embeddings, a checked hash of a file from a public
+hub proves only who published it, a vendor's model learned nothing of ours, and an agent's tool fed only by
+trusted flows carries no outsider's text."""
+
+from __future__ import annotations
+
+import pytest
+
+from advmatrix.threatmodel import System
+from advmatrix.threatmodel.predict import predict
+from advmatrix.threatmodel.report import build, gate
+
+
+def system(components, flows=()) -> System:
+    return System.model_validate({"name": "t", "components": components, "flows": list(flows)})
+
+
+def found(s: System, component: str) -> set[str]:
+    return {f.technique_id for f in predict(s).findings if f.component == component}
+
+
+def behind_public_api(model: dict, returns: str = "labels", *extra: dict) -> System:
+    return system([{"id": "people", "kind": "external", "actor": "user"},
+                   {"id": "api", "kind": "service", "audience": "public", "returns": returns},
+                   {"id": "m", "kind": "model", **model}, *extra],
+                  [{"from": "people", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"},
+                   {"from": "api", "to": "people"}])
+
+
+PROMPTED = {"AML.T0054", "AML.T0065", "AML.T0048.002"}
+
+
+def test_a_generator_that_reads_only_images_takes_no_prompt():
+    ocr = found(behind_public_api({"task": "generation", "modality": "image", "outputs": ["text"]}), "m")
+    assert not PROMPTED & ocr
+    chat = found(behind_public_api({"task": "generation", "modality": "text"}, "text"), "m")
+    assert PROMPTED <= chat
+    # a text generator whose service hands back only a verdict: no public content, no replies to iterate on
+    verdict = found(behind_public_api({"task": "generation", "modality": "text"}, "labels"), "m")
+    assert "AML.T0054" in verdict and not {"AML.T0065", "AML.T0048.002"} & verdict
+
+
+@pytest.mark.parametrize(("verifies", "evaded"), [(True, True), (False, False), (None, False)])
+def test_a_face_matcher_is_evaded_like_a_classifier(verifies, evaded):
+    props = {} if verifies is None else {"properties": {"verifies_identity": verifies}}
+    adversary = {"id": "eve", "kind": "adversary", "goals": ["evade"], "access": ["query"]}
+    s = behind_public_api({"task": "embedding", "modality": "image", **props}, "labels", adversary)
+    got = predict(s)
+    assert ({"AML.T0015", "AML.T0043"} <= found(s, "m")) is evaded
+    assert any("eve" in r for f in got.findings if f.technique_id == "AML.T0015" for r in f.reasons) is evaded
+    if evaded:
+        assert got.for_component("m").findings[0].technique_id  # the matcher has findings of its own
+        reasons = [r for f in got.findings if f.technique_id == "AML.T0088" for r in f.reasons]
+        assert reasons == ["m checks who someone is from their face, voice or documents; generated media can pass "
+                           "as that person"]
+
+
+CODE_ON_LOAD = {"AML.T0011.000", "AML.T0112.001", "AML.T0018.002", "AML.T0076", "AML.T0050"}
+
+
+@pytest.mark.parametrize(("where", "runs_code"), [
+    ({"source": "huggingface"}, True), ({"trained_by": "open-source"}, True),
+    ({"source": "vendor", "trained_by": "vendor"}, False), ({"trained_by": "us"}, False)])
+def test_a_checked_hash_of_a_hub_file_proves_only_who_published_it(where, runs_code):
+    s = system([{"id": "m", "kind": "model", "task": "classification", "artifact_format": "torch", "signed": True,
+                 **where}])
+    assert (CODE_ON_LOAD <= found(s, "m")) is runs_code
+    assert bool(CODE_ON_LOAD & found(s, "m")) is runs_code
+    if runs_code:  # the check is still shown held
+        unsafe = next(f for f in predict(s).findings if f.technique_id == "AML.T0011.000")
+        assert {m.id for m in unsafe.mitigations if m.in_place} >= {"AML.M0014"}
+    unsigned = system([{"id": "m", "kind": "model", "task": "classification", "artifact_format": "torch",
+                        "signed": False, **where}])
+    assert CODE_ON_LOAD <= found(unsigned, "m")
+
+
+def test_a_checked_weight_file_clears_no_container_image_swapped_in_its_registry():
+    s = system([{"id": "m", "kind": "model", "task": "classification", "artifact_format": "onnx", "signed": True,
+                 "properties": {"container_image": True}}])
+    registry = next(f for f in predict(s).findings if f.technique_id == "AML.T0010.004")
+    assert "AML.M0014" not in {m.id for m in registry.mitigations}
+    assert "AML.T0010.004" in {f.technique_id for f in gate(build(s, k=0).prediction, "possible")}
+
+
+@pytest.mark.parametrize(("model", "inferred"), [
+    ({"trained_by": "vendor", "artifact_format": "hosted"}, False),
+    ({"trained_by": "vendor", "fine_tuned": True}, True),  # fine-tuned on ours: our data can be tested for
+    ({"trained_by": "us"}, True)])
+def test_membership_of_training_data_is_ours_to_fear_only_where_we_trained(model, inferred):
+    thief = {"id": "eve", "kind": "adversary", "goals": ["steal-data"], "access": ["query"]}
+    s = behind_public_api({"task": "generation", "modality": "text", **model}, "text", thief)
+    reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0024.000" for r in f.reasons]
+    assert any(r.startswith("eve wants the data m learned from") for r in reasons) is inferred
+
+
+WAITING = {"AML.T0051.002", "AML.T0080.001"}
+
+
+@pytest.mark.parametrize(("feed", "outsiders"), [
+    ({"from": "docs", "to": "lookup", "trusted": True}, False),
+    ({"from": "docs", "to": "lookup"}, True),  # not said trusted: maybe
+    (None, True)])  # fed by nothing described: what it reads is unknown
+def test_a_tool_fed_only_by_trusted_flows_carries_no_outsiders_text(feed, outsiders):
+    s = system([{"id": "staff", "kind": "external", "actor": "user"},
+                {"id": "ui", "kind": "service", "audience": "internal", "authentication": "oauth", "returns": "text"},
+                {"id": "agent", "kind": "llm-app", "tools": ["lookup"], "autonomy": "autonomous",
+                 "memory": "session"},
+                {"id": "lookup", "kind": "tool", "side_effects": "read", "browses": False},
+                {"id": "docs", "kind": "retrieval-store", "writers": "internal", "sources": ["collected"]}],
+               [{"from": "staff", "to": "ui"}, {"from": "ui", "to": "agent"}, {"from": "agent", "to": "ui"},
+                *([feed] if feed else [])])
+    got = predict(s)
+    assert (WAITING <= found(s, "agent")) is outsiders
+    assert bool(WAITING & found(s, "agent")) is outsiders
+    hidden = [r for f in got.findings if f.technique_id == "AML.T0068" for r in f.reasons]
+    assert any("hidden text or metadata" in r for r in hidden) is outsiders
+
+
+@pytest.mark.parametrize(("store", "waits"), [({"writers": "internal", "sources": ["collected"]}, False),
+                                              ({"writers": "public"}, True), ({}, True)])
+def test_instructions_wait_in_stored_content_only_where_outsiders_could_put_them(store, waits):
+    s = system([{"id": "staff", "kind": "external", "actor": "user"},
+                {"id": "ui", "kind": "service", "audience": "internal", "authentication": "oauth", "returns": "text"},
+                {"id": "app", "kind": "llm-app"}, {"id": "kb", "kind": "retrieval-store", **store}],
+               [{"from": "staff", "to": "ui"}, {"from": "ui", "to": "app"}, {"from": "kb", "to": "app"}])
+    assert ("AML.T0094" in found(s, "app")) is waits
