@@ -579,3 +579,29 @@ flows: [{from: users, to: chat}, {from: chat, to: users}]
     # the app's reply is no phishing message of theirs until they have steered it
     assert eve(("AML.T0052", harm)) is None
     assert eve(("AML.T0051.000", "AML.T0052", harm)) is not None
+
+
+def test_planted_text_needs_a_way_to_plant_it_and_misuse_ends_in_harm_not_theft(model):
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel._reach import goal_serves
+    from advmatrix.threatmodel.paths import walker
+
+    s = load_system_text("""name: x
+components:
+  - {id: staff, kind: external, actor: user}
+  - {id: ui, kind: service, audience: internal, authentication: oauth, returns: text}
+  - {id: agent, kind: llm-app, tools: [run-sql], autonomy: autonomous, memory: session, renders_markdown: true}
+  - {id: run-sql, kind: tool, side_effects: read, browses: false, sensitive: true}
+  - {id: warehouse, kind: dataset, writers: public, sensitive: true, used_for: [retrieval]}
+  - {id: clerk, kind: adversary, actor: insider, goals: [steal-data], access: [account]}
+  - {id: planter, kind: adversary, actor: criminal, goals: [steal-data], access: [content]}
+flows: [{from: staff, to: ui}, {from: ui, to: agent}, {from: agent, to: ui}, {from: warehouse, to: run-sql}]
+""")
+    p = predict(s)
+    assert {"AML.T0051.001", "AML.T0077"} <= set(p.technique_ids)
+    clerk, planter = (walker(s, p, adversary=s.component(a)) for a in ("clerk", "planter"))
+    # signed in, the clerk types to the agent; planting text for someone else's session is the planter's way
+    assert clerk(("AML.T0051.001", "AML.T0077")) is None
+    assert planter(("AML.T0051.001", "AML.T0077")) is not None
+    assert not goal_serves("AML.T0048.004", ["misuse"]) and goal_serves("AML.T0048.002", ["misuse"])
+    assert goal_serves("AML.T0048.004", ["steal-model"])

@@ -47,6 +47,11 @@ NEEDS: dict[str, frozenset[str]] = {
     "AML.T0037": frozenset({"insider", "network", "physical"}),
     "AML.T0025": frozenset({"insider", "network"}),
     "AML.T0036": frozenset({"account", "insider", "network"}),
+    # text planted where the system later reads it (a page, a ticket, a document), not typed to it: the
+    # victim's session then carries it, and a rendered link sends the victim's data out
+    "AML.T0051.001": frozenset({"content", "insider", "network", "supply-chain"}),
+    "AML.T0093": frozenset({"content", "insider", "network"}),
+    "AML.T0077": frozenset({"content", "insider", "network"}),
 }
 #: Techniques on artifacts that ship in an app on people's devices: anyone who installs it holds them.
 _ON_DEVICE_ANYONE = frozenset({"AML.T0044", "AML.T0035", "AML.T0037"})
@@ -78,7 +83,8 @@ GOAL_ENDS: dict[str, frozenset[str]] = {
     "fraud": frozenset({"AML.T0048.000", "AML.T0015", "AML.T0034"}),
     "disrupt": frozenset({"AML.T0029", "AML.T0046", "AML.T0034", "AML.T0101", "AML.T0031", "AML.T0059",
                           "AML.T0112"}),
-    "misuse": frozenset({"AML.T0048", "AML.T0034"}),
+    # harm done with the system's output or abilities: not the model's theft (AML.T0048.004), which is steal-model's
+    "misuse": frozenset({"AML.T0048.001", "AML.T0048.002", "AML.T0048.003", "AML.T0034"}),
     "manipulate": frozenset({"AML.T0031", "AML.T0059", "AML.T0015", "AML.T0048.001", "AML.T0048.002",
                              "AML.T0048.003"}),
     "impersonate": frozenset({"AML.T0015", "AML.T0048.000", "AML.T0048.001", "AML.T0048.003"}),
