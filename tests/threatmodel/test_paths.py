@@ -605,3 +605,20 @@ flows: [{from: staff, to: ui}, {from: ui, to: agent}, {from: agent, to: ui}, {fr
     assert planter(("AML.T0051.001", "AML.T0077")) is not None
     assert not goal_serves("AML.T0048.004", ["misuse"]) and goal_serves("AML.T0048.002", ["misuse"])
     assert goal_serves("AML.T0048.004", ["steal-model"])
+
+
+def test_an_adversary_with_no_path_to_its_goals_is_named_in_every_report(cli, tmp_path):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.report import build, report_html, report_json, report_markdown
+
+    tm = build(load_system_text(TWO_ADVERSARIES), k=10)
+    assert {p.adversary for p in tm.paths} == {"rex"} and tm.pathless == ("eve",)
+    said = ("No path found for eve: no learned move leads from what they reach to a predicted technique serving "
+            "their goals (steal-data).")
+    assert json.loads(report_json(tm))["pathless"] == [{"adversary": "eve", "goals": ["steal-data"]}]
+    assert said in report_markdown(tm) and said in report_html(tm)
+    # a list too short for one path each says nothing of who is missing
+    assert build(load_system_text(TWO_ADVERSARIES), k=1).pathless == ()
+    (tmp_path / "s.yaml").write_text(TWO_ADVERSARIES)
+    console = cli("threatmodel", tmp_path / "s.yaml", "--paths", "10").out
+    assert "no path: No path found for eve" in " ".join(console.split())

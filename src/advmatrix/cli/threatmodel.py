@@ -181,6 +181,8 @@ def _table(tm) -> None:
     if tm.paths:
         out.print("[dim]paths: entry → impact or exfiltration; ranked per step (geometric mean of the moves' "
                   "probabilities, from the ATLAS case studies); overall = their product[/]")
+    for line in tm.pathless_lines():
+        out.print(f"[yellow]no path[/]: {escape(line)}")
     for i, path in enumerate(tm.paths, 1):
         by = f" by {escape(path.adversary)}" if path.adversary else ""
         out.print(f"path {i}{by} ({path.score:.3g} per step, {path.probability:.3g} overall): "

@@ -84,6 +84,7 @@ def report_markdown(tm: ThreatModel) -> str:
     out += ["## Attack paths", "", PATHS_NOTE, ""]
     if not tm.paths:
         out += ["No path from an entry technique to an impact or exfiltration technique among those predicted.", ""]
+    out += [*(md_text(line) for line in tm.pathless_lines()), ""] if tm.pathless else []
     for i, path in enumerate(tm.paths, 1):
         by = f" by {md_text(path.adversary)}" if path.adversary else ""
         out += [f"### Path {i}{by} ({path.score:.3g} per step, {path.probability:.3g} overall)", ""]

@@ -73,6 +73,14 @@ class ThreatModel:
     """Fields the description leaves unstated that would change the prediction (see :mod:`.gaps`)."""
     assumptions: tuple[Assumption, ...] = ()
     """Values a BOM import assumed."""
+    pathless: tuple[str, ...] = ()
+    """Adversaries stating goals that no path of theirs reaches, though the list had room for one each."""
+
+    def pathless_lines(self) -> list[str]:
+        """One sentence per adversary in :attr:`pathless`, as every report says it."""
+        return [f"No path found for {a}: no learned move leads from what they reach to a predicted technique "
+                f"serving their goals ({', '.join(self.system.component(a).get('goals') or ())})."
+                for a in self.pathless]
 
     def location(self, component: str) -> tuple[str, int | None]:
         """(file, line) where ``component`` is described: its line in the source, else in the overlay,
@@ -99,6 +107,8 @@ class ThreatModel:
                            "components": {t: list(on) for t, on in zip(p.techniques, self.path_components(p),
                                                                       strict=True)}}
                           for p in self.paths],
+                "pathless": [{"adversary": a, "goals": list(self.system.component(a).get("goals") or ())}
+                             for a in self.pathless],
                 "unstated": [g.as_dict() for g in self.gaps],
                 "assumed": [a.as_dict() for a in self.assumptions],
                 "system_mermaid": system_mermaid(self.system)}
@@ -186,9 +196,14 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     paths: list[AttackPath] = []
     if k and prediction.technique_ids:
         paths = system_paths(system, prediction, TransitionModel.learn(bundled()), k=k)
+    # each adversary's best path is in a list with room for one each: one missing found none to its goals
+    adversaries = system.of_kind("adversary")
+    pathless = tuple(a.id for a in adversaries if a.get("goals") and k >= len(adversaries)
+                     and not any(p.adversary == a.id for p in paths))
     return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),
                        unstated(system, rules, predicted={c.component: [f.technique_id for f in c.findings]
-                                                          for c in prediction.components}), assumed(system))
+                                                          for c in prediction.components}), assumed(system),
+                       pathless)
 
 
 # -- JSON, Markdown, HTML --------------------------------------------------------------------------
