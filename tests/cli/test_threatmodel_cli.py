@@ -61,6 +61,9 @@ def test_a_write_that_fails_part_way_leaves_no_new_out_directory_behind(cli, tmp
 def test_an_option_that_takes_one_value_given_twice_is_refused(cli, tmp_path, twice):
     r = cli("threatmodel", AGENT, *twice)
     assert r.code == 2 and "given 2 times; give it once" in r.err and not (tmp_path / "x1").exists()
+    # help asked for is shown, whatever else the line holds
+    r = cli("threatmodel", AGENT, *twice, "--help")
+    assert r.code == 0 and "Usage: advmatrix threatmodel" in " ".join(r.out.split()) and not r.err
 
 
 def test_an_emit_destination_that_is_a_directory_leaves_nothing_behind(cli, tmp_path):

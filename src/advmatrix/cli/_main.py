@@ -66,6 +66,8 @@ def _once(app: object, argv: list[str]) -> None:
     rest = list(args)
     while isinstance(cmd, click.Group) and rest and rest[0] in cmd.commands:
         cmd = cmd.commands[rest.pop(0)]
+    if "--help" in rest:  # help is eager in click: asked for, it is shown whatever else the line holds
+        return
     for param in cmd.params:
         if not isinstance(param, click.Option) or param.multiple or param.count or param.is_flag:
             continue
