@@ -48,3 +48,23 @@ def test_demo_runs_and_writes_reports(tmp_path, monkeypatch, cli):
     assert (tmp_path / "demo" / "black-box" / "coverage-layer.json").is_file()
     again = cli("demo", "--out", tmp_path / "demo2", "--json").json()
     assert again["cached_model"] is True
+
+
+def test_a_demo_stopped_part_way_leaves_no_half_made_directory(tmp_path):
+    import pytest
+
+    from advmatrix.demo import run_demo
+
+    def stop(message):
+        if "serving the victim" in message:  # the store and the gateway's files are written by now
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(tmp_path / "new", on_progress=stop)
+    assert not (tmp_path / "new").exists()
+    kept = tmp_path / "old"
+    kept.mkdir()
+    (kept / "mine.txt").write_text("earlier")
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(kept, on_progress=stop)
+    assert (kept / "mine.txt").read_text() == "earlier"  # a directory that was there keeps what it had

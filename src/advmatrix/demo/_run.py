@@ -4,6 +4,7 @@ the gateway (what works, and what the gateway notices) and as a white box, write
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,21 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
     when it returns."""
     say = on_progress or (lambda msg: None)
     out = Path(out_dir)
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    done: list[DemoResult] = []
+    try:
+        return _demo(out, budget, say, keep_serving, done)
+    except BaseException:
+        # interrupted or failed part-way: a directory this run made holds half a demo, which a reader would
+        # take for its results (one that was there before keeps what it had, and what this run added)
+        if made and not done:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _demo(out: Path, budget: int, say: Callable[[str], None],
+          keep_serving: Callable[[DemoResult], None] | None, done: list[DemoResult]) -> DemoResult:
     say("training the victim CNN on digits (cached after the first run)")
     victim = load_or_train_victim()
     import torch
@@ -91,6 +106,7 @@ def run_demo(out_dir: str | Path = "demo-out", *, budget: int = 20000,
         if keep_serving is None:  # stop them now: the stages below need neither
             serving.close()
         _rest_of_demo(result, black, victim, data, store, out, budget, say)
+        done.append(result)  # complete: Ctrl-C while it keeps serving is how it ends, not a failure
         if keep_serving is not None:
             keep_serving(result)
     return result
