@@ -771,3 +771,30 @@ def test_an_adversary_with_an_account_queries_a_staff_api_as_outsiders_query_a_p
                    for f in got.findings if f.technique_id == tid for r in f.reasons)
     outsider = [c if c["id"] != "rogue" else {**c, "actor": "criminal", "access": ["query"]} for c in comps]
     assert not any("their own account" in r for f in predict(system(outsider, flows)).findings for r in f.reasons)
+
+
+def test_a_public_chat_reaches_a_back_office_app_on_the_same_llm_endpoint_only_through_what_it_stores():
+    def both(shared: bool) -> System:
+        llm2 = "llm" if shared else "llm2"
+        return system([{"id": "customers", "kind": "external", "actor": "user"},
+                       {"id": "chat-api", "kind": "service", "audience": "public", "returns": "text"},
+                       {"id": "chatbot", "kind": "llm-app", "system_prompt": True},
+                       {"id": "llm", "kind": "model", "task": "generation"},
+                       {"id": "llm2", "kind": "model", "task": "generation"},
+                       {"id": "tickets", "kind": "dataset", "writers": "public", "used_for": ["retrieval"]},
+                       {"id": "summariser", "kind": "llm-app", "system_prompt": True},
+                       {"id": "staff", "kind": "external", "actor": "user"},
+                       {"id": "desk", "kind": "service", "audience": "internal", "authentication": "oauth",
+                        "returns": "text"}],
+                      [{"from": "customers", "to": "chat-api"}, {"from": "chat-api", "to": "chatbot"},
+                       {"from": "chatbot", "to": "chat-api"}, {"from": "chatbot", "to": "llm"},
+                       {"from": "llm", "to": "chatbot"}, {"from": "chatbot", "to": "tickets"},
+                       {"from": "tickets", "to": "summariser"}, {"from": "summariser", "to": llm2},
+                       {"from": llm2, "to": "summariser"}, {"from": "summariser", "to": "desk"},
+                       {"from": "desk", "to": "staff"}])
+    for shared in (True, False):
+        got = predict(both(shared))
+        # what customers type rests in the tickets before the summariser reads it: indirect, not direct
+        assert "summariser" in on(got, "AML.T0051.001")
+        assert "summariser" not in on(got, "AML.T0051.000") | on(got, "AML.T0065") | on(got, "AML.T0056")
+        assert "chatbot" in on(got, "AML.T0051.000")

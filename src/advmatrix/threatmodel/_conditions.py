@@ -325,25 +325,39 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
     direct = system.memo(("direct-map", untrusted), lambda: _direct_map(system, untrusted))
     if direct is not None:
         found = direct.get(comp.id, frozenset())
-        if found and system.shared():
-            # the walks here do not carry which caller a shared model (or stateless sub-agent) answers:
-            # only entries the system's own walk finds upstream count
-            found = found & {c.id for c in system.upstream_of(comp, untrusted_only=untrusted)}
         return found | ({comp.id} if _is_entry(comp) else frozenset())
 
     def compute() -> frozenset[str]:
-        back = flows_back(system, untrusted)
-        seen, todo = {comp.id}, [comp.id]
-        while todo:
-            for n in back.get(todo.pop(), ()):
-                if n not in seen:
-                    seen.add(n)
-                    if not _holds_content(system.component(n)):
-                        todo.append(n)
-        up = {c.id for c in system.upstream_of(comp, untrusted_only=untrusted)}  # see above
-        return frozenset(i for i in seen if _is_entry(system.component(i))
-                         and (i == comp.id or (i in up and not _holds_content(system.component(i)))))
+        holds = {c.id for c in system.components if _holds_content(c)}
+        seen = _unstored_walk(system, comp.id, flows_back(system, untrusted), holds | system.outside())
+        return frozenset(i for i in seen if _is_entry(system.component(i)) and (i == comp.id or i not in holds))
     return system.memo(("direct-entries", comp.id, untrusted), compute)
+
+
+def _unstored_walk(system: System, start: str, nxt: Mapping[str, Iterable[str]], stops: set[str]) -> set[str]:
+    """``start`` and what the adjacency ``nxt`` (forward or back) reaches from it without passing through
+    ``stops`` (entered, not passed). A shared model or stateless sub-agent (:meth:`System.shared`) answers
+    only the caller that asked: reached from one caller, the walk does not go on to the others (a public
+    chat's words reach the back-office summariser on the same LLM endpoint only through the tickets it
+    stores)."""
+    shared = system.shared()
+    seen = {start}
+    visited: set[tuple[str, str | None]] = {(start, None)}
+    stack: list[tuple[str, str | None]] = [(start, None)]
+    while stack:
+        node, answers = stack.pop()
+        callers = shared.get(node, ())
+        for n in nxt.get(node, ()):
+            if answers is not None and n in callers and n != answers:
+                continue
+            state = (n, node if node in shared.get(n, ()) else None)
+            if state in visited:
+                continue
+            visited.add(state)
+            seen.add(n)
+            if n not in stops:
+                stack.append(state)
+    return seen
 
 
 def _direct_map(system: System, untrusted: bool) -> dict[str, frozenset[str]] | None:
@@ -360,15 +374,11 @@ def _direct_map(system: System, untrusted: bool) -> dict[str, frozenset[str]] | 
         if not (untrusted and trusted):
             forward.setdefault(a, []).append(b)
     out: dict[str, set[str]] = {}
+    # an outside party starts content but relays none: the walk takes it in and stops there
+    stops = stores | system.outside()
     for entry in entries:
-        seen, todo = {entry}, [entry]
-        while todo:
-            for n in forward.get(todo.pop(), ()):
-                if n not in seen:
-                    seen.add(n)
-                    out.setdefault(n, set()).add(entry)
-                    if n not in stores:
-                        todo.append(n)
+        for n in _unstored_walk(system, entry, forward, stops) - {entry}:
+            out.setdefault(n, set()).add(entry)
     return {k: frozenset(v) for k, v in out.items()}
 
 
