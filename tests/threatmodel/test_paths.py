@@ -622,3 +622,24 @@ def test_an_adversary_with_no_path_to_its_goals_is_named_in_every_report(cli, tm
     (tmp_path / "s.yaml").write_text(TWO_ADVERSARIES)
     console = cli("threatmodel", tmp_path / "s.yaml", "--paths", "10").out
     assert "no path: No path found for eve" in " ".join(console.split())
+
+
+def test_two_adversaries_walking_one_chain_each_keep_their_best_path(model):
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import near_duplicate, system_paths
+
+    text = """name: x
+components:
+  - {id: users, kind: external, actor: user}
+  - {id: api, kind: service, audience: public, returns: scores}
+  - {id: clf, kind: model, task: classification, trained_by: us}
+  - {id: eve, kind: adversary, actor: criminal, goals: [evade], access: [query]}
+  - {id: mallory, kind: adversary, actor: competitor, goals: [evade], access: [query]}
+flows: [{from: users, to: api}, {from: api, to: clf}, {from: clf, to: api}]
+"""
+    s = load_system_text(text)
+    paths = system_paths(s, predict(s), model, k=5)
+    best = {who: next(p for p in paths if p.adversary == who) for who in ("eve", "mallory")}
+    assert near_duplicate(best["eve"].techniques, best["mallory"].techniques)  # the same threat twice
+    others = [p for p in paths if p not in best.values()]
+    assert not any(near_duplicate(p.techniques, q.techniques) for i, p in enumerate(others) for q in others[:i])

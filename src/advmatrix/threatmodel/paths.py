@@ -309,8 +309,10 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     # not hide the insider the description also names
     firsts = list({p.adversary: p for p in reversed(found)}.values())
     firsts.sort(key=lambda p: -p.score)
-    kept: list[Path] = []
-    for p in [*firsts, *found]:
+    # an adversary's best path stays even when another walks the same chain (two threats, not one); the
+    # rest must differ from every path kept, or one chain would fill the list once per adversary
+    kept: list[Path] = firsts[:k]
+    for p in found:
         if len(kept) < k and p not in kept and not (
                 distinct and any(near_duplicate(p.techniques, q.techniques) for q in kept)):
             kept.append(p)
