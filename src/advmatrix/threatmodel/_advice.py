@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kb import bundled
+from ._conditions import flows_back
 from ._placement import AT_THE_API, holder, holds, in_front, places
 from .rules import Rule
 from .system import Component, System
@@ -82,6 +83,12 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
     # asked for every finding: answered once per component (a system-wide scan per finding was quadratic)
     if (mid in AT_THE_API or mid == "AML.M0024") and comp.kind == "model" and comp.properties.get("on_device") is True:
         return any(c.kind == "service" for c in in_front(system, comp))
+    if mid in AT_THE_API and comp.kind in ("model", "llm-app"):
+        # queried through a service or an app, or straight by a party that sends queries: a camera on the
+        # road ('other') or a vendor's delivery sends none, and an upload service is there for training data
+        return any(c.kind in ("service", "llm-app") for c in in_front(system, comp)) or any(
+            system.component(a).kind == "external" and system.component(a).get("actor") not in ("other", "vendor")
+            for a in flows_back(system).get(comp.id, ()))
     if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
         return False
     if mid in GENERATIVE_ONLY:

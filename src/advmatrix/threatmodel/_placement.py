@@ -21,8 +21,8 @@ __all__ = ["AT_THE_API", "holder", "holds", "in_front", "places"]
 def places(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> list[Component]:
     """Every component a mitigation meant for ``kind`` must be on: each of that kind the finding's reason
     names (``named``: the ids its graph leaves matched; two partner data sets both need sanitising, not
-    whichever the file lists first), else the nearest of that kind its inputs pass through, else any
-    upstream, else behind it (not for a service), else the matched one; for an adversary, the first of that kind in the
+    whichever the file lists first), else the nearest of that kind its inputs pass through, else (not for
+    a service) any upstream, else behind it, else the matched one; for an adversary, the first of that kind in the
     system. A mitigation with no kind, or meant for the matched one's kind, is on the matched one."""
     if kind is None or comp.kind == kind:
         return [comp]
@@ -30,9 +30,11 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
     # The service controls (query limits, input detection, output obfuscation) act on the queries coming
     # in: a service the model's answers only go on to (an on-device model reporting to the cloud) sees
     # none of them, so it is no place for one.
-    behind = () if kind == "service" else system.downstream_of(comp)
-    near = system.components if comp.kind == "adversary" else (
-        *in_front(system, comp), *system.upstream_of(comp), *behind)
+    # Nor is one the model's training data comes in by (a clip uploader feeding a training set): only the
+    # services its inputs pass at inference time.
+    ways = in_front(system, comp)
+    near = system.components if comp.kind == "adversary" else ways if kind == "service" else (
+        *ways, *system.upstream_of(comp), *system.downstream_of(comp))
     candidates: list[Component] = []
     # a service that answers nothing (an upload endpoint, a weights registry) is where no query comes back:
     # a query limit or an output control goes on one that answers, and on it only when none does
