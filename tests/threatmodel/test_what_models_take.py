@@ -125,3 +125,38 @@ def test_instructions_wait_in_stored_content_only_where_outsiders_could_put_them
                 {"id": "app", "kind": "llm-app"}, {"id": "kb", "kind": "retrieval-store", **store}],
                [{"from": "staff", "to": "ui"}, {"from": "ui", "to": "app"}, {"from": "kb", "to": "app"}])
     assert ("AML.T0094" in found(s, "app")) is waits
+
+
+@pytest.mark.parametrize(("trusted", "poisoned"), [(False, True), (True, False)])
+def test_a_model_retrained_on_logged_public_traffic_can_be_poisoned_through_it(trusted, poisoned):
+    s = system([{"id": "visitors", "kind": "external", "actor": "internet"},
+                {"id": "clicks", "kind": "service", "audience": "public", "returns": "none"},
+                {"id": "m", "kind": "model", "task": "classification", "trained_by": "us"},
+                {"id": "logs", "kind": "dataset", "source": "collected", "writers": "internal",
+                 "used_for": ["training"]}],
+               [{"from": "visitors", "to": "clicks"}, {"from": "clicks", "to": "m"},
+                {"from": "clicks", "to": "logs", "trusted": trusted}, {"from": "logs", "to": "m"}])
+    assert ("AML.T0020" in found(s, "m")) is poisoned
+    if poisoned:
+        assert [f.reason for f in predict(s).findings if f.technique_id == "AML.T0020"] == [
+            "m learns from logs, data that people outside our control can write or shape"]
+
+
+def test_query_limits_go_only_where_queries_come_in():
+    def advised(s: System, tid: str) -> dict[str, str]:
+        finding = next(f for f in predict(s).findings if f.technique_id == tid and f.component == "m")
+        return {m.id: m.component for m in finding.mitigations}
+
+    camera = [{"id": "road", "kind": "external", "actor": "other"},
+              {"id": "m", "kind": "model", "task": "detection", "modality": "image", "trained_by": "us"},
+              {"id": "uploader", "kind": "service", "audience": "internal", "returns": "none"},
+              {"id": "clips", "kind": "dataset", "writers": "internal", "used_for": ["training"]}]
+    flows = [{"from": "road", "to": "m"}, {"from": "road", "to": "uploader"}, {"from": "uploader", "to": "clips"},
+             {"from": "clips", "to": "m"}]
+    # a camera on the road sends no queries, and the clip uploader carries training data, not queries
+    for tid in ("AML.T0043", "AML.T0042"):
+        assert not {"AML.M0004", "AML.M0002"} & set(advised(system(camera, flows), tid))
+    api = {"id": "api", "kind": "service", "audience": "public", "returns": "scores"}
+    queried = system([*camera, {"id": "people", "kind": "external", "actor": "user"}, api],
+                     [*flows, {"from": "people", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}])
+    assert advised(queried, "AML.T0043.001")["AML.M0004"] == "api"
