@@ -296,3 +296,10 @@ def test_tier_prior_separates_rules_with_no_record_of_their_own(tmp_path):
 
 def test_bundled_weights_carry_the_tiers():
     assert set(bundled_weights().tiers) == {"likely", "possible"}
+
+
+def test_an_upload_endpoint_gives_an_adversary_no_use_of_the_product():
+    def used(returns):
+        text = with_adversary(CAMERA.replace("returns: labels", f"returns: {returns}"), goals="fraud", access="query")
+        return "door-api" in predict(load_system_text(text)).components_for("AML.T0047")
+    assert used("labels") and not used("none")
