@@ -643,3 +643,28 @@ flows: [{from: users, to: api}, {from: api, to: clf}, {from: clf, to: api}]
     assert near_duplicate(best["eve"].techniques, best["mallory"].techniques)  # the same threat twice
     others = [p for p in paths if p not in best.values()]
     assert not any(near_duplicate(p.techniques, q.techniques) for i, p in enumerate(others) for q in others[:i])
+
+
+def test_a_users_queries_plant_text_where_they_come_to_rest_in_a_store_another_app_reads(model):
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walker
+
+    s = load_system_text("""name: x
+components:
+  - {id: customers, kind: external, actor: user}
+  - {id: chat-api, kind: service, audience: public, returns: text}
+  - {id: chatbot, kind: llm-app}
+  - {id: tickets, kind: dataset, writers: public, used_for: [retrieval]}
+  - {id: summariser, kind: llm-app, renders_markdown: true}
+  - {id: eve, kind: adversary, actor: criminal, goals: [steal-data], access: [query]}
+flows:
+  - {from: customers, to: chat-api}
+  - {from: chat-api, to: chatbot}
+  - {from: chatbot, to: chat-api}
+  - {from: chatbot, to: tickets}
+  - {from: tickets, to: summariser}
+""")
+    p = predict(s)
+    assert {"AML.T0051.001", "AML.T0077"} <= set(p.technique_ids)
+    # what eve types rests in the tickets the summariser reads: planted text, though eve only queries
+    assert walker(s, p, adversary=s.component("eve"))(("AML.T0051.001", "AML.T0077")) is not None

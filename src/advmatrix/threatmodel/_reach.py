@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 
 from .system import Component, System, is_training_data
 
-__all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "STEERED", "STEERS", "WHOLE_SYSTEM", "adversary_access", "adversary_reach",
-           "family", "goal_serves", "needs"]
+__all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "PLANTED_BY_QUERY", "STEERED", "STEERS", "WHOLE_SYSTEM", "adversary_access",
+           "adversary_reach", "family", "goal_serves", "needs", "stored_by_query"]
 
 #: Access that reaches every component: an employee, a foothold on the hosts, or whatever the system
 #: takes in (models, data, packages, tools) can sit anywhere in it.
@@ -53,6 +53,9 @@ NEEDS: dict[str, frozenset[str]] = {
     "AML.T0093": frozenset({"content", "insider", "network"}),
     "AML.T0077": frozenset({"content", "insider", "network"}),
 }
+#: Of those, the ones whose text a user's queries can plant too, where what they send comes to rest in a
+#: store that the app then reads (a chat whose messages become tickets a second app summarises).
+PLANTED_BY_QUERY = frozenset({"AML.T0051.001", "AML.T0093", "AML.T0077"})
 #: Techniques on artifacts that ship in an app on people's devices: anyone who installs it holds them.
 _ON_DEVICE_ANYONE = frozenset({"AML.T0044", "AML.T0035", "AML.T0037"})
 #: What a step gives the adversary for the steps after it (sub-techniques included): credentials
@@ -106,6 +109,24 @@ def needs(system: System, technique_id: str, components: Iterable[str]) -> froze
             system.component(c).get("properties", {}).get("on_device") is True for c in components):
         need = need | {"public", "query", "account"}
     return need
+
+
+def stored_by_query(system: System, components: Iterable[str], reach: frozenset[str] | None) -> bool:
+    """Whether one of ``components`` reads a store or data set (one flow back) that a query reaches: what
+    the adversary sends rests there until the component reads it."""
+    if reach is None:
+        return True
+    back: dict[str, set[str]] = system.memo("reads-from", lambda: _reads_from(system))
+    return any(s in reach for c in components for s in back.get(c, ()))
+
+
+def _reads_from(system: System) -> dict[str, set[str]]:
+    held = {c.id for c in system.components if c.kind in ("dataset", "retrieval-store")}
+    out: dict[str, set[str]] = {}
+    for a, b, _ in system.edges():
+        if a in held:
+            out.setdefault(b, set()).add(a)
+    return out
 
 
 def goal_serves(technique_id: str, goals: Iterable[str]) -> bool:

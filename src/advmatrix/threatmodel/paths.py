@@ -172,8 +172,9 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
            adversary: Component | None = None) -> Walk:
     """For a path, the components each step is taken on when the path can be walked on the system as a
     whole; ``None`` where it cannot. It has a step on a component of the system that is not only an
-    external harm (phishing, then user harm, shows no way through the system), and some component of
-    each step's is joined to some component of the next one's, the same one carrying on. Moves checked
+    external harm (the adversary's own phishing, then user harm, shows no way through the system), and
+    some component of each step's is joined to some component of the next one's, the same one carrying
+    on. Moves checked
     one by one let a technique found on two unconnected components join them (one model's weights, then
     harm done through an agent on the far side of the system). With ``reach`` (see
     :func:`._reach.adversary_reach`) the path starts on a component the adversary reaches, and a step
@@ -184,7 +185,17 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
     needs it from their ``access`` or from an earlier step that gave it (:data:`._reach.GAINS`), which
     widens the reach for the steps after it. An LLM app's replies become phishing (:data:`._reach.STEERED`)
     only after a step that steers the app (:data:`._reach.STEERS`)."""
-    from ._reach import GAINS, STEERED, STEERS, adversary_access, adversary_reach, family, needs
+    from ._reach import (
+        GAINS,
+        PLANTED_BY_QUERY,
+        STEERED,
+        STEERS,
+        adversary_access,
+        adversary_reach,
+        family,
+        needs,
+        stored_by_query,
+    )
 
     near, adversaries, on = _topology(system, prediction)
     access: frozenset[str] = frozenset()
@@ -216,7 +227,8 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
                 return None
             if access:  # only a described access limits the steps
                 need = needs(system, t, here)
-                if need is not None and not need & have:
+                if need is not None and not need & have and not (
+                        t in PLANTED_BY_QUERY and "query" in have and stored_by_query(system, here, where)):
                     return None
                 gain = GAINS.get(t) or GAINS.get(family(t), frozenset())
                 if not gain <= have:
@@ -236,7 +248,7 @@ def adversary_entries(system: System, prediction: Prediction, model: TransitionM
     technique) when the description does not say what its adversaries can reach. A technique that takes
     one kind of access (:data:`._reach.NEEDS`: supply chain, accounts, the scene, a page) needs it too.
     With ``adversary``, that adversary's alone."""
-    from ._reach import adversary_access, adversary_reach, needs
+    from ._reach import PLANTED_BY_QUERY, adversary_access, adversary_reach, needs, stored_by_query
 
     reach = adversary_reach(system, adversary)
     if reach is None:
@@ -249,7 +261,8 @@ def adversary_entries(system: System, prediction: Prediction, model: TransitionM
             continue
         mine = reach.intersection(prediction.components_for(t)) - others
         need = needs(system, t, mine)
-        if mine and (need is None or need & access):
+        if mine and (need is None or need & access or (
+                t in PLANTED_BY_QUERY and "query" in access and stored_by_query(system, mine, reach))):
             out.add(t)
     return out
 
