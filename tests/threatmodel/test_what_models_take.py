@@ -160,3 +160,14 @@ def test_query_limits_go_only_where_queries_come_in():
     queried = system([*camera, {"id": "people", "kind": "external", "actor": "user"}, api],
                      [*flows, {"from": "people", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}])
     assert advised(queried, "AML.T0043.001")["AML.M0004"] == "api"
+
+
+def test_a_query_limit_does_not_clear_a_planted_trigger():
+    s = system([{"id": "people", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "scores", "controls": ["AML.M0004"]},
+                {"id": "m", "kind": "model", "task": "classification", "trained_by": "open-source"}],
+               [{"from": "people", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}])
+    trigger = next(f for f in predict(s).findings if f.technique_id == "AML.T0043.004")
+    assert not {"AML.M0004", "AML.M0002"} & {m.id for m in trigger.mitigations}
+    crafted = next(f for f in predict(s).findings if f.technique_id == "AML.T0043.001")
+    assert "AML.M0004" in {m.id for m in crafted.mitigations if m.in_place}

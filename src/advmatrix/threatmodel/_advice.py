@@ -55,7 +55,10 @@ def _default_stage(lifecycle: tuple[str, ...]) -> str:
 #: tampered hardware, a poisoned framework package or a container image swapped in its registry.
 UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"), ("AML.T0010.004", "AML.M0014"),
                    # guardrails on a generative model sit far from a compromised chip
-                   ("AML.T0010.000", "AML.M0020")})
+                   ("AML.T0010.000", "AML.M0020"),
+                   # a planted trigger works on the first query: neither a query limit nor blurred scores
+                   # stop it (ATLAS links them to crafting adversarial data, not to the trigger)
+                   ("AML.T0043.004", "AML.M0004"), ("AML.T0043.004", "AML.M0002")})
 #: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
 #: exfiltration and prompt injection alike, and a logged theft is still a theft: held, it is shown in
 #: place but clears no finding at ``--fail-on`` (the other ATLAS mitigations stop or narrow the attack).
