@@ -303,3 +303,45 @@ def test_an_upload_endpoint_gives_an_adversary_no_use_of_the_product():
         text = with_adversary(CAMERA.replace("returns: labels", f"returns: {returns}"), goals="fraud", access="query")
         return "door-api" in predict(load_system_text(text)).components_for("AML.T0047")
     assert used("labels") and not used("none")
+
+
+def test_an_evader_finds_nothing_to_evade_on_a_model_that_writes_unless_they_want_the_model():
+    def staged(goals):
+        text = with_adversary(CAMERA.replace("task: classification", "task: generation"), goals=goals,
+                              knowledge="gray-box", access="query")
+        got = predict(load_system_text(text))
+        return {f.technique_id for f in got.findings if f.component == "face-check"
+                for r in f.reasons if r.startswith("intruder")}
+    assert not {"AML.T0042", "AML.T0005", "AML.T0002.000", "AML.T0043.002"} & staged("evade")
+    assert {"AML.T0042", "AML.T0002.000"} <= staged("[evade, steal-model]")
+    deciding = predict(load_system_text(with_adversary(CAMERA, goals="evade", knowledge="gray-box", access="query")))
+    assert "AML.T0043.002" in {f.technique_id for f in deciding.findings for r in f.reasons if "intruder" in r}
+
+
+def test_an_adversary_who_cannot_reach_an_app_does_not_sharpen_its_findings():
+    staff_bot = """\
+name: intranet
+components:
+  - {id: staff, kind: external, actor: user}
+  - {id: intranet, kind: service, audience: internal, authentication: oauth, returns: text}
+  - {id: bot, kind: llm-app, system_prompt: secret}
+flows: [{from: staff, to: intranet}, {from: intranet, to: bot}, {from: bot, to: intranet}]
+"""
+    def sharpened(access):
+        text = with_adversary(staff_bot, goals="[steal-data, misuse, compromise]", actor="criminal", access=access)
+        return {f.technique_id for f in predict(load_system_text(text)).findings for r in f.reasons if "intruder" in r}
+    assert not {"AML.T0056", "AML.T0065", "AML.T0068", "AML.T0102"} & sharpened("query")
+    assert {"AML.T0056", "AML.T0065", "AML.T0068", "AML.T0102"} <= sharpened("account")
+
+
+def test_an_outsider_wears_down_no_model_trained_only_on_what_staff_keep():
+    def worn(fed_from_outside):
+        text = ("name: m\ncomponents:\n"
+                "  - {id: notes, kind: dataset, source: collected, writers: internal, used_for: [fine-tuning]}\n"
+                "  - {id: m, kind: model, task: classification, trained_by: us}\n"
+                + ("  - {id: web, kind: external, actor: internet}\n" if fed_from_outside else "")
+                + "  - {id: outsider, kind: adversary, goals: [manipulate], access: [content]}\n"
+                "flows: [{from: notes, to: m}" + (", {from: web, to: notes}" if fed_from_outside else "") + "]\n")
+        got = predict(load_system_text(text))
+        return any(r.startswith("outsider") for f in got.findings if f.technique_id == "AML.T0031" for r in f.reasons)
+    assert not worn(False) and worn(True)

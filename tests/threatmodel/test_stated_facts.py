@@ -798,3 +798,16 @@ def test_a_public_chat_reaches_a_back_office_app_on_the_same_llm_endpoint_only_t
         assert "summariser" in on(got, "AML.T0051.001")
         assert "summariser" not in on(got, "AML.T0051.000") | on(got, "AML.T0065") | on(got, "AML.T0056")
         assert "chatbot" in on(got, "AML.T0051.000")
+
+
+@pytest.mark.parametrize(("returns", "talked_to"), [("none", False), ("text", True)])
+def test_an_app_behind_an_upload_endpoint_is_read_from_not_talked_to(returns, talked_to):
+    got = predict(system([{"id": "candidates", "kind": "external", "actor": "internet"},
+                          {"id": "portal", "kind": "service", "audience": "public", "returns": returns},
+                          {"id": "screener", "kind": "llm-app", "system_prompt": True}],
+                         [{"from": "candidates", "to": "portal"}, {"from": "portal", "to": "screener"},
+                          *([{"from": "screener", "to": "portal"}] if talked_to else [])]))
+    assert ("screener" in on(got, "AML.T0054")) is talked_to
+    obfuscated = [r for f in got.findings if f.technique_id == "AML.T0068" for r in f.reasons]
+    assert any("accepts prompts from" in r for r in obfuscated) is talked_to
+    assert "screener" in on(got, "AML.T0051")  # what the CVs say still reaches its prompt
