@@ -541,10 +541,17 @@ def test_conditions_that_never_hold_fail_the_load(tmp_path, when, message):
 @pytest.mark.parametrize(("when", "reason", "message"), [
     ("kind: model", "{component} via {via}", "placeholder '{via}' names where content came from"),
     ("kind: model", "{component} is {audience}", "placeholder '{audience}' is a field no model component has"),
+    # a field only tools have says the rule matches tools, whatever kind it does not name
+    ("side_effects: write", "{task} here", "placeholder '{task}' is a field no tool component has"),
 ])
 def test_placeholders_the_rule_can_never_fill_fail_the_load(tmp_path, when, reason, message):
     with pytest.raises(FormatError, match=re.escape(message)):
         rules_from(tmp_path, rule(when, reason=reason))
+
+
+def test_a_field_asked_to_be_unstated_narrows_no_kind(tmp_path):
+    # 'outputs' unstated holds on every kind without it too, so '{audience}' can still be filled
+    assert rules_from(tmp_path, rule("outputs: {set: false}", reason="{component} is {audience}"))
 
 
 def test_a_rule_given_twice_is_used_once_and_an_empty_file_is_named(tmp_path):

@@ -408,14 +408,20 @@ def _test(value: Any) -> tuple[str, frozenset[Any]]:
 
 
 def _kinds_of(raw: Any, kinds: frozenset[str]) -> frozenset[str]:
-    """The component kinds a raw condition can match, narrowed by its ``kind`` tests, those of its ``all``,
-    a ``not`` of a kind test alone, and an ``any`` whose branches each hold only for some kinds."""
+    """The component kinds a raw condition can match, narrowed by its ``kind`` tests, the fields it needs a
+    value of, those of its ``all``, a ``not`` of a kind test alone, and an ``any`` whose branches each hold
+    only for some kinds."""
     if not isinstance(raw, dict):
         return kinds
     if raw.get("kind") is not None:
         op, values = kind_test(raw["kind"])
         named = {v for v in values if isinstance(v, str)}  # anything else is reported where it is checked
         kinds = kinds - named if op == "not_in" else kinds if op == "set" else kinds & named
+    for key, value in raw.items():
+        # a field test that needs a value holds only on kinds that have the field ('side_effects: write'
+        # is a tool's); one that asks it be unstated holds on every kind without it
+        if isinstance(key, str) and key in component_fields() and key != "kind" and value != {"set": False}:
+            kinds = frozenset(k for k in kinds if key in component_fields(k))
     for child in raw.get("all") or () if isinstance(raw.get("all"), list) else ():
         kinds = _kinds_of(child, kinds)
     negated = raw.get("not")
