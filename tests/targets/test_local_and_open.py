@@ -124,3 +124,17 @@ def test_yaml_description_with_env_token(tmp_path, monkeypatch):
 def test_bad_target_specs(spec, error, message):
     with pytest.raises(error, match=message):
         open_target(spec)
+
+
+def test_a_file_of_another_kind_given_as_a_scikit_learn_model_is_one_clear_error(tmp_path, cli):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "cnn.pt"
+    torch.save(torch.nn.Linear(4, 2).state_dict(), path)
+    r = cli("assess", f"sklearn:{path}", "--out", tmp_path / "out", "--db", tmp_path / "runs.db")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert r.err.splitlines()[-1] == (f"advmatrix: error: sklearn:{path}: cnn.pt is not a scikit-learn model file "
+                                      "(persistent IDs in protocol 0 must be ASCII strings)")
+    # the warning that came first is one line too, not Python's file-and-source pair
+    assert r.err.splitlines()[0] == f"advmatrix: warning: {path}: joblib files are pickles and run code on load; " \
+                                    "prefer .skops"
+    assert not (tmp_path / "out").exists()

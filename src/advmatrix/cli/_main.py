@@ -100,14 +100,26 @@ def main(argv: list[str] | None = None) -> int:
     """
     import signal
     import threading
+    import warnings
 
     main_thread = threading.current_thread() is threading.main_thread()  # only it may set handlers
     before = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         return _run(argv)
     finally:
+        warnings.showwarning = shown
         if main_thread:
             signal.signal(signal.SIGTERM, before)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """A warning (ours, or a library's: torch, scikit-learn) as one ``advmatrix: warning:`` line, not
+    Python's two lines naming a source file and quoting its code."""
+    text = next((part.strip() for part in str(message).splitlines() if part.strip()), category.__name__)
+    print(f"advmatrix: warning: {_terminal_safe(text)}", file=sys.stderr)
 
 
 def _run(argv: list[str] | None) -> int:

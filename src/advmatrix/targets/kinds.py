@@ -232,7 +232,14 @@ class SklearnKind(_ModelFile):
         path = cls.model_file(description, source)
         from . import local
 
-        est = local.load_sklearn(path)
+        try:
+            est = local.load_sklearn(path)
+        except (EOFError, pickle.UnpicklingError, ValueError, KeyError, AttributeError, ImportError, TypeError,
+                IndexError) as exc:
+            # joblib's and pickle's own errors for files that are not estimators: empty, truncated, a
+            # PyTorch checkpoint (persistent ids), another format
+            reason = "empty or truncated" if isinstance(exc, EOFError) else (str(exc).splitlines() or [""])[0][:200]
+            raise FormatError(f"{source}: {path.name} is not a scikit-learn model file ({reason})") from None
         discovered: dict[str, Any] = {}
         if hasattr(est, "n_features_in_"):
             discovered["input_shape"] = [int(est.n_features_in_)]
