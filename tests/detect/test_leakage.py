@@ -80,7 +80,11 @@ def test_prompt_leakage_without_a_prompt_looks_for_canaries_only():
     det = PromptLeakage(canaries=["ZX-5e0c9a71bd"])
     assert _whole(det, LEAK) == []
     assert len(_whole(det, "code ZX-5e0c9a71bd")) == 1
-    assert _whole(PromptLeakage(), LEAK + " ZX-5e0c9a71bd") == []  # nothing to look for: no error either
+    # nothing to look for: refused, where it would run and let the prompt out unseen
+    with pytest.raises(UsageError, match="detector prompt-leakage has nothing to look for"):
+        PromptLeakage()
+    with pytest.raises(UsageError, match="nothing to look for"):
+        PromptLeakage(Context({"system_prompt": "  "}))
 
 
 def test_short_prompts_and_long_ones_are_bounded():

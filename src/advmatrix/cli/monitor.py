@@ -105,6 +105,7 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
         out.print(f"{config or 'the default configuration'}: would start; detectors: "
                   f"{', '.join(d.name for d in ready.detectors) or 'none'}; protocols: "
                   f"{', '.join(ready.protocols.named)}; sinks: {', '.join(sinks) or 'none'}")
+        _say_defaults_off(cfg)
         return
     free_address(host, int(port), "--listen")
     app = create_gateway(cfg)
@@ -112,12 +113,20 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
     gateway.writer = _Echo(gateway.writer)
     err.print(f"advmatrix gateway on http://{listen} -> {cfg.upstream}; detectors: "
               f"{', '.join(d.name for d in gateway.detectors) or 'none'}")
+    _say_defaults_off(cfg)
     if not gateway.detectors:
         err.print("[yellow]warning[/]: no detector is configured: traffic is proxied and recorded, nothing is "
                   "detected (name detectors under 'detectors:' in --config)")
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer (or
     # FORWARDED_ALLOW_IPS) before the gateway sees the request; trusted_proxies decides instead
     uvicorn.run(app, host=host, port=int(port), log_level="warning", proxy_headers=False)
+
+
+def _say_defaults_off(cfg: Any) -> None:
+    """One line per default detector left off for want of its context, and how to turn it on."""
+    for name, needs in cfg.defaults_off().items():
+        how = " (monitor --system-prompt FILE)" if "system_prompt" in needs else ""
+        err.print(f"[yellow]note[/]: default detector {name} is off: it needs context {', '.join(needs)}{how}")
 
 
 class _Echo:

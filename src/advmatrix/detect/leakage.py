@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from ..errors import UsageError
 from ..plugins import Context
 from ._base import Alert, DetectorParams
 from ._chat import ChatDetector, ChatEvent, OutputPiece
@@ -120,6 +121,10 @@ class PromptLeakage(ChatDetector):
         prompt = ""
         if "system_prompt" in context:
             prompt = str(context.need("system_prompt", f"detector {self.name}") or "")[:p.max_prompt_chars]
+        if not prompt.strip() and not p.canaries:
+            # it would run and never alert: the prompt let out through it would pass unseen
+            raise UsageError(f"detector {self.name} has nothing to look for: give the system prompt (context "
+                             "'system_prompt', or monitor --system-prompt FILE) or 'canaries'")
         words = _words(prompt) if prompt else []
         n = p.ngram
         self.grams_: frozenset[int] = frozenset(hash(tuple(words[i:i + n])) for i in range(len(words) - n + 1))

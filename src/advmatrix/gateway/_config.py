@@ -286,12 +286,29 @@ class GatewayConfig(BaseModel):
         line = next((self._lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in self._lines), None)
         return f"{self._source}:{line}" if self._source and line else self._source or "configuration"
 
+    def defaults_off(self) -> dict[str, tuple[str, ...]]:
+        """The default detectors left off because the context they read is not given (prompt-leakage
+        without the system prompt), each with what it needs; empty when the configuration names its
+        detectors (a detector named there without its context is an error instead)."""
+        if "detectors" in self.model_fields_set:
+            return {}
+        from ..detect import detectors
+
+        known = detectors()
+        given = set(self.context) | ({"reference"} if self.reference else set())
+        return {name: needs for name in self.detectors if name in known
+                and (needs := tuple(getattr(known[name], "context", ()))) and not given & set(needs)}
+
     def build_detectors(self) -> list[Detector]:
         """The configured detectors, parameters validated, context supplied; a bad parameter is named at
-        its detector's line in the file."""
+        its detector's line in the file. A default detector with nothing to read is left off (see
+        :meth:`defaults_off`): on by default, it would look and never see."""
         context = self.build_context()
+        off = self.defaults_off()
         out = []
         for name, params in self.detectors.items():
+            if name in off:
+                continue
             try:
                 out.append(build(name, context, **(params or {})))
             except UsageError as exc:
