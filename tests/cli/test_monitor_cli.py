@@ -146,3 +146,19 @@ def test_check_meets_what_a_start_would_meet_files_and_address(cli, tmp_path, mo
             "--webhook", "http://127.0.0.1:9/hook")
     assert r.code == 0 and "sinks: webhook" in r.out
     assert not list(tmp_path.glob("*.db*"))
+
+
+def test_an_emitted_configuration_is_checked_with_the_upstream_given_and_its_placeholder_named_at_its_line(
+        cli, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    system = Path(__file__).parents[2] / "examples" / "systems" / "support-agent.yaml"
+    assert cli("threatmodel", system, "--paths", "0", "--json", "--emit-monitor-config", "gw.yaml").code == 0
+    placeholder = cli("monitor", "--config", "gw.yaml", "--check")
+    line = next(i for i, text in enumerate((tmp_path / "gw.yaml").read_text().splitlines(), 1)
+                if text.startswith("upstream:"))
+    assert placeholder.code == 2 and f"gw.yaml:{line}: upstream 'http://model-server.invalid:8080' is a " \
+                                      "placeholder" in placeholder.err
+    ok = cli("monitor", "--config", "gw.yaml", "--upstream", "http://127.0.0.1:9", "--check")
+    assert ok.code == 0 and "would start" in ok.out, ok.err

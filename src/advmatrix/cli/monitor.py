@@ -69,7 +69,8 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
         http_url(upstream, "--upstream")
     cfg = load_config(config, upstream=upstream, db=db, alerts_jsonl=alerts_jsonl, webhook=webhook,
                       reference=reference, state=state, admin_token=os.environ.get("ADVMATRIX_TOKEN"))
-    http_url(cfg.upstream, f"{config}: upstream" if upstream is None else "--upstream")
+    # at its line: the emitted configuration's placeholder is the first thing a --check of it meets
+    http_url(cfg.upstream, f"{cfg.where('upstream')}: upstream" if upstream is None and config else "--upstream")
     readers = [name for name, cls in registry("detector").items() if "reference" in cls.context]
     if reference and "detectors" not in cfg.model_fields_set:
         for name in readers:
