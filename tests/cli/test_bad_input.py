@@ -108,6 +108,8 @@ def _cases():
     # serve and monitor (uvicorn never starts: see the never_serve fixture)
     case("serve-gateway-db-missing", ["serve", "--gateway-db", "missing.db", "--port", "0"], 2,
          r"--gateway-db missing.db: no such database file", absent=("missing.db",))
+    case("serve-db-missing", ["serve", "--db", "missing.db", "--port", "0"], 2,
+         r"--db missing.db: no such database file", absent=("missing.db",))
     case("serve-busy-port", ["serve", "--port", "{busy}"], 2, r"--port: 127.0.0.1:\d+ is already in use")
     case("monitor-busy-port", ["monitor", "--upstream", "http://127.0.0.1:9", "--listen", "127.0.0.1:{busy}"], 2,
          r"--listen: 127.0.0.1:\d+ is already in use", absent=("gateway.db",))

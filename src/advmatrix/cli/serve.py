@@ -14,7 +14,8 @@ from ._output import err
 
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; loopback by default."),
           port: int = typer.Option(8000, "--port", min=0, max=65535),
-          db: str = typer.Option("advmatrix.db", "--db", help="Run store for built-in layers."),
+          db: Optional[str] = typer.Option(None, "--db", help="Run store for built-in layers (must exist; "
+                                           "default advmatrix.db when there is one)."),
           gateway_db: Optional[str] = typer.Option(None, "--gateway-db", help="The gateway's database, for alert layers (must exist)."),
           source: Optional[Path] = typer.Option(None, "--source", help="ATLAS.yaml or STIX bundle instead of the bundled data.")) -> None:
     """Serve the matrix, case studies and results in the browser (FastAPI + server-rendered pages)."""
@@ -31,9 +32,13 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
     from ..errors import UsageError
     from ..store._engine import sqlite_problem
 
-    problem = sqlite_problem(db)  # the run store may be created later, but never over another file
-    if problem:
-        raise UsageError(f"--db {problem}")
+    if db is not None:  # named, it must be there: the navigator only reads it, and a typo showed no runs
+        existing_db(db, "--db", "the file 'advmatrix assess --db' writes")
+    else:
+        db = "advmatrix.db"  # the default: its run layers appear once a run is stored there
+        problem = sqlite_problem(db)
+        if problem:
+            raise UsageError(f"--db {problem}")
     matrix = load_source(source)
     free_address(host, port, "--port")
     app = create_app(matrix, db=db, token=os.environ.get("ADVMATRIX_TOKEN"), gateway_db=gateway_db)
