@@ -358,9 +358,13 @@ def _demo_summary(result) -> None:
         for proc, status, rate, queries in rows:
             out.print(f"  {proc:<12} {status:<10} {'–' if rate is None else f'{rate:.0%}':>5}  {queries} queries")
         out.print(f"  report: {result.reports[name]['html']}")
-    out.print("[b]noticed by the gateway[/] (black-box run):")
+    out.print("[b]noticed by the gateway[/] (the black-box run, then the naive LLM application's run):")
     for proc, detected, detectors, at in result.detection:
         out.print(f"  {proc:<12} " + (f"first alert after {at} queries (by {', '.join(detectors)})" if detected
                                       else "[red]not detected[/]"))
     out.print(f"see it all on the matrix: advmatrix serve --db {Path(result.out_dir) / 'advmatrix.db'} "
               f"--gateway-db {result.gateway_db}")
+    # each LLM application had a gateway of its own
+    llm = [str(Path(result.out_dir) / name / "gateway.db") for name in result.runs if name.startswith("llm-")]
+    if llm:
+        out.print(f"  (the LLM applications' alerts: --gateway-db {' or '.join(llm)})")
