@@ -46,8 +46,13 @@ def test_demo_runs_and_writes_reports(tmp_path, monkeypatch, cli):
     assert "prompt-injection" in detection["direct-injection"][1]
     assert "prompt-leakage" in detection["prompt-extraction"][1]
     assert (tmp_path / "demo" / "black-box" / "coverage-layer.json").is_file()
-    again = cli("demo", "--out", tmp_path / "demo2", "--json").json()
-    assert again["cached_model"] is True
+    again = cli("demo", "--out", tmp_path / "demo2")
+    assert again.code == 0 and "(cached)" in again.out, again.err
+    # the summary says where each gateway's alerts are: the LLM applications had gateways of their own
+    said = " ".join(again.out.split())
+    naive_db = tmp_path / "demo2" / "llm-naive" / "gateway.db"
+    assert f"the LLM applications' alerts: --gateway-db {naive_db}" in said
+    assert cli("alerts", "list", "--db", naive_db, "--json").json()
 
 
 def test_a_demo_stopped_part_way_leaves_no_half_made_directory(tmp_path):
