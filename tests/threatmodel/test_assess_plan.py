@@ -219,3 +219,6 @@ def test_check_refuses_the_gates_and_targets_a_run_would_refuse(cli, tmp_path):
         r = cli("assess", *args, "--plan", plan, "--check")
         assert r.code == 2 and says in r.err, (args, r.err)
     assert cli("assess", "--plan", plan, "--check", "--fail-on", "injection.success>0.5").code == 0
+    # a --param for a kind of target the plan has no assessment for is refused, as a run refuses it
+    other = cli("assess", "--plan", plan, "--check", "--param", "square.n_samples=5")
+    assert other.code == 2 and "square tests a classifier, and the plan has no assessment for one" in other.err

@@ -132,6 +132,11 @@ def planned(plan: AssessPlan | str | Path, params: Mapping[str, Mapping[str, Any
     if not isinstance(plan, AssessPlan):
         plan = read_plan(plan)
     known = plugins.registry("procedure")
+    for name in params or {}:
+        # as when it runs: a --param for a procedure of a kind the plan has no assessment for is a mistake
+        if name in known and known[name].target_kind not in plan.assessments:
+            raise UsageError(f"--param {name}.…: {name} tests {_WHAT[known[name].target_kind]}, and the plan has "
+                             f"no assessment for one ({', '.join(_WHAT[k] for k in plan.assessments) or 'none'})")
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for kind in plan.assessments:
         chosen = plan.procedures_for(kind)
