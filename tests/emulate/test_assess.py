@@ -156,3 +156,22 @@ def test_a_target_that_cannot_be_used_leaves_no_empty_database(tmp_path):
     with pytest.raises(TargetUnavailable):
         assess("kserve+http://127.0.0.1:1/m", procedures=["discovery"], store=db)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_run_stopped_before_it_is_stored_leaves_no_database_it_made(served, tmp_path):
+    from advmatrix.emulate import assess
+    from advmatrix.store import RunStore
+
+    def stop(name, finding):
+        raise KeyboardInterrupt  # Ctrl-C (or SIGTERM) while the first procedure runs
+
+    db = tmp_path / "runs.db"
+    with pytest.raises(KeyboardInterrupt):
+        assess(f"kserve+{served}/digits", procedures={"discovery": {}}, store=db, out_dir=tmp_path / "out",
+               on_progress=stop)
+    assert not db.exists() and not list(tmp_path.glob("runs.db*"))
+    # a store that was there keeps what it had
+    RunStore(db)
+    with pytest.raises(KeyboardInterrupt):
+        assess(f"kserve+{served}/digits", procedures={"discovery": {}}, store=db, on_progress=stop)
+    assert db.exists()

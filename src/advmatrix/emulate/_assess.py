@@ -111,7 +111,7 @@ def assess(target: Target | str | Path | dict, *, procedures: Sequence[str] | Ma
 
     rules = check_rules(fail_on)
     # a SQLite file this call creates is removed again when the run never starts (a target or
-    # data set that cannot be used): a typo leaves no empty database behind
+    # data set that cannot be used) or stops before it is stored: no empty database is left behind
     fresh = Path(store) if isinstance(store, (str, Path)) and "://" not in str(store) and not Path(store).exists() \
         else None
     run_store = RunStore(store) if store is not None and not isinstance(store, RunStore) else store
@@ -145,6 +145,9 @@ def assess(target: Target | str | Path | dict, *, procedures: Sequence[str] | Ma
         else:
             assessment = run_assessment(t, dataset, chosen, budget=budget, seed=seed, label=label,
                                         on_progress=on_progress)
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM) or failed before anything was stored
+        _discard(run_store, fresh)
+        raise
     finally:
         if opened:
             t.close()
