@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, StrictBool, ValidationInfo, model_validator
 
+from ._closure import members, reach_sets
 from ._components import (
     ADVERSARY_ACCESS,
     ADVERSARY_ACTORS,
@@ -180,9 +181,7 @@ class System(_Base):
         # learn from that model's training sets. Back from a model, another model on the way is not
         # traced into its training data; forward from training data, past one model no other is reached.
         # (An app behind the model still is: what the model learned can leak through its answers.)
-        training, models = self.memo("training-models", lambda: (
-            frozenset(c.id for c in self.components if is_training_data(c)),
-            frozenset(c.id for c in self.of_kind("model"))))
+        training, models = self._training_models()
         starts = list(starts)
         first = set(starts)
         from_model = not forward and first <= models
@@ -227,6 +226,47 @@ class System(_Base):
                     if n not in outside:
                         stack.append(state)
         return list(seen)
+
+    def _training_models(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The ids of the training sets and of the models."""
+        return self.memo("training-models", lambda: (
+            frozenset(c.id for c in self.components if is_training_data(c)),
+            frozenset(c.id for c in self.of_kind("model"))))
+
+    def walk_bits(self, component_id: str, *, forward: bool, untrusted_only: bool = False,
+                  inputs_only: bool = False) -> int | None:
+        """What the walk from one component reaches (:meth:`downstream_of` when ``forward``, else
+        :meth:`upstream_of`), as a bit set over positions in ``components``, its own bit set only when
+        a loop brings the walk back to it; ``None`` where the walk carries state (a shared component, or
+        training data with the walk from a model or from training data), which only :meth:`_walk` answers.
+
+        Every component's answer comes from one pass over the flows (see :mod:`._closure`): a walk per
+        component was quadratic on a long chain, and a rule asking whether some matching component is
+        downstream needs only an AND of two of these and a count."""
+        inputs_only = inputs_only and self.has_training_data()  # else the same walk: share its answer
+        untrusted_only = untrusted_only and self.has_trusted_flows()
+        if self.shared():
+            return None
+        training, models = self._training_models()
+        if training and component_id in (training if forward else models):
+            return None
+        reach = self.memo(("reach", forward, untrusted_only, inputs_only),
+                          lambda: self._reach_sets(forward, untrusted_only, inputs_only))
+        return reach[self.position(component_id)]
+
+    def _reach_sets(self, forward: bool, untrusted_only: bool, inputs_only: bool) -> list[int]:
+        nxt = self.memo(("next", forward, untrusted_only, inputs_only),
+                        lambda: self._adjacency(forward, untrusted_only, inputs_only))
+        index = self.positions()
+        succ: list[list[int]] = [[] for _ in self.components]
+        for src, targets in nxt.items():
+            succ[index[src]] = [index[t] for t in targets]
+        outside = self.outside()
+        return reach_sets(succ, [c.id not in outside for c in self.components])
+
+    def at(self, bits: int) -> tuple[Component, ...]:
+        """The components at the positions set in ``bits``, in file order."""
+        return tuple(self.components[i] for i in members(bits))
 
     def shared(self) -> Mapping[str, frozenset[str]]:
         """The components several callers share that answer each its own (see :meth:`_shared_models`),
@@ -305,9 +345,13 @@ class System(_Base):
         self.component(cid)
         inputs_only = inputs_only and self.has_training_data()  # else the same walk: share its answer
         untrusted_only = untrusted_only and self.has_trusted_flows()  # likewise (each answer is n long)
-        return self.memo(("up", cid, untrusted_only, inputs_only), lambda: self._ordered(
-            c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
-            if c != cid))
+        def compute() -> tuple[Component, ...]:
+            bits = self.walk_bits(cid, forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
+            if bits is not None:
+                return self.at(bits & ~(1 << self.position(cid)))
+            return self._ordered(c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only,
+                                                       inputs_only=inputs_only) if c != cid)
+        return self.memo(("up", cid, untrusted_only, inputs_only), compute)
 
     def downstream_of(self, component: str | Component, *, untrusted_only: bool = False,
                       inputs_only: bool = False) -> tuple[Component, ...]:
@@ -317,8 +361,13 @@ class System(_Base):
         self.component(cid)
         inputs_only = inputs_only and self.has_training_data()
         untrusted_only = untrusted_only and self.has_trusted_flows()
-        return self.memo(("down", cid, untrusted_only, inputs_only), lambda: self._ordered(
-            self._walk([cid], forward=True, untrusted_only=untrusted_only, inputs_only=inputs_only)))
+        def compute() -> tuple[Component, ...]:
+            bits = self.walk_bits(cid, forward=True, untrusted_only=untrusted_only, inputs_only=inputs_only)
+            if bits is not None:
+                return self.at(bits)
+            return self._ordered(self._walk([cid], forward=True, untrusted_only=untrusted_only,
+                                            inputs_only=inputs_only))
+        return self.memo(("down", cid, untrusted_only, inputs_only), compute)
 
     def is_exposed(self, component: str | Component, *, untrusted_only: bool = False,
                    inputs_only: bool = False) -> bool:
