@@ -11,8 +11,8 @@ ANDs two integers, counts bits, and lists only the first few it names.
 [6, 4, 0]
 >>> reach_sets([[1], [2], []], [True, False, True])  # the middle one receives but relays nothing
 [2, 4, 0]
->>> members(0b10110)
-[1, 2, 4]
+>>> members(0b10110), members(0b10110, 2)
+([1, 2, 4], [1, 2])
 """
 
 from __future__ import annotations
@@ -88,12 +88,12 @@ def reach_sets(succ: list[list[int]], relays: list[bool]) -> list[int]:
     return out
 
 
-def members(bits: int) -> list[int]:
-    """The positions of the set bits, lowest first."""
+def members(bits: int, limit: int | None = None) -> list[int]:
+    """The positions of the set bits, lowest first (the first ``limit`` of them)."""
     text = format(bits, "b")[::-1]
-    out = []
+    out: list[int] = []
     i = text.find("1")
-    while i != -1:
+    while i != -1 and len(out) != limit:
         out.append(i)
         i = text.find("1", i + 1)
     return out

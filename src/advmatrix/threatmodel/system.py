@@ -264,9 +264,17 @@ class System(_Base):
         outside = self.outside()
         return reach_sets(succ, [c.id not in outside for c in self.components])
 
-    def at(self, bits: int) -> tuple[Component, ...]:
-        """The components at the positions set in ``bits``, in file order."""
-        return tuple(self.components[i] for i in members(bits))
+    def at(self, bits: int, limit: int | None = None) -> tuple[Component, ...]:
+        """The components at the positions set in ``bits``, in file order (the first ``limit``)."""
+        return tuple(self.components[i] for i in members(bits, limit))
+
+    def bits_of(self, ids: Iterable[str]) -> int:
+        """The bit set of the components with these ids (see :meth:`walk_bits`)."""
+        index = self.positions()
+        bits = 0
+        for i in ids:
+            bits |= 1 << index[i]
+        return bits
 
     def shared(self) -> Mapping[str, frozenset[str]]:
         """The components several callers share that answer each its own (see :meth:`_shared_models`),
@@ -375,12 +383,18 @@ class System(_Base):
         with ``untrusted_only`` content passing a trusted flow no longer counts as reaching it, with
         ``inputs_only`` neither does content that only reaches it as training data."""
         comp = self.component(component if isinstance(component, str) else component.id)
+        if is_entry(comp):
+            return True
+        up = self.walk_bits(comp.id, forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
+        if up is not None:  # an AND, not a scan of everything upstream (thousands on a long chain)
+            entries = self.memo("entry-bits", lambda: self.bits_of(c.id for c in self.components if is_entry(c)))
+            return bool(up & entries & ~(1 << self.position(comp.id)))
+        return any(is_entry(c) for c in self.upstream_of(comp, untrusted_only=untrusted_only, inputs_only=inputs_only))
 
-        def entry(c: Component) -> bool:
-            return c.kind == "external" or (isinstance(c, ServiceComponent) and c.audience == "public")
 
-        return entry(comp) or any(entry(c) for c in self.upstream_of(comp, untrusted_only=untrusted_only,
-                                                                      inputs_only=inputs_only))
+def is_entry(comp: Component) -> bool:
+    """Where content from outside comes in: an outside party or a public service."""
+    return comp.kind == "external" or (isinstance(comp, ServiceComponent) and comp.audience == "public")
 
 
 def is_training_data(comp: Component) -> bool:
