@@ -28,12 +28,15 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
     if kind is None or comp.kind == kind:
         return [comp]
     if not named and comp.kind != "adversary":
-        # only the nearest is wanted: found without listing all around it (thousands on a long chain)
-        for answering in ((True, False) if kind == "service" else (False,)):
-            found = _nearest(system, comp, kind, answering)
-            if found is not None:
-                return [found]
-        return [comp]
+        # only the nearest is wanted: found without listing all around it (thousands on a long chain),
+        # once per component and kind (each of its findings asks for each of their mitigations)
+        def nearest() -> Component:
+            for answering in ((True, False) if kind == "service" else (False,)):
+                found = _nearest(system, comp, kind, answering)
+                if found is not None:
+                    return found
+            return comp
+        return [system.memo(("nearest", comp.id, kind), nearest)]
     # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
     # The service controls (query limits, input detection, output obfuscation) act on the queries coming
     # in: a service the model's answers only go on to (an on-device model reporting to the cloud) sees
