@@ -288,11 +288,14 @@ class System(_Base):
         endpoint do not read each other's tools or documents."""
         pairs = {(a, b) for a, b, _ in self.edges()}
         models = {c.id for c in self.of_kind("model")}
+        into: dict[str, list[str]] = {}  # each model's senders, not a scan of every flow per model
+        for a, b in pairs:
+            into.setdefault(b, []).append(a)
         out = {}
         for m in self.of_kind("model"):
             # a model answering another model is a step of one pipeline (a guard in front of a generator),
             # not a second caller: only the apps, services, tools and parties calling it count
-            callers = frozenset(a for a, b in pairs if b == m.id and (m.id, a) in pairs and a != m.id
+            callers = frozenset(a for a in into.get(m.id, ()) if (m.id, a) in pairs and a != m.id
                                 and a not in models)
             if len(callers) > 1:
                 out[m.id] = callers
