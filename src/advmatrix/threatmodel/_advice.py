@@ -12,7 +12,7 @@ from typing import Any
 
 from ..kb import bundled
 from ._conditions import flows_back
-from ._placement import AT_THE_API, holder, holds, in_front, places
+from ._placement import AT_THE_API, front_bits, holder, holds, in_front, places
 from .rules import Rule
 from .system import Component, System
 
@@ -130,7 +130,7 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
     linked = [m.id for m, _ in matrix.mitigations_of(technique_id)]
     linked += [m.id for m, _ in matrix.mitigations_of(parent) if (technique_id, m.id) not in UNFIT] if parent else []
     ids = [m for m in dict.fromkeys(linked + list(placements)) if m in placements or _fits(system, comp, m)]
-    front = set() if comp.kind == "adversary" else {c.id for c in in_front(system, comp)}
+    front = 0 if comp.kind == "adversary" else front_bits(system, comp)
     out = []
     for mid in ids:
         mitigation = matrix.mitigation(mid)

@@ -6,6 +6,7 @@ not rate limited, ...). The system, its flows and the graph questions are in :mo
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
@@ -80,6 +81,13 @@ class _Base(BaseModel):
         return value
 
 
+@cache
+def _field_names(cls: type[BaseModel]) -> frozenset[str]:
+    # every rule reads fields of every component: pydantic's model_fields is a descriptor and a method
+    # call on each read, a second or more of a system of thousands (the fields of a class never change)
+    return frozenset(cls.model_fields)
+
+
 class Component(_Base):
     """Fields every component has; the subclasses add the fields of their kind."""
 
@@ -118,7 +126,7 @@ class Component(_Base):
 
     def get(self, field: str, default: Any = None) -> Any:
         """The value of ``field``, or ``default`` when this kind has no such field (rules read any field)."""
-        return getattr(self, field, default) if field in type(self).model_fields else default
+        return getattr(self, field, default) if field in _field_names(type(self)) else default
 
     @property
     def label(self) -> str:

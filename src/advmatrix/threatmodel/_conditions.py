@@ -52,7 +52,7 @@ from typing import Any
 
 from ._facts import MATCHED, MOST_NAMED, merge_ids, merge_names, names_of, note_matched
 from ._reach import adversary_access, adversary_reach
-from .system import Component, ServiceComponent, System, is_training_data
+from .system import Component, ServiceComponent, System, is_entry, is_training_data
 
 __all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "flows_back", "kind_test", "read_field"]
 
@@ -150,7 +150,7 @@ class Condition:
         # Exposure is what can reach the component while it runs; content that only reaches a model as
         # training data (a partner's uploads) is for the rules that ask about its datasets.
         # keyed by whether the component is an entry itself: what-if probes change its audience
-        key = ("exposed-names", comp.id, self.untrusted, _is_entry(comp))
+        key = ("exposed-names", comp.id, self.untrusted, is_entry(comp))
         names = system.memo(key, lambda: _entry_names(system, comp, self.untrusted))
         if names is None:
             return False
@@ -177,6 +177,20 @@ class Condition:
         # A service, model or app on the far side of a training set does not query or serve this
         # component: a partner's upload portal is a way to poison the model, not to ask it.
         inputs = _serving_kinds(selector) and not is_training_data(comp) and system.has_training_data()
+        reach = None if self.own else system.walk_bits(comp.id, forward=self.op == "downstream",
+                                                         untrusted_only=self.untrusted, inputs_only=inputs)
+        if reach is not None:
+            found, total = _found_in(system, selector, matching, comp, reach, self.op == "downstream")
+        else:
+            found, total = self._found(system, comp, matching, inputs)
+        if found:
+            facts[self.op] = facts["via"] = names_of(found, total)
+            note_matched(facts, found, self.op)
+        return bool(found)
+
+    def _found(self, system: System, comp: Component, matching: frozenset[str],
+               inputs: bool) -> tuple[list[Component], int]:
+        """What the walk from ``comp`` finds that the selector matches: those a reason names, and how many."""
         if self.op == "downstream":
             others = system.downstream_of(comp, untrusted_only=self.untrusted, inputs_only=inputs)
         elif self.own:
@@ -193,10 +207,7 @@ class Condition:
             # a reason names the first few: sorting thousands of ids per rule was most of a big system's time
             total = len(ids)
             found = [system.component(i) for i in heapq.nsmallest(MOST_NAMED, ids, key=system.positions().__getitem__)]
-        if found:
-            facts[self.op] = facts["via"] = names_of(found, total)
-            note_matched(facts, found, self.op)
-        return bool(found)
+        return found, total
 
     def _among(self, system: System, comp: Component, facts: dict[str, str], ids: Iterable[str]) -> bool:
         """Whether one of ``ids`` (one flow away, or the app's own tools) matches the selector; no walk."""
@@ -244,6 +255,21 @@ def _within_reach(system: System, adversary: Component, comp: Component, selecto
     return reach is None or comp.id in reach
 
 
+def _found_in(system: System, selector: Condition, matching: frozenset[str], comp: Component, reach: int,
+              forward: bool) -> tuple[list[Component], int]:
+    """:meth:`Condition._found` from the walk's bit set (:meth:`System.walk_bits`): an AND with the
+    selector's, a count, and only the components a reason names made into a list."""
+    mask = system.memo(("selector-bits", id(selector)), lambda: (selector, system.bits_of(matching)))[1]
+    mine = 1 << system.position(comp.id)
+    hits = reach & mask & ~mine
+    # as the walks answer: all that match when the walk found no more than the selector matches, else the
+    # first few (upstream_of leaves the component itself out, downstream_of keeps it when a loop returns)
+    if (reach if forward else reach & ~mine).bit_count() <= len(matching):
+        found = list(system.at(hits))
+        return found, len(found)
+    return list(system.at(hits, MOST_NAMED)), hits.bit_count()
+
+
 #: the kinds a query travels through at inference time
 _SERVING = frozenset({"service", "model", "llm-app"})
 
@@ -270,8 +296,13 @@ def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None
     name those); only when every entry point is behind a store are they all named."""
     if not system.is_exposed(comp, untrusted_only=untrusted, inputs_only=True):
         return None
-    entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=untrusted, inputs_only=True))
-               if _is_entry(c)]
+    up = system.walk_bits(comp.id, forward=False, untrusted_only=untrusted, inputs_only=True)
+    if up is not None:  # the few entry points among thousands upstream, without listing those
+        mask = system.memo("entry-bits", lambda: system.bits_of(c.id for c in system.components if is_entry(c)))
+        entries = [c for c in (comp, *system.at(up & mask & ~(1 << system.position(comp.id)))) if is_entry(c)]
+    else:
+        entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=untrusted, inputs_only=True))
+                   if is_entry(c)]
     direct = _direct_entries(system, comp, untrusted)
     return names_of([c for c in entries if c.id in direct] or entries)
 
@@ -325,12 +356,12 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
     direct = system.memo(("direct-map", untrusted), lambda: _direct_map(system, untrusted))
     if direct is not None:
         found = direct.get(comp.id, frozenset())
-        return found | ({comp.id} if _is_entry(comp) else frozenset())
+        return found | ({comp.id} if is_entry(comp) else frozenset())
 
     def compute() -> frozenset[str]:
         holds = {c.id for c in system.components if _holds_content(c)}
         seen = _unstored_walk(system, comp.id, flows_back(system, untrusted), holds | system.outside())
-        return frozenset(i for i in seen if _is_entry(system.component(i)) and (i == comp.id or i not in holds))
+        return frozenset(i for i in seen if is_entry(system.component(i)) and (i == comp.id or i not in holds))
     return system.memo(("direct-entries", comp.id, untrusted), compute)
 
 
@@ -365,7 +396,7 @@ def _direct_map(system: System, untrusted: bool) -> dict[str, frozenset[str]] | 
     walk forward from each entry, where a walk back from every component was quadratic in a long chain
     (3,000 delegating agents took most of a minute); None when there are too many entries for that."""
     # an entry that answers nothing (a public upload or mail endpoint) is no one's direct way in
-    entries = [c.id for c in system.components if _is_entry(c) and not _holds_content(c)]
+    entries = [c.id for c in system.components if is_entry(c) and not _holds_content(c)]
     if len(entries) > _FORWARD_ENTRIES:
         return None
     stores = {c.id for c in system.components if _holds_content(c)}
@@ -386,10 +417,6 @@ def _holds_content(comp: Component) -> bool:
     """Content passing this is stored or carried, not said to what follows: a store or a tool, or a
     service that answers nothing (a mail gateway: whoever sends through it gets no reply to talk to)."""
     return comp.kind in STORES or (isinstance(comp, ServiceComponent) and comp.returns == "none")
-
-
-def _is_entry(comp: Component) -> bool:
-    return comp.kind == "external" or (isinstance(comp, ServiceComponent) and comp.audience == "public")
 
 
 def read_field(comp: Component, name: str) -> Any:

@@ -9,13 +9,14 @@ actually passes through it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 
+from ._closure import reach_sets
 from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
 from ._conditions import STORES, flows_back
 from .system import Component, System, is_training_data
 
-__all__ = ["AT_THE_API", "holder", "holds", "in_front", "places"]
+__all__ = ["AT_THE_API", "front_bits", "holder", "holds", "in_front", "places"]
 
 
 def places(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> list[Component]:
@@ -26,6 +27,16 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
     system. A mitigation with no kind, or meant for the matched one's kind, is on the matched one."""
     if kind is None or comp.kind == kind:
         return [comp]
+    if not named and comp.kind != "adversary":
+        # only the nearest is wanted: found without listing all around it (thousands on a long chain),
+        # once per component and kind (each of its findings asks for each of their mitigations)
+        def nearest() -> Component:
+            for answering in ((True, False) if kind == "service" else (False,)):
+                found = _nearest(system, comp, kind, answering)
+                if found is not None:
+                    return found
+            return comp
+        return [system.memo(("nearest", comp.id, kind), nearest)]
     # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
     # The service controls (query limits, input detection, output obfuscation) act on the queries coming
     # in: a service the model's answers only go on to (an on-device model reporting to the cloud) sees
@@ -51,9 +62,39 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
     return [c for c in candidates if c.id in named] or candidates[:1] or [comp]
 
 
+def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Component | None:
+    """The first component of ``kind`` (with ``answering``, one that returns something) that
+    :func:`places` meets: in front of ``comp``, nearest first; else (not for a service) upstream, else
+    behind it, in file order. Each part is looked at only when its bit set holds one."""
+    def fits(c: Component) -> bool:
+        return c.kind == kind and not (answering and c.get("returns") == "none")
+
+    mask = system.memo(("fits-bits", kind, answering),
+                       lambda: system.bits_of(c.id for c in system.components if fits(c)))
+    if front_bits(system, comp) & mask:
+        return next(c for c in _breadth_first(system, comp) if fits(c))
+    # a service goes only where queries come in (in front, above); other kinds upstream, else behind
+    ways = [] if kind == "service" else [False, True]
+    for forward in ways:
+        reach = system.walk_bits(comp.id, forward=forward)
+        if reach is None:  # a walk that carries state: list it
+            walked = system.downstream_of(comp) if forward else system.upstream_of(comp)
+            found = next((c for c in walked if fits(c)), None)
+            if found is not None:
+                return found
+        elif reach & mask:  # comp itself is never of the kind: the lowest bit is another component
+            return system.at(reach & mask, 1)[0]
+    return None
+
+
 #: Mitigations that act where queries come in; unless a rule places them, they go on the service in front.
 AT_THE_API = {"AML.M0004": "service",  # Restrict Number of AI Model Queries
               "AML.M0002": "service"}  # Passive AI Output Obfuscation
+
+
+def _guard_stops(system: System) -> frozenset[str]:
+    return system.memo("guard-stops", lambda: frozenset(
+        c.id for c in system.components if c.kind == "external" or is_training_data(c)))
 
 
 def in_front(system: System, comp: Component) -> tuple[Component, ...]:
@@ -61,22 +102,38 @@ def in_front(system: System, comp: Component) -> tuple[Component, ...]:
     The walk goes back along the flows but not past an outside party or a training set (a rate limit on
     another API that the same partner also calls, or encryption of the data a model was trained on,
     does nothing for this component)."""
-    def compute() -> tuple[Component, ...]:
+    return system.memo(("in-front", comp.id), lambda: tuple(_breadth_first(system, comp)))
+
+
+def _breadth_first(system: System, comp: Component) -> Iterator[Component]:
+    """:func:`in_front` one at a time, nearest first (as places() wants them): the nearest of a kind is
+    found without walking on to all the rest."""
+    back = flows_back(system)
+    stops = _guard_stops(system)
+    seen = {comp.id}
+    queue = deque([comp.id])
+    while queue:
+        for n in back.get(queue.popleft(), ()):
+            if n not in seen and n not in stops:
+                seen.add(n)
+                queue.append(n)
+                yield system.component(n)
+
+
+def front_bits(system: System, comp: Component) -> int:
+    """:func:`in_front` as a bit set over positions (see :meth:`System.walk_bits`): every finding asks
+    whether its mitigation's place is in front, and listing thousands of components in front of each
+    component of a long chain to answer it was quadratic."""
+    def compute() -> list[int]:
         back = flows_back(system)
-        stops = system.memo("guard-stops", lambda: frozenset(
-            c.id for c in system.components if c.kind == "external" or is_training_data(c)))
-        seen: dict[str, None] = {}  # breadth first: the nearest come first, as places() wants them
-        queue = deque([comp.id])
-        while queue:
-            for n in back.get(queue.popleft(), ()):
-                if n not in seen and n != comp.id and n not in stops:
-                    seen[n] = None
-                    queue.append(n)
-        return tuple(system.component(i) for i in seen)
-    return system.memo(("in-front", comp.id), compute)
+        stops = _guard_stops(system)
+        index = system.positions()
+        succ = [[index[n] for n in back.get(c.id, ()) if n not in stops] for c in system.components]
+        return reach_sets(succ, [True] * len(succ))  # a stop is never entered, so what it relays is moot
+    return system.memo("front-reach", compute)[system.position(comp.id)] & ~(1 << system.position(comp.id))
 
 
-def holder(system: System, comp: Component, target: Component, mid: str, front: set[str],
+def holder(system: System, comp: Component, target: Component, mid: str, front: int,
            technique_id: str = "") -> str | None:
     """Where mitigation ``mid`` is in place for ``comp``'s finding of ``technique_id``, or None: on the
     component itself; on the component a rule placed it on outside the query path (a training set, a
@@ -84,7 +141,7 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     ``signed`` speaks of that component only: its checked weights stop no attachment a user opens);
     else on the query path, and then only when every way in from an outside party or an unguarded start
     passes a component that holds it: a rate limit on one of two APIs in front of a model leaves the
-    model open through the other. ``front`` is :func:`in_front` of ``comp``, as ids."""
+    model open through the other. ``front`` is :func:`front_bits` of ``comp``."""
     if holds(comp, mid, technique_id):
         return comp.id
     if comp.kind == "adversary":
@@ -92,7 +149,8 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     # A tool is in front of its app only because results come back from it: a control a rule puts on the
     # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass. A service's
     # control counts only on the way in (below): one beside or behind the model sees none of its queries.
-    if (target.id != comp.id and target.kind != "service" and (target.id not in front or target.kind == "tool")
+    in_front_of_it = bool(front >> system.position(target.id) & 1)
+    if (target.id != comp.id and target.kind != "service" and (not in_front_of_it or target.kind == "tool")
             and holds(target, mid)):
         return target.id
     unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))

@@ -24,7 +24,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -296,10 +296,19 @@ class Prediction:
     k: int = 25
     threshold: float = 0.0
 
-    @property
+    # cached (the dataclass is frozen, its tuples too): the attack-path search asks which components
+    # have a technique for each technique and adversary, and each answer had gathered every finding again
+    @cached_property
     def findings(self) -> tuple[TechniqueFinding, ...]:
         """Every finding of every component."""
         return tuple(f for c in self.components for f in c.findings)
+
+    @cached_property
+    def _components_by_technique(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = {}
+        for f in self.findings:
+            out.setdefault(f.technique_id, []).append(f.component)
+        return {t: tuple(ids) for t, ids in out.items()}
 
     @property
     def technique_ids(self) -> tuple[str, ...]:
@@ -332,7 +341,7 @@ class Prediction:
 
     def components_for(self, technique_id: str) -> tuple[str, ...]:
         """The components a technique was predicted for."""
-        return tuple(f.component for f in self.findings if f.technique_id == technique_id)
+        return self._components_by_technique.get(technique_id, ())
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""

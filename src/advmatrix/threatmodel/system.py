@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, StrictBool, ValidationInfo, model_validator
 
+from ._closure import members, reach_sets
 from ._components import (
     ADVERSARY_ACCESS,
     ADVERSARY_ACTORS,
@@ -180,9 +181,7 @@ class System(_Base):
         # learn from that model's training sets. Back from a model, another model on the way is not
         # traced into its training data; forward from training data, past one model no other is reached.
         # (An app behind the model still is: what the model learned can leak through its answers.)
-        training, models = self.memo("training-models", lambda: (
-            frozenset(c.id for c in self.components if is_training_data(c)),
-            frozenset(c.id for c in self.of_kind("model"))))
+        training, models = self._training_models()
         starts = list(starts)
         first = set(starts)
         from_model = not forward and first <= models
@@ -228,6 +227,55 @@ class System(_Base):
                         stack.append(state)
         return list(seen)
 
+    def _training_models(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The ids of the training sets and of the models."""
+        return self.memo("training-models", lambda: (
+            frozenset(c.id for c in self.components if is_training_data(c)),
+            frozenset(c.id for c in self.of_kind("model"))))
+
+    def walk_bits(self, component_id: str, *, forward: bool, untrusted_only: bool = False,
+                  inputs_only: bool = False) -> int | None:
+        """What the walk from one component reaches (:meth:`downstream_of` when ``forward``, else
+        :meth:`upstream_of`), as a bit set over positions in ``components``, its own bit set only when
+        a loop brings the walk back to it; ``None`` where the walk carries state (a shared component, or
+        training data with the walk from a model or from training data), which only :meth:`_walk` answers.
+
+        Every component's answer comes from one pass over the flows (see :mod:`._closure`): a walk per
+        component was quadratic on a long chain, and a rule asking whether some matching component is
+        downstream needs only an AND of two of these and a count."""
+        inputs_only = inputs_only and self.has_training_data()  # else the same walk: share its answer
+        untrusted_only = untrusted_only and self.has_trusted_flows()
+        if self.shared():
+            return None
+        training, models = self._training_models()
+        if training and component_id in (training if forward else models):
+            return None
+        reach = self.memo(("reach", forward, untrusted_only, inputs_only),
+                          lambda: self._reach_sets(forward, untrusted_only, inputs_only))
+        return reach[self.position(component_id)]
+
+    def _reach_sets(self, forward: bool, untrusted_only: bool, inputs_only: bool) -> list[int]:
+        nxt = self.memo(("next", forward, untrusted_only, inputs_only),
+                        lambda: self._adjacency(forward, untrusted_only, inputs_only))
+        index = self.positions()
+        succ: list[list[int]] = [[] for _ in self.components]
+        for src, targets in nxt.items():
+            succ[index[src]] = [index[t] for t in targets]
+        outside = self.outside()
+        return reach_sets(succ, [c.id not in outside for c in self.components])
+
+    def at(self, bits: int, limit: int | None = None) -> tuple[Component, ...]:
+        """The components at the positions set in ``bits``, in file order (the first ``limit``)."""
+        return tuple(self.components[i] for i in members(bits, limit))
+
+    def bits_of(self, ids: Iterable[str]) -> int:
+        """The bit set of the components with these ids (see :meth:`walk_bits`)."""
+        index = self.positions()
+        bits = 0
+        for i in ids:
+            bits |= 1 << index[i]
+        return bits
+
     def shared(self) -> Mapping[str, frozenset[str]]:
         """The components several callers share that answer each its own (see :meth:`_shared_models`),
         with their callers; empty when there are none, and the walks need carry no state."""
@@ -240,11 +288,14 @@ class System(_Base):
         endpoint do not read each other's tools or documents."""
         pairs = {(a, b) for a, b, _ in self.edges()}
         models = {c.id for c in self.of_kind("model")}
+        into: dict[str, list[str]] = {}  # each model's senders, not a scan of every flow per model
+        for a, b in pairs:
+            into.setdefault(b, []).append(a)
         out = {}
         for m in self.of_kind("model"):
             # a model answering another model is a step of one pipeline (a guard in front of a generator),
             # not a second caller: only the apps, services, tools and parties calling it count
-            callers = frozenset(a for a, b in pairs if b == m.id and (m.id, a) in pairs and a != m.id
+            callers = frozenset(a for a in into.get(m.id, ()) if (m.id, a) in pairs and a != m.id
                                 and a not in models)
             if len(callers) > 1:
                 out[m.id] = callers
@@ -305,9 +356,13 @@ class System(_Base):
         self.component(cid)
         inputs_only = inputs_only and self.has_training_data()  # else the same walk: share its answer
         untrusted_only = untrusted_only and self.has_trusted_flows()  # likewise (each answer is n long)
-        return self.memo(("up", cid, untrusted_only, inputs_only), lambda: self._ordered(
-            c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
-            if c != cid))
+        def compute() -> tuple[Component, ...]:
+            bits = self.walk_bits(cid, forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
+            if bits is not None:
+                return self.at(bits & ~(1 << self.position(cid)))
+            return self._ordered(c for c in self._walk([cid], forward=False, untrusted_only=untrusted_only,
+                                                       inputs_only=inputs_only) if c != cid)
+        return self.memo(("up", cid, untrusted_only, inputs_only), compute)
 
     def downstream_of(self, component: str | Component, *, untrusted_only: bool = False,
                       inputs_only: bool = False) -> tuple[Component, ...]:
@@ -317,8 +372,13 @@ class System(_Base):
         self.component(cid)
         inputs_only = inputs_only and self.has_training_data()
         untrusted_only = untrusted_only and self.has_trusted_flows()
-        return self.memo(("down", cid, untrusted_only, inputs_only), lambda: self._ordered(
-            self._walk([cid], forward=True, untrusted_only=untrusted_only, inputs_only=inputs_only)))
+        def compute() -> tuple[Component, ...]:
+            bits = self.walk_bits(cid, forward=True, untrusted_only=untrusted_only, inputs_only=inputs_only)
+            if bits is not None:
+                return self.at(bits)
+            return self._ordered(self._walk([cid], forward=True, untrusted_only=untrusted_only,
+                                            inputs_only=inputs_only))
+        return self.memo(("down", cid, untrusted_only, inputs_only), compute)
 
     def is_exposed(self, component: str | Component, *, untrusted_only: bool = False,
                    inputs_only: bool = False) -> bool:
@@ -326,12 +386,18 @@ class System(_Base):
         with ``untrusted_only`` content passing a trusted flow no longer counts as reaching it, with
         ``inputs_only`` neither does content that only reaches it as training data."""
         comp = self.component(component if isinstance(component, str) else component.id)
+        if is_entry(comp):
+            return True
+        up = self.walk_bits(comp.id, forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
+        if up is not None:  # an AND, not a scan of everything upstream (thousands on a long chain)
+            entries = self.memo("entry-bits", lambda: self.bits_of(c.id for c in self.components if is_entry(c)))
+            return bool(up & entries & ~(1 << self.position(comp.id)))
+        return any(is_entry(c) for c in self.upstream_of(comp, untrusted_only=untrusted_only, inputs_only=inputs_only))
 
-        def entry(c: Component) -> bool:
-            return c.kind == "external" or (isinstance(c, ServiceComponent) and c.audience == "public")
 
-        return entry(comp) or any(entry(c) for c in self.upstream_of(comp, untrusted_only=untrusted_only,
-                                                                      inputs_only=inputs_only))
+def is_entry(comp: Component) -> bool:
+    """Where content from outside comes in: an outside party or a public service."""
+    return comp.kind == "external" or (isinstance(comp, ServiceComponent) and comp.audience == "public")
 
 
 def is_training_data(comp: Component) -> bool:
