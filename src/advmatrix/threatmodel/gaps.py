@@ -161,10 +161,12 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
     rates = bundled_weights().techniques
     reads: dict[str, list[Rule]] = {}
     remote: dict[str, list[Rule]] = {}
+    # sorted, not a set's order: the probes below share a budget, so the order fields are probed in
+    # decides which are, and a set's order changed with Python's hash seed from one run to the next
     for rule in rule_list:
-        for name in {leaf.op for leaf in rule.when.leaves()} - {"kind"}:
+        for name in sorted({leaf.op for leaf in rule.when.leaves()} - {"kind"}):
             reads.setdefault(name, []).append(rule)
-        for name in _selector_fields(rule.when) - {"kind"}:
+        for name in sorted(_selector_fields(rule.when) - {"kind"}):
             remote.setdefault(name, []).append(rule)
     by_technique: dict[str, list[Rule]] = {}
     negated: dict[str, list[Rule]] = {}  # the rules a field said false could stop: they read it under a 'not'
