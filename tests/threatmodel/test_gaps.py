@@ -187,3 +187,18 @@ flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}]
     assert not any(g.field == "properties.financial" for g in unstated(said) if g.component == "bot")
     lines = tmr.gap_lines(tmr.build(s, k=0), most=5)
     assert any("would rule out" in line and "bot properties.financial (AML.T0048.000)" in line for line in lines)
+
+
+def test_what_is_left_open_is_the_same_whatever_the_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    # a generated system with enough neighbours that the probes of them run out of budget
+    system = Path(__file__).parent / "data" / "many-neighbours.yaml"
+    said = []
+    for seed in ("1", "6"):
+        done = subprocess.run([sys.executable, "-m", "advmatrix", "threatmodel", str(system), "--json", "--paths", "0"],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
+        said.append(json.loads(done.stdout)["unstated"])
+    assert said[0] == said[1] and said[0]
