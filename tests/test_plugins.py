@@ -207,8 +207,9 @@ def test_scan_format_sniffs_its_own_example(name):
 def test_unknown_plugins_are_one_line_with_a_suggestion():
     with pytest.raises(UsageError, match="unknown detector 'prda' \\(did you mean 'prada'"):
         plugins.get("detector", "prda")
-    with pytest.raises(UsageError, match="unknown plugin kind 'detectors'"):
-        plugins.registry("detectors")
+    with pytest.raises(UsageError, match="unknown plugin kind 'detektor'"):
+        plugins.registry("detektor")
+    assert plugins.registry("detectors") == plugins.registry("detector")  # the plural is the same kind
 
 
 @pytest.mark.parametrize("name", list(plugins.registry("protocol")))

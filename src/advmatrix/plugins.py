@@ -212,6 +212,8 @@ _origins: dict[type, str] = {}
 
 def kind(name: str) -> Kind:
     """The :class:`Kind` called ``name``; unknown names are a one-line error."""
+    if name not in KINDS and name.removesuffix("s") in KINDS:  # 'detectors' for 'detector'
+        name = name.removesuffix("s")
     try:
         return KINDS[name]
     except KeyError:

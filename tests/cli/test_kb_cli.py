@@ -78,7 +78,16 @@ def test_list_bad_filters(cli):
     r = cli("kb", "list", "mitigations", "--maturity", "realized")
     assert r.code == 2 and "--maturity applies to techniques only" in r.err
     r = cli("kb", "list", "techniques", "--tactic", "Nonsense")
-    assert r.code == 3 and "Nonsense" in r.err
+    assert r.code == 3 and "--tactic 'Nonsense': no tactic with that ID or name" in r.err
+    near = cli("kb", "list", "techniques", "--tactic", "initial acess")
+    assert near.code == 3 and "did you mean 'Initial Access'?" in near.err
+
+
+def test_kinds_are_taken_singular_or_plural(cli):
+    assert cli("kb", "search", "prompt injection", "--kind", "techniques", "--json").json()[0]["kind"] == "technique"
+    assert {r["kind"] for r in cli("kb", "search", "chatbot", "--kind", "case-studies", "--json").json()} == \
+        {"case-study"}
+    assert {r["kind"] for r in cli("plugins", "--kind", "detectors", "--json").json()} == {"detector"}
 
 
 def test_search(cli):

@@ -203,7 +203,17 @@ def _resolve_tactic(matrix: kb.Matrix, text: str) -> str:
     for t in matrix.tactics:
         if text.strip().lower() in (t.id.lower(), t.name.lower()):
             return t.id
-    return matrix.tactic(text).id  # raises with a suggestion
+    # unknown, as an unknown ID is (exit 3), but said of --tactic, which takes a name too
+    import difflib
+
+    from ..errors import UnknownObjectError
+
+    names = {t.name.lower(): t.name for t in matrix.tactics}
+    near = difflib.get_close_matches(text.strip().lower(), list(names), n=1)
+    hint = f" (did you mean '{names[near[0]]}'?)" if near else " (see advmatrix kb list tactics)"
+    exc = UnknownObjectError(text)
+    exc.args = (f"--tactic '{text}': no tactic with that ID or name{hint}",)  # a name is not an ID
+    raise exc
 
 
 @app.command()
@@ -213,6 +223,9 @@ def search(text: str = typer.Argument(..., help="Words, a name or an ID."),
            source: Optional[Path] = SourceOpt, json: bool = JsonOpt) -> None:
     """Search names, IDs and descriptions; best matches first."""
     kinds = {"tactic", "technique", "mitigation", "case-study"}
+    if kind:  # 'kb list' takes the plural: take it here too
+        kind = {"case-studies": "case-study"}.get(kind, kind.removesuffix("s") if kind.removesuffix("s") in kinds
+                                                  else kind)
     if kind and kind not in kinds:
         raise UsageError(f"--kind must be one of {', '.join(sorted(kinds))}, not '{kind}'")
     from ..kb import search as search_kb
