@@ -112,3 +112,14 @@ def test_a_scan_usage_error_is_one_line(cli):
     for args in (["--bogus"], [], ["--fail-on"]):
         r = cli("scan", *args)
         assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "usage:" not in r.err, r.err
+
+
+def test_the_summary_counts_the_bytes_of_what_was_analysed(cli, tmp_path):
+    model = tmp_path / "ok.pkl"
+    model.write_bytes(pickle.dumps({"w": [1.0, 2.0]}))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x" * 5000)
+    r = cli("scan", model, notes)
+    said = " ".join(r.out.split())
+    assert r.code == 0 and f"no findings in 1 artifact(s), {model.stat().st_size:,} bytes" in said
+    assert "(1 of unknown format not analysed)" in said

@@ -140,7 +140,9 @@ def _table(report, floor: Severity) -> None:
         out.print(f"[yellow]unknown format[/], not analysed: ... and {len(unknown) - 10} more")
     analysed = len(report.files) - len(unknown)
     if not shown and analysed:
-        out.print(f"[green]no findings[/] in {analysed} artifact(s), {report.bytes_scanned:,} bytes"
+        # the bytes of what was analysed: a README given beside a model is read, not looked into
+        size = sum(r.size for r in report.files if not r.member and r.format != "unknown")
+        out.print(f"[green]no findings[/] in {analysed} artifact(s), {size:,} bytes"
                   + (f" ({len(unknown)} of unknown format not analysed)" if unknown else ""))
         return
     if not shown:
