@@ -123,3 +123,9 @@ def test_the_summary_counts_the_bytes_of_what_was_analysed(cli, tmp_path):
     said = " ".join(r.out.split())
     assert r.code == 0 and f"no findings in 1 artifact(s), {model.stat().st_size:,} bytes" in said
     assert "(1 of unknown format not analysed)" in said
+
+
+def test_a_misspelt_option_gets_a_suggestion_as_on_every_other_command(cli, tmp_path):
+    r = cli("scan", tmp_path, "--jsn")
+    assert r.code == 2 and r.err.strip() == ("advmatrix: error: unrecognized arguments: --jsn (did you mean "
+                                             "'--json'?) (see advmatrix scan --help)")

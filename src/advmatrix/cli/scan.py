@@ -26,7 +26,18 @@ class _OneLine(argparse.ArgumentParser):
     an error below them)."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see advmatrix scan --help)")
+        # argparse (3.11) suggests nothing for a misspelt option, where the other commands do
+        hint = ""
+        if message.startswith("unrecognized arguments: "):
+            import difflib
+
+            options = [o for action in self._actions for o in action.option_strings if o.startswith("--")]
+            for word in message.removeprefix("unrecognized arguments: ").split():
+                near = difflib.get_close_matches(word.split("=", 1)[0], options, n=1) if word.startswith("--") else []
+                if near:
+                    hint = f" (did you mean '{near[0]}'?)"
+                    break
+        raise UsageError(f"{message}{hint} (see advmatrix scan --help)")
 
 
 def _parser() -> argparse.ArgumentParser:
