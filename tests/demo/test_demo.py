@@ -73,3 +73,10 @@ def test_a_demo_stopped_part_way_leaves_no_half_made_directory(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_demo(kept, on_progress=stop)
     assert (kept / "mine.txt").read_text() == "earlier"  # a directory that was there keeps what it had
+
+
+def test_an_out_that_is_a_file_is_one_error_line(cli, tmp_path):
+    (tmp_path / "taken").write_text("mine")
+    r = cli("demo", "--out", tmp_path / "taken")
+    assert r.code == 2 and r.err.strip() == f"advmatrix: error: --out {tmp_path / 'taken'}: is a file, not a directory"
+    assert (tmp_path / "taken").read_text() == "mine"

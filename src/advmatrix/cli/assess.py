@@ -313,6 +313,10 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o"),
 
     require("serve", "torch", "sklearn", "attack", feature="advmatrix demo")
     from ..demo import run_demo
+    from ..errors import UsageError
+
+    if out_dir.exists() and not out_dir.is_dir():  # as threatmodel says it, not the OS's "File exists"
+        raise UsageError(f"--out {out_dir}: is a file, not a directory")
 
     result = run_demo(out_dir, on_progress=None if json else (lambda m: err.print(f"[dim]demo:[/] {m}")),
                       keep_serving=(lambda r: _serve_until_interrupted(r, json)) if keep_serving else None)
