@@ -317,6 +317,11 @@ def test_assess_plan_names_procedures_testing_predicted_techniques(agent, tmp_pa
     text = path.read_text()
     for name in plans[0]["procedures"]:
         assert re.search(rf"# {name}: tests AML\.T\d{{4}}.* on [\w-]+", text)
+        # a technique it only touches through its family is said to be related, not tested
+        said = re.search(rf"# {name}: tests (.*)", text)[1]
+        tested = said.split("; related")[0]
+        named = set(registry[name].technique_ids)
+        assert all(t in named for t in re.findall(r"AML\.T\d{4}(?:\.\d{3})?", tested)), (name, said)
     assert plans[0]["target"] == tmr.PLACEHOLDER_TARGET
     assert "--procedures " + ",".join(plans[0]["procedures"]) in plans[0]["command"]
 

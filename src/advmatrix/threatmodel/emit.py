@@ -119,9 +119,20 @@ def _params(name: str, system: System) -> dict[str, Any]:
     return out
 
 
-def _what(hits: list[TechniqueFinding], most: int = 6) -> str:
-    pairs = list(dict.fromkeys(f"{f.technique_id} on {f.component}" for f in hits))
-    return "; ".join(pairs[:most]) + (f"; and {len(pairs) - most} more" if len(pairs) > most else "")
+def _what(hits: list[TechniqueFinding], names: Iterable[str] = (), most: int = 6) -> str:
+    """The findings a plugin covers, those of a technique it names (``names``) first; the rest, of a parent
+    or sub-technique of one it names, said to be related, not tested as such (direct injection names
+    AML.T0051 and .000; the indirect kind on the same app is only its sibling)."""
+    named = set(names)
+    exact = list(dict.fromkeys(f"{f.technique_id} on {f.component}" for f in hits if f.technique_id in named))
+    related = list(dict.fromkeys(f"{f.technique_id} on {f.component}" for f in hits if f.technique_id not in named))
+    if not named:
+        exact, related = related, []
+    text = "; ".join(exact[:most]) + (f"; and {len(exact) - most} more" if len(exact) > most else "")
+    if related:
+        shown = "; ".join(related[:3]) + (f"; and {len(related) - 3} more" if len(related) > 3 else "")
+        text += ("; " if text else "") + f"related (parent or sub-technique of one it names): {shown}"
+    return text
 
 
 def _q(text: str) -> str:
@@ -165,7 +176,8 @@ def assess_plan(tm: ThreatModel) -> str:
             needs = registry[name].needs
             train = ": --train" if "train" in needs else ""
             how = f" (needs {', '.join(needs)} in the data set{train})" if needs else ""
-            lines += [f"      # {name}: tests {_what(covering[name])}{how}", f"      {name}: {{}}"]
+            lines += [f"      # {name}: tests {_what(covering[name], registry[name].technique_ids)}{how}",
+                      f"      {name}: {{}}"]
     return "\n".join(lines) + "\n"
 
 
@@ -208,10 +220,11 @@ def monitor_config(tm: ThreatModel) -> str:
              + ("" if ready or not waiting else "  # none runs until one below is uncommented")]
     for name in ready:
         params = _params(name, tm.system)
-        lines += [f"  # {name}: watches {_what(covering[name])}", f"  {name}: {json.dumps(params) if params else '{}'}"]
+        lines += [f"  # {name}: watches {_what(covering[name], registry[name].technique_ids)}",
+                  f"  {name}: {json.dumps(params) if params else '{}'}"]
     for name in waiting:
         needs = ", ".join(registry[name].context)
-        lines += [f"  # {name}: watches {_what(covering[name])}",
+        lines += [f"  # {name}: watches {_what(covering[name], registry[name].technique_ids)}",
                   f"  # needs context '{needs}': add it under 'context:' below, then uncomment",
                   f"  # {name}: {{}}"]
     lines.append("responses:" + ("" if ready or waiting else " {}"))
