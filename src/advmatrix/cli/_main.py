@@ -117,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
     """A warning (ours, or a library's: torch, scikit-learn) as one ``advmatrix: warning:`` line, not
-    Python's two lines naming a source file and quoting its code."""
+    Python's two lines naming a source file and quoting its code. A library's deprecation notice is for
+    its programmers, not for whoever runs advmatrix (Python shows it only where a filter asks)."""
+    if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+        return
     text = next((part.strip() for part in str(message).splitlines() if part.strip()), category.__name__)
     print(f"advmatrix: warning: {_terminal_safe(text)}", file=sys.stderr)
 
