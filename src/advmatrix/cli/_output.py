@@ -17,9 +17,18 @@ class _LazyConsole:
 
     def __getattr__(self, name: str) -> Any:
         if self._console is None:
+            import os
+            import sys
+
             from rich.console import Console
 
-            self._console = Console(**self._options)
+            stream = sys.stderr if self._options.get("stderr") else sys.stdout
+            options = dict(self._options)
+            # Piped into a file or a CI log, rich assumes 80 columns and cuts IDs short in tables
+            # ('AML.T0084.00…'), the very text a reader copies; there, tables get room (COLUMNS still rules).
+            if not os.environ.get("COLUMNS") and not (hasattr(stream, "isatty") and stream.isatty()):
+                options.setdefault("width", 200)
+            self._console = Console(**options)
         return getattr(self._console, name)
 
 
