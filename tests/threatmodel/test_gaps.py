@@ -202,3 +202,11 @@ def test_what_is_left_open_is_the_same_whatever_the_hash_seed():
                               capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
         said.append(json.loads(done.stdout)["unstated"])
     assert said[0] == said[1] and said[0]
+
+
+def test_a_model_we_trained_from_scratch_is_not_asked_where_its_weights_come_from():
+    text = ("name: x\ncomponents:\n  - {id: m, kind: model, task: classification, trained_by: us}\n"
+            "  - {id: h, kind: model, task: classification, trained_by: open-source}\n")
+    asked = {(g.component, g.field) for g in unstated(load_system_text(text))}
+    assert ("m", "source") not in asked and ("m", "base_model") not in asked
+    assert ("h", "source") in asked  # a published model may come from a hub or elsewhere

@@ -82,11 +82,13 @@ def _type_values(comp: Component, name: str) -> list[Any] | None:
 
 def _moot(comp: Component, name: str) -> bool:
     """Whether other stated fields already answer ``name`` (there is no value left to state): a model we
-    trained from scratch and never fine-tuned has no base model; a model a vendor hosts is neither shipped
-    to devices, nor run on our hardware, nor packed into our container images; weights on our field hardware
-    are not on users' devices, and the other way round; a text model senses nothing physical and checks
-    no face or voice."""
-    if name == "base_model":
+    trained from scratch and never fine-tuned has no base model and no source but us; a model a vendor
+    hosts is neither shipped to devices, nor run on our hardware, nor packed into our container images;
+    weights on our field hardware are not on users' devices, and the other way round; a text model senses
+    nothing physical and checks no face or voice."""
+    if name in ("base_model", "source") and comp.kind == "model":
+        # trained here from scratch: no base model, and its weights come from us (a hub or a vendor as
+        # its source would contradict trained_by, not complete it)
         return comp.get("trained_by") == "us" and not comp.get("fine_tuned")
     if name in ("properties.on_device", "properties.edge", "properties.mobile_app", "properties.container_image"):
         if comp.get("artifact_format") == "hosted" and (comp.get("trained_by") == "vendor"
