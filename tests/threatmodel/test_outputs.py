@@ -595,3 +595,38 @@ def test_a_held_telemetry_log_records_an_attack_and_clears_no_finding():
     assert dumped and all(m["prevents"] is False and m["in_place"] for m in dumped)
     md = tmr.render(logged, ["md"])["md"]
     assert "AML.M0024 AI Telemetry Logging (records, does not stop)" in md
+
+
+def test_sarif_of_a_data_set_a_model_card_describes_in_place_points_at_that_model(tmp_path):
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
+        {"type": "machine-learning-model", "bom-ref": "clf", "name": "clf",
+         "modelCard": {"modelParameters": {"task": "image-classification", "datasets": [
+             {"type": "dataset", "name": "inline-eval-set", "classification": "confidential"},
+             {"type": "dataset", "classification": "confidential"}]}}}]}
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom, indent=2))
+    tm = _tm(path)
+    text = path.read_text().splitlines()
+    results = tmr.findings_sarif(tm)["runs"][0]["results"]
+    inline = [r for r in results if r["properties"]["component"] != "clf"]
+    assert inline, "the in-place data sets have findings"
+    for r in inline:
+        region = r["locations"][0]["physicalLocation"].get("region")
+        assert region and '"bom-ref": "clf"' in text[region["startLine"] - 1], r["properties"]["component"]
+
+
+def test_sarif_levels_follow_the_fail_on_tier(cli, tmp_path):
+    system = EXAMPLES / "support-agent.yaml"
+
+    def levels(*gate):
+        r = cli("threatmodel", system, "--paths", "0", "-f", "sarif", "--out", tmp_path / "o", "--json", *gate)
+        log = json.loads((tmp_path / "o" / "threatmodel.sarif").read_text())
+        errors = {(x["properties"]["component"], x["ruleId"]) for x in log["runs"][0]["results"]
+                  if x["level"] == "error"}
+        return errors, {(f["component"], f["technique"]) for f in r.json().get("failing", [])}
+
+    default, _ = levels()
+    likely, failing_likely = levels("--fail-on", "likely")
+    possible, failing_possible = levels("--fail-on", "possible")
+    # the results that fail the build are the ones code scanning shows as errors
+    assert likely == default == failing_likely and possible == failing_possible and possible > likely

@@ -3,6 +3,7 @@ and the mitigations in place and missing."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional
 
@@ -115,6 +116,8 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
     # every file in a rule directory is the user's: an output must not replace any of them (*.yml included)
     rule_files = [f for r in map(Path, rules) for f in ([r] if not r.is_dir() else sorted(
         p for p in r.iterdir() if p.is_file()))]
+    if fail_on:  # the SARIF levels follow the gate's tier
+        tm = dataclasses.replace(tm, fail_on=fail_on)
     written = tmr.write_outputs(tm, Path(out_dir) if out_dir is not None else None, formats, extra, read=rule_files)
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
     bare = tmr.unmitigable(tm.prediction, fail_on) if fail_on else []

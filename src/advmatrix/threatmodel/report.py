@@ -75,6 +75,8 @@ class ThreatModel:
     """Values a BOM import assumed."""
     pathless: tuple[str, ...] = ()
     """Adversaries stating goals that no path of theirs reaches, though the list had room for one each."""
+    fail_on: str | None = None
+    """The ``--fail-on`` tier the SARIF levels follow (``likely`` when not given)."""
 
     def pathless_lines(self) -> list[str]:
         """One sentence per adversary in :attr:`pathless`, as every report says it."""
@@ -165,7 +167,13 @@ def component_lines(path: str | Path, system: System) -> dict[str, int]:
         return {}
     if _is_cyclonedx(text):
         out = bom_lines(text, str(path))
-        return {c.id: out[c.id] for c in system.components if c.id in out}
+        found = {c.id: out[c.id] for c in system.components if c.id in out}
+        # a data set a model card describes in place, with no bom-ref of its own, is at that model
+        for a, b, _ in system.edges():
+            if a not in found and b in found and system.component(a).kind == "dataset" \
+                    and system.component(b).kind == "model":
+                found[a] = found[b]
+        return found
     try:
         located = read_yaml(text, str(path))
     except FormatError:
@@ -308,13 +316,15 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
     """SARIF 2.1.0: one rule per technique, one result per (component, technique) finding, located
     at the component's line in the source file, or in the overlay for a component only it describes
     (the file alone when the line is not known).
-    Level: ``error`` for a likely technique with a mitigation to adopt that would stop it and none
-    in place, ``warning`` for a likely one no mitigation stops, ``note`` for a possible one or one
-    stopped by a mitigation in place (as :func:`gate`)."""
+    Level, as :func:`gate` with ``tm.fail_on`` (``likely`` when not given): ``error`` for a finding of
+    a counted tier with a mitigation to adopt that would stop it and none in place, ``warning`` for
+    one of a counted tier no mitigation stops, ``note`` for any other (a tier not counted, or stopped
+    by a mitigation in place)."""
+    counted = FAIL_ON[tm.fail_on or "likely"]
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for f in tm.prediction.findings:
-        open_ = f.tier == "likely" and f.preventive and not f.mitigated
+        open_ = f.tier in counted and f.preventive and not f.mitigated
         severity = _SEVERITY["open" if open_ else f.tier]
         title = _title(f.technique_id)
         if f.technique_id not in rules:
@@ -329,7 +339,7 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
         results.append({
             "ruleId": f.technique_id, "ruleIndex": list(rules).index(f.technique_id),
             # As the gate: error only where adopting a mitigation would clear it; one in place makes it a note.
-            "level": "error" if open_ else "warning" if f.tier == "likely" and not f.mitigated else "note",
+            "level": "error" if open_ else "warning" if f.tier in counted and not f.mitigated else "note",
             "message": {"text": sarif.plain(f"{f.technique_id} {title} applies to {f.component}: "
                                             f"{'; '.join(f.reasons)}")
                                 + (f". Missing mitigations: {missing}" if missing else
