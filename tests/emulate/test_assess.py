@@ -175,3 +175,25 @@ def test_a_run_stopped_before_it_is_stored_leaves_no_database_it_made(served, tm
     with pytest.raises(KeyboardInterrupt):
         assess(f"kserve+{served}/digits", procedures={"discovery": {}}, store=db, on_progress=stop)
     assert db.exists()
+
+
+def test_ctrl_c_in_a_surrogate_that_swallows_it_still_stops_the_run():
+    import warnings
+
+    from advmatrix.emulate.extraction import _fit
+
+    class Swallows:  # scikit-learn's MLP: catches KeyboardInterrupt, warns, returns half-trained
+        def fit(self, x, y):
+            warnings.warn("Training interrupted by user.", stacklevel=1)
+            return self
+
+    with pytest.raises(KeyboardInterrupt):
+        _fit(Swallows(), np.zeros((2, 2)), np.zeros(2))
+
+    class Converges:
+        def fit(self, x, y):
+            warnings.warn("Stochastic Optimizer: Maximum iterations reached", stacklevel=1)
+            return self
+
+    with pytest.warns(UserWarning, match="Maximum iterations"):
+        assert isinstance(_fit(Converges(), np.zeros((2, 2)), np.zeros(2)), Converges)

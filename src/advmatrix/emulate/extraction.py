@@ -75,7 +75,7 @@ class Extraction(Procedure):
             if len(np.unique(y)) < 2:
                 finding.metrics[f"fidelity@{asked}"] = 0.0
                 continue
-            model = self._surrogate(target.info.n_classes).fit(pool[order[:asked]].reshape(asked, -1), y)
+            model = _fit(self._surrogate(target.info.n_classes), pool[order[:asked]].reshape(asked, -1), y)
             fidelity = float((model.predict(holdout.reshape(len(holdout), -1)) == truth).mean())
             finding.metrics[f"fidelity@{asked}"] = fidelity
             best = max(best, fidelity)
@@ -89,3 +89,19 @@ class Extraction(Procedure):
         finding.message = finding.message or (
             f"surrogate agrees with the victim on {best:.0%} of held-out inputs after {asked} queries"
             + ("" if target.info.output is not OutputKind.LABELS else " (labels only)"))
+
+
+def _fit(model, x: np.ndarray, y: np.ndarray):
+    """``model.fit(x, y)``, with Ctrl-C kept: scikit-learn's MLP catches KeyboardInterrupt, warns "Training
+    interrupted by user." and returns a half-trained model, so a run stopped there went on and was
+    stored as finished."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        fitted = model.fit(x, y)
+    for w in said:
+        if "interrupted by user" in str(w.message):
+            raise KeyboardInterrupt
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)  # the others, as they were
+    return fitted
