@@ -110,6 +110,13 @@ def _cases():
          r"--gateway-db missing.db: no such database file", absent=("missing.db",))
     case("serve-db-missing", ["serve", "--db", "missing.db", "--port", "0"], 2,
          r"--db missing.db: no such database file", absent=("missing.db",))
+    # a URL is checked too: a sqlite one for its file, a server one by connecting (not 500s later)
+    case("runs-sqlite-url-missing", ["runs", "list", "--db", "sqlite:///typo.db"], 2,
+         r"--db typo.db: no such database file", absent=("typo.db",))
+    case("serve-http-url", ["serve", "--db", "http://example.invalid/x.db", "--port", "0"], 2,
+         r"'http' is no database driver advmatrix can use")
+    case("serve-gateway-db-unreachable", ["serve", "--gateway-db", "postgresql+psycopg://u:secret@127.0.0.1:1/x",
+                                          "--port", "0"], 2, r"u:\*\*\*@127.0.0.1:1/x: cannot open it")
     case("serve-busy-port", ["serve", "--port", "{busy}"], 2, r"--port: 127.0.0.1:\d+ is already in use")
     case("monitor-busy-port", ["monitor", "--upstream", "http://127.0.0.1:9", "--listen", "127.0.0.1:{busy}"], 2,
          r"--listen: 127.0.0.1:\d+ is already in use", absent=("gateway.db",))

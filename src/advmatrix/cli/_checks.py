@@ -13,18 +13,54 @@ from ..errors import UsageError
 
 
 def existing_db(location: str, option: str = "--db", hint: str = "") -> str:
-    """``location`` when it is a URL or an existing file; a reader must never create an empty
-    database where a typo points."""
+    """``location`` when it is an existing database: a SQLite file (or ``sqlite:///`` URL) that is there
+    and not empty, or a server URL that answers; a reader must never create an empty database where a
+    typo points, nor start and then fail every request on a URL it cannot open."""
     if "://" in location:
-        return location
+        return _existing_url(location, option, hint)
     from ..store._engine import sqlite_problem
 
     problem = sqlite_problem(location)
     if problem:
         raise UsageError(f"{option} {problem}")
-    if Path(location).expanduser().is_file():
+    path = Path(location).expanduser()
+    if path.is_file():
+        if path.stat().st_size == 0:  # opened, it would be given an empty store's tables
+            raise UsageError(f"{option} {location}: an empty file, not a database" + (f" ({hint})" if hint else ""))
         return location
-    raise UsageError(f"{option} {location}: no such database file" + (f" ({hint})" if hint else ""))
+    what = "a directory, not a database file" if path.is_dir() else "no such database file"
+    raise UsageError(f"{option} {location}: {what}" + (f" ({hint})" if hint else ""))
+
+
+def _existing_url(location: str, option: str, hint: str) -> str:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    try:
+        url = make_url(location)
+    except ArgumentError:
+        raise UsageError(f"{option} {location}: not a database URL (sqlite:///file.db, "
+                         "postgresql+psycopg://user@host/db)") from None
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise UsageError(f"{option} {shown}: names no database file")
+        existing_db(url.database, option, hint)  # the file behind it, checked as a path is
+        return location
+    try:
+        engine = create_engine(url)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+    except NoSuchModuleError:
+        raise UsageError(f"{option} {shown}: '{url.drivername}' is no database driver advmatrix can use") from None
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["cannot connect"])[0][:200]
+        raise UsageError(f"{option} {shown}: cannot open it ({reason})") from None
+    return location
 
 
 def free_address(host: str, port: int, option: str) -> None:
