@@ -138,3 +138,16 @@ def test_a_file_of_another_kind_given_as_a_scikit_learn_model_is_one_clear_error
     assert r.err.splitlines()[0] == f"advmatrix: warning: {path}: joblib files are pickles and run code on load; " \
                                     "prefer .skops"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("kind", "content", "says"), [
+    ("sklearn", b"PK\x03\x04cut", "is not a scikit-learn model file"),
+    ("torch", b"hello world", "is not a PyTorch model file"),
+])
+def test_a_cut_or_foreign_file_is_one_error_line_naming_it(tmp_path, cli, kind, content, says):
+    pytest.importorskip("torch")
+    path = tmp_path / ("m.skops" if kind == "sklearn" else "m.pt")
+    path.write_bytes(content)
+    r = cli("assess", f"{kind}:{path}", "--procedures", "discovery", "--db", tmp_path / "r.db")
+    assert r.code == 2 and "Traceback" not in r.err and says in r.err.splitlines()[-1] and path.name in r.err
+    assert not (tmp_path / "r.db").exists()

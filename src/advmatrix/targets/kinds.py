@@ -3,7 +3,6 @@ model files run in this process (PyTorch, scikit-learn, ONNX)."""
 
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -205,9 +204,10 @@ class TorchKind(_ModelFile):
             if str(path) in str(exc):  # the scanner's refusal already names the file in full
                 raise
             raise type(exc)(f"{source}: {exc}") from None
-        except (EOFError, pickle.UnpicklingError, RuntimeError, ValueError) as exc:
-            # torch's own errors for files that are not models: empty, truncated, another format
-            reason = "empty or truncated" if isinstance(exc, EOFError) else str(exc).splitlines()[0][:200]
+        except Exception as exc:
+            # torch's own errors for files that are not models: empty, truncated, another format (its
+            # unpickler's KeyError on a text file, an OSError on a zip cut short)
+            reason = "empty or truncated" if isinstance(exc, EOFError) else _first_line(exc)
             raise FormatError(f"{source}: {path.name} is not a PyTorch model file ({reason})") from None
         if not callable(getattr(module, "eval", None)):
             raise FormatError(f"{source}: {path.name} holds {type(module).__name__}, not a model")
@@ -234,11 +234,11 @@ class SklearnKind(_ModelFile):
 
         try:
             est = local.load_sklearn(path)
-        except (EOFError, pickle.UnpicklingError, ValueError, KeyError, AttributeError, ImportError, TypeError,
-                IndexError) as exc:
-            # joblib's and pickle's own errors for files that are not estimators: empty, truncated, a
-            # PyTorch checkpoint (persistent ids), another format
-            reason = "empty or truncated" if isinstance(exc, EOFError) else (str(exc).splitlines() or [""])[0][:200]
+        except AdvmatrixError:
+            raise  # the scanner's refusal, skops' untrusted types: already one clear line
+        except Exception as exc:
+            # empty, truncated (a zip cut short), a PyTorch checkpoint (persistent ids), another format
+            reason = "empty or truncated" if isinstance(exc, EOFError) else _first_line(exc)
             raise FormatError(f"{source}: {path.name} is not a scikit-learn model file ({reason})") from None
         discovered: dict[str, Any] = {}
         if hasattr(est, "n_features_in_"):
@@ -278,3 +278,10 @@ class OnnxKind(_ModelFile):
 
 
 __all__ = ["JsonKind", "KServeKind", "OnnxKind", "SklearnKind", "TFServingKind", "TorchKind", "protocol_params"]
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 200 characters, after its type when the message
+    alone says nothing (a KeyError of '101' on a text file)."""
+    text = (str(exc).strip().splitlines() or [""])[0][:200]
+    return text if any(c.isalpha() for c in text) else f"{type(exc).__name__} {text}".strip()
