@@ -162,3 +162,18 @@ def test_an_emitted_configuration_is_checked_with_the_upstream_given_and_its_pla
                                       "placeholder" in placeholder.err
     ok = cli("monitor", "--config", "gw.yaml", "--upstream", "http://127.0.0.1:9", "--check")
     assert ok.code == 0 and "would start" in ok.out, ok.err
+
+
+def test_a_system_prompt_the_leakage_detector_could_never_match_is_refused(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.txt").write_text("  \n")
+    empty = cli("monitor", "--upstream", "http://127.0.0.1:9", "--system-prompt", "empty.txt", "--check")
+    assert empty.code == 2 and "--system-prompt empty.txt: the file is empty" in empty.err
+    (tmp_path / "short.txt").write_text("Be nice.")
+    short = cli("monitor", "--upstream", "http://127.0.0.1:9", "--system-prompt", "short.txt", "--check")
+    assert short.code == 2 and "the system prompt has 2 word(s), fewer than the 10" in short.err
+    # a file name where the text belongs, in a configuration
+    (tmp_path / "gw.yaml").write_text("upstream: http://127.0.0.1:9\ncontext: {system_prompt: prompt-typo.txt}\n"
+                                      "detectors:\n  prompt-leakage: {}\n")
+    named = cli("monitor", "--config", "gw.yaml", "--check")
+    assert named.code == 2 and "holds the text itself" in named.err

@@ -88,8 +88,13 @@ def test_prompt_leakage_without_a_prompt_looks_for_canaries_only():
 
 
 def test_short_prompts_and_long_ones_are_bounded():
-    short = PromptLeakage(Context({"system_prompt": "You answer questions about digits."}))
-    assert _whole(short, "I answer questions about digits.") == []  # fewer words than one n-gram
+    # fewer words than one n-gram: it would never alert, so it is refused (canaries still work)
+    with pytest.raises(UsageError, match="the system prompt has 5 word\\(s\\), fewer than the 10"):
+        PromptLeakage(Context({"system_prompt": "You answer questions about digits."}))
+    with pytest.raises(UsageError, match="holds the text itself"):
+        PromptLeakage(Context({"system_prompt": "prompt.txt"}))  # a file name given as the prompt
+    canary = PromptLeakage(Context({"system_prompt": "You answer questions about digits."}), canaries=["ZX-5e0c9a71bd"])
+    assert len(_whole(canary, "code ZX-5e0c9a71bd")) == 1
     cut = PromptLeakage(Context({"system_prompt": PROMPT}), max_prompt_chars=200)
     assert _whole(cut, LEAK) == []  # the rules lie past the first 200 characters
     assert len(cut.grams_) < len(_prompt_detector().grams_)

@@ -87,6 +87,8 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
             cfg.context["system_prompt"] = read_text(system_prompt, limit=2**20)
         except FormatError as exc:
             raise UsageError(f"--system-prompt {exc}") from None
+        if not cfg.context["system_prompt"].strip():
+            raise UsageError(f"--system-prompt {system_prompt}: the file is empty (it should hold the system prompt)")
     if check:
         from .._files import check_writable
         from ..gateway import check_gateway

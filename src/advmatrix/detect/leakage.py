@@ -127,6 +127,13 @@ class PromptLeakage(ChatDetector):
                              "'system_prompt', or monitor --system-prompt FILE) or 'canaries'")
         words = _words(prompt) if prompt else []
         n = p.ngram
+        if prompt.strip() and len(words) < n and not p.canaries:
+            # runs of n words are what it compares: a shorter prompt (or a file name given as the text)
+            # would never match, and the detector would watch without ever seeing
+            raise UsageError(f"detector {self.name}: the system prompt has {len(words)} word(s), fewer than the {n} "
+                             "it compares at a time, so it would never alert: give the whole prompt or 'canaries' "
+                             "(context 'system_prompt' holds the text itself; monitor --system-prompt FILE reads "
+                             "a file)")
         self.grams_: frozenset[int] = frozenset(hash(tuple(words[i:i + n])) for i in range(len(words) - n + 1))
         self.vocab_: frozenset[str] = frozenset(words) if self.grams_ else frozenset()
         self.needed_ = min(p.min_grams, len(self.grams_))

@@ -241,8 +241,8 @@ class GatewayConfig(BaseModel):
                 hint = f"did you mean {near[0]!r}?" if near else "known: " + ", ".join(known)
                 raise ValueError(f"'{name}' is read by no detector ({hint})")
             if not isinstance(value, str):
-                raise ValueError(f"'{name}' must be text (a file path, or the prompt itself); "
-                                 f"got {type(value).__name__}")
+                what = "the prompt itself" if name == "system_prompt" else "the path of a .npy file"
+                raise ValueError(f"'{name}' must be text ({what}); got {type(value).__name__}")
         return context
 
     @model_validator(mode="after")
