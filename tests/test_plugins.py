@@ -254,3 +254,12 @@ def test_target_kind_answers_its_schemes(name):
     cls = _plugin("target", name)
     for scheme in cls.schemes:
         assert schemes()[scheme] is cls, f"scheme {scheme} is taken by another kind"
+
+
+@pytest.mark.parametrize(("values", "says"), [(np.nan, "NaN or infinite"), (np.inf, "NaN or infinite"),
+                                              (1j, "complex values")])
+def test_an_array_a_detector_could_never_alert_on_is_refused(tmp_path, values, says):
+    path = tmp_path / "ref.npy"
+    np.save(path, np.full((50, 4), values))
+    with pytest.raises(UsageError, match=f"ref.npy': holds {says}"):
+        plugins.load_array(path, "context reference")

@@ -171,6 +171,10 @@ def load_array(path: str | Path, what: str) -> Any:
             or len(array) == 0:
         raise UsageError(f"{what} '{path}': expected a non-empty numeric array of inputs (n, features...), "
                          f"got shape {getattr(array, 'shape', '?')} and dtype {getattr(array, 'dtype', '?')}")
+    if np.iscomplexobj(array) or not np.isfinite(array).all():
+        # a NaN threshold is never exceeded: a detector fitted on it would watch and never alert
+        bad = "complex values" if np.iscomplexobj(array) else "NaN or infinite values"
+        raise UsageError(f"{what} '{path}': holds {bad}; inputs are finite real numbers")
     return array
 
 
