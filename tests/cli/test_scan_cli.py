@@ -129,3 +129,11 @@ def test_a_misspelt_option_gets_a_suggestion_as_on_every_other_command(cli, tmp_
     r = cli("scan", tmp_path, "--jsn")
     assert r.code == 2 and r.err.strip() == ("advmatrix: error: unrecognized arguments: --jsn (did you mean "
                                              "'--json'?) (see advmatrix scan --help)")
+
+
+def test_a_pipe_is_named_not_waited_on(cli, tmp_path):
+    os.mkfifo(tmp_path / "model.pkl")
+    (tmp_path / "ok.pkl").write_bytes(pickle.dumps({"w": [1.0]}))
+    r = cli("scan", tmp_path)  # would block for ever on the pipe if it were opened
+    assert r.code == 2 and f"{tmp_path / 'model.pkl'}: not a regular file" in r.err
+    assert "1 artifact(s)" in " ".join(r.out.split())

@@ -89,6 +89,10 @@ class Scanner:
         if path.is_symlink() and not path.exists():
             report.errors.append(f"{path}: dangling symbolic link")
             return
+        if not path.is_file():
+            # a pipe would be waited on for ever, a device read to no end
+            report.errors.append(f"{path}: not a regular file (a pipe, a socket or a device); not read")
+            return
         try:
             with path.open("rb") as fh:
                 size = os.fstat(fh.fileno()).st_size
