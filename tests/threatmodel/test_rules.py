@@ -543,6 +543,8 @@ def test_conditions_that_never_hold_fail_the_load(tmp_path, when, message):
     ("kind: model", "{component} is {audience}", "placeholder '{audience}' is a field no model component has"),
     # a field only tools have says the rule matches tools, whatever kind it does not name
     ("side_effects: write", "{task} here", "placeholder '{task}' is a field no tool component has"),
+    # megabytes of reason stalled every report's rendering
+    ("kind: model", "A" * 2_001, "'reason' is 2,001 characters; a reason is a sentence (at most 2,000)"),
 ])
 def test_placeholders_the_rule_can_never_fill_fail_the_load(tmp_path, when, reason, message):
     with pytest.raises(FormatError, match=re.escape(message)):

@@ -28,6 +28,8 @@ from .system import COMPONENT_CLASSES, COMPONENT_KINDS, component_fields
 __all__ = ["RuleChecker", "closed_values"]
 
 
+#: The longest reason a rule may give, in characters (the bundled ones are under 300).
+MAX_REASON = 2_000
 #: Leaves that read no flows, so 'untrusted' means nothing to them, and why.
 _NO_FLOWS = {"adversary": "adversaries are not on the flows", "uses": "it reads the app's tools list, not flows",
              "present": "it asks about the whole system, not the flows"}
@@ -90,6 +92,9 @@ class RuleChecker:
         when = self.condition(raw["when"], (*loc, "when"), name, frozenset(COMPONENT_KINDS))
         if not isinstance(raw["reason"], str) or not raw["reason"].strip():
             raise self.fail((*loc, "reason"), name, "'reason' must be non-empty text")
+        if len(raw["reason"]) > MAX_REASON:  # a reason is a sentence; megabytes of one stalled every report
+            raise self.fail((*loc, "reason"), name, f"'reason' is {len(raw['reason']):,} characters; a reason "
+                            f"is a sentence (at most {MAX_REASON:,})")
         # Any field may be shown (an unstated one reads "unstated"); graph facts only where the rule has the leaf.
         # a leaf under not: matches nothing it could name, so it offers no placeholder
         # A field of no kind the rule can match would always read "unstated"; {via} needs a leaf that finds
