@@ -83,6 +83,15 @@ def test_list_bad_filters(cli):
     assert near.code == 3 and "did you mean 'Initial Access'?" in near.err
 
 
+def test_empty_values_and_filters_that_do_not_apply_are_refused(cli):
+    for args in (["kb", "list", "techniques", "--tactic", ""], ["kb", "search", "prompt", "--kind", ""],
+                 ["plugins", "--kind="]):
+        r = cli(*args)
+        assert r.code == 2 and ": an empty value; give one, or leave the option out" in r.err, args
+    r = cli("kb", "list", "mitigations", "--tactic", "AML.TA0001")
+    assert r.code == 2 and "--tactic applies to techniques and case studies only" in r.err
+
+
 def test_kinds_are_taken_singular_or_plural(cli):
     assert cli("kb", "search", "prompt injection", "--kind", "techniques", "--json").json()[0]["kind"] == "technique"
     assert {r["kind"] for r in cli("kb", "search", "chatbot", "--kind", "case-studies", "--json").json()} == \

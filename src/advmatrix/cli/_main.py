@@ -69,6 +69,15 @@ def _once(app: object, argv: list[str]) -> None:
     if "--help" in rest:  # help is eager in click: asked for, it is shown whatever else the line holds
         return
     for param in cmd.params:
+        if isinstance(param, click.Option) and not (param.is_flag or param.count):
+            names = set(param.opts) | set(param.secondary_opts)
+            # an empty value reads as "not given" further on: '--out ""' ran the demo into the current
+            # directory, '--tactic ""' listed every technique
+            empty = any(a.split("=", 1)[0] in names and a.endswith("=") and a.count("=") == 1 for a in rest) or any(
+                a in names and i + 1 < len(rest) and rest[i + 1] == "" for i, a in enumerate(rest))
+            if empty:
+                raise UsageError(f"{max(param.opts, key=len)}: an empty value; give one, or leave the option out")
+    for param in cmd.params:
         if not isinstance(param, click.Option) or param.multiple or param.count or param.is_flag:
             continue
         names = set(param.opts) | set(param.secondary_opts)

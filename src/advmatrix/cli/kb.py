@@ -166,6 +166,8 @@ def list_(kind: Kind = typer.Argument(..., help="What to list."),
     tactic_id = _resolve_tactic(matrix, tactic) if tactic else None
     if maturity and kind is not Kind.techniques:
         raise UsageError("--maturity applies to techniques only")
+    if tactic and kind not in (Kind.techniques, Kind.case_studies):
+        raise UsageError("--tactic applies to techniques and case studies only")
     if kind is Kind.tactics:
         rows = [{"id": t.id, "name": t.name, "techniques": len(matrix.techniques_of_tactic(t.id))}
                 for t in matrix.tactics]
