@@ -309,14 +309,14 @@ def test_a_reason_cannot_name_what_only_a_negation_mentions(tmp_path):
 def test_empty_rules_path_is_refused_not_read_as_the_current_directory(cli):
     example = Path(__file__).resolve().parents[2] / "examples" / "systems" / "fraud-model.yaml"
     r = cli("threatmodel", example, "--rules", "")
-    assert r.code == 2 and "--rules needs a file or directory" in r.err
+    assert r.code == 2 and "--rules: an empty value" in r.err
 
 
 def test_an_empty_out_is_refused_not_written_into_the_current_directory(cli, tmp_path, monkeypatch):
     example = Path(__file__).resolve().parents[2] / "examples" / "systems" / "fraud-model.yaml"
     monkeypatch.chdir(tmp_path)
     r = cli("threatmodel", example, "--out", "")
-    assert r.code == 2 and "--out needs a directory (got an empty path)" in r.err
+    assert r.code == 2 and "--out: an empty value" in r.err
     assert list(tmp_path.iterdir()) == []
 
 
