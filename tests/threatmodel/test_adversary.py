@@ -69,6 +69,11 @@ def test_unknown_goal_names_file_line_and_field():
     assert msg.startswith("system.yaml:6: components[3].goals[1]:") and "'glory'" in msg and "steal-model" in msg
 
 
+def test_an_empty_access_list_is_an_error_not_every_way_in():
+    with pytest.raises(FormatError, match=r"system.yaml:6: components\[3\].access: an empty list says nothing"):
+        load_system_text(with_adversary(CAMERA, goals="evade", access="[]"), "system.yaml")
+
+
 def test_a_flow_naming_an_adversary_is_an_error():
     text = with_adversary(CAMERA, actor="criminal") + "  - {from: intruder, to: door-api}\n"
     with pytest.raises(FormatError) as info:

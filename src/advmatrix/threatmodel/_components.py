@@ -309,6 +309,15 @@ class AdversaryComponent(Component):
         None, description="How much they know of the model: white-box when they hold its weights or a copy."
     )
 
+    @field_validator("access", mode="before")
+    @classmethod
+    def _says_something(cls, value: Any) -> Any:
+        # read as "not stated", an empty list let the adversary take every way in (physical access too)
+        if isinstance(value, (list, tuple)) and not value:
+            raise PydanticCustomError("empty_access", "an empty list says nothing: leave 'access' out when it "
+                                      "is not known, or name what they can reach")
+        return value
+
     @field_validator("controls", mode="after")
     @classmethod
     def _not_theirs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
