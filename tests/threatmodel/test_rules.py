@@ -618,3 +618,16 @@ def test_uses_may_select_the_sub_agents_an_apps_tools_list_names(tmp_path):
     s = system([{"id": "planner", "kind": "llm-app", "tools": ["helper", "search"]},
                 {"id": "helper", "kind": "llm-app"}, {"id": "search", "kind": "tool"}])
     assert [(c.id, reason) for c, _, reason in fired_rules(s, rules)] == [("planner", "planner delegates to helper")]
+
+
+def test_past_five_bad_rules_the_count_names_its_file_and_a_tier_is_quoted_as_written(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("rules:\n" + "".join(f"  - id: AML.T999{i}\n    when: {{kind: model}}\n    reason: x\n"
+                                         for i in range(7)))
+    with pytest.raises(FormatError) as info:
+        load_rules([path], include_bundled=False)
+    assert str(info.value).splitlines()[-1] == f"{path}: ... and 2 more bad rules"
+    path.write_text("rules:\n  - id: AML.T0015\n    when: {kind: model}\n    reason: x\n    tier: 2020-01-01\n")
+    with pytest.raises(FormatError, match="unknown tier '2020-01-01'; must be one of"):
+        load_rules([path], include_bundled=False)
+

@@ -64,7 +64,7 @@ class RuleChecker:
                 problems.append(str(exc))
         if problems:
             extra = len(problems) - MAX_PROBLEMS
-            more = [f"... and {more_(extra, 'bad rule')}"] if extra > 0 else []
+            more = [f"{self.located.source}: ... and {more_(extra, 'bad rule')}"] if extra > 0 else []
             raise FormatError("\n".join(problems[:MAX_PROBLEMS] + more))
         return out
 
@@ -125,7 +125,7 @@ class RuleChecker:
         placements = self.placements({} if given is None else given, (*loc, "mitigations"), name, tid)
         tier = raw.get("tier", "likely")
         if tier not in TIERS:
-            raise self.fail((*loc, "tier"), name, f"unknown tier {tier!r}; must be one of {', '.join(TIERS)}")
+            raise self.fail((*loc, "tier"), name, f"unknown tier '{tier}'; must be one of {', '.join(TIERS)}")
         return Rule(tid, when, raw["reason"].strip(), self.located.source, self.located.line(loc) or 0, stage,
                     placements, tier)
 
