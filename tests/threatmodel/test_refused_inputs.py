@@ -187,7 +187,8 @@ def test_an_id_mixing_latin_with_a_lookalike_script_is_warned_about_and_named_in
     path.write_text("name: x\ncomponents:\n  - {id: users, kind: external}\n"
                     "  - {id: \u0430pi, kind: service, audience: public}\n", encoding="utf-8")
     r = cli("threatmodel", path, "--json", "--paths", "0")
-    assert r.code == 0 and "component '\\u0430pi' mixes Latin letters with U+0430 CYRILLIC SMALL LETTER A" in r.err
+    assert r.code == 0 and "advmatrix: warning: " in r.err
+    assert "component '\\u0430pi' mixes Latin letters with U+0430 CYRILLIC SMALL LETTER A" in r.err
     assert f"{path}:4:" in r.err
     path.write_text(path.read_text(encoding="utf-8") + "flows: [{from: users, to: api}]\n", encoding="utf-8")
     with pytest.raises(FormatError, match="unknown component 'api'"):

@@ -47,6 +47,6 @@ def warn_all(warnings: tuple[str, ...] | list[str], limit: int = 5) -> None:
 
     for w in list(warnings)[:limit]:
         # a warning quotes file names and user text: '[/]' in them is not markup
-        err.print(f"[yellow]warning:[/] {escape(w)}", markup=True, highlight=False)
+        err.print(f"advmatrix: [yellow]warning:[/] {escape(w)}", markup=True, highlight=False)
     if len(warnings) > limit:
-        err.print(f"[yellow]warning:[/] ... and {len(warnings) - limit} more", markup=True)
+        err.print(f"advmatrix: [yellow]warning:[/] ... and {len(warnings) - limit} more", markup=True)

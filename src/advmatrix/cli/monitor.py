@@ -77,7 +77,7 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
             cfg.detectors.setdefault(name, {})
     elif reference and not set(readers) & set(cfg.detectors):
         # the config names its detectors, and none reads the sample: given for nothing, say so
-        err.print(f"[yellow]warning[/]: --reference is given, but {config} runs no detector that reads it "
+        err.print(f"advmatrix: [yellow]warning:[/] --reference is given, but {config} runs no detector that reads it "
                   f"({', '.join(readers)}); name one under 'detectors:'")
     if system_prompt is not None:
         from ..errors import FormatError
@@ -118,7 +118,7 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
               f"{', '.join(d.name for d in gateway.detectors) or 'none'}")
     _say_defaults_off(cfg)
     if not gateway.detectors:
-        err.print("[yellow]warning[/]: no detector is configured: traffic is proxied and recorded, nothing is "
+        err.print("advmatrix: [yellow]warning:[/] no detector is configured: traffic is proxied and recorded, nothing is "
                   "detected (name detectors under 'detectors:' in --config)")
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer (or
     # FORWARDED_ALLOW_IPS) before the gateway sees the request; trusted_proxies decides instead
@@ -129,7 +129,7 @@ def _say_defaults_off(cfg: Any) -> None:
     """One line per default detector left off for want of its context, and how to turn it on."""
     for name, needs in cfg.defaults_off().items():
         how = " (monitor --system-prompt FILE)" if "system_prompt" in needs else ""
-        err.print(f"[yellow]note[/]: default detector {name} is off: it needs context {', '.join(needs)}{how}")
+        err.print(f"advmatrix: [yellow]note:[/] default detector {name} is off: it needs context {', '.join(needs)}{how}")
 
 
 class _Echo:
