@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from .system import Component, System, is_training_data
 
 __all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "PLANTED_BY_QUERY", "STEERED", "STEERS", "WHOLE_SYSTEM", "adversary_access",
-           "adversary_reach", "family", "goal_serves", "needs", "stored_by_query"]
+           "adversary_reach", "can_take", "family", "goal_serves", "needs", "stored_by_query"]
 
 #: Access that reaches every component: an employee, a foothold on the hosts, or whatever the system
 #: takes in (models, data, packages, tools) can sit anywhere in it.
@@ -109,6 +109,17 @@ def needs(system: System, technique_id: str, components: Iterable[str]) -> froze
             system.component(c).get("properties", {}).get("on_device") is True for c in components):
         need = need | {"public", "query", "account"}
     return need
+
+
+def can_take(system: System, technique_id: str, components: Iterable[str], access: frozenset[str],
+             reach: frozenset[str] | None) -> bool:
+    """Whether an adversary with ``access`` (reaching ``reach``) can take a technique found on
+    ``components``: it needs none of :data:`NEEDS`, or one the adversary has, or it plants text a user's
+    queries can plant (:data:`PLANTED_BY_QUERY`) where they come to rest in a store the component reads."""
+    components = list(components)
+    need = needs(system, technique_id, components)
+    return need is None or bool(need & access) or (
+        technique_id in PLANTED_BY_QUERY and "query" in access and stored_by_query(system, components, reach))
 
 
 def stored_by_query(system: System, components: Iterable[str], reach: frozenset[str] | None) -> bool:

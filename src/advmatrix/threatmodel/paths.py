@@ -185,17 +185,7 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
     needs it from their ``access`` or from an earlier step that gave it (:data:`._reach.GAINS`), which
     widens the reach for the steps after it. An LLM app's replies become phishing (:data:`._reach.STEERED`)
     only after a step that steers the app (:data:`._reach.STEERS`)."""
-    from ._reach import (
-        GAINS,
-        PLANTED_BY_QUERY,
-        STEERED,
-        STEERS,
-        adversary_access,
-        adversary_reach,
-        family,
-        needs,
-        stored_by_query,
-    )
+    from ._reach import GAINS, STEERED, STEERS, adversary_access, adversary_reach, can_take, family
 
     near, adversaries, on = _topology(system, prediction)
     access: frozenset[str] = frozenset()
@@ -226,9 +216,7 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             if not here:
                 return None
             if access:  # only a described access limits the steps
-                need = needs(system, t, here)
-                if need is not None and not need & have and not (
-                        t in PLANTED_BY_QUERY and "query" in have and stored_by_query(system, here, where)):
+                if not can_take(system, t, here, have, where):
                     return None
                 gain = GAINS.get(t) or GAINS.get(family(t), frozenset())
                 if not gain <= have:
@@ -248,7 +236,7 @@ def adversary_entries(system: System, prediction: Prediction, model: TransitionM
     technique) when the description does not say what its adversaries can reach. A technique that takes
     one kind of access (:data:`._reach.NEEDS`: supply chain, accounts, the scene, a page) needs it too.
     With ``adversary``, that adversary's alone."""
-    from ._reach import PLANTED_BY_QUERY, adversary_access, adversary_reach, needs, stored_by_query
+    from ._reach import adversary_access, adversary_reach, can_take
 
     reach = adversary_reach(system, adversary)
     if reach is None:
@@ -260,9 +248,7 @@ def adversary_entries(system: System, prediction: Prediction, model: TransitionM
         if not any(ta.id in ENTRY_TACTICS for ta in model.matrix.tactics_of(t)):
             continue
         mine = reach.intersection(prediction.components_for(t)) - others
-        need = needs(system, t, mine)
-        if mine and (need is None or need & access or (
-                t in PLANTED_BY_QUERY and "query" in access and stored_by_query(system, mine, reach))):
+        if mine and can_take(system, t, mine, access, reach):
             out.add(t)
     return out
 
