@@ -20,8 +20,8 @@ Baseline: the k most frequent techniques in the other case studies (leave-one-ou
 the other case studies of the same half by default (so tuning never reads the report half);
 ``--pool all`` uses every other case study, as issue 16 states the baseline.
 
-``--learn`` reads the even half only: it picks the smoothing, the specificity bonus and the cut
-(k, threshold) by leave-one-out recall on the even half, then writes
+``--learn`` reads the even half only: it picks the ranking model's regularisation and the cut (k,
+threshold) by leave-one-out recall on the even half, then writes
 src/advmatrix/threatmodel/rules/_weights.yaml from all even case studies (deterministic).
 
 Usage: python bench/threatmodel_validate.py [even|odd] [--k 20] [--pool half|all] [--per-case] [--misses]
@@ -54,15 +54,16 @@ from advmatrix.threatmodel.system import System
 
 DATA = Path(__file__).parent / "data" / "case_study_systems"
 WEIGHTS = Path(__file__).parents[1] / "src" / "advmatrix" / "threatmodel" / "rules" / WEIGHTS_FILE
-#: The grid --learn searches, leave-one-out on the even half.
-COMBINE = ("noisy-or", "max")
-SMOOTHING = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
-BONUS = (0.0, 0.02)
+#: The grid --learn searches, leave-one-out on the even half: the ranking model's L2 strength (C) and the cut.
+RANKER_C = (0.03, 0.1, 0.3, 1.0, 3.0)
 #: Only the issue's ceiling: a smaller k cannot raise recall, and the threshold shortens lists already.
 KS = (25,)
 THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
 #: A threshold may cost this much leave-one-out recall if it shortens the list.
 RECALL_SLACK = 0.01
+#: The per-rule estimates are kept in the table as a record (fires, uses) and for tables without a
+#: model; they no longer rank, so their smoothing is fixed at the value the old grid last chose.
+SMOOTHING = 8.0
 
 
 def half(case_id: str) -> str:
@@ -109,11 +110,10 @@ def observe(cases: list, used_by: dict[str, set[str]]) -> list[Observation]:
     return out
 
 
-def learn(obs: list[Observation], smoothing: float, bonus: float, k: int, threshold: float,
-          combine: str = "noisy-or") -> dict:
+def learn(obs: list[Observation], ranker_c: float, k: int, threshold: float) -> dict:
     """The weights table learned from ``obs`` (see ``learn_weights``), with the bundled rules."""
-    table = learn_weights([(fired, used) for _, fired, used in obs], bundled_rules(), smoothing=smoothing,
-                          bonus=bonus, k=k, threshold=threshold, combine=combine)
+    table = learn_weights([(fired, used) for _, fired, used in obs], bundled_rules(), smoothing=SMOOTHING,
+                          bonus=0.0, k=k, threshold=threshold, ranker_c=ranker_c)
     return {"half": "even", **table}
 
 
@@ -122,39 +122,43 @@ def without_adversaries(system: System) -> System:
     return system.model_copy(update={"components": tuple(c for c in system.components if c.kind != "adversary")})
 
 
-def ranked_cut(fired: tuple[Rule, ...], weights: Weights) -> set[str]:
-    """The default cut of one system's prediction under ``weights`` (as ``Prediction.likely_technique_ids``)."""
-    scores = technique_scores(fired, weights)
+def cut(scores: dict[str, float], k: int, threshold: float) -> set[str]:
+    """The best ``k`` of ``scores`` that reach ``threshold`` (as ``Prediction.likely_technique_ids``)."""
     best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    return {t for t, s in best if s >= weights.threshold}.intersection(t for t, _ in best[: weights.k])
+    return {t for t, s in best[:k] if s >= threshold}
 
 
-def loo_rows(obs: list[Observation], smoothing: float, bonus: float, k: int, threshold: float,
-             combine: str = "noisy-or") -> list:
+def loo_scores(obs: list[Observation], ranker_c: float) -> list[dict[str, float]]:
+    """Each case study's technique scores under weights learned from the other case studies (the ranking
+    model's own training rows computing their rates without themselves, so this is leave-one-out all through)."""
+    out = []
+    for i, (_, fired, _) in enumerate(obs):
+        w = Weights.from_dict(learn(obs[:i] + obs[i + 1:], ranker_c, 25, 0.0))
+        out.append(technique_scores(fired, w))
+    return out
+
+
+def loo_rows(obs: list[Observation], ranker_c: float, k: int, threshold: float) -> list:
     """Score rows with each case study predicted by weights learned from the others."""
-    rows = []
-    for i, (_, fired, used) in enumerate(obs):
-        w = Weights.from_dict(learn(obs[:i] + obs[i + 1:], smoothing, bonus, k, threshold, combine))
-        rows.append(scores(ranked_cut(fired, w), set(used)))
-    return rows
+    loo = loo_scores(obs, ranker_c)
+    return [scores(cut(sc, k, threshold), set(used)) for sc, (_, _, used) in zip(loo, obs, strict=True)]
 
 
-def tune(obs: list[Observation]) -> tuple[float, float, int, float, str]:
-    """(smoothing, bonus, k, threshold, combine) with the best leave-one-out recall, ties to the smaller set
-    and then the earlier grid values; then the highest threshold that keeps recall within RECALL_SLACK of
-    that, which shortens the list where the scores are low."""
+def tune(obs: list[Observation]) -> tuple[float, int, float]:
+    """(C, k, threshold) with the best leave-one-out recall, ties to the smaller set and then the earlier grid
+    values; then the highest threshold that keeps recall within RECALL_SLACK of that, which shortens the
+    list where the scores are low."""
     results = []
-    for ci, c in enumerate(COMBINE):
-        for m in SMOOTHING:
-            for b in BONUS:
-                for k in KS:
-                    for th in THRESHOLDS:
-                        s = summarise(loo_rows(obs, m, b, k, th, c))
-                        results.append((round(s["recall"], 6), -round(s["set_size"], 6), -ci, -m, -b, k, th, c))
+    for ci, c in enumerate(RANKER_C):
+        loo = loo_scores(obs, c)
+        for k in KS:
+            for th in THRESHOLDS:
+                s = summarise([scores(cut(sc, k, th), set(used)) for sc, (_, _, used) in zip(loo, obs, strict=True)])
+                results.append((round(s["recall"], 6), -round(s["set_size"], 6), -ci, k, th, c))
     best = max(results)
-    ok = [r for r in results if r[0] >= best[0] - RECALL_SLACK and r[2:6] == best[2:6]]
-    r = max(ok, key=lambda r: (r[6], r[0]))
-    return -r[3], -r[4], r[5], r[6], r[7]
+    ok = [r for r in results if r[0] >= best[0] - RECALL_SLACK and r[2:4] == best[2:4]]
+    r = max(ok, key=lambda r: (r[4], r[0]))
+    return r[5], r[3], r[4]
 
 
 def write_weights(table: dict) -> None:
@@ -181,10 +185,10 @@ def main(argv: list[str]) -> int:
     if args.learn:
         even = sorted((c for c in matrix.case_studies if half(c.id) == "even"), key=lambda c: c.id)
         obs = observe(even, {c.id: {s.technique for s in c.procedure} for c in even})
-        m, b, k, th, c = tune(obs)
-        write_weights(learn(obs, m, b, k, th, c))
-        s = summarise(loo_rows(obs, m, b, k, th, c))
-        print(f"learned from {len(obs)} even case studies: {c}, smoothing {m}, bonus {b}, k {k}, threshold {th}; "
+        c, k, th = tune(obs)
+        write_weights(learn(obs, c, k, th))
+        s = summarise(loo_rows(obs, c, k, th))
+        print(f"learned from {len(obs)} even case studies: ranking model C {c}, k {k}, threshold {th}; "
               f"leave-one-out recall {s['recall']:.2f} at set size {s['set_size']:.1f} -> {WEIGHTS}")
         return 0
 
@@ -219,8 +223,8 @@ def main(argv: list[str]) -> int:
     if args.half == "even":
         data = yaml.safe_load(WEIGHTS.read_text(encoding="utf-8")) if WEIGHTS.exists() else {}
         obs = observe(cases, used_by)
-        table.append(("rules, cut, leave-one-out", loo_rows(obs, float(data.get("smoothing", 4.0)), w.bonus, w.k,
-                                                           w.threshold, w.combine)))
+        c = float((data.get("ranker") or {}).get("c", 0.3))
+        table.append(("rules, cut, leave-one-out", loo_rows(obs, c, w.k, w.threshold)))
     table += [("rules, cut, adversary left out", alone), ("rules, old likely tier", tiered),
               ("rules, all findings", every)]
     print(f"{args.half} half: {len(ours)} case studies described" + (f", missing {skipped}" if skipped else ""))

@@ -1,10 +1,12 @@
 """Which ATLAS techniques apply to a system, why, and which mitigations are in place or missing.
 
-Every predicted technique gets a score, an estimate of P(technique used | these rules fired), from a
-table learned on the even-numbered ATLAS case studies (``rules/_weights.yaml``, written by
-``bench/threatmodel_validate.py --learn``). ``Prediction.ranked()`` sorts by it, and the default cut
-(``likely_technique_ids``, and a finding's ``tier``) keeps the best ``k`` techniques scoring at least
-the table's threshold; the rules' own ``tier`` key no longer decides it.
+Every predicted technique gets a score, an estimate of P(technique used | what the rules found), from
+a model learned on the even-numbered ATLAS case studies (``rules/_weights.yaml``, written by
+``bench/threatmodel_validate.py --learn``): a logistic regression over how often case studies use the
+technique, how many rules found it, how specific the most specific of them is, whether a rule's author
+called it likely, and whether it is a sub-technique (:mod:`._ranker`). ``Prediction.ranked()`` sorts by
+it, and the default cut (``likely_technique_ids``, and a finding's ``tier``) keeps the best ``k``
+techniques scoring at least the table's threshold.
 
 >>> from advmatrix.threatmodel import load_system_text
 >>> system = load_system_text('''
@@ -33,6 +35,7 @@ from ..kb import bundled
 from ._advice import MitigationAdvice, advice
 from ._facts import matched_ids
 from ._load import read_yaml
+from ._ranker import Ranker, fit_ranker, specificity
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
@@ -71,12 +74,6 @@ def rule_theme(rule: Rule) -> str:
     return rule.source.rsplit("/", 1)[-1].removesuffix(".yaml")
 
 
-def specificity(rule: Rule) -> int:
-    """How much a rule asks of a component beyond its kind, 0 to 3: graph leaves and extra field conditions."""
-    fields = [f for f in rule.when.fields() if f != "kind"]
-    return min(3, len(list(rule.when.graph_leaves())) + max(0, len(fields) - 1))
-
-
 @dataclass(frozen=True)
 class Weights:
     """The learned table behind the scores: P(technique used | rule fired), with the priors and the cut.
@@ -98,6 +95,8 @@ class Weights:
     k: int = 25
     threshold: float = 0.0
     combine: str = "noisy-or"
+    #: The ranking model; when present it scores the techniques and the per-rule estimates are a record only.
+    ranker: Ranker | None = None
 
     def prior(self, theme: str, technique_id: str, tier: str | None = None) -> float:
         """The estimate for a rule with no record of its own: its technique's rate, else its theme's,
@@ -126,7 +125,8 @@ class Weights:
                        tiers={str(k): float(v) for k, v in (data.get("tiers") or {}).items()},
                        default=float(data.get("default", 0.2)), bonus=float(data.get("bonus", 0.01)),
                        k=int(cut.get("k", 25)), threshold=float(cut.get("threshold", 0.0)),
-                       combine=str(data.get("combine", "noisy-or")))
+                       combine=str(data.get("combine", "noisy-or")),
+                       ranker=Ranker.from_dict(data["ranker"]) if data.get("ranker") else None)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise FormatError(f"{source}: malformed weights ({exc})") from None
 
@@ -149,9 +149,11 @@ def _noisy_or(ps: Iterable[float]) -> float:
 
 
 def technique_scores(fired: Iterable[Rule], weights: Weights) -> dict[str, float]:
-    """Each technique's score from the rules that fired for it anywhere: noisy-or (or max) of the rules' estimates
-    (a rule counted once however many components it fired on) plus the specificity bonus of its most
-    specific rule, clipped to [0, 1]."""
+    """Each technique's score from the rules that fired for it anywhere (a rule counted once however many
+    components it fired on): the ranking model's P(used) when ``weights`` has one, else noisy-or (or max)
+    of the rules' estimates plus the specificity bonus of its most specific rule, clipped to [0, 1]."""
+    if weights.ranker is not None:
+        return {t: round(p, 6) for t, p in weights.ranker.scores(fired).items()}
     by_tid: dict[str, dict[str, Rule]] = {}
     for rule in fired:
         by_tid.setdefault(rule.technique_id, {}).setdefault(rule_key(rule), rule)
@@ -166,7 +168,7 @@ def technique_scores(fired: Iterable[Rule], weights: Weights) -> dict[str, float
 
 def learn_weights(observations: Iterable[tuple[Iterable[Rule], Iterable[str]]], rules: Iterable[Rule], *,
                   smoothing: float = 1.0, bonus: float = 0.0, k: int = 25, threshold: float = 0.0,
-                  combine: str = "noisy-or") -> dict[str, Any]:
+                  combine: str = "noisy-or", ranker_c: float | None = None) -> dict[str, Any]:
     """The weights table (plain data, as ``_weights.yaml`` holds it) from ``observations``: for each system
     the rules that fired on it and the techniques actually used against it.
 
@@ -179,6 +181,9 @@ def learn_weights(observations: Iterable[tuple[Iterable[Rule], Iterable[str]]], 
     Why the tier: most rules fire on a handful of systems, too few for their own record to rank them; the
     author's ``likely``/``possible`` judgement, priced by how often each tier was right, ranks them better
     (leave-one-out recall on the even half at 25 techniques: 0.65 -> 0.73).
+
+    With ``ranker_c`` the table also holds the ranking model fitted with that strength (see
+    :func:`._ranker.fit_ranker`), which then scores in place of the per-rule estimates.
     """
     obs = [({rule_key(r): r for r in fired}, set(used)) for fired, used in observations]
     rule_list = list(rules)
@@ -219,9 +224,12 @@ def learn_weights(observations: Iterable[tuple[Iterable[Rule], Iterable[str]]], 
         p0 = prior.prior(rule_theme(r), r.technique_id, r.tier)
         table[key] = {"fires": fires[key], "uses": uses[key],
                       "p": round((uses[key] + smoothing * p0) / (fires[key] + smoothing), 4)}
+    model = {}
+    if ranker_c is not None:
+        model["ranker"] = {"c": ranker_c, **fit_ranker([(f.values(), u) for f, u in obs], ranker_c).as_dict()}
     return {"case_studies": n, "smoothing": smoothing, "combine": combine, "default": default, "bonus": bonus,
             "cut": {"k": k, "threshold": threshold}, "themes": themes, "tiers": tiers, "techniques": techniques,
-            "rules": dict(sorted(table.items()))}
+            "rules": dict(sorted(table.items())), **model}
 
 
 def _cut(scores: Mapping[str, float], k: int | None, threshold: float) -> tuple[str, ...]:
