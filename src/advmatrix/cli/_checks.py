@@ -63,9 +63,11 @@ def _existing_url(location: str, option: str, hint: str) -> str:
     return location
 
 
-def free_address(host: str, port: int, option: str) -> None:
-    """Refuse an address another process is listening on, before the server prints that it
-    started: uvicorn would log its own error and exit 3, the code for an unknown ID."""
+def bound_socket(host: str, port: int, option: str) -> socket.socket:
+    """A socket bound to ``host:port`` (``port`` 0: a free one) for the server to listen on, or one
+    :class:`UsageError` naming ``option``. Binding before the server starts lets the banner name the
+    port actually bound, and refuses a busy address before anything is printed: uvicorn would log its
+    own error and exit 3, the code for an unknown ID."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -73,16 +75,36 @@ def free_address(host: str, port: int, option: str) -> None:
     except UnicodeError:  # an empty or 64-character label: the IDNA codec refuses it before any lookup
         raise UsageError(f"{option}: '{host}' is not a valid host name") from None
     family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as sock:
-        # the same option uvicorn binds with, so a port in TIME_WAIT is not reported as busy
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise UsageError(f"{option}: {host}:{port} is already in use (another server is listening "
-                                 "there); choose another port") from None
-            raise UsageError(f"{option}: cannot bind {host}:{port} ({exc.strerror or exc})") from None
+    sock = socket.socket(family, kind, proto)
+    # the same option uvicorn binds with, so a port in TIME_WAIT is not reported as busy
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"{option}: {host}:{port} is already in use (another server is listening "
+                             "there); choose another port") from None
+        raise UsageError(f"{option}: cannot bind {host}:{port} ({exc.strerror or exc})") from None
+    return sock
+
+
+def free_address(host: str, port: int, option: str) -> None:
+    """Refuse an address another process is listening on (see :func:`bound_socket`), binding nothing."""
+    bound_socket(host, port, option).close()
+
+
+def socket_url(sock: socket.socket, path: str = "/") -> str:
+    """``http://host:port`` + ``path`` of a bound socket, with the port it really has (IPv6 in brackets)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
+
+
+def serve_on(sock: socket.socket, app: object, **options: object) -> None:
+    """Run ``app`` with uvicorn on the bound ``sock`` until interrupted (``options`` go to uvicorn's Config)."""
+    import uvicorn
+
+    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
 
 
 def http_url(url: str, option: str) -> str:
@@ -101,4 +123,4 @@ def http_url(url: str, option: str) -> str:
     raise UsageError(f"{option} '{url}': expected an http:// or https:// URL, e.g. http://{url.split('://')[-1]}")
 
 
-__all__ = ["existing_db", "free_address", "http_url"]
+__all__ = ["bound_socket", "existing_db", "free_address", "http_url", "serve_on", "socket_url"]

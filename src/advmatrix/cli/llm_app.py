@@ -25,13 +25,11 @@ def serve_llm_app(profile: str = typer.Option("naive", "--profile", help="How we
     require("serve", feature="advmatrix serve-llm-app")
     if profile not in PROFILES:
         raise UsageError(f"unknown profile '{profile}' (choose {', '.join(PROFILES)})")
-    import uvicorn
-
     from ..serving import make_llm_app
 
     app = make_llm_app(profile=profile, seed=seed, api_key=api_key or os.environ.get("ADVMATRIX_LLM_APP_KEY"))
-    from ._checks import free_address
+    from ._checks import bound_socket, serve_on, socket_url
 
-    free_address(host, port, "--port")  # before the banner: uvicorn's own refusal is two lines and exit 3
-    err.print(f"advmatrix LLM application ({profile}) on http://{host}:{port}/v1 (test plumbing: /admin)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    sock = bound_socket(host, port, "--port")  # before the banner, which names the port really bound
+    err.print(f"advmatrix LLM application ({profile}) on {socket_url(sock, '/v1')} (test plumbing: /admin)")
+    serve_on(sock, app, log_level="warning")

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from ..errors import UsageError
-from ._checks import free_address, http_url
+from ._checks import bound_socket, free_address, http_url, serve_on, socket_url
 from ._output import err, out
 
 
@@ -57,8 +57,6 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
     from .._extras import require
 
     require("serve", feature="advmatrix monitor")
-    import uvicorn
-
     from ..gateway import create_gateway, load_config
     from ..plugins import registry
 
@@ -110,11 +108,11 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
                   f"{', '.join(ready.protocols.named)}; sinks: {', '.join(sinks) or 'none'}")
         _say_defaults_off(cfg)
         return
-    free_address(host, int(port), "--listen")
+    sock = bound_socket(host, int(port), "--listen")
     app = create_gateway(cfg)
     gateway = app.state.gateway
     gateway.writer = _Echo(gateway.writer)
-    err.print(f"advmatrix gateway on http://{listen} -> {cfg.upstream}; detectors: "
+    err.print(f"advmatrix gateway on {socket_url(sock, '')} -> {cfg.upstream}; detectors: "
               f"{', '.join(d.name for d in gateway.detectors) or 'none'}")
     _say_defaults_off(cfg)
     if not gateway.detectors:
@@ -122,7 +120,7 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
                   "detected (name detectors under 'detectors:' in --config)")
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer (or
     # FORWARDED_ALLOW_IPS) before the gateway sees the request; trusted_proxies decides instead
-    uvicorn.run(app, host=host, port=int(port), log_level="warning", proxy_headers=False)
+    serve_on(sock, app, log_level="warning", proxy_headers=False)
 
 
 def _say_defaults_off(cfg: Any) -> None:

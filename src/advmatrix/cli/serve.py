@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ._checks import existing_db, free_address
+from ._checks import bound_socket, existing_db, serve_on, socket_url
 from ._output import err
 
 
@@ -22,8 +22,6 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
     from .._extras import require
 
     require("serve", feature="advmatrix serve")
-    import uvicorn
-
     from ..kb import load_source
     from ..web import create_app
 
@@ -40,7 +38,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to bind;
         if problem:
             raise UsageError(f"--db {problem}")
     matrix = load_source(source)
-    free_address(host, port, "--port")
+    sock = bound_socket(host, port, "--port")
     app = create_app(matrix, db=db, token=os.environ.get("ADVMATRIX_TOKEN"), gateway_db=gateway_db)
-    err.print(f"advmatrix navigator on http://{host}:{port}/ (API docs: /api/docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    err.print(f"advmatrix navigator on {socket_url(sock)} (API docs: /api/docs)")
+    serve_on(sock, app, log_level="warning")
