@@ -234,7 +234,9 @@ def test_membership_probing_is_detected_and_new_data_is_not(gateway, digits, tmp
     members = tmp_path / "train.npy"
     np.save(members, X[:1000])
     with gateway(context={"members": str(members)}, detectors={"membership": {}}) as (url, gw):
-        eve = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "eve"}, retries=0)
+        # one request at a time: eight in flight can reach the gateway out of order under load (the
+        # non-member batches first), which moves the alert's query count past the members it was sent
+        eve = KServeV2Target(url, "digits", INFO, headers={"x-api-key": "eve"}, retries=0, concurrency=1)
         data = Dataset(x=X[1000:1010], y=y[1000:1010], x_members=X[:300], y_members=y[:300],
                        x_nonmembers=X[1000:1300], y_nonmembers=y[1000:1300])
         get("membership")(n_samples=100).run(eve, data)
