@@ -92,6 +92,16 @@ def test_format_selects_outputs(cli, tmp_path):
     r = cli("threatmodel", AGENT, "--out", tmp_path, "--format", "layer,sarif", "--paths", "0")
     assert r.code == 0, r.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["threatmodel-layer.json", "threatmodel.sarif"]
+    assert "earlier run" not in r.err
+
+
+def test_reports_left_from_an_earlier_run_are_named_not_deleted(cli, tmp_path):
+    assert cli("threatmodel", AGENT, "--out", tmp_path, "--paths", "0").code == 0
+    r = cli("threatmodel", AGENT, "--out", tmp_path, "--format", "md", "--paths", "0")
+    assert r.code == 0, r.err
+    (line,) = [ln for ln in r.err.splitlines() if "earlier run" in ln]
+    assert line.startswith("advmatrix: warning: ") and "threatmodel.html" in line and "threatmodel.md" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(tmr.FORMATS.values())
 
 
 def test_json_matches_the_engine(cli):

@@ -119,6 +119,12 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
     if fail_on:  # the SARIF levels follow the gate's tier
         tm = dataclasses.replace(tm, fail_on=fail_on)
     written = tmr.write_outputs(tm, Path(out_dir) if out_dir is not None else None, formats, extra, read=rule_files)
+    if written:  # reports of the formats not asked for, left from an earlier run, no longer match these
+        where = Path(out_dir) if out_dir is not None else Path(".")
+        stale = [tmr.FORMATS[n] for n in tmr.FORMATS if n not in formats and (where / tmr.FORMATS[n]).is_file()]
+        if stale:
+            warn_all([f"{where} also holds {', '.join(stale)} from an earlier run, not rewritten by this one "
+                      "(--format all rewrites every report)"])
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
     bare = tmr.unmitigable(tm.prediction, fail_on) if fail_on else []
     if json:
