@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kb import bundled
-from ._conditions import flows_back
 from ._placement import AT_THE_API, front_bits, holder, holds, in_front, places
 from .rules import Rule
 from .system import Component, System
@@ -91,7 +90,7 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         # road ('other') or a vendor's delivery sends none, and an upload service is there for training data
         return any(c.kind in ("service", "llm-app") for c in in_front(system, comp)) or any(
             system.component(a).kind == "external" and system.component(a).get("actor") not in ("other", "vendor")
-            for a in flows_back(system).get(comp.id, ()))
+            for a in system.flows_into().get(comp.id, ()))
     if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
         return False
     if mid in GENERATIVE_ONLY:

@@ -54,7 +54,7 @@ from ._facts import MATCHED, MOST_NAMED, merge_ids, merge_names, names_of, note_
 from ._reach import adversary_access, adversary_reach
 from .system import Component, ServiceComponent, System, is_entry, is_training_data
 
-__all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "flows_back", "kind_test", "read_field"]
+__all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "kind_test", "read_field"]
 
 COMBINATORS = ("all", "any", "not")
 #: ``adversary`` and ``present`` ask about the whole system, not the flows: they hold wherever the rule is matched.
@@ -135,7 +135,7 @@ class Condition:
             return self._graph(system, comp, facts)
         if self.op == "fed_by":
             # One flow, no hop: a tool that queries a public store, not every tool of the agent that does.
-            return self._among(system, comp, facts, flows_back(system, self.untrusted).get(comp.id, ()))
+            return self._among(system, comp, facts, system.flows_into(self.untrusted).get(comp.id, ()))
         if self.op == "uses":
             # The app's own tools, as its list names them: not those of another app its answers reach, nor
             # a tool its output is merely sent to (a sub-agent returning a summary through its caller's tool).
@@ -311,24 +311,12 @@ def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None
 STORES = frozenset({"dataset", "retrieval-store", "tool"})
 
 
-def flows_back(system: System, untrusted: bool = False) -> dict[str, list[str]]:
-    """For each component, the components with a flow into it (with ``untrusted``, trusted flows left
-    out); built once per system and shared by every backward walk."""
-    def reverse() -> dict[str, list[str]]:
-        back: dict[str, list[str]] = {}
-        for a, b, trusted in system.edges():
-            if not (untrusted and trusted):
-                back.setdefault(b, []).append(a)
-        return back
-    return system.memo(("flows-back", untrusted), reverse)
-
-
 def _own_upstream(system: System, comp: Component, untrusted: bool) -> tuple[Component, ...]:
     """What flows into ``comp`` by its own flows and tools, not through another LLM app: a sub-agent that
     only writes notes does not retrieve what its planner's other sub-agent reads back (that reaches it as
     the planner's words). Outside parties start content but relay none, as in every walk."""
     def compute() -> tuple[Component, ...]:
-        back = flows_back(system, untrusted)
+        back = system.flows_into(untrusted)
         outside = system.outside()
         seen, todo = {comp.id: None}, [comp.id]
         while todo:
@@ -360,7 +348,7 @@ def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozens
 
     def compute() -> frozenset[str]:
         holds = {c.id for c in system.components if _holds_content(c)}
-        seen = _unstored_walk(system, comp.id, flows_back(system, untrusted), holds | system.outside())
+        seen = _unstored_walk(system, comp.id, system.flows_into(untrusted), holds | system.outside())
         return frozenset(i for i in seen if is_entry(system.component(i)) and (i == comp.id or i not in holds))
     return system.memo(("direct-entries", comp.id, untrusted), compute)
 

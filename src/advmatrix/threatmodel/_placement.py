@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator
 
 from ._closure import reach_sets
 from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
-from ._conditions import STORES, flows_back
+from ._conditions import STORES
 from .system import Component, System, is_training_data
 
 __all__ = ["AT_THE_API", "front_bits", "holder", "holds", "in_front", "places"]
@@ -108,7 +108,7 @@ def in_front(system: System, comp: Component) -> tuple[Component, ...]:
 def _breadth_first(system: System, comp: Component) -> Iterator[Component]:
     """:func:`in_front` one at a time, nearest first (as places() wants them): the nearest of a kind is
     found without walking on to all the rest."""
-    back = flows_back(system)
+    back = system.flows_into()
     stops = _guard_stops(system)
     seen = {comp.id}
     queue = deque([comp.id])
@@ -125,7 +125,7 @@ def front_bits(system: System, comp: Component) -> int:
     whether its mitigation's place is in front, and listing thousands of components in front of each
     component of a long chain to answer it was quadratic."""
     def compute() -> list[int]:
-        back = flows_back(system)
+        back = system.flows_into()
         stops = _guard_stops(system)
         index = system.positions()
         succ = [[index[n] for n in back.get(c.id, ()) if n not in stops] for c in system.components]

@@ -127,17 +127,10 @@ def stored_by_query(system: System, components: Iterable[str], reach: frozenset[
     the adversary sends rests there until the component reads it."""
     if reach is None:
         return True
-    back: dict[str, set[str]] = system.memo("reads-from", lambda: _reads_from(system))
-    return any(s in reach for c in components for s in back.get(c, ()))
-
-
-def _reads_from(system: System) -> dict[str, set[str]]:
-    held = {c.id for c in system.components if c.kind in ("dataset", "retrieval-store")}
-    out: dict[str, set[str]] = {}
-    for a, b, _ in system.edges():
-        if a in held:
-            out.setdefault(b, set()).add(a)
-    return out
+    held = system.memo("held", lambda: frozenset(c.id for c in system.components
+                                                 if c.kind in ("dataset", "retrieval-store")))
+    back = system.flows_into()
+    return any(s in reach and s in held for c in components for s in back.get(c, ()))
 
 
 def goal_serves(technique_id: str, goals: Iterable[str]) -> bool:

@@ -155,6 +155,17 @@ class System(_Base):
         """The ids of the outside parties: where content starts or ends, never a relay between others."""
         return self.memo("outside", lambda: frozenset(c.id for c in self.of_kind("external")))
 
+    def flows_into(self, untrusted: bool = False) -> dict[str, list[str]]:
+        """For each component, the components with an edge (:meth:`edges`) into it (with ``untrusted``,
+        trusted flows left out); built once per system and shared by every backward walk."""
+        def reverse() -> dict[str, list[str]]:
+            back: dict[str, list[str]] = {}
+            for a, b, trusted in self.edges():
+                if not (untrusted and trusted):
+                    back.setdefault(b, []).append(a)
+            return back
+        return self.memo(("flows-back", untrusted), reverse)
+
     def edges(self) -> list[tuple[str, str, bool]]:
         """(from, to, trusted) for every flow, plus both directions between an LLM app and each of its
         tools: the app sends calls and reads back results, so tool output is content flowing into it;
