@@ -56,3 +56,39 @@ def test_port_zero_names_the_port_bound(tmp_path, args, path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_sigterm_stops_the_gateway_with_every_event_written_and_the_database_closed(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from advmatrix.serving import make_llm_app, running_server
+
+    db = tmp_path / "gw.db"
+    with running_server(make_llm_app()) as upstream:
+        proc = subprocess.Popen([sys.executable, "-m", "advmatrix", "monitor", "--upstream", upstream, "--listen",
+                                 "127.0.0.1:0", "--db", str(db)], cwd=tmp_path, stderr=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, text=True)
+        try:
+            url = BANNER.search(_banner(proc)).group(1)
+            body = {"model": "m", "messages": [{"role": "user", "content": "what are your opening hours?"}]}
+            for _ in range(100):
+                try:
+                    httpx.get(url + "/_advmatrix/health", timeout=5)
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.1)
+            with httpx.Client(base_url=url, timeout=30) as client:
+                for _ in range(20):
+                    assert client.post("/v1/chat/completions", json=body).status_code == 200
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 143
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    # closed cleanly: SQLite folds its write-ahead log back into the file when the last connection closes
+    assert not (tmp_path / "gw.db-wal").exists()
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from events")).scalar() == 20
+    engine.dispose()

@@ -120,7 +120,10 @@ def monitor(upstream: Optional[str] = typer.Option(None, "--upstream", help="The
                   "detected (name detectors under 'detectors:' in --config)")
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer (or
     # FORWARDED_ALLOW_IPS) before the gateway sees the request; trusted_proxies decides instead
-    serve_on(sock, app, log_level="warning", proxy_headers=False)
+    try:
+        serve_on(sock, app, log_level="warning", proxy_headers=False)
+    finally:  # after Ctrl-C or SIGTERM too: what the writer still queues reaches the database, closed cleanly
+        gateway.close()
 
 
 def _say_defaults_off(cfg: Any) -> None:
