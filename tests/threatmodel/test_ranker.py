@@ -91,6 +91,8 @@ def test_a_malformed_model_fails_with_the_file_named():
 def test_bundled_weights_rank_with_the_model():
     w = bundled_weights()
     assert w.ranker is not None and w.ranker.cases >= 20
+    # docs/threatmodel-system.md promises that more evidence never lowers a score
+    assert all(w.ranker.coef[f] > 0 for f in ("rules", "likely", "specificity"))
     system = load_system_text("""\
 name: t
 components:
