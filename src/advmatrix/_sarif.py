@@ -16,8 +16,8 @@ from urllib.parse import quote, urljoin
 
 from . import __version__
 
-__all__ = ["ATLAS_SITE", "SCHEMA", "SRCROOT", "artifact_uri", "category_id", "help_texts", "line_hash", "location",
-           "log", "plain", "raise_severity", "rule", "source_root"]
+__all__ = ["ATLAS_SITE", "SCHEMA", "SRCROOT", "artifact_uri", "category_id", "endpoint_location", "help_texts",
+           "is_endpoint", "line_hash", "location", "log", "plain", "raise_severity", "rule", "source_root"]
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # Characters a URI path keeps as they are (RFC 3986 pchar without '%', plus '/').
@@ -45,9 +45,9 @@ def artifact_uri(path: str | os.PathLike[str], base: str | os.PathLike[str] | No
     a file elsewhere becomes a ``file://`` URI.
     """
     text = os.fspath(path)
-    if re.match(r"^https?://", text):
+    if re.match(r"^https?://", text) and _has_scheme(text):
         return text
-    if re.match(r"^[a-z][a-z0-9+.-]*:", text) and not re.match(r"^[A-Za-z]:[\\/]", text):
+    if _has_scheme(text):
         return quote(text, safe=":/@!$&'()*+,;=-._~")
     # "a/../b.yaml" names b.yaml; code scanning matches the path as written, so write it plainly.
     p = Path(os.path.normpath(Path.cwd() / text))
@@ -81,12 +81,33 @@ def category_id(*parts: str) -> str:
     ``parts`` joined: each part slugged, and a trailing ``/`` so that two systems or targets do not share
     one category and overwrite each other's alerts. A part the slug changes gets a short hash of its
     exact text: "fraud model" and "fraud-model", or two names in another script, stay apart."""
-    def slug(part: str) -> str:
-        kept = re.sub(r"[^A-Za-z0-9._-]+", "-", part).strip("-")
-        if kept == part:
-            return kept
-        return f"{kept or 'unnamed'}-{hashlib.sha256(part.encode('utf-8')).hexdigest()[:8]}"
-    return "/".join(slug(p) for p in parts) + "/"
+    return "/".join(_slug(p) for p in parts) + "/"
+
+
+def _slug(part: str) -> str:
+    kept = re.sub(r"[^A-Za-z0-9._-]+", "-", part).strip("-")
+    if kept == part:
+        return kept
+    return f"{kept or 'unnamed'}-{hashlib.sha256(part.encode('utf-8')).hexdigest()[:8]}"
+
+
+def is_endpoint(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names something that is not a file: a URL or a ``scheme:`` label (a live MCP server)."""
+    return _has_scheme(os.fspath(path)) and not os.fspath(path).startswith("file:")
+
+
+def _has_scheme(text: str) -> bool:
+    # a file named "a:b" is still a file: only a name no file answers to is taken for a scheme
+    return (bool(re.match(r"^[a-z][a-z0-9+.-]*:", text)) and not re.match(r"^[A-Za-z]:[\\/]", text)
+            and not os.path.lexists(text))
+
+
+def endpoint_location(label: str) -> dict[str, Any]:
+    """An ``artifactLocation`` for an endpoint (:func:`is_endpoint`): a relative path under ``endpoints/``
+    made from ``label``, which the location's description gives as it is. GitHub code scanning rejects a
+    whole upload when one URI's scheme differs from the checkout's (``file``), so a server's URL or
+    command cannot be the URI; a path that is no file of the repository is shown, without a preview."""
+    return {"uri": "endpoints/" + _slug(label), "description": {"text": label}}
 
 
 def location(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def test_sarif_file(cli, tmp_path):
     run = sarif["runs"][0]
     result = run["results"][0]
     rule = run["tool"]["driver"]["rules"][result["ruleIndex"]]
-    assert rule["id"] == result["ruleId"] == "pickle-global"
+    assert rule["id"] == result["ruleId"] == "pickle-global/critical"
     assert result["level"] == "error" and rule["properties"]["security-severity"] == "9.5"
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("weights.txt")
     assert "AML.T0018.002" in result["properties"]["technique_ids"]
@@ -137,3 +137,51 @@ def test_a_pipe_is_named_not_waited_on(cli, tmp_path):
     r = cli("scan", tmp_path)  # would block for ever on the pipe if it were opened
     assert r.code == 2 and f"{tmp_path / 'model.pkl'}: not a regular file" in r.err
     assert "1 artifact(s)" in " ".join(r.out.split())
+
+
+def _sarif(cli, tmp_path, *args):
+    out = tmp_path / "scan.sarif"
+    cli("scan", *args, "--sarif", out)
+    run = json.loads(out.read_text())["runs"][0]
+    return run, {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+
+
+def test_each_result_is_ranked_by_its_own_severity_not_its_rules_worst(cli, tmp_path):
+    bad, _ = _files(tmp_path)
+    unknown = tmp_path / "u.pkl"
+    unknown.write_bytes(b"\x80\x04\x8c\x06mymod_\x8c\x03Cls\x93.")  # referenced, not called: MEDIUM
+    run, rules = _sarif(cli, tmp_path, bad, unknown)
+    ranked = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].rsplit("/", 1)[-1]:
+              rules[r["ruleId"]]["properties"]["security-severity"] for r in run["results"]}
+    assert ranked == {"weights.txt": "9.5", "u.pkl": "5.5"}
+    # the same file scanned alone keeps its rule and its rank
+    alone, rules_alone = _sarif(cli, tmp_path, unknown)
+    assert alone["results"][0]["ruleId"] == "pickle-global/medium" == next(
+        r["ruleId"] for r in run["results"] if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        .endswith("u.pkl"))
+
+
+def test_informational_facts_are_alerts_only_with_info(cli, tmp_path):
+    import struct
+
+    def string(text):
+        return struct.pack("<Q", len(text)) + text.encode()
+    gguf = tmp_path / "ok.gguf"  # a plain GGUF header with one key: a format fact, nothing to fix
+    gguf.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + string("general.architecture")
+                     + struct.pack("<I", 8) + string("llama"))
+    run, _ = _sarif(cli, tmp_path, gguf)
+    assert run["results"] == []
+    run, rules = _sarif(cli, tmp_path, gguf, "--info")
+    assert run["results"] and all(r["level"] == "note" for r in run["results"])
+
+
+def test_a_finding_in_a_json_config_points_at_its_line(cli, tmp_path):
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {
+        "notes": {"command": "node", "args": ["notes.js"]},
+        "slack": {"command": "node", "args": ["slack.js"], "env": {"DB_HOST": "db", "SLACK_BOT_TOKEN":
+                                                                   "xoxb-1234567890-abcdefghijklmnop"}}}}, indent=2))
+    run, _ = _sarif(cli, tmp_path, config)
+    (result,) = [r for r in run["results"] if r["ruleId"].startswith("agent-config-secret")]
+    line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
+    assert '"SLACK_BOT_TOKEN"' in config.read_text().splitlines()[line - 1]

@@ -216,3 +216,28 @@ def test_sarif_locations_of_live_servers_are_valid_uris():
     assert _uri("http://127.0.0.1:8000/mcp") == "http://127.0.0.1:8000/mcp"
     assert _uri("mcp-stdio:python srv.py --poisoned") == "mcp-stdio:python%20srv.py%20--poisoned"
     assert _uri("models/a.pkl") == "models/a.pkl"
+
+
+# -- SARIF and what it may carry ------------------------------------------------------------------------
+
+def test_a_live_server_in_sarif_keeps_the_upload_a_file_scan(capsys, tmp_path, http_servers):
+    """GitHub refuses a whole SARIF file when one URI's scheme is not the checkout's: the servers are named
+    by relative paths, and a credential on their command line or in their URL goes nowhere."""
+    urls, marker = http_servers
+    listing = tmp_path / "tools.json"
+    listing.write_text(json.dumps({"tools": [{"name": "ping", "description": "Check that the host answers."}]}))
+    secret_url = urls["poisoned"].replace("http://", "http://alice:pa55word@") + "?token=s3cr3t&tenant=acme"
+    command = _command("poisoned", marker) + " stdio --api-key sk-live-123"  # the server ignores the key
+    out = tmp_path / "scan.sarif"
+    code = main(["scan", str(listing), "--mcp-url", secret_url, "--mcp-stdio", command, "--sarif", str(out)])
+    captured = capsys.readouterr()
+    text = out.read_text()
+    assert code == 1, captured.err
+    assert "s3cr3t" not in text and "pa55word" not in text and "sk-live-123" not in text
+    assert "s3cr3t" not in captured.out + captured.err and "sk-live-123" not in captured.out + captured.err
+    run = json.loads(text)["runs"][0]
+    places = [r["locations"][0]["physicalLocation"] for r in run["results"]]
+    assert places and all(":" not in p["artifactLocation"]["uri"] and p["region"]["startLine"] >= 1 for p in places)
+    named = {p["artifactLocation"].get("description", {}).get("text") for p in places}
+    assert any(n and n.startswith("mcp-stdio:") and "--api-key REDACTED" in n for n in named)
+    assert any(n and "tenant=acme" in n and "token=REDACTED" in n and "alice" not in n for n in named)

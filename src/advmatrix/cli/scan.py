@@ -102,7 +102,8 @@ def run_scan(argv: list[str]) -> int:
     empty = bool(args.paths) and not servers and not report.files and not report.errors
     nothing = empty or (bool(report.files) and len(report.unanalysed) == len(report.files))
     if sarif is not None:
-        text = _json.dumps(to_sarif(report, analysed=not nothing), indent=2)
+        text = _json.dumps(to_sarif(report, analysed=not nothing,
+                                      least=Severity.INFO if args.show_info else Severity.LOW), indent=2)
         if str(sarif) == "-":
             print(text)
         else:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+import re
 from typing import Any
 
 from .. import _sarif as sarif
@@ -32,38 +35,88 @@ def _techniques(ids: tuple[str, ...]) -> str:
 
 def _scanned(report: ScanReport) -> str:
     """What was scanned, for the category: the folder holding every file scanned, so that a new scan of
-    one folder replaces that folder's alerts and not another's."""
-    paths = [os.path.abspath(r.path) for r in report.files]
+    one folder replaces that folder's alerts and not another's; the servers' names when only live
+    servers were scanned."""
+    paths = [os.path.abspath(r.path) for r in report.files if not sarif.is_endpoint(r.path)]
     if not paths:
-        return "nothing"
+        servers = sorted({r.path for r in report.files})
+        return "servers " + " ".join(servers) if servers else "nothing"
     common = os.path.commonpath(paths)
     return artifact_uri(common if len(paths) > 1 or not os.path.isfile(common) else os.path.dirname(common))
 
 
-def to_sarif(report: ScanReport, *, analysed: bool = True) -> dict[str, Any]:
-    """Scanner findings as a SARIF 2.1.0 log for code-scanning dashboards."""
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+@functools.lru_cache(maxsize=256)
+def _lines(path: str) -> tuple[str, ...] | None:
+    """The lines of a text file (a JSON listing or agent config), None for a binary or unreadable one."""
+    try:
+        if os.path.getsize(path) > 16 * 2**20:
+            return None
+        with open(path, encoding="utf-8") as fh:
+            return tuple(fh)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _start_line(path: str, construct: str) -> int:
+    """The line of a text file where the construct a finding names (``server 'w' env 'API_KEY'``) is
+    written: each quoted name found as a JSON string, the next one after the last; line 1 when the file
+    is binary or a name is not found. GitHub code scanning shows a result only with a line."""
+    lines = _lines(path)
+    if not lines:
+        return 1
+    at = 0
+    for name in _QUOTED.findall(construct):
+        token = json.dumps(name)
+        hit = next((i for i in range(at, len(lines)) if token in lines[i]), None)
+        if hit is None:
+            break
+        at = hit
+    return at + 1
+
+
+def to_sarif(report: ScanReport, *, analysed: bool = True, least: Severity = Severity.LOW) -> dict[str, Any]:
+    """Scanner findings at ``least`` severity or above (the table's default leaves informational facts out,
+    and a fact is no alert to dismiss) as a SARIF 2.1.0 log for code-scanning dashboards.
+
+    A rule is reported once per severity its results have (``pickle-global/critical``): GitHub ranks an
+    alert by its rule's ``security-severity``, so one rule for every severity ranked a medium finding as
+    critical whenever a critical one was in the same scan."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for f in report.findings:
-        if f.rule not in rules:
+        if f.severity < least:
+            continue
+        rule_id = f"{f.rule}/{f.severity.name.lower()}"
+        if rule_id not in rules:
             words = f.rule.replace("-", " ")
             techniques = _techniques(f.technique_ids)
-            rules[f.rule] = sarif.rule(
-                f.rule, words, f"Model-file scanner rule '{f.rule}' ({words}); evidence of {techniques}.",
+            rules[rule_id] = sarif.rule(
+                rule_id, f"{words} ({f.severity.name.lower()})",
+                f"Model-file scanner rule '{f.rule}' ({words}); evidence of {techniques}.",
                 f"A file this rule flags can act when a framework loads it. ATLAS: {techniques}. Load it only "
                 "after review, or convert it to a format that holds data only (safetensors, ONNX).",
                 help_uri="https://atlas.mitre.org/techniques/" + f.technique_ids[0],
                 tags=["security", *f.technique_ids], severity=_SECURITY_SEVERITY[f.severity])
-        sarif.raise_severity(rules[f.rule], _SECURITY_SEVERITY[f.severity])
-        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": sarif.location(f.path)}}
-        if f.offset is not None and not f.member:
-            # code scanning places a result by its line: a binary file's offset goes with line 1
-            location["physicalLocation"]["region"] = {"startLine": 1, "byteOffset": f.offset}
+        if sarif.is_endpoint(f.path):
+            place = sarif.endpoint_location(f.path)
+            region: dict[str, Any] = {"startLine": 1}
+        else:
+            place = sarif.location(f.path)
+            if f.offset is not None and not f.member:
+                # GitHub places a result only by its line, and reads no byte offset: a binary file's
+                # offset goes with line 1 (the offset is in the result's properties as well)
+                region = {"startLine": 1, "byteOffset": f.offset}
+            else:
+                region = {"startLine": 1 if f.member else _start_line(f.path, f.construct)}
+        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": place, "region": region}}
         if f.member:
             location["logicalLocations"] = [{"fullyQualifiedName": f.member, "kind": "member"}]
         results.append({
-            "ruleId": f.rule,
-            "ruleIndex": list(rules).index(f.rule),
+            "ruleId": rule_id,
+            "ruleIndex": list(rules).index(rule_id),
             "level": _LEVEL[f.severity],
             "message": {"text": sarif.plain(f.message)},
             "locations": [location],

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import AdvmatrixError, UsageError
 from ._agent_text import check_text
@@ -69,12 +69,52 @@ class McpServer:
 
     @property
     def label(self) -> str:
-        """The name findings and errors give the server: ``mcp-stdio:<command>`` or the URL."""
-        return f"mcp-stdio:{self.target}" if self.transport == "stdio" else self.target
+        """The name findings, errors and SARIF give the server: ``mcp-stdio:<command>`` or the URL, with
+        what looks like a credential in it (a URL's user and password, the value of a parameter, option
+        or ``NAME=value`` named like a key, token or password) shown as ``REDACTED``: the label is printed in
+        CI logs and uploaded in SARIF, where a secret on the command line must not follow it."""
+        if self.transport == "stdio":
+            return f"mcp-stdio:{_redacted_command(self.target)}"
+        return _redacted_url(self.target)
 
     @property
     def sse(self) -> bool:
         return self.transport == "http" and urlsplit(self.target).path.rstrip("/").endswith("/sse")
+
+
+_SECRET_NAME = re.compile(r"(?i)key|token|secret|passw|pwd|auth|credential|bearer|cookie|session|signature")
+_HIDDEN = "REDACTED"  # no shell metacharacter: the command line stays readable as shlex writes it
+
+
+def _redacted_command(command: str) -> str:
+    """``command`` with the values of secret-named options (``--api-key X``, ``--token=X``) and
+    ``NAME=value`` words hidden."""
+    out, hide_next = [], False
+    for word in shlex.split(command):
+        name, eq, _ = word.partition("=")
+        if hide_next:
+            out.append(_HIDDEN)
+            hide_next = False
+        elif eq and _SECRET_NAME.search(name):
+            out.append(f"{name}={_HIDDEN}")
+        else:
+            hide_next = word.startswith("-") and bool(_SECRET_NAME.search(word))
+            out.append(word)
+    return shlex.join(out)
+
+
+def _redacted_url(url: str) -> str:
+    """``url`` without its user and password, with the values of secret-named query parameters hidden."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: nothing secret, but nothing to show either
+        port = ""
+    netloc = (f"[{host}]" if ":" in host else host) + port
+    query = "&".join(f"{k}={_HIDDEN}" if _SECRET_NAME.search(k) else (f"{k}={v}" if eq else k)
+                     for k, eq, v in (pair.partition("=") for pair in parts.query.split("&") if pair))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 # -- scanning --------------------------------------------------------------------------------------
