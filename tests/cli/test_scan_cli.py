@@ -7,6 +7,7 @@ import os
 import pickle
 
 import numpy as np
+import pytest
 
 from tests.scan.corpus import reduce_pickle
 
@@ -175,13 +176,17 @@ def test_informational_facts_are_alerts_only_with_info(cli, tmp_path):
     assert run["results"] and all(r["level"] == "note" for r in run["results"])
 
 
-def test_a_finding_in_a_json_config_points_at_its_line(cli, tmp_path):
-    config = tmp_path / "mcp.json"
-    config.write_text(json.dumps({"mcpServers": {
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_finding_in_an_agent_config_points_at_its_line(cli, tmp_path, suffix):
+    import yaml
+
+    data = {"mcpServers": {
         "notes": {"command": "node", "args": ["notes.js"]},
         "slack": {"command": "node", "args": ["slack.js"], "env": {"DB_HOST": "db", "SLACK_BOT_TOKEN":
-                                                                   "xoxb-1234567890-abcdefghijklmnop"}}}}, indent=2))
+                                                                   "xoxb-1234567890-abcdefghijklmnop"}}}}
+    config = tmp_path / f"mcp{suffix}"
+    config.write_text(json.dumps(data, indent=2) if suffix == ".json" else yaml.safe_dump(data))
     run, _ = _sarif(cli, tmp_path, config)
     (result,) = [r for r in run["results"] if r["ruleId"].startswith("agent-config-secret")]
     line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
-    assert '"SLACK_BOT_TOKEN"' in config.read_text().splitlines()[line - 1]
+    assert "SLACK_BOT_TOKEN" in config.read_text().splitlines()[line - 1]

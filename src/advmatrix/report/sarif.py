@@ -71,6 +71,9 @@ def _start_line(path: str, construct: str) -> int:
     for name in _QUOTED.findall(construct):
         token = json.dumps(name)
         hit = next((i for i in range(at, len(lines)) if token in lines[i]), None)
+        if hit is None:  # YAML writes most names bare: a whole word then
+            bare = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
+            hit = next((i for i in range(at, len(lines)) if bare.search(lines[i])), None)
         if hit is None:
             break
         at = hit
