@@ -45,11 +45,49 @@ def test_object_types_and_counts(objects):
     assert rels.count("mitigates") == 248
 
 
-def test_ids_are_deterministic_and_derived_from_atlas_ids(matrix, exported, objects):
+# Read from MITRE's own bundle: dist/stix-atlas.json in mitre-atlas/atlas-navigator-data, commit
+# 6f66878 ("ATLAS 5.6.0 and ATT&CK 19.0"), the release our bundled data follows.
+MITRE_IDS = {
+    "AML.TA0002": "x-mitre-tactic--8d151547-7423-5bac-bc2d-a6fd02afba29",
+    "AML.T0000": "attack-pattern--c02f812d-59cc-5366-b1aa-7eb05154b772",
+    "AML.T0043": "attack-pattern--c9122fef-2e35-5d75-9e0a-6ae552ee208f",
+    "AML.T0043.000": "attack-pattern--5f8f898d-1e29-52a7-bf95-2d420313aee8",
+    "AML.M0015": "course-of-action--20c3de3a-045a-5c5d-883b-4bb074cc427e",
+}
+MITRE_MATRIX = "x-mitre-matrix--967c63ff-22bd-5ff8-aa59-1e1fca8dec78"
+MITRE_COLLECTION = "x-mitre-collection--7a735cfc-0469-5d8b-b11f-d014be33394e"
+MITRE_SUBTECHNIQUE_OF = ("AML.T0043.000", "relationship--01cdfdd5-309c-5250-b581-f107ddeb0ad2")
+
+
+def _by_atlas_id(objects: list[dict]) -> dict[str, dict]:
+    return {o["external_references"][0]["external_id"]: o for o in objects
+            if o["type"] in ("x-mitre-tactic", "attack-pattern", "course-of-action", "report")}
+
+
+def test_ids_are_the_ones_mitre_publishes(objects):
+    by_atlas = _by_atlas_id(objects)
+    assert {k: by_atlas[k]["id"] for k in MITRE_IDS} == MITRE_IDS
+    assert [o["id"] for o in objects if o["type"] == "x-mitre-matrix"] == [MITRE_MATRIX]
+    assert [o["id"] for o in objects if o["type"] == "x-mitre-collection"] == [MITRE_COLLECTION]
+    sub, rel = MITRE_SUBTECHNIQUE_OF
+    assert [o["id"] for o in objects if o["type"] == "relationship" and o["relationship_type"] == "subtechnique-of"
+            and o["source_ref"] == by_atlas[sub]["id"]] == [rel]
+
+
+def test_ids_follow_mitres_derivation_for_every_object_it_publishes(objects):
+    # MITRE's namespace is the 16 bytes of "atlas.mitre.org." read as a UUID; the name is the ATLAS ID
+    mitre = uuid.UUID(b"atlas.mitre.org.".hex())
+    for atlas_id, o in _by_atlas_id(objects).items():
+        if o["type"] != "report":  # MITRE's bundle has no case studies: ours keep our own IDs
+            assert o["id"] == f"{o['type']}--{uuid.uuid5(mitre, atlas_id)}", atlas_id
+    cylance = next(o for o in objects if o["type"] == "report" and o["name"].startswith("Bypassing Cylance"))
+    assert cylance["id"] == f"report--{uuid.uuid5(stix.NAMESPACE, 'report:AML.CS0003')}"
+
+
+def test_ids_are_deterministic_and_unique(matrix, exported, objects):
     assert stix.dumps(matrix) == exported
+    assert len({o["id"] for o in objects}) == len(objects)  # MITRE's own bundle repeats some
     evasion = next(o for o in objects if o["type"] == "attack-pattern" and o["name"] == "Craft Adversarial Data")
-    expected = uuid.uuid5(stix.NAMESPACE, "attack-pattern:AML.T0043")
-    assert evasion["id"] == f"attack-pattern--{expected}"
     assert {"source_name": "mitre-atlas", "external_id": "AML.T0043",
             "url": "https://atlas.mitre.org/techniques/AML.T0043"} in evasion["external_references"]
 

@@ -15,8 +15,10 @@ source name other than ``mitre-attack``: ATT&CK tools take any ``mitre-attack`` 
 ``external_id`` as the object's own ID (mitreattack-python's ``get_object_by_attack_id('T1596')``
 would return AML.T0000). Bundles written before this rule are still read.
 
-STIX IDs are UUIDv5 of the ATLAS ID, so an object keeps its STIX ID across exports and
-releases; tools that key on STIX IDs (MISP, OpenCTI) see updates, not new objects.
+STIX IDs are the ones MITRE's own ATLAS bundle gives (see ``atlas_stix_id``), so loading both
+bundles into one store (OpenCTI, ATT&CK Workbench) merges the objects instead of doubling them.
+Every ID is a UUIDv5 of ATLAS IDs, so an object keeps its STIX ID across exports and releases;
+tools that key on STIX IDs see updates, not new objects.
 
 Import reads JSON directly: building ``stix2`` objects validates every property again and costs
 about two orders of magnitude more time than reading the dictionaries, for no gain here.
@@ -48,7 +50,11 @@ from ._models import (
 )
 from ._validate import check_matrix
 
-# Fixed namespace: changing it would re-key every object, which is exactly what must not happen.
+# MITRE's namespace for ATLAS STIX IDs: the 16 bytes of "atlas.mitre.org." taken as a UUID
+# (tools/generate_stix.py in mitre-atlas/atlas-navigator-data, which writes dist/stix-atlas.json).
+ATLAS_NAMESPACE = uuid.UUID(bytes=b"atlas.mitre.org.")
+# Our namespace, for objects MITRE's bundle does not hold, so they never pass for MITRE's. Fixed:
+# changing it would re-key those objects, which is exactly what must not happen.
 NAMESPACE = uuid.UUID("6d3f6a0e-4d8e-5b7a-9c1e-a75a0f2b8c31")
 KILL_CHAIN = "mitre-atlas"
 SOURCE = "mitre-atlas"
@@ -61,7 +67,18 @@ ATTACK_SPEC_VERSION = "2.1.0"
 UNDATED = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
+def atlas_stix_id(stix_type: str, name: str) -> str:
+    """The ID MITRE's ATLAS bundle gives an object: UUIDv5 of ``name`` in ``ATLAS_NAMESPACE``.
+
+    MITRE names a tactic, technique, sub-technique or mitigation by its ATLAS ID alone (the type
+    is not part of the name), the matrix and the collection "ATLAS-matrix" and "ATLAS-collection",
+    and a sub-technique's link "<sub-technique ATLAS ID>-subtechnique-of-<parent's STIX ID>".
+    """
+    return f"{stix_type}--{uuid.uuid5(ATLAS_NAMESPACE, name)}"
+
+
 def stix_id(stix_type: str, key: str) -> str:
+    """Our own ID for an object MITRE's ATLAS bundle does not hold: UUIDv5 of type and key."""
     return f"{stix_type}--{uuid.uuid5(NAMESPACE, f'{stix_type}:{key}')}"
 
 
@@ -150,7 +167,7 @@ def to_bundle(matrix: Matrix) -> Any:
     tactic_ids: dict[str, str] = {}
     shortnames: dict[str, str] = {}
     for t in matrix.tactics:
-        sid = tactic_ids[t.id] = stix_id("x-mitre-tactic", t.id)
+        sid = tactic_ids[t.id] = atlas_stix_id("x-mitre-tactic", t.id)
         shortnames[t.id] = tactic_shortname(t.name)
         extra = {"x_advmatrix_nist_ai_rmf": list(t.nist_ai_rmf)} if t.nist_ai_rmf else {}
         objects.append(XTactic(id=sid, name=t.name, description=t.description,
@@ -158,8 +175,9 @@ def to_bundle(matrix: Matrix) -> Any:
                                external_references=_refs(t.id, t.attack_reference, t.references),
                                allow_custom=True, **_dated(t.created, t.modified), **extra,
                                **_attack_ext(t.attack_reference)))
+    matrix_id = atlas_stix_id("x-mitre-matrix", f"{matrix.id}-matrix")  # "ATLAS-matrix" for ATLAS
     objects.append(XMatrix(
-        id=stix_id("x-mitre-matrix", matrix.id), name=matrix.name or matrix.id,
+        id=matrix_id, name=matrix.name or matrix.id,
         description=f"{matrix.name} {matrix.version}",
         tactic_refs=[tactic_ids[t.id] for t in matrix.tactics],
         external_references=[{"source_name": SOURCE, "external_id": matrix.id,
@@ -171,7 +189,7 @@ def to_bundle(matrix: Matrix) -> Any:
     pattern_ids: dict[str, str] = {}
     relationships: list[Any] = []
     for t in matrix.techniques:
-        sid = pattern_ids[t.id] = stix_id("attack-pattern", t.id)
+        sid = pattern_ids[t.id] = atlas_stix_id("attack-pattern", t.id)
         owner = t if t.parent is None else next(
             (p for p in matrix.techniques if p.id == t.parent), t)
         phases = [{"kill_chain_name": KILL_CHAIN, "phase_name": shortnames[ta]}
@@ -195,13 +213,13 @@ def to_bundle(matrix: Matrix) -> Any:
     for t in matrix.techniques:
         if t.parent and t.parent in pattern_ids:
             relationships.append(stix2.v21.Relationship(
-                id=stix_id("relationship", f"subtechnique-of:{t.id}:{t.parent}"),
+                id=atlas_stix_id("relationship", f"{t.id}-subtechnique-of-{pattern_ids[t.parent]}"),
                 relationship_type="subtechnique-of", source_ref=pattern_ids[t.id],
                 target_ref=pattern_ids[t.parent], created=_ts(t.created), modified=_ts(t.modified),
                 allow_custom=True))
 
     for m in matrix.mitigations:
-        sid = stix_id("course-of-action", m.id)
+        sid = atlas_stix_id("course-of-action", m.id)
         extra = {k: list(v) for k, v in (("x_atlas_lifecycle", m.lifecycle),
                                            ("x_atlas_category", m.category)) if v}
         extra.update(_attack_ext(m.attack_reference))
@@ -214,12 +232,17 @@ def to_bundle(matrix: Matrix) -> Any:
             if use.technique not in pattern_ids:
                 continue
             n = seen[use.technique] = seen.get(use.technique, -1) + 1
+            # Not MITRE's ID: MITRE names a "mitigates" link by the mitigation's ID and the prose of
+            # the use, which gives one ID to several links (246 links share 166 IDs in its 5.6.0
+            # bundle), changes whenever the wording does, and could never match for our data,
+            # whose prose is our own. Ours is keyed on the two ATLAS IDs.
             key = f"mitigates:{m.id}:{use.technique}" + (f":{n}" if n else "")
             relationships.append(stix2.v21.Relationship(
                 id=stix_id("relationship", key), relationship_type="mitigates",
                 source_ref=sid, target_ref=pattern_ids[use.technique],
                 description=use.use or None, created=_ts(m.created), modified=_ts(m.modified)))
 
+    # Case studies are not in MITRE's bundle, so their reports keep IDs of our own.
     for cs in matrix.case_studies:
         refs = list(dict.fromkeys(pattern_ids[s.technique] for s in cs.procedure
                                   if s.technique in pattern_ids))
@@ -234,12 +257,14 @@ def to_bundle(matrix: Matrix) -> Any:
         objects.append(stix2.v21.Report(
             id=stix_id("report", cs.id), name=cs.name, description=cs.summary,
             report_types=["attack-pattern", "threat-report"], published=when,
-            object_refs=refs or [stix_id("x-mitre-matrix", matrix.id)],
+            object_refs=refs or [matrix_id],
             external_references=_refs(cs.id, None, cs.references),
             created=when, modified=when, allow_custom=True, **extra))
 
     objects += relationships
     objects.insert(0, _collection(XCollection, matrix, objects))
+    # Our own ID, from the contents: MITRE gives every release's bundle the same one ("ATLAS-bundle"),
+    # but a bundle is a transient envelope that stores do not keep, and one ID per content says more.
     digest = hashlib.sha256("\n".join(str(o.id) for o in objects).encode()
                             + matrix.version.encode()).hexdigest()
     return stix2.v21.Bundle(objects=objects, id=f"bundle--{uuid.uuid5(NAMESPACE, digest)}",
@@ -254,7 +279,8 @@ def _collection(XCollection: type, matrix: Matrix, objects: list[Any]) -> Any:
     """
     contents = [{"object_ref": str(o.id), "object_modified": o.modified} for o in objects]
     return XCollection(
-        id=stix_id("x-mitre-collection", matrix.id), name=matrix.id,  # "ATLAS", as MITRE names it
+        id=atlas_stix_id("x-mitre-collection", f"{matrix.id}-collection"),
+        name=matrix.id,  # "ATLAS", as MITRE names it
         description=f"{matrix.name or matrix.id} {matrix.version}: tactics, techniques, mitigations "
                     "and case studies",
         x_mitre_version=matrix.version, x_mitre_attack_spec_version=ATTACK_SPEC_VERSION,
