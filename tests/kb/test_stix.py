@@ -112,6 +112,29 @@ def test_round_trip(matrix, exported):
     assert again.warnings == ()
 
 
+def test_mitres_matrix_reads_as_atlas_and_keeps_mitres_ids(matrix, exported):
+    doc = json.loads(exported)
+    xmatrix = next(o for o in doc["objects"] if o["type"] == "x-mitre-matrix")
+    xmatrix["external_references"] = [{"source_name": "mitre-atlas", "url": "https://atlas.mitre.org",
+                                       "external_id": "mitre-atlas"}]  # as MITRE's bundle writes it
+    again = stix.loads(json.dumps(doc))
+    assert again.id == "ATLAS"
+    ids = {o["id"] for o in json.loads(stix.dumps(again))["objects"]}
+    assert {MITRE_MATRIX, MITRE_COLLECTION, *MITRE_IDS.values()} <= ids
+
+
+def test_reads_bundles_whatever_their_ids(matrix, exported):
+    # Import keys on ATLAS IDs, not STIX IDs: bundles written under the earlier scheme read the same.
+    doc = json.loads(exported)
+    rekeyed = {o["id"]: f"{o['type']}--{uuid.uuid5(stix.NAMESPACE, o['type'] + ':' + o['id'])}"
+               for o in doc["objects"]}
+    text = exported
+    for old, new in rekeyed.items():
+        text = text.replace(f'"{old}"', f'"{new}"')
+    assert text != exported
+    assert stix.loads(text) == matrix
+
+
 def test_modified_before_created_is_clamped_but_kept(matrix, objects):
     odd = [t for t in matrix.techniques if t.modified and t.created and t.modified < t.created]
     assert odd, "upstream data has such objects; the test would prove nothing otherwise"

@@ -450,8 +450,13 @@ def loads(text: str, source: str = "<string>") -> Matrix:
         raise FormatError(f"{source}: the bundle holds no ATLAS tactics or techniques "
                           "(objects with a 'mitre-atlas' external reference)")
     matrix_obj = matrices[0] if matrices else {}
+    matrix_id = _atlas_id(matrix_obj)
+    if matrix_id in (None, SOURCE):
+        # MITRE's matrix carries the source name as its external_id (for the Navigator's links),
+        # not an ID: that matrix is ATLAS, and reading it so keeps its STIX ID on export.
+        matrix_id = "ATLAS"
     matrix = Matrix(
-        id=_atlas_id(matrix_obj) or "ATLAS",
+        id=matrix_id,
         name=matrix_obj.get("name") or "Adversarial Threat Landscape for AI Systems",
         version=version, tactics=tuple(order), techniques=tuple(techniques),
         mitigations=tuple(mitigations), case_studies=tuple(cases), source=source,
