@@ -70,6 +70,15 @@ def test_json_schema_rejects_what_pydantic_rejects():
         jsonschema.validate({"name": "x", "components": [{"id": "a", "kind": "service", "audience": "all"}]}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"name": "x", "components": [{"id": "a", "kind": "model", "audience": "public"}]}, schema)
+    for component in ({"id": "a", "kind": "model", "controls": ["M0004"]},
+                      {"id": "a", "kind": "model", "controls": "x"},
+                      {"id": "a", "kind": "model", "properties": {"": 1}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"name": "x", "components": [component]}, schema)
+        with pytest.raises(ValueError):  # pydantic's ValidationError: the loader refuses it too
+            System.model_validate({"name": "x", "components": [component]})
+    jsonschema.validate({"name": "x", "components": [{"id": "a", "kind": "model", "controls": "AML.M0004",
+                                                      "properties": {"team": "fraud"}}]}, schema)
 
 
 def test_good_file_round_trips():

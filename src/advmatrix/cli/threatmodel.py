@@ -35,7 +35,7 @@ def _formats(values: list[str], fmt_names: tuple[str, ...]) -> list[str]:
 def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", help="system.yaml, or a CycloneDX 1.5, 1.6 or 1.7 ML-BOM (JSON; detected by content)."),
                 schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of system.yaml (for editors) and exit."),
                 bom: bool = typer.Option(False, "--bom", help="Read SYSTEM as a CycloneDX ML-BOM whatever it looks like."),
-                overlay: Optional[str] = typer.Option(None, "--overlay", help="YAML in the system.yaml schema adding what the BOM lacks (merged by component id)."),
+                overlay: Optional[str] = typer.Option(None, "--overlay", help="YAML in the system.yaml format (name optional: components, flows) adding what the BOM lacks (merged by component id)."),
                 fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),
                 out_dir: Optional[str] = typer.Option(None, "--out", "-o", help="Directory for threatmodel.json/.md/.html/.sarif and threatmodel-layer.json (default: . when --format is given)."),
                 rules: list[str] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),

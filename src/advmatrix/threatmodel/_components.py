@@ -100,7 +100,9 @@ class Component(_Base):
         (), description="ATLAS mitigation IDs (AML.M....) already in place for this component."
     )
     properties: dict[Annotated[str, Field(pattern=r"\S")], PropertyValue] = Field(
-        default_factory=dict, description="Free facts for user rules; values are strings, booleans or integers."
+        default_factory=dict, description="Free facts for user rules; values are strings, booleans or integers.",
+        # the key pattern alone would let a schema check pass a blank key the loader refuses
+        json_schema_extra={"additionalProperties": False},
     )
 
     @model_validator(mode="before")

@@ -84,4 +84,15 @@ def _known_mitigation(value: str) -> str:
     raise ValueError(f"unknown ATLAS mitigation '{value}'")
 
 
-MitigationId = Annotated[str, AfterValidator(_known_mitigation)]
+class _MitigationSchema:
+    """The JSON Schema of a mitigation ID: the IDs the loader accepts, so an editor completes them and a
+    schema check refuses what the loader refuses (``M0004``); read from the knowledge base when the
+    schema is built, not when this module is imported."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        from ..kb import bundled
+
+        return {"type": "string", "enum": sorted(m.id for m in bundled().mitigations)}
+
+
+MitigationId = Annotated[str, AfterValidator(_known_mitigation), _MitigationSchema()]
