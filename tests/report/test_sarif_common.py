@@ -42,6 +42,9 @@ def check_rules(log: dict) -> None:
     for result in log["runs"][0]["results"]:
         uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         assert not uri.startswith("/") and " " not in uri
+        # GitHub refuses a whole upload for a URI of another scheme than file, and shows no result without a line
+        assert ":" not in uri.split("/", 1)[0] or uri.startswith("file:"), uri
+        assert result["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
         assert result["partialFingerprints"]["primaryLocationLineHash"].endswith(":1")
     details = log["runs"][0].get("automationDetails")
     if details:

@@ -46,7 +46,9 @@ def findings_sarif(assessment: Any, artifact: str = "report.json") -> dict[str, 
             "level": _LEVEL[v.verdict],
             "message": {"text": sarif.plain(f"{v.title} against {assessment.target['name']}: {shown_result(f)} — "
                                             f"{v.words}{seen}")},
-            "locations": [{"physicalLocation": {"artifactLocation": sarif.location(artifact)},
+            # line 1: GitHub shows no result without a line, and report.json has none per procedure
+            "locations": [{"physicalLocation": {"artifactLocation": sarif.location(artifact),
+                                                "region": {"startLine": 1}},
                            "logicalLocations": [{"fullyQualifiedName": assessment.target["name"],
                                                  "kind": "module"}]}],
             "partialFingerprints": {"advmatrix/procedure-target": f"{v.procedure}:{assessment.target['name']}",
