@@ -102,15 +102,21 @@ def test_reading_does_not_write(cli, gateway_db):
 
 @pytest.fixture
 def started(monkeypatch, tmp_path):
-    """``advmatrix monitor`` up to the point of serving; yields the app it would serve."""
+    """``advmatrix monitor`` up to the point of serving; yields the app it would serve, whose gateway the
+    command's own close (once the server stops) leaves open for the test, then closes."""
     import uvicorn
 
-    apps = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: apps.append(app))
+    from advmatrix.gateway._app import Gateway
+
+    apps, closing = [], []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets=None: apps.append(server.config.app))
+    real_close = Gateway.close
+    monkeypatch.setattr(Gateway, "close", lambda gateway: closing.append(gateway))
     monkeypatch.chdir(tmp_path)
     yield apps
-    for app in apps:
-        app.state.gateway.close()
+    assert [app.state.gateway for app in apps] == closing  # the command closes what it served
+    for gateway in closing:
+        real_close(gateway)
 
 
 def test_monitor_prints_a_line_per_alert(cli, started, capsys):

@@ -157,7 +157,7 @@ def workdir(tmp_path, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("a server started despite bad input")
 
-    monkeypatch.setattr(uvicorn, "run", never)
+    monkeypatch.setattr(uvicorn.Server, "run", never)
     monkeypatch.chdir(tmp_path)
     for name, text in FILES.items():
         (tmp_path / name).write_text(text)

@@ -15,7 +15,7 @@ def never_serve(monkeypatch):
     def run(*args, **kwargs):
         raise AssertionError("the gateway started despite bad input")
 
-    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr(uvicorn.Server, "run", run)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -97,7 +97,7 @@ def test_a_reference_no_configured_detector_reads_is_warned(cli, tmp_path, monke
     import uvicorn
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)  # stop where it would serve
+    monkeypatch.setattr(uvicorn.Server, "run", lambda *a, **k: None)  # stop where it would serve
     np.save(tmp_path / "ref.npy", np.random.default_rng(0).random((50, 4)))
     (tmp_path / "gw.yaml").write_text("detectors: {prada: {}}\n")
     r = cli("monitor", "--upstream", "http://127.0.0.1:9", "--config", "gw.yaml", "--reference", "ref.npy",
