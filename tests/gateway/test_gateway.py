@@ -48,7 +48,8 @@ def test_black_box_attack_is_detected_and_answered(gateway, digits, tmp_path):
         similarity = [d for d in docs if d["rule"]["id"] == "advmatrix.detector.similarity-search"]
         assert similarity and similarity[0]["advmatrix"]["query_count"] <= 100
         d = similarity[0]
-        assert "AML.T0043.001" in d["threat"]["technique"]["id"] and d["threat"]["framework"] == "MITRE ATLAS"
+        assert "AML.T0043.001" in d["threat"]["technique"]["subtechnique"]["id"]  # ECS's field for sub-techniques
+        assert "AML.T0043" in d["threat"]["technique"]["id"] and d["threat"]["framework"] == "MITRE ATLAS"
         assert d["rule"]["name"] == gw.titles["similarity-search"] and d["event"]["severity"] == 73
         assert d["event"]["kind"] == "alert" and d["@timestamp"].endswith("Z")
         a = from_ecs(d)

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from advmatrix.detect import Detector
 from advmatrix.gateway import GatewayConfig, create_gateway, load_config
 from advmatrix.gateway._config import ElasticsearchSink, SplunkHecSink, SyslogSink
-from advmatrix.gateway._sinks import Elasticsearch, SplunkHec, Syslog
+from advmatrix.gateway._sinks import Elasticsearch, SplunkHec, Syslog, syslog_message
 from advmatrix.report.ecs import to_ecs
 from advmatrix.serving import ServedModel, make_app, running_server
 from advmatrix.store import Alert
@@ -241,6 +241,12 @@ def test_syslog_rfc5424_over_udp_and_tcp():
     assert f["sd"] == udp[0]["sd"]
 
 
+def test_syslog_names_a_subtechnique_and_its_parent():
+    doc = to_ecs(Alert("similarity-search", ("AML.T0043.001",), "key:1", "high", "m", time=1_700_000_000.0))
+    message = syslog_message(doc, facility=4, app_name="advmatrix", sd_id="atlas@32473", hostname="h", procid="1")
+    assert b'[atlas@32473 technique="AML.T0043" technique="AML.T0043.001"]' in message
+
+
 class EveryQuery(Detector):
     name, title, technique_ids = "every-query", "alerts on every query", ("AML.T0034",)
 
@@ -329,7 +335,8 @@ sinks:
     assert {d["doc"]["user"]["id"] for d in siem.es} == clients
     assert {h["authorization"] for k, h, _ in siem.requests if k == "es"} == {"Basic ZWxhc3RpYzpwdw=="}
     assert {dict(f["sd"]["alert@32473"])["client"] for f in listener.frames["tcp"]} == clients
-    techniques = siem.hec[0]["event"]["threat"]["technique"]["id"]
+    technique = siem.hec[0]["event"]["threat"]["technique"]
+    techniques = technique["id"] + technique.get("subtechnique", {}).get("id", [])
     assert techniques and [v for _, v in listener.frames["tcp"][0]["sd"]["atlas@32473"]] == techniques
     assert {e["event"]["rule"]["id"] for e in siem.hec} == {"advmatrix.detector.volume"}
 

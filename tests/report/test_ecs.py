@@ -33,13 +33,16 @@ def test_fields_and_types():
                            "name": "Black-box attack search (near-duplicate queries)"}  # the detector's title
     matrix = bundled()
     assert doc["threat"] == {"framework": "MITRE ATLAS", "technique": {
-        "id": ["AML.T0043.001", "AML.T0042"],
-        "name": [matrix.technique("AML.T0043.001").name, matrix.technique("AML.T0042").name],
-        "reference": ["https://atlas.mitre.org/techniques/AML.T0043.001", "https://atlas.mitre.org/techniques/AML.T0042"]}}
+        "id": ["AML.T0043", "AML.T0042"],  # the sub-technique's parent, in its place
+        "name": [matrix.technique("AML.T0043").name, matrix.technique("AML.T0042").name],
+        "reference": ["https://atlas.mitre.org/techniques/AML.T0043", "https://atlas.mitre.org/techniques/AML.T0042"],
+        "subtechnique": {"id": ["AML.T0043.001"], "name": [matrix.technique("AML.T0043.001").name],
+                         "reference": ["https://atlas.mitre.org/techniques/AML.T0043.001"]}}}
     assert doc["user"] == {"id": "key:ab12"}
     assert doc["advmatrix"] == {"detector": "similarity-search", "severity": "high", "action": "degrade",
                                 "mitigation_ids": ["AML.M0002"], "query_count": 42,
-                                "evidence": {"matches": 12, "window": [0.5, 1]}}
+                                "evidence": {"matches": 12, "window": [0.5, 1]},
+                                "technique_ids": ["AML.T0043.001", "AML.T0042"]}
     assert doc["ecs"]["version"].startswith("8.")
 
 
@@ -52,6 +55,56 @@ def test_severity_is_a_number_and_unknown_ids_keep_their_id():
     assert doc["rule"]["name"] == "My own detector"
     assert to_ecs(alert(detector="not-installed"))["rule"]["name"] == "not-installed"
     assert "id" not in to_ecs(alert())["event"]  # no store ID yet
+
+
+def test_subtechniques_go_in_the_ecs_subtechnique_fields_with_their_parent_among_techniques():
+    doc = to_ecs(alert(technique_ids=("AML.T0051", "AML.T0051.000")))
+    assert doc["threat"]["technique"] == {
+        "id": ["AML.T0051"], "name": ["LLM Prompt Injection"],
+        "reference": ["https://atlas.mitre.org/techniques/AML.T0051"],
+        "subtechnique": {"id": ["AML.T0051.000"], "name": ["Direct"],
+                         "reference": ["https://atlas.mitre.org/techniques/AML.T0051.000"]}}
+    # a sub-technique alone still lists its parent (a SIEM rule on the parent matches); each list
+    # holds an ID once, in the alert's order, with its name and reference at the same place
+    technique = to_ecs(alert(technique_ids=("AML.T0051.001", "AML.T0024.002", "AML.T0051.000", "AML.T0051")))[
+        "threat"]["technique"]
+    assert (technique["id"], technique["name"]) == (["AML.T0051", "AML.T0024"],
+                                                    ["LLM Prompt Injection", "Exfiltration via AI Inference API"])
+    sub = technique["subtechnique"]
+    assert (sub["id"], sub["name"]) == (["AML.T0051.001", "AML.T0024.002", "AML.T0051.000"],
+                                        ["Indirect", "Extract AI Model", "Direct"])
+    assert sub["reference"] == ["https://atlas.mitre.org/techniques/" + t for t in sub["id"]]
+    # a sub-technique this knowledge base does not know (a newer ATLAS) is one by its ID
+    technique = to_ecs(alert(technique_ids=("AML.T0043.999",)))["threat"]["technique"]
+    assert technique["id"] == ["AML.T0043"] and technique["name"] == ["Craft Adversarial Data"]
+    assert technique["subtechnique"] == {"id": ["AML.T0043.999"], "name": [""], "reference": [""]}
+    assert "subtechnique" not in to_ecs(alert(technique_ids=("AML.T0042", "mine.x1.2")))["threat"]["technique"]
+
+
+@pytest.mark.parametrize("ids", [("AML.T0051", "AML.T0051.000"), ("AML.T0051.000",), ("AML.T0051.000", "AML.T0051"),
+                                 ("AML.T0043.001", "AML.T0042"), ("AML.T0042",), ()])
+def test_from_ecs_reads_new_and_old_documents_alike(ids):
+    a = alert(technique_ids=ids)
+    new = to_ecs(a)
+    assert from_ecs(new).technique_ids == ids
+    # as versions before sub-techniques had fields of their own wrote it: every ID among the techniques
+    old = json.loads(json.dumps(new))
+    del old["advmatrix"]["technique_ids"]
+    old["threat"]["technique"] = {"id": list(ids), "name": [bundled().technique(t).name for t in ids],
+                                  "reference": ["https://atlas.mitre.org/techniques/" + t for t in ids]}
+    assert from_ecs(old).technique_ids == ids
+    # another writer's document with the ECS fields only: each sub-technique after its parent
+    del new["advmatrix"]["technique_ids"]
+    back = from_ecs(new).technique_ids
+    assert set(back) == set(ids) | {t.rsplit(".", 1)[0] for t in ids if t.count(".") == 2}
+    assert all(back.index(t.rsplit(".", 1)[0]) < back.index(t) for t in ids if t.count(".") == 2)
+
+
+def test_from_ecs_takes_a_single_technique_id_as_ecs_allows():
+    doc = to_ecs(alert(technique_ids=("AML.T0042",)))
+    del doc["advmatrix"]["technique_ids"]
+    doc["threat"]["technique"]["id"] = "AML.T0042"
+    assert from_ecs(doc).technique_ids == ("AML.T0042",)
 
 
 @pytest.mark.parametrize("epoch, text", [(0.0, "1970-01-01T00:00:00.000Z"), (0.9996, "1970-01-01T00:00:01.000Z"),

@@ -297,7 +297,9 @@ def syslog_message(doc: dict[str, Any], *, facility: int, app_name: str, sd_id: 
     technique IDs and the alert's facts as structured data, its message as MSG."""
     ours = doc.get("advmatrix") or {}
     severity = SYSLOG_SEVERITY.get(ours.get("severity", ""), 4)
-    techniques = ((doc.get("threat") or {}).get("technique") or {}).get("id") or []
+    technique = (doc.get("threat") or {}).get("technique") or {}
+    # techniques, then sub-techniques: a rule on a parent matches its sub-techniques' alerts, as in ECS
+    techniques = [*(technique.get("id") or []), *((technique.get("subtechnique") or {}).get("id") or [])]
     atlas = "".join(f' technique="{_sd_value(t)}"' for t in techniques)
     rule = (doc.get("rule") or {}).get("id", "")
     facts = {"detector": ours.get("detector", ""), "client": (doc.get("user") or {}).get("id", ""),

@@ -11,17 +11,24 @@ purple loop does, over HTTP). Field by field:
 - ``rule``: ``id`` ``advmatrix.detector.<name>`` (stable), ``name`` the detector's title,
   ``ruleset`` ``advmatrix``.
 - ``threat``: ``framework: MITRE ATLAS``; ``technique.id``, ``technique.name`` and
-  ``technique.reference``, parallel lists (names from the bundled knowledge base; an ID it does
-  not know keeps its ID with an empty name and reference).
+  ``technique.reference`` list techniques, ``technique.subtechnique.id``, ``.name`` and
+  ``.reference`` sub-techniques, as ECS splits them (each three lists parallel, in the alert's
+  order). A sub-technique's parent is listed among the techniques too, so a SIEM rule on the
+  parent matches its sub-techniques' alerts. Names come from the bundled knowledge base; an ID it
+  does not know keeps its ID with an empty name and reference (and is a sub-technique when its ID
+  says so, ``AML.Tnnnn.nnn``).
 - ``user.id``: the client as the gateway names it (``key:<hash>`` or ``ip:<address>``).
 - ``advmatrix``: what ECS has no field for: ``detector``, ``severity`` (the label),
-  ``action``, ``mitigation_ids``, ``query_count``, ``evidence``.
+  ``action``, ``mitigation_ids``, ``query_count``, ``evidence``, ``technique_ids`` (the alert's
+  own list: the ``threat`` fields cannot tell a parent the alert named from one added for its
+  sub-technique).
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 import time
 from typing import Any
 
@@ -33,6 +40,8 @@ ECS_VERSION = "8.11.0"
 SEVERITY_SCORES: dict[str, int] = {"low": 21, "medium": 47, "high": 73, "critical": 99}
 RULE_PREFIX = "advmatrix.detector."
 REFERENCE = "https://atlas.mitre.org/techniques/"
+#: a sub-technique's ID and its parent's, for IDs the knowledge base does not know (a newer ATLAS)
+_SUB_ID = re.compile(r"(AML\.T\d{4})\.\d{3}")
 
 
 def timestamp(epoch: float) -> str:
@@ -61,6 +70,46 @@ def _title(detector: str) -> str:
         return detector
 
 
+def _known(tid: str, matrix: Any) -> Any:
+    technique = matrix.get(tid) if tid in matrix else None
+    return technique if technique is not None and technique.kind == "technique" else None
+
+
+def _parent(tid: str, matrix: Any) -> str | None:
+    """The parent technique of a sub-technique; None for a technique (or an ID of no known form)."""
+    technique = _known(tid, matrix)
+    if technique is not None:
+        return technique.parent
+    match = _SUB_ID.fullmatch(tid)
+    return match.group(1) if match else None
+
+
+def _listed(ids: dict[str, None], matrix: Any) -> dict[str, list[str]]:
+    names, references = [], []
+    for tid in ids:
+        technique = _known(tid, matrix)
+        # not in this knowledge base (a newer ATLAS, a plugin's own ID): its ID alone
+        names.append(technique.name if technique is not None else "")
+        references.append(REFERENCE + tid if technique is not None else "")
+    return {"id": list(ids), "name": names, "reference": references}
+
+
+def _threat(technique_ids: tuple[str, ...], matrix: Any) -> dict[str, Any]:
+    techniques: dict[str, None] = {}  # ordered sets: the alert's order, each ID once
+    subtechniques: dict[str, None] = {}
+    for tid in technique_ids:
+        parent = _parent(tid, matrix)
+        if parent is None:
+            techniques.setdefault(tid)
+        else:
+            techniques.setdefault(parent)
+            subtechniques.setdefault(tid)
+    technique: dict[str, Any] = _listed(techniques, matrix)
+    if subtechniques:
+        technique["subtechnique"] = _listed(subtechniques, matrix)
+    return {"framework": "MITRE ATLAS", "technique": technique}
+
+
 def to_ecs(alert: Alert, *, title: str | None = None, matrix: Any = None) -> dict[str, Any]:
     """The alert as an ECS document. ``title`` (the detector's title for ``rule.name``) and
     ``matrix`` (for technique names) default to the installed detectors and the bundled
@@ -69,18 +118,12 @@ def to_ecs(alert: Alert, *, title: str | None = None, matrix: Any = None) -> dic
         from ..kb import bundled
 
         matrix = bundled()
-    names, references = [], []
-    for tid in alert.technique_ids:
-        technique = matrix.get(tid) if tid in matrix else None
-        if technique is not None and technique.kind == "technique":
-            names.append(technique.name)
-            references.append(REFERENCE + tid)
-        else:  # not in this knowledge base (a newer ATLAS, a plugin's own ID)
-            names.append("")
-            references.append("")
     event: dict[str, Any] = {"kind": "alert", "category": ["intrusion_detection"], "type": ["info"],
                              "module": "advmatrix", "dataset": "advmatrix.gateway",
                              "severity": SEVERITY_SCORES[alert.severity]}
+    ours: dict[str, Any] = {"detector": alert.detector, "severity": alert.severity, "action": alert.action,
+                            "mitigation_ids": list(alert.mitigation_ids), "query_count": alert.query_count,
+                            "evidence": alert.evidence, "technique_ids": list(alert.technique_ids)}
     if alert.id is not None:
         event["id"] = str(alert.id)
     return {
@@ -90,12 +133,9 @@ def to_ecs(alert: Alert, *, title: str | None = None, matrix: Any = None) -> dic
         "event": event,
         "rule": {"id": RULE_PREFIX + alert.detector, "name": title or _title(alert.detector),
                  "ruleset": "advmatrix"},
-        "threat": {"framework": "MITRE ATLAS",
-                   "technique": {"id": list(alert.technique_ids), "name": names, "reference": references}},
+        "threat": _threat(alert.technique_ids, matrix),
         "user": {"id": alert.client},
-        "advmatrix": {"detector": alert.detector, "severity": alert.severity, "action": alert.action,
-                      "mitigation_ids": list(alert.mitigation_ids), "query_count": alert.query_count,
-                      "evidence": alert.evidence},
+        "advmatrix": ours,
     }
 
 
@@ -109,8 +149,43 @@ def _severity(doc: dict[str, Any]) -> str:
     raise FormatError("ECS alert: neither advmatrix.severity nor a numeric event.severity")
 
 
+def _ids(value: Any) -> list[str]:
+    # ECS keyword fields may hold one value or an array of them
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def technique_ids(doc: dict[str, Any]) -> tuple[str, ...]:
+    """The ATLAS IDs an ECS alert names, as the alert had them: ``advmatrix.technique_ids`` when
+    there (documents of this version), else the ``threat`` fields, where documents of older
+    versions and of other writers list sub-techniques either among the techniques or under
+    ``technique.subtechnique`` (each then put after its parent; a parent there may have been named
+    by the alert or only added for its sub-technique, and is kept)."""
+    ours = (doc.get("advmatrix") or {}).get("technique_ids")
+    if isinstance(ours, list):
+        return tuple(_ids(ours))
+    technique = (doc.get("threat") or {}).get("technique")
+    technique = technique if isinstance(technique, dict) else {}
+    subtechnique = technique.get("subtechnique")
+    parents = _ids(technique.get("id"))
+    subs = _ids(subtechnique.get("id") if isinstance(subtechnique, dict) else None)
+    if not subs:  # older versions' documents: the alert's list as it was
+        return tuple(parents)
+    found: dict[str, None] = {}
+    for parent in parents:
+        found.setdefault(parent)
+        for sub in subs:
+            if sub.startswith(parent + "."):
+                found.setdefault(sub)
+    for sub in subs:  # a sub-technique whose parent is not listed
+        found.setdefault(sub)
+    return tuple(found)
+
+
 def from_ecs(doc: dict[str, Any]) -> Alert:
-    """The typed alert an ECS document written by :func:`to_ecs` stands for."""
+    """The typed alert an ECS document written by :func:`to_ecs` stands for (by this version or an
+    older one)."""
     if not isinstance(doc, dict):
         raise FormatError(f"ECS alert: expected an object, got {type(doc).__name__}")
     ours = doc.get("advmatrix") or {}
@@ -122,7 +197,7 @@ def from_ecs(doc: dict[str, Any]) -> Alert:
     event_id = (doc.get("event") or {}).get("id")
     return Alert(
         detector=detector,
-        technique_ids=tuple(((doc.get("threat") or {}).get("technique") or {}).get("id") or ()),
+        technique_ids=technique_ids(doc),
         client=client,
         severity=_severity(doc),
         message=doc.get("message", ""),
