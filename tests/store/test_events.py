@@ -197,6 +197,23 @@ def test_read_only_and_old_databases(tmp_path):
         EventStore(tmp_path / "old.db")
 
 
+def test_alerts_keep_their_own_id_and_an_older_table_gains_its_column(location):
+    store = EventStore(location)
+    store.add_alert(alert(1))  # as an older release wrote it: no ID of its own
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE alerts DROP COLUMN uid")
+    store.close()
+    if location.endswith(".db"):  # a reader never changes the file: it reads what is there
+        reader = EventStore(location, read_only=True)
+        assert [(a.message, a.uid) for a in reader.alerts()] == [("alert 1", None)]
+        reader.close()
+    store = EventStore(location)  # a writer adds the column; the rows already there keep NULL in it
+    store.write(new_alerts=[alert(2, uid="0b9a7e1c-4c2e-4f7e-9d1a-3f5e2c8b6a10")])
+    assert [(a.message, a.uid) for a in store.alerts()] == [("alert 2", "0b9a7e1c-4c2e-4f7e-9d1a-3f5e2c8b6a10"),
+                                                           ("alert 1", None)]
+    store.close()
+
+
 def test_alert_severity_is_checked():
     with pytest.raises(ValueError, match="severity must be one of"):
         alert(severity="warning")

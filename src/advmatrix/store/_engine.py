@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event, inspect
+from sqlalchemy import Column, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -86,16 +86,36 @@ def open_engine(location: str | Path, *, read_only: bool = False, synchronous: s
 
 
 def create_tables(engine: Engine, metadata: MetaData, location: str | Path) -> None:
-    """Create the missing tables of ``metadata``; a table left by an older release with other
-    columns is one clear error rather than a failure on the first write."""
+    """Create the missing tables of ``metadata``, and the nullable columns added since an older
+    release made a table (rows already there hold NULL in them); a table that lacks any other
+    column is one clear error rather than a failure on the first write."""
     try:
         metadata.create_all(engine)
-        found = inspect(engine)
         for table in metadata.sorted_tables:
-            have = {c["name"] for c in found.get_columns(table.name)}
-            missing = sorted(set(table.columns.keys()) - have)
-            if missing:
-                raise UsageError(f"store {location}: table '{table.name}' lacks columns {', '.join(missing)} "
-                                 "(written by an older advmatrix?); move the file aside or migrate it")
+            missing = _missing(engine, table)
+            required = [c.name for c in missing if not c.nullable or c.primary_key]
+            if required:
+                raise UsageError(f"store {location}: table '{table.name}' lacks columns "
+                                 f"{', '.join(c.name for c in missing)} (written by an older advmatrix?); "
+                                 "move the file aside or migrate it")
+            for column in missing:
+                _add_column(engine, table, column)
     except SQLAlchemyError as exc:
         raise UsageError(f"cannot open store {location}: {exc.__class__.__name__}: {exc}") from None
+
+
+def _missing(engine: Engine, table: Table) -> list[Column]:
+    have = {c["name"] for c in inspect(engine).get_columns(table.name)}
+    return [c for c in table.columns if c.name not in have]
+
+
+def _add_column(engine: Engine, table: Table, column: Column) -> None:
+    quote = engine.dialect.identifier_preparer.quote
+    ddl = f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {column.type.compile(engine.dialect)}"
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(ddl)
+    except SQLAlchemyError:
+        if column.name in {c.name for c in _missing(engine, table)}:
+            raise
+        # another process opening the same database added it first

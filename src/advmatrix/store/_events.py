@@ -74,6 +74,8 @@ alerts = Table(
     Column("action", String(100), nullable=False),
     Column("query_count", BigInteger, nullable=False),
     Column("evidence", JSON, nullable=False),
+    # the alert's own ID (Alert.uid); NULL in rows written before alerts had one
+    Column("uid", String(64), nullable=True),
     Index("alerts_client", "client"),
     Index("alerts_time", "time"),
 )
@@ -90,7 +92,7 @@ measures = Table(
 def _alert_row(a: Alert) -> dict[str, Any]:
     return {"time": a.time, "detector": a.detector, "client": a.client, "severity": a.severity,
             "message": a.message, "technique_ids": list(a.technique_ids), "mitigation_ids": list(a.mitigation_ids),
-            "action": a.action, "query_count": a.query_count, "evidence": a.evidence}
+            "action": a.action, "query_count": a.query_count, "evidence": a.evidence, "uid": a.uid}
 
 
 class EventStore:
@@ -111,9 +113,14 @@ class EventStore:
         self._since_trim = 0
         # events are a log: a power cut may cost the last transactions, never the file
         self.engine: Engine = open_engine(location, read_only=read_only, synchronous="NORMAL")
+        # the alert columns to read: a reader never migrates, and a file of an older release lacks ``uid``
+        self._alert_columns = list(alerts.c)
         if read_only:
-            if not inspect(self.engine).has_table("alerts"):
+            found = inspect(self.engine)
+            if not found.has_table("alerts"):
                 raise UsageError(f"{location} is not a gateway database (no alerts table)")
+            have = {c["name"] for c in found.get_columns("alerts")}
+            self._alert_columns = [c for c in alerts.c if c.name in have]
         else:
             create_tables(self.engine, metadata, location)
         # the insert of events as the driver's own SQL, for drivers taking positional parameters
@@ -186,7 +193,7 @@ class EventStore:
     def alerts(self, client: str | None = None, detector: str | None = None, since: float | None = None,
                limit: int = 100) -> list[Alert]:
         """Stored alerts, newest first, optionally of one client, of one detector, since a time."""
-        query = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
+        query = select(*self._alert_columns).order_by(alerts.c.id.desc()).limit(limit)
         if client is not None:
             query = query.where(alerts.c.client == client)
         if detector is not None:
@@ -197,7 +204,7 @@ class EventStore:
             rows = conn.execute(query).mappings().all()
         return [Alert(r["detector"], tuple(r["technique_ids"]), r["client"], r["severity"], r["message"],
                       dict(r["evidence"] or {}), r["time"], r["query_count"], r["action"], tuple(r["mitigation_ids"]),
-                      r["id"]) for r in rows]
+                      r["id"], r.get("uid")) for r in rows]
 
     def events(self, client: str | None = None, limit: int = 100) -> list[Event]:
         """Stored events, newest first, optionally of one client."""

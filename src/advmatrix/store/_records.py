@@ -27,8 +27,10 @@ class Alert:
     """A detector's finding about one client, tagged with the ATLAS techniques it points to.
 
     A detector fills the first eight fields; the gateway adds ``action`` (the name of the
-    response the alert got) and ``mitigation_ids`` (the ATLAS mitigations that response
-    implements); a store fills ``id`` when it reads the alert back.
+    response the alert got), ``mitigation_ids`` (the ATLAS mitigations that response
+    implements) and ``uid`` (the alert's own ID, ECS ``event.id``: the same in every copy of the
+    alert and in every store that keeps it); a store fills ``id``, its row number, when it reads
+    the alert back.
     """
 
     detector: str
@@ -42,6 +44,7 @@ class Alert:
     action: str = ""                                  # the response's name ("" before the gateway's responder)
     mitigation_ids: tuple[str, ...] = ()
     id: int | None = None                             # the store's row ID, once stored
+    uid: str | None = None                            # given as it is raised (None: stored by older versions)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
