@@ -77,6 +77,12 @@ def test_a_worker_sees_both_replicas_alerts_reach_each_and_the_block_holds_on_bo
                     url + "/_advmatrix/metrics").text
             stored = w.gateway.alerts(detector="volume")
             assert stored and stored[0].client == gw_a.client_id_for("mallory") and stored[0].query_count > 12
+            # each replica stored the worker's alert under the ID the worker gave it (and its copies carry)
+            uids = {s.uid for s in stored}
+            assert None not in uids
+            for url in (a, b):
+                assert within(5, lambda url=url: {d["event"]["id"] for d in httpx.get(
+                    url + "/_advmatrix/alerts", params={"detector": "volume"}, headers=ADMIN).json()} == uids)
             assert _infer(a, key="alice") == 200
 
 

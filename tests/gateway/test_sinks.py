@@ -341,6 +341,46 @@ sinks:
     assert {e["event"]["rule"]["id"] for e in siem.hec} == {"advmatrix.detector.volume"}
 
 
+def test_every_copy_of_an_alert_carries_the_event_id_the_admin_api_gives(tmp_path, monkeypatch):
+    """The JSONL line, the webhook body and the SIEM copies are made before the alert's row is
+    written; all of them, and the stored alert, carry the same ``event.id``."""
+    monkeypatch.setenv("HEC_TOKEN", "t")
+    siem, hooks, hook = Siem(), [], FastAPI()
+
+    @hook.post("/hook")
+    async def received(request: Request):
+        hooks.append(json.loads(await request.body()))
+        return {}
+
+    jsonl = tmp_path / "alerts.jsonl"
+    with SyslogListener() as listener, running_server(siem.app) as siem_url, running_server(hook) as hook_url, \
+            running_server(_upstream()) as upstream:
+        cfg = GatewayConfig(upstream=upstream, db=str(tmp_path / "gw.db"), admin_token="s3cret",
+                            alerts_jsonl=str(jsonl), webhook=hook_url + "/hook",
+                            sinks=[{"kind": "splunk-hec", "url": siem_url, "token_env": "HEC_TOKEN", **FAST},
+                                   {"kind": "syslog", "host": "127.0.0.1", "port": listener.tcp_port,
+                                    "protocol": "tcp"}],
+                            responses={"every-query": {"action": "alert"}})
+        app = create_gateway(cfg, detectors=[EveryQuery()])
+        gw = app.state.gateway
+        with running_server(app) as url:
+            for key in ("k1", "k2", "k3"):
+                assert httpx.post(url + "/v2/models/digits/infer", headers={"x-api-key": key}, json=ONE).is_success
+            wait_for(lambda: len(hooks) == 3 and len(siem.hec) == 3)
+            api = httpx.get(url + "/_advmatrix/alerts", headers={"authorization": "Bearer s3cret"}).json()
+            stored = gw.alerts()
+        gw.close()
+        wait_for(lambda: len(listener.frames["tcp"]) == 3)
+    ids = {d["user"]["id"]: d["event"]["id"] for d in api}
+    assert len(ids) == len(set(ids.values())) == 3
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    for copies in (lines, hooks, [e["event"] for e in siem.hec]):
+        assert {d["user"]["id"]: d["event"]["id"] for d in copies} == ids
+    syslog = [dict(f["sd"]["alert@32473"]) for f in listener.frames["tcp"]]
+    assert {f["client"]: f["id"] for f in syslog} == ids
+    assert {a.client: a.uid for a in stored} == ids  # the stored alerts, as `alerts show` finds them
+
+
 @pytest.mark.parametrize(("sink", "field"), [
     ({"kind": "splunk-hec", "url": "http://h", "token_env": "NOT_SET_ANYWHERE"}, "'sinks.0.token_env'"),
     ({"kind": "splunk-hec", "url": "http://h", "token": "abc"}, "token: secrets are not read from the file"),

@@ -42,7 +42,7 @@ def test_fields_and_types():
     assert doc["advmatrix"] == {"detector": "similarity-search", "severity": "high", "action": "degrade",
                                 "mitigation_ids": ["AML.M0002"], "query_count": 42,
                                 "evidence": {"matches": 12, "window": [0.5, 1]},
-                                "technique_ids": ["AML.T0043.001", "AML.T0042"]}
+                                "technique_ids": ["AML.T0043.001", "AML.T0042"], "id": 7}
     assert doc["ecs"]["version"].startswith("8.")
 
 
@@ -115,10 +115,23 @@ def test_timestamp_is_utc_milliseconds_z(epoch, text):
 
 
 def test_round_trip():
-    a = alert(id=12)
-    assert from_ecs(to_ecs(a)) == a
-    doc = to_ecs(a)
-    assert to_ecs(from_ecs(json.loads(json.dumps(doc)))) == doc
+    for a in (alert(id=12), alert(id=12, uid="5d41402a-bc4b-4a76-b971-9d911017c592"), alert(uid="u-1"), alert()):
+        assert from_ecs(to_ecs(a)) == a
+        doc = to_ecs(a)
+        assert to_ecs(from_ecs(json.loads(json.dumps(doc)))) == doc
+
+
+def test_event_id_is_the_alerts_own_id_and_the_row_number_is_ours():
+    doc = to_ecs(alert(id=12, uid="5d41402a-bc4b-4a76-b971-9d911017c592"))
+    assert doc["event"]["id"] == "5d41402a-bc4b-4a76-b971-9d911017c592" and doc["advmatrix"]["id"] == 12
+    # before the row is written (the JSONL line, the webhook): the same event.id, no row number yet
+    doc = to_ecs(alert(uid="5d41402a-bc4b-4a76-b971-9d911017c592"))
+    assert doc["event"]["id"] == "5d41402a-bc4b-4a76-b971-9d911017c592" and "id" not in doc["advmatrix"]
+    # a row stored by a version that gave alerts no ID of their own: its number, as that version did
+    assert to_ecs(alert(id=12))["event"]["id"] == "12"
+    old = to_ecs(alert(id=12))
+    del old["advmatrix"]["id"]  # an older version's document: the row number was event.id
+    assert (from_ecs(old).id, from_ecs(old).uid) == (12, None)
 
 
 @given(time=st.floats(0, 4_000_000_000), severity=st.sampled_from(SEVERITIES), queries=st.integers(0, 10**9),

@@ -27,6 +27,7 @@ import ipaddress
 import json
 import logging
 import time
+import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -395,6 +396,13 @@ class Gateway:
         return count
 
     def _raise(self, alert: Alert) -> None:
+        # The alert's ID is made here, before any copy: the store's row number exists only once the
+        # background writer has committed, after the JSONL line, the webhook and the sinks have gone
+        # out, and the writer must stay off the request's path. A random UUID costs a few
+        # microseconds per alert (not per request), needs no database, and stays the same for the
+        # alert in every replica's store (a detect worker's alerts bring theirs along).
+        if alert.uid is None:
+            alert.uid = str(uuid.uuid4())
         alert.action, alert.mitigation_ids = self.responder.on_alert(alert.detector, alert.client, alert.time)
         # an alert about a group of keys (one attacker rotating them) acts on every key it names
         others = [k for k in alert.evidence.get("keys", ()) if isinstance(k, str) and k != alert.client]
@@ -473,7 +481,8 @@ class Gateway:
             self.jsonl.close()
 
     def ecs(self, alert: Alert) -> dict[str, Any]:
-        """The alert as the ECS document the JSONL file, the webhook and the admin API give out."""
+        """The alert as the ECS document the JSONL file, the webhook, the SIEM sinks and the admin
+        API give out (all with the same ``event.id``)."""
         return to_ecs(alert, title=self.titles.get(alert.detector))
 
     def alerts(self, client: str | None = None, detector: str | None = None, since: float | None = None,

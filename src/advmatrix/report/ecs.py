@@ -7,7 +7,9 @@ purple loop does, over HTTP). Field by field:
 - ``@timestamp``: ISO 8601, UTC, milliseconds, ``Z``.
 - ``event``: ``kind: alert``, ``category: [intrusion_detection]``, ``module``/``dataset``, and
   ``severity`` as a number (21, 47, 73, 99 for low, medium, high, critical: the scale of
-  Elastic's detection rules); ``id`` is the store's ID when there is one.
+  Elastic's detection rules); ``id`` is the alert's own ID (``Alert.uid``, given by the gateway
+  when it raises the alert, so the JSONL line, the webhook, the SIEM sinks and the admin API all
+  carry the same one), or the store's row number for an alert stored without one.
 - ``rule``: ``id`` ``advmatrix.detector.<name>`` (stable), ``name`` the detector's title,
   ``ruleset`` ``advmatrix``.
 - ``threat``: ``framework: MITRE ATLAS``; ``technique.id``, ``technique.name`` and
@@ -21,7 +23,7 @@ purple loop does, over HTTP). Field by field:
 - ``advmatrix``: what ECS has no field for: ``detector``, ``severity`` (the label),
   ``action``, ``mitigation_ids``, ``query_count``, ``evidence``, ``technique_ids`` (the alert's
   own list: the ``threat`` fields cannot tell a parent the alert named from one added for its
-  sub-technique).
+  sub-technique) and ``id`` (the store's row number, once stored, for ``advmatrix alerts show``).
 """
 
 from __future__ import annotations
@@ -124,8 +126,12 @@ def to_ecs(alert: Alert, *, title: str | None = None, matrix: Any = None) -> dic
     ours: dict[str, Any] = {"detector": alert.detector, "severity": alert.severity, "action": alert.action,
                             "mitigation_ids": list(alert.mitigation_ids), "query_count": alert.query_count,
                             "evidence": alert.evidence, "technique_ids": list(alert.technique_ids)}
-    if alert.id is not None:
+    if alert.uid:
+        event["id"] = alert.uid
+    elif alert.id is not None:  # stored by a version that gave alerts no ID of their own
         event["id"] = str(alert.id)
+    if alert.id is not None:
+        ours["id"] = alert.id
     return {
         "@timestamp": timestamp(alert.time),
         "message": alert.message,
@@ -195,6 +201,11 @@ def from_ecs(doc: dict[str, Any]) -> Alert:
     if not detector or not client or "@timestamp" not in doc:
         raise FormatError("ECS alert: needs @timestamp, user.id and advmatrix.detector (or rule.id)")
     event_id = (doc.get("event") or {}).get("id")
+    event_id = str(event_id) if event_id not in (None, "") else None
+    row = ours.get("id")
+    if not isinstance(row, int) or isinstance(row, bool):  # older versions: the row number was event.id
+        row = int(event_id) if event_id is not None and event_id.isdigit() else None
+    uid = event_id if event_id != (None if row is None else str(row)) else None  # not the row number again
     return Alert(
         detector=detector,
         technique_ids=technique_ids(doc),
@@ -206,5 +217,6 @@ def from_ecs(doc: dict[str, Any]) -> Alert:
         query_count=int(ours.get("query_count") or 0),
         action=ours.get("action", ""),
         mitigation_ids=tuple(ours.get("mitigation_ids") or ()),
-        id=int(event_id) if isinstance(event_id, str) and event_id.isdigit() else None,
+        id=row,
+        uid=uid,
     )
