@@ -30,7 +30,8 @@ def gateway_db(tmp_path, now):
                        t - 3 * 3600, 420, "throttle", ("AML.M0004",)))
     writer.alert(Alert("similarity-search", ("AML.T0043.001",), "10.0.0.2", "medium", "evasion search", {},
                        t - 120, 61, "degrade"))
-    writer.alert(Alert("volume", ("AML.T0034",), "key:abc", "low", "query volume", {}, t - 60, 900, "throttle"))
+    writer.alert(Alert("volume", ("AML.T0034",), "key:abc", "low", "query volume", {}, t - 60, 900, "throttle",
+                       uid="3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b"))
     writer.close()
     store.close()
     return path
@@ -85,6 +86,15 @@ def test_show_one(cli, gateway_db):
     assert '"gaps"' in r.out  # the evidence
     doc = cli("alerts", "show", str(first["id"]), "--db", gateway_db, "--json").json()
     assert doc["id"] == first["id"] and doc["query_count"] == 420
+
+
+def test_show_finds_an_alert_by_the_event_id_of_its_copies(cli, gateway_db):
+    doc = cli("alerts", "show", "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b", "--db", gateway_db, "--json").json()
+    assert doc["detector"] == "volume" and doc["uid"] == "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b"
+    r = cli("alerts", "show", "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b", "--db", gateway_db)
+    assert r.code == 0 and "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b" in r.out
+    r = cli("alerts", "show", "no-such-alert", "--db", gateway_db)
+    assert r.code == 3, r.err
 
 
 def test_missing_database_is_an_error_and_never_created(cli, tmp_path):

@@ -110,14 +110,17 @@ def alerts_list(db: str = DbOpt,
 
 
 @app.command("show")
-def alerts_show(alert_id: str = typer.Argument(..., metavar="ID", help="The alert's ID (from 'alerts list')."),
+def alerts_show(alert_id: str = typer.Argument(..., metavar="ID", help="The alert's number (from 'alerts list') or "
+                                                "its event.id (from its JSONL line, webhook or SIEM copy)."),
                 db: str = DbOpt, json: bool = typer.Option(False, "--json", help="Print the alert as JSON.")) -> None:
     """Show one alert with its evidence."""
-    if not alert_id.isdigit():
-        raise UsageError(f"alert ID '{alert_id}': expected a number, as 'advmatrix alerts list' shows")
+    key = alert_id.strip()
+    if not key:
+        raise UsageError("alert ID '': expected a number, as 'advmatrix alerts list' shows, or an alert's event.id")
     store = _open(db)
     try:
-        alert = next((a for a in store.alerts(limit=_SCAN) if a.id == int(alert_id)), None)
+        alert = next((a for a in store.alerts(limit=_SCAN) if (a.id == int(key) if key.isdigit() else a.uid == key)),
+                     None)
     finally:
         store.close()
     if alert is None:
@@ -129,7 +132,7 @@ def alerts_show(alert_id: str = typer.Argument(..., metavar="ID", help="The aler
 
     from rich.markup import escape
 
-    rows = [("alert", str(alert.id)), ("time", _when(alert.time)), ("client", alert.client),
+    rows = [("alert", str(alert.id)), ("event.id", alert.uid or "–"), ("time", _when(alert.time)), ("client", alert.client),
             ("detector", alert.detector), ("severity", alert.severity), ("ATLAS", ", ".join(alert.technique_ids)),
             ("action", alert.action or "–"), ("mitigations", ", ".join(alert.mitigation_ids) or "–"),
             ("queries", str(alert.query_count)), ("message", alert.message)]
