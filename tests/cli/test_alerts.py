@@ -93,7 +93,7 @@ def test_show_finds_an_alert_by_the_event_id_of_its_copies(cli, gateway_db):
     assert doc["detector"] == "volume" and doc["uid"] == "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b"
     r = cli("alerts", "show", "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b", "--db", gateway_db)
     assert r.code == 0 and "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b" in r.out
-    r = cli("alerts", "show", "no-such-alert", "--db", gateway_db)
+    r = cli("alerts", "show", "00000000-0000-4000-8000-000000000000", "--db", gateway_db)
     assert r.code == 3, r.err
 
 

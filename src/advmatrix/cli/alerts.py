@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Optional
@@ -55,6 +56,14 @@ def _technique(text: str) -> str:
 def _names(alert: Any, technique: str) -> bool:
     # a technique selects its sub-techniques' alerts too: AML.T0043 matches AML.T0043.001
     return any(t == technique or t.startswith(technique + ".") for t in alert.technique_ids)
+
+
+def _is_uuid(text: str) -> bool:
+    # the form the gateway gives event.id (str(uuid4())): anything else is a typo, said as one
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
 
 
 def _doc(alert: Any) -> dict[str, Any]:
@@ -115,12 +124,13 @@ def alerts_show(alert_id: str = typer.Argument(..., metavar="ID", help="The aler
                 db: str = DbOpt, json: bool = typer.Option(False, "--json", help="Print the alert as JSON.")) -> None:
     """Show one alert with its evidence."""
     key = alert_id.strip()
-    if not key:
-        raise UsageError("alert ID '': expected a number, as 'advmatrix alerts list' shows, or an alert's event.id")
+    if not key.isdigit() and not _is_uuid(key):
+        raise UsageError(f"alert ID '{alert_id}': expected a number, as 'advmatrix alerts list' shows, or the "
+                         "event.id (a UUID) of an alert's JSONL line, webhook or SIEM copy")
+    wanted = (lambda a: a.id == int(key)) if key.isdigit() else (lambda a: a.uid == key.lower())
     store = _open(db)
     try:
-        alert = next((a for a in store.alerts(limit=_SCAN) if (a.id == int(key) if key.isdigit() else a.uid == key)),
-                     None)
+        alert = next((a for a in store.alerts(limit=_SCAN) if wanted(a)), None)
     finally:
         store.close()
     if alert is None:

@@ -1,7 +1,7 @@
 """Alerts in the Elastic Common Schema (ECS), the shape SIEMs ingest as is.
 
-The gateway writes ECS documents to its JSONL file and webhook and returns them from its admin
-API; :func:`from_ecs` reads them back into typed :class:`~advmatrix.store.Alert` records (the
+The gateway writes ECS documents to its JSONL file, its webhook and its SIEM sinks and returns
+them from its admin API; :func:`from_ecs` reads them back into typed :class:`~advmatrix.store.Alert` records (the
 purple loop does, over HTTP). Field by field:
 
 - ``@timestamp``: ISO 8601, UTC, milliseconds, ``Z``.
