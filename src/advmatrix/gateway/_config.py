@@ -127,7 +127,8 @@ class SyslogSink(_SinkBase):
     facility: int = Field(10, ge=0, le=23, description="syslog facility (10: security/authorization)")
     app_name: str = Field("advmatrix", min_length=1, max_length=48, pattern=r"^[!-~]+$")
     sd_id: str = Field("atlas@32473", pattern=r"^[!#-<>-\\^-~]{1,32}$",
-                       description="SD-ID of the ATLAS structured data (NAME@enterprise-number)")
+                       description="SD-ID of the ATLAS structured data (NAME@enterprise-number); 32473 is "
+                       "RFC 5612's documentation number: put your organisation's IANA number here")
 
 
 SinkConfig = Annotated[SplunkHecSink | ElasticsearchSink | SyslogSink, Field(discriminator="kind")]
