@@ -16,6 +16,7 @@ import pytest
 from advmatrix import plugins
 from advmatrix.cli import main
 from advmatrix.kb import Matrix, bundled
+from advmatrix.kb._ids import tactic_shortname
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_ATLAS = ROOT.parent / "shared" / "fixtures" / "atlas"
@@ -150,6 +151,26 @@ def within(seconds: float, check) -> bool:
             return True
         time.sleep(0.02)
     return check()
+
+
+def folded_sub_techniques(matrix: Matrix, layer: dict) -> list[str]:
+    """The cells (``parent@tactic``) where a Navigator would open ``layer`` with an annotated
+    sub-technique folded away: its parent has no entry under a tactic it is drawn under, or one with
+    ``showSubtechniques`` false. Navigators that ignore ``layout.expandedSubtechniques`` (4.7.1, the
+    hosted ATLAS one) unfold only on ``showSubtechniques``, so every layer we write must pass this."""
+    entries = layer["techniques"]
+    annotated = {t["techniqueID"] for t in entries if t.get("score") is not None or t.get("color")}
+    parents = {p for tid in annotated if tid in matrix and (p := matrix.technique(tid).parent)}
+    problems = []
+    for parent in sorted(parents):
+        own = [t for t in entries if t["techniqueID"] == parent]
+        problems += [f"{parent}@{t.get('tactic', '*')}: showSubtechniques false"
+                     for t in own if not t.get("showSubtechniques")]
+        shown = {t.get("tactic") for t in own if t.get("showSubtechniques")}
+        if None not in shown:  # an entry without a tactic stands for every tactic
+            problems += [f"{parent}@{short}: no entry" for tactic in matrix.tactics_of(parent)
+                         if (short := tactic_shortname(tactic.name)) not in shown]
+    return problems
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from advmatrix.gateway import GatewayConfig
 from advmatrix.kb import bundled
 from advmatrix.report._remediation import fits, remediation, target_kind
 from advmatrix.report._verdicts import procedure_verdicts, technique_verdicts
-from advmatrix.report.assessment import report_html, report_json, write_reports
+from advmatrix.report.assessment import gap_layer_json, layer_json, report_html, report_json, write_reports
 from advmatrix.report.assessment_sarif import findings_sarif
+from tests.conftest import folded_sub_techniques
 
 DIGITS = {"name": "digits-cnn", "input_shape": [1, 8, 8], "classes": [str(i) for i in range(10)],
           "output": "probabilities", "access": "black-box", "modality": "image", "input_range": [0.0, 1.0],
@@ -159,7 +160,7 @@ def test_write_reports_writes_markdown_sarif_and_gap_layer(assessment, tmp_path)
     assert "## Detection" in md and "| square | yes | similarity-search | 60 | 25 |" in md
     assert "at chance (AUC 0.49)" in md and "## Remediation" in md
     layer = json.loads((tmp_path / "gap-layer.json").read_text())
-    scores = {t["techniqueID"]: t["score"] for t in layer["techniques"]}
+    scores = {t["techniqueID"]: t["score"] for t in layer["techniques"] if "score" in t}
     assert scores["AML.T0043.001"] == 2 and scores["AML.T0013"] == 1 and scores["AML.T0024.000"] == 0
     assert "AML.T0014" not in scores and len(layer["legendItems"]) == 4 and len(layer["gradient"]["colors"]) == 4
     sarif = json.loads((tmp_path / "report-findings.sarif").read_text())
@@ -167,6 +168,14 @@ def test_write_reports_writes_markdown_sarif_and_gap_layer(assessment, tmp_path)
     assert sarif["version"] == "2.1.0" and set(results) == {"square", "extraction", "discovery"}
     assert results["square"]["level"] == "warning" and results["discovery"]["level"] == "note"
     assert results["square"]["properties"]["first_alert_query"] == 60
+
+
+@pytest.mark.parametrize("write", [layer_json, gap_layer_json])
+def test_assessment_layers_unfold_the_parents_of_scored_sub_techniques(assessment, write):
+    layer = json.loads(write(assessment))
+    subs = {t["techniqueID"] for t in layer["techniques"] if "score" in t and "." in t["techniqueID"][5:]}
+    assert {"AML.T0043.001", "AML.T0024.002"} <= subs  # their parents are not scored
+    assert folded_sub_techniques(bundled(), layer) == []
 
 
 def test_sarif_marks_an_unseen_success_as_an_error(assessment):

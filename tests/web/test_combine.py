@@ -9,6 +9,7 @@ from advmatrix.kb import bundled
 from advmatrix.kb.layer import case_study_layer, maturity_layer
 from advmatrix.web import create_app
 from advmatrix.web._expr import ExpressionError, parse
+from tests.conftest import folded_sub_techniques
 
 
 @pytest.mark.parametrize("text, values, expected", [
@@ -52,7 +53,7 @@ def test_errors_name_the_position(text, position, says):
 
 
 def _scores(layer: dict) -> dict[str, float]:
-    return {t["techniqueID"]: t["score"] for t in layer["techniques"]}
+    return {t["techniqueID"]: t["score"] for t in layer["techniques"] if "score" in t}
 
 
 def test_combine_two_builtin_layers():
@@ -66,6 +67,7 @@ def test_combine_two_builtin_layers():
     used, levels = case_study_layer(matrix).scores(), maturity_layer(matrix).scores()
     expected = {t: used.get(t, 0) * (4 - levels.get(t, 0)) for t in set(used) | set(levels)}
     assert _scores(layer) == expected
+    assert folded_sub_techniques(matrix, layer) == []
     some = next(t for t in used if t in levels)
     entry = next(t for t in layer["techniques"] if t["techniqueID"] == some)
     assert entry["comment"] == f"a={used[some]:.0f}, b={levels[some]:.0f}"

@@ -137,22 +137,27 @@ def build_layer(matrix: Matrix, scores: Mapping[str, float], *, name: str, descr
                 min_value: float | None = None, max_value: float | None = None,
                 strict: bool = True) -> Layer:
     """A layer with one entry per (technique, tactic) so every cell the Navigator draws is
-    scored; sub-techniques appear under their parent's tactics, unfolded when the layer is opened."""
+    scored; sub-techniques appear under their parent's tactics, and every parent of a scored
+    sub-technique opens unfolded (``showSubtechniques``), with an unscored entry where it has no score.
+
+    Every layer advmatrix writes is built here, so this is the one place that decides how they open."""
     comments = comments or {}
     technique_metadata = technique_metadata or {}
-    entries: list[LayerTechnique] = []
-    for tid, score in scores.items():
-        if tid not in matrix:
-            if strict:
-                raise UnknownObjectError(tid, "scores may only name techniques of the matrix")
-            continue
-        tactics = matrix.tactics_of(tid)
-        for tactic in tactics or (None,):
-            entries.append(LayerTechnique(
-                techniqueID=tid, tactic=tactic_shortname(tactic.name) if tactic else None,
-                score=score, comment=comments.get(tid, ""),
-                metadata=[MetadataItem(name=k, value=str(v)) for k, v in technique_metadata.get(tid, {}).items()],
-            ))
+    for tid in scores:
+        if tid not in matrix and strict:
+            raise UnknownObjectError(tid, "scores may only name techniques of the matrix")
+    known = [tid for tid in scores if tid in matrix]
+    parents = {p for tid in known if (p := matrix.technique(tid).parent)}
+    entries = [LayerTechnique(techniqueID=tid, tactic=tactic, score=scores[tid], comment=comments.get(tid, ""),
+                              metadata=[MetadataItem(name=k, value=str(v))
+                                        for k, v in technique_metadata.get(tid, {}).items()],
+                              showSubtechniques=tid in parents)
+               for tid in known for tactic in _tactics(matrix, tid)]
+    # A Navigator opens each parent folded unless its entry says otherwise, and the hosted ATLAS
+    # Navigator (4.7.1) ignores layout.expandedSubtechniques; so a scored sub-technique under an
+    # unscored parent needs an entry for that parent, under each tactic it is drawn in, only to unfold it.
+    entries += [LayerTechnique(techniqueID=parent, tactic=tactic, showSubtechniques=True)
+                for parent in sorted(parents - set(known)) for tactic in _tactics(matrix, parent)]
     values = list(scores.values())
     low = min_value if min_value is not None else (min(values) if values else 0)
     high = max_value if max_value is not None else (max(values) if values else 1)
@@ -161,14 +166,20 @@ def build_layer(matrix: Matrix, scores: Mapping[str, float], *, name: str, descr
         high = high if high > low else low + 1
     return Layer(
         name=name, description=description, techniques=entries,
-        # The Navigator opens with sub-techniques folded away, hiding a scored sub-technique inside an
-        # unscored parent; "annotated" unfolds exactly the parents whose sub-techniques carry something.
+        # Navigator 4.9+ also unfolds the parents of annotated sub-techniques by this layout option
+        # (4.7.1 ignores it); showSubtechniques above is what every version reads.
         layout={"layout": "side", "showID": True, "showName": True, "expandedSubtechniques": "annotated"},
         gradient=Gradient(colors=list(gradient), minValue=low, maxValue=high),
         legendItems=[LegendItem(label=k, color=v) for k, v in (legend or {}).items()],
         metadata=[MetadataItem(name="atlas_version", value=matrix.version),
                   *(MetadataItem(name=k, value=str(v)) for k, v in (metadata or {}).items())],
     )
+
+
+def _tactics(matrix: Matrix, technique_id: str) -> tuple[str | None, ...]:
+    """The tactic shortnames a technique is drawn under (a sub-technique: its parent's); ``None``,
+    meaning every tactic, for one the matrix lists under none."""
+    return tuple(tactic_shortname(t.name) for t in matrix.tactics_of(technique_id)) or (None,)
 
 
 def case_study_layer(matrix: Matrix) -> Layer:

@@ -249,37 +249,12 @@ def layer(tm: ThreatModel) -> Any:
     for f in tm.prediction.findings:
         scores[f.technique_id] = max(scores.get(f.technique_id, 0.0), _TIER_SCORE[f.tier])
         comments.setdefault(f.technique_id, []).append(f"{f.component} ({f.tier}): {'; '.join(f.reasons)}")
-    out = build_layer(bundled(), scores, name=f"advmatrix threat model: {tm.system.name}",
-                      description="Techniques predicted for the system: 2 = likely, 1 = possible.",
-                      comments={t: " | ".join(c) for t, c in comments.items()},
-                      legend={"possible": _TIER_COLOUR["possible"], "likely": _TIER_COLOUR["likely"]},
-                      gradient=(_TIER_COLOUR["possible"], _TIER_COLOUR["likely"]), min_value=1, max_value=2,
-                      metadata={"generator": "advmatrix", "system": tm.system.name})
-    _unfold_parents(out)
-    return out
-
-
-def _unfold_parents(out: Any) -> None:
-    """Mark every parent of a scored sub-technique to open unfolded, adding an entry without a score
-    (so not coloured) for a parent that has none.
-
-    The layer's ``expandedSubtechniques: annotated`` layout is not read by every Navigator version or
-    by other layer viewers; without this a predicted sub-technique under an unpredicted parent is
-    drawn folded away, and the layer seems to lack it."""
-    from ..kb import bundled
-    from ..kb._ids import tactic_shortname
-    from ..kb.layer import LayerTechnique
-
-    matrix = bundled()
-    scored = {t.techniqueID for t in out.techniques}
-    parents = {p for t in scored if (p := matrix.technique(t).parent)}
-    for entry in out.techniques:
-        if entry.techniqueID in parents:
-            entry.showSubtechniques = True
-    for parent in sorted(parents - scored):
-        for tactic in matrix.tactics_of(parent) or (None,):
-            out.techniques.append(LayerTechnique(techniqueID=parent, showSubtechniques=True,
-                                                 tactic=tactic_shortname(tactic.name) if tactic else None))
+    return build_layer(bundled(), scores, name=f"advmatrix threat model: {tm.system.name}",
+                         description="Techniques predicted for the system: 2 = likely, 1 = possible.",
+                         comments={t: " | ".join(c) for t, c in comments.items()},
+                         legend={"possible": _TIER_COLOUR["possible"], "likely": _TIER_COLOUR["likely"]},
+                         gradient=(_TIER_COLOUR["possible"], _TIER_COLOUR["likely"]), min_value=1, max_value=2,
+                         metadata={"generator": "advmatrix", "system": tm.system.name})
 
 
 # -- SARIF -----------------------------------------------------------------------------------------
