@@ -32,6 +32,14 @@ def test_build_layer_scores_every_tactic_cell(matrix):
     assert folded_sub_techniques(matrix, data) == []
 
 
+def test_declares_the_versions_the_hosted_atlas_navigator_reads(matrix):
+    # The hosted ATLAS Navigator (4.7.1) alerts on any versions.layer but "4.3"; ATT&CK Navigator
+    # 4.9+ reads 4.3 with a passing note.
+    data = json.loads(build_layer(matrix, {"AML.T0015": 1}, name="x").to_json())
+    assert data["versions"] == {"layer": "4.3", "navigator": "4.7.1"}
+    assert layer.Layer(name="y").versions == data["versions"]
+
+
 def test_an_unscored_parent_gets_an_unfolded_entry_under_each_of_its_tactics(matrix):
     built = build_layer(matrix, {"AML.T0043.001": 0.4}, name="x")
     data = json.loads(built.to_json())

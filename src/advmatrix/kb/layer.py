@@ -1,4 +1,5 @@
-"""ATT&CK Navigator layers (format 4.5) on the ATLAS domain: build, write, read."""
+"""ATT&CK Navigator layers on the ATLAS domain: build and write (format 4.3, which the hosted ATLAS
+Navigator reads), read (any 4.x a Navigator writes)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,13 @@ from ._io import read_text
 from ._matrix import Matrix
 
 DOMAIN = "atlas-atlas"
-LAYER_VERSION = "4.5"
-NAVIGATOR_VERSION = "4.9.1"
+# The hosted ATLAS Navigator (mitre-atlas/atlas-navigator, Navigator 4.7.1) alerts on import when
+# versions.layer is not "4.3"; ATT&CK Navigator 4.9+ (format 4.5) reads a 4.3 layer whole, with a
+# passing "out of date" note: 4.4 and 4.5 only added fields. Every field we write is in format 4.3
+# but layout.expandedSubtechniques (see build_layer). No Navigator checks versions.navigator; "4.7.1"
+# is what the hosted ATLAS Navigator writes beside layer 4.3 (MITRE's own ATLAS layers say 4.6.4).
+LAYER_VERSION = "4.3"
+NAVIGATOR_VERSION = "4.7.1"
 DEFAULT_GRADIENT = ("#ffffff", "#ff6666")
 
 
@@ -60,7 +66,7 @@ class LegendItem(_Layer):
 
 
 class Layer(_Layer):
-    """An ATT&CK Navigator layer (format 4.5): a score, colour and comment per technique."""
+    """An ATT&CK Navigator layer (format 4.x): a score, colour and comment per technique."""
 
     name: str
     domain: str = DOMAIN
@@ -166,8 +172,9 @@ def build_layer(matrix: Matrix, scores: Mapping[str, float], *, name: str, descr
         high = high if high > low else low + 1
     return Layer(
         name=name, description=description, techniques=entries,
-        # Navigator 4.9+ also unfolds the parents of annotated sub-techniques by this layout option
-        # (4.7.1 ignores it); showSubtechniques above is what every version reads.
+        # expandedSubtechniques is the one field here format 4.3 lacks (4.5 added it); kept knowingly:
+        # 4.7.1 skips layout keys it does not know, and 4.9+ reads it whatever version a layer declares,
+        # so its sub-technique control opens on "annotated", matching what showSubtechniques unfolds.
         layout={"layout": "side", "showID": True, "showName": True, "expandedSubtechniques": "annotated"},
         gradient=Gradient(colors=list(gradient), minValue=low, maxValue=high),
         legendItems=[LegendItem(label=k, color=v) for k, v in (legend or {}).items()],
