@@ -53,9 +53,11 @@ def evil_matrix():
     return atlas_yaml.loads(EVIL_ATLAS, "evil.yaml")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """Debian's Chromium driven by Playwright; never a downloaded browser."""
+    """Debian's Chromium driven by Playwright; never a downloaded browser. Stopped when the web tests
+    end: Playwright's sync API keeps an event loop running in this thread while it lives, and
+    asyncio.run in a later test (the gateway's sinks) refuses to start beside it."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped")

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from advmatrix.kb import build_layer, bundled
+from advmatrix.kb.layer import DEFAULT_GRADIENT, MEASURED_NONE
 from advmatrix.web import create_app
 from tests.conftest import folded_sub_techniques
 
@@ -59,7 +60,9 @@ def test_api(client):
 def test_layer_view_and_svg(client):
     layer = build_layer(bundled(), {"AML.T0043": 1.0, "AML.T0015": 0.0}, name="L", legend={"high": "#ff0000"})
     view = client.post("/api/layers/view", json=layer.model_dump(mode="json")).json()
-    assert view["colours"]["AML.T0043"] == "#ff6666" and view["colours"]["AML.T0015"] == "#ffffff"
+    # the lowest score is not drawn white, the colour of a technique the layer leaves out
+    assert view["colours"]["AML.T0043"] == "#ff6666"
+    assert view["colours"]["AML.T0015"] == DEFAULT_GRADIENT[0] != "#ffffff"
     assert view["legend"] == [{"label": "high", "color": "#ff0000"}]
     svg = client.post("/api/layers/svg", json=layer.model_dump(mode="json"))
     assert svg.headers["content-type"].startswith("image/svg+xml") and 'fill="#ff6666"' in svg.text
@@ -99,7 +102,7 @@ def test_detection_coverage_layers_from_the_store(tmp_path, white_box, data):
     assert by["AML.T0043.000"]["score"] == 1 and by["AML.T0013"]["score"] == 0
     assert "first alert after 40 queries (by similarity-search)" in by["AML.T0043.000"]["comment"]
     view = c.post("/api/layers/view", json=layer).json()
-    assert view["colours"]["AML.T0043.000"] == "#66b266" and view["colours"]["AML.T0013"] == "#ffffff"
+    assert view["colours"]["AML.T0043.000"] == "#66b266" and view["colours"]["AML.T0013"] == MEASURED_NONE != "#ffffff"
     overall = c.get("/api/layers/detection").json()
     assert {t["techniqueID"]: t["score"] for t in overall["techniques"] if "score" in t} == \
         {"AML.T0043.000": 1, "AML.T0013": 0}

@@ -23,7 +23,11 @@ DOMAIN = "atlas-atlas"
 # is what the hosted ATLAS Navigator writes beside layer 4.3 (MITRE's own ATLAS layers say 4.6.4).
 LAYER_VERSION = "4.3"
 NAVIGATOR_VERSION = "4.7.1"
-DEFAULT_GRADIENT = ("#ffffff", "#ff6666")
+# Neither end is white: a Navigator draws a technique with no entry white, so a lowest score drawn
+# white would read as "not in this layer".
+DEFAULT_GRADIENT = ("#ffe0e0", "#ff6666")
+#: The colour of a measured nothing (an attack tried that failed, a procedure the gateway missed).
+MEASURED_NONE = "#e6e6e6"
 
 
 class _Layer(BaseModel):
@@ -98,8 +102,8 @@ def gradient(colors: list[str] | tuple[str, ...], low: float, high: float) -> Ca
     """The colour of a score on a layer's gradient (``#rrggbb``), as the Navigator draws it:
     stops spread evenly from ``low`` to ``high``, scores outside clamped.
 
-    >>> gradient(DEFAULT_GRADIENT, 0, 1)(0.5)
-    '#ffb3b3'
+    >>> gradient(("#ffffff", "#ff6666"), 0, 1)(0.5)
+    '#ffb2b2'
     """
     def rgb(h: str) -> tuple[int, ...]:
         h = h.lstrip("#")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_atomic
+from ..kb.layer import MEASURED_NONE
 from ._png import as_image, data_uri
 from ._remediation import remediation, target_kind
 from ._verdicts import (
@@ -81,7 +82,8 @@ def layer_json(assessment: Any) -> str:
                 comments[t] = (comments.get(t, "") + f"{f.procedure}: {shown_result(f)}; ").strip()
     layer = build_layer(matrix, scores, name=f"advmatrix assessment {assessment.id}: {assessment.target['name']}",
                         description="Score = best success rate of the procedures that measure the technique.",
-                        comments=comments, legend={"failed": "#ffffff", "succeeded": "#ff6666"},
+                        comments=comments, legend={"failed": MEASURED_NONE, "succeeded": "#ff6666"},
+                        gradient=(MEASURED_NONE, "#ff6666"),
                         metadata={"run": assessment.id, "target": assessment.target["name"],
                                   "access": assessment.target["access"]},
                         min_value=0, max_value=1)
@@ -216,8 +218,8 @@ def detection_layer(matrix, scores: dict[str, float], *, name: str, comments: di
 
     return build_layer(matrix, {t: s for t, s in scores.items() if t in matrix}, name=name,
                        description="1 = the gateway noticed a procedure emulating the technique",
-                       comments=comments, legend={"not detected": "#ffffff", "detected": "#66b266"},
-                       gradient=("#ffffff", "#66b266"), min_value=0, max_value=1,
+                       comments=comments, legend={"not detected": MEASURED_NONE, "detected": "#66b266"},
+                       gradient=(MEASURED_NONE, "#66b266"), min_value=0, max_value=1,
                        metadata={"run": run_id} if run_id else None)
 
 
