@@ -35,6 +35,14 @@ def test_transparent_proxy_and_admin_api(gateway, digits):
         assert clients[0]["queries"] == 100 and "alice" not in clients[0]["client"]  # the key is hashed
         metrics = httpx.get(url + "/_advmatrix/metrics").text
         assert "advmatrix_gateway_queries_observed_total 100" in metrics
+        from prometheus_client.parser import text_string_to_metric_families
+
+        families = {f.name: f for f in text_string_to_metric_families(metrics)}
+        seconds = {s.name: s.value for s in families["advmatrix_gateway_observe_seconds"].samples}
+        millis = {s.name: s.value for s in families["advmatrix_gateway_observe_ms"].samples}
+        assert seconds["advmatrix_gateway_observe_seconds_count"] >= 1
+        assert seconds["advmatrix_gateway_observe_seconds_sum"] * 1000 == pytest.approx(
+            millis["advmatrix_gateway_observe_ms_sum"])
         assert "/_advmatrix/alerts" in httpx.get(url + "/_advmatrix/openapi.json").json()["paths"]
 
 

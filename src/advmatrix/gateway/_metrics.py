@@ -37,9 +37,13 @@ class Metrics:
                                   value=gw.writer.dropped)
         yield GaugeMetricFamily("advmatrix_gateway_clients", "Clients whose query counts are kept.",
                                 value=len(gw.counts))
-        yield SummaryMetricFamily("advmatrix_gateway_observe_ms", "Milliseconds from a request's arrival to its "
+        # Prometheus names time in seconds; the _ms family stays for dashboards built on it, and is deprecated.
+        yield SummaryMetricFamily("advmatrix_gateway_observe_seconds", "Seconds from a request's arrival to its "
                                   "observation, over observed requests.", count_value=gw.observed_requests,
-                                  sum_value=gw.latency_sum)
+                                  sum_value=gw.latency_sum / 1000)
+        yield SummaryMetricFamily("advmatrix_gateway_observe_ms", "Deprecated (use advmatrix_gateway_observe_seconds): "
+                                  "milliseconds from a request's arrival to its observation.",
+                                  count_value=gw.observed_requests, sum_value=gw.latency_sum)
         if gw.sinks:
             events = CounterMetricFamily("advmatrix_gateway_sink_alerts", "Alerts per SIEM sink by outcome: sent, "
                                          "failed (refused or out of retries), dropped (queue full or shutdown).",
