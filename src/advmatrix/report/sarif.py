@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -48,7 +47,6 @@ def _scanned(report: ScanReport) -> str:
 _QUOTED = re.compile(r"'([^']+)'")
 
 
-@functools.lru_cache(maxsize=256)
 def _lines(path: str) -> tuple[str, ...] | None:
     """The lines of a text file (a JSON listing or agent config), None for a binary or unreadable one."""
     try:
@@ -60,11 +58,14 @@ def _lines(path: str) -> tuple[str, ...] | None:
         return None
 
 
-def _start_line(path: str, construct: str) -> int:
+def _start_line(path: str, construct: str, read: dict[str, tuple[str, ...] | None]) -> int:
     """The line of a text file where the construct a finding names (``server 'w' env 'API_KEY'``) is
     written: each quoted name found as a JSON string, the next one after the last; line 1 when the file
     is binary or a name is not found. GitHub code scanning shows a result only with a line."""
-    lines = _lines(path)
+    # read once per log (a config has many findings), never kept past it: the file may change between scans
+    if path not in read:
+        read[path] = _lines(path)
+    lines = read[path]
     if not lines:
         return 1
     at = 0
@@ -89,6 +90,7 @@ def to_sarif(report: ScanReport, *, analysed: bool = True, least: Severity = Sev
     critical whenever a critical one was in the same scan."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
+    read: dict[str, tuple[str, ...] | None] = {}
     for f in report.findings:
         if f.severity < least:
             continue
@@ -113,7 +115,7 @@ def to_sarif(report: ScanReport, *, analysed: bool = True, least: Severity = Sev
                 # offset goes with line 1 (the offset is in the result's properties as well)
                 region = {"startLine": 1, "byteOffset": f.offset}
             else:
-                region = {"startLine": 1 if f.member else _start_line(f.path, f.construct)}
+                region = {"startLine": 1 if f.member else _start_line(f.path, f.construct, read)}
         location: dict[str, Any] = {"physicalLocation": {"artifactLocation": place, "region": region}}
         if f.member:
             location["logicalLocations"] = [{"fullyQualifiedName": f.member, "kind": "member"}]
