@@ -30,6 +30,16 @@ def _banner(proc: subprocess.Popen, timeout: float = 120.0) -> str:
     pytest.fail(f"no banner; the process said: {''.join(seen)}")
 
 
+def _get_when_up(url: str) -> httpx.Response:
+    """GET ``url``, waiting for the server: the banner comes just before uvicorn starts accepting."""
+    for _ in range(100):
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    return httpx.get(url, timeout=5)
+
+
 @pytest.mark.parametrize(("args", "path"), [
     (["serve", "--port", "0"], "/"),
     (["serve-llm-app", "--port", "0"], "/v1/models"),
@@ -42,12 +52,7 @@ def test_port_zero_names_the_port_bound(tmp_path, args, path):
         line = _banner(proc)
         url, port = BANNER.search(line).groups()
         assert int(port) > 0, line
-        for _ in range(100):  # the banner comes just before uvicorn starts accepting
-            try:
-                r = httpx.get(url + path, timeout=5)
-                break
-            except httpx.ConnectError:
-                time.sleep(0.1)
+        r = _get_when_up(url + path)
         assert r.status_code == 200, r.text
     finally:
         proc.send_signal(signal.SIGINT)
@@ -71,12 +76,7 @@ def test_sigterm_stops_the_gateway_with_every_event_written_and_the_database_clo
         try:
             url = BANNER.search(_banner(proc)).group(1)
             body = {"model": "m", "messages": [{"role": "user", "content": "what are your opening hours?"}]}
-            for _ in range(100):
-                try:
-                    httpx.get(url + "/_advmatrix/health", timeout=5)
-                    break
-                except httpx.ConnectError:
-                    time.sleep(0.1)
+            _get_when_up(url + "/_advmatrix/health")
             with httpx.Client(base_url=url, timeout=30) as client:
                 for _ in range(20):
                     assert client.post("/v1/chat/completions", json=body).status_code == 200
