@@ -133,14 +133,24 @@ def front_bits(system: System, comp: Component) -> int:
     return system.memo("front-reach", compute)[system.position(comp.id)] & ~(1 << system.position(comp.id))
 
 
+#: The controls that act on what passes through the component holding them (filters, limits, access checks,
+#: logging of the traffic), and so guard what lies behind it. The others speak of their holder alone: one
+#: model's hardening or alignment hardens no other, one agent's approvals gate no other agent's actions.
+ON_THE_WAY = frozenset({"AML.M0002", "AML.M0004", "AML.M0010", "AML.M0015", "AML.M0019", "AML.M0020", "AML.M0024",
+                        "AML.M0033", "AML.M0034"})
+#: Checks of files (signing, verification, scanning): a hub or registry that holds one checks the files that
+#: come through it, but a model that holds one (``signed: true``) has checked only its own file.
+FILE_CHECKS = frozenset({"AML.M0013", "AML.M0014", "AML.M0016"})
+
+
 def holder(system: System, comp: Component, target: Component, mid: str, front: int,
            technique_id: str = "") -> str | None:
     """Where mitigation ``mid`` is in place for ``comp``'s finding of ``technique_id``, or None: on the
     component itself; on the component a rule placed it on outside the query path (a training set, a
     tool); for an adversary's finding, listed in any component's ``controls`` (a field such as a model's
     ``signed`` speaks of that component only: its checked weights stop no attachment a user opens);
-    else on the query path, and then only when every way in from an outside party or an unguarded start
-    passes a component that holds it: a rate limit on one of two APIs in front of a model leaves the
+    else, for a control that acts on what passes through (:data:`ON_THE_WAY`, and a file check held by
+    something other than a model, :data:`FILE_CHECKS`), on the query path, and then only when every way in from an outside party or an unguarded start passes a component that holds it: a rate limit on one of two APIs in front of a model leaves the
     model open through the other. ``front`` is :func:`front_bits` of ``comp``."""
     if holds(comp, mid, technique_id):
         return comp.id
@@ -153,8 +163,11 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     if (target.id != comp.id and target.kind != "service" and (not in_front_of_it or target.kind == "tool")
             and holds(target, mid)):
         return target.id
+    if mid not in ON_THE_WAY and mid not in FILE_CHECKS:
+        return None
     unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))
     return None if comp.id in unguarded else labels.get(comp.id)
+
 
 
 #: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
@@ -182,10 +195,13 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     components some way in reaches without passing a holder (from an outside party or a component
     nothing feeds), and for every component a holder reaches, one such holder. Two passes over the
     flows per mitigation, however many findings ask: a walk per finding was quadratic on a long chain."""
-    held = {c.id for c in system.components if holds(c, mid)}
+    held = {c.id for c in system.components if holds(c, mid) and (mid in ON_THE_WAY or c.kind != "model")}
     if not held:
         return frozenset(c.id for c in system.components), {}
     forward, fed = system.memo("guard-flows", lambda: _inference_flows(system))
+    # ... walked over the flows not marked trusted: what crosses a trusted flow (our staff's lessons read by a
+    # lookup tool) is no adversary's, so it is no way in that a filter must see
+    forward = system.memo("guard-flows-untrusted", lambda: _inference_flows(system, untrusted_only=True)[0])
     # A store nothing feeds is a way in for content (an input filter must see it), but not for queries:
     # a query limit or output obfuscation at the API is bypassed only by another way to ask.
     queries_only = mid in AT_THE_API
@@ -218,11 +234,11 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     return frozenset(unguarded), labels
 
 
-def _inference_flows(system: System) -> tuple[dict[str, list[str]], frozenset[str]]:
+def _inference_flows(system: System, untrusted_only: bool = False) -> tuple[dict[str, list[str]], frozenset[str]]:
     """The flows that carry content at inference time (none leaves a training set), as successor
     lists, and the components some such flow feeds; the same for every mitigation."""
     forward: dict[str, list[str]] = {}
-    for a, b, _trusted in system.edges():
-        if not is_training_data(system.component(a)):
+    for a, b, trusted in system.edges():
+        if not is_training_data(system.component(a)) and not (untrusted_only and trusted):
             forward.setdefault(a, []).append(b)
     return forward, frozenset(b for targets in forward.values() for b in targets)

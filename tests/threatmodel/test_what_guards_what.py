@@ -1,0 +1,72 @@
+"""A control in front of a component guards it only from what passes through: a checked signature speaks
+of the signed file, a guardrail in front of an app covers the ways people reach it, and a lookup fed only
+over trusted flows from our own material is no way in that a filter must see."""
+
+from __future__ import annotations
+
+from advmatrix.threatmodel import System
+from advmatrix.threatmodel.predict import predict
+
+
+def system(components, flows=()) -> System:
+    return System.model_validate({"name": "t", "components": components, "flows": list(flows)})
+
+
+def held(s: System) -> dict[tuple[str, str, str], str | None]:
+    """(component, technique, mitigation) -> where it is in place (None: missing)."""
+    return {(f.component, f.technique_id, m.id): m.in_place_at for f in predict(s).findings for m in f.mitigations}
+
+
+def test_a_signed_model_in_front_verifies_no_other_models_weights():
+    # an OCR model whose file is checked before loading feeds a vendor's hosted LLM: the check is of the OCR
+    # model's file, not of the LLM's supply chain
+    s = system([{"id": "people", "kind": "external", "actor": "user"},
+                {"id": "portal", "kind": "service", "audience": "public", "authentication": "oauth",
+                 "returns": "labels"},
+                {"id": "ocr", "kind": "model", "task": "generation", "modality": "image", "outputs": ["text"],
+                 "trained_by": "vendor", "source": "vendor", "artifact_format": "onnx", "signed": True},
+                {"id": "app", "kind": "llm-app", "system_prompt": True},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                 "source": "vendor-api", "artifact_format": "hosted"}],
+               [{"from": "people", "to": "portal"}, {"from": "portal", "to": "ocr"}, {"from": "ocr", "to": "app"},
+                {"from": "app", "to": "llm"}, {"from": "llm", "to": "app"}])
+    got = held(s)
+    assert got[("ocr", "AML.T0010", "AML.M0014")] == "ocr"
+    llm = {k: v for k, v in got.items() if k[0] == "llm" and k[2] in ("AML.M0014", "AML.M0013")}
+    assert llm and all(v is None for v in llm.values()), llm
+
+
+def test_a_hub_that_scans_what_it_hands_out_checks_the_files_that_come_through_it():
+    s = system([{"id": "hub", "kind": "external", "actor": "vendor", "controls": ["AML.M0016"]},
+                {"id": "m", "kind": "model", "task": "generation", "modality": "text", "trained_by": "open-source",
+                 "source": "huggingface", "artifact_format": "pickle"}],
+               [{"from": "hub", "to": "m"}])
+    assert held(s)[("m", "AML.T0011.000", "AML.M0016")] == "hub"
+    # the same scan held by a model is a scan of that model's own file
+    s = system([{"id": "scanned", "kind": "model", "task": "classification", "controls": ["AML.M0016"]},
+                *s.model_dump(mode="json", exclude_none=True)["components"][1:]], [{"from": "scanned", "to": "m"}])
+    assert held(s)[("m", "AML.T0011.000", "AML.M0016")] is None
+
+
+def tutor(*, lookup_flow_trusted: bool) -> System:
+    return system([{"id": "children", "kind": "external", "actor": "user"},
+                   {"id": "web", "kind": "service", "audience": "public", "authentication": "oauth",
+                    "returns": "text"},
+                   {"id": "moderation", "kind": "model", "task": "classification", "modality": "text",
+                    "controls": ["AML.M0020"]},
+                   {"id": "tutor", "kind": "llm-app", "system_prompt": True, "tools": ["search"]},
+                   {"id": "search", "kind": "tool", "side_effects": "read", "source": "first-party",
+                    "sensitive": False},
+                   {"id": "lessons", "kind": "retrieval-store", "writers": "internal", "sources": ["collected"]}],
+                  [{"from": "children", "to": "web"}, {"from": "web", "to": "moderation"},
+                   {"from": "moderation", "to": "tutor"}, {"from": "tutor", "to": "web"},
+                   {"from": "web", "to": "children"},
+                   {"from": "lessons", "to": "search", "trusted": lookup_flow_trusted}])
+
+
+def test_a_guardrail_in_front_covers_an_app_whose_lookup_reads_only_trusted_material():
+    got = held(tutor(lookup_flow_trusted=True))
+    direct = got[("tutor", "AML.T0051.000", "AML.M0020")]
+    assert direct == "moderation"
+    # the same lookup over a flow not said trusted is a way in the guardrail does not see
+    assert held(tutor(lookup_flow_trusted=False))[("tutor", "AML.T0051.000", "AML.M0020")] is None
