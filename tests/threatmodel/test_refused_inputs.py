@@ -37,7 +37,7 @@ def test_a_blank_property_name_is_refused_at_the_mapping():
 
 
 @pytest.mark.parametrize(("when", "extra", "says"), [
-    ("{kind: model, exposed: {}}", "", "'exposed' takes true, false or {untrusted: true, direct: true}"),
+    ("{kind: model, exposed: {}}", "", "'exposed' takes true, false or {untrusted: true, direct: true, replies: true}"),
     ("{kind: model}", "    mitigations: {AML.M0015: {component: adversary}}\n",
      "a mitigation goes on a component of the system; an adversary holds no controls"),
 ])

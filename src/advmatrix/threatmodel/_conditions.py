@@ -11,7 +11,9 @@ Conditions (no code is evaluated):
   Operators: ``{in: [...]}``, ``{not_in: [...]}``, ``{set: true|false}`` (stated / not stated or empty).
 - Graph leaves, each over the flows of :meth:`System.edges`:
   ``exposed: true|false`` (reached while it runs from a public service or an external component;
-  content that only reaches a model as training data does not count),
+  content that only reaches a model as training data does not count; ``{direct: true}`` not through a
+  store, a tool or an endpoint that answers nothing, ``{replies: true}`` nor through a service that
+  answers with a verdict, so the sender reads the component's answers),
   ``upstream: {selector}`` / ``reachable_from: {selector}`` (content flows into this component,
   directly or not, from a component the selector matches), ``downstream: {selector}`` (content
   flows from this component to one the selector matches), ``fed_by: {selector}`` (a flow goes straight
@@ -154,9 +156,10 @@ class Condition:
         names = system.memo(key, lambda: _entry_names(system, comp, self.untrusted))
         if names is None:
             return False
-        if self.value == "direct":
-            # only those whose messages reach it straight, not through a store or a tool
-            direct = _direct_entries(system, comp, self.untrusted) - {comp.id}
+        if self.value in ("direct", "replies"):
+            # only those whose messages reach it straight, not through a store or a tool; for ``replies``
+            # not through a service that hands back only a verdict either (labels, scores): they get its answers
+            direct = _direct_entries(system, comp, self.untrusted, self.value == "replies") - {comp.id}
             if not direct:
                 return False
             names = names_of(system.component(i) for i in sorted(direct, key=system.positions().__getitem__))
@@ -338,19 +341,19 @@ def _own_upstream(system: System, comp: Component, untrusted: bool) -> tuple[Com
 _FORWARD_ENTRIES = 64
 
 
-def _direct_entries(system: System, comp: Component, untrusted: bool) -> frozenset[str]:
+def _direct_entries(system: System, comp: Component, untrusted: bool, replies: bool = False) -> frozenset[str]:
     """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way
-    (``comp`` itself when it is one)."""
-    direct = system.memo(("direct-map", untrusted), lambda: _direct_map(system, untrusted))
+    (``comp`` itself when it is one); with ``replies`` nor passing a service that answers with a verdict."""
+    direct = system.memo(("direct-map", untrusted, replies), lambda: _direct_map(system, untrusted, replies))
     if direct is not None:
         found = direct.get(comp.id, frozenset())
         return found | ({comp.id} if is_entry(comp) else frozenset())
 
     def compute() -> frozenset[str]:
-        holds = {c.id for c in system.components if _holds_content(c)}
+        holds = {c.id for c in system.components if _holds_content(c, replies)}
         seen = _unstored_walk(system, comp.id, system.flows_into(untrusted), holds | system.outside())
         return frozenset(i for i in seen if is_entry(system.component(i)) and (i == comp.id or i not in holds))
-    return system.memo(("direct-entries", comp.id, untrusted), compute)
+    return system.memo(("direct-entries", comp.id, untrusted, replies), compute)
 
 
 def _unstored_walk(system: System, start: str, nxt: Mapping[str, Iterable[str]], stops: set[str]) -> set[str]:
@@ -379,15 +382,15 @@ def _unstored_walk(system: System, start: str, nxt: Mapping[str, Iterable[str]],
     return seen
 
 
-def _direct_map(system: System, untrusted: bool) -> dict[str, frozenset[str]] | None:
+def _direct_map(system: System, untrusted: bool, replies: bool = False) -> dict[str, frozenset[str]] | None:
     """For every component, the entries whose content reaches it without resting in a store or a tool: a
     walk forward from each entry, where a walk back from every component was quadratic in a long chain
     (3,000 delegating agents took most of a minute); None when there are too many entries for that."""
     # an entry that answers nothing (a public upload or mail endpoint) is no one's direct way in
-    entries = [c.id for c in system.components if is_entry(c) and not _holds_content(c)]
+    entries = [c.id for c in system.components if is_entry(c) and not _holds_content(c, replies)]
     if len(entries) > _FORWARD_ENTRIES:
         return None
-    stores = {c.id for c in system.components if _holds_content(c)}
+    stores = {c.id for c in system.components if _holds_content(c, replies)}
     forward: dict[str, list[str]] = {}
     for a, b, trusted in system.edges():
         if not (untrusted and trusted):
@@ -401,10 +404,16 @@ def _direct_map(system: System, untrusted: bool) -> dict[str, frozenset[str]] | 
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _holds_content(comp: Component) -> bool:
+def _holds_content(comp: Component, replies: bool = False) -> bool:
     """Content passing this is stored or carried, not said to what follows: a store or a tool, or a
-    service that answers nothing (a mail gateway: whoever sends through it gets no reply to talk to)."""
-    return comp.kind in STORES or (isinstance(comp, ServiceComponent) and comp.returns == "none")
+    service that answers nothing (a mail gateway: whoever sends through it gets no reply to talk to); with
+    ``replies`` also a service that answers only with a verdict (what comes back is not the app's words)."""
+    return comp.kind in STORES or (isinstance(comp, ServiceComponent) and (
+        comp.returns in (VERDICTS if replies else ("none",))))
+
+
+#: What a service hands back that is a verdict drawn from a model's work, not its words.
+VERDICTS = ("none", "labels", "scores", "embeddings", "explanations")
 
 
 def read_field(comp: Component, name: str) -> Any:

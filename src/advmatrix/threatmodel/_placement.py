@@ -150,8 +150,10 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     tool); for an adversary's finding, listed in any component's ``controls`` (a field such as a model's
     ``signed`` speaks of that component only: its checked weights stop no attachment a user opens);
     else, for a control that acts on what passes through (:data:`ON_THE_WAY`, and a file check held by
-    something other than a model, :data:`FILE_CHECKS`), on the query path, and then only when every way in from an outside party or an unguarded start passes a component that holds it: a rate limit on one of two APIs in front of a model leaves the
-    model open through the other. ``front`` is :func:`front_bits` of ``comp``."""
+    something other than a model, :data:`FILE_CHECKS`), on the query path, and then only when every way
+    in from an outside party or an unguarded start passes a component that holds it: a rate limit on one
+    of two APIs in front of a model leaves the model open through the other. ``front`` is
+    :func:`front_bits` of ``comp``."""
     if holds(comp, mid, technique_id):
         return comp.id
     if comp.kind == "adversary":

@@ -258,13 +258,16 @@ class RuleChecker:
         if key == "exposed":
             if kinds == {"adversary"}:
                 raise self.fail(loc, name, "an adversary is on no flow, so 'exposed' never holds for one")
-            untrusted, usage = False, "'exposed' takes true, false or {untrusted: true, direct: true} (either key)"
+            untrusted, usage = False, ("'exposed' takes true, false or {untrusted: true, direct: true, replies: true} "
+                                       "(any of the keys)")
             if isinstance(value, dict):
-                if not value or set(value) - {"untrusted", "direct"} or \
+                if not value or set(value) - {"untrusted", "direct", "replies"} or \
                         not all(isinstance(v, bool) for v in value.values()):
                     raise self.fail(loc, name, usage)
-                # direct: someone reaches it without their content resting in a store or a tool on the way
-                untrusted, value = value.get("untrusted", False), "direct" if value.get("direct") else True
+                # direct: someone reaches it without their content resting in a store or a tool on the way;
+                # replies: ... nor passing a service that hands back only a verdict, so they read its answers
+                untrusted = value.get("untrusted", False)
+                value = "replies" if value.get("replies") else "direct" if value.get("direct") else True
             elif not isinstance(value, bool):
                 raise self.fail(loc, name, usage)
             return Condition("exposed", value, untrusted=untrusted)

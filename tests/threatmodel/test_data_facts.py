@@ -1,0 +1,49 @@
+"""What a description says of its data: a store said not sensitive holds nothing worth taking through the
+app that reads it, and a data set a vendor delivers privately is not one an adversary publishes."""
+
+from __future__ import annotations
+
+import pytest
+
+from advmatrix.threatmodel import System
+from advmatrix.threatmodel.predict import predict
+
+
+def system(components, flows=()) -> System:
+    return System.model_validate({"name": "t", "components": components, "flows": list(flows)})
+
+
+def found(s: System, component: str) -> set[str]:
+    return {f.technique_id for f in predict(s).findings if f.component == component}
+
+
+def lessons_bot(sensitive: bool | None) -> System:
+    store = {"id": "lessons", "kind": "retrieval-store", "writers": "internal", "sources": ["collected"]}
+    if sensitive is not None:
+        store["sensitive"] = sensitive
+    return system([{"id": "kids", "kind": "external", "actor": "user"},
+                   {"id": "web", "kind": "service", "audience": "public", "returns": "text"},
+                   {"id": "tutor", "kind": "llm-app", "system_prompt": True}, store,
+                   {"id": "thief", "kind": "adversary", "actor": "criminal", "goals": ["steal-data"],
+                    "access": ["query"]}],
+                  [{"from": "kids", "to": "web"}, {"from": "web", "to": "tutor"}, {"from": "lessons", "to": "tutor"},
+                   {"from": "tutor", "to": "web"}, {"from": "web", "to": "kids"}])
+
+
+TAKING = {"AML.T0082", "AML.T0085", "AML.T0085.000"}
+
+
+@pytest.mark.parametrize(("sensitive", "taken"), [(False, False), (True, True), (None, True)])
+def test_a_store_said_not_sensitive_has_nothing_worth_taking(sensitive, taken):
+    got = found(lessons_bot(sensitive), "tutor")
+    assert (TAKING <= got) if taken else not TAKING & got, TAKING & got
+
+
+@pytest.mark.parametrize(("source", "published"), [("vendor", False), ("scraped", True), ("public", True)])
+def test_an_adversary_in_the_supply_chain_publishes_only_data_that_is_published(source, published):
+    s = system([{"id": "labelled", "kind": "dataset", "source": source, "used_for": ["training"]},
+                {"id": "detector", "kind": "model", "task": "detection", "modality": "image", "trained_by": "us"},
+                {"id": "labeller", "kind": "adversary", "actor": "criminal", "goals": ["manipulate"],
+                 "access": ["supply-chain"]}],
+               [{"from": "labelled", "to": "detector"}])
+    assert ("AML.T0019" in found(s, "labelled")) is published

@@ -1,0 +1,71 @@
+"""Who reads a component's words: a portal that hands back only a verdict (approved, referred) lets no one
+iterate on an LLM's answers or coax its prompt out, publishes nothing generated, and a dashboard of flagged
+calls delivers no caller's message to the people who read it."""
+
+from __future__ import annotations
+
+import pytest
+
+from advmatrix.threatmodel import System
+from advmatrix.threatmodel.predict import predict
+
+
+def system(components, flows=()) -> System:
+    return System.model_validate({"name": "t", "components": components, "flows": list(flows)})
+
+
+def found(s: System, component: str) -> set[str]:
+    return {f.technique_id for f in predict(s).findings if f.component == component}
+
+
+def claims(returns: str) -> System:
+    """Claimants upload documents; an LLM app extracts fields a rule decides on; the portal returns ``returns``."""
+    return system([{"id": "claimants", "kind": "external", "actor": "user"},
+                   {"id": "portal", "kind": "service", "audience": "public", "authentication": "oauth",
+                    "returns": returns},
+                   {"id": "extractor", "kind": "llm-app", "system_prompt": True},
+                   {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                    "source": "vendor-api", "artifact_format": "hosted"},
+                   {"id": "decide", "kind": "service", "audience": "internal", "returns": "labels"},
+                   {"id": "fraudster", "kind": "adversary", "actor": "criminal", "goals": ["fraud", "steal-data"],
+                    "access": ["query", "content"]}],
+                  [{"from": "claimants", "to": "portal"}, {"from": "portal", "to": "extractor"},
+                   {"from": "extractor", "to": "llm"}, {"from": "llm", "to": "extractor"},
+                   {"from": "extractor", "to": "decide"}, {"from": "decide", "to": "portal"},
+                   {"from": "portal", "to": "claimants"}])
+
+
+#: Prompt extraction, iterating on prompts, probing for inventions, asking it about itself: each needs its words.
+NEED_REPLIES = {"AML.T0056", "AML.T0065", "AML.T0062", "AML.T0069"}
+
+
+@pytest.mark.parametrize("verdict", ["labels", "scores"])
+def test_an_app_behind_a_portal_that_returns_a_verdict_cannot_be_talked_into_anything_visible(verdict):
+    got = found(claims(verdict), "extractor")
+    assert not NEED_REPLIES & got, NEED_REPLIES & got
+    assert "AML.T0051.000" in got  # the uploaded text still goes straight into its prompt
+    assert NEED_REPLIES <= found(claims("text"), "extractor")
+
+
+def test_a_portal_that_returns_a_verdict_publishes_nothing_generated():
+    assert "AML.T0048.001" not in found(claims("labels"), "portal")
+    assert "AML.T0048.001" in found(claims("text"), "portal")
+
+
+def call_centre(dashboard_returns: str) -> System:
+    """Anyone can phone in; transcripts are classified and a dashboard shows supervisors what it returns."""
+    return system([{"id": "callers", "kind": "external", "actor": "internet"},
+                   {"id": "phone", "kind": "service", "audience": "public", "authentication": "none",
+                    "returns": "text"},
+                   {"id": "stt", "kind": "model", "task": "speech-recognition", "modality": "audio"},
+                   {"id": "sentiment", "kind": "model", "task": "classification", "modality": "text"},
+                   {"id": "dashboard", "kind": "service", "audience": "internal", "returns": dashboard_returns},
+                   {"id": "supervisors", "kind": "external", "actor": "user"}],
+                  [{"from": "callers", "to": "phone"}, {"from": "phone", "to": "stt"},
+                   {"from": "stt", "to": "sentiment"}, {"from": "sentiment", "to": "dashboard"},
+                   {"from": "dashboard", "to": "supervisors"}])
+
+
+def test_people_who_see_only_a_verdict_get_no_callers_message():
+    assert not {"AML.T0052", "AML.T0073"} & found(call_centre("labels"), "phone")
+    assert {"AML.T0052", "AML.T0073"} <= found(call_centre("text"), "phone")
