@@ -70,3 +70,21 @@ def test_a_guardrail_in_front_covers_an_app_whose_lookup_reads_only_trusted_mate
     assert direct == "moderation"
     # the same lookup over a flow not said trusted is a way in the guardrail does not see
     assert held(tutor(lookup_flow_trusted=False))[("tutor", "AML.T0051.000", "AML.M0020")] is None
+
+
+def drone(camera_fed_by: str) -> System:
+    return system([{"id": "scene", "kind": "external", "actor": camera_fed_by},
+                   {"id": "camera", "kind": "service", "audience": "internal", "authentication": "none",
+                    "returns": "none"},
+                   {"id": "detector", "kind": "model", "task": "detection", "modality": "image", "trained_by": "us"},
+                   {"id": "autopilot", "kind": "service", "audience": "internal", "returns": "none"}],
+                  [{"from": "scene", "to": "camera"}, {"from": "camera", "to": "detector"},
+                   {"from": "detector", "to": "autopilot"}])
+
+
+def test_a_camera_feed_only_the_scene_sends_to_is_no_place_for_query_controls():
+    query_controls = {"AML.M0004", "AML.M0002"}
+    got = {k[2] for k in held(drone("other")) if k[0] == "detector"}
+    assert not query_controls & got
+    # a camera people point things at through an app (actor user) is queried through it
+    assert query_controls <= {k[2] for k in held(drone("user")) if k[0] == "detector"}

@@ -74,6 +74,18 @@ def _generative(c: Component) -> bool:
     return c.kind == "llm-app" or (c.kind == "model" and c.get("task") in ("generation", "translation"))
 
 
+def _silent(comp: Component) -> bool | None:
+    """For an outside party, whether it sends no queries (the scene a camera sees, a vendor's delivery);
+    None for a component of ours."""
+    return comp.get("actor") in ("other", "vendor") if comp.kind == "external" else None
+
+
+def _fed_only_by_silent(system: System, comp: Component) -> bool:
+    """Whether every flow into ``comp`` comes straight from an outside party that sends no queries."""
+    sources = system.flows_into().get(comp.id, ())
+    return bool(sources) and all(_silent(system.component(a)) for a in sources)
+
+
 def _fits(system: System, comp: Component, mid: str) -> bool:
     """Whether mitigation ``mid`` can apply where ``comp``'s finding is: a generative-AI control needs a
     generative component there or behind it, multi-modal sensors a model there or behind it that senses
@@ -87,10 +99,11 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         return any(c.kind == "service" for c in in_front(system, comp))
     if mid in AT_THE_API and comp.kind in ("model", "llm-app"):
         # queried through a service or an app, or straight by a party that sends queries: a camera on the
-        # road ('other') or a vendor's delivery sends none, and an upload service is there for training data
-        return any(c.kind in ("service", "llm-app") for c in in_front(system, comp)) or any(
-            system.component(a).kind == "external" and system.component(a).get("actor") not in ("other", "vendor")
-            for a in system.flows_into().get(comp.id, ()))
+        # road ('other') or a vendor's delivery sends none, and an upload service is there for training data;
+        # nor is a service only such a party feeds (the drone's own camera feed) a way to query
+        return any(c.kind in ("service", "llm-app") and not _fed_only_by_silent(system, c)
+                   for c in in_front(system, comp)) or any(
+            _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
     if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
         return False
     if mid in GENERATIVE_ONLY:
