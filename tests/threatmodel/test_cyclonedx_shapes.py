@@ -199,16 +199,19 @@ def test_an_inline_data_set_never_merges_into_another_component(tmp_path):
         quietly(chatbot(tmp_path, cards([{"type": "dataset", "bom-ref": "tickets", "name": "other"}])))
 
 
-@pytest.mark.parametrize(("task", "modality", "outputs"), [
-    ("text-to-image", "text", ("image",)), ("image-text-to-text", "multimodal", ("text",)),
-    ("text-to-speech", "text", ("audio",)), ("automatic-speech-recognition", "audio", None)])
-def test_a_hugging_face_x_to_y_task_reads_x_and_makes_y(tmp_path, task, modality, outputs):
+@pytest.mark.parametrize(("task", "ours", "modality", "outputs"), [
+    ("text-to-image", "generation", "text", ("image",)), ("image-text-to-text", "generation", "multimodal", ("text",)),
+    ("text-to-speech", "generation", "text", ("audio",)),
+    ("automatic-speech-recognition", "speech-recognition", "audio", None),
+    ("document-ocr", "text-recognition", "image", None)])
+def test_a_hugging_face_x_to_y_task_reads_x_and_makes_y(tmp_path, task, ours, modality, outputs):
     def card(bom):
         params = bom["components"][0]["modelCard"]["modelParameters"]
         params["task"] = task
         params.pop("inputs", None)
         params.pop("outputs", None)
+        if ours == "text-recognition":
+            params["inputs"] = [{"format": "image"}]
     system, _ = quietly(chatbot(tmp_path, card))
     model = system.component("tuned-llm")
-    assert (model.task, model.modality, model.outputs) == (
-        "speech-recognition" if "speech-recognition" in task else "generation", modality, outputs)
+    assert (model.task, model.modality, model.outputs) == (ours, modality, outputs)

@@ -47,3 +47,15 @@ def test_an_adversary_in_the_supply_chain_publishes_only_data_that_is_published(
                  "access": ["supply-chain"]}],
                [{"from": "labelled", "to": "detector"}])
     assert ("AML.T0019" in found(s, "labelled")) is published
+
+
+def test_a_model_that_reads_text_off_images_is_evaded_like_one_that_transcribes_speech():
+    # a doctored invoice misread under the payout threshold: the OCR model decides what the document says
+    s = system([{"id": "claimants", "kind": "external", "actor": "user"},
+                {"id": "portal", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "ocr", "kind": "model", "task": "text-recognition", "modality": "image"}],
+               [{"from": "claimants", "to": "portal"}, {"from": "portal", "to": "ocr"}])
+    got = found(s, "ocr")
+    assert {"AML.T0015", "AML.T0043"} <= got
+    # scans people upload are not sensed from the world: no physical-environment attack unless it says so
+    assert "AML.T0041" not in got

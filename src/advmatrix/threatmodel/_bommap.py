@@ -19,6 +19,8 @@ _LIST_FIELDS = {"controls", "used_for", "sources", "tools", "goals", "access", "
 # CycloneDX tasks are free text (Hugging Face pipeline names, mostly); ours is a closed list.
 _TASKS = (
     ("speech-recognition", "speech-recognition"),
+    # reading text off images (OCR, handwriting, documents): a decision on the input, as transcription is
+    ("ocr", "text-recognition"), ("text-recognition", "text-recognition"),
     # Hugging Face's "x-to-y" pipelines (text-to-image, image-text-to-text, text-to-speech) make y
     ("-to-", "generation"),
     ("classification", "classification"), ("detection", "detection"), ("segmentation", "segmentation"),

@@ -143,7 +143,7 @@ class ModelComponent(Component):
     task: (
         Literal[
             "classification", "detection", "segmentation", "regression", "generation", "embedding",
-            "ranking", "anomaly-detection", "speech-recognition", "translation", "other",
+            "ranking", "anomaly-detection", "speech-recognition", "text-recognition", "translation", "other",
         ]
         | None
     ) = None
