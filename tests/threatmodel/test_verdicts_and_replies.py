@@ -69,3 +69,14 @@ def call_centre(dashboard_returns: str) -> System:
 def test_people_who_see_only_a_verdict_get_no_callers_message():
     assert not {"AML.T0052", "AML.T0073"} & found(call_centre("labels"), "phone")
     assert {"AML.T0052", "AML.T0073"} <= found(call_centre("text"), "phone")
+
+
+@pytest.mark.parametrize(("task", "leaks"), [("classification", False), ("generation", True), (None, True)])
+def test_a_moderation_classifier_in_front_of_a_chatbot_does_not_reply_with_the_bots_text(task, leaks):
+    s = system([{"id": "kids", "kind": "external", "actor": "user"},
+                {"id": "web", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "moderation", "kind": "model", "modality": "text", **({"task": task} if task else {})},
+                {"id": "tutor", "kind": "llm-app"}],
+               [{"from": "kids", "to": "web"}, {"from": "web", "to": "moderation"},
+                {"from": "moderation", "to": "tutor"}, {"from": "tutor", "to": "web"}, {"from": "web", "to": "kids"}])
+    assert ("AML.T0024" in found(s, "moderation")) is leaks
