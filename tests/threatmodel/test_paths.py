@@ -668,3 +668,35 @@ flows:
     assert {"AML.T0051.001", "AML.T0077"} <= set(p.technique_ids)
     # what eve types rests in the tickets the summariser reads: planted text, though eve only queries
     assert walker(s, p, adversary=s.component("eve"))(("AML.T0051.001", "AML.T0077")) is not None
+
+
+def _call_centre(access: str) -> str:
+    return f"""name: calls
+components:
+  - {{id: callers, kind: external, actor: user}}
+  - {{id: phone, kind: service, audience: public, authentication: none, returns: none}}
+  - {{id: stt, kind: model, task: speech-recognition, modality: audio, trained_by: vendor, source: vendor}}
+  - {{id: flagger, kind: model, task: classification, modality: text, trained_by: us}}
+  - {{id: transcripts, kind: dataset, source: collected, writers: internal, used_for: [training]}}
+  - {{id: dashboard, kind: service, audience: internal, returns: labels}}
+  - {{id: eve, kind: adversary, actor: criminal, goals: [evade, manipulate], access: [{access}]}}
+flows:
+  - {{from: callers, to: phone}}
+  - {{from: phone, to: stt}}
+  - {{from: stt, to: flagger}}
+  - {{from: stt, to: transcripts}}
+  - {{from: transcripts, to: flagger}}
+  - {{from: flagger, to: dashboard}}
+"""
+
+
+@pytest.mark.parametrize("access", ["query", "supply-chain"])
+def test_a_caller_poisons_only_the_model_that_learns_from_their_calls(access):
+    # The vendor's speech model learns nothing from the calls; the flagger is retrained on their transcripts.
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    tm = tmr.build(load_system_text(_call_centre(access)), k=20)
+    poisoned = {c for p in tm.paths for t, cs in zip(p.techniques, tm.path_components(p), strict=True)
+                if t.startswith("AML.T0018") for c in cs}
+    assert ("stt" in poisoned) is (access == "supply-chain"), poisoned

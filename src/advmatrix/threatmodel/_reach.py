@@ -52,10 +52,16 @@ NEEDS: dict[str, frozenset[str]] = {
     "AML.T0051.001": frozenset({"content", "insider", "network", "supply-chain"}),
     "AML.T0093": frozenset({"content", "insider", "network"}),
     "AML.T0077": frozenset({"content", "insider", "network"}),
+    # changing a model: its files from a hand in the supply chain or a foothold, or (poisoning) through the
+    # data it learns from; a caller of a vendor's speech model holds neither
+    "AML.T0018": frozenset({"supply-chain", "insider", "network", "content"}),
+    "AML.T0018.001": frozenset({"supply-chain", "insider", "network"}),
+    "AML.T0018.002": frozenset({"supply-chain", "insider", "network"}),
 }
-#: Of those, the ones whose text a user's queries can plant too, where what they send comes to rest in a
-#: store that the app then reads (a chat whose messages become tickets a second app summarises).
-PLANTED_BY_QUERY = frozenset({"AML.T0051.001", "AML.T0093", "AML.T0077"})
+#: Of those, the ones a user's queries can do too, where what they send comes to rest in a store or data set
+#: that the component then reads (a chat whose messages become tickets a second app summarises; calls kept
+#: as the training set of the model that flags them).
+PLANTED_BY_QUERY = frozenset({"AML.T0051.001", "AML.T0093", "AML.T0077", "AML.T0018", "AML.T0018.000"})
 #: Techniques on artifacts that ship in an app on people's devices: anyone who installs it holds them.
 _ON_DEVICE_ANYONE = frozenset({"AML.T0044", "AML.T0035", "AML.T0037"})
 #: What a step gives the adversary for the steps after it (sub-techniques included): credentials
