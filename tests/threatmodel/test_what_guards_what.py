@@ -88,3 +88,14 @@ def test_a_camera_feed_only_the_scene_sends_to_is_no_place_for_query_controls():
     assert not query_controls & got
     # a camera people point things at through an app (actor user) is queried through it
     assert query_controls <= {k[2] for k in held(drone("user")) if k[0] == "detector"}
+
+
+def test_a_signature_checks_a_file_after_signing_not_what_the_weights_learned():
+    s = system([{"id": "m", "kind": "model", "task": "classification", "trained_by": "open-source",
+                 "source": "huggingface", "artifact_format": "torch", "signed": True},
+                {"id": "scraped", "kind": "dataset", "source": "scraped", "writers": "public",
+                 "used_for": ["fine-tuning"]}],
+               [{"from": "scraped", "to": "m"}])
+    got = held(s)
+    assert got[("m", "AML.T0018.001", "AML.M0013")] == "m"  # a layer added to the signed file is caught
+    assert got[("m", "AML.T0018.000", "AML.M0013")] is None  # poisoned weights are signed as they are

@@ -173,21 +173,23 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
 
 
 #: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
-#: the weights is code signing of the weights, against their manipulation.
-ALSO_FOR = ("AML.T0018",)
+#: the weights is code signing of the weights, against changing the file after it was signed (a layer
+#: added, malware embedded), not against poisoning (AML.T0018.000): weights trained on poisoned data, or
+#: poisoned by whoever published them, are signed as they are.
+ALSO_FOR = ("AML.T0018", "AML.T0018.001", "AML.T0018.002")
 
 
 def holds(comp: Component, mid: str, technique_id: str = "") -> bool:
     """Whether ``comp`` holds mitigation ``mid``: in its controls, or by a field that says the same thing
     (``rate_limited: true`` on a service is AML.M0004, ``autonomy: human-approval`` AML.M0029, ``signed:
-    true`` on a model AML.M0014, and AML.M0013 against changed weights, ``technique_id`` AML.T0018 and
-    its sub-techniques, not against a tampered framework)."""
+    true`` on a model AML.M0014, and AML.M0013 against changed weights, ``technique_id`` in
+    :data:`ALSO_FOR`, not against poisoning or a tampered framework)."""
     if mid in comp.controls:
         return True
     if any(m == mid and comp.kind == kind and comp.get(name) == value
            for (kind, name, value), m in IMPLIED_CONTROLS.items()):
         return True
-    return technique_id.startswith(ALSO_FOR) and any(
+    return technique_id in ALSO_FOR and any(
         m == mid and comp.kind == kind and comp.get(name) == value for (kind, name, value), m in ALSO_HOLDS.items())
 
 
