@@ -210,3 +210,20 @@ def test_a_model_we_trained_from_scratch_is_not_asked_where_its_weights_come_fro
     asked = {(g.component, g.field) for g in unstated(load_system_text(text))}
     assert ("m", "source") not in asked and ("m", "base_model") not in asked
     assert ("h", "source") in asked  # a published model may come from a hub or elsewhere
+
+
+def test_an_app_without_tools_is_not_asked_how_freely_it_acts():
+    text = """name: t
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: app, kind: llm-app, system_prompt: true%s}
+  - {id: lookup, kind: tool, side_effects: write}
+flows:
+  - {from: u, to: chat}
+  - {from: chat, to: app}
+"""
+    assert all(g.field != "autonomy" for g in unstated(load_system_text(text % "")) if g.component == "app")
+    # with a tool to act through, how freely it acts decides findings
+    assert any(g.field == "autonomy" for g in unstated(load_system_text(text % ", tools: [lookup]"))
+               if g.component == "app")
