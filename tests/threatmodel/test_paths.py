@@ -700,3 +700,26 @@ def test_a_caller_poisons_only_the_model_that_learns_from_their_calls(access):
     poisoned = {c for p in tm.paths for t, cs in zip(p.techniques, tm.path_components(p), strict=True)
                 if t.startswith("AML.T0018") for c in cs}
     assert ("stt" in poisoned) is (access == "supply-chain"), poisoned
+
+
+@pytest.mark.parametrize(("access", "poisons"), [("query", False), ("content", True)])
+def test_a_caller_whose_queries_go_nowhere_near_the_training_data_does_not_poison_it(access, poisons):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    text = f"""name: mt
+components:
+  - {{id: people, kind: external, actor: user}}
+  - {{id: api, kind: service, audience: public, returns: text}}
+  - {{id: nmt, kind: model, task: translation, modality: text, trained_by: us}}
+  - {{id: corpora, kind: dataset, source: scraped, writers: public, used_for: [training]}}
+  - {{id: eve, kind: adversary, actor: criminal, goals: [manipulate, disrupt], access: [{access}]}}
+flows:
+  - {{from: people, to: api}}
+  - {{from: api, to: nmt}}
+  - {{from: nmt, to: api}}
+  - {{from: corpora, to: nmt}}
+"""
+    tm = tmr.build(load_system_text(text), k=20)
+    assert tm.paths
+    assert any("AML.T0020" in p.techniques for p in tm.paths) is poisons

@@ -80,3 +80,23 @@ def test_a_moderation_classifier_in_front_of_a_chatbot_does_not_reply_with_the_b
                [{"from": "kids", "to": "web"}, {"from": "web", "to": "moderation"},
                 {"from": "moderation", "to": "tutor"}, {"from": "tutor", "to": "web"}, {"from": "web", "to": "kids"}])
     assert ("AML.T0024" in found(s, "moderation")) is leaks
+
+
+@pytest.mark.parametrize(("returns", "billed"), [("none", False), ("text", True)])
+def test_a_download_page_does_no_ai_work_an_adversary_could_bill_us_for(returns, billed):
+    s = system([{"id": "hub", "kind": "service", "audience": "public", "returns": returns},
+                {"id": "m", "kind": "model", "task": "generation", "modality": "text"},
+                {"id": "abuser", "kind": "adversary", "actor": "criminal", "goals": ["misuse"], "access": ["public"]}],
+               [{"from": "m", "to": "hub"}] if returns == "none" else [{"from": "hub", "to": "m"}])
+    assert ("AML.T0034" in found(s, "hub")) is billed
+
+
+def test_an_adversary_who_wants_data_out_can_send_it_through_a_shell():
+    s = system([{"id": "ops", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "agent", "kind": "llm-app", "tools": ["shell"]},
+                {"id": "shell", "kind": "tool", "side_effects": "code-execution"},
+                {"id": "thief", "kind": "adversary", "actor": "criminal", "goals": ["steal-data"],
+                 "access": ["query"]}],
+               [{"from": "ops", "to": "agent"}, {"from": "agent", "to": "ops"}])
+    reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0086" for r in f.reasons]
+    assert any("thief wants data out" in r and "shell" in r for r in reasons), reasons

@@ -171,3 +171,19 @@ def test_a_query_limit_does_not_clear_a_planted_trigger():
     assert not {"AML.M0004", "AML.M0002"} & {m.id for m in trigger.mitigations}
     crafted = next(f for f in predict(s).findings if f.technique_id == "AML.T0043.001")
     assert "AML.M0004" in {m.id for m in crafted.mitigations if m.in_place}
+
+
+@pytest.mark.parametrize(("verifies", "probed"), [(True, True), (None, False)])
+def test_a_voice_matcher_whose_verdict_callers_hear_can_be_probed_and_tried_out(verifies, probed):
+    props = {} if verifies is None else {"properties": {"verifies_identity": verifies}}
+    got = found(behind_public_api({"task": "embedding", "modality": "audio", **props}, "labels"), "m")
+    assert ({"AML.T0042", "AML.T0043.003"} <= got) is probed
+
+
+def test_a_model_we_trained_and_keep_on_a_hub_is_ours_to_maintain():
+    ours = {"task": "generation", "modality": "text", "trained_by": "us", "source": "huggingface"}
+    got = found(behind_public_api(ours, "text"), "m")
+    assert not {"AML.T0109", "AML.T0111"} & got
+    assert "AML.T0010.003" in got  # the hub account can still be taken over and the files swapped
+    tuned = found(behind_public_api({**ours, "trained_by": "open-source", "fine_tuned": True}, "text"), "m")
+    assert {"AML.T0109", "AML.T0111"} <= tuned

@@ -57,11 +57,13 @@ NEEDS: dict[str, frozenset[str]] = {
     "AML.T0018": frozenset({"supply-chain", "insider", "network", "content"}),
     "AML.T0018.001": frozenset({"supply-chain", "insider", "network"}),
     "AML.T0018.002": frozenset({"supply-chain", "insider", "network"}),
+    # training data is poisoned by whoever writes it or supplies it, not by a caller whose queries go nowhere near it
+    "AML.T0020": frozenset({"content", "insider", "network", "supply-chain"}),
 }
 #: Of those, the ones a user's queries can do too, where what they send comes to rest in a store or data set
 #: that the component then reads (a chat whose messages become tickets a second app summarises; calls kept
 #: as the training set of the model that flags them).
-PLANTED_BY_QUERY = frozenset({"AML.T0051.001", "AML.T0093", "AML.T0077", "AML.T0018", "AML.T0018.000"})
+PLANTED_BY_QUERY = frozenset({"AML.T0051.001", "AML.T0093", "AML.T0077", "AML.T0018", "AML.T0018.000", "AML.T0020"})
 #: Techniques on artifacts that ship in an app on people's devices: anyone who installs it holds them.
 _ON_DEVICE_ANYONE = frozenset({"AML.T0044", "AML.T0035", "AML.T0037"})
 #: What a step gives the adversary for the steps after it (sub-techniques included): credentials
@@ -129,14 +131,14 @@ def can_take(system: System, technique_id: str, components: Iterable[str], acces
 
 
 def stored_by_query(system: System, components: Iterable[str], reach: frozenset[str] | None) -> bool:
-    """Whether one of ``components`` reads a store or data set (one flow back) that a query reaches: what
-    the adversary sends rests there until the component reads it."""
+    """Whether one of ``components`` is, or reads (one flow back), a store or data set that a query reaches:
+    what the adversary sends rests there until the component reads it."""
     if reach is None:
         return True
     held = system.memo("held", lambda: frozenset(c.id for c in system.components
                                                  if c.kind in ("dataset", "retrieval-store")))
     back = system.flows_into()
-    return any(s in reach and s in held for c in components for s in back.get(c, ()))
+    return any(s in reach and s in held for c in components for s in (c, *back.get(c, ())))
 
 
 def goal_serves(technique_id: str, goals: Iterable[str]) -> bool:
