@@ -100,3 +100,14 @@ def test_an_adversary_who_wants_data_out_can_send_it_through_a_shell():
                [{"from": "ops", "to": "agent"}, {"from": "agent", "to": "ops"}])
     reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0086" for r in f.reasons]
     assert any("thief wants data out" in r and "shell" in r for r in reasons), reasons
+
+
+def test_an_adversary_who_would_put_an_assistants_abilities_to_their_own_use_wants_its_tools():
+    s = system([{"id": "speaker", "kind": "service", "audience": "public", "returns": "audio"},
+                {"id": "assistant", "kind": "llm-app", "tools": ["lock"]},
+                {"id": "lock", "kind": "tool", "side_effects": "write", "properties": {"physical": True}},
+                {"id": "burglar", "kind": "adversary", "actor": "criminal", "goals": ["misuse"],
+                 "access": ["query"]}],
+               [{"from": "speaker", "to": "assistant"}, {"from": "assistant", "to": "speaker"}])
+    reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0053" for r in f.reasons]
+    assert any(r.startswith("burglar wants assistant to act for them") for r in reasons), reasons
