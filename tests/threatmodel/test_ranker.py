@@ -54,9 +54,11 @@ def test_the_model_learns_what_the_evidence_says(rules):
     assert ranker.coef["likely"] > 0
     p = ranker.scores([plain, service, product, extraction])
     assert min(p["AML.T0015"], p["AML.T0040"]) > max(p["AML.T0047"], p["AML.T0024.002"])
-    # The reverse record reverses the order: the fit, not a fixed formula, decides.
+    # The reverse record reverses the order: the fit, not a fixed formula, decides; but evidence never
+    # counts against a technique, so the author's tier is weighed at zero, not below, and the record
+    # of use (the rate) carries the reversal.
     reverse = fit_ranker([(f, {"AML.T0047", "AML.T0024.002"}) for f, _ in obs])
-    assert reverse.coef["likely"] < 0
+    assert reverse.coef["likely"] == 0 and reverse.coef["rate"] > 0
     p = reverse.scores([plain, service, product, extraction])
     assert max(p["AML.T0015"], p["AML.T0040"]) < min(p["AML.T0047"], p["AML.T0024.002"])
 
@@ -92,7 +94,8 @@ def test_bundled_weights_rank_with_the_model():
     w = bundled_weights()
     assert w.ranker is not None and w.ranker.cases >= 20
     # docs/threatmodel-system.md promises that more evidence never lowers a score
-    assert all(w.ranker.coef[f] > 0 for f in ("rules", "likely", "specificity"))
+    assert all(w.ranker.coef[f] >= 0 for f in ("rules", "likely", "specificity"))
+    assert w.ranker.coef["rules"] > 0 and w.ranker.coef["likely"] > 0
     system = load_system_text("""\
 name: t
 components:

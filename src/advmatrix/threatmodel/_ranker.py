@@ -5,11 +5,13 @@ Public through :mod:`advmatrix.threatmodel.predict` (``Weights.ranker``).
 Why a model over features and not one estimate per rule: most rules fire on a handful of case
 studies, too few for a record of their own; per-rule estimates smoothed toward priors ranked the even
 half's held-out case studies at recall 0.725 (k = 25), this model, with six numbers in all, at 0.757
-(both leave-one-out, the features of each training case study computed without it). A rule a user
-writes is scored by the same features from its first use.
+(both leave-one-out, the features of each training case study computed without it; 0.754 on the rules
+as corrected in the nineteenth session). A rule a user writes is scored by the same features from its
+first use.
 
-In the fitted table the number of rules and the author's tier carry the score; the rate's weight comes
-out small and negative: with each training case study's rate computed without it, a technique only that
+In the fitted table the number of rules and the author's tier carry the score; specificity adds nothing
+once they are known (its weight, held at zero or above, is zero); the rate's weight comes out small and
+negative: with each training case study's rate computed without it, a technique only that
 case study used looks unused, as a technique new to ATLAS will, so popularity is not what decides.
 """
 
@@ -23,13 +25,15 @@ from typing import Any
 
 from .rules import Rule
 
-__all__ = ["FEATURES", "Ranker", "evidence", "fit_ranker", "specificity"]
+__all__ = ["FEATURES", "MORE_IS_MORE", "Ranker", "evidence", "fit_ranker", "specificity"]
 
 #: The features, in the order of the fitted coefficients:
 #: ``rate`` log share of the case studies that used the technique (smoothed: an unused one is not impossible);
 #: ``rules`` log(1 + distinct rules that found it); ``specificity`` of its most specific rule (0 to 3);
 #: ``likely`` 1 when a rule's author called it likely; ``sub`` 1 for a sub-technique.
 FEATURES = ("rate", "rules", "specificity", "likely", "sub")
+#: The features that are evidence for the technique: their weights are held at zero or above.
+MORE_IS_MORE = frozenset({"rules", "specificity", "likely"})
 
 
 def specificity(rule: Rule) -> int:
@@ -117,9 +121,21 @@ def fit_ranker(observations: Iterable[tuple[Iterable[Rule], Iterable[str]]], c: 
                          "where it was not")
     x = np.array(rows, dtype=float)
     scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(x), labels)
+    z = scaler.transform(x)
+    # More evidence must never lower a score (docs/threatmodel-system.md): a feature of MORE_IS_MORE whose
+    # weight comes out negative is left out and the rest refitted, until none is (scikit-learn's logistic
+    # regression takes no bounds on its weights, and this active set is all such a bound would do here).
+    kept = list(range(len(FEATURES)))
+    while True:
+        model = LogisticRegression(C=c, max_iter=5000).fit(z[:, kept], labels)
+        wrong = [i for i, w in zip(kept, model.coef_[0], strict=True) if FEATURES[i] in MORE_IS_MORE and w < 0]
+        if not wrong:
+            break
+        kept = [i for i in kept if i not in wrong]
+    standard = np.zeros(len(FEATURES))
+    standard[kept] = model.coef_[0]
     # Fold the standardisation into the coefficients so that scoring needs neither numpy nor the scaler.
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    coef = model.coef_[0] / scale
+    coef = standard / scale
     intercept = float(model.intercept_[0] - float(np.sum(coef * scaler.mean_)))
     return Ranker(intercept, dict(zip(FEATURES, (float(v) for v in coef), strict=True)), dict(used_all), len(obs))
