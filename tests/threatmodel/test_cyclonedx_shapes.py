@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from advmatrix.errors import FormatError
-from advmatrix.threatmodel import load_cyclonedx
+from advmatrix.threatmodel import load_cyclonedx, predict
 
 BOMS = Path(__file__).parents[2] / "examples" / "boms"
 SERIAL = "3e671687-395b-41f5-a30f-a58921a69b79"
@@ -215,3 +215,31 @@ def test_a_hugging_face_x_to_y_task_reads_x_and_makes_y(tmp_path, task, ours, mo
     system, _ = quietly(chatbot(tmp_path, card))
     model = system.component("tuned-llm")
     assert (model.task, model.modality, model.outputs) == (ours, modality, outputs)
+
+
+def test_another_companys_api_we_call_is_no_public_entry_and_every_audience_read_is_assumed(tmp_path):
+    def vendor(bom):
+        bom["metadata"]["manufacturer"] = {"name": "Example Help Ltd"}
+        bom["services"].append({"bom-ref": "vendor-llm-api", "name": "vendor chat completions",
+                                "provider": {"name": "Some Model Vendor"}, "x-trust-boundary": True,
+                                "data": [{"flow": "outbound", "classification": "prompts",
+                                          "source": ["helpdesk-bot"], "destination": ["helpdesk-bot"]}]})
+    system, said = quietly(chatbot(tmp_path, vendor))
+    assert not said
+    api, ours = system.component("vendor-llm-api"), system.component("chat-api")
+    assert api.audience == "internal" and "audience" in api.properties["assumed"]
+    assert ours.audience == "public" and "audience" in ours.properties["assumed"]
+    # the way in is our own chat API, not the vendor's endpoint
+    found = {f.technique_id for f in predict(system).findings if f.component == "vendor-llm-api"}
+    assert "AML.T0049" not in found
+
+
+def test_a_dependency_on_a_service_that_lists_its_data_flows_adds_none_against_them(tmp_path):
+    def collector(bom):
+        bom["services"].append({"bom-ref": "events", "name": "event collector",
+                                "data": [{"flow": "inbound", "classification": "clicks", "source": ["helpdesk-bot"],
+                                          "destination": ["tickets"]}]})
+        bom["dependencies"].append({"ref": "tuned-llm", "dependsOn": ["events"]})
+    system, said = quietly(chatbot(tmp_path, collector))
+    assert {("helpdesk-bot", "events"), ("events", "tickets")} <= flows(system)
+    assert not {("events", "tuned-llm"), ("tuned-llm", "events")} & flows(system)

@@ -154,6 +154,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         if ref in entries and entries[ref]["kind"] == "dataset" and "used_for" not in entries[ref]:
             entries[ref]["used_for"] = sorted(uses)
 
+    said: set[str] = set()  # services whose data[] gives their flows
     for svc in services:
         props = read_properties(svc, PROPERTY_PREFIX, lines, "service")
         sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
@@ -165,10 +166,15 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
             raise FormatError(lines.twice(sid, "components or services"))
         if entry["kind"] == "service":
             if "audience" not in props:
-                if svc.get("x-trust-boundary") is True:
-                    entry["audience"] = "public"
-                else:
+                provider = str((svc.get("provider") or {}).get("name") or "").strip().lower()
+                if provider and ours and provider not in ours:
+                    # another organisation's API that we call (a vendor's model endpoint): the trust boundary
+                    # it crosses is our way out, and only we send to it
                     assume(entry, "audience", "internal")
+                else:
+                    # a boundary crossed inward says outsiders reach it, not which outsiders: assumed, so
+                    # the console and the report list it for the user to settle
+                    assume(entry, "audience", "public" if svc.get("x-trust-boundary") is True else "internal")
             if svc.get("authenticated") is False:
                 entry["authentication"] = "none"
             elif svc.get("authenticated") is True and "authentication" not in props:
@@ -178,6 +184,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                 entry.setdefault("properties", {})["endpoints"] = ", ".join(map(str, svc["endpoints"]))
         apply_properties(entry, props, source)
         entries[sid] = entry
+        if any(isinstance(d, dict) and (d.get("source") or d.get("destination")) for d in svc.get("data") or []):
+            said.add(sid)
         for data in svc.get("data") or []:
             if not isinstance(data, dict):
                 continue
@@ -189,6 +197,10 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     for dep in bom.get("dependencies") or []:
         if isinstance(dep, dict):
             for ref in dep.get("dependsOn") or []:
+                if local(str(ref)) in said:
+                    # a service whose data[] says where its data comes from and goes is read that way: a
+                    # dependency on it (a backend that reads the events it collects) adds no flow against them
+                    continue
                 flows.append({"from": local(str(ref)), "to": local(str(dep.get("ref")))})
                 # A service or app that depends on a model (or another service) calls it: its requests
                 # flow there too, not only the answers back.
