@@ -111,3 +111,17 @@ def test_an_adversary_who_would_put_an_assistants_abilities_to_their_own_use_wan
                [{"from": "speaker", "to": "assistant"}, {"from": "assistant", "to": "speaker"}])
     reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0053" for r in f.reasons]
     assert any(r.startswith("burglar wants assistant to act for them") for r in reasons), reasons
+
+
+@pytest.mark.parametrize(("access", "customer"), [("physical", False), ("account", True)])
+def test_an_adversary_who_can_only_change_the_scene_does_not_use_the_product(access, customer):
+    s = system([{"id": "partners", "kind": "external", "actor": "partner"},
+                {"id": "api", "kind": "service", "audience": "partner", "authentication": "oauth",
+                 "returns": "scores"},
+                {"id": "change", "kind": "model", "task": "segmentation", "modality": "image"},
+                {"id": "concealer", "kind": "adversary", "actor": "nation-state", "goals": ["evade"],
+                 "access": [access]}],
+               [{"from": "partners", "to": "api"}, {"from": "api", "to": "change"}, {"from": "change", "to": "api"},
+                {"from": "api", "to": "partners"}])
+    reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0047" for r in f.reasons]
+    assert any(r.startswith("concealer reaches the model") for r in reasons) is customer
