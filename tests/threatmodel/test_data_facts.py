@@ -59,3 +59,19 @@ def test_a_model_that_reads_text_off_images_is_evaded_like_one_that_transcribes_
     assert {"AML.T0015", "AML.T0043"} <= got
     # scans people upload are not sensed from the world: no physical-environment attack unless it says so
     assert "AML.T0041" not in got
+
+
+@pytest.mark.parametrize(("side_effects", "sensitive", "leaks"), [
+    ("external-communication", True, True), ("external-communication", None, False), ("read", None, True)])
+def test_a_plugin_that_reads_a_mailbox_leaks_through_the_app_whatever_else_it_can_do(side_effects, sensitive, leaks):
+    plugin = {"id": "mail", "kind": "tool", "side_effects": side_effects, "source": "third-party"}
+    if sensitive is not None:
+        plugin["sensitive"] = sensitive
+    s = system([{"id": "people", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "assistant", "kind": "llm-app", "tools": ["mail"]}, plugin],
+               [{"from": "people", "to": "chat"}, {"from": "chat", "to": "assistant"},
+                {"from": "assistant", "to": "chat"}])
+    got = {f.technique_id: f for f in predict(s).findings if f.component == "assistant"}
+    for tid in ("AML.T0057", "AML.T0085.001"):
+        assert (tid in got and any("mail" in r for r in got[tid].reasons)) is leaks, tid
