@@ -125,3 +125,16 @@ def test_an_adversary_who_can_only_change_the_scene_does_not_use_the_product(acc
                 {"from": "api", "to": "partners"}])
     reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0047" for r in f.reasons]
     assert any(r.startswith("concealer reaches the model") for r in reasons) is customer
+
+
+@pytest.mark.parametrize(("through_store", "spent"), [(True, False), (False, True)])
+def test_an_upload_endpoint_spends_the_ai_work_only_where_it_feeds_the_model_itself(through_store, spent):
+    uploads = [{"id": "upload", "kind": "service", "audience": "public", "authentication": "api-key",
+                "returns": "none", "rate_limited": False},
+               {"id": "app", "kind": "llm-app"}, {"id": "llm", "kind": "model", "task": "generation"},
+               {"id": "docs", "kind": "retrieval-store", "writers": "public"}]
+    flows = ([{"from": "upload", "to": "docs"}, {"from": "docs", "to": "app"}] if through_store else
+             [{"from": "upload", "to": "app"}]) + [{"from": "app", "to": "llm"}, {"from": "llm", "to": "app"}]
+    got = found(system(uploads, flows), "upload")
+    work = {"AML.T0029", "AML.T0034", "AML.T0034.000", "AML.T0091.000"}
+    assert (work <= got) if spent else not work & got, work & got
