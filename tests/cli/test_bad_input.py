@@ -287,3 +287,9 @@ def test_odd_stores_hosts_keys_and_numbers_are_one_line_not_a_traceback(cli, tmp
     assert r.code == 2 and r.err.startswith("advmatrix: error: ") and len(r.err.strip().splitlines()) == 1, r.err
     assert says in r.err and "Traceback" not in r.err
     assert not (tmp_path / "\udcff\udcfe.db").exists()
+
+
+def test_a_misspelt_command_is_offered_the_nearest_one_once(cli):
+    r = cli("scna")
+    assert r.code == 2
+    assert r.err.count("Did you mean 'scan'?") == 1, r.err

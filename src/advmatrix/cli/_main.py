@@ -42,8 +42,12 @@ def _dispatch(argv: list[str]) -> int:
                 command += f" {words[0]}" + (f" {words[1]}" if len(words) > 1 and words[1] in getattr(
                     sub, "commands", {}) else "")
         hint = f" (see {command} --help)" if isinstance(exc, click.UsageError) else ""
+        text = exc.format_message()
+        if isinstance(exc, click.NoSuchCommand) and "Did you mean" in exc.message:
+            # typer writes its suggestion into the message and click appends its own again
+            text = exc.message
         # click lists choices on lines of their own ("Choose from:\n\tjson,\n\tmd"): one line here
-        said = " ".join(part.strip() for part in _escaped(exc.format_message(), argv).split("\n") if part.strip())
+        said = " ".join(part.strip() for part in _escaped(text, argv).split("\n") if part.strip())
         _say(f"{said}{hint}", argv)
         return exc.exit_code
     except click.Abort:
