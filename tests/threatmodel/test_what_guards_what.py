@@ -99,3 +99,23 @@ def test_a_signature_checks_a_file_after_signing_not_what_the_weights_learned():
     got = held(s)
     assert got[("m", "AML.T0018.001", "AML.M0013")] == "m"  # a layer added to the signed file is caught
     assert got[("m", "AML.T0018.000", "AML.M0013")] is None  # poisoned weights are signed as they are
+
+
+def test_a_control_written_where_no_finding_counts_it_is_said_once(cli, tmp_path):
+    (tmp_path / "s.yaml").write_text("""name: t
+components:
+  - {id: partners, kind: external, actor: partner}
+  - {id: api, kind: service, audience: partner, authentication: oauth, returns: text}
+  - {id: analyst, kind: llm-app, tools: [run-sql], controls: [AML.M0020]}
+  - {id: run-sql, kind: tool, side_effects: read, controls: [AML.M0027]}
+flows:
+  - {from: partners, to: api}
+  - {from: api, to: analyst}
+  - {from: analyst, to: api}
+""")
+    r = cli("threatmodel", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"))
+    assert r.code == 0, r.err
+    idle = [line for line in r.err.splitlines() if "no finding counts it there" in line]
+    # the agent's permissions written on its tool: said, at the tool's line, naming where they are needed
+    assert len(idle) == 1 and "s.yaml:6: component 'run-sql' lists AML.M0027" in idle[0], r.err
+    assert "needs it on analyst" in idle[0]

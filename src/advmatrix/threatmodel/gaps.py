@@ -30,12 +30,12 @@ from ._load import Located, capped, read_text, read_yaml
 from ._propreads import flat_values, property_kinds, property_reads
 from ._rulecheck import closed_values
 from ._words import nearest
-from .predict import bundled_weights
+from .predict import Prediction, bundled_weights
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
-__all__ = ["Assumption", "Gap", "assumed", "check_property_types", "misplaced_properties", "misspelt_properties",
-           "mistyped_properties", "raw_property_problems", "unstated"]
+__all__ = ["Assumption", "Gap", "assumed", "check_property_types", "idle_controls", "misplaced_properties",
+           "misspelt_properties", "mistyped_properties", "raw_property_problems", "unstated"]
 
 #: A free-text field is tried with this value: it matches rules that only ask that the field be stated.
 _STATED = "<stated>"
@@ -378,3 +378,32 @@ def _property_line(path: str, cid: str, name: str) -> int | None:
         if isinstance(item, dict) and item.get("id") == cid:
             return located.lines.get(("components", i, "properties", name))
     return None
+
+
+def idle_controls(system: System, prediction: Prediction) -> list[tuple[str, str, str, int]]:
+    """Each control a tool or its app lists that counts for none of the findings while a finding of that app
+    advises it elsewhere (an agent's permissions written on its tool, approvals on one of its two tools):
+    (component listing it, mitigation, the first such finding as "technique on component needs it on
+    target", how many in all), in the order of the components. Said so that a control written in the wrong
+    place is not read as held; a control that simply concerns no finding is not one."""
+    apps = {c.id: set(c.get("tools") or ()) for c in system.components if c.kind == "llm-app"}
+    listed = {(c.id, m) for c in system.components for m in c.controls}
+    # counted anywhere, it is where it belongs for that finding: only one that counts nowhere is idle
+    listed -= {(m.in_place_at, m.id) for f in prediction.findings for m in f.mitigations if m.in_place}
+    first: dict[tuple[str, str], str] = {}
+    count: dict[tuple[str, str], int] = {}
+    for f in prediction.findings:
+        tools = apps.get(f.component)
+        if tools is None:
+            continue
+        for m in f.mitigations:
+            if m.in_place:
+                continue
+            for cid, mid in listed:
+                # on the app's tool, or on the app where the finding wants it on a tool
+                if mid == m.id and cid != m.component and (cid in tools or cid == f.component):
+                    first.setdefault((cid, mid), f"{f.technique_id} on {f.component} needs it on {m.component}")
+                    count[(cid, mid)] = count.get((cid, mid), 0) + 1
+    order = {c.id: i for i, c in enumerate(system.components)}
+    return [(cid, mid, first[(cid, mid)], count[(cid, mid)])
+            for cid, mid in sorted(first, key=lambda key: (order[key[0]], key[1]))]

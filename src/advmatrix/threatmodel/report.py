@@ -17,6 +17,7 @@ import contextlib
 import json
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from ._references import mixed_script
 from ._transitions import Path as AttackPath
 from .diagram import path_svg, system_mermaid, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
-from .gaps import Assumption, Gap, assumed, check_property_types, raw_property_problems, unstated
+from .gaps import Assumption, Gap, assumed, check_property_types, idle_controls, raw_property_problems, unstated
 from .predict import Prediction, TechniqueFinding, predict
 from .rules import RuleSet
 from .system import System
@@ -201,6 +202,12 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
         raise UsageError(f"--paths must be 0 or more (got {k})")
     check_property_types(system, rules, source, lines, overlay, overlay_lines)
     prediction = predict(system, rules)
+    for cid, mid, first, n in idle_controls(system, prediction):
+        where = (f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else
+                 f"{source}:{lines[cid]}" if cid in (lines or {}) else source)
+        more = f" (and {n - 1} more)" if n > 1 else ""
+        warnings.warn(f"{where}: component '{cid}' lists {mid} in controls, but no finding counts it there: "
+                      f"{first}{more}", stacklevel=2)
     paths: list[AttackPath] = []
     if k and prediction.technique_ids:
         paths = system_paths(system, prediction, TransitionModel.learn(bundled()), k=k)
