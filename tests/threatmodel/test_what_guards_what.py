@@ -119,3 +119,14 @@ flows:
     # the agent's permissions written on its tool: said, at the tool's line, naming where they are needed
     assert len(idle) == 1 and "s.yaml:6: component 'run-sql' lists AML.M0027" in idle[0], r.err
     assert "needs it on analyst" in idle[0]
+
+
+def test_poisoning_a_model_through_its_data_is_stopped_where_the_data_are_checked():
+    s = system([{"id": "labels", "kind": "dataset", "writers": "public", "used_for": ["training"],
+                 "controls": ["AML.M0007", "AML.M0025"]},
+                {"id": "clf", "kind": "model", "task": "classification", "trained_by": "us"}],
+               [{"from": "labels", "to": "clf"}])
+    got = held(s)
+    for mid in ("AML.M0007", "AML.M0025"):
+        assert got[("clf", "AML.T0018.000", mid)] == "labels"
+        assert got[("clf", "AML.T0020", mid)] == "labels"
