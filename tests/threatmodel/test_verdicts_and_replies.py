@@ -138,3 +138,14 @@ def test_an_upload_endpoint_spends_the_ai_work_only_where_it_feeds_the_model_its
     got = found(system(uploads, flows), "upload")
     work = {"AML.T0029", "AML.T0034", "AML.T0034.000", "AML.T0091.000"}
     assert (work <= got) if spent else not work & got, work & got
+
+
+@pytest.mark.parametrize(("returns", "infiltrated"), [("none", True), ("text", False)])
+def test_mail_an_agent_acts_on_is_a_way_to_plant_prompts_ahead_of_time(returns, infiltrated):
+    s = system([{"id": "internet", "kind": "external", "actor": "internet"},
+                {"id": "inbound-mail", "kind": "service", "audience": "public", "returns": returns},
+                {"id": "responder", "kind": "llm-app", "autonomy": "autonomous"}],
+               [{"from": "internet", "to": "inbound-mail"}, {"from": "inbound-mail", "to": "responder"}])
+    got = found(s, "responder")
+    assert ("AML.T0093" in got) is infiltrated
+    assert ("AML.T0051.001" in got) is infiltrated  # indirect, as the same mail is
