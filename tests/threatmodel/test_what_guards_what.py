@@ -130,3 +130,17 @@ def test_poisoning_a_model_through_its_data_is_stopped_where_the_data_are_checke
     for mid in ("AML.M0007", "AML.M0025"):
         assert got[("clf", "AML.T0018.000", mid)] == "labels"
         assert got[("clf", "AML.T0020", mid)] == "labels"
+
+
+def test_query_controls_go_where_outsiders_queries_come_in_not_on_an_internal_batch_job():
+    s = system([{"id": "pool", "kind": "dataset", "writers": "internal", "used_for": ["evaluation"]},
+                {"id": "selector", "kind": "service", "audience": "internal", "returns": "scores"},
+                {"id": "teams", "kind": "external", "actor": "user"},
+                {"id": "classify", "kind": "service", "audience": "public", "returns": "scores"},
+                {"id": "clf", "kind": "model", "task": "classification", "modality": "image"}],
+               [{"from": "pool", "to": "selector", "trusted": True}, {"from": "selector", "to": "clf"},
+                {"from": "teams", "to": "classify"}, {"from": "classify", "to": "clf"}])
+    places = {(k[1], k[2]): next(m.component for f in predict(s).findings if f.component == "clf"
+                                 and f.technique_id == k[1] for m in f.mitigations if m.id == k[2])
+              for k in held(s) if k[0] == "clf" and k[2] in ("AML.M0004", "AML.M0002")}
+    assert places and set(places.values()) == {"classify"}, places

@@ -72,6 +72,11 @@ def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Com
     mask = system.memo(("fits-bits", kind, answering),
                        lambda: system.bits_of(c.id for c in system.components if fits(c)))
     if front_bits(system, comp) & mask:
+        if kind == "service":
+            # the nearest that outsiders' queries reach, over flows not said trusted: not an internal batch job
+            # fed from our own pool that happens to come first in the file
+            front = [c for c in _breadth_first(system, comp) if fits(c)]
+            return next((c for c in front if system.is_exposed(c, untrusted_only=True)), front[0])
         return next(c for c in _breadth_first(system, comp) if fits(c))
     # a service goes only where queries come in (in front, above); other kinds upstream, else behind
     ways = [] if kind == "service" else [False, True]
