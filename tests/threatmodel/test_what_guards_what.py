@@ -86,8 +86,10 @@ def test_a_camera_feed_only_the_scene_sends_to_is_no_place_for_query_controls():
     query_controls = {"AML.M0004", "AML.M0002"}
     got = {k[2] for k in held(drone("other")) if k[0] == "detector"}
     assert not query_controls & got
-    # a camera people point things at through an app (actor user) is queried through it
-    assert query_controls <= {k[2] for k in held(drone("user")) if k[0] == "detector"}
+    # a camera people point things at through an app (actor user) is queried through it; it answers
+    # nothing, so there are queries to limit but no outputs to blur
+    user = {k[2] for k in held(drone("user")) if k[0] == "detector"}
+    assert "AML.M0004" in user and "AML.M0002" not in user
 
 
 def test_a_signature_checks_a_file_after_signing_not_what_the_weights_learned():
@@ -144,3 +146,14 @@ def test_query_controls_go_where_outsiders_queries_come_in_not_on_an_internal_ba
                                  and f.technique_id == k[1] for m in f.mitigations if m.id == k[2])
               for k in held(s) if k[0] == "clf" and k[2] in ("AML.M0004", "AML.M0002")}
     assert places and set(places.values()) == {"classify"}, places
+
+
+def test_outputs_are_blurred_only_where_a_service_hands_some_back():
+    def scribe(returns):
+        return system([{"id": "patients", "kind": "external", "actor": "user"},
+                       {"id": "recorder", "kind": "service", "audience": "public", "returns": returns},
+                       {"id": "stt", "kind": "model", "task": "speech-recognition", "modality": "audio"}],
+                      [{"from": "patients", "to": "recorder"}, {"from": "recorder", "to": "stt"}])
+    offered = {k[2] for k in held(scribe("none")) if k[0] == "stt"}
+    assert "AML.M0002" not in offered and "AML.M0004" in offered  # a limit on queries still fits
+    assert "AML.M0002" in {k[2] for k in held(scribe("text")) if k[0] == "stt"}

@@ -101,7 +101,9 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         # queried through a service or an app, or straight by a party that sends queries: a camera on the
         # road ('other') or a vendor's delivery sends none, and an upload service is there for training data;
         # nor is a service only such a party feeds (the drone's own camera feed) a way to query
+        # and blurring outputs needs a service that hands some back: not a recorder that answers nothing
         return any(c.kind in ("service", "llm-app") and not _fed_only_by_silent(system, c)
+                   and not (mid == "AML.M0002" and c.get("returns") == "none")
                    for c in in_front(system, comp)) or any(
             _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
     if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
