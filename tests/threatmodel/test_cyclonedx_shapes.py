@@ -243,3 +243,16 @@ def test_a_dependency_on_a_service_that_lists_its_data_flows_adds_none_against_t
     system, said = quietly(chatbot(tmp_path, collector))
     assert {("helpdesk-bot", "events"), ("events", "tickets")} <= flows(system)
     assert not {("events", "tuned-llm"), ("tuned-llm", "events")} & flows(system)
+
+
+@pytest.mark.parametrize(("fmt", "modality", "warned"), [
+    ("application/x-parquet", "tabular", False), ("text/csv", "tabular", False), ("image/png", "image", False),
+    ("application/x-msdownload", None, True)])
+def test_a_model_cards_input_format_is_read_or_said_to_be_unread(tmp_path, fmt, modality, warned):
+    def card(bom):
+        params = bom["components"][0]["modelCard"]["modelParameters"]
+        params["task"] = "classification"
+        params["inputs"] = [{"format": fmt}]
+    system, said = quietly(chatbot(tmp_path, card))
+    assert system.component("tuned-llm").modality == modality
+    assert any(f"input format {fmt} is none advmatrix reads" in w for w in said) is warned, said

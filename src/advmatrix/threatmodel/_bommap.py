@@ -45,14 +45,18 @@ def _media(words: str) -> list[str]:
     return [kind for key, kind in _TASK_MEDIA if key in words]
 
 
+#: Words in a MIME type or format name that mean rows and columns.
+_TABLES = ("csv", "tsv", "parquet", "arrow", "feather", "avro", "orc", "excel", "spreadsheet", "xlsx", "tabular")
+
+
 def _modality(card: dict[str, Any], task: str) -> str | None:
     formats = [str(x.get("format", "")).lower() for x in card.get("inputs", []) if isinstance(x, dict)]
     formats = ["text" if f == "string" else f for f in formats]  # CycloneDX's examples write "string"
     if not formats and "-to-" in task.lower():  # text-to-image reads text, whatever it makes
         read = [k for k in _media(task.lower().split("-to-")[0]) if k != "video"]
         return read[0] if len(read) == 1 else "multimodal" if read else None
-    kinds = {f.split("/")[0] for f in formats if f}
-    kinds = {"tabular" if k == "application" and "csv" in "".join(formats) else k for k in kinds}
+    # application/x-parquet, text/csv...: a table whatever the MIME type's first half says
+    kinds = {"tabular" if any(t in f for t in _TABLES) else f.split("/")[0] for f in formats if f}
     found = {k for k in kinds if k in ("image", "text", "audio", "tabular")}
     if len(found) > 1:
         return "multimodal"
@@ -159,6 +163,12 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] 
     modality = _modality(params, str(task or ""))
     if modality:
         entry["modality"] = modality
+    elif any(isinstance(x, dict) and x.get("format") for x in params.get("inputs") or []):
+        # an input format named and not understood would leave the model's inputs quietly unstated
+        named = ", ".join(str(x["format"]) for x in params["inputs"] if isinstance(x, dict) and x.get("format"))
+        warnings.warn(f"component '{entry['id']}': model card input format {named} is none advmatrix reads "
+                      "(image, text, audio, tables); modality left unstated: say it in an overlay", UserWarning,
+                      stacklevel=2)
     outputs = _outputs(params) or (_media(str(task).lower().split("-to-", 1)[1]) if "-to-" in str(task or "") else [])
     if outputs:
         entry["outputs"] = outputs
