@@ -75,3 +75,39 @@ def test_a_plugin_that_reads_a_mailbox_leaks_through_the_app_whatever_else_it_ca
     got = {f.technique_id: f for f in predict(s).findings if f.component == "assistant"}
     for tid in ("AML.T0057", "AML.T0085.001"):
         assert (tid in got and any("mail" in r for r in got[tid].reasons)) is leaks, tid
+
+
+def test_a_store_that_trims_to_the_askers_rights_gives_each_their_own():
+    def bank(per_user):
+        return system([{"id": "customers", "kind": "external", "actor": "user"},
+                       {"id": "chat", "kind": "service", "audience": "public", "returns": "text"},
+                       {"id": "bot", "kind": "llm-app"},
+                       {"id": "statements", "kind": "retrieval-store", "writers": "internal", "sensitive": True,
+                        "per_user": per_user}],
+                      [{"from": "customers", "to": "chat"}, {"from": "chat", "to": "bot"},
+                       {"from": "statements", "to": "bot"}, {"from": "bot", "to": "chat"}])
+    assert "AML.T0085.000" not in found(bank(True), "bot")
+    assert "AML.T0085.000" in found(bank(False), "bot")
+
+
+@pytest.mark.parametrize(("physical", "sensed"), [(False, False), (None, True)])
+def test_an_adversary_with_physical_access_changes_only_what_a_model_senses(physical, sensed):
+    matcher = {"id": "faces", "kind": "model", "task": "classification", "modality": "image"}
+    if physical is not None:
+        matcher["properties"] = {"physical": physical}  # uploaded selfies, not a camera at a door
+    s = system([matcher, {"id": "scammer", "kind": "adversary", "actor": "criminal", "goals": ["evade"],
+                          "access": ["physical"]}])
+    assert ({"AML.T0041", "AML.T0008.003"} <= found(s, "faces")) is sensed
+
+
+def test_an_insiders_poisoning_is_stopped_where_the_data_are_checked():
+    s = system([{"id": "outcomes", "kind": "dataset", "writers": "internal", "used_for": ["training"],
+                 "controls": ["AML.M0007", "AML.M0025"]},
+                {"id": "sepsis", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us"},
+                {"id": "clinician", "kind": "adversary", "actor": "insider", "goals": ["manipulate"],
+                 "access": ["insider"]}],
+               [{"from": "outcomes", "to": "sepsis"}])
+    f = next(f for f in predict(s).findings if f.component == "sepsis" and f.technique_id == "AML.T0020")
+    assert any("clinician" in r for r in f.reasons)
+    assert {m.id: m.in_place_at for m in f.mitigations if m.id in ("AML.M0007", "AML.M0025")} == {
+        "AML.M0007": "outcomes", "AML.M0025": "outcomes"}

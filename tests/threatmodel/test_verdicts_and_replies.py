@@ -149,3 +149,32 @@ def test_mail_an_agent_acts_on_is_a_way_to_plant_prompts_ahead_of_time(returns, 
     got = found(s, "responder")
     assert ("AML.T0093" in got) is infiltrated
     assert ("AML.T0051.001" in got) is infiltrated  # indirect, as the same mail is
+
+
+def news(site: dict, *, feed_trusted: bool) -> System:
+    """An LLM app summarises scraped pages and posts the summaries to a public site; readers only read."""
+    return system([{"id": "web", "kind": "external", "actor": "internet"},
+                   {"id": "scraped", "kind": "retrieval-store", "sources": ["scraped"]},
+                   {"id": "summariser", "kind": "llm-app"},
+                   {"id": "llm", "kind": "model", "task": "generation", "modality": "text"},
+                   {"id": "site", "kind": "service", "audience": "public", "returns": "text", **site},
+                   {"id": "readers", "kind": "external", "actor": "user"}],
+                  [{"from": "web", "to": "scraped"}, {"from": "scraped", "to": "summariser"},
+                   {"from": "summariser", "to": "llm"}, {"from": "llm", "to": "summariser"},
+                   {"from": "summariser", "to": "site", "trusted": feed_trusted}, {"from": "site", "to": "readers"}])
+
+
+def test_a_site_that_publishes_what_an_llm_wrote_publishes_it_under_our_name():
+    s = news({"authentication": "none"}, feed_trusted=True)
+    assert {"AML.T0048.001", "AML.T0048.003"} <= found(s, "site")
+    assert "AML.T0048.002" in found(s, "llm")
+
+
+@pytest.mark.parametrize(("site", "trusted", "channel"), [
+    ({"authentication": "none"}, True, False),  # only our own summaries come in: no one's messages to pass on
+    ({"authentication": "none"}, False, True),
+    ({"authentication": "oauth", "open_signup": True}, False, True),  # anyone can sign up and post
+    ({"authentication": "oauth", "open_signup": False}, False, False)])
+def test_a_public_site_is_a_phishing_channel_only_where_outsiders_post_through_it(site, trusted, channel):
+    got = found(news(site, feed_trusted=trusted), "site")
+    assert ({"AML.T0052", "AML.T0073"} <= got) is channel, got & {"AML.T0052", "AML.T0073"}
