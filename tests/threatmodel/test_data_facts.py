@@ -111,3 +111,13 @@ def test_an_insiders_poisoning_is_stopped_where_the_data_are_checked():
     assert any("clinician" in r for r in f.reasons)
     assert {m.id: m.in_place_at for m in f.mitigations if m.id in ("AML.M0007", "AML.M0025")} == {
         "AML.M0007": "outcomes", "AML.M0025": "outcomes"}
+
+
+@pytest.mark.parametrize(("access", "eroded"), [("insider", True), ("query", False)])
+def test_someone_inside_can_wear_a_model_down_through_the_data_it_is_retrained_on(access, eroded):
+    s = system([{"id": "outcomes", "kind": "dataset", "writers": "internal", "used_for": ["training"]},
+                {"id": "sepsis", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us"},
+                {"id": "eve", "kind": "adversary", "actor": "insider", "goals": ["manipulate"], "access": [access]}],
+               [{"from": "outcomes", "to": "sepsis"}])
+    reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0031" for r in f.reasons]
+    assert any(r.startswith("eve can wear down sepsis") for r in reasons) is eroded, reasons
