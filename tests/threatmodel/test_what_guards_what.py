@@ -4,6 +4,8 @@ over trusted flows from our own material is no way in that a filter must see."""
 
 from __future__ import annotations
 
+import pytest
+
 from advmatrix.threatmodel import System
 from advmatrix.threatmodel.predict import predict
 
@@ -157,3 +159,21 @@ def test_outputs_are_blurred_only_where_a_service_hands_some_back():
     offered = {k[2] for k in held(scribe("none")) if k[0] == "stt"}
     assert "AML.M0002" not in offered and "AML.M0004" in offered  # a limit on queries still fits
     assert "AML.M0002" in {k[2] for k in held(scribe("text")) if k[0] == "stt"}
+
+
+@pytest.mark.parametrize(("actor", "refused"), [("internet", True), ("user", True), (None, True),
+                                                ("vendor", False), ("partner", False)])
+def test_only_a_partner_or_a_vendor_runs_controls_outside_the_system(actor, refused):
+    from advmatrix.errors import FormatError
+    from advmatrix.threatmodel import load_system_text
+
+    who = f", actor: {actor}" if actor else ""
+    text = ("name: t\ncomponents:\n"
+            f"  - {{id: outside, kind: external{who}, controls: [AML.M0004]}}\n"
+            "  - {id: api, kind: service, audience: public}\n")
+    if not refused:
+        assert load_system_text(text, "s.yaml").component("outside").controls == ("AML.M0004",)
+        return
+    with pytest.raises(FormatError, match=r"s\.yaml:3: components\[0\]\.controls: an outside party that is not a "
+                                          r"partner or a vendor .* runs none of your controls \(AML\.M0004\)"):
+        load_system_text(text, "s.yaml")

@@ -294,6 +294,18 @@ class ExternalComponent(Component):
     kind: Literal["external"]
     actor: Literal["user", "internet", "partner", "vendor", "other"] | None = None
 
+    @model_validator(mode="after")
+    def _controls_of_those_who_run_them(self) -> ExternalComponent:
+        # A partner or vendor runs processes of its own (a model hub scans what it hands out); people, the
+        # internet or the world at large hold none of ours: counted, a rate limit written on 'internet' would
+        # clear the findings behind it and pass --fail-on.
+        if self.controls and self.actor not in ("partner", "vendor"):
+            raise PydanticCustomError(
+                "contradicts_field", "{field}: an outside party that is not a partner or a vendor ({actor}) runs none "
+                "of your controls ({ids}); list them on the component that applies them",
+                {"ids": ", ".join(self.controls), "actor": self.actor or "actor unstated", "field": "controls"})
+        return self
+
 
 class AdversaryComponent(Component):
     """Who the system is defended against: who they are, what they want, what they can reach and know.
