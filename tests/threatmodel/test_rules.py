@@ -567,6 +567,10 @@ def test_a_rule_given_twice_is_used_once_and_an_empty_file_is_named(tmp_path):
     notes = [str(w.message) for w in said]
     assert any("b.yaml:2: rule AML.T0015 repeats the rule at" in n and "a.yaml:2; used once" in n for n in notes)
     assert any(n.endswith("c.yaml: holds no rules") for n in notes)
+    # the same file named twice, or inside a directory also named, is read once: its rules count once
+    for paths in ([one, one], [tmp_path, one]):
+        with pytest.warns(RuleWarning, match="a.yaml: given more than once; read once"):
+            assert len(load_rules(paths, include_bundled=False)) == 1
 
 
 def test_a_user_rule_comparing_a_bundled_property_with_another_type_is_warned_and_true_is_not_1(tmp_path):

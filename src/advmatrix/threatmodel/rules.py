@@ -184,8 +184,15 @@ def load_rules(paths: Iterable[str | Path] = (), *, include_bundled: bool = True
     seen = {(r.technique_id, repr(r.when)): f"{r.source}:{r.line}" for r in rules}
     notes: list[str] = []
     problems: list[str] = []
+    read: set[Path] = set()
     for p in paths:
         for f in _rule_files(Path(p)):
+            # one file named twice (--rules dir --rules dir/file) is one set of rules: counted twice, each of its
+            # rules would be a second piece of evidence and raise every score it touches
+            if f.resolve() in read:
+                notes.append(f"{f}: given more than once; read once")
+                continue
+            read.add(f.resolve())
             # Every file is read, so one run names what is wrong in each of them.
             try:
                 got, said = _load_file(f, read_text(f), str(f))
