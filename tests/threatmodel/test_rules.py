@@ -302,6 +302,9 @@ def test_a_reason_cannot_name_what_only_a_negation_mentions(tmp_path):
     with pytest.raises(FormatError, match=r"placeholder '\{upstream\}' names what 'upstream' matched, but"):
         rules_from(tmp_path, rule("kind: model\nnot: {upstream: {kind: service}}",
                                   reason="{component} fed by {upstream}"))
+    with pytest.raises(FormatError, match=r"placeholder '\{exposed\}' names the entry points .* 'exposed: false'"):
+        rules_from(tmp_path, rule("kind: model\nexposed: false", reason="{component} reached by {exposed}"))
+    assert rules_from(tmp_path, rule("kind: model\nexposed: true", reason="{component} reached by {exposed}"))
     with pytest.raises(FormatError, match=r"placeholder '\{properties\.\}'"):
         rules_from(tmp_path, rule("kind: model", reason="{component} {properties.}"))
 

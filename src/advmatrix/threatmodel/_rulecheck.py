@@ -106,6 +106,10 @@ class RuleChecker:
             # An unclosed brace would be printed as it is, in every reason the rule writes.
             raise self.fail((*loc, "reason"), name, "a '{' or '}' that opens or closes no placeholder")
         for ph in _PLACEHOLDER.findall(raw["reason"]):
+            if ph == "exposed" and ph not in known and any(
+                    leaf.op == "exposed" and not leaf.value for leaf in _leaves_of(when)):
+                raise self.fail((*loc, "reason"), name, "placeholder '{exposed}' names the entry points that reach "
+                                "the component, but this rule asks 'exposed: false', where there are none")
             if ph in GRAPH_LEAVES and ph not in known and ph in set(when.graph_leaves()):
                 raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' names what '{ph}' matched, but this "
                                 "rule tests it only under 'not', where it matches nothing")
@@ -459,13 +463,21 @@ def _multi(key: str, kinds: frozenset[str]) -> bool:
     return False
 
 
+def _leaves_of(cond: Condition) -> list[Condition]:
+    """The graph-leaf conditions at this level and under all/any/not (selectors excluded)."""
+    if cond.op in ("all", "any", "not"):
+        return [leaf for child in cond.children for leaf in _leaves_of(child)]
+    return [cond] if cond.op in GRAPH_LEAVES else []
+
+
 def _named_leaves(cond: Condition) -> list[str]:
     """The graph leaves whose matches a reason can name: those not under a ``not``."""
     if cond.op == "not":
         return []
     if cond.op in ("all", "any"):
         return [leaf for child in cond.children for leaf in _named_leaves(child)]
-    return [cond.op] if cond.op in GRAPH_LEAVES else []
+    # 'exposed: false' holds where nothing reaches the component: there is no entry point to name
+    return [cond.op] if cond.op in GRAPH_LEAVES and not (cond.op == "exposed" and not cond.value) else []
 
 
 def closed_values(cls: type, name: str) -> list[Any] | None:
