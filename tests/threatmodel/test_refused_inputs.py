@@ -38,6 +38,8 @@ def test_a_blank_property_name_is_refused_at_the_mapping():
 
 @pytest.mark.parametrize(("when", "extra", "says"), [
     ("{kind: model, exposed: {}}", "", "'exposed' takes true, false or {untrusted: true, direct: true, replies: true}"),
+    ("{kind: model, exposed: {Direct: true}}", "", "unknown key 'Direct' in 'exposed' (did you mean 'direct'?)"),
+    ("{kind: model, exposed: {direct: true, bogus: true}}", "", "unknown key 'bogus' in 'exposed'; 'exposed' takes"),
     ("{kind: model}", "    mitigations: {AML.M0015: {component: adversary}}\n",
      "a mitigation goes on a component of the system; an adversary holds no controls"),
 ])
@@ -201,3 +203,13 @@ def test_an_id_mixing_latin_with_a_lookalike_script_is_warned_about_and_named_in
     path.write_text("name: x\ncomponents:\n  - {id: \u043f\u043e\u0438\u0441\u043a, kind: service, audience: public}\n",
                     encoding="utf-8")
     assert "mixes" not in cli("threatmodel", path, "--json", "--paths", "0").err
+
+
+def test_a_rule_file_with_another_top_level_key_names_it(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("version: 2\nrules:\n  - id: AML.T0015\n    when: {kind: model}\n    reason: x\n")
+    with pytest.raises(FormatError, match=r"mine\.yaml:1: unknown key 'version'; a rule file is a mapping"):
+        load_rules([path], include_bundled=False)
+    path.write_text("rule:\n  - id: AML.T0015\n")
+    with pytest.raises(FormatError, match=r"unknown key 'rule' \(did you mean 'rules'\?\)"):
+        load_rules([path], include_bundled=False)

@@ -53,6 +53,11 @@ class RuleChecker:
 
     def rules(self) -> list[Rule]:
         data = self.located.data
+        if isinstance(data, dict) and set(data) - {"rules"}:
+            extra = sorted(map(str, set(data) - {"rules"}))[0]
+            near = nearest(extra, ["rules"])
+            raise self.fail((extra,), "", f"unknown key '{extra}'" + (" (did you mean 'rules'?)" if near else "")
+                            + "; a rule file is a mapping with one key, 'rules', holding a list of rules")
         if not isinstance(data, dict) or set(data) != {"rules"} or not isinstance(data["rules"], list):
             raise self.fail((), "", "a rule file is a mapping with one key, 'rules', holding a list of rules")
         # Every rule is checked, so one run names the first problem of each bad rule, not only the first.
@@ -265,8 +270,12 @@ class RuleChecker:
             untrusted, usage = False, ("'exposed' takes true, false or {untrusted: true, direct: true, replies: true} "
                                        "(any of the keys)")
             if isinstance(value, dict):
-                if not value or set(value) - {"untrusted", "direct", "replies"} or \
-                        not all(isinstance(v, bool) for v in value.values()):
+                extra = sorted(map(str, set(value) - {"untrusted", "direct", "replies"}))
+                if extra:
+                    near = nearest(extra[0], ["untrusted", "direct", "replies"])
+                    raise self.fail((*loc, extra[0]), name, f"unknown key '{extra[0]}' in 'exposed'"
+                                    + (f" (did you mean '{near}'?)" if near else "") + f"; {usage}")
+                if not value or not all(isinstance(v, bool) for v in value.values()):
                     raise self.fail(loc, name, usage)
                 # direct: someone reaches it without their content resting in a store or a tool on the way;
                 # replies: ... nor passing a service that hands back only a verdict, so they read its answers
