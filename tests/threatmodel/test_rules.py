@@ -572,8 +572,9 @@ def test_a_rule_given_twice_is_used_once_and_an_empty_file_is_named(tmp_path):
     assert any(n.endswith("c.yaml: holds no rules") for n in notes)
     # the same file named twice, or inside a directory also named, is read once: its rules count once
     for paths in ([one, one], [tmp_path, one]):
-        with pytest.warns(RuleWarning, match="a.yaml: given more than once; read once"):
+        with pytest.warns(RuleWarning) as said:
             assert len(load_rules(paths, include_bundled=False)) == 1
+        assert any(str(w.message).endswith("a.yaml: given more than once; read once") for w in said)
 
 
 def test_a_user_rule_comparing_a_bundled_property_with_another_type_is_warned_and_true_is_not_1(tmp_path):
