@@ -270,14 +270,25 @@ def test_a_bom_saved_with_a_utf8_byte_order_mark_is_still_a_bom(tmp_path, cli):
 
 
 @pytest.mark.parametrize(("change", "says"), [
-    (lambda b: b["components"][0].__setitem__("modelCard", [1]), "not a well-formed CycloneDX BOM"),
+    (lambda b: b["components"][0].__setitem__("modelCard", [1]),
+     "components[0].modelCard: expected an object, got a list"),
     (lambda b: b["components"][0].__setitem__("properties", None), "not a well-formed CycloneDX BOM"),
     (lambda b: b["dependencies"][0].__setitem__("dependsOn", "tuned-llm"),
-     "dependencies[0].dependsOn: expected a list, got str"),
-    (lambda b: b.__setitem__("services", ["svc"]), "services[0]: expected an object, got str"),
-    (lambda b: b["services"][0].__setitem__("data", "x"), "services[0].data: expected a list, got str"),
+     "dependencies[0].dependsOn: expected a list, got text"),
+    (lambda b: b.__setitem__("services", ["svc"]), "services[0]: expected an object, got text"),
+    (lambda b: b["services"][0].__setitem__("data", "x"), "services[0].data: expected a list, got text"),
     (lambda b: b["components"][0].__setitem__("properties", {"advmatrix:kind": "model"}),
-     "components[0].properties: expected a list, got dict"),
+     "components[0].properties: expected a list, got an object"),
+    (lambda b: b["services"][0].__setitem__("x-trust-boundary", "yes"),
+     "services[0].x-trust-boundary: expected true or false, got text"),
+    (lambda b: b["services"][0].__setitem__("authenticated", "false"),
+     "services[0].authenticated: expected true or false, got text"),
+    (lambda b: b["services"][0].__setitem__("provider", "Acme Corp"),
+     "services[0].provider: expected an object, got text"),
+    (lambda b: b["components"][0].__setitem__("bom-ref", 5), "components[0].bom-ref: expected text, got a number"),
+    (lambda b: b["components"][0]["modelCard"]["modelParameters"].__setitem__("inputs", {"format": "text"}),
+     "components[0].modelCard.modelParameters.inputs: expected a list, got an object"),
+    (lambda b: b["dependencies"][0].__setitem__("dependsOn", [None]), "dependencies[0].dependsOn[0]: expected text"),
 ])
 def test_shapes_the_schema_check_would_catch_are_one_line_without_it(monkeypatch, tmp_path, cli, change, says):
     monkeypatch.setitem(sys.modules, "cyclonedx.validation.json", None)

@@ -167,10 +167,26 @@ def check_shapes(bom: dict[str, Any], source: str) -> None:
     but it needs cyclonedx-python-lib, and without it a list given as text was read one character at
     a time or a misshapen service silently dropped."""
     def need(value: Any, kind: type, where: str) -> Any:
-        if value is not None and not isinstance(value, kind):
-            name = "a list" if kind is list else "an object"
-            raise FormatError(f"{source}: {where}: expected {name}, got {type(value).__name__}")
+        if value is not None and (not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))):
+            name = {list: "a list", dict: "an object", bool: "true or false", str: "text"}[kind]
+            got = {bool: "a boolean", str: "text", int: "a number", float: "a number", list: "a list",
+                   dict: "an object"}.get(type(value), type(value).__name__)
+            raise FormatError(f"{source}: {where}: expected {name}, got {got}")
         return value if value is not None else kind()
+
+    def card(item: dict[str, Any], where: str) -> None:
+        # what the import reads of a model: its card's task, inputs and outputs, its pedigree and supplier
+        params = need(need(item.get("modelCard"), dict, f"{where}.modelCard").get("modelParameters"), dict,
+                      f"{where}.modelCard.modelParameters")
+        for part in ("inputs", "outputs"):
+            for at, io in each(params.get(part), f"{where}.modelCard.modelParameters.{part}"):
+                need(io.get("format"), str, f"{at}.format")
+        each(params.get("datasets"), f"{where}.modelCard.modelParameters.datasets")
+        each(need(item.get("pedigree"), dict, f"{where}.pedigree").get("ancestors"), f"{where}.pedigree.ancestors")
+        for party in ("supplier", "manufacturer", "provider"):
+            need(need(item.get(party), dict, f"{where}.{party}").get("name"), str, f"{where}.{party}.name")
+        need(item.get("bom-ref"), str, f"{where}.bom-ref")
+        need(item.get("name"), str, f"{where}.name")
 
     def each(items: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
         return [(f"{where}[{i}]", need(item, dict, f"{where}[{i}]")) for i, item in enumerate(need(items, list, where))]
@@ -182,16 +198,22 @@ def check_shapes(bom: dict[str, Any], source: str) -> None:
         todo.append(("metadata.component", need(meta["component"], dict, "metadata.component")))
     while todo:
         where, item = todo.pop()
+        card(item, where)
         each(item.get("properties"), f"{where}.properties")
         need(item.get("endpoints"), list, f"{where}.endpoints")
         need(item.get("data"), list, f"{where}.data")
         todo += each(item.get("components"), f"{where}.components")
     for where, svc in services:  # a service's data names where its content comes from and goes
+        need(svc.get("x-trust-boundary"), bool, f"{where}.x-trust-boundary")
+        need(svc.get("authenticated"), bool, f"{where}.authenticated")
         for at, flow in each(svc.get("data"), f"{where}.data"):
             need(flow.get("source"), list, f"{at}.source")
             need(flow.get("destination"), list, f"{at}.destination")
     for where, dep in each(bom.get("dependencies"), "dependencies"):
-        need(dep.get("dependsOn"), list, f"{where}.dependsOn")
+        need(dep.get("ref"), str, f"{where}.ref")
+        for i, ref in enumerate(need(dep.get("dependsOn"), list, f"{where}.dependsOn")):
+            if not isinstance(ref, str):
+                need(ref if ref is not None else 0, str, f"{where}.dependsOn[{i}]")
 
 
 def slug(text: str) -> str:
