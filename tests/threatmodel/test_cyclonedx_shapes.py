@@ -256,3 +256,14 @@ def test_a_model_cards_input_format_is_read_or_said_to_be_unread(tmp_path, fmt, 
     system, said = quietly(chatbot(tmp_path, card))
     assert system.component("tuned-llm").modality == modality
     assert any(f"input format {fmt} is none advmatrix reads" in w for w in said) is warned, said
+
+
+def test_an_unread_input_format_is_said_even_when_the_task_gives_the_modality(tmp_path):
+    def card(bom):
+        params = bom["components"][0]["modelCard"]["modelParameters"]
+        params["task"] = "text-generation"
+        params["inputs"] = [{"format": "application/x-weird"}]
+    system, said = quietly(chatbot(tmp_path, card))
+    assert system.component("tuned-llm").modality == "text"
+    assert any("input format application/x-weird is none advmatrix reads" in w
+               and "modality read from the task (text)" in w for w in said), said

@@ -49,15 +49,22 @@ def _media(words: str) -> list[str]:
 _TABLES = ("csv", "tsv", "parquet", "arrow", "feather", "avro", "orc", "excel", "spreadsheet", "xlsx", "tabular")
 
 
+def _format_kind(fmt: str) -> str | None:
+    """The modality an input format names: a MIME type's first half, or a table whatever that says
+    (application/x-parquet, text/csv); None for one that names none of ours."""
+    fmt = "text" if fmt.lower() == "string" else fmt.lower()  # CycloneDX's examples write "string"
+    if any(t in fmt for t in _TABLES):
+        return "tabular"
+    kind = fmt.split("/")[0]
+    return kind if kind in ("image", "text", "audio") else None
+
+
 def _modality(card: dict[str, Any], task: str) -> str | None:
     formats = [str(x.get("format", "")).lower() for x in card.get("inputs", []) if isinstance(x, dict)]
-    formats = ["text" if f == "string" else f for f in formats]  # CycloneDX's examples write "string"
     if not formats and "-to-" in task.lower():  # text-to-image reads text, whatever it makes
         read = [k for k in _media(task.lower().split("-to-")[0]) if k != "video"]
         return read[0] if len(read) == 1 else "multimodal" if read else None
-    # application/x-parquet, text/csv...: a table whatever the MIME type's first half says
-    kinds = {"tabular" if any(t in f for t in _TABLES) else f.split("/")[0] for f in formats if f}
-    found = {k for k in kinds if k in ("image", "text", "audio", "tabular")}
+    found = {k for k in (_format_kind(f) for f in formats if f) if k}
     if len(found) > 1:
         return "multimodal"
     if found:
@@ -163,12 +170,13 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] 
     modality = _modality(params, str(task or ""))
     if modality:
         entry["modality"] = modality
-    elif any(isinstance(x, dict) and x.get("format") for x in params.get("inputs") or []):
-        # an input format named and not understood would leave the model's inputs quietly unstated
-        named = ", ".join(str(x["format"]) for x in params["inputs"] if isinstance(x, dict) and x.get("format"))
-        warnings.warn(f"component '{entry['id']}': model card input format {named} is none advmatrix reads "
-                      "(image, text, audio, tables); modality left unstated: say it in an overlay", UserWarning,
-                      stacklevel=2)
+    # an input format named and not understood: the modality is then the task's guess, or unstated
+    unread = [str(x["format"]) for x in params.get("inputs") or [] if isinstance(x, dict) and x.get("format")
+              and _format_kind(str(x["format"])) is None]
+    if unread:
+        then = f"modality read from the task ({modality})" if modality else "modality left unstated"
+        warnings.warn(f"component '{entry['id']}': model card input format {', '.join(unread)} is none advmatrix "
+                      f"reads (image, text, audio, tables); {then}: say it in an overlay", UserWarning, stacklevel=2)
     outputs = _outputs(params) or (_media(str(task).lower().split("-to-", 1)[1]) if "-to-" in str(task or "") else [])
     if outputs:
         entry["outputs"] = outputs
