@@ -213,3 +213,10 @@ def test_a_rule_file_with_another_top_level_key_names_it(tmp_path):
     path.write_text("rule:\n  - id: AML.T0015\n")
     with pytest.raises(FormatError, match=r"unknown key 'rule' \(did you mean 'rules'\?\)"):
         load_rules([path], include_bundled=False)
+
+
+@pytest.mark.parametrize(("field", "says"), [
+    ("signed: 2024-01-01", "components[0].signed: must be true or false (unquoted); got 2024-01-01 (YAML read a date)"),
+    ("signed: ~", "components[0].signed: must be true or false (unquoted); got nothing (an empty value)")])
+def test_a_date_or_an_empty_value_is_said_as_written_not_as_python(field, says):
+    assert refused(f"name: x\ncomponents:\n  - {{id: m, kind: model, {field}}}\n") == f"s.yaml:3: {says}"

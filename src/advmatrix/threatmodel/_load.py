@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import secrets
@@ -285,6 +286,10 @@ def _component_kind(raw: Loc) -> str | None:
 def _shown(value: Any, most: int = 120) -> str:
     """``repr(value)``, cut in the middle past ``most`` characters: a 30,000-item list given where one
     word belongs made a 200 KB error line."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"{value.isoformat()} (YAML read a date)"
     text = repr(value)
     return text if len(text) <= most else f"{text[:most - 30]} … {text[-20:]} ({len(text):,} characters)"
 
