@@ -5,12 +5,12 @@ Public through :mod:`advmatrix.threatmodel.predict` (``Weights.ranker``).
 Why a model over features and not one estimate per rule: most rules fire on a handful of case
 studies, too few for a record of their own; per-rule estimates smoothed toward priors ranked the even
 half's held-out case studies at recall 0.725 (k = 25), this model, with six numbers in all, at 0.757
-(both leave-one-out, the features of each training case study computed without it; 0.754 on the rules
+(both leave-one-out, the features of each training case study computed without it; 0.750 on the rules
 as corrected in the nineteenth session). A rule a user writes is scored by the same features from its
 first use.
 
-In the fitted table the number of rules and the author's tier carry the score; specificity adds nothing
-once they are known (its weight, held at zero or above, is zero); the rate's weight comes out small and
+In the fitted table the number of rules and the author's tier carry the score; specificity adds little
+once they are known (its weight is held at zero or above); the rate's weight comes out small and
 negative: with each training case study's rate computed without it, a technique only that
 case study used looks unused, as a technique new to ATLAS will, so popularity is not what decides.
 """
