@@ -10,11 +10,10 @@ from ..errors import FormatError, quoted
 from ..kb import bundled
 from ._conditions import COMBINATORS, GRAPH_LEAVES, OPERATORS, Condition, kind_test
 from ._load import MAX_PROBLEMS, Located
+from ._reasoncheck import reason_problem
 from ._words import a_kind, nearest
 from ._words import more as more_
 from .rules import (
-    _PLACEHOLDER,
-    BUILTIN_PLACEHOLDERS,
     PLACEMENT_KEYS,
     RULE_KEYS,
     STAGES,
@@ -28,8 +27,6 @@ from .system import COMPONENT_CLASSES, COMPONENT_KINDS, component_fields
 __all__ = ["RuleChecker", "closed_values"]
 
 
-#: The longest reason a rule may give, in characters (the bundled ones are under 300).
-MAX_REASON = 2_000
 #: Leaves that read no flows, so 'untrusted' means nothing to them, and why.
 _NO_FLOWS = {"adversary": "adversaries are not on the flows", "uses": "it reads the app's tools list, not flows",
              "present": "it asks about the whole system, not the flows"}
@@ -95,39 +92,9 @@ class RuleChecker:
         if not isinstance(tid, str) or tid not in self.matrix or type(self.matrix.get(tid)).__name__ != "Technique":
             raise self.fail((*loc, "id"), name, f"unknown ATLAS technique {quoted(tid)}")
         when = self.condition(raw["when"], (*loc, "when"), name, frozenset(COMPONENT_KINDS))
-        if not isinstance(raw["reason"], str) or not raw["reason"].strip():
-            raise self.fail((*loc, "reason"), name, "'reason' must be non-empty text")
-        if len(raw["reason"]) > MAX_REASON:  # a reason is a sentence; megabytes of one stalled every report
-            raise self.fail((*loc, "reason"), name, f"'reason' is {len(raw['reason']):,} characters; a reason "
-                            f"is a sentence (at most {MAX_REASON:,})")
-        # Any field may be shown (an unstated one reads "unstated"); graph facts only where the rule has the leaf.
-        # a leaf under not: matches nothing it could name, so it offers no placeholder
-        # A field of no kind the rule can match would always read "unstated"; {via} needs a leaf that finds
-        # where content comes from.
-        named = set(_named_leaves(when))
-        fields = set().union(*(component_fields(k) for k in _kinds_of(raw["when"], frozenset(COMPONENT_KINDS))))
-        known = (BUILTIN_PLACEHOLDERS - ({"via"} if not named - {"adversary", "present"} else set())) | named | fields
-        if "{" in _PLACEHOLDER.sub("", raw["reason"]) or "}" in _PLACEHOLDER.sub("", raw["reason"]):
-            # An unclosed brace would be printed as it is, in every reason the rule writes.
-            raise self.fail((*loc, "reason"), name, "a '{' or '}' that opens or closes no placeholder")
-        for ph in _PLACEHOLDER.findall(raw["reason"]):
-            if ph == "exposed" and ph not in known and any(
-                    leaf.op == "exposed" and not leaf.value for leaf in _leaves_of(when)):
-                raise self.fail((*loc, "reason"), name, "placeholder '{exposed}' names the entry points that reach "
-                                "the component, but this rule asks 'exposed: false', where there are none")
-            if ph in GRAPH_LEAVES and ph not in known and ph in set(when.graph_leaves()):
-                raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' names what '{ph}' matched, but this "
-                                "rule tests it only under 'not', where it matches nothing")
-            if ph == "via" and ph not in known:
-                raise self.fail((*loc, "reason"), name, "placeholder '{via}' names where content came from, but this "
-                                "rule has no exposed, upstream, downstream, reachable_from, fed_by or uses to find it")
-            if ph in component_fields() and ph not in known:
-                raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is a field no "
-                                f"{'/'.join(sorted(_kinds_of(raw['when'], frozenset(COMPONENT_KINDS))))} component "
-                                "has: it would always read 'unstated'")
-            if ph not in known and not (ph.startswith("properties.") and ph != "properties."):
-                raise self.fail((*loc, "reason"), name, f"placeholder '{{{ph}}}' is neither a component field nor "
-                                f"a graph leaf of this rule; see the placeholders in advmatrix.threatmodel.rules")
+        problem = reason_problem(raw["reason"], when, _kinds_of(raw["when"], frozenset(COMPONENT_KINDS)))
+        if problem:
+            raise self.fail((*loc, "reason"), name, problem)
         stage = self.stage(raw.get("stage"), (*loc, "stage"), name)
         given = raw.get("mitigations")
         # false, '' or [] read as "none" would hide a mistake: only a mapping (or nothing at all) is one
@@ -470,23 +437,6 @@ def _multi(key: str, kinds: frozenset[str]) -> bool:
                 return True
             todo += list(typing.get_args(ann)) if typing.get_origin(ann) is typing.Union else []
     return False
-
-
-def _leaves_of(cond: Condition) -> list[Condition]:
-    """The graph-leaf conditions at this level and under all/any/not (selectors excluded)."""
-    if cond.op in ("all", "any", "not"):
-        return [leaf for child in cond.children for leaf in _leaves_of(child)]
-    return [cond] if cond.op in GRAPH_LEAVES else []
-
-
-def _named_leaves(cond: Condition) -> list[str]:
-    """The graph leaves whose matches a reason can name: those not under a ``not``."""
-    if cond.op == "not":
-        return []
-    if cond.op in ("all", "any"):
-        return [leaf for child in cond.children for leaf in _named_leaves(child)]
-    # 'exposed: false' holds where nothing reaches the component: there is no entry point to name
-    return [cond.op] if cond.op in GRAPH_LEAVES and not (cond.op == "exposed" and not cond.value) else []
 
 
 def closed_values(cls: type, name: str) -> list[Any] | None:
