@@ -177,3 +177,13 @@ def test_only_a_partner_or_a_vendor_runs_controls_outside_the_system(actor, refu
     with pytest.raises(FormatError, match=r"s\.yaml:3: components\[0\]\.controls: an outside party that is not a "
                                           r"partner or a vendor .* runs none of your controls \(AML\.M0004\)"):
         load_system_text(text, "s.yaml")
+
+
+def test_a_guardrail_still_guards_what_it_hands_on_over_a_trusted_flow():
+    s = system([{"id": "people", "kind": "external", "actor": "user"},
+                {"id": "web", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "guard", "kind": "model", "task": "classification", "controls": ["AML.M0020"]},
+                {"id": "bot", "kind": "llm-app", "system_prompt": True}],
+               [{"from": "people", "to": "web"}, {"from": "web", "to": "guard"},
+                {"from": "guard", "to": "bot", "trusted": True}, {"from": "bot", "to": "web"}])
+    assert held(s)[("bot", "AML.T0054", "AML.M0020")] == "guard"

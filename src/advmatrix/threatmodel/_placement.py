@@ -176,7 +176,6 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     return None if comp.id in unguarded else labels.get(comp.id)
 
 
-
 #: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
 #: the weights is code signing of the weights, against changing the file after it was signed (a layer
 #: added, malware embedded), not against poisoning (AML.T0018.000): weights trained on poisoned data, or
@@ -198,7 +197,6 @@ def holds(comp: Component, mid: str, technique_id: str = "") -> bool:
         m == mid and comp.kind == kind and comp.get(name) == value for (kind, name, value), m in ALSO_HOLDS.items())
 
 
-
 def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     """For mitigation ``mid``, over the inference-time flows (none leaving a training set): the
     components some way in reaches without passing a holder (from an outside party or a component
@@ -207,9 +205,10 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     held = {c.id for c in system.components if holds(c, mid) and (mid in ON_THE_WAY or c.kind != "model")}
     if not held:
         return frozenset(c.id for c in system.components), {}
-    forward, fed = system.memo("guard-flows", lambda: _inference_flows(system))
-    # ... walked over the flows not marked trusted: what crosses a trusted flow (our staff's lessons read by a
-    # lookup tool) is no adversary's, so it is no way in that a filter must see
+    every, fed = system.memo("guard-flows", lambda: _inference_flows(system))
+    # The ways in are walked over the flows not marked trusted: what crosses a trusted flow (our staff's lessons
+    # read by a lookup tool) is no adversary's, so it is no way in that a filter must see. What a holder
+    # guards is walked over every flow: a trusted hop behind the guardrail still carries what it let through.
     forward = system.memo("guard-flows-untrusted", lambda: _inference_flows(system, untrusted_only=True)[0])
     # A store nothing feeds is a way in for content (an input filter must see it), but not for queries:
     # a query limit or output obfuscation at the API is bypassed only by another way to ask.
@@ -235,7 +234,7 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
         labels[h] = h
     while queue:
         node = queue.popleft()
-        for n in forward.get(node, ()):
+        for n in every.get(node, ()):
             if n not in labels:
                 labels[n] = labels[node]
                 if n not in outside:
