@@ -390,6 +390,9 @@ def idle_controls(system: System, prediction: Prediction) -> list[tuple[str, str
     listed = {(c.id, m) for c in system.components for m in c.controls}
     # counted anywhere, it is where it belongs for that finding: only one that counts nowhere is idle
     listed -= {(m.in_place_at, m.id) for f in prediction.findings for m in f.mitigations if m.in_place}
+    by_mid: dict[str, list[str]] = {}
+    for cid, mid in listed:
+        by_mid.setdefault(mid, []).append(cid)
     first: dict[tuple[str, str], str] = {}
     count: dict[tuple[str, str], int] = {}
     for f in prediction.findings:
@@ -399,9 +402,10 @@ def idle_controls(system: System, prediction: Prediction) -> list[tuple[str, str
         for m in f.mitigations:
             if m.in_place:
                 continue
-            for cid, mid in listed:
+            for cid in by_mid.get(m.id, ()):
+                mid = m.id
                 # on the app's tool, or on the app where the finding wants it on a tool
-                if mid == m.id and cid != m.component and (cid in tools or cid == f.component):
+                if cid != m.component and (cid in tools or cid == f.component):
                     first.setdefault((cid, mid), f"{f.technique_id} on {f.component} needs it on {m.component}")
                     count[(cid, mid)] = count.get((cid, mid), 0) + 1
     order = {c.id: i for i, c in enumerate(system.components)}
