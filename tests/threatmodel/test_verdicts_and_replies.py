@@ -178,3 +178,18 @@ def test_a_site_that_publishes_what_an_llm_wrote_publishes_it_under_our_name():
 def test_a_public_site_is_a_phishing_channel_only_where_outsiders_post_through_it(site, trusted, channel):
     got = found(news(site, feed_trusted=trusted), "site")
     assert ({"AML.T0052", "AML.T0073"} <= got) is channel, got & {"AML.T0052", "AML.T0073"}
+
+
+def test_an_adversary_bills_us_through_an_endpoint_that_answers_nothing_only_where_it_feeds_the_model():
+    def scanner(through_store):
+        flows = ([{"from": "upload", "to": "files"}, {"from": "files", "to": "m"}] if through_store else
+                 [{"from": "upload", "to": "m"}])
+        return system([{"id": "upload", "kind": "service", "audience": "public", "returns": "none"},
+                       {"id": "files", "kind": "retrieval-store", "writers": "public"},
+                       {"id": "m", "kind": "model", "task": "classification"},
+                       {"id": "abuser", "kind": "adversary", "actor": "criminal", "goals": ["disrupt"],
+                        "access": ["query"]}], flows)
+    def billed(s):
+        return any("abuser can make the owner pay" in r for f in predict(s).findings
+                   if f.technique_id == "AML.T0034" for r in f.reasons)
+    assert billed(scanner(False)) and not billed(scanner(True))
