@@ -184,3 +184,22 @@ def test_the_warnings_the_command_line_prints_come_with_the_upload(client, tmp_p
     assert any("properties.finacial is read by no rule (did you mean financial?)" in w for w in r.json()["warnings"])
     page = _upload(client, path)
     assert "did you mean financial?" in html_lib.unescape(page.text)
+
+
+def test_a_control_no_finding_counts_is_said_with_the_upload(client, tmp_path):
+    path = tmp_path / "agent.yaml"
+    path.write_text("""name: t
+components:
+  - {id: partners, kind: external, actor: partner}
+  - {id: api, kind: service, audience: partner, authentication: oauth, returns: text}
+  - {id: analyst, kind: llm-app, tools: [run-sql]}
+  - {id: run-sql, kind: tool, side_effects: read, controls: [AML.M0027]}
+flows:
+  - {from: partners, to: api}
+  - {from: api, to: analyst}
+  - {from: analyst, to: api}
+""")
+    r = _upload(client, path, url="/api/threatmodel")
+    assert r.status_code == 200
+    assert any(w.startswith("agent.yaml:6: component 'run-sql' lists AML.M0027 in controls, but no finding counts "
+                            "it there") for w in r.json()["warnings"]), r.json()["warnings"]

@@ -92,8 +92,12 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
         if links > MAX_LINKS:
             raise UsageError(f"{system[0]}: {links:,} flows and tool links; this page takes up to "
                              f"{MAX_LINKS:,} (run advmatrix threatmodel for larger systems)")
-    return tmr.build(model, source=system[0], lines=lines, overlay=overlay[0] if overlay else None,
-                     overlay_lines=overlay_lines), said
+    # what the build warns of (a control written where no finding counts it) is shown on the page, not logged
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        tm = tmr.build(model, source=system[0], lines=lines, overlay=overlay[0] if overlay else None,
+                       overlay_lines=overlay_lines)
+    return tm, said + [str(w.message) for w in caught]
 
 
 def _given_twice(form: Any) -> str | None:
