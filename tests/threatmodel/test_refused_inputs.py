@@ -217,6 +217,17 @@ def test_a_rule_file_with_another_top_level_key_names_it(tmp_path):
 
 @pytest.mark.parametrize(("field", "says"), [
     ("signed: 2024-01-01", "components[0].signed: must be true or false (unquoted); got 2024-01-01 (YAML read a date)"),
-    ("signed: ~", "components[0].signed: must be true or false (unquoted); got nothing (an empty value)")])
+    ("controls: [~]", "components[0].controls[0]: expected text; the value is empty"),
+    ("id: ~", "components[0].id: given empty; it is required")])
 def test_a_date_or_an_empty_value_is_said_as_written_not_as_python(field, says):
-    assert refused(f"name: x\ncomponents:\n  - {{id: m, kind: model, {field}}}\n") == f"s.yaml:3: {says}"
+    text = f"name: x\ncomponents:\n  - {{{'' if field.startswith('id') else 'id: m, '}kind: model, {field}}}\n"
+    assert refused(text) == f"s.yaml:3: {says}"
+
+
+def test_a_field_written_with_no_value_is_not_stated_as_if_left_out():
+    from advmatrix.threatmodel import load_system_text
+
+    s = load_system_text("name: x\ncomponents:\n  - {id: m, kind: model, signed: ~, task: ~, properties: ~}\n"
+                         "  - {id: a, kind: llm-app, tools: ~}\nflows:\n", "s.yaml")
+    assert s.component("m").signed is False and s.component("m").task is None
+    assert s.component("a").tools == () and s.flows == ()

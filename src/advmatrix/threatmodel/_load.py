@@ -432,17 +432,46 @@ def system_from_located(located: Located) -> System:
     if not isinstance(located.data, dict):
         raise FormatError(f"{located.source}:{located.line(())}: a system description is a mapping with 'name', "
                           "'components' and 'flows'")
+    data = _stated(located.data)
     try:
-        system = System.model_validate(located.data, context={DEFER_REFERENCES: True})
+        system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
         # The references are checked on the raw data as well, so one run reports every problem.
-        problems = validation_problems(exc) + _raw_reference_problems(located.data)
+        problems = [(loc, "given empty; it is required" if msg == "required field missing" and _empty_at(
+            located.data, loc) else msg) for loc, msg in validation_problems(exc)] + _raw_reference_problems(data)
         problems.sort(key=lambda p: located.line(p[0]) or 0)
         raise FormatError(format_problems(problems, located)) from None
     problems = system.reference_problems()
     if problems:
         raise FormatError(format_problems(problems, located))
     return system
+
+
+def _empty_at(data: Any, loc: Loc) -> bool:
+    """Whether ``loc`` in the file's data is a key written with no value (``id: ~``)."""
+    for part in loc[:-1]:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(data, dict) and bool(loc) and loc[-1] in data and data[loc[-1]] is None
+
+
+def _stated(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without the fields given an empty value (``signed:``, ``tools: ~``, ``flows:``), at the top and
+    in each component and flow: the docs say a field left out is "not stated" (null), so a null written out
+    is the same. Only known fields: an unknown key with no value is still reported (often text after a
+    comma in ``{...}``); free properties keep theirs."""
+    def drop(item: Any, known: frozenset[str]) -> Any:
+        return {k: v for k, v in item.items() if v is not None or k not in known} if isinstance(item, dict) else item
+    out = drop(data, frozenset(System.model_fields) | {"components", "flows"})
+    if isinstance(out.get("components"), list):
+        out["components"] = [drop(c, component_fields(c.get("kind"))
+                                  if isinstance(c, dict) and c.get("kind") in COMPONENT_KINDS else frozenset())
+                             for c in out["components"]]
+    if isinstance(out.get("flows"), list):
+        out["flows"] = [drop(f, frozenset({"from", "to", "data", "trusted"})) for f in out["flows"]]
+    return out
 
 
 def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
