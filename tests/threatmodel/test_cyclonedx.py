@@ -617,3 +617,10 @@ def test_a_model_card_task_advmatrix_does_not_read_is_warned_not_silently_other(
     with pytest.warns(UserWarning, match="model card task 'text-generaton' is none advmatrix reads"):
         system = load_cyclonedx(path)
     assert system.component(cards[0]["bom-ref"]).get("task") == "other"
+
+
+def test_an_overlay_field_written_with_no_value_is_not_stated(tmp_path):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("components:\n  - {id: tuned-llm, signed: ~, fine_tuned: ~}\n")
+    model = load_cyclonedx(BOMS / "chatbot.bom.json", overlay).component("tuned-llm")
+    assert model.signed is False

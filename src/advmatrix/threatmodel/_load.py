@@ -20,7 +20,8 @@ from ._words import a_kind, nearest
 from ._words import more as more_
 from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields, reference_problems
 
-__all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_text", "read_yaml"]
+__all__ = ["Located", "format_problems", "load_system", "load_system_text", "read_text", "read_yaml",
+           "without_empty_fields"]
 
 #: How many problems one error message lists; past that a count says how many more there were.
 MAX_PROBLEMS = 5
@@ -432,7 +433,7 @@ def system_from_located(located: Located) -> System:
     if not isinstance(located.data, dict):
         raise FormatError(f"{located.source}:{located.line(())}: a system description is a mapping with 'name', "
                           "'components' and 'flows'")
-    data = _stated(located.data)
+    data = without_empty_fields(located.data)
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
@@ -457,7 +458,7 @@ def _empty_at(data: Any, loc: Loc) -> bool:
     return isinstance(data, dict) and bool(loc) and loc[-1] in data and data[loc[-1]] is None
 
 
-def _stated(data: dict[str, Any]) -> dict[str, Any]:
+def without_empty_fields(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` without the fields given an empty value (``signed:``, ``tools: ~``, ``flows:``), at the top and
     in each component and flow: the docs say a field left out is "not stated" (null), so a null written out
     is the same. Only known fields: an unknown key with no value is still reported (often text after a

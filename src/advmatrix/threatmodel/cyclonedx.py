@@ -45,7 +45,7 @@ from ._bomcheck import (
     validate_schema,
 )
 from ._bommap import apply_properties, assume, map_dataset, map_model, own_names, typed, walk_nested
-from ._load import Located, read_text, read_yaml, validation_problems
+from ._load import Located, read_text, read_yaml, validation_problems, without_empty_fields
 from ._words import nearest
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 
@@ -425,6 +425,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         data["flows"] = [*(data.get("flows") or []), *_dedupe(found)]
         _warn_unknown(source, [f for f in pending if f["from"] not in ids or f["to"] not in ids], ids,
                       f" (nor does {overlay})")
+    data = without_empty_fields(data)  # an overlay's 'signed: ~' is not stated, as in system.yaml
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
