@@ -231,3 +231,10 @@ def test_a_field_written_with_no_value_is_not_stated_as_if_left_out():
                          "  - {id: a, kind: llm-app, tools: ~}\nflows:\n", "s.yaml")
     assert s.component("m").signed is False and s.component("m").task is None
     assert s.component("a").tools == () and s.flows == ()
+
+
+@pytest.mark.parametrize(("key", "line", "where", "read"), [
+    ("1", 2, "1", "a number"), ("yes", 2, "True", "true or false")])
+def test_a_key_yaml_reads_as_a_number_or_boolean_is_refused_at_its_line(key, line, where, read):
+    said = refused(f"name: x\n{key}: y\ncomponents:\n  - {{id: m, kind: model}}\n")
+    assert said == f"s.yaml:{line}: {where}: a key must be text; YAML read it as {read}: put it in quotes"

@@ -41,11 +41,25 @@ class Located:
         """The line of ``loc``, or of the nearest enclosing node that has one (a missing field is
         reported at the mapping it is missing from)."""
         loc = tuple(loc)
+        if loc and loc not in self.lines and isinstance(loc[-1], str):
+            # a key YAML read as a number or a boolean is known to the lines by its text ('yes', '01')
+            for at, line in self.lines.items():
+                if at[:-1] == loc[:-1] and len(at) == len(loc) and isinstance(at[-1], str) and \
+                        str(_scalar(at[-1])) == loc[-1]:
+                    return line
         while loc:
             if loc in self.lines:
                 return self.lines[loc]
             loc = loc[:-1]
         return self.lines.get(())
+
+
+def _scalar(text: str) -> Any:
+    """What YAML reads ``text`` as, on its own (``yes`` is True, ``01`` is 1); the text where it reads none."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
 
 
 #: Past these a file is refused, not walked: aliases can make a few lines into billions of nodes
@@ -388,6 +402,12 @@ def validation_problems(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Lo
         # A tag error is reported at the component; its line is the component's 'kind' key.
         if err["type"] in ("union_tag_invalid",):
             loc = (*loc, "kind")
+        # A key YAML read as a number or a boolean: the file's lines know it as text, so look it up that way.
+        if err["type"] == "invalid_key" and loc:
+            key = err.get("input", loc[-1])  # pydantic's location says 1 for a key YAML read as true
+            problems.append(((*prefix, *loc[:-1], str(key)), "a key must be text; YAML read it as "
+                             f"{'true or false' if isinstance(key, bool) else 'a number'}: put it in quotes"))
+            continue
         # A field contradicting another is found by the component's validator; named at the field's line.
         if err["type"] in ("contradicts_control", "contradicts_field"):
             field = (err.get("ctx") or {})["field"]
