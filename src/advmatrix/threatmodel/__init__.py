@@ -6,7 +6,7 @@ techniques that apply to it.
 'model'
 """
 
-from ._load import load_system, load_system_text
+from ._validate import load_system, load_system_text
 from .cyclonedx import load_cyclonedx
 from .paths import attack_paths
 from .predict import (

@@ -45,7 +45,8 @@ from ._bomcheck import (
     validate_schema,
 )
 from ._bommap import apply_properties, assume, map_dataset, map_model, own_names, typed, walk_nested
-from ._load import Located, read_text, read_yaml, validation_problems, without_empty_fields
+from ._load import Located, read_text, read_yaml
+from ._validate import validation_problems, without_empty_fields
 from ._words import nearest
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
 

@@ -26,9 +26,10 @@ from typing import Any
 
 from ..errors import FormatError
 from ._conditions import GRAPH_LEAVES, Condition
-from ._load import Located, capped, read_text, read_yaml
+from ._load import Located, read_text, read_yaml
 from ._propreads import flat_values, property_kinds, property_reads
 from ._rulecheck import closed_values
+from ._validate import capped
 from ._words import nearest
 from .predict import Prediction, bundled_weights
 from .rules import Rule, RuleSet, bundled_rules

@@ -28,10 +28,11 @@ from .. import _sarif as sarif
 from .._files import atomic_path, check_writable, is_special, write_atomic
 from ..errors import FormatError, UsageError
 from ._bomcheck import bom_lines
-from ._load import read_text, read_yaml, system_from_located
+from ._load import read_text, read_yaml
 from ._markdown import PATHS_NOTE, component_aside, evidence_text, gap_lines, report_markdown
 from ._references import mixed_script
 from ._transitions import Path as AttackPath
+from ._validate import system_from_located
 from .diagram import path_svg, system_mermaid, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
 from .gaps import Assumption, Gap, assumed, check_property_types, idle_controls, raw_property_problems, unstated
