@@ -670,33 +670,28 @@ flows:
     assert walker(s, p, adversary=s.component("eve"))(("AML.T0051.001", "AML.T0077")) is not None
 
 
-def _call_centre(access: str) -> str:
-    return f"""name: calls
-components:
-  - {{id: callers, kind: external, actor: user}}
-  - {{id: phone, kind: service, audience: public, authentication: none, returns: none}}
-  - {{id: stt, kind: model, task: speech-recognition, modality: audio, trained_by: vendor, source: vendor}}
-  - {{id: flagger, kind: model, task: classification, modality: text, trained_by: us}}
-  - {{id: transcripts, kind: dataset, source: collected, writers: internal, used_for: [training]}}
-  - {{id: dashboard, kind: service, audience: internal, returns: labels}}
-  - {{id: eve, kind: adversary, actor: criminal, goals: [evade, manipulate], access: [{access}]}}
-flows:
-  - {{from: callers, to: phone}}
-  - {{from: phone, to: stt}}
-  - {{from: stt, to: flagger}}
-  - {{from: stt, to: transcripts}}
-  - {{from: transcripts, to: flagger}}
-  - {{from: flagger, to: dashboard}}
-"""
+def _built(components: list[str], flows: list[str]):
+    """The report's threat model (20 paths) of a system written as its component and flow lines."""
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    text = "name: t\ncomponents:\n" + "".join(f"  - {{{c}}}\n" for c in components) + "flows:\n" + "".join(
+        f"  - {{from: {a}, to: {b}}}\n" for a, b in (f.split(" -> ") for f in flows))
+    return tmr.build(load_system_text(text), k=20)
 
 
 @pytest.mark.parametrize("access", ["query", "supply-chain"])
 def test_a_caller_poisons_only_the_model_that_learns_from_their_calls(access):
     # The vendor's speech model learns nothing from the calls; the flagger is retrained on their transcripts.
-    from advmatrix.threatmodel import load_system_text
-    from advmatrix.threatmodel import report as tmr
-
-    tm = tmr.build(load_system_text(_call_centre(access)), k=20)
+    tm = _built(["id: callers, kind: external, actor: user",
+                 "id: phone, kind: service, audience: public, authentication: none, returns: none",
+                 "id: stt, kind: model, task: speech-recognition, modality: audio, trained_by: vendor, source: vendor",
+                 "id: flagger, kind: model, task: classification, modality: text, trained_by: us",
+                 "id: transcripts, kind: dataset, source: collected, writers: internal, used_for: [training]",
+                 "id: dashboard, kind: service, audience: internal, returns: labels",
+                 f"id: eve, kind: adversary, actor: criminal, goals: [evade, manipulate], access: [{access}]"],
+                ["callers -> phone", "phone -> stt", "stt -> flagger", "stt -> transcripts", "transcripts -> flagger",
+                 "flagger -> dashboard"])
     poisoned = {c for p in tm.paths for t, cs in zip(p.techniques, tm.path_components(p), strict=True)
                 if t.startswith("AML.T0018") for c in cs}
     assert ("stt" in poisoned) is (access == "supply-chain"), poisoned
@@ -704,22 +699,10 @@ def test_a_caller_poisons_only_the_model_that_learns_from_their_calls(access):
 
 @pytest.mark.parametrize(("access", "poisons"), [("query", False), ("content", True)])
 def test_a_caller_whose_queries_go_nowhere_near_the_training_data_does_not_poison_it(access, poisons):
-    from advmatrix.threatmodel import load_system_text
-    from advmatrix.threatmodel import report as tmr
-
-    text = f"""name: mt
-components:
-  - {{id: people, kind: external, actor: user}}
-  - {{id: api, kind: service, audience: public, returns: text}}
-  - {{id: nmt, kind: model, task: translation, modality: text, trained_by: us}}
-  - {{id: corpora, kind: dataset, source: scraped, writers: public, used_for: [training]}}
-  - {{id: eve, kind: adversary, actor: criminal, goals: [manipulate, disrupt], access: [{access}]}}
-flows:
-  - {{from: people, to: api}}
-  - {{from: api, to: nmt}}
-  - {{from: nmt, to: api}}
-  - {{from: corpora, to: nmt}}
-"""
-    tm = tmr.build(load_system_text(text), k=20)
+    tm = _built(["id: people, kind: external, actor: user", "id: api, kind: service, audience: public, returns: text",
+                 "id: nmt, kind: model, task: translation, modality: text, trained_by: us",
+                 "id: corpora, kind: dataset, source: scraped, writers: public, used_for: [training]",
+                 f"id: eve, kind: adversary, actor: criminal, goals: [manipulate, disrupt], access: [{access}]"],
+                ["people -> api", "api -> nmt", "nmt -> api", "corpora -> nmt"])
     assert tm.paths
     assert any("AML.T0020" in p.techniques for p in tm.paths) is poisons
