@@ -82,7 +82,7 @@ def test_schema_violation_is_reported(tmp_path):
     bom["components"][0]["modelCard"] = {"modelParameters": {"task": 42}}
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bom))
-    with pytest.raises(FormatError, match=r"bad\.json: does not follow the CycloneDX 1\.6 schema"):
+    with pytest.raises(FormatError, match=r"bad\.json:1: does not follow the CycloneDX 1\.6 schema"):
         load_cyclonedx(path)
     assert load_cyclonedx(path, validate=False).components[0].kind == "model"
 
@@ -230,7 +230,7 @@ def test_a_schema_violation_is_one_line_saying_where(tmp_path):
     path.write_text(json.dumps({**bom, "metadata": [1, 2]}))
     with pytest.raises(FormatError) as info:
         load_cyclonedx(path)
-    assert str(info.value) == (f"{path}: does not follow the CycloneDX {bom['specVersion']} schema at metadata: "
+    assert str(info.value) == (f"{path}:1: does not follow the CycloneDX {bom['specVersion']} schema at metadata: "
                                "[1, 2] is not of type 'object'")
 
 

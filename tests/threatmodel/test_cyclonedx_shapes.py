@@ -267,3 +267,40 @@ def test_an_unread_input_format_is_said_even_when_the_task_gives_the_modality(tm
     assert system.component("tuned-llm").modality == "text"
     assert any("input format application/x-weird is none advmatrix reads" in w
                and "modality read from the task (text)" in w for w in said), said
+
+
+
+def lines_of(path, needle):
+    """Indent the BOM at ``path`` one key per line, as exporters write it; the line holding ``needle``."""
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=2))
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_a_schema_violation_names_the_line_of_the_field_at_fault(tmp_path):
+    pytest.importorskip("cyclonedx")
+
+    def spoil(bom):
+        bom["components"].append({"type": "data", "bom-ref": "d", "name": "d",
+                                  "data": [{"type": "dataset", "name": "x", "sensitiveData": "yes"}]})
+    path = chatbot(tmp_path, spoil)
+    wanted = lines_of(path, '"sensitiveData"')
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(path)
+    assert str(info.value).startswith(f"{path}:{wanted}: does not follow the CycloneDX 1.6 schema at components/")
+    assert str(info.value).endswith("/data/0/sensitiveData: 'yes' is not of type 'array'")
+
+
+def test_an_unknown_key_is_named_at_its_own_line_in_the_whole_of_a_bom_checked_in_parts(tmp_path, monkeypatch):
+    pytest.importorskip("cyclonedx")
+    from advmatrix.threatmodel import _bomcheck
+
+    monkeypatch.setattr(_bomcheck, "SCHEMA_PART", 5)
+
+    def spoil(bom):
+        bom["components"] += [{"type": "data", "bom-ref": f"d{i}", "name": f"d{i}"} for i in range(10)]
+        bom["components"][12]["colour"] = "red"
+    path = chatbot(tmp_path, spoil)
+    wanted = lines_of(path, '"colour"')
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(path)
+    assert str(info.value).startswith(f"{path}:{wanted}: does not follow the CycloneDX 1.6 schema at components/12: ")

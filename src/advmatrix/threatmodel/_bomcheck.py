@@ -86,9 +86,11 @@ def _key_twice_at(text: str) -> tuple[int, str]:
     return 1, "a key"  # not reached: the parser found one
 
 
-def validate_schema(text: str, version: str, source: str, offsets: Mapping[str, int] | None = None) -> None:
+def validate_schema(text: str, version: str, source: str, offsets: Mapping[str, int] | None = None,
+                    whole: str | None = None) -> None:
     """Check a BOM's JSON ``text`` against the CycloneDX ``version`` schema; ``offsets`` say where the lists of
-    a part of a BOM (see :func:`schema_parts`) start in the whole one, so that a message points there."""
+    a part of a BOM (see :func:`schema_parts`) start in ``whole``, the text of the whole one, so that a
+    message points there, at its line."""
     try:
         from cyclonedx.schema import SchemaVersion
         from cyclonedx.validation.json import JsonStrictValidator
@@ -116,8 +118,23 @@ def validate_schema(text: str, version: str, source: str, offsets: Mapping[str, 
         if len(path) > 1 and isinstance(path[1], int) and path[0] in (offsets or {}):
             path[1] += offsets[path[0]]  # type: ignore[index]
         where = "/".join(map(str, path))
-        raise FormatError(f"{source}: does not follow the CycloneDX {version} schema"
+        line = _line_of(whole or text, source, path, getattr(detail, "instance", None), message)
+        raise FormatError(f"{source}{f':{line}' if line else ''}: does not follow the CycloneDX {version} schema"
                           f"{' at ' + where if where else ''}: {message}")
+
+
+def _line_of(text: str, source: str, path: list[Any], instance: Any, message: str) -> int | None:
+    """The line of ``path`` in the BOM ``text``; for a key the schema does not allow, the key's own line.
+    Read again only here, once a check has failed: keeping every line of a BOM of thousands of components
+    costs more than the check."""
+    # jsonschema reports an unknown key at the object holding it, naming the key only in its message
+    unexpected = re.search(r"\('([^']+)'(?:, '[^']+')* (?:was|were) unexpected\)", message)
+    if unexpected and isinstance(instance, dict) and unexpected.group(1) in instance:
+        path = [*path, unexpected.group(1)]
+    try:
+        return read_yaml(text, source).line(tuple(path))
+    except (FormatError, RecursionError):
+        return None
 
 
 #: The schema's uniqueness checks compare every pair of a list's items: a BOM with longer lists is checked

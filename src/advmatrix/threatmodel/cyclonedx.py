@@ -399,7 +399,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     if validate:
         try:
             for part, offsets in schema_parts(bom, text):
-                validate_schema(part, version, source, offsets)
+                validate_schema(part, version, source, offsets, whole=text)
         except RecursionError:
             raise FormatError(f"{source}: components nested too deeply to check") from None
     try:
