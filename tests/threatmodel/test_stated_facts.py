@@ -198,7 +198,8 @@ def test_a_field_of_one_component_holds_no_control_against_an_adversary_or_anoth
                      {**clf, "controls": ["AML.M0014"]}, *s.model_dump(by_alias=True)["components"][2:]],
                     [{"from": "mail", "to": "clf"}])
     held = {(f.component, f.technique_id, m.id): m.in_place for f in predict(listed).findings for m in f.mitigations}
-    assert held[("phisher", "AML.T0011", "AML.M0014")] is True  # a control the system lists counts
+    # listed rather than implied by `signed`, the model's check is still of its own file: the spelling decides nothing
+    assert held[("phisher", "AML.T0011", "AML.M0014")] is False
 
 
 def test_mail_through_a_gateway_that_answers_nothing_is_indirect_injection_not_direct():

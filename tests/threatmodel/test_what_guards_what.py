@@ -187,3 +187,29 @@ def test_a_guardrail_still_guards_what_it_hands_on_over_a_trusted_flow():
                [{"from": "people", "to": "web"}, {"from": "web", "to": "guard"},
                 {"from": "guard", "to": "bot", "trusted": True}, {"from": "bot", "to": "web"}])
     assert held(s)[("bot", "AML.T0054", "AML.M0020")] == "guard"
+
+
+@pytest.mark.parametrize("spelling", [{"rate_limited": True}, {"controls": ["AML.M0004"]}])
+def test_an_adversarys_finding_counts_a_control_however_the_component_states_it(spelling):
+    # rate_limited: true is documented as AML.M0004 in place: it must count wherever an adversary's finding
+    # looks for it, as the same control in `controls` does
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "authentication": "api-key",
+                 "returns": "labels", **spelling},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "image"},
+                {"id": "attacker", "kind": "adversary", "actor": "criminal", "goals": ["disrupt"],
+                 "access": ["query"]}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}])
+    got = held(s)
+    assert got[("attacker", "AML.T0029", "AML.M0004")] == "api"
+
+
+def test_a_models_own_file_check_stops_no_adversarys_delivery_of_other_files():
+    # the exception that stays: a model's checked signature speaks of its own file, in either spelling
+    for spelling in ({"signed": True}, {"controls": ["AML.M0014"]}):
+        s = system([{"id": "m", "kind": "model", "task": "classification", "modality": "image",
+                     "artifact_format": "pickle", **spelling},
+                    {"id": "attacker", "kind": "adversary", "actor": "criminal", "goals": ["disrupt"],
+                     "access": ["supply-chain"]}])
+        on_attacker = {k: v for k, v in held(s).items() if k[0] == "attacker" and k[2] == "AML.M0014"}
+        assert all(v is None for v in on_attacker.values()), (spelling, on_attacker)

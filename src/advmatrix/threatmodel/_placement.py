@@ -152,8 +152,8 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
            technique_id: str = "") -> str | None:
     """Where mitigation ``mid`` is in place for ``comp``'s finding of ``technique_id``, or None: on the
     component itself; on the component a rule placed it on outside the query path (a training set, a
-    tool); for an adversary's finding, listed in any component's ``controls`` (a field such as a model's
-    ``signed`` speaks of that component only: its checked weights stop no attachment a user opens);
+    tool); for an adversary's finding, held by any component, listed or by a field (but a model's file
+    check, listed or ``signed``, speaks of that model's file only: it stops no file an adversary delivers);
     else, for a control that acts on what passes through (:data:`ON_THE_WAY`, and a file check held by
     something other than a model, :data:`FILE_CHECKS`), on the query path, and then only when every way
     in from an outside party or an unguarded start passes a component that holds it: a rate limit on one
@@ -162,7 +162,10 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     if holds(comp, mid, technique_id):
         return comp.id
     if comp.kind == "adversary":
-        return next((c.id for c in system.components if mid in c.controls), None)
+        # held in either spelling (``rate_limited: true`` is AML.M0004 as much as the listed control is), but a
+        # model's file check, listed or ``signed``, checked its own file only: no file an adversary delivers
+        return next((c.id for c in system.components
+                     if holds(c, mid, technique_id) and not (c.kind == "model" and mid in FILE_CHECKS)), None)
     # A tool is in front of its app only because results come back from it: a control a rule puts on the
     # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass. A service's
     # control counts only on the way in (below): one beside or behind the model sees none of its queries.
