@@ -213,3 +213,20 @@ def test_a_models_own_file_check_stops_no_adversarys_delivery_of_other_files():
                      "access": ["supply-chain"]}])
         on_attacker = {k: v for k, v in held(s).items() if k[0] == "attacker" and k[2] == "AML.M0014"}
         assert all(v is None for v in on_attacker.values()), (spelling, on_attacker)
+
+
+def test_a_model_that_is_a_control_guards_what_lies_behind_it_not_itself():
+    # a deepfake detector lists AML.M0034 as the docs say (it is that control): evading the detector is not
+    # stopped by the detector, while the face matcher behind it is shielded by it
+    s = system([{"id": "media", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "partner", "authentication": "api-key",
+                 "returns": "scores"},
+                {"id": "detector", "kind": "model", "task": "classification", "modality": "image",
+                 "controls": ["AML.M0034"]},
+                {"id": "matcher", "kind": "model", "task": "embedding", "modality": "image",
+                 "properties": {"verifies_identity": True}}],
+               [{"from": "media", "to": "api"}, {"from": "api", "to": "detector"},
+                {"from": "detector", "to": "matcher"}])
+    got = held(s)
+    assert got[("detector", "AML.T0015", "AML.M0034")] is None
+    assert got[("matcher", "AML.T0015", "AML.M0034")] == "detector"

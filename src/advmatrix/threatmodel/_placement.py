@@ -16,7 +16,7 @@ from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
 from ._conditions import STORES
 from .system import Component, System, is_training_data
 
-__all__ = ["AT_THE_API", "front_bits", "holder", "holds", "in_front", "places"]
+__all__ = ["AT_THE_API", "front_bits", "holder", "holds", "in_front", "is_the_control", "places"]
 
 
 def places(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> list[Component]:
@@ -159,7 +159,7 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     in from an outside party or an unguarded start passes a component that holds it: a rate limit on one
     of two APIs in front of a model leaves the model open through the other. ``front`` is
     :func:`front_bits` of ``comp``."""
-    if holds(comp, mid, technique_id):
+    if holds(comp, mid, technique_id) and not is_the_control(comp, mid):
         return comp.id
     if comp.kind == "adversary":
         # held in either spelling (``rate_limited: true`` is AML.M0004 as much as the listed control is), but a
@@ -176,7 +176,20 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     if mid not in ON_THE_WAY and mid not in FILE_CHECKS:
         return None
     unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))
-    return None if comp.id in unguarded else labels.get(comp.id)
+    at = None if comp.id in unguarded else labels.get(comp.id)
+    return None if at == comp.id and is_the_control(comp, mid) else at
+
+
+#: The controls a model that decides can be (a guardrail classifier, a deepfake detector), listed on it as the
+#: docs say: it then guards what lies behind it, not itself. A detector does not stop its own evasion.
+MODEL_AS_CONTROL = frozenset({"AML.M0020", "AML.M0034"})
+
+
+def is_the_control(comp: Component, mid: str) -> bool:
+    """Whether ``comp`` is itself control ``mid`` (see :data:`MODEL_AS_CONTROL`): a model that decides rather
+    than writes, listing it. A generative model listing guardrails has them around it, and they count for it."""
+    return (mid in MODEL_AS_CONTROL and comp.kind == "model" and mid in comp.controls
+            and comp.get("task") not in ("generation", "translation", None))
 
 
 #: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
