@@ -230,3 +230,22 @@ def test_a_model_that_is_a_control_guards_what_lies_behind_it_not_itself():
     got = held(s)
     assert got[("detector", "AML.T0015", "AML.M0034")] is None
     assert got[("matcher", "AML.T0015", "AML.M0034")] == "detector"
+
+
+def test_a_model_fed_only_its_training_data_is_no_way_around_the_api_in_front():
+    # a voice encoder trained on uploaded samples feeds the generator: no query starts at the encoder, so the
+    # rate limit and the logging on the one API every query passes are in place for the generator
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "authentication": "api-key",
+                 "returns": "audio", "rate_limited": True, "controls": ["AML.M0024"]},
+                {"id": "enc", "kind": "model", "task": "embedding", "modality": "audio", "trained_by": "us"},
+                {"id": "gen", "kind": "model", "task": "generation", "modality": "text", "outputs": ["audio"],
+                 "trained_by": "us"},
+                {"id": "samples", "kind": "dataset", "source": "user-submitted", "writers": "public",
+                 "used_for": ["training"]}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "gen"}, {"from": "gen", "to": "api"},
+                {"from": "api", "to": "users"}, {"from": "api", "to": "samples"}, {"from": "samples", "to": "enc"},
+                {"from": "enc", "to": "gen"}])
+    got = held(s)
+    assert got[("gen", "AML.T0024.002", "AML.M0004")] == "api"
+    assert got[("gen", "AML.T0024.002", "AML.M0024")] == "api"

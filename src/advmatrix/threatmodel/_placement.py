@@ -233,8 +233,13 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     # crawler's output resting in one) passes content on, not queries.
     outside = system.outside()
     stores = {c.id for c in system.components if c.kind in STORES} if queries_only else set()
+    # A start is where content comes from that no flow describes: an outside party, or a component nothing
+    # feeds. Not one fed only its training data (a voice encoder trained on uploads): what it hands on at
+    # inference it learned, and the data's own ways in are the poisoning findings' concern.
+    fed_at_all = system.memo("fed-by-any-flow", lambda: frozenset(f.target for f in system.flows))
     starts = [c.id for c in system.components
-              if c.id not in held and (c.kind == "external" or c.id not in fed) and c.id not in stores]
+              if c.id not in held and (c.kind == "external" or (c.id not in fed and c.id not in fed_at_all))
+              and c.id not in stores]
     unguarded = set(starts)
     queue = deque(starts)
     while queue:
