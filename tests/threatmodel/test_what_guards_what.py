@@ -249,3 +249,18 @@ def test_a_model_fed_only_its_training_data_is_no_way_around_the_api_in_front():
     got = held(s)
     assert got[("gen", "AML.T0024.002", "AML.M0004")] == "api"
     assert got[("gen", "AML.T0024.002", "AML.M0024")] == "api"
+
+
+def test_an_adversarys_query_limit_goes_where_queries_reach_a_model_not_on_a_service_its_verdicts_go_to():
+    # an insider who would flood a line-stopping anomaly detector: a query limit on the service that only
+    # receives the detector's verdicts throttles nothing the detector is sent
+    parts = [{"id": "sensors", "kind": "service", "audience": "internal", "authentication": "mtls", "returns": "none"},
+             {"id": "model", "kind": "model", "task": "anomaly-detection", "modality": "tabular", "trained_by": "us"},
+             {"id": "line-stop", "kind": "service", "audience": "internal", "authentication": "mtls",
+              "returns": "labels", "controls": ["AML.M0004"]},
+             {"id": "saboteur", "kind": "adversary", "actor": "insider", "goals": ["disrupt"], "access": ["network"]}]
+    flows = [{"from": "sensors", "to": "model", "trusted": True}, {"from": "model", "to": "line-stop"}]
+    advice = {(f.technique_id, m.id): m for f in predict(system(parts, flows)).findings
+              if f.component == "saboteur" for m in f.mitigations}
+    limit = advice[("AML.T0029", "AML.M0004")]
+    assert (limit.component, limit.in_place) == ("sensors", False)

@@ -16,7 +16,7 @@ from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
 from ._conditions import STORES
 from .system import Component, System, is_training_data
 
-__all__ = ["AT_THE_API", "front_bits", "holder", "holds", "in_front", "is_the_control", "places"]
+__all__ = ["AT_THE_API", "front_bits", "holder", "holds", "in_front", "is_the_control", "places", "query_gates"]
 
 
 def places(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> list[Component]:
@@ -44,7 +44,8 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
     # Nor is one the model's training data comes in by (a clip uploader feeding a training set): only the
     # services its inputs pass at inference time.
     ways = in_front(system, comp)
-    near = system.components if comp.kind == "adversary" else ways if kind == "service" else (
+    near = (query_gates(system) if kind == "service" else system.components) if comp.kind == "adversary" \
+        else ways if kind == "service" else (
         *ways, *system.upstream_of(comp), *system.downstream_of(comp))
     candidates: list[Component] = []
     # a service that answers nothing (an upload endpoint, a weights registry) is where no query comes back:
@@ -60,6 +61,18 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
         if candidates:
             break
     return [c for c in candidates if c.id in named] or candidates[:1] or [comp]
+
+
+def query_gates(system: System) -> tuple[Component, ...]:
+    """The components some model's or LLM app's inputs pass at inference time (see :func:`in_front`), in file
+    order: where an adversary's queries can be limited. Not a service that only receives a model's verdicts."""
+    def compute() -> tuple[Component, ...]:
+        bits = 0
+        for c in system.components:
+            if c.kind in ("model", "llm-app"):
+                bits |= front_bits(system, c)
+        return system.at(bits)
+    return system.memo("query-gates", compute)
 
 
 def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Component | None:
@@ -162,10 +175,13 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     if holds(comp, mid, technique_id) and not is_the_control(comp, mid):
         return comp.id
     if comp.kind == "adversary":
+        # a query limit or output obfuscation counts only where queries pass on their way to a model
+        gates = {c.id for c in query_gates(system)} if mid in AT_THE_API else None
         # held in either spelling (``rate_limited: true`` is AML.M0004 as much as the listed control is), but a
         # model's file check, listed or ``signed``, checked its own file only: no file an adversary delivers
         return next((c.id for c in system.components
-                     if holds(c, mid, technique_id) and not (c.kind == "model" and mid in FILE_CHECKS)), None)
+                     if holds(c, mid, technique_id) and not (c.kind == "model" and mid in FILE_CHECKS)
+                     and (gates is None or c.id in gates)), None)
     # A tool is in front of its app only because results come back from it: a control a rule puts on the
     # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass. A service's
     # control counts only on the way in (below): one beside or behind the model sees none of its queries.
