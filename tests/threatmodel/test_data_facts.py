@@ -121,3 +121,48 @@ def test_someone_inside_can_wear_a_model_down_through_the_data_it_is_retrained_o
                [{"from": "outcomes", "to": "sepsis"}])
     reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0031" for r in f.reasons]
     assert any(r.startswith("eve can wear down sepsis") for r in reasons) is eroded, reasons
+
+
+def companion(partitioned: bool | None) -> System:
+    store = {"id": "memories", "kind": "retrieval-store", "sources": ["user-submitted"], "writers": "public",
+             "sensitive": True}
+    if partitioned is not None:
+        store["partitioned"] = partitioned
+    return system([{"id": "users", "kind": "external", "actor": "user"},
+                   {"id": "app-api", "kind": "service", "audience": "public", "authentication": "oauth",
+                    "returns": "text"},
+                   {"id": "companion", "kind": "llm-app", "system_prompt": True, "memory": "persistent",
+                    "shared_memory": False, "tools": ["remember"], "autonomy": "autonomous"},
+                   {"id": "remember", "kind": "tool", "side_effects": "write", "source": "first-party",
+                    "sends_only": True}, store,
+                   {"id": "attacker", "kind": "adversary", "actor": "criminal", "goals": ["steal-data", "manipulate"],
+                    "access": ["query", "content"]}],
+                  [{"from": "users", "to": "app-api"}, {"from": "app-api", "to": "companion"},
+                   {"from": "companion", "to": "app-api"}, {"from": "app-api", "to": "users"},
+                   {"from": "companion", "to": "remember"}, {"from": "remember", "to": "memories"},
+                   {"from": "memories", "to": "companion"}])
+
+
+PLANTED = {"AML.T0070", "AML.T0066", "AML.T0071", "AML.T0051.001", "AML.T0064"}
+
+
+def test_per_user_memory_kept_apart_carries_no_one_elses_planted_text():
+    shared = {f.technique_id for f in predict(companion(None)).findings}
+    apart = predict(companion(True))
+    kept = {f.technique_id for f in apart.findings}
+    assert PLANTED & shared and not PLANTED & kept, (PLANTED & shared, PLANTED & kept)
+    # one's own memory is still theirs to poison in conversation, and nothing leaks between users
+    assert "AML.T0080.000" in kept
+    assert "AML.T0057" not in {f.technique_id for f in apart.findings if f.component == "companion"}
+    assert companion(True).component("memories").get("per_user") is True
+
+
+def test_a_partitioned_store_trimmed_to_nothing_is_a_contradiction(tmp_path):
+    from advmatrix.errors import FormatError
+    from advmatrix.threatmodel import load_system
+
+    path = tmp_path / "system.yaml"
+    path.write_text("name: t\ncomponents:\n  - id: memories\n    kind: retrieval-store\n    partitioned: true\n"
+                    "    per_user: false\n")
+    with pytest.raises(FormatError, match=r"system\.yaml:6: .*per_user: false contradicts partitioned: true"):
+        load_system(path)

@@ -574,7 +574,10 @@ def test_a_model_on_our_own_edge_hardware_can_be_taken_but_is_in_no_app_store():
 
 @pytest.mark.parametrize(("app", "access", "leaks"), [
     ({"system_prompt": True, "memory": "session"}, ["query"], False),  # its instructions: prompt extraction
-    ({"system_prompt": True, "memory": "session"}, ["query", "content"], True),  # a victim's session
+    # a victim's session, reached by planted text, with a way out (an image that loads from the adversary's server)
+    ({"system_prompt": True, "memory": "session", "renders_markdown": True}, ["query", "content"], True),
+    # repeated back to the victim alone, it reaches no adversary
+    ({"system_prompt": True, "memory": "session"}, ["query", "content"], False),
     ({"memory": "persistent", "shared_memory": False}, ["query"], False),
     ({"memory": "persistent"}, ["query"], True),  # other users' words, unless said per-user
 ])
@@ -753,6 +756,9 @@ def test_a_victims_conversation_leaks_only_where_people_talk_to_the_app_and_name
     chat = [*base, {"id": "people", "kind": "external", "actor": "user"},
             {"id": "ui", "kind": "service", "audience": "public", "returns": "text"}]
     talked = [*fed, {"from": "people", "to": "ui"}, {"from": "ui", "to": "bot"}, {"from": "bot", "to": "ui"}]
+    reasons = [r for f in predict(system(chat, talked)).findings if f.technique_id == "AML.T0057" for r in f.reasons]
+    assert not reasons  # what the bot repeats goes back to the victim alone
+    chat[2] = {**chat[2], "renders_markdown": True}  # an image in the answer loads from the planter's server
     reasons = [r for f in predict(system(chat, talked)).findings if f.technique_id == "AML.T0057" for r in f.reasons]
     assert "planter can plant text that makes bot repeat what its users told it" in reasons
     assert not any(r.startswith(("asker", "planter, asker")) for r in reasons)

@@ -253,6 +253,22 @@ class RetrievalStoreComponent(Component):
     per_user: StrictBool | None = Field(
         None, description="Each asker retrieves only the documents they may read (results trimmed by their "
                           "permissions).")
+    # Per-user memory written from each user's own conversations: permission trimming alone (per_user) still
+    # lets one user share a planted document with another; here nothing one user writes reaches another.
+    partitioned: StrictBool | None = Field(
+        None, description="Each user's entries are kept apart: written from that user's own conversations and "
+                          "retrieved only for them (per-user memory). Implies per_user.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partitions_are_per_user(cls, data: Any) -> Any:
+        # said before the fields are read, so that the rules see per_user: true as if it had been written
+        if not isinstance(data, dict) or data.get("partitioned") is not True:
+            return data
+        if data.get("per_user") is False:
+            raise PydanticCustomError("contradicts_field", "{field}: false contradicts partitioned: true (each "
+                                      "user's own entries are retrieved only for them)", {"field": "per_user"})
+        return {**data, "per_user": True}
 
 
 class ToolComponent(Component):
