@@ -187,3 +187,12 @@ def test_a_model_we_trained_and_keep_on_a_hub_is_ours_to_maintain():
     assert "AML.T0010.003" in got  # the hub account can still be taken over and the files swapped
     tuned = found(behind_public_api({**ours, "trained_by": "open-source", "fine_tuned": True}, "text"), "m")
     assert {"AML.T0109", "AML.T0111"} <= tuned
+
+
+@pytest.mark.parametrize(("modality", "injected"), [("multimodal", True), ("text", True), ("image", False)])
+def test_a_generator_served_with_no_app_in_front_takes_instructions_where_it_takes_a_prompt(modality, injected):
+    # a vision-language API: the service is the application, and what users type (or write into an image) is
+    # read as instructions, as it is argued with for a jailbreak; an image captioner takes no prompt
+    got = found(behind_public_api({"task": "generation", "modality": modality, "outputs": ["text"]}, "text"), "m")
+    assert ({"AML.T0051", "AML.T0051.000"} <= got) is injected, got
+    assert ("AML.T0054" in got) is injected
