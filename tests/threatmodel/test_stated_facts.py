@@ -818,3 +818,10 @@ def test_an_app_behind_an_upload_endpoint_is_read_from_not_talked_to(returns, ta
     obfuscated = [r for f in got.findings if f.technique_id == "AML.T0068" for r in f.reasons]
     assert any("accepts prompts from" in r for r in obfuscated) is talked_to
     assert "screener" in on(got, "AML.T0051")  # what the CVs say still reaches its prompt
+
+
+@pytest.mark.parametrize("autonomy", ["autonomous", "human-approval", "none", None])
+def test_instructions_waiting_in_fetched_pages_do_not_care_who_approves_the_agents_actions(autonomy):
+    fetch = {"id": "fetch-page", "side_effects": "external-communication", "browses": True}
+    got = predict(agent(fetch, app={"autonomy": autonomy} if autonomy else None))
+    assert "app" in on(got, "AML.T0051.002")
