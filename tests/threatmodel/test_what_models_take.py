@@ -196,3 +196,24 @@ def test_a_generator_served_with_no_app_in_front_takes_instructions_where_it_tak
     got = found(behind_public_api({"task": "generation", "modality": modality, "outputs": ["text"]}, "text"), "m")
     assert ({"AML.T0051", "AML.T0051.000"} <= got) is injected, got
     assert ("AML.T0054" in got) is injected
+
+
+@pytest.mark.parametrize(("weights", "ours_to_lose"), [
+    ({"trained_by": "vendor", "source": "vendor", "artifact_format": "safetensors"}, True),  # delivered files we run
+    ({"trained_by": "vendor", "source": "vendor-api", "artifact_format": "hosted"}, False),  # only the vendor holds them
+    ({"trained_by": "open-source", "source": "huggingface", "artifact_format": "safetensors"}, False),  # public anyway
+])
+def test_weight_files_a_vendor_delivers_sit_on_our_servers_for_an_intruder_to_take(weights, ours_to_lose):
+    got = found(behind_public_api({"task": "classification", "modality": "image", **weights}), "m")
+    for tid in ("AML.T0007", "AML.T0025", "AML.T0035"):
+        assert (tid in got) is ours_to_lose, tid
+
+
+def test_a_mirrored_open_source_model_is_not_said_to_be_downloaded_from_a_hub():
+    s = behind_public_api({"task": "classification", "modality": "text", "trained_by": "open-source",
+                           "source": "internal", "artifact_format": "safetensors"})
+    reasons = [r for f in predict(s).findings if f.component == "m" and f.technique_id in ("AML.T0058", "AML.T0010.003")
+               for r in f.reasons]
+    assert len(reasons) == 2 and not any("downloaded from a public hub" in r or "loaded from outside" in r
+                                         for r in reasons), reasons
+    assert all("source: internal" in r for r in reasons)
