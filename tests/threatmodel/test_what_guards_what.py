@@ -264,3 +264,14 @@ def test_an_adversarys_query_limit_goes_where_queries_reach_a_model_not_on_a_ser
               if f.component == "saboteur" for m in f.mitigations}
     limit = advice[("AML.T0029", "AML.M0004")]
     assert (limit.component, limit.in_place) == ("sensors", False)
+
+
+@pytest.mark.parametrize(("where", "advised"), [({}, False), ({"on_device": True}, True), ({"edge": True}, True)])
+def test_serving_from_the_cloud_is_advised_only_for_a_model_that_is_shipped(where, advised):
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us",
+                 "artifact_format": "onnx", "properties": where}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}])
+    offered = {k[1] for k in held(s) if k[0] == "m" and k[2] == "AML.M0017"}
+    assert bool(offered) is advised, offered

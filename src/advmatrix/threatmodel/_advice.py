@@ -15,7 +15,7 @@ from ._placement import AT_THE_API, front_bits, holder, holds, in_front, places
 from .rules import Rule
 from .system import Component, System
 
-__all__ = ["DETECTS_ONLY", "GENERATIVE_ONLY", "MEDIA_ONLY", "PER_TOOL", "PREFERRED_STAGE", "SENSOR_ONLY", "UNFIT",
+__all__ = ["DETECTS_ONLY", "DEVICE_ONLY", "GENERATIVE_ONLY", "MEDIA_ONLY", "PER_TOOL", "PREFERRED_STAGE", "SENSOR_ONLY", "UNFIT",
            "MitigationAdvice", "advice"]
 
 #: The stage a mitigation is placed at when neither the rule nor the placement names one, if the
@@ -68,6 +68,9 @@ GENERATIVE_ONLY = frozenset({"AML.M0020", "AML.M0021", "AML.M0022"})
 MEDIA_ONLY = frozenset({"AML.M0034"})
 #: Sensor redundancy (Use Multi-Modal Sensors) is for models that sense the world, not for a text classifier.
 SENSOR_ONLY = frozenset({"AML.M0009"})
+#: Serving from the cloud rather than shipping to devices (AI Model Distribution Methods) is advice for a model
+#: that is shipped: one on our servers already follows it, and being there stops no intruder from taking it.
+DEVICE_ONLY = frozenset({"AML.M0017"})
 
 
 def _generative(c: Component) -> bool:
@@ -119,6 +122,12 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
             return any(c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
                                               or c.properties.get("physical") is True) for c in near)
         return system.memo(("sensing-near", comp.id), sensing)
+    if mid in DEVICE_ONLY:
+        def shipped() -> bool:
+            near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
+            return any(c.kind == "model" and (c.properties.get("on_device") is True or c.properties.get("edge") is True)
+                       for c in near)
+        return system.memo(("shipped-near", comp.id), shipped)
     if mid in MEDIA_ONLY:  # a model that reads media, or one that makes it (a text-to-image generator)
         return system.memo("media", lambda: any(
             c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
