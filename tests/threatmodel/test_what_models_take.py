@@ -200,7 +200,7 @@ def test_a_generator_served_with_no_app_in_front_takes_instructions_where_it_tak
 
 @pytest.mark.parametrize(("weights", "ours_to_lose"), [
     ({"trained_by": "vendor", "source": "vendor", "artifact_format": "safetensors"}, True),  # delivered files we run
-    ({"trained_by": "vendor", "source": "vendor-api", "artifact_format": "hosted"}, False),  # only the vendor holds them
+    ({"trained_by": "vendor", "source": "vendor-api", "artifact_format": "hosted"}, False),  # vendor-held
     ({"trained_by": "open-source", "source": "huggingface", "artifact_format": "safetensors"}, False),  # public anyway
 ])
 def test_weight_files_a_vendor_delivers_sit_on_our_servers_for_an_intruder_to_take(weights, ours_to_lose):

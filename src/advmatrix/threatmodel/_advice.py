@@ -15,8 +15,8 @@ from ._placement import AT_THE_API, front_bits, holder, holds, in_front, places
 from .rules import Rule
 from .system import Component, System
 
-__all__ = ["DETECTS_ONLY", "DEVICE_ONLY", "GENERATIVE_ONLY", "MEDIA_ONLY", "PER_TOOL", "PREFERRED_STAGE", "SENSOR_ONLY", "UNFIT",
-           "MitigationAdvice", "advice"]
+__all__ = ["DETECTS_ONLY", "DEVICE_ONLY", "GENERATIVE_ONLY", "MEDIA_ONLY", "PER_TOOL", "PREFERRED_STAGE", "SENSOR_ONLY",
+           "UNFIT", "MitigationAdvice", "advice"]
 
 #: The stage a mitigation is placed at when neither the rule nor the placement names one, if the
 #: mitigation's lifecycle has it: most advice concerns a running system.
