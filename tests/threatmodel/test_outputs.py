@@ -631,3 +631,19 @@ def test_sarif_levels_follow_the_fail_on_tier(cli, tmp_path):
     possible, failing_possible = levels("--fail-on", "possible")
     # the results that fail the build are the ones code scanning shows as errors
     assert likely == default == failing_likely and possible == failing_possible and possible > likely
+
+
+def test_html_and_markdown_say_the_same_of_where_an_adversarys_control_goes_and_what_a_log_does():
+    text = (GATED % "AML.M0024").replace(
+        "flows:", "  - {id: thief, kind: adversary, actor: criminal, goals: [steal-model], access: [query]}\nflows:")
+    tm = tmr.build(load_system_text(text), k=0)
+    out = tmr.render(tm, ["md", "html"])
+    assert "(records, does not stop)" in out["md"]
+    assert "(records, does not stop)" in out["html"]
+    # an adversary's own finding is countered wherever the system holds the control, in both reports
+    adversaries = {c.id for c in tm.system.components if c.kind == "adversary"}
+    missing = [m for f in tm.prediction.findings if f.component in adversaries for m in f.missing]
+    assert missing, "the gated system should leave an adversary's finding open"
+    for m in missing:
+        assert f"on {m.component}," not in out["html"] and f"on {m.component} (" not in out["md"]
+    assert "on any component" in out["html"] and "on any component" in out["md"]

@@ -11,7 +11,8 @@ from .diagram import system_mermaid
 if TYPE_CHECKING:
     from .report import ThreatModel
 
-__all__ = ["PATHS_NOTE", "component_aside", "evidence_text", "gap_lines", "md_text", "report_markdown"]
+__all__ = ["PATHS_NOTE", "advised_on", "component_aside", "evidence_text", "gap_lines", "held_note", "md_text",
+           "report_markdown"]
 
 
 #: What user text must not carry into Markdown: raw HTML (most renderers pass it through, so a
@@ -53,6 +54,19 @@ def component_aside(tm: ThreatModel, component: str) -> str:
     return f"{comp.label}, {comp.kind}" if comp.label != comp.id else comp.kind
 
 
+def advised_on(tm: ThreatModel, m: Any) -> str:
+    """Where a missing mitigation ``m`` is advised, as the reports say it: an adversary's own finding is
+    countered wherever the system holds the control, not on the adversary."""
+    return "any component" if tm.system.component(m.component).kind == "adversary" else m.component
+
+
+def held_note(m: Any) -> str:
+    """What the reports add to a mitigation in place: where it is held, if not where it was advised, and
+    that logging records an attack without stopping it."""
+    at = f" (at {m.in_place_at})" if m.in_place_at and m.in_place_at != m.component else ""
+    return at + ("" if m.prevents else " (records, does not stop)")
+
+
 def report_markdown(tm: ThreatModel) -> str:
     """A Markdown report: per component its techniques, reasons and mitigations; the attack paths."""
     p = tm.prediction
@@ -61,7 +75,6 @@ def report_markdown(tm: ThreatModel) -> str:
            f"Source: {md_text(tm.source)}{overlay}. {len(p.technique_ids)} ATLAS techniques predicted, "
            f"{len(p.likely_technique_ids)} of them likely.", "",
            "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
-    kinds = {c.id: c.kind for c in tm.system.components}
     for comp in p.components:
         out += [f"## {md_text(comp.component)} ({md_text(component_aside(tm, comp.component))})", ""]
         if not comp.findings:
@@ -70,12 +83,8 @@ def report_markdown(tm: ThreatModel) -> str:
         out += ["| Technique | Tier | Why | Mitigations in place | Mitigations missing (stage) |",
                 "|---|---|---|---|---|"]
         for f in comp.findings:
-            done = ", ".join(f"{m.id} {m.name}{'' if m.prevents else ' (records, does not stop)'}"
-                             for m in f.mitigations if m.in_place) or "none"
-            # an adversary's own finding is countered wherever the system holds the control, not on them
-            todo = (", ".join(f"{m.id} {m.name} on "
-                              f"{'any component' if kinds.get(m.component) == 'adversary' else m.component} ({m.stage})"
-                              for m in f.missing) or "none"
+            done = ", ".join(f"{m.id} {m.name}{held_note(m)}" for m in f.mitigations if m.in_place) or "none"
+            todo = (", ".join(f"{m.id} {m.name} on {advised_on(tm, m)} ({m.stage})" for m in f.missing) or "none"
                     if f.mitigations else "none known in ATLAS")
             out.append(f"| {f.technique_id} {md_text(f.name)} | {f.tier} | {md_text('; '.join(f.reasons))} "
                        f"| {md_text(done)} | {md_text(todo)} |")

@@ -29,7 +29,7 @@ from .._files import atomic_path, check_writable, is_special, write_atomic
 from ..errors import FormatError, UsageError
 from ._bomcheck import bom_lines
 from ._load import read_text, read_yaml
-from ._markdown import PATHS_NOTE, component_aside, evidence_text, gap_lines, report_markdown
+from ._markdown import PATHS_NOTE, advised_on, component_aside, evidence_text, gap_lines, held_note, report_markdown
 from ._references import mixed_script
 from ._transitions import Path as AttackPath
 from ._validate import system_from_located
@@ -241,6 +241,7 @@ def report_html(tm: ThreatModel) -> str:
         tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), system_svg=system_svg(tm.system),
         path_svg=lambda path, n: path_svg([(s.technique, s.name, s.tactic_name) for s in path.steps], f"path{n}"),
         evidence=evidence_text, aside=lambda component: component_aside(tm, component), gaps=gap_lines(tm),
+        advised_on=advised_on, held_note=held_note,
         paths_note=PATHS_NOTE, colour=_TIER_COLOUR, version=__version__)
 
 
