@@ -415,11 +415,16 @@ def test_a_free_property_on_a_kind_the_rules_do_not_read_it_on_warns(cli, tmp_pa
     assert (f"{path}:4: component 'sh' (tool): properties.on_device is read by the rules only on dataset, llm-app, "
             "model or service components; here it changes nothing") in r.err
     assert r.err.count("changes nothing") == 1  # financial is read on any kind; m and d are read
-    # a component the overlay adds is named at the overlay's line, not in the BOM
+    # a property the overlay sets is named at its line in the overlay, not in the BOM
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("components:\n  - id: extra\n    kind: dataset\n    properties: {edge: true}\n")
     r = cli("threatmodel", BOMS / "chatbot.bom.json", "--overlay", overlay, "--paths", "0")
-    assert f"{overlay}:2: component 'extra' (dataset): properties.edge is read by the rules only on model" in r.err
+    assert f"{overlay}:4: component 'extra' (dataset): properties.edge is read by the rules only on model" in r.err
+    # written in block style, the property has a line of its own, and that is the line named
+    path.write_text("name: x\ncomponents:\n  - id: s\n    kind: tool\n    side_effects: read\n    properties:\n"
+                    "      on_device: true\n")
+    r = cli("threatmodel", path, "--paths", "0")
+    assert f"{path}:7: component 's' (tool): properties.on_device is read by the rules only on" in r.err
 
 
 def test_a_free_property_that_nearly_names_one_the_rules_read_warns(cli, tmp_path):

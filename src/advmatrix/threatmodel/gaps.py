@@ -36,7 +36,7 @@ from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
 __all__ = ["Assumption", "Gap", "assumed", "check_property_types", "idle_controls", "misplaced_properties",
-           "misspelt_properties", "mistyped_properties", "raw_property_problems", "unstated"]
+           "misspelt_properties", "mistyped_properties", "property_where", "raw_property_problems", "unstated"]
 
 #: A free-text field is tried with this value: it matches rules that only ask that the field be stated.
 _STATED = "<stated>"
@@ -351,17 +351,23 @@ def check_property_types(system: System, rules: RuleSet | Iterable[Rule] | None,
     wrong = mistyped_properties(system, rules)
     if not wrong:
         return
+    raise FormatError("\n".join(capped([
+        f"{property_where(cid, name, source, lines, overlay, overlay_lines)}: "
+        f"{_type_problem(cid, name, value, expected)}" for cid, name, value, expected in wrong])))
 
-    def where(cid: str, name: str) -> str:
-        for path in (overlay, source):
-            line = _property_line(path, cid, name) if path else None
-            if line:
-                return f"{path}:{line}"
-        if cid in (lines or {}):
-            return f"{source}:{lines[cid]}"
-        return f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else source
-    raise FormatError("\n".join(capped([f"{where(cid, name)}: {_type_problem(cid, name, value, expected)}"
-                                        for cid, name, value, expected in wrong])))
+
+def property_where(cid: str, name: str, source: str, lines: Mapping[str, int] | None = None,
+                   overlay: str | None = None, overlay_lines: Mapping[str, int] | None = None) -> str:
+    """``file:line`` of free property ``name`` of component ``cid``: its own line where a YAML file gives it
+    (the overlay first: what it sets wins), else its component's line (``lines``, ``overlay_lines``: see
+    ``report.component_lines``), else the file alone."""
+    for path in (overlay, source):
+        line = _property_line(path, cid, name) if path else None
+        if line:
+            return f"{path}:{line}"
+    if cid in (lines or {}):
+        return f"{source}:{lines[cid]}"
+    return f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else source
 
 
 def _as_written(value: object) -> str:

@@ -356,16 +356,20 @@ def description_warnings(system: System, rules: Any, source: str, lines: Mapping
     rules do not read them on, and a system with no components
     ("0 techniques" alone would read as "nothing threatens it"). Each names the component's line (see
     :func:`component_lines`): in the overlay where it lists the component, else in ``source``."""
-    from .gaps import misplaced_properties, misspelt_properties
+    from .gaps import misplaced_properties, misspelt_properties, property_where
 
     def at(cid: str) -> str:
         if overlay and overlay_lines and cid in overlay_lines:
             return f"{overlay}:{overlay_lines[cid]}"
         return f"{source}:{lines[cid]}" if lines and cid in lines else source
 
-    out = [f"{at(cid)}: component '{cid}': properties.{name} is read by no rule (did you mean {near}?)"
+    def prop(cid: str, name: str) -> str:
+        return property_where(cid, name, source, lines, overlay, overlay_lines)
+
+    out = [f"{prop(cid, name)}: component '{cid}': properties.{name} is read by no rule (did you mean {near}?)"
            for cid, name, near in misspelt_properties(system, rules)]
-    out += [f"{at(cid)}: component '{cid}' ({system.component(cid).kind}): properties.{name} is read by the rules "
+    out += [f"{prop(cid, name)}: component '{cid}' ({system.component(cid).kind}): properties.{name} is read by the "
+            "rules "
             f"only on {', '.join(kinds[:-1]) + ' or ' if len(kinds) > 1 else ''}{kinds[-1]} components; here it "
             "changes nothing"
             for cid, name, kinds in misplaced_properties(system, rules)]
