@@ -825,3 +825,12 @@ def test_instructions_waiting_in_fetched_pages_do_not_care_who_approves_the_agen
     fetch = {"id": "fetch-page", "side_effects": "external-communication", "browses": True}
     got = predict(agent(fetch, app={"autonomy": autonomy} if autonomy else None))
     assert "app" in on(got, "AML.T0051.002")
+
+
+def test_approval_on_every_tool_that_acts_covers_an_agent_whose_other_tool_only_reads():
+    news = {"id": "news", "side_effects": "read"}
+    broker = {"id": "broker", "side_effects": "external-communication", "sends_only": True,
+              "properties": {"financial": True}, "controls": ["AML.M0029"]}
+    got = {f.technique_id: (m.component, m.in_place) for f in predict(agent(news, broker)).for_component("app").findings
+           for m in f.mitigations if m.id == "AML.M0029"}
+    assert got["AML.T0053"] == ("broker", True)

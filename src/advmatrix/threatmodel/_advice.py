@@ -174,12 +174,18 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
 #: rights trimmed): listed on a tool, they count for a finding of its app only when every tool the
 #: finding's reason names lists them.
 PER_TOOL = frozenset({"AML.M0029", "AML.M0028", "AML.M0030"})
+#: Human In-the-Loop for AI Agent Actions.
+APPROVAL = "AML.M0029"
 
 
 def _on_the_tools(system: System, mid: str, named: frozenset[str]) -> tuple[Component, str | None] | None:
     """For an app's finding that names tools, where ``mid`` stands when set per tool: (a named tool that
     lacks it, None), or (the first, its id) when all hold it; ``None`` when no named tool holds it."""
     tools = [c for c in system.components if c.id in named and c.kind == "tool"]
+    if mid == APPROVAL:
+        # a person approves actions: a tool that only reads (a news lookup) takes none, so it need not wait
+        acting = [t for t in tools if t.get("side_effects") not in ("none", "read")]
+        tools = acting or tools
     if not any(holds(t, mid) for t in tools):
         return None
     lacking = [t for t in tools if not holds(t, mid)]
