@@ -834,3 +834,11 @@ def test_approval_on_every_tool_that_acts_covers_an_agent_whose_other_tool_only_
     got = {f.technique_id: (m.component, m.in_place) for f in predict(agent(news, broker)).for_component("app").findings
            for m in f.mitigations if m.id == "AML.M0029"}
     assert got["AML.T0053"] == ("broker", True)
+
+
+@pytest.mark.parametrize(("tool", "writes_to_people"), [
+    ({"id": "fetch-page", "side_effects": "external-communication", "browses": True}, False),
+    ({"id": "mailer", "side_effects": "external-communication", "sends_only": True}, True),
+])
+def test_an_agent_is_a_social_engineer_only_through_a_tool_that_writes_to_someone(tool, writes_to_people):
+    assert ("app" in on(predict(agent(tool)), "AML.T0052.000")) is writes_to_people
