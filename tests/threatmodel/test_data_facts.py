@@ -166,3 +166,16 @@ def test_a_partitioned_store_trimmed_to_nothing_is_a_contradiction(tmp_path):
                     "    per_user: false\n")
     with pytest.raises(FormatError, match=r"system\.yaml:6: .*per_user: false contradicts partitioned: true"):
         load_system(path)
+
+
+@pytest.mark.parametrize(("goals", "poisons"), [(["evade"], True), (["manipulate"], True), (["steal-model"], False)])
+def test_an_insider_who_wants_a_trigger_to_slip_past_a_detector_later_poisons_its_training_data(goals, poisons):
+    s = system([{"id": "feed", "kind": "service", "audience": "internal", "returns": "none"},
+                {"id": "detector", "kind": "model", "task": "anomaly-detection", "modality": "tabular",
+                 "trained_by": "us"},
+                {"id": "historian", "kind": "dataset", "source": "collected", "writers": "internal",
+                 "used_for": ["training"]},
+                {"id": "saboteur", "kind": "adversary", "actor": "insider", "goals": goals,
+                 "access": ["insider"]}],
+               [{"from": "feed", "to": "detector", "trusted": True}, {"from": "historian", "to": "detector"}])
+    assert ("AML.T0020" in found(s, "detector")) is poisons
