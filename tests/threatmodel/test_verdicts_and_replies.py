@@ -193,3 +193,13 @@ def test_an_adversary_bills_us_through_an_endpoint_that_answers_nothing_only_whe
         return any("abuser can make the owner pay" in r for f in predict(s).findings
                    if f.technique_id == "AML.T0034" for r in f.reasons)
     assert billed(scanner(False)) and not billed(scanner(True))
+
+
+@pytest.mark.parametrize(("sender", "chaff"), [("internet", True), ("user", False)])
+def test_chaff_buries_a_detectors_alerts_where_the_internet_feeds_it_even_through_an_internal_collector(sender, chaff):
+    s = System.model_validate({"name": "t", "components": [
+        {"id": "outside", "kind": "external", "actor": sender},
+        {"id": "collector", "kind": "service", "audience": "internal", "authentication": "mtls", "returns": "none"},
+        {"id": "nids", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us"}],
+        "flows": [{"from": "outside", "to": "collector"}, {"from": "collector", "to": "nids"}]})
+    assert any(f.technique_id == "AML.T0046" and f.component == "collector" for f in predict(s).findings) is chaff
