@@ -179,3 +179,25 @@ def test_an_insider_who_wants_a_trigger_to_slip_past_a_detector_later_poisons_it
                  "access": ["insider"]}],
                [{"from": "feed", "to": "detector", "trusted": True}, {"from": "historian", "to": "detector"}])
     assert ("AML.T0020" in found(s, "detector")) is poisons
+
+
+def wiki_bot(access: list[str] | None) -> System:
+    parts = [{"id": "staff", "kind": "external", "actor": "user"},
+             {"id": "gw", "kind": "service", "audience": "internal", "authentication": "oauth", "returns": "text"},
+             {"id": "bot", "kind": "llm-app", "tools": ["confluence"], "memory": "session"},
+             {"id": "confluence", "kind": "tool", "side_effects": "read", "source": "first-party", "browses": False},
+             {"id": "pages", "kind": "retrieval-store", "sources": ["collected"], "writers": "internal"}]
+    if access:
+        parts.append({"id": "rogue", "kind": "adversary", "actor": "insider", "goals": ["manipulate"],
+                      "access": access})
+    return system(parts, [{"from": "staff", "to": "gw"}, {"from": "gw", "to": "bot"}, {"from": "bot", "to": "gw"},
+                          {"from": "gw", "to": "staff"}, {"from": "pages", "to": "confluence"}])
+
+
+def test_a_wiki_only_staff_edit_carries_no_outsiders_text_but_an_insider_writes_it():
+    alone = {f.technique_id: f for f in predict(wiki_bot(None)).findings}
+    assert not {"AML.T0051.001", "AML.T0093", "AML.T0070", "AML.T0099"} & set(alone)
+    inside = predict(wiki_bot(["insider"]))
+    got = {(f.component, f.technique_id) for f in inside.findings}
+    assert {("pages", "AML.T0070"), ("bot", "AML.T0051.001"), ("confluence", "AML.T0099")} <= got
+    assert not any("outsiders" in r for f in inside.findings for r in f.reasons if f.technique_id == "AML.T0093")

@@ -278,7 +278,9 @@ def test_a_mitigation_for_a_kind_goes_on_the_component_the_reason_names_whatever
 
 @pytest.mark.parametrize(("feed", "expected"), [
     ([{"from": "crm", "to": "lookup", "trusted": True}], set()),
-    ([{"from": "crm", "to": "lookup"}], {"AML.T0051.001", "AML.T0093"}),
+    # a set only our staff write from our own material is no outsider's, read through a tool or not
+    ([{"from": "crm", "to": "lookup"}], set()),
+    ([{"from": "tickets", "to": "lookup"}], {"AML.T0051.001", "AML.T0093"}),  # customers write tickets
     ([], {"AML.T0051.001"}),  # where the tool reads from is unstated: it may carry outsiders' text
 ])
 def test_a_read_tool_fed_only_by_trusted_flows_carries_no_outsiders_text(feed, expected):
@@ -287,7 +289,8 @@ def test_a_read_tool_fed_only_by_trusted_flows_carries_no_outsiders_text(feed, e
         {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"},
         {"id": "bot", "kind": "llm-app", "tools": ["lookup"]},
         {"id": "lookup", "kind": "tool", "side_effects": "read", "source": "first-party", "browses": False},
-        {"id": "crm", "kind": "dataset", "source": "collected", "writers": "internal", "used_for": "retrieval"}],
+        {"id": "crm", "kind": "dataset", "source": "collected", "writers": "internal", "used_for": "retrieval"},
+        {"id": "tickets", "kind": "dataset", "source": "user-submitted", "writers": "public", "used_for": "retrieval"}],
         "flows": [{"from": "user", "to": "chat"}, {"from": "chat", "to": "bot"}, *feed]})
     assert set(predict(s).technique_ids) & {"AML.T0051.001", "AML.T0093"} == expected
 

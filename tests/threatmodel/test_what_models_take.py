@@ -99,7 +99,10 @@ WAITING = {"AML.T0051.002", "AML.T0080.001"}
 
 @pytest.mark.parametrize(("feed", "outsiders"), [
     ({"from": "docs", "to": "lookup", "trusted": True}, False),
-    ({"from": "docs", "to": "lookup"}, True),  # not said trusted: maybe
+    # not said trusted, but a store only our staff write from our own material: no outsider's text, as when the
+    # agent reads the store itself
+    ({"from": "docs", "to": "lookup"}, False),
+    ({"from": "forum", "to": "lookup"}, True),  # a store the public writes, over a flow not said trusted
     (None, True)])  # fed by nothing described: what it reads is unknown
 def test_a_tool_fed_only_by_trusted_flows_carries_no_outsiders_text(feed, outsiders):
     s = system([{"id": "staff", "kind": "external", "actor": "user"},
@@ -107,7 +110,8 @@ def test_a_tool_fed_only_by_trusted_flows_carries_no_outsiders_text(feed, outsid
                 {"id": "agent", "kind": "llm-app", "tools": ["lookup"], "autonomy": "autonomous",
                  "memory": "session"},
                 {"id": "lookup", "kind": "tool", "side_effects": "read", "browses": False},
-                {"id": "docs", "kind": "retrieval-store", "writers": "internal", "sources": ["collected"]}],
+                {"id": "docs", "kind": "retrieval-store", "writers": "internal", "sources": ["collected"]},
+                {"id": "forum", "kind": "retrieval-store", "writers": "public"}],
                [{"from": "staff", "to": "ui"}, {"from": "ui", "to": "agent"}, {"from": "agent", "to": "ui"},
                 *([feed] if feed else [])])
     got = predict(s)
