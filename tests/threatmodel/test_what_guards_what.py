@@ -275,3 +275,19 @@ def test_serving_from_the_cloud_is_advised_only_for_a_model_that_is_shipped(wher
                [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}])
     offered = {k[1] for k in held(s) if k[0] == "m" and k[2] == "AML.M0017"}
     assert bool(offered) is advised, offered
+
+
+def test_multi_modal_sensors_are_not_advised_for_a_generator_whose_outputs_only_train_a_voice_model():
+    # a text-to-speech model's callers upload voice samples that train an audio encoder: the encoder senses
+    # audio, but it is reached through training data, not behind the generator at inference time
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "audio"},
+                {"id": "gen", "kind": "model", "task": "generation", "modality": "text", "outputs": ["audio"],
+                 "trained_by": "us"},
+                {"id": "samples", "kind": "dataset", "source": "user-submitted", "writers": "public",
+                 "used_for": ["training"]},
+                {"id": "enc", "kind": "model", "task": "embedding", "modality": "audio", "trained_by": "us"}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "gen"}, {"from": "gen", "to": "api"},
+                {"from": "api", "to": "users"}, {"from": "api", "to": "samples"}, {"from": "samples", "to": "enc"},
+                {"from": "enc", "to": "gen"}])
+    assert not {k for k in held(s) if k[0] == "gen" and k[2] == "AML.M0009"}

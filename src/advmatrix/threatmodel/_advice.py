@@ -16,7 +16,7 @@ from .rules import Rule
 from .system import Component, System
 
 __all__ = ["DETECTS_ONLY", "DEVICE_ONLY", "GENERATIVE_ONLY", "MEDIA_ONLY", "PER_TOOL", "PREFERRED_STAGE", "SENSOR_ONLY",
-           "UNFIT", "MitigationAdvice", "advice"]
+           "UNFIT", "MitigationAdvice", "advice", "behind"]
 
 #: The stage a mitigation is placed at when neither the rule nor the placement names one, if the
 #: mitigation's lifecycle has it: most advice concerns a running system.
@@ -89,6 +89,12 @@ def _fed_only_by_silent(system: System, comp: Component) -> bool:
     return bool(sources) and all(_silent(system.component(a)) for a in sources)
 
 
+def behind(system: System, comp: Component) -> tuple[Component, ...]:
+    """``comp`` and what its content reaches at inference time: not a model its outputs only train (voice
+    samples uploaded through a generator's API train an encoder that is not behind the generator)."""
+    return (comp, *system.downstream_of(comp, inputs_only=True))
+
+
 def _fits(system: System, comp: Component, mid: str) -> bool:
     """Whether mitigation ``mid`` can apply where ``comp``'s finding is: a generative-AI control needs a
     generative component there or behind it, multi-modal sensors a model there or behind it that senses
@@ -113,18 +119,18 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         return False
     if mid in GENERATIVE_ONLY:
         def generative() -> bool:
-            near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
+            near = system.components if comp.kind == "adversary" else behind(system, comp)
             return any(_generative(c) or (c.kind == "model" and c.get("task") is None) for c in near)
         return system.memo(("generative-near", comp.id), generative)
     if mid in SENSOR_ONLY:
         def sensing() -> bool:
-            near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
+            near = system.components if comp.kind == "adversary" else behind(system, comp)
             return any(c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
                                               or c.properties.get("physical") is True) for c in near)
         return system.memo(("sensing-near", comp.id), sensing)
     if mid in DEVICE_ONLY:
         def shipped() -> bool:
-            near = system.components if comp.kind == "adversary" else (comp, *system.downstream_of(comp))
+            near = system.components if comp.kind == "adversary" else behind(system, comp)
             return any(c.kind == "model" and (c.properties.get("on_device") is True or c.properties.get("edge") is True)
                        for c in near)
         return system.memo(("shipped-near", comp.id), shipped)
