@@ -291,3 +291,14 @@ def test_multi_modal_sensors_are_not_advised_for_a_generator_whose_outputs_only_
                 {"from": "api", "to": "users"}, {"from": "api", "to": "samples"}, {"from": "samples", "to": "enc"},
                 {"from": "enc", "to": "gen"}])
     assert not {k for k in held(s) if k[0] == "gen" and k[2] == "AML.M0009"}
+
+
+def test_getting_past_a_deepfake_detector_means_generating_deepfakes():
+    def detector(controls):
+        return system([{"id": "media", "kind": "external", "actor": "user"},
+                       {"id": "api", "kind": "service", "audience": "partner", "returns": "scores"},
+                       {"id": "detector", "kind": "model", "task": "classification", "modality": "multimodal",
+                        "controls": controls}],
+                      [{"from": "media", "to": "api"}, {"from": "api", "to": "detector"}])
+    assert "AML.T0088" in {k[1] for k in held(detector(["AML.M0034"])) if k[0] == "detector"}
+    assert not [f for f in predict(detector([])).findings if f.technique_id == "AML.T0088"]
