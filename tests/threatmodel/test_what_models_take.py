@@ -221,3 +221,13 @@ def test_a_mirrored_open_source_model_is_not_said_to_be_downloaded_from_a_hub():
     assert len(reasons) == 2 and not any("downloaded from a public hub" in r or "loaded from outside" in r
                                          for r in reasons), reasons
     assert all("source: internal" in r for r in reasons)
+
+
+@pytest.mark.parametrize(("fmt", "runtime"), [("onnx", True), ("safetensors", True), ("gguf", True), ("joblib", True),
+                                              ("hosted", False)])
+def test_a_model_we_run_depends_on_third_party_ai_software_whatever_its_format(fmt, runtime):
+    model = {"task": "classification", "modality": "tabular", "trained_by": "us", "source": "internal",
+             "artifact_format": fmt}
+    if fmt == "hosted":
+        model.update(trained_by="vendor", source="vendor-api")
+    assert ("AML.T0010.001" in found(behind_public_api(model), "m")) is runtime
