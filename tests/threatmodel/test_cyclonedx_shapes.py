@@ -304,3 +304,10 @@ def test_an_unknown_key_is_named_at_its_own_line_in_the_whole_of_a_bom_checked_i
     with pytest.raises(FormatError) as info:
         load_cyclonedx(path)
     assert str(info.value).startswith(f"{path}:{wanted}: does not follow the CycloneDX 1.6 schema at components/12: ")
+
+
+def test_a_base_models_namespace_stays_part_of_its_name(tmp_path):
+    def namespaced(bom):
+        bom["components"][0]["pedigree"]["ancestors"][0]["group"] = "mistralai"
+    llm = quietly(chatbot(tmp_path, namespaced))[0].component("tuned-llm")
+    assert llm.base_model == "mistralai/Mistral-7B-v0.1"

@@ -185,7 +185,9 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] 
         # the ancestor that says where it came from: a hub copy listed after a local one is the one to fear
         base = next((a for a in ancestors if _source_of(a) == "huggingface"), None) or \
             next((a for a in ancestors if _source_of(a)), ancestors[0])
-        entry["base_model"] = str(base.get("name") or base.get("bom-ref"))
+        # a hub names a model by its namespace too (meta-llama/Llama-3.1-8B): CycloneDX keeps that in group
+        name, group = base.get("name"), base.get("group")
+        entry["base_model"] = f"{group}/{name}" if name and group else str(name or base.get("bom-ref"))
         entry["fine_tuned"] = True
         source = _source_of(base)
         if source:
