@@ -439,7 +439,7 @@ def test_a_free_property_that_nearly_names_one_the_rules_read_warns(cli, tmp_pat
     assert "owner" not in r.err
 
 
-def test_a_bad_bom_property_value_names_the_components_line_and_a_hint_a_bom_can_follow(tmp_path):
+def test_a_bad_bom_property_value_names_the_propertys_line_and_a_hint_a_bom_can_follow(tmp_path):
     def mark(bom):
         bom["components"][0]["properties"].append({"name": "advmatrix:signed", "value": "yes"})
     path = _chatbot(tmp_path, mark)
@@ -447,7 +447,7 @@ def test_a_bad_bom_property_value_names_the_components_line_and_a_hint_a_bom_can
     path.write_text(text)
     with pytest.raises(FormatError) as exc:
         load_cyclonedx(path, validate=False)
-    line = next(i for i, x in enumerate(text.splitlines(), 1) if '"bom-ref": "tuned-llm"' in x)
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if '"value": "yes"' in x)
     assert str(exc.value) == f"{path}:{line}: component 'tuned-llm': signed: must be \"true\" or \"false\"; got 'yes'"
 
 

@@ -311,3 +311,14 @@ def test_a_base_models_namespace_stays_part_of_its_name(tmp_path):
         bom["components"][0]["pedigree"]["ancestors"][0]["group"] = "mistralai"
     llm = quietly(chatbot(tmp_path, namespaced))[0].component("tuned-llm")
     assert llm.base_model == "mistralai/Mistral-7B-v0.1"
+
+
+def test_a_bad_value_an_advmatrix_property_sets_is_named_at_the_propertys_line(tmp_path):
+    def spoil(bom):
+        bom["components"][0].setdefault("properties", []).append(
+            {"name": "advmatrix:fine_tuned", "value": "perhaps"})
+    path = chatbot(tmp_path, spoil)
+    wanted = lines_of(path, '"perhaps"')
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(path)
+    assert str(info.value).startswith(f"{path}:{wanted}: component 'tuned-llm': fine_tuned: "), str(info.value)

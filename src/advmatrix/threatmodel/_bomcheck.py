@@ -15,8 +15,8 @@ from ._load import Located, read_yaml
 from ._words import a_kind, more
 
 __all__ = [
-    "BomLines", "bom_lines", "check_shapes", "describe_problems", "parse_json", "read_properties", "slug",
-    "surrogate_at", "validate_schema",
+    "BomLines", "bom_lines", "check_shapes", "describe_problems", "parse_json", "property_lines", "read_properties",
+    "slug", "surrogate_at", "validate_schema",
 ]
 
 
@@ -261,6 +261,36 @@ def bom_lines(text: str, source: str) -> dict[str, int]:
 
 
 
+def property_lines(text: str, source: str, prefix: str = "advmatrix:") -> dict[tuple[str, str], int]:
+    """The line of each ``prefix<field>`` property of a CycloneDX JSON text, by (component id, field): an
+    error about a value a property set is shown there, not at the component's bom-ref. Read only once an
+    import has failed. Components and services are found wherever they nest."""
+    try:
+        located = read_yaml(text, source)
+    except FormatError:
+        return {}
+    out: dict[tuple[str, str], int] = {}
+    todo: list[tuple[tuple[str | int, ...], Any]] = [((), located.data)]
+    while todo:  # a stack, not recursion: nesting deep enough to matter was refused by the parser
+        loc, node = todo.pop()
+        if isinstance(node, list):
+            todo += [((*loc, i), item) for i, item in enumerate(node)]
+            continue
+        if not isinstance(node, dict):
+            continue
+        props = node.get("properties")
+        if isinstance(props, list) and (node.get("bom-ref") or node.get("name")):
+            cid = str(node.get("bom-ref") or slug(str(node.get("name", ""))))
+            for j, prop in enumerate(props):
+                name = str(prop.get("name", "")) if isinstance(prop, dict) else ""
+                # at its value, where the error is (one key per line, as exporters write; else the item)
+                line = located.lines.get((*loc, "properties", j, "value")) or located.lines.get((*loc, "properties", j))
+                if name.startswith(prefix) and line:
+                    out.setdefault((cid, name[len(prefix):]), line)
+        todo += [((*loc, k), v) for k, v in node.items() if k in ("metadata", "component", "components", "services")]
+    return out
+
+
 def _ref_lines(text: str) -> list[tuple[int, str]]:
     """Each ``"bom-ref"`` of a CycloneDX JSON text, with its line, in the order of the text."""
     out = []
@@ -328,9 +358,11 @@ def read_properties(comp: dict[str, Any], prefix: str, lines: BomLines, what: st
 
 def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
                       overlay: Located | None, bom_kinds: dict[str, str] | None = None,
-                      bom_at: dict[str, int] | None = None) -> str:
+                      bom_at: dict[str, int] | None = None,
+                      prop_at: Mapping[tuple[str, str], int] | None = None) -> str:
     """Validation problems of a system imported from the BOM ``source`` and completed by ``overlay``, one
-    line each, at the line of the file that set the field; ``bom_kinds`` is each imported id's kind."""
+    line each, at the line of the file that set the field; ``bom_kinds`` is each imported id's kind,
+    ``bom_at`` each component's line and ``prop_at`` each ``advmatrix:`` property's (see :func:`property_lines`)."""
     bom_kinds = bom_kinds or {}
 
     def remade(cid: Any) -> tuple[str, str] | None:
@@ -365,7 +397,9 @@ def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: d
             else:
                 # A BOM's values are all text: "true", not an unquoted true, is what it can say.
                 msg = msg.replace("must be true or false (unquoted)", 'must be "true" or "false"')
-                at = f"{source}:{bom_at[cid]}" if bom_at and cid in bom_at else source
+                line = (prop_at or {}).get((cid, str(loc[2]))) if len(loc) > 2 else None
+                line = line or (bom_at or {}).get(cid)
+                at = f"{source}:{line}" if line else source
                 lines.append(f"{at}: component '{cid}'{': ' + field if field else ''}: {msg}")
         elif len(loc) >= 2 and loc[0] == "flows" and isinstance(loc[1], int):
             flow = data["flows"][loc[1]]

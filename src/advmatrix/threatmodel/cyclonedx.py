@@ -39,6 +39,7 @@ from ._bomcheck import (
     check_shapes,
     describe_problems,
     parse_json,
+    property_lines,
     read_properties,
     schema_parts,
     slug,
@@ -431,8 +432,9 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
         raise FormatError(describe_problems(validation_problems(exc), data, source, located, bom_kinds,
-                                    bom_lines(text, source))) from None
+                                            bom_lines(text, source), property_lines(text, source))) from None
     problems = system.reference_problems()
     if problems:
-        raise FormatError(describe_problems(problems, data, source, located, bom_kinds, bom_lines(text, source)))
+        raise FormatError(describe_problems(problems, data, source, located, bom_kinds, bom_lines(text, source),
+                                            property_lines(text, source)))
     return system
