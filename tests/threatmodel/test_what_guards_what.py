@@ -302,3 +302,22 @@ def test_getting_past_a_deepfake_detector_means_generating_deepfakes():
                       [{"from": "media", "to": "api"}, {"from": "api", "to": "detector"}])
     assert "AML.T0088" in {k[1] for k in held(detector(["AML.M0034"])) if k[0] == "detector"}
     assert not [f for f in predict(detector([])).findings if f.technique_id == "AML.T0088"]
+
+
+@pytest.mark.parametrize("deliverer", [
+    {"id": "hub", "kind": "external", "actor": "vendor", "controls": ["AML.M0016"]},
+    {"id": "registry", "kind": "service", "audience": "internal", "returns": "none", "controls": ["AML.M0016"]}])
+def test_a_hub_or_registry_checks_the_file_it_delivers_though_queries_reach_the_model_another_way(deliverer):
+    # users' queries through the API carry no weights: they are no way around the scan of the file
+    s = system([deliverer, {"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "m", "kind": "model", "task": "generation", "modality": "text", "trained_by": "open-source",
+                 "source": "huggingface", "artifact_format": "pickle"}],
+               [{"from": deliverer["id"], "to": "m"}, {"from": "users", "to": "api"}, {"from": "api", "to": "m"}])
+    assert held(s)[("m", "AML.T0011.000", "AML.M0016")] == deliverer["id"]
+    # a second, unchecked delivery leaves the file unchecked
+    other = {"id": "mirror", "kind": "external", "actor": "partner"}
+    s = system([deliverer, other, *s.model_dump(mode="json", exclude_none=True)["components"][1:]],
+               [{"from": deliverer["id"], "to": "m"}, {"from": "mirror", "to": "m"}, {"from": "users", "to": "api"},
+                {"from": "api", "to": "m"}])
+    assert held(s)[("m", "AML.T0011.000", "AML.M0016")] is None

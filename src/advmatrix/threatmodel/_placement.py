@@ -191,6 +191,10 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
         return target.id
     if mid not in ON_THE_WAY and mid not in FILE_CHECKS:
         return None
+    if mid in FILE_CHECKS and comp.kind == "model":
+        delivered = _file_check(system, comp, mid)
+        if delivered:  # else every way in must pass a holder, as for a filter
+            return delivered
     unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))
     at = None if comp.id in unguarded else labels.get(comp.id)
     return None if at == comp.id and is_the_control(comp, mid) else at
@@ -206,6 +210,18 @@ def is_the_control(comp: Component, mid: str) -> bool:
     than writes, listing it. A generative model listing guardrails has them around it, and they count for it."""
     return (mid in MODEL_AS_CONTROL and comp.kind == "model" and mid in comp.controls
             and comp.get("task") not in ("generation", "translation", None))
+
+
+def _file_check(system: System, model: Component, mid: str) -> str | None:
+    """For a file check of ``model``'s weights: the holder among the components that deliver its file when
+    every one of them holds it, else None. What delivers a file feeds the
+    model straight: a vendor or partner (a hub), or a service that answers nothing (a registry). A user's
+    queries carry no weights, so a public API in front is no way around a hub's scan."""
+    sources = [system.component(a) for a in system.flows_into().get(model.id, ())]
+    delivering = [c for c in sources if (c.kind == "external" and c.get("actor") in ("vendor", "partner"))
+                  or (c.kind == "service" and c.get("returns") == "none" and c.get("audience") == "internal")]
+    held = [c for c in delivering if holds(c, mid)]
+    return held[0].id if held and len(held) == len(delivering) else None
 
 
 #: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
