@@ -842,3 +842,18 @@ def test_approval_on_every_tool_that_acts_covers_an_agent_whose_other_tool_only_
 ])
 def test_an_agent_is_a_social_engineer_only_through_a_tool_that_writes_to_someone(tool, writes_to_people):
     assert ("app" in on(predict(agent(tool)), "AML.T0052.000")) is writes_to_people
+
+
+def test_a_control_every_named_tool_needs_is_advised_on_all_of_them_at_once():
+    search = {"id": "web-search", "side_effects": "external-communication"}
+    fetch = {"id": "fetch-page", "side_effects": "external-communication", "browses": True}
+    got = predict(agent(search, fetch))
+    seg = [m for f in got.for_component("app").findings if f.technique_id == "AML.T0053" for m in f.mitigations
+           if m.id == "AML.M0032"]
+    assert seg and not seg[0].in_place
+    assert {seg[0].component, *seg[0].also_on} == {"web-search", "fetch-page"}
+    # mended on one, it is advised on the other alone
+    got = predict(agent({**search, "controls": ["AML.M0032"]}, fetch))
+    seg = [m for f in got.for_component("app").findings if f.technique_id == "AML.T0053" for m in f.mitigations
+           if m.id == "AML.M0032"]
+    assert (seg[0].component, seg[0].also_on) == ("fetch-page", ())

@@ -36,11 +36,15 @@ class MitigationAdvice:
     #: False for a control that only records the attack (see :data:`DETECTS_ONLY`): it is advised and
     #: shown in place, but in place it clears no finding at ``--fail-on``.
     prevents: bool = True
+    #: Where else it is missing and needed, besides ``component`` (both tools a finding names): one report
+    #: line, not a next missing place revealed only once the first is mended.
+    also_on: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {"id": self.id, "name": self.name, "component": self.component, "stage": self.stage,
-                "in_place": self.in_place, "in_place_at": self.in_place_at, "prevents": self.prevents}
+                "in_place": self.in_place, "in_place_at": self.in_place_at, "prevents": self.prevents,
+                "also_on": list(self.also_on)}
 
 
 def _default_stage(lifecycle: tuple[str, ...]) -> str:
@@ -167,12 +171,15 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         # in place only when every component it must be on holds it; else advised where it is missing
         held = [(t, holder(system, comp, t, mid, front, technique_id))
                 for t in places(system, comp, placement.component if placement else AT_THE_API.get(mid), named)]
-        target, held_at = next(((t, h) for t, h in held if h is None), held[0])
+        lacking = [t for t, h in held if h is None]
+        target, held_at = (lacking[0], None) if lacking else held[0]
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
-            target, held_at = _on_the_tools(system, mid, named) or (target, held_at)
+            lacking, held_at = _on_the_tools(system, mid, named) or (lacking, held_at)
+            target = lacking[0] if lacking else target
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at,
-                                    prevents=mid not in DETECTS_ONLY))
+                                    prevents=mid not in DETECTS_ONLY,
+                                    also_on=tuple(t.id for t in lacking[1:]) if held_at is None else ()))
     return tuple(out)
 
 
@@ -184,9 +191,9 @@ PER_TOOL = frozenset({"AML.M0029", "AML.M0028", "AML.M0030"})
 APPROVAL = "AML.M0029"
 
 
-def _on_the_tools(system: System, mid: str, named: frozenset[str]) -> tuple[Component, str | None] | None:
-    """For an app's finding that names tools, where ``mid`` stands when set per tool: (a named tool that
-    lacks it, None), or (the first, its id) when all hold it; ``None`` when no named tool holds it."""
+def _on_the_tools(system: System, mid: str, named: frozenset[str]) -> tuple[list[Component], str | None] | None:
+    """For an app's finding that names tools, where ``mid`` stands when set per tool: (the named tools that
+    lack it, None), or ([the first], its id) when all hold it; ``None`` when no named tool holds it."""
     tools = [c for c in system.components if c.id in named and c.kind == "tool"]
     if mid == APPROVAL:
         # a person approves actions: a tool that only reads (a news lookup) takes none, so it need not wait
@@ -195,6 +202,6 @@ def _on_the_tools(system: System, mid: str, named: frozenset[str]) -> tuple[Comp
     if not any(holds(t, mid) for t in tools):
         return None
     lacking = [t for t in tools if not holds(t, mid)]
-    return (lacking[0], None) if lacking else (tools[0], tools[0].id)
+    return (lacking, None) if lacking else ([tools[0]], tools[0].id)
 
 

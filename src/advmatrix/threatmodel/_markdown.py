@@ -57,7 +57,9 @@ def component_aside(tm: ThreatModel, component: str) -> str:
 def advised_on(tm: ThreatModel, m: Any) -> str:
     """Where a missing mitigation ``m`` is advised, as the reports say it: an adversary's own finding is
     countered wherever the system holds the control, not on the adversary."""
-    return "any component" if tm.system.component(m.component).kind == "adversary" else m.component
+    if tm.system.component(m.component).kind == "adversary":
+        return "any component"
+    return " and ".join((", ".join((m.component, *m.also_on[:-1])), *m.also_on[-1:])) if m.also_on else m.component
 
 
 def held_note(m: Any) -> str:
