@@ -193,13 +193,18 @@ def test_a_model_we_trained_and_keep_on_a_hub_is_ours_to_maintain():
     assert {"AML.T0109", "AML.T0111"} <= tuned
 
 
-@pytest.mark.parametrize(("modality", "injected"), [("multimodal", True), ("text", True), ("image", False)])
-def test_a_generator_served_with_no_app_in_front_takes_instructions_where_it_takes_a_prompt(modality, injected):
+@pytest.mark.parametrize(("modality", "outputs", "injected"), [
+    ("multimodal", ["text"], True), ("text", ["text"], True), ("text", None, True),
+    ("image", ["text"], False),  # an image captioner takes no prompt
+    ("text", ["image"], False)])  # a diffusion model has no instructions to set aside (it can still be jailbroken)
+def test_a_generator_served_with_no_app_in_front_takes_instructions_where_it_takes_a_prompt(modality, outputs,
+                                                                                            injected):
     # a vision-language API: the service is the application, and what users type (or write into an image) is
-    # read as instructions, as it is argued with for a jailbreak; an image captioner takes no prompt
-    got = found(behind_public_api({"task": "generation", "modality": modality, "outputs": ["text"]}, "text"), "m")
+    # read as instructions, as it is argued with for a jailbreak
+    model = {"task": "generation", "modality": modality, **({"outputs": outputs} if outputs else {})}
+    got = found(behind_public_api(model, "text"), "m")
     assert ({"AML.T0051", "AML.T0051.000"} <= got) is injected, got
-    assert ("AML.T0054" in got) is injected
+    assert ("AML.T0054" in got) is (modality != "image")
 
 
 @pytest.mark.parametrize(("weights", "ours_to_lose"), [
