@@ -201,3 +201,28 @@ def test_a_wiki_only_staff_edit_carries_no_outsiders_text_but_an_insider_writes_
     got = {(f.component, f.technique_id) for f in inside.findings}
     assert {("pages", "AML.T0070"), ("bot", "AML.T0051.001"), ("confluence", "AML.T0099")} <= got
     assert not any("outsiders" in r for f in inside.findings for r in f.reasons if f.technique_id == "AML.T0093")
+
+
+def trials_bot(dataset: dict, trusted: bool) -> System:
+    return system([{"id": "doctors", "kind": "external", "actor": "user"},
+                   {"id": "ui", "kind": "service", "audience": "internal", "authentication": "oauth",
+                    "returns": "text"},
+                   {"id": "app", "kind": "llm-app", "tools": ["trial-search"]},
+                   {"id": "trial-search", "kind": "tool", "side_effects": "read", "browses": False},
+                   {"id": "trials-db", "kind": "dataset", "used_for": ["retrieval"], **dataset}],
+                  [{"from": "doctors", "to": "ui"}, {"from": "ui", "to": "app"}, {"from": "app", "to": "ui"},
+                   {"from": "trials-db", "to": "trial-search", "trusted": trusted}])
+
+
+def test_a_data_set_said_not_sensitive_leaks_nothing_through_the_tool_that_reads_it():
+    said = trials_bot({"source": "collected", "writers": "internal", "sensitive": False}, True)
+    assert "AML.T0057" not in found(said, "app")
+    # a data set's sensitivity defaults to false (docs): one said to hold patients' records leaks through the tool
+    assert "AML.T0057" in found(trials_bot({"source": "collected", "writers": "internal", "sensitive": True}, True),
+                                "app")
+
+
+def test_a_tool_fed_over_a_trusted_flow_brings_back_no_outsiders_data():
+    public = {"source": "public", "writers": "internal"}
+    assert "AML.T0099" not in found(trials_bot(public, True), "trial-search")
+    assert "AML.T0099" in found(trials_bot(public, False), "trial-search")

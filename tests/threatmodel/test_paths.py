@@ -19,6 +19,7 @@ from advmatrix.threatmodel.paths import (
     TransitionModel,
     attack_paths,
     find_paths,
+    walker,
 )
 
 
@@ -463,7 +464,6 @@ flows:
 
 def test_a_step_that_takes_accounts_needs_them_from_the_start_or_from_an_earlier_step(model):
     from advmatrix.threatmodel import load_system_text, predict
-    from advmatrix.threatmodel.paths import walker
 
     s = load_system_text(TWO_ADVERSARIES)
     p = predict(s)
@@ -694,7 +694,11 @@ def test_a_caller_poisons_only_the_model_that_learns_from_their_calls(access):
                  "flagger -> dashboard"])
     poisoned = {c for p in tm.paths for t, cs in zip(p.techniques, tm.path_components(p), strict=True)
                 if t.startswith("AML.T0018") for c in cs}
-    assert ("stt" in poisoned) is (access == "supply-chain"), poisoned
+    if access == "query":
+        assert "stt" not in poisoned, poisoned
+    # whether the step is open to them, apart from whether the ranking keeps it among the likely ones
+    steps = walker(tm.system, tm.prediction, adversary=tm.system.component("eve"))(("AML.T0018.000",))
+    assert (steps is not None and "stt" in steps[0]) is (access == "supply-chain"), steps
 
 
 @pytest.mark.parametrize(("access", "poisons"), [("query", False), ("content", True)])
@@ -705,4 +709,8 @@ def test_a_caller_whose_queries_go_nowhere_near_the_training_data_does_not_poiso
                  f"id: eve, kind: adversary, actor: criminal, goals: [manipulate, disrupt], access: [{access}]"],
                 ["people -> api", "api -> nmt", "nmt -> api", "corpora -> nmt"])
     assert tm.paths
-    assert any("AML.T0020" in p.techniques for p in tm.paths) is poisons
+    # a foothold taken first (exploiting the public API) is another matter: it gives network access
+    foothold = {"AML.T0049", "AML.T0078", "AML.T0010", "AML.T0011", "AML.T0050"}
+    assert any("AML.T0020" in p.techniques[:p.techniques.index("AML.T0020") + 1] and
+               not foothold & set(p.techniques[:p.techniques.index("AML.T0020")])
+               for p in tm.paths if "AML.T0020" in p.techniques) is poisons
