@@ -236,3 +236,10 @@ def test_a_model_we_run_depends_on_third_party_ai_software_whatever_its_format(f
     if fmt == "hosted":
         model.update(trained_by="vendor", source="vendor-api")
     assert ("AML.T0010.001" in found(behind_public_api(model), "m")) is runtime
+
+
+def test_a_generator_behind_an_endpoint_that_answers_nothing_is_not_talked_to():
+    # mail summarised by a hosted LLM: no one converses with it through a gateway that answers nothing
+    got = found(behind_public_api({"task": "generation", "modality": "text", "trained_by": "vendor",
+                                   "source": "vendor-api", "artifact_format": "hosted"}, "none"), "m")
+    assert not {"AML.T0051.000", "AML.T0054"} & got, got
