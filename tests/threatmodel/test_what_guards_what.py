@@ -321,3 +321,48 @@ def test_a_hub_or_registry_checks_the_file_it_delivers_though_queries_reach_the_
                [{"from": deliverer["id"], "to": "m"}, {"from": "mirror", "to": "m"}, {"from": "users", "to": "api"},
                 {"from": "api", "to": "m"}])
     assert held(s)[("m", "AML.T0011.000", "AML.M0016")] is None
+
+
+def test_an_update_service_that_pushes_weights_is_no_way_to_query_a_drones_own_camera_model():
+    s = system([{"id": "world", "kind": "external", "actor": "other"},
+                {"id": "camera-feed", "kind": "service", "audience": "internal", "returns": "none"},
+                {"id": "detector", "kind": "model", "task": "detection", "modality": "image", "trained_by": "us",
+                 "properties": {"edge": True}},
+                {"id": "fleet-ota", "kind": "service", "audience": "internal", "authentication": "mtls",
+                 "returns": "none"}],
+               [{"from": "world", "to": "camera-feed"}, {"from": "camera-feed", "to": "detector"},
+                {"from": "fleet-ota", "to": "detector"}])
+    assert not {k for k in held(s) if k[0] == "detector" and k[2] == "AML.M0004"}
+
+
+def test_a_voice_matcher_with_liveness_built_in_counts_it_for_itself():
+    s = system([{"id": "callers", "kind": "external", "actor": "user"},
+                {"id": "ivr", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "voice-id", "kind": "model", "task": "embedding", "modality": "audio",
+                 "controls": ["AML.M0034"], "properties": {"verifies_identity": True}}],
+               [{"from": "callers", "to": "ivr"}, {"from": "ivr", "to": "voice-id"}])
+    assert held(s)[("voice-id", "AML.T0015", "AML.M0034")] == "voice-id"
+
+
+def test_deepfake_detection_and_sensors_go_where_media_is_read_not_on_a_model_reading_transcripts():
+    s = system([{"id": "callers", "kind": "external", "actor": "user"},
+                {"id": "ivr", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "asr", "kind": "model", "task": "speech-recognition", "modality": "audio", "outputs": ["text"]},
+                {"id": "intent", "kind": "model", "task": "classification", "modality": "text"}],
+               [{"from": "callers", "to": "ivr"}, {"from": "ivr", "to": "asr"}, {"from": "asr", "to": "intent"}])
+    offered = {(k[0], k[2]) for k in held(s)}
+    assert ("asr", "AML.M0034") in offered or ("asr", "AML.M0009") in offered
+    assert not {("intent", "AML.M0034"), ("intent", "AML.M0009")} & offered
+
+
+def test_limiting_what_is_published_is_advised_only_for_a_model_we_made():
+    def model(**facts):
+        return system([{"id": "users", "kind": "external", "actor": "user"},
+                       {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+                       {"id": "m", "kind": "model", "task": "generation", "modality": "text", **facts}],
+                      [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}])
+    vendor = predict(model(trained_by="vendor", source="vendor-api", artifact_format="hosted"))
+    research = [f for f in vendor.findings if f.component == "m" and f.technique_id == "AML.T0000"]
+    assert research and not any(m.id == "AML.M0000" for m in research[0].mitigations)
+    # what we say about our own product is still ours to limit
+    assert any(m.id == "AML.M0000" for f in vendor.findings if f.component == "api" for m in f.mitigations)

@@ -15,8 +15,20 @@ from ._placement import AT_THE_API, front_bits, holder, holds, in_front, places
 from .rules import Rule
 from .system import Component, System
 
-__all__ = ["DETECTS_ONLY", "DEVICE_ONLY", "GENERATIVE_ONLY", "MEDIA_ONLY", "PER_TOOL", "PREFERRED_STAGE", "SENSOR_ONLY",
-           "UNFIT", "MitigationAdvice", "advice", "behind"]
+__all__ = [
+    "DETECTS_ONLY",
+    "DEVICE_ONLY",
+    "GENERATIVE_ONLY",
+    "MEDIA_ONLY",
+    "OURS_TO_PUBLISH",
+    "PER_TOOL",
+    "PREFERRED_STAGE",
+    "SENSOR_ONLY",
+    "UNFIT",
+    "MitigationAdvice",
+    "advice",
+    "behind",
+]
 
 #: The stage a mitigation is placed at when neither the rule nor the placement names one, if the
 #: mitigation's lifecycle has it: most advice concerns a running system.
@@ -72,6 +84,8 @@ GENERATIVE_ONLY = frozenset({"AML.M0020", "AML.M0021", "AML.M0022"})
 MEDIA_ONLY = frozenset({"AML.M0034"})
 #: Sensor redundancy (Use Multi-Modal Sensors) is for models that sense the world, not for a text classifier.
 SENSOR_ONLY = frozenset({"AML.M0009"})
+#: Limit Public Release of Information: what we publish, about models we made (a vendor's are theirs to describe).
+OURS_TO_PUBLISH = frozenset({"AML.M0000"})
 #: Serving from the cloud rather than shipping to devices (AI Model Distribution Methods) is advice for a model
 #: that is shipped: one on our servers already follows it, and being there stops no intruder from taking it.
 DEVICE_ONLY = frozenset({"AML.M0017"})
@@ -79,6 +93,12 @@ DEVICE_ONLY = frozenset({"AML.M0017"})
 
 def _generative(c: Component) -> bool:
     return c.kind == "llm-app" or (c.kind == "model" and c.get("task") in ("generation", "translation"))
+
+
+def _delivers_only(system: System, comp: Component) -> bool:
+    """A service that nothing feeds and that answers nothing: it pushes (model updates over the air, files), and
+    no one queries through it."""
+    return comp.kind == "service" and comp.get("returns") == "none" and not system.flows_into().get(comp.id)
 
 
 def _silent(comp: Component) -> bool | None:
@@ -116,7 +136,7 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         # nor is a service only such a party feeds (the drone's own camera feed) a way to query
         # and blurring outputs needs a service that hands some back: not a recorder that answers nothing
         return any(c.kind in ("service", "llm-app") and not _fed_only_by_silent(system, c)
-                   and not (mid == "AML.M0002" and c.get("returns") == "none")
+                   and not _delivers_only(system, c) and not (mid == "AML.M0002" and c.get("returns") == "none")
                    for c in in_front(system, comp)) or any(
             _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
     if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
@@ -139,10 +159,16 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
                        for c in near)
         return system.memo(("shipped-near", comp.id), shipped)
     if mid in MEDIA_ONLY:  # a model that reads media, or one that makes it (a text-to-image generator)
-        return system.memo("media", lambda: any(
-            c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
-                                   or bool({"image", "audio", "video"} & set(c.get("outputs") or ())))
-            for c in system.components))
+        def media() -> bool:
+            # at or behind the finding: an intent classifier reading transcripts has no audio to check
+            near = system.components if comp.kind == "adversary" else behind(system, comp)
+            return any(c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
+                                              or bool({"image", "audio", "video"} & set(c.get("outputs") or ())))
+                       for c in near)
+        return system.memo(("media-near", comp.id), media)
+    if mid in OURS_TO_PUBLISH and comp.kind == "model":
+        # limiting what we publish about a model is ours to do only for a model we made or tuned
+        return comp.get("trained_by") in ("us", None) or comp.get("fine_tuned") is True
     return True
 
 

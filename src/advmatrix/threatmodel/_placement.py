@@ -208,8 +208,10 @@ MODEL_AS_CONTROL = frozenset({"AML.M0020", "AML.M0034"})
 def is_the_control(comp: Component, mid: str) -> bool:
     """Whether ``comp`` is itself control ``mid`` (see :data:`MODEL_AS_CONTROL`): a model that decides rather
     than writes, listing it. A generative model listing guardrails has them around it, and they count for it."""
+    # a voice or face matcher that lists deepfake detection has it built in (a liveness check): it counts for it
     return (mid in MODEL_AS_CONTROL and comp.kind == "model" and mid in comp.controls
-            and comp.get("task") not in ("generation", "translation", None))
+            and comp.get("task") not in ("generation", "translation", None)
+            and comp.properties.get("verifies_identity") is not True)
 
 
 def _file_check(system: System, model: Component, mid: str) -> str | None:
