@@ -366,3 +366,20 @@ def test_limiting_what_is_published_is_advised_only_for_a_model_we_made():
     assert research and not any(m.id == "AML.M0000" for m in research[0].mitigations)
     # what we say about our own product is still ours to limit
     assert any(m.id == "AML.M0000" for f in vendor.findings if f.component == "api" for m in f.mitigations)
+
+
+@pytest.mark.parametrize(("behind_generator", "faked"), [(True, False), (False, True)])
+def test_an_impersonator_fakes_media_for_a_model_outsiders_send_it_to_not_a_filter_of_our_own_images(
+        behind_generator, faked):
+    gen = [{"id": "gen", "kind": "model", "task": "generation", "modality": "text", "outputs": ["image"]}]
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "filter", "kind": "model", "task": "classification", "modality": "image"},
+                {"id": "abuser", "kind": "adversary", "actor": "criminal", "goals": ["impersonate"],
+                 "access": ["query"]}, *(gen if behind_generator else [])],
+               [{"from": "users", "to": "api"},
+                *([{"from": "api", "to": "gen"}, {"from": "gen", "to": "filter"}] if behind_generator
+                  else [{"from": "api", "to": "filter"}])])
+    got = [r for f in predict(s).findings if f.component == "filter" and f.technique_id == "AML.T0088"
+           for r in f.reasons]
+    assert any("abuser can fake" in r for r in got) is faked, got
