@@ -226,3 +226,21 @@ def test_a_tool_fed_over_a_trusted_flow_brings_back_no_outsiders_data():
     public = {"source": "public", "writers": "internal"}
     assert "AML.T0099" not in found(trials_bot(public, True), "trial-search")
     assert "AML.T0099" in found(trials_bot(public, False), "trial-search")
+
+
+def test_an_upload_endpoint_that_fills_a_partitioned_store_brings_no_ones_text_to_another_tenant():
+    def tenants(partitioned: bool) -> System:
+        return system([{"id": "users", "kind": "external", "actor": "user"},
+                       {"id": "upload", "kind": "service", "audience": "public", "authentication": "oauth",
+                        "returns": "none"},
+                       {"id": "ask", "kind": "service", "audience": "public", "authentication": "oauth",
+                        "returns": "text"},
+                       {"id": "app", "kind": "llm-app"},
+                       {"id": "store", "kind": "retrieval-store", "sources": ["user-submitted"], "writers": "public",
+                        "partitioned": partitioned}],
+                      [{"from": "users", "to": "upload"}, {"from": "upload", "to": "store"},
+                       {"from": "store", "to": "app"}, {"from": "users", "to": "ask"}, {"from": "ask", "to": "app"},
+                       {"from": "app", "to": "ask"}])
+    planted = {"AML.T0051.001", "AML.T0093"}
+    assert planted <= found(tenants(False), "app")
+    assert not planted & found(tenants(True), "app")

@@ -256,8 +256,9 @@ class RetrievalStoreComponent(Component):
     # Per-user memory written from each user's own conversations: permission trimming alone (per_user) still
     # lets one user share a planted document with another; here nothing one user writes reaches another.
     partitioned: StrictBool | None = Field(
-        None, description="Each user's entries are kept apart: written from that user's own conversations and "
-                          "retrieved only for them (per-user memory). Implies per_user.")
+        None, description="Each user's (or tenant's) entries are kept apart: written by them or from their own "
+                          "conversations, and retrieved only for them (per-user memory, a multi-tenant index). "
+                          "Implies per_user.")
 
     @model_validator(mode="before")
     @classmethod
