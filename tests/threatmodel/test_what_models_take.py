@@ -243,3 +243,12 @@ def test_a_generator_behind_an_endpoint_that_answers_nothing_is_not_talked_to():
     got = found(behind_public_api({"task": "generation", "modality": "text", "trained_by": "vendor",
                                    "source": "vendor-api", "artifact_format": "hosted"}, "none"), "m")
     assert not {"AML.T0051.000", "AML.T0054"} & got, got
+
+
+@pytest.mark.parametrize(("facts", "runs_code"), [
+    ({"source": "huggingface", "trained_by": "open-source"}, True),
+    ({"source": "internal", "trained_by": "us", "signed": True}, False)])
+def test_a_gguf_files_chat_template_can_run_code_in_a_loader_as_a_pickle_can(facts, runs_code):
+    got = found(behind_public_api({"task": "generation", "modality": "text", "artifact_format": "gguf", **facts},
+                                  "text"), "m")
+    assert ("AML.T0011.000" in got) is runs_code
