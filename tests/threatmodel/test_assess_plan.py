@@ -222,3 +222,14 @@ def test_check_refuses_the_gates_and_targets_a_run_would_refuse(cli, tmp_path):
     # a --param for a kind of target the plan has no assessment for is refused, as a run refuses it
     other = cli("assess", "--plan", plan, "--check", "--param", "square.n_samples=5")
     assert other.code == 2 and "square tests a classifier, and the plan has no assessment for one" in other.err
+
+
+def test_an_llm_served_as_a_model_behind_a_chat_api_gets_the_chat_procedures(cli, tmp_path):
+    system = tmp_path / "llm.yaml"
+    system.write_text("name: chat\ncomponents:\n  - {id: u, kind: external, actor: user}\n"
+                      "  - {id: api, kind: service, audience: public, returns: text}\n"
+                      "  - {id: llm, kind: model, task: generation, modality: text}\n"
+                      "flows: [{from: u, to: api}, {from: api, to: llm}, {from: llm, to: api}]\n")
+    plan = yaml.safe_load(_emit(cli, system, tmp_path / "plan.yaml").read_text())
+    chat = [a for a in plan["assessments"] if a["kind"] == "chat"]
+    assert chat and {"direct-injection", "jailbreak"} <= set(chat[0]["procedures"])

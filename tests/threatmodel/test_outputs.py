@@ -647,3 +647,28 @@ def test_html_and_markdown_say_the_same_of_where_an_adversarys_control_goes_and_
     for m in missing:
         assert f"on {m.component}," not in out["html"] and f"on {m.component} (" not in out["md"]
     assert "on any component" in out["html"] and "on any component" in out["md"]
+
+
+def test_monitor_config_offers_detectors_that_compare_input_values_only_for_models_that_take_numbers():
+    def config(modality: str, on_device: bool = False) -> str:
+        where = "properties: {on_device: true}" if on_device else ""
+        comps = (["{id: u, kind: external, actor: user}", f"{{id: clf, kind: model, task: classification, "
+                  f"modality: {modality}, {where}}}"] if on_device else
+                 ["{id: u, kind: external, actor: user}", "{id: api, kind: service, audience: public, returns: scores}",
+                  f"{{id: clf, kind: model, task: classification, modality: {modality}}}"])
+        flows = ("[{from: u, to: clf}]" if on_device else
+                 "[{from: u, to: api}, {from: api, to: clf}, {from: clf, to: api}]")
+        text = "name: t\ncomponents:\n" + "".join(f"  - {c}\n" for c in comps) + f"flows: {flows}\n"
+        return emit.monitor_config(tmpr_build(text))
+    numeric = {"boundary-search", "similarity-search", "prada"}
+    image = config("image")
+    assert any(f"  {n}:" in image for n in numeric)
+    text = config("text")
+    assert not any(f"  {n}:" in text or f"# {n}:" in text for n in numeric), text
+    # a phone's own model, no server in front: no gateway sees its queries
+    phone = config("image", on_device=True)
+    assert not any(f"  {n}:" in phone for n in numeric | {"volume", "noise-probe"}), phone
+
+
+def tmpr_build(text: str) -> tmr.ThreatModel:
+    return tmr.build(load_system_text(text), k=0)

@@ -82,6 +82,10 @@ class ClientStates(Generic[S]):
         return self._states.pop(client, None)
 
 
+#: What a detector that compares input values reads: numeric arrays (pixels, features, samples), not text.
+NUMERIC: tuple[str, ...] = ("image", "tabular", "audio")
+
+
 class Detector(Plugin):
     """Base of every detector: ``observe(event) -> alerts``.
 
@@ -98,6 +102,9 @@ class Detector(Plugin):
     modality: ClassVar[str] = "tensor"
     #: a tensor detector that also counts LLM requests (one query each, no inputs): volume
     counts_chat: ClassVar[bool] = False
+    #: the input modalities a tensor detector reads (None: any, it reads no input values, as volume counts
+    #: requests); a threat model offers it only for models that take them
+    modalities: ClassVar[tuple[str, ...] | None] = None
     #: what the gateway does on this detector's alerts unless its configuration says otherwise
     response: ClassVar[dict[str, Any]] = {"action": "alert"}
 

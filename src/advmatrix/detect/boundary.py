@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import Field
 
 from ..plugins import Context
-from ._base import Alert, Detector, DetectorParams, QueryEvent
+from ._base import NUMERIC, Alert, Detector, DetectorParams, QueryEvent
 from ._nearindex import NearIndex
 
 
@@ -121,6 +121,7 @@ class BoundarySearch(Detector):
     near-duplicate video frames, brightness/contrast optimisers, batch scoring)."""
 
     name = "boundary-search"
+    modalities = NUMERIC  # it compares input values
     response = {"action": "degrade", "mode": "labels", "duration_s": 3600}
     title = "Black-box attack search (queries driven to a decision boundary)"
     technique_ids = ("AML.T0043.001", "AML.T0043", "AML.T0040")

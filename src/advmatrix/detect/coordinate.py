@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import Field
 
 from ..plugins import Context
-from ._base import Alert, Detector, DetectorParams, QueryEvent
+from ._base import NUMERIC, Alert, Detector, DetectorParams, QueryEvent
 from ._grid import Grid
 
 
@@ -71,6 +71,7 @@ class CoordinateProbe(Detector):
     alert: a canvas app sending the picture after each small stroke."""
 
     name = "coordinate-probe"
+    modalities = NUMERIC  # it compares input values
     # alert only: new, and a drawing app sending each stroke looks alike
     response = {"action": "alert"}
     title = "Coordinate-wise probing (zeroth-order gradient estimates)"

@@ -17,7 +17,7 @@ from pydantic import Field
 from .._extras import require
 from ..errors import UsageError
 from ..plugins import Context
-from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
+from ._base import NUMERIC, Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
 class PradaParams(DetectorParams):
@@ -97,6 +97,7 @@ class Prada(Detector):
     normal (Shapiro-Wilk W < delta). False-positive budget: <= 1% of benign sessions."""
 
     name = "prada"
+    modalities = NUMERIC  # it compares input values
     response = {"action": "throttle", "rate": 1.0, "duration_s": 3600}
     title = "Model extraction (PRADA distance test)"
     technique_ids = ("AML.T0024.002", "AML.T0005.001", "AML.T0040")
@@ -182,6 +183,7 @@ class QueryCoverage(Detector):
     cell numbers, released once the client has alerted."""
 
     name = "query-coverage"
+    modalities = NUMERIC  # it compares input values
     response = {"action": "throttle", "rate": 1.0, "duration_s": 3600}
     title = "Model extraction (query coverage of the input space)"
     technique_ids = ("AML.T0024.002", "AML.T0005.001")

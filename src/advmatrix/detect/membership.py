@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from ..plugins import Context
-from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
+from ._base import NUMERIC, Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
 class MembershipParams(DetectorParams):
@@ -47,6 +47,7 @@ class MembershipProbing(Detector):
     `alert_only_clients`."""
 
     name = "membership"
+    modalities = NUMERIC  # it compares input values
     response = {"action": "degrade", "mode": "labels", "duration_s": 3600}
     title = "Membership-inference probing (training records queried)"
     technique_ids = ("AML.T0024.000",)

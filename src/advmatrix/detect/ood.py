@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 
 from ..plugins import Context
 from ._affine import fit_affine
-from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
+from ._base import NUMERIC, Alert, ClientStates, Detector, DetectorParams, QueryEvent
 
 
 class _Recent:
@@ -53,6 +53,7 @@ class OutOfDistribution(Detector):
     holds that variation too (measured in bench/RESULTS.md)."""
 
     name = "ood"
+    modalities = NUMERIC  # it compares input values
     title = "Out-of-distribution inputs"
     technique_ids = ("AML.T0043", "AML.T0015", "AML.T0040")
     Params = OODParams

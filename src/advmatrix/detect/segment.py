@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import Field
 
 from ..plugins import Context
-from ._base import Alert, Detector, DetectorParams, QueryEvent
+from ._base import NUMERIC, Alert, Detector, DetectorParams, QueryEvent
 
 
 class SegmentParams(DetectorParams):
@@ -96,6 +96,7 @@ class SegmentSearch(Detector):
     likely to alert: a client that bisects a blend of two of its own inputs on purpose."""
 
     name = "segment-search"
+    modalities = NUMERIC  # it compares input values
     # alert only, as structured-search: new, and a client bisecting a blend on purpose looks alike
     response = {"action": "alert"}
     title = "Decision-based black-box search (bisecting a segment to the decision boundary)"

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from ..plugins import Context
-from ._base import Alert, ClientStates, Detector, DetectorParams, QueryEvent
+from ._base import NUMERIC, Alert, ClientStates, Detector, DetectorParams, QueryEvent
 from .boundary import log_margin
 
 
@@ -53,6 +53,7 @@ class SimilaritySearch(Detector):
     augmentation; with `moving`, also retries, video frames and confidence optimisers)."""
 
     name = "similarity-search"
+    modalities = NUMERIC  # it compares input values
     response = {"action": "degrade", "mode": "labels", "duration_s": 3600}
     title = "Black-box attack search (near-duplicate queries)"
     technique_ids = ("AML.T0043.001", "AML.T0043", "AML.T0040")

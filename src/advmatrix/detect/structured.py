@@ -67,7 +67,7 @@ from pydantic import Field
 
 from ..plugins import Context
 from ._affine import fit_affine
-from ._base import Alert, Detector, DetectorParams, QueryEvent
+from ._base import NUMERIC, Alert, Detector, DetectorParams, QueryEvent
 from ._grid import Grid
 from ._stripes import striped_step
 from .boundary import log_margin
@@ -161,6 +161,7 @@ class StructuredSearch(Detector):
     after each stroke while its label changes."""
 
     name = "structured-search"
+    modalities = NUMERIC  # it compares input values
     # alert only: two structured edits are little evidence, and an editor that erases or paints
     # a region of one image while its score falls looks the same (not in the benign corpus)
     response = {"action": "alert"}

@@ -42,7 +42,10 @@ def _target_kinds(system: System, *, numeric: bool = False) -> set[str]:
     """The kinds of assess target the system has: ``chat`` for an LLM application, ``classifier``
     for a model whose task is not generation-like; with ``numeric``, only a classifier that may take
     numeric inputs (images, tabular, audio; unstated may), which is what the classifier procedures perturb."""
-    kinds = {"chat"} if any(c.kind == "llm-app" for c in system.components) else set()
+    # an LLM served as a model behind a chat API, no app of ours around it, is a chat target all the same
+    kinds = {"chat"} if any(c.kind == "llm-app" or (c.kind == "model" and c.get("task") == "generation"
+                                                     and ("text" in (c.get("outputs") or ("text",))))
+                            for c in system.components) else set()
     if any(c.kind == "model" and c.get("task") in _CLASSIFIER_TASKS and not (numeric and c.get("modality") == "text")
            for c in system.components):
         kinds.add("classifier")
@@ -95,6 +98,15 @@ def _takes(detector: Any, system: System, comp: Any) -> bool:
     models = [c for c in (comp, *system.downstream_of(comp)) if c.kind == "model"] or \
         [c for c in system.components if c.kind == "model"]
     return not models or any(c.get("modality") in (None, *wanted) for c in models)
+
+
+def _on_devices_only(system: System, comp: Any) -> bool:
+    """A model on people's devices that no service of ours sits in front of: its queries never cross a server
+    where a gateway could watch them (face unlock on a phone)."""
+    from ._placement import in_front
+
+    return comp.kind == "model" and comp.properties.get("on_device") is True and not any(
+        c.kind in ("service", "llm-app") for c in in_front(system, comp))
 
 
 #: What a side-effect tool does, in the system's words (the guard's own globs cover the common names).
@@ -203,7 +215,8 @@ def monitor_config(tm: ThreatModel) -> str:
     covering = {}
     for name, hits in _covering("detector", tm.prediction.findings).items():
         hits = [f for f in hits if _reads(registry[name], _traffic(tm.system, tm.system.component(f.component)))
-                and _takes(registry[name], tm.system, tm.system.component(f.component))]
+                and _takes(registry[name], tm.system, tm.system.component(f.component))
+                and not _on_devices_only(tm.system, tm.system.component(f.component))]
         if hits:
             covering[name] = hits
     ready = [n for n in covering if not registry[n].context]
