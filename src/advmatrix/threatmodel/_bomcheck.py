@@ -261,15 +261,15 @@ def bom_lines(text: str, source: str) -> dict[str, int]:
 
 
 
-def property_lines(text: str, source: str, prefix: str = "advmatrix:") -> dict[tuple[str, str], int]:
-    """The line of each ``prefix<field>`` property of a CycloneDX JSON text, by (component id, field): an
-    error about a value a property set is shown there, not at the component's bom-ref. Read only once an
-    import has failed. Components and services are found wherever they nest."""
+def property_lines(text: str, source: str, prefix: str = "advmatrix:") -> dict[tuple[str, str], list[int]]:
+    """The lines of each ``prefix<field>`` property of a CycloneDX JSON text, by (component id, field), in
+    the order of the text: an error about a value a property set is shown there, not at the component's
+    bom-ref. Read only once an import has failed. Components and services are found wherever they nest."""
     try:
         located = read_yaml(text, source)
     except FormatError:
         return {}
-    out: dict[tuple[str, str], int] = {}
+    out: dict[tuple[str, str], list[int]] = {}
     todo: list[tuple[tuple[str | int, ...], Any]] = [((), located.data)]
     while todo:  # a stack, not recursion: nesting deep enough to matter was refused by the parser
         loc, node = todo.pop()
@@ -286,7 +286,7 @@ def property_lines(text: str, source: str, prefix: str = "advmatrix:") -> dict[t
                 # at its value, where the error is (one key per line, as exporters write; else the item)
                 line = located.lines.get((*loc, "properties", j, "value")) or located.lines.get((*loc, "properties", j))
                 if name.startswith(prefix) and line:
-                    out.setdefault((cid, name[len(prefix):]), line)
+                    out.setdefault((cid, name[len(prefix):]), []).append(line)
         todo += [((*loc, k), v) for k, v in node.items() if k in ("metadata", "component", "components", "services")]
     return out
 
@@ -307,12 +307,20 @@ class BomLines:
     def __init__(self, text: str | None, source: str):
         self.text, self.source = text, source
         self._lines: dict[str, int] | None = None
+        self._props: dict[tuple[str, str], list[int]] | None = None
 
     def at(self, cid: str) -> str:
         """``file:line`` of the component or service with id ``cid``; the file alone when not known."""
         if self._lines is None:
             self._lines = bom_lines(self.text, self.source) if self.text else {}
         return f"{self.source}:{self._lines[cid]}" if cid in self._lines else self.source
+
+    def prop_at(self, cid: str, field: str, nth: int = 0) -> str:
+        """``file:line`` of the ``nth`` ``advmatrix:<field>`` property of ``cid``; its component's when unknown."""
+        if self._props is None:
+            self._props = property_lines(self.text, self.source) if self.text else {}
+        found = self._props.get((cid, field), [])
+        return f"{self.source}:{found[nth]}" if len(found) > nth else self.at(cid)
 
     def twice(self, ref: str, what: str) -> str:
         """The message for a ``bom-ref`` that two components (``what``) have, at the second one's line."""
@@ -348,10 +356,11 @@ def read_properties(comp: dict[str, Any], prefix: str, lines: BomLines, what: st
         same = out.get(field) == value or (field in out and {out[field].lower(), value.lower()} <= {"true", "false"}
                                            and out[field].lower() == value.lower())
         if field in out and not same:
-            raise FormatError(f"{lines.at(cid)}: {what} '{cid}': {name} is given twice, as '{out[field]}' and "
-                              f"'{value}'; keep the one you mean")
+            raise FormatError(f"{lines.prop_at(cid, field, 1)}: {what} '{cid}': {name} is given twice, as "
+                              f"'{out[field]}' and '{value}'; keep the one you mean")
         if field in out:
-            warnings.warn(f"{lines.at(cid)}: {what} '{cid}': {name} is given twice (both '{value}')", stacklevel=3)
+            warnings.warn(f"{lines.prop_at(cid, field, 1)}: {what} '{cid}': {name} is given twice (both '{value}')",
+                          stacklevel=3)
         out[field] = value
     return out
 
@@ -359,7 +368,7 @@ def read_properties(comp: dict[str, Any], prefix: str, lines: BomLines, what: st
 def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any], source: str,
                       overlay: Located | None, bom_kinds: dict[str, str] | None = None,
                       bom_at: dict[str, int] | None = None,
-                      prop_at: Mapping[tuple[str, str], int] | None = None) -> str:
+                      prop_at: Mapping[tuple[str, str], list[int]] | None = None) -> str:
     """Validation problems of a system imported from the BOM ``source`` and completed by ``overlay``, one
     line each, at the line of the file that set the field; ``bom_kinds`` is each imported id's kind,
     ``bom_at`` each component's line and ``prop_at`` each ``advmatrix:`` property's (see :func:`property_lines`)."""
@@ -397,7 +406,7 @@ def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: d
             else:
                 # A BOM's values are all text: "true", not an unquoted true, is what it can say.
                 msg = msg.replace("must be true or false (unquoted)", 'must be "true" or "false"')
-                line = (prop_at or {}).get((cid, str(loc[2]))) if len(loc) > 2 else None
+                line = ((prop_at or {}).get((cid, str(loc[2]))) or [None])[0] if len(loc) > 2 else None
                 line = line or (bom_at or {}).get(cid)
                 at = f"{source}:{line}" if line else source
                 lines.append(f"{at}: component '{cid}'{': ' + field if field else ''}: {msg}")
