@@ -714,3 +714,21 @@ def test_a_caller_whose_queries_go_nowhere_near_the_training_data_does_not_poiso
     assert any("AML.T0020" in p.techniques[:p.techniques.index("AML.T0020") + 1] and
                not foothold & set(p.techniques[:p.techniques.index("AML.T0020")])
                for p in tm.paths if "AML.T0020" in p.techniques) is poisons
+
+
+@pytest.mark.parametrize(("access", "open_to_them"), [(["account"], False), (["network"], True)])
+def test_command_and_control_through_an_ai_api_needs_a_foothold_first(access, open_to_them):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    s = load_system_text("name: t\ncomponents:\n  - {id: staff, kind: external, actor: user}\n"
+                         "  - {id: ui, kind: service, audience: internal, authentication: oauth, returns: text}\n"
+                         "  - {id: app, kind: llm-app}\n"
+                         "  - {id: llm, kind: model, task: generation, modality: text, trained_by: vendor, "
+                         "source: vendor-api, artifact_format: hosted}\n"
+                         f"  - {{id: mole, kind: adversary, actor: insider, goals: [steal-data], access: {access}}}\n"
+                         "flows: [{from: staff, to: ui}, {from: ui, to: app}, {from: app, to: llm},"
+                         " {from: llm, to: app}, {from: app, to: ui}]\n")
+    p = predict(s)
+    assert "AML.T0096" in p.technique_ids
+    assert (walker(s, p, adversary=s.component("mole"))(("AML.T0096",)) is not None) is open_to_them

@@ -47,6 +47,8 @@ NEEDS: dict[str, frozenset[str]] = {
     "AML.T0037": frozenset({"insider", "network", "physical"}),
     "AML.T0025": frozenset({"insider", "network"}),
     "AML.T0036": frozenset({"account", "insider", "network"}),
+    # command and control through an AI service's API: their code already runs on our machines
+    "AML.T0096": frozenset({"insider", "network"}),
     # text planted where the system later reads it (a page, a ticket, a document), not typed to it: the
     # victim's session then carries it, and a rendered link sends the victim's data out
     "AML.T0051.001": frozenset({"content", "insider", "network", "supply-chain"}),
