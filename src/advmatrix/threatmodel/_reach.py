@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 
 from .system import Component, System, is_training_data
 
-__all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "PLANTED_BY_QUERY", "STEERED", "STEERS", "WHOLE_SYSTEM", "adversary_access",
-           "adversary_reach", "can_take", "family", "goal_serves", "needs", "stored_by_query"]
+__all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "PLANTED_BY_QUERY", "SENDS_INPUTS", "STEERED", "STEERS", "WHOLE_SYSTEM",
+           "adversary_access", "adversary_reach", "can_take", "family", "goal_serves", "needs", "stored_by_query"]
 
 #: Access that reaches every component: an employee, a foothold on the hosts, or whatever the system
 #: takes in (models, data, packages, tools) can sit anywhere in it.
@@ -62,6 +62,8 @@ NEEDS: dict[str, frozenset[str]] = {
     # training data is poisoned by whoever writes it or supplies it, not by a caller whose queries go nowhere near it
     "AML.T0020": frozenset({"content", "insider", "network", "supply-chain"}),
 }
+#: Of those, the ones that send the component inputs: taken only on a component the adversary's access reaches.
+SENDS_INPUTS = frozenset({"AML.T0040", "AML.T0047"})
 #: Of those, the ones a user's queries can do too, where what they send comes to rest in a store or data set
 #: that the component then reads (a chat whose messages become tickets a second app summarises; calls kept
 #: as the training set of the model that flags them).
@@ -128,6 +130,9 @@ def can_take(system: System, technique_id: str, components: Iterable[str], acces
     queries can plant (:data:`PLANTED_BY_QUERY`) where they come to rest in a store the component reads."""
     components = list(components)
     need = needs(system, technique_id, components)
+    if family(technique_id) in SENDS_INPUTS and need is not None and need & access and reach is not None:
+        # a way to send inputs must lead to the model: a query that lands in its training set does not
+        return any(c in reach for c in components)
     return need is None or bool(need & access) or (
         technique_id in PLANTED_BY_QUERY and "query" in access and stored_by_query(system, components, reach))
 
