@@ -68,7 +68,9 @@ def test_a_store_nothing_feeds_is_no_way_around_a_query_limit_but_is_around_an_i
              {"id": "api", "kind": "service", "audience": "public", "returns": "text",
               "controls": ["AML.M0004", "AML.M0020"]},
              {"id": "docs", "kind": "retrieval-store"},
-             {"id": "agent", "kind": "llm-app"},
+             # an agent acts through its tool before any answer is checked on the way out
+             {"id": "agent", "kind": "llm-app", "tools": ["mailer"]},
+             {"id": "mailer", "kind": "tool", "side_effects": "external-communication", "sends_only": True},
              {"id": "llm", "kind": "model", "task": "generation", "trained_by": "vendor"}]
     flows = [{"from": "users", "to": "api"}, {"from": "api", "to": "agent"}, {"from": "docs", "to": "agent"},
              {"from": "agent", "to": "llm"}, {"from": "llm", "to": "agent"}, {"from": "agent", "to": "api"},

@@ -383,3 +383,19 @@ def test_an_impersonator_fakes_media_for_a_model_outsiders_send_it_to_not_a_filt
     got = [r for f in predict(s).findings if f.component == "filter" and f.technique_id == "AML.T0088"
            for r in f.reasons]
     assert any("abuser can fake" in r for r in got) is faked, got
+
+
+@pytest.mark.parametrize(("filtered", "held_at"), [(True, "nsfw"), (False, None)])
+def test_a_guardrail_after_a_generator_checks_everything_it_writes(filtered, held_at):
+    # a text-to-image API whose every image passes an NSFW classifier before it leaves: jailbreaking the
+    # generator gets nothing out unchecked
+    comps = [{"id": "users", "kind": "external", "actor": "user"},
+             {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+             {"id": "gen", "kind": "model", "task": "generation", "modality": "text", "outputs": ["image"]},
+             {"id": "nsfw", "kind": "model", "task": "classification", "modality": "image",
+              "controls": ["AML.M0020"]}]
+    flows = [{"from": "users", "to": "api"}, {"from": "api", "to": "gen"}, {"from": "gen", "to": "nsfw"},
+             {"from": "nsfw", "to": "api"}]
+    if not filtered:  # a second way out, around the filter
+        flows.append({"from": "gen", "to": "api"})
+    assert held(system(comps, flows))[("gen", "AML.T0054", "AML.M0020")] == held_at

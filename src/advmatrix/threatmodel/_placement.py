@@ -197,7 +197,11 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
             return delivered
     unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))
     at = None if comp.id in unguarded else labels.get(comp.id)
-    return None if at == comp.id and is_the_control(comp, mid) else at
+    if at == comp.id and is_the_control(comp, mid):
+        at = None
+    if at is None and mid in OUTPUT_GUARDS and _writes_only(comp):
+        at = system.memo(("output-guard", mid, comp.id), lambda: _guarding_outputs(system, comp, mid))
+    return at
 
 
 #: The controls a model that decides can be (a guardrail classifier, a deepfake detector), listed on it as the
@@ -224,6 +228,37 @@ def _file_check(system: System, model: Component, mid: str) -> str | None:
                   or (c.kind == "service" and c.get("returns") == "none" and c.get("audience") == "internal")]
     held = [c for c in delivering if holds(c, mid)]
     return held[0].id if held and len(held) == len(delivering) else None
+
+
+#: Controls that also act on what a model writes (a guardrail after a generator, filtering its images).
+OUTPUT_GUARDS = frozenset({"AML.M0020"})
+
+
+def _writes_only(comp: Component) -> bool:
+    """A generator, or an LLM app with no tools: what an attack on it achieves is what it writes, so a check
+    on its way out stops it. An agent acts through its tools before any answer is checked."""
+    return (comp.kind == "model" and comp.get("task") in ("generation", "translation")) or (
+        comp.kind == "llm-app" and not comp.get("tools"))
+
+
+def _guarding_outputs(system: System, comp: Component, mid: str) -> str | None:
+    """The holder of ``mid`` that everything ``comp`` writes passes before it leaves the system (reaches an
+    outside party or a service that answers its callers), or None: a way out passes none, or none is drawn."""
+    forward: dict[str, list[str]] = system.memo("guard-flows", lambda: _inference_flows(system))[0]
+    seen, todo, holders = {comp.id}, [comp.id], []
+    while todo:
+        for n in forward.get(todo.pop(), ()):
+            if n in seen:
+                continue
+            seen.add(n)
+            node = system.component(n)
+            if holds(node, mid):
+                holders.append(n)
+            elif node.kind == "external" or (node.kind == "service" and node.get("returns") != "none"):
+                return None  # out, unchecked
+            else:
+                todo.append(n)
+    return holders[0] if holders else None
 
 
 #: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
