@@ -742,7 +742,8 @@ def test_a_query_that_lands_in_a_models_training_set_is_no_way_to_query_the_mode
                          "  - {id: analysts, kind: external, actor: user}\n"
                          "  - {id: scorer, kind: service, audience: internal, authentication: mtls, returns: scores}\n"
                          "  - {id: clf, kind: model, task: classification, modality: text, trained_by: us}\n"
-                         "  - {id: headlines, kind: dataset, source: scraped, writers: internal, used_for: [training]}\n"
+                         "  - {id: headlines, kind: dataset, source: scraped, writers: internal,"
+                         " used_for: [training]}\n"
                          "  - {id: outsider, kind: adversary, actor: criminal, goals: [evade], access: [query]}\n"
                          "flows: [{from: web, to: headlines}, {from: headlines, to: clf}, {from: scorer, to: clf},"
                          " {from: clf, to: scorer}, {from: analysts, to: scorer}]\n")
