@@ -238,3 +238,14 @@ def test_a_field_written_with_no_value_is_not_stated_as_if_left_out():
 def test_a_key_yaml_reads_as_a_number_or_boolean_is_refused_at_its_line(key, line, where, read):
     said = refused(f"name: x\n{key}: y\ncomponents:\n  - {{id: m, kind: model}}\n")
     assert said == f"s.yaml:{line}: {where}: a key must be text; YAML read it as {read}: put it in quotes"
+
+
+def test_a_signature_checked_on_weights_only_a_vendor_holds_is_a_contradiction_at_its_line(tmp_path):
+    from advmatrix.errors import FormatError
+    from advmatrix.threatmodel import load_system
+
+    path = tmp_path / "system.yaml"
+    path.write_text("name: t\ncomponents:\n  - id: triage\n    kind: model\n    trained_by: vendor\n"
+                    "    source: vendor-api\n    artifact_format: hosted\n    signed: true\n")
+    with pytest.raises(FormatError, match=r"system\.yaml:8: .*signed: true says we check the weight file"):
+        load_system(path)

@@ -180,6 +180,12 @@ class ModelComponent(Component):
             raise PydanticCustomError("contradicts_field", "{field}: hosted says only the vendor holds the weights, "
                                       "but source: vendor says it delivered files we run (a vendor's API: source: "
                                       "vendor-api)", {"field": "artifact_format"})
+        if self.signed and (fmt == "hosted" or self.source == "vendor-api"):
+            # nothing is loaded here to check: the vendor runs the weights
+            raise PydanticCustomError("contradicts_field", "{field}: true says we check the weight file before "
+                                      "loading it, but {said} says only the vendor holds the weights",
+                                      {"field": "signed", "said": "artifact_format: hosted" if fmt == "hosted"
+                                       else "source: vendor-api"})
         return self
 
 
