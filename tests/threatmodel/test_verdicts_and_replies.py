@@ -203,3 +203,14 @@ def test_chaff_buries_a_detectors_alerts_where_the_internet_feeds_it_even_throug
         {"id": "nids", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us"}],
         "flows": [{"from": "outside", "to": "collector"}, {"from": "collector", "to": "nids"}]})
     assert any(f.technique_id == "AML.T0046" and f.component == "collector" for f in predict(s).findings) is chaff
+
+
+def test_the_template_and_keyword_reasons_claim_no_tools_or_fetched_context_an_app_lacks():
+    s = System.model_validate({"name": "t", "components": [
+        {"id": "users", "kind": "external", "actor": "user"},
+        {"id": "chat", "kind": "service", "audience": "public", "returns": "text"},
+        {"id": "app", "kind": "llm-app", "system_prompt": True}],
+        "flows": [{"from": "users", "to": "chat"}, {"from": "chat", "to": "app"}, {"from": "app", "to": "chat"}]})
+    reasons = [r for f in predict(s).findings if f.technique_id.startswith("AML.T0069") for r in f.reasons]
+    assert reasons and not any("fetched context" in r or "tool names are" in r or "names the tools" in r
+                               for r in reasons), reasons
