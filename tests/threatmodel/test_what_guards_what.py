@@ -399,3 +399,14 @@ def test_a_guardrail_after_a_generator_checks_everything_it_writes(filtered, hel
     if not filtered:  # a second way out, around the filter
         flows.append({"from": "gen", "to": "api"})
     assert held(system(comps, flows))[("gen", "AML.T0054", "AML.M0020")] == held_at
+
+
+def test_outputs_are_not_blurred_for_a_model_whose_app_answers_no_one():
+    s = system([{"id": "people", "kind": "external", "actor": "user"},
+                {"id": "upload", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "none"},
+                {"id": "app", "kind": "llm-app", "memory": "none"},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                 "source": "vendor-api", "artifact_format": "hosted"}],
+               [{"from": "people", "to": "upload"}, {"from": "upload", "to": "app"}, {"from": "app", "to": "llm"},
+                {"from": "llm", "to": "app"}])
+    assert not {k for k in held(s) if k[2] == "AML.M0002"}

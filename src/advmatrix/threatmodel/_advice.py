@@ -101,6 +101,15 @@ def _delivers_only(system: System, comp: Component) -> bool:
     return comp.kind == "service" and comp.get("returns") == "none" and not system.flows_into().get(comp.id)
 
 
+def _answers_no_one(system: System, comp: Component) -> bool:
+    """An LLM app whose output reaches no outside party and no service that answers (one behind an upload
+    endpoint, writing into a store for staff): no one who sends it inputs sees what its model said."""
+    if comp.kind != "llm-app":
+        return False
+    return not any(c.kind == "external" or (c.kind == "service" and c.get("returns") != "none")
+                   for c in system.downstream_of(comp, inputs_only=True))
+
+
 def _silent(comp: Component) -> bool | None:
     """For an outside party, whether it sends no queries (the scene a camera sees, a vendor's delivery);
     None for a component of ours."""
@@ -136,7 +145,8 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         # nor is a service only such a party feeds (the drone's own camera feed) a way to query
         # and blurring outputs needs a service that hands some back: not a recorder that answers nothing
         return any(c.kind in ("service", "llm-app") and not _fed_only_by_silent(system, c)
-                   and not _delivers_only(system, c) and not (mid == "AML.M0002" and c.get("returns") == "none")
+                   and not _delivers_only(system, c)
+                   and not (mid == "AML.M0002" and (c.get("returns") == "none" or _answers_no_one(system, c)))
                    for c in in_front(system, comp)) or any(
             _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
     if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
