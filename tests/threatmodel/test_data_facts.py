@@ -244,3 +244,19 @@ def test_an_upload_endpoint_that_fills_a_partitioned_store_brings_no_ones_text_t
     planted = {"AML.T0051.001", "AML.T0093"}
     assert planted <= found(tenants(False), "app")
     assert not planted & found(tenants(True), "app")
+
+
+@pytest.mark.parametrize(("trimmed", "leaks"), [(True, False), (None, True)])
+def test_a_sql_tool_with_row_level_security_hands_no_asker_anothers_rows(trimmed, leaks):
+    tool = {"id": "run-sql", "kind": "tool", "side_effects": "read", "sensitive": True}
+    if trimmed is not None:
+        tool["per_user"] = trimmed
+    s = system([{"id": "analysts", "kind": "external", "actor": "user"},
+                {"id": "ui", "kind": "service", "audience": "internal", "authentication": "oauth", "returns": "text"},
+                {"id": "assistant", "kind": "llm-app", "tools": ["run-sql"]}, tool,
+                {"id": "warehouse", "kind": "dataset", "writers": "internal", "sensitive": True}],
+               [{"from": "analysts", "to": "ui"}, {"from": "ui", "to": "assistant"}, {"from": "assistant", "to": "ui"},
+                {"from": "warehouse", "to": "run-sql", "trusted": True}])
+    assert ("AML.T0057" in found(s, "assistant")) is leaks
+    # the warehouse itself is still worth stealing from inside
+    assert "AML.T0025" in found(s, "warehouse")

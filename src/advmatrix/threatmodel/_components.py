@@ -293,6 +293,10 @@ class ToolComponent(Component):
     )
     sensitive: StrictBool | None = Field(
         None, description="What it reads is not for every user of the app to see (unstated: maybe).")
+    # Row-level security, permission-trimmed search: the data behind it is sensitive, yet no asker is handed
+    # another's rows, as a store said per_user hands none of another's documents.
+    per_user: StrictBool | None = Field(
+        None, description="Each asker gets only the rows or documents they may see (row-level security).")
     # A mail or webhook sender communicates outward, yet brings nothing from outside back to the agent:
     # the rules about text that tools carry in must be able to leave it out.
     sends_only: StrictBool | None = Field(
