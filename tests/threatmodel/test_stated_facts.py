@@ -857,3 +857,14 @@ def test_a_control_every_named_tool_needs_is_advised_on_all_of_them_at_once():
     seg = [m for f in got.for_component("app").findings if f.technique_id == "AML.T0053" for m in f.mitigations
            if m.id == "AML.M0032"]
     assert (seg[0].component, seg[0].also_on) == ("fetch-page", ())
+
+
+@pytest.mark.parametrize(("access", "exfiltrates"), [(["account"], False), (["insider"], True)])
+def test_a_rendered_link_carries_a_victims_data_only_for_one_whose_text_reaches_the_victim(access, exfiltrates):
+    s = system([{"id": "staff", "kind": "external", "actor": "user"},
+                {"id": "ui", "kind": "service", "audience": "internal", "authentication": "oauth", "returns": "text"},
+                {"id": "assistant", "kind": "llm-app", "renders_markdown": True},
+                {"id": "mole", "kind": "adversary", "actor": "insider", "goals": ["steal-data"], "access": access}],
+               [{"from": "staff", "to": "ui"}, {"from": "ui", "to": "assistant"}, {"from": "assistant", "to": "ui"}])
+    reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0077" for r in f.reasons]
+    assert any(r.startswith("mole wants data out") for r in reasons) is exfiltrates
