@@ -630,3 +630,13 @@ def test_an_overlay_field_written_with_no_value_is_not_stated(tmp_path):
     overlay.write_text("components:\n  - {id: tuned-llm, signed: ~, fine_tuned: ~}\n")
     model = load_cyclonedx(BOMS / "chatbot.bom.json", overlay).component("tuned-llm")
     assert model.signed is False
+
+
+def test_an_overlay_name_with_no_value_is_not_stated_and_a_number_id_is_told_to_be_quoted(tmp_path):
+    blank = tmp_path / "blank.yaml"
+    blank.write_text("name:\ncomponents: []\n")
+    assert load_cyclonedx(BOMS / "chatbot.bom.json", blank).name == load_cyclonedx(BOMS / "chatbot.bom.json").name
+    number = tmp_path / "number.yaml"
+    number.write_text("components:\n  - id: 123\n    kind: external\n")
+    with pytest.raises(FormatError, match=r"number\.yaml:2: .*YAML read this as 123: put it in quotes"):
+        load_cyclonedx(BOMS / "chatbot.bom.json", number)

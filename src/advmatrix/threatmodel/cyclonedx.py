@@ -307,7 +307,7 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
             raise fail((key,), "expected a list")
     out = dict(base)
     for key in ("name", "description"):
-        if key in data:
+        if data.get(key) is not None:  # written with no value: not stated, as in system.yaml
             out[key] = data[key]
     comps = {c["id"]: dict(c) for c in base["components"]}
     bom_ids = list(comps)
@@ -318,6 +318,9 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
                 raise fail(("components", i, "id"), f"'{comp['id']}' is given twice in the overlay")
             seen_ids.add(comp["id"])
     for i, comp in enumerate(data.get("components") or []):
+        if isinstance(comp, dict) and isinstance(comp.get("id"), (int, float, bool)):
+            read = str(comp["id"]).lower() if isinstance(comp["id"], bool) else repr(comp["id"])
+            raise fail(("components", i, "id"), f"expected text; YAML read this as {read}: put it in quotes")
         if not isinstance(comp, dict) or not isinstance(comp.get("id"), str):
             raise FormatError(f"{overlay.source}:{overlay.line(('components', i))}: components[{i}]: needs an 'id' "
                               "(text)")
