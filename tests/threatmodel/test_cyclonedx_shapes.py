@@ -5,6 +5,7 @@ supplied by the BOM's own organisation, and flows to parties only the overlay de
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -322,3 +323,27 @@ def test_a_bad_value_an_advmatrix_property_sets_is_named_at_the_propertys_line(t
     with pytest.raises(FormatError) as info:
         load_cyclonedx(path)
     assert str(info.value).startswith(f"{path}:{wanted}: component 'tuned-llm': fine_tuned: "), str(info.value)
+
+
+def test_free_properties_and_kinds_set_in_a_bom_are_named_at_their_own_lines(tmp_path, cli):
+    def typo(bom):
+        bom["components"][0]["properties"].append({"name": "advmatrix:on_devce", "value": "true"})
+    path = chatbot(tmp_path, typo)
+    wanted = lines_of(path, '"advmatrix:on_devce"') + 1  # its value's line
+    r = cli("threatmodel", path, "--paths", "0")
+    assert f"{path}:{wanted}: component 'tuned-llm': properties.on_devce is read by no rule" in r.err
+
+    def wrong(bom):
+        bom["components"][0]["properties"].append({"name": "advmatrix:on_device", "value": "yes"})
+    path = chatbot(tmp_path, wrong)
+    wanted = lines_of(path, '"yes"')
+    r = cli("threatmodel", path, "--paths", "0")
+    assert r.code == 2 and r.err.startswith(f"advmatrix: error: {path}:{wanted}: component 'tuned-llm': "
+                                            "properties.on_device"), r.err
+
+    def kind(bom):
+        bom["components"][0]["properties"].append({"name": "advmatrix:kind", "value": "modle"})
+    path = chatbot(tmp_path, kind)
+    wanted = lines_of(path, '"modle"')
+    with pytest.raises(FormatError, match=rf"^{re.escape(str(path))}:{wanted}: component 'tuned-llm': advmatrix:kind"):
+        load_cyclonedx(path, validate=False)

@@ -77,7 +77,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         props = read_properties(comp, PROPERTY_PREFIX, lines)
         cid = str(comp.get("bom-ref") or slug(str(comp.get("name", ""))))
         if "kind" in props and not props["kind"].strip():
-            raise FormatError(f"{lines.at(cid)}: component '{comp.get('bom-ref') or comp.get('name')}': "
+            who = comp.get("bom-ref") or comp.get("name")
+            raise FormatError(f"{lines.prop_at(cid, 'kind')}: component '{who}': "
                               f"advmatrix:kind is empty; give a kind ({', '.join(COMPONENT_CLASSES)}) or leave the "
                               "property out")
         kind = props.get("kind") or {"machine-learning-model": "model", "data": "dataset",
@@ -85,7 +86,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         if kind is None:
             continue
         if kind not in COMPONENT_CLASSES:
-            raise FormatError(f"{lines.at(cid)}: component '{comp.get('bom-ref') or comp.get('name')}': "
+            who = comp.get("bom-ref") or comp.get("name")
+            raise FormatError(f"{lines.prop_at(cid, 'kind')}: component '{who}': "
                               f"advmatrix:kind '{kind}' must be one of {', '.join(COMPONENT_CLASSES)}")
         entry: dict[str, Any] = {"id": cid, "kind": kind, "name": comp.get("name")}
         if comp.get("description"):
@@ -162,7 +164,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
         if entry["kind"] not in COMPONENT_CLASSES:
-            raise FormatError(f"{lines.at(sid)}: service '{sid}': advmatrix:kind '{entry['kind']}' must be one of "
+            raise FormatError(f"{lines.prop_at(sid, 'kind')}: service '{sid}': advmatrix:kind '{entry['kind']}' "
+                              "must be one of "
                               f"{', '.join(COMPONENT_CLASSES)}")
         if sid in entries:
             raise FormatError(lines.twice(sid, "components or services"))

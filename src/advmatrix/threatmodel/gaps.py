@@ -377,9 +377,15 @@ def _as_written(value: object) -> str:
 
 def _property_line(path: str, cid: str, name: str) -> int | None:
     try:
-        located = read_yaml(read_text(path), path)
+        text = read_text(path)
+        located = read_yaml(text, path)
     except (FormatError, OSError):
         return None
+    if isinstance(located.data, dict) and located.data.get("bomFormat") == "CycloneDX":
+        # a BOM gives a free property as advmatrix:<name> in its component's properties list
+        from ._bomcheck import property_lines
+
+        return (property_lines(text, path).get((cid, name)) or [None])[0]
     items = located.data.get("components") if isinstance(located.data, dict) else None
     for i, item in enumerate(items if isinstance(items, list) else []):
         if isinstance(item, dict) and item.get("id") == cid:
