@@ -203,3 +203,12 @@ flows:
     assert r.status_code == 200
     assert any(w.startswith("agent.yaml:6: component 'run-sql' lists AML.M0027 in controls, but no finding counts "
                             "it there") for w in r.json()["warnings"]), r.json()["warnings"]
+
+
+def test_a_property_warning_on_the_page_names_the_propertys_own_line_as_the_command_line_does(client, tmp_path):
+    path = tmp_path / "block.yaml"
+    path.write_text("name: x\ncomponents:\n  - id: m\n    kind: model\n    properties:\n      finacial: true\n")
+    r = _upload(client, path, url="/api/threatmodel")
+    assert r.status_code == 200
+    assert any(w.startswith("block.yaml:6: component 'm': properties.finacial") for w in r.json()["warnings"]), \
+        r.json()["warnings"]

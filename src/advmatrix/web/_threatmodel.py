@@ -82,8 +82,9 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
             exc.args = (own_names(str(exc)),)
             raise
         said = [own_names(str(w.message)) for w in caught]
-        said += tmr.description_warnings(model, None, system[0], lines, overlay[0] if overlay else None,
-                                         overlay_lines)
+        # against the uploaded copies too, so that a property is found at its own line, then named as uploaded
+        said += [own_names(w) for w in tmr.description_warnings(model, None, str(path), lines,
+                                                                  str(over) if over else None, overlay_lines)]
         if len(model.components) > MAX_COMPONENTS:
             # A shared server does not spend minutes on one upload; the command line has no such limit.
             raise UsageError(f"{system[0]}: {len(model.components)} components; this page takes up to "
