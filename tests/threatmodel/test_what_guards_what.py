@@ -123,6 +123,12 @@ flows:
     # the agent's permissions written on its tool: said, at the tool's line, naming where they are needed
     assert len(idle) == 1 and "s.yaml:6: component 'run-sql' lists AML.M0027" in idle[0], r.err
     assert "needs it on analyst" in idle[0]
+    # written in block style, the warning names the line of the controls themselves
+    (tmp_path / "b.yaml").write_text((tmp_path / "s.yaml").read_text().replace(
+        "  - {id: run-sql, kind: tool, side_effects: read, controls: [AML.M0027]}\n",
+        "  - id: run-sql\n    kind: tool\n    side_effects: read\n    controls: [AML.M0027]\n"))
+    r = cli("threatmodel", str(tmp_path / "b.yaml"), "--paths", "0")
+    assert "b.yaml:9: component 'run-sql' lists AML.M0027" in r.err, r.err
 
 
 def test_poisoning_a_model_through_its_data_is_stopped_where_the_data_are_checked():

@@ -35,8 +35,20 @@ from .predict import Prediction, bundled_weights
 from .rules import Rule, RuleSet, bundled_rules
 from .system import Component, System
 
-__all__ = ["Assumption", "Gap", "assumed", "check_property_types", "idle_controls", "misplaced_properties",
-           "misspelt_properties", "mistyped_properties", "property_where", "raw_property_problems", "unstated"]
+__all__ = [
+    "Assumption",
+    "Gap",
+    "assumed",
+    "check_property_types",
+    "field_where",
+    "idle_controls",
+    "misplaced_properties",
+    "misspelt_properties",
+    "mistyped_properties",
+    "property_where",
+    "raw_property_problems",
+    "unstated",
+]
 
 #: A free-text field is tried with this value: it matches rules that only ask that the field be stated.
 _STATED = "<stated>"
@@ -358,11 +370,17 @@ def check_property_types(system: System, rules: RuleSet | Iterable[Rule] | None,
 
 def property_where(cid: str, name: str, source: str, lines: Mapping[str, int] | None = None,
                    overlay: str | None = None, overlay_lines: Mapping[str, int] | None = None) -> str:
-    """``file:line`` of free property ``name`` of component ``cid``: its own line where a YAML file gives it
-    (the overlay first: what it sets wins), else its component's line (``lines``, ``overlay_lines``: see
-    ``report.component_lines``), else the file alone."""
+    """``file:line`` of free property ``name`` of component ``cid`` (see :func:`field_where`)."""
+    return field_where(cid, f"properties.{name}", source, lines, overlay, overlay_lines)
+
+
+def field_where(cid: str, field: str, source: str, lines: Mapping[str, int] | None = None,
+                overlay: str | None = None, overlay_lines: Mapping[str, int] | None = None) -> str:
+    """``file:line`` of ``field`` (``controls``, ``properties.<name>``) of component ``cid``: its own line where
+    the file gives it (the overlay first: what it sets wins; in a BOM, its ``advmatrix:`` property), else its
+    component's line (``lines``, ``overlay_lines``: see ``report.component_lines``), else the file alone."""
     for path in (overlay, source):
-        line = _property_line(path, cid, name) if path else None
+        line = _field_line(path, cid, field) if path else None
         if line:
             return f"{path}:{line}"
     if cid in (lines or {}):
@@ -375,21 +393,21 @@ def _as_written(value: object) -> str:
     return f"{value.isoformat()} (a date: quote it)" if hasattr(value, "isoformat") else repr(value)
 
 
-def _property_line(path: str, cid: str, name: str) -> int | None:
+def _field_line(path: str, cid: str, field: str) -> int | None:
     try:
         text = read_text(path)
         located = read_yaml(text, path)
     except (FormatError, OSError):
         return None
     if isinstance(located.data, dict) and located.data.get("bomFormat") == "CycloneDX":
-        # a BOM gives a free property as advmatrix:<name> in its component's properties list
+        # a BOM gives a field, or a free property, as advmatrix:<name> in its component's properties list
         from ._bomcheck import property_lines
 
-        return (property_lines(text, path).get((cid, name)) or [None])[0]
+        return (property_lines(text, path).get((cid, field.removeprefix("properties."))) or [None])[0]
     items = located.data.get("components") if isinstance(located.data, dict) else None
     for i, item in enumerate(items if isinstance(items, list) else []):
         if isinstance(item, dict) and item.get("id") == cid:
-            return located.lines.get(("components", i, "properties", name))
+            return located.lines.get(("components", i, *field.split(".", 1)))
     return None
 
 

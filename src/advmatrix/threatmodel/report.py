@@ -35,7 +35,16 @@ from ._transitions import Path as AttackPath
 from ._validate import system_from_located
 from .diagram import path_svg, system_mermaid, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
-from .gaps import Assumption, Gap, assumed, check_property_types, idle_controls, raw_property_problems, unstated
+from .gaps import (
+    Assumption,
+    Gap,
+    assumed,
+    check_property_types,
+    field_where,
+    idle_controls,
+    raw_property_problems,
+    unstated,
+)
 from .predict import Prediction, TechniqueFinding, predict
 from .rules import RuleSet
 from .system import System
@@ -204,8 +213,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     check_property_types(system, rules, source, lines, overlay, overlay_lines)
     prediction = predict(system, rules)
     for cid, mid, first, n in idle_controls(system, prediction):
-        where = (f"{overlay}:{overlay_lines[cid]}" if overlay and cid in (overlay_lines or {}) else
-                 f"{source}:{lines[cid]}" if cid in (lines or {}) else source)
+        where = field_where(cid, "controls", source, lines, overlay, overlay_lines)
         more = f" (and {n - 1} more)" if n > 1 else ""
         warnings.warn(f"{where}: component '{cid}' lists {mid} in controls, but no finding counts it there: "
                       f"{first}{more}", stacklevel=2)
