@@ -293,3 +293,21 @@ def test_a_misspelt_command_is_offered_the_nearest_one_once(cli):
     r = cli("scna")
     assert r.code == 2
     assert r.err.count("Did you mean 'scan'?") == 1, r.err
+
+
+@pytest.mark.parametrize(("extra", "code"), [([], 0), (["--json"], 0), (["--fail-on", "likely"], 1),
+                                              (["--json", "--fail-on", "likely"], 1)])
+def test_output_piped_into_a_reader_that_stops_early_is_no_error_and_the_gate_still_decides(extra, code):
+    import subprocess
+    import sys
+
+    from pathlib import Path
+
+    system = Path(__file__).parents[2] / "examples" / "systems" / "support-agent.yaml"
+    proc = subprocess.Popen([sys.executable, "-m", "advmatrix", "threatmodel", str(system), "--paths", "0", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()  # as head does
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == code, stderr.decode()
+    assert b"Traceback" not in stderr and b"Exception ignored" not in stderr

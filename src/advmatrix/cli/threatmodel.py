@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ._output import emit_json, err, out, warn_all
+from ._output import closed_stdout, emit_json, err, out, warn_all
 
 #: More paths than an analyst reads; each is compared with those kept before it, so the cost grows with the square.
 MAX_PATHS = 100
@@ -49,8 +49,6 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
     Exit codes: 0 done, 1 --fail-on holds (a technique of that tier with no mitigation in place),
     2 bad input (one line naming the file, line and field)."""
     import warnings
-
-    from rich.markup import escape
 
     from ..errors import UsageError, quoted
     from ..threatmodel import load_rules
@@ -127,6 +125,18 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
                       "(--format all rewrites every report)"])
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
     bare = tmr.unmitigable(tm.prediction, fail_on) if fail_on else []
+    try:
+        _say_result(tm, written, json, fail_on, failing, bare)
+    except BrokenPipeError:
+        # output piped into head and closed early: no error, but the gate still decides the exit code
+        closed_stdout()
+    if failing:
+        raise typer.Exit(1)
+
+
+def _say_result(tm, written: dict, json: bool, fail_on: Optional[str], failing: list, bare: list) -> None:
+    from rich.markup import escape
+
     if json:
         emit_json({**tm.as_dict(), "written": written,
                    **({"fail_on": fail_on, "failing": [f.as_dict() for f in failing],
@@ -144,8 +154,6 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
             ids = sorted({f.technique_id for f in bare})
             err.print(f"fail-on {fail_on}: {len(bare)} finding(s) of {len(ids)} technique(s) have no mitigation "
                       f"in ATLAS or the rules that stops them and do not count ({', '.join(ids)})")
-    if failing:
-        raise typer.Exit(1)
 
 
 #: A terminal shows this many findings; a system of thousands of components has tens of thousands.
