@@ -300,7 +300,6 @@ def test_a_misspelt_command_is_offered_the_nearest_one_once(cli):
 def test_output_piped_into_a_reader_that_stops_early_is_no_error_and_the_gate_still_decides(extra, code):
     import subprocess
     import sys
-
     from pathlib import Path
 
     system = Path(__file__).parents[2] / "examples" / "systems" / "support-agent.yaml"
