@@ -347,3 +347,11 @@ def test_free_properties_and_kinds_set_in_a_bom_are_named_at_their_own_lines(tmp
     wanted = lines_of(path, '"modle"')
     with pytest.raises(FormatError, match=rf"^{re.escape(str(path))}:{wanted}: component 'tuned-llm': advmatrix:kind"):
         load_cyclonedx(path, validate=False)
+
+
+def test_a_bom_ref_two_library_components_share_is_refused_as_a_models_would_be(tmp_path):
+    def libraries(bom):
+        bom["components"] += [{"type": "library", "bom-ref": "libA", "name": "a"},
+                              {"type": "library", "bom-ref": "libA", "name": "b"}]
+    with pytest.raises(FormatError, match=r"bom-ref 'libA' names two components"):
+        load_cyclonedx(chatbot(tmp_path, libraries), validate=False)

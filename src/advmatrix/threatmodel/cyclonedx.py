@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,15 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     comps = walk_nested([(bom.get("metadata") or {}).get("component"), *(bom.get("components") or [])])
     if not any(c.get("type") == "machine-learning-model" for c in comps):
         raise FormatError(f"{source}: a CycloneDX BOM, but not an ML-BOM: no component of type machine-learning-model")
+    # CycloneDX wants every bom-ref unique in the BOM; dependencies naming a ref two items hold are ambiguous,
+    # whatever their type (the importer reads only some types, but a library's ref can shadow a model's)
+    svcs = walk_nested(bom.get("services") or [], "services")
+    refs = Counter(str(c["bom-ref"]) for c in (*comps, *svcs)
+                   if isinstance(c, dict) and c.get("bom-ref") not in (None, ""))
+    twice = next((ref for ref, n in refs.items() if n > 1), None)
+    if twice is not None:
+        among_services = any(isinstance(c, dict) and str(c.get("bom-ref")) == twice for c in svcs)
+        raise FormatError(lines.twice(twice, "components or services" if among_services else "components"))
     entries: dict[str, dict[str, Any]] = {}
     used_for: dict[str, set[str]] = {}
     carded: dict[str, str] = {}  # a model card's dataset reference -> the model whose card it is
