@@ -355,3 +355,19 @@ def test_a_bom_ref_two_library_components_share_is_refused_as_a_models_would_be(
                               {"type": "library", "bom-ref": "libA", "name": "b"}]
     with pytest.raises(FormatError, match=r"bom-ref 'libA' names two components"):
         load_cyclonedx(chatbot(tmp_path, libraries), validate=False)
+
+
+def test_warnings_about_a_boms_properties_and_model_card_name_their_lines(tmp_path):
+    def mark(bom):
+        tickets = next(c for c in bom["components"] if c.get("bom-ref") == "tickets")
+        tickets["properties"].append({"name": "advmatrix:writer", "value": "public"})
+        bom["components"][0]["modelCard"]["modelParameters"]["inputs"] = [{"format": "foo/bar"}]
+    path = chatbot(tmp_path, mark)
+    prop = lines_of(path, '"advmatrix:writer"') + 1
+    comp = lines_of(path, '"bom-ref": "tuned-llm"')
+    with pytest.warns(UserWarning) as caught:
+        load_cyclonedx(path, validate=False)
+    said = [str(w.message) for w in caught]
+    assert any(m.startswith(f"{path}:{prop}: component 'tickets': advmatrix:writer") for m in said), said
+    assert any(m.startswith(f"{path}:{comp}: component 'tuned-llm': model card input format foo/bar") for m in said), \
+        said

@@ -6,6 +6,7 @@ and modality, the pedigree's base model and origin, a data component's sensitivi
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from ._words import a_kind, nearest
@@ -110,8 +111,10 @@ def _boolean(value: str) -> bool | str:
     return value.lower() == "true" if value.lower() in ("true", "false") else value
 
 
-def apply_properties(entry: dict[str, Any], props: dict[str, str], source: str) -> None:
-    """Set ``entry``'s fields from its ``advmatrix:`` properties; other names become free properties."""
+def apply_properties(entry: dict[str, Any], props: dict[str, str], source: str,
+                     at: Callable[[str, str], str] | None = None) -> None:
+    """Set ``entry``'s fields from its ``advmatrix:`` properties; other names become free properties. ``at``
+    gives ``file:line`` of a component's property (warnings name it; else ``source`` alone)."""
     fields = COMPONENT_CLASSES[entry["kind"]].model_fields
     for name, value in props.items():
         if name == "kind":
@@ -119,13 +122,14 @@ def apply_properties(entry: dict[str, Any], props: dict[str, str], source: str) 
         if name in fields and name not in ("id", "properties"):
             entry[name] = typed(entry["kind"], name, value)
             continue
-        _warn_free(entry, name, source)
+        _warn_free(entry, name, at(entry["id"], name) if at else source)
         # CycloneDX property values are text; "true"/"false" is how a BOM says a boolean (the rules'
         # free properties, on_device and the rest, are booleans and would never match the text).
         entry.setdefault("properties", {})[name] = _boolean(value)
 
 
 def _warn_free(entry: dict[str, Any], name: str, source: str) -> None:
+    # ``source`` is where to point: the property's own line where known
     """Warn when an ``advmatrix:`` name kept as a free property looks like a field: of another kind, or
     misspelt (a free property is silently read by no rule)."""
     kind = entry["kind"]
@@ -154,9 +158,11 @@ def assume(entry: dict[str, Any], field: str, value: Any) -> None:
     props["assumed"] = ", ".join(filter(None, [props.get("assumed", ""), field]))
 
 
-def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] = frozenset()) -> None:
+def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] = frozenset(),
+              at: Callable[[str], str] | None = None) -> None:
     """The fields a ``machine-learning-model`` component gives: task, modality, outputs, base model, origin;
     ``ours`` holds the lower-cased names of the organisation the BOM is about (see :func:`own_names`)."""
+    where = f"{at(entry['id'])}: " if at else ""  # the component's line: a model card's fields have none of ours
     card = comp.get("modelCard") or {}
     params = card.get("modelParameters") or {}
     task = params.get("task")
@@ -164,7 +170,7 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] 
         entry["task"] = _task(str(task))
         if entry["task"] == "other" and str(task).strip().lower() != "other":
             # a typo ("text-generaton") read as 'other' would quietly switch off the task's rules
-            warnings.warn(f"component '{entry['id']}': model card task '{task}' is none advmatrix reads "
+            warnings.warn(f"{where}component '{entry['id']}': model card task '{task}' is none advmatrix reads "
                           "(classification, detection, generation, embedding, ...); read as 'other': say the task "
                           "in an overlay", UserWarning, stacklevel=2)
     modality = _modality(params, str(task or ""))
@@ -175,8 +181,9 @@ def map_model(comp: dict[str, Any], entry: dict[str, Any], ours: frozenset[str] 
               and _format_kind(str(x["format"])) is None]
     if unread:
         then = f"modality read from the task ({modality})" if modality else "modality left unstated"
-        warnings.warn(f"component '{entry['id']}': model card input format {', '.join(unread)} is none advmatrix "
-                      f"reads (image, text, audio, tables); {then}: say it in an overlay", UserWarning, stacklevel=2)
+        warnings.warn(f"{where}component '{entry['id']}': model card input format {', '.join(unread)} is none "
+                      f"advmatrix reads (image, text, audio, tables); {then}: say it in an overlay", UserWarning,
+                      stacklevel=2)
     outputs = _outputs(params) or (_media(str(task).lower().split("-to-", 1)[1]) if "-to-" in str(task or "") else [])
     if outputs:
         entry["outputs"] = outputs

@@ -103,7 +103,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         if comp.get("description"):
             entry["description"] = comp["description"]
         if kind == "model" and comp.get("type") == "machine-learning-model":
-            map_model(comp, entry, ours)
+            map_model(comp, entry, ours, lines.at)
             for ref in ((comp.get("modelCard") or {}).get("modelParameters") or {}).get("datasets", []):
                 if isinstance(ref, dict) and ref.get("ref"):
                     name = local(str(ref["ref"]))
@@ -116,7 +116,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
             map_dataset(comp, entry)
         elif kind == "service" and "audience" not in props:
             assume(entry, "audience", "internal")
-        apply_properties(entry, props, source)
+        apply_properties(entry, props, source, lines.prop_at)
         if isinstance(entry.get("tools"), list):  # a tool named by BOM-Link, as dependencies may name it
             entry["tools"] = [local(str(t)) for t in entry["tools"]]
         if cid in entries:
@@ -197,7 +197,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                 assume(entry, "authentication", "api-key")
             if svc.get("endpoints"):
                 entry.setdefault("properties", {})["endpoints"] = ", ".join(map(str, svc["endpoints"]))
-        apply_properties(entry, props, source)
+        apply_properties(entry, props, source, lines.prop_at)
         entries[sid] = entry
         if any(isinstance(d, dict) and (d.get("source") or d.get("destination")) for d in svc.get("data") or []):
             said.add(sid)
