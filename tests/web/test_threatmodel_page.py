@@ -145,7 +145,7 @@ def test_a_system_with_too_many_links_for_the_page_is_refused_with_the_limit(cli
 
 def test_text_where_the_file_belongs_gets_the_page_not_an_echo(client):
     r = client.post("/threatmodel", data={"system": "name: x\n" + "#" * 50_000})
-    assert r.status_code == 400 and "Choose a system.yaml" in r.text and "#" * 1000 not in r.text
+    assert r.status_code == 400 and "system: text where a file belongs" in r.text and "#" * 1000 not in r.text
 
 
 @pytest.mark.parametrize(("body", "says"), [
@@ -159,8 +159,19 @@ def test_text_no_output_can_encode_is_a_400_naming_the_line(client, body, says):
 
 def test_the_api_says_what_is_wrong_without_quoting_a_huge_upload_back(client):
     r = client.post("/api/threatmodel", data={"system": "x" * 100_000})
-    assert r.status_code == 422 and len(r.text) < 2_000
-    assert r.json()["detail"][0]["loc"][-1] == "system"
+    assert r.status_code == 400 and len(r.text) < 2_000
+    assert r.json()["detail"].startswith("system: text where a file belongs")
+
+
+@pytest.mark.parametrize("url", ["/threatmodel", "/api/threatmodel"])
+def test_an_overlay_typed_into_a_text_field_or_a_stray_field_is_said_not_dropped(client, url):
+    system = ("chatbot.bom.json", (Path(__file__).parents[2] / "examples" / "boms" / "chatbot.bom.json").read_bytes())
+    r = client.post(url, files={"system": system}, data={"overlay": "hello"})
+    assert r.status_code == 400 and "overlay: text where a file belongs" in html_lib.unescape(r.text)
+    r = client.post(url, files={"system": system, "bogus": ("s.yaml", b"name: x\n")})
+    assert r.status_code == 400 and "bogus: not a field of this form" in html_lib.unescape(r.text)
+    r = client.post(url)
+    assert r.status_code == 400
 
 
 def test_a_wrong_property_type_is_found_at_its_line_in_the_upload_never_in_a_server_file(client, tmp_path,

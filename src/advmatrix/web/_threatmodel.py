@@ -101,12 +101,19 @@ def threat_model(system: tuple[str, bytes], overlay: tuple[str, bytes] | None = 
     return tm, said + [str(w.message) for w in caught]
 
 
-def _given_twice(form: Any) -> str | None:
-    """A part given twice is refused: the form keeps the last, so a bad first file passed unread."""
+def _form_problem(form: Any) -> str | None:
+    """What is wrong with the upload form, in one line, or None. A part given twice is refused: the form keeps
+    the last, so a bad first file passed unread; text where a file belongs, and a part of another name, would
+    be dropped without a word (an overlay typed into a text field is no overlay)."""
     for name in ("system", "overlay"):
         count = len(form.getlist(name))
         if count > 1:
             return f"{name}: {count} files uploaded under one name; upload one"
+        if count and not isinstance(form.get(name), StarletteUpload):
+            return f"{name}: text where a file belongs; upload the file (multipart, with a file name)"
+    other = sorted(set(form.keys()) - {"system", "overlay"})
+    if other:
+        return f"{other[0]}: not a field of this form (it takes 'system' and, for a BOM, 'overlay')"
     return None
 
 
@@ -136,9 +143,9 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
         # The form is read here, not by FastAPI's parameters: a text field where the file belongs would
         # otherwise be a JSON 422 that quotes the whole upload back, not this page saying what to do.
         form = await request.form(max_part_size=MAX_UPLOAD + 1)
-        twice = _given_twice(form)
-        if twice:
-            return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None, error=twice)
+        problem = _form_problem(form)
+        if problem:
+            return page(request, "threatmodel.html.j2", status_code=400, nav="/threatmodel", tm=None, error=problem)
         system, overlay = (f if isinstance(f, StarletteUpload) else None
                            for f in (form.get("system"), form.get("overlay")))
         upload = await _read(system, "system")
@@ -159,11 +166,14 @@ def add_routes(app: FastAPI, page: Any, matrix: Matrix, columns: list[dict[str, 
     @app.post("/api/threatmodel", summary="Threat-model an uploaded system.yaml or CycloneDX ML-BOM",
               description="Multipart form: 'system' (the file) and optionally 'overlay' (for a BOM). Returns the "
                           "threat model (techniques, reasons, mitigations, attack paths) and its Navigator layer.")
-    async def api_threatmodel(request: Request, system: UploadFile,
-                              overlay: UploadFile | None = None) -> JSONResponse:
-        twice = _given_twice(await request.form())  # parsed once already: this reads Starlette's copy
-        if twice:
-            raise HTTPException(400, twice)
+    async def api_threatmodel(request: Request) -> JSONResponse:
+        # read here, as the page reads it: FastAPI's own checks answer text where a file belongs with a dump
+        # of its validation errors, not one line
+        form = await request.form(max_part_size=MAX_UPLOAD + 1)
+        problem = _form_problem(form)
+        if problem:
+            raise HTTPException(400, problem)
+        system, overlay = form.get("system"), form.get("overlay")
         upload = await _read(system, "system")
         if upload is None:
             raise HTTPException(400, "system: no file uploaded")
