@@ -245,6 +245,8 @@ def _guarding_outputs(system: System, comp: Component, mid: str) -> str | None:
     """The holder of ``mid`` that everything ``comp`` writes passes before it leaves the system (reaches an
     outside party or a service that answers its callers), or None: a way out passes none, or none is drawn."""
     forward: dict[str, list[str]] = system.memo("guard-flows", lambda: _inference_flows(system))[0]
+    if comp.id in system.memo(("output-unguarded", mid), lambda: _leaks_unchecked(system, mid, forward)):
+        return None  # answered once per mitigation: a walk per generator was quadratic on a long chain
     seen, todo, holders = {comp.id}, [comp.id], []
     while todo:
         for n in forward.get(todo.pop(), ()):
@@ -259,6 +261,25 @@ def _guarding_outputs(system: System, comp: Component, mid: str) -> str | None:
             else:
                 todo.append(n)
     return holders[0] if holders else None
+
+
+def _leaks_unchecked(system: System, mid: str, forward: dict[str, list[str]]) -> frozenset[str]:
+    """The components from which some way out of the system (an outside party, a service that answers) is
+    reached without passing a holder of ``mid``: one walk back from those exits."""
+    back: dict[str, list[str]] = {}
+    for a, targets in forward.items():
+        for b in targets:
+            back.setdefault(b, []).append(a)
+    held = {c.id for c in system.components if holds(c, mid)}
+    exits = [c.id for c in system.components if c.id not in held
+             and (c.kind == "external" or (c.kind == "service" and c.get("returns") != "none"))]
+    found, todo = set(exits), list(exits)
+    while todo:
+        for n in back.get(todo.pop(), ()):
+            if n not in found and n not in held:
+                found.add(n)
+                todo.append(n)
+    return frozenset(found)
 
 
 #: The techniques a control held by a field alone (ALSO_HOLDS) counts against: a checked signature on
