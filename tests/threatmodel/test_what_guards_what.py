@@ -416,3 +416,24 @@ def test_outputs_are_not_blurred_for_a_model_whose_app_answers_no_one():
                [{"from": "people", "to": "upload"}, {"from": "upload", "to": "app"}, {"from": "app", "to": "llm"},
                 {"from": "llm", "to": "app"}])
     assert not {k for k in held(s) if k[2] == "AML.M0002"}
+
+
+def test_a_query_limit_written_on_the_data_set_a_model_learns_from_is_said_to_count_for_nothing(cli, tmp_path):
+    (tmp_path / "s.yaml").write_text("""name: t
+components:
+  - {id: users, kind: external, actor: user}
+  - {id: api, kind: service, audience: public, returns: labels}
+  - {id: clf, kind: model, task: classification, modality: image, trained_by: us}
+  - id: ds
+    kind: dataset
+    used_for: [training]
+    controls: [AML.M0004]
+flows:
+  - {from: users, to: api}
+  - {from: api, to: clf}
+  - {from: ds, to: clf}
+""")
+    r = cli("threatmodel", str(tmp_path / "s.yaml"), "--paths", "0")
+    assert r.code == 0, r.err
+    assert "s.yaml:9: component 'ds' lists AML.M0004 in controls, but no finding counts it there" in r.err, r.err
+    assert "needs it on api" in r.err

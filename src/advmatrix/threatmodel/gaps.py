@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import FormatError
 from ._conditions import GRAPH_LEAVES, Condition
 from ._load import Located, read_text, read_yaml
+from ._placement import FILE_CHECKS
 from ._propreads import flat_values, property_kinds, property_reads
 from ._rulecheck import closed_values
 from ._validate import capped
@@ -412,12 +413,17 @@ def _field_line(path: str, cid: str, field: str) -> int | None:
 
 
 def idle_controls(system: System, prediction: Prediction) -> list[tuple[str, str, str, int]]:
-    """Each control a tool or its app lists that counts for none of the findings while a finding of that app
-    advises it elsewhere (an agent's permissions written on its tool, approvals on one of its two tools):
-    (component listing it, mitigation, the first such finding as "technique on component needs it on
-    target", how many in all), in the order of the components. Said so that a control written in the wrong
-    place is not read as held; a control that simply concerns no finding is not one."""
+    """Each control a component lists that counts for none of the findings while a finding there or next to
+    it advises it elsewhere (an agent's permissions written on its tool, approvals on one of its two tools, a
+    query limit written on the data set a model learns from rather than on the API in front): (component
+    listing it, mitigation, the first such finding as "technique on component needs it on target", how many
+    in all), in the order of the components. Said so that a control written in the wrong place is not read
+    as held; a control that simply concerns no finding is not one."""
     apps = {c.id: set(c.get("tools") or ()) for c in system.components if c.kind == "llm-app"}
+    near: dict[str, set[str]] = {}  # one flow away, either way
+    for a, b, _ in system.edges():
+        near.setdefault(a, set()).add(b)
+        near.setdefault(b, set()).add(a)
     listed = {(c.id, m) for c in system.components for m in c.controls}
     # counted anywhere, it is where it belongs for that finding: only one that counts nowhere is idle
     listed -= {(m.in_place_at, m.id) for f in prediction.findings for m in f.mitigations if m.in_place}
@@ -426,17 +432,19 @@ def idle_controls(system: System, prediction: Prediction) -> list[tuple[str, str
         by_mid.setdefault(mid, []).append(cid)
     first: dict[tuple[str, str], str] = {}
     count: dict[tuple[str, str], int] = {}
+    if not by_mid:
+        return []
     for f in prediction.findings:
-        tools = apps.get(f.component)
-        if tools is None:
-            continue
+        # an app's tools, or the components one flow from the finding's, and the finding's own
+        around = apps.get(f.component) or near.get(f.component, set())
         for m in f.mitigations:
             if m.in_place:
                 continue
             for cid in by_mid.get(m.id, ()):
                 mid = m.id
-                # on the app's tool, or on the app where the finding wants it on a tool
-                if cid != m.component and (cid in tools or cid == f.component):
+                if mid in FILE_CHECKS and system.component(cid).kind == "model":
+                    continue  # a model's own file check is about its own file, not misplaced for another's
+                if cid != m.component and (cid in around or cid == f.component):
                     first.setdefault((cid, mid), f"{f.technique_id} on {f.component} needs it on {m.component}")
                     count[(cid, mid)] = count.get((cid, mid), 0) + 1
     order = {c.id: i for i, c in enumerate(system.components)}
