@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -639,3 +640,15 @@ def test_past_five_bad_rules_the_count_names_its_file_and_a_tier_is_quoted_as_wr
     with pytest.raises(FormatError, match="unknown tier '2020-01-01'; must be one of"):
         load_rules([path], include_bundled=False)
 
+
+
+def test_a_user_rule_reading_a_property_one_slip_from_a_bundled_one_is_asked_about(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(rule("kind: model\nproperties.on_devce: true"))
+    with pytest.warns(RuleWarning, match=r"reads properties.on_devce, which no bundled rule reads "
+                                         r"\(did you mean properties.on_device\?\)"):
+        load_rules([path])
+    path.write_text(rule("kind: model\nproperties.regulated: true"))  # a property of the user's own: not asked
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuleWarning)
+        load_rules([path])

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._conditions import GRAPH_LEAVES, Condition, kind_test
+from ._words import nearest
 from .system import COMPONENT_KINDS
 
 if TYPE_CHECKING:
@@ -90,4 +91,9 @@ def property_type_notes(rules: Iterable[Rule], bundled: Iterable[Rule]) -> list[
                 out.append(f"{r.source}:{r.line}: rule {r.technique_id} compares properties.{name} with "
                            f"{words(types)}, but the bundled rules (and so descriptions) use {words(theirs[name])}; "
                            "it may never match")
+            elif name not in theirs and (near := nearest(name, sorted(theirs), cutoff=0.8)):
+                # a new free property is the user's to name, but one letter off a known one is a slip that
+                # makes the rule match nothing the descriptions say
+                out.append(f"{r.source}:{r.line}: rule {r.technique_id} reads properties.{name}, which no bundled "
+                           f"rule reads (did you mean properties.{near}?)")
     return out
