@@ -536,6 +536,9 @@ def test_kind_operators_load(tmp_path, when):
     ("kind: model\nfed_by: {kind: adversary}", "an adversary is on no flow"),
     ("kind: {not_in: [model, service, dataset, llm-app, retrieval-store, tool, external, adversary]}",
      "exclude each other"),
+    # each field on one of the kinds, but none of them has both
+    ("kind: [model, service]\naudience: public\ntask: classification",
+     "no component kind (model/service) has all of audience, task"),
 ])
 def test_conditions_that_never_hold_fail_the_load(tmp_path, when, message):
     with pytest.raises(FormatError, match=re.escape(message)):

@@ -166,6 +166,13 @@ class RuleChecker:
             raise self.fail(loc, name, "the kinds this condition asks for exclude each other: it matches nothing")
         parts = [self.leaf(key, value, (*loc, key), name, before if key == "not" else kinds)
                  for key, value in raw.items()]
+        # each field exists on one of the kinds, but all of them together must exist on one (audience is a
+        # service's, task a model's: kind [model, service] with both matches nothing)
+        fields = [k for k in raw if isinstance(k, str) and k != "kind" and k not in COMBINATORS
+                  and k not in GRAPH_LEAVES and not k.startswith("properties.")]
+        if len(fields) > 1 and not any(all(f in component_fields(k) for f in fields) for k in kinds):
+            raise self.fail(loc, name, f"no component kind ({'/'.join(sorted(kinds))}) has all of "
+                            f"{', '.join(fields)}: the condition matches nothing")
         self.consistent(parts, loc, name, kinds)
         return parts[0] if len(parts) == 1 else Condition("all", children=tuple(parts))
 
