@@ -249,3 +249,10 @@ def test_a_signature_checked_on_weights_only_a_vendor_holds_is_a_contradiction_a
                     "    source: vendor-api\n    artifact_format: hosted\n    signed: true\n")
     with pytest.raises(FormatError, match=r"system\.yaml:8: .*signed: true says we check the weight file"):
         load_system(path)
+
+
+def test_a_free_property_written_with_no_value_is_one_error_not_two(cli, tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("name: t\ncomponents:\n  - id: m\n    kind: model\n    properties:\n      on_device:\n")
+    r = cli("threatmodel", path)
+    assert r.code == 2 and r.err.count("advmatrix: error:") == 1 and "p.yaml:6:" in r.err, r.err

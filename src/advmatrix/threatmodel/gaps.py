@@ -315,6 +315,8 @@ def raw_property_problems(located: Located, rules: RuleSet | Iterable[Rule] | No
     index = {item["id"]: i for i, item in found}
     out = []
     for cid, name, value, expected in _wrong_types(((item["id"], item["properties"]) for _, item in found), rules):
+        if value is None:
+            continue  # written with no value: the schema's own message says so, one line is enough
         line = located.lines.get(("components", index[cid], "properties", name))
         out.append(f"{located.source}{f':{line}' if line else ''}: {_type_problem(cid, name, value, expected)}")
     return capped(out)
