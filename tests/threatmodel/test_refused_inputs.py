@@ -256,3 +256,10 @@ def test_a_free_property_written_with_no_value_is_one_error_not_two(cli, tmp_pat
     path.write_text("name: t\ncomponents:\n  - id: m\n    kind: model\n    properties:\n      on_device:\n")
     r = cli("threatmodel", path)
     assert r.code == 2 and r.err.count("advmatrix: error:") == 1 and "p.yaml:6:" in r.err, r.err
+
+
+def test_a_component_written_as_a_bare_word_is_expected_to_be_a_mapping(cli, tmp_path):
+    path = tmp_path / "w.yaml"
+    path.write_text("name: t\ncomponents:\n  - a\n")
+    r = cli("threatmodel", path)
+    assert r.code == 2 and "w.yaml:3: components[0]: expected a mapping; got 'a'" in r.err, r.err

@@ -107,7 +107,7 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
             f"expected text; got {_shown(got)}"
     if kind in ("tuple_type", "list_type"):  # pydantic says "a valid tuple": the file has lists
         return f"expected a list; got {_shown(err['input'])}"
-    if kind in ("dict_type", "mapping_type", "model_type"):
+    if kind in ("dict_type", "mapping_type", "model_type", "model_attributes_type"):
         return f"expected a mapping; got {_shown(err['input'])}"
     return err["msg"][0].lower() + err["msg"][1:]
 
