@@ -310,3 +310,13 @@ def test_output_piped_into_a_reader_that_stops_early_is_no_error_and_the_gate_st
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == code, stderr.decode()
     assert b"Traceback" not in stderr and b"Exception ignored" not in stderr
+
+
+def test_a_link_to_nothing_or_a_loop_of_links_is_named_as_such(cli, tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "gone").symlink_to(tmp_path / "missing.yaml")
+    r = cli("threatmodel", tmp_path / "a")
+    assert r.code == 2 and "a loop of symbolic links" in r.err
+    r = cli("threatmodel", tmp_path / "gone")
+    assert r.code == 2 and "a symbolic link to nothing" in r.err and "missing.yaml" in r.err

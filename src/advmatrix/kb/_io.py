@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +29,14 @@ def read_text(path: str | Path, limit: int = MAX_BYTES) -> str:
     p = Path(path)
     try:
         if not p.exists():
+            # exists() is false for a link to nothing and for a loop of links too: say which
+            if p.is_symlink():
+                try:
+                    p.resolve(strict=True)
+                except (RuntimeError, OSError) as exc:  # Python 3.11 says a loop with RuntimeError, later ones ELOOP
+                    if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+                        raise FormatError(f"{path}: a loop of symbolic links; give a file") from None
+                    raise FormatError(f"{path}: a symbolic link to nothing ({os.readlink(p)})") from None
             raise FormatError(f"{path}: no such file")
         if p.is_dir():
             raise FormatError(f"{path}: is a directory, expected a file")
