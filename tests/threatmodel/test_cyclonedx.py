@@ -641,3 +641,15 @@ def test_an_overlay_name_with_no_value_is_not_stated_and_a_number_id_is_told_to_
     number.write_text("components:\n  - id: 123\n    kind: external\n")
     with pytest.raises(FormatError, match=r"number\.yaml:2: .*YAML read this as 123: put it in quotes"):
         load_cyclonedx(BOMS / "chatbot.bom.json", number)
+
+
+def test_a_lone_surrogate_or_a_huge_number_in_a_bom_is_named_at_its_line(tmp_path, cli):
+    text = json.dumps(json.loads((BOMS / "chatbot.bom.json").read_text()), indent=2)
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if '"helpdesk-bot"' in x)
+    path = tmp_path / "s.json"
+    path.write_text(text.replace('"helpdesk-bot"', '"help\\ud800desk"', 1))
+    r = cli("threatmodel", path)
+    assert r.code == 2 and f"s.json:{line}: " in r.err and "unpaired surrogate" in r.err, r.err
+    path.write_text(text.replace('"specVersion": "1.6"', '"specVersion": "1.6",\n  "n": 1' + "0" * 5000, 1))
+    r = cli("threatmodel", path)
+    assert r.code == 2 and "s.json:4: not readable JSON" in r.err, r.err

@@ -47,14 +47,20 @@ def parse_json(text: str, source: str) -> Any:
         raise FormatError(f"{source}: nested too deeply to read") from None
     except ValueError as exc:  # an integer of thousands of digits (Python refuses to convert it)
         # Python's message ends with how to raise its own limit, which is no advice for a BOM's author
-        raise FormatError(f"{source}: not readable JSON: {str(exc).split(';')[0]}") from None
+        long_number = re.search(r"(?<![\w.\"])\d{4000,}", text)
+        at = f":{text.count(chr(10), 0, long_number.start()) + 1}" if long_number else ""
+        raise FormatError(f"{source}{at}: not readable JSON: {str(exc).split(';')[0]}") from None
     except _KeyTwice:
         line, where = _key_twice_at(text)
         raise FormatError(f"{source}:{line}: {where}: key given twice in one object (a JSON reader silently keeps "
                           "only one of the values); give it once") from None
     bad = surrogate_at(bom)
     if bad is not None:
-        raise FormatError(f"{source}: {bad or 'value'}: holds an unpaired surrogate escape (\\ud800-\\udfff), "
+        # the first escape of a surrogate in the text: a pair is text, so one not followed by its other half
+        lone = re.search(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|"
+                         r"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}", text)
+        at = f":{text.count(chr(10), 0, lone.start()) + 1}" if lone else ""
+        raise FormatError(f"{source}{at}: {bad or 'value'}: holds an unpaired surrogate escape (\\ud800-\\udfff), "
                           "which is not text")
     return bom
 
