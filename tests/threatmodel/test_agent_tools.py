@@ -1,0 +1,60 @@
+"""What an agent's tools say decides its findings: who approves which actions, which tools write to people,
+where a control every named tool needs is advised, and whose text reaches a victim's session."""
+
+from __future__ import annotations
+
+import pytest
+
+from advmatrix.threatmodel.predict import predict
+
+from .test_stated_facts import agent, on, system
+
+
+@pytest.mark.parametrize("autonomy", ["autonomous", "human-approval", "none", None])
+def test_instructions_waiting_in_fetched_pages_do_not_care_who_approves_the_agents_actions(autonomy):
+    fetch = {"id": "fetch-page", "side_effects": "external-communication", "browses": True}
+    got = predict(agent(fetch, app={"autonomy": autonomy} if autonomy else None))
+    assert "app" in on(got, "AML.T0051.002")
+
+
+def test_approval_on_every_tool_that_acts_covers_an_agent_whose_other_tool_only_reads():
+    news = {"id": "news", "side_effects": "read"}
+    broker = {"id": "broker", "side_effects": "external-communication", "sends_only": True,
+              "properties": {"financial": True}, "controls": ["AML.M0029"]}
+    got = {f.technique_id: (m.component, m.in_place) for f in predict(agent(news, broker)).for_component("app").findings
+           for m in f.mitigations if m.id == "AML.M0029"}
+    assert got["AML.T0053"] == ("broker", True)
+
+
+@pytest.mark.parametrize(("tool", "writes_to_people"), [
+    ({"id": "fetch-page", "side_effects": "external-communication", "browses": True}, False),
+    ({"id": "mailer", "side_effects": "external-communication", "sends_only": True}, True),
+])
+def test_an_agent_is_a_social_engineer_only_through_a_tool_that_writes_to_someone(tool, writes_to_people):
+    assert ("app" in on(predict(agent(tool)), "AML.T0052.000")) is writes_to_people
+
+
+def test_a_control_every_named_tool_needs_is_advised_on_all_of_them_at_once():
+    search = {"id": "web-search", "side_effects": "external-communication"}
+    fetch = {"id": "fetch-page", "side_effects": "external-communication", "browses": True}
+    got = predict(agent(search, fetch))
+    seg = [m for f in got.for_component("app").findings if f.technique_id == "AML.T0053" for m in f.mitigations
+           if m.id == "AML.M0032"]
+    assert seg and not seg[0].in_place
+    assert {seg[0].component, *seg[0].also_on} == {"web-search", "fetch-page"}
+    # mended on one, it is advised on the other alone
+    got = predict(agent({**search, "controls": ["AML.M0032"]}, fetch))
+    seg = [m for f in got.for_component("app").findings if f.technique_id == "AML.T0053" for m in f.mitigations
+           if m.id == "AML.M0032"]
+    assert (seg[0].component, seg[0].also_on) == ("fetch-page", ())
+
+
+@pytest.mark.parametrize(("access", "exfiltrates"), [(["account"], False), (["insider"], True)])
+def test_a_rendered_link_carries_a_victims_data_only_for_one_whose_text_reaches_the_victim(access, exfiltrates):
+    s = system([{"id": "staff", "kind": "external", "actor": "user"},
+                {"id": "ui", "kind": "service", "audience": "internal", "authentication": "oauth", "returns": "text"},
+                {"id": "assistant", "kind": "llm-app", "renders_markdown": True},
+                {"id": "mole", "kind": "adversary", "actor": "insider", "goals": ["steal-data"], "access": access}],
+               [{"from": "staff", "to": "ui"}, {"from": "ui", "to": "assistant"}, {"from": "assistant", "to": "ui"}])
+    reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0077" for r in f.reasons]
+    assert any(r.startswith("mole wants data out") for r in reasons) is exfiltrates

@@ -1,0 +1,50 @@
+"""Which steps of an attack path an adversary's access opens: a way to send inputs must reach the model at
+that step, and command and control through an AI service takes code already running on our machines."""
+
+from __future__ import annotations
+
+import pytest
+
+from advmatrix.threatmodel.paths import walker
+
+
+@pytest.mark.parametrize(("access", "open_to_them"), [(["account"], False), (["network"], True)])
+def test_command_and_control_through_an_ai_api_needs_a_foothold_first(access, open_to_them):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    s = load_system_text("name: t\ncomponents:\n  - {id: staff, kind: external, actor: user}\n"
+                         "  - {id: ui, kind: service, audience: internal, authentication: oauth, returns: text}\n"
+                         "  - {id: app, kind: llm-app}\n"
+                         "  - {id: llm, kind: model, task: generation, modality: text, trained_by: vendor, "
+                         "source: vendor-api, artifact_format: hosted}\n"
+                         f"  - {{id: mole, kind: adversary, actor: insider, goals: [steal-data], access: {access}}}\n"
+                         "flows: [{from: staff, to: ui}, {from: ui, to: app}, {from: app, to: llm},"
+                         " {from: llm, to: app}, {from: app, to: ui}]\n")
+    p = predict(s)
+    assert "AML.T0096" in p.technique_ids
+    assert (walker(s, p, adversary=s.component("mole"))(("AML.T0096",)) is not None) is open_to_them
+
+
+def test_a_query_that_lands_in_a_models_training_set_is_no_way_to_query_the_model():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    s = load_system_text("name: t\ncomponents:\n  - {id: web, kind: external, actor: internet}\n"
+                         "  - {id: analysts, kind: external, actor: user}\n"
+                         "  - {id: scorer, kind: service, audience: internal, authentication: mtls, returns: scores}\n"
+                         "  - {id: clf, kind: model, task: classification, modality: text, trained_by: us}\n"
+                         "  - {id: headlines, kind: dataset, source: scraped, writers: internal,"
+                         " used_for: [training]}\n"
+                         "  - {id: outsider, kind: adversary, actor: criminal, goals: [evade], access: [query]}\n"
+                         "flows: [{from: web, to: headlines}, {from: headlines, to: clf}, {from: scorer, to: clf},"
+                         " {from: clf, to: scorer}, {from: analysts, to: scorer}]\n")
+    p = predict(s)
+    walk = walker(s, p, adversary=s.component("outsider"))
+    # the public headlines are theirs to gather, and lead into the model's training, not to its API
+    assert walk(("AML.T0002",)) is not None
+    assert walk(("AML.T0002", "AML.T0040")) is None
+    # with an account on the internal API the analysts call, they can query it
+    s2 = s.model_copy(update={"components": tuple(
+        c.model_copy(update={"access": ("query", "account")}) if c.id == "outsider" else c for c in s.components)})
+    assert walker(s2, predict(s2), adversary=s2.component("outsider"))(("AML.T0002", "AML.T0040")) is not None
