@@ -157,17 +157,6 @@ def test_per_user_memory_kept_apart_carries_no_one_elses_planted_text():
     assert companion(True).component("memories").get("per_user") is True
 
 
-def test_a_partitioned_store_trimmed_to_nothing_is_a_contradiction(tmp_path):
-    from advmatrix.errors import FormatError
-    from advmatrix.threatmodel import load_system
-
-    path = tmp_path / "system.yaml"
-    path.write_text("name: t\ncomponents:\n  - id: memories\n    kind: retrieval-store\n    partitioned: true\n"
-                    "    per_user: false\n")
-    with pytest.raises(FormatError, match=r"system\.yaml:6: .*per_user: false contradicts partitioned: true"):
-        load_system(path)
-
-
 @pytest.mark.parametrize(("goals", "poisons"), [(["evade"], True), (["manipulate"], True), (["steal-model"], False)])
 def test_an_insider_who_wants_a_trigger_to_slip_past_a_detector_later_poisons_its_training_data(goals, poisons):
     s = system([{"id": "feed", "kind": "service", "audience": "internal", "returns": "none"},

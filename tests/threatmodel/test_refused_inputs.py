@@ -6,6 +6,7 @@ control sequences quoted back from a file."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -240,14 +241,21 @@ def test_a_key_yaml_reads_as_a_number_or_boolean_is_refused_at_its_line(key, lin
     assert said == f"s.yaml:{line}: {where}: a key must be text; YAML read it as {read}: put it in quotes"
 
 
-def test_a_signature_checked_on_weights_only_a_vendor_holds_is_a_contradiction_at_its_line(tmp_path):
+@pytest.mark.parametrize(("component", "line", "says"), [
+    # nothing is loaded here to check: the vendor runs the weights
+    ("  - id: triage\n    kind: model\n    trained_by: vendor\n    source: vendor-api\n"
+     "    artifact_format: hosted\n    signed: true\n", 8, "signed: true says we check the weight file"),
+    # each user's own entries are retrieved only for them
+    ("  - id: memories\n    kind: retrieval-store\n    partitioned: true\n    per_user: false\n", 6,
+     "per_user: false contradicts partitioned: true"),
+])
+def test_fields_that_contradict_each_other_are_an_error_at_the_line(tmp_path, component, line, says):
     from advmatrix.errors import FormatError
     from advmatrix.threatmodel import load_system
 
     path = tmp_path / "system.yaml"
-    path.write_text("name: t\ncomponents:\n  - id: triage\n    kind: model\n    trained_by: vendor\n"
-                    "    source: vendor-api\n    artifact_format: hosted\n    signed: true\n")
-    with pytest.raises(FormatError, match=r"system\.yaml:8: .*signed: true says we check the weight file"):
+    path.write_text("name: t\ncomponents:\n" + component)
+    with pytest.raises(FormatError, match=rf"system\.yaml:{line}: .*{re.escape(says)}"):
         load_system(path)
 
 

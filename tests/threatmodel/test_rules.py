@@ -581,11 +581,24 @@ def test_a_rule_given_twice_is_used_once_and_an_empty_file_is_named(tmp_path):
         assert any(str(w.message).endswith("a.yaml: given more than once; read once") for w in said)
 
 
-def test_a_user_rule_comparing_a_bundled_property_with_another_type_is_warned_and_true_is_not_1(tmp_path):
+@pytest.mark.parametrize(("when", "says"), [
+    ('kind: model\nproperties.on_device: "true"',
+     r"compares properties.on_device with text, but the bundled rules .* use true/false; it may never match"),
+    ("kind: model\nproperties.on_devce: true",
+     r"reads properties.on_devce, which no bundled rule reads \(did you mean properties.on_device\?\)"),
+])
+def test_a_user_rule_reading_a_bundled_property_otherwise_than_the_bundled_rules_is_warned(tmp_path, when, says):
     path = tmp_path / "mine.yaml"
-    path.write_text(rule('kind: model\nproperties.on_device: "true"'))
-    with pytest.warns(RuleWarning, match=r"compares properties.on_device with text, but the bundled rules .* "
-                                         r"use true/false; it may never match"):
+    path.write_text(rule(when))
+    with pytest.warns(RuleWarning, match=says):
+        load_rules([path])
+
+
+def test_true_is_not_1_and_a_property_of_the_users_own_is_not_asked_about(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(rule("kind: model\nproperties.regulated: true"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuleWarning)
         load_rules([path])
     (one,) = rules_from(tmp_path, rule("kind: model\nproperties.on_device: 1"))
     s = system([{**MODEL, "properties": {"on_device": True}}])
@@ -643,15 +656,3 @@ def test_past_five_bad_rules_the_count_names_its_file_and_a_tier_is_quoted_as_wr
     with pytest.raises(FormatError, match="unknown tier '2020-01-01'; must be one of"):
         load_rules([path], include_bundled=False)
 
-
-
-def test_a_user_rule_reading_a_property_one_slip_from_a_bundled_one_is_asked_about(tmp_path):
-    path = tmp_path / "mine.yaml"
-    path.write_text(rule("kind: model\nproperties.on_devce: true"))
-    with pytest.warns(RuleWarning, match=r"reads properties.on_devce, which no bundled rule reads "
-                                         r"\(did you mean properties.on_device\?\)"):
-        load_rules([path])
-    path.write_text(rule("kind: model\nproperties.regulated: true"))  # a property of the user's own: not asked
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuleWarning)
-        load_rules([path])
