@@ -220,9 +220,9 @@ def is_the_control(comp: Component, mid: str) -> bool:
 
 def _file_check(system: System, model: Component, mid: str) -> str | None:
     """For a file check of ``model``'s weights: the holder among the components that deliver its file when
-    every one of them holds it, else None. What delivers a file feeds the
-    model straight: a vendor or partner (a hub), or a service that answers nothing (a registry). A user's
-    queries carry no weights, so a public API in front is no way around a hub's scan."""
+    every one of them holds it, else None. What delivers a file feeds the model straight: a vendor or partner
+    (a hub), or an internal service that answers nothing (a registry). A user's queries carry no weights, so
+    a public API in front is no way around a hub's scan."""
     sources = [system.component(a) for a in system.flows_into().get(model.id, ())]
     delivering = [c for c in sources if (c.kind == "external" and c.get("actor") in ("vendor", "partner"))
                   or (c.kind == "service" and c.get("returns") == "none" and c.get("audience") == "internal")]
