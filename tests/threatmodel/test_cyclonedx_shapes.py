@@ -371,3 +371,19 @@ def test_warnings_about_a_boms_properties_and_model_card_name_their_lines(tmp_pa
     assert any(m.startswith(f"{path}:{prop}: component 'tickets': advmatrix:writer") for m in said), said
     assert any(m.startswith(f"{path}:{comp}: component 'tuned-llm': model card input format foo/bar") for m in said), \
         said
+
+
+def test_a_dependency_given_twice_is_named_at_the_second(tmp_path):
+    pytest.importorskip("cyclonedx")
+
+    def twice(bom):
+        bom["dependencies"].append(dict(bom["dependencies"][0]))
+    path = chatbot(tmp_path, twice)
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=2))
+    text = path.read_text().splitlines()
+    first = next(i for i, x in enumerate(text, 1) if '"dependencies"' in x)
+    # each dependency opens with a line '{' of its own; the copy is the last of them
+    opening = [i for i, x in enumerate(text, 1) if i > first and x.strip() == "{"]
+    second = opening[len(json.loads("\n".join(text))["dependencies"]) - 1]
+    with pytest.raises(FormatError, match=rf":{second}: does not follow the CycloneDX 1\.6 schema at dependencies"):
+        load_cyclonedx(path)

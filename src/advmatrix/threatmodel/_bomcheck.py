@@ -137,6 +137,14 @@ def _line_of(text: str, source: str, path: list[Any], instance: Any, message: st
     unexpected = re.search(r"\('([^']+)'(?:, '[^']+')* (?:was|were) unexpected\)", message)
     if unexpected and isinstance(instance, dict) and unexpected.group(1) in instance:
         path = [*path, unexpected.group(1)]
+    elif message.endswith("has non-unique elements") and isinstance(instance, list):
+        # at the second of two equal items, not the list's first line
+        seen: list[Any] = []
+        for i, item in enumerate(instance):
+            if item in seen:
+                path = [*path, i]
+                break
+            seen.append(item)
     try:
         return read_yaml(text, source).line(tuple(path))
     except (FormatError, RecursionError):
