@@ -113,7 +113,7 @@ def test_bom_flows_to_a_party_only_the_overlay_describes_are_kept(tmp_path):
     overlay.write_text("components:\n  - {id: broker, kind: external, actor: partner}\n")
     system, said = quietly(chatbot(tmp_path, partner), overlay)
     assert ("broker", "chat-api") in flows(system)
-    assert said == [f"{tmp_path / 'bom.json'}: dependencies or data flows name 'nobody', which no component or "
+    assert said == [f"{tmp_path / 'bom.json'}:1: dependencies or data flows name 'nobody', which no component or "
                     f"service has; those flows are left out (nor does {overlay})"]
     alone, said = quietly(chatbot(tmp_path, partner))
     assert ("broker", "chat-api") not in flows(alone) and "'broker', 'nobody'" in said[0]
@@ -387,3 +387,12 @@ def test_a_dependency_given_twice_is_named_at_the_second(tmp_path):
     second = opening[len(json.loads("\n".join(text))["dependencies"]) - 1]
     with pytest.raises(FormatError, match=rf":{second}: does not follow the CycloneDX 1\.6 schema at dependencies"):
         load_cyclonedx(path)
+
+
+def test_a_dependency_naming_nothing_is_warned_about_at_its_line(tmp_path):
+    def ghost(bom):
+        bom["dependencies"][0]["dependsOn"].append("ghost")
+    path = chatbot(tmp_path, ghost)
+    wanted = lines_of(path, '"ghost"')
+    with pytest.warns(UserWarning, match=rf"bom\.json:{wanted}: dependencies or data flows name 'ghost'"):
+        load_cyclonedx(path, validate=False)

@@ -23,6 +23,7 @@ component's ``properties["assumed"]``.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from collections import Counter
@@ -229,7 +230,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     if later is not None:
         later += [dict(f) for f in flows if f["from"] not in known or f["to"] not in known]
     else:
-        _warn_unknown(source, flows, known)
+        _warn_unknown(source, flows, known, text=text)
     # Dependencies name libraries and URLs the schema leaves out; keep only flows between kept components.
     # and not a component's dependency on itself, which says nothing about who reaches whom.
     flows = [f for f in flows if f["from"] in entries and f["to"] in entries and f["from"] != f["to"]]
@@ -253,11 +254,19 @@ def _local_refs(bom: dict[str, Any]) -> Callable[[str], str]:
     return local
 
 
-def _warn_unknown(source: str, flows: list[dict[str, Any]], known: set[str], hint: str = "") -> None:
+def _warn_unknown(source: str, flows: list[dict[str, Any]], known: set[str], hint: str = "",
+                  text: str | None = None) -> None:
     # A reference that names nothing in the BOM is a typo (or a case slip); the flow it meant is lost.
     unknown = sorted({r for f in flows for r in (f["from"], f["to"]) if r not in known})
     if unknown:
-        warnings.warn(f"{source}: dependencies or data flows name {', '.join(repr(r) for r in unknown[:5])}"
+        # at the first place the text names it, after the dependencies where the BOM has them
+        at = ""
+        if text:
+            start = max(text.find('"dependencies"'), 0)
+            hit = text.find(json.dumps(unknown[0]), start)
+            hit = hit if hit >= 0 else text.find(json.dumps(unknown[0]))
+            at = f":{text.count(chr(10), 0, hit) + 1}" if hit >= 0 else ""
+        warnings.warn(f"{source}{at}: dependencies or data flows name {', '.join(repr(r) for r in unknown[:5])}"
                       f"{' and more' if len(unknown) > 5 else ''}, which no component or service has; "
                       f"those flows are left out{hint}", stacklevel=3)
 
@@ -442,7 +451,7 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
                  and (f["from"], f["to"]) not in drawn]
         data["flows"] = [*(data.get("flows") or []), *_dedupe(found)]
         _warn_unknown(source, [f for f in pending if f["from"] not in ids or f["to"] not in ids], ids,
-                      f" (nor does {overlay})")
+                      f" (nor does {overlay})", text=text)
     data = without_empty_fields(data)  # an overlay's 'signed: ~' is not stated, as in system.yaml
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
