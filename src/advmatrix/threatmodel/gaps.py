@@ -19,6 +19,8 @@ components next to it, on systems small enough for that.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -398,20 +400,44 @@ def _as_written(value: object) -> str:
 
 def _field_line(path: str, cid: str, field: str) -> int | None:
     try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return _field_index(path, stat.st_mtime_ns, stat.st_size).get((cid, field))
+
+
+@functools.lru_cache(maxsize=8)
+def _field_index(path: str, mtime_ns: int, size: int) -> dict[tuple[str, str], int]:
+    """(component id, field) -> line for a ``system.yaml``, an overlay or a BOM (its ``advmatrix:`` properties,
+    each a field or, as ``properties.<name>``, a free property): read once per version of the file, not once
+    per warning (each warning had parsed the whole file again)."""
+    try:
         text = read_text(path)
         located = read_yaml(text, path)
     except (FormatError, OSError):
-        return None
+        return {}
     if isinstance(located.data, dict) and located.data.get("bomFormat") == "CycloneDX":
-        # a BOM gives a field, or a free property, as advmatrix:<name> in its component's properties list
         from ._bomcheck import property_lines
 
-        return (property_lines(text, path).get((cid, field.removeprefix("properties."))) or [None])[0]
+        out = {}
+        for (cid, name), lines in property_lines(text, path).items():
+            out[(cid, name)] = out[(cid, f"properties.{name}")] = lines[0]
+        return out
     items = located.data.get("components") if isinstance(located.data, dict) else None
+    index = {}
     for i, item in enumerate(items if isinstance(items, list) else []):
-        if isinstance(item, dict) and item.get("id") == cid:
-            return located.lines.get(("components", i, *field.split(".", 1)))
-    return None
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            index.setdefault(item["id"], i)
+    # by component: its fields and its free properties (the dotted name the warnings use)
+    out = {}
+    by_position = {i: c for c, i in index.items()}
+    for loc, line in located.lines.items():
+        if len(loc) in (3, 4) and loc[0] == "components" and loc[1] in by_position and isinstance(loc[2], str):
+            if len(loc) == 3:
+                out[(by_position[loc[1]], loc[2])] = line
+            elif loc[2] == "properties" and isinstance(loc[3], str):
+                out[(by_position[loc[1]], f"properties.{loc[3]}")] = line
+    return out
 
 
 def idle_controls(system: System, prediction: Prediction) -> list[tuple[str, str, str, int]]:
