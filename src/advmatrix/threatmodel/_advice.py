@@ -6,7 +6,7 @@ Split from :mod:`.predict`, which decides what is found; this decides what to do
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +128,17 @@ def behind(system: System, comp: Component) -> tuple[Component, ...]:
     return (comp, *system.downstream_of(comp, inputs_only=True))
 
 
+#: What a model reads that is media (unstated: it may be).
+_MEDIA_READ = (None, "image", "audio", "multimodal")
+
+
+def _near(system: System, comp: Component, what: str, fits: Callable[[Component], bool]) -> bool:
+    """Whether a component at or behind ``comp`` (see :func:`behind`; anywhere, for an adversary, who meets the
+    whole system) ``fits``; answered once per component and question (asked for every finding)."""
+    return system.memo((what + "-near", comp.id), lambda: any(
+        fits(c) for c in (system.components if comp.kind == "adversary" else behind(system, comp))))
+
+
 def _fits(system: System, comp: Component, mid: str) -> bool:
     """Whether mitigation ``mid`` can apply where ``comp``'s finding is: a generative-AI control needs a
     generative component there or behind it, multi-modal sensors a model there or behind it that senses
@@ -152,30 +163,18 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
     if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
         return False
     if mid in GENERATIVE_ONLY:
-        def generative() -> bool:
-            near = system.components if comp.kind == "adversary" else behind(system, comp)
-            return any(_generative(c) or (c.kind == "model" and c.get("task") is None) for c in near)
-        return system.memo(("generative-near", comp.id), generative)
+        return _near(system, comp, "generative",
+                     lambda c: _generative(c) or (c.kind == "model" and c.get("task") is None))
     if mid in SENSOR_ONLY:
-        def sensing() -> bool:
-            near = system.components if comp.kind == "adversary" else behind(system, comp)
-            return any(c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
-                                              or c.properties.get("physical") is True) for c in near)
-        return system.memo(("sensing-near", comp.id), sensing)
+        return _near(system, comp, "sensing", lambda c: c.kind == "model" and (
+            c.get("modality") in _MEDIA_READ or c.properties.get("physical") is True))
     if mid in DEVICE_ONLY:
-        def shipped() -> bool:
-            near = system.components if comp.kind == "adversary" else behind(system, comp)
-            return any(c.kind == "model" and (c.properties.get("on_device") is True or c.properties.get("edge") is True)
-                       for c in near)
-        return system.memo(("shipped-near", comp.id), shipped)
+        return _near(system, comp, "shipped", lambda c: c.kind == "model" and (
+            c.properties.get("on_device") is True or c.properties.get("edge") is True))
     if mid in MEDIA_ONLY:  # a model that reads media, or one that makes it (a text-to-image generator)
-        def media() -> bool:
-            # at or behind the finding: an intent classifier reading transcripts has no audio to check
-            near = system.components if comp.kind == "adversary" else behind(system, comp)
-            return any(c.kind == "model" and (c.get("modality") in (None, "image", "audio", "multimodal")
-                                              or bool({"image", "audio", "video"} & set(c.get("outputs") or ())))
-                       for c in near)
-        return system.memo(("media-near", comp.id), media)
+        # at or behind the finding: an intent classifier reading transcripts has no audio to check
+        return _near(system, comp, "media", lambda c: c.kind == "model" and (
+            c.get("modality") in _MEDIA_READ or bool({"image", "audio", "video"} & set(c.get("outputs") or ()))))
     if mid in OURS_TO_PUBLISH and comp.kind == "model":
         # limiting what we publish about a model is ours to do only for a model we made or tuned
         return comp.get("trained_by") in ("us", None) or comp.get("fine_tuned") is True
