@@ -396,3 +396,26 @@ def test_a_dependency_naming_nothing_is_warned_about_at_its_line(tmp_path):
     wanted = lines_of(path, '"ghost"')
     with pytest.warns(UserWarning, match=rf"bom\.json:{wanted}: dependencies or data flows name 'ghost'"):
         load_cyclonedx(path, validate=False)
+
+
+def test_a_data_set_two_model_cards_reference_flows_into_both_models(tmp_path):
+    def second_model(bom):
+        twin = json.loads(json.dumps(bom["components"][0]))
+        twin["bom-ref"], twin["name"] = "tuned-llm-2", "second model"
+        bom["components"].append(twin)
+    system, said = quietly(chatbot(tmp_path, second_model))
+    assert {("tickets", "tuned-llm"), ("tickets", "tuned-llm-2")} <= flows(system)
+    assert not said
+
+
+def test_a_service_whose_data_says_it_only_receives_does_not_call_the_model_it_depends_on(tmp_path):
+    # a matcher that receives a model's reads (data[] inbound from it) and depends on it sends it no queries
+    def matcher(bom):
+        bom["services"].append({"bom-ref": "matcher", "name": "hotlist matcher",
+                                "data": [{"flow": "inbound", "classification": "reads", "source": ["tuned-llm"]}]})
+        bom["dependencies"].append({"ref": "matcher", "dependsOn": ["tuned-llm"]})
+    system, said = quietly(chatbot(tmp_path, matcher))
+    assert ("tuned-llm", "matcher") in flows(system)
+    assert ("matcher", "tuned-llm") not in flows(system)
+    # a service that lists no data[] still calls what it depends on, as before
+    assert ("helpdesk-bot", "tuned-llm") in flows(system)

@@ -82,7 +82,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         raise FormatError(lines.twice(twice, "components or services" if among_services else "components"))
     entries: dict[str, dict[str, Any]] = {}
     used_for: dict[str, set[str]] = {}
-    carded: dict[str, str] = {}  # a model card's dataset reference -> the model whose card it is
+    carded: dict[str, list[str]] = {}  # a model card's dataset reference -> the models whose cards name it
     inline: list[tuple[dict[str, Any], str]] = []  # a data set a model card describes in place, and its model
     for comp in comps:
         props = read_properties(comp, PROPERTY_PREFIX, lines)
@@ -110,7 +110,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                     name = local(str(ref["ref"]))
                     use = "evaluation" if ("eval" in name.lower() or "test" in name.lower()) else "training"
                     used_for.setdefault(name, set()).add(use)
-                    carded.setdefault(name, cid)
+                    carded.setdefault(name, []).append(cid)
                 elif isinstance(ref, dict):
                     inline.append((ref, cid))
         elif kind == "dataset":
@@ -154,8 +154,9 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         entry["used_for"] = sorted({*entry["used_for"], use})
         map_dataset({"data": [data]}, entry)
         flows.append({"from": did, "to": model})
-    for ref, cid in carded.items():  # a typo, as in a dependency: what the dataset is used for is lost
-        if ref not in refs and ref not in entries:
+    for ref, cid in ((r, c) for r, models in carded.items() for c in models):
+        # each model whose card names the data set learns from it (one training set shared by two models)
+        if ref not in refs and ref not in entries:  # a typo, as in a dependency: what it is used for is lost
             warnings.warn(f"{lines.at(cid)}: component '{cid}': its model card names dataset '{ref}', which no "
                           "component or service has; that reference is left out", stacklevel=2)
         elif ref in entries and entries[ref]["kind"] == "dataset":
@@ -220,8 +221,10 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
                 flows.append({"from": local(str(ref)), "to": local(str(dep.get("ref")))})
                 # A service or app that depends on a model (or another service) calls it: its requests
                 # flow there too, not only the answers back.
+                # Not a service whose data[] says which way its data moves: one that only receives a model's
+                # reads (a matcher fed by an OCR model) sends it nothing.
                 caller, called = entries.get(local(str(dep.get("ref"))), {}), entries.get(local(str(ref)), {})
-                if caller.get("kind") in _CALLERS and called.get("kind") in _CALLED:
+                if caller.get("kind") in _CALLERS and called.get("kind") in _CALLED and caller.get("id") not in said:
                     flows.append({"from": local(str(dep.get("ref"))), "to": local(str(ref))})
     for f in flows:  # a data flow without a name or classification says nothing of what moves
         if f.get("data") is None:
