@@ -437,3 +437,28 @@ flows:
     assert r.code == 0, r.err
     assert "s.yaml:9: component 'ds' lists AML.M0004 in controls, but no finding counts it there" in r.err, r.err
     assert "needs it on api" in r.err
+
+
+def test_an_update_service_is_no_place_for_query_controls_of_a_model_people_talk_to_directly():
+    # an in-car speech model hears the occupants directly; the over-the-air service only pushes its weights
+    s = system([{"id": "occupants", "kind": "external", "actor": "user"},
+                {"id": "asr", "kind": "model", "task": "speech-recognition", "modality": "audio", "outputs": ["text"],
+                 "trained_by": "us", "properties": {"edge": True}},
+                {"id": "ota", "kind": "service", "audience": "internal", "authentication": "mtls", "returns": "none"}],
+               [{"from": "occupants", "to": "asr"}, {"from": "ota", "to": "asr"}])
+    placed = {(f.technique_id, m.id): m.component for f in predict(s).findings for m in f.mitigations}
+    assert ("AML.T0043", "AML.M0004") in placed
+    assert not {k for k, where in placed.items() if where == "ota"}, placed
+
+
+def test_a_client_on_the_attackers_own_machine_is_no_place_to_limit_queries_to_a_model_there():
+    # an antivirus agent and its classifier both run on the endpoint: a quota in software the attacker holds
+    s = system([{"id": "user", "kind": "external", "actor": "user"},
+                {"id": "agent", "kind": "service", "audience": "public", "returns": "labels", "open_signup": True,
+                 "properties": {"on_device": True}},
+                {"id": "clf", "kind": "model", "task": "classification", "modality": "tabular",
+                 "properties": {"on_device": True}}],
+               [{"from": "user", "to": "agent"}, {"from": "agent", "to": "clf"}, {"from": "clf", "to": "agent"},
+                {"from": "agent", "to": "user"}])
+    offered = {(f.component, m.id, m.component) for f in predict(s).findings for m in f.mitigations}
+    assert not {o for o in offered if o[0] == "clf" and o[1] in ("AML.M0004", "AML.M0002")}, offered

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kb import bundled
-from ._placement import AT_THE_API, front_bits, holder, holds, in_front, places
+from ._placement import AT_THE_API, delivers_only, front_bits, holder, holds, in_front, places
 from .rules import Rule
 from .system import Component, System
 
@@ -95,12 +95,6 @@ def _generative(c: Component) -> bool:
     return c.kind == "llm-app" or (c.kind == "model" and c.get("task") in ("generation", "translation"))
 
 
-def _delivers_only(system: System, comp: Component) -> bool:
-    """A service that nothing feeds and that answers nothing: it pushes (model updates over the air, files), and
-    no one queries through it."""
-    return comp.kind == "service" and comp.get("returns") == "none" and not system.flows_into().get(comp.id)
-
-
 def _answers_no_one(system: System, comp: Component) -> bool:
     """An LLM app whose output reaches no outside party and no service that answers (one behind an upload
     endpoint, writing into a store for staff): no one who sends it inputs sees what its model said."""
@@ -149,14 +143,15 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
     of a hosted tool is here to verify or sign."""
     # asked for every finding: answered once per component (a system-wide scan per finding was quadratic)
     if (mid in AT_THE_API or mid == "AML.M0024") and comp.kind == "model" and comp.properties.get("on_device") is True:
-        return any(c.kind == "service" for c in in_front(system, comp))
+        # nor through a client on the same device (an antivirus agent): a quota in software the attacker holds
+        return any(c.kind == "service" and c.properties.get("on_device") is not True for c in in_front(system, comp))
     if mid in AT_THE_API and comp.kind in ("model", "llm-app"):
         # queried through a service or an app, or straight by a party that sends queries: a camera on the
         # road ('other') or a vendor's delivery sends none, and an upload service is there for training data;
         # nor is a service only such a party feeds (the drone's own camera feed) a way to query
         # and blurring outputs needs a service that hands some back: not a recorder that answers nothing
         return any(c.kind in ("service", "llm-app") and not _fed_only_by_silent(system, c)
-                   and not _delivers_only(system, c)
+                   and not delivers_only(system, c)
                    and not (mid == "AML.M0002" and (c.get("returns") == "none" or _answers_no_one(system, c)))
                    for c in in_front(system, comp)) or any(
             _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
@@ -197,7 +192,9 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
     parent = matrix.technique(technique_id).parent
     linked = [m.id for m, _ in matrix.mitigations_of(technique_id)]
     linked += [m.id for m, _ in matrix.mitigations_of(parent) if (technique_id, m.id) not in UNFIT] if parent else []
-    ids = [m for m in dict.fromkeys(linked + list(placements)) if m in placements or _fits(system, comp, m)]
+    # a query control a rule places still needs a service the queries pass (not one on the attacker's own device)
+    ids = [m for m in dict.fromkeys(linked + list(placements))
+           if (m in placements and m not in AT_THE_API) or _fits(system, comp, m)]
     front = 0 if comp.kind == "adversary" else front_bits(system, comp)
     out = []
     for mid in ids:

@@ -16,7 +16,14 @@ from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
 from ._conditions import STORES
 from .system import Component, System, is_training_data
 
-__all__ = ["AT_THE_API", "front_bits", "holder", "holds", "in_front", "is_the_control", "places", "query_gates"]
+__all__ = ["AT_THE_API", "delivers_only", "front_bits", "holder", "holds", "in_front", "is_the_control", "places",
+           "query_gates"]
+
+
+def delivers_only(system: System, comp: Component) -> bool:
+    """A service that nothing feeds and that answers nothing: it pushes (model updates over the air, files), and
+    no one queries through it, so no control on queries goes there."""
+    return comp.kind == "service" and comp.get("returns") == "none" and not system.flows_into().get(comp.id)
 
 
 def places(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> list[Component]:
@@ -53,7 +60,10 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
     for answering in ((True, False) if kind == "service" else (False,)):
         seen: set[str] = set()
         for c in near:  # nearest first, each once (in front is also upstream)
-            if c.kind == kind and c.id not in seen and not (answering and c.get("returns") == "none"):
+            # nor, for a finding of the system's (a model's inputs), one that only pushes to it (over-the-air
+            # updates): _fits counts none such as a way to query; an adversary meets whichever gate there is
+            if c.kind == kind and c.id not in seen and not (answering and c.get("returns") == "none") \
+                    and not (comp.kind != "adversary" and delivers_only(system, c)):
                 seen.add(c.id)
                 candidates.append(c)
                 if not named:  # only the nearest is wanted
@@ -80,7 +90,7 @@ def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Com
     :func:`places` meets: in front of ``comp``, nearest first; else (not for a service) upstream, else
     behind it, in file order. Each part is looked at only when its bit set holds one."""
     def fits(c: Component) -> bool:
-        return c.kind == kind and not (answering and c.get("returns") == "none")
+        return c.kind == kind and not (answering and c.get("returns") == "none") and not delivers_only(system, c)
 
     mask = system.memo(("fits-bits", kind, answering),
                        lambda: system.bits_of(c.id for c in system.components if fits(c)))
