@@ -653,3 +653,14 @@ def test_a_lone_surrogate_or_a_huge_number_in_a_bom_is_named_at_its_line(tmp_pat
     path.write_text(text.replace('"specVersion": "1.6"', '"specVersion": "1.6",\n  "n": 1' + "0" * 5000, 1))
     r = cli("threatmodel", path)
     assert r.code == 2 and "s.json:4: not readable JSON" in r.err, r.err
+
+
+def test_schema_errors_and_a_mistyped_property_past_the_cap_are_counted_last(cli, tmp_path):
+    # five schema errors fill the screen; the property's problem is counted, not printed after the count
+    comps = "".join(f"  - {{id: s{i}, kind: service, audience: everyone{i}}}\n" for i in range(7))
+    path = tmp_path / "capped.yaml"
+    path.write_text(f"name: x\ncomponents:\n{comps}  - {{id: m, kind: model, properties: {{on_device: maybe}}}}\n")
+    r = cli("threatmodel", path)
+    lines = r.err.strip().splitlines()
+    assert r.code == 2 and lines[-1].endswith("... and 3 more problems"), lines
+    assert sum("audience" in line for line in lines) == 5

@@ -18,7 +18,7 @@ from ._words import a_kind, nearest
 from ._words import more as more_
 from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields, reference_problems
 
-__all__ = ["capped", "format_problems", "load_system", "load_system_text", "system_from_located",
+__all__ = ["capped", "format_problems", "merge_capped", "load_system", "load_system_text", "system_from_located",
            "validation_problems", "without_empty_fields"]
 
 
@@ -120,6 +120,23 @@ def format_problems(problems: list[tuple[Loc, str]], located: Located) -> str:
         where = f"{located.source}:{line}" if line else located.source
         out.append(f"{where}: {_path(loc)}: {msg}" if loc else f"{where}: {msg}")
     return "\n".join(capped(out, len(problems)))
+
+
+def merge_capped(*groups: list[str]) -> list[str]:
+    """Several capped lists of problems (see :func:`capped`) as one: the named problems first, then how many
+    more there are in all, so that the count is the last line and no problem follows it."""
+    named, hidden = [], 0
+    for group in groups:
+        for line in group:
+            m = _MORE.fullmatch(line)
+            if m:
+                hidden += int(m.group(1))
+            else:
+                named.append(line)
+    return capped(named, len(named) + hidden)
+
+
+_MORE = re.compile(r"\.\.\. and (\d+) more problems?")
 
 
 def capped(lines: list[str], total: int | None = None) -> list[str]:

@@ -32,7 +32,7 @@ from ._load import read_text, read_yaml
 from ._markdown import PATHS_NOTE, advised_on, component_aside, evidence_text, gap_lines, held_note, report_markdown
 from ._references import mixed_script
 from ._transitions import Path as AttackPath
-from ._validate import system_from_located
+from ._validate import merge_capped, system_from_located
 from .diagram import path_svg, system_mermaid, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
 from .gaps import (
@@ -166,7 +166,7 @@ def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool
         also = raw_property_problems(located, rules)
         if not also:
             raise
-        raise FormatError("\n".join([str(exc), *also])) from None
+        raise FormatError("\n".join(merge_capped(str(exc).split("\n"), also))) from None
 
 
 def component_lines(path: str | Path, system: System) -> dict[str, int]:
