@@ -350,3 +350,28 @@ def test_an_outsider_wears_down_no_model_trained_only_on_what_staff_keep():
         got = predict(load_system_text(text))
         return any(r.startswith("outsider") for f in got.findings if f.technique_id == "AML.T0031" for r in f.reasons)
     assert not worn(False) and worn(True)
+
+
+@pytest.mark.parametrize(("access", "goals", "model", "copied"), [
+    ("[network]", "[evade]", "trained_by: us", True),
+    ("[insider]", "[steal-model]", "trained_by: us", True),
+    ("[query]", "[evade]", "trained_by: us", False),  # from outside, the weights on our servers are not theirs
+    ("[network]", "[evade]", "trained_by: vendor, source: vendor-api, artifact_format: hosted", False),
+])
+def test_a_foothold_inside_copies_the_weight_files_we_keep_and_attacks_them_white_box(access, goals, model, copied):
+    text = with_adversary(CAMERA.replace("trained_by: us", model), actor="nation-state", goals=goals, access=access,
+                          knowledge="gray-box")
+    got = {f.technique_id for f in predict(load_system_text(text)).findings if f.component == "face-check"}
+    assert ("AML.T0044" in got) is copied
+    assert ("AML.T0043.000" in got) is (copied and goals == "[evade]")
+
+
+@pytest.mark.parametrize(("access", "goals", "chaff"), [
+    ("[physical]", "[disrupt]", True), ("[physical]", "[evade]", False), ("[query]", "[disrupt]", False)])
+def test_a_disruptor_in_front_of_the_cameras_floods_them_with_look_alikes(access, goals, chaff):
+    # plate-like stickers before a licence-plate reader: chaff needs no API, only the sensors' field of view
+    text = with_adversary(CAMERA.replace("task: classification", "task: detection").replace(
+        "{id: visitors, kind: external, actor: user}", "{id: road, kind: external, actor: other}").replace(
+        "from: visitors", "from: road"), actor="hacktivist", goals=goals, access=access)
+    got = {f.technique_id for f in predict(load_system_text(text)).findings if f.component == "face-check"}
+    assert ("AML.T0046" in got) is chaff

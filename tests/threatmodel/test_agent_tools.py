@@ -58,3 +58,53 @@ def test_a_rendered_link_carries_a_victims_data_only_for_one_whose_text_reaches_
                [{"from": "staff", "to": "ui"}, {"from": "ui", "to": "assistant"}, {"from": "assistant", "to": "ui"}])
     reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0077" for r in f.reasons]
     assert any(r.startswith("mole wants data out") for r in reasons) is exfiltrates
+
+
+def test_a_tool_that_writes_but_reads_what_outsiders_post_carries_their_text_into_the_prompt():
+    def app(side_effects, fed):
+        flows = [{"from": "me", "to": "app"}, {"from": "app", "to": "gh"}, {"from": "gh", "to": "app"}]
+        if fed:
+            flows.append({"from": "public", "to": "gh", "data": "issues anyone opens"})
+        return system([
+            {"id": "me", "kind": "external", "actor": "user"},
+            {"id": "public", "kind": "external", "actor": "internet"},
+            {"id": "app", "kind": "llm-app", "tools": ["gh"]},
+            {"id": "gh", "kind": "tool", "side_effects": side_effects}], flows)
+
+    def indirect(s):
+        return [r for f in predict(s).findings if f.technique_id == "AML.T0051.001" for r in f.reasons]
+    assert any("gh" in r for r in indirect(app("write", True)))
+    assert not any("gh" in r for r in indirect(app("write", False)))  # a status comes back, nothing of outsiders'
+
+
+def pr_bot(published: bool, sensitive: bool = False):
+    """A review bot woken by a webhook that answers nothing, reading pull requests anyone opens and posting
+    comments (to readers outside when ``published``), searching a repository index of ``sensitive`` code."""
+    flows = [{"from": "contributor", "to": "hook"}, {"from": "hook", "to": "bot"},
+             {"from": "contributor", "to": "read-pr"}, {"from": "index", "to": "search", "trusted": True}]
+    if published:  # the comments are public: the contributor reads them too
+        flows += [{"from": "post", "to": "readers"}, {"from": "post", "to": "contributor"}]
+    else:  # posted where maintainers alone read them
+        flows.append({"from": "post", "to": "readers"})
+    return system([{"id": "contributor", "kind": "external", "actor": "user"},
+                   {"id": "readers", "kind": "external", "actor": "user"},
+                   {"id": "hook", "kind": "service", "audience": "public", "returns": "none"},
+                   {"id": "bot", "kind": "llm-app", "system_prompt": "secret", "tools": ["read-pr", "search", "post"]},
+                   {"id": "read-pr", "kind": "tool", "side_effects": "read", "sensitive": False},
+                   {"id": "search", "kind": "tool", "side_effects": "read", "sensitive": sensitive},
+                   {"id": "index", "kind": "retrieval-store", "writers": "internal", "sensitive": sensitive},
+                   {"id": "post", "kind": "tool", "side_effects": "write", "sends_only": True}], flows)
+
+
+@pytest.mark.parametrize("published", [True, False])
+def test_a_bot_no_one_talks_to_leaks_its_prompt_where_what_it_writes_is_published(published):
+    got = {f.technique_id: f for f in predict(pr_bot(published)).findings if f.component == "bot"}
+    assert ("AML.T0056" in got) is published
+    if published:
+        assert "posts through post where they read" in got["AML.T0056"].reason
+
+
+@pytest.mark.parametrize("sensitive", [True, False])
+def test_an_app_reaching_only_data_said_not_sensitive_holds_nothing_to_read_out(sensitive):
+    got = {f.technique_id for f in predict(pr_bot(True, sensitive)).findings if f.component == "bot"}
+    assert ("AML.T0036" in got) is sensitive

@@ -520,7 +520,10 @@ def test_a_list_or_mapping_inside_in_is_one_line_not_a_crash(tmp_path, test):
 
 @pytest.mark.parametrize("when", ["kind: {not_in: [adversary]}", "kind: {set: true}",
                                   "kind: model\nupstream: {kind: {not_in: [external]}}",
-                                  "kind: model\nexposed: true\nnot: {exposed: {untrusted: true}}"])
+                                  "kind: model\nexposed: true\nnot: {exposed: {untrusted: true}}",
+                                  # read from outside but not talked to: exposed, only not directly
+                                  "kind: llm-app\nexposed: {untrusted: true}\nnot: {exposed: {replies: true}}",
+                                  "kind: llm-app\nexposed: true\nnot: {exposed: {direct: true}}"])
 def test_kind_operators_load(tmp_path, when):
     assert len(rules_from(tmp_path, rule(when))) == 1
 

@@ -56,6 +56,15 @@ def test_a_face_matcher_is_evaded_like_a_classifier(verifies, evaded):
                            "as that person"]
 
 
+@pytest.mark.parametrize("task", ["classification", "embedding"])
+def test_a_face_or_voice_matcher_is_attacked_as_any_deciding_model_is(task):
+    # every evasion route of a classifier holds for a matcher: its weights in a car (white-box), a stand-in
+    # matcher (transfer), the scores its API returns (black-box), an attack built for it
+    props = {"properties": {"verifies_identity": True, "edge": True}}
+    s = behind_public_api({"task": task, "modality": "audio", **props}, "scores")
+    assert {"AML.T0043.000", "AML.T0043.001", "AML.T0043.002", "AML.T0017.000"} <= found(s, "m")
+
+
 CODE_ON_LOAD = {"AML.T0011.000", "AML.T0112.001", "AML.T0018.002", "AML.T0076", "AML.T0050"}
 
 
@@ -252,3 +261,15 @@ def test_a_gguf_files_chat_template_can_run_code_in_a_loader_as_a_pickle_can(fac
     got = found(behind_public_api({"task": "generation", "modality": "text", "artifact_format": "gguf", **facts},
                                   "text"), "m")
     assert ("AML.T0011.000" in got) is runs_code
+
+
+@pytest.mark.parametrize(("facts", "reason"), [
+    ({"trained_by": "open-source"}, "m is maintained by someone else who can change it after we trusted it"),
+    ({"trained_by": "us", "fine_tuned": True, "base_model": "whisper-small"},
+     "m is tuned from a base model (whisper-small) someone else maintains, who can change it before we pull it again"),
+    ({"trained_by": "us", "fine_tuned": False}, None),  # ours, kept on a hub: its account is another finding's
+])
+def test_a_rug_pull_is_of_what_someone_else_maintains_not_of_the_model_we_tuned(facts, reason):
+    s = behind_public_api({"task": "classification", "modality": "image", "source": "huggingface", **facts})
+    got = [r for f in predict(s).findings if f.component == "m" and f.technique_id == "AML.T0109" for r in f.reasons]
+    assert got == ([reason] if reason else [])

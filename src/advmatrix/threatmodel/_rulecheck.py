@@ -192,7 +192,8 @@ class RuleChecker:
             leaf = p.children[0] if negated else p
             if leaf.op == "exposed":
                 # exposed: false (reached by nothing) beside any exposed: true
-                if not (negated and leaf.untrusted):  # not exposed to untrusted parties may still be exposed
+                # not exposed to untrusted parties, or not talked to directly, may still be exposed
+                if not (negated and (leaf.untrusted or leaf.value in ("direct", "replies"))):
                     exposure.add(bool(leaf.value) != negated)
                 continue
             if leaf.op in COMBINATORS or leaf.op in GRAPH_LEAVES:
