@@ -672,3 +672,11 @@ def test_monitor_config_offers_detectors_that_compare_input_values_only_for_mode
 
 def tmpr_build(text: str) -> tmr.ThreatModel:
     return tmr.build(load_system_text(text), k=0)
+
+
+def test_a_failed_gate_says_why_on_stderr_with_json_too(cli, tmp_path):
+    examples = Path(__file__).parents[2] / "examples" / "systems"
+    r = cli("threatmodel", str(examples / "support-agent.yaml"), "--json", "--fail-on", "likely", "--paths", "0")
+    assert r.code == 1
+    failing = json.loads(r.out)["failing"]
+    assert failing and f"fail-on likely: {failing[0]['technique']}" in r.err

@@ -244,7 +244,8 @@ def test_a_key_yaml_reads_as_a_number_or_boolean_is_refused_at_its_line(key, lin
 @pytest.mark.parametrize(("component", "line", "says"), [
     # nothing is loaded here to check: the vendor runs the weights
     ("  - id: triage\n    kind: model\n    trained_by: vendor\n    source: vendor-api\n"
-     "    artifact_format: hosted\n    signed: true\n", 8, "signed: true says we check the weight file"),
+     "    artifact_format: hosted\n    signed: true\n", 8,
+     "signed: true (or AML.M0014, Verify AI Artifacts, in controls) says we check the weight file"),
     # each user's own entries are retrieved only for them
     ("  - id: memories\n    kind: retrieval-store\n    partitioned: true\n    per_user: false\n", 6,
      "per_user: false contradicts partitioned: true"),

@@ -145,15 +145,16 @@ def _say_result(tm, written: dict, json: bool, fail_on: Optional[str], failing: 
         _table(tm)
         for name, path in written.items():
             out.print(f"{name}: {escape(str(path))}")
-        for f in failing[:10]:
-            err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {escape(f.name)} on {escape(f.component)}: "
-                      "no mitigation that stops it in place")
-        if len(failing) > 10:
-            err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more (all of them: --json, 'failing')")
-        if bare:
-            ids = sorted({f.technique_id for f in bare})
-            err.print(f"fail-on {fail_on}: {len(bare)} finding(s) of {len(ids)} technique(s) have no mitigation "
-                      f"in ATLAS or the rules that stops them and do not count ({', '.join(ids)})")
+    # on stderr with --json too: a CI log of a failed gate says why without the JSON being read
+    for f in failing[:10]:
+        err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {escape(f.name)} on {escape(f.component)}: "
+                  "no mitigation that stops it in place")
+    if len(failing) > 10:
+        err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more (all of them: --json, 'failing')")
+    if bare:
+        ids = sorted({f.technique_id for f in bare})
+        err.print(f"fail-on {fail_on}: {len(bare)} finding(s) of {len(ids)} technique(s) have no mitigation "
+                  f"in ATLAS or the rules that stops them and do not count ({', '.join(ids)})")
 
 
 #: A terminal shows this many findings; a system of thousands of components has tens of thousands.

@@ -155,7 +155,11 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
                    and not (mid == "AML.M0002" and (c.get("returns") == "none" or _answers_no_one(system, c)))
                    for c in in_front(system, comp)) or any(
             _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
-    if mid in ("AML.M0014", "AML.M0013") and comp.kind == "tool" and comp.get("hosted") is True:
+    if mid in ("AML.M0014", "AML.M0013") and (
+            (comp.kind == "tool" and comp.get("hosted") is True)
+            or (comp.kind == "model"
+                and (comp.get("artifact_format") == "hosted" or comp.get("source") == "vendor-api"))):
+        # a vendor's API model: no weight file is loaded here, and listing the check is refused at load
         return False
     if mid in GENERATIVE_ONLY:
         return _near(system, comp, "generative",

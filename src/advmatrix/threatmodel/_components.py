@@ -182,8 +182,9 @@ class ModelComponent(Component):
                                       "vendor-api)", {"field": "artifact_format"})
         if self.signed and (fmt == "hosted" or self.source == "vendor-api"):
             # nothing is loaded here to check: the vendor runs the weights
-            raise PydanticCustomError("contradicts_field", "{field}: true says we check the weight file before "
-                                      "loading it, but {said} says only the vendor holds the weights",
+            raise PydanticCustomError("contradicts_field", "{field}: true (or AML.M0014, Verify AI Artifacts, in "
+                                      "controls) says we check the weight file before loading it, but {said} says "
+                                      "only the vendor holds the weights: there is no file here to check",
                                       {"field": "signed", "said": "artifact_format: hosted" if fmt == "hosted"
                                        else "source: vendor-api"})
         return self

@@ -18,8 +18,16 @@ from ._words import a_kind, nearest
 from ._words import more as more_
 from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields, reference_problems
 
-__all__ = ["capped", "format_problems", "merge_capped", "load_system", "load_system_text", "system_from_located",
-           "validation_problems", "without_empty_fields"]
+__all__ = [
+    "capped",
+    "format_problems",
+    "load_system",
+    "load_system_text",
+    "merge_capped",
+    "system_from_located",
+    "validation_problems",
+    "without_empty_fields",
+]
 
 
 def _clean_loc(loc: Loc) -> Loc:

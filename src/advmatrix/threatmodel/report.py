@@ -214,7 +214,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     prediction = predict(system, rules)
     for cid, mid, first, n in idle_controls(system, prediction):
         where = field_where(cid, "controls", source, lines, overlay, overlay_lines)
-        more = f" (and {n - 1} more)" if n > 1 else ""
+        more = f" (and {n - 1} more finding{'' if n == 2 else 's'} like it)" if n > 1 else ""
         warnings.warn(f"{where}: component '{cid}' lists {mid} in controls, but no finding counts it there: "
                       f"{first}{more}", stacklevel=2)
     paths: list[AttackPath] = []
