@@ -465,3 +465,29 @@ def test_a_client_on_the_attackers_own_machine_is_no_place_to_limit_queries_to_a
                 {"from": "agent", "to": "user"}])
     offered = {(f.component, m.id, m.component) for f in predict(s).findings for m in f.mitigations}
     assert not {o for o in offered if o[0] == "clf" and o[1] in ("AML.M0004", "AML.M0002")}, offered
+
+
+@pytest.mark.parametrize("both", [True, False])
+def test_an_adversarys_theft_is_not_all_clear_while_a_part_it_would_steal_lacks_the_control(both):
+    # access control at rest on one of two sensitive data sets stops no theft of the other
+    def data(i, guarded):
+        return {"id": f"d{i}", "kind": "dataset", "sensitive": True, "used_for": "training",
+                **({"controls": ["AML.M0005"]} if guarded else {})}
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "scores"},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us",
+                 "artifact_format": "onnx", "controls": ["AML.M0005"]},
+                data(1, True), data(2, both),
+                {"id": "thief", "kind": "adversary", "actor": "criminal", "goals": ["steal-data"],
+                 "access": ["network"]}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"},
+                {"from": "d1", "to": "m"}, {"from": "d2", "to": "m"}])
+    got = predict(s)
+    system_lacks = {f.component for f in got.findings if f.component != "thief"
+                    for m in f.mitigations if m.id == "AML.M0005" and not m.in_place}
+    theft = [m for f in got.findings if f.component == "thief" for m in f.mitigations if m.id == "AML.M0005"]
+    assert theft, "the adversary's finding advises access control at rest"
+    assert (system_lacks == set()) is both
+    assert all(m.in_place is both for m in theft), theft
+    if not both:
+        assert {m.component for m in theft} <= system_lacks

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from importlib import resources
 from typing import Any
@@ -412,4 +412,27 @@ def predict(system: System, rules: RuleSet | Iterable[Rule] | None = None,
                                              advice(system, comp, [r for r, _, _ in matched], tid, named),
                                              tier, score))
         out.append(ComponentPrediction(comp.id, comp.kind, tuple(findings)))
-    return Prediction(system.name, tuple(out), ranked, weights.k, weights.threshold)
+    return Prediction(system.name, _open_where_the_system_lacks_it(out), ranked, weights.k, weights.threshold)
+
+
+def _open_where_the_system_lacks_it(components: list[ComponentPrediction]) -> tuple[ComponentPrediction, ...]:
+    """An adversary's finding counts a control held anywhere in the system (see :func:`._placement.holder`),
+    but not while a finding of the same technique on a part of the system still lacks it: access control
+    on one data set at rest does not stop the theft of another. Such a control is shown missing where the
+    system's findings need it."""
+    lacking: dict[tuple[str, str], list[str]] = {}
+    for cp in components:
+        if cp.kind != "adversary":
+            for f in cp.findings:
+                for m in f.mitigations:
+                    if not m.in_place:
+                        lacking.setdefault((f.technique_id, m.id), []).extend((m.component, *m.also_on))
+    out = []
+    for cp in components:
+        if cp.kind == "adversary":
+            cp = replace(cp, findings=tuple(replace(f, mitigations=tuple(
+                replace(m, component=where[0], in_place=False, in_place_at=None, also_on=tuple(where[1:]))
+                if m.in_place and (where := list(dict.fromkeys(lacking.get((f.technique_id, m.id), ()))))
+                else m for m in f.mitigations)) for f in cp.findings))
+        out.append(cp)
+    return tuple(out)
