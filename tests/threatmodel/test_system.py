@@ -556,3 +556,12 @@ def test_a_closed_field_yaml_read_as_a_boolean_says_to_quote_the_word():
         load_system_text("name: s\ncomponents:\n  - {id: a, kind: service, audience: public, returns: no}\n", "s.yaml")
     assert "returns: must be one of none, labels" in str(caught.value)
     assert "got false (YAML reads yes, no, on and off as true or false: put the word in quotes)" in str(caught.value)
+
+
+@pytest.mark.parametrize(("kind", "hint"), [("llm_app", "llm-app"), ("Retrieval Store", "retrieval-store"),
+                                            ("modle", "model"), ("gadget", None)])
+def test_a_misspelt_component_kind_gets_a_did_you_mean(kind, hint):
+    with pytest.raises(FormatError) as exc:
+        load_system_text(f"name: x\ncomponents:\n  - {{id: a, kind: {kind}}}\n")
+    assert f"unknown component kind '{kind}'" in str(exc.value)
+    assert (f"(did you mean '{hint}'?)" in str(exc.value)) if hint else "did you mean" not in str(exc.value)

@@ -71,7 +71,11 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
                 if isinstance(got, bool) and "true" not in expected.split(", ") else _shown(got))
         return f"must be one of {expected}; got {said}"
     if kind == "union_tag_invalid":
-        return f"unknown component kind {ctx.get('tag')!r}; must be one of {', '.join(COMPONENT_KINDS)}"
+        tag = str(ctx.get("tag"))
+        # llm_app, LLM-App: the separator or the case slipped
+        near = nearest(tag.lower().replace("_", "-").replace(" ", "-"), COMPONENT_KINDS, cutoff=0.8)
+        hint = f" (did you mean '{near}'?)" if near else ""
+        return f"unknown component kind {ctx.get('tag')!r}{hint}; must be one of {', '.join(COMPONENT_KINDS)}"
     if kind == "union_tag_not_found":
         return f"a component needs a 'kind': one of {', '.join(COMPONENT_KINDS)}"
     if kind == "missing":
