@@ -46,8 +46,9 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
                 paths: int = typer.Option(5, "--paths", min=0, max=MAX_PATHS, metavar="K", help="How many attack paths to find, ranked per step (0: none; at most 100).")) -> None:
     """Threat-model a system: which ATLAS techniques apply, why, the attack paths, the mitigations.
 
-    Exit codes: 0 done, 1 --fail-on holds (a technique of that tier with no mitigation in place),
-    2 bad input (one line naming the file, line and field)."""
+    SYSTEM is a system.yaml or a CycloneDX ML-BOM (JSON, detected by content); see docs/threatmodel-system.md.
+
+    Exit codes: 0 done, 1 --fail-on holds (a technique of that tier with no mitigation in place), 2 bad input."""
     import warnings
 
     from ..errors import UsageError, quoted
