@@ -45,6 +45,8 @@ def test_a_bom_import_says_what_it_assumed():
     assert {(a.component, a.field): a.value for a in assumed(system)} == {(service, "audience"): "internal"}
     tm = tmr.build(system, k=0)
     assert any(f"{service}: 'audience' was assumed to be 'internal'" in line for line in tmr.gap_lines(tm))
+    # inferred from what the BOM says, not claimed to be unsaid (a trust boundary is said)
+    assert not any("does not say" in line for line in tmr.gap_lines(tm))
     assert json.loads(tmr.report_json(tm))["assumed"] == [
         {"component": service, "field": "audience", "value": "internal"}]
     assert "## What the description leaves open" in tmr.report_markdown(tm)

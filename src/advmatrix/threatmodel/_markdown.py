@@ -154,8 +154,8 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
             out.append("saying false, where it holds, would rule out: " + "; ".join(
                 f"{g.component} {g.field} ({', '.join(g.removes)})" for g in hedges) + ".")
     for a in tm.assumptions[:most]:
-        out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (the BOM does not say); "
-                   "state it in an overlay.")
+        out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (CycloneDX has no field for it: "
+                   "inferred from what the BOM says, such as a trust boundary); state it in an overlay.")
     return out
 
 
