@@ -184,6 +184,9 @@ def _table(tm) -> None:
     for f in likely[:_MOST_ROWS]:
         # "none" would say both "all in place" and "nothing to adopt": tell them apart, as the reports do.
         missing = ", ".join(m.id for m in f.missing) or ("none (all in place)" if f.mitigations else "none known in ATLAS")
+        if f.mitigated and f.missing:
+            # what --fail-on reads: a control that stops it is held, so the rest are more, not a gap
+            missing = f"mitigated by {', '.join(m.id for m in f.preventive if m.in_place)}; could add: {missing}"
         # every row is likely (the title says so): the tier column only took the ids' room
         table.add_row(escape(f.component), escape(f"{f.technique_id} {f.name}"), escape(f.reason), escape(missing))
     out.print(table)
