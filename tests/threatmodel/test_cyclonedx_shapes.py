@@ -419,3 +419,19 @@ def test_a_service_whose_data_says_it_only_receives_does_not_call_the_model_it_d
     assert ("matcher", "tuned-llm") not in flows(system)
     # a service that lists no data[] still calls what it depends on, as before
     assert ("helpdesk-bot", "tuned-llm") in flows(system)
+
+
+def test_a_flow_from_a_device_the_bom_lists_is_kept_when_the_overlay_adds_it(tmp_path):
+    # CycloneDX has 'device' components (a CT scanner) the import leaves out; the overlay draws the scanner
+    def scanner(bom):
+        bom["components"].append({"type": "device", "bom-ref": "ct-scanner", "name": "CT scanner"})
+        bom["services"][0]["data"].append({"flow": "inbound", "classification": "scans", "source": ["ct-scanner"]})
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("components:\n  - {id: ct-scanner, kind: external, actor: other}\n")
+    path = chatbot(tmp_path, scanner)
+    system, said = quietly(path, overlay)
+    assert ("ct-scanner", "chat-api") in flows(system)
+    assert not [m for m in said if "ct-scanner" in m]
+    # without the overlay it is left out quietly, as a library dependency is
+    system, said = quietly(path)
+    assert "ct-scanner" not in {c.id for c in system.components} and not [m for m in said if "ct-scanner" in m]

@@ -232,6 +232,10 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     known = refs | set(entries)
     if later is not None:
         later += [dict(f) for f in flows if f["from"] not in known or f["to"] not in known]
+        # an end the BOM has but the import leaves out (a scanner as a 'device', a library) may be one the
+        # overlay adds by that id: kept then, dropped without a word otherwise, as without an overlay
+        later += [{**f, "quiet": True} for f in flows if {f["from"], f["to"]} <= known
+                  and not {f["from"], f["to"]} <= set(entries)]
     else:
         _warn_unknown(source, flows, known, text=text)
     # Dependencies name libraries and URLs the schema leaves out; keep only flows between kept components.
@@ -450,11 +454,11 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
         # the BOM's flows to parties only the overlay describes (a partner, the users) are kept now
         ids = {c.get("id") for c in data.get("components") or [] if isinstance(c, dict)}
         drawn = {(f.get("from"), f.get("to")) for f in data.get("flows") or [] if isinstance(f, dict)}
-        found = [f for f in pending if f["from"] in ids and f["to"] in ids and f["from"] != f["to"]
-                 and (f["from"], f["to"]) not in drawn]
+        found = [{k: v for k, v in f.items() if k != "quiet"} for f in pending if f["from"] in ids and f["to"] in ids
+                 and f["from"] != f["to"] and (f["from"], f["to"]) not in drawn]
         data["flows"] = [*(data.get("flows") or []), *_dedupe(found)]
-        _warn_unknown(source, [f for f in pending if f["from"] not in ids or f["to"] not in ids], ids,
-                      f" (nor does {overlay})", text=text)
+        lost = [f for f in pending if (f["from"] not in ids or f["to"] not in ids) and not f.get("quiet")]
+        _warn_unknown(source, lost, ids, f" (nor does {overlay})", text=text)
     data = without_empty_fields(data)  # an overlay's 'signed: ~' is not stated, as in system.yaml
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
