@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -229,3 +230,12 @@ flows:
     # with a tool to act through, how freely it acts decides findings
     assert any(g.field == "autonomy" for g in unstated(load_system_text(text % ", tools: [lookup]"))
                if g.component == "app")
+
+
+def test_the_console_says_how_many_assumptions_it_leaves_out():
+    system = tmr.load_input(DATA / "cyclonedx" / "model-card-with-dataset.bom.json")
+    tm = tmr.build(system, k=0)
+    many = dataclasses.replace(tm, assumptions=tm.assumptions * 7)
+    lines = tmr.gap_lines(many, most=5)
+    assert sum("was assumed to be" in line for line in lines) == 5
+    assert "... and 2 more values the BOM import assumed" in lines[-1]

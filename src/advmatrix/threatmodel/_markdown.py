@@ -156,6 +156,9 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
     for a in tm.assumptions[:most]:
         out.append(f"{a.component}: '{a.field}' was assumed to be '{a.value}' (CycloneDX has no field for it: "
                    "inferred from what the BOM says, such as a trust boundary); state it in an overlay.")
+    if most is not None and len(tm.assumptions) > most:
+        out.append(f"... and {len(tm.assumptions) - most} more values the BOM import assumed (in the reports and "
+                   "--json, 'assumed').")
     return out
 
 
