@@ -248,6 +248,12 @@ def test_mermaid_quotes_ids_and_names(model, matrix):
     assert 'Say #34;hi#34; #35;1 #60;b#62;' in chart
     assert chart.count('"') % 2 == 0
     assert '-->|"0.500 · no case study"| s1' in chart
+    # a name cannot carry a Mermaid directive, an HTML entity or a line break into the chart
+    hostile = Path((Step("AML.T0001", "x %%{init: {'theme':'dark'}}%% Tom &amp; C:\\path\\n", "AML.TA0002", "Recon"),
+                    Step("AML.T0002", "Plain", "AML.TA0011", "Impact")),
+                   (Edge("AML.T0001", "AML.T0002", 0.5, "back-off"),), 0.5, 0.5).mermaid()
+    assert "%" not in hostile and "&" not in hostile and "\\" not in hostile
+    assert "#37;#37;{init: {'theme':'dark'}}#37;#37; Tom #38;amp; C:#92;path#92;n" in hostile
 
 
 def test_report_paths_move_only_between_joined_parts_of_the_system():

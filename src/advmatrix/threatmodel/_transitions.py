@@ -113,8 +113,10 @@ def _id_list(ids: tuple[str, ...], most: int = 3) -> str:
 def _mermaid_text(text: str) -> str:
     # Inside a quoted Mermaid label a double quote ends the label and '#...;' is read as an entity
     # code, so both are written as numeric entity codes; angle brackets likewise, because labels
-    # are rendered as HTML.
-    codes = {'"': "#34;", "#": "#35;", "<": "#60;", ">": "#62;", "\n": " "}
+    # are rendered as HTML, and '&' (an HTML entity would be decoded) and '\' ('\n' breaks the line).
+    # '%' too: Mermaid reads '%%{init: ...}%%' as a directive anywhere, even inside a quoted label, so a
+    # component name could restyle the chart or make a viewer fetch a URL.
+    codes = {'"': "#34;", "#": "#35;", "<": "#60;", ">": "#62;", "&": "#38;", "\\": "#92;", "%": "#37;", "\n": " "}
     return "".join(codes.get(c, c) for c in text)
 
 
