@@ -49,7 +49,11 @@ def test_json_holds_prediction_paths_and_diagrams(agent):
     for path in data["paths"]:
         assert path["mermaid"].startswith("flowchart LR")
         assert all(e["basis"] in ("case-study", "parent", "back-off") for e in path["edges"])
-    assert data["system_mermaid"].count("-->") + data["system_mermaid"].count("-.->") == len(agent.system.edges())
+    # a flow each way is one two-headed arrow (Mermaid draws at most 500)
+    chart = data["system_mermaid"]
+    one_way = chart.count(" --> ") + chart.count(" -.-> ")
+    both_ways = chart.count(" <--> ") + chart.count(" <-.-> ")
+    assert one_way + 2 * both_ways == len(agent.system.edges()) and both_ways
     finding = data["components"][2]["findings"][0]
     assert {"technique", "tier", "reasons", "mitigations"} <= set(finding)
 
@@ -689,3 +693,19 @@ def test_the_console_tells_a_finding_a_held_control_stops_from_one_with_a_gap(cl
     rows = [line for line in r.out.splitlines() if "AML.T0034 Cost Harvesting" in line]
     # the rate limit is held and stops it (--fail-on passes it); the rest are more to add, not the gap
     assert rows and "mitigated by AML.M0004; could add:" in rows[0], rows
+
+
+def test_a_system_too_large_for_mermaid_gets_a_chart_saying_so():
+    from advmatrix.threatmodel import System
+    from advmatrix.threatmodel.diagram import system_mermaid
+
+    comps = [{"id": f"m{i}", "kind": "model"} for i in range(600)]
+    big = System.model_validate({"name": "big", "components": [{"id": "hub", "kind": "service", "audience": "internal"},
+                                                                *comps],
+                                 "flows": [{"from": "hub", "to": c["id"]} for c in comps]})
+    chart = system_mermaid(big)
+    assert chart.count("\n") == 2 and "601 components and 600 arrows: more than Mermaid draws" in chart
+    small = System.model_validate({"name": "s", "components": [{"id": "hub", "kind": "service", "audience": "internal"},
+                                                               *comps[:10]],
+                                   "flows": [{"from": "hub", "to": c["id"]} for c in comps[:10]]})
+    assert system_mermaid(small).count(" --> ") == 10

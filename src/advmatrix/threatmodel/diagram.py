@@ -35,17 +35,34 @@ _SHAPES = {"external": ('(["', '"])'), "service": ('["', '"]'), "model": ('[["',
            "adversary": ('(("', '"))')}
 
 
+#: Mermaid refuses a chart of 500 edges or 50,000 characters (secure settings a chart cannot raise, which
+#: GitHub keeps): past these the chart says so instead of failing to render.
+MERMAID_MOST_EDGES, MERMAID_MOST_CHARS = 490, 48_000
+
+
 def system_mermaid(system: System) -> str:
-    """The system as a Mermaid flowchart: a shape per kind, untrusted flows solid, trusted dotted."""
+    """The system as a Mermaid flowchart: a shape per kind, untrusted flows solid, trusted dotted, a flow each
+    way one two-headed arrow; a system too large for Mermaid gets a one-node chart saying so."""
     ids = {c.id: f"c{i}" for i, c in enumerate(system.components)}
     lines = ["flowchart LR"]
     for c in system.components:
         left, right = _SHAPES[c.kind]
         lines.append(f"    {ids[c.id]}{left}{_mermaid_text(c.label)}<br/>{c.kind}{right}")
-    for a, b, trusted in system.edges():
-        arrow = "-.->" if trusted else "-->"
+    edges = {(a, b): trusted for a, b, trusted in system.edges()}
+    drawn = 0
+    for (a, b), trusted in edges.items():
+        back = edges.get((b, a))
+        if back is not None and (b, a) < (a, b) and back == trusted:
+            continue  # drawn with its pair
+        both = back == trusted
+        arrow = ("<-.->" if both else "-.->") if trusted else ("<-->" if both else "-->")
         lines.append(f"    {ids[a]} {arrow} {ids[b]}")
-    return "\n".join(lines) + "\n"
+        drawn += 1
+    text = "\n".join(lines) + "\n"
+    if drawn > MERMAID_MOST_EDGES or len(text) > MERMAID_MOST_CHARS:
+        return (f'flowchart LR\n    c0["{len(system.components):,} components and {drawn:,} arrows: more than '
+                'Mermaid draws (500 arrows, 50,000 characters); the HTML report draws the system"]\n')
+    return text
 
 
 def _columns(system: System) -> dict[str, int]:
