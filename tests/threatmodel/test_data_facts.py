@@ -249,3 +249,24 @@ def test_a_sql_tool_with_row_level_security_hands_no_asker_anothers_rows(trimmed
     assert ("AML.T0057" in found(s, "assistant")) is leaks
     # the warehouse itself is still worth stealing from inside
     assert "AML.T0025" in found(s, "warehouse")
+
+
+@pytest.mark.parametrize("used_for", ["training", "evaluation"])
+def test_a_model_s_training_or_evaluation_set_is_no_text_an_llm_app_behind_it_reads(used_for):
+    # ID scans read by an OCR model whose evaluation (or training) set outsiders contribute to: those records
+    # reach no prompt; what the OCR model reads at inference time does
+    s = System.model_validate({"name": "t", "components": [
+        {"id": "applicants", "kind": "external", "actor": "user"},
+        {"id": "api", "kind": "service", "audience": "public", "returns": "labels"},
+        {"id": "ocr", "kind": "model", "task": "text-recognition", "modality": "image", "outputs": ["text"]},
+        {"id": "records", "kind": "dataset", "used_for": [used_for], "writers": "public", "sensitive": True},
+        {"id": "summariser", "kind": "llm-app", "system_prompt": True},
+        {"id": "fraud", "kind": "adversary", "actor": "criminal", "goals": ["fraud", "steal-data"],
+         "access": ["content", "query"]}],
+        "flows": [{"from": "applicants", "to": "api"}, {"from": "api", "to": "ocr"}, {"from": "records", "to": "ocr"},
+                  {"from": "ocr", "to": "summariser"}]})
+    # what a model learned may leak through an app behind it (AML.T0057); an evaluation set is not learned
+    read = ("AML.T0051.001", "AML.T0093", "AML.T0051") + (("AML.T0057",) if used_for == "evaluation" else ())
+    named = [r for f in predict(s).findings if f.component == "summariser" and f.technique_id in read
+             for r in f.reasons]
+    assert not [r for r in named if "records" in r], named

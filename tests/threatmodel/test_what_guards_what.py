@@ -465,6 +465,12 @@ def test_a_client_on_the_attackers_own_machine_is_no_place_to_limit_queries_to_a
                 {"from": "agent", "to": "user"}])
     offered = {(f.component, m.id, m.component) for f in predict(s).findings for m in f.mitigations}
     assert not {o for o in offered if o[0] == "clf" and o[1] in ("AML.M0004", "AML.M0002")}, offered
+    # nor does a CDN that only pushes the model file to the app bring one
+    cdn = {"id": "cdn", "kind": "service", "audience": "public", "returns": "none"}
+    s = system([*s.model_dump(mode="json", exclude_none=True)["components"], cdn],
+               [*s.model_dump(mode="json", exclude_none=True, by_alias=True)["flows"], {"from": "cdn", "to": "agent"}])
+    offered = {(f.component, m.id, m.component) for f in predict(s).findings for m in f.mitigations}
+    assert not {o for o in offered if o[0] == "clf" and o[1] in ("AML.M0004", "AML.M0002")}, offered
 
 
 @pytest.mark.parametrize("both", [True, False])
@@ -491,3 +497,15 @@ def test_an_adversarys_theft_is_not_all_clear_while_a_part_it_would_steal_lacks_
     assert all(m.in_place is both for m in theft), theft
     if not both:
         assert {m.component for m in theft} <= system_lacks
+
+
+def test_a_public_cdn_that_only_pushes_the_model_file_takes_no_floods_chaff_or_bills():
+    s = system([{"id": "people", "kind": "external", "actor": "user"},
+                {"id": "app", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "clf", "kind": "model", "task": "classification", "modality": "image"},
+                {"id": "cdn", "kind": "service", "audience": "public", "authentication": "none", "returns": "none"}],
+               [{"from": "people", "to": "app"}, {"from": "app", "to": "clf"}, {"from": "clf", "to": "app"},
+                {"from": "cdn", "to": "app", "data": "model file"}])
+    on = {(f.component, f.technique_id) for f in predict(s).findings}
+    assert {("app", "AML.T0029"), ("app", "AML.T0046")} <= on  # the API people send images to
+    assert not {t for c, t in on if c == "cdn"} & {"AML.T0029", "AML.T0034", "AML.T0034.000", "AML.T0046"}, on

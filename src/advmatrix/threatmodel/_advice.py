@@ -144,7 +144,9 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
     # asked for every finding: answered once per component (a system-wide scan per finding was quadratic)
     if (mid in AT_THE_API or mid == "AML.M0024") and comp.kind == "model" and comp.properties.get("on_device") is True:
         # nor through a client on the same device (an antivirus agent): a quota in software the attacker holds
-        return any(c.kind == "service" and c.properties.get("on_device") is not True for c in in_front(system, comp))
+        # nor through a service that only pushes to it (a model CDN, an update service): no query passes it
+        return any(c.kind == "service" and c.properties.get("on_device") is not True and not delivers_only(system, c)
+                   for c in in_front(system, comp))
     if mid in AT_THE_API and comp.kind in ("model", "llm-app"):
         # queried through a service or an app, or straight by a party that sends queries: a camera on the
         # road ('other') or a vendor's delivery sends none, and an upload service is there for training data;
