@@ -509,3 +509,16 @@ def test_a_public_cdn_that_only_pushes_the_model_file_takes_no_floods_chaff_or_b
     on = {(f.component, f.technique_id) for f in predict(s).findings}
     assert {("app", "AML.T0029"), ("app", "AML.T0046")} <= on  # the API people send images to
     assert not {t for c, t in on if c == "cdn"} & {"AML.T0029", "AML.T0034", "AML.T0034.000", "AML.T0046"}, on
+
+
+def test_a_control_held_where_it_was_advised_is_advised_on_the_way_in_that_lacks_it():
+    # the storefront rate-limits; the scraper that feeds the model from rivals' pages beside it does not
+    s = system([{"id": "shoppers", "kind": "external", "actor": "user"},
+                {"id": "rivals", "kind": "external", "actor": "internet"},
+                {"id": "store", "kind": "service", "audience": "public", "returns": "scores", "rate_limited": True},
+                {"id": "scraper", "kind": "service", "audience": "internal", "returns": "none"},
+                {"id": "pricing", "kind": "model", "task": "regression", "modality": "tabular", "trained_by": "us"}],
+               [{"from": "shoppers", "to": "store"}, {"from": "store", "to": "pricing"}, {"from": "pricing", "to": "store"},
+                {"from": "rivals", "to": "scraper"}, {"from": "scraper", "to": "pricing"}])
+    limits = [m for f in predict(s).findings if f.component == "pricing" for m in f.mitigations if m.id == "AML.M0004"]
+    assert limits and all(not m.in_place and m.component == "scraper" for m in limits), limits

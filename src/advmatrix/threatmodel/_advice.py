@@ -214,6 +214,13 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
             lacking, held_at = _on_the_tools(system, mid, named) or (lacking, held_at)
             target = lacking[0] if lacking else target
+        if held_at is None and comp.kind != "adversary" and holds(target, mid):
+            # held where it was advised, but another way in passes nothing that holds it (a scraper feeding the
+            # model beside the API that rate-limits): advise it on those ways, not again where it already is
+            ways = [c for c in in_front(system, comp) if c.kind == target.kind and not holds(c, mid)
+                    and not delivers_only(system, c)]
+            if ways:
+                target, lacking = ways[0], ways
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at,
                                     prevents=mid not in DETECTS_ONLY,
