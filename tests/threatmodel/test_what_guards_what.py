@@ -518,7 +518,8 @@ def test_a_control_held_where_it_was_advised_is_advised_on_the_way_in_that_lacks
                 {"id": "store", "kind": "service", "audience": "public", "returns": "scores", "rate_limited": True},
                 {"id": "scraper", "kind": "service", "audience": "internal", "returns": "none"},
                 {"id": "pricing", "kind": "model", "task": "regression", "modality": "tabular", "trained_by": "us"}],
-               [{"from": "shoppers", "to": "store"}, {"from": "store", "to": "pricing"}, {"from": "pricing", "to": "store"},
-                {"from": "rivals", "to": "scraper"}, {"from": "scraper", "to": "pricing"}])
+               [{"from": "shoppers", "to": "store"}, {"from": "store", "to": "pricing"},
+                {"from": "pricing", "to": "store"}, {"from": "rivals", "to": "scraper"},
+                {"from": "scraper", "to": "pricing"}])
     limits = [m for f in predict(s).findings if f.component == "pricing" for m in f.mitigations if m.id == "AML.M0004"]
     assert limits and all(not m.in_place and m.component == "scraper" for m in limits), limits
