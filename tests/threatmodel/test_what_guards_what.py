@@ -523,3 +523,18 @@ def test_a_control_held_where_it_was_advised_is_advised_on_the_way_in_that_lacks
                 {"from": "scraper", "to": "pricing"}])
     limits = [m for f in predict(s).findings if f.component == "pricing" for m in f.mitigations if m.id == "AML.M0004"]
     assert limits and all(not m.in_place and m.component == "scraper" for m in limits), limits
+
+
+def test_sanitising_training_data_goes_on_the_training_set_not_the_documents_a_model_ranks():
+    # a ranker reads the day's applications and learns from the applicant-tracking history
+    s = system([{"id": "applicants", "kind": "external", "actor": "user"},
+                {"id": "applications", "kind": "dataset", "used_for": "retrieval", "writers": "public"},
+                {"id": "site", "kind": "service", "audience": "public", "returns": "none"},
+                {"id": "history", "kind": "dataset", "used_for": "training", "writers": "internal"},
+                {"id": "ranker", "kind": "model", "task": "ranking", "modality": "text", "source": "huggingface",
+                 "fine_tuned": True}],  # a hub's model, poisoned there or by what it is tuned on
+               [{"from": "applicants", "to": "site"}, {"from": "site", "to": "applications"},
+                {"from": "applications", "to": "ranker"}, {"from": "history", "to": "ranker"}])
+    placed = {m.component for f in predict(s).findings if f.component == "ranker"
+              for m in f.mitigations if m.id in ("AML.M0007", "AML.M0025")}
+    assert placed == {"history"}, placed

@@ -214,6 +214,12 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
             lacking, held_at = _on_the_tools(system, mid, named) or (lacking, held_at)
             target = lacking[0] if lacking else target
+        if held_at is None and mid in TRAINING_DATA and target.kind == "dataset" and not _trains(target):
+            # sanitising or tracing the data a model learns from: not the evaluation set or the documents it
+            # retrieves, which the nearest data set may be, while its training set lies further up
+            sets = [c for c in system.upstream_of(comp) if c.kind == "dataset" and _trains(c)]
+            if sets:
+                target, lacking = sets[0], sets[:1]
         if held_at is None and comp.kind != "adversary" and holds(target, mid):
             # held where it was advised, but another way in passes nothing that holds it (a scraper feeding the
             # model beside the API that rate-limits): advise it on those ways, not again where it already is
@@ -226,6 +232,14 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
                                     prevents=mid not in DETECTS_ONLY,
                                     also_on=tuple(t.id for t in lacking[1:]) if held_at is None else ()))
     return tuple(out)
+
+
+#: Controls of the data a model learns from (Sanitize Training Data, Maintain AI Dataset Provenance).
+TRAINING_DATA = frozenset({"AML.M0007", "AML.M0025"})
+
+
+def _trains(c: Component) -> bool:
+    return bool({"training", "fine-tuning"} & set(c.get("used_for") or ()))
 
 
 #: Agent controls that can be set per tool (a person approves payments, not page loads; one tool's
