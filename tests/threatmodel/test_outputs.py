@@ -211,6 +211,12 @@ def test_sarif_one_result_per_finding_at_the_component_line(agent):
         assert log["runs"][0]["tool"]["driver"]["rules"][r["ruleIndex"]]["id"] == r["ruleId"]
     levels = {r["level"] for r in results}
     assert levels <= {"error", "warning", "note"} and "note" in levels
+    # an alert shows its message alone: each missing mitigation by name, where it goes and at which stage
+    finding = next(f for f in agent.prediction.findings if f.missing and f.missing[0].component != f.component)
+    text = next(r["message"]["text"] for r in results if r["properties"]["component"] == finding.component
+                and r["ruleId"] == finding.technique_id)
+    m = finding.missing[0]
+    assert f"Missing mitigations: {m.id} {m.name} (on {m.component}" in text and f"stage {m.stage})" in text
 
 
 def test_sarif_of_a_bom_points_at_bom_refs_and_overlay_components_at_the_overlay():

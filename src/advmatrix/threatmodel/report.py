@@ -325,7 +325,8 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
                 f.technique_id, title, full, text, help_uri=f"https://atlas.mitre.org/techniques/{f.technique_id}",
                 tags=["security", "threat-model", f.technique_id], severity=severity)
         sarif.raise_severity(rules[f.technique_id], severity)
-        missing = ", ".join(f"{m.id} ({m.stage})" for m in f.missing)
+        # an alert shows only its message: name each mitigation and where it goes (often not the finding's)
+        missing = "; ".join(f"{m.id} {m.name} (on {advised_on(tm, m)}; stage {m.stage})" for m in f.missing)
         path, line = tm.location(f.component)
         region = {"region": {"startLine": line}} if line else {}
         results.append({
