@@ -147,6 +147,27 @@ def raise_severity(descriptor: dict[str, Any], severity: str) -> None:
         props["security-severity"] = severity
 
 
+#: GitHub code scanning rejects a run of more results than this (and shows only the first 5,000).
+MOST_RESULTS = 25_000
+
+
+def capped(results: list[dict[str, Any]], most: int = MOST_RESULTS) -> tuple[list[dict[str, Any]], int]:
+    """``results`` cut to ``most`` so that code scanning takes the file: notes go first, errors and warnings
+    last (in their order); with how many were left out."""
+    if len(results) <= most:
+        return results, 0
+    keep = {id(r) for r in results if r.get("level") != "note"}
+    room = most - len(keep)
+    for r in results:
+        if room <= 0:
+            break
+        if id(r) not in keep:
+            keep.add(id(r))
+            room -= 1
+    kept = [r for r in results if id(r) in keep][:most]
+    return kept, len(results) - len(kept)
+
+
 def log(rules: list[dict[str, Any]], results: list[dict[str, Any]], **run: Any) -> dict[str, Any]:
     """A one-run SARIF log from advmatrix; ``run`` adds members of the run (``automationDetails``...).
     When a result's location is relative to the source root, the run says where that root is."""

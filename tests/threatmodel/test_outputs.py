@@ -715,3 +715,14 @@ def test_a_system_too_large_for_mermaid_gets_a_chart_saying_so():
                                                                *comps[:10]],
                                    "flows": [{"from": "hub", "to": c["id"]} for c in comps[:10]]})
     assert system_mermaid(small).count(" --> ") == 10
+
+
+def test_sarif_past_what_code_scanning_takes_leaves_notes_out_first():
+    from advmatrix import _sarif
+
+    results = [{"ruleId": f"r{i}", "level": "note" if i % 3 else "error"} for i in range(30)]
+    kept, left = _sarif.capped(results, most=20)
+    assert len(kept) == 20 and left == 10
+    assert sum(r["level"] == "error" for r in kept) == 10  # every error kept, in order
+    assert [r["ruleId"] for r in kept] == [r["ruleId"] for r in results if r in kept]
+    assert _sarif.capped(results[:5], most=20) == (results[:5], 0)

@@ -124,6 +124,10 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
         if stale:
             warn_all([f"{where} also holds {', '.join(stale)} from an earlier run, not rewritten by this one "
                       "(--format all rewrites every report)"])
+    n = len(tm.prediction.findings)
+    if "sarif" in formats and n > 5_000:  # GitHub shows the first 5,000 results and rejects over 25,000
+        warn_all([f"threatmodel.sarif: {n:,} findings; code scanning shows the first 5,000 results"
+                  + (f" and takes at most 25,000, so {n - 25_000:,} notes were left out" if n > 25_000 else "")])
     failing = tmr.gate(tm.prediction, fail_on) if fail_on else []
     bare = tmr.unmitigable(tm.prediction, fail_on) if fail_on else []
     try:

@@ -348,7 +348,8 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
                            "missing_mitigations": [m.id for m in f.missing],
                            **({"score": s} if (s := getattr(f, "score", None)) is not None else {})},
         })
-    return sarif.log(list(rules.values()), results,
+    results, left = sarif.capped(results)  # code scanning rejects more; the notes go first, said in the run
+    return sarif.log(list(rules.values()), results, **({"properties": {"notes_left_out": left}} if left else {}),
                      automationDetails={"id": sarif.category_id("advmatrix", "threatmodel", tm.system.name)})
 
 
