@@ -726,3 +726,13 @@ def test_sarif_past_what_code_scanning_takes_leaves_notes_out_first():
     assert sum(r["level"] == "error" for r in kept) == 10  # every error kept, in order
     assert [r["ruleId"] for r in kept] == [r["ruleId"] for r in results if r in kept]
     assert _sarif.capped(results[:5], most=20) == (results[:5], 0)
+
+
+def test_a_layer_comment_names_ten_components_and_counts_the_rest():
+    from advmatrix.threatmodel import System
+
+    comps = [{"id": f"clf{i}", "kind": "model", "task": "classification", "modality": "image"} for i in range(14)]
+    tm = tmr.build(System.model_validate({"name": "many", "components": comps}), k=0)
+    entries = json.loads(tmr.layer(tm).to_json())["techniques"]
+    comment = next(t["comment"] for t in entries if t["techniqueID"] == "AML.T0015")
+    assert comment.count(" | ") == 10 and comment.endswith("| and 4 more components")

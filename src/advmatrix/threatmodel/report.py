@@ -268,7 +268,9 @@ def layer(tm: ThreatModel) -> Any:
         comments.setdefault(f.technique_id, []).append(f"{f.component} ({f.tier}): {'; '.join(f.reasons)}")
     return build_layer(bundled(), scores, name=f"advmatrix threat model: {tm.system.name}",
                          description="Techniques predicted for the system: 2 = likely, 1 = possible.",
-                         comments={t: " | ".join(c) for t, c in comments.items()},
+                         # a tooltip, not a report: ten components, then how many more (the reports have all)
+                         comments={t: " | ".join(c[:10]) + (f" | and {len(c) - 10} more components" if len(c) > 10
+                                                            else "") for t, c in comments.items()},
                          legend={"possible": _TIER_COLOUR["possible"], "likely": _TIER_COLOUR["likely"]},
                          gradient=(_TIER_COLOUR["possible"], _TIER_COLOUR["likely"]), min_value=1, max_value=2,
                          metadata={"generator": "advmatrix", "system": tm.system.name})
