@@ -538,3 +538,26 @@ def test_sanitising_training_data_goes_on_the_training_set_not_the_documents_a_m
     placed = {m.component for f in predict(s).findings if f.component == "ranker"
               for m in f.mitigations if m.id in ("AML.M0007", "AML.M0025")}
     assert placed == {"history"}, placed
+
+
+def test_a_query_limit_written_on_the_store_an_agent_reads_is_said_to_count_for_nothing(cli, tmp_path):
+    (tmp_path / "s.yaml").write_text("""\
+name: hr
+components:
+  - {id: staff, kind: external, actor: user}
+  - {id: portal, kind: service, audience: internal, authentication: oauth, returns: text}
+  - {id: bot, kind: llm-app, system_prompt: true, tools: [lookup]}
+  - {id: lookup, kind: tool, side_effects: read}
+  - id: policies
+    kind: retrieval-store
+    writers: internal
+    controls: [AML.M0004]
+flows:
+  - {from: staff, to: portal}
+  - {from: portal, to: bot}
+  - {from: bot, to: portal}
+  - {from: policies, to: bot}
+""")
+    r = cli("threatmodel", str(tmp_path / "s.yaml"), "--paths", "0")
+    assert r.code == 0, r.err
+    assert "s.yaml:10: component 'policies' lists AML.M0004 in controls, but no finding counts it there" in r.err, r.err

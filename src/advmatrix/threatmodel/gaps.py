@@ -464,7 +464,7 @@ def idle_controls(system: System, prediction: Prediction) -> list[tuple[str, str
         return []
     for f in prediction.findings:
         # an app's tools, or the components one flow from the finding's, and the finding's own
-        around = apps.get(f.component) or near.get(f.component, set())
+        around = apps.get(f.component, set()) | near.get(f.component, set())
         for m in f.mitigations:
             if m.in_place:
                 continue
