@@ -185,11 +185,11 @@ BAD_OVERLAYS = {
     "unknown-top-level": ("colour: blue\n", ":1: colour: unknown field"),
     # each had ended in a traceback (an unhashable kind or control)
     "kind-as-list": ("components:\n  - id: helpdesk-bot\n    kind: [llm-app]\n",
-                     ":3: components.0.kind: must be one of model,"),
+                     ":3: components[0].kind: must be one of model,"),
     "control-as-list": ("components:\n  - id: helpdesk-bot\n    controls: [[AML.M0029]]\n",
-                        ":3: components.0.controls.0: expected an ATLAS mitigation ID"),
+                        ":3: components[0].controls[0]: expected an ATLAS mitigation ID"),
     "control-as-mapping": ("components:\n  - id: helpdesk-bot\n    controls: [{id: AML.M0029}]\n",
-                           ":3: components.0.controls.0: expected an ATLAS mitigation ID"),
+                           ":3: components[0].controls[0]: expected an ATLAS mitigation ID"),
 }
 
 
@@ -314,9 +314,9 @@ def test_a_huge_number_or_deep_nesting_is_one_line(tmp_path, cli):
 
 @pytest.mark.parametrize(("overlay", "says"), [
     ("components:\n  - {id: tuned-llm, signed: true}\n  - {id: tuned-llm, signed: false}\n",
-     ":3: components.1.id: 'tuned-llm' is given twice in the overlay"),
+     ":3: components[1].id: 'tuned-llm' is given twice in the overlay"),
     ("flows:\n  - {from: tickets, to: tuned-llm, trusted: true}\n  - {from: tickets, to: tuned-llm, trusted: false}\n",
-     ":3: flows.1: a flow tickets -> tuned-llm is given twice in the overlay"),
+     ":3: flows[1]: a flow tickets -> tuned-llm is given twice in the overlay"),
 ])
 def test_an_overlay_that_says_two_things_of_one_component_or_flow_is_an_error(tmp_path, overlay, says):
     path = tmp_path / "o.yaml"
@@ -560,7 +560,7 @@ def test_an_overlay_id_close_to_a_bom_id_is_an_error_without_a_kind(tmp_path, ov
     cid = overlay.split()[3]
     with pytest.raises(FormatError) as exc:
         load_cyclonedx(BOMS / "chatbot.bom.json", path)
-    assert str(exc.value) == f"{path}:2: components.0.id: '{cid}' is not in the BOM (did you mean '{near}'?)"
+    assert str(exc.value) == f"{path}:2: components[0].id: '{cid}' is not in the BOM (did you mean '{near}'?)"
 
 
 def test_an_overlay_id_close_to_a_bom_id_with_a_kind_is_added_with_a_warning(tmp_path):
@@ -569,7 +569,7 @@ def test_an_overlay_id_close_to_a_bom_id_with_a_kind_is_added_with_a_warning(tmp
     with pytest.warns(UserWarning) as caught:
         system = load_cyclonedx(BOMS / "chatbot.bom.json", path)
     assert [str(w.message) for w in caught if "not in the BOM" in str(w.message)] == [
-        f"{path}:4: components.1.id: 'helpdesk-bott' is not in the BOM (did you mean 'helpdesk-bot'?); added as a "
+        f"{path}:4: components[1].id: 'helpdesk-bott' is not in the BOM (did you mean 'helpdesk-bot'?); added as a "
         "new component"]  # 'users' is far from every BOM id: adding it is what an overlay is for
     assert system.component("helpdesk-bott").kind == "llm-app"
 

@@ -48,7 +48,7 @@ from ._bomcheck import (
     validate_schema,
 )
 from ._bommap import apply_properties, assume, map_dataset, map_model, own_names, typed, walk_nested
-from ._load import Located, read_text, read_yaml
+from ._load import Located, _path, read_text, read_yaml
 from ._validate import validation_problems, without_empty_fields
 from ._words import nearest
 from .system import COMPONENT_CLASSES, DEFER_REFERENCES, System
@@ -326,7 +326,7 @@ def merge_overlay(base: dict[str, Any], overlay: Located) -> dict[str, Any]:
         raise FormatError(f"{overlay.source}:{overlay.line(())}: an overlay is a mapping like system.yaml")
 
     def fail(loc: tuple[str | int, ...], msg: str) -> FormatError:
-        return FormatError(f"{overlay.source}:{overlay.line(loc)}: {'.'.join(map(str, loc))}: {msg}")
+        return FormatError(f"{overlay.source}:{overlay.line(loc)}: {_path(loc)}: {msg}")
 
     for key in data:
         if key not in ("name", "description", "components", "flows"):
@@ -407,7 +407,7 @@ def _new_id(comp: dict[str, Any], bom_ids: list[str], overlay: Located, i: int,
     if near and "kind" not in comp:
         raise fail(("components", i, "id"), f"'{cid}' is not in the BOM (did you mean '{near}'?)")
     if near:
-        warnings.warn(f"{overlay.source}:{overlay.line(('components', i, 'id'))}: components.{i}.id: '{cid}' is not "
+        warnings.warn(f"{overlay.source}:{overlay.line(('components', i, 'id'))}: components[{i}].id: '{cid}' is not "
                       f"in the BOM (did you mean '{near}'?); added as a new component", UserWarning, stacklevel=3)
 
 
