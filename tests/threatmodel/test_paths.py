@@ -346,6 +346,9 @@ def test_what_each_kind_of_access_reaches():
     assert reach("physical") == {"cam", "desk", "bot"}
     assert reach("insider") == reach("network") == reach("supply-chain") == {
         "web", "staff", "shop", "desk", "clf", "cam", "kb", "bot", "vault", "console"}
+    # weights shipped in an app are anyone's who installs it
+    app = "  - {id: phone, kind: model, task: generation, modality: text, properties: {on_device: true}}\n"
+    assert reach("public", app) == {"shop", "phone"} and "phone" in reach("physical", app)
 
 
 @pytest.mark.parametrize(("access", "queries"), [("content", False), ("query", True)])

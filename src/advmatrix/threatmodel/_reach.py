@@ -189,6 +189,8 @@ def _reach(system: System, adversaries: Iterable[Component], access: frozenset[s
     if access & WHOLE_SYSTEM:
         return frozenset(c.id for c in system.components)
     reach = {adv.id for adv in adversaries}
+    # weights shipped in an app are anyone's who installs it, whatever else they reach
+    reach |= {c.id for c in system.of_kind("model") if c.properties.get("on_device") is True}
     services = ("public", "partner", "internal") if "account" in access else ("public",)
     if "public" in access:
         reach |= {c.id for c in system.of_kind("service") if c.get("audience") == "public"}
