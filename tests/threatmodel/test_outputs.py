@@ -736,3 +736,25 @@ def test_a_layer_comment_names_ten_components_and_counts_the_rest():
     entries = json.loads(tmr.layer(tm).to_json())["techniques"]
     comment = next(t["comment"] for t in entries if t["techniqueID"] == "AML.T0015")
     assert comment.count(" | ") == 10 and comment.endswith("| and 4 more components")
+
+
+def test_monitor_config_offers_nothing_for_an_llm_app_and_model_both_on_the_phone():
+    text = """\
+name: keyboard
+components:
+  - {id: me, kind: external, actor: user}
+  - {id: senders, kind: external, actor: other}
+  - {id: app, kind: llm-app, system_prompt: true, properties: {on_device: true}}
+  - {id: slm, kind: model, task: generation, modality: text, properties: {on_device: true}}
+flows:
+  - {from: me, to: app}
+  - {from: app, to: me}
+  - {from: senders, to: app}
+  - {from: app, to: slm}
+  - {from: slm, to: app}
+"""
+    config = emit.monitor_config(tmpr_build(text))
+    assert not re.search(r"^  [a-z-]+:", config, re.M), config  # no detector runs: no server sees the traffic
+    hosted_app = text.replace(", properties: {on_device: true}}\n  - {id: slm", "}\n  - {id: slm")
+    served = emit.monitor_config(tmpr_build(hosted_app))
+    assert re.search(r"^  prompt-injection:", served, re.M), served

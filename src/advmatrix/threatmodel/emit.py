@@ -101,12 +101,13 @@ def _takes(detector: Any, system: System, comp: Any) -> bool:
 
 
 def _on_devices_only(system: System, comp: Any) -> bool:
-    """A model on people's devices that no service of ours sits in front of: its queries never cross a server
-    where a gateway could watch them (face unlock on a phone)."""
+    """A model or LLM app on people's devices that no service or app of ours off the device sits in front of:
+    its queries never cross a server where a gateway could watch them (face unlock on a phone, an on-device
+    keyboard assistant)."""
     from ._placement import in_front
 
-    return comp.kind == "model" and comp.properties.get("on_device") is True and not any(
-        c.kind in ("service", "llm-app") for c in in_front(system, comp))
+    return comp.kind in ("model", "llm-app") and comp.properties.get("on_device") is True and not any(
+        c.kind in ("service", "llm-app") and c.properties.get("on_device") is not True for c in in_front(system, comp))
 
 
 #: What a side-effect tool does, in the system's words (the guard's own globs cover the common names).
