@@ -214,3 +214,15 @@ def test_the_template_and_keyword_reasons_claim_no_tools_or_fetched_context_an_a
     reasons = [r for f in predict(s).findings if f.technique_id.startswith("AML.T0069") for r in f.reasons]
     assert reasons and not any("fetched context" in r or "tool names are" in r or "names the tools" in r
                                for r in reasons), reasons
+
+
+@pytest.mark.parametrize(("authentication", "signup"), [("none", None), ("oauth", True)])
+def test_a_channel_to_people_says_how_anyone_gets_to_send_on_it(authentication, signup):
+    s = system([{"id": "senders", "kind": "external", "actor": "internet"},
+                {"id": "board", "kind": "service", "audience": "public", "authentication": authentication,
+                 "returns": "text", **({"open_signup": signup} if signup is not None else {})},
+                {"id": "readers", "kind": "external", "actor": "user"}],
+               [{"from": "senders", "to": "board"}, {"from": "board", "to": "readers"}])
+    reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0073" for r in f.reasons]
+    assert reasons and "unauthenticated" not in reasons[0]
+    assert f"authentication: {authentication}, open sign-up: {'yes' if signup else 'unstated'}" in reasons[0]
