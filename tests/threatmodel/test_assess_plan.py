@@ -233,3 +233,16 @@ def test_an_llm_served_as_a_model_behind_a_chat_api_gets_the_chat_procedures(cli
     plan = yaml.safe_load(_emit(cli, system, tmp_path / "plan.yaml").read_text())
     chat = [a for a in plan["assessments"] if a["kind"] == "chat"]
     assert chat and {"direct-injection", "jailbreak"} <= set(chat[0]["procedures"])
+
+
+def test_the_practice_app_prints_its_own_target_description(cli):
+    # a newcomer had to guess the /admin routes and write the tool schemas to run a plan's RAG and tool steps
+    from advmatrix.serving.llm_target import llm_app_description
+
+    r = cli("serve-llm-app", "--print-target", "--port", "8123")
+    assert r.code == 0, r.err
+    target = yaml.safe_load(r.out)
+    assert target == {k: v for k, v in llm_app_description("http://127.0.0.1:8123").items() if v is not None}
+    assert target["plant"]["retrieved_document"]["url"] == "http://127.0.0.1:8123/admin/documents"
+    r = cli("serve-llm-app", "--print-target", "--port", "0")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "--port" in r.err

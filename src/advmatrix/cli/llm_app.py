@@ -17,14 +17,26 @@ def serve_llm_app(profile: str = typer.Option("naive", "--profile", help="How we
                   port: int = typer.Option(8200, "--port", min=0, max=65535),
                   seed: int = typer.Option(0, "--seed", help="Draws the canary, the API key and the card numbers."),
                   api_key: Optional[str] = typer.Option(None, "--api-key", envvar="ADVMATRIX_LLM_APP_KEY",
-                                                        help="Require 'Authorization: Bearer KEY' on /v1 routes.")) -> None:
+                                                        help="Require 'Authorization: Bearer KEY' on /v1 routes."),
+                  print_target: bool = typer.Option(False, "--print-target", help="Print the target description of the application at --host and --port (YAML for advmatrix assess: its tools, the channels it reads and the /admin routes that plant content in them) and exit.")) -> None:
     """Serve a rule-based customer-support LLM application over the OpenAI Chat Completions API."""
     from .._extras import require
     from ..errors import UsageError
 
-    require("serve", feature="advmatrix serve-llm-app")
     if profile not in PROFILES:
         raise UsageError(f"unknown profile '{profile}' (choose {', '.join(PROFILES)})")
+    if print_target:
+        import yaml
+
+        from ..serving.llm_target import llm_app_description
+
+        # a description to save and assess once the application is up at that address (a port of 0 has none)
+        if port == 0:
+            raise UsageError("--print-target needs the --port the application will listen on, not 0")
+        target = {k: v for k, v in llm_app_description(f"http://{host}:{port}").items() if v is not None}
+        typer.echo(yaml.safe_dump(target, sort_keys=False, width=120), nl=False)
+        return
+    require("serve", feature="advmatrix serve-llm-app")
     from ..serving import make_llm_app
 
     app = make_llm_app(profile=profile, seed=seed, api_key=api_key or os.environ.get("ADVMATRIX_LLM_APP_KEY"))
