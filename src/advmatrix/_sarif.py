@@ -110,10 +110,17 @@ def endpoint_location(label: str) -> dict[str, Any]:
     return {"uri": "endpoints/" + _slug(label), "description": {"text": label}}
 
 
-def location(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """An ``artifactLocation`` for ``path``: its URI, and for a path below the source root the base
-    (``uriBaseId``) it is relative to, which :func:`log` defines."""
-    uri = artifact_uri(path)
+def tree_of(path: str | os.PathLike[str]) -> Path:
+    """The git work tree ``path`` lies in (its top, symlinks resolved), else :func:`source_root`: code scanning
+    places a file of the repository it checks out, wherever the command that described it ran from."""
+    here = Path(os.path.normpath(Path.cwd() / os.fspath(path))).resolve().parent
+    return next((d for d in (here, *here.parents) if (d / ".git").exists()), None) or source_root()
+
+
+def location(path: str | os.PathLike[str], base: Path | None = None) -> dict[str, Any]:
+    """An ``artifactLocation`` for ``path``: its URI, and for a path below the source root (or ``base``) the
+    base (``uriBaseId``) it is relative to, which :func:`log` defines."""
+    uri = artifact_uri(path, base)
     relative = not re.match(r"^[a-z][a-z0-9+.-]*:", uri)
     return {"uri": uri, "uriBaseId": SRCROOT} if relative else {"uri": uri}
 
@@ -168,12 +175,15 @@ def capped(results: list[dict[str, Any]], most: int = MOST_RESULTS) -> tuple[lis
     return kept, len(results) - len(kept)
 
 
-def log(rules: list[dict[str, Any]], results: list[dict[str, Any]], **run: Any) -> dict[str, Any]:
+def log(rules: list[dict[str, Any]], results: list[dict[str, Any]], root: Path | None = None,
+        **run: Any) -> dict[str, Any]:
     """A one-run SARIF log from advmatrix; ``run`` adds members of the run (``automationDetails``...).
-    When a result's location is relative to the source root, the run says where that root is."""
+    When a result's location is relative to the source root (``root``, when the locations were made
+    relative to it), the run says where that root is."""
     based = any(loc.get("physicalLocation", {}).get("artifactLocation", {}).get("uriBaseId") == SRCROOT
                 for r in results for loc in r.get("locations", ()))
-    bases = {"originalUriBaseIds": {SRCROOT: {"uri": source_root().as_uri().rstrip("/") + "/"}}} if based else {}
+    top = root or source_root()
+    bases = {"originalUriBaseIds": {SRCROOT: {"uri": top.as_uri().rstrip("/") + "/"}}} if based else {}
     return {"$schema": SCHEMA, "version": "2.1.0",
             "runs": [{"tool": {"driver": {"name": "advmatrix", "version": __version__,
                                           "informationUri": "https://atlas.mitre.org", "rules": rules}},

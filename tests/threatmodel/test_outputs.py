@@ -758,3 +758,19 @@ flows:
     hosted_app = text.replace(", properties: {on_device: true}}\n  - {id: slm", "}\n  - {id: slm")
     served = emit.monitor_config(tmpr_build(hosted_app))
     assert re.search(r"^  prompt-injection:", served, re.M), served
+
+
+def test_sarif_locations_are_relative_to_the_descriptions_repository_wherever_the_command_runs(monkeypatch, tmp_path):
+    from advmatrix.threatmodel import load_system
+
+    if not (EXAMPLES.parents[1] / ".git").exists():
+        pytest.skip("the examples are not in a git checkout here")
+
+    source = (EXAMPLES / "fraud-model.yaml").resolve()
+    monkeypatch.chdir(tmp_path)  # a CI step run from another directory
+    system = load_system(source)
+    tm = tmr.build(system, k=0, source=str(source), lines=tmr.component_lines(source, system))
+    run = tmr.findings_sarif(tm)["runs"][0]
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
+    assert uris == {"examples/systems/fraud-model.yaml"}
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == EXAMPLES.parents[1].resolve().as_uri() + "/"

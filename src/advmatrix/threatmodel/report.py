@@ -315,6 +315,7 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
     one of a counted tier no mitigation stops, ``note`` for any other (a tier not counted, or stopped
     by a mitigation in place)."""
     counted = FAIL_ON[tm.fail_on or "likely"]
+    root = sarif.tree_of(tm.source)  # the description's own repository, wherever the command runs
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for f in tm.prediction.findings:
@@ -341,7 +342,7 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
                                    ". All mitigations in place" if f.mitigations else ". ATLAS names no mitigation")
                                 + ("" if f.preventive or not f.mitigations else
                                    " (none of them stops it: logs record the attack)")},
-            "locations": [{"physicalLocation": {"artifactLocation": sarif.location(path), **region},
+            "locations": [{"physicalLocation": {"artifactLocation": sarif.location(path, root), **region},
                            "logicalLocations": [{"fullyQualifiedName": f.component, "kind": "module"}]}],
             "partialFingerprints": {"advmatrix/component-technique": f"{f.component}:{f.technique_id}",
                                     "primaryLocationLineHash": sarif.line_hash(tm.system.name, f.component,
@@ -351,7 +352,7 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
                            **({"score": s} if (s := getattr(f, "score", None)) is not None else {})},
         })
     results, left = sarif.capped(results)  # code scanning rejects more; the notes go first, said in the run
-    return sarif.log(list(rules.values()), results, **({"properties": {"notes_left_out": left}} if left else {}),
+    return sarif.log(list(rules.values()), results, root, **({"properties": {"notes_left_out": left}} if left else {}),
                      automationDetails={"id": sarif.category_id("advmatrix", "threatmodel", tm.system.name)})
 
 
