@@ -538,6 +538,13 @@ def test_sanitising_training_data_goes_on_the_training_set_not_the_documents_a_m
     placed = {m.component for f in predict(s).findings if f.component == "ranker"
               for m in f.mitigations if m.id in ("AML.M0007", "AML.M0025")}
     assert placed == {"history"}, placed
+    # and held there, it is in place
+    held = System.model_validate({**s.model_dump(mode="json", exclude_none=True, by_alias=True), "components": [
+        {**c, "controls": ["AML.M0007"]} if c["id"] == "history" else c
+        for c in s.model_dump(mode="json", exclude_none=True, by_alias=True)["components"]]})
+    sanitised = [m for f in predict(held).findings if f.component == "ranker" for m in f.mitigations
+                 if m.id == "AML.M0007"]
+    assert sanitised and all(m.in_place and m.in_place_at == "history" for m in sanitised), sanitised
 
 
 def test_a_query_limit_written_on_the_store_an_agent_reads_is_said_to_count_for_nothing(cli, tmp_path):

@@ -220,6 +220,8 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
             sets = [c for c in system.upstream_of(comp) if c.kind == "dataset" and _trains(c)]
             if sets:
                 target, lacking = sets[0], sets[:1]
+                if holds(target, mid):  # the training set already has it: in place there
+                    held_at, lacking = target.id, []
         if held_at is None and comp.kind != "adversary" and holds(target, mid):
             # held where it was advised, but another way in passes nothing that holds it (a scraper feeding the
             # model beside the API that rate-limits): advise it on those ways, not again where it already is
