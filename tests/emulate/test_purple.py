@@ -80,3 +80,18 @@ def test_alert_layers_in_the_navigator(gateway, digits, tmp_path):
     assert "alerts-7d" in [x["name"] for x in c.get("/api/layers").json()]
     layer = c.get("/api/layers/alerts-7d").json()
     assert any(t["techniqueID"] == "AML.T0043.001" and t["score"] >= 1 for t in layer["techniques"])
+
+
+def test_a_target_that_bypasses_the_gateway_is_said_so_not_reported_as_all_missed(gateway, upstream, cli, tmp_path,
+                                                                                  monkeypatch):
+    # the target's url goes straight to the model server: the gateway saw nothing, which is no "missed"
+    monkeypatch.setenv("ADVMATRIX_TOKEN", "s3cret")
+    with gateway() as (url, _gw):
+        r = cli("assess", f"kserve+{upstream}/digits", "--procedures", "square", "--budget", "60",
+                "--gateway-admin", url, "--out", tmp_path / "o", "--db", tmp_path / "r.db", "--json")
+    assert r.code == 2, r.err
+    assert "saw none of this run's 1 client(s)" in r.err and len(r.err.strip().splitlines()) == 1
+    # the run is kept, without a coverage that would call every technique a gap
+    runs = cli("runs", "list", "--db", tmp_path / "r.db", "--json").json()
+    assert len(runs) == 1 and not runs[0].get("gateway")
+    assert (tmp_path / "o" / "report.json").is_file() and not (tmp_path / "o" / "coverage-layer.json").exists()

@@ -237,12 +237,23 @@ def test_an_llm_served_as_a_model_behind_a_chat_api_gets_the_chat_procedures(cli
 
 def test_the_practice_app_prints_its_own_target_description(cli):
     # a newcomer had to guess the /admin routes and write the tool schemas to run a plan's RAG and tool steps
+    from advmatrix.serving import LlmApplication
     from advmatrix.serving.llm_target import llm_app_description
 
-    r = cli("serve-llm-app", "--print-target", "--port", "8123")
+    r = cli("serve-llm-app", "--print-target", "--port", "8123", "--profile", "hardened", "--seed", "3")
     assert r.code == 0, r.err
     target = yaml.safe_load(r.out)
-    assert target == {k: v for k, v in llm_app_description("http://127.0.0.1:8123").items() if v is not None}
+    prompt = LlmApplication("hardened", 3).info()["system_prompt"]  # grey box: prompt extraction is judged
+    assert target == {k: v for k, v in llm_app_description("http://127.0.0.1:8123", system_prompt=prompt).items()
+                      if v is not None}
     assert target["plant"]["retrieved_document"]["url"] == "http://127.0.0.1:8123/admin/documents"
+    # through a gateway: the chat goes there, content is still planted at the app; a key is named, not printed
+    r = cli("serve-llm-app", "--print-target", "--port", "8123", "--via", "http://127.0.0.1:8100/",
+            "--api-key", "topsecret")
+    target = yaml.safe_load(r.out)
+    assert target["url"] == "http://127.0.0.1:8100/v1" and target["api_key"] == "${ADVMATRIX_LLM_APP_KEY}"
+    assert target["plant"]["web_page"]["url"] == "http://127.0.0.1:8123/admin/pages" and "topsecret" not in r.out
+    r = cli("serve-llm-app", "--via", "http://127.0.0.1:8100")
+    assert r.code == 2 and "--via goes with --print-target" in r.err
     r = cli("serve-llm-app", "--print-target", "--port", "0")
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "--port" in r.err

@@ -18,22 +18,37 @@ def serve_llm_app(profile: str = typer.Option("naive", "--profile", help="How we
                   seed: int = typer.Option(0, "--seed", help="Draws the canary, the API key and the card numbers."),
                   api_key: Optional[str] = typer.Option(None, "--api-key", envvar="ADVMATRIX_LLM_APP_KEY",
                                                         help="Require 'Authorization: Bearer KEY' on /v1 routes."),
-                  print_target: bool = typer.Option(False, "--print-target", help="Print the target description of the application at --host and --port (YAML for advmatrix assess: its tools, the channels it reads and the /admin routes that plant content in them) and exit.")) -> None:
+                  print_target: bool = typer.Option(False, "--print-target", help="Print the target description of the application at --host and --port (YAML for advmatrix assess: its tools, its system prompt, the channels it reads and the /admin routes that plant content in them) and exit."),
+                  via: Optional[str] = typer.Option(None, "--via", metavar="GATEWAY", help="With --print-target: send the chat traffic through the gateway at this URL (for assess --gateway-admin); content is still planted at the application.")) -> None:
     """Serve a rule-based customer-support LLM application over the OpenAI Chat Completions API."""
     from .._extras import require
     from ..errors import UsageError
 
     if profile not in PROFILES:
         raise UsageError(f"unknown profile '{profile}' (choose {', '.join(PROFILES)})")
+    if via is not None and not print_target:
+        raise UsageError("--via goes with --print-target")
     if print_target:
         import yaml
 
+        from ..serving import LlmApplication
         from ..serving.llm_target import llm_app_description
 
         # a description to save and assess once the application is up at that address (a port of 0 has none)
         if port == 0:
             raise UsageError("--print-target needs the --port the application will listen on, not 0")
-        target = {k: v for k, v in llm_app_description(f"http://{host}:{port}").items() if v is not None}
+        if via is not None and not via.startswith(("http://", "https://")):
+            raise UsageError(f"--via {via!r}: the gateway's base URL, e.g. http://127.0.0.1:8100")
+        # a practice app: its system prompt is given, so prompt extraction is judged (grey box)
+        prompt = LlmApplication(profile, seed).info()["system_prompt"]
+        target = {k: v for k, v in llm_app_description(f"http://{host}:{port}", system_prompt=prompt).items()
+                  if v is not None}
+        if via is not None:
+            target["url"] = via.rstrip("/") + "/v1"
+        if api_key or os.environ.get("ADVMATRIX_LLM_APP_KEY"):
+            target["api_key"] = "${ADVMATRIX_LLM_APP_KEY}"  # read from the environment by assess, never printed
+            if not os.environ.get("ADVMATRIX_LLM_APP_KEY"):
+                err.print("export ADVMATRIX_LLM_APP_KEY with the --api-key value for assess to send it")
         typer.echo(yaml.safe_dump(target, sort_keys=False, width=120), nl=False)
         return
     require("serve", feature="advmatrix serve-llm-app")

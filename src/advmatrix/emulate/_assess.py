@@ -156,7 +156,7 @@ def assess(target: Target | str | Path | dict, *, procedures: Sequence[str] | Ma
         run_store.save(assessment)
     if out_dir is not None:
         result.reports = write_reports(assessment, out_dir)
-    problem = _unchecked(rules, assessment)
+    problem = assessment.unmeasured or _unchecked(rules, assessment)
     if problem:  # after storing and reporting: the run is kept, the gate still fails loudly
         raise UsageError(problem)
     result.violations = violations(rules, assessment)

@@ -43,6 +43,8 @@ class Assessment:
     finished: str = ""
     label: str = ""
     coverage: list[Coverage] | None = None  # set when the run went through the gateway
+    #: Why the gateway's view could not be read (it saw none of the run's traffic); not stored with the run.
+    unmeasured: str = field(default="", compare=False)
 
     def as_dict(self) -> dict:
         out = {"id": self.id, "label": self.label, "target": self.target, "started": self.started,

@@ -24,6 +24,19 @@ class GatewayAdmin:
         self.base = base_url.rstrip("/")
         self.headers = {"authorization": f"Bearer {token}"} if token else {}
 
+    def clients(self) -> set[str]:
+        """The clients the gateway has seen send queries."""
+        try:
+            r = httpx.get(f"{self.base}/_advmatrix/clients", headers=self.headers, timeout=30)
+        except httpx.HTTPError as exc:
+            raise TargetUnavailable(f"gateway admin API at {self.base}: {exc}") from None
+        if r.status_code != 200:
+            raise TargetUnavailable(f"gateway admin API at {self.base}: HTTP {r.status_code} {r.text[:100]}")
+        try:
+            return {str(c["client"]) for c in r.json() if c.get("queries")}
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise TargetUnavailable(f"gateway admin API at {self.base}: not a list of clients ({exc})") from None
+
     def alerts(self, client: str) -> list[Alert]:
         """The gateway's alerts about ``client``, newest first (read from its ECS documents)."""
         try:
@@ -56,6 +69,14 @@ def run_through_gateway(target: Target, data: Dataset, chosen: list[Procedure], 
 
     assessment = run_assessment(target, data, chosen, budget=budget, seed=seed, label=label, scope=scoped,
                                 on_progress=on_progress)
+    # A target whose url goes straight to the application, not through the gateway, would read as
+    # "nothing detected" for every procedure: a false gap, so no coverage is recorded and the caller says why.
+    sent = {client_key_id(keys[f.procedure]) for f in assessment.findings if f.procedure in keys and f.queries}
+    if sent and not sent & admin.clients():
+        assessment.unmeasured = (f"the gateway at {admin.base} saw none of this run's {len(sent)} client(s): the "
+                                 "target's url does not pass through it, so no detection was measured (point the "
+                                 "target's url at the gateway, e.g. its /v1 for a chat target)")
+        return assessment
     coverage = []
     for f in assessment.findings:
         if f.status == "skipped" or f.procedure not in keys:
