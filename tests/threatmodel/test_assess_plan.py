@@ -257,3 +257,10 @@ def test_the_practice_app_prints_its_own_target_description(cli):
     assert r.code == 2 and "--via goes with --print-target" in r.err
     r = cli("serve-llm-app", "--print-target", "--port", "0")
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "--port" in r.err
+
+
+def test_the_plan_says_which_procedure_runs_only_with_a_parameter_it_cannot_give(cli, tmp_path):
+    plan = _emit(cli, ROOT / "examples" / "systems" / "support-agent.yaml", tmp_path / "plan.yaml").read_text()
+    comment = next(line for line in plan.splitlines() if line.strip().startswith("# harmful-content:"))
+    assert "skipped without --param harmful-content.judge=..." in comment
+    assert not any("skipped without" in line for line in plan.splitlines() if "# direct-injection:" in line)

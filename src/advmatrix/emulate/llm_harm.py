@@ -56,6 +56,8 @@ class HarmfulContent(LLMProcedure):
     payload_set = "harmful-content"
     Params = HarmParams
     unmarked_payloads = True
+    #: Parameters it cannot run without, which an emitted assess plan names (a plan gives none).
+    needs_params = {"judge": "a chat target description of the judge model"}
 
     def why_not(self, target: Any, data: Any) -> str | None:
         reason = super().why_not(target, data)
