@@ -774,3 +774,15 @@ def test_sarif_locations_are_relative_to_the_descriptions_repository_wherever_th
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
     assert uris == {"examples/systems/fraud-model.yaml"}
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == EXAMPLES.parents[1].resolve().as_uri() + "/"
+
+
+def test_the_reports_open_with_the_likely_techniques_best_first(agent):
+    md = tmr.report_markdown(agent)
+    likely = agent.prediction.likely_technique_ids
+    section = md.split("## Likely techniques, best first", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| #")]
+    assert [r.split(" | ")[1].split()[0] for r in rows] == list(likely)
+    scores = [float(r.split(" | ")[2]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    html = tmr.report_html(agent)
+    assert html.count('id="likely"') == 1 and all(f">{t}</a>" in html for t in likely)

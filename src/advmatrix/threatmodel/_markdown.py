@@ -77,6 +77,7 @@ def report_markdown(tm: ThreatModel) -> str:
            f"Source: {md_text(tm.source)}{overlay}. {len(p.technique_ids)} ATLAS techniques predicted, "
            f"{len(p.likely_technique_ids)} of them likely.", "",
            "## System", "", "```mermaid", system_mermaid(tm.system).rstrip(), "```", ""]
+    out += _short_list_md(tm)
     for comp in p.components:
         out += [f"## {md_text(comp.component)} ({md_text(component_aside(tm, comp.component))})", ""]
         if not comp.findings:
@@ -160,6 +161,22 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
         out.append(f"... and {len(tm.assumptions) - most} more values the BOM import assumed (in the reports and "
                    "--json, 'assumed').")
     return out
+
+
+def _short_list_md(tm: ThreatModel) -> list[str]:
+    """The likely techniques, best first, with their scores and components: the short list to act on,
+    before the per-component tables (which keep rule order)."""
+    p = tm.prediction
+    scores = dict(p.scores)
+    likely = p.likely_technique_ids
+    if not likely:
+        return []
+    out = ["## Likely techniques, best first", "", "| # | Technique | Score | Components |", "|---|---|---|---|"]
+    names = {f.technique_id: f.name for f in p.findings}
+    for i, tid in enumerate(likely, 1):
+        out.append(f"| {i} | {tid} {md_text(names[tid])} | {scores[tid]:.3f} | "
+                   f"{md_text(', '.join(p.components_for(tid)))} |")
+    return [*out, ""]
 
 
 def _open_questions_md(tm: ThreatModel) -> list[str]:

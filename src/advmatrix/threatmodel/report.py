@@ -249,7 +249,8 @@ def report_html(tm: ThreatModel) -> str:
         tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), system_svg=system_svg(tm.system),
         path_svg=lambda path, n: path_svg([(s.technique, s.name, s.tactic_name) for s in path.steps], f"path{n}"),
         evidence=evidence_text, aside=lambda component: component_aside(tm, component), gaps=gap_lines(tm),
-        advised_on=advised_on, held_note=held_note,
+        advised_on=advised_on, held_note=held_note, scores=dict(tm.prediction.scores),
+        names={f.technique_id: f.name for f in tm.prediction.findings},
         paths_note=PATHS_NOTE, colour=_TIER_COLOUR, version=__version__)
 
 
