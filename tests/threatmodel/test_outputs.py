@@ -474,7 +474,7 @@ flows: [{{from: {q(odd_id)}, to: api}}, {{from: api, to: clf}}]
     assert text(re.search(r"<h1>(.*?)</h1>", html).group(1)) == f"Threat model of {HOSTILE}"
     assert f"{odd_id} ({HOSTILE}, external)" in [text(h) for h in re.findall(r"<h2>(.*?)</h2>", html)]
     rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
-    assert rows and all(row.count("<td") == 5 for row in rows if "<td" in row)
+    assert rows and all(row.count("<td") in (4, 5) for row in rows if "<td" in row)  # the short list, the findings
     assert any(HOSTILE in text(row) for row in rows)
 
 
