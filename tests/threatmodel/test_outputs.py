@@ -690,6 +690,11 @@ def test_a_failed_gate_says_why_on_stderr_with_json_too(cli, tmp_path):
     assert r.code == 1
     failing = json.loads(r.out)["failing"]
     assert failing and f"fail-on likely: {failing[0]['technique']}" in r.err
+    # and what would clear it: the stopping mitigations missing, and where each goes
+    first = failing[0]
+    stop = next(m for m in first["mitigations"] if m["prevents"] and not m["in_place"])
+    line = next(x for x in r.err.splitlines() if f"fail-on likely: {first['technique']}" in x)
+    assert f"(adopt one of: {stop['id']} on {stop['component']}" in line and "AML.M0024" not in line
 
 
 def test_the_console_tells_a_finding_a_held_control_stops_from_one_with_a_gap(cli, monkeypatch):
@@ -699,6 +704,8 @@ def test_the_console_tells_a_finding_a_held_control_stops_from_one_with_a_gap(cl
     rows = [line for line in r.out.splitlines() if "AML.T0034 Cost Harvesting" in line]
     # the rate limit is held and stops it (--fail-on passes it); the rest are more to add, not the gap
     assert rows and "mitigated by AML.M0004; could add:" in rows[0], rows
+    # a log is marked as recording only: the gate does not count it
+    assert any("AML.M0024 (records only)" in line for line in r.out.splitlines())
 
 
 def test_a_system_too_large_for_mermaid_gets_a_chart_saying_so():

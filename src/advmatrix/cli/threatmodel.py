@@ -142,6 +142,8 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
 def _say_result(tm, written: dict, json: bool, fail_on: Optional[str], failing: list, bare: list) -> None:
     from rich.markup import escape
 
+    from ..threatmodel import report as tmr
+
     if json:
         emit_json({**tm.as_dict(), "written": written,
                    **({"fail_on": fail_on, "failing": [f.as_dict() for f in failing],
@@ -152,8 +154,10 @@ def _say_result(tm, written: dict, json: bool, fail_on: Optional[str], failing: 
             out.print(f"{name}: {escape(str(path))}")
     # on stderr with --json too: a CI log of a failed gate says why without the JSON being read
     for f in failing[:10]:
+        # what would clear it: the stopping mitigations not in place, where each goes
+        adopt = "; ".join(f"{m.id} on {tmr.advised_on(tm, m)}" for m in f.preventive if not m.in_place)
         err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {escape(f.name)} on {escape(f.component)}: "
-                  "no mitigation that stops it in place")
+                  f"no mitigation that stops it in place (adopt one of: {escape(adopt)})")
     if len(failing) > 10:
         err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more (all of them: --json, 'failing')")
     if bare:
@@ -187,7 +191,11 @@ def _table(tm) -> None:
     likely = [f for f in p.findings if f.tier == "likely"]
     for f in likely[:_MOST_ROWS]:
         # "none" would say both "all in place" and "nothing to adopt": tell them apart, as the reports do.
-        missing = ", ".join(m.id for m in f.missing) or ("none (all in place)" if f.mitigations else "none known in ATLAS")
+        # a log records and stops nothing (the gate ignores it); an adversary's control goes on any component
+        missing = ", ".join(m.id + ("" if m.prevents else " (records only)") for m in f.missing) or (
+            "none (all in place)" if f.mitigations else "none known in ATLAS")
+        if f.missing and tm.system.component(f.component).kind == "adversary":
+            missing += " (on any component)"
         if f.mitigated and f.missing:
             # what --fail-on reads: a control that stops it is held, so the rest are more, not a gap
             missing = f"mitigated by {', '.join(m.id for m in f.preventive if m.in_place)}; could add: {missing}"
