@@ -566,3 +566,17 @@ def test_a_misspelt_component_kind_gets_a_did_you_mean(kind, hint):
         load_system_text(f"name: x\ncomponents:\n  - {{id: a, kind: {kind}}}\n")
     assert f"unknown component kind '{kind}'" in str(exc.value)
     assert (f"(did you mean '{hint}'?)" in str(exc.value)) if hint else "did you mean" not in str(exc.value)
+
+
+def test_a_flow_or_tool_list_naming_a_slip_of_an_id_gets_a_did_you_mean():
+    text = ("name: x\ncomponents:\n  - {id: assistant, kind: llm-app, tools: [web-browse]}\n"
+            "  - {id: web-browse, kind: tool}\n  - {id: kb, kind: retrieval-store}\n")
+    with pytest.raises(FormatError) as exc:
+        load_system_text(text + "flows:\n  - {from: kb, to: asistant}\n")
+    assert str(exc.value).endswith("flows[0].to: unknown component 'asistant' (did you mean 'assistant'?)")
+    with pytest.raises(FormatError) as exc:
+        load_system_text(text.replace("tools: [web-browse]", "tools: [web-browser]"))
+    assert "unknown component 'web-browser' (did you mean 'web-browse'?)" in str(exc.value)
+    with pytest.raises(FormatError) as exc:  # nothing close: no guess
+        load_system_text(text + "flows:\n  - {from: kb, to: gateway}\n")
+    assert "did you mean" not in str(exc.value)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import quoted
-from ._words import a_kind
+from ._words import a_kind, nearest
 
 __all__ = ["loc_text", "mixed_script", "reference_problems"]
 
@@ -75,7 +75,11 @@ def _lookalike(ref: Any, ids: Iterable[Any]) -> str:
     if near:
         return f" (component {near!a} differs from {ref!a} only in case or in how its characters are encoded)"
     odd = mixed_script(ref)
-    return f" ({ref!a} mixes Latin letters with {odd}, which only looks Latin)" if odd else ""
+    if odd:
+        return f" ({ref!a} mixes Latin letters with {odd}, which only looks Latin)"
+    # a slip of a key (asistant, web-browser for web-browse), as a misspelt field gets
+    close = nearest(ref, [i for i in ids if isinstance(i, str)])
+    return f" (did you mean {quoted(close)}?)" if close else ""
 
 
 #: Scripts whose letters print like Latin ones (Cyrillic 'а', Greek 'ο'): an id mixing one of them with
