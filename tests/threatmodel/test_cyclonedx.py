@@ -664,3 +664,9 @@ def test_schema_errors_and_a_mistyped_property_past_the_cap_are_counted_last(cli
     lines = r.err.strip().splitlines()
     assert r.code == 2 and lines[-1].endswith("... and 3 more problems"), lines
     assert sum("audience" in line for line in lines) == 5
+
+
+def test_a_missing_overlay_is_named_before_anything_about_the_file_it_completes(cli, tmp_path):
+    system = Path(__file__).parents[2] / "examples" / "systems" / "fraud-model.yaml"
+    r = cli("threatmodel", system, "--overlay", tmp_path / "nope.yaml")
+    assert r.code == 2 and r.err.strip().endswith("nope.yaml: no such file"), r.err

@@ -83,6 +83,10 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
         if value is not None and not value.strip():
             kind = "a directory" if what == "--out" else "a file or directory" if what == "--rules" else "a file"
             raise UsageError(f"{what} needs {kind} (got an empty path)")
+    if overlay is not None:  # a missing overlay is said before anything is said of the file it completes
+        from ..threatmodel._load import read_text
+
+        read_text(overlay)
     # Taken as text: a Path drops the trailing slash of 'plans/', and a file named plans would be written.
     for what, value in (("--emit-assess-plan", emit_assess_plan), ("--emit-monitor-config", emit_monitor_config)):
         if value is not None and (not value.strip() or value.endswith(("/", "\\"))):
