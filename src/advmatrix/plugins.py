@@ -96,6 +96,16 @@ class Plugin:
             # validation took all three), while a list still fills a tuple and 2 a float.
             return cls.Params.model_validate_json(text, strict=True)
         except ValidationError as exc:
+            first = exc.errors()[0]
+            if first.get("type") == "extra_forbidden" and len(first.get("loc", ())) == 1:
+                # a slip of a parameter's name: say which it takes, as the schema errors do
+                import difflib
+
+                name, known = str(first["loc"][0]), sorted(cls.Params.model_fields)
+                near = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+                hint = f"did you mean '{near[0]}'? " if near else ""
+                raise UsageError(f"{cls.kind} {cls.name}: unknown parameter '{name}' ({hint}it takes "
+                                 f"{', '.join(known)})") from None
             raise UsageError(f"{cls.kind} {cls.name}: parameter {validation_message(exc)}") from None
         except TypeError as exc:  # keys that are not strings
             raise UsageError(f"{cls.kind} {cls.name}: parameters: {exc}") from None

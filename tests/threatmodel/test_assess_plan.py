@@ -123,7 +123,7 @@ BAD = {
     "unknown-parameter": ("assessments:\n  - kind: chat\n    procedures:\n      jailbreak:\n"
                           "        max_payloads: 2\n        max_payloadz: 3\n",
                           r"plan.yaml:6: assessments\[0\]\.procedures\.jailbreak\.max_payloadz: "
-                          r"parameter 'max_payloadz'"),
+                          r"unknown parameter 'max_payloadz'"),
     # checked with the plan, before the target is opened
     "unknown-obfuscation": ("assessments:\n  - kind: chat\n    procedures:\n      jailbreak: {obfuscations: [bogus]}\n",
                             r"plan.yaml:4: .*unknown obfuscation 'bogus'"),
@@ -264,3 +264,11 @@ def test_the_plan_says_which_procedure_runs_only_with_a_parameter_it_cannot_give
     comment = next(line for line in plan.splitlines() if line.strip().startswith("# harmful-content:"))
     assert "skipped without --param harmful-content.judge=..." in comment
     assert not any("skipped without" in line for line in plan.splitlines() if "# direct-injection:" in line)
+
+
+def test_a_plan_parameter_one_slip_from_a_real_one_is_named_with_what_the_procedure_takes(cli, tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("assessments:\n  - kind: chat\n    procedures:\n      direct-injection: {max_payload: 2}\n")
+    r = cli("assess", BOGUS_TARGET, "--plan", plan, "--db", tmp_path / "r.db")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert "unknown parameter 'max_payload' (did you mean 'max_payloads'? it takes " in r.err

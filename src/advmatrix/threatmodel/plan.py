@@ -113,7 +113,9 @@ def read_plan(path: str | Path) -> AssessPlan:
                 known[name].parse_params(params or {})
             except UsageError as exc:
                 # Checked here, not when the run starts: the error can then name the plan's line.
-                key = next((k for k in params or {} if f"'{k}'" in str(exc)), None)
+                # the key the message is about ("parameter 'x'"), not one it suggests instead
+                key = next((k for k in params or {} if f"parameter '{k}'" in str(exc)), None) or next(
+                    (k for k in params or {} if f"'{k}'" in str(exc)), None)
                 raise _fail(located, (*here, key) if key is not None else here,
                             str(exc).split(": ", 1)[-1]) from None
             chosen[str(name)] = dict(params or {})
