@@ -95,3 +95,12 @@ def test_a_target_that_bypasses_the_gateway_is_said_so_not_reported_as_all_misse
     runs = cli("runs", "list", "--db", tmp_path / "r.db", "--json").json()
     assert len(runs) == 1 and not runs[0].get("gateway")
     assert (tmp_path / "o" / "report.json").is_file() and not (tmp_path / "o" / "coverage-layer.json").exists()
+
+
+def test_a_gateway_that_refuses_the_token_says_which_variable_to_set(gateway, upstream, cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVMATRIX_TOKEN", "wrong")
+    with gateway() as (url, _gw):
+        r = cli("assess", f"kserve+{url}/digits", "--procedures", "square", "--budget", "30",
+                "--gateway-admin", url, "--db", tmp_path / "r.db")
+    assert r.code != 0 and "HTTP 401: set ADVMATRIX_TOKEN to the gateway's admin token" in r.err, r.err
+    assert len(r.err.strip().splitlines()) == 1

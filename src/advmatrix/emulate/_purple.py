@@ -24,31 +24,33 @@ class GatewayAdmin:
         self.base = base_url.rstrip("/")
         self.headers = {"authorization": f"Bearer {token}"} if token else {}
 
-    def clients(self) -> set[str]:
-        """The clients the gateway has seen send queries."""
+    def _get(self, route: str, **params: object) -> object:
         try:
-            r = httpx.get(f"{self.base}/_advmatrix/clients", headers=self.headers, timeout=30)
+            r = httpx.get(f"{self.base}/_advmatrix/{route}", params=params, headers=self.headers, timeout=30)
         except httpx.HTTPError as exc:
             raise TargetUnavailable(f"gateway admin API at {self.base}: {exc}") from None
+        if r.status_code in (401, 403):  # the token assess sends is the environment's
+            raise TargetUnavailable(f"gateway admin API at {self.base}: HTTP {r.status_code}: set ADVMATRIX_TOKEN "
+                                    "to the gateway's admin token")
         if r.status_code != 200:
             raise TargetUnavailable(f"gateway admin API at {self.base}: HTTP {r.status_code} {r.text[:100]}")
         try:
-            return {str(c["client"]) for c in r.json() if c.get("queries")}
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return r.json()
+        except ValueError:
+            raise TargetUnavailable(f"gateway admin API at {self.base}: {route} did not answer JSON") from None
+
+    def clients(self) -> set[str]:
+        """The clients the gateway has seen send queries."""
+        try:
+            return {str(c["client"]) for c in self._get("clients") if c.get("queries")}
+        except (TypeError, KeyError, AttributeError) as exc:
             raise TargetUnavailable(f"gateway admin API at {self.base}: not a list of clients ({exc})") from None
 
     def alerts(self, client: str) -> list[Alert]:
         """The gateway's alerts about ``client``, newest first (read from its ECS documents)."""
         try:
-            r = httpx.get(f"{self.base}/_advmatrix/alerts", params={"client": client, "limit": 1000},
-                          headers=self.headers, timeout=30)
-        except httpx.HTTPError as exc:
-            raise TargetUnavailable(f"gateway admin API at {self.base}: {exc}") from None
-        if r.status_code != 200:
-            raise TargetUnavailable(f"gateway admin API at {self.base}: HTTP {r.status_code} {r.text[:100]}")
-        try:
-            return [from_ecs(doc) for doc in r.json()]
-        except (ValueError, TypeError) as exc:  # FormatError is a ValueError; so is a body that is not JSON
+            return [from_ecs(doc) for doc in self._get("alerts", client=client, limit=1000)]
+        except (ValueError, TypeError) as exc:  # FormatError is a ValueError
             raise TargetUnavailable(f"gateway admin API at {self.base}: not a list of ECS alerts ({exc})") from None
 
 
