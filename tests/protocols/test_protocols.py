@@ -59,7 +59,7 @@ def test_protocol_error_is_a_value_error():
 
 
 def test_parameters_are_validated_in_one_line():
-    with pytest.raises(UsageError, match="protocol kserve: parameter 'nope'"):
+    with pytest.raises(UsageError, match="protocol kserve: unknown parameter 'nope' \\(it takes input_name"):
         KServe(nope=1)
 
 

@@ -94,7 +94,7 @@ def test_settings_configure_a_protocol():
     assert p.kind("/infer") == "json" and p.outputs("json", {"y": [[0.5, 0.5]]}, "/infer").tolist() == [[0.5, 0.5]]
     with pytest.raises(UsageError, match="unknown protocol 'kserv'.*did you mean 'kserve'"):
         Protocols(settings={"kserv": {}})
-    with pytest.raises(UsageError, match="protocol kserve: parameter 'bogus'"):
+    with pytest.raises(UsageError, match="protocol kserve: unknown parameter 'bogus' \\(it takes input_name"):
         Protocols(settings={"kserve": {"bogus": 1}})
 
 
