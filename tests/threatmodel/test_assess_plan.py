@@ -272,3 +272,17 @@ def test_a_plan_parameter_one_slip_from_a_real_one_is_named_with_what_the_proced
     r = cli("assess", BOGUS_TARGET, "--plan", plan, "--db", tmp_path / "r.db")
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
     assert "unknown parameter 'max_payload' (did you mean 'max_payloads'? it takes " in r.err
+
+
+def test_check_says_which_procedure_would_be_skipped_for_want_of_a_parameter(cli, tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("assessments:\n  - kind: chat\n    procedures:\n      harmful-content:\n      jailbreak:\n")
+    r = cli("assess", "--plan", plan, "--check", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["would_skip"] == {"chat": {"harmful-content": ["judge"]}}
+    r = cli("assess", "--plan", plan, "--check")
+    assert "harmful-content would be skipped without --param harmful-content.judge=..." in r.out
+    judged = cli("assess", "--plan", plan, "--check", "--json", "--param",
+                 "harmful-content.judge={protocol: openai, url: 'http://127.0.0.1:9/v1'}")
+    assert judged.code == 0, judged.err
+    assert json.loads(judged.out)["would_skip"] == {}

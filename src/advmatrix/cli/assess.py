@@ -66,11 +66,20 @@ def assess(target: Optional[str] = typer.Argument(None, help="URI (kserve+http:/
             from ..targets._open import check_target_spec
 
             check_target_spec(target)
+        # a procedure that runs only with a parameter neither the plan nor --param gives is skipped at run time
+        unset = {kind: {name: sorted(k for k in (getattr(plugin("procedure", name), "needs_params", None) or {})
+                                     if not given.get(k))
+                        for name, given in chosen.items()} for kind, chosen in would.items()}
+        unset = {kind: {n: keys for n, keys in names_.items() if keys} for kind, names_ in unset.items()}
         if json:
-            emit_json({"plan": str(plan), "would_run": would})
+            emit_json({"plan": str(plan), "would_run": would,
+                       "would_skip": {kind: v for kind, v in unset.items() if v}})
         else:
             for kind, chosen in would.items():
                 out.print(f"{plan}: for {kind} targets would run: {', '.join(chosen)}")
+                for name, keys in unset[kind].items():
+                    out.print(f"{plan}: {name} would be skipped without "
+                              + ", ".join(f"--param {name}.{k}=..." for k in keys))
         return
     if target is None:
         raise UsageError("TARGET is missing (a model URI or target .yaml; only --check --plan runs without one)")
