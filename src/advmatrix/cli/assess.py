@@ -24,7 +24,7 @@ def assess(target: Optional[str] = typer.Argument(None, help="URI (kserve+http:/
            budget: Optional[int] = typer.Option(10000, "--budget", "-b", min=0, help="Query budget per procedure."),
            data: str = typer.Option("digits", "--data", help="'digits' or an .npz with x, y (and x_pool, x_members, ...)."),
            out_dir: Path = typer.Option(Path("advmatrix-report"), "--out", "-o", help="Directory for report.html, report.json, layer.json."),
-           param: list[str] = typer.Option([], "--param", help="PROCEDURE.KEY=VALUE (YAML value), e.g. direct-injection.obfuscations=[base64,rot13] (repeatable)."),
+           param: list[str] = typer.Option([], "--param", help="PROCEDURE.KEY=VALUE, the value read as YAML (repeatable), e.g. jailbreak.max_payloads=4."),
            fail_on: list[str] = typer.Option([], "--fail-on", help="Exit 1 when a rule holds, e.g. evasion.success>0.5 (repeatable)."),
            train: Optional[str] = typer.Option(None, "--train", help="module:function (x, y) -> Target, enabling poisoning procedures; your code, run as is."),
            device: Optional[str] = typer.Option(None, "--device", help="Where a PyTorch target runs: auto, cpu, cuda, cuda:N or mps (default: a torch: file on the best device present, a module where it is)."),

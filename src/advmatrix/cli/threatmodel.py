@@ -37,7 +37,7 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
                 bom: bool = typer.Option(False, "--bom", help="Read SYSTEM as a CycloneDX ML-BOM whatever it looks like."),
                 overlay: Optional[str] = typer.Option(None, "--overlay", help="YAML in the system.yaml format (name optional: components, flows) adding what the BOM lacks (merged by component id)."),
                 fmt: list[str] = typer.Option([], "--format", "-f", help=_FORMATS_HELP),
-                out_dir: Optional[str] = typer.Option(None, "--out", "-o", help="Directory for threatmodel.json/.md/.html/.sarif and threatmodel-layer.json (default: . when --format is given)."),
+                out_dir: Optional[str] = typer.Option(None, "--out", "-o", help="Directory for the reports: threatmodel.json, .md, .html, .sarif and threatmodel-layer.json (default: . when --format is given)."),
                 rules: list[str] = typer.Option([], "--rules", help="Extra rule file or directory of *.yaml, after the bundled rules (repeatable)."),
                 fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a technique of this tier or above (likely, possible) is predicted and none of the mitigations that stop it is in place (telemetry logging records, it does not stop; techniques no mitigation stops are listed, not counted)."),
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
