@@ -793,3 +793,37 @@ def test_the_reports_open_with_the_likely_techniques_best_first(agent):
     assert scores == sorted(scores, reverse=True)
     html = tmr.report_html(agent)
     assert html.count('id="likely"') == 1 and all(f">{t}</a>" in html for t in likely)
+
+
+def test_a_flow_that_skips_columns_runs_below_the_boxes_not_through_them():
+    import xml.etree.ElementTree as ET
+
+    from advmatrix.threatmodel import diagram
+
+    # users reach kb straight and also by the long way round: a reply from the app skips two columns
+    system = load_system_text("""\
+name: x
+components:
+  - {id: users, kind: external, actor: user}
+  - {id: api, kind: service, audience: public}
+  - {id: app, kind: llm-app}
+  - {id: llm, kind: model}
+flows:
+  - {from: users, to: api}
+  - {from: api, to: app}
+  - {from: app, to: llm}
+  - {from: llm, to: users}
+""")
+    ns = "{http://www.w3.org/2000/svg}"
+    drawn = ET.fromstring(diagram.system_svg(system))
+    boxes = [(float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height")))
+             for r in drawn.iter(f"{ns}rect")]
+    paths = [p.get("d") for p in drawn.iter(f"{ns}path") if p.get("marker-end")]
+    points = [[tuple(map(float, xy.split(","))) for xy in re.findall(r"-?[\d.]+,-?[\d.]+", d)] for d in paths]
+    laned = [pts for pts in points if any(y > max(by + bh for _, by, _, bh in boxes) for _, y in pts)]
+    assert len(laned) == 1  # llm -> users, three columns back
+    # every corner of its route lies outside every box
+    assert not any(bx < x < bx + bw and by < y < by + bh for x, y in laned[0] for bx, by, bw, bh in boxes)
+    # and it goes down and up in the gaps between columns, where no box stands
+    verticals = {x for (x, _), (x2, _) in zip(laned[0], laned[0][1:], strict=False) if x == x2}
+    assert verticals and not any(bx <= x <= bx + bw for x in verticals for bx, _, bw, _ in boxes)

@@ -24,6 +24,8 @@ from .system import System
 __all__ = ["path_svg", "system_mermaid", "system_svg"]
 
 BOX_W, BOX_H, COL_GAP, ROW_GAP, PAD = 170, 46, 70, 18, 12
+#: Vertical distance between the lanes of flows that skip a column.
+LANE_GAP = 9
 #: Fill per kind; outside parties warm, our own parts cool.
 _FILL = {"external": "#fde2c8", "adversary": "#f8c4c4", "service": "#dbe9fb", "model": "#d6f0e0",
          "llm-app": "#e6dcf7", "dataset": "#f1efd9", "retrieval-store": "#f1efd9", "tool": "#ececec"}
@@ -108,6 +110,11 @@ def system_svg(system: System) -> str:
         at[c.id] = (PAD + col * (BOX_W + COL_GAP), PAD + row * (BOX_H + ROW_GAP))
     width = PAD * 2 + (max(column.values()) + 1) * (BOX_W + COL_GAP) - COL_GAP
     height = PAD * 2 + max(rows.values()) * (BOX_H + ROW_GAP) - ROW_GAP
+    # A flow that skips a column would cross its boxes and read as coming from one of them (users writing a
+    # store two columns on looked like the app writing it): each runs in a lane of its own below the boxes.
+    long = [(a, b) for a, b, _ in system.edges() if abs(column[a] - column[b]) > 1]
+    lane = {edge: height - PAD + ROW_GAP + i * LANE_GAP for i, edge in enumerate(long)}
+    height += (ROW_GAP + len(long) * LANE_GAP) if long else 0
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" role="img" aria-label="{escape(system.name)}: components and flows" '
            'font-family="system-ui, sans-serif" font-size="12">',
@@ -115,7 +122,19 @@ def system_svg(system: System) -> str:
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
     for a, b, trusted in system.edges():
         (x1, y1), (x2, y2) = at[a], at[b]
-        if x2 > x1:  # forward: right side to left side
+        if (a, b) in lane:
+            # out of the side it faces, down the gap beside its column (no box there), along its lane, and up
+            # the gap beside the target's column into the side facing back
+            ly, k = lane[(a, b)], list(lane).index((a, b))
+            step = 14 + (k % 4) * 9  # lanes sharing a gap keep apart
+            if x2 > x1:
+                sx, sy, tx, ty = x1 + BOX_W, y1 + BOX_H / 2 - 5, x2, y2 + BOX_H / 2 - 5
+                gx1, gx2 = sx + step, tx - step
+            else:
+                sx, sy, tx, ty = x1, y1 + BOX_H / 2 + 7, x2 + BOX_W, y2 + BOX_H / 2 + 7
+                gx1, gx2 = sx - step, tx + step
+            bend = f"L{gx1},{sy} L{gx1},{ly} L{gx2},{ly} L{gx2},{ty} L{tx},{ty}"
+        elif x2 > x1:  # forward: right side to left side
             sx, sy, tx, ty = x1 + BOX_W, y1 + BOX_H / 2 - 5, x2, y2 + BOX_H / 2 - 5
             bend = f"C{sx + 40},{sy} {tx - 40},{ty} {tx},{ty}"
         elif x2 < x1:  # back (a tool's result, a reply): left side to right side, a little lower
