@@ -52,7 +52,7 @@ def assess(target: Optional[str] = typer.Argument(None, help="URI (kserve+http:/
         if plan is None:
             raise UsageError("--check checks an assess plan: give --plan FILE")
         from ..plugins import get as plugin
-        from ..threatmodel.plan import planned
+        from ..threatmodel.plan import planned, unset_params
 
         would = planned(plan, names if isinstance(names, dict) else None)
         from ..emulate._assess import check_rules
@@ -66,18 +66,13 @@ def assess(target: Optional[str] = typer.Argument(None, help="URI (kserve+http:/
             from ..targets._open import check_target_spec
 
             check_target_spec(target)
-        # a procedure that runs only with a parameter neither the plan nor --param gives is skipped at run time
-        unset = {kind: {name: sorted(k for k in (getattr(plugin("procedure", name), "needs_params", None) or {})
-                                     if not given.get(k))
-                        for name, given in chosen.items()} for kind, chosen in would.items()}
-        unset = {kind: {n: keys for n, keys in names_.items() if keys} for kind, names_ in unset.items()}
+        unset = unset_params(would)
         if json:
-            emit_json({"plan": str(plan), "would_run": would,
-                       "would_skip": {kind: v for kind, v in unset.items() if v}})
+            emit_json({"plan": str(plan), "would_run": would, "would_skip": unset})
         else:
             for kind, chosen in would.items():
                 out.print(f"{plan}: for {kind} targets would run: {', '.join(chosen)}")
-                for name, keys in unset[kind].items():
+                for name, keys in unset.get(kind, {}).items():
                     out.print(f"{plan}: {name} would be skipped without "
                               + ", ".join(f"--param {name}.{k}=..." for k in keys))
         return

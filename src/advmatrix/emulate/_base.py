@@ -9,6 +9,7 @@ target fails mid-run, and attaches the mitigations the knowledge base links to i
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -89,6 +90,9 @@ class Procedure(Plugin):
     requires: ClassVar[Access] = Access.BLACK_BOX
     needs_probabilities: ClassVar[bool] = False
     needs: ClassVar[tuple[str, ...]] = ()    # Dataset fields that must be present
+    #: Parameters it cannot run without (name -> what to give), which plans and ``--check`` name: a plan
+    #: emitted from a threat model gives none, so without them the procedure is skipped at run time.
+    needs_params: ClassVar[Mapping[str, str]] = {}
     Params: ClassVar[type[BaseModel]] = NoParams
 
     def __init__(self, **params: Any):

@@ -56,7 +56,6 @@ class HarmfulContent(LLMProcedure):
     payload_set = "harmful-content"
     Params = HarmParams
     unmarked_payloads = True
-    #: Parameters it cannot run without, which an emitted assess plan names (a plan gives none).
     needs_params = {"judge": "a chat target description of the judge model"}
 
     def why_not(self, target: Any, data: Any) -> str | None:

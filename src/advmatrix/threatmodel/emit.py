@@ -191,7 +191,7 @@ def assess_plan(tm: ThreatModel) -> str:
             how = f" (needs {', '.join(needs)} in the data set{train})" if needs else ""
             # a procedure that runs only with a parameter the plan cannot give is skipped unless it is passed
             how += "".join(f" (skipped without --param {name}.{key}=...: {what})"
-                           for key, what in (getattr(registry[name], "needs_params", None) or {}).items())
+                           for key, what in registry[name].needs_params.items())
             lines += [f"      # {name}: tests {_what(covering[name], registry[name].technique_ids)}{how}",
                       f"      {name}: {{}}"]
     return "\n".join(lines) + "\n"

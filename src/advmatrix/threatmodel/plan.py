@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import FormatError, UsageError
 from ._load import Located, _path, read_text, read_yaml
 
-__all__ = ["KINDS", "PLAN_VERSION", "AssessPlan", "read_plan", "run_plan"]
+__all__ = ["KINDS", "PLAN_VERSION", "AssessPlan", "planned", "read_plan", "run_plan", "unset_params"]
 
 #: The plan format this code reads and :func:`advmatrix.threatmodel.report.assess_plan` writes.
 PLAN_VERSION = 1
@@ -152,6 +152,19 @@ def planned(plan: AssessPlan | str | Path, params: Mapping[str, Mapping[str, Any
                 raise UsageError(f"{plan.source}: {name} with --param: {exc}") from None
         out[kind] = chosen
     return out
+
+
+def unset_params(would: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, dict[str, list[str]]]:
+    """Of what :func:`planned` says would run, per kind the procedures that would be skipped for want of a
+    parameter they cannot run without (``needs_params``) that neither the plan nor ``--param`` gives, with
+    those parameters; kinds with none left out."""
+    from .. import plugins
+
+    known = plugins.registry("procedure")
+    out = {kind: {name: sorted(k for k in known[name].needs_params if not given.get(k))
+                  for name, given in chosen.items()} for kind, chosen in would.items()}
+    return {kind: {n: keys for n, keys in names.items() if keys} for kind, names in out.items()
+            if any(names.values())}
 
 
 def run_plan(target: Any, plan: AssessPlan | str | Path, *, params: Mapping[str, Mapping[str, Any]] | None = None,
