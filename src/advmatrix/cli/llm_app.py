@@ -31,24 +31,17 @@ def serve_llm_app(profile: str = typer.Option("naive", "--profile", help="How we
     if print_target:
         import yaml
 
-        from ..serving import LlmApplication
-        from ..serving.llm_target import llm_app_description
+        from ..serving.llm_target import practice_target
 
         # a description to save and assess once the application is up at that address (a port of 0 has none)
         if port == 0:
             raise UsageError("--print-target needs the --port the application will listen on, not 0")
         if via is not None and not via.startswith(("http://", "https://")):
             raise UsageError(f"--via {via!r}: the gateway's base URL, e.g. http://127.0.0.1:8100")
-        # a practice app: its system prompt is given, so prompt extraction is judged (grey box)
-        prompt = LlmApplication(profile, seed).info()["system_prompt"]
-        target = {k: v for k, v in llm_app_description(f"http://{host}:{port}", system_prompt=prompt).items()
-                  if v is not None}
-        if via is not None:
-            target["url"] = via.rstrip("/") + "/v1"
-        if api_key or os.environ.get("ADVMATRIX_LLM_APP_KEY"):
-            target["api_key"] = "${ADVMATRIX_LLM_APP_KEY}"  # read from the environment by assess, never printed
-            if not os.environ.get("ADVMATRIX_LLM_APP_KEY"):
-                err.print("export ADVMATRIX_LLM_APP_KEY with the --api-key value for assess to send it")
+        keyed = bool(api_key or os.environ.get("ADVMATRIX_LLM_APP_KEY"))
+        if keyed and not os.environ.get("ADVMATRIX_LLM_APP_KEY"):
+            err.print("export ADVMATRIX_LLM_APP_KEY with the --api-key value for assess to send it")
+        target = practice_target(f"http://{host}:{port}", profile, seed, via=via, keyed=keyed)
         typer.echo(yaml.safe_dump(target, sort_keys=False, width=120), nl=False)
         return
     require("serve", feature="advmatrix serve-llm-app")

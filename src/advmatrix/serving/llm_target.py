@@ -34,4 +34,21 @@ def llm_app_description(url: str, *, system_prompt: str | None = None) -> dict[s
     }
 
 
-__all__ = ["llm_app_description"]
+def practice_target(url: str, profile: str = "naive", seed: int = 0, *, via: str | None = None,
+                    keyed: bool = False) -> dict[str, Any]:
+    """What ``serve-llm-app --print-target`` prints: the description of the practice application of
+    ``profile`` and ``seed`` at ``url``, with its system prompt (a practice app, judged grey-box), the chat
+    sent through the gateway at ``via`` when given (content is still planted at the app), and, when the app
+    is ``keyed``, its API key read from ``ADVMATRIX_LLM_APP_KEY`` by assess (never written out)."""
+    from .llm_app import LlmApplication
+
+    prompt = LlmApplication(profile, seed).info()["system_prompt"]
+    target = {k: v for k, v in llm_app_description(url, system_prompt=prompt).items() if v is not None}
+    if via is not None:
+        target["url"] = via.rstrip("/") + "/v1"
+    if keyed:
+        target["api_key"] = "${ADVMATRIX_LLM_APP_KEY}"
+    return target
+
+
+__all__ = ["llm_app_description", "practice_target"]
