@@ -375,3 +375,25 @@ def test_a_disruptor_in_front_of_the_cameras_floods_them_with_look_alikes(access
         "from: visitors", "from: road"), actor="hacktivist", goals=goals, access=access)
     got = {f.technique_id for f in predict(load_system_text(text)).findings if f.component == "face-check"}
     assert ("AML.T0046" in got) is chaff
+
+
+CONSOLE = """\
+name: plant
+components:
+  - {id: sensors, kind: external, actor: other}
+  - {id: detector, kind: model, task: anomaly-detection, modality: tabular, trained_by: us}
+  - {id: hmi, kind: service, audience: internal, authentication: oauth, returns: scores}
+  - {id: operators, kind: external, actor: user}
+flows:
+  - {from: sensors, to: detector, trusted: true}
+  - {from: detector, to: hmi}
+  - {from: hmi, to: operators}
+"""
+
+
+@pytest.mark.parametrize(("access", "checks"), [("insider", True), ("account", True), ("query", False)])
+def test_an_evader_who_sees_the_decisions_where_they_sign_in_can_check_and_hand_edit_inputs(access, checks):
+    got = predict(load_system_text(with_adversary(CONSOLE, actor="insider", goals="evade", access=access)))
+    for tid in ("AML.T0042", "AML.T0043.003"):
+        reasons = [r for f in got.findings if f.technique_id == tid for r in f.reasons]
+        assert any(r.startswith("intruder sees detector's decisions") for r in reasons) is checks, tid

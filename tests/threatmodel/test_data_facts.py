@@ -270,3 +270,13 @@ def test_a_model_s_training_or_evaluation_set_is_no_text_an_llm_app_behind_it_re
     named = [r for f in predict(s).findings if f.component == "summariser" and f.technique_id in read
              for r in f.reasons]
     assert not [r for r in named if "records" in r], named
+
+
+@pytest.mark.parametrize(("writers", "harvested"), [("internal", True), ("partner", True), ("public", False)])
+def test_documents_staff_and_partners_write_may_hold_their_keys(writers, harvested):
+    s = lessons_bot(None)
+    data = s.model_dump(by_alias=True, exclude_none=True)
+    for c in data["components"]:
+        if c["id"] == "lessons":
+            c["writers"] = writers
+    assert ("AML.T0082" in found(System.model_validate(data), "tutor")) is harvested

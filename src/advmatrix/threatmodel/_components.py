@@ -306,6 +306,15 @@ class ToolComponent(Component):
     hosted: StrictBool | None = Field(
         None, description="It runs on its provider's servers: nothing of its code is installed or run here "
                           "(a search API, a remote MCP server).")
+    # Who reads what it sends is not in side_effects: a payment API and a mail sender both communicate
+    # outward, but only one writes to people (social engineering) or to where an outsider reads (exfiltration).
+    readers: Literal["public", "partner", "internal", "none"] | None = Field(
+        None, description="The widest group that reads what it writes or sends: public (mail to any address, a "
+                          "public comment), partner, internal (a ticket queue only staff read), none (no person: "
+                          "a payment or lookup API, rows only programs read).")
+    append_only: StrictBool | None = Field(
+        None, description="It only adds (posts a comment, opens a ticket, sends a message): nothing already there "
+                          "can be changed or deleted through it.")
 
     @model_validator(mode="after")
     def _sends_or_browses(self) -> ToolComponent:
@@ -313,6 +322,10 @@ class ToolComponent(Component):
             # opening pages brings their content back; a tool cannot do that and return only a status
             raise PydanticCustomError("contradicts_field", "{field}: true contradicts browses: true",
                                       {"field": "sends_only"})
+        if self.append_only and self.side_effects == "code-execution":
+            # code it runs can delete whatever the process can reach, whatever the tool was meant for
+            raise PydanticCustomError("contradicts_field", "{field}: true contradicts side_effects: code-execution",
+                                      {"field": "append_only"})
         return self
 
 
