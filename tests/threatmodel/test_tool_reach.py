@@ -88,3 +88,37 @@ def test_long_prompts_to_an_app_on_the_users_phone_cost_us_only_where_its_model_
                   [{"from": "app", "to": "api"}, {"from": "api", "to": "llm"}, {"from": "llm", "to": "api"},
                    {"from": "api", "to": "app"}])])
     assert ("app" in on(predict(s), "AML.T0034.001")) is costs_us
+
+
+def test_a_write_tool_that_reads_a_store_outsiders_write_brings_their_text_like_a_reading_tool():
+    s = system([{"id": "u", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "app", "kind": "llm-app", "tools": ["ticket-tool"], "memory": "session"},
+                {"id": "ticket-tool", "kind": "tool", "side_effects": "write"},
+                {"id": "tickets", "kind": "dataset", "writers": "public", "used_for": ["retrieval"]}],
+               [{"from": "u", "to": "chat"}, {"from": "chat", "to": "app"}, {"from": "app", "to": "chat"},
+                {"from": "chat", "to": "u"}, {"from": "tickets", "to": "ticket-tool"},
+                {"from": "ticket-tool", "to": "tickets"}])
+    got = predict(s)
+    for tid in ("AML.T0051.002", "AML.T0080.001"):
+        assert "app" in on(got, tid), tid
+
+
+@pytest.mark.parametrize(("readers", "remote_hand"), [("none", False), ("internal", False), ("public", True)])
+def test_a_channel_no_outsider_reads_is_no_remote_hand(readers, remote_hand):
+    tool = {"id": "refunds", "side_effects": "external-communication", "readers": readers}
+    assert ("app" in on(predict(agent(tool, app={"autonomy": "autonomous"})), "AML.T0108")) is remote_hand
+
+
+def test_a_ci_runner_no_agent_calls_is_no_agent_tool_to_poison_or_imitate():
+    runner = {"id": "ci", "kind": "tool", "side_effects": "code-execution", "source": "third-party"}
+    s = agent({"id": "pr-tool", "side_effects": "write"}, {"id": "mcp-search", "side_effects": "read",
+                                                          "source": "mcp"})
+    data = s.model_dump(by_alias=True, exclude_none=True)
+    s = System.model_validate({**data, "components": [*data["components"], runner],
+                               "flows": [*data["flows"], {"from": "pr-tool", "to": "ci"}]})
+    got = predict(s)
+    agent_tool_only = ("AML.T0110", "AML.T0011.002", "AML.T0074", "AML.T0010.005", "AML.T0104", "AML.T0111")
+    for tid in agent_tool_only:
+        assert "ci" not in on(got, tid), tid
+        assert "mcp-search" in on(got, tid), tid  # the tool the agent does call keeps them
