@@ -16,9 +16,15 @@ THIEF = {"id": "thief", "kind": "adversary", "actor": "criminal", "goals": ["ste
          "access": ["query"]}
 
 
-def with_thief(s: System) -> System:
+def extended(s: System, components=(), flows=()) -> System:
+    """``s`` with more components and flows."""
     data = s.model_dump(by_alias=True, exclude_none=True)
-    return System.model_validate({**data, "components": [*data["components"], THIEF]})
+    return System.model_validate({**data, "components": [*data["components"], *components],
+                                  "flows": [*data["flows"], *flows]})
+
+
+def with_thief(s: System) -> System:
+    return extended(s, [THIEF])
 
 
 @pytest.mark.parametrize(("readers", "sends_out"), [
@@ -67,8 +73,7 @@ def test_a_write_tool_returns_a_status_so_only_outsiders_feeding_it_plant_instru
         fed_by_outsiders, carries):
     s = agent({"id": "open-ticket", "side_effects": "write"})
     if fed_by_outsiders:
-        data = s.model_dump(by_alias=True, exclude_none=True)
-        s = System.model_validate({**data, "flows": [*data["flows"], {"from": "u", "to": "open-ticket"}]})
+        s = extended(s, flows=[{"from": "u", "to": "open-ticket"}])
     got = predict(s)
     named = [r for f in got.findings if f.technique_id in ("AML.T0051.002", "AML.T0051") for r in f.reasons
              if "open-ticket" in r]
@@ -114,9 +119,7 @@ def test_a_ci_runner_no_agent_calls_is_no_agent_tool_to_poison_or_imitate():
     runner = {"id": "ci", "kind": "tool", "side_effects": "code-execution", "source": "third-party"}
     s = agent({"id": "pr-tool", "side_effects": "write"}, {"id": "mcp-search", "side_effects": "read",
                                                           "source": "mcp"})
-    data = s.model_dump(by_alias=True, exclude_none=True)
-    s = System.model_validate({**data, "components": [*data["components"], runner],
-                               "flows": [*data["flows"], {"from": "pr-tool", "to": "ci"}]})
+    s = extended(s, [runner], [{"from": "pr-tool", "to": "ci"}])
     got = predict(s)
     agent_tool_only = ("AML.T0110", "AML.T0011.002", "AML.T0074", "AML.T0010.005", "AML.T0104", "AML.T0111")
     for tid in agent_tool_only:
