@@ -179,7 +179,7 @@ class Condition:
             return False
         # A service, model or app on the far side of a training set does not query or serve this
         # component: a partner's upload portal is a way to poison the model, not to ask it.
-        inputs = _serving_kinds(selector) and not is_training_data(comp) and system.has_training_data()
+        inputs = _serving_kinds(selector) and not is_training_data(comp) and system.inputs_apart()
         reach = None if self.own else system.walk_bits(comp.id, forward=self.op == "downstream",
                                                          untrusted_only=self.untrusted, inputs_only=inputs)
         if reach is not None:
@@ -351,7 +351,8 @@ def _direct_entries(system: System, comp: Component, untrusted: bool, replies: b
 
     def compute() -> frozenset[str]:
         holds = {c.id for c in system.components if _holds_content(c, replies)}
-        seen = _unstored_walk(system, comp.id, system.flows_into(untrusted), holds | system.outside())
+        back = system.flows_into(untrusted, device_answers=False)  # a server's answer to a phone: no way in
+        seen = _unstored_walk(system, comp.id, back, holds | system.outside())
         return frozenset(i for i in seen if is_entry(system.component(i)) and (i == comp.id or i not in holds))
     return system.memo(("direct-entries", comp.id, untrusted, replies), compute)
 
@@ -391,9 +392,10 @@ def _direct_map(system: System, untrusted: bool, replies: bool = False) -> dict[
     if len(entries) > _FORWARD_ENTRIES:
         return None
     stores = {c.id for c in system.components if _holds_content(c, replies)}
+    answers = system.device_replies()  # a server's answer to a phone's call is no one else's way in
     forward: dict[str, list[str]] = {}
     for a, b, trusted in system.edges():
-        if not (untrusted and trusted):
+        if not (untrusted and trusted) and (a, b) not in answers:
             forward.setdefault(a, []).append(b)
     out: dict[str, set[str]] = {}
     # an outside party starts content but relays none: the walk takes it in and stops there

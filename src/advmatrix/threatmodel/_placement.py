@@ -136,7 +136,7 @@ def in_front(system: System, comp: Component) -> tuple[Component, ...]:
 def _breadth_first(system: System, comp: Component) -> Iterator[Component]:
     """:func:`in_front` one at a time, nearest first (as places() wants them): the nearest of a kind is
     found without walking on to all the rest."""
-    back = system.flows_into()
+    back = system.flows_into(device_answers=False)  # a limit on the API a phone calls shields the API only
     stops = _guard_stops(system)
     seen = {comp.id}
     queue = deque([comp.id])
@@ -153,7 +153,7 @@ def front_bits(system: System, comp: Component) -> int:
     whether its mitigation's place is in front, and listing thousands of components in front of each
     component of a long chain to answer it was quadratic."""
     def compute() -> list[int]:
-        back = system.flows_into()
+        back = system.flows_into(device_answers=False)
         stops = _guard_stops(system)
         index = system.positions()
         succ = [[index[n] for n in back.get(c.id, ()) if n not in stops] for c in system.components]

@@ -155,16 +155,18 @@ class System(_Base):
         """The ids of the outside parties: where content starts or ends, never a relay between others."""
         return self.memo("outside", lambda: frozenset(c.id for c in self.of_kind("external")))
 
-    def flows_into(self, untrusted: bool = False) -> dict[str, list[str]]:
+    def flows_into(self, untrusted: bool = False, *, device_answers: bool = True) -> dict[str, list[str]]:
         """For each component, the components with an edge (:meth:`edges`) into it (with ``untrusted``,
-        trusted flows left out); built once per system and shared by every backward walk."""
+        trusted flows left out; without ``device_answers``, a server's answers to people's devices, see
+        :meth:`device_replies`); built once per system and shared by every backward walk."""
         def reverse() -> dict[str, list[str]]:
+            skip = frozenset() if device_answers else self.device_replies()
             back: dict[str, list[str]] = {}
             for a, b, trusted in self.edges():
-                if not (untrusted and trusted):
+                if not (untrusted and trusted) and (a, b) not in skip:
                     back.setdefault(b, []).append(a)
             return back
-        return self.memo(("flows-back", untrusted), reverse)
+        return self.memo(("flows-back", untrusted, device_answers), reverse)
 
     def edges(self) -> list[tuple[str, str, bool]]:
         """(from, to, trusted) for every flow, plus both directions between an LLM app and each of its
@@ -180,6 +182,34 @@ class System(_Base):
                         if pair not in declared:
                             out.append((*pair, False))
         return out
+
+    def device_replies(self) -> frozenset[tuple[str, str]]:
+        """The flows (server, device) that answer a call from people's devices: from a service not on
+        them (``properties.on_device``) to a component that is and that calls it, where the service only
+        answers (everything flowing into it gets a flow back: its callers and the models it asks, no store
+        or tool). Its other callers get their own answers, so in walks of what reaches a component while it
+        runs (``inputs_only``) it is no way in to the device; what it says still reaches the device."""
+        def compute() -> frozenset[tuple[str, str]]:
+            pairs = {(a, b) for a, b, _ in self.edges()}
+            into: dict[str, set[str]] = {}
+            for a, b in pairs:
+                into.setdefault(b, set()).add(a)
+            out = set()
+            for s in self.of_kind("service"):
+                if s.properties.get("on_device") is True:
+                    continue
+                senders = into.get(s.id, set())
+                if any((s.id, a) not in pairs or self.component(a).kind in ("dataset", "retrieval-store", "tool")
+                       for a in senders):
+                    continue  # a relay: something it passes on came from someone it does not answer
+                out |= {(s.id, d) for d in senders if self.component(d).properties.get("on_device") is True}
+            return frozenset(out)
+        return self.memo("device-replies", compute)
+
+    def inputs_apart(self) -> bool:
+        """Whether walks of what reaches a component while it runs (``inputs_only``) differ from the plain
+        ones: only where some data set only trains, or a server answers people's devices."""
+        return self.memo("inputs-apart", lambda: self.has_training_data() or bool(self.device_replies()))
 
     def _walk(self, starts: Iterable[str], *, forward: bool, untrusted_only: bool,
               inputs_only: bool = False) -> list[str]:
@@ -254,7 +284,7 @@ class System(_Base):
         Every component's answer comes from one pass over the flows (see :mod:`._closure`): a walk per
         component was quadratic on a long chain, and a rule asking whether some matching component is
         downstream needs only an AND of two of these and a count."""
-        inputs_only = inputs_only and self.has_training_data()  # else the same walk: share its answer
+        inputs_only = inputs_only and self.inputs_apart()  # else the same walk: share its answer
         untrusted_only = untrusted_only and self.has_trusted_flows()
         if self.shared():
             return None
@@ -325,11 +355,12 @@ class System(_Base):
 
     def _adjacency(self, forward: bool, untrusted_only: bool, inputs_only: bool) -> dict[str, list[str]]:
         held = {c.id for c in self.components if is_training_data(c)} if inputs_only else set()
+        replies = self.device_replies() if inputs_only else frozenset()
         nxt: dict[str, list[str]] = {}
         for a, b, trusted in self.edges():
             src, dst = (a, b) if forward else (b, a)
             # training data is reached but not passed through: what lies beyond it only trains the model
-            if (untrusted_only and trusted) or src in held:
+            if (untrusted_only and trusted) or src in held or (a, b) in replies:
                 continue
             nxt.setdefault(src, []).append(dst)
         return nxt
@@ -365,7 +396,7 @@ class System(_Base):
         at inference time."""
         cid = component if isinstance(component, str) else component.id
         self.component(cid)
-        inputs_only = inputs_only and self.has_training_data()  # else the same walk: share its answer
+        inputs_only = inputs_only and self.inputs_apart()  # else the same walk: share its answer
         untrusted_only = untrusted_only and self.has_trusted_flows()  # likewise (each answer is n long)
         def compute() -> tuple[Component, ...]:
             bits = self.walk_bits(cid, forward=False, untrusted_only=untrusted_only, inputs_only=inputs_only)
@@ -381,7 +412,7 @@ class System(_Base):
         ``inputs_only`` not through training data (what it reaches at inference time)."""
         cid = component if isinstance(component, str) else component.id
         self.component(cid)
-        inputs_only = inputs_only and self.has_training_data()
+        inputs_only = inputs_only and self.inputs_apart()
         untrusted_only = untrusted_only and self.has_trusted_flows()
         def compute() -> tuple[Component, ...]:
             bits = self.walk_bits(cid, forward=True, untrusted_only=untrusted_only, inputs_only=inputs_only)
