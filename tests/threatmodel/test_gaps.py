@@ -239,3 +239,27 @@ def test_the_console_says_how_many_assumptions_it_leaves_out():
     lines = tmr.gap_lines(many, most=5)
     assert sum("was assumed to be" in line for line in lines) == 5
     assert "... and 2 more values the BOM import assumed" in lines[-1]
+
+
+def test_a_tools_unstated_field_says_what_stating_it_would_rule_out_on_its_app():
+    text = """\
+name: desk
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: app, kind: llm-app, tools: [ticketer]}
+  - {id: ticketer, kind: tool, side_effects: write}
+  - {id: thief, kind: adversary, actor: criminal, goals: [steal-data, disrupt], access: [query]}
+flows: [{from: u, to: chat}, {from: chat, to: app}, {from: app, to: chat}, {from: chat, to: u}]
+"""
+    s = load_system_text(text)
+    gaps = {g.field: g for g in unstated(s) if g.component == "ticketer"}
+    assert "AML.T0086" in gaps["readers"].removes and gaps["readers"].removed_from == ("app",)
+    assert "AML.T0101" in gaps["append_only"].removes and gaps["append_only"].removed_from == ("app",)
+    # and it is true: stating who reads it, or that it only adds, rules those out on the app
+    for said, gone in (("readers: internal", "AML.T0086"), ("append_only: true", "AML.T0101")):
+        told = load_system_text(text.replace("side_effects: write}", f"side_effects: write, {said}}}"))
+        assert gone in {f.technique_id for f in predict(s).for_component("app").findings}
+        assert gone not in {f.technique_id for f in predict(told).for_component("app").findings}
+    line = next(x for x in tmr.gap_lines(tmr.build(s, k=0)) if x.startswith("ticketer: 'readers'"))
+    assert "could rule out" in line and "AML.T0086" in line and line.endswith("(for app).")

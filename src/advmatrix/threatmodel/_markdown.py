@@ -141,8 +141,13 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
         parts = [f"{said} could add {len(g.techniques)} technique(s): {listed(g.techniques)}{on}"
                  ] if g.techniques else []
         if g.removes:
-            parts.append(f"{'' if g.techniques else 'is unset; ' if g in free else 'is not stated; '}saying it is "
-                         f"false, where that holds, would rule out {len(g.removes)}: {listed(g.removes)}")
+            lead = '' if g.techniques else 'is unset; ' if g in free else 'is not stated; '
+            # a field read on the components next to it rules out by the value stated (a tool's readers), not
+            # by false alone
+            said_so = "stating it, where a value of it holds, could" if g.removed_from else \
+                "saying it is false, where that holds, would"
+            there = f" (for {', '.join(g.removed_from)})" if g.removed_from else ""
+            parts.append(f"{lead}{said_so} rule out {len(g.removes)}: {listed(g.removes)}{there}")
         out.append(f"{g.component}: '{g.field}' {'; '.join(parts)}.")
     if most is not None and free:
         # A short list folds the free properties into one line of names: they are hints to check, not

@@ -68,14 +68,19 @@ class Gap:
     #: Other components some of those techniques would be predicted for (a tool's field decides what its
     #: LLM app is exposed to).
     elsewhere: tuple[str, ...] = ()
-    #: Techniques predicted for the component now that saying the field is false would rule out (an
-    #: agent's financial harm, hedged while ``properties.financial`` is unset).
+    #: Techniques predicted now that saying the field is false would rule out (an agent's financial harm,
+    #: hedged while ``properties.financial`` is unset), or, for a field rules read on the components next
+    #: to this one, that some value of it would rule out there (a tool's ``readers``: exfiltration through
+    #: its app).
     removes: tuple[str, ...] = ()
+    #: Other components some of ``removes`` are predicted for (the app whose tool it is).
+    removed_from: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {"component": self.component, "field": self.field, "techniques": list(self.techniques),
-                "elsewhere": list(self.elsewhere), "removes": list(self.removes)}
+                "elsewhere": list(self.elsewhere), "removes": list(self.removes),
+                "removed_from": list(self.removed_from)}
 
 
 @dataclass(frozen=True)
@@ -215,32 +220,45 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
             pending = [r for r in reads.get(name, ()) if r.technique_id not in have(comp)]
             others = [(system.component(i), r) for i in near.get(comp.id, ()) for r in remote.get(name, ())
                       if r.technique_id not in have(system.component(i))]
+            # and what the neighbours have now that a value of it might take away: only a closed field has
+            # a value to state that rules out (a free text "stated" is no answer to "who reads it")
+            held = sorted({(i, r.technique_id) for i in near.get(comp.id, ()) for r in remote.get(name, ())
+                           if r.technique_id in have(system.component(i))}) if _type_values(comp, name) else []
             gained: set[str] = set()
             where: set[str] = set()
-            for value in _candidates(comp, name, [*pending, *(r for _, r in others)]) if pending or others else ():
+            lost: set[tuple[str, str]] = set()
+            for value in (_candidates(comp, name, [*pending, *(r for _, r in others)])
+                          if pending or others or held else ()):
                 probe = _with(comp, name, value)
                 for rule in pending:
                     if rule.technique_id not in gained and rule.facts(system, probe) is not None:
                         gained.add(rule.technique_id)
-                if others:
+                if others or held:
                     # Alike components next to the same ones gain alike (a hundred tools of one app).
                     key = (comp.kind, repr(comp.model_dump(exclude={"id", "name", "description"})),
                            near[comp.id], name, repr(value))
-                    if key not in probes and len(probes) < REMOTE_PROBES and work[0] + len(others) <= REMOTE_WORK:
-                        work[0] += len(others)
+                    cost = len(others) + sum(len(by_technique[t]) for _, t in held)
+                    if key not in probes and len(probes) < REMOTE_PROBES and work[0] + cost <= REMOTE_WORK:
+                        work[0] += cost
                         probed = system.model_copy(update={"components": [probe if c.id == comp.id else c
                                                                           for c in system.components]})
-                        probes[key] = [(other.id, rule.technique_id) for other, rule in others
-                                       if rule.facts(probed, probed.component(other.id)) is not None]
-                    for other_id, tid in probes.get(key, ()):
+                        probes[key] = ([(other.id, rule.technique_id) for other, rule in others
+                                        if rule.facts(probed, probed.component(other.id)) is not None],
+                                       [(i, t) for i, t in held if not any(
+                                           r.facts(probed, probed.component(i)) is not None for r in by_technique[t])])
+                    adds, drops = probes.get(key, ((), ()))
+                    for other_id, tid in adds:
                         gained.add(tid)
                         where.add(other_id)
+                    lost.update(drops)
             removed = _ruled_out(system, comp, name, negated.get(name, ()), by_technique, have(comp))
+            removed |= {t for _, t in lost}
             if gained or removed:
                 # Likeliest first (the learned rate of each technique), so a short list shows what matters.
                 found.append(Gap(comp.id, name, tuple(sorted(gained, key=lambda t: (-rates.get(t, 0.0), t))),
                                  tuple(sorted(where, key=system.position)),
-                                 tuple(sorted(removed, key=lambda t: (-rates.get(t, 0.0), t)))))
+                                 tuple(sorted(removed, key=lambda t: (-rates.get(t, 0.0), t))),
+                                 tuple(sorted({i for i, _ in lost}, key=system.position))))
         # The field that would change most first: that is the one worth stating.
         found.sort(key=lambda g: (-len(g.techniques), -len(g.removes), g.field))
         out += [g for g in found if not g.field.startswith("properties.")]
