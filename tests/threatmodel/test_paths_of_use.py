@@ -151,3 +151,58 @@ def test_a_reason_names_the_first_few_components_and_counts_the_rest():
     finding = next(f for f in predict(system(comps, flows)).findings
                    if f.component == "m" and f.technique_id == "AML.T0040")
     assert "api00, api01" in finding.reason and "and 4 more" in finding.reason and "api11" not in finding.reason
+
+
+WIKI = """\
+name: wiki
+components:
+  - {id: staff, kind: external, actor: user}
+  - {id: contractors, kind: external, actor: partner}
+  - {id: api, kind: service, audience: internal, authentication: oauth, returns: text}
+  - {id: assistant, kind: llm-app, system_prompt: true, tools: [slack-post], autonomy: autonomous, memory: session%s}
+  - {id: llm, kind: model, task: generation, modality: text, trained_by: vendor, source: vendor-api}
+  - {id: wiki, kind: retrieval-store, writers: partner, sensitive: true}
+  - {id: slack-post, kind: tool, side_effects: write, sends_only: true, readers: internal}
+flows:
+  - {from: staff, to: api}
+  - {from: api, to: assistant}
+  - {from: assistant, to: api}
+  - {from: api, to: staff}
+  - {from: assistant, to: llm}
+  - {from: llm, to: assistant}
+  - {from: contractors, to: wiki}
+  - {from: wiki, to: assistant}
+"""
+
+
+def test_a_hedged_harm_is_no_attack_paths_goal_while_the_description_leaves_it_open():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    hedged = tmr.build(load_system_text(WIKI % ""))
+    money = next(f for f in hedged.prediction.findings if f.technique_id == "AML.T0048.000")
+    assert money.hedged_on == ("properties.financial",) and money.as_dict()["hedged_on"] == ["properties.financial"]
+    assert hedged.paths and all(p.techniques[-1] != "AML.T0048.000" for p in hedged.paths)
+    # said outright, the same harm is a goal like any other
+    said = tmr.build(load_system_text(WIKI % ", properties: {financial: true}"))
+    assert not next(f for f in said.prediction.findings if f.technique_id == "AML.T0048.000").hedged_on
+    assert any(p.techniques[-1] == "AML.T0048.000" for p in said.paths)
+
+
+def test_a_hedged_harm_is_still_the_goal_where_it_is_the_only_one():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    # the fraudster wants to pass as someone, and money moved through the bot is all that serves it
+    tm = tmr.build(load_system_text("""\
+name: bot
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: chat, kind: service, audience: internal, returns: text}
+  - {id: bot, kind: llm-app, tools: [push]}
+  - {id: push, kind: tool, side_effects: write, sends_only: true, readers: none, append_only: true}
+  - {id: fraudster, kind: adversary, actor: criminal, goals: [impersonate], access: [account]}
+flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}]
+"""))
+    assert tm.prediction.hedged_ids == {"AML.T0048.000"}
+    assert tm.paths and all(p.techniques[-1] == "AML.T0048.000" for p in tm.paths)

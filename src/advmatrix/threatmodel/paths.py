@@ -281,7 +281,10 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     likely techniques first and through every finding where those give fewer than ``k``. Each path
     names its adversary and, per step, the components it is taken on."""
     linked = topology_links(system, prediction)
-    likely, every = set(prediction.likely_technique_ids), set(prediction.technique_ids)
+    # a hedge ("where that moves money") waits on a field the description leaves open (listed there): no
+    # path ends in it while another can, however often the harm is seen
+    hedged = prediction.hedged_ids
+    likely, every = set(prediction.likely_technique_ids) - hedged, set(prediction.technique_ids) - hedged
     adversaries = system.of_kind("adversary") or (None,)
     # keyed by id: components hold dicts, so they do not hash
     walks = {a and a.id: walker(system, prediction, None, a) for a in adversaries}
@@ -304,6 +307,9 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
         return mine
 
     found = [p for who in walks for p in search(who, ends[who])]
+    if not found and hedged:
+        likely, every = likely | (hedged & set(prediction.likely_technique_ids)), every | hedged
+        found = [p for who in walks for p in search(who, ends[who])]
     if not found and any(e is not None for e in ends.values()):
         # no learned move leads to a goal any adversary states: their ways in to any goal, rather than none
         found = [p for who, e in ends.items() if e is not None for p in search(who, None)]

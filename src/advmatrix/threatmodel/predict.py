@@ -251,6 +251,9 @@ class TechniqueFinding:
     tier: str = "likely"
     #: P(technique used | these rules fired on this component), see :func:`technique_scores`.
     score: float = 0.0
+    #: Where every rule that found it is a hedge (:attr:`.rules.Rule.hedged_on`): the fields it waits on,
+    #: true while they are unstated. Empty where a rule found it outright.
+    hedged_on: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -276,7 +279,7 @@ class TechniqueFinding:
         """Plain data for JSON."""
         return {"technique": self.technique_id, "name": self.name, "component": self.component,
                 "tier": self.tier, "score": self.score, "reasons": list(self.reasons), "rules": list(self.rules),
-                "mitigations": [m.as_dict() for m in self.mitigations]}
+                "hedged_on": list(self.hedged_on), "mitigations": [m.as_dict() for m in self.mitigations]}
 
 
 @dataclass(frozen=True)
@@ -322,6 +325,12 @@ class Prediction:
     def technique_ids(self) -> tuple[str, ...]:
         """The distinct techniques predicted anywhere in the system, sorted."""
         return tuple(sorted({f.technique_id for f in self.findings}))
+
+    @cached_property
+    def hedged_ids(self) -> frozenset[str]:
+        """The techniques every finding of which is a hedge (see :attr:`TechniqueFinding.hedged_on`)."""
+        hedged = {f.technique_id for f in self.findings if f.hedged_on}
+        return frozenset(hedged - {f.technique_id for f in self.findings if not f.hedged_on})
 
     @property
     def likely_technique_ids(self) -> tuple[str, ...]:
@@ -408,9 +417,11 @@ def predict(system: System, rules: RuleSet | Iterable[Rule] | None = None,
             tier = "likely" if tid in cut else "possible"
             score = technique_scores((r for r, _, _ in matched), weights)[tid]
             named = frozenset(i for _, _, ids in matched for i in ids)
+            hedges = [r.hedged_on for r, _, _ in matched]
+            hedged_on = tuple(dict.fromkeys(f for h in hedges for f in h)) if all(hedges) else ()
             findings.append(TechniqueFinding(tid, matrix.technique(tid).name, comp.id, reasons, sources,
                                              advice(system, comp, [r for r, _, _ in matched], tid, named),
-                                             tier, score))
+                                             tier, score, hedged_on))
         out.append(ComponentPrediction(comp.id, comp.kind, tuple(findings)))
     return Prediction(system.name, _open_where_the_system_lacks_it(out), ranked, weights.k, weights.threshold)
 

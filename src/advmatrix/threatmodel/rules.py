@@ -23,14 +23,14 @@ import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, quoted
 from ..kb import bundled
-from ._conditions import GRAPH_LEAVES, Condition, read_field
+from ._conditions import COMBINATORS, GRAPH_LEAVES, Condition, read_field
 from ._load import read_text, read_yaml
 from .system import Component, System
 
@@ -85,6 +85,20 @@ class Rule:
     stage: str | None = None
     mitigations: Mapping[str, MitigationPlacement] = field(default_factory=dict)
     tier: str = "likely"
+
+    @cached_property
+    def hedged_on(self) -> tuple[str, ...]:
+        """The component's own fields this rule fires only while they are unstated (``not: {properties.financial:
+        {set: true}}`` beside the rest): a hedge, "where that moves money ...", which saying the field settles."""
+        top = self.when.children if self.when.op == "all" else (self.when,)
+        out = []
+        for cond in top:
+            if cond.op == "not":
+                inner = cond.children[0]
+                for leaf in inner.children if inner.op == "any" else (inner,):
+                    if leaf.op not in COMBINATORS and leaf.op not in GRAPH_LEAVES and leaf.value == {"set": True}:
+                        out.append(leaf.op)
+        return tuple(dict.fromkeys(out))
 
     @property
     def shown_leaves(self) -> tuple[str, ...]:
