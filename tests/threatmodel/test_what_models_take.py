@@ -152,7 +152,7 @@ def test_a_model_retrained_on_logged_public_traffic_can_be_poisoned_through_it(t
     assert ("AML.T0020" in found(s, "m")) is poisoned
     if poisoned:
         assert [f.reason for f in predict(s).findings if f.technique_id == "AML.T0020"] == [
-            "m learns from logs, data that people outside our control can write or shape"]
+            "m learns from logs, data that parties outside the system can write or shape"]
 
 
 def test_query_limits_go_only_where_queries_come_in():
