@@ -108,6 +108,17 @@ def test_a_signature_checks_a_file_after_signing_not_what_the_weights_learned():
     assert got[("m", "AML.T0018.000", "AML.M0013")] is None  # poisoned weights are signed as they are
 
 
+def test_a_checked_signature_stops_no_code_its_publisher_put_in_the_file():
+    s = system([{"id": "m", "kind": "model", "task": "classification", "artifact_format": "pickle", "signed": True,
+                 "source": "huggingface", "trained_by": "open-source", "controls": ["AML.M0013", "AML.M0016"]}])
+    got = held(s)
+    # a file from a hub runs its publisher's code on load however well its signature is checked
+    for technique in ("AML.T0011", "AML.T0011.000"):
+        assert got[("m", technique, "AML.M0014")] is None and got.get(("m", technique, "AML.M0013")) is None
+        assert got[("m", technique, "AML.M0016")] == "m"  # a scan of what the file does still counts
+    assert got[("m", "AML.T0010.003", "AML.M0014")] == "m"  # and one changed on its way to us is caught
+
+
 def test_a_control_written_where_no_finding_counts_it_is_said_once(cli, tmp_path):
     (tmp_path / "s.yaml").write_text("""name: t
 components:
