@@ -579,3 +579,11 @@ flows:
     r = cli("threatmodel", str(tmp_path / "s.yaml"), "--paths", "0")
     assert r.code == 0, r.err
     assert "s.yaml:10: component 'policies' lists AML.M0004 in controls, but no finding counts it there" in r.err, r.err
+
+
+def test_a_malicious_link_in_a_reply_is_not_answered_with_checks_of_model_files():
+    s = system([{"id": "u", "kind": "external", "actor": "user"},
+                {"id": "app", "kind": "llm-app", "renders_markdown": True}],
+               [{"from": "u", "to": "app"}, {"from": "app", "to": "u"}])
+    advised = {m for (c, t, m) in held(s) if (c, t) == ("app", "AML.T0011.003")}
+    assert advised == {"AML.M0018"}  # people taught to doubt links; nothing that checks a file they never load

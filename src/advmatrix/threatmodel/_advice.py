@@ -73,7 +73,11 @@ UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"
                    ("AML.T0010.000", "AML.M0020"),
                    # a planted trigger works on the first query: neither a query limit nor blurred scores
                    # stop it (ATLAS links them to crafting adversarial data, not to the trigger)
-                   ("AML.T0043.004", "AML.M0004"), ("AML.T0043.004", "AML.M0002")})
+                   ("AML.T0043.004", "AML.M0004"), ("AML.T0043.004", "AML.M0002"),
+                   # a link clicked in a reply loads no model file: the checks of artifacts and libraries that
+                   # user execution inherits act on files, and ATLAS names none for a malicious link
+                   *(("AML.T0011.003", m) for m in ("AML.M0011", "AML.M0013", "AML.M0014", "AML.M0016",
+                                                     "AML.M0023"))})
 #: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
 #: exfiltration and prompt injection alike, and a logged theft is still a theft: held, it is shown in
 #: place but clears no finding at ``--fail-on`` (the other ATLAS mitigations stop or narrow the attack).
