@@ -95,6 +95,12 @@ def test_format_selects_outputs(cli, tmp_path):
     assert "earlier run" not in r.err
 
 
+def test_a_format_may_be_spelt_out(cli, tmp_path):
+    r = cli("threatmodel", AGENT, "--out", tmp_path, "--format", "markdown,navigator", "--paths", "0")
+    assert r.code == 0, r.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["threatmodel-layer.json", "threatmodel.md"]
+
+
 def test_reports_left_from_an_earlier_run_are_named_not_deleted(cli, tmp_path):
     assert cli("threatmodel", AGENT, "--out", tmp_path, "--paths", "0").code == 0
     r = cli("threatmodel", AGENT, "--out", tmp_path, "--format", "md", "--paths", "0")

@@ -14,15 +14,19 @@ from ._output import closed_stdout, emit_json, err, out, warn_all
 #: More paths than an analyst reads; each is compared with those kept before it, so the cost grows with the square.
 MAX_PATHS = 100
 
-_FORMATS_HELP = "json, md, html, layer, sarif or all; comma-separated or repeated (default with --out: all)."
+_FORMATS_HELP = ("json, md (or markdown), html, layer (or navigator), sarif or all; comma-separated or repeated "
+                 "(default with --out: all).")
+#: Other names users reach for, and the format each means.
+_FORMAT_ALIASES = {"markdown": "md", "navigator": "layer"}
 
 
-def _formats(values: list[str], fmt_names: tuple[str, ...]) -> list[str]:
+def _formats(values: list[str], fmt_names: tuple[str, ...], aliases: dict[str, str]) -> list[str]:
     from ..errors import UsageError, quoted
 
     chosen: list[str] = []
     for value in values:
         for name in (v.strip() for v in value.split(",")):
+            name = aliases.get(name, name)
             if name == "all":
                 chosen += fmt_names
             elif name in fmt_names:
@@ -91,7 +95,7 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
     for what, value in (("--emit-assess-plan", emit_assess_plan), ("--emit-monitor-config", emit_monitor_config)):
         if value is not None and (not value.strip() or value.endswith(("/", "\\"))):
             raise UsageError(f"{what} needs a file name (got {value!r})")
-    formats = _formats(fmt, tuple(tmr.FORMATS))
+    formats = _formats(fmt, tuple(tmr.FORMATS), _FORMAT_ALIASES)
     if fmt and not formats:
         raise UsageError(f"--format names no format; use {', '.join(tmr.FORMATS)} or all")
     if out_dir is not None and not fmt:
