@@ -110,13 +110,18 @@ def test_a_signature_checks_a_file_after_signing_not_what_the_weights_learned():
 
 def test_a_checked_signature_stops_no_code_its_publisher_put_in_the_file():
     s = system([{"id": "m", "kind": "model", "task": "classification", "artifact_format": "pickle", "signed": True,
-                 "source": "huggingface", "trained_by": "open-source", "controls": ["AML.M0013", "AML.M0016"]}])
-    got = held(s)
-    # a file from a hub runs its publisher's code on load however well its signature is checked
+                 "source": "huggingface", "trained_by": "open-source"}])
+    findings = {f.technique_id: f for f in predict(s).findings}
+    # a file from a hub runs its publisher's code on load however well its signature is checked: the check
+    # is held (shown in place), but it clears neither finding
     for technique in ("AML.T0011", "AML.T0011.000"):
-        assert got[("m", technique, "AML.M0014")] is None and got.get(("m", technique, "AML.M0013")) is None
-        assert got[("m", technique, "AML.M0016")] == "m"  # a scan of what the file does still counts
-    assert got[("m", "AML.T0010.003", "AML.M0014")] == "m"  # and one changed on its way to us is caught
+        check = next(m for m in findings[technique].mitigations if m.id == "AML.M0014")
+        assert check.in_place and not check.prevents and not findings[technique].mitigated
+    scanned = predict(system([{**s.components[0].model_dump(mode="json", exclude_none=True),
+                               "controls": ["AML.M0016"]}]))
+    assert next(f for f in scanned.findings if f.technique_id == "AML.T0011.000").mitigated  # a scan still does
+    # and a file changed on its way to us is caught by the same check
+    assert findings["AML.T0010.003"].mitigated
 
 
 def test_a_control_written_where_no_finding_counts_it_is_said_once(cli, tmp_path):
@@ -587,3 +592,16 @@ def test_a_malicious_link_in_a_reply_is_not_answered_with_checks_of_model_files(
                [{"from": "u", "to": "app"}, {"from": "app", "to": "u"}])
     advised = {m for (c, t, m) in held(s) if (c, t) == ("app", "AML.T0011.003")}
     assert advised == {"AML.M0018"}  # people taught to doubt links; nothing that checks a file they never load
+
+
+def test_work_on_weights_in_hand_is_not_answered_with_query_controls():
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "scores", "rate_limited": True},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us",
+                 "base_model": "resnet-50", "source": "huggingface", "fine_tuned": True}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}])
+    got = held(s)
+    # white-box optimisation and a downloaded stand-in ask our model nothing: a query limit does not stop them
+    for technique in ("AML.T0043.000", "AML.T0005.002"):
+        assert not {m for (c, t, m) in got if (c, t) == ("m", technique)} & {"AML.M0004", "AML.M0002"}
+    assert got[("m", "AML.T0005.001", "AML.M0004")] == "api"  # copying it through its replies does

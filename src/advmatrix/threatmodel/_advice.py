@@ -74,6 +74,10 @@ UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"
                    # a planted trigger works on the first query: neither a query limit nor blurred scores
                    # stop it (ATLAS links them to crafting adversarial data, not to the trigger)
                    ("AML.T0043.004", "AML.M0004"), ("AML.T0043.004", "AML.M0002"),
+                   # nor do they touch work done on weights in hand or on published ones: white-box optimisation,
+                   # and a proxy trained from gathered artifacts or a downloaded model, ask our model nothing
+                   *((t, m) for t in ("AML.T0043.000", "AML.T0005.000", "AML.T0005.002")
+                     for m in ("AML.M0004", "AML.M0002")),
                    # a link clicked in a reply loads no model file: the checks of artifacts and libraries that
                    # user execution inherits act on files, and ATLAS names none for a malicious link
                    *(("AML.T0011.003", m) for m in ("AML.M0011", "AML.M0013", "AML.M0014", "AML.M0016",
@@ -235,9 +239,23 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
                 target, lacking = ways[0], ways
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at,
-                                    prevents=mid not in DETECTS_ONLY,
+                                    prevents=mid not in DETECTS_ONLY and not _vouches_for_publisher(comp, mid,
+                                                                                                    technique_id),
                                     also_on=tuple(t.id for t in lacking[1:]) if held_at is None else ()))
     return tuple(out)
+
+
+#: The techniques a checked signature does not stop in a file from a public hub or an open-source release:
+#: the code a pickle runs on load is its publisher's, and the hash proves only who published it (a file
+#: changed on its way to us, AML.T0010.003, is still caught).
+PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000"})
+
+
+def _vouches_for_publisher(comp: Component, mid: str, technique_id: str) -> bool:
+    """Whether ``mid`` is a signature check that, on this model's file, vouches only for the publisher of the
+    code the finding is about: held, it is shown in place and clears nothing (as telemetry does not)."""
+    return (mid in ("AML.M0013", "AML.M0014") and technique_id in PUBLISHERS_OWN and comp.kind == "model"
+            and (comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source"))
 
 
 #: Controls of the data a model learns from (Sanitize Training Data, Maintain AI Dataset Provenance).

@@ -297,14 +297,6 @@ def _leaks_unchecked(system: System, mid: str, forward: dict[str, list[str]]) ->
 #: added, malware embedded), not against poisoning (AML.T0018.000): weights trained on poisoned data, or
 #: poisoned by whoever published them, are signed as they are.
 ALSO_FOR = ("AML.T0018", "AML.T0018.001", "AML.T0018.002")
-#: The techniques a checked signature does not stop in a file from a public hub or an open-source release:
-#: the code a pickle runs on load is its publisher's, and the hash proves only who published it (a file
-#: changed on its way to us, AML.T0010.003, is still caught).
-PUBLISHERS_OWN = ("AML.T0011", "AML.T0011.000")
-
-
-def _published_by_anyone(comp: Component) -> bool:
-    return comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source"
 
 
 def holds(comp: Component, mid: str, technique_id: str = "") -> bool:
@@ -312,9 +304,6 @@ def holds(comp: Component, mid: str, technique_id: str = "") -> bool:
     (``rate_limited: true`` on a service is AML.M0004, ``autonomy: human-approval`` AML.M0029, ``signed:
     true`` on a model AML.M0014, and AML.M0013 against changed weights, ``technique_id`` in
     :data:`ALSO_FOR`, not against poisoning or a tampered framework)."""
-    if mid in ("AML.M0013", "AML.M0014") and comp.kind == "model" and technique_id in PUBLISHERS_OWN \
-            and _published_by_anyone(comp):
-        return False  # a checked signature, said or listed, vouches for the publisher, who wrote the code
     if mid in comp.controls:
         return True
     if any(m == mid and comp.kind == kind and comp.get(name) == value
