@@ -605,3 +605,22 @@ def test_work_on_weights_in_hand_is_not_answered_with_query_controls():
     for technique in ("AML.T0043.000", "AML.T0005.002"):
         assert not {m for (c, t, m) in got if (c, t) == ("m", technique)} & {"AML.M0004", "AML.M0002"}
     assert got[("m", "AML.T0005.001", "AML.M0004")] == "api"  # copying it through its replies does
+
+
+def test_a_models_training_data_controls_go_on_the_data_it_learns_from_not_another_models():
+    # one API asks two models; the stored attempts retrain the liveness model only
+    s = system([{"id": "applicants", "kind": "external", "actor": "user"},
+                {"id": "kyc-api", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "liveness", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us"},
+                {"id": "face-match", "kind": "model", "task": "classification", "modality": "image",
+                 "trained_by": "open-source", "source": "huggingface"},
+                {"id": "attempts", "kind": "dataset", "source": "user-submitted", "writers": "public",
+                 "used_for": ["fine-tuning"]}],
+               [{"from": "applicants", "to": "kyc-api"}, {"from": "kyc-api", "to": "applicants"},
+                *({"from": "kyc-api", "to": m} for m in ("liveness", "face-match")),
+                *({"from": m, "to": "kyc-api"} for m in ("liveness", "face-match")),
+                {"from": "kyc-api", "to": "attempts"}, {"from": "attempts", "to": "liveness"}])
+    placed = {(f.component, f.technique_id, m.id): m.component for f in predict(s).findings for m in f.mitigations}
+    assert placed[("liveness", "AML.T0018.000", "AML.M0007")] == "attempts"
+    # the hub model learned nothing from the attempts: its own training, drawn nowhere, is where to look
+    assert placed[("face-match", "AML.T0018.000", "AML.M0007")] == "face-match"

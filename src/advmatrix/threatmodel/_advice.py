@@ -222,7 +222,15 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
             lacking, held_at = _on_the_tools(system, mid, named) or (lacking, held_at)
             target = lacking[0] if lacking else target
-        if held_at is None and mid in TRAINING_DATA and target.kind == "dataset" and not _trains(target):
+        if held_at is None and mid in TRAINING_DATA and comp.kind == "model" and target.id not in (
+                own := [c.id for c in own_training_sets(system, comp)]):
+            # the data this model learns from: not a set that retrains another model beside it, nor the
+            # documents an app retrieves; drawn nowhere, its training is the model's own to check
+            sets = [system.component(i) for i in own]
+            lacking = [c for c in sets if not holds(c, mid)] if sets else [comp]
+            target = lacking[0] if lacking else sets[0]
+            held_at = None if lacking else target.id
+        elif held_at is None and mid in TRAINING_DATA and target.kind == "dataset" and not _trains(target):
             # sanitising or tracing the data a model learns from: not the evaluation set or the documents it
             # retrieves, which the nearest data set may be, while its training set lies further up
             sets = [c for c in system.upstream_of(comp) if c.kind == "dataset" and _trains(c)]
@@ -264,6 +272,26 @@ TRAINING_DATA = frozenset({"AML.M0007", "AML.M0025"})
 
 def _trains(c: Component) -> bool:
     return bool({"training", "fine-tuning"} & set(c.get("used_for") or ()))
+
+
+def own_training_sets(system: System, model: Component) -> tuple[Component, ...]:
+    """The data sets ``model`` learns from: those used to train (or whose use is unstated) whose flows
+    reach it without passing another model or an outside party (a preprocessing job between may)."""
+    def compute() -> tuple[Component, ...]:
+        back = system.flows_into()
+        seen, todo, found = {model.id}, [model.id], []
+        while todo:
+            for n in back.get(todo.pop(), ()):
+                c = system.component(n)
+                if n in seen or c.kind in ("model", "external"):
+                    continue
+                seen.add(n)
+                if c.kind == "dataset" and (_trains(c) or not c.get("used_for")):  # unstated: it may train
+                    found.append(c)
+                else:
+                    todo.append(n)
+        return tuple(sorted(found, key=lambda c: system.position(c.id)))
+    return system.memo(("own-training-sets", model.id), compute)
 
 
 #: Agent controls that can be set per tool (a person approves payments, not page loads; one tool's
