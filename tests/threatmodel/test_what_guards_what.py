@@ -624,3 +624,18 @@ def test_a_models_training_data_controls_go_on_the_data_it_learns_from_not_anoth
     assert placed[("liveness", "AML.T0018.000", "AML.M0007")] == "attempts"
     # the hub model learned nothing from the attempts: its own training, drawn nowhere, is where to look
     assert placed[("face-match", "AML.T0018.000", "AML.M0007")] == "face-match"
+
+
+def test_deepfake_detection_in_a_verification_pipeline_stops_no_lure_sent_to_people():
+    s = system([{"id": "applicants", "kind": "external", "actor": "user"},
+                {"id": "kyc-api", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "liveness", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us",
+                 "properties": {"verifies_identity": True}, "controls": ["AML.M0034"]},
+                {"id": "ring", "kind": "adversary", "actor": "criminal", "goals": ["impersonate", "fraud"],
+                 "access": ["query"]}],
+               [{"from": "applicants", "to": "kyc-api"}, {"from": "kyc-api", "to": "liveness"},
+                {"from": "liveness", "to": "kyc-api"}, {"from": "kyc-api", "to": "applicants"}])
+    got = held(s)
+    phishing = {t for (c, t, m) in got if c == "ring" and m == "AML.M0034" and t.startswith("AML.T0052")}
+    assert phishing and all(got[("ring", t, "AML.M0034")] is None for t in phishing)
+    assert got[("liveness", "AML.T0088", "AML.M0034")] == "liveness"  # the fakes it is shown are its to catch

@@ -115,6 +115,9 @@ def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Com
     return None
 
 
+#: Phishing and its sub-techniques (a prefix): lures sent to people, past every model of the system.
+PHISHING = "AML.T0052"
+
 #: Mitigations that act where queries come in; unless a rule places them, they go on the service in front.
 AT_THE_API = {"AML.M0004": "service",  # Restrict Number of AI Model Queries
               "AML.M0002": "service"}  # Passive AI Output Obfuscation
@@ -189,8 +192,11 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
         gates = {c.id for c in query_gates(system)} if mid in AT_THE_API else None
         # held in either spelling (``rate_limited: true`` is AML.M0004 as much as the listed control is), but a
         # model's file check, listed or ``signed``, checked its own file only: no file an adversary delivers
+        # and a model checks what it is shown: a deepfake detector in a verification pipeline reads no lure
+        # sent to people (phishing), which a control on a channel to them would
         return next((c.id for c in system.components
                      if holds(c, mid, technique_id) and not (c.kind == "model" and mid in FILE_CHECKS)
+                     and not (c.kind == "model" and technique_id.startswith(PHISHING))
                      and (gates is None or c.id in gates)), None)
     # A tool is in front of its app only because results come back from it: a control a rule puts on the
     # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass. A service's
