@@ -639,3 +639,18 @@ def test_deepfake_detection_in_a_verification_pipeline_stops_no_lure_sent_to_peo
     phishing = {t for (c, t, m) in got if c == "ring" and m == "AML.M0034" and t.startswith("AML.T0052")}
     assert phishing and all(got[("ring", t, "AML.M0034")] is None for t in phishing)
     assert got[("liveness", "AML.T0088", "AML.M0034")] == "liveness"  # the fakes it is shown are its to catch
+
+
+def test_a_deepfake_detector_is_not_told_to_borrow_one_from_the_model_beside_it():
+    # one API asks a liveness model (the deepfake detector) and a face matcher
+    s = system([{"id": "applicants", "kind": "external", "actor": "user"},
+                {"id": "kyc-api", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "liveness", "kind": "model", "task": "classification", "modality": "image",
+                 "controls": ["AML.M0034"]},
+                {"id": "face-match", "kind": "model", "task": "embedding", "modality": "image",
+                 "properties": {"verifies_identity": True}}],
+               [{"from": "applicants", "to": "kyc-api"}, {"from": "kyc-api", "to": "applicants"},
+                *({"from": "kyc-api", "to": m} for m in ("liveness", "face-match")),
+                *({"from": m, "to": "kyc-api"} for m in ("liveness", "face-match"))])
+    placed = {(f.component, f.technique_id, m.id): m.component for f in predict(s).findings for m in f.mitigations}
+    assert placed[("liveness", "AML.T0015", "AML.M0034")] == "liveness"

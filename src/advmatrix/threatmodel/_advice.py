@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kb import bundled
-from ._placement import AT_THE_API, delivers_only, front_bits, holder, holds, in_front, places
+from ._placement import AT_THE_API, delivers_only, front_bits, holder, holds, in_front, is_the_control, places
 from .rules import Rule
 from .system import Component, System
 
@@ -238,7 +238,8 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
                 target, lacking = sets[0], sets[:1]
                 if holds(target, mid):  # the training set already has it: in place there
                     held_at, lacking = target.id, []
-        if held_at is None and comp.kind != "adversary" and holds(target, mid):
+        # (not for a model that is the control itself, a deepfake detector: what is beside it is no way around)
+        if held_at is None and comp.kind != "adversary" and holds(target, mid) and not is_the_control(target, mid):
             # held where it was advised, but another way in passes nothing that holds it (a scraper feeding the
             # model beside the API that rate-limits): advise it on those ways, not again where it already is
             ways = [c for c in in_front(system, comp) if c.kind == target.kind and not holds(c, mid)
