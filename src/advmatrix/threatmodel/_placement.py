@@ -196,7 +196,7 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
         # sent to people (phishing), which a control on a channel to them would
         return next((c.id for c in system.components
                      if holds(c, mid, technique_id) and not (c.kind == "model" and mid in FILE_CHECKS)
-                     and not (c.kind == "model" and technique_id.startswith(PHISHING))
+                     and not (c.kind == "model" and mid in MODEL_AS_CONTROL and technique_id.startswith(PHISHING))
                      and (gates is None or c.id in gates)), None)
     # A tool is in front of its app only because results come back from it: a control a rule puts on the
     # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass. A service's
