@@ -206,3 +206,14 @@ flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}]
 """))
     assert tm.prediction.hedged_ids == {"AML.T0048.000"}
     assert tm.paths and all(p.techniques[-1] == "AML.T0048.000" for p in tm.paths)
+
+
+def test_an_adversary_is_said_to_have_no_path_only_when_a_wider_search_finds_none_either():
+    from pathlib import Path
+
+    from advmatrix.threatmodel import load_system
+    from advmatrix.threatmodel import report as tmr
+
+    # the insider's best few candidates all fail the walk on this system; a path further down does not
+    tm = tmr.build(load_system(Path(__file__).parent / "data" / "clinical-notes.yaml"), k=5)
+    assert not tm.pathless and {p.adversary for p in tm.paths} == {"record-planter", "snooping-insider"}

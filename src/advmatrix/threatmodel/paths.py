@@ -257,6 +257,10 @@ def adversary_entries(system: System, prediction: Prediction, model: TransitionM
     return out
 
 
+#: How many paths an adversary's search asks for before saying it found none (see system_paths).
+RETRY_K = 40
+
+
 def goal_ends(system: System, prediction: Prediction, model: TransitionModel,
               adversary: Component | None) -> set[str] | None:
     """The predicted goal techniques that serve ``adversary``'s goals (:data:`._reach.GOAL_ENDS`);
@@ -291,7 +295,7 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     entries = {a and a.id: adversary_entries(system, prediction, model, a) for a in adversaries}
     ends = {a and a.id: goal_ends(system, prediction, model, a) for a in adversaries}
 
-    def search(who: str | None, goals: set[str] | None) -> list[Path]:
+    def search(who: str | None, goals: set[str] | None, k: int = k) -> list[Path]:
         mine: list[Path] = []
         walk, first = walks[who], entries[who]
         # Paths through the likely techniques first: a chain of long shots is not the likeliest attack
@@ -306,7 +310,12 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
                     mine.append(dataclasses.replace(p, adversary=who, on=walk(p.techniques)))
         return mine
 
-    found = [p for who in walks for p in search(who, ends[who])]
+    def search_some(who: str | None, goals: set[str] | None) -> list[Path]:
+        # the best candidates may all fail the walk on this system: before saying an adversary has no path,
+        # look further down the list (a wider search finds the walkable one a short list left out)
+        return search(who, goals) or search(who, goals, RETRY_K)[:1]
+
+    found = [p for who in walks for p in search_some(who, ends[who])]
     if not found and hedged:
         likely, every = likely | (hedged & set(prediction.likely_technique_ids)), every | hedged
         found = [p for who in walks for p in search(who, ends[who])]
