@@ -72,5 +72,19 @@ def test_others_answered_by_the_server_do_not_reach_the_device():
 def test_a_query_limit_on_the_cloud_api_guards_the_cloud_model_not_the_phones():
     got = predict(keyboard())
     placed = {(f.component, m.id, m.component) for f in got.findings for m in f.mitigations}
-    assert not [p for p in placed if p[0] in ("keyboard", "device-llm") and p[2] == "cloud-api"]
+    # the phone's model is asked on the phone; only the app's calls off the device pass the cloud API
+    assert not [p for p in placed if p[0] == "device-llm" and p[2] == "cloud-api"]
     assert ("cloud-llm", "AML.M0004", "cloud-api") in placed
+
+
+def test_an_apps_costly_calls_are_limited_at_the_api_it_calls_not_on_the_phone():
+    # the keyboard's model work off the device is spent behind the cloud API: its limit is the one that counts
+    s = keyboard()
+    data = s.model_dump(by_alias=True, exclude_none=True)
+    for c in data["components"]:
+        if c["id"] == "cloud-api":
+            c["rate_limited"] = True
+    got = predict(System.model_validate(data))
+    costly = next(f for f in got.findings if f.component == "keyboard" and f.technique_id == "AML.T0034.001")
+    limit = next(m for m in costly.mitigations if m.id == "AML.M0004")
+    assert limit.component == "cloud-api" and limit.in_place_at == "cloud-api"

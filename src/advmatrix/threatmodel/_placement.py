@@ -42,7 +42,9 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
                 found = _nearest(system, comp, kind, answering)
                 if found is not None:
                     return found
-            return comp
+            # nothing of ours in front of an app on people's devices: its calls off the device pass the API
+            # it calls, where the work they cost is spent
+            return next(iter(called_apis(system, comp)), comp) if kind == "service" else comp
         return [system.memo(("nearest", comp.id, kind), nearest)]
     # An adversary is on no flow: it meets the whole system, so the first component of the kind will do.
     # The service controls (query limits, input detection, output obfuscation) act on the queries coming
@@ -71,6 +73,23 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
         if candidates:
             break
     return [c for c in candidates if c.id in named] or candidates[:1] or [comp]
+
+
+def called_apis(system: System, comp: Component) -> tuple[Component, ...]:
+    """For an LLM app or model on people's devices or our field hardware (``on_device``, ``edge``), the
+    services off them it calls (a flow there and an answer back): nothing of ours is in front of it, and
+    its calls pass these. Empty for anything else."""
+    def compute() -> tuple[Component, ...]:
+        if comp.kind not in ("llm-app", "model") or not _shipped(comp):
+            return ()
+        pairs = {(a, b) for a, b, _ in system.edges()}
+        return tuple(c for c in system.of_kind("service")
+                     if (comp.id, c.id) in pairs and (c.id, comp.id) in pairs and not _shipped(c))
+    return system.memo(("called-apis", comp.id), compute)
+
+
+def _shipped(c: Component) -> bool:
+    return c.properties.get("on_device") is True or c.properties.get("edge") is True
 
 
 def query_gates(system: System) -> tuple[Component, ...]:
@@ -202,6 +221,8 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     # tool (segmentation, a sandbox) is the tool's own, not a gate every way in must pass. A service's
     # control counts only on the way in (below): one beside or behind the model sees none of its queries.
     in_front_of_it = bool(front >> system.position(target.id) & 1)
+    if mid in AT_THE_API and any(c.id == target.id for c in called_apis(system, comp)) and holds(target, mid):
+        return target.id  # the API a device's app calls sees every call that costs us
     if (target.id != comp.id and target.kind != "service" and (not in_front_of_it or target.kind == "tool")
             and holds(target, mid)):
         return target.id
