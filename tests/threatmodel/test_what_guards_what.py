@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from advmatrix.threatmodel import System
+from advmatrix.threatmodel._placement import needs_answers
 from advmatrix.threatmodel.predict import predict
 
 
@@ -537,8 +538,13 @@ def test_a_control_held_where_it_was_advised_is_advised_on_the_way_in_that_lacks
                [{"from": "shoppers", "to": "store"}, {"from": "store", "to": "pricing"},
                 {"from": "pricing", "to": "store"}, {"from": "rivals", "to": "scraper"},
                 {"from": "scraper", "to": "pricing"}])
-    limits = [m for f in predict(s).findings if f.component == "pricing" for m in f.mitigations if m.id == "AML.M0004"]
-    assert limits and all(not m.in_place and m.component == "scraper" for m in limits), limits
+    limits = {f.technique_id: m for f in predict(s).findings if f.component == "pricing" for m in f.mitigations
+              if m.id == "AML.M0004"}
+    crafted = {t: m for t, m in limits.items() if not needs_answers(t)}
+    assert crafted and all(not m.in_place and m.component == "scraper" for m in crafted.values()), crafted
+    # but the scraper hands the rivals no answer: against copying the model from its replies, the limit holds
+    answered = {t: m for t, m in limits.items() if needs_answers(t)}
+    assert answered and all(m.in_place_at == "store" for m in answered.values()), answered
 
 
 def test_sanitising_training_data_goes_on_the_training_set_not_the_documents_a_model_ranks():
@@ -654,3 +660,17 @@ def test_a_deepfake_detector_is_not_told_to_borrow_one_from_the_model_beside_it(
                 *({"from": m, "to": "kyc-api"} for m in ("liveness", "face-match"))])
     placed = {(f.component, f.technique_id, m.id): m.component for f in predict(s).findings for m in f.mitigations}
     assert placed[("liveness", "AML.T0015", "AML.M0034")] == "liveness"
+
+
+def test_an_endpoint_that_answers_nothing_is_no_way_around_the_query_limit():
+    # sellers post listing features straight to the ranker through a portal that hands nothing back
+    s = system([{"id": "shoppers", "kind": "external", "actor": "user"},
+                {"id": "website", "kind": "service", "audience": "public", "returns": "scores", "rate_limited": True},
+                {"id": "sellers", "kind": "external", "actor": "partner"},
+                {"id": "portal", "kind": "service", "audience": "partner", "returns": "none"},
+                {"id": "ranker", "kind": "model", "task": "ranking", "modality": "tabular", "trained_by": "us"}],
+               [{"from": "shoppers", "to": "website"}, {"from": "website", "to": "ranker"},
+                {"from": "ranker", "to": "website"}, {"from": "website", "to": "shoppers"},
+                {"from": "sellers", "to": "portal"}, {"from": "portal", "to": "ranker"}])
+    got = held(s)
+    assert got[("ranker", "AML.T0024.002", "AML.M0004")] == "website"

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kb import bundled
-from ._placement import AT_THE_API, delivers_only, front_bits, holder, holds, in_front, is_the_control, places
+from ._placement import (
+    AT_THE_API,
+    delivers_only,
+    front_bits,
+    holder,
+    holds,
+    in_front,
+    is_the_control,
+    needs_answers,
+    places,
+)
 from .rules import Rule
 from .system import Component, System
 
@@ -243,7 +253,8 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
             # held where it was advised, but another way in passes nothing that holds it (a scraper feeding the
             # model beside the API that rate-limits): advise it on those ways, not again where it already is
             ways = [c for c in in_front(system, comp) if c.kind == target.kind and not holds(c, mid)
-                    and not delivers_only(system, c)]
+                    and not delivers_only(system, c)
+                    and not (mid in AT_THE_API and needs_answers(technique_id) and c.get("returns") == "none")]
             if ways:
                 target, lacking = ways[0], ways
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)

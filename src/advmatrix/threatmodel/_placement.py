@@ -232,7 +232,8 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
         delivered = _file_check(system, comp, mid)
         if delivered:  # else every way in must pass a holder, as for a filter
             return delivered
-    unguarded, labels = system.memo(("guard", mid), lambda: _guard(system, mid))
+    answers = mid in AT_THE_API and needs_answers(technique_id)
+    unguarded, labels = system.memo(("guard", mid, answers), lambda: _guard(system, mid, answers))
     at = None if comp.id in unguarded else labels.get(comp.id)
     if at == comp.id and is_the_control(comp, mid):
         at = None
@@ -340,11 +341,24 @@ def holds(comp: Component, mid: str, technique_id: str = "") -> bool:
         m == mid and comp.kind == kind and comp.get(name) == value for (kind, name, value), m in ALSO_HOLDS.items())
 
 
-def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
+#: The techniques that learn from a model's answers (extraction, inversion, membership, a copy trained on its
+#: replies): an endpoint that hands nothing back is no way to them around a query limit.
+ANSWERED = ("AML.T0024", "AML.T0005")
+
+
+def needs_answers(technique_id: str) -> bool:
+    """Whether the technique learns from the model's answers (see :data:`ANSWERED`)."""
+    return any(technique_id == t or technique_id.startswith(t + ".") for t in ANSWERED) \
+        and technique_id not in ("AML.T0005.000", "AML.T0005.002")  # gathered artifacts, a downloaded model
+
+
+def _guard(system: System, mid: str, answers: bool = False) -> tuple[frozenset[str], dict[str, str]]:
     """For mitigation ``mid``, over the inference-time flows (none leaving a training set): the
     components some way in reaches without passing a holder (from an outside party or a component
     nothing feeds), and for every component a holder reaches, one such holder. Two passes over the
-    flows per mitigation, however many findings ask: a walk per finding was quadratic on a long chain."""
+    flows per mitigation, however many findings ask: a walk per finding was quadratic on a long chain.
+    With ``answers`` (a query control against a technique that learns from replies), an endpoint that
+    answers nothing is no way in."""
     held = {c.id for c in system.components if holds(c, mid) and (mid in ON_THE_WAY or c.kind != "model")}
     if not held:
         return frozenset(c.id for c in system.components), {}
@@ -359,7 +373,10 @@ def _guard(system: System, mid: str) -> tuple[frozenset[str], dict[str, str]]:
     # An outside party is where content starts or ends, not a relay; for a query limit, a store (or a
     # crawler's output resting in one) passes content on, not queries.
     outside = system.outside()
-    stores = {c.id for c in system.components if c.kind in STORES} if queries_only else set()
+    # Nor, against what learns from replies, is an endpoint that answers nothing (a seller's upload portal, a
+    # weights registry): who sends through it sees no reply, so it is no way around the limit on those that do.
+    stores = {c.id for c in system.components if c.kind in STORES
+              or (answers and c.kind == "service" and c.get("returns") == "none")} if queries_only else set()
     # A start is where content comes from that no flow describes: an outside party, or a component nothing
     # feeds. Not one fed only its training data (a voice encoder trained on uploads): what it hands on at
     # inference it learned, and the data's own ways in are the poisoning findings' concern.
