@@ -674,3 +674,21 @@ def test_an_endpoint_that_answers_nothing_is_no_way_around_the_query_limit():
                 {"from": "sellers", "to": "portal"}, {"from": "portal", "to": "ranker"}])
     got = held(s)
     assert got[("ranker", "AML.T0024.002", "AML.M0004")] == "website"
+
+
+def test_a_limit_held_on_each_api_is_said_held_where_it_is_placed():
+    s = system([{"id": "shoppers", "kind": "external", "actor": "user"},
+                {"id": "affiliates", "kind": "external", "actor": "partner"},
+                {"id": "website", "kind": "service", "audience": "public", "returns": "labels", "rate_limited": True},
+                {"id": "partner-api", "kind": "service", "audience": "partner", "returns": "scores",
+                 "rate_limited": True},
+                {"id": "ranker", "kind": "model", "task": "ranking", "modality": "tabular", "trained_by": "us"}],
+               [{"from": "shoppers", "to": "website"}, {"from": "website", "to": "ranker"},
+                {"from": "ranker", "to": "website"}, {"from": "website", "to": "shoppers"},
+                {"from": "affiliates", "to": "partner-api"}, {"from": "partner-api", "to": "ranker"},
+                {"from": "ranker", "to": "partner-api"}, {"from": "partner-api", "to": "affiliates"}])
+    limits = {f.technique_id: m for f in predict(s).findings if f.component == "ranker" for m in f.mitigations
+              if m.id == "AML.M0004"}
+    # leaking through scores names the partner API alone: its own limit is the one in place there
+    assert limits["AML.T0024"].component == "partner-api"
+    assert all(m.in_place and m.in_place_at == m.component for m in limits.values()), limits

@@ -225,8 +225,12 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         mitigation = matrix.mitigation(mid)
         placement, rule_stage = placements.get(mid, (None, rules[0].stage))
         # in place only when every component it must be on holds it; else advised where it is missing
-        held = [(t, holder(system, comp, t, mid, front, technique_id))
-                for t in places(system, comp, placement.component if placement else AT_THE_API.get(mid), named)]
+        # held on the way in: named where it is placed when that one holds it (not the first holder that
+        # happens to guard the component by another way)
+        held = [(t, t.id if h is not None and t.id != comp.id and holds(t, mid, technique_id) else h)
+                for t, h in ((t, holder(system, comp, t, mid, front, technique_id))
+                             for t in places(system, comp, placement.component if placement else AT_THE_API.get(mid),
+                                             named))]
         lacking = [t for t, h in held if h is None]
         target, held_at = (lacking[0], None) if lacking else held[0]
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
