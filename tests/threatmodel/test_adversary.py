@@ -397,3 +397,46 @@ def test_an_evader_who_sees_the_decisions_where_they_sign_in_can_check_and_hand_
     for tid in ("AML.T0042", "AML.T0043.003"):
         reasons = [r for f in got.findings if f.technique_id == tid for r in f.reasons]
         assert any(r.startswith("intruder sees detector's decisions") for r in reasons) is checks, tid
+
+
+NOTES = """\
+name: notes
+components:
+  - {id: doctors, kind: external, actor: user}
+  - {id: web, kind: service, audience: %s, authentication: oauth, returns: text}
+  - {id: app, kind: llm-app, system_prompt: true}
+  - {id: llm, kind: model, task: generation, modality: text, trained_by: vendor, source: vendor-api}
+  - {id: portal-messages, kind: retrieval-store, writers: public}
+flows:
+  - {from: doctors, to: web}
+  - {from: web, to: app}
+  - {from: app, to: web}
+  - {from: web, to: doctors}
+  - {from: app, to: llm}
+  - {from: llm, to: app}
+  - {from: portal-messages, to: app}
+"""
+
+
+@pytest.mark.parametrize(("audience", "access", "sees"), [
+    ("internal", "[content]", False), ("internal", "[account]", True), ("public", "[content]", True)])
+def test_an_adversary_gets_an_llms_words_for_their_own_use_only_where_they_read_them(audience, access, sees):
+    # planting text in what the app reads, they never see its answers unless those are published
+    text = with_adversary(NOTES % audience, actor="criminal", goals="[misuse, compromise]", access=access)
+    got = {(f.component, f.technique_id) for f in predict(load_system_text(text)).findings}
+    assert (("llm", "AML.T0048.002") in got) is sees
+    if audience == "internal":
+        assert (("app", "AML.T0102") in got) is sees  # commands for their malware: theirs only if they read them
+
+
+def test_generated_content_published_to_the_internet_is_a_misusers_whoever_reads_it():
+    text = with_adversary("""\
+name: release
+components:
+  - {id: internet, kind: external, actor: internet}
+  - {id: lm, kind: model, task: generation, modality: text, trained_by: us}
+flows:
+  - {from: lm, to: internet, data: released weights}
+""", actor="researcher", goals="[misuse]", access="[public]")
+    got = {(f.component, f.technique_id) for f in predict(load_system_text(text)).findings}
+    assert ("lm", "AML.T0048.002") in got

@@ -125,3 +125,21 @@ def test_a_ci_runner_no_agent_calls_is_no_agent_tool_to_poison_or_imitate():
     for tid in agent_tool_only:
         assert "ci" not in on(got, tid), tid
         assert "mcp-search" in on(got, tid), tid  # the tool the agent does call keeps them
+
+
+@pytest.mark.parametrize(("writes", "eroded"), [(True, True), (False, False)])
+def test_records_an_agent_writes_through_a_tool_can_be_corrupted_by_whoever_steers_it(writes, eroded):
+    tool = {"id": "record-writer", "side_effects": "write" if writes else "read"}
+    s = extended(agent(tool), [{"id": "records", "kind": "dataset", "writers": "internal", "sensitive": True}],
+                 [{"from": "record-writer", "to": "records"} if writes else {"from": "records", "to": "record-writer"}])
+    got = predict(s)
+    assert ("records" in on(got, "AML.T0059")) is eroded
+
+
+@pytest.mark.parametrize(("mail_from_outside", "gathered"), [(True, True), (False, False)])
+def test_a_tool_trimmed_to_its_user_still_gathers_their_data_for_whoever_plants_text_it_reads(
+        mail_from_outside, gathered):
+    tool = {"id": "mail-read", "side_effects": "read", "per_user": True, "sensitive": True}
+    s = extended(agent(tool), [{"id": "senders", "kind": "external", "actor": "internet"}],
+                 [{"from": "senders", "to": "mail-read"}] if mail_from_outside else [])
+    assert ("app" in on(predict(s), "AML.T0085.001")) is gathered

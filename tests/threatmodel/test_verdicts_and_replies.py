@@ -226,3 +226,27 @@ def test_a_channel_to_people_says_how_anyone_gets_to_send_on_it(authentication, 
     reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0073" for r in f.reasons]
     assert reasons and "unauthenticated" not in reasons[0]
     assert f"authentication: {authentication}, open sign-up: {'yes' if signup else 'unstated'}" in reasons[0]
+
+
+def forum(readers: bool = True, screened: bool = True) -> System:
+    """Uploads pass a moderation classifier; the accepted ones go on a forum that answers nothing itself."""
+    return system([{"id": "uploaders", "kind": "external", "actor": "user"},
+                   {"id": "upload-api", "kind": "service", "audience": "public", "returns": "labels"},
+                   {"id": "moderation", "kind": "model", "task": "classification", "modality": "image"},
+                   {"id": "forum", "kind": "service", "audience": "public", "returns": "none"},
+                   *([{"id": "readers", "kind": "external", "actor": "user"}] if readers else [])],
+                  [{"from": "uploaders", "to": "upload-api"},
+                   *([{"from": "upload-api", "to": "moderation"}, {"from": "moderation", "to": "upload-api"}]
+                     if screened else []),
+                   {"from": "upload-api", "to": "uploaders"}, {"from": "upload-api", "to": "forum"},
+                   *([{"from": "forum", "to": "readers"}] if readers else [])])
+
+
+@pytest.mark.parametrize(("readers", "screened", "harmed"), [(True, True, True), (False, True, False),
+                                                            (True, False, False)])
+def test_what_slips_past_a_moderation_model_harms_those_it_is_published_to(readers, screened, harmed):
+    got = predict(forum(readers, screened))
+    assert ("AML.T0048.003" in {f.technique_id for f in got.findings if f.component == "forum"}) is harmed
+    if harmed:
+        reason = next(f for f in got.findings if f.component == "forum" and f.technique_id == "AML.T0048.003").reason
+        assert "readers" in reason and "moderation" in reason
