@@ -217,3 +217,18 @@ def test_an_adversary_is_said_to_have_no_path_only_when_a_wider_search_finds_non
     # the insider's best few candidates all fail the walk on this system; a path further down does not
     tm = tmr.build(load_system(Path(__file__).parent / "data" / "clinical-notes.yaml"), k=5)
     assert not tm.pathless and {p.adversary for p in tm.paths} == {"record-planter", "snooping-insider"}
+
+
+def test_a_path_says_which_of_its_steps_a_control_in_place_already_stops():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel import report as tmr
+
+    # the assistant waits for a person before its weightier actions: steps through its tools meet that
+    tm = tmr.build(load_system_text((WIKI % ", properties: {financial: true}").replace(
+        "autonomy: autonomous", "autonomy: human-approval")))
+    held = [dict(zip(p.techniques, tm.step_held(p), strict=True)) for p in tm.paths]
+    assert any(h.get("AML.T0053") == ("AML.M0029",) for h in held), held
+    data = tm.as_dict()["paths"]
+    assert any(d["held"].get("AML.T0053") == ["AML.M0029"] for d in data)
+    md = tmr.report_markdown(tm)
+    assert "stopped by AML.M0029 (in place)" in md and "stopped by AML.M0029 (in place)" in tmr.report_html(tm)

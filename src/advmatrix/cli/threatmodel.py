@@ -228,5 +228,6 @@ def _table(tm) -> None:
     for i, path in enumerate(tm.paths, 1):
         by = f" by {escape(path.adversary)}" if path.adversary else ""
         out.print(f"path {i}{by} ({path.score:.3g} per step, {path.probability:.3g} overall): "
-                  + " → ".join(f"{s.technique} ({escape(', '.join(on))})"
-                               for s, on in zip(path.steps, tm.path_components(path), strict=True)))
+                  + " → ".join(f"{s.technique} ({escape(', '.join(on))}{'; held: ' + ', '.join(h) if h else ''})"
+                               for s, on, h in zip(path.steps, tm.path_components(path), tm.step_held(path),
+                                                   strict=True)))

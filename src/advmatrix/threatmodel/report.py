@@ -28,7 +28,16 @@ from .._files import atomic_path, check_writable, is_special, write_atomic
 from ..errors import FormatError, UsageError
 from ._bomcheck import bom_lines
 from ._load import read_text, read_yaml
-from ._markdown import PATHS_NOTE, advised_on, component_aside, evidence_text, gap_lines, held_note, report_markdown
+from ._markdown import (
+    PATHS_NOTE,
+    advised_on,
+    component_aside,
+    evidence_text,
+    gap_lines,
+    held_note,
+    held_step,
+    report_markdown,
+)
 from ._references import mixed_script
 from ._sarif import findings_sarif
 from ._transitions import Path as AttackPath
@@ -109,6 +118,16 @@ class ThreatModel:
         technique was found on, for a path not walked on this system)."""
         return path.on or tuple(self.prediction.components_for(t) for t in path.techniques)
 
+    def step_held(self, path: AttackPath) -> tuple[tuple[str, ...], ...]:
+        """For each step of ``path``, the controls in place that stop it on every component it is taken on
+        (empty where one of them lacks any): a path through a held approval step is still drawn, but said."""
+        out = []
+        for t, on in zip(path.techniques, self.path_components(path), strict=True):
+            found = [f for f in self.prediction.findings if f.technique_id == t and f.component in on]
+            ok = bool(found) and all(f.mitigated for f in found)
+            out.append(tuple(dict.fromkeys(m.id for f in found for m in f.preventive if m.in_place)) if ok else ())
+        return tuple(out)
+
     def as_dict(self) -> dict[str, Any]:
         """The prediction, the attack paths and the source, as plain data (``threatmodel.json``; its keys are
         documented in docs/threatmodel-system.md, "The JSON report")."""
@@ -118,7 +137,8 @@ class ThreatModel:
                            if (s := getattr(f, "score", None)) is not None},
                 "paths": [{**p.to_dict(), "mermaid": p.mermaid(),
                            "components": {t: list(on) for t, on in zip(p.techniques, self.path_components(p),
-                                                                      strict=True)}}
+                                                                      strict=True)},
+                           "held": {t: list(h) for t, h in zip(p.techniques, self.step_held(p), strict=True) if h}}
                           for p in self.paths],
                 "pathless": [{"adversary": a, "goals": list(self.system.component(a).get("goals") or ())}
                              for a in self.pathless],
@@ -249,7 +269,7 @@ def report_html(tm: ThreatModel) -> str:
         tm=tm, p=tm.prediction, system_mermaid=system_mermaid(tm.system), system_svg=system_svg(tm.system),
         path_svg=lambda path, n: path_svg([(s.technique, s.name, s.tactic_name) for s in path.steps], f"path{n}"),
         evidence=evidence_text, aside=lambda component: component_aside(tm, component), gaps=gap_lines(tm),
-        advised_on=advised_on, held_note=held_note, scores=dict(tm.prediction.scores),
+        advised_on=advised_on, held_note=held_note, held_step=held_step, scores=dict(tm.prediction.scores),
         names={f.technique_id: f.name for f in tm.prediction.findings},
         paths_note=PATHS_NOTE, colour=_TIER_COLOUR, version=__version__)
 
