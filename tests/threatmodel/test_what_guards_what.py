@@ -692,3 +692,15 @@ def test_a_limit_held_on_each_api_is_said_held_where_it_is_placed():
     # leaking through scores names the partner API alone: its own limit is the one in place there
     assert limits["AML.T0024"].component == "partner-api"
     assert all(m.in_place and m.in_place_at == m.component for m in limits.values()), limits
+
+
+def test_controls_around_a_vendors_hosted_model_go_in_our_app_that_calls_it():
+    s = system([{"id": "staff", "kind": "external", "actor": "user"},
+                {"id": "app", "kind": "llm-app", "system_prompt": True},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                 "source": "vendor-api", "artifact_format": "hosted"}],
+               [{"from": "staff", "to": "app"}, {"from": "app", "to": "staff"}, {"from": "app", "to": "llm"},
+                {"from": "llm", "to": "app"}])
+    placed = {(f.component, m.id): m.component for f in predict(s).findings for m in f.mitigations}
+    around = {k: v for k, v in placed.items() if k[0] == "llm" and k[1] in ("AML.M0020", "AML.M0006")}
+    assert around and set(around.values()) == {"app"}, around

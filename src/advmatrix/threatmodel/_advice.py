@@ -227,10 +227,10 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         # in place only when every component it must be on holds it; else advised where it is missing
         # held on the way in: named where it is placed when that one holds it (not the first holder that
         # happens to guard the component by another way)
+        kind = placement.component if placement else AT_THE_API.get(mid) or _around_hosted(comp, mid)
         held = [(t, t.id if h is not None and t.id != comp.id and holds(t, mid, technique_id) else h)
                 for t, h in ((t, holder(system, comp, t, mid, front, technique_id))
-                             for t in places(system, comp, placement.component if placement else AT_THE_API.get(mid),
-                                             named))]
+                             for t in places(system, comp, kind, named))]
         lacking = [t for t, h in held if h is None]
         target, held_at = (lacking[0], None) if lacking else held[0]
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
@@ -280,6 +280,17 @@ def _vouches_for_publisher(comp: Component, mid: str, technique_id: str) -> bool
     code the finding is about: held, it is shown in place and clears nothing (as telemetry does not)."""
     return (mid in ("AML.M0013", "AML.M0014") and technique_id in PUBLISHERS_OWN and comp.kind == "model"
             and (comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source"))
+
+
+#: Controls that wrap a model rather than change it (guardrails, guidelines, detecting adversarial inputs, an
+#: ensemble): on a vendor's hosted model, which we cannot change, they go in our app (or service) that calls it.
+AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0015", "AML.M0020", "AML.M0021"})
+
+
+def _around_hosted(comp: Component, mid: str) -> str | None:
+    """The kind a wrapping control goes on for a vendor-hosted model (the app in front), else None."""
+    hosted = comp.kind == "model" and (comp.get("artifact_format") == "hosted" or comp.get("source") == "vendor-api")
+    return "llm-app" if hosted and mid in AROUND_THE_MODEL else None
 
 
 #: Controls of the data a model learns from (Sanitize Training Data, Maintain AI Dataset Provenance).
