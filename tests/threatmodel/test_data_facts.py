@@ -280,3 +280,13 @@ def test_documents_staff_and_partners_write_may_hold_their_keys(writers, harvest
         if c["id"] == "lessons":
             c["writers"] = writers
     assert ("AML.T0082" in found(System.model_validate(data), "tutor")) is harvested
+
+
+@pytest.mark.parametrize(("component", "moves_money"), [
+    ({"id": "x", "kind": "dataset", "sensitive": True}, False),
+    ({"id": "x", "kind": "tool", "side_effects": "read"}, False),
+    ({"id": "x", "kind": "tool", "side_effects": "write"}, True),
+    ({"id": "x", "kind": "service", "audience": "internal"}, True)])
+def test_only_what_acts_moves_money(component, moves_money):
+    s = System.model_validate({"name": "t", "components": [{**component, "properties": {"financial": True}}]})
+    assert ("AML.T0048.000" in {f.technique_id for f in predict(s).findings if f.component == "x"}) is moves_money

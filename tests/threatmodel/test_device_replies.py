@@ -88,3 +88,8 @@ def test_an_apps_costly_calls_are_limited_at_the_api_it_calls_not_on_the_phone()
     costly = next(f for f in got.findings if f.component == "keyboard" and f.technique_id == "AML.T0034.001")
     limit = next(m for m in costly.mitigations if m.id == "AML.M0004")
     assert limit.component == "cloud-api" and limit.in_place_at == "cloud-api"
+
+
+def test_an_llm_app_shipped_to_peoples_machines_can_be_unpacked_from_its_store():
+    got = predict(keyboard())
+    assert "AML.T0004" in {f.technique_id for f in got.findings if f.component == "keyboard"}
