@@ -3,7 +3,10 @@ upload, a chat box is not a planted document, and a control shields only what pa
 
 from __future__ import annotations
 
-from advmatrix.threatmodel import predict
+from pathlib import Path
+
+from advmatrix.threatmodel import load_system, load_system_text, predict
+from advmatrix.threatmodel import report as tmr
 from advmatrix.threatmodel.system import System
 
 from .test_rules import bundled_hits, system
@@ -92,11 +95,6 @@ def test_reasons_name_what_their_own_branch_matched():
 
 
 def test_attack_paths_go_through_the_likely_techniques_and_name_their_components():
-    from pathlib import Path
-
-    from advmatrix.threatmodel import load_system
-    from advmatrix.threatmodel import report as tmr
-
     example = Path(__file__).resolve().parents[2] / "examples" / "systems" / "support-agent.yaml"
     tm = tmr.build(load_system(example))
     likely = set(tm.prediction.likely_technique_ids)
@@ -176,9 +174,6 @@ flows:
 
 
 def test_a_hedged_harm_is_no_attack_paths_goal_while_the_description_leaves_it_open():
-    from advmatrix.threatmodel import load_system_text
-    from advmatrix.threatmodel import report as tmr
-
     hedged = tmr.build(load_system_text(WIKI % ""))
     money = next(f for f in hedged.prediction.findings if f.technique_id == "AML.T0048.000")
     assert money.hedged_on == ("properties.financial",) and money.as_dict()["hedged_on"] == ["properties.financial"]
@@ -190,9 +185,6 @@ def test_a_hedged_harm_is_no_attack_paths_goal_while_the_description_leaves_it_o
 
 
 def test_a_hedged_harm_is_still_the_goal_where_it_is_the_only_one():
-    from advmatrix.threatmodel import load_system_text
-    from advmatrix.threatmodel import report as tmr
-
     # the fraudster wants to pass as someone, and money moved through the bot is all that serves it
     tm = tmr.build(load_system_text("""\
 name: bot
@@ -209,20 +201,12 @@ flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}]
 
 
 def test_an_adversary_is_said_to_have_no_path_only_when_a_wider_search_finds_none_either():
-    from pathlib import Path
-
-    from advmatrix.threatmodel import load_system
-    from advmatrix.threatmodel import report as tmr
-
     # the insider's best few candidates all fail the walk on this system; a path further down does not
     tm = tmr.build(load_system(Path(__file__).parent / "data" / "clinical-notes.yaml"), k=5)
     assert not tm.pathless and {p.adversary for p in tm.paths} == {"record-planter", "snooping-insider"}
 
 
 def test_a_path_says_which_of_its_steps_a_control_in_place_already_stops():
-    from advmatrix.threatmodel import load_system_text
-    from advmatrix.threatmodel import report as tmr
-
     # the assistant waits for a person before its weightier actions: steps through its tools meet that
     tm = tmr.build(load_system_text((WIKI % ", properties: {financial: true}").replace(
         "autonomy: autonomous", "autonomy: human-approval")))
