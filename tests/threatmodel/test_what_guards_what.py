@@ -704,3 +704,66 @@ def test_controls_around_a_vendors_hosted_model_go_in_our_app_that_calls_it():
     placed = {(f.component, m.id): m.component for f in predict(s).findings for m in f.mitigations}
     around = {k: v for k, v in placed.items() if k[0] == "llm" and k[1] in ("AML.M0020", "AML.M0006")}
     assert around and set(around.values()) == {"app"}, around
+
+
+def test_a_vendors_hosted_model_is_not_told_to_harden_itself_or_hold_back_its_files():
+    s = system([{"id": "staff", "kind": "external", "actor": "user"},
+                {"id": "app", "kind": "llm-app", "system_prompt": True},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                 "source": "vendor-api", "artifact_format": "hosted"},
+                {"id": "spy", "kind": "adversary", "actor": "competitor", "goals": ["steal-model", "evade"],
+                 "access": ["query"], "knowledge": "black-box"}],
+               [{"from": "staff", "to": "app"}, {"from": "app", "to": "staff"}, {"from": "app", "to": "llm"},
+                {"from": "llm", "to": "app"}])
+    on_llm = {m for (c, _, m) in held(s) if c == "llm"}
+    assert on_llm and not {"AML.M0003", "AML.M0001"} & on_llm  # the vendor's to do, not ours
+    placed = {(f.component, m.id): m.component for f in predict(s).findings for m in f.mitigations}
+    assert all(where == "app" for (c, m), where in placed.items() if c == "llm" and m == "AML.M0010")
+
+
+def test_output_guardrails_do_not_stand_against_a_tampered_framework_or_container():
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "app", "kind": "llm-app", "controls": ["AML.M0020"]},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "us",
+                 "artifact_format": "safetensors", "properties": {"container_image": True}}],
+               [{"from": "users", "to": "app"}, {"from": "app", "to": "users"}, {"from": "app", "to": "llm"},
+                {"from": "llm", "to": "app"}])
+    got = held(s)
+    assert not {t for (c, t, m) in got if c == "llm" and m == "AML.M0020"} & {"AML.T0010.001", "AML.T0010.004"}
+
+
+def test_a_checked_hash_of_our_copy_does_not_stop_anyone_downloading_the_public_model():
+    s = system([{"id": "m", "kind": "model", "task": "classification", "modality": "image", "trained_by": "open-source",
+                 "source": "huggingface", "artifact_format": "safetensors", "signed": True},
+                {"id": "spy", "kind": "adversary", "actor": "criminal", "goals": ["evade"], "access": ["public"],
+                 "knowledge": "gray-box"}])
+    check = [m for f in predict(s).findings if f.technique_id == "AML.T0002.001" for m in f.mitigations
+             if m.id == "AML.M0014"]
+    assert check and all(not m.prevents for m in check)
+
+
+def test_a_model_a_vendor_trained_is_not_ours_to_retrain_harden_or_clean():
+    s = system([{"id": "pacs", "kind": "service", "audience": "internal", "returns": "labels"},
+                {"id": "triage", "kind": "model", "task": "classification", "modality": "image",
+                 "trained_by": "vendor", "source": "vendor", "artifact_format": "onnx"}],
+               [{"from": "pacs", "to": "triage"}, {"from": "triage", "to": "pacs"}])
+    on_model = {(t, m) for (c, t, m) in held(s) if c == "triage"}
+    assert any(t == "AML.T0018.000" for t, _ in on_model)
+    assert not {m for _, m in on_model} & {"AML.M0003", "AML.M0007", "AML.M0025", "AML.M0001"}, on_model
+
+
+def test_no_query_control_goes_in_software_on_the_attackers_own_machine():
+    # an endpoint agent on customers' PCs asks the cloud model about unknown files
+    s = system([{"id": "pcs", "kind": "external", "actor": "user"},
+                {"id": "agent", "kind": "service", "audience": "public", "returns": "labels",
+                 "properties": {"on_device": True}},
+                {"id": "reputation-api", "kind": "service", "audience": "public", "returns": "scores",
+                 "rate_limited": True},
+                {"id": "cloud-model", "kind": "model", "task": "classification", "modality": "tabular",
+                 "trained_by": "us"}],
+               [{"from": "pcs", "to": "agent"}, {"from": "agent", "to": "pcs"},
+                {"from": "agent", "to": "reputation-api"}, {"from": "reputation-api", "to": "agent"},
+                {"from": "reputation-api", "to": "cloud-model"}, {"from": "cloud-model", "to": "reputation-api"}])
+    advice = [m for f in predict(s).findings if f.component == "cloud-model" for m in f.mitigations
+              if m.id in ("AML.M0002", "AML.M0004")]
+    assert advice and all(m.component == "reputation-api" and "agent" not in m.also_on for m in advice), advice

@@ -91,7 +91,14 @@ UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"
                    # a link clicked in a reply loads no model file: the checks of artifacts and libraries that
                    # user execution inherits act on files, and ATLAS names none for a malicious link
                    *(("AML.T0011.003", m) for m in ("AML.M0011", "AML.M0013", "AML.M0014", "AML.M0016",
-                                                     "AML.M0023"))})
+                                                     "AML.M0023")),
+                   # an attack crafted on a stand-in and carried over asks our model nothing while it is made
+                   ("AML.T0043.002", "AML.M0004"), ("AML.T0043.002", "AML.M0002"),
+                   # guardrails on what a model writes do not see a tampered framework or a swapped container
+                   ("AML.T0010.001", "AML.M0020"), ("AML.T0010.004", "AML.M0020")})
+#: (technique, mitigation) pairs ATLAS links that, held, are shown in place but stop nothing: checking the
+#: hash of our own copy does not keep anyone from downloading the public model it came from.
+HELD_BUT_IDLE = frozenset({("AML.T0002.001", "AML.M0014")})
 #: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
 #: exfiltration and prompt injection alike, and a logged theft is still a theft: held, it is shown in
 #: place but clears no finding at ``--fail-on`` (the other ATLAS mitigations stop or narrow the attack).
@@ -151,6 +158,13 @@ def _near(system: System, comp: Component, what: str, fits: Callable[[Component]
         fits(c) for c in (system.components if comp.kind == "adversary" else behind(system, comp))))
 
 
+def _makers_own(comp: Component, mid: str) -> bool:
+    """Whether ``mid`` is the maker's to do for a model a vendor trained and we use as it came (see
+    :data:`MAKERS_OWN`): a rule placing it on the model's data cannot make it ours either."""
+    return (mid in MAKERS_OWN and comp.kind == "model" and comp.get("trained_by") == "vendor"
+            and comp.get("fine_tuned") is not True)
+
+
 def _fits(system: System, comp: Component, mid: str) -> bool:
     """Whether mitigation ``mid`` can apply where ``comp``'s finding is: a generative-AI control needs a
     generative component there or behind it, multi-modal sensors a model there or behind it that senses
@@ -194,6 +208,8 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         # at or behind the finding: an intent classifier reading transcripts has no audio to check
         return _near(system, comp, "media", lambda c: c.kind == "model" and (
             c.get("modality") in _MEDIA_READ or bool({"image", "audio", "video"} & set(c.get("outputs") or ()))))
+    if mid in ACCESS_AT_REST and comp.kind == "model" and comp.properties.get("on_device") is True:
+        return False  # weights on people's own machines are theirs to read
     if mid in OURS_TO_PUBLISH and comp.kind == "model":
         # limiting what we publish about a model is ours to do only for a model we made or tuned
         return comp.get("trained_by") in ("us", None) or comp.get("fine_tuned") is True
@@ -218,7 +234,7 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
     linked += [m.id for m, _ in matrix.mitigations_of(parent) if (technique_id, m.id) not in UNFIT] if parent else []
     # a query control a rule places still needs a service the queries pass (not one on the attacker's own device)
     ids = [m for m in dict.fromkeys(linked + list(placements))
-           if (m in placements and m not in AT_THE_API) or _fits(system, comp, m)]
+           if not _makers_own(comp, m) and ((m in placements and m not in AT_THE_API) or _fits(system, comp, m))]
     front = 0 if comp.kind == "adversary" else front_bits(system, comp)
     out = []
     for mid in ids:
@@ -279,12 +295,18 @@ def _vouches_for_publisher(comp: Component, mid: str, technique_id: str) -> bool
     """Whether ``mid`` is a signature check that, on this model's file, vouches only for the publisher of the
     code the finding is about: held, it is shown in place and clears nothing (as telemetry does not)."""
     return (mid in ("AML.M0013", "AML.M0014") and technique_id in PUBLISHERS_OWN and comp.kind == "model"
-            and (comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source"))
+            and (comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source")) \
+        or (technique_id, mid) in HELD_BUT_IDLE
 
 
 #: Controls that wrap a model rather than change it (guardrails, guidelines, detecting adversarial inputs, an
 #: ensemble): on a vendor's hosted model, which we cannot change, they go in our app (or service) that calls it.
-AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0015", "AML.M0020", "AML.M0021"})
+AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0010", "AML.M0015", "AML.M0020", "AML.M0021"})
+#: What only the maker of a model can do to it (harden it, clean and trace what it learns from, hold back
+#: its files): for a model a vendor trained and we use as it came, the vendor's obligation, not advice to us.
+MAKERS_OWN = frozenset({"AML.M0001", "AML.M0003", "AML.M0007", "AML.M0025"})
+#: Access controls on weights at rest or in production: nothing of ours on a machine the attacker runs.
+ACCESS_AT_REST = frozenset({"AML.M0005", "AML.M0019"})
 
 
 def _around_hosted(comp: Component, mid: str) -> str | None:

@@ -64,8 +64,10 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
         for c in near:  # nearest first, each once (in front is also upstream)
             # nor, for a finding of the system's (a model's inputs), one that only pushes to it (over-the-air
             # updates): _fits counts none such as a way to query; an adversary meets whichever gate there is
+            # nor software on a machine the attacker runs (an endpoint agent): no control of ours holds there
             if c.kind == kind and c.id not in seen and not (answering and c.get("returns") == "none") \
-                    and not (comp.kind != "adversary" and delivers_only(system, c)):
+                    and not (comp.kind != "adversary" and delivers_only(system, c)) \
+                    and not (kind == "service" and _shipped(c)):
                 seen.add(c.id)
                 candidates.append(c)
                 if not named:  # only the nearest is wanted
@@ -109,7 +111,8 @@ def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Com
     :func:`places` meets: in front of ``comp``, nearest first; else (not for a service) upstream, else
     behind it, in file order. Each part is looked at only when its bit set holds one."""
     def fits(c: Component) -> bool:
-        return c.kind == kind and not (answering and c.get("returns") == "none") and not delivers_only(system, c)
+        return c.kind == kind and not (answering and c.get("returns") == "none") and not delivers_only(system, c) \
+            and not (kind == "service" and _shipped(c))
 
     mask = system.memo(("fits-bits", kind, answering),
                        lambda: system.bits_of(c.id for c in system.components if fits(c)))
