@@ -767,3 +767,22 @@ def test_no_query_control_goes_in_software_on_the_attackers_own_machine():
     advice = [m for f in predict(s).findings if f.component == "cloud-model" for m in f.mitigations
               if m.id in ("AML.M0002", "AML.M0004")]
     assert advice and all(m.component == "reputation-api" and "agent" not in m.also_on for m in advice), advice
+
+
+def test_query_controls_go_on_the_public_door_not_on_the_internal_endpoint_behind_the_app():
+    # visitors chat through a public API; the bot calls our own model server, which only it reaches
+    s = system([{"id": "visitors", "kind": "external", "actor": "user"},
+                {"id": "chat-api", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "bot", "kind": "llm-app", "system_prompt": True},
+                {"id": "llm-serving", "kind": "service", "audience": "internal", "returns": "text"},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "us"},
+                {"id": "tickets", "kind": "dataset", "used_for": ["fine-tuning"], "writers": "internal",
+                 "sensitive": True}],
+               [{"from": "visitors", "to": "chat-api"}, {"from": "chat-api", "to": "visitors"},
+                {"from": "chat-api", "to": "bot"}, {"from": "bot", "to": "chat-api"},
+                {"from": "bot", "to": "llm-serving"}, {"from": "llm-serving", "to": "bot"},
+                {"from": "llm-serving", "to": "llm"}, {"from": "llm", "to": "llm-serving"},
+                {"from": "tickets", "to": "llm"}])
+    places = {m.component for f in predict(s).findings if f.component == "llm" for m in f.mitigations
+              if m.id in ("AML.M0004", "AML.M0002")}
+    assert places == {"chat-api"}, places

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterator
 from ._closure import reach_sets
 from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
 from ._conditions import STORES
-from .system import Component, System, is_training_data
+from .system import Component, System, is_entry, is_training_data
 
 __all__ = ["AT_THE_API", "delivers_only", "front_bits", "holder", "holds", "in_front", "is_the_control", "places",
            "query_gates"]
@@ -74,7 +74,8 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
                     break
         if candidates:
             break
-    return [c for c in candidates if c.id in named] or candidates[:1] or [comp]
+    doors = [c for c in candidates if kind == "service" and _door(system, c)]  # as in _nearest
+    return [c for c in candidates if c.id in named] or doors[:1] or candidates[:1] or [comp]
 
 
 def called_apis(system: System, comp: Component) -> tuple[Component, ...]:
@@ -106,6 +107,13 @@ def query_gates(system: System) -> tuple[Component, ...]:
     return system.memo("query-gates", compute)
 
 
+def _door(system: System, c: Component) -> bool:
+    """Whether outsiders' queries come in at ``c``: a public service, or one an outside party's untrusted flow
+    enters."""
+    outside = system.outside()
+    return is_entry(c) or any(a in outside for a in system.flows_into(untrusted=True).get(c.id, ()))
+
+
 def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Component | None:
     """The first component of ``kind`` (with ``answering``, one that returns something) that
     :func:`places` meets: in front of ``comp``, nearest first; else (not for a service) upstream, else
@@ -120,8 +128,11 @@ def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Com
         if kind == "service":
             # the nearest that outsiders' queries reach, over flows not said trusted: not an internal batch job
             # fed from our own pool that happens to come first in the file
+            # and of those the door they come in by (a public API, or one an outside party calls), not an
+            # internal endpoint behind the app, where one limit is shared by every caller of the app
             front = [c for c in _breadth_first(system, comp) if fits(c)]
-            return next((c for c in front if system.is_exposed(c, untrusted_only=True)), front[0])
+            return next((c for c in front if _door(system, c)),
+                        next((c for c in front if system.is_exposed(c, untrusted_only=True)), front[0]))
         return next(c for c in _breadth_first(system, comp) if fits(c))
     # a service goes only where queries come in (in front, above); other kinds upstream, else behind
     ways = [] if kind == "service" else [False, True]
