@@ -440,3 +440,22 @@ flows:
 """, actor="researcher", goals="[misuse]", access="[public]")
     got = {(f.component, f.technique_id) for f in predict(load_system_text(text)).findings}
     assert ("lm", "AML.T0048.002") in got
+
+
+@pytest.mark.parametrize(("origin", "copied"), [({"trained_by": "open-source"}, False),
+                                               ({"trained_by": "open-source", "fine_tuned": True}, True),
+                                               ({"trained_by": "us"}, True)])
+def test_no_one_steals_by_queries_a_model_anyone_can_download_as_it_is(origin, copied):
+    fields = ", ".join(f"{k}: {str(v).lower()}" for k, v in origin.items())
+    text = with_adversary(CAMERA.replace("trained_by: us", fields), actor="competitor", goals="[steal-model]",
+                          access="[query]")
+    got = {f.technique_id for f in predict(load_system_text(text)).findings if f.component == "face-check"
+           and any(r.startswith("intruder") for r in f.reasons)}
+    assert bool({"AML.T0024.002", "AML.T0005.001"} & got) is copied
+
+
+@pytest.mark.parametrize(("access", "by_cyber_means"), [("[query, content]", False), ("[network]", True)])
+def test_data_leave_by_cyber_means_only_for_one_who_is_on_our_machines(access, by_cyber_means):
+    text = with_adversary(CAMERA, actor="criminal", goals="[steal-data]", access=access)
+    got = {f.technique_id for f in predict(load_system_text(text)).findings if f.component == "intruder"}
+    assert ("AML.T0025" in got) is by_cyber_means

@@ -290,3 +290,19 @@ def test_documents_staff_and_partners_write_may_hold_their_keys(writers, harvest
 def test_only_what_acts_moves_money(component, moves_money):
     s = System.model_validate({"name": "t", "components": [{**component, "properties": {"financial": True}}]})
     assert ("AML.T0048.000" in {f.technique_id for f in predict(s).findings if f.component == "x"}) is moves_money
+
+
+@pytest.mark.parametrize(("task", "leaks"), [("classification", False), ("text-recognition", True)])
+def test_what_a_model_learned_leaks_through_an_app_behind_it_only_if_it_writes_text(task, leaks):
+    # a phishing classifier's labelled mail, or an OCR model's scans, before an LLM that reads its output
+    s = System.model_validate({"name": "t", "components": [
+        {"id": "senders", "kind": "external", "actor": "internet"},
+        {"id": "m", "kind": "model", "task": task, "modality": "text"},
+        {"id": "labelled", "kind": "dataset", "used_for": ["training"], "writers": "internal", "sensitive": True},
+        {"id": "writer", "kind": "llm-app", "system_prompt": True},
+        {"id": "staff", "kind": "external", "actor": "user"}],
+        "flows": [{"from": "senders", "to": "m"}, {"from": "labelled", "to": "m"}, {"from": "m", "to": "writer"},
+                  {"from": "senders", "to": "writer"}, {"from": "writer", "to": "staff"}]})
+    reasons = [r for f in predict(s).findings if f.component == "writer" and f.technique_id == "AML.T0057"
+               for r in f.reasons]
+    assert any("labelled" in r for r in reasons) is leaks

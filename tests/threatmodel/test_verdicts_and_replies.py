@@ -247,6 +247,8 @@ def forum(readers: bool = True, screened: bool = True) -> System:
 def test_what_slips_past_a_moderation_model_harms_those_it_is_published_to(readers, screened, harmed):
     got = predict(forum(readers, screened))
     assert ("AML.T0048.003" in {f.technique_id for f in got.findings if f.component == "forum"}) is harmed
+    # and what slips past shows under our name, where people read it
+    assert ("AML.T0048.001" in {f.technique_id for f in got.findings if f.component == "forum"}) is harmed
     if harmed:
         reason = next(f for f in got.findings if f.component == "forum" and f.technique_id == "AML.T0048.003").reason
         assert "readers" in reason and "moderation" in reason

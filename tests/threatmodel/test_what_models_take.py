@@ -265,6 +265,8 @@ def test_a_gguf_files_chat_template_can_run_code_in_a_loader_as_a_pickle_can(fac
 
 @pytest.mark.parametrize(("facts", "reason"), [
     ({"trained_by": "open-source"}, "m is maintained by someone else who can change it after we trusted it"),
+    ({"trained_by": "open-source", "fine_tuned": True, "base_model": "vit-base"},
+     "m is tuned from a base model (vit-base) someone else maintains, who can change it before we pull it again"),
     ({"trained_by": "us", "fine_tuned": True, "base_model": "whisper-small"},
      "m is tuned from a base model (whisper-small) someone else maintains, who can change it before we pull it again"),
     ({"trained_by": "us", "fine_tuned": False}, None),  # ours, kept on a hub: its account is another finding's
@@ -273,3 +275,25 @@ def test_a_rug_pull_is_of_what_someone_else_maintains_not_of_the_model_we_tuned(
     s = behind_public_api({"task": "classification", "modality": "image", "source": "huggingface", **facts})
     got = [r for f in predict(s).findings if f.component == "m" and f.technique_id == "AML.T0109" for r in f.reasons]
     assert got == ([reason] if reason else [])
+
+
+@pytest.mark.parametrize(("fields", "pulled_again"), [
+    ({"trained_by": "open-source"}, True),  # used as published: a new revision is what we load next
+    ({"trained_by": "open-source", "fine_tuned": True}, True),  # tuned from it: its base is pulled again to retune
+    ({"trained_by": "us", "fine_tuned": True}, True),
+    ({"trained_by": "us"}, False)])
+def test_a_model_from_a_hub_changes_under_us_only_through_what_we_pull_again(fields, pulled_again):
+    s = system([{"id": "m", "kind": "model", "task": "generation", "modality": "text", "source": "huggingface",
+                 "base_model": "an open model", **fields}])
+    reasons = [r for f in predict(s).findings if f.technique_id == "AML.T0109" for r in f.reasons]
+    assert bool(reasons) is pulled_again
+    if fields.get("fine_tuned"):
+        assert all("tuned from a base model" in r for r in reasons), reasons
+
+
+def test_an_update_feed_that_pushes_weights_is_no_public_product_to_read_about():
+    s = system([{"id": "cdn", "kind": "service", "audience": "public", "returns": "none"},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us",
+                 "properties": {"on_device": True}}],
+               [{"from": "cdn", "to": "m", "trusted": True}])
+    assert "AML.T0003" not in found(s, "cdn")
