@@ -827,3 +827,23 @@ flows:
     # and it goes down and up in the gaps between columns, where no box stands
     verticals = {x for (x, _), (x2, _) in zip(laned[0], laned[0][1:], strict=False) if x == x2}
     assert verticals and not any(bx <= x <= bx + bw for x in verticals for bx, _, bw, _ in boxes)
+
+
+def test_the_console_does_not_call_a_finding_covered_when_the_only_control_held_stops_nothing(cli, tmp_path,
+                                                                                           monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    (tmp_path / "s.yaml").write_text("""\
+name: hub
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: api, kind: service, audience: public, returns: labels, controls: [AML.M0024]}
+  - {id: m, kind: model, task: classification, modality: text, trained_by: open-source, source: huggingface,
+     artifact_format: pickle, signed: true, controls: [AML.M0013]}
+flows: [{from: u, to: api}, {from: api, to: m}, {from: m, to: api}, {from: api, to: u}]
+""")
+    r = cli("threatmodel", str(tmp_path / "s.yaml"), "--paths", "0")
+    rows = [line for line in r.out.splitlines() if "AML.T0047" in line]
+    # the chat's only mitigation, telemetry, is held: it records the use, it stops none of it
+    assert rows and "all in place" not in rows[0] and "none to adopt; in place, stopping nothing" in rows[0], rows
+    md = tmr.render(tmr.build(load_system_text((tmp_path / "s.yaml").read_text())), ["md"])["md"]
+    assert "AML.M0014 Verify AI Artifacts (held, does not stop this)" in md

@@ -201,7 +201,9 @@ def _table(tm) -> None:
         # "none" would say both "all in place" and "nothing to adopt": tell them apart, as the reports do.
         # a log records and stops nothing (the gate ignores it); an adversary's control goes on any component
         missing = ", ".join(m.id + ("" if m.prevents else " (records only)") for m in f.missing) or (
-            "none (all in place)" if f.mitigations else "none known in ATLAS")
+            "none (all in place)" if f.mitigated else
+            f"none to adopt; in place, stopping nothing: {', '.join(m.id for m in f.mitigations)}" if f.mitigations
+            else "none known in ATLAS")
         if f.missing and tm.system.component(f.component).kind == "adversary":
             missing += " (on any component)"
         if f.mitigated and f.missing:
