@@ -844,6 +844,6 @@ flows: [{from: u, to: api}, {from: api, to: m}, {from: m, to: api}, {from: api, 
     r = cli("threatmodel", str(tmp_path / "s.yaml"), "--paths", "0")
     rows = [line for line in r.out.splitlines() if "AML.T0047" in line]
     # the chat's only mitigation, telemetry, is held: it records the use, it stops none of it
-    assert rows and "all in place" not in rows[0] and "none to adopt; in place, stopping nothing" in rows[0], rows
+    assert rows and "all in place" not in rows[0] and "none to adopt" in rows[0], rows
     md = tmr.render(tmr.build(load_system_text((tmp_path / "s.yaml").read_text())), ["md"])["md"]
     assert "AML.M0014 Verify AI Artifacts (held, does not stop this)" in md
