@@ -263,3 +263,17 @@ flows: [{from: u, to: chat}, {from: chat, to: app}, {from: app, to: chat}, {from
         assert gone not in {f.technique_id for f in predict(told).for_component("app").findings}
     line = next(x for x in tmr.gap_lines(tmr.build(s, k=0)) if x.startswith("ticketer: 'readers'"))
     assert "could rule out" in line and "AML.T0086" in line and line.endswith("(for app).")
+
+
+def test_a_code_runner_is_not_asked_whether_it_only_adds():
+    # append_only beside code execution is an error: the open list must not suggest it
+    s = load_system_text("""\
+name: lab
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: app, kind: llm-app, tools: [python]}
+  - {id: python, kind: tool, side_effects: code-execution}
+  - {id: vandal, kind: adversary, actor: criminal, goals: [disrupt], access: [query]}
+flows: [{from: u, to: app}, {from: app, to: u}]
+""")
+    assert not [g for g in unstated(s) if (g.component, g.field) == ("python", "append_only")]
