@@ -326,21 +326,31 @@ def _trains(c: Component) -> bool:
 def own_training_sets(system: System, model: Component) -> tuple[Component, ...]:
     """The data sets ``model`` learns from: those used to train (or whose use is unstated) whose flows
     reach it without passing another model or an outside party (a preprocessing job between may)."""
-    def compute() -> tuple[Component, ...]:
-        back = system.flows_into()
-        seen, todo, found = {model.id}, [model.id], []
+    return system.memo("own-training-sets", lambda: _training_sets_by_model(system)).get(model.id, ())
+
+
+def _training_sets_by_model(system: System) -> dict[str, tuple[Component, ...]]:
+    # forward from each such data set, once per system: a walk back from every model crossed the whole
+    # fan-in of a shared API per model (quadratic on a star of thousands of models)
+    forward: dict[str, list[str]] = {}
+    for a, b, _ in system.edges():
+        forward.setdefault(a, []).append(b)
+    out: dict[str, list[Component]] = {}
+    for d in system.of_kind("dataset"):
+        if not (_trains(d) or not d.get("used_for")):  # unstated: it may train
+            continue
+        seen, todo = {d.id}, [d.id]
         while todo:
-            for n in back.get(todo.pop(), ()):
+            for n in forward.get(todo.pop(), ()):
                 c = system.component(n)
-                if n in seen or c.kind in ("model", "external"):
-                    continue
+                if n in seen or c.kind == "external" or (c.kind == "dataset" and (_trains(c) or not c.get("used_for"))):
+                    continue  # another training set is its own start
                 seen.add(n)
-                if c.kind == "dataset" and (_trains(c) or not c.get("used_for")):  # unstated: it may train
-                    found.append(c)
+                if c.kind == "model":
+                    out.setdefault(n, []).append(d)
                 else:
                     todo.append(n)
-        return tuple(sorted(found, key=lambda c: system.position(c.id)))
-    return system.memo(("own-training-sets", model.id), compute)
+    return {m: tuple(sorted(ds, key=lambda c: system.position(c.id))) for m, ds in out.items()}
 
 
 #: Agent controls that can be set per tool (a person approves payments, not page loads; one tool's
