@@ -786,3 +786,11 @@ def test_query_controls_go_on_the_public_door_not_on_the_internal_endpoint_behin
     places = {m.component for f in predict(s).findings if f.component == "llm" for m in f.mitigations
               if m.id in ("AML.M0004", "AML.M0002")}
     assert places == {"chat-api"}, places
+
+
+def test_training_data_controls_belong_to_data_preparation_whichever_finding_asks():
+    s = system([{"id": "feedback", "kind": "dataset", "writers": "public", "used_for": ["training"]},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "text", "trained_by": "us"}],
+               [{"from": "feedback", "to": "m"}])
+    stages = {(f.technique_id, m.stage) for f in predict(s).findings for m in f.mitigations if m.id == "AML.M0007"}
+    assert {t for t, _ in stages} >= {"AML.T0059", "AML.T0020"} and {st for _, st in stages} == {"Data Preparation"}

@@ -69,9 +69,9 @@ class MitigationAdvice:
                 "also_on": list(self.also_on)}
 
 
-def _default_stage(lifecycle: tuple[str, ...]) -> str:
-    if PREFERRED_STAGE in lifecycle or not lifecycle:
-        return PREFERRED_STAGE
+def _default_stage(lifecycle: tuple[str, ...], preferred: str = PREFERRED_STAGE) -> str:
+    if preferred in lifecycle or not lifecycle:
+        return preferred
     return lifecycle[0]
 
 
@@ -277,7 +277,9 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
                     and not (mid in AT_THE_API and needs_answers(technique_id) and c.get("returns") == "none")]
             if ways:
                 target, lacking = ways[0], ways
-        stage = (placement.stage if placement else None) or rule_stage or _default_stage(mitigation.lifecycle)
+        # the data a model learns from is cleaned and traced where it is prepared, whichever rule asks
+        stage = (placement.stage if placement else None) or rule_stage or _default_stage(
+            mitigation.lifecycle, "Data Preparation" if mid in TRAINING_DATA else PREFERRED_STAGE)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at,
                                     prevents=mid not in DETECTS_ONLY and not _vouches_for_publisher(comp, mid,
                                                                                                     technique_id),
