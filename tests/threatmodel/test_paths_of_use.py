@@ -216,3 +216,17 @@ def test_a_path_says_which_of_its_steps_a_control_in_place_already_stops():
     assert any(d["held"].get("AML.T0053") == ["AML.M0029"] for d in data)
     md = tmr.report_markdown(tm)
     assert "stopped by AML.M0029 (in place)" in md and "stopped by AML.M0029 (in place)" in tmr.report_html(tm)
+
+
+def test_each_adversarys_paths_run_through_its_own_short_list_not_anothers_wishes():
+    tm = tmr.build(load_system(Path(__file__).parent / "data" / "two-adversaries.yaml"), k=5)
+    p = tm.prediction
+    # stealing the fine-tune is likely because the competitor wants it; the abuser does not
+    assert "AML.T0024.002" in p.likely_for("competitor") and "AML.T0024.002" not in p.likely_for("abuser")
+    only_theirs = {(f.technique_id, f.component) for f in p.findings if f.adversaries == ("competitor",)}
+    assert only_theirs and not p.open_to(*next(iter(only_theirs)), "abuser")
+    abuser = [path for path in tm.paths if path.adversary == "abuser"]
+    assert abuser and all("AML.T0024.002" not in path.techniques for path in abuser), abuser
+    for path in abuser:
+        for t, on in zip(path.techniques, tm.path_components(path), strict=True):
+            assert not {(t, c) for c in on} & only_theirs

@@ -52,7 +52,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._facts import MATCHED, MOST_NAMED, merge_ids, merge_names, names_of, note_matched
+from ._facts import ADVERSARIES, MATCHED, MOST_NAMED, merge_ids, merge_names, names_of, note_matched
 from ._reach import adversary_access, adversary_reach
 from .system import Component, ServiceComponent, System, is_entry, is_training_data
 
@@ -232,6 +232,7 @@ class Condition:
             found = [c for c in found if _within_reach(system, c, comp, selector)]
         if found:
             facts["adversary"] = names_of(found)  # not {via}: that names where content comes from
+            facts[ADVERSARIES] = merge_ids(facts.get(ADVERSARIES, ""), "\x1f".join(c.id for c in found))
         return bool(found)
 
     def _present(self, system: System, comp: Component, facts: dict[str, str]) -> bool:

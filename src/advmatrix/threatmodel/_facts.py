@@ -17,6 +17,9 @@ MOST_NAMED = 8
 #: The facts key holding the ids of the components a graph leaf matched (no placeholder can name it): a
 #: mitigation meant for a dataset goes on the dataset the reason names, not the first one in the file.
 MATCHED = "\x00matched"
+#: Where an ``adversary`` leaf records the ids of the adversaries it matched (not among the ids a reason
+#: names: an adversary is no place for a mitigation to go).
+ADVERSARIES = MATCHED + "\x1eadversaries"
 
 
 def note_matched(facts: dict[str, str], found: list[Component], leaf: str) -> None:

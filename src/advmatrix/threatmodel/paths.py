@@ -192,7 +192,8 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
     if adversary is not None:
         others = adversaries - {adversary.id}
         adversaries = {adversary.id}
-        on = {t: cs - others for t, cs in on.items()}
+        # nor a finding that stands only because another adversary wants it (their theft of a model)
+        on = {t: {c for c in cs - others if prediction.open_to(t, c, adversary.id)} for t, cs in on.items()}
         reach, access = adversary_reach(system, adversary), adversary_access(system, adversary)
 
     def walk(ids: tuple[str, ...]) -> tuple[tuple[str, ...], ...] | None:
@@ -251,7 +252,8 @@ def adversary_entries(system: System, prediction: Prediction, model: TransitionM
     for t in prediction.technique_ids:
         if not any(ta.id in ENTRY_TACTICS for ta in model.matrix.tactics_of(t)):
             continue
-        mine = reach.intersection(prediction.components_for(t)) - others
+        mine = {c for c in reach.intersection(prediction.components_for(t)) - others
+                if adversary is None or prediction.open_to(t, c, adversary.id)}
         if mine and can_take(system, t, mine, access, reach):
             out.add(t)
     return out
@@ -288,7 +290,10 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     # a hedge ("where that moves money") waits on a field the description leaves open (listed there): no
     # path ends in it while another can, however often the harm is seen
     hedged = prediction.hedged_ids
-    likely, every = set(prediction.likely_technique_ids) - hedged, set(prediction.technique_ids) - hedged
+    every = set(prediction.technique_ids) - hedged
+    # each adversary's own short list (another's wishes do not make a step likely for them)
+    likely_of = {a and a.id: set(prediction.likely_for(a and a.id)) - hedged
+                 for a in (system.of_kind("adversary") or (None,))}
     adversaries = system.of_kind("adversary") or (None,)
     # keyed by id: components hold dicts, so they do not hash
     walks = {a and a.id: walker(system, prediction, None, a) for a in adversaries}
@@ -300,7 +305,7 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
         walk, first = walks[who], entries[who]
         # Paths through the likely techniques first: a chain of long shots is not the likeliest attack
         # even when its transitions are common.
-        for pool in (likely, every):
+        for pool in (likely_of[who], every):
             wanted = None if goals is None else goals & pool
             if len(mine) >= k or wanted == set():
                 continue
@@ -317,7 +322,8 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
 
     found = [p for who in walks for p in search_some(who, ends[who])]
     if not found and hedged:
-        likely, every = likely | (hedged & set(prediction.likely_technique_ids)), every | hedged
+        likely_of = {who: pool | (hedged & set(prediction.likely_for(who))) for who, pool in likely_of.items()}
+        every = every | hedged
         found = [p for who in walks for p in search(who, ends[who])]
     if not found and any(e is not None for e in ends.values()):
         # no learned move leads to a goal any adversary states: their ways in to any goal, rather than none

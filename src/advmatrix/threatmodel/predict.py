@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import FormatError
 from ..kb import bundled
 from ._advice import MitigationAdvice, advice
-from ._facts import matched_ids
+from ._facts import ADVERSARIES, matched_ids
 from ._load import read_yaml
 from ._ranker import Ranker, fit_ranker, specificity
 from .rules import Rule, RuleSet, bundled_rules
@@ -254,6 +254,9 @@ class TechniqueFinding:
     #: Where every rule that found it is a hedge (:attr:`.rules.Rule.hedged_on`): the fields it waits on,
     #: true while they are unstated. Empty where a rule found it outright.
     hedged_on: tuple[str, ...] = ()
+    #: Where every rule that found it asks for an adversary (:attr:`.rules.Rule.needs_adversary`), the ids of
+    #: the adversaries it was found for; empty where it stands for anyone.
+    adversaries: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -279,7 +282,8 @@ class TechniqueFinding:
         """Plain data for JSON."""
         return {"technique": self.technique_id, "name": self.name, "component": self.component,
                 "tier": self.tier, "score": self.score, "reasons": list(self.reasons), "rules": list(self.rules),
-                "hedged_on": list(self.hedged_on), "mitigations": [m.as_dict() for m in self.mitigations]}
+                "hedged_on": list(self.hedged_on), "adversaries": list(self.adversaries),
+                "mitigations": [m.as_dict() for m in self.mitigations]}
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,9 @@ class Prediction:
     #: The default cut: at most ``k`` techniques, each scoring at least ``threshold``.
     k: int = 25
     threshold: float = 0.0
+    #: Where the description names two or more adversaries, each one's short list: the default cut of the
+    #: scores without the rules only another adversary matched.
+    adversary_likely: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     # cached (the dataclass is frozen, its tuples too): the attack-path search asks which components
     # have a technique for each technique and adversary, and each answer had gathered every finding again
@@ -331,6 +338,20 @@ class Prediction:
         """The techniques every finding of which is a hedge (see :attr:`TechniqueFinding.hedged_on`)."""
         hedged = {f.technique_id for f in self.findings if f.hedged_on}
         return frozenset(hedged - {f.technique_id for f in self.findings if not f.hedged_on})
+
+    def likely_for(self, adversary: str | None) -> tuple[str, ...]:
+        """``adversary``'s short list (see :attr:`adversary_likely`), else the system's."""
+        return self.adversary_likely.get(adversary or "", self.likely_technique_ids)
+
+    @cached_property
+    def _found_for(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        return {(f.technique_id, f.component): f.adversaries for f in self.findings}
+
+    def open_to(self, technique_id: str, component: str, adversary: str) -> bool:
+        """Whether ``adversary`` can take the finding of ``technique_id`` on ``component``: it stands for
+        anyone, or was found for this adversary."""
+        found = self._found_for.get((technique_id, component), ())
+        return not found or adversary in found
 
     @property
     def likely_technique_ids(self) -> tuple[str, ...]:
@@ -370,7 +391,7 @@ class Prediction:
 
 def fired_rules(system: System, rules: RuleSet | Iterable[Rule] | None = None) -> list[tuple[Component, Rule, str]]:
     """(component, rule, reason) for every rule that matches a component, in component then rule order."""
-    return [(comp, rule, reason) for comp, rule, reason, _ in _fired(system, rules)]
+    return [(comp, rule, reason) for comp, rule, reason, _, _ in _fired(system, rules)]
 
 
 def _fired(system: System, rules: RuleSet | Iterable[Rule] | None,
@@ -382,7 +403,8 @@ def _fired(system: System, rules: RuleSet | Iterable[Rule] | None,
         for rule in rule_list:
             facts = rule.facts(system, comp)
             if facts is not None:
-                out.append((comp, rule, rule.explain(comp, facts), matched_ids(facts, rule.shown_leaves)))
+                out.append((comp, rule, rule.explain(comp, facts), matched_ids(facts, rule.shown_leaves),
+                            tuple(i for i in facts.get(ADVERSARIES, "").split("\x1f") if i)))
     return out
 
 
@@ -399,31 +421,39 @@ def predict(system: System, rules: RuleSet | Iterable[Rule] | None = None,
     weights = bundled_weights() if weights is None else weights
     matrix = bundled()
     fired = _fired(system, rules)
-    scores = technique_scores((r for _, r, _, _ in fired), weights)
+    scores = technique_scores((r for _, r, _, _, _ in fired), weights)
     ranked = tuple(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])))
     cut = set(_cut(scores, weights.k, weights.threshold))
-    by_component: dict[int, list[tuple[Rule, str, tuple[str, ...]]]] = {}
-    for c, rule, reason, ids in fired:
-        by_component.setdefault(id(c), []).append((rule, reason, ids))
+    # each adversary's own short list, for its attack paths: another's wishes do not raise what it would do
+    adversaries = [a.id for a in system.of_kind("adversary")]
+    adversary_likely = {a: _cut(technique_scores((r for _, r, _, _, found in fired
+                                                  if not (r.needs_adversary and a not in found)), weights),
+                                weights.k, weights.threshold) for a in adversaries} if len(adversaries) > 1 else {}
+    by_component: dict[int, list[tuple[Rule, str, tuple[str, ...], tuple[str, ...]]]] = {}
+    for c, rule, reason, ids, found in fired:
+        by_component.setdefault(id(c), []).append((rule, reason, ids, found))
     out = []
     for comp in system.components:
-        hits: dict[str, list[tuple[Rule, str, tuple[str, ...]]]] = {}
+        hits: dict[str, list[tuple[Rule, str, tuple[str, ...], tuple[str, ...]]]] = {}
         for hit in by_component.get(id(comp), ()):
             hits.setdefault(hit[0].technique_id, []).append(hit)
         findings = []
         for tid, matched in hits.items():
-            reasons = tuple(dict.fromkeys(r for _, r, _ in matched))
-            sources = tuple(dict.fromkeys(f"{r.source}:{r.line}" for r, _, _ in matched))
+            reasons = tuple(dict.fromkeys(r for _, r, _, _ in matched))
+            sources = tuple(dict.fromkeys(f"{r.source}:{r.line}" for r, _, _, _ in matched))
             tier = "likely" if tid in cut else "possible"
-            score = technique_scores((r for r, _, _ in matched), weights)[tid]
-            named = frozenset(i for _, _, ids in matched for i in ids)
-            hedges = [r.hedged_on for r, _, _ in matched]
+            score = technique_scores((r for r, _, _, _ in matched), weights)[tid]
+            named = frozenset(i for _, _, ids, _ in matched for i in ids)
+            hedges = [r.hedged_on for r, _, _, _ in matched]
             hedged_on = tuple(dict.fromkeys(f for h in hedges for f in h)) if all(hedges) else ()
+            found_for = tuple(a for a in adversaries if any(a in found for _, _, _, found in matched)) \
+                if all(r.needs_adversary for r, _, _, _ in matched) else ()
             findings.append(TechniqueFinding(tid, matrix.technique(tid).name, comp.id, reasons, sources,
-                                             advice(system, comp, [r for r, _, _ in matched], tid, named),
-                                             tier, score, hedged_on))
+                                             advice(system, comp, [r for r, _, _, _ in matched], tid, named),
+                                             tier, score, hedged_on, found_for))
         out.append(ComponentPrediction(comp.id, comp.kind, tuple(findings)))
-    return Prediction(system.name, _open_where_the_system_lacks_it(out), ranked, weights.k, weights.threshold)
+    return Prediction(system.name, _open_where_the_system_lacks_it(out), ranked, weights.k, weights.threshold,
+                      adversary_likely)
 
 
 def _open_where_the_system_lacks_it(components: list[ComponentPrediction]) -> tuple[ComponentPrediction, ...]:

@@ -100,6 +100,12 @@ class Rule:
                         out.append(leaf.op)
         return tuple(dict.fromkeys(out))
 
+    @cached_property
+    def needs_adversary(self) -> bool:
+        """Whether the rule can match only with an adversary of the description (an ``adversary`` leaf on
+        every way it can match): its findings are that adversary's, not the system's for anyone."""
+        return _needs_adversary(self.when)
+
     @property
     def shown_leaves(self) -> tuple[str, ...]:
         """The graph leaves (and ``via``) whose matches the reason names."""
@@ -128,6 +134,16 @@ class Rule:
             return _show(read_field(comp, name))
 
         return _PLACEHOLDER.sub(fill, self.reason)
+
+
+def _needs_adversary(cond: Condition) -> bool:
+    if cond.op == "adversary":
+        return True
+    if cond.op == "all":
+        return any(_needs_adversary(c) for c in cond.children)
+    if cond.op == "any":
+        return all(_needs_adversary(c) for c in cond.children)
+    return False  # a negation, a field or another graph leaf holds without one
 
 
 def _show(value: Any) -> str:
