@@ -277,3 +277,20 @@ components:
 flows: [{from: u, to: app}, {from: app, to: u}]
 """)
     assert not [g for g in unstated(s) if (g.component, g.field) == ("python", "append_only")]
+
+
+def test_a_model_said_not_fine_tuned_with_a_fine_tuning_set_flowing_in_is_warned(cli, tmp_path):
+    (tmp_path / "s.yaml").write_text("""\
+name: t
+components:
+  - {id: tuning, kind: dataset, used_for: [fine-tuning], writers: internal}
+  - id: m
+    kind: model
+    task: classification
+    fine_tuned: false
+flows: [{from: tuning, to: m}]
+""")
+    r = cli("threatmodel", str(tmp_path / "s.yaml"), "--paths", "0")
+    assert r.code == 0, r.err
+    assert (f"{tmp_path / 's.yaml'}:4: component 'm' says fine_tuned: false, yet tuning (used for fine-tuning) "
+            "flows into it; say which holds") in r.err, r.err

@@ -307,8 +307,8 @@ def description_warnings(system: System, rules: Any, source: str, lines: Mapping
                          overlay: str | None = None, overlay_lines: Mapping[str, int] | None = None) -> list[str]:
     """What a valid description may still get wrong, one line each (the command line and the web page
     both show them): free properties no rule reads that nearly name one, free properties on a kind the
-    rules do not read them on, and a system with no components
-    ("0 techniques" alone would read as "nothing threatens it"). Each names the component's line (see
+    rules do not read them on, a model said not fine-tuned that a fine-tuning set flows into, and a system
+    with no components ("0 techniques" alone would read as "nothing threatens it"). Each names the component's line (see
     :func:`component_lines`): in the overlay where it lists the component, else in ``source``."""
     from .gaps import misplaced_properties, misspelt_properties, property_where
 
@@ -336,6 +336,12 @@ def description_warnings(system: System, rules: Any, source: str, lines: Mapping
         elif odd := mixed_script(c.id):
             out.append(f"{at(c.id)}: component {c.id!a} mixes Latin letters with {odd}, which only looks Latin; "
                        "flows and tool lists typed on a Latin keyboard will not name it")
+    for c in system.of_kind("model"):  # a said 'no' the flows contradict: the rules read the 'no'
+        tuning = [a for a in system.flows_into().get(c.id, ())
+                  if "fine-tuning" in (system.component(a).get("used_for") or ())]
+        if c.get("fine_tuned") is False and tuning:
+            out.append(f"{at(c.id)}: component '{c.id}' says fine_tuned: false, yet {', '.join(tuning)} (used for "
+                       "fine-tuning) flows into it; say which holds")
     if not system.components:
         out.append(f"{source}: the description has no components, so nothing can be predicted")
     return out
