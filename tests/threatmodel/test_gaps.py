@@ -294,3 +294,20 @@ flows: [{from: tuning, to: m}]
     assert r.code == 0, r.err
     assert (f"{tmp_path / 's.yaml'}:4: component 'm' says fine_tuned: false, yet tuning (used for fine-tuning) "
             "flows into it; say which holds") in r.err, r.err
+
+
+def test_the_open_list_does_not_ask_a_reading_tool_whether_it_acts_in_the_world():
+    s = load_system_text("""\
+name: lab
+components:
+  - {id: staff, kind: external, actor: user}
+  - {id: hub, kind: service, audience: internal, returns: text}
+  - {id: app, kind: llm-app, tools: [page-read, door]}
+  - {id: page-read, kind: tool, side_effects: read}
+  - {id: door, kind: tool, side_effects: external-communication}
+flows: [{from: staff, to: hub}, {from: hub, to: app}, {from: app, to: hub}, {from: hub, to: staff}]
+""")
+    asked = {(g.component, g.field) for g in unstated(s)}
+    # a tool that only reads moves nothing in the world
+    assert ("page-read", "properties.physical") not in asked
+    assert ("door", "properties.physical") in asked  # one that acts may well

@@ -118,6 +118,8 @@ def _moot(comp: Component, name: str) -> bool:
     other = {"properties.on_device": "edge", "properties.edge": "on_device"}.get(name)
     if other and comp.properties.get(other) is True:
         return True
+    if name == "properties.physical" and comp.kind == "tool" and comp.get("side_effects") in ("read", "none"):
+        return True  # a tool that only reads moves nothing in the world
     if name == "append_only" and comp.get("side_effects") == "code-execution":
         return True  # code can delete anything: saying it only adds is refused as a contradiction
     if comp.kind == "model" and name in ("properties.physical", "properties.verifies_identity"):
