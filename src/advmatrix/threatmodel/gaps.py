@@ -68,10 +68,8 @@ class Gap:
     #: Other components some of those techniques would be predicted for (a tool's field decides what its
     #: LLM app is exposed to).
     elsewhere: tuple[str, ...] = ()
-    #: Techniques predicted now that saying the field is false would rule out (an agent's financial harm,
-    #: hedged while ``properties.financial`` is unset), or, for a field rules read on the components next
-    #: to this one, that some value of it would rule out there (a tool's ``readers``: exfiltration through
-    #: its app).
+    #: Techniques predicted now that saying it false would rule out (a hedge: financial harm while
+    #: ``properties.financial`` is unset), or some value of it, on the components next to it (a tool's ``readers``).
     removes: tuple[str, ...] = ()
     #: Other components some of ``removes`` are predicted for (the app whose tool it is).
     removed_from: tuple[str, ...] = ()
@@ -224,8 +222,7 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
             pending = [r for r in reads.get(name, ()) if r.technique_id not in have(comp)]
             others = [(system.component(i), r) for i in near.get(comp.id, ()) for r in remote.get(name, ())
                       if r.technique_id not in have(system.component(i))]
-            # and what the neighbours have now that a value of it might take away: only a closed field has
-            # a value to state that rules out (a free text "stated" is no answer to "who reads it")
+            # and what a value of it might take from the neighbours: only a closed field has one to state
             held = sorted({(i, r.technique_id) for i in near.get(comp.id, ()) for r in remote.get(name, ())
                            if r.technique_id in have(system.component(i))}) if _type_values(comp, name) else []
             gained: set[str] = set()
