@@ -1,5 +1,6 @@
 """How long a threat model takes as the system grows: the whole `advmatrix threatmodel --json` path
-(load, predict, gaps, attack paths, JSON) on generated systems of two shapes.
+(load, predict, gaps, attack paths, JSON), and the same writing every report (`--out DIR`: JSON,
+Markdown, HTML, Navigator layer, SARIF), on generated systems of two shapes.
 
 - star: N models behind one public API (wide: every model exposed through the same service);
 - chain: an outside party, then N-1 components of every other kind in one long line of flows (deep:
@@ -35,19 +36,23 @@ def chain(n: int) -> str:
     return "\n".join(["name: chain", "components:", *comps, "flows:", *flows]) + "\n"
 
 
+def _timed(args: list[str]) -> str:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "advmatrix", "threatmodel", *args], capture_output=True, check=False)
+    took = time.perf_counter() - started
+    return f"{took:.1f}" + ("" if done.returncode == 0 else f" (exit {done.returncode})")
+
+
 def main(sizes: list[int]) -> None:
-    print("| shape | components | seconds |\n|---|---|---|")
+    print("| shape | components | seconds, --json | seconds, every report (--out) |\n|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for shape in (star, chain):
             for n in sizes:
                 path = Path(tmp) / f"{shape.__name__}{n}.yaml"
                 path.write_text(shape(n))
-                started = time.perf_counter()
-                done = subprocess.run([sys.executable, "-m", "advmatrix", "threatmodel", str(path), "--json"],
-                                      capture_output=True, check=False)
-                took = time.perf_counter() - started
-                status = "" if done.returncode == 0 else f" (exit {done.returncode})"
-                print(f"| {shape.__name__} | {n} | {took:.1f}{status} |", flush=True)
+                out = Path(tmp) / f"{shape.__name__}{n}-out"
+                print(f"| {shape.__name__} | {n} | {_timed([str(path), '--json'])} | "
+                      f"{_timed([str(path), '--out', str(out), '--paths', '5'])} |", flush=True)
 
 
 if __name__ == "__main__":

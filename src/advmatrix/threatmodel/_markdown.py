@@ -144,15 +144,16 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
     # a field that would only rule findings out is worth a line too, in the short list after those that add
     shown = fields[:most] if most is None else sorted(fields, key=lambda g: not g.techniques)[:most]
     for g in shown + (free if most is None else []):
-        said = "is unset; where it holds, setting it" if g in free else "is not stated; stating it"
+        unset = g.field.startswith("properties.")  # a free property (not 'g in free': a scan per gap)
+        said = "is unset; where it holds, setting it" if unset else "is not stated; stating it"
         on = f" (some for {', '.join(g.elsewhere)})" if g.elsewhere else ""
         parts = [f"{said} could add {len(g.techniques)} technique(s): {listed(g.techniques)}{on}"
                  ] if g.techniques else []
         if g.removes:
-            lead = '' if g.techniques else 'is unset; ' if g in free else 'is not stated; '
+            lead = '' if g.techniques else 'is unset; ' if unset else 'is not stated; '
             # a field read on the components next to it rules out by the value stated (a tool's readers), not
             # by false alone
-            said_so = "stating it, where a value of it holds, could" if g.removed_from else \
+            said_so = "stating which value holds could" if g.removed_from else \
                 "saying it is false, where that holds, would"
             there = f" (for {', '.join(g.removed_from)})" if g.removed_from else ""
             parts.append(f"{lead}{said_so} rule out {len(g.removes)}: {listed(g.removes)}{there}")
