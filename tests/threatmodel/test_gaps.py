@@ -308,6 +308,6 @@ components:
 flows: [{from: staff, to: hub}, {from: hub, to: app}, {from: app, to: hub}, {from: hub, to: staff}]
 """)
     asked = {(g.component, g.field) for g in unstated(s)}
-    # a tool that only reads moves nothing in the world
-    assert ("page-read", "properties.physical") not in asked
+    # a tool that only reads moves nothing in the world, and returns what it reads (it cannot only send)
+    assert not {("page-read", "properties.physical"), ("page-read", "sends_only")} & asked
     assert ("door", "properties.physical") in asked  # one that acts may well

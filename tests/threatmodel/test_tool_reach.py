@@ -143,3 +143,12 @@ def test_a_tool_trimmed_to_its_user_still_gathers_their_data_for_whoever_plants_
     s = extended(agent(tool), [{"id": "senders", "kind": "external", "actor": "internet"}],
                  [{"from": "senders", "to": "mail-read"}] if mail_from_outside else [])
     assert ("app" in on(predict(s), "AML.T0085.001")) is gathered
+
+
+@pytest.mark.parametrize("side_effects", ["read", "none"])
+def test_a_tool_that_returns_what_it_reads_cannot_only_send(side_effects):
+    # sends_only rules out the text a tool brings back: said of a lookup, it would hide what the lookup returns
+    with pytest.raises(FormatError, match=rf"components\[0\]\.sends_only: true contradicts side_effects: "
+                                          rf"{side_effects}"):
+        load_system_text(f"name: s\ncomponents:\n  - {{id: t, kind: tool, side_effects: {side_effects}, "
+                         "sends_only: true}\n")

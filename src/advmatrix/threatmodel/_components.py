@@ -322,6 +322,10 @@ class ToolComponent(Component):
             # opening pages brings their content back; a tool cannot do that and return only a status
             raise PydanticCustomError("contradicts_field", "{field}: true contradicts browses: true",
                                       {"field": "sends_only"})
+        if self.sends_only and self.side_effects in ("read", "none"):
+            # what a lookup returns is content: saying it returns a status would hide the text it brings in
+            raise PydanticCustomError("contradicts_field", "{field}: true contradicts side_effects: {said}",
+                                      {"field": "sends_only", "said": self.side_effects})
         if self.append_only and self.side_effects == "code-execution":
             # code it runs can delete whatever the process can reach, whatever the tool was meant for
             raise PydanticCustomError("contradicts_field", "{field}: true contradicts side_effects: code-execution",

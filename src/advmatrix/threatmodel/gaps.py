@@ -118,8 +118,9 @@ def _moot(comp: Component, name: str) -> bool:
         return True
     if name == "properties.physical" and comp.kind == "tool" and comp.get("side_effects") in ("read", "none"):
         return True  # a tool that only reads moves nothing in the world
-    if name == "append_only" and comp.get("side_effects") == "code-execution":
-        return True  # code can delete anything: saying it only adds is refused as a contradiction
+    if (name, comp.get("side_effects")) in (("append_only", "code-execution"), ("sends_only", "read"),
+                                            ("sends_only", "none")):
+        return True  # refused as a contradiction: code can delete anything, and a lookup returns content
     if comp.kind == "model" and name in ("properties.physical", "properties.verifies_identity"):
         return comp.get("modality") in (("text", "tabular") if name == "properties.physical" else ("text",))
     return False
