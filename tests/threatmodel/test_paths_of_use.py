@@ -230,3 +230,13 @@ def test_each_adversarys_paths_run_through_its_own_short_list_not_anothers_wishe
     for path in abuser:
         for t, on in zip(path.techniques, tm.path_components(path), strict=True):
             assert not {(t, c) for c in on} & only_theirs
+
+
+def test_a_hedged_finding_is_no_step_while_the_same_harm_stands_unhedged_elsewhere():
+    # the scammer's own wish for money is outright, the bot's refunds moving money is a hedge
+    tm = tmr.build(load_system(Path(__file__).parent / "data" / "refund-bot.yaml"), k=8)
+    hedged = {(f.technique_id, f.component) for f in tm.prediction.findings if f.hedged_on}
+    assert ("AML.T0048.000", "bot") in hedged and "AML.T0048.000" not in tm.prediction.hedged_ids
+    for path in tm.paths:
+        for t, on in zip(path.techniques, tm.path_components(path), strict=True):
+            assert not {(t, c) for c in on} & hedged, (path.adversary, path.techniques)

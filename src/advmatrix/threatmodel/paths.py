@@ -188,6 +188,9 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
     from ._reach import GAINS, STEERED, STEERS, adversary_access, adversary_reach, can_take, family
 
     near, adversaries, on = _topology(system, prediction)
+    # a hedge stands in a path only where the harm has no finding said outright (then it is the path's goal
+    # of last resort, see system_paths)
+    on = {t: {c for c in cs if not prediction.hedged(t, c) or t in prediction.hedged_ids} for t, cs in on.items()}
     access: frozenset[str] = frozenset()
     if adversary is not None:
         others = adversaries - {adversary.id}

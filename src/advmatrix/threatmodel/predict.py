@@ -344,6 +344,14 @@ class Prediction:
         return self.adversary_likely.get(adversary or "", self.likely_technique_ids)
 
     @cached_property
+    def _hedges(self) -> frozenset[tuple[str, str]]:
+        return frozenset((f.technique_id, f.component) for f in self.findings if f.hedged_on)
+
+    def hedged(self, technique_id: str, component: str) -> bool:
+        """Whether the finding of ``technique_id`` on ``component`` is a hedge (:attr:`TechniqueFinding.hedged_on`)."""
+        return (technique_id, component) in self._hedges
+
+    @cached_property
     def _found_for(self) -> dict[tuple[str, str], tuple[str, ...]]:
         return {(f.technique_id, f.component): f.adversaries for f in self.findings}
 
