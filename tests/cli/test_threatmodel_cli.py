@@ -321,3 +321,17 @@ def test_an_attached_short_option_given_twice_is_refused_and_help_names_the_comm
     assert r.code == 2 and "--out given 2 times" in r.err and not (tmp_path / "b").exists()
     r = cli("assess", "--plan")
     assert r.code == 2 and "(see advmatrix assess --help)" in r.err
+
+
+def test_a_gate_on_a_description_with_nothing_in_it_fails_loudly(cli, tmp_path):
+    (tmp_path / "empty.yaml").write_text("name: x\n")
+    r = cli("threatmodel", str(tmp_path / "empty.yaml"), "--fail-on", "likely")
+    assert r.code == 2 and "--fail-on likely: the description has no components, so it gates nothing" in r.err
+
+
+def test_format_names_are_not_case_sensitive_and_a_wrong_one_lists_every_spelling(cli, tmp_path):
+    r = cli("threatmodel", AGENT, "--out", tmp_path, "--format", "JSON,Markdown", "--paths", "0")
+    assert r.code == 0, r.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["threatmodel.json", "threatmodel.md"]
+    r = cli("threatmodel", AGENT, "--format", "pdf")
+    assert r.code == 2 and "markdown" in r.err and "navigator" in r.err

@@ -26,13 +26,14 @@ def _formats(values: list[str], fmt_names: tuple[str, ...], aliases: dict[str, s
     chosen: list[str] = []
     for value in values:
         for name in (v.strip() for v in value.split(",")):
-            name = aliases.get(name, name)
+            typed, name = name, aliases.get(name.lower(), name.lower())
             if name == "all":
                 chosen += fmt_names
             elif name in fmt_names:
                 chosen.append(name)
             elif name:
-                raise UsageError(f"--format {quoted(name)}: must be one of {', '.join(fmt_names)} or all")
+                said = ", ".join([*fmt_names, *(f"{a} ({f})" for a, f in aliases.items())])
+                raise UsageError(f"--format {quoted(typed)}: must be one of {said} or all")
     return list(dict.fromkeys(chosen))
 
 
@@ -113,6 +114,8 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
     overlay_lines = tmr.component_lines(overlay, model) if overlay else None
     warn_all(tmr.description_warnings(model, ruleset, str(system), lines, str(overlay) if overlay else None,
                                       overlay_lines))
+    if fail_on and not model.components:  # a gate that passes on nothing would pass a misspelt file
+        raise UsageError(f"--fail-on {fail_on}: the description has no components, so it gates nothing")
     tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=lines,
                    overlay=str(overlay) if overlay else None, overlay_lines=overlay_lines)
     extra = {}
@@ -230,6 +233,6 @@ def _table(tm) -> None:
     for i, path in enumerate(tm.paths, 1):
         by = f" by {escape(path.adversary)}" if path.adversary else ""
         out.print(f"path {i}{by} ({path.score:.3g} per step, {path.probability:.3g} overall): "
-                  + " → ".join(f"{s.technique} ({escape(', '.join(on))}{'; held: ' + ', '.join(h) if h else ''})"
+                  + " → ".join(f"{s.technique} ({escape(', '.join(on))}{'; stopped by ' + ', '.join(h) if h else ''})"
                                for s, on, h in zip(path.steps, tm.path_components(path), tm.step_held(path),
                                                    strict=True)))
