@@ -3,10 +3,13 @@ upload, a chat box is not a planted document, and a control shields only what pa
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from advmatrix.kb import bundled
 from advmatrix.threatmodel import load_system, load_system_text, predict
 from advmatrix.threatmodel import report as tmr
+from advmatrix.threatmodel.paths import TransitionModel, find_paths
 from advmatrix.threatmodel.system import System
 
 from .test_rules import bundled_hits, system
@@ -207,15 +210,21 @@ def test_an_adversary_is_said_to_have_no_path_only_when_a_wider_search_finds_non
 
 
 def test_a_path_says_which_of_its_steps_a_control_in_place_already_stops():
-    # the assistant waits for a person before its weightier actions: steps through its tools meet that
+    # the assistant waits for a person before its weightier actions: a path through its tools meets that
     tm = tmr.build(load_system_text((WIKI % ", properties: {financial: true}").replace(
         "autonomy: autonomous", "autonomy: human-approval")))
-    held = [dict(zip(p.techniques, tm.step_held(p), strict=True)) for p in tm.paths]
-    assert any(h.get("AML.T0053") == ("AML.M0029",) for h in held), held
-    data = tm.as_dict()["paths"]
-    assert any(d["held"].get("AML.T0053") == ["AML.M0029"] for d in data)
-    md = tmr.report_markdown(tm)
-    assert "stopped by AML.M0029 (in place)" in md and "stopped by AML.M0029 (in place)" in tmr.report_html(tm)
+    # open paths are listed first, those through a step a held control stops after them
+    blocked = [any(tm.step_held(p)) for p in tm.paths]
+    assert tm.paths and blocked == sorted(blocked)
+    steered = ("AML.T0093", "AML.T0051.001", "AML.T0053", "AML.T0048.000")
+    (through,) = find_paths(TransitionModel.learn(bundled()), set(steered), {"AML.T0093"}, {"AML.T0048.000"},
+                            k=1, max_len=4).paths
+    assert through.techniques == steered
+    shown = dataclasses.replace(tm, paths=(through,))
+    assert dict(zip(through.techniques, shown.step_held(through), strict=True))["AML.T0053"] == ("AML.M0029",)
+    assert shown.as_dict()["paths"][0]["held"] == {"AML.T0053": ["AML.M0029"]}
+    for text in (tmr.report_markdown(shown), tmr.report_html(shown)):
+        assert "stopped by AML.M0029 (in place)" in text
 
 
 def test_each_adversarys_paths_run_through_its_own_short_list_not_anothers_wishes():

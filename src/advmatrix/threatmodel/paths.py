@@ -188,8 +188,7 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
     from ._reach import GAINS, STEERED, STEERS, adversary_access, adversary_reach, can_take, family
 
     near, adversaries, on = _topology(system, prediction)
-    # a hedge stands in a path only where the harm has no finding said outright (then it is the path's goal
-    # of last resort, see system_paths)
+    # a hedge is a step only where its harm is found outright nowhere (a goal of last resort, system_paths)
     on = {t: {c for c in cs if not prediction.hedged(t, c) or t in prediction.hedged_ids} for t, cs in on.items()}
     access: frozenset[str] = frozenset()
     if adversary is not None:
@@ -262,8 +261,7 @@ def adversary_entries(system: System, prediction: Prediction, model: TransitionM
     return out
 
 
-#: How many paths an adversary's search asks for before saying it found none (see system_paths).
-RETRY_K = 40
+RETRY_K = 40  #: how many paths an adversary's search asks for before saying it found none
 
 
 def goal_ends(system: System, prediction: Prediction, model: TransitionModel,
@@ -290,8 +288,7 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     likely techniques first and through every finding where those give fewer than ``k``. Each path
     names its adversary and, per step, the components it is taken on."""
     linked = topology_links(system, prediction)
-    # a hedge ("where that moves money") waits on a field the description leaves open (listed there): no
-    # path ends in it while another can, however often the harm is seen
+    # a hedge ("where that moves money") waits on a field left open: no path ends in it while another can
     hedged = prediction.hedged_ids
     every = set(prediction.technique_ids) - hedged
     # each adversary's own short list (another's wishes do not make a step likely for them)
@@ -303,11 +300,15 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     entries = {a and a.id: adversary_entries(system, prediction, model, a) for a in adversaries}
     ends = {a and a.id: goal_ends(system, prediction, model, a) for a in adversaries}
 
+    def stopped(ids: tuple[str, ...], on: tuple[tuple[str, ...], ...]) -> bool:  # a held control stops a step
+        return any(prediction.stopped(t, cs) for t, cs in zip(ids, on, strict=True))
+
     def search(who: str | None, goals: set[str] | None, k: int = k) -> list[Path]:
         mine: list[Path] = []
         walk, first = walks[who], entries[who]
         # Paths through the likely techniques first: a chain of long shots is not the likeliest attack
-        # even when its transitions are common.
+        # even when its transitions are common. (Not only open ones: incidents pass controls in place, and
+        # the case studies' paths agree less with a search that avoids them; they are listed after, marked.)
         for pool in (likely_of[who], every):
             wanted = None if goals is None else goals & pool
             if len(mine) >= k or wanted == set():
@@ -319,8 +320,7 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
         return mine
 
     def search_some(who: str | None, goals: set[str] | None) -> list[Path]:
-        # the best candidates may all fail the walk on this system: before saying an adversary has no path,
-        # look further down the list (a wider search finds the walkable one a short list left out)
+        # the best few may all fail the walk on this system: look further before saying there is no path
         return search(who, goals) or search(who, goals, RETRY_K)[:1]
 
     found = [p for who in walks for p in search_some(who, ends[who])]
@@ -331,11 +331,15 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     if not found and any(e is not None for e in ends.values()):
         # no learned move leads to a goal any adversary states: their ways in to any goal, rather than none
         found = [p for who, e in ends.items() if e is not None for p in search(who, None)]
-    found.sort(key=lambda p: -p.score)  # stable: an adversary listed first wins a tie
+
+    def order(p: Path) -> tuple[bool, float]:  # open paths first, then by score
+        return stopped(p.techniques, p.on or tuple(prediction.components_for(t) for t in p.techniques)), -p.score
+
+    found.sort(key=order)  # stable: an adversary listed first wins a tie
     # each adversary's best path first, then the rest by score: one adversary's many strong variants must
     # not hide the insider the description also names
     firsts = list({p.adversary: p for p in reversed(found)}.values())
-    firsts.sort(key=lambda p: -p.score)
+    firsts.sort(key=order)
     # an adversary's best path stays even when another walks the same chain (two threats, not one); the
     # rest must differ from every path kept, or one chain would fill the list once per adversary
     kept: list[Path] = firsts[:k]
@@ -343,7 +347,7 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
         if len(kept) < k and p not in kept and not (
                 distinct and any(near_duplicate(p.techniques, q.techniques) for q in kept)):
             kept.append(p)
-    kept.sort(key=lambda p: -p.score)
+    kept.sort(key=order)
     return kept
 
 

@@ -343,6 +343,18 @@ class Prediction:
         """``adversary``'s short list (see :attr:`adversary_likely`), else the system's."""
         return self.adversary_likely.get(adversary or "", self.likely_technique_ids)
 
+    def stopped(self, technique_id: str, components: Iterable[str]) -> tuple[str, ...]:
+        """The controls in place that stop ``technique_id`` on every one of ``components`` (a path step), or
+        () where one of them lacks any."""
+        found = [f for c in components if (f := self._finding_at.get((technique_id, c))) is not None]
+        if not found or not all(f.mitigated for f in found):
+            return ()
+        return tuple(dict.fromkeys(m.id for f in found for m in f.preventive if m.in_place))
+
+    @cached_property
+    def _finding_at(self) -> dict[tuple[str, str], TechniqueFinding]:
+        return {(f.technique_id, f.component): f for f in self.findings}
+
     @cached_property
     def _hedges(self) -> frozenset[tuple[str, str]]:
         return frozenset((f.technique_id, f.component) for f in self.findings if f.hedged_on)

@@ -121,12 +121,8 @@ class ThreatModel:
     def step_held(self, path: AttackPath) -> tuple[tuple[str, ...], ...]:
         """For each step of ``path``, the controls in place that stop it on every component it is taken on
         (empty where one of them lacks any): a path through a held approval step is still drawn, but said."""
-        out = []
-        for t, on in zip(path.techniques, self.path_components(path), strict=True):
-            found = [f for f in self.prediction.findings if f.technique_id == t and f.component in on]
-            ok = bool(found) and all(f.mitigated for f in found)
-            out.append(tuple(dict.fromkeys(m.id for f in found for m in f.preventive if m.in_place)) if ok else ())
-        return tuple(out)
+        return tuple(self.prediction.stopped(t, on)
+                     for t, on in zip(path.techniques, self.path_components(path), strict=True))
 
     def as_dict(self) -> dict[str, Any]:
         """The prediction, the attack paths and the source, as plain data (``threatmodel.json``; its keys are
