@@ -12,6 +12,7 @@ from typing import Any
 
 from ..kb import bundled
 from ._placement import (
+    ASKS_NOTHING,
     AT_THE_API,
     delivers_only,
     front_bits,
@@ -84,16 +85,12 @@ UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"
                    # a planted trigger works on the first query: neither a query limit nor blurred scores
                    # stop it (ATLAS links them to crafting adversarial data, not to the trigger)
                    ("AML.T0043.004", "AML.M0004"), ("AML.T0043.004", "AML.M0002"),
-                   # nor do they touch work done on weights in hand or on published ones: white-box optimisation,
-                   # and a proxy trained from gathered artifacts or a downloaded model, ask our model nothing
-                   *((t, m) for t in ("AML.T0043.000", "AML.T0005.000", "AML.T0005.002")
-                     for m in ("AML.M0004", "AML.M0002")),
+                   # nor do they touch work that asks our model nothing (weights in hand, a stand-in, a download)
+                   *((t, m) for t in ASKS_NOTHING for m in ("AML.M0004", "AML.M0002")),
                    # a link clicked in a reply loads no model file: the checks of artifacts and libraries that
                    # user execution inherits act on files, and ATLAS names none for a malicious link
                    *(("AML.T0011.003", m) for m in ("AML.M0011", "AML.M0013", "AML.M0014", "AML.M0016",
                                                      "AML.M0023")),
-                   # an attack crafted on a stand-in and carried over asks our model nothing while it is made
-                   ("AML.T0043.002", "AML.M0004"), ("AML.T0043.002", "AML.M0002"),
                    # guardrails on what a model writes do not see a tampered framework or a swapped container
                    ("AML.T0010.001", "AML.M0020"), ("AML.T0010.004", "AML.M0020")})
 #: (technique, mitigation) pairs ATLAS links that, held, are shown in place but stop nothing: checking the
@@ -191,8 +188,7 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
             _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
     if mid in ("AML.M0014", "AML.M0013") and (
             (comp.kind == "tool" and comp.get("hosted") is True)
-            or (comp.kind == "model"
-                and (comp.get("artifact_format") == "hosted" or comp.get("source") == "vendor-api"))):
+            or hosted_by_vendor(comp)):
         # a vendor's API model: no weight file is loaded here, and listing the check is refused at load
         return False
     if mid in GENERATIVE_ONLY:
@@ -313,8 +309,12 @@ ACCESS_AT_REST = frozenset({"AML.M0005", "AML.M0019"})
 
 def _around_hosted(comp: Component, mid: str) -> str | None:
     """The kind a wrapping control goes on for a vendor-hosted model (the app in front), else None."""
-    hosted = comp.kind == "model" and (comp.get("artifact_format") == "hosted" or comp.get("source") == "vendor-api")
-    return "llm-app" if hosted and mid in AROUND_THE_MODEL else None
+    return "llm-app" if hosted_by_vendor(comp) and mid in AROUND_THE_MODEL else None
+
+
+def hosted_by_vendor(comp: Component) -> bool:
+    """A model a vendor serves from its own servers: no weight file of it is loaded here."""
+    return comp.kind == "model" and (comp.get("artifact_format") == "hosted" or comp.get("source") == "vendor-api")
 
 
 #: Controls of the data a model learns from (Sanitize Training Data, Maintain AI Dataset Provenance).

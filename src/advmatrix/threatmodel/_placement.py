@@ -358,12 +358,15 @@ def holds(comp: Component, mid: str, technique_id: str = "") -> bool:
 #: The techniques that learn from a model's answers (extraction, inversion, membership, a copy trained on its
 #: replies): an endpoint that hands nothing back is no way to them around a query limit.
 ANSWERED = ("AML.T0024", "AML.T0005")
+#: The techniques done on weights in hand, on a stand-in or on published artifacts, which ask our model
+#: nothing: white-box optimisation, a transfer attack, a proxy from gathered artifacts or a downloaded model.
+ASKS_NOTHING = frozenset({"AML.T0043.000", "AML.T0043.002", "AML.T0005.000", "AML.T0005.002"})
 
 
 def needs_answers(technique_id: str) -> bool:
     """Whether the technique learns from the model's answers (see :data:`ANSWERED`)."""
     return any(technique_id == t or technique_id.startswith(t + ".") for t in ANSWERED) \
-        and technique_id not in ("AML.T0005.000", "AML.T0005.002")  # gathered artifacts, a downloaded model
+        and technique_id not in ASKS_NOTHING
 
 
 def _guard(system: System, mid: str, answers: bool = False) -> tuple[frozenset[str], dict[str, str]]:
