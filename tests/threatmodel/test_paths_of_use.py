@@ -249,3 +249,17 @@ def test_a_hedged_finding_is_no_step_while_the_same_harm_stands_unhedged_elsewhe
     for path in tm.paths:
         for t, on in zip(path.techniques, tm.path_components(path), strict=True):
             assert not {(t, c) for c in on} & hedged, (path.adversary, path.techniques)
+
+
+def test_an_adversarys_own_step_is_said_to_be_taken_by_them_not_on_them():
+    # "Financial Harm, on refund-fraudster" reads as if the fraudster were the one harmed
+    tm = tmr.build(load_system(Path(__file__).resolve().parents[2] / "examples" / "systems" / "support-agent.yaml"))
+    steered = ("AML.T0093", "AML.T0051.001", "AML.T0053", "AML.T0048.000")
+    (through,) = find_paths(TransitionModel.learn(bundled()), set(steered), {"AML.T0093"}, {"AML.T0048.000"},
+                            k=1, max_len=4).paths
+    walked = dataclasses.replace(through, on=(("agent",), ("agent",), ("agent",), ("refund-fraudster",)),
+                                 adversary="refund-fraudster")
+    shown = dataclasses.replace(tm, paths=(walked,))
+    assert shown.step_places(walked) == ("on agent", "on agent", "on agent", "by refund-fraudster")
+    for text in (tmr.report_markdown(shown), tmr.report_html(shown)):
+        assert ", by refund-fraudster" in text and "on refund-fraudster" not in text and ", on agent" in text

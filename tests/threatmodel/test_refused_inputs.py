@@ -272,3 +272,55 @@ def test_a_component_written_as_a_bare_word_is_expected_to_be_a_mapping(cli, tmp
     path.write_text("name: t\ncomponents:\n  - a\n")
     r = cli("threatmodel", path)
     assert r.code == 2 and "w.yaml:3: components[0]: expected a mapping; got 'a'" in r.err, r.err
+
+
+def test_a_contradiction_is_reported_in_the_same_run_as_a_bad_field_of_its_component(tmp_path):
+    # fixing the misspelt task would otherwise bring out the signed-but-hosted contradiction one run later
+    path = tmp_path / "system.yaml"
+    path.write_text("name: t\ncomponents:\n  - id: triage\n    kind: model\n    task: classificaton\n"
+                    "    artifact_format: hosted\n    signed: true\n")
+    with pytest.raises(FormatError) as caught:
+        load_system(path)
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith(f"{path}:5: components[0].task: must be one of")
+    assert lines[1].startswith(f"{path}:7: components[0].signed: true (or AML.M0014"), lines
+    assert len(lines) == 2
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("tools", "[lookup, lookup]", "components[0].tools: 'lookup' is listed twice"),
+    ("controls", "[AML.M0004, AML.M0004]", "components[0].controls: 'AML.M0004' is listed twice"),
+])
+def test_a_value_listed_twice_is_refused_at_its_line(tmp_path, field, value, says):
+    path = tmp_path / "system.yaml"
+    path.write_text(f"name: t\ncomponents:\n  - id: bot\n    kind: llm-app\n    {field}: {value}\n"
+                    "  - id: lookup\n    kind: tool\n    side_effects: read\n")
+    with pytest.raises(FormatError, match=rf"system\.yaml:5: {re.escape(says)}$"):
+        load_system(path)
+
+
+def test_an_adversary_goal_listed_twice_is_refused_and_the_schema_says_each_once(cli, tmp_path):
+    path = tmp_path / "system.yaml"
+    path.write_text("name: t\ncomponents:\n  - id: thief\n    kind: adversary\n    goals: [steal-data, steal-data]\n")
+    r = cli("threatmodel", path)
+    assert r.code == 2 and "system.yaml:5: components[0].goals: 'steal-data' is listed twice" in r.err, r.err
+    schema = json.loads(cli("threatmodel", "--schema").out)
+    assert schema["$defs"]["AdversaryComponent"]["properties"]["goals"]["uniqueItems"] is True
+
+
+def test_a_text_over_its_limit_says_how_long_it_is_and_the_limit(tmp_path):
+    with pytest.raises(FormatError, match=r"^d\.yaml:2: description: 10,001 characters; at most 10,000; a "
+                                          r"description summarises"):
+        load_system_text("name: t\ndescription: " + "a" * 10_001 + "\ncomponents: []\n", "d.yaml")
+
+
+@pytest.mark.parametrize("given", ["json,,md", "json,"])
+def test_a_format_list_with_an_empty_name_is_refused(cli, given):
+    r = cli("threatmodel", EXAMPLE, "--format", given)
+    assert r.code == 2 and f"--format '{given}': an empty name between commas" in r.err, r.err
+
+
+def test_bom_on_a_yaml_system_says_it_is_yaml_not_that_json_expected_a_value(cli):
+    r = cli("threatmodel", "--bom", EXAMPLE)
+    assert r.code == 2 and "--bom reads a CycloneDX BOM in JSON; this file is YAML" in r.err, r.err
+    assert "Expecting value" not in r.err

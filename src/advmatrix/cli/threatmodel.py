@@ -25,7 +25,10 @@ def _formats(values: list[str], fmt_names: tuple[str, ...], aliases: dict[str, s
 
     chosen: list[str] = []
     for value in values:
-        for name in (v.strip() for v in value.split(",")):
+        names = [v.strip() for v in value.split(",")]
+        if any(names) and not all(names):  # 'json,,md' or 'json,': a name was dropped, not meant empty
+            raise UsageError(f"--format {quoted(value)}: an empty name between commas")
+        for name in names:
             typed, name = name, aliases.get(name.lower(), name.lower())
             if name == "all":
                 chosen += fmt_names
@@ -233,6 +236,6 @@ def _table(tm) -> None:
     for i, path in enumerate(tm.paths, 1):
         by = f" by {escape(path.adversary)}" if path.adversary else ""
         out.print(f"path {i}{by} ({path.score:.3g} per step, {path.probability:.3g} overall): "
-                  + " → ".join(f"{s.technique} ({escape(', '.join(on))}{'; stopped by ' + ', '.join(h) if h else ''})"
-                               for s, on, h in zip(path.steps, tm.path_components(path), tm.step_held(path),
+                  + " → ".join(f"{s.technique} ({escape(on)}{'; stopped by ' + ', '.join(h) if h else ''})"
+                               for s, on, h in zip(path.steps, tm.step_places(path), tm.step_held(path),
                                                    strict=True)))

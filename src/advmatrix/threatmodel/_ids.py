@@ -12,7 +12,7 @@ import re
 import unicodedata
 from typing import Annotated, Any, Union
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 __all__ = ["ID_PATTERN", "ComponentId", "MitigationId", "control_in", "one_or_many"]
 
@@ -61,10 +61,23 @@ def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def _once(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    # A repeat changes nothing the rules read, but it is how a pasted line or a slip for another value
+    # (two 'insider' where 'network' was meant) shows: said, not folded away.
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value)
+    return values
+
+
 def one_or_many(item: Any) -> Any:
     """A tuple of ``item`` that also takes a single value (``controls: AML.M0004``), as the documentation
-    promises; the JSON Schema says so too (``item`` or an array of them), so editors accept what the loader does."""
-    return Annotated[tuple[item, ...], BeforeValidator(_listify, json_schema_input_type=Union[item, list[item]])]
+    promises; the JSON Schema says so too (``item`` or an array of them, each once), so editors accept what
+    the loader does. A value listed twice is an error."""
+    return Annotated[tuple[item, ...], BeforeValidator(_listify, json_schema_input_type=Union[item, list[item]]),
+                     AfterValidator(_once), Field(json_schema_extra={"uniqueItems": True})]
 
 
 def _known_mitigation(value: str) -> str:

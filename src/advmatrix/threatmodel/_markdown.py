@@ -102,8 +102,8 @@ def report_markdown(tm: ThreatModel) -> str:
     for i, path in enumerate(tm.paths, 1):
         by = f" by {md_text(path.adversary)}" if path.adversary else ""
         out += [f"### Path {i}{by} ({path.score:.3g} per step, {path.probability:.3g} overall)", ""]
-        out += [f"{j}. {s.technique} {s.name} ({s.tactic_name}), on {md_text(', '.join(on))}{held_step(held)}"
-                for j, (s, on, held) in enumerate(zip(path.steps, tm.path_components(path), tm.step_held(path),
+        out += [f"{j}. {s.technique} {s.name} ({s.tactic_name}), {md_text(on)}{held_step(held)}"
+                for j, (s, on, held) in enumerate(zip(path.steps, tm.step_places(path), tm.step_held(path),
                                                       strict=True), 1)]
         out.append("")
         out += [f"- {e.source} → {e.target}: p = {e.probability:.3f}, {evidence_text(e)}" for e in path.edges]

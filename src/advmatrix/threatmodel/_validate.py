@@ -16,7 +16,7 @@ from ._ids import ID_PATTERN
 from ._load import MAX_PROBLEMS, Loc, Located, _path, read_text, read_yaml
 from ._words import a_kind, nearest
 from ._words import more as more_
-from .system import COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields, reference_problems
+from .system import COMPONENT_CLASSES, COMPONENT_KINDS, DEFER_REFERENCES, System, component_fields, reference_problems
 
 __all__ = [
     "capped",
@@ -117,6 +117,11 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
             return "expected text; the value is empty"
         return f"expected text; YAML read this as {read}: put it in quotes" if read else \
             f"expected text; got {_shown(got)}"
+    if kind == "string_too_long":
+        # pydantic's "string should have at most N characters" names no length, so the cut is a guess
+        field = str(raw[-1]) if raw else "text"
+        long = "; a description summarises: keep the rest in a document it names" if field == "description" else ""
+        return f"{len(err['input']):,} characters; at most {ctx.get('max_length', 0):,}{long}"
     if kind in ("tuple_type", "list_type"):  # pydantic says "a valid tuple": the file has lists
         return f"expected a list; got {_shown(err['input'])}"
     if kind in ("dict_type", "mapping_type", "model_type", "model_attributes_type"):
@@ -163,12 +168,12 @@ def capped(lines: list[str], total: int | None = None) -> list[str]:
 _UNION_MEMBERS = {"str": "text", "int": "a whole number", "bool": "true or false", "float": "a number"}
 
 
-def validation_problems(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Loc, str]]:
-    """A pydantic error as (location in the file, message) pairs; a value no member of a union of
-    plain types accepts is one problem, not one per member."""
+def validation_problems(exc: ValidationError | list[Any], prefix: Loc = ()) -> list[tuple[Loc, str]]:
+    """A pydantic error (or some of its ``errors()``) as (location in the file, message) pairs; a value no
+    member of a union of plain types accepts is one problem, not one per member."""
     problems: list[tuple[Loc, str]] = []
     merged: dict[Loc, list[str]] = {}
-    for err in exc.errors():
+    for err in exc.errors() if isinstance(exc, ValidationError) else exc:
         raw = tuple(err["loc"])
         loc = _clean_loc(raw)
         # A tag error is reported at the component; its line is the component's 'kind' key.
@@ -232,12 +237,37 @@ def system_from_located(located: Located) -> System:
         # The references are checked on the raw data as well, so one run reports every problem.
         problems = [(loc, "given empty; it is required" if msg == "required field missing" and _empty_at(
             located.data, loc) else msg) for loc, msg in validation_problems(exc)] + _raw_reference_problems(data)
+        problems += _skipped_checks(data, exc)
         problems.sort(key=lambda p: located.line(p[0]) or 0)
         raise FormatError(format_problems(problems, located)) from None
     problems = system.reference_problems()
     if problems:
         raise FormatError(format_problems(problems, located))
     return system
+
+
+#: The errors of a component's checks across its fields (as opposed to a field's own value).
+_ACROSS_FIELDS = frozenset({"contradicts_control", "contradicts_field"})
+
+
+def _skipped_checks(data: dict[str, Any], exc: ValidationError) -> list[tuple[Loc, str]]:
+    """The checks across a component's fields that pydantic skipped because one of its fields was bad,
+    run on the fields that were good: otherwise fixing a misspelt value brings out a contradiction that
+    was there all along, one run later."""
+    bad: dict[int, set[str]] = {}
+    for err in exc.errors():
+        raw = tuple(err["loc"])
+        if len(raw) >= 4 and raw[0] == "components" and isinstance(raw[1], int) and raw[2] in COMPONENT_KINDS:
+            bad.setdefault(raw[1], set()).add(str(raw[3]))
+    out: list[tuple[Loc, str]] = []
+    for i, fields in bad.items():
+        comp = data["components"][i]
+        kept = {k: v for k, v in comp.items() if k not in fields}
+        try:
+            COMPONENT_CLASSES[comp["kind"]].model_validate(kept)
+        except ValidationError as again:
+            out += validation_problems([e for e in again.errors() if e["type"] in _ACROSS_FIELDS], ("components", i))
+    return out
 
 
 def _empty_at(data: Any, loc: Loc) -> bool:

@@ -118,6 +118,13 @@ class ThreatModel:
         technique was found on, for a path not walked on this system)."""
         return path.on or tuple(self.prediction.components_for(t) for t in path.techniques)
 
+    def step_places(self, path: AttackPath) -> tuple[str, ...]:
+        """For each step of ``path``, where it is taken as the reports word it: "on app, store", or "by scammer"
+        for an adversary's own step (preparing, phishing, being paid), which "on scammer" would read as harm done
+        to them."""
+        return tuple(("by " if all(self.system.component(c).kind == "adversary" for c in on) else "on ")
+                     + ", ".join(on) for on in self.path_components(path))
+
     def step_held(self, path: AttackPath) -> tuple[tuple[str, ...], ...]:
         """For each step of ``path``, the controls in place that stop it on every component it is taken on
         (empty where one of them lacks any): a path through a held approval step is still drawn, but said."""
@@ -161,6 +168,15 @@ def _is_cyclonedx(text: str) -> bool:
     return isinstance(data, dict) and "bomFormat" in data
 
 
+def _reads_as_mapping(text: str) -> bool:
+    import yaml
+
+    try:
+        return isinstance(yaml.safe_load(text), dict)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return False
+
+
 def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool | None = None,
                rules: RuleSet | None = None) -> System:
     """A system from ``path``: a CycloneDX ML-BOM (JSON with ``bomFormat``; forced with ``bom=True``)
@@ -171,6 +187,11 @@ def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool
     text = read_text(path)
     if bom or (bom is None and _is_cyclonedx(text)):
         from .cyclonedx import load_cyclonedx
+
+        if bom and not text.lstrip().startswith(("{", "<")) and _reads_as_mapping(text):
+            # JSON's "Expecting value" at line 1 would hide what the file is
+            raise FormatError(f"{path}: --bom reads a CycloneDX BOM in JSON; this file is YAML (a system "
+                              "description? leave out --bom)")
 
         return load_cyclonedx(path, overlay)
     if overlay is not None:
