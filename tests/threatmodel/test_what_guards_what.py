@@ -121,8 +121,39 @@ def test_a_checked_signature_stops_no_code_its_publisher_put_in_the_file():
     scanned = predict(system([{**s.components[0].model_dump(mode="json", exclude_none=True),
                                "controls": ["AML.M0016"]}]))
     assert next(f for f in scanned.findings if f.technique_id == "AML.T0011.000").mitigated  # a scan still does
-    # and a file changed on its way to us is caught by the same check
-    assert findings["AML.T0010.003"].mitigated
+    # nor a backdoor its publisher trained into the weights: on a hub anyone may be that publisher, and the
+    # hash only proves the file is theirs
+    for technique in ("AML.T0010", "AML.T0010.003"):
+        check = next(m for m in findings[technique].mitigations if m.id == "AML.M0014")
+        assert check.in_place and not check.prevents and not findings[technique].mitigated
+
+
+def test_validating_a_model_does_not_stop_the_crafting_of_inputs_against_it_but_finds_a_planted_trigger():
+    s = system([{"id": "api", "kind": "service", "audience": "public", "returns": "scores"},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us",
+                 "controls": ["AML.M0008"]},
+                {"id": "feed", "kind": "dataset", "writers": "public", "used_for": ["training"]}],
+               [{"from": "api", "to": "m"}, {"from": "feed", "to": "m"}])
+    findings = {f.technique_id: f for f in predict(s).findings if f.component == "m"}
+    crafting = [t for t in ("AML.T0043", "AML.T0043.001", "AML.T0043.002", "AML.T0043.003") if t in findings]
+    assert crafting
+    for technique in crafting:
+        check = next(m for m in findings[technique].mitigations if m.id == "AML.M0008")
+        assert check.in_place and not check.prevents and not findings[technique].mitigated, technique
+    trigger = next(m for m in findings["AML.T0043.004"].mitigations if m.id == "AML.M0008")
+    assert trigger.in_place and trigger.prevents
+
+
+def test_limiting_a_models_release_is_advice_for_the_model_we_released_not_a_hub_download():
+    hub = {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "open-source",
+           "source": "huggingface", "artifact_format": "safetensors", "fine_tuned": False}
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "text"}, hub],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "llm"}])
+    advised = {m.id for f in predict(s).findings for m in f.mitigations}
+    assert "AML.M0001" not in advised
+    tuned = system([*s.components[:2], {**hub, "fine_tuned": True}], s.flows)
+    assert "AML.M0001" in {m.id for f in predict(tuned).findings for m in f.mitigations}
 
 
 def test_a_control_written_where_no_finding_counts_it_is_said_once(cli, tmp_path):

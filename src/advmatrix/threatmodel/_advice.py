@@ -95,7 +95,11 @@ UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"
                    ("AML.T0010.001", "AML.M0020"), ("AML.T0010.004", "AML.M0020")})
 #: (technique, mitigation) pairs ATLAS links that, held, are shown in place but stop nothing: checking the
 #: hash of our own copy does not keep anyone from downloading the public model it came from.
-HELD_BUT_IDLE = frozenset({("AML.T0002.001", "AML.M0014")})
+HELD_BUT_IDLE = frozenset({("AML.T0002.001", "AML.M0014"),
+                           # validating a model before release finds how robust it is; the adversary's crafting
+                           # and probing of the live model goes on all the same (a planted trigger it can find)
+                           *((t, "AML.M0008") for t in ("AML.T0043", "AML.T0043.000", "AML.T0043.001",
+                                                         "AML.T0043.002", "AML.T0043.003"))})
 #: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
 #: exfiltration and prompt injection alike, and a logged theft is still a theft: held, it is shown in
 #: place but clears no finding at ``--fail-on`` (the other ATLAS mitigations stop or narrow the attack).
@@ -107,7 +111,7 @@ MEDIA_ONLY = frozenset({"AML.M0034"})
 #: Sensor redundancy (Use Multi-Modal Sensors) is for models that sense the world, not for a text classifier.
 SENSOR_ONLY = frozenset({"AML.M0009"})
 #: Limit Public Release of Information: what we publish, about models we made (a vendor's are theirs to describe).
-OURS_TO_PUBLISH = frozenset({"AML.M0000"})
+OURS_TO_PUBLISH = frozenset({"AML.M0000", "AML.M0001"})
 #: Serving from the cloud rather than shipping to devices (AI Model Distribution Methods) is advice for a model
 #: that is shipped: one on our servers already follows it, and being there stops no intruder from taking it.
 DEVICE_ONLY = frozenset({"AML.M0017"})
@@ -284,9 +288,9 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
 
 
 #: The techniques a checked signature does not stop in a file from a public hub or an open-source release:
-#: the code a pickle runs on load is its publisher's, and the hash proves only who published it (a file
-#: changed on its way to us, AML.T0010.003, is still caught).
-PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000"})
+#: the code a pickle runs on load, and a backdoor in the weights (AML.T0010.003), are its publisher's, and on
+#: a hub anyone may be that publisher: the hash proves only that the file is the one they published.
+PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0010", "AML.T0010.003"})
 
 
 def _vouches_for_publisher(comp: Component, mid: str, technique_id: str) -> bool:
