@@ -459,3 +459,19 @@ def test_data_leave_by_cyber_means_only_for_one_who_is_on_our_machines(access, b
     text = with_adversary(CAMERA, actor="criminal", goals="[steal-data]", access=access)
     got = {f.technique_id for f in predict(load_system_text(text)).findings if f.component == "intruder"}
     assert ("AML.T0025" in got) is by_cyber_means
+
+
+def test_a_query_passed_on_by_a_public_service_reaches_through_an_internal_one_behind_it(tmp_path):
+    # an internal service is closed to outsiders as callers, not as a hop: the public API hands their
+    # transaction to the mTLS scoring microservice, and the model behind it answers it
+    hop = ANALYSTS.replace("  - {id: analysts, kind: external, actor: partner}\n",
+                           "  - {id: analysts, kind: external, actor: partner}\n"
+                           "  - {id: shoppers, kind: external, actor: user}\n"
+                           "  - {id: checkout, kind: service, audience: public, returns: labels}\n"
+                           ) + "  - {from: shoppers, to: checkout}\n  - {from: checkout, to: staff-api}\n"
+    rules = user_rules(tmp_path, "kind: model\nadversary: {access: query, reaches: true}", tid="AML.T0024.002",
+                       reason="{adversary} queries {component}")
+    assert [f.component for f in predict(load_system_text(with_adversary(hop, access="query")), rules).findings] \
+        == ["scorer"]
+    # the staff API an outside party calls itself stays closed to them
+    assert predict(load_system_text(with_adversary(ANALYSTS, access="query")), rules).findings == ()

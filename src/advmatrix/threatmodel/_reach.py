@@ -170,7 +170,8 @@ def adversary_reach(system: System, adversary: Component | None = None,
     - ``insider``, ``network``, ``supply-chain``: every component.
     - ``public`` (public information only): the public services, for what they show.
     - ``query``: what a caller's inputs reach from an outside party (over a flow not marked trusted) or a
-      public service, not through a partner or internal service; ``account`` lets them through those too.
+      public service, not into a partner or internal service straight from an outside party (a public
+      service passing their input on to one is their way in); ``account`` lets them into those too.
     - ``content``: what content read from outside reaches over flows not marked trusted, starting at an
       outside party other than a user (mail from the internet, a partner's files) or a store, data set or
       tool that outsiders write, that is built from scraped, public or user-submitted sources, that
@@ -201,10 +202,13 @@ def _reach(system: System, adversaries: Iterable[Component], access: frozenset[s
         senders = ("user", "internet", "other", None) + (("partner",) if "account" in access else ())
         # a query that lands in a training set (feedback, ratings) reaches the model only by retraining:
         # the set is theirs to shape, the model is no more theirs to query
+        # A partner's or staff's service is closed to them as callers, not as a hop: what a public service
+        # passes on to an internal one behind it (an mTLS scoring microservice) is still their query.
+        outside = system.outside()
         reach |= _forward(system, [c for c in system.components if (c.kind == "external" and c.get("actor") in senders)
                                    or (c.kind == "service" and c.get("audience") in services)],
-                          lambda c: c.kind == "service" and c.get("audience") not in services, trusted_outside=False,
-                          stop=is_training_data)
+                          lambda here, c: here in outside and c.kind == "service" and c.get("audience") not in services,
+                          trusted_outside=False, stop=is_training_data)
     if "content" in access:
         outside = system.outside()
         fed = {b for a, b, trusted in system.edges() if a in outside and not trusted}
@@ -229,10 +233,11 @@ def _takes_outside_content(comp: Component, fed: set[str]) -> bool:
     return bool(_OUTSIDE_SOURCES.intersection(comp.get("sources") or ())) or comp.id in fed
 
 
-def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Component], bool] | None = None,
+def _forward(system: System, starts: Iterable[Component], blocked: Callable[[str, Component], bool] | None = None,
              *, untrusted_only: bool = False, trusted_outside: bool = True,
              stop: Callable[[Component], bool] | None = None) -> set[str]:
-    """The starts and every component their content reaches, without entering a ``blocked`` one or passing
+    """The starts and every component their content reaches, without entering one ``blocked`` from where the
+    walk is (``blocked(here, there)``) or passing
     through an outside party (a source or a sink, never a relay) or a ``stop`` one (entered, not passed);
     without ``trusted_outside``, a trusted flow out of an outside party is not followed."""
     # By hand, not System.downstream_of: that walk cannot be told to stop at a service of the wrong audience.
@@ -248,7 +253,7 @@ def _forward(system: System, starts: Iterable[Component], blocked: Callable[[Com
         here = queue.popleft()
         for there in nxt.get(here, ()):
             # an outside party starts a walk but relays nothing it receives
-            if there in seen or there in outside or (blocked and blocked(system.component(there))):
+            if there in seen or there in outside or (blocked and blocked(here, system.component(there))):
                 continue
             seen.add(there)
             if not (stop and stop(system.component(there))):
