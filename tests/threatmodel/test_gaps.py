@@ -311,3 +311,20 @@ flows: [{from: staff, to: hub}, {from: hub, to: app}, {from: app, to: hub}, {fro
     # a tool that only reads moves nothing in the world, and returns what it reads (it cannot only send)
     assert not {("page-read", "properties.physical"), ("page-read", "sends_only")} & asked
     assert ("door", "properties.physical") in asked  # one that acts may well
+
+
+def test_a_tool_that_only_sends_is_not_asked_whether_it_browses():
+    # browses: true beside sends_only: true is refused: the hint would ask for what cannot be stated
+    s = load_system_text("""\
+name: refunds
+components:
+  - {id: users, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: app, kind: llm-app, tools: [refund, lookup]}
+  - {id: refund, kind: tool, side_effects: write, sends_only: true}
+  - {id: lookup, kind: tool, side_effects: read}
+flows: [{from: users, to: chat}, {from: chat, to: app}, {from: app, to: chat}, {from: chat, to: users}]
+""")
+    asked = {(g.component, g.field) for g in unstated(s)}
+    assert ("refund", "browses") not in asked
+    assert ("lookup", "browses") in asked  # one that hands content back may well browse

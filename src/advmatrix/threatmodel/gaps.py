@@ -100,11 +100,9 @@ def _type_values(comp: Component, name: str) -> list[Any] | None:
 
 
 def _moot(comp: Component, name: str) -> bool:
-    """Whether other stated fields already answer ``name`` (there is no value left to state): a model we
-    trained from scratch and never fine-tuned has no base model and no source but us; a model a vendor
-    hosts is neither shipped to devices, nor run on our hardware, nor packed into our container images;
-    weights on our field hardware are not on users' devices, and the other way round; a text model senses
-    nothing physical and checks no face or voice."""
+    """Whether other stated fields already answer ``name`` (no value is left to state): a model trained here
+    from scratch has no base model; a vendor-hosted one is not shipped, run on our hardware or in our images;
+    field hardware is not users' devices; a text model senses nothing physical and checks no face or voice."""
     if name in ("base_model", "source") and comp.kind == "model":
         # trained here from scratch: no base model, and its weights come from us (a hub or a vendor as
         # its source would contradict trained_by, not complete it)
@@ -118,9 +116,11 @@ def _moot(comp: Component, name: str) -> bool:
         return True
     if name == "properties.physical" and comp.kind == "tool" and comp.get("side_effects") in ("read", "none"):
         return True  # a tool that only reads moves nothing in the world
+    # refused as contradictions: code can delete anything, a lookup returns content, and a tool that hands
+    # nothing back reads no page into the app
     if (name, comp.get("side_effects")) in (("append_only", "code-execution"), ("sends_only", "read"),
-                                            ("sends_only", "none")):
-        return True  # refused as a contradiction: code can delete anything, and a lookup returns content
+                                            ("sends_only", "none")) or (name == "browses" and comp.get("sends_only")):
+        return True
     if comp.kind == "model" and name in ("properties.physical", "properties.verifies_identity"):
         return comp.get("modality") in (("text", "tabular") if name == "properties.physical" else ("text",))
     return False
