@@ -48,3 +48,22 @@ def test_a_query_that_lands_in_a_models_training_set_is_no_way_to_query_the_mode
     s2 = s.model_copy(update={"components": tuple(
         c.model_copy(update={"access": ("query", "account")}) if c.id == "outsider" else c for c in s.components)})
     assert walker(s2, predict(s2), adversary=s2.component("outsider"))(("AML.T0002", "AML.T0040")) is not None
+
+
+@pytest.mark.parametrize(("access", "open_to_them"), [(["content"], False), (["supply-chain"], True)])
+def test_a_malicious_package_needs_a_hand_in_what_we_install(access, open_to_them):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    # an applicant who uploads a PDF does not choose the packages our server installs with the hub model
+    s = load_system_text("name: t\ncomponents:\n  - {id: applicants, kind: external, actor: internet}\n"
+                         "  - {id: careers, kind: service, audience: public, returns: none}\n"
+                         "  - {id: app, kind: llm-app}\n"
+                         "  - {id: llm, kind: model, task: generation, modality: text, trained_by: open-source, "
+                         "source: huggingface, artifact_format: pickle}\n"
+                         f"  - {{id: gamer, kind: adversary, actor: user, goals: [manipulate], access: {access}}}\n"
+                         "flows: [{from: applicants, to: careers}, {from: careers, to: app}, {from: app, to: llm},"
+                         " {from: llm, to: app}]\n")
+    p = predict(s)
+    assert "AML.T0011.001" in p.technique_ids
+    assert (walker(s, p, adversary=s.component("gamer"))(("AML.T0011.001",)) is not None) is open_to_them

@@ -34,6 +34,8 @@ NEEDS: dict[str, frozenset[str]] = {
     "AML.T0010": frozenset({"supply-chain", "insider"}),
     "AML.T0012": frozenset({"account", "insider", "network"}),
     "AML.T0041": frozenset({"physical", "insider"}),
+    # a package we install is one its publisher put on an index we pull from: a hand in the supply chain
+    "AML.T0011.001": frozenset({"supply-chain", "insider", "network"}),
     "AML.T0078": frozenset({"content"}),
     # querying the model, or using the product, needs a way to send it inputs
     "AML.T0040": frozenset({"query", "account", "insider", "network"}),
