@@ -263,3 +263,13 @@ def test_an_adversarys_own_step_is_said_to_be_taken_by_them_not_on_them():
     assert shown.step_places(walked) == ("on agent", "on agent", "on agent", "by refund-fraudster")
     for text in (tmr.report_markdown(shown), tmr.report_html(shown)):
         assert ", by refund-fraudster" in text and "on refund-fraudster" not in text and ", on agent" in text
+
+
+def test_paths_that_end_in_other_harms_than_the_adversarys_goals_are_said_to():
+    tm = tmr.build(load_system(Path(__file__).parent / "data" / "evader-off-goal.yaml"), k=5)
+    assert tm.paths and all(p.adversary == "evader" for p in tm.paths)
+    assert "AML.T0015" in tm.prediction.technique_ids  # found on the staff's model, out of their reach
+    assert tm.pathless == ("evader",) and tm.as_dict()["pathless"] == [{"adversary": "evader", "goals": ["evade"]}]
+    (line,) = tm.pathless_lines()
+    assert line.endswith("serving their goals (evade); the paths shown for them end in other harms.")
+    assert line in tmr.report_markdown(tm)

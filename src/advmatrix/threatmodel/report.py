@@ -38,6 +38,7 @@ from ._markdown import (
     held_step,
     report_markdown,
 )
+from ._reach import goal_serves
 from ._references import mixed_script
 from ._sarif import findings_sarif
 from ._transitions import Path as AttackPath
@@ -101,8 +102,9 @@ class ThreatModel:
     def pathless_lines(self) -> list[str]:
         """One sentence per adversary in :attr:`pathless`, as every report says it."""
         return [f"No path found for {a}: no learned move leads from what they reach to a predicted technique "
-                f"serving their goals ({', '.join(self.system.component(a).get('goals') or ())})."
-                for a in self.pathless]
+                f"serving their goals ({', '.join(self.system.component(a).get('goals') or ())})"
+                + ("; the paths shown for them end in other harms." if any(p.adversary == a for p in self.paths)
+                   else ".") for a in self.pathless]
 
     def location(self, component: str) -> tuple[str, int | None]:
         """(file, line) where ``component`` is described: its line in the source, else in the overlay,
@@ -259,8 +261,10 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
         paths = system_paths(system, prediction, TransitionModel.learn(bundled()), k=k)
     # each adversary's best path is in a list with room for one each: one missing found none to its goals
     adversaries = system.of_kind("adversary")
+    # and one whose paths all end in another harm (a search for any goal, when none of theirs was reached)
     pathless = tuple(a.id for a in adversaries if a.get("goals") and k >= len(adversaries)
-                     and not any(p.adversary == a.id for p in paths))
+                     and not any(p.adversary == a.id and goal_serves(p.techniques[-1], a.get("goals"))
+                                 for p in paths))
     return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),
                        unstated(system, rules, predicted={c.component: [f.technique_id for f in c.findings]
                                                           for c in prediction.components}), assumed(system),
