@@ -1,0 +1,97 @@
+"""Rule corrections from the twenty-fourth session's blind audits: who can actually put something in front
+of a component decides its findings. A vendor's API an agent calls is no third-party AI software; a prompt
+published through a tool leaks only to someone who planted the request; weights shipped to phones leak their
+training data whatever the app's screen shows; an app outsiders reach straight is theirs to flood; and an
+adversary's own access (the supply chain, a foothold inside) opens the steps it names."""
+
+from __future__ import annotations
+
+from .test_rules import bundled_hits, system
+
+USERS = {"id": "users", "kind": "external", "actor": "user"}
+CHAT = {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"}
+
+
+def test_a_vendors_api_an_agent_calls_is_no_third_party_ai_software():
+    def agent(source):
+        return system([USERS, CHAT, {"id": "billing", "kind": "llm-app", "tools": ["refund"]},
+                       {"id": "refund", "kind": "tool", "side_effects": "write", "source": source}],
+                      [{"from": "users", "to": "chat"}, {"from": "chat", "to": "billing"},
+                       {"from": "billing", "to": "chat"}])
+    assert ("billing", "AML.T0010.001") not in bundled_hits(agent("vendor"))  # a payment API we integrated
+    assert ("refund", "AML.T0010") in bundled_hits(agent("vendor"))  # its supplier is still our attack surface
+    for plug_in in ("third-party", "mcp"):
+        assert ("billing", "AML.T0010.001") in bundled_hits(agent(plug_in))
+
+
+def test_a_prompt_posted_through_a_tool_leaks_only_to_a_reader_who_planted_the_request():
+    # applicants upload résumés; recruiters read the shortlist and write the job descriptions over a trusted flow
+    def screener(recruiters_trusted):
+        return system([
+            {"id": "applicants", "kind": "external", "actor": "internet"},
+            {"id": "recruiters", "kind": "external", "actor": "user"},
+            {"id": "inbox", "kind": "dataset", "source": "user-submitted", "writers": "public", "used_for": "retrieval"},
+            {"id": "jobs", "kind": "dataset", "writers": "internal", "used_for": "retrieval"},
+            {"id": "app", "kind": "llm-app", "system_prompt": True, "tools": ["shortlist"]},
+            {"id": "shortlist", "kind": "tool", "side_effects": "write", "sends_only": True},
+            {"id": "hr", "kind": "dataset", "writers": "internal"}],
+            [{"from": "applicants", "to": "inbox"}, {"from": "inbox", "to": "app"},
+             {"from": "recruiters", "to": "jobs", "trusted": recruiters_trusted}, {"from": "jobs", "to": "app"},
+             {"from": "shortlist", "to": "hr"}, {"from": "hr", "to": "recruiters"}])
+    assert ("app", "AML.T0056") not in bundled_hits(screener(True))
+    # a reader whose own text reaches the app unchecked can plant the request and read the answer
+    assert ("app", "AML.T0056") in bundled_hits(screener(False))
+
+
+def test_weights_shipped_to_phones_leak_their_training_data_whatever_the_app_shows():
+    def keyboard(on_device):
+        return system([USERS,
+                       {"id": "app", "kind": "service", "audience": "public", "returns": "labels",
+                        "properties": {"on_device": on_device}},
+                       {"id": "lm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "us",
+                        "artifact_format": "onnx", "properties": {"on_device": on_device}},
+                       {"id": "typed", "kind": "dataset", "sensitive": True, "used_for": "training"}],
+                      [{"from": "users", "to": "app"}, {"from": "app", "to": "lm"}, {"from": "typed", "to": "lm"}])
+    shipped = bundled_hits(keyboard(True))
+    assert {("lm", "AML.T0024.000"), ("lm", "AML.T0024.001")} <= shipped
+    # on our servers behind an API that shows only the top words, the labels alone carry too little
+    assert not {("lm", "AML.T0024.000"), ("lm", "AML.T0024.001")} & bundled_hits(keyboard(False))
+
+
+def test_an_llm_app_outsiders_reach_straight_is_theirs_to_flood_and_bill():
+    def ci(trusted):
+        return system([{"id": "contributors", "kind": "external", "actor": "internet"},
+                       {"id": "reviewer", "kind": "llm-app"},
+                       {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                        "source": "vendor-api", "artifact_format": "hosted"}],
+                      [{"from": "contributors", "to": "reviewer", "trusted": trusted},
+                       {"from": "reviewer", "to": "llm"}, {"from": "llm", "to": "reviewer"}])
+    assert {("reviewer", "AML.T0029"), ("reviewer", "AML.T0034")} <= bundled_hits(ci(False))
+    assert not {("reviewer", "AML.T0029"), ("reviewer", "AML.T0034")} & bundled_hits(ci(True))
+
+
+def _hospital(access, goals):
+    return system([
+        {"id": "scanner", "kind": "external", "actor": "other"},
+        {"id": "pacs", "kind": "service", "audience": "internal", "returns": "labels"},
+        {"id": "cxr", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us",
+         "fine_tuned": True, "base_model": "open/vit", "source": "huggingface", "artifact_format": "torch"},
+        {"id": "adv", "kind": "adversary", "actor": "insider", "access": access, "goals": goals}],
+        [{"from": "scanner", "to": "pacs", "trusted": True}, {"from": "pacs", "to": "cxr"}])
+
+
+def test_an_adversary_in_the_supply_chain_can_compromise_the_weights_we_load():
+    assert ("cxr", "AML.T0010.003") in bundled_hits(_hospital(["supply-chain"], ["manipulate"]))
+    hosted = system([{"id": "llm", "kind": "model", "task": "generation", "trained_by": "vendor",
+                      "source": "vendor-api", "artifact_format": "hosted"},
+                     {"id": "adv", "kind": "adversary", "access": "supply-chain", "goals": "manipulate"}])
+    # a vendor's model we only call loads no weight file of ours (the system's own T0010.003 rule says so too)
+    assert ("llm", "AML.T0010.003") not in bundled_hits(hosted)
+
+
+def test_an_insider_can_alter_the_weights_and_present_a_trigger_an_outsider_cannot():
+    inside = bundled_hits(_hospital(["insider", "network"], ["manipulate"]))
+    assert {("cxr", "AML.T0018"), ("cxr", "AML.T0043.004")} <= inside
+    # an adversary who only publishes models sends the scanner nothing
+    outside = bundled_hits(_hospital(["supply-chain"], ["manipulate"]))
+    assert ("cxr", "AML.T0043.004") not in outside
