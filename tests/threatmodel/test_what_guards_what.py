@@ -825,3 +825,26 @@ def test_training_data_controls_belong_to_data_preparation_whichever_finding_ask
                [{"from": "feedback", "to": "m"}])
     stages = {(f.technique_id, m.stage) for f in predict(s).findings for m in f.mitigations if m.id == "AML.M0007"}
     assert {t for t, _ in stages} >= {"AML.T0059", "AML.T0020"} and {st for _, st in stages} == {"Data Preparation"}
+
+
+def test_a_guardrail_in_front_of_a_sub_agent_holds_though_an_unguarded_one_calls_the_same_model():
+    # the knowledge agent reads the open forum with no guard; the billing agent is reached only through the
+    # planner's guardrail. Both call one vendor endpoint, which answers each alone: the forum's text does not
+    # come back through it to the billing agent.
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"},
+                {"id": "planner", "kind": "llm-app", "tools": ["billing", "knowledge"], "controls": ["AML.M0020"]},
+                {"id": "billing", "kind": "llm-app", "tools": ["refund"]},
+                {"id": "knowledge", "kind": "llm-app"},
+                {"id": "refund", "kind": "tool", "side_effects": "write"},
+                {"id": "forum", "kind": "external", "actor": "internet"},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                 "source": "vendor-api", "artifact_format": "hosted"}],
+               [{"from": "users", "to": "chat"}, {"from": "chat", "to": "planner"}, {"from": "planner", "to": "chat"},
+                {"from": "forum", "to": "knowledge"},
+                *({"from": a, "to": "llm"} for a in ("planner", "billing", "knowledge")),
+                *({"from": "llm", "to": a} for a in ("planner", "billing", "knowledge"))])
+    assert held(s)[("billing", "AML.T0051.000", "AML.M0020")] == "planner"
+    # where the forum's text does reach the billing agent unguarded, the planner's guardrail is no longer its
+    fed = system(list(s.components), [*s.flows, {"from": "forum", "to": "billing"}])
+    assert held(fed)[("billing", "AML.T0051.000", "AML.M0020")] is None

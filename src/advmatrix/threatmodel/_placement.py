@@ -401,15 +401,24 @@ def _guard(system: System, mid: str, answers: bool = False) -> tuple[frozenset[s
     starts = [c.id for c in system.components
               if c.id not in held and (c.kind == "external" or (c.id not in fed and c.id not in fed_at_all))
               and c.id not in stores]
+    # A model or stateless sub-agent several apps call answers each caller alone: what one unguarded app
+    # sends it comes back to that app, not to another caller behind a guard (two agents on one endpoint)
+    shared = system.shared()
     unguarded = set(starts)
-    queue = deque(starts)
-    while queue:
-        node = queue.popleft()
+    visited: set[tuple[str, str | None]] = {(s, None) for s in starts}
+    walk = deque(visited)
+    while walk:
+        node, asked_by = walk.popleft()
+        callers = shared.get(node, ())
         for n in forward.get(node, ()):
-            if n not in unguarded and n not in held and n not in stores:
+            if n in held or n in stores or (asked_by is not None and n in callers and n != asked_by):
+                continue
+            state = (n, node if node in shared.get(n, ()) else None)
+            if state not in visited:
+                visited.add(state)
                 unguarded.add(n)
                 if n not in outside:
-                    queue.append(n)
+                    walk.append(state)
     labels: dict[str, str] = {}
     queue = deque(sorted(held, key=system.position))
     for h in queue:
