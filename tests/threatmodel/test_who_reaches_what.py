@@ -95,3 +95,28 @@ def test_an_insider_can_alter_the_weights_and_present_a_trigger_an_outsider_cann
     # an adversary who only publishes models sends the scanner nothing
     outside = bundled_hits(_hospital(["supply-chain"], ["manipulate"]))
     assert ("cxr", "AML.T0043.004") not in outside
+
+
+def test_a_service_that_pushes_our_own_model_file_to_phones_takes_no_queries():
+    # the new global model goes out through a public CDN to the keyboard model on each phone
+    s = system([USERS,
+                {"id": "keyboard", "kind": "service", "audience": "public", "returns": "labels",
+                 "properties": {"on_device": True}},
+                {"id": "phone-lm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "us",
+                 "artifact_format": "onnx", "properties": {"on_device": True}},
+                {"id": "global-lm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "us",
+                 "artifact_format": "onnx"},
+                {"id": "cdn", "kind": "service", "audience": "public", "authentication": "none", "returns": "none"}],
+               [{"from": "users", "to": "keyboard"}, {"from": "keyboard", "to": "phone-lm"},
+                {"from": "global-lm", "to": "cdn"}, {"from": "cdn", "to": "phone-lm"}])
+    hits = bundled_hits(s)
+    assert not {("cdn", "AML.T0029"), ("cdn", "AML.T0034"), ("cdn", "AML.T0034.000"), ("cdn", "AML.T0046"),
+                ("cdn", "AML.T0003")} & hits
+    from advmatrix.threatmodel.predict import predict
+    placed = {(f.technique_id, m.id, m.component) for f in predict(s).findings if f.component == "phone-lm"
+              for m in f.mitigations}
+    assert not any(where == "cdn" for _, _, where in placed)  # no query limit on what nobody queries through
+    # an upload endpoint that outsiders feed is another matter: what they send there costs us
+    uploads = system([*s.components, {"id": "clients", "kind": "external", "actor": "internet"}],
+                     [*s.flows, {"from": "clients", "to": "cdn"}])
+    assert ("cdn", "AML.T0034.000") in bundled_hits(uploads)

@@ -21,9 +21,11 @@ __all__ = ["AT_THE_API", "delivers_only", "front_bits", "holder", "holds", "in_f
 
 
 def delivers_only(system: System, comp: Component) -> bool:
-    """A service that nothing feeds and that answers nothing: it pushes (model updates over the air, files), and
-    no one queries through it, so no control on queries goes there."""
-    return comp.kind == "service" and comp.get("returns") == "none" and not system.flows_into().get(comp.id)
+    """A service that answers nothing and that nothing feeds but our own models and data sets: it pushes (a
+    new model file to phones over the air, files), and no one queries through it, so no control on queries
+    goes there."""
+    return comp.kind == "service" and comp.get("returns") == "none" and all(
+        system.component(a).kind in ("model", "dataset") for a in system.flows_into().get(comp.id, ()))
 
 
 def places(system: System, comp: Component, kind: str | None, named: Collection[str] = ()) -> list[Component]:
