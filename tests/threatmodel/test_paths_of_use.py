@@ -273,3 +273,33 @@ def test_paths_that_end_in_other_harms_than_the_adversarys_goals_are_said_to():
     (line,) = tm.pathless_lines()
     assert line.endswith("serving their goals (evade); the paths shown for them end in other harms.")
     assert line in tmr.report_markdown(tm)
+
+
+def test_a_tool_nothing_is_found_on_relays_between_the_agent_and_what_it_feeds():
+    # the review agent's push tool (nothing found on it) hands its commit to the CI runner, which runs it
+    s = load_system_text("""\
+name: ci review
+components:
+  - {id: contributors, kind: external, actor: internet}
+  - {id: prs, kind: retrieval-store, writers: public, sources: user-submitted}
+  - {id: reviewer, kind: llm-app, tools: [push], autonomy: autonomous, system_prompt: true}
+  - {id: push, kind: tool, side_effects: write, source: first-party, sends_only: true, readers: internal}
+  - {id: runner, kind: tool, side_effects: code-execution, source: first-party}
+  - {id: llm, kind: model, task: generation, modality: text, trained_by: vendor, source: vendor-api,
+     artifact_format: hosted}
+  - {id: outsider, kind: adversary, actor: user, goals: [compromise], access: [content]}
+flows:
+  - {from: contributors, to: prs}
+  - {from: prs, to: reviewer}
+  - {from: reviewer, to: llm}
+  - {from: llm, to: reviewer}
+  - {from: push, to: runner}
+""")
+    p = predict(s)
+    assert not p.for_component("push").findings and p.for_component("runner").findings
+    from advmatrix.threatmodel.paths import topology_links
+
+    linked = topology_links(s, p)
+    agent_step = next(t for t in p.technique_ids if set(p.components_for(t)) == {"reviewer"})
+    runner_step = next(t for t in p.technique_ids if set(p.components_for(t)) == {"runner"})
+    assert linked(agent_step, runner_step)

@@ -359,8 +359,15 @@ def _topology(system: System, prediction: Prediction
     for a, b, _ in system.edges():
         near[a].add(b)
         near[b].add(a)
-    return near, {c.id for c in system.of_kind("adversary")}, {t: set(prediction.components_for(t))
-                                                              for t in prediction.technique_ids}
+    on = {t: set(prediction.components_for(t)) for t in prediction.technique_ids}
+    # a component nothing is found on relays: an agent's push tool hands its commit to the CI runner, and the
+    # runner's steps follow the agent's though no step is taken on the tool itself
+    found = {c for cs in on.values() for c in cs}
+    relays = [c.id for c in system.of_kind("tool") if c.id not in found]
+    for r in relays:
+        for a in near[r]:
+            near[a] |= near[r]
+    return near, {c.id for c in system.of_kind("adversary")}, on
 
 
 def near_duplicate(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
