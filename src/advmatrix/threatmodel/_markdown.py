@@ -125,7 +125,8 @@ PATHS_NOTE = ("Each path runs from an entry technique (reconnaissance, resource 
               "is left out. Where the system describes adversaries, each path is one adversary's: it starts with a "
               "technique found on them or on a component their access reaches, takes a step that needs accounts, "
               "a foothold or the supply chain only when they have it or an earlier step gave it, and ends, where "
-              "the prediction allows, in a technique that serves a goal they state.")
+              "the prediction allows, in a technique that serves a goal they state. Paths with no step a control in "
+              "place stops come first; each adversary's best path is kept, whatever its rank.")
 
 
 def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
