@@ -67,3 +67,17 @@ def test_a_malicious_package_needs_a_hand_in_what_we_install(access, open_to_the
     p = predict(s)
     assert "AML.T0011.001" in p.technique_ids
     assert (walker(s, p, adversary=s.component("gamer"))(("AML.T0011.001",)) is not None) is open_to_them
+
+
+def test_a_harm_found_only_on_the_adversary_ends_a_path_and_is_no_step_on_the_way():
+    from pathlib import Path
+
+    from advmatrix.threatmodel import load_system
+    from advmatrix.threatmodel.predict import predict
+
+    s = load_system(Path(__file__).resolve().parents[2] / "examples" / "systems" / "support-agent.yaml")
+    p = predict(s)
+    walk = walker(s, p, adversary=s.component("refund-fraudster"))
+    assert walk(("AML.T0093", "AML.T0051.001", "AML.T0053", "AML.T0048.000")) is not None
+    # "they are after money" joined the planted prompt to whatever came next
+    assert walk(("AML.T0093", "AML.T0048.000", "AML.T0051.001", "AML.T0053")) is None

@@ -228,6 +228,10 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             steps.append(here)
         if all(family(t) in CONSEQUENCES for t, cs in zip(ids, steps, strict=True) if cs - adversaries):
             return None
+        if any(family(t) in CONSEQUENCES and not cs - adversaries for t, cs in zip(ids[:-1], steps, strict=False)):
+            # a harm found only on the adversary (they are after money) marks where a path ends: as a step on
+            # the way it joins anything to anything (money taken, then inputs crafted)
+            return None
         if not steps[-1] - adversaries and family(ids[-1]) not in CONSEQUENCES:
             # the goal is the adversary's own finding alone (their wish to flood us, found on no service): the
             # path does not show where the impact lands; harm to people outside (AML.T0048) lands outside
