@@ -120,3 +120,26 @@ def test_a_service_that_pushes_our_own_model_file_to_phones_takes_no_queries():
     uploads = system([*s.components, {"id": "clients", "kind": "external", "actor": "internet"}],
                      [*s.flows, {"from": "clients", "to": "cdn"}])
     assert ("cdn", "AML.T0034.000") in bundled_hits(uploads)
+
+
+def test_a_model_publisher_poisons_only_the_data_that_comes_through_the_supply_chain():
+    from advmatrix.threatmodel.predict import predict
+
+    def clinic(label_source):
+        return system([
+            {"id": "radiologists", "kind": "external", "actor": "user"},
+            {"id": "labels", "kind": "dataset", "used_for": "fine-tuning", "writers": "internal",
+             **({"source": label_source} if label_source else {})},
+            {"id": "cxr", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us",
+             "fine_tuned": True, "source": "huggingface", "artifact_format": "torch"},
+            {"id": "publisher", "kind": "adversary", "actor": "criminal", "access": "supply-chain",
+             "goals": ["manipulate"]}],
+            [{"from": "radiologists", "to": "labels"}, {"from": "labels", "to": "cxr"}])
+
+    def theirs(s):
+        return {f.technique_id for f in predict(s).findings if f.component == "cxr"
+                and any("publisher" in r for r in f.reasons)}
+    # our radiologists' labels: the publisher writes none of them, nor sends the model inputs
+    assert not {"AML.T0020", "AML.T0031"} & theirs(clinic(None))
+    # a public data set we fine-tune on is theirs to poison
+    assert {"AML.T0020", "AML.T0031"} <= theirs(clinic("public"))
