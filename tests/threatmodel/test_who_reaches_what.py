@@ -30,7 +30,8 @@ def test_a_prompt_posted_through_a_tool_leaks_only_to_a_reader_who_planted_the_r
         return system([
             {"id": "applicants", "kind": "external", "actor": "internet"},
             {"id": "recruiters", "kind": "external", "actor": "user"},
-            {"id": "inbox", "kind": "dataset", "source": "user-submitted", "writers": "public", "used_for": "retrieval"},
+            {"id": "inbox", "kind": "dataset", "source": "user-submitted", "writers": "public",
+             "used_for": "retrieval"},
             {"id": "jobs", "kind": "dataset", "writers": "internal", "used_for": "retrieval"},
             {"id": "app", "kind": "llm-app", "system_prompt": True, "tools": ["shortlist"]},
             {"id": "shortlist", "kind": "tool", "side_effects": "write", "sends_only": True},
