@@ -328,3 +328,24 @@ flows: [{from: users, to: chat}, {from: chat, to: app}, {from: app, to: chat}, {
     asked = {(g.component, g.field) for g in unstated(s)}
     assert ("refund", "browses") not in asked
     assert ("lookup", "browses") in asked  # one that hands content back may well browse
+
+
+def test_a_field_whose_rules_fire_until_it_is_said_true_is_open_with_the_value_that_rules_them_out():
+    # a third-party tool with nothing said of where it runs keeps its install-time findings; saying it is hosted
+    # (a remote API: no code of it here) rules them out, and the hint must say true, not false
+    s = load_system_text("""\
+name: shop
+components:
+  - {id: users, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: app, kind: llm-app, tools: [refund]}
+  - {id: refund, kind: tool, side_effects: write, source: third-party, sends_only: true}
+flows: [{from: users, to: chat}, {from: chat, to: app}, {from: app, to: chat}, {from: chat, to: users}]
+""")
+    gap = next(g for g in unstated(s) if (g.component, g.field) == ("refund", "hosted"))
+    assert gap.removed_by is True and "AML.T0011.001" in gap.removes
+    assert gap.as_dict()["removed_by"] is True
+    from advmatrix.threatmodel import report as tmr
+
+    text = tmr.report_markdown(tmr.build(s, k=0))
+    assert "refund: 'hosted' is not stated; saying it is true, where that holds, would rule out" in text

@@ -155,7 +155,7 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
             # a field read on the components next to it rules out by the value stated (a tool's readers), not
             # by false alone
             said_so = "stating which value holds could" if g.removed_from else \
-                "saying it is false, where that holds, would"
+                f"saying it is {str(g.removed_by).lower()}, where that holds, would"
             there = f" (for {', '.join(g.removed_from)})" if g.removed_from else ""
             parts.append(f"{lead}{said_so} rule out {len(g.removes)}: {listed(g.removes)}{there}")
         out.append(f"{g.component}: '{g.field}' {'; '.join(parts)}.")

@@ -75,12 +75,15 @@ class Gap:
     removes: tuple[str, ...] = ()
     #: Other components some of ``removes`` are predicted for (the app whose tool it is).
     removed_from: tuple[str, ...] = ()
+    #: The value that, stated, rules ``removes`` out on the component itself: false for a hedge, true for a
+    #: field whose rules fire until it is said (a tool's ``hosted``).
+    removed_by: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {"component": self.component, "field": self.field, "techniques": list(self.techniques),
                 "elsewhere": list(self.elsewhere), "removes": list(self.removes),
-                "removed_from": list(self.removed_from)}
+                "removed_from": list(self.removed_from), "removed_by": self.removed_by}
 
 
 @dataclass(frozen=True)
@@ -255,14 +258,14 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
                         gained.add(tid)
                         where.add(other_id)
                     lost.update(drops)
-            removed = _ruled_out(system, comp, name, negated.get(name, ()), by_technique, have(comp))
+            by, removed = _ruled_out(system, comp, name, negated.get(name, ()), by_technique, have(comp))
             removed |= {t for _, t in lost}
             if gained or removed:
                 # Likeliest first (the learned rate of each technique), so a short list shows what matters.
                 found.append(Gap(comp.id, name, tuple(sorted(gained, key=lambda t: (-rates.get(t, 0.0), t))),
                                  tuple(sorted(where, key=system.position)),
                                  tuple(sorted(removed, key=lambda t: (-rates.get(t, 0.0), t))),
-                                 tuple(sorted({i for i, _ in lost}, key=system.position))))
+                                 tuple(sorted({i for i, _ in lost}, key=system.position)), by))
         # The field that would change most first: that is the one worth stating.
         found.sort(key=lambda g: (-len(g.techniques), -len(g.removes), g.field))
         out += [g for g in found if not g.field.startswith("properties.")]
@@ -283,17 +286,20 @@ def _under_not(cond: Condition, negated: bool = False) -> set[str]:
 
 
 def _ruled_out(system: System, comp: Component, name: str, readers: Iterable[Rule],
-               by_technique: Mapping[str, list[Rule]], have: set[str]) -> set[str]:
-    """The techniques predicted for ``comp`` that saying ``name`` is false would rule out: a true/false
-    field or free property, unstated, that a rule reading it fires through (a hedge: "where that moves
-    money ..."), and no rule finds the technique on ``comp`` once it is false."""
+               by_technique: Mapping[str, list[Rule]], have: set[str]) -> tuple[bool, set[str]]:
+    """The value of ``name`` and the techniques predicted for ``comp`` that saying it would rule out: a
+    true/false field or free property, unstated, that a rule reading it fires through (a hedge: "where that
+    moves money ..."), and no rule finds the technique on ``comp`` once it is false; or, for a field (unset
+    free properties read as no already), once it is true (``hosted``: no code of the tool's installed here)."""
     if not (name.startswith("properties.") or _type_values(comp, name) == [True, False]):
-        return set()
+        return False, set()
     firing = {r.technique_id for r in readers if r.technique_id in have and r.facts(system, comp) is not None}
-    if not firing:
-        return set()
-    probe = _with(comp, name, False)
-    return {t for t in firing if not any(r.facts(system, probe) is not None for r in by_technique[t])}
+    for value in (False,) if name.startswith("properties.") else (False, True):
+        probe = _with(comp, name, value)
+        gone = {t for t in firing if not any(r.facts(system, probe) is not None for r in by_technique[t])}
+        if gone:
+            return value, gone
+    return False, set()
 
 
 def assumed(system: System) -> tuple[Assumption, ...]:
