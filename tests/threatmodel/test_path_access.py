@@ -81,3 +81,22 @@ def test_a_harm_found_only_on_the_adversary_ends_a_path_and_is_no_step_on_the_wa
     assert walk(("AML.T0093", "AML.T0051.001", "AML.T0053", "AML.T0048.000")) is not None
     # "they are after money" joined the planted prompt to whatever came next
     assert walk(("AML.T0093", "AML.T0048.000", "AML.T0051.001", "AML.T0053")) is None
+
+
+@pytest.mark.parametrize(("used_for", "open_to_them"), [("retrieval", False), ("training", True)])
+def test_a_callers_queries_poison_a_model_only_where_they_come_to_rest_in_what_it_learns_from(used_for, open_to_them):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    # callers enrol voiceprints the verifier compares against (retrieval): templates, not training data
+    s = load_system_text("name: t\ncomponents:\n  - {id: callers, kind: external, actor: user}\n"
+                         "  - {id: ivr, kind: service, audience: public, returns: labels}\n"
+                         f"  - {{id: prints, kind: dataset, used_for: {used_for}, writers: public}}\n"
+                         "  - {id: verifier, kind: model, task: classification, modality: audio, trained_by: us,"
+                         " artifact_format: onnx}\n"
+                         "  - {id: fraudster, kind: adversary, actor: criminal, goals: [fraud], access: [query]}\n"
+                         "flows: [{from: callers, to: ivr}, {from: ivr, to: verifier}, {from: ivr, to: prints},"
+                         " {from: prints, to: verifier}]\n")
+    p = predict(s)
+    assert "AML.T0018" in p.technique_ids  # its weights sit in a file that can be altered
+    assert (walker(s, p, adversary=s.component("fraudster"))(("AML.T0018",)) is not None) is open_to_them

@@ -136,16 +136,24 @@ def can_take(system: System, technique_id: str, components: Iterable[str], acces
         # a way to send inputs must lead to the model: a query that lands in its training set does not
         return any(c in reach for c in components)
     return need is None or bool(need & access) or (
-        technique_id in PLANTED_BY_QUERY and "query" in access and stored_by_query(system, components, reach))
+        technique_id in PLANTED_BY_QUERY and "query" in access
+        and stored_by_query(system, components, reach, training=technique_id in _LEARNED_FROM))
 
 
-def stored_by_query(system: System, components: Iterable[str], reach: frozenset[str] | None) -> bool:
+#: Of :data:`PLANTED_BY_QUERY`, those a query plants only in what the model learns from: enrolment
+#: templates or a lookup store it reads at inference poison no weights.
+_LEARNED_FROM = frozenset({"AML.T0018", "AML.T0018.000", "AML.T0020"})
+
+
+def stored_by_query(system: System, components: Iterable[str], reach: frozenset[str] | None,
+                    training: bool = False) -> bool:
     """Whether one of ``components`` is, or reads (one flow back), a store or data set that a query reaches:
-    what the adversary sends rests there until the component reads it."""
+    what the adversary sends rests there until the component reads it; with ``training``, a training set."""
     if reach is None:
         return True
-    held = system.memo("held", lambda: frozenset(c.id for c in system.components
-                                                 if c.kind in ("dataset", "retrieval-store")))
+    held = system.memo(("held", training), lambda: frozenset(
+        c.id for c in system.components
+        if (is_training_data(c) if training else c.kind in ("dataset", "retrieval-store"))))
     back = system.flows_into()
     return any(s in reach and s in held for c in components for s in (c, *back.get(c, ())))
 
