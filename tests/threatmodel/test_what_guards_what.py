@@ -243,7 +243,7 @@ def test_a_guardrail_still_guards_what_it_hands_on_over_a_trusted_flow():
                 {"id": "bot", "kind": "llm-app", "system_prompt": True}],
                [{"from": "people", "to": "web"}, {"from": "web", "to": "guard"},
                 {"from": "guard", "to": "bot", "trusted": True}, {"from": "bot", "to": "web"}])
-    assert held(s)[("bot", "AML.T0054", "AML.M0020")] == "guard"
+    assert held(s)[("bot", "AML.T0062", "AML.M0020")] == "guard"
 
 
 @pytest.mark.parametrize("spelling", [{"rate_limited": True}, {"controls": ["AML.M0004"]}])

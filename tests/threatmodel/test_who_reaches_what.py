@@ -144,3 +144,27 @@ def test_a_model_publisher_poisons_only_the_data_that_comes_through_the_supply_c
     assert not {"AML.T0020", "AML.T0031"} & theirs(clinic(None))
     # a public data set we fine-tune on is theirs to poison
     assert {"AML.T0020", "AML.T0031"} <= theirs(clinic("public"))
+
+
+def test_staff_over_a_trusted_flow_do_not_argue_with_jailbreak_or_extract_the_prompt_of_their_assistant():
+    def soc(trusted):
+        return system([{"id": "analysts", "kind": "external", "actor": "user"},
+                       {"id": "ui", "kind": "service", "audience": "internal", "authentication": "oauth",
+                        "returns": "text"},
+                       {"id": "assistant", "kind": "llm-app", "system_prompt": True}],
+                      [{"from": "analysts", "to": "ui", "trusted": trusted}, {"from": "ui", "to": "assistant"},
+                       {"from": "assistant", "to": "ui"}, {"from": "ui", "to": "analysts"}])
+    chat = {"AML.T0051.000", "AML.T0054", "AML.T0065", "AML.T0068", "AML.T0056"}
+    assert chat <= {t for c, t in bundled_hits(soc(False)) if c == "assistant"}
+    assert not chat & {t for c, t in bundled_hits(soc(True)) if c == "assistant"}
+
+
+def test_a_model_behind_another_in_one_pipeline_answers_the_same_queries():
+    # the prompt filter passes what the public API sends on to the generator
+    s = system([USERS, {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "filter", "kind": "model", "task": "classification", "modality": "text", "trained_by": "us"},
+                {"id": "gen", "kind": "model", "task": "generation", "modality": "text", "outputs": "image",
+                 "trained_by": "us"}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "filter"}, {"from": "filter", "to": "gen"},
+                {"from": "gen", "to": "api"}])
+    assert {("filter", "AML.T0040"), ("gen", "AML.T0040")} <= bundled_hits(s)
