@@ -848,3 +848,38 @@ def test_a_guardrail_in_front_of_a_sub_agent_holds_though_an_unguarded_one_calls
     # where the forum's text does reach the billing agent unguarded, the planner's guardrail is no longer its
     fed = system(list(s.components), [*s.flows, {"from": "forum", "to": "billing"}])
     assert held(fed)[("billing", "AML.T0051.000", "AML.M0020")] is None
+
+
+def test_wrapping_controls_for_a_vendors_speech_api_go_where_the_audio_passes_not_on_the_app_reading_the_text():
+    s = system([{"id": "floor", "kind": "external", "actor": "user"},
+                {"id": "terminal", "kind": "service", "audience": "internal", "returns": "text"},
+                {"id": "asr", "kind": "model", "task": "speech-recognition", "modality": "audio",
+                 "trained_by": "vendor", "source": "vendor-api", "artifact_format": "hosted"},
+                {"id": "planner", "kind": "llm-app"}],
+               [{"from": "floor", "to": "terminal"}, {"from": "terminal", "to": "asr"},
+                {"from": "asr", "to": "planner"}, {"from": "planner", "to": "terminal"}])
+    placed = {(m.id, m.component) for f in predict(s).findings
+              if (f.component, f.technique_id) == ("asr", "AML.T0015") for m in f.mitigations}
+    assert {("AML.M0010", "terminal"), ("AML.M0015", "terminal")} <= placed
+    assert not any(where == "planner" for _, where in placed)
+
+
+def test_multi_modal_sensors_are_no_advice_for_a_model_of_uploaded_images():
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "clf", "kind": "model", "task": "classification", "modality": "image", "trained_by": "us",
+                 "properties": {"physical": False}}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "clf"}])
+    assert "AML.M0009" not in {m.id for f in predict(s).findings for m in f.mitigations}
+    camera = system([*s.components[:2], {**s.components[2].model_dump(mode="json", exclude_none=True),
+                                         "properties": {"physical": True}}], s.flows)
+    assert "AML.M0009" in {m.id for f in predict(camera).findings for m in f.mitigations}
+
+
+def test_a_vendors_signature_on_its_weight_file_does_not_stop_a_compromised_vendor():
+    s = system([{"id": "m", "kind": "model", "task": "classification", "modality": "audio", "trained_by": "vendor",
+                 "source": "vendor", "artifact_format": "onnx", "signed": True}])
+    findings = {f.technique_id: f for f in predict(s).findings}
+    for technique in ("AML.T0010", "AML.T0010.003"):
+        check = next(m for m in findings[technique].mitigations if m.id == "AML.M0014")
+        assert check.in_place and not check.prevents and not findings[technique].mitigated

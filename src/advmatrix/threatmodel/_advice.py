@@ -198,9 +198,9 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
     if mid in GENERATIVE_ONLY:
         return _near(system, comp, "generative",
                      lambda c: _generative(c) or (c.kind == "model" and c.get("task") is None))
-    if mid in SENSOR_ONLY:
-        return _near(system, comp, "sensing", lambda c: c.kind == "model" and (
-            c.get("modality") in _MEDIA_READ or c.properties.get("physical") is True))
+    if mid in SENSOR_ONLY:  # a model of images said not to see the physical world (uploads) has no sensor
+        return _near(system, comp, "sensing", lambda c: c.kind == "model" and c.properties.get("physical") is not False
+                     and (c.get("modality") in _MEDIA_READ or c.properties.get("physical") is True))
     if mid in DEVICE_ONLY:
         return _near(system, comp, "shipped", lambda c: c.kind == "model" and (
             c.properties.get("on_device") is True or c.properties.get("edge") is True))
@@ -291,6 +291,9 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
 #: the code a pickle runs on load, and a backdoor in the weights (AML.T0010.003), are its publisher's, and on
 #: a hub anyone may be that publisher: the hash proves only that the file is the one they published.
 PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0010", "AML.T0010.003"})
+#: Of those, what a vendor who delivers weight files signs as its own too: a compromised supplier signs its
+#: backdoored model (its code on load is the vendor's to answer for, as any software it ships).
+SUPPLIERS_OWN = frozenset({"AML.T0010", "AML.T0010.003"})
 
 
 def _vouches_for_publisher(comp: Component, mid: str, technique_id: str) -> bool:
@@ -298,6 +301,8 @@ def _vouches_for_publisher(comp: Component, mid: str, technique_id: str) -> bool
     code the finding is about: held, it is shown in place and clears nothing (as telemetry does not)."""
     return (mid in ("AML.M0013", "AML.M0014") and technique_id in PUBLISHERS_OWN and comp.kind == "model"
             and (comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source")) \
+        or (mid in ("AML.M0013", "AML.M0014") and technique_id in SUPPLIERS_OWN and comp.kind == "model"
+            and (comp.get("source") == "vendor" or comp.get("trained_by") == "vendor")) \
         or (technique_id, mid) in HELD_BUT_IDLE
 
 
@@ -312,8 +317,12 @@ ACCESS_AT_REST = frozenset({"AML.M0005", "AML.M0019"})
 
 
 def _around_hosted(comp: Component, mid: str) -> str | None:
-    """The kind a wrapping control goes on for a vendor-hosted model (the app in front), else None."""
-    return "llm-app" if hosted_by_vendor(comp) and mid in AROUND_THE_MODEL else None
+    """The kind a wrapping control goes on for a vendor-hosted model, else None: for a model that writes, the
+    app that prompts it; for one that decides or transcribes (a speech API), the service its inputs pass on
+    their way to it: the app its transcript goes on to sees no audio to restore or screen."""
+    if not (hosted_by_vendor(comp) and mid in AROUND_THE_MODEL):
+        return None
+    return "llm-app" if _generative(comp) or comp.get("task") is None else "service"
 
 
 def hosted_by_vendor(comp: Component) -> bool:
