@@ -303,3 +303,19 @@ flows:
     agent_step = next(t for t in p.technique_ids if set(p.components_for(t)) == {"reviewer"})
     runner_step = next(t for t in p.technique_ids if set(p.components_for(t)) == {"runner"})
     assert linked(agent_step, runner_step)
+
+
+def test_an_adversary_whose_access_reaches_nothing_is_told_so_not_that_no_move_was_learned():
+    s = load_system_text("""\
+name: warehouse
+components:
+  - {id: floor, kind: external, actor: user}
+  - {id: terminal, kind: service, audience: internal, returns: text}
+  - {id: detector, kind: model, task: detection, modality: image, trained_by: us}
+  - {id: rival, kind: adversary, actor: competitor, goals: [steal-model], access: [public]}
+flows: [{from: floor, to: terminal}, {from: terminal, to: detector}, {from: detector, to: terminal}]
+""")
+    tm = tmr.build(s, k=5)
+    assert tm.pathless == ("rival",)
+    assert tm.pathless_lines() == ["No path found for rival: their access (public) reaches no component of the "
+                                   "system, so nothing serves their goals (steal-model)."]
