@@ -847,3 +847,26 @@ flows: [{from: u, to: api}, {from: api, to: m}, {from: m, to: api}, {from: api, 
     assert rows and "all in place" not in rows[0] and "none to adopt" in rows[0], rows
     md = tmr.render(tmr.build(load_system_text((tmp_path / "s.yaml").read_text())), ["md"])["md"]
     assert "AML.M0014 Verify AI Artifacts (held, does not stop this)" in md
+
+
+def test_a_partitioned_store_that_outsiders_content_reaches_around_the_app_is_warned_about():
+    # opposing counsel's filings reach the per-matter store through the document system's intake, into
+    # the very matter the lawyer asks about; a user uploading their own files does not
+    def firm(sender):
+        return load_system_text(f"""\
+name: firm
+components:
+  - {{id: lawyers, kind: external, actor: user}}
+  - {{id: sender, kind: external, actor: {sender}}}
+  - {{id: intake, kind: service, audience: partner, returns: none}}
+  - {{id: matters, kind: retrieval-store, partitioned: true, writers: internal}}
+  - {{id: assistant, kind: llm-app}}
+flows:
+  - {{from: sender, to: intake}}
+  - {{from: intake, to: matters}}
+  - {{from: matters, to: assistant}}
+  - {{from: lawyers, to: assistant}}
+""")
+    (line,) = tmr.description_warnings(firm("other"), None, "firm.yaml")
+    assert "component 'matters' says partitioned: true" in line and "sender's content flows into it" in line
+    assert tmr.description_warnings(firm("user"), None, "firm.yaml") == []

@@ -370,9 +370,33 @@ def description_warnings(system: System, rules: Any, source: str, lines: Mapping
         if c.get("fine_tuned") is False and tuning:
             out.append(f"{at(c.id)}: component '{c.id}' says fine_tuned: false, yet {', '.join(tuning)} (used for "
                        "fine-tuning) flows into it; say which holds")
+    for c in system.of_kind("retrieval-store"):  # a said 'each user's own' the flows contradict
+        if c.get("partitioned") is True and (outsider := _fed_around_the_apps(system, c.id)):
+            out.append(f"{at(c.id)}: component '{c.id}' says partitioned: true (each user's entries reach only their "
+                       f"own prompts), yet {outsider}'s content flows into it other than through an app they use; "
+                       "what they send lands in others' partitions, and the rules about planted entries are off: "
+                       "leave partitioned out, or mark that flow trusted if it is checked")
     if not system.components:
         out.append(f"{source}: the description has no components, so nothing can be predicted")
     return out
+
+
+def _fed_around_the_apps(system: System, store: str) -> str | None:
+    """An outside party other than the app's users whose content reaches ``store`` over flows not marked
+    trusted without passing an LLM app (opposing counsel's filings through a document-management intake; not
+    a user uploading their own files, nor writing notes through the assistant)."""
+    back, seen, queue = system.flows_into(untrusted=True), {store}, [store]
+    while queue:
+        for a in back.get(queue.pop(), ()):
+            if a in seen or system.component(a).kind in ("llm-app", "adversary"):
+                continue
+            if system.component(a).kind == "external":
+                if system.component(a).get("actor") != "user":
+                    return a
+                continue
+            seen.add(a)
+            queue.append(a)
+    return None
 
 
 def gate(prediction: Prediction, fail_on: str) -> list[TechniqueFinding]:
