@@ -168,3 +168,20 @@ def test_a_model_behind_another_in_one_pipeline_answers_the_same_queries():
                [{"from": "users", "to": "api"}, {"from": "api", "to": "filter"}, {"from": "filter", "to": "gen"},
                 {"from": "gen", "to": "api"}])
     assert {("filter", "AML.T0040"), ("gen", "AML.T0040")} <= bundled_hits(s)
+
+
+def test_a_store_an_outsiders_content_is_drawn_flowing_into_is_theirs_to_poison_whatever_its_writers_say():
+    # opposing counsel's filings reach the firm's document store through the document system's intake
+    def firm(actor):
+        return system([{"id": "lawyers", "kind": "external", "actor": "user"},
+                       {"id": "counsel", "kind": "external", "actor": actor},
+                       {"id": "dms", "kind": "dataset", "writers": "internal", "sensitive": True},
+                       {"id": "docs", "kind": "retrieval-store", "writers": "internal"},
+                       {"id": "assistant", "kind": "llm-app"}],
+                      [{"from": "counsel", "to": "dms"}, {"from": "dms", "to": "docs"},
+                       {"from": "docs", "to": "assistant"}, {"from": "lawyers", "to": "assistant"},
+                       {"from": "assistant", "to": "lawyers"}])
+    planted = {("docs", "AML.T0070"), ("docs", "AML.T0066"), ("assistant", "AML.T0071"), ("assistant", "AML.T0067.000")}
+    assert planted <= bundled_hits(firm("other"))
+    # the firm's own users writing through the app are its memory's concern, not outsiders planting documents
+    assert not planted & bundled_hits(firm("user"))
