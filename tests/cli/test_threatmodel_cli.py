@@ -335,3 +335,24 @@ def test_format_names_are_not_case_sensitive_and_a_wrong_one_lists_every_spellin
     assert sorted(p.name for p in tmp_path.iterdir()) == ["threatmodel.json", "threatmodel.md"]
     r = cli("threatmodel", AGENT, "--format", "pdf")
     assert r.code == 2 and "markdown" in r.err and "navigator" in r.err
+
+
+def test_the_console_names_where_a_missing_mitigation_goes_when_not_on_the_findings_component(cli, tmp_path):
+    # controls for a vendor's speech API go on the terminal the audio passes: a console reader must see that
+    path = tmp_path / "robot.yaml"
+    path.write_text("""\
+name: robot
+components:
+  - {id: floor, kind: external, actor: user}
+  - {id: terminal, kind: service, audience: internal, returns: text}
+  - {id: asr, kind: model, task: speech-recognition, modality: audio, trained_by: vendor, source: vendor-api,
+     artifact_format: hosted}
+  - {id: planner, kind: llm-app}
+flows: [{from: floor, to: terminal}, {from: terminal, to: asr}, {from: asr, to: planner}, {from: planner, to: terminal}]
+""")
+    r = cli("threatmodel", path)
+    assert r.code == 0
+    # the table folds long cells over lines: read the last column's text in order, row by row
+    cells = [line.split("│")[4].strip() for line in r.out.splitlines() if line.count("│") == 5]
+    assert "AML.M0010 on terminal" in " ".join(cells), r.out
+    assert " on asr" not in " ".join(cells)  # the finding's own component goes unsaid

@@ -204,13 +204,18 @@ def _table(tm) -> None:
     # tools meets 80+ conditions, and a screenful of possibles hides the likely ones)
     likely = [f for f in p.findings if f.tier == "likely"]
     for f in likely[:_MOST_ROWS]:
+        adversarial = tm.system.component(f.component).kind == "adversary"
         # "none" would say both "all in place" and "nothing to adopt": tell them apart, as the reports do.
         # a log records and stops nothing (the gate ignores it); an adversary's control goes on any component
-        missing = ", ".join(m.id + ("" if m.prevents else " (records only)") for m in f.missing) or (
+        # where it goes when that is not the finding's own component (the terminal the audio passes, not the
+        # speech API the vendor runs): as the reports say it
+        missing = ", ".join(m.id + ("" if m.prevents else " (records only)")
+                            + ("" if m.component == f.component or adversarial else f" on {tmr.advised_on(tm, m)}")
+                            for m in f.missing) or (
             "none (all in place)" if f.mitigated else
             f"none to adopt; in place, stopping nothing: {', '.join(m.id for m in f.mitigations)}" if f.mitigations
             else "none known in ATLAS")
-        if f.missing and tm.system.component(f.component).kind == "adversary":
+        if f.missing and adversarial:
             missing += " (on any component)"
         if f.mitigated and f.missing:
             # what --fail-on reads: a control that stops it is held, so the rest are more, not a gap
