@@ -100,3 +100,20 @@ def test_a_callers_queries_poison_a_model_only_where_they_come_to_rest_in_what_i
     p = predict(s)
     assert "AML.T0018" in p.technique_ids  # its weights sit in a file that can be altered
     assert (walker(s, p, adversary=s.component("fraudster"))(("AML.T0018",)) is not None) is open_to_them
+
+
+@pytest.mark.parametrize(("access", "open_to_them"), [(["supply-chain"], False), (["query"], True)])
+def test_evading_a_model_takes_a_way_to_show_it_inputs(access, open_to_them):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    # a hub publisher sends the X-ray model no images: our own scanners do
+    s = load_system_text("name: t\ncomponents:\n  - {id: users, kind: external, actor: user}\n"
+                         "  - {id: api, kind: service, audience: public, returns: labels}\n"
+                         "  - {id: cxr, kind: model, task: classification, modality: image, trained_by: us,"
+                         " source: huggingface, fine_tuned: true, artifact_format: safetensors}\n"
+                         f"  - {{id: adv, kind: adversary, actor: criminal, goals: [evade], access: {access}}}\n"
+                         "flows: [{from: users, to: api}, {from: api, to: cxr}, {from: cxr, to: api}]\n")
+    p = predict(s)
+    assert "AML.T0015" in p.technique_ids
+    assert (walker(s, p, adversary=s.component("adv"))(("AML.T0015",)) is not None) is open_to_them

@@ -40,6 +40,8 @@ NEEDS: dict[str, frozenset[str]] = {
     # querying the model, or using the product, needs a way to send it inputs
     "AML.T0040": frozenset({"query", "account", "insider", "network"}),
     "AML.T0047": frozenset({"query", "account", "insider", "network"}),
+    # evading a model is done with the inputs it is shown: a hand in the supply chain sends it none
+    "AML.T0015": frozenset({"query", "account", "content", "physical", "insider", "network"}),
     # the weights themselves: from inside, from the supply chain, or from hardware in hand
     "AML.T0044": frozenset({"insider", "network", "supply-chain", "physical"}),
     # what sits on our machines is found, gathered and carried off from a foothold or from inside (an
