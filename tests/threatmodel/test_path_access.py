@@ -117,3 +117,26 @@ def test_evading_a_model_takes_a_way_to_show_it_inputs(access, open_to_them):
     p = predict(s)
     assert "AML.T0015" in p.technique_ids
     assert (walker(s, p, adversary=s.component("adv"))(("AML.T0015",)) is not None) is open_to_them
+
+
+def test_a_trigger_is_presented_only_after_a_step_plants_it_or_by_a_hand_where_one_could_be():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    def plant(access):
+        return load_system_text(
+            "name: t\ncomponents:\n  - {id: users, kind: external, actor: user}\n"
+            "  - {id: api, kind: service, audience: public, returns: labels}\n"
+            "  - {id: photos, kind: dataset, writers: public, used_for: training}\n"
+            "  - {id: det, kind: model, task: detection, modality: image, trained_by: us, artifact_format: onnx}\n"
+            f"  - {{id: adv, kind: adversary, actor: criminal, goals: [evade], access: {access}}}\n"
+            "flows: [{from: users, to: api}, {from: api, to: det}, {from: det, to: api}, {from: photos, to: det}]\n")
+    s = plant("[content, query]")
+    p = predict(s)
+    assert {"AML.T0020", "AML.T0043.004", "AML.T0015"} <= set(p.technique_ids)
+    walk = walker(s, p, adversary=s.component("adv"))
+    assert walk(("AML.T0043.004", "AML.T0015")) is None  # nobody planted it
+    assert walk(("AML.T0020", "AML.T0043.004", "AML.T0015")) is not None
+    inside = plant("[insider]")
+    assert walker(inside, predict(inside), adversary=inside.component("adv"))(("AML.T0043.004", "AML.T0015")) \
+        is not None  # a hand where the weights are made may have planted it off the path

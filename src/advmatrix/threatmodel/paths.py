@@ -216,6 +216,9 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
                     here = there & (joined | adversaries)
             if family(t) in STEERED and not any(family(u) in STEERS for u in ids[:i]):
                 here = {c for c in here if system.component(c).kind != "llm-app"}
+            if t == TRIGGER and not any(u in PLANTS or family(u) in PLANTS for u in ids[:i]) \
+                    and not access & {"supply-chain", "insider", "network"}:
+                return None  # a trigger no earlier step planted, and no hand where one could be
             if not here:
                 return None
             if access:  # only a described access limits the steps
@@ -238,6 +241,12 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             return None
         return tuple(tuple(sorted(cs, key=system.position)) for cs in steps)
     return walk
+
+
+#: Presenting a planted trigger, and the steps that plant one (poisoned data or weights, a published or
+#: supplied model): an adversary with no hand in the supply chain and no foothold presents one only after.
+TRIGGER = "AML.T0043.004"
+PLANTS = frozenset({"AML.T0018", "AML.T0020", "AML.T0010.003", "AML.T0058", "AML.T0019"})
 
 
 def adversary_entries(system: System, prediction: Prediction, model: TransitionModel,
