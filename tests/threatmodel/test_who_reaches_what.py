@@ -185,3 +185,16 @@ def test_a_store_an_outsiders_content_is_drawn_flowing_into_is_theirs_to_poison_
     assert planted <= bundled_hits(firm("other"))
     # the firm's own users writing through the app are its memory's concern, not outsiders planting documents
     assert not planted & bundled_hits(firm("user"))
+
+
+def test_an_llm_that_decides_drawn_as_an_app_over_a_deciding_model_gets_injection_and_evasion_alike():
+    # the documented way to draw a prompt-safety filter or a résumé scorer: both halves of its threats
+    s = system([USERS, {"id": "api", "kind": "service", "audience": "public", "authentication": "api-key",
+                        "returns": "labels"},
+                {"id": "filter", "kind": "llm-app", "system_prompt": True},
+                {"id": "llm", "kind": "model", "task": "classification", "modality": "text", "trained_by": "vendor",
+                 "source": "vendor-api", "artifact_format": "hosted"}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "filter"}, {"from": "filter", "to": "llm"},
+                {"from": "llm", "to": "filter"}, {"from": "filter", "to": "api"}])
+    hits = bundled_hits(s)
+    assert {("filter", "AML.T0051.000"), ("filter", "AML.T0054"), ("llm", "AML.T0015"), ("llm", "AML.T0043")} <= hits
