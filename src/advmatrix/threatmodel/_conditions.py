@@ -48,7 +48,7 @@ placeholder fails the load.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -353,26 +353,27 @@ def _direct_entries(system: System, comp: Component, untrusted: bool, replies: b
     def compute() -> frozenset[str]:
         holds = {c.id for c in system.components if _holds_content(c, replies)}
         back = system.flows_into(untrusted, device_answers=False)  # a server's answer to a phone: no way in
-        seen = _unstored_walk(system, comp.id, back, holds | system.outside())
+        seen = answered_walk(system, (comp.id,), back, holds | system.outside())
         return frozenset(i for i in seen if is_entry(system.component(i)) and (i == comp.id or i not in holds))
     return system.memo(("direct-entries", comp.id, untrusted, replies), compute)
 
 
-def _unstored_walk(system: System, start: str, nxt: Mapping[str, Iterable[str]], stops: set[str]) -> set[str]:
-    """``start`` and what the adjacency ``nxt`` (forward or back) reaches from it without passing through
-    ``stops`` (entered, not passed). A shared model or stateless sub-agent (:meth:`System.shared`) answers
-    only the caller that asked: reached from one caller, the walk does not go on to the others (a public
-    chat's words reach the back-office summariser on the same LLM endpoint only through the tickets it
-    stores)."""
+def answered_walk(system: System, starts: Iterable[str], nxt: Mapping[str, Iterable[str]], stops: Collection[str],
+                  skip: Collection[str] = ()) -> set[str]:
+    """``starts`` and what the adjacency ``nxt`` (forward or back) reaches from them without passing through
+    ``stops`` (entered, not passed) or entering ``skip``. A shared model or stateless sub-agent
+    (:meth:`System.shared`) answers only the caller that asked: reached from one caller, the walk does not go
+    on to the others (a public chat's words reach the back-office summariser on the same LLM endpoint only
+    through the tickets it stores; an unguarded agent's words do not come back to its guarded sibling)."""
     shared = system.shared()
-    seen = {start}
-    visited: set[tuple[str, str | None]] = {(start, None)}
-    stack: list[tuple[str, str | None]] = [(start, None)]
+    stack: list[tuple[str, str | None]] = [(s, None) for s in starts]
+    seen = {s for s, _ in stack}
+    visited = set(stack)
     while stack:
         node, answers = stack.pop()
         callers = shared.get(node, ())
         for n in nxt.get(node, ()):
-            if answers is not None and n in callers and n != answers:
+            if n in skip or (answers is not None and n in callers and n != answers):
                 continue
             state = (n, node if node in shared.get(n, ()) else None)
             if state in visited:
@@ -402,7 +403,7 @@ def _direct_map(system: System, untrusted: bool, replies: bool = False) -> dict[
     # an outside party starts content but relays none: the walk takes it in and stops there
     stops = stores | system.outside()
     for entry in entries:
-        for n in _unstored_walk(system, entry, forward, stops) - {entry}:
+        for n in answered_walk(system, (entry,), forward, stops) - {entry}:
             out.setdefault(n, set()).add(entry)
     return {k: frozenset(v) for k, v in out.items()}
 

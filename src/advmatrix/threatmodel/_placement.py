@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator
 
 from ._closure import reach_sets
 from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
-from ._conditions import STORES
+from ._conditions import STORES, answered_walk
 from .system import Component, System, is_entry, is_training_data
 
 __all__ = ["AT_THE_API", "delivers_only", "front_bits", "holder", "holds", "in_front", "is_the_control", "places",
@@ -403,24 +403,8 @@ def _guard(system: System, mid: str, answers: bool = False) -> tuple[frozenset[s
     starts = [c.id for c in system.components
               if c.id not in held and (c.kind == "external" or (c.id not in fed and c.id not in fed_at_all))
               and c.id not in stores]
-    # A model or stateless sub-agent several apps call answers each caller alone: what one unguarded app
-    # sends it comes back to that app, not to another caller behind a guard (two agents on one endpoint)
-    shared = system.shared()
-    unguarded = set(starts)
-    visited: set[tuple[str, str | None]] = {(s, None) for s in starts}
-    walk = deque(visited)
-    while walk:
-        node, asked_by = walk.popleft()
-        callers = shared.get(node, ())
-        for n in forward.get(node, ()):
-            if n in held or n in stores or (asked_by is not None and n in callers and n != asked_by):
-                continue
-            state = (n, node if node in shared.get(n, ()) else None)
-            if state not in visited:
-                visited.add(state)
-                unguarded.add(n)
-                if n not in outside:
-                    walk.append(state)
+    # a model several apps call answers each alone: an unguarded app's words do not reach a guarded sibling
+    unguarded = answered_walk(system, starts, forward, stops=outside, skip=held | stores)
     labels: dict[str, str] = {}
     queue = deque(sorted(held, key=system.position))
     for h in queue:
