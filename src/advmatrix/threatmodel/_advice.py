@@ -299,11 +299,13 @@ SUPPLIERS_OWN = frozenset({"AML.T0010", "AML.T0010.003"})
 def _vouches_for_publisher(comp: Component, mid: str, technique_id: str) -> bool:
     """Whether ``mid`` is a signature check that, on this model's file, vouches only for the publisher of the
     code the finding is about: held, it is shown in place and clears nothing (as telemetry does not)."""
-    return (mid in ("AML.M0013", "AML.M0014") and technique_id in PUBLISHERS_OWN and comp.kind == "model"
-            and (comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source")) \
-        or (mid in ("AML.M0013", "AML.M0014") and technique_id in SUPPLIERS_OWN and comp.kind == "model"
-            and (comp.get("source") == "vendor" or comp.get("trained_by") == "vendor")) \
-        or (technique_id, mid) in HELD_BUT_IDLE
+    if (technique_id, mid) in HELD_BUT_IDLE:
+        return True
+    if mid not in ("AML.M0013", "AML.M0014") or comp.kind != "model":
+        return False
+    if comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source":
+        return technique_id in PUBLISHERS_OWN
+    return technique_id in SUPPLIERS_OWN and "vendor" in (comp.get("source"), comp.get("trained_by"))
 
 
 #: Controls that wrap a model rather than change it (guardrails, guidelines, detecting adversarial inputs, an
