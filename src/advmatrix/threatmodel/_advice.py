@@ -22,6 +22,7 @@ from ._placement import (
     is_the_control,
     needs_answers,
     places,
+    shipped,
 )
 from .rules import Rule
 from .system import Component, System
@@ -202,8 +203,7 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         return _near(system, comp, "sensing", lambda c: c.kind == "model" and c.properties.get("physical") is not False
                      and (c.get("modality") in _MEDIA_READ or c.properties.get("physical") is True))
     if mid in DEVICE_ONLY:
-        return _near(system, comp, "shipped", lambda c: c.kind == "model" and (
-            c.properties.get("on_device") is True or c.properties.get("edge") is True))
+        return _near(system, comp, "shipped", lambda c: c.kind == "model" and shipped(c))
     if mid in MEDIA_ONLY:  # a model that reads media, or one that makes it (a text-to-image generator)
         # at or behind the finding: an intent classifier reading transcripts has no audio to check
         return _near(system, comp, "media", lambda c: c.kind == "model" and (

@@ -17,7 +17,7 @@ from ._conditions import STORES, answered_walk
 from .system import Component, System, is_entry, is_training_data
 
 __all__ = ["AT_THE_API", "delivers_only", "front_bits", "holder", "holds", "in_front", "is_the_control", "places",
-           "query_gates"]
+           "query_gates", "shipped"]
 
 
 def delivers_only(system: System, comp: Component) -> bool:
@@ -69,7 +69,7 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
             # nor software on a machine the attacker runs (an endpoint agent): no control of ours holds there
             if c.kind == kind and c.id not in seen and not (answering and c.get("returns") == "none") \
                     and not (comp.kind != "adversary" and delivers_only(system, c)) \
-                    and not (kind == "service" and _shipped(c)):
+                    and not (kind == "service" and shipped(c)):
                 seen.add(c.id)
                 candidates.append(c)
                 if not named:  # only the nearest is wanted
@@ -85,15 +85,16 @@ def called_apis(system: System, comp: Component) -> tuple[Component, ...]:
     services off them it calls (a flow there and an answer back): nothing of ours is in front of it, and
     its calls pass these. Empty for anything else."""
     def compute() -> tuple[Component, ...]:
-        if comp.kind not in ("llm-app", "model") or not _shipped(comp):
+        if comp.kind not in ("llm-app", "model") or not shipped(comp):
             return ()
         pairs = {(a, b) for a, b, _ in system.edges()}
         return tuple(c for c in system.of_kind("service")
-                     if (comp.id, c.id) in pairs and (c.id, comp.id) in pairs and not _shipped(c))
+                     if (comp.id, c.id) in pairs and (c.id, comp.id) in pairs and not shipped(c))
     return system.memo(("called-apis", comp.id), compute)
 
 
-def _shipped(c: Component) -> bool:
+def shipped(c: Component) -> bool:
+    """On people's devices or our field hardware (``properties.on_device`` or ``edge``)."""
     return c.properties.get("on_device") is True or c.properties.get("edge") is True
 
 
@@ -122,7 +123,7 @@ def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Com
     behind it, in file order. Each part is looked at only when its bit set holds one."""
     def fits(c: Component) -> bool:
         return c.kind == kind and not (answering and c.get("returns") == "none") and not delivers_only(system, c) \
-            and not (kind == "service" and _shipped(c))
+            and not (kind == "service" and shipped(c))
 
     mask = system.memo(("fits-bits", kind, answering),
                        lambda: system.bits_of(c.id for c in system.components if fits(c)))
