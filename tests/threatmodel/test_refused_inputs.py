@@ -324,3 +324,10 @@ def test_bom_on_a_yaml_system_says_it_is_yaml_not_that_json_expected_a_value(cli
     r = cli("threatmodel", "--bom", EXAMPLE)
     assert r.code == 2 and "--bom reads a CycloneDX BOM in JSON; this file is YAML" in r.err, r.err
     assert "Expecting value" not in r.err
+
+
+def test_bom_on_an_empty_file_says_it_is_empty(cli, tmp_path):
+    path = tmp_path / "blank.json"
+    path.write_text("  \n")
+    r = cli("threatmodel", "--bom", path)
+    assert r.code == 2 and r.err.strip() == f"advmatrix: error: {path}:1: the file is empty", r.err

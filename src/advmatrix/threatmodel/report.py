@@ -197,6 +197,8 @@ def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool
     if bom or (bom is None and _is_cyclonedx(text)):
         from .cyclonedx import load_cyclonedx
 
+        if bom and not text.strip():  # JSON's "Expecting value" would not say the file has nothing in it
+            raise FormatError(f"{path}:1: the file is empty")
         if bom and not text.lstrip().startswith(("{", "<")) and _reads_as_mapping(text):
             # JSON's "Expecting value" at line 1 would hide what the file is
             raise FormatError(f"{path}: --bom reads a CycloneDX BOM in JSON; this file is YAML (a system "
