@@ -883,3 +883,24 @@ def test_a_vendors_signature_on_its_weight_file_does_not_stop_a_compromised_vend
     for technique in ("AML.T0010", "AML.T0010.003"):
         check = next(m for m in findings[technique].mitigations if m.id == "AML.M0014")
         assert check.in_place and not check.prevents and not findings[technique].mitigated
+
+
+def test_a_per_caller_quota_where_anyone_can_sign_up_is_held_but_stops_no_query_attack():
+    """Accounts are free to open: an extractor spreads its queries over as many as it needs (AML.T0021 beside)."""
+    def build(signup):
+        return system([{"id": "internet", "kind": "external", "actor": "user"},
+                       {"id": "api", "kind": "service", "audience": "public", "authentication": "api-key",
+                        "returns": "scores", "rate_limited": True, "open_signup": signup},
+                       {"id": "m", "kind": "model", "task": "classification", "modality": "tabular",
+                        "trained_by": "us"}],
+                      [{"from": "internet", "to": "api"}, {"from": "api", "to": "m"}])
+
+    def quotas(s):
+        return {(f.component, f.technique_id): next(m for m in f.mitigations if m.id == "AML.M0004")
+                for f in predict(s).findings if any(m.id == "AML.M0004" for m in f.mitigations)}
+
+    farmed, vetted = quotas(build(True)), quotas(build(False))
+    assert ("m", "AML.T0024.002") in farmed  # theft by queries, the quota's own case
+    assert all(q.in_place and not q.prevents for q in farmed.values())
+    assert all(q.in_place and q.prevents for q in vetted.values())
+    assert quotas(build(None)) and all(q.prevents for q in quotas(build(None)).values())  # unstated: as said

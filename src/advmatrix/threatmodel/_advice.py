@@ -24,6 +24,7 @@ from ._placement import (
     places,
     shipped,
 )
+from ._components import RATE_LIMIT
 from .rules import Rule
 from .system import Component, System
 
@@ -282,7 +283,8 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
             mitigation.lifecycle, "Data Preparation" if mid in TRAINING_DATA else PREFERRED_STAGE)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at,
                                     prevents=mid not in DETECTS_ONLY and not _vouches_for_publisher(comp, mid,
-                                                                                                    technique_id),
+                                                                                                    technique_id)
+                                    and not _farmed(system, mid, held_at),
                                     also_on=tuple(t.id for t in lacking[1:]) if held_at is None else ()))
     return tuple(out)
 
@@ -294,6 +296,12 @@ PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0010", "AML.T001
 #: Of those, what a vendor who delivers weight files signs as its own too: a compromised supplier signs its
 #: backdoored model (its code on load is the vendor's to answer for, as any software it ships).
 SUPPLIERS_OWN = frozenset({"AML.T0010", "AML.T0010.003"})
+
+
+def _farmed(system: System, mid: str, held_at: str | None) -> bool:
+    """Whether ``mid`` is a per-caller query quota held on a service where anyone can open an account: the
+    adversary spreads its queries over as many accounts as it needs (AML.T0021), so held, it stops nothing."""
+    return mid == RATE_LIMIT and held_at is not None and system.component(held_at).get("open_signup") is True
 
 
 def _vouches_for_publisher(comp: Component, mid: str, technique_id: str) -> bool:
