@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kb import bundled
+from ._components import RATE_LIMIT
 from ._placement import (
     ASKS_NOTHING,
     AT_THE_API,
@@ -24,7 +25,6 @@ from ._placement import (
     places,
     shipped,
 )
-from ._components import RATE_LIMIT
 from .rules import Rule
 from .system import Component, System
 
