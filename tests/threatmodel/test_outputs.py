@@ -48,7 +48,7 @@ def test_json_holds_prediction_paths_and_diagrams(agent):
     assert data["paths"] and len(data["paths"]) == len(agent.paths)
     for path in data["paths"]:
         assert path["mermaid"].startswith("flowchart LR")
-        assert all(e["basis"] in ("case-study", "parent", "back-off") for e in path["edges"])
+        assert all(e["basis"] in ("case-study", "parent", "skip", "back-off") for e in path["edges"])
     # a flow each way is one two-headed arrow (Mermaid draws at most 500)
     chart = data["system_mermaid"]
     one_way = chart.count(" --> ") + chart.count(" -.-> ")

@@ -86,6 +86,27 @@ def test_a_move_seen_only_between_parents_names_parent_level_support(model):
         assert edge.parent_supported_by == model.family_support[fam] != ()
 
 
+def test_a_move_the_case_studies_take_with_a_step_between_is_open_and_names_them(model):
+    # A deepfake goes on to AI model access only through an account opened between (AML.CS0034 and the
+    # case study before it): on a phone line with no accounts the two must still join.
+    assert ("AML.T0088", "AML.T0047") not in model.counts
+    edge = model.edge("AML.T0088", "AML.T0047")
+    assert edge.basis == "skip" and edge.supported_by == () and "AML.CS0034" in edge.skip_supported_by
+    back_off = model.edge("AML.T0002.000", "AML.T0015")
+    assert back_off.basis == "back-off" and edge.probability > 10 * back_off.probability
+    assert model.edge("AML.T0088", "AML.T0021").probability > edge.probability  # the move itself still wins
+    assert edge.to_dict()["skip_supported_by"] == list(edge.skip_supported_by)
+    assert "a step between: AML.CS0033, AML.CS0034" in attack_paths_mermaid(model, edge)
+    from advmatrix.threatmodel._markdown import evidence_text
+    assert evidence_text(edge) == "with a step between in case studies AML.CS0033, AML.CS0034"
+
+
+def attack_paths_mermaid(model, edge):
+    from advmatrix.threatmodel.paths import Path
+    steps = (model.step(edge.source), model.step(edge.target))
+    return Path(steps, (edge,), edge.probability, edge.probability).mermaid()
+
+
 def test_a_move_neither_seen_nor_allowed_has_no_edge(model):
     # Impact (the last tactic) back to Reconnaissance: no case study shows it, no back-off allows it.
     assert ("AML.T0048", "AML.T0000") not in model.counts
@@ -160,11 +181,13 @@ def test_per_step_ranking_lets_longer_chains_through(model, matrix):
 
 
 def test_back_off_edges_are_marked_without_support(model, matrix):
-    paths = attack_paths(model, techniques_of(matrix, "AML.CS0000"), k=5)
+    # nothing the case studies show joins these two (see test_an_observed_move_is_likelier_than_an_unseen_one)
+    paths = attack_paths(model, {"AML.T0002.000", "AML.T0015"}, k=5)
     backed_off = [e for p in paths for e in p.edges if e.basis == "back-off"]
     assert backed_off
     for e in backed_off:
-        assert e.to_dict()["supported_by"] == [] and e.to_dict()["parent_supported_by"] == []
+        d = e.to_dict()
+        assert d["supported_by"] == d["parent_supported_by"] == d["skip_supported_by"] == []
 
 
 def test_no_entry_or_no_goal_gives_no_path(model, matrix):
@@ -501,17 +524,20 @@ def test_each_path_is_one_adversarys_and_ends_in_a_goal_it_states(model):
         p = predict(s)
         paths = system_paths(s, p, model, k=5)
         assert paths and all(path.adversary == who for path in paths)
-        # the disruptor's paths end in disruption; no learned move leads to the data eve wants, so hers
-        # show her ways in to any goal rather than nothing
+        # the disruptor's paths end in disruption, eve's in the data the app's CRM tool reads (her injection
+        # reaches the leak through a move the case studies take with a step between)
         goals = s.component(who).goals
-        assert all(goal_serves(path.techniques[-1], goals) for path in paths) is (who == "rex")
+        assert all(goal_serves(path.techniques[-1], goals) for path in paths)
         # the steps' components are those of the walk, each a component the technique was found on
         for path in paths:
             assert all(set(on) <= set(p.components_for(t)) for t, on in zip(path.techniques, path.on, strict=True))
     both = load_system_text(TWO_ADVERSARIES)
     paths = system_paths(both, predict(both), model, k=10)
-    assert {path.adversary for path in paths} == {"rex"}  # eve's goal-less ways in do not push in
+    assert {path.adversary for path in paths} == {"rex", "eve"}
     assert all(("rex" if path.adversary == "eve" else "eve") not in {c for on in path.on for c in on} for path in paths)
+    # where eve has no path to her goals (a foothold), her goal-less ways in do not push in
+    none = load_system_text(TWO_ADVERSARIES.replace("goals: [steal-data]", "goals: [compromise]"))
+    assert {path.adversary for path in system_paths(none, predict(none), model, k=10)} == {"rex"}
 
 
 def test_an_account_reaches_what_the_app_shows_not_its_files(model):
@@ -620,15 +646,17 @@ def test_an_adversary_with_no_path_to_its_goals_is_named_in_every_report(cli, tm
     from advmatrix.threatmodel import load_system_text
     from advmatrix.threatmodel.report import build, report_html, report_json, report_markdown
 
-    tm = build(load_system_text(TWO_ADVERSARIES), k=10)
+    # a caller of the public chat who wants a foothold: nothing a query reaches leads to one
+    text = TWO_ADVERSARIES.replace("goals: [steal-data], access: [query]", "goals: [compromise], access: [query]")
+    tm = build(load_system_text(text), k=10)
     assert {p.adversary for p in tm.paths} == {"rex"} and tm.pathless == ("eve",)
     said = ("No path found for eve: no learned move leads from what they reach to a predicted technique serving "
-            "their goals (steal-data).")
-    assert json.loads(report_json(tm))["pathless"] == [{"adversary": "eve", "goals": ["steal-data"]}]
+            "their goals (compromise).")
+    assert json.loads(report_json(tm))["pathless"] == [{"adversary": "eve", "goals": ["compromise"]}]
     assert said in report_markdown(tm) and said in report_html(tm)
     # a list too short for one path each says nothing of who is missing
-    assert build(load_system_text(TWO_ADVERSARIES), k=1).pathless == ()
-    (tmp_path / "s.yaml").write_text(TWO_ADVERSARIES)
+    assert build(load_system_text(text), k=1).pathless == ()
+    (tmp_path / "s.yaml").write_text(text)
     console = cli("threatmodel", tmp_path / "s.yaml", "--paths", "10").out
     assert "no path: No path found for eve" in " ".join(console.split())
 

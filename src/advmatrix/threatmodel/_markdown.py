@@ -44,6 +44,8 @@ def evidence_text(edge: Any) -> str:
         return "case studies " + ", ".join(edge.supported_by)
     if edge.basis == "parent":
         return "parent techniques in case studies " + ", ".join(edge.parent_supported_by)
+    if edge.basis == "skip":
+        return "with a step between in case studies " + ", ".join(edge.skip_supported_by)
     return "no case study shows this move"
 
 

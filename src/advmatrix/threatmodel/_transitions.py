@@ -17,16 +17,20 @@ ENTRY_TACTICS = ("AML.TA0002", "AML.TA0003", "AML.TA0004", "AML.TA0000")
 GOAL_TACTICS = ("AML.TA0011", "AML.TA0010")
 """Impact and Exfiltration: where paths end."""
 
-# Interpolation weights of the three estimates of P(next | current). The exact estimate is the
+# Interpolation weights of the four estimates of P(next | current). The exact estimate is the
 # evidence; the family one (sub-techniques rolled up to their parent) shares counts between
-# siblings the 57 case studies cannot all cover; the back-off is kept small so that an unseen move
-# only wins when nothing seen connects the predicted techniques. Components a technique lacks
-# (never followed by anything) give their weight to the others.
+# siblings the 57 case studies cannot all cover; the skip one counts moves with one step between, so a
+# system that lacks the step the incidents took in the middle (a deepfake goes on to AI model access
+# through opening an account, and a phone line has no accounts) can still join the two; the back-off is
+# kept small so that an unseen move only wins when nothing seen connects the predicted techniques.
+# Components a technique lacks (never followed by anything) give their weight to the others. The skip
+# weight was chosen on the even case studies' path agreement (of 0, 0.05, 0.1, 0.2 and 0.3; bench/RESULTS.md).
 EXACT_WEIGHT = 0.65
 FAMILY_WEIGHT = 0.30
+SKIP_WEIGHT = 0.05
 BACKOFF_WEIGHT = 0.05
 
-Basis = Literal["case-study", "parent", "back-off"]
+Basis = Literal["case-study", "parent", "skip", "back-off"]
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,9 @@ class Edge:
 
     ``basis`` says where the probability comes from: ``case-study`` (this exact move appears in
     the case studies in ``supported_by``), ``parent`` (only the parent techniques' move appears,
-    in the case studies in ``parent_supported_by``) or ``back-off`` (no case study shows it; it is
-    allowed because both are of one family or the target serves the next tactic).
+    in the case studies in ``parent_supported_by``), ``skip`` (the case studies in ``skip_supported_by``
+    take it with one step between) or ``back-off`` (no case study shows it; it is allowed because both
+    are of one family or the target serves the next tactic).
     """
 
     source: str
@@ -58,11 +63,13 @@ class Edge:
     basis: Basis
     supported_by: tuple[str, ...] = ()
     parent_supported_by: tuple[str, ...] = ()
+    skip_supported_by: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "target": self.target, "probability": self.probability,
                 "basis": self.basis, "supported_by": list(self.supported_by),
-                "parent_supported_by": list(self.parent_supported_by)}
+                "parent_supported_by": list(self.parent_supported_by),
+                "skip_supported_by": list(self.skip_supported_by)}
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,8 @@ class Path:
                 evidence = _id_list(e.supported_by)
             elif e.basis == "parent":
                 evidence = f"parent level: {_id_list(e.parent_supported_by)}"
+            elif e.basis == "skip":
+                evidence = f"a step between: {_id_list(e.skip_supported_by)}"
             else:
                 evidence = "no case study"
             lines.append(f'    s{i} -->|"{e.probability:.3f} · {_mermaid_text(evidence)}"| s{i + 1}')
@@ -133,6 +142,9 @@ class TransitionModel:
     family_counts: dict[tuple[str, str], int]
     """The same pairs with sub-techniques rolled up to their parent."""
     family_support: dict[tuple[str, str], tuple[str, ...]]
+    skip_counts: dict[tuple[str, str], int]
+    """(technique, the technique two steps on) pairs, the step between any."""
+    skip_support: dict[tuple[str, str], tuple[str, ...]]
     uses: dict[str, int]
     """Steps that use each technique."""
     tactic_uses: dict[str, dict[str, int]]
@@ -163,8 +175,15 @@ class TransitionModel:
         fsupport: dict[tuple[str, str], set[str]] = defaultdict(set)
         uses: Counter[str] = Counter()
         tactic_uses: dict[str, Counter[str]] = defaultdict(Counter)
+        skips: Counter[tuple[str, str]] = Counter()
+        ssupport: dict[tuple[str, str], set[str]] = defaultdict(set)
         pairs = repeats = backward = same = 0
         for cs in matrix.case_studies:
+            steps = [step.technique for step in cs.procedure]
+            for a, c in zip(steps, steps[2:], strict=False):
+                if a != c:
+                    skips[a, c] += 1
+                    ssupport[a, c].add(cs.id)
             for step in cs.procedure:
                 uses[step.technique] += 1
                 tactic_uses[step.technique][step.tactic] += 1
@@ -183,11 +202,13 @@ class TransitionModel:
                 fa, fb = family.get(a.technique, a.technique), family.get(b.technique, b.technique)
                 fcounts[fa, fb] += 1
                 fsupport[fa, fb].add(cs.id)
-        probabilities = _smooth(matrix, family, counts, fcounts, uses)
+        probabilities = _smooth(matrix, family, counts, fcounts, skips, uses)
         return cls(matrix=matrix, counts=dict(sorted(counts.items())),
                    support={k: tuple(sorted(v)) for k, v in sorted(support.items())},
                    family_counts=dict(sorted(fcounts.items())),
                    family_support={k: tuple(sorted(v)) for k, v in sorted(fsupport.items())},
+                   skip_counts=dict(sorted(skips.items())),
+                   skip_support={k: tuple(sorted(v)) for k, v in sorted(ssupport.items())},
                    uses=dict(sorted(uses.items())),
                    tactic_uses={k: dict(sorted(v.items())) for k, v in sorted(tactic_uses.items())},
                    pairs=pairs, repeats=repeats, backward=backward, same_tactic=same,
@@ -206,8 +227,9 @@ class TransitionModel:
         exact = self.support.get((source, target), ())
         fam = self._family(source), self._family(target)
         parent = self.family_support.get(fam, ())
-        basis: Basis = "case-study" if exact else "parent" if parent else "back-off"
-        return Edge(source, target, p, basis, exact, parent if fam != (source, target) else ())
+        skip = self.skip_support.get((source, target), ())
+        basis: Basis = "case-study" if exact else "parent" if parent else "skip" if skip else "back-off"
+        return Edge(source, target, p, basis, exact, parent if fam != (source, target) else (), skip)
 
     def step(self, technique: str, prefer: tuple[str, ...] = ()) -> Step:
         """``technique`` as a path step; of its tactics, one in ``prefer`` wins, then the one the
@@ -233,8 +255,9 @@ class TransitionModel:
 
 
 def _smooth(matrix: Matrix, family: dict[str, str], counts: Counter[tuple[str, str]],
-            fcounts: Counter[tuple[str, str]], uses: Counter[str]) -> dict[str, dict[str, float]]:
-    """P(b | a) = w_e·exact + w_f·family·share-of-b-in-its-family + w_b·uniform over allowed moves."""
+            fcounts: Counter[tuple[str, str]], skips: Counter[tuple[str, str]],
+            uses: Counter[str]) -> dict[str, dict[str, float]]:
+    """P(b | a) = w_e·exact + w_f·family·share-of-b-in-its-family + w_s·skip + w_b·uniform over allowed moves."""
     ids = [t.id for t in matrix.techniques]
     order = {t.id: i for i, t in enumerate(matrix.tactics)}
     tactic_ids = [t.id for t in matrix.tactics]
@@ -258,6 +281,9 @@ def _smooth(matrix: Matrix, family: dict[str, str], counts: Counter[tuple[str, s
     out_family: dict[str, dict[str, int]] = defaultdict(dict)
     for (a, b), n in fcounts.items():
         out_family[a][b] = n
+    out_skip: dict[str, dict[str, int]] = defaultdict(dict)
+    for (a, b), n in skips.items():
+        out_skip[a][b] = n
     result: dict[str, dict[str, float]] = {}
     for a in ids:
         allowed = {m for m in members[family[a]] if m != a}
@@ -265,8 +291,9 @@ def _smooth(matrix: Matrix, family: dict[str, str], counts: Counter[tuple[str, s
             nxt = order[ta] + 1
             if nxt < len(tactic_ids):
                 allowed.update(m for m in by_tactic[tactic_ids[nxt]] if m != a)
-        exact, fam = out_exact.get(a, {}), out_family.get(family[a], {})
-        weights = [(EXACT_WEIGHT, bool(exact)), (FAMILY_WEIGHT, bool(fam)), (BACKOFF_WEIGHT, bool(allowed))]
+        exact, fam, skip = out_exact.get(a, {}), out_family.get(family[a], {}), out_skip.get(a, {})
+        weights = [(EXACT_WEIGHT, bool(exact)), (FAMILY_WEIGHT, bool(fam)), (SKIP_WEIGHT, bool(skip)),
+                   (BACKOFF_WEIGHT, bool(allowed))]
         norm = sum(w for w, present in weights if present)
         if not norm:
             continue
@@ -281,6 +308,10 @@ def _smooth(matrix: Matrix, family: dict[str, str], counts: Counter[tuple[str, s
                 for b in members.get(fb, ()):
                     if b != a:
                         probs[b] += FAMILY_WEIGHT / norm * n / total * share[b]
+        if skip:
+            total = sum(skip.values())
+            for b, n in skip.items():
+                probs[b] += SKIP_WEIGHT / norm * n / total
         for b in allowed:
             probs[b] += BACKOFF_WEIGHT / norm / len(allowed)
         result[a] = {b: probs[b] for b in sorted(probs)}

@@ -12,7 +12,8 @@ longer chain wins when its moves are as common as a short one's; on the case stu
 
 About a fifth of consecutive case-study steps go *backward* in the matrix's tactic order (an
 adversary stages an attack, then goes back to discovery), so no tactic order is imposed: the
-order is whatever the case studies show, plus a small back-off for moves they never show.
+order is whatever the case studies show, moves they show with one step between (which a system may
+lack), and a small back-off for moves they never show.
 
 >>> from advmatrix.kb import bundled
 >>> from advmatrix.threatmodel.paths import TransitionModel, attack_paths
