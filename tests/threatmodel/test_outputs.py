@@ -846,7 +846,8 @@ flows: [{from: u, to: api}, {from: api, to: m}, {from: m, to: api}, {from: api, 
     # the chat's only mitigation, telemetry, is held: it records the use, it stops none of it
     assert rows and "all in place" not in rows[0] and "none to adopt" in rows[0], rows
     md = tmr.render(tmr.build(load_system_text((tmp_path / "s.yaml").read_text())), ["md"])["md"]
-    assert "AML.M0014 Verify AI Artifacts (held, does not stop this)" in md
+    assert ("AML.M0014 Verify AI Artifacts (held, does not stop this: a checked hash proves only that the file is "
+            "the one its publisher made)") in md
 
 
 def test_a_partitioned_store_that_outsiders_content_reaches_around_the_app_is_warned_about():

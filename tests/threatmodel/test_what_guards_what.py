@@ -9,6 +9,8 @@ import pytest
 from advmatrix.threatmodel import System
 from advmatrix.threatmodel._placement import needs_answers
 from advmatrix.threatmodel.predict import predict
+from advmatrix.threatmodel.report import build as build_report
+from advmatrix.threatmodel.report import report_markdown
 
 
 def system(components, flows=()) -> System:
@@ -106,7 +108,11 @@ def test_a_signature_checks_a_file_after_signing_not_what_the_weights_learned():
                [{"from": "scraped", "to": "m"}])
     got = held(s)
     assert got[("m", "AML.T0018.001", "AML.M0013")] == "m"  # a layer added to the signed file is caught
-    assert got[("m", "AML.T0018.000", "AML.M0013")] is None  # poisoned weights are signed as they are
+    # poisoned weights are signed as they are: the signature is there, and stops nothing (not "could add")
+    poisoning = next(f for f in predict(s).findings if f.technique_id == "AML.T0018.000")
+    signing = next(m for m in poisoning.mitigations if m.id == "AML.M0013")
+    assert signing.in_place and not signing.prevents and "signed as they are" in signing.idle
+    assert not poisoning.mitigated
 
 
 def test_a_checked_signature_stops_no_code_its_publisher_put_in_the_file():
@@ -901,6 +907,12 @@ def test_a_per_caller_quota_where_anyone_can_sign_up_is_held_but_stops_no_query_
 
     farmed, vetted = quotas(build(True)), quotas(build(False))
     assert ("m", "AML.T0024.002") in farmed  # theft by queries, the quota's own case
-    assert all(q.in_place and not q.prevents for q in farmed.values())
-    assert all(q.in_place and q.prevents for q in vetted.values())
+    assert all(q.in_place and not q.prevents and "anyone can open accounts on api" in q.idle for q in farmed.values())
+    assert all(q.in_place and q.prevents and not q.idle for q in vetted.values())
     assert quotas(build(None)) and all(q.prevents for q in quotas(build(None)).values())  # unstated: as said
+    # a limit per address where callers need no account at all is no stronger than one per free account
+    anonymous = build(None).model_copy(update={"components": tuple(
+        c.model_copy(update={"authentication": "none"}) if c.id == "api" else c for c in build(None).components)})
+    assert all(not q.prevents and "no account" in q.idle for q in quotas(anonymous).values())
+    md = report_markdown(build_report(build(True)))
+    assert "(held, does not stop this: anyone can open accounts on api" in md

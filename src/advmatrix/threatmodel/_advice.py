@@ -61,6 +61,8 @@ class MitigationAdvice:
     #: False for a control that only records the attack (see :data:`DETECTS_ONLY`): it is advised and
     #: shown in place, but in place it clears no finding at ``--fail-on``.
     prevents: bool = True
+    #: Held, why it stops nothing here (a per-caller quota where anyone can sign up); empty otherwise.
+    idle: str = ""
     #: Where else it is missing and needed, besides ``component`` (both tools a finding names): one report
     #: line, not a next missing place revealed only once the first is mended.
     also_on: tuple[str, ...] = ()
@@ -69,6 +71,7 @@ class MitigationAdvice:
         """Plain data for JSON."""
         return {"id": self.id, "name": self.name, "component": self.component, "stage": self.stage,
                 "in_place": self.in_place, "in_place_at": self.in_place_at, "prevents": self.prevents,
+                "idle": self.idle,
                 "also_on": list(self.also_on)}
 
 
@@ -95,13 +98,16 @@ UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"
                                                      "AML.M0023")),
                    # guardrails on what a model writes do not see a tampered framework or a swapped container
                    ("AML.T0010.001", "AML.M0020"), ("AML.T0010.004", "AML.M0020")})
-#: (technique, mitigation) pairs ATLAS links that, held, are shown in place but stop nothing: checking the
-#: hash of our own copy does not keep anyone from downloading the public model it came from.
-HELD_BUT_IDLE = frozenset({("AML.T0002.001", "AML.M0014"),
-                           # validating a model before release finds how robust it is; the adversary's crafting
-                           # and probing of the live model goes on all the same (a planted trigger it can find)
-                           *((t, "AML.M0008") for t in ("AML.T0043", "AML.T0043.000", "AML.T0043.001",
-                                                         "AML.T0043.002", "AML.T0043.003"))})
+#: (technique, mitigation) pairs ATLAS links that, held, are shown in place but stop nothing, with why.
+HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps no one from downloading the "
+                                                 "public model it came from",
+                 # validating a model before release finds how robust it is; the adversary's crafting and
+                 # probing of the live model goes on all the same (a planted trigger it can find)
+                 **dict.fromkeys((("AML.T0043", "AML.M0008"), ("AML.T0043.000", "AML.M0008"),
+                                  ("AML.T0043.001", "AML.M0008"), ("AML.T0043.002", "AML.M0008"),
+                                  ("AML.T0043.003", "AML.M0008")),
+                                 "validation before release does not stop inputs crafted against the live model"),
+                 ("AML.T0018.000", "AML.M0013"): "weights trained on poisoned data are signed as they are"}
 #: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
 #: exfiltration and prompt injection alike, and a logged theft is still a theft: held, it is shown in
 #: place but clears no finding at ``--fail-on`` (the other ATLAS mitigations stop or narrow the attack).
@@ -278,13 +284,13 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
                     and not (mid in AT_THE_API and needs_answers(technique_id) and c.get("returns") == "none")]
             if ways:
                 target, lacking = ways[0], ways
+        idle = idle_reason(system, comp, mid, technique_id, held_at)
         # the data a model learns from is cleaned and traced where it is prepared, whichever rule asks
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(
             mitigation.lifecycle, "Data Preparation" if mid in TRAINING_DATA else PREFERRED_STAGE)
         out.append(MitigationAdvice(mid, mitigation.name, target.id, stage, held_at is not None, held_at,
-                                    prevents=mid not in DETECTS_ONLY and not _vouches_for_publisher(comp, mid,
-                                                                                                    technique_id)
-                                    and not _farmed(system, mid, held_at),
+                                    prevents=mid not in DETECTS_ONLY and not idle,
+                                    idle=idle if held_at is not None else "",
                                     also_on=tuple(t.id for t in lacking[1:]) if held_at is None else ()))
     return tuple(out)
 
@@ -298,22 +304,27 @@ PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0010", "AML.T001
 SUPPLIERS_OWN = frozenset({"AML.T0010", "AML.T0010.003"})
 
 
-def _farmed(system: System, mid: str, held_at: str | None) -> bool:
-    """Whether ``mid`` is a per-caller query quota held on a service where anyone can open an account: the
-    adversary spreads its queries over as many accounts as it needs (AML.T0021), so held, it stops nothing."""
-    return mid == RATE_LIMIT and held_at is not None and system.component(held_at).get("open_signup") is True
-
-
-def _vouches_for_publisher(comp: Component, mid: str, technique_id: str) -> bool:
-    """Whether ``mid`` is a signature check that, on this model's file, vouches only for the publisher of the
-    code the finding is about: held, it is shown in place and clears nothing (as telemetry does not)."""
+def idle_reason(system: System, comp: Component, mid: str, technique_id: str, held_at: str | None) -> str:
+    """Why ``mid``, held (at ``held_at``) for ``comp``'s finding of ``technique_id``, stops nothing there, or
+    ``""`` when it does: held, such a control is shown in place and clears nothing (as telemetry does not)."""
     if (technique_id, mid) in HELD_BUT_IDLE:
-        return True
+        return HELD_BUT_IDLE[technique_id, mid]
+    if mid == RATE_LIMIT and held_at is not None:
+        # a per-caller quota where callers cost nothing: the adversary spreads its queries over as many
+        # addresses (AML.T0008.005) or accounts (AML.T0021) as it needs
+        gate = system.component(held_at)
+        if gate.get("open_signup") is True:
+            return f"anyone can open accounts on {gate.id}, as many as the queries need"
+        if gate.get("authentication") == "none":
+            return f"{gate.id} asks callers for no account: a new address is a new caller"
     if mid not in ("AML.M0013", "AML.M0014") or comp.kind != "model":
-        return False
+        return ""
+    # a signature check on this model's file vouches only for the publisher of the code the finding is about
     if comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source":
-        return technique_id in PUBLISHERS_OWN
-    return technique_id in SUPPLIERS_OWN and "vendor" in (comp.get("source"), comp.get("trained_by"))
+        published = technique_id in PUBLISHERS_OWN
+    else:
+        published = technique_id in SUPPLIERS_OWN and "vendor" in (comp.get("source"), comp.get("trained_by"))
+    return "a checked hash proves only that the file is the one its publisher made" if published else ""
 
 
 #: Controls that wrap a model rather than change it (guardrails, guidelines, detecting adversarial inputs, an

@@ -70,7 +70,7 @@ def held_note(m: Any) -> str:
     at = f" (at {m.in_place_at})" if m.in_place_at and m.in_place_at != m.component else ""
     # telemetry records the attack; a hub file's checked signature vouches for the code's own author
     return at + ("" if m.prevents else " (records, does not stop)" if m.id == "AML.M0024" else
-                 " (held, does not stop this)")
+                 f" (held, does not stop this: {md_text(m.idle)})" if m.idle else " (held, does not stop this)")
 
 
 def report_markdown(tm: ThreatModel) -> str:
