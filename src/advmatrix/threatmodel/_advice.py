@@ -217,6 +217,10 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
             c.get("modality") in _MEDIA_READ or bool({"image", "audio", "video"} & set(c.get("outputs") or ()))))
     if mid in ACCESS_AT_REST and comp.kind == "model" and comp.properties.get("on_device") is True:
         return False  # weights on people's own machines are theirs to read
+    if mid in TOOL_CONTROLS and comp.kind == "llm-app":
+        # an agent's tool settings need tools, and a person approves actions: not a lookup that only reads
+        tools = [system.component(t) for t in comp.get("tools") or ()]
+        return any(mid != APPROVAL or t.get("side_effects") not in ("none", "read") for t in tools)
     if mid in OURS_TO_PUBLISH and comp.kind == "model":
         # limiting what we publish about a model is ours to do only for a model we made or tuned
         return comp.get("trained_by") in ("us", None) or comp.get("fine_tuned") is True
@@ -241,7 +245,8 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
     linked += [m.id for m, _ in matrix.mitigations_of(parent) if (technique_id, m.id) not in UNFIT] if parent else []
     # a query control a rule places still needs a service the queries pass (not one on the attacker's own device)
     ids = [m for m in dict.fromkeys(linked + list(placements))
-           if not _makers_own(comp, m) and ((m in placements and m not in AT_THE_API) or _fits(system, comp, m))]
+           if not _makers_own(comp, m)
+           and ((m in placements and m not in AT_THE_API and m not in TOOL_CONTROLS) or _fits(system, comp, m))]
     front = 0 if comp.kind == "adversary" else front_bits(system, comp)
     out = []
     for mid in ids:
@@ -392,7 +397,10 @@ def _training_sets_by_model(system: System) -> dict[str, tuple[Component, ...]]:
 #: Agent controls that can be set per tool (a person approves payments, not page loads; one tool's
 #: rights trimmed): listed on a tool, they count for a finding of its app only when every tool the
 #: finding's reason names lists them.
-PER_TOOL = frozenset({"AML.M0029", "AML.M0028", "AML.M0030"})
+PER_TOOL = frozenset({"AML.M0029", "AML.M0028", "AML.M0030", "AML.M0033"})
+#: Controls of an agent's tools (their permissions, approving their actions, calling none on untrusted data):
+#: nothing to set on an app that calls no tools.
+TOOL_CONTROLS = frozenset({"AML.M0028", "AML.M0029", "AML.M0030"})
 #: Human In-the-Loop for AI Agent Actions.
 APPROVAL = "AML.M0029"
 

@@ -205,6 +205,9 @@ def front_bits(system: System, comp: Component) -> int:
 #: model's hardening or alignment hardens no other, one agent's approvals gate no other agent's actions.
 ON_THE_WAY = frozenset({"AML.M0002", "AML.M0004", "AML.M0010", "AML.M0015", "AML.M0019", "AML.M0020", "AML.M0024",
                         "AML.M0033", "AML.M0034"})
+#: Access control at rest (Control Access to AI Models and Data at Rest): ATLAS names model registries as where
+#: it goes, so held by every component that delivers a model's file (a registry), it is in place for the model.
+AT_REST = "AML.M0005"
 #: Checks of files (signing, verification, scanning): a hub or registry that holds one checks the files that
 #: come through it, but a model that holds one (``signed: true``) has checked only its own file.
 FILE_CHECKS = frozenset({"AML.M0013", "AML.M0014", "AML.M0016"})
@@ -243,12 +246,12 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     if (target.id != comp.id and target.kind != "service" and (not in_front_of_it or target.kind == "tool")
             and holds(target, mid)):
         return target.id
-    if mid not in ON_THE_WAY and mid not in FILE_CHECKS:
-        return None
-    if mid in FILE_CHECKS and comp.kind == "model":
+    if (mid in FILE_CHECKS or mid == AT_REST) and comp.kind == "model":
         delivered = _file_check(system, comp, mid)
         if delivered:  # else every way in must pass a holder, as for a filter
             return delivered
+    if mid not in ON_THE_WAY and mid not in FILE_CHECKS:
+        return None
     answers = mid in AT_THE_API and needs_answers(technique_id)
     unguarded, labels = system.memo(("guard", mid, answers), lambda: _guard(system, mid, answers))
     at = None if comp.id in unguarded else labels.get(comp.id)
@@ -274,13 +277,18 @@ def is_the_control(comp: Component, mid: str) -> bool:
 
 
 def _file_check(system: System, model: Component, mid: str) -> str | None:
-    """For a file check of ``model``'s weights: the holder among the components that deliver its file when
+    """For a file check of ``model``'s weights (or access control where they rest): the holder among the
+    components that deliver its file when
     every one of them holds it, else None. What delivers a file feeds the model straight: a vendor or partner
     (a hub), or an internal service that answers nothing (a registry). A user's queries carry no weights, so
     a public API in front is no way around a hub's scan."""
-    sources = [system.component(a) for a in system.flows_into().get(model.id, ())]
+    into = system.flows_into()
+    sources = [system.component(a) for a in into.get(model.id, ())]
+    # an internal endpoint that answers nothing and that no outside party feeds: a camera's feed carries
+    # the scene, not weights
     delivering = [c for c in sources if (c.kind == "external" and c.get("actor") in ("vendor", "partner"))
-                  or (c.kind == "service" and c.get("returns") == "none" and c.get("audience") == "internal")]
+                  or (c.kind == "service" and c.get("returns") == "none" and c.get("audience") == "internal"
+                      and not any(system.component(a).kind == "external" for a in into.get(c.id, ())))]
     held = [c for c in delivering if holds(c, mid)]
     return held[0].id if held and len(held) == len(delivering) else None
 

@@ -1,0 +1,82 @@
+"""Controls where an architect draws them: on the tool an agent calls, on the registry a model's weights
+rest in; and controls not advised where they have nothing to act on (approval for tools that only read)."""
+
+from __future__ import annotations
+
+from advmatrix.threatmodel import System, load_system_text
+from advmatrix.threatmodel.predict import predict
+from advmatrix.threatmodel.report import build
+
+
+def system(components, flows=()) -> System:
+    return System.model_validate({"name": "t", "components": components, "flows": list(flows)})
+
+
+def mitigations(s: System, component: str, technique: str) -> dict:
+    f = next(f for f in predict(s).findings if f.component == component and f.technique_id == technique)
+    return {m.id: m for m in f.mitigations}
+
+
+AGENT = [{"id": "staff", "kind": "external", "actor": "user"},
+         {"id": "ui", "kind": "service", "audience": "internal", "authentication": "oauth", "returns": "text"},
+         {"id": "assistant", "kind": "llm-app", "tools": ["sql", "chart"], "autonomy": "autonomous"},
+         {"id": "sql", "kind": "tool", "side_effects": "read", "sensitive": True},
+         {"id": "chart", "kind": "tool", "side_effects": "none"},
+         {"id": "warehouse", "kind": "dataset", "writers": "public", "sensitive": True, "used_for": ["retrieval"]}]
+AGENT_FLOWS = [{"from": "staff", "to": "ui"}, {"from": "ui", "to": "assistant"}, {"from": "assistant", "to": "ui"},
+               {"from": "warehouse", "to": "sql"}]
+
+
+def test_approving_actions_is_not_advised_for_an_agent_whose_tools_only_read():
+    advised = {m for f in predict(system(AGENT, AGENT_FLOWS)).findings if f.component == "assistant"
+               for m in (x.id for x in f.mitigations)}
+    assert "AML.M0029" not in advised
+    acting = [{**c, "side_effects": "write"} if c["id"] == "sql" else c for c in AGENT]
+    assert "AML.M0029" in {m.id for f in predict(system(acting, AGENT_FLOWS)).findings for m in f.mitigations}
+    # nor tool controls for an app that calls no tools at all
+    bare = [{**c, "tools": []} if c["id"] == "assistant" else c for c in AGENT if c["kind"] != "tool"]
+    advised = {m.id for f in predict(system(bare, AGENT_FLOWS[:3])).findings for m in f.mitigations}
+    assert not advised & {"AML.M0028", "AML.M0029", "AML.M0030"}
+
+
+def test_validating_a_tools_inputs_and_outputs_counts_where_it_is_drawn_on_the_tools():
+    validated = [{**c, "controls": ["AML.M0033"]} if c["kind"] == "tool" else c for c in AGENT]
+    s = system(validated, AGENT_FLOWS)
+    held = {(f.component, f.technique_id): m for f in predict(s).findings for m in f.mitigations
+            if m.id == "AML.M0033" and f.component == "assistant"}
+    assert held and all(m.in_place for m in held.values() if m.component in ("sql", "chart")), held
+    assert any(m.in_place for m in held.values())
+    # on one tool only: advised on the other, where a finding names both
+    one = [{**c, "controls": ["AML.M0033"]} if c["id"] == "sql" else c for c in AGENT]
+    missing = [m for f in predict(system(one, AGENT_FLOWS)).findings for m in f.mitigations
+               if m.id == "AML.M0033" and not m.in_place]
+    assert all(m.component != "sql" for m in missing)
+
+
+REGISTRY = """name: ota
+components:
+  - {id: street, kind: external, actor: other}
+  - {id: camera, kind: service, audience: internal, authentication: none, returns: none}
+  - {id: detector, kind: model, task: detection, modality: image, trained_by: us, artifact_format: onnx}
+  - {id: registry, kind: service, audience: internal, authentication: mtls, returns: none, controls: [AML.M0005]}
+  - {id: intruder, kind: adversary, actor: criminal, goals: [steal-model], access: [network]}
+flows:
+  - {from: street, to: camera}
+  - {from: camera, to: detector}
+  - {from: registry, to: detector, data: model packages}
+"""
+
+
+def test_access_control_at_rest_on_the_registry_that_delivers_the_weights_counts_for_the_model(recwarn):
+    s = load_system_text(REGISTRY)
+    at_rest = [m for f in predict(s).findings if f.component == "detector" for m in f.mitigations
+               if m.id == "AML.M0005"]
+    assert at_rest and all(m.in_place and m.in_place_at == "registry" for m in at_rest)
+    build(s)
+    assert not [w for w in recwarn if "AML.M0005" in str(w.message)]
+    # a second way the weights come (a copy on a share no one guards) leaves it missing
+    shared = load_system_text(REGISTRY.replace("flows:", "  - {id: share, kind: service, audience: internal, "
+                                                         "returns: none}\nflows:")
+                              + "  - {from: share, to: detector}\n")
+    assert any(not m.in_place for f in predict(shared).findings if f.component == "detector"
+               for m in f.mitigations if m.id == "AML.M0005")
