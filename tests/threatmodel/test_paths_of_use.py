@@ -319,3 +319,24 @@ flows: [{from: floor, to: terminal}, {from: terminal, to: detector}, {from: dete
     assert tm.pathless == ("rival",)
     assert tm.pathless_lines() == ["No path found for rival: their access (public) reaches no component of the "
                                    "system, so nothing serves their goals (steal-model)."]
+
+
+def test_a_caller_who_reaches_only_the_people_beside_them_is_told_that_staff_services_take_an_account():
+    # students sign in to an SSO portal: 'query' is a caller of what is public, and reaches no internal service
+    text = """\
+name: essay
+components:
+  - {id: students, kind: external, actor: user}
+  - {id: portal, kind: service, audience: internal, authentication: oauth, returns: scores}
+  - {id: grader, kind: model, task: regression, modality: text, trained_by: us}
+  - {id: cheat, kind: adversary, actor: user, goals: [evade], access: [query]}
+flows: [{from: students, to: portal}, {from: portal, to: grader}, {from: grader, to: portal}]
+"""
+    tm = tmr.build(load_system_text(text), k=5)
+    assert tm.pathless == ("cheat",)
+    assert tm.pathless_lines() == [
+        "No path found for cheat: their access (query) reaches no component of the system, so nothing serves "
+        "their goals (evade); a caller of an internal or partner service (portal) who signs in to it has "
+        "'account' access."]
+    signed_in = tmr.build(load_system_text(text.replace("access: [query]", "access: [query, account]")), k=5)
+    assert signed_in.pathless == () and signed_in.paths

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ._reach import adversary_reach
 from .diagram import system_mermaid
 
 if TYPE_CHECKING:
     from .report import ThreatModel
 
 __all__ = ["PATHS_NOTE", "advised_on", "component_aside", "evidence_text", "gap_lines", "held_note", "md_text",
-           "report_markdown"]
+           "pathless_line", "report_markdown"]
 
 
 #: What user text must not carry into Markdown: raw HTML (most renderers pass it through, so a
@@ -203,3 +204,21 @@ def _open_questions_md(tm: ThreatModel) -> list[str]:
     return ["## What the description leaves open", "",
             "Rules read these fields; while they are unstated, those rules cannot fire.", "",
             *(f"- {md_text(line)}" for line in lines), ""]
+
+
+def pathless_line(system: Any, a: str, paths: Any) -> str:
+    """Why adversary ``a`` has no path to its goals, in one sentence: its access opens no component (with how
+    to say a signed-in caller of a staff service), or no learned move leads there (``paths``: those found)."""
+    adv = system.component(a)
+    goals = ", ".join(adv.get("goals") or ())
+    access = adv.get("access") or ()
+    # their access opens no component (the people beside them are no part of the system to act on)
+    if all(c == a or system.component(c).kind == "external" for c in adversary_reach(system, adv) or ()):
+        closed = [c.id for c in system.of_kind("service") if c.get("audience") in ("internal", "partner")]
+        hint = (f"; a caller of an internal or partner service ({', '.join(closed)}) who signs in to it has "
+                "'account' access" if closed and "query" in access and "account" not in access else "")
+        return (f"No path found for {a}: their access ({', '.join(access)}) reaches no "
+                f"component of the system, so nothing serves their goals ({goals}){hint}.")
+    return (f"No path found for {a}: no learned move leads from what they reach to a predicted technique "
+            f"serving their goals ({goals})"
+            + ("; the paths shown for them end in other harms." if any(p.adversary == a for p in paths) else "."))

@@ -36,9 +36,10 @@ from ._markdown import (
     gap_lines,
     held_note,
     held_step,
+    pathless_line,
     report_markdown,
 )
-from ._reach import adversary_reach, goal_serves
+from ._reach import goal_serves
 from ._references import mixed_script
 from ._sarif import findings_sarif
 from ._transitions import Path as AttackPath
@@ -101,17 +102,7 @@ class ThreatModel:
 
     def pathless_lines(self) -> list[str]:
         """One sentence per adversary in :attr:`pathless`, as every report says it."""
-        def why(a: str) -> str:
-            adv = self.system.component(a)
-            goals = ", ".join(adv.get("goals") or ())
-            if adversary_reach(self.system, adv) == frozenset({a}):  # their access opens no component
-                return (f"No path found for {a}: their access ({', '.join(adv.get('access') or ())}) reaches no "
-                        f"component of the system, so nothing serves their goals ({goals}).")
-            return (f"No path found for {a}: no learned move leads from what they reach to a predicted technique "
-                    f"serving their goals ({goals})"
-                    + ("; the paths shown for them end in other harms." if any(p.adversary == a for p in self.paths)
-                       else "."))
-        return [why(a) for a in self.pathless]
+        return [pathless_line(self.system, a, self.paths) for a in self.pathless]
 
     def location(self, component: str) -> tuple[str, int | None]:
         """(file, line) where ``component`` is described: its line in the source, else in the overlay,
