@@ -382,6 +382,19 @@ def test_fed_by_takes_one_flow_and_no_hop(tmp_path):
     assert only.explain(direct.component("lookup"), only.facts(direct, direct.component("lookup"))) == "lookup <- docs"
 
 
+def test_feeds_takes_one_flow_out_and_no_hop(tmp_path):
+    # a store read by a tool feeds the tool; its results reach the app only through the tool's own answers
+    rules = rules_from(tmp_path, rule("kind: retrieval-store\nfeeds: {kind: tool}", reason="{component} -> {feeds}"))
+    assert matches(rules, system(AGENT, AGENT_FLOWS)) == []
+    direct = system(AGENT, [*AGENT_FLOWS, {"from": "docs", "to": "lookup"}])
+    assert matches(rules, direct) == ["docs"]
+    only = next(iter(rules))
+    assert only.explain(direct.component("docs"), only.facts(direct, direct.component("docs"))) == "docs -> lookup"
+    to_app = rules_from(tmp_path, rule("kind: retrieval-store\nfeeds: {kind: llm-app}"), name="b.yaml")
+    assert matches(to_app, direct) == ["docs"]  # the flow straight to the app too
+    assert matches(to_app, system(AGENT, [{"from": "docs", "to": "lookup"}])) == []
+
+
 def test_tool_data_poisoning_needs_the_tool_itself_to_read_outsiders_content():
     hits = {c for c, t in bundled_hits(system(AGENT, AGENT_FLOWS)) if t == "AML.T0099"}
     assert hits == {"fetch"}, "a first-party lookup and a refund tool do not fetch the public store's pages"

@@ -17,7 +17,9 @@ Conditions (no code is evaluated):
   ``upstream: {selector}`` / ``reachable_from: {selector}`` (content flows into this component,
   directly or not, from a component the selector matches), ``downstream: {selector}`` (content
   flows from this component to one the selector matches), ``fed_by: {selector}`` (a flow goes straight
-  from a component the selector matches into this one, nothing between), ``uses: {selector}`` (one of an
+  from a component the selector matches into this one, nothing between), ``feeds: {selector}`` (a flow
+  goes straight from this one into a match: a data set a tool reads feeds the tool, not the app it answers),
+  ``uses: {selector}`` (one of an
   LLM app's own tools, those its ``tools`` list names, matches; ``kind: llm-app`` selects the sub-agents
   the list names instead). A selector is itself a condition. One
   that names only services, models or apps walks the inference-time flows: a training set is
@@ -39,8 +41,8 @@ Reason placeholders: ``{component}`` (display name), ``{id}``, ``{kind}``, any c
 (``{returns}``, ``{properties.tier}``; list values are joined with commas, an unstated value reads
 "unstated"), and for the graph leaves the rule uses the
 names of the components they matched: ``{exposed}`` (the entry points), ``{upstream}``,
-``{reachable_from}``, ``{downstream}``, ``{fed_by}``, ``{uses}``, ``{adversary}``, ``{present}``, and ``{via}`` (the
-components the last matching flow leaf found; ``adversary`` and ``present`` are not ones). Under
+``{reachable_from}``, ``{downstream}``, ``{fed_by}``, ``{feeds}``, ``{uses}``, ``{adversary}``, ``{present}``, and
+``{via}`` (the components the last matching flow leaf found; ``adversary`` and ``present`` are not ones). Under
 ``any:`` every branch that holds adds its names, so a reason names each source that matched. An unknown
 placeholder fails the load.
 """
@@ -60,7 +62,8 @@ __all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "k
 
 COMBINATORS = ("all", "any", "not")
 #: ``adversary`` and ``present`` ask about the whole system, not the flows: they hold wherever the rule is matched.
-GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream", "fed_by", "uses", "adversary", "present")
+GRAPH_LEAVES = ("exposed", "upstream", "reachable_from", "downstream", "fed_by", "feeds", "uses", "adversary",
+                "present")
 OPERATORS = ("in", "not_in", "set")
 
 
@@ -138,6 +141,9 @@ class Condition:
         if self.op == "fed_by":
             # One flow, no hop: a tool that queries a public store, not every tool of the agent that does.
             return self._among(system, comp, facts, system.flows_into(self.untrusted).get(comp.id, ()))
+        if self.op == "feeds":
+            ahead = system.memo(("flows-ahead", self.untrusted), lambda: _flows_ahead(system, self.untrusted))
+            return self._among(system, comp, facts, ahead.get(comp.id, ()))
         if self.op == "uses":
             # The app's own tools, as its list names them: not those of another app its answers reach, nor
             # a tool its output is merely sent to (a sub-agent returning a summary through its caller's tool).
@@ -449,3 +455,12 @@ def _equal(actual: Any, expected: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(actual) is type(expected) and actual == expected
     return actual == expected
+
+
+def _flows_ahead(system: System, untrusted: bool) -> dict[str, list[str]]:
+    """For each component, those an edge (:meth:`System.edges`) goes to straight from it."""
+    ahead: dict[str, list[str]] = {}
+    for a, b, trusted in system.edges():
+        if not (untrusted and trusted):
+            ahead.setdefault(a, []).append(b)
+    return ahead

@@ -43,7 +43,7 @@ def reason_problem(reason: object, when: Condition, kinds: Iterable[str]) -> str
                     "where it matches nothing")
         if ph == "via" and ph not in known:
             return ("placeholder '{via}' names where content came from, but this rule has no exposed, upstream, "
-                    "downstream, reachable_from, fed_by or uses to find it")
+                    "downstream, reachable_from, fed_by, feeds or uses to find it")
         if ph in component_fields() and ph not in known:
             return (f"placeholder '{{{ph}}}' is a field no {'/'.join(sorted(kinds))} component has: it would "
                     "always read 'unstated'")
