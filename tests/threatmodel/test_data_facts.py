@@ -306,3 +306,43 @@ def test_what_a_model_learned_leaks_through_an_app_behind_it_only_if_it_writes_t
     reasons = [r for f in predict(s).findings if f.component == "writer" and f.technique_id == "AML.T0057"
                for r in f.reasons]
     assert any("labelled" in r for r in reasons) is leaks
+
+
+def operational_db(read_by_tool: bool) -> System:
+    """A bookings database an agent reads through a lookup tool (or, for contrast, straight as retrieval)."""
+    flows = [{"from": "mail", "to": "agent"}, {"from": "agent", "to": "mail"},
+             {"from": "bookings", "to": "lookup" if read_by_tool else "agent"}]
+    return system([{"id": "mail", "kind": "service", "audience": "public", "authentication": "none",
+                    "returns": "text"},
+                   {"id": "agent", "kind": "llm-app", "tools": ["lookup"]},
+                   {"id": "lookup", "kind": "tool", "side_effects": "read", "sensitive": True},
+                   {"id": "bookings", "kind": "dataset", "writers": "internal", "sensitive": True,
+                    "used_for": ["retrieval"]}], flows)
+
+
+def test_a_database_only_a_tool_reads_is_no_ai_artifact_and_no_rag_corpus():
+    # the agent sees what the tool returns for a booking; no model learns from or retrieves the table itself
+    assert "AML.T0035" not in found(operational_db(True), "bookings")
+    assert "AML.T0082" not in found(operational_db(True), "agent")
+    assert "AML.T0035" in found(operational_db(False), "bookings")
+    assert "AML.T0082" in found(operational_db(False), "agent")
+
+
+def test_anyone_who_can_open_the_address_a_message_comes_from_can_open_accounts():
+    # mail needs no credentials, but free addresses are accounts an adversary opens by the hundred
+    def gateway(signup):
+        return system([{"id": "senders", "kind": "external", "actor": "internet"},
+                       {"id": "mail", "kind": "service", "audience": "public", "authentication": "none",
+                        "returns": "text", "open_signup": signup},
+                       {"id": "agent", "kind": "llm-app"}],
+                      [{"from": "senders", "to": "mail"}, {"from": "mail", "to": "agent"}])
+    assert "AML.T0021" in found(gateway(True), "mail")
+    assert "AML.T0021" not in found(gateway(None), "mail") | found(gateway(False), "mail")
+
+
+def test_a_score_or_a_mask_can_be_gamed_by_hand_as_a_label_can():
+    for task in ("regression", "segmentation"):
+        s = system([{"id": "portal", "kind": "service", "audience": "public", "returns": "scores"},
+                    {"id": "m", "kind": "model", "task": task, "modality": "text"}],
+                   [{"from": "portal", "to": "m"}, {"from": "m", "to": "portal"}])
+        assert "AML.T0043.003" in found(s, "m"), task
