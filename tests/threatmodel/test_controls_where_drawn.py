@@ -80,3 +80,31 @@ def test_access_control_at_rest_on_the_registry_that_delivers_the_weights_counts
                               + "  - {from: share, to: detector}\n")
     assert any(not m.in_place for f in predict(shared).findings if f.component == "detector"
                for m in f.mitigations if m.id == "AML.M0005")
+
+
+def chat(model: dict, app_controls=()) -> System:
+    return system([{"id": "users", "kind": "external", "actor": "user"},
+                   {"id": "api", "kind": "service", "audience": "public", "authentication": "none", "returns": "text"},
+                   {"id": "app", "kind": "llm-app", "system_prompt": True, "controls": list(app_controls)},
+                   {"id": "llm", "kind": "model", "task": "generation", "modality": "text", **model}],
+                  [{"from": "users", "to": "api"}, {"from": "api", "to": "app"}, {"from": "app", "to": "llm"},
+                   {"from": "llm", "to": "app"}, {"from": "app", "to": "api"}])
+
+
+def test_alignment_is_advised_on_the_model_the_app_calls_and_counts_there(recwarn):
+    ours = {"trained_by": "us", "fine_tuned": True, "artifact_format": "safetensors"}
+    jailbreak = mitigations(chat(ours), "app", "AML.T0054")
+    assert jailbreak["AML.M0022"].component == "llm" and not jailbreak["AML.M0022"].in_place
+    aligned = chat({**ours, "controls": ["AML.M0022"]})
+    held = mitigations(aligned, "app", "AML.T0054")["AML.M0022"]
+    assert held.in_place and held.in_place_at == "llm"
+    build(aligned)
+    assert not [w for w in recwarn if "AML.M0022" in str(w.message)]
+
+
+def test_a_vendors_hosted_model_takes_no_access_control_at_rest_and_access_goes_where_it_is_called():
+    hosted = chat({"trained_by": "vendor", "source": "vendor-api", "artifact_format": "hosted"})
+    advised = {(f.technique_id, m.id): m.component for f in predict(hosted).findings if f.component == "llm"
+               for m in f.mitigations}
+    assert not [k for k in advised if k[1] == "AML.M0005"]  # we hold no weights of theirs at rest
+    assert all(where != "llm" for (_, mid), where in advised.items() if mid == "AML.M0019")

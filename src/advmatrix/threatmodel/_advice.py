@@ -217,6 +217,8 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
             c.get("modality") in _MEDIA_READ or bool({"image", "audio", "video"} & set(c.get("outputs") or ()))))
     if mid in ACCESS_AT_REST and comp.kind == "model" and comp.properties.get("on_device") is True:
         return False  # weights on people's own machines are theirs to read
+    if mid == "AML.M0005" and hosted_by_vendor(comp):
+        return False  # a vendor's hosted model: no weights of it rest with us
     if mid in TOOL_CONTROLS and comp.kind == "llm-app":
         # an agent's tool settings need tools, and a person approves actions: not a lookup that only reads
         tools = [system.component(t) for t in comp.get("tools") or ()]
@@ -255,7 +257,8 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         # in place only when every component it must be on holds it; else advised where it is missing
         # held on the way in: named where it is placed when that one holds it (not the first holder that
         # happens to guard the component by another way)
-        kind = placement.component if placement else AT_THE_API.get(mid) or _around_hosted(comp, mid)
+        kind = placement.component if placement else AT_THE_API.get(mid) or _around_hosted(comp, mid) or (
+            "model" if mid == ALIGNMENT and comp.kind == "llm-app" and _calls_a_model(system, comp) else None)
         held = [(t, t.id if h is not None and t.id != comp.id and holds(t, mid, technique_id) else h)
                 for t, h in ((t, holder(system, comp, t, mid, front, technique_id))
                              for t in places(system, comp, kind, named))]
@@ -333,8 +336,16 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
 
 
 #: Controls that wrap a model rather than change it (guardrails, guidelines, detecting adversarial inputs, an
-#: ensemble): on a vendor's hosted model, which we cannot change, they go in our app (or service) that calls it.
-AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0010", "AML.M0015", "AML.M0020", "AML.M0021"})
+#: ensemble, who may call it): on a vendor's hosted model, which we cannot change, they go in our app (or
+#: service) that calls it.
+AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0010", "AML.M0015", "AML.M0019", "AML.M0020", "AML.M0021"})
+#: Generative AI Model Alignment: done to a model while it is trained or tuned, so for an app's finding it goes
+#: on the model the app calls (and counts there), not on the app.
+ALIGNMENT = "AML.M0022"
+
+
+def _calls_a_model(system: System, app: Component) -> bool:
+    return any(c.kind == "model" for c in system.downstream_of(app, inputs_only=True))
 #: What only the maker of a model can do to it (harden it, clean and trace what it learns from, hold back
 #: its files): for a model a vendor trained and we use as it came, the vendor's obligation, not advice to us.
 MAKERS_OWN = frozenset({"AML.M0001", "AML.M0003", "AML.M0007", "AML.M0025"})

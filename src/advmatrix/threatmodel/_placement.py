@@ -200,6 +200,9 @@ def front_bits(system: System, comp: Component) -> int:
     return system.memo("front-reach", compute)[system.position(comp.id)] & ~(1 << system.position(comp.id))
 
 
+#: Controls done to a model itself (alignment while it is tuned): placed on the model an app calls, they hold
+#: there for the app's findings though the model's answers come back into the app.
+MODELS_OWN = frozenset({"AML.M0022"})
 #: The controls that act on what passes through the component holding them (filters, limits, access checks,
 #: logging of the traffic), and so guard what lies behind it. The others speak of their holder alone: one
 #: model's hardening or alignment hardens no other, one agent's approvals gate no other agent's actions.
@@ -243,8 +246,8 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     in_front_of_it = bool(front >> system.position(target.id) & 1)
     if mid in AT_THE_API and any(c.id == target.id for c in called_apis(system, comp)) and holds(target, mid):
         return target.id  # the API a device's app calls sees every call that costs us
-    if (target.id != comp.id and target.kind != "service" and (not in_front_of_it or target.kind == "tool")
-            and holds(target, mid)):
+    if (target.id != comp.id and target.kind != "service"
+            and (not in_front_of_it or target.kind == "tool" or mid in MODELS_OWN) and holds(target, mid)):
         return target.id
     if (mid in FILE_CHECKS or mid == AT_REST) and comp.kind == "model":
         delivered = _file_check(system, comp, mid)
