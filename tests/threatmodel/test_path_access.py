@@ -140,3 +140,28 @@ def test_a_trigger_is_presented_only_after_a_step_plants_it_or_by_a_hand_where_o
     inside = plant("[insider]")
     assert walker(inside, predict(inside), adversary=inside.component("adv"))(("AML.T0043.004", "AML.T0015")) \
         is not None  # a hand where the weights are made may have planted it off the path
+
+
+@pytest.mark.parametrize(("knowledge", "on_device"), [(None, False), ("white-box", False), (None, True)])
+def test_white_box_optimisation_takes_the_weights_in_hand(knowledge, on_device):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    known = f", knowledge: {knowledge}" if knowledge else ""
+    # a detector on robots in the street: its weights are there for whoever takes a robot, not for every caller
+    shipped = ", properties: {on_device: true}" if on_device else ", properties: {edge: true}"
+    s = load_system_text(
+        "name: t\ncomponents:\n  - {id: users, kind: external, actor: user}\n"
+        "  - {id: api, kind: service, audience: public, returns: scores}\n"
+        "  - {id: det, kind: model, task: detection, modality: image, trained_by: us, artifact_format: onnx"
+        f"{shipped}}}\n"
+        f"  - {{id: adv, kind: adversary, actor: criminal, goals: [evade], access: [query, physical]{known}}}\n"
+        "flows: [{from: users, to: api}, {from: api, to: det}, {from: det, to: api}]\n")
+    p = predict(s)
+    assert {"AML.T0043.000", "AML.T0015"} <= set(p.technique_ids)
+    walk = walker(s, p, adversary=s.component("adv"))
+    # the gradients of a model whose weights they do not hold are no one's to follow...
+    assert (walk(("AML.T0043.000", "AML.T0015")) is not None) is (knowledge == "white-box" or on_device)
+    # ...until a step put the weights (or a copy taken through its answers) in their hands
+    assert "AML.T0044" in p.technique_ids
+    assert walk(("AML.T0044", "AML.T0043.000", "AML.T0015")) is not None

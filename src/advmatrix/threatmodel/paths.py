@@ -198,6 +198,7 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
         # nor a finding that stands only because another adversary wants it (their theft of a model)
         on = {t: {c for c in cs - others if prediction.open_to(t, c, adversary.id)} for t, cs in on.items()}
         reach, access = adversary_reach(system, adversary), adversary_access(system, adversary)
+    white_box = adversary is not None and adversary.get("knowledge") == "white-box"
 
     def walk(ids: tuple[str, ...]) -> tuple[tuple[str, ...], ...] | None:
         if all(on.get(t, set()) <= adversaries for t in ids):
@@ -220,6 +221,9 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             if t == TRIGGER and not any(u in PLANTS or family(u) in PLANTS for u in ids[:i]) \
                     and not access & {"supply-chain", "insider", "network"}:
                 return None  # a trigger no earlier step planted, and no hand where one could be
+            if t == WHITE_BOX and access and not any(u in WEIGHTS_IN_HAND for u in ids[:i]) \
+                    and not access & {"supply-chain", "insider", "network"} and not white_box:
+                here = {c for c in here if _weights_public(system.component(c))}
             if not here:
                 return None
             if access:  # only a described access limits the steps
@@ -248,6 +252,21 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
 #: supplied model): an adversary with no hand in the supply chain and no foothold presents one only after.
 TRIGGER = "AML.T0043.004"
 PLANTS = frozenset({"AML.T0018", "AML.T0020", "AML.T0010.003", "AML.T0058", "AML.T0019"})
+#: White-box optimisation, and the steps that put weights in the adversary's hands (the model itself, its
+#: files collected or carried off, a public copy, or a copy made from its answers): an adversary who does not
+#: know the model inside out (``knowledge: white-box``) and has no foothold takes it only after one, or on
+#: weights anyone holds (shipped to people's devices, or published): a model on robots in the street is
+#: theirs to optimise against once they took one.
+WHITE_BOX = "AML.T0043.000"
+WEIGHTS_IN_HAND = frozenset({"AML.T0044", "AML.T0035", "AML.T0025", "AML.T0048.004", "AML.T0002.001",
+                             "AML.T0024.002"})
+
+
+def _weights_public(comp: Component) -> bool:
+    """Weights anyone holds: shipped in an app on people's devices, or a hub model deployed as published."""
+    return comp.properties.get("on_device") is True or (
+        (comp.get("trained_by") == "open-source" or comp.get("source") in ("huggingface", "model-hub"))
+        and comp.get("fine_tuned") is False)
 
 
 def adversary_entries(system: System, prediction: Prediction, model: TransitionModel,
