@@ -165,3 +165,26 @@ def test_white_box_optimisation_takes_the_weights_in_hand(knowledge, on_device):
     # ...until a step put the weights (or a copy taken through its answers) in their hands
     assert "AML.T0044" in p.technique_ids
     assert walk(("AML.T0044", "AML.T0043.000", "AML.T0015")) is not None
+
+
+def test_a_link_someone_clicks_sends_data_out_but_gives_no_foothold():
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    # an analyst signed in to the staff UI: a link in an answer is no way onto the hosts, so text planted
+    # where the agent reads it (a foothold's or a content writer's way) stays out of their reach
+    s = load_system_text("""name: t
+components:
+  - {id: staff, kind: external, actor: user}
+  - {id: ui, kind: service, audience: internal, authentication: oauth, returns: text}
+  - {id: agent, kind: llm-app, tools: [sql], renders_markdown: true, autonomy: autonomous}
+  - {id: sql, kind: tool, side_effects: read, sensitive: true}
+  - {id: warehouse, kind: dataset, writers: public, sensitive: true, used_for: [retrieval]}
+  - {id: analyst, kind: adversary, actor: insider, goals: [steal-data], access: [query, account]}
+flows: [{from: staff, to: ui}, {from: ui, to: agent}, {from: agent, to: ui}, {from: warehouse, to: sql}]
+""")
+    p = predict(s)
+    assert {"AML.T0012", "AML.T0011.003", "AML.T0051.001"} <= set(p.technique_ids)
+    walk = walker(s, p, adversary=s.component("analyst"))
+    assert walk(("AML.T0012", "AML.T0011.003", "AML.T0051.001", "AML.T0077")) is None
+    assert walk(("AML.T0012", "AML.T0051.000")) is not None  # typing to the agent themselves, they may

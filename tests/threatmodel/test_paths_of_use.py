@@ -9,6 +9,7 @@ from pathlib import Path
 from advmatrix.kb import bundled
 from advmatrix.threatmodel import load_system, load_system_text, predict
 from advmatrix.threatmodel import report as tmr
+from advmatrix.threatmodel._reach import goal_serves
 from advmatrix.threatmodel.paths import TransitionModel, find_paths
 from advmatrix.threatmodel.system import System
 
@@ -204,9 +205,14 @@ flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}]
 
 
 def test_an_adversary_is_said_to_have_no_path_only_when_a_wider_search_finds_none_either():
-    # the insider's best few candidates all fail the walk on this system; a path further down does not
-    tm = tmr.build(load_system(Path(__file__).parent / "data" / "clinical-notes.yaml"), k=5)
-    assert not tm.pathless and {p.adversary for p in tm.paths} == {"record-planter", "snooping-insider"}
+    # the planter's best few candidates all fail the walk on this system; a path further down does not. The
+    # staff member signed in has none: a link clicked in an answer gave them a foothold until it no longer did
+    s = load_system(Path(__file__).parent / "data" / "clinical-notes.yaml")
+    tm = tmr.build(s, k=5)
+    assert "record-planter" in {p.adversary for p in tm.paths} and tm.pathless == ("snooping-insider",)
+    wide = tmr.build(s, k=60)
+    assert not any(p.adversary == "snooping-insider" and goal_serves(p.techniques[-1], ["steal-data"])
+                   for p in wide.paths)
 
 
 def test_a_path_says_which_of_its_steps_a_control_in_place_already_stops():

@@ -82,6 +82,8 @@ GAINS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("AML.T0012", "AML.T0052", "AML.T0055", "AML.T0082", "AML.T0083", "AML.T0090", "AML.T0098",
                      "AML.T0106"), frozenset({"account"})),
     **dict.fromkeys(("AML.T0049", "AML.T0078", "AML.T0010", "AML.T0011", "AML.T0050"), frozenset({"network"})),
+    # a link someone clicks in a reply sends their data out with the request; it runs nothing of the adversary's
+    "AML.T0011.003": frozenset(),
     "AML.T0021": frozenset({"query"}),
 }
 #: Techniques that, found on an LLM app, turn the app's own replies against its users (its answers become

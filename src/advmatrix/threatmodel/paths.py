@@ -229,7 +229,7 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             if access:  # only a described access limits the steps
                 if not can_take(system, t, here, have, where):
                     return None
-                gain = GAINS.get(t) or GAINS.get(family(t), frozenset())
+                gain = GAINS[t] if t in GAINS else GAINS.get(family(t), frozenset())
                 if not gain <= have:
                     have = have | gain
                     where = adversary_reach(system, adversary, have)
