@@ -108,3 +108,21 @@ def test_a_vendors_hosted_model_takes_no_access_control_at_rest_and_access_goes_
                for m in f.mitigations}
     assert not [k for k in advised if k[1] == "AML.M0005"]  # we hold no weights of theirs at rest
     assert all(where != "llm" for (_, mid), where in advised.items() if mid == "AML.M0019")
+
+
+def test_training_people_against_an_adversarys_phishing_is_advised_for_the_people_it_reaches(cli, tmp_path):
+    text = """name: dating
+components:
+  - {id: members, kind: external, actor: user}
+  - {id: messaging, kind: service, audience: public, authentication: oauth, open_signup: true, returns: text}
+  - {id: flagger, kind: llm-app}
+  - {id: ring, kind: adversary, actor: criminal, goals: [fraud, impersonate], access: [query]}
+flows: [{from: members, to: messaging}, {from: messaging, to: flagger}, {from: flagger, to: messaging}]
+"""
+    s = load_system_text(text)
+    phishing = next(f for f in predict(s).findings if f.component == "ring" and f.technique_id == "AML.T0052")
+    training = next(m for m in phishing.mitigations if m.id == "AML.M0018")
+    assert training.component == "members" and not training.in_place
+    (tmp_path / "s.yaml").write_text(text)
+    out = " ".join(cli("threatmodel", str(tmp_path / "s.yaml")).out.split())
+    assert "AML.M0018 on members" in out

@@ -210,12 +210,13 @@ def _table(tm) -> None:
         # where it goes when that is not the finding's own component (the terminal the audio passes, not the
         # speech API the vendor runs): as the reports say it
         missing = ", ".join(m.id + ("" if m.prevents else " (records only)")
-                            + ("" if m.component == f.component or adversarial else f" on {tmr.advised_on(tm, m)}")
+                            + ("" if m.component == f.component or tm.system.component(m.component).kind == "adversary"
+                               else f" on {tmr.advised_on(tm, m)}")
                             for m in f.missing) or (
             "none (all in place)" if f.mitigated else
             f"none to adopt; in place, stopping nothing: {', '.join(m.id for m in f.mitigations)}" if f.mitigations
             else "none known in ATLAS")
-        if f.missing and adversarial:
+        if adversarial and any(tm.system.component(m.component).kind == "adversary" for m in f.missing):
             missing += " (on any component)"
         if f.mitigated and f.missing:
             # what --fail-on reads: a control that stops it is held, so the rest are more, not a gap

@@ -261,7 +261,7 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
             "model" if mid == ALIGNMENT and comp.kind == "llm-app" and _calls_a_model(system, comp) else None)
         held = [(t, t.id if h is not None and t.id != comp.id and holds(t, mid, technique_id) else h)
                 for t, h in ((t, holder(system, comp, t, mid, front, technique_id))
-                             for t in places(system, comp, kind, named))]
+                             for t in _people(system, comp, mid) or places(system, comp, kind, named))]
         lacking = [t for t, h in held if h is None]
         target, held_at = (lacking[0], None) if lacking else held[0]
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
@@ -342,6 +342,17 @@ AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0010", "AML.M0015", "AML.M0019"
 #: Generative AI Model Alignment: done to a model while it is trained or tuned, so for an app's finding it goes
 #: on the model the app calls (and counts there), not on the app.
 ALIGNMENT = "AML.M0022"
+
+
+#: Controls that are taught to people (User Training): against an adversary's own lure, for those it reaches.
+TAUGHT = frozenset({"AML.M0018"})
+
+
+def _people(system: System, comp: Component, mid: str) -> list[Component]:
+    """For an adversary's finding, the people a taught control is for: the first outside party of users."""
+    if comp.kind != "adversary" or mid not in TAUGHT:
+        return []
+    return [c for c in system.of_kind("external") if c.get("actor") == "user"][:1]
 
 
 def _calls_a_model(system: System, app: Component) -> bool:
