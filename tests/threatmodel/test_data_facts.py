@@ -346,3 +346,29 @@ def test_a_score_or_a_mask_can_be_gamed_by_hand_as_a_label_can():
                     {"id": "m", "kind": "model", "task": task, "modality": "text"}],
                    [{"from": "portal", "to": "m"}, {"from": "m", "to": "portal"}])
         assert "AML.T0043.003" in found(s, "m"), task
+
+
+def test_a_signed_in_member_who_wants_to_evade_uses_the_internal_product_as_designed():
+    def portal(access):
+        return system([{"id": "students", "kind": "external", "actor": "user"},
+                       {"id": "portal", "kind": "service", "audience": "internal", "authentication": "oauth",
+                        "returns": "scores"},
+                       {"id": "grader", "kind": "model", "task": "regression", "modality": "text"},
+                       {"id": "cheat", "kind": "adversary", "actor": "user", "goals": ["evade"], "access": access}],
+                      [{"from": "students", "to": "portal"}, {"from": "portal", "to": "grader"},
+                       {"from": "grader", "to": "portal"}])
+    assert "AML.T0047" in found(portal(["query", "account"]), "portal")
+    assert "AML.T0047" not in found(portal(["query"]), "portal")  # no way in to a staff-only service
+
+
+def test_people_who_read_a_chatbots_answers_follow_what_it_invents():
+    s = system([{"id": "searchers", "kind": "external", "actor": "user"},
+                {"id": "web", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "overview", "kind": "llm-app"}],
+               [{"from": "searchers", "to": "web"}, {"from": "web", "to": "overview"},
+                {"from": "overview", "to": "web"}, {"from": "web", "to": "searchers"}])
+    assert "AML.T0060" in found(s, "overview")
+    verdict = system([{**c.model_dump(mode="json", exclude_none=True),
+                       **({"returns": "labels"} if c.id == "web" else {})} for c in s.components],
+                     [f.model_dump(by_alias=True) for f in s.flows])
+    assert "AML.T0060" not in found(verdict, "overview")  # a verdict names nothing to follow

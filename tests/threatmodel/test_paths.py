@@ -313,15 +313,16 @@ def _with_adversary(access: list[str]) -> str:
 @pytest.mark.parametrize(("access", "starts_with_accounts"), [
     (["content"], False), (["query"], False), (["account"], True), (["insider"], True)])
 def test_a_path_starts_only_where_the_adversarys_access_lets_them_in(access, starts_with_accounts):
-    # The fraud model sits behind internal services only: valid accounts (AML.T0012) are a first step for
-    # someone holding credentials or working inside, not for one who can only query or plant content.
+    # The fraud model sits behind internal services only: valid accounts (AML.T0012), or using the product as
+    # a signed-in member (AML.T0047 on an internal service), are a first step for someone holding credentials
+    # or working inside, not for one who can only query or plant content.
     from advmatrix.threatmodel import load_system_text
     from advmatrix.threatmodel import report as tmr
 
     tm = tmr.build(load_system_text(_with_adversary(access)), k=10)
     assert tm.paths
     firsts = {p.techniques[0] for p in tm.paths}
-    assert ("AML.T0012" in firsts) is starts_with_accounts
+    assert bool(firsts & {"AML.T0012", "AML.T0047"}) is starts_with_accounts
     if not starts_with_accounts:
         # every first step is the adversary's own or on what their access reaches
         for t in firsts:
