@@ -372,3 +372,20 @@ def test_people_who_read_a_chatbots_answers_follow_what_it_invents():
                        **({"returns": "labels"} if c.id == "web" else {})} for c in s.components],
                      [f.model_dump(by_alias=True) for f in s.flows])
     assert "AML.T0060" not in found(verdict, "overview")  # a verdict names nothing to follow
+
+
+def test_weights_we_publish_are_anyones_in_full_and_theirs_to_copy_without_asking_the_api():
+    def release(published):
+        props = {"properties": {"published": True}} if published else {}
+        return system([{"id": "users", "kind": "external", "actor": "user"},
+                       {"id": "demo", "kind": "service", "audience": "public", "returns": "scores"},
+                       {"id": "m", "kind": "model", "task": "classification", "modality": "text",
+                        "trained_by": "us", "artifact_format": "safetensors", **props}],
+                      [{"from": "users", "to": "demo"}, {"from": "demo", "to": "m"}, {"from": "m", "to": "demo"}])
+    open_weights, kept = found(release(True), "m"), found(release(False), "m")
+    assert {"AML.T0044", "AML.T0043.000", "AML.T0002.001"} <= open_weights
+    assert not {"AML.T0044", "AML.T0043.000", "AML.T0002.001"} & kept
+    # copying it through its answers, or stealing it, takes nothing anyone may not download
+    assert {"AML.T0024.002", "AML.T0048.004"} <= kept and not {"AML.T0024.002", "AML.T0048.004"} & open_weights
+    advised = {m.id for f in predict(release(True)).findings for m in f.mitigations}
+    assert "AML.M0001" not in advised  # releasing it is the point

@@ -224,7 +224,10 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         tools = [system.component(t) for t in comp.get("tools") or ()]
         return any(mid != APPROVAL or t.get("side_effects") not in ("none", "read") for t in tools)
     if mid in OURS_TO_PUBLISH and comp.kind == "model":
-        # limiting what we publish about a model is ours to do only for a model we made or tuned
+        # limiting what we publish about a model is ours to do only for a model we made or tuned, and holding
+        # back its files not for one whose release is the point (open weights)
+        if mid == "AML.M0001" and comp.properties.get("published") is True:
+            return False
         return comp.get("trained_by") in ("us", None) or comp.get("fine_tuned") is True
     return True
 

@@ -263,8 +263,9 @@ WEIGHTS_IN_HAND = frozenset({"AML.T0044", "AML.T0035", "AML.T0025", "AML.T0048.0
 
 
 def _weights_public(comp: Component) -> bool:
-    """Weights anyone holds: shipped in an app on people's devices, or a hub model deployed as published."""
-    return comp.properties.get("on_device") is True or (
+    """Weights anyone holds: shipped in an app on people's devices, released as open weights, or a hub model
+    deployed as published."""
+    return comp.properties.get("on_device") is True or comp.properties.get("published") is True or (
         (comp.get("trained_by") == "open-source" or comp.get("source") in ("huggingface", "model-hub"))
         and comp.get("fine_tuned") is False)
 
