@@ -134,7 +134,7 @@ def test_a_checked_signature_stops_no_code_its_publisher_put_in_the_file():
         assert check.in_place and not check.prevents and not findings[technique].mitigated
 
 
-def test_validating_a_model_does_not_stop_the_crafting_of_inputs_against_it_but_finds_a_planted_trigger():
+def test_validating_a_model_stops_neither_the_crafting_of_inputs_against_it_nor_a_planted_trigger():
     s = system([{"id": "api", "kind": "service", "audience": "public", "returns": "scores"},
                 {"id": "m", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us",
                  "controls": ["AML.M0008"]},
@@ -146,8 +146,12 @@ def test_validating_a_model_does_not_stop_the_crafting_of_inputs_against_it_but_
     for technique in crafting:
         check = next(m for m in findings[technique].mitigations if m.id == "AML.M0008")
         assert check.in_place and not check.prevents and not findings[technique].mitigated, technique
-    trigger = next(m for m in findings["AML.T0043.004"].mitigations if m.id == "AML.M0008")
-    assert trigger.in_place and trigger.prevents
+    # a backdoor or a targeted poison is made to pass a validation set: five blind audits said so of the
+    # release gates they drew (a benchmark, a golden set, a terminology suite)
+    for technique in ("AML.T0043.004", "AML.T0020", "AML.T0018.000"):
+        check = next(m for m in findings[technique].mitigations if m.id == "AML.M0008")
+        assert check.in_place and not check.prevents and "made to pass" in check.idle, technique
+        assert not findings[technique].mitigated
 
 
 def test_limiting_a_models_release_is_advice_for_the_model_we_released_not_a_hub_download():
@@ -916,3 +920,18 @@ def test_a_per_caller_quota_where_anyone_can_sign_up_is_held_but_stops_no_query_
     assert all(not q.prevents and "no account" in q.idle for q in quotas(anonymous).values())
     md = report_markdown(build_report(build(True)))
     assert "(held, does not stop this: anyone can open accounts on api" in md
+
+
+def test_instructions_in_the_prompt_are_what_an_injection_overrides():
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "app", "kind": "llm-app", "system_prompt": True, "controls": ["AML.M0021"]}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "app"}, {"from": "app", "to": "api"}])
+    findings = {f.technique_id: f for f in predict(s).findings if f.component == "app"}
+    for technique in ("AML.T0051.000", "AML.T0054"):
+        guideline = next(m for m in findings[technique].mitigations if m.id == "AML.M0021")
+        assert guideline.in_place and not guideline.prevents and "override" in guideline.idle
+        assert not findings[technique].mitigated, technique
+    leak = next(m for m in findings["AML.T0056"].mitigations if m.id == "AML.M0021")
+    assert leak.in_place and leak.prevents  # told to keep its prompt to itself, it may still
+
