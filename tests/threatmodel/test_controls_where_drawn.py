@@ -122,7 +122,24 @@ flows: [{from: members, to: messaging}, {from: messaging, to: flagger}, {from: f
     s = load_system_text(text)
     phishing = next(f for f in predict(s).findings if f.component == "ring" and f.technique_id == "AML.T0052")
     training = next(m for m in phishing.mitigations if m.id == "AML.M0018")
-    assert training.component == "members" and not training.in_place
+    # on the service the members use: people hold no controls in a description, so it is listed there
+    assert training.component == "messaging" and not training.in_place
     (tmp_path / "s.yaml").write_text(text)
     out = " ".join(cli("threatmodel", str(tmp_path / "s.yaml")).out.split())
-    assert "AML.M0018 on members" in out
+    assert "AML.M0018 on messaging" in out
+    trained = load_system_text(text.replace("open_signup: true,", "open_signup: true, controls: [AML.M0018],"))
+    phishing = next(f for f in predict(trained).findings if f.component == "ring" and f.technique_id == "AML.T0052")
+    assert next(m for m in phishing.mitigations if m.id == "AML.M0018").in_place
+
+
+def test_alignment_goes_on_the_model_the_app_prompts_not_the_speech_model_that_feeds_it():
+    s = system([{"id": "room", "kind": "external", "actor": "user"},
+                {"id": "mic", "kind": "service", "audience": "internal", "returns": "text"},
+                {"id": "asr", "kind": "model", "task": "speech-recognition", "modality": "audio", "trained_by": "us"},
+                {"id": "scribe", "kind": "llm-app", "system_prompt": True},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "us"}],
+               [{"from": "room", "to": "mic"}, {"from": "mic", "to": "asr"}, {"from": "asr", "to": "scribe"},
+                {"from": "scribe", "to": "llm"}, {"from": "llm", "to": "scribe"}, {"from": "scribe", "to": "mic"}])
+    where = {m.component for f in predict(s).findings if f.component == "scribe" for m in f.mitigations
+             if m.id == "AML.M0022"}
+    assert where == {"llm"}

@@ -871,3 +871,26 @@ flows:
     (line,) = tmr.description_warnings(firm("other"), None, "firm.yaml")
     assert "component 'matters' says partitioned: true" in line and "sender's content flows into it" in line
     assert tmr.description_warnings(firm("user"), None, "firm.yaml") == []
+
+
+def test_the_console_lists_the_likely_findings_best_first_and_says_a_missing_check_would_stop_nothing(
+        cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    (tmp_path / "s.yaml").write_text("""\
+name: gate
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: api, kind: service, audience: public, returns: scores}
+  - {id: m, kind: model, task: classification, modality: text, trained_by: us, artifact_format: onnx}
+  - {id: feed, kind: dataset, writers: public, used_for: [training]}
+flows: [{from: u, to: api}, {from: api, to: m}, {from: m, to: api}, {from: feed, to: m}]
+""")
+    tm = tmr.build(load_system_text((tmp_path / "s.yaml").read_text()), k=0)
+    out = cli("threatmodel", str(tmp_path / "s.yaml"), "--paths", "0").out
+    cells = [line.split("│")[2] for line in out.splitlines() if line.count("│") > 3]
+    shown = [t for cell in cells for t in re.findall(r"AML\.T\d{4}(?:\.\d{3})?", cell)]
+    order = {t: i for i, (t, _) in enumerate(tm.prediction.scores)}
+    ranks = [order[t] for t in shown]
+    assert len(set(shown)) > 5 and ranks == sorted(ranks)
+    # a control that would stop nothing here is not said to "record" the attack, as telemetry does
+    assert "(records only)" not in out or "AML.M0024 (records only)" in out

@@ -202,14 +202,16 @@ def _table(tm) -> None:
     table.add_column("missing mitigations", overflow="fold", ratio=2, min_width=10)
     # the terminal shows the short list; every finding is in the reports (a public agent with
     # tools meets 80+ conditions, and a screenful of possibles hides the likely ones)
-    likely = [f for f in p.findings if f.tier == "likely"]
+    # best first, as the ranking has them: the first rows are the ones to read
+    likely = sorted((f for f in p.findings if f.tier == "likely"), key=lambda f: (-p.score(f.technique_id), f.technique_id))
     for f in likely[:_MOST_ROWS]:
         adversarial = tm.system.component(f.component).kind == "adversary"
         # "none" would say both "all in place" and "nothing to adopt": tell them apart, as the reports do.
         # a log records and stops nothing (the gate ignores it); an adversary's control goes on any component
         # where it goes when that is not the finding's own component (the terminal the audio passes, not the
         # speech API the vendor runs): as the reports say it
-        missing = ", ".join(m.id + ("" if m.prevents else " (records only)")
+        missing = ", ".join(m.id + ("" if m.prevents else " (records only)" if m.id == "AML.M0024" else
+                                    " (would stop nothing)")
                             + ("" if m.component == f.component or tm.system.component(m.component).kind == "adversary"
                                else f" on {tmr.advised_on(tm, m)}")
                             for m in f.missing) or (

@@ -270,11 +270,11 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         # in place only when every component it must be on holds it; else advised where it is missing
         # held on the way in: named where it is placed when that one holds it (not the first holder that
         # happens to guard the component by another way)
-        kind = placement.component if placement else AT_THE_API.get(mid) or _around_hosted(comp, mid) or (
-            "model" if mid == ALIGNMENT and comp.kind == "llm-app" and _calls_a_model(system, comp) else None)
+        kind = placement.component if placement else AT_THE_API.get(mid) or _around_hosted(comp, mid)
         held = [(t, t.id if h is not None and t.id != comp.id and holds(t, mid, technique_id) else h)
                 for t, h in ((t, holder(system, comp, t, mid, front, technique_id))
-                             for t in _people(system, comp, mid) or places(system, comp, kind, named))]
+                             for t in _people(system, comp, mid) or _prompted(system, comp, mid)
+                             or places(system, comp, kind, named))]
         lacking = [t for t, h in held if h is None]
         target, held_at = (lacking[0], None) if lacking else held[0]
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
@@ -362,14 +362,27 @@ TAUGHT = frozenset({"AML.M0018"})
 
 
 def _people(system: System, comp: Component, mid: str) -> list[Component]:
-    """For an adversary's finding, the people a taught control is for: the first outside party of users."""
+    """For an adversary's finding, where a taught control for the people it reaches is listed: the service
+    the first outside party of users sends through (people hold no controls in a description; the service
+    they use is where training them is recorded)."""
     if comp.kind != "adversary" or mid not in TAUGHT:
         return []
-    return [c for c in system.of_kind("external") if c.get("actor") == "user"][:1]
+    users = [c.id for c in system.of_kind("external") if c.get("actor") == "user"]
+    return [c for c in system.of_kind("service")
+            if users and (users[0] in system.flows_into().get(c.id, ()) or c.id in _sends_to(system, users[0]))][:1]
 
 
-def _calls_a_model(system: System, app: Component) -> bool:
-    return any(c.kind == "model" for c in system.downstream_of(app, inputs_only=True))
+def _sends_to(system: System, cid: str) -> set[str]:
+    return {b for a, b, _ in system.edges() if a == cid}
+
+
+def _prompted(system: System, app: Component, mid: str) -> list[Component]:
+    """For alignment on an LLM app's finding, the models that write which the app prompts straight (a flow
+    from it), not a speech model feeding it its transcript."""
+    if mid != ALIGNMENT or app.kind != "llm-app":
+        return []
+    return [c for c in (system.component(b) for a, b, _ in system.edges() if a == app.id)
+            if c.kind == "model" and c.get("task") in ("generation", "translation", None)]
 #: What only the maker of a model can do to it (harden it, clean and trace what it learns from, hold back
 #: its files): for a model a vendor trained and we use as it came, the vendor's obligation, not advice to us.
 MAKERS_OWN = frozenset({"AML.M0001", "AML.M0003", "AML.M0007", "AML.M0025"})
