@@ -143,3 +143,26 @@ def test_alignment_goes_on_the_model_the_app_prompts_not_the_speech_model_that_f
     where = {m.component for f in predict(s).findings if f.component == "scribe" for m in f.mitigations
              if m.id == "AML.M0022"}
     assert where == {"llm"}
+
+
+MARKETPLACE = """name: coders
+components:
+  - {id: devs, kind: external, actor: user}
+  - {id: ide, kind: service, audience: internal, authentication: oauth, returns: text}
+  - {id: agent, kind: llm-app, tools: [jira, shell], autonomy: autonomous}
+  - {id: jira, kind: tool, side_effects: write, source: mcp, hosted: false, controls: [AML.M0014]}
+  - {id: shell, kind: tool, side_effects: code-execution, source: first-party, hosted: false}
+flows: [{from: devs, to: ide}, {from: ide, to: agent}, {from: agent, to: ide}]
+"""
+
+
+def test_a_pinned_hash_on_a_marketplace_tool_vouches_only_for_its_publisher_and_checks_no_other_tool():
+    s = load_system_text(MARKETPLACE)
+    findings = predict(s).findings
+    pinned = [(f.technique_id, m) for f in findings if f.component == "jira" for m in f.mitigations
+              if m.id == "AML.M0014" and f.technique_id in ("AML.T0010.005", "AML.T0011.002", "AML.T0011.001")]
+    assert pinned and all(m.in_place and not m.prevents and "publisher" in m.idle for _, m in pinned)
+    # what the shell installs by name is checked by nothing pinned on the issue tracker's package
+    installs = [m for f in findings if f.component == "shell" and f.technique_id == "AML.T0011.001"
+                for m in f.mitigations if m.id == "AML.M0014"]
+    assert installs and not any(m.in_place for m in installs)

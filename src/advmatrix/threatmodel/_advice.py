@@ -320,6 +320,9 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
 #: the code a pickle runs on load, and a backdoor in the weights (AML.T0010.003), are its publisher's, and on
 #: a hub anyone may be that publisher: the hash proves only that the file is the one they published.
 PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0010", "AML.T0010.003"})
+#: The techniques a pinned hash does not stop in a tool's package from a marketplace or a third party: the
+#: code the package runs is its publisher's (a poisoned tool, a malicious package, a compromised supplier).
+PACKAGERS_OWN = frozenset({"AML.T0010", "AML.T0010.005", "AML.T0011", "AML.T0011.001", "AML.T0011.002"})
 #: Of those, what a vendor who delivers weight files signs as its own too: a compromised supplier signs its
 #: backdoored model (its code on load is the vendor's to answer for, as any software it ships).
 SUPPLIERS_OWN = frozenset({"AML.T0010", "AML.T0010.003"})
@@ -338,6 +341,10 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
             return f"anyone can open accounts on {gate.id}, as many as the queries need"
         if gate.get("authentication") == "none":
             return f"{gate.id} asks callers for no account: a new address is a new caller"
+    if mid in ("AML.M0013", "AML.M0014") and comp.kind == "tool" and comp.get("source") in ("mcp", "third-party") \
+            and technique_id in PACKAGERS_OWN:
+        # a package from a marketplace or a third party, pinned by hash: the code in it is its publisher's
+        return "a pinned hash proves only that the package is the one its publisher made"
     if mid not in ("AML.M0013", "AML.M0014") or comp.kind != "model":
         return ""
     # a signature check on this model's file vouches only for the publisher of the code the finding is about

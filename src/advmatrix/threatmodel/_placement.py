@@ -255,6 +255,9 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
             return delivered
     if mid not in ON_THE_WAY and mid not in FILE_CHECKS:
         return None
+    if mid in FILE_CHECKS and comp.kind != "model":
+        return None  # a tool's or an app's files come by its own install, not through a component that checks others'
+
     answers = mid in AT_THE_API and needs_answers(technique_id)
     unguarded, labels = system.memo(("guard", mid, answers), lambda: _guard(system, mid, answers))
     at = None if comp.id in unguarded else labels.get(comp.id)
