@@ -389,3 +389,47 @@ def test_weights_we_publish_are_anyones_in_full_and_theirs_to_copy_without_askin
     assert {"AML.T0024.002", "AML.T0048.004"} <= kept and not {"AML.T0024.002", "AML.T0048.004"} & open_weights
     advised = {m.id for f in predict(release(True)).findings for m in f.mitigations}
     assert "AML.M0001" not in advised  # releasing it is the point
+
+
+@pytest.mark.parametrize("relays", [True, False, None])
+def test_a_service_that_hands_senders_words_on_to_people_is_a_channel_for_phishing(relays):
+    # a mail gateway: a model labels each mail, and the mail itself goes on to the mailbox whatever it says
+    gateway = {"id": "gateway", "kind": "service", "audience": "public", "authentication": "none",
+               "returns": "labels"}
+    if relays is not None:
+        gateway["relays"] = relays
+    s = system([{"id": "internet", "kind": "external", "actor": "internet"}, gateway,
+                {"id": "filter", "kind": "model", "task": "classification", "modality": "text"},
+                {"id": "staff", "kind": "external", "actor": "user"}],
+               [{"from": "internet", "to": "gateway"}, {"from": "gateway", "to": "filter"},
+                {"from": "filter", "to": "gateway"}, {"from": "gateway", "to": "staff"}])
+    got = found(s, "gateway")
+    assert ({"AML.T0052", "AML.T0073"} <= got) is (relays is True)
+    assert not {"AML.T0052", "AML.T0073"} & got or relays is True
+
+
+def test_a_forum_that_says_it_relays_needs_no_reply_text_to_be_a_phishing_channel():
+    base = [{"id": "members", "kind": "external", "actor": "user"},
+            {"id": "site", "kind": "service", "audience": "public", "open_signup": True, "returns": "none",
+             "relays": True}]
+    assert "AML.T0052" in found(system(base, [{"from": "members", "to": "site"}]), "site")
+    closed = [base[0], {**base[1], "open_signup": False, "authentication": "oauth"}]
+    assert "AML.T0052" not in found(system(closed, [{"from": "members", "to": "site"}]), "site")
+
+
+def test_published_says_nothing_of_a_model_only_its_vendor_hosts():
+    s = system([{"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                 "source": "vendor-api", "artifact_format": "hosted", "properties": {"published": True}}],
+               [{"from": "api", "to": "llm"}])
+    assert not {"AML.T0044", "AML.T0043.000", "AML.T0002.001"} & found(s, "llm")
+
+
+def test_a_free_trial_open_to_anyone_on_a_partner_service_lets_anyone_open_accounts():
+    def tenants(signup):
+        return system([{"id": "mail-api", "kind": "service", "audience": "partner", "authentication": "api-key",
+                        "returns": "labels", "open_signup": signup},
+                       {"id": "clf", "kind": "model", "task": "classification", "modality": "text"}],
+                      [{"from": "mail-api", "to": "clf"}])
+    assert "AML.T0021" in found(tenants(True), "mail-api")
+    assert "AML.T0021" not in found(tenants(None), "mail-api")  # partners are vetted unless said otherwise

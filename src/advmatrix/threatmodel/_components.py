@@ -206,6 +206,11 @@ class ServiceComponent(Component):
         False, description="Queries per caller are limited; implied by AML.M0004 in controls.")
     open_signup: StrictBool | None = Field(
         None, description="Anyone can create an account (false: invited or vetted callers only).")
+    # Apart from returns, which says what a model's answer shows the caller: a mail gateway returns a label
+    # and still delivers the mail; a forum returns nothing and still shows every post to its readers.
+    relays: StrictBool | None = Field(
+        None, description="It hands what senders write on to other people (posts shown to readers, messages "
+                          "delivered to members, mail to mailboxes), whatever a model says of it.")
 
 
 
