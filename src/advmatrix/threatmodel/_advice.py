@@ -362,8 +362,6 @@ AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0010", "AML.M0015", "AML.M0019"
 #: Generative AI Model Alignment: done to a model while it is trained or tuned, so for an app's finding it goes
 #: on the model the app calls (and counts there), not on the app.
 ALIGNMENT = "AML.M0022"
-
-
 #: Controls that are taught to people (User Training): against an adversary's own lure, for those it reaches.
 TAUGHT = frozenset({"AML.M0018"})
 
@@ -390,6 +388,8 @@ def _prompted(system: System, app: Component, mid: str) -> list[Component]:
         return []
     return [c for c in (system.component(b) for a, b, _ in system.edges() if a == app.id)
             if c.kind == "model" and c.get("task") in ("generation", "translation", None)]
+
+
 #: What only the maker of a model can do to it (harden it, clean and trace what it learns from, hold back
 #: its files): for a model a vendor trained and we use as it came, the vendor's obligation, not advice to us.
 MAKERS_OWN = frozenset({"AML.M0001", "AML.M0003", "AML.M0007", "AML.M0025"})
