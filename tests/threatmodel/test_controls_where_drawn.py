@@ -166,3 +166,22 @@ def test_a_pinned_hash_on_a_marketplace_tool_vouches_only_for_its_publisher_and_
     installs = [m for f in findings if f.component == "shell" and f.technique_id == "AML.T0011.001"
                 for m in f.mitigations if m.id == "AML.M0014"]
     assert installs and not any(m.in_place for m in installs)
+
+
+def test_no_one_signs_in_to_a_model_only_the_street_feeds_so_access_control_does_not_guard_its_inputs():
+    s = load_system_text(REGISTRY.replace("access: [network]", "access: [physical]"))
+    crafted = {f.technique_id: {m.id for m in f.mitigations} for f in predict(s).findings
+               if f.component == "detector" and f.technique_id.startswith(("AML.T0043", "AML.T0042"))}
+    assert crafted and not any("AML.M0019" in ms for ms in crafted.values())
+    # the weights on our servers are still access control's to guard
+    taken = {m.id for f in predict(s).findings if f.component == "detector" and f.technique_id == "AML.T0044"
+             for m in f.mitigations} if "AML.T0044" in predict(s).technique_ids else {"AML.M0019"}
+    assert "AML.M0019" in taken or "AML.M0005" in taken
+    # a public API in front: callers to authenticate
+    queried = load_system_text(REGISTRY.replace("  - {from: street, to: camera}\n",
+                                                "  - {from: street, to: camera}\n  - {from: users, to: api}\n"
+                                                "  - {from: api, to: detector}\n").replace(
+        "flows:", "  - {id: users, kind: external, actor: user}\n  - {id: api, kind: service, audience: public, "
+                  "returns: labels}\nflows:", 1))
+    assert any("AML.M0019" in {m.id for m in f.mitigations} for f in predict(queried).findings
+               if f.component == "detector" and f.technique_id.startswith("AML.T0043"))

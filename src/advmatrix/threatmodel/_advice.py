@@ -260,7 +260,7 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
     linked += [m.id for m, _ in matrix.mitigations_of(parent) if (technique_id, m.id) not in UNFIT] if parent else []
     # a query control a rule places still needs a service the queries pass (not one on the attacker's own device)
     ids = [m for m in dict.fromkeys(linked + list(placements))
-           if not _makers_own(comp, m)
+           if not _makers_own(comp, m) and not _no_one_to_admit(system, comp, m, technique_id)
            and ((m in placements and m not in AT_THE_API and m not in TOOL_CONTROLS) or _fits(system, comp, m))]
     front = 0 if comp.kind == "adversary" else front_bits(system, comp)
     out = []
@@ -362,6 +362,19 @@ AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0010", "AML.M0015", "AML.M0019"
 #: Generative AI Model Alignment: done to a model while it is trained or tuned, so for an app's finding it goes
 #: on the model the app calls (and counts there), not on the app.
 ALIGNMENT = "AML.M0022"
+#: Control Access to AI Models and Data in Production, and the techniques done through a model's inputs.
+ADMITS = "AML.M0019"
+THROUGH_INPUTS = ("AML.T0043", "AML.T0042", "AML.T0015", "AML.T0046", "AML.T0029", "AML.T0040", "AML.T0034",
+                  "AML.T0024", "AML.T0005")
+
+
+def _no_one_to_admit(system: System, comp: Component, mid: str, technique_id: str) -> bool:
+    """Whether ``mid`` is access control in production against an attack through the inputs of a model no
+    party queries (the scene a camera sees): there is no caller to sign in; its weights are still its to guard."""
+    return (mid == ADMITS and comp.kind == "model" and technique_id.startswith(THROUGH_INPUTS)
+            and not _fits(system, comp, "AML.M0004"))
+
+
 #: Controls that are taught to people (User Training): against an adversary's own lure, for those it reaches.
 TAUGHT = frozenset({"AML.M0018"})
 
