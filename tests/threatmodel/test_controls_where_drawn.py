@@ -185,3 +185,14 @@ def test_no_one_signs_in_to_a_model_only_the_street_feeds_so_access_control_does
                   "returns: labels}\nflows:", 1))
     assert any("AML.M0019" in {m.id for m in f.mitigations} for f in predict(queried).findings
                if f.component == "detector" and f.technique_id.startswith("AML.T0043"))
+
+
+def test_holding_back_our_tuned_model_keeps_no_one_from_downloading_the_public_base_it_came_from():
+    s = system([{"id": "api", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "clf", "kind": "model", "task": "classification", "modality": "text",
+                 "trained_by": "open-source", "source": "huggingface", "base_model": "distilroberta-base",
+                 "fine_tuned": True, "artifact_format": "safetensors"}],
+               [{"from": "api", "to": "clf"}])
+    findings = {f.technique_id: {m.id for m in f.mitigations} for f in predict(s).findings if f.component == "clf"}
+    assert "AML.T0002.001" in findings and "AML.M0001" not in findings["AML.T0002.001"]
+    assert any("AML.M0001" in ms for t, ms in findings.items() if t != "AML.T0002.001")  # our tune is still ours

@@ -260,7 +260,7 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
     linked += [m.id for m, _ in matrix.mitigations_of(parent) if (technique_id, m.id) not in UNFIT] if parent else []
     # a query control a rule places still needs a service the queries pass (not one on the attacker's own device)
     ids = [m for m in dict.fromkeys(linked + list(placements))
-           if not _makers_own(comp, m) and not _no_one_to_admit(system, comp, m, technique_id)
+           if not _makers_own(comp, m) and not _nothing_to_act_on(system, comp, m, technique_id)
            and ((m in placements and m not in AT_THE_API and m not in TOOL_CONTROLS) or _fits(system, comp, m))]
     front = 0 if comp.kind == "adversary" else front_bits(system, comp)
     out = []
@@ -368,9 +368,18 @@ THROUGH_INPUTS = ("AML.T0043", "AML.T0042", "AML.T0015", "AML.T0046", "AML.T0029
                   "AML.T0024", "AML.T0005")
 
 
-def _no_one_to_admit(system: System, comp: Component, mid: str, technique_id: str) -> bool:
-    """Whether ``mid`` is access control in production against an attack through the inputs of a model no
-    party queries (the scene a camera sees): there is no caller to sign in; its weights are still its to guard."""
+#: Acquiring the public model, or using it as a ready-made proxy: for a model tuned from a hub's, the public base.
+BASE_IS_PUBLIC = frozenset({"AML.T0002.001", "AML.T0005.002"})
+
+
+def _nothing_to_act_on(system: System, comp: Component, mid: str, technique_id: str) -> bool:
+    """Whether ``mid`` has nothing to act on for this finding: access control in production against an attack
+    through the inputs of a model no party queries (the scene a camera sees: no caller to sign in; its weights
+    are still its to guard), or holding back the release of a hub model's tune against acquiring the public
+    base it came from."""
+    if mid == "AML.M0001" and technique_id in BASE_IS_PUBLIC and comp.kind == "model" and (
+            comp.get("trained_by") == "open-source" or comp.get("source") in ("huggingface", "model-hub")):
+        return True  # what is downloaded is the public base, not our tune of it: not ours to hold back
     return (mid == ADMITS and comp.kind == "model" and technique_id.startswith(THROUGH_INPUTS)
             and not _fits(system, comp, "AML.M0004"))
 
