@@ -935,3 +935,17 @@ def test_instructions_in_the_prompt_are_what_an_injection_overrides():
     leak = next(m for m in findings["AML.T0056"].mitigations if m.id == "AML.M0021")
     assert leak.in_place and leak.prevents  # told to keep its prompt to itself, it may still
 
+
+
+def test_knowing_where_each_record_came_from_stops_no_poison_where_anyone_may_send_one():
+    def reported(writers):
+        # scraped by us (a snapshot whose hashes provenance keeps), or sent in by anyone
+        return system([{"id": "reports", "kind": "dataset", "writers": writers, "used_for": ["training"],
+                        "source": "scraped", "controls": ["AML.M0025"]},
+                       {"id": "clf", "kind": "model", "task": "classification", "modality": "text",
+                        "trained_by": "us"}],
+                      [{"from": "reports", "to": "clf"}])
+    for writers, stops in (("public", False), ("internal", True)):
+        poisoning = [m for f in predict(reported(writers)).findings if f.technique_id == "AML.T0020"
+                     for m in f.mitigations if m.id == "AML.M0025"]
+        assert poisoning and all(m.in_place and m.prevents is stops for m in poisoning), writers

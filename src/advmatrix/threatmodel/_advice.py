@@ -320,6 +320,8 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
 #: the code a pickle runs on load, and a backdoor in the weights (AML.T0010.003), are its publisher's, and on
 #: a hub anyone may be that publisher: the hash proves only that the file is the one they published.
 PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0010", "AML.T0010.003"})
+#: Poisoning the data a model learns from, or the model through it.
+POISONING = frozenset({"AML.T0020", "AML.T0018.000", "AML.T0019"})
 #: The techniques a pinned hash does not stop in a tool's package from a marketplace or a third party: the
 #: code the package runs is its publisher's (a poisoned tool, a malicious package, a compromised supplier).
 PACKAGERS_OWN = frozenset({"AML.T0010", "AML.T0010.005", "AML.T0011", "AML.T0011.001", "AML.T0011.002"})
@@ -341,6 +343,10 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
             return f"anyone can open accounts on {gate.id}, as many as the queries need"
         if gate.get("authentication") == "none":
             return f"{gate.id} asks callers for no account: a new address is a new caller"
+    if mid == "AML.M0025" and held_at is not None and technique_id in POISONING \
+            and system.component(held_at).get("writers") in ("public", "partner"):
+        # provenance names who sent each record; where anyone may send one, the poisoner is among them
+        return f"anyone may write to {held_at}: its provenance names the poisoner as one sender among many"
     if mid in ("AML.M0013", "AML.M0014") and comp.kind == "tool" and comp.get("source") in ("mcp", "third-party") \
             and technique_id in PACKAGERS_OWN:
         # a package from a marketplace or a third party, pinned by hash: the code in it is its publisher's
