@@ -433,3 +433,27 @@ def test_a_free_trial_open_to_anyone_on_a_partner_service_lets_anyone_open_accou
                       [{"from": "mail-api", "to": "clf"}])
     assert "AML.T0021" in found(tenants(True), "mail-api")
     assert "AML.T0021" not in found(tenants(None), "mail-api")  # partners are vetted unless said otherwise
+
+
+@pytest.mark.parametrize("gate", [{"authentication": "none"}, {"authentication": "api-key", "open_signup": True}])
+def test_a_limit_per_caller_where_callers_cost_nothing_leaves_the_bill_open(gate):
+    # a public translation API with a per-address quota: every new address is a new caller
+    s = system([{"id": "citizens", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "text", "rate_limited": True,
+                 **gate},
+                {"id": "mt", "kind": "model", "task": "translation", "modality": "text", "trained_by": "us"}],
+               [{"from": "citizens", "to": "api"}, {"from": "api", "to": "mt"}, {"from": "mt", "to": "api"}])
+    assert {"AML.T0034", "AML.T0034.000"} <= found(s, "api")
+    vetted = system([{**c.model_dump(mode="json", exclude_none=True),
+                      **({"authentication": "api-key", "open_signup": False} if c.id == "api" else {})}
+                     for c in s.components], [f.model_dump(by_alias=True) for f in s.flows])
+    # vetted callers under a limit: no flood of free callers (a translation still costs per request, AML.T0034)
+    assert "AML.T0034.000" not in found(vetted, "api")
+
+
+def test_translations_published_to_the_public_carry_planted_mistranslations_to_society():
+    s = system([{"id": "citizens", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "mt", "kind": "model", "task": "translation", "modality": "text", "trained_by": "us"}],
+               [{"from": "citizens", "to": "api"}, {"from": "api", "to": "mt"}, {"from": "mt", "to": "api"}])
+    assert "AML.T0048.002" in found(s, "mt")
