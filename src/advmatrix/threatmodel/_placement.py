@@ -354,7 +354,7 @@ def _leaks_unchecked(system: System, mid: str, forward: dict[str, list[str]]) ->
 #: The techniques a control held by a field alone (ALSO_HOLDS) is held against: a checked signature on
 #: the weights is code signing of the weights, against changing the file after it was signed (a layer
 #: added, malware embedded); against poisoning (AML.T0018.000) it is held but stops nothing (weights trained
-#: on poisoned data, or poisoned by whoever published them, are signed as they are: see _advice's
+#: on poisoned data, or poisoned by whoever published them, are signed as they are: see _idle's
 #: HELD_BUT_IDLE), so the report says so rather than advising a signature the model already has.
 ALSO_FOR = ("AML.T0018", "AML.T0018.000", "AML.T0018.001", "AML.T0018.002")
 

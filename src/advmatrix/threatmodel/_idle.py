@@ -1,0 +1,78 @@
+"""Why a control held for a finding stops nothing there: ATLAS links it to the technique, but here it only
+records, vouches for whoever made the file, or is slipped (a per-caller quota where callers cost nothing).
+
+Public through :mod:`advmatrix.threatmodel._advice` (``MitigationAdvice.idle``).
+"""
+
+from __future__ import annotations
+
+from ._components import RATE_LIMIT
+from .system import Component, System
+
+__all__ = ["HELD_BUT_IDLE", "PACKAGERS_OWN", "POISONING", "PUBLISHERS_OWN", "SUPPLIERS_OWN", "idle_reason"]
+
+#: (technique, mitigation) pairs ATLAS links that, held, are shown in place but stop nothing, with why.
+HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps no one from downloading the "
+                                                 "public model it came from",
+                 # validating a model before release finds how robust it is; the adversary's crafting and
+                 # probing of the live model goes on all the same (a planted trigger it can find)
+                 **dict.fromkeys((("AML.T0043", "AML.M0008"), ("AML.T0043.000", "AML.M0008"),
+                                  ("AML.T0043.001", "AML.M0008"), ("AML.T0043.002", "AML.M0008"),
+                                  ("AML.T0043.003", "AML.M0008")),
+                                 "validation before release does not stop inputs crafted against the live model"),
+                 ("AML.T0018.000", "AML.M0013"): "weights trained on poisoned data are signed as they are",
+                 # a backdoor or a targeted poison is built to keep the model's accuracy on held-out data: a release
+                 # gate's validation set passes it (five blind audits said so of the gates they drew)
+                 **dict.fromkeys((("AML.T0043.004", "AML.M0008"), ("AML.T0020", "AML.M0008"),
+                                  ("AML.T0018.000", "AML.M0008"), ("AML.T0010.003", "AML.M0008")),
+                                 "a backdoor or a targeted poison is made to pass a validation set"),
+                 # instructions in the prompt are the very thing an injection or a jailbreak talks the model out of
+                 **dict.fromkeys((("AML.T0051", "AML.M0021"), ("AML.T0051.000", "AML.M0021"),
+                                  ("AML.T0051.001", "AML.M0021"), ("AML.T0051.002", "AML.M0021"),
+                                  ("AML.T0054", "AML.M0021")),
+                                 "instructions in the prompt are what injections and jailbreaks override")}
+
+
+#: The techniques a checked signature does not stop in a file from a public hub or an open-source release:
+#: the code a pickle runs on load, and a backdoor in the weights (AML.T0010.003), are its publisher's, and on
+#: a hub anyone may be that publisher: the hash proves only that the file is the one they published.
+PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0010", "AML.T0010.003"})
+#: Poisoning the data a model learns from, or the model through it.
+POISONING = frozenset({"AML.T0020", "AML.T0018.000", "AML.T0019"})
+#: The techniques a pinned hash does not stop in a tool's package from a marketplace or a third party: the
+#: code the package runs is its publisher's (a poisoned tool, a malicious package, a compromised supplier).
+PACKAGERS_OWN = frozenset({"AML.T0010", "AML.T0010.005", "AML.T0011", "AML.T0011.001", "AML.T0011.002"})
+#: Of those, what a vendor who delivers weight files signs as its own too: a compromised supplier signs its
+#: backdoored model (its code on load is the vendor's to answer for, as any software it ships).
+SUPPLIERS_OWN = frozenset({"AML.T0010", "AML.T0010.003"})
+
+
+def idle_reason(system: System, comp: Component, mid: str, technique_id: str, held_at: str | None) -> str:
+    """Why ``mid``, held (at ``held_at``) for ``comp``'s finding of ``technique_id``, stops nothing there, or
+    ``""`` when it does: held, such a control is shown in place and clears nothing (as telemetry does not)."""
+    if (technique_id, mid) in HELD_BUT_IDLE:
+        return HELD_BUT_IDLE[technique_id, mid]
+    if mid == RATE_LIMIT and held_at is not None:
+        # a per-caller quota where callers cost nothing: the adversary spreads its queries over as many
+        # addresses (AML.T0008.005) or accounts (AML.T0021) as it needs
+        gate = system.component(held_at)
+        if gate.get("open_signup") is True:
+            return f"anyone can open accounts on {gate.id}, as many as the queries need"
+        if gate.get("authentication") == "none":
+            return f"{gate.id} asks callers for no account: a new address is a new caller"
+    if mid == "AML.M0025" and held_at is not None and technique_id in POISONING \
+            and system.component(held_at).get("writers") in ("public", "partner"):
+        # provenance names who sent each record; where anyone may send one, the poisoner is among them
+        return f"anyone may write to {held_at}: its provenance names the poisoner as one sender among many"
+    if mid in ("AML.M0013", "AML.M0014") and comp.kind == "tool" and comp.get("source") in ("mcp", "third-party") \
+            and technique_id in PACKAGERS_OWN:
+        # a package from a marketplace or a third party, pinned by hash: the code in it is its publisher's
+        return "a pinned hash proves only that the package is the one its publisher made"
+    if mid not in ("AML.M0013", "AML.M0014") or comp.kind != "model":
+        return ""
+    # a signature check on this model's file vouches only for the publisher of the code the finding is about
+    if comp.get("source") in ("huggingface", "model-hub") or comp.get("trained_by") == "open-source":
+        published = technique_id in PUBLISHERS_OWN
+    else:
+        published = technique_id in SUPPLIERS_OWN and "vendor" in (comp.get("source"), comp.get("trained_by"))
+    return "a checked hash proves only that the file is the one its publisher made" if published else ""
