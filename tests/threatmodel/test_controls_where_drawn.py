@@ -70,7 +70,7 @@ flows:
 def test_access_control_at_rest_on_the_registry_that_delivers_the_weights_counts_for_the_model(recwarn):
     s = load_system_text(REGISTRY)
     at_rest = [m for f in predict(s).findings if f.component == "detector" for m in f.mitigations
-               if m.id == "AML.M0005"]
+               if m.id == "AML.M0005" and f.technique_id in ("AML.T0044", "AML.T0025", "AML.T0035", "AML.T0018")]
     assert at_rest and all(m.in_place and m.in_place_at == "registry" for m in at_rest)
     build(s)
     assert not [w for w in recwarn if "AML.M0005" in str(w.message)]
@@ -196,3 +196,16 @@ def test_holding_back_our_tuned_model_keeps_no_one_from_downloading_the_public_b
     findings = {f.technique_id: {m.id for m in f.mitigations} for f in predict(s).findings if f.component == "clf"}
     assert "AML.T0002.001" in findings and "AML.M0001" not in findings["AML.T0002.001"]
     assert any("AML.M0001" in ms for t, ms in findings.items() if t != "AML.T0002.001")  # our tune is still ours
+
+
+def test_the_registrys_access_control_guards_only_the_weights_resting_there_not_a_copy_in_the_field():
+    s = load_system_text(REGISTRY.replace("trained_by: us, artifact_format: onnx}",
+                                          "trained_by: us, artifact_format: onnx, properties: {edge: true}}"))
+    on_the_car = [m for f in predict(s).findings if f.component == "detector" for m in f.mitigations
+                  if m.id == "AML.M0005"]
+    assert on_the_car and not any(m.in_place for m in on_the_car)  # every car's unit holds the weights too
+    # on our servers: theft of the weights is guarded where they rest, checking an attack or poisoning is not
+    served = {f.technique_id: m for f in predict(load_system_text(REGISTRY)).findings if f.component == "detector"
+              for m in f.mitigations if m.id == "AML.M0005"}
+    assert served["AML.T0044"].in_place if "AML.T0044" in served else served["AML.T0025"].in_place
+    assert not any(m.in_place for t, m in served.items() if t in ("AML.T0042", "AML.T0020"))

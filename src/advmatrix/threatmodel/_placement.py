@@ -211,6 +211,11 @@ ON_THE_WAY = frozenset({"AML.M0002", "AML.M0004", "AML.M0010", "AML.M0015", "AML
 #: Access control at rest (Control Access to AI Models and Data at Rest): ATLAS names model registries as where
 #: it goes, so held by every component that delivers a model's file (a registry), it is in place for the model.
 AT_REST = "AML.M0005"
+#: What access control where the weights rest guards against: taking or altering them there. Not checking an
+#: attack on the live model, nor poisoning through its data, nor a copy shipped to devices or hardware in the
+#: field, which rests there too.
+AT_REST_GUARDS = frozenset({"AML.T0007", "AML.T0018", "AML.T0018.001", "AML.T0018.002", "AML.T0025", "AML.T0035",
+                            "AML.T0044", "AML.T0048.004"})
 #: Checks of files (signing, verification, scanning): a hub or registry that holds one checks the files that
 #: come through it, but a model that holds one (``signed: true``) has checked only its own file.
 FILE_CHECKS = frozenset({"AML.M0013", "AML.M0014", "AML.M0016"})
@@ -249,7 +254,8 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     if (target.id != comp.id and target.kind != "service"
             and (not in_front_of_it or target.kind == "tool" or mid in MODELS_OWN) and holds(target, mid)):
         return target.id
-    if (mid in FILE_CHECKS or mid == AT_REST) and comp.kind == "model":
+    if (mid in FILE_CHECKS or (mid == AT_REST and technique_id in AT_REST_GUARDS and not shipped(comp))) \
+            and comp.kind == "model":
         delivered = _file_check(system, comp, mid)
         if delivered:  # else every way in must pass a holder, as for a filter
             return delivered
