@@ -925,10 +925,16 @@ def test_a_per_caller_quota_where_anyone_can_sign_up_is_held_but_stops_no_query_
 def test_instructions_in_the_prompt_are_what_an_injection_overrides():
     s = system([{"id": "users", "kind": "external", "actor": "user"},
                 {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
-                {"id": "app", "kind": "llm-app", "system_prompt": True, "controls": ["AML.M0021"]}],
+                {"id": "app", "kind": "llm-app", "system_prompt": True, "controls": ["AML.M0021"],
+                 "tools": ["trade"], "autonomy": "autonomous"},
+                {"id": "trade", "kind": "tool", "side_effects": "write", "sensitive": True}],
                [{"from": "users", "to": "api"}, {"from": "api", "to": "app"}, {"from": "app", "to": "api"}])
     findings = {f.technique_id: f for f in predict(s).findings if f.component == "app"}
-    for technique in ("AML.T0051.000", "AML.T0054"):
+    assert "AML.T0053" in findings
+    # nor what a steered app then does with its tools or its data (two more audits: a trading agent, a voicebot)
+    for technique in ("AML.T0051.000", "AML.T0054", "AML.T0053", "AML.T0057"):
+        if technique not in findings:
+            continue
         guideline = next(m for m in findings[technique].mitigations if m.id == "AML.M0021")
         assert guideline.in_place and not guideline.prevents and "override" in guideline.idle
         assert not findings[technique].mitigated, technique

@@ -30,7 +30,10 @@ HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps
                  **dict.fromkeys((("AML.T0051", "AML.M0021"), ("AML.T0051.000", "AML.M0021"),
                                   ("AML.T0051.001", "AML.M0021"), ("AML.T0051.002", "AML.M0021"),
                                   ("AML.T0054", "AML.M0021")),
-                                 "instructions in the prompt are what injections and jailbreaks override")}
+                                 "instructions in the prompt are what injections and jailbreaks override"),
+                 # and so what a steered app then does with its tools and its data (two more audits)
+                 **dict.fromkeys((("AML.T0053", "AML.M0021"), ("AML.T0057", "AML.M0021")),
+                                 "instructions in the prompt are what a steering injection overrides")}
 
 
 #: The techniques a checked signature does not stop in a file from a public hub or an open-source release:
@@ -63,7 +66,8 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
     if mid == "AML.M0025" and held_at is not None and technique_id in POISONING \
             and system.component(held_at).get("writers") in ("public", "partner"):
         # provenance names who sent each record; where anyone may send one, the poisoner is among them
-        return f"anyone may write to {held_at}: its provenance names the poisoner as one sender among many"
+        return (f"outsiders ({system.component(held_at).get('writers')}) write to {held_at}: its provenance names "
+                "the poisoner as one sender among many")
     if mid in ("AML.M0013", "AML.M0014") and comp.kind == "tool" and comp.get("source") in ("mcp", "third-party") \
             and technique_id in PACKAGERS_OWN:
         # a package from a marketplace or a third party, pinned by hash: the code in it is its publisher's
