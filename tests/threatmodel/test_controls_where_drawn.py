@@ -209,3 +209,30 @@ def test_the_registrys_access_control_guards_only_the_weights_resting_there_not_
               for m in f.mitigations if m.id == "AML.M0005"}
     assert served["AML.T0044"].in_place if "AML.T0044" in served else served["AML.T0025"].in_place
     assert not any(m.in_place for t, m in served.items() if t in ("AML.T0042", "AML.T0020"))
+
+
+COPILOT = """name: copilot
+components:
+  - {id: employee, kind: external, actor: user}
+  - {id: sender, kind: external, actor: internet}
+  - {id: ui, kind: service, audience: internal, authentication: oauth, returns: text}
+  - {id: guard, kind: model, task: classification, modality: text, controls: [AML.M0020]}
+  - {id: copilot, kind: llm-app, system_prompt: true, renders_markdown: true}
+  - {id: index, kind: retrieval-store, writers: public, sensitive: true}
+flows:
+  - {from: employee, to: ui}
+  - {from: ui, to: guard}
+  - {from: guard, to: copilot}
+  - {from: sender, to: index}
+  - {from: index, to: copilot}
+  - {from: copilot, to: ui}
+"""
+
+
+def test_a_guard_on_the_only_way_questions_come_counts_against_what_is_typed_not_what_is_retrieved():
+    findings = {f.technique_id: {m.id: m for m in f.mitigations} for f in predict(load_system_text(COPILOT)).findings
+                if f.component == "copilot"}
+    typed = [t for t in ("AML.T0051.000", "AML.T0054") if t in findings and "AML.M0020" in findings[t]]
+    assert typed and all(findings[t]["AML.M0020"].in_place_at == "guard" for t in typed)
+    # mail in the index never passes the guard: indirect injection is not screened
+    assert not findings["AML.T0051.001"]["AML.M0020"].in_place

@@ -79,8 +79,12 @@ def test_a_store_nothing_feeds_is_no_way_around_a_query_limit_but_is_around_an_i
               for a in f.mitigations}
     limits = [a for (_, mid), a in advice.items() if mid == "AML.M0004"]
     assert limits and all(a.in_place and a.in_place_at == "api" for a in limits)
-    filters = [a for (_, mid), a in advice.items() if mid == "AML.M0020"]
-    assert filters and not any(a.in_place for a in filters), "retrieved content never passes the API's filter"
+    filters = {t: a for (t, mid), a in advice.items() if mid == "AML.M0020"}
+    typed = {"AML.T0051.000", "AML.T0054", "AML.T0056"}
+    assert filters and not any(a.in_place for t, a in filters.items() if t not in typed), \
+        "retrieved content never passes the API's filter"
+    # what a user types comes only by the API, whatever the agent also retrieves
+    assert all(a.in_place_at == "api" for t, a in filters.items() if t in typed)
 
 
 def test_control_on_the_component_itself_counts():

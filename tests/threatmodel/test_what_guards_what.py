@@ -76,8 +76,12 @@ def test_a_guardrail_in_front_covers_an_app_whose_lookup_reads_only_trusted_mate
     got = held(tutor(lookup_flow_trusted=True))
     direct = got[("tutor", "AML.T0051.000", "AML.M0020")]
     assert direct == "moderation"
-    # the same lookup over a flow not said trusted is a way in the guardrail does not see
-    assert held(tutor(lookup_flow_trusted=False))[("tutor", "AML.T0051.000", "AML.M0020")] is None
+    # the same lookup over a flow not said trusted is a way in the guardrail does not see: for what the tutor
+    # is steered to do by what it reads (tool use), not for what a child types, which every message brings
+    # past the guardrail
+    untrusted = held(tutor(lookup_flow_trusted=False))
+    assert untrusted[("tutor", "AML.T0053", "AML.M0020")] is None
+    assert untrusted[("tutor", "AML.T0051.000", "AML.M0020")] == "moderation"
 
 
 def drone(camera_fed_by: str) -> System:

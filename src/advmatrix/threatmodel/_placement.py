@@ -265,7 +265,8 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
         return None  # a tool's or an app's files come by its own install, not through a component that checks others'
 
     answers = mid in AT_THE_API and needs_answers(technique_id)
-    unguarded, labels = system.memo(("guard", mid, answers), lambda: _guard(system, mid, answers))
+    typed = technique_id in TYPED
+    unguarded, labels = system.memo(("guard", mid, answers, typed), lambda: _guard(system, mid, answers, typed))
     at = None if comp.id in unguarded else labels.get(comp.id)
     if at == comp.id and is_the_control(comp, mid):
         at = None
@@ -393,13 +394,22 @@ def needs_answers(technique_id: str) -> bool:
         and technique_id not in ASKS_NOTHING
 
 
-def _guard(system: System, mid: str, answers: bool = False) -> tuple[frozenset[str], dict[str, str]]:
+#: What an adversary types to an app (a direct injection, a jailbreak, crafting and probing its prompt): its ways
+#: in are those a message comes by, so a filter every question passes guards against it, whatever else the app
+#: retrieves unscreened (that is indirect injection's way, and its finding's).
+TYPED = frozenset({"AML.T0051.000", "AML.T0054", "AML.T0056", "AML.T0065", "AML.T0068", "AML.T0069",
+                   "AML.T0069.000", "AML.T0069.001", "AML.T0069.002"})
+
+
+def _guard(system: System, mid: str, answers: bool = False,
+           typed: bool = False) -> tuple[frozenset[str], dict[str, str]]:
     """For mitigation ``mid``, over the inference-time flows (none leaving a training set): the
     components some way in reaches without passing a holder (from an outside party or a component
     nothing feeds), and for every component a holder reaches, one such holder. Two passes over the
     flows per mitigation, however many findings ask: a walk per finding was quadratic on a long chain.
     With ``answers`` (a query control against a technique that learns from replies), an endpoint that
-    answers nothing is no way in."""
+    answers nothing is no way in; with ``typed`` (against what is typed to an app, :data:`TYPED`), as for a
+    query control, only the ways a message comes by count."""
     held = {c.id for c in system.components if holds(c, mid) and (mid in ON_THE_WAY or c.kind != "model")}
     if not held:
         return frozenset(c.id for c in system.components), {}
@@ -410,7 +420,7 @@ def _guard(system: System, mid: str, answers: bool = False) -> tuple[frozenset[s
     forward = system.memo("guard-flows-untrusted", lambda: _inference_flows(system, untrusted_only=True)[0])
     # A store nothing feeds is a way in for content (an input filter must see it), but not for queries:
     # a query limit or output obfuscation at the API is bypassed only by another way to ask.
-    queries_only = mid in AT_THE_API
+    queries_only = mid in AT_THE_API or typed
     # An outside party is where content starts or ends, not a relay; for a query limit, a store (or a
     # crawler's output resting in one) passes content on, not queries.
     outside = system.outside()
