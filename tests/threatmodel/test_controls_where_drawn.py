@@ -236,3 +236,19 @@ def test_a_guard_on_the_only_way_questions_come_counts_against_what_is_typed_not
     assert typed and all(findings[t]["AML.M0020"].in_place_at == "guard" for t in typed)
     # mail in the index never passes the guard: indirect injection is not screened
     assert not findings["AML.T0051.001"]["AML.M0020"].in_place
+
+
+def test_no_output_to_blur_for_candidates_whose_portal_answers_nothing_though_recruiters_read_scores():
+    s = system([{"id": "candidate", "kind": "external", "actor": "user"},
+                {"id": "portal", "kind": "service", "audience": "public", "authentication": "api-key",
+                 "returns": "none"},
+                {"id": "scorer", "kind": "llm-app"},
+                {"id": "llm", "kind": "model", "task": "ranking", "modality": "text", "outputs": ["text"]},
+                {"id": "dashboard", "kind": "service", "audience": "internal", "returns": "text"},
+                {"id": "recruiter", "kind": "external", "actor": "user"}],
+               [{"from": "candidate", "to": "portal"}, {"from": "portal", "to": "scorer"},
+                {"from": "scorer", "to": "llm"}, {"from": "llm", "to": "scorer"}, {"from": "scorer", "to": "dashboard"},
+                {"from": "dashboard", "to": "recruiter"}])
+    blurred = [(f.technique_id, m.component) for f in predict(s).findings if f.component == "llm"
+               for m in f.mitigations if m.id == "AML.M0002"]
+    assert not blurred

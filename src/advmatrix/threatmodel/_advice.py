@@ -128,6 +128,10 @@ def _answers_no_one(system: System, comp: Component) -> bool:
                    for c in system.downstream_of(comp, inputs_only=True))
 
 
+def _fed_by_outsiders(system: System, comp: Component) -> bool:
+    return any(system.component(a).kind == "external" for a in system.flows_into().get(comp.id, ()))
+
+
 def _silent(comp: Component) -> bool | None:
     """For an outside party, whether it sends no queries (the scene a camera sees, a vendor's delivery);
     None for a component of ours."""
@@ -183,9 +187,12 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         # road ('other') or a vendor's delivery sends none, and an upload service is there for training data;
         # nor is a service only such a party feeds (the drone's own camera feed) a way to query
         # and blurring outputs needs a service that hands some back: not a recorder that answers nothing
+        # and an app in front hands its answers to those who query it only when they write to it straight: one
+        # behind an upload portal answers the recruiters who read its scores, not the candidates who probe it
         return any(c.kind in ("service", "llm-app") and not _fed_only_by_silent(system, c)
                    and not delivers_only(system, c)
-                   and not (mid == "AML.M0002" and (c.get("returns") == "none" or _answers_no_one(system, c)))
+                   and not (mid == "AML.M0002" and (c.get("returns") == "none" or _answers_no_one(system, c)
+                                                    or (c.kind == "llm-app" and not _fed_by_outsiders(system, c))))
                    for c in in_front(system, comp)) or any(
             _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
     if mid in ("AML.M0014", "AML.M0013") and (
