@@ -128,10 +128,6 @@ def _answers_no_one(system: System, comp: Component) -> bool:
                    for c in system.downstream_of(comp, inputs_only=True))
 
 
-def _fed_by_outsiders(system: System, comp: Component) -> bool:
-    return any(system.component(a).kind == "external" for a in system.flows_into().get(comp.id, ()))
-
-
 def _silent(comp: Component) -> bool | None:
     """For an outside party, whether it sends no queries (the scene a camera sees, a vendor's delivery);
     None for a component of ours."""
@@ -192,7 +188,7 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         return any(c.kind in ("service", "llm-app") and not _fed_only_by_silent(system, c)
                    and not delivers_only(system, c)
                    and not (mid == "AML.M0002" and (c.get("returns") == "none" or _answers_no_one(system, c)
-                                                    or (c.kind == "llm-app" and not _fed_by_outsiders(system, c))))
+                                                    or (c.kind == "llm-app" and not system.fed_by_outside(c.id))))
                    for c in in_front(system, comp)) or any(
             _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
     if mid in ("AML.M0014", "AML.M0013") and (
@@ -344,11 +340,8 @@ def _people(system: System, comp: Component, mid: str) -> list[Component]:
         return []
     users = [c.id for c in system.of_kind("external") if c.get("actor") == "user"]
     return [c for c in system.of_kind("service")
-            if users and (users[0] in system.flows_into().get(c.id, ()) or c.id in _sends_to(system, users[0]))][:1]
-
-
-def _sends_to(system: System, cid: str) -> set[str]:
-    return {b for a, b, _ in system.edges() if a == cid}
+            if users and (users[0] in system.flows_into().get(c.id, ()) or c.id in system.flows_out().get(users[0], ()))
+            ][:1]
 
 
 def _prompted(system: System, app: Component, mid: str) -> list[Component]:
@@ -356,7 +349,7 @@ def _prompted(system: System, app: Component, mid: str) -> list[Component]:
     from it), not a speech model feeding it its transcript."""
     if mid != ALIGNMENT or app.kind != "llm-app":
         return []
-    return [c for c in (system.component(b) for a, b, _ in system.edges() if a == app.id)
+    return [c for c in (system.component(b) for b in system.flows_out().get(app.id, ()))
             if c.kind == "model" and c.get("task") in ("generation", "translation", None)]
 
 

@@ -142,8 +142,7 @@ class Condition:
             # One flow, no hop: a tool that queries a public store, not every tool of the agent that does.
             return self._among(system, comp, facts, system.flows_into(self.untrusted).get(comp.id, ()))
         if self.op == "feeds":
-            ahead = system.memo(("flows-ahead", self.untrusted), lambda: _flows_ahead(system, self.untrusted))
-            return self._among(system, comp, facts, ahead.get(comp.id, ()))
+            return self._among(system, comp, facts, system.flows_out(self.untrusted).get(comp.id, ()))
         if self.op == "uses":
             # The app's own tools, as its list names them: not those of another app its answers reach, nor
             # a tool its output is merely sent to (a sub-agent returning a summary through its caller's tool).
@@ -455,12 +454,3 @@ def _equal(actual: Any, expected: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(actual) is type(expected) and actual == expected
     return actual == expected
-
-
-def _flows_ahead(system: System, untrusted: bool) -> dict[str, list[str]]:
-    """For each component, those an edge (:meth:`System.edges`) goes to straight from it."""
-    ahead: dict[str, list[str]] = {}
-    for a, b, trusted in system.edges():
-        if not (untrusted and trusted):
-            ahead.setdefault(a, []).append(b)
-    return ahead

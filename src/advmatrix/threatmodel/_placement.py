@@ -301,7 +301,7 @@ def _file_check(system: System, model: Component, mid: str) -> str | None:
     # the scene, not weights
     delivering = [c for c in sources if (c.kind == "external" and c.get("actor") in ("vendor", "partner"))
                   or (c.kind == "service" and c.get("returns") == "none" and c.get("audience") == "internal"
-                      and not any(system.component(a).kind == "external" for a in into.get(c.id, ())))]
+                      and not system.fed_by_outside(c.id))]
     held = [c for c in delivering if holds(c, mid)]
     return held[0].id if held and len(held) == len(delivering) else None
 

@@ -168,6 +168,21 @@ class System(_Base):
             return back
         return self.memo(("flows-back", untrusted, device_answers), reverse)
 
+    def flows_out(self, untrusted: bool = False) -> dict[str, list[str]]:
+        """For each component, the components an edge (:meth:`edges`) goes to straight from it (with
+        ``untrusted``, trusted flows left out); built once per system, the mirror of :meth:`flows_into`."""
+        def ahead() -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for a, b, trusted in self.edges():
+                if not (untrusted and trusted):
+                    out.setdefault(a, []).append(b)
+            return out
+        return self.memo(("flows-ahead", untrusted), ahead)
+
+    def fed_by_outside(self, component_id: str) -> bool:
+        """Whether an outside party (an ``external`` component) sends to ``component_id`` straight."""
+        return any(self.component(a).kind == "external" for a in self.flows_into().get(component_id, ()))
+
     def edges(self) -> list[tuple[str, str, bool]]:
         """(from, to, trusted) for every flow, plus both directions between an LLM app and each of its
         tools: the app sends calls and reads back results, so tool output is content flowing into it;
