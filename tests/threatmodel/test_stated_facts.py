@@ -265,11 +265,13 @@ def test_a_stateless_sub_agent_two_planners_share_does_not_join_them(memory, joi
     assert ("ops" in on(predict(s), "AML.T0051.000")) is joined
 
 
-def test_deepfake_detection_is_offered_for_a_generator_that_makes_images_from_text():
+def test_a_generator_that_makes_images_from_text_is_found_to_make_fakes_but_not_told_to_detect_them():
+    # every image it makes is synthetic: detecting fakes is for whoever is shown them (blind audit G reversed
+    # an earlier reading that offered it here)
     gen = {"id": "t2i", "kind": "model", "task": "generation", "modality": "text", "outputs": ["image"]}
     got = predict(system([{"id": "u", "kind": "external"}, gen], [{"from": "u", "to": "t2i"}]))
     fake = next(f for f in got.findings if f.technique_id == "AML.T0088")
-    assert "AML.M0034" in {m.id for m in fake.mitigations}
+    assert "AML.M0034" not in {m.id for m in fake.mitigations}
 
 
 def test_segmenting_the_tool_an_agent_reads_through_counts_for_data_collection():

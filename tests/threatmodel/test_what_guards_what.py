@@ -959,3 +959,14 @@ def test_knowing_where_each_record_came_from_stops_no_poison_where_anyone_may_se
         poisoning = [m for f in predict(reported(writers)).findings if f.technique_id == "AML.T0020"
                      for m in f.mitigations if m.id == "AML.M0025"]
         assert poisoning and all(m.in_place and m.prevents is stops for m in poisoning), writers
+
+
+def test_validating_a_model_finds_no_layer_added_to_pass_it():
+    # an architectural backdoor is made to keep the model's accuracy on held-out data, as a poison is
+    s = system([{"id": "m", "kind": "model", "task": "segmentation", "modality": "image", "trained_by": "us",
+                 "artifact_format": "onnx", "controls": ["AML.M0008"]},
+                {"id": "insider", "kind": "adversary", "actor": "insider", "goals": ["manipulate"],
+                 "access": ["supply-chain"]}])
+    found = [m for f in predict(s).findings if f.component == "m" and f.technique_id == "AML.T0018.001"
+             for m in f.mitigations if m.id == "AML.M0008"]
+    assert found and all(m.in_place and not m.prevents and "validation set" in m.idle for m in found)

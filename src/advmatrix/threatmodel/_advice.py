@@ -135,9 +135,11 @@ def _silent(comp: Component) -> bool | None:
 
 
 def _fed_only_by_silent(system: System, comp: Component) -> bool:
-    """Whether every flow into ``comp`` comes straight from an outside party that sends no queries."""
+    """Whether every flow into ``comp`` comes straight from an outside party that sends no queries, or over a
+    flow marked trusted (our sonographer's probe: what passes it is not the adversary's to send)."""
     sources = system.flows_into().get(comp.id, ())
-    return bool(sources) and all(_silent(system.component(a)) for a in sources)
+    untrusted = system.flows_into(untrusted=True).get(comp.id, ())
+    return bool(sources) and all(_silent(system.component(a)) for a in untrusted)
 
 
 def behind(system: System, comp: Component) -> tuple[Component, ...]:
@@ -146,8 +148,25 @@ def behind(system: System, comp: Component) -> tuple[Component, ...]:
     return (comp, *system.downstream_of(comp, inputs_only=True))
 
 
+#: An adversary's access that reaches inside: internal services, and flows our staff's trust marks speak for.
+INSIDE_ACCESS = frozenset({"insider", "network", "physical"})
+
 #: What a model reads that is media (unstated: it may be).
 _MEDIA_READ = (None, "image", "audio", "multimodal")
+
+
+def _reads_media(c: Component) -> bool:
+    """Whether ``c`` is a model that reads media a fake could be slipped into (unstated: it may): for a model,
+    its own inputs, not what lies behind it (a text classifier whose verdicts go to an API that also takes
+    audio); not a generator, every output of which is synthetic (blind audit G)."""
+    return c.kind == "model" and c.get("task") != "generation" and c.get("modality") in _MEDIA_READ
+
+
+def _senses(c: Component) -> bool:
+    """Whether ``c`` is a model that senses the world (see :data:`SENSOR_ONLY`): images, audio or the physical
+    world, not uploads said not to be (``physical: false``), nor a generator's making of them."""
+    return (c.kind == "model" and c.get("task") != "generation" and c.properties.get("physical") is not False
+            and (c.get("modality") in _MEDIA_READ or c.properties.get("physical") is True))
 
 
 def _near(system: System, comp: Component, what: str, fits: Callable[[Component], bool]) -> bool:
@@ -178,6 +197,13 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         # nor through a service that only pushes to it (a model CDN, an update service): no query passes it
         return any(c.kind == "service" and c.properties.get("on_device") is not True and not delivers_only(system, c)
                    for c in in_front(system, comp))
+    if mid in AT_THE_API and comp.kind == "adversary" and comp.get("access") \
+            and not INSIDE_ACCESS & set(comp.get("access")):
+        # from outside, the adversary's queries are limited where some model's or app's are: not where every way
+        # in is our own staff's over a trusted flow or a scene that sends none (a scanner's probe; a road
+        # camera); an insider, or one on our network or at the hardware, sends to internal services itself
+        return system.memo(("api-anywhere", mid), lambda: any(
+            _fits(system, c, mid) for c in system.components if c.kind in ("model", "llm-app")))
     if mid in AT_THE_API and comp.kind in ("model", "llm-app"):
         # queried through a service or an app, or straight by a party that sends queries: a camera on the
         # road ('other') or a vendor's delivery sends none, and an upload service is there for training data;
@@ -200,14 +226,11 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         return _near(system, comp, "generative",
                      lambda c: _generative(c) or (c.kind == "model" and c.get("task") is None))
     if mid in SENSOR_ONLY:  # a model of images said not to see the physical world (uploads) has no sensor
-        return _near(system, comp, "sensing", lambda c: c.kind == "model" and c.properties.get("physical") is not False
-                     and (c.get("modality") in _MEDIA_READ or c.properties.get("physical") is True))
+        return _near(system, comp, "sensing", _senses) if comp.kind != "model" else _senses(comp)
     if mid in DEVICE_ONLY:
         return _near(system, comp, "shipped", lambda c: c.kind == "model" and shipped(c))
-    if mid in MEDIA_ONLY:  # a model that reads media, or one that makes it (a text-to-image generator)
-        # at or behind the finding: an intent classifier reading transcripts has no audio to check
-        return _near(system, comp, "media", lambda c: c.kind == "model" and (
-            c.get("modality") in _MEDIA_READ or bool({"image", "audio", "video"} & set(c.get("outputs") or ()))))
+    if mid in MEDIA_ONLY:  # a model that reads media: an intent classifier reading transcripts has no audio
+        return _near(system, comp, "media", _reads_media) if comp.kind != "model" else _reads_media(comp)
     if mid in ACCESS_AT_REST and comp.kind == "model" and comp.properties.get("on_device") is True:
         return False  # weights on people's own machines are theirs to read
     if mid == "AML.M0005" and hosted_by_vendor(comp):
@@ -316,20 +339,26 @@ THROUGH_INPUTS = ("AML.T0043", "AML.T0042", "AML.T0015", "AML.T0046", "AML.T0029
 BASE_IS_PUBLIC = frozenset({"AML.T0002.001", "AML.T0005.002"})
 
 
+#: Controls that are taught to people (User Training): against an adversary's own lure, for those it reaches.
+TAUGHT = frozenset({"AML.M0018"})
+
+
 def _nothing_to_act_on(system: System, comp: Component, mid: str, technique_id: str) -> bool:
-    """Whether ``mid`` has nothing to act on for this finding: access control in production against an attack
+    """Whether ``mid`` has nothing to act on for this finding: training people against a lure made with our
+    generator that no one of ours is shown, access control in production against an attack
     through the inputs of a model no party queries (the scene a camera sees: no caller to sign in; its weights
     are still its to guard), or holding back the release of a hub model's tune against acquiring the public
     base it came from."""
+    if mid in TAUGHT and comp.kind == "model" and technique_id.startswith("AML.T0052"):
+        # a lure made with our generator reaches our people only where our platform hands its outputs on to
+        # others; what goes back to the one who asked is carried off by the adversary to victims nothing here
+        # reaches (a cloned voice). Our staff who load a model file (AML.T0011) are ours to train all the same.
+        return not any(c.kind == "service" and c.get("relays") is True for c in system.downstream_of(comp))
     if mid == "AML.M0001" and technique_id in BASE_IS_PUBLIC and comp.kind == "model" and (
             comp.get("trained_by") == "open-source" or comp.get("source") in ("huggingface", "model-hub")):
         return True  # what is downloaded is the public base, not our tune of it: not ours to hold back
     return (mid == ADMITS and comp.kind == "model" and technique_id.startswith(THROUGH_INPUTS)
             and not _fits(system, comp, "AML.M0004"))
-
-
-#: Controls that are taught to people (User Training): against an adversary's own lure, for those it reaches.
-TAUGHT = frozenset({"AML.M0018"})
 
 
 def _people(system: System, comp: Component, mid: str) -> list[Component]:

@@ -22,9 +22,11 @@ HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps
                                  "validation before release does not stop inputs crafted against the live model"),
                  ("AML.T0018.000", "AML.M0013"): "weights trained on poisoned data are signed as they are",
                  # a backdoor or a targeted poison is built to keep the model's accuracy on held-out data: a release
-                 # gate's validation set passes it (five blind audits said so of the gates they drew)
+                 # gate's validation set passes it (five blind audits said so of the gates they drew; a sixth of
+                 # a layer added to the model)
                  **dict.fromkeys((("AML.T0043.004", "AML.M0008"), ("AML.T0020", "AML.M0008"),
-                                  ("AML.T0018.000", "AML.M0008"), ("AML.T0010.003", "AML.M0008")),
+                                  ("AML.T0018.000", "AML.M0008"), ("AML.T0010.003", "AML.M0008"),
+                                  ("AML.T0018.001", "AML.M0008")),
                                  "a backdoor or a targeted poison is made to pass a validation set"),
                  # instructions in the prompt are the very thing an injection or a jailbreak talks the model out of
                  **dict.fromkeys((("AML.T0051", "AML.M0021"), ("AML.T0051.000", "AML.M0021"),

@@ -1,0 +1,86 @@
+"""Controls for a model that makes media or speaks, and for one fed only by our own hands: deepfake detection
+and sensors go where media is read, not on the generator whose every output is synthetic; people are trained
+where our own users are the ones a lure reaches; a query limit goes where an adversary's queries can pass.
+(Blind audit G: a text-to-speech API with voice cloning, an ultrasound scanner's on-board model.)"""
+
+from __future__ import annotations
+
+from advmatrix.threatmodel import System
+from advmatrix.threatmodel.predict import predict
+
+
+def system(components, flows=()) -> System:
+    return System.model_validate({"name": "t", "components": components, "flows": list(flows)})
+
+
+def offered(s: System) -> dict[tuple[str, str, str], str]:
+    """(component, technique, mitigation) -> the component it is advised on (or held at)."""
+    return {(f.component, f.technique_id, m.id): m.component for f in predict(s).findings for m in f.mitigations}
+
+
+def tts(**verifier) -> System:
+    """A public text-to-speech API: a text moderation classifier screens what is spoken, a speaker check reads
+    the uploaded consent recording, the generator speaks the text in the cloned voice."""
+    return system([{"id": "internet", "kind": "external", "actor": "internet"},
+                   {"id": "api", "kind": "service", "audience": "public", "authentication": "api-key",
+                    "open_signup": True, "returns": "audio"},
+                   {"id": "moderation", "kind": "model", "task": "classification", "modality": "text",
+                    "trained_by": "us"},
+                   {"id": "consent", "kind": "model", "task": "embedding", "modality": "audio",
+                    "trained_by": "vendor", "properties": {"verifies_identity": True}, **verifier},
+                   {"id": "voice", "kind": "model", "task": "generation", "modality": "text", "outputs": ["audio"],
+                    "trained_by": "us"},
+                   {"id": "cloner", "kind": "adversary", "actor": "criminal", "goals": ["impersonate", "fraud"],
+                    "access": ["query", "public"]}],
+                  [{"from": "internet", "to": "api"}, {"from": "api", "to": "moderation"},
+                   {"from": "moderation", "to": "api"}, {"from": "api", "to": "consent"},
+                   {"from": "consent", "to": "api"}, {"from": "api", "to": "voice"}, {"from": "voice", "to": "api"},
+                   {"from": "api", "to": "internet"}])
+
+
+def test_deepfake_detection_is_not_advised_on_the_generator_whose_every_output_is_synthetic():
+    s = tts()
+    assert ("voice", "AML.T0088") in {(f.component, f.technique_id) for f in predict(s).findings}  # it makes them
+    got = offered(s)
+    assert not {k for k in got if k[0] == "voice" and k[2] in ("AML.M0034", "AML.M0009")}, got
+    # the consent check reads the uploaded audio: the fakes it is shown are its to catch
+    assert got[("consent", "AML.T0015", "AML.M0034")] == "consent"
+
+
+def test_a_text_classifier_is_not_told_to_detect_deepfakes_because_its_verdicts_go_to_an_api_that_also_takes_audio():
+    got = offered(tts())
+    assert ("moderation", "AML.T0015", "AML.M0003") in got
+    assert not {k for k in got if k[0] == "moderation" and k[2] in ("AML.M0034", "AML.M0009")}, got
+
+
+def test_the_victims_of_a_cloned_voice_are_not_ours_to_train():
+    # the lures go where the adversary carries the audio, to people nothing here reaches
+    got = offered(tts())
+    assert not {k for k in got if k[0] == "voice" and k[2] == "AML.M0018"}, got
+
+
+def test_user_training_stays_for_a_generator_whose_outputs_our_platform_hands_to_other_people():
+    s = system([{"id": "members", "kind": "external", "actor": "user"},
+                {"id": "feed", "kind": "service", "audience": "public", "returns": "text", "relays": True},
+                {"id": "avatar", "kind": "model", "task": "generation", "modality": "text", "outputs": ["image"],
+                 "trained_by": "us"}],
+               [{"from": "members", "to": "feed"}, {"from": "feed", "to": "avatar"}, {"from": "avatar", "to": "feed"},
+                {"from": "feed", "to": "members"}])
+    got = offered(s)
+    assert {k for k in got if k[0] == "avatar" and k[2] == "AML.M0018" and k[1].startswith("AML.T0052")}, got
+
+
+def test_a_probe_only_our_sonographer_drives_is_no_place_for_a_query_limit():
+    def scanner(trusted):
+        return system([{"id": "sonographer", "kind": "external", "actor": "user"},
+                       {"id": "transducer", "kind": "service", "audience": "internal", "authentication": "none",
+                        "returns": "none"},
+                       {"id": "seg", "kind": "model", "task": "segmentation", "modality": "image",
+                        "outputs": ["image"], "trained_by": "us", "properties": {"edge": True}},
+                       {"id": "attacker", "kind": "adversary", "actor": "nation-state", "goals": ["disrupt"],
+                        "access": ["supply-chain"]}],
+                      [{"from": "sonographer", "to": "transducer", "trusted": trusted},
+                       {"from": "transducer", "to": "seg", "trusted": trusted}])
+    assert not {k for k in offered(scanner(True)) if k[2] == "AML.M0004"}, offered(scanner(True))
+    # whose probe anyone may hold is a way in as before
+    assert {k for k in offered(scanner(False)) if k[2] == "AML.M0004" and k[0] == "seg"}
