@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kb import bundled
+from . import _idle
 from ._idle import idle_reason
 from ._placement import (
     ASKS_NOTHING,
@@ -330,7 +331,7 @@ AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0010", "AML.M0015", "AML.M0019"
 #: on the model the app calls (and counts there), not on the app.
 ALIGNMENT = "AML.M0022"
 #: Control Access to AI Models and Data in Production, and the techniques done through a model's inputs.
-ADMITS = "AML.M0019"
+ADMITS = _idle.ADMITS
 THROUGH_INPUTS = ("AML.T0043", "AML.T0042", "AML.T0015", "AML.T0046", "AML.T0029", "AML.T0040", "AML.T0034",
                   "AML.T0024", "AML.T0005")
 

@@ -1,5 +1,6 @@
 """Why a control held for a finding stops nothing there: ATLAS links it to the technique, but here it only
-records, vouches for whoever made the file, or is slipped (a per-caller quota where callers cost nothing).
+records, vouches for whoever made the file, or is slipped (a per-caller quota where callers cost nothing, a check
+of who calls where anyone may become a caller).
 
 Public through :mod:`advmatrix.threatmodel._advice` (``MitigationAdvice.idle``).
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 from ._components import RATE_LIMIT
 from .system import Component, System
 
-__all__ = ["HELD_BUT_IDLE", "PACKAGERS_OWN", "POISONING", "PUBLISHERS_OWN", "SUPPLIERS_OWN", "idle_reason"]
+__all__ = ["ADMITS", "HELD_BUT_IDLE", "MEMBERS", "PACKAGERS_OWN", "POISONING", "PUBLISHERS_OWN", "SUPPLIERS_OWN",
+           "idle_reason"]
 
 #: (technique, mitigation) pairs ATLAS links that, held, are shown in place but stop nothing, with why.
 HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps no one from downloading the "
@@ -38,6 +40,10 @@ HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps
                                  "instructions in the prompt are what a steering injection overrides")}
 
 
+#: Control Access to AI Models and Data in Production, and the adversary's access that passes it as of right.
+ADMITS = "AML.M0019"
+MEMBERS = frozenset({"account", "insider"})
+
 #: The techniques a checked signature does not stop in a file from a public hub or an open-source release:
 #: the code a pickle runs on load, and a backdoor in the weights (AML.T0010.003), are its publisher's, and on
 #: a hub anyone may be that publisher: the hash proves only that the file is the one they published.
@@ -65,6 +71,17 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
             return f"anyone can open accounts on {gate.id}, as many as the queries need"
         if gate.get("authentication") == "none":
             return f"{gate.id} asks callers for no account: a new address is a new caller"
+    if mid == ADMITS and held_at is not None:
+        # checking who may call keeps out only those who cannot become a caller: not where anyone can, nor
+        # an adversary that already is one (a customer, an insider: audits A and G)
+        gate = system.component(held_at)
+        if gate.get("open_signup") is True:
+            return f"anyone can open accounts on {gate.id}: access control lets the adversary in as any caller"
+        if gate.get("authentication") == "none":
+            return f"{gate.id} asks callers for no account: access control has no one to turn away"
+        members = [a.id for a in system.of_kind("adversary") if MEMBERS & set(a.get("access") or ())]
+        if members:  # the adversary the description fears most is one the door admits
+            return f"{members[0]} holds an account or works inside: access control lets it in"
     if mid == "AML.M0025" and held_at is not None and technique_id in POISONING \
             and system.component(held_at).get("writers") in ("public", "partner"):
         # provenance names who sent each record; where anyone may send one, the poisoner is among them
