@@ -457,3 +457,31 @@ def test_translations_published_to_the_public_carry_planted_mistranslations_to_s
                 {"id": "mt", "kind": "model", "task": "translation", "modality": "text", "trained_by": "us"}],
                [{"from": "citizens", "to": "api"}, {"from": "api", "to": "mt"}, {"from": "mt", "to": "api"}])
     assert "AML.T0048.002" in found(s, "mt")
+
+
+def test_a_service_relays_outsiders_words_only_where_outsiders_write_to_it():
+    # a probe only our sonographer drives over a trusted flow, and a camera feed only the road sends to, hand
+    # no outsider's words on to anyone: said to relay, they are no channel for phishing, and whether they do
+    # is no open question (audits G and H: the 'relays' question on a probe, a car function, a telemetry sink)
+    from advmatrix.threatmodel.gaps import unstated
+
+    s = system([{"id": "sonographer", "kind": "external", "actor": "user"},
+                {"id": "road", "kind": "external", "actor": "other"},
+                {"id": "members", "kind": "external", "actor": "user"},
+                {"id": "probe", "kind": "service", "audience": "internal", "returns": "none"},
+                {"id": "camera", "kind": "service", "audience": "internal", "returns": "none"},
+                {"id": "forum", "kind": "service", "audience": "public", "returns": "none", "open_signup": True},
+                {"id": "seg", "kind": "model", "task": "segmentation", "modality": "image"},
+                {"id": "bot", "kind": "llm-app", "system_prompt": True}],
+               [{"from": "sonographer", "to": "probe", "trusted": True}, {"from": "probe", "to": "seg"},
+                {"from": "road", "to": "camera"}, {"from": "camera", "to": "seg"},
+                {"from": "members", "to": "forum"}, {"from": "forum", "to": "bot"}, {"from": "bot", "to": "forum"},
+                {"from": "forum", "to": "members"}])
+    asked = {g.component for g in unstated(s) if g.field == "relays"}
+    assert "forum" in asked
+    assert not {"probe", "camera"} & asked, asked
+    said = s.model_copy(update={"components": tuple(
+        c.model_copy(update={"relays": True, "authentication": "none"}) if c.kind == "service" else c
+        for c in s.components)})
+    channels = {f.component for f in predict(said).findings if f.technique_id in ("AML.T0052", "AML.T0073")}
+    assert "forum" in channels and not {"probe", "camera"} & channels, channels
