@@ -84,3 +84,19 @@ def test_a_probe_only_our_sonographer_drives_is_no_place_for_a_query_limit():
     assert not {k for k in offered(scanner(True)) if k[2] == "AML.M0004"}, offered(scanner(True))
     # whose probe anyone may hold is a way in as before
     assert {k for k in offered(scanner(False)) if k[2] == "AML.M0004" and k[0] == "seg"}
+
+
+def test_alignment_goes_on_the_model_an_app_prompts_not_the_voice_that_reads_its_answers_aloud():
+    s = system([{"id": "callers", "kind": "external", "actor": "user"},
+                {"id": "line", "kind": "service", "audience": "public", "authentication": "none", "returns": "audio"},
+                {"id": "agent", "kind": "llm-app", "system_prompt": True},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                 "source": "vendor-api", "artifact_format": "hosted"},
+                {"id": "tts", "kind": "model", "task": "generation", "modality": "text", "outputs": ["audio"],
+                 "trained_by": "vendor", "source": "vendor-api", "artifact_format": "hosted"}],
+               [{"from": "callers", "to": "line"}, {"from": "line", "to": "agent"}, {"from": "agent", "to": "llm"},
+                {"from": "llm", "to": "agent"}, {"from": "agent", "to": "tts"}, {"from": "tts", "to": "line"},
+                {"from": "line", "to": "callers"}])
+    aligned = [m for f in predict(s).findings if f.component == "agent" for m in f.mitigations
+               if m.id == "AML.M0022"]
+    assert aligned and all(m.component == "llm" and "tts" not in m.also_on for m in aligned), aligned

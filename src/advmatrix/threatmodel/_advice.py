@@ -376,11 +376,13 @@ def _people(system: System, comp: Component, mid: str) -> list[Component]:
 
 def _prompted(system: System, app: Component, mid: str) -> list[Component]:
     """For alignment on an LLM app's finding, the models that write which the app prompts straight (a flow
-    from it), not a speech model feeding it its transcript."""
+    from it), not a speech model feeding it its transcript, nor one that reads its answers aloud (a
+    text-to-speech model, whose only outputs are audio, follows no instructions)."""
     if mid != ALIGNMENT or app.kind != "llm-app":
         return []
     return [c for c in (system.component(b) for b in system.flows_out().get(app.id, ()))
-            if c.kind == "model" and c.get("task") in ("generation", "translation", None)]
+            if c.kind == "model" and c.get("task") in ("generation", "translation", None)
+            and tuple(c.get("outputs") or ()) != ("audio",)]
 
 
 #: What only the maker of a model can do to it (harden it, clean and trace what it learns from, hold back
