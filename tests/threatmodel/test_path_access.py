@@ -188,3 +188,27 @@ flows: [{from: staff, to: ui}, {from: ui, to: agent}, {from: agent, to: ui}, {fr
     walk = walker(s, p, adversary=s.component("analyst"))
     assert walk(("AML.T0012", "AML.T0011.003", "AML.T0051.001", "AML.T0077")) is None
     assert walk(("AML.T0012", "AML.T0051.000")) is not None  # typing to the agent themselves, they may
+
+
+def test_with_the_models_own_weights_in_hand_no_one_attacks_it_through_a_stand_in():
+    """Black-box transfer and optimisation are for an adversary without the weights: after taking the model
+    itself (full access, its files carried off) the next step is white-box, not a proxy (audits G and H)."""
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    s = load_system_text(
+        "name: t\ncomponents:\n  - {id: users, kind: external, actor: user}\n"
+        "  - {id: api, kind: service, audience: public, returns: scores}\n"
+        "  - {id: det, kind: model, task: detection, modality: image, trained_by: us, artifact_format: onnx,"
+        " properties: {edge: true}}\n"
+        "  - {id: adv, kind: adversary, actor: criminal, goals: [evade], access: [query, physical]}\n"
+        "flows: [{from: users, to: api}, {from: api, to: det}, {from: det, to: api}]\n")
+    p = predict(s)
+    assert {"AML.T0044", "AML.T0043.002", "AML.T0043.000", "AML.T0015"} <= set(p.technique_ids)
+    walk = walker(s, p, adversary=s.component("adv"))
+    assert walk(("AML.T0043.002", "AML.T0015")) is not None  # without the weights, a stand-in is the way
+    assert walk(("AML.T0044", "AML.T0043.002", "AML.T0015")) is None
+    assert walk(("AML.T0044", "AML.T0043.000", "AML.T0015")) is not None
+    # a copy made from its answers is a stand-in: transferring from it is still black-box
+    if "AML.T0024.002" in p.technique_ids:
+        assert walk(("AML.T0024.002", "AML.T0043.002", "AML.T0015")) is not None

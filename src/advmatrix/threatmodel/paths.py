@@ -224,6 +224,8 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             if t == WHITE_BOX and access and not any(u in WEIGHTS_IN_HAND for u in ids[:i]) \
                     and not access & {"supply-chain", "insider", "network"} and not white_box:
                 here = {c for c in here if _weights_public(system.component(c))}
+            if t in BLACK_BOX:  # not on a model whose own weights an earlier step put in their hands
+                here = here - set().union(*(cs for u, cs in zip(ids[:i], steps, strict=False) if u in TAKEN))
             if not here:
                 return None
             if access:  # only a described access limits the steps
@@ -260,6 +262,11 @@ PLANTS = frozenset({"AML.T0018", "AML.T0020", "AML.T0010.003", "AML.T0058", "AML
 WHITE_BOX = "AML.T0043.000"
 WEIGHTS_IN_HAND = frozenset({"AML.T0044", "AML.T0035", "AML.T0025", "AML.T0048.004", "AML.T0002.001",
                              "AML.T0024.002"})
+
+#: Black-box optimisation and transfer from a stand-in, and the steps that take the model's own weights (not a
+#: public base or a copy made from its answers, both stand-ins): with the weights in hand the attack is white-box.
+BLACK_BOX = frozenset({"AML.T0043.001", "AML.T0043.002"})
+TAKEN = frozenset({"AML.T0044", "AML.T0035", "AML.T0025", "AML.T0048.004"})
 
 
 def _weights_public(comp: Component) -> bool:
