@@ -783,16 +783,30 @@ def test_sarif_locations_are_relative_to_the_descriptions_repository_wherever_th
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == EXAMPLES.parents[1].resolve().as_uri() + "/"
 
 
-def test_the_reports_open_with_the_likely_techniques_best_first(agent):
+def test_the_reports_open_with_the_likely_techniques_on_the_system_before_the_preparation_away_from_it(agent):
+    """Best first within each part, numbered by the ranking: what is done on the system comes before the
+    reconnaissance and resource development any adversary does first (audits: generic techniques crowded
+    the top of the list)."""
     md = tmr.report_markdown(agent)
-    likely = agent.prediction.likely_technique_ids
+    likely = list(agent.prediction.likely_technique_ids)
     section = md.split("## Likely techniques, best first", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| #")]
-    assert [r.split(" | ")[1].split()[0] for r in rows] == list(likely)
-    scores = [float(r.split(" | ")[2]) for r in rows]
-    assert scores == sorted(scores, reverse=True)
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith(("| #", "| |"))]
+    ids = [r.split(" | ")[1].split()[0] for r in rows]
+    assert sorted(ids) == sorted(likely)
+    ranks = [int(r.split(" | ")[0].strip("| ")) for r in rows]
+    assert [likely[n - 1] for n in ranks] == ids  # each row keeps its place in the ranking
+    matrix = bundled()
+    away = [all(ta.id in ("AML.TA0002", "AML.TA0003") for ta in matrix.tactics_of(t)) for t in ids]
+    assert any(away) and not all(away), ids
+    assert away == sorted(away)  # none on the system after the first done away from it
+    assert "Preparation away from the system" in section
+    for part in (False, True):
+        scores = [float(r.split(" | ")[2]) for r, a in zip(rows, away, strict=True) if a is part]
+        assert scores == sorted(scores, reverse=True)
     html = tmr.report_html(agent)
     assert html.count('id="likely"') == 1 and all(f">{t}</a>" in html for t in likely)
+    shown = re.findall(r'techniques/(AML\.T[0-9.]+)"', html.split('id="likely"', 1)[1].split("<h2", 1)[0])
+    assert shown == ids  # the same order as the Markdown
 
 
 def test_a_flow_that_skips_columns_runs_below_the_boxes_not_through_them():
@@ -890,7 +904,10 @@ flows: [{from: u, to: api}, {from: api, to: m}, {from: m, to: api}, {from: feed,
     cells = [line.split("│")[2] for line in out.splitlines() if line.count("│") > 3]
     shown = [t for cell in cells for t in re.findall(r"AML\.T\d{4}(?:\.\d{3})?", cell)]
     order = {t: i for i, (t, _) in enumerate(tm.prediction.scores)}
-    ranks = [order[t] for t in shown]
-    assert len(set(shown)) > 5 and ranks == sorted(ranks)
+    # best first within each part: what is done on the system, then the preparation away from it
+    parts = [[order[t] for t in shown if tmr.prepares(t) is apart] for apart in (False, True)]
+    assert len(set(shown)) > 5 and all(part == sorted(part) for part in parts), parts
+    assert [tmr.prepares(t) for t in shown] == sorted(tmr.prepares(t) for t in shown)
+    assert parts[1] and "Preparation away from the system" in out
     # a control that would stop nothing here is not said to "record" the attack, as telemetry does
     assert "(records only)" not in out or "AML.M0024 (records only)" in out

@@ -202,9 +202,16 @@ def _table(tm) -> None:
     table.add_column("missing mitigations", overflow="fold", ratio=2, min_width=10)
     # the terminal shows the short list; every finding is in the reports (a public agent with
     # tools meets 80+ conditions, and a screenful of possibles hides the likely ones)
-    # best first, as the ranking has them: the first rows are the ones to read
-    likely = sorted((f for f in p.findings if f.tier == "likely"), key=lambda f: (-p.score(f.technique_id), f.technique_id))
+    # best first, as the ranking has them: the first rows are the ones to read; the preparation away from the
+    # system after what is done on it, as the reports order them
+    order = {tid: n for n, (_, tid) in enumerate(tmr.short_list(tm))}
+    likely = sorted((f for f in p.findings if f.tier == "likely"), key=lambda f: order[f.technique_id])
+    apart = False
     for f in likely[:_MOST_ROWS]:
+        if tmr.prepares(f.technique_id) and not apart:
+            apart = True
+            table.add_section()
+            table.add_row("", f"[bold]{tmr.PREPARATION}[/]", "", "")
         adversarial = tm.system.component(f.component).kind == "adversary"
         # "none" would say both "all in place" and "nothing to adopt": tell them apart, as the reports do.
         # a log records and stops nothing (the gate ignores it); an adversary's control goes on any component

@@ -181,17 +181,41 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
     return out
 
 
+#: Reconnaissance and Resource Development: what an adversary does away from the system, before touching it.
+PREPARATION_TACTICS = frozenset({"AML.TA0002", "AML.TA0003"})
+#: The heading of the short list's second part.
+PREPARATION = "Preparation away from the system (reconnaissance, resource development)"
+
+
+def prepares(technique_id: str) -> bool:
+    """Whether every tactic of ``technique_id`` is done away from the system (see :data:`PREPARATION_TACTICS`)."""
+    from ..kb import bundled
+
+    return all(ta.id in PREPARATION_TACTICS for ta in bundled().tactics_of(technique_id))
+
+
+def short_list(tm: ThreatModel) -> list[tuple[int, str]]:
+    """The likely techniques as (rank, id): those done on the system first, then the preparation done away
+    from it (the same few generic steps top every ranking, and an analyst reads first what is about this
+    system), each part best first, each keeping its rank."""
+    ranked = list(enumerate(tm.prediction.likely_technique_ids, 1))
+    return sorted(ranked, key=lambda r: prepares(r[1]))
+
+
 def _short_list_md(tm: ThreatModel) -> list[str]:
     """The likely techniques, best first, with their scores and components: the short list to act on,
-    before the per-component tables (which keep rule order)."""
+    before the per-component tables (which keep rule order); the preparation away from the system last."""
     p = tm.prediction
     scores = dict(p.scores)
-    likely = p.likely_technique_ids
-    if not likely:
+    if not p.likely_technique_ids:
         return []
     out = ["## Likely techniques, best first", "", "| # | Technique | Score | Components |", "|---|---|---|---|"]
     names = {f.technique_id: f.name for f in p.findings}
-    for i, tid in enumerate(likely, 1):
+    apart = False
+    for i, tid in short_list(tm):
+        if prepares(tid) and not apart:
+            apart = True
+            out.append(f"| | {PREPARATION} | | |")
         out.append(f"| {i} | {tid} {md_text(names[tid])} | {scores[tid]:.3f} | "
                    f"{md_text(', '.join(p.components_for(tid)))} |")
     return [*out, ""]

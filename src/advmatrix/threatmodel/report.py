@@ -30,6 +30,7 @@ from ._bomcheck import bom_lines
 from ._load import read_text, read_yaml
 from ._markdown import (
     PATHS_NOTE,
+    PREPARATION,
     advised_on,
     component_aside,
     evidence_text,
@@ -37,7 +38,9 @@ from ._markdown import (
     held_note,
     held_step,
     pathless_line,
+    prepares,
     report_markdown,
+    short_list,
 )
 from ._reach import goal_serves
 from ._references import mixed_script
@@ -61,9 +64,9 @@ from .rules import RuleSet
 from .system import System
 
 __all__ = ["ENABLING", "FAIL_ON", "FORMATS", "JSON_FORMAT_VERSION", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM",
-           "ThreatModel", "assess_plan", "build", "component_lines", "findings_sarif", "gap_lines", "gate", "layer",
-           "load_input", "monitor_config", "read_assess_plan", "render", "report_html", "report_json",
-           "report_markdown", "system_mermaid", "unmitigable", "write_outputs"]
+           "PREPARATION", "ThreatModel", "assess_plan", "build", "component_lines", "findings_sarif", "gap_lines",
+           "gate", "layer", "load_input", "monitor_config", "prepares", "read_assess_plan", "render", "report_html",
+           "report_json", "report_markdown", "short_list", "system_mermaid", "unmitigable", "write_outputs"]
 
 #: Output formats and the file each is written to.
 FORMATS = {"json": "threatmodel.json", "md": "threatmodel.md", "html": "threatmodel.html",
@@ -292,6 +295,7 @@ def report_html(tm: ThreatModel) -> str:
         evidence=evidence_text, aside=lambda component: component_aside(tm, component), gaps=gap_lines(tm),
         advised_on=advised_on, held_note=held_note, held_step=held_step, scores=dict(tm.prediction.scores),
         names={f.technique_id: f.name for f in tm.prediction.findings},
+        short_list=short_list(tm), prepares=prepares, preparation=PREPARATION,
         paths_note=PATHS_NOTE, colour=_TIER_COLOUR, version=__version__)
 
 
