@@ -995,3 +995,25 @@ def test_access_control_admits_whoever_may_open_an_account_and_whoever_holds_one
     # a vetted door still lets in the adversary the description says holds an account there
     member = admits(build(False, ("account",)), "m")
     assert member and all(not m.prevents and "fraudster holds an account" in m.idle for m in member), member
+
+
+@pytest.mark.parametrize(("approver", "senders", "stops"), [
+    ("requester", "public", False),  # whoever asks approves: an adversary typing to it approves its own calls
+    ("staff", "public", True),  # a reviewer who did not ask
+    (None, "public", True),  # unstated: as before, a person approves
+    ("requester", "trusted", True)])  # our own staff over a trusted flow are not the adversary
+def test_approval_by_the_one_who_asked_stops_no_adversary_who_asks(approver, senders, stops):
+    app = {"id": "agent", "kind": "llm-app", "system_prompt": True, "tools": ["transfer"],
+           "autonomy": "human-approval", **({"approver": approver} if approver else {})}
+    s = system([{"id": "people", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public" if senders == "public" else "internal",
+                 "authentication": "oauth", "returns": "text"},
+                app, {"id": "transfer", "kind": "tool", "side_effects": "write", "sensitive": True}],
+               [{"from": "people", "to": "chat", "trusted": senders == "trusted"}, {"from": "chat", "to": "agent"},
+                {"from": "agent", "to": "chat"}, {"from": "chat", "to": "people"}])
+    approvals = [m for f in predict(s).findings if f.component == "agent" and f.technique_id == "AML.T0053"
+                 for m in f.mitigations if m.id == "AML.M0029"]
+    assert approvals and all(m.in_place for m in approvals)
+    assert all(m.prevents is stops for m in approvals), approvals
+    if not stops:
+        assert all("approves" in m.idle for m in approvals)

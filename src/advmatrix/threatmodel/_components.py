@@ -235,6 +235,8 @@ class LlmAppComponent(Component):
     autonomy: Literal["none", "human-approval", "autonomous"] | None = Field(
         None, description="Whether tool calls and actions wait for a person."
     )
+    approver: Literal["requester", "staff"] | None = Field(
+        None, description="Who approves its actions where a person does: the one who asked for them, or our staff.")
     memory: Literal["none", "session", "persistent"] | None = None
     shared_memory: StrictBool | None = Field(
         None, description="What it remembers is one store for every user (true) or each user's own (false).")

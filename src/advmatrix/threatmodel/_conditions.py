@@ -58,7 +58,8 @@ from ._facts import ADVERSARIES, MATCHED, MOST_NAMED, merge_ids, merge_names, na
 from ._reach import adversary_access, adversary_reach
 from .system import Component, ServiceComponent, System, is_entry, is_training_data
 
-__all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "kind_test", "read_field"]
+__all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "direct_entries", "kind_test",
+           "read_field"]
 
 COMBINATORS = ("all", "any", "not")
 #: ``adversary`` and ``present`` ask about the whole system, not the flows: they hold wherever the rule is matched.
@@ -164,7 +165,7 @@ class Condition:
         if self.value in ("direct", "replies"):
             # only those whose messages reach it straight, not through a store or a tool; for ``replies``
             # not through a service that hands back only a verdict either (labels, scores): they get its answers
-            direct = _direct_entries(system, comp, self.untrusted, self.value == "replies") - {comp.id}
+            direct = direct_entries(system, comp, self.untrusted, self.value == "replies") - {comp.id}
             if not direct:
                 return False
             names = names_of(system.component(i) for i in sorted(direct, key=system.positions().__getitem__))
@@ -312,7 +313,7 @@ def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None
     else:
         entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=untrusted, inputs_only=True))
                    if is_entry(c)]
-    direct = _direct_entries(system, comp, untrusted)
+    direct = direct_entries(system, comp, untrusted)
     return names_of([c for c in entries if c.id in direct] or entries)
 
 
@@ -347,7 +348,7 @@ def _own_upstream(system: System, comp: Component, untrusted: bool) -> tuple[Com
 _FORWARD_ENTRIES = 64
 
 
-def _direct_entries(system: System, comp: Component, untrusted: bool, replies: bool = False) -> frozenset[str]:
+def direct_entries(system: System, comp: Component, untrusted: bool, replies: bool = False) -> frozenset[str]:
     """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way
     (``comp`` itself when it is one); with ``replies`` nor passing a service that answers with a verdict."""
     direct = system.memo(("direct-map", untrusted, replies), lambda: _direct_map(system, untrusted, replies))

@@ -8,6 +8,7 @@ Public through :mod:`advmatrix.threatmodel._advice` (``MitigationAdvice.idle``).
 from __future__ import annotations
 
 from ._components import RATE_LIMIT
+from ._conditions import direct_entries
 from .system import Component, System
 
 __all__ = ["ADMITS", "HELD_BUT_IDLE", "MEMBERS", "PACKAGERS_OWN", "POISONING", "PUBLISHERS_OWN", "SUPPLIERS_OWN",
@@ -40,6 +41,8 @@ HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps
                                  "instructions in the prompt are what a steering injection overrides")}
 
 
+#: Human In-the-Loop for AI Agent Actions.
+APPROVAL = "AML.M0029"
 #: Control Access to AI Models and Data in Production, and the adversary's access that passes it as of right.
 ADMITS = "AML.M0019"
 MEMBERS = frozenset({"account", "insider"})
@@ -71,6 +74,11 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
             return f"anyone can open accounts on {gate.id}, as many as the queries need"
         if gate.get("authentication") == "none":
             return f"{gate.id} asks callers for no account: a new address is a new caller"
+    if mid == APPROVAL and held_at is not None:
+        # the one who asked approves: an adversary that talks to the app itself asks and approves alike
+        app = comp if comp.kind == "llm-app" else None
+        if app is not None and app.get("approver") == "requester" and direct_entries(system, app, True) - {app.id}:
+            return f"whoever asks {app.id} approves its actions: an adversary typing to it approves its own calls"
     if mid == ADMITS and held_at is not None:
         # checking who may call keeps out only those who cannot become a caller: not where anyone can, nor
         # an adversary that already is one (a customer, an insider: audits A and G)
