@@ -50,16 +50,16 @@ placeholder fails the load.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._direct import direct_entries
 from ._facts import ADVERSARIES, MATCHED, MOST_NAMED, merge_ids, merge_names, names_of, note_matched
 from ._reach import adversary_access, adversary_reach
-from .system import Component, ServiceComponent, System, is_entry, is_training_data
+from .system import Component, System, is_entry, is_training_data
 
-__all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "STORES", "Condition", "direct_entries", "kind_test",
-           "read_field"]
+__all__ = ["COMBINATORS", "GRAPH_LEAVES", "OPERATORS", "Condition", "kind_test", "read_field"]
 
 COMBINATORS = ("all", "any", "not")
 #: ``adversary`` and ``present`` ask about the whole system, not the flows: they hold wherever the rule is matched.
@@ -317,9 +317,6 @@ def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None
     return names_of([c for c in entries if c.id in direct] or entries)
 
 
-#: content that rests in these before it reaches a component was stored, not sent to it
-STORES = frozenset({"dataset", "retrieval-store", "tool"})
-
 
 def _own_upstream(system: System, comp: Component, untrusted: bool) -> tuple[Component, ...]:
     """What flows into ``comp`` by its own flows and tools, not through another LLM app: a sub-agent that
@@ -341,89 +338,6 @@ def _own_upstream(system: System, comp: Component, untrusted: bool) -> tuple[Com
         found = {c.id for c in system.upstream_of(comp, untrusted_only=untrusted)}
         return tuple(sorted((system.component(i) for i in seen if i in found), key=lambda c: system.positions()[c.id]))
     return system.memo(("own-upstream", comp.id, untrusted), compute)
-
-
-#: Up to this many entry points, the direct ones of every component are found by one walk forward from
-#: each entry; with more, by one walk back from each component that asks.
-_FORWARD_ENTRIES = 64
-
-
-def direct_entries(system: System, comp: Component, untrusted: bool, replies: bool = False) -> frozenset[str]:
-    """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way
-    (``comp`` itself when it is one); with ``replies`` nor passing a service that answers with a verdict."""
-    direct = system.memo(("direct-map", untrusted, replies), lambda: _direct_map(system, untrusted, replies))
-    if direct is not None:
-        found = direct.get(comp.id, frozenset())
-        return found | ({comp.id} if is_entry(comp) else frozenset())
-
-    def compute() -> frozenset[str]:
-        holds = {c.id for c in system.components if _holds_content(c, replies)}
-        back = system.flows_into(untrusted, device_answers=False)  # a server's answer to a phone: no way in
-        seen = answered_walk(system, (comp.id,), back, holds | system.outside())
-        return frozenset(i for i in seen if is_entry(system.component(i)) and (i == comp.id or i not in holds))
-    return system.memo(("direct-entries", comp.id, untrusted, replies), compute)
-
-
-def answered_walk(system: System, starts: Iterable[str], nxt: Mapping[str, Iterable[str]], stops: Collection[str],
-                  skip: Collection[str] = ()) -> set[str]:
-    """``starts`` and what the adjacency ``nxt`` (forward or back) reaches from them without passing through
-    ``stops`` (entered, not passed) or entering ``skip``. A shared model or stateless sub-agent
-    (:meth:`System.shared`) answers only the caller that asked: reached from one caller, the walk does not go
-    on to the others (a public chat's words reach the back-office summariser on the same LLM endpoint only
-    through the tickets it stores; an unguarded agent's words do not come back to its guarded sibling)."""
-    shared = system.shared()
-    stack: list[tuple[str, str | None]] = [(s, None) for s in starts]
-    seen = {s for s, _ in stack}
-    visited = set(stack)
-    while stack:
-        node, answers = stack.pop()
-        callers = shared.get(node, ())
-        for n in nxt.get(node, ()):
-            if n in skip or (answers is not None and n in callers and n != answers):
-                continue
-            state = (n, node if node in shared.get(n, ()) else None)
-            if state in visited:
-                continue
-            visited.add(state)
-            seen.add(n)
-            if n not in stops:
-                stack.append(state)
-    return seen
-
-
-def _direct_map(system: System, untrusted: bool, replies: bool = False) -> dict[str, frozenset[str]] | None:
-    """For every component, the entries whose content reaches it without resting in a store or a tool: a
-    walk forward from each entry, where a walk back from every component was quadratic in a long chain
-    (3,000 delegating agents took most of a minute); None when there are too many entries for that."""
-    # an entry that answers nothing (a public upload or mail endpoint) is no one's direct way in
-    entries = [c.id for c in system.components if is_entry(c) and not _holds_content(c, replies)]
-    if len(entries) > _FORWARD_ENTRIES:
-        return None
-    stores = {c.id for c in system.components if _holds_content(c, replies)}
-    answers = system.device_replies()  # a server's answer to a phone's call is no one else's way in
-    forward: dict[str, list[str]] = {}
-    for a, b, trusted in system.edges():
-        if not (untrusted and trusted) and (a, b) not in answers:
-            forward.setdefault(a, []).append(b)
-    out: dict[str, set[str]] = {}
-    # an outside party starts content but relays none: the walk takes it in and stops there
-    stops = stores | system.outside()
-    for entry in entries:
-        for n in answered_walk(system, (entry,), forward, stops) - {entry}:
-            out.setdefault(n, set()).add(entry)
-    return {k: frozenset(v) for k, v in out.items()}
-
-
-def _holds_content(comp: Component, replies: bool = False) -> bool:
-    """Content passing this is stored or carried, not said to what follows: a store or a tool, or a
-    service that answers nothing (a mail gateway: whoever sends through it gets no reply to talk to); with
-    ``replies`` also a service that answers only with a verdict (what comes back is not the app's words)."""
-    return comp.kind in STORES or (isinstance(comp, ServiceComponent) and (
-        comp.returns in (VERDICTS if replies else ("none",))))
-
-
-#: What a service hands back that is a verdict drawn from a model's work, not its words.
-VERDICTS = ("none", "labels", "scores", "embeddings", "explanations")
 
 
 def read_field(comp: Component, name: str) -> Any:

@@ -8,7 +8,7 @@ Public through :mod:`advmatrix.threatmodel._advice` (``MitigationAdvice.idle``).
 from __future__ import annotations
 
 from ._components import RATE_LIMIT
-from ._conditions import direct_entries
+from ._direct import direct_entries
 from .system import Component, System
 
 __all__ = ["ADMITS", "HELD_BUT_IDLE", "MEMBERS", "PACKAGERS_OWN", "POISONING", "PUBLISHERS_OWN", "SUPPLIERS_OWN",

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator
 
 from ._closure import reach_sets
 from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
-from ._conditions import STORES, answered_walk
+from ._direct import STORES, answered_walk
 from .system import Component, System, is_entry, is_training_data
 
 __all__ = ["AT_THE_API", "delivers_only", "front_bits", "holder", "holds", "in_front", "is_the_control", "places",
