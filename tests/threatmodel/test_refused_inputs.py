@@ -38,7 +38,9 @@ def test_a_blank_property_name_is_refused_at_the_mapping():
 
 
 @pytest.mark.parametrize(("when", "extra", "says"), [
-    ("{kind: model, exposed: {}}", "", "'exposed' takes true, false or {untrusted: true, direct: true, replies: true}"),
+    ("{kind: model, exposed: {}}", "", "'exposed' takes true, false or {untrusted: true, direct: true, replies: true,"
+     " unanswered: true}"),
+    ("{kind: llm-app, exposed: {direct: true, unanswered: true}}", "", "so it never holds"),
     ("{kind: model, exposed: {Direct: true}}", "", "unknown key 'Direct' in 'exposed' (did you mean 'direct'?)"),
     ("{kind: model, exposed: {direct: true, bogus: true}}", "", "unknown key 'bogus' in 'exposed'; 'exposed' takes"),
     ("{kind: model}", "    mitigations: {AML.M0015: {component: adversary}}\n",

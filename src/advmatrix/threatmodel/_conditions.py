@@ -13,7 +13,8 @@ Conditions (no code is evaluated):
   ``exposed: true|false`` (reached while it runs from a public service or an external component;
   content that only reaches a model as training data does not count; ``{direct: true}`` not through a
   store, a tool or an endpoint that answers nothing, ``{replies: true}`` nor through a service that
-  answers with a verdict, so the sender reads the component's answers),
+  answers with a verdict, so the sender reads the component's answers; for an LLM app, an outside party
+  whose answers are drawn going only to others is not among them: ``{unanswered: true}`` names those),
   ``upstream: {selector}`` / ``reachable_from: {selector}`` (content flows into this component,
   directly or not, from a component the selector matches), ``downstream: {selector}`` (content
   flows from this component to one the selector matches), ``fed_by: {selector}`` (a flow goes straight
@@ -54,7 +55,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._direct import direct_entries
+from ._direct import direct_entries, passed_to, unanswered
 from ._facts import ADVERSARIES, MATCHED, MOST_NAMED, merge_ids, merge_names, names_of, note_matched
 from ._reach import adversary_access, adversary_reach
 from .system import Component, System, is_entry, is_training_data
@@ -162,10 +163,12 @@ class Condition:
         names = system.memo(key, lambda: _entry_names(system, comp, self.untrusted))
         if names is None:
             return False
-        if self.value in ("direct", "replies"):
+        if self.value in ("direct", "replies", "unanswered"):
             # only those whose messages reach it straight, not through a store or a tool; for ``replies``
-            # not through a service that hands back only a verdict either (labels, scores): they get its answers
-            direct = direct_entries(system, comp, self.untrusted, self.value == "replies") - {comp.id}
+            # not through a service that hands back only a verdict either (labels, scores): they get its answers;
+            # for ``unanswered`` the outside parties whose words so reach an LLM app that answers only others
+            direct = (unanswered(system, comp, self.untrusted) if self.value == "unanswered" else
+                      direct_entries(system, comp, self.untrusted, self.value == "replies")) - {comp.id}
             if not direct:
                 return False
             names = names_of(system.component(i) for i in sorted(direct, key=system.positions().__getitem__))
@@ -313,7 +316,7 @@ def _entry_names(system: System, comp: Component, untrusted: bool) -> str | None
     else:
         entries = [c for c in (comp, *system.upstream_of(comp, untrusted_only=untrusted, inputs_only=True))
                    if is_entry(c)]
-    direct = direct_entries(system, comp, untrusted)
+    direct = passed_to(system, comp, untrusted)  # answered or not: their words reach it
     return names_of([c for c in entries if c.id in direct] or entries)
 
 

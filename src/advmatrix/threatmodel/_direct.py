@@ -1,5 +1,6 @@
 """Who talks to a component straight: the entry points whose content reaches it without resting in a store
-or a tool. The ``exposed: {direct|replies}`` leaves of :mod:`._conditions` read these.
+or a tool, and of those, for an LLM app, the outside parties its answers reach (the rest pass it content it
+reads, as a store would). The ``exposed: {direct|replies|unanswered}`` leaves of :mod:`._conditions` read these.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 from .system import Component, ServiceComponent, System, is_entry
 
-__all__ = ["STORES", "VERDICTS", "answered_walk", "direct_entries", "passed_to"]
+__all__ = ["STORES", "VERDICTS", "answered_walk", "direct_entries", "hears_back", "passed_to", "unanswered"]
 
 #: content that rests in these before it reaches a component was stored, not sent to it
 STORES = frozenset({"dataset", "retrieval-store", "tool"})
@@ -21,8 +22,9 @@ _FORWARD_ENTRIES = 64
 
 def direct_entries(system: System, comp: Component, untrusted: bool, replies: bool = False) -> frozenset[str]:
     """The entry points whose content reaches ``comp`` without resting in a store or a tool on the way
-    (``comp`` itself when it is one); with ``replies`` nor passing a service that answers with a verdict."""
-    return passed_to(system, comp, untrusted, replies)
+    (``comp`` itself when it is one); with ``replies`` nor passing a service that answers with a verdict; for
+    an LLM app, not an outside party its answers do not reach (:func:`unanswered`)."""
+    return passed_to(system, comp, untrusted, replies) - unanswered(system, comp, untrusted, replies)
 
 
 def passed_to(system: System, comp: Component, untrusted: bool, replies: bool = False) -> frozenset[str]:
@@ -39,6 +41,48 @@ def passed_to(system: System, comp: Component, untrusted: bool, replies: bool = 
         seen = answered_walk(system, (comp.id,), back, holds | system.outside())
         return frozenset(i for i in seen if is_entry(system.component(i)) and (i == comp.id or i not in holds))
     return system.memo(("direct-entries", comp.id, untrusted, replies), compute)
+
+
+def unanswered(system: System, comp: Component, untrusted: bool, replies: bool = False) -> frozenset[str]:
+    """For an LLM app, the outside parties among :func:`passed_to` that its answers do not reach, where the
+    description draws its answers reaching some outside party: a counterparty whose draft a lawyer uploads,
+    a candidate whose recording a recruiter reads the score of. Their words are content it reads (indirect
+    injection), not messages to it: they are neither answered nor able to iterate. Empty for anything else,
+    and where no answer is drawn (a description that leaves the way back out is read as before)."""
+    if comp.kind != "llm-app":
+        return frozenset()
+    heard = hears_back(system, comp)
+    if not heard:
+        return frozenset()
+    outside = system.outside()
+    return frozenset(e for e in passed_to(system, comp, untrusted, replies) if e in outside and e not in heard)
+
+
+def hears_back(system: System, comp: Component) -> frozenset[str]:
+    """The outside parties ``comp``'s output reaches without resting in a store or a tool, nor passing an
+    endpoint that answers nothing (an e-mail a tool sends is no answer to whoever wrote the draft)."""
+    heard = system.memo("hears-back-map", lambda: _hears_back_map(system))
+    if heard is not None:
+        return heard.get(comp.id, frozenset())
+
+    def compute() -> frozenset[str]:
+        stops = {c.id for c in system.components if _holds_content(c)} | system.outside()
+        return frozenset(answered_walk(system, (comp.id,), system.flows_out(), stops) & system.outside())
+    return system.memo(("hears-back", comp.id), compute)
+
+
+def _hears_back_map(system: System) -> dict[str, frozenset[str]] | None:
+    """:func:`hears_back` of every component, by one walk back from each outside party (a walk forward from
+    each of 1,500 chained agents was quadratic); None when there are too many parties for that."""
+    outside = system.outside()
+    if len(outside) > _FORWARD_ENTRIES:
+        return None
+    stops = {c.id for c in system.components if _holds_content(c)} | outside
+    out: dict[str, set[str]] = {}
+    for party in outside:
+        for n in answered_walk(system, (party,), system.flows_into(), stops) - {party}:
+            out.setdefault(n, set()).add(party)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def answered_walk(system: System, starts: Iterable[str], nxt: Mapping[str, Iterable[str]], stops: Collection[str],

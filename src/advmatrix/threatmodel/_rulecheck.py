@@ -193,7 +193,7 @@ class RuleChecker:
             if leaf.op == "exposed":
                 # exposed: false (reached by nothing) beside any exposed: true
                 # not exposed to untrusted parties, or not talked to directly, may still be exposed
-                if not (negated and (leaf.untrusted or leaf.value in ("direct", "replies"))):
+                if not (negated and (leaf.untrusted or leaf.value in ("direct", "replies", "unanswered"))):
                     exposure.add(bool(leaf.value) != negated)
                 continue
             if leaf.op in COMBINATORS or leaf.op in GRAPH_LEAVES:
@@ -242,20 +242,25 @@ class RuleChecker:
         if key == "exposed":
             if kinds == {"adversary"}:
                 raise self.fail(loc, name, "an adversary is on no flow, so 'exposed' never holds for one")
-            untrusted, usage = False, ("'exposed' takes true, false or {untrusted: true, direct: true, replies: true} "
-                                       "(any of the keys)")
+            untrusted, usage = False, ("'exposed' takes true, false or {untrusted: true, direct: true, replies: true, "
+                                       "unanswered: true} (any of the keys)")
             if isinstance(value, dict):
-                extra = sorted(map(str, set(value) - {"untrusted", "direct", "replies"}))
+                extra = sorted(map(str, set(value) - {"untrusted", "direct", "replies", "unanswered"}))
                 if extra:
-                    near = nearest(extra[0], ["untrusted", "direct", "replies"])
+                    near = nearest(extra[0], ["untrusted", "direct", "replies", "unanswered"])
                     raise self.fail((*loc, extra[0]), name, f"unknown key '{extra[0]}' in 'exposed'"
                                     + (f" (did you mean '{near}'?)" if near else "") + f"; {usage}")
                 if not value or not all(isinstance(v, bool) for v in value.values()):
                     raise self.fail(loc, name, usage)
                 # direct: someone reaches it without their content resting in a store or a tool on the way;
-                # replies: ... nor passing a service that hands back only a verdict, so they read its answers
+                # replies: ... nor passing a service that hands back only a verdict, so they read its answers;
+                # unanswered: an LLM app's outside senders whose words reach it so but who hear nothing back
                 untrusted = value.get("untrusted", False)
-                value = "replies" if value.get("replies") else "direct" if value.get("direct") else True
+                if value.get("unanswered") and (value.get("direct") or value.get("replies")):
+                    raise self.fail(loc, name, "'exposed' with unanswered: true names those it does not answer; "
+                                    "direct or replies beside it name those it does, so it never holds")
+                value = ("unanswered" if value.get("unanswered") else "replies" if value.get("replies")
+                         else "direct" if value.get("direct") else True)
             elif not isinstance(value, bool):
                 raise self.fail(loc, name, usage)
             return Condition("exposed", value, untrusted=untrusted)
