@@ -975,9 +975,9 @@ def test_validating_a_model_finds_no_layer_added_to_pass_it():
 def test_access_control_admits_whoever_may_open_an_account_and_whoever_holds_one():
     """Who may query is checked at the door: where anyone can sign up, or callers need no account, the
     adversary is let in as any caller; an adversary that holds an account (or works inside) is let in too."""
-    def build(signup, access=("query",)):
+    def build(signup, access=("query",), audience="public"):
         return system([{"id": "internet", "kind": "external", "actor": "user"},
-                       {"id": "api", "kind": "service", "audience": "public", "authentication": "oauth",
+                       {"id": "api", "kind": "service", "audience": audience, "authentication": "oauth",
                         "returns": "scores", "open_signup": signup, "controls": ["AML.M0019"]},
                        {"id": "m", "kind": "model", "task": "classification", "modality": "tabular",
                         "trained_by": "us"},
@@ -992,8 +992,8 @@ def test_access_control_admits_whoever_may_open_an_account_and_whoever_holds_one
     open_, vetted = admits(build(True), "m"), admits(build(False), "m")
     assert open_ and all(not m.prevents and "anyone can open accounts on api" in m.idle for m in open_)
     assert vetted and all(m.prevents and not m.idle for m in vetted)
-    # a vetted door still lets in the adversary the description says holds an account there
-    member = admits(build(False, ("account",)), "m")
+    # a vetted partner door still lets in the adversary the description says holds an account there
+    member = admits(build(False, ("account",), audience="partner"), "m")
     assert member and all(not m.prevents and "fraudster holds an account" in m.idle for m in member), member
 
 

@@ -217,14 +217,14 @@ def _table(tm) -> None:
         # a log records and stops nothing (the gate ignores it); an adversary's control goes on any component
         # where it goes when that is not the finding's own component (the terminal the audio passes, not the
         # speech API the vendor runs): as the reports say it
-        missing = ", ".join(m.id + ("" if m.prevents else " (records only)" if m.id == "AML.M0024" else
-                                    " (would stop nothing)")
+        # (a control that would stop nothing is not advised: what is missing and stops nothing only records)
+        missing = ", ".join(m.id + ("" if m.prevents else " (records only)")
                             + ("" if m.component == f.component or tm.system.component(m.component).kind == "adversary"
                                else f" on {tmr.advised_on(tm, m)}")
                             for m in f.missing) or (
             "none (all in place)" if f.mitigated else
             f"none to adopt; in place, stopping nothing: {', '.join(m.id for m in f.mitigations)}" if f.mitigations
-            else "none known in ATLAS")
+            else tmr.none_to_advise(f.technique_id))
         if adversarial and any(tm.system.component(m.component).kind == "adversary" for m in f.missing):
             missing += " (on any component)"
         if f.mitigated and f.missing:

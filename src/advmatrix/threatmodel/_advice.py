@@ -214,7 +214,7 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         # behind an upload portal answers the recruiters who read its scores, not the candidates who probe it
         return any(c.kind in ("service", "llm-app") and not _fed_only_by_silent(system, c)
                    and not delivers_only(system, c)
-                   and not (mid == "AML.M0002" and (c.get("returns") == "none" or _answers_no_one(system, c)
+                   and not (mid == "AML.M0002" and (c.get("returns") in ("none", "labels") or _answers_no_one(system, c)
                                                     or (c.kind == "llm-app" and not system.fed_by_outside(c.id))))
                    for c in in_front(system, comp)) or any(
             _silent(system.component(a)) is False for a in system.flows_into().get(comp.id, ()))
@@ -312,7 +312,11 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
                     and not (mid in AT_THE_API and needs_answers(technique_id) and c.get("returns") == "none")]
             if ways:
                 target, lacking = ways[0], ways
-        idle = idle_reason(system, comp, mid, technique_id, held_at)
+        # where it is missing, as it would be held where advised: a control that would stop nothing there is not
+        # advice (held, it is shown idle); a log is, since it is how one notices
+        idle = idle_reason(system, comp, mid, technique_id, held_at if held_at is not None else target.id)
+        if held_at is None and idle and mid not in DETECTS_ONLY:
+            continue
         # the data a model learns from is cleaned and traced where it is prepared, whichever rule asks
         stage = (placement.stage if placement else None) or rule_stage or _default_stage(
             mitigation.lifecycle, "Data Preparation" if mid in TRAINING_DATA else PREFERRED_STAGE)
@@ -332,8 +336,7 @@ AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0010", "AML.M0015", "AML.M0019"
 ALIGNMENT = "AML.M0022"
 #: Control Access to AI Models and Data in Production, and the techniques done through a model's inputs.
 ADMITS = _idle.ADMITS
-THROUGH_INPUTS = ("AML.T0043", "AML.T0042", "AML.T0015", "AML.T0046", "AML.T0029", "AML.T0040", "AML.T0034",
-                  "AML.T0024", "AML.T0005")
+THROUGH_INPUTS = _idle.THROUGH_INPUTS
 
 
 #: Acquiring the public model, or using it as a ready-made proxy: for a model tuned from a hub's, the public base.

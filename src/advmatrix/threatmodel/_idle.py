@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from ._components import RATE_LIMIT
 from ._direct import direct_entries
+from ._placement import door
 from .system import Component, System
 
-__all__ = ["ADMITS", "HELD_BUT_IDLE", "MEMBERS", "PACKAGERS_OWN", "POISONING", "PUBLISHERS_OWN", "SUPPLIERS_OWN",
-           "idle_reason"]
+__all__ = [
+    "ADMITS",
+    "HELD_BUT_IDLE",
+    "MEMBERS",
+    "PACKAGERS_OWN",
+    "POISONING",
+    "PUBLISHERS_OWN",
+    "SUPPLIERS_OWN",
+    "THROUGH_INPUTS",
+    "idle_reason",
+]
 
 #: (technique, mitigation) pairs ATLAS links that, held, are shown in place but stop nothing, with why.
 HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps no one from downloading the "
@@ -31,6 +41,9 @@ HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps
                                   ("AML.T0018.000", "AML.M0008"), ("AML.T0010.003", "AML.M0008"),
                                   ("AML.T0018.001", "AML.M0008")),
                                  "a backdoor or a targeted poison is made to pass a validation set"),
+                 # and it sees the file before release, not one swapped or laced with code after it (audit J)
+                 **dict.fromkeys((("AML.T0018", "AML.M0008"), ("AML.T0018.002", "AML.M0008")),
+                                 "validation before release does not see a file changed after it"),
                  # instructions in the prompt are the very thing an injection or a jailbreak talks the model out of
                  **dict.fromkeys((("AML.T0051", "AML.M0021"), ("AML.T0051.000", "AML.M0021"),
                                   ("AML.T0051.001", "AML.M0021"), ("AML.T0051.002", "AML.M0021"),
@@ -46,6 +59,9 @@ APPROVAL = "AML.M0029"
 #: Control Access to AI Models and Data in Production, and the adversary's access that passes it as of right.
 ADMITS = "AML.M0019"
 MEMBERS = frozenset({"account", "insider"})
+#: The techniques done through a model's inputs.
+THROUGH_INPUTS = ("AML.T0043", "AML.T0042", "AML.T0015", "AML.T0046", "AML.T0029", "AML.T0040", "AML.T0034",
+                  "AML.T0024", "AML.T0005")
 
 #: The techniques a checked signature does not stop in a file from a public hub or an open-source release:
 #: the code a pickle runs on load, and a backdoor in the weights (AML.T0010.003), are its publisher's, and on
@@ -72,7 +88,8 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
         gate = system.component(held_at)
         if gate.get("open_signup") is True:
             return f"anyone can open accounts on {gate.id}, as many as the queries need"
-        if gate.get("authentication") == "none":
+        if gate.get("authentication") == "none" and gate.get("audience") != "internal":
+            # (a camera feed or a probe of our own has no callers to multiply: its limit is on the rate)
             return f"{gate.id} asks callers for no account: a new address is a new caller"
     if mid == APPROVAL and held_at is not None:
         # the one who asked approves: an adversary that talks to the app itself asks and approves alike
@@ -83,12 +100,18 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
         # checking who may call keeps out only those who cannot become a caller: not where anyone can, nor
         # an adversary that already is one (a customer, an insider: audits A and G)
         gate = system.component(held_at)
+        if comp.kind == "model" and technique_id.startswith(THROUGH_INPUTS) and gate.id != comp.id \
+                and gate.kind == "service" and not door(system, gate):
+            # a gate no outsider passes (a scheduled job reading the records system) checks the service that
+            # calls it, not whoever wrote what it reads (vitals from bedside monitors: audit J)
+            return f"{gate.id} checks who calls it, not who wrote the inputs it passes on"
         if gate.get("open_signup") is True:
             return f"anyone can open accounts on {gate.id}: access control lets the adversary in as any caller"
         if gate.get("authentication") == "none":
             return f"{gate.id} asks callers for no account: access control has no one to turn away"
         members = [a.id for a in system.of_kind("adversary") if MEMBERS & set(a.get("access") or ())]
-        if members:  # the adversary the description fears most is one the door admits
+        if members and gate.kind == "service" and gate.get("audience") in ("internal", "partner"):
+            # the adversary the description fears is a member of the internal or partner services it signs in to
             return f"{members[0]} holds an account or works inside: access control lets it in"
     if mid == "AML.M0025" and held_at is not None and technique_id in POISONING \
             and system.component(held_at).get("writers") in ("public", "partner"):

@@ -93,7 +93,7 @@ def report_markdown(tm: ThreatModel) -> str:
         for f in comp.findings:
             done = ", ".join(f"{m.id} {m.name}{held_note(m)}" for m in f.mitigations if m.in_place) or "none"
             todo = (", ".join(f"{m.id} {m.name} on {advised_on(tm, m)} ({m.stage})" for m in f.missing) or "none"
-                    if f.mitigations else "none known in ATLAS")
+                    if f.mitigations else none_to_advise(f.technique_id))
             out.append(f"| {f.technique_id} {md_text(f.name)} | {f.tier} | {md_text('; '.join(f.reasons))} "
                        f"| {md_text(done)} | {md_text(todo)} |")
         out.append("")
@@ -200,6 +200,17 @@ def short_list(tm: ThreatModel) -> list[tuple[int, str]]:
     system), each part best first, each keeping its rank."""
     ranked = list(enumerate(tm.prediction.likely_technique_ids, 1))
     return sorted(ranked, key=lambda r: prepares(r[1]))
+
+
+def none_to_advise(technique_id: str) -> str:
+    """What a finding with no mitigation listed says: ATLAS links none to the technique (or its parent), or
+    those it links would stop nothing here (a check of who calls where anyone may sign up)."""
+    from ..kb import bundled
+
+    matrix = bundled()
+    parent = matrix.technique(technique_id).parent
+    linked = matrix.mitigations_of(technique_id) or (matrix.mitigations_of(parent) if parent else ())
+    return "none that would stop it here" if linked else "none known in ATLAS"
 
 
 def _short_list_md(tm: ThreatModel) -> list[str]:

@@ -16,8 +16,8 @@ from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
 from ._direct import STORES, answered_walk
 from .system import Component, System, is_entry, is_training_data
 
-__all__ = ["AT_THE_API", "delivers_only", "front_bits", "holder", "holds", "in_front", "is_the_control", "places",
-           "query_gates", "shipped"]
+__all__ = ["AT_THE_API", "delivers_only", "door", "front_bits", "holder", "holds", "in_front", "is_the_control",
+           "places", "query_gates", "shipped"]
 
 
 def delivers_only(system: System, comp: Component) -> bool:
@@ -76,7 +76,7 @@ def places(system: System, comp: Component, kind: str | None, named: Collection[
                     break
         if candidates:
             break
-    doors = [c for c in candidates if kind == "service" and _door(system, c)]  # as in _nearest
+    doors = [c for c in candidates if kind == "service" and door(system, c)]  # as in _nearest
     return [c for c in candidates if c.id in named] or doors[:1] or candidates[:1] or [comp]
 
 
@@ -110,7 +110,7 @@ def query_gates(system: System) -> tuple[Component, ...]:
     return system.memo("query-gates", compute)
 
 
-def _door(system: System, c: Component) -> bool:
+def door(system: System, c: Component) -> bool:
     """Whether outsiders' queries come in at ``c``: a public service, or one an outside party's untrusted flow
     enters."""
     outside = system.outside()
@@ -134,7 +134,7 @@ def _nearest(system: System, comp: Component, kind: str, answering: bool) -> Com
             # and of those the door they come in by (a public API, or one an outside party calls), not an
             # internal endpoint behind the app, where one limit is shared by every caller of the app
             front = [c for c in _breadth_first(system, comp) if fits(c)]
-            return next((c for c in front if _door(system, c)),
+            return next((c for c in front if door(system, c)),
                         next((c for c in front if system.is_exposed(c, untrusted_only=True)), front[0]))
         return next(c for c in _breadth_first(system, comp) if fits(c))
     # a service goes only where queries come in (in front, above); other kinds upstream, else behind

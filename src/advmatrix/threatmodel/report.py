@@ -37,6 +37,7 @@ from ._markdown import (
     gap_lines,
     held_note,
     held_step,
+    none_to_advise,
     pathless_line,
     prepares,
     report_markdown,
@@ -65,8 +66,9 @@ from .system import System
 
 __all__ = ["ENABLING", "FAIL_ON", "FORMATS", "JSON_FORMAT_VERSION", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM",
            "PREPARATION", "ThreatModel", "assess_plan", "build", "component_lines", "findings_sarif", "gap_lines",
-           "gate", "layer", "load_input", "monitor_config", "prepares", "read_assess_plan", "render", "report_html",
-           "report_json", "report_markdown", "short_list", "system_mermaid", "unmitigable", "write_outputs"]
+           "gate", "layer", "load_input", "monitor_config", "none_to_advise", "prepares", "read_assess_plan", "render",
+           "report_html", "report_json", "report_markdown", "short_list", "system_mermaid", "unmitigable",
+           "write_outputs"]
 
 #: Output formats and the file each is written to.
 FORMATS = {"json": "threatmodel.json", "md": "threatmodel.md", "html": "threatmodel.html",
@@ -295,7 +297,7 @@ def report_html(tm: ThreatModel) -> str:
         evidence=evidence_text, aside=lambda component: component_aside(tm, component), gaps=gap_lines(tm),
         advised_on=advised_on, held_note=held_note, held_step=held_step, scores=dict(tm.prediction.scores),
         names={f.technique_id: f.name for f in tm.prediction.findings},
-        short_list=short_list(tm), prepares=prepares, preparation=PREPARATION,
+        short_list=short_list(tm), prepares=prepares, preparation=PREPARATION, none_to_advise=none_to_advise,
         paths_note=PATHS_NOTE, colour=_TIER_COLOUR, version=__version__)
 
 
