@@ -212,3 +212,30 @@ def test_with_the_models_own_weights_in_hand_no_one_attacks_it_through_a_stand_i
     # a copy made from its answers is a stand-in: transferring from it is still black-box
     if "AML.T0024.002" in p.technique_ids:
         assert walk(("AML.T0024.002", "AML.T0043.002", "AML.T0015")) is not None
+
+
+def test_harm_through_an_llm_app_or_its_tools_takes_a_step_that_steers_or_drives_it():
+    """Phishing the users of a forum, then posing as someone there, moves no money through the support bot's
+    refund tool: only a step that steers the bot (an injection) or drives it (its tools invoked) does
+    (audit K: a refund-fraud path with no step on the bot)."""
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    s = load_system_text(
+        "name: t\ncomponents:\n  - {id: customers, kind: external, actor: user}\n"
+        "  - {id: forum, kind: service, audience: public, authentication: oauth, open_signup: true,"
+        " returns: text, relays: true}\n"
+        "  - {id: chat, kind: service, audience: public, authentication: oauth, open_signup: true, returns: text}\n"
+        "  - {id: bot, kind: llm-app, system_prompt: true, tools: [refund], autonomy: autonomous,"
+        " properties: {financial: true}}\n"
+        "  - {id: refund, kind: tool, side_effects: write, properties: {financial: true}}\n"
+        "  - {id: fraudster, kind: adversary, actor: criminal, goals: [fraud], access: [query, content]}\n"
+        "flows: [{from: customers, to: forum}, {from: forum, to: customers}, {from: customers, to: chat},"
+        " {from: chat, to: bot}, {from: bot, to: chat}, {from: chat, to: customers}]\n")
+    p = predict(s)
+    assert {"AML.T0052", "AML.T0048.000", "AML.T0051.000", "AML.T0053"} <= set(p.technique_ids)
+    walk = walker(s, p, adversary=s.component("fraudster"))
+    lured = walk(("AML.T0052", "AML.T0048.000"))
+    assert lured is None or not {"bot", "refund"} & set(lured[-1]), lured
+    steered = walk(("AML.T0051.000", "AML.T0053", "AML.T0048.000"))
+    assert steered is not None and {"bot", "refund"} & set(steered[-1]), steered

@@ -87,9 +87,9 @@ GAINS: dict[str, frozenset[str]] = {
     "AML.T0021": frozenset({"query"}),
 }
 #: Techniques that, found on an LLM app, turn the app's own replies against its users (its answers become
-#: phishing): a path takes them there only after a step that steers the app (:data:`STEERS`), not as a
-#: way in of their own.
-STEERED: frozenset[str] = frozenset({"AML.T0052"})
+#: phishing, or speak in someone's name): a path takes them there only after a step that steers the app
+#: (:data:`STEERS`), not as a way in of their own.
+STEERED: frozenset[str] = frozenset({"AML.T0052", "AML.T0073"})
 #: Steps that put the adversary's words into an LLM app's replies: injection, jailbreak, poisoned
 #: retrieval or context, planted prompts, poisoned tool data.
 STEERS: frozenset[str] = frozenset({"AML.T0051", "AML.T0054", "AML.T0070", "AML.T0071", "AML.T0080", "AML.T0093",

@@ -218,6 +218,9 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
                     here = there & (joined | adversaries)
             if family(t) in STEERED and not any(family(u) in STEERS for u in ids[:i]):
                 here = {c for c in here if system.component(c).kind != "llm-app"}
+            if family(t) in CONSEQUENCES and not any(family(u) in STEERS or family(u) in DRIVES for u in ids[:i]):
+                # harm done through an LLM app or its tools is done by steering it, or by holding its strings
+                here = {c for c in here if system.component(c).kind not in ("llm-app", "tool")}
             if t == TRIGGER and not any(u in PLANTS or family(u) in PLANTS for u in ids[:i]) \
                     and not access & {"supply-chain", "insider", "network"}:
                 return None  # a trigger no earlier step planted, and no hand where one could be
@@ -248,6 +251,11 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             return None
         return tuple(tuple(sorted(cs, key=system.position)) for cs in steps)
     return walk
+
+
+#: Besides the steps that steer an LLM app (:data:`._reach.STEERS`), those that drive it: its tools invoked,
+#: its supply chain, model or data tampered with, a user's account taken over to ask it.
+DRIVES = frozenset({"AML.T0053", "AML.T0010", "AML.T0018", "AML.T0020", "AML.T0012", "AML.T0011", "AML.T0050"})
 
 
 #: Presenting a planted trigger, and the steps that plant one (poisoned data or weights, a published or
