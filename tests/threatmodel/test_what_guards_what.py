@@ -1017,3 +1017,19 @@ def test_approval_by_the_one_who_asked_stops_no_adversary_who_asks(approver, sen
     assert all(m.prevents is stops for m in approvals), approvals
     if not stops:
         assert all("approves" in m.idle for m in approvals)
+
+
+@pytest.mark.parametrize(("per_user", "held"), [(True, True), (None, False)])
+def test_a_tool_that_reads_only_the_askers_own_records_has_its_permissions_set(per_user, held):
+    # a refund tool capped and bound to the asker's orders, beside an order lookup that reads only the asker's
+    # own: tool permissions are set on every tool the finding names (audit K)
+    lookup = {"id": "orders", "kind": "tool", "side_effects": "read", **({"per_user": per_user} if per_user else {})}
+    s = system([{"id": "customers", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"},
+                {"id": "bot", "kind": "llm-app", "system_prompt": True, "tools": ["orders", "refund"]},
+                lookup, {"id": "refund", "kind": "tool", "side_effects": "write", "controls": ["AML.M0028"]}],
+               [{"from": "customers", "to": "chat"}, {"from": "chat", "to": "bot"}, {"from": "bot", "to": "chat"},
+                {"from": "chat", "to": "customers"}])
+    permissions = [m for f in predict(s).findings if f.component == "bot" and f.technique_id == "AML.T0053"
+                   for m in f.mitigations if m.id == "AML.M0028"]
+    assert permissions and all(m.in_place is held for m in permissions), permissions

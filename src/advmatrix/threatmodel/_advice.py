@@ -454,8 +454,9 @@ PER_TOOL = frozenset({"AML.M0029", "AML.M0028", "AML.M0030", "AML.M0033"})
 #: Controls of an agent's tools (their permissions, approving their actions, calling none on untrusted data):
 #: nothing to set on an app that calls no tools.
 TOOL_CONTROLS = frozenset({"AML.M0028", "AML.M0029", "AML.M0030"})
-#: Human In-the-Loop for AI Agent Actions.
+#: Human In-the-Loop for AI Agent Actions; AI Agent Tools Permissions Configuration.
 APPROVAL = "AML.M0029"
+PERMISSIONS = "AML.M0028"
 
 
 def _on_the_tools(system: System, mid: str, named: frozenset[str]) -> tuple[list[Component], str | None] | None:
@@ -466,9 +467,11 @@ def _on_the_tools(system: System, mid: str, named: frozenset[str]) -> tuple[list
         # a person approves actions: a tool that only reads (a news lookup) takes none, so it need not wait
         acting = [t for t in tools if t.get("side_effects") not in ("none", "read")]
         tools = acting or tools
-    if not any(holds(t, mid) for t in tools):
+    def has(t: Component) -> bool:  # a tool that reaches only the asker's own records has its permissions set
+        return holds(t, mid) or (mid == PERMISSIONS and t.get("per_user") is True)
+    if not any(has(t) for t in tools):
         return None
-    lacking = [t for t in tools if not holds(t, mid)]
+    lacking = [t for t in tools if not has(t)]
     return (lacking, None) if lacking else ([tools[0]], tools[0].id)
 
 
