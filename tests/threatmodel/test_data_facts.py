@@ -485,3 +485,23 @@ def test_a_service_relays_outsiders_words_only_where_outsiders_write_to_it():
         for c in s.components)})
     channels = {f.component for f in predict(said).findings if f.technique_id in ("AML.T0052", "AML.T0073")}
     assert "forum" in channels and not {"probe", "camera"} & channels, channels
+
+
+def test_no_question_is_asked_that_the_stated_facts_already_answer():
+    # no accounts where callers need none; a door lock reads no web pages; a lookup whose only source is drawn
+    # (over a trusted flow from our own library) reads that, not the web (audits J, K and L)
+    from advmatrix.threatmodel.gaps import unstated
+
+    s = system([{"id": "people", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "authentication": "none", "returns": "text"},
+                {"id": "bot", "kind": "llm-app", "system_prompt": True, "tools": ["lock", "clauses", "search"]},
+                {"id": "lock", "kind": "tool", "side_effects": "write", "properties": {"physical": True}},
+                {"id": "clauses", "kind": "tool", "side_effects": "read"},
+                {"id": "search", "kind": "tool", "side_effects": "read"},
+                {"id": "library", "kind": "retrieval-store", "writers": "internal", "sources": ["collected"]}],
+               [{"from": "people", "to": "api"}, {"from": "api", "to": "bot"}, {"from": "bot", "to": "api"},
+                {"from": "api", "to": "people"}, {"from": "library", "to": "clauses", "trusted": True}])
+    asked = {(g.component, g.field) for g in unstated(s)}
+    assert ("api", "open_signup") not in asked
+    assert not {("lock", "browses"), ("clauses", "browses")} & asked, asked
+    assert ("search", "browses") in asked  # where nothing says what it reads, it may be the web

@@ -104,10 +104,20 @@ def _type_values(comp: Component, name: str) -> list[Any] | None:
     return closed_values(type(comp), name)
 
 
-def _moot(comp: Component, name: str) -> bool:
+def _moot(system: System, comp: Component, name: str) -> bool:
     """Whether other stated fields already answer ``name`` (no value is left to state): a model trained here
     from scratch has no base model; a vendor-hosted one is not shipped, run on our hardware or in our images;
-    field hardware is not users' devices; a text model senses nothing physical and checks no face or voice."""
+    field hardware is not users' devices; a text model senses nothing physical and checks no face or voice; a
+    service that asks for no account has no sign-up; a tool that moves things in the world, or whose only
+    source is drawn over trusted flows, reads no web pages."""
+    if name == "open_signup" and comp.get("authentication") == "none":
+        return True
+    if name == "browses" and comp.kind == "tool":
+        # (the app's own calls to it aside: they carry its arguments, not pages)
+        drawn = [a for a in system.flows_into().get(comp.id, ()) if system.component(a).kind != "llm-app"]
+        untrusted = [a for a in system.flows_into(untrusted=True).get(comp.id, ()) if a in drawn]
+        if comp.properties.get("physical") is True or (drawn and not untrusted):
+            return True
     if name in ("base_model", "source") and comp.kind == "model":
         # trained here from scratch: no base model, and its weights come from us (a hub or a vendor as
         # its source would contradict trained_by, not complete it)
@@ -223,7 +233,8 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
     for comp in system.components:
         found: list[Gap] = []
         for name in dict.fromkeys([*reads, *(remote if comp.id in near else ())]):
-            if _said(comp, name) or _moot(comp, name) or (name.startswith("properties.") and comp.kind in _OUTSIDE):
+            if _said(comp, name) or _moot(system, comp, name) or (
+                    name.startswith("properties.") and comp.kind in _OUTSIDE):
                 continue
             pending = [r for r in reads.get(name, ()) if r.technique_id not in have(comp)]
             others = [(system.component(i), r) for i in near.get(comp.id, ()) for r in remote.get(name, ())
