@@ -68,3 +68,35 @@ def test_an_app_holds_access_tokens_for_the_outside_services_its_tools_call(tool
                 {"id": "act", "kind": "tool", "side_effects": "write", **tool}],
                [{"from": "customer", "to": "chat"}, {"from": "chat", "to": "assistant"}])
     assert ("AML.T0091.000" in found(s, "assistant")) is token
+
+
+def scorer(returns) -> System:
+    """A lender's credit model that partner brokers query; it answers with a score, or with attributions."""
+    return system([{"id": "brokers", "kind": "external", "actor": "partner"},
+                   {"id": "api", "kind": "service", "audience": "partner", "authentication": "api-key",
+                    "returns": returns},
+                   {"id": "credit", "kind": "model", "task": "classification", "modality": "tabular",
+                    "trained_by": "us"}],
+                  [{"from": "brokers", "to": "api"}, {"from": "api", "to": "credit"}, {"from": "credit", "to": "api"},
+                   {"from": "api", "to": "brokers"}])
+
+
+def test_explanations_show_callers_what_moves_a_decision_and_what_the_model_reads():
+    # audit K: returns: explanations read exactly as returns: scores
+    explained = {f.technique_id: f.reasons for f in predict(scorer("explanations")).findings
+                 if f.component == "credit"}
+    scored = {f.technique_id: f.reasons for f in predict(scorer("scores")).findings if f.component == "credit"}
+    for technique, words in (("AML.T0063", "attributions"), ("AML.T0013", "features it weighs"),
+                             ("AML.T0043.003", "which input to change")):
+        assert any(words in r for r in explained[technique]), explained.get(technique)
+        assert not any(words in r for r in scored.get(technique, ()))
+
+
+@pytest.mark.parametrize(("where", "on_our_servers"), [({}, True), ({"edge": True}, False),
+                                                       ({"on_device": True}, False)])
+def test_weights_in_hardware_we_put_in_the_field_are_taken_from_it_not_from_our_servers(where, on_our_servers):
+    s = system([{"id": "m", "kind": "model", "task": "detection", "modality": "image", "trained_by": "us",
+                 "artifact_format": "onnx", "properties": where}])
+    got = found(s, "m")
+    assert ({"AML.T0025", "AML.T0007"} <= got) is on_our_servers, got
+    assert on_our_servers or not {"AML.T0025", "AML.T0007"} & got
