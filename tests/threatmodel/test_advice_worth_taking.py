@@ -110,3 +110,24 @@ def test_a_finding_left_with_no_advice_says_whether_atlas_has_none_or_none_would
                    and f.reasons[0][:30] in line)
         said = "none that would stop it here" if f in helpless else "none known in ATLAS"
         assert row.endswith(f"| {said} |"), row
+
+
+def test_access_control_against_poisoning_goes_on_the_data_a_model_learns_from():
+    """Who may write the training set is checked where it rests, the set, not the model (audits J and L); where
+    outsiders write it as of right, that check lets the poisoner in (audit G)."""
+    def trained(writers, controls):
+        return system([{"id": "extract", "kind": "dataset", "source": "collected", "writers": writers,
+                        "used_for": ["training"], "controls": controls},
+                       {"id": "m", "kind": "model", "task": "classification", "modality": "tabular",
+                        "trained_by": "us"},
+                       {"id": "crew", "kind": "adversary", "actor": "criminal", "goals": ["manipulate"],
+                        "access": ["network"]}],
+                      [{"from": "extract", "to": "m"}])
+
+    held = rows(trained("internal", ["AML.M0005"]), "m")[("AML.T0020", "AML.M0005")]
+    assert held.in_place and held.in_place_at == "extract" and held.prevents
+    advised = rows(trained("internal", []), "m")[("AML.T0020", "AML.M0005")]
+    assert not advised.in_place and advised.component == "extract"
+    assert ("AML.T0020", "AML.M0005") not in rows(trained("partner", []), "m")
+    idle = rows(trained("partner", ["AML.M0005"]), "m")[("AML.T0020", "AML.M0005")]
+    assert idle.in_place and not idle.prevents and "partner" in idle.idle

@@ -287,7 +287,9 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
             lacking, held_at = _on_the_tools(system, mid, named) or (lacking, held_at)
             target = lacking[0] if lacking else target
-        if held_at is None and mid in TRAINING_DATA and comp.kind == "model" and target.id not in (
+        # who may write the data a model learns from is checked where the data rest (audits J and L)
+        learnt = mid in TRAINING_DATA or (mid in ACCESS_AT_REST and technique_id == "AML.T0020")
+        if held_at is None and learnt and comp.kind == "model" and target.id not in (
                 own := [c.id for c in own_training_sets(system, comp)]):
             # the data this model learns from: not a set that retrains another model beside it, nor the
             # documents an app retrieves; drawn nowhere, its training is the model's own to check
@@ -295,7 +297,7 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
             lacking = [c for c in sets if not holds(c, mid)] if sets else [comp]
             target = lacking[0] if lacking else sets[0]
             held_at = None if lacking else target.id
-        elif held_at is None and mid in TRAINING_DATA and target.kind == "dataset" and not _trains(target):
+        elif held_at is None and learnt and target.kind == "dataset" and not _trains(target):
             # sanitising or tracing the data a model learns from: not the evaluation set or the documents it
             # retrieves, which the nearest data set may be, while its training set lies further up
             sets = [c for c in system.upstream_of(comp) if c.kind == "dataset" and _trains(c)]

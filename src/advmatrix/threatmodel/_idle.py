@@ -118,6 +118,11 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
         # provenance names who sent each record; where anyone may send one, the poisoner is among them
         return (f"outsiders ({system.component(held_at).get('writers')}) write to {held_at}: its provenance names "
                 "the poisoner as one sender among many")
+    if mid == "AML.M0005" and held_at is not None and technique_id == "AML.T0020" \
+            and system.component(held_at).get("writers") in ("public", "partner"):
+        # the poisoner writes as of right (audit G: partner hospitals' annotated scans)
+        return (f"outsiders ({system.component(held_at).get('writers')}) write to {held_at} as of right: "
+                "access control lets the poisoner in")
     if mid in ("AML.M0013", "AML.M0014") and comp.kind == "tool" and comp.get("source") in ("mcp", "third-party") \
             and technique_id in PACKAGERS_OWN:
         # a package from a marketplace or a third party, pinned by hash: the code in it is its publisher's
