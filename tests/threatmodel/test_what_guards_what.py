@@ -1033,3 +1033,36 @@ def test_a_tool_that_reads_only_the_askers_own_records_has_its_permissions_set(p
     permissions = [m for f in predict(s).findings if f.component == "bot" and f.technique_id == "AML.T0053"
                    for m in f.mitigations if m.id == "AML.M0028"]
     assert permissions and all(m.in_place is held for m in permissions), permissions
+
+
+def test_a_registry_that_signs_the_weights_it_pushes_vouches_for_no_framework_or_training_data():
+    # the update service signs each release of the weights: the runtime on the drone and the imagery the model
+    # learns from come by other ways (audit L)
+    s = system([{"id": "ota", "kind": "service", "audience": "internal", "authentication": "mtls",
+                 "returns": "none", "controls": ["AML.M0013"]},
+                {"id": "imagery", "kind": "dataset", "source": "collected", "writers": "partner",
+                 "used_for": ["training"]},
+                {"id": "m", "kind": "model", "task": "segmentation", "modality": "image", "trained_by": "us",
+                 "artifact_format": "onnx", "properties": {"edge": True}},
+                {"id": "tamperer", "kind": "adversary", "actor": "criminal", "goals": ["manipulate"],
+                 "access": ["supply-chain"]}],
+               [{"from": "ota", "to": "m", "trusted": True}, {"from": "imagery", "to": "m"}])
+    got = held(s)
+    assert got.get(("m", "AML.T0018", "AML.M0013")) == "ota"  # a changed weight file fails the check
+    for technique in ("AML.T0010.001", "AML.T0020"):
+        assert got.get(("m", technique, "AML.M0013")) is None, technique
+
+
+def test_what_we_publish_about_our_tune_does_not_hide_the_public_base_it_came_from():
+    # acquiring the public base of a hub model we tuned, or using it as a proxy: limiting what we publish, or
+    # what of ours we release, keeps no one from downloading it (audit L)
+    tuned = system([{"id": "users", "kind": "external", "actor": "user"},
+                    {"id": "api", "kind": "service", "audience": "public", "returns": "scores"},
+                    {"id": "m", "kind": "model", "task": "classification", "modality": "image",
+                     "trained_by": "open-source", "source": "huggingface", "fine_tuned": True,
+                     "base_model": "org/vit-base", "artifact_format": "safetensors"}],
+                   [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}])
+    got = held(tuned)
+    base = {k for k in got if k[0] == "m" and k[1] in ("AML.T0002.001", "AML.T0005.002")}
+    assert {k[1] for k in base}, got.keys()
+    assert not {k for k in base if k[2] in ("AML.M0000", "AML.M0001")}, base

@@ -219,6 +219,9 @@ AT_REST_GUARDS = frozenset({"AML.T0007", "AML.T0018", "AML.T0018.001", "AML.T001
 #: Checks of files (signing, verification, scanning): a hub or registry that holds one checks the files that
 #: come through it, but a model that holds one (``signed: true``) has checked only its own file.
 FILE_CHECKS = frozenset({"AML.M0013", "AML.M0014", "AML.M0016"})
+#: What a check of the weight file a registry delivers does not speak for: the framework that loads it, the
+#: container it runs in, and the data it learnt from come by other ways (audit L: an update service's signature).
+NOT_IN_THE_FILE = frozenset({"AML.T0010.001", "AML.T0010.002", "AML.T0010.004", "AML.T0020"})
 
 
 def holder(system: System, comp: Component, target: Component, mid: str, front: int,
@@ -254,15 +257,17 @@ def holder(system: System, comp: Component, target: Component, mid: str, front: 
     if (target.id != comp.id and target.kind != "service"
             and (not in_front_of_it or target.kind == "tool" or mid in MODELS_OWN) and holds(target, mid)):
         return target.id
-    if (mid in FILE_CHECKS or (mid == AT_REST and technique_id in AT_REST_GUARDS and not shipped(comp))) \
-            and comp.kind == "model":
+    if ((mid in FILE_CHECKS and technique_id not in NOT_IN_THE_FILE)
+            or (mid == AT_REST and technique_id in AT_REST_GUARDS and not shipped(comp))) and comp.kind == "model":
         delivered = _file_check(system, comp, mid)
         if delivered:  # else every way in must pass a holder, as for a filter
             return delivered
     if mid not in ON_THE_WAY and mid not in FILE_CHECKS:
         return None
-    if mid in FILE_CHECKS and comp.kind != "model":
-        return None  # a tool's or an app's files come by its own install, not through a component that checks others'
+    if mid in FILE_CHECKS and (comp.kind != "model" or technique_id in NOT_IN_THE_FILE):
+        # a tool's or an app's files come by its own install, not through a component that checks others',
+        # and a model's framework and training data not with its weight file
+        return None
 
     answers = mid in AT_THE_API and needs_answers(technique_id)
     typed = technique_id in TYPED
