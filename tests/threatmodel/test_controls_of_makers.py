@@ -100,3 +100,21 @@ def test_alignment_goes_on_the_model_an_app_prompts_not_the_voice_that_reads_its
     aligned = [m for f in predict(s).findings if f.component == "agent" for m in f.mitigations
                if m.id == "AML.M0022"]
     assert aligned and all(m.component == "llm" and "tts" not in m.also_on for m in aligned), aligned
+
+
+def test_no_query_limit_against_an_outsider_whose_content_staff_pass_on_and_who_hears_nothing_back():
+    # journalists upload what was posted on social media; the verdicts go to the journalists: the poster sends
+    # content, not queries, and reads no answer (audit L)
+    def desk(answered):
+        flows = [{"from": "journalists", "to": "portal", "trusted": True}, {"from": "social", "to": "portal"},
+                 {"from": "portal", "to": "detector"}, {"from": "detector", "to": "portal"},
+                 {"from": "portal", "to": "journalists"}]
+        return system([{"id": "journalists", "kind": "external", "actor": "user"},
+                       {"id": "social", "kind": "external", "actor": "internet"},
+                       {"id": "portal", "kind": "service", "audience": "internal", "authentication": "oauth",
+                        "returns": "scores"},
+                       {"id": "detector", "kind": "model", "task": "classification", "modality": "image",
+                        "trained_by": "us"}],
+                      [*flows, *([{"from": "portal", "to": "social"}] if answered else [])])
+    assert not {k for k in offered(desk(False)) if k[2] in ("AML.M0004", "AML.M0002")}, offered(desk(False))
+    assert {k for k in offered(desk(True)) if k[2] == "AML.M0004"}

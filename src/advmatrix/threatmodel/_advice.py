@@ -12,6 +12,7 @@ from typing import Any
 
 from ..kb import bundled
 from . import _idle
+from ._direct import hears_back
 from ._idle import idle_reason
 from ._placement import (
     ASKS_NOTHING,
@@ -137,10 +138,17 @@ def _silent(comp: Component) -> bool | None:
 
 def _fed_only_by_silent(system: System, comp: Component) -> bool:
     """Whether every flow into ``comp`` comes straight from an outside party that sends no queries, or over a
-    flow marked trusted (our sonographer's probe: what passes it is not the adversary's to send)."""
+    flow marked trusted (our sonographer's probe: what passes it is not the adversary's to send), or from an
+    outside party none of its answers are drawn going to."""
     sources = system.flows_into().get(comp.id, ())
     untrusted = system.flows_into(untrusted=True).get(comp.id, ())
-    return bool(sources) and all(_silent(system.component(a)) for a in untrusted)
+    # nor, behind a door outsiders cannot use (internal, partner), one whose answers are drawn going to others
+    # only: it passes staff their content (a post a journalist uploads), and they read none of its answers to
+    # query with (audit L); a public one's recipients may be anyone, the sender too (scores in mail headers)
+    heard = hears_back(system, comp) if comp.get("audience") in ("internal", "partner") else frozenset()
+    asks = system.flows_out().get(comp.id, ())  # what the models it asks answer is no one's query
+    return bool(sources) and all(_silent(system.component(a)) or (heard and a in system.outside() and a not in heard)
+                                 for a in untrusted if not (a in asks and system.component(a).kind == "model"))
 
 
 def behind(system: System, comp: Component) -> tuple[Component, ...]:
@@ -205,6 +213,10 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         # camera); an insider, or one on our network or at the hardware, sends to internal services itself
         return system.memo(("api-anywhere", mid), lambda: any(
             _fits(system, c, mid) for c in system.components if c.kind in ("model", "llm-app")))
+    if mid in AT_THE_API and comp.kind == "service":
+        # its own findings (a flood, chaff): limited where someone queries it, not where only a scene, our own
+        # staff or the authors of what staff upload send to it
+        return not _fed_only_by_silent(system, comp)
     if mid in AT_THE_API and comp.kind in ("model", "llm-app"):
         # queried through a service or an app, or straight by a party that sends queries: a camera on the
         # road ('other') or a vendor's delivery sends none, and an upload service is there for training data;
