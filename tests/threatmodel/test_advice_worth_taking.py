@@ -131,3 +131,39 @@ def test_access_control_against_poisoning_goes_on_the_data_a_model_learns_from()
     assert ("AML.T0020", "AML.M0005") not in rows(trained("partner", []), "m")
     idle = rows(trained("partner", ["AML.M0005"]), "m")[("AML.T0020", "AML.M0005")]
     assert idle.in_place and not idle.prevents and "partner" in idle.idle
+
+
+def test_controls_held_on_the_model_file_stop_no_live_check_no_label_poisoning_and_no_tampered_library():
+    """Audit M (a card issuer's fraud model): access control on the weights at rest was credited against
+    checking crafted transactions on the live model and against poisoned dispute labels; an ensemble against
+    a tampered gradient-boosting library; provenance of disputes anyone files against eroding that set."""
+    s = system([{"id": "processors", "kind": "external", "actor": "partner"},
+                {"id": "auth-api", "kind": "service", "audience": "partner", "authentication": "mtls",
+                 "returns": "labels"},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us",
+                 "artifact_format": "joblib", "controls": ["AML.M0005", "AML.M0006"]},
+                {"id": "labels", "kind": "dataset", "source": "user-submitted", "writers": "public",
+                 "used_for": ["training"], "controls": ["AML.M0025"]},
+                {"id": "ring", "kind": "adversary", "actor": "criminal", "goals": ["fraud", "evade"],
+                 "access": ["query"]}],
+               [{"from": "processors", "to": "auth-api"}, {"from": "auth-api", "to": "m"},
+                {"from": "m", "to": "auth-api"}, {"from": "auth-api", "to": "processors"},
+                {"from": "labels", "to": "m"}])
+    got = rows(s, "m")
+    for technique, mid in (("AML.T0042", "AML.M0005"), ("AML.T0010.001", "AML.M0006")):
+        if (technique, mid) in got:
+            assert not got[technique, mid].prevents, (technique, mid)
+    assert ("AML.T0042", "AML.M0005") in got
+    poison = got.get(("AML.T0020", "AML.M0005"))
+    assert poison is None or poison.in_place_at != "m", poison  # the file's guard is no guard of the labels
+    eroded = rows(s, "labels").get(("AML.T0059", "AML.M0025"))
+    assert eroded is not None and eroded.in_place and not eroded.prevents
+
+
+def test_weights_anyone_may_download_are_not_told_to_be_locked_away():
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "m", "kind": "model", "task": "generation", "modality": "text", "trained_by": "us",
+                 "artifact_format": "safetensors", "properties": {"published": True}}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}])
+    assert not {k for k in rows(s, "m") if k[1] == "AML.M0005"}, rows(s, "m").keys()

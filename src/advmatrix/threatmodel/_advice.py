@@ -244,8 +244,9 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
         return _near(system, comp, "shipped", lambda c: c.kind == "model" and shipped(c))
     if mid in MEDIA_ONLY:  # a model that reads media: an intent classifier reading transcripts has no audio
         return _near(system, comp, "media", _reads_media) if comp.kind != "model" else _reads_media(comp)
-    if mid in ACCESS_AT_REST and comp.kind == "model" and comp.properties.get("on_device") is True:
-        return False  # weights on people's own machines are theirs to read
+    if mid in ACCESS_AT_REST and comp.kind == "model" and (
+            comp.properties.get("on_device") is True or (mid == "AML.M0005" and comp.properties.get("published"))):
+        return False  # weights on people's own machines, or published for anyone, are theirs to read
     if mid == "AML.M0005" and hosted_by_vendor(comp):
         return False  # a vendor's hosted model: no weights of it rest with us
     if mid in TOOL_CONTROLS and comp.kind == "llm-app":
@@ -299,8 +300,11 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
             lacking, held_at = _on_the_tools(system, mid, named) or (lacking, held_at)
             target = lacking[0] if lacking else target
-        # who may write the data a model learns from is checked where the data rest (audits J and L)
+        # who may write the data a model learns from is checked where the data rest (audits J and L), not on the
+        # model's own file (audit M)
         learnt = mid in TRAINING_DATA or (mid in ACCESS_AT_REST and technique_id == "AML.T0020")
+        if learnt and mid in ACCESS_AT_REST and held_at == comp.id and own_training_sets(system, comp):
+            held_at = None
         if held_at is None and learnt and comp.kind == "model" and target.id not in (
                 own := [c.id for c in own_training_sets(system, comp)]):
             # the data this model learns from: not a set that retrains another model beside it, nor the

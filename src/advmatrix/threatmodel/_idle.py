@@ -41,6 +41,10 @@ HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps
                                   ("AML.T0018.000", "AML.M0008"), ("AML.T0010.003", "AML.M0008"),
                                   ("AML.T0018.001", "AML.M0008")),
                                  "a backdoor or a targeted poison is made to pass a validation set"),
+                 # the live model answers the check of a crafted input: nothing at rest is touched (audit M)
+                 ("AML.T0042", "AML.M0005"): "the live model answers the check; nothing at rest is touched",
+                 # an ensemble runs on the same tampered framework or loader (audit M)
+                 ("AML.T0010.001", "AML.M0006"): "every model of the ensemble runs on the same tampered software",
                  # and it sees the file before release, not one swapped or laced with code after it (audit J)
                  **dict.fromkeys((("AML.T0018", "AML.M0008"), ("AML.T0018.002", "AML.M0008")),
                                  "validation before release does not see a file changed after it"),
@@ -67,8 +71,8 @@ THROUGH_INPUTS = ("AML.T0043", "AML.T0042", "AML.T0015", "AML.T0046", "AML.T0029
 #: the code a pickle runs on load, and a backdoor in the weights (AML.T0010.003), are its publisher's, and on
 #: a hub anyone may be that publisher: the hash proves only that the file is the one they published.
 PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0010", "AML.T0010.003"})
-#: Poisoning the data a model learns from, or the model through it.
-POISONING = frozenset({"AML.T0020", "AML.T0018.000", "AML.T0019"})
+#: Poisoning the data a model learns from, or the model through it, or eroding the set itself.
+POISONING = frozenset({"AML.T0020", "AML.T0018.000", "AML.T0019", "AML.T0059"})
 #: The techniques a pinned hash does not stop in a tool's package from a marketplace or a third party: the
 #: code the package runs is its publisher's (a poisoned tool, a malicious package, a compromised supplier).
 PACKAGERS_OWN = frozenset({"AML.T0010", "AML.T0010.005", "AML.T0011", "AML.T0011.001", "AML.T0011.002"})
