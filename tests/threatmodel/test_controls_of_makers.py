@@ -118,3 +118,19 @@ def test_no_query_limit_against_an_outsider_whose_content_staff_pass_on_and_who_
                       [*flows, *([{"from": "portal", "to": "social"}] if answered else [])])
     assert not {k for k in offered(desk(False)) if k[2] in ("AML.M0004", "AML.M0002")}, offered(desk(False))
     assert {k for k in offered(desk(True)) if k[2] == "AML.M0004"}
+
+
+def test_deepfake_detection_is_no_answer_to_evading_a_model_that_checks_no_identity():
+    # a speech recogniser, a ship detector, a landing-zone segmenter: an adversarial input is not a fake of
+    # anyone (audits G, L and O); a face or voice matcher is fooled by fakes
+    def reader(**facts):
+        return system([{"id": "users", "kind": "external", "actor": "user"},
+                       {"id": "api", "kind": "service", "audience": "public", "returns": "labels"},
+                       {"id": "m", "kind": "model", "task": "classification", "modality": "audio", "trained_by": "us",
+                        **facts}],
+                      [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"},
+                       {"from": "api", "to": "users"}])
+    plain = {k for k in offered(reader()) if k[0] == "m" and k[2] == "AML.M0034"}
+    assert not plain, plain
+    matcher = {k for k in offered(reader(properties={"verifies_identity": True})) if k[2] == "AML.M0034"}
+    assert ("m", "AML.T0015", "AML.M0034") in matcher

@@ -376,6 +376,9 @@ def _nothing_to_act_on(system: System, comp: Component, mid: str, technique_id: 
         # others; what goes back to the one who asked is carried off by the adversary to victims nothing here
         # reaches (a cloned voice). Our staff who load a model file (AML.T0011) are ours to train all the same.
         return not any(c.kind == "service" and c.get("relays") is True for c in system.downstream_of(comp))
+    if mid in MEDIA_ONLY and technique_id == "AML.T0015" and comp.kind == "model" \
+            and comp.properties.get("verifies_identity") is not True and mid not in comp.controls:
+        return True  # an input crafted to evade a recogniser or a detector is no fake of anyone (audits G, L, O)
     if mid in OURS_TO_PUBLISH and technique_id in BASE_IS_PUBLIC and comp.kind == "model" and (
             comp.get("trained_by") == "open-source" or comp.get("source") in ("huggingface", "model-hub")):
         return True  # what is downloaded is the public base, not our tune of it: not ours to hold back
