@@ -100,3 +100,13 @@ def test_weights_in_hardware_we_put_in_the_field_are_taken_from_it_not_from_our_
     got = found(s, "m")
     assert ({"AML.T0025", "AML.T0007"} <= got) is on_our_servers, got
     assert on_our_servers or not {"AML.T0025", "AML.T0007"} & got
+
+
+def test_weights_we_publish_are_downloaded_not_stolen():
+    # audit M: a code model whose fine-tuned weights are on a public hub got theft from our servers, likely
+    def model(published):
+        return system([{"id": "m", "kind": "model", "task": "generation", "modality": "text", "trained_by": "us",
+                        "artifact_format": "safetensors", "properties": {"published": published}}])
+    assert {"AML.T0025", "AML.T0007", "AML.T0035"} <= found(model(False), "m")
+    assert not {"AML.T0025", "AML.T0007", "AML.T0035"} & found(model(True), "m")
+    assert "AML.T0044" in found(model(True), "m")  # full access is anyone's
