@@ -239,3 +239,25 @@ def test_harm_through_an_llm_app_or_its_tools_takes_a_step_that_steers_or_drives
     assert lured is None or not {"bot", "refund"} & set(lured[-1]), lured
     steered = walk(("AML.T0051.000", "AML.T0053", "AML.T0048.000"))
     assert steered is not None and {"bot", "refund"} & set(steered[-1]), steered
+
+
+@pytest.mark.parametrize(("goals", "props", "ends"), [
+    ("[impersonate, fraud]", "", False),  # passing a pre-screen poses as no one and moves no money
+    ("[impersonate]", ", properties: {verifies_identity: true}", True),  # a face or voice check: it does
+    ("[fraud]", ", properties: {financial: true}", True),  # a fraud model's approvals move money
+    ("[evade]", "", True)])
+def test_evading_a_model_ends_a_path_only_for_goals_it_serves_there(goals, props, ends):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    s = load_system_text(
+        "name: t\ncomponents:\n  - {id: candidates, kind: external, actor: user}\n"
+        "  - {id: api, kind: service, audience: public, returns: labels}\n"
+        f"  - {{id: judge, kind: model, task: classification, modality: text, trained_by: us{props}}}\n"
+        f"  - {{id: scammer, kind: adversary, actor: criminal, goals: {goals}, access: [query]}}\n"
+        "flows: [{from: candidates, to: api}, {from: api, to: judge}, {from: judge, to: api},"
+        " {from: api, to: candidates}]\n")
+    p = predict(s)
+    assert "AML.T0015" in p.technique_ids
+    walk = walker(s, p, adversary=s.component("scammer"))
+    assert (walk(("AML.T0043.003", "AML.T0015")) is not None) is ends

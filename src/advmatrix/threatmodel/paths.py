@@ -221,6 +221,8 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             if family(t) in CONSEQUENCES and not any(family(u) in STEERS or family(u) in DRIVES for u in ids[:i]):
                 # harm done through an LLM app or its tools is done by steering it, or by holding its strings
                 here = {c for c in here if system.component(c).kind not in ("llm-app", "tool")}
+            if t == EVADE and i == len(ids) - 1 and adversary is not None:
+                here = {c for c in here if _evading_serves(system.component(c), adversary)}
             if t == TRIGGER and not any(u in PLANTS or family(u) in PLANTS for u in ids[:i]) \
                     and not access & {"supply-chain", "insider", "network"}:
                 return None  # a trigger no earlier step planted, and no hand where one could be
@@ -256,6 +258,21 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
 #: Besides the steps that steer an LLM app (:data:`._reach.STEERS`), those that drive it: its tools invoked,
 #: its supply chain, model or data tampered with, a user's account taken over to ask it.
 DRIVES = frozenset({"AML.T0053", "AML.T0010", "AML.T0018", "AML.T0020", "AML.T0012", "AML.T0011", "AML.T0050"})
+
+
+#: Evading a model, as a goal: it serves evading or manipulating anywhere, but impersonating someone only
+#: where the model checks who people are, and fraud only where it moves money or checks who they are
+#: (audit O: passing a recruiting bot's pre-screen was drawn as impersonation and fraud).
+EVADE = "AML.T0015"
+
+
+def _evading_serves(comp: Component, adversary: Component) -> bool:
+    """Whether evading ``comp`` ends a path for ``adversary``'s goals (see :data:`EVADE`)."""
+    goals = set(adversary.get("goals") or ())
+    if not goals or goals & {"evade", "manipulate"} or comp.kind == "adversary":
+        return True
+    identity = comp.properties.get("verifies_identity") is True
+    return identity or ("fraud" in goals and comp.properties.get("financial") is True)
 
 
 #: Presenting a planted trigger, and the steps that plant one (poisoned data or weights, a published or
