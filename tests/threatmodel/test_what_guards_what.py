@@ -1023,16 +1023,20 @@ def test_approval_by_the_one_who_asked_stops_no_adversary_who_asks(approver, sen
 def test_a_tool_that_reads_only_the_askers_own_records_has_its_permissions_set(per_user, held):
     # a refund tool capped and bound to the asker's orders, beside an order lookup that reads only the asker's
     # own: tool permissions are set on every tool the finding names (audit K)
-    lookup = {"id": "orders", "kind": "tool", "side_effects": "read", **({"per_user": per_user} if per_user else {})}
+    lookup = {"id": "orders", "kind": "tool", "side_effects": "read", "sensitive": True,
+              **({"per_user": per_user} if per_user else {})}
     s = system([{"id": "customers", "kind": "external", "actor": "user"},
                 {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"},
                 {"id": "bot", "kind": "llm-app", "system_prompt": True, "tools": ["orders", "refund"]},
                 lookup, {"id": "refund", "kind": "tool", "side_effects": "write", "controls": ["AML.M0028"]}],
                [{"from": "customers", "to": "chat"}, {"from": "chat", "to": "bot"}, {"from": "bot", "to": "chat"},
                 {"from": "chat", "to": "customers"}])
-    permissions = [m for f in predict(s).findings if f.component == "bot" and f.technique_id == "AML.T0053"
-                   for m in f.mitigations if m.id == "AML.M0028"]
-    assert permissions and all(m.in_place is held for m in permissions), permissions
+    permissions = {f.technique_id: m for f in predict(s).findings if f.component == "bot"
+                   for m in f.mitigations if m.id == "AML.M0028"}
+    # what it is made to do through its tools is checked where they act: the capped refund tool holds it
+    assert permissions["AML.T0053"].in_place
+    # what it collects through them is limited where they read: by the lookup's own scope
+    assert permissions["AML.T0085.001"].in_place is held, permissions
 
 
 def test_a_registry_that_signs_the_weights_it_pushes_vouches_for_no_framework_or_training_data():
@@ -1066,3 +1070,22 @@ def test_what_we_publish_about_our_tune_does_not_hide_the_public_base_it_came_fr
     base = {k for k in got if k[0] == "m" and k[1] in ("AML.T0002.001", "AML.T0005.002")}
     assert {k[1] for k in base}, got.keys()
     assert not {k for k in base if k[2] in ("AML.M0000", "AML.M0001")}, base
+
+
+def test_checking_what_an_acting_tool_is_asked_to_do_needs_no_check_of_the_lookup_beside_it():
+    # the robots' dispatch tool validates every task it is given; the stock lookup only reads (audit N)
+    s = system([{"id": "staff", "kind": "external", "actor": "user"},
+                {"id": "slack", "kind": "service", "audience": "internal", "authentication": "oauth",
+                 "returns": "text", "controls": ["AML.M0019"]},
+                {"id": "planner", "kind": "llm-app", "system_prompt": True, "tools": ["lookup", "dispatch"],
+                 "autonomy": "autonomous"},
+                {"id": "lookup", "kind": "tool", "side_effects": "read"},
+                {"id": "dispatch", "kind": "tool", "side_effects": "write", "controls": ["AML.M0033"]}],
+               [{"from": "staff", "to": "slack"}, {"from": "slack", "to": "planner"},
+                {"from": "planner", "to": "slack"}, {"from": "slack", "to": "staff"}])
+    found = {(f.technique_id, m.id): m for f in predict(s).findings if f.component == "planner"
+             for m in f.mitigations}
+    assert found[("AML.T0053", "AML.M0033")].in_place
+    # the staff a sign-in admits are the ones who type to it: access control stops none of their prompts
+    typed = found.get(("AML.T0051.000", "AML.M0019"))
+    assert typed is None or not typed.prevents, typed

@@ -298,7 +298,7 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         lacking = [t for t, h in held if h is None]
         target, held_at = (lacking[0], None) if lacking else held[0]
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
-            lacking, held_at = _on_the_tools(system, mid, named) or (lacking, held_at)
+            lacking, held_at = _on_the_tools(system, mid, named, technique_id) or (lacking, held_at)
             target = lacking[0] if lacking else target
         # who may write the data a model learns from is checked where the data rest (audits J and L), not on the
         # model's own file (audit M)
@@ -472,6 +472,8 @@ def _training_sets_by_model(system: System) -> dict[str, tuple[Component, ...]]:
 #: rights trimmed): listed on a tool, they count for a finding of its app only when every tool the
 #: finding's reason names lists them.
 PER_TOOL = frozenset({"AML.M0029", "AML.M0028", "AML.M0030", "AML.M0033"})
+#: What an app is made to do with its tools: invoking them, sending data out, destroying data through them.
+ACTS_THROUGH_TOOLS = frozenset({"AML.T0053", "AML.T0086", "AML.T0101"})
 #: Controls of an agent's tools (their permissions, approving their actions, calling none on untrusted data):
 #: nothing to set on an app that calls no tools.
 TOOL_CONTROLS = frozenset({"AML.M0028", "AML.M0029", "AML.M0030"})
@@ -480,12 +482,14 @@ APPROVAL = "AML.M0029"
 PERMISSIONS = "AML.M0028"
 
 
-def _on_the_tools(system: System, mid: str, named: frozenset[str]) -> tuple[list[Component], str | None] | None:
+def _on_the_tools(system: System, mid: str, named: frozenset[str],
+                  technique_id: str = "") -> tuple[list[Component], str | None] | None:
     """For an app's finding that names tools, where ``mid`` stands when set per tool: (the named tools that
     lack it, None), or ([the first], its id) when all hold it; ``None`` when no named tool holds it."""
     tools = [c for c in system.components if c.id in named and c.kind == "tool"]
-    if mid == APPROVAL:
-        # a person approves actions: a tool that only reads (a news lookup) takes none, so it need not wait
+    if mid == APPROVAL or (mid in PER_TOOL and technique_id in ACTS_THROUGH_TOOLS):
+        # what its tools are made to do is checked where they act: a lookup that only reads acts on nothing
+        # (and a person approves actions: a tool that only reads, a news lookup, takes none to wait for)
         acting = [t for t in tools if t.get("side_effects") not in ("none", "read")]
         tools = acting or tools
     def has(t: Component) -> bool:  # a tool that reaches only the asker's own records has its permissions set

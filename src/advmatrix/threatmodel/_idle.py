@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._components import RATE_LIMIT
 from ._direct import direct_entries
-from ._placement import door
+from ._placement import TYPED, door
 from .system import Component, System
 
 __all__ = [
@@ -104,6 +104,9 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
         # checking who may call keeps out only those who cannot become a caller: not where anyone can, nor
         # an adversary that already is one (a customer, an insider: audits A and G)
         gate = system.component(held_at)
+        if technique_id in TYPED:
+            # those it admits are the ones who type to the app (staff over a sign-in, a phished account: audit N)
+            return f"{gate.id} admits the people who type to it: their prompts are what it lets in"
         if comp.kind == "model" and technique_id.startswith(THROUGH_INPUTS) and gate.id != comp.id \
                 and gate.kind == "service" and not door(system, gate):
             # a gate no outsider passes (a scheduled job reading the records system) checks the service that
