@@ -165,9 +165,14 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
     if most is not None and free:
         # A short list folds the free properties into one line of names: they are hints to check, not
         # gaps, and which component each could apply to is in the reports.
-        names = sorted({g.field.split(".", 1)[1] for g in free})
-        out.append(f"free properties the rules read, unset on some components (read as no there): {', '.join(names)}; "
-                   "set those that hold (docs/threatmodel-system.md; which components, in the reports).")
+        # each named with the components it is unset on (a card issuer's `financial` went unnoticed: audit M)
+        where: dict[str, list[str]] = {}
+        for g in free:
+            where.setdefault(g.field.split(".", 1)[1], []).append(g.component)
+        names = [f"{name} ({', '.join(comps[:3])}{f' and {len(comps) - 3} more' if len(comps) > 3 else ''})"
+                 for name, comps in sorted(where.items())]
+        out.append(f"free properties the rules read, unset on some components (read as no there): {'; '.join(names)}; "
+                   "set those that hold (docs/threatmodel-system.md; all of them in the reports).")
         hedges = [g for g in free if g.removes][:most]
         if hedges:
             out.append("saying false, where it holds, would rule out: " + "; ".join(
