@@ -134,3 +134,24 @@ def test_deepfake_detection_is_no_answer_to_evading_a_model_that_checks_no_ident
     assert not plain, plain
     matcher = {k for k in offered(reader(properties={"verifies_identity": True})) if k[2] == "AML.M0034"}
     assert ("m", "AML.T0015", "AML.M0034") in matcher
+
+
+def test_deepfake_detection_is_no_answer_to_phishing_in_an_apps_text_replies():
+    # an agent whose replies turn into phishing writes text: there is no fake to detect in it (audits J and M);
+    # one that speaks through a voice model it calls may fake a voice
+    def agent(voice):
+        comps = [{"id": "users", "kind": "external", "actor": "user"},
+                 {"id": "web", "kind": "service", "audience": "public", "returns": "text"},
+                 {"id": "ocr", "kind": "model", "task": "text-recognition", "modality": "image", "outputs": ["text"]},
+                 {"id": "bot", "kind": "llm-app", "system_prompt": True, "renders_markdown": True}]
+        flows = [{"from": "users", "to": "web"}, {"from": "web", "to": "ocr"}, {"from": "ocr", "to": "web"},
+                 {"from": "web", "to": "bot"}, {"from": "bot", "to": "web"}, {"from": "web", "to": "users"}]
+        if voice:
+            comps.append({"id": "voice", "kind": "model", "task": "generation", "modality": "text",
+                          "outputs": ["audio"]})
+            flows += [{"from": "bot", "to": "voice"}, {"from": "voice", "to": "web"}]
+        return system(comps, flows)
+    got = offered(agent(False))
+    assert ("bot", "AML.T0052", "AML.M0018") in got  # the finding stands, with training its readers
+    assert not {k for k in got if k[0] == "bot" and k[1].startswith("AML.T0052") and k[2] == "AML.M0034"}
+    assert ("bot", "AML.T0052", "AML.M0034") in offered(agent(True))

@@ -27,6 +27,7 @@ from ._placement import (
     places,
     shipped,
 )
+from ._tools import APPROVAL, PER_TOOL, TOOL_CONTROLS, on_the_tools
 from .rules import Rule
 from .system import Component, System
 
@@ -298,7 +299,7 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         lacking = [t for t, h in held if h is None]
         target, held_at = (lacking[0], None) if lacking else held[0]
         if held_at is None and mid in PER_TOOL and comp.kind == "llm-app":
-            lacking, held_at = _on_the_tools(system, mid, named, technique_id) or (lacking, held_at)
+            lacking, held_at = on_the_tools(system, mid, named, technique_id) or (lacking, held_at)
             target = lacking[0] if lacking else target
         # who may write the data a model learns from is checked where the data rest (audits J and L), not on the
         # model's own file (audit M)
@@ -376,6 +377,10 @@ def _nothing_to_act_on(system: System, comp: Component, mid: str, technique_id: 
         # others; what goes back to the one who asked is carried off by the adversary to victims nothing here
         # reaches (a cloned voice). Our staff who load a model file (AML.T0011) are ours to train all the same.
         return not any(c.kind == "service" and c.get("relays") is True for c in system.downstream_of(comp))
+    if mid in MEDIA_ONLY and technique_id.startswith("AML.T0052") and comp.kind == "llm-app" and not any(
+            set(c.get("outputs") or ()) & {"image", "audio", "video"}
+            for c in (system.component(b) for b in system.flows_out().get(comp.id, ())) if c.kind == "model"):
+        return True  # an app's replies turned phishing are text: no fake to detect (audits J, M), bar a voice it calls
     if mid in MEDIA_ONLY and technique_id == "AML.T0015" and comp.kind == "model" \
             and comp.properties.get("verifies_identity") is not True and mid not in comp.controls:
         return True  # an input crafted to evade a recogniser or a detector is no fake of anyone (audits G, L, O)
@@ -466,37 +471,3 @@ def _training_sets_by_model(system: System) -> dict[str, tuple[Component, ...]]:
                 else:
                     todo.append(n)
     return {m: tuple(sorted(ds, key=lambda c: system.position(c.id))) for m, ds in out.items()}
-
-
-#: Agent controls that can be set per tool (a person approves payments, not page loads; one tool's
-#: rights trimmed): listed on a tool, they count for a finding of its app only when every tool the
-#: finding's reason names lists them.
-PER_TOOL = frozenset({"AML.M0029", "AML.M0028", "AML.M0030", "AML.M0033"})
-#: What an app is made to do with its tools: invoking them, sending data out, destroying data through them.
-ACTS_THROUGH_TOOLS = frozenset({"AML.T0053", "AML.T0086", "AML.T0101"})
-#: Controls of an agent's tools (their permissions, approving their actions, calling none on untrusted data):
-#: nothing to set on an app that calls no tools.
-TOOL_CONTROLS = frozenset({"AML.M0028", "AML.M0029", "AML.M0030"})
-#: Human In-the-Loop for AI Agent Actions; AI Agent Tools Permissions Configuration.
-APPROVAL = "AML.M0029"
-PERMISSIONS = "AML.M0028"
-
-
-def _on_the_tools(system: System, mid: str, named: frozenset[str],
-                  technique_id: str = "") -> tuple[list[Component], str | None] | None:
-    """For an app's finding that names tools, where ``mid`` stands when set per tool: (the named tools that
-    lack it, None), or ([the first], its id) when all hold it; ``None`` when no named tool holds it."""
-    tools = [c for c in system.components if c.id in named and c.kind == "tool"]
-    if mid == APPROVAL or (mid in PER_TOOL and technique_id in ACTS_THROUGH_TOOLS):
-        # what its tools are made to do is checked where they act: a lookup that only reads acts on nothing
-        # (and a person approves actions: a tool that only reads, a news lookup, takes none to wait for)
-        acting = [t for t in tools if t.get("side_effects") not in ("none", "read")]
-        tools = acting or tools
-    def has(t: Component) -> bool:  # a tool that reaches only the asker's own records has its permissions set
-        return holds(t, mid) or (mid == PERMISSIONS and t.get("per_user") is True)
-    if not any(has(t) for t in tools):
-        return None
-    lacking = [t for t in tools if not has(t)]
-    return (lacking, None) if lacking else ([tools[0]], tools[0].id)
-
-
