@@ -167,3 +167,17 @@ def test_weights_anyone_may_download_are_not_told_to_be_locked_away():
                  "artifact_format": "safetensors", "properties": {"published": True}}],
                [{"from": "users", "to": "api"}, {"from": "api", "to": "m"}, {"from": "m", "to": "api"}])
     assert not {k for k in rows(s, "m") if k[1] == "AML.M0005"}, rows(s, "m").keys()
+
+
+def test_access_control_at_rest_is_advised_where_the_weights_rest():
+    # the scoring job loads the model from a registry: that is where its file can be swapped or taken (audit J)
+    s = system([{"id": "registry", "kind": "service", "audience": "internal", "authentication": "mtls",
+                 "returns": "none"},
+                {"id": "m", "kind": "model", "task": "classification", "modality": "tabular", "trained_by": "us",
+                 "artifact_format": "joblib"},
+                {"id": "crew", "kind": "adversary", "actor": "criminal", "goals": ["manipulate", "compromise"],
+                 "access": ["network"]}],
+               [{"from": "registry", "to": "m", "trusted": True}])
+    got = rows(s, "m")
+    at_rest = {t: m for (t, mid), m in got.items() if mid == "AML.M0005" and t in ("AML.T0018", "AML.T0025")}
+    assert at_rest and all(m.component == "registry" and not m.in_place for m in at_rest.values()), at_rest

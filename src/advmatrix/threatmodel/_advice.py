@@ -16,7 +16,9 @@ from ._direct import hears_back
 from ._idle import idle_reason
 from ._placement import (
     ASKS_NOTHING,
+    AT_REST_GUARDS,
     AT_THE_API,
+    deliverers,
     delivers_only,
     front_bits,
     holder,
@@ -322,6 +324,11 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
                 target, lacking = sets[0], sets[:1]
                 if holds(target, mid):  # the training set already has it: in place there
                     held_at, lacking = target.id, []
+        if held_at is None and mid == "AML.M0005" and comp.kind == "model" and technique_id in AT_REST_GUARDS \
+                and not shipped(comp):
+            # where the weights rest: the registries that deliver them (audit J), not the model that loads them
+            rests = [c for c in deliverers(system, comp) if c.kind == "service" and not holds(c, mid)]
+            target, lacking = (rests[0], rests) if rests else (target, lacking)
         # (not for a model that is the control itself, a deepfake detector: what is beside it is no way around)
         if held_at is None and comp.kind != "adversary" and holds(target, mid) and not is_the_control(target, mid):
             # held where it was advised, but another way in passes nothing that holds it (a scraper feeding the

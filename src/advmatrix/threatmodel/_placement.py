@@ -16,8 +16,8 @@ from ._components import ALSO_HOLDS, IMPLIED_CONTROLS
 from ._direct import STORES, answered_walk
 from .system import Component, System, is_entry, is_training_data
 
-__all__ = ["AT_THE_API", "delivers_only", "door", "front_bits", "holder", "holds", "in_front", "is_the_control",
-           "places", "query_gates", "shipped"]
+__all__ = ["AT_REST_GUARDS", "AT_THE_API", "deliverers", "delivers_only", "door", "front_bits", "holder", "holds",
+           "in_front", "is_the_control", "places", "query_gates", "shipped"]
 
 
 def delivers_only(system: System, comp: Component) -> bool:
@@ -300,15 +300,19 @@ def _file_check(system: System, model: Component, mid: str) -> str | None:
     every one of them holds it, else None. What delivers a file feeds the model straight: a vendor or partner
     (a hub), or an internal service that answers nothing (a registry). A user's queries carry no weights, so
     a public API in front is no way around a hub's scan."""
-    into = system.flows_into()
-    sources = [system.component(a) for a in into.get(model.id, ())]
-    # an internal endpoint that answers nothing and that no outside party feeds: a camera's feed carries
-    # the scene, not weights
-    delivering = [c for c in sources if (c.kind == "external" and c.get("actor") in ("vendor", "partner"))
-                  or (c.kind == "service" and c.get("returns") == "none" and c.get("audience") == "internal"
-                      and not system.fed_by_outside(c.id))]
+    delivering = deliverers(system, model)
     held = [c for c in delivering if holds(c, mid)]
     return held[0].id if held and len(held) == len(delivering) else None
+
+
+def deliverers(system: System, model: Component) -> list[Component]:
+    """What delivers ``model``'s file: a vendor or partner feeding it straight (a hub), or an internal service
+    that answers nothing and that no outside party feeds (a registry; a camera's feed carries the scene, not
+    weights)."""
+    sources = [system.component(a) for a in system.flows_into().get(model.id, ())]
+    return [c for c in sources if (c.kind == "external" and c.get("actor") in ("vendor", "partner"))
+            or (c.kind == "service" and c.get("returns") == "none" and c.get("audience") == "internal"
+                and not system.fed_by_outside(c.id))]
 
 
 #: Controls that also act on what a model writes (a guardrail after a generator, filtering its images).
