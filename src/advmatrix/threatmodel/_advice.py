@@ -142,16 +142,19 @@ def _silent(comp: Component) -> bool | None:
 def _fed_only_by_silent(system: System, comp: Component) -> bool:
     """Whether every flow into ``comp`` comes straight from an outside party that sends no queries, or over a
     flow marked trusted (our sonographer's probe: what passes it is not the adversary's to send), or from an
-    outside party none of its answers are drawn going to."""
-    sources = system.flows_into().get(comp.id, ())
-    untrusted = system.flows_into(untrusted=True).get(comp.id, ())
-    # nor, behind a door outsiders cannot use (internal, partner), one whose answers are drawn going to others
-    # only: it passes staff their content (a post a journalist uploads), and they read none of its answers to
-    # query with (audit L); a public one's recipients may be anyone, the sender too (scores in mail headers)
-    heard = hears_back(system, comp) if comp.get("audience") in ("internal", "partner") else frozenset()
-    asks = system.flows_out().get(comp.id, ())  # what the models it asks answer is no one's query
-    return bool(sources) and all(_silent(system.component(a)) or (heard and a in system.outside() and a not in heard)
-                                 for a in untrusted if not (a in asks and system.component(a).kind == "model"))
+    outside party none of its answers are drawn going to (answered once per component: every finding asks)."""
+    def compute() -> bool:
+        sources = system.flows_into().get(comp.id, ())
+        untrusted = system.flows_into(untrusted=True).get(comp.id, ())
+        # nor, behind a door outsiders cannot use (internal, partner), one whose answers are drawn going to others
+        # only: it passes staff their content (a post a journalist uploads), and they read none of its answers to
+        # query with (audit L); a public one's recipients may be anyone, the sender too (scores in mail headers)
+        heard = hears_back(system, comp) if comp.get("audience") in ("internal", "partner") else frozenset()
+        asks = frozenset(system.flows_out().get(comp.id, ()))  # what the models it asks answer is no one's query
+        outside = system.outside()
+        return bool(sources) and all(_silent(system.component(a)) or (heard and a in outside and a not in heard)
+                                     for a in untrusted if not (a in asks and system.component(a).kind == "model"))
+    return system.memo(("fed-only-by-silent", comp.id), compute)
 
 
 def behind(system: System, comp: Component) -> tuple[Component, ...]:
