@@ -505,3 +505,20 @@ def test_no_question_is_asked_that_the_stated_facts_already_answer():
     assert ("api", "open_signup") not in asked
     assert not {("lock", "browses"), ("clauses", "browses")} & asked, asked
     assert ("search", "browses") in asked  # where nothing says what it reads, it may be the web
+
+
+def test_what_an_apps_language_model_writes_is_not_asked():
+    # the LLM an app prompts writes the app's text; asking whether it makes images is noise (audits L and O),
+    # while a text model served straight to callers may be an image generator whose outputs were left out
+    from advmatrix.threatmodel.gaps import unstated
+
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "app", "kind": "llm-app", "system_prompt": True},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text"},
+                {"id": "gen", "kind": "model", "task": "generation", "modality": "text"}],
+               [{"from": "users", "to": "api"}, {"from": "api", "to": "app"}, {"from": "app", "to": "api"},
+                {"from": "app", "to": "llm"}, {"from": "llm", "to": "app"}, {"from": "api", "to": "gen"},
+                {"from": "gen", "to": "api"}, {"from": "api", "to": "users"}])
+    asked = {g.component for g in unstated(s) if g.field == "outputs"}
+    assert "llm" not in asked and "gen" in asked, asked

@@ -107,11 +107,15 @@ def _type_values(comp: Component, name: str) -> list[Any] | None:
 def _moot(system: System, comp: Component, name: str) -> bool:
     """Whether other stated fields already answer ``name`` (no value is left to state): a model trained here
     from scratch has no base model; a vendor-hosted one is not shipped, run on our hardware or in our images;
-    field hardware is not users' devices; a text model senses nothing physical and checks no face or voice; a
-    service that asks for no account has no sign-up; a tool that moves things in the world, or whose only
-    source is drawn over trusted flows, reads no web pages."""
+    field hardware is not users' devices; a text model senses nothing physical and checks no face or voice, and
+    one an app prompts (or a translator) writes text; a service that asks for no account has no sign-up; a tool
+    that moves things in the world, or whose only source is drawn over trusted flows, reads no web pages."""
     if name == "open_signup" and comp.get("authentication") == "none":
         return True
+    if name == "outputs" and comp.kind == "model" and comp.get("modality") == "text" and (
+            comp.get("task") == "translation" or (comp.get("task") == "generation" and any(
+                system.component(a).kind == "llm-app" for a in system.flows_into().get(comp.id, ())))):
+        return True  # the language model an app prompts writes the app's text (audits L and O)
     if name == "browses" and comp.kind == "tool":
         # (the app's own calls to it aside: they carry its arguments, not pages)
         drawn = [a for a in system.flows_into().get(comp.id, ()) if system.component(a).kind != "llm-app"]
