@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kb import bundled
-from . import _idle
 from ._direct import hears_back
-from ._idle import idle_reason
+from ._idle import ADMITS, THROUGH_INPUTS, idle_reason
 from ._placement import (
     ASKS_NOTHING,
     AT_REST_GUARDS,
@@ -29,7 +28,7 @@ from ._placement import (
     places,
     shipped,
 )
-from ._tools import APPROVAL, PER_TOOL, TOOL_CONTROLS, on_the_tools
+from ._tools import APPROVAL, PER_TOOL, TOOL_CONTROLS, acts, on_the_tools
 from .rules import Rule
 from .system import Component, System
 
@@ -258,7 +257,7 @@ def _fits(system: System, comp: Component, mid: str) -> bool:
     if mid in TOOL_CONTROLS and comp.kind == "llm-app":
         # an agent's tool settings need tools, and a person approves actions: not a lookup that only reads
         tools = [system.component(t) for t in comp.get("tools") or ()]
-        return any(mid != APPROVAL or t.get("side_effects") not in ("none", "read") for t in tools)
+        return any(mid != APPROVAL or acts(t) for t in tools)
     if mid in OURS_TO_PUBLISH and comp.kind == "model":
         # limiting what we publish about a model is ours to do only for a model we made or tuned, and holding
         # back its files not for one whose release is the point (open weights)
@@ -363,9 +362,6 @@ AROUND_THE_MODEL = frozenset({"AML.M0006", "AML.M0010", "AML.M0015", "AML.M0019"
 #: Generative AI Model Alignment: done to a model while it is trained or tuned, so for an app's finding it goes
 #: on the model the app calls (and counts there), not on the app.
 ALIGNMENT = "AML.M0022"
-#: Control Access to AI Models and Data in Production, and the techniques done through a model's inputs.
-ADMITS = _idle.ADMITS
-THROUGH_INPUTS = _idle.THROUGH_INPUTS
 
 
 #: Acquiring the public model, or using it as a ready-made proxy: for a model tuned from a hub's, the public base.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._components import RATE_LIMIT
 from ._direct import direct_entries
 from ._placement import TYPED, door
+from ._tools import APPROVAL
 from .system import Component, System
 
 __all__ = [
@@ -58,8 +59,6 @@ HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps
                                  "instructions in the prompt are what a steering injection overrides")}
 
 
-#: Human In-the-Loop for AI Agent Actions.
-APPROVAL = "AML.M0029"
 #: Control Access to AI Models and Data in Production, and the adversary's access that passes it as of right.
 ADMITS = "AML.M0019"
 MEMBERS = frozenset({"account", "insider"})

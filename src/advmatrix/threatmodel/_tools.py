@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._placement import holds
 from .system import Component, System
 
-__all__ = ["ACTS_THROUGH_TOOLS", "APPROVAL", "PERMISSIONS", "PER_TOOL", "TOOL_CONTROLS", "on_the_tools"]
+__all__ = ["ACTS_THROUGH_TOOLS", "APPROVAL", "PERMISSIONS", "PER_TOOL", "TOOL_CONTROLS", "acts", "on_the_tools"]
 
 #: Agent controls that can be set per tool (a person approves payments, not page loads; one tool's
 #: rights trimmed): listed on a tool, they count for a finding of its app only when every tool the
@@ -25,6 +25,11 @@ APPROVAL = "AML.M0029"
 PERMISSIONS = "AML.M0028"
 
 
+def acts(tool: Component) -> bool:
+    """Whether ``tool`` does something beyond reading: an action a person could approve, or its arguments check."""
+    return tool.get("side_effects") not in ("none", "read")
+
+
 def on_the_tools(system: System, mid: str, named: frozenset[str],
                   technique_id: str = "") -> tuple[list[Component], str | None] | None:
     """For an app's finding that names tools, where ``mid`` stands when set per tool: (the named tools that
@@ -33,7 +38,7 @@ def on_the_tools(system: System, mid: str, named: frozenset[str],
     if mid == APPROVAL or (mid in PER_TOOL and technique_id in ACTS_THROUGH_TOOLS):
         # what its tools are made to do is checked where they act: a lookup that only reads acts on nothing
         # (and a person approves actions: a tool that only reads, a news lookup, takes none to wait for)
-        acting = [t for t in tools if t.get("side_effects") not in ("none", "read")]
+        acting = [t for t in tools if acts(t)]
         tools = acting or tools
     def has(t: Component) -> bool:  # a tool that reaches only the asker's own records has its permissions set
         return holds(t, mid) or (mid == PERMISSIONS and t.get("per_user") is True)
