@@ -291,7 +291,7 @@ WEIGHTS_IN_HAND = frozenset({"AML.T0044", "AML.T0035", "AML.T0025", "AML.T0048.0
 #: Black-box optimisation and transfer from a stand-in, and the steps that take the model's own weights (not a
 #: public base or a copy made from its answers, both stand-ins): with the weights in hand the attack is white-box.
 BLACK_BOX = frozenset({"AML.T0043.001", "AML.T0043.002"})
-TAKEN = frozenset({"AML.T0044", "AML.T0035", "AML.T0025", "AML.T0048.004"})
+TAKEN = WEIGHTS_IN_HAND - {"AML.T0002.001", "AML.T0024.002"}
 
 
 def _weights_public(comp: Component) -> bool:
