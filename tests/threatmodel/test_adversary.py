@@ -475,3 +475,34 @@ def test_a_query_passed_on_by_a_public_service_reaches_through_an_internal_one_b
         == ["scorer"]
     # the staff API an outside party calls itself stays closed to them
     assert predict(load_system_text(with_adversary(ANALYSTS, access="query")), rules).findings == ()
+
+
+@pytest.mark.parametrize(("access", "flooded"),
+                         [(["network"], True), (["insider"], True), (["public", "query"], False)])
+def test_a_crew_inside_can_flood_an_internal_job_no_outsider_reaches(access, flooded):
+    # bedside monitors feed an hourly scoring job only the hospital network reaches; every alert waits on it
+    s = load_system_text(textwrap.dedent(f"""
+        name: ward
+        components:
+          - {{id: monitors, kind: service, audience: internal, authentication: none, returns: none}}
+          - {{id: scoring-job, kind: service, audience: internal, returns: scores}}
+          - {{id: sepsis-model, kind: model, task: classification, modality: tabular, trained_by: us}}
+          - {{id: clinicians, kind: external, actor: user}}
+          - {{id: crew, kind: adversary, actor: criminal, goals: [disrupt], access: {access}}}
+        flows:
+          - {{from: monitors, to: scoring-job, trusted: true}}
+          - {{from: scoring-job, to: sepsis-model}}
+          - {{from: sepsis-model, to: scoring-job}}
+          - {{from: scoring-job, to: clinicians}}
+        """))
+    got = {f.component for f in predict(s).findings if f.technique_id == "AML.T0029"}
+    assert ("scoring-job" in got) is flooded
+    assert "crew" in got  # what the crew wants, wherever it lands
+
+
+@pytest.mark.parametrize(("access", "lures"), [("[physical]", False), ("[physical, query]", True), ("[content]", True)])
+def test_a_thief_who_only_walks_up_to_the_camera_sends_no_lures(access, lures):
+    # a printed mat fools the camera; no message or look-alike site is part of that
+    got = predict(load_system_text(with_adversary(CAMERA, actor="criminal", goals="[evade, fraud]", access=access)))
+    for tid in ("AML.T0052", "AML.T0008.002"):
+        assert ("intruder" in got.components_for(tid)) is lures, tid

@@ -298,11 +298,19 @@ def test_an_app_behind_an_endpoint_that_answers_nothing_is_no_chat_for_the_uploa
     ({"id": "crm", "side_effects": "read"}, True, True),
     ({"id": "weather", "side_effects": "read", "sensitive": False}, False, False),
     ({"id": "mailer", "side_effects": "write", "sends_only": True}, False, False),
+    # a lookup of the asker's own rows (their orders): whoever steers the app searches only what they may
+    # already see, and an injected victim's own records are rows of one kind, not a store of secrets
+    ({"id": "orders", "side_effects": "read", "per_user": True}, False, False),
 ])
 def test_data_and_credentials_are_taken_only_through_tools_that_return_something_worth_it(tool, collects, harvests):
     got = predict(agent(tool))
     assert ("app" in on(got, "AML.T0085.001")) is collects
     assert ("app" in on(got, "AML.T0098")) is harvests
+    # nor for an adversary who came for credentials or a foothold
+    thief = {"id": "thief", "kind": "adversary", "goals": ["steal-data", "compromise"], "access": ["query"]}
+    with_thief = agent(tool).model_copy(update={"components": (*agent(tool).components, System.model_validate(
+        {"name": "x", "components": [thief]}).components[0])})
+    assert ("app" in on(predict(with_thief), "AML.T0098")) is harvests
 
 
 def test_a_tool_fed_straight_by_a_public_service_brings_back_what_outsiders_wrote():
@@ -820,3 +828,10 @@ def test_an_app_behind_an_upload_endpoint_is_read_from_not_talked_to(returns, ta
     obfuscated = [r for f in got.findings if f.technique_id == "AML.T0068" for r in f.reasons]
     assert any("accepts prompts from" in r for r in obfuscated) is talked_to
     assert "screener" in on(got, "AML.T0051")  # what the CVs say still reaches its prompt
+
+
+@pytest.mark.parametrize(("approver", "flooded"), [("staff", True), (None, True), ("requester", False)])
+def test_junk_requests_flood_no_one_with_approvals_but_the_sender_where_the_asker_approves(approver, flooded):
+    app = {"autonomy": "human-approval", **({"approver": approver} if approver else {})}
+    got = predict(agent({"id": "refund", "side_effects": "write"}, app=app))
+    assert ("app" in on(got, "AML.T0046")) is flooded

@@ -82,6 +82,21 @@ def test_a_moderation_classifier_in_front_of_a_chatbot_does_not_reply_with_the_b
     assert ("AML.T0024" in found(s, "moderation")) is leaks
 
 
+@pytest.mark.parametrize(("made", "leaks"), [
+    ({"trained_by": "vendor", "source": "vendor-api"}, False),  # what it learnt is the vendor's, not ours
+    ({"trained_by": "open-source", "source": "huggingface"}, False),  # anyone can download what it learnt
+    ({"trained_by": "vendor", "source": "vendor-api", "fine_tuned": True}, True),  # our tuning data is in it
+    ({"trained_by": "us"}, True),
+    ({}, True),
+])
+def test_a_model_we_did_not_train_leaks_none_of_our_training_data_through_its_replies(made, leaks):
+    s = system([{"id": "shoppers", "kind": "external", "actor": "user"},
+                {"id": "web", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "writer", "kind": "model", "task": "generation", "modality": "text", **made}],
+               [{"from": "shoppers", "to": "web"}, {"from": "web", "to": "writer"}, {"from": "writer", "to": "web"}])
+    assert ("AML.T0024" in found(s, "writer")) is leaks
+
+
 @pytest.mark.parametrize(("returns", "billed"), [("none", False), ("text", True)])
 def test_a_download_page_does_no_ai_work_an_adversary_could_bill_us_for(returns, billed):
     s = system([{"id": "hub", "kind": "service", "audience": "public", "returns": returns},

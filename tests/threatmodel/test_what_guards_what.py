@@ -439,6 +439,21 @@ def test_limiting_what_is_published_is_advised_only_for_a_model_we_made():
     assert any(m.id == "AML.M0000" for f in vendor.findings if f.component == "api" for m in f.mitigations)
 
 
+@pytest.mark.parametrize(("props", "faked"), [
+    ({"physical": True}, False),  # it sees only the scene in front of its own camera
+    ({"edge": True}, False),
+    ({"physical": True, "verifies_identity": True}, True),  # a face shown on a screen is still checked
+    ({"physical": False}, True),  # photos people send it: a generated one is one more upload
+])
+def test_an_impersonator_has_no_digital_fake_to_feed_a_camera_that_checks_no_identity(props, faked):
+    s = system([{"id": "floor", "kind": "external", "actor": "other"},
+                {"id": "vision", "kind": "model", "task": "detection", "modality": "image", "properties": props},
+                {"id": "thief", "kind": "adversary", "actor": "criminal", "goals": ["fraud", "impersonate"],
+                 "access": ["physical", "query"]}],
+               [{"from": "floor", "to": "vision"}])
+    assert ("vision" in {f.component for f in predict(s).findings if f.technique_id == "AML.T0088"}) is faked
+
+
 @pytest.mark.parametrize(("behind_generator", "faked"), [(True, False), (False, True)])
 def test_an_impersonator_fakes_media_for_a_model_outsiders_send_it_to_not_a_filter_of_our_own_images(
         behind_generator, faked):
