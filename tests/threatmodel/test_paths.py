@@ -778,3 +778,28 @@ flows:
 """), k=10)
     for path, on in ((p, tm.path_components(p)) for p in tm.paths):
         assert set(on[-1]) - {"noise"} or path.techniques[-1].startswith("AML.T0048"), (path.techniques, on)
+
+
+def test_an_apps_tools_search_and_send_for_an_adversary_only_after_a_step_that_steers_or_drives_it():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walker
+
+    # a screening model in front of a recruiting agent: fooling the model hands over none of the agent's tools
+    s = load_system_text("""name: x
+components:
+  - {id: candidates, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text, authentication: none}
+  - {id: agent, kind: llm-app, tools: [drive, mailer], autonomy: autonomous, system_prompt: true}
+  - {id: judge, kind: model, task: classification, modality: text}
+  - {id: drive, kind: tool, side_effects: read, browses: false}
+  - {id: mailer, kind: tool, side_effects: external-communication, browses: false, readers: public}
+  - {id: thief, kind: adversary, actor: criminal, goals: [steal-data, compromise], access: [query]}
+flows: [{from: candidates, to: chat}, {from: chat, to: agent}, {from: agent, to: chat}, {from: chat, to: candidates},
+        {from: agent, to: judge}, {from: judge, to: agent}]
+""")
+    p = predict(s)
+    assert {"AML.T0015", "AML.T0098", "AML.T0086", "AML.T0051.000"} <= set(p.technique_ids)
+    thief = walker(s, p, adversary=s.component("thief"))
+    assert thief(("AML.T0015", "AML.T0098")) is None
+    assert thief(("AML.T0015", "AML.T0086")) is None
+    assert thief(("AML.T0051.000", "AML.T0098", "AML.T0086")) is not None

@@ -218,7 +218,8 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
                     here = there & (joined | adversaries)
             if family(t) in STEERED and not any(family(u) in STEERS for u in ids[:i]):
                 here = {c for c in here if system.component(c).kind != "llm-app"}
-            if family(t) in CONSEQUENCES and not any(family(u) in STEERS or family(u) in DRIVES for u in ids[:i]):
+            if (family(t) in CONSEQUENCES or family(t) in THROUGH_TOOLS) \
+                    and not any(family(u) in STEERS or family(u) in DRIVES for u in ids[:i]):
                 # harm done through an LLM app or its tools is done by steering it, or by holding its strings
                 here = {c for c in here if system.component(c).kind not in ("llm-app", "tool")}
             if t == EVADE and i == len(ids) - 1 and adversary is not None:
@@ -258,6 +259,11 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
 #: Besides the steps that steer an LLM app (:data:`._reach.STEERS`), those that drive it: its tools invoked,
 #: its supply chain, model or data tampered with, a user's account taken over to ask it.
 DRIVES = frozenset({"AML.T0053", "AML.T0010", "AML.T0018", "AML.T0020", "AML.T0012", "AML.T0011", "AML.T0050"})
+#: What an LLM app's tools do for whoever steers or drives it (credentials searched for, data collected, sent
+#: out or destroyed): like harm, a path takes these on the app or its tools only after such a step (audit O:
+#: a screening model fooled was drawn as the recruiting agent's tools handed over). In every even case study
+#: that used one, an injection or a planted prompt came first.
+THROUGH_TOOLS = frozenset({"AML.T0098", "AML.T0085", "AML.T0086", "AML.T0101"})
 
 
 #: Evading a model, as a goal: it serves evading or manipulating anywhere, but impersonating someone only
