@@ -75,3 +75,15 @@ def test_a_public_chat_is_still_typed_to_whether_or_not_its_answers_are_drawn(dr
     got = found(s, "bot")
     assert {"AML.T0051.000", "AML.T0054"} <= set(got)
     assert "AML.T0051.001" not in got
+
+
+def test_a_reason_does_not_say_the_app_answers_a_party_it_only_reads():
+    s = review(answered=False)
+    store = {"id": "matters", "kind": "retrieval-store", "writers": "internal", "sensitive": True}
+    s = system([*(c.model_dump(exclude_none=True, by_alias=True) for c in s.components), store],
+               [*(f.model_dump(exclude_none=True, by_alias=True) for f in s.flows),
+                {"from": "matters", "to": "assistant", "trusted": True}])
+    got = found(s, "assistant")
+    reasons = [r for tid in ("AML.T0085", "AML.T0085.000") for r in got.get(tid, [])]
+    assert reasons and any("counterparty" in r for r in reasons), got.keys()
+    assert not any("answers" in r for r in reasons), reasons
