@@ -136,6 +136,12 @@ def test_a_checked_signature_stops_no_code_its_publisher_put_in_the_file():
     for technique in ("AML.T0010", "AML.T0010.003"):
         check = next(m for m in findings[technique].mitigations if m.id == "AML.M0014")
         assert check.in_place and not check.prevents and not findings[technique].mitigated
+    # nor malware its publisher embedded in the file (audit Q: `--fail-on` cleared it on a hub pickle)
+    check = next(m for m in findings["AML.T0018.002"].mitigations if m.id == "AML.M0013")
+    assert check.in_place and not check.prevents and "publisher made" in check.idle
+    # while a change made to our copy after the download is still caught
+    check = next(m for m in findings["AML.T0018"].mitigations if m.id == "AML.M0013")
+    assert check.in_place and check.prevents
 
 
 def test_validating_a_model_stops_neither_the_crafting_of_inputs_against_it_nor_a_planted_trigger():

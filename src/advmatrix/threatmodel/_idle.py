@@ -67,9 +67,10 @@ THROUGH_INPUTS = ("AML.T0043", "AML.T0042", "AML.T0015", "AML.T0046", "AML.T0029
                   "AML.T0024", "AML.T0005")
 
 #: The techniques a checked signature does not stop in a file from a public hub or an open-source release:
-#: the code a pickle runs on load, and a backdoor in the weights (AML.T0010.003), are its publisher's, and on
-#: a hub anyone may be that publisher: the hash proves only that the file is the one they published.
-PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0010", "AML.T0010.003"})
+#: the code a pickle runs on load, the malware embedded in it (AML.T0018.002) and a backdoor in the weights
+#: (AML.T0010.003) are its publisher's, and on a hub anyone may be that publisher: the hash proves only that
+#: the file is the one they published.
+PUBLISHERS_OWN = frozenset({"AML.T0011", "AML.T0011.000", "AML.T0018.002", "AML.T0010", "AML.T0010.003"})
 #: Poisoning the data a model learns from, or the model through it, or eroding the set itself.
 POISONING = frozenset({"AML.T0020", "AML.T0018.000", "AML.T0019", "AML.T0059"})
 #: The techniques a pinned hash does not stop in a tool's package from a marketplace or a third party: the
