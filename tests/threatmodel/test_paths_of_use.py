@@ -346,3 +346,23 @@ flows: [{from: students, to: portal}, {from: portal, to: grader}, {from: grader,
         "'account' access."]
     signed_in = tmr.build(load_system_text(text.replace("access: [query]", "access: [query, account]")), k=5)
     assert signed_in.pathless == () and signed_in.paths
+
+
+def test_a_guardrail_stops_no_step_after_the_prompt_was_hidden_from_it():
+    # a public chat behind an input/output filter: a path that obfuscates its prompt first has got past the
+    # filter, so the injection after it is open (audit T: every path was drawn stopped by the filter)
+    s = load_system_text("""name: x
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: bot, kind: llm-app, system_prompt: true, controls: [AML.M0020]}
+flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}, {from: chat, to: u}]
+""")
+    tm = tmr.build(s)
+    model = TransitionModel.learn(bundled())
+    found = set(tm.prediction.technique_ids)
+    assert {"AML.T0068", "AML.T0051.000"} <= found
+    (hidden,) = find_paths(model, found, {"AML.T0068"}, {"AML.T0051.000"}, k=1, max_len=2).paths
+    assert hidden.techniques == ("AML.T0068", "AML.T0051.000")
+    assert "AML.M0020" in tm.prediction.stopped("AML.T0051.000", ("bot",))  # met head on, the filter holds
+    assert dataclasses.replace(tm, paths=(hidden,)).step_held(hidden)[1] == ()

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable
 
 from .system import Component, System, is_training_data
 
-__all__ = ["GAINS", "GOAL_ENDS", "NEEDS", "PLANTED_BY_QUERY", "SENDS_INPUTS", "STEERED", "STEERS", "WHOLE_SYSTEM",
-           "adversary_access", "adversary_reach", "can_take", "family", "goal_serves", "needs", "stored_by_query"]
+__all__ = ["GAINS", "GETS_PAST", "GOAL_ENDS", "NEEDS", "PLANTED_BY_QUERY", "SENDS_INPUTS", "STEERED", "STEERS",
+           "WHOLE_SYSTEM", "adversary_access", "adversary_reach", "can_take", "family", "goal_serves", "got_past",
+           "needs", "stored_by_query"]
 
 #: Access that reaches every component: an employee, a foothold on the hosts, or whatever the system
 #: takes in (models, data, packages, tools) can sit anywhere in it.
@@ -94,6 +95,19 @@ STEERED: frozenset[str] = frozenset({"AML.T0052", "AML.T0073"})
 #: retrieval or context, planted prompts, poisoned tool data.
 STEERS: frozenset[str] = frozenset({"AML.T0051", "AML.T0054", "AML.T0070", "AML.T0071", "AML.T0080", "AML.T0093",
                                     "AML.T0099"})
+#: The controls a defence-evasion step gets past: a prompt hidden from filters and detectors (AML.T0068) passes
+#: guardrails and adversarial-input detection, a model file corrupted to break scanners (AML.T0076) the scan.
+#: A step after one of these is not stopped by what it got past (audit T: every path of a chat behind a
+#: filter was drawn stopped by the filter, the steps after obfuscating the prompt included).
+GETS_PAST: dict[str, frozenset[str]] = {"AML.T0068": frozenset({"AML.M0020", "AML.M0015"}),
+                                        "AML.T0076": frozenset({"AML.M0016"})}
+
+
+def got_past(earlier: Iterable[str]) -> frozenset[str]:
+    """The controls the ``earlier`` steps of a path got past (:data:`GETS_PAST`)."""
+    return frozenset().union(*(GETS_PAST.get(t, frozenset()) for t in earlier))
+
+
 #: The impact and exfiltration techniques that serve each goal an adversary can state (a technique
 #: listed serves with its sub-techniques). A path of an adversary who states goals ends in one of these
 #: where the prediction has one: a ransom crew's path ends in denial of service, not in a leak.

@@ -372,8 +372,10 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     entries = {a and a.id: adversary_entries(system, prediction, model, a) for a in adversaries}
     ends = {a and a.id: goal_ends(system, prediction, model, a) for a in adversaries}
 
+    from ._reach import got_past
+
     def stopped(ids: tuple[str, ...], on: tuple[tuple[str, ...], ...]) -> bool:  # a held control stops a step
-        return any(prediction.stopped(t, cs) for t, cs in zip(ids, on, strict=True))
+        return any(prediction.stopped(t, cs, got_past(ids[:i])) for i, (t, cs) in enumerate(zip(ids, on, strict=True)))
 
     def search(who: str | None, goals: set[str] | None, k: int = k) -> list[Path]:
         mine: list[Path] = []

@@ -343,13 +343,12 @@ class Prediction:
         """``adversary``'s short list (see :attr:`adversary_likely`), else the system's."""
         return self.adversary_likely.get(adversary or "", self.likely_technique_ids)
 
-    def stopped(self, technique_id: str, components: Iterable[str]) -> tuple[str, ...]:
+    def stopped(self, technique_id: str, components: Iterable[str], passed: Iterable[str] = ()) -> tuple[str, ...]:
         """The controls in place that stop ``technique_id`` on every one of ``components`` (a path step), or
-        () where one of them lacks any."""
+        () where one of them lacks any; ``passed``: controls an earlier step got past, which stop nothing here."""
         found = [f for c in components if (f := self._finding_at.get((technique_id, c))) is not None]
-        if not found or not all(f.mitigated for f in found):
-            return ()
-        return tuple(dict.fromkeys(m.id for f in found for m in f.preventive if m.in_place))
+        held = [[m.id for m in f.preventive if m.in_place and m.id not in passed] for f in found]
+        return tuple(dict.fromkeys(x for h in held for x in h)) if held and all(held) else ()
 
     @cached_property
     def _finding_at(self) -> dict[tuple[str, str], TechniqueFinding]:

@@ -43,7 +43,7 @@ from ._markdown import (
     report_markdown,
     short_list,
 )
-from ._reach import goal_serves
+from ._reach import goal_serves, got_past
 from ._references import mixed_script
 from ._sarif import findings_sarif
 from ._transitions import Path as AttackPath
@@ -133,8 +133,9 @@ class ThreatModel:
     def step_held(self, path: AttackPath) -> tuple[tuple[str, ...], ...]:
         """For each step of ``path``, the controls in place that stop it on every component it is taken on
         (empty where one of them lacks any): a path through a held approval step is still drawn, but said."""
-        return tuple(self.prediction.stopped(t, on)
-                     for t, on in zip(path.techniques, self.path_components(path), strict=True))
+        ids = path.techniques
+        return tuple(self.prediction.stopped(t, on, got_past(ids[:i]))
+                     for i, (t, on) in enumerate(zip(ids, self.path_components(path), strict=True)))
 
     def as_dict(self) -> dict[str, Any]:
         """The prediction, the attack paths and the source, as plain data (``threatmodel.json``; its keys are
