@@ -963,8 +963,11 @@ def test_instructions_in_the_prompt_are_what_an_injection_overrides():
         guideline = next(m for m in findings[technique].mitigations if m.id == "AML.M0021")
         assert guideline.in_place and not guideline.prevents and "override" in guideline.idle
         assert not findings[technique].mitigated, technique
+    # nor the prompt that talks it into repeating its instructions, which is one more such override (audits P,
+    # R and S: credited there and idle against the injection, the guideline read as two things at once)
     leak = next(m for m in findings["AML.T0056"].mitigations if m.id == "AML.M0021")
-    assert leak.in_place and leak.prevents  # told to keep its prompt to itself, it may still
+    assert leak.in_place and not leak.prevents and "override" in leak.idle
+    assert not findings["AML.T0056"].mitigated
 
 
 

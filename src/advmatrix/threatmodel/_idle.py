@@ -56,7 +56,10 @@ HELD_BUT_IDLE = {("AML.T0002.001", "AML.M0014"): "checking our copy's hash keeps
                                  "instructions in the prompt are what injections and jailbreaks override"),
                  # and so what a steered app then does with its tools and its data (two more audits)
                  **dict.fromkeys((("AML.T0053", "AML.M0021"), ("AML.T0057", "AML.M0021")),
-                                 "instructions in the prompt are what a steering injection overrides")}
+                                 "instructions in the prompt are what a steering injection overrides"),
+                 # and so a prompt that talks it into repeating them, or into copying a prompt on (audits P, R, S)
+                 **dict.fromkeys((("AML.T0056", "AML.M0021"), ("AML.T0061", "AML.M0021")),
+                                 "instructions in the prompt are what the adversary's prompt overrides")}
 
 
 #: Control Access to AI Models and Data in Production, and the adversary's access that passes it as of right.
