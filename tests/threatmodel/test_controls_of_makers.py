@@ -91,7 +91,7 @@ def test_alignment_goes_on_the_model_an_app_prompts_not_the_voice_that_reads_its
                 {"id": "line", "kind": "service", "audience": "public", "authentication": "none", "returns": "audio"},
                 {"id": "agent", "kind": "llm-app", "system_prompt": True},
                 {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
-                 "source": "vendor-api", "artifact_format": "hosted"},
+                 "source": "vendor-api", "artifact_format": "hosted", "fine_tuned": True},
                 {"id": "tts", "kind": "model", "task": "generation", "modality": "text", "outputs": ["audio"],
                  "trained_by": "vendor", "source": "vendor-api", "artifact_format": "hosted"}],
                [{"from": "callers", "to": "line"}, {"from": "line", "to": "agent"}, {"from": "agent", "to": "llm"},
@@ -155,3 +155,21 @@ def test_deepfake_detection_is_no_answer_to_phishing_in_an_apps_text_replies():
     assert ("bot", "AML.T0052", "AML.M0018") in got  # the finding stands, with training its readers
     assert not {k for k in got if k[0] == "bot" and k[1].startswith("AML.T0052") and k[2] == "AML.M0034"}
     assert ("bot", "AML.T0052", "AML.M0034") in offered(agent(True))
+
+
+def test_alignment_is_not_advised_on_a_vendors_model_we_use_as_it_came():
+    # a support chat over a vendor's hosted LLM: aligning that model is the vendor's work, not a control we can
+    # adopt (audits P, Q, T); tuned by us, it is ours again
+    def chat(**llm) -> System:
+        return system([{"id": "users", "kind": "external", "actor": "user"},
+                       {"id": "api", "kind": "service", "audience": "public", "returns": "text"},
+                       {"id": "bot", "kind": "llm-app", "system_prompt": True},
+                       {"id": "llm", "kind": "model", "task": "generation", "modality": "text", **llm}],
+                      [{"from": "users", "to": "api"}, {"from": "api", "to": "bot"}, {"from": "bot", "to": "api"},
+                       {"from": "bot", "to": "llm"}, {"from": "llm", "to": "bot"}])
+
+    vendor = {"trained_by": "vendor", "source": "vendor-api", "artifact_format": "hosted"}
+    assert not [k for k in offered(chat(**vendor)) if k[2] == "AML.M0022"]
+    tuned = {k: v for k, v in offered(chat(**vendor, fine_tuned=True)).items() if k[2] == "AML.M0022"}
+    assert tuned and set(tuned.values()) == {"llm"}
+    assert {v for k, v in offered(chat(trained_by="us")).items() if k[2] == "AML.M0022"} == {"llm"}

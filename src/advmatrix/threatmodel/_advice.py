@@ -390,6 +390,8 @@ def _nothing_to_act_on(system: System, comp: Component, mid: str, technique_id: 
     if mid in MEDIA_ONLY and technique_id == "AML.T0015" and comp.kind == "model" \
             and comp.properties.get("verifies_identity") is not True and mid not in comp.controls:
         return True  # an input crafted to evade a recogniser or a detector is no fake of anyone (audits G, L, O)
+    if mid == ALIGNMENT and (prompted := _prompted(system, comp, mid)) and all(_makers_own(c, mid) for c in prompted):
+        return True  # every model the app prompts is a vendor's as it came: aligning it is the vendor's work
     if mid in OURS_TO_PUBLISH and technique_id in BASE_IS_PUBLIC and comp.kind == "model" and (
             comp.get("trained_by") == "open-source" or comp.get("source") in ("huggingface", "model-hub")):
         return True  # what is downloaded is the public base, not our tune of it: not ours to hold back
@@ -420,9 +422,10 @@ def _prompted(system: System, app: Component, mid: str) -> list[Component]:
             and tuple(c.get("outputs") or ()) != ("audio",)]
 
 
-#: What only the maker of a model can do to it (harden it, clean and trace what it learns from, hold back
-#: its files): for a model a vendor trained and we use as it came, the vendor's obligation, not advice to us.
-MAKERS_OWN = frozenset({"AML.M0001", "AML.M0003", "AML.M0007", "AML.M0025"})
+#: What only the maker of a model can do to it (harden it, align it, clean and trace what it learns from, hold
+#: back its files): for a model a vendor trained and we use as it came, the vendor's obligation, not advice to us
+#: (audits P, Q, T of alignment on a vendor's hosted LLM).
+MAKERS_OWN = frozenset({"AML.M0001", "AML.M0003", "AML.M0007", "AML.M0022", "AML.M0025"})
 #: Access controls on weights at rest or in production: nothing of ours on a machine the attacker runs.
 ACCESS_AT_REST = frozenset({"AML.M0005", "AML.M0019"})
 
