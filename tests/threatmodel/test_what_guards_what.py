@@ -1113,3 +1113,17 @@ def test_checking_what_an_acting_tool_is_asked_to_do_needs_no_check_of_the_looku
     # the staff a sign-in admits are the ones who type to it: access control stops none of their prompts
     typed = found.get(("AML.T0051.000", "AML.M0019"))
     assert typed is None or not typed.prevents, typed
+
+
+def test_a_prompt_filter_does_not_stand_against_a_backdoored_base_model():
+    # the base model came from a hub: a backdoor trained into it answers as it was made to, past a filter made
+    # for prompts (audit S: --fail-on cleared the supply-chain finding on the strength of the prompt filter)
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "app", "kind": "llm-app", "controls": ["AML.M0020"]},
+                {"id": "gen", "kind": "model", "task": "generation", "modality": "text", "trained_by": "open-source",
+                 "source": "huggingface", "artifact_format": "safetensors", "fine_tuned": True}],
+               [{"from": "users", "to": "app"}, {"from": "app", "to": "users"}, {"from": "app", "to": "gen"},
+                {"from": "gen", "to": "app"}])
+    backdoor = [f for f in predict(s).findings if f.technique_id == "AML.T0010.003"]
+    assert backdoor and not any(m.id == "AML.M0020" for f in backdoor for m in f.mitigations)
+    assert ("gen", "AML.T0010", "AML.M0020") in held(s)  # the parent, which a guardrail may catch some of, keeps it

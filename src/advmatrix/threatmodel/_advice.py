@@ -100,8 +100,10 @@ UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"
                    # user execution inherits act on files, and ATLAS names none for a malicious link
                    *(("AML.T0011.003", m) for m in ("AML.M0011", "AML.M0013", "AML.M0014", "AML.M0016",
                                                      "AML.M0023")),
-                   # guardrails on what a model writes do not see a tampered framework or a swapped container
-                   ("AML.T0010.001", "AML.M0020"), ("AML.T0010.004", "AML.M0020")})
+                   # guardrails on what a model writes do not see a tampered framework or a swapped container,
+                   # and a backdoor trained into a model or its data answers as made to, past a filter made for
+                   # prompts (audit S)
+                   *(("AML.T0010." + s, "AML.M0020") for s in ("001", "002", "003", "004"))})
 #: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
 #: exfiltration and prompt injection alike, and a logged theft is still a theft: held, it is shown in
 #: place but clears no finding at ``--fail-on`` (the other ATLAS mitigations stop or narrow the attack).
