@@ -87,3 +87,13 @@ def test_a_reason_does_not_say_the_app_answers_a_party_it_only_reads():
     reasons = [r for tid in ("AML.T0085", "AML.T0085.000") for r in got.get(tid, [])]
     assert reasons and any("counterparty" in r for r in reasons), got.keys()
     assert not any("answers" in r for r in reasons), reasons
+
+
+def test_signing_in_at_the_portal_stops_no_injection_in_a_draft_whose_author_never_signs_in():
+    # the lawyers sign in; the counterparty's draft comes in with them (audit U: the portal's sign-in was
+    # counted as stopping the injection in the document, and --fail-on passed)
+    s = review(answered=False)
+    s = s.model_copy(update={"components": tuple(
+        c.model_copy(update={"controls": ("AML.M0019",)}) if c.id == "portal" else c for c in s.components)})
+    injected = next(f for f in predict(s).findings if f.component == "assistant" and f.technique_id == "AML.T0051.001")
+    assert "AML.M0019" not in {m.id for m in injected.mitigations}

@@ -103,7 +103,11 @@ UNFIT = frozenset({("AML.T0010.000", "AML.M0014"), ("AML.T0010.001", "AML.M0014"
                    # guardrails on what a model writes do not see a tampered framework or a swapped container,
                    # and a backdoor trained into a model or its data answers as made to, past a filter made for
                    # prompts (audit S)
-                   *(("AML.T0010." + s, "AML.M0020") for s in ("001", "002", "003", "004"))})
+                   *(("AML.T0010." + s, "AML.M0020") for s in ("001", "002", "003", "004")),
+                   # whoever wrote the content an app reads, or the instructions waiting in it, signs in nowhere:
+                   # a user the door admits brings it in (audits S and U: a portal's sign-in counted as stopping
+                   # the injection in the documents it takes)
+                   ("AML.T0051.001", "AML.M0019"), ("AML.T0051.002", "AML.M0019")})
 #: Mitigations that record an attack without stopping it. ATLAS links telemetry logging to extraction,
 #: exfiltration and prompt injection alike, and a logged theft is still a theft: held, it is shown in
 #: place but clears no finding at ``--fail-on`` (the other ATLAS mitigations stop or narrow the attack).
