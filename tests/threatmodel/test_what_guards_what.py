@@ -1127,3 +1127,22 @@ def test_a_prompt_filter_does_not_stand_against_a_backdoored_base_model():
     backdoor = [f for f in predict(s).findings if f.technique_id == "AML.T0010.003"]
     assert backdoor and not any(m.id == "AML.M0020" for f in backdoor for m in f.mitigations)
     assert ("gen", "AML.T0010", "AML.M0020") in held(s)  # the parent, which a guardrail may catch some of, keeps it
+
+
+def test_no_lock_on_weights_anyone_can_download_against_attacks_that_only_read_them():
+    # an unmodified open-source face model on an edge box: its weights are the hub's to hand out, so access
+    # control at rest stops no white-box work or full access (audits P, S); a model we tuned is ours to lock
+    def door(**model) -> System:
+        return system([{"id": "cam", "kind": "external", "actor": "other"},
+                       {"id": "face", "kind": "model", "task": "classification", "modality": "image",
+                        "artifact_format": "onnx", "properties": {"edge": True, "verifies_identity": True}, **model},
+                       {"id": "intruder", "kind": "adversary", "actor": "criminal", "goals": ["evade"],
+                        "access": ["physical"], "knowledge": "white-box"}],
+                      [{"from": "cam", "to": "face"}])
+    reading = ("AML.T0044", "AML.T0043.000")
+    public = {(t, m) for (c, t, m) in held(door(trained_by="open-source", source="huggingface")) if c == "face"}
+    assert {t for t, _ in public} & set(reading)  # found...
+    assert not {(t, m) for t, m in public if t in reading and m == "AML.M0005"}  # ...with no lock to advise
+    ours = {(t, m) for (c, t, m) in held(door(trained_by="open-source", source="huggingface", fine_tuned=True))
+            if c == "face"}
+    assert {(t, "AML.M0005") for t in reading} & ours

@@ -374,6 +374,9 @@ ALIGNMENT = "AML.M0022"
 BASE_IS_PUBLIC = frozenset({"AML.T0002.001", "AML.T0005.002"})
 
 
+#: What is done with a model's weights read, not changed: full access, white-box crafting, collecting or taking
+#: them. Against these, access control at rest on an open-source model used as published locks nothing away.
+READ_WEIGHTS = frozenset({"AML.T0044", "AML.T0043.000", "AML.T0035", "AML.T0025"})
 #: Controls that are taught to people (User Training): against an adversary's own lure, for those it reaches.
 TAUGHT = frozenset({"AML.M0018"})
 
@@ -396,6 +399,9 @@ def _nothing_to_act_on(system: System, comp: Component, mid: str, technique_id: 
     if mid in MEDIA_ONLY and technique_id == "AML.T0015" and comp.kind == "model" \
             and comp.properties.get("verifies_identity") is not True and mid not in comp.controls:
         return True  # an input crafted to evade a recogniser or a detector is no fake of anyone (audits G, L, O)
+    if mid == "AML.M0005" and technique_id in READ_WEIGHTS and comp.kind == "model" \
+            and comp.get("trained_by") == "open-source" and comp.get("fine_tuned") is not True:
+        return True  # the hub hands these weights to anyone: locking our copy keeps no one from reading them
     if mid == ALIGNMENT and (prompted := _prompted(system, comp, mid)) and all(_makers_own(c, mid) for c in prompted):
         return True  # every model the app prompts is a vendor's as it came: aligning it is the vendor's work
     if mid in OURS_TO_PUBLISH and technique_id in BASE_IS_PUBLIC and comp.kind == "model" and (
