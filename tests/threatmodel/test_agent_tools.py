@@ -108,3 +108,26 @@ def test_a_bot_no_one_talks_to_leaks_its_prompt_where_what_it_writes_is_publishe
 def test_an_app_reaching_only_data_said_not_sensitive_holds_nothing_to_read_out(sensitive):
     got = {f.technique_id for f in predict(pr_bot(True, sensitive)).findings if f.component == "bot"}
     assert ("AML.T0036" in got) is sensitive
+
+
+def test_a_page_on_the_adversarys_own_site_is_no_prompt_planted_in_our_public_facing_application():
+    # a shopping agent browses any retailer's site: a prompt on the attacker's own page is indirect injection,
+    # not infiltration through an application of ours (ATLAS names mail, shared drives, ticketing systems;
+    # audit T); a mail tool that reads the inbox outsiders write to still is such a channel
+    from advmatrix.threatmodel import System
+    from advmatrix.threatmodel.predict import predict
+
+    def shop(tool: dict) -> set[str]:
+        s = System.model_validate({"name": "t", "components": [
+            {"id": "u", "kind": "external", "actor": "user"},
+            {"id": "app", "kind": "service", "audience": "public", "returns": "text"},
+            {"id": "agent", "kind": "llm-app", "tools": ["t"], "autonomy": "autonomous"},
+            {"id": "t", "kind": "tool", **tool},
+            {"id": "planter", "kind": "adversary", "actor": "criminal", "goals": ["manipulate", "steal-data"],
+             "access": ["content"]}],
+            "flows": [{"from": "u", "to": "app"}, {"from": "app", "to": "agent"}, {"from": "agent", "to": "app"}]})
+        return {f.technique_id for f in predict(s).findings if f.component == "agent"}
+
+    browser = shop({"side_effects": "external-communication", "browses": True})
+    assert "AML.T0051.001" in browser and "AML.T0093" not in browser
+    assert "AML.T0093" in shop({"side_effects": "external-communication", "browses": False})

@@ -835,3 +835,18 @@ def test_junk_requests_flood_no_one_with_approvals_but_the_sender_where_the_aske
     app = {"autonomy": "human-approval", **({"approver": approver} if approver else {})}
     got = predict(agent({"id": "refund", "side_effects": "write"}, app=app))
     assert ("app" in on(got, "AML.T0046")) is flooded
+
+
+@pytest.mark.parametrize(("props", "copied"), [({}, True), ({"on_device": True}, False), ({"published": True}, False)])
+def test_no_one_copies_a_model_from_its_answers_whose_weights_ship_to_every_phone(props, copied):
+    # a keyboard's next-word model inside the app: whoever wants it unpacks the app (AML.T0044), no answers
+    # need collecting to train a copy (audit S)
+    thief = {"id": "rival", "kind": "adversary", "actor": "competitor", "goals": ["steal-model"], "access": ["query"]}
+    s = system([{"id": "u", "kind": "external", "actor": "user"},
+                {"id": "kbd", "kind": "service", "audience": "public", "returns": "labels"},
+                {"id": "m", "kind": "model", "task": "other", "modality": "text", "trained_by": "us",
+                 "properties": props}, thief],
+               [{"from": "u", "to": "kbd"}, {"from": "kbd", "to": "m"}, {"from": "m", "to": "kbd"}])
+    got = predict(s)
+    for tid in ("AML.T0024.002", "AML.T0005.001"):
+        assert ("m" in on(got, tid)) is copied, tid
