@@ -859,6 +859,13 @@ flows: [{from: u, to: api}, {from: api, to: m}, {from: m, to: api}, {from: api, 
     rows = [line for line in r.out.splitlines() if "AML.T0047" in line]
     # the chat's only mitigation, telemetry, is held: it records the use, it stops none of it
     assert rows and "all in place" not in rows[0] and "none to adopt" in rows[0], rows
+    # and a control held that stops nothing says why, which names what would (audits S, T)
+    quota = (tmp_path / "s.yaml").read_text().replace("controls: [AML.M0024]}",
+                                                        "controls: [AML.M0024], rate_limited: true, open_signup: true}")
+    (tmp_path / "q.yaml").write_text(quota)
+    r = cli("threatmodel", str(tmp_path / "q.yaml"), "--paths", "0")
+    joined = " ".join(r.out.split())
+    assert "AML.M0004 (anyone can open accounts on api" in joined, r.out
     md = tmr.render(tmr.build(load_system_text((tmp_path / "s.yaml").read_text())), ["md"])["md"]
     assert ("AML.M0014 Verify AI Artifacts (held, does not stop this: a checked hash proves only that the file is "
             "the one its publisher made)") in md

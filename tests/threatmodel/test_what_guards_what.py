@@ -937,12 +937,15 @@ def test_a_per_caller_quota_where_anyone_can_sign_up_is_held_but_stops_no_query_
     farmed, vetted = quotas(build(True)), quotas(build(False))
     assert ("m", "AML.T0024.002") in farmed  # theft by queries, the quota's own case
     assert all(q.in_place and not q.prevents and "anyone can open accounts on api" in q.idle for q in farmed.values())
+    # and says what would (audits S, T: "none to adopt" left the user no action against the bill)
+    assert all("per payment method or device, or vet sign-ups" in q.idle for q in farmed.values())
     assert all(q.in_place and q.prevents and not q.idle for q in vetted.values())
     assert quotas(build(None)) and all(q.prevents for q in quotas(build(None)).values())  # unstated: as said
     # a limit per address where callers need no account at all is no stronger than one per free account
     anonymous = build(None).model_copy(update={"components": tuple(
         c.model_copy(update={"authentication": "none"}) if c.id == "api" else c for c in build(None).components)})
-    assert all(not q.prevents and "no account" in q.idle for q in quotas(anonymous).values())
+    assert all(not q.prevents and "no account" in q.idle and "per payment method or device" in q.idle
+               for q in quotas(anonymous).values())
     md = report_markdown(build_report(build(True)))
     assert "(held, does not stop this: anyone can open accounts on api" in md
 

@@ -223,7 +223,9 @@ def _table(tm) -> None:
                                else f" on {tmr.advised_on(tm, m)}")
                             for m in f.missing) or (
             "none (all in place)" if f.mitigated else
-            f"none to adopt; in place, stopping nothing: {', '.join(m.id for m in f.mitigations)}" if f.mitigations
+            # held but idle, each says why (the why names what would hold: a quota per payment method)
+            "none to adopt; in place, stopping nothing: " + "; ".join(m.id + (f" ({m.idle})" if m.idle else "")
+                                                                     for m in f.mitigations) if f.mitigations
             else tmr.none_to_advise(f.technique_id))
         if adversarial and any(tm.system.component(m.component).kind == "adversary" for m in f.missing):
             missing += " (on any component)"

@@ -93,11 +93,14 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
         # a per-caller quota where callers cost nothing: the adversary spreads its queries over as many
         # addresses (AML.T0008.005) or accounts (AML.T0021) as it needs
         gate = system.component(held_at)
+        # each names what would hold instead: the report has no other control to offer against the bill
         if gate.get("open_signup") is True:
-            return f"anyone can open accounts on {gate.id}, as many as the queries need"
+            return (f"anyone can open accounts on {gate.id}, as many as the queries need: limit per payment method "
+                    "or device, or vet sign-ups (open_signup: false)")
         if gate.get("authentication") == "none" and gate.get("audience") != "internal":
             # (a camera feed or a probe of our own has no callers to multiply: its limit is on the rate)
-            return f"{gate.id} asks callers for no account: a new address is a new caller"
+            return (f"{gate.id} asks callers for no account: a new address is a new caller; limit per payment "
+                    "method or device, or ask for accounts you vet")
     if mid == APPROVAL and held_at is not None:
         # the one who asked approves: an adversary that talks to the app itself asks and approves alike
         app = comp if comp.kind == "llm-app" else None
