@@ -803,3 +803,26 @@ flows: [{from: candidates, to: chat}, {from: chat, to: agent}, {from: agent, to:
     assert thief(("AML.T0015", "AML.T0098")) is None
     assert thief(("AML.T0015", "AML.T0086")) is None
     assert thief(("AML.T0051.000", "AML.T0098", "AML.T0086")) is not None
+
+
+def test_a_lure_a_mail_gateway_delivers_and_its_harm_is_no_attack_path_on_the_ai():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walker
+
+    # mail reaches staff through the gateway whatever the spam model says: phishing through it, then the harm,
+    # takes no step on the AI (audits P, Q, U: plain business-email fraud drawn as the top path)
+    s = load_system_text("""name: x
+components:
+  - {id: senders, kind: external, actor: internet}
+  - {id: mx, kind: service, audience: public, authentication: none, returns: none, relays: true}
+  - {id: spam, kind: model, task: classification, modality: text, trained_by: us}
+  - {id: staff, kind: external, actor: user}
+  - {id: crook, kind: adversary, actor: criminal, goals: [fraud], access: [content, query]}
+flows: [{from: senders, to: mx}, {from: mx, to: spam}, {from: spam, to: staff}]
+""")
+    p = predict(s)
+    assert "mx" in p.components_for("AML.T0052")
+    harm = next(t for t in p.technique_ids if t.startswith("AML.T0048"))
+    crook = walker(s, p, adversary=s.component("crook"))
+    assert crook(("AML.T0052", harm)) is None
+    assert crook(("AML.T0015", "AML.T0052", harm)) is not None  # past the spam model first, then the lure
