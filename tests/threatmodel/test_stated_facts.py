@@ -850,3 +850,21 @@ def test_no_one_copies_a_model_from_its_answers_whose_weights_ship_to_every_phon
     got = predict(s)
     for tid in ("AML.T0024.002", "AML.T0005.001"):
         assert ("m" in on(got, tid)) is copied, tid
+
+
+@pytest.mark.parametrize(("trusted", "planted"), [(True, False), (False, True), (None, True)])
+def test_documents_said_trusted_on_every_way_into_the_app_are_no_planted_store(trusted, planted):
+    # a repository maintainers merge outside contributions into, read by a coding agent: marked trusted on
+    # its way in, it is what injection already leaves out (audit P); undrawn, the store keeps its findings
+    s = system([{"id": "u", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "app", "kind": "llm-app"},
+                {"id": "repo", "kind": "retrieval-store", "sources": ["collected", "user-submitted"],
+                 "writers": "internal"}],
+               [{"from": "u", "to": "chat"}, {"from": "chat", "to": "app"}, {"from": "app", "to": "chat"},
+                *([{"from": "repo", "to": "app", "trusted": trusted}] if trusted is not None else [])])
+    got = predict(s)
+    for tid in ("AML.T0070", "AML.T0066"):
+        assert (on(got, tid) == {"repo"}) is planted, tid
+    if trusted is not None:
+        assert ("app" in on(got, "AML.T0071")) is planted
