@@ -364,6 +364,8 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     goal it states (see :func:`walker`, :func:`adversary_entries`, :func:`goal_ends`), through the
     likely techniques first and through every finding where those give fewer than ``k``. Each path
     names its adversary and, per step, the components it is taken on."""
+    from ._reach import got_past
+
     linked = topology_links(system, prediction)
     # a hedge ("where that moves money") waits on a field left open: no path ends in it while another can
     hedged = prediction.hedged_ids
@@ -376,8 +378,6 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
     walks = {a and a.id: walker(system, prediction, None, a) for a in adversaries}
     entries = {a and a.id: adversary_entries(system, prediction, model, a) for a in adversaries}
     ends = {a and a.id: goal_ends(system, prediction, model, a) for a in adversaries}
-
-    from ._reach import got_past
 
     def stopped(ids: tuple[str, ...], on: tuple[tuple[str, ...], ...]) -> bool:  # a held control stops a step
         return any(prediction.stopped(t, cs, got_past(ids[:i])) for i, (t, cs) in enumerate(zip(ids, on, strict=True)))
