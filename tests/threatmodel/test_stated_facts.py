@@ -868,3 +868,33 @@ def test_documents_said_trusted_on_every_way_into_the_app_are_no_planted_store(t
         assert (on(got, tid) == {"repo"}) is planted, tid
     if trusted is not None:
         assert ("app" in on(got, "AML.T0071")) is planted
+
+
+def test_a_lookup_of_the_askers_own_mailbox_still_gives_an_injection_in_its_mail_the_victims_mail():
+    # mail anyone sends lands, through the gateway, in the mailbox the assistant searches for its user: an
+    # instruction hidden in one acts as that user, so per-user scoping hands over exactly the victim's mail,
+    # credentials in it included (audit P); rows the asker alone writes (their own orders) stay left out
+    def assistant(mail: bool) -> System:
+        comps = [{"id": "staff", "kind": "external", "actor": "user"},
+                 {"id": "chat", "kind": "service", "audience": "internal", "authentication": "oauth",
+                  "returns": "text"},
+                 {"id": "app", "kind": "llm-app", "tools": ["search"], "autonomy": "autonomous"},
+                 {"id": "search", "kind": "tool", "side_effects": "read", "per_user": True, "sensitive": True},
+                 {"id": "box", "kind": "retrieval-store", "per_user": True, "sensitive": True}]
+        flows = [{"from": "staff", "to": "chat"}, {"from": "chat", "to": "app"}, {"from": "app", "to": "chat"},
+                 {"from": "box", "to": "search"}]
+        if mail:
+            comps += [{"id": "senders", "kind": "external", "actor": "internet"},
+                      {"id": "mx", "kind": "service", "audience": "public", "authentication": "none",
+                       "returns": "none"}]
+            flows += [{"from": "senders", "to": "mx"}, {"from": "mx", "to": "box"}]
+            comps[4]["writers"] = "public"
+        return system(comps, flows)
+
+    for mail in (True, False):
+        got = predict(assistant(mail))
+        assert ("app" in on(got, "AML.T0098")) is mail, mail
+        if mail:  # gathering the victim's mail: the scoping that hands it over is no tool permission that stops it
+            collect = next(f for f in got.findings if f.component == "app" and f.technique_id == "AML.T0085.001")
+            scoped = next(m for m in collect.mitigations if m.id == "AML.M0028")
+            assert not scoped.in_place and not collect.mitigated, scoped

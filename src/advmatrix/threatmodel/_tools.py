@@ -9,7 +9,8 @@ from __future__ import annotations
 from ._placement import holds
 from .system import Component, System
 
-__all__ = ["ACTS_THROUGH_TOOLS", "APPROVAL", "PERMISSIONS", "PER_TOOL", "TOOL_CONTROLS", "acts", "on_the_tools"]
+__all__ = ["ACTS_THROUGH_TOOLS", "APPROVAL", "PERMISSIONS", "PER_TOOL", "TOOL_CONTROLS", "acts", "on_the_tools",
+           "written_by_outsiders"]
 
 #: Agent controls that can be set per tool (a person approves payments, not page loads; one tool's
 #: rights trimmed): listed on a tool, they count for a finding of its app only when every tool the
@@ -30,6 +31,20 @@ def acts(tool: Component) -> bool:
     return tool.get("side_effects") not in ("none", "read")
 
 
+def written_by_outsiders(system: System, tool: Component) -> bool:
+    """Whether outsiders write what ``tool`` reads: an outside party feeds it straight, or a data set or store it
+    reads that a service or an outside party feeds (mail anyone sends, through the gateway into the mailbox it
+    searches), over flows not marked trusted. Then scoping it to the asker's rows stops no instruction hidden
+    there: that acts as the asker, and gets the asker's data (audit P)."""
+    into = system.flows_into(untrusted=True)
+    for a in into.get(tool.id, ()):
+        c = system.component(a)
+        if c.kind == "external" or (c.kind in ("dataset", "retrieval-store") and any(
+                system.component(b).kind in ("service", "external") for b in into.get(c.id, ()))):
+            return True
+    return False
+
+
 def on_the_tools(system: System, mid: str, named: frozenset[str],
                   technique_id: str = "") -> tuple[list[Component], str | None] | None:
     """For an app's finding that names tools, where ``mid`` stands when set per tool: (the named tools that
@@ -41,7 +56,8 @@ def on_the_tools(system: System, mid: str, named: frozenset[str],
         acting = [t for t in tools if acts(t)]
         tools = acting or tools
     def has(t: Component) -> bool:  # a tool that reaches only the asker's own records has its permissions set
-        return holds(t, mid) or (mid == PERMISSIONS and t.get("per_user") is True)
+        return holds(t, mid) or (mid == PERMISSIONS and t.get("per_user") is True
+                                 and not written_by_outsiders(system, t))
     if not any(has(t) for t in tools):
         return None
     lacking = [t for t in tools if not has(t)]
