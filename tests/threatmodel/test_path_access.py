@@ -8,6 +8,16 @@ import pytest
 from advmatrix.threatmodel.paths import walker
 
 
+def walks(text: str, adversary: str):
+    """The prediction for the system ``text`` describes, and the walker of the paths ``adversary`` can take."""
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel.predict import predict
+
+    s = load_system_text(text)
+    p = predict(s)
+    return p, walker(s, p, adversary=s.component(adversary))
+
+
 @pytest.mark.parametrize(("access", "open_to_them"), [(["account"], False), (["network"], True)])
 def test_command_and_control_through_an_ai_api_needs_a_foothold_first(access, open_to_them):
     from advmatrix.threatmodel import load_system_text
@@ -193,19 +203,15 @@ flows: [{from: staff, to: ui}, {from: ui, to: agent}, {from: agent, to: ui}, {fr
 def test_with_the_models_own_weights_in_hand_no_one_attacks_it_through_a_stand_in():
     """Black-box transfer and optimisation are for an adversary without the weights: after taking the model
     itself (full access, its files carried off) the next step is white-box, not a proxy (audits G and H)."""
-    from advmatrix.threatmodel import load_system_text
-    from advmatrix.threatmodel.predict import predict
-
-    s = load_system_text(
+    p, walk = walks(
         "name: t\ncomponents:\n  - {id: users, kind: external, actor: user}\n"
         "  - {id: api, kind: service, audience: public, returns: scores}\n"
         "  - {id: det, kind: model, task: detection, modality: image, trained_by: us, artifact_format: onnx,"
         " properties: {edge: true}}\n"
         "  - {id: adv, kind: adversary, actor: criminal, goals: [evade], access: [query, physical]}\n"
-        "flows: [{from: users, to: api}, {from: api, to: det}, {from: det, to: api}]\n")
-    p = predict(s)
+        "flows: [{from: users, to: api}, {from: api, to: det}, {from: det, to: api}]\n",
+        "adv")
     assert {"AML.T0044", "AML.T0043.002", "AML.T0043.000", "AML.T0015"} <= set(p.technique_ids)
-    walk = walker(s, p, adversary=s.component("adv"))
     assert walk(("AML.T0043.002", "AML.T0015")) is not None  # without the weights, a stand-in is the way
     assert walk(("AML.T0044", "AML.T0043.002", "AML.T0015")) is None
     assert walk(("AML.T0044", "AML.T0043.000", "AML.T0015")) is not None
@@ -218,10 +224,7 @@ def test_harm_through_an_llm_app_or_its_tools_takes_a_step_that_steers_or_drives
     """Phishing the users of a forum, then posing as someone there, moves no money through the support bot's
     refund tool: only a step that steers the bot (an injection) or drives it (its tools invoked) does
     (audit K: a refund-fraud path with no step on the bot)."""
-    from advmatrix.threatmodel import load_system_text
-    from advmatrix.threatmodel.predict import predict
-
-    s = load_system_text(
+    p, walk = walks(
         "name: t\ncomponents:\n  - {id: customers, kind: external, actor: user}\n"
         "  - {id: forum, kind: service, audience: public, authentication: oauth, open_signup: true,"
         " returns: text, relays: true}\n"
@@ -231,10 +234,9 @@ def test_harm_through_an_llm_app_or_its_tools_takes_a_step_that_steers_or_drives
         "  - {id: refund, kind: tool, side_effects: write, properties: {financial: true}}\n"
         "  - {id: fraudster, kind: adversary, actor: criminal, goals: [fraud], access: [query, content]}\n"
         "flows: [{from: customers, to: forum}, {from: forum, to: customers}, {from: customers, to: chat},"
-        " {from: chat, to: bot}, {from: bot, to: chat}, {from: chat, to: customers}]\n")
-    p = predict(s)
+        " {from: chat, to: bot}, {from: bot, to: chat}, {from: chat, to: customers}]\n",
+        "fraudster")
     assert {"AML.T0052", "AML.T0048.000", "AML.T0051.000", "AML.T0053"} <= set(p.technique_ids)
-    walk = walker(s, p, adversary=s.component("fraudster"))
     lured = walk(("AML.T0052", "AML.T0048.000"))
     assert lured is None or not {"bot", "refund"} & set(lured[-1]), lured
     steered = walk(("AML.T0051.000", "AML.T0053", "AML.T0048.000"))
@@ -247,17 +249,13 @@ def test_harm_through_an_llm_app_or_its_tools_takes_a_step_that_steers_or_drives
     ("[fraud]", ", properties: {financial: true}", True),  # a fraud model's approvals move money
     ("[evade]", "", True)])
 def test_evading_a_model_ends_a_path_only_for_goals_it_serves_there(goals, props, ends):
-    from advmatrix.threatmodel import load_system_text
-    from advmatrix.threatmodel.predict import predict
-
-    s = load_system_text(
+    p, walk = walks(
         "name: t\ncomponents:\n  - {id: candidates, kind: external, actor: user}\n"
         "  - {id: api, kind: service, audience: public, returns: labels}\n"
         f"  - {{id: judge, kind: model, task: classification, modality: text, trained_by: us{props}}}\n"
         f"  - {{id: scammer, kind: adversary, actor: criminal, goals: {goals}, access: [query]}}\n"
         "flows: [{from: candidates, to: api}, {from: api, to: judge}, {from: judge, to: api},"
-        " {from: api, to: candidates}]\n")
-    p = predict(s)
+        " {from: api, to: candidates}]\n",
+        "scammer")
     assert "AML.T0015" in p.technique_ids
-    walk = walker(s, p, adversary=s.component("scammer"))
     assert (walk(("AML.T0043.003", "AML.T0015")) is not None) is ends

@@ -35,7 +35,8 @@ def written_by_outsiders(system: System, tool: Component) -> bool:
     """Whether outsiders write what ``tool`` reads: an outside party feeds it straight, or a data set or store it
     reads that a service or an outside party feeds (mail anyone sends, through the gateway into the mailbox it
     searches), over flows not marked trusted. Then scoping it to the asker's rows stops no instruction hidden
-    there: that acts as the asker, and gets the asker's data (audit P)."""
+    there: that acts as the asker, and gets the asker's data (audit P). The AML.T0098 rules ask the same of the
+    tool's ``fed_by``."""
     into = system.flows_into(untrusted=True)
     for a in into.get(tool.id, ()):
         c = system.component(a)
