@@ -449,6 +449,9 @@ def test_a_stray_brace_in_a_reason_and_a_misspelt_key_are_named(tmp_path):
         rules_from(tmp_path, rule("kind: model", reason="{component} {upstream"))
     with pytest.raises(FormatError, match=r"unknown condition key 'writerz' \(did you mean 'writers'\?\)"):
         rules_from(tmp_path, rule("kind: dataset\nwriterz: public"))
+    # a selector's own options too: what a flow leaf follows, whose content it is
+    with pytest.raises(FormatError, match=r"unknown condition key 'untrustd' \(did you mean 'untrusted'\?\)"):
+        rules_from(tmp_path, rule("kind: llm-app\nfed_by: {untrustd: true}"))
 
 
 def test_one_load_names_what_is_wrong_in_every_rule_file(tmp_path):

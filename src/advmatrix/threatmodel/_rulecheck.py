@@ -314,7 +314,7 @@ class RuleChecker:
             head, dot, rest = key.partition(".")
             # 'propertes.x' meant a free property, not a field named like it
             near = (f"properties.{rest}" if dot and rest and nearest(head, ["properties"]) else
-                    nearest(key, [*COMBINATORS, *GRAPH_LEAVES, *component_fields()]))
+                    nearest(key, [*COMBINATORS, *GRAPH_LEAVES, *component_fields(), *SELECTOR_OPTIONS]))
             raise self.fail(loc, name, f"unknown condition key '{key}'"
                             + (f" (did you mean '{near}'?)" if near else "")
                             + f"; a condition is all/any/not, {', '.join(GRAPH_LEAVES)}, or a component field")
@@ -379,6 +379,9 @@ class RuleChecker:
 
 
 _TYPE_WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+#: The options a graph leaf's selector takes besides conditions (which flows it follows, whose content it is,
+#: what an adversary reaches): a misspelling of one is suggested like any key.
+SELECTOR_OPTIONS = ("untrusted", "own", "reaches")
 
 
 def _plain_types(annotation: Any) -> tuple[type, ...]:
