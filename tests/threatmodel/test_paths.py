@@ -656,11 +656,39 @@ def test_an_adversary_with_no_path_to_its_goals_is_named_in_every_report(cli, tm
             "their goals (compromise).")
     assert json.loads(report_json(tm))["pathless"] == [{"adversary": "eve", "goals": ["compromise"]}]
     assert said in report_markdown(tm) and said in report_html(tm)
-    # a list too short for one path each says nothing of who is missing
-    assert build(load_system_text(text), k=1).pathless == ()
+    # the search says who has none, not the list: one too short for a path each still names them
+    assert build(load_system_text(text), k=1).pathless == ("eve",)
     (tmp_path / "s.yaml").write_text(text)
     console = cli("threatmodel", tmp_path / "s.yaml", "--paths", "10").out
     assert "no path: No path found for eve" in " ".join(console.split())
+
+
+def test_each_goal_an_adversary_states_gets_a_path_or_a_line_saying_none_does(cli, tmp_path):
+    from advmatrix.threatmodel import load_system_text
+    from advmatrix.threatmodel._reach import goal_serves
+    from advmatrix.threatmodel.report import build, report_json, report_markdown
+
+    def with_goals(goals: str) -> str:
+        return TWO_ADVERSARIES.replace("goals: [steal-data], access: [query]", f"goals: {goals}, access: [query]")
+
+    def served(tm, who: str) -> set[str]:
+        goals = tm.system.component(who).get("goals")
+        return {g for p in tm.paths if p.adversary == who for g in goals if goal_serves(p.techniques[-1], [g])}
+
+    # the likeliest chains of the caller who wants data and the model all ended in the model's theft, and the
+    # prompt-extraction path to the data (found for them alone) was not shown, nor said to be missing
+    both = build(load_system_text(with_goals("[steal-data, steal-model]")), k=5)
+    assert served(both, "eve") == {"steal-data", "steal-model"} and both.pathless == ()
+    assert any(p.adversary == "rex" for p in both.paths)  # the other adversary keeps their place
+    # a goal nothing predicted serves (there is no model here to evade) is said, beside the goal they reach
+    tm = build(load_system_text(with_goals("[steal-data, evade]")), k=5)
+    assert served(tm, "eve") == {"steal-data"} and tm.pathless == ("eve",) and tm.unreached == {"eve": ("evade",)}
+    assert json.loads(report_json(tm))["pathless"] == [{"adversary": "eve", "goals": ["evade"]}]
+    said = ("No path found for eve to evade: no technique serving that goal is predicted on this system; "
+            "paths found for them serve steal-data.")
+    assert tm.pathless_lines() == [said] and said in report_markdown(tm)
+    (tmp_path / "s.yaml").write_text(with_goals("[steal-data, evade]"))
+    assert "no path: No path found for eve to evade" in " ".join(cli("threatmodel", tmp_path / "s.yaml").out.split())
 
 
 def test_two_adversaries_walking_one_chain_each_keep_their_best_path(model):

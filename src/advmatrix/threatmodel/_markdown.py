@@ -261,11 +261,25 @@ def _open_questions_md(tm: ThreatModel) -> list[str]:
             *(f"- {md_text(line)}" for line in lines), ""]
 
 
-def pathless_line(system: Any, a: str, paths: Any) -> str:
+def pathless_line(system: Any, a: str, paths: Any, missing: Any = None, prediction: Any = None) -> str:
     """Why adversary ``a`` has no path to its goals, in one sentence: its access opens no component (with how
-    to say a signed-in caller of a staff service), or no learned move leads there (``paths``: those found)."""
+    to say a signed-in caller of a staff service), or no learned move leads there (``paths``: those found).
+    Where only some of its goals are ``missing``, why those: nothing serving them is predicted (known with
+    ``prediction``), or no learned move leads there."""
+    from ._reach import goal_serves
+
     adv = system.component(a)
-    goals = ", ".join(adv.get("goals") or ())
+    stated = tuple(adv.get("goals") or ())
+    missing = tuple(missing or stated)
+    if set(missing) < set(stated):
+        reached = ", ".join(g for g in stated if g not in missing)
+        served = prediction is not None and any(goal_serves(t, missing) for t in prediction.technique_ids)
+        why = ("no learned move leads from what they reach to a predicted technique serving "
+               + ("that goal" if len(missing) == 1 else "those goals")) if served or prediction is None else (
+            "no technique serving " + ("that goal" if len(missing) == 1 else "those goals")
+            + " is predicted on this system")
+        return f"No path found for {a} to {', '.join(missing)}: {why}; paths found for them serve {reached}."
+    goals = ", ".join(stated)
     access = adv.get("access") or ()
     # their access opens no component (the people beside them are no part of the system to act on)
     if all(c == a or system.component(c).kind == "external" for c in adversary_reach(system, adv) or ()):

@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from .system import Component, System
 
 __all__ = ["ENTRY_TACTICS", "GOAL_TACTICS", "MAX_GENERATED", "RANKS", "Edge", "Path", "PathSearch", "Step",
-           "TransitionModel", "adversary_entries", "attack_paths", "find_paths", "goal_ends", "near_duplicate",
-           "system_paths", "topology_links", "walkable", "walker"]
+           "SystemSearch", "TransitionModel", "adversary_entries", "attack_paths", "find_paths", "goal_ends",
+           "near_duplicate", "search_system", "system_paths", "topology_links", "walkable", "walker"]
 
 MAX_GENERATED = 200_000
 """Partial paths a search may put on its queue before it stops with what it has found."""
@@ -211,14 +211,32 @@ def _accepting(walk: Walk) -> Accept:
     return lambda ids: walk(ids) is not None
 
 
+@dataclass(frozen=True)
+class SystemSearch:
+    """The attack paths of a system (see :func:`search_system`) and, per adversary, the goals it states that
+    no path found for it ends in (``unreached``; adversaries reaching all theirs are absent)."""
+
+    paths: list[Path]
+    unreached: dict[str, tuple[str, ...]]
+
+
 def system_paths(system: System, prediction: Prediction, model: TransitionModel, *, k: int = 5,
                  rank: Rank = "per-step", distinct: bool = True) -> list[Path]:
+    """The ``k`` likeliest attack paths of a system, best first, as the reports draw them (see
+    :func:`search_system`)."""
+    return search_system(system, prediction, model, k=k, rank=rank, distinct=distinct).paths
+
+
+def search_system(system: System, prediction: Prediction, model: TransitionModel, *, k: int = 5,
+                  rank: Rank = "per-step", distinct: bool = True) -> SystemSearch:
     """The ``k`` likeliest attack paths of a system, best first, as the reports draw them: each walked by
     one of its adversaries (or by anyone, when it describes none) from what that adversary reaches to a
     goal it states (see :func:`walker`, :func:`adversary_entries`, :func:`goal_ends`), through the
     likely techniques first and through every finding where those give fewer than ``k``. Each path
-    names its adversary and, per step, the components it is taken on."""
-    from ._reach import got_past
+    names its adversary and, per step, the components it is taken on. Each goal an adversary states is
+    searched for on its own where their likeliest paths all serve another; the list holds each adversary's
+    best path, then each of their goals' best, then the rest by score, as far as ``k`` allows."""
+    from ._reach import goal_serves, got_past
 
     linked = topology_links(system, prediction)
     # a hedge ("where that moves money") waits on a field left open: no path ends in it while another can
@@ -265,23 +283,41 @@ def system_paths(system: System, prediction: Prediction, model: TransitionModel,
         # no learned move leads to a goal any adversary states: their ways in to any goal, rather than none
         found = [p for who, e in ends.items() if e is not None for p in search(who, None)]
 
+    stated = {a.id: tuple(a.get("goals") or ()) for a in system.of_kind("adversary")}
+
+    def serving(who: str | None, goal: str) -> list[Path]:
+        return [p for p in found if p.adversary == who and goal_serves(p.techniques[-1], (goal,))]
+
+    # a goal none of their likeliest paths ends in gets a search of its own: a caller after both the data and
+    # the model was shown five ways to the model, and the way to the data, found for them alone, went unsaid
+    for who, goals in stated.items():
+        for goal in goals:
+            wanted = {t for t in ends[who] or () if goal_serves(t, (goal,))}
+            if wanted and not serving(who, goal):
+                found += search_some(who, wanted)
+
     def order(p: Path) -> tuple[bool, float]:  # open paths first, then by score
         return stopped(p.techniques, p.on or tuple(prediction.components_for(t) for t in p.techniques)), -p.score
 
     found.sort(key=order)  # stable: an adversary listed first wins a tie
-    # each adversary's best path first, then the rest by score: one adversary's many strong variants must
-    # not hide the insider the description also names
+    # each adversary's best path first, then the best to each goal they state, then the rest by score: one
+    # adversary's many strong variants must not hide the insider the description also names, nor one goal
+    # another
     firsts = list({p.adversary: p for p in reversed(found)}.values())
     firsts.sort(key=order)
-    # an adversary's best path stays even when another walks the same chain (two threats, not one); the
-    # rest must differ from every path kept, or one chain would fill the list once per adversary
-    kept: list[Path] = firsts[:k]
+    per_goal = sorted({id(p): p for who, goals in stated.items() for g in goals for p in serving(who, g)[:1]
+                       if p not in firsts}.values(), key=order)
+    # those stay even when another walks the same chain (two threats, or two goals, not one); the rest must
+    # differ from every path kept, or one chain would fill the list once per adversary
+    kept: list[Path] = (firsts + per_goal)[:k]
     for p in found:
         if len(kept) < k and p not in kept and not (
                 distinct and any(near_duplicate(p.techniques, q.techniques) for q in kept)):
             kept.append(p)
     kept.sort(key=order)
-    return kept
+    unreached = {who: missing for who, goals in stated.items()
+                 if (missing := tuple(g for g in goals if not serving(who, g)))}
+    return SystemSearch(kept, unreached)
 
 
 

@@ -43,7 +43,7 @@ from ._markdown import (
     report_markdown,
     short_list,
 )
-from ._reach import goal_serves, got_past
+from ._reach import got_past
 from ._references import mixed_script
 from ._sarif import findings_sarif
 from ._transitions import Path as AttackPath
@@ -101,13 +101,17 @@ class ThreatModel:
     assumptions: tuple[Assumption, ...] = ()
     """Values a BOM import assumed."""
     pathless: tuple[str, ...] = ()
-    """Adversaries stating goals that no path of theirs reaches, though the list had room for one each."""
+    """Adversaries stating a goal that no path found for them ends in (see :attr:`unreached`)."""
     fail_on: str | None = None
     """The ``--fail-on`` tier the SARIF levels follow (``likely`` when not given)."""
 
+    unreached: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per adversary in :attr:`pathless`, the goals it states that no path found for it ends in."""
+
     def pathless_lines(self) -> list[str]:
         """One sentence per adversary in :attr:`pathless`, as every report says it."""
-        return [pathless_line(self.system, a, self.paths) for a in self.pathless]
+        return [pathless_line(self.system, a, self.paths, self.unreached.get(a), self.prediction)
+                for a in self.pathless]
 
     def location(self, component: str) -> tuple[str, int | None]:
         """(file, line) where ``component`` is described: its line in the source, else in the overlay,
@@ -149,8 +153,7 @@ class ThreatModel:
                                                                       strict=True)},
                            "held": {t: list(h) for t, h in zip(p.techniques, self.step_held(p), strict=True) if h}}
                           for p in self.paths],
-                "pathless": [{"adversary": a, "goals": list(self.system.component(a).get("goals") or ())}
-                             for a in self.pathless],
+                "pathless": [{"adversary": a, "goals": list(self.unreached.get(a) or ())} for a in self.pathless],
                 "unstated": [g.as_dict() for g in self.gaps],
                 "assumed": [a.as_dict() for a in self.assumptions],
                 "system_mermaid": system_mermaid(self.system)}
@@ -251,7 +254,7 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
     """Predict the techniques of ``system`` and find its ``k`` likeliest attack paths (none when ``k`` is 0);
     ``lines`` and ``overlay_lines`` locate its components (see :func:`component_lines`)."""
     from ..kb import bundled
-    from .paths import TransitionModel, system_paths
+    from .paths import TransitionModel, search_system
 
     if k < 0:
         raise UsageError(f"--paths must be 0 or more (got {k})")
@@ -263,18 +266,14 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
         warnings.warn(f"{where}: component '{cid}' lists {mid} in controls, but no finding counts it there: "
                       f"{first}{more}", stacklevel=2)
     paths: list[AttackPath] = []
+    unreached: dict[str, tuple[str, ...]] = {}
     if k and prediction.technique_ids:
-        paths = system_paths(system, prediction, TransitionModel.learn(bundled()), k=k)
-    # each adversary's best path is in a list with room for one each: one missing found none to its goals
-    adversaries = system.of_kind("adversary")
-    # and one whose paths all end in another harm (a search for any goal, when none of theirs was reached)
-    pathless = tuple(a.id for a in adversaries if a.get("goals") and k >= len(adversaries)
-                     and not any(p.adversary == a.id and goal_serves(p.techniques[-1], a.get("goals"))
-                                 for p in paths))
+        found = search_system(system, prediction, TransitionModel.learn(bundled()), k=k)
+        paths, unreached = found.paths, found.unreached
     return ThreatModel(system, prediction, tuple(paths), source, dict(lines or {}), overlay, dict(overlay_lines or {}),
                        unstated(system, rules, predicted={c.component: [f.technique_id for f in c.findings]
                                                           for c in prediction.components}), assumed(system),
-                       pathless)
+                       tuple(unreached), unreached=unreached)
 
 
 # -- JSON, Markdown, HTML --------------------------------------------------------------------------
