@@ -332,6 +332,23 @@ flows: [{from: users, to: chat}, {from: chat, to: app}, {from: app, to: chat}, {
     assert ("lookup", "browses") in asked  # one that hands content back may well browse
 
 
+def test_a_tool_that_browses_is_not_asked_whether_it_only_sends():
+    # and the other way round (audit V: a form-filling tool that opens pages was told sends_only: true would
+    # rule out AML.T0099, and the loader then refused it)
+    s = load_system_text("""\
+name: forms
+components:
+  - {id: users, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: app, kind: llm-app, tools: [fill, post]}
+  - {id: fill, kind: tool, side_effects: write, browses: true}
+  - {id: post, kind: tool, side_effects: write}
+flows: [{from: users, to: chat}, {from: chat, to: app}, {from: app, to: chat}, {from: chat, to: users}]
+""")
+    asked = {(g.component, g.field) for g in unstated(s)}
+    assert ("fill", "sends_only") not in asked
+
+
 def test_a_field_whose_rules_fire_until_it_is_said_true_is_open_with_the_value_that_rules_them_out():
     # a third-party tool with nothing said of where it runs keeps its install-time findings; saying it is hosted
     # (a remote API: no code of it here) rules them out, and the hint must say true, not false

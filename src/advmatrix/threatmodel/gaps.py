@@ -138,7 +138,8 @@ def _moot(system: System, comp: Component, name: str) -> bool:
     # refused as contradictions: code can delete anything, a lookup returns content, and a tool that hands
     # nothing back reads no page into the app
     if (name, comp.get("side_effects")) in (("append_only", "code-execution"), ("sends_only", "read"),
-                                            ("sends_only", "none")) or (name == "browses" and comp.get("sends_only")):
+                                            ("sends_only", "none")) or (name == "browses" and comp.get("sends_only")) \
+            or (name == "sends_only" and comp.get("browses")):
         return True
     if comp.kind == "model" and name in ("properties.physical", "properties.verifies_identity"):
         return comp.get("modality") in (("text", "tabular") if name == "properties.physical" else ("text",))
