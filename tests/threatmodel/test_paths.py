@@ -854,3 +854,31 @@ flows: [{from: senders, to: mx}, {from: mx, to: spam}, {from: spam, to: staff}]
     crook = walker(s, p, adversary=s.component("crook"))
     assert crook(("AML.T0052", harm)) is None
     assert crook(("AML.T0015", "AML.T0052", harm)) is not None  # past the spam model first, then the lure
+
+
+def test_an_account_opened_on_a_service_then_a_lure_through_it_is_no_attack_path_on_the_ai():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walker
+
+    # a sock-puppet review that poses as someone, shown by the site: accounts and a lure, all on services, take
+    # no step on the summariser (audit W: drawn as the top path of a review summariser)
+    s = load_system_text("""name: x
+components:
+  - {id: shoppers, kind: external, actor: user}
+  - {id: reviews-in, kind: service, audience: public, authentication: oauth, open_signup: true, returns: none,
+     relays: true}
+  - {id: reviews, kind: retrieval-store, sources: [user-submitted], writers: public}
+  - {id: summariser, kind: llm-app, system_prompt: true}
+  - {id: page, kind: service, audience: public, authentication: none, returns: text, relays: true}
+  - {id: visitors, kind: external, actor: user}
+  - {id: rival, kind: adversary, actor: competitor, goals: [fraud], access: [query, content]}
+flows: [{from: shoppers, to: reviews-in}, {from: reviews-in, to: reviews}, {from: reviews-in, to: page},
+        {from: reviews, to: summariser}, {from: summariser, to: page}, {from: page, to: visitors}]
+""")
+    p = predict(s)
+    lure = next(t for t in ("AML.T0073", "AML.T0052") if "reviews-in" in p.components_for(t))
+    harm = "AML.T0048.000"
+    assert {"AML.T0021", harm} <= set(p.technique_ids)
+    rival = walker(s, p, adversary=s.component("rival"))
+    assert rival(("AML.T0021", lure, harm)) is None
+    assert rival(("AML.T0051.001", lure, harm)) is not None  # the summariser steered first, then the lure

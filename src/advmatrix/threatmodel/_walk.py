@@ -102,10 +102,13 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             # a harm found only on the adversary (they are after money) marks where a path ends: as a step on
             # the way it joins anything to anything (money taken, then inputs crafted)
             return None
-        if all(family(t) in STEERED and all(system.component(c).kind == "service" for c in cs - adversaries)
-               for t, cs in zip(ids, steps, strict=True) if cs - adversaries and family(t) not in CONSEQUENCES):
-            # a lure a service hands on and the harm it does take no step on the AI: mail fraud through a
-            # gateway is no attack on its spam model (audits P, Q, U drew it as the top path)
+        on_system = [(t, cs - adversaries) for t, cs in zip(ids, steps, strict=True)
+                     if cs - adversaries and family(t) not in CONSEQUENCES]
+        if any(family(t) in STEERED for t, _ in on_system) and all(
+                system.component(c).kind == "service" for _, cs in on_system for c in cs):
+            # a lure a service hands on and the harm it does take no step on the AI, nor do accounts opened there
+            # first: mail fraud through a gateway is no attack on its spam model (audits P, Q, U drew it as the
+            # top path), a sock-puppet review none on the summariser (audit W)
             return None
         if not steps[-1] - adversaries and family(ids[-1]) not in CONSEQUENCES:
             # the goal is the adversary's own finding alone (their wish to flood us, found on no service): the
