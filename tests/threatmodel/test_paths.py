@@ -882,3 +882,29 @@ flows: [{from: shoppers, to: reviews-in}, {from: reviews-in, to: reviews}, {from
     rival = walker(s, p, adversary=s.component("rival"))
     assert rival(("AML.T0021", lure, harm)) is None
     assert rival(("AML.T0051.001", lure, harm)) is not None  # the summariser steered first, then the lure
+
+
+def test_the_voice_an_app_speaks_through_impersonates_for_an_adversary_only_once_the_app_is_steered():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walker
+
+    # the text-to-speech model reads out what the agent writes: a caller impersonates no one with it until
+    # they steer the agent (audit W: phishing, then impersonation through our voice, was a phone agent's top path)
+    s = load_system_text("""name: x
+components:
+  - {id: callers, kind: external, actor: user}
+  - {id: phone, kind: service, audience: public, authentication: none, returns: text}
+  - {id: stt, kind: model, task: speech-recognition, modality: audio, outputs: [text], trained_by: vendor}
+  - {id: agent, kind: llm-app, system_prompt: true, tools: [swap], autonomy: autonomous}
+  - {id: swap, kind: tool, side_effects: write, properties: {financial: true}}
+  - {id: tts, kind: model, task: generation, modality: audio, outputs: [audio], trained_by: vendor}
+  - {id: crook, kind: adversary, actor: criminal, goals: [fraud, impersonate], access: [query]}
+flows: [{from: callers, to: phone}, {from: phone, to: stt}, {from: stt, to: agent}, {from: agent, to: tts},
+        {from: tts, to: phone}, {from: phone, to: callers}]
+""")
+    p = predict(s)
+    assert "tts" in p.components_for("AML.T0073")
+    crook = walker(s, p, adversary=s.component("crook"))
+    assert crook(("AML.T0052", "AML.T0073", "AML.T0048.000")) is None
+    steered = crook(("AML.T0051.000", "AML.T0073", "AML.T0048.000"))
+    assert steered is not None and "tts" in steered[1]

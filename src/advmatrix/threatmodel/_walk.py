@@ -39,7 +39,7 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
     reach is theirs (``reach`` is not read), and a step that takes a kind of access (:data:`._reach.NEEDS`)
     needs it from their ``access`` or from an earlier step that gave it (:data:`._reach.GAINS`), which
     widens the reach for the steps after it. An LLM app's replies become phishing (:data:`._reach.STEERED`)
-    only after a step that steers the app (:data:`._reach.STEERS`)."""
+    only after a step that steers the app (:data:`._reach.STEERS`), and so does a model only such apps feed."""
     from ._reach import GAINS, STEERED, STEERS, adversary_access, adversary_reach, can_take, family
 
     near, adversaries, on = topology(system, prediction)
@@ -53,6 +53,11 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
         on = {t: {c for c in cs - others if prediction.open_to(t, c, adversary.id)} for t, cs in on.items()}
         reach, access = adversary_reach(system, adversary), adversary_access(system, adversary)
     white_box = adversary is not None and adversary.get("knowledge") == "white-box"
+    # a model only LLM apps feed (an app's text-to-speech voice) says what the app says: it speaks for an
+    # adversary only once the app is steered (audit W: a caller drawn impersonating people through our voice)
+    into = system.flows_into()
+    voices = {c.id for c in system.of_kind("model")
+              if into.get(c.id) and all(system.component(a).kind == "llm-app" for a in into[c.id])}
 
     def walk(ids: tuple[str, ...]) -> tuple[tuple[str, ...], ...] | None:
         if all(on.get(t, set()) <= adversaries for t in ids):
@@ -71,7 +76,7 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
                     joined = set().union(*(near[x] for x in here))
                     here = there & (joined | adversaries)
             if family(t) in STEERED and not any(family(u) in STEERS for u in ids[:i]):
-                here = {c for c in here if system.component(c).kind != "llm-app"}
+                here = {c for c in here if system.component(c).kind != "llm-app" and c not in voices}
             if (family(t) in CONSEQUENCES or family(t) in THROUGH_TOOLS) \
                     and not any(family(u) in STEERS or family(u) in DRIVES for u in ids[:i]):
                 # harm done through an LLM app or its tools is done by steering it, or by holding its strings
