@@ -908,3 +908,28 @@ flows: [{from: callers, to: phone}, {from: phone, to: stt}, {from: stt, to: agen
     assert crook(("AML.T0052", "AML.T0073", "AML.T0048.000")) is None
     steered = crook(("AML.T0051.000", "AML.T0073", "AML.T0048.000"))
     assert steered is not None and "tts" in steered[1]
+
+
+def test_an_evasion_followed_only_by_the_adversarys_own_steps_must_serve_their_goals_as_a_last_step_would():
+    from advmatrix.threatmodel import load_system_text, predict
+    from advmatrix.threatmodel.paths import walker
+
+    # fooling a speech-to-text model that checks no one, then posing as someone and being paid, all of it the
+    # adversary's own after the evasion: no path (audit W); a voiceprint check fooled the same way is one
+    text = """name: x
+components:
+  - {id: callers, kind: external, actor: user}
+  - {id: phone, kind: service, audience: public, authentication: none, returns: text}
+  - {id: stt, kind: model, task: speech-recognition, modality: audio, outputs: [text], trained_by: vendor,
+     properties: {verifies_identity: %s}}
+  - {id: desk, kind: service, audience: internal, authentication: oauth, returns: text}
+  - {id: crook, kind: adversary, actor: criminal, goals: [fraud, impersonate], access: [query]}
+flows: [{from: callers, to: phone}, {from: phone, to: stt}, {from: stt, to: desk}]
+"""
+    for checks in ("false", "true"):
+        s = load_system_text(text % checks)
+        p = predict(s)
+        assert {"AML.T0015", "AML.T0073", "AML.T0048.000"} <= set(p.technique_ids)
+        crook = walker(s, p, adversary=s.component("crook"))
+        got = crook(("AML.T0047", "AML.T0015", "AML.T0073", "AML.T0048.000"))
+        assert (got is not None) is (checks == "true"), (checks, got)

@@ -115,6 +115,14 @@ def walker(system: System, prediction: Prediction, reach: frozenset[str] | None 
             # first: mail fraud through a gateway is no attack on its spam model (audits P, Q, U drew it as the
             # top path), a sock-puppet review none on the summariser (audit W)
             return None
+        if adversary is not None and EVADE in ids[:-1]:
+            i = ids.index(EVADE)
+            if all(not cs - adversaries for cs in steps[i + 1:]) and not any(
+                    _evading_serves(system.component(c), adversary) for c in steps[i] - adversaries):
+                # what follows the evasion is the adversary's own (posing as someone, being paid): the evasion
+                # is where the path lands, so it must serve their goals as a last step would (audit W: fooling
+                # a speech-to-text model that checks no one was drawn as impersonation, then fraud)
+                return None
         if not steps[-1] - adversaries and family(ids[-1]) not in CONSEQUENCES:
             # the goal is the adversary's own finding alone (their wish to flood us, found on no service): the
             # path does not show where the impact lands; harm to people outside (AML.T0048) lands outside
