@@ -1046,6 +1046,25 @@ def test_approval_by_the_one_who_asked_stops_no_adversary_who_asks(approver, sen
         assert all("approves" in m.idle for m in approvals)
 
 
+@pytest.mark.parametrize(("access", "stops"), [(["content"], True), (["query"], False), (["content", "query"], False)])
+def test_approval_by_the_one_who_asked_stops_an_adversary_who_only_plants_content(access, stops):
+    # the people who ask the agent approve its calls; an adversary who only writes the pages it reads asks
+    # nothing, so the asker's confirmation is what stops the action their text calls for (audit X)
+    s = system([{"id": "people", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "text"},
+                {"id": "agent", "kind": "llm-app", "system_prompt": True, "tools": ["transfer", "web"],
+                 "autonomy": "human-approval", "approver": "requester"},
+                {"id": "transfer", "kind": "tool", "side_effects": "write", "sensitive": True},
+                {"id": "web", "kind": "tool", "side_effects": "read", "browses": True},
+                {"id": "crook", "kind": "adversary", "actor": "criminal", "goals": ["fraud"], "access": access}],
+               [{"from": "people", "to": "chat"}, {"from": "chat", "to": "agent"},
+                {"from": "agent", "to": "chat"}, {"from": "chat", "to": "people"}])
+    approvals = [m for f in predict(s).findings if f.component == "agent" and f.technique_id == "AML.T0053"
+                 for m in f.mitigations if m.id == "AML.M0029"]
+    assert approvals and all(m.in_place for m in approvals)
+    assert all(m.prevents is stops for m in approvals), approvals
+
+
 @pytest.mark.parametrize(("per_user", "held"), [(True, True), (None, False)])
 def test_a_tool_that_reads_only_the_askers_own_records_has_its_permissions_set(per_user, held):
     # a refund tool capped and bound to the asker's orders, beside an order lookup that reads only the asker's

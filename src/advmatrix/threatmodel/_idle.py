@@ -104,7 +104,8 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
     if mid == APPROVAL and held_at is not None:
         # the one who asked approves: an adversary that talks to the app itself asks and approves alike
         app = comp if comp.kind == "llm-app" else None
-        if app is not None and app.get("approver") == "requester" and direct_entries(system, app, True) - {app.id}:
+        doors = direct_entries(system, app, True) - {app.id} if app is not None else frozenset()
+        if app is not None and app.get("approver") == "requester" and doors and _someone_types(system, doors):
             return f"whoever asks {app.id} approves its actions: an adversary typing to it approves its own calls"
     if mid == ADMITS and held_at is not None:
         # checking who may call keeps out only those who cannot become a caller: not where anyone can, nor
@@ -148,3 +149,25 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
     else:
         published = technique_id in SUPPLIERS_OWN and "vendor" in (comp.get("source"), comp.get("trained_by"))
     return "a checked hash proves only that the file is the one its publisher made" if published else ""
+
+
+#: Access that sends an app messages of one's own (a caller, a member, someone inside or with a foothold).
+TYPING = frozenset({"query", "account", "insider", "network"})
+
+
+def _someone_types(system: System, doors: frozenset[str]) -> bool:
+    """Whether an adversary may type to an app through ``doors`` (its direct entries): any, where the
+    description names none; else one of those it names whose access sends messages and reaches a door. One
+    who only plants content asks the app nothing, so the person who does ask, and approves, did not ask for
+    what the planted text makes it do (audit X: an employee's confirmation of cloud actions was shown
+    stopping nothing against a partner agent's injected text)."""
+    from ._reach import adversary_access, adversary_reach
+
+    adversaries = system.of_kind("adversary")
+    if not adversaries:
+        return True
+    for adv in adversaries:
+        reach = adversary_reach(system, adv)
+        if adversary_access(system, adv) & TYPING and (reach is None or reach & doors):
+            return True
+    return False
