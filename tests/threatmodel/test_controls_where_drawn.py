@@ -252,3 +252,17 @@ def test_no_output_to_blur_for_candidates_whose_portal_answers_nothing_though_re
     blurred = [(f.technique_id, m.component) for f in predict(s).findings if f.component == "llm"
                for m in f.mitigations if m.id == "AML.M0002"]
     assert not blurred
+
+
+def test_guarding_our_tuned_model_keeps_no_one_from_using_the_public_base_as_a_ready_made_stand_in():
+    # access control on our copy, in production or at rest, keeps no one from downloading the hub's base to
+    # build their stand-in from (audit V: advised, and required by --fail-on, on a claims photo model)
+    s = system([{"id": "api", "kind": "service", "audience": "public", "returns": "scores"},
+                {"id": "damage", "kind": "model", "task": "regression", "modality": "image",
+                 "trained_by": "us", "source": "huggingface", "base_model": "vit-base", "fine_tuned": True}],
+               [{"from": "api", "to": "damage"}])
+    findings = {f.technique_id: {m.id for m in f.mitigations} for f in predict(s).findings if f.component == "damage"}
+    assert "AML.T0005.002" in findings
+    assert not {"AML.M0019", "AML.M0005"} & findings["AML.T0005.002"], findings["AML.T0005.002"]
+    assert any({"AML.M0019", "AML.M0005"} & ms for t, ms in findings.items() if t not in ("AML.T0005.002",
+                                                                                       "AML.T0002.001"))

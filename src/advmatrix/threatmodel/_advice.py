@@ -372,6 +372,8 @@ ALIGNMENT = "AML.M0022"
 
 #: Acquiring the public model, or using it as a ready-made proxy: for a model tuned from a hub's, the public base.
 BASE_IS_PUBLIC = frozenset({"AML.T0002.001", "AML.T0005.002"})
+#: Access control on our copy, in production and at rest: against those, it locks away nothing the hub hands out.
+OUR_COPY = frozenset({"AML.M0019", "AML.M0005"})
 
 
 #: What is done with a model's weights read, not changed: full access, white-box crafting, collecting or taking
@@ -385,8 +387,8 @@ def _nothing_to_act_on(system: System, comp: Component, mid: str, technique_id: 
     """Whether ``mid`` has nothing to act on for this finding: training people against a lure made with our
     generator that no one of ours is shown, access control in production against an attack
     through the inputs of a model no party queries (the scene a camera sees: no caller to sign in; its weights
-    are still its to guard), or holding back the release of a hub model's tune against acquiring the public
-    base it came from."""
+    are still its to guard), or holding back or locking away a hub model's tune against acquiring the public
+    base it came from, or using that base as a stand-in."""
     if mid in TAUGHT and comp.kind == "model" and technique_id.startswith("AML.T0052"):
         # a lure made with our generator reaches our people only where our platform hands its outputs on to
         # others; what goes back to the one who asked is carried off by the adversary to victims nothing here
@@ -404,9 +406,9 @@ def _nothing_to_act_on(system: System, comp: Component, mid: str, technique_id: 
         return True  # the hub hands these weights to anyone: locking our copy keeps no one from reading them
     if mid == ALIGNMENT and (prompted := _prompted(system, comp, mid)) and all(_makers_own(c, mid) for c in prompted):
         return True  # every model the app prompts is a vendor's as it came: aligning it is the vendor's work
-    if mid in OURS_TO_PUBLISH and technique_id in BASE_IS_PUBLIC and comp.kind == "model" and (
+    if mid in OURS_TO_PUBLISH | OUR_COPY and technique_id in BASE_IS_PUBLIC and comp.kind == "model" and (
             comp.get("trained_by") == "open-source" or comp.get("source") in ("huggingface", "model-hub")):
-        return True  # what is downloaded is the public base, not our tune of it: not ours to hold back
+        return True  # what is downloaded is the public base, not our tune of it: not ours to hold back or lock
     return (mid == ADMITS and comp.kind == "model" and technique_id.startswith(THROUGH_INPUTS)
             and not _fits(system, comp, "AML.M0004"))
 
