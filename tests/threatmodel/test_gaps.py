@@ -192,6 +192,11 @@ flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}]
     assert not any(g.field == "properties.financial" for g in unstated(said) if g.component == "bot")
     lines = tmr.gap_lines(tmr.build(s, k=0), most=5)
     assert any("would rule out" in line and "bot properties.financial (AML.T0048.000)" in line for line in lines)
+    # an app whose tool moves money moves money: it is not asked whether it does (audit W: the open list
+    # offered financial: false on a phone agent that swaps SIMs, and saying so dropped its financial harm)
+    pays = load_system_text(text.replace("sends_only: true}", "sends_only: true, properties: {financial: true}}"))
+    assert "bot" in predict(pays).components_for("AML.T0048.000")
+    assert not any(g.field == "properties.financial" for g in unstated(pays) if g.component == "bot")
 
 
 def test_what_is_left_open_is_the_same_whatever_the_hash_seed():

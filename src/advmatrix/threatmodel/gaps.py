@@ -112,6 +112,9 @@ def _moot(system: System, comp: Component, name: str) -> bool:
     that moves things in the world, or whose only source is drawn over trusted flows, reads no web pages."""
     if name == "open_signup" and comp.get("authentication") == "none":
         return True
+    if name == "properties.financial" and comp.kind == "llm-app" and any(
+            system.component(t).properties.get("financial") is True for t in comp.get("tools") or ()):
+        return True  # an app whose tool moves money moves money (audit W: false was offered, and dropped the harm)
     if name == "outputs" and comp.kind == "model" and comp.get("modality") == "text" and (
             comp.get("task") == "translation" or (comp.get("task") == "generation" and any(
                 system.component(a).kind == "llm-app" for a in system.flows_into().get(comp.id, ())))):
