@@ -948,6 +948,11 @@ def test_a_per_caller_quota_where_anyone_can_sign_up_is_held_but_stops_no_query_
                for q in quotas(anonymous).values())
     md = report_markdown(build_report(build(True)))
     assert "(held, does not stop this: anyone can open accounts on api" in md
+    # field names in the reason are escaped once in Markdown, and not at all in HTML (audit Z: open\\\_signup)
+    assert "(open\\_signup: false)" in md and "open\\\\" not in md
+    from advmatrix.threatmodel.report import report_html
+    html = report_html(build_report(build(True)))
+    assert "(open_signup: false)" in html and "open\\_signup" not in html
 
 
 def test_instructions_in_the_prompt_are_what_an_injection_overrides():

@@ -68,11 +68,11 @@ def advised_on(tm: ThreatModel, m: Any) -> str:
 
 def held_note(m: Any) -> str:
     """What the reports add to a mitigation in place: where it is held, if not where it was advised, and
-    that logging records an attack without stopping it."""
+    that logging records an attack without stopping it. Plain text: each report escapes it as its format needs."""
     at = f" (at {m.in_place_at})" if m.in_place_at and m.in_place_at != m.component else ""
     # telemetry records the attack; a hub file's checked signature vouches for the code's own author
     return at + ("" if m.prevents else " (records, does not stop)" if m.id == "AML.M0024" else
-                 f" (held, does not stop this: {md_text(m.idle)})" if m.idle else " (held, does not stop this)")
+                 f" (held, does not stop this: {m.idle})" if m.idle else " (held, does not stop this)")
 
 
 def report_markdown(tm: ThreatModel) -> str:
