@@ -1173,3 +1173,27 @@ def test_no_lock_on_weights_anyone_can_download_against_attacks_that_only_read_t
     ours = {(t, m) for (c, t, m) in held(door(trained_by="open-source", source="huggingface", fine_tuned=True))
             if c == "face"}
     assert {(t, "AML.M0005") for t in reading} & ours
+
+
+def test_access_control_at_rest_stops_no_poison_that_arrives_by_the_flows_that_write_the_data():
+    # patients' uploads reach the summaries the model is tuned on through the drafts staff sign: the writes
+    # are ours, the words are theirs (audit Z); and a model file tampered before it reached us is loaded as it came
+    s = system([{"id": "patients", "kind": "external", "actor": "user"},
+                {"id": "portal", "kind": "service", "audience": "public", "authentication": "oauth", "returns": "none"},
+                {"id": "drafter", "kind": "llm-app", "system_prompt": True},
+                {"id": "summaries", "kind": "dataset", "writers": "internal", "sensitive": True,
+                 "used_for": ["fine-tuning"], "controls": ["AML.M0005"]},
+                {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "open-source",
+                 "source": "huggingface", "fine_tuned": True, "artifact_format": "safetensors",
+                 "controls": ["AML.M0005"]}],
+               [{"from": "patients", "to": "portal"}, {"from": "portal", "to": "drafter"},
+                {"from": "drafter", "to": "llm"}, {"from": "llm", "to": "drafter"},
+                {"from": "drafter", "to": "summaries"}, {"from": "summaries", "to": "llm"}])
+    rows = {(f.technique_id, m.id): m for f in predict(s).findings if f.component == "llm" for m in f.mitigations}
+    poisoned = rows[("AML.T0020", "AML.M0005")]
+    assert poisoned.in_place and not poisoned.prevents and "through the flows that write it" in poisoned.idle
+    supplied = rows.get(("AML.T0010.003", "AML.M0005"))
+    assert supplied is None or not supplied.prevents, supplied
+    # weights tampered where they are kept are still its to stop
+    assert any(m.prevents for (t, mid), m in rows.items() if mid == "AML.M0005" and t in ("AML.T0018", "AML.T0044",
+                                                                                          "AML.T0035", "AML.T0025"))

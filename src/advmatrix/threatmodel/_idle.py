@@ -137,6 +137,14 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
         # the poisoner writes as of right (audit G: partner hospitals' annotated scans)
         return (f"outsiders ({system.component(held_at).get('writers')}) write to {held_at} as of right: "
                 "access control lets the poisoner in")
+    if mid == "AML.M0005" and held_at is not None and technique_id in POISONING and any(
+            c.kind == "external" for c in system.upstream_of(held_at, untrusted_only=True)):
+        # our own flows write it, outsiders' words in them (audit Z: patients' uploads in the summaries staff sign)
+        return (f"what outsiders send reaches {held_at} through the flows that write it: access control at rest "
+                "lets it in as of right")
+    if mid == "AML.M0005" and technique_id.startswith("AML.T0010"):
+        # tampered before it reached us: our copy is locked away as it came (audit Z)
+        return "a supply chain compromised before the artifact reached us: access control guards our copy as it came"
     if mid in ("AML.M0013", "AML.M0014") and comp.kind == "tool" and comp.get("source") in ("mcp", "third-party") \
             and technique_id in PACKAGERS_OWN:
         # a package from a marketplace or a third party, pinned by hash: the code in it is its publisher's
