@@ -75,3 +75,61 @@ def test_a_fraudster_can_fake_the_photos_a_model_prices_a_claim_from(task, faked
                [{"from": "customers", "to": "portal"}, {"from": "portal", "to": "damage"},
                 {"from": "damage", "to": "portal"}, {"from": "portal", "to": "customers"}])
     assert ("AML.T0088" in found(s, "damage")) is faked
+
+
+@pytest.mark.parametrize(("writers", "jailbreak"), [("public", True), ("internal", False)])
+def test_a_jailbreak_can_be_planted_in_what_an_app_reads_as_well_as_typed_to_it(writers, jailbreak):
+    # a nightly summariser no one talks to still reads reviews anyone writes: the text that steers it can argue
+    # its safety rules away too (audit W; ATLAS's incidents take a jailbreak after an indirect injection)
+    s = system([{"id": "shoppers", "kind": "external", "actor": "user"},
+                {"id": "reviews", "kind": "retrieval-store", "writers": writers,
+                 "sources": ["user-submitted" if writers == "public" else "collected"]},
+                {"id": "summariser", "kind": "llm-app", "system_prompt": True},
+                {"id": "page", "kind": "service", "audience": "public", "authentication": "none", "returns": "text"},
+                {"id": "visitors", "kind": "external", "actor": "user"}],
+               [{"from": "shoppers", "to": "reviews", "trusted": writers != "public"},
+                {"from": "reviews", "to": "summariser"}, {"from": "summariser", "to": "page"},
+                {"from": "page", "to": "visitors"}])
+    assert ("AML.T0054" in found(s, "summariser")) is jailbreak
+
+
+def desktop_agent(on_device: bool, access: list[str] | None = None) -> System:
+    extra = [{"id": "thief", "kind": "adversary", "actor": "criminal", "goals": ["steal-data"], "access": access}] \
+        if access else []
+    return system([{"id": "user", "kind": "external", "actor": "user"},
+                   {"id": "assistant", "kind": "llm-app", "system_prompt": True, "tools": ["tickets"],
+                    **({"properties": {"on_device": True}} if on_device else {})},
+                   {"id": "tickets", "kind": "tool", "side_effects": "write", "source": "vendor"},
+                   {"id": "llm", "kind": "model", "task": "generation", "modality": "text", "trained_by": "vendor",
+                    "source": "vendor-api", "artifact_format": "hosted"}, *extra],
+                  [{"from": "user", "to": "assistant", "trusted": True}, {"from": "assistant", "to": "llm"},
+                   {"from": "llm", "to": "assistant"}, {"from": "assistant", "to": "user"}])
+
+
+@pytest.mark.parametrize(("on_device", "access", "keys"), [
+    (True, None, True),  # every copy of an app on people's devices holds the keys it calls its tools with
+    (False, ["network"], True),  # a foothold where the agent runs reads its configuration
+    (False, ["query"], False),
+    (False, None, False)])
+def test_an_agents_keys_are_read_from_its_configuration_where_someone_holds_a_copy_or_a_foothold(
+        on_device, access, keys):
+    # audits V (a browser extension shipping a vendor key) and X (a cost agent's cloud credentials)
+    assert ("AML.T0083" in found(desktop_agent(on_device, access), "assistant")) is keys
+
+
+@pytest.mark.parametrize(("audience", "relays", "harm"), [("public", True, True), ("internal", True, False),
+                                                          ("public", False, False)])
+def test_a_ranking_that_decides_what_a_public_feed_shows_can_push_chosen_content_to_everyone(audience, relays, harm):
+    # a video feed's recommender ranks what creators upload for every viewer (audit Z: societal harm was
+    # predicted for no component of a public, open-sign-up feed)
+    s = system([{"id": "creators", "kind": "external", "actor": "user"},
+                {"id": "uploads", "kind": "service", "audience": "public", "returns": "none", "relays": True},
+                {"id": "videos", "kind": "dataset", "writers": "public", "source": "user-submitted",
+                 "used_for": ["training"]},
+                {"id": "ranker", "kind": "model", "task": "ranking", "modality": "tabular", "trained_by": "us"},
+                {"id": "feed", "kind": "service", "audience": audience, "returns": "labels", "relays": relays},
+                {"id": "viewers", "kind": "external", "actor": "user"}],
+               [{"from": "creators", "to": "uploads"}, {"from": "uploads", "to": "videos"},
+                {"from": "videos", "to": "ranker"}, {"from": "ranker", "to": "feed"},
+                {"from": "feed", "to": "viewers"}])
+    assert ("AML.T0048.002" in found(s, "ranker")) is harm

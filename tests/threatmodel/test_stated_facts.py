@@ -824,7 +824,11 @@ def test_an_app_behind_an_upload_endpoint_is_read_from_not_talked_to(returns, ta
                           {"id": "screener", "kind": "llm-app", "system_prompt": True}],
                          [{"from": "candidates", "to": "portal"}, {"from": "portal", "to": "screener"},
                           *([{"from": "screener", "to": "portal"}] if talked_to else [])]))
-    assert ("screener" in on(got, "AML.T0054")) is talked_to
+    jailbreaks = [r for f in got.findings if f.technique_id == "AML.T0054" for r in f.reasons]
+    # argued with where talked to; otherwise only planted in what it reads (audit W; ATLAS's incidents)
+    assert any("can talk to" in r for r in jailbreaks) is talked_to
+    assert talked_to or jailbreaks == ["screener reads text others write (candidates, portal); a jailbreak planted "
+                                       "there argues its safety rules away when it is read"], jailbreaks
     obfuscated = [r for f in got.findings if f.technique_id == "AML.T0068" for r in f.reasons]
     assert any("accepts prompts from" in r for r in obfuscated) is talked_to
     assert "screener" in on(got, "AML.T0051")  # what the CVs say still reaches its prompt

@@ -136,6 +136,17 @@ def test_records_an_agent_writes_through_a_tool_can_be_corrupted_by_whoever_stee
     assert ("records" in on(got, "AML.T0059")) is eroded
 
 
+def test_records_an_agent_keeps_itself_are_not_written_through_the_tools_it_also_has():
+    # the agent logs each call to a transcript store; its write tools act elsewhere: the tools' results pass
+    # through the agent, but the store is not written through them (audit W: the reason named a SIM-swap tool)
+    tool = {"id": "swap", "side_effects": "write"}
+    s = extended(agent(tool), [{"id": "transcripts", "kind": "dataset", "writers": "internal", "sensitive": True}],
+                 [{"from": "app", "to": "transcripts"}])
+    reasons = [r for f in predict(s).findings if f.component == "transcripts" and f.technique_id == "AML.T0059"
+               for r in f.reasons]
+    assert not any("swap" in r for r in reasons), reasons
+
+
 @pytest.mark.parametrize(("mail_from_outside", "gathered"), [(True, True), (False, False)])
 def test_a_tool_trimmed_to_its_user_still_gathers_their_data_for_whoever_plants_text_it_reads(
         mail_from_outside, gathered):

@@ -45,8 +45,10 @@ def review(*, answered: bool) -> System:
 def test_a_draft_written_by_a_counterparty_who_hears_nothing_back_is_indirect_injection():
     got = found(review(answered=False), "assistant")
     assert "AML.T0051.001" in got and any("counterparty" in r for r in got["AML.T0051.001"]), got.keys()
-    # typed to it by no one untrusted: no direct injection, jailbreak or crafting by iteration
-    assert not {"AML.T0051.000", "AML.T0054", "AML.T0065"} & set(got), set(got)
+    # typed to it by no one untrusted: no direct injection or crafting by iteration, and a jailbreak only as
+    # planted in the draft it reads (audit W; ATLAS's incidents take one after an indirect injection)
+    assert not {"AML.T0051.000", "AML.T0065"} & set(got), set(got)
+    assert all("planted there" in r for r in got.get("AML.T0054", [])), got.get("AML.T0054")
     assert "AML.T0051" in got  # the parent names whose words reach it, answered or not
 
 
