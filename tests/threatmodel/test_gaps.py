@@ -380,3 +380,30 @@ def test_the_report_gives_each_unset_free_property_one_line_naming_every_compone
     system = load_system_text(DEMO % "")
     lines = [line for line in tmr.gap_lines(tmr.build(system, k=0)) if "'properties.financial'" in line]
     assert len(lines) == 1 and lines[0].startswith("api, clf: 'properties.financial' is unset"), lines
+
+
+def test_a_true_or_false_field_that_rules_findings_out_next_door_says_which_value_does():
+    # a lookup that reads the catalogue: saying it reads nothing sensitive rules out credential searches on its
+    # app; the hint names the value (audit Y: "stating which value holds" read as its JSON removed_by: false,
+    # the wrong one); a field of many values still asks which holds
+    from advmatrix.threatmodel import report as tmr
+
+    s = load_system_text("""\
+name: kb
+components:
+  - {id: pupils, kind: external, actor: user}
+  - {id: supplier, kind: external, actor: vendor}
+  - {id: chat, kind: service, audience: public, authentication: api-key, returns: text}
+  - {id: tutor, kind: llm-app, tools: [search], system_prompt: true}
+  - {id: search, kind: tool, side_effects: read, source: first-party}
+  - {id: catalogue, kind: dataset, writers: partner, used_for: [retrieval]}
+flows: [{from: pupils, to: chat}, {from: chat, to: tutor}, {from: tutor, to: chat}, {from: chat, to: pupils},
+        {from: supplier, to: catalogue}, {from: catalogue, to: search}]
+""")
+    gap = next(g for g in unstated(s) if (g.component, g.field) == ("search", "sensitive"))
+    assert gap.removed_from == ("tutor",) and "AML.T0098" in gap.removes and gap.removed_by is False
+    said = load_system_text(s.model_dump_json(by_alias=True).replace('"sensitive":null', '"sensitive":false', 1))
+    assert "AML.T0098" not in {f.technique_id for f in predict(said).for_component("tutor").findings}
+    lines = tmr.gap_lines(tmr.build(s, k=0))
+    assert any(x.startswith("search: 'sensitive' is not stated; saying it is false, where that holds, would rule out")
+               and x.endswith("(for tutor).") for x in lines), lines

@@ -170,9 +170,9 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
                  ] if g.techniques else []
         if g.removes:
             lead = '' if g.techniques else 'is unset; ' if unset else 'is not stated; '
-            # a field read on the components next to it rules out by the value stated (a tool's readers), not
-            # by false alone
-            said_so = "stating which value holds could" if g.removed_from else \
+            # a field of many values read on the components next to it rules out by whichever is stated (a tool's
+            # readers): no one value to name
+            said_so = "stating which value holds could" if g.removed_by is None else \
                 f"saying it is {str(g.removed_by).lower()}, where that holds, would"
             there = f" (for {', '.join(g.removed_from)})" if g.removed_from else ""
             parts.append(f"{lead}{said_so} rule out {len(g.removes)}: {listed(g.removes)}{there}")

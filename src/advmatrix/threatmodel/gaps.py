@@ -75,9 +75,10 @@ class Gap:
     removes: tuple[str, ...] = ()
     #: Other components some of ``removes`` are predicted for (the app whose tool it is).
     removed_from: tuple[str, ...] = ()
-    #: The value that, stated, rules ``removes`` out on the component itself: false for a hedge, true for a
-    #: field whose rules fire until it is said (a tool's ``hosted``).
-    removed_by: bool = False
+    #: The value that, stated, rules ``removes`` out: on the component itself false for a hedge, true for a
+    #: field whose rules fire until it is said (a tool's ``hosted``); next door, the one true/false value that
+    #: does, or None where it takes a value of a field of many (a tool's ``readers``).
+    removed_by: bool | None = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -253,6 +254,7 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
             gained: set[str] = set()
             where: set[str] = set()
             lost: set[tuple[str, str]] = set()
+            losing: set[Any] = set()  # the values that rule findings out next door
             for value in (_candidates(comp, name, [*pending, *(r for _, r in others)])
                           if pending or others or held else ()):
                 probe = _with(comp, name, value)
@@ -277,7 +279,12 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
                         gained.add(tid)
                         where.add(other_id)
                     lost.update(drops)
+                    if drops:
+                        losing.add(value)
             by, removed = _ruled_out(system, comp, name, negated.get(name, ()), by_technique, have(comp))
+            if lost and not removed:
+                # next door alone: the one true/false value that does it, else None (say which value holds)
+                by = next(iter(losing)) if len(losing) == 1 and isinstance(next(iter(losing)), bool) else None
             removed |= {t for _, t in lost}
             if gained or removed:
                 # Likeliest first (the learned rate of each technique), so a short list shows what matters.
