@@ -333,3 +333,23 @@ def test_bom_on_an_empty_file_says_it_is_empty(cli, tmp_path):
     path.write_text("  \n")
     r = cli("threatmodel", "--bom", path)
     assert r.code == 2 and r.err.strip() == f"advmatrix: error: {path}:1: the file is empty", r.err
+
+
+def test_check_validates_a_description_and_writes_nothing(cli, tmp_path, monkeypatch):
+    # a user wiring an editor or a pre-commit hook wants the loader's verdict alone (audit Y: there was no
+    # validate-only mode, so the auditor called the Python loader)
+    monkeypatch.chdir(tmp_path)
+    example = Path(__file__).parents[2] / "examples" / "systems" / "support-agent.yaml"
+    good = cli("threatmodel", example, "--check")
+    assert good.code == 0, good.err
+    assert re.search(r"support-agent\.yaml: valid \(\d+ components, \d+ flows\)", good.out), good.out
+    assert list(tmp_path.iterdir()) == []
+    data = json.loads(cli("threatmodel", example, "--check", "--json").out)
+    assert data["valid"] is True and data["components"] > 0 and "techniques" not in data
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncomponents:\n  - {id: m, kind: modle}\n")
+    refused = cli("threatmodel", bad, "--check")
+    assert refused.code == 2 and "bad.yaml:3" in refused.err and "Traceback" not in refused.err
+    # what it would ignore is refused, as beside --schema: a gate must not pass as a check
+    both = cli("threatmodel", example, "--check", "--fail-on", "likely")
+    assert both.code == 2 and "--check" in both.err and "--fail-on" in both.err

@@ -51,7 +51,8 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
                 json: bool = typer.Option(False, "--json", help="Print the threat model as JSON."),
                 emit_assess_plan: Optional[str] = typer.Option(None, "--emit-assess-plan", metavar="FILE", help="Write the procedures that test the predicted techniques (YAML; run it with advmatrix assess TARGET --plan FILE)."),
                 emit_monitor_config: Optional[str] = typer.Option(None, "--emit-monitor-config", metavar="FILE", help="Write a gateway configuration watching the predicted techniques (advmatrix monitor --config)."),
-                paths: int = typer.Option(5, "--paths", min=0, max=MAX_PATHS, metavar="K", help="How many attack paths to find, ranked per step (0: none; at most 100).")) -> None:
+                paths: int = typer.Option(5, "--paths", min=0, max=MAX_PATHS, metavar="K", help="How many attack paths to find, ranked per step (0: none; at most 100)."),
+                check: bool = typer.Option(False, "--check", help="Only check SYSTEM (and --overlay, --rules): say whether it is valid, warn of what it leaves idle, write nothing.")) -> None:
     """Threat-model a system: which ATLAS techniques apply, why, the attack paths, the mitigations.
 
     SYSTEM is a system.yaml or a CycloneDX ML-BOM (JSON, detected by content); see docs/threatmodel-system.md.
@@ -73,11 +74,19 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
                                            ("--fail-on", fail_on), ("--json", json),
                                            ("--emit-assess-plan", emit_assess_plan),
                                            ("--emit-monitor-config", emit_monitor_config),
-                                           ("--paths", paths != 5)) if given]
+                                           ("--paths", paths != 5), ("--check", check)) if given]
         if others:
             raise UsageError(f"--schema prints the JSON Schema and takes nothing else (got {', '.join(others)})")
         emit_json(json_schema())
         return
+    if check:
+        # a check that quietly skipped a gate or a report would pass where the real run fails
+        ignored = [flag for flag, given in (("--format", fmt), ("--out", out_dir), ("--fail-on", fail_on),
+                                            ("--emit-assess-plan", emit_assess_plan),
+                                            ("--emit-monitor-config", emit_monitor_config),
+                                            ("--paths", paths != 5)) if given]
+        if ignored:
+            raise UsageError(f"--check only checks the description and takes none of {', '.join(ignored)}")
     if system is None:
         raise UsageError("SYSTEM is missing: a system.yaml or a CycloneDX ML-BOM (or --schema for the JSON Schema)")
     for what, given in (("SYSTEM", system), ("--overlay", overlay)):
@@ -117,6 +126,21 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
     overlay_lines = tmr.component_lines(overlay, model) if overlay else None
     warn_all(tmr.description_warnings(model, ruleset, str(system), lines, str(overlay) if overlay else None,
                                       overlay_lines))
+    if check:
+        # the same checks a run makes (property types, controls that stop nothing), no prediction reported
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            tmr.build(model, ruleset, k=0, source=str(system), lines=lines,
+                      overlay=str(overlay) if overlay else None, overlay_lines=overlay_lines)
+        warn_all([str(w.message) for w in caught])
+        summary = {"source": str(system), "valid": True, "components": len(model.components),
+                   "flows": len(model.flows)}
+        if json:
+            emit_json(summary)
+        else:
+            out.print(f"{system}: valid ({summary['components']} components, {summary['flows']} flows)",
+                      markup=False, highlight=False)
+        return
     if fail_on and not model.components:  # a gate that passes on nothing would pass a misspelt file
         raise UsageError(f"--fail-on {fail_on}: the description has no components, so it gates nothing")
     tm = tmr.build(model, ruleset, k=paths, source=str(system), lines=lines,
