@@ -356,3 +356,47 @@ flows: [{from: floor, to: terminal}, {from: terminal, to: asr}, {from: asr, to: 
     cells = [line.split("│")[4].strip() for line in r.out.splitlines() if line.count("│") == 5]
     assert "AML.M0010 on terminal" in " ".join(cells), r.out
     assert " on asr" not in " ".join(cells)  # the finding's own component goes unsaid
+
+
+def test_a_plan_alone_says_nothing_of_reports_left_in_the_current_directory(cli, tmp_path, monkeypatch):
+    # no report is written by a run that only emits a plan: the reports of an earlier run are not its to name
+    # (newcomer walkthrough: it warned of ./threatmodel.json and advised --format all)
+    monkeypatch.chdir(tmp_path)
+    assert cli("threatmodel", AGENT, "--format", "json", "--paths", "0").code == 0
+    r = cli("threatmodel", AGENT, "--emit-assess-plan", tmp_path / "plan.yaml", "--paths", "0")
+    assert r.code == 0, r.err
+    assert "earlier run" not in r.err
+
+
+@pytest.mark.parametrize("option", ["--emit-assess-plan", "--emit-monitor-config"])
+def test_a_plan_to_standard_output_is_refused_like_the_input_from_it(cli, tmp_path, monkeypatch, option):
+    monkeypatch.chdir(tmp_path)
+    r = cli("threatmodel", AGENT, option, "-", "--paths", "0")
+    assert r.code == 2 and f"{option} '-'" in r.err and not (tmp_path / "-").exists(), r.err
+
+
+def test_a_plan_whose_folder_is_a_file_names_the_option(cli, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    r = cli("threatmodel", AGENT, "--emit-assess-plan", tmp_path / "afile" / "plan.yaml", "--paths", "0")
+    assert r.code == 2 and "--emit-assess-plan" in r.err and "Traceback" not in r.err, r.err
+
+
+def test_an_empty_plan_or_a_gateway_that_watches_nothing_is_said(cli, tmp_path):
+    (tmp_path / "s.yaml").write_text("name: empty\ncomponents: []\n")
+    r = cli("threatmodel", tmp_path / "s.yaml", "--emit-assess-plan", tmp_path / "plan.yaml",
+            "--emit-monitor-config", tmp_path / "gw.yaml", "--paths", "0")
+    assert r.code == 0, r.err
+    assert "plan.yaml: no procedure" in r.err and "gw.yaml: no detector runs" in r.err, r.err
+
+
+def test_an_spdx_document_is_named_as_one(cli, tmp_path):
+    (tmp_path / "sbom.json").write_text(json.dumps({"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT",
+                                                    "packages": []}))
+    r = cli("threatmodel", tmp_path / "sbom.json")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "SPDX" in r.err and "CycloneDX" in r.err, r.err
+
+
+def test_an_empty_kind_is_said_to_be_empty(cli, tmp_path):
+    (tmp_path / "s.yaml").write_text("name: x\ncomponents:\n  - id: m\n    kind: ~\n")
+    r = cli("threatmodel", tmp_path / "s.yaml")
+    assert r.code == 2 and "s.yaml:4" in r.err and "given empty" in r.err and "'None'" not in r.err, r.err

@@ -92,6 +92,9 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
     for what, given in (("SYSTEM", system), ("--overlay", overlay)):
         if given == "-":  # lines and SARIF locations name a file; standard input has none
             raise UsageError(f"{what} '-': standard input is not read; give the file's path")
+    for what, given in (("--emit-assess-plan", emit_assess_plan), ("--emit-monitor-config", emit_monitor_config)):
+        if given == "-":  # a file named '-' is no one's wish, and the report on standard output would mix with it
+            raise UsageError(f"{what} '-': standard output is not written; give a file name")
     if fail_on is not None and fail_on not in tmr.FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(tmr.FAIL_ON)} (got {quoted(fail_on)})")
     # Path("") is the current directory: an empty argument would quietly mean "."
@@ -156,7 +159,9 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
     if fail_on:  # the SARIF levels follow the gate's tier
         tm = dataclasses.replace(tm, fail_on=fail_on)
     written = tmr.write_outputs(tm, Path(out_dir) if out_dir is not None else None, formats, extra, read=rule_files)
-    if written:  # reports of the formats not asked for, left from an earlier run, no longer match these
+    warn_all(_idle_outputs(extra))  # once written: a destination refused says only that
+    if written and (out_dir is not None or fmt):  # reports of the formats not asked for, left from an earlier
+        # run, no longer match these (a run that writes only a plan writes no report to compare)
         where = Path(out_dir) if out_dir is not None else Path(".")
         stale = [tmr.FORMATS[n] for n in tmr.FORMATS if n not in formats and (where / tmr.FORMATS[n]).is_file()]
         if stale:
@@ -175,6 +180,20 @@ def threatmodel(system: Optional[str] = typer.Argument(None, metavar="SYSTEM", h
         closed_stdout()
     if failing:
         raise typer.Exit(1)
+
+
+def _idle_outputs(extra: dict) -> list[str]:
+    """A line for an emitted plan that runs nothing or a gateway that watches nothing: written as asked, but
+    ``assess --check`` prints nothing for the one and ``monitor`` starts blind with the other."""
+    import yaml
+
+    lines = []
+    if "assess_plan" in extra and not yaml.safe_load(extra["assess_plan"][1]).get("assessments"):
+        lines.append(f"{extra['assess_plan'][0]}: no procedure tests a predicted technique; the plan is empty")
+    if "monitor_config" in extra and not yaml.safe_load(extra["monitor_config"][1]).get("detectors"):
+        lines.append(f"{extra['monitor_config'][0]}: no detector runs as written (each one that watches a predicted "
+                     "technique needs context first, or none does): the gateway only proxies and records")
+    return lines
 
 
 def _say_result(tm, written: dict, json: bool, fail_on: Optional[str], failing: list, bare: list) -> None:

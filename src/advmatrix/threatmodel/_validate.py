@@ -70,6 +70,9 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         said = (f"{str(got).lower()} (YAML reads yes, no, on and off as true or false: put the word in quotes)"
                 if isinstance(got, bool) and "true" not in expected.split(", ") else _shown(got))
         return f"must be one of {expected}; got {said}"
+    if kind == "union_tag_invalid" and isinstance(err.get("input"), dict) and err["input"].get("kind") in (None, ""):
+        # 'kind:' or 'kind: ~' left empty (pydantic hands the tag over as the text 'None')
+        return f"given empty; it is required (one of {', '.join(COMPONENT_KINDS)})"
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag"))
         # llm_app, LLM-App: the separator or the case slipped

@@ -177,6 +177,13 @@ def _is_cyclonedx(text: str) -> bool:
     return isinstance(data, dict) and "bomFormat" in data
 
 
+def _is_spdx(text: str) -> bool:
+    """Whether ``text`` is an SPDX document: JSON with ``spdxVersion``, or the tag-value form."""
+    head = text.lstrip()[:10_000]
+    return head.startswith("SPDXVersion:") or (
+        head.startswith("{") and re.search(r'"spdxVersion"\s*:', head) is not None)
+
+
 def _reads_as_mapping(text: str) -> bool:
     import yaml
 
@@ -205,6 +212,9 @@ def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool
                               "description? leave out --bom)")
 
         return load_cyclonedx(path, overlay)
+    if _is_spdx(text):  # else three 'unknown field' lines for the SBOM's top-level keys
+        raise FormatError(f"{path}: an SPDX document: only a system.yaml or a CycloneDX 1.5-1.7 ML-BOM in JSON is "
+                          "read (export the SBOM as CycloneDX JSON)")
     if overlay is not None:
         raise UsageError(f"{path}: an overlay completes a CycloneDX BOM; this is a system description")
     located = read_yaml(text, str(path))
@@ -458,10 +468,13 @@ def write_outputs(tm: ThreatModel, out_dir: str | Path | None, formats: Iterable
     for name, (path, _) in extra.items():
         if texts and Path(path).resolve() == out.resolve():
             raise UsageError(f"{path}: is the --out directory; the {name.replace('_', ' ')} needs a file name")
-    for path, _ in extra.values():
+    for name, (path, _) in extra.items():
         # An --emit-... file may go into the --out directory this run is about to create.
         if not (created and Path(path).parent.resolve() == out.resolve()):
-            check_writable(path)
+            try:
+                check_writable(path)
+            except UsageError as exc:  # which option gave the path, as --out's errors say
+                raise UsageError(f"--emit-{name.replace('_', '-')} {exc}") from None
     if texts:
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out}: is a file, not a directory")
