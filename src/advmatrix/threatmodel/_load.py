@@ -15,7 +15,7 @@ from ..errors import FormatError
 from ..kb._io import read_text as _read_file
 from ..kb._io import untypable
 
-__all__ = ["MAX_PROBLEMS", "Located", "read_text", "read_yaml"]
+__all__ = ["MAX_PROBLEMS", "Located", "is_cyclonedx", "is_spdx", "read_text", "read_yaml", "reads_as_mapping"]
 
 #: How many problems one error message lists; past that a count says how many more there were.
 MAX_PROBLEMS = 5
@@ -271,3 +271,36 @@ def _path(loc: Loc) -> str:
             part = f"{part[:40]}…{part[-10:]} ({len(part):,} characters)"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def is_cyclonedx(text: str) -> bool:
+    """Whether ``text`` is a CycloneDX BOM: JSON with ``bomFormat`` (a BOM with a JSON mistake too), or its XML form."""
+    if text.lstrip().startswith("<"):
+        # The XML form: the BOM reader says it is not read, where the system.yaml reader would not parse it.
+        return re.search(r"cyclonedx\.org/schema/bom", text[:10_000]) is not None
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # ValueError: bad JSON, or an integer too long to convert
+        # A BOM with a JSON mistake (a trailing comma) is still a BOM: the BOM reader names the bad line,
+        # where the system.yaml reader would complain of missing 'name' and unknown '$schema'.
+        return re.search(r'"bomFormat"\s*:\s*"CycloneDX"', text[:10_000]) is not None
+    return isinstance(data, dict) and "bomFormat" in data
+
+
+def is_spdx(text: str) -> bool:
+    """Whether ``text`` is an SPDX document: JSON with ``spdxVersion``, or the tag-value form."""
+    head = text.lstrip()[:10_000]
+    return head.startswith("SPDXVersion:") or (
+        head.startswith("{") and re.search(r'"spdxVersion"\s*:', head) is not None)
+
+
+def reads_as_mapping(text: str) -> bool:
+    """Whether ``text`` reads as YAML holding a mapping."""
+    import yaml
+
+    try:
+        return isinstance(yaml.safe_load(text), dict)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return False

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
@@ -27,7 +26,7 @@ from .. import __version__
 from .._files import atomic_path, check_writable, is_special, write_atomic
 from ..errors import FormatError, UsageError
 from ._bomcheck import bom_lines
-from ._load import read_text, read_yaml
+from ._load import is_cyclonedx, is_spdx, read_text, read_yaml, reads_as_mapping
 from ._markdown import (
     PATHS_NOTE,
     PREPARATION,
@@ -162,37 +161,6 @@ class ThreatModel:
 # -- input ---------------------------------------------------------------------------------------
 
 
-def _is_cyclonedx(text: str) -> bool:
-    if text.lstrip().startswith("<"):
-        # The XML form: the BOM reader says it is not read, where the system.yaml reader would not parse it.
-        return re.search(r"cyclonedx\.org/schema/bom", text[:10_000]) is not None
-    if not text.lstrip().startswith("{"):
-        return False
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):  # ValueError: bad JSON, or an integer too long to convert
-        # A BOM with a JSON mistake (a trailing comma) is still a BOM: the BOM reader names the bad line,
-        # where the system.yaml reader would complain of missing 'name' and unknown '$schema'.
-        return re.search(r'"bomFormat"\s*:\s*"CycloneDX"', text[:10_000]) is not None
-    return isinstance(data, dict) and "bomFormat" in data
-
-
-def _is_spdx(text: str) -> bool:
-    """Whether ``text`` is an SPDX document: JSON with ``spdxVersion``, or the tag-value form."""
-    head = text.lstrip()[:10_000]
-    return head.startswith("SPDXVersion:") or (
-        head.startswith("{") and re.search(r'"spdxVersion"\s*:', head) is not None)
-
-
-def _reads_as_mapping(text: str) -> bool:
-    import yaml
-
-    try:
-        return isinstance(yaml.safe_load(text), dict)
-    except (yaml.YAMLError, ValueError, RecursionError):
-        return False
-
-
 def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool | None = None,
                rules: RuleSet | None = None) -> System:
     """A system from ``path``: a CycloneDX ML-BOM (JSON with ``bomFormat``; forced with ``bom=True``)
@@ -201,18 +169,18 @@ def load_input(path: str | Path, overlay: str | Path | None = None, *, bom: bool
     named too, which :func:`build` would otherwise refuse on the next run."""
     path = Path(path)
     text = read_text(path)
-    if bom or (bom is None and _is_cyclonedx(text)):
+    if bom or (bom is None and is_cyclonedx(text)):
         from .cyclonedx import load_cyclonedx
 
         if bom and not text.strip():  # JSON's "Expecting value" would not say the file has nothing in it
             raise FormatError(f"{path}:1: the file is empty")
-        if bom and not text.lstrip().startswith(("{", "<")) and _reads_as_mapping(text):
+        if bom and not text.lstrip().startswith(("{", "<")) and reads_as_mapping(text):
             # JSON's "Expecting value" at line 1 would hide what the file is
             raise FormatError(f"{path}: --bom reads a CycloneDX BOM in JSON; this file is YAML (a system "
                               "description? leave out --bom)")
 
         return load_cyclonedx(path, overlay)
-    if _is_spdx(text):  # else three 'unknown field' lines for the SBOM's top-level keys
+    if is_spdx(text):  # else three 'unknown field' lines for the SBOM's top-level keys
         raise FormatError(f"{path}: an SPDX document: only a system.yaml or a CycloneDX 1.5-1.7 ML-BOM in JSON is "
                           "read (export the SBOM as CycloneDX JSON)")
     if overlay is not None:
@@ -234,7 +202,7 @@ def component_lines(path: str | Path, system: System) -> dict[str, int]:
         text = read_text(path)
     except FormatError:
         return {}
-    if _is_cyclonedx(text):
+    if is_cyclonedx(text):
         out = bom_lines(text, str(path))
         found = {c.id: out[c.id] for c in system.components if c.id in out}
         # a data set a model card describes in place, with no bom-ref of its own, is at that model
