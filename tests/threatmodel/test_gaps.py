@@ -407,3 +407,21 @@ flows: [{from: pupils, to: chat}, {from: chat, to: tutor}, {from: tutor, to: cha
     lines = tmr.gap_lines(tmr.build(s, k=0))
     assert any(x.startswith("search: 'sensitive' is not stated; saying it is false, where that holds, would rule out")
                and x.endswith("(for tutor).") for x in lines), lines
+
+
+def test_an_app_said_not_to_move_money_while_its_tool_does_is_warned_of_at_its_line():
+    from advmatrix.threatmodel import report as tmr
+
+    text = """name: bot
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: bot, kind: llm-app, tools: [refund], properties: {financial: false}}
+  - {id: refund, kind: tool, side_effects: write, properties: {financial: true}}
+flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}]
+"""
+    s = load_system_text(text)
+    # (the newcomer walkthrough: saying false dropped the app's financial harm without a word)
+    said = tmr.description_warnings(s, None, "s.yaml", {"bot": 5})
+    (line,) = [w for w in said if "financial" in w]
+    assert line.startswith("s.yaml:5") and "refund says financial: true" in line and "say which holds" in line

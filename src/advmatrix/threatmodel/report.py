@@ -347,6 +347,12 @@ def description_warnings(system: System, rules: Any, source: str, lines: Mapping
         if c.get("fine_tuned") is False and tuning:
             out.append(f"{at(c.id)}: component '{c.id}' says fine_tuned: false, yet {', '.join(tuning)} (used for "
                        "fine-tuning) flows into it; say which holds")
+    for c in system.of_kind("llm-app"):  # a said 'no money' its own tools contradict: the rules read the 'no'
+        paying = [t for t in c.get("tools") or () if system.component(t).properties.get("financial") is True]
+        if c.properties.get("financial") is False and paying:
+            out.append(f"{prop(c.id, 'financial')}: component '{c.id}' says properties.financial: false, yet its tool "
+                       f"{', '.join(paying)} says financial: true; the app's financial harm (AML.T0048.000) is left "
+                       "out while it says false: say which holds")
     for c in system.of_kind("retrieval-store"):  # a said 'each user's own' the flows contradict
         if c.get("partitioned") is True and (outsider := _fed_around_the_apps(system, c.id)):
             out.append(f"{at(c.id)}: component '{c.id}' says partitioned: true (each user's entries reach only their "
