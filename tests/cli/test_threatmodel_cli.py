@@ -400,3 +400,15 @@ def test_an_empty_kind_is_said_to_be_empty(cli, tmp_path):
     (tmp_path / "s.yaml").write_text("name: x\ncomponents:\n  - id: m\n    kind: ~\n")
     r = cli("threatmodel", tmp_path / "s.yaml")
     assert r.code == 2 and "s.yaml:4" in r.err and "given empty" in r.err and "'None'" not in r.err, r.err
+
+
+def test_a_sub_technique_is_named_with_its_parent_wherever_people_read_it(cli, tmp_path):
+    # "AML.T0051.000 Direct on agent" says nothing alone; SARIF already said "LLM Prompt Injection: Direct"
+    # (newcomer walkthrough)
+    r = cli("threatmodel", AGENT, "--fail-on", "likely", "--out", tmp_path, "--format", "md,html", "--paths", "0")
+    assert r.code == 1, r.err
+    # the table folds a long name over lines of its cell: the first line of the cell holds the parent's name
+    assert re.search(r"AML\.T0051\.000 LLM Prompt", r.out), r.out
+    assert any(": " in line.split(" on ")[0] for line in r.err.splitlines() if re.search(r"AML\.T\d{4}\.\d{3} ", line))
+    for name in ("threatmodel.md", "threatmodel.html"):
+        assert "LLM Prompt Injection: Direct" in (tmp_path / name).read_text(encoding="utf-8"), name

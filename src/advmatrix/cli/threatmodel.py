@@ -213,7 +213,8 @@ def _say_result(tm, written: dict, json: bool, fail_on: Optional[str], failing: 
     for f in failing[:10]:
         # what would clear it: the stopping mitigations not in place, where each goes
         adopt = "; ".join(f"{m.id} on {tmr.advised_on(tm, m)}" for m in f.preventive if not m.in_place)
-        err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {escape(f.name)} on {escape(f.component)}: "
+        err.print(f"[red]fail-on[/] {fail_on}: {f.technique_id} {escape(tmr.technique_title(f.technique_id))} on "
+                  f"{escape(f.component)}: "
                   f"no mitigation that stops it in place (adopt one of: {escape(adopt)})")
     if len(failing) > 10:
         err.print(f"[red]fail-on[/] {fail_on}: ... and {len(failing) - 10} more (all of them: --json, 'failing')")
@@ -276,7 +277,8 @@ def _table(tm) -> None:
             # what --fail-on reads: a control that stops it is held, so the rest are more, not a gap
             missing = f"mitigated by {', '.join(m.id for m in f.preventive if m.in_place)}; could add: {missing}"
         # every row is likely (the title says so): the tier column only took the ids' room
-        table.add_row(escape(f.component), escape(f"{f.technique_id} {f.name}"), escape(f.reason), escape(missing))
+        table.add_row(escape(f.component), escape(f"{f.technique_id} {tmr.technique_title(f.technique_id)}"),
+                      escape(f.reason), escape(missing))
     out.print(table)
     if len(likely) > _MOST_ROWS:
         out.print(f"... {len(likely) - _MOST_ROWS} likely findings more in the reports (--out, --format).")

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ._reach import adversary_reach
+from ._words import technique_title
 from .diagram import system_mermaid
 
 if TYPE_CHECKING:
@@ -95,7 +96,8 @@ def report_markdown(tm: ThreatModel) -> str:
             done = ", ".join(f"{m.id} {m.name}{held_note(m)}" for m in f.mitigations if m.in_place) or "none"
             todo = (", ".join(f"{m.id} {m.name} on {advised_on(tm, m)} ({m.stage})" for m in f.missing) or "none"
                     if f.mitigations else none_to_advise(f.technique_id))
-            out.append(f"| {f.technique_id} {md_text(f.name)} | {f.tier} | {md_text('; '.join(f.reasons))} "
+            out.append(f"| {f.technique_id} {md_text(technique_title(f.technique_id))} | {f.tier} | "
+                       f"{md_text('; '.join(f.reasons))} "
                        f"| {md_text(done)} | {md_text(todo)} |")
         out.append("")
     out += _open_questions_md(tm)
@@ -241,7 +243,7 @@ def _short_list_md(tm: ThreatModel) -> list[str]:
     if not p.likely_technique_ids:
         return []
     out = ["## Likely techniques, best first", "", "| # | Technique | Score | Components |", "|---|---|---|---|"]
-    names = {f.technique_id: f.name for f in p.findings}
+    names = {f.technique_id: technique_title(f.technique_id) for f in p.findings}
     apart = False
     for i, tid in short_list(tm):
         if prepares(tid) and not apart:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _sarif as sarif
 from ._markdown import advised_on
+from ._words import technique_title
 
 if TYPE_CHECKING:
     from .report import ThreatModel
@@ -14,16 +15,6 @@ if TYPE_CHECKING:
 #: GitHub code scanning ranks alerts by ``security-severity``: a likely technique nothing mitigates
 #: yet is high, one partly mitigated or with nothing to adopt is medium, a possible one low.
 _SEVERITY = {"open": "7.5", "likely": "5.0", "possible": "3.0"}
-
-
-def _title(technique_id: str) -> str:
-    """A technique's name as an alert title: a sub-technique's with its parent's ("LLM Prompt Injection:
-    Direct", not "Direct")."""
-    from ..kb import bundled
-
-    matrix = bundled()
-    tech = matrix.technique(technique_id)
-    return f"{matrix.technique(tech.parent).name}: {tech.name}" if tech.parent else tech.name
 
 
 def _rule_help(technique_id: str) -> tuple[str, str]:
@@ -55,7 +46,7 @@ def findings_sarif(tm: ThreatModel) -> dict[str, Any]:
     for f in tm.prediction.findings:
         open_ = f.tier in counted and f.preventive and not f.mitigated
         severity = _SEVERITY["open" if open_ else f.tier]
-        title = _title(f.technique_id)
+        title = technique_title(f.technique_id)
         if f.technique_id not in rules:
             full, text = _rule_help(f.technique_id)
             rules[f.technique_id] = sarif.rule(

@@ -1,11 +1,12 @@
-"""How messages name things: a component kind with its article, and the name a misspelling meant."""
+"""How messages name things: a component kind with its article, a technique by its full name, and the name a
+misspelling meant."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["a_kind", "more", "nearest"]
+__all__ = ["a_kind", "more", "nearest", "technique_title"]
 
 
 def a_kind(kind: str) -> str:
@@ -36,3 +37,13 @@ def _one_swap(a: str, b: str) -> bool:
 def more(n: int, noun: str) -> str:
     """"1 more problem", "3 more problems"."""
     return f"{n} more {noun}{'' if n == 1 else 's'}"
+
+
+def technique_title(technique_id: str) -> str:
+    """A technique's name as people read it: a sub-technique's with its parent's ("LLM Prompt Injection:
+    Direct", not "Direct", which alone says nothing)."""
+    from ..kb import bundled
+
+    matrix = bundled()
+    tech = matrix.technique(technique_id)
+    return f"{matrix.technique(tech.parent).name}: {tech.name}" if tech.parent else tech.name

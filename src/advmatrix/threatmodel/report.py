@@ -47,6 +47,7 @@ from ._references import mixed_script
 from ._sarif import findings_sarif
 from ._transitions import Path as AttackPath
 from ._validate import merge_capped, system_from_located
+from ._words import technique_title
 from .diagram import path_svg, system_mermaid, system_svg
 from .emit import ENABLING, PLACEHOLDER_TARGET, PLACEHOLDER_UPSTREAM, assess_plan, monitor_config, read_assess_plan
 from .gaps import (
@@ -66,8 +67,8 @@ from .system import System
 __all__ = ["ENABLING", "FAIL_ON", "FORMATS", "JSON_FORMAT_VERSION", "PLACEHOLDER_TARGET", "PLACEHOLDER_UPSTREAM",
            "PREPARATION", "ThreatModel", "assess_plan", "build", "component_lines", "findings_sarif", "gap_lines",
            "gate", "layer", "load_input", "monitor_config", "none_to_advise", "prepares", "read_assess_plan", "render",
-           "report_html", "report_json", "report_markdown", "short_list", "system_mermaid", "unmitigable",
-           "write_outputs"]
+           "report_html", "report_json", "report_markdown", "short_list", "system_mermaid", "technique_title",
+           "unmitigable", "write_outputs"]
 
 #: Output formats and the file each is written to.
 FORMATS = {"json": "threatmodel.json", "md": "threatmodel.md", "html": "threatmodel.html",
@@ -274,7 +275,7 @@ def report_html(tm: ThreatModel) -> str:
         path_svg=lambda path, n: path_svg([(s.technique, s.name, s.tactic_name) for s in path.steps], f"path{n}"),
         evidence=evidence_text, aside=lambda component: component_aside(tm, component), gaps=gap_lines(tm),
         advised_on=advised_on, held_note=held_note, held_step=held_step, scores=dict(tm.prediction.scores),
-        names={f.technique_id: f.name for f in tm.prediction.findings},
+        names={f.technique_id: technique_title(f.technique_id) for f in tm.prediction.findings},
         short_list=short_list(tm), prepares=prepares, preparation=PREPARATION, none_to_advise=none_to_advise,
         paths_note=PATHS_NOTE, colour=_TIER_COLOUR, version=__version__)
 
