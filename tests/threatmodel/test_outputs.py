@@ -488,8 +488,10 @@ def test_every_report_says_how_paths_are_ranked_and_where_each_step_applies(agen
     assert tmr.PATHS_NOTE in md and f"({path.score:.3g} per step, {path.probability:.3g} overall)" in md
     page = html_lib.unescape(re.sub(r"<[^>]+>", "", tmr.report_html(agent)))
     assert tmr.PATHS_NOTE in page and f"{step.technique} {step.name} ({step.tactic_name}), on {on}" in page
-    out = cli("threatmodel", EXAMPLES / "support-agent.yaml").out.replace("\n", " ")
+    out = " ".join(cli("threatmodel", EXAMPLES / "support-agent.yaml").out.split())
     assert "ranked per step" in out and "overall)" in out
+    # and why a later path may score more per step (newcomer walkthrough: the list read as out of order)
+    assert "no step a control in place stops first" in out
 
 
 def test_a_monitor_config_with_only_waiting_detectors_loads_and_uncomments_cleanly(tmp_path):

@@ -292,7 +292,8 @@ def _table(tm) -> None:
         out.print(f"... {fields - 5} more unstated fields in the reports.")
     if tm.paths:
         out.print("[dim]paths: entry → impact or exfiltration; ranked per step (geometric mean of the moves' "
-                  "probabilities, from the ATLAS case studies); overall = their product[/]")
+                  "probabilities, from the ATLAS case studies); overall = their product; those with no step a "
+                  "control in place stops first, each adversary's best among the first[/]")
     for line in tm.pathless_lines():
         out.print(f"[yellow]no path[/]: {escape(line)}")
     for i, path in enumerate(tm.paths, 1):
