@@ -196,6 +196,16 @@ def test_yaml_syntax_and_shape_errors():
     assert _error("") == "system.yaml:1: the file is empty"
 
 
+@pytest.mark.parametrize(("text", "line", "hint"), [
+    ("name: x\ncomponents:\n\t- {id: m, kind: model}\n", 3, "not tabs"),
+    ("name: x\ndescription: Note: bot can refund\ncomponents: []\n", 2, "must be quoted"),
+    ("name: x\ncomponents:\n  - id: m\n    kind: model\n   task: generation\n", 5, "indented differently")])
+def test_a_yaml_slip_is_said_in_the_writers_terms(text, line, hint):
+    # the parser names tokens ('?', <block end>) that are not in the file (newcomer walkthrough)
+    said = _error(text)
+    assert said.startswith(f"system.yaml:{line}: not valid YAML:") and hint in said, said
+
+
 def test_missing_file_is_format_error(tmp_path):
     with pytest.raises(FormatError, match="absent.yaml: no such file"):
         load_system(tmp_path / "absent.yaml")

@@ -245,7 +245,8 @@ def _read(text: str, source: str) -> Located:
         opened = (f" ({exc.context} at line {exc.context_mark.line + 1})"
                   if exc.problem and exc.context and exc.context_mark and mark
                   and exc.context_mark.line != mark.line else "")
-        raise FormatError(f"{source}{line}: not valid YAML: {exc.problem or exc.context}{opened}") from None
+        raise FormatError(f"{source}{line}: not valid YAML: {exc.problem or exc.context}{opened}"
+                          f"{_yaml_hint(exc.problem or '')}") from None
     except yaml.YAMLError as exc:
         # A reader error (a NUL or other control character) has a position, not a mark, and a message
         # over two lines.
@@ -255,6 +256,20 @@ def _read(text: str, source: str) -> Located:
     except RecursionError:  # the parser itself recursing on deep flow-style nesting
         raise FormatError(f"{source}: nested too deeply to read") from None
     return Located(data, lines, source)
+
+
+#: What the YAML parser's complaints usually mean in a hand-written description: its own words name tokens
+#: ("found '?'", "<block end>") that are not in the file.
+_YAML_HINTS = (("'\\t'", "YAML indents with spaces, not tabs: replace the tab on this line"),
+               ("mapping values are not allowed", "a value holding ': ' must be quoted, or this line is indented "
+                                                   "deeper than a key above it"),
+               ("expected <block end>", "this line is indented differently from the lines above it: a key "
+                                        "indented less or more than its neighbours"),
+               ("could not find expected ':'", "a key without ':' after it, or a quoted text left open"))
+
+
+def _yaml_hint(problem: str) -> str:
+    return next((f"; {hint}" for said, hint in _YAML_HINTS if said in problem), "")
 
 
 #: A key longer than this is cut in the middle when named in a message.
