@@ -590,3 +590,20 @@ def test_a_flow_or_tool_list_naming_a_slip_of_an_id_gets_a_did_you_mean():
     with pytest.raises(FormatError) as exc:  # nothing close: no guess
         load_system_text(text + "flows:\n  - {from: kb, to: gateway}\n")
     assert "did you mean" not in str(exc.value)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    # CycloneDX's habit, graph tools' words for a flow's ends, and a mitigation written by name or with its name
+    ("name: x\ncomponents:\n  - {id: m, type: model}\n", "'type' is not a field: write kind: model"),
+    ("name: x\ncomponents:\n  - {id: m, kind: model}\n  - {id: u, kind: external}\nflows:\n"
+     "  - {source: u, target: m}\n", "flows[0].source: unknown field; did you mean 'from'?\n"
+     "system.yaml:6: flows[0].target: unknown field; did you mean 'to'?"),
+    ("name: x\ncomponents:\n  - {id: m, kind: model, controls: [Generative AI Guardrails]}\n",
+     "(did you mean AML.M0020?)"),
+    ("name: x\ncomponents:\n  - {id: m, kind: model, controls: ['AML.M0020 Generative AI Guardrails']}\n",
+     "(did you mean AML.M0020?)")])
+def test_what_other_formats_call_a_field_gets_the_name_it_has_here(text, said):
+    # one line per slip, and the name meant (newcomer walkthrough: source/target gave four lines, none of them
+    # saying 'from' and 'to')
+    error = _error(text)
+    assert said in error and "required field missing" not in error, error

@@ -92,6 +92,12 @@ def _known_mitigation(value: str) -> str:
     # 'M0004', 'aml.m0004', 'AML-M0004': the number is there, the spelling of the prefix is not
     digits = re.fullmatch(r"(?:aml[.\-_ ]?)?m(\d{4})", value.strip(), re.IGNORECASE)
     meant = f"AML.M{digits.group(1)}" if digits else None
+    # 'AML.M0020 Generative AI Guardrails' (the ID with its name) or the name alone, as ATLAS lists them
+    lead = re.match(r"\s*(AML\.M\d{4})\b", value)
+    if lead and lead.group(1) in matrix:
+        meant = lead.group(1)
+    by_name = {m.name.casefold(): m.id for m in matrix.mitigations}
+    meant = meant or by_name.get(value.strip().casefold())
     if meant and meant in matrix:
         raise ValueError(f"unknown ATLAS mitigation '{value}' (did you mean {meant}?)")
     raise ValueError(f"unknown ATLAS mitigation '{value}'")

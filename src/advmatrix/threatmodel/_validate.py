@@ -60,6 +60,11 @@ def _shown(value: Any, most: int = 120) -> str:
     return text if len(text) <= most else f"{text[:most - 30]} … {text[-20:]} ({len(text):,} characters)"
 
 
+#: What other formats call a flow's ends (graph tools, CycloneDX dataflows) and a component's kind.
+_FLOW_SYNONYMS = {"source": "from", "src": "from", "target": "to", "dst": "to", "dest": "to", "destination": "to"}
+_KIND_SYNONYMS = ("type", "component_type", "class")
+
+
 def _message(err: dict[str, Any], raw: Loc = ()) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -80,7 +85,9 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         hint = f" (did you mean '{near}'?)" if near else ""
         return f"unknown component kind {ctx.get('tag')!r}{hint}; must be one of {', '.join(COMPONENT_KINDS)}"
     if kind == "union_tag_not_found":
-        return f"a component needs a 'kind': one of {', '.join(COMPONENT_KINDS)}"
+        said = next((k for k in _KIND_SYNONYMS if isinstance(err.get("input"), dict) and k in err["input"]), None)
+        also = f" ('{said}' is not a field: write kind: {err['input'][said]})" if said else ""
+        return f"a component needs a 'kind': one of {', '.join(COMPONENT_KINDS)}{also}"
     if kind == "missing":
         return "required field missing"
     if kind == "bool_type":
@@ -98,6 +105,8 @@ def _message(err: dict[str, Any], raw: Loc = ()) -> str:
         else:
             choices = ["name", "description", "components", "flows"] if len(raw) == 1 else []
         near = nearest(str(raw[-1]), choices) if raw else None
+        if raw and raw[0] == "flows" and not component:
+            near = near or _FLOW_SYNONYMS.get(str(raw[-1]).lower())
         if near:
             return f"unknown field; did you mean '{near}'?"
         if err.get("input") is None:
