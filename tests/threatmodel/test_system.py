@@ -607,3 +607,18 @@ def test_what_other_formats_call_a_field_gets_the_name_it_has_here(text, said):
     # saying 'from' and 'to')
     error = _error(text)
     assert said in error and "required field missing" not in error, error
+
+
+def test_an_id_refused_for_an_invisible_character_is_said_once_at_the_id():
+    # a paste from a web page: the flows naming what the id shows were reported too, each suggesting the
+    # invisible form as the fix (newcomer walkthrough)
+    said = _error('name: x\ncomponents:\n  - {id: "bot\\u00a0", kind: llm-app}\n  - {id: u, kind: external}\n'
+                  "flows:\n  - {from: u, to: bot}\n  - {from: bot, to: u}\n")
+    assert said == ("system.yaml:3: components[0].id: must be one word without spaces or invisible characters; "
+                    "got 'bot\\xa0'"), said
+
+
+def test_a_reference_to_a_lookalike_id_names_the_letter_that_differs():
+    said = _error('name: x\ncomponents:\n  - {id: "b\\u043et", kind: llm-app}\n  - {id: u, kind: external}\n'
+                  "flows:\n  - {from: u, to: bot}\n")
+    assert said.startswith("system.yaml:6: flows[0].to: unknown component 'bot'") and "CYRILLIC SMALL LETTER O" in said

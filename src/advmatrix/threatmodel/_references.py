@@ -77,6 +77,10 @@ def _lookalike(ref: Any, ids: Iterable[Any]) -> str:
     odd = mixed_script(ref)
     if odd:
         return f" ({ref!a} mixes Latin letters with {odd}, which only looks Latin)"
+    # the id is the lookalike: typed on a Latin keyboard, the reference cannot name it
+    twin = next((i for i in ids if isinstance(i, str) and mixed_script(i) and _skeleton(i) == ref), None)
+    if twin:
+        return f" (component {twin!a} looks like it but has {mixed_script(twin)}, not a Latin letter)"
     # a slip of a key (asistant, web-browser for web-browse), as a misspelt field gets
     close = nearest(ref, [i for i in ids if isinstance(i, str)])
     return f" (did you mean {quoted(close)}?)" if close else ""
@@ -85,6 +89,17 @@ def _lookalike(ref: Any, ids: Iterable[Any]) -> str:
 #: Scripts whose letters print like Latin ones (Cyrillic 'а', Greek 'ο'): an id mixing one of them with
 #: Latin letters is most likely a lookalike of an all-Latin id, by accident or on purpose.
 _LATIN_LOOKALIKES = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
+
+
+#: Cyrillic and Greek letters that print as Latin ones. Unicode's confusables.txt is not in the standard library;
+#: these are the ones a Cyrillic or Greek keyboard layout (or a homoglyph trick) puts into a Latin word.
+_AS_LATIN = str.maketrans("аеорсухіјѕԁАВЕКМНОРСТХοανρτιΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+                          "aeopcyxijsdABEKMHOPCTXoavptiABEZHIKMNOPTYX")
+
+
+def _skeleton(text: str) -> str:
+    """``text`` with the lookalike letters of :data:`_AS_LATIN` read as the Latin ones they print as."""
+    return unicodedata.normalize("NFKC", text).translate(_AS_LATIN)
 
 
 def mixed_script(text: Any) -> str:

@@ -314,11 +314,20 @@ def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
     if not isinstance(comps, list) or not isinstance(flows, (list, type(None))):
         return []
     items = [c if isinstance(c, dict) else {} for c in comps]
+    # an id refused for a space or an invisible character in it (a paste from a web page) is said at the id;
+    # the flows naming what it shows are meant for it, not errors of their own suggesting the invisible form
+    items = [{**c, "id": _visible(c["id"])} if isinstance(c.get("id"), str) and not re.match(ID_PATTERN, c["id"])
+             else c for c in items]
     ends = [(f.get("from"), f.get("to")) if isinstance(f, dict) else (None, None) for f in flows or []]
     # A flow whose ends are not text is a validation error already; do not report it twice.
     return [p for p in reference_problems([(c.get("id"), c.get("kind"), c.get("tools") or ()) for c in items],
                                           [(a, b) for a, b in ends])
             if not (p[0][0] == "flows" and not all(isinstance(e, str) for e in ends[int(p[0][1])]))]
+
+
+def _visible(text: str) -> str:
+    """``text`` as it shows: without spaces, invisible and non-printing characters."""
+    return "".join(ch for ch in text if ch.isprintable() and not ch.isspace())
 
 
 def load_system_text(text: str, source: str = "system.yaml") -> System:
