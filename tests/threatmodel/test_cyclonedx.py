@@ -143,6 +143,16 @@ def test_bad_advmatrix_property_names_the_component(tmp_path):
         load_cyclonedx(path)
 
 
+def test_a_bad_list_item_in_a_bom_is_located_as_system_yaml_writes_it(tmp_path):
+    # controls[1], as the system.yaml loader says it, not controls.1 (newcomer walkthrough)
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
+    bom["services"][0]["properties"] = [{"name": "advmatrix:controls", "value": "AML.M0004, AML.M9999"}]
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    with pytest.raises(FormatError, match=r"component 'chat-api': controls\[1\]: unknown ATLAS mitigation 'AML.M9999'"):
+        load_cyclonedx(path)
+
+
 def test_bom_round_trips_through_system_yaml():
     system = load_cyclonedx(BOMS / "chatbot.bom.json", BOMS / "chatbot-overlay.yaml")
     text = yaml.safe_dump(system.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=False)

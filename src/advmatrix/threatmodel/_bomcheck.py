@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import FormatError
 from ._load import Located, read_yaml
+from ._references import loc_text
 from ._words import a_kind, more
 
 __all__ = [
@@ -408,7 +409,7 @@ def describe_problems(problems: list[tuple[tuple[str | int, ...], str]], data: d
     for loc, msg in problems[:5]:
         if len(loc) >= 2 and loc[0] == "components" and isinstance(loc[1], int):
             cid = data["components"][loc[1]].get("id")
-            field = ".".join(str(p) for p in loc[2:])
+            field = loc_text(loc[2:])
             given = overlay.data["components"][overlay_index[cid]] if overlay and cid in overlay_index else {}
             # The overlay's line when it set the field, or when the component is its own (a missing field
             # of a component the BOM never had is the overlay's to add).
