@@ -425,3 +425,33 @@ flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}]
     said = tmr.description_warnings(s, None, "s.yaml", {"bot": 5})
     (line,) = [w for w in said if "financial" in w]
     assert line.startswith("s.yaml:5") and "refund says financial: true" in line and "say which holds" in line
+
+
+def test_a_tool_with_nothing_drawn_into_it_is_asked_where_what_it_returns_comes_from():
+    # an order lookup with no source drawn is read as returning outsiders' text: the open list says so and what
+    # drawing a trusted source would rule out on its app (audit W, newcomer walkthrough: nothing pointed at it)
+    from advmatrix.threatmodel import report as tmr
+
+    text = """name: shop
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: chat, kind: service, audience: public, returns: text}
+  - {id: bot, kind: llm-app, tools: [orders]}
+  - {id: orders, kind: tool, side_effects: read, source: first-party, per_user: true}
+flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}, {from: chat, to: u}]
+"""
+    s = load_system_text(text)
+    gap = next(g for g in unstated(s) if (g.component, g.field) == ("orders", "flows in"))
+    assert gap.removed_from == ("bot",) and "AML.T0051.001" in gap.removes and gap.removed_by is None
+    # a tool that browses reads the web: outside by what it is, nothing to draw
+    browsing = load_system_text(text.replace("source: first-party, per_user: true", "browses: true"))
+    assert not any(g.field == "flows in" for g in unstated(browsing))
+    drawn = load_system_text(text.replace("flows: [", "flows: [{from: db, to: orders, trusted: true}, ").replace(
+        "flows:", "  - {id: db, kind: dataset, writers: internal}\nflows:", 1))
+    assert not set(gap.removes) & {f.technique_id for f in predict(drawn).for_component("bot").findings}
+    assert not any(g.field == "flows in" for g in unstated(drawn))
+    line = next(x for x in tmr.gap_lines(tmr.build(s, k=0)) if x.startswith("orders: nothing"))
+    assert line.startswith("orders: nothing is drawn flowing into it, so what it returns is read as written by "
+                           "outsiders; drawing its source (a flow marked trusted where only we write it) could rule "
+                           "out"), line
+    assert line.endswith("(for bot).")

@@ -153,6 +153,7 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
     """One sentence per unstated field that would change the prediction and per value a BOM import
     assumed, most telling first (the first ``most`` of each)."""
     from ..kb import bundled
+    from .gaps import UNDRAWN_SOURCE
 
     matrix = bundled()
     out = []
@@ -165,6 +166,11 @@ def gap_lines(tm: ThreatModel, most: int | None = None) -> list[str]:
     # a field that would only rule findings out is worth a line too, in the short list after those that add
     shown = fields[:most] if most is None else sorted(fields, key=lambda g: not g.techniques)[:most]
     for g in shown + (_merged(free) if most is None else []):
+        if g.field == UNDRAWN_SOURCE:  # a flow to draw, not a field to state
+            out.append(f"{g.component}: nothing is drawn flowing into it, so what it returns is read as written by "
+                       "outsiders; drawing its source (a flow marked trusted where only we write it) could rule out "
+                       f"{len(g.removes)}: {listed(g.removes)} (for {', '.join(g.removed_from)}).")
+            continue
         unset = g.field.startswith("properties.")  # a free property (not 'g in free': a scan per gap)
         said = "is unset; where it holds, setting it" if unset else "is not stated; stating it"
         on = f" (some for {', '.join(g.elsewhere)})" if g.elsewhere else ""

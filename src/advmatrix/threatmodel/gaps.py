@@ -175,6 +175,45 @@ REMOTE_PROBES = 400
 REMOTE_WORK = 8_000
 
 
+#: The open question of a tool nothing is drawn flowing into: not a field to state, a flow to draw.
+UNDRAWN_SOURCE = "flows in"
+
+
+#: How many tools a description's open list probes with a source drawn in (each probe a copy of the system).
+SOURCE_PROBES = 20
+
+
+def _undrawn_source(system: System, tool: Component, by_technique: Mapping[str, list[Rule]], have: Any,
+                    rates: Mapping[str, float], spent: list[int]) -> list[Gap]:
+    """For a tool returning content that nothing but its apps flows into (read as outsiders' text, as the
+    docs say an unstated source is), the findings on its apps that a trusted source of ours drawn into it
+    would rule out. A tool that browses reads the web; one that only sends returns no content."""
+    from .system import Flow
+
+    if tool.get("browses") is True or tool.get("sends_only") is True or tool.get("side_effects") == "none":
+        return []
+    if any(system.component(a).kind != "llm-app" for a in system.flows_into().get(tool.id, ())):
+        return []
+    apps = [c for c in system.of_kind("llm-app") if tool.id in (c.get("tools") or ())]
+    if not apps:
+        return []
+    spent[0] += 1
+    ours = next(f"{tool.id}-source{n or ''}" for n in range(len(system.components) + 1)
+                if f"{tool.id}-source{n or ''}" not in system.positions())
+    source = System.model_validate({"name": "probe", "components": [{"id": ours, "kind": "dataset",
+                                                                     "writers": "internal"}]}).components[0]
+    probe = system.model_copy(update={"components": (*system.components, source),
+                                      "flows": (*system.flows, Flow.model_validate(
+                                          {"from": ours, "to": tool.id, "trusted": True}))})
+    gone = {(a.id, t) for a in apps for t in have(a)
+            if not any(r.facts(probe, probe.component(a.id)) is not None for r in by_technique[t])}
+    if not gone:
+        return []
+    removes = tuple(sorted({t for _, t in gone}, key=lambda t: (-rates.get(t, 0.0), t)))
+    return [Gap(tool.id, UNDRAWN_SOURCE, (), (), removes, tuple(sorted({a for a, _ in gone}, key=system.position)),
+                None)]
+
+
 def _selector_fields(cond: Condition) -> set[str]:
     """The fields a condition reads on other components: those inside its graph leaves' selectors."""
     out: set[str] = set()
@@ -237,6 +276,7 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
     near = _neighbours(system) if len(system.components) <= REMOTE_LIMIT else {}
     probes: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
     work = [0]  # rule evaluations spent on probes: a store feeding 150 apps costs 150 per trial value
+    sources = [0]  # tools probed with a source drawn into them
     out: list[Gap] = []
     free: list[Gap] = []
     for comp in system.components:
@@ -294,6 +334,8 @@ def unstated(system: System, rules: RuleSet | Iterable[Rule] | None = None, *,
                                  tuple(sorted({i for i, _ in lost}, key=system.position)), by))
         # The field that would change most first: that is the one worth stating.
         found.sort(key=lambda g: (-len(g.techniques), -len(g.removes), g.field))
+        if comp.kind == "tool" and len(system.components) <= REMOTE_LIMIT and sources[0] < SOURCE_PROBES:
+            found += _undrawn_source(system, comp, by_technique, have, rates, sources)
         out += [g for g in found if not g.field.startswith("properties.")]
         free += [g for g in found if g.field.startswith("properties.")]
     # Free properties after every schema field: unset means "no" for them, so they are hints to check
