@@ -133,3 +133,17 @@ def test_a_ranking_that_decides_what_a_public_feed_shows_can_push_chosen_content
                 {"from": "videos", "to": "ranker"}, {"from": "ranker", "to": "feed"},
                 {"from": "feed", "to": "viewers"}])
     assert ("AML.T0048.002" in found(s, "ranker")) is harm
+
+
+def test_a_jailbreak_planted_in_a_store_is_said_beside_the_typed_one_where_both_reach_the_app():
+    # a public chat over a store the public writes: one who only plants reviews jailbreaks it too, and the
+    # finding says so (audits X, Z: a planter's path took the jailbreak whose only reason was typing)
+    s = system([{"id": "users", "kind": "external", "actor": "user"},
+                {"id": "chat", "kind": "service", "audience": "public", "returns": "text"},
+                {"id": "bot", "kind": "llm-app", "system_prompt": True},
+                {"id": "reviews", "kind": "retrieval-store", "writers": "public", "sources": ["user-submitted"]}],
+               [{"from": "users", "to": "chat"}, {"from": "chat", "to": "bot"}, {"from": "bot", "to": "chat"},
+                {"from": "chat", "to": "users"}, {"from": "reviews", "to": "bot"}])
+    reasons = [r for f in predict(s).findings if f.component == "bot" and f.technique_id == "AML.T0054"
+               for r in f.reasons]
+    assert any("can talk to" in r for r in reasons) and any("planted there" in r for r in reasons), reasons
