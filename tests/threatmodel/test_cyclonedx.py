@@ -153,6 +153,15 @@ def test_a_bad_list_item_in_a_bom_is_located_as_system_yaml_writes_it(tmp_path):
         load_cyclonedx(path)
 
 
+def test_a_misspelt_advmatrix_kind_in_a_bom_gets_the_kind_meant(tmp_path):
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
+    bom["services"][0]["properties"] = [{"name": "advmatrix:kind", "value": "llm-ap"}]
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    with pytest.raises(FormatError, match=r"advmatrix:kind 'llm-ap' \(did you mean 'llm-app'\?\) must be one of"):
+        load_cyclonedx(path)
+
+
 def test_bom_round_trips_through_system_yaml():
     system = load_cyclonedx(BOMS / "chatbot.bom.json", BOMS / "chatbot-overlay.yaml")
     text = yaml.safe_dump(system.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=False)

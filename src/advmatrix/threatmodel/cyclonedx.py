@@ -99,7 +99,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         if kind not in COMPONENT_CLASSES:
             who = comp.get("bom-ref") or comp.get("name")
             raise FormatError(f"{lines.prop_at(cid, 'kind')}: component '{who}': "
-                              f"advmatrix:kind '{kind}' must be one of {', '.join(COMPONENT_CLASSES)}")
+                              f"advmatrix:kind '{kind}'{_meant(kind)} must be one of {', '.join(COMPONENT_CLASSES)}")
         entry: dict[str, Any] = {"id": cid, "kind": kind, "name": comp.get("name")}
         if comp.get("description"):
             entry["description"] = comp["description"]
@@ -176,9 +176,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
         if entry["kind"] not in COMPONENT_CLASSES:
-            raise FormatError(f"{lines.prop_at(sid, 'kind')}: service '{sid}': advmatrix:kind '{entry['kind']}' "
-                              "must be one of "
-                              f"{', '.join(COMPONENT_CLASSES)}")
+            raise FormatError(f"{lines.prop_at(sid, 'kind')}: service '{sid}': advmatrix:kind '{entry['kind']}'"
+                              f"{_meant(entry['kind'])} must be one of {', '.join(COMPONENT_CLASSES)}")
         if sid in entries:
             raise FormatError(lines.twice(sid, "components or services"))
         if entry["kind"] == "service":
@@ -245,6 +244,12 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     name = str(meta.get("name") or next((e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"),
                                         Path(source).stem))
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
+
+
+def _meant(kind: str) -> str:
+    """' (did you mean 'llm-app'?)' for a misspelt kind, as system.yaml's loader says it; else ''."""
+    near = nearest(str(kind).lower().replace("_", "-").replace(" ", "-"), COMPONENT_CLASSES, cutoff=0.8)
+    return f" (did you mean '{near}'?)" if near else ""
 
 
 def _local_refs(bom: dict[str, Any]) -> Callable[[str], str]:
