@@ -134,32 +134,24 @@ def test_overlay_errors_name_the_overlay_line():
     )
 
 
-def test_bad_advmatrix_property_names_the_component(tmp_path):
+def chatbot_service_saying(tmp_path, name: str, value: str) -> Path:
+    """The chatbot example BOM with its service's one advmatrix property ``name`` set to ``value``."""
     bom = json.loads((BOMS / "chatbot.bom.json").read_text())
-    bom["services"][0]["properties"] = [{"name": "advmatrix:audience", "value": "world"}]
+    bom["services"][0]["properties"] = [{"name": f"advmatrix:{name}", "value": value}]
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(bom))
-    with pytest.raises(FormatError, match=r"bom\.json:1: component 'chat-api': audience: must be one of public"):
-        load_cyclonedx(path)
+    return path
 
 
-def test_a_bad_list_item_in_a_bom_is_located_as_system_yaml_writes_it(tmp_path):
+@pytest.mark.parametrize(("name", "value", "said"), [
+    ("audience", "world", r"bom\.json:1: component 'chat-api': audience: must be one of public"),
     # controls[1], as the system.yaml loader says it, not controls.1 (newcomer walkthrough)
-    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
-    bom["services"][0]["properties"] = [{"name": "advmatrix:controls", "value": "AML.M0004, AML.M9999"}]
-    path = tmp_path / "bom.json"
-    path.write_text(json.dumps(bom))
-    with pytest.raises(FormatError, match=r"component 'chat-api': controls\[1\]: unknown ATLAS mitigation 'AML.M9999'"):
-        load_cyclonedx(path)
-
-
-def test_a_misspelt_advmatrix_kind_in_a_bom_gets_the_kind_meant(tmp_path):
-    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
-    bom["services"][0]["properties"] = [{"name": "advmatrix:kind", "value": "llm-ap"}]
-    path = tmp_path / "bom.json"
-    path.write_text(json.dumps(bom))
-    with pytest.raises(FormatError, match=r"advmatrix:kind 'llm-ap' \(did you mean 'llm-app'\?\) must be one of"):
-        load_cyclonedx(path)
+    ("controls", "AML.M0004, AML.M9999", r"component 'chat-api': controls\[1\]: unknown ATLAS mitigation 'AML.M9999'"),
+    # and a misspelt kind gets the kind meant, as in system.yaml
+    ("kind", "llm-ap", r"advmatrix:kind 'llm-ap' \(did you mean 'llm-app'\?\) must be one of")])
+def test_a_bad_advmatrix_property_names_the_component_as_system_yaml_would(tmp_path, name, value, said):
+    with pytest.raises(FormatError, match=said):
+        load_cyclonedx(chatbot_service_saying(tmp_path, name, value))
 
 
 def test_bom_round_trips_through_system_yaml():

@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from advmatrix.threatmodel import load_system_text, predict
 from advmatrix.threatmodel import report as tmr
 from advmatrix.threatmodel.gaps import assumed, unstated
@@ -320,38 +322,26 @@ flows: [{from: staff, to: hub}, {from: hub, to: app}, {from: app, to: hub}, {fro
     assert ("door", "properties.physical") in asked  # one that acts may well
 
 
-def test_a_tool_that_only_sends_is_not_asked_whether_it_browses():
+@pytest.mark.parametrize(("said", "unasked", "asked"), [
     # browses: true beside sends_only: true is refused: the hint would ask for what cannot be stated
-    s = load_system_text("""\
-name: refunds
-components:
-  - {id: users, kind: external, actor: user}
-  - {id: chat, kind: service, audience: public, returns: text}
-  - {id: app, kind: llm-app, tools: [refund, lookup]}
-  - {id: refund, kind: tool, side_effects: write, sends_only: true}
-  - {id: lookup, kind: tool, side_effects: read}
-flows: [{from: users, to: chat}, {from: chat, to: app}, {from: app, to: chat}, {from: chat, to: users}]
-""")
-    asked = {(g.component, g.field) for g in unstated(s)}
-    assert ("refund", "browses") not in asked
-    assert ("lookup", "browses") in asked  # one that hands content back may well browse
-
-
-def test_a_tool_that_browses_is_not_asked_whether_it_only_sends():
+    ("sends_only: true", ("refund", "browses"), ("lookup", "browses")),
     # and the other way round (audit V: a form-filling tool that opens pages was told sends_only: true would
     # rule out AML.T0099, and the loader then refused it)
-    s = load_system_text("""\
-name: forms
+    ("browses: true", ("refund", "sends_only"), None)])
+def test_a_tool_is_not_asked_for_a_value_that_would_contradict_what_it_says(said, unasked, asked):
+    s = load_system_text(f"""\
+name: refunds
 components:
-  - {id: users, kind: external, actor: user}
-  - {id: chat, kind: service, audience: public, returns: text}
-  - {id: app, kind: llm-app, tools: [fill, post]}
-  - {id: fill, kind: tool, side_effects: write, browses: true}
-  - {id: post, kind: tool, side_effects: write}
-flows: [{from: users, to: chat}, {from: chat, to: app}, {from: app, to: chat}, {from: chat, to: users}]
+  - {{id: users, kind: external, actor: user}}
+  - {{id: chat, kind: service, audience: public, returns: text}}
+  - {{id: app, kind: llm-app, tools: [refund, lookup]}}
+  - {{id: refund, kind: tool, side_effects: write, {said}}}
+  - {{id: lookup, kind: tool, side_effects: read}}
+flows: [{{from: users, to: chat}}, {{from: chat, to: app}}, {{from: app, to: chat}}, {{from: chat, to: users}}]
 """)
-    asked = {(g.component, g.field) for g in unstated(s)}
-    assert ("fill", "sends_only") not in asked
+    got = {(g.component, g.field) for g in unstated(s)}
+    assert unasked not in got
+    assert asked is None or asked in got  # one that hands content back may well browse
 
 
 def test_a_field_whose_rules_fire_until_it_is_said_true_is_open_with_the_value_that_rules_them_out():
