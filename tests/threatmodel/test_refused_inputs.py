@@ -90,7 +90,7 @@ def test_control_sequences_quoted_from_a_file_reach_the_terminal_escaped(cli, tm
                                 "properties": [{"name": "advmatrix:kind", "value": "database"}]})
     r = cli("threatmodel", bom(tmp_path, paint))
     assert r.code == 2 and "\u001b" not in r.err and "\u0000" not in r.err
-    assert "component 'd\\x1b[31mRED\\x00': advmatrix:kind 'database' must be one of" in r.err
+    assert "component 'd\\x1b[31mRED\\x00': advmatrix:kind 'database' (did you mean 'dataset'?) must be one of" in r.err
 
 
 def test_an_id_that_differs_only_in_its_encoding_says_so_in_escapes():
