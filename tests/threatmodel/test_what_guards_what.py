@@ -1197,3 +1197,22 @@ def test_access_control_at_rest_stops_no_poison_that_arrives_by_the_flows_that_w
     # weights tampered where they are kept are still its to stop
     assert any(m.prevents for (t, mid), m in rows.items() if mid == "AML.M0005" and t in ("AML.T0018", "AML.T0044",
                                                                                           "AML.T0035", "AML.T0025"))
+
+
+@pytest.mark.parametrize(("auth", "signup", "stops"), [("none", None, False), ("oauth", True, False),
+                                                       ("oauth", False, True)])
+def test_access_control_on_a_model_reached_only_through_doors_anyone_passes_turns_no_one_away(auth, signup, stops):
+    # a WAF classifier behind a public front end with no login: advising access control on the model itself
+    # escaped what the front end's own control would say (audit Y: --fail-on asked for it there)
+    front = {"id": "waf", "kind": "service", "audience": "public", "authentication": auth, "returns": "labels",
+             **({"open_signup": signup} if signup is not None else {})}
+    s = system([{"id": "internet", "kind": "external", "actor": "internet"}, front,
+                {"id": "clf", "kind": "model", "task": "classification", "modality": "text", "trained_by": "us",
+                 "controls": ["AML.M0019"]}],
+               [{"from": "internet", "to": "waf"}, {"from": "waf", "to": "clf"}, {"from": "clf", "to": "waf"},
+                {"from": "waf", "to": "internet"}])
+    rows = [m for f in predict(s).findings if f.component == "clf" and f.technique_id.startswith("AML.T0043")
+            for m in f.mitigations if m.id == "AML.M0019"]
+    assert rows and all(m.in_place and m.prevents is stops for m in rows), rows
+    if not stops:
+        assert all("waf" in m.idle for m in rows)

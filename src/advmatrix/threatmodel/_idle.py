@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._components import RATE_LIMIT
 from ._direct import direct_entries
-from ._placement import TYPED, door
+from ._placement import TYPED, door, in_front
 from ._tools import APPROVAL
 from .system import Component, System
 
@@ -119,6 +119,13 @@ def idle_reason(system: System, comp: Component, mid: str, technique_id: str, he
             # a gate no outsider passes (a scheduled job reading the records system) checks the service that
             # calls it, not whoever wrote what it reads (vitals from bedside monitors: audit J)
             return f"{gate.id} checks who calls it, not who wrote the inputs it passes on"
+        if gate.kind == "model" and technique_id.startswith(THROUGH_INPUTS):
+            # held on the model itself, it checks callers the doors in front have let through: where each of
+            # those lets anyone in, so does it (audit Y: a WAF classifier behind a public front end, no login)
+            doors = [c for c in in_front(system, gate) if c.kind == "service" and door(system, c)]
+            if doors and all(c.get("authentication") == "none" or c.get("open_signup") is True for c in doors):
+                return (f"anyone reaches {gate.id} through {', '.join(c.id for c in doors)} without a vetted "
+                        "account: access control has no one to turn away")
         if gate.get("open_signup") is True:
             return f"anyone can open accounts on {gate.id}: access control lets the adversary in as any caller"
         if gate.get("authentication") == "none":
