@@ -445,3 +445,26 @@ flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}, {from
                            "outsiders; drawing its source (a flow marked trusted where only we write it) could rule "
                            "out"), line
     assert line.endswith("(for bot).")
+
+
+def test_a_control_no_finding_names_is_said_to_be_credited_for_nothing():
+    # provenance and sanitising on a RAG store whose poisoning ATLAS gives no mitigation for: accepted without a
+    # word, they read as counted (audit Z)
+    import warnings
+
+    from advmatrix.threatmodel import report as tmr
+
+    s = load_system_text("""name: rag
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: chat, kind: service, audience: internal, returns: text}
+  - {id: bot, kind: llm-app, system_prompt: true}
+  - {id: store, kind: retrieval-store, writers: public, sources: [user-submitted], controls: [AML.M0025, AML.M0024]}
+flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}, {from: store, to: bot}]
+""")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tmr.build(s, k=0, source="s.yaml", lines={"store": 6})
+    said = [str(w.message) for w in caught if "credited for nothing" in str(w.message)]
+    assert said and all("store" in w for w in said)
+    assert any("AML.M0025" in w for w in said), said

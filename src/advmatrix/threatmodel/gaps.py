@@ -417,3 +417,14 @@ def idle_controls(system: System, prediction: Prediction) -> list[tuple[str, str
     order = {c.id: i for i, c in enumerate(system.components)}
     return [(cid, mid, first[(cid, mid)], count[(cid, mid)])
             for cid, mid in sorted(first, key=lambda key: (order[key[0]], key[1]))]
+
+
+def unused_controls(system: System, prediction: Prediction) -> list[tuple[str, str]]:
+    """Each (component, mitigation) a component lists that no finding of the system names at all, held or
+    missing: ATLAS links it to no technique predicted here (provenance on a RAG store, whose poisoning ATLAS
+    gives no mitigation), or it would stop none of them (alignment of a vendor's model as it came), so it is
+    credited for nothing. Said, since a control accepted without a word reads
+    as counted (audit Z); :func:`idle_controls` covers one that a finding names but counts elsewhere. Controls
+    a field stands for (``rate_limited``, ``signed``) are the field's, not listed."""
+    named = {m.id for f in prediction.findings for m in f.mitigations}
+    return [(c.id, m) for c in system.components if c.kind != "adversary" for m in c.controls if m not in named]

@@ -59,6 +59,7 @@ from .gaps import (
     idle_controls,
     raw_property_problems,
     unstated,
+    unused_controls,
 )
 from .predict import Prediction, TechniqueFinding, predict
 from .rules import RuleSet
@@ -244,6 +245,11 @@ def build(system: System, rules: RuleSet | None = None, *, k: int = 5, source: s
         more = f" (and {n - 1} more finding{'' if n == 2 else 's'} like it)" if n > 1 else ""
         warnings.warn(f"{where}: component '{cid}' lists {mid} in controls, but no finding counts it there: "
                       f"{first}{more}", stacklevel=2)
+    for cid, mid in unused_controls(system, prediction):
+        where = field_where(cid, "controls", source, lines, overlay, overlay_lines)
+        warnings.warn(f"{where}: component '{cid}' lists {mid} in controls, but no finding of this system names "
+                      "it, held or advised, so it is credited for nothing (ATLAS links it to none of the techniques "
+                      "predicted here, or it would stop none of them)", stacklevel=2)
     paths: list[AttackPath] = []
     unreached: dict[str, tuple[str, ...]] = {}
     if k and prediction.technique_ids:
