@@ -468,3 +468,23 @@ flows: [{from: u, to: chat}, {from: chat, to: bot}, {from: bot, to: chat}, {from
     said = [str(w.message) for w in caught if "credited for nothing" in str(w.message)]
     assert said and all("store" in w for w in said)
     assert any("AML.M0025" in w for w in said), said
+
+
+def test_approval_on_an_app_with_no_tools_is_said_to_change_nothing():
+    # a physician signs every drafted summary; the drafter calls no tools: its autonomy was accepted and read
+    # for nothing (audit Z)
+    from advmatrix.threatmodel import report as tmr
+
+    text = """name: drafts
+components:
+  - {id: u, kind: external, actor: user}
+  - {id: chat, kind: service, audience: internal, returns: text}
+  - {id: drafter, kind: llm-app, system_prompt: true, autonomy: human-approval}
+flows: [{from: u, to: chat}, {from: chat, to: drafter}, {from: drafter, to: chat}]
+"""
+    said = [w for w in tmr.description_warnings(load_system_text(text), None, "s.yaml", {"drafter": 5})
+            if "human-approval" in w]
+    assert len(said) == 1 and said[0].startswith("s.yaml:5") and "calls no tools" in said[0], said
+    tooled = text.replace("autonomy: human-approval}", "autonomy: human-approval, tools: [send]}\n"
+                          "  - {id: send, kind: tool, side_effects: write}")
+    assert not [w for w in tmr.description_warnings(load_system_text(tooled), None, "s.yaml") if "human-approval" in w]
