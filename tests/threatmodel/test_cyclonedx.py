@@ -154,6 +154,22 @@ def test_a_bad_advmatrix_property_names_the_component_as_system_yaml_would(tmp_p
         load_cyclonedx(chatbot_service_saying(tmp_path, name, value))
 
 
+def test_a_bad_kind_in_a_bom_is_said_with_the_other_problems_in_file_order(tmp_path):
+    # one run names every problem, as for a system.yaml (newcomer walkthrough: a misspelt kind hid a bad
+    # control on another component until it was fixed)
+    bom = json.loads((BOMS / "chatbot.bom.json").read_text())
+    bom["services"][0]["properties"] = [{"name": "advmatrix:kind", "value": "llm-ap"}]
+    bom["components"][0].setdefault("properties", []).append({"name": "advmatrix:controls", "value": "AML.M9999"})
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom, indent=2))
+    with pytest.raises(FormatError) as info:
+        load_cyclonedx(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 2, lines
+    assert "tuned-llm': controls[0]: unknown ATLAS mitigation 'AML.M9999'" in lines[0]
+    assert "service 'chat-api': advmatrix:kind 'llm-ap' (did you mean 'llm-app'?)" in lines[1]
+
+
 def test_bom_round_trips_through_system_yaml():
     system = load_cyclonedx(BOMS / "chatbot.bom.json", BOMS / "chatbot-overlay.yaml")
     text = yaml.safe_dump(system.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=False)

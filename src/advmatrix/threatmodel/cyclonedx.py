@@ -59,11 +59,13 @@ __all__ = ["PROPERTY_PREFIX", "bom_to_dict", "load_cyclonedx"]
 PROPERTY_PREFIX = "advmatrix:"
 _SUPPORTED = ("1.5", "1.6", "1.7")
 def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None = None,
-                later: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                later: list[dict[str, Any]] | None = None, problems: list[str] | None = None) -> dict[str, Any]:
     """A parsed ML-BOM as a ``system.yaml``-shaped dict (not yet validated); a part of the wrong
     shape (text where CycloneDX has a list) is a ``FormatError`` naming its JSON path. With the BOM's
     ``text`` messages name lines too. Flows naming a party the BOM lacks are warned about and left out,
-    or with ``later`` put there, for an overlay that may add the party (see :func:`load_cyclonedx`)."""
+    or with ``later`` put there, for an overlay that may add the party (see :func:`load_cyclonedx`). With
+    ``problems``, an ``advmatrix:kind`` no kind is put there and its component left out, so that one run
+    can name every problem of the BOM, as one of a ``system.yaml`` does."""
     check_shapes(bom, source)
     lines = BomLines(text, source)
     local = _local_refs(bom)
@@ -98,8 +100,12 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
             continue
         if kind not in COMPONENT_CLASSES:
             who = comp.get("bom-ref") or comp.get("name")
-            raise FormatError(f"{lines.prop_at(cid, 'kind')}: component '{who}': "
-                              f"advmatrix:kind '{kind}'{_meant(kind)} must be one of {', '.join(COMPONENT_CLASSES)}")
+            said = (f"{lines.prop_at(cid, 'kind')}: component '{who}': "
+                    f"advmatrix:kind '{kind}'{_meant(kind)} must be one of {', '.join(COMPONENT_CLASSES)}")
+            if problems is None:
+                raise FormatError(said)
+            problems.append(said)
+            continue
         entry: dict[str, Any] = {"id": cid, "kind": kind, "name": comp.get("name")}
         if comp.get("description"):
             entry["description"] = comp["description"]
@@ -176,8 +182,12 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
         if entry["kind"] not in COMPONENT_CLASSES:
-            raise FormatError(f"{lines.prop_at(sid, 'kind')}: service '{sid}': advmatrix:kind '{entry['kind']}'"
-                              f"{_meant(entry['kind'])} must be one of {', '.join(COMPONENT_CLASSES)}")
+            said = (f"{lines.prop_at(sid, 'kind')}: service '{sid}': advmatrix:kind '{entry['kind']}'"
+                    f"{_meant(entry['kind'])} must be one of {', '.join(COMPONENT_CLASSES)}")
+            if problems is None:
+                raise FormatError(said)
+            problems.append(said)
+            continue
         if sid in entries:
             raise FormatError(lines.twice(sid, "components or services"))
         if entry["kind"] == "service":
@@ -244,6 +254,12 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     name = str(meta.get("name") or next((e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"),
                                         Path(source).stem))
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
+
+
+def _line_of(message: str) -> int:
+    """The line a message names ('bom.json:74: ...'), for putting the problems of one run in file order."""
+    found = re.match(r"[^\n]*?:(\d+): ", message)
+    return int(found.group(1)) if found else 1 << 30  # a count of more problems stays last
 
 
 def _meant(kind: str) -> str:
@@ -440,9 +456,14 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
                 validate_schema(part, version, source, offsets, whole=text)
         except RecursionError:
             raise FormatError(f"{source}: components nested too deeply to check") from None
+    early: list[str] = []  # a bad kind: said with whatever else is wrong, not alone and first
     try:
         pending: list[dict[str, Any]] = []
-        data = bom_to_dict(bom, source, text, pending if overlay is not None else None)
+        with warnings.catch_warnings(record=True) as dropped:
+            warnings.simplefilter("always")
+            data = bom_to_dict(bom, source, text, pending if overlay is not None else None, early)
+        for w in dropped if not early else ():  # flows to a component left out for its kind say nothing new
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     except (AttributeError, TypeError) as exc:
         # Only reachable when the schema check did not run (cyclonedx-python-lib missing): a field of
         # the wrong shape, such as a model card given as a list.
@@ -468,8 +489,11 @@ def load_cyclonedx(path: str | Path, overlay: str | Path | None = None, *, valid
     try:
         system = System.model_validate(data, context={DEFER_REFERENCES: True})
     except ValidationError as exc:
-        raise FormatError(describe_problems(validation_problems(exc), data, source, located, bom_kinds,
-                                            bom_lines(text, source), property_lines(text, source))) from None
+        said = describe_problems(validation_problems(exc), data, source, located, bom_kinds, bom_lines(text, source),
+                                 property_lines(text, source)).split("\n")
+        raise FormatError("\n".join(sorted([*early, *said], key=_line_of))) from None
+    if early:
+        raise FormatError("\n".join(early))
     problems = system.reference_problems()
     if problems:
         raise FormatError(describe_problems(problems, data, source, located, bom_kinds, bom_lines(text, source),
