@@ -12,7 +12,7 @@ from typing import Any
 from ._words import a_kind, nearest
 from .system import COMPONENT_CLASSES
 
-__all__ = ["apply_properties", "assume", "map_dataset", "map_model", "typed", "walk_nested"]
+__all__ = ["apply_properties", "assume", "kind_meant", "map_dataset", "map_model", "typed", "walk_nested"]
 
 _NOT_SENSITIVE = {"", "public", "internal", "unclassified", "open"}
 _LIST_FIELDS = {"controls", "used_for", "sources", "tools", "goals", "access", "outputs"}
@@ -237,3 +237,9 @@ def own_names(bom: dict[str, Any]) -> frozenset[str]:
     parties = [meta.get("manufacturer"), meta.get("manufacture"), meta.get("supplier"),
                subject.get("supplier"), subject.get("manufacturer")]
     return frozenset(str(p["name"]).strip().lower() for p in parties if isinstance(p, dict) and p.get("name"))
+
+
+def kind_meant(kind: str) -> str:
+    """' (did you mean 'llm-app'?)' for a misspelt kind, as system.yaml's loader says it; else ''."""
+    near = nearest(str(kind).lower().replace("_", "-").replace(" ", "-"), COMPONENT_CLASSES, cutoff=0.8)
+    return f" (did you mean '{near}'?)" if near else ""

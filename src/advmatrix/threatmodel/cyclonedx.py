@@ -47,7 +47,7 @@ from ._bomcheck import (
     slug,
     validate_schema,
 )
-from ._bommap import apply_properties, assume, map_dataset, map_model, own_names, typed, walk_nested
+from ._bommap import apply_properties, assume, kind_meant, map_dataset, map_model, own_names, typed, walk_nested
 from ._load import Located, _path, read_text, read_yaml
 from ._validate import validation_problems, without_empty_fields
 from ._words import nearest
@@ -101,7 +101,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         if kind not in COMPONENT_CLASSES:
             who = comp.get("bom-ref") or comp.get("name")
             said = (f"{lines.prop_at(cid, 'kind')}: component '{who}': "
-                    f"advmatrix:kind '{kind}'{_meant(kind)} must be one of {', '.join(COMPONENT_CLASSES)}")
+                    f"advmatrix:kind '{kind}'{kind_meant(kind)} must be one of {', '.join(COMPONENT_CLASSES)}")
             if problems is None:
                 raise FormatError(said)
             problems.append(said)
@@ -183,7 +183,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
         if entry["kind"] not in COMPONENT_CLASSES:
             said = (f"{lines.prop_at(sid, 'kind')}: service '{sid}': advmatrix:kind '{entry['kind']}'"
-                    f"{_meant(entry['kind'])} must be one of {', '.join(COMPONENT_CLASSES)}")
+                    f"{kind_meant(entry['kind'])} must be one of {', '.join(COMPONENT_CLASSES)}")
             if problems is None:
                 raise FormatError(said)
             problems.append(said)
@@ -260,12 +260,6 @@ def _line_of(message: str) -> int:
     """The line a message names ('bom.json:74: ...'), for putting the problems of one run in file order."""
     found = re.match(r"[^\n]*?:(\d+): ", message)
     return int(found.group(1)) if found else 1 << 30  # a count of more problems stays last
-
-
-def _meant(kind: str) -> str:
-    """' (did you mean 'llm-app'?)' for a misspelt kind, as system.yaml's loader says it; else ''."""
-    near = nearest(str(kind).lower().replace("_", "-").replace(" ", "-"), COMPONENT_CLASSES, cutoff=0.8)
-    return f" (did you mean '{near}'?)" if near else ""
 
 
 def _local_refs(bom: dict[str, Any]) -> Callable[[str], str]:
