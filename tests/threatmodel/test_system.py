@@ -622,3 +622,10 @@ def test_a_reference_to_a_lookalike_id_names_the_letter_that_differs():
     said = _error('name: x\ncomponents:\n  - {id: "b\\u043et", kind: llm-app}\n  - {id: u, kind: external}\n'
                   "flows:\n  - {from: u, to: bot}\n")
     assert said.startswith("system.yaml:6: flows[0].to: unknown component 'bot'") and "CYRILLIC SMALL LETTER O" in said
+
+
+def test_a_reference_to_a_component_whose_id_was_left_empty_points_at_it():
+    said = _error("name: x\ncomponents:\n  - {id: app, kind: llm-app, tools: [refund]}\n"
+                  "  - {id: u, kind: external}\n  - {id: , kind: tool, side_effects: write}\n")
+    assert "components[0].tools[0]: unknown component 'refund'; components[2] has no id: is it that one?" in said
+    assert "components[2].id: given empty; it is required" in said, said

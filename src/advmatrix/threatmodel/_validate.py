@@ -320,9 +320,16 @@ def _raw_reference_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
              else c for c in items]
     ends = [(f.get("from"), f.get("to")) if isinstance(f, dict) else (None, None) for f in flows or []]
     # A flow whose ends are not text is a validation error already; do not report it twice.
-    return [p for p in reference_problems([(c.get("id"), c.get("kind"), c.get("tools") or ()) for c in items],
-                                          [(a, b) for a, b in ends])
-            if not (p[0][0] == "flows" and not all(isinstance(e, str) for e in ends[int(p[0][1])]))]
+    found = [p for p in reference_problems([(c.get("id"), c.get("kind"), c.get("tools") or ()) for c in items],
+                                           [(a, b) for a, b in ends])
+             if not (p[0][0] == "flows" and not all(isinstance(e, str) for e in ends[int(p[0][1])]))]
+    # a component whose id was left empty is most likely the one a reference names: say so where it is named,
+    # since the reference may come first in the file (newcomer walkthrough)
+    blank = next((i for i, c in enumerate(items) if c and c.get("id") in (None, "")), None)
+    if blank is not None:
+        found = [(loc, f"{msg}; components[{blank}] has no id: is it that one?"
+                  if msg.startswith("unknown component") else msg) for loc, msg in found]
+    return found
 
 
 def _visible(text: str) -> str:
