@@ -99,12 +99,8 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         if kind is None:
             continue
         if kind not in COMPONENT_CLASSES:
-            who = comp.get("bom-ref") or comp.get("name")
-            said = (f"{lines.prop_at(cid, 'kind')}: component '{who}': "
-                    f"advmatrix:kind '{kind}'{kind_meant(kind)} must be one of {', '.join(COMPONENT_CLASSES)}")
-            if problems is None:
-                raise FormatError(said)
-            problems.append(said)
+            _bad_kind(f"{lines.prop_at(cid, 'kind')}: component '{comp.get('bom-ref') or comp.get('name')}'", kind,
+                      problems)
             continue
         entry: dict[str, Any] = {"id": cid, "kind": kind, "name": comp.get("name")}
         if comp.get("description"):
@@ -182,11 +178,7 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
         sid = str(svc.get("bom-ref") or slug(str(svc.get("name", ""))))
         entry = {"id": sid, "kind": props.get("kind", "service"), "name": svc.get("name")}
         if entry["kind"] not in COMPONENT_CLASSES:
-            said = (f"{lines.prop_at(sid, 'kind')}: service '{sid}': advmatrix:kind '{entry['kind']}'"
-                    f"{kind_meant(entry['kind'])} must be one of {', '.join(COMPONENT_CLASSES)}")
-            if problems is None:
-                raise FormatError(said)
-            problems.append(said)
+            _bad_kind(f"{lines.prop_at(sid, 'kind')}: service '{sid}'", entry["kind"], problems)
             continue
         if sid in entries:
             raise FormatError(lines.twice(sid, "components or services"))
@@ -254,6 +246,14 @@ def bom_to_dict(bom: dict[str, Any], source: str = "bom.json", text: str | None 
     name = str(meta.get("name") or next((e["name"] or e["id"] for e in entries.values() if e["kind"] == "model"),
                                         Path(source).stem))
     return {"name": name, "components": list(entries.values()), "flows": _dedupe(flows)}
+
+
+def _bad_kind(where: str, kind: Any, problems: list[str] | None) -> None:
+    """Refuse an ``advmatrix:kind`` no kind: at once, or with ``problems`` kept for the run's one error."""
+    said = f"{where}: advmatrix:kind '{kind}'{kind_meant(kind)} must be one of {', '.join(COMPONENT_CLASSES)}"
+    if problems is None:
+        raise FormatError(said)
+    problems.append(said)
 
 
 def _line_of(message: str) -> int:
