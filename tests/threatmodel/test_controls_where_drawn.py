@@ -266,3 +266,18 @@ def test_guarding_our_tuned_model_keeps_no_one_from_using_the_public_base_as_a_r
     assert not {"AML.M0019", "AML.M0005"} & findings["AML.T0005.002"], findings["AML.T0005.002"]
     assert any({"AML.M0019", "AML.M0005"} & ms for t, ms in findings.items() if t not in ("AML.T0005.002",
                                                                                        "AML.T0002.001"))
+
+
+def test_training_people_against_loading_a_poisoned_model_file_goes_where_those_people_work():
+    # data scientists load hub models in a notebook service: user training was advised "on" the model file
+    # (audit Y); it goes on the service they use, as for an adversary's lure
+    s = system([{"id": "scientists", "kind": "external", "actor": "user"},
+                {"id": "notebooks", "kind": "service", "audience": "internal", "authentication": "oauth",
+                 "returns": "text"},
+                {"id": "base", "kind": "model", "task": "classification", "modality": "text",
+                 "trained_by": "open-source", "source": "huggingface", "artifact_format": "pickle"}],
+               [{"from": "scientists", "to": "notebooks"}, {"from": "notebooks", "to": "base"},
+                {"from": "base", "to": "notebooks"}])
+    taught = {(f.technique_id, m.component) for f in predict(s).findings if f.component == "base"
+              for m in f.mitigations if m.id == "AML.M0018"}
+    assert taught and all(where == "notebooks" for _, where in taught), taught

@@ -304,7 +304,7 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         kind = placement.component if placement else AT_THE_API.get(mid) or _around_hosted(comp, mid)
         held = [(t, t.id if h is not None and t.id != comp.id and holds(t, mid, technique_id) else h)
                 for t, h in ((t, holder(system, comp, t, mid, front, technique_id))
-                             for t in _people(system, comp, mid) or _prompted(system, comp, mid)
+                             for t in _people(system, comp, mid, technique_id) or _prompted(system, comp, mid)
                              or places(system, comp, kind, named))]
         lacking = [t for t, h in held if h is None]
         target, held_at = (lacking[0], None) if lacking else held[0]
@@ -413,11 +413,12 @@ def _nothing_to_act_on(system: System, comp: Component, mid: str, technique_id: 
             and not _fits(system, comp, "AML.M0004"))
 
 
-def _people(system: System, comp: Component, mid: str) -> list[Component]:
-    """For an adversary's finding, where a taught control for the people it reaches is listed: the service
-    the first outside party of users sends through (people hold no controls in a description; the service
-    they use is where training them is recorded)."""
-    if comp.kind != "adversary" or mid not in TAUGHT:
+def _people(system: System, comp: Component, mid: str, technique_id: str = "") -> list[Component]:
+    """For an adversary's finding, or a model's file that someone is led to load (AML.T0011), where a taught
+    control for the people concerned is listed: the service the first outside party of users sends through
+    (people hold no controls in a description; the service they use is where training them is recorded)."""
+    if mid not in TAUGHT or not (comp.kind == "adversary" or (comp.kind == "model"
+                                                               and technique_id.startswith("AML.T0011"))):
         return []
     users = [c.id for c in system.of_kind("external") if c.get("actor") == "user"]
     return [c for c in system.of_kind("service")
