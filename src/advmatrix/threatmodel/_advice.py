@@ -29,6 +29,7 @@ from ._placement import (
     shipped,
 )
 from ._tools import APPROVAL, PER_TOOL, TOOL_CONTROLS, acts, on_the_tools
+from ._training import TRAINING_DATA, own_training_sets, trains
 from .rules import Rule
 from .system import Component, System
 
@@ -324,10 +325,10 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
             lacking = [c for c in sets if not holds(c, mid)] if sets else [comp]
             target = lacking[0] if lacking else sets[0]
             held_at = None if lacking else target.id
-        elif held_at is None and learnt and target.kind == "dataset" and not _trains(target):
+        elif held_at is None and learnt and target.kind == "dataset" and not trains(target):
             # sanitising or tracing the data a model learns from: not the evaluation set or the documents it
             # retrieves, which the nearest data set may be, while its training set lies further up
-            sets = [c for c in system.upstream_of(comp) if c.kind == "dataset" and _trains(c)]
+            sets = [c for c in system.upstream_of(comp) if c.kind == "dataset" and trains(c)]
             if sets:
                 target, lacking = sets[0], sets[:1]
                 if holds(target, mid):  # the training set already has it: in place there
@@ -457,41 +458,3 @@ def _around_hosted(comp: Component, mid: str) -> str | None:
 def hosted_by_vendor(comp: Component) -> bool:
     """A model a vendor serves from its own servers: no weight file of it is loaded here."""
     return comp.kind == "model" and (comp.get("artifact_format") == "hosted" or comp.get("source") == "vendor-api")
-
-
-#: Controls of the data a model learns from (Sanitize Training Data, Maintain AI Dataset Provenance).
-TRAINING_DATA = frozenset({"AML.M0007", "AML.M0025"})
-
-
-def _trains(c: Component) -> bool:
-    return bool({"training", "fine-tuning"} & set(c.get("used_for") or ()))
-
-
-def own_training_sets(system: System, model: Component) -> tuple[Component, ...]:
-    """The data sets ``model`` learns from: those used to train (or whose use is unstated) whose flows
-    reach it without passing another model or an outside party (a preprocessing job between may)."""
-    return system.memo("own-training-sets", lambda: _training_sets_by_model(system)).get(model.id, ())
-
-
-def _training_sets_by_model(system: System) -> dict[str, tuple[Component, ...]]:
-    # forward from each such data set, once per system: a walk back from every model crossed the whole
-    # fan-in of a shared API per model (quadratic on a star of thousands of models)
-    forward: dict[str, list[str]] = {}
-    for a, b, _ in system.edges():
-        forward.setdefault(a, []).append(b)
-    out: dict[str, list[Component]] = {}
-    for d in system.of_kind("dataset"):
-        if not (_trains(d) or not d.get("used_for")):  # unstated: it may train
-            continue
-        seen, todo = {d.id}, [d.id]
-        while todo:
-            for n in forward.get(todo.pop(), ()):
-                c = system.component(n)
-                if n in seen or c.kind == "external" or (c.kind == "dataset" and (_trains(c) or not c.get("used_for"))):
-                    continue  # another training set is its own start
-                seen.add(n)
-                if c.kind == "model":
-                    out.setdefault(n, []).append(d)
-                else:
-                    todo.append(n)
-    return {m: tuple(sorted(ds, key=lambda c: system.position(c.id))) for m, ds in out.items()}
