@@ -281,3 +281,25 @@ def test_training_people_against_loading_a_poisoned_model_file_goes_where_those_
     taught = {(f.technique_id, m.component) for f in predict(s).findings if f.component == "base"
               for m in f.mitigations if m.id == "AML.M0018"}
     assert taught and all(where == "notebooks" for _, where in taught), taught
+
+
+def test_guardrails_against_a_compromised_supply_go_on_the_app_not_on_a_data_set_or_a_mailbox():
+    # guardrails screen what a generative app reads and writes: advised "on" a supplier's catalogue (audit Y)
+    # or on a mailbox that answers nothing in front of an embedder (audit Z), they screen nothing
+    s = system([{"id": "staff", "kind": "external", "actor": "user"},
+                {"id": "supplier", "kind": "external", "actor": "vendor"},
+                {"id": "mailbox", "kind": "service", "audience": "public", "authentication": "none", "returns": "none"},
+                {"id": "embedder", "kind": "model", "task": "embedding", "modality": "text", "trained_by": "vendor",
+                 "source": "vendor-api", "artifact_format": "hosted"},
+                {"id": "catalogue", "kind": "dataset", "source": "vendor", "writers": "partner",
+                 "used_for": ["retrieval"]},
+                {"id": "store", "kind": "retrieval-store", "writers": "public", "sources": ["user-submitted"]},
+                {"id": "chat", "kind": "service", "audience": "internal", "returns": "text"},
+                {"id": "bot", "kind": "llm-app", "system_prompt": True}],
+               [{"from": "supplier", "to": "catalogue"}, {"from": "catalogue", "to": "bot"},
+                {"from": "supplier", "to": "mailbox"}, {"from": "mailbox", "to": "embedder"},
+                {"from": "embedder", "to": "store"}, {"from": "store", "to": "bot"},
+                {"from": "staff", "to": "chat"}, {"from": "chat", "to": "bot"}, {"from": "bot", "to": "chat"}])
+    guard = {(f.component, f.technique_id): m.component for f in predict(s).findings for m in f.mitigations
+             if m.id == "AML.M0020" and f.component in ("catalogue", "embedder")}
+    assert guard and set(guard.values()) == {"bot"}, guard

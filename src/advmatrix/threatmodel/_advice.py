@@ -302,7 +302,8 @@ def advice(system: System, comp: Component, rules: Iterable[Rule], technique_id:
         # in place only when every component it must be on holds it; else advised where it is missing
         # held on the way in: named where it is placed when that one holds it (not the first holder that
         # happens to guard the component by another way)
-        kind = placement.component if placement else AT_THE_API.get(mid) or _around_hosted(comp, mid)
+        kind = placement.component if placement else AT_THE_API.get(mid) or _screened(comp, mid) or _around_hosted(
+            comp, mid)
         held = [(t, t.id if h is not None and t.id != comp.id and holds(t, mid, technique_id) else h)
                 for t, h in ((t, holder(system, comp, t, mid, front, technique_id))
                              for t in _people(system, comp, mid, technique_id) or _prompted(system, comp, mid)
@@ -444,6 +445,17 @@ def _prompted(system: System, app: Component, mid: str) -> list[Component]:
 MAKERS_OWN = frozenset({"AML.M0001", "AML.M0003", "AML.M0007", "AML.M0022", "AML.M0025"})
 #: Access controls on weights at rest or in production: nothing of ours on a machine the attacker runs.
 ACCESS_AT_REST = frozenset({"AML.M0005", "AML.M0019"})
+
+
+#: Guardrails and guidelines: they screen what a generative app is given and writes, so they sit in one.
+SCREENS = frozenset({"AML.M0020", "AML.M0021"})
+
+
+def _screened(comp: Component, mid: str) -> str | None:
+    """``llm-app`` for a screen (:data:`SCREENS`) advised for a finding on what is not generative itself (a
+    data set, a mailbox, an embedder): the nearest app screens what comes from it (audits Y, Z)."""
+    return "llm-app" if mid in SCREENS and comp.kind not in ("llm-app", "adversary") and not _generative(comp) \
+        else None
 
 
 def _around_hosted(comp: Component, mid: str) -> str | None:
