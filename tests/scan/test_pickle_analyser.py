@@ -59,6 +59,15 @@ def test_every_pickle_in_a_stream_is_analysed():
     assert analyse(second_pickle_malicious()).pickles == 2
 
 
+@pytest.mark.parametrize("first", range(0, 6))
+def test_a_protocol_0_pickle_after_another_is_analysed_too(first):
+    # it has no PROTO marker to start it, but a second load() runs it all the same (newcomer walkthrough: the
+    # trailing `cos\nsystem` pickle was passed as no finding)
+    data = pickle.dumps({"a": 1}, protocol=first) + b"cos\nsystem\n(S'id'\ntR."
+    assert scan_bytes(data).worst() == Severity.CRITICAL
+    assert analyse(data).pickles == 2
+
+
 def test_payload_before_corruption_is_still_reported():
     report = scan_bytes(truncated_after_payload())
     rules = {f.rule: f.severity for f in report.findings}
