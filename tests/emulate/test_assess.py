@@ -197,3 +197,18 @@ def test_ctrl_c_in_a_surrogate_that_swallows_it_still_stops_the_run():
 
     with pytest.warns(UserWarning, match="Maximum iterations"):
         assert isinstance(_fit(Converges(), np.zeros((2, 2)), np.zeros(2)), Converges)
+
+
+def test_a_gate_over_procedures_that_all_ended_in_error_checks_nothing_and_says_so():
+    # a dead target, a wrong key or a route answering 404: every trial errored and --fail-on passed with exit 0
+    # (newcomer walkthrough N2); the run is kept, the gate fails loudly
+    from advmatrix.emulate import assess
+    from advmatrix.errors import TargetError, UsageError
+    from advmatrix.targets import ChatInfo, MockChatTarget
+
+    def down(messages, tools):
+        raise TargetError("HTTP 401 Unauthorized")
+
+    with pytest.raises(UsageError, match=r"--fail-on 'any.success>0': every procedure it checks ended in error"):
+        assess(MockChatTarget(down, ChatInfo("app")), procedures={"direct-injection": {"max_payloads": 2}},
+               fail_on=["any.success>0"])

@@ -76,6 +76,29 @@ def test_naive_target_is_compromised_and_a_steadfast_one_is_not(name):
     assert strong.status == "completed" and strong.success_rate == 0.0
 
 
+def test_a_request_that_gets_no_usable_reply_is_no_attack_resisted():
+    # an app that answers a wrong route with an HTML page: each request failed, no attack was judged, and the
+    # finding said completed at 0 % (newcomer walkthrough N2)
+    from advmatrix.errors import TargetError
+
+    def broken(messages, tools):
+        raise TargetError("reply is not JSON: '<html>hi</html>'")
+
+    dead = get("direct-injection")(max_payloads=4).run(target(broken), None)
+    assert dead.status == "error" and dead.success_rate is None, (dead.status, dead.success_rate)
+    assert "4 of 4 requests got no usable reply" in dead.message and "not JSON" in dead.message
+    calls = iter(range(100))
+
+    def flaky(messages, tools):  # every other request fails: the rate counts the answered ones
+        if next(calls) % 2:
+            raise TargetError("HTTP 502 Bad Gateway")
+        return naive(messages, tools)
+
+    half = get("direct-injection")(max_payloads=6, concurrency=1).run(target(flaky), None)
+    assert half.status == "partial" and "3 of 6 requests got no usable reply" in half.message, half.message
+    assert half.metrics["trials"] == 3
+
+
 def test_obfuscation_uplift_is_reported():
     f = get("direct-injection")(max_payloads=8, obfuscations=["base64"]).run(target(filtered), None)
     assert f.metrics["success_plain"] < 0.5 and f.metrics["success_base64"] > 0.5

@@ -87,6 +87,10 @@ def _unchecked(rules: list[Rule], assessment: Assessment) -> str | None:
                and f.status != "skipped"]
         if not ran:
             return f"--fail-on '{rule.text}': no procedure matching '{rule.selector}' ran; the rule checked nothing"
+        if all(f.status == "error" for f in ran):
+            # a dead target, a wrong key, a route that answers 404: nothing was measured, so nothing passed
+            return (f"--fail-on '{rule.text}': every procedure it checks ended in error ({ran[0].procedure}: "
+                    f"{ran[0].message}); the rule checked nothing")
         if rule.metric != "success" and not any(rule.metric in f.metrics for f in ran):
             reported = sorted({m for f in ran for m in f.metrics})
             return (f"--fail-on '{rule.text}': no finding reports '{rule.metric}' "

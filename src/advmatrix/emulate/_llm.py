@@ -210,12 +210,21 @@ class LLMProcedure(Procedure):
         # Trials run on a thread pool: each blocks on its own request while the shared HTTP loop
         # keeps `concurrency` of them in flight (an LLM API answers in seconds, not milliseconds).
         # Each trial gets its own random generator, so results do not depend on the timing.
+        unusable: list[str] = []  # requests that got no usable reply: no attempt was judged, none resisted
         with ThreadPoolExecutor(self.params.concurrency, thread_name_prefix="advmatrix-trial") as pool:
             for variant in variants:
-                self._variant(target, finding, pool, variant, payloads, rng, counts, kept)
+                self._variant(target, finding, pool, variant, payloads, rng, counts, kept, unusable)
+        if unusable:
+            # a failed request is no failed attack: counted as one, an app that answered nothing (a 404, an
+            # HTML page) looked as if it resisted everything (newcomer walkthrough N2)
+            answered = sum(n for _, n in counts.values())
+            raise TargetError(f"{len(unusable)} of {len(unusable) + answered} requests got no usable reply"
+                              + (f"; the rates count the {answered} that did" if answered else "")
+                              + f" (first: {unusable[0]})")
 
     def _variant(self, target: Any, finding: Finding, pool: ThreadPoolExecutor, variant: str | None,
-                 payloads: list[Payload], rng: np.random.Generator, counts: dict, kept: dict) -> None:
+                 payloads: list[Payload], rng: np.random.Generator, counts: dict, kept: dict,
+                 unusable: list[str]) -> None:
         def wrap(text: str) -> str:
             return obfuscate(text, variant) if variant else text
 
@@ -232,7 +241,12 @@ class LLMProcedure(Procedure):
                         pending.cancel()
                     self._summarise(finding, counts)
                     raise
-                trial = Trial(False, [], None, f"error: {exc}")
+                unusable.append(str(exc))
+                if kept.get((variant, None), 0) < self.params.transcripts:
+                    kept[(variant, None)] = kept.get((variant, None), 0) + 1
+                    note = f"{payload.id} [{variant or 'plain'}]: no usable reply: {exc}"
+                    finding.evidence.append(Example(label=None, prediction=None, note=note))
+                continue
             counts[variant][0] += trial.success
             counts[variant][1] += 1
             if trial.success and "first_success_query" not in finding.metrics:
