@@ -123,6 +123,15 @@ def test_export_into_missing_directory_leaves_nothing(cli, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_export_onto_its_own_source_is_refused(cli, tmp_path):
+    # the layer replaced the ATLAS.yaml it was read from (newcomer walkthrough N2)
+    source = tmp_path / "atlas.yaml"
+    assert cli("kb", "export", "--format", "atlas-yaml", "--out", source).code == 0
+    before = source.read_bytes()
+    r = cli("kb", "export", "--source", source, "--format", "layer", "--out", source)
+    assert r.code == 2 and "would overwrite it" in r.err and source.read_bytes() == before, r.err
+
+
 def test_source_option_reads_stix_and_upstream_yaml(cli, tmp_path, matrix, atlas_490):
     bundle = tmp_path / "atlas.json"
     bundle.write_text(stix.dumps(matrix))

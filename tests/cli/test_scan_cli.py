@@ -52,6 +52,17 @@ def test_json_report(cli, tmp_path):
     assert finding["technique_ids"][0] == "AML.T0011.000" and finding["construct"].endswith(".system")
 
 
+def test_a_sarif_output_that_would_replace_a_scanned_file_or_share_stdout_with_json_is_refused(cli, tmp_path):
+    # the report replaced the model it reported on, and two JSON documents on stdout parsed as neither
+    # (newcomer walkthrough N2)
+    bad, _ = _files(tmp_path)
+    before = bad.read_bytes()
+    onto = cli("scan", bad, "--sarif", bad)
+    assert onto.code == 2 and "overwrite it" in onto.err and bad.read_bytes() == before, onto.err
+    both = cli("scan", bad, "--sarif", "-", "--json")
+    assert both.code == 2 and "standard output" in both.err and both.out == "", both.err
+
+
 def test_sarif_file(cli, tmp_path):
     bad, _ = _files(tmp_path)
     out = tmp_path / "scan.sarif"

@@ -276,6 +276,10 @@ def export(fmt: ExportFormat = typer.Option(..., "--format", "-f", help="Output 
     """Export as upstream ATLAS.yaml, a STIX 2.1 bundle, or a Navigator layer."""
     from ..kb import atlas_yaml, layer, stix
 
+    if source is not None and str(out_path) != "-" and out_path.exists() and source.exists() \
+            and out_path.resolve() == source.resolve():
+        # the export would replace the matrix it was read from (newcomer walkthrough N2)
+        raise UsageError(f"--out {out_path}: is the --source being read; the export would overwrite it")
     matrix = _open(source)
     if fmt is ExportFormat.atlas_yaml:
         text = atlas_yaml.dumps(matrix)

@@ -82,6 +82,13 @@ def run_scan(argv: list[str]) -> int:
         raise UsageError(f"--fail-on: {exc}") from None
     servers = _servers(args)
     sarif: Path | None = args.sarif
+    if sarif is not None and str(sarif) == "-" and args.json:
+        # two JSON documents one after the other on stdout parse as neither (newcomer walkthrough N2)
+        raise UsageError("--sarif - and --json both write to standard output; send the SARIF to a file")
+    if sarif is not None and str(sarif) != "-" and sarif.exists() and any(
+            sarif.resolve() == Path(p).resolve() for p in args.paths if Path(p).exists()):
+        # the report would replace the model it reports on (newcomer walkthrough N2)
+        raise UsageError(f"--sarif {sarif}: is a file being scanned; the SARIF output would overwrite it")
     machine = args.json or str(sarif) == "-"
     if machine or not sys.stderr.isatty() or not args.paths:
         report = Scanner().scan_paths(args.paths)
