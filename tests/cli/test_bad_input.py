@@ -320,3 +320,11 @@ def test_a_link_to_nothing_or_a_loop_of_links_is_named_as_such(cli, tmp_path):
     assert r.code == 2 and "a loop of symbolic links" in r.err
     r = cli("threatmodel", tmp_path / "gone")
     assert r.code == 2 and "a symbolic link to nothing" in r.err and "missing.yaml" in r.err
+
+
+def test_a_store_that_cannot_be_opened_is_named_without_its_password(cli):
+    # the error printed the database password, and the driver's hint as a second line (newcomer walkthrough N2)
+    r = cli("assess", "x", "--db", "postgresql+psycopg://admin:Sup3rS3cret@127.0.0.1:1/advm",
+            "--procedures", "direct-injection")
+    assert r.code == 2 and "Sup3rS3cret" not in r.err and "admin:***@127.0.0.1" in r.err, r.err
+    assert len(r.err.strip().splitlines()) == 1, r.err

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, create_engine, event, inspect
-from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..errors import UsageError
 
@@ -72,7 +72,7 @@ def open_engine(location: str | Path, *, read_only: bool = False, synchronous: s
     try:
         engine = create_engine(url, **options)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise UsageError(f"cannot open store {location}: {exc}") from None
+        raise UsageError(f"cannot open store {shown(location)}: {_first_line(exc)}") from None
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):
@@ -83,6 +83,22 @@ def open_engine(location: str | Path, *, read_only: bool = False, synchronous: s
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     return engine
+
+
+def shown(location: str | Path) -> str:
+    """A store's location as messages show it: a database URL with its password hidden (as ``runs list`` does)."""
+    text = str(location)
+    if "://" not in text:
+        return text
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return text.split("@", 1)[-1] if "@" in text else text
+
+
+def _first_line(exc: BaseException) -> str:
+    """A driver's message without the hints it adds on further lines (one error, one line)."""
+    return (str(exc).strip().splitlines() or [""])[0]
 
 
 def create_tables(engine: Engine, metadata: MetaData, location: str | Path) -> None:
@@ -101,7 +117,7 @@ def create_tables(engine: Engine, metadata: MetaData, location: str | Path) -> N
             for column in missing:
                 _add_column(engine, table, column)
     except SQLAlchemyError as exc:
-        raise UsageError(f"cannot open store {location}: {exc.__class__.__name__}: {exc}") from None
+        raise UsageError(f"cannot open store {shown(location)}: {exc.__class__.__name__}: {_first_line(exc)}") from None
 
 
 def _missing(engine: Engine, table: Table) -> list[Column]:
