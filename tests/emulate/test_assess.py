@@ -4,6 +4,7 @@ reports, and --fail-on."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -52,7 +53,10 @@ def test_assess_over_http_writes_reports_and_stores_the_run(cli, served, tmp_pat
 def test_fail_on_rule_sets_exit_code(cli, served, tmp_path):
     args = ["assess", f"kserve+{served}/digits", "--procedures", "extraction", "--budget", "1000",
             "--out", tmp_path / "o", "--db", tmp_path / "r.db"]
-    assert cli(*args, "--fail-on", "extraction.fidelity>0.5").code == 1
+    held = cli(*args, "--fail-on", "extraction.fidelity>0.5")
+    assert held.code == 1
+    # the line names the gated metric's value, not the success rate (newcomer walkthrough N2)
+    assert re.search(r"fail-on extraction\.fidelity>0\.5: extraction \(fidelity 0\.\d+\)", held.err), held.err
     assert cli(*args, "--fail-on", "extraction.fidelity>1.5").code == 0
     r = cli(*args, "--fail-on", "extraction fidelity high")
     assert r.code == 2 and "expected SELECTOR.METRIC OP NUMBER" in r.err

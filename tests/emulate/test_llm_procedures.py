@@ -366,3 +366,9 @@ def test_a_declared_channel_with_no_plant_endpoint_is_skipped_not_failed():
     assert reason and "no 'plant:' endpoint" in reason and "retrieved_document" in reason
     assert get("indirect-injection")().why_not(t, None) is None  # tool results need no planting
     assert target(naive, channels=("user", "retrieved_document")).reachable_channels == ("user", "retrieved_document")
+
+
+def test_obfuscations_takes_all_as_the_readme_writes_it():
+    # 'obfuscations=all' was refused as not a list while '[all]' worked (newcomer walkthrough N2)
+    assert get("direct-injection")(obfuscations="all").params.obfuscations == ["all"]
+    assert get("direct-injection")(obfuscations="base64").params.obfuscations == ["base64"]

@@ -100,7 +100,9 @@ def assess(target: Optional[str] = typer.Argument(None, help="URI (kserve+http:/
         _table(assessment)
         out.print(f"run [b]{assessment.id}[/] stored in {result.store}; report: {result.reports['html']}")
         for r, f in result.violations:
-            err.print(f"[red]fail-on[/] {r.text}: {f.procedure} ({f.success_rate})")
+            # the gated metric's value, not always the success rate (newcomer walkthrough N2)
+            value = f.success_rate if r.metric == "success" else f.metrics.get(r.metric)
+            err.print(f"[red]fail-on[/] {r.text}: {f.procedure} ({r.metric} {value:.3g})")
     if result.failed:
         raise typer.Exit(1)
 

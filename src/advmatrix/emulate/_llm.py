@@ -38,6 +38,12 @@ class LLMParams(BaseModel):
     concurrency: int = Field(4, ge=1, le=256, description="trials in flight at once (requests in flight against "
                              "a slow API); 1 sends them one after another")
 
+    @field_validator("obfuscations", mode="before")
+    @classmethod
+    def _one_name_is_a_list(cls, value: Any) -> Any:
+        # 'obfuscations=all' as the README writes it, or one variant's name, is a list of one
+        return [value] if isinstance(value, str) else value
+
     @field_validator("obfuscations")
     @classmethod
     def _known_obfuscations(cls, value: list[str]) -> list[str]:
