@@ -150,6 +150,17 @@ def test_zip_without_central_directory_is_read_from_local_headers():
     assert "zip-malformed" in rules and report.worst() == Severity.CRITICAL
 
 
+def test_zip_without_central_directory_on_disk_is_read_from_local_headers_too(tmp_path):
+    # a file is scanned through an mmap, whose find() starts at its position, which the failed zipfile read
+    # had moved to the end: the bytes test above passed while the same file on disk reported no member
+    # (newcomer walkthrough N2)
+    whole = zip_bytes({"archive/data.pkl": PAYLOAD}, compression=zipfile.ZIP_STORED)
+    path = tmp_path / "m.pt"
+    path.write_bytes(whole[: whole.find(b"PK\x01\x02")])
+    report = scan_path(path)
+    assert report.worst() == Severity.CRITICAL, [f.rule for f in report.findings]
+
+
 def test_zip_bomb_is_a_finding_not_a_crash():
     bomb = zip_bytes({"zeros.bin": b"\0" * (8 << 20)})
     report = scan_bytes(bomb, "bomb.zip", limits=Limits(max_ratio=100))

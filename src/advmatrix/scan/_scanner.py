@@ -386,7 +386,9 @@ def _raw_member(data: bytes, offset: int) -> bytes | None:
 
 
 def _local_entries(data: bytes) -> Iterable[tuple[str, bytes]]:
-    pos = data.find(b"PK\x03\x04")
+    # from 0 said outright: an mmap's find starts at its file position, which the failed zipfile read moved
+    # to the end (a zip with no central directory had its members reported read and none scanned)
+    pos = data.find(b"PK\x03\x04", 0)
     while pos != -1:
         try:
             nlen, _xlen = struct.unpack("<HH", data[pos + 26:pos + 30])
