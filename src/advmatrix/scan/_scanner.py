@@ -369,12 +369,17 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -
 def _raw_member(data: bytes, offset: int) -> bytes | None:
     try:
         header = struct.unpack("<IHHHHHIIIHH", data[offset:offset + 30])
-        sig, _, _flags, method, *_rest, csize, usize, nlen, xlen = header
+        sig, _, flags, method, *_rest, csize, usize, nlen, xlen = header
     except struct.error:
         return None
     if sig != 0x04034B50:
         return None
     start = offset + 30 + nlen + xlen
+    if method == 0 and not (usize or csize) and flags & 0x08:
+        # sizes deferred to a data descriptor after the member (torch.save writes a stream so): the member
+        # runs to the next signature, as a loader reading local headers would find it
+        ends = [e for sig_ in (b"PK\x07\x08", b"PK\x03\x04", b"PK\x01\x02") if (e := data.find(sig_, start)) != -1]
+        return data[start:min(ends, default=len(data))]
     if method == 0:
         return data[start:start + (usize or csize)]
     if method == 8:
