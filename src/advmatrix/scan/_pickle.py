@@ -148,21 +148,18 @@ def _analyse_stream(data: bytes, events: list[PickleEvent], depth: int) -> Pickl
             break
         pos = result.end
         # Another pickle follows if the next bytes start one: PROTO, or a protocol 0/1 pickle, which has
-        # no marker, so it counts where it runs cleanly to its STOP; anything else is payload such as
-        # tensor storage, and is left without a word (a loader calling load() again would run such a
-        # pickle: the audit's `cos\nsystem` after a harmless pickle had been passed as no finding).
-        if pos >= len(data):
-            break
-        if not looks_like_pickle_start(data[pos:pos + 2]) and not _runs_cleanly(data, pos, depth):
-            break
+        # no marker, so it counts where it runs cleanly to its STOP and imports or loads something (one
+        # that does neither cannot harm); anything else is payload such as tensor storage, left without a
+        # word. A loader calling load() again runs such a pickle: the audit's `cos\nsystem` after a
+        # harmless pickle had been passed as no finding. Run on the side, it is kept as run, not run again.
+        while pos < len(data) and not looks_like_pickle_start(data[pos:pos + 2]):
+            trial = PickleAnalysis(events=[])
+            if not (_run_one(data, pos, trial, depth) and trial.events):
+                return result
+            events.extend(trial.events)
+            result.pickles += 1
+            pos = result.end = trial.end
     return result
-
-
-def _runs_cleanly(data: bytes, pos: int, depth: int) -> bool:
-    """Whether a marker-less (protocol 0/1) pickle worth reading starts at ``pos``: run on the side, it reaches
-    its STOP without an error and imports or loads something (one that does neither cannot harm)."""
-    trial = PickleAnalysis(events=[])
-    return _run_one(data, pos, trial, depth) and bool(trial.events)
 
 
 # Members ``torch.load`` unpickles in its zip (``*/data.pkl``) and legacy tar formats.
