@@ -354,12 +354,13 @@ def description_warnings(system: System, rules: Any, source: str, lines: Mapping
         if c.get("fine_tuned") is False and tuning:
             out.append(f"{at(c.id)}: component '{c.id}' says fine_tuned: false, yet {', '.join(tuning)} (used for "
                        "fine-tuning) flows into it; say which holds")
-    for c in system.of_kind("llm-app"):  # approval of actions where there are none to approve
+    for c in system.of_kind("llm-app"):
+        # approval of actions where there are none to approve
         if c.get("autonomy") == "human-approval" and not c.get("tools"):
             out.append(f"{at(c.id)}: component '{c.id}' says autonomy: human-approval but calls no tools: there "
                        "are no actions to approve, so it changes nothing (a person reviewing every output is "
                        "not a field: say it in the description)")
-    for c in system.of_kind("llm-app"):  # a said 'no money' its own tools contradict: the rules read the 'no'
+        # a said 'no money' its own tools contradict: the rules read the 'no'
         paying = [t for t in c.get("tools") or () if system.component(t).properties.get("financial") is True]
         if c.properties.get("financial") is False and paying:
             out.append(f"{prop(c.id, 'financial')}: component '{c.id}' says properties.financial: false, yet its tool "
